@@ -1,0 +1,1 @@
+"""Pure polars analyses over the canonical table (no Textual imports)."""

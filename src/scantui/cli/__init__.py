@@ -1,0 +1,1 @@
+"""The command line: a click group whose bare form opens the TUI."""

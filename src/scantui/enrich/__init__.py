@@ -1,0 +1,1 @@
+"""Enrichment of sources with ASN, organization, hostname and category."""

@@ -1,0 +1,46 @@
+"""What a load read and what it skipped, per file, for ``info`` and the TUI.
+
+Loaders that stream (pcap, pcapng) fill these counters while polars pulls
+batches; a counter set is replaced, not added to, when a file is read again,
+so collecting a LazyFrame twice does not double the numbers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FileStats:
+    path: str
+    format: str
+    rows: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    complete: bool = False
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "format": self.format, "rows": self.rows, "skipped": dict(sorted(self.skipped.items())), "complete": self.complete}
+
+
+class LoadStats:
+    """Thread-safe registry of :class:`FileStats`, keyed by path."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, FileStats] = {}
+
+    def publish(self, stats: FileStats) -> None:
+        with self._lock:
+            self._files[stats.path] = stats
+
+    def files(self) -> list[FileStats]:
+        with self._lock:
+            return list(self._files.values())
+
+    def skipped(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for f in self.files():
+            total.update(f.skipped)
+        return total

@@ -1,0 +1,1 @@
+"""The labels store: the YAML file analysts share and diff."""

@@ -1,0 +1,1 @@
+"""Plot data and plotext figure builders (pure, no Textual)."""

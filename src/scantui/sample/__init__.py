@@ -1,0 +1,1 @@
+"""Deterministic generator of a realistic telescope data set with ground truth."""
