@@ -30,6 +30,16 @@ class LoadStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._files: dict[str, FileStats] = {}
+        self._progress: dict[str, tuple[int, int]] = {}
+
+    def advance(self, path: str, done_bytes: int, total_bytes: int) -> None:
+        """Streaming loaders report how far into *path* they are (for progress bars)."""
+        with self._lock:
+            self._progress[path] = (done_bytes, total_bytes)
+
+    def progress(self) -> dict[str, tuple[int, int]]:
+        with self._lock:
+            return dict(self._progress)
 
     def publish(self, stats: FileStats) -> None:
         with self._lock:

@@ -1,0 +1,52 @@
+"""How many addresses the telescope has, estimated from the data when not given.
+
+A telescope's address count is what a full scan must cover. Without a CIDR
+from the user we take the median over days of the distinct destinations seen
+that day: full scanners reach every address daily, and the median ignores spike
+days (the study saw one day with 172k addresses on a 61k telescope).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import polars as pl
+
+from scantui.errors import InputError
+
+
+def parse_cidrs(text: str) -> list[ipaddress.IPv4Network]:
+    """``"198.18.0.0/20,198.19.0.0/24"`` -> networks; a bad CIDR is an :class:`InputError`."""
+    nets = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            net = ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise InputError(f"bad CIDR {part!r}", where="--telescope") from None
+        if not isinstance(net, ipaddress.IPv4Network):
+            raise InputError(f"only IPv4 telescopes are supported, got {part!r}", where="--telescope")
+        nets.append(net)
+    if not nets:
+        raise InputError("no CIDR given", where="--telescope")
+    return nets
+
+
+def cidr_size(nets: list[ipaddress.IPv4Network]) -> int:
+    return sum(n.num_addresses for n in ipaddress.collapse_addresses(nets))
+
+
+def daily_destinations(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Distinct destinations per UTC day."""
+    return (
+        lf.group_by(pl.col("ts").dt.date().alias("day"))
+        .agg(pl.col("dst").n_unique().alias("dsts"))
+        .sort("day")
+    )
+
+
+def estimate_size_from_daily(daily: pl.DataFrame) -> int:
+    if daily.height == 0:
+        return 0
+    return int(daily["dsts"].median())

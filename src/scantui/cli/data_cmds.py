@@ -1,0 +1,138 @@
+"""Commands about data in and out: ``open``, ``info``, ``ingest``, ``sample``."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from scantui.cli.output import print_json, print_mapping, print_table, stderr_console
+
+
+def load_options(func):
+    """Options every command that reads data takes."""
+
+    @click.option("--year", type=int, default=None, help="Year for syslog timestamps without one (default: this year).")
+    @click.option("--tz", default="UTC", show_default=True, help="Time zone of timestamps that carry none.")
+    @click.option("--allow-truncated", is_flag=True, help="Skip (and count) a record cut off at the end of a capture instead of failing.")
+    @click.option("--skip-bad-rows", is_flag=True, help="Skip (and count) CSV/LOG rows with unparseable values instead of failing.")
+    @click.option("--sensor", default=None, help="Sensor name for inputs that carry none.")
+    @functools.wraps(func)
+    def wrapper(*args, year, tz, allow_truncated, skip_bad_rows, sensor, **kwargs):
+        from scantui.io.options import LoadOptions
+
+        opts = LoadOptions(year=year, tz=tz, allow_truncated=allow_truncated, skip_bad_rows=skip_bad_rows, sensor=sensor)
+        return func(*args, load_opts=opts, **kwargs)
+
+    return wrapper
+
+
+def output_options(func):
+    @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+    @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout.")
+    @functools.wraps(func)
+    def wrapper(*args, as_json, as_csv, **kwargs):
+        if as_json and as_csv:
+            raise click.UsageError("--json and --csv exclude each other")
+        return func(*args, fmt="json" if as_json else "csv" if as_csv else "table", **kwargs)
+
+    return wrapper
+
+
+PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+
+
+def _open(paths, load_opts):
+    from scantui.io.loader import open_inputs
+
+    return open_inputs(paths, load_opts)
+
+
+@click.command("open", hidden=True)
+@PATHS
+@load_options
+def open_cmd(paths, load_opts):
+    """Open the TUI on PATHS (until the TUI lands: the info summary)."""
+    stderr_console().print("scantui: the TUI is not built yet; showing `scantui info`.")
+    _info(paths, load_opts, "table")
+
+
+@click.command("info")
+@PATHS
+@load_options
+@output_options
+def info_cmd(paths, load_opts, fmt):
+    """Packets, sources, time range, telescope size, protocols and skipped rows."""
+    _info(paths, load_opts, fmt)
+
+
+def _info(paths, load_opts, fmt):
+    from scantui.analysis.summary import summarize
+    from scantui.cli.progress import run_with_progress
+
+    dataset = _open(paths, load_opts)
+    summary = run_with_progress(lambda: summarize(dataset.lf), dataset.stats, dataset.total_bytes, "reading")
+    summary["inputs"] = [{"path": str(f.path), "format": f.format} for f in dataset.inputs]
+    summary["skipped"] = dict(sorted(dataset.stats.skipped().items()))
+    if fmt == "json":
+        print_json(summary)
+    elif fmt == "csv":
+        from scantui.cli.output import print_csv
+
+        print_csv([{"key": k, "value": v} for k, v in _flatten(summary)], ("key", "value"))
+    else:
+        print_mapping("scantui info", list(_flatten(summary)))
+
+
+def _flatten(doc, prefix=""):
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(value, name + ".") if value else [(name, "-")]
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from _flatten(item, f"{name}[{i}].") if isinstance(item, dict) else [(f"{name}[{i}]", item)]
+        else:
+            yield name, value
+
+
+@click.command("ingest")
+@PATHS
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help="Output Parquet file (or folder with --partition-by).")
+@click.option("--partition-by", type=click.Choice(["day"]), default=None, help="Write a hive-partitioned folder, one partition per UTC day.")
+@click.option("--sort", "sort_by_ts", is_flag=True, help="Sort packets by time (needs memory for the whole table).")
+@load_options
+def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
+    """Convert any accepted input to the canonical Parquet table."""
+    import polars as pl
+
+    from scantui.cli.progress import run_with_progress
+    from scantui.io.write import write_parquet
+
+    dataset = _open(paths, load_opts)
+    run_with_progress(
+        lambda: write_parquet(dataset.lf, out, partition_by=partition_by, sort_by_ts=sort_by_ts),
+        dataset.stats, dataset.total_bytes, "ingesting",
+    )
+    written = pl.scan_parquet(str(out), hive_partitioning=partition_by is not None).select(pl.len()).collect().item()
+    skipped = dataset.stats.skipped()
+    note = ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
+    stderr_console().print(f"wrote {written:,} packets to {out}" + (f" (skipped: {note})" if note else ""), markup=False)
+
+
+@click.command("sample")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--days", type=int, default=21, show_default=True)
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply packet counts of background actors.")
+def sample_cmd(out_dir, seed, days, scale):
+    """Write the deterministic demo telescope data set and its ground truth."""
+    from scantui.sample.generate import generate
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    truth = generate(out_dir, seed=seed, days=days, scale=scale)
+    stderr_console().print(f"wrote {truth['packets']:,} packets and truth.json to {out_dir}", markup=False)
+
+
+COMMANDS = [open_cmd, info_cmd, ingest_cmd, sample_cmd]

@@ -1,0 +1,72 @@
+"""Which format a file holds, decided from its content, not its name.
+
+Magic numbers identify binary formats (Parquet, pcap in both byte orders and
+timestamp resolutions, pcapng); text is sniffed: netfilter ``LOG`` lines carry
+``SRC=... DST=...`` pairs, an iptables-style CSV has a header naming a source
+column. A ``.cap`` or extension-less file works the same as a ``.pcap``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from scantui.errors import InputError
+
+PARQUET = "parquet"
+PCAP = "pcap"
+PCAPNG = "pcapng"
+IPTABLES_CSV = "iptables_csv"
+NETFILTER_LOG = "netfilter_log"
+
+FORMATS = (PARQUET, PCAP, PCAPNG, IPTABLES_CSV, NETFILTER_LOG)
+
+_PCAP_MAGICS = {
+    b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4",  # microseconds, LE / BE
+    b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",  # nanoseconds, LE / BE
+}
+_PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"BZh": "bzip2", b"\xfd7zXZ": "xz"}
+
+_LOG_LINE = re.compile(r"\bSRC=\S+ DST=\S+ ")
+_SRC_HEADER = re.compile(r"(^|[\s,;\t\"'])(src|saddr|src_ip|source|source_ip|sip|ip\.src)([\s,;\t\"']|$)", re.IGNORECASE)
+
+SNIFF_BYTES = 64 * 1024
+
+
+def sniff(path: Path) -> str:
+    """Return one of :data:`FORMATS` for *path*, or raise :class:`InputError`."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except IsADirectoryError:
+        raise InputError("is a directory", path=path) from None
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), path=path) from None
+    if not head:
+        raise InputError("empty file (0 bytes)", path=path)
+    if head[:4] == b"PAR1":
+        return PARQUET
+    if head[:4] in _PCAP_MAGICS:
+        return PCAP
+    if head[:4] == _PCAPNG_MAGIC:
+        return PCAPNG
+    for magic, name in _COMPRESSED.items():
+        if head.startswith(magic):
+            raise InputError(f"{name}-compressed input is not read directly; decompress it first", path=path)
+    if b"\x00" in head[:4096]:
+        raise InputError(
+            f"unrecognized binary format (first bytes {head[:4].hex()}): not Parquet, pcap or pcapng",
+            path=path, where="byte 0",
+        )
+    text = head.decode("utf-8", errors="replace")
+    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
+    if any(_LOG_LINE.search(ln) for ln in lines):
+        return NETFILTER_LOG
+    if lines and _SRC_HEADER.search(lines[0]) and re.search(r"[,;\t]", lines[0]):
+        return IPTABLES_CSV
+    raise InputError(
+        "unrecognized format: not Parquet, pcap, pcapng, an iptables-style CSV (header with SRC/DST) "
+        "or netfilter LOG lines (SRC=... DST=...)",
+        path=path, where="line 1",
+    )

@@ -1,0 +1,115 @@
+"""The headless CLI on real files: info, ingest, error lines and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from polars.io.plugins import register_io_source
+
+from scantui.cli.main import main
+from scantui.errors import InputError
+from scantui.io.schema import canonical_schema
+from scantui.io.write import write_parquet
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    out, err = capsys.readouterr()
+    return done.value.code, out, err
+
+
+def test_info_json_counts(canonical_parquet, canonical_df, capsys):
+    code, out, err = run(["info", "--json", str(canonical_parquet)], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["packets"] == canonical_df.height
+    assert doc["sources"] == canonical_df["src"].n_unique()
+    probes = canonical_df.filter((pl.col("proto") == 6) & (pl.col("tcp_flags") == 2)).height
+    assert doc["traffic"]["probe"] == probes
+    assert doc["protocols"]["udp"] == canonical_df.filter(pl.col("proto") == 17).height
+    assert doc["first_seen"].startswith("2024-02-01")
+    assert doc["days"] == 4
+    daily = canonical_df.group_by(pl.col("ts").dt.date()).agg(pl.col("dst").n_unique())["dst"]
+    assert doc["telescope_size_estimate"] == int(daily.median())
+
+
+def test_info_table_and_csv(canonical_parquet, capsys):
+    code, out, _ = run(["info", str(canonical_parquet)], capsys)
+    assert code == 0 and "packets" in out and "2,000" in out
+    code, out, _ = run(["info", "--csv", str(canonical_parquet)], capsys)
+    assert code == 0 and out.splitlines()[0] == "key,value" and "packets,2000" in out
+
+
+def test_ingest_roundtrip_and_partitioned(tmp_path, canonical_parquet, canonical_df, capsys):
+    out_file = tmp_path / "out.parquet"
+    code, _, err = run(["ingest", str(canonical_parquet), "-o", str(out_file)], capsys)
+    assert code == 0, err
+    assert "wrote 2,000 packets" in err
+    assert pl.read_parquet(out_file).equals(canonical_df)
+
+    out_dir = tmp_path / "parts"
+    code, _, err = run(["ingest", str(canonical_parquet), "--partition-by", "day", "-o", str(out_dir)], capsys)
+    assert code == 0, err
+    days = sorted(p.name for p in out_dir.iterdir())
+    assert days == ["day=2024-02-01", "day=2024-02-02", "day=2024-02-03", "day=2024-02-04"]
+    back = pl.scan_parquet(out_dir, hive_partitioning=True).drop("day").collect().sort("ts", "src", "dst")
+    assert back.equals(canonical_df.sort("ts", "src", "dst"))
+    # writing again replaces the folder whole
+    code, _, _ = run(["ingest", str(canonical_parquet), "--partition-by", "day", "-o", str(out_dir)], capsys)
+    assert code == 0
+    assert pl.scan_parquet(out_dir, hive_partitioning=True).select(pl.len()).collect().item() == 2000
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["info", "/no/such/file.pcap"], "/no/such/file.pcap: no such file or folder"),
+        (["info", "--json", "--csv", "x"], "exclude each other"),
+        (["ingest", "x"], "Missing option"),
+    ],
+)
+def test_errors_are_one_line_exit_2(argv, needle, capsys):
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("scantui: error: ")
+    assert needle in lines[0]
+
+
+def test_bad_file_names_file(tmp_path, capsys):
+    bad = tmp_path / "garbage.dat"
+    bad.write_bytes(b"\x00\xffnot a capture\x00" * 10)
+    code, _, err = run(["info", str(bad)], capsys)
+    assert code == 2
+    assert err.startswith(f"scantui: error: {bad}:")
+    assert "Traceback" not in err
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    class Boom(Exception):
+        pass
+
+    def source(with_columns, predicate, n_rows, batch_size):
+        yield pl.DataFrame(schema=canonical_schema())
+        raise Boom("decoder failed half way")
+
+    lf = register_io_source(io_source=source, schema=canonical_schema())
+    out = tmp_path / "out.parquet"
+    out.write_bytes(b"previous content")
+    with pytest.raises(Boom):
+        write_parquet(lf, out)
+    assert out.read_bytes() == b"previous content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]
+    with pytest.raises(Boom):
+        write_parquet(lf, tmp_path / "dir", partition_by="day")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]
+
+
+def test_write_into_missing_folder_is_input_error(tmp_path, canonical_df):
+    with pytest.raises(InputError, match="output folder does not exist"):
+        write_parquet(canonical_df.lazy(), tmp_path / "nope" / "x.parquet")
