@@ -113,3 +113,21 @@ def test_failed_write_leaves_nothing(tmp_path):
 def test_write_into_missing_folder_is_input_error(tmp_path, canonical_df):
     with pytest.raises(InputError, match="output folder does not exist"):
         write_parquet(canonical_df.lazy(), tmp_path / "nope" / "x.parquet")
+
+
+def test_info_telescope_options(canonical_parquet, capsys):
+    code, out, _ = run(["info", "--json", "--telescope", "198.18.0.0/22,198.18.8.0/24", str(canonical_parquet)], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["telescope_size"] == 1024 + 256 and doc["telescope_size_from"] == "cidr"
+    code, out, _ = run(["info", "--json", "--telescope-size", "61000", str(canonical_parquet)], capsys)
+    assert json.loads(out)["telescope_size"] == 61000
+    code, out, _ = run(["info", "--json", str(canonical_parquet)], capsys)
+    doc = json.loads(out)
+    assert doc["telescope_size_from"] == "estimated" and doc["telescope_size"] == doc["telescope_size_estimate"]
+
+
+@pytest.mark.parametrize("cidr", ["198.18.0.0/33", "not-a-cidr", "2001:db8::/32", ","])
+def test_bad_cidr_is_one_line(canonical_parquet, cidr, capsys):
+    code, out, err = run(["info", "--telescope", cidr, str(canonical_parquet)], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("scantui: error: --telescope: ") and len(err.strip().splitlines()) == 1

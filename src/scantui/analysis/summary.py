@@ -1,4 +1,8 @@
-"""``scantui info``: one pass over the canonical table, the figures a first look needs."""
+"""``scantui info``: the figures a first look needs, in one pass over the table.
+
+Everything is one ``select`` so a streaming source (a pcap decoded on the fly)
+is read once, not once per figure.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +10,42 @@ from typing import Any
 
 import polars as pl
 
-from scantui.analysis.telescope import daily_destinations, estimate_size_from_daily
+from scantui.analysis.telescope import estimate_size_from_daily
 from scantui.analysis.traffic import PROTO_NAMES, traffic_class
+
+_DAY_SHIFT = 1 << 32
+TRAFFIC_CLASSES = ("probe", "backscatter", "other_tcp", "udp", "icmp", "other")
+
+
+def _counts(expr: pl.Expr, name: str) -> pl.Expr:
+    return expr.value_counts(sort=True, name="n").implode().alias(name)
 
 
 def summarize(lf: pl.LazyFrame) -> dict[str, Any]:
     """Packets, sources, time range, protocols, traffic classes, telescope size."""
     names = lf.collect_schema().names()
-    base = lf.select(
+    day = pl.col("ts").dt.date()
+    day_dst = day.cast(pl.Int64) * _DAY_SHIFT + pl.col("dst").cast(pl.Int64)
+    exprs = [
         pl.len().alias("packets"),
         pl.col("src").n_unique().alias("sources"),
         pl.col("dst").n_unique().alias("destinations"),
         pl.col("ts").min().alias("first"),
         pl.col("ts").max().alias("last"),
-        pl.col("ts").dt.date().n_unique().alias("days"),
-    )
-    protos = lf.group_by("proto").agg(pl.len().alias("n")).sort("proto")
-    classes = lf.group_by(traffic_class()).agg(pl.len().alias("n")).sort("traffic")
-    queries = [base, protos, classes, daily_destinations(lf)]
+        day.n_unique().alias("days"),
+        _counts(pl.col("proto"), "protocols"),
+        _counts(traffic_class(), "traffic"),
+        _counts(day_dst.unique() // _DAY_SHIFT, "daily_dsts"),
+    ]
     if "sensor" in names:
-        queries.append(lf.group_by("sensor").agg(pl.len().alias("n")).sort("sensor"))
-    results = pl.collect_all(queries)
-    row = results[0].row(0, named=True)
-    protocols = {PROTO_NAMES.get(p, str(p) if p is not None else "unknown"): n for p, n in results[1].iter_rows()}
-    traffic = dict(results[2].iter_rows())
-    daily = results[3]
+        exprs.append(_counts(pl.col("sensor"), "sensors"))
+    row = lf.select(exprs).collect().row(0, named=True)
+
+    def pairs(key: str) -> list[tuple[Any, int]]:
+        return [(item[next(k for k in item if k != "n")], item["n"]) for item in row[key]]
+
+    daily = pl.DataFrame({"dsts": [n for _, n in pairs("daily_dsts")]}, schema={"dsts": pl.Int64})
+    traffic = dict(pairs("traffic"))
     out: dict[str, Any] = {
         "packets": row["packets"],
         "sources": row["sources"],
@@ -39,9 +54,9 @@ def summarize(lf: pl.LazyFrame) -> dict[str, Any]:
         "last_seen": row["last"].isoformat() if row["last"] else None,
         "days": row["days"],
         "telescope_size_estimate": estimate_size_from_daily(daily),
-        "protocols": protocols,
-        "traffic": {k: traffic.get(k, 0) for k in ("probe", "backscatter", "other_tcp", "udp", "icmp", "other")},
+        "protocols": {PROTO_NAMES.get(p, "unknown" if p is None else str(p)): n for p, n in sorted(pairs("protocols"), key=lambda kv: (kv[0] is None, kv[0] or 0))},
+        "traffic": {k: traffic.get(k, 0) for k in TRAFFIC_CLASSES},
     }
-    if len(results) > 4:
-        out["sensors"] = dict(results[4].iter_rows())
+    if "sensors" in row:
+        out["sensors"] = {("unknown" if k is None else k): n for k, n in pairs("sensors")}
     return out

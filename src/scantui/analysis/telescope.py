@@ -37,13 +37,15 @@ def cidr_size(nets: list[ipaddress.IPv4Network]) -> int:
     return sum(n.num_addresses for n in ipaddress.collapse_addresses(nets))
 
 
-def daily_destinations(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Distinct destinations per UTC day."""
-    return (
-        lf.group_by(pl.col("ts").dt.date().alias("day"))
-        .agg(pl.col("dst").n_unique().alias("dsts"))
-        .sort("day")
-    )
+def resolve_size(telescope: str | None, telescope_size: int | None, estimate: int) -> tuple[int, str]:
+    """The telescope size to use and where it came from (``cidr``, ``given`` or ``estimated``)."""
+    if telescope:
+        return cidr_size(parse_cidrs(telescope)), "cidr"
+    if telescope_size is not None:
+        if telescope_size <= 0:
+            raise InputError(f"must be positive, got {telescope_size}", where="--telescope-size")
+        return telescope_size, "given"
+    return estimate, "estimated"
 
 
 def estimate_size_from_daily(daily: pl.DataFrame) -> int:

@@ -40,6 +40,22 @@ def output_options(func):
     return wrapper
 
 
+def telescope_options(func):
+    @click.option("--telescope", default=None, metavar="CIDR[,CIDR...]", help="The telescope's address blocks (default: estimated from the data).")
+    @click.option("--telescope-size", type=int, default=None, metavar="N", help="The telescope's address count, when the CIDRs are not to be named.")
+    @functools.wraps(func)
+    def wrapper(*args, telescope, telescope_size, **kwargs):
+        if telescope and telescope_size is not None:
+            raise click.UsageError("--telescope and --telescope-size exclude each other")
+        if telescope:
+            from scantui.analysis.telescope import parse_cidrs
+
+            parse_cidrs(telescope)  # fail before any data is read
+        return func(*args, telescope=(telescope, telescope_size), **kwargs)
+
+    return wrapper
+
+
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 
 
@@ -55,24 +71,28 @@ def _open(paths, load_opts):
 def open_cmd(paths, load_opts):
     """Open the TUI on PATHS (until the TUI lands: the info summary)."""
     stderr_console().print("scantui: the TUI is not built yet; showing `scantui info`.")
-    _info(paths, load_opts, "table")
+    _info(paths, load_opts, "table", (None, None))
 
 
 @click.command("info")
 @PATHS
 @load_options
+@telescope_options
 @output_options
-def info_cmd(paths, load_opts, fmt):
+def info_cmd(paths, load_opts, telescope, fmt):
     """Packets, sources, time range, telescope size, protocols and skipped rows."""
-    _info(paths, load_opts, fmt)
+    _info(paths, load_opts, fmt, telescope)
 
 
-def _info(paths, load_opts, fmt):
+def _info(paths, load_opts, fmt, telescope):
     from scantui.analysis.summary import summarize
+    from scantui.analysis.telescope import resolve_size
     from scantui.cli.progress import run_with_progress
 
     dataset = _open(paths, load_opts)
     summary = run_with_progress(lambda: summarize(dataset.lf), dataset.stats, dataset.total_bytes, "reading")
+    size, origin = resolve_size(*telescope, summary["telescope_size_estimate"])
+    summary["telescope_size"], summary["telescope_size_from"] = size, origin
     summary["inputs"] = [{"path": str(f.path), "format": f.format} for f in dataset.inputs]
     summary["skipped"] = dict(sorted(dataset.stats.skipped().items()))
     if fmt == "json":
