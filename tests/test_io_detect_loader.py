@@ -24,7 +24,7 @@ from scantui.io.schema import canonical_schema
         (b"\x0a\x0d\x0d\x0a" + b"\x00" * 20, detect.PCAPNG),
         (b"Feb  6 10:00:01 gw kernel: [1.0] IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 LEN=40 PROTO=TCP\n", detect.NETFILTER_LOG),
         (b"timestamp,SRC,DST,PROTO,SPT,DPT\n2024-02-01T00:00:00Z,1.2.3.4,5.6.7.8,TCP,1,2\n", detect.IPTABLES_CSV),
-        (b"time;src_ip;dst_ip\n", detect.IPTABLES_CSV),
+        (b"time;src_ip;dst_ip;protocol\n", detect.IPTABLES_CSV),
     ],
 )
 def test_sniff_by_content_not_name(tmp_path, head, fmt):
@@ -49,6 +49,14 @@ def test_sniff_rejects_with_file_name(tmp_path, content, needle):
         detect.sniff(path)
     assert needle in str(err.value)
     assert str(path) in str(err.value)
+
+
+def test_csv_without_needed_column_names_it(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("when,SRC,DPT\n2024-02-01T00:00:00Z,1.2.3.4,80\n")
+    with pytest.raises(InputError) as err:
+        open_inputs([path])
+    assert "missing column" in str(err.value) and str(path) in str(err.value)
 
 
 def test_open_parquet_file_is_canonical(canonical_parquet, canonical_df):
@@ -121,3 +129,38 @@ def test_copy_of_folder_with_non_parquet_is_sniffed_per_file(tmp_path, canonical
     (folder / "notes.txt").write_text("not data at all\n")
     with pytest.raises(InputError, match="notes.txt"):
         open_inputs([folder])
+
+
+def test_aliased_parquet_is_normalized(tmp_path, canonical_df):
+    from scantui.io.schema import ip_to_str
+
+    aliased = canonical_df.select(
+        pl.col("ts").dt.epoch("ms").alias("timestamp"),
+        ip_to_str(pl.col("src")).alias("src_ip"),
+        pl.col("dst").alias("daddr"),
+        pl.col("proto").replace_strict({6: "TCP", 17: "UDP"}, return_dtype=pl.String).alias("PROTO"),
+        pl.col("dport").alias("DPT"),
+        pl.col("tcp_flags").alias("TCP_Flags"),
+    )
+    path = tmp_path / "aliased.parquet"
+    aliased.write_parquet(path)
+    got = open_inputs([path]).lf.collect()
+    want = canonical_df.select("ts", "src", "dst", "proto", "dport", "tcp_flags").with_columns(
+        pl.col("ts").dt.truncate("1ms")
+    )
+    assert got.select(want.columns).equals(want)
+
+
+def test_aliased_parquet_bad_value_names_row_and_column(tmp_path):
+    df = pl.DataFrame({"ts": ["2024-02-01T00:00:00Z"] * 3, "SRC": ["1.2.3.4", "999.1.1.1", "1.2.3.5"], "DST": ["198.18.0.1"] * 3, "PROTO": ["TCP"] * 3})
+    path = tmp_path / "bad.parquet"
+    df.write_parquet(path)
+    with pytest.raises(InputError) as err:
+        open_inputs([path])
+    msg = str(err.value)
+    assert str(path) in msg and "row 2" in msg and "SRC" in msg and "999.1.1.1" in msg
+    from scantui.io.options import LoadOptions
+
+    ds = open_inputs([path], LoadOptions(skip_bad_rows=True))
+    assert ds.lf.collect().height == 2
+    assert ds.stats.skipped()["bad_row"] == 1

@@ -8,7 +8,6 @@ column. A ``.cap`` or extension-less file works the same as a ``.pcap``.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from scantui.errors import InputError
@@ -28,8 +27,6 @@ _PCAP_MAGICS = {
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 _COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"BZh": "bzip2", b"\xfd7zXZ": "xz"}
 
-_LOG_LINE = re.compile(r"\bSRC=\S+ DST=\S+ ")
-_SRC_HEADER = re.compile(r"(^|[\s,;\t\"'])(src|saddr|src_ip|source|source_ip|sip|ip\.src)([\s,;\t\"']|$)", re.IGNORECASE)
 
 SNIFF_BYTES = 64 * 1024
 
@@ -59,11 +56,15 @@ def sniff(path: Path) -> str:
             f"unrecognized binary format (first bytes {head[:4].hex()}): not Parquet, pcap or pcapng",
             path=path, where="byte 0",
         )
+    from scantui.io.iptables_csv import looks_like_iptables_csv
+    from scantui.io.netfilter_log import looks_like_netfilter_log
+
     text = head.decode("utf-8", errors="replace")
-    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
-    if any(_LOG_LINE.search(ln) for ln in lines):
+    if looks_like_netfilter_log(text):
         return NETFILTER_LOG
-    if lines and _SRC_HEADER.search(lines[0]) and re.search(r"[,;\t]", lines[0]):
+    first = next((ln for ln in text.lstrip("\ufeff").splitlines() if ln.strip()), "")
+    if looks_like_iptables_csv(text) or any(sep in first for sep in (",", ";", "\t")):
+        # a header that misses a needed column gets the CSV loader's precise message
         return IPTABLES_CSV
     raise InputError(
         "unrecognized format: not Parquet, pcap, pcapng, an iptables-style CSV (header with SRC/DST) "

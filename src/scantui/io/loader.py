@@ -28,8 +28,8 @@ from scantui.io.stats import LoadStats
 _SCANNERS: dict[str, str] = {
     detect.PCAP: "scantui.io.pcap:scan_pcap",
     detect.PCAPNG: "scantui.io.pcapng:scan_pcapng",
-    detect.IPTABLES_CSV: "scantui.io.iptables:scan_iptables_csv",
-    detect.NETFILTER_LOG: "scantui.io.iptables:scan_netfilter_log",
+    detect.IPTABLES_CSV: "scantui.io.iptables_csv:scan_iptables_csv",
+    detect.NETFILTER_LOG: "scantui.io.netfilter_log:scan_netfilter_log",
 }
 
 _IGNORED_NAMES = {"_SUCCESS", "_metadata", "_common_metadata", ".DS_Store"}

@@ -38,13 +38,26 @@ def scan_parquet(sources: Sequence[Path], opts: LoadOptions, stats: LoadStats, *
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
     if _is_canonical(schema):
-        out = conform(lf)
-    else:
-        from scantui.io.normalize import normalize_parquet
+        stats.publish(FileStats(path=label, format="parquet", complete=True))
+        return conform(lf)
+    return _normalized(lf, schema, label, opts, stats)
 
-        out = normalize_parquet(lf, schema, label, opts, stats)
-    stats.publish(FileStats(path=label, format="parquet", complete=True))
-    return out
+
+def _normalized(lf: pl.LazyFrame, schema: pl.Schema, label: str, opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
+    """Aliased or loosely typed Parquet: map names, convert values, validate once.
+
+    The validation pass reads the file once more; ``scantui ingest`` it to the
+    canonical layout to skip that on every later open.
+    """
+    from scantui.io.normalize import normalize_values, resolve_columns
+
+    norm = normalize_values(lf, resolve_columns(schema.names(), label), label, opts)
+    try:
+        checked = norm.check()
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
+    stats.publish(FileStats(path=label, format="parquet", rows=checked.rows, skipped=checked.skipped, complete=True))
+    return norm.frame
 
 
 def _first_line(exc: BaseException) -> str:

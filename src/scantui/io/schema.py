@@ -90,14 +90,3 @@ def ip_to_str(expr: pl.Expr) -> pl.Expr:
         [(e // (1 << 24)) % 256, (e // (1 << 16)) % 256, (e // (1 << 8)) % 256, e % 256],
         separator=".",
     )
-
-
-def ip_from_str(expr: pl.Expr) -> pl.Expr:
-    """Dotted IPv4 string -> UInt32, null where it is not a valid dotted quad (vectorized)."""
-    s = expr.str.strip_chars()
-    valid = s.str.contains(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
-    parts = s.str.split(".")
-    octets = [parts.list.get(i, null_on_oob=True).cast(pl.UInt32, strict=False) for i in range(4)]
-    in_range = pl.all_horizontal([o <= 255 for o in octets])
-    value = (octets[0] * (1 << 24) + octets[1] * (1 << 16) + octets[2] * (1 << 8) + octets[3]).cast(pl.UInt32)
-    return pl.when(valid & in_range).then(value).otherwise(None)

@@ -1,0 +1,102 @@
+"""CSV exports of packet logs (iptables-style column names) -> the canonical packet table.
+
+Honeypot pipelines export one row per packet with columns such as ``SRC, DST,
+PROTO, SPT, DPT, ID, TTL, LEN, SEQ, ACK, WINDOW, TCP_Flags``, a timestamp and
+the TCP options as hex. The separator (comma, semicolon or tab) is sniffed from
+the header; every column is read as text and converted by
+:mod:`scantui.io.normalize`, which also knows the many other names these
+columns go by. Unknown columns are ignored.
+"""
+
+from __future__ import annotations
+
+import os
+
+import polars as pl
+
+from scantui.errors import InputError
+from scantui.io.normalize import Normalized, normalize_values, resolve_columns
+from scantui.io.options import LoadOptions
+from scantui.io.stats import FileStats, LoadStats
+
+FORMAT = "iptables_csv"
+SEPARATORS = (",", ";", "\t")
+#: Below this size the file is parsed once and kept in memory; above it, validated in one pass and re-read lazily.
+MATERIALIZE_BELOW = 64 << 20
+_HEAD_BYTES = 64 << 10
+
+
+def _head_line(path: str) -> str:
+    with open(path, "rb") as f:
+        head = f.read(_HEAD_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
+    for line in head.splitlines():
+        if line.strip():
+            return line
+    return ""
+
+
+def _count_outside_quotes(line: str, sep: str) -> int:
+    count, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            count += 1
+    return count
+
+
+def sniff_separator(header: str) -> str:
+    """The separator that splits the header line into the most fields (comma on a tie or none)."""
+    counts = {sep: _count_outside_quotes(header, sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else ","
+
+
+def looks_like_iptables_csv(head: str) -> bool:
+    """Content sniffing for the loader: does the first line name a source and a destination column?"""
+    lines = [line for line in head.lstrip("\ufeff").splitlines() if line.strip()]
+    if not lines:
+        return False
+    header = lines[0]
+    names = [n.strip().strip('"') for n in header.split(sniff_separator(header))]
+    try:
+        resolve_columns(names, None)
+    except InputError:
+        return False
+    return True
+
+
+def _normalized(path: str, opts: LoadOptions) -> Normalized:
+    header = _head_line(path)
+    if not header:
+        raise InputError("empty CSV file (no header line)", path=path)
+    lf = pl.scan_csv(
+        path,
+        separator=sniff_separator(header),
+        quote_char='"',
+        infer_schema=False,
+        encoding="utf8-lossy",
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+    )
+    names = lf.collect_schema().names()
+    mapping = resolve_columns(names, path)
+    # `a, "b"`: polars only honours quotes right after the separator; drop the ones after a space.
+    lf = lf.with_columns(pl.col(c).str.strip_chars().str.strip_prefix('"').str.strip_suffix('"') for c in mapping)
+    # Line numbers assume one line per row: a quoted field spanning lines shifts the ones after it.
+    return normalize_values(lf, mapping, path, opts, row_label=lambda i: f"line {i + 2}")
+
+
+def scan_iptables_csv(path: str | os.PathLike[str], opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
+    """Load one CSV export; validates it now (raising InputError on the first bad value unless
+    ``opts.skip_bad_rows``), publishes its FileStats, and returns the canonical LazyFrame."""
+    path = os.fspath(path)
+    try:
+        normalized = _normalized(path, opts)
+        if os.path.getsize(path) < MATERIALIZE_BELOW:
+            normalized.materialize()
+        checked = normalized.check()
+    except pl.exceptions.PolarsError as e:
+        raise InputError(f"cannot read CSV: {str(e).splitlines()[0]}", path=path) from None
+    stats.publish(FileStats(path=path, format=FORMAT, rows=checked.rows, skipped=checked.skipped, complete=True))
+    return normalized.frame

@@ -1,0 +1,202 @@
+"""Raw netfilter ``LOG`` lines (syslog, journal, dmesg) -> the canonical packet table.
+
+The kernel writes one line per logged packet::
+
+    Feb  6 10:00:01 gw kernel: [12345.678901] TELESCOPE IN=eth0 OUT= MAC=... SRC=192.0.2.10
+    DST=198.18.0.5 LEN=44 TOS=0x00 PREC=0x00 TTL=243 ID=54321 [DF] PROTO=TCP SPT=41234 DPT=8080
+    [SEQ=3221225472 ACK=0] WINDOW=65535 RES=0x00 SYN URGP=0 [OPT (020405B4)]
+
+(one line in the file). Fields before ``PROTO=`` belong to the IP header, fields
+after it to the transport header, so they are taken from the two halves
+separately: a UDP line's second ``LEN=`` is the UDP length, an ICMP line's
+``ID=``/``SEQ=`` are ICMP's, and an ICMP error's quoted packet (in brackets) is
+ignored. The file is read as one string column and parsed with polars string
+expressions; values are converted and validated by :mod:`scantui.io.normalize`.
+
+Timestamps: traditional syslog ``Mon dd HH:MM:SS[.ffffff]`` (local time in
+``opts.tz``; the year is ``opts.year``, or the current year, moving forward at a
+Dec -> Jan wrap inside the file), ISO 8601 (rsyslog high precision,
+``journalctl -o short-iso[-precise]``), ``journalctl -o short-unix`` epochs and
+``dmesg -T`` brackets. Lines that are not netfilter packet lines are skipped and
+counted as ``not_netfilter`` (``not_ip`` for ARP and other non-IP logs), IPv6
+packets as ``ipv6``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import polars as pl
+
+from scantui.errors import InputError
+from scantui.io.normalize import Normalized, normalize_values
+from scantui.io.options import LoadOptions
+from scantui.io.stats import FileStats, LoadStats
+
+FORMAT = "netfilter_log"
+MATERIALIZE_BELOW = 64 << 20
+
+MONTHS = {m: i + 1 for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())}
+
+#: Raw field column -> canonical column; the raw names are what error messages call the field.
+FIELDS = {
+    "timestamp": "ts", "SRC": "src", "DST": "dst", "PROTO": "proto", "SPT": "sport", "DPT": "dport",
+    "ID": "ip_id", "TTL": "ttl", "LEN": "ip_len", "SEQ": "tcp_seq", "ACK": "tcp_ack",
+    "WINDOW": "tcp_window", "flags": "tcp_flags", "OPT": "tcp_options",
+}
+
+_PORT_PROTOS = ("TCP", "UDP", "UDPLITE", "SCTP", "DCCP")
+
+_ISO_TS = r"^(?:<\d+>)?(?:1 )?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\s"
+_TRAD_TS = r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)\s"
+_EPOCH_TS = r"^(\d{9,11}\.\d+)\s"
+_DMESG_TS = r"^\[(?:[A-Z][a-z]{2} )?([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}:\d{2}:\d{2}) (\d{4})\]"
+_NETFILTER = r"IN=\S* OUT=\S*"
+
+
+def today() -> tuple[int, int, int]:
+    """(year, month, day) now, in UTC; a function so tests can pin it."""
+    now = datetime.now(timezone.utc)
+    return now.year, now.month, now.day
+
+
+def looks_like_netfilter_log(head: str) -> bool:
+    """Content sniffing for the loader: is there a netfilter packet line among the first lines?"""
+    import re
+
+    pattern = re.compile(_NETFILTER + r".*\sSRC=\S+.*\sPROTO=")
+    return any(pattern.search(line) for line in head.splitlines()[:200])
+
+
+def _field(text: pl.Expr, name: str) -> pl.Expr:
+    """The value of ``NAME=value`` in ``text`` (null when absent)."""
+    return text.str.extract(rf"(?:^|\s){name}=(\S*)", 1)
+
+
+def _syslog_year(month: pl.Expr, day: pl.Expr, opts: LoadOptions) -> pl.Expr:
+    """Year of each traditional syslog timestamp: a month step back by more than half a year is a
+    wrap into the next year. With ``opts.year`` the first line is in that year; otherwise the last
+    line is in the current year, or the year before if its date has not come yet."""
+    previous = month.forward_fill().shift(1)
+    wraps = (month < previous - 6).fill_null(False).cast(pl.Int32).cum_sum()
+    if opts.year is not None:
+        return pl.lit(opts.year, dtype=pl.Int32) + wraps
+    year, mon, mday = today()
+    last_key = (month * 32 + day).drop_nulls().last()
+    end_year = pl.lit(year, dtype=pl.Int32) - (last_key > mon * 32 + mday + 1).fill_null(False).cast(pl.Int32)
+    return end_year - (wraps.max() - wraps)
+
+
+def _with_timestamp(lf: pl.LazyFrame, line: pl.Expr, opts: LoadOptions) -> pl.LazyFrame:
+    """Add ``timestamp``: every supported form as text that ``normalize.to_ts`` parses (ISO or epoch)."""
+    lf = lf.with_columns(
+        line.str.extract_groups(_TRAD_TS).alias("_trad"),
+        line.str.extract_groups(_DMESG_TS).alias("_dmesg"),
+        line.str.extract(_ISO_TS, 1).alias("_iso"),
+        line.str.extract(_EPOCH_TS, 1).alias("_epoch"),
+    )
+    trad, dmesg = pl.col("_trad"), pl.col("_dmesg")
+    lf = lf.with_columns(
+        trad.struct.field("1").replace_strict(MONTHS, default=None, return_dtype=pl.Int32).alias("_month"),
+        trad.struct.field("2").cast(pl.Int32, strict=False).alias("_day"),
+    )
+    month, day = pl.col("_month"), pl.col("_day")
+    lf = lf.with_columns(_syslog_year(month, day, opts).alias("_year"))
+    traditional = pl.format(
+        "{}-{}-{}T{}", pl.col("_year"), month.cast(pl.String).str.zfill(2), day.cast(pl.String).str.zfill(2), trad.struct.field("3")
+    )
+    dmesg_text = pl.format(
+        "{}-{}-{}T{}",
+        dmesg.struct.field("4"),
+        dmesg.struct.field("1").replace_strict(MONTHS, default=None, return_dtype=pl.Int32).cast(pl.String).str.zfill(2),
+        dmesg.struct.field("2").str.zfill(2),
+        dmesg.struct.field("3"),
+    )
+    lf = lf.with_columns(pl.coalesce(pl.col("_iso"), traditional, pl.col("_epoch"), dmesg_text).alias("timestamp"))
+    return lf.drop("_trad", "_dmesg", "_iso", "_epoch", "_month", "_day", "_year")
+
+
+def parse_lines(lines: pl.LazyFrame, opts: LoadOptions, line_col: str = "line") -> pl.LazyFrame:
+    """Split each log line into raw field columns (see FIELDS) plus ``_skip`` (why a line is not a packet).
+
+    Works in stages (separate ``with_columns``) so each split is computed once, not once per use.
+    """
+    lf = lines.with_columns(pl.col(line_col).str.strip_suffix("\r").alias("_line"))
+    line = pl.col("_line")
+    lf = lf.with_columns(line.str.split_exact(" PROTO=", 1).alias("_halves"))
+    halves = pl.col("_halves")
+    lf = lf.with_columns(
+        halves.struct.field("field_0").alias("_ip"),
+        # the transport half without what follows " [": an ICMP error's quoted packet, INCOMPLETE [n bytes]
+        halves.struct.field("field_1").str.split_exact(" [", 1).struct.field("field_0").alias("_l4"),
+    )
+    ip_part, l4 = pl.col("_ip"), pl.col("_l4")
+    lf = lf.with_columns(l4.str.extract(r"^(\S*)", 1).alias("PROTO"), _field(ip_part, "SRC").alias("SRC"))
+    proto, src = pl.col("PROTO"), pl.col("SRC")
+    is_tcp = proto == "TCP"
+    has_ports = proto.is_in(_PORT_PROTOS)
+
+    flags = l4.str.extract(r"\sRES=0x[0-9A-Fa-f]+ ((?:[A-Z]+ )*)URGP=", 1).str.strip_chars()
+    flags = pl.when(flags == "").then(pl.lit("NONE")).otherwise(flags)
+
+    skip = (
+        pl.when(line.is_null() | (line.str.strip_chars() == "")).then(pl.lit("_blank"))
+        .when(~line.str.contains(_NETFILTER)).then(pl.lit("not_netfilter"))
+        .when(src.is_null()).then(pl.lit("not_ip"))
+        .when(src.str.contains(":") | ip_part.str.contains(r"\sHOPLIMIT=")).then(pl.lit("ipv6"))
+    )
+    lf = _with_timestamp(lf, line, opts)
+    lf = lf.with_columns(
+        _field(ip_part, "DST").alias("DST"),
+        _field(ip_part, "LEN").alias("LEN"),
+        _field(ip_part, "TTL").alias("TTL"),
+        _field(ip_part, "ID").alias("ID"),
+        pl.when(has_ports).then(_field(l4, "SPT")).alias("SPT"),
+        pl.when(has_ports).then(_field(l4, "DPT")).alias("DPT"),
+        pl.when(is_tcp).then(_field(l4, "SEQ")).alias("SEQ"),
+        pl.when(is_tcp).then(_field(l4, "ACK")).alias("ACK"),
+        pl.when(is_tcp).then(_field(l4, "WINDOW")).alias("WINDOW"),
+        pl.when(is_tcp).then(flags).alias("flags"),
+        pl.when(is_tcp).then(l4.str.extract(r"\sOPT \(([0-9A-Fa-f]*)\)", 1)).alias("OPT"),
+        skip.alias("_skip"),
+    )
+    return lf.drop("_line", "_halves", "_ip", "_l4")
+
+
+def _read_lines(path: str) -> pl.LazyFrame:
+    # One string column per line: a separator and no quote character that never occur in syslog.
+    return pl.scan_csv(
+        path,
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        schema={"line": pl.String},
+        encoding="utf8-lossy",
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+    ).with_row_index("_lineno")
+
+
+def _normalized(path: str, opts: LoadOptions) -> Normalized:
+    lf = parse_lines(_read_lines(path), opts)
+    return normalize_values(
+        lf, FIELDS, path, opts,
+        row_label=lambda i: f"line {i + 1}", row_col="_lineno", skip_col="_skip", what="field",
+    )
+
+
+def scan_netfilter_log(path: str | os.PathLike[str], opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
+    """Load one log file; validates it now (raising InputError with the line number on the first
+    malformed packet line unless ``opts.skip_bad_rows``), publishes its FileStats, and returns
+    the canonical LazyFrame."""
+    path = os.fspath(path)
+    try:
+        normalized = _normalized(path, opts)
+        if os.path.getsize(path) < MATERIALIZE_BELOW:
+            normalized.materialize()
+        checked = normalized.check()
+    except pl.exceptions.PolarsError as e:
+        raise InputError(f"cannot read log: {str(e).splitlines()[0]}", path=path) from None
+    stats.publish(FileStats(path=path, format=FORMAT, rows=checked.rows, skipped=checked.skipped, complete=True))
+    return normalized.frame
