@@ -131,3 +131,19 @@ def test_bad_cidr_is_one_line(canonical_parquet, cidr, capsys):
     code, out, err = run(["info", "--telescope", cidr, str(canonical_parquet)], capsys)
     assert code == 2 and out == ""
     assert err.startswith("scantui: error: --telescope: ") and len(err.strip().splitlines()) == 1
+
+
+def test_info_on_sample_matches_truth(capsys):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "sample_data"
+    truth = json.loads((root / "truth.json").read_text())
+    code, out, err = run(["info", "--json", str(root / "telescope.parquet")], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["packets"] == truth["packets"]
+    assert doc["traffic"]["probe"] == truth["probes"]
+    assert doc["traffic"]["backscatter"] == truth["backscatter"]
+    assert {t: v["packets"] for t, v in doc["tools"].items()} == truth["tool_packets"]
+    assert abs(sum(v["share"] for v in doc["tools"].values()) - 1.0) < 1e-3
+    assert doc["telescope_size_estimate"] == truth["telescope"]["size"]

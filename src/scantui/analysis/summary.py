@@ -10,8 +10,9 @@ from typing import Any
 
 import polars as pl
 
+from scantui.analysis.fingerprints import TOOLS, with_tool
 from scantui.analysis.telescope import estimate_size_from_daily
-from scantui.analysis.traffic import PROTO_NAMES, traffic_class
+from scantui.analysis.traffic import PROTO_NAMES, is_probe, traffic_class
 
 _DAY_SHIFT = 1 << 32
 TRAFFIC_CLASSES = ("probe", "backscatter", "other_tcp", "udp", "icmp", "other")
@@ -22,8 +23,15 @@ def _counts(expr: pl.Expr, name: str) -> pl.Expr:
 
 
 def summarize(lf: pl.LazyFrame) -> dict[str, Any]:
-    """Packets, sources, time range, protocols, traffic classes, telescope size."""
+    """Packets, sources, time range, protocols, traffic classes, tools, telescope size.
+
+    Tool shares are over probes (TCP SYN without ACK): packets and distinct sources per tool.
+    """
     names = lf.collect_schema().names()
+    lf = with_tool(lf)
+    probe_tool = pl.when(is_probe()).then(pl.col("tool"))
+    # one tool per (tool, src) pair: counting pairs per tool gives distinct sources per tool
+    tool_src = pl.when(is_probe()).then(pl.col("tool").to_physical().cast(pl.UInt64) * (1 << 32) + pl.col("src").cast(pl.UInt64))
     day = pl.col("ts").dt.date()
     day_dst = day.cast(pl.Int64) * _DAY_SHIFT + pl.col("dst").cast(pl.Int64)
     exprs = [
@@ -36,6 +44,8 @@ def summarize(lf: pl.LazyFrame) -> dict[str, Any]:
         _counts(pl.col("proto"), "protocols"),
         _counts(traffic_class(), "traffic"),
         _counts(day_dst.unique() // _DAY_SHIFT, "daily_dsts"),
+        _counts(probe_tool.drop_nulls(), "tool_packets"),
+        _counts(tool_src.drop_nulls().unique() // (1 << 32), "tool_sources"),
     ]
     if "sensor" in names:
         exprs.append(_counts(pl.col("sensor"), "sensors"))
@@ -56,6 +66,13 @@ def summarize(lf: pl.LazyFrame) -> dict[str, Any]:
         "telescope_size_estimate": estimate_size_from_daily(daily),
         "protocols": {PROTO_NAMES.get(p, "unknown" if p is None else str(p)): n for p, n in sorted(pairs("protocols"), key=lambda kv: (kv[0] is None, kv[0] or 0))},
         "traffic": {k: traffic.get(k, 0) for k in TRAFFIC_CLASSES},
+    }
+    tool_packets = {str(k): n for k, n in pairs("tool_packets")}
+    tool_sources = {TOOLS[int(k)]: n for k, n in pairs("tool_sources")}
+    probes = out["traffic"]["probe"]
+    out["tools"] = {
+        t: {"packets": tool_packets.get(t, 0), "share": round(tool_packets.get(t, 0) / probes, 4) if probes else 0.0, "sources": tool_sources.get(t, 0)}
+        for t in TOOLS
     }
     if "sensors" in row:
         out["sensors"] = {("unknown" if k is None else k): n for k, n in pairs("sensors")}
