@@ -36,15 +36,16 @@ def cli() -> None:
     \b
     scantui PATH...            open the TUI on the data
     scantui info PATH...       what is in the data
+    scantui scanners PATH...   one row per source: tools, ports, schedule
     scantui ingest PATH... -o OUT.parquet
     scantui sample OUT_DIR     write the demo data set
     """
 
 
 def _register() -> None:
-    from scantui.cli import data_cmds
+    from scantui.cli import analysis_cmds, data_cmds
 
-    for command in data_cmds.COMMANDS:
+    for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS):
         cli.add_command(command)
 
 

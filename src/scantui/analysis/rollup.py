@@ -1,0 +1,359 @@
+"""The rollup: compact aggregates of the packet table, built once, read by everything after.
+
+:func:`build_rollup` streams the canonical table (with the per-packet ``tool``
+from :func:`scantui.analysis.fingerprints.with_tool`) into these Parquet outputs
+in one folder, staging the packets once by source bucket and day (see the function):
+
+``port_day/``                 hive-partitioned by ``day=YYYY-MM-DD``; one row per
+                              (day, sensor, src, proto, dport, kind)
+``src_totals.parquet``        one row per (src, kind), exact distinct counts over the whole input
+``day_totals.parquet``        one row per (day, sensor)
+``src_day_enrichment.parquet``  one row per (src, day), only when the input has enrichment columns
+``meta.json``                 written last: layout version, row counts, time range, ...
+
+The layout (names, dtypes, partitioning) is a contract: it is where data too
+large for one machine will be rolled up by a distributed engine, so it is
+versioned by :data:`LAYOUT_VERSION` and documented in the README. Nothing here
+knows about caching; see :mod:`scantui.analysis.rollup_cache`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from scantui.analysis.fingerprints import TOOLS, UNICORN_MIN_PACKETS, with_tool
+from scantui.analysis.telescope import estimate_size_from_daily
+from scantui.analysis.traffic import traffic_class
+from scantui.io.schema import ENRICHMENT, TS_DTYPE
+from scantui.io.stats import LoadStats
+
+#: Bumped on any change to the tables' names, columns, dtypes or meaning.
+LAYOUT_VERSION = 1
+
+KINDS = ("probe", "backscatter", "other_tcp", "udp", "icmp", "other")
+KIND_DTYPE = pl.Enum(KINDS)
+TOOL_COLUMNS = tuple(f"tool_{t}" for t in TOOLS)
+
+PORT_DAY = "port_day"
+SRC_TOTALS = "src_totals.parquet"
+DAY_TOTALS = "day_totals.parquet"
+ENRICHMENT_FILE = "src_day_enrichment.parquet"
+META = "meta.json"
+
+PORT_DAY_KEYS = ("day", "sensor", "src", "proto", "dport", "kind")
+
+#: The contract, table by table (``day`` in ``port_day`` is the hive partition key).
+PORT_DAY_SCHEMA = pl.Schema(
+    {
+        "day": pl.Date(), "sensor": pl.String(), "src": pl.UInt32(), "proto": pl.UInt8(), "dport": pl.UInt16(),
+        "kind": KIND_DTYPE, "packets": pl.UInt32(), "dsts": pl.UInt32(), "first_ts": TS_DTYPE, "last_ts": TS_DTYPE,
+        **{c: pl.UInt32() for c in TOOL_COLUMNS},
+    }
+)
+SRC_TOTALS_SCHEMA = pl.Schema(
+    {
+        "src": pl.UInt32(), "kind": KIND_DTYPE, "packets": pl.UInt64(), "dsts": pl.UInt32(), "ports": pl.UInt32(),
+        "days": pl.UInt16(), "first_ts": TS_DTYPE, "last_ts": TS_DTYPE,
+    }
+)
+DAY_TOTALS_SCHEMA = pl.Schema(
+    {
+        "day": pl.Date(), "sensor": pl.String(), "packets": pl.UInt64(), "probes": pl.UInt64(),
+        "backscatter": pl.UInt64(), "srcs": pl.UInt32(), "dsts": pl.UInt32(),
+    }
+)
+ENRICHMENT_SCHEMA = pl.Schema({"src": pl.UInt32(), "day": pl.Date(), **ENRICHMENT})
+
+#: ``progress(message, fraction)``; fraction is None when unknown.
+Progress = Callable[[str, float | None], None]
+
+
+# ---------------------------------------------------------------- the aggregates (lazy, pure)
+
+
+def prepare(lf: pl.LazyFrame, *, unicorn_min_packets: int = UNICORN_MIN_PACKETS) -> pl.LazyFrame:
+    """The canonical table with ``tool``, ``day``, ``kind`` and a ``sensor`` column (null if absent)."""
+    names = lf.collect_schema().names()
+    sensor = pl.col("sensor") if "sensor" in names else pl.lit(None, dtype=pl.String)
+    return with_tool(lf, unicorn_min_packets=unicorn_min_packets).with_columns(
+        pl.col("ts").dt.date().alias("day"),
+        sensor.cast(pl.String).alias("sensor"),
+        traffic_class().cast(KIND_DTYPE).alias("kind"),
+    )
+
+
+def port_day(packets: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per (day, sensor, src, proto, dport, kind) of a :func:`prepare`-d table."""
+    tool_counts = [(pl.col("tool") == t).sum().cast(pl.UInt32).alias(c) for t, c in zip(TOOLS, TOOL_COLUMNS)]
+    return packets.group_by(*PORT_DAY_KEYS).agg(
+        pl.len().cast(pl.UInt32).alias("packets"),
+        pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"),
+        pl.col("ts").min().alias("first_ts"),
+        pl.col("ts").max().alias("last_ts"),
+        *tool_counts,
+    ).select(PORT_DAY_SCHEMA.names())
+
+
+def src_totals(packets: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per (src, kind) with exact distinct destinations, ports and days over the whole input."""
+    return packets.group_by("src", "kind").agg(
+        pl.len().cast(pl.UInt64).alias("packets"),
+        pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"),
+        pl.col("dport").drop_nulls().n_unique().cast(pl.UInt32).alias("ports"),
+        pl.col("day").n_unique().cast(pl.UInt16).alias("days"),
+        pl.col("ts").min().alias("first_ts"),
+        pl.col("ts").max().alias("last_ts"),
+    ).select(SRC_TOTALS_SCHEMA.names())
+
+
+def day_totals(packets: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per (day, sensor): packets, probes, backscatter, distinct sources and destinations."""
+    return packets.group_by("day", "sensor").agg(
+        pl.len().cast(pl.UInt64).alias("packets"),
+        (pl.col("kind") == "probe").sum().cast(pl.UInt64).alias("probes"),
+        (pl.col("kind") == "backscatter").sum().cast(pl.UInt64).alias("backscatter"),
+        pl.col("src").n_unique().cast(pl.UInt32).alias("srcs"),
+        pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"),
+    ).select(DAY_TOTALS_SCHEMA.names())
+
+
+def enrichment_columns(lf: pl.LazyFrame) -> list[str]:
+    names = set(lf.collect_schema().names())
+    return [c for c in ENRICHMENT if c in names]
+
+
+def src_day_enrichment(packets: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+    """One row per (src, day): the first non-null value of each enrichment column (null where none)."""
+    present = [pl.col(c).first(ignore_nulls=True).cast(ENRICHMENT[c]).alias(c) for c in columns]
+    missing = [pl.lit(None, dtype=ENRICHMENT[c]).alias(c) for c in ENRICHMENT if c not in columns]
+    return packets.group_by("src", "day").agg(*present).with_columns(*missing).select(ENRICHMENT_SCHEMA.names())
+
+
+# ---------------------------------------------------------------- building on disk
+
+#: Columns of the staged copy (plus enrichment columns when present).
+STAGE_COLUMNS = ("ts", "day", "sensor", "src", "dst", "proto", "dport", "kind", "tool")
+STAGE = ".stage"
+DEFAULT_BUCKETS = 8
+# rows a staged partition buffers before writing a row group: bounds memory per open partition
+STAGE_ROW_GROUP = 65_536
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    path: Path
+    meta: dict[str, Any]
+
+
+def build_rollup(
+    lf: pl.LazyFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    unicorn_min_packets: int = UNICORN_MIN_PACKETS,
+    buckets: int = DEFAULT_BUCKETS,
+    stats: LoadStats | None = None,
+    meta: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Stream the canonical table *lf* into the rollup tables under *out_dir* (created; must not exist).
+
+    Two phases keep peak memory to one day's (or one source bucket's) groups
+    instead of the whole input's:
+
+    1. *stage*: one streaming pass over the packets (after the Unicorn key
+       count, the only other read of the input) writes the columns the tables
+       need, partitioned by ``src % buckets`` and day;
+    2. per day, ``port_day``, ``day_totals`` and the enrichment; per source
+       bucket, ``src_totals`` (exact distinct counts need all of a source's rows).
+
+    ``meta.json`` is written last, so a folder without it is an unfinished
+    build. *stats* (the loader's counters) are read after the stage pass, when
+    streaming loaders have filled them; *meta* is merged into ``meta.json``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True)
+    report = progress or (lambda _msg, _frac: None)
+    started = time.perf_counter()
+    enrich = enrichment_columns(lf)
+    stage = out / STAGE
+
+    with poll_loader_progress(stats, "reading packets", report):
+        _stage(lf, stage, enrich, unicorn_min_packets, buckets)
+    days = sorted({p.name for p in stage.glob("b=*/day=*")})
+    parts = out / ".parts"
+    parts.mkdir()
+    (out / PORT_DAY).mkdir()
+    for i, day_dir in enumerate(days):
+        report(f"rolling up {day_dir}", i / (len(days) + buckets))
+        _roll_day(stage, day_dir, out, parts, enrich)
+    for b in range(buckets):
+        report(f"source totals, bucket {b + 1}/{buckets}", (len(days) + b) / (len(days) + buckets))
+        files = sorted(stage.glob(f"b={b}/day=*/*.parquet"))
+        if files:
+            src_totals(pl.scan_parquet(files)).sink_parquet(parts / f"src_totals-{b}.parquet", engine="streaming")
+    _concat(parts, "src_totals-*.parquet", SRC_TOTALS_SCHEMA, out / SRC_TOTALS, sort=["src", "kind"])
+    _concat(parts, "day_totals-*.parquet", DAY_TOTALS_SCHEMA, out / DAY_TOTALS, sort=["day", "sensor"])
+    if enrich:
+        _concat(parts, "enrichment-*.parquet", ENRICHMENT_SCHEMA, out / ENRICHMENT_FILE, sort=["src", "day"])
+    shutil.rmtree(stage)
+    shutil.rmtree(parts)
+
+    report("writing rollup metadata", None)
+    full = {
+        "layout_version": LAYOUT_VERSION,
+        "scantui_version": _scantui_version(),
+        "unicorn_min_packets": unicorn_min_packets,
+        "enrichment_columns": enrich,
+        **_describe(out),
+        **(dict(meta) if meta else {}),
+        "skipped": dict(sorted(stats.skipped().items())) if stats is not None else {},
+        "files": [f.to_dict() for f in stats.files()] if stats is not None else [],
+        "build_seconds": round(time.perf_counter() - started, 3),
+    }
+    write_meta(out, full)
+    report("rollup done", 1.0)
+    return BuildResult(out, full)
+
+
+def _stage(lf: pl.LazyFrame, stage: Path, enrich: list[str], unicorn_min_packets: int, buckets: int) -> None:
+    """The one pass over the input: packets with tool/kind/day, partitioned by source bucket and day."""
+    packets = prepare(lf, unicorn_min_packets=unicorn_min_packets).select(*STAGE_COLUMNS, *enrich)
+    key = [(pl.col("src") % buckets).alias("b"), pl.col("day")]
+    # lz4: the staged copy is read a couple of times and then deleted; write speed matters more than size
+    packets.sink_parquet(
+        pl.PartitionBy(stage, key=key, include_key=True), mkdir=True, compression="lz4", row_group_size=STAGE_ROW_GROUP, engine="streaming"
+    )
+    stage.mkdir(exist_ok=True)  # an empty input writes no partition
+
+
+def _roll_day(stage: Path, day_dir: str, out: Path, parts: Path, enrich: list[str]) -> None:
+    """One day's ``port_day`` partition, ``day_totals`` rows and enrichment rows, in one streaming run."""
+    day = pl.scan_parquet(sorted(stage.glob(f"b=*/{day_dir}/*.parquet")))
+    target = out / PORT_DAY / day_dir
+    target.mkdir()
+    sinks = [
+        port_day(day).drop("day").sort("src", "dport").sink_parquet(target / "00000000.parquet", lazy=True),
+        day_totals(day).sink_parquet(parts / f"day_totals-{day_dir}.parquet", lazy=True),
+    ]
+    if enrich:
+        sinks.append(src_day_enrichment(day, enrich).sink_parquet(parts / f"enrichment-{day_dir}.parquet", lazy=True))
+    pl.collect_all(sinks, engine="streaming")
+
+
+def _concat(parts: Path, pattern: str, schema: pl.Schema, target: Path, *, sort: list[str]) -> None:
+    files = sorted(parts.glob(pattern))
+    lf = pl.scan_parquet(files) if files else pl.LazyFrame(schema=schema)
+    lf.select(schema.names()).sort(sort, nulls_last=True).sink_parquet(target, engine="streaming")
+
+
+@contextmanager
+def poll_loader_progress(stats: LoadStats | None, message: str, report: Progress, every: float = 0.5) -> Iterator[None]:
+    """While the body runs, report the streaming loaders' byte progress (pcap, pcapng) every *every* s."""
+    report(message, None)
+    if stats is None:
+        yield
+        return
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(every):
+            parts = stats.progress().values()
+            total = sum(t for _, t in parts)
+            if total:
+                report(message, min(1.0, sum(d for d, _ in parts) / total))
+
+    thread = threading.Thread(target=poll, name="rollup-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _describe(out: Path) -> dict[str, Any]:
+    """Row counts per table and the time range, from the written files (metadata reads only)."""
+    rows = {
+        PORT_DAY: _rows(scan_port_day(out)),
+        SRC_TOTALS: _rows(pl.scan_parquet(out / SRC_TOTALS)),
+        DAY_TOTALS: _rows(pl.scan_parquet(out / DAY_TOTALS)),
+    }
+    if (out / ENRICHMENT_FILE).exists():
+        rows[ENRICHMENT_FILE] = _rows(pl.scan_parquet(out / ENRICHMENT_FILE))
+    span = pl.scan_parquet(out / SRC_TOTALS).select(
+        pl.col("first_ts").min(), pl.col("last_ts").max(), pl.col("packets").sum()
+    ).collect().row(0)
+    days = pl.scan_parquet(out / DAY_TOTALS).select(pl.col("day").n_unique()).collect().item()
+    return {
+        "rows": rows,
+        "packets": int(span[2] or 0),
+        "first_ts": span[0].isoformat() if span[0] else None,
+        "last_ts": span[1].isoformat() if span[1] else None,
+        "days": int(days),
+    }
+
+
+def _rows(lf: pl.LazyFrame) -> int:
+    return int(lf.select(pl.len()).collect().item())
+
+
+def write_meta(out: Path, meta: Mapping[str, Any]) -> None:
+    """Write ``meta.json`` atomically and durably (its presence marks a finished build)."""
+    tmp = out / f".{META}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, indent=2, sort_keys=True, default=str)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, out / META)
+
+
+def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    with open(Path(folder) / META, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _scantui_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("scantui")
+    except Exception:  # noqa: BLE001 - an uninstalled checkout still builds
+        return "unknown"
+
+
+# ---------------------------------------------------------------- reading
+
+
+def scan_port_day(folder: str | os.PathLike[str]) -> pl.LazyFrame:
+    """``port_day`` as a LazyFrame with the contract's column order (``day`` typed as Date)."""
+    root = Path(folder) / PORT_DAY
+    if not any(root.glob("day=*/*.parquet")):
+        return pl.LazyFrame(schema=PORT_DAY_SCHEMA)
+    lf = pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()})
+    return lf.select(PORT_DAY_SCHEMA.names())
+
+
+def daily_destinations(day_totals_lf: pl.LazyFrame) -> pl.DataFrame:
+    """Distinct destinations per day across sensors, from ``day_totals``.
+
+    With several sensors, each sensor's telescope is distinct, so per-day
+    counts add up across sensors.
+    """
+    return day_totals_lf.group_by("day").agg(pl.col("dsts").sum().cast(pl.Int64)).collect()
+
+
+def telescope_size_from_day_totals(day_totals_lf: pl.LazyFrame) -> int:
+    """Median over days of distinct destinations (see :mod:`scantui.analysis.telescope`)."""
+    return estimate_size_from_daily(daily_destinations(day_totals_lf))

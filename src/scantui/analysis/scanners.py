@@ -1,0 +1,390 @@
+"""The scanner list: one row per source with its volume, tools and behaviour, from the rollup.
+
+:func:`scanner_list` reads only the rollup tables (``port_day``, ``src_totals``,
+``day_totals``, optionally the per-day enrichment) and returns a polars frame
+with the contract's columns (``src``, ``packets``, ``ports``, ``dsts``,
+``first_seen``, ``last_seen``, ``days_active``, ``tool``, ``tools``,
+``range_class``, ``schedule``, enrichment) plus the behaviour of
+:mod:`scantui.analysis.behaviour` and the schedule period of
+:mod:`scantui.analysis.schedule`.
+
+Selection: by default probes only (``kind == "probe"``); ``include_udp`` adds
+UDP. Filters narrow the rollup rows (ports, whole UTC days ``since``..``until``,
+CIDRs, ASNs) or the sources (dominant tool, minimum packets); every column is
+computed over the selected rows.
+
+``dsts`` stays exact. Without a row-level narrowing (ports, days, UDP) it is
+``src_totals.dsts`` (exact over the whole input). With one, distinct
+destinations do not add up over rollup rows, so they are recounted from the
+packet table for the selected sources only (lazily, same selection), when the
+caller passes it; otherwise ``dsts`` is null and ``ScannerList.dsts_from`` says
+``"unavailable"``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from scantui.analysis import behaviour as bh
+from scantui.analysis.fingerprints import TOOLS
+from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
+from scantui.analysis.schedule import schedules
+from scantui.analysis.traffic import traffic_class
+from scantui.errors import InputError
+
+ENRICHMENT_COLUMNS = ("asn", "as_name", "country", "hostname", "org", "category")
+
+#: Every column of the list, in order (``tools`` is a struct of shares, ``top_ports`` a list of structs).
+COLUMNS = (
+    "src", "packets", "ports", "dsts", "first_seen", "last_seen", "days_active", "tool", "tools",
+    "range_class", "schedule", "period_days", "schedule_strength",
+    "well_known_share", "registered_share", "ephemeral_share", "days_scanned",
+    "avg_scan_interval_days", "ports_rescanned", "coverage_max", "coverage_mean", "picture",
+    *ENRICHMENT_COLUMNS, "top_ports",
+)
+#: Columns ``sort`` accepts (everything scalar).
+SORTABLE = tuple(c for c in COLUMNS if c not in ("tools", "top_ports"))
+TOP_PORTS = 10
+
+
+@dataclass(frozen=True)
+class ScannerQuery:
+    """What to list. Empty tuples / None mean no filter."""
+
+    ports: tuple[int, ...] = ()
+    tools: tuple[str, ...] = ()
+    cidrs: tuple[ipaddress.IPv4Network, ...] = ()
+    asns: tuple[int, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+    min_packets: int = 0
+    include_udp: bool = False
+    sort: str = "packets"
+    descending: bool = True
+    top: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTABLE:
+            raise InputError(f"unknown column {self.sort!r} (one of: {', '.join(SORTABLE)})", where="--sort")
+        bad = [t for t in self.tools if t not in TOOLS]
+        if bad:
+            raise InputError(f"unknown tool {bad[0]!r} (one of: {', '.join(TOOLS)})", where="--tool")
+        if self.top is not None and self.top < 0:
+            raise InputError(f"must be >= 0, got {self.top}", where="--top")
+        if self.since and self.until and self.since > self.until:
+            raise InputError(f"--since {self.since} is after --until {self.until}", where="--since/--until")
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return ("probe", "udp") if self.include_udp else ("probe",)
+
+    @property
+    def narrows_rows(self) -> bool:
+        """True when rows are selected below the per-source level (so src_totals' dsts no longer apply)."""
+        return bool(self.ports) or self.include_udp or self.since is not None or self.until is not None
+
+
+@dataclass
+class ScannerList:
+    """The list and how it was computed."""
+
+    frame: pl.DataFrame
+    total: int  # sources matching, before ``top``
+    telescope_size: int
+    first_day: dt.date | None
+    n_days: int
+    dsts_from: str  # "src_totals" | "packets" | "unavailable"
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- parsing user values
+
+
+def parse_ports(text: str) -> tuple[int, ...]:
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if not part.isdigit() or int(part) > 65535:
+            raise InputError(f"bad port {part!r} (0-65535)", where="--port")
+        out.append(int(part))
+    if not out:
+        raise InputError("no port given", where="--port")
+    return tuple(sorted(set(out)))
+
+
+def parse_asns(text: str) -> tuple[int, ...]:
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        digits = part[2:] if part.upper().startswith("AS") else part
+        if not part:
+            continue
+        if not digits.isdigit() or int(digits) >= 2**32:
+            raise InputError(f"bad ASN {part!r}", where="--asn")
+        out.append(int(digits))
+    if not out:
+        raise InputError("no ASN given", where="--asn")
+    return tuple(sorted(set(out)))
+
+
+def parse_source_cidrs(text: str) -> tuple[ipaddress.IPv4Network, ...]:
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            net = ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise InputError(f"bad CIDR {part!r}", where="--cidr") from None
+        if not isinstance(net, ipaddress.IPv4Network):
+            raise InputError(f"only IPv4 is supported, got {part!r}", where="--cidr")
+        out.append(net)
+    if not out:
+        raise InputError("no CIDR given", where="--cidr")
+    return tuple(out)
+
+
+def parse_day(text: str, where: str) -> dt.date:
+    """An ISO date or date-time -> its UTC day (the rollup's resolution)."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"not an ISO 8601 date or time: {text!r}", where=where) from None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc)
+    return value.date()
+
+
+# ---------------------------------------------------------------- the list
+
+
+def _in_cidrs(cidrs: tuple[ipaddress.IPv4Network, ...]) -> pl.Expr:
+    src = pl.col("src").cast(pl.UInt32)
+    return pl.any_horizontal([(src & int(n.netmask)) == int(n.network_address) for n in cidrs])
+
+
+def _window(day_totals: pl.LazyFrame, q: ScannerQuery) -> tuple[dt.date | None, int]:
+    lo, hi = day_totals.select(pl.col("day").min().alias("lo"), pl.col("day").max().alias("hi")).collect().row(0)
+    if lo is None:
+        return None, 0
+    lo = max(lo, q.since) if q.since else lo
+    hi = min(hi, q.until) if q.until else hi
+    return lo, max(0, (hi - lo).days + 1)
+
+
+def latest_enrichment(enrichment: pl.LazyFrame, first_day: dt.date | None = None, last_day: dt.date | None = None) -> pl.LazyFrame:
+    """Per source, each enrichment field's most recent non-null value within the days (if given)."""
+    lf = enrichment
+    if first_day is not None:
+        lf = lf.filter(pl.col("day") >= first_day)
+    if last_day is not None:
+        lf = lf.filter(pl.col("day") <= last_day)
+    return lf.sort("src", "day").group_by("src").agg(pl.col(c).drop_nulls().last().alias(c) for c in ENRICHMENT_COLUMNS)
+
+
+_IS_IN_MAX = 10_000
+_ROW_COLUMNS = ("day", "sensor", "src", "proto", "dport", "packets", "dsts", "first_ts", "last_ts", *TOOL_COLUMNS)
+
+
+def select_rows(port_day: pl.LazyFrame, q: ScannerQuery, srcs: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """The ``port_day`` rows the query selects (kinds, days, ports, CIDRs, optionally a source set)."""
+    kind = pl.col("kind")
+    rows = port_day.filter(pl.any_horizontal([kind == k for k in q.kinds]))  # Enum compares, no cast to string
+    if q.since:
+        rows = rows.filter(pl.col("day") >= q.since)
+    if q.until:
+        rows = rows.filter(pl.col("day") <= q.until)
+    if q.ports:
+        rows = rows.filter(pl.col("dport").is_in(q.ports))
+    if q.cidrs:
+        rows = rows.filter(_in_cidrs(q.cidrs))
+    if srcs is not None:
+        rows = _only_sources(rows, srcs)
+    return rows
+
+
+def _only_sources(lf: pl.LazyFrame, srcs: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows of the given sources: a pushed-down ``is_in`` for a short list, else a semi join."""
+    few = srcs.head(_IS_IN_MAX + 1).collect()["src"]
+    if len(few) <= _IS_IN_MAX:
+        return lf.filter(pl.col("src").is_in(few.cast(pl.UInt32).implode()))
+    return lf.join(srcs, on="src", how="semi")
+
+
+def _totals(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per source: packets, first/last seen, tool packet counts, dominant tool."""
+    counts = [pl.col(c).sum().cast(pl.UInt64).alias(c) for c in TOOL_COLUMNS]
+    dominant = pl.concat_list(TOOL_COLUMNS).list.arg_max()
+    return (
+        rows.group_by("src")
+        .agg(pl.col("packets").sum().cast(pl.UInt64), pl.col("first_ts").min().alias("first_seen"),
+             pl.col("last_ts").max().alias("last_seen"), *counts)
+        .with_columns(pl.lit(pl.Series(TOOLS)).implode().list.get(dominant).alias("tool"))
+    )
+
+
+def _tools_struct() -> pl.Expr:
+    return pl.struct([(pl.col(c) / pl.col("packets")).alias(t) for t, c in zip(TOOLS, TOOL_COLUMNS)]).alias("tools")
+
+
+def exact_dsts(packets: pl.LazyFrame, q: ScannerQuery, srcs: pl.Series) -> pl.LazyFrame:
+    """Distinct destinations per source recounted from the packet table, with the query's row selection."""
+    lf = packets.join(pl.LazyFrame({"src": srcs.cast(pl.UInt32)}), on="src", how="semi")
+    lf = lf.filter(traffic_class().is_in(q.kinds))
+    day = pl.col("ts").dt.date()
+    if q.since:
+        lf = lf.filter(day >= q.since)
+    if q.until:
+        lf = lf.filter(day <= q.until)
+    if q.ports:
+        lf = lf.filter(pl.col("dport").is_in(q.ports))
+    return lf.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"))
+
+
+def scanner_list(
+    port_day: pl.LazyFrame,
+    src_totals: pl.LazyFrame,
+    day_totals: pl.LazyFrame,
+    enrichment: pl.LazyFrame | None = None,
+    *,
+    query: ScannerQuery | None = None,
+    telescope_size: int | None = None,
+    packets: pl.LazyFrame | None = None,
+) -> ScannerList:
+    """One row per selected source, sorted and cut to ``query.top``; see the module doc."""
+    q = query or ScannerQuery()
+    size = telescope_size if telescope_size is not None else telescope_size_from_day_totals(day_totals)
+    first_day, n_days = _window(day_totals, q)
+    last_day = first_day + dt.timedelta(days=n_days - 1) if first_day and n_days else None
+    notes: list[str] = []
+
+    src_filter = None
+    enrich = latest_enrichment(enrichment, first_day, last_day) if enrichment is not None else None
+    if q.asns:
+        if enrich is None:
+            notes.append("--asn: the data carries no enrichment, so no source has an ASN")
+            src_filter = pl.LazyFrame({"src": []}, schema={"src": pl.UInt32})
+        else:
+            src_filter = enrich.filter(pl.col("asn").is_in(q.asns)).select("src")
+    cheap_total = None
+    if _cheap_cut(q):
+        src_filter, cheap_total = _top_sources(src_totals, q, src_filter)
+    # read once: every aggregate below is a pass over these rows
+    rows = select_rows(port_day, q, src_filter).select(_ROW_COLUMNS).collect().lazy()
+
+    base = _totals(rows).collect()
+    if q.tools:
+        base = base.filter(pl.col("tool").is_in(q.tools))
+    if q.min_packets:
+        base = base.filter(pl.col("packets") >= q.min_packets)
+    narrowed = q.tools or q.min_packets
+    if narrowed:
+        rows = rows.join(base.lazy().select("src"), on="src", how="semi")
+
+    beh = bh.behaviour(rows, n_days, size)
+    active = rows.select("src", "day").unique().collect()
+    sched = schedules(active, first_day, n_days) if first_day else None
+
+    out = base.with_columns(_tools_struct()).join(beh, on="src", how="left")
+    if sched is not None:
+        out = out.join(sched, on="src", how="left")
+    else:
+        out = out.with_columns(pl.lit("sporadic").alias("schedule"), pl.lit(None, pl.Int64).alias("period_days"),
+                               pl.lit(None, pl.Float64).alias("schedule_strength"))
+    if enrich is not None:
+        out = out.join(enrich.collect(), on="src", how="left")
+    else:
+        out = out.with_columns(pl.lit(None, pl.String).alias(c) for c in ENRICHMENT_COLUMNS)
+        out = out.with_columns(pl.col("asn").cast(pl.UInt32))
+
+    dsts_from = "src_totals"
+    if not q.narrows_rows:
+        totals = src_totals.filter(pl.col("kind") == "probe").select("src", "dsts").collect()
+        out = out.join(totals, on="src", how="left")
+    else:
+        dsts_from = "packets" if packets is not None else "unavailable"
+        out = out.with_columns(pl.lit(None, pl.UInt32).alias("dsts"))
+        if packets is None:
+            notes.append("dsts: not recountable without the packet table under a port/day/UDP selection; left empty")
+
+    total = out.height if cheap_total is None else cheap_total
+    if dsts_from == "packets" and q.sort == "dsts":  # the sort needs every source's count before the cut
+        out = _recount(out, packets, q)
+    out = _sort(out, q)
+    if q.top is not None:
+        out = out.head(q.top)
+    if dsts_from == "packets" and q.sort != "dsts":  # only the sources that made the cut
+        out = _recount(out, packets, q)
+    if out.height:
+        ports = bh.top_ports(rows.join(out.lazy().select("src"), on="src", how="semi"), size, TOP_PORTS).collect()
+        out = out.join(ports, on="src", how="left")
+    else:
+        out = out.with_columns(pl.lit(None).alias("top_ports"))
+    return ScannerList(out.select(COLUMNS), total, size, first_day, n_days, dsts_from, notes)
+
+
+#: Columns ``src_totals`` holds exactly for an unnarrowed probe selection.
+_CHEAP_SORT = {"src": "src", "packets": "packets", "ports": "ports", "dsts": "dsts", "first_seen": "first_ts",
+               "last_seen": "last_ts", "days_active": "days"}
+
+
+def _cheap_cut(q: ScannerQuery) -> bool:
+    """True when the top-N sources can be chosen from ``src_totals`` alone (then only they are analysed)."""
+    return q.top is not None and not q.narrows_rows and not q.tools and q.sort in _CHEAP_SORT
+
+
+def _top_sources(src_totals: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None) -> tuple[pl.LazyFrame, int]:
+    """The top-N sources by a ``src_totals`` column (same order and ties as the final sort) and the match count."""
+    cand = src_totals.filter(pl.col("kind") == "probe")
+    if q.cidrs:
+        cand = cand.filter(_in_cidrs(q.cidrs))
+    if q.min_packets:
+        cand = cand.filter(pl.col("packets") >= q.min_packets)
+    if src_filter is not None:
+        cand = cand.join(src_filter, on="src", how="semi")
+    col = _CHEAP_SORT[q.sort]
+    cand = cand.select(list(dict.fromkeys(["src", col]))).collect()
+    top = cand.sort([col, "src"], descending=[q.descending, False], nulls_last=True).head(q.top)
+    return top.lazy().select("src"), cand.height
+
+
+def _recount(df: pl.DataFrame, packets: pl.LazyFrame, q: ScannerQuery) -> pl.DataFrame:
+    if df.height == 0:
+        return df
+    exact = exact_dsts(packets, q, df["src"]).collect()
+    return df.drop("dsts").join(exact, on="src", how="left", maintain_order="left")
+
+
+def _sort(df: pl.DataFrame, q: ScannerQuery) -> pl.DataFrame:
+    return df.sort([q.sort, "src"], descending=[q.descending, False], nulls_last=True)
+
+
+# ---------------------------------------------------------------- records for JSON/CSV
+
+
+def ip_str(value: int | None) -> str | None:
+    return None if value is None else str(ipaddress.IPv4Address(int(value)))
+
+
+def records(df: pl.DataFrame, digits: int = 4) -> list[dict[str, Any]]:
+    """JSON-ready rows: dotted IPs, ISO 8601 times, ``tools`` as {tool: share} (non-zero only), rounded floats."""
+    out = []
+    for row in df.iter_rows(named=True):
+        rec: dict[str, Any] = {}
+        for key, value in row.items():
+            if key == "src":
+                value = ip_str(value)
+            elif key == "tools":
+                value = {t: round(s, digits) for t, s in (value or {}).items() if s}
+            elif isinstance(value, float):
+                value = round(value, digits)
+            elif isinstance(value, dt.datetime):
+                value = value.isoformat()
+            rec[key] = value
+        out.append(rec)
+    return out

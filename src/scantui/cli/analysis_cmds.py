@@ -1,0 +1,134 @@
+"""Commands over the rollup: ``scanners`` (one row per source with its behaviour).
+
+Every option value is checked before any data is read, so a bad ``--sort`` or
+``--cidr`` is one line and exit 2 at once. The rollup is opened (built on first
+use) through :func:`scantui.analysis.rollup_cache.open_rollup`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from scantui.cli.data_cmds import PATHS, load_options, output_options, telescope_options
+from scantui.cli.output import print_csv, print_json, print_table, stderr_console
+
+#: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
+TABLE_DEFAULT_TOP = 50
+
+# (column, header, priority): the table shows the highest-priority columns that fit the terminal,
+# in this order; JSON and CSV carry every column.
+_TABLE_COLUMNS = (
+    ("src", "src", 0), ("packets", "packets", 0), ("ports", "ports", 1), ("dsts", "dsts", 2),
+    ("days_active", "days", 4), ("tool", "tool", 0), ("range_class", "range", 1), ("schedule", "schedule", 1),
+    ("period_days", "period", 5), ("picture", "picture", 3), ("avg_scan_interval_days", "interval", 6),
+    ("coverage_max", "cover", 7), ("first_seen", "first seen", 9), ("last_seen", "last seen", 9),
+    ("asn", "asn", 8), ("org", "org", 8), ("as_name", "as name", 10), ("country", "cc", 10),
+)
+
+
+@click.command("scanners")
+@PATHS
+@click.option("--port", "ports", default=None, metavar="N[,N...]", help="Only packets to these destination ports.")
+@click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only sources whose dominant tool is one of these.")
+@click.option("--cidr", "cidrs", default=None, metavar="CIDR[,CIDR...]", help="Only sources inside these blocks.")
+@click.option("--asn", "asns", default=None, metavar="N[,N...]", help="Only sources announced by these ASNs (needs enrichment).")
+@click.option("--since", default=None, metavar="ISO", help="First UTC day to include (a time is rounded down to its day).")
+@click.option("--until", default=None, metavar="ISO", help="Last UTC day to include (inclusive; a time selects its whole day).")
+@click.option("--min-packets", type=click.IntRange(min=0), default=0, help="Only sources with at least N selected packets.")
+@click.option("--sort", "sort_by", default="packets", show_default=True, metavar="COL", help="Column to sort by (any listed column).")
+@click.option("--desc/--asc", "descending", default=True, show_default=True, help="Sort order.")
+@click.option("--top", type=int, default=None, metavar="N", help=f"Only the first N rows (the table defaults to {TABLE_DEFAULT_TOP}).")
+@click.option("--include-udp", is_flag=True, help="Count UDP packets as well as TCP probes.")
+@load_options
+@telescope_options
+@output_options
+def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, sort_by, descending, top, include_udp,
+                 load_opts, telescope, fmt):
+    """One row per scanning source: volume, tools, range, schedule, picture, coverage."""
+    from scantui.analysis import scanners as sc
+
+    top_given = top is not None
+    query = sc.ScannerQuery(
+        ports=sc.parse_ports(ports) if ports else (),
+        tools=tuple(t.strip().lower() for t in tools.split(",") if t.strip()) if tools else (),
+        cidrs=sc.parse_source_cidrs(cidrs) if cidrs else (),
+        asns=sc.parse_asns(asns) if asns else (),
+        since=sc.parse_day(since, "--since") if since else None,
+        until=sc.parse_day(until, "--until") if until else None,
+        min_packets=min_packets,
+        include_udp=include_udp,
+        sort=sort_by,
+        descending=descending,
+        top=top if top_given or fmt != "table" else TABLE_DEFAULT_TOP,
+    )
+    result = _run(paths, load_opts, telescope, query)
+    for note in result.notes:
+        stderr_console().print(f"scantui: note: {note}", markup=False)
+    if fmt == "json":
+        print_json(sc.records(result.frame))
+    elif fmt == "csv":
+        print_csv(sc.records(result.frame), sc.COLUMNS)
+    else:
+        _print_scanner_table(result, query)
+        if not top_given and result.total > result.frame.height:
+            stderr_console().print(f"showing {result.frame.height} of {result.total:,} sources; use --top N or --json for more",
+                                   markup=False)
+
+
+def _run(paths, load_opts, telescope, query):
+    from scantui.analysis import scanners as sc
+    from scantui.analysis.rollup_cache import open_rollup
+    from scantui.analysis.telescope import resolve_size
+    from scantui.cli.progress import run_with_progress
+    from scantui.io.loader import open_inputs
+
+    dataset = open_inputs(paths, load_opts)
+    rollup = run_with_progress(lambda: open_rollup(dataset, opts=load_opts), dataset.stats, dataset.total_bytes, "rolling up")
+    cidrs, size = telescope
+    if cidrs or size is not None:
+        size, _origin = resolve_size(cidrs, size, 0)
+    return sc.scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment,
+                           query=query, telescope_size=size, packets=dataset.lf)
+
+
+def _cell(column: str, value) -> str:
+    if value is None:
+        return "-"
+    if column in ("first_seen", "last_seen"):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if column == "coverage_max":
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if isinstance(value, int) and column != "asn":
+        return f"{value:,}"
+    return str(value)
+
+
+def _fit(rows: list[list[str]], width: int) -> list[int]:
+    """Indices of the table columns to show: by priority, while the estimated width fits."""
+    widths = [max([len(header)] + [len(r[i]) for r in rows]) + 3 for i, (_, header, _) in enumerate(_TABLE_COLUMNS)]
+    chosen, used = [], 1
+    for i in sorted(range(len(_TABLE_COLUMNS)), key=lambda i: (_TABLE_COLUMNS[i][2], i)):
+        if used + widths[i] <= width or _TABLE_COLUMNS[i][2] == 0:
+            chosen.append(i)
+            used += widths[i]
+    return sorted(chosen)
+
+
+def _print_scanner_table(result, query) -> None:
+    from scantui.analysis.scanners import records
+    from scantui.cli.output import stdout_console
+
+    recs = records(result.frame)
+    raw = result.frame.to_dicts()
+    rows = [[_cell(c, rec[c] if c == "src" else raw_row[c]) for c, _, _ in _TABLE_COLUMNS] for rec, raw_row in zip(recs, raw)]
+    show = _fit(rows, stdout_console().width)
+    kinds = " + ".join(query.kinds)
+    window = f"{result.first_day} + {result.n_days} days" if result.first_day else "no data"
+    title = (f"scanners: {result.frame.height:,} of {result.total:,} sources ({kinds}); "
+             f"telescope {result.telescope_size:,} addresses; {window}")
+    print_table(title, [_TABLE_COLUMNS[i][1] for i in show], ([r[i] for i in show] for r in rows))
+
+
+COMMANDS = [scanners_cmd]

@@ -1,0 +1,234 @@
+"""The scanner list from a real rollup: exact columns, filters, sort/top, and the sample's ground truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from scantui.analysis import rollup as ru
+from scantui.analysis.scanners import ScannerQuery, parse_asns, parse_day, parse_ports, parse_source_cidrs, records, scanner_list
+from scantui.analysis.traffic import is_probe
+from scantui.errors import InputError
+from scantui.io.schema import conform
+
+from conftest import make_canonical
+
+T0 = dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc)
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def ip(text: str) -> int:
+    return int(ipaddress.IPv4Address(text))
+
+
+def pkt(src, dst, dport, day, *, minute=0, tool="other", proto=6, flags=2, **extra) -> dict:
+    """One packet; *tool* picks header fields its fingerprint matches (zmap / nmap / other)."""
+    ip_id = 54321 if tool == "zmap" else 7
+    window, mss = (1024, 1460) if tool == "nmap" else (64240, 1460)
+    row = {"ts": T0 + dt.timedelta(days=day, minutes=minute), "src": ip(src), "dst": ip(dst), "proto": proto,
+           "sport": 40000, "dport": dport, "ip_id": ip_id, "ttl": 50, "ip_len": 44}
+    if proto == 6:
+        row |= {"tcp_flags": flags, "tcp_seq": 1000 + minute, "tcp_ack": 0, "tcp_window": window, "tcp_mss": mss}
+    return row | extra
+
+
+def table(rows) -> pl.LazyFrame:
+    return conform(pl.LazyFrame(rows, infer_schema_length=None))
+
+
+def rollup_of(lf: pl.LazyFrame, folder: Path) -> dict:
+    ru.build_rollup(lf, folder)
+    enrich = folder / ru.ENRICHMENT_FILE
+    return {"port_day": ru.scan_port_day(folder), "src_totals": pl.scan_parquet(folder / ru.SRC_TOTALS),
+            "day_totals": pl.scan_parquet(folder / ru.DAY_TOTALS),
+            "enrichment": pl.scan_parquet(enrich) if enrich.exists() else None}
+
+
+def listing(r: dict, **kw):
+    packets = kw.pop("packets", None)
+    size = kw.pop("telescope_size", None)
+    return scanner_list(r["port_day"], r["src_totals"], r["day_totals"], r["enrichment"],
+                        query=ScannerQuery(**kw), telescope_size=size, packets=packets)
+
+
+@pytest.fixture(scope="module")
+def crafted(tmp_path_factory):
+    """A: 3 zmap + 1 other probe on ports 80/443 over 2 days; B: nmap on 22 + UDP 53; C: backscatter only."""
+    rows = [pkt("10.0.0.1", f"198.18.0.{i}", 80, 0, minute=i, tool="zmap") for i in range(3)]
+    rows += [pkt("10.0.0.1", "198.18.0.1", 443, 3, tool="other")]
+    rows += [pkt("10.0.1.7", f"198.18.0.{i}", 22, d, minute=i, tool="nmap") for d in (0, 1) for i in range(4)]
+    rows += [pkt("10.0.1.7", "198.18.0.99", 53, 1, proto=17)]
+    rows += [pkt("10.9.9.9", "198.18.0.5", 80, 2, flags=18)]  # SYN-ACK: backscatter
+    for r in rows:
+        r |= {"asn": 64500 if r["src"] == ip("10.0.0.1") else 64501, "as_name": "EXAMPLE", "sensor": "t1"}
+    lf = table(rows)
+    return lf, rollup_of(lf, tmp_path_factory.mktemp("crafted") / "r")
+
+
+def test_columns_tools_and_exact_counts(crafted):
+    lf, r = crafted
+    res = listing(r)
+    df = res.frame
+    assert df["src"].to_list() == [ip("10.0.1.7"), ip("10.0.0.1")]  # backscatter-only source is not listed
+    a = df.row(1, named=True)
+    assert (a["packets"], a["ports"], a["dsts"], a["days_active"], a["tool"]) == (4, 2, 3, 2, "zmap")
+    assert a["tools"]["zmap"] == pytest.approx(0.75) and a["tools"]["other"] == pytest.approx(0.25)
+    assert a["first_seen"] == T0 and a["last_seen"] == T0 + dt.timedelta(days=3)
+    assert a["asn"] == 64500 and a["range_class"] == "focused" and a["schedule"] == "sporadic"
+    b = df.row(0, named=True)
+    assert (b["packets"], b["dsts"], b["tool"], b["avg_scan_interval_days"], b["picture"]) == (8, 4, "nmap", 1.0, "snapshot")
+    assert res.dsts_from == "src_totals" and res.total == 2 and res.n_days == 4
+    rec = records(df)[1]
+    assert rec["src"] == "10.0.0.1" and rec["tools"] == {"zmap": 0.75, "other": 0.25}
+    assert rec["first_seen"].startswith("2024-02-01T00:00:00")
+    assert rec["top_ports"][0] == {"port": 80, "proto": 6, "packets": 3, "scans": 1, "coverage": pytest.approx(3 / res.telescope_size, abs=1e-4)}
+
+
+def test_port_filter_recounts_dsts_exactly_or_says_so(crafted):
+    lf, r = crafted
+    res = listing(r, ports=(443,), packets=lf)
+    assert res.frame["src"].to_list() == [ip("10.0.0.1")]
+    assert (res.frame["packets"][0], res.frame["dsts"][0], res.dsts_from) == (1, 1, "packets")
+    blind = listing(r, ports=(443,))
+    assert blind.frame["dsts"][0] is None and blind.dsts_from == "unavailable" and blind.notes
+
+
+def test_include_udp(crafted):
+    lf, r = crafted
+    df = listing(r, include_udp=True, packets=lf).frame
+    b = df.filter(pl.col("src") == ip("10.0.1.7")).row(0, named=True)
+    assert (b["packets"], b["ports"], b["dsts"]) == (9, 2, 5)
+    assert b["tools"]["other"] == pytest.approx(1 / 9)
+
+
+def test_filters(crafted):
+    lf, r = crafted
+    assert listing(r, tools=("nmap",)).frame["src"].to_list() == [ip("10.0.1.7")]
+    assert listing(r, cidrs=parse_source_cidrs("10.0.0.0/24")).frame["src"].to_list() == [ip("10.0.0.1")]
+    assert listing(r, asns=(64501,)).frame["src"].to_list() == [ip("10.0.1.7")]
+    assert listing(r, min_packets=5).frame["src"].to_list() == [ip("10.0.1.7")]
+    since = listing(r, since=dt.date(2024, 2, 2), packets=lf)
+    assert since.frame["packets"].to_list() == [4, 1] and since.n_days == 3
+    until = listing(r, until=dt.date(2024, 2, 1), packets=lf).frame
+    assert until.filter(pl.col("src") == ip("10.0.0.1"))["packets"][0] == 3
+    assert listing(r, cidrs=parse_source_cidrs("192.0.2.0/24")).frame.height == 0
+
+
+def test_sort_and_top(crafted):
+    _, r = crafted
+    assert listing(r, sort="dsts", descending=False).frame["src"].to_list() == [ip("10.0.0.1"), ip("10.0.1.7")]
+    assert listing(r, sort="src").frame["src"].to_list() == [ip("10.0.1.7"), ip("10.0.0.1")]
+    top = listing(r, sort="packets", top=1)
+    assert top.frame.height == 1 and top.total == 2
+    lf, r = crafted
+    by_dsts = listing(r, ports=(22, 80), sort="dsts", packets=lf, top=1).frame
+    assert by_dsts["src"].to_list() == [ip("10.0.1.7")] and by_dsts["dsts"].to_list() == [4]
+
+
+def test_bad_query_values():
+    with pytest.raises(InputError, match="--sort"):
+        ScannerQuery(sort="tools")
+    with pytest.raises(InputError, match="--tool"):
+        ScannerQuery(tools=("zmapp",))
+    with pytest.raises(InputError, match="--port"):
+        parse_ports("80,http")
+    with pytest.raises(InputError, match="--asn"):
+        parse_asns("ASX")
+    with pytest.raises(InputError, match="--cidr"):
+        parse_source_cidrs("10.0.0.0/33")
+    with pytest.raises(InputError, match="--since"):
+        parse_day("yesterday", "--since")
+    assert parse_asns("AS13335, 15169") == (13335, 15169)
+    assert parse_day("2024-02-03T23:30:00-02:00", "--until") == dt.date(2024, 2, 4)
+
+
+def test_random_table_matches_direct_aggregates(tmp_path):
+    df = make_canonical(3000, seed=5, days=6)
+    # a few busy sources so that aggregation is not one packet per source
+    df = df.with_columns(pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit(12345, pl.UInt32)).otherwise("src").alias("src"))
+    r = rollup_of(df.lazy(), tmp_path / "r")
+    got = listing(r).frame.select("src", "packets", "ports", "dsts", "first_seen", "last_seen", "days_active").sort("src")
+    probes = df.filter(is_probe())
+    want = probes.group_by("src").agg(
+        pl.len().cast(pl.UInt64).alias("packets"), pl.col("dport").n_unique().cast(pl.UInt32).alias("ports"),
+        pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"), pl.col("ts").min().alias("first_seen"),
+        pl.col("ts").max().alias("last_seen"), pl.col("ts").dt.date().n_unique().cast(pl.UInt32).alias("days_active"),
+    ).sort("src")
+    assert got.equals(want)
+    # with a port filter, the recount from packets equals the direct distinct count
+    ports = tuple(sorted(probes["dport"].unique().to_list()[:50]))
+    got = listing(r, ports=ports, packets=df.lazy()).frame.select("src", "dsts").sort("src")
+    want = probes.filter(pl.col("dport").is_in(ports)).group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).sort("src")
+    assert got.equals(want)
+
+
+# ---------------------------------------------------------------- ground truth (issue 3, part 5)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    from scantui.analysis.rollup_cache import open_rollup
+    from scantui.io.loader import open_inputs
+
+    cache = tmp_path_factory.getbasetemp() / "scantui-cache"
+    dataset = open_inputs([str(SAMPLE / "telescope.parquet")])
+    rollup = open_rollup(dataset, cache_dir=cache)
+    truth = json.loads((SAMPLE / "truth.json").read_text())
+    res = scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment)
+    return truth, res
+
+
+CHECKED = ("tool", "range_class", "schedule", "period_days", "picture")
+
+
+def test_ground_truth_single_scanners(sample):
+    truth, res = sample
+    by_src = {r["src"]: r for r in records(res.frame)}
+    singles = [s for s in truth["scanners"] if s["kind"] == "single"]
+    mismatches, checked = [], {k: 0 for k in CHECKED}
+    for s in singles:
+        got = by_src.get(s["src"])
+        assert got is not None, f"{s['label']} {s['src']} not listed"
+        for key in CHECKED:
+            if key == "picture" and s[key] is None:
+                continue  # the truth states no picture for sporadic/acyclic/unlabelled scanners
+            checked[key] += 1
+            if got[key] != s[key]:
+                mismatches.append(f"{s['label']} {s['src']}: {key} {got[key]!r} != truth {s[key]!r}")
+        for key in ("ports", "first_seen", "last_seen"):
+            want = s[key] if key == "ports" else dt.datetime.fromisoformat(s[key].replace("Z", "+00:00")).isoformat()
+            if s["label"] != "nmap-top1000-os" and got[key] != want:  # its OS probes are not all SYN probes
+                mismatches.append(f"{s['label']}: {key} {got[key]} != truth {want}")
+        if s["label"] != "nmap-top1000-os" and got["dsts"] != s["dsts"]:
+            mismatches.append(f"{s['label']}: dsts {got['dsts']} != truth {s['dsts']}")
+    print(f"\nground truth: {len(singles)} single scanners; " + ", ".join(
+        f"{k} {checked[k] - sum(m.split(': ')[1].startswith(k + ' ') for m in mismatches)}/{checked[k]}" for k in CHECKED))
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_ground_truth_org_hosts_tool_range_schedule(sample):
+    truth, res = sample
+    by_src = {r["src"]: r for r in records(res.frame)}
+    hosts = [s for s in truth["scanners"] if s["kind"] == "org"]
+    bad = [f"{s['label']} {s['src']}: {k} {by_src[s['src']][k]!r} != {s[k]!r}"
+           for s in hosts for k in ("tool", "range_class", "schedule", "period_days") if by_src[s["src"]][k] != s[k]]
+    print(f"\norg hosts: {len(hosts)}, tool/range/schedule/period mismatches: {len(bad)}")
+    assert not bad, "\n".join(bad)
+
+
+def test_ground_truth_tool_shares_exact(sample):
+    """Tool packet counts summed over all sources equal the truth's ``tool_packets`` (tolerance: none)."""
+    truth, res = sample
+    df = res.frame
+    counts = df.select(
+        [(pl.col("tools").struct.field(t) * pl.col("packets")).round(0).sum().cast(pl.Int64).alias(t) for t in truth["tool_packets"]]
+    ).row(0, named=True)
+    print(f"\ntool packets: {counts} (truth {truth['tool_packets']})")
+    assert counts == truth["tool_packets"]
+    assert int(df["packets"].sum()) == truth["probes"]
+    assert res.telescope_size == truth["telescope"]["size"]
