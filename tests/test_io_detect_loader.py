@@ -54,8 +54,9 @@ def test_sniff_rejects_with_file_name(tmp_path, content, needle):
 def test_csv_without_needed_column_names_it(tmp_path):
     path = tmp_path / "export.csv"
     path.write_text("when,SRC,DPT\n2024-02-01T00:00:00Z,1.2.3.4,80\n")
+    dataset = open_inputs([path])  # opening only sniffs; the loader runs on first use
     with pytest.raises(InputError) as err:
-        open_inputs([path])
+        dataset.lf
     assert "missing column" in str(err.value) and str(path) in str(err.value)
 
 
@@ -156,11 +157,12 @@ def test_aliased_parquet_bad_value_names_row_and_column(tmp_path):
     path = tmp_path / "bad.parquet"
     df.write_parquet(path)
     with pytest.raises(InputError) as err:
-        open_inputs([path])
+        open_inputs([path]).lf
     msg = str(err.value)
     assert str(path) in msg and "row 2" in msg and "SRC" in msg and "999.1.1.1" in msg
     from scantui.io.options import LoadOptions
 
     ds = open_inputs([path], LoadOptions(skip_bad_rows=True))
     assert ds.lf.collect().height == 2
+    assert ds.opts.skip_bad_rows
     assert ds.stats.skipped()["bad_row"] == 1

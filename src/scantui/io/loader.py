@@ -12,8 +12,9 @@ from __future__ import annotations
 import glob
 import importlib
 import os
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -41,13 +42,37 @@ class InputFile:
     format: str
 
 
-@dataclass
-class Dataset:
-    """The canonical table of some inputs, with what was read and skipped."""
+@dataclass(frozen=True)
+class _Group:
+    """Files read by one format scanner call (consecutive Parquet files with one schema, or one file)."""
 
-    lf: pl.LazyFrame
-    inputs: list[InputFile]
-    stats: LoadStats = field(default_factory=LoadStats)
+    format: str
+    paths: tuple[Path, ...]
+    hive: bool = False
+
+
+class Dataset:
+    """The canonical table of some inputs, with what was read and skipped.
+
+    Opening only expands paths and sniffs formats; the loaders run on the first
+    access to :attr:`lf` (some validate their input then, e.g. CSV), so a caller
+    served by a cached rollup never reads the packet files.
+    """
+
+    def __init__(self, groups: list[_Group], inputs: list[InputFile], opts: LoadOptions) -> None:
+        self.inputs = inputs
+        self.opts = opts
+        self.stats = LoadStats()
+        self._groups = groups
+        self._lf: pl.LazyFrame | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def lf(self) -> pl.LazyFrame:
+        with self._lock:
+            if self._lf is None:
+                self._lf = _build_frame(self._groups, self.opts, self.stats)
+            return self._lf
 
     @property
     def total_bytes(self) -> int:
@@ -112,28 +137,29 @@ def expand(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, bool]]:
 
 
 def open_inputs(paths: Sequence[str | os.PathLike[str]], opts: LoadOptions | None = None) -> Dataset:
-    """Open *paths* as one canonical LazyFrame. Raises :class:`InputError` on bad input."""
-    from scantui.io.parquet import scan_parquet
+    """Open *paths* as one canonical table. Raises :class:`InputError` on bad input.
 
+    Missing files and unrecognized formats fail here; errors inside a file
+    (bad records, bad values) surface when :attr:`Dataset.lf` is built or read.
+    """
     opts = opts or LoadOptions()
     if not paths:
         raise InputError("no input given")
-    stats = LoadStats()
-    frames: list[pl.LazyFrame] = []
+    groups: list[_Group] = []
     inputs: list[InputFile] = []
-    pending_parquet: list[Path] = []
-    pending_schema: list[object] = []
+    parquet_run: list[Path] = []
+    run_schema: list[object] = []
 
     def flush_parquet() -> None:
-        if pending_parquet:
-            frames.append(scan_parquet(list(pending_parquet), opts, stats))
-            pending_parquet.clear()
-            pending_schema.clear()
+        if parquet_run:
+            groups.append(_Group(detect.PARQUET, tuple(parquet_run)))
+            parquet_run.clear()
+            run_schema.clear()
 
     for path, hive in expand(paths):
         if hive:
             flush_parquet()
-            frames.append(scan_parquet([path], opts, stats, hive=True))
+            groups.append(_Group(detect.PARQUET, (path,), hive=True))
             inputs.extend(InputFile(f, detect.PARQUET) for f in _walk(path))
             continue
         fmt = detect.sniff(path)
@@ -141,18 +167,29 @@ def open_inputs(paths: Sequence[str | os.PathLike[str]], opts: LoadOptions | Non
         if fmt == detect.PARQUET:
             # files scanned together must share a schema (polars takes the first file's)
             schema = _parquet_schema(path)
-            if pending_schema and pending_schema[0] != schema:
+            if run_schema and run_schema[0] != schema:
                 flush_parquet()
-            pending_schema[:1] = [schema]
-            pending_parquet.append(path)
+            run_schema[:1] = [schema]
+            parquet_run.append(path)
             continue
         flush_parquet()
-        frames.append(_scanner(fmt)(path, opts, stats))
+        groups.append(_Group(fmt, (path,)))
     flush_parquet()
+    return Dataset(groups, inputs, opts)
 
+
+def _build_frame(groups: list[_Group], opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
+    from scantui.io.parquet import scan_parquet
+
+    frames = []
+    for group in groups:
+        if group.format == detect.PARQUET:
+            frames.append(scan_parquet(list(group.paths), opts, stats, hive=group.hive))
+        else:
+            frames.append(_scanner(group.format)(group.paths[0], opts, stats))
     lf = frames[0] if len(frames) == 1 else pl.concat([conform(f) for f in frames], how="diagonal_relaxed")
     if opts.sensor is not None:
         names = lf.collect_schema().names()
         fixed = pl.lit(opts.sensor, dtype=EXTRA["sensor"])
         lf = lf.with_columns((pl.col("sensor").fill_null(fixed) if "sensor" in names else fixed).alias("sensor"))
-    return Dataset(lf=conform(lf), inputs=inputs, stats=stats)
+    return conform(lf)
