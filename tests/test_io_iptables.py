@@ -324,10 +324,9 @@ def test_round_trip_log_and_csv(tmp_path, pkts):
 
 
 def test_large_files_stay_lazy_and_validate_the_same(tmp_path, monkeypatch):
-    from scantui.io import iptables_csv
+    from scantui.io import normalize
 
-    monkeypatch.setattr(iptables_csv, "MATERIALIZE_BELOW", 0)
-    monkeypatch.setattr(netfilter_log, "MATERIALIZE_BELOW", 0)
+    monkeypatch.setattr(normalize, "MATERIALIZE_BELOW", 0)
     df, fs = load_csv(tmp_path, HEADER + "\n" + ROW + "\n")
     assert df.rows() == [EXPECTED_ROW] and fs.rows == 1
     path = tmp_path / "bad.log"

@@ -15,14 +15,12 @@ import os
 import polars as pl
 
 from scantui.errors import InputError
-from scantui.io.normalize import Normalized, normalize_values, resolve_columns
+from scantui.io.normalize import Normalized, load_text_input, normalize_values, resolve_columns
 from scantui.io.options import LoadOptions
-from scantui.io.stats import FileStats, LoadStats
+from scantui.io.stats import LoadStats
 
 FORMAT = "iptables_csv"
 SEPARATORS = (",", ";", "\t")
-#: Below this size the file is parsed once and kept in memory; above it, validated in one pass and re-read lazily.
-MATERIALIZE_BELOW = 64 << 20
 _HEAD_BYTES = 64 << 10
 
 
@@ -91,12 +89,4 @@ def scan_iptables_csv(path: str | os.PathLike[str], opts: LoadOptions, stats: Lo
     """Load one CSV export; validates it now (raising InputError on the first bad value unless
     ``opts.skip_bad_rows``), publishes its FileStats, and returns the canonical LazyFrame."""
     path = os.fspath(path)
-    try:
-        normalized = _normalized(path, opts)
-        if os.path.getsize(path) < MATERIALIZE_BELOW:
-            normalized.materialize()
-        checked = normalized.check()
-    except pl.exceptions.PolarsError as e:
-        raise InputError(f"cannot read CSV: {str(e).splitlines()[0]}", path=path) from None
-    stats.publish(FileStats(path=path, format=FORMAT, rows=checked.rows, skipped=checked.skipped, complete=True))
-    return normalized.frame
+    return load_text_input(path, lambda: _normalized(path, opts), opts, stats, FORMAT, "CSV")

@@ -30,12 +30,11 @@ from datetime import datetime, timezone
 import polars as pl
 
 from scantui.errors import InputError
-from scantui.io.normalize import Normalized, normalize_values
+from scantui.io.normalize import Normalized, load_text_input, normalize_values
 from scantui.io.options import LoadOptions
-from scantui.io.stats import FileStats, LoadStats
+from scantui.io.stats import LoadStats
 
 FORMAT = "netfilter_log"
-MATERIALIZE_BELOW = 64 << 20
 
 MONTHS = {m: i + 1 for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())}
 
@@ -191,12 +190,4 @@ def scan_netfilter_log(path: str | os.PathLike[str], opts: LoadOptions, stats: L
     malformed packet line unless ``opts.skip_bad_rows``), publishes its FileStats, and returns
     the canonical LazyFrame."""
     path = os.fspath(path)
-    try:
-        normalized = _normalized(path, opts)
-        if os.path.getsize(path) < MATERIALIZE_BELOW:
-            normalized.materialize()
-        checked = normalized.check()
-    except pl.exceptions.PolarsError as e:
-        raise InputError(f"cannot read log: {str(e).splitlines()[0]}", path=path) from None
-    stats.publish(FileStats(path=path, format=FORMAT, rows=checked.rows, skipped=checked.skipped, complete=True))
-    return normalized.frame
+    return load_text_input(path, lambda: _normalized(path, opts), opts, stats, FORMAT, "log")

@@ -31,6 +31,7 @@ import polars as pl
 from scantui.errors import InputError
 from scantui.io import schema
 from scantui.io.options import LoadOptions
+from scantui.io.stats import FileStats, LoadStats
 
 # --------------------------------------------------------------------------
 # Column names
@@ -742,3 +743,22 @@ def _fill_defaults(work: pl.LazyFrame, values: dict[str, pl.Expr], opts: LoadOpt
         fills.append(pl.lit(opts.sensor, dtype=pl.String).alias(_v("sensor")))
     return work.with_columns(fills) if fills else work
 
+
+#: Text inputs smaller than this are read into memory once, so validation and use share one read.
+MATERIALIZE_BELOW = 64 << 20
+
+
+def load_text_input(
+    path: str, make: Callable[[], Normalized], opts: LoadOptions, stats: LoadStats, fmt: str, noun: str
+) -> pl.LazyFrame:
+    """Validate a text input now (raising on the first bad value unless ``opts.skip_bad_rows``),
+    publish its FileStats and return the canonical LazyFrame."""
+    try:
+        normalized = make()
+        if os.path.getsize(path) < MATERIALIZE_BELOW:
+            normalized.materialize()
+        checked = normalized.check()
+    except pl.exceptions.PolarsError as e:
+        raise InputError(f"cannot read {noun}: {str(e).splitlines()[0]}", path=path) from None
+    stats.publish(FileStats(path=path, format=fmt, rows=checked.rows, skipped=checked.skipped, complete=True))
+    return normalized.frame

@@ -345,11 +345,18 @@ def iter_pcap_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[pl.
         stats.advance(path, pos, size)
         if builder.records >= chunk:
             yield from emit(builder, fstats, opts)
+    yield from finish(builder, fstats, opts, stats, size, walker.truncated)
+
+
+def finish(
+    builder: frames.FrameBuilder, fstats: FileStats, opts: LoadOptions, stats: LoadStats, size: int, truncated: bool
+) -> Iterator[pl.DataFrame]:
+    """Yield what is left in the builder and close the pass's statistics."""
     yield from emit(builder, fstats, opts)
-    if walker.truncated:
+    if truncated:
         fstats.skipped["truncated_record"] += 1
     fstats.complete = True
-    stats.advance(path, size, size)
+    stats.advance(fstats.path, size, size)
 
 
 def emit(builder: frames.FrameBuilder, fstats: FileStats, opts: LoadOptions) -> Iterator[pl.DataFrame]:

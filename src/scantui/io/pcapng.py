@@ -31,7 +31,7 @@ import polars as pl
 from scantui.errors import InputError
 from scantui.io import frames
 from scantui.io.options import LoadOptions
-from scantui.io.pcap import MAX_CAPLEN, WINDOW_BYTES, MappedFile, emit, open_mapped, scan_batches
+from scantui.io.pcap import MAX_CAPLEN, WINDOW_BYTES, MappedFile, emit, finish, open_mapped, scan_batches
 from scantui.io.stats import FileStats, LoadStats
 
 SHB, IDB, PB, SPB, NRB, ISB, EPB = 0x0A0D0D0A, 1, 2, 3, 4, 5, 6
@@ -358,11 +358,7 @@ def iter_pcapng_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[p
         builder.add(walker.views, off, caplen, linktype, ts, valid)
         if builder.records >= chunk:
             yield from emit(builder, fstats, opts)
-    yield from emit(builder, fstats, opts)
-    if walker.truncated:
-        fstats.skipped["truncated_record"] += 1
-    fstats.complete = True
-    stats.advance(path, size, size)
+    yield from finish(builder, fstats, opts, stats, size, walker.truncated)
 
 
 def check_magic(path: str, head: bytes, size: int) -> None:
