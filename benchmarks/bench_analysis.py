@@ -211,24 +211,25 @@ def job_polars(task: str, data: str, out: str) -> dict:
     import polars as pl
 
     from scantui.analysis import rollup as ru
-    from scantui.analysis.fingerprints import with_tool
+    from scantui.analysis.fingerprints import collect_unicorn_sessions, with_tool
     from scantui.io.loader import open_inputs
 
-    lf = open_inputs([data]).lf
+    lf = open_inputs([data]).lf if task in ("rollup", "tools", "per_source", "scanners_port") else None
     if task == "rollup":
         ru.build_rollup(lf, out)
         return {"rows": ru.read_meta(out)["rows"]}
     if task == "tools":
-        df = with_tool(lf).group_by("tool").agg(pl.len()).collect(engine="streaming")
-        return {"rows": df.height}
+        # the Unicorn session keys first (a small frame), so the join never buffers packets
+        df = with_tool(lf, sessions=collect_unicorn_sessions(lf)).group_by("tool").agg(pl.len()).collect(engine="streaming")
+        return {"rows": df.height, "tools": dict(df.select(pl.col("tool").cast(pl.String), "len").iter_rows())}
     if task == "per_source":
         df = lf.group_by("src").agg(
             pl.len().alias("packets"), pl.col("dst").n_unique().alias("dsts"), pl.col("dport").n_unique().alias("ports"),
             pl.col("ts").dt.date().n_unique().alias("days"), pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
         ).collect(engine="streaming")
         return {"rows": df.height}
-    if task == "scanners":
-        return {"rows": polars_scanner_list(out).height}
+    if task in SCANNER_QUERIES:
+        return {"rows": polars_scanner_list(out, task, lf).height}
     if task == "scanner_core":
         from scantui.analysis import rollup_cache as rc
 
@@ -237,16 +238,23 @@ def job_polars(task: str, data: str, out: str) -> dict:
     raise ValueError(task)
 
 
-def polars_scanner_list(rollup_dir: str):
-    """The scanner list from a rollup: the project's :mod:`scantui.analysis.scanners` when present."""
+#: The project's scanner list from the cached rollup: the full list, the first 50, and a
+#: port-filtered top 50 (rows narrowed below the source: the slower ``port_day`` path, with
+#: ``dsts`` recounted from the packets for the 50, as ``scantui scanners --port`` does).
+SCANNER_QUERIES = {
+    "scanners": {}, "scanners_top50": {"top": 50}, "scanners_port": {"ports": (80, 443, 22), "top": 50},
+}
+
+
+def polars_scanner_list(rollup_dir: str, task: str = "scanners", packets=None):
+    """The scanner list from a rollup (:mod:`scantui.analysis.scanners`), as the CLI computes it."""
     from scantui.analysis import rollup_cache as rc
+    from scantui.analysis.scanners import ScannerQuery, scanner_list
 
     rollup = rc.load_rollup(rollup_dir)
-    try:
-        from scantui.analysis.scanners import scanner_list
-    except ImportError:
-        return rollup_scanner_core(rollup.src_totals, rollup.port_day).collect()
-    return scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment).frame
+    query = ScannerQuery(**SCANNER_QUERIES[task])
+    return scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, query=query,
+                        packets=packets, src_profile=rollup.src_profile).frame
 
 
 def rollup_scanner_core(src_totals, port_day):
@@ -438,13 +446,19 @@ def versions() -> str:
     return f"polars {polars.__version__}, duckdb {duckdb.__version__}, pandas {pandas.__version__}"
 
 
-ROLLUP_TASKS = ("scanners", "scanner_core")
+ROLLUP_TASKS = ("scanner_core", *SCANNER_QUERIES)
+_SCANNER_NOTES = {
+    "scanners": "full `scanner_list` (every source, every column) from the cached rollup's `src_profile`",
+    "scanners_top50": "`scanner_list`, `--top 50`",
+    "scanners_port": "`scanner_list --port 80,443,22 --top 50`: the `port_day` path, dsts recounted from packets",
+}
 
 
 def table(results: list[dict], rows: int, pandas_factor: int) -> str:
     lines = ["| task | engine | time (s) | peak RSS (MB) | time vs polars | note |", "|---|---|---:|---:|---:|---|"]
     base = {r["task"]: r for r in results if r["engine"] == "polars" and "seconds" in r}
-    base["scanners"] = base.get("scanner_core", {})  # other engines only run the core query
+    for task in SCANNER_QUERIES:
+        base[task] = base.get("scanner_core", {})  # other engines only run the core query
     for r in results:
         if "error" in r:
             lines.append(f"| {r['task']} | {r['engine']} | — | — | — | failed: {r['error']} |")
@@ -455,8 +469,8 @@ def table(results: list[dict], rows: int, pandas_factor: int) -> str:
             note = f"extrapolated ×{pandas_factor} from {rows // pandas_factor:,} rows (measured {r['seconds']:.1f} s, {r['peak_mb']:.0f} MB)"
         ref = base.get(r["task"])
         ratio = f"{secs / ref['seconds']:.2f}×" if ref else "—"
-        if r["engine"] == "polars" and r["task"] == "scanners":
-            ratio, note = "—", "full `scanner_list` (behaviour, FFT schedule, enrichment) from the rollup"
+        if r["task"] in SCANNER_QUERIES:
+            ratio, note = "—", _SCANNER_NOTES[r["task"]]
         lines.append(f"| {r['task']} | {r['engine']} | {secs:.2f} | {mb:.0f} | {ratio} | {note} |")
     return "\n".join(lines)
 
@@ -465,7 +479,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=50_000_000)
     ap.add_argument("--pandas-every", type=int, default=10, help="pandas runs on every Nth row (then extrapolated)")
-    ap.add_argument("--tasks", default="rollup,tools,per_source,scanner_core,scanners")
+    ap.add_argument("--tasks", default="rollup,tools,per_source,scanner_core,scanners,scanners_top50,scanners_port")
     ap.add_argument("--engines", default="polars,duckdb,pandas")
     ap.add_argument("--job", nargs=4, metavar=("ENGINE", "TASK", "DATA", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
@@ -491,10 +505,10 @@ def main() -> None:
     tasks = args.tasks.split(",")
     for task in tasks:
         for engine in args.engines.split(","):
-            input_ = small if engine == "pandas" and task != "scanners" else data
+            input_ = small if engine == "pandas" and task not in SCANNER_QUERIES else data
             out = work / f"{engine}-{task}"
             if task in ROLLUP_TASKS:
-                if task == "scanners" and engine != "polars":
+                if task in SCANNER_QUERIES and engine != "polars":
                     continue
                 out = work / "polars-rollup"  # every engine reads the same rollup
                 r = run_job_wait4_keep(engine, task, input_, out)
@@ -506,6 +520,11 @@ def main() -> None:
     libs = _prep("versions", "", work / "versions")["versions"]
     print(f"\n{args.rows:,} packets ({data.name}, {data.stat().st_size / 2**20:.0f} MiB); {machine()}; {libs}\n")
     print(table(results, args.rows, args.pandas_every))
+    for r in results:
+        if r["engine"] == "polars" and r["task"] == "rollup" and "rows" in r:
+            print(f"\nrollup rows: {r['rows']}")
+        if r["engine"] == "polars" and r["task"] == "tools" and "tools" in r:
+            print(f"tool packet counts (polars): {r['tools']}")
 
 
 def _prep(task: str, data: str, out: Path) -> dict:

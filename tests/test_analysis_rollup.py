@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 from scantui.analysis import rollup as ru
 from scantui.analysis.fingerprints import TOOLS, with_tool
+from scantui.analysis.schedule import schedules
 from scantui.analysis.summary import summarize
 from scantui.analysis.traffic import traffic_class
 from scantui.io.loader import open_inputs
@@ -80,6 +81,44 @@ def expected_enrichment(df: pl.DataFrame) -> pl.DataFrame:
     ).cast(dict(ru.ENRICHMENT_SCHEMA))
 
 
+def expected_src_profile(df: pl.DataFrame) -> pl.DataFrame:
+    """Per (src, kind), straight from the packets: volume, tools, days, port classes, intervals,
+    best one-day coverage counts, schedule (over the data's day range) and the top ports."""
+    keys = ["src", "kind"]
+    df = df.with_columns(pl.col("kind").cast(ru.KIND_DTYPE))
+    base = df.group_by(keys).agg(
+        pl.len().alias("packets"), pl.col("ts").min().alias("first_seen"), pl.col("ts").max().alias("last_seen"),
+        *[(pl.col("tool") == t).sum().alias(f"tool_{t}") for t in TOOLS], pl.col("day").n_unique().alias("days_active"))
+    port = pl.col("dport")
+    ports = df.filter(port.is_not_null()).unique([*keys, "dport"]).group_by(keys).agg(
+        pl.len().alias("ports"), (port < 1024).sum().alias("ports_well_known"),
+        ((port >= 1024) & (port < 49152)).sum().alias("ports_registered"), (port >= 49152).sum().alias("ports_ephemeral"))
+    scans = df.unique([*keys, "sensor", "proto", "dport", "day"]).group_by([*keys, "sensor", "proto", "dport"]).agg(
+        pl.len().alias("n"), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1")).filter(pl.col("n") > 1)
+    intervals = scans.group_by(keys).agg(
+        ((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("n") - 1)).mean().alias("avg_scan_interval_days"),
+        pl.len().alias("ports_rescanned"))
+    # a port's best day: distinct (sensor, dst) pairs that day; its packets and scan days
+    per_day = df.group_by([*keys, "proto", "dport", "day"]).agg(pl.len().alias("p"), pl.struct("sensor", "dst").n_unique().alias("d"))
+    per_port = per_day.group_by([*keys, "proto", "dport"]).agg(
+        pl.col("p").sum().alias("packets"), pl.len().alias("scans"), pl.col("d").max().alias("dsts"))
+    cover = per_port.group_by(keys).agg(
+        pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean"))
+    item = pl.struct(port.alias("port"), "proto", "packets", "scans", "dsts")
+    top = per_port.sort([*keys, "packets", "dport", "proto"], descending=[False, False, True, False, False]).group_by(
+        keys, maintain_order=True).agg(item.head(10).alias("top_ports"))
+    first = df["day"].min()
+    n_days = (df["day"].max() - first).days + 1 if first else 0
+    sched = pl.concat([schedules(df.filter(pl.col("kind") == k).select("src", "day"), first, n_days)
+                       .with_columns(pl.lit(k, ru.KIND_DTYPE).alias("kind")) for k in df["kind"].unique()]
+                      + [pl.DataFrame(schema={**schedules(pl.DataFrame(), None, 0).schema, "kind": ru.KIND_DTYPE})])
+    out = base
+    for part in (ports, intervals, cover, top, sched):
+        out = out.join(part, on=keys, how="left")
+    out = out.with_columns(pl.col("ports", "ports_rescanned").fill_null(0))
+    return out.select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA))
+
+
 def _same(actual: pl.DataFrame, expected: pl.DataFrame, keys: list[str]) -> None:
     assert actual.schema == expected.schema
     assert_frame_equal(actual.sort(keys, nulls_last=True), expected.sort(keys, nulls_last=True))
@@ -90,6 +129,7 @@ def _check_all(folder: Path, lf: pl.LazyFrame) -> None:
     _same(ru.scan_port_day(folder).collect(), expected_port_day(df), list(ru.PORT_DAY_KEYS))
     _same(pl.read_parquet(folder / ru.SRC_TOTALS), expected_src_totals(df), ["src", "kind"])
     _same(pl.read_parquet(folder / ru.DAY_TOTALS), expected_day_totals(df), ["day", "sensor"])
+    _same(pl.read_parquet(folder / ru.SRC_PROFILE), expected_src_profile(df), ["src", "kind"])
     if any(c in df.columns for c in ENRICHMENT):
         _same(pl.read_parquet(folder / ru.ENRICHMENT_FILE), expected_enrichment(df), ["src", "day"])
     else:
@@ -197,7 +237,7 @@ def test_crafted_tables_with_nulls_icmp_and_sensors(tmp_path):
 def test_bucket_count_does_not_change_the_tables(tmp_path, buckets):
     folder, lf = _build(tmp_path, crafted(), buckets=buckets)
     _check_all(folder, lf)
-    assert sorted(p.name for p in folder.iterdir()) == sorted([ru.PORT_DAY, ru.SRC_TOTALS, ru.DAY_TOTALS, ru.ENRICHMENT_FILE, ru.META])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([ru.PORT_DAY, ru.SRC_TOTALS, ru.SRC_PROFILE, ru.DAY_TOTALS, ru.ENRICHMENT_FILE, ru.META])
 
 
 def test_input_without_sensor_or_enrichment(tmp_path, canonical_df):
@@ -214,6 +254,7 @@ def test_dtypes_are_the_contract(tmp_path):
     assert pl.read_parquet_schema(folder / ru.SRC_TOTALS) == dict(ru.SRC_TOTALS_SCHEMA)
     assert pl.read_parquet_schema(folder / ru.DAY_TOTALS) == dict(ru.DAY_TOTALS_SCHEMA)
     assert pl.read_parquet_schema(folder / ru.ENRICHMENT_FILE) == dict(ru.ENRICHMENT_SCHEMA)
+    assert pl.read_parquet_schema(folder / ru.SRC_PROFILE) == dict(ru.SRC_PROFILE_SCHEMA)
 
 
 def test_port_day_is_a_plain_hive_layout(tmp_path):

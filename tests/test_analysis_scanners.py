@@ -179,15 +179,30 @@ def sample(tmp_path_factory):
     dataset = open_inputs([str(SAMPLE / "telescope.parquet")])
     rollup = open_rollup(dataset, cache_dir=cache)
     truth = json.loads((SAMPLE / "truth.json").read_text())
-    res = scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment)
-    return truth, res
+    res = scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, src_profile=rollup.src_profile)
+    return truth, res, rollup
+
+
+@pytest.mark.parametrize("query", [
+    {}, {"sort": "coverage_max", "top": 40}, {"tools": ("zmap", "masscan"), "min_packets": 100, "sort": "schedule_strength"},
+    {"cidrs": parse_source_cidrs("0.0.0.0/1"), "sort": "avg_scan_interval_days", "descending": False, "top": 25},
+    {"asns": (398324, 6939, 10439), "sort": "src"},
+])
+def test_profile_path_equals_port_day_path(sample, query):
+    """The unfiltered list from ``src_profile`` is exactly the list computed from ``port_day``."""
+    _, res, rollup = sample
+    tables = (rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment)
+    fast = scanner_list(*tables, query=ScannerQuery(**query), src_profile=rollup.src_profile) if query else res
+    slow = scanner_list(*tables, query=ScannerQuery(**query))
+    assert fast.frame.height > 0 and (fast.total, fast.n_days, fast.dsts_from) == (slow.total, slow.n_days, slow.dsts_from)
+    assert fast.frame.equals(slow.frame)
 
 
 CHECKED = ("tool", "range_class", "schedule", "period_days", "picture")
 
 
 def test_ground_truth_single_scanners(sample):
-    truth, res = sample
+    truth, res, _ = sample
     by_src = {r["src"]: r for r in records(res.frame)}
     singles = [s for s in truth["scanners"] if s["kind"] == "single"]
     mismatches, checked = [], {k: 0 for k in CHECKED}
@@ -212,7 +227,7 @@ def test_ground_truth_single_scanners(sample):
 
 
 def test_ground_truth_org_hosts_tool_range_schedule(sample):
-    truth, res = sample
+    truth, res, _ = sample
     by_src = {r["src"]: r for r in records(res.frame)}
     hosts = [s for s in truth["scanners"] if s["kind"] == "org"]
     bad = [f"{s['label']} {s['src']}: {k} {by_src[s['src']][k]!r} != {s[k]!r}"
@@ -223,7 +238,7 @@ def test_ground_truth_org_hosts_tool_range_schedule(sample):
 
 def test_ground_truth_tool_shares_exact(sample):
     """Tool packet counts summed over all sources equal the truth's ``tool_packets`` (tolerance: none)."""
-    truth, res = sample
+    truth, res, _ = sample
     df = res.frame
     counts = df.select(
         [(pl.col("tools").struct.field(t) * pl.col("packets")).round(0).sum().cast(pl.Int64).alias(t) for t in truth["tool_packets"]]

@@ -208,7 +208,7 @@ def test_pcap_input_reports_skipped_and_progress(cache_dir):
     assert not any(p.name.endswith(".parquet") for p in (cache_dir / "rollups").iterdir())  # the decoded copy is gone
     fractions = [f for _, f in messages if f is not None]
     assert fractions == sorted(fractions)
-    assert sorted(p.name for p in rollup.path.iterdir()) == [ru.DAY_TOTALS, ru.META, ru.PORT_DAY, ru.SRC_TOTALS]
+    assert sorted(p.name for p in rollup.path.iterdir()) == [ru.DAY_TOTALS, ru.META, ru.PORT_DAY, ru.SRC_PROFILE, ru.SRC_TOTALS]
     again = rc.open_rollup(_poisoned(open_inputs([PCAP_CUT])))
     assert again.path == rollup.path and again.skipped == rollup.skipped
 
@@ -230,3 +230,16 @@ def test_prune_removes_old_rollups(packets, cache_dir):
     os.utime(rollup.path, (old, old))
     assert rc.prune_cache(max_age_days=1) == [rollup.path]
     assert not rollup.path.exists()
+
+
+def test_an_older_layout_is_never_served(packets, cache_dir, monkeypatch):
+    """A rollup of layout 1 (no ``src_profile``) is neither found under the new key nor accepted at it."""
+    monkeypatch.setattr(ru, "LAYOUT_VERSION", 1)
+    old = rc.open_rollup(open_inputs([packets]))
+    monkeypatch.undo()
+    new = rc.open_rollup(open_inputs([packets]))
+    assert new.path != old.path and new.meta["layout_version"] == ru.LAYOUT_VERSION
+    assert new.src_profile.collect().height > 0
+    meta = ru.read_meta(new.path) | {"layout_version": 1}
+    ru.write_meta(new.path, meta)  # an old build at the new key: rebuilt, not served
+    assert rc.open_rollup(open_inputs([packets])).meta["layout_version"] == ru.LAYOUT_VERSION

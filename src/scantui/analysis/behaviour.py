@@ -37,6 +37,8 @@ FULL_MIN_PORTS = 64881  # > 99 % of 65,536
 WELL_KNOWN_MAX = 1023
 REGISTERED_MAX = 49151
 BACKGROUND_MIN_RATIO = 2.0
+#: Ports listed per source in ``top_ports``.
+TOP_PORTS = 10
 RANGE_CLASSES = ("focused", "wide", "full")
 PICTURES = ("snapshot", "background")
 
@@ -50,32 +52,59 @@ def range_class(ports: pl.Expr) -> pl.Expr:
     )
 
 
-def port_profile(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Per source: ``ports`` (distinct destination ports), the three port-class shares, ``range_class``."""
+PORT_CLASS_COUNTS = ("ports_well_known", "ports_registered", "ports_ephemeral")
+PORT_CLASS_SHARES = ("well_known_share", "registered_share", "ephemeral_share")
+
+# Each metric is computed in two steps so that the rollup can store the first:
+# a *raw* per-source aggregate of port_day rows that depends on no query parameter,
+# then a cheap per-row *finish* that brings in the window length and telescope size.
+# The scanner list runs both steps over port_day rows (filtered queries) or only
+# the finish over the rollup's ``src_profile`` table: same functions, same results.
+
+
+def volume(rows: pl.LazyFrame, tool_columns: tuple[str, ...]) -> pl.LazyFrame:
+    """Per source: ``packets``, ``first_seen``, ``last_seen`` and the summed *tool_columns* (packet counts)."""
+    return rows.group_by("src").agg(
+        pl.col("packets").sum().cast(pl.UInt64),
+        pl.col("first_ts").min().alias("first_seen"),
+        pl.col("last_ts").max().alias("last_seen"),
+        *(pl.col(c).sum().cast(pl.UInt64).alias(c) for c in tool_columns),
+    )
+
+
+def port_counts(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per source: ``ports`` (distinct destination ports) and how many fall in each port class (raw)."""
     # one UInt64 key (src << 16 | port) makes the distinct pass a single-column unique (much faster)
     key = (pl.col("src").cast(pl.UInt64) * ALL_PORTS + pl.col("dport").cast(pl.UInt64)).alias("k")
     pairs = rows.filter(pl.col("dport").is_not_null()).select(key.unique()).select(
         (pl.col("k") // ALL_PORTS).cast(pl.UInt32).alias("src"), (pl.col("k") % ALL_PORTS).alias("dport"))
     port = pl.col("dport")
-    return (
-        pairs.group_by("src")
-        .agg(
-            pl.len().cast(pl.UInt32).alias("ports"),
-            (port <= WELL_KNOWN_MAX).sum().alias("_wk"),
-            ((port > WELL_KNOWN_MAX) & (port <= REGISTERED_MAX)).sum().alias("_reg"),
-            (port > REGISTERED_MAX).sum().alias("_eph"),
-        )
-        .with_columns(
-            (pl.col(c) / pl.col("ports")).alias(name)
-            for c, name in (("_wk", "well_known_share"), ("_reg", "registered_share"), ("_eph", "ephemeral_share"))
-        )
-        .with_columns(range_class(pl.col("ports")).alias("range_class"))
-        .drop("_wk", "_reg", "_eph")
+    return pairs.group_by("src").agg(
+        pl.len().cast(pl.UInt32).alias("ports"),
+        (port <= WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(PORT_CLASS_COUNTS[0]),
+        ((port > WELL_KNOWN_MAX) & (port <= REGISTERED_MAX)).sum().cast(pl.UInt32).alias(PORT_CLASS_COUNTS[1]),
+        (port > REGISTERED_MAX).sum().cast(pl.UInt32).alias(PORT_CLASS_COUNTS[2]),
     )
 
 
+def port_shares() -> list[pl.Expr]:
+    """Finish: the three port-class shares and ``range_class`` from :func:`port_counts`' columns."""
+    shares = [(pl.col(c) / pl.col("ports")).alias(name) for c, name in zip(PORT_CLASS_COUNTS, PORT_CLASS_SHARES)]
+    return [*shares, range_class(pl.col("ports").fill_null(0)).alias("range_class")]
+
+
+def port_profile(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per source: ``ports``, the three port-class shares, ``range_class``."""
+    return port_counts(rows).with_columns(port_shares()).drop(PORT_CLASS_COUNTS)
+
+
 def scan_intervals(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Per source: ``avg_scan_interval_days`` and ``ports_rescanned`` (ports scanned on >= 2 days)."""
+    """Per source: ``avg_scan_interval_days`` and ``ports_rescanned`` (ports scanned on >= 2 days).
+
+    The mean is a sequential sum of the sorted intervals (``cum_sum``), so the
+    float result does not depend on row order or chunking (a group-by ``mean``
+    may sum in any order): the rollup and the scanner list agree exactly.
+    """
     per_port = (
         rows.group_by("src", "sensor", "proto", "dport")
         .agg(pl.col("day").n_unique().alias("scans"), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1"))
@@ -83,47 +112,79 @@ def scan_intervals(rows: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval"))
     )
     return per_port.group_by("src").agg(
-        pl.col("interval").mean().alias("avg_scan_interval_days"),
+        (pl.col("interval").sort().cum_sum().last() / pl.len()).alias("avg_scan_interval_days"),
         pl.len().cast(pl.UInt32).alias("ports_rescanned"),
     )
 
 
-def port_coverage(rows: pl.LazyFrame, telescope_size: int) -> pl.LazyFrame:
-    """Per (src, proto, dport): packets, scans (days) and coverage (best one-day share of the telescope)."""
-    size = max(1, telescope_size)
+def port_scans(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per (src, proto, dport): ``packets``, ``scans`` (days) and ``dsts``, the best one-day distinct
+    destinations (summed over sensors; exact, since ``port_day.dsts`` is exact per day)."""
     per_day = rows.group_by("src", "proto", "dport", "day").agg(pl.col("dsts").sum(), pl.col("packets").sum())
     return per_day.group_by("src", "proto", "dport").agg(
-        pl.col("packets").sum().alias("packets"),
+        pl.col("packets").sum().cast(pl.UInt64).alias("packets"),
         pl.len().cast(pl.UInt32).alias("scans"),
-        (pl.col("dsts").max() / size).alias("coverage"),
+        pl.col("dsts").max().cast(pl.UInt32).alias("dsts"),
     )
+
+
+def coverage_counts(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per source (raw): ``coverage_dsts_max`` / ``coverage_dsts_mean``, max and mean over ports of
+    the best one-day distinct destinations."""
+    return port_scans(rows).group_by("src").agg(
+        pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean")
+    )
+
+
+def coverage_shares(telescope_size: int) -> list[pl.Expr]:
+    """Finish: ``coverage_max`` / ``coverage_mean`` (shares of the telescope) from :func:`coverage_counts`."""
+    size = max(1, telescope_size)
+    return [(pl.col("coverage_dsts_max") / size).alias("coverage_max"),
+            (pl.col("coverage_dsts_mean") / size).alias("coverage_mean")]
 
 
 def coverage_summary(rows: pl.LazyFrame, telescope_size: int) -> pl.LazyFrame:
     """Per source: ``coverage_max`` and ``coverage_mean`` over its ports."""
-    return port_coverage(rows, telescope_size).group_by("src").agg(
-        pl.col("coverage").max().alias("coverage_max"), pl.col("coverage").mean().alias("coverage_mean")
-    )
+    return coverage_counts(rows).select("src", *coverage_shares(telescope_size))
 
 
-def top_ports(rows: pl.LazyFrame, telescope_size: int, n: int = 10) -> pl.LazyFrame:
-    """Per source: ``top_ports``, a list of {port, proto, packets, scans, coverage} for its *n* busiest ports."""
-    item = pl.struct(
-        pl.col("dport").alias("port"), pl.col("proto"), pl.col("packets"), pl.col("scans"), pl.col("coverage").round(4)
-    )
+def top_ports_counts(rows: pl.LazyFrame, n: int = 10) -> pl.LazyFrame:
+    """Per source (raw): ``top_ports``, a list of {port, proto, packets, scans, dsts} for its *n* busiest ports."""
+    item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
     return (
-        port_coverage(rows, telescope_size)
-        .sort(["src", "packets", "dport"], descending=[False, True, False])
+        port_scans(rows)
+        .sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
         .group_by("src", maintain_order=True)
         .agg(item.head(n).alias("top_ports"))
     )
 
 
+def top_ports_shares(telescope_size: int) -> pl.Expr:
+    """Finish: each ``top_ports`` item's ``dsts`` becomes ``coverage`` (share of the telescope, 4 digits)."""
+    size = max(1, telescope_size)
+    field = pl.element().struct.field
+    item = pl.struct(field("port"), field("proto"), field("packets"), field("scans"),
+                     (field("dsts") / size).round(4).alias("coverage"))
+    return pl.col("top_ports").list.eval(item).alias("top_ports")
+
+
+def top_ports(rows: pl.LazyFrame, telescope_size: int, n: int = 10) -> pl.LazyFrame:
+    """Per source: ``top_ports``, a list of {port, proto, packets, scans, coverage} for its *n* busiest ports."""
+    return top_ports_counts(rows, n).with_columns(top_ports_shares(telescope_size))
+
+
+def active_days(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per source (raw): ``days_active``, the distinct days with a selected packet."""
+    return rows.group_by("src").agg(pl.col("day").n_unique().cast(pl.UInt32).alias("days_active"))
+
+
 def activity(rows: pl.LazyFrame, n_days: int) -> pl.LazyFrame:
     """Per source: ``days_active`` and ``days_scanned`` (share of the *n_days* window)."""
-    return rows.group_by("src").agg(pl.col("day").n_unique().cast(pl.UInt32).alias("days_active")).with_columns(
-        (pl.col("days_active") / max(1, n_days)).alias("days_scanned")
-    )
+    return active_days(rows).with_columns(days_share(n_days))
+
+
+def days_share(n_days: int) -> pl.Expr:
+    return (pl.col("days_active") / max(1, n_days)).alias("days_scanned")
 
 
 def picture(interval: pl.Expr, days_scanned: pl.Expr) -> pl.Expr:
@@ -133,17 +194,34 @@ def picture(interval: pl.Expr, days_scanned: pl.Expr) -> pl.Expr:
         pl.lit("background")).otherwise(pl.lit("snapshot"))
 
 
-def behaviour(rows: pl.LazyFrame, n_days: int, telescope_size: int) -> pl.DataFrame:
-    """All per-source behaviour columns of *rows* (``port_day`` rows) over an *n_days* window."""
-    parts = pl.collect_all([
-        activity(rows, n_days), port_profile(rows), scan_intervals(rows), coverage_summary(rows, telescope_size)
-    ])
+#: The raw per-source behaviour columns (:func:`behaviour_counts`), as stored in the rollup.
+RAW_COLUMNS = ("days_active", "ports", *PORT_CLASS_COUNTS, "avg_scan_interval_days", "ports_rescanned",
+               "coverage_dsts_max", "coverage_dsts_mean")
+
+
+def behaviour_counts(rows: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """The raw per-source parts (to collect together, then :func:`join_parts`)."""
+    return [active_days(rows), port_counts(rows), scan_intervals(rows), coverage_counts(rows)]
+
+
+def join_parts(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Left-join per-source parts on ``src`` (the first lists every source)."""
     out = parts[0]
     for part in parts[1:]:
         out = out.join(part, on="src", how="left")
-    return out.with_columns(
-        pl.col("ports").fill_null(0),
-        pl.col("ports_rescanned").fill_null(0),
-        range_class(pl.col("ports").fill_null(0)).alias("range_class"),
-        picture(pl.col("avg_scan_interval_days"), pl.col("days_scanned")).alias("picture"),
+    return out
+
+
+def finish_behaviour(raw: pl.DataFrame | pl.LazyFrame, n_days: int, telescope_size: int):
+    """All behaviour columns from the raw ones (:data:`RAW_COLUMNS`), for an *n_days* window."""
+    return raw.with_columns(
+        pl.col("ports").fill_null(0), pl.col("ports_rescanned").fill_null(0), days_share(n_days),
+        *coverage_shares(telescope_size),
+    ).with_columns(
+        *port_shares(), picture(pl.col("avg_scan_interval_days"), pl.col("days_scanned")).alias("picture"),
     )
+
+
+def behaviour(rows: pl.LazyFrame, n_days: int, telescope_size: int) -> pl.DataFrame:
+    """All per-source behaviour columns of *rows* (``port_day`` rows) over an *n_days* window."""
+    return finish_behaviour(join_parts(pl.collect_all(behaviour_counts(rows))), n_days, telescope_size)

@@ -94,25 +94,61 @@ def zmap_rule() -> pl.Expr:
     return _syn_only() & (pl.col("ip_id") == ZMAP_IP_ID)
 
 
+#: Session keys are first counted per ``key // UNICORN_BUCKET`` (at most 2**32 / 1024 buckets).
+UNICORN_BUCKET = 1024
+
+SESSIONS_SCHEMA = pl.Schema({"unicorn_key": pl.UInt32(), "unicorn_session": pl.Boolean()})
+
+
 def unicorn_sessions(lf: pl.LazyFrame, min_packets: int = UNICORN_MIN_PACKETS) -> pl.LazyFrame:
-    """Session keys shared by more than *min_packets* SYN probes (one row per key)."""
+    """Session keys shared by more than *min_packets* SYN probes (one row per key).
+
+    Exact, in two steps that keep the hash table small: packets per key bucket
+    (``key // 1024``, at most 4 M groups) first, then exact per-key counts only
+    inside buckets holding more than *min_packets* packets (a key over the
+    threshold implies its bucket is). Counting every key directly needs one
+    group per distinct key: ~40 M of them at 50 M packets of random traffic.
+    """
+    keys = lf.filter(scan_candidate() & _syn_only()).select(unicorn_key())
+    bucket = (pl.col("unicorn_key") // UNICORN_BUCKET).alias("bucket")
+    hot = keys.group_by(bucket).agg(pl.len().alias("n")).filter(pl.col("n") > min_packets).select("bucket")
     return (
-        lf.filter(scan_candidate() & _syn_only())
-        .group_by(unicorn_key())
+        keys.with_columns(bucket)
+        .join(hot, on="bucket", how="semi")
+        .group_by("unicorn_key")
         .agg(pl.len().alias("n"))
         .filter(pl.col("n") > min_packets)
         .select("unicorn_key", pl.lit(True).alias("unicorn_session"))
     )
 
 
-def with_tool(lf: pl.LazyFrame, *, unicorn_min_packets: int = UNICORN_MIN_PACKETS) -> pl.LazyFrame:
+def collect_unicorn_sessions(lf: pl.LazyFrame, min_packets: int = UNICORN_MIN_PACKETS) -> pl.DataFrame:
+    """:func:`unicorn_sessions` collected with the streaming engine (a small frame: one row per session).
+
+    Collecting it before :func:`with_tool` keeps the packets from being buffered
+    by the join while the counts run.
+    """
+    return unicorn_sessions(lf, min_packets).collect(engine="streaming").cast(dict(SESSIONS_SCHEMA))
+
+
+def with_tool(
+    lf: pl.LazyFrame,
+    *,
+    sessions: pl.DataFrame | pl.LazyFrame | None = None,
+    unicorn_min_packets: int = UNICORN_MIN_PACKETS,
+) -> pl.LazyFrame:
     """Add a ``tool`` column (:data:`TOOL_DTYPE`) to the canonical table.
 
     Unicorn needs the count of packets per session key over the whole input,
-    so this joins a small per-key aggregate back; everything else is per row.
+    so this joins a small per-key frame back; everything else is per row.
+    *sessions* is that frame (``unicorn_key``, ``unicorn_session``) when the
+    caller has already computed it, e.g. with :func:`collect_unicorn_sessions`
+    (then *unicorn_min_packets* is not used); without it the counts are part of
+    the lazy plan.
     """
-    sessions = unicorn_sessions(lf, unicorn_min_packets)
-    keyed = lf.with_columns(unicorn_key()).join(sessions, on="unicorn_key", how="left")
+    if sessions is None:
+        sessions = unicorn_sessions(lf, unicorn_min_packets)
+    keyed = lf.with_columns(unicorn_key()).join(sessions.lazy(), on="unicorn_key", how="left")
     candidate = scan_candidate()
     tool = (
         pl.when(~candidate).then(pl.lit("other"))

@@ -7,6 +7,10 @@ in one folder, staging the packets once by source bucket and day (see the functi
 ``port_day/``                 hive-partitioned by ``day=YYYY-MM-DD``; one row per
                               (day, sensor, src, proto, dport, kind)
 ``src_totals.parquet``        one row per (src, kind), exact distinct counts over the whole input
+``src_profile.parquet``       one row per (src, kind): the raw per-source aggregates of the
+                              scanner list (volume, tool counts, port classes, scan intervals,
+                              best one-day coverage counts, schedule over the data's day range,
+                              top ports); the list adds window share and telescope size per row
 ``day_totals.parquet``        one row per (day, sensor)
 ``src_day_enrichment.parquet``  one row per (src, day), only when the input has enrichment columns
 ``meta.json``                 written last: layout version, row counts, time range, ...
@@ -19,6 +23,7 @@ knows about caching; see :mod:`scantui.analysis.rollup_cache`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -32,14 +37,16 @@ from typing import Any
 
 import polars as pl
 
-from scantui.analysis.fingerprints import TOOLS, UNICORN_MIN_PACKETS, with_tool
+from scantui.analysis.fingerprints import TOOLS, UNICORN_MIN_PACKETS, collect_unicorn_sessions, with_tool
+from scantui.analysis import behaviour as bh
+from scantui.analysis.schedule import source_schedules
 from scantui.analysis.telescope import estimate_size_from_daily
 from scantui.analysis.traffic import traffic_class
 from scantui.io.schema import ENRICHMENT, TS_DTYPE
 from scantui.io.stats import LoadStats
 
 #: Bumped on any change to the tables' names, columns, dtypes or meaning.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 KINDS = ("probe", "backscatter", "other_tcp", "udp", "icmp", "other")
 KIND_DTYPE = pl.Enum(KINDS)
@@ -49,6 +56,7 @@ PORT_DAY = "port_day"
 SRC_TOTALS = "src_totals.parquet"
 DAY_TOTALS = "day_totals.parquet"
 ENRICHMENT_FILE = "src_day_enrichment.parquet"
+SRC_PROFILE = "src_profile.parquet"
 META = "meta.json"
 
 PORT_DAY_KEYS = ("day", "sensor", "src", "proto", "dport", "kind")
@@ -74,6 +82,18 @@ DAY_TOTALS_SCHEMA = pl.Schema(
     }
 )
 ENRICHMENT_SCHEMA = pl.Schema({"src": pl.UInt32(), "day": pl.Date(), **ENRICHMENT})
+TOP_PORT_DTYPE = pl.Struct({"port": pl.UInt16(), "proto": pl.UInt8(), "packets": pl.UInt64(), "scans": pl.UInt32(), "dsts": pl.UInt32()})
+SRC_PROFILE_SCHEMA = pl.Schema(
+    {
+        "src": pl.UInt32(), "kind": KIND_DTYPE, "packets": pl.UInt64(), "first_seen": TS_DTYPE, "last_seen": TS_DTYPE,
+        **{c: pl.UInt64() for c in TOOL_COLUMNS},
+        "days_active": pl.UInt32(), "ports": pl.UInt32(), **{c: pl.UInt32() for c in bh.PORT_CLASS_COUNTS},
+        "avg_scan_interval_days": pl.Float64(), "ports_rescanned": pl.UInt32(),
+        "coverage_dsts_max": pl.UInt32(), "coverage_dsts_mean": pl.Float64(),
+        "schedule": pl.String(), "period_days": pl.Int64(), "schedule_strength": pl.Float64(),
+        "top_ports": pl.List(TOP_PORT_DTYPE),
+    }
+)
 
 #: ``progress(message, fraction)``; fraction is None when unknown.
 Progress = Callable[[str, float | None], None]
@@ -82,11 +102,16 @@ Progress = Callable[[str, float | None], None]
 # ---------------------------------------------------------------- the aggregates (lazy, pure)
 
 
-def prepare(lf: pl.LazyFrame, *, unicorn_min_packets: int = UNICORN_MIN_PACKETS) -> pl.LazyFrame:
-    """The canonical table with ``tool``, ``day``, ``kind`` and a ``sensor`` column (null if absent)."""
+def prepare(
+    lf: pl.LazyFrame, *, unicorn_min_packets: int = UNICORN_MIN_PACKETS, sessions: pl.DataFrame | None = None
+) -> pl.LazyFrame:
+    """The canonical table with ``tool``, ``day``, ``kind`` and a ``sensor`` column (null if absent).
+
+    *sessions*: the Unicorn session keys when already collected (see :func:`with_tool`).
+    """
     names = lf.collect_schema().names()
     sensor = pl.col("sensor") if "sensor" in names else pl.lit(None, dtype=pl.String)
-    return with_tool(lf, unicorn_min_packets=unicorn_min_packets).with_columns(
+    return with_tool(lf, sessions=sessions, unicorn_min_packets=unicorn_min_packets).with_columns(
         pl.col("ts").dt.date().alias("day"),
         sensor.cast(pl.String).alias("sensor"),
         traffic_class().cast(KIND_DTYPE).alias("kind"),
@@ -140,6 +165,26 @@ def src_day_enrichment(packets: pl.LazyFrame, columns: list[str]) -> pl.LazyFram
     return packets.group_by("src", "day").agg(*present).with_columns(*missing).select(ENRICHMENT_SCHEMA.names())
 
 
+def src_profile(rows: pl.DataFrame, first_day: dt.date | None, n_days: int) -> pl.DataFrame:
+    """One row per (src, kind) of ``port_day`` rows (with ``day``; all of each source's rows):
+    what the unfiltered scanner list needs, raw (see :mod:`scantui.analysis.behaviour`).
+
+    Volume and tool counts, the raw behaviour columns, the schedule over the
+    window *first_day* + *n_days* (the data's whole day range) and the busiest
+    ports with their best one-day distinct destinations. Nothing here depends
+    on the telescope size.
+    """
+    out = [pl.DataFrame(schema=SRC_PROFILE_SCHEMA)]
+    for kind in rows["kind"].unique().sort():
+        lf = rows.filter(pl.col("kind") == kind).lazy()
+        parts = pl.collect_all([bh.volume(lf, TOOL_COLUMNS), *bh.behaviour_counts(lf), bh.top_ports_counts(lf, bh.TOP_PORTS)])
+        joined = bh.join_parts([*parts, source_schedules(lf, first_day, n_days)])
+        joined = joined.with_columns(pl.lit(kind, KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
+        out.append(joined.select(SRC_PROFILE_SCHEMA.names())
+                   .cast(dict(SRC_PROFILE_SCHEMA)))
+    return pl.concat(out)
+
+
 # ---------------------------------------------------------------- building on disk
 
 #: Columns of the staged copy (plus enrichment columns when present).
@@ -191,18 +236,20 @@ def build_rollup(
     with poll_loader_progress(stats, "reading packets", report):
         _stage(lf, stage, enrich, unicorn_min_packets, buckets)
     days = sorted({p.name for p in stage.glob("b=*/day=*")})
+    first_day, n_days = _day_range(days)
     parts = out / ".parts"
     parts.mkdir()
     (out / PORT_DAY).mkdir()
+    steps = len(days) + buckets
     for i, day_dir in enumerate(days):
-        report(f"rolling up {day_dir}", i / (len(days) + buckets))
-        _roll_day(stage, day_dir, out, parts, enrich)
+        report(f"rolling up {day_dir}", i / steps)
+        _roll_day(stage, day_dir, out, parts, enrich, buckets)
     for b in range(buckets):
-        report(f"source totals, bucket {b + 1}/{buckets}", (len(days) + b) / (len(days) + buckets))
-        files = sorted(stage.glob(f"b={b}/day=*/*.parquet"))
-        if files:
-            src_totals(pl.scan_parquet(files)).sink_parquet(parts / f"src_totals-{b}.parquet", engine="streaming")
+        report(f"source totals and profiles, bucket {b + 1}/{buckets}", (len(days) + b) / steps)
+        _roll_bucket(stage, parts, b, first_day, n_days)
     _concat(parts, "src_totals-*.parquet", SRC_TOTALS_SCHEMA, out / SRC_TOTALS, sort=["src", "kind"])
+    # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here
+    _concat(parts, "src_profile-*.parquet", SRC_PROFILE_SCHEMA, out / SRC_PROFILE, sort=["src", "kind"], compression="lz4")
     _concat(parts, "day_totals-*.parquet", DAY_TOTALS_SCHEMA, out / DAY_TOTALS, sort=["day", "sensor"])
     if enrich:
         _concat(parts, "enrichment-*.parquet", ENRICHMENT_SCHEMA, out / ENRICHMENT_FILE, sort=["src", "day"])
@@ -227,8 +274,10 @@ def build_rollup(
 
 
 def _stage(lf: pl.LazyFrame, stage: Path, enrich: list[str], unicorn_min_packets: int, buckets: int) -> None:
-    """The one pass over the input: packets with tool/kind/day, partitioned by source bucket and day."""
-    packets = prepare(lf, unicorn_min_packets=unicorn_min_packets).select(*STAGE_COLUMNS, *enrich)
+    """The one pass over the input (after the Unicorn key counts): packets with tool/kind/day,
+    partitioned by source bucket and day."""
+    sessions = collect_unicorn_sessions(lf, unicorn_min_packets)
+    packets = prepare(lf, sessions=sessions).select(*STAGE_COLUMNS, *enrich)
     key = [(pl.col("src") % buckets).alias("b"), pl.col("day")]
     # lz4: the staged copy is read a couple of times and then deleted; write speed matters more than size
     packets.sink_parquet(
@@ -237,24 +286,55 @@ def _stage(lf: pl.LazyFrame, stage: Path, enrich: list[str], unicorn_min_packets
     stage.mkdir(exist_ok=True)  # an empty input writes no partition
 
 
-def _roll_day(stage: Path, day_dir: str, out: Path, parts: Path, enrich: list[str]) -> None:
-    """One day's ``port_day`` partition, ``day_totals`` rows and enrichment rows, in one streaming run."""
+def _day_range(day_dirs: list[str]) -> tuple[dt.date | None, int]:
+    """The window of the data (first day, number of days) from ``day=YYYY-MM-DD`` folder names."""
+    if not day_dirs:
+        return None, 0
+    first, last = (dt.date.fromisoformat(d.split("=", 1)[1]) for d in (day_dirs[0], day_dirs[-1]))
+    return first, (last - first).days + 1
+
+
+def _roll_day(stage: Path, day_dir: str, out: Path, parts: Path, enrich: list[str], buckets: int) -> None:
+    """One day's ``port_day`` partition, ``day_totals`` rows and enrichment rows, in one streaming run.
+
+    The day's ``port_day`` rows (one day's groups: the sort holds them anyway)
+    are also written split by source bucket, for :func:`_roll_bucket`.
+    """
     day = pl.scan_parquet(sorted(stage.glob(f"b=*/{day_dir}/*.parquet")))
     target = out / PORT_DAY / day_dir
     target.mkdir()
-    sinks = [
-        port_day(day).drop("day").sort("src", "dport").sink_parquet(target / "00000000.parquet", lazy=True),
-        day_totals(day).sink_parquet(parts / f"day_totals-{day_dir}.parquet", lazy=True),
-    ]
+    jobs = [port_day(day).drop("day").sort("src", "dport"),
+            day_totals(day).sink_parquet(parts / f"day_totals-{day_dir}.parquet", lazy=True)]
     if enrich:
-        sinks.append(src_day_enrichment(day, enrich).sink_parquet(parts / f"enrichment-{day_dir}.parquet", lazy=True))
-    pl.collect_all(sinks, engine="streaming")
+        jobs.append(src_day_enrichment(day, enrich).sink_parquet(parts / f"enrichment-{day_dir}.parquet", lazy=True))
+    rows = pl.collect_all(jobs, engine="streaming")[0]
+    rows.write_parquet(target / "00000000.parquet")
+    bucket = (pl.col("src") % buckets).alias("b")
+    for (b,), piece in rows.with_columns(bucket).group_by("b"):
+        folder = parts / f"port_day-b={b}"
+        folder.mkdir(exist_ok=True)
+        piece.drop("b").write_parquet(folder / f"{day_dir}.parquet", compression="lz4")
 
 
-def _concat(parts: Path, pattern: str, schema: pl.Schema, target: Path, *, sort: list[str]) -> None:
+def _roll_bucket(stage: Path, parts: Path, b: int, first_day: dt.date | None, n_days: int) -> None:
+    """One source bucket's ``src_totals`` (exact distinct counts need all of a source's packets)
+    and ``src_profile`` (all of a source's ``port_day`` rows) rows."""
+    files = sorted(stage.glob(f"b={b}/day=*/*.parquet"))
+    if not files:
+        return
+    src_totals(pl.scan_parquet(files)).sink_parquet(parts / f"src_totals-{b}.parquet", engine="streaming")
+    pieces = sorted((parts / f"port_day-b={b}").glob("day=*.parquet"))
+    days = [pl.read_parquet(f).with_columns(pl.lit(dt.date.fromisoformat(f.stem.split("=", 1)[1])).alias("day"))
+            for f in pieces]
+    rows = pl.concat(days).select(PORT_DAY_SCHEMA.names())
+    src_profile(rows, first_day, n_days).write_parquet(parts / f"src_profile-{b}.parquet")
+    shutil.rmtree(parts / f"port_day-b={b}")
+
+
+def _concat(parts: Path, pattern: str, schema: pl.Schema, target: Path, *, sort: list[str], compression: str = "zstd") -> None:
     files = sorted(parts.glob(pattern))
     lf = pl.scan_parquet(files) if files else pl.LazyFrame(schema=schema)
-    lf.select(schema.names()).sort(sort, nulls_last=True).sink_parquet(target, engine="streaming")
+    lf.select(schema.names()).sort(sort, nulls_last=True).sink_parquet(target, compression=compression, engine="streaming")
 
 
 @contextmanager
@@ -288,6 +368,7 @@ def _describe(out: Path) -> dict[str, Any]:
         PORT_DAY: _rows(scan_port_day(out)),
         SRC_TOTALS: _rows(pl.scan_parquet(out / SRC_TOTALS)),
         DAY_TOTALS: _rows(pl.scan_parquet(out / DAY_TOTALS)),
+        SRC_PROFILE: _rows(pl.scan_parquet(out / SRC_PROFILE)),
     }
     if (out / ENRICHMENT_FILE).exists():
         rows[ENRICHMENT_FILE] = _rows(pl.scan_parquet(out / ENRICHMENT_FILE))

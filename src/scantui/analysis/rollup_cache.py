@@ -64,6 +64,13 @@ class Rollup:
         return pl.scan_parquet(self.path / ru.SRC_TOTALS)
 
     @property
+    def src_profile(self) -> pl.LazyFrame | None:
+        """Per-(src, kind) raw aggregates of the scanner list; None in a folder without it
+        (layout 1, e.g. opened with :func:`load_rollup`): the list then works from ``port_day``."""
+        path = self.path / ru.SRC_PROFILE
+        return pl.scan_parquet(path) if path.exists() else None
+
+    @property
     def day_totals(self) -> pl.LazyFrame:
         return pl.scan_parquet(self.path / ru.DAY_TOTALS)
 

@@ -153,3 +153,11 @@ def schedules(active_days: pl.DataFrame, first_day, n_days: int) -> pl.DataFrame
         # inf (no rival at all) and nan (not scored) become null: JSON has neither
         "schedule_strength": pl.Series(np.where(np.isfinite(strength), strength, np.nan)).fill_nan(None),
     })
+
+
+def source_schedules(rows: pl.LazyFrame, first_day, n_days: int) -> pl.DataFrame:
+    """:func:`schedules` of ``port_day``-shaped rows (``src``, ``day``) over the window; an empty
+    frame when there is no window (no data)."""
+    if first_day is None or n_days <= 0:
+        return schedules(pl.DataFrame(), first_day, n_days)
+    return schedules(rows.select("src", "day").unique().collect(), first_day, n_days)

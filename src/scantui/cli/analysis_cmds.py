@@ -88,7 +88,7 @@ def _run(paths, load_opts, telescope, query):
     if cidrs or size is not None:
         size, _origin = resolve_size(cidrs, size, 0)
     return sc.scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment,
-                           query=query, telescope_size=size, packets=dataset.lf)
+                           query=query, telescope_size=size, packets=dataset.lf, src_profile=rollup.src_profile)
 
 
 def _cell(column: str, value) -> str:

@@ -1,0 +1,109 @@
+"""``scantui collab``: candidate collaborative scans, ranked by score.
+
+Every option is checked before any data is read (a bad ``--window`` or
+``--tolerance`` is one line and exit 2 at once). The rollup is opened (built on
+first use) for its ``port_day`` pre-filter, AS-per-day enrichment and telescope
+estimate; only the packets of candidate groups are then read, lazily. The
+algorithm is documented in :mod:`scantui.analysis.collab`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from scantui.cli.data_cmds import PATHS, load_options, output_options, telescope_options
+from scantui.cli.output import print_csv, print_json, print_table, stderr_console
+
+#: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every candidate).
+TABLE_DEFAULT_TOP = 50
+
+
+@click.command("collab")
+@PATHS
+@click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|both",
+              help="Group sources by /24, by AS (per day, from the data's asn column), or both.")
+@click.option("--window", default="day", show_default=True, metavar="day|SPAN",
+              help="UTC calendar day, or a rolling span (24h, 48h, 90m, 2d) for scans crossing midnight or running slowly.")
+@click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only probes fingerprinted as these tools (default: every tool).")
+@click.option("--port", "ports", default=None, metavar="N[,N...]", help="Only these destination ports.")
+@click.option("--min-sources", type=click.IntRange(min=2), default=2, show_default=True, help="Fewest members of a scan.")
+@click.option("--tolerance", default=None, metavar="LOW,HIGH",
+              help="Cover tolerance below/above N x telescope, as fractions or percentages (default: the study's 60,000-62,500 of 61,000, i.e. 1.64%,2.46%).")
+@click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N best candidates (the table defaults to {TABLE_DEFAULT_TOP}).")
+@load_options
+@telescope_options
+@output_options
+def collab_cmd(paths, by, window, tools, ports, min_sources, tolerance, top, load_opts, telescope, fmt):
+    """Candidate collaborative scans: sources of one /24 or AS covering the telescope together."""
+    from scantui.analysis import collab as cb
+
+    query = _query(cb, by, window, tools, ports, min_sources, tolerance, top, telescope, fmt)
+    result = _run(paths, load_opts, telescope, query)
+    for note in result.notes:
+        stderr_console().print(f"scantui: note: {note}", markup=False)
+    if fmt == "json":
+        print_json(result.candidates)
+    elif fmt == "csv":
+        print_csv(result.candidates, cb.COLUMNS)
+    else:
+        _print_table(result, query)
+        if top is None and result.stats.get("total", 0) > len(result.candidates):
+            stderr_console().print(f"showing {len(result.candidates)} of {result.stats['total']:,} candidates; "
+                                   "use --top N or --json for more", markup=False)
+
+
+def _query(cb, by, window, tools, ports, min_sources, tolerance, top, telescope, fmt):
+    from scantui.analysis.fingerprints import TOOLS
+    from scantui.analysis.telescope import parse_cidrs
+    from scantui.errors import InputError
+
+    tool_list = tuple(dict.fromkeys(t.strip().lower() for t in tools.split(",") if t.strip())) if tools else ()
+    bad = [t for t in tool_list if t not in TOOLS]
+    if bad or (tools is not None and not tool_list):
+        raise InputError(f"unknown tool {bad[0] if bad else tools!r} (known: {', '.join(TOOLS)})", where="--tool")
+    low, high = cb.parse_tolerance(tolerance) if tolerance else (cb.STUDY_LOW, cb.STUDY_HIGH)
+    cidrs, _size = telescope
+    return cb.CollabQuery(
+        by=cb.parse_by(by), window_us=cb.parse_window(window), tools=tool_list,
+        ports=cb.parse_ports(ports) if ports is not None else (), min_sources=min_sources, low=low, high=high,
+        top=top if top is not None or fmt != "table" else TABLE_DEFAULT_TOP,
+        telescope_ranges=cb.telescope_ranges(parse_cidrs(cidrs)) if cidrs else (),
+    )
+
+
+def _run(paths, load_opts, telescope, query):
+    from dataclasses import replace
+
+    from scantui.analysis import collab as cb
+    from scantui.analysis.rollup_cache import open_rollup, telescope_size_estimate
+    from scantui.analysis.telescope import resolve_size
+    from scantui.cli.progress import run_with_progress
+    from scantui.io.loader import open_inputs
+
+    dataset = open_inputs(paths, load_opts)
+    rollup = run_with_progress(lambda: open_rollup(dataset, opts=load_opts), dataset.stats, dataset.total_bytes, "rolling up")
+    cidrs, size = telescope
+    size, _origin = resolve_size(cidrs, size, telescope_size_estimate(rollup) if not (cidrs or size) else 0)
+    result = cb.collab_scans(dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment,
+                             telescope_size=size, query=replace(query, top=None))
+    result.stats["total"] = len(result.candidates)
+    if query.top is not None:
+        result.candidates = result.candidates[: query.top]
+    return result
+
+
+def _cover_cell(c) -> str:
+    return f"{c['cover_multiple']}x {c['union'] / c['telescope_size']:.1%}"
+
+
+def _print_table(result, query) -> None:
+    rows = [
+        [str(c["port"]), c["day"], c["key"], str(c["n_sources"]), _cover_cell(c), c["timing"], f"{c['score']:.1f}"]
+        for c in result.candidates
+    ]
+    title = (f"collab: {result.stats.get('total', len(rows)):,} candidates; telescope {result.telescope_size:,} "
+             f"addresses; window {query.window_label}")
+    print_table(title, ["port", "day", "key", "n", "cover", "timing", "score"], rows)
+
+
+COMMANDS = [collab_cmd]
