@@ -33,6 +33,7 @@ import polars as pl
 
 from scantui.analysis import rollup as ru
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
+from scantui.fsutil import fsync_path, fsync_tree
 from scantui.io.detect import PARQUET
 from scantui.io.loader import Dataset
 from scantui.io.options import LoadOptions
@@ -196,7 +197,7 @@ def open_rollup(
     tmp = root / f".{key}{_TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         _build(dataset, tmp, meta, unicorn_min_packets, progress)
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         _commit(tmp, final, key, replace=rebuild)
     finally:
         if tmp.exists():
@@ -247,7 +248,7 @@ def _commit(tmp: Path, final: Path, key: str, *, replace: bool) -> None:
         if not _is_finished(final, key):  # not a lost race: a real failure
             raise
         return
-    _fsync_path(final.parent)
+    fsync_path(final.parent)
 
 
 def _touch(folder: Path) -> None:
@@ -258,19 +259,8 @@ def _touch(folder: Path) -> None:
         pass
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
-def _fsync_tree(root: Path) -> None:
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            _fsync_path(Path(folder) / name)
-        _fsync_path(Path(folder))
 
 
 # ---------------------------------------------------------------- housekeeping

@@ -42,6 +42,7 @@ import polars as pl
 from scantui.analysis import behaviour as bh
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
+from scantui.analysis.telescope import parse_cidrs
 from scantui.analysis.schedule import source_schedules
 from scantui.analysis.traffic import traffic_class
 from scantui.errors import InputError
@@ -142,20 +143,7 @@ def parse_asns(text: str) -> tuple[int, ...]:
 
 
 def parse_source_cidrs(text: str) -> tuple[ipaddress.IPv4Network, ...]:
-    out = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        try:
-            net = ipaddress.ip_network(part, strict=False)
-        except ValueError:
-            raise InputError(f"bad CIDR {part!r}", where="--cidr") from None
-        if not isinstance(net, ipaddress.IPv4Network):
-            raise InputError(f"only IPv4 is supported, got {part!r}", where="--cidr")
-        out.append(net)
-    if not out:
-        raise InputError("no CIDR given", where="--cidr")
-    return tuple(out)
+    return tuple(parse_cidrs(text, "--cidr"))
 
 
 def parse_day(text: str, where: str) -> dt.date:

@@ -15,8 +15,8 @@ import polars as pl
 from scantui.errors import InputError
 
 
-def parse_cidrs(text: str) -> list[ipaddress.IPv4Network]:
-    """``"198.18.0.0/20,198.19.0.0/24"`` -> networks; a bad CIDR is an :class:`InputError`."""
+def parse_cidrs(text: str, option: str = "--telescope") -> list[ipaddress.IPv4Network]:
+    """``"198.18.0.0/20,198.19.0.0/24"`` -> networks; a bad CIDR is an :class:`InputError` naming *option*."""
     nets = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -24,12 +24,12 @@ def parse_cidrs(text: str) -> list[ipaddress.IPv4Network]:
         try:
             net = ipaddress.ip_network(part, strict=False)
         except ValueError:
-            raise InputError(f"bad CIDR {part!r}", where="--telescope") from None
+            raise InputError(f"bad CIDR {part!r}", where=option) from None
         if not isinstance(net, ipaddress.IPv4Network):
-            raise InputError(f"only IPv4 telescopes are supported, got {part!r}", where="--telescope")
+            raise InputError(f"only IPv4 is supported, got {part!r}", where=option)
         nets.append(net)
     if not nets:
-        raise InputError("no CIDR given", where="--telescope")
+        raise InputError("no CIDR given", where=option)
     return nets
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from scantui.errors import InputError
+from scantui.fsutil import fsync_path, fsync_tree
 
 PARTITION_KEYS = ("day",)
 
@@ -23,19 +24,8 @@ def _temp_beside(target: Path) -> Path:
     return target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
-def _fsync_tree(root: Path) -> None:
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            _fsync_path(Path(folder) / name)
-        _fsync_path(Path(folder))
 
 
 def write_parquet(lf: pl.LazyFrame, out: Path, *, partition_by: str | None = None, sort_by_ts: bool = False) -> Path:
@@ -53,13 +43,13 @@ def write_parquet(lf: pl.LazyFrame, out: Path, *, partition_by: str | None = Non
     try:
         if partition_by is None:
             lf.sink_parquet(tmp, compression="zstd", statistics=True)
-            _fsync_path(tmp)
+            fsync_path(tmp)
             os.replace(tmp, out)
         else:
             tmp.mkdir()
             key = pl.col("ts").dt.date().alias("day")
             lf.sink_parquet(pl.PartitionBy(tmp, key=key, include_key=False), compression="zstd", mkdir=True)
-            _fsync_tree(tmp)
+            fsync_tree(tmp)
             _replace_folder(tmp, out)
     except BaseException:
         if tmp.is_dir():
@@ -67,7 +57,7 @@ def write_parquet(lf: pl.LazyFrame, out: Path, *, partition_by: str | None = Non
         else:
             tmp.unlink(missing_ok=True)
         raise
-    _fsync_path(out.parent)
+    fsync_path(out.parent)
     return out
 
 
