@@ -38,15 +38,16 @@ def cli() -> None:
     scantui info PATH...       what is in the data
     scantui scanners PATH...   one row per source: tools, ports, schedule
     scantui collab PATH...     candidate collaborative scans
+    scantui labels validate|list FILE
     scantui ingest PATH... -o OUT.parquet
     scantui sample OUT_DIR     write the demo data set
     """
 
 
 def _register() -> None:
-    from scantui.cli import analysis_cmds, collab_cmds, data_cmds
+    from scantui.cli import analysis_cmds, collab_cmds, data_cmds, labels_cmds
 
-    for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS, *collab_cmds.COMMANDS):
+    for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS, *collab_cmds.COMMANDS, *labels_cmds.COMMANDS):
         cli.add_command(command)
 
 

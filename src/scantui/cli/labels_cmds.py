@@ -1,0 +1,71 @@
+"""``scantui labels validate|list``: check and show a labels file.
+
+``validate`` exits 0 when the file is valid, 1 when it is YAML but breaks the
+labels format (every problem printed on stderr, one ``scantui: error:`` line
+each), 2 when it cannot be read as YAML at all. ``list`` prints the groups as
+a table, ``--json`` (one array, members as strings) or ``--csv``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from scantui.cli.data_cmds import output_options
+from scantui.cli.output import print_csv, print_json, print_table, safe_text, stderr_console
+
+LIST_COLUMNS = ("id", "title", "verdict", "category", "members", "ports", "tags", "updated")
+CSV_COLUMNS = ("id", "title", "verdict", "category", "members_count", "members", "ports", "asns", "scans_count", "tags", "notes", "created", "updated")
+
+FILE = click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+
+
+@click.group("labels")
+def labels_group() -> None:
+    """Check and list a labels file (the groups analysts confirmed)."""
+
+
+@labels_group.command("validate")
+@FILE
+def validate_cmd(file: str) -> None:
+    """Check FILE; list every problem with its line and field (exit 1 when any)."""
+    from scantui.labels import check_file
+
+    groups, problems = check_file(file)
+    if problems:
+        for problem in problems:
+            click.echo(f"scantui: error: {problem.message(file)}", err=True)
+        raise SystemExit(1)
+    members = sum(len(g.members) for g in groups)
+    stderr_console().print(f"{safe_text(file)}: valid, {len(groups)} group{'s' * (len(groups) != 1)}, {members} member{'s' * (members != 1)}", markup=False)
+
+
+@labels_group.command("list")
+@FILE
+@output_options
+def list_cmd(file: str, fmt: str) -> None:
+    """List the groups of FILE: id, title, verdict, category, members, ports, tags, updated."""
+    from scantui.labels import LabelsStore
+
+    groups = LabelsStore.load(file, must_exist=True).groups
+    if fmt == "json":
+        print_json([g.to_dict() for g in groups])
+    elif fmt == "csv":
+        print_csv((_csv_row(g) for g in groups), CSV_COLUMNS)
+    else:
+        print_table("labels", LIST_COLUMNS, (_table_row(g) for g in groups))
+
+
+def _table_row(group) -> tuple:
+    doc = group.to_dict()
+    return (
+        group.id, group.title or "", group.verdict, group.category or "", f"{len(group.members):,}",
+        ", ".join(map(str, group.ports)), ", ".join(group.tags), doc["updated"] or "",
+    )
+
+
+def _csv_row(group) -> dict:
+    doc = group.to_dict()
+    return {**doc, "members_count": len(group.members), "scans_count": len(group.scans)}
+
+
+COMMANDS = [labels_group]

@@ -1,0 +1,423 @@
+"""The labels file as YAML text: parsing, patching and rewriting with minimal diffs.
+
+ruamel.yaml's round-trip mode keeps comments, key order, quoting and flow
+style. Two things keep a rewrite down to the lines that must change:
+
+* :func:`patch_document` edits the parsed tree in place, touching only the
+  keys and list items whose value changed (a scalar keeps its quoting or
+  block style, a flow list stays a flow list);
+* :func:`rewrite` splices the result into the original text: ruamel
+  re-emits some hand formatting differently (a flow list wrapped by hand, a
+  long string folded over lines), so the text is merged three ways (original,
+  re-emitted as loaded, re-emitted after the edit) and the original lines are
+  kept wherever the edit did not reach. The splice is checked by parsing it
+  back; if it does not read back to the same groups the plain re-emission is
+  used instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import io
+import re
+from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    FoldedScalarString,
+    LiteralScalarString,
+    ScalarString,
+    SingleQuotedScalarString,
+)
+from ruamel.yaml.timestamp import TimeStamp
+
+from scantui.errors import InputError
+from scantui.labels.model import FIELD_ORDER, FORMAT_VERSION, VERSION_KEY, Group, Scan, parse_member, to_utc
+from scantui.labels.validate import plain
+
+#: New lists up to this long are written in flow style (``[a, b]``), longer ones one item a line.
+FLOW_MAX = 8
+_UTC_Z = dt.timezone(dt.timedelta(0), "Z")
+
+
+class Layout:
+    """Indentation of a file, guessed from its text so a rewrite keeps it."""
+
+    def __init__(self, mapping: int = 2, sequence: int = 4, offset: int = 2, explicit_start: bool = False):
+        self.mapping, self.sequence, self.offset, self.explicit_start = mapping, sequence, offset, explicit_start
+
+    @classmethod
+    def guess(cls, text: str) -> Layout:
+        layout = cls(explicit_start=bool(re.match(r"(?:[ \t]*(?:#[^\n]*)?\n)*---", text)))
+        item = re.search(r"^( *)[^\s#-][^\n]*:[ \t]*(?:#[^\n]*)?\n(?:[ \t]*(?:#[^\n]*)?\n)*( *)(- +)\S", text, re.M)
+        if item:
+            # a block sequence under a key: where its "-" sits and where the item's content starts
+            layout.offset = len(item.group(2)) - len(item.group(1))
+            layout.sequence = layout.offset + len(item.group(3))
+        nested = re.search(r"^( *)[^\s#-][^\n]*:[ \t]*(?:#[^\n]*)?\n( *)[^\s#-]", text, re.M)
+        if nested and len(nested.group(2)) > len(nested.group(1)):
+            layout.mapping = len(nested.group(2)) - len(nested.group(1))
+        return layout
+
+
+class _Constructor(RoundTripConstructor):
+    """Round-trip construction where an impossible date (2024-02-30) stays text for validation to report with its line."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError:
+            return str(self.construct_scalar(node))
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
+def _yaml(layout: Layout | None = None) -> YAML:
+    layout = layout or Layout()
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold long lines: a rewrite must not reflow what it did not change
+    yaml.indent(mapping=layout.mapping, sequence=max(layout.sequence, layout.offset + 2), offset=layout.offset)
+    yaml.explicit_start = layout.explicit_start
+    return yaml
+
+
+def decode(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError("not UTF-8 text", path=path, where=f"line {line}") from None
+
+
+def parse(text: str, path: str) -> Any:
+    """The round-trip tree of *text*; a YAML syntax error is an :class:`InputError` with its line."""
+    try:
+        return _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}" if mark is not None else None
+        what = " ".join(p for p in (exc.context, exc.problem) if p) or "unreadable"
+        raise InputError(f"YAML syntax error: {_one_line(what)}", path=path, where=where) from None
+    except YAMLError as exc:
+        raise InputError(f"YAML syntax error: {_one_line(str(exc))}", path=path) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def dump(doc: Any, layout: Layout) -> str:
+    out = io.StringIO()
+    _yaml(layout).dump(doc, out)
+    return out.getvalue()
+
+
+def new_document() -> CommentedMap:
+    doc = CommentedMap()
+    doc[VERSION_KEY] = FORMAT_VERSION
+    doc["groups"] = CommentedSeq()
+    return doc
+
+
+# -- plain values to nodes ----------------------------------------------------
+
+
+def _timestamp_node(value: dt.datetime) -> TimeStamp:
+    value = to_utc(value)
+    node = TimeStamp(value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond, tzinfo=_UTC_Z)
+    node._yaml["t"] = True
+    node._yaml["tz"] = "Z"
+    return node
+
+
+def _seq(items: Sequence[Any], flow: bool | None = None) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    if flow if flow is not None else len(items) <= FLOW_MAX:
+        seq.fa.set_flow_style()
+    else:
+        seq.fa.set_block_style()
+    return seq
+
+
+def _block_safe(value: str) -> bool:
+    """Whether a ``|`` block holds *value* exactly (several lines, printable, no edge spaces)."""
+    return (
+        "\n" in value.rstrip("\n")
+        and all(c.isprintable() or c == "\n" for c in value)
+        and not value[:1].isspace()
+        and not any(line != line.rstrip() for line in value.split("\n"))
+    )
+
+
+def _text_node(value: str) -> Any:
+    """Multi-line text as a ``|`` block when a block can hold it exactly, else a string ruamel can quote."""
+    if _block_safe(value):
+        return LiteralScalarString(value)
+    if value.startswith(("?", ":")) or not all(c.isprintable() or c == "\n" for c in value):
+        # ruamel writes these plain where they do not read back: NEL as a line break, "?x" or ": x" in flow style
+        return DoubleQuotedScalarString(value)
+    return value
+
+
+def _node(value: Any, *, flow: bool | None = None) -> Any:
+    """A new ruamel node for a plain model value, in the contract's style."""
+    if isinstance(value, Scan):
+        return _scan_node(value)
+    if isinstance(value, dt.datetime):
+        return _timestamp_node(value)
+    if isinstance(value, str):
+        return _text_node(value)
+    if isinstance(value, (tuple, list)):
+        return _seq([_node(v) for v in value], flow)
+    if isinstance(value, dict):
+        node = CommentedMap()
+        for k, v in value.items():
+            node[k] = _node(v)
+        return node
+    return value
+
+
+def _scan_node(scan: Scan) -> CommentedMap:
+    node = CommentedMap()
+    node["port"] = scan.port
+    node["day"] = scan.day
+    node["sources"] = _seq(list(scan.sources), flow=True)
+    for k, v in scan.extra.items():
+        node[k] = _node(v)
+    node.fa.set_flow_style()
+    return node
+
+
+def group_node(group: Group) -> CommentedMap:
+    node = CommentedMap()
+    for key, value in group.fields().items():
+        node[key] = _node(value)
+    return node
+
+
+# -- patching -----------------------------------------------------------------
+
+
+def _model_value(key: str, node: Any) -> Any:
+    """The value a group field node stands for, comparable with ``Group.fields()``."""
+    value = plain(node)
+    if key in ("members", "ports", "asns", "tags") and isinstance(value, list):
+        return tuple(parse_member(v) for v in value) if key == "members" else tuple(value)
+    if key == "scans" and isinstance(value, list):
+        return tuple(Scan(v["port"], v["day"], tuple(v["sources"]), {k: x for k, x in v.items() if k not in ("port", "day", "sources")}) for v in value)
+    return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == () or value == []
+
+
+def patch_group(node: CommentedMap, group: Group) -> None:
+    """Make *node* say what *group* says, changing only what differs."""
+    wanted = group.fields()
+    for key in list(node.keys()):
+        if key not in wanted and not _empty(plain(node[key])):
+            del node[key]
+    for key, value in wanted.items():
+        if key in node:
+            if _model_value(key, node[key]) != value:
+                _set(node, key, value)
+        elif not _empty(value):
+            node.insert(_insert_at(node, key), key, _node(value))
+
+
+def _insert_at(node: CommentedMap, key: str) -> int:
+    """Where a new key goes: after the last present key that precedes it in the canonical order."""
+    if key not in FIELD_ORDER:
+        return len(node)
+    rank = FIELD_ORDER.index(key)
+    keys = list(node.keys())
+    pos = 0
+    for i, k in enumerate(keys):
+        if k in FIELD_ORDER and FIELD_ORDER.index(k) < rank:
+            pos = i + 1
+    return pos
+
+
+def _set(node: CommentedMap, key: str, value: Any) -> None:
+    old = node[key]
+    if isinstance(value, tuple) and isinstance(old, CommentedSeq):
+        _patch_seq(old, list(value), _node, lambda item: _model_value(key, [item])[0])
+        return
+    if isinstance(value, str) and isinstance(old, ScalarString) and _keeps_style(old, value):
+        node[key] = type(old)(value)  # keep the quoting or block style the file used
+        return
+    node[key] = _node(value)
+
+
+def _keeps_style(old: ScalarString, value: str) -> bool:
+    if isinstance(old, (LiteralScalarString, FoldedScalarString)):
+        return _block_safe(value)
+    if isinstance(old, SingleQuotedScalarString):
+        return all(c.isprintable() for c in value)
+    return isinstance(old, DoubleQuotedScalarString)
+
+
+def _patch_seq(seq: CommentedSeq, wanted: list[Any], make: Callable[[Any], Any], value_of: Callable[[Any], Any]) -> None:
+    """Edit *seq* in place into *wanted*: drop items no longer wanted, insert new ones where they belong."""
+    current = [value_of(v) for v in seq]
+    keep = set(wanted)
+    for i in reversed(range(len(current))):
+        if current[i] not in keep:
+            del seq[i]
+            del current[i]
+    for i, value in enumerate(wanted):
+        if i < len(current) and current[i] == value:
+            continue
+        if value in current[i:]:  # an order change: move the item
+            j = current.index(value, i)
+            item = seq[j]
+            del seq[j]
+            del current[j]
+            seq.insert(i, item)
+        else:
+            seq.insert(i, make(value))
+        current.insert(i, value)
+    while len(seq) > len(wanted):
+        del seq[len(wanted)]
+
+
+def patch_document(doc: CommentedMap, groups: Sequence[Group]) -> None:
+    """Make the ``groups`` list of *doc* hold *groups*, in that order, editing in place."""
+    seq = doc.get("groups")
+    if not isinstance(seq, CommentedSeq):
+        seq = CommentedSeq()
+        doc["groups"] = seq
+    if not len(seq) and groups:
+        seq.fa.set_block_style()  # "groups: []" grows into one group a block
+    by_id = {str(node["id"]): node for node in seq}
+    wanted_ids = [g.id for g in groups]
+    for i in reversed(range(len(seq))):
+        if str(seq[i]["id"]) not in set(wanted_ids):
+            del seq[i]
+    for i, group in enumerate(groups):
+        node = by_id.get(group.id)
+        if node is None:
+            seq.insert(i, group_node(group))
+            continue
+        patch_group(node, group)
+        j = next(k for k in range(len(seq)) if seq[k] is node)
+        if j != i:
+            del seq[j]
+            seq.insert(i, node)
+
+
+# -- minimal-diff rewrite -------------------------------------------------------
+
+
+def merge_lines(original: list[str], base: list[str], edited: list[str]) -> list[str]:
+    """Three-way line merge: *edited* changes applied to *original*, where *base* ~ *original* in meaning.
+
+    Regions the edit did not touch keep the original lines; where both the
+    edit and the original's formatting differ from *base*, the edit wins.
+    """
+    to_orig = _matches(base, original)
+    to_edit = _matches(base, edited)
+    out: list[str] = []
+    i = io_ = ie = 0
+    while True:
+        sync = next((j for j in range(i, len(base)) if j in to_orig and j in to_edit and to_orig[j] >= io_ and to_edit[j] >= ie), None)
+        if sync == i and to_orig[i] == io_ and to_edit[i] == ie:
+            out.append(original[io_])
+            i, io_, ie = i + 1, io_ + 1, ie + 1
+            continue
+        end_b = len(base) if sync is None else sync
+        end_o = len(original) if sync is None else to_orig[sync]
+        end_e = len(edited) if sync is None else to_edit[sync]
+        b, o, e = base[i:end_b], original[io_:end_o], edited[ie:end_e]
+        if e == b:
+            out.extend(o)
+        elif o == b:
+            out.extend(e)
+        else:
+            region = _Region(i, end_b, io_, end_o, ie, end_e)
+            out.extend(_interleave(original, edited, region, to_orig, to_edit) or e)
+        if sync is None:
+            return out
+        i, io_, ie = end_b, end_o, end_e
+
+
+@dataclass
+class _Region:
+    i: int
+    j: int
+    io: int
+    jo: int
+    ie: int
+    je: int
+
+
+def _interleave(original: list[str], edited: list[str], r: _Region, to_orig: dict[int, int], to_edit: dict[int, int]) -> list[str] | None:
+    """A region both sides changed, cut into runs only one side changed; ``None`` when it cannot be cut.
+
+    E.g. an edited line next to a hand-wrapped list: the edited line comes
+    from *edited*, the list keeps its original wrapping.
+    """
+    out: list[str] = []
+    k, po, pe = r.i, r.io, r.ie
+    while k < r.j:
+        if to_orig.get(k) == po:  # a run the original leaves as in base: take the edit's version
+            m = _run_end(k, r.j, po, to_orig)
+            end = r.je if m == r.j else to_edit.get(m)
+            if end is None or end < pe:
+                return None
+            out.extend(edited[pe:end])
+            po, pe, k = po + m - k, end, m
+        elif to_edit.get(k) == pe:  # a run the edit leaves as in base: keep the original's lines
+            m = _run_end(k, r.j, pe, to_edit)
+            end = r.jo if m == r.j else to_orig.get(m)
+            if end is None or end < po:
+                return None
+            out.extend(original[po:end])
+            po, pe, k = end, pe + m - k, m
+        else:
+            return None
+    if po < r.jo and pe < r.je:
+        return None
+    return out + original[po:r.jo] + edited[pe:r.je]
+
+
+def _run_end(k: int, stop: int, start: int, pairs: dict[int, int]) -> int:
+    m = k
+    while m < stop and pairs.get(m) == start + (m - k):
+        m += 1
+    return m
+
+
+def _matches(a: list[str], b: list[str]) -> dict[int, int]:
+    pairs: dict[int, int] = {}
+    for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
+        for k in range(block.size):
+            pairs[block.a + k] = block.b + k
+    return pairs
+
+
+def rewrite(original: str | None, doc: CommentedMap, groups: Sequence[Group]) -> list[str]:
+    """Candidate texts for *doc* (parsed from *original*) changed to hold *groups*, best first.
+
+    The splice into the original text comes first, the plain re-emission
+    second; the caller keeps the first that reads back to exactly *groups*.
+    """
+    layout = Layout.guess(original) if original else Layout()
+    before = dump(doc, layout) if original else ""
+    patch_document(doc, groups)
+    after = dump(doc, layout)
+    if not original:
+        return [after]
+    spliced = "".join(merge_lines(original.splitlines(True), before.splitlines(True), after.splitlines(True)))
+    return [spliced, after] if spliced != after else [after]

@@ -1,0 +1,272 @@
+"""The labels store: one labels file, loaded, edited in memory, saved safely.
+
+``LabelsStore.load(path)`` reads and validates the file (a missing file is an
+empty store, created by the first :meth:`~LabelsStore.save`). Edits replace
+whole :class:`~scantui.labels.model.Group` values and stamp ``updated``.
+
+:meth:`~LabelsStore.save` takes the writers' lock (``FILE.lock``), re-reads
+the file, and if someone changed it since we loaded, merges three ways
+(base = as loaded, ours = in memory, theirs = on disk; policy in
+:mod:`scantui.labels.merge`). The result is written atomically with the
+previous content kept as ``FILE.bak``; the text is patched rather than
+regenerated, so comments, order and quoting survive and the diff is the
+edit. Before anything is written the new text is parsed back and must give
+exactly the merged groups; otherwise nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scantui.errors import InputError, ScantuiError
+from scantui.labels import document
+from scantui.labels.files import FileLock, read_bytes, sidecar, write_atomic
+from scantui.labels.merge import Conflict, LabelsConflict, merge3
+from scantui.labels.model import Group, Scan, now_utc, parse_member, show
+from scantui.labels.validate import LabelsInvalid, Problem, check_document, plain
+
+_BOM = "\ufeff"
+
+
+class UnknownGroup(InputError, KeyError):
+    """No group with that id in the labels file."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class LabelsWriteError(ScantuiError):
+    """The rewritten file would not read back as the groups in memory; nothing was written."""
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What :meth:`LabelsStore.save` did: *merged* when the file had changed on disk since load."""
+
+    path: Path
+    written: bool
+    merged: bool
+    conflicts: tuple[Conflict, ...] = ()
+
+
+@dataclass
+class _Snapshot:
+    data: bytes
+    text: str
+    doc: Any
+    groups: list[Group]
+    bom: bool
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def read_snapshot(path: Path) -> _Snapshot | None:
+    """The file parsed and validated, ``None`` when it does not exist; :class:`LabelsInvalid` when invalid."""
+    name = str(path)
+    data = read_bytes(path)
+    if data is None:
+        return None
+    text = document.decode(data, name)
+    doc = document.parse(text, name)
+    groups, problems = check_document(doc)
+    if problems:
+        raise LabelsInvalid(problems, path=name)
+    return _Snapshot(data, text, doc, groups, data.startswith(_BOM.encode()))
+
+
+def check_file(path: str | Path) -> tuple[list[Group], list[Problem]]:
+    """The valid groups and every problem of the labels file at *path*.
+
+    Raises :class:`~scantui.errors.InputError` when the file cannot be read
+    as YAML at all (missing, unreadable, not UTF-8, syntax error).
+    """
+    data = read_bytes(Path(path))
+    if data is None:
+        raise InputError("no such file", path=str(path))
+    return check_document(document.parse(document.decode(data, str(path)), str(path)))
+
+
+class LabelsStore:
+    """The groups of one labels file, with the state it was loaded in (for merging on save)."""
+
+    def __init__(self, path: str | Path, *, now: Callable[[], dt.datetime] = now_utc, lock_timeout: float = 10.0):
+        self.path = Path(path)
+        self.now = now
+        self.lock_timeout = lock_timeout
+        self._groups: dict[str, Group] = {}
+        self._base: dict[str, Group] = {}
+        self._base_digest: str | None = None
+
+    @classmethod
+    def load(cls, path: str | Path, *, must_exist: bool = False, **options: Any) -> LabelsStore:
+        """Read *path*; a missing file gives an empty store unless *must_exist*."""
+        store = cls(path, **options)
+        snap = read_snapshot(store.path)
+        if snap is None:
+            if must_exist:
+                raise InputError("no such file", path=str(path))
+            if not store.path.parent.is_dir():
+                raise InputError("folder does not exist", path=str(store.path.parent))
+            return store
+        store._adopt(snap.groups, snap.digest)
+        return store
+
+    def _adopt(self, groups: Iterable[Group], digest: str | None) -> None:
+        self._groups = {g.id: g for g in groups}
+        self._base = dict(self._groups)
+        self._base_digest = digest
+
+    # -- reading --------------------------------------------------------------
+
+    @property
+    def groups(self) -> list[Group]:
+        return list(self._groups.values())
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._groups)
+
+    @property
+    def dirty(self) -> bool:
+        """Whether there are edits not yet saved."""
+        return list(self._groups.items()) != list(self._base.items())
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __iter__(self) -> Iterator[Group]:
+        return iter(self.groups)
+
+    def __contains__(self, group_id: object) -> bool:
+        return group_id in self._groups
+
+    def get(self, group_id: str) -> Group:
+        try:
+            return self._groups[group_id]
+        except KeyError:
+            raise UnknownGroup(f"no group {show(group_id)}", path=str(self.path)) from None
+
+    def containing(self, ip: int | str | ipaddress.IPv4Address) -> list[Group]:
+        """The groups *ip* belongs to (directly or through a CIDR)."""
+        return [g for g in self._groups.values() if g.contains(ip)]
+
+    # -- editing --------------------------------------------------------------
+
+    def _checked(self, group_id: str, make: Callable[[], Group]) -> Group:
+        try:
+            return make()
+        except ValueError as exc:
+            raise InputError(str(exc), path=str(self.path), where=f"group {show(group_id)}") from None
+
+    def add(self, group: Group) -> Group:
+        """Add a new group (``created``/``updated`` stamped when unset)."""
+        if group.id in self._groups:
+            raise InputError(f"group {show(group.id)} already exists", path=str(self.path))
+        now = self.now()
+        group = group.replace(created=group.created or now, updated=group.updated or group.created or now)
+        self._groups[group.id] = group
+        return group
+
+    def update(self, group_id: str, **changes: Any) -> Group:
+        """Change fields of a group (validated); ``updated`` is stamped unless given."""
+        if "id" in changes and changes["id"] != group_id:
+            raise InputError("a group's id cannot be changed; add a new group and merge", path=str(self.path))
+        old = self.get(group_id)
+        changes.setdefault("updated", self.now())
+        group = self._checked(group_id, lambda: old.replace(**changes))
+        self._groups[group_id] = group
+        return group
+
+    def remove(self, group_id: str) -> Group:
+        group = self.get(group_id)
+        del self._groups[group_id]
+        return group
+
+    def set_verdict(self, group_id: str, verdict: str) -> Group:
+        return self.update(group_id, verdict=verdict)
+
+    def add_members(self, group_id: str, members: Iterable[str]) -> Group:
+        members = [self._checked(group_id, lambda m=m: parse_member(m)) for m in members]
+        return self.update(group_id, members=self.get(group_id).members + tuple(members))
+
+    def remove_members(self, group_id: str, members: Iterable[str]) -> Group:
+        drop = {self._checked(group_id, lambda m=m: parse_member(m)) for m in members}
+        return self.update(group_id, members=tuple(m for m in self.get(group_id).members if m not in drop))
+
+    def record_scan(self, group_id: str, port: int, day: dt.date, sources: Iterable[str], *, add_members: bool = True) -> Group:
+        """Record a confirmed scan; its port joins ``ports`` and (unless told not to) sources not yet covered join ``members``."""
+        group = self.get(group_id)
+        scan = self._checked(group_id, lambda: Scan(port, day, tuple(sources)))
+        changes: dict[str, Any] = {"scans": group.scans + (scan,), "ports": group.ports + (scan.port,)}
+        if add_members:
+            changes["members"] = group.members + tuple(s for s in scan.sources if not group.contains(s))
+        return self.update(group_id, **changes)
+
+    def merge(self, into_id: str, other_id: str) -> Group:
+        """Fold group *other_id* into *into_id* (lists united, notes joined) and remove it."""
+        if into_id == other_id:
+            raise InputError("cannot merge a group with itself", path=str(self.path))
+        into, other = self.get(into_id), self.get(other_id)
+        notes = "\n".join(n for n in dict.fromkeys((into.notes, other.notes)) if n) or None
+        created = min((t for t in (into.created, other.created) if t), default=None)
+        merged = self.update(
+            into_id,
+            members=into.members + other.members, ports=into.ports + other.ports, asns=into.asns + other.asns,
+            scans=into.scans + other.scans, tags=into.tags + other.tags, notes=notes, created=created,
+            title=into.title or other.title, category=into.category or other.category,
+            extra={**other.extra, **into.extra},
+        )
+        del self._groups[other_id]
+        return merged
+
+    # -- saving ---------------------------------------------------------------
+
+    def save(self, *, strict: bool = False) -> SaveResult:
+        """Write the groups, merging with changes made on disk since load.
+
+        Conflicting fields keep the value on disk and are listed in the
+        result; with *strict*, a conflict raises :class:`LabelsConflict`
+        instead and nothing is written. After a save the store holds what was
+        written (the merge included).
+        """
+        with FileLock(sidecar(self.path, ".lock"), self.lock_timeout):
+            try:
+                disk = read_snapshot(self.path)
+            except LabelsInvalid as exc:
+                raise LabelsInvalid(exc.problems, path=str(self.path), prefix="changed on disk and now invalid, not saved: ") from None
+            changed = disk is not None and disk.digest != self._base_digest
+            theirs = {g.id: g for g in disk.groups} if changed else self._base
+            merged, conflicts = merge3(self._base, self._groups, theirs)
+            if conflicts and strict:
+                raise LabelsConflict(conflicts, path=str(self.path))
+            if disk is not None and merged == disk.groups:
+                self._adopt(merged, disk.digest)
+                return SaveResult(self.path, False, changed, tuple(conflicts))
+            data = self._render(disk, merged)
+            write_atomic(self.path, data, previous=disk.data if disk else None)
+            self._adopt(merged, hashlib.sha256(data).hexdigest())
+        return SaveResult(self.path, True, changed, tuple(conflicts))
+
+    def _render(self, disk: _Snapshot | None, groups: list[Group]) -> bytes:
+        doc = disk.doc if disk else document.new_document()
+        top = plain({k: v for k, v in doc.items() if k != "groups"})
+        for text in document.rewrite(disk.text if disk else None, doc, groups):
+            if self._reads_back(text, groups, top):
+                return ((_BOM if disk and disk.bom else "") + text).encode()
+        raise LabelsWriteError("not saved: the rewritten file would not read back the same groups (a scantui bug; please report it)", path=str(self.path))
+
+    def _reads_back(self, text: str, groups: list[Group], top: dict) -> bool:
+        try:
+            doc = document.parse(text, str(self.path))
+        except InputError:
+            return False
+        back, problems = check_document(doc)
+        return not problems and back == groups and plain({k: v for k, v in doc.items() if k != "groups"}) == top
