@@ -54,3 +54,9 @@ def canonical_parquet(tmp_path, canonical_df):
     path = tmp_path / "packets.parquet"
     canonical_df.write_parquet(path)
     return path
+
+
+@pytest.fixture
+def shared_rollup_cache(monkeypatch, tmp_path_factory):
+    """Point the rollup cache at the session's tmp folder, so the sample's rollup is built once."""
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "scantui-cache"))

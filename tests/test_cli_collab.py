@@ -12,23 +12,13 @@ from pathlib import Path
 import pytest
 
 from scantui.analysis import collab as cb
-from scantui.cli.main import cli, main
-
-SAMPLE = str(Path(__file__).resolve().parents[1] / "sample_data" / "telescope.parquet")
+from clihelp import SAMPLE, run
 
 
 
-@pytest.fixture(autouse=True)
-def cached(monkeypatch, tmp_path_factory):
-    """Point the rollup cache at the session's tmp folder (shared with the other tests: built once)."""
-    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "scantui-cache"))
 
+pytestmark = pytest.mark.usefixtures("shared_rollup_cache")
 
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 def test_json_contract_fields(capsys):

@@ -8,17 +8,11 @@ import polars as pl
 import pytest
 from polars.io.plugins import register_io_source
 
-from scantui.cli.main import main
+from clihelp import run
 from scantui.errors import InputError
 from scantui.io.schema import canonical_schema
 from scantui.io.write import write_parquet
 
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 def test_info_json_counts(canonical_parquet, canonical_df, capsys):

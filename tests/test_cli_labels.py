@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from scantui.cli.main import main
+from clihelp import run
 
 VALID = """\
 scantui_labels: 1
@@ -41,12 +41,6 @@ groups:
     members: []
 """
 
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 from scantui.errors import InputError
+from scantui.fsutil import fsync_path
 
 
 def read_bytes(path: Path) -> bytes | None:
@@ -37,14 +38,6 @@ def read_bytes(path: Path) -> bytes | None:
 
 def sidecar(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_replace(target: Path, data: bytes) -> None:
@@ -77,7 +70,7 @@ def write_atomic(path: Path, data: bytes, *, previous: bytes | None) -> None:
         if previous is not None:
             _write_replace(sidecar(path, ".bak"), previous)
         _write_replace(path, data)
-        _fsync_dir(path.parent)
+        fsync_path(path.parent)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
 
