@@ -76,13 +76,22 @@ def merge3(base: Mapping[str, Group], ours: Mapping[str, Group], theirs: Mapping
     return merged, conflicts
 
 
-def _merge_group(gid: str, base: Group | None, ours: Group | None, theirs: Group | None, conflicts: list[Conflict]) -> Group | None:
-    if ours == theirs:
+_UNDECIDED = object()
+
+
+def _one_sided(base: Any, ours: Any, theirs: Any) -> Any:
+    """The merged value when at most one side changed it, else ``_UNDECIDED``."""
+    if ours == theirs or theirs == base:
         return ours
     if ours == base:
         return theirs
-    if theirs == base:
-        return ours
+    return _UNDECIDED
+
+
+def _merge_group(gid: str, base: Group | None, ours: Group | None, theirs: Group | None, conflicts: list[Conflict]) -> Group | None:
+    decided = _one_sided(base, ours, theirs)
+    if decided is not _UNDECIDED:
+        return decided
     if ours is None or theirs is None:
         conflicts.append(Conflict(gid, "(group)", ours if ours is not None else "removed", theirs if theirs is not None else "removed"))
         return ours if ours is not None else theirs
@@ -110,12 +119,9 @@ def _none(value: Any) -> Any:
 
 
 def _merge_field(name: str, base: Any, ours: Any, theirs: Any) -> Any:
-    if ours == theirs:
-        return ours
-    if ours == base:
-        return theirs
-    if theirs == base:
-        return ours
+    decided = _one_sided(base, ours, theirs)
+    if decided is not _UNDECIDED:
+        return decided
     if name in SET_FIELDS:
         return merge_sets(_seq(base), _seq(ours), _seq(theirs))
     if name in ("created", "updated") and ours is not _ABSENT and theirs is not _ABSENT:
