@@ -10,19 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def safe_text(value: Any) -> str:
-    """Printable text: control characters (ESC included) shown as ``\\xNN``, never sent raw."""
-    text = "" if value is None else str(value)
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
+from scantui.safetext import safe_text
 
 def _json_default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
