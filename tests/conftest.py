@@ -60,3 +60,35 @@ def canonical_parquet(tmp_path, canonical_df):
 def shared_rollup_cache(monkeypatch, tmp_path_factory):
     """Point the rollup cache at the session's tmp folder, so the sample's rollup is built once."""
     monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "scantui-cache"))
+
+
+@pytest.fixture(scope="session")
+def sample_collab_runs(tmp_path_factory):
+    """(truth, {"day": CollabResult, "24h": CollabResult}): collab on the sample data through the cached rollup."""
+    import json
+    import os
+    from pathlib import Path
+
+    from scantui.analysis import collab as cb
+    from scantui.analysis.rollup_cache import open_rollup, telescope_size_estimate
+    from scantui.io.loader import open_inputs
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    old = os.environ.get("SCANTUI_CACHE_DIR")
+    os.environ["SCANTUI_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "scantui-cache")
+    try:
+        dataset = open_inputs([sample / "telescope.parquet"])
+        rollup = open_rollup(dataset)
+        size = telescope_size_estimate(rollup)
+        runs = {
+            w: cb.collab_scans(dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment, telescope_size=size,
+                               query=cb.CollabQuery(window_us=cb.parse_window(w)))
+            for w in ("day", "24h")
+        }
+    finally:
+        if old is None:
+            os.environ.pop("SCANTUI_CACHE_DIR", None)
+        else:
+            os.environ["SCANTUI_CACHE_DIR"] = old
+    truth = json.loads((sample / "truth.json").read_text())
+    return truth, runs

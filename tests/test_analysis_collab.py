@@ -287,31 +287,8 @@ def _ipkey(text: str) -> tuple[int, ...]:
 
 
 @pytest.fixture(scope="module")
-def sample_runs(tmp_path_factory):
-    """collab on the sample, with the day window and with 24 h, through the cached rollup."""
-    import os
-
-    from scantui.analysis.rollup_cache import open_rollup, telescope_size_estimate
-    from scantui.io.loader import open_inputs
-
-    old = os.environ.get("SCANTUI_CACHE_DIR")
-    os.environ["SCANTUI_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "scantui-cache")
-    try:
-        dataset = open_inputs([SAMPLE / "telescope.parquet"])
-        rollup = open_rollup(dataset)
-        size = telescope_size_estimate(rollup)
-        runs = {
-            w: cb.collab_scans(dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment, telescope_size=size,
-                               query=cb.CollabQuery(window_us=cb.parse_window(w)))
-            for w in ("day", "24h")
-        }
-    finally:
-        if old is None:
-            os.environ.pop("SCANTUI_CACHE_DIR", None)
-        else:
-            os.environ["SCANTUI_CACHE_DIR"] = old
-    truth = json.loads((SAMPLE / "truth.json").read_text())
-    return truth, runs
+def sample_runs(sample_collab_runs):
+    return sample_collab_runs
 
 
 def _match(truth_scans, candidates):

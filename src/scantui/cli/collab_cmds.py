@@ -9,6 +9,8 @@ algorithm is documented in :mod:`scantui.analysis.collab`.
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from scantui.cli.data_cmds import PATHS, load_options, output_options, telescope_options
@@ -18,41 +20,62 @@ from scantui.cli.output import print_csv, print_json, print_table, stderr_consol
 TABLE_DEFAULT_TOP = 50
 
 
+def search_options(func):
+    """The collaborative-scan search options, turned into a ``query`` (CollabQuery) before data is read.
+
+    Goes below ``telescope_options`` (it needs the parsed ``telescope`` pair).
+    """
+
+    @click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|both",
+                  help="Group sources by /24, by AS (per day, from the data's asn column), or both.")
+    @click.option("--window", default="day", show_default=True, metavar="day|SPAN",
+                  help="UTC calendar day, or a rolling span (24h, 48h, 90m, 2d) for scans crossing midnight or running slowly.")
+    @click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only probes fingerprinted as these tools (default: every tool).")
+    @click.option("--port", "ports", default=None, metavar="N[,N...]", help="Only these destination ports.")
+    @click.option("--min-sources", type=click.IntRange(min=2), default=2, show_default=True, help="Fewest members of a scan.")
+    @click.option("--tolerance", default=None, metavar="LOW,HIGH",
+                  help="Cover tolerance below/above N x telescope, as fractions or percentages (default: the study's 60,000-62,500 of 61,000, i.e. 1.64%,2.46%).")
+    @functools.wraps(func)
+    def wrapper(*args, by, window, tools, ports, min_sources, tolerance, telescope, **kwargs):
+        query = _query(by, window, tools, ports, min_sources, tolerance, telescope)
+        return func(*args, query=query, telescope=telescope, **kwargs)
+
+    return wrapper
+
+
 @click.command("collab")
 @PATHS
-@click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|both",
-              help="Group sources by /24, by AS (per day, from the data's asn column), or both.")
-@click.option("--window", default="day", show_default=True, metavar="day|SPAN",
-              help="UTC calendar day, or a rolling span (24h, 48h, 90m, 2d) for scans crossing midnight or running slowly.")
-@click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only probes fingerprinted as these tools (default: every tool).")
-@click.option("--port", "ports", default=None, metavar="N[,N...]", help="Only these destination ports.")
-@click.option("--min-sources", type=click.IntRange(min=2), default=2, show_default=True, help="Fewest members of a scan.")
-@click.option("--tolerance", default=None, metavar="LOW,HIGH",
-              help="Cover tolerance below/above N x telescope, as fractions or percentages (default: the study's 60,000-62,500 of 61,000, i.e. 1.64%,2.46%).")
-@click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N best candidates (the table defaults to {TABLE_DEFAULT_TOP}).")
 @load_options
 @telescope_options
+@search_options
+@click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N best candidates (the table defaults to {TABLE_DEFAULT_TOP}).")
 @output_options
-def collab_cmd(paths, by, window, tools, ports, min_sources, tolerance, top, load_opts, telescope, fmt):
+def collab_cmd(paths, query, top, load_opts, telescope, fmt):
     """Candidate collaborative scans: sources of one /24 or AS covering the telescope together."""
     from scantui.analysis import collab as cb
 
-    query = _query(cb, by, window, tools, ports, min_sources, tolerance, top, telescope, fmt)
-    result = _run(paths, load_opts, telescope, query)
-    for note in result.notes:
-        stderr_console().print(f"scantui: note: {note}", markup=False)
+    result = run_collab(paths, load_opts, telescope, query)
+    print_notes(result)
+    shown = result.candidates[:top] if top is not None else result.candidates
     if fmt == "json":
-        print_json(result.candidates)
+        print_json(shown)
     elif fmt == "csv":
-        print_csv(result.candidates, cb.COLUMNS)
+        print_csv(shown, cb.COLUMNS)
     else:
-        _print_table(result, query)
-        if top is None and result.stats.get("total", 0) > len(result.candidates):
-            stderr_console().print(f"showing {len(result.candidates)} of {result.stats['total']:,} candidates; "
+        shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
+        _print_table(result, shown, query)
+        if len(shown) < len(result.candidates):
+            stderr_console().print(f"showing {len(shown)} of {len(result.candidates):,} candidates; "
                                    "use --top N or --json for more", markup=False)
 
 
-def _query(cb, by, window, tools, ports, min_sources, tolerance, top, telescope, fmt):
+def print_notes(result) -> None:
+    for note in result.notes:
+        stderr_console().print(f"scantui: note: {note}", markup=False)
+
+
+def _query(by, window, tools, ports, min_sources, tolerance, telescope):
+    from scantui.analysis import collab as cb
     from scantui.analysis.fingerprints import TOOLS
     from scantui.analysis.telescope import parse_cidrs
     from scantui.errors import InputError
@@ -66,14 +89,12 @@ def _query(cb, by, window, tools, ports, min_sources, tolerance, top, telescope,
     return cb.CollabQuery(
         by=cb.parse_by(by), window_us=cb.parse_window(window), tools=tool_list,
         ports=cb.parse_ports(ports) if ports is not None else (), min_sources=min_sources, low=low, high=high,
-        top=top if top is not None or fmt != "table" else TABLE_DEFAULT_TOP,
         telescope_ranges=cb.telescope_ranges(parse_cidrs(cidrs)) if cidrs else (),
     )
 
 
-def _run(paths, load_opts, telescope, query):
-    from dataclasses import replace
-
+def run_collab(paths, load_opts, telescope, query):
+    """Every candidate (ranked) of the data at *paths*, from the cached rollup."""
     from scantui.analysis import collab as cb
     from scantui.analysis.rollup_cache import open_rollup, telescope_size_estimate
     from scantui.analysis.telescope import resolve_size
@@ -85,10 +106,7 @@ def _run(paths, load_opts, telescope, query):
     cidrs, size = telescope
     size, _origin = resolve_size(cidrs, size, telescope_size_estimate(rollup) if not (cidrs or size) else 0)
     result = cb.collab_scans(dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment,
-                             telescope_size=size, query=replace(query, top=None))
-    result.stats["total"] = len(result.candidates)
-    if query.top is not None:
-        result.candidates = result.candidates[: query.top]
+                             telescope_size=size, query=query)
     return result
 
 
@@ -96,12 +114,12 @@ def _cover_cell(c) -> str:
     return f"{c['cover_multiple']}x {c['union'] / c['telescope_size']:.1%}"
 
 
-def _print_table(result, query) -> None:
+def _print_table(result, shown, query) -> None:
     rows = [
         [str(c["port"]), c["day"], c["key"], str(c["n_sources"]), _cover_cell(c), c["timing"], f"{c['score']:.1f}"]
-        for c in result.candidates
+        for c in shown
     ]
-    title = (f"collab: {result.stats.get('total', len(rows)):,} candidates; telescope {result.telescope_size:,} "
+    title = (f"collab: {len(result.candidates):,} candidates; telescope {result.telescope_size:,} "
              f"addresses; window {query.window_label}")
     print_table(title, ["port", "day", "key", "n", "cover", "timing", "score"], rows)
 

@@ -38,6 +38,8 @@ def cli() -> None:
     scantui info PATH...       what is in the data
     scantui scanners PATH...   one row per source: tools, ports, schedule
     scantui collab PATH...     candidate collaborative scans
+    scantui groups PATH...     candidate scans tied into suggested groups
+    scantui track PATH... --group ID   one group over the whole data
     scantui labels validate|list FILE
     scantui ingest PATH... -o OUT.parquet
     scantui sample OUT_DIR     write the demo data set
@@ -45,9 +47,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from scantui.cli import analysis_cmds, collab_cmds, data_cmds, labels_cmds
+    from scantui.cli import analysis_cmds, collab_cmds, data_cmds, group_cmds, labels_cmds
 
-    for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS, *collab_cmds.COMMANDS, *labels_cmds.COMMANDS):
+    for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS, *collab_cmds.COMMANDS, *group_cmds.COMMANDS,
+                    *labels_cmds.COMMANDS):
         cli.add_command(command)
 
 
