@@ -107,4 +107,99 @@ def _print_table(groups, shown, result, query) -> None:
         stderr_console().print(f"showing {len(shown)} of {len(groups):,} groups; use --top N or --json for more", markup=False)
 
 
-COMMANDS = [groups_cmd]
+@click.command("track")
+@PATHS
+@load_options
+@telescope_options
+@search_options
+@click.option("--group", "group_id", required=True, metavar="ID", help="A group id of the labels file, or a suggestion id (S01...) of `scantui groups` run with the same options.")
+@click.option("--min-cover", type=click.FloatRange(0.0, 10.0, min_open=True), default=0.5, show_default=True,
+              help="A scan is a (day, port) where the members reach at least this share of the telescope.")
+@LABELS_OPTION
+@output_options
+def track_cmd(paths, load_opts, telescope, query, group_id, min_cover, labels_path, fmt):
+    """One group over the whole data: longevity, scans per day, weekday/monthday, ports, split, timing, sizes."""
+    from scantui.analysis.tracking import TrackQuery, track_group
+    from scantui.io.loader import open_inputs
+
+    store = open_labels(labels_path)
+    origin, members, title = _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, query)
+    dataset = open_inputs(paths, load_opts)
+    size = _telescope_size(dataset, load_opts, telescope)
+    doc = {"group": group_id, "origin": origin, "title": title,
+           **track_group(dataset.lf, members, telescope_size=size, query=TrackQuery(min_cover=min_cover))}
+    if fmt == "json":
+        print_json(doc)
+    elif fmt == "csv":
+        print_csv(doc["scans"], ("day", "port", "start", "end", "n_sources", "union", "cover", "cover_multiple", "timing",
+                                 "packets", "sources", "split"))
+    else:
+        _print_track(doc)
+
+
+def _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, query):
+    """(origin, members, title) of a labelled group or a suggestion."""
+    import re
+
+    from scantui.errors import InputError
+
+    if store is not None and group_id in store:
+        group = store.get(group_id)
+        return "labels", list(group.members), group.title
+    if re.fullmatch(r"S\d+", group_id):
+        from scantui.analysis.groups import suggest_groups
+
+        groups = suggest_groups(run_collab(paths, load_opts, telescope, query).candidates)
+        found = next((g for g in groups if g["group"] == group_id), None)
+        if found is None:
+            raise InputError(f"no suggestion {group_id} ({len(groups)} suggested: "
+                             f"{groups[0]['group'] + '..' + groups[-1]['group'] if groups else 'none'})", where="--group")
+        return "suggestion", found["members"], None
+    known = ", ".join(store.ids[:10]) if store is not None else ""
+    where = str(store.path) if store is not None else (labels_path or DEFAULT_LABELS)
+    raise InputError(f"no group {group_id!r} in the labels file" + (f" (it has: {known})" if known else "")
+                     + "; suggestion ids look like S01", path=where)
+
+
+def _telescope_size(dataset, load_opts, telescope) -> int:
+    cidrs, size = telescope
+    if cidrs or size:
+        from scantui.analysis.telescope import resolve_size
+
+        return resolve_size(cidrs, size, 0)[0]
+    from scantui.analysis.rollup_cache import open_rollup, telescope_size_estimate
+    from scantui.cli.progress import run_with_progress
+
+    rollup = run_with_progress(lambda: open_rollup(dataset, opts=load_opts), dataset.stats, dataset.total_bytes, "rolling up")
+    return telescope_size_estimate(rollup)
+
+
+def _print_track(doc) -> None:
+    from scantui.analysis.tracking import summary_line
+    from scantui.cli.output import print_mapping
+
+    name = doc["group"] + (f" ({doc['title']})" if doc.get("title") else "")
+    stderr_console().print(f"{name}: {summary_line(doc)}", markup=False, highlight=False)
+    if not doc["seen"]:
+        return
+    print_mapping(f"track {name}", [
+        ("from", doc["origin"]), ("members listed", ", ".join(doc["members"][:6]) + ("…" if len(doc["members"]) > 6 else "")),
+        ("active members", len(doc["active_members"])), ("first seen", doc["first_seen"]), ("last seen", doc["last_seen"]),
+        ("active days", f"{doc['active_days']} of {doc['span_days']}"), ("packets", doc["packets"]),
+        ("scans", doc["n_scans"]), ("timing", ", ".join(f"{k} {v}" for k, v in doc["timing_counts"].items()) or "-"),
+        ("group size", ", ".join(f"{k}: {v}" for k, v in doc["size_histogram"].items()) or "-"),
+        ("scans by day of month", " ".join(f"{d}:{n}" for d, n in doc["day_of_month"].items() if n) or "-"),
+    ])
+    print_table("scans", ["day", "port", "n", "cover", "split", "timing", "start", "end"], [
+        [s["day"][5:], str(s["port"]), str(s["n_sources"]), f"{s['cover_multiple']}x {s['cover']:.0%}",
+         split_cell(sorted(s["split"], reverse=True), s["cover_multiple"]), s["timing"], s["start"][11:16], s["end"][5:16]]
+        for s in doc["scans"][:TABLE_DEFAULT_TOP]])
+    print_table("scans per weekday", list(doc["day_of_week"]), [[str(v) for v in doc["day_of_week"].values()]])
+    print_table("ports", ["port", "scans", "packets", "days"],
+                [[str(p["port"]), str(p["scans"]), f"{p['packets']:,}", str(p["days"])] for p in doc["ports"][:10]])
+    print_table("split per member", ["member", "scans", "mean", "min", "max", "same share"], [
+        [m["member"], str(m["scans"]), f"{m['mean_share']:.3f}", f"{m['min_share']:.3f}", f"{m['max_share']:.3f}",
+         "yes" if m["stable"] else "no"] for m in doc["member_split"][:20]])
+
+
+COMMANDS = [groups_cmd, track_cmd]

@@ -1,0 +1,223 @@
+"""Tracking a group over the whole data: the domain.md figures for a known set of member IPs.
+
+The group's members (IPs and CIDRs, from a labels file or a suggestion) filter the
+packet table lazily to their probes (TCP SYN without ACK); two streamed
+aggregations then give everything, so months of data are never held in memory:
+
+* per (day, port, source): packets, distinct destinations, first and last packet;
+* per (day, port): the members' union of distinct destinations.
+
+A **scan** of the group is a (UTC day, port) where the members together reached at
+least ``min_cover`` (default half) of the telescope: the group sweeping the
+telescope on that port that day, whether or not the cover was exact (the analyst
+tracks what the group does, not only what passed the collaborative-scan test).
+Each scan has its members, their split (distinct destinations over the union),
+the cover multiple, and the timing pattern of :mod:`scantui.analysis.collab_timing`.
+A scan that crosses midnight (the members' activity on a port runs into the next
+UTC day with less than :data:`MIDNIGHT_GAP` of silence on either side of midnight,
+and lasts under a day in all) is one scan, dated by its start: its union is
+recounted exactly over both days with one more lazy pass restricted to those
+(port, day) pairs (a member's own destination count is summed over the two
+days). Longer activity stays cut per day, so a group scanning a port
+continuously shows one scan a day.
+
+The figures: **longevity** (first/last seen, active days, span), **group timing**
+(scans per day over the whole calendar range, by day of week and day of month),
+**ports** (scans and packets per port, top first), **destination split** per
+member (mean, min, max share and whether it is stable), **scan timing** (pattern
+per scan and their counts), **size** (members per scan over time and its
+histogram), and packets per day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from scantui.analysis import collab_timing as ct
+from scantui.analysis.traffic import is_probe
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: A member whose share varies less than this (max - min, in share of the union) keeps "the same share".
+STABLE_SPREAD = 0.02
+MIDNIGHT_GAP_US = 3600 * 1_000_000
+DAY_US = 86400 * 1_000_000
+
+
+@dataclass(frozen=True)
+class TrackQuery:
+    min_cover: float = 0.5
+    top_ports: int = 20
+
+
+def member_filter(members: Sequence[str]) -> pl.Expr:
+    """``src`` inside any member (an address or a CIDR)."""
+    hosts, terms = [], []
+    for m in members:
+        net = ipaddress.IPv4Network(m, strict=False)
+        if net.prefixlen == 32:
+            hosts.append(int(net.network_address))
+        else:
+            terms.append(pl.col("src").is_between(int(net.network_address), int(net.broadcast_address)))
+    if hosts:
+        terms.append(pl.col("src").is_in(pl.Series(hosts, dtype=pl.UInt32).implode()))
+    return pl.any_horizontal(terms) if terms else pl.lit(False)
+
+
+def _dotted(ip: int) -> str:
+    return str(ipaddress.IPv4Address(int(ip)))
+
+
+def _iso(us: int) -> str:
+    return dt.datetime.fromtimestamp(us / 1e6, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def aggregate(packets: pl.LazyFrame, members: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(per day/port/source, per day/port) aggregates of the members' probes, streamed."""
+    lf = packets.filter(is_probe() & member_filter(members)).select(
+        pl.col("ts").dt.date().alias("day"), "dport", "src", "dst", pl.col("ts").dt.epoch("us").alias("t"))
+    per_src = lf.group_by("day", "dport", "src").agg(
+        pl.len().alias("packets"), pl.col("dst").n_unique().alias("dsts"),
+        pl.col("t").min().alias("first"), pl.col("t").max().alias("last"))
+    per_port = lf.group_by("day", "dport").agg(pl.col("dst").n_unique().alias("union"))
+    a, b = pl.collect_all([per_src, per_port], engine="streaming")
+    return a.sort("day", "dport", "src"), b.sort("day", "dport")
+
+
+def _midnight_pairs(per_src: pl.DataFrame) -> list[tuple[int, dt.date]]:
+    """(port, first day) of activity running across midnight into the next day, under a day long."""
+    spans = per_src.group_by("dport", "day").agg(pl.col("first").min(), pl.col("last").max()).sort("dport", "day")
+    rows = spans.rows()
+    out = []
+    for (p1, d1, f1, l1), (p2, d2, f2, l2) in zip(rows, rows[1:]):
+        if p1 != p2 or d2 != d1 + dt.timedelta(days=1):
+            continue
+        midnight = int(dt.datetime.combine(d2, dt.time(), dt.timezone.utc).timestamp() * 1_000_000)
+        if midnight - l1 <= MIDNIGHT_GAP_US and f2 - midnight <= MIDNIGHT_GAP_US and l2 - f1 < DAY_US:
+            out.append((int(p1), d1))
+    return out
+
+
+def _merge_midnight(packets: pl.LazyFrame, members: Sequence[str], per_src: pl.DataFrame,
+                    per_port: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Re-date the second day of each midnight-crossing scan to its first day, with the exact union."""
+    pairs = _midnight_pairs(per_src)
+    if not pairs:
+        return per_src, per_port
+    moved = pl.DataFrame({"dport": [p for p, _ in pairs], "day": [d + dt.timedelta(days=1) for _, d in pairs],
+                          "to": [d for _, d in pairs]}, schema={"dport": per_src.schema["dport"], "day": pl.Date, "to": pl.Date})
+    both = pl.concat([moved.select("dport", pl.col("to").alias("day"), "to"), moved.select("dport", "day", "to")])
+    union = (packets.filter(is_probe() & member_filter(members))
+             .select(pl.col("ts").dt.date().alias("day"), "dport", "dst")
+             .join(both.lazy(), on=["dport", "day"], how="inner")
+             .group_by("dport", "to").agg(pl.col("dst").n_unique().alias("union"))
+             .collect(engine="streaming").rename({"to": "day"}))
+    per_src = (per_src.join(moved, on=["dport", "day"], how="left")
+               .with_columns(pl.coalesce("to", "day").alias("day")).drop("to")
+               .group_by("day", "dport", "src").agg(pl.col("packets").sum(), pl.col("dsts").sum(),
+                                                    pl.col("first").min(), pl.col("last").max()))
+    per_port = (per_port.join(moved.select("dport", "day"), on=["dport", "day"], how="anti")
+                .join(union.select("dport", "day", pl.col("union").alias("merged")), on=["dport", "day"], how="left")
+                .with_columns(pl.coalesce("merged", "union").alias("union")).drop("merged"))
+    return per_src.sort("day", "dport", "src"), per_port.sort("day", "dport")
+
+
+def _scans(per_src: pl.DataFrame, per_port: pl.DataFrame, size: int, q: TrackQuery) -> list[dict[str, Any]]:
+    keep = per_port.filter(pl.col("union") >= q.min_cover * size)
+    rows = per_src.join(keep, on=["day", "dport"], how="inner")
+    scans = []
+    for (day, port), part in rows.group_by("day", "dport", maintain_order=True):
+        part = part.sort("src")
+        union = int(part["union"][0])
+        dsts = part["dsts"].to_numpy()
+        first, last = part["first"].to_numpy(), part["last"].to_numpy()
+        timing, _clarity, containment = ct.classify_timing(first, last)
+        ips = [_dotted(s) for s in part["src"]]
+        total = int(dsts.sum())
+        scans.append({
+            "day": day.isoformat(), "port": int(port), "start": _iso(int(first.min())), "end": _iso(int(last.max())),
+            "sources": ips, "n_sources": len(ips), "dsts_per_source": dict(zip(ips, map(int, dsts))),
+            "union": union, "cover": round(union / size, 4), "cover_multiple": max(1, round(total / size)),
+            "split": [round(int(d) / union, 4) for d in dsts], "timing": timing if len(ips) > 1 else "single",
+            "timing_containment": round(containment, 3), "packets": int(part["packets"].sum()),
+        })
+    return sorted(scans, key=lambda s: s["start"])
+
+
+def _calendar(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+
+
+def _member_split(scans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    shares: dict[str, list[float]] = {}
+    for s in scans:
+        for ip, share in zip(s["sources"], s["split"]):
+            shares.setdefault(ip, []).append(share)
+    out = []
+    for ip, values in shares.items():
+        arr = np.array(values)
+        out.append({"member": ip, "scans": len(values), "mean_share": round(float(arr.mean()), 4),
+                    "min_share": round(float(arr.min()), 4), "max_share": round(float(arr.max()), 4),
+                    "stable": bool(arr.max() - arr.min() <= STABLE_SPREAD)})
+    return sorted(out, key=lambda m: (-m["scans"], -m["mean_share"], tuple(map(int, m["member"].split(".")))))
+
+
+def track_group(packets: pl.LazyFrame, members: Sequence[str], *, telescope_size: int,
+                query: TrackQuery = TrackQuery()) -> dict[str, Any]:
+    """The tracking figures of the group whose members are *members* (IPs/CIDRs), as one JSON-ready dict."""
+    per_src, per_port = aggregate(packets, members)
+    scans = _scans(*_merge_midnight(packets, members, per_src, per_port), telescope_size, query)
+    base: dict[str, Any] = {"members": list(members), "telescope_size": telescope_size, "min_cover": query.min_cover}
+    if per_src.is_empty():
+        return {**base, "seen": False, "active_members": [], "first_seen": None, "last_seen": None, "active_days": 0,
+                "span_days": 0, "packets": 0, "scans": [], "n_scans": 0, "scans_per_day": [], "packets_per_day": [],
+                "day_of_week": dict.fromkeys(WEEKDAYS, 0), "day_of_month": {str(d): 0 for d in range(1, 32)},
+                "ports": [], "n_ports": 0, "timing_counts": {}, "sizes": [], "size_histogram": {}, "member_split": []}
+    days = per_src.group_by("day").agg(pl.col("packets").sum(), pl.col("src").n_unique().alias("sources")).sort("day")
+    first_day, last_day = days["day"][0], days["day"][-1]
+    calendar = _calendar(first_day, last_day)
+    scan_days = Counter(s["day"] for s in scans)
+    pk = dict(zip(days["day"], days["packets"]))
+    srcs = dict(zip(days["day"], days["sources"]))
+    ports = (per_src.group_by("dport").agg(pl.col("packets").sum(), pl.col("day").n_unique().alias("days"))
+             .sort("packets", descending=True))
+    port_scans = Counter(s["port"] for s in scans)
+    weekday = Counter(dt.date.fromisoformat(s["day"]).weekday() for s in scans)
+    monthday = Counter(dt.date.fromisoformat(s["day"]).day for s in scans)
+    sizes = [s["n_sources"] for s in scans]
+    port_rows = sorted(({"port": int(p), "scans": port_scans.get(int(p), 0), "packets": int(n), "days": int(d)}
+                        for p, n, d in ports.iter_rows()), key=lambda r: (-r["scans"], -r["packets"], r["port"]))
+    return {
+        **base, "seen": True,
+        "active_members": [_dotted(s) for s in per_src["src"].unique().sort()],
+        "first_seen": _iso(int(per_src["first"].min())), "last_seen": _iso(int(per_src["last"].max())),
+        "active_days": days.height, "span_days": len(calendar), "packets": int(per_src["packets"].sum()),
+        "scans": scans, "n_scans": len(scans),
+        "scans_per_day": [{"day": d.isoformat(), "scans": scan_days.get(d.isoformat(), 0)} for d in calendar],
+        "packets_per_day": [{"day": d.isoformat(), "packets": int(pk.get(d, 0)), "sources": int(srcs.get(d, 0))}
+                            for d in calendar],
+        "day_of_week": {name: weekday.get(k, 0) for k, name in enumerate(WEEKDAYS)},
+        "day_of_month": {str(d): monthday.get(d, 0) for d in range(1, 32)},
+        "ports": port_rows[: query.top_ports], "n_ports": len(port_rows),
+        "timing_counts": dict(Counter(s["timing"] for s in scans).most_common()),
+        "sizes": sizes, "size_histogram": {str(k): v for k, v in sorted(Counter(sizes).items())},
+        "member_split": _member_split(scans),
+    }
+
+
+def summary_line(doc: dict[str, Any]) -> str:
+    """One sentence an analyst reads first."""
+    if not doc["seen"]:
+        return "no probes from the group's members in the data"
+    mean = sum(doc["sizes"]) / len(doc["sizes"]) if doc["sizes"] else math.nan
+    return (f"{doc['n_scans']} scans on {doc['n_ports']} ports, active {doc['active_days']} of {doc['span_days']} days "
+            f"({doc['first_seen'][:10]} to {doc['last_seen'][:10]}), {len(doc['active_members'])} active members"
+            + (f", {mean:.1f} per scan" if doc["sizes"] else ""))
