@@ -185,6 +185,14 @@ class LabelsStore:
         self._groups[group_id] = group
         return group
 
+    def put(self, group: Group) -> None:
+        """Insert or replace *group* exactly as given (no time stamps): how an undo restores a group."""
+        self._groups[group.id] = group
+
+    def discard(self, group_id: str) -> None:
+        """Remove *group_id* when present."""
+        self._groups.pop(group_id, None)
+
     def remove(self, group_id: str) -> Group:
         group = self.get(group_id)
         del self._groups[group_id]
