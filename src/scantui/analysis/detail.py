@@ -1,0 +1,70 @@
+"""What a detail view shows about some sources: per-day volume, ports, tools, and their packets.
+
+For one scanner, a candidate scan's members or a group's members (IPv4 ints).
+Volumes, ports and tools come from the rollup's ``port_day`` (small, no packet
+read); the per-IP timing plot needs the packets themselves, read lazily with the
+sources, port and time range pushed down, capped at ``max_rows`` (the plot bins
+them; a cap keeps a huge scanner from filling memory, and is reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from scantui.analysis.fingerprints import TOOLS
+from scantui.analysis.traffic import is_probe
+
+MAX_TIMING_ROWS = 2_000_000
+
+
+def _src_filter(srcs: Sequence[int]) -> pl.Expr:
+    return pl.col("src").is_in(pl.Series(list(srcs), dtype=pl.UInt32).implode())
+
+
+def per_day(port_day: pl.LazyFrame, srcs: Sequence[int], *, probes_only: bool = False) -> pl.DataFrame:
+    """``day``, ``packets``, ``sources`` for *srcs* (all traffic kinds unless *probes_only*)."""
+    lf = port_day.filter(_src_filter(srcs))
+    if probes_only:
+        lf = lf.filter(pl.col("kind") == "probe")
+    return (lf.group_by("day").agg(pl.col("packets").sum().cast(pl.UInt64), pl.col("src").n_unique().alias("sources"))
+            .sort("day").collect())
+
+
+def ports(port_day: pl.LazyFrame, srcs: Sequence[int]) -> pl.DataFrame:
+    """``dport``, ``packets``, ``days`` of the sources' probes, most packets first."""
+    return (port_day.filter(_src_filter(srcs) & (pl.col("kind") == "probe"))
+            .group_by("dport").agg(pl.col("packets").sum().cast(pl.UInt64), pl.col("day").n_unique().alias("days"))
+            .sort("packets", "dport", descending=[True, False]).collect())
+
+
+def tools(port_day: pl.LazyFrame, srcs: Sequence[int]) -> dict[str, int]:
+    """Packets per tool fingerprint (probes), largest first, zeros left out."""
+    row = (port_day.filter(_src_filter(srcs) & (pl.col("kind") == "probe"))
+           .select(pl.col(f"tool_{t}").sum().cast(pl.UInt64).alias(t) for t in TOOLS).collect())
+    counts = {t: int(row[t][0] or 0) for t in TOOLS}
+    return {t: n for t, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n}
+
+
+@dataclass(frozen=True)
+class TimingPackets:
+    packets: pl.DataFrame  # ts (Datetime us UTC), src (UInt32), dst (UInt32), dport (UInt16)
+    capped: bool
+
+
+def timing_packets(packets: pl.LazyFrame, srcs: Sequence[int], *, port: int | None = None,
+                   start_us: int | None = None, end_us: int | None = None,
+                   max_rows: int = MAX_TIMING_ROWS) -> TimingPackets:
+    """The sources' probes (optionally one port and a time range) for the per-IP timing plot."""
+    cond = is_probe() & _src_filter(srcs)
+    if port is not None:
+        cond &= pl.col("dport") == port
+    if start_us is not None:
+        cond &= pl.col("ts").dt.epoch("us") >= start_us
+    if end_us is not None:
+        cond &= pl.col("ts").dt.epoch("us") <= end_us
+    df = packets.filter(cond).select("ts", "src", "dst", "dport").head(max_rows + 1).collect(engine="streaming")
+    capped = df.height > max_rows
+    return TimingPackets(df.head(max_rows).sort("ts"), capped)
