@@ -1,0 +1,283 @@
+"""The scantui App: screens as modes, the loading pipeline in thread workers, app-wide keys.
+
+Areas are Textual *modes* (``overview``, ``scanners``; candidates and labels
+join later by adding to :data:`ScantuiApp.MODES`), each with its own screen
+stack, so a detail pushed over the scanner list stays there while the analyst
+looks at the overview. ``escape`` pops a pushed screen, else returns to the
+area shown before.
+
+The pipeline (:class:`~scantui.tui.state.DataState`) runs in thread workers that
+post :mod:`scantui.tui.messages`; only the handlers here change the reactive
+attributes the screens watch (``overview``, ``scanners_version``,
+``collab_count``, ``groups_count``, ``progress``...). The first screen paints
+before any of it starts. Errors become notifications; the App keeps running.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.worker import get_current_worker
+
+from scantui.safetext import safe_text
+from scantui.tui.commands import ScantuiCommands
+from scantui.tui.messages import LoadProgress, StepDone, StepFailed
+from scantui.tui.screens.detail import ScannerDetailScreen
+from scantui.tui.screens.help import HelpScreen
+from scantui.tui.screens.overview import OverviewScreen
+from scantui.tui.screens.scanners import ScannersScreen
+from scantui.tui.state import DataState, LoadRequest, Overview, error_text
+
+#: Areas the keys and the palette name, in order; those missing from MODES say "not yet".
+AREAS = ("overview", "scanners", "candidates", "labels")
+#: Share of the progress bar each pipeline step ends at.
+_STEP_END = {"inputs": 0.03, "rollup": 0.90, "overview": 0.95, "scanners": 1.0}
+_STEP_VERB = {"inputs": "open the data", "rollup": "roll the data up", "overview": "compute the overview",
+              "scanners": "list the scanners", "collab": "find candidate scans", "groups": "group the candidates"}
+_PROGRESS_EVERY = 0.1  # seconds between progress messages from the rollup build
+
+
+class ScantuiApp(App[int]):
+    """Investigate scanning data from the keyboard; see the module doc."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere (tests) find it too
+    TITLE = "scantui"
+    MODES = {"overview": OverviewScreen, "scanners": ScannersScreen}
+    DEFAULT_MODE = "overview"
+    COMMANDS = App.COMMANDS | {ScantuiCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("slash", "filter", "Filter", id="app.filter"),
+        Binding("1", "area('overview')", "Overview", id="app.overview"),
+        Binding("2", "area('scanners')", "Scanners", id="app.scanners"),
+        Binding("3", "area('candidates')", "Candidates", show=False, id="app.candidates"),
+        Binding("4,l", "area('labels')", "Labels", show=False, id="app.labels"),
+        Binding("escape", "back", "Back", show=False, id="app.back"),
+    ]
+
+    overview: reactive[Overview | None] = reactive(None)
+    scanners_version: reactive[int] = reactive(0)
+    collab_count: reactive[int | None] = reactive(None)
+    groups_count: reactive[int | None] = reactive(None)
+    progress: reactive[float] = reactive(0.0)
+    progress_text: reactive[str] = reactive("starting…")
+    loading: reactive[bool] = reactive(True)
+    counting: reactive[bool] = reactive(False)
+
+    def __init__(self, request: LoadRequest, *, autoload: bool = True) -> None:
+        super().__init__()
+        self.state = DataState(request)
+        self.autoload = autoload
+        self.failures: list[tuple[str, str, str | None]] = []  # (step, text, traceback of an unexpected error)
+        self._area_history: list[str] = []
+        self._last_progress = 0.0
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+
+    def on_mount(self) -> None:
+        self.sub_title = safe_text(self.state.request.title)  # a file name is data: no control characters
+        if self.autoload:
+            self.call_after_refresh(self.load_data)  # paint first, then start reading
+
+    # ------------------------------------------------------------ the pipeline (threads)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load_data(self) -> None:
+        """Inputs -> rollup -> overview -> scanners; each step posts StepDone or StepFailed."""
+        state, worker = self.state, get_current_worker()
+        steps: list[tuple[str, str, Callable[[], Any]]] = [
+            ("inputs", "opening the inputs", state.open_inputs),
+            ("rollup", "opening the rollup", lambda: state.open_rollup(progress=self._rollup_progress)),
+            ("overview", "reading the overview figures", state.build_overview),
+            ("scanners", "listing the scanners", state.build_scanners),
+        ]
+        for step, text, run in steps:
+            if worker.is_cancelled or not self._run_step(step, text, run):
+                return
+        self.post_message(LoadProgress("ready", 1.0))
+
+    @work(thread=True, exclusive=True, group="collab", exit_on_error=False)
+    def count_candidates(self) -> None:
+        """Candidate collaborative scans, then suggested groups: the counts waiting for review.
+
+        Hook for the candidates/labels screens: the results are ``state.collab`` and
+        ``state.groups`` (watch ``collab_count`` / ``groups_count`` to know when they
+        change); discounting what the labels file (``state.request.labels_path``)
+        already decided belongs in :meth:`DataState.build_groups`.
+        """
+        state = self.state
+        if self._run_step("collab", "", state.build_collab):
+            self._run_step("groups", "", state.build_groups)
+
+    def _run_step(self, step: str, text: str, run: Callable[[], Any]) -> bool:
+        """Run one step (in the calling worker's thread); post StepDone, or StepFailed with one line.
+
+        The step itself runs in a daemon thread the worker waits on, checking for
+        cancellation: a quit mid-build cancels the worker at once instead of waiting
+        for polars to finish (see :func:`scantui.tui.launch.run_tui`).
+        """
+        if text:
+            self.post_message(LoadProgress(text, None))
+        worker = get_current_worker()
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def target() -> None:
+            try:
+                run()
+            except Exception as exc:  # noqa: BLE001 - every failure is shown; unexpected ones keep their traceback
+                from scantui.errors import ScantuiError
+
+                outcome["failure"] = (step, error_text(exc), None if isinstance(exc, ScantuiError) else traceback.format_exc())
+            finally:
+                with self._busy_lock:
+                    self._busy -= 1
+                done.set()
+
+        with self._busy_lock:
+            self._busy += 1
+        threading.Thread(target=target, name=f"scantui-{step}", daemon=True).start()
+        while not done.wait(0.05):
+            if worker.is_cancelled:
+                return False
+        if "failure" in outcome:
+            self.failures.append(outcome["failure"])
+            self.post_message(StepFailed(step, outcome["failure"][1]))
+            return False
+        if step in _STEP_END:
+            self.post_message(LoadProgress(text or step, _STEP_END[step]))
+        self.post_message(StepDone(step))
+        return True
+
+    def workers_busy(self) -> bool:
+        """True while a pipeline step is still running in its thread (e.g. after a quit mid-build)."""
+        with self._busy_lock:
+            return self._busy > 0
+
+    def _rollup_progress(self, message: str, fraction: float | None) -> None:
+        """The rollup build's progress callback (any thread): coalesced to one message per 0.1 s."""
+        now = time.monotonic()
+        if fraction is not None and fraction < 1.0 and now - self._last_progress < _PROGRESS_EVERY:
+            return
+        self._last_progress = now
+        start, end = _STEP_END["inputs"], _STEP_END["rollup"]
+        self.post_message(LoadProgress(message, None if fraction is None else start + (end - start) * fraction))
+
+    # ------------------------------------------------------------ pipeline messages (UI thread)
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        self.progress_text = message.text
+        if message.fraction is not None:
+            self.progress = max(self.progress, message.fraction)
+
+    def on_step_done(self, message: StepDone) -> None:
+        state = self.state
+        if message.step == "overview":
+            self.overview = state.overview
+        elif message.step == "scanners":
+            self.loading = False
+            self.scanners_version += 1
+            self.counting = True
+            self.count_candidates()
+        elif message.step == "collab":
+            self.collab_count = len(state.collab.candidates) if state.collab is not None else None
+            for note in state.collab.notes if state.collab is not None else ():
+                self.notify(note, title="candidates", markup=False)
+        elif message.step == "groups":
+            self.groups_count = len(state.groups) if state.groups is not None else None
+            self.counting = False
+
+    def on_step_failed(self, message: StepFailed) -> None:
+        optional = message.step in ("collab", "groups")
+        self.notify(message.text, title=f"could not {_STEP_VERB.get(message.step, message.step)}",
+                    severity="warning" if optional else "error", timeout=12, markup=False)
+        if optional:
+            self.counting = False
+        else:
+            self.loading = False
+            self.progress_text = f"failed: {message.text}"
+
+    # ------------------------------------------------------------ navigation
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide the key of the area already shown (the footer at 80 columns has no room for it);
+        over a modal (help), area keys wait until it is closed."""
+        if action in ("area", "filter") and isinstance(self.screen, ModalScreen):
+            return False
+        if action == "area" and parameters and parameters[0] == self.current_mode and len(self.screen_stack) == 1:
+            return False
+        return True
+
+    def action_area(self, name: str) -> None:
+        """Show area *name* (a mode); areas not built yet say so."""
+        if name not in self.MODES:
+            self.notify(f"the {name} screen is not part of this version yet", title=name, markup=False)
+            return
+        if name == self.current_mode:  # from a detail pushed over the area: back to the area itself
+            for _ in range(len(self.screen_stack) - 1):
+                self.pop_screen()
+            self.refresh_bindings()
+            return
+        self._area_history.append(self.current_mode)
+        self.switch_mode(name)
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        """Pop a pushed screen, else return to the area shown before (the overview at the start)."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif self._area_history:
+            self.switch_mode(self._area_history.pop())
+        elif self.current_mode != "overview":
+            self.switch_mode("overview")
+        self.refresh_bindings()
+
+    def action_filter(self) -> None:
+        """Focus the scanner query bar (switching to the scanner list first, or back to it from a detail)."""
+        if self.current_mode != "scanners":
+            self.action_area("scanners")
+        elif not isinstance(self.screen, ScannersScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.call_after_refresh(self._focus_filter)
+
+    def _focus_filter(self) -> None:
+        if isinstance(self.screen, ScannersScreen):
+            self.screen.action_focus_filter()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def open_scanner(self, row: dict[str, Any]) -> None:
+        """Enter on a scanner row. The placeholder shows its fields; the detail screen replaces this."""
+        self.push_screen(ScannerDetailScreen(row))
+
+    # ------------------------------------------------------------ the palette
+
+    def palette_commands(self, screen: Screen) -> Iterator[tuple[str, str, Callable[[], Any]]]:
+        """(name, help, callback) of every command: the App's, then the current screen's."""
+        yield "app: quit", "Quit scantui", self.action_quit
+        yield "app: keys", "Show the keys of this screen", self.action_help
+        for area in AREAS:
+            if area in self.MODES:
+                yield f"{area}: show", f"Go to the {area} screen", (lambda a=area: self.action_area(a))
+        yield "app: back", "Back to the previous screen", self.action_back
+        if not isinstance(screen, ScannersScreen):
+            yield "scanners: filter", "Go to the scanner list and focus its query bar", self.action_filter
+        own = getattr(screen, "palette_commands", None)
+        if own is not None:
+            yield from own()

@@ -1,0 +1,54 @@
+"""``run_tui``: what ``scantui PATH...`` calls. Importing this module imports no Textual.
+
+Textual, polars and the screens are imported inside :func:`run_tui`, so the
+CLI stays quick to answer ``--help``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def run_tui(
+    paths: Sequence[str],
+    *,
+    opts: Any = None,
+    labels_path: str | os.PathLike[str] | None = None,
+    telescope_size: int | None = None,
+    telescope_cidrs_text: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> int:
+    """Run the TUI on *paths* until the user quits; returns the exit status (0).
+
+    *opts* are the :class:`~scantui.io.options.LoadOptions`; *telescope_size* /
+    *telescope_cidrs_text* override the estimated telescope size; *cache_dir*
+    overrides ``$SCANTUI_CACHE_DIR``; *labels_path* is the shared labels file.
+    Problems met while loading were shown as notifications; they are repeated
+    on stderr after the App exits (with the traceback of unexpected ones when
+    ``SCANTUI_DEBUG`` is set).
+    """
+    from scantui.tui.app import ScantuiApp
+    from scantui.tui.state import LoadRequest
+
+    request = LoadRequest(
+        paths=tuple(str(p) for p in paths), opts=opts, telescope_size=telescope_size,
+        telescope_cidrs_text=telescope_cidrs_text, cache_dir=cache_dir, labels_path=labels_path,
+    )
+    app = ScantuiApp(request)
+    code = app.run()
+    for step, text, trace in app.failures:
+        print(f"scantui: {step}: {text}", file=sys.stderr)
+        if trace and os.environ.get("SCANTUI_DEBUG"):
+            print(trace, file=sys.stderr)
+    if app.workers_busy():
+        # Quit while a step was still running (a rollup build, the candidate search): its thread
+        # cannot be interrupted and would keep the process alive until done. An unfinished
+        # rollup build is a hidden temporary folder that is never read (and pruned later).
+        print("scantui: quit while the analysis was running; its unfinished work is discarded", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code or 0)
+    return code or 0

@@ -1,0 +1,34 @@
+"""Messages the loading workers post to the App (from their threads; Textual queues them safely)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class LoadProgress(Message):
+    """The pipeline moved: *text* says what it does now; *fraction* (0..1) of the whole, None when unknown."""
+
+    def __init__(self, text: str, fraction: float | None) -> None:
+        super().__init__()
+        self.text = text
+        self.fraction = fraction
+
+
+class StepDone(Message):
+    """A pipeline step stored its result on the App's :class:`~scantui.tui.state.DataState`.
+
+    *step* is one of ``inputs``, ``rollup``, ``overview``, ``scanners``, ``collab``, ``groups``.
+    """
+
+    def __init__(self, step: str) -> None:
+        super().__init__()
+        self.step = step
+
+
+class StepFailed(Message):
+    """A pipeline step raised: *text* is one line for a notification; later steps did not run."""
+
+    def __init__(self, step: str, text: str) -> None:
+        super().__init__()
+        self.step = step
+        self.text = text

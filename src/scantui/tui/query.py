@@ -1,0 +1,288 @@
+"""The scanner screen's query bar: text -> a polars expression over the scanner list (no Textual).
+
+A query is whitespace-separated terms (double quotes keep spaces:
+``as:"digital ocean"``); :data:`scantui.tui.query_help.QUERY_HELP` lists them.
+
+Repeating a key (or listing values with commas) ORs the values; different
+keys AND together; comparisons, bare words and negated terms each AND.
+Matching text is case-insensitive and literal (no regex: the data is
+untrusted). :func:`parse_query` raises :class:`QueryError` naming the bad term;
+:func:`compile_query` turns the parsed terms into one expression over a scanner
+frame, with notes for terms that cannot match (e.g. no AS data).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from scantui.analysis.behaviour import PICTURES, RANGE_CLASSES
+from scantui.analysis.fingerprints import TOOLS
+from scantui.analysis.schedule import SCHEDULES
+
+CATEGORIES = ("research", "commercial", "other", "unknown")
+
+_ALIASES = {
+    "port": "port", "ports": "port", "dport": "port", "p": "port",
+    "tool": "tool", "tools": "tool", "t": "tool",
+    "src": "src", "ip": "src", "cidr": "src", "net": "src",
+    "as": "as", "asn": "as",
+    "org": "org", "host": "host", "hostname": "host", "cc": "cc", "country": "cc",
+    "cat": "cat", "category": "cat",
+    "range": "range", "class": "range",
+    "sched": "sched", "schedule": "sched",
+    "pic": "pic", "picture": "pic",
+}
+#: Comparable names -> scanner list column.
+NUMERIC = {
+    "packets": "packets", "ports": "ports", "dsts": "dsts", "days": "days_active", "period": "period_days",
+    "interval": "avg_scan_interval_days", "cover": "coverage_max", "strength": "schedule_strength",
+}
+#: Keys with a closed set of values -> (column, allowed values).
+_ENUMS = {"tool": ("tool", TOOLS), "range": ("range_class", RANGE_CLASSES), "sched": ("schedule", SCHEDULES),
+          "pic": ("picture", PICTURES), "cat": ("category", CATEGORIES)}
+_TEXT_COLUMNS = ("as_name", "org", "hostname")
+#: Which frame column a key reads, for the "no data" notes.
+_NEEDS = {"as": "asn", "org": "org", "host": "hostname", "cc": "country", "cat": "category", "text": "as_name"}
+_CMP = re.compile(r"^([a-z_]+)(>=|<=|!=|=|>|<)(.+)$")
+_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$")
+
+PortRanges = tuple[tuple[int, int], ...]
+#: ``resolver(ranges)`` -> the sources (a Series or integers) that probed any port in the ranges.
+PortResolver = Callable[[PortRanges], pl.Series | Iterable[int]]
+
+
+class QueryError(ValueError):
+    """A term the query bar cannot read; the message names it."""
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str  # a canonical key, "cmp" or "text"
+    values: tuple[Any, ...]
+    negate: bool = False
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class Query:
+    terms: tuple[Term, ...] = ()
+    text: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    @property
+    def needs_ports(self) -> bool:
+        return any(t.key == "port" for t in self.terms)
+
+
+@dataclass
+class Compiled:
+    expr: pl.Expr | None  # None: everything matches
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as exc:  # an unclosed quote
+        raise QueryError(f"unreadable query: {exc}") from None
+
+
+def _port_ranges(raw: str, values: str) -> tuple[tuple[int, int], ...]:
+    out = []
+    for part in (p.strip() for p in values.split(",")):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise QueryError(f"{raw}: bad port {part!r} (a number 0-65535 or a range like 8000-8100)")
+        a, b = int(lo), int(hi or lo)
+        if a > 65535 or b > 65535 or a > b:
+            raise QueryError(f"{raw}: bad port range {part!r}")
+        out.append((a, b))
+    if not out:
+        raise QueryError(f"{raw}: no port given")
+    return tuple(out)
+
+
+def _network(raw: str, text: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise QueryError(f"{raw}: not an IPv4 address or CIDR") from None
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise QueryError(f"{raw}: only IPv4 is supported")
+    return net
+
+
+def _as_value(raw: str, part: str) -> int | str:
+    digits = part[2:] if part[:2].lower() == "as" and part[2:].isdigit() else part
+    if digits.isdigit():
+        if int(digits) >= 2**32:
+            raise QueryError(f"{raw}: AS number too large")
+        return int(digits)
+    return part.lower()
+
+
+def _number(raw: str, text: str) -> float:
+    scale = 100.0 if text.endswith("%") else 1.0
+    try:
+        return float(text.rstrip("%").replace(",", "").replace("_", "")) / scale
+    except ValueError:
+        raise QueryError(f"{raw}: {text!r} is not a number") from None
+
+
+def _term(raw: str) -> Term:
+    negate = raw[:1] in "-!" and len(raw) > 1
+    body = raw[1:] if negate else raw
+    lowered = body.lower()
+    if (m := _CMP.match(lowered)) and ":" not in lowered:
+        name, op, value = m.groups()
+        if name not in NUMERIC:
+            raise QueryError(f"{raw}: cannot compare {name!r} (one of: {', '.join(NUMERIC)})")
+        return Term("cmp", (NUMERIC[name], op, _number(raw, value)), negate, raw)
+    if ":" in body:
+        key, _, value = body.partition(":")
+        canon = _ALIASES.get(key.lower())
+        if canon is None:
+            raise QueryError(f"{raw}: unknown key {key!r} (one of: port tool src as org host cc cat range sched pic)")
+        if not value.strip():
+            raise QueryError(f"{raw}: no value after {key}:")
+        return Term(canon, _values(raw, canon, value), negate, raw)
+    if _IPV4.match(body):
+        return Term("src", (_network(raw, body),), negate, raw)
+    if body.isdigit():
+        raise QueryError(f"{raw}: a bare number is ambiguous; write port:{body} or as:{body}")
+    return Term("text", (lowered,), negate, raw)
+
+
+def _values(raw: str, key: str, value: str) -> tuple[Any, ...]:
+    if key == "port":
+        return _port_ranges(raw, value)
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if key in _ENUMS:
+        _column, allowed = _ENUMS[key]
+        bad = [p for p in parts if p.lower() not in allowed]
+        if bad:
+            raise QueryError(f"{raw}: unknown {key} {bad[0]!r} (one of: {', '.join(allowed)})")
+        return tuple(p.lower() for p in parts)
+    if key == "src":
+        return tuple(_network(raw, p) for p in parts)
+    if key == "as":
+        return tuple(_as_value(raw, p) for p in parts)
+    return tuple(p.lower() for p in parts)
+
+
+def parse_query(text: str) -> Query:
+    """The terms of *text*; raises :class:`QueryError` on the first bad one."""
+    return Query(tuple(_term(raw) for raw in _split(text)), text)
+
+
+# ---------------------------------------------------------------- compiling
+
+
+def _contains(column: str, needle: str) -> pl.Expr:
+    return pl.col(column).str.to_lowercase().str.contains(needle, literal=True)
+
+
+def _in_net(net: ipaddress.IPv4Network) -> pl.Expr:
+    return (pl.col("src").cast(pl.UInt32) & int(net.netmask)) == int(net.network_address)
+
+
+def _any(exprs: Sequence[pl.Expr]) -> pl.Expr:
+    return pl.any_horizontal([e.fill_null(False) for e in exprs]) if exprs else pl.lit(False)
+
+
+def _cmp(column: str, op: str, value: float) -> pl.Expr:
+    col = pl.col(column)
+    return {">": col > value, ">=": col >= value, "<": col < value, "<=": col <= value,
+            "=": col == value, "!=": col != value}[op]
+
+
+def _top_ports_match(ranges: PortRanges) -> pl.Expr:
+    port = pl.element().struct.field("port")
+    hit = pl.any_horizontal([port.is_between(lo, hi) for lo, hi in ranges])
+    return pl.col("top_ports").list.eval(hit).list.any()
+
+
+def _atom(term: Term, values: Sequence[Any], resolver: PortResolver | None) -> pl.Expr:
+    """Whether a row matches any of *values* of *term*'s key."""
+    key = term.key
+    if key == "port":
+        ranges = tuple(values)
+        if resolver is None:
+            return _top_ports_match(ranges)
+        found = resolver(ranges)
+        srcs = found if isinstance(found, pl.Series) else pl.Series("src", list(found))
+        return pl.col("src").is_in(srcs.cast(pl.UInt32).implode())
+    if key in _ENUMS:
+        column, _allowed = _ENUMS[key]
+        if key == "cat" and "unknown" in values:
+            return _any([pl.col(column).is_in(list(values)), pl.col(column).is_null()])
+        return pl.col(column).is_in(list(values))
+    if key == "src":
+        return _any([_in_net(n) for n in values])
+    if key == "as":
+        numbers = [v for v in values if isinstance(v, int)]
+        names = [v for v in values if isinstance(v, str)]
+        exprs = [_contains(c, n) for n in names for c in ("as_name", "org")]
+        if numbers:
+            exprs.append(pl.col("asn").is_in(numbers))
+        return _any(exprs)
+    if key in ("org", "host"):
+        column = "org" if key == "org" else "hostname"
+        return _any([_contains(column, v) for v in values])
+    if key == "cc":
+        return pl.col("country").str.to_lowercase().is_in(list(values))
+    if key == "text":
+        return _any([_contains(c, v) for v in values for c in _TEXT_COLUMNS])
+    if key == "cmp":
+        column, op, value = values
+        return _cmp(column, op, value)
+    raise QueryError(f"{term.raw}: unsupported term")  # pragma: no cover - every key is handled above
+
+
+def _empty(frame: pl.DataFrame, column: str) -> bool:
+    return column not in frame.columns or frame.height == 0 or frame[column].null_count() == frame.height
+
+
+def compile_query(query: Query, frame: pl.DataFrame, port_sources: PortResolver | None = None) -> Compiled:
+    """One filter expression for *query* over *frame* (a scanner list), and notes for the user.
+
+    Same (non-negated) keys OR together, different keys AND; comparisons, bare
+    words and negated terms each AND. Without *port_sources*, ``port:`` terms
+    match each source's top ports only (a note says so).
+    """
+    notes: list[str] = []
+    groups: dict[str, list[Any]] = {}
+    ands: list[pl.Expr] = []
+    for term in query.terms:
+        column = _NEEDS.get(term.key)
+        unknown_cat = term.key == "cat" and "unknown" in term.values
+        if column and not unknown_cat and _empty(frame, column):
+            notes.append(f"{term.raw}: the data carries no {column} (no enrichment), so it matches nothing")
+        if term.negate:
+            ands.append(~_atom(term, term.values, port_sources).fill_null(False))
+        elif term.key in ("cmp", "text"):
+            ands.append(_atom(term, term.values, port_sources).fill_null(False))
+        else:
+            groups.setdefault(term.key, []).extend(term.values)
+    firsts = {t.key: t for t in query.terms if not t.negate}
+    for key, values in groups.items():
+        ands.append(_atom(firsts[key], tuple(dict.fromkeys(values)), port_sources).fill_null(False))
+    if query.needs_ports and port_sources is None:
+        notes.append("port: matched against each source's top ports only")
+    if not ands:
+        return Compiled(None, notes)
+    return Compiled(pl.all_horizontal(ands), notes)

@@ -1,0 +1,17 @@
+"""The query bar's syntax as the help screen shows it (plain text: importing it loads nothing)."""
+
+QUERY_HELP = """\
+port:443  port:80,8000-8100     sources that probed these ports
+tool:zmap                       dominant tool (zmap masscan mirai unicorn nmap other)
+203.0.113.5  1.2.3.0/24         source address or block (also src:, ip:, cidr:)
+as:14061  as:AS14061            AS number; as:digitalocean matches AS names (substring)
+org:akamai  host:shodan  cc:US  organisation / hostname substring, country code
+cat:research                    category (research commercial other unknown)
+range:full                      range class (focused wide full)
+sched:periodic                  schedule (periodic continuous sporadic acyclic)
+pic:background                  picture (snapshot background)
+packets>=1000  ports>100  days>3  dsts<500  period=7  interval<2  cover>=50%
+censys                          a bare word: substring of AS name, org or hostname
+-tool:zmap  !cat:research       a leading - or ! negates a term
+Repeating a key (or commas) ORs values; different keys AND.
+"""

@@ -1,0 +1,1 @@
+"""One module per screen: overview, scanners, help, and the scanner placeholder detail."""

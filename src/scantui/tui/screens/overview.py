@@ -1,0 +1,161 @@
+"""The first screen: what is in the data, painted before the analysis finishes.
+
+Every panel starts as a placeholder and fills in when the App's reactive
+``overview`` / ``collab_count`` / ``groups_count`` change; the loading bar
+follows ``progress`` and hides itself when the pipeline is done.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from scantui.safetext import safe_text
+from scantui.tui.state import Overview
+from scantui.tui.widgets.day_plot import DayPlot
+from scantui.tui.widgets.loading import LoadingBar
+
+PENDING = "…"
+MAX_INPUTS = 5
+UNAVAILABLE = "—"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else UNAVAILABLE
+
+
+def _count(value: int | None, loading: bool) -> str:
+    if value is None:
+        return PENDING if loading else UNAVAILABLE
+    return f"{value:,}"
+
+
+def _grid(*justify: str) -> Table:
+    table = Table.grid(padding=(0, 1))
+    for i, how in enumerate(justify):
+        table.add_column(justify=how, no_wrap=True, style="bold" if i == 0 else None)
+    return table
+
+
+def figures_table(ov: Overview | None, collab: int | None, groups: int | None, waiting: bool) -> Table:
+    """Packets, sources, time range, telescope, traffic split and the review counts."""
+    table = _grid("left", "right")
+    if ov is None:
+        for label in ("packets", "sources", "from", "to", "days", "telescope", "probes", "backscatter", "other"):
+            table.add_row(label, PENDING if waiting else UNAVAILABLE)
+    else:
+        when = "%Y-%m-%d %H:%M"
+        origin = {"estimated": "est.", "given": "given", "cidr": "cidr"}.get(ov.telescope_from, ov.telescope_from)
+        table.add_row("packets", f"{ov.packets:,}")
+        table.add_row("sources", f"{ov.sources:,}")
+        table.add_row("from", ov.first_seen.strftime(when) if ov.first_seen else UNAVAILABLE)
+        table.add_row("to", ov.last_seen.strftime(when) if ov.last_seen else UNAVAILABLE)
+        table.add_row("days", f"{ov.days:,}")
+        table.add_row("telescope", f"{ov.telescope_size:,} ({origin})")
+        table.add_row("probes", f"{ov.probes:,} {_pct(ov.probes, ov.packets):>6}")
+        table.add_row("backscatter", f"{ov.backscatter:,} {_pct(ov.backscatter, ov.packets):>6}")
+        table.add_row("other", f"{ov.other:,} {_pct(ov.other, ov.packets):>6}")
+    table.add_row("candidates", f"{_count(collab, waiting)} to review")
+    table.add_row("groups", f"{_count(groups, waiting)} to review")
+    return table
+
+
+def tools_table(ov: Overview | None) -> Table | Text:
+    """Tool shares over probes, with the sources using each tool."""
+    if ov is None:
+        return Text(PENDING)
+    table = _grid("left", "right", "right")
+    table.add_row(Text("tool", style="dim"), Text("probes", style="dim"), Text("srcs", style="dim"))
+    for t in ov.tools:
+        table.add_row(t.tool, f"{t.share:.1%}", f"{t.sources:,}")
+    return table
+
+
+def ports_table(ov: Overview | None) -> Table | Text:
+    """The most probed destination ports."""
+    if ov is None:
+        return Text(PENDING)
+    if not ov.top_ports:
+        return Text("no probes", style="dim")
+    table = _grid("left", "right", "right")
+    table.add_row(Text("port", style="dim"), Text("probes", style="dim"), Text("srcs", style="dim"))
+    for p in ov.top_ports:
+        table.add_row(str(p.port), f"{p.share:.1%}", f"{p.sources:,}")
+    return table
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+def inputs_table(ov: Overview | None) -> Table | Text:
+    """Input files, sensors and skipped records (file names and sensor names are shown as data)."""
+    if ov is None:
+        return Text(PENDING)
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="ellipsis", no_wrap=True)
+    for i, (path, fmt, size) in enumerate(ov.inputs[:MAX_INPUTS]):
+        table.add_row("input" if i == 0 else "", Text(f"{safe_text(path)} ({fmt}, {_bytes(size)})"))
+    if len(ov.inputs) > MAX_INPUTS:
+        table.add_row("", Text(f"… and {len(ov.inputs) - MAX_INPUTS:,} more files"))
+    table.add_row("sensors", Text(", ".join(safe_text(s) for s in ov.sensors) or UNAVAILABLE))
+    skipped = ", ".join(f"{safe_text(k)} {v:,}" for k, v in sorted(ov.skipped.items()))
+    table.add_row("skipped", Text(skipped or "nothing"))
+    return table
+
+
+class OverviewScreen(Screen):
+    """Packets, sources, time range, telescope, traffic split, tools, top ports, packets per day."""
+
+    HELP = "The data at a glance. Figures fill in as the analysis runs; the bar shows how far it got."
+    BINDINGS = [Binding("enter", "app.area('scanners')", "Scanners", show=False, id="overview.open")]
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="◉")
+        yield LoadingBar(id="loading")
+        with Horizontal(id="overview-panels"):
+            yield Static(figures_table(None, None, None, True), id="figures", classes="panel")
+            yield Static(tools_table(None), id="tools", classes="panel")
+            yield Static(ports_table(None), id="ports", classes="panel")
+            yield Static(inputs_table(None), id="inputs", classes="panel")
+        yield DayPlot(id="day-plot", classes="panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#figures").border_title = "data"
+        self.query_one("#tools").border_title = "tools"
+        self.query_one("#ports").border_title = "top ports"
+        self.query_one("#inputs").border_title = "inputs"
+        app = self.app
+        self.watch(app, "overview", self._show_overview, init=True)
+        self.watch(app, "collab_count", self._show_figures, init=False)
+        self.watch(app, "groups_count", self._show_figures, init=False)
+        self.watch(app, "loading", self._show_figures, init=False)
+        self.watch(app, "counting", self._show_figures, init=False)
+
+    def _show_figures(self, _value: object = None) -> None:
+        app = self.app
+        self.query_one("#figures", Static).update(
+            figures_table(app.overview, app.collab_count, app.groups_count, app.loading or app.counting)
+        )
+
+    def _show_overview(self, overview: Overview | None) -> None:
+        self._show_figures()
+        self.query_one("#tools", Static).update(tools_table(overview))
+        self.query_one("#ports", Static).update(ports_table(overview))
+        self.query_one("#inputs", Static).update(inputs_table(overview))
+        plot = self.query_one(DayPlot)
+        if overview is None:
+            plot.show_text("waiting for the data…")
+        else:
+            plot.show(overview.day_list, overview.day_packets)

@@ -1,0 +1,1 @@
+"""Reusable widgets: the virtual table, the per-day plot, the loading bar."""

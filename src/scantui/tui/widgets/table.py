@@ -1,0 +1,454 @@
+"""A virtualized table of a polars DataFrame on Textual's Line API.
+
+Nothing is created per row: :class:`VirtualTable` keeps the frame, formats
+only the rows on screen (in blocks of :data:`BLOCK_ROWS`, kept in a small LRU
+cache, as toolong's ``LogLines`` does for lines) and draws each line in
+:meth:`VirtualTable.render_line`. A repaint costs the same for 500 rows or
+5,000,000. The first column(s) stay pinned while the others scroll sideways.
+
+Keys: up/down (k/j), page up/down, home/end (g/G), left/right (columns),
+``s`` sorts by the next column, ``r`` reverses the order, enter posts
+:class:`VirtualTable.RowSelected`. Clicking a header sorts by that column.
+Sorting a big frame (more than :data:`SORT_IN_THREAD` rows) runs in a thread
+worker; the old order stays on screen meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.worker import get_current_worker
+
+from scantui.tui.columns import Column
+
+if TYPE_CHECKING:  # polars is imported when the first frame is shown, not with the App
+    import polars as pl
+
+BLOCK_ROWS = 128
+SORT_IN_THREAD = 50_000
+_SEP = " "
+
+
+class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
+    """A read-only table over a polars DataFrame; see the module doc."""
+
+    COMPONENT_CLASSES = {
+        "virtual-table--header",
+        "virtual-table--header-sorted",
+        "virtual-table--cursor",
+        "virtual-table--empty",
+    }
+
+    DEFAULT_CSS = """
+    VirtualTable {
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        & > .virtual-table--header { background: $panel; color: $foreground; text-style: bold; }
+        & > .virtual-table--header-sorted { background: $panel; color: $accent; text-style: bold underline; }
+        & > .virtual-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        & > .virtual-table--empty { color: $text-muted; text-style: italic; }
+        &:focus > .virtual-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        &:nocolor > .virtual-table--cursor { text-style: reverse bold; }
+        &:ansi > .virtual-table--header { background: ansi_blue; color: ansi_bright_white; }
+    }
+    """
+
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("home,g", "first", "First row", show=False, id="table.first"),
+        Binding("end,G", "last", "Last row", show=False, id="table.last"),
+        Binding("left", "scroll_columns(-1)", "Columns left", show=False, id="table.left"),
+        Binding("right", "scroll_columns(1)", "Columns right", show=False, id="table.right"),
+        Binding("enter", "select", "Open", id="table.open"),
+        Binding("s", "sort_next", "Sort", id="table.sort"),
+        Binding("r", "sort_reverse", "Reverse", id="table.reverse"),
+    ]
+
+    class _Message(Message):
+        def __init__(self, table: VirtualTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class RowSelected(_Message):
+        """Enter (or a double click) on a row: *row* is that row's raw values by column."""
+
+        def __init__(self, table: VirtualTable, index: int, row: dict[str, Any]) -> None:
+            super().__init__(table)
+            self.index = index
+            self.row = row
+
+    class ViewChanged(_Message):
+        """The rows shown changed (new frame, new sort): *rows* rows, sorted by *sort_key*."""
+
+        def __init__(self, table: VirtualTable, rows: int, sort_key: str | None, descending: bool) -> None:
+            super().__init__(table)
+            self.rows = rows
+            self.sort_key = sort_key
+            self.descending = descending
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        frame: pl.DataFrame | None = None,
+        *,
+        sort_key: str | None = None,
+        descending: bool = True,
+        pinned: int = 1,
+        empty_text: str = "no rows",
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002 - Textual's name
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.pinned = pinned
+        self._set_columns(columns)
+        self.sort_key = sort_key
+        self.descending = descending
+        self.empty_text = empty_text
+        self.cursor_row = 0
+        self._source: pl.DataFrame = frame if frame is not None else self._empty_frame()
+        self._view: pl.DataFrame = self._source
+        self._generation = 0
+        self._blocks: LRUCache[int, list[tuple[str, str]]] = LRUCache(64)
+
+    def _set_columns(self, columns: Sequence[Column]) -> None:
+        self.columns: tuple[Column, ...] = tuple(columns)
+        self.pinned = max(0, min(self.pinned, len(self.columns)))
+        # a leading space, then each column's cells and a separator
+        self._pinned_width = 1 + sum(c.width + len(_SEP) for c in self.columns[: self.pinned])
+        self._scroll_width = sum(c.width + len(_SEP) for c in self.columns[self.pinned :])
+        self._starts = self._column_starts()
+
+    def on_mount(self) -> None:
+        self._resort(keep_cursor=False)
+
+    # ------------------------------------------------------------ data in
+
+    @property
+    def row_count(self) -> int:
+        return self._view.height
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The rows in display order."""
+        return self._view
+
+    def set_frame(self, frame: pl.DataFrame, columns: Sequence[Column] | None = None) -> None:
+        """Show *frame* (sorted by the current sort); the cursor stays on the same key when it is still there.
+
+        *columns* replaces the column specs (e.g. when the frame brings columns the table did not have).
+        """
+        if columns is not None and tuple(columns) != self.columns:
+            self._set_columns(columns)
+            self._blocks.clear()
+        self._source = frame
+        self._resort(keep_cursor=True)
+
+    def sort_by(self, key: str, descending: bool | None = None) -> None:
+        """Sort by column *key*; *descending* defaults to numbers largest first, text A to Z."""
+        column = self._column(key)
+        if not column.sortable:
+            raise ValueError(f"column {key!r} cannot be sorted")
+        if descending is None:
+            descending = column.align == "right"
+        self.sort_key, self.descending = key, descending
+        self._resort(keep_cursor=False)
+
+    @property
+    def selected_row(self) -> dict[str, Any] | None:
+        if not 0 <= self.cursor_row < self.row_count:
+            return None
+        return self._view.row(self.cursor_row, named=True)
+
+    @property
+    def sortable_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.sortable and c.key in self._source.columns)
+
+    def _empty_frame(self) -> pl.DataFrame:
+        import polars as pl
+
+        return pl.DataFrame({c.key: [] for c in self.columns})
+
+    def _column(self, key: str) -> Column:
+        for column in self.columns:
+            if column.key == key:
+                return column
+        raise KeyError(key)
+
+    def _sorted(self, frame: pl.DataFrame) -> pl.DataFrame:
+        key = self.sort_key
+        if key is None or key not in frame.columns:
+            return frame
+        keys = [key]
+        tie = self.columns[0].key if self.columns else None
+        if tie and tie != key and tie in frame.columns:
+            keys.append(tie)
+        return frame.sort(keys, descending=[self.descending, False][: len(keys)], nulls_last=True, maintain_order=True)
+
+    def _resort(self, keep_cursor: bool) -> None:
+        """Sort the source frame (in a thread when big) and show it; the cursor stays on its row
+        (*keep_cursor*, for a new frame) or goes to the top (a new sort: the top is what was asked for)."""
+        self._generation += 1
+        generation = self._generation
+        frame = self._source
+        if frame.height > SORT_IN_THREAD and self.is_mounted:
+            self.run_worker(lambda: self._sort_in_thread(frame, generation, keep_cursor), thread=True, exclusive=True,
+                            group="virtual-table-sort", exit_on_error=False)
+        else:
+            self._install(self._sorted(frame), generation, keep_cursor)
+
+    def _sort_in_thread(self, frame: pl.DataFrame, generation: int, keep_cursor: bool) -> None:
+        try:
+            view = self._sorted(frame)
+        except Exception as exc:  # noqa: BLE001 - shown; the old order stays
+            self.app.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}", title="sort", severity="error", markup=False)
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._install, view, generation, keep_cursor)
+
+    def _install(self, view: pl.DataFrame, generation: int, keep_cursor: bool) -> None:
+        if generation != self._generation:
+            return  # a newer frame or sort was asked for meanwhile
+        key_name = self.columns[0].key if self.columns else None
+        old_key = None
+        if keep_cursor and key_name and 0 <= self.cursor_row < self._view.height and key_name in self._view.columns:
+            old_key = self._view[key_name][self.cursor_row]
+        self._view = view
+        self._blocks.clear()
+        self.cursor_row = self._find(key_name, old_key) if old_key is not None else 0
+        self.virtual_size = Size(self._pinned_width + self._scroll_width, view.height + 1)
+        if self.is_mounted:
+            if old_key is None:
+                self.scroll_to(y=0, animate=False, immediate=True)
+            self._scroll_to_cursor(center=True)
+            self.refresh()
+            self.post_message(self.ViewChanged(self, view.height, self.sort_key, self.descending))
+
+    def _find(self, key_name: str, value: Any) -> int:
+        import polars as pl
+
+        hits = self._view.select(pl.arg_where(pl.col(key_name) == value)).to_series()
+        return int(hits[0]) if len(hits) else 0
+
+    # ------------------------------------------------------------ geometry
+
+    def _column_starts(self) -> list[int]:
+        """Start offset of each scrolling column inside the scrolling part."""
+        starts, x = [], 0
+        for column in self.columns[self.pinned :]:
+            starts.append(x)
+            x += column.width + len(_SEP)
+        return starts
+
+    @property
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_to_cursor(self, center: bool = False) -> None:
+        top = round(self.scroll_offset.y)
+        page = self._page
+        if center and not top <= self.cursor_row < top + page:
+            self.scroll_to(y=max(0, self.cursor_row - page // 2), animate=False, immediate=True)
+        elif self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + page:
+            self.scroll_to(y=self.cursor_row - page + 1, animate=False, immediate=True)
+
+    def _move_cursor(self, row: int) -> None:
+        if self.row_count == 0:
+            return
+        row = max(0, min(row, self.row_count - 1))
+        if row == self.cursor_row:
+            return
+        old, self.cursor_row = self.cursor_row, row
+        self.refresh_line(old + 1)
+        self.refresh_line(row + 1)
+        self._scroll_to_cursor()
+
+    # ------------------------------------------------------------ drawing
+
+    def _text(self, column: Column, text: str) -> str:
+        width = column.width
+        if column.align == "right":
+            text = set_cell_size(text, width) if cell_len(text) > width else " " * (width - cell_len(text)) + text
+        else:
+            text = set_cell_size(text, width)
+        return text + _SEP
+
+    def _row_texts(self, index: int) -> tuple[str, str]:
+        """(pinned part, scrolling part) of row *index*, from the block cache."""
+        block_no = index // BLOCK_ROWS
+        block = self._blocks.get(block_no)
+        if block is None:
+            keys = [c.key for c in self.columns]
+            part = self._view.slice(block_no * BLOCK_ROWS, BLOCK_ROWS)
+            present = [k for k in keys if k in part.columns]
+            rows = part.select(present).iter_rows(named=True)
+            block = []
+            for row in rows:
+                cells = [self._text(c, c.cell(row.get(c.key))) for c in self.columns]
+                block.append((" " + "".join(cells[: self.pinned]), "".join(cells[self.pinned :])))
+            self._blocks.set(block_no, block)
+        return block[index - block_no * BLOCK_ROWS]
+
+    def _header_texts(self) -> list[tuple[Column, str]]:
+        out = []
+        for column in self.columns:
+            label = column.header
+            if column.key == self.sort_key:
+                label = set_cell_size(label, max(column.width - 1, 0)).rstrip() + ("↓" if self.descending else "↑")
+            out.append((column, self._text(column, label)))
+        return out
+
+    def _compose_line(self, pinned: list[Segment], scrolling: list[Segment], style: Style) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x = round(self.scroll_offset.x)
+        room = max(0, width - self._pinned_width)
+        rest = Strip(scrolling).crop(scroll_x, scroll_x + room)
+        return Strip.join([Strip(pinned), rest]).extend_cell_length(width, style).crop(0, width)
+
+    def render_line(self, y: int) -> Strip:
+        base = self.rich_style
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header_line()
+        index = round(self.scroll_offset.y) + y - 1
+        if self.row_count == 0:
+            if y == 1:
+                style = base + self.get_component_rich_style("virtual-table--empty")
+                return Strip([Segment(" " + self.empty_text, style)]).extend_cell_length(width, base).crop(0, width)
+            return Strip.blank(width, base)
+        if index >= self.row_count:
+            return Strip.blank(width, base)
+        style = base + self.get_component_rich_style("virtual-table--cursor") if index == self.cursor_row else base
+        pinned, scrolling = self._row_texts(index)
+        return self._compose_line([Segment(pinned, style)], [Segment(scrolling, style)], style)
+
+    def _header_line(self) -> Strip:
+        header = self.rich_style + self.get_component_rich_style("virtual-table--header")
+        sorted_style = self.rich_style + self.get_component_rich_style("virtual-table--header-sorted")
+        texts = self._header_texts()
+        pinned = [Segment(" ", header)] + [Segment(t, sorted_style if c.key == self.sort_key else header) for c, t in texts[: self.pinned]]
+        scrolling = [Segment(t, sorted_style if c.key == self.sort_key else header) for c, t in texts[self.pinned :]]
+        strip = self._compose_line(pinned, scrolling, header)
+        width = self.scrollable_content_region.width
+        scroll_x = round(self.scroll_offset.x)
+        more_right = scroll_x + width - self._pinned_width < self._scroll_width
+        if scroll_x > 0 and width > self._pinned_width:  # columns hidden to the left: mark the pinned part's separator
+            edge = self._pinned_width - 1
+            strip = Strip.join([strip.crop(0, edge), Strip([Segment("◂", header)]), strip.crop(edge + 1, width)])
+        if more_right and width > 1:
+            strip = Strip.join([strip.crop(0, width - 1), Strip([Segment("▸", header)])])
+        return strip
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._blocks.clear()
+
+    # ------------------------------------------------------------ actions
+
+    def action_cursor_up(self) -> None:
+        self._move_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self._move_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self._move_cursor(self.cursor_row - self._page)
+
+    def action_page_down(self) -> None:
+        self._move_cursor(self.cursor_row + self._page)
+
+    def action_first(self) -> None:
+        self._move_cursor(0)
+
+    def action_last(self) -> None:
+        self._move_cursor(self.row_count - 1)
+
+    def action_scroll_columns(self, step: int) -> None:
+        """Scroll sideways to the previous/next column boundary."""
+        x = round(self.scroll_offset.x)
+        if step > 0:
+            target = next((s for s in self._starts if s > x), x)
+        else:
+            target = next((s for s in reversed(self._starts) if s < x), 0)
+        self.scroll_to(x=target, animate=False, force=True, immediate=True)
+        self.refresh()
+
+    def action_select(self) -> None:
+        row = self.selected_row
+        if row is not None:
+            self.post_message(self.RowSelected(self, self.cursor_row, row))
+
+    def action_sort_next(self) -> None:
+        """Sort by the next sortable column (after the current sort column, wrapping)."""
+        keys = [c.key for c in self.sortable_columns]
+        if not keys:
+            return
+        at = keys.index(self.sort_key) if self.sort_key in keys else -1
+        self.sort_by(keys[(at + 1) % len(keys)])
+
+    def action_sort_reverse(self) -> None:
+        if self.sort_key is not None:
+            self.sort_by(self.sort_key, not self.descending)
+
+    # ------------------------------------------------------------ mouse
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self._column_at(offset.x)
+            if column is not None and column.sortable:
+                same = column.key == self.sort_key
+                self.sort_by(column.key, (not self.descending) if same else None)
+            return
+        row = round(self.scroll_offset.y) + offset.y - 1
+        if 0 <= row < self.row_count:
+            self._move_cursor(row)
+            if event.chain >= 2:
+                self.action_select()
+
+    def _column_at(self, x: int) -> Column | None:
+        if x < self._pinned_width:
+            edge = 1
+            for column in self.columns[: self.pinned]:
+                edge += column.width + len(_SEP)
+                if x < edge:
+                    return column
+            return None
+        x = x - self._pinned_width + round(self.scroll_offset.x)
+        for column, start in zip(self.columns[self.pinned :], self._starts):
+            if start <= x < start + column.width + len(_SEP):
+                return column
+        return None

@@ -1,0 +1,36 @@
+"""Fixtures for the TUI tests (the data and helpers are in ``tuihelp.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tuihelp import tiny_frame
+
+
+@pytest.fixture(scope="session")
+def tiny_parquet(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny")
+    path = folder / "packets.parquet"
+    tiny_frame().write_parquet(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tui_cache(tmp_path_factory) -> Path:
+    """One rollup cache for the TUI tests: each data set is rolled up once per session."""
+    return tmp_path_factory.mktemp("tui-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_state(tiny_parquet, tui_cache):
+    """The TUI's model after the loading pipeline, on the tiny data."""
+    from scantui.tui.state import DataState, LoadRequest
+
+    state = DataState(LoadRequest((str(tiny_parquet),), cache_dir=tui_cache))
+    state.open_inputs()
+    state.open_rollup()
+    state.build_overview()
+    state.build_scanners()
+    return state

@@ -1,0 +1,92 @@
+"""The query bar's parser and compiler (no Textual): terms, combination, errors, untrusted text."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import polars as pl
+import pytest
+
+from scantui.tui.query import QueryError, compile_query, parse_query
+
+
+@pytest.fixture
+def state(tiny_state):
+    return tiny_state
+
+
+def matches(state, text: str, *, resolver=True) -> set[str]:
+    frame = state.scanners.frame
+    compiled = compile_query(parse_query(text), frame, state.sources_on_ports if resolver else None)
+    rows = frame.filter(compiled.expr) if compiled.expr is not None else frame
+    return {str(ipaddress.IPv4Address(s)) for s in rows["src"].to_list()}
+
+
+def test_each_key_filters_its_column(state):
+    assert matches(state, "tool:zmap") == {"192.0.2.10", "192.0.2.11"}
+    assert matches(state, "port:443") == {"192.0.2.10", "192.0.2.11"}
+    assert matches(state, "port:8000-8005") == {"203.0.113.5"}
+    assert matches(state, "192.0.2.0/24") == {"192.0.2.10", "192.0.2.11"}
+    assert matches(state, "198.51.100.7") == {"198.51.100.7"}
+    assert matches(state, "src:203.0.113.0/28") == {"203.0.113.5", "203.0.113.9"}
+    assert matches(state, "as:64501") == matches(state, "as:AS64501") == {"198.51.100.7"}
+    assert matches(state, "as:example-cloud") == {"203.0.113.5"}
+    assert matches(state, "cat:research") == {"192.0.2.10", "192.0.2.11"}
+    assert matches(state, "cat:unknown") == {"203.0.113.9"}
+    assert matches(state, "range:wide") == {"203.0.113.5"}
+    assert matches(state, "host:scan2") == {"192.0.2.11"}
+    assert matches(state, "ports>=40") == {"203.0.113.5"}
+    assert matches(state, "days=4") == {"192.0.2.10", "203.0.113.9"}
+
+
+def test_same_key_ors_different_keys_and(state):
+    assert matches(state, "port:443 port:3389") == {"192.0.2.10", "192.0.2.11", "203.0.113.9"}
+    assert matches(state, "port:443,3389") == matches(state, "port:443 port:3389")
+    assert matches(state, "port:443,3389 tool:zmap") == {"192.0.2.10", "192.0.2.11"}
+    assert matches(state, "port:443 cat:commercial") == set()
+    assert matches(state, "-tool:zmap port:443,3389") == {"203.0.113.9"}
+    assert matches(state, "!cat:research tool:zmap") == set()
+    assert matches(state, "") == matches(state, "   ") and len(matches(state, "")) == 5
+
+
+def test_without_port_index_ports_match_top_ports(state):
+    frame = state.scanners.frame
+    compiled = compile_query(parse_query("port:443"), frame)
+    assert any("top ports" in n for n in compiled.notes)
+    assert matches(state, "port:443", resolver=False) == {"192.0.2.10", "192.0.2.11"}
+
+
+def test_text_matches_literally_never_as_regex_or_markup(state):
+    assert matches(state, 'as:"[bold red]evil"') == {"198.51.100.7"}
+    assert matches(state, "evil") == {"198.51.100.7"}
+    assert matches(state, "as:(.*") == set()  # a regex metacharacter is just text
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("foo:bar", "unknown key 'foo'"),
+        ("port:99999", "bad port range"),
+        ("port:abc", "bad port"),
+        ("tool:zzz", "unknown tool 'zzz'"),
+        ("range:huge", "unknown range"),
+        ("443", "bare number is ambiguous"),
+        ('as:"unclosed', "unreadable query"),
+        ("packets>lots", "is not a number"),
+        ("color>3", "cannot compare 'color'"),
+        ("1.2.3.400", "not an IPv4 address"),
+        ("tool:", "no value"),
+    ],
+)
+def test_bad_terms_name_the_problem(text, says):
+    with pytest.raises(QueryError, match=None) as err:
+        parse_query(text)
+    assert says in str(err.value)
+
+
+def test_terms_on_missing_enrichment_match_nothing_with_a_note():
+    frame = pl.DataFrame({"src": [1, 2], "asn": [None, None], "as_name": [None, None], "tool": ["zmap", "other"]},
+                         schema_overrides={"src": pl.UInt32, "asn": pl.UInt32, "as_name": pl.String})
+    compiled = compile_query(parse_query("as:14061"), frame)
+    assert frame.filter(compiled.expr).height == 0
+    assert any("no asn" in n for n in compiled.notes)
