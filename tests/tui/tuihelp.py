@@ -77,6 +77,10 @@ def make_app(paths, cache: Path, **kwargs):
     from scantui.tui.app import ScantuiApp
     from scantui.tui.state import LoadRequest
 
+    import tempfile
+
+    # never the default ./scantui-labels.yaml: each app gets a fresh labels file unless told
+    kwargs.setdefault("labels_path", Path(tempfile.mkdtemp(prefix="scantui-labels-")) / "labels.yaml")
     return ScantuiApp(LoadRequest(tuple(str(p) for p in paths), cache_dir=cache, **kwargs))
 
 

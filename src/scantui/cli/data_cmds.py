@@ -58,6 +58,11 @@ def telescope_options(func):
 
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 
+RULES_OPTION = click.option(
+    "--rules", "rules_path", default=None, metavar="FILE",
+    help="Your organization rules, merged over the shipped ones (default: enrich.rules in the config file, "
+         "or rules.yaml beside it).")
+
 
 def _open(paths, load_opts):
     from scantui.io.loader import open_inputs
@@ -68,29 +73,48 @@ def _open(paths, load_opts):
 @click.command("open", hidden=True)
 @PATHS
 @load_options
-def open_cmd(paths, load_opts):
-    """Open the TUI on PATHS (until the TUI lands: the info summary)."""
-    stderr_console().print("scantui: the TUI is not built yet; showing `scantui info`.")
-    _info(paths, load_opts, "table", (None, None))
+@telescope_options
+@click.option("--labels", "labels_path", default=None, metavar="FILE", help="The labels file (default ./scantui-labels.yaml).")
+def open_cmd(paths, load_opts, telescope, labels_path):
+    """Open the TUI on PATHS."""
+    from scantui.tui.launch import run_tui
+
+    cidrs, size = telescope
+    code = run_tui(list(paths), opts=load_opts, labels_path=labels_path or "scantui-labels.yaml",
+                   telescope_size=size, telescope_cidrs_text=cidrs)
+    raise SystemExit(code)
 
 
 @click.command("info")
 @PATHS
+@RULES_OPTION
 @load_options
 @telescope_options
 @output_options
-def info_cmd(paths, load_opts, telescope, fmt):
-    """Packets, sources, time range, telescope size, protocols and skipped rows."""
-    _info(paths, load_opts, fmt, telescope)
+def info_cmd(paths, rules_path, load_opts, telescope, fmt):
+    """Packets, sources, time range, telescope size, protocols, tools, organizations and skipped rows."""
+    _info(paths, load_opts, fmt, telescope, rules_path)
 
 
-def _info(paths, load_opts, fmt, telescope):
+def _info(paths, load_opts, fmt, telescope, rules_path=None):
     from scantui.analysis.summary import summarize
     from scantui.analysis.telescope import resolve_size
     from scantui.cli.progress import run_with_progress
+    from scantui.enrich.rules import load_rules
 
+    rules = load_rules(rules_path)
     dataset = _open(paths, load_opts)
-    summary = run_with_progress(lambda: summarize(dataset.lf), dataset.stats, dataset.total_bytes, "reading")
+    tables = None
+    if dataset.enrichment_paths:
+        from scantui.enrich.table import scan_tables
+
+        tables = scan_tables(dataset.enrichment_paths)
+    summary = run_with_progress(lambda: summarize(dataset.lf, rules=rules, enrichment=tables), dataset.stats,
+                                dataset.total_bytes, "reading")
+    if summary["organizations"]["known_from"] == ["rules"]:
+        from scantui.analysis.scanners import NO_ENRICHMENT_NOTE
+
+        stderr_console().print(f"scantui: note: {NO_ENRICHMENT_NOTE}", markup=False)
     size, origin = resolve_size(*telescope, summary["telescope_size_estimate"])
     summary["telescope_size"], summary["telescope_size_from"] = size, origin
     summary["inputs"] = [{"path": str(f.path), "format": f.format} for f in dataset.inputs]

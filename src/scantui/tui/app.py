@@ -1,7 +1,7 @@
 """The scantui App: screens as modes, the loading pipeline in thread workers, app-wide keys.
 
-Areas are Textual *modes* (``overview``, ``scanners``; candidates and labels
-join later by adding to :data:`ScantuiApp.MODES`), each with its own screen
+Areas are Textual *modes* (``overview``, ``scanners``, ``candidates``,
+``labels``), each with its own screen
 stack, so a detail pushed over the scanner list stays there while the analyst
 looks at the overview. ``escape`` pops a pushed screen, else returns to the
 area shown before.
@@ -11,6 +11,13 @@ post :mod:`scantui.tui.messages`; only the handlers here change the reactive
 attributes the screens watch (``overview``, ``scanners_version``,
 ``collab_count``, ``groups_count``, ``progress``...). The first screen paints
 before any of it starts. Errors become notifications; the App keeps running.
+
+**Labels.** The labels file is opened in its own worker at start. Every
+labelling action goes through :meth:`ScantuiApp.change_labels`, which runs the
+:class:`~scantui.labels.session.LabelSession` call (saved at once: atomic,
+merged with other analysts' edits) in a thread worker, one at a time, then posts
+:class:`~scantui.tui.messages.LabelsChanged`; screens watch ``labels_version``.
+``u`` undoes the last change, from any screen.
 """
 
 from __future__ import annotations
@@ -31,9 +38,11 @@ from textual.worker import get_current_worker
 
 from scantui.safetext import safe_text
 from scantui.tui.commands import ScantuiCommands
-from scantui.tui.messages import LoadProgress, StepDone, StepFailed
-from scantui.tui.screens.detail import ScannerDetailScreen
+from scantui.tui.messages import LabelsChanged, LoadProgress, StepDone, StepFailed
+from scantui.tui.screens.candidates import CandidatesScreen
+from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen, ScannerDetailScreen
 from scantui.tui.screens.help import HelpScreen
+from scantui.tui.screens.labels import LabelsScreen, TrackScreen
 from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.state import DataState, LoadRequest, Overview, error_text
@@ -42,7 +51,7 @@ from scantui.tui.state import DataState, LoadRequest, Overview, error_text
 AREAS = ("overview", "scanners", "candidates", "labels")
 #: Share of the progress bar each pipeline step ends at.
 _STEP_END = {"inputs": 0.03, "rollup": 0.90, "overview": 0.95, "scanners": 1.0}
-_STEP_VERB = {"inputs": "open the data", "rollup": "roll the data up", "overview": "compute the overview",
+_STEP_VERB = {"labels": "open the labels file", "inputs": "open the data", "rollup": "roll the data up", "overview": "compute the overview",
               "scanners": "list the scanners", "collab": "find candidate scans", "groups": "group the candidates"}
 _PROGRESS_EVERY = 0.1  # seconds between progress messages from the rollup build
 
@@ -52,7 +61,7 @@ class ScantuiApp(App[int]):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere (tests) find it too
     TITLE = "scantui"
-    MODES = {"overview": OverviewScreen, "scanners": ScannersScreen}
+    MODES = {"overview": OverviewScreen, "scanners": ScannersScreen, "candidates": CandidatesScreen, "labels": LabelsScreen}
     DEFAULT_MODE = "overview"
     COMMANDS = App.COMMANDS | {ScantuiCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
@@ -62,8 +71,9 @@ class ScantuiApp(App[int]):
         Binding("slash", "filter", "Filter", id="app.filter"),
         Binding("1", "area('overview')", "Overview", id="app.overview"),
         Binding("2", "area('scanners')", "Scanners", id="app.scanners"),
-        Binding("3", "area('candidates')", "Candidates", show=False, id="app.candidates"),
+        Binding("3", "area('candidates')", "Candidates", id="app.candidates"),
         Binding("4,l", "area('labels')", "Labels", show=False, id="app.labels"),
+        Binding("u", "undo_label", "Undo", show=False, id="app.undo"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
     ]
 
@@ -75,6 +85,7 @@ class ScantuiApp(App[int]):
     progress_text: reactive[str] = reactive("starting…")
     loading: reactive[bool] = reactive(True)
     counting: reactive[bool] = reactive(False)
+    labels_version: reactive[int] = reactive(0)
 
     def __init__(self, request: LoadRequest, *, autoload: bool = True) -> None:
         super().__init__()
@@ -85,11 +96,13 @@ class ScantuiApp(App[int]):
         self._last_progress = 0.0
         self._busy = 0
         self._busy_lock = threading.Lock()
+        self._labels_lock = threading.Lock()
 
     def on_mount(self) -> None:
         self.sub_title = safe_text(self.state.request.title)  # a file name is data: no control characters
         if self.autoload:
             self.call_after_refresh(self.load_data)  # paint first, then start reading
+            self.call_after_refresh(self.load_labels)
 
     # ------------------------------------------------------------ the pipeline (threads)
 
@@ -120,6 +133,56 @@ class ScantuiApp(App[int]):
         state = self.state
         if self._run_step("collab", "", state.build_collab):
             self._run_step("groups", "", state.build_groups)
+
+    @work(thread=True, exclusive=True, group="labels-open", exit_on_error=False)
+    def load_labels(self) -> None:
+        """Open the labels file; a broken file is an error notification (labelling stays off until fixed)."""
+        if self._run_step("labels", "", self.state.open_labels):
+            self.post_message(LabelsChanged(f"labels: {len(self.state.labels.store)} groups"))
+
+    # ------------------------------------------------------------ labelling (threads, one at a time)
+
+    def change_labels(self, action: Callable[[Any], Any], *, then: Callable[[Any], None] | None = None) -> None:
+        """Run ``action(session)`` (a :class:`LabelSession` call returning a ``Change``) and save, off the UI thread.
+
+        *then* runs on the UI thread with the change once it is saved. Failures
+        (another analyst broke the file, a lock held too long, an invalid field)
+        are notifications; nothing is half-written and the session rolls back.
+        """
+        if self.state.labels is None:
+            self.notify("the labels file is not open (see the earlier error)", severity="error", markup=False)
+            return
+        self._change_labels(action, then)
+
+    @work(thread=True, group="labels-save", exit_on_error=False)
+    def _change_labels(self, action: Callable[[Any], Any], then: Callable[[Any], None] | None) -> None:
+        from scantui.errors import ScantuiError
+
+        with self._labels_lock:  # changes apply in the order asked, never two saves at once
+            try:
+                change = action(self.state.labels)
+            except (ScantuiError, ValueError, OSError) as exc:
+                self.call_from_thread(self.notify, error_text(exc), title="labels not changed", severity="error",
+                                      timeout=12, markup=False)
+                return
+        if change is None:
+            self.call_from_thread(self.notify, "nothing to undo", markup=False)
+            return
+        self.post_message(LabelsChanged(change.description, change.group_id, change.conflicts))
+        if then is not None:
+            self.call_from_thread(then, change)
+
+    def action_undo_label(self) -> None:
+        """Undo the last labelling change (saved at once)."""
+        self.change_labels(lambda session: session.undo())
+
+    def on_labels_changed(self, message: LabelsChanged) -> None:
+        self.labels_version += 1
+        if message.conflicts:
+            self.notify("kept the other analyst's value for: " + ", ".join(message.conflicts), title=message.text,
+                        severity="warning", timeout=12, markup=False)
+        elif message.group_id is not None or message.text.startswith("undo"):
+            self.notify(message.text, title="labels saved", timeout=4, markup=False)
 
     def _run_step(self, step: str, text: str, run: Callable[[], Any]) -> bool:
         """Run one step (in the calling worker's thread); post StepDone, or StepFailed with one line.
@@ -200,6 +263,9 @@ class ScantuiApp(App[int]):
             self.counting = False
 
     def on_step_failed(self, message: StepFailed) -> None:
+        if message.step == "labels":
+            self.notify(message.text, title="could not open the labels file", severity="error", timeout=15, markup=False)
+            return
         optional = message.step in ("collab", "groups")
         self.notify(message.text, title=f"could not {_STEP_VERB.get(message.step, message.step)}",
                     severity="warning" if optional else "error", timeout=12, markup=False)
@@ -263,8 +329,20 @@ class ScantuiApp(App[int]):
         self.push_screen(HelpScreen(self.screen))
 
     def open_scanner(self, row: dict[str, Any]) -> None:
-        """Enter on a scanner row. The placeholder shows its fields; the detail screen replaces this."""
+        """Enter on a scanner row: its detail."""
         self.push_screen(ScannerDetailScreen(row))
+
+    def open_candidate(self, record: dict[str, Any]) -> None:
+        """A candidate scan (a ``collab`` record): its detail with the per-IP timing plot."""
+        self.push_screen(CandidateDetailScreen(record))
+
+    def open_group(self, record: dict[str, Any]) -> None:
+        """A suggested group (a ``groups`` record): its detail, scans side by side."""
+        self.push_screen(GroupDetailScreen(record))
+
+    def open_track(self, group_id: str) -> None:
+        """A labelled group's tracking view (the ``track`` figures)."""
+        self.push_screen(TrackScreen(group_id))
 
     # ------------------------------------------------------------ the palette
 

@@ -32,3 +32,13 @@ class StepFailed(Message):
         super().__init__()
         self.step = step
         self.text = text
+
+
+class LabelsChanged(Message):
+    """The labels file changed (a save by this App, an undo, or the first load): *text* says what."""
+
+    def __init__(self, text: str, group_id: str | None = None, conflicts: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.text = text
+        self.group_id = group_id
+        self.conflicts = conflicts

@@ -12,6 +12,11 @@ plain blocking call the App runs in a thread worker:
 5. :meth:`DataState.build_collab` and :meth:`DataState.build_groups` count the
    candidate collaborative scans and suggested groups waiting for review.
 
+Beside the pipeline, :meth:`DataState.open_labels` opens the labels file (a
+:class:`~scantui.labels.session.LabelSession`: every change saved at once,
+undoable); :meth:`DataState.review` says whether some IPs are new, labelled or
+rejected there.
+
 Each step stores its result on the state, so screens added later (candidates,
 detail, labels) read ``state.dataset``, ``state.rollup``, ``state.scanners``,
 ``state.collab`` and ``state.groups`` instead of recomputing them.
@@ -35,6 +40,7 @@ if TYPE_CHECKING:  # the model modules are imported by the steps, in the worker 
     from scantui.analysis.scanners import ScannerList
     from scantui.io.loader import Dataset
     from scantui.io.options import LoadOptions
+    from scantui.labels.session import LabelSession
 
 Progress = Callable[[str, "float | None"], None]
 TOP_PORTS_SHOWN = 10
@@ -198,6 +204,7 @@ class DataState:
         self.scanners: ScannerList | None = None
         self.collab: CollabResult | None = None
         self.groups: list[dict[str, Any]] | None = None
+        self.labels: LabelSession | None = None
         self._port_cache: dict[tuple[tuple[int, int], ...], pl.Series] = {}
         self._lock = threading.Lock()
 
@@ -262,6 +269,23 @@ class DataState:
         candidates = self.collab.candidates if self.collab is not None else self.build_collab().candidates
         self.groups = suggest_groups(candidates)
         return self.groups
+
+    def open_labels(self) -> LabelSession:
+        """The labels file of the request (``./scantui-labels.yaml`` by default; created on the first change)."""
+        from scantui.labels.session import LabelSession
+
+        path = self.request.labels_path or "scantui-labels.yaml"
+        self.labels = LabelSession.open(str(path))
+        return self.labels
+
+    def review(self, ips: list[str]) -> tuple[str, list[dict[str, Any]]]:
+        """(``new`` | ``labelled`` | ``rejected``, matching labelled groups) of a candidate's or group's IPs."""
+        from scantui.labels.match import label_matches, review_state
+
+        if self.labels is None:
+            return "new", []
+        matches = label_matches(self.labels.store.groups, ips)
+        return review_state(matches), matches
 
     # ------------------------------------------------------------ queries the screens ask
 

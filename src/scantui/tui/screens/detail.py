@@ -46,3 +46,22 @@ class ScannerDetailScreen(Screen):
             box.border_title = f"scanner {SCANNER_COLUMNS[0].cell(self.row.get('src'))}"
             yield Static(row_table(self.row))
         yield Footer()
+
+
+class CandidateDetailScreen(Screen):
+    """A candidate scan's detail (placeholder: being built)."""
+
+    BINDINGS = [Binding("escape", "app.back", "Back", id="detail.back")]
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        super().__init__()
+        self.record = record
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="◉")
+        yield Static(Text(f"{self.record.get('port')} {self.record.get('day')} {self.record.get('key')}"))
+        yield Footer()
+
+
+class GroupDetailScreen(CandidateDetailScreen):
+    """A suggested group's detail (placeholder: being built)."""
