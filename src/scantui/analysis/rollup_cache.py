@@ -9,6 +9,15 @@ load options and the Unicorn threshold, so a changed input gets a new key and
 is never served a stale rollup. Checking the key reads nothing of an input but
 its ``stat`` and those 128 KiB.
 
+Enrichment tables given as PATHs (:attr:`Dataset.enrichment_paths`, written
+by ``scantui enrich``) are not part of that key: changing one must not cost a
+rebuild of the packet aggregates. They are laid over the rollup's own
+per-(src, day) enrichment in ``enrichment-<key2>.parquet`` inside the rollup
+folder, where ``key2`` hashes the rollup key, each table's identity (as for
+inputs) and the overlay version, so a changed table gets a new overlay and
+:attr:`Rollup.enrichment` never serves a stale one (see
+:func:`scantui.enrich.table.overlay`; the data's own columns win field by field).
+
 A build writes into a hidden temporary folder beside its final place and
 renames it there; the rename is the commit (and ``meta.json``, written last,
 marks a finished build). A second process building the same key at the same
@@ -35,7 +44,7 @@ from scantui.analysis import rollup as ru
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.fsutil import fsync_path, fsync_tree
 from scantui.io.detect import PARQUET
-from scantui.io.loader import Dataset
+from scantui.io.loader import ENRICHMENT_TABLE, Dataset
 from scantui.io.options import LoadOptions
 
 CACHE_ENV = "SCANTUI_CACHE_DIR"
@@ -55,6 +64,7 @@ class Rollup:
 
     path: Path
     meta: dict[str, Any]
+    enrichment_path: Path | None = None  # the overlay of enrichment tables, when some were given
 
     @property
     def port_day(self) -> pl.LazyFrame:
@@ -77,7 +87,9 @@ class Rollup:
 
     @property
     def enrichment(self) -> pl.LazyFrame | None:
-        """Per-(src, day) enrichment, or None when the input had no enrichment columns."""
+        """Per-(src, day) enrichment (the overlay of enrichment tables when given), or None when there is none."""
+        if self.enrichment_path is not None:
+            return pl.scan_parquet(self.enrichment_path)
         path = self.path / ru.ENRICHMENT_FILE
         return pl.scan_parquet(path) if path.exists() else None
 
@@ -123,10 +135,13 @@ def _edge_hash(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
-def describe_inputs(dataset: Dataset) -> list[dict[str, Any]]:
-    """Each input's identity for the key: resolved path, size, mtime_ns, edge hash, format."""
+def describe_inputs(dataset: Dataset, *, enrichment: bool = False) -> list[dict[str, Any]]:
+    """Each packet input's identity for the key (or each enrichment table's, with *enrichment*):
+    resolved path, size, mtime_ns, edge hash, format."""
     out = []
     for item in dataset.inputs:
+        if (item.format == ENRICHMENT_TABLE) != enrichment:
+            continue
         path = Path(item.path).resolve()
         st = path.stat()
         out.append(
@@ -190,7 +205,7 @@ def open_rollup(
     final = root / key
     if not rebuild and _is_finished(final, key):
         _touch(final)
-        return load_rollup(final)
+        return _with_overlay(load_rollup(final), dataset, key)
 
     root.mkdir(parents=True, exist_ok=True)
     meta = {"key": key, "inputs": inputs, "load_options": _options_dict(opts)}
@@ -202,7 +217,33 @@ def open_rollup(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return load_rollup(final)
+    return _with_overlay(load_rollup(final), dataset, key)
+
+
+OVERLAY_VERSION = 1
+
+
+def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
+    """*rollup* with the dataset's enrichment tables laid over its own enrichment (cached in its folder)."""
+    paths = tuple(getattr(dataset, "enrichment_paths", ()))
+    if not paths:
+        return rollup
+    payload = {"rollup": key, "tables": describe_inputs(dataset, enrichment=True), "version": OVERLAY_VERSION}
+    key2 = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    target = rollup.path / f"enrichment-{key2}.parquet"
+    if not target.exists():
+        from scantui.enrich.table import overlay, scan_tables
+
+        active = ru.scan_port_day(rollup.path).select("src", "day").unique()
+        merged = overlay(rollup.enrichment, scan_tables(paths), active)
+        tmp = target.with_name(f".{target.name}{_TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        try:
+            merged.write_parquet(tmp)
+            fsync_path(tmp)
+            os.replace(tmp, target)  # a concurrent writer's identical file may win; either is complete
+        finally:
+            tmp.unlink(missing_ok=True)
+    return dataclasses.replace(rollup, enrichment_path=target)
 
 
 def buckets_for(total_bytes: int) -> int:
@@ -220,7 +261,7 @@ def _build(dataset: Dataset, tmp: Path, meta: dict[str, Any], unicorn_min_packet
     lf = dataset.lf
     copy = tmp.with_name(tmp.name + ".packets.parquet")
     try:
-        if any(item.format != PARQUET for item in dataset.inputs):
+        if any(item.format not in (PARQUET, ENRICHMENT_TABLE) for item in dataset.inputs):
             with ru.poll_loader_progress(dataset.stats, "decoding packets", progress or (lambda _m, _f: None)):
                 lf.sink_parquet(copy, compression="lz4", engine="streaming")
             lf = pl.scan_parquet(copy)

@@ -22,6 +22,13 @@ second for ~240 k sources. ``--port``, ``--since``/``--until`` and
 recomputed from the selected ``port_day`` rows: a pass over them (seconds on a
 19 M-row ``port_day``). Both paths give identical frames (tested).
 
+Organizations: after the enrichment is joined (each field's latest value in
+the window), :func:`scantui.enrich.rules.classify` names ``org`` and
+``category`` and says which ``rule`` fired. Organization and category the
+data (or an enrichment table row marked ``input``) carries are kept; the rest
+come from the current rules, so address ranges name known scanners even in
+data without any enrichment.
+
 ``dsts`` stays exact. Without a row-level narrowing (ports, days, UDP) it is
 ``src_totals.dsts`` (exact over the whole input). With one, distinct
 destinations do not add up over rollup rows, so they are recounted from the
@@ -48,6 +55,8 @@ from scantui.analysis.traffic import traffic_class
 from scantui.errors import InputError
 
 ENRICHMENT_COLUMNS = ("asn", "as_name", "country", "hostname", "org", "category")
+#: Read from the enrichment when present (an enrichment table's overlay carries them), for the rules.
+_EXTRA_ENRICHMENT = ("company", "rule")
 
 #: Every column of the list, in order (``tools`` is a struct of shares, ``top_ports`` a list of structs).
 COLUMNS = (
@@ -55,7 +64,7 @@ COLUMNS = (
     "range_class", "schedule", "period_days", "schedule_strength",
     "well_known_share", "registered_share", "ephemeral_share", "days_scanned",
     "avg_scan_interval_days", "ports_rescanned", "coverage_max", "coverage_mean", "picture",
-    *ENRICHMENT_COLUMNS, "top_ports",
+    *ENRICHMENT_COLUMNS, "rule", "top_ports",
 )
 #: Columns ``sort`` accepts (everything scalar).
 SORTABLE = tuple(c for c in COLUMNS if c not in ("tools", "top_ports"))
@@ -181,8 +190,16 @@ def latest_enrichment(enrichment: pl.LazyFrame, first_day: dt.date | None = None
         lf = lf.filter(pl.col("day") >= first_day)
     if last_day is not None:
         lf = lf.filter(pl.col("day") <= last_day)
-    return lf.sort("src", "day").group_by("src").agg(pl.col(c).drop_nulls().last().alias(c) for c in ENRICHMENT_COLUMNS)
+    names = lf.collect_schema().names()
+    cols = [*ENRICHMENT_COLUMNS, *(c for c in _EXTRA_ENRICHMENT if c in names)]
+    return lf.sort("src", "day").group_by("src").agg(pl.col(c).drop_nulls().last().alias(c) for c in cols)
 
+
+#: Said once when the data carries no enrichment at all.
+NO_ENRICHMENT_NOTE = (
+    "no AS or hostname enrichment in this data: organizations come from the rules' address ranges only; "
+    "`scantui enrich PATH... -o enrich.parquet` (with IPINFO_TOKEN or --mmdb FILE) writes a table to add as one more PATH"
+)
 
 _IS_IN_MAX = 10_000
 _ROW_COLUMNS = ("day", "sensor", "src", "proto", "dport", "packets", "dsts", "first_ts", "last_ts", *TOOL_COLUMNS)
@@ -260,6 +277,7 @@ def scanner_list(
     telescope_size: int | None = None,
     packets: pl.LazyFrame | None = None,
     src_profile: pl.LazyFrame | None = None,
+    rules: Any = None,
 ) -> ScannerList:
     """One row per selected source, sorted and cut to ``query.top``; see the module doc.
 
@@ -267,6 +285,8 @@ def scanner_list(
     narrowing, the list is that table's probe rows plus per-row arithmetic;
     otherwise every aggregate is computed from the selected ``port_day`` rows
     (slower: a pass over them). Both run the same :mod:`behaviour` functions.
+    *rules* (:class:`scantui.enrich.rules.Rules`) default to the shipped rules
+    merged with the user's.
     """
     q = query or ScannerQuery()
     size = telescope_size if telescope_size is not None else telescope_size_from_day_totals(day_totals)
@@ -298,6 +318,12 @@ def scanner_list(
     else:
         out = out.with_columns(pl.lit(None, pl.String).alias(c) for c in ENRICHMENT_COLUMNS)
         out = out.with_columns(pl.col("asn").cast(pl.UInt32))
+        notes.append(NO_ENRICHMENT_NOTE)
+    from scantui.enrich.rules import WRITES, classify
+
+    named_early = q.sort in WRITES  # sorting by org/category/rule needs every source named before the cut
+    if named_early:
+        out = classify(out, rules)
 
     dsts_from = "src_totals"
     if not q.narrows_rows:
@@ -315,6 +341,8 @@ def scanner_list(
     out = _sort(out, q)
     if q.top is not None:
         out = out.head(q.top)
+    if not named_early:  # only the sources that made the cut
+        out = classify(out, rules)
     if dsts_from == "packets" and q.sort != "dsts":  # only the sources that made the cut
         out = _recount(out, packets, q)
     if rows is not None:  # the port_day path: top ports of the sources that made the cut only

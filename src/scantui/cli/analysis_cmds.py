@@ -1,15 +1,17 @@
 """Commands over the rollup: ``scanners`` (one row per source with its behaviour).
 
-Every option value is checked before any data is read, so a bad ``--sort`` or
-``--cidr`` is one line and exit 2 at once. The rollup is opened (built on first
-use) through :func:`scantui.analysis.rollup_cache.open_rollup`.
+Every option value is checked before any data is read, so a bad ``--sort``,
+``--cidr`` or rules file is one line and exit 2 at once. The rollup is opened
+(built on first use) through :func:`scantui.analysis.rollup_cache.open_rollup`.
+``org``, ``category`` and ``rule`` come from :mod:`scantui.enrich.rules` (an
+enrichment table given as a PATH adds AS, hostname and company to match on).
 """
 
 from __future__ import annotations
 
 import click
 
-from scantui.cli.data_cmds import PATHS, load_options, output_options, telescope_options
+from scantui.cli.data_cmds import PATHS, RULES_OPTION, load_options, output_options, telescope_options
 from scantui.cli.output import print_csv, print_json, print_table, stderr_console
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
@@ -22,7 +24,8 @@ _TABLE_COLUMNS = (
     ("days_active", "days", 4), ("tool", "tool", 0), ("range_class", "range", 1), ("schedule", "schedule", 1),
     ("period_days", "period", 5), ("picture", "picture", 3), ("avg_scan_interval_days", "interval", 6),
     ("coverage_max", "cover", 7), ("first_seen", "first seen", 9), ("last_seen", "last seen", 9),
-    ("asn", "asn", 8), ("org", "org", 8), ("as_name", "as name", 10), ("country", "cc", 10),
+    ("asn", "asn", 8), ("org", "org", 8), ("category", "category", 8), ("as_name", "as name", 10), ("country", "cc", 10),
+    ("rule", "rule", 11),
 )
 
 
@@ -39,11 +42,12 @@ _TABLE_COLUMNS = (
 @click.option("--desc/--asc", "descending", default=True, show_default=True, help="Sort order.")
 @click.option("--top", type=int, default=None, metavar="N", help=f"Only the first N rows (the table defaults to {TABLE_DEFAULT_TOP}).")
 @click.option("--include-udp", is_flag=True, help="Count UDP packets as well as TCP probes.")
+@RULES_OPTION
 @load_options
 @telescope_options
 @output_options
 def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, sort_by, descending, top, include_udp,
-                 load_opts, telescope, fmt):
+                 rules_path, load_opts, telescope, fmt):
     """One row per scanning source: volume, tools, range, schedule, picture, coverage."""
     from scantui.analysis import scanners as sc
 
@@ -61,7 +65,10 @@ def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, so
         descending=descending,
         top=top if top_given or fmt != "table" else TABLE_DEFAULT_TOP,
     )
-    result = _run(paths, load_opts, telescope, query)
+    from scantui.enrich.rules import load_rules
+
+    rules = load_rules(rules_path)  # a bad rules file fails before the data is read
+    result = _run(paths, load_opts, telescope, query, rules)
     for note in result.notes:
         stderr_console().print(f"scantui: note: {note}", markup=False)
     if fmt == "json":
@@ -75,7 +82,7 @@ def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, so
                                    markup=False)
 
 
-def _run(paths, load_opts, telescope, query):
+def _run(paths, load_opts, telescope, query, rules=None):
     from scantui.analysis import scanners as sc
     from scantui.analysis.rollup_cache import open_rollup
     from scantui.analysis.telescope import resolve_size
@@ -88,7 +95,8 @@ def _run(paths, load_opts, telescope, query):
     if cidrs or size is not None:
         size, _origin = resolve_size(cidrs, size, 0)
     return sc.scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment,
-                           query=query, telescope_size=size, packets=dataset.lf, src_profile=rollup.src_profile)
+                           query=query, telescope_size=size, packets=dataset.lf, src_profile=rollup.src_profile,
+                           rules=rules)
 
 
 def _cell(column: str, value) -> str:

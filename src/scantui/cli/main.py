@@ -41,16 +41,18 @@ def cli() -> None:
     scantui groups PATH...     candidate scans tied into suggested groups
     scantui track PATH... --group ID   one group over the whole data
     scantui labels validate|list FILE
+    scantui enrich PATH... -o OUT.parquet   who is behind each source (IPinfo, MMDB, rules)
+    scantui rules              the organization rules in force
     scantui ingest PATH... -o OUT.parquet
     scantui sample OUT_DIR     write the demo data set
     """
 
 
 def _register() -> None:
-    from scantui.cli import analysis_cmds, collab_cmds, data_cmds, group_cmds, labels_cmds
+    from scantui.cli import analysis_cmds, collab_cmds, data_cmds, enrich_cmds, group_cmds, labels_cmds
 
     for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS, *collab_cmds.COMMANDS, *group_cmds.COMMANDS,
-                    *labels_cmds.COMMANDS):
+                    *labels_cmds.COMMANDS, *enrich_cmds.COMMANDS):
         cli.add_command(command)
 
 

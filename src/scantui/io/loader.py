@@ -5,6 +5,14 @@ scanned as one, hive partitions included) or globs. Each file's format is
 sniffed from its content (:mod:`scantui.io.detect`); consecutive Parquet
 files are scanned together. Format modules are imported only when a file of
 their kind appears, so opening Parquet never imports the pcap decoder.
+
+A Parquet file with ``src`` and ``day`` columns and no ``ts`` is an
+enrichment table (written by ``scantui enrich``, see
+:mod:`scantui.enrich.table`), not packets: it is listed in
+:attr:`Dataset.inputs` with format ``enrichment`` and in
+:attr:`Dataset.enrichment_paths`, and the rollup cache lays it over the data
+(:func:`scantui.analysis.rollup_cache.open_rollup`). Give it as its own PATH,
+not inside a folder of packet files.
 """
 
 from __future__ import annotations
@@ -35,6 +43,9 @@ _SCANNERS: dict[str, str] = {
 
 _IGNORED_NAMES = {"_SUCCESS", "_metadata", "_common_metadata", ".DS_Store"}
 
+#: Format name of an enrichment table given as a PATH.
+ENRICHMENT_TABLE = "enrichment"
+
 
 @dataclass(frozen=True)
 class InputFile:
@@ -59,9 +70,11 @@ class Dataset:
     served by a cached rollup never reads the packet files.
     """
 
-    def __init__(self, groups: list[_Group], inputs: list[InputFile], opts: LoadOptions) -> None:
+    def __init__(self, groups: list[_Group], inputs: list[InputFile], opts: LoadOptions,
+                 enrichment_paths: tuple[Path, ...] = ()) -> None:
         self.inputs = inputs
         self.opts = opts
+        self.enrichment_paths = enrichment_paths
         self.stats = LoadStats()
         self._groups = groups
         self._lf: pl.LazyFrame | None = None
@@ -91,6 +104,12 @@ def _parquet_schema(path: Path) -> object:
         return pl.read_parquet_schema(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"unreadable Parquet: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}", path=path) from None
+
+
+def is_enrichment_schema(schema: object) -> bool:
+    """True for the columns of an enrichment table: ``src`` and ``day``, no packet time ``ts``."""
+    names = set(getattr(schema, "names", lambda: list(schema))())
+    return {"src", "day"} <= names and "ts" not in names
 
 
 def _scanner(fmt: str) -> Callable[[Path, LoadOptions, LoadStats], pl.LazyFrame]:
@@ -147,6 +166,7 @@ def open_inputs(paths: Sequence[str | os.PathLike[str]], opts: LoadOptions | Non
         raise InputError("no input given")
     groups: list[_Group] = []
     inputs: list[InputFile] = []
+    enrichment: list[Path] = []
     parquet_run: list[Path] = []
     run_schema: list[object] = []
 
@@ -167,6 +187,10 @@ def open_inputs(paths: Sequence[str | os.PathLike[str]], opts: LoadOptions | Non
         if fmt == detect.PARQUET:
             # files scanned together must share a schema (polars takes the first file's)
             schema = _parquet_schema(path)
+            if is_enrichment_schema(schema):
+                inputs[-1] = InputFile(path, ENRICHMENT_TABLE)
+                enrichment.append(path)
+                continue
             if run_schema and run_schema[0] != schema:
                 flush_parquet()
             run_schema[:1] = [schema]
@@ -175,7 +199,9 @@ def open_inputs(paths: Sequence[str | os.PathLike[str]], opts: LoadOptions | Non
         flush_parquet()
         groups.append(_Group(fmt, (path,)))
     flush_parquet()
-    return Dataset(groups, inputs, opts)
+    if not groups:
+        raise InputError("only enrichment tables given; add the packet data they describe", path=enrichment[0])
+    return Dataset(groups, inputs, opts, tuple(enrichment))
 
 
 def _build_frame(groups: list[_Group], opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:

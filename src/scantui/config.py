@@ -1,0 +1,170 @@
+"""The user's configuration file: where it is, and its ``enrich`` section.
+
+One YAML file, ``$SCANTUI_CONFIG`` when set (tests, several profiles), else
+``config.yaml`` in ``platformdirs.user_config_dir("scantui")``. A missing file
+is an empty configuration; an unreadable or malformed one is an
+:class:`~scantui.errors.InputError` naming the file and line. Paths in the file
+may start with ``~``. Command-line options override the environment, which
+overrides the file (see :func:`enrich_settings`).
+
+```yaml
+enrich:
+  ipinfo_token: "..."            # or IPINFO_TOKEN, or --ipinfo-token
+  ipinfo_url: https://ipinfo.io  # base URL of the IPinfo API (a mirror or a test server)
+  mmdb: [~/geo/GeoLite2-ASN.mmdb, ~/geo/country.mmdb]
+  rules: ~/scantui-rules.yaml    # your organization rules (added to the shipped ones)
+  cache: ~/.cache/scantui/enrich.sqlite
+  refresh_days: 30               # look an IP up again when its newest answer is older
+  timeout: 10                    # seconds per IPinfo batch request
+  retries: 4                     # per batch, on HTTP 429, 5xx and timeouts
+```
+
+The token is a secret: nothing here ever prints it, and ``repr`` of the
+settings hides it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scantui.errors import InputError
+
+CONFIG_ENV = "SCANTUI_CONFIG"
+TOKEN_ENV = "IPINFO_TOKEN"
+DEFAULT_IPINFO_URL = "https://ipinfo.io"
+
+_ENRICH_KEYS = {"ipinfo_token", "ipinfo_url", "mmdb", "rules", "cache", "refresh_days", "timeout", "retries"}
+
+
+def config_path() -> Path:
+    """The configuration file's path (it need not exist)."""
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("scantui")) / "config.yaml"
+
+
+def user_rules_path() -> Path:
+    """Where a user's organization rules are looked for when the configuration names none."""
+    return config_path().parent / "rules.yaml"
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """The configuration as plain data ({} when the file does not exist)."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the configuration: {getattr(exc, 'strerror', None) or exc}", path=path) from None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        doc = YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise InputError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path=path, where=where) from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise InputError("the configuration must be a mapping", path=path)
+    return doc
+
+
+@dataclass(frozen=True)
+class EnrichSettings:
+    """What enrichment may use, resolved from options, environment and the configuration file."""
+
+    ipinfo_token: str | None = field(default=None, repr=False)
+    ipinfo_url: str = DEFAULT_IPINFO_URL
+    mmdb: tuple[Path, ...] = ()
+    rules: Path | None = None
+    cache: Path | None = None  # None: the default cache file; see scantui.enrich.cache
+    use_cache: bool = True
+    refresh_days: float = 30.0
+    timeout: float = 10.0
+    retries: int = 4
+    offline: bool = False
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.ipinfo_token)
+
+
+def _path(value: Any, key: str, path: Path) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError("must be a file path", path=path, where=f"enrich.{key}")
+    return Path(value).expanduser()
+
+
+def _number(value: Any, key: str, path: Path, *, integer: bool = False) -> float:
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok or value < 0:
+        raise InputError(f"must be a non-negative {'integer' if integer else 'number'}, got {value!r}",
+                         path=path, where=f"enrich.{key}")
+    return value
+
+
+def enrich_settings(
+    *,
+    token: str | None = None,
+    mmdb: tuple[str, ...] | list[str] = (),
+    rules: str | None = None,
+    cache: str | None = None,
+    use_cache: bool = True,
+    offline: bool = False,
+    refresh_days: float | None = None,
+    timeout: float | None = None,
+    config: dict[str, Any] | None = None,
+) -> EnrichSettings:
+    """Settings from command-line values (given here), ``IPINFO_TOKEN`` and the file's ``enrich:`` section.
+
+    A value given here wins over the environment, which wins over the file.
+    ``--mmdb`` files replace the configured ones.
+    """
+    path = config_path()
+    doc = load_config(path) if config is None else config
+    section = doc.get("enrich") or {}
+    if not isinstance(section, dict):
+        raise InputError("must be a mapping", path=path, where="enrich")
+    unknown = sorted(set(section) - _ENRICH_KEYS)
+    if unknown:
+        raise InputError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_ENRICH_KEYS))})", path=path,
+                         where="enrich")
+    file_token = section.get("ipinfo_token")
+    if file_token is not None and not isinstance(file_token, str):
+        raise InputError("must be a string", path=path, where="enrich.ipinfo_token")
+    token = token or os.environ.get(TOKEN_ENV) or file_token or None
+    url = section.get("ipinfo_url", DEFAULT_IPINFO_URL)
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise InputError("must be an http:// or https:// URL", path=path, where="enrich.ipinfo_url")
+    if mmdb:
+        mmdb_paths = tuple(Path(p).expanduser() for p in mmdb)
+    else:
+        conf = section.get("mmdb") or []
+        conf = [conf] if isinstance(conf, str) else conf
+        if not isinstance(conf, list):
+            raise InputError("must be a path or a list of paths", path=path, where="enrich.mmdb")
+        mmdb_paths = tuple(_path(p, "mmdb", path) for p in conf)
+    rules_path = Path(rules).expanduser() if rules else (_path(section["rules"], "rules", path) if section.get("rules") else None)
+    cache_path = Path(cache).expanduser() if cache else (_path(section["cache"], "cache", path) if section.get("cache") else None)
+    return EnrichSettings(
+        ipinfo_token=(token.strip() or None) if token else None,
+        ipinfo_url=url.rstrip("/"),
+        mmdb=mmdb_paths,
+        rules=rules_path,
+        cache=cache_path,
+        use_cache=use_cache,
+        refresh_days=refresh_days if refresh_days is not None else _number(section.get("refresh_days", 30), "refresh_days", path),
+        timeout=timeout if timeout is not None else _number(section.get("timeout", 10), "timeout", path),
+        retries=int(_number(section.get("retries", 4), "retries", path, integer=True)),
+        offline=offline,
+    )
