@@ -1,14 +1,28 @@
 """Labelling from any screen: one key creates a group from a candidate or suggestion, or adds to one.
 
-(Signatures fixed; bodies being built.) ``record`` is a ``collab`` candidate
-record (``sources``, ``port``, ``day``...) or a ``groups`` suggestion record
-(``members``, ``scan_refs``...). Every change goes through
-:meth:`scantui.tui.app.ScantuiApp.change_labels` (saved at once, undoable with ``u``).
+``record`` is a ``collab`` candidate record (``sources``, ``port``, ``day``...)
+or a ``groups`` suggestion record (``members``, ``scan_refs``...). The scans
+saved as evidence are the candidate itself, or every scan of the suggestion
+(:func:`scantui.analysis.groups.scans_of` over the App's candidates).
+
+* :func:`label_dialog` (key ``l``) asks, in :class:`~scantui.tui.screens.label_as.LabelAsScreen`,
+  for a new group (id and title prefilled) or a labelled group to add to;
+* :func:`set_verdict` (keys ``a`` accept, ``x`` reject, ``n`` unsure) gives the
+  verdict to the labelled group the IPs belong to, or creates one with it
+  (a rejection becomes ``R01``...: remembered, the record does not come back as new).
+
+Every change goes through :meth:`scantui.tui.app.ScantuiApp.change_labels`
+(saved at once in a worker, merged with other analysts' edits, undoable with
+``u``); the App posts ``LabelsChanged`` and the screens refresh their review state.
+No Textual here but the modal's import, so the record helpers are plain functions.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+VERDICT_WORDS = {"collaborative": "accepted", "not_collaborative": "rejected", "unsure": "unsure"}
 
 
 def record_ips(record: dict[str, Any]) -> list[str]:
@@ -16,12 +30,105 @@ def record_ips(record: dict[str, Any]) -> list[str]:
     return list(record.get("members") or record.get("sources") or [])
 
 
+def is_suggestion(record: dict[str, Any]) -> bool:
+    return "scan_refs" in record
+
+
+def record_name(record: dict[str, Any]) -> str:
+    """``S03`` for a suggestion, ``port 8080 2024-02-06 198.18.5.0/24`` for a candidate scan."""
+    if is_suggestion(record):
+        return str(record.get("group", "suggestion"))
+    return f"port {record.get('port')} {str(record.get('day', ''))[:10]} {record.get('key', '')}".strip()
+
+
+def default_title(record: dict[str, Any]) -> str:
+    """A title to start from: the AS(es), and the /24 or AS key of a candidate."""
+    if is_suggestion(record):
+        asns = [str(a) for a in record.get("asns") or []]
+        if asns:
+            return " ".join(asns[:3])
+        ips = record_ips(record)
+        return ips[0].rsplit(".", 1)[0] + ".0/24" if ips else ""
+    key, asn = str(record.get("key") or ""), record.get("asn")
+    return f"{asn} {key}" if asn and str(asn) != key else key
+
+
+def record_scans(state: Any, record: dict[str, Any]) -> list[Any]:
+    """The evidence: :class:`~scantui.labels.session.ScanRef` of the candidate, or of each scan of the suggestion."""
+    from scantui.labels.session import ScanRef
+
+    if is_suggestion(record):
+        from scantui.analysis.groups import scans_of
+
+        candidates = state.collab.candidates if state.collab is not None else []
+        scans = scans_of(record, candidates)
+    else:
+        scans = [record]
+    return [ScanRef(int(s["port"]), dt.date.fromisoformat(str(s["day"])[:10]), tuple(s["sources"])) for s in scans]
+
+
+def ranked_groups(groups: list[Any], ips: list[str]) -> list[tuple[Any, float]]:
+    """(group, share of *ips* it holds) for every labelled group: the best matches first, then by id."""
+    wanted = list(dict.fromkeys(ips))
+    scored = [(g, (sum(g.contains(ip) for ip in wanted) / len(wanted)) if wanted else 0.0) for g in groups]
+    return sorted(scored, key=lambda gs: (-gs[1], gs[0].id))
+
+
+def _ips_to_label(app: Any, record: dict[str, Any]) -> list[str] | None:
+    """The record's IPs, or None (and a notification) when the labels file is not open or there are none."""
+    if app.state.labels is None:
+        app.notify("the labels file is not open (see the earlier error)", severity="error", markup=False)
+        return None
+    ips = record_ips(record)
+    if not ips:
+        app.notify(f"{record_name(record)}: no IPs to label", markup=False)
+        return None
+    return ips
+
+
 def label_dialog(app: Any, record: dict[str, Any]) -> None:
     """Ask: a new group (id, title prefilled) or add to an existing one; then save."""
-    raise NotImplementedError
+    ips = _ips_to_label(app, record)
+    if ips is None:
+        return
+    from scantui.tui.screens.label_as import LabelAsScreen, LabelChoice
+
+    session, scans = app.state.labels, record_scans(app.state, record)
+
+    def chosen(choice: LabelChoice | None) -> None:
+        if choice is None:
+            return
+        if choice.new:
+            app.change_labels(lambda s: s.create(ips, scans=scans, group_id=choice.group_id, title=choice.title))
+        else:
+            app.change_labels(lambda s: s.add_to(choice.group_id, ips, scans=scans))
+
+    heading = f"label {record_name(record)}: {len(ips)} IPs, {len(scans)} scan{'s' if len(scans) != 1 else ''}"
+    app.push_screen(LabelAsScreen(heading, session.next_id(), default_title(record),
+                                  ranked_groups(session.store.groups, ips), set(session.store.ids)), chosen)
 
 
 def set_verdict(app: Any, record: dict[str, Any], verdict: str) -> None:
     """Accept (``collaborative``), reject (``not_collaborative``) or ``unsure``: the matching labelled
     group gets the verdict; with none, a new group is created with it (a rejection is remembered)."""
-    raise NotImplementedError
+    ips = _ips_to_label(app, record)
+    if ips is None:
+        return
+    _status, matches = app.state.review(ips)
+    if matches and matches[0]["verdict"] == verdict:
+        app.notify(f"{record_name(record)} is already {VERDICT_WORDS.get(verdict, verdict)} ({matches[0]['id']})",
+                   title="labels unchanged", markup=False)
+        return
+    scans, title = record_scans(app.state, record), default_title(record) or None
+
+    def change(session: Any) -> Any:
+        from scantui.labels.match import label_matches
+
+        found = label_matches(session.store.groups, ips)  # again, in the worker: earlier changes are saved now
+        if found:
+            return session.set_verdict(found[0]["id"], verdict)
+        if verdict == "not_collaborative":
+            return session.reject(ips, scans=scans, title=title)
+        return session.create(ips, scans=scans, verdict=verdict, title=title)
+
+    app.change_labels(change)

@@ -1,19 +1,457 @@
-"""The candidates area: collaborative-scan candidates and suggested groups, ranked, with review state.
+"""The candidates area: suggested groups and candidate collaborative scans, ranked, with review state.
 
-(Placeholder: being built.)
+Two lists, one above the other (``tab`` switches): the suggested groups of
+:mod:`scantui.analysis.groups` (``S01``... in rank order) and the candidate
+scans of :mod:`scantui.analysis.collab` (``#`` is the rank by score). Each row
+says whether the labels file already decided on its IPs (:meth:`DataState.review`):
+``new``, ``labelled G01`` (``unsure G02``), or ``rejected R01``; new rows come
+first, rejected ones last and dimmed, ``h`` hides every reviewed row.
+
+While :meth:`ScantuiApp.count_candidates` runs the screen says so; the rows and
+their review state are computed in a thread worker, again after every labelling
+change (the App's ``labels_version``). After a change the cursors stay on their
+lines, so the row just reviewed moves away and the next one to review is under the cursor.
+
+Keys: enter opens (:meth:`ScantuiApp.open_group` / :meth:`ScantuiApp.open_candidate`);
+``l`` labels (new group or add to one), ``a`` accepts, ``x`` rejects, ``n`` marks
+unsure, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
+undoes (App-wide).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.segment import Segment
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import DescendantFocus
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.strip import Strip
+from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from scantui.safetext import safe_text
+from scantui.tui.columns import Column, float_text, int_text, plain_int_text
+from scantui.tui.labelling import label_dialog, set_verdict
+from scantui.tui.state import error_text
+from scantui.tui.widgets.loading import LoadingBar
+from scantui.tui.widgets.table import VirtualTable
+
+if TYPE_CHECKING:
+    import polars as pl
+
+Review = Callable[[list[str]], "tuple[str, list[dict[str, Any]]]"]
+
+#: Sort prefix of the ``review`` cell: new rows first, rejected last.
+REVIEW_RANK = {"new": 0, "labelled": 1, "rejected": 2}
+_VERDICT_WORD = {"collaborative": "labelled", "not_collaborative": "rejected", "unsure": "unsure"}
+
+
+def review_cell(state: str, matches: Sequence[dict[str, Any]]) -> str:
+    """``0 new``, ``1 labelled G01``, ``1 unsure G02`` or ``2 rejected R01``: sorts in review order;
+    the digit is not shown (:func:`review_text`)."""
+    if not matches:
+        return f"{REVIEW_RANK['new']} new"
+    best = matches[0]
+    return f"{REVIEW_RANK.get(state, 1)} {_VERDICT_WORD.get(best['verdict'], best['verdict'])} {best['id']}"
+
+
+def review_text(value: Any) -> str:
+    return safe_text(str(value)[2:])  # ids come from the labels file
+
+
+def month_day(value: Any) -> str:
+    return str(value)[5:10]
+
+
+def _right(key: str, header: str, width: int, fmt: Callable[[Any], str]) -> Column:
+    return Column(key, header, width, "right", fmt)
+
+
+_REVIEW = Column("review", "review", 12, fmt=review_text)
+GROUP_COLUMNS: tuple[Column, ...] = (
+    Column("group", "group", 5),
+    _REVIEW,
+    _right("scans", "scans", 5, plain_int_text),
+    _right("n_members", "IPs", 5, int_text),
+    Column("ports", "ports", 14),
+    Column("days", "days", 16),
+    Column("reasons", "reasons", 14),
+    Column("timing", "timing", 10),
+    Column("split", "split", 12),
+    Column("asns", "AS", 16),
+    _right("score", "score", 5, float_text),
+)
+CANDIDATE_COLUMNS: tuple[Column, ...] = (
+    _right("rank", "#", 3, plain_int_text),
+    _REVIEW,
+    _right("port", "port", 5, plain_int_text),
+    Column("day", "day", 5, fmt=month_day),
+    Column("key", "key", 16),
+    _right("n_sources", "n", 4, plain_int_text),
+    Column("cover", "cover", 9),
+    Column("timing", "timing", 10),
+    _right("score", "score", 5, float_text),
+    Column("asn", "AS", 10),
+    Column("also_keys", "also as", 16),
+)
+
+
+def group_frame(groups: Sequence[dict[str, Any]], review: Review) -> pl.DataFrame:
+    """One row per suggested group (``idx`` points back into *groups*), cells as ``scantui groups`` prints them."""
+    import polars as pl
+
+    from scantui.cli.group_cmds import SHORT_REASONS, days_cell, split_cell
+
+    rows = []
+    for idx, g in enumerate(groups):
+        ports = [str(p) for p in g["ports"]]
+        rows.append({
+            "idx": idx, "group": g["group"], "review": review_cell(*review(g["members"])), "scans": g["scans"],
+            "n_members": g["n_members"], "ports": ",".join(ports[:6]) + ("…" if len(ports) > 6 else ""),
+            "days": days_cell(g["days"]) if g["days"] else "", "reasons": "+".join(SHORT_REASONS.get(r, r) for r in g["reasons"]) or "-",
+            "timing": g.get("timing"), "split": split_cell(g["split"], g.get("cover_multiple") or 1),
+            "asns": ",".join(str(a) for a in g.get("asns") or []), "score": float(g.get("score") or 0.0),
+        })
+    schema = {"idx": pl.Int64, "group": pl.String, "review": pl.String, "scans": pl.Int64, "n_members": pl.Int64,
+              "ports": pl.String, "days": pl.String, "reasons": pl.String, "timing": pl.String, "split": pl.String,
+              "asns": pl.String, "score": pl.Float64}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def candidate_frame(candidates: Sequence[dict[str, Any]], review: Review) -> pl.DataFrame:
+    """One row per candidate scan, ranked as found (by score); ``idx`` points back into *candidates*."""
+    import polars as pl
+
+    rows = []
+    for idx, c in enumerate(candidates):
+        size = c.get("telescope_size") or 0
+        rows.append({
+            "idx": idx, "rank": idx + 1, "review": review_cell(*review(c["sources"])), "port": c["port"],
+            "day": str(c["day"]), "key": c["key"], "n_sources": len(c["sources"]),
+            "cover": f"{c['cover_multiple']}x {c['union'] / size:.1%}" if size else f"{c['cover_multiple']}x",
+            "timing": c.get("timing"), "score": float(c.get("score") or 0.0), "asn": c.get("asn"),
+            "also_keys": ",".join(c.get("also_keys") or []),
+        })
+    schema = {"idx": pl.Int64, "rank": pl.Int64, "review": pl.String, "port": pl.Int64, "day": pl.String, "key": pl.String,
+              "n_sources": pl.Int64, "cover": pl.String, "timing": pl.String, "score": pl.Float64, "asn": pl.String,
+              "also_keys": pl.String}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def review_counts(frame: pl.DataFrame) -> tuple[int, int]:
+    """(rows, new rows) of a list."""
+    if frame.height == 0:
+        return 0, 0
+    return frame.height, int(frame["review"].str.starts_with("0").sum())
+
+
+class ReviewTable(VirtualTable):
+    """A :class:`VirtualTable` whose rejected rows are dimmed, and whose cursor can hold its place
+    across a new frame (the next row to review, after a labelling change)."""
+
+    BINDINGS = [  # the footer has room for the labelling keys, not these (still in ? and the palette)
+        Binding("s", "sort_next", "Sort", show=False, id="table.sort"),
+        Binding("r", "sort_reverse", "Reverse", show=False, id="table.reverse"),
+    ]
+    COMPONENT_CLASSES = VirtualTable.COMPONENT_CLASSES | {"review-table--rejected"}
+    DEFAULT_CSS = """
+    ReviewTable > .review-table--rejected { color: $text-muted; text-style: italic; }
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._hold: tuple[int, int] | None = None
+        self._dim_for: Any = None
+        self._dim_rows: frozenset[int] = frozenset()
+
+    def show(self, frame: pl.DataFrame, *, hold: bool = False) -> None:
+        """Show *frame*; with *hold* the cursor stays on the same line instead of following its row."""
+        self._hold = (self.cursor_row, round(self.scroll_offset.y)) if hold else None
+        self.set_frame(frame)
+
+    @on(VirtualTable.ViewChanged)
+    def _view_changed(self, event: VirtualTable.ViewChanged) -> None:
+        if self._hold is not None and event.control is self:
+            (row, top), self._hold = self._hold, None
+            self.scroll_to(y=top, animate=False, immediate=True)
+            self._move_cursor(row)
+            self.refresh()
+
+    def _dimmed(self) -> frozenset[int]:
+        frame = self.frame
+        if self._dim_for is not frame:
+            self._dim_for = frame
+            reviews = frame["review"].to_list() if "review" in frame.columns else []
+            self._dim_rows = frozenset(i for i, v in enumerate(reviews) if v and v[0] == str(REVIEW_RANK["rejected"]))
+        return self._dim_rows
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        index = round(self.scroll_offset.y) + y - 1
+        if y > 0 and index != self.cursor_row and index in self._dimmed():
+            style = self.get_component_rich_style("review-table--rejected")
+            strip = Strip(Segment.apply_style(iter(strip), post_style=style), strip.cell_length)
+        return strip
 
 
 class CandidatesScreen(Screen):
-    HELP = "Candidate collaborative scans and suggested groups."
+    """Suggested groups above, candidate scans below; see the module doc."""
+
+    HELP = (
+        "Suggested groups (S01... by rank) and candidate scans (# by score), new ones first, rejected ones last "
+        "and dimmed. tab switches between the two lists. enter opens the row; l labels it (a new group, or add "
+        "to a labelled one); a accepts, x rejects, n marks unsure (the labelled group it belongs to gets the "
+        "verdict, else a new group is made: rejections become R01..., so they do not come back as new); u undoes "
+        "the last change. Every change is saved to the labels file at once. h hides the reviewed rows."
+    )
+    BINDINGS = [
+        Binding("l", "label", "Label", id="candidates.label"),
+        Binding("a", "verdict('collaborative')", "Accept", id="candidates.accept"),
+        Binding("x", "verdict('not_collaborative')", "Reject", id="candidates.reject"),
+        Binding("n", "verdict('unsure')", "Unsure", show=False, id="candidates.unsure"),
+        Binding("h", "toggle_reviewed", "Hide/show reviewed", show=False, id="candidates.hide_reviewed"),
+        Binding("tab,shift+tab", "switch_list", "Switch list", show=False, id="candidates.switch_list"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hide_reviewed = False
+        self._groups: Sequence[dict[str, Any]] = ()
+        self._candidates: Sequence[dict[str, Any]] = ()
+        self._frames: dict[str, pl.DataFrame] = {}
+        self._last_table: ReviewTable | None = None
+        self._generation = 0
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
-        yield Static("candidates", id="candidates-placeholder")
+        yield LoadingBar(id="loading")
+        with Horizontal(id="candidates-status-row"):
+            yield Static("", id="candidates-status", markup=False)
+            yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="candidates-progress")
+        with Vertical(id="groups-pane", classes="review-pane"):
+            yield Static("suggested groups", id="groups-title", classes="pane-title", markup=False)
+            yield ReviewTable(GROUP_COLUMNS, sort_key="review", descending=False, pinned=2, id="groups-table",
+                              empty_text="waiting for the candidates…")
+        with Vertical(id="candidates-pane", classes="review-pane"):
+            yield Static("candidate scans", id="candidates-title", classes="pane-title", markup=False)
+            yield ReviewTable(CANDIDATE_COLUMNS, sort_key="review", descending=False, pinned=2, id="candidates-table",
+                              empty_text="waiting for the candidates…")
         yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.app
+        for name in ("loading", "counting"):
+            self.watch(app, name, self._progress_changed, init=False)
+        for name in ("collab_count", "groups_count"):
+            self.watch(app, name, self._data_changed, init=False)
+        self.watch(app, "labels_version", self._labels_changed, init=False)
+        self.groups_table.focus()
+        self._data_changed()
+
+    @property
+    def groups_table(self) -> ReviewTable:
+        return self.query_one("#groups-table", ReviewTable)
+
+    @property
+    def candidates_table(self) -> ReviewTable:
+        return self.query_one("#candidates-table", ReviewTable)
+
+    # ------------------------------------------------------------ data in
+
+    def _data_changed(self, _value: object = None) -> None:
+        app = self.app
+        if app.collab_count is not None or app.groups_count is not None:
+            self._rebuild(hold=False)
+        self._progress_changed()
+
+    def _progress_changed(self, _value: object = None) -> None:
+        app = self.app
+        self._status()
+        self._titles()
+        if not app.loading and not app.counting and app.collab_count is None:
+            for table in (self.groups_table, self.candidates_table):
+                table.empty_text = "no candidates (see the notifications)"
+                table.refresh()
+
+    def _labels_changed(self, _version: int) -> None:
+        self._status()
+        if self._frames:
+            self._rebuild(hold=True)
+
+    def _rebuild(self, *, hold: bool) -> None:
+        app, state = self.app, self.app.state
+        groups = state.groups if app.groups_count is not None and state.groups is not None else []
+        candidates = state.collab.candidates if app.collab_count is not None and state.collab is not None else []
+        self._generation += 1
+        self._build_rows(self._generation, groups, candidates, hold)
+
+    @work(thread=True, exclusive=True, group="candidates-rows", exit_on_error=False)
+    def _build_rows(self, generation: int, groups: Sequence[dict[str, Any]], candidates: Sequence[dict[str, Any]], hold: bool) -> None:
+        """The two lists with their review state (matching every row against the labels: off the UI thread)."""
+        review = self.app.state.review
+        try:
+            frames = {"groups": group_frame(groups, review), "candidates": candidate_frame(candidates, review)}
+        except Exception as exc:  # noqa: BLE001 - shown; the lists keep their last rows
+            self.app.call_from_thread(self.notify, error_text(exc), title="candidates", severity="error", markup=False)
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_rows, generation, groups, candidates, frames, hold)
+
+    def _show_rows(self, generation: int, groups: Sequence[dict[str, Any]], candidates: Sequence[dict[str, Any]],
+                   frames: dict[str, pl.DataFrame], hold: bool) -> None:
+        if generation != self._generation:
+            return  # a newer build is on its way
+        self._groups, self._candidates, self._frames = groups, candidates, frames
+        self._show_frames(hold=hold)
+
+    def _show_frames(self, *, hold: bool) -> None:
+        app = self.app
+        for name, table in (("groups", self.groups_table), ("candidates", self.candidates_table)):
+            frame = self._frames.get(name)
+            if frame is None:
+                continue
+            shown = frame.filter(frame["review"].str.starts_with("0")) if self.hide_reviewed else frame
+            waiting = app.counting and (app.groups_count if name == "groups" else app.collab_count) is None
+            table.empty_text = ("grouping the candidates…" if waiting else
+                                "nothing new to review (h shows the reviewed rows)" if frame.height else
+                                f"no {'suggested groups' if name == 'groups' else 'candidate scans'} in this data")
+            table.show(shown, hold=hold)
+            if name == "groups":  # the lines it needs (title, header, rows), up to the CSS's max-height
+                self.query_one("#groups-pane").styles.height = shown.height + 2 if shown.height else 3
+        self._titles()
+        self._status()
+
+    # ------------------------------------------------------------ what the screen says
+
+    def _titles(self) -> None:
+        app = self.app
+        for name, label, count in (("groups", "suggested groups", app.groups_count),
+                                   ("candidates", "candidate scans", app.collab_count)):
+            frame = self._frames.get(name)
+            title = self.query_one(f"#{name}-title", Static)
+            if frame is None or count is None:
+                title.update(f"{label} · {'finding…' if app.loading or app.counting else 'none'}")
+                continue
+            total, new = review_counts(frame)
+            text = f"{label} · {total:,} · {new:,} new"
+            if self.hide_reviewed:
+                text += f" · {total - new:,} reviewed hidden"
+            title.update(text)
+
+    def _status(self) -> None:
+        app, state = self.app, self.app.state
+        busy = app.loading or app.counting
+        if app.loading:
+            text = "waiting for the data to load…"
+        elif app.counting and app.collab_count is None:
+            text = "finding candidates…"
+        elif app.counting:
+            text = f"grouping {app.collab_count:,} candidate scans…"
+        elif app.collab_count is None:
+            text = "no candidates: the search did not run (see the notifications)"
+        else:
+            groups = f" in {app.groups_count:,} suggested groups" if app.groups_count is not None else ""
+            text = f"{app.collab_count:,} candidate scans{groups}"
+        labels_name = Path(state.request.labels_path or "scantui-labels.yaml").name
+        if state.labels is not None:
+            n = len(state.labels.store)
+            text += f" · labels: {labels_name}, {n} group{'s' if n != 1 else ''}"
+        else:
+            text += f" · labels: {labels_name} not open"
+        self.query_one("#candidates-status", Static).update(safe_text(text))
+        self.query_one("#candidates-progress", ProgressBar).display = busy and not app.loading
+
+    # ------------------------------------------------------------ rows out
+
+    @on(DescendantFocus)
+    def _focused(self, event: DescendantFocus) -> None:
+        if isinstance(event.widget, ReviewTable):
+            self._last_table = event.widget
+
+    def _active_table(self) -> ReviewTable:
+        focused = self.focused
+        if isinstance(focused, ReviewTable):
+            return focused
+        return self._last_table or self.groups_table
+
+    def _record(self, table: ReviewTable, row: dict[str, Any] | None) -> dict[str, Any] | None:
+        records = self._groups if table.id == "groups-table" else self._candidates
+        if row is None or not 0 <= row.get("idx", -1) < len(records):
+            return None
+        return records[row["idx"]]
+
+    def selected_record(self) -> dict[str, Any] | None:
+        """The group or candidate record under the cursor of the list in use (None when it is empty)."""
+        table = self._active_table()
+        return self._record(table, table.selected_row)
+
+    @on(VirtualTable.RowSelected)
+    def _row_selected(self, event: VirtualTable.RowSelected) -> None:
+        table = event.control
+        record = self._record(table, event.row)
+        if record is None:
+            return
+        if table.id == "groups-table":
+            self.app.open_group(record)
+        else:
+            self.app.open_candidate(record)
+
+    # ------------------------------------------------------------ actions
+
+    def _with_selected(self) -> dict[str, Any] | None:
+        record = self.selected_record()
+        if record is None:
+            self.notify("nothing selected: the list is empty", markup=False)
+        return record
+
+    def action_open(self) -> None:
+        self._active_table().action_select()
+
+    def action_label(self) -> None:
+        record = self._with_selected()
+        if record is not None:
+            label_dialog(self.app, record)
+
+    def action_verdict(self, verdict: str) -> None:
+        record = self._with_selected()
+        if record is not None:
+            set_verdict(self.app, record, verdict)
+
+    def action_toggle_reviewed(self) -> None:
+        self.hide_reviewed = not self.hide_reviewed
+        self._show_frames(hold=False)
+
+    def action_switch_list(self) -> None:
+        other = self.candidates_table if self._active_table() is self.groups_table else self.groups_table
+        other.focus()
+
+    def action_show_list(self, name: str) -> None:
+        (self.groups_table if name == "groups" else self.candidates_table).focus()
+
+    def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
+        """(name, help, callback) for the command palette while this screen is shown."""
+        table = self._active_table()
+        which = "suggested groups" if table is self.groups_table else "candidate scans"
+        yield "candidates: open selected", "Open the row under the cursor", self.action_open
+        yield "candidates: label selected", "A new group from the row, or add it to a labelled group", self.action_label
+        yield "candidates: accept selected", "Verdict collaborative for the row's IPs", lambda: self.action_verdict("collaborative")
+        yield "candidates: reject selected", "Verdict not collaborative (remembered)", lambda: self.action_verdict("not_collaborative")
+        yield "candidates: mark selected unsure", "Verdict unsure for the row's IPs", lambda: self.action_verdict("unsure")
+        yield "candidates: undo last label change", "Put the labels file back as before the last change", self.app.action_undo_label
+        yield ("candidates: show reviewed rows" if self.hide_reviewed else "candidates: hide reviewed rows",
+               "Toggle the labelled and rejected rows", self.action_toggle_reviewed)
+        yield "candidates: go to suggested groups", "Focus the list of suggested groups", lambda: self.action_show_list("groups")
+        yield "candidates: go to candidate scans", "Focus the list of candidate scans", lambda: self.action_show_list("candidates")
+        yield "candidates: review order", f"Sort the {which}: new first, rejected last", lambda: table.sort_by("review", False)
+        yield "candidates: reverse sort", f"Flip the order of the {which}", table.action_sort_reverse
+        yield "candidates: sort by next column", f"Sort the {which} by the column after the current one", table.action_sort_next
+        for column in table.sortable_columns:
+            if column.key != "review":
+                yield (f"candidates: sort by {column.header}", f"Sort the {which} by {column.key}",
+                       lambda k=column.key: table.sort_by(k))

@@ -1,0 +1,310 @@
+"""Pilot tests of the candidates screen and the labelling workflow, on the sample (27 candidate scans,
+8 suggested groups), with the labels file on disk checked after every change; and its snapshots.
+
+The sample's suggestions (``scantui groups``): S01 = 80.82.77.130-138 (6 scans on 3306/9000/27017),
+S05 = 71.6.232.6-7, S08 = 51.75.146.101-103. The rollup is built once per session (``tui_cache``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, OptionList
+
+from tuihelp import HOSTILE_AS_NAME, SAMPLE, make_app, run_app, screen_text, settle
+from scantui.labels import LabelsStore
+from scantui.labels.model import Group
+from scantui.tui.screens.candidates import CandidatesScreen, review_text
+from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen
+from scantui.tui.screens.help import HelpScreen
+from scantui.tui.screens.label_as import LabelAsScreen
+
+S01 = [f"80.82.77.{n}" for n in range(130, 139)]
+S05 = ["71.6.232.6", "71.6.232.7"]
+LABELS = """\
+# the team's labels (a comment that must survive)
+scantui_labels: 1
+groups:
+  - id: G01
+    title: example
+    verdict: collaborative
+    members: [80.82.77.128/28]
+  - id: R01
+    verdict: not_collaborative
+    members: [71.6.232.6, 71.6.232.7]
+  - id: U01
+    verdict: unsure
+    members: [51.75.146.101, 51.75.146.102, 51.75.146.103]
+"""
+
+
+def sample_app(cache: Path, labels: Path):
+    return make_app([SAMPLE], cache, labels_path=labels)
+
+
+def on_disk(path: Path) -> dict[str, Group]:
+    return {g.id: g for g in LabelsStore.load(path, must_exist=True).groups}
+
+
+async def press(app, pilot, *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(app, pilot)
+
+
+async def candidates(app, pilot) -> CandidatesScreen:
+    await press(app, pilot, "3")
+    assert isinstance(app.screen, CandidatesScreen)
+    return app.screen
+
+
+async def goto(app, pilot, table, column: str, value) -> None:
+    """Focus *table* with tab and walk its cursor with the keys to the row whose *column* is *value*."""
+    screen = app.screen
+    if screen.focused is not table:
+        await press(app, pilot, "tab")
+    assert screen.focused is table
+    index = table.frame[column].to_list().index(value)
+    await press(app, pilot, "home", *["down"] * index)
+    assert table.selected_row[column] == value
+
+
+def review(table, column: str, value) -> str:
+    return review_text(table.frame.row(table.frame[column].to_list().index(value), named=True)["review"])
+
+
+def test_counting_shows_progress_then_the_ranked_lists_and_enter_opens(tui_cache, tmp_path, monkeypatch):
+    from scantui.tui.state import DataState
+
+    entered, release = threading.Event(), threading.Event()
+    real = DataState.build_collab
+
+    def slow_collab(self):
+        entered.set()
+        release.wait(20)
+        return real(self)
+
+    monkeypatch.setattr(DataState, "build_collab", slow_collab)
+    app = sample_app(tui_cache, tmp_path / "labels.yaml")
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert await asyncio.to_thread(entered.wait, 60)
+            await pilot.press("3")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, CandidatesScreen) and app.counting
+            assert "finding candidates…" in screen_text(app)
+            assert screen.groups_table.row_count == 0 and screen.query_one("#candidates-progress").display
+            release.set()
+            await settle(app, pilot)
+            text = screen_text(app)
+            assert "27 candidate scans in 8 suggested groups" in text
+            assert "suggested groups · 8 · 8 new" in text and "candidate scans · 27 · 27 new" in text
+            assert not screen.query_one("#candidates-progress").display
+            groups, scans = screen.groups_table, screen.candidates_table
+            assert groups.frame["group"].to_list() == [f"S0{n}" for n in range(1, 9)]  # ranked
+            assert scans.frame["rank"].to_list() == list(range(1, 28))
+            assert scans.frame["score"].to_list() == sorted(scans.frame["score"].to_list(), reverse=True)
+            # enter opens a suggestion, escape comes back, tab switches lists, enter opens a candidate scan
+            await press(app, pilot, "enter")
+            assert isinstance(app.screen, GroupDetailScreen) and app.screen.record["group"] == "S01"
+            await press(app, pilot, "escape")
+            assert app.screen is screen
+            await goto(app, pilot, scans, "rank", 3)
+            await press(app, pilot, "enter")
+            assert isinstance(app.screen, CandidateDetailScreen)
+            assert app.screen.record is app.state.collab.candidates[2]
+            await press(app, pilot, "escape")
+            assert app.screen is screen and screen.focused is scans
+            # the keys of the screen, and its palette commands
+            await press(app, pilot, "question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            described = {description for _group, _keys, description in app.screen.rows}
+            assert {"Open", "Label", "Accept", "Reject", "Unsure", "Switch list", "Hide/show reviewed", "Undo"} <= described
+            assert "Label" in screen_text(app)
+            await press(app, pilot, "escape")
+            names = [name for name, _help, _cb in app.palette_commands(screen)]
+            wanted = {"open selected", "label selected", "accept selected", "reject selected", "mark selected unsure",
+                      "undo last label change", "hide reviewed rows", "go to suggested groups", "sort by score"}
+            assert {f"candidates: {w}" for w in wanted} <= set(names)
+
+    asyncio.run(main())
+
+
+def test_label_accept_reject_unsure_undo_merge_and_reopen(tui_cache, tmp_path):
+    path = tmp_path / "labels.yaml"
+
+    async def first_session(app, pilot):
+        screen = await candidates(app, pilot)
+        groups, scans = screen.groups_table, screen.candidates_table
+        # l on S01: a new group; the title typed holds markup and (pasted) a terminal escape
+        await press(app, pilot, "l")
+        assert isinstance(app.screen, LabelAsScreen)
+        assert app.screen.query_one("#label-id", Input).value == "G01"
+        title = app.screen.query_one("#label-title", Input)
+        assert title.value == "AS202425"
+        title.value = ""
+        await press(app, pilot, "tab", *HOSTILE_AS_NAME[:14])
+        title.value += HOSTILE_AS_NAME[14:]
+        await press(app, pilot, "enter")
+        g01 = on_disk(path)["G01"]
+        assert g01.verdict == "collaborative" and g01.title == HOSTILE_AS_NAME
+        assert sorted(g01.members) == sorted(S01) and set(g01.ports) == {3306, 9000, 27017}
+        assert len(g01.scans) == 6 and {(s.port, s.day.isoformat()) for s in g01.scans} >= {(3306, "2024-02-05"), (9000, "2024-02-12")}
+        assert review(groups, "group", "S01") == "labelled G01"
+        assert review(scans, "rank", 1) == "labelled G01"  # its scans are reviewed too
+        assert groups.frame["group"][-1] == "S01" and groups.selected_row["group"] == "S02"  # next to review
+        assert "suggested groups · 8 · 7 new" in screen_text(app)
+
+        # l on a candidate scan (S07's 8000 on 02-07), added to G01: the hostile title shows literally
+        await goto(app, pilot, scans, "rank", 10)
+        await press(app, pilot, "l")
+        assert "[bold red]evil\\x1b[31m" in screen_text(app)
+        app.screen.query_one("#label-id", Input).value = "G01"
+        await press(app, pilot, "enter")  # an id in use: said in the modal, which stays
+        assert isinstance(app.screen, LabelAsScreen) and "G01 exists" in screen_text(app)
+        for _ in range(4):
+            if isinstance(app.focused, OptionList):
+                break
+            await press(app, pilot, "tab")
+        assert isinstance(app.focused, OptionList)
+        await press(app, pilot, "enter")
+        g01 = on_disk(path)["G01"]
+        assert {"89.38.97.20", "89.38.97.23"} <= set(g01.members) and 8000 in g01.ports and len(g01.scans) == 7
+        assert review(scans, "rank", 10) == "labelled G01"
+
+        # x rejects (a new R01: remembered), a accepts (G02), n marks unsure (G03), u undoes
+        await goto(app, pilot, scans, "rank", 15)  # 6379 on 02-03, AS14061
+        await press(app, pilot, "x")
+        r01 = on_disk(path)["R01"]
+        assert r01.verdict == "not_collaborative" and len(r01.members) == 3 and r01.ports == (6379,)
+        assert review(scans, "rank", 15) == "rejected R01" and scans.frame["rank"][-1] == 15  # rejected last
+        await goto(app, pilot, scans, "rank", 12)
+        await press(app, pilot, "a")
+        assert on_disk(path)["G02"].verdict == "collaborative"
+        await goto(app, pilot, scans, "rank", 14)
+        await press(app, pilot, "n")
+        assert on_disk(path)["G03"].verdict == "unsure" and review(scans, "rank", 14) == "unsure G03"
+        await press(app, pilot, "u")
+        assert "G03" not in on_disk(path) and review(scans, "rank", 14) == "new"
+        await goto(app, pilot, groups, "group", "S02")
+        await press(app, pilot, "x")  # on a suggestion labelled nowhere: a new rejected group, all its scans
+        r02 = on_disk(path)["R02"]
+        assert len(r02.members) == 8 and set(r02.ports) == {2375, 8081} and len(r02.scans) == 6
+        await goto(app, pilot, groups, "group", "S02")
+        await press(app, pilot, "a")  # accepting it later changes the verdict of the group it matches
+        assert on_disk(path)["R02"].verdict == "collaborative" and review(groups, "group", "S02") == "labelled R02"
+
+        # another analyst saves S05 as theirs meanwhile: our next change merges, nothing is lost
+        theirs = LabelsStore.load(path)
+        theirs.add(Group("AN01", verdict="collaborative", members=S05, title="theirs"))
+        theirs.save()
+        await goto(app, pilot, scans, "rank", 14)  # S08's one scan, new again since the undo
+        await press(app, pilot, "a")
+        disk = on_disk(path)
+        assert {"G01", "R01", "G02", "R02", "AN01", "G03"} <= set(disk) and disk["G01"].title == HOSTILE_AS_NAME
+        assert review(groups, "group", "S05") == "labelled AN01"
+        assert "labels: labels.yaml, 6 groups" in screen_text(app)
+
+        # h hides the reviewed rows; the palette does what the keys do
+        await goto(app, pilot, groups, "group", "S03")
+        await press(app, pilot, "h")
+        assert set(review_text(v) for v in groups.frame["review"]) == {"new"} and groups.row_count == 2
+        assert "reviewed hidden" in screen_text(app)
+        await press(app, pilot, "h")
+        assert groups.row_count == 8
+        await goto(app, pilot, groups, "group", "S08")
+        await press(app, pilot, "ctrl+p", *"reject selected")
+        await press(app, pilot, "enter")
+        assert on_disk(path)["G03"].verdict == "not_collaborative"  # the group S08 was accepted into
+        await press(app, pilot, "q")
+        assert not app.is_running
+
+    run_app(sample_app(tui_cache, path), first_session)
+
+    async def second_session(app, pilot):  # reopened: the decisions are there, rejections not new again
+        screen = await candidates(app, pilot)
+        assert review(screen.candidates_table, "rank", 15) == "rejected R01"
+        assert review(screen.groups_table, "group", "S01") == "labelled G01"
+        assert review(screen.groups_table, "group", "S08") == "rejected G03"
+        assert screen.groups_table.frame["group"].to_list()[-1] == "S08"
+
+    run_app(sample_app(tui_cache, path), second_session)
+
+
+def test_a_broken_labels_file_is_an_error_and_the_app_keeps_running(tui_cache, tmp_path):
+    path = tmp_path / "labels.yaml"
+    path.write_text(LABELS)
+
+    async def scenario(app, pilot):
+        screen = await candidates(app, pilot)
+        assert review(screen.groups_table, "group", "S01") == "labelled G01"  # via the member CIDR
+        broken = "scantui_labels: 1\ngroups: [ {id: G01\n"
+        path.write_text(broken)  # another analyst saves a broken file
+        await press(app, pilot, "x")
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert errors and "labels.yaml" in errors[-1].message
+        assert path.read_text() == broken  # never overwritten
+        assert app.is_running and app.screen is screen
+        assert review(screen.groups_table, "group", "S02") == "new"  # nothing changed in memory either
+        await press(app, pilot, "down", "enter")
+        assert isinstance(app.screen, GroupDetailScreen)
+
+    run_app(sample_app(tui_cache, path), scenario)
+    app = sample_app(tui_cache, path)  # broken from the start: an error, and labelling says why it is off
+
+    async def broken_at_start(app, pilot):
+        assert any(n.severity == "error" and "labels" in (n.title or "") for n in app._notifications)
+        screen = await candidates(app, pilot)
+        assert screen.groups_table.row_count == 8 and "not open" in screen_text(app)
+        app.clear_notifications()
+        await press(app, pilot, "l")
+        assert not isinstance(app.screen, LabelAsScreen)
+        assert any("not open" in n.message for n in app._notifications)
+
+    run_app(app, broken_at_start)
+
+
+# ------------------------------------------------------------ snapshots
+
+
+@pytest.fixture
+def labelled_here(tmp_path, monkeypatch):
+    """The sample and a labels file with one labelled, one rejected and one unsure group, by relative paths."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "telescope.parquet").symlink_to(SAMPLE)
+    (tmp_path / "team-labels.yaml").write_text(LABELS)
+    return "telescope.parquet", "team-labels.yaml"
+
+
+async def _shown(pilot, keys=()) -> None:
+    app = pilot.app
+    await settle(app, pilot)
+    for key in keys:
+        await press(app, pilot, key)
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+    app.clear_notifications()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_candidates_snapshot(snap_compare, labelled_here, tui_cache, size):
+    data, labels = labelled_here
+
+    async def run_before(pilot):
+        await _shown(pilot, ["3"])
+
+    assert snap_compare(make_app([data], tui_cache, labels_path=labels), terminal_size=size, run_before=run_before)
+
+
+def test_label_as_snapshot(snap_compare, labelled_here, tui_cache):
+    data, labels = labelled_here
+
+    async def run_before(pilot):
+        await _shown(pilot, ["3", "l"])
+
+    assert snap_compare(make_app([data], tui_cache, labels_path=labels), terminal_size=(80, 24), run_before=run_before)
