@@ -1,32 +1,421 @@
-"""The labels area: every labelled group, editable, and a group's tracking view.
+"""The labels area: every group of the labels file, its details, and the keys that edit it.
 
-(Placeholder: being built.)
+The groups are rows of a :class:`~scantui.tui.widgets.table.VirtualTable`
+(id, title, verdict, category, members, ports, scans, tags, updated), rebuilt
+whenever the App's ``labels_version`` changes (a save by this App, an undo, or
+a concurrent analyst's edit merged in by the save). Beside it (below it under
+120 columns) the group under the cursor: members, notes, and the scans that
+support it. ``/`` filters the list by text (id, title, verdict, category, tags,
+notes, ports) or by an IP a group holds.
+
+Every change goes through :meth:`scantui.tui.app.ScantuiApp.change_labels`
+(saved at once in a worker, merged with other analysts' edits, ``u`` undoes);
+the modals of :mod:`scantui.tui.screens.edit_group` only ask. Enter opens the
+group's tracking view (:class:`~scantui.tui.screens.track.TrackScreen`).
+Titles, notes and tags are typed by analysts or read from a shared file: the
+table draws plain text and the details use ``rich.text.Text``, both through
+:func:`scantui.safetext.safe_text`, so nothing in them is markup or a terminal
+sequence.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group as RichGroup
+from rich.table import Table
+from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Input, Label, Static
+
+from scantui.safetext import safe_markup, safe_text
+from scantui.tui.columns import Column, int_text, time_text
+from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen, PickGroupScreen, RemoveMembersScreen
+from scantui.tui.screens.track import TrackScreen
+from scantui.tui.widgets.table import VirtualTable
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from scantui.labels.model import Group
+
+__all__ = ["LabelsScreen", "TrackScreen"]
+
+EMPTY_HINT = "no groups yet — press 3 and l on a candidate"
+MEMBERS_SHOWN = 200  # members listed in the details (the rest counted)
+SCANS_SHOWN = 100
+SOURCES_SHOWN = 6  # sources of one scan in the details
+_OPEN_RETRY = 0.25  # seconds between looks while the labels file is being opened
+_VERDICT_SHORT = {"not_collaborative": "not collab."}
+
+
+def _verdict_text(value: Any) -> str:
+    return _VERDICT_SHORT.get(value, safe_text(value))
+
+
+GROUP_COLUMNS: tuple[Column, ...] = (
+    Column("id", "id", 8),
+    Column("title", "title", 24),
+    Column("verdict", "verdict", 13, fmt=_verdict_text),
+    Column("category", "category", 10),
+    Column("members", "members", 7, "right", int_text),
+    Column("ports", "ports", 16),
+    Column("scans", "scans", 5, "right", int_text),
+    Column("tags", "tags", 18),
+    Column("updated", "updated", 16, fmt=time_text),
+)
+
+
+def groups_frame(groups: list[Group]) -> pl.DataFrame:
+    """One row per group, in :data:`GROUP_COLUMNS` (lists joined as text)."""
+    import polars as pl
+
+    return pl.DataFrame(
+        {
+            "id": [g.id for g in groups],
+            "title": [g.title for g in groups],
+            "verdict": [g.verdict for g in groups],
+            "category": [g.category for g in groups],
+            "members": [len(g.members) for g in groups],
+            "ports": [",".join(map(str, g.ports)) or None for g in groups],
+            "scans": [len(g.scans) for g in groups],
+            "tags": [" ".join(g.tags) or None for g in groups],
+            "updated": [g.updated for g in groups],
+        },
+        schema={"id": pl.Utf8, "title": pl.Utf8, "verdict": pl.Utf8, "category": pl.Utf8, "members": pl.Int64,
+                "ports": pl.Utf8, "scans": pl.Int64, "tags": pl.Utf8, "updated": pl.Datetime("us", "UTC")},
+    )
+
+
+def matches(group: Group, text: str) -> bool:
+    """Whether every word of *text* is in the group's text fields, or (an IP) one of its members holds it."""
+    haystack = " ".join([group.id, group.title or "", group.verdict, group.category or "", *group.tags, group.notes or "",
+                         *map(str, group.ports), *group.members]).lower()
+    for word in text.lower().split():
+        if word in haystack:
+            continue
+        try:
+            if group.contains(str(ipaddress.IPv4Address(word))):
+                continue
+        except ValueError:
+            pass
+        return False
+    return True
+
+
+def group_details(group: Group) -> RichGroup:
+    """The details panel of one group: fields, members, notes, scans (all untrusted text shown literally)."""
+    facts = Table.grid(padding=(0, 1))
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column(overflow="fold")
+    title = Text(safe_text(group.id), style="bold")
+    if group.title:
+        title.append(" · " + safe_text(group.title), style="not bold")
+    facts.add_row("group", title)
+    facts.add_row("verdict", Text(f"{group.verdict} · {group.category or 'no category'}"))
+    if group.ports:
+        facts.add_row("ports", Text(" ".join(map(str, group.ports))))
+    if group.asns:
+        facts.add_row("ASNs", Text(" ".join(f"AS{a}" for a in group.asns)))
+    if group.tags:
+        facts.add_row("tags", Text(safe_text(" ".join(group.tags))))
+    stamps = [f"{name} {time_text(value)}" for name, value in (("created", group.created), ("updated", group.updated)) if value]
+    if stamps:
+        facts.add_row("times", Text(" · ".join(stamps)))
+    members = Text(" ".join(group.members[:MEMBERS_SHOWN]))
+    if len(group.members) > MEMBERS_SHOWN:
+        members.append(f" … +{len(group.members) - MEMBERS_SHOWN} more", style="dim")
+    facts.add_row(f"members ({len(group.members)})", members)
+    if group.notes:
+        facts.add_row("notes", Text(safe_text(group.notes)))
+    parts: list[Any] = [facts]
+    if group.scans:
+        scans = Table(title=f"the scans that support it ({len(group.scans)})", title_justify="left", box=None,
+                      padding=(0, 1), show_edge=False, header_style="bold")
+        scans.add_column("day", no_wrap=True)
+        scans.add_column("port", justify="right", no_wrap=True)
+        scans.add_column("sources", overflow="fold")
+        for scan in group.scans[:SCANS_SHOWN]:
+            sources = " ".join(scan.sources[:SOURCES_SHOWN])
+            if len(scan.sources) > SOURCES_SHOWN:
+                sources += f" … +{len(scan.sources) - SOURCES_SHOWN}"
+            scans.add_row(scan.day.isoformat(), str(scan.port), Text(sources))
+        if len(group.scans) > SCANS_SHOWN:
+            scans.add_row("…", "", Text(f"+{len(group.scans) - SCANS_SHOWN} more scans", style="dim"))
+        parts += [Text(""), scans]
+    else:
+        parts += [Text(""), Text("no scans recorded as evidence (l on a candidate adds them)", style="dim")]
+    return RichGroup(*parts)
+
+
+class GroupTable(VirtualTable):
+    """The group list: a :class:`VirtualTable` that says when the row under its cursor changes."""
+
+    BINDINGS = [  # the footer has room for the labelling keys, not these (still in ? and the palette)
+        Binding("enter", "select", "Track", id="table.open"),
+        Binding("s", "sort_next", "Sort", show=False, id="table.sort"),
+        Binding("r", "sort_reverse", "Reverse", show=False, id="table.reverse"),
+    ]
+
+    class Highlighted(Message):
+        """The cursor is on another row (or the rows changed)."""
+
+    def _move_cursor(self, row: int) -> None:
+        before = self.cursor_row
+        super()._move_cursor(row)
+        if self.cursor_row != before:
+            self.post_message(self.Highlighted())
+
+    def _install(self, *args: Any, **kwargs: Any) -> None:
+        super()._install(*args, **kwargs)
+        self.post_message(self.Highlighted())
 
 
 class LabelsScreen(Screen):
-    HELP = "The groups of the labels file."
+    """Every labelled group, its details, and the keys that change it."""
+
+    HELP = ("The groups of the labels file. Every change is saved to the file at once (atomically, comments kept, "
+            "merged with another analyst's edits; a field both of you changed keeps their value and says so). "
+            "u undoes the last change. enter opens the group's tracking view (its scans over the whole data). "
+            "/ filters the list: words match the id, title, verdict, category, tags, notes and ports; an IP "
+            "matches the groups holding it.")
+    BINDINGS = [
+        Binding("e", "edit", "Edit", id="labels.edit"),
+        Binding("a", "verdict('collaborative')", "Accept", id="labels.accept"),
+        Binding("x", "verdict('not_collaborative')", "Reject", id="labels.reject"),
+        Binding("n", "verdict('unsure')", "Unsure", show=False, id="labels.unsure"),
+        Binding("m", "merge", "Merge", id="labels.merge"),
+        Binding("d", "remove_members", "Remove members", show=False, id="labels.remove_members"),
+        Binding("delete", "delete", "Delete group", show=False, id="labels.delete"),
+        Binding("slash", "focus_filter", "Filter", id="labels.filter"),
+        Binding("escape", "leave_filter", "Back", show=False, id="labels.leave_filter"),
+        Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="labels.clear_filter"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.filter_text = ""
+        self._shown_for: Group | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
-        yield Static("labels", id="labels-placeholder")
+        with Horizontal(id="filter-row"):
+            yield Label("/", id="filter-prompt")
+            yield Input(placeholder="filter: words, an IP (enter or escape back to the list)", id="filter",
+                        select_on_focus=False)
+        yield Static("opening the labels file…", id="labels-status", markup=False)
+        with Horizontal(id="labels-body"):
+            yield GroupTable(GROUP_COLUMNS, sort_key="id", descending=False, id="labels-table", empty_text=EMPTY_HINT)
+            with VerticalScroll(id="labels-details", classes="panel") as details:
+                details.border_title = "group"
+                yield Static("", id="labels-details-text")
         yield Footer()
 
+    def on_mount(self) -> None:
+        self.watch(self.app, "labels_version", self._labels_changed, init=True)
+        self.table.focus()
 
-class TrackScreen(Screen):
-    HELP = "A labelled group over the whole data."
+    @property
+    def table(self) -> GroupTable:
+        return self.query_one(GroupTable)
 
-    def __init__(self, group_id: str) -> None:
-        super().__init__()
-        self.group_id = group_id
+    @property
+    def session(self) -> Any:
+        return self.app.state.labels
 
-    def compose(self) -> ComposeResult:
-        yield Header(icon="◉")
-        yield Static(f"track {self.group_id}")
-        yield Footer()
+    # ------------------------------------------------------------ data in
+
+    def _open_error(self) -> str | None:
+        return next((text for step, text, _trace in reversed(self.app.failures) if step == "labels"), None)
+
+    def _labels_changed(self, _version: int = 0) -> None:
+        if self.session is None:
+            error = self._open_error()
+            if error is None:  # still opening (the App bumps labels_version when done)
+                self.set_timer(_OPEN_RETRY, self._labels_changed)
+                return
+            self.table.empty_text = "the labels file is not open"
+            self.table.set_frame(groups_frame([]))
+            self._status("could not open the labels file: " + error)
+            self._details(Text("could not open the labels file:\n\n" + safe_text(error) + "\n\nFix the file (scantui labels "
+                               "validate FILE says what is wrong) and start scantui again; the other screens work meanwhile.",
+                               style="bold"), "labels file")
+            return
+        self.table.empty_text = EMPTY_HINT if not self.filter_text.strip() else "no group matches the filter"
+        self._refresh_list()
+
+    def _refresh_list(self) -> None:
+        groups = self.session.store.groups if self.session is not None else []
+        shown = [g for g in groups if matches(g, self.filter_text)] if self.filter_text.strip() else groups
+        self.table.set_frame(groups_frame(shown))
+        name = Path(self.session.store.path).name if self.session is not None else ""
+        noun = "group" if len(groups) == 1 else "groups"
+        text = f"{len(shown)} of {len(groups)} {noun}" if len(shown) != len(groups) else f"{len(groups)} {noun}"
+        if self.filter_text.strip():
+            text += f" · filter: {self.filter_text.strip()}"
+        self._status(f"{text} · {name}" + (" · u undoes: " + self.session.undo_description if self.session.can_undo else ""))
+
+    def _status(self, text: str) -> None:
+        self.query_one("#labels-status", Static).update(Text(safe_text(text)))
+
+    def _details(self, content: Any, title: str) -> None:
+        details = self.query_one("#labels-details", VerticalScroll)
+        details.border_title = safe_markup(title)  # border titles are markup
+        self.query_one("#labels-details-text", Static).update(content)
+
+    @on(GroupTable.Highlighted)
+    def _highlighted(self) -> None:
+        group = self.selected
+        if group is self._shown_for and group is not None:
+            return
+        self._shown_for = group
+        if group is not None:
+            self._details(group_details(group), f"group {group.id}")
+        elif self.session is not None:
+            self._details(Text(EMPTY_HINT if not self.session.store.groups else "no group matches the filter",
+                               style="italic"), "group")
+
+    @property
+    def selected(self) -> Group | None:
+        """The group under the cursor (None when the list is empty)."""
+        row = self.table.selected_row
+        if row is None or self.session is None or row["id"] not in self.session.store:
+            return None
+        return self.session.store.get(row["id"])
+
+    # ------------------------------------------------------------ filter
+
+    @on(Input.Changed, "#filter")
+    def _typed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        if self.session is not None:
+            self.table.empty_text = "no group matches the filter" if event.value.strip() else EMPTY_HINT
+            self._refresh_list()
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self) -> None:
+        self.table.focus()
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    def action_focus_filter(self) -> None:
+        self.filter_input.focus()
+
+    def action_leave_filter(self) -> None:
+        """Escape: from the filter back to the list; from the list, back to the previous screen."""
+        (self.table.focus if self.filter_input.has_focus else self.app.action_back)()
+
+    def action_clear_filter(self) -> None:
+        self.filter_input.value = ""
+
+    # ------------------------------------------------------------ rows out
+
+    @on(VirtualTable.RowSelected, "#labels-table")
+    def _row_selected(self, event: VirtualTable.RowSelected) -> None:
+        self.app.open_track(event.row["id"])
+
+    def action_track(self) -> None:
+        group = self._need_group()
+        if group is not None:
+            self.app.open_track(group.id)
+
+    # ------------------------------------------------------------ changes
+
+    def _need_group(self) -> Group | None:
+        if self.session is None:
+            self.notify("the labels file is not open (see the error on this screen)", severity="error", markup=False)
+            return None
+        group = self.selected
+        if group is None:
+            self.notify("no group selected", markup=False)
+        return group
+
+    def _change(self, action: Callable[[Any], Any]) -> None:
+        self.app.change_labels(action)
+
+    def action_edit(self) -> None:
+        group = self._need_group()
+        if group is None:
+            return
+
+        def done(changes: dict[str, Any] | None) -> None:
+            if changes:
+                self._change(lambda s: s.edit(group.id, **changes))
+            elif changes is not None:
+                self.notify("nothing changed", markup=False)
+
+        self.app.push_screen(EditGroupScreen(group), done)
+
+    def action_verdict(self, verdict: str) -> None:
+        group = self._need_group()
+        if group is None:
+            return
+        if group.verdict == verdict:
+            self.notify(f"{safe_text(group.id)} is already {verdict}", markup=False)
+            return
+        self._change(lambda s: s.set_verdict(group.id, verdict))
+
+    def action_merge(self) -> None:
+        group = self._need_group()
+        if group is None:
+            return
+        others = [g for g in self.session.store.groups if g.id != group.id]
+        if not others:
+            self.notify("no other group to merge", markup=False)
+            return
+
+        def done(other: str | None) -> None:
+            if other:
+                self._change(lambda s: s.merge(group.id, other))
+
+        self.app.push_screen(PickGroupScreen(f"merge which group into {group.id}?", others), done)
+
+    def action_remove_members(self) -> None:
+        group = self._need_group()
+        if group is None:
+            return
+
+        def done(members: list[str] | None) -> None:
+            if members:
+                self._change(lambda s: s.remove_members(group.id, members))
+
+        self.app.push_screen(RemoveMembersScreen(group), done)
+
+    def action_delete(self) -> None:
+        group = self._need_group()
+        if group is None:
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._change(lambda s: s.delete(group.id))
+
+        self.app.push_screen(ConfirmDeleteScreen(group), done)
+
+    def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
+        """(name, help, callback) for the command palette while this screen is shown."""
+        table = self.table
+        yield "labels: track selected", "Open the tracking view of the group under the cursor (enter)", self.action_track
+        yield "labels: edit selected", "Edit title, verdict, category, members, ports, tags, notes (e)", self.action_edit
+        yield "labels: accept", "Verdict collaborative for the selected group (a)", lambda: self.action_verdict("collaborative")
+        yield "labels: reject", "Verdict not_collaborative for the selected group (x)", lambda: self.action_verdict("not_collaborative")
+        yield "labels: unsure", "Verdict unsure for the selected group (n)", lambda: self.action_verdict("unsure")
+        yield "labels: merge into selected", "Fold another group into the selected one (m)", self.action_merge
+        yield "labels: remove members", "Remove members from the selected group (d)", self.action_remove_members
+        yield "labels: delete selected", "Delete the selected group, after a confirmation (delete)", self.action_delete
+        yield "labels: undo", "Undo the last labelling change (u)", self.app.action_undo_label
+        yield "labels: filter", "Filter the groups by words or an IP (/)", self.action_focus_filter
+        yield "labels: clear filter", "Show every group again (ctrl+u)", self.action_clear_filter
+        yield "labels: reverse sort", "Flip the sort order (r)", table.action_sort_reverse
+        for column in table.sortable_columns:
+            yield f"labels: sort by {column.header}", f"Sort the groups by {column.key}", (lambda k=column.key: table.sort_by(k))

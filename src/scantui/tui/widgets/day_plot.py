@@ -60,6 +60,8 @@ class DayPlot(Container):
             return
         if self._plot is None:
             from textual_plotext import PlotextPlot
+            from scantui.plots.plotext_order import stable_tick_order
+            stable_tick_order()
 
             self._plot = PlotextPlot(classes="day-plot--plot")
             self.mount(self._plot)

@@ -1,0 +1,240 @@
+"""The labels screen's modals: edit a group, pick a group to merge, pick members to remove, confirm a delete.
+
+Each modal only asks; the labels screen saves what it returns through
+:meth:`scantui.tui.app.ScantuiApp.change_labels`. :func:`form_changes` (no
+Textual) turns the edit form's texts into the fields that changed, validating
+members (IPs and CIDRs, a host-bits typo is an error), ports and tags: an
+error keeps the form open with the message and nothing is saved. Titles,
+notes, tags and ids come from a shared file and are shown literally
+(control characters escaped, markup never interpreted).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Select, SelectionList, Static, TextArea
+
+from scantui.labels.model import CATEGORIES, VERDICTS, Group, check_port, parse_member
+from scantui.safetext import safe_markup, safe_text
+from scantui.tui.screens.label_as import group_option
+
+_SPLIT = re.compile(r"[\s,]+")
+
+
+def split_list(text: str) -> list[str]:
+    """``"a, b c"`` -> ``["a", "b", "c"]`` (commas and spaces separate)."""
+    return [part for part in _SPLIT.split(text.strip()) if part]
+
+
+def form_changes(group: Group, *, title: str, verdict: str, category: str | None, members: str, ports: str,
+                 tags: str, notes: str) -> dict[str, Any]:
+    """The fields of *group* the form changed, parsed; :class:`ValueError` naming the first bad value."""
+    parsed: dict[str, Any] = {
+        "title": title.strip() or None,
+        "verdict": verdict,
+        "category": category or None,
+        "members": tuple(dict.fromkeys(parse_member(m) for m in split_list(members))),
+        "ports": tuple(dict.fromkeys(_port(p) for p in split_list(ports))),
+        "tags": tuple(dict.fromkeys(split_list(tags))),
+        "notes": notes.rstrip() or None,
+    }
+    if not parsed["members"]:
+        raise ValueError("a group needs at least one member (delete the group instead)")
+    if parsed["notes"] is not None and (group.notes or "").rstrip() == parsed["notes"]:
+        parsed["notes"] = group.notes  # only trailing blanks differ: not a change
+    return {name: value for name, value in parsed.items() if getattr(group, name) != value}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _port(text: str) -> int:
+    if not text.isdigit():
+        raise ValueError(f"bad port '{safe_text(text, limit=20)}' (0-65535)")
+    return check_port(int(text))
+
+
+class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
+    """The edit form of one group; dismissed with the changed fields (maybe empty) or None."""
+
+    HELP = ("Edit the group: members, ports and tags are separated by commas or spaces; members are IPv4 "
+            "addresses or CIDR blocks. enter in a one-line field saves (so does the Save button); tab moves "
+            "between fields; in the notes, enter starts a new line. escape (or q outside a field) cancels. "
+            "The change is saved to the labels file at once and u undoes it.")
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="edit_group.cancel")]
+
+    def __init__(self, group: Group) -> None:
+        super().__init__()
+        self.group = group
+
+    def compose(self) -> ComposeResult:
+        g = self.group
+        with Vertical(id="edit-box", classes="modal-box") as box:
+            box.border_title = f"edit {safe_markup(g.id)}"  # border titles are markup
+            box.border_subtitle = "enter: save · tab: next · escape: cancel"
+            yield from self._field("title", Input(g.title or "", id="edit-title", select_on_focus=False, compact=True))
+            yield from self._field("verdict", Select([(v, v) for v in VERDICTS], value=g.verdict, allow_blank=False,
+                                                     id="edit-verdict", compact=True))
+            yield from self._field("category", Select([(c, c) for c in CATEGORIES], value=g.category or Select.NULL,
+                                                      prompt="-", id="edit-category", compact=True))
+            yield from self._field("members", Input(" ".join(g.members), id="edit-members", select_on_focus=False, compact=True))
+            yield from self._field("ports", Input(" ".join(map(str, g.ports)), id="edit-ports", select_on_focus=False,
+                                                  compact=True))
+            yield from self._field("tags", Input(" ".join(g.tags), id="edit-tags", select_on_focus=False, compact=True))
+            with Horizontal(classes="edit-field edit-notes"):
+                yield Label("notes", classes="edit-name")
+                yield TextArea(g.notes or "", id="edit-notes", soft_wrap=True, compact=True)
+            yield Static("", id="edit-error", markup=False)
+            with Horizontal(classes="modal-buttons"):
+                yield Button("Save", id="edit-save", variant="primary", compact=True)
+                yield Button("Cancel", id="edit-cancel", compact=True)
+
+    @staticmethod
+    def _field(name: str, widget: Any) -> ComposeResult:
+        with Horizontal(classes="edit-field"):
+            yield Label(name, classes="edit-name")
+            yield widget
+
+    def on_mount(self) -> None:
+        self.query_one("#edit-title", Input).focus()
+
+    def _text(self, selector: str) -> str:
+        return self.query_one(selector, Input).value
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#edit-save")
+    def action_save(self) -> None:
+        category = self.query_one("#edit-category", Select).value
+        try:
+            changes = form_changes(
+                self.group, title=self._text("#edit-title"), verdict=str(self.query_one("#edit-verdict", Select).value),
+                category=None if category is Select.NULL else str(category), members=self._text("#edit-members"),
+                ports=self._text("#edit-ports"), tags=self._text("#edit-tags"),
+                notes=self.query_one("#edit-notes", TextArea).text)
+        except ValueError as exc:
+            self.query_one("#edit-error", Static).update(Text("✗ " + safe_text(str(exc))))
+            return
+        self.dismiss(changes)
+
+    @on(Button.Pressed, "#edit-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickGroupScreen(ModalScreen[str | None]):
+    """Choose one of *groups* (enter); dismissed with its id or None."""
+
+    HELP = "enter picks the group under the cursor; escape (or q) cancels."
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="pick_group.cancel")]
+
+    def __init__(self, heading: str, groups: list[Group]) -> None:
+        super().__init__()
+        self.heading = heading
+        self.groups = groups
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pick-box", classes="modal-box") as box:
+            box.border_title = safe_markup(self.heading)
+            box.border_subtitle = "enter: pick · escape: cancel"
+            yield OptionList(*(group_option(g, 0.0) for g in self.groups), id="pick-groups")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class RemoveMembersScreen(ModalScreen[list[str] | None]):
+    """Tick members (space or enter), then ``d`` or the Remove button; dismissed with the ticked members or None."""
+
+    HELP = ("space or enter ticks a member; d (or the Remove button) removes the ticked members from the group; "
+            "escape (or q) cancels.")
+    BINDINGS = [
+        Binding("escape,q", "cancel", "Cancel", id="remove_members.cancel"),
+        Binding("d", "remove", "Remove ticked", id="remove_members.remove"),
+    ]
+
+    def __init__(self, group: Group) -> None:
+        super().__init__()
+        self.group = group
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="remove-box", classes="modal-box") as box:
+            box.border_title = f"remove members of {safe_markup(self.group.id)}"
+            box.border_subtitle = "space: tick · d: remove ticked · escape: cancel"
+            yield SelectionList[str](*((Text(m), m) for m in self.group.members), id="remove-members", compact=True)
+            yield Static("", id="remove-error", markup=False)
+            with Horizontal(classes="modal-buttons"):
+                yield Button("Remove", id="remove-ok", variant="error", compact=True)
+                yield Button("Cancel", id="remove-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    @on(Button.Pressed, "#remove-ok")
+    def action_remove(self) -> None:
+        ticked = list(self.query_one(SelectionList).selected)
+        if not ticked:
+            self.query_one("#remove-error", Static).update("✗ tick the members to remove first (space)")
+            return
+        if len(ticked) == len(self.group.members):
+            self.query_one("#remove-error", Static).update("✗ a group needs at least one member (delete the group instead)")
+            return
+        self.dismiss(ticked)
+
+    @on(Button.Pressed, "#remove-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDeleteScreen(ModalScreen[bool]):
+    """Delete *group*? ``y`` / enter on Delete deletes, ``n`` / escape keeps it."""
+
+    HELP = "y (or enter on Delete) deletes the group from the labels file; u undoes it. n or escape keeps it."
+    BINDINGS = [
+        Binding("y", "answer(True)", "Delete", id="confirm_delete.yes"),
+        Binding("n,escape,q", "answer(False)", "Keep", id="confirm_delete.no"),
+    ]
+
+    def __init__(self, group: Group) -> None:
+        super().__init__()
+        self.group = group
+
+    def compose(self) -> ComposeResult:
+        g = self.group
+        with Vertical(id="delete-box", classes="modal-box") as box:
+            box.border_title = f"delete {safe_markup(g.id)}"
+            text = Text("Delete group ")
+            text.append(safe_text(g.id), style="bold")
+            if g.title:
+                text.append(f" ({safe_text(g.title, limit=60)})")
+            text.append(f", {_count(len(g.members), 'member')}, {_count(len(g.scans), 'scan')}, from the labels file? "
+                        "u undoes it.")
+            yield Static(text, id="delete-question")
+            with Horizontal(classes="modal-buttons"):
+                yield Button("Delete", id="delete-yes", variant="error", compact=True)
+                yield Button("Keep", id="delete-no", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#delete-yes", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "delete-yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

@@ -1,0 +1,142 @@
+"""The detail screens' panels: a plotext figure, a facts table, tool shares, one scan's card.
+
+:class:`FigurePanel` holds a textual-plotext plot drawn by one of the pure
+builders of :mod:`scantui.plots` (``per_day``, ``port_histogram``,
+``split_bars``...), or a line of text while the data is read. The figures are
+binned before they get here (at most a few hundred bars), because plotext
+redraws the whole figure on every render. Panels can take the focus (tab), so
+the detail screen scrolls to them from the keyboard.
+
+Every text that comes from the data (AS names, hostnames, label ids) goes
+through :func:`scantui.safetext.safe_text` and into ``rich.text.Text``, never
+markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.widgets import Static
+
+from scantui.safetext import safe_text
+
+BAR_CELLS = 16  # width of a tool share bar
+CARD_ROWS = 3  # member rows drawn in a scan card
+
+
+class FigurePanel(Container, can_focus=True):
+    """A bordered panel with one plotext figure; :meth:`draw` builds it, :meth:`show_text` replaces it."""
+
+    DEFAULT_CSS = """
+    FigurePanel { height: 14; min-height: 8; padding: 0; }
+    FigurePanel > .figure--text { color: $text-muted; padding: 0 1; }
+    """
+
+    def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, classes=classes)
+        self.border_title = title
+        self._plot: Any = None
+        self.drawn = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("reading…", classes="figure--text", markup=False)
+
+    def show_text(self, text: str) -> None:
+        label = self.query_one(".figure--text", Static)
+        label.update(Text(safe_text(text)))
+        label.display = True
+        if self._plot is not None:
+            self._plot.display = False
+        self.drawn = False
+
+    def draw(self, build: Callable[[Any], None]) -> None:
+        """Clear the figure and call ``build(plt)`` (a :mod:`scantui.plots` builder with its data bound)."""
+        if self._plot is None:
+            from textual_plotext import PlotextPlot
+            from scantui.plots.plotext_order import stable_tick_order
+            stable_tick_order()
+
+            self._plot = PlotextPlot(classes="figure--plot")
+            self.mount(self._plot)
+        plt = self._plot.plt
+        plt.clear_figure()
+        build(plt)
+        self.query_one(".figure--text", Static).display = False
+        self._plot.display = True
+        self._plot.refresh()
+        self.drawn = True
+
+
+def facts_table(rows: Sequence[tuple[str, Text | str]]) -> Table:
+    """Label / value rows; plain ``str`` values are untrusted and shown literally."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for label, value in rows:
+        table.add_row(label, value if isinstance(value, Text) else Text(safe_text(value)))
+    return table
+
+
+def tools_table(counts: dict[str, int]) -> Table | Text:
+    """Packets per tool with a share bar, largest first (from :func:`scantui.analysis.detail.tools`)."""
+    total = sum(counts.values())
+    if not total:
+        return Text("no probes", style="dim")
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    for tool, n in counts.items():
+        share = n / total
+        cells = max(1, round(share * BAR_CELLS)) if n else 0
+        table.add_row(safe_text(tool), Text("█" * cells + "·" * (BAR_CELLS - cells), style="bold"), f"{share:.1%}", f"{n:,}")
+    return table
+
+
+def scan_card(ref: dict[str, Any], rows: Sequence[str], *, more: int, width: int) -> Text:
+    """One scan of a group, compact: port, day, members; hours and timing; then its first members' strips.
+
+    *ref* is a candidate record (``port``, ``day``, ``start``, ``end``, ``n_sources``/``sources``,
+    ``timing``, ``score``); *rows* the strips of its first members (first seen first), *more* how many
+    members are not drawn.
+    """
+    start, end = str(ref.get("start", ""))[11:16], str(ref.get("end", ""))[11:16]
+    n = ref.get("n_sources") or len(ref.get("sources") or ())
+    text = Text(no_wrap=True, overflow="crop")
+    text.append(f"{ref.get('port')} · {safe_text(str(ref.get('day', ''))[5:])}", style="bold")
+    text.append(f" · {n} src")
+    text.append(f"\n{start}–{end} {safe_text(ref.get('timing'))}")
+    for row in rows[:CARD_ROWS]:
+        text.append("\n" + row[:width], style="bold")
+    if more > 0:
+        text.append(f"\n+{more} more", style="dim")
+    return text
+
+
+class ScanCard(Static):
+    """One scan in a group's row of scans; the selected one is highlighted."""
+
+    DEFAULT_CSS = """
+    ScanCard {
+        width: 26;
+        height: 100%;
+        border: round $primary 40%;
+        padding: 0 0;
+        background: $surface;
+    }
+    ScanCard.-selected { border: heavy $accent; }
+    """
+
+    def __init__(self, index: int, ref: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(scan_card(ref, ["…"], more=0, width=24), **kwargs)
+        self.index = index
+        self.ref = ref
+
+    def set_strips(self, rows: Sequence[str], more: int) -> None:
+        self.update(scan_card(self.ref, rows, more=more, width=24))
