@@ -178,6 +178,8 @@ def _node(value: Any, *, flow: bool | None = None) -> Any:
     if isinstance(value, str):
         return _text_node(value)
     if isinstance(value, (tuple, list)):
+        if value and all(isinstance(v, Scan) for v in value):
+            flow = False  # one scan a line, as in the contract: a new scan is a one-line diff
         return _seq([_node(v) for v in value], flow)
     if isinstance(value, dict):
         node = CommentedMap()
