@@ -125,9 +125,11 @@ def scanner_facts(row: dict[str, Any]) -> list[tuple[str, Text | str]]:
     strength = f" (strength {get('schedule_strength'):.1f})" if get("schedule_strength") else ""
     coverage = f"coverage max {percent_text(get('coverage_max'))}" if get("coverage_max") is not None else ""
     days = f"days scanned {percent_text(get('days_scanned'))}" if get("days_scanned") is not None else ""
+    rule = [("rule", safe_text(get("rule")))] if get("rule") else []
     return [
         ("source", who),
         ("", org),
+        *rule,
         ("traffic", traffic),
         ("seen", seen),
         ("tools", tools_text(get("tools")) if get("tools") else safe_text(get("tool") or NULL)),
