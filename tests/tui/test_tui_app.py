@@ -39,7 +39,11 @@ def test_opening_the_sample_shows_the_overview_and_every_scanner(sample_cache):
         assert "2024-02-01 00:00" in text and "zmap" in text and "443" in text
         assert app.progress == 1.0 and not app.loading
         assert app.collab_count == len(state.collab.candidates)
-        assert f"{app.collab_count} to review" in text
+        assert app.new_counts == (27, 8) and "27 new of 27" in text and "8 new of 8" in text
+        # a rejected group no longer waits for review
+        app.change_labels(lambda session: session.reject(state.groups[0]["members"]))
+        await settle(app, pilot)
+        assert app.new_counts[1] == 7 and "7 new of 8" in screen_text(app)
         await pilot.press("2")
         await settle(app, pilot)
         table = app.screen.query_one(VirtualTable)

@@ -86,6 +86,7 @@ class ScantuiApp(App[int]):
     loading: reactive[bool] = reactive(True)
     counting: reactive[bool] = reactive(False)
     labels_version: reactive[int] = reactive(0)
+    new_counts: reactive[tuple[int, int] | None] = reactive(None)  # (candidates, groups) not reviewed yet
 
     def __init__(self, request: LoadRequest, *, autoload: bool = True) -> None:
         super().__init__()
@@ -172,12 +173,23 @@ class ScantuiApp(App[int]):
         if then is not None:
             self.call_from_thread(then, change)
 
+    @work(thread=True, exclusive=True, group="review-counts", exit_on_error=False)
+    def count_new(self) -> None:
+        """How many candidates and groups are still new (not labelled or rejected): the overview's figures."""
+        state = self.state
+        if state.collab is None or state.groups is None:
+            return
+        cands = sum(state.review(c["sources"])[0] == "new" for c in state.collab.candidates)
+        groups = sum(state.review(g["members"])[0] == "new" for g in state.groups)
+        self.call_from_thread(setattr, self, "new_counts", (cands, groups))
+
     def action_undo_label(self) -> None:
         """Undo the last labelling change (saved at once)."""
         self.change_labels(lambda session: session.undo())
 
     def on_labels_changed(self, message: LabelsChanged) -> None:
         self.labels_version += 1
+        self.count_new()
         if message.conflicts:
             self.notify("kept the other analyst's value for: " + ", ".join(message.conflicts), title=message.text,
                         severity="warning", timeout=12, markup=False)
@@ -261,6 +273,7 @@ class ScantuiApp(App[int]):
         elif message.step == "groups":
             self.groups_count = len(state.groups) if state.groups is not None else None
             self.counting = False
+            self.count_new()
 
     def on_step_failed(self, message: StepFailed) -> None:
         if message.step == "labels":

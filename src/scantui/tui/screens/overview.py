@@ -42,7 +42,8 @@ def _grid(*justify: str) -> Table:
     return table
 
 
-def figures_table(ov: Overview | None, collab: int | None, groups: int | None, waiting: bool) -> Table:
+def figures_table(ov: Overview | None, collab: int | None, groups: int | None, waiting: bool,
+                  new: tuple[int, int] | None = None) -> Table:
     """Packets, sources, time range, telescope, traffic split and the review counts."""
     table = _grid("left", "right")
     if ov is None:
@@ -60,8 +61,12 @@ def figures_table(ov: Overview | None, collab: int | None, groups: int | None, w
         table.add_row("probes", f"{ov.probes:,} {_pct(ov.probes, ov.packets):>6}")
         table.add_row("backscatter", f"{ov.backscatter:,} {_pct(ov.backscatter, ov.packets):>6}")
         table.add_row("other", f"{ov.other:,} {_pct(ov.other, ov.packets):>6}")
-    table.add_row("candidates", f"{_count(collab, waiting)} to review")
-    table.add_row("groups", f"{_count(groups, waiting)} to review")
+    if new is not None and collab is not None and groups is not None:
+        table.add_row("candidates", f"{new[0]:,} new of {collab:,}")
+        table.add_row("groups", f"{new[1]:,} new of {groups:,}")
+    else:
+        table.add_row("candidates", f"{_count(collab, waiting)} to review")
+        table.add_row("groups", f"{_count(groups, waiting)} to review")
     return table
 
 
@@ -142,11 +147,12 @@ class OverviewScreen(Screen):
         self.watch(app, "groups_count", self._show_figures, init=False)
         self.watch(app, "loading", self._show_figures, init=False)
         self.watch(app, "counting", self._show_figures, init=False)
+        self.watch(app, "new_counts", self._show_figures, init=False)
 
     def _show_figures(self, _value: object = None) -> None:
         app = self.app
         self.query_one("#figures", Static).update(
-            figures_table(app.overview, app.collab_count, app.groups_count, app.loading or app.counting)
+            figures_table(app.overview, app.collab_count, app.groups_count, app.loading or app.counting, app.new_counts)
         )
 
     def _show_overview(self, overview: Overview | None) -> None:
