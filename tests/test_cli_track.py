@@ -33,6 +33,9 @@ def test_labelled_group_json(capsys, labels):
     assert doc["size_histogram"] == {"9": 6} and doc["timing_counts"] == {"parallel": 6}
     assert all(m["stable"] for m in doc["member_split"]) and doc["day_of_week"]["Mon"] == 6
     assert doc["first_seen"].startswith("2024-02-05T09:00") and doc["active_days"] == 2 and doc["span_days"] == 8
+    # who the members are, from the data's enrichment
+    assert [m["member"] for m in doc["member_info"]] == doc["active_members"]
+    assert {(m["asn"], m["as_name"]) for m in doc["member_info"]} == {(202425, "INT-NETWORK")}
 
 
 def test_suggestion_id_csv_and_table(capsys, labels):
@@ -41,7 +44,7 @@ def test_suggestion_id_csv_and_table(capsys, labels):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 6 and {r["port"] for r in rows} == {"2375", "8081"} and {r["n_sources"] for r in rows} == {"2"}
     code, out, err = run(["track", SAMPLE, "--labels", str(labels), "--group", "STS"], capsys)
-    assert code == 0 and "split per member" in out and "6 scans on 3 ports" in err
+    assert code == 0 and "split per member" in out and "6 scans on 3 ports" in err and "AS202425 INT-NETWORK x9" in out
 
 
 @pytest.mark.parametrize("group, message", [("NOPE", "no group 'NOPE' in the labels file (it has: STS)"),

@@ -206,7 +206,9 @@ def test_the_tracking_view_shows_the_track_figures(labels, tui_cache):
         track = app.screen
         assert isinstance(track, TrackScreen) and track.group_id == "STS"
         state = app.state
-        assert track.doc == track_group(state.dataset.lf, STS_MEMBERS, telescope_size=state.telescope_size)
+        assert track.doc == track_group(state.dataset.lf, STS_MEMBERS, telescope_size=state.telescope_size,
+                                        enrichment=state.rollup.enrichment)
+        assert "AS202425 INT-NETWORK x9" in screen_text(app)
         assert track.doc["size_histogram"] == {"9": 6} and track.doc["n_scans"] == 6
         text = screen_text(app)
         assert "6 scans on 3 ports" in text and "SecurityTrails" in text

@@ -26,7 +26,10 @@ The figures: **longevity** (first/last seen, active days, span), **group timing*
 **ports** (scans and packets per port, top first), **destination split** per
 member (mean, min, max share and whether it is stable), **scan timing** (pattern
 per scan and their counts), **size** (members per scan over time and its
-histogram), and packets per day.
+histogram), and packets per day. With the data's enrichment (the rollup's per-day
+table, or an enrichment table given as a PATH), ``member_info`` says who each
+active member is (AS, AS name, country, hostname, and the organization, category and
+rule from :mod:`scantui.enrich.rules`), as of the group's last active day.
 """
 
 from __future__ import annotations
@@ -170,9 +173,26 @@ def _member_split(scans: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda m: (-m["scans"], -m["mean_share"], tuple(map(int, m["member"].split(".")))))
 
 
+def member_info(enrichment: pl.LazyFrame | None, srcs: pl.Series, last_day: dt.date | None) -> list[dict[str, Any]]:
+    """Who each member is: enrichment fields as of *last_day*, organization named by the rules."""
+    from scantui.analysis.scanners import latest_enrichment
+    from scantui.enrich.rules import classify
+
+    frame = pl.DataFrame({"src": srcs.cast(pl.UInt32)})
+    if enrichment is not None:
+        frame = frame.join(latest_enrichment(enrichment, None, last_day).collect(), on="src", how="left")
+    named = classify(frame)
+    frame = named.collect() if isinstance(named, pl.LazyFrame) else named
+    keep = [c for c in ("asn", "as_name", "country", "hostname", "org", "category", "rule") if c in frame.columns]
+    return [{"member": _dotted(r["src"]), **{c: r[c] for c in keep}} for r in frame.sort("src").iter_rows(named=True)]
+
+
 def track_group(packets: pl.LazyFrame, members: Sequence[str], *, telescope_size: int,
-                query: TrackQuery = TrackQuery()) -> dict[str, Any]:
-    """The tracking figures of the group whose members are *members* (IPs/CIDRs), as one JSON-ready dict."""
+                query: TrackQuery = TrackQuery(), enrichment: pl.LazyFrame | None = None) -> dict[str, Any]:
+    """The tracking figures of the group whose members are *members* (IPs/CIDRs), as one JSON-ready dict.
+
+    *enrichment* (``src``, ``day``, enrichment columns) adds ``member_info``.
+    """
     per_src, per_port = aggregate(packets, members)
     scans = _scans(*_merge_midnight(packets, members, per_src, per_port), telescope_size, query)
     base: dict[str, Any] = {"members": list(members), "telescope_size": telescope_size, "min_cover": query.min_cover}
@@ -180,7 +200,8 @@ def track_group(packets: pl.LazyFrame, members: Sequence[str], *, telescope_size
         return {**base, "seen": False, "active_members": [], "first_seen": None, "last_seen": None, "active_days": 0,
                 "span_days": 0, "packets": 0, "scans": [], "n_scans": 0, "scans_per_day": [], "packets_per_day": [],
                 "day_of_week": dict.fromkeys(WEEKDAYS, 0), "day_of_month": {str(d): 0 for d in range(1, 32)},
-                "ports": [], "n_ports": 0, "timing_counts": {}, "sizes": [], "size_histogram": {}, "member_split": []}
+                "ports": [], "n_ports": 0, "timing_counts": {}, "sizes": [], "size_histogram": {}, "member_split": [],
+                "member_info": []}
     days = per_src.group_by("day").agg(pl.col("packets").sum(), pl.col("src").n_unique().alias("sources")).sort("day")
     first_day, last_day = days["day"][0], days["day"][-1]
     calendar = _calendar(first_day, last_day)
@@ -210,7 +231,16 @@ def track_group(packets: pl.LazyFrame, members: Sequence[str], *, telescope_size
         "timing_counts": dict(Counter(s["timing"] for s in scans).most_common()),
         "sizes": sizes, "size_histogram": {str(k): v for k, v in sorted(Counter(sizes).items())},
         "member_split": _member_split(scans),
+        "member_info": member_info(enrichment, per_src["src"].unique().sort(), last_day),
     }
+
+
+def who_line(info: list[dict[str, Any]]) -> str:
+    """The members' organizations and ASes, most common first: ``Censys (commercial) x2; AS202425 INT-NETWORK x9``."""
+    names = Counter(" ".join(str(x) for x in (f"AS{m['asn']}" if m.get("asn") else None, m.get("as_name")) if x) for m in info)
+    orgs = Counter(f"{m['org']} ({m.get('category') or '?'})" for m in info if m.get("org"))
+    parts = [f"{k} x{n}" for k, n in (orgs + Counter({k: v for k, v in names.items() if k})).most_common(4)]
+    return "; ".join(parts) or "unknown (no enrichment; see scantui enrich)"
 
 
 def summary_line(doc: dict[str, Any]) -> str:

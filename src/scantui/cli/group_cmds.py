@@ -125,9 +125,10 @@ def track_cmd(paths, load_opts, telescope, query, group_id, min_cover, labels_pa
     store = open_labels(labels_path)
     origin, members, title = _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, query)
     dataset = open_inputs(paths, load_opts)
-    size = _telescope_size(dataset, load_opts, telescope)
+    size, enrichment = _size_and_enrichment(dataset, load_opts, telescope)
     doc = {"group": group_id, "origin": origin, "title": title,
-           **track_group(dataset.lf, members, telescope_size=size, query=TrackQuery(min_cover=min_cover))}
+           **track_group(dataset.lf, members, telescope_size=size, query=TrackQuery(min_cover=min_cover),
+                         enrichment=enrichment)}
     if fmt == "json":
         print_json(doc)
     elif fmt == "csv":
@@ -161,21 +162,19 @@ def _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, qu
                      + "; suggestion ids look like S01", path=where)
 
 
-def _telescope_size(dataset, load_opts, telescope) -> int:
-    cidrs, size = telescope
-    if cidrs or size:
-        from scantui.analysis.telescope import resolve_size
-
-        return resolve_size(cidrs, size, 0)[0]
+def _size_and_enrichment(dataset, load_opts, telescope):
+    """The telescope size (given, or the rollup's estimate) and the rollup's enrichment (None without any)."""
     from scantui.analysis.rollup_cache import open_rollup, telescope_size_estimate
+    from scantui.analysis.telescope import resolve_size
     from scantui.cli.progress import run_with_progress
 
     rollup = run_with_progress(lambda: open_rollup(dataset, opts=load_opts), dataset.stats, dataset.total_bytes, "rolling up")
-    return telescope_size_estimate(rollup)
+    cidrs, size = telescope
+    return resolve_size(cidrs, size, 0 if (cidrs or size) else telescope_size_estimate(rollup))[0], rollup.enrichment
 
 
 def _print_track(doc) -> None:
-    from scantui.analysis.tracking import summary_line
+    from scantui.analysis.tracking import summary_line, who_line
     from scantui.cli.output import print_mapping
 
     name = doc["group"] + (f" ({doc['title']})" if doc.get("title") else "")
@@ -189,6 +188,7 @@ def _print_track(doc) -> None:
         ("scans", doc["n_scans"]), ("timing", ", ".join(f"{k} {v}" for k, v in doc["timing_counts"].items()) or "-"),
         ("group size", ", ".join(f"{k}: {v}" for k, v in doc["size_histogram"].items()) or "-"),
         ("scans by day of month", " ".join(f"{d}:{n}" for d, n in doc["day_of_month"].items() if n) or "-"),
+        ("who", who_line(doc["member_info"])),
     ])
     print_table("scans", ["day", "port", "n", "cover", "split", "timing", "start", "end"], [
         [s["day"][5:], str(s["port"]), str(s["n_sources"]), f"{s['cover_multiple']}x {s['cover']:.0%}",

@@ -87,7 +87,7 @@ def table_frame(rows: list[dict[str, Any]], columns: tuple[Column, ...]) -> pl.D
 
 def summary_rows(group_id: str, title: str | None, doc: dict[str, Any]) -> list[tuple[str, Text | str]]:
     """The summary panel's rows: what an analyst reads first."""
-    from scantui.analysis.tracking import summary_line
+    from scantui.analysis.tracking import summary_line, who_line
 
     name = Text(safe_text(group_id), style="bold")
     if title:
@@ -100,6 +100,7 @@ def summary_rows(group_id: str, title: str | None, doc: dict[str, Any]) -> list[
             ("active", f"{doc['active_days']} of {doc['span_days']} days"),
             ("probes", f"{doc['packets']:,} from {len(doc['active_members'])} sources"),
             ("timing", ", ".join(f"{k} {v}" for k, v in doc["timing_counts"].items()) or "no scans"),
+            ("who", safe_text(who_line(doc.get("member_info", [])))),
         ]
     rows.append(("telescope", f"{doc['telescope_size']:,} addresses; a scan is a port and day the members "
                               f"cover ≥ {doc['min_cover']:.0%} of it"))
@@ -186,16 +187,17 @@ class TrackScreen(Screen):
             return
         self._members = group.members
         self.query_one("#track-body").loading = True
-        self.track(list(group.members), state.dataset.lf, state.telescope_size)
+        self.track(list(group.members), state.dataset.lf, state.telescope_size,
+                   state.rollup.enrichment if state.rollup is not None else None)
 
     @work(thread=True, exclusive=True, group="track", exit_on_error=False)
-    def track(self, members: list[str], packets: Any, telescope_size: int) -> None:
+    def track(self, members: list[str], packets: Any, telescope_size: int, enrichment: Any = None) -> None:
         """``track_group`` in a thread; the figures are drawn on the UI thread."""
         from scantui.analysis.tracking import track_group
 
         worker = get_current_worker()
         try:
-            doc = track_group(packets, members, telescope_size=telescope_size)
+            doc = track_group(packets, members, telescope_size=telescope_size, enrichment=enrichment)
         except Exception as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, exc)
