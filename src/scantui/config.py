@@ -17,6 +17,10 @@ enrich:
   refresh_days: 30               # look an IP up again when its newest answer is older
   timeout: 10                    # seconds per IPinfo batch request
   retries: 4                     # per batch, on HTTP 429, 5xx and timeouts
+tui:
+  keymap:                        # binding id -> keys (ids: press ? in the app, or see the README)
+    app.quit: "q,ctrl+q"
+    table.down: "down,j,n"
 ```
 
 The token is a secret: nothing here ever prints it, and ``repr`` of the
@@ -77,6 +81,20 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise InputError("the configuration must be a mapping", path=path)
     return doc
+
+
+def tui_keymap(config: dict[str, Any] | None = None, path: Path | None = None) -> dict[str, str]:
+    """The ``tui.keymap`` section: binding id -> comma-separated keys (Textual's ``App.set_keymap``)."""
+    path = path or config_path()
+    config = load_config(path) if config is None else config
+    section = config.get("tui") or {}
+    if not isinstance(section, dict):
+        raise InputError("tui must be a mapping", path=path, where="tui")
+    keymap = section.get("keymap") or {}
+    if not isinstance(keymap, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
+                                               for k, v in keymap.items()):
+        raise InputError("tui.keymap must map binding ids to keys, e.g. app.quit: \"q,ctrl+q\"", path=path, where="tui.keymap")
+    return {k: v.strip() for k, v in keymap.items()}
 
 
 @dataclass(frozen=True)

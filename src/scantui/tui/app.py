@@ -101,9 +101,22 @@ class ScantuiApp(App[int]):
 
     def on_mount(self) -> None:
         self.sub_title = safe_text(self.state.request.title)  # a file name is data: no control characters
+        self.call_after_refresh(self._apply_keymap)
         if self.autoload:
             self.call_after_refresh(self.load_data)  # paint first, then start reading
             self.call_after_refresh(self.load_labels)
+
+    def _apply_keymap(self) -> None:
+        """The user's key remapping (``tui.keymap`` in the config file: binding id -> keys)."""
+        from scantui.config import tui_keymap
+
+        try:
+            keymap = tui_keymap()
+        except Exception as exc:  # noqa: BLE001 - a broken config file must not stop the app
+            self.notify(error_text(exc), title="keymap not applied", severity="error", timeout=12, markup=False)
+            return
+        if keymap:
+            self.set_keymap(keymap)
 
     # ------------------------------------------------------------ the pipeline (threads)
 
