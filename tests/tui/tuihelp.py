@@ -81,7 +81,10 @@ def make_app(paths, cache: Path, **kwargs):
 
     # never the default ./scantui-labels.yaml: each app gets a fresh labels file unless told
     kwargs.setdefault("labels_path", Path(tempfile.mkdtemp(prefix="scantui-labels-")) / "labels.yaml")
-    return ScantuiApp(LoadRequest(tuple(str(p) for p in paths), cache_dir=cache, **kwargs))
+    poll = kwargs.pop("labels_poll", None)  # no timer racing the test's own writes; tests call check_labels_file
+    app = ScantuiApp(LoadRequest(tuple(str(p) for p in paths), cache_dir=cache, **kwargs))
+    app.labels_poll = poll
+    return app
 
 
 async def settle(app, pilot, rounds: int = 50) -> None:

@@ -65,6 +65,19 @@ class LabelSession:
     def open(cls, path: str, **options: Any) -> LabelSession:
         return cls(LabelsStore.load(path, **options))
 
+    def reload(self) -> None:
+        """Read the file again (another analyst saved it); the undo history stays (undo merges like a save)."""
+        store = self.store
+        self.store = LabelsStore.load(store.path, now=store.now, lock_timeout=store.lock_timeout)
+
+    def stamp(self) -> tuple[int, int] | None:
+        """(mtime in ns, size) of the labels file; None while it does not exist."""
+        try:
+            st = self.store.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
     @property
     def can_undo(self) -> bool:
         return bool(self._history)

@@ -17,7 +17,8 @@ labelling action goes through :meth:`ScantuiApp.change_labels`, which runs the
 :class:`~scantui.labels.session.LabelSession` call (saved at once: atomic,
 merged with other analysts' edits) in a thread worker, one at a time, then posts
 :class:`~scantui.tui.messages.LabelsChanged`; screens watch ``labels_version``.
-``u`` undoes the last change, from any screen.
+``u`` undoes the last change, from any screen. The file is watched (every
+:data:`LABELS_POLL` seconds): a save by another analyst is read again at once and shown.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ _STEP_END = {"inputs": 0.03, "rollup": 0.90, "overview": 0.95, "scanners": 1.0}
 _STEP_VERB = {"labels": "open the labels file", "inputs": "open the data", "rollup": "roll the data up", "overview": "compute the overview",
               "scanners": "list the scanners", "collab": "find candidate scans", "groups": "group the candidates"}
 _PROGRESS_EVERY = 0.1  # seconds between progress messages from the rollup build
+LABELS_POLL = 2.0  # seconds between looks at the labels file for another analyst's saves
 
 
 class ScantuiApp(App[int]):
@@ -98,6 +100,8 @@ class ScantuiApp(App[int]):
         self._busy = 0
         self._busy_lock = threading.Lock()
         self._labels_lock = threading.Lock()
+        self._labels_stamp: tuple[int, int] | None = None
+        self.labels_poll: float | None = LABELS_POLL  # None: never look (tests call check_labels_file)
 
     def on_mount(self) -> None:
         self.sub_title = safe_text(self.state.request.title)  # a file name is data: no control characters
@@ -152,7 +156,34 @@ class ScantuiApp(App[int]):
     def load_labels(self) -> None:
         """Open the labels file; a broken file is an error notification (labelling stays off until fixed)."""
         if self._run_step("labels", "", self.state.open_labels):
+            self._labels_stamp = self.state.labels.stamp()
             self.post_message(LabelsChanged(f"labels: {len(self.state.labels.store)} groups"))
+            if self.labels_poll:
+                self.call_from_thread(self.set_interval, self.labels_poll, self.check_labels_file)
+
+    def check_labels_file(self) -> None:
+        """Read the labels file again when someone else saved it (its stamp moved, no save of ours running)."""
+        session = self.state.labels
+        if session is None or self._labels_lock.locked() or session.stamp() == self._labels_stamp:
+            return
+        self._reload_labels()
+
+    @work(thread=True, exclusive=True, group="labels-reload", exit_on_error=False)
+    def _reload_labels(self) -> None:
+        session = self.state.labels
+        with self._labels_lock:
+            stamp = session.stamp()
+            if stamp == self._labels_stamp:
+                return
+            try:
+                session.reload()
+            except Exception as exc:  # noqa: BLE001 - broken by someone else: say so, keep what we have
+                self._labels_stamp = stamp
+                self.call_from_thread(self.notify, error_text(exc), title="the labels file changed and cannot be read",
+                                      severity="error", timeout=12, markup=False)
+                return
+            self._labels_stamp = stamp
+        self.post_message(LabelsChanged("the labels file changed on disk: read again", reloaded=True))
 
     # ------------------------------------------------------------ labelling (threads, one at a time)
 
@@ -175,6 +206,7 @@ class ScantuiApp(App[int]):
         with self._labels_lock:  # changes apply in the order asked, never two saves at once
             try:
                 change = action(self.state.labels)
+                self._labels_stamp = self.state.labels.stamp()
             except (ScantuiError, ValueError, OSError) as exc:
                 self.call_from_thread(self.notify, error_text(exc), title="labels not changed", severity="error",
                                       timeout=12, markup=False)
@@ -203,6 +235,9 @@ class ScantuiApp(App[int]):
     def on_labels_changed(self, message: LabelsChanged) -> None:
         self.labels_version += 1
         self.count_new()
+        if message.reloaded:
+            self.notify(message.text, title="labels", timeout=5, markup=False)
+            return
         if message.conflicts:
             self.notify("kept the other analyst's value for: " + ", ".join(message.conflicts), title=message.text,
                         severity="warning", timeout=12, markup=False)

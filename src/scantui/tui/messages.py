@@ -37,8 +37,10 @@ class StepFailed(Message):
 class LabelsChanged(Message):
     """The labels file changed (a save by this App, an undo, or the first load): *text* says what."""
 
-    def __init__(self, text: str, group_id: str | None = None, conflicts: tuple[str, ...] = ()) -> None:
+    def __init__(self, text: str, group_id: str | None = None, conflicts: tuple[str, ...] = (), *,
+                 reloaded: bool = False) -> None:
         super().__init__()
         self.text = text
         self.group_id = group_id
         self.conflicts = conflicts
+        self.reloaded = reloaded  # another analyst's save, read again
