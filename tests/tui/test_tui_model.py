@@ -106,3 +106,20 @@ def test_run_tui_passes_the_request_and_repeats_failures_on_stderr(monkeypatch, 
     assert request.paths == ("x.parquet",) and request.telescope_cidrs_text == "198.18.0.0/20"
     assert request.labels_path == "labels.yaml" and request.cache_dir == "cache"
     assert "scantui: inputs: x.parquet: no such file or folder" in capsys.readouterr().err
+
+
+def test_review_is_shared_until_the_labelled_groups_change(tiny_parquet, tui_cache, tmp_path, monkeypatch):
+    from scantui.labels import match
+    from scantui.tui.state import DataState, LoadRequest
+
+    s = DataState(LoadRequest((str(tiny_parquet),), cache_dir=tui_cache, labels_path=tmp_path / "labels.yaml"))
+    s.open_labels()
+    calls = []
+    real = match.label_matches
+    monkeypatch.setattr(match, "label_matches", lambda groups, ips: calls.append(1) or real(groups, ips))
+    ips = ["192.0.2.10", "192.0.2.11"]
+    assert s.review(ips) == ("new", []) and s.review(ips) == ("new", []) and len(calls) == 1
+    s.labels.reject(ips)
+    assert s.review(ips)[0] == "rejected" and len(calls) == 2  # a change replaces the groups: recomputed
+    s.labels.undo()
+    assert s.review(ips) == ("new", []) and len(calls) == 3

@@ -206,6 +206,8 @@ class DataState:
         self.groups: list[dict[str, Any]] | None = None
         self.labels: LabelSession | None = None
         self._port_cache: dict[tuple[tuple[int, int], ...], pl.Series] = {}
+        self._review_groups: tuple[Any, ...] = ()
+        self._review_cache: dict[tuple[str, ...], tuple[str, list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ the pipeline
@@ -279,13 +281,28 @@ class DataState:
         return self.labels
 
     def review(self, ips: list[str]) -> tuple[str, list[dict[str, Any]]]:
-        """(``new`` | ``labelled`` | ``rejected``, matching labelled groups) of a candidate's or group's IPs."""
+        """(``new`` | ``labelled`` | ``rejected``, matching labelled groups) of a candidate's or group's IPs.
+
+        Memoized until the labelled groups change (groups are immutable: a change replaces the object),
+        so the candidates screen, the overview counts and a verdict key share one computation.
+        """
         from scantui.labels.match import label_matches, review_state
 
         if self.labels is None:
             return "new", []
-        matches = label_matches(self.labels.store.groups, ips)
-        return review_state(matches), matches
+        groups = tuple(self.labels.store.groups)
+        key = tuple(ips)
+        with self._lock:
+            if len(groups) != len(self._review_groups) or any(a is not b for a, b in zip(groups, self._review_groups)):
+                self._review_groups, self._review_cache = groups, {}
+            hit = self._review_cache.get(key)
+            cache = self._review_cache
+        if hit is None:
+            matches = label_matches(groups, ips)
+            hit = (review_state(matches), matches)
+            with self._lock:
+                cache[key] = hit
+        return hit[0], list(hit[1])
 
     # ------------------------------------------------------------ queries the screens ask
 
