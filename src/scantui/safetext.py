@@ -1,9 +1,20 @@
 """Untrusted text made safe to show: AS names, hostnames and file content are data.
 
-``safe_text`` replaces control characters (ESC included) with a visible ``\\xNN``
-so no terminal sequence reaches the screen; ``safe_markup`` additionally escapes
-Rich markup for places that interpret it (Rich/Textual markup strings). Widgets
-that take ``rich.text.Text`` need only ``safe_text``.
+One sanitiser for every output. A character is *unsafe* when a terminal, an editor or
+a spreadsheet could act on it instead of showing it: C0/C1 controls (ESC, BEL, CSI
+U+009B ...), Unicode format characters (bidi overrides such as U+202E, zero-width
+characters, the BOM), line/paragraph separators and lone surrogates.
+
+- :func:`safe_text` shows each unsafe character as a visible escape (``\\x1b``,
+  ``\\u202e``); newlines and tabs are kept for multi-line fields (notes).
+- :func:`safe_line` does the same and escapes newlines and tabs too: one line, for
+  titles, table cells and error messages (a file name holding a newline cannot forge a
+  second ``scantui: error:`` line).
+- :func:`safe_markup` additionally escapes Rich markup for places that interpret it.
+- :func:`json_safe` ``\\u``-escapes unsafe characters in an already encoded JSON
+  document (the characters are kept, as data, but never raw).
+- :func:`csv_safe` neutralises spreadsheet formulas (a cell starting ``= + - @``, TAB
+  or CR gets a leading ``'``) after making the text safe.
 """
 
 from __future__ import annotations
@@ -11,15 +22,51 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Cc (controls, TAB and LF handled apart), Cf (format: bidi, zero-width, BOM, tags),
+# Zl/Zp (U+2028/U+2029) and Cs (surrogates). tests/test_safetext.py checks this class
+# against unicodedata for every code point, so a new Unicode version cannot slip past.
+_UNSAFE_CLASS = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f"
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ud800-\udfff\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
+_UNSAFE_OR_BREAK = re.compile(f"[{_UNSAFE_CLASS}\t\n]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_text(value: Any, *, limit: int | None = None) -> str:
-    """Printable text: control characters shown as ``\\xNN``, never sent raw; cut to *limit* chars."""
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def _cut(value: Any, limit: int | None) -> str:
     text = "" if value is None else str(value)
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text
+
+
+def is_safe(text: str) -> bool:
+    """True when *text* holds no unsafe character (newlines and tabs allowed)."""
+    return _UNSAFE.search(text) is None
+
+
+def safe_text(value: Any, *, limit: int | None = None) -> str:
+    """Printable text: unsafe characters shown as ``\\xNN``/``\\uNNNN``, never sent raw; cut to *limit* chars."""
+    return _UNSAFE.sub(_visible, _cut(value, limit))
+
+
+def safe_line(value: Any, *, limit: int | None = None) -> str:
+    """Like :func:`safe_text`, on one line: newlines and tabs are escaped too."""
+    return _UNSAFE_OR_BREAK.sub(_visible, _cut(value, limit))
 
 
 def safe_markup(value: Any, *, limit: int | None = None) -> str:
@@ -27,3 +74,28 @@ def safe_markup(value: Any, *, limit: int | None = None) -> str:
     from rich.markup import escape
 
     return escape(safe_text(value, limit=limit))
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_safe(encoded: str) -> str:
+    """An encoded JSON document with every unsafe character ``\\u``-escaped (same value, nothing raw).
+
+    Unsafe characters can only occur inside JSON strings, where ``\\uXXXX`` means the same
+    character, so the document decodes to exactly what it did before.
+    """
+    return _UNSAFE.sub(_json_escape, encoded)
+
+
+def csv_safe(value: Any) -> str:
+    """A CSV cell that a spreadsheet shows as text: safe characters, formulas prefixed with ``'``."""
+    text = safe_text(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
