@@ -84,7 +84,7 @@ groups:
 def hostile_frame() -> pl.DataFrame:
     """The tiny data plus one collaborative scan (four sources of 203.0.113.0/24 split a 256-address telescope
     on port 445) whose enrichment is hostile."""
-    base = tiny_frame()
+    base = tiny_frame().with_columns(pl.lit(None, pl.String).alias("org"))
     start = dt.datetime(2024, 3, 2, 4, tzinfo=dt.timezone.utc)
     rows = [{"ts": start + dt.timedelta(seconds=k * 4 + m), "src": _ip(ip), "dst": TELESCOPE + m * 64 + k, "proto": 6,
              "sport": 40000 + k, "dport": 445, "ip_id": k, "ttl": 64, "ip_len": 44, "tcp_flags": 2, "tcp_seq": k,
@@ -218,7 +218,7 @@ def test_hostile_text_never_reaches_the_terminal_and_edits_keep_it(hostile_data,
         await settle(app, pilot)
         assert isinstance(app.screen, ScannerDetailScreen)
         text = screen_text(app)
-        assert all(safe_line(s) in text for s in (AS_NAME, HOSTNAME)), text
+        assert all(safe_line(s) in text for s in (AS_NAME, HOSTNAME, ORG)), text
 
         # the candidates: the review cell names the hostile group; its detail; the label dialog lists the groups
         await press(app, pilot, "3")
