@@ -243,7 +243,7 @@ def test_hostile_text_is_shown_literally(tmp_path, tiny_parquet, tui_cache):
         days = app.screen.query_one("#track-days", FigurePanel)  # no scans on the tiny data: probes per day instead
         assert days.drawn and days.border_title == "probes per day (no scans)"
         await press(app, pilot, "escape", "e")
-        assert app.screen.query_one("#edit-title", Input).value == HOSTILE_TITLE  # edited as it is
+        assert app.screen.query_one("#edit-title", Input).value == shown  # escaped; kept as stored unless changed (test_tui_hostile)
 
     run_app(make_app([tiny_parquet], tui_cache, labels_path=path), scenario)
 

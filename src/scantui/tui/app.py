@@ -30,16 +30,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
-from scantui.safetext import safe_text
+from scantui.safetext import safe_line, safe_text
 from scantui.tui.commands import ScantuiCommands
 from scantui.tui.messages import LabelsChanged, LoadProgress, StepDone, StepFailed
+from scantui.tui.safe import paste_text
 from scantui.tui.screens.candidates import CandidatesScreen
 from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen, ScannerDetailScreen
 from scantui.tui.screens.help import HelpScreen
@@ -404,6 +405,24 @@ class ScantuiApp(App[int]):
     def open_track(self, group_id: str) -> None:
         """A labelled group's tracking view (the ``track`` figures)."""
         self.push_screen(TrackScreen(group_id))
+
+    # ------------------------------------------------------------ untrusted text: every notification, title, paste
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every notification (the App's and every widget's) with its text made safe: messages quote file
+        names, group titles and service answers, and a toast writes its text to the terminal as it is."""
+        super().notify(safe_text(message), title=safe_line(title), severity=severity, timeout=timeout, markup=markup)
+
+    def format_title(self, title: str, sub_title: str) -> Any:
+        """The header's title and subtitle (the data's file name), one line each, unsafe characters escaped."""
+        return super().format_title(safe_line(title), safe_line(sub_title))
+
+    async def on_event(self, event: events.Event) -> None:
+        """A paste can carry raw control characters (a key press cannot): hand every field escaped text."""
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            event.text = paste_text(event.text)
+        await super().on_event(event)
 
     # ------------------------------------------------------------ the palette
 

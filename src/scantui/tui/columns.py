@@ -4,8 +4,9 @@ A :class:`Column` turns one raw polars value into the text of one cell. The
 virtual table (:mod:`scantui.tui.widgets.table`) formats only the rows on
 screen, so these run a few hundred times per repaint, never once per row of the
 data. Untrusted text (AS names, hostnames, organisations) goes through
-:func:`scantui.safetext.safe_text`: control characters show as ``\\xNN`` and,
-since the table draws plain segments, Rich markup is never interpreted.
+:func:`scantui.safetext.safe_line`: control characters (and line breaks: a cell
+is one line) show as ``\\xNN`` and, since the table draws plain segments, Rich
+markup is never interpreted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scantui.safetext import safe_text
+from scantui.safetext import safe_line
 
 NULL = "-"
 
@@ -61,7 +62,7 @@ def ports_text(value: Any) -> str:
 
 
 def untrusted_text(value: Any) -> str:
-    return safe_text(value)
+    return safe_line(value)
 
 
 @dataclass(frozen=True)

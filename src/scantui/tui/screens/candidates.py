@@ -35,7 +35,7 @@ from textual.strip import Strip
 from textual.widgets import Footer, Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from scantui.safetext import safe_text
+from scantui.safetext import safe_line
 from scantui.tui.columns import Column, float_text, int_text, plain_int_text
 from scantui.tui.labelling import label_dialog, set_verdict
 from scantui.tui.state import error_text
@@ -62,7 +62,7 @@ def review_cell(state: str, matches: Sequence[dict[str, Any]]) -> str:
 
 
 def review_text(value: Any) -> str:
-    return safe_text(str(value)[2:])  # ids come from the labels file
+    return safe_line(str(value)[2:])  # ids come from the labels file
 
 
 def month_day(value: Any) -> str:
@@ -364,7 +364,7 @@ class CandidatesScreen(Screen):
             text += f" · labels: {labels_name}, {n} group{'s' if n != 1 else ''}"
         else:
             text += f" · labels: {labels_name} not open"
-        self.query_one("#candidates-status", Static).update(safe_text(text))
+        self.query_one("#candidates-status", Static).update(safe_line(text))
         self.query_one("#candidates-progress", ProgressBar).display = busy and not app.loading
 
     # ------------------------------------------------------------ rows out

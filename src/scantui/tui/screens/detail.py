@@ -42,7 +42,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from scantui.safetext import safe_text
+from scantui.safetext import safe_line
 from scantui.tui.columns import NULL, ip_text, percent_text, time_text, tools_text
 from scantui.tui.state import error_text
 from scantui.tui.widgets.figures import CARD_ROWS, FigurePanel, ScanCard, facts_table, tools_table
@@ -91,7 +91,7 @@ def _list_text(values: Any, limit: int = 8) -> str:
     values = list(values or [])
     if not values:
         return NULL
-    shown = ", ".join(safe_text(v) for v in values[:limit])
+    shown = ", ".join(safe_line(v) for v in values[:limit])
     return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
 
 
@@ -100,7 +100,7 @@ def review_text(state: str, matches: list[dict[str, Any]]) -> Text:
     text = Text(state, style="bold")
     if matches:
         text.append(" as ")
-        text.append(", ".join(f"{safe_text(m['id'])} ({safe_text(m.get('verdict'))}, {m['share']:.0%})" for m in matches[:3]))
+        text.append(", ".join(f"{safe_line(m['id'])} ({safe_line(m.get('verdict'))}, {m['share']:.0%})" for m in matches[:3]))
     return text
 
 
@@ -112,9 +112,9 @@ def scanner_facts(row: dict[str, Any]) -> list[tuple[str, Text | str]]:
     def get(key: str) -> Any:
         return row.get(key)
 
-    asn = f"AS{get('asn')} {safe_text(get('as_name') or '')}".rstrip() if get("asn") is not None else "no AS data"
-    who = f"{ip_text(get('src'))} · {asn} · {safe_text(get('country') or NULL)}"
-    org = f"org {safe_text(get('org') or NULL)} · category {safe_text(get('category') or NULL)} · host {safe_text(get('hostname') or NULL)}"
+    asn = f"AS{get('asn')} {safe_line(get('as_name') or '')}".rstrip() if get("asn") is not None else "no AS data"
+    who = f"{ip_text(get('src'))} · {asn} · {safe_line(get('country') or NULL)}"
+    org = f"org {safe_line(get('org') or NULL)} · category {safe_line(get('category') or NULL)} · host {safe_line(get('hostname') or NULL)}"
     traffic = (f"{get('packets') or 0:,} packets · {get('ports') or 0:,} ports · {get('dsts') or 0:,} dsts · "
                f"{get('days_active') or 0} days active")
     seen = f"{time_text(get('first_seen'))} → {time_text(get('last_seen'))}" if get("first_seen") else NULL
@@ -125,17 +125,17 @@ def scanner_facts(row: dict[str, Any]) -> list[tuple[str, Text | str]]:
     strength = f" (strength {get('schedule_strength'):.1f})" if get("schedule_strength") else ""
     coverage = f"coverage max {percent_text(get('coverage_max'))}" if get("coverage_max") is not None else ""
     days = f"days scanned {percent_text(get('days_scanned'))}" if get("days_scanned") is not None else ""
-    rule = [("rule", safe_text(get("rule")))] if get("rule") else []
+    rule = [("rule", safe_line(get("rule")))] if get("rule") else []
     return [
         ("source", who),
         ("", org),
         *rule,
         ("traffic", traffic),
         ("seen", seen),
-        ("tools", tools_text(get("tools")) if get("tools") else safe_text(get("tool") or NULL)),
-        ("range", f"{safe_text(get('range_class') or NULL)}" + (f" · {shares}" if shares else "")),
-        ("schedule", " · ".join(x for x in (f"{safe_text(get('schedule') or NULL)}{period}{strength}", days, coverage,
-                                             f"picture {safe_text(get('picture') or NULL)}") if x)),
+        ("tools", tools_text(get("tools")) if get("tools") else safe_line(get("tool") or NULL)),
+        ("range", f"{safe_line(get('range_class') or NULL)}" + (f" · {shares}" if shares else "")),
+        ("schedule", " · ".join(x for x in (f"{safe_line(get('schedule') or NULL)}{period}{strength}", days, coverage,
+                                             f"picture {safe_line(get('picture') or NULL)}") if x)),
     ]
 
 
@@ -146,9 +146,9 @@ def candidate_facts(c: dict[str, Any]) -> list[tuple[str, Text | str]]:
         span = " (" + span_text(iso_us(end) - iso_us(start)) + ")"
     except ValueError:
         span = ""
-    key, asn = safe_text(c.get("key")), safe_text(c.get("asn") or "")
-    window = safe_text(c.get("window") or "day")
-    where = f"{c.get('port')}/{safe_text(c.get('proto') or 'tcp')} · {safe_text(c.get('day'))}" + (
+    key, asn = safe_line(c.get("key")), safe_line(c.get("asn") or "")
+    window = safe_line(c.get("window") or "day")
+    where = f"{c.get('port')}/{safe_line(c.get('proto') or 'tcp')} · {safe_line(c.get('day'))}" + (
         f" ({window} window)" if window != "day" else "") + f" · key {key}" + (f" · {asn}" if asn and asn != key else "")
     union, size, total = c.get("union") or 0, c.get("telescope_size") or 0, c.get("total") or 0
     cover = (f"union {union:,} = {union / size:.2f} × telescope · N {c.get('cover_multiple')} · "
@@ -160,7 +160,7 @@ def candidate_facts(c: dict[str, Any]) -> list[tuple[str, Text | str]]:
         ("scan", where),
         ("members", f"{c.get('n_sources') or len(c.get('sources') or ())} sources · {c.get('packets', 0):,} packets"),
         ("cover", cover),
-        ("timing", f"{safe_text(c.get('timing'))} (containment {c.get('timing_containment', 0):.2f}) · "
+        ("timing", f"{safe_line(c.get('timing'))} (containment {c.get('timing_containment', 0):.2f}) · "
                    f"{_hm(start)} → {_hm(end)} UTC{span}"),
         ("score", score),
         ("also", f"keys {_list_text(c.get('also_keys'))} · standalone excluded {_list_text(c.get('excluded_standalone'), 4)}"),
@@ -170,17 +170,17 @@ def candidate_facts(c: dict[str, Any]) -> list[tuple[str, Text | str]]:
 def group_facts(g: dict[str, Any]) -> list[tuple[str, Text | str]]:
     """A suggested group (``groups`` record) as facts: why, who, where, when, how it splits."""
     links = g.get("links") or {}
-    reasons = ", ".join(f"{safe_text(r)} ×{links.get(r, 0)}" for r in g.get("reasons") or ()) or "none (a scan alone)"
+    reasons = ", ".join(f"{safe_line(r)} ×{links.get(r, 0)}" for r in g.get("reasons") or ()) or "none (a scan alone)"
     split = g.get("split") or []
     split_text = " ".join(f"{s:.1%}" for s in split[:4]) + (f" … ({len(split)})" if len(split) > 4 else "")
     days = len(g.get("days") or ())
     return [
-        ("group", f"{safe_text(g.get('group'))} · {g.get('scans')} scans · score {g.get('score')}"),
+        ("group", f"{safe_line(g.get('group'))} · {g.get('scans')} scans · score {g.get('score')}"),
         ("links", reasons),
         ("members", f"{g.get('n_members') or len(g.get('members') or ())} sources · per scan {_list_text(g.get('sizes'), 8)}"),
         ("where", f"ports {_list_text(g.get('ports'), 8)} · {_list_text(g.get('asns'), 4)}"),
         ("when", f"{_when(g.get('first_start'))} → {_when(g.get('last_end'))} UTC · {days} day{'s' if days != 1 else ''}"),
-        ("split", f"{safe_text(g.get('timing'))} · N {g.get('cover_multiple')} · typical {split_text or NULL}"),
+        ("split", f"{safe_line(g.get('timing'))} · N {g.get('cover_multiple')} · typical {split_text or NULL}"),
     ]
 
 
@@ -559,7 +559,7 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
 
     def panels(self) -> ComposeResult:
         facts = Static(self.facts(), id="detail-facts", classes="panel")
-        facts.border_title = f"candidate scan · port {self.record.get('port')} · {safe_text(self.record.get('day'))}"
+        facts.border_title = f"candidate scan · port {self.record.get('port')} · {safe_line(self.record.get('day'))}"
         yield facts
         yield timing_panel("per-IP timing", "+ - zoom · [ ] pan · 0 all · enter source")
         split = FigurePanel("share of the telescope per member", id="detail-split", classes="panel")
@@ -614,7 +614,7 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
 
     def panels(self) -> ComposeResult:
         facts = Static(self.facts(), id="detail-facts", classes="panel")
-        facts.border_title = f"group {safe_text(self.record.get('group'))}"
+        facts.border_title = f"group {safe_line(self.record.get('group'))}"
         yield facts
         scans = HorizontalScroll(id="detail-scans", classes="panel")
         scans.border_title = "scans side by side"
@@ -677,7 +677,7 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
 
     def _show_scan(self) -> None:
         scan = self.scans[self.selected]
-        self.timing.border_title = f"per-IP timing · scan {self.selected + 1}/{len(self.scans)} · port {scan.get('port')} · {safe_text(scan.get('day'))}"
+        self.timing.border_title = f"per-IP timing · scan {self.selected + 1}/{len(self.scans)} · port {scan.get('port')} · {safe_line(scan.get('day'))}"
         if self.app.state.dataset is None:
             return
         lf, bins = self.app.state.dataset.lf, self.strips_bins

@@ -7,11 +7,19 @@ members (IPs and CIDRs, a host-bits typo is an error), ports and tags: an
 error keeps the form open with the message and nothing is saved. Titles,
 notes, tags and ids come from a shared file and are shown literally
 (control characters escaped, markup never interpreted).
+
+**Hostile text in the form.** An ``Input`` or ``TextArea`` writes its text to
+the terminal as it is, so the form shows :func:`shown_texts` (``ESC`` as
+``\\x1b``, U+202E as ``\\u202e``). A field whose shown text is not changed keeps
+its stored value exactly (control characters and all: they are data); a field
+the analyst changes is saved as typed, so escapes still in it are saved as the
+visible text (the form says so above the fields).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from rich.text import Text
@@ -23,7 +31,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, SelectionList, Static, TextArea
 
 from scantui.labels.model import CATEGORIES, VERDICTS, Group, check_port, parse_member
-from scantui.safetext import safe_markup, safe_text
+from scantui.safetext import safe_line, safe_text
+from scantui.tui.safe import line_content
 from scantui.tui.screens.label_as import group_option
 
 _SPLIT = re.compile(r"[\s,]+")
@@ -34,21 +43,38 @@ def split_list(text: str) -> list[str]:
     return [part for part in _SPLIT.split(text.strip()) if part]
 
 
-def form_changes(group: Group, *, title: str, verdict: str, category: str | None, members: str, ports: str,
-                 tags: str, notes: str) -> dict[str, Any]:
-    """The fields of *group* the form changed, parsed; :class:`ValueError` naming the first bad value."""
-    parsed: dict[str, Any] = {
-        "title": title.strip() or None,
-        "verdict": verdict,
-        "category": category or None,
-        "members": tuple(dict.fromkeys(parse_member(m) for m in split_list(members))),
-        "ports": tuple(dict.fromkeys(_port(p) for p in split_list(ports))),
-        "tags": tuple(dict.fromkeys(split_list(tags))),
-        "notes": notes.rstrip() or None,
+_TEXT_FIELDS = {  # the form's text fields: how a typed text becomes the field's value
+    "title": lambda text: text.strip() or None,
+    "members": lambda text: tuple(dict.fromkeys(parse_member(m) for m in split_list(text))),
+    "ports": lambda text: tuple(dict.fromkeys(_port(p) for p in split_list(text))),
+    "tags": lambda text: tuple(dict.fromkeys(split_list(text))),
+    "notes": lambda text: text.rstrip() or None,
+}
+
+
+def shown_texts(group: Group) -> dict[str, str]:
+    """What the form's text fields show of *group*: one line each (notes several), unsafe characters escaped."""
+    return {
+        "title": safe_line(group.title or ""),
+        "members": " ".join(group.members),
+        "ports": " ".join(map(str, group.ports)),
+        "tags": " ".join(safe_line(t) for t in group.tags),
+        "notes": safe_text(group.notes or ""),
     }
-    if not parsed["members"]:
+
+
+def form_changes(group: Group, *, title: str, verdict: str, category: str | None, members: str, ports: str,
+                 tags: str, notes: str, untouched: Collection[str] = ()) -> dict[str, Any]:
+    """The fields of *group* the form changed, parsed; :class:`ValueError` naming the first bad value.
+
+    A text field named in *untouched* (its shown text was not changed) keeps its stored value as it is.
+    """
+    texts = {"title": title, "members": members, "ports": ports, "tags": tags, "notes": notes}
+    parsed: dict[str, Any] = {"verdict": verdict, "category": category or None}
+    parsed.update({name: _TEXT_FIELDS[name](text) for name, text in texts.items() if name not in untouched})
+    if "members" in parsed and not parsed["members"]:
         raise ValueError("a group needs at least one member (delete the group instead)")
-    if parsed["notes"] is not None and (group.notes or "").rstrip() == parsed["notes"]:
+    if parsed.get("notes") is not None and (group.notes or "").rstrip() == parsed["notes"]:
         parsed["notes"] = group.notes  # only trailing blanks differ: not a change
     return {name: value for name, value in parsed.items() if getattr(group, name) != value}
 
@@ -59,7 +85,7 @@ def _count(n: int, noun: str) -> str:
 
 def _port(text: str) -> int:
     if not text.isdigit():
-        raise ValueError(f"bad port '{safe_text(text, limit=20)}' (0-65535)")
+        raise ValueError(f"bad port '{safe_line(text, limit=20)}' (0-65535)")
     return check_port(int(text))
 
 
@@ -75,24 +101,30 @@ class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
     def __init__(self, group: Group) -> None:
         super().__init__()
         self.group = group
+        self.shown = shown_texts(group)
 
     def compose(self) -> ComposeResult:
-        g = self.group
+        g, shown = self.group, self.shown
         with Vertical(id="edit-box", classes="modal-box") as box:
-            box.border_title = f"edit {safe_markup(g.id)}"  # border titles are markup
+            box.border_title = line_content(f"edit {g.id}")
             box.border_subtitle = "enter: save · tab: next · escape: cancel"
-            yield from self._field("title", Input(g.title or "", id="edit-title", select_on_focus=False, compact=True))
+            escaped = [name for name, raw in (("title", g.title or ""), ("tags", " ".join(g.tags)), ("notes", g.notes or ""))
+                       if shown[name] != raw]
+            if escaped:
+                yield Static(f"⚠ {', '.join(escaped)}: control or invisible characters shown escaped (\\x1b, \\u202e); "
+                             "a field left as it is keeps them, a field you change is saved as shown",
+                             id="edit-escaped", markup=False)
+            yield from self._field("title", Input(shown["title"], id="edit-title", select_on_focus=False, compact=True))
             yield from self._field("verdict", Select([(v, v) for v in VERDICTS], value=g.verdict, allow_blank=False,
                                                      id="edit-verdict", compact=True))
             yield from self._field("category", Select([(c, c) for c in CATEGORIES], value=g.category or Select.NULL,
                                                       prompt="-", id="edit-category", compact=True))
-            yield from self._field("members", Input(" ".join(g.members), id="edit-members", select_on_focus=False, compact=True))
-            yield from self._field("ports", Input(" ".join(map(str, g.ports)), id="edit-ports", select_on_focus=False,
-                                                  compact=True))
-            yield from self._field("tags", Input(" ".join(g.tags), id="edit-tags", select_on_focus=False, compact=True))
+            yield from self._field("members", Input(shown["members"], id="edit-members", select_on_focus=False, compact=True))
+            yield from self._field("ports", Input(shown["ports"], id="edit-ports", select_on_focus=False, compact=True))
+            yield from self._field("tags", Input(shown["tags"], id="edit-tags", select_on_focus=False, compact=True))
             with Horizontal(classes="edit-field edit-notes"):
                 yield Label("notes", classes="edit-name")
-                yield TextArea(g.notes or "", id="edit-notes", soft_wrap=True, compact=True)
+                yield TextArea(shown["notes"], id="edit-notes", soft_wrap=True, compact=True)
             yield Static("", id="edit-error", markup=False)
             with Horizontal(classes="modal-buttons"):
                 yield Button("Save", id="edit-save", variant="primary", compact=True)
@@ -114,14 +146,14 @@ class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
     @on(Button.Pressed, "#edit-save")
     def action_save(self) -> None:
         category = self.query_one("#edit-category", Select).value
+        texts = {"title": self._text("#edit-title"), "members": self._text("#edit-members"), "ports": self._text("#edit-ports"),
+                 "tags": self._text("#edit-tags"), "notes": self.query_one("#edit-notes", TextArea).text}
+        untouched = {name for name, text in texts.items() if text == self.shown[name]}
         try:
-            changes = form_changes(
-                self.group, title=self._text("#edit-title"), verdict=str(self.query_one("#edit-verdict", Select).value),
-                category=None if category is Select.NULL else str(category), members=self._text("#edit-members"),
-                ports=self._text("#edit-ports"), tags=self._text("#edit-tags"),
-                notes=self.query_one("#edit-notes", TextArea).text)
+            changes = form_changes(self.group, verdict=str(self.query_one("#edit-verdict", Select).value),
+                                   category=None if category is Select.NULL else str(category), untouched=untouched, **texts)
         except ValueError as exc:
-            self.query_one("#edit-error", Static).update(Text("✗ " + safe_text(str(exc))))
+            self.query_one("#edit-error", Static).update(Text("✗ " + safe_line(str(exc))))
             return
         self.dismiss(changes)
 
@@ -143,7 +175,7 @@ class PickGroupScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pick-box", classes="modal-box") as box:
-            box.border_title = safe_markup(self.heading)
+            box.border_title = line_content(self.heading)
             box.border_subtitle = "enter: pick · escape: cancel"
             yield OptionList(*(group_option(g, 0.0) for g in self.groups), id="pick-groups")
 
@@ -174,9 +206,9 @@ class RemoveMembersScreen(ModalScreen[list[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="remove-box", classes="modal-box") as box:
-            box.border_title = f"remove members of {safe_markup(self.group.id)}"
+            box.border_title = line_content(f"remove members of {self.group.id}")
             box.border_subtitle = "space: tick · d: remove ticked · escape: cancel"
-            yield SelectionList[str](*((Text(m), m) for m in self.group.members), id="remove-members", compact=True)
+            yield SelectionList[str](*((Text(safe_line(m)), m) for m in self.group.members), id="remove-members", compact=True)
             yield Static("", id="remove-error", markup=False)
             with Horizontal(classes="modal-buttons"):
                 yield Button("Remove", id="remove-ok", variant="error", compact=True)
@@ -217,11 +249,11 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         g = self.group
         with Vertical(id="delete-box", classes="modal-box") as box:
-            box.border_title = f"delete {safe_markup(g.id)}"
+            box.border_title = line_content(f"delete {g.id}")
             text = Text("Delete group ")
-            text.append(safe_text(g.id), style="bold")
+            text.append(safe_line(g.id), style="bold")
             if g.title:
-                text.append(f" ({safe_text(g.title, limit=60)})")
+                text.append(f" ({safe_line(g.title, limit=60)})")
             text.append(f", {_count(len(g.members), 'member')}, {_count(len(g.scans), 'scan')}, from the labels file? "
                         "u undoes it.")
             yield Static(text, id="delete-question")

@@ -22,7 +22,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from scantui.safetext import safe_markup, safe_text
+from scantui.safetext import safe_line
+from scantui.tui.safe import line_content
 
 TITLE_SHOWN = 40  # characters of a group's title in the list
 
@@ -38,9 +39,9 @@ class LabelChoice:
 
 def group_option(group: Any, share: float) -> Option:
     """One labelled group as a list line: id, verdict, members (IPs and CIDRs), title, share of these IPs."""
-    title = safe_text(group.title or "", limit=TITLE_SHOWN)
+    title = safe_line(group.title or "", limit=TITLE_SHOWN)
     line = Text(no_wrap=True, overflow="ellipsis")
-    line.append(f"{safe_text(group.id):<8} ", style="bold")
+    line.append(f"{safe_line(group.id):<8} ", style="bold")
     n = len(group.members)  # IPs and CIDRs
     line.append(f"{group.verdict:<17} {n:>4} {'member' if n == 1 else 'members':<8} ")
     line.append(title)
@@ -67,7 +68,7 @@ class LabelAsScreen(ModalScreen[LabelChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="label-box") as box:
-            box.border_title = safe_markup(self.heading)  # border titles are markup
+            box.border_title = line_content(self.heading)
             box.border_subtitle = "enter: save · tab: next · escape: cancel"
             yield Static("New group (collaborative)", classes="label-heading")
             with Horizontal(classes="label-field"):
@@ -75,7 +76,7 @@ class LabelAsScreen(ModalScreen[LabelChoice | None]):
                 yield Input(self.next_id, id="label-id", select_on_focus=False)
             with Horizontal(classes="label-field"):
                 yield Label("title", classes="label-name")
-                yield Input(self.start_title, id="label-title", select_on_focus=False)
+                yield Input(safe_line(self.start_title), id="label-title", select_on_focus=False)  # saved as shown
             with Horizontal(classes="label-field"):
                 yield Label("", classes="label-name")
                 yield Button("Create", id="label-create", compact=True, variant="primary")
@@ -114,9 +115,9 @@ class LabelAsScreen(ModalScreen[LabelChoice | None]):
         try:
             check_id(group_id)
         except ValueError as exc:
-            return safe_text(str(exc))
+            return safe_line(str(exc))
         if group_id in self.used_ids:
-            return f"{safe_text(group_id)} exists: choose another id, or add to it below"
+            return f"{safe_line(group_id)} exists: choose another id, or add to it below"
         return None
 
     @on(OptionList.OptionSelected, "#label-groups")

@@ -36,8 +36,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static
 
-from scantui.safetext import safe_markup, safe_text
+from scantui.safetext import safe_line, safe_text
 from scantui.tui.columns import Column, int_text, time_text
+from scantui.tui.safe import line_content
 from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen, PickGroupScreen, RemoveMembersScreen
 from scantui.tui.screens.track import TrackScreen
 from scantui.tui.widgets.table import VirtualTable
@@ -58,7 +59,7 @@ _VERDICT_SHORT = {"not_collaborative": "not collab."}
 
 
 def _verdict_text(value: Any) -> str:
-    return _VERDICT_SHORT.get(value, safe_text(value))
+    return _VERDICT_SHORT.get(value, safe_line(value))
 
 
 GROUP_COLUMNS: tuple[Column, ...] = (
@@ -116,9 +117,9 @@ def group_details(group: Group) -> RichGroup:
     facts = Table.grid(padding=(0, 1))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
-    title = Text(safe_text(group.id), style="bold")
+    title = Text(safe_line(group.id), style="bold")
     if group.title:
-        title.append(" · " + safe_text(group.title), style="not bold")
+        title.append(" · " + safe_line(group.title), style="not bold")
     facts.add_row("group", title)
     facts.add_row("verdict", Text(f"{group.verdict} · {group.category or 'no category'}"))
     if group.ports:
@@ -126,7 +127,7 @@ def group_details(group: Group) -> RichGroup:
     if group.asns:
         facts.add_row("ASNs", Text(" ".join(f"AS{a}" for a in group.asns)))
     if group.tags:
-        facts.add_row("tags", Text(safe_text(" ".join(group.tags))))
+        facts.add_row("tags", Text(" ".join(safe_line(t) for t in group.tags)))
     stamps = [f"{name} {time_text(value)}" for name, value in (("created", group.created), ("updated", group.updated)) if value]
     if stamps:
         facts.add_row("times", Text(" · ".join(stamps)))
@@ -264,11 +265,11 @@ class LabelsScreen(Screen):
         self._status(f"{text} · {name}" + (" · u undoes: " + self.session.undo_description if self.session.can_undo else ""))
 
     def _status(self, text: str) -> None:
-        self.query_one("#labels-status", Static).update(Text(safe_text(text)))
+        self.query_one("#labels-status", Static).update(Text(safe_line(text)))
 
     def _details(self, content: Any, title: str) -> None:
         details = self.query_one("#labels-details", VerticalScroll)
-        details.border_title = safe_markup(title)  # border titles are markup
+        details.border_title = line_content(title)
         self.query_one("#labels-details-text", Static).update(content)
 
     @on(GroupTable.Highlighted)

@@ -15,7 +15,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from scantui.safetext import safe_text
+from scantui.safetext import safe_line
 from scantui.tui.state import Overview
 from scantui.tui.widgets.day_plot import DayPlot
 from scantui.tui.widgets.loading import LoadingBar
@@ -110,11 +110,11 @@ def inputs_table(ov: Overview | None) -> Table | Text:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="ellipsis", no_wrap=True)
     for i, (path, fmt, size) in enumerate(ov.inputs[:MAX_INPUTS]):
-        table.add_row("input" if i == 0 else "", Text(f"{safe_text(path)} ({fmt}, {_bytes(size)})"))
+        table.add_row("input" if i == 0 else "", Text(f"{safe_line(path)} ({fmt}, {_bytes(size)})"))
     if len(ov.inputs) > MAX_INPUTS:
         table.add_row("", Text(f"… and {len(ov.inputs) - MAX_INPUTS:,} more files"))
-    table.add_row("sensors", Text(", ".join(safe_text(s) for s in ov.sensors) or UNAVAILABLE))
-    skipped = ", ".join(f"{safe_text(k)} {v:,}" for k, v in sorted(ov.skipped.items()))
+    table.add_row("sensors", Text(", ".join(safe_line(s) for s in ov.sensors) or UNAVAILABLE))
+    skipped = ", ".join(f"{safe_line(k)} {v:,}" for k, v in sorted(ov.skipped.items()))
     table.add_row("skipped", Text(skipped or "nothing"))
     return table
 

@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
+from scantui.safetext import safe_line
 from scantui.tui.columns import SCANNER_COLUMNS, scanner_columns
 from scantui.tui.query_help import QUERY_HELP
 from scantui.tui.state import error_text
@@ -88,7 +89,7 @@ class ScannersScreen(Screen):
         text = f"{rows:,} of {self._total:,} sources{order}"
         if self.query_text.strip():
             text += f" · filter: {self.query_text.strip()}"
-        self.query_one("#scanner-status", Static).update(text + (f" · {extra}" if extra else ""))
+        self.query_one("#scanner-status", Static).update(safe_line(text + (f" · {extra}" if extra else "")))
 
     # ------------------------------------------------------------ filtering
 

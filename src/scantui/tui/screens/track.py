@@ -30,8 +30,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from scantui.safetext import safe_markup, safe_text
+from scantui.safetext import safe_line, safe_text
 from scantui.tui.columns import Column, int_text, percent_text, plain_int_text
+from scantui.tui.safe import line_content
 from scantui.tui.state import error_text
 from scantui.tui.widgets.figures import FigurePanel, facts_table
 from scantui.tui.widgets.loading import LoadingBar
@@ -89,9 +90,9 @@ def summary_rows(group_id: str, title: str | None, doc: dict[str, Any]) -> list[
     """The summary panel's rows: what an analyst reads first."""
     from scantui.analysis.tracking import summary_line, who_line
 
-    name = Text(safe_text(group_id), style="bold")
+    name = Text(safe_line(group_id), style="bold")
     if title:
-        name.append(" · " + safe_text(title))
+        name.append(" · " + safe_line(title))
     rows: list[tuple[str, Text | str]] = [("group", name), ("summary", summary_line(doc))]
     if doc["seen"]:
         when = f"{doc['first_seen'][:16].replace('T', ' ')} to {doc['last_seen'][:16].replace('T', ' ')} UTC"
@@ -100,7 +101,7 @@ def summary_rows(group_id: str, title: str | None, doc: dict[str, Any]) -> list[
             ("active", f"{doc['active_days']} of {doc['span_days']} days"),
             ("probes", f"{doc['packets']:,} from {len(doc['active_members'])} sources"),
             ("timing", ", ".join(f"{k} {v}" for k, v in doc["timing_counts"].items()) or "no scans"),
-            ("who", safe_text(who_line(doc.get("member_info", [])))),
+            ("who", safe_line(who_line(doc.get("member_info", [])))),
         ]
     rows.append(("telescope", f"{doc['telescope_size']:,} addresses; a scan is a port and day the members "
                               f"cover ≥ {doc['min_cover']:.0%} of it"))
@@ -147,7 +148,7 @@ class TrackScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#track-summary", Static).border_title = f"track {safe_markup(self.group_id)}"  # markup
+        self.query_one("#track-summary", Static).border_title = line_content(f"track {self.group_id}")
         self.query_one("#track-body", VerticalScroll).focus()
         self.watch(self.app, "loading", self._update, init=True)
         self.watch(self.app, "labels_version", self._update, init=False)
