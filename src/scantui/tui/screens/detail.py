@@ -562,8 +562,10 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
         facts.border_title = f"candidate scan · port {self.record.get('port')} · {safe_text(self.record.get('day'))}"
         yield facts
         yield timing_panel("per-IP timing", "+ - zoom · [ ] pan · 0 all · enter source")
+        from scantui.plots.split import split_rows
+
         split = FigurePanel("share of the telescope per member", id="detail-split", classes="panel")
-        split.styles.height = max(8, min(len(self.record.get("sources") or ()) + 6, 16))
+        split.styles.height = split_rows(len(self.record.get("sources") or ())) + 2  # every bar drawn; the page scrolls
         yield split
 
     def on_mount(self) -> None:
