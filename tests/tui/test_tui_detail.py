@@ -25,7 +25,7 @@ from scantui.plots.timing import TimingGrid, timing_grid
 from scantui.tui.screens.help import HelpScreen
 from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen, ScannerDetailScreen
 from scantui.tui.widgets.figures import FigurePanel, ScanCard
-from scantui.tui.widgets.timing import PINNED, TimingStrips, packets_binner
+from scantui.tui.widgets.timing import AXIS_LINE, LEGEND_LINE, PINNED, TimingStrips, packets_binner
 
 T0 = int(dt.datetime(2024, 2, 5, 9, tzinfo=dt.timezone.utc).timestamp() * 1_000_000)
 HOUR = 3_600_000_000
@@ -87,9 +87,41 @@ def test_parallel_rows_are_marked_over_the_same_span():
         assert all(" " not in row and len(row) == strips.strip_width for row in rows)
         assert strips.render_line(PINNED).text.startswith("10.0.0.1")
         assert "400" in strips.render_line(PINNED).text  # packets of the row in the range
-        assert "09:30" in strips.render_line(1).text or "10:00" in strips.render_line(1).text  # the time axis
+        axis = strips.render_line(AXIS_LINE).text
+        assert "09:30" in axis or "10:00" in axis  # the time axis
 
     run_strips(scenario)
+
+
+def test_a_5_to_1_split_reads_on_the_linear_scale_and_the_legend_says_what_marks_mean():
+    """Two members in parallel, one sending 5 times the other's packets: alike on the log scale, 5:1 on the linear."""
+    heavy, light = crafted("parallel", n_src=1, per=1000), crafted("parallel", n_src=1, per=200)
+    packets = pl.concat([heavy, light.with_columns(pl.lit(0x0A000002, dtype=pl.UInt32).alias("src"))]).sort("ts")
+    grid = timing_grid(packets, bins=50)
+
+    async def scenario(app, strips, pilot):
+        strips.show(grid, binner=packets_binner(packets, grid.sources))
+        await _quiet(app, pilot)
+        strips.focus()
+        log_rows = [_strip_part(strips, PINNED + i).strip() for i in range(2)]
+        legend = strips.render_line(LEGEND_LINE).text
+        assert legend.startswith(" log: ") and "packets per mark" in legend and "s linear" in legend
+        peak = int(strips._peak)
+        assert f"-{peak}" in legend  # the top glyph's range ends at the busiest cell
+        await pilot.press("s")
+        assert strips.scale == "linear"
+        lin_rows = [_strip_part(strips, PINNED + i).strip() for i in range(2)]
+        legend = strips.render_line(LEGEND_LINE).text
+        assert legend.startswith(" linear: ") and "s log" in legend
+        assert lin_rows != log_rows
+        glyphs = " ▁▂▃▄▅▆▇█"
+        level = lambda row: max(glyphs.index(c) for c in row)  # noqa: E731
+        assert level(log_rows[1]) >= 5  # log: the light member looks more than half as busy
+        assert level(lin_rows[0]) == 8 and level(lin_rows[1]) <= 3  # linear: about a fifth
+        await pilot.press("s")
+        assert [_strip_part(strips, PINNED + i).strip() for i in range(2)] == log_rows
+
+    run_strips(scenario, size=(80, 12))
 
 
 def test_sequential_rows_take_turns():
