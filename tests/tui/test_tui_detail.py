@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import time
 
 import numpy as np
@@ -24,7 +25,7 @@ from tuihelp import HOSTILE_AS_NAME, HOSTILE_HOSTNAME, SAMPLE, make_app, run_app
 from scantui.plots.timing import TimingGrid, timing_grid
 from scantui.tui.screens.help import HelpScreen
 from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen, ScannerDetailScreen
-from scantui.tui.widgets.figures import FigurePanel, ScanCard
+from scantui.tui.widgets.figures import FigurePanel, ScanCard, scan_tabs
 from scantui.tui.widgets.timing import AXIS_LINE, LEGEND_LINE, PINNED, TimingStrips, packets_binner
 
 T0 = int(dt.datetime(2024, 2, 5, 9, tzinfo=dt.timezone.utc).timestamp() * 1_000_000)
@@ -307,6 +308,46 @@ def test_group_detail_scans_side_by_side_and_hundreds_of_sources(tui_cache):
         assert {"detail: zoom in", "detail: next scan", "detail: accept", "detail: label"} <= set(names)
 
     run_app(make_app([SAMPLE], tui_cache), scenario, size=(160, 48))
+
+
+def test_group_at_80x24_shows_its_timing_plot_without_scrolling_and_every_scan_counted(tui_cache):
+    """At 80x24 the timing plot was below two screens of cards, and the third card was cut off."""
+    async def scenario(app, pilot):
+        group = next(g for g in app.state.groups if g["scans"] >= 6)
+        app.open_group(group)
+        await settle(app, pilot)
+        screen = app.screen
+        assert screen.has_class("-compact-scans") and not screen.query_one("#detail-scans").display
+        timing, body = screen.timing, screen.query_one("#detail-body")
+        assert body.scroll_offset.y == 0
+        assert timing.region.y + timing.region.height <= app.size.height - 1  # above the footer, whole
+        assert timing.region.height >= 8 and timing.row_count == group["sizes"][0]
+        text = screen_text(app)
+        assert "per-IP timing" in text and timing.labels[0] in text
+        for step in range(group["scans"]):
+            tabs = screen.query_one("#detail-scan-tabs", Static).render().plain
+            shown = tabs.count("src")
+            hidden = [int(n) for n in re.findall(r"◂(\d+)|(\d+)▸", tabs) for n in n if n]
+            assert shown + sum(hidden) == group["scans"]  # whole scans drawn, the others counted
+            assert len(tabs) <= screen.query_one("#detail-scan-tabs").content_region.width
+            assert f"scan {step + 1}/{group['scans']}" in str(timing.border_title)
+            await pilot.press("right")
+            await settle(app, pilot)
+
+    run_app(make_app([SAMPLE], tui_cache), scenario, size=(80, 24))
+
+
+def test_scan_tabs_elide_whole_scans():
+    refs = [{"port": p, "day": "2024-02-05", "n_sources": 9} for p in (3306, 27017, 9000, 3306, 27017, 9000)]
+    for selected in range(6):
+        for width in (20, 40, 76, 200):
+            text = scan_tabs(refs, selected, width)
+            line = text.plain
+            assert f" {refs[selected]['port']} 02-05 9src " in line
+            assert len(line) <= width or line.count("src") == 1
+            hidden = sum(int(n) for pair in re.findall(r"◂(\d+)|(\d+)▸", line) for n in pair if n)
+            assert line.count("src") + hidden == 6
+            assert any("reverse" in str(span.style) for span in text.spans)
 
 
 def test_scanner_detail_from_the_list(tui_cache):
