@@ -418,6 +418,7 @@ class DetailScreen(Screen):
         yield "detail: earlier", "Pan the timing plot back in time ([)", lambda: strips.action_pan(-1)
         yield "detail: later", "Pan the timing plot forward in time (])", lambda: strips.action_pan(1)
         yield "detail: whole range", "Zoom the timing plot back out to everything (0)", strips.action_reset_zoom
+        yield "detail: log/linear marks", "Switch the timing marks between a log and a linear scale (s)", strips.action_toggle_scale
         if self.ROWS_ARE_SOURCES:
             yield "detail: open source", "Open the scanner detail of the row under the cursor", strips.action_select
 
@@ -442,7 +443,7 @@ class ScannerDetailScreen(DetailScreen):
         facts = Static(facts_table(scanner_facts(self.row)), id="detail-facts", classes="panel")
         facts.border_title = f"scanner {ip_text(self.src)}"
         yield facts
-        yield timing_panel("activity per port", "+ - zoom · [ ] pan · 0 all")
+        yield timing_panel("activity per port", "+ - zoom · [ ] pan · 0 all · s scale")
         with Horizontal(id="detail-figures", classes="detail-row"):
             yield FigurePanel("packets per day", id="detail-per-day", classes="panel")
             yield FigurePanel("scans per port", id="detail-ports", classes="panel")
@@ -572,7 +573,7 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
         facts = Static(self.facts(), id="detail-facts", classes="panel")
         facts.border_title = f"candidate scan · port {self.record.get('port')} · {safe_text(self.record.get('day'))}"
         yield facts
-        yield timing_panel("per-IP timing", "+ - zoom · [ ] pan · 0 all · enter source")
+        yield timing_panel("per-IP timing", "+ - zoom · [ ] pan · 0 all · enter source · s scale")
         from scantui.plots.split import split_rows
 
         split = FigurePanel("share of the telescope per member", id="detail-split", classes="panel")
