@@ -156,7 +156,7 @@ class ReviewTable(VirtualTable):
     across a new frame (the next row to review, after a labelling change)."""
 
     BINDINGS = [  # the footer has room for the labelling keys, not these (still in ? and the palette)
-        Binding("s", "sort_next", "Sort", show=False, id="table.sort"),
+        Binding("s", "sort_current", "Sort", show=False, id="table.sort"),
         Binding("r", "sort_reverse", "Reverse", show=False, id="table.reverse"),
     ]
     COMPONENT_CLASSES = VirtualTable.COMPONENT_CLASSES | {"review-table--rejected"}
