@@ -287,3 +287,20 @@ def test_the_column_cursor_is_drawn_only_with_the_focus():
         assert not [seg for seg in table.render_line(0) if seg.style and seg.style.reverse]
 
     run(TableApp(frame(10)), scenario)
+
+
+def test_the_also_as_column_shows_only_keys_the_row_does_not_already_show():
+    """The "also as" column repeated the AS column (key 80.82.77.0/24, AS AS202425, also as AS202425)."""
+    from scantui.tui.columns import other_keys
+    from scantui.tui.screens.candidates import candidate_frame
+
+    base = {"port": 443, "day": "2024-02-05", "sources": ["192.0.2.1"], "cover_multiple": 1, "union": 10,
+            "telescope_size": 10, "timing": "parallel", "score": 90.0}
+    records = [
+        {**base, "key": "80.82.77.0/24", "asn": "AS202425", "also_keys": ["AS202425"]},
+        {**base, "key": "AS6939", "asn": "AS6939", "also_keys": ["192.0.2.0/24", "AS6939"]},
+        {**base, "key": "198.51.100.0/24", "asn": None, "also_keys": ["AS1", "AS2"]},
+    ]
+    frame = candidate_frame(records, lambda _ips: ("new", []))
+    assert frame["also_keys"].to_list() == [None, "192.0.2.0/24", "AS1,AS2"]
+    assert other_keys(None) is None and other_keys(["AS1"], "AS2") == "AS1"
