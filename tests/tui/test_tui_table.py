@@ -304,3 +304,35 @@ def test_the_also_as_column_shows_only_keys_the_row_does_not_already_show():
     frame = candidate_frame(records, lambda _ips: ("new", []))
     assert frame["also_keys"].to_list() == [None, "192.0.2.0/24", "AS1,AS2"]
     assert other_keys(None) is None and other_keys(["AS1"], "AS2") == "AS1"
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light", "nord", "gruvbox"])
+def test_in_16_colours_the_blurred_cursor_row_does_not_look_like_the_header(theme):
+    """In 16 colours the unfocused cursor row had the header's background (both tints became grey 8)."""
+    from rich.color import ColorSystem
+
+    def shown(style):
+        """(foreground, background) as a 16-colour terminal draws them (reverse swaps them)."""
+        fg, bg = (c.downgrade(ColorSystem.STANDARD).number if c else None for c in (style.color, style.bgcolor))
+        return (bg, fg) if style.reverse else (fg, bg)
+
+    async def scenario(app, table, pilot):
+        app.theme = theme
+        table.blur()
+        await pilot.pause()
+        assert table.has_class("-16-colours")
+        base = table.rich_style
+        header = shown(base + table.get_component_rich_style("virtual-table--header"))
+        cursor = shown(base + table.get_component_rich_style("virtual-table--cursor"))
+        row = shown(base)
+        assert cursor[1] != header[1] and cursor != row
+        table.focus()
+        await pilot.pause()
+        focused = shown(base + table.get_component_rich_style("virtual-table--cursor"))
+        assert focused != row and focused != cursor
+
+    from rich.color import ColorSystem
+
+    app = TableApp(frame(10))
+    app.console._color_system = ColorSystem.STANDARD  # what Rich picks for TERM=xterm without COLORTERM
+    run(app, scenario)

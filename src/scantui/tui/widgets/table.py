@@ -44,6 +44,11 @@ SORT_IN_THREAD = 50_000
 _SEP = " "
 
 
+def few_colours(color_system: str | None) -> bool:
+    """True for a terminal of 16 colours (or 8): tints of the theme all come out as one or two greys there."""
+    return color_system in ("standard", "windows")
+
+
 class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     """A read-only table over a polars DataFrame; see the module doc."""
 
@@ -71,6 +76,8 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             text-style: $block-cursor-blurred-text-style;
         }
         & > .virtual-table--empty { color: $text-muted; text-style: italic; }
+        /* 16 colours (or an ANSI theme): the blurred cursor's tint becomes the header's (or no) colour */
+        &.-16-colours > .virtual-table--cursor, &:ansi > .virtual-table--cursor { text-style: reverse; }
         &:focus > .virtual-table--cursor {
             background: $block-cursor-background;
             color: $block-cursor-foreground;
@@ -159,6 +166,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor_column = min(getattr(self, "cursor_column", 0), max(len(self.columns) - 1, 0))
 
     def on_mount(self) -> None:
+        self.set_class(few_colours(self.app.console.color_system), "-16-colours")
         self._resort(keep_cursor=False)
 
     # ------------------------------------------------------------ data in
