@@ -157,7 +157,7 @@ def test_size_histogram_has_one_bar_per_size(plt):
 
 
 def _split_lines(plt, n: int, shares) -> list[str]:
-    plt.plotsize(100, split_rows(n))
+    plt.plotsize(100, split_rows(shares))
     split_bars(plt, [f"10.0.{i // 256}.{i % 256}" for i in range(n)], shares, title="")
     return build(plt)
 
@@ -193,6 +193,7 @@ def test_split_past_the_limit_is_a_histogram_whose_counts_add_up(plt, n):
 def test_share_histogram_edge_cases():
     assert share_histogram([]) == ([], [])
     assert share_histogram([0.01] * 50) == (["1.0%"], [50])
+    assert split_rows([0.01] * 50) == split_rows([0.5]) == 1 + 5  # one bar: a short figure, not 12 rows of it
     labels, counts = share_histogram([0.01] * 49 + [0.02])
     assert counts == [1, 49] and labels == ["1.50-2.00%", "1.00-1.50%"]
 

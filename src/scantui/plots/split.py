@@ -63,9 +63,10 @@ def share_histogram(shares: Sequence[float], bins: int = HISTOGRAM_BINS) -> tupl
     return labels[::-1], [int(c) for c in counts[::-1]]
 
 
-def split_rows(n_members: int) -> int:
-    """Rows the figure needs to draw every bar of :func:`split_bars` for *n_members* (plot rows, no border)."""
-    bars = n_members if n_members <= MAX_MEMBERS else min(HISTOGRAM_BINS, n_members)
+def split_rows(shares: Sequence[float]) -> int:
+    """Rows the figure of :func:`split_bars` needs to draw every bar for *shares* (plot rows, no border)."""
+    n = len(shares)
+    bars = n if n <= MAX_MEMBERS else len(share_histogram(shares)[0])
     return max(bars, 1) + EXTRA_ROWS
 
 

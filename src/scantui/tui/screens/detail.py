@@ -577,7 +577,7 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
         from scantui.plots.split import split_rows
 
         split = FigurePanel("share of the telescope per member", id="detail-split", classes="panel")
-        split.styles.height = split_rows(len(self.record.get("sources") or ())) + 2  # every bar drawn; the page scrolls
+        split.styles.height = split_rows(self.record.get("split") or ()) + 2  # every bar drawn; the page scrolls
         yield split
 
     def on_mount(self) -> None:
