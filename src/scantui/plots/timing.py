@@ -203,7 +203,7 @@ def _count(n: int) -> str:
 
 
 def legend_text(peak: int, scale: str = "log") -> str:
-    """``▁1 ▂3 ▃6 … █75-140``: each glyph and the fewest packets per cell it stands for (the last: up to the peak)."""
+    """``▁1 ▂3 ▃6 … █75-140``: each glyph and the fewest packets per cell it stands for (the last: to the peak)."""
     ranges = legend_ranges(peak, scale)
     parts = [f"{g}{_count(lo)}" for g, lo, _hi in ranges]
     g, lo, hi = ranges[-1]
