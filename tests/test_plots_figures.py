@@ -13,7 +13,7 @@ import pytest
 from scantui.plots.daily import calendar_series, per_day
 from scantui.plots.distributions import monthday_bars, size_histogram, weekday_bars
 from scantui.plots.ports import port_bins, port_histogram
-from scantui.plots.split import MAX_MEMBERS, split_bars, top_shares
+from scantui.plots.split import MAX_MEMBERS, share_histogram, split_bars, split_rows
 
 PLOTEXT_SGR = re.compile(r"\x1b\[(?:0|1|[34]8;5;\d+|[34]8;2;\d+;\d+;\d+)m")  # plotext's own colour codes
 HOSTILE = "evil\x1b[31mred\x1b]0;pwned\x07"
@@ -77,7 +77,7 @@ def test_per_day_draws_missing_days_as_zero(plt):
     lines = build(plt)
     assert "scans per day" in lines[0]
     assert "2024-02-01" in lines[-2] and "2024-02-15" in lines[-2]
-    baseline = next(line for line in lines if "0.0┤" in line)
+    baseline = next(line for line in lines if line.startswith("0┤"))  # whole-number ticks: 0.0 was a fraction
     assert len([run for run in baseline.split("┤", 1)[1].strip("│").split(" ") if run]) == 3  # three bars, gaps between
 
 
@@ -156,13 +156,46 @@ def test_size_histogram_has_one_bar_per_size(plt):
     assert len(x) <= 400 and sum(y) == 2 and "bins of" in rec.args("title")[0][0]
 
 
-def test_top_shares_caps_members_with_others():
-    labels = [f"10.0.0.{i}" for i in range(50)]
-    shares = np.linspace(0.001, 0.05, 50)
-    names, values = top_shares(labels, shares)
-    assert len(names) == MAX_MEMBERS + 1 and names[0] == "10.0.0.49" and names[-1] == "others (10)"
-    assert sum(values) == pytest.approx(shares.sum()) and values[:-1] == sorted(values[:-1], reverse=True)
-    assert top_shares(["a", "b"], [0.5, 0.5]) == (["a", "b"], [0.5, 0.5])
+def _split_lines(plt, n: int, shares) -> list[str]:
+    plt.plotsize(100, split_rows(shares))
+    split_bars(plt, [f"10.0.{i // 256}.{i % 256}" for i in range(n)], shares, title="")
+    return build(plt)
+
+
+@pytest.mark.parametrize("n", [1, 37, MAX_MEMBERS])
+def test_split_draws_every_member_up_to_the_limit(plt, n):
+    shares = np.random.default_rng(n).uniform(0.001, 0.05, n)
+    plotext.limitsize(False, False)
+    lines = _split_lines(plt, n, shares)
+    rows = [line.split("┤")[0].strip() for line in lines if "┤" in line]
+    assert len(rows) == n and set(rows) == {f"10.0.0.{i}" for i in range(n)}  # a 37-member scan showed 10 bars
+    assert rows[0] == f"10.0.0.{int(np.argmax(shares))}"  # the largest share on top
+    assert f"{n} member" in lines[0]
+
+
+@pytest.mark.parametrize("n", [MAX_MEMBERS + 1, 205, 3000])
+def test_split_past_the_limit_is_a_histogram_whose_counts_add_up(plt, n):
+    shares = np.random.default_rng(n).uniform(0.0048, 0.0050, n)
+    labels, counts = share_histogram(shares)
+    assert sum(counts) == n and len(labels) == len(counts) <= 12  # 9 bars + "others (165)" summed to 174 of 205
+    assert len(set(labels)) == len(labels) and labels[0].startswith("0.49") and labels[-1].startswith("0.48")
+    rec = Recorder()
+    split_bars(rec, [str(i) for i in range(n)], shares)
+    x, y = rec.args("bar")[0]
+    assert sum(y) == n and rec.args("yticks")[0][1] == labels
+    assert rec.args("title")[0][0] == f"share of the telescope · {n} members, by share of the telescope"
+    plotext.limitsize(False, False)
+    lines = _split_lines(plt, n, shares)
+    assert [line.split("┤")[0].strip() for line in lines if "┤" in line] == labels
+    assert not re.search(r"\d\.\d", lines[-2])  # the count axis has whole numbers only
+
+
+def test_share_histogram_edge_cases():
+    assert share_histogram([]) == ([], [])
+    assert share_histogram([0.01] * 50) == (["1.0%"], [50])
+    assert split_rows([0.01] * 50) == split_rows([0.5]) == 1 + 5  # one bar: a short figure, not 12 rows of it
+    labels, counts = share_histogram([0.01] * 49 + [0.02])
+    assert counts == [1, 49] and labels == ["1.50-2.00%", "1.00-1.50%"]
 
 
 def test_split_bars_largest_on_top_and_hostile_labels_are_inert(plt):
@@ -172,5 +205,19 @@ def test_split_bars_largest_on_top_and_hostile_labels_are_inert(plt):
     rows = [line.split("┤")[0].strip() for line in lines if "┤" in line]
     assert rows == ["192.0.2.10", "192.0.2.11", "evil\\x1b[31mred\\x1b]0;pwned\\x07"]
     rec = Recorder()
-    split_bars(rec, [f"h{i}" for i in range(45)], [1.0] * 45)
-    assert rec.args("yticks")[0][1][-1] == "others (5)"
+    split_bars(rec, [f"h{i}" for i in range(45)], [0.01] * 45)
+    assert rec.args("yticks")[0][1] == ["1.0%"] and rec.args("bar")[0][1] == [45.0]
+
+
+@pytest.mark.parametrize("height", [8, 12, 24])
+def test_count_axes_have_whole_number_ticks(plt, height):
+    """Scans per weekday showed 0.33 scans, packets per day 3413.3 packets."""
+    plt.plotsize(100, height)
+    weekday_bars(plt, [0, 1, 3, 1, 0, 0, 2])
+    labels = [line.split("┤")[0].strip() for line in build(plt) if "┤" in line]
+    assert labels and all(re.fullmatch(r"\d+", label) for label in labels) and "3" in labels
+    fresh()
+    plt.plotsize(100, height)
+    per_day(plt, [D0 + dt.timedelta(days=i) for i in range(3)], [10_240, 3_413, 75_954])
+    labels = [line.split("┤")[0].strip() for line in build(plt) if "┤" in line]
+    assert labels and all(re.fullmatch(r"[\d,]+", label) for label in labels) and "0" in labels

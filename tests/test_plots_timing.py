@@ -179,3 +179,21 @@ def test_ticks_helpers():
     assert all(dt.datetime.fromtimestamp(t / S, dt.timezone.utc).day == 1 for t in ticks)  # month starts
     assert int_ticks(2, 330) == [50, 100, 150, 200, 250, 300]
     assert int_ticks(1, 7) == [1, 2, 3, 4, 5, 6, 7]
+
+
+@pytest.mark.parametrize("scale", ["log", "linear"])
+@pytest.mark.parametrize("peak", [1, 2, 7, 140, 3413, 75_954])
+def test_legend_ranges_cover_every_count_and_match_the_glyphs(scale, peak):
+    from scantui.plots.timing import GLYPHS, legend_ranges, legend_text, levels
+
+    ranges = legend_ranges(peak, scale)
+    assert ranges[0][1] == 1 and ranges[-1] == (GLYPHS[-1], ranges[-1][1], peak)
+    for (_g, _lo, hi), (_g2, lo2, _hi2) in zip(ranges, ranges[1:]):
+        assert lo2 == hi + 1  # contiguous: every count from 1 to the peak has one glyph
+    counts = np.arange(1, peak + 1)
+    drawn = GLYPHS[levels(counts, peak, scale)]
+    for glyph, lo, hi in ranges:
+        assert set(drawn[lo - 1 : hi]) == {glyph}
+    assert legend_text(peak, scale).startswith(ranges[0][0] + "1")
+    with pytest.raises(ValueError):
+        levels(counts, peak, "sqrt")

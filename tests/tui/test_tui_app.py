@@ -93,7 +93,7 @@ def test_filter_then_sort_then_open_then_back(tiny_parquet, tui_cache):
         table = screen.query_one(VirtualTable)
         assert table.row_count == 2 and app.focused is table
         assert "2 of 5 sources" in screen_text(app)
-        await pilot.press("s")  # packets -> ports
+        await pilot.press("right", "s")  # the column right of packets: ports
         await pilot.pause()
         assert table.sort_key == "ports"
         await pilot.press("r")

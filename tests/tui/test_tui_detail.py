@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import time
 
 import numpy as np
@@ -24,8 +25,8 @@ from tuihelp import HOSTILE_AS_NAME, HOSTILE_HOSTNAME, SAMPLE, make_app, run_app
 from scantui.plots.timing import TimingGrid, timing_grid
 from scantui.tui.screens.help import HelpScreen
 from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen, ScannerDetailScreen
-from scantui.tui.widgets.figures import FigurePanel, ScanCard
-from scantui.tui.widgets.timing import PINNED, TimingStrips, packets_binner
+from scantui.tui.widgets.figures import FigurePanel, ScanCard, scan_tabs
+from scantui.tui.widgets.timing import AXIS_LINE, LEGEND_LINE, PINNED, TimingStrips, packets_binner
 
 T0 = int(dt.datetime(2024, 2, 5, 9, tzinfo=dt.timezone.utc).timestamp() * 1_000_000)
 HOUR = 3_600_000_000
@@ -87,9 +88,41 @@ def test_parallel_rows_are_marked_over_the_same_span():
         assert all(" " not in row and len(row) == strips.strip_width for row in rows)
         assert strips.render_line(PINNED).text.startswith("10.0.0.1")
         assert "400" in strips.render_line(PINNED).text  # packets of the row in the range
-        assert "09:30" in strips.render_line(1).text or "10:00" in strips.render_line(1).text  # the time axis
+        axis = strips.render_line(AXIS_LINE).text
+        assert "09:30" in axis or "10:00" in axis  # the time axis
 
     run_strips(scenario)
+
+
+def test_a_5_to_1_split_reads_on_the_linear_scale_and_the_legend_says_what_marks_mean():
+    """Two members in parallel, one sending 5 times the other's packets: alike on the log scale, 5:1 on the linear."""
+    heavy, light = crafted("parallel", n_src=1, per=1000), crafted("parallel", n_src=1, per=200)
+    packets = pl.concat([heavy, light.with_columns(pl.lit(0x0A000002, dtype=pl.UInt32).alias("src"))]).sort("ts")
+    grid = timing_grid(packets, bins=50)
+
+    async def scenario(app, strips, pilot):
+        strips.show(grid, binner=packets_binner(packets, grid.sources))
+        await _quiet(app, pilot)
+        strips.focus()
+        log_rows = [_strip_part(strips, PINNED + i).strip() for i in range(2)]
+        legend = strips.render_line(LEGEND_LINE).text
+        assert legend.startswith(" log: ") and "packets per mark" in legend and "s linear" in legend
+        peak = int(strips._peak)
+        assert f"-{peak}" in legend  # the top glyph's range ends at the busiest cell
+        await pilot.press("s")
+        assert strips.scale == "linear"
+        lin_rows = [_strip_part(strips, PINNED + i).strip() for i in range(2)]
+        legend = strips.render_line(LEGEND_LINE).text
+        assert legend.startswith(" linear: ") and "s log" in legend
+        assert lin_rows != log_rows
+        glyphs = " ▁▂▃▄▅▆▇█"
+        level = lambda row: max(glyphs.index(c) for c in row)  # noqa: E731
+        assert level(log_rows[1]) >= 5  # log: the light member looks more than half as busy
+        assert level(lin_rows[0]) == 8 and level(lin_rows[1]) <= 3  # linear: about a fifth
+        await pilot.press("s")
+        assert [_strip_part(strips, PINNED + i).strip() for i in range(2)] == log_rows
+
+    run_strips(scenario, size=(80, 12))
 
 
 def test_sequential_rows_take_turns():
@@ -275,6 +308,46 @@ def test_group_detail_scans_side_by_side_and_hundreds_of_sources(tui_cache):
         assert {"detail: zoom in", "detail: next scan", "detail: accept", "detail: label"} <= set(names)
 
     run_app(make_app([SAMPLE], tui_cache), scenario, size=(160, 48))
+
+
+def test_group_at_80x24_shows_its_timing_plot_without_scrolling_and_every_scan_counted(tui_cache):
+    """At 80x24 the timing plot was below two screens of cards, and the third card was cut off."""
+    async def scenario(app, pilot):
+        group = next(g for g in app.state.groups if g["scans"] >= 6)
+        app.open_group(group)
+        await settle(app, pilot)
+        screen = app.screen
+        assert screen.has_class("-compact-scans") and not screen.query_one("#detail-scans").display
+        timing, body = screen.timing, screen.query_one("#detail-body")
+        assert body.scroll_offset.y == 0
+        assert timing.region.y + timing.region.height <= app.size.height - 1  # above the footer, whole
+        assert timing.region.height >= 8 and timing.row_count == group["sizes"][0]
+        text = screen_text(app)
+        assert "per-IP timing" in text and timing.labels[0] in text
+        for step in range(group["scans"]):
+            tabs = screen.query_one("#detail-scan-tabs", Static).render().plain
+            shown = tabs.count("src")
+            hidden = [int(n) for n in re.findall(r"◂(\d+)|(\d+)▸", tabs) for n in n if n]
+            assert shown + sum(hidden) == group["scans"]  # whole scans drawn, the others counted
+            assert len(tabs) <= screen.query_one("#detail-scan-tabs").content_region.width
+            assert f"scan {step + 1}/{group['scans']}" in str(timing.border_title)
+            await pilot.press("right")
+            await settle(app, pilot)
+
+    run_app(make_app([SAMPLE], tui_cache), scenario, size=(80, 24))
+
+
+def test_scan_tabs_elide_whole_scans():
+    refs = [{"port": p, "day": "2024-02-05", "n_sources": 9} for p in (3306, 27017, 9000, 3306, 27017, 9000)]
+    for selected in range(6):
+        for width in (20, 40, 76, 200):
+            text = scan_tabs(refs, selected, width)
+            line = text.plain
+            assert f" {refs[selected]['port']} 02-05 9src " in line
+            assert len(line) <= width or line.count("src") == 1
+            hidden = sum(int(n) for pair in re.findall(r"◂(\d+)|(\d+)▸", line) for n in pair if n)
+            assert line.count("src") + hidden == 6
+            assert any("reverse" in str(span.style) for span in text.spans)
 
 
 def test_scanner_detail_from_the_list(tui_cache):

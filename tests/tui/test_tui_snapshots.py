@@ -48,7 +48,7 @@ def test_scanners(snap_compare, tiny_here, tui_cache, size):
 
 def test_scanners_filtered_and_sorted(snap_compare, tiny_here, tui_cache):
     async def run_before(pilot):
-        await _loaded(pilot, ["slash", *"port:443,3389", "enter", "s"])
+        await _loaded(pilot, ["slash", *"port:443,3389", "enter", "right", "s"])
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=(80, 24), run_before=run_before)
 

@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from scantui.plots.ticks import int_ticks
 from scantui.safetext import safe_text
 
 MAX_BARS = 400  # plotext redraws every point on each render: keep figures small
 LABEL_LIMIT = 32  # characters of one tick label
+VALUE_TICKS = 4  # ticks on a count axis: the figure's height is not known when it is built
 
 
 def bucket(values: np.ndarray, max_bars: int = MAX_BARS) -> tuple[np.ndarray, int]:
@@ -28,6 +30,11 @@ def bucket(values: np.ndarray, max_bars: int = MAX_BARS) -> tuple[np.ndarray, in
     if k == 1:
         return values, 1
     return np.add.reduceat(values, np.arange(0, len(values), k)), k
+
+
+def count_ticks(top: int) -> list[int]:
+    """Round integer ticks from 0 to *top* (at least 0 and 1), few enough for a short figure."""
+    return int_ticks(0, max(int(top), 1), max_ticks=VALUE_TICKS)
 
 
 def draw_bars(
@@ -42,7 +49,11 @@ def draw_bars(
     ylabel: str = "",
     horizontal: bool = False,
 ) -> None:
-    """Bars of height *y* at positions *x*, the value axis from 0, labelled ticks on the position axis."""
+    """Bars of height *y* at positions *x*, the value axis from 0, labelled ticks on the position axis.
+
+    When every *y* is a whole number (counts: packets, scans, members), the value axis gets integer ticks
+    (plotext's own ticks are fractions: ``0.33`` scans, ``3413.3`` packets).
+    """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if len(y):
         plt.bar(x.tolist(), y.tolist(), orientation="horizontal" if horizontal else "vertical")
@@ -52,6 +63,9 @@ def draw_bars(
         (plt.ylim if horizontal else plt.xlim)(float(x.min()) - half, float(x.max()) + half)
         if y.min() >= 0:
             (plt.xlim if horizontal else plt.ylim)(0, float(y.max()) if y.max() > 0 else 1.0)
+            if np.all(y == np.round(y)):
+                counts = count_ticks(int(y.max()))
+                (plt.xticks if horizontal else plt.yticks)([float(t) for t in counts], [f"{t:,}" for t in counts])
     if len(ticks):
         labels = [safe_text(label, limit=LABEL_LIMIT) for label in tick_labels]
         (plt.yticks if horizontal else plt.xticks)([float(t) for t in ticks], labels)

@@ -7,8 +7,10 @@ into a :class:`TimingGrid` with polars, lazily, never looping per packet; the
 range is half-open, ``[start_us, end_us)``, by default first packet to last
 packet + 1 µs. :func:`render_rows` turns the grid into strings of *width*
 characters (counts summed per character cell, shown as ``' '`` for none and
-``▁▂▃▄▅▆▇█`` on a log scale against the busiest cell of the whole grid, so rows
-compare), and :func:`axis_labels` gives the time axis line under them.
+``▁▂▃▄▅▆▇█`` against the busiest cell of the whole grid, so rows compare; on a
+log scale by default, or linear: see :data:`SCALES`), :func:`legend_ranges`
+says which counts each glyph stands for, and :func:`axis_labels` gives the time
+axis line under them.
 
 Zooming: ``grid.cells_range_us(first, last, width)`` is the time range of some
 character cells; build the zoomed grid with ``timing_grid(packets,
@@ -27,6 +29,9 @@ import polars as pl
 from scantui.plots.ticks import format_us, nice_ticks, time_format
 
 GLYPHS = np.array(list(" ▁▂▃▄▅▆▇█"))
+LEVELS = len(GLYPHS) - 1
+#: ``log``: a glyph per doubling or so, a 5:1 split looks alike; ``linear``: height proportional to packets.
+SCALES = ("log", "linear")
 ORDERS = ("first_seen", "ip", "given")
 _INT64_LIMIT = 2**63 - 1
 
@@ -152,25 +157,74 @@ def resample(counts: np.ndarray, width: int) -> np.ndarray:
     return cum[..., hi] - cum[..., lo]
 
 
-def _glyphs(cells: np.ndarray, peak: int) -> np.ndarray:
+def _check_scale(scale: str) -> None:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}")
+
+
+def levels(cells: np.ndarray, peak: int, scale: str = "log") -> np.ndarray:
+    """The glyph level (0 = no packets, 1..8) of each count in *cells*, against *peak*."""
+    _check_scale(scale)
+    cells = np.asarray(cells)
     peak = max(int(peak), 1)
-    level = np.ceil(8 * np.log1p(cells) / np.log1p(peak)).astype(np.int64)
-    return GLYPHS[np.where(cells > 0, np.clip(level, 1, 8), 0)]
+    if scale == "log":
+        level = np.ceil(LEVELS * np.log1p(cells) / np.log1p(peak))
+    else:
+        level = np.ceil(LEVELS * cells / peak)
+    return np.where(cells > 0, np.clip(level.astype(np.int64), 1, LEVELS), 0)
 
 
-def render_row(counts_row: np.ndarray, width: int, *, peak: int) -> str:
-    """One row of *width* characters: ``' '`` for no packets, ``▁``..``█`` by log(count) / log(peak)."""
+def _glyphs(cells: np.ndarray, peak: int, scale: str = "log") -> np.ndarray:
+    return GLYPHS[levels(cells, peak, scale)]
+
+
+def legend_ranges(peak: int, scale: str = "log") -> list[tuple[str, int, int]]:
+    """``(glyph, lo, hi)``: the packet counts per cell each glyph stands for (glyphs no count reaches left out)."""
+    peak = max(int(peak), 1)
+    out, lo = [], 1
+    for level in range(1, LEVELS + 1):
+        a, b = lo - 1, peak  # the largest count at this level or below, by bisection (levels never go down)
+        while a < b:
+            mid = (a + b + 1) // 2
+            if int(levels(np.array([mid]), peak, scale)[0]) <= level:
+                a = mid
+            else:
+                b = mid - 1
+        if a >= lo:
+            out.append((str(GLYPHS[level]), lo, a))
+            lo = a + 1
+    return out
+
+
+def _count(n: int) -> str:
+    if n < 10_000:
+        return f"{n:,}"
+    return f"{n // 1000:,}k" if n < 1_000_000 else f"{n / 1e6:.1f}M".replace(".0M", "M")
+
+
+def legend_text(peak: int, scale: str = "log") -> str:
+    """``▁1 ▂3 ▃6 … █75-140``: each glyph and the fewest packets per cell it stands for (the last: to the peak)."""
+    ranges = legend_ranges(peak, scale)
+    parts = [f"{g}{_count(lo)}" for g, lo, _hi in ranges]
+    g, lo, hi = ranges[-1]
+    if hi > lo:
+        parts[-1] = f"{g}{_count(lo)}-{_count(hi)}"
+    return " ".join(parts)
+
+
+def render_row(counts_row: np.ndarray, width: int, *, peak: int, scale: str = "log") -> str:
+    """One row of *width* characters: ``' '`` for no packets, ``▁``..``█`` by count against *peak* on *scale*."""
     if width < 1:
         return ""
-    return "".join(_glyphs(resample(counts_row, width), peak))
+    return "".join(_glyphs(resample(counts_row, width), peak, scale))
 
 
-def render_rows(grid: TimingGrid, width: int) -> list[str]:
+def render_rows(grid: TimingGrid, width: int, scale: str = "log") -> list[str]:
     """Every row of *grid* at *width* characters, all scaled against the grid's busiest cell."""
     if width < 1 or not grid.sources:
         return ["" for _ in grid.sources]
     cells = resample(grid.counts, width)
-    return ["".join(row) for row in _glyphs(cells, int(cells.max()))]
+    return ["".join(row) for row in _glyphs(cells, int(cells.max()), scale)]
 
 
 def axis_labels(grid: TimingGrid, width: int) -> str:

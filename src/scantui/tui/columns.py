@@ -61,6 +61,13 @@ def ports_text(value: Any) -> str:
     return ",".join(str(p["port"]) for p in (value or []) if p and p.get("port") is not None) or NULL
 
 
+def other_keys(keys: Any, *shown: Any) -> str | None:
+    """The keys (``AS6939``, ``192.0.2.0/24``) of *keys* that are not already *shown* in the row, comma-joined;
+    None when there is none (the "also as" column repeated the AS column)."""
+    rest = [str(k) for k in keys or () if k not in shown]
+    return ",".join(rest) or None
+
+
 def untrusted_text(value: Any) -> str:
     return safe_line(value)
 

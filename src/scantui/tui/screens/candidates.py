@@ -36,7 +36,7 @@ from textual.widgets import Footer, Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
-from scantui.tui.columns import Column, float_text, int_text, plain_int_text
+from scantui.tui.columns import Column, float_text, int_text, other_keys, plain_int_text
 from scantui.tui.labelling import label_dialog, set_verdict
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
@@ -136,7 +136,7 @@ def candidate_frame(candidates: Sequence[dict[str, Any]], review: Review) -> pl.
             "day": str(c["day"]), "key": c["key"], "n_sources": len(c["sources"]),
             "cover": f"{c['cover_multiple']}x {c['union'] / size:.1%}" if size else f"{c['cover_multiple']}x",
             "timing": c.get("timing"), "score": float(c.get("score") or 0.0), "asn": c.get("asn"),
-            "also_keys": ",".join(c.get("also_keys") or []),
+            "also_keys": other_keys(c.get("also_keys"), c.get("asn"), c["key"]),
         })
     schema = {"idx": pl.Int64, "rank": pl.Int64, "review": pl.String, "port": pl.Int64, "day": pl.String, "key": pl.String,
               "n_sources": pl.Int64, "cover": pl.String, "timing": pl.String, "score": pl.Float64, "asn": pl.String,
@@ -156,7 +156,7 @@ class ReviewTable(VirtualTable):
     across a new frame (the next row to review, after a labelling change)."""
 
     BINDINGS = [  # the footer has room for the labelling keys, not these (still in ? and the palette)
-        Binding("s", "sort_next", "Sort", show=False, id="table.sort"),
+        Binding("s", "sort_current", "Sort", show=False, id="table.sort"),
         Binding("r", "sort_reverse", "Reverse", show=False, id="table.reverse"),
     ]
     COMPONENT_CLASSES = VirtualTable.COMPONENT_CLASSES | {"review-table--rejected"}

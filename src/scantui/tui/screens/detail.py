@@ -15,9 +15,10 @@ with the sources, port and time range pushed down (capped, and the cap shown).
   on the scan's port over its span plus a margin, each member's destinations
   and share at the row end, and the split (each member's share of the telescope).
 * **Group**: the group's facts and review state, its scans side by side (a card
-  each: port, day, hours, timing, its first members' strips); ``left``/``right``
-  picks a scan and its full timing plot shows below; packets per day and ports of
-  the members.
+  each: port, day, hours, timing, its first members' strips; below
+  :data:`COMPACT_BELOW` rows, one line of scans instead, so the timing plot is on
+  the first page); ``left``/``right`` picks a scan and its full timing plot shows
+  below; packets per day and ports of the members.
 
 Keys: ``escape`` back, ``?`` all keys; on the timing plot ``+``/``-`` zoom,
 ``[``/``]`` pan, ``0`` whole range, ``enter`` opens the source under the cursor
@@ -45,7 +46,7 @@ from textual.worker import get_current_worker
 from scantui.safetext import safe_line
 from scantui.tui.columns import NULL, ip_text, percent_text, time_text, tools_text
 from scantui.tui.state import error_text
-from scantui.tui.widgets.figures import CARD_ROWS, FigurePanel, ScanCard, facts_table, tools_table
+from scantui.tui.widgets.figures import CARD_ROWS, FigurePanel, ScanCard, facts_table, scan_tabs, tools_table
 from scantui.tui.widgets.timing import PINNED, TimingStrips, span_text
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ CARD_WIDTH = 24
 FACTS_HEIGHT = 9  # the facts panel's usual height (rows + border), to size the timing plot
 FIGURES_HEIGHT = 14
 CARDS_HEIGHT = 11
+TABS_HEIGHT = 3  # the one line of scans (and its border) of a group on a short screen
+COMPACT_BELOW = 40  # screen rows under which a group's scans are one line, not cards
 TIMING_WHAT = "timing packets"  # what a failing timing read is called in its notification
 
 
@@ -302,11 +305,19 @@ class DetailScreen(Screen):
     def on_resize(self) -> None:
         self.fit_timing()
 
+    def between_facts_and_timing(self) -> int:
+        """Rows of the panels between the facts and the timing plot."""
+        return 0
+
+    def reserved_wide(self) -> int:
+        return self.RESERVED_WIDE
+
     def fit_timing(self) -> None:
         """Size the timing plot to its rows, at most what leaves the other panels on screen when wide."""
         width, height = self.app.size
         rows = self.timing.row_count if self.timing.grid is not None else 1
-        cap = max(8, height - 2 - FACTS_HEIGHT) if width < 120 else max(10, height - 2 - self.RESERVED_WIDE)
+        above = FACTS_HEIGHT + self.between_facts_and_timing()
+        cap = max(8, height - 2 - above) if width < 120 else max(10, height - 2 - self.reserved_wide())
         self.timing.styles.height = max(6, min(rows + PINNED + 2, cap))
 
     # ------------------------------------------------------------ workers
@@ -407,6 +418,7 @@ class DetailScreen(Screen):
         yield "detail: earlier", "Pan the timing plot back in time ([)", lambda: strips.action_pan(-1)
         yield "detail: later", "Pan the timing plot forward in time (])", lambda: strips.action_pan(1)
         yield "detail: whole range", "Zoom the timing plot back out to everything (0)", strips.action_reset_zoom
+        yield "detail: log/linear marks", "Switch the timing marks between a log and a linear scale (s)", strips.action_toggle_scale
         if self.ROWS_ARE_SOURCES:
             yield "detail: open source", "Open the scanner detail of the row under the cursor", strips.action_select
 
@@ -431,7 +443,7 @@ class ScannerDetailScreen(DetailScreen):
         facts = Static(facts_table(scanner_facts(self.row)), id="detail-facts", classes="panel")
         facts.border_title = f"scanner {ip_text(self.src)}"
         yield facts
-        yield timing_panel("activity per port", "+ - zoom · [ ] pan · 0 all")
+        yield timing_panel("activity per port", "+ - zoom · [ ] pan · 0 all · s scale")
         with Horizontal(id="detail-figures", classes="detail-row"):
             yield FigurePanel("packets per day", id="detail-per-day", classes="panel")
             yield FigurePanel("scans per port", id="detail-ports", classes="panel")
@@ -561,9 +573,11 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
         facts = Static(self.facts(), id="detail-facts", classes="panel")
         facts.border_title = f"candidate scan · port {self.record.get('port')} · {safe_line(self.record.get('day'))}"
         yield facts
-        yield timing_panel("per-IP timing", "+ - zoom · [ ] pan · 0 all · enter source")
+        yield timing_panel("per-IP timing", "+ - zoom · [ ] pan · 0 all · enter source · s scale")
+        from scantui.plots.split import split_rows
+
         split = FigurePanel("share of the telescope per member", id="detail-split", classes="panel")
-        split.styles.height = max(8, min(len(self.record.get("sources") or ()) + 6, 16))
+        split.styles.height = split_rows(self.record.get("split") or ()) + 2  # every bar drawn; the page scrolls
         yield split
 
     def on_mount(self) -> None:
@@ -620,10 +634,39 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
         scans.border_title = "scans side by side"
         scans.can_focus = False
         yield scans
-        yield timing_panel("per-IP timing of the selected scan", "← → scan · + - zoom · [ ] pan · 0 all")
+        tabs = Static("", id="detail-scan-tabs", classes="panel")
+        tabs.border_title = "scans"
+        yield tabs
+        yield timing_panel("per-IP timing of the selected scan", "← → scan · + - zoom · [ ] pan · 0 all · s scale")
         with Horizontal(id="detail-figures", classes="detail-row"):
             yield FigurePanel("members' packets per day", id="detail-per-day", classes="panel")
             yield FigurePanel("members' probes per port", id="detail-ports", classes="panel")
+
+    @property
+    def compact(self) -> bool:
+        """A short screen: the scans are one line above the timing plot, not a row of cards."""
+        return self.app.size.height < COMPACT_BELOW
+
+    def between_facts_and_timing(self) -> int:
+        return TABS_HEIGHT if self.compact else CARDS_HEIGHT
+
+    def reserved_wide(self) -> int:
+        return FACTS_HEIGHT + self.between_facts_and_timing() + FIGURES_HEIGHT
+
+    def on_resize(self) -> None:  # DetailScreen.on_resize runs after it (Textual calls each class's handler)
+        self.set_class(self.compact, "-compact-scans")
+        self._show_tabs()
+
+    def _show_tabs(self) -> None:
+        tabs = self.query_one("#detail-scan-tabs", Static)
+        refs = self.scans[:MAX_CARDS]
+        if not refs:
+            tabs.update(Text("the candidate scans of this group are not loaded", style="dim"))
+            return
+        width = max(1, (tabs.content_region.width or self.app.size.width - 4))
+        tabs.update(scan_tabs(refs, self.selected, width))
+        more = f" (first {MAX_CARDS})" if len(self.scans) > MAX_CARDS else ""
+        tabs.border_subtitle = f"{len(self.scans)} scans{more} · ← → pick"
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -633,6 +676,9 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
             from scantui.analysis.groups import scans_of
 
             self.scans = scans_of(self.record, state.collab.candidates)
+        self.set_class(self.compact, "-compact-scans")
+        self.call_after_refresh(self._show_tabs)
+        self._show_tabs()
         box = self.query_one("#detail-scans", HorizontalScroll)
         if not self.scans:
             box.mount(Static("the candidate scans of this group are not loaded", classes="detail-note"))
@@ -695,6 +741,7 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
         self.selected = new
         cards[new].add_class("-selected")
         self.query_one("#detail-scans", HorizontalScroll).scroll_to_widget(cards[new], animate=False)
+        self._show_tabs()
         self.timing.scroll_visible(animate=False)
         self._show_scan()
 

@@ -162,7 +162,7 @@ class GroupTable(VirtualTable):
 
     BINDINGS = [  # the footer has room for the labelling keys, not these (still in ? and the palette)
         Binding("enter", "select", "Track", id="table.open"),
-        Binding("s", "sort_next", "Sort", show=False, id="table.sort"),
+        Binding("s", "sort_current", "Sort", show=False, id="table.sort"),
         Binding("r", "sort_reverse", "Reverse", show=False, id="table.reverse"),
     ]
 

@@ -4,6 +4,11 @@ The figure itself is built by :func:`scantui.plots.daily.per_day` (pure plotext,
 no Textual). While that module is not installed, or before the data is loaded,
 the panel shows a short text instead; textual-plotext is imported only when
 the first plot is drawn, so the first screen paints without it.
+
+Every row goes to the bars: the title and the unit are the panel's border title
+(not plotext rows), and the frame has no top or right line. At 80x24 the panel
+gets what the figures above leave, 9 rows: 5 of bars (plotext's title and
+label rows left 2).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ class DayPlot(Container):
     """Packets per day; :meth:`show` draws it, :meth:`show_text` replaces it with a message."""
 
     DEFAULT_CSS = """
-    DayPlot { height: 1fr; min-height: 5; }
+    DayPlot { height: 1fr; min-height: 9; }
     DayPlot > .day-plot--text { color: $text-muted; padding: 0 1; }
     """
 
@@ -38,6 +43,7 @@ class DayPlot(Container):
         super().__init__(**kwargs)
         self.title = title
         self.ylabel = ylabel
+        self.border_title = f"{title} ({ylabel})" if ylabel and ylabel not in title else title
         self._plot: Any = None
 
     def compose(self) -> ComposeResult:
@@ -67,7 +73,9 @@ class DayPlot(Container):
             self.mount(self._plot)
         plt = self._plot.plt
         plt.clear_figure()
-        builder(plt, list(days), list(values), title=self.title, ylabel=self.ylabel)
+        builder(plt, list(days), list(values), title="", ylabel="")  # both are in the border title
+        plt.xaxes(True, False)  # no top and right frame lines: one more row of bars
+        plt.yaxes(True, False)
         self.query_one(".day-plot--text", Static).display = False
         self._plot.display = True
         self._plot.refresh()

@@ -1,4 +1,4 @@
-"""The detail screens' panels: a plotext figure, a facts table, tool shares, one scan's card.
+"""The detail screens' panels: a plotext figure, a facts table, tool shares, one scan's card, a line of scans.
 
 :class:`FigurePanel` holds a textual-plotext plot drawn by one of the pure
 builders of :mod:`scantui.plots` (``per_day``, ``port_histogram``,
@@ -140,3 +140,44 @@ class ScanCard(Static):
 
     def set_strips(self, rows: Sequence[str], more: int) -> None:
         self.update(scan_card(self.ref, rows, more=more, width=24))
+
+
+def scan_label(ref: dict[str, Any]) -> str:
+    """A scan in a few cells: ``3306 02-05 9src``."""
+    n = ref.get("n_sources") or len(ref.get("sources") or ())
+    return f"{safe_text(ref.get('port'))} {safe_text(str(ref.get('day', ''))[5:])} {n}src"
+
+
+def scan_tabs(refs: Sequence[dict[str, Any]], selected: int, width: int) -> Text:
+    """The scans of a group on one line of *width* cells, the *selected* one highlighted.
+
+    Only whole scans are drawn: those that do not fit are counted at the ends (``◂2`` / ``3▸``), and the
+    window of scans shown always holds the selected one.
+    """
+    labels = [f" {scan_label(r)} " for r in refs]
+    if not labels:
+        return Text("")
+    selected = max(0, min(selected, len(labels) - 1))
+
+    def room(a: int, b: int) -> int:
+        marks = (len(f"◂{a} ") if a > 0 else 0) + (len(f" {len(labels) - b}▸") if b < len(labels) else 0)
+        return sum(len(x) for x in labels[a:b]) + (b - a - 1) + marks
+
+    a, b = selected, selected + 1
+    for start in range(selected + 1):  # the leftmost window that still holds the selected scan: it moves little
+        end = start + 1
+        while end < len(labels) and room(start, end + 1) <= width:
+            end += 1
+        if end > selected:
+            a, b = start, end
+            break
+    text = Text(no_wrap=True, overflow="crop")
+    if a > 0:
+        text.append(f"◂{a} ", style="dim")
+    for i in range(a, b):
+        if i > a:
+            text.append("│", style="dim")
+        text.append(labels[i], style="reverse bold" if i == selected else "")
+    if b < len(labels):
+        text.append(f" {len(labels) - b}▸", style="dim")
+    return text

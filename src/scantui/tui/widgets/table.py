@@ -4,10 +4,14 @@ Nothing is created per row: :class:`VirtualTable` keeps the frame, formats
 only the rows on screen (in blocks of :data:`BLOCK_ROWS`, kept in a small LRU
 cache, as toolong's ``LogLines`` does for lines) and draws each line in
 :meth:`VirtualTable.render_line`. A repaint costs the same for 500 rows or
-5,000,000. The first column(s) stay pinned while the others scroll sideways.
+5,000,000. The first column(s) stay pinned while the others scroll sideways,
+a whole column at a time: a column that does not fit is not drawn (the header
+says ``▸``/``◂`` where columns are hidden), so no value is ever cut mid-field.
 
-Keys: up/down (k/j), page up/down, home/end (g/G), left/right (columns),
-``s`` sorts by the next column, ``r`` reverses the order, enter posts
+Keys: up/down (k/j), page up/down, home/end (g/G), left/right move the column
+cursor (the highlighted header; the view scrolls to keep it on screen), ``s``
+sorts by that column (again: reverses), ``r`` reverses the order, ``<``/``>``
+sort by the previous/next column, enter posts
 :class:`VirtualTable.RowSelected`. Clicking a header sorts by that column.
 Sorting a big frame (more than :data:`SORT_IN_THREAD` rows) runs in a thread
 worker; the old order stays on screen meanwhile.
@@ -40,12 +44,18 @@ SORT_IN_THREAD = 50_000
 _SEP = " "
 
 
+def few_colours(color_system: str | None) -> bool:
+    """True for a terminal of 16 colours (or 8): tints of the theme all come out as one or two greys there."""
+    return color_system in ("standard", "windows")
+
+
 class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     """A read-only table over a polars DataFrame; see the module doc."""
 
     COMPONENT_CLASSES = {
         "virtual-table--header",
         "virtual-table--header-sorted",
+        "virtual-table--header-current",
         "virtual-table--cursor",
         "virtual-table--empty",
     }
@@ -59,12 +69,15 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         scrollbar-size-vertical: 1;
         & > .virtual-table--header { background: $panel; color: $foreground; text-style: bold; }
         & > .virtual-table--header-sorted { background: $panel; color: $accent; text-style: bold underline; }
+        & > .virtual-table--header-current { text-style: bold reverse; }
         & > .virtual-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
             text-style: $block-cursor-blurred-text-style;
         }
         & > .virtual-table--empty { color: $text-muted; text-style: italic; }
+        /* 16 colours (or an ANSI theme): the blurred cursor's tint becomes the header's (or no) colour */
+        &.-16-colours > .virtual-table--cursor, &:ansi > .virtual-table--cursor { text-style: reverse; }
         &:focus > .virtual-table--cursor {
             background: $block-cursor-background;
             color: $block-cursor-foreground;
@@ -82,11 +95,13 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False, id="table.page_down"),
         Binding("home,g", "first", "First row", show=False, id="table.first"),
         Binding("end,G", "last", "Last row", show=False, id="table.last"),
-        Binding("left", "scroll_columns(-1)", "Columns left", show=False, id="table.left"),
-        Binding("right", "scroll_columns(1)", "Columns right", show=False, id="table.right"),
+        Binding("left", "column(-1)", "Column left", show=False, id="table.left"),
+        Binding("right", "column(1)", "Column right", show=False, id="table.right"),
         Binding("enter", "select", "Open", id="table.open"),
-        Binding("s", "sort_next", "Sort", id="table.sort"),
+        Binding("s", "sort_current", "Sort", id="table.sort"),
         Binding("r", "sort_reverse", "Reverse", id="table.reverse"),
+        Binding("less_than_sign", "sort_step(-1)", "Sort by previous column", show=False, id="table.sort_previous"),
+        Binding("greater_than_sign", "sort_step(1)", "Sort by next column", show=False, id="table.sort_next"),
     ]
 
     class _Message(Message):
@@ -135,6 +150,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.descending = descending
         self.empty_text = empty_text
         self.cursor_row = 0
+        self.cursor_column = self._index(sort_key) if sort_key is not None else 0
         self._source: pl.DataFrame = frame if frame is not None else self._empty_frame()
         self._view: pl.DataFrame = self._source
         self._generation = 0
@@ -147,8 +163,10 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._pinned_width = 1 + sum(c.width + len(_SEP) for c in self.columns[: self.pinned])
         self._scroll_width = sum(c.width + len(_SEP) for c in self.columns[self.pinned :])
         self._starts = self._column_starts()
+        self.cursor_column = min(getattr(self, "cursor_column", 0), max(len(self.columns) - 1, 0))
 
     def on_mount(self) -> None:
+        self.set_class(few_colours(self.app.console.color_system), "-16-colours")
         self._resort(keep_cursor=False)
 
     # ------------------------------------------------------------ data in
@@ -181,6 +199,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         if descending is None:
             descending = column.align == "right"
         self.sort_key, self.descending = key, descending
+        self.move_column(self._index(key))  # the sorted column is the current one, and on screen
         self._resort(keep_cursor=False)
 
     @property
@@ -197,6 +216,14 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         import polars as pl
 
         return pl.DataFrame({c.key: [] for c in self.columns})
+
+    def _index(self, key: str | None) -> int:
+        return next((i for i, c in enumerate(self.columns) if c.key == key), 0)
+
+    @property
+    def current_column(self) -> Column | None:
+        """The column under the column cursor (what ``s`` sorts by)."""
+        return self.columns[self.cursor_column] if self.columns else None
 
     def _column(self, key: str) -> Column:
         for column in self.columns:
@@ -245,7 +272,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._view = view
         self._blocks.clear()
         self.cursor_row = self._find(key_name, old_key) if old_key is not None else 0
-        self.virtual_size = Size(self._pinned_width + self._scroll_width, view.height + 1)
+        self.virtual_size = Size(self._virtual_width, view.height + 1)
         if self.is_mounted:
             if old_key is None:
                 self.scroll_to(y=0, animate=False, immediate=True)
@@ -268,6 +295,57 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             starts.append(x)
             x += column.width + len(_SEP)
         return starts
+
+    @property
+    def _virtual_width(self) -> int:
+        # room to scroll until the last column starts the scrolling part (the view is whole columns)
+        return self._pinned_width + 2 * self._scroll_width
+
+    @property
+    def _room(self) -> int:
+        """Cells for the scrolling columns."""
+        return max(0, self.scrollable_content_region.width - self._pinned_width)
+
+    @property
+    def _origin(self) -> int:
+        """Where the scrolling part starts: the scroll offset, at a column boundary (the first one at or after it)."""
+        x = round(self.scroll_offset.x)
+        return next((st for st in self._starts if st >= x), self._scroll_width)
+
+    def _visible_end(self, origin: int) -> int:
+        """The end of the last whole column that fits from *origin*; the room itself when not even one fits."""
+        room, end = self._room, origin
+        for column, st in zip(self.columns[self.pinned :], self._starts):
+            if st < origin:
+                continue
+            if st + column.width + len(_SEP) - origin > room:
+                break
+            end = st + column.width + len(_SEP)
+        if end == origin and origin < self._scroll_width:
+            return origin + room  # a column wider than the table: cut, the only way to show it
+        return end
+
+    def _is_visible(self, index: int) -> bool:
+        if index < self.pinned:
+            return True
+        origin = self._origin
+        start = self._starts[index - self.pinned]
+        return origin <= start and start + self.columns[index].width + len(_SEP) <= self._visible_end(origin)
+
+    def move_column(self, index: int) -> None:
+        """Put the column cursor on column *index* (clamped) and scroll sideways until it shows whole."""
+        if not self.columns:
+            return
+        self.cursor_column = max(0, min(index, len(self.columns) - 1))
+        if self.is_mounted and self.cursor_column >= self.pinned and not self._is_visible(self.cursor_column):
+            i = self.cursor_column - self.pinned
+            if self._starts[i] < self._origin:
+                target = self._starts[i]
+            else:  # the leftmost start from which the column still fits
+                end = self._starts[i] + self.columns[self.cursor_column].width + len(_SEP)
+                target = next((st for st in self._starts[: i + 1] if end - st <= self._room), self._starts[i])
+            self.scroll_to(x=target, animate=False, force=True, immediate=True)
+        self.refresh()
 
     @property
     def _page(self) -> int:
@@ -331,9 +409,8 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _compose_line(self, pinned: list[Segment], scrolling: list[Segment], style: Style) -> Strip:
         width = self.scrollable_content_region.width
-        scroll_x = round(self.scroll_offset.x)
-        room = max(0, width - self._pinned_width)
-        rest = Strip(scrolling).crop(scroll_x, scroll_x + room)
+        origin = self._origin
+        rest = Strip(scrolling).crop(origin, min(self._visible_end(origin), origin + self._room))
         return Strip.join([Strip(pinned), rest]).extend_cell_length(width, style).crop(0, width)
 
     def render_line(self, y: int) -> Strip:
@@ -356,14 +433,20 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _header_line(self) -> Strip:
         header = self.rich_style + self.get_component_rich_style("virtual-table--header")
         sorted_style = self.rich_style + self.get_component_rich_style("virtual-table--header-sorted")
+        current = self.get_component_rich_style("virtual-table--header-current")
+
+        def style(i: int, column: Column) -> Style:
+            base = sorted_style if column.key == self.sort_key else header
+            return base + current if i == self.cursor_column and self.has_focus else base
+
         texts = self._header_texts()
-        pinned = [Segment(" ", header)] + [Segment(t, sorted_style if c.key == self.sort_key else header) for c, t in texts[: self.pinned]]
-        scrolling = [Segment(t, sorted_style if c.key == self.sort_key else header) for c, t in texts[self.pinned :]]
-        strip = self._compose_line(pinned, scrolling, header)
+        segments = [Segment(t, style(i, c)) for i, (c, t) in enumerate(texts)]
+        pinned = [Segment(" ", header), *segments[: self.pinned]]
+        strip = self._compose_line(pinned, segments[self.pinned :], header)
         width = self.scrollable_content_region.width
-        scroll_x = round(self.scroll_offset.x)
-        more_right = scroll_x + width - self._pinned_width < self._scroll_width
-        if scroll_x > 0 and width > self._pinned_width:  # columns hidden to the left: mark the pinned part's separator
+        origin = self._origin
+        more_right = self._visible_end(origin) < self._scroll_width
+        if origin > 0 and width > self._pinned_width:  # columns hidden to the left: mark the pinned part's separator
             edge = self._pinned_width - 1
             strip = Strip.join([strip.crop(0, edge), Strip([Segment("◂", header)]), strip.crop(edge + 1, width)])
         if more_right and width > 1:
@@ -373,6 +456,12 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._blocks.clear()
+
+    def on_focus(self) -> None:
+        self.refresh()  # the column cursor shows while the table has the focus
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     # ------------------------------------------------------------ actions
 
@@ -394,14 +483,22 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     def action_last(self) -> None:
         self._move_cursor(self.row_count - 1)
 
+    def action_column(self, step: int) -> None:
+        """Move the column cursor *step* columns (the view follows it)."""
+        self.move_column(self.cursor_column + step)
+
     def action_scroll_columns(self, step: int) -> None:
-        """Scroll sideways to the previous/next column boundary."""
-        x = round(self.scroll_offset.x)
+        """Scroll sideways one column (the cursor stays on screen)."""
+        origin = self._origin
         if step > 0:
-            target = next((s for s in self._starts if s > x), x)
+            target = next((st for st in self._starts if st > origin), origin)
         else:
-            target = next((s for s in reversed(self._starts) if s < x), 0)
+            target = next((st for st in reversed(self._starts) if st < origin), 0)
         self.scroll_to(x=target, animate=False, force=True, immediate=True)
+        if not self._is_visible(self.cursor_column):
+            visible = [i for i in range(self.pinned, len(self.columns)) if self._is_visible(i)]
+            if visible:
+                self.cursor_column = visible[0] if step > 0 else visible[-1]
         self.refresh()
 
     def action_select(self) -> None:
@@ -409,13 +506,30 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         if row is not None:
             self.post_message(self.RowSelected(self, self.cursor_row, row))
 
-    def action_sort_next(self) -> None:
-        """Sort by the next sortable column (after the current sort column, wrapping)."""
+    def action_sort_current(self) -> None:
+        """Sort by the column under the column cursor; again on the sorted column: reverse."""
+        column = self.current_column
+        if column is None:
+            return
+        if not column.sortable or column.key not in self._source.columns:
+            self.notify(f"the {column.header} column cannot be sorted", title="sort", markup=False)
+            return
+        if column.key == self.sort_key:
+            self.action_sort_reverse()
+        else:
+            self.sort_by(column.key)
+
+    def action_sort_step(self, step: int) -> None:
+        """Sort by the next (*step* 1) or previous (-1) sortable column after the current sort column, wrapping."""
         keys = [c.key for c in self.sortable_columns]
         if not keys:
             return
-        at = keys.index(self.sort_key) if self.sort_key in keys else -1
-        self.sort_by(keys[(at + 1) % len(keys)])
+        at = keys.index(self.sort_key) if self.sort_key in keys else -1 if step > 0 else 0
+        self.sort_by(keys[(at + step) % len(keys)])
+
+    def action_sort_next(self) -> None:
+        """Sort by the next sortable column (after the current sort column, wrapping)."""
+        self.action_sort_step(1)
 
     def action_sort_reverse(self) -> None:
         if self.sort_key is not None:
@@ -447,7 +561,9 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
                 if x < edge:
                     return column
             return None
-        x = x - self._pinned_width + round(self.scroll_offset.x)
+        x = x - self._pinned_width + self._origin
+        if x >= self._visible_end(self._origin):
+            return None
         for column, start in zip(self.columns[self.pinned :], self._starts):
             if start <= x < start + column.width + len(_SEP):
                 return column

@@ -1,12 +1,16 @@
 """The per-IP timing plot on Textual's Line API: one line per source, time on x, a mark per time bin.
 
-:class:`TimingStrips` draws a :class:`~scantui.plots.timing.TimingGrid`: two
-pinned lines (the range shown, then the time axis) and one line per row: its
+:class:`TimingStrips` draws a :class:`~scantui.plots.timing.TimingGrid`: three
+pinned lines (the range shown, the legend: which packet counts each glyph
+stands for, then the time axis) and one line per row: its
 label (pinned on the left), the strip from :func:`~scantui.plots.timing.render_row`
 sized to the width, the row's packets in the range shown and, when there is
 room, the caller's extra text (a member's destinations and share). Only the
 lines on screen are rendered (a small LRU cache per row), so 300 sources
 scroll as fast as 3.
+
+``s`` switches the marks between a log scale (the default: quiet and busy
+members both show) and a linear one (a 5:1 split of the packets reads as 5:1).
 
 Zoom (``+``/``=`` in, ``-`` out, ``[``/``]`` or shift+arrows to pan, ``0``
 back to everything) asks the *binner* given to :meth:`TimingStrips.show` for a
@@ -43,7 +47,8 @@ if TYPE_CHECKING:  # numpy and polars come with the first grid, not with the App
 #: ``binner(start_us, end_us, bins)``: a grid over ``[start_us, end_us)`` with the same rows, in the same order.
 Binner = Callable[[int, int, int], "TimingGrid"]
 
-PINNED = 2  # the range line and the axis line
+PINNED = 3  # the range line, the legend line and the axis line
+LEGEND_LINE, AXIS_LINE = 1, 2
 MIN_SPAN_US = 1_000_000  # zooming stops at one second
 LABEL_MAX = 22
 MIN_STRIP = 8
@@ -91,6 +96,7 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
 
     COMPONENT_CLASSES = {
         "timing-strips--status",
+        "timing-strips--legend",
         "timing-strips--axis",
         "timing-strips--label",
         "timing-strips--mark",
@@ -110,6 +116,7 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         height: 1fr;
         min-height: 4;
         & > .timing-strips--status { color: $text-muted; }
+        & > .timing-strips--legend { color: $text-muted; }
         & > .timing-strips--axis { color: $text-muted; }
         & > .timing-strips--label { color: $foreground; }
         & > .timing-strips--mark { color: $accent; }
@@ -140,6 +147,7 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("left_square_bracket,shift+left", "pan(-1)", "Earlier", show=False, id="timing.pan_left"),
         Binding("right_square_bracket,shift+right", "pan(1)", "Later", show=False, id="timing.pan_right"),
         Binding("0", "reset_zoom", "Whole range", show=False, id="timing.reset"),
+        Binding("s", "toggle_scale", "Log/linear", id="timing.scale"),
         Binding("enter", "select", "Open source", show=False, id="timing.open"),
     ]
 
@@ -172,8 +180,9 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         self._view: tuple[int, int] | None = None
         self._generation = 0
         self._lines: LRUCache[int, str] = LRUCache(256)  # row index -> strip text, for the current grid and width
-        self._lines_key: tuple[int, int] | None = None  # (generation, strip width) the cache holds
+        self._lines_key: tuple[int, int, str] | None = None  # (generation, strip width, scale) the cache holds
         self._peak = 1
+        self.scale = "log"
         self._row_counts: list[int] = []
         self._counts_width = 0
 
@@ -285,18 +294,24 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
     def _style(self, name: str) -> Style:
         return self.rich_style + self.get_component_rich_style(f"timing-strips--{name}")
 
-    def _strip_text(self, index: int, width: int) -> str:
-        from scantui.plots.timing import render_row, resample
+    def _cells(self, width: int) -> None:
+        """Start the line cache for this grid, width and scale (the peak is the busiest cell at this width)."""
+        from scantui.plots.timing import resample
 
-        key = (self._generation, width)
+        key = (self._generation, width, self.scale)
         if self._lines_key != key:
             self._lines.clear()
             self._lines_key = key
             cells = resample(self.grid.counts, width) if self.grid.sources else None
             self._peak = int(cells.max()) if cells is not None and cells.size else 1
+
+    def _strip_text(self, index: int, width: int) -> str:
+        from scantui.plots.timing import render_row
+
+        self._cells(width)
         text = self._lines.get(index)
         if text is None:
-            text = render_row(self.grid.counts[index], width, peak=self._peak)
+            text = render_row(self.grid.counts[index], width, peak=self._peak, scale=self.scale)
             self._lines.set(index, text)
         return text
 
@@ -310,7 +325,9 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         if self.grid is None:
             return self._line([(" " + self.empty_text, self._style("empty"))], width, base) if y == 1 else Strip.blank(width, base)
         label_w, strip_w, counts_w, extras_w = self._layout()
-        if y == 1:
+        if y == LEGEND_LINE:
+            return self._line([(self._legend_text(strip_w), self._style("legend"))], width, base)
+        if y == AXIS_LINE:
             return self._axis_line(label_w, strip_w, counts_w, extras_w, width)
         index = round(self.scroll_offset.y) + y - PINNED
         if not self.grid.sources:
@@ -337,6 +354,15 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         if extras_w:
             text += " " + set_cell_size(self.extras_header, extras_w)
         return self._line([(text, style)], width, base=style)
+
+    def _legend_text(self, strip_w: int) -> str:
+        from scantui.plots.timing import legend_text
+
+        if not self.grid.sources:
+            return ""
+        self._cells(strip_w)
+        other = "linear" if self.scale == "log" else "log"
+        return f" {self.scale}: {legend_text(self._peak, self.scale)} packets per mark · s {other}"
 
     def _line(self, parts: list[tuple[str, Style]], width: int, base: Style) -> Strip:
         return Strip([Segment(text, style) for text, style in parts]).extend_cell_length(width, base).crop(0, width)
@@ -434,6 +460,13 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         start, end = self._view
         shift = (end - start) // 4 * step
         self.zoom_to(start + shift, end + shift)
+
+    def action_toggle_scale(self) -> None:
+        """Marks on a log scale (quiet members show) or a linear one (shares read as they are)."""
+        self.scale = "linear" if self.scale == "log" else "log"
+        self._lines.clear()
+        self._lines_key = None
+        self.refresh()
 
     def action_reset_zoom(self) -> None:
         if self._full is not None and self._binner is not None:
