@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scantui.errors import ScantuiError
-from scantui.labels.merge import revert_group
+from scantui.labels.merge import changed_fields, revert_group
 from scantui.labels.model import Group, show
 from scantui.labels.store import LabelsStore, SaveResult
 
@@ -243,8 +243,8 @@ class LabelSession:
                     continue
                 if r.group is None:
                     store.discard(gid)
-                elif last.groups[gid][0] is not None and r.group == last.groups[gid][0]:
-                    store.put(r.group)  # exactly as it was
+                elif last.groups[gid][0] is not None and not changed_fields(r.group, last.groups[gid][0]):
+                    store.put(last.groups[gid][0])  # exactly as it was, time stamps included
                 else:
                     store.put(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by))
             selected = next((gid for gid, r in reverts.items() if r.group is not None), None)
