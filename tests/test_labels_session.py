@@ -219,3 +219,13 @@ def test_add_says_what_was_actually_added(path):
     c = s.add_to("G01", PAIR, scans=[ScanRef(8082, DAY, tuple(PAIR))])
     assert c.description.startswith("nothing new for G01") and path.read_bytes() == written
     assert s.undo_description == "added 1 new member and scan 8082/2024-02-06 to G01"
+
+
+def test_undo_of_an_edit_to_a_group_deleted_since_is_refused(path):
+    alice, bob = two(path)
+    alice.edit("AK01", title="alice's")
+    bob.reload()
+    bob.delete("AK01")
+    with pytest.raises(UndoRefused, match="someone else removed AK01 since"):
+        alice.undo()
+    assert "AK01" not in on_disk(path) and not alice.can_undo

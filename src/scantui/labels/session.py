@@ -234,9 +234,9 @@ class LabelSession:
             reverts = {gid: revert_group(before, after, store.find(gid)) for gid, (before, after) in last.groups.items()}
             refused = [(gid, r) for gid, r in reverts.items() if r.conflicts]
             if refused:
-                why = "; ".join(f"{r.by or 'someone else'} changed {gid} since ({', '.join(r.conflicts)})" for gid, r in refused)
+                why = "; ".join(_refusal(gid, r) for gid, r in refused)
                 raise UndoRefused(f"cannot undo '{last.description}': {why}; their work is kept, and this change "
-                                  "leaves the undo list", path=str(store.path))
+                                  "leaves the undo list")
             now = store.now()
             for gid, r in reverts.items():
                 if r.unchanged:
@@ -292,6 +292,16 @@ class LabelSession:
         conflicts = tuple(f"kept {c.by or 'the other analyst'}'s value for {c.group}: {c.field}" for c in saved.conflicts)
         selected = out["selected"]
         return Change(out["description"], selected if selected in store else None, saved, conflicts)
+
+
+def _refusal(group_id: str, revert: Any) -> str:
+    """``bob changed G04 since (title, notes)``: why one group's change cannot be undone."""
+    who = revert.by or "someone else"
+    if revert.conflicts == ("(group removed)",):
+        return f"someone else removed {group_id} since"
+    if revert.conflicts == ("(group created again)",):
+        return f"{who} created {group_id} again since"
+    return f"{who} changed {group_id} since ({', '.join(revert.conflicts)})"
 
 
 def _id_prefix(group_id: str, default: str) -> str:

@@ -170,8 +170,6 @@ class ScantuiApp(App[int]):
 
     def _labels_file_stamp(self) -> tuple[int, int] | None:
         """(mtime in ns, size) of the labels file, None while it does not exist (also before it is open)."""
-        from pathlib import Path
-
         try:
             st = Path(self.state.request.labels_path or "scantui-labels.yaml").stat()
         except OSError:
@@ -263,7 +261,7 @@ class ScantuiApp(App[int]):
         if failed is not None and failed(exc):
             return
         title = "undo refused" if isinstance(exc, UndoRefused) else "labels not changed"
-        self.notify(error_text(exc), title=title, severity="error", timeout=15, markup=False)
+        self.notify(safe_text(error_text(exc)), title=title, severity="error", timeout=15, markup=False)  # names from the file
 
     @work(thread=True, group="labels-save", exit_on_error=False)
     def _change_labels(self, action: Callable[[Any], Any], then: Callable[[Any], None] | None,
@@ -305,9 +303,10 @@ class ScantuiApp(App[int]):
             self.notify(message.text, title="labels", timeout=5, markup=False)
             return
         if message.conflicts:  # "kept bob's value for G04: title"
-            self.notify("; ".join(message.conflicts), title=message.text, severity="warning", timeout=12, markup=False)
+            self.notify(safe_text("; ".join(message.conflicts)), title=safe_text(message.text), severity="warning", timeout=12,
+                        markup=False)
         elif message.group_id is not None or message.text.startswith("undo"):
-            self.notify(message.text, title="labels saved", timeout=4, markup=False)
+            self.notify(safe_text(message.text), title="labels saved", timeout=4, markup=False)
 
     def _run_step(self, step: str, text: str, run: Callable[[], Any]) -> bool:
         """Run one step (in the calling worker's thread); post StepDone, or StepFailed with one line.
