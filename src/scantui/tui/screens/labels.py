@@ -36,7 +36,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static
 
-from scantui.safetext import safe_markup, safe_text
+from scantui.safetext import safe_line, safe_markup, safe_text
 from scantui.tui.columns import Column, int_text, time_text
 from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen, PickGroupScreen, RemoveMembersScreen
 from scantui.tui.screens.track import TrackScreen
@@ -127,7 +127,7 @@ def group_details(group: Group) -> RichGroup:
         facts.add_row("ASNs", Text(" ".join(f"AS{a}" for a in group.asns)))
     if group.tags:
         facts.add_row("tags", Text(safe_text(" ".join(group.tags))))
-    stamps = [" ".join(part for part in (name, time_text(value) if value else "", f"by {safe_text(who)}" if who else "") if part)
+    stamps = [" ".join(part for part in (name, time_text(value) if value else "", f"by {safe_line(who, limit=40)}" if who else "") if part)
               for name, value, who in (("created", group.created, group.created_by), ("updated", group.updated, group.updated_by))
               if value or who]
     if stamps:
