@@ -1,7 +1,9 @@
 """The labelling workflow on a real YAML file: create from a candidate, add, accept /
 reject / unsure, merge, remove members, edit, undo (each checked on disk), a rejection
 remembered as review state, another analyst's concurrent edit merged, and a failed save
-rolled back in memory with nothing lost on disk."""
+rolled back in memory with nothing lost on disk; and two analysts on one file: undo reverses only
+your own change (refused, naming who and what, when the other changed the same thing since), new ids
+allocated under the lock (never two new groups fused), authors recorded, "add" saying what was new."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 from scantui.errors import ScantuiError
 from scantui.labels import Group, LabelsStore
 from scantui.labels.match import label_matches, review_state
-from scantui.labels.session import LabelSession, ScanRef
+from scantui.labels.session import IdTaken, LabelSession, ScanRef, UndoRefused
 
 DAY = dt.date(2024, 2, 6)
 PAIR = ["192.0.2.10", "192.0.2.11"]
@@ -79,11 +81,11 @@ def test_concurrent_edit_by_another_analyst_is_merged(path):
     assert c.saved.merged and not c.conflicts
     assert set(on_disk(path)) == {"AK01", "THEIRS", "G01"}
     # both change AK01's title: theirs is kept and the conflict is reported
-    other = LabelsStore.load(path)
+    other = LabelsStore.load(path, author="bob")
     other.update("AK01", title="theirs")
     other.save()
     c = mine.edit("AK01", title="mine")
-    assert c.conflicts == ("AK01: title",) and on_disk(path)["AK01"].title == "theirs"
+    assert c.conflicts == ("kept bob's value for AK01: title",) and on_disk(path)["AK01"].title == "theirs"
 
 
 def test_failed_save_rolls_back_and_loses_nothing(path):
@@ -99,3 +101,131 @@ def test_failed_save_rolls_back_and_loses_nothing(path):
     with pytest.raises(ScantuiError):
         s.edit("G01", verdict="maybe")
     assert s.store.get("G01").verdict == "collaborative" and path.read_bytes() == before
+
+
+# ---------------------------------------------------------------- two analysts on one file
+
+
+def two(path):
+    return LabelSession.open(str(path), author="alice"), LabelSession.open(str(path), author="bob")
+
+
+def test_undo_never_drops_the_other_analysts_work(path):
+    alice, bob = two(path)
+    alice.reject(PAIR)  # R01
+    bob.reload()
+    bob.edit("R01", notes="bob's note")
+    # alice's undo of the creation would delete bob's note with the group: refused, naming who and what
+    with pytest.raises(UndoRefused, match=r"bob changed R01 since \(notes\)"):
+        alice.undo()
+    assert on_disk(path)["R01"].notes == "bob's note" and not alice.can_undo
+    # bob's undo takes back his note only: R01 stays
+    bob.undo()
+    assert on_disk(path)["R01"].notes is None and on_disk(path)["R01"].members == tuple(PAIR)
+    # bob's verdict on AK01, then alice's title: bob's undo reverts his verdict, alice's title stays
+    bob.set_verdict("AK01", "collaborative")
+    alice.reload()
+    alice.edit("AK01", title="alice's title")
+    bob.undo()
+    ak = on_disk(path)["AK01"]
+    assert (ak.verdict, ak.title, ak.updated_by) == ("unsure", "alice's title", "bob")
+    # the same field changed by both since: refused, nothing written
+    bob.set_verdict("AK01", "collaborative")
+    alice.reload()
+    alice.set_verdict("AK01", "not_collaborative")
+    before = path.read_bytes()
+    with pytest.raises(UndoRefused, match="alice changed AK01 since .verdict."):
+        bob.undo()
+    assert path.read_bytes() == before
+
+
+def test_undo_of_a_list_change_keeps_the_others_items(path):
+    alice, bob = two(path)
+    alice.add_to("AK01", ["192.0.2.10"])
+    bob.reload()
+    bob.add_to("AK01", ["192.0.2.20"])
+    bob.edit("AK01", tags=["bob"])
+    alice.undo()
+    ak = on_disk(path)["AK01"]
+    assert ak.members == ("198.51.100.0/28", "192.0.2.20") and ak.tags == ("bob",)
+
+
+def test_undo_of_a_merge_and_a_delete_by_one_analyst(path):
+    alice, bob = two(path)
+    alice.create(PAIR, title="pair")
+    alice.merge("AK01", "G01")
+    bob.reload()
+    bob.edit("AK01", notes="seen")
+    alice.undo()  # the merge: AK01 loses the pair, keeps bob's note; G01 comes back
+    disk = on_disk(path)
+    assert disk["AK01"].members == ("198.51.100.0/28",) and disk["AK01"].notes == "seen" and disk["G01"].title == "pair"
+
+
+def test_new_groups_of_two_analysts_are_never_fused(path):
+    alice, bob = two(path)
+    seen_by_bob = bob.next_id()  # both dialogs show G01
+    assert alice.next_id() == seen_by_bob == "G01"
+    alice.create(PAIR, group_id="G01", suggested=True, title="alice's")
+    c = bob.create(["203.0.113.1"], group_id=seen_by_bob, suggested=True, title="bob's")
+    assert c.group_id == "G02" and "G01 was taken by alice meanwhile" in c.description
+    disk = on_disk(path)
+    assert disk["G01"].members == tuple(PAIR) and disk["G01"].title == "alice's"
+    assert disk["G02"].members == ("203.0.113.1",) and disk["G02"].title == "bob's" and disk["G02"].created_by == "bob"
+    # an id bob typed himself: refused, nothing written, he can try again
+    before = path.read_bytes()
+    with pytest.raises(IdTaken, match="created by alice"):
+        bob.create(["203.0.113.2"], group_id="G01", title="typed")
+    assert path.read_bytes() == before and "G01" in bob.store and bob.store.get("G01").title == "alice's"
+    # rejections (ids chosen by scantui) never collide either
+    alice.reject(["203.0.113.3"])
+    assert bob.reject(["203.0.113.4"]).group_id == "R02"
+
+
+def test_authors_are_recorded(path):
+    alice, bob = two(path)
+    alice.create(PAIR)
+    bob.reload()
+    bob.edit("G01", title="bob's")
+    g = on_disk(path)["G01"]
+    assert (g.created_by, g.updated_by) == ("alice", "bob")
+    assert "created_by: alice" in path.read_text() and "updated_by: bob" in path.read_text()
+    # a merge of concurrent edits: the later edit's author
+    alice.edit("G01", notes="alice's")
+    assert on_disk(path)["G01"].updated_by == "alice" and on_disk(path)["G01"].title == "bob's"
+
+
+def test_the_author_comes_from_the_config_else_the_login(tmp_path, monkeypatch):
+    import getpass
+
+    from scantui.config import labels_author
+
+    config = tmp_path / "config.yaml"
+    monkeypatch.setenv("SCANTUI_CONFIG", str(config))
+    config.write_text("labels:\n  author: carol\n")
+    assert labels_author() == "carol"
+    config.write_text("labels: [broken\n")
+    monkeypatch.setenv("LOGNAME", "dave")
+    assert labels_author() == getpass.getuser() == "dave"
+
+
+def test_add_says_what_was_actually_added(path):
+    s = LabelSession.open(str(path), author="alice")
+    s.create(PAIR, scans=[ScanRef(8080, DAY, tuple(PAIR))])
+    c = s.add_to("G01", PAIR, scans=[ScanRef(8081, DAY, tuple(PAIR))])
+    assert c.description == "added scan 8081/2024-02-06 to G01 (no new members)"
+    c = s.add_to("G01", [*PAIR, "192.0.2.12"], scans=[ScanRef(8082, DAY, (*PAIR, "192.0.2.12"))])
+    assert c.description == "added 1 new member and scan 8082/2024-02-06 to G01"
+    written = path.read_bytes()
+    c = s.add_to("G01", PAIR, scans=[ScanRef(8082, DAY, tuple(PAIR))])
+    assert c.description.startswith("nothing new for G01") and path.read_bytes() == written
+    assert s.undo_description == "added 1 new member and scan 8082/2024-02-06 to G01"
+
+
+def test_undo_of_an_edit_to_a_group_deleted_since_is_refused(path):
+    alice, bob = two(path)
+    alice.edit("AK01", title="alice's")
+    bob.reload()
+    bob.delete("AK01")
+    with pytest.raises(UndoRefused, match="someone else removed AK01 since"):
+        alice.undo()
+    assert "AK01" not in on_disk(path) and not alice.can_undo

@@ -343,6 +343,43 @@ def test_a_held_lock_times_out_with_a_clear_error(tmp_path):
     assert store.save().written
 
 
+def test_authors_are_stamped_validated_and_follow_the_later_edit(tmp_path):
+    path = tmp_path / "labels.yaml"
+    path.write_text(ORIGINAL)
+    alice = LabelsStore.load(path, author="alice", now=lambda: T0)
+    bob = LabelsStore.load(path, author="bob", now=lambda: T0 + dt.timedelta(minutes=1))
+    alice.add(Group("NEW", members=["192.0.2.1"]))
+    alice.update("AK01", notes="alice")
+    alice.save()
+    bob.update("AK01", title="bob's")  # concurrent, later: the merged group was last changed by bob
+    bob.save()
+    disk = {g.id: g for g in LabelsStore.load(path).groups}
+    assert (disk["NEW"].created_by, disk["NEW"].updated_by) == ("alice", "alice")
+    assert (disk["AK01"].notes, disk["AK01"].title, disk["AK01"].updated_by) == ("alice", "bob's", "bob")
+    assert "# Labels shared by the team" in path.read_text()
+    path.write_text("scantui_labels: 1\ngroups:\n  - id: X\n    verdict: unsure\n    members: [10.0.0.1]\n    created_by: 7\n")
+    with pytest.raises(LabelsInvalid, match="created_by"):
+        LabelsStore.load(path)
+
+
+def test_an_edit_under_the_lock_sees_the_file_as_it_is_now(tmp_path):
+    path = tmp_path / "labels.yaml"
+    path.write_text(ORIGINAL)
+    mine = LabelsStore.load(path)
+    theirs = LabelsStore.load(path)
+    theirs.add(Group("G01", members=["192.0.2.1"]))
+    theirs.save()
+    seen: list[list[str]] = []
+    mine.save(edit=lambda store: (seen.append(store.ids), store.add(Group("G02", members=["192.0.2.2"]))))
+    assert "G01" in seen[0] and [g.id for g in LabelsStore.load(path).groups][-2:] == ["G01", "G02"]
+    # an edit that fails writes nothing; revert() makes memory the file again
+    before = path.read_bytes()
+    with pytest.raises(InputError):
+        mine.save(edit=lambda store: (store.discard("G02"), store.add(Group("G01", members=["192.0.2.3"]))))
+    mine.revert()
+    assert path.read_bytes() == before and "G02" in mine and not mine.dirty
+
+
 # -- property tests -----------------------------------------------------------------------
 
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
@@ -376,7 +413,9 @@ def _group(draw, gid):
         tags=draw(st.lists(_word | _tricky, max_size=4)),
         notes=draw(st.none() | _text | _tricky),
         created=draw(st.none() | _time),
+        created_by=draw(st.none() | _word | _tricky),
         updated=draw(st.none() | _time),
+        updated_by=draw(st.none() | _word | _tricky),
     )
 
 

@@ -1,4 +1,4 @@
-"""The user's configuration file: where it is, and its ``enrich`` section.
+"""The user's configuration file: where it is, its ``enrich`` section, and the labels author.
 
 One YAML file, ``$SCANTUI_CONFIG`` when set (tests, several profiles), else
 ``config.yaml`` in ``platformdirs.user_config_dir("scantui")``. A missing file
@@ -17,6 +17,8 @@ enrich:
   refresh_days: 30               # look an IP up again when its newest answer is older
   timeout: 10                    # seconds per IPinfo batch request
   retries: 4                     # per batch, on HTTP 429, 5xx and timeouts
+labels:
+  author: alice                  # your name in the labels file (created_by/updated_by); default: the login name
 tui:
   keymap:                        # binding id -> keys (ids: press ? in the app, or see the README)
     app.quit: "q,ctrl+q"
@@ -95,6 +97,29 @@ def tui_keymap(config: dict[str, Any] | None = None, path: Path | None = None) -
                                                for k, v in keymap.items()):
         raise InputError("tui.keymap must map binding ids to keys, e.g. app.quit: \"q,ctrl+q\"", path=path, where="tui.keymap")
     return {k: v.strip() for k, v in keymap.items()}
+
+
+def labels_author(config: dict[str, Any] | None = None) -> str:
+    """Who is editing the labels file: ``labels.author`` in the configuration, else the login name.
+
+    Never fails: a broken configuration or an unknown login falls back to the
+    next source, and finally to ``"unknown"`` (recording an edit matters more
+    than its author's name).
+    """
+    try:
+        doc = load_config() if config is None else config
+        section = doc.get("labels") or {}
+        name = section.get("author") if isinstance(section, dict) else None
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    except InputError:
+        pass
+    import getpass
+
+    try:
+        return getpass.getuser() or "unknown"
+    except Exception:  # noqa: BLE001 - no login name in this environment (KeyError, OSError)
+        return "unknown"
 
 
 @dataclass(frozen=True)

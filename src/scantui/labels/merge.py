@@ -11,7 +11,14 @@ Policy (the store applies it on every save that finds the file changed):
   (group, field, both values) is reported;
 * a group removed on one side and edited on the other is kept, with the edit,
   and reported: a label is never dropped by a merge;
-* the same id added on both sides merges as if the base were empty.
+* ``created_by``/``updated_by`` follow ``created``/``updated`` (the author of
+  the earlier creation, of the later edit), never a conflict;
+* the same id added on both sides merges as if the base were empty (the
+  labelling session never lets that happen to new groups: it allocates ids
+  under the lock, see :mod:`scantui.labels.session`).
+
+:func:`revert_group` is the reverse of one change, applied three ways to the
+group as it is now (how an undo leaves other analysts' work alone).
 """
 
 from __future__ import annotations
@@ -21,26 +28,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from scantui.errors import ScantuiError
-from scantui.labels.model import SET_FIELDS, Group, show
+from scantui.labels.model import AUTHOR_FIELDS, SET_FIELDS, Group, show
 
 _ABSENT = object()
 
 
 @dataclass(frozen=True)
 class Conflict:
-    """A field both sides changed differently; *kept* is the value now in the file (theirs)."""
+    """A field both sides changed differently; *kept* is the value now in the file (theirs, by *by*)."""
 
     group: str
     field: str
     ours: Any
     theirs: Any
+    by: str | None = None  # who made their change (their ``updated_by``), when recorded
 
     @property
     def kept(self) -> Any:
         return self.theirs
 
     def describe(self) -> str:
-        return f"group {show(self.group)}: {self.field}: kept theirs {_show_value(self.theirs)}, ours was {_show_value(self.ours)}"
+        whose = f"{self.by}'s" if self.by else "theirs"
+        return f"group {show(self.group)}: {self.field}: kept {whose} {_show_value(self.theirs)}, ours was {_show_value(self.ours)}"
 
 
 def _show_value(value: Any) -> str:
@@ -93,7 +102,8 @@ def _merge_group(gid: str, base: Group | None, ours: Group | None, theirs: Group
     if decided is not _UNDECIDED:
         return decided
     if ours is None or theirs is None:
-        conflicts.append(Conflict(gid, "(group)", ours if ours is not None else "removed", theirs if theirs is not None else "removed"))
+        conflicts.append(Conflict(gid, "(group)", ours if ours is not None else "removed", theirs if theirs is not None else "removed",
+                                  theirs.updated_by if theirs is not None else None))
         return ours if ours is not None else theirs
     return _merge_fields(base, ours, theirs, conflicts)
 
@@ -104,14 +114,25 @@ def _merge_fields(base: Group | None, ours: Group, theirs: Group, conflicts: lis
     out: dict[str, Any] = {}
     for name in list(t) + [k for k in o if k not in t]:
         value = _merge_field(name, b.get(name, _ABSENT), o.get(name, _ABSENT), t.get(name, _ABSENT))
-        if isinstance(value, Conflict):
-            conflicts.append(Conflict(ours.id, name, _none(value.ours), _none(value.theirs)))
+        if name == "updated_by":  # both sides edited: the author of the later edit, whatever the base said
+            value = o.get(name, _ABSENT) if _ours_decides(name, ours, theirs) else t.get(name, _ABSENT)
+        elif isinstance(value, Conflict) and name in AUTHOR_FIELDS:
+            value = value.ours if _ours_decides(name, ours, theirs) else value.theirs
+        elif isinstance(value, Conflict):
+            conflicts.append(Conflict(ours.id, name, _none(value.ours), _none(value.theirs), theirs.updated_by))
             value = value.theirs
         if value is not _ABSENT:
             out[name] = value
     known = {k: v for k, v in out.items() if k in Group.__dataclass_fields__}
     extra = {k: v for k, v in out.items() if k not in Group.__dataclass_fields__}
     return Group(**known, extra=extra)
+
+
+def _ours_decides(name: str, ours: Group, theirs: Group) -> bool:
+    """Whether our author goes with the merged time: the earlier ``created``, the later ``updated``."""
+    if name == "created_by":
+        return ours.created is not None and (theirs.created is None or ours.created <= theirs.created)
+    return ours.updated is not None and (theirs.updated is None or ours.updated >= theirs.updated)
 
 
 def _none(value: Any) -> Any:
@@ -140,3 +161,76 @@ def merge_sets(base: Sequence[Any], ours: Sequence[Any], theirs: Sequence[Any]) 
     kept = [x for x in theirs if x not in removed_by_us]
     added = [x for x in ours if x not in base_set and x not in theirs_set]
     return tuple(kept + added)
+
+
+#: Fields an undo does not restore: they record the undo itself.
+_STAMPS = ("updated", "updated_by")
+
+
+def changed_fields(a: Group | None, b: Group | None) -> list[str]:
+    """The fields (time stamps aside) that differ between two versions of a group."""
+    fa = a.fields() if a is not None else {}
+    fb = b.fields() if b is not None else {}
+    names = list(fa) + [k for k in fb if k not in fa]
+    return [n for n in names if n not in _STAMPS and fa.get(n, _ABSENT) != fb.get(n, _ABSENT)]
+
+
+@dataclass(frozen=True)
+class Revert:
+    """The reverse of one change to one group, against the group as it is now.
+
+    *group* is what to write (None: remove it), *unchanged* when there is
+    nothing to do; *conflicts* lists the fields someone else changed since
+    (then nothing may be written), *by* who that was.
+    """
+
+    group: Group | None
+    unchanged: bool = False
+    conflicts: tuple[str, ...] = ()
+    by: str | None = None
+
+
+def revert_group(before: Group | None, after: Group | None, now: Group | None) -> Revert:
+    """Undo the change *before* -> *after* (one analyst's) on *now* (the file as it is).
+
+    Only the fields the change touched are restored; list fields lose what
+    the change added and get back what it removed, keeping what others added
+    or removed since; a field someone else changed since is a conflict. A
+    group the change created is removed only when nobody changed it since; a
+    group it removed comes back only when its id is still free.
+    """
+    if before == after or (now is None and before is None):
+        return Revert(now, unchanged=True)
+    by = now.updated_by if now is not None else None
+    if before is None:  # we created it
+        diff = changed_fields(after, now)
+        return Revert(None) if not diff else Revert(now, conflicts=tuple(diff), by=by)
+    if after is None or now is None:  # we removed it / someone else removed it since
+        if now is None:
+            return Revert(before) if after is None else Revert(None, conflicts=("(group removed)",))
+        return Revert(now, conflicts=("(group created again)",), by=by)
+    b, a, n = before.fields(), after.fields(), now.fields()
+    out = dict(n)
+    conflicts: list[str] = []
+    for name in changed_fields(before, after):
+        was, ours, cur = b.get(name, _ABSENT), a.get(name, _ABSENT), n.get(name, _ABSENT)
+        if cur == ours:
+            value = was
+        elif name in SET_FIELDS:
+            value = merge_sets(_seq(ours), _seq(was), _seq(cur))
+        elif cur == was:
+            continue
+        else:
+            conflicts.append(name)
+            continue
+        if value is _ABSENT or value in ((), None):
+            out.pop(name, None)
+        else:
+            out[name] = value
+    if conflicts:
+        return Revert(now, conflicts=tuple(conflicts), by=by)
+    if out == n:
+        return Revert(now, unchanged=True)
+    known = {k: v for k, v in out.items() if k in Group.__dataclass_fields__}
+    extra = {k: v for k, v in out.items() if k not in Group.__dataclass_fields__}
+    return Revert(Group(**known, extra=extra))

@@ -28,10 +28,13 @@ VERDICTS = ("collaborative", "not_collaborative", "unsure")
 CATEGORIES = ("research", "commercial", "other", "unknown")
 
 #: Canonical key order of a group in the YAML file (unknown keys follow).
-FIELD_ORDER = ("id", "title", "verdict", "category", "members", "ports", "asns", "scans", "tags", "notes", "created", "updated")
+FIELD_ORDER = ("id", "title", "verdict", "category", "members", "ports", "asns", "scans", "tags", "notes",
+               "created", "created_by", "updated", "updated_by")
 #: Fields holding a list with set semantics (order kept, no duplicates).
 SET_FIELDS = ("members", "ports", "asns", "scans", "tags")
-TEXT_FIELDS = ("title", "notes")
+TEXT_FIELDS = ("title", "notes", "created_by", "updated_by")
+#: Who made a group and who changed it last (an analyst's name; see :func:`scantui.config.labels_author`).
+AUTHOR_FIELDS = ("created_by", "updated_by")
 TIME_FIELDS = ("created", "updated")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -157,7 +160,7 @@ class Scan:
 
 @dataclass(frozen=True)
 class Group:
-    """A labelled group of scanner IPs.
+    """A labelled group of scanner IPs (``created_by``/``updated_by``: who made it, who changed it last).
 
     Construct with any iterables; members, sources and lists are validated and
     canonicalized (duplicates dropped, order kept). Use :meth:`replace` (or the
@@ -175,7 +178,9 @@ class Group:
     tags: tuple[str, ...] = ()
     notes: str | None = None
     created: dt.datetime | None = None
+    created_by: str | None = None
     updated: dt.datetime | None = None
+    updated_by: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:

@@ -5,14 +5,26 @@ these; nothing here knows Textual): create a group from it or add it to an
 existing one, accept / reject / mark unsure, merge two groups, remove members,
 edit fields, and undo the last change. Each change is applied to the store and
 saved immediately (atomic, comments kept, merged with another analyst's
-concurrent edits; conflicts come back in the result). A change whose save fails
-is rolled back in memory, so what is shown is what is on disk, and the error is
-raised for the caller to show.
+concurrent edits; conflicts come back in the result, naming who made the
+change that was kept). A change whose save fails is rolled back in memory, so
+what is shown is what is on disk, and the error is raised for the caller to show.
+Every change records its author (``created_by``/``updated_by``).
 
 Rejecting something not labelled yet creates a group with verdict
 ``not_collaborative`` (ids ``R01``, ``R02``...): that is how a rejection is
 remembered (see :mod:`scantui.labels.match`). New groups get ids ``G01``,
-``G02``... unless the analyst names them.
+``G02``... unless the analyst names them. The id is chosen under the file's
+lock against what is on disk then: when the id the analyst saw was taken
+meanwhile by another analyst's new group, the new group gets the next free id
+and the result says so; an id the analyst typed that is taken raises
+:class:`IdTaken` (the caller asks again, keeping the input). Two new groups
+are never merged.
+
+Undo is the reverse of *your* last change only, and only of the fields it
+changed, applied against the file as it is now (under the lock); where
+another analyst changed the same field since (or edited a group you created),
+the undo is refused with :class:`UndoRefused`, naming who and what, and
+nothing is written.
 """
 
 from __future__ import annotations
@@ -23,7 +35,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scantui.labels.model import Group
+from scantui.errors import ScantuiError
+from scantui.labels.merge import changed_fields, revert_group
+from scantui.labels.model import Group, show
 from scantui.labels.store import LabelsStore, SaveResult
 
 MAX_UNDO = 100
@@ -48,10 +62,28 @@ class Change:
     conflicts: tuple[str, ...] = ()
 
 
+class IdTaken(ScantuiError):
+    """The id typed for a new group is taken (perhaps just now, by another analyst); nothing was written."""
+
+
+class UndoRefused(ScantuiError):
+    """The last change cannot be undone without dropping another analyst's later work; nothing was written."""
+
+
 @dataclass
 class _Undo:
+    """One change: each group it touched, before and after (as this session left it, before any merge)."""
+
     description: str
-    before: dict[str, Group | None] = field(default_factory=dict)
+    groups: dict[str, tuple[Group | None, Group | None]] = field(default_factory=dict)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _scan_name(scan: Any) -> str:
+    return f"scan {scan.port}/{scan.day.isoformat()}"
 
 
 class LabelSession:
@@ -62,13 +94,22 @@ class LabelSession:
         self._history: list[_Undo] = []
 
     @classmethod
-    def open(cls, path: str, **options: Any) -> LabelSession:
-        return cls(LabelsStore.load(path, **options))
+    def open(cls, path: str, *, author: str | None = None, **options: Any) -> LabelSession:
+        """The labels file at *path*; edits are recorded as by *author* (default: :func:`scantui.config.labels_author`)."""
+        if author is None:
+            from scantui.config import labels_author
+
+            author = labels_author()
+        return cls(LabelsStore.load(path, author=author, **options))
+
+    @property
+    def author(self) -> str | None:
+        return self.store.author
 
     def reload(self) -> None:
-        """Read the file again (another analyst saved it); the undo history stays (undo merges like a save)."""
+        """Read the file again (another analyst saved it); the undo history stays (an undo is checked against the file)."""
         store = self.store
-        self.store = LabelsStore.load(store.path, now=store.now, lock_timeout=store.lock_timeout)
+        self.store = LabelsStore.load(store.path, now=store.now, lock_timeout=store.lock_timeout, author=store.author)
 
     def stamp(self) -> tuple[int, int] | None:
         """(mtime in ns, size) of the labels file; None while it does not exist."""
@@ -97,34 +138,60 @@ class LabelSession:
     # -- the actions ------------------------------------------------------------
 
     def create(self, members: Iterable[str], *, scans: Sequence[ScanRef] = (), group_id: str | None = None,
-               verdict: str = "collaborative", **fields: Any) -> Change:
-        """A new group of *members* with *scans* as evidence (ports from the scans)."""
-        gid = group_id or self.next_id("R" if verdict == "not_collaborative" else "G")
+               verdict: str = "collaborative", suggested: bool = False, **fields: Any) -> Change:
+        """A new group of *members* with *scans* as evidence (ports from the scans).
+
+        The id is *group_id*, else the next free one, chosen under the lock. A
+        *suggested* id (the one prefilled for the analyst) taken meanwhile is
+        replaced by the next free id, and the description says so; a typed one
+        raises :class:`IdTaken`.
+        """
         members = list(members)
+        prefix = "R" if verdict == "not_collaborative" else "G"
 
-        def do() -> None:
-            self.store.add(Group(gid, verdict=verdict, members=members, **fields))
+        def do(store: LabelsStore) -> tuple[str, str]:
+            gid, note = group_id or self.next_id(prefix), ""
+            taken = store.find(gid)
+            if taken is not None:
+                who = f" by {taken.created_by}" if taken.created_by else ""
+                if not suggested:
+                    raise IdTaken(f"group {show(gid)} already exists (created{who}): choose another id, or add to it",
+                                  path=str(store.path))
+                wanted, gid = gid, self.next_id(_id_prefix(gid, prefix))
+                note = f" — {wanted} was taken{who} meanwhile"
+            store.add(Group(gid, verdict=verdict, members=members, **fields))
             for s in scans:
-                self.store.record_scan(gid, s.port, s.day, s.sources)
+                store.record_scan(gid, s.port, s.day, s.sources)
+            return f"create {gid} ({_plural(len(store.get(gid).members), 'member')}){note}", gid
 
-        return self._change(f"create {gid} ({len(members)} members)", [gid], do, gid)
+        return self._change(do, fresh=True)
 
     def add_to(self, group_id: str, members: Iterable[str], *, scans: Sequence[ScanRef] = ()) -> Change:
-        """Add *members* and *scans* to an existing group."""
+        """Add *members* and *scans* to an existing group; the description says what was actually new."""
         members = list(members)
 
-        def do() -> None:
-            group = self.store.get(group_id)
-            new = [m for m in members if "/" in m or not group.contains(m)]
+        def do(store: LabelsStore) -> tuple[str, str]:
+            group = store.get(group_id)
+            new = [m for m in members if m not in group.members and ("/" in m or not group.contains(m))]
             if new:
-                self.store.add_members(group_id, new)
-            for s in scans:
-                self.store.record_scan(group_id, s.port, s.day, s.sources)
+                store.add_members(group_id, new)
+            fresh = [s for s in scans if not any(r.port == s.port and r.day == s.day and set(s.sources) <= set(r.sources)
+                                                 for r in group.scans)]
+            for s in fresh:
+                store.record_scan(group_id, s.port, s.day, s.sources)
+            added = len(store.get(group_id).members) - len(group.members)
+            scans_text = _scan_name(fresh[0]) if len(fresh) == 1 else _plural(len(fresh), "scan")
+            if not added and not fresh:
+                return f"nothing new for {group_id}: it already holds these members and scans", group_id
+            if not added:
+                return f"added {scans_text} to {group_id} (no new members)", group_id
+            members_text = _plural(added, "new member")
+            return f"added {members_text}{' and ' + scans_text if fresh else ''} to {group_id}", group_id
 
-        return self._change(f"add {len(members)} members to {group_id}", [group_id], do, group_id)
+        return self._change(do)
 
     def set_verdict(self, group_id: str, verdict: str) -> Change:
-        return self._change(f"{group_id}: {verdict}", [group_id], lambda: self.store.set_verdict(group_id, verdict), group_id)
+        return self._change(lambda store: (f"{group_id}: {verdict}", store.set_verdict(group_id, verdict).id))
 
     def reject(self, members: Iterable[str], *, scans: Sequence[ScanRef] = (), group_id: str | None = None, **fields: Any) -> Change:
         """Mark as not collaborative: the labelled group when given, else a new rejected group (remembered)."""
@@ -135,58 +202,109 @@ class LabelSession:
     def edit(self, group_id: str, **changes: Any) -> Change:
         """Change fields (title, verdict, category, members, ports, tags, notes...)."""
         names = ", ".join(sorted(changes))
-        return self._change(f"{group_id}: edit {names}", [group_id], lambda: self.store.update(group_id, **changes), group_id)
+        return self._change(lambda store: (f"{group_id}: edit {names}", store.update(group_id, **changes).id))
 
     def remove_members(self, group_id: str, members: Iterable[str]) -> Change:
         members = list(members)
-        return self._change(f"{group_id}: remove {len(members)} members", [group_id],
-                            lambda: self.store.remove_members(group_id, members), group_id)
+        return self._change(lambda store: (f"{group_id}: remove {_plural(len(members), 'member')}",
+                                           store.remove_members(group_id, members).id))
 
     def merge(self, into_id: str, other_id: str) -> Change:
-        return self._change(f"merge {other_id} into {into_id}", [into_id, other_id],
-                            lambda: self.store.merge(into_id, other_id), into_id)
+        return self._change(lambda store: (f"merge {other_id} into {into_id}", store.merge(into_id, other_id).id))
 
     def delete(self, group_id: str) -> Change:
-        return self._change(f"delete {group_id}", [group_id], lambda: self.store.remove(group_id), None)
+        def do(store: LabelsStore) -> tuple[str, None]:
+            store.remove(group_id)
+            return f"delete {group_id}", None
+
+        return self._change(do)
 
     def undo(self) -> Change | None:
-        """Put back the groups the last change touched (saved at once); None when there is nothing to undo."""
+        """Reverse your last change, field by field, against the file as it is now (saved at once).
+
+        None when there is nothing to undo. :class:`UndoRefused` (nothing
+        written, the change dropped from the history) when another analyst
+        changed one of the same fields since, or edited a group it created.
+        """
         if not self._history:
             return None
-        last = self._history.pop()
+        last = self._history[-1]
 
-        def do() -> None:
-            for gid, group in last.before.items():
-                if group is None:
-                    self.store.discard(gid)
+        def do(store: LabelsStore) -> tuple[str, str | None]:
+            reverts = {gid: revert_group(before, after, store.find(gid)) for gid, (before, after) in last.groups.items()}
+            refused = [(gid, r) for gid, r in reverts.items() if r.conflicts]
+            if refused:
+                why = "; ".join(_refusal(gid, r) for gid, r in refused)
+                raise UndoRefused(f"cannot undo '{last.description}': {why}; their work is kept, and this change "
+                                  "leaves the undo list")
+            now = store.now()
+            for gid, r in reverts.items():
+                if r.unchanged:
+                    continue
+                if r.group is None:
+                    store.discard(gid)
+                elif last.groups[gid][0] is not None and not changed_fields(r.group, last.groups[gid][0]):
+                    store.put(last.groups[gid][0])  # exactly as it was, time stamps included
                 else:
-                    self.store.put(group)
+                    store.put(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by))
+            selected = next((gid for gid, r in reverts.items() if r.group is not None), None)
+            return f"undo {last.description}", selected
 
         try:
-            return self._save(f"undo {last.description}", dict.fromkeys(last.before), do, next(iter(last.before), None), record=False)
-        except Exception:
-            self._history.append(last)
+            change = self._change(do, fresh=True, record=False)
+        except UndoRefused:
+            self._history.pop()
             raise
+        self._history.pop()
+        return change
 
     # -- applying and saving ------------------------------------------------------
 
-    def _change(self, description: str, touched: Sequence[str], do: Callable[[], Any], selected: str | None) -> Change:
-        return self._save(description, dict.fromkeys(touched), do, selected, record=True)
+    def _change(self, do: Callable[[LabelsStore], tuple[str, str | None]], *, fresh: bool = False, record: bool = True) -> Change:
+        """Apply ``do(store)`` (it returns the description and the group to select) and save.
 
-    def _save(self, description: str, touched: dict[str, None], do: Callable[[], Any], selected: str | None, *, record: bool) -> Change:
-        before = {gid: (self.store.get(gid) if gid in self.store else None) for gid in touched}
+        *fresh*: apply it under the lock to the file as it is now (new ids,
+        undo); else to what was loaded, merged with the disk on save (an edit
+        made from what the analyst saw). Any failure leaves memory as the file.
+        """
+        store = self.store
+        out: dict[str, Any] = {}
+
+        def apply(target: LabelsStore) -> None:
+            before = target.by_id
+            out["description"], out["selected"] = do(target)
+            after = target.by_id
+            out["groups"] = {gid: (before.get(gid), after.get(gid)) for gid in list(before) + [g for g in after if g not in before]
+                             if before.get(gid) is not after.get(gid)}
+
         try:
-            do()
-            saved = self.store.save()
+            if fresh:
+                saved = store.save(edit=apply)
+            else:
+                apply(store)
+                saved = store.save()
         except Exception:
-            for gid, group in before.items():  # roll back: memory matches the file again
-                if group is None:
-                    self.store.discard(gid)
-                else:
-                    self.store.put(group)
+            store.revert()  # memory matches the file again
             raise
-        if record:
-            self._history.append(_Undo(description, before))
+        if record and out["groups"]:
+            self._history.append(_Undo(out["description"], out["groups"]))
             del self._history[:-MAX_UNDO]
-        conflicts = tuple(f"{c.group}: {c.field}" for c in saved.conflicts) if saved.conflicts else ()
-        return Change(description, selected if selected in self.store else None, saved, conflicts)
+        conflicts = tuple(f"kept {c.by or 'the other analyst'}'s value for {c.group}: {c.field}" for c in saved.conflicts)
+        selected = out["selected"]
+        return Change(out["description"], selected if selected in store else None, saved, conflicts)
+
+
+def _refusal(group_id: str, revert: Any) -> str:
+    """``bob changed G04 since (title, notes)``: why one group's change cannot be undone."""
+    who = revert.by or "someone else"
+    if revert.conflicts == ("(group removed)",):
+        return f"someone else removed {group_id} since"
+    if revert.conflicts == ("(group created again)",):
+        return f"{who} created {group_id} again since"
+    return f"{who} changed {group_id} since ({', '.join(revert.conflicts)})"
+
+
+def _id_prefix(group_id: str, default: str) -> str:
+    """``G`` of ``G04``: the prefix the next free id keeps."""
+    m = re.fullmatch(r"(.*?)\d+", group_id)
+    return m.group(1) if m and m.group(1) else default

@@ -2,7 +2,8 @@
 
 ``LabelsStore.load(path)`` reads and validates the file (a missing file is an
 empty store, created by the first :meth:`~LabelsStore.save`). Edits replace
-whole :class:`~scantui.labels.model.Group` values and stamp ``updated``.
+whole :class:`~scantui.labels.model.Group` values and stamp ``updated`` (and,
+when the store has an *author*, ``created_by``/``updated_by``).
 
 :meth:`~LabelsStore.save` takes the writers' lock (``FILE.lock``), re-reads
 the file, and if someone changed it since we loaded, merges three ways
@@ -12,6 +13,11 @@ previous content kept as ``FILE.bak``; the text is patched rather than
 regenerated, so comments, order and quoting survive and the diff is the
 edit. Before anything is written the new text is parsed back and must give
 exactly the merged groups; otherwise nothing is written.
+
+``save(edit=...)`` instead applies an edit to the file *as it is now*, under
+the lock (the store is first brought up to date with the disk): how new ids
+are allocated without two analysts taking the same one, and how an undo is
+checked against what others did since.
 """
 
 from __future__ import annotations
@@ -97,10 +103,12 @@ def check_file(path: str | Path) -> tuple[list[Group], list[Problem]]:
 class LabelsStore:
     """The groups of one labels file, with the state it was loaded in (for merging on save)."""
 
-    def __init__(self, path: str | Path, *, now: Callable[[], dt.datetime] = now_utc, lock_timeout: float = 10.0):
+    def __init__(self, path: str | Path, *, now: Callable[[], dt.datetime] = now_utc, lock_timeout: float = 10.0,
+                 author: str | None = None):
         self.path = Path(path)
         self.now = now
         self.lock_timeout = lock_timeout
+        self.author = author  # recorded as created_by/updated_by on every edit (None: not recorded)
         self._groups: dict[str, Group] = {}
         self._base: dict[str, Group] = {}
         self._base_digest: str | None = None
@@ -131,6 +139,11 @@ class LabelsStore:
         return list(self._groups.values())
 
     @property
+    def by_id(self) -> dict[str, Group]:
+        """The groups by id (a copy: groups are immutable, so it is a snapshot)."""
+        return dict(self._groups)
+
+    @property
     def ids(self) -> list[str]:
         return list(self._groups)
 
@@ -147,6 +160,10 @@ class LabelsStore:
 
     def __contains__(self, group_id: object) -> bool:
         return group_id in self._groups
+
+    def find(self, group_id: str) -> Group | None:
+        """The group *group_id*, or None."""
+        return self._groups.get(group_id)
 
     def get(self, group_id: str) -> Group:
         try:
@@ -171,7 +188,8 @@ class LabelsStore:
         if group.id in self._groups:
             raise InputError(f"group {show(group.id)} already exists", path=str(self.path))
         now = self.now()
-        group = group.replace(created=group.created or now, updated=group.updated or group.created or now)
+        group = group.replace(created=group.created or now, updated=group.updated or group.created or now,
+                              created_by=group.created_by or self.author, updated_by=group.updated_by or self.author)
         self._groups[group.id] = group
         return group
 
@@ -181,6 +199,8 @@ class LabelsStore:
             raise InputError("a group's id cannot be changed; add a new group and merge", path=str(self.path))
         old = self.get(group_id)
         changes.setdefault("updated", self.now())
+        if self.author is not None:
+            changes.setdefault("updated_by", self.author)
         group = self._checked(group_id, lambda: old.replace(**changes))
         self._groups[group_id] = group
         return group
@@ -188,6 +208,10 @@ class LabelsStore:
     def put(self, group: Group) -> None:
         """Insert or replace *group* exactly as given (no time stamps): how an undo restores a group."""
         self._groups[group.id] = group
+
+    def revert(self) -> None:
+        """Drop the edits not saved: memory holds the file as last read or written again."""
+        self._groups = dict(self._base)
 
     def discard(self, group_id: str) -> None:
         """Remove *group_id* when present."""
@@ -225,10 +249,11 @@ class LabelsStore:
         into, other = self.get(into_id), self.get(other_id)
         notes = "\n".join(n for n in dict.fromkeys((into.notes, other.notes)) if n) or None
         created = min((t for t in (into.created, other.created) if t), default=None)
+        created_by = other.created_by if other.created and created == other.created and created != into.created else into.created_by
         merged = self.update(
             into_id,
             members=into.members + other.members, ports=into.ports + other.ports, asns=into.asns + other.asns,
-            scans=into.scans + other.scans, tags=into.tags + other.tags, notes=notes, created=created,
+            scans=into.scans + other.scans, tags=into.tags + other.tags, notes=notes, created=created, created_by=created_by,
             title=into.title or other.title, category=into.category or other.category,
             extra={**other.extra, **into.extra},
         )
@@ -237,13 +262,19 @@ class LabelsStore:
 
     # -- saving ---------------------------------------------------------------
 
-    def save(self, *, strict: bool = False) -> SaveResult:
+    def save(self, *, strict: bool = False, edit: Callable[[LabelsStore], Any] | None = None) -> SaveResult:
         """Write the groups, merging with changes made on disk since load.
 
         Conflicting fields keep the value on disk and are listed in the
         result; with *strict*, a conflict raises :class:`LabelsConflict`
         instead and nothing is written. After a save the store holds what was
         written (the merge included).
+
+        *edit*, when given, is called with the store under the lock, after
+        the store was brought up to date with the file (when it had no
+        unsaved edits): it sees and changes what is on disk now, and no other
+        writer can come between. When it raises, nothing is written (call
+        :meth:`revert` to drop its partial edits).
         """
         with FileLock(sidecar(self.path, ".lock"), self.lock_timeout):
             try:
@@ -251,7 +282,11 @@ class LabelsStore:
             except LabelsInvalid as exc:
                 raise LabelsInvalid(exc.problems, path=str(self.path), prefix="changed on disk and now invalid, not saved: ") from None
             changed = disk is not None and disk.digest != self._base_digest
-            theirs = {g.id: g for g in disk.groups} if changed else self._base
+            if edit is not None:
+                if changed and not self.dirty:
+                    self._adopt(disk.groups, disk.digest)  # up to date: the merge below is the edit alone
+                edit(self)
+            theirs = {g.id: g for g in disk.groups} if disk is not None and disk.digest != self._base_digest else self._base
             merged, conflicts = merge3(self._base, self._groups, theirs)
             if conflicts and strict:
                 raise LabelsConflict(conflicts, path=str(self.path))

@@ -20,6 +20,7 @@ from scantui.labels.model import (
     FIELD_ORDER,
     FORMAT_VERSION,
     SET_FIELDS,
+    TEXT_FIELDS,
     VERDICTS,
     VERSION_KEY,
     Group,
@@ -165,7 +166,7 @@ class _Checker:
             return self.check(lambda v: check_choice(v, VERDICTS, "verdict"), value, at, node, key)
         if key == "category":
             return self.check(lambda v: check_choice(v, CATEGORIES, "category"), value, at, node, key)
-        if key in ("title", "notes"):
+        if key in TEXT_FIELDS:
             return self.check(_text, value, at, node, key)
         if key in ("created", "updated"):
             return self.check(_timestamp, value, at, node, key)

@@ -17,8 +17,11 @@ labelling action goes through :meth:`ScantuiApp.change_labels`, which runs the
 :class:`~scantui.labels.session.LabelSession` call (saved at once: atomic,
 merged with other analysts' edits) in a thread worker, one at a time, then posts
 :class:`~scantui.tui.messages.LabelsChanged`; screens watch ``labels_version``.
-``u`` undoes the last change, from any screen. The file is watched (every
-:data:`LABELS_POLL` seconds): a save by another analyst is read again at once and shown.
+``u`` undoes your last change, from any screen (refused, and said, where another
+analyst changed the same thing since). The file is watched (every
+:data:`LABELS_POLL` seconds): a save by another analyst is read again at once and
+shown; a file that could not be read is opened as soon as it can; ``ctrl+r``
+(palette "labels: reload") reads it again now.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class ScantuiApp(App[int]):
         Binding("3", "area('candidates')", "Candidates", id="app.candidates"),
         Binding("4,l", "area('labels')", "Labels", show=False, id="app.labels"),
         Binding("u", "undo_label", "Undo", show=False, id="app.undo"),
+        Binding("ctrl+r", "reload_labels", "Reload labels", show=False, id="app.labels_reload"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
     ]
 
@@ -102,6 +106,7 @@ class ScantuiApp(App[int]):
         self._busy_lock = threading.Lock()
         self._labels_lock = threading.Lock()
         self._labels_stamp: tuple[int, int] | None = None
+        self._labels_watched = False
         self.labels_poll: float | None = LABELS_POLL  # None: never look (tests call check_labels_file)
 
     def on_mount(self) -> None:
@@ -155,26 +160,63 @@ class ScantuiApp(App[int]):
 
     @work(thread=True, exclusive=True, group="labels-open", exit_on_error=False)
     def load_labels(self) -> None:
-        """Open the labels file; a broken file is an error notification (labelling stays off until fixed)."""
+        """Open the labels file; a broken file is an error notification, and is watched until it can be read."""
+        self._labels_stamp = self._labels_file_stamp()
         if self._run_step("labels", "", self.state.open_labels):
             self._labels_stamp = self.state.labels.stamp()
             self.post_message(LabelsChanged(f"labels: {len(self.state.labels.store)} groups"))
-            if self.labels_poll:
-                self.call_from_thread(self.set_interval, self.labels_poll, self.check_labels_file)
+        if self.labels_poll and not self._labels_watched:
+            self._labels_watched = True
+            self.call_from_thread(self.set_interval, self.labels_poll, self.check_labels_file)
+
+    def _labels_file_stamp(self) -> tuple[int, int] | None:
+        """(mtime in ns, size) of the labels file, None while it does not exist (also before it is open)."""
+        try:
+            st = Path(self.state.request.labels_path or "scantui-labels.yaml").stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
 
     def check_labels_file(self) -> None:
-        """Read the labels file again when someone else saved it (its stamp moved, no save of ours running)."""
-        session = self.state.labels
-        if session is None or self._labels_lock.locked() or session.stamp() == self._labels_stamp:
+        """Read the labels file again when someone else saved it, or open it when it was broken and changed."""
+        if self._labels_lock.locked():
             return
-        self._reload_labels()
+        session = self.state.labels
+        if session is None:
+            if self._labels_file_stamp() != self._labels_stamp and not self._labels_opening():
+                self._reopen_labels()
+            return
+        if session.stamp() != self._labels_stamp:
+            self._reload_labels()
+
+    def _labels_opening(self) -> bool:
+        return any(w.group == "labels-open" and not w.is_finished for w in self.workers)
+
+    @work(thread=True, exclusive=True, group="labels-open", exit_on_error=False)
+    def _reopen_labels(self, asked: bool = False) -> None:
+        """Open the labels file that could not be read (it changed, or the user asked)."""
+        with self._labels_lock:
+            stamp = self._labels_file_stamp()
+            if self.state.labels is not None or (not asked and stamp == self._labels_stamp):
+                return
+            self._labels_stamp = stamp
+            opened = self._run_step("labels", "", self.state.open_labels)  # a failure is notified and shown
+            if opened:
+                self._labels_stamp = self.state.labels.stamp()
+        if opened:
+            n = len(self.state.labels.store)
+            self.post_message(LabelsChanged(f"the labels file can be read now: {n} group{'s' if n != 1 else ''}; labelling is on",
+                                            reloaded=True))
+        else:
+            self.call_from_thread(setattr, self, "labels_version", self.labels_version + 1)  # the labels screen shows the new error
 
     @work(thread=True, exclusive=True, group="labels-reload", exit_on_error=False)
-    def _reload_labels(self) -> None:
+    def _reload_labels(self, asked: bool = False) -> None:
         session = self.state.labels
         with self._labels_lock:
             stamp = session.stamp()
-            if stamp == self._labels_stamp:
+            moved = stamp != self._labels_stamp
+            if not moved and not asked:
                 return
             try:
                 session.reload()
@@ -184,24 +226,47 @@ class ScantuiApp(App[int]):
                                       severity="error", timeout=12, markup=False)
                 return
             self._labels_stamp = stamp
-        self.post_message(LabelsChanged("the labels file changed on disk: read again", reloaded=True))
+        text = "the labels file changed on disk: read again" if moved else f"read again: {len(session.store)} groups"
+        self.post_message(LabelsChanged(text, reloaded=True))
+
+    def action_reload_labels(self) -> None:
+        """Read the labels file again now (or open it, when it could not be read)."""
+        if self.state.labels is None:
+            if self._labels_opening():
+                self.notify("the labels file is being opened", markup=False)
+                return
+            self._reopen_labels(asked=True)
+        else:
+            self._reload_labels(asked=True)
 
     # ------------------------------------------------------------ labelling (threads, one at a time)
 
-    def change_labels(self, action: Callable[[Any], Any], *, then: Callable[[Any], None] | None = None) -> None:
+    def change_labels(self, action: Callable[[Any], Any], *, then: Callable[[Any], None] | None = None,
+                      failed: Callable[[Exception], bool] | None = None) -> None:
         """Run ``action(session)`` (a :class:`LabelSession` call returning a ``Change``) and save, off the UI thread.
 
         *then* runs on the UI thread with the change once it is saved. Failures
-        (another analyst broke the file, a lock held too long, an invalid field)
-        are notifications; nothing is half-written and the session rolls back.
+        (another analyst broke the file, a lock held too long, an invalid field,
+        an undo refused) are notifications; nothing is half-written and the
+        session rolls back. *failed*, when given, sees the error first (on the
+        UI thread) and returns True when it dealt with it (asked again).
         """
         if self.state.labels is None:
             self.notify("the labels file is not open (see the earlier error)", severity="error", markup=False)
             return
-        self._change_labels(action, then)
+        self._change_labels(action, then, failed)
+
+    def _labels_failed(self, exc: Exception, failed: Callable[[Exception], bool] | None) -> None:
+        from scantui.labels.session import UndoRefused
+
+        if failed is not None and failed(exc):
+            return
+        title = "undo refused" if isinstance(exc, UndoRefused) else "labels not changed"
+        self.notify(safe_text(error_text(exc)), title=title, severity="error", timeout=15, markup=False)  # names from the file
 
     @work(thread=True, group="labels-save", exit_on_error=False)
-    def _change_labels(self, action: Callable[[Any], Any], then: Callable[[Any], None] | None) -> None:
+    def _change_labels(self, action: Callable[[Any], Any], then: Callable[[Any], None] | None,
+                       failed: Callable[[Exception], bool] | None = None) -> None:
         from scantui.errors import ScantuiError
 
         with self._labels_lock:  # changes apply in the order asked, never two saves at once
@@ -209,8 +274,7 @@ class ScantuiApp(App[int]):
                 change = action(self.state.labels)
                 self._labels_stamp = self.state.labels.stamp()
             except (ScantuiError, ValueError, OSError) as exc:
-                self.call_from_thread(self.notify, error_text(exc), title="labels not changed", severity="error",
-                                      timeout=12, markup=False)
+                self.call_from_thread(self._labels_failed, exc, failed)
                 return
         if change is None:
             self.call_from_thread(self.notify, "nothing to undo", markup=False)
@@ -239,11 +303,11 @@ class ScantuiApp(App[int]):
         if message.reloaded:
             self.notify(message.text, title="labels", timeout=5, markup=False)
             return
-        if message.conflicts:
-            self.notify("kept the other analyst's value for: " + ", ".join(message.conflicts), title=message.text,
-                        severity="warning", timeout=12, markup=False)
+        if message.conflicts:  # "kept bob's value for G04: title"
+            self.notify(safe_text("; ".join(message.conflicts)), title=safe_text(message.text), severity="warning", timeout=12,
+                        markup=False)
         elif message.group_id is not None or message.text.startswith("undo"):
-            self.notify(message.text, title="labels saved", timeout=4, markup=False)
+            self.notify(safe_text(message.text), title="labels saved", timeout=4, markup=False)
 
     def _run_step(self, step: str, text: str, run: Callable[[], Any]) -> bool:
         """Run one step (in the calling worker's thread); post StepDone, or StepFailed with one line.
@@ -437,5 +501,6 @@ class ScantuiApp(App[int]):
         if not isinstance(screen, ScannersScreen):
             yield "scanners: filter", "Go to the scanner list and focus its query bar", self.action_filter
         own = getattr(screen, "palette_commands", None)
+        yield "labels: reload", "Read the labels file again now, or open it once it is fixed (ctrl+r)", self.action_reload_labels
         if own is not None:
             yield from own()

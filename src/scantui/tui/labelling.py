@@ -87,25 +87,44 @@ def _ips_to_label(app: Any, record: dict[str, Any]) -> list[str] | None:
 
 
 def label_dialog(app: Any, record: dict[str, Any]) -> None:
-    """Ask: a new group (id, title prefilled) or add to an existing one; then save."""
+    """Ask: a new group (id, title prefilled) or add to an existing one; then save.
+
+    The prefilled id, when another analyst took it meanwhile, is re-numbered at
+    save (and the notification says so); an id the analyst typed that was taken
+    meanwhile opens the dialog again with the id and title as typed and the reason.
+    """
     ips = _ips_to_label(app, record)
     if ips is None:
         return
+    from scantui.labels.session import IdTaken
     from scantui.tui.screens.label_as import LabelAsScreen, LabelChoice
 
-    session, scans = app.state.labels, record_scans(app.state, record)
+    scans = record_scans(app.state, record)
+    heading = f"label {record_name(record)}: {len(ips)} IPs, {len(scans)} scan{'s' if len(scans) != 1 else ''}"
+
+    def ask(group_id: str | None = None, title: str | None = None, error: str | None = None) -> None:
+        session = app.state.labels
+        app.push_screen(LabelAsScreen(heading, session.next_id(), default_title(record) if title is None else title,
+                                      ranked_groups(session.store.groups, ips), set(session.store.ids),
+                                      group_id=group_id, error=error), chosen)
 
     def chosen(choice: LabelChoice | None) -> None:
         if choice is None:
             return
-        if choice.new:
-            app.change_labels(lambda s: s.create(ips, scans=scans, group_id=choice.group_id, title=choice.title))
-        else:
+        if not choice.new:
             app.change_labels(lambda s: s.add_to(choice.group_id, ips, scans=scans))
+            return
 
-    heading = f"label {record_name(record)}: {len(ips)} IPs, {len(scans)} scan{'s' if len(scans) != 1 else ''}"
-    app.push_screen(LabelAsScreen(heading, session.next_id(), default_title(record),
-                                  ranked_groups(session.store.groups, ips), set(session.store.ids)), chosen)
+        def taken(exc: Exception) -> bool:
+            if not isinstance(exc, IdTaken):
+                return False
+            ask(choice.group_id, choice.title or "", exc.why)  # the input kept
+            return True
+
+        app.change_labels(lambda s: s.create(ips, scans=scans, group_id=choice.group_id, suggested=choice.suggested,
+                                             title=choice.title), failed=taken)
+
+    ask()
 
 
 def set_verdict(app: Any, record: dict[str, Any], verdict: str) -> None:

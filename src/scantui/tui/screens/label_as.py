@@ -4,7 +4,8 @@ The id is prefilled with the session's next free id (``G01``...) and the title
 from the AS or key; enter in either field creates the group. Below, the
 labelled groups, those holding most of these IPs first: enter adds to the one
 under the cursor. Escape cancels. The modal only asks; the caller
-(:func:`scantui.tui.labelling.label_dialog`) saves. Titles and ids come from
+(:func:`scantui.tui.labelling.label_dialog`) saves, and opens it again with
+the analyst's input and the reason when the id was taken meanwhile. Titles and ids come from
 the labels file, so they are shown as plain text with control characters escaped.
 """
 
@@ -30,11 +31,16 @@ TITLE_SHOWN = 40  # characters of a group's title in the list
 
 @dataclass(frozen=True)
 class LabelChoice:
-    """What the analyst chose: a new group (*new*, with *title*) or an existing one to add to."""
+    """What the analyst chose: a new group (*new*, with *title*) or an existing one to add to.
+
+    *suggested*: the id is the one scantui prefilled (scantui may re-number it
+    when another analyst takes it first); otherwise the analyst typed it.
+    """
 
     new: bool
     group_id: str
     title: str | None = None
+    suggested: bool = False
 
 
 def group_option(group: Any, share: float) -> Option:
@@ -58,13 +64,16 @@ class LabelAsScreen(ModalScreen[LabelChoice | None]):
             "tab moves between the fields and the list; escape (or q outside a field) cancels.")
     BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="label_as.cancel")]
 
-    def __init__(self, heading: str, next_id: str, title: str, groups: list[tuple[Any, float]], used_ids: set[str]) -> None:
+    def __init__(self, heading: str, next_id: str, title: str, groups: list[tuple[Any, float]], used_ids: set[str], *,
+                 group_id: str | None = None, error: str | None = None) -> None:
         super().__init__()
         self.heading = heading
         self.next_id = next_id
+        self.start_id = group_id if group_id is not None else next_id  # asked again: the id typed before
         self.start_title = title
         self.groups = groups
         self.used_ids = used_ids
+        self.start_error = error
 
     def compose(self) -> ComposeResult:
         with Vertical(id="label-box") as box:
@@ -73,7 +82,7 @@ class LabelAsScreen(ModalScreen[LabelChoice | None]):
             yield Static("New group (collaborative)", classes="label-heading")
             with Horizontal(classes="label-field"):
                 yield Label("id", classes="label-name")
-                yield Input(self.next_id, id="label-id", select_on_focus=False)
+                yield Input(self.start_id, id="label-id", select_on_focus=False)
             with Horizontal(classes="label-field"):
                 yield Label("title", classes="label-name")
                 yield Input(safe_line(self.start_title), id="label-title", select_on_focus=False)  # saved as shown
@@ -88,7 +97,9 @@ class LabelAsScreen(ModalScreen[LabelChoice | None]):
                 yield Static("No labelled groups yet.", classes="label-heading")
 
     def on_mount(self) -> None:
-        if self.groups and self.groups[0][1] >= 0.5:  # already labelled: adding to its group is the likely wish
+        if self.start_error:
+            self._show_error(self.start_error)
+        elif self.groups and self.groups[0][1] >= 0.5:  # already labelled: adding to its group is the likely wish
             self.query_one(OptionList).focus()
         else:
             self.query_one("#label-id", Input).focus()
@@ -101,13 +112,16 @@ class LabelAsScreen(ModalScreen[LabelChoice | None]):
         group_id = self.query_one("#label-id", Input).value
         error = self._check_id(group_id)
         if error:
-            shown = self.query_one("#label-error", Static)
-            shown.update("✗ " + error)
-            shown.display = True
-            self.query_one("#label-id", Input).focus()
+            self._show_error(error)
             return
         title = self.query_one("#label-title", Input).value.strip() or None
-        self.dismiss(LabelChoice(True, group_id, title))
+        self.dismiss(LabelChoice(True, group_id, title, suggested=group_id == self.next_id))
+
+    def _show_error(self, error: str) -> None:
+        shown = self.query_one("#label-error", Static)
+        shown.update("✗ " + safe_text(error))
+        shown.display = True
+        self.query_one("#label-id", Input).focus()
 
     def _check_id(self, group_id: str) -> str | None:
         from scantui.labels.model import check_id

@@ -36,7 +36,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static
 
-from scantui.safetext import safe_line, safe_text
+from scantui.safetext import safe_line, safe_markup, safe_text
 from scantui.tui.columns import Column, int_text, time_text
 from scantui.tui.safe import line_content
 from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen, PickGroupScreen, RemoveMembersScreen
@@ -128,7 +128,9 @@ def group_details(group: Group) -> RichGroup:
         facts.add_row("ASNs", Text(" ".join(f"AS{a}" for a in group.asns)))
     if group.tags:
         facts.add_row("tags", Text(" ".join(safe_line(t) for t in group.tags)))
-    stamps = [f"{name} {time_text(value)}" for name, value in (("created", group.created), ("updated", group.updated)) if value]
+    stamps = [" ".join(part for part in (name, time_text(value) if value else "", f"by {safe_line(who, limit=40)}" if who else "") if part)
+              for name, value, who in (("created", group.created, group.created_by), ("updated", group.updated, group.updated_by))
+              if value or who]
     if stamps:
         facts.add_row("times", Text(" · ".join(stamps)))
     members = Text(" ".join(group.members[:MEMBERS_SHOWN]))
@@ -247,7 +249,8 @@ class LabelsScreen(Screen):
             self.table.set_frame(groups_frame([]))
             self._status("could not open the labels file: " + error)
             self._details(Text("could not open the labels file:\n\n" + safe_text(error) + "\n\nFix the file (scantui labels "
-                               "validate FILE says what is wrong) and start scantui again; the other screens work meanwhile.",
+                               "validate FILE says what is wrong): it is opened as soon as it can be read (ctrl+r: now); "
+                               "the other screens work meanwhile.",
                                style="bold"), "labels file")
             return
         self.table.empty_text = EMPTY_HINT if not self.filter_text.strip() else "no group matches the filter"
