@@ -119,7 +119,7 @@ class LabelAsScreen(ModalScreen[LabelChoice | None]):
 
     def _show_error(self, error: str) -> None:
         shown = self.query_one("#label-error", Static)
-        shown.update("✗ " + safe_text(error))
+        shown.update("✗ " + safe_line(error))
         shown.display = True
         self.query_one("#label-id", Input).focus()
 

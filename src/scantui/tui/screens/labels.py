@@ -36,7 +36,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static
 
-from scantui.safetext import safe_line, safe_markup, safe_text
+from scantui.safetext import safe_line, safe_text
 from scantui.tui.columns import Column, int_text, time_text
 from scantui.tui.safe import line_content
 from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen, PickGroupScreen, RemoveMembersScreen
