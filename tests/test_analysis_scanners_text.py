@@ -75,6 +75,8 @@ def test_edge_values_give_the_row_by_row_text():
     columns = (*df.columns, "not_in_frame")
     assert scanners_csv(df, columns) == reference_csv(df, columns)
     assert scanners_json(df.head(0)) == "[]" and scanners_csv(df.head(0), columns) == reference_csv(df.head(0), columns)
+    plain = df.head(5)  # no float polars writes otherwise: the one-expression path for top_ports (null, [], values)
+    assert scanners_json(plain) == reference_json(plain) and scanners_csv(plain, columns) == reference_csv(plain, columns)
 
 
 def test_json_keeps_the_values_and_escapes_every_control_and_format_character():
@@ -113,3 +115,11 @@ def test_the_sample_list_gives_the_row_by_row_text(query):
     assert df.height > 1000
     assert scanners_json(df) == reference_json(df)
     assert scanners_csv(df, COLUMNS) == reference_csv(df, COLUMNS)
+
+
+def test_the_polars_class_of_unsafe_characters_is_the_sanitisers_own():
+    from scantui.safetext import is_safe, unsafe_class_for_polars
+
+    chars = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF]
+    hits = pl.Series(chars).str.contains(unsafe_class_for_polars()).to_list()
+    assert [c for c, hit in zip(chars, hits) if hit == is_safe(c)] == []
