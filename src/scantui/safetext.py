@@ -99,3 +99,13 @@ def csv_safe(value: Any) -> str:
     if text.startswith(_FORMULA_START):
         return "'" + text
     return text
+
+
+def unsafe_class_for_polars() -> str:
+    """The unsafe characters as a regex class for polars (Rust ``regex``), e.g. ``str.contains``.
+
+    Rust strings cannot hold lone surrogates, so that range is left out; every other
+    character is written as ``\\x{HEX}``.
+    """
+    body = _UNSAFE_CLASS.replace("\ud800-\udfff", "")
+    return "[" + "".join("-" if c == "-" else f"\\x{{{ord(c):X}}}" for c in body) + "]"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from scantui.cli.data_cmds import PATHS, RULES_OPTION, load_options, output_options, telescope_options
-from scantui.cli.output import print_csv, print_json, print_table, stderr_console
+from scantui.cli.output import message, print_table, write_out
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
 TABLE_DEFAULT_TOP = 50
@@ -70,16 +70,16 @@ def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, so
     rules = load_rules(rules_path)  # a bad rules file fails before the data is read
     result = _run(paths, load_opts, telescope, query, rules)
     for note in result.notes:
-        stderr_console().print(f"scantui: note: {note}", markup=False)
-    if fmt == "json":
-        print_json(sc.records(result.frame))
-    elif fmt == "csv":
-        print_csv(sc.records(result.frame), sc.COLUMNS)
+        message(f"scantui: note: {note}")
+    if fmt in ("json", "csv"):
+        from scantui.analysis.scanners_text import scanners_csv, scanners_json
+
+        # built in bulk from the frame (a per-row loop took most of the time on a large list)
+        write_out(scanners_json(result.frame) + "\n" if fmt == "json" else scanners_csv(result.frame, sc.COLUMNS))
     else:
         _print_scanner_table(result, query)
         if not top_given and result.total > result.frame.height:
-            stderr_console().print(f"showing {result.frame.height} of {result.total:,} sources; use --top N or --json for more",
-                                   markup=False)
+            message(f"showing {result.frame.height} of {result.total:,} sources; use --top N or --json for more")
 
 
 def _run(paths, load_opts, telescope, query, rules=None):

@@ -14,7 +14,7 @@ import functools
 import click
 
 from scantui.cli.data_cmds import PATHS, load_options, output_options, telescope_options
-from scantui.cli.output import print_csv, print_json, print_table, stderr_console
+from scantui.cli.output import message, print_csv, print_json, print_table
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every candidate).
 TABLE_DEFAULT_TOP = 50
@@ -65,13 +65,12 @@ def collab_cmd(paths, query, top, load_opts, telescope, fmt):
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
         _print_table(result, shown, query)
         if len(shown) < len(result.candidates):
-            stderr_console().print(f"showing {len(shown)} of {len(result.candidates):,} candidates; "
-                                   "use --top N or --json for more", markup=False)
+            message(f"showing {len(shown)} of {len(result.candidates):,} candidates; use --top N or --json for more")
 
 
 def print_notes(result) -> None:
     for note in result.notes:
-        stderr_console().print(f"scantui: note: {note}", markup=False)
+        message(f"scantui: note: {note}")
 
 
 def _query(by, window, tools, ports, min_sources, tolerance, telescope):

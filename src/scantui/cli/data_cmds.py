@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from scantui.cli.output import print_json, print_mapping, print_table, stderr_console
+from scantui.cli.output import message, print_json, print_mapping, print_table
+from scantui.cli.write_errors import writes
 
 
 def load_options(func):
@@ -114,7 +115,7 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
     if summary["organizations"]["known_from"] == ["rules"]:
         from scantui.analysis.scanners import NO_ENRICHMENT_NOTE
 
-        stderr_console().print(f"scantui: note: {NO_ENRICHMENT_NOTE}", markup=False)
+        message(f"scantui: note: {NO_ENRICHMENT_NOTE}")
     size, origin = resolve_size(*telescope, summary["telescope_size_estimate"])
     summary["telescope_size"], summary["telescope_size_from"] = size, origin
     summary["inputs"] = [{"path": str(f.path), "format": f.format} for f in dataset.inputs]
@@ -147,6 +148,7 @@ def _flatten(doc, prefix=""):
 @click.option("--partition-by", type=click.Choice(["day"]), default=None, help="Write a hive-partitioned folder, one partition per UTC day.")
 @click.option("--sort", "sort_by_ts", is_flag=True, help="Sort packets by time (needs memory for the whole table).")
 @load_options
+@writes("out")
 def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
     """Convert any accepted input to the canonical Parquet table."""
     import polars as pl
@@ -162,7 +164,7 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
     written = pl.scan_parquet(str(out), hive_partitioning=partition_by is not None).select(pl.len()).collect().item()
     skipped = dataset.stats.skipped()
     note = ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
-    stderr_console().print(f"wrote {written:,} packets to {out}" + (f" (skipped: {note})" if note else ""), markup=False)
+    message(f"wrote {written:,} packets to {out}" + (f" (skipped: {note})" if note else ""))
 
 
 @click.command("sample")
@@ -170,13 +172,14 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--days", type=int, default=21, show_default=True)
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply packet counts of background actors.")
+@writes("out_dir")
 def sample_cmd(out_dir, seed, days, scale):
     """Write the deterministic demo telescope data set and its ground truth."""
     from scantui.sample.generate import generate
 
     out_dir.mkdir(parents=True, exist_ok=True)
     truth = generate(out_dir, seed=seed, days=days, scale=scale)
-    stderr_console().print(f"wrote {truth['packets']:,} packets and truth.json to {out_dir}", markup=False)
+    message(f"wrote {truth['packets']:,} packets and truth.json to {out_dir}")
 
 
 COMMANDS = [open_cmd, info_cmd, ingest_cmd, sample_cmd]

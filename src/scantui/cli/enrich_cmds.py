@@ -22,11 +22,12 @@ from pathlib import Path
 import click
 
 from scantui.cli.data_cmds import PATHS, RULES_OPTION, load_options, output_options
-from scantui.cli.output import print_csv, print_json, print_table, stderr_console
+from scantui.cli.output import message, print_csv, print_json, print_table
+from scantui.cli.write_errors import writes
 
 
 def _note(text: str) -> None:
-    stderr_console().print(f"scantui: note: {text}", markup=False)
+    message(f"scantui: note: {text}")
 
 
 @click.command("enrich")
@@ -46,6 +47,7 @@ def _note(text: str) -> None:
 @RULES_OPTION
 @load_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run's report as one JSON document.")
+@writes("out")
 def enrich_cmd(paths, out, mmdb, token, offline, refresh_days, timeout, cache_path, no_cache, rules_path, load_opts, as_json):
     """Look sources up (IPinfo, MMDB, cache), name their organizations, write the enrichment table."""
     from scantui.config import enrich_settings
@@ -75,13 +77,12 @@ def enrich_cmd(paths, out, mmdb, token, offline, refresh_days, timeout, cache_pa
         _note(note)
     named = sum(report.identified.values())
     cats = ", ".join(f"{c} {n:,}" for c, n in sorted(report.identified.items()))
-    stderr_console().print(
+    message(
         f"enriched {report.sources:,} sources ({report.looked_up:,} looked up"
         + "".join(f", {name} answered {n:,}" for name, n in report.answered.items())
         + (f", {report.unresolved:,} unresolved" if report.unresolved else "")
         + f"); organizations named for {named:,}" + (f" ({cats}; {report.low_confidence:,} by keyword, low confidence)" if named else "")
-        + f"; AS unknown for {report.unknown_asn:,}; wrote {report.rows:,} rows to {out}",
-        markup=False,
+        + f"; AS unknown for {report.unknown_asn:,}; wrote {report.rows:,} rows to {out}"
     )
     if as_json:
         print_json({**report.as_dict(), "output": str(out)})

@@ -13,7 +13,7 @@ import click
 
 from scantui.cli.collab_cmds import print_notes, run_collab, search_options
 from scantui.cli.data_cmds import PATHS, load_options, output_options, telescope_options
-from scantui.cli.output import print_csv, print_json, print_table, stderr_console
+from scantui.cli.output import message, print_csv, print_json, print_table
 
 DEFAULT_LABELS = "scantui-labels.yaml"
 TABLE_DEFAULT_TOP = 50
@@ -104,7 +104,7 @@ def _print_table(groups, shown, result, query) -> None:
              f"window {query.window_label}")
     print_table(title, ["group", "scans", "ips", "ports", "days", "reasons", "timing", "split", "AS", "review"], rows)
     if len(shown) < len(groups):
-        stderr_console().print(f"showing {len(shown)} of {len(groups):,} groups; use --top N or --json for more", markup=False)
+        message(f"showing {len(shown)} of {len(groups):,} groups; use --top N or --json for more")
 
 
 @click.command("track")
@@ -178,7 +178,7 @@ def _print_track(doc) -> None:
     from scantui.cli.output import print_mapping
 
     name = doc["group"] + (f" ({doc['title']})" if doc.get("title") else "")
-    stderr_console().print(f"{name}: {summary_line(doc)}", markup=False, highlight=False)
+    message(f"{name}: {summary_line(doc)}")
     if not doc["seen"]:
         return
     print_mapping(f"track {name}", [

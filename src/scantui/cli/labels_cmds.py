@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from scantui.cli.data_cmds import output_options
-from scantui.cli.output import print_csv, print_json, print_table, safe_text, stderr_console
+from scantui.cli.output import message, print_csv, print_json, print_table
 
 LIST_COLUMNS = ("id", "title", "verdict", "category", "members", "ports", "tags", "updated")
 CSV_COLUMNS = ("id", "title", "verdict", "category", "members_count", "members", "ports", "asns", "scans_count", "tags", "notes", "created", "updated")
@@ -33,10 +33,10 @@ def validate_cmd(file: str) -> None:
     groups, problems = check_file(file)
     if problems:
         for problem in problems:
-            click.echo(f"scantui: error: {problem.message(file)}", err=True)
+            message(f"scantui: error: {problem.message(file)}")
         raise SystemExit(1)
     members = sum(len(g.members) for g in groups)
-    stderr_console().print(f"{safe_text(file)}: valid, {len(groups)} group{'s' * (len(groups) != 1)}, {members} member{'s' * (members != 1)}", markup=False)
+    message(f"{file}: valid, {len(groups)} group{'s' * (len(groups) != 1)}, {members} member{'s' * (members != 1)}")
 
 
 @labels_group.command("list")

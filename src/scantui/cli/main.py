@@ -8,13 +8,17 @@ Every expected failure prints one line, ``scantui: error: ...``, and exits 2.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
 import click
 
 from scantui import __version__
+from scantui.cli.output import write_out
+from scantui.cli.write_errors import os_error_message
 from scantui.errors import ScantuiError
+from scantui.safetext import safe_line
 
 
 class DefaultGroup(click.Group):
@@ -61,8 +65,17 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning expected failures into one line and exit 2."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        cli.main(args=argv, prog_name="scantui", standalone_mode=False)
+        if not args:  # bare ``scantui``: the help, not a usage error
+            args = ["--help"]
+        # make_context/invoke rather than cli.main(): click turns a closed pipe into exit 1 there
+        with cli.make_context("scantui", args) as ctx:
+            cli.invoke(ctx)
+        write_out()  # a closed pipe or a full disk shows here, not at interpreter exit
+    except click.exceptions.Exit as exc:
+        _flush_or_quiet()
+        sys.exit(exc.exit_code)
     except ScantuiError as exc:
         _fail(exc.message, exc.exit_code)
     except click.exceptions.Abort:
@@ -71,9 +84,10 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc.format_message() + _usage_hint(exc), 2)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
-    except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(0)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            _quiet_closed_pipe()
+        _fail(os_error_message(exc), 2)
     except Exception as exc:  # noqa: BLE001 - last resort: stay one line unless debugging
         polars_error = _polars_error_type()
         if polars_error is not None and isinstance(exc, polars_error):
@@ -82,6 +96,33 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _fail(f"internal error: {type(exc).__name__}: {_first_line(exc)} (set SCANTUI_DEBUG=1 for the traceback)", 70)
     sys.exit(0)
+
+
+def _quiet_closed_pipe() -> None:
+    """The reader went away (``| head``): stop quietly, exit 0, no traceback at interpreter exit.
+
+    Python flushes stdout again at exit and would report the same broken pipe, so stdout is
+    pointed at /dev/null first (the recipe of the Python signal documentation).
+    """
+    _drop_stdout()
+    sys.exit(0)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: what it still buffers cannot be written, and must not be retried at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _flush_or_quiet() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_closed_pipe()
 
 
 def _usage_hint(exc: click.ClickException) -> str:
@@ -102,6 +143,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _fail(message: str, code: int) -> None:
-    sys.stdout.flush()
-    click.echo(f"scantui: error: {message}", err=True)
+    """One line on stderr: a newline or an escape in a file name cannot forge a second line."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_closed_pipe()
+    except (OSError, ValueError):
+        _drop_stdout()
+    click.echo(f"scantui: error: {safe_line(message)}", err=True)
     sys.exit(code)

@@ -1,20 +1,33 @@
 """Rendering results for the terminal or for scripts.
 
-Data goes to stdout (a Rich table sized to the terminal, one JSON document with
-``--json``, or CSV with ``--csv``); messages and progress go to stderr.
-Untrusted text (AS names, hostnames, file content) is printed as plain text,
-never interpreted as Rich markup or terminal control sequences.
+Data goes to stdout (a Rich table, one JSON document with ``--json``, or CSV with
+``--csv``), each written through one buffer; messages go to stderr, one line each,
+never wrapped. Untrusted text (AS names, hostnames, file content) goes through
+:mod:`scantui.safetext` in every format: escaped visibly in tables, messages and CSV
+(where formula cells also get a leading ``'``), ``\\u``-escaped in JSON; it is never
+interpreted as Rich markup or terminal control sequences.
+
+A table on a terminal fits the terminal (long cells fold); on a pipe or a file it is
+printed at its natural width, every cell on one line, so nothing is cut or folded.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import io
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from scantui.safetext import safe_text
+import click
+
+from scantui.safetext import csv_safe, json_safe, safe_line
+
+__all__ = ["message", "print_csv", "print_json", "print_mapping", "print_table", "stderr_console",
+           "stdout_console", "write_out"]
+
 
 def _json_default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
@@ -22,24 +35,64 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
+def write_out(text: str = "") -> None:
+    """Write *text* to stdout through one buffer and flush: a closed pipe or a full disk surfaces here.
+
+    The bytes go to the binary buffer in a loop: on a short write (a disk filling up) the text
+    layer would drop the rest silently. A write error other than a closed pipe is given the
+    name ``<stdout>`` so that the CLI can say what could not be written.
+    """
+    out = sys.stdout
+    try:
+        out.flush()
+        raw = getattr(out, "buffer", None)
+        if raw is None:
+            out.write(text)
+            out.flush()
+            return
+        data = memoryview(text.encode(out.encoding or "utf-8", out.errors or "strict"))
+        while data:
+            n = raw.write(data)
+            if not n:
+                raise OSError(errno.EIO, "nothing written")
+            data = data[n:]
+        raw.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = "<stdout>"
+        raise
+
+
+def message(text: str) -> None:
+    """One line on stderr: never wrapped, whatever the terminal width; unsafe characters escaped."""
+    click.echo(safe_line(text), err=True)
+
+
 def print_json(doc: Any) -> None:
-    json.dump(doc, sys.stdout, default=_json_default, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """*doc* as one JSON document; control and format characters ``\\u``-escaped (values unchanged)."""
+    write_out(json_safe(json.dumps(doc, default=_json_default, ensure_ascii=False)) + "\n")
 
 
 def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(columns)
+    """CSV with a header; text cells made safe (:func:`scantui.safetext.csv_safe`), numbers left as numbers."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([csv_safe(c) for c in columns])
     for row in rows:
         writer.writerow([_csv_cell(row.get(c)) for c in columns])
+    write_out(buf.getvalue())
 
 
 def _csv_cell(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
     if isinstance(value, (dict, list)):
-        return json.dumps(value, default=_json_default)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+        value = json.dumps(value, default=_json_default)
+    elif hasattr(value, "isoformat"):
+        value = value.isoformat()
+    return csv_safe(value)
 
 
 def stdout_console():
@@ -49,21 +102,32 @@ def stdout_console():
 
 
 def stderr_console():
+    """For progress bars; one-line messages go through :func:`message`."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, show_header: bool = True) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, title_justify="left", header_style="bold", show_header=show_header)
+    console = stdout_console()
+    fold = console.is_terminal
+    # on a pipe or a file the title is a line of its own: the table's width would wrap it
+    table = Table(title=Text(safe_line(title)) if fold else None, title_justify="left", header_style="bold",
+                  show_header=show_header)
     for col in columns:
-        table.add_column(col, overflow="fold")
+        table.add_column(Text(safe_line(col)), overflow="fold" if fold else "ignore", no_wrap=not fold)
     for row in rows:
-        table.add_row(*(Text(safe_text(v)) for v in row))
-    stdout_console().print(table)
+        table.add_row(*(Text(safe_line(v)) for v in row))
+    if not fold:
+        # the natural width of the table, so no cell is folded or cut
+        natural = console.measure(table, options=console.options.update(max_width=1 << 20)).maximum
+        console.width = max(natural, 1)
+    with console.capture() as capture:
+        console.print(table)
+    write_out(("" if fold else safe_line(title) + "\n") + capture.get())
 
 
 def print_mapping(title: str, items: Sequence[tuple[str, Any]]) -> None:

@@ -1,0 +1,125 @@
+"""The scanner list's JSON/CSV text built in bulk is exactly the row-by-row text (plus safety).
+
+The reference is what the CLI printed before: ``json.dumps(records(df))`` and ``csv.writer``
+over the same records, with the shared sanitisers applied (``json_safe``, ``csv_safe``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import polars as pl
+import pytest
+
+from clihelp import SAMPLE
+from scantui.analysis.scanners import COLUMNS, ScannerQuery, records, scanner_list
+from scantui.analysis.scanners_text import scanners_csv, scanners_json
+from scantui.safetext import csv_safe, json_safe
+
+HOSTILE = ("\x1b[31mred\x1b[0m", "\x1b]0;pwned\x07title", "\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\",
+           "bell\x07", "csi\x9b2J", "rtl\u202egnp.exe", "zero\u200bwidth", 'quote " and \\ back', "new\nline",
+           "=HYPERLINK(\"http://evil.example\",\"x\")", "+1", "-2", "@SUM(A1)", "\tTAB", "\rCR", "", "ünïcödé", "a,b")
+
+
+def reference_json(df: pl.DataFrame) -> str:
+    return json_safe(json.dumps(records(df), ensure_ascii=False))
+
+
+def reference_csv(df: pl.DataFrame, columns) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in records(df):
+        cells = []
+        for c in columns:
+            v = row.get(c)
+            if isinstance(v, (dict, list)):
+                v = json.dumps(v)
+            cells.append(v if v is None or isinstance(v, (int, float)) else csv_safe(v))
+        writer.writerow(cells)
+    return buf.getvalue()
+
+
+def edge_frame() -> pl.DataFrame:
+    """Every awkward value: hostile text, formulas, empty strings, nulls, NaN/inf, ties, tiny floats."""
+    n = len(HOSTILE)
+    t0 = dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc)
+    floats = [0.25, 0.03125, 0.00025, 24.90475, 1 / 3, float("nan"), float("inf"), -float("inf"), -0.5, None,
+              1e-7, 0.0, -0.0, 123456789.12345, 2.5e16, 0.99995, 0.00005, 58.31125]
+    tools = [{"zmap": f, "masscan": 1.0 - (f or 0) if f == f else 0.5, "other": 0.0} for f in floats]
+    tools[3] = None
+    top = [[{"port": i, "proto": 6, "packets": 1, "scans": 1, "coverage": f}] for i, f in enumerate(floats)]
+    top[1], top[2] = [], None
+    return pl.DataFrame({
+        "src": pl.Series(range(0, n * 16_777_259, 16_777_259), dtype=pl.UInt32),
+        "packets": pl.Series([2**40 + i for i in range(n)], dtype=pl.UInt64),
+        "first_seen": pl.Series([t0 + dt.timedelta(seconds=i, microseconds=(i % 3) * 7) for i in range(n)]).dt.replace_time_zone("UTC"),
+        "last_seen": pl.Series([None] + [t0] * (n - 1), dtype=pl.Datetime("us", "UTC")),
+        "tool": ["zmap"] * n,
+        "tools": tools,
+        "period_days": pl.Series([-3, None] + list(range(n - 2)), dtype=pl.Int64),
+        "coverage_max": floats,
+        "as_name": list(HOSTILE),
+        "hostname": [None] + list(HOSTILE[1:]),
+        "asn": pl.Series([64500] * (n - 1) + [None], dtype=pl.UInt32),
+        "top_ports": top,
+    }, schema_overrides={"tools": pl.Struct({"zmap": pl.Float64, "masscan": pl.Float64, "other": pl.Float64})})
+
+
+def test_edge_values_give_the_row_by_row_text():
+    df = edge_frame()
+    assert scanners_json(df) == reference_json(df)
+    columns = (*df.columns, "not_in_frame")
+    assert scanners_csv(df, columns) == reference_csv(df, columns)
+    assert scanners_json(df.head(0)) == "[]" and scanners_csv(df.head(0), columns) == reference_csv(df.head(0), columns)
+    plain = df.head(5)  # no float polars writes otherwise: the one-expression path for top_ports (null, [], values)
+    assert scanners_json(plain) == reference_json(plain) and scanners_csv(plain, columns) == reference_csv(plain, columns)
+
+
+def test_json_keeps_the_values_and_escapes_every_control_and_format_character():
+    df = edge_frame()
+    text = scanners_json(df)
+    for ch in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "\n"):
+        assert ch not in text
+    assert [r["as_name"] for r in json.loads(text)] == list(HOSTILE)  # values unchanged
+
+
+def test_csv_cells_are_inert_text_and_numbers_stay_numbers():
+    df = edge_frame()
+    text = scanners_csv(df, df.columns)
+    for ch in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "\r"):
+        assert ch not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    names = [r["as_name"] for r in rows]
+    assert names[9] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    assert names[10:15] == ["'+1", "'-2", "'@SUM(A1)", "'\tTAB", "\\x0dCR"]  # a CR is escaped, so inert
+    assert names[0] == "\\x1b[31mred\\x1b[0m" and names[5] == "rtl\\u202egnp.exe"
+    assert all(not n.startswith(("=", "+", "-", "@")) for n in names)
+    assert rows[0]["period_days"] == "-3"  # a negative number is a number, not a formula
+    assert rows[8]["coverage_max"] == "-0.5"
+
+
+@pytest.mark.usefixtures("shared_rollup_cache")
+@pytest.mark.parametrize("query", [{}, {"ports": (80, 443)}])
+def test_the_sample_list_gives_the_row_by_row_text(query):
+    from scantui.analysis.rollup_cache import open_rollup
+    from scantui.io.loader import open_inputs
+
+    dataset = open_inputs([SAMPLE])
+    rollup = open_rollup(dataset)
+    df = scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment,
+                      query=ScannerQuery(**query), packets=dataset.lf, src_profile=rollup.src_profile).frame
+    assert df.height > 1000
+    assert scanners_json(df) == reference_json(df)
+    assert scanners_csv(df, COLUMNS) == reference_csv(df, COLUMNS)
+
+
+def test_the_polars_class_of_unsafe_characters_is_the_sanitisers_own():
+    from scantui.safetext import is_safe, unsafe_class_for_polars
+
+    chars = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF]
+    hits = pl.Series(chars).str.contains(unsafe_class_for_polars()).to_list()
+    assert [c for c, hit in zip(chars, hits) if hit == is_safe(c)] == []
