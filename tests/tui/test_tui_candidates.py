@@ -206,13 +206,23 @@ def test_label_accept_reject_unsure_undo_merge_and_reopen(tui_cache, tmp_path):
         await press(app, pilot, "a")
         disk = on_disk(path)
         assert {"G01", "R01", "G02", "R02", "AN01", "G03"} <= set(disk) and disk["G01"].title == HOSTILE_AS_NAME
-        assert review(groups, "group", "S05") == "labelled AN01"
+        # AN01 holds S05's IPs but records none of its scans: not reviewed, h keeps it; e records them in one step
+        assert review(groups, "group", "S05") == "same IPs as AN01"
+        assert "suggested groups · 8 · 1 new · 4 same IPs" in screen_text(app)
         assert "labels: labels.yaml, 6 groups" in screen_text(app)
+        await goto(app, pilot, groups, "group", "S05")
+        await press(app, pilot, "e")
+        an01 = on_disk(path)["AN01"]
+        assert an01.title == "theirs" and len(an01.scans) == 3 and review(groups, "group", "S05") == "labelled AN01"
+        await goto(app, pilot, groups, "group", "S05")
+        await press(app, pilot, "e")  # nothing left to record: said, nothing written
+        assert on_disk(path)["AN01"] == an01 and any("recorded in AN01 already" in n.message for n in app._notifications)
 
         # h hides the reviewed rows; the palette does what the keys do
         await goto(app, pilot, groups, "group", "S03")
         await press(app, pilot, "h")
-        assert set(review_text(v) for v in groups.frame["review"]) == {"new"} and groups.row_count == 2
+        shown = {review_text(v) for v in groups.frame["review"]}
+        assert shown == {"new", "same IPs as G01", "same IPs as G02", "same IPs as R01"} and groups.row_count == 4
         assert "reviewed hidden" in screen_text(app)
         await press(app, pilot, "h")
         assert groups.row_count == 8
@@ -241,7 +251,7 @@ def test_a_broken_labels_file_is_an_error_and_the_app_keeps_running(tui_cache, t
 
     async def scenario(app, pilot):
         screen = await candidates(app, pilot)
-        assert review(screen.groups_table, "group", "S01") == "labelled G01"  # via the member CIDR
+        assert review(screen.groups_table, "group", "S01") == "same IPs as G01"  # via the member CIDR, no scan recorded
         broken = "scantui_labels: 1\ngroups: [ {id: G01\n"
         path.write_text(broken)  # another analyst saves a broken file
         await press(app, pilot, "x")

@@ -187,20 +187,22 @@ class ScantuiApp(App[int]):
 
     # ------------------------------------------------------------ labelling (threads, one at a time)
 
-    def change_labels(self, action: Callable[[Any], Any], *, then: Callable[[Any], None] | None = None) -> None:
+    def change_labels(self, action: Callable[[Any], Any], *, then: Callable[[Any], None] | None = None,
+                      nothing: str = "nothing to undo") -> None:
         """Run ``action(session)`` (a :class:`LabelSession` call returning a ``Change``) and save, off the UI thread.
 
-        *then* runs on the UI thread with the change once it is saved. Failures
+        *then* runs on the UI thread with the change once it is saved; an action returning None
+        changed nothing (*nothing* is said). Failures
         (another analyst broke the file, a lock held too long, an invalid field)
         are notifications; nothing is half-written and the session rolls back.
         """
         if self.state.labels is None:
             self.notify("the labels file is not open (see the earlier error)", severity="error", markup=False)
             return
-        self._change_labels(action, then)
+        self._change_labels(action, then, nothing)
 
     @work(thread=True, group="labels-save", exit_on_error=False)
-    def _change_labels(self, action: Callable[[Any], Any], then: Callable[[Any], None] | None) -> None:
+    def _change_labels(self, action: Callable[[Any], Any], then: Callable[[Any], None] | None, nothing: str) -> None:
         from scantui.errors import ScantuiError
 
         with self._labels_lock:  # changes apply in the order asked, never two saves at once
@@ -212,7 +214,7 @@ class ScantuiApp(App[int]):
                                       timeout=12, markup=False)
                 return
         if change is None:
-            self.call_from_thread(self.notify, "nothing to undo", markup=False)
+            self.call_from_thread(self.notify, nothing, markup=False)
             return
         self.post_message(LabelsChanged(change.description, change.group_id, change.conflicts))
         if then is not None:
@@ -220,12 +222,14 @@ class ScantuiApp(App[int]):
 
     @work(thread=True, exclusive=True, group="review-counts", exit_on_error=False)
     def count_new(self) -> None:
-        """How many candidates and groups are still new (not labelled or rejected): the overview's figures."""
+        """How many candidates and groups are still to review (new, or same IPs as a labelled group
+        but not recorded in it): the overview's figures."""
         state = self.state
         if state.collab is None or state.groups is None:
             return
-        cands = sum(state.review(c["sources"])[0] == "new" for c in state.collab.candidates)
-        groups = sum(state.review(g["members"])[0] == "new" for g in state.groups)
+        todo = ("new", "same_ips")
+        cands = sum(state.review_record(c)[0] in todo for c in state.collab.candidates)
+        groups = sum(state.review_record(g)[0] in todo for g in state.groups)
         self.call_from_thread(setattr, self, "new_counts", (cands, groups))
 
     def action_undo_label(self) -> None:

@@ -3,9 +3,10 @@
 Two lists, one above the other (``tab`` switches): the suggested groups of
 :mod:`scantui.analysis.groups` (``S01``... in rank order) and the candidate
 scans of :mod:`scantui.analysis.collab` (``#`` is the rank by score). Each row
-says whether the labels file already decided on its IPs (:meth:`DataState.review`):
-``new``, ``labelled G01`` (``unsure G02``), or ``rejected R01``; new rows come
-first, rejected ones last and dimmed, ``h`` hides every reviewed row.
+says whether the labels file already decided on it (:meth:`DataState.review_record`):
+``new``, ``same IPs as G01`` (G01 holds its IPs, but its scans are not recorded there:
+not reviewed), ``labelled G01`` (``unsure G02``), or ``rejected R01``; new rows come
+first, rejected ones last and dimmed, ``h`` hides every reviewed (labelled, rejected) row.
 
 While :meth:`ScantuiApp.count_candidates` runs the screen says so; the rows and
 their review state are computed in a thread worker, again after every labelling
@@ -14,7 +15,7 @@ lines, so the row just reviewed moves away and the next one to review is under t
 
 Keys: enter opens (:meth:`ScantuiApp.open_group` / :meth:`ScantuiApp.open_candidate`);
 ``l`` labels (new group or add to one), ``a`` accepts, ``x`` rejects, ``n`` marks
-unsure, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
+unsure, ``e`` records a "same IPs" row's scans in its group, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
 undoes (App-wide).
 """
 
@@ -37,7 +38,7 @@ from textual.worker import get_current_worker
 
 from scantui.safetext import safe_text
 from scantui.tui.columns import Column, float_text, int_text, plain_int_text
-from scantui.tui.labelling import label_dialog, set_verdict
+from scantui.tui.labelling import label_dialog, record_evidence, set_verdict
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
@@ -45,20 +46,30 @@ from scantui.tui.widgets.table import VirtualTable
 if TYPE_CHECKING:
     import polars as pl
 
-Review = Callable[[list[str]], "tuple[str, list[dict[str, Any]]]"]
+Review = Callable[[dict[str, Any]], "tuple[str, list[dict[str, Any]]]"]
 
-#: Sort prefix of the ``review`` cell: new rows first, rejected last.
-REVIEW_RANK = {"new": 0, "labelled": 1, "rejected": 2}
+#: Sort prefix of the ``review`` cell: new rows first, then those sharing IPs with a labelled group
+#: (their scans not recorded), rejected last. Ranks below REVIEWED are still to review.
+REVIEW_RANK = {"new": 0, "same_ips": 1, "labelled": 2, "rejected": 3}
+REVIEWED = REVIEW_RANK["labelled"]
+_TO_REVIEW = [str(rank) for rank in range(REVIEWED)]
 _VERDICT_WORD = {"collaborative": "labelled", "not_collaborative": "rejected", "unsure": "unsure"}
 
 
 def review_cell(state: str, matches: Sequence[dict[str, Any]]) -> str:
-    """``0 new``, ``1 labelled G01``, ``1 unsure G02`` or ``2 rejected R01``: sorts in review order;
-    the digit is not shown (:func:`review_text`)."""
-    if not matches:
+    """``0 new``, ``1 same IPs as G01``, ``2 labelled G01``, ``2 unsure G02`` or ``3 rejected R01``:
+    sorts in review order; the digit is not shown (:func:`review_text`)."""
+    if not matches or state == "new":
         return f"{REVIEW_RANK['new']} new"
     best = matches[0]
-    return f"{REVIEW_RANK.get(state, 1)} {_VERDICT_WORD.get(best['verdict'], best['verdict'])} {best['id']}"
+    if state == "same_ips":
+        return f"{REVIEW_RANK['same_ips']} same IPs as {best['id']}"
+    return f"{REVIEW_RANK.get(state, REVIEWED)} {_VERDICT_WORD.get(best['verdict'], best['verdict'])} {best['id']}"
+
+
+def to_review(cell: Any) -> bool:
+    """Whether a ``review`` cell is still to review (new, or same IPs as a group but not recorded)."""
+    return str(cell)[:1] in _TO_REVIEW
 
 
 def review_text(value: Any) -> str:
@@ -73,7 +84,7 @@ def _right(key: str, header: str, width: int, fmt: Callable[[Any], str]) -> Colu
     return Column(key, header, width, "right", fmt)
 
 
-_REVIEW = Column("review", "review", 12, fmt=review_text)
+_REVIEW = Column("review", "review", 16, fmt=review_text)
 GROUP_COLUMNS: tuple[Column, ...] = (
     Column("group", "group", 5),
     _REVIEW,
@@ -112,7 +123,7 @@ def group_frame(groups: Sequence[dict[str, Any]], review: Review) -> pl.DataFram
     for idx, g in enumerate(groups):
         ports = [str(p) for p in g["ports"]]
         rows.append({
-            "idx": idx, "group": g["group"], "review": review_cell(*review(g["members"])), "scans": g["scans"],
+            "idx": idx, "group": g["group"], "review": review_cell(*review(g)), "scans": g["scans"],
             "n_members": g["n_members"], "ports": ",".join(ports[:6]) + ("…" if len(ports) > 6 else ""),
             "days": days_cell(g["days"]) if g["days"] else "", "reasons": "+".join(SHORT_REASONS.get(r, r) for r in g["reasons"]) or "-",
             "timing": g.get("timing"), "split": split_cell(g["split"], g.get("cover_multiple") or 1),
@@ -132,7 +143,7 @@ def candidate_frame(candidates: Sequence[dict[str, Any]], review: Review) -> pl.
     for idx, c in enumerate(candidates):
         size = c.get("telescope_size") or 0
         rows.append({
-            "idx": idx, "rank": idx + 1, "review": review_cell(*review(c["sources"])), "port": c["port"],
+            "idx": idx, "rank": idx + 1, "review": review_cell(*review(c)), "port": c["port"],
             "day": str(c["day"]), "key": c["key"], "n_sources": len(c["sources"]),
             "cover": f"{c['cover_multiple']}x {c['union'] / size:.1%}" if size else f"{c['cover_multiple']}x",
             "timing": c.get("timing"), "score": float(c.get("score") or 0.0), "asn": c.get("asn"),
@@ -144,11 +155,12 @@ def candidate_frame(candidates: Sequence[dict[str, Any]], review: Review) -> pl.
     return pl.DataFrame(rows, schema=schema)
 
 
-def review_counts(frame: pl.DataFrame) -> tuple[int, int]:
-    """(rows, new rows) of a list."""
+def review_counts(frame: pl.DataFrame) -> tuple[int, int, int]:
+    """(rows, new rows, rows sharing IPs with a labelled group but not recorded) of a list."""
     if frame.height == 0:
-        return 0, 0
-    return frame.height, int(frame["review"].str.starts_with("0").sum())
+        return 0, 0, 0
+    first = frame["review"].str.slice(0, 1)
+    return frame.height, int((first == "0").sum()), int((first == str(REVIEW_RANK["same_ips"])).sum())
 
 
 class ReviewTable(VirtualTable):
@@ -207,14 +219,17 @@ class CandidatesScreen(Screen):
         "Suggested groups (S01... by rank) and candidate scans (# by score), new ones first, rejected ones last "
         "and dimmed. tab switches between the two lists. enter opens the row; l labels it (a new group, or add "
         "to a labelled one); a accepts, x rejects, n marks unsure (the labelled group it belongs to gets the "
-        "verdict, else a new group is made: rejections become R01..., so they do not come back as new); u undoes "
-        "the last change. Every change is saved to the labels file at once. h hides the reviewed rows."
+        "verdict and its scans, else a new group is made: rejections become R01..., so they do not come back as new); "
+        "u undoes the last change. A row is reviewed when its scans are recorded in a group; 'same IPs as G01' "
+        "means G01 holds its IPs but not these scans: e records them in G01 (a/x/n too, with the verdict). "
+        "Every change is saved to the labels file at once. h hides the reviewed rows."
     )
     BINDINGS = [
         Binding("l", "label", "Label", id="candidates.label"),
         Binding("a", "verdict('collaborative')", "Accept", id="candidates.accept"),
         Binding("x", "verdict('not_collaborative')", "Reject", id="candidates.reject"),
         Binding("n", "verdict('unsure')", "Unsure", show=False, id="candidates.unsure"),
+        Binding("e", "record", "Record scans", show=False, id="candidates.record"),
         Binding("h", "toggle_reviewed", "Hide/show reviewed", show=False, id="candidates.hide_reviewed"),
         Binding("tab,shift+tab", "switch_list", "Switch list", show=False, id="candidates.switch_list"),
     ]
@@ -294,7 +309,7 @@ class CandidatesScreen(Screen):
     @work(thread=True, exclusive=True, group="candidates-rows", exit_on_error=False)
     def _build_rows(self, generation: int, groups: Sequence[dict[str, Any]], candidates: Sequence[dict[str, Any]], hold: bool) -> None:
         """The two lists with their review state (matching every row against the labels: off the UI thread)."""
-        review = self.app.state.review
+        review = self.app.state.review_record
         try:
             frames = {"groups": group_frame(groups, review), "candidates": candidate_frame(candidates, review)}
         except Exception as exc:  # noqa: BLE001 - shown; the lists keep their last rows
@@ -316,7 +331,7 @@ class CandidatesScreen(Screen):
             frame = self._frames.get(name)
             if frame is None:
                 continue
-            shown = frame.filter(frame["review"].str.starts_with("0")) if self.hide_reviewed else frame
+            shown = frame.filter(frame["review"].str.slice(0, 1).is_in(_TO_REVIEW)) if self.hide_reviewed else frame
             waiting = app.counting and (app.groups_count if name == "groups" else app.collab_count) is None
             table.empty_text = ("grouping the candidates…" if waiting else
                                 "nothing new to review (h shows the reviewed rows)" if frame.height else
@@ -338,10 +353,12 @@ class CandidatesScreen(Screen):
             if frame is None or count is None:
                 title.update(f"{label} · {'finding…' if app.loading or app.counting else 'none'}")
                 continue
-            total, new = review_counts(frame)
+            total, new, same = review_counts(frame)
             text = f"{label} · {total:,} · {new:,} new"
+            if same:
+                text += f" · {same:,} same IPs"
             if self.hide_reviewed:
-                text += f" · {total - new:,} reviewed hidden"
+                text += f" · {total - new - same:,} reviewed hidden"
             title.update(text)
 
     def _status(self) -> None:
@@ -423,6 +440,11 @@ class CandidatesScreen(Screen):
         if record is not None:
             set_verdict(self.app, record, verdict)
 
+    def action_record(self) -> None:
+        record = self._with_selected()
+        if record is not None and not record_evidence(self.app, record):
+            self.notify("no labelled group holds these IPs: l labels them", markup=False)
+
     def action_toggle_reviewed(self) -> None:
         self.hide_reviewed = not self.hide_reviewed
         self._show_frames(hold=False)
@@ -443,6 +465,8 @@ class CandidatesScreen(Screen):
         yield "candidates: accept selected", "Verdict collaborative for the row's IPs", lambda: self.action_verdict("collaborative")
         yield "candidates: reject selected", "Verdict not collaborative (remembered)", lambda: self.action_verdict("not_collaborative")
         yield "candidates: mark selected unsure", "Verdict unsure for the row's IPs", lambda: self.action_verdict("unsure")
+        yield ("candidates: record selected scans", "Add the row's scans to the labelled group holding its IPs (same IPs as...)",
+               self.action_record)
         yield "candidates: undo last label change", "Put the labels file back as before the last change", self.app.action_undo_label
         yield ("candidates: show reviewed rows" if self.hide_reviewed else "candidates: hide reviewed rows",
                "Toggle the labelled and rejected rows", self.action_toggle_reviewed)
