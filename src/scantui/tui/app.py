@@ -89,6 +89,7 @@ class ScantuiApp(App[int]):
     counting: reactive[bool] = reactive(False)
     labels_version: reactive[int] = reactive(0)
     new_counts: reactive[tuple[int, int] | None] = reactive(None)  # (candidates, groups) not reviewed yet
+    load_error: reactive[str | None] = reactive(None)  # why the data could not be loaded (the screens say it)
 
     def __init__(self, request: LoadRequest, *, autoload: bool = True) -> None:
         super().__init__()
@@ -257,7 +258,7 @@ class ScantuiApp(App[int]):
         """
         if text:
             self.post_message(LoadProgress(text, None))
-        worker = get_current_worker()
+        worker, state = get_current_worker(), self.state
         outcome: dict[str, Any] = {}
         done = threading.Event()
 
@@ -279,6 +280,8 @@ class ScantuiApp(App[int]):
         while not done.wait(0.05):
             if worker.is_cancelled:
                 return False
+        if self.state is not state:
+            return False  # other data was opened meanwhile: this result is stale
         if "failure" in outcome:
             self.failures.append(outcome["failure"])
             self.post_message(StepFailed(step, outcome["failure"][1]))
@@ -316,6 +319,8 @@ class ScantuiApp(App[int]):
         elif message.step == "scanners":
             self.loading = False
             self.scanners_version += 1
+            if self.empty_data:  # no packets: nothing to search (the screens say "no packets in ...")
+                return
             self.counting = True
             self.count_candidates()
         elif message.step == "collab":
@@ -337,8 +342,69 @@ class ScantuiApp(App[int]):
         if optional:
             self.counting = False
         else:
+            self.load_error = message.text  # before loading ends: the screens read it then
             self.loading = False
             self.progress_text = f"failed: {message.text}"
+
+    @property
+    def empty_data(self) -> bool:
+        """True when the data loaded and holds no packets."""
+        return self.overview is not None and self.overview.packets == 0
+
+    def no_data_text(self, what: str) -> str | None:
+        """Why *what* (e.g. "scanners") is empty when the data failed or is empty; None otherwise."""
+        if self.load_error is not None:
+            return f"no {what}: could not open the data: {self.load_error} (ctrl+p: open data…)"
+        if self.empty_data:
+            return f"no packets in {self.state.request.title}"
+        return None
+
+    async def action_quit(self) -> None:
+        """Quit; the exit status is 2 when the data failed to load (and nothing else was opened since)."""
+        self.exit(return_code=2 if self.load_error is not None else 0)
+
+    # ------------------------------------------------------------ opening other data
+
+    def action_open_data(self) -> None:
+        """Ask for a path (palette "app: open data…") and load it; the labels file stays."""
+        import shlex
+
+        from scantui.tui.screens.prompt import PromptScreen
+
+        def check(values: dict[str, str]) -> list[str]:
+            try:
+                paths = shlex.split(values["path"])
+            except ValueError as exc:
+                raise ValueError(f"unreadable path: {exc}") from None
+            if not paths:
+                raise ValueError("no path given")
+            return paths
+
+        current = " ".join(shlex.quote(p) for p in self.state.request.paths)
+        self.push_screen(PromptScreen("open data", [("path", "path", current, "a file or folder (several: separated by spaces)")],
+                                      help_text="pcap, pcapng, Parquet, iptables CSV/LOG files or folders", check=check),
+                         lambda paths: self.open_data(paths) if paths else None)
+
+    def open_data(self, paths: list[str], **changes: Any) -> None:
+        """Load *paths* (with the request's other options, and *changes* to them) instead of the data shown."""
+        import dataclasses
+
+        for group in ("load", "collab", "review-counts"):
+            self.workers.cancel_group(self, group)
+        old = self.state
+        self.state = DataState(dataclasses.replace(old.request, paths=tuple(str(p) for p in paths), **changes))
+        self.state.labels = old.labels
+        self.failures.clear()
+        self.load_error = None
+        self.overview = None
+        self.collab_count = self.groups_count = None
+        self.new_counts = None
+        self.progress, self.progress_text, self._last_progress = 0.0, "starting…", 0.0
+        self.counting = False
+        self.loading = True
+        self.scanners_version += 1
+        self.sub_title = safe_text(self.state.request.title)
+        self.load_data()
 
     # ------------------------------------------------------------ navigation
 
@@ -419,6 +485,7 @@ class ScantuiApp(App[int]):
             if area in self.MODES:
                 yield f"{area}: show", f"Go to the {area} screen", (lambda a=area: self.action_area(a))
         yield "app: back", "Back to the previous screen", self.action_back
+        yield "app: open data…", "Open another data path (the labels file stays)", self.action_open_data
         if not isinstance(screen, ScannersScreen):
             yield "scanners: filter", "Go to the scanner list and focus its query bar", self.action_filter
         own = getattr(screen, "palette_commands", None)

@@ -266,6 +266,7 @@ class CandidatesScreen(Screen):
         for name in ("collab_count", "groups_count"):
             self.watch(app, name, self._data_changed, init=False)
         self.watch(app, "labels_version", self._labels_changed, init=False)
+        self.watch(app, "load_error", self._progress_changed, init=False)
         self.groups_table.focus()
         self._data_changed()
 
@@ -281,8 +282,8 @@ class CandidatesScreen(Screen):
 
     def _data_changed(self, _value: object = None) -> None:
         app = self.app
-        if app.collab_count is not None or app.groups_count is not None:
-            self._rebuild(hold=False)
+        if app.collab_count is not None or app.groups_count is not None or self._frames:
+            self._rebuild(hold=False)  # (both None with rows shown: other data was opened, the old rows go)
         self._progress_changed()
 
     def _progress_changed(self, _value: object = None) -> None:
@@ -290,8 +291,9 @@ class CandidatesScreen(Screen):
         self._status()
         self._titles()
         if not app.loading and not app.counting and app.collab_count is None:
+            why = app.no_data_text("candidates")
             for table in (self.groups_table, self.candidates_table):
-                table.empty_text = "no candidates (see the notifications)"
+                table.empty_text = why or "no candidates (see the notifications)"
                 table.refresh()
 
     def _labels_changed(self, _version: int) -> None:
@@ -332,10 +334,17 @@ class CandidatesScreen(Screen):
             if frame is None:
                 continue
             shown = frame.filter(frame["review"].str.slice(0, 1).is_in(_TO_REVIEW)) if self.hide_reviewed else frame
-            waiting = app.counting and (app.groups_count if name == "groups" else app.collab_count) is None
-            table.empty_text = ("grouping the candidates…" if waiting else
-                                "nothing new to review (h shows the reviewed rows)" if frame.height else
-                                f"no {'suggested groups' if name == 'groups' else 'candidate scans'} in this data")
+            waiting = (app.groups_count if name == "groups" else app.collab_count) is None
+            if app.no_data_text("candidates") is not None:
+                table.empty_text = app.no_data_text("candidates")
+            elif waiting and app.loading:
+                table.empty_text = "waiting for the candidates…"
+            elif waiting and app.counting:
+                table.empty_text = "grouping the candidates…"
+            elif frame.height:
+                table.empty_text = "nothing new to review (h shows the reviewed rows)"
+            else:
+                table.empty_text = f"no {'suggested groups' if name == 'groups' else 'candidate scans'} in this data"
             table.show(shown, hold=hold)
             if name == "groups":  # the lines it needs (title, header, rows), up to the CSS's max-height
                 self.query_one("#groups-pane").styles.height = shown.height + 2 if shown.height else 3
@@ -364,7 +373,10 @@ class CandidatesScreen(Screen):
     def _status(self) -> None:
         app, state = self.app, self.app.state
         busy = app.loading or app.counting
-        if app.loading:
+        why = app.no_data_text("candidates")
+        if why is not None:
+            text = why
+        elif app.loading:
             text = "waiting for the data to load…"
         elif app.counting and app.collab_count is None:
             text = "finding candidates…"
