@@ -318,3 +318,56 @@ def test_label_as_snapshot(snap_compare, labelled_here, tui_cache):
         await _shown(pilot, ["3", "l"])
 
     assert snap_compare(make_app([data], tui_cache, labels_path=labels), terminal_size=(80, 24), run_before=run_before)
+
+
+# ------------------------------------------------------------ search options (window, tolerance, by)
+
+
+def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_cache, tmp_path):
+    from scantui.tui.screens.prompt import PromptScreen
+
+    async def scenario(app, pilot):
+        screen = await candidates(app, pilot)
+        assert app.collab_count == 27 and "window day" in app.screen.sub_title
+        midnight = (4443, "2024-02-08", "51.75.146.0/24")
+        assert midnight not in {(c["port"], c["day"], c["key"]) for c in app.state.collab.candidates}
+        await press(app, pilot, "o")
+        assert isinstance(app.screen, PromptScreen)
+        window = app.screen.query_one("#prompt-window", Input)
+        assert window.value == "day" and app.screen.query_one("#prompt-by", Input).value == "both"
+        window.value = "7x"
+        await press(app, pilot, "enter")  # a bad value: said in the modal, which stays with what was typed
+        assert isinstance(app.screen, PromptScreen) and "expected 'day' or a span" in screen_text(app)
+        window.value = "24h"
+        await press(app, pilot, "enter")
+        assert app.screen is screen and app.state.request.window == "24h"
+        assert app.collab_count == 28 and not app.counting
+        found = {(c["port"], c["day"], c["key"]): c for c in app.state.collab.candidates}
+        assert midnight in found and found[midnight]["window"] == "24h"
+        assert "window 24h · by both · tol 1.64%,2.46%" in screen.sub_title
+        assert "28 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
+        assert len(screen.candidates_table.frame) == 28  # the lists follow
+        await press(app, pilot, "o")
+        app.screen.query_one("#prompt-by", Input).value = "asn"
+        await press(app, pilot, "escape")  # cancelled: nothing runs again
+        assert app.state.request.by == "both" and app.collab_count == 28
+
+    run_app(sample_app(tui_cache, tmp_path / "labels.yaml"), scenario)
+
+
+def test_the_search_flags_reach_the_state_and_a_bad_one_is_one_line(monkeypatch, capsys, tmp_path):
+    from clihelp import run
+    from scantui.tui.app import ScantuiApp
+
+    seen = {}
+    monkeypatch.setattr(ScantuiApp, "run", lambda app: seen.setdefault("request", app.state.request))
+    argv = [SAMPLE.as_posix(), "--labels", str(tmp_path / "l.yaml")]
+    code, _out, err = run([*argv, "--window", "24h", "--tolerance", "2%,2.5%", "--by", "asn"], capsys)
+    assert code == 0, err
+    request = seen.pop("request")
+    assert (request.window, request.tolerance, request.by) == ("24h", "2%,2.5%", "asn")
+    query = request.collab_query()
+    assert query.window_us == 24 * 3600 * 10**6 and query.by == ("asn",) and (query.low, query.high) == (0.02, 0.025)
+    code, _out, err = run([*argv, "--window", "7x"], capsys)
+    assert code == 2 and "request" not in seen
+    assert err.count("\n") == 1 and err.startswith("scantui: error:") and "--window" in err

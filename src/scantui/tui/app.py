@@ -385,6 +385,22 @@ class ScantuiApp(App[int]):
                                       help_text="pcap, pcapng, Parquet, iptables CSV/LOG files or folders", check=check),
                          lambda paths: self.open_data(paths) if paths else None)
 
+    def search_again(self, **options: Any) -> None:
+        """Run the collaborative-scan search and grouping again with other options (``window``,
+        ``tolerance``, ``by``: :class:`LoadRequest` fields, as typed); the data stays loaded."""
+        import dataclasses
+
+        state = self.state
+        self.workers.cancel_group(self, "collab")
+        state.request = dataclasses.replace(state.request, **options)
+        state.collab = state.groups = None
+        self.collab_count = self.groups_count = None
+        self.new_counts = None
+        if self.loading or self.load_error is not None or self.empty_data:
+            return  # the search runs (with the new options) once the data is loaded
+        self.counting = True
+        self.count_candidates()
+
     def open_data(self, paths: list[str], **changes: Any) -> None:
         """Load *paths* (with the request's other options, and *changes* to them) instead of the data shown."""
         import dataclasses

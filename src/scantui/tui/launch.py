@@ -20,13 +20,17 @@ def run_tui(
     telescope_size: int | None = None,
     telescope_cidrs_text: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    window: str = "day",
+    tolerance: str | None = None,
+    by: str = "both",
 ) -> int:
     """Run the TUI on *paths* until the user quits; returns the exit status: 0, or 2 when the data
     failed to load and nothing else was opened before quitting (the App's ``return_code``).
 
     *opts* are the :class:`~scantui.io.options.LoadOptions`; *telescope_size* /
     *telescope_cidrs_text* override the estimated telescope size; *cache_dir*
-    overrides ``$SCANTUI_CACHE_DIR``; *labels_path* is the shared labels file.
+    overrides ``$SCANTUI_CACHE_DIR``; *labels_path* is the shared labels file; *window*, *tolerance*
+    and *by* are the collaborative-scan search options (as ``scantui collab``; the candidates screen's ``o``).
     Problems met while loading were shown as notifications; they are repeated
     on stderr after the App exits (with the traceback of unexpected ones when
     ``SCANTUI_DEBUG`` is set).
@@ -37,6 +41,7 @@ def run_tui(
     request = LoadRequest(
         paths=tuple(str(p) for p in paths), opts=opts, telescope_size=telescope_size,
         telescope_cidrs_text=telescope_cidrs_text, cache_dir=cache_dir, labels_path=labels_path,
+        window=window, tolerance=tolerance, by=by,
     )
     app = ScantuiApp(request)
     app.run()

@@ -56,6 +56,15 @@ class LoadRequest:
     telescope_cidrs_text: str | None = None
     cache_dir: str | os.PathLike[str] | None = None
     labels_path: str | os.PathLike[str] | None = None
+    window: str = "day"  # the collaborative-scan search options, as typed (``scantui PATH --window 24h``...)
+    tolerance: str | None = None
+    by: str = "both"
+
+    def collab_query(self) -> Any:
+        """The :class:`~scantui.analysis.collab.CollabQuery` of the search options (InputError on a bad one)."""
+        from scantui.analysis.collab import make_query
+
+        return make_query(by=self.by, window=self.window, tolerance=self.tolerance, telescope_cidrs=self.telescope_cidrs_text)
 
     @property
     def title(self) -> str:
@@ -257,13 +266,20 @@ class DataState:
         return self.scanners
 
     def build_collab(self) -> CollabResult:
-        """Candidate collaborative scans with the default query (as ``scantui collab``)."""
+        """Candidate collaborative scans with the request's search options (as ``scantui collab``).
+
+        A search started before the options changed (:meth:`ScantuiApp.search_again`) does not store its result.
+        """
         from scantui.analysis.collab import collab_scans
 
+        request = self.request
         rollup = self._need_rollup()
         size = self.telescope_size if self.telescope_size is not None else self.resolve_telescope()[0]
-        self.collab = collab_scans(self.dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment, telescope_size=size)
-        return self.collab
+        result = collab_scans(self.dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment, telescope_size=size,
+                              query=request.collab_query())
+        if self.request is request:
+            self.collab = result
+        return result
 
     def build_groups(self) -> list[dict[str, Any]] | None:
         """Suggested groups of the candidates; None while :mod:`scantui.analysis.groups` is not there."""
@@ -271,9 +287,12 @@ class DataState:
             from scantui.analysis.groups import suggest_groups
         except ImportError:
             return None
+        request = self.request
         candidates = self.collab.candidates if self.collab is not None else self.build_collab().candidates
-        self.groups = suggest_groups(candidates)
-        return self.groups
+        groups = suggest_groups(candidates)
+        if self.request is request:
+            self.groups = groups
+        return groups
 
     def open_labels(self) -> LabelSession:
         """The labels file of the request (``./scantui-labels.yaml`` by default; created on the first change)."""

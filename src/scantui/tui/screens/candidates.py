@@ -222,7 +222,8 @@ class CandidatesScreen(Screen):
         "verdict and its scans, else a new group is made: rejections become R01..., so they do not come back as new); "
         "u undoes the last change. A row is reviewed when its scans are recorded in a group; 'same IPs as G01' "
         "means G01 holds its IPs but not these scans: e records them in G01 (a/x/n too, with the verdict). "
-        "Every change is saved to the labels file at once. h hides the reviewed rows."
+        "Every change is saved to the labels file at once. h hides the reviewed rows. o changes the search options "
+        "(window: day or a rolling span like 24h for scans crossing midnight; tolerance; by /24 or AS), shown in the title."
     )
     BINDINGS = [
         Binding("l", "label", "Label", id="candidates.label"),
@@ -230,6 +231,7 @@ class CandidatesScreen(Screen):
         Binding("x", "verdict('not_collaborative')", "Reject", id="candidates.reject"),
         Binding("n", "verdict('unsure')", "Unsure", show=False, id="candidates.unsure"),
         Binding("e", "record", "Record scans", show=False, id="candidates.record"),
+        Binding("o", "options", "Options", show=False, id="candidates.options"),
         Binding("h", "toggle_reviewed", "Hide/show reviewed", show=False, id="candidates.hide_reviewed"),
         Binding("tab,shift+tab", "switch_list", "Switch list", show=False, id="candidates.switch_list"),
     ]
@@ -394,6 +396,7 @@ class CandidatesScreen(Screen):
         else:
             text += f" · labels: {labels_name} not open"
         self.query_one("#candidates-status", Static).update(safe_text(text))
+        self.sub_title = safe_text(self.options_label())  # the search options in the header (the data: other screens)
         self.query_one("#candidates-progress", ProgressBar).display = busy and not app.loading
 
     # ------------------------------------------------------------ rows out
@@ -457,6 +460,42 @@ class CandidatesScreen(Screen):
         if record is not None and not record_evidence(self.app, record):
             self.notify("no labelled group holds these IPs: l labels them", markup=False)
 
+    def options_label(self) -> str:
+        """The search options in use (``window 24h · by both · tol 1.64%,2.46%``)."""
+        try:
+            from scantui.analysis.collab import query_label
+
+            return query_label(self.app.state.request.collab_query())
+        except Exception as exc:  # noqa: BLE001 - a bad flag was refused before the app started; say it anyway
+            return error_text(exc)
+
+    def action_options(self) -> None:
+        """Ask for the search options (a small modal); the search and grouping run again with them."""
+        from scantui.tui.screens.prompt import PromptScreen
+
+        request = self.app.state.request
+        fields = [
+            ("window", "window", request.window, "day, or a rolling span: 24h 48h 90m 2d"),
+            ("tolerance", "tolerance", request.tolerance or "", "LOW,HIGH e.g. 2%,2.5% (empty: the study's)"),
+            ("by", "by", request.by, "prefix24, asn or both"),
+        ]
+
+        def check(values: dict[str, str]) -> dict[str, Any]:
+            from dataclasses import replace
+
+            options = {"window": values["window"].strip() or "day", "tolerance": values["tolerance"].strip() or None,
+                       "by": values["by"].strip() or "both"}
+            replace(request, **options).collab_query()  # a bad value: said in the modal, which stays
+            return options
+
+        def chosen(options: dict[str, Any] | None) -> None:
+            if options is not None:
+                self.app.search_again(**options)
+                self.notify(safe_text(self.options_label()), title="searching again", markup=False)
+
+        self.app.push_screen(PromptScreen("collaborative-scan search options", fields, check=check,
+                                          help_text="Same as scantui collab --window/--tolerance/--by."), chosen)
+
     def action_toggle_reviewed(self) -> None:
         self.hide_reviewed = not self.hide_reviewed
         self._show_frames(hold=False)
@@ -482,6 +521,8 @@ class CandidatesScreen(Screen):
         yield "candidates: undo last label change", "Put the labels file back as before the last change", self.app.action_undo_label
         yield ("candidates: show reviewed rows" if self.hide_reviewed else "candidates: hide reviewed rows",
                "Toggle the labelled and rejected rows", self.action_toggle_reviewed)
+        yield ("candidates: search options", "Change the window (day, 24h...), tolerance and grouping; search again",
+               self.action_options)
         yield "candidates: go to suggested groups", "Focus the list of suggested groups", lambda: self.action_show_list("groups")
         yield "candidates: go to candidate scans", "Focus the list of candidate scans", lambda: self.action_show_list("candidates")
         yield "candidates: review order", f"Sort the {which}: new first, rejected last", lambda: table.sort_by("review", False)
