@@ -371,3 +371,38 @@ def test_the_search_flags_reach_the_state_and_a_bad_one_is_one_line(monkeypatch,
     code, _out, err = run([*argv, "--window", "7x"], capsys)
     assert code == 2 and "request" not in seen
     assert err.count("\n") == 1 and err.startswith("scantui: error:") and "--window" in err
+
+
+def test_slash_filters_the_candidates_and_groups_not_the_scanner_list(tui_cache, tmp_path):
+    from scantui.tui.screens.scanners import ScannersScreen
+
+    async def scenario(app, pilot):
+        screen = await candidates(app, pilot)
+        groups, scans = screen.groups_table, screen.candidates_table
+        assert not screen.query_one("#filter-row").display
+        await press(app, pilot, "slash")
+        assert app.screen is screen and not isinstance(app.screen, ScannersScreen)
+        assert screen.focused is screen.filter_input and screen.query_one("#filter-row").display
+        await press(app, pilot, *"port:3306")
+        assert groups.frame["group"].to_list() == ["S01"] and sorted(scans.frame["rank"].to_list()) == [1, 4]
+        text = screen_text(app)
+        assert "suggested groups · 8 · 8 new · 1 match /port:3306" in text and "candidate scans · 27 · 27 new · 2 match" in text
+        await press(app, pilot, "enter")  # applied: back to the list, the filter stays
+        assert screen.focused is groups and groups.row_count == 1
+        await press(app, pilot, "slash", "ctrl+u")  # (the bar's own clear-line key)
+        screen.filter_input.value = "as:6939 day:2024-02-07 timing:parallel review:new"
+        await settle(app, pilot)
+        assert scans.frame["rank"].to_list() == [8] and groups.frame["group"].to_list() == ["S04"]
+        screen.filter_input.value = "tool:zmap"
+        await settle(app, pilot)
+        assert screen.filter_input.has_class("-invalid") and "unknown key 'tool'" in screen_text(app)
+        assert scans.frame["rank"].to_list() == [8]  # a bad term keeps the last good filter
+        await press(app, pilot, "escape")  # escape clears
+        assert groups.row_count == 8 and scans.row_count == 27 and "match" not in screen_text(app)
+        assert not screen.query_one("#filter-row").display and app.screen is screen
+        await press(app, pilot, "slash", *"review:same")
+        assert groups.row_count == 0 and "nothing matches the filter" in screen_text(app)
+        await press(app, pilot, "escape", "escape")  # cleared, then back to the area shown before
+        assert not isinstance(app.screen, CandidatesScreen)
+
+    run_app(sample_app(tui_cache, tmp_path / "labels.yaml"), scenario)

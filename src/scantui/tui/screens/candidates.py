@@ -33,12 +33,13 @@ from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus
 from textual.screen import Screen
 from textual.strip import Strip
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_text
 from scantui.tui.columns import Column, float_text, int_text, plain_int_text
 from scantui.tui.labelling import label_dialog, record_evidence, set_verdict
+from scantui.tui.query_help import RECORD_QUERY_HELP
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
@@ -74,6 +75,11 @@ def to_review(cell: Any) -> bool:
 
 def review_text(value: Any) -> str:
     return safe_text(str(value)[2:])  # ids come from the labels file
+
+
+def review_word(cell: Any) -> str:
+    """The state word of a ``review`` cell: ``new``, ``same``, ``labelled``, ``unsure`` or ``rejected``."""
+    return str(cell)[2:].split(" ", 1)[0]
 
 
 def month_day(value: Any) -> str:
@@ -224,11 +230,18 @@ class CandidatesScreen(Screen):
         "means G01 holds its IPs but not these scans: e records them in G01 (a/x/n too, with the verdict). "
         "Every change is saved to the labels file at once. h hides the reviewed rows. o changes the search options "
         "(window: day or a rolling span like 24h for scans crossing midnight; tolerance; by /24 or AS), shown in the title."
+        "\n\n/ filters both lists (the scanner query's syntax; escape clears it):\n\n" + RECORD_QUERY_HELP
     )
+    DEFAULT_CSS = """
+    CandidatesScreen #filter-row { display: none; }
+    CandidatesScreen #filter-row.-shown { display: block; }
+    """
     BINDINGS = [
+        Binding("escape", "leave_filter", "Back", show=False, id="candidates.leave_filter"),
         Binding("l", "label", "Label", id="candidates.label"),
         Binding("a", "verdict('collaborative')", "Accept", id="candidates.accept"),
         Binding("x", "verdict('not_collaborative')", "Reject", id="candidates.reject"),
+        Binding("slash", "focus_filter", "Filter", id="candidates.filter"),
         Binding("n", "verdict('unsure')", "Unsure", show=False, id="candidates.unsure"),
         Binding("e", "record", "Record scans", show=False, id="candidates.record"),
         Binding("o", "options", "Options", show=False, id="candidates.options"),
@@ -244,6 +257,9 @@ class CandidatesScreen(Screen):
         self._frames: dict[str, pl.DataFrame] = {}
         self._last_table: ReviewTable | None = None
         self._generation = 0
+        self.filter_text = ""
+        self._filter: Any = None  # the parsed query (scantui.tui.query.Query) or None
+        self._shown: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -251,6 +267,10 @@ class CandidatesScreen(Screen):
         with Horizontal(id="candidates-status-row"):
             yield Static("", id="candidates-status", markup=False)
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="candidates-progress")
+        with Horizontal(id="filter-row"):
+            yield Label("/", id="filter-prompt")
+            yield Input(placeholder="port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new",
+                        id="filter", select_on_focus=False)
         with Vertical(id="groups-pane", classes="review-pane"):
             yield Static("suggested groups", id="groups-title", classes="pane-title", markup=False)
             yield ReviewTable(GROUP_COLUMNS, sort_key="review", descending=False, pinned=2, id="groups-table",
@@ -336,6 +356,14 @@ class CandidatesScreen(Screen):
             if frame is None:
                 continue
             shown = frame.filter(frame["review"].str.slice(0, 1).is_in(_TO_REVIEW)) if self.hide_reviewed else frame
+            if self._filter is not None and shown.height:
+                from scantui.tui.query import record_matches
+
+                records = self._groups if name == "groups" else self._candidates
+                keep = [i for i, cell in zip(shown["idx"].to_list(), shown["review"].to_list())
+                        if record_matches(self._filter, records[i], review_word(cell))]
+                shown = shown.filter(shown["idx"].is_in(keep))
+            self._shown[name] = shown.height
             waiting = (app.groups_count if name == "groups" else app.collab_count) is None
             if app.no_data_text("candidates") is not None:
                 table.empty_text = app.no_data_text("candidates")
@@ -343,6 +371,8 @@ class CandidatesScreen(Screen):
                 table.empty_text = "waiting for the candidates…"
             elif waiting and app.counting:
                 table.empty_text = "grouping the candidates…"
+            elif frame.height and self._filter is not None:
+                table.empty_text = "nothing matches the filter (escape clears it)"
             elif frame.height:
                 table.empty_text = "nothing new to review (h shows the reviewed rows)"
             else:
@@ -370,6 +400,8 @@ class CandidatesScreen(Screen):
                 text += f" · {same:,} same IPs"
             if self.hide_reviewed:
                 text += f" · {total - new - same:,} reviewed hidden"
+            if self._filter is not None:
+                text += f" · {self._shown.get(name, 0):,} match /{self.filter_text.strip()}"
             title.update(text)
 
     def _status(self) -> None:
@@ -496,6 +528,60 @@ class CandidatesScreen(Screen):
         self.app.push_screen(PromptScreen("collaborative-scan search options", fields, check=check,
                                           help_text="Same as scantui collab --window/--tolerance/--by."), chosen)
 
+    # ------------------------------------------------------------ the filter (/)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter-row").add_class("-shown")
+        self.filter_input.focus()
+
+    def action_leave_filter(self) -> None:
+        """Escape: clears the filter (from the bar or a list); with none, back to the previous screen."""
+        if self.filter_input.has_focus or self._filter is not None or self.filter_text:
+            self.action_clear_filter()
+            (self._last_table or self.groups_table).focus()
+        else:
+            self.app.action_back()
+
+    def action_clear_filter(self) -> None:
+        self.filter_input.value = ""
+        self.apply_filter("", report=False)
+        self.query_one("#filter-row").remove_class("-shown")
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.apply_filter(event.value, report=False)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.apply_filter(event.value, report=True):
+            (self._last_table or self.groups_table).focus()
+            if not event.value.strip():
+                self.query_one("#filter-row").remove_class("-shown")
+
+    def apply_filter(self, text: str, *, report: bool) -> bool:
+        """Filter both lists by *text* (the scanner query's syntax, these lists' keys); False on a bad term."""
+        from scantui.tui.query import RECORD_FIELDS, QueryError, parse_query
+
+        try:
+            query = parse_query(text, RECORD_FIELDS)
+        except QueryError as exc:
+            self.filter_input.add_class("-invalid")
+            self.query_one("#candidates-status", Static).update(safe_text(f"✗ {exc}"))
+            if report:
+                self.notify(safe_text(str(exc)), title="filter", severity="error", markup=False)
+            return False
+        self.filter_input.remove_class("-invalid")
+        self.filter_text = text
+        self._filter = query if query else None
+        self._show_frames(hold=False)
+        return True
+
     def action_toggle_reviewed(self) -> None:
         self.hide_reviewed = not self.hide_reviewed
         self._show_frames(hold=False)
@@ -523,6 +609,8 @@ class CandidatesScreen(Screen):
                "Toggle the labelled and rejected rows", self.action_toggle_reviewed)
         yield ("candidates: search options", "Change the window (day, 24h...), tolerance and grouping; search again",
                self.action_options)
+        yield "candidates: filter", "Filter both lists: port: ip/CIDR as: day: timing: review: (/)", self.action_focus_filter
+        yield "candidates: clear filter", "Show every row again (escape)", self.action_clear_filter
         yield "candidates: go to suggested groups", "Focus the list of suggested groups", lambda: self.action_show_list("groups")
         yield "candidates: go to candidate scans", "Focus the list of candidate scans", lambda: self.action_show_list("candidates")
         yield "candidates: review order", f"Sort the {which}: new first, rejected last", lambda: table.sort_by("review", False)
