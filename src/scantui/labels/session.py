@@ -133,7 +133,10 @@ class LabelSession:
             if verdict is not None and self.store.get(group_id).verdict != verdict:
                 self.store.set_verdict(group_id, verdict)
 
-        what = f"record {len(scans)} scan{'s' if len(scans) != 1 else ''} in {group_id}" + (f" ({verdict})" if verdict else "")
+        if scans:
+            what = f"record {len(scans)} scan{'s' if len(scans) != 1 else ''} in {group_id}" + (f" ({verdict})" if verdict else "")
+        else:
+            what = f"{group_id}: {verdict}"
         return self._change(what, [group_id], do, group_id)
 
     def set_verdict(self, group_id: str, verdict: str) -> Change:
