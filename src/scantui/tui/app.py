@@ -280,7 +280,7 @@ class ScantuiApp(App[int]):
         while not done.wait(0.05):
             if worker.is_cancelled:
                 return False
-        if self.state is not state:
+        if step != "labels" and self.state is not state:
             return False  # other data was opened meanwhile: this result is stale
         if "failure" in outcome:
             self.failures.append(outcome["failure"])
@@ -405,6 +405,9 @@ class ScantuiApp(App[int]):
         """Load *paths* (with the request's other options, and *changes* to them) instead of the data shown."""
         import dataclasses
 
+        if any(w.group == "labels-open" and not w.is_finished for w in self.workers):
+            self.notify("the labels file is still being opened: try again in a moment", markup=False)
+            return
         for group in ("load", "collab", "review-counts"):
             self.workers.cancel_group(self, group)
         old = self.state

@@ -36,7 +36,7 @@ from textual.strip import Strip
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from scantui.safetext import safe_text
+from scantui.safetext import safe_line, safe_text
 from scantui.tui.columns import Column, float_text, int_text, plain_int_text
 from scantui.tui.labelling import label_dialog, record_evidence, set_verdict
 from scantui.tui.query_help import RECORD_QUERY_HELP
@@ -66,11 +66,6 @@ def review_cell(state: str, matches: Sequence[dict[str, Any]]) -> str:
     if state == "same_ips":
         return f"{REVIEW_RANK['same_ips']} same IPs as {best['id']}"
     return f"{REVIEW_RANK.get(state, REVIEWED)} {_VERDICT_WORD.get(best['verdict'], best['verdict'])} {best['id']}"
-
-
-def to_review(cell: Any) -> bool:
-    """Whether a ``review`` cell is still to review (new, or same IPs as a group but not recorded)."""
-    return str(cell)[:1] in _TO_REVIEW
 
 
 def review_text(value: Any) -> str:
@@ -401,7 +396,7 @@ class CandidatesScreen(Screen):
             if self.hide_reviewed:
                 text += f" · {total - new - same:,} reviewed hidden"
             if self._filter is not None:
-                text += f" · {self._shown.get(name, 0):,} match /{self.filter_text.strip()}"
+                text += f" · {self._shown.get(name, 0):,} match /{safe_line(self.filter_text.strip())}"
             title.update(text)
 
     def _status(self) -> None:
