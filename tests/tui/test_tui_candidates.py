@@ -40,6 +40,15 @@ groups:
     members: [51.75.146.101, 51.75.146.102, 51.75.146.103]
 """
 
+_S01_SOURCES = ", ".join(S01)
+#: LABELS with the evidence recorded: S01's six scans in G01, S05's three in R01 (U01 records none: "same IPs").
+LABELS_RECORDED = LABELS.replace("    members: [80.82.77.128/28]\n", "    members: [80.82.77.128/28]\n    scans:\n" + "".join(
+    f"      - {{port: {port}, day: {day}, sources: [{_S01_SOURCES}]}}\n"
+    for port in (3306, 9000, 27017) for day in ("2024-02-05", "2024-02-12"))).replace(
+    "    members: [71.6.232.6, 71.6.232.7]\n", "    members: [71.6.232.6, 71.6.232.7]\n    scans:\n" + "".join(
+        f"      - {{port: {port}, day: {day}, sources: [71.6.232.6, 71.6.232.7]}}\n"
+        for port, day in ((8888, "2024-02-03"), (10000, "2024-02-06"), (8888, "2024-02-10"))))
+
 
 def sample_app(cache: Path, labels: Path):
     return make_app([SAMPLE], cache, labels_path=labels)
@@ -283,10 +292,11 @@ def test_a_broken_labels_file_is_an_error_and_the_app_keeps_running(tui_cache, t
 
 @pytest.fixture
 def labelled_here(tmp_path, monkeypatch):
-    """The sample and a labels file with one labelled, one rejected and one unsure group, by relative paths."""
+    """The sample and a labels file with one labelled, one rejected (their scans recorded) and one unsure
+    group (its IPs only: "same IPs as U01"), by relative paths."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "telescope.parquet").symlink_to(SAMPLE)
-    (tmp_path / "team-labels.yaml").write_text(LABELS)
+    (tmp_path / "team-labels.yaml").write_text(LABELS_RECORDED)
     return "telescope.parquet", "team-labels.yaml"
 
 
