@@ -5,6 +5,7 @@ errors for a broken labels file before any data is read."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -49,11 +50,30 @@ def test_review_state_from_the_labels_file(capsys, tmp_path):
     code, out, err = run(["groups", SAMPLE, "--labels", str(labels), "--json"], capsys)
     assert code == 0, err
     doc = {tuple(g["asns"]): g for g in json.loads(out)}
-    assert doc[("AS63949",)]["review"] == "labelled" and doc[("AS63949",)]["labels"] == [
-        {"id": "AK01", "verdict": "collaborative", "share": 1.0}]
-    assert doc[("AS202425",)]["review"] == "rejected"
+    # the labelled groups hold the IPs but record none of the scans: not reviewed (what the TUI says too)
+    assert doc[("AS63949",)]["review"] == "same_ips" and doc[("AS63949",)]["labels"] == [
+        {"id": "AK01", "verdict": "collaborative", "share": 1.0, "recorded": 0, "scans": 6}]
+    assert doc[("AS202425",)]["review"] == "same_ips"
     assert doc[("AS14061",)]["review"] == "new" and doc[("AS14061",)]["labels"] == []
     assert labels.read_bytes() == before  # groups never writes the labels file
+
+    # once the scans are recorded (as the TUI's l/a/x/e do), the suggestion is reviewed
+    from scantui.labels import LabelsStore
+    from scantui.labels.match import scan_key
+
+    code, out, _err = run(["collab", SAMPLE, "--json"], capsys)
+    cands = {(c["port"], c["start"], c["key"]): c for c in json.loads(out)}
+    store = LabelsStore.load(labels)
+    for gid, asn in (("AK01", "AS63949"), ("noise", "AS202425")):
+        for ref in doc[(asn,)]["scan_refs"]:
+            port, day, sources = scan_key(cands[(ref["port"], ref["start"], ref["key"])])
+            store.record_scan(gid, port, dt.date.fromisoformat(day), sources)
+    store.save()
+    code, out, err = run(["groups", SAMPLE, "--labels", str(labels), "--json"], capsys)
+    assert code == 0, err
+    doc = {tuple(g["asns"]): g for g in json.loads(out)}
+    assert doc[("AS63949",)]["review"] == "labelled" and doc[("AS63949",)]["labels"][0]["recorded"] == 6
+    assert doc[("AS202425",)]["review"] == "rejected"
 
 
 def test_csv_and_table(capsys, tmp_path, monkeypatch):

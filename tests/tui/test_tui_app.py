@@ -40,8 +40,16 @@ def test_opening_the_sample_shows_the_overview_and_every_scanner(sample_cache):
         assert app.progress == 1.0 and not app.loading
         assert app.collab_count == len(state.collab.candidates)
         assert app.new_counts == (27, 8) and "27 new of 27" in text and "8 new of 8" in text
-        # a rejected group no longer waits for review
+        # rejecting its IPs alone (no scan recorded) leaves a group to review; with its scans it no longer waits
+        import datetime as dt
+
+        from scantui.labels.session import ScanRef
+
         app.change_labels(lambda session: session.reject(state.groups[0]["members"]))
+        await settle(app, pilot)
+        assert app.new_counts[1] == 8
+        scans = [ScanRef(p, dt.date.fromisoformat(d), s) for p, d, s in state.record_scans(state.groups[0])]
+        app.change_labels(lambda session: session.record_scans("R01", scans))
         await settle(app, pilot)
         assert app.new_counts[1] == 7 and "7 new of 8" in screen_text(app)
         await pilot.press("2")

@@ -40,6 +40,15 @@ groups:
     members: [51.75.146.101, 51.75.146.102, 51.75.146.103]
 """
 
+_S01_SOURCES = ", ".join(S01)
+#: LABELS with the evidence recorded: S01's six scans in G01, S05's three in R01 (U01 records none: "same IPs").
+LABELS_RECORDED = LABELS.replace("    members: [80.82.77.128/28]\n", "    members: [80.82.77.128/28]\n    scans:\n" + "".join(
+    f"      - {{port: {port}, day: {day}, sources: [{_S01_SOURCES}]}}\n"
+    for port in (3306, 9000, 27017) for day in ("2024-02-05", "2024-02-12"))).replace(
+    "    members: [71.6.232.6, 71.6.232.7]\n", "    members: [71.6.232.6, 71.6.232.7]\n    scans:\n" + "".join(
+        f"      - {{port: {port}, day: {day}, sources: [71.6.232.6, 71.6.232.7]}}\n"
+        for port, day in ((8888, "2024-02-03"), (10000, "2024-02-06"), (8888, "2024-02-10"))))
+
 
 def sample_app(cache: Path, labels: Path):
     return make_app([SAMPLE], cache, labels_path=labels)
@@ -206,13 +215,23 @@ def test_label_accept_reject_unsure_undo_merge_and_reopen(tui_cache, tmp_path):
         await press(app, pilot, "a")
         disk = on_disk(path)
         assert {"G01", "R01", "G02", "R02", "AN01", "G03"} <= set(disk) and disk["G01"].title == HOSTILE_AS_NAME
-        assert review(groups, "group", "S05") == "labelled AN01"
+        # AN01 holds S05's IPs but records none of its scans: not reviewed, h keeps it; e records them in one step
+        assert review(groups, "group", "S05") == "same IPs as AN01"
+        assert "suggested groups · 8 · 1 new · 4 same IPs" in screen_text(app)
         assert "labels: labels.yaml, 6 groups" in screen_text(app)
+        await goto(app, pilot, groups, "group", "S05")
+        await press(app, pilot, "e")
+        an01 = on_disk(path)["AN01"]
+        assert an01.title == "theirs" and len(an01.scans) == 3 and review(groups, "group", "S05") == "labelled AN01"
+        await goto(app, pilot, groups, "group", "S05")
+        await press(app, pilot, "e")  # nothing left to record: said, nothing written
+        assert on_disk(path)["AN01"] == an01 and any("recorded in AN01 already" in n.message for n in app._notifications)
 
         # h hides the reviewed rows; the palette does what the keys do
         await goto(app, pilot, groups, "group", "S03")
         await press(app, pilot, "h")
-        assert set(review_text(v) for v in groups.frame["review"]) == {"new"} and groups.row_count == 2
+        shown = {review_text(v) for v in groups.frame["review"]}
+        assert shown == {"new", "same IPs as G01", "same IPs as G02", "same IPs as R01"} and groups.row_count == 4
         assert "reviewed hidden" in screen_text(app)
         await press(app, pilot, "h")
         assert groups.row_count == 8
@@ -241,7 +260,7 @@ def test_a_broken_labels_file_is_an_error_and_the_app_keeps_running(tui_cache, t
 
     async def scenario(app, pilot):
         screen = await candidates(app, pilot)
-        assert review(screen.groups_table, "group", "S01") == "labelled G01"  # via the member CIDR
+        assert review(screen.groups_table, "group", "S01") == "same IPs as G01"  # via the member CIDR, no scan recorded
         broken = "scantui_labels: 1\ngroups: [ {id: G01\n"
         path.write_text(broken)  # another analyst saves a broken file
         await press(app, pilot, "x")
@@ -273,10 +292,11 @@ def test_a_broken_labels_file_is_an_error_and_the_app_keeps_running(tui_cache, t
 
 @pytest.fixture
 def labelled_here(tmp_path, monkeypatch):
-    """The sample and a labels file with one labelled, one rejected and one unsure group, by relative paths."""
+    """The sample and a labels file with one labelled, one rejected (their scans recorded) and one unsure
+    group (its IPs only: "same IPs as U01"), by relative paths."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "telescope.parquet").symlink_to(SAMPLE)
-    (tmp_path / "team-labels.yaml").write_text(LABELS)
+    (tmp_path / "team-labels.yaml").write_text(LABELS_RECORDED)
     return "telescope.parquet", "team-labels.yaml"
 
 
@@ -308,3 +328,91 @@ def test_label_as_snapshot(snap_compare, labelled_here, tui_cache):
         await _shown(pilot, ["3", "l"])
 
     assert snap_compare(make_app([data], tui_cache, labels_path=labels), terminal_size=(80, 24), run_before=run_before)
+
+
+# ------------------------------------------------------------ search options (window, tolerance, by)
+
+
+def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_cache, tmp_path):
+    from scantui.tui.screens.prompt import PromptScreen
+
+    async def scenario(app, pilot):
+        screen = await candidates(app, pilot)
+        assert app.collab_count == 27 and "window day" in app.screen.sub_title
+        midnight = (4443, "2024-02-08", "51.75.146.0/24")
+        assert midnight not in {(c["port"], c["day"], c["key"]) for c in app.state.collab.candidates}
+        await press(app, pilot, "o")
+        assert isinstance(app.screen, PromptScreen)
+        window = app.screen.query_one("#prompt-window", Input)
+        assert window.value == "day" and app.screen.query_one("#prompt-by", Input).value == "both"
+        window.value = "7x"
+        await press(app, pilot, "enter")  # a bad value: said in the modal, which stays with what was typed
+        assert isinstance(app.screen, PromptScreen) and "expected 'day' or a span" in screen_text(app)
+        window.value = "24h"
+        await press(app, pilot, "enter")
+        assert app.screen is screen and app.state.request.window == "24h"
+        assert app.collab_count == 28 and not app.counting
+        found = {(c["port"], c["day"], c["key"]): c for c in app.state.collab.candidates}
+        assert midnight in found and found[midnight]["window"] == "24h"
+        assert "window 24h · by both · tol 1.64%,2.46%" in screen.sub_title
+        assert "28 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
+        assert len(screen.candidates_table.frame) == 28  # the lists follow
+        await press(app, pilot, "o")
+        app.screen.query_one("#prompt-by", Input).value = "asn"
+        await press(app, pilot, "escape")  # cancelled: nothing runs again
+        assert app.state.request.by == "both" and app.collab_count == 28
+
+    run_app(sample_app(tui_cache, tmp_path / "labels.yaml"), scenario)
+
+
+def test_the_search_flags_reach_the_state_and_a_bad_one_is_one_line(monkeypatch, capsys, tmp_path):
+    from clihelp import run
+    from scantui.tui.app import ScantuiApp
+
+    seen = {}
+    monkeypatch.setattr(ScantuiApp, "run", lambda app: seen.setdefault("request", app.state.request))
+    argv = [SAMPLE.as_posix(), "--labels", str(tmp_path / "l.yaml")]
+    code, _out, err = run([*argv, "--window", "24h", "--tolerance", "2%,2.5%", "--by", "asn"], capsys)
+    assert code == 0, err
+    request = seen.pop("request")
+    assert (request.window, request.tolerance, request.by) == ("24h", "2%,2.5%", "asn")
+    query = request.collab_query()
+    assert query.window_us == 24 * 3600 * 10**6 and query.by == ("asn",) and (query.low, query.high) == (0.02, 0.025)
+    code, _out, err = run([*argv, "--window", "7x"], capsys)
+    assert code == 2 and "request" not in seen
+    assert err.count("\n") == 1 and err.startswith("scantui: error:") and "--window" in err
+
+
+def test_slash_filters_the_candidates_and_groups_not_the_scanner_list(tui_cache, tmp_path):
+    from scantui.tui.screens.scanners import ScannersScreen
+
+    async def scenario(app, pilot):
+        screen = await candidates(app, pilot)
+        groups, scans = screen.groups_table, screen.candidates_table
+        assert not screen.query_one("#filter-row").display
+        await press(app, pilot, "slash")
+        assert app.screen is screen and not isinstance(app.screen, ScannersScreen)
+        assert screen.focused is screen.filter_input and screen.query_one("#filter-row").display
+        await press(app, pilot, *"port:3306")
+        assert groups.frame["group"].to_list() == ["S01"] and sorted(scans.frame["rank"].to_list()) == [1, 4]
+        text = screen_text(app)
+        assert "suggested groups · 8 · 8 new · 1 match /port:3306" in text and "candidate scans · 27 · 27 new · 2 match" in text
+        await press(app, pilot, "enter")  # applied: back to the list, the filter stays
+        assert screen.focused is groups and groups.row_count == 1
+        await press(app, pilot, "slash", "ctrl+u")  # (the bar's own clear-line key)
+        screen.filter_input.value = "as:6939 day:2024-02-07 timing:parallel review:new"
+        await settle(app, pilot)
+        assert scans.frame["rank"].to_list() == [8] and groups.frame["group"].to_list() == ["S04"]
+        screen.filter_input.value = "tool:zmap"
+        await settle(app, pilot)
+        assert screen.filter_input.has_class("-invalid") and "unknown key 'tool'" in screen_text(app)
+        assert scans.frame["rank"].to_list() == [8]  # a bad term keeps the last good filter
+        await press(app, pilot, "escape")  # escape clears
+        assert groups.row_count == 8 and scans.row_count == 27 and "match" not in screen_text(app)
+        assert not screen.query_one("#filter-row").display and app.screen is screen
+        await press(app, pilot, "slash", *"review:same")
+        assert groups.row_count == 0 and "nothing matches the filter" in screen_text(app)
+        await press(app, pilot, "escape", "escape")  # cleared, then back to the area shown before
+        assert not isinstance(app.screen, CandidatesScreen)
+
+    run_app(sample_app(tui_cache, tmp_path / "labels.yaml"), scenario)

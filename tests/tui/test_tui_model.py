@@ -115,11 +115,45 @@ def test_review_is_shared_until_the_labelled_groups_change(tiny_parquet, tui_cac
     s = DataState(LoadRequest((str(tiny_parquet),), cache_dir=tui_cache, labels_path=tmp_path / "labels.yaml"))
     s.open_labels()
     calls = []
-    real = match.label_matches
-    monkeypatch.setattr(match, "label_matches", lambda groups, ips: calls.append(1) or real(groups, ips))
+    real = match.ScanIndex.review
+    monkeypatch.setattr(match.ScanIndex, "review", lambda self, *args: calls.append(1) or real(self, *args))
     ips = ["192.0.2.10", "192.0.2.11"]
     assert s.review(ips) == ("new", []) and s.review(ips) == ("new", []) and len(calls) == 1
     s.labels.reject(ips)
     assert s.review(ips)[0] == "rejected" and len(calls) == 2  # a change replaces the groups: recomputed
     s.labels.undo()
     assert s.review(ips) == ("new", []) and len(calls) == 3
+
+
+def test_review_needs_the_scans_recorded_not_only_the_ips(tmp_path):
+    """Labelling one scan of some IPs reviews that scan, not every scan of the same IPs (issue 10, item 5)."""
+    import datetime as dt
+
+    from scantui.labels.match import ScanIndex, review
+    from scantui.labels.model import Group, Scan
+    from scantui.labels.session import LabelSession, ScanRef
+    from scantui.tui.state import DataState, LoadRequest
+
+    ips = ["192.0.2.10", "192.0.2.11"]
+    monday, tuesday = (443, "2024-03-01", tuple(ips)), (443, "2024-03-02", tuple(ips))
+    g01 = Group("G01", verdict="collaborative", members=ips, scans=[Scan(443, dt.date(2024, 3, 1), tuple(ips))])
+    assert review([g01], ips, [monday])[0] == "labelled"
+    state, matches = review([g01], ips, [tuesday])
+    assert state == "same_ips" and matches[0]["id"] == "G01" and (matches[0]["recorded"], matches[0]["scans"]) == (0, 1)
+    assert review([g01], ips, [monday, tuesday])[0] == "same_ips"  # a suggestion: every scan must be recorded
+    assert review([g01], ips[:1], [(443, "2024-03-01", ips[:1])])[0] == "labelled"  # a subset of a recorded scan
+    assert review([g01.replace(verdict="not_collaborative")], ips, [monday])[0] == "rejected"
+    assert review([g01], ["203.0.113.1"], [(443, "2024-03-01", ("203.0.113.1",))]) == ("new", [])
+    assert ScanIndex([g01]).recorded_in(tuesday) == set()
+
+    s = DataState(LoadRequest(("x.parquet",), labels_path=tmp_path / "labels.yaml"))
+    s.open_labels()
+    s.labels.create(ips, scans=[ScanRef(443, dt.date(2024, 3, 1), tuple(ips))], group_id="G01")
+    record = {"port": 443, "day": "2024-03-02", "sources": ips}
+    assert s.review_record(record)[0] == "same_ips"
+    change = s.labels.record_scans("G01", [ScanRef(443, dt.date(2024, 3, 2), tuple(ips))], verdict="unsure")
+    assert change.group_id == "G01" and s.review_record(record)[0] == "labelled"
+    assert LabelSession.open(str(tmp_path / "labels.yaml")).store.get("G01").verdict == "unsure"
+    s.labels.undo()  # one change, one undo: the scan and the verdict go back together
+    g = s.labels.store.get("G01")
+    assert len(g.scans) == 1 and g.verdict == "collaborative" and s.review_record(record)[0] == "same_ips"

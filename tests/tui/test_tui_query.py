@@ -90,3 +90,54 @@ def test_terms_on_missing_enrichment_match_nothing_with_a_note():
     compiled = compile_query(parse_query("as:14061"), frame)
     assert frame.filter(compiled.expr).height == 0
     assert any("no asn" in n for n in compiled.notes)
+
+
+# ------------------------------------------------------------ candidates and groups: the same syntax, their keys
+
+
+CANDIDATE = {"port": 8080, "day": "2024-02-06", "key": "198.18.5.0/24", "asn": "AS14061", "also_keys": ["AS14061"],
+             "sources": ["198.18.5.7", "198.18.5.9"], "timing": "sequential", "score": 61.5}
+GROUP = {"group": "S03", "scan_refs": [], "ports": [6379, 9200], "members": ["80.82.77.130", "80.82.77.131", "80.82.77.132"],
+         "asns": ["AS202425"], "days": ["2024-02-03", "2024-02-12"], "timing": "parallel", "scans": 4, "n_members": 3,
+         "score": 80.0}
+
+
+def record_match(text: str, record: dict, review: str = "new") -> bool:
+    from scantui.tui.query import RECORD_FIELDS, record_matches
+
+    return record_matches(parse_query(text, RECORD_FIELDS), record, review)
+
+
+def test_candidate_and_group_filters_share_the_syntax():
+    example = "port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new"
+    assert record_match(example, CANDIDATE) and not record_match(example, CANDIDATE, "labelled")
+    assert record_match("port:80,8000-8100", CANDIDATE) and not record_match("port:443", CANDIDATE)
+    assert record_match("ip:198.18.5.9", CANDIDATE) and not record_match("198.18.6.0/24", CANDIDATE)
+    assert record_match("as:AS14061", CANDIDATE) and not record_match("as:13335", CANDIDATE)
+    assert record_match("day:2024-02-05,2024-02-06", CANDIDATE) and not record_match("day:2024-02-05", CANDIDATE)
+    assert record_match("n>=2 score>60", CANDIDATE) and not record_match("n>2", CANDIDATE)
+    assert record_match("198.18.5", CANDIDATE)  # a bare word: the key
+    assert record_match("-timing:parallel", CANDIDATE) and not record_match("!review:new", CANDIDATE)
+    # groups: any of their ports, members, days, ASes; the scans' comparisons leave them alone
+    assert record_match("port:9200 80.82.77.0/24 day:2024-02-12 as:202425 timing:parallel", GROUP)
+    assert record_match("scans>3 ips=3 n>100", GROUP) and not record_match("scans>4", GROUP)
+    assert record_match("s03", GROUP) and not record_match("port:80", GROUP)
+    for review, wanted in (("same", "review:same"), ("same_ips", "review:todo"), ("unsure", "review:reviewed"),
+                           ("rejected", "review:rejected"), ("labelled", "review:labelled,rejected")):
+        assert record_match(wanted, GROUP, review), (review, wanted)
+    assert not record_match("review:todo", GROUP, "labelled")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("tool:zmap", "unknown key 'tool' (one of: port src as day timing review)"),
+    ("day:06-02-2024", "is not a day"),
+    ("timing:fast", "unknown timing 'fast'"),
+    ("review:maybe", "unknown review 'maybe'"),
+    ("packets>3", "cannot compare 'packets'"),
+])
+def test_candidate_filter_errors_name_the_term(text, message):
+    from scantui.tui.query import RECORD_FIELDS
+
+    with pytest.raises(QueryError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_query(text, RECORD_FIELDS)
+    assert parse_query("tool:zmap")  # the scanner list keeps its keys

@@ -193,6 +193,32 @@ def parse_ports(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(ports)))
 
 
+def make_query(*, by: str = "both", window: str = "day", tolerance: str | None = None, tools: str | None = None,
+               ports: str | None = None, min_sources: int = 2, telescope_cidrs: str | None = None) -> CollabQuery:
+    """The query of the search options as typed (``--by``, ``--window``, ``--tolerance``, ``--tool``, ``--port``...):
+    ``scantui collab``/``groups``, ``scantui PATH`` and the TUI's options all parse them here.
+    A bad value raises :class:`InputError` naming the option."""
+    from scantui.analysis.fingerprints import TOOLS
+    from scantui.analysis.telescope import parse_cidrs
+
+    tool_list = tuple(dict.fromkeys(t.strip().lower() for t in tools.split(",") if t.strip())) if tools else ()
+    bad = [t for t in tool_list if t not in TOOLS]
+    if bad or (tools is not None and not tool_list):
+        raise InputError(f"unknown tool {bad[0] if bad else tools!r} (known: {', '.join(TOOLS)})", where="--tool")
+    low, high = parse_tolerance(tolerance) if tolerance else (STUDY_LOW, STUDY_HIGH)
+    return CollabQuery(
+        by=parse_by(by), window_us=parse_window(window), tools=tool_list,
+        ports=parse_ports(ports) if ports is not None else (), min_sources=min_sources, low=low, high=high,
+        telescope_ranges=telescope_ranges(parse_cidrs(telescope_cidrs)) if telescope_cidrs else (),
+    )
+
+
+def query_label(query: CollabQuery) -> str:
+    """``window 24h · by asn · tol 1.64%,2.46%``: the options of a search, short enough for a title at 80 columns."""
+    by = "both" if set(query.by) == set(KEY_KINDS) else ",".join(query.by)
+    return f"window {query.window_label} · by {by} · tol {query.low:.2%},{query.high:.2%}"
+
+
 def telescope_ranges(nets: Sequence[ipaddress.IPv4Network]) -> tuple[tuple[int, int], ...]:
     return tuple((int(n.network_address), int(n.broadcast_address)) for n in ipaddress.collapse_addresses(nets))
 

@@ -74,22 +74,11 @@ def print_notes(result) -> None:
 
 
 def _query(by, window, tools, ports, min_sources, tolerance, telescope):
-    from scantui.analysis import collab as cb
-    from scantui.analysis.fingerprints import TOOLS
-    from scantui.analysis.telescope import parse_cidrs
-    from scantui.errors import InputError
+    from scantui.analysis.collab import make_query
 
-    tool_list = tuple(dict.fromkeys(t.strip().lower() for t in tools.split(",") if t.strip())) if tools else ()
-    bad = [t for t in tool_list if t not in TOOLS]
-    if bad or (tools is not None and not tool_list):
-        raise InputError(f"unknown tool {bad[0] if bad else tools!r} (known: {', '.join(TOOLS)})", where="--tool")
-    low, high = cb.parse_tolerance(tolerance) if tolerance else (cb.STUDY_LOW, cb.STUDY_HIGH)
     cidrs, _size = telescope
-    return cb.CollabQuery(
-        by=cb.parse_by(by), window_us=cb.parse_window(window), tools=tool_list,
-        ports=cb.parse_ports(ports) if ports is not None else (), min_sources=min_sources, low=low, high=high,
-        telescope_ranges=cb.telescope_ranges(parse_cidrs(cidrs)) if cidrs else (),
-    )
+    return make_query(by=by, window=window, tolerance=tolerance, tools=tools, ports=ports, min_sources=min_sources,
+                      telescope_cidrs=cidrs)
 
 
 def run_collab(paths, load_opts, telescope, query):

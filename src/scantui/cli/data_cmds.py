@@ -76,13 +76,21 @@ def _open(paths, load_opts):
 @load_options
 @telescope_options
 @click.option("--labels", "labels_path", default=None, metavar="FILE", help="The labels file (default ./scantui-labels.yaml).")
-def open_cmd(paths, load_opts, telescope, labels_path):
-    """Open the TUI on PATHS."""
+@click.option("--window", default="day", show_default=True, metavar="day|SPAN",
+              help="Collaborative-scan window: UTC calendar day, or a rolling span (24h, 48h, 90m, 2d) for scans crossing midnight.")
+@click.option("--tolerance", default=None, metavar="LOW,HIGH",
+              help="Cover tolerance below/above N x telescope, as fractions or percentages (default: the study's 1.64%,2.46%).")
+@click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|both",
+              help="Group sources by /24, by AS, or both (as scantui collab).")
+def open_cmd(paths, load_opts, telescope, labels_path, window, tolerance, by):
+    """Open the TUI on PATHS (exit 2 when the data failed to load and the app was quit)."""
+    from scantui.analysis.collab import make_query
     from scantui.tui.launch import run_tui
 
     cidrs, size = telescope
+    make_query(by=by, window=window, tolerance=tolerance, telescope_cidrs=cidrs)  # a bad option: one line, exit 2, no TUI
     code = run_tui(list(paths), opts=load_opts, labels_path=labels_path or "scantui-labels.yaml",
-                   telescope_size=size, telescope_cidrs_text=cidrs)
+                   telescope_size=size, telescope_cidrs_text=cidrs, window=window, tolerance=tolerance, by=by)
     raise SystemExit(code)
 
 

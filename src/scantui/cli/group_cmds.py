@@ -38,13 +38,15 @@ def open_labels(labels_path: str | None, *, required: bool = False):
     return LabelsStore.load(path, must_exist=True)
 
 
-def with_review(groups: list[dict], store) -> list[dict]:
-    from scantui.labels.match import label_matches, review_state
+def with_review(groups: list[dict], store, candidates: list[dict] = ()) -> list[dict]:
+    """Each suggestion's matching labelled groups and review state, as the TUI shows them: ``labelled``/``rejected``
+    when its scans (of *candidates*) are recorded in a group, ``same_ips`` when a group only holds its IPs."""
+    from scantui.analysis.groups import scans_of
+    from scantui.labels.match import ScanIndex, scan_key
 
-    labelled = store.groups if store is not None else []
+    index = ScanIndex(store.groups if store is not None else [])
     for g in groups:
-        g["labels"] = label_matches(labelled, g["members"])
-        g["review"] = review_state(g["labels"])
+        g["review"], g["labels"] = index.review(g["members"], [scan_key(c) for c in scans_of(g, candidates)])
     return groups
 
 
@@ -65,7 +67,7 @@ def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, 
     store = open_labels(labels_path)  # a broken labels file fails before the data is read
     result = run_collab(paths, load_opts, telescope, query)
     print_notes(result)
-    groups = with_review(suggest_groups(result.candidates, GroupQuery(min_scans=min_scans)), store)
+    groups = with_review(suggest_groups(result.candidates, GroupQuery(min_scans=min_scans)), store, result.candidates)
     shown = groups[:top] if top is not None else groups
     if fmt == "json":
         print_json(shown)

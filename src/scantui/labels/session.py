@@ -190,6 +190,22 @@ class LabelSession:
 
         return self._change(do)
 
+    def record_scans(self, group_id: str, scans: Sequence[ScanRef], *, verdict: str | None = None) -> Change:
+        """Record *scans* as evidence in *group_id* (their sources join the members), and set *verdict*
+        when given: one change, one undo (the candidates screen's "same IPs as G01, not recorded")."""
+
+        def do() -> None:
+            for s in scans:
+                self.store.record_scan(group_id, s.port, s.day, s.sources)
+            if verdict is not None and self.store.get(group_id).verdict != verdict:
+                self.store.set_verdict(group_id, verdict)
+
+        if scans:
+            what = f"record {len(scans)} scan{'s' if len(scans) != 1 else ''} in {group_id}" + (f" ({verdict})" if verdict else "")
+        else:
+            what = f"{group_id}: {verdict}"
+        return self._change(what, [group_id], do, group_id)
+
     def set_verdict(self, group_id: str, verdict: str) -> Change:
         return self._change(lambda store: (f"{group_id}: {verdict}", store.set_verdict(group_id, verdict).id))
 

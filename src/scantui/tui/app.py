@@ -94,6 +94,7 @@ class ScantuiApp(App[int]):
     counting: reactive[bool] = reactive(False)
     labels_version: reactive[int] = reactive(0)
     new_counts: reactive[tuple[int, int] | None] = reactive(None)  # (candidates, groups) not reviewed yet
+    load_error: reactive[str | None] = reactive(None)  # why the data could not be loaded (the screens say it)
 
     def __init__(self, request: LoadRequest, *, autoload: bool = True) -> None:
         super().__init__()
@@ -242,19 +243,19 @@ class ScantuiApp(App[int]):
     # ------------------------------------------------------------ labelling (threads, one at a time)
 
     def change_labels(self, action: Callable[[Any], Any], *, then: Callable[[Any], None] | None = None,
-                      failed: Callable[[Exception], bool] | None = None) -> None:
+                      failed: Callable[[Exception], bool] | None = None, nothing: str = "nothing to undo") -> None:
         """Run ``action(session)`` (a :class:`LabelSession` call returning a ``Change``) and save, off the UI thread.
 
-        *then* runs on the UI thread with the change once it is saved. Failures
-        (another analyst broke the file, a lock held too long, an invalid field,
-        an undo refused) are notifications; nothing is half-written and the
-        session rolls back. *failed*, when given, sees the error first (on the
-        UI thread) and returns True when it dealt with it (asked again).
+        *then* runs on the UI thread with the change once it is saved; an action returning None
+        changed nothing (*nothing* is said). Failures (another analyst broke the file, a lock held
+        too long, an invalid field, an undo refused) are notifications; nothing is half-written and
+        the session rolls back. *failed*, when given, sees the error first (on the UI thread) and
+        returns True when it dealt with it (asked again).
         """
         if self.state.labels is None:
             self.notify("the labels file is not open (see the earlier error)", severity="error", markup=False)
             return
-        self._change_labels(action, then, failed)
+        self._change_labels(action, then, failed, nothing)
 
     def _labels_failed(self, exc: Exception, failed: Callable[[Exception], bool] | None) -> None:
         from scantui.labels.session import UndoRefused
@@ -266,7 +267,7 @@ class ScantuiApp(App[int]):
 
     @work(thread=True, group="labels-save", exit_on_error=False)
     def _change_labels(self, action: Callable[[Any], Any], then: Callable[[Any], None] | None,
-                       failed: Callable[[Exception], bool] | None = None) -> None:
+                       failed: Callable[[Exception], bool] | None, nothing: str) -> None:
         from scantui.errors import ScantuiError
 
         with self._labels_lock:  # changes apply in the order asked, never two saves at once
@@ -277,7 +278,7 @@ class ScantuiApp(App[int]):
                 self.call_from_thread(self._labels_failed, exc, failed)
                 return
         if change is None:
-            self.call_from_thread(self.notify, "nothing to undo", markup=False)
+            self.call_from_thread(self.notify, nothing, markup=False)
             return
         self.post_message(LabelsChanged(change.description, change.group_id, change.conflicts))
         if then is not None:
@@ -285,12 +286,14 @@ class ScantuiApp(App[int]):
 
     @work(thread=True, exclusive=True, group="review-counts", exit_on_error=False)
     def count_new(self) -> None:
-        """How many candidates and groups are still new (not labelled or rejected): the overview's figures."""
+        """How many candidates and groups are still to review (new, or same IPs as a labelled group
+        but not recorded in it): the overview's figures."""
         state = self.state
         if state.collab is None or state.groups is None:
             return
-        cands = sum(state.review(c["sources"])[0] == "new" for c in state.collab.candidates)
-        groups = sum(state.review(g["members"])[0] == "new" for g in state.groups)
+        todo = ("new", "same_ips")
+        cands = sum(state.review_record(c)[0] in todo for c in state.collab.candidates)
+        groups = sum(state.review_record(g)[0] in todo for g in state.groups)
         self.call_from_thread(setattr, self, "new_counts", (cands, groups))
 
     def action_undo_label(self) -> None:
@@ -318,7 +321,7 @@ class ScantuiApp(App[int]):
         """
         if text:
             self.post_message(LoadProgress(text, None))
-        worker = get_current_worker()
+        worker, state = get_current_worker(), self.state
         outcome: dict[str, Any] = {}
         done = threading.Event()
 
@@ -340,6 +343,8 @@ class ScantuiApp(App[int]):
         while not done.wait(0.05):
             if worker.is_cancelled:
                 return False
+        if step != "labels" and self.state is not state:
+            return False  # other data was opened meanwhile: this result is stale
         if "failure" in outcome:
             self.failures.append(outcome["failure"])
             self.post_message(StepFailed(step, outcome["failure"][1]))
@@ -377,6 +382,8 @@ class ScantuiApp(App[int]):
         elif message.step == "scanners":
             self.loading = False
             self.scanners_version += 1
+            if self.empty_data:  # no packets: nothing to search (the screens say "no packets in ...")
+                return
             self.counting = True
             self.count_candidates()
         elif message.step == "collab":
@@ -398,8 +405,88 @@ class ScantuiApp(App[int]):
         if optional:
             self.counting = False
         else:
+            self.load_error = message.text  # before loading ends: the screens read it then
             self.loading = False
             self.progress_text = f"failed: {message.text}"
+
+    @property
+    def empty_data(self) -> bool:
+        """True when the data loaded and holds no packets."""
+        return self.overview is not None and self.overview.packets == 0
+
+    def no_data_text(self, what: str) -> str | None:
+        """Why *what* (e.g. "scanners") is empty when the data failed or is empty; None otherwise."""
+        if self.load_error is not None:
+            return f"no {what}: could not open the data: {self.load_error} (ctrl+p: open data…)"
+        if self.empty_data:
+            return f"no packets in {self.state.request.title}"
+        return None
+
+    async def action_quit(self) -> None:
+        """Quit; the exit status is 2 when the data failed to load (and nothing else was opened since)."""
+        self.exit(return_code=2 if self.load_error is not None else 0)
+
+    # ------------------------------------------------------------ opening other data
+
+    def action_open_data(self) -> None:
+        """Ask for a path (palette "app: open data…") and load it; the labels file stays."""
+        import shlex
+
+        from scantui.tui.screens.prompt import PromptScreen
+
+        def check(values: dict[str, str]) -> list[str]:
+            try:
+                paths = shlex.split(values["path"])
+            except ValueError as exc:
+                raise ValueError(f"unreadable path: {exc}") from None
+            if not paths:
+                raise ValueError("no path given")
+            return paths
+
+        current = " ".join(shlex.quote(p) for p in self.state.request.paths)
+        self.push_screen(PromptScreen("open data", [("path", "path", current, "a file or folder (several: separated by spaces)")],
+                                      help_text="pcap, pcapng, Parquet, iptables CSV/LOG files or folders", check=check),
+                         lambda paths: self.open_data(paths) if paths else None)
+
+    def search_again(self, **options: Any) -> None:
+        """Run the collaborative-scan search and grouping again with other options (``window``,
+        ``tolerance``, ``by``: :class:`LoadRequest` fields, as typed); the data stays loaded."""
+        import dataclasses
+
+        state = self.state
+        self.workers.cancel_group(self, "collab")
+        state.request = dataclasses.replace(state.request, **options)
+        state.collab = state.groups = None
+        self.collab_count = self.groups_count = None
+        self.new_counts = None
+        if self.loading or self.load_error is not None or self.empty_data:
+            return  # the search runs (with the new options) once the data is loaded
+        self.counting = True
+        self.count_candidates()
+
+    def open_data(self, paths: list[str], **changes: Any) -> None:
+        """Load *paths* (with the request's other options, and *changes* to them) instead of the data shown."""
+        import dataclasses
+
+        if any(w.group == "labels-open" and not w.is_finished for w in self.workers):
+            self.notify("the labels file is still being opened: try again in a moment", markup=False)
+            return
+        for group in ("load", "collab", "review-counts"):
+            self.workers.cancel_group(self, group)
+        old = self.state
+        self.state = DataState(dataclasses.replace(old.request, paths=tuple(str(p) for p in paths), **changes))
+        self.state.labels = old.labels
+        self.failures.clear()
+        self.load_error = None
+        self.overview = None
+        self.collab_count = self.groups_count = None
+        self.new_counts = None
+        self.progress, self.progress_text, self._last_progress = 0.0, "starting…", 0.0
+        self.counting = False
+        self.loading = True
+        self.scanners_version += 1
+        self.sub_title = safe_text(self.state.request.title)
+        self.load_data()
 
     # ------------------------------------------------------------ navigation
 
@@ -498,6 +585,7 @@ class ScantuiApp(App[int]):
             if area in self.MODES:
                 yield f"{area}: show", f"Go to the {area} screen", (lambda a=area: self.action_area(a))
         yield "app: back", "Back to the previous screen", self.action_back
+        yield "app: open data…", "Open another data path (the labels file stays)", self.action_open_data
         if not isinstance(screen, ScannersScreen):
             yield "scanners: filter", "Go to the scanner list and focus its query bar", self.action_filter
         own = getattr(screen, "palette_commands", None)

@@ -9,7 +9,9 @@ saved as evidence are the candidate itself, or every scan of the suggestion
   for a new group (id and title prefilled) or a labelled group to add to;
 * :func:`set_verdict` (keys ``a`` accept, ``x`` reject, ``n`` unsure) gives the
   verdict to the labelled group the IPs belong to, or creates one with it
-  (a rejection becomes ``R01``...: remembered, the record does not come back as new).
+  (a rejection becomes ``R01``...: remembered, the record does not come back as new);
+* :func:`record_evidence` (key ``e``) adds the scans of a record whose IPs a labelled
+  group holds ("same IPs as G01") to that group, as evidence: then it is reviewed.
 
 Every change goes through :meth:`scantui.tui.app.ScantuiApp.change_labels`
 (saved at once in a worker, merged with other analysts' edits, undoable with
@@ -127,16 +129,53 @@ def label_dialog(app: Any, record: dict[str, Any]) -> None:
     ask()
 
 
+def _refs(keys: list[Any]) -> list[Any]:
+    from scantui.labels.session import ScanRef
+
+    return [ScanRef(int(p), dt.date.fromisoformat(d), tuple(src)) for p, d, src in keys]
+
+
+def record_evidence(app: Any, record: dict[str, Any], verdict: str | None = None) -> bool:
+    """Add the record's scans that its matching labelled group does not record yet to that group
+    (key ``e``; ``a``/``x``/``n`` on such a record too, with the verdict). False when no group matches."""
+    from scantui.labels.match import ScanIndex, unrecorded
+
+    ips = _ips_to_label(app, record)
+    if ips is None:
+        return True
+    keys = app.state.record_scans(record)
+    _status, matches = app.state.review(ips, keys)
+    if not matches:
+        return False
+    gid = matches[0]["id"]
+
+    def change(session: Any) -> Any:
+        # again, in the worker: earlier changes are saved now
+        found = ScanIndex(session.store.groups).review(ips, keys)[1]
+        target = found[0]["id"] if found else gid
+        todo = unrecorded(session.store.get(target), keys)
+        if not todo and (verdict is None or session.store.get(target).verdict == verdict):
+            return None
+        return session.record_scans(target, _refs(todo), verdict=verdict)
+
+    app.change_labels(change, nothing=f"{record_name(record)}: its scans are recorded in {gid} already")
+    return True
+
+
 def set_verdict(app: Any, record: dict[str, Any], verdict: str) -> None:
     """Accept (``collaborative``), reject (``not_collaborative``) or ``unsure``: the matching labelled
-    group gets the verdict; with none, a new group is created with it (a rejection is remembered)."""
+    group gets the verdict and records the record's scans; with none, a new group is created with it
+    (a rejection is remembered)."""
     ips = _ips_to_label(app, record)
     if ips is None:
         return
-    _status, matches = app.state.review(ips)
-    if matches and matches[0]["verdict"] == verdict:
+    state, matches = app.state.review(ips, app.state.record_scans(record))
+    if state in ("labelled", "rejected") and matches[0]["verdict"] == verdict:
         app.notify(f"{record_name(record)} is already {VERDICT_WORDS.get(verdict, verdict)} ({matches[0]['id']})",
                    title="labels unchanged", markup=False)
+        return
+    if matches:
+        record_evidence(app, record, verdict)
         return
     scans, title = record_scans(app.state, record), default_title(record) or None
 
@@ -145,7 +184,7 @@ def set_verdict(app: Any, record: dict[str, Any], verdict: str) -> None:
 
         found = label_matches(session.store.groups, ips)  # again, in the worker: earlier changes are saved now
         if found:
-            return session.set_verdict(found[0]["id"], verdict)
+            return session.record_scans(found[0]["id"], scans, verdict=verdict)
         if verdict == "not_collaborative":
             return session.reject(ips, scans=scans, title=title)
         return session.create(ips, scans=scans, verdict=verdict, title=title)

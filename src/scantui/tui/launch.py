@@ -20,12 +20,17 @@ def run_tui(
     telescope_size: int | None = None,
     telescope_cidrs_text: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    window: str = "day",
+    tolerance: str | None = None,
+    by: str = "both",
 ) -> int:
-    """Run the TUI on *paths* until the user quits; returns the exit status (0).
+    """Run the TUI on *paths* until the user quits; returns the exit status: 0, or 2 when the data
+    failed to load and nothing else was opened before quitting (the App's ``return_code``).
 
     *opts* are the :class:`~scantui.io.options.LoadOptions`; *telescope_size* /
     *telescope_cidrs_text* override the estimated telescope size; *cache_dir*
-    overrides ``$SCANTUI_CACHE_DIR``; *labels_path* is the shared labels file.
+    overrides ``$SCANTUI_CACHE_DIR``; *labels_path* is the shared labels file; *window*, *tolerance*
+    and *by* are the collaborative-scan search options (as ``scantui collab``; the candidates screen's ``o``).
     Problems met while loading were shown as notifications; they are repeated
     on stderr after the App exits (with the traceback of unexpected ones when
     ``SCANTUI_DEBUG`` is set).
@@ -36,9 +41,11 @@ def run_tui(
     request = LoadRequest(
         paths=tuple(str(p) for p in paths), opts=opts, telescope_size=telescope_size,
         telescope_cidrs_text=telescope_cidrs_text, cache_dir=cache_dir, labels_path=labels_path,
+        window=window, tolerance=tolerance, by=by,
     )
     app = ScantuiApp(request)
-    code = app.run()
+    app.run()
+    code = app.return_code or 0
     for step, text, trace in app.failures:
         print(f"scantui: {step}: {text}", file=sys.stderr)
         if trace and os.environ.get("SCANTUI_DEBUG"):
@@ -50,5 +57,5 @@ def run_tui(
         print("scantui: quit while the analysis was running; its unfinished work is discarded", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(code or 0)
-    return code or 0
+        os._exit(code)
+    return code

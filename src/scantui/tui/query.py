@@ -1,7 +1,11 @@
-"""The scanner screen's query bar: text -> a polars expression over the scanner list (no Textual).
+"""The query bars: text -> a polars expression over the scanner list, or a test of a candidate or group (no Textual).
 
 A query is whitespace-separated terms (double quotes keep spaces:
 ``as:"digital ocean"``); :data:`scantui.tui.query_help.QUERY_HELP` lists them.
+One parser serves every view; each view has its own :class:`Fields` (the keys it
+knows): :data:`SCANNER_FIELDS` for the scanner list, :data:`RECORD_FIELDS` for the
+candidates screen's candidate scans and suggested groups, which :func:`record_matches`
+filters (``port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new``).
 
 Repeating a key (or listing values with commas) ORs the values; different
 keys AND together; comparisons, bare words and negated terms each AND.
@@ -13,6 +17,7 @@ frame, with notes for terms that cannot match (e.g. no AS data).
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 import shlex
@@ -52,6 +57,34 @@ _TEXT_COLUMNS = ("as_name", "org", "hostname")
 _NEEDS = {"as": "asn", "org": "org", "host": "hostname", "cc": "country", "cat": "category", "text": "as_name"}
 _CMP = re.compile(r"^([a-z_]+)(>=|<=|!=|=|>|<)(.+)$")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$")
+
+TIMINGS = ("parallel", "sequential", "mixed")
+#: Review states as the filter names them (``same``: same IPs as a labelled group, its scans not recorded).
+REVIEWS = ("new", "same", "labelled", "unsure", "rejected", "reviewed", "todo")
+
+
+@dataclass(frozen=True)
+class Fields:
+    """The keys one view's query bar knows: aliases -> canonical key, comparable names, closed value sets."""
+
+    aliases: dict[str, str]
+    numeric: dict[str, str]
+    enums: dict[str, tuple[str, tuple[str, ...]]]
+
+    @property
+    def key_names(self) -> str:
+        return " ".join(dict.fromkeys(self.aliases.values()))
+
+
+SCANNER_FIELDS = Fields(_ALIASES, NUMERIC, _ENUMS)
+_RECORD_ALIASES = {"port": "port", "ports": "port", "dport": "port", "p": "port",
+                   "src": "src", "ip": "src", "cidr": "src", "net": "src", "as": "as", "asn": "as",
+                   "day": "day", "date": "day", "timing": "timing", "review": "review", "state": "review"}
+_RECORD_ENUMS = {"timing": ("timing", TIMINGS), "review": ("review", REVIEWS)}
+#: The candidates screen's two lists share one bar: a comparison only one list has (``n>=5`` for the scans,
+#: ``scans>2``/``ips>10`` for the groups) filters that list and leaves the other as it is.
+RECORD_FIELDS = Fields(_RECORD_ALIASES, {"n": "n_sources", "sources": "n_sources", "scans": "scans",
+                                         "ips": "n_members", "score": "score"}, _RECORD_ENUMS)
 
 PortRanges = tuple[tuple[int, int], ...]
 #: ``resolver(ranges)`` -> the sources (a Series or integers) that probed any port in the ranges.
@@ -143,23 +176,23 @@ def _number(raw: str, text: str) -> float:
         raise QueryError(f"{raw}: {text!r} is not a number") from None
 
 
-def _term(raw: str) -> Term:
+def _term(raw: str, fields: Fields = SCANNER_FIELDS) -> Term:
     negate = raw[:1] in "-!" and len(raw) > 1
     body = raw[1:] if negate else raw
     lowered = body.lower()
     if (m := _CMP.match(lowered)) and ":" not in lowered:
         name, op, value = m.groups()
-        if name not in NUMERIC:
-            raise QueryError(f"{raw}: cannot compare {name!r} (one of: {', '.join(NUMERIC)})")
-        return Term("cmp", (NUMERIC[name], op, _number(raw, value)), negate, raw)
+        if name not in fields.numeric:
+            raise QueryError(f"{raw}: cannot compare {name!r} (one of: {', '.join(fields.numeric)})")
+        return Term("cmp", (fields.numeric[name], op, _number(raw, value)), negate, raw)
     if ":" in body:
         key, _, value = body.partition(":")
-        canon = _ALIASES.get(key.lower())
+        canon = fields.aliases.get(key.lower())
         if canon is None:
-            raise QueryError(f"{raw}: unknown key {key!r} (one of: port tool src as org host cc cat range sched pic)")
+            raise QueryError(f"{raw}: unknown key {key!r} (one of: {fields.key_names})")
         if not value.strip():
             raise QueryError(f"{raw}: no value after {key}:")
-        return Term(canon, _values(raw, canon, value), negate, raw)
+        return Term(canon, _values(raw, canon, value, fields), negate, raw)
     if _IPV4.match(body):
         return Term("src", (_network(raw, body),), negate, raw)
     if body.isdigit():
@@ -167,12 +200,21 @@ def _term(raw: str) -> Term:
     return Term("text", (lowered,), negate, raw)
 
 
-def _values(raw: str, key: str, value: str) -> tuple[Any, ...]:
+def _day(raw: str, text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise QueryError(f"{raw}: {text!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _values(raw: str, key: str, value: str, fields: Fields = SCANNER_FIELDS) -> tuple[Any, ...]:
     if key == "port":
         return _port_ranges(raw, value)
     parts = [p.strip() for p in value.split(",") if p.strip()]
-    if key in _ENUMS:
-        _column, allowed = _ENUMS[key]
+    if key == "day":
+        return tuple(_day(raw, p) for p in parts)
+    if key in fields.enums:
+        _column, allowed = fields.enums[key]
         bad = [p for p in parts if p.lower() not in allowed]
         if bad:
             raise QueryError(f"{raw}: unknown {key} {bad[0]!r} (one of: {', '.join(allowed)})")
@@ -184,9 +226,10 @@ def _values(raw: str, key: str, value: str) -> tuple[Any, ...]:
     return tuple(p.lower() for p in parts)
 
 
-def parse_query(text: str) -> Query:
-    """The terms of *text*; raises :class:`QueryError` on the first bad one."""
-    return Query(tuple(_term(raw) for raw in _split(text)), text)
+def parse_query(text: str, fields: Fields = SCANNER_FIELDS) -> Query:
+    """The terms of *text* with the keys of *fields* (the scanner list's by default); raises
+    :class:`QueryError` on the first bad one."""
+    return Query(tuple(_term(raw, fields) for raw in _split(text)), text)
 
 
 # ---------------------------------------------------------------- compiling
@@ -286,3 +329,77 @@ def compile_query(query: Query, frame: pl.DataFrame, port_sources: PortResolver 
     if not ands:
         return Compiled(None, notes)
     return Compiled(pl.all_horizontal(ands), notes)
+
+
+# ---------------------------------------------------------------- candidates and groups (records)
+
+
+def _record_view(record: dict[str, Any], review: str) -> dict[str, Any]:
+    """What the keys test in a ``collab`` candidate or a ``groups`` suggestion, as plain values."""
+    if "scan_refs" in record:  # a suggested group
+        return {"ports": [int(p) for p in record.get("ports") or []], "ips": list(record.get("members") or []),
+                "asns": [str(a) for a in record.get("asns") or []], "days": [str(d)[:10] for d in record.get("days") or []],
+                "timing": record.get("timing"), "texts": [str(record.get("group") or ""), *map(str, record.get("asns") or [])],
+                "review": review, "scans": record.get("scans"), "n_members": record.get("n_members"), "score": record.get("score")}
+    keys = [str(record.get("key") or ""), *map(str, record.get("also_keys") or [])]
+    asns = [k for k in [str(record.get("asn") or ""), *keys] if k.upper().startswith("AS")]
+    return {"ports": [int(record["port"])], "ips": list(record.get("sources") or []), "asns": asns,
+            "days": [str(record.get("day"))[:10]], "timing": record.get("timing"), "texts": keys, "review": review,
+            "n_sources": len(record.get("sources") or []), "score": record.get("score")}
+
+
+def _review_in(review: str, wanted: str) -> bool:
+    """*review*: the word of the review cell (``new``, ``same``, ``labelled``, ``unsure``, ``rejected``)."""
+    review = "same" if review == "same_ips" else review
+    if wanted == "reviewed":
+        return review in ("labelled", "unsure", "rejected")
+    if wanted == "todo":
+        return review in ("new", "same")
+    return review == wanted
+
+
+def _record_atom(key: str, values: Sequence[Any], view: dict[str, Any]) -> bool:
+    if key == "port":
+        return any(lo <= p <= hi for p in view["ports"] for lo, hi in values)
+    if key == "src":
+        addresses = [ipaddress.IPv4Address(ip.split("/")[0]) for ip in view["ips"]]
+        return any(a in net for a in addresses for net in values)
+    if key == "as":
+        names = [a.lower() for a in view["asns"]]
+        return any((f"as{v}" in names) if isinstance(v, int) else any(v in n for n in names) for v in values)
+    if key == "day":
+        return any(d in view["days"] for d in values)
+    if key == "timing":
+        return view["timing"] in values
+    if key == "review":
+        return any(_review_in(view["review"], v) for v in values)
+    if key == "text":
+        return any(v in t.lower() for v in values for t in view["texts"])
+    if key == "cmp":
+        column, op, value = values
+        got = view[column]
+        if got is None:
+            return False
+        return {">": got > value, ">=": got >= value, "<": got < value, "<=": got <= value,
+                "=": got == value, "!=": got != value}[op]
+    raise QueryError(f"{key}: unsupported term")  # pragma: no cover - the record fields parse no other key
+
+
+def record_matches(query: Query, record: dict[str, Any], review: str = "new") -> bool:
+    """Whether a candidate or group *record* (with its review word: ``new``, ``same``, ``labelled``,
+    ``unsure``, ``rejected``) matches *query* (parsed with :data:`RECORD_FIELDS`).
+    The same combination as the scanner list: one key's values OR, different keys AND, negations AND."""
+    view = _record_view(record, review)
+    groups: dict[str, list[Any]] = {}
+    for term in query.terms:
+        if term.key == "cmp" and term.values[0] not in view:
+            continue  # a field of the other list (see RECORD_FIELDS)
+        if term.negate:
+            if _record_atom(term.key, term.values, view):
+                return False
+        elif term.key in ("cmp", "text"):
+            if not _record_atom(term.key, term.values, view):
+                return False
+        else:
+            groups.setdefault(term.key, []).extend(term.values)
+    return all(_record_atom(key, values, view) for key, values in groups.items())

@@ -1,4 +1,4 @@
-"""The query bar's syntax as the help screen shows it (plain text: importing it loads nothing)."""
+"""The query bars' syntax as the help screens show it: scanners, and candidates/groups (plain text: importing it loads nothing)."""
 
 QUERY_HELP = """\
 port:443  port:80,8000-8100     sources that probed these ports
@@ -13,5 +13,18 @@ pic:background                  picture (snapshot background)
 packets>=1000  ports>100  days>3  dsts<500  period=7  interval<2  cover>=50%
 censys                          a bare word: substring of AS name, org or hostname
 -tool:zmap  !cat:research       a leading - or ! negates a term
+Repeating a key (or commas) ORs values; different keys AND.
+"""
+
+RECORD_QUERY_HELP = """\
+port:8080  port:80,8000-8100    the scan's port (a group: any of its ports)
+198.18.5.0/24  ip:192.0.2.7     a source / member address or block (also src:, cidr:)
+as:14061  as:AS14061            the AS (of the scan, its key, or a group's ASes)
+day:2024-02-06                  the scan's UTC day (a group: any of its days)
+timing:sequential               timing (parallel sequential mixed)
+review:new                      review state (new same labelled unsure rejected; reviewed, todo)
+n>=5  score>50  (groups: scans>2 ips>10)
+80.82.77  AS6939                a bare word: substring of the key, the group id or AS
+-review:rejected                a leading - or ! negates a term
 Repeating a key (or commas) ORs values; different keys AND.
 """

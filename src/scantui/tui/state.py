@@ -14,8 +14,8 @@ plain blocking call the App runs in a thread worker:
 
 Beside the pipeline, :meth:`DataState.open_labels` opens the labels file (a
 :class:`~scantui.labels.session.LabelSession`: every change saved at once,
-undoable); :meth:`DataState.review` says whether some IPs are new, labelled or
-rejected there.
+undoable); :meth:`DataState.review_record` says whether a candidate or group is new,
+labelled or rejected there, or only shares its IPs with a labelled group (its scans not recorded).
 
 Each step stores its result on the state, so screens added later (candidates,
 detail, labels) read ``state.dataset``, ``state.rollup``, ``state.scanners``,
@@ -56,6 +56,15 @@ class LoadRequest:
     telescope_cidrs_text: str | None = None
     cache_dir: str | os.PathLike[str] | None = None
     labels_path: str | os.PathLike[str] | None = None
+    window: str = "day"  # the collaborative-scan search options, as typed (``scantui PATH --window 24h``...)
+    tolerance: str | None = None
+    by: str = "both"
+
+    def collab_query(self) -> Any:
+        """The :class:`~scantui.analysis.collab.CollabQuery` of the search options (InputError on a bad one)."""
+        from scantui.analysis.collab import make_query
+
+        return make_query(by=self.by, window=self.window, tolerance=self.tolerance, telescope_cidrs=self.telescope_cidrs_text)
 
     @property
     def title(self) -> str:
@@ -207,7 +216,10 @@ class DataState:
         self.labels: LabelSession | None = None
         self._port_cache: dict[tuple[tuple[int, int], ...], pl.Series] = {}
         self._review_groups: tuple[Any, ...] = ()
-        self._review_cache: dict[tuple[str, ...], tuple[str, list[dict[str, Any]]]] = {}
+        self._review_cache: dict[tuple[Any, ...], tuple[str, list[dict[str, Any]]]] = {}
+        self._review_index: Any = None
+        self._refs_for: Any = None
+        self._refs: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ the pipeline
@@ -254,13 +266,20 @@ class DataState:
         return self.scanners
 
     def build_collab(self) -> CollabResult:
-        """Candidate collaborative scans with the default query (as ``scantui collab``)."""
+        """Candidate collaborative scans with the request's search options (as ``scantui collab``).
+
+        A search started before the options changed (:meth:`ScantuiApp.search_again`) does not store its result.
+        """
         from scantui.analysis.collab import collab_scans
 
+        request = self.request
         rollup = self._need_rollup()
         size = self.telescope_size if self.telescope_size is not None else self.resolve_telescope()[0]
-        self.collab = collab_scans(self.dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment, telescope_size=size)
-        return self.collab
+        result = collab_scans(self.dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment, telescope_size=size,
+                              query=request.collab_query())
+        if self.request is request:
+            self.collab = result
+        return result
 
     def build_groups(self) -> list[dict[str, Any]] | None:
         """Suggested groups of the candidates; None while :mod:`scantui.analysis.groups` is not there."""
@@ -268,9 +287,12 @@ class DataState:
             from scantui.analysis.groups import suggest_groups
         except ImportError:
             return None
+        request = self.request
         candidates = self.collab.candidates if self.collab is not None else self.build_collab().candidates
-        self.groups = suggest_groups(candidates)
-        return self.groups
+        groups = suggest_groups(candidates)
+        if self.request is request:
+            self.groups = groups
+        return groups
 
     def open_labels(self) -> LabelSession:
         """The labels file of the request (``./scantui-labels.yaml`` by default; created on the first change)."""
@@ -280,29 +302,52 @@ class DataState:
         self.labels = LabelSession.open(str(path))
         return self.labels
 
-    def review(self, ips: list[str]) -> tuple[str, list[dict[str, Any]]]:
-        """(``new`` | ``labelled`` | ``rejected``, matching labelled groups) of a candidate's or group's IPs.
+    def review(self, ips: list[str], scans: list[Any] | None = None) -> tuple[str, list[dict[str, Any]]]:
+        """(``new`` | ``same_ips`` | ``labelled`` | ``rejected``, matching labelled groups) of IPs and their scans.
 
+        *scans* are (port, day, sources) (:func:`scantui.labels.match.scan_key`); a record is reviewed only
+        when its scans are recorded in a group (see :mod:`scantui.labels.match`); without *scans*, IPs only.
         Memoized until the labelled groups change (groups are immutable: a change replaces the object),
         so the candidates screen, the overview counts and a verdict key share one computation.
         """
-        from scantui.labels.match import label_matches, review_state
+        from scantui.labels.match import ScanIndex
 
         if self.labels is None:
             return "new", []
         groups = tuple(self.labels.store.groups)
-        key = tuple(ips)
+        key = (tuple(ips), None if scans is None else tuple((p, d, tuple(s)) for p, d, s in scans))
         with self._lock:
-            if len(groups) != len(self._review_groups) or any(a is not b for a, b in zip(groups, self._review_groups)):
+            if (self._review_index is None or len(groups) != len(self._review_groups)
+                    or any(a is not b for a, b in zip(groups, self._review_groups))):
                 self._review_groups, self._review_cache = groups, {}
+                self._review_index = ScanIndex(groups)
             hit = self._review_cache.get(key)
-            cache = self._review_cache
+            cache, index = self._review_cache, self._review_index
         if hit is None:
-            matches = label_matches(groups, ips)
-            hit = (review_state(matches), matches)
+            hit = index.review(ips, scans)
             with self._lock:
                 cache[key] = hit
         return hit[0], list(hit[1])
+
+    def record_scans(self, record: dict[str, Any]) -> list[tuple[int, str, tuple[str, ...]]]:
+        """The scans of a candidate record (itself) or of a suggested group (its candidates), as scan keys."""
+        from scantui.labels.match import scan_key
+
+        if "scan_refs" not in record:
+            return [scan_key(record)] if "port" in record and "sources" in record else []
+        collab = self.collab
+        with self._lock:
+            if self._refs_for is not collab:
+                cands = collab.candidates if collab is not None else []
+                self._refs_for, self._refs = collab, {(c["port"], c["start"], c["key"]): c for c in cands}
+            refs = self._refs
+        found = [refs[k] for r in record["scan_refs"] if (k := (r["port"], r["start"], r["key"])) in refs]
+        return [scan_key(c) for c in sorted(found, key=lambda c: c["start"])]
+
+    def review_record(self, record: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """:meth:`review` of a candidate scan or a suggested group: its IPs and its scans."""
+        ips = list(record.get("members") or record.get("sources") or [])
+        return self.review(ips, self.record_scans(record))
 
     # ------------------------------------------------------------ queries the screens ask
 

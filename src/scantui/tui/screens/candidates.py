@@ -3,9 +3,10 @@
 Two lists, one above the other (``tab`` switches): the suggested groups of
 :mod:`scantui.analysis.groups` (``S01``... in rank order) and the candidate
 scans of :mod:`scantui.analysis.collab` (``#`` is the rank by score). Each row
-says whether the labels file already decided on its IPs (:meth:`DataState.review`):
-``new``, ``labelled G01`` (``unsure G02``), or ``rejected R01``; new rows come
-first, rejected ones last and dimmed, ``h`` hides every reviewed row.
+says whether the labels file already decided on it (:meth:`DataState.review_record`):
+``new``, ``same IPs as G01`` (G01 holds its IPs, but its scans are not recorded there:
+not reviewed), ``labelled G01`` (``unsure G02``), or ``rejected R01``; new rows come
+first, rejected ones last and dimmed, ``h`` hides every reviewed (labelled, rejected) row.
 
 While :meth:`ScantuiApp.count_candidates` runs the screen says so; the rows and
 their review state are computed in a thread worker, again after every labelling
@@ -14,7 +15,7 @@ lines, so the row just reviewed moves away and the next one to review is under t
 
 Keys: enter opens (:meth:`ScantuiApp.open_group` / :meth:`ScantuiApp.open_candidate`);
 ``l`` labels (new group or add to one), ``a`` accepts, ``x`` rejects, ``n`` marks
-unsure, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
+unsure, ``e`` records a "same IPs" row's scans in its group, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
 undoes (App-wide).
 """
 
@@ -32,12 +33,13 @@ from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus
 from textual.screen import Screen
 from textual.strip import Strip
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
 from scantui.tui.columns import Column, float_text, int_text, other_keys, plain_int_text
-from scantui.tui.labelling import label_dialog, set_verdict
+from scantui.tui.labelling import label_dialog, record_evidence, set_verdict
+from scantui.tui.query_help import RECORD_QUERY_HELP
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
@@ -45,24 +47,34 @@ from scantui.tui.widgets.table import VirtualTable
 if TYPE_CHECKING:
     import polars as pl
 
-Review = Callable[[list[str]], "tuple[str, list[dict[str, Any]]]"]
+Review = Callable[[dict[str, Any]], "tuple[str, list[dict[str, Any]]]"]
 
-#: Sort prefix of the ``review`` cell: new rows first, rejected last.
-REVIEW_RANK = {"new": 0, "labelled": 1, "rejected": 2}
+#: Sort prefix of the ``review`` cell: new rows first, then those sharing IPs with a labelled group
+#: (their scans not recorded), rejected last. Ranks below REVIEWED are still to review.
+REVIEW_RANK = {"new": 0, "same_ips": 1, "labelled": 2, "rejected": 3}
+REVIEWED = REVIEW_RANK["labelled"]
+_TO_REVIEW = [str(rank) for rank in range(REVIEWED)]
 _VERDICT_WORD = {"collaborative": "labelled", "not_collaborative": "rejected", "unsure": "unsure"}
 
 
 def review_cell(state: str, matches: Sequence[dict[str, Any]]) -> str:
-    """``0 new``, ``1 labelled G01``, ``1 unsure G02`` or ``2 rejected R01``: sorts in review order;
-    the digit is not shown (:func:`review_text`)."""
-    if not matches:
+    """``0 new``, ``1 same IPs as G01``, ``2 labelled G01``, ``2 unsure G02`` or ``3 rejected R01``:
+    sorts in review order; the digit is not shown (:func:`review_text`)."""
+    if not matches or state == "new":
         return f"{REVIEW_RANK['new']} new"
     best = matches[0]
-    return f"{REVIEW_RANK.get(state, 1)} {_VERDICT_WORD.get(best['verdict'], best['verdict'])} {best['id']}"
+    if state == "same_ips":
+        return f"{REVIEW_RANK['same_ips']} same IPs as {best['id']}"
+    return f"{REVIEW_RANK.get(state, REVIEWED)} {_VERDICT_WORD.get(best['verdict'], best['verdict'])} {best['id']}"
 
 
 def review_text(value: Any) -> str:
     return safe_line(str(value)[2:])  # ids come from the labels file
+
+
+def review_word(cell: Any) -> str:
+    """The state word of a ``review`` cell: ``new``, ``same``, ``labelled``, ``unsure`` or ``rejected``."""
+    return str(cell)[2:].split(" ", 1)[0]
 
 
 def month_day(value: Any) -> str:
@@ -73,7 +85,7 @@ def _right(key: str, header: str, width: int, fmt: Callable[[Any], str]) -> Colu
     return Column(key, header, width, "right", fmt)
 
 
-_REVIEW = Column("review", "review", 12, fmt=review_text)
+_REVIEW = Column("review", "review", 16, fmt=review_text)
 GROUP_COLUMNS: tuple[Column, ...] = (
     Column("group", "group", 5),
     _REVIEW,
@@ -112,7 +124,7 @@ def group_frame(groups: Sequence[dict[str, Any]], review: Review) -> pl.DataFram
     for idx, g in enumerate(groups):
         ports = [str(p) for p in g["ports"]]
         rows.append({
-            "idx": idx, "group": g["group"], "review": review_cell(*review(g["members"])), "scans": g["scans"],
+            "idx": idx, "group": g["group"], "review": review_cell(*review(g)), "scans": g["scans"],
             "n_members": g["n_members"], "ports": ",".join(ports[:6]) + ("…" if len(ports) > 6 else ""),
             "days": days_cell(g["days"]) if g["days"] else "", "reasons": "+".join(SHORT_REASONS.get(r, r) for r in g["reasons"]) or "-",
             "timing": g.get("timing"), "split": split_cell(g["split"], g.get("cover_multiple") or 1),
@@ -132,7 +144,7 @@ def candidate_frame(candidates: Sequence[dict[str, Any]], review: Review) -> pl.
     for idx, c in enumerate(candidates):
         size = c.get("telescope_size") or 0
         rows.append({
-            "idx": idx, "rank": idx + 1, "review": review_cell(*review(c["sources"])), "port": c["port"],
+            "idx": idx, "rank": idx + 1, "review": review_cell(*review(c)), "port": c["port"],
             "day": str(c["day"]), "key": c["key"], "n_sources": len(c["sources"]),
             "cover": f"{c['cover_multiple']}x {c['union'] / size:.1%}" if size else f"{c['cover_multiple']}x",
             "timing": c.get("timing"), "score": float(c.get("score") or 0.0), "asn": c.get("asn"),
@@ -144,11 +156,12 @@ def candidate_frame(candidates: Sequence[dict[str, Any]], review: Review) -> pl.
     return pl.DataFrame(rows, schema=schema)
 
 
-def review_counts(frame: pl.DataFrame) -> tuple[int, int]:
-    """(rows, new rows) of a list."""
+def review_counts(frame: pl.DataFrame) -> tuple[int, int, int]:
+    """(rows, new rows, rows sharing IPs with a labelled group but not recorded) of a list."""
     if frame.height == 0:
-        return 0, 0
-    return frame.height, int(frame["review"].str.starts_with("0").sum())
+        return 0, 0, 0
+    first = frame["review"].str.slice(0, 1)
+    return frame.height, int((first == "0").sum()), int((first == str(REVIEW_RANK["same_ips"])).sum())
 
 
 class ReviewTable(VirtualTable):
@@ -207,14 +220,26 @@ class CandidatesScreen(Screen):
         "Suggested groups (S01... by rank) and candidate scans (# by score), new ones first, rejected ones last "
         "and dimmed. tab switches between the two lists. enter opens the row; l labels it (a new group, or add "
         "to a labelled one); a accepts, x rejects, n marks unsure (the labelled group it belongs to gets the "
-        "verdict, else a new group is made: rejections become R01..., so they do not come back as new); u undoes "
-        "the last change. Every change is saved to the labels file at once. h hides the reviewed rows."
+        "verdict and its scans, else a new group is made: rejections become R01..., so they do not come back as new); "
+        "u undoes the last change. A row is reviewed when its scans are recorded in a group; 'same IPs as G01' "
+        "means G01 holds its IPs but not these scans: e records them in G01 (a/x/n too, with the verdict). "
+        "Every change is saved to the labels file at once. h hides the reviewed rows. o changes the search options "
+        "(window: day or a rolling span like 24h for scans crossing midnight; tolerance; by /24 or AS), shown in the title."
+        "\n\n/ filters both lists (the scanner query's syntax; escape clears it):\n\n" + RECORD_QUERY_HELP
     )
+    DEFAULT_CSS = """
+    CandidatesScreen #filter-row { display: none; }
+    CandidatesScreen #filter-row.-shown { display: block; }
+    """
     BINDINGS = [
+        Binding("escape", "leave_filter", "Back", show=False, id="candidates.leave_filter"),
         Binding("l", "label", "Label", id="candidates.label"),
         Binding("a", "verdict('collaborative')", "Accept", id="candidates.accept"),
         Binding("x", "verdict('not_collaborative')", "Reject", id="candidates.reject"),
+        Binding("slash", "focus_filter", "Filter", id="candidates.filter"),
         Binding("n", "verdict('unsure')", "Unsure", show=False, id="candidates.unsure"),
+        Binding("e", "record", "Record scans", show=False, id="candidates.record"),
+        Binding("o", "options", "Options", show=False, id="candidates.options"),
         Binding("h", "toggle_reviewed", "Hide/show reviewed", show=False, id="candidates.hide_reviewed"),
         Binding("tab,shift+tab", "switch_list", "Switch list", show=False, id="candidates.switch_list"),
     ]
@@ -227,6 +252,9 @@ class CandidatesScreen(Screen):
         self._frames: dict[str, pl.DataFrame] = {}
         self._last_table: ReviewTable | None = None
         self._generation = 0
+        self.filter_text = ""
+        self._filter: Any = None  # the parsed query (scantui.tui.query.Query) or None
+        self._shown: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -234,6 +262,10 @@ class CandidatesScreen(Screen):
         with Horizontal(id="candidates-status-row"):
             yield Static("", id="candidates-status", markup=False)
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="candidates-progress")
+        with Horizontal(id="filter-row"):
+            yield Label("/", id="filter-prompt")
+            yield Input(placeholder="port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new",
+                        id="filter", select_on_focus=False)
         with Vertical(id="groups-pane", classes="review-pane"):
             yield Static("suggested groups", id="groups-title", classes="pane-title", markup=False)
             yield ReviewTable(GROUP_COLUMNS, sort_key="review", descending=False, pinned=2, id="groups-table",
@@ -251,6 +283,7 @@ class CandidatesScreen(Screen):
         for name in ("collab_count", "groups_count"):
             self.watch(app, name, self._data_changed, init=False)
         self.watch(app, "labels_version", self._labels_changed, init=False)
+        self.watch(app, "load_error", self._progress_changed, init=False)
         self.groups_table.focus()
         self._data_changed()
 
@@ -266,8 +299,8 @@ class CandidatesScreen(Screen):
 
     def _data_changed(self, _value: object = None) -> None:
         app = self.app
-        if app.collab_count is not None or app.groups_count is not None:
-            self._rebuild(hold=False)
+        if app.collab_count is not None or app.groups_count is not None or self._frames:
+            self._rebuild(hold=False)  # (both None with rows shown: other data was opened, the old rows go)
         self._progress_changed()
 
     def _progress_changed(self, _value: object = None) -> None:
@@ -275,8 +308,9 @@ class CandidatesScreen(Screen):
         self._status()
         self._titles()
         if not app.loading and not app.counting and app.collab_count is None:
+            why = app.no_data_text("candidates")
             for table in (self.groups_table, self.candidates_table):
-                table.empty_text = "no candidates (see the notifications)"
+                table.empty_text = why or "no candidates (see the notifications)"
                 table.refresh()
 
     def _labels_changed(self, _version: int) -> None:
@@ -294,7 +328,7 @@ class CandidatesScreen(Screen):
     @work(thread=True, exclusive=True, group="candidates-rows", exit_on_error=False)
     def _build_rows(self, generation: int, groups: Sequence[dict[str, Any]], candidates: Sequence[dict[str, Any]], hold: bool) -> None:
         """The two lists with their review state (matching every row against the labels: off the UI thread)."""
-        review = self.app.state.review
+        review = self.app.state.review_record
         try:
             frames = {"groups": group_frame(groups, review), "candidates": candidate_frame(candidates, review)}
         except Exception as exc:  # noqa: BLE001 - shown; the lists keep their last rows
@@ -316,11 +350,28 @@ class CandidatesScreen(Screen):
             frame = self._frames.get(name)
             if frame is None:
                 continue
-            shown = frame.filter(frame["review"].str.starts_with("0")) if self.hide_reviewed else frame
-            waiting = app.counting and (app.groups_count if name == "groups" else app.collab_count) is None
-            table.empty_text = ("grouping the candidates…" if waiting else
-                                "nothing new to review (h shows the reviewed rows)" if frame.height else
-                                f"no {'suggested groups' if name == 'groups' else 'candidate scans'} in this data")
+            shown = frame.filter(frame["review"].str.slice(0, 1).is_in(_TO_REVIEW)) if self.hide_reviewed else frame
+            if self._filter is not None and shown.height:
+                from scantui.tui.query import record_matches
+
+                records = self._groups if name == "groups" else self._candidates
+                keep = [i for i, cell in zip(shown["idx"].to_list(), shown["review"].to_list())
+                        if record_matches(self._filter, records[i], review_word(cell))]
+                shown = shown.filter(shown["idx"].is_in(keep))
+            self._shown[name] = shown.height
+            waiting = (app.groups_count if name == "groups" else app.collab_count) is None
+            if app.no_data_text("candidates") is not None:
+                table.empty_text = app.no_data_text("candidates")
+            elif waiting and app.loading:
+                table.empty_text = "waiting for the candidates…"
+            elif waiting and app.counting:
+                table.empty_text = "grouping the candidates…"
+            elif frame.height and self._filter is not None:
+                table.empty_text = "nothing matches the filter (escape clears it)"
+            elif frame.height:
+                table.empty_text = "nothing new to review (h shows the reviewed rows)"
+            else:
+                table.empty_text = f"no {'suggested groups' if name == 'groups' else 'candidate scans'} in this data"
             table.show(shown, hold=hold)
             if name == "groups":  # the lines it needs (title, header, rows), up to the CSS's max-height
                 self.query_one("#groups-pane").styles.height = shown.height + 2 if shown.height else 3
@@ -338,16 +389,23 @@ class CandidatesScreen(Screen):
             if frame is None or count is None:
                 title.update(f"{label} · {'finding…' if app.loading or app.counting else 'none'}")
                 continue
-            total, new = review_counts(frame)
+            total, new, same = review_counts(frame)
             text = f"{label} · {total:,} · {new:,} new"
+            if same:
+                text += f" · {same:,} same IPs"
             if self.hide_reviewed:
-                text += f" · {total - new:,} reviewed hidden"
+                text += f" · {total - new - same:,} reviewed hidden"
+            if self._filter is not None:
+                text += f" · {self._shown.get(name, 0):,} match /{safe_line(self.filter_text.strip())}"
             title.update(text)
 
     def _status(self) -> None:
         app, state = self.app, self.app.state
         busy = app.loading or app.counting
-        if app.loading:
+        why = app.no_data_text("candidates")
+        if why is not None:
+            text = why
+        elif app.loading:
             text = "waiting for the data to load…"
         elif app.counting and app.collab_count is None:
             text = "finding candidates…"
@@ -365,6 +423,7 @@ class CandidatesScreen(Screen):
         else:
             text += f" · labels: {labels_name} not open"
         self.query_one("#candidates-status", Static).update(safe_line(text))
+        self.sub_title = safe_line(self.options_label())  # the search options in the header (the data: other screens)
         self.query_one("#candidates-progress", ProgressBar).display = busy and not app.loading
 
     # ------------------------------------------------------------ rows out
@@ -423,6 +482,101 @@ class CandidatesScreen(Screen):
         if record is not None:
             set_verdict(self.app, record, verdict)
 
+    def action_record(self) -> None:
+        record = self._with_selected()
+        if record is not None and not record_evidence(self.app, record):
+            self.notify("no labelled group holds these IPs: l labels them", markup=False)
+
+    def options_label(self) -> str:
+        """The search options in use (``window 24h · by both · tol 1.64%,2.46%``)."""
+        try:
+            from scantui.analysis.collab import query_label
+
+            return query_label(self.app.state.request.collab_query())
+        except Exception as exc:  # noqa: BLE001 - a bad flag was refused before the app started; say it anyway
+            return error_text(exc)
+
+    def action_options(self) -> None:
+        """Ask for the search options (a small modal); the search and grouping run again with them."""
+        from scantui.tui.screens.prompt import PromptScreen
+
+        request = self.app.state.request
+        fields = [
+            ("window", "window", request.window, "day, or a rolling span: 24h 48h 90m 2d"),
+            ("tolerance", "tolerance", request.tolerance or "", "LOW,HIGH e.g. 2%,2.5% (empty: the study's)"),
+            ("by", "by", request.by, "prefix24, asn or both"),
+        ]
+
+        def check(values: dict[str, str]) -> dict[str, Any]:
+            from dataclasses import replace
+
+            options = {"window": values["window"].strip() or "day", "tolerance": values["tolerance"].strip() or None,
+                       "by": values["by"].strip() or "both"}
+            replace(request, **options).collab_query()  # a bad value: said in the modal, which stays
+            return options
+
+        def chosen(options: dict[str, Any] | None) -> None:
+            if options is not None:
+                self.app.search_again(**options)
+                self.notify(safe_line(self.options_label()), title="searching again", markup=False)
+
+        self.app.push_screen(PromptScreen("collaborative-scan search options", fields, check=check,
+                                          help_text="Same as scantui collab --window/--tolerance/--by."), chosen)
+
+    # ------------------------------------------------------------ the filter (/)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter-row").add_class("-shown")
+        self.filter_input.focus()
+
+    def action_leave_filter(self) -> None:
+        """Escape: clears the filter (from the bar or a list); with none, back to the previous screen."""
+        if self.filter_input.has_focus or self._filter is not None or self.filter_text:
+            self.action_clear_filter()
+            (self._last_table or self.groups_table).focus()
+        else:
+            self.app.action_back()
+
+    def action_clear_filter(self) -> None:
+        self.filter_input.value = ""
+        self.apply_filter("", report=False)
+        self.query_one("#filter-row").remove_class("-shown")
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.apply_filter(event.value, report=False)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.apply_filter(event.value, report=True):
+            (self._last_table or self.groups_table).focus()
+            if not event.value.strip():
+                self.query_one("#filter-row").remove_class("-shown")
+
+    def apply_filter(self, text: str, *, report: bool) -> bool:
+        """Filter both lists by *text* (the scanner query's syntax, these lists' keys); False on a bad term."""
+        from scantui.tui.query import RECORD_FIELDS, QueryError, parse_query
+
+        try:
+            query = parse_query(text, RECORD_FIELDS)
+        except QueryError as exc:
+            self.filter_input.add_class("-invalid")
+            self.query_one("#candidates-status", Static).update(safe_line(f"✗ {exc}"))
+            if report:
+                self.notify(safe_line(str(exc)), title="filter", severity="error", markup=False)
+            return False
+        self.filter_input.remove_class("-invalid")
+        self.filter_text = text
+        self._filter = query if query else None
+        self._show_frames(hold=False)
+        return True
+
     def action_toggle_reviewed(self) -> None:
         self.hide_reviewed = not self.hide_reviewed
         self._show_frames(hold=False)
@@ -443,9 +597,15 @@ class CandidatesScreen(Screen):
         yield "candidates: accept selected", "Verdict collaborative for the row's IPs", lambda: self.action_verdict("collaborative")
         yield "candidates: reject selected", "Verdict not collaborative (remembered)", lambda: self.action_verdict("not_collaborative")
         yield "candidates: mark selected unsure", "Verdict unsure for the row's IPs", lambda: self.action_verdict("unsure")
+        yield ("candidates: record selected scans", "Add the row's scans to the labelled group holding its IPs (same IPs as...)",
+               self.action_record)
         yield "candidates: undo last label change", "Put the labels file back as before the last change", self.app.action_undo_label
         yield ("candidates: show reviewed rows" if self.hide_reviewed else "candidates: hide reviewed rows",
                "Toggle the labelled and rejected rows", self.action_toggle_reviewed)
+        yield ("candidates: search options", "Change the window (day, 24h...), tolerance and grouping; search again",
+               self.action_options)
+        yield "candidates: filter", "Filter both lists: port: ip/CIDR as: day: timing: review: (/)", self.action_focus_filter
+        yield "candidates: clear filter", "Show every row again (escape)", self.action_clear_filter
         yield "candidates: go to suggested groups", "Focus the list of suggested groups", lambda: self.action_show_list("groups")
         yield "candidates: go to candidate scans", "Focus the list of candidate scans", lambda: self.action_show_list("candidates")
         yield "candidates: review order", f"Sort the {which}: new first, rejected last", lambda: table.sort_by("review", False)

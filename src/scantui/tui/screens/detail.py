@@ -100,7 +100,7 @@ def _list_text(values: Any, limit: int = 8) -> str:
 
 def review_text(state: str, matches: list[dict[str, Any]]) -> Text:
     """``new`` / ``labelled as G1 (collaborative, 100%)`` / ``rejected as ...``: label ids are data."""
-    text = Text(state, style="bold")
+    text = Text("same IPs, scans not recorded," if state == "same_ips" else state, style="bold")
     if matches:
         text.append(" as ")
         text.append(", ".join(f"{safe_line(m['id'])} ({safe_line(m.get('verdict'))}, {m['share']:.0%})" for m in matches[:3]))
@@ -519,8 +519,8 @@ class ReviewMixin:
         self.refresh_review()
 
     def refresh_review(self: Any) -> None:
-        state, ips = self.app.state, self.ips
-        self.in_thread("detail-review", lambda: state.review(ips), self._show_review, "review state")
+        state, record = self.app.state, self.record
+        self.in_thread("detail-review", lambda: state.review_record(record), self._show_review, "review state")
 
     def _show_review(self: Any, review: tuple[str, list[dict[str, Any]]]) -> None:
         self.review = review

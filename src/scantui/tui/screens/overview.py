@@ -148,6 +148,7 @@ class OverviewScreen(Screen):
         self.watch(app, "loading", self._show_figures, init=False)
         self.watch(app, "counting", self._show_figures, init=False)
         self.watch(app, "new_counts", self._show_figures, init=False)
+        self.watch(app, "load_error", lambda _e: self._show_overview(app.overview), init=False)
 
     def _show_figures(self, _value: object = None) -> None:
         app = self.app
@@ -161,7 +162,10 @@ class OverviewScreen(Screen):
         self.query_one("#ports", Static).update(ports_table(overview))
         self.query_one("#inputs", Static).update(inputs_table(overview))
         plot = self.query_one(DayPlot)
-        if overview is None:
+        why = self.app.no_data_text("figures")
+        if why is not None:
+            plot.show_text(safe_line(why))
+        elif overview is None:
             plot.show_text("waiting for the data…")
         else:
             plot.show(overview.day_list, overview.day_packets)

@@ -59,11 +59,12 @@ class ScannersScreen(Screen):
             yield Input(placeholder=PLACEHOLDER, id="filter", select_on_focus=False)
         yield Static("loading scanners…", id="scanner-status", markup=False)
         yield VirtualTable(SCANNER_COLUMNS, sort_key="packets", descending=True, id="scanner-table",
-                           empty_text="no scanners (yet)")
+                           empty_text="loading scanners…")
         yield Footer()
 
     def on_mount(self) -> None:
         self.watch(self.app, "scanners_version", self._scanners_changed, init=True)
+        self.watch(self.app, "load_error", self._scanners_changed, init=False)
         self.query_one(VirtualTable).focus()
 
     @property
@@ -72,9 +73,15 @@ class ScannersScreen(Screen):
 
     # ------------------------------------------------------------ data in
 
-    def _scanners_changed(self, version: int) -> None:
-        scanners = self.app.state.scanners
-        if scanners is None:
+    def _scanners_changed(self, _value: object = None) -> None:
+        app, table = self.app, self.table
+        scanners = app.state.scanners
+        why = app.no_data_text("scanners")
+        table.empty_text = why or ("loading scanners…" if app.loading else "no scanners")
+        if scanners is None:  # loading (other data opened: the old rows go), or it failed
+            self._total = 0
+            table.set_frame(table.frame.clear())
+            self.query_one("#scanner-status", Static).update(safe_line(why or "loading scanners…"))
             return
         self._total = scanners.frame.height
         self.apply_filter(self.query_text, report=False)
@@ -86,6 +93,10 @@ class ScannersScreen(Screen):
         if table.sort_key:
             header = next((c.header for c in table.columns if c.key == table.sort_key), table.sort_key)
             order = f" · sorted by {header} {'↓' if table.descending else '↑'}"
+        why = self.app.no_data_text("scanners")
+        if why is not None:
+            self.query_one("#scanner-status", Static).update(safe_line(why))
+            return
         text = f"{rows:,} of {self._total:,} sources{order}"
         if self.query_text.strip():
             text += f" · filter: {self.query_text.strip()}"
