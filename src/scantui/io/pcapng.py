@@ -31,7 +31,8 @@ import polars as pl
 from scantui.errors import InputError
 from scantui.io import frames
 from scantui.io.options import LoadOptions
-from scantui.io.pcap import MAX_CAPLEN, WINDOW_BYTES, MappedFile, emit, finish, open_mapped, scan_batches
+from scantui.io.pcap import MAX_CAPLEN, WINDOW_BYTES, MappedFile, emit, finish, open_mapped, output_schema
+from scantui.io.sources import scan_batches
 from scantui.io.stats import FileStats, LoadStats
 
 SHB, IDB, PB, SPB, NRB, ISB, EPB = 0x0A0D0D0A, 1, 2, 3, 4, 5, 6
@@ -382,4 +383,4 @@ def scan_pcapng(path, opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", path=path) from None
     check_magic(path, head, size)
-    return scan_batches(lambda: iter_pcapng_batches(path, opts, stats), opts, "pcapng", path)
+    return scan_batches(lambda: iter_pcapng_batches(path, opts, stats), output_schema(opts), "pcapng", path, stats)
