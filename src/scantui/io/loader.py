@@ -213,12 +213,23 @@ def open_inputs(paths: Sequence[str | os.PathLike[str]], opts: LoadOptions | Non
 def _build_frame(groups: list[_Group], opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
     from scantui.io.parquet import scan_parquet
 
+    from scantui.io.captures import scan_captures
+
     frames = []
+    captures: list[tuple[Path, str]] = []  # consecutive capture files, read together
     for group in groups:
+        if group.format in (detect.PCAP, detect.PCAPNG):
+            captures.append((group.paths[0], group.format))
+            continue
+        if captures:
+            frames.extend(scan_captures(captures, opts, stats))
+            captures = []
         if group.format == detect.PARQUET:
             frames.append(scan_parquet(list(group.paths), opts, stats, hive=group.hive))
         else:
             frames.append(_scanner(group.format)(group.paths[0], opts, stats))
+    if captures:
+        frames.extend(scan_captures(captures, opts, stats))
     lf = frames[0] if len(frames) == 1 else pl.concat([conform(f) for f in frames], how="diagonal_relaxed")
     if opts.sensor is not None:
         names = lf.collect_schema().names()

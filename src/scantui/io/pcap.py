@@ -142,7 +142,11 @@ class RecordWalker:
         where = f"record {index} at byte {pos}"
         if left < RECORD_HEADER:
             return self._cut(index, where, RECORD_HEADER, left)
-        _, _, caplen, origlen = struct.unpack_from(self.hdr.order + "IIII", self.views.u8, pos)
+        _, frac, caplen, origlen = struct.unpack_from(self.hdr.order + "IIII", self.views.u8, pos)
+        if frac >= self.frac_limit:
+            unit = "nanoseconds" if self.hdr.nanos else "microseconds"
+            raise InputError(f"bad record: timestamp fraction {frac} is not below {self.frac_limit} ({unit})",
+                             path=self.path, where=where)
         if caplen > self.hdr.max_caplen:
             limit = f"the snapshot length {self.hdr.snaplen}" if self.hdr.max_caplen < MAX_CAPLEN else f"the maximum {MAX_CAPLEN}"
             raise InputError(f"bad record: captured length {caplen} exceeds {limit}", path=self.path, where=where)
@@ -201,7 +205,8 @@ class RecordWalker:
             n = min(fits - done, step)
             starts = pos + stride * np.arange(done, done + n, dtype=np.int64)
             h = self.headers(starts)
-            bad = np.flatnonzero((h[2] != caplen) | (h[3] < caplen))
+            # a bad fraction ends the run too: the one-record reader then says what is wrong
+            bad = np.flatnonzero((h[2] != caplen) | (h[3] < caplen) | (h[1] >= self.frac_limit))
             if len(bad):
                 return pos + stride * np.arange(done + int(bad[0]), dtype=np.int64)
             done += n
