@@ -211,9 +211,8 @@ def open_inputs(paths: Sequence[str | os.PathLike[str]], opts: LoadOptions | Non
 
 
 def _build_frame(groups: list[_Group], opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
-    from scantui.io.parquet import scan_parquet
-
     from scantui.io.captures import scan_captures
+    from scantui.io.parquet import scan_parquet
 
     frames = []
     captures: list[tuple[Path, str]] = []  # consecutive capture files, read together
