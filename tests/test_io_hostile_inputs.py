@@ -120,3 +120,31 @@ def test_cut_short_capture_exits_2_every_time_and_leaves_nothing(tmp_path):
     want = f"scantui: error: {capture}: record 1 at byte 24: truncated: file ends inside record 1 (needs {left + 5} bytes, {left} left)"
     assert [(r.returncode, error_lines(r)) for r in results] == [(2, [want])] * 50
     assert list(outdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("partition", [False, True])
+def test_failed_ingest_of_several_files_leaves_no_output_or_temp(tmp_path, partition):
+    (tmp_path / "in").mkdir()
+    good = small_pcap(tmp_path / "in" / "a.pcap")
+    capture = beacon_cut_short(tmp_path / "in" / "b.pcap")
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / ("days" if partition else "x.parquet")
+    proc = scantui("ingest", str(good), str(capture), "-o", str(out), *(["--partition-by", "day"] if partition else []))
+    assert proc.returncode == 2
+    assert len(error_lines(proc)) == 1 and "truncated" in error_lines(proc)[0]
+    assert list(out.parent.iterdir()) == []
+
+
+def test_a_failed_file_fails_again_at_once(tmp_path):
+    from scantui.errors import InputError
+    from scantui.io.loader import open_inputs
+
+    capture = beacon_cut_short(tmp_path / "b.pcap")
+    dataset = open_inputs([capture])
+    errors = []
+    for _ in range(2):
+        with pytest.raises(InputError) as e:
+            dataset.lf.collect()
+        errors.append(e.value.message)
+    assert errors[0] == errors[1] and "truncated" in errors[0]
+    assert dataset.stats.error(str(capture)) is not None  # latched: later scans do not decode again
