@@ -76,8 +76,7 @@ CASE_SENSITIVE = frozenset({"ID"})
 #: Columns whose presence shows the rows are TCP, so a missing ``proto`` can be inferred as 6.
 TCP_FIELDS = ("tcp_flags", "tcp_seq", "tcp_ack", "tcp_window", "tcp_mss", OPTIONS)
 
-#: Columns every row needs a value in (any input: a row without one is refused, or skipped with skip_bad_rows).
-REQUIRED = ("ts", "src", "dst")
+REQUIRED = schema.REQUIRED
 _TARGETS = tuple(schema.CANONICAL) + (OPTIONS,) + tuple(schema.EXTRA)
 
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from scantui.errors import InputError
 from scantui.io.options import LoadOptions
-from scantui.io.schema import CANONICAL, EXTRA, conform
+from scantui.io.schema import CANONICAL, EXTRA, REQUIRED, conform
 from scantui.io.stats import FileStats, LoadStats
 
 
@@ -47,11 +47,10 @@ def _checked_canonical(lf: pl.LazyFrame, sources: Sequence[Path], label: str, op
                        hive: bool) -> pl.LazyFrame:
     """Canonical-typed Parquet still may hold nulls where a value is required: the same rule as
     for loosely typed input (refuse with the row, or skip and count with ``skip_bad_rows``)."""
-    from scantui.io.normalize import REQUIRED
-
     missing = pl.any_horizontal([pl.col(c).is_null() for c in REQUIRED])
     try:
-        bad = lf.select(missing.sum()).collect().item()
+        # as a filter, so that row groups whose statistics say "no nulls" are not read at all
+        bad = lf.filter(missing).select(pl.len()).collect().item()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
     skipped: Counter[str] = Counter()
@@ -66,8 +65,6 @@ def _checked_canonical(lf: pl.LazyFrame, sources: Sequence[Path], label: str, op
 
 def _first_missing(sources: Sequence[Path | str], missing: pl.Expr) -> InputError:
     """The error for the first row with a required value missing, naming its file and row."""
-    from scantui.io.normalize import REQUIRED
-
     for source in sources:
         hit = (pl.scan_parquet(str(source), hive_partitioning=Path(source).is_dir(), missing_columns="insert",
                                extra_columns="ignore")
