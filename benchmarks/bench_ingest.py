@@ -4,6 +4,7 @@ Run by hand (not in CI), after ``pip install -e '.[bench]'``:
 
     python benchmarks/bench_ingest.py                  # 1,000,000 packets
     python benchmarks/bench_ingest.py --packets 200000 --markdown out.md
+    python benchmarks/bench_ingest.py --many-files 1000,3000,10000   # folders of small pcaps
 
 It writes a synthetic telescope capture (see ``capgen.py``: mostly 54-74-byte
 SYNs, some UDP, some frames up to 1514 bytes, a few VLAN-tagged, ARP, IPv6)
@@ -13,6 +14,10 @@ same fields (time, addresses, protocol, ports, IP id/TTL/length, TCP flags,
 seq, ack, window, MSS); imports and a 1,000-packet warm-up run are not timed. scapy and tshark are slow, so by default they read a
 100,000-packet capture of the same mix and their rate is extrapolated (marked
 so). The machine is shared and noisy: compare the ratios within one run.
+
+``--many-files`` instead times ``scantui ingest FOLDER`` on folders of N small
+pcaps (10 packets each, as a telescope's hourly files are many), to show the
+time grows linearly with the file count.
 """
 
 from __future__ import annotations
@@ -176,6 +181,40 @@ def generate(packets: int, slow_packets: int, work: Path) -> None:
     capgen.write_pcapng(str(work / "warm.pcapng"), 1000, seed=1)
 
 
+def many_files(counts: list[int], work: Path, timeout: float, per_file: int = 10) -> str:
+    """Time ``scantui ingest`` on folders of *counts* small pcaps; a markdown table."""
+    import capgen
+
+    started, host = time.strftime("%Y-%m-%d %H:%M %Z"), machine()
+    rows = []
+    for n in counts:
+        folder = work / f"files-{n}"
+        folder.mkdir(exist_ok=True)
+        for i in range(n):
+            capgen.write_pcap(str(folder / f"hour-{i:05d}.pcap"), per_file, seed=i)
+        out = work / f"files-{n}.parquet"
+        print(f"ingesting {n:,} files ...", file=sys.stderr)
+        start = time.perf_counter()
+        try:
+            proc = subprocess.run([sys.executable, "-m", "scantui", "ingest", str(folder), "-o", str(out)],
+                                  capture_output=True, text=True, timeout=timeout)
+            seconds = time.perf_counter() - start
+            result = f"{seconds:.1f}" if proc.returncode == 0 else f"failed: {proc.stderr.strip()[:80]}"
+        except subprocess.TimeoutExpired:
+            seconds, result = None, f"not done after {timeout:.0f} s"
+        rows.append(f"| {n:,} | {n * per_file:,} | {result} | {f'{seconds / n * 1000:.1f}' if seconds else '-'} |")
+        shutil.rmtree(folder, ignore_errors=True)
+    return "\n".join([
+        f"Date: {started}  ",
+        f"Machine: {host}  ",
+        f"Command: `python benchmarks/bench_ingest.py {' '.join(sys.argv[1:])}`  ",
+        "",
+        "| files | packets | seconds (scantui ingest FOLDER) | ms per file |",
+        "|---:|---:|---:|---:|",
+        *rows,
+    ])
+
+
 def machine() -> str:
     model = "?"
     try:
@@ -198,6 +237,8 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma-separated readers to leave out")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--markdown", default=None, help="also write the result table to this file")
+    ap.add_argument("--many-files", default=None, metavar="N[,N...]", help="time ingest of folders of N small pcaps instead")
+    ap.add_argument("--timeout", type=float, default=600, help="seconds allowed per folder with --many-files")
     ap.add_argument("--child", nargs=3, metavar=("READER", "PATH", "WARM"), help=argparse.SUPPRESS)
     ap.add_argument("--generate", nargs=3, metavar=("N", "SLOW_N", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -206,6 +247,17 @@ def main() -> None:
         return
     if args.generate:
         generate(int(args.generate[0]), int(args.generate[1]), Path(args.generate[2]))
+        return
+
+    if args.many_files:
+        work = Path(args.workdir or tempfile.mkdtemp(prefix="scantui-bench-"))
+        work.mkdir(parents=True, exist_ok=True)
+        table = many_files([int(n) for n in args.many_files.split(",")], work, args.timeout)
+        print(table)
+        if args.markdown:
+            Path(args.markdown).write_text(table + "\n")
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
         return
 
     skip = set(filter(None, args.skip.split(",")))

@@ -122,10 +122,10 @@ class NgWriter:
     order: str = "<"
     parts: list[bytes] = field(default_factory=list)
 
-    def shb(self, order: str | None = None, options: bytes = b"") -> NgWriter:
+    def shb(self, order: str | None = None, options: bytes = b"", version: tuple[int, int] = (1, 0)) -> NgWriter:
         if order is not None:
             self.order = order
-        body = struct.pack(self.order + "IHHq", 0x1A2B3C4D, 1, 0, -1) + options
+        body = struct.pack(self.order + "IHHq", 0x1A2B3C4D, *version, -1) + options
         self.parts.append(block(0x0A0D0D0A, body, self.order))
         return self
 

@@ -165,8 +165,11 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
     from scantui.io.write import write_parquet
 
     dataset = _open(paths, load_opts)
+    # a reader that fails ends its stream: the writer finishes before the error is raised and the file removed
+    dataset.stats.defer_errors = True
     run_with_progress(
-        lambda: write_parquet(dataset.lf, out, partition_by=partition_by, sort_by_ts=sort_by_ts),
+        lambda: write_parquet(dataset.lf, out, partition_by=partition_by, sort_by_ts=sort_by_ts,
+                              check=dataset.stats.raise_error),
         dataset.stats, dataset.total_bytes, "ingesting",
     )
     written = pl.scan_parquet(str(out), hive_partitioning=partition_by is not None).select(pl.len()).collect().item()

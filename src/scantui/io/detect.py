@@ -8,6 +8,8 @@ column. A ``.cap`` or extension-less file works the same as a ``.pcap``.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from scantui.errors import InputError
@@ -31,8 +33,32 @@ _COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"BZh": "bzip2"
 SNIFF_BYTES = 64 * 1024
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def check_regular(path: str | os.PathLike[str]) -> None:
+    """Refuse anything but a regular file (or a link to one), before opening it.
+
+    Opening a FIFO without a writer blocks forever and ``/dev/zero`` never ends;
+    standard input is read through :mod:`scantui.io.stdin`.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError("no such file or folder", path=path) from None
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), path=path) from None
+    if stat.S_ISDIR(mode):
+        raise InputError("is a directory", path=path)
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+        raise InputError(f"not a regular file ({kind})", path=path)
+
+
 def sniff(path: Path) -> str:
     """Return one of :data:`FORMATS` for *path*, or raise :class:`InputError`."""
+    check_regular(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(SNIFF_BYTES)

@@ -1,7 +1,9 @@
 """Open any mix of accepted inputs as one canonical LazyFrame.
 
 Paths may be files, folders (walked recursively; a folder of Parquet files is
-scanned as one, hive partitions included) or globs. Each file's format is
+scanned as one, hive partitions included), globs or ``-`` for standard input
+(:mod:`scantui.io.stdin`); anything else that is not a regular file (a FIFO, a
+device) is refused before it is opened. Each file's format is
 sniffed from its content (:mod:`scantui.io.detect`); consecutive Parquet
 files are scanned together. Format modules are imported only when a file of
 their kind appears, so opening Parquet never imports the pcap decoder.
@@ -32,6 +34,7 @@ from scantui.io import detect
 from scantui.io.options import LoadOptions
 from scantui.io.schema import EXTRA, conform
 from scantui.io.stats import LoadStats
+from scantui.io.stdin import is_stdin, stdin_path
 
 # format -> "module:function" taking (path, opts, stats) and returning a LazyFrame
 _SCANNERS: dict[str, str] = {
@@ -133,6 +136,9 @@ def expand(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, bool]]:
     out: list[tuple[Path, bool]] = []
     for raw in paths:
         text = os.fspath(raw)
+        if is_stdin(text):
+            out.append((stdin_path(), False))
+            continue
         path = Path(text)
         if path.is_dir():
             files = _walk(path)
@@ -205,14 +211,24 @@ def open_inputs(paths: Sequence[str | os.PathLike[str]], opts: LoadOptions | Non
 
 
 def _build_frame(groups: list[_Group], opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
+    from scantui.io.captures import scan_captures
     from scantui.io.parquet import scan_parquet
 
     frames = []
+    captures: list[tuple[Path, str]] = []  # consecutive capture files, read together
     for group in groups:
+        if group.format in (detect.PCAP, detect.PCAPNG):
+            captures.append((group.paths[0], group.format))
+            continue
+        if captures:
+            frames.extend(scan_captures(captures, opts, stats))
+            captures = []
         if group.format == detect.PARQUET:
             frames.append(scan_parquet(list(group.paths), opts, stats, hive=group.hive))
         else:
             frames.append(_scanner(group.format)(group.paths[0], opts, stats))
+    if captures:
+        frames.extend(scan_captures(captures, opts, stats))
     lf = frames[0] if len(frames) == 1 else pl.concat([conform(f) for f in frames], how="diagonal_relaxed")
     if opts.sensor is not None:
         names = lf.collect_schema().names()

@@ -76,7 +76,7 @@ CASE_SENSITIVE = frozenset({"ID"})
 #: Columns whose presence shows the rows are TCP, so a missing ``proto`` can be inferred as 6.
 TCP_FIELDS = ("tcp_flags", "tcp_seq", "tcp_ack", "tcp_window", "tcp_mss", OPTIONS)
 
-_REQUIRED = ("ts", "src", "dst")
+REQUIRED = schema.REQUIRED
 _TARGETS = tuple(schema.CANONICAL) + (OPTIONS,) + tuple(schema.EXTRA)
 
 
@@ -147,7 +147,7 @@ def resolve_columns(names: list[str], path: str | os.PathLike[str] | None) -> Co
 
     _split_date_time(mapping)
 
-    for canon in _REQUIRED:
+    for canon in REQUIRED:
         if canon not in mapping.values() and not (canon == "ts" and TS_DATE in mapping.values()):
             raise InputError(f"missing column '{canon}' ({_looked_for(canon)})", path=path)
     if "proto" not in mapping.values():
@@ -686,7 +686,7 @@ def normalize_values(
     if TS_DATE in raw_of:
         bad_flags["ts"] = present_of[raw_of[TS_DATE]] & pl.col(_v("ts")).is_null()
 
-    for canon in _REQUIRED:  # a required column that is present but empty in a row is bad too
+    for canon in REQUIRED:  # a required column that is present but empty in a row is bad too
         raw_col = raw_of.get(canon) or (raw_of.get(TS_DATE) if canon == "ts" else None)
         if raw_col is None:
             raise InputError(f"missing column '{canon}' ({_looked_for(canon)})", path=path_s)

@@ -7,6 +7,7 @@ column aliases (``SRC``, ``src_ip``, ``saddr`` ...) and converts values.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import polars as pl
 
 from scantui.errors import InputError
 from scantui.io.options import LoadOptions
-from scantui.io.schema import CANONICAL, EXTRA, conform
+from scantui.io.schema import CANONICAL, EXTRA, REQUIRED, conform
 from scantui.io.stats import FileStats, LoadStats
 
 
@@ -38,9 +39,41 @@ def scan_parquet(sources: Sequence[Path], opts: LoadOptions, stats: LoadStats, *
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
     if _is_canonical(schema):
-        stats.publish(FileStats(path=label, format="parquet", complete=True))
-        return conform(lf)
+        return _checked_canonical(conform(lf), sources, label, opts, stats, hive)
     return _normalized(lf, schema, label, opts, stats)
+
+
+def _checked_canonical(lf: pl.LazyFrame, sources: Sequence[Path], label: str, opts: LoadOptions, stats: LoadStats,
+                       hive: bool) -> pl.LazyFrame:
+    """Canonical-typed Parquet still may hold nulls where a value is required: the same rule as
+    for loosely typed input (refuse with the row, or skip and count with ``skip_bad_rows``)."""
+    missing = pl.any_horizontal([pl.col(c).is_null() for c in REQUIRED])
+    try:
+        # as a filter, so that row groups whose statistics say "no nulls" are not read at all
+        bad = lf.filter(missing).select(pl.len()).collect().item()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
+    skipped: Counter[str] = Counter()
+    if bad:
+        if not opts.skip_bad_rows:
+            raise _first_missing(sources if not hive and len(sources) > 1 else [label], missing)
+        skipped["bad_row"] = bad
+        lf = lf.filter(~missing)
+    stats.publish(FileStats(path=label, format="parquet", skipped=skipped, complete=True))
+    return lf
+
+
+def _first_missing(sources: Sequence[Path | str], missing: pl.Expr) -> InputError:
+    """The error for the first row with a required value missing, naming its file and row."""
+    for source in sources:
+        hit = (pl.scan_parquet(str(source), hive_partitioning=Path(source).is_dir(), missing_columns="insert",
+                               extra_columns="ignore")
+               .with_row_index("__row").filter(missing).select("__row", *REQUIRED).head(1).collect())
+        if hit.height:
+            row = hit.row(0, named=True)
+            col = next(c for c in REQUIRED if row[c] is None)
+            return InputError(f"missing value in column {col}", path=str(source), where=f"row {row['__row'] + 1}")
+    return InputError("missing value in a required column", path=str(sources[0]))
 
 
 def _normalized(lf: pl.LazyFrame, schema: pl.Schema, label: str, opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:

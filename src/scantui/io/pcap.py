@@ -24,16 +24,16 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
-from polars.io.plugins import register_io_source
 
 from scantui.errors import InputError
 from scantui.io import frames
 from scantui.io.options import LoadOptions
 from scantui.io.schema import canonical_schema
+from scantui.io.sources import scan_batches
 from scantui.io.stats import FileStats, LoadStats
 
 FILE_HEADER = 24
@@ -142,7 +142,11 @@ class RecordWalker:
         where = f"record {index} at byte {pos}"
         if left < RECORD_HEADER:
             return self._cut(index, where, RECORD_HEADER, left)
-        _, _, caplen, origlen = struct.unpack_from(self.hdr.order + "IIII", self.views.u8, pos)
+        _, frac, caplen, origlen = struct.unpack_from(self.hdr.order + "IIII", self.views.u8, pos)
+        if frac >= self.frac_limit:
+            unit = "nanoseconds" if self.hdr.nanos else "microseconds"
+            raise InputError(f"bad record: timestamp fraction {frac} is not below {self.frac_limit} ({unit})",
+                             path=self.path, where=where)
         if caplen > self.hdr.max_caplen:
             limit = f"the snapshot length {self.hdr.snaplen}" if self.hdr.max_caplen < MAX_CAPLEN else f"the maximum {MAX_CAPLEN}"
             raise InputError(f"bad record: captured length {caplen} exceeds {limit}", path=self.path, where=where)
@@ -201,7 +205,8 @@ class RecordWalker:
             n = min(fits - done, step)
             starts = pos + stride * np.arange(done, done + n, dtype=np.int64)
             h = self.headers(starts)
-            bad = np.flatnonzero((h[2] != caplen) | (h[3] < caplen))
+            # a bad fraction ends the run too: the one-record reader then says what is wrong
+            bad = np.flatnonzero((h[2] != caplen) | (h[3] < caplen) | (h[1] >= self.frac_limit))
             if len(bad):
                 return pos + stride * np.arange(done + int(bad[0]), dtype=np.int64)
             done += n
@@ -379,32 +384,8 @@ def output_schema(opts: LoadOptions) -> pl.Schema:
     return canonical_schema(["sensor"] if opts.sensor is not None else [])
 
 
-def scan_batches(make_batches: Callable[[], Iterator[pl.DataFrame]], opts: LoadOptions, name: str, path: str) -> pl.LazyFrame:
-    """A LazyFrame over a batch generator, honouring projection, predicate and row limit."""
-    schema = output_schema(opts)
-
-    def source(with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, batch_size: int | None) -> Iterator[pl.DataFrame]:
-        remaining = n_rows
-        if remaining is not None and remaining <= 0:
-            return
-        for df in make_batches():
-            if predicate is not None:
-                df = df.filter(predicate)
-            if with_columns is not None:
-                df = df.select(with_columns)
-            if remaining is not None:
-                df = df.head(remaining)
-                remaining -= df.height
-            if df.height:
-                yield df
-            if remaining is not None and remaining <= 0:
-                return
-
-    return register_io_source(source, schema=schema, explain_name=name, explain_detail=path)
-
-
 def scan_pcap(path, opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
     """A LazyFrame over a classic pcap file (the header is checked now, the records when collected)."""
     path = os.fspath(path)
     read_header(path)
-    return scan_batches(lambda: iter_pcap_batches(path, opts, stats), opts, "pcap", path)
+    return scan_batches(lambda: iter_pcap_batches(path, opts, stats), output_schema(opts), "pcap", path, stats)

@@ -31,7 +31,8 @@ import polars as pl
 from scantui.errors import InputError
 from scantui.io import frames
 from scantui.io.options import LoadOptions
-from scantui.io.pcap import MAX_CAPLEN, WINDOW_BYTES, MappedFile, emit, finish, open_mapped, scan_batches
+from scantui.io.pcap import MAX_CAPLEN, WINDOW_BYTES, MappedFile, emit, finish, open_mapped, output_schema
+from scantui.io.sources import scan_batches
 from scantui.io.stats import FileStats, LoadStats
 
 SHB, IDB, PB, SPB, NRB, ISB, EPB = 0x0A0D0D0A, 1, 2, 3, 4, 5, 6
@@ -57,12 +58,14 @@ class _Packets:
     iface: list[np.ndarray]
     ts_raw: list[np.ndarray]
     has_ts: list[np.ndarray]
+    block: list[np.ndarray]  # block numbers (1-based, in the file), for error positions
 
     @classmethod
     def new(cls) -> _Packets:
-        return cls([], [], [], [], [])
+        return cls([], [], [], [], [], [])
 
-    def add(self, off, caplen, iface, ts_raw, has_ts) -> None:
+    def add(self, off, caplen, iface, ts_raw, has_ts, block) -> None:
+        self.block.append(np.asarray(block, np.int64))
         self.off.append(np.asarray(off, np.int64))
         self.caplen.append(np.asarray(caplen, np.int64))
         self.iface.append(np.asarray(iface, np.int64))
@@ -72,8 +75,8 @@ class _Packets:
     def arrays(self):
         if not self.off:
             z = np.zeros(0, np.int64)
-            return z, z, z, np.zeros(0, np.uint64), np.zeros(0, bool)
-        return tuple(np.concatenate(x) for x in (self.off, self.caplen, self.iface, self.ts_raw, self.has_ts))
+            return z, z, z, np.zeros(0, np.uint64), np.zeros(0, bool), z
+        return tuple(np.concatenate(x) for x in (self.off, self.caplen, self.iface, self.ts_raw, self.has_ts, self.block))
 
 
 class BlockWalker:
@@ -108,6 +111,10 @@ class BlockWalker:
                 self._set_order(">")
             else:
                 raise InputError(f"bad section header: byte-order magic 0x{bom:08x}", path=self.path, where=where)
+            if left >= 16:
+                major, minor = struct.unpack_from(self.order + "HH", self.buffer, pos + 12)
+                if major != 1:  # the format says a reader must not read a major version it does not know
+                    raise InputError(f"unsupported pcapng version {major}.{minor} (only 1.x is read)", path=self.path, where=where)
         elif not self.section_started:
             raise InputError(f"not a pcapng file: bad magic 0x{bytes(self.buffer[pos:pos + 4]).hex()}", path=self.path, where=where)
         length = struct.unpack_from(self.order + "I", self.buffer, pos + 4)[0]
@@ -154,7 +161,7 @@ class BlockWalker:
             else:
                 iface, _, hi, lo, caplen, origlen = struct.unpack_from(o + "HHIIII", self.buffer, pos + 8)
             self._check_packet(iface, caplen, origlen, length - EPB_FIXED, index, pos)
-            packets.add([pos + 28], [caplen], [iface], [(hi << 32) | lo], [True])
+            packets.add([pos + 28], [caplen], [iface], [(hi << 32) | lo], [True], [index])
         elif btype == SPB:
             if length < 16:
                 raise self._bad(f"bad block: simple packet block length {length} is too short", index, pos)
@@ -164,7 +171,7 @@ class BlockWalker:
             caplen = min(origlen, length - 16)
             if self.interfaces[0].snaplen:
                 caplen = min(caplen, self.interfaces[0].snaplen)
-            packets.add([pos + 12], [caplen], [0], [0], [False])
+            packets.add([pos + 12], [caplen], [0], [0], [False], [index])
         # SHB (handled by _header), NRB, ISB, DSB, custom and unknown blocks carry no packets.
         return pos + length
 
@@ -197,6 +204,8 @@ class BlockWalker:
             p += 4 + olen + (-olen % 4)
         if (tsresol & 0x80 and tsresol & 0x7F > 63) or (not tsresol & 0x80 and tsresol > 19):
             raise self._bad(f"bad interface: timestamp resolution 0x{tsresol:02x} is out of range", index, pos)
+        if not MIN_TS_S <= tsoffset <= MAX_TS_S:
+            raise self._bad(f"bad interface: timestamp offset {tsoffset} s is out of range", index, pos)
         return Interface(linktype, snaplen, tsresol, tsoffset)
 
     # -- many EPBs at once -----------------------------------------------------------------
@@ -244,7 +253,9 @@ class BlockWalker:
                 take = min(j - i + 1, max_packets - count)
                 run = slice(i, i + take)
                 self._check_interfaces(cand[run], iface[run], blocks)
-                packets.add(cand[run] * 4 + 28, caplen[run], iface[run], ts_raw[run], np.ones(take, bool))
+                first_block = self.blocks_before + blocks + 1
+                packets.add(cand[run] * 4 + 28, caplen[run], iface[run], ts_raw[run], np.ones(take, bool),
+                            np.arange(first_block, first_block + take, dtype=np.int64))
                 count += take
                 blocks += take
                 pos = int(nxt[i + take - 1]) * 4
@@ -300,6 +311,31 @@ def ts_to_us(ts_raw: np.ndarray, iface: Interface) -> np.ndarray:
     return us + iface.tsoffset * 1_000_000
 
 
+#: Timestamps are read when they fall in years 1 to 9999 (what dates can be written as).
+MIN_TS_S = -62_135_596_800
+MAX_TS_S = 253_402_300_799
+
+
+def ts_seconds(ts_raw: np.ndarray, iface: Interface) -> np.ndarray:
+    """Approximate seconds since the epoch (float64, never overflowing), to check the range."""
+    code = iface.tsresol
+    scale = float(2 ** (code & 0x7F)) if code & 0x80 else float(10**code)
+    return ts_raw.astype(np.float64) / scale + float(iface.tsoffset)
+
+
+def check_ts_range(path: str, ts_raw: np.ndarray, which: np.ndarray, iface: Interface, block: np.ndarray,
+                   block_pos: np.ndarray) -> None:
+    """Refuse the first packet among *which* whose time is outside years 1-9999 (it would wrap around)."""
+    sec = ts_seconds(ts_raw, iface)
+    bad = np.flatnonzero(which & ((sec < MIN_TS_S) | (sec > MAX_TS_S)))
+    if len(bad):
+        k = int(bad[0])
+        raise InputError(
+            f"bad block: timestamp {int(ts_raw[k])} is out of range (about {sec[k]:.3g} s since 1970 with if_tsresol "
+            f"0x{iface.tsresol:02x} and if_tsoffset {iface.tsoffset} s; years 1 to 9999 are read)",
+            path=path, where=f"block {int(block[k])} at byte {int(block_pos[k])}")
+
+
 class _TsCarry:
     """Fills timestamps of SPBs from the last timestamped packet before them."""
 
@@ -343,8 +379,10 @@ def iter_pcapng_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[p
         stats.advance(path, pos, size)
         if count == 0:
             continue
-        off, caplen, iface, ts_raw, has_ts = packets.arrays()
+        off, caplen, iface, ts_raw, has_ts, block = packets.arrays()
         present = np.flatnonzero(np.bincount(iface, minlength=len(interfaces)))
+        for k in present:
+            check_ts_range(path, ts_raw, has_ts & (iface == k), interfaces[k], block, off - 28)
         if len(present) == 1:
             ts = ts_to_us(ts_raw, interfaces[int(present[0])])
         else:
@@ -375,6 +413,12 @@ def check_magic(path: str, head: bytes, size: int) -> None:
 def scan_pcapng(path, opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
     """A LazyFrame over a pcapng file (the first block is checked now, the rest when collected)."""
     path = os.fspath(path)
+    read_first_block(path)
+    return scan_batches(lambda: iter_pcapng_batches(path, opts, stats), output_schema(opts), "pcapng", path, stats)
+
+
+def read_first_block(path: str) -> None:
+    """Check the start of the section header block (raises :class:`InputError`)."""
     try:
         with open(path, "rb") as f:
             head = f.read(12)
@@ -382,4 +426,3 @@ def scan_pcapng(path, opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", path=path) from None
     check_magic(path, head, size)
-    return scan_batches(lambda: iter_pcapng_batches(path, opts, stats), opts, "pcapng", path)

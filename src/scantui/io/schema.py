@@ -55,6 +55,11 @@ FLAG_BITS: dict[str, int] = {
 PROTO_NUMBERS: dict[str, int] = {"ICMP": 1, "IGMP": 2, "TCP": 6, "UDP": 17, "GRE": 47, "ESP": 50, "ICMPV6": 58, "SCTP": 132}
 
 
+#: Columns every row needs a value in, whatever the input's typing (a row without one is refused,
+#: or skipped and counted with ``skip_bad_rows``).
+REQUIRED = ("ts", "src", "dst")
+
+
 def canonical_schema(extra: list[str] | tuple[str, ...] = ()) -> pl.Schema:
     """The canonical schema, followed by the named optional/enrichment columns."""
     cols = dict(CANONICAL)

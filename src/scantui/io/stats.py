@@ -31,6 +31,10 @@ class LoadStats:
         self._lock = threading.Lock()
         self._files: dict[str, FileStats] = {}
         self._progress: dict[str, tuple[int, int]] = {}
+        self._errors: dict[str, Exception] = {}
+        #: Streaming sources end their stream on an error instead of raising it into polars
+        #: (the caller checks :meth:`raise_error` when the query is done); see :mod:`scantui.io.sources`.
+        self.defer_errors = False
 
     def advance(self, path: str, done_bytes: int, total_bytes: int) -> None:
         """Streaming loaders report how far into *path* they are (for progress bars)."""
@@ -48,6 +52,24 @@ class LoadStats:
     def files(self) -> list[FileStats]:
         with self._lock:
             return list(self._files.values())
+
+    def fail(self, path: str, error: Exception) -> None:
+        """Remember that reading *path* failed (the first error of a file is kept)."""
+        with self._lock:
+            self._errors.setdefault(path, error)
+
+    def error(self, path: str | None = None) -> Exception | None:
+        """The error latched for *path*, or the first one of any file when *path* is None."""
+        with self._lock:
+            if path is None:
+                return next(iter(self._errors.values()), None)
+            return self._errors.get(path)
+
+    def raise_error(self) -> None:
+        """Raise the first latched error, if any."""
+        error = self.error()
+        if error is not None:
+            raise error
 
     def skipped(self) -> Counter[str]:
         total: Counter[str] = Counter()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -24,12 +26,14 @@ def _temp_beside(target: Path) -> Path:
     return target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
+def write_parquet(lf: pl.LazyFrame, out: Path, *, partition_by: str | None = None, sort_by_ts: bool = False,
+                  check: Callable[[], None] | None = None) -> Path:
+    """Stream *lf* into ``out`` (a file, or a hive-partitioned folder when *partition_by* is ``"day"``).
 
-
-
-
-def write_parquet(lf: pl.LazyFrame, out: Path, *, partition_by: str | None = None, sort_by_ts: bool = False) -> Path:
-    """Stream *lf* into ``out`` (a file, or a hive-partitioned folder when *partition_by* is ``"day"``)."""
+    *check* runs after the data is written and before it is put in place; raising there
+    discards the write (``ingest`` raises an input error its readers deferred, see
+    :mod:`scantui.io.sources`).
+    """
     out = Path(out)
     if not out.parent.exists():
         raise InputError("output folder does not exist", path=out.parent)
@@ -40,25 +44,50 @@ def write_parquet(lf: pl.LazyFrame, out: Path, *, partition_by: str | None = Non
     if sort_by_ts:
         lf = lf.sort("ts")
     tmp = _temp_beside(out)
+    sunk = False  # the sink returned: polars has finished writing
     try:
         if partition_by is None:
             lf.sink_parquet(tmp, compression="zstd", statistics=True)
+            sunk = True
+            if check is not None:
+                check()
             fsync_path(tmp)
             os.replace(tmp, out)
         else:
             tmp.mkdir()
             key = pl.col("ts").dt.date().alias("day")
             lf.sink_parquet(pl.PartitionBy(tmp, key=key, include_key=False), compression="zstd", mkdir=True)
+            sunk = True
+            if check is not None:
+                check()
             fsync_tree(tmp)
             _replace_folder(tmp, out)
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        _remove(tmp, grace_s=0.0 if sunk else REMOVE_GRACE_S)
         raise
     fsync_path(out.parent)
     return out
+
+
+#: After a failed write, how long to keep removing a temporary file that a writer still creates.
+REMOVE_GRACE_S = 0.5
+
+
+def _remove(tmp: Path, grace_s: float) -> None:
+    """Remove a temporary output; again if it reappears within the grace time.
+
+    A write that failed inside polars can return before polars' own writer has
+    created (or finished creating) the file: removing once could leave it behind.
+    """
+    deadline = time.monotonic() + grace_s
+    while True:
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
 
 
 def _replace_folder(new: Path, out: Path) -> None:
