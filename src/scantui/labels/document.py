@@ -26,7 +26,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import (
@@ -67,6 +70,27 @@ class Layout:
         return layout
 
 
+#: The deepest nesting a labels file may have (a group's scan's extra data is 5 levels down).
+MAX_DEPTH = 32
+
+
+class _Refused(MarkedYAMLError):
+    """YAML that a labels file must not hold (an anchor, an alias, deep nesting)."""
+
+
+class _Composer(Composer):
+    """The round-trip composer, refusing anchors, aliases and deep nesting at the first occurrence."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(problem="YAML anchors and aliases (&name, *name) are not allowed in a labels file",
+                           problem_mark=event.start_mark)
+        if self.depth >= MAX_DEPTH:
+            raise _Refused(problem=f"nested deeper than {MAX_DEPTH} levels", problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
+
+
 class _Constructor(RoundTripConstructor):
     """Round-trip construction where an impossible date (2024-02-30) stays text for validation to report with its line."""
 
@@ -80,10 +104,19 @@ class _Constructor(RoundTripConstructor):
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
 
 
+class _Representer(RoundTripRepresenter):
+    """Round-trip representation that never writes an anchor: a value used twice (one day object in two scans) is written twice."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def _yaml(layout: Layout | None = None) -> YAML:
     layout = layout or Layout()
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
+    yaml.Composer = _Composer
+    yaml.Representer = _Representer
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold long lines: a rewrite must not reflow what it did not change
     yaml.indent(mapping=layout.mapping, sequence=max(layout.sequence, layout.offset + 2), offset=layout.offset)
@@ -106,6 +139,8 @@ def parse(text: str, path: str) -> Any:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}" if mark is not None else None
+        if isinstance(exc, _Refused):
+            raise InputError(str(exc.problem), path=path, where=where) from None
         what = " ".join(p for p in (exc.context, exc.problem) if p) or "unreadable"
         raise InputError(f"YAML syntax error: {_one_line(what)}", path=path, where=where) from None
     except YAMLError as exc:

@@ -10,6 +10,7 @@ jump to each. Messages read
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -247,6 +248,9 @@ def _day(value: Any) -> dt.date:
     return value
 
 
+_NAN = float("nan")  # one object, so two reads of a file with ``.nan`` in it compare equal (equality checks identity first)
+
+
 def plain(value: Any) -> Any:
     """A ruamel node as plain Python: dicts, lists, str, int, float, bool, date, UTC datetime."""
     if isinstance(value, dict):
@@ -260,7 +264,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
-        return float(value)
+        return _NAN if math.isnan(value) else float(value)
     if isinstance(value, dt.datetime):
         return to_utc(value)
     if isinstance(value, dt.date):
