@@ -176,7 +176,7 @@ def test_editing_api(tmp_path):
     with pytest.raises(InputError, match="bad verdict"):
         store.set_verdict("AK01", "perhaps")
     with pytest.raises(InputError, match="already exists"):
-        store.add(Group("AK01"))
+        store.add(Group("AK01", members=["192.0.2.1"]))
     assert store.get("AK01") == merged  # failed edits changed nothing
 
 
@@ -367,7 +367,7 @@ def _group(draw, gid):
     return Group(
         gid,
         verdict=draw(st.sampled_from(["collaborative", "not_collaborative", "unsure"])),
-        members=draw(st.lists(st.one_of(_ip, _cidr()), max_size=12)),
+        members=draw(st.lists(st.one_of(_ip, _cidr()), min_size=1, max_size=12)),
         title=draw(st.none() | _text | _tricky),
         category=draw(st.none() | st.sampled_from(["research", "commercial", "other", "unknown"])),
         ports=draw(st.lists(st.integers(0, 65535), max_size=10)),
@@ -455,7 +455,7 @@ def _writer(path: str, name: str, barrier, results) -> None:
 
 def test_two_processes_editing_concurrently_never_lose_a_label(tmp_path):
     path = tmp_path / "labels.yaml"
-    path.write_text("scantui_labels: 1\ngroups:\n  - id: SHARED   # edited by both\n    verdict: unsure\n    members: []\n")
+    path.write_text("scantui_labels: 1\ngroups:\n  - id: SHARED   # edited by both\n    verdict: unsure\n    members: [192.0.2.99]\n")
     ctx = multiprocessing.get_context("spawn")  # separate interpreters, nothing shared but the file
     barrier, results = ctx.Barrier(2, timeout=60), ctx.Queue()
     workers = [ctx.Process(target=_writer, args=(str(path), name, barrier, results)) for name in ("A", "B")]
@@ -490,7 +490,7 @@ def test_two_processes_editing_concurrently_never_lose_a_label(tmp_path):
     final = LabelsStore.load(path)
     assert set(final.ids) == {"SHARED"} | {f"{n}-{i}" for n in "AB" for i in range(ROUNDS)}
     shared = final.get("SHARED")
-    assert set(shared.members) == {f"172.{ord(n) - 60}.{i}.1" for n in "AB" for i in range(ROUNDS)}
+    assert set(shared.members) == {"192.0.2.99"} | {f"172.{ord(n) - 60}.{i}.1" for n in "AB" for i in range(ROUNDS)}
     assert shared.notes == f"A notes {ROUNDS - 1}" and shared.category == ("research" if (ROUNDS - 1) % 2 else "commercial")
     conflicts = [c for _, seen, _ in outcomes for c in seen]
     assert len(conflicts) == ROUNDS  # the second saver of each round, on the title only

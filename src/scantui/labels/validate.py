@@ -28,7 +28,9 @@ from scantui.labels.model import (
     check_asn,
     check_choice,
     check_id,
+    check_members,
     check_port,
+    check_tag,
     parse_address,
     parse_member,
     show,
@@ -149,6 +151,8 @@ class _Checker:
             if key not in FIELD_ORDER or value is None:
                 continue
             values[key] = self.field(key, value, f"{at}.{key}", node)
+        if node.get("members") == []:  # not when every member was bad: those are the problems
+            self.check(check_members, (), f"{at}.members", node, "members")
         if len(self.problems) > before:
             return None
         extra = {k: v for k, v in node.items() if k not in FIELD_ORDER}
@@ -178,7 +182,7 @@ class _Checker:
         if not isinstance(value, list):
             self.problem(at, "must be a list", node, key)
             return None
-        one = {"members": parse_member, "ports": check_port, "asns": check_asn, "tags": _tag}.get(key)
+        one = {"members": parse_member, "ports": check_port, "asns": check_asn, "tags": check_tag}.get(key)
         seen: dict[Any, int] = {}
         out = []
         for j, item in enumerate(value):
@@ -217,12 +221,6 @@ class _Checker:
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"must be text (put {show(value)} in quotes)")
-    return str(value)
-
-
-def _tag(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"a tag must be non-empty text (put {show(value)} in quotes)")
     return str(value)
 
 

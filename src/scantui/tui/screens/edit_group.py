@@ -22,11 +22,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, SelectionList, Static, TextArea
 
-from scantui.labels.model import CATEGORIES, VERDICTS, Group, check_port, parse_member
+from scantui.labels.model import CATEGORIES, NO_MEMBERS, VERDICTS, Group, check_port, parse_member
 from scantui.safetext import safe_markup, safe_text
 from scantui.tui.screens.label_as import group_option
 
 _SPLIT = re.compile(r"[\s,]+")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def split_list(text: str) -> list[str]:
@@ -34,23 +35,39 @@ def split_list(text: str) -> list[str]:
     return [part for part in _SPLIT.split(text.strip()) if part]
 
 
+def form_texts(group: Group) -> dict[str, str]:
+    """What the edit form's text fields show for *group*; a field submitted as shown is not a change."""
+    return {"title": group.title or "", "members": " ".join(group.members), "ports": " ".join(map(str, group.ports)),
+            "tags": " ".join(group.tags), "notes": group.notes or ""}
+
+
+_PARSE = {
+    "title": lambda text: text.strip() or None,
+    "members": lambda text: tuple(dict.fromkeys(parse_member(m) for m in split_list(text))),
+    "ports": lambda text: tuple(dict.fromkeys(_port(p) for p in split_list(text))),
+    "tags": lambda text: tuple(dict.fromkeys(split_list(text))),
+    "notes": lambda text: text.rstrip() or None,
+}
+
+
 def form_changes(group: Group, *, title: str, verdict: str, category: str | None, members: str, ports: str,
                  tags: str, notes: str) -> dict[str, Any]:
-    """The fields of *group* the form changed, parsed; :class:`ValueError` naming the first bad value."""
-    parsed: dict[str, Any] = {
-        "title": title.strip() or None,
-        "verdict": verdict,
-        "category": category or None,
-        "members": tuple(dict.fromkeys(parse_member(m) for m in split_list(members))),
-        "ports": tuple(dict.fromkeys(_port(p) for p in split_list(ports))),
-        "tags": tuple(dict.fromkeys(split_list(tags))),
-        "notes": notes.rstrip() or None,
-    }
-    if not parsed["members"]:
-        raise ValueError("a group needs at least one member (delete the group instead)")
-    if parsed["notes"] is not None and (group.notes or "").rstrip() == parsed["notes"]:
+    """The fields of *group* the form changed, parsed; :class:`ValueError` naming the first bad value.
+
+    A field left as the form showed it is not parsed again (a tag holding a
+    space, a title with edge spaces stay as the file has them). The changed
+    group is checked by the model's own rules (:class:`Group`), the same
+    ``scantui labels validate`` applies: what one refuses the other refuses.
+    """
+    texts = {"title": title, "members": members, "ports": ports, "tags": tags, "notes": notes}
+    shown = form_texts(group)
+    parsed: dict[str, Any] = {name: _PARSE[name](text) for name, text in texts.items() if text != shown[name]}
+    parsed.update(verdict=verdict, category=category or None)
+    if parsed.get("notes") is not None and (group.notes or "").rstrip() == parsed["notes"]:
         parsed["notes"] = group.notes  # only trailing blanks differ: not a change
-    return {name: value for name, value in parsed.items() if getattr(group, name) != value}
+    changes = {name: value for name, value in parsed.items() if getattr(group, name) != value}
+    group.replace(**changes)  # the model's rules (at least one member, ...)
+    return changes
 
 
 def _count(n: int, noun: str) -> str:
@@ -58,9 +75,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit():
-        raise ValueError(f"bad port '{safe_text(text, limit=20)}' (0-65535)")
-    return check_port(int(text))
+    return check_port(int(text) if _INTEGER.fullmatch(text) else text)  # the model's message: bad port 'x' (0-65535)
 
 
 class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
@@ -77,22 +92,22 @@ class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
         self.group = group
 
     def compose(self) -> ComposeResult:
-        g = self.group
+        g, shown = self.group, form_texts(self.group)
         with Vertical(id="edit-box", classes="modal-box") as box:
             box.border_title = f"edit {safe_markup(g.id)}"  # border titles are markup
             box.border_subtitle = "enter: save · tab: next · escape: cancel"
-            yield from self._field("title", Input(g.title or "", id="edit-title", select_on_focus=False, compact=True))
+            yield from self._field("title", Input(shown["title"], id="edit-title", select_on_focus=False, compact=True))
             yield from self._field("verdict", Select([(v, v) for v in VERDICTS], value=g.verdict, allow_blank=False,
                                                      id="edit-verdict", compact=True))
             yield from self._field("category", Select([(c, c) for c in CATEGORIES], value=g.category or Select.NULL,
                                                       prompt="-", id="edit-category", compact=True))
-            yield from self._field("members", Input(" ".join(g.members), id="edit-members", select_on_focus=False, compact=True))
-            yield from self._field("ports", Input(" ".join(map(str, g.ports)), id="edit-ports", select_on_focus=False,
+            yield from self._field("members", Input(shown["members"], id="edit-members", select_on_focus=False, compact=True))
+            yield from self._field("ports", Input(shown["ports"], id="edit-ports", select_on_focus=False,
                                                   compact=True))
-            yield from self._field("tags", Input(" ".join(g.tags), id="edit-tags", select_on_focus=False, compact=True))
+            yield from self._field("tags", Input(shown["tags"], id="edit-tags", select_on_focus=False, compact=True))
             with Horizontal(classes="edit-field edit-notes"):
                 yield Label("notes", classes="edit-name")
-                yield TextArea(g.notes or "", id="edit-notes", soft_wrap=True, compact=True)
+                yield TextArea(shown["notes"], id="edit-notes", soft_wrap=True, compact=True)
             yield Static("", id="edit-error", markup=False)
             with Horizontal(classes="modal-buttons"):
                 yield Button("Save", id="edit-save", variant="primary", compact=True)
@@ -192,7 +207,7 @@ class RemoveMembersScreen(ModalScreen[list[str] | None]):
             self.query_one("#remove-error", Static).update("✗ tick the members to remove first (space)")
             return
         if len(ticked) == len(self.group.members):
-            self.query_one("#remove-error", Static).update("✗ a group needs at least one member (delete the group instead)")
+            self.query_one("#remove-error", Static).update("✗ " + NO_MEMBERS)
             return
         self.dismiss(ticked)
 
