@@ -27,7 +27,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer
-from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.emitter import RoundTripEmitter
+from ruamel.yaml.events import AliasEvent, ScalarEvent, SequenceEndEvent
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -45,8 +46,8 @@ from scantui.errors import InputError
 from scantui.labels.model import FIELD_ORDER, FORMAT_VERSION, VERSION_KEY, Group, Scan, parse_member, to_utc
 from scantui.labels.validate import plain
 
-#: New lists up to this long are written in flow style (``[a, b]``), longer ones one item a line.
-FLOW_MAX = 8
+#: Flow lists (``[a, b, ...]``) break before an item that would end past this column; nothing else is wrapped.
+WRAP_WIDTH = 100
 _UTC_Z = dt.timezone(dt.timedelta(0), "Z")
 
 
@@ -104,6 +105,25 @@ class _Constructor(RoundTripConstructor):
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
 
 
+class _Emitter(RoundTripEmitter):
+    """Round-trip emission that wraps a long flow list at :data:`WRAP_WIDTH` columns, keeping every other line whole.
+
+    A 240-member list is ~40 lines of a hundred columns rather than one line
+    of 3,600 characters (or 240 lines): adding a member at its end changes its
+    last line. The continuation lines are indented under the list's key.
+    """
+
+    def expect_flow_sequence_item(self) -> None:
+        if isinstance(self.event, SequenceEndEvent) or self.canonical:
+            return super().expect_flow_sequence_item()
+        self.write_indicator(self.flow_seq_separator, False)
+        width = len(self.event.value) if isinstance(self.event, ScalarEvent) and self.event.value else 0
+        if self.column + 1 + width + 1 > WRAP_WIDTH:  # " item," would end past the wrap column
+            self.write_indent()
+        self.states.append(self.expect_flow_sequence_item)
+        self.expect_node(sequence=True)
+
+
 class _Representer(RoundTripRepresenter):
     """Round-trip representation that never writes an anchor: a value used twice (one day object in two scans) is written twice."""
 
@@ -117,6 +137,7 @@ def _yaml(layout: Layout | None = None) -> YAML:
     yaml.Constructor = _Constructor
     yaml.Composer = _Composer
     yaml.Representer = _Representer
+    yaml.Emitter = _Emitter
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold long lines: a rewrite must not reflow what it did not change
     yaml.indent(mapping=layout.mapping, sequence=max(layout.sequence, layout.offset + 2), offset=layout.offset)
@@ -175,9 +196,9 @@ def _timestamp_node(value: dt.datetime) -> TimeStamp:
     return node
 
 
-def _seq(items: Sequence[Any], flow: bool | None = None) -> CommentedSeq:
+def _seq(items: Sequence[Any], flow: bool = True) -> CommentedSeq:
     seq = CommentedSeq(items)
-    if flow if flow is not None else len(items) <= FLOW_MAX:
+    if flow:
         seq.fa.set_flow_style()
     else:
         seq.fa.set_block_style()
@@ -204,7 +225,7 @@ def _text_node(value: str) -> Any:
     return value
 
 
-def _node(value: Any, *, flow: bool | None = None) -> Any:
+def _node(value: Any, *, flow: bool = True) -> Any:
     """A new ruamel node for a plain model value, in the contract's style."""
     if isinstance(value, Scan):
         return _scan_node(value)
