@@ -145,6 +145,8 @@ def test_unknown_top_level_keys_are_kept_verbatim_on_save(tmp_path):
           ? [complex, key]
           : 1
         nan: !!float nan
+        empty: !!str
+        tagged: !thing 1
         """)
     path.write_text("scantui_labels: 1\n" + extra + GOOD.split("\n", 1)[1])
     store = LabelsStore.load(path)
@@ -153,6 +155,25 @@ def test_unknown_top_level_keys_are_kept_verbatim_on_save(tmp_path):
     text = path.read_text()
     assert extra in text and "title: edited" in text
     assert check_file(path)[1] == []
+
+
+def test_a_group_with_tagged_unknown_keys_survives_being_written_anew(tmp_path):
+    path = tmp_path / "labels.yaml"
+    path.write_text("scantui_labels: 1\ngroups:\n  - {id: A, verdict: unsure, members: [192.0.2.1], x-t: !thing 1, x-s: !!str , x-n: .nan}\n")
+    store = LabelsStore.load(path)
+    group = store.remove("A")
+    store.add(group.replace(id="B"))  # a new node for the group: its unknown keys are written from the model
+    assert store.save().written
+    assert "x-t: !thing 1" in path.read_text()
+    assert LabelsStore.load(path).get("B").extra == group.extra
+
+
+@pytest.mark.parametrize("value, why", [("!!int abc", "cannot read 'abc' as !!int"), ("!!float abc", "cannot read 'abc' as !!float"),
+                                        ("!!bool x", "cannot read 'x' as !!bool")])
+def test_a_value_its_tag_cannot_read_is_one_line_not_a_traceback(tmp_path, capsys, value, why):
+    path = tmp_path / "labels.yaml"
+    path.write_text(f"scantui_labels: 1\nk: {value}\ngroups: []\n")
+    assert run(["labels", "validate", str(path)], capsys) == (2, "", f"scantui: error: {path}: line 2: {why}\n")
 
 
 # -- symbolic links --------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from ruamel.yaml.emitter import RoundTripEmitter
 from ruamel.yaml.events import AliasEvent, ScalarEvent, SequenceEndEvent
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.representer import RoundTripRepresenter
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
@@ -45,8 +45,8 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.timestamp import TimeStamp
 
 from scantui.errors import InputError
-from scantui.labels.model import FIELD_ORDER, FORMAT_VERSION, VERSION_KEY, Group, Scan, parse_member, to_utc
-from scantui.labels.validate import plain
+from scantui.labels.model import FIELD_ORDER, FORMAT_VERSION, VERSION_KEY, Group, Scan, parse_member, show, to_utc
+from scantui.labels.validate import Tagged, plain
 
 #: Flow lists (``[a, b, ...]``) break before an item that would end past this column; nothing else is wrapped.
 WRAP_WIDTH = 100
@@ -95,7 +95,19 @@ class _Composer(Composer):
 
 
 class _Constructor(RoundTripConstructor):
-    """Round-trip construction where an impossible date (2024-02-30) stays text for validation to report with its line."""
+    """Round-trip construction where an impossible date (2024-02-30) stays text for validation to report with its line.
+
+    A value its explicit tag cannot read (``!!int abc``, ``!!bool x``) is a
+    one-line error at its line, not the constructor's ``ValueError``.
+    """
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, KeyError, TypeError, OverflowError):
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            value = node.value if isinstance(node.value, str) else "..."
+            raise _Refused(problem=f"cannot read {show(value)} as {tag}", problem_mark=node.start_mark) from None
 
     def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
         try:
@@ -257,6 +269,8 @@ def _node(value: Any, *, flow: bool = True) -> Any:
         for k, v in value.items():
             node[k] = _node(v)
         return node
+    if isinstance(value, Tagged):
+        return TaggedScalar(value.value, tag=value.tag)
     return value
 
 

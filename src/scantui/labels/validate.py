@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ruamel.yaml.comments import TaggedScalar
+
 from scantui.errors import InputError
 from scantui.labels.model import (
     CATEGORIES,
@@ -246,6 +248,14 @@ def _day(value: Any) -> dt.date:
     return value
 
 
+@dataclass(frozen=True)
+class Tagged:
+    """A scalar with an explicit tag (``k: !thing text``) in a key scantui does not know: compared by tag and text."""
+
+    tag: str
+    value: Any
+
+
 _NAN = float("nan")  # one object, so two reads of a file with ``.nan`` in it compare equal (equality checks identity first)
 
 
@@ -257,6 +267,9 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, TaggedScalar):
+        tag = str(value.tag)
+        return str(value.value) if tag == "tag:yaml.org,2002:str" else Tagged(tag, value.value)  # "!!str" is written as text
     if isinstance(value, str):
         return str(value)
     if isinstance(value, int):
