@@ -294,6 +294,18 @@ def test_edits_to_different_fields_of_one_group_merge(tmp_path):
     assert group.members == ("192.0.2.11", "198.51.100.0/28", "192.0.2.12", "192.0.2.13")
 
 
+def test_a_merge_that_would_empty_the_members_keeps_theirs_and_says_so(tmp_path):
+    path = tmp_path / "labels.yaml"
+    path.write_text("scantui_labels: 1\ngroups:\n  - {id: G, verdict: unsure, members: [192.0.2.1, 192.0.2.2]}\n")
+    a, b = load(path), load(path)
+    a.remove_members("G", ["192.0.2.1"])
+    b.remove_members("G", ["192.0.2.2"])
+    a.save()
+    result = b.save()  # before: the merged group had no members, which the model refuses (a ValueError)
+    assert [(c.group, c.field) for c in result.conflicts] == [("G", "members")]
+    assert LabelsStore.load(path).get("G").members == ("192.0.2.2",)
+
+
 def test_same_field_edited_on_both_sides_is_a_reported_conflict(tmp_path):
     path = labels_file(tmp_path)
     a, b = load(path), load(path)
