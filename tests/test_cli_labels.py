@@ -27,7 +27,7 @@ groups:
     x-extra: kept
   - id: DO25
     verdict: unsure
-    members: []
+    members: [203.0.113.7]
 """
 
 INVALID = """\
@@ -53,7 +53,7 @@ def valid(tmp_path):
 def test_validate_valid_file_exits_0(valid, capsys):
     code, out, err = run(["labels", "validate", str(valid)], capsys)
     assert code == 0 and out == ""
-    assert "valid, 2 groups, 3 members" in err
+    assert "valid, 2 groups, 4 members" in err
 
 
 def test_validate_lists_every_problem_and_exits_1(tmp_path, capsys):
@@ -65,6 +65,7 @@ def test_validate_lists_every_problem_and_exits_1(tmp_path, capsys):
         f"scantui: error: {path}: line 5: groups[0].members[1]: bad IP or CIDR '10.0.0.300'",
         f"scantui: error: {path}: line 6: groups[1].id: duplicate id 'AK01' (first at line 3)",
         f"scantui: error: {path}: line 7: groups[1].verdict: bad verdict 'sure' (one of collaborative, not_collaborative, unsure)",
+        f"scantui: error: {path}: line 8: groups[1].members: a group needs at least one member (delete the group instead)",
     ]
 
 
@@ -117,7 +118,7 @@ def test_list_csv(valid, capsys):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["id"] for r in rows] == ["AK01", "DO25"]
     assert rows[0]["members_count"] == "3" and json.loads(rows[0]["members"])[2] == "198.51.100.0/28"
-    assert rows[1]["members"] == "[]"
+    assert rows[1]["members"] == '["203.0.113.7"]'
 
 
 def test_list_bad_input_is_one_line_exit_2(tmp_path, capsys):
@@ -125,7 +126,7 @@ def test_list_bad_input_is_one_line_exit_2(tmp_path, capsys):
     path.write_text(INVALID)
     code, out, err = run(["labels", "list", str(path)], capsys)
     assert code == 2 and out == ""
-    assert err == f"scantui: error: {path}: line 5: groups[0].members[1]: bad IP or CIDR '10.0.0.300' (and 2 more problems; see 'scantui labels validate')\n"
+    assert err == f"scantui: error: {path}: line 5: groups[0].members[1]: bad IP or CIDR '10.0.0.300' (and 3 more problems; see 'scantui labels validate')\n"
     code, _, err = run(["labels", "list", str(tmp_path / "missing.yaml")], capsys)
     assert code == 2 and err.strip().endswith("missing.yaml: no such file")
 

@@ -10,6 +10,7 @@ import pytest
 
 from scantui.errors import InputError
 from scantui.labels import Group, LabelsInvalid, LabelsStore, Scan, check_file, parse_member
+from scantui.labels.model import NO_MEMBERS
 
 UTC = dt.timezone.utc
 
@@ -80,15 +81,15 @@ def test_group_rejects_bad_values_and_drops_duplicates():
     assert Group("G", members=["10.0.0.1", "10.0.0.1"], ports=[80, 80], tags=["a", "a"]).members == ("10.0.0.1",)
     for bad in ({"verdict": "yes"}, {"category": "evil"}, {"ports": [70000]}, {"ports": [True]}, {"members": ["x"]}, {"title": 3}):
         with pytest.raises(ValueError):
-            Group("G", **bad)
+            Group("G", **{"members": ["10.0.0.1"], **bad})
     with pytest.raises(ValueError):
-        Group(" G")
+        Group(" G", members=["10.0.0.1"])
 
 
 def test_times_are_kept_in_utc():
-    group = Group("G", created=dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2))))
+    group = Group("G", members=["10.0.0.1"], created=dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2))))
     assert group.created == dt.datetime(2026, 1, 1, 10, tzinfo=UTC)
-    assert Group("G", updated=dt.datetime(2026, 1, 1)).updated.tzinfo == UTC
+    assert Group("G", members=["10.0.0.1"], updated=dt.datetime(2026, 1, 1)).updated.tzinfo == UTC
 
 
 # -- validation: one case each, with line and field ----------------------------------
@@ -113,23 +114,23 @@ groups:
     ("duplicate id", """\
 scantui_labels: 1
 groups:
-  - {id: A, verdict: unsure, members: []}
+  - {id: A, verdict: unsure, members: [10.0.0.1]}
   - id: A
     verdict: unsure
-    members: []
+    members: [10.0.0.1]
 """, (4, "groups[1].id", "duplicate id 'A' (first at line 3)")),
     ("missing required", """\
 scantui_labels: 1
 groups:
   - id: A
-    members: []
+    members: [10.0.0.1]
 """, (3, "groups[0].verdict", "missing (required)")),
     ("bad verdict", """\
 scantui_labels: 1
 groups:
   - id: A
     verdict: maybe
-    members: []
+    members: [10.0.0.1]
 """, (4, "groups[0].verdict", "bad verdict 'maybe' (one of collaborative, not_collaborative, unsure)")),
     ("bad category", """\
 scantui_labels: 1
@@ -137,14 +138,14 @@ groups:
   - id: A
     verdict: unsure
     category: evil
-    members: []
+    members: [10.0.0.1]
 """, (5, "groups[0].category", "bad category 'evil' (one of research, commercial, other, unknown)")),
     ("bad port", """\
 scantui_labels: 1
 groups:
   - id: A
     verdict: unsure
-    members: []
+    members: [10.0.0.1]
     ports: [80, 65536]
 """, (6, "groups[0].ports[1]", "bad port 65536 (0-65535)")),
     ("bad time", """\
@@ -152,7 +153,7 @@ scantui_labels: 1
 groups:
   - id: A
     verdict: unsure
-    members: []
+    members: [10.0.0.1]
     updated: last tuesday
 """, (6, "groups[0].updated", "bad time 'last tuesday' (ISO 8601 UTC like 2026-11-21T10:00:00Z)")),
     ("bad scan day", """\
@@ -160,7 +161,7 @@ scantui_labels: 1
 groups:
   - id: A
     verdict: unsure
-    members: []
+    members: [10.0.0.1]
     scans:
       - {port: 80, day: 2024-02-30, sources: []}
 """, (7, "groups[0].scans[0].day", "bad day '2024-02-30' (a date like 2024-02-06)")),
@@ -169,7 +170,7 @@ scantui_labels: 1
 groups:
   - id: A
     verdict: unsure
-    members: []
+    members: [10.0.0.1]
     scans:
       - port: 80
         day: 2024-02-06
@@ -180,7 +181,7 @@ scantui_labels: 1
 groups:
   - id: 17
     verdict: unsure
-    members: []
+    members: [10.0.0.1]
 """, (3, "groups[0].id", "id must be text (put 17 in quotes)")),
     ("members not a list", """\
 scantui_labels: 1
@@ -266,7 +267,7 @@ def test_unreadable_files_are_one_line_input_errors(tmp_path):
 
 
 def test_untrusted_values_are_escaped_in_messages(tmp_path):
-    text = 'scantui_labels: 1\ngroups:\n  - id: A\n    verdict: "\\e[31mred"\n    members: []\n'
+    text = 'scantui_labels: 1\ngroups:\n  - id: A\n    verdict: "\\e[31mred"\n    members: [10.0.0.1]\n'
     [(_, _, why)] = problems_of(tmp_path, text)
     assert "\x1b" not in why and "\\x1b[31mred" in why
 
@@ -277,10 +278,78 @@ scantui_labels: 1
 groups:
   - id: A
     verdict: unsure
-    members: []
+    members: [10.0.0.1]
     scans: [{port: 1, day: '2024-02-06', sources: []}]
     created: '2026-11-21T10:00:00+01:00'
 """
     group = LabelsStore.load(write(tmp_path, text)).get("A")
     assert group.created == dt.datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
     assert group.scans[0].day == dt.date(2024, 2, 6)
+
+
+# -- one rule for the file, the store and the edit form (issue 10, item 6) ---------------------
+
+
+def test_a_group_without_members_is_refused_by_the_file_the_model_and_the_store(tmp_path):
+    text = "scantui_labels: 1\ngroups:\n  - id: A\n    verdict: unsure\n    members: []   # emptied by hand\n"
+    assert problems_of(tmp_path, text) == [(5, "groups[0].members", NO_MEMBERS)]
+    with pytest.raises(ValueError, match="at least one member"):
+        Group("A")
+    store = LabelsStore(tmp_path / "new.yaml")
+    store.add(Group("A", members=["10.0.0.1", "10.0.0.2"]))
+    with pytest.raises(InputError, match="at least one member"):
+        store.remove_members("A", ["10.0.0.1", "10.0.0.2"])
+    with pytest.raises(InputError, match="at least one member"):
+        store.update("A", members=())
+
+
+# each case: the fields as in the file, then as typed in the edit form
+RULES = [
+    ("no members", {"members": []}, {"members": ""}),
+    ("a member", {"members": ["10.0.0.1"]}, {"members": "10.0.0.1"}),
+    ("host bits", {"members": ["10.0.0.1/24"]}, {"members": "10.0.0.1/24"}),
+    ("a CIDR", {"members": ["10.0.0.0/24"]}, {"members": "10.0.0.0/24"}),
+    ("not an IP", {"members": ["10.0.0.300"]}, {"members": "10.0.0.300"}),
+    ("IPv6", {"members": ["2001:db8::1"]}, {"members": "2001:db8::1"}),
+    ("port 0", {"ports": [0]}, {"ports": "0"}),
+    ("port 65535", {"ports": [65535]}, {"ports": "65535"}),
+    ("port 65536", {"ports": [65536]}, {"ports": "65536"}),
+    ("port -1", {"ports": [-1]}, {"ports": "-1"}),
+    ("port text", {"ports": ["http"]}, {"ports": "http"}),
+    ("verdicts", {"verdict": "collaborative"}, {"verdict": "collaborative"}),
+    ("bad verdict", {"verdict": "maybe"}, {"verdict": "maybe"}),
+    ("bad category", {"category": "evil"}, {"category": "evil"}),
+]
+
+
+@pytest.mark.parametrize("file_fields, form_fields", [c[1:] for c in RULES], ids=[c[0] for c in RULES])
+def test_the_edit_form_and_validate_accept_and_refuse_the_same(tmp_path, file_fields, form_fields):
+    from ruamel.yaml import YAML
+
+    from scantui.tui.screens.edit_group import form_changes
+
+    doc = {"scantui_labels": 1, "groups": [{"id": "A", "verdict": "unsure", "members": ["10.0.0.9"], **file_fields}]}
+    path = tmp_path / "labels.yaml"
+    with path.open("w") as out:
+        YAML().dump(doc, out)
+    file_problems = check_file(path)[1]
+    group = Group("A", members=["10.0.0.9"])
+    form = {"title": "", "verdict": "unsure", "category": None, "members": "10.0.0.9", "ports": "", "tags": "", "notes": "",
+            **form_fields}
+    try:
+        form_changes(group, **form)
+        form_error = None
+    except ValueError as exc:
+        form_error = str(exc)
+    assert (form_error is None) == (file_problems == []), (form_error, file_problems)
+    if form_error:
+        assert file_problems[0].why == form_error  # the same words too
+
+
+def test_the_form_leaves_a_field_it_cannot_show_exactly_alone():
+    from scantui.tui.screens.edit_group import form_changes, form_texts
+
+    group = Group("A", members=["10.0.0.9"], title="  padded ", tags=("two words", "x,y"), notes="kept\n")
+    unchanged = {**form_texts(group), "verdict": "unsure", "category": None}
+    assert form_changes(group, **unchanged) == {}
+    assert form_changes(group, **{**unchanged, "verdict": "collaborative"}) == {"verdict": "collaborative"}

@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import multiprocessing
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -118,7 +119,8 @@ def test_new_and_removed_groups(tmp_path):
     text = path.read_text()
     assert "DO25" not in text and "# the pool" not in text
     assert ORIGINAL.split("  - id: 'DO25'")[0] in text  # everything before the removed group is untouched
-    assert "      - 203.0.113.37\n" in text and "    ports: [22]\n" in text  # a long list one per line, a short one in flow style
+    assert "    members: [203.0.113.1, 203.0.113.2," in text and " 203.0.113.37]\n" in text and "    ports: [22]\n" in text
+    assert max(map(len, text.splitlines())) <= document.WRAP_WIDTH  # a long list wrapped, not one line per IP
     assert "    created: 2026-12-01T08:30:00Z\n" in text
     back = LabelsStore.load(path)
     assert back.ids == ["AK01", "GEM"] and back.get("GEM") == store.get("GEM")
@@ -176,7 +178,7 @@ def test_editing_api(tmp_path):
     with pytest.raises(InputError, match="bad verdict"):
         store.set_verdict("AK01", "perhaps")
     with pytest.raises(InputError, match="already exists"):
-        store.add(Group("AK01"))
+        store.add(Group("AK01", members=["192.0.2.1"]))
     assert store.get("AK01") == merged  # failed edits changed nothing
 
 
@@ -292,6 +294,18 @@ def test_edits_to_different_fields_of_one_group_merge(tmp_path):
     assert group.members == ("192.0.2.11", "198.51.100.0/28", "192.0.2.12", "192.0.2.13")
 
 
+def test_a_merge_that_would_empty_the_members_keeps_theirs_and_says_so(tmp_path):
+    path = tmp_path / "labels.yaml"
+    path.write_text("scantui_labels: 1\ngroups:\n  - {id: G, verdict: unsure, members: [192.0.2.1, 192.0.2.2]}\n")
+    a, b = load(path), load(path)
+    a.remove_members("G", ["192.0.2.1"])
+    b.remove_members("G", ["192.0.2.2"])
+    a.save()
+    result = b.save()  # before: the merged group had no members, which the model refuses (a ValueError)
+    assert [(c.group, c.field) for c in result.conflicts] == [("G", "members")]
+    assert LabelsStore.load(path).get("G").members == ("192.0.2.2",)
+
+
 def test_same_field_edited_on_both_sides_is_a_reported_conflict(tmp_path):
     path = labels_file(tmp_path)
     a, b = load(path), load(path)
@@ -404,7 +418,7 @@ def _group(draw, gid):
     return Group(
         gid,
         verdict=draw(st.sampled_from(["collaborative", "not_collaborative", "unsure"])),
-        members=draw(st.lists(st.one_of(_ip, _cidr()), max_size=12)),
+        members=draw(st.lists(st.one_of(_ip, _cidr()), min_size=1, max_size=12)),
         title=draw(st.none() | _text | _tricky),
         category=draw(st.none() | st.sampled_from(["research", "commercial", "other", "unknown"])),
         ports=draw(st.lists(st.integers(0, 65535), max_size=10)),
@@ -494,7 +508,7 @@ def _writer(path: str, name: str, barrier, results) -> None:
 
 def test_two_processes_editing_concurrently_never_lose_a_label(tmp_path):
     path = tmp_path / "labels.yaml"
-    path.write_text("scantui_labels: 1\ngroups:\n  - id: SHARED   # edited by both\n    verdict: unsure\n    members: []\n")
+    path.write_text("scantui_labels: 1\ngroups:\n  - id: SHARED   # edited by both\n    verdict: unsure\n    members: [192.0.2.99]\n")
     ctx = multiprocessing.get_context("spawn")  # separate interpreters, nothing shared but the file
     barrier, results = ctx.Barrier(2, timeout=60), ctx.Queue()
     workers = [ctx.Process(target=_writer, args=(str(path), name, barrier, results)) for name in ("A", "B")]
@@ -529,7 +543,7 @@ def test_two_processes_editing_concurrently_never_lose_a_label(tmp_path):
     final = LabelsStore.load(path)
     assert set(final.ids) == {"SHARED"} | {f"{n}-{i}" for n in "AB" for i in range(ROUNDS)}
     shared = final.get("SHARED")
-    assert set(shared.members) == {f"172.{ord(n) - 60}.{i}.1" for n in "AB" for i in range(ROUNDS)}
+    assert set(shared.members) == {"192.0.2.99"} | {f"172.{ord(n) - 60}.{i}.1" for n in "AB" for i in range(ROUNDS)}
     assert shared.notes == f"A notes {ROUNDS - 1}" and shared.category == ("research" if (ROUNDS - 1) % 2 else "commercial")
     conflicts = [c for _, seen, _ in outcomes for c in seen]
     assert len(conflicts) == ROUNDS  # the second saver of each round, on the title only
@@ -537,3 +551,76 @@ def test_two_processes_editing_concurrently_never_lose_a_label(tmp_path):
         for group, field, ours, theirs in seen:
             assert (group, field) == ("SHARED", "title") and ours.startswith(name) and theirs.startswith(other)
     assert "# edited by both" in path.read_text()
+
+
+# -- big groups stay diffable (issue 10, item 8) -----------------------------------------------
+
+_BIG_IPS = [f"203.0.{i // 250}.{i % 250 + 1}" for i in range(240)]
+
+
+def _lines_changed(before: str, after: str) -> tuple[int, int]:
+    """(lines removed, lines added) of a unified diff."""
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0))
+    removed = sum(1 for line in diff if line.startswith("-") and not line.startswith("---"))
+    added = sum(1 for line in diff if line.startswith("+") and not line.startswith("+++"))
+    return removed, added
+
+
+def test_a_240_member_group_is_written_in_short_lines_and_one_more_member_is_a_small_diff(tmp_path):
+    path = tmp_path / "labels.yaml"
+    store = LabelsStore(path, now=lambda: T0)
+    store.add(Group("BIG", verdict="collaborative", members=_BIG_IPS, ports=[80, 443],
+                    scans=[Scan(80, dt.date(2024, 2, 6), tuple(_BIG_IPS)), Scan(443, dt.date(2024, 2, 7), tuple(_BIG_IPS[:3]))]))
+    store.save()
+    text = path.read_text()
+    assert max(map(len, text.splitlines())) <= document.WRAP_WIDTH + 2  # before: scan lines of ~3,300 characters
+    assert 20 <= len(text.splitlines()) <= 100  # wrapped flow lists: not one line, not one line per IP
+    assert "  - {port: 443, day: 2024-02-07, sources: [203.0.0.1, 203.0.0.2, 203.0.0.3]}\n" in text  # a short scan: one line
+    assert LabelsStore.load(path).groups == store.groups
+
+    store = LabelsStore.load(path, now=lambda: T0)
+    store.add_members("BIG", ["198.51.100.7"])
+    store.save()
+    after = path.read_text()
+    assert _lines_changed(text, after) == (1, 1)  # the last line of the members list
+    store = LabelsStore.load(path, now=lambda: T0)
+    store.record_scan("BIG", 8080, dt.date(2024, 2, 8), _BIG_IPS[:2], add_members=False)
+    store.save()
+    removed, added = _lines_changed(after, path.read_text())
+    assert added >= 1 and removed <= 1  # the new scan's line, and the ports line
+
+
+_big_scan = st.builds(Scan, port=st.integers(0, 65535), day=st.dates(dt.date(2000, 1, 1), dt.date(2100, 1, 1)),
+                      sources=st.lists(_ip, min_size=0, max_size=300).map(tuple))
+
+
+@st.composite
+def _big_group(draw, gid):
+    return Group(gid, verdict="collaborative", members=draw(st.lists(st.one_of(_ip, _cidr()), min_size=1, max_size=300)),
+                 ports=draw(st.lists(st.integers(0, 65535), max_size=80)), scans=draw(st.lists(_big_scan, max_size=3)),
+                 tags=draw(st.lists(_word | _tricky, max_size=30)), title=draw(st.none() | _text | _tricky))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_big_groups_round_trip_exactly_in_short_lines(data):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "labels.yaml"
+        path.write_text(ORIGINAL)
+        store = LabelsStore.load(path, now=lambda: T0)
+        big = data.draw(_big_group("BIG"))
+        store.add(big)
+        store.update("AK01", members=data.draw(st.lists(_ip, min_size=1, max_size=300)))
+        expected = store.groups
+        store.save()
+        assert LabelsStore.load(path).groups == expected
+        text = path.read_text()
+        # lists of IPs (members, a scan's sources) are wrapped; a title or a long quoted tag may be long by itself
+        for line in text.splitlines():
+            if re.fullmatch(r"\s+(- \{port: \d+, day: [\d-]+, sources: \[|members: \[)?[\d./]+(, [\d./]+)*[,\]}]*", line):
+                assert len(line) <= document.WRAP_WIDTH + 2, line
+        store = LabelsStore.load(path, now=lambda: T0)
+        store.add_members("BIG", ["198.51.100.255"])
+        expected = store.groups
+        store.save()
+        assert LabelsStore.load(path).groups == expected

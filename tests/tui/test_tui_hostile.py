@@ -325,19 +325,18 @@ def test_the_recording_driver_catches_raw_escapes(tmp_path):
 
 def test_form_changes_keeps_untouched_fields_as_stored():
     from scantui.labels.model import Group
-    from scantui.tui.screens.edit_group import form_changes, shown_texts
+    from scantui.tui.screens.edit_group import form_changes, form_texts
 
     group = Group(id=GID, title=TITLE, verdict="unsure", members=MEMBERS, tags=TAGS, notes=NOTES)
-    shown = shown_texts(group)
+    shown = form_texts(group)
     assert all(is_safe(text) for text in shown.values()) and "\n" not in shown["title"]
     same = dict(shown, verdict="unsure", category=None)
-    assert form_changes(group, **same, untouched=set(shown)) == {}
-    # without the untouched fields, the shown (escaped) text would replace the stored one: what the form avoids
-    assert form_changes(group, **same)["title"] == safe_line(TITLE)
-    changed = form_changes(group, **dict(same, title="new"), untouched={"members", "ports", "tags", "notes"})
+    assert form_changes(group, **same) == {}  # the shown (escaped) text never replaces the stored one
+    changed = form_changes(group, **dict(same, title="new"))
     assert changed == {"title": "new"}
+    assert form_changes(group, **dict(same, notes=shown["notes"] + " more"))["notes"] == shown["notes"] + " more"
     with pytest.raises(ValueError, match="at least one member"):
-        form_changes(group, **dict(same, members=""), untouched={"title"})
+        form_changes(group, **dict(same, members=""))
 
 
 def test_pastes_and_palette_entries_are_made_safe():

@@ -9,6 +9,16 @@ is a complete current file and the previous version beside it.
 :class:`FileLock` is an exclusive ``fcntl.flock`` on a sidecar ``FILE.lock``
 (never the labels file itself, which is replaced on every write, and never
 deleted, which would let two writers lock two different files).
+
+A labels file reached through a symbolic link is the link's target: the lock,
+the temporary file and ``.bak`` sit beside the target and the rename replaces
+the target, so the link stays a link and analysts using different links to one
+file share its lock and its edits (:func:`resolve`).
+
+:func:`read_bytes` is the one way the labels file is read (CLI, store, TUI): it
+refuses what is not a regular file before opening it (a FIFO with no writer
+would block forever, ``/dev/zero`` never ends) and reads at most
+:data:`MAX_BYTES`.
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -24,20 +35,78 @@ from scantui.errors import InputError
 from scantui.fsutil import fsync_path
 
 
+#: The largest labels file read (bytes): a bound on the time and memory of parsing it.
+MAX_BYTES = 16 * 1024 * 1024
+
+
+def resolve(path: Path) -> Path:
+    """The file *path* stands for: symbolic links followed (also a dangling one, whose target a save creates)."""
+    return Path(os.path.realpath(path))
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _too_big(size: int) -> str:
+    return f"too big for a labels file ({size / 2**20:.1f} MiB; the limit is {MAX_BYTES // 2**20} MiB)"
+
+
 def read_bytes(path: Path) -> bytes | None:
-    """The file's content, ``None`` when it does not exist; other failures are :class:`InputError`."""
-    if path.is_dir():
-        raise InputError("is a folder, not a labels file", path=str(path))
+    """The file's content, ``None`` when it does not exist; other failures are :class:`InputError`.
+
+    Only a regular file of at most :data:`MAX_BYTES` is read; anything else is
+    refused from its ``stat`` (a FIFO is never opened).
+    """
     try:
-        return path.read_bytes()
+        info = os.stat(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError("is a folder, not a labels file", path=str(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"is {_kind(info.st_mode)}, not a labels file (a regular file is needed)", path=str(path))
+    if info.st_size > MAX_BYTES:
+        raise InputError(_too_big(info.st_size), path=str(path))
+    try:
+        # O_NONBLOCK: should the name become a FIFO between stat and open, the open does not block
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(f"is {_kind(mode)}, not a labels file (a regular file is needed)", path=str(path))
+        chunks, size = [], 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    finally:
+        os.close(fd)
+    if size > MAX_BYTES:  # grew after the stat, or a file whose size the stat does not tell
+        raise InputError(_too_big(size), path=str(path))
+    return b"".join(chunks)
 
 
 def sidecar(path: Path, suffix: str) -> Path:
-    return path.with_name(path.name + suffix)
+    """``FILE.lock``, ``FILE.bak``: beside the file *path* resolves to."""
+    target = resolve(path)
+    return target.with_name(target.name + suffix)
 
 
 def _write_replace(target: Path, data: bytes) -> None:
@@ -65,7 +134,11 @@ def _mode_of(target: Path) -> int:
 
 
 def write_atomic(path: Path, data: bytes, *, previous: bytes | None) -> None:
-    """Replace *path* with *data*; *previous* (the content being replaced) is kept as ``path.bak``."""
+    """Replace *path* with *data*; *previous* (the content being replaced) is kept as ``path.bak``.
+
+    Through a symbolic link, the target is replaced (and its ``.bak`` written); the link stays.
+    """
+    path = resolve(path)
     try:
         if previous is not None:
             _write_replace(sidecar(path, ".bak"), previous)

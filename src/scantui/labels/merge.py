@@ -123,6 +123,9 @@ def _merge_fields(base: Group | None, ours: Group, theirs: Group, conflicts: lis
             value = value.theirs
         if value is not _ABSENT:
             out[name] = value
+    if not out.get("members"):  # each side removed the members the other kept: a group keeps at least one
+        conflicts.append(Conflict(ours.id, "members", ours.members, theirs.members))
+        out["members"] = theirs.members
     known = {k: v for k, v in out.items() if k in Group.__dataclass_fields__}
     extra = {k: v for k, v in out.items() if k not in Group.__dataclass_fields__}
     return Group(**known, extra=extra)

@@ -9,6 +9,10 @@ Members are IPv4 addresses or CIDR blocks, kept as canonical text
 (``192.0.2.10``, ``198.51.100.0/28``). A CIDR with host bits set
 (``198.51.100.5/28``) is rejected, not silently widened: a label is an
 analyst's claim, and a typo must not grow it to 16 addresses.
+
+The rules of a valid group live here and only here: ``scantui labels
+validate``, the store and the TUI's forms all build a :class:`Group` (or call
+the ``check_*`` functions below), so what one accepts the others accept.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ AUTHOR_FIELDS = ("created_by", "updated_by")
 TIME_FIELDS = ("created", "updated")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Why a group with no members is refused (the file, the edit form and the store all say this).
+NO_MEMBERS = "a group needs at least one member (delete the group instead)"
 
 
 def show(value: Any, limit: int = 60) -> str:
@@ -106,6 +112,19 @@ def check_asn(value: Any) -> int:
     if not _is_int(value) or not 0 <= value < 1 << 32:
         raise ValueError(f"bad AS number {show(value)}")
     return int(value)
+
+
+def check_tag(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"a tag must be non-empty text (put {show(value)} in quotes)")
+    return str(value)
+
+
+def check_members(members: tuple[str, ...]) -> tuple[str, ...]:
+    """*members* (already canonical) when there is at least one; :class:`ValueError` otherwise."""
+    if not members:
+        raise ValueError(NO_MEMBERS)
+    return members
 
 
 def check_choice(value: Any, choices: tuple[str, ...], what: str) -> str:
@@ -192,15 +211,13 @@ class Group:
         for name in TEXT_FIELDS:
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be text, not {show(getattr(self, name))}")
-        put("members", _tuple_unique(parse_member(m) for m in self.members))
+        put("members", check_members(_tuple_unique(parse_member(m) for m in self.members)))
         put("ports", _tuple_unique(check_port(p) for p in self.ports))
         put("asns", _tuple_unique(check_asn(a) for a in self.asns))
         put("scans", _tuple_unique(self.scans))
         if not all(isinstance(s, Scan) for s in self.scans):
             raise ValueError("scans must be Scan records")
-        if not all(isinstance(t, str) and t for t in self.tags):
-            raise ValueError("tags must be non-empty text")
-        put("tags", _tuple_unique(self.tags))
+        put("tags", _tuple_unique(check_tag(t) for t in self.tags))
         for name in TIME_FIELDS:
             if getattr(self, name) is not None:
                 put(name, to_utc(getattr(self, name)))

@@ -10,9 +10,12 @@ jump to each. Messages read
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from ruamel.yaml.comments import TaggedScalar
 
 from scantui.errors import InputError
 from scantui.labels.model import (
@@ -28,7 +31,9 @@ from scantui.labels.model import (
     check_asn,
     check_choice,
     check_id,
+    check_members,
     check_port,
+    check_tag,
     parse_address,
     parse_member,
     show,
@@ -149,6 +154,8 @@ class _Checker:
             if key not in FIELD_ORDER or value is None:
                 continue
             values[key] = self.field(key, value, f"{at}.{key}", node)
+        if node.get("members") == []:  # not when every member was bad: those are the problems
+            self.check(check_members, (), f"{at}.members", node, "members")
         if len(self.problems) > before:
             return None
         extra = {k: v for k, v in node.items() if k not in FIELD_ORDER}
@@ -178,7 +185,7 @@ class _Checker:
         if not isinstance(value, list):
             self.problem(at, "must be a list", node, key)
             return None
-        one = {"members": parse_member, "ports": check_port, "asns": check_asn, "tags": _tag}.get(key)
+        one = {"members": parse_member, "ports": check_port, "asns": check_asn, "tags": check_tag}.get(key)
         seen: dict[Any, int] = {}
         out = []
         for j, item in enumerate(value):
@@ -220,12 +227,6 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _tag(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"a tag must be non-empty text (put {show(value)} in quotes)")
-    return str(value)
-
-
 def _timestamp(value: Any) -> dt.datetime:
     if isinstance(value, str):
         try:
@@ -248,6 +249,17 @@ def _day(value: Any) -> dt.date:
     return value
 
 
+@dataclass(frozen=True)
+class Tagged:
+    """A scalar with an explicit tag (``k: !thing text``) in a key scantui does not know: compared by tag and text."""
+
+    tag: str
+    value: Any
+
+
+_NAN = float("nan")  # one object, so two reads of a file with ``.nan`` in it compare equal (equality checks identity first)
+
+
 def plain(value: Any) -> Any:
     """A ruamel node as plain Python: dicts, lists, str, int, float, bool, date, UTC datetime."""
     if isinstance(value, dict):
@@ -256,12 +268,15 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, TaggedScalar):
+        tag = str(value.tag)
+        return str(value.value) if tag == "tag:yaml.org,2002:str" else Tagged(tag, value.value)  # "!!str" is written as text
     if isinstance(value, str):
         return str(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
-        return float(value)
+        return _NAN if math.isnan(value) else float(value)
     if isinstance(value, dt.datetime):
         return to_utc(value)
     if isinstance(value, dt.date):

@@ -9,7 +9,7 @@ notes, tags and ids come from a shared file and are shown literally
 (control characters escaped, markup never interpreted).
 
 **Hostile text in the form.** An ``Input`` or ``TextArea`` writes its text to
-the terminal as it is, so the form shows :func:`shown_texts` (``ESC`` as
+the terminal as it is, so the form shows :func:`form_texts` (``ESC`` as
 ``\\x1b``, U+202E as ``\\u202e``). A field whose shown text is not changed keeps
 its stored value exactly (control characters and all: they are data); a field
 the analyst changes is saved as typed, so escapes still in it are saved as the
@@ -19,7 +19,6 @@ visible text (the form says so above the fields).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from typing import Any
 
 from rich.text import Text
@@ -30,12 +29,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, SelectionList, Static, TextArea
 
-from scantui.labels.model import CATEGORIES, VERDICTS, Group, check_port, parse_member
+from scantui.labels.model import CATEGORIES, NO_MEMBERS, VERDICTS, Group, check_port, parse_member
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
 from scantui.tui.screens.label_as import group_option
 
 _SPLIT = re.compile(r"[\s,]+")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def split_list(text: str) -> list[str]:
@@ -43,17 +43,9 @@ def split_list(text: str) -> list[str]:
     return [part for part in _SPLIT.split(text.strip()) if part]
 
 
-_TEXT_FIELDS = {  # the form's text fields: how a typed text becomes the field's value
-    "title": lambda text: text.strip() or None,
-    "members": lambda text: tuple(dict.fromkeys(parse_member(m) for m in split_list(text))),
-    "ports": lambda text: tuple(dict.fromkeys(_port(p) for p in split_list(text))),
-    "tags": lambda text: tuple(dict.fromkeys(split_list(text))),
-    "notes": lambda text: text.rstrip() or None,
-}
-
-
-def shown_texts(group: Group) -> dict[str, str]:
-    """What the form's text fields show of *group*: one line each (notes several), unsafe characters escaped."""
+def form_texts(group: Group) -> dict[str, str]:
+    """What the edit form's text fields show of *group*: one line each (notes several), unsafe characters
+    escaped; a field submitted as shown is not a change."""
     return {
         "title": safe_line(group.title or ""),
         "members": " ".join(group.members),
@@ -63,20 +55,33 @@ def shown_texts(group: Group) -> dict[str, str]:
     }
 
 
+_PARSE = {  # the form's text fields: how a typed text becomes the field's value
+    "title": lambda text: text.strip() or None,
+    "members": lambda text: tuple(dict.fromkeys(parse_member(m) for m in split_list(text))),
+    "ports": lambda text: tuple(dict.fromkeys(_port(p) for p in split_list(text))),
+    "tags": lambda text: tuple(dict.fromkeys(split_list(text))),
+    "notes": lambda text: text.rstrip() or None,
+}
+
+
 def form_changes(group: Group, *, title: str, verdict: str, category: str | None, members: str, ports: str,
-                 tags: str, notes: str, untouched: Collection[str] = ()) -> dict[str, Any]:
+                 tags: str, notes: str) -> dict[str, Any]:
     """The fields of *group* the form changed, parsed; :class:`ValueError` naming the first bad value.
 
-    A text field named in *untouched* (its shown text was not changed) keeps its stored value as it is.
+    A field left as the form showed it (:func:`form_texts`) keeps its stored value exactly: a
+    title holding escapes, a tag holding a space, a title with edge spaces stay as the file has
+    them. The changed group is checked by the model's own rules (:class:`Group`), the same
+    ``scantui labels validate`` applies: what one refuses the other refuses.
     """
     texts = {"title": title, "members": members, "ports": ports, "tags": tags, "notes": notes}
-    parsed: dict[str, Any] = {"verdict": verdict, "category": category or None}
-    parsed.update({name: _TEXT_FIELDS[name](text) for name, text in texts.items() if name not in untouched})
-    if "members" in parsed and not parsed["members"]:
-        raise ValueError("a group needs at least one member (delete the group instead)")
+    shown = form_texts(group)
+    parsed: dict[str, Any] = {name: _PARSE[name](text) for name, text in texts.items() if text != shown[name]}
+    parsed.update(verdict=verdict, category=category or None)
     if parsed.get("notes") is not None and (group.notes or "").rstrip() == parsed["notes"]:
         parsed["notes"] = group.notes  # only trailing blanks differ: not a change
-    return {name: value for name, value in parsed.items() if getattr(group, name) != value}
+    changes = {name: value for name, value in parsed.items() if getattr(group, name) != value}
+    group.replace(**changes)  # the model's rules (at least one member, ...)
+    return changes
 
 
 def _count(n: int, noun: str) -> str:
@@ -84,9 +89,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit():
-        raise ValueError(f"bad port '{safe_line(text, limit=20)}' (0-65535)")
-    return check_port(int(text))
+    return check_port(int(text) if _INTEGER.fullmatch(text) else text)  # the model's message: bad port 'x' (0-65535)
 
 
 class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
@@ -101,10 +104,10 @@ class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
     def __init__(self, group: Group) -> None:
         super().__init__()
         self.group = group
-        self.shown = shown_texts(group)
+        self.shown = form_texts(group)
 
     def compose(self) -> ComposeResult:
-        g, shown = self.group, self.shown
+        g, shown = self.group, form_texts(self.group)
         with Vertical(id="edit-box", classes="modal-box") as box:
             box.border_title = line_content(f"edit {g.id}")
             box.border_subtitle = "enter: save · tab: next · escape: cancel"
@@ -148,10 +151,9 @@ class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
         category = self.query_one("#edit-category", Select).value
         texts = {"title": self._text("#edit-title"), "members": self._text("#edit-members"), "ports": self._text("#edit-ports"),
                  "tags": self._text("#edit-tags"), "notes": self.query_one("#edit-notes", TextArea).text}
-        untouched = {name for name, text in texts.items() if text == self.shown[name]}
         try:
             changes = form_changes(self.group, verdict=str(self.query_one("#edit-verdict", Select).value),
-                                   category=None if category is Select.NULL else str(category), untouched=untouched, **texts)
+                                   category=None if category is Select.NULL else str(category), **texts)
         except ValueError as exc:
             self.query_one("#edit-error", Static).update(Text("✗ " + safe_line(str(exc))))
             return
@@ -224,7 +226,7 @@ class RemoveMembersScreen(ModalScreen[list[str] | None]):
             self.query_one("#remove-error", Static).update("✗ tick the members to remove first (space)")
             return
         if len(ticked) == len(self.group.members):
-            self.query_one("#remove-error", Static).update("✗ a group needs at least one member (delete the group instead)")
+            self.query_one("#remove-error", Static).update("✗ " + NO_MEMBERS)
             return
         self.dismiss(ticked)
 

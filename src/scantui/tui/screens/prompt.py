@@ -19,7 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from scantui.safetext import safe_markup, safe_text
+from scantui.safetext import safe_line, safe_text
+from scantui.tui.safe import line_content
 
 #: (key, label, prefilled value, placeholder)
 Field = tuple[str, str, str, str]
@@ -49,12 +50,12 @@ class PromptScreen(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-box") as box:
-            box.border_title = safe_markup(self.prompt_title)
+            box.border_title = line_content(self.prompt_title)
             box.border_subtitle = "enter: apply · tab: next · escape: cancel"
             for key, label, value, placeholder in self.fields:
                 with Horizontal(classes="prompt-field"):
                     yield Label(label, classes="prompt-name", markup=False)
-                    yield Input(value, placeholder=placeholder, id=f"prompt-{key}", select_on_focus=False)
+                    yield Input(safe_line(value), placeholder=placeholder, id=f"prompt-{key}", select_on_focus=False)
             if self.help_text:
                 yield Static(self.help_text, id="prompt-help", markup=False)
             yield Static("", id="prompt-error", markup=False)
