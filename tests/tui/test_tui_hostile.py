@@ -223,7 +223,8 @@ def test_hostile_text_never_reaches_the_terminal_and_edits_keep_it(hostile_data,
         # the candidates: the review cell names the hostile group; its detail; the label dialog lists the groups
         await press(app, pilot, "3")
         assert isinstance(app.screen, CandidatesScreen)
-        assert f"labelled {safe_line(GID)}"[:11] + "…" in screen_text(app)  # the review cell, cut to its width
+        # the review cell, cut to its width (its IPs are the group's; the scan is not recorded in it)
+        assert f"same IPs as {safe_line(GID)}"[:15] + "…" in screen_text(app)
         await press(app, pilot, "tab", "enter")
         assert isinstance(app.screen, CandidateDetailScreen)
         assert safe_line(GID) in screen_text(app)

@@ -106,6 +106,14 @@ def test_the_exit_status_reaches_run_tui_and_the_command_line(monkeypatch, capsy
     assert run_tui(["x.parquet"], labels_path=tmp_path / "l.yaml") == 2
     code, _out, err = run([str(tmp_path / "x.parquet"), "--labels", str(tmp_path / "l.yaml")], capsys)
     assert code == 2 and "scantui: inputs: x.parquet: no such file or folder" in err
+
+    def hostile_run(app):  # a file name is data: it cannot colour the terminal or forge a second line
+        app.failures.append(("inputs", "x\x1b]0;pwned\x07\nscantui: error: forged.parquet: no such file or folder", None))
+        app._return_code = 2
+
+    monkeypatch.setattr(ScantuiApp, "run", hostile_run)
+    code, _out, err = run([str(tmp_path / "x.parquet"), "--labels", str(tmp_path / "l.yaml")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "\x1b" not in err and "x\\x1b]0;pwned\\x07\\x0ascantui" in err
     monkeypatch.setattr(ScantuiApp, "run", lambda app: None)
     code, _out, _err = run([str(tmp_path / "x.parquet"), "--labels", str(tmp_path / "l.yaml")], capsys)
     assert code == 0

@@ -37,6 +37,7 @@ from typing import Any
 
 from scantui.errors import ScantuiError
 from scantui.labels.merge import changed_fields, revert_group
+from scantui.labels.match import ScanIndex
 from scantui.labels.model import Group, show
 from scantui.labels.store import LabelsStore, SaveResult
 
@@ -80,6 +81,12 @@ class _Undo:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _unrecorded(group: Any, scans: Sequence[ScanRef]) -> list[ScanRef]:
+    """The *scans* that *group* does not record yet (same port and day, sources within a recorded scan's)."""
+    index = ScanIndex([group])
+    return [s for s in scans if not index.recorded_in((s.port, str(s.day)[:10], tuple(s.sources)))]
 
 
 def _scan_name(scan: Any) -> str:
@@ -175,8 +182,7 @@ class LabelSession:
             new = [m for m in members if m not in group.members and ("/" in m or not group.contains(m))]
             if new:
                 store.add_members(group_id, new)
-            fresh = [s for s in scans if not any(r.port == s.port and r.day == s.day and set(s.sources) <= set(r.sources)
-                                                 for r in group.scans)]
+            fresh = _unrecorded(group, scans)
             for s in fresh:
                 store.record_scan(group_id, s.port, s.day, s.sources)
             added = len(store.get(group_id).members) - len(group.members)
@@ -194,17 +200,17 @@ class LabelSession:
         """Record *scans* as evidence in *group_id* (their sources join the members), and set *verdict*
         when given: one change, one undo (the candidates screen's "same IPs as G01, not recorded")."""
 
-        def do() -> None:
-            for s in scans:
-                self.store.record_scan(group_id, s.port, s.day, s.sources)
-            if verdict is not None and self.store.get(group_id).verdict != verdict:
-                self.store.set_verdict(group_id, verdict)
+        def do(store: LabelsStore) -> tuple[str, str]:
+            group = store.get(group_id)
+            fresh = _unrecorded(group, scans)
+            for s in fresh:
+                store.record_scan(group_id, s.port, s.day, s.sources)
+            if verdict is not None and store.get(group_id).verdict != verdict:
+                store.set_verdict(group_id, verdict)
+            what = f"record {_plural(len(fresh), 'scan')} in {group_id}" if fresh else group_id
+            return what + (f" ({verdict})" if verdict and fresh else f": {verdict}" if verdict else ""), group_id
 
-        if scans:
-            what = f"record {len(scans)} scan{'s' if len(scans) != 1 else ''} in {group_id}" + (f" ({verdict})" if verdict else "")
-        else:
-            what = f"{group_id}: {verdict}"
-        return self._change(what, [group_id], do, group_id)
+        return self._change(do)
 
     def set_verdict(self, group_id: str, verdict: str) -> Change:
         return self._change(lambda store: (f"{group_id}: {verdict}", store.set_verdict(group_id, verdict).id))

@@ -35,6 +35,7 @@ def run_tui(
     on stderr after the App exits (with the traceback of unexpected ones when
     ``SCANTUI_DEBUG`` is set).
     """
+    from scantui.safetext import safe_line
     from scantui.tui.app import ScantuiApp
     from scantui.tui.state import LoadRequest
 
@@ -47,7 +48,7 @@ def run_tui(
     app.run()
     code = app.return_code or 0
     for step, text, trace in app.failures:
-        print(f"scantui: {step}: {text}", file=sys.stderr)
+        print(f"scantui: {safe_line(step)}: {safe_line(text)}", file=sys.stderr)  # file names and content are data
         if trace and os.environ.get("SCANTUI_DEBUG"):
             print(trace, file=sys.stderr)
     if app.workers_busy():
