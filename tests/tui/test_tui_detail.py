@@ -513,3 +513,34 @@ def test_group_detail_snapshot(snap_compare, tui_cache, size, ordered_plotext):
         app.open_group(next(g for g in app.state.groups if "80.82.77.130" in g["members"]))
 
     assert snap_compare(make_app([SAMPLE], tui_cache), terminal_size=size, run_before=_opening(open_detail))
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light", "nord", "gruvbox"])
+def test_in_16_colours_the_blurred_timing_cursor_row_stands_out(theme):
+    """The timing plot's unfocused cursor row, as a 16-colour terminal draws it, differs from the other rows
+    and from the focused cursor (the table had the same defect: its tints all came out as one grey)."""
+    from rich.color import ColorSystem
+
+    def shown(style):
+        fg, bg = (c.downgrade(ColorSystem.STANDARD).number if c else None for c in (style.color, style.bgcolor))
+        return (bg, fg) if style.reverse else (fg, bg)
+
+    async def main():
+        app = StripsApp()
+        app.console._color_system = ColorSystem.STANDARD  # what Rich picks for TERM=xterm without COLORTERM
+        async with app.run_test(size=(60, 12)) as pilot:
+            app.theme = theme
+            strips = app.query_one(TimingStrips)
+            strips.blur()
+            await pilot.pause()
+            base = strips.rich_style
+            row = shown(base + strips.get_component_rich_style("timing-strips--label"))
+            cursor = shown(base + strips.get_component_rich_style("timing-strips--cursor"))
+            assert cursor[1] != row[1] or cursor[0] != row[0], (cursor, row)
+            assert cursor[1] != shown(base)[1] or cursor[0] != shown(base)[0]
+            strips.focus()
+            await pilot.pause()
+            focused = shown(base + strips.get_component_rich_style("timing-strips--cursor"))
+            assert focused != cursor and focused != row
+
+    asyncio.run(main())

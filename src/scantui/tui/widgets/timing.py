@@ -38,6 +38,7 @@ from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_text
+from scantui.tui.widgets.table import few_colours
 
 if TYPE_CHECKING:  # numpy and polars come with the first grid, not with the App
     import polars as pl
@@ -126,6 +127,8 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
         }
+        /* 16 colours (or an ANSI theme): the blurred cursor's tint becomes the rows' grey */
+        &.-16-colours > .timing-strips--cursor, &:ansi > .timing-strips--cursor { text-style: reverse; }
         &:focus > .timing-strips--cursor {
             background: $block-cursor-background;
             color: $block-cursor-foreground;
@@ -185,6 +188,9 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         self.scale = "log"
         self._row_counts: list[int] = []
         self._counts_width = 0
+
+    def on_mount(self) -> None:
+        self.set_class(few_colours(self.app.console.color_system), "-16-colours")
 
     # ------------------------------------------------------------ data in
 
