@@ -142,6 +142,49 @@ def test_undo_in_one_app_never_drops_the_other_apps_work(tiny_parquet, tui_cache
             make_app([tiny_parquet], tui_cache, labels_path=labels), scenario)
 
 
+def test_an_edit_of_a_group_deleted_meanwhile_is_not_lost(tiny_parquet, tui_cache, tmp_path):
+    """B edits R01 while A undoes its creation (R01 deleted): B's save keeps R01 with B's edit and says so;
+    a delete of a group the other analyst changed meanwhile keeps their change and says so."""
+    from textual.widgets import Input, TextArea
+
+    from scantui.labels import LabelsStore
+    from scantui.tui.screens.edit_group import EditGroupScreen
+
+    labels = tmp_path / "labels.yaml"
+
+    async def scenario(a, pa, b, pb):
+        a.change_labels(lambda s: s.reject(PAIR))  # A: R01
+        await settle(a, pa)
+        await see(b, pb)
+        await pb.press("4")
+        await settle(b, pb)
+        await pa.press("u")  # A takes R01 back while B is about to edit it
+        await settle(a, pa)
+        assert "R01" not in LabelsStore.load(labels)
+        await pb.press("e")
+        await settle(b, pb)
+        assert isinstance(b.screen, EditGroupScreen)
+        b.screen.query_one("#edit-notes", TextArea).text = "bob: this pair scans us every Monday"
+        b.screen.query_one("#edit-title", Input).focus()
+        await pb.press("enter")
+        await settle(b, pb)
+        r01 = LabelsStore.load(labels).get("R01")
+        assert r01.notes == "bob: this pair scans us every Monday" and r01.members == tuple(PAIR)
+        assert "R01 was deleted by the other analyst meanwhile; kept, with your change" in messages(b)
+
+        # A sees R01 again; bob changes it once more; A, not having seen that, deletes R01: bob's change is kept
+        await see(a, pa)
+        b.change_labels(lambda s: s.edit("R01", notes="bob: and on Thursdays"))
+        await settle(b, pb)
+        a.change_labels(lambda s: s.delete("R01"))
+        await settle(a, pa)
+        assert LabelsStore.load(labels).get("R01").notes == "bob: and on Thursdays"
+        assert "kept bob's change of R01: your delete was not applied" in messages(a)
+
+    run_two(make_app([tiny_parquet], tui_cache, labels_path=labels),
+            make_app([tiny_parquet], tui_cache, labels_path=labels), scenario)
+
+
 def test_two_apps_creating_groups_at_once_get_two_groups(tiny_parquet, tui_cache, tmp_path):
     from textual.widgets import Input
 

@@ -47,6 +47,15 @@ class Conflict:
     def kept(self) -> Any:
         return self.theirs
 
+    def told(self) -> str:
+        """The conflict as the analyst whose save it was is told it (who, what was kept)."""
+        who = self.by or "the other analyst"
+        if self.field == "(group)" and self.theirs == "removed":  # they deleted it, we changed it: ours is kept
+            return f"{self.group} was deleted by the other analyst meanwhile; kept, with your change (u undoes it)"
+        if self.field == "(group)":  # we deleted it, they changed it: theirs is kept
+            return f"kept {who}'s change of {self.group}: your delete was not applied"
+        return f"kept {who}'s value for {self.group}: {self.field}"
+
     def describe(self) -> str:
         whose = f"{self.by}'s" if self.by else "theirs"
         return f"group {show(self.group)}: {self.field}: kept {whose} {_show_value(self.theirs)}, ours was {_show_value(self.ours)}"

@@ -311,7 +311,7 @@ class LabelSession:
         if record and out["groups"]:
             self._history.append(_Undo(out["description"], out["groups"]))
             del self._history[:-MAX_UNDO]
-        conflicts = tuple(f"kept {c.by or 'the other analyst'}'s value for {c.group}: {c.field}" for c in saved.conflicts)
+        conflicts = tuple(c.told() for c in saved.conflicts)
         selected = out["selected"]
         return Change(out["description"], selected if selected in store else None, saved, conflicts)
 
