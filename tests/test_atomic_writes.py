@@ -9,7 +9,6 @@ file too. The lock is shared by processes, and nothing imports fcntl at load.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import subprocess
 import sys
@@ -28,10 +27,8 @@ SAMPLE = ROOT / "sample_data" / "telescope.parquet"
 SRC = ROOT / "src"
 
 
-@pytest.fixture
-def failing_disk(monkeypatch):
-    """The disk fails to flush any temporary file or folder (what the helper does last before the rename)."""
-
+def fail_temporary_fsyncs(monkeypatch) -> None:
+    """From now on the disk fails to flush any temporary file or folder (the helper's last step before the rename)."""
     real = fsutil.fsync_path
 
     def fsync_path(path):
@@ -40,6 +37,11 @@ def failing_disk(monkeypatch):
         real(path)
 
     monkeypatch.setattr(fsutil, "fsync_path", fsync_path)
+
+
+@pytest.fixture
+def failing_disk(monkeypatch):
+    fail_temporary_fsyncs(monkeypatch)
 
 
 def listing(folder: Path) -> dict[str, bytes | None]:
@@ -161,14 +163,7 @@ def test_rollup_cache_rebuild(tmp_path, monkeypatch, canonical_df):
     canonical_df.write_parquet(packets)
     first = rc.open_rollup(open_inputs([packets]))
     before = listing(tmp_path / "cache")
-    real = fsutil.fsync_path
-
-    def fsync_path(path):
-        if any(fsutil.TMP_MARK in part for part in Path(path).parts):
-            raise OSError(errno.EIO, "Input/output error")
-        real(path)
-
-    monkeypatch.setattr(fsutil, "fsync_path", fsync_path)
+    fail_temporary_fsyncs(monkeypatch)
     with pytest.raises(OSError):
         rc.open_rollup(open_inputs([packets]), rebuild=True)
     assert listing(tmp_path / "cache") == before
