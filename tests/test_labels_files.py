@@ -225,7 +225,8 @@ def test_a_dangling_link_is_created_as_its_target(tmp_path):
 _HOLD = textwrap.dedent("""\
     import sys
     from pathlib import Path
-    from scantui.labels.files import FileLock, sidecar
+    from scantui.labels.files import sidecar
+    from scantui.lock import FileLock
     with FileLock(sidecar(Path(sys.argv[1]), ".lock")):
         print("locked", flush=True)
         sys.stdin.read()  # until the test closes our stdin

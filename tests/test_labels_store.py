@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scantui.errors import InputError
 from scantui.labels import Group, LabelsConflict, LabelsInvalid, LabelsStore, LabelsWriteError, Scan, UnknownGroup, check_file
 from scantui.labels import document
-from scantui.labels.files import FileLock
+from scantui.lock import FileLock
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 12, 1, 8, 30, tzinfo=UTC)

@@ -42,6 +42,7 @@ from scantui.analysis import behaviour as bh
 from scantui.analysis.schedule import source_schedules
 from scantui.analysis.telescope import estimate_size_from_daily
 from scantui.analysis.traffic import traffic_class
+from scantui.fsutil import write_bytes_atomic
 from scantui.io.schema import ENRICHMENT, TS_DTYPE
 from scantui.io.stats import LoadStats
 
@@ -391,13 +392,8 @@ def _rows(lf: pl.LazyFrame) -> int:
 
 def write_meta(out: Path, meta: Mapping[str, Any]) -> None:
     """Write ``meta.json`` atomically and durably (its presence marks a finished build)."""
-    tmp = out / f".{META}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, indent=2, sort_keys=True, default=str)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, out / META)
+    text = json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"
+    write_bytes_atomic(out / META, text.encode("utf-8"))
 
 
 def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:

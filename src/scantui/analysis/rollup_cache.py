@@ -42,14 +42,13 @@ import polars as pl
 
 from scantui.analysis import rollup as ru
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
-from scantui.fsutil import fsync_path, fsync_tree
+from scantui.fsutil import TMP_MARK, atomic_path
 from scantui.io.detect import PARQUET
 from scantui.io.loader import ENRICHMENT_TABLE, Dataset
 from scantui.io.options import LoadOptions
 
 CACHE_ENV = "SCANTUI_CACHE_DIR"
 EDGE_BYTES = 64 * 1024
-_TMP_MARK = ".tmp-"
 _OLD_MARK = ".old-"
 # Load options that change the table's content (``chunk_records`` only changes batch sizes).
 _CONTENT_NEUTRAL_OPTIONS = {"chunk_records"}
@@ -209,14 +208,8 @@ def open_rollup(
 
     root.mkdir(parents=True, exist_ok=True)
     meta = {"key": key, "inputs": inputs, "load_options": _options_dict(opts)}
-    tmp = root / f".{key}{_TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
+    with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
         _build(dataset, tmp, meta, unicorn_min_packets, progress)
-        fsync_tree(tmp)
-        _commit(tmp, final, key, replace=rebuild)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return _with_overlay(load_rollup(final), dataset, key)
 
 
@@ -236,13 +229,8 @@ def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
 
         active = ru.scan_port_day(rollup.path).select("src", "day").unique()
         merged = overlay(rollup.enrichment, scan_tables(paths), active)
-        tmp = target.with_name(f".{target.name}{_TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        try:
+        with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
             merged.write_parquet(tmp)
-            fsync_path(tmp)
-            os.replace(tmp, target)  # a concurrent writer's identical file may win; either is complete
-        finally:
-            tmp.unlink(missing_ok=True)
     return dataclasses.replace(rollup, enrichment_path=target)
 
 
@@ -274,7 +262,8 @@ def _build(dataset: Dataset, tmp: Path, meta: dict[str, Any], unicorn_min_packet
 
 
 def _commit(tmp: Path, final: Path, key: str, *, replace: bool) -> None:
-    """Rename *tmp* to *final*. Losing to a concurrent builder is fine: its rollup is as good."""
+    """Rename *tmp* to *final* (for :func:`atomic_path`). Losing to a concurrent builder is fine:
+    its rollup is as good, and *tmp*, left in place, is removed."""
     if final.exists() and (replace or not _is_finished(final, key)):
         aside = final.with_name(f".{final.name}{_OLD_MARK}{uuid.uuid4().hex[:8]}")
         try:
@@ -288,8 +277,6 @@ def _commit(tmp: Path, final: Path, key: str, *, replace: bool) -> None:
     except OSError:
         if not _is_finished(final, key):  # not a lost race: a real failure
             raise
-        return
-    fsync_path(final.parent)
 
 
 def _touch(folder: Path) -> None:
@@ -320,7 +307,7 @@ def prune_cache(cache_dir: str | os.PathLike[str] | None = None, *, max_age_days
     removed = []
     for entry in root.iterdir():
         age = now - entry.stat().st_mtime
-        leftover = entry.name.startswith(".") and (_TMP_MARK in entry.name or _OLD_MARK in entry.name)
+        leftover = entry.name.startswith(".") and (TMP_MARK in entry.name or _OLD_MARK in entry.name)
         if (leftover and age > stale_tmp_hours * 3600) or (not entry.name.startswith(".") and age > max_age_days * 86400):
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)

@@ -11,7 +11,7 @@ The file is ``enrich.sqlite`` in ``$SCANTUI_CACHE_DIR`` or
 locking makes it safe for concurrent processes: the journal is in WAL mode
 (readers never block the writer), each write is one ``BEGIN IMMEDIATE``
 transaction, and a busy file is waited for (``timeout``). Creating the file
-and its schema is serialized with the labels store's :class:`FileLock` on
+and its schema is serialized with the writers' :class:`scantui.lock.FileLock` on
 ``enrich.sqlite.lock``, so two first runs do not race on ``PRAGMA
 journal_mode``. WAL needs a local file system (not NFS).
 
@@ -31,6 +31,7 @@ from pathlib import Path
 
 from scantui.enrich.answers import FIELDS, Answer
 from scantui.errors import InputError
+from scantui.lock import FileLock, lock_path
 
 CACHE_NAME = "enrich.sqlite"
 SCHEMA_VERSION = 1
@@ -74,10 +75,8 @@ class AnswerCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create the cache folder: {exc.strerror or exc}", path=self.path.parent) from None
-        from scantui.labels.files import FileLock
-
         try:
-            with FileLock(self.path.with_name(self.path.name + ".lock"), timeout=timeout):
+            with FileLock(lock_path(self.path), timeout=timeout):
                 self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
                 self._setup()
         except sqlite3.DatabaseError as exc:

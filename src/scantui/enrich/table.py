@@ -21,15 +21,13 @@ field by field.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from scantui.errors import InputError
-from scantui.fsutil import fsync_path
+from scantui.fsutil import atomic_path
 
 TABLE_SCHEMA = pl.Schema({
     "src": pl.UInt32(), "day": pl.Date(),
@@ -66,22 +64,15 @@ def compress(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_table(df: pl.DataFrame, out: Path) -> Path:
-    """Write the table atomically (temporary file beside *out*, fsync, rename)."""
+    """Write the table atomically (:func:`scantui.fsutil.atomic_path`)."""
     out = Path(out)
     if not out.parent.exists():
         raise InputError("output folder does not exist", path=out.parent)
     if out.is_dir():
         raise InputError("is a folder; give a file name", path=out)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
+    with atomic_path(out) as tmp:
         df.select(TABLE_SCHEMA.names()).cast(dict(TABLE_SCHEMA)).write_parquet(
             tmp, compression="zstd", statistics=True, metadata=PARQUET_META)
-        fsync_path(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_path(out.parent)
     return out
 
 

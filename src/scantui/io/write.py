@@ -1,29 +1,23 @@
 """Writing the canonical table to Parquet, atomically.
 
 Output appears complete or not at all: everything is written beside the
-target under a hidden temporary name, synced, then renamed into place. A
-failed or interrupted write leaves no partial file behind.
+target under a hidden temporary name, synced, then renamed into place
+(:func:`scantui.fsutil.atomic_path`). A failed or interrupted write leaves no
+partial file behind.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
 from scantui.errors import InputError
-from scantui.fsutil import fsync_path, fsync_tree
+from scantui.fsutil import atomic_path, remove
 
 PARTITION_KEYS = ("day",)
-
-
-def _temp_beside(target: Path) -> Path:
-    return target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 def write_parquet(lf: pl.LazyFrame, out: Path, *, partition_by: str | None = None, sort_by_ts: bool = False,
@@ -41,31 +35,27 @@ def write_parquet(lf: pl.LazyFrame, out: Path, *, partition_by: str | None = Non
         raise InputError(f"cannot partition by {partition_by!r} (choose from {', '.join(PARTITION_KEYS)})")
     if partition_by is None and out.is_dir():
         raise InputError("is a folder; give a file name, or use --partition-by day to write a folder", path=out)
+    if partition_by is not None and out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", path=out)
     if sort_by_ts:
         lf = lf.sort("ts")
-    tmp = _temp_beside(out)
+    tmp: Path | None = None
     sunk = False  # the sink returned: polars has finished writing
     try:
-        if partition_by is None:
-            lf.sink_parquet(tmp, compression="zstd", statistics=True)
+        with atomic_path(out) as tmp:
+            if partition_by is None:
+                lf.sink_parquet(tmp, compression="zstd", statistics=True)
+            else:
+                tmp.mkdir()
+                key = pl.col("ts").dt.date().alias("day")
+                lf.sink_parquet(pl.PartitionBy(tmp, key=key, include_key=False), compression="zstd", mkdir=True)
             sunk = True
             if check is not None:
                 check()
-            fsync_path(tmp)
-            os.replace(tmp, out)
-        else:
-            tmp.mkdir()
-            key = pl.col("ts").dt.date().alias("day")
-            lf.sink_parquet(pl.PartitionBy(tmp, key=key, include_key=False), compression="zstd", mkdir=True)
-            sunk = True
-            if check is not None:
-                check()
-            fsync_tree(tmp)
-            _replace_folder(tmp, out)
     except BaseException:
-        _remove(tmp, grace_s=0.0 if sunk else REMOVE_GRACE_S)
+        if tmp is not None and not sunk:  # atomic_path removed it once; polars may still be creating it
+            _remove(tmp, grace_s=REMOVE_GRACE_S)
         raise
-    fsync_path(out.parent)
     return out
 
 
@@ -81,23 +71,7 @@ def _remove(tmp: Path, grace_s: float) -> None:
     """
     deadline = time.monotonic() + grace_s
     while True:
-        if tmp.is_dir() and not tmp.is_symlink():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        remove(tmp)
         if time.monotonic() >= deadline:
             return
         time.sleep(0.05)
-
-
-def _replace_folder(new: Path, out: Path) -> None:
-    """Put folder *new* at *out*; an existing *out* is moved aside first and removed after."""
-    if out.exists() and not out.is_dir():
-        raise InputError("exists and is not a folder", path=out)
-    old = None
-    if out.exists():
-        old = _temp_beside(out)
-        os.replace(out, old)
-    os.replace(new, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -32,7 +32,8 @@ from typing import Any
 
 from scantui.errors import InputError, ScantuiError
 from scantui.labels import document
-from scantui.labels.files import FileLock, read_bytes, sidecar, write_atomic
+from scantui.labels.files import read_bytes, sidecar, write_atomic
+from scantui.lock import FileLock
 from scantui.labels.merge import Conflict, LabelsConflict, merge3
 from scantui.labels.model import Group, Scan, now_utc, parse_member, show
 from scantui.labels.validate import LabelsInvalid, Problem, check_document, plain

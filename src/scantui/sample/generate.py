@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from ..fsutil import atomic_path, write_bytes_atomic
 from ..io.schema import CANONICAL, ENRICHMENT, TS_DTYPE
 from .fingerprints import COLUMNS, Packets, classify_probes, rule_overlaps, scrub_accidental
 from .scenario import SENSOR, Scenario
@@ -74,12 +74,6 @@ def sample_frame(seed: int = DEFAULT_SEED, days: int = 21, start: str = "2024-02
     return to_frame(pk.cols, sc.enrich), truth
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def generate(out_dir: Path, seed: int = DEFAULT_SEED, days: int = 21, start: str = "2024-02-01",
              scale: float = 1.0, *, cuts: bool = True, progress: Progress = None) -> dict:
     """Write the sample data set into ``out_dir``; return the truth dict."""
@@ -88,14 +82,13 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED, days: int = 21, start: str
     frame, truth = sample_frame(seed, days, start, scale, progress)
     if progress:
         progress("writing telescope.parquet")
-    _atomic_write(out_dir / "telescope.parquet",
-                  lambda p: frame.write_parquet(p, compression="zstd", compression_level=12, statistics=True,
-                                                      row_group_size=1 << 20))
+    with atomic_path(out_dir / "telescope.parquet") as tmp:
+        frame.write_parquet(tmp, compression="zstd", compression_level=12, statistics=True, row_group_size=1 << 20)
     if cuts:
         from .writers import write_cuts
 
         if progress:
             progress("writing cuts")
         truth["cuts"] = write_cuts(frame, out_dir / "cuts", truth)
-    _atomic_write(out_dir / "truth.json", lambda p: p.write_text(json.dumps(truth, indent=1) + "\n"))
+    write_bytes_atomic(out_dir / "truth.json", (json.dumps(truth, indent=1) + "\n").encode())
     return truth

@@ -21,13 +21,13 @@ of the table, are derived from the source address and the row position.
 
 from __future__ import annotations
 
-import os
 import struct
 from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
+from ..fsutil import write_bytes_atomic
 from .fingerprints import ACK, CWR, ECE, FIN, PSH, RST, SYN, URG
 
 ETH_DST = bytes.fromhex("00163e000001")
@@ -140,18 +140,12 @@ def _ts_us(v: datetime) -> int:
 
 
 # -- writers ------------------------------------------------------------------------------
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_pcap(path: Path, rows: list[dict], odd_frames: list[tuple[int, bytes]]) -> dict:
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
     frames = [(_ts_us(r["ts"]), ether(ipv4_packet(r, *icmp_ids(r, k)))) for k, r in enumerate(rows)]
     for t, data in sorted(frames + odd_frames, key=lambda x: x[0]):
         out.append(struct.pack("<IIII", t // 1_000_000, t % 1_000_000, len(data), len(data)) + data)
-    _write_atomic(path, b"".join(out))
+    write_bytes_atomic(path, b"".join(out))
     return {"format": "pcap", "linktype": 1, "tsresol": "us", "packets": len(rows)}
 
 
@@ -184,7 +178,7 @@ def write_pcapng(path: Path, rows: list[dict], odd_frames: list[tuple[int, bytes
     for _, iface, units, data in sorted(frames, key=lambda x: x[0]):
         body = struct.pack("<IIIII", iface, units >> 32, units & 0xFFFFFFFF, len(data), len(data)) + data
         out.append(_block(6, body))
-    _write_atomic(path, b"".join(out))
+    write_bytes_atomic(path, b"".join(out))
     return {"format": "pcapng", "packets": len(rows),
             "interfaces": [{"name": "eth0", "linktype": 1, "tsresol": "us", "ipv4_packets": counts[0]},
                            {"name": "tun0", "linktype": 101, "tsresol": "ns", "ipv4_packets": counts[1]}]}
@@ -221,7 +215,7 @@ def log_line(r: dict, k: int, boot_us: int) -> str:
 
 
 def write_log(path: Path, rows: list[dict], boot_us: int) -> dict:
-    _write_atomic(path, "".join(log_line(r, k, boot_us) + "\n" for k, r in enumerate(rows)).encode())
+    write_bytes_atomic(path, "".join(log_line(r, k, boot_us) + "\n" for k, r in enumerate(rows)).encode())
     return {"format": "iptables-log", "packets": len(rows), "year": rows[0]["ts"].year,
             "timezone": "UTC", "boot_time": datetime.fromtimestamp(boot_us / 1e6, tz=timezone.utc).isoformat(),
             "prefix": LOG_PREFIX}
@@ -245,7 +239,7 @@ def csv_line(r: dict) -> str:
 
 
 def write_csv(path: Path, rows: list[dict]) -> dict:
-    _write_atomic(path, (CSV_HEADER + "\n" + "".join(csv_line(r) + "\n" for r in rows)).encode())
+    write_bytes_atomic(path, (CSV_HEADER + "\n" + "".join(csv_line(r) + "\n" for r in rows)).encode())
     return {"format": "iptables-csv", "packets": len(rows)}
 
 
