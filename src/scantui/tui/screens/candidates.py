@@ -193,7 +193,7 @@ class ReviewTable(VirtualTable):
         if self._hold is not None and event.control is self:
             (row, top), self._hold = self._hold, None
             self.scroll_to(y=top, animate=False, immediate=True)
-            self._move_cursor(row)
+            self.move_cursor(row)
             self.refresh()
 
     def _dimmed(self) -> frozenset[int]:

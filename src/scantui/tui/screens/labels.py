@@ -32,7 +32,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static
 
@@ -160,26 +159,14 @@ def group_details(group: Group) -> RichGroup:
 
 
 class GroupTable(VirtualTable):
-    """The group list: a :class:`VirtualTable` that says when the row under its cursor changes."""
+    """The group list: a :class:`VirtualTable` with the labels screen's footer keys
+    (its :class:`VirtualTable.CursorMoved` tells the screen which group to show)."""
 
     BINDINGS = [  # the footer has room for the labelling keys, not these (still in ? and the palette)
         Binding("enter", "select", "Track", id="table.open"),
         Binding("s", "sort_current", "Sort", show=False, id="table.sort"),
         Binding("r", "sort_reverse", "Reverse", show=False, id="table.reverse"),
     ]
-
-    class Highlighted(Message):
-        """The cursor is on another row (or the rows changed)."""
-
-    def _move_cursor(self, row: int) -> None:
-        before = self.cursor_row
-        super()._move_cursor(row)
-        if self.cursor_row != before:
-            self.post_message(self.Highlighted())
-
-    def _install(self, *args: Any, **kwargs: Any) -> None:
-        super()._install(*args, **kwargs)
-        self.post_message(self.Highlighted())
 
 
 class LabelsScreen(Screen):
@@ -275,7 +262,7 @@ class LabelsScreen(Screen):
         details.border_title = line_content(title)
         self.query_one("#labels-details-text", Static).update(content)
 
-    @on(GroupTable.Highlighted)
+    @on(VirtualTable.CursorMoved, "#labels-table")
     def _highlighted(self) -> None:
         group = self.selected
         if group is self._shown_for and group is not None:

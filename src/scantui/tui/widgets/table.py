@@ -13,6 +13,10 @@ cursor (the highlighted header; the view scrolls to keep it on screen), ``s``
 sorts by that column (again: reverses), ``r`` reverses the order, ``<``/``>``
 sort by the previous/next column, enter posts
 :class:`VirtualTable.RowSelected`. Clicking a header sorts by that column.
+The row cursor is the reactive ``cursor_row`` (see
+:mod:`scantui.tui.widgets.row_cursor`): every move (keys, click, a program
+setting it) posts :class:`VirtualTable.CursorMoved`, and so does every new
+frame or sort, since the row under the cursor may then be another one.
 Sorting a big frame (more than :data:`SORT_IN_THREAD` rows) runs in a thread
 worker; the old order stays on screen meanwhile.
 """
@@ -30,11 +34,11 @@ from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from scantui.tui.columns import Column
+from scantui.tui.widgets.row_cursor import RowCursorView
 
 if TYPE_CHECKING:  # polars is imported when the first frame is shown, not with the App
     import polars as pl
@@ -49,7 +53,7 @@ def few_colours(color_system: str | None) -> bool:
     return color_system in ("standard", "windows")
 
 
-class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
+class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
     """A read-only table over a polars DataFrame; see the module doc."""
 
     COMPONENT_CLASSES = {
@@ -121,6 +125,19 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.index = index
             self.row = row
 
+    class CursorMoved(_Message):
+        """The cursor is on row *index* (display order), or the rows changed under it.
+
+        *key* is the row's value in the first (key) column and *row* its raw values by column;
+        both None when the table is empty.
+        """
+
+        def __init__(self, table: VirtualTable, index: int, key: Any, row: dict[str, Any] | None) -> None:
+            super().__init__(table)
+            self.index = index
+            self.key = key
+            self.row = row
+
     class ViewChanged(_Message):
         """The rows shown changed (new frame, new sort): *rows* rows, sorted by *sort_key*."""
 
@@ -149,7 +166,6 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.sort_key = sort_key
         self.descending = descending
         self.empty_text = empty_text
-        self.cursor_row = 0
         self.cursor_column = self._index(sort_key) if sort_key is not None else 0
         self._source: pl.DataFrame = frame if frame is not None else self._empty_frame()
         self._view: pl.DataFrame = self._source
@@ -271,14 +287,15 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             old_key = self._view[key_name][self.cursor_row]
         self._view = view
         self._blocks.clear()
-        self.cursor_row = self._find(key_name, old_key) if old_key is not None else 0
+        self.place_cursor(self._find(key_name, old_key) if old_key is not None else 0)
         self.virtual_size = Size(self._virtual_width, view.height + 1)
         if self.is_mounted:
             if old_key is None:
                 self.scroll_to(y=0, animate=False, immediate=True)
-            self._scroll_to_cursor(center=True)
+            self.scroll_to_cursor(center=True)
             self.refresh()
             self.post_message(self.ViewChanged(self, view.height, self.sort_key, self.descending))
+        self.post_message(self.cursor_message())
 
     def _find(self, key_name: str, value: Any) -> int:
         import polars as pl
@@ -347,30 +364,10 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(x=target, animate=False, force=True, immediate=True)
         self.refresh()
 
-    @property
-    def _page(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
-
-    def _scroll_to_cursor(self, center: bool = False) -> None:
-        top = round(self.scroll_offset.y)
-        page = self._page
-        if center and not top <= self.cursor_row < top + page:
-            self.scroll_to(y=max(0, self.cursor_row - page // 2), animate=False, immediate=True)
-        elif self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif self.cursor_row >= top + page:
-            self.scroll_to(y=self.cursor_row - page + 1, animate=False, immediate=True)
-
-    def _move_cursor(self, row: int) -> None:
-        if self.row_count == 0:
-            return
-        row = max(0, min(row, self.row_count - 1))
-        if row == self.cursor_row:
-            return
-        old, self.cursor_row = self.cursor_row, row
-        self.refresh_line(old + 1)
-        self.refresh_line(row + 1)
-        self._scroll_to_cursor()
+    def cursor_message(self) -> VirtualTable.CursorMoved:
+        row = self.selected_row
+        key_name = self.columns[0].key if self.columns else None
+        return self.CursorMoved(self, self.cursor_row, row.get(key_name) if row is not None else None, row)
 
     # ------------------------------------------------------------ drawing
 
@@ -466,22 +463,22 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     # ------------------------------------------------------------ actions
 
     def action_cursor_up(self) -> None:
-        self._move_cursor(self.cursor_row - 1)
+        self.move_cursor(self.cursor_row - 1)
 
     def action_cursor_down(self) -> None:
-        self._move_cursor(self.cursor_row + 1)
+        self.move_cursor(self.cursor_row + 1)
 
     def action_page_up(self) -> None:
-        self._move_cursor(self.cursor_row - self._page)
+        self.move_cursor(self.cursor_row - self.page_rows)
 
     def action_page_down(self) -> None:
-        self._move_cursor(self.cursor_row + self._page)
+        self.move_cursor(self.cursor_row + self.page_rows)
 
     def action_first(self) -> None:
-        self._move_cursor(0)
+        self.move_cursor(0)
 
     def action_last(self) -> None:
-        self._move_cursor(self.row_count - 1)
+        self.move_cursor(self.row_count - 1)
 
     def action_column(self, step: int) -> None:
         """Move the column cursor *step* columns (the view follows it)."""
@@ -547,9 +544,9 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
                 same = column.key == self.sort_key
                 self.sort_by(column.key, (not self.descending) if same else None)
             return
-        row = round(self.scroll_offset.y) + offset.y - 1
-        if 0 <= row < self.row_count:
-            self._move_cursor(row)
+        row = self.row_at(offset.y)
+        if row is not None and row < self.row_count:
+            self.move_cursor(row)
             if event.chain >= 2:
                 self.action_select()
 

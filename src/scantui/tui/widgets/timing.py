@@ -9,6 +9,10 @@ room, the caller's extra text (a member's destinations and share). Only the
 lines on screen are rendered (a small LRU cache per row), so 300 sources
 scroll as fast as 3.
 
+The row cursor is the table's (:mod:`scantui.tui.widgets.row_cursor`): up/down,
+page, home/end or a click move it and post :class:`TimingStrips.CursorMoved`;
+enter posts :class:`TimingStrips.RowSelected`.
+
 ``s`` switches the marks between a log scale (the default: quiet and busy
 members both show) and a linear one (a 5:1 split of the packets reads as 5:1).
 
@@ -33,11 +37,11 @@ from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_text
+from scantui.tui.widgets.row_cursor import RowCursorView
 from scantui.tui.widgets.table import few_colours
 
 if TYPE_CHECKING:  # numpy and polars come with the first grid, not with the App
@@ -92,8 +96,10 @@ def range_text(start_us: int, end_us: int) -> str:
     return f"{a.strftime(full)} → {b.strftime('%H:%M:%S' if a.date() == b.date() else full)} UTC"
 
 
-class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
+class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
     """One line per source over time; see the module doc."""
+
+    HEADER_LINES = PINNED
 
     COMPONENT_CLASSES = {
         "timing-strips--status",
@@ -167,6 +173,19 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         def control(self) -> TimingStrips:
             return self.strips
 
+    class CursorMoved(Message):
+        """The cursor moved to row *index*, whose key (the source) is *key*."""
+
+        def __init__(self, strips: TimingStrips, index: int, key: int) -> None:
+            super().__init__()
+            self.strips = strips
+            self.index = index
+            self.key = key
+
+        @property
+        def control(self) -> TimingStrips:
+            return self.strips
+
     def __init__(self, *, empty_text: str = "no packets", name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(name=name, id=id, classes=classes)
@@ -176,7 +195,6 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         self.extras: list[str] = []
         self.extras_header = ""
         self.note = ""
-        self.cursor_row = 0
         self.binning = False
         self._binner: Binner | None = None
         self._full: tuple[int, int] | None = None
@@ -210,7 +228,7 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
             self.empty_text = "no packets"
         self._binner = binner
         self._full = self._view = (grid.start_us, grid.end_us)
-        self.cursor_row = 0
+        self.place_cursor(0)
         self._install(grid)
         self.scroll_to(y=0, animate=False, immediate=True)
         if binner is not None and self.strip_width and self.strip_width != grid.bins:
@@ -234,7 +252,7 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         self._row_counts = [int(n) for n in np.asarray(grid.counts).sum(axis=1)] if grid.sources else []
         self._counts_width = max((len(f"{n:,}") for n in self._row_counts), default=1)
         self.virtual_size = Size(1, len(grid.sources) + PINNED)
-        self.cursor_row = min(self.cursor_row, max(len(grid.sources) - 1, 0))
+        self.place_cursor(min(self.cursor_row, max(len(grid.sources) - 1, 0)))
         self.refresh()
 
     @property
@@ -285,10 +303,6 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
         if self.scrollable_content_region.width <= 0:
             return 0
         return self._layout()[1]
-
-    @property
-    def _page(self) -> int:
-        return max(1, self.scrollable_content_region.height - PINNED)
 
     def on_resize(self, event: events.Resize) -> None:
         self._lines.clear()
@@ -480,27 +494,22 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
 
     # ------------------------------------------------------------ the cursor
 
-    def move_cursor(self, row: int) -> None:
-        """Put the cursor on *row* (clamped), keep it on screen, and bring the plot into view in its page."""
-        if self.row_count == 0:
-            return
-        row = max(0, min(row, self.row_count - 1))
-        if row == self.cursor_row:
-            return
-        old, self.cursor_row = self.cursor_row, row
-        self.refresh_line(old + PINNED)  # virtual coordinates: ScrollView subtracts the scroll offset
-        self.refresh_line(row + PINNED)
-        top, page = round(self.scroll_offset.y), self._page
-        if not top <= row < top + page:
-            self.scroll_to(y=row if row < top else row - page + 1, animate=False, immediate=True)
-        self.scroll_visible(animate=False)
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        super().watch_cursor_row(old, new)
+        if self.is_mounted:  # the plot comes into view in its page too
+            self.scroll_visible(animate=False)
+
+    def cursor_message(self) -> TimingStrips.CursorMoved | None:
+        if self.grid is None or not 0 <= self.cursor_row < self.row_count:
+            return None
+        return self.CursorMoved(self, self.cursor_row, int(self.grid.sources[self.cursor_row]))
 
     def action_step(self, rows: int) -> None:
         """Move the cursor *rows* down (negative: up)."""
         self.move_cursor(self.cursor_row + rows)
 
     def action_page(self, pages: int) -> None:
-        self.move_cursor(self.cursor_row + pages * self._page)
+        self.move_cursor(self.cursor_row + pages * self.page_rows)
 
     def action_jump(self, end: bool) -> None:
         """To the first row, or the last when *end*."""
@@ -512,6 +521,6 @@ class TimingStrips(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None or offset.y < PINNED:
-            return
-        self.move_cursor(round(self.scroll_offset.y) + offset.y - PINNED)
+        row = self.row_at(offset.y) if offset is not None else None
+        if row is not None:
+            self.move_cursor(row)
