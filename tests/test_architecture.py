@@ -18,8 +18,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import scantui
 
 PACKAGE = Path(scantui.__file__).parent
@@ -88,14 +86,12 @@ def _lint_imports(root: Path) -> subprocess.CompletedProcess:
 
 
 def test_layer_contracts_hold():
-    pytest.importorskip("importlinter")
     done = _lint_imports(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 broken" in done.stdout
 
 
 def test_layer_contracts_catch_a_tui_to_cli_import_and_a_relative_upward_import(tmp_path):
-    pytest.importorskip("importlinter")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     shutil.copytree(ROOT / "src" / "scantui", tmp_path / "src" / "scantui", ignore=shutil.ignore_patterns("__pycache__"))
     planted = tmp_path / "src" / "scantui"
