@@ -80,7 +80,7 @@ def _lint_imports(root: Path) -> subprocess.CompletedProcess:
     """import-linter on *root*'s contracts and sources (``src/``), not whichever scantui is installed."""
     code = ("import sys; from importlinter.cli import lint_imports; "
             "sys.exit(lint_imports(config_filename=sys.argv[1], no_cache=True, no_logo=True))")
-    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    env = {**os.environ, "PYTHONPATH": str(root / "src"), "COLUMNS": "200"}  # its report wraps at the terminal width
     return subprocess.run([sys.executable, "-c", code, str(root / "pyproject.toml")], cwd=root,
                           capture_output=True, text=True, env=env, timeout=120)
 
