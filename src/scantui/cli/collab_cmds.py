@@ -15,6 +15,7 @@ import click
 
 from scantui.cli.data_cmds import PATHS, load_options, output_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_table
+from scantui.present import cover_cell
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every candidate).
 TABLE_DEFAULT_TOP = 50
@@ -98,13 +99,9 @@ def run_collab(paths, load_opts, telescope, query):
     return result
 
 
-def _cover_cell(c) -> str:
-    return f"{c['cover_multiple']}x {c['union'] / c['telescope_size']:.1%}"
-
-
 def _print_table(result, shown, query) -> None:
     rows = [
-        [str(c["port"]), c["day"], c["key"], str(c["n_sources"]), _cover_cell(c), c["timing"], f"{c['score']:.1f}"]
+        [str(c["port"]), c["day"], c["key"], str(c["n_sources"]), cover_cell(c["cover_multiple"], c["union"], c["telescope_size"]), c["timing"], f"{c['score']:.1f}"]
         for c in shown
     ]
     title = (f"collab: {len(result.candidates):,} candidates; telescope {result.telescope_size:,} "

@@ -14,6 +14,7 @@ import click
 from scantui.cli.collab_cmds import print_notes, run_collab, search_options
 from scantui.cli.data_cmds import PATHS, load_options, output_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_table
+from scantui.present import days_cell, list_cell, reasons_cell, split_cell
 
 DEFAULT_LABELS = "scantui-labels.yaml"
 TABLE_DEFAULT_TOP = 50
@@ -78,28 +79,10 @@ def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, 
         _print_table(groups, shown, result, query)
 
 
-SHORT_REASONS = {"shared_ips": "ips", "timing": "time", "partition": "split"}
-
-
-def days_cell(days: list[str]) -> str:
-    """``02-05`` or ``02-05..02-12 (4)`` (month-day; the year is in the JSON)."""
-    return days[0][5:] if len(days) == 1 else f"{days[0][5:]}..{days[-1][5:]} ({len(days)})"
-
-
-def split_cell(split: list[float], cover: int = 1) -> str:
-    """``1/9 each`` for an equal split (``1/2 each x2`` for a double cover), else percentages ``83:17``."""
-    if not split:
-        return ""
-    times = f" x{cover}" if cover > 1 else ""
-    if split[0] <= 1.25 * split[-1]:
-        return f"1/{max(round(len(split) / cover), 1)} each{times}"
-    return ":".join(f"{s * 100:.0f}" for s in split[:4]) + ("…" if len(split) > 4 else "") + times
-
-
 def _print_table(groups, shown, result, query) -> None:
     rows = [[
-        g["group"], str(g["scans"]), f"{g['n_members']:,}", ",".join(map(str, g["ports"][:4])) + ("…" if len(g["ports"]) > 4 else ""),
-        days_cell(g["days"]), "+".join(SHORT_REASONS[r] for r in g["reasons"]) or "-", g["timing"] or "",
+        g["group"], str(g["scans"]), f"{g['n_members']:,}", list_cell(g["ports"], 4),
+        days_cell(g["days"]), reasons_cell(g["reasons"]), g["timing"] or "",
         split_cell(g["split"], g["cover_multiple"]), ",".join(g["asns"][:2]), g["review"] + (f" {g['labels'][0]['id']}" if g["labels"] else ""),
     ] for g in shown]
     title = (f"groups: {len(groups):,} suggested from {len(result.candidates):,} candidate scans; "
@@ -184,7 +167,7 @@ def _print_track(doc) -> None:
     if not doc["seen"]:
         return
     print_mapping(f"track {name}", [
-        ("from", doc["origin"]), ("members listed", ", ".join(doc["members"][:6]) + ("…" if len(doc["members"]) > 6 else "")),
+        ("from", doc["origin"]), ("members listed", list_cell(doc["members"], 6, ", ")),
         ("active members", len(doc["active_members"])), ("first seen", doc["first_seen"]), ("last seen", doc["last_seen"]),
         ("active days", f"{doc['active_days']} of {doc['span_days']}"), ("packets", doc["packets"]),
         ("scans", doc["n_scans"]), ("timing", ", ".join(f"{k} {v}" for k, v in doc["timing_counts"].items()) or "-"),

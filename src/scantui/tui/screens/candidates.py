@@ -36,6 +36,7 @@ from textual.strip import Strip
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from scantui.present import cover_cell, days_cell, list_cell, reasons_cell, split_cell
 from scantui.safetext import safe_line
 from scantui.tui.columns import Column, float_text, int_text, other_keys, plain_int_text
 from scantui.tui.labelling import label_dialog, record_evidence, set_verdict
@@ -118,15 +119,12 @@ def group_frame(groups: Sequence[dict[str, Any]], review: Review) -> pl.DataFram
     """One row per suggested group (``idx`` points back into *groups*), cells as ``scantui groups`` prints them."""
     import polars as pl
 
-    from scantui.cli.group_cmds import SHORT_REASONS, days_cell, split_cell
-
     rows = []
     for idx, g in enumerate(groups):
-        ports = [str(p) for p in g["ports"]]
         rows.append({
             "idx": idx, "group": g["group"], "review": review_cell(*review(g)), "scans": g["scans"],
-            "n_members": g["n_members"], "ports": ",".join(ports[:6]) + ("…" if len(ports) > 6 else ""),
-            "days": days_cell(g["days"]) if g["days"] else "", "reasons": "+".join(SHORT_REASONS.get(r, r) for r in g["reasons"]) or "-",
+            "n_members": g["n_members"], "ports": list_cell(g["ports"], 6),
+            "days": days_cell(g["days"]) if g["days"] else "", "reasons": reasons_cell(g["reasons"]),
             "timing": g.get("timing"), "split": split_cell(g["split"], g.get("cover_multiple") or 1),
             "asns": ",".join(str(a) for a in g.get("asns") or []), "score": float(g.get("score") or 0.0),
         })
@@ -142,11 +140,10 @@ def candidate_frame(candidates: Sequence[dict[str, Any]], review: Review) -> pl.
 
     rows = []
     for idx, c in enumerate(candidates):
-        size = c.get("telescope_size") or 0
         rows.append({
             "idx": idx, "rank": idx + 1, "review": review_cell(*review(c)), "port": c["port"],
             "day": str(c["day"]), "key": c["key"], "n_sources": len(c["sources"]),
-            "cover": f"{c['cover_multiple']}x {c['union'] / size:.1%}" if size else f"{c['cover_multiple']}x",
+            "cover": cover_cell(c["cover_multiple"], c["union"], c.get("telescope_size") or 0),
             "timing": c.get("timing"), "score": float(c.get("score") or 0.0), "asn": c.get("asn"),
             "also_keys": other_keys(c.get("also_keys"), c.get("asn"), c["key"]),
         })

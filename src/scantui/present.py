@@ -1,0 +1,42 @@
+"""Cells both front ends print: the ``scantui groups``/``collab`` tables and the TUI's candidate lists.
+
+Plain text from result records, no click and no Textual, so ``cli`` and ``tui``
+show a group or a candidate scan the same way without importing each other
+(the layer contracts in ``pyproject.toml`` forbid that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+SHORT_REASONS = {"shared_ips": "ips", "timing": "time", "partition": "split"}
+
+
+def days_cell(days: Sequence[str]) -> str:
+    """``02-05`` or ``02-05..02-12 (4)`` (month-day; the year is in the JSON)."""
+    return days[0][5:] if len(days) == 1 else f"{days[0][5:]}..{days[-1][5:]} ({len(days)})"
+
+
+def split_cell(split: Sequence[float], cover: int = 1) -> str:
+    """``1/9 each`` for an equal split (``1/2 each x2`` for a double cover), else percentages ``83:17``."""
+    if not split:
+        return ""
+    times = f" x{cover}" if cover > 1 else ""
+    if split[0] <= 1.25 * split[-1]:
+        return f"1/{max(round(len(split) / cover), 1)} each{times}"
+    return ":".join(f"{s * 100:.0f}" for s in split[:4]) + ("…" if len(split) > 4 else "") + times
+
+
+def reasons_cell(reasons: Iterable[str]) -> str:
+    """``ips+time`` for why scans were tied into a group, ``-`` for none."""
+    return "+".join(SHORT_REASONS.get(r, r) for r in reasons) or "-"
+
+
+def list_cell(items: Sequence[object], limit: int, sep: str = ",") -> str:
+    """The first *limit* items joined, ``…`` when some were left out."""
+    return sep.join(str(i) for i in items[:limit]) + ("…" if len(items) > limit else "")
+
+
+def cover_cell(cover_multiple: int, union: int, telescope_size: int) -> str:
+    """``1x 99.2%``: the telescope covers reached, and the share of the telescope the sources hit."""
+    return f"{cover_multiple}x {union / telescope_size:.1%}" if telescope_size else f"{cover_multiple}x"
