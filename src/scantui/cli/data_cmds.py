@@ -145,10 +145,14 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
     summary["inputs"] = [{"path": str(f.path), "format": f.format} for f in dataset.inputs]
     summary["skipped"] = dict(sorted(dataset.stats.skipped().items()))
     if fmt == "json":
-        print_json(summary)
+        from scantui.cli.shapes import info_doc
+
+        print_json(info_doc(summary))
     elif fmt == "csv":
         from scantui.cli.output import print_csv
+        from scantui.cli.shapes import utc_z
 
+        summary = {**summary, "first_seen": utc_z(summary["first_seen"]), "last_seen": utc_z(summary["last_seen"])}
         print_csv([{"key": k, "value": v} for k, v in _flatten(summary)], ("key", "value"))
     else:
         print_mapping("scantui info", list(_flatten(summary)))

@@ -12,7 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["asn_number", "collab_rows", "group_rows", "per_source", "track_doc"]
+__all__ = ["asn_number", "collab_rows", "group_rows", "info_doc", "per_source", "track_doc", "utc_z"]
+
+
+def utc_z(text: str | None) -> str | None:
+    """An ISO 8601 UTC time written with ``+00:00`` as RFC 3339 with ``Z``; None stays None."""
+    return text[:-6] + "Z" if text is not None and text.endswith("+00:00") else text
 
 
 def asn_number(value: Any) -> int | None:
@@ -42,6 +47,17 @@ def group_rows(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def track_doc(doc: dict[str, Any]) -> dict[str, Any]:
-    """A ``track`` document as written: each scan's ``dsts_per_source`` a list of objects."""
+    """A ``track`` document as written: each scan's ``dsts_per_source`` a list of objects, ``size_histogram``
+    a list of ``{"size", "scans"}`` (its keys are data, not names)."""
     return {**doc, "scans": [{**s, "dsts_per_source": per_source(s.get("dsts_per_source") or {})}
-                             for s in doc.get("scans") or []]}
+                             for s in doc.get("scans") or []],
+            "size_histogram": [{"size": int(k), "scans": n} for k, n in (doc.get("size_histogram") or {}).items()]}
+
+
+def info_doc(summary: dict[str, Any]) -> dict[str, Any]:
+    """An ``info`` document as written: times with ``Z``; ``sensors`` (keys are sensor names from the data) a list
+    of ``{"sensor", "packets"}``."""
+    doc = {**summary, "first_seen": utc_z(summary.get("first_seen")), "last_seen": utc_z(summary.get("last_seen"))}
+    if "sensors" in doc:
+        doc["sensors"] = [{"sensor": k, "packets": n} for k, n in doc["sensors"].items()]
+    return doc
