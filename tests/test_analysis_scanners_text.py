@@ -101,6 +101,9 @@ def test_json_keeps_the_values_and_escapes_every_control_and_format_character():
     for ch in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "\n"):
         assert ch not in text
     assert [r["as_name"] for r in json.loads(text)] == list(HOSTILE)  # values unchanged
+    lines = scanners_jsonl(df).split("\n")
+    assert lines[-1] == "" and len(lines) == df.height + 1  # hostile text never breaks a line in two
+    assert [json.loads(line)["as_name"] for line in lines[:-1]] == list(HOSTILE)
 
 
 def test_csv_cells_are_inert_text_and_numbers_stay_numbers():
