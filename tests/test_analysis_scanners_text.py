@@ -1,7 +1,8 @@
 """The scanner list's JSON/CSV text built in bulk is exactly the row-by-row text (plus safety).
 
 The reference is what the CLI printed before: ``json.dumps(records(df))`` and ``csv.writer``
-over the same records, with the shared sanitisers applied (``json_safe``, ``csv_safe``).
+over the same records, with the shared sanitisers applied (``json_safe``, ``csv_safe``); JSON Lines
+is ``json.dumps`` of each record on a line. Times are RFC 3339 UTC ending in ``Z``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from clihelp import SAMPLE
 from scantui.analysis.scanners import COLUMNS, ScannerQuery, records, scanner_list
-from scantui.analysis.scanners_text import scanners_csv, scanners_json
+from scantui.analysis.scanners_text import scanners_csv, scanners_json, scanners_jsonl
 from scantui.safetext import csv_safe, json_safe
 
 HOSTILE = ("\x1b[31mred\x1b[0m", "\x1b]0;pwned\x07title", "\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\",
@@ -26,6 +27,10 @@ HOSTILE = ("\x1b[31mred\x1b[0m", "\x1b]0;pwned\x07title", "\x1b]8;;http://evil.e
 
 def reference_json(df: pl.DataFrame) -> str:
     return json_safe(json.dumps(records(df), ensure_ascii=False))
+
+
+def reference_jsonl(df: pl.DataFrame) -> str:
+    return "".join(json_safe(json.dumps(r, ensure_ascii=False)) + "\n" for r in records(df))
 
 
 def reference_csv(df: pl.DataFrame, columns) -> str:
@@ -71,12 +76,23 @@ def edge_frame() -> pl.DataFrame:
 
 def test_edge_values_give_the_row_by_row_text():
     df = edge_frame()
-    assert scanners_json(df) == reference_json(df)
+    assert scanners_json(df) == reference_json(df) and scanners_jsonl(df) == reference_jsonl(df)
     columns = (*df.columns, "not_in_frame")
     assert scanners_csv(df, columns) == reference_csv(df, columns)
     assert scanners_json(df.head(0)) == "[]" and scanners_csv(df.head(0), columns) == reference_csv(df.head(0), columns)
+    assert scanners_jsonl(df.head(0)) == ""
     plain = df.head(5)  # no float polars writes otherwise: the one-expression path for top_ports (null, [], values)
     assert scanners_json(plain) == reference_json(plain) and scanners_csv(plain, columns) == reference_csv(plain, columns)
+    assert scanners_jsonl(plain) == reference_jsonl(plain)
+
+
+def test_times_are_rfc3339_utc_with_z():
+    df = edge_frame().head(3)
+    rows = json.loads(scanners_json(df))
+    assert [r["first_seen"] for r in rows] == ["2024-02-01T00:00:00Z", "2024-02-01T00:00:01.000007Z",
+                                               "2024-02-01T00:00:02.000014Z"]
+    assert rows[0]["last_seen"] is None and rows[1]["last_seen"] == "2024-02-01T00:00:00Z"
+    assert "+00:00" not in scanners_csv(df, df.columns) and ",2024-02-01T00:00:00Z," in scanners_csv(df, df.columns)
 
 
 def test_json_keeps_the_values_and_escapes_every_control_and_format_character():
@@ -85,6 +101,9 @@ def test_json_keeps_the_values_and_escapes_every_control_and_format_character():
     for ch in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "\n"):
         assert ch not in text
     assert [r["as_name"] for r in json.loads(text)] == list(HOSTILE)  # values unchanged
+    lines = scanners_jsonl(df).split("\n")
+    assert lines[-1] == "" and len(lines) == df.height + 1  # hostile text never breaks a line in two
+    assert [json.loads(line)["as_name"] for line in lines[:-1]] == list(HOSTILE)
 
 
 def test_csv_cells_are_inert_text_and_numbers_stay_numbers():
@@ -114,6 +133,7 @@ def test_the_sample_list_gives_the_row_by_row_text(query):
                       query=ScannerQuery(**query), packets=dataset.lf, src_profile=rollup.src_profile).frame
     assert df.height > 1000
     assert scanners_json(df) == reference_json(df)
+    assert scanners_jsonl(df) == reference_jsonl(df)
     assert scanners_csv(df, COLUMNS) == reference_csv(df, COLUMNS)
 
 

@@ -30,7 +30,7 @@ def test_json_contract_fields(capsys, tmp_path, monkeypatch):
         assert {"group", "members", "ports", "days", "scans", "reasons"} <= set(g)
         assert set(g["reasons"]) <= {"shared_ips", "timing", "partition"} and g["review"] == "new"
         assert all(isinstance(ip, str) and ip.count(".") == 3 for ip in g["members"])
-    ak = next(g for g in doc if g["asns"] == ["AS63949"])
+    ak = next(g for g in doc if g["asns"] == [63949])
     assert ak["members"] == sorted(AK01, key=lambda s: tuple(map(int, s.split(".")))) and ak["ports"] == [2375, 8081]
     assert ak["scans"] == 6 and ak["split"] == [0.8333, 0.1667]
 
@@ -51,10 +51,10 @@ def test_review_state_from_the_labels_file(capsys, tmp_path):
     assert code == 0, err
     doc = {tuple(g["asns"]): g for g in json.loads(out)}
     # the labelled groups hold the IPs but record none of the scans: not reviewed (what the TUI says too)
-    assert doc[("AS63949",)]["review"] == "same_ips" and doc[("AS63949",)]["labels"] == [
+    assert doc[(63949,)]["review"] == "same_ips" and doc[(63949,)]["labels"] == [
         {"id": "AK01", "verdict": "collaborative", "share": 1.0, "recorded": 0, "scans": 6}]
-    assert doc[("AS202425",)]["review"] == "same_ips"
-    assert doc[("AS14061",)]["review"] == "new" and doc[("AS14061",)]["labels"] == []
+    assert doc[(202425,)]["review"] == "same_ips"
+    assert doc[(14061,)]["review"] == "new" and doc[(14061,)]["labels"] == []
     assert labels.read_bytes() == before  # groups never writes the labels file
 
     # once the scans are recorded (as the TUI's l/a/x/e do), the suggestion is reviewed
@@ -64,7 +64,7 @@ def test_review_state_from_the_labels_file(capsys, tmp_path):
     code, out, _err = run(["collab", SAMPLE, "--json"], capsys)
     cands = {(c["port"], c["start"], c["key"]): c for c in json.loads(out)}
     store = LabelsStore.load(labels)
-    for gid, asn in (("AK01", "AS63949"), ("noise", "AS202425")):
+    for gid, asn in (("AK01", 63949), ("noise", 202425)):
         for ref in doc[(asn,)]["scan_refs"]:
             port, day, sources = scan_key(cands[(ref["port"], ref["start"], ref["key"])])
             store.record_scan(gid, port, dt.date.fromisoformat(day), sources)
@@ -72,8 +72,8 @@ def test_review_state_from_the_labels_file(capsys, tmp_path):
     code, out, err = run(["groups", SAMPLE, "--labels", str(labels), "--json"], capsys)
     assert code == 0, err
     doc = {tuple(g["asns"]): g for g in json.loads(out)}
-    assert doc[("AS63949",)]["review"] == "labelled" and doc[("AS63949",)]["labels"][0]["recorded"] == 6
-    assert doc[("AS202425",)]["review"] == "rejected"
+    assert doc[(63949,)]["review"] == "labelled" and doc[(63949,)]["labels"][0]["recorded"] == 6
+    assert doc[(202425,)]["review"] == "rejected"
 
 
 def test_csv_and_table(capsys, tmp_path, monkeypatch):

@@ -30,7 +30,7 @@ def test_labelled_group_json(capsys, labels):
     # 80.82.77.128/29 holds .130-.135 of the nine, and the standalone decoy .33 is outside
     assert doc["active_members"] == [f"80.82.77.{k}" for k in range(130, 139)]
     assert [(s["day"], s["port"]) for s in doc["scans"]] == [(d, p) for d in ("2024-02-05", "2024-02-12") for p in (3306, 27017, 9000)]
-    assert doc["size_histogram"] == {"9": 6} and doc["timing_counts"] == {"parallel": 6}
+    assert doc["size_histogram"] == [{"size": 9, "scans": 6}] and doc["timing_counts"] == {"parallel": 6}
     assert all(m["stable"] for m in doc["member_split"]) and doc["day_of_week"]["Mon"] == 6
     assert doc["first_seen"].startswith("2024-02-05T09:00") and doc["active_days"] == 2 and doc["span_days"] == 8
     # who the members are, from the data's enrichment

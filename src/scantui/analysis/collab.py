@@ -92,7 +92,7 @@ MAX_SCANS_PER_WINDOW = 8
 
 #: Every field of a candidate, in output order (JSON and CSV).
 COLUMNS = (
-    "port", "proto", "day", "window", "key_kind", "key", "asn", "prefix24", "sources", "n_sources",
+    "port", "proto", "day", "window", "key_kind", "key", "asn", "as_name", "prefix24", "sources", "n_sources",
     "dsts_per_source", "union", "total", "telescope_size", "cover_multiple", "overlap", "timing",
     "timing_containment", "split", "start", "end", "packets", "score", "score_parts",
     "excluded_standalone", "also_keys",
@@ -551,8 +551,8 @@ def collab_scans(
             windows += n
         stats["windows"] = windows
     kept = _dedupe(raw)
-    asn_of = _asn_lookup(enrichment, kept) if enrichment is not None else {}
-    records = [_record(c, query, lim, asn_of, standalone) for c in kept]
+    asn_of, as_names = _asn_lookup(enrichment, kept) if enrichment is not None else ({}, {})
+    records = [_record(c, query, lim, asn_of, as_names, standalone) for c in kept]
     if query.top is not None:
         records = records[: query.top]
     return CollabResult(records, telescope_size, notes, stats)
@@ -603,12 +603,19 @@ def _dedupe(cands: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
-def _asn_lookup(enrichment: pl.LazyFrame, kept: list[dict[str, Any]]) -> dict[tuple[int, dt.date], int]:
-    if not kept or "asn" not in enrichment.collect_schema().names():
-        return {}
+def _asn_lookup(enrichment: pl.LazyFrame, kept: list[dict[str, Any]]) -> tuple[dict[tuple[int, dt.date], int], dict[int, str]]:
+    """Per-(src, day) AS numbers of the kept scans' sources, and a name per AS number where the data has one."""
+    names = enrichment.collect_schema().names()
+    if not kept or "asn" not in names:
+        return {}, {}
     srcs = sorted({s for c in kept for s in c["sources"]})
-    df = enrichment.filter(pl.col("src").is_in(srcs) & pl.col("asn").is_not_null()).select("src", "day", "asn").collect()
-    return {(int(s), d): int(a) for s, d, a in df.iter_rows()}
+    name = pl.col("as_name").cast(pl.String) if "as_name" in names else pl.lit(None, pl.String)
+    df = (enrichment.filter(pl.col("src").is_in(srcs) & pl.col("asn").is_not_null())
+          .select("src", "day", "asn", name.alias("as_name")).collect())
+    as_names: dict[int, str] = {}
+    for a, n in df.select("asn", "as_name").drop_nulls().unique("asn", keep="first", maintain_order=True).iter_rows():
+        as_names[int(a)] = n
+    return {(int(s), d): int(a) for s, d, a, _n in df.iter_rows()}, as_names
 
 
 def dotted(ip: int) -> str:
@@ -630,7 +637,8 @@ def _standalone_near(c: dict[str, Any], standalone: dict) -> list[int]:
     return sorted(near | set(c["standalone"]))
 
 
-def _record(c: dict[str, Any], query: CollabQuery, lim: _Limits, asn_of: dict, standalone: dict) -> dict[str, Any]:
+def _record(c: dict[str, Any], query: CollabQuery, lim: _Limits, asn_of: dict, as_names: dict,
+            standalone: dict) -> dict[str, Any]:
     order = np.argsort(np.array(c["sources"], dtype=np.uint32), kind="stable")
     sources = [c["sources"][i] for i in order]
     dsts = [c["dsts"][i] for i in order]
@@ -641,10 +649,11 @@ def _record(c: dict[str, Any], query: CollabQuery, lim: _Limits, asn_of: dict, s
     prefixes = {s >> 8 for s in sources}
     keys = sorted(c["_keys"], key=lambda kk: (KEY_KINDS.index(kk[0]), kk[1]))
     own = (c["kind"], c["key_id"])
+    asn = asns.pop() if len(asns) == 1 and None not in asns else None
     return {
         "port": c["port"], "proto": "tcp", "day": first_day.isoformat(), "window": query.window_label,
         "key_kind": c["kind"], "key": _key_text(*own),
-        "asn": f"AS{asns.pop()}" if len(asns) == 1 and None not in asns else None,
+        "asn": f"AS{asn}" if asn is not None else None, "as_name": as_names.get(asn),
         "prefix24": _key_text("prefix24", prefixes.pop()) if len(prefixes) == 1 else None,
         "sources": ips, "n_sources": len(ips), "dsts_per_source": dict(zip(ips, dsts)),
         "union": c["union"], "total": c["total"], "telescope_size": lim.size, "cover_multiple": c["cover_multiple"],

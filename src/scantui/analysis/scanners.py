@@ -420,7 +420,7 @@ def ip_str(value: int | None) -> str | None:
 
 
 def records(df: pl.DataFrame, digits: int = 4) -> list[dict[str, Any]]:
-    """JSON-ready rows: dotted IPs, ISO 8601 times, ``tools`` as {tool: share} (non-zero only), rounded floats."""
+    """JSON-ready rows: dotted IPs, RFC 3339 times (UTC as ``Z``), ``tools`` as {tool: share} (non-zero only), rounded floats."""
     out = []
     for row in df.iter_rows(named=True):
         rec: dict[str, Any] = {}
@@ -433,6 +433,8 @@ def records(df: pl.DataFrame, digits: int = 4) -> list[dict[str, Any]]:
                 value = round(value, digits)
             elif isinstance(value, dt.datetime):
                 value = value.isoformat()
+                if value.endswith("+00:00"):  # RFC 3339 UTC, as every output writes times
+                    value = value[:-6] + "Z"
             rec[key] = value
         out.append(rec)
     return out

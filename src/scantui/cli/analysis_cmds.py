@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from scantui.cli.data_cmds import PATHS, RULES_OPTION, load_options, output_options, telescope_options
+from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, telescope_options
 from scantui.cli.output import message, print_table, write_out
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
@@ -45,7 +45,7 @@ _TABLE_COLUMNS = (
 @RULES_OPTION
 @load_options
 @telescope_options
-@output_options
+@list_output_options
 def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, sort_by, descending, top, include_udp,
                  rules_path, load_opts, telescope, fmt):
     """One row per scanning source: volume, tools, range, schedule, picture, coverage."""
@@ -71,11 +71,12 @@ def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, so
     result = _run(paths, load_opts, telescope, query, rules)
     for note in result.notes:
         message(f"scantui: note: {note}")
-    if fmt in ("json", "csv"):
-        from scantui.analysis.scanners_text import scanners_csv, scanners_json
+    if fmt in ("json", "jsonl", "csv"):
+        from scantui.analysis.scanners_text import scanners_csv, scanners_json, scanners_jsonl
 
         # built in bulk from the frame (a per-row loop took most of the time on a large list)
-        write_out(scanners_json(result.frame) + "\n" if fmt == "json" else scanners_csv(result.frame, sc.COLUMNS))
+        write_out(scanners_json(result.frame) + "\n" if fmt == "json" else scanners_jsonl(result.frame) if fmt == "jsonl"
+                  else scanners_csv(result.frame, sc.COLUMNS))
     else:
         _print_scanner_table(result, query)
         if not top_given and result.total > result.frame.height:

@@ -13,8 +13,8 @@ import functools
 
 import click
 
-from scantui.cli.data_cmds import PATHS, load_options, output_options, telescope_options
-from scantui.cli.output import message, print_csv, print_json, print_table
+from scantui.cli.data_cmds import PATHS, list_output_options, load_options, telescope_options
+from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.present import cover_cell
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every candidate).
@@ -50,7 +50,7 @@ def search_options(func):
 @telescope_options
 @search_options
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N best candidates (the table defaults to {TABLE_DEFAULT_TOP}).")
-@output_options
+@list_output_options
 def collab_cmd(paths, query, top, load_opts, telescope, fmt):
     """Candidate collaborative scans: sources of one /24 or AS covering the telescope together."""
     from scantui.analysis import collab as cb
@@ -58,10 +58,11 @@ def collab_cmd(paths, query, top, load_opts, telescope, fmt):
     result = run_collab(paths, load_opts, telescope, query)
     print_notes(result)
     shown = result.candidates[:top] if top is not None else result.candidates
-    if fmt == "json":
-        print_json(shown)
-    elif fmt == "csv":
-        print_csv(shown, cb.COLUMNS)
+    if fmt in ("json", "jsonl", "csv"):
+        from scantui.cli.shapes import collab_rows
+
+        rows = collab_rows(shown)
+        print_json(rows) if fmt == "json" else print_jsonl(rows) if fmt == "jsonl" else print_csv(rows, cb.COLUMNS)
     else:
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
         _print_table(result, shown, query)

@@ -30,6 +30,7 @@ def load_options(func):
 
 
 def output_options(func):
+    """``--json`` and ``--csv``: *func* gets ``fmt`` (``json``, ``csv`` or ``table``)."""
     @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
     @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout.")
     @functools.wraps(func)
@@ -37,6 +38,21 @@ def output_options(func):
         if as_json and as_csv:
             raise click.UsageError("--json and --csv exclude each other")
         return func(*args, fmt="json" if as_json else "csv" if as_csv else "table", **kwargs)
+
+    return wrapper
+
+
+def list_output_options(func):
+    """:func:`output_options` plus ``--jsonl`` (``fmt="jsonl"``: one JSON object per line), for list commands."""
+    @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+    @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per line on stdout (JSON Lines).")
+    @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout.")
+    @functools.wraps(func)
+    def wrapper(*args, as_json, as_jsonl, as_csv, **kwargs):
+        if as_json + as_jsonl + as_csv > 1:
+            raise click.UsageError("--json, --jsonl and --csv exclude each other")
+        fmt = "json" if as_json else "jsonl" if as_jsonl else "csv" if as_csv else "table"
+        return func(*args, fmt=fmt, **kwargs)
 
     return wrapper
 
@@ -129,10 +145,14 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
     summary["inputs"] = [{"path": str(f.path), "format": f.format} for f in dataset.inputs]
     summary["skipped"] = dict(sorted(dataset.stats.skipped().items()))
     if fmt == "json":
-        print_json(summary)
+        from scantui.cli.shapes import info_doc
+
+        print_json(info_doc(summary))
     elif fmt == "csv":
         from scantui.cli.output import print_csv
+        from scantui.cli.shapes import utc_z
 
+        summary = {**summary, "first_seen": utc_z(summary["first_seen"]), "last_seen": utc_z(summary["last_seen"])}
         print_csv([{"key": k, "value": v} for k, v in _flatten(summary)], ("key", "value"))
     else:
         print_mapping("scantui info", list(_flatten(summary)))

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import click
 
-from scantui.cli.data_cmds import PATHS, RULES_OPTION, load_options, output_options
-from scantui.cli.output import message, print_csv, print_json, print_table
+from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options
+from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.cli.write_errors import writes
 
 
@@ -102,7 +102,7 @@ def _data(paths, load_opts):
 
 @click.command("rules")
 @RULES_OPTION
-@output_options
+@list_output_options
 def rules_cmd(rules_path, fmt):
     """The organization rules in force (shipped + yours), in precedence order."""
     from scantui.enrich.rules import LOW_CONFIDENCE, load_rules
@@ -117,6 +117,8 @@ def rules_cmd(rules_path, fmt):
     columns = ("order", "kind", "pattern", "org", "category", "from", "rule")
     if fmt == "json":
         print_json({"files": list(rules.files), "rules": rows, "keyword_exceptions": list(rules.exceptions)})
+    elif fmt == "jsonl":
+        print_jsonl(rows)  # one rule per line; files and keyword exceptions are in --json
     elif fmt == "csv":
         print_csv(rows, columns)
     else:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import click
 
 from scantui.cli.collab_cmds import print_notes, run_collab, search_options
-from scantui.cli.data_cmds import PATHS, load_options, output_options, telescope_options
-from scantui.cli.output import message, print_csv, print_json, print_table
+from scantui.cli.data_cmds import PATHS, list_output_options, load_options, output_options, telescope_options
+from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.present import days_cell, list_cell, reasons_cell, split_cell
 
 DEFAULT_LABELS = "scantui-labels.yaml"
@@ -60,7 +60,7 @@ def with_review(groups: list[dict], store, candidates: list[dict] = ()) -> list[
               help="Fewest scans in a suggested group (1 keeps scans linked to nothing).")
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N first groups (the table defaults to {TABLE_DEFAULT_TOP}).")
 @LABELS_OPTION
-@output_options
+@list_output_options
 def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, fmt):
     """Candidate scans tied into suggested groups by shared IPs, timing and partition."""
     from scantui.analysis.groups import COLUMNS, GroupQuery, suggest_groups
@@ -70,10 +70,11 @@ def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, 
     print_notes(result)
     groups = with_review(suggest_groups(result.candidates, GroupQuery(min_scans=min_scans)), store, result.candidates)
     shown = groups[:top] if top is not None else groups
-    if fmt == "json":
-        print_json(shown)
-    elif fmt == "csv":
-        print_csv(shown, (*COLUMNS, "labels", "review"))
+    if fmt in ("json", "jsonl", "csv"):
+        from scantui.cli.shapes import group_rows
+
+        rows = group_rows(shown)
+        print_json(rows) if fmt == "json" else print_jsonl(rows) if fmt == "jsonl" else print_csv(rows, (*COLUMNS, "labels", "review"))
     else:
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
         _print_table(groups, shown, result, query)
@@ -115,7 +116,9 @@ def track_cmd(paths, load_opts, telescope, query, group_id, min_cover, labels_pa
            **track_group(dataset.lf, members, telescope_size=size, query=TrackQuery(min_cover=min_cover),
                          enrichment=enrichment)}
     if fmt == "json":
-        print_json(doc)
+        from scantui.cli.shapes import track_doc
+
+        print_json(track_doc(doc))
     elif fmt == "csv":
         print_csv(doc["scans"], ("day", "port", "start", "end", "n_sources", "union", "cover", "cover_multiple", "timing",
                                  "packets", "sources", "split"))

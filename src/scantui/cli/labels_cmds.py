@@ -3,15 +3,15 @@
 ``validate`` exits 0 when the file is valid, 1 when it is YAML but breaks the
 labels format (every problem printed on stderr, one ``scantui: error:`` line
 each), 2 when it cannot be read as YAML at all. ``list`` prints the groups as
-a table, ``--json`` (one array, members as strings) or ``--csv``.
+a table, ``--json`` (one array, members as strings), ``--jsonl`` (one group a line) or ``--csv``.
 """
 
 from __future__ import annotations
 
 import click
 
-from scantui.cli.data_cmds import output_options
-from scantui.cli.output import message, print_csv, print_json, print_table
+from scantui.cli.data_cmds import list_output_options
+from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 
 LIST_COLUMNS = ("id", "title", "verdict", "category", "members", "ports", "tags", "updated")
 CSV_COLUMNS = ("id", "title", "verdict", "category", "members_count", "members", "ports", "asns", "scans_count", "tags", "notes", "created", "updated")
@@ -41,14 +41,14 @@ def validate_cmd(file: str) -> None:
 
 @labels_group.command("list")
 @FILE
-@output_options
+@list_output_options
 def list_cmd(file: str, fmt: str) -> None:
     """List the groups of FILE: id, title, verdict, category, members, ports, tags, updated."""
     from scantui.labels import LabelsStore
 
     groups = LabelsStore.load(file, must_exist=True).groups
-    if fmt == "json":
-        print_json([g.to_dict() for g in groups])
+    if fmt in ("json", "jsonl"):
+        (print_json if fmt == "json" else print_jsonl)([g.to_dict() for g in groups])
     elif fmt == "csv":
         print_csv((_csv_row(g) for g in groups), CSV_COLUMNS)
     else:

@@ -1,7 +1,8 @@
 """Rendering results for the terminal or for scripts.
 
-Data goes to stdout (a Rich table, one JSON document with ``--json``, or CSV with
-``--csv``), each written through one buffer; messages go to stderr, one line each,
+Data goes to stdout (a Rich table, one JSON document with ``--json``, one JSON object per
+line with ``--jsonl``, or CSV with ``--csv``), each written through one buffer; times are
+RFC 3339 UTC ending in ``Z`` (:func:`utc_text`); messages go to stderr, one line each,
 never wrapped. Untrusted text (AS names, hostnames, file content) goes through
 :mod:`scantui.safetext` in every format: escaped visibly in tables, messages and CSV
 (where formula cells also get a leading ``'``), ``\\u``-escaped in JSON; it is never
@@ -25,13 +26,19 @@ import click
 
 from scantui.safetext import csv_safe, json_safe, safe_line
 
-__all__ = ["message", "print_csv", "print_json", "print_mapping", "print_table", "stderr_console",
-           "stdout_console", "write_out"]
+__all__ = ["message", "print_csv", "print_json", "print_jsonl", "print_mapping", "print_table", "stderr_console",
+           "stdout_console", "utc_text", "write_out"]
+
+
+def utc_text(value: Any) -> str:
+    """``value.isoformat()``, a UTC offset written ``Z`` (RFC 3339, as every output writes times)."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _json_default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return utc_text(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
@@ -75,6 +82,11 @@ def print_json(doc: Any) -> None:
     write_out(json_safe(json.dumps(doc, default=_json_default, ensure_ascii=False)) + "\n")
 
 
+def print_jsonl(rows: Iterable[Any]) -> None:
+    """One JSON object per line (JSON Lines), escaped as :func:`print_json` escapes; nothing for no rows."""
+    write_out("".join(json_safe(json.dumps(r, default=_json_default, ensure_ascii=False)) + "\n" for r in rows))
+
+
 def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
     """CSV with a header; text cells made safe (:func:`scantui.safetext.csv_safe`), numbers left as numbers."""
     buf = io.StringIO()
@@ -91,7 +103,7 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         value = json.dumps(value, default=_json_default)
     elif hasattr(value, "isoformat"):
-        value = value.isoformat()
+        value = utc_text(value)
     return csv_safe(value)
 
 
