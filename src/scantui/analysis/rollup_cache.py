@@ -183,6 +183,7 @@ def cache_key(inputs: list[dict[str, Any]], opts: LoadOptions, unicorn_min_packe
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+#: Bumped when the canonical table a decoder produces changes, so older decoded copies are not served.
 DECODED_VERSION = 1
 
 
