@@ -15,14 +15,21 @@ enrichment table (written by ``scantui enrich``, see
 :attr:`Dataset.enrichment_paths`, and the rollup cache lays it over the data
 (:func:`scantui.analysis.rollup_cache.open_rollup`). Give it as its own PATH,
 not inside a folder of packet files.
+
+Inputs decoded on the fly (pcap, pcapng, CSV, LOG) can be decoded once into a
+Parquet copy: :meth:`Dataset.decode_to` names the file (the rollup cache keys
+it like the rollup), and from then on :attr:`Dataset.lf` scans that copy,
+writing it on the first access when it is missing.
 """
 
 from __future__ import annotations
 
 import glob
 import importlib
+import json
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +40,7 @@ from scantui.errors import InputError
 from scantui.io import detect
 from scantui.io.options import LoadOptions
 from scantui.io.schema import EXTRA, conform
-from scantui.io.stats import LoadStats
+from scantui.io.stats import FileStats, LoadStats
 from scantui.io.stdin import is_stdin, stdin_path
 
 # format -> "module:function" taking (path, opts, stats) and returning a LazyFrame
@@ -82,17 +89,86 @@ class Dataset:
         self._groups = groups
         self._lf: pl.LazyFrame | None = None
         self._lock = threading.Lock()
+        self.decoded_path: Path | None = None
 
     @property
     def lf(self) -> pl.LazyFrame:
         with self._lock:
             if self._lf is None:
                 self._lf = _build_frame(self._groups, self.opts, self.stats)
+                if self.decoded_path is not None:
+                    self._lf = _decoded_copy(self._lf, self.decoded_path, self.stats)
             return self._lf
+
+    @property
+    def needs_decoding(self) -> bool:
+        """True when some packet input is not Parquet (its every read decodes the file again)."""
+        return any(g.format != detect.PARQUET for g in self._groups)
+
+    def decode_to(self, path: Path) -> None:
+        """Serve :attr:`lf` from the Parquet copy *path*, written on the first access when missing.
+
+        The copy must hold exactly this data set with these options (the caller
+        keys its name by them). It is read as is, the decoders never run:
+        :attr:`stats` gets the counts the copy's writer saw (kept in its metadata).
+        """
+        with self._lock:
+            self.decoded_path = Path(path)
+            self._lf = None
+            if _is_file(self.decoded_path):
+                _restore_stats(self.decoded_path, self.stats)
+                self._lf = pl.scan_parquet(self.decoded_path)
 
     @property
     def total_bytes(self) -> int:
         return sum(_size(f.path) for f in self.inputs)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+#: Parquet metadata key of a decoded copy holding its loader counts (:meth:`FileStats.to_dict` list).
+STATS_KEY = "scantui_load_stats"
+
+
+def _decoded_copy(lf: pl.LazyFrame, path: Path, stats: LoadStats) -> pl.LazyFrame:
+    """Decode *lf* once into the Parquet file *path* (streamed, written atomically) and scan it."""
+    from scantui.fsutil import atomic_path
+    from scantui.io.sources import closing
+
+    if not _is_file(path):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writable = os.access(path.parent, os.W_OK)
+        except OSError:
+            writable = False
+        if not writable:  # a read-only cache: read the inputs as they are
+            return lf
+
+        def counts(_context: object) -> dict[str, str]:  # called once the last row is written
+            return {STATS_KEY: json.dumps([f.to_dict() for f in stats.files()])}
+
+        with atomic_path(path) as tmp:  # a concurrent writer's identical copy may win; either is complete
+            # lz4: the copy is read whole by most later reads; decoding speed matters more than size
+            lf.sink_parquet(tmp, compression="lz4", metadata=counts, engine="streaming")
+            stats.raise_error()  # a stream that ended on a latched error is not a complete copy
+            if closing():
+                raise InputError("interrupted while decoding", path=path)
+    return pl.scan_parquet(path)
+
+
+def _restore_stats(path: Path, stats: LoadStats) -> None:
+    """Publish the loader counts kept in a decoded copy's metadata (none when unreadable)."""
+    try:
+        files = json.loads(pl.read_parquet_metadata(path).get(STATS_KEY, "[]"))
+    except (pl.exceptions.PolarsError, OSError, ValueError):
+        return
+    for f in files:
+        stats.publish(FileStats(f["path"], f["format"], f["rows"], Counter(f["skipped"]), f["complete"]))
 
 
 def _size(path: Path) -> int:

@@ -127,6 +127,11 @@ def _register_exit() -> None:
     atexit.register(settle)
 
 
+def closing() -> bool:
+    """True once :func:`settle` has run: sources end their streams early, so what was read is partial."""
+    return _closing
+
+
 def settle(quiet_s: float = QUIET_S, max_wait_s: float = MAX_EXIT_WAIT_S) -> None:
     """Make every source stop at its next call and wait until polars stops calling in (at exit)."""
     global _closing
