@@ -8,8 +8,11 @@ import polars as pl
 import pytest
 
 from scantui.errors import InputError
+from scantui.io import column_names
 from scantui.io import normalize as nz
-from scantui.io.normalize import mss_from_hex, normalize_values, resolve_columns
+from scantui.io.column_names import resolve_columns
+from scantui.io.convert import mss_from_hex
+from scantui.io.normalize import normalize_values
 from scantui.io.options import LoadOptions
 from scantui.io.schema import CANONICAL
 
@@ -86,9 +89,9 @@ def test_date_and_time_columns_combine():
 
 def test_alias_table_has_no_clashes():
     seen = {}
-    for canon, aliases in nz.ALIASES.items():
+    for canon, aliases in column_names.ALIASES.items():
         for a in (canon, *aliases):
-            key = a if a in nz.CASE_SENSITIVE else a.lower()
+            key = a if a in column_names.CASE_SENSITIVE else a.lower()
             assert seen.setdefault(key, canon) == canon
 
 

@@ -17,7 +17,8 @@ from textual.widgets import Input, OptionList
 from tuihelp import HOSTILE_AS_NAME, SAMPLE, make_app, run_app, screen_text, settle
 from scantui.labels import LabelsStore
 from scantui.labels.model import Group
-from scantui.tui.screens.candidates import CandidatesScreen, review_text
+from scantui.tui.screens.candidates import CandidatesScreen
+from scantui.tui.screens.candidates_frames import review_text
 from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen
 from scantui.tui.screens.help import HelpScreen
 from scantui.tui.screens.label_as import LabelAsScreen

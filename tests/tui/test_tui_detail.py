@@ -444,9 +444,9 @@ def test_a_failing_read_is_a_notification_and_escape_works(tiny_parquet, tui_cac
 
 
 def test_a_capped_read_says_so(tiny_parquet, tui_cache, monkeypatch):
-    import scantui.tui.screens.detail as detail_screens
+    import scantui.tui.screens.detail_timing as detail_timing
 
-    monkeypatch.setattr(detail_screens, "TIMING_CAP", 50)
+    monkeypatch.setattr(detail_timing, "TIMING_CAP", 50)
 
     async def scenario(app, pilot):
         app.open_scanner(app.state.scanners.frame.sort("packets", descending=True).row(0, named=True))

@@ -200,7 +200,8 @@ def test_hostile_text_never_reaches_the_terminal_and_edits_keep_it(hostile_data,
         from scantui.tui.screens.detail import CandidateDetailScreen, ScannerDetailScreen
         from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen, PickGroupScreen, RemoveMembersScreen
         from scantui.tui.screens.label_as import LabelAsScreen
-        from scantui.tui.screens.labels import LabelsScreen, TrackScreen
+        from scantui.tui.screens.labels import LabelsScreen
+        from scantui.tui.screens.track import TrackScreen
 
         # the overview and the header: the data file's name
         text = screen_text(app)

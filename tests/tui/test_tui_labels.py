@@ -16,7 +16,8 @@ from tuihelp import SAMPLE, make_app, run_app, screen_strips, screen_text, settl
 from scantui.analysis.tracking import track_group
 from scantui.labels.store import LabelsStore
 from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen, PickGroupScreen, RemoveMembersScreen
-from scantui.tui.screens.labels import LabelsScreen, TrackScreen
+from scantui.tui.screens.labels import LabelsScreen
+from scantui.tui.screens.track import TrackScreen
 from scantui.tui.widgets.figures import FigurePanel
 
 COMMENT = "# shared by the team: keep this comment"

@@ -292,7 +292,7 @@ def test_the_column_cursor_is_drawn_only_with_the_focus():
 def test_the_also_as_column_shows_only_keys_the_row_does_not_already_show():
     """The "also as" column repeated the AS column (key 80.82.77.0/24, AS AS202425, also as AS202425)."""
     from scantui.tui.columns import other_keys
-    from scantui.tui.screens.candidates import candidate_frame
+    from scantui.tui.screens.candidates_frames import candidate_frame
 
     base = {"port": 443, "day": "2024-02-05", "sources": ["192.0.2.1"], "cover_multiple": 1, "union": 10,
             "telescope_size": 10, "timing": "parallel", "score": 90.0}

@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 
 from test_tui_table import COLUMNS, frame
 from scantui.plots.timing import timing_grid
-from scantui.tui.screens import candidates, labels  # noqa: F401 - their VirtualTable subclasses are checked
+from scantui.tui.screens import candidates_table, labels_table  # noqa: F401 - their VirtualTable subclasses are checked
 from scantui.tui.widgets.row_cursor import RowCursorView
 from scantui.tui.widgets.table import VirtualTable
 from scantui.tui.widgets.timing import TimingStrips

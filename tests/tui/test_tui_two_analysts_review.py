@@ -18,7 +18,8 @@ from tuihelp import TELESCOPE, _ip, make_app, screen_text, settle, tiny_frame
 
 from scantui.io.schema import conform
 from scantui.labels import LabelsStore
-from scantui.tui.screens.candidates import CandidatesScreen, review_text
+from scantui.tui.screens.candidates import CandidatesScreen
+from scantui.tui.screens.candidates_frames import review_text
 from scantui.tui.screens.label_as import LabelAsScreen
 
 MEMBERS = [f"203.0.113.{20 + m}" for m in range(4)]

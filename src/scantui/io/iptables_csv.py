@@ -15,7 +15,8 @@ import os
 import polars as pl
 
 from scantui.errors import InputError
-from scantui.io.normalize import Normalized, load_text_input, normalize_values, resolve_columns
+from scantui.io.column_names import resolve_columns
+from scantui.io.normalize import Normalized, load_text_input, normalize_values
 from scantui.io.options import LoadOptions
 from scantui.io.stats import LoadStats
 

@@ -88,7 +88,7 @@ def _syslog_year(month: pl.Expr, day: pl.Expr, opts: LoadOptions) -> pl.Expr:
 
 
 def _with_timestamp(lf: pl.LazyFrame, line: pl.Expr, opts: LoadOptions) -> pl.LazyFrame:
-    """Add ``timestamp``: every supported form as text that ``normalize.to_ts`` parses (ISO or epoch)."""
+    """Add ``timestamp``: every supported form as text that ``convert.to_ts`` parses (ISO or epoch)."""
     lf = lf.with_columns(
         line.str.extract_groups(_TRAD_TS).alias("_trad"),
         line.str.extract_groups(_DMESG_TS).alias("_dmesg"),

@@ -82,7 +82,8 @@ def _normalized(lf: pl.LazyFrame, schema: pl.Schema, label: str, opts: LoadOptio
     The validation pass reads the file once more; ``scantui ingest`` it to the
     canonical layout to skip that on every later open.
     """
-    from scantui.io.normalize import normalize_values, resolve_columns
+    from scantui.io.column_names import resolve_columns
+    from scantui.io.normalize import normalize_values
 
     norm = normalize_values(lf, resolve_columns(schema.names(), label), label, opts)
     try:

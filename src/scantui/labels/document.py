@@ -10,20 +10,18 @@ style. Two things keep a rewrite down to the lines that must change:
   re-emits some hand formatting differently (a flow list wrapped by hand, a
   long string folded over lines), so the text is merged three ways (original,
   re-emitted as loaded, re-emitted after the edit) and the original lines are
-  kept wherever the edit did not reach. The splice is checked by parsing it
-  back; if it does not read back to the same groups the plain re-emission is
-  used instead.
+  kept wherever the edit did not reach (:mod:`scantui.labels.line_merge`).
+  The splice is checked by parsing it back; if it does not read back to the
+  same groups the plain re-emission is used instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
 import gc
 import io
 import re
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -45,6 +43,7 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.timestamp import TimeStamp
 
 from scantui.errors import InputError
+from scantui.labels.line_merge import merge_lines
 from scantui.labels.model import FIELD_ORDER, FORMAT_VERSION, VERSION_KEY, Group, Scan, parse_member, show, to_utc
 from scantui.labels.validate import Tagged, plain
 
@@ -405,93 +404,6 @@ def patch_document(doc: CommentedMap, groups: Sequence[Group]) -> None:
 
 
 # -- minimal-diff rewrite -------------------------------------------------------
-
-
-def merge_lines(original: list[str], base: list[str], edited: list[str]) -> list[str]:
-    """Three-way line merge: *edited* changes applied to *original*, where *base* ~ *original* in meaning.
-
-    Regions the edit did not touch keep the original lines; where both the
-    edit and the original's formatting differ from *base*, the edit wins.
-    """
-    to_orig = _matches(base, original)
-    to_edit = _matches(base, edited)
-    out: list[str] = []
-    i = io_ = ie = 0
-    while True:
-        sync = next((j for j in range(i, len(base)) if j in to_orig and j in to_edit and to_orig[j] >= io_ and to_edit[j] >= ie), None)
-        if sync == i and to_orig[i] == io_ and to_edit[i] == ie:
-            out.append(original[io_])
-            i, io_, ie = i + 1, io_ + 1, ie + 1
-            continue
-        end_b = len(base) if sync is None else sync
-        end_o = len(original) if sync is None else to_orig[sync]
-        end_e = len(edited) if sync is None else to_edit[sync]
-        b, o, e = base[i:end_b], original[io_:end_o], edited[ie:end_e]
-        if e == b:
-            out.extend(o)
-        elif o == b:
-            out.extend(e)
-        else:
-            region = _Region(i, end_b, io_, end_o, ie, end_e)
-            out.extend(_interleave(original, edited, region, to_orig, to_edit) or e)
-        if sync is None:
-            return out
-        i, io_, ie = end_b, end_o, end_e
-
-
-@dataclass
-class _Region:
-    i: int
-    j: int
-    io: int
-    jo: int
-    ie: int
-    je: int
-
-
-def _interleave(original: list[str], edited: list[str], r: _Region, to_orig: dict[int, int], to_edit: dict[int, int]) -> list[str] | None:
-    """A region both sides changed, cut into runs only one side changed; ``None`` when it cannot be cut.
-
-    E.g. an edited line next to a hand-wrapped list: the edited line comes
-    from *edited*, the list keeps its original wrapping.
-    """
-    out: list[str] = []
-    k, po, pe = r.i, r.io, r.ie
-    while k < r.j:
-        if to_orig.get(k) == po:  # a run the original leaves as in base: take the edit's version
-            m = _run_end(k, r.j, po, to_orig)
-            end = r.je if m == r.j else to_edit.get(m)
-            if end is None or end < pe:
-                return None
-            out.extend(edited[pe:end])
-            po, pe, k = po + m - k, end, m
-        elif to_edit.get(k) == pe:  # a run the edit leaves as in base: keep the original's lines
-            m = _run_end(k, r.j, pe, to_edit)
-            end = r.jo if m == r.j else to_orig.get(m)
-            if end is None or end < po:
-                return None
-            out.extend(original[po:end])
-            po, pe, k = end, pe + m - k, m
-        else:
-            return None
-    if po < r.jo and pe < r.je:
-        return None
-    return out + original[po:r.jo] + edited[pe:r.je]
-
-
-def _run_end(k: int, stop: int, start: int, pairs: dict[int, int]) -> int:
-    m = k
-    while m < stop and pairs.get(m) == start + (m - k):
-        m += 1
-    return m
-
-
-def _matches(a: list[str], b: list[str]) -> dict[int, int]:
-    pairs: dict[int, int] = {}
-    for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
-        for k in range(block.size):
-            pairs[block.a + k] = block.b + k
-    return pairs
 
 
 def rewrite(original: str | None, doc: CommentedMap, groups: Sequence[Group]) -> list[str]:

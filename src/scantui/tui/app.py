@@ -47,9 +47,10 @@ from scantui.tui.safe import paste_text
 from scantui.tui.screens.candidates import CandidatesScreen
 from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen, ScannerDetailScreen
 from scantui.tui.screens.help import HelpScreen
-from scantui.tui.screens.labels import LabelsScreen, TrackScreen
+from scantui.tui.screens.labels import LabelsScreen
 from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
+from scantui.tui.screens.track import TrackScreen
 from scantui.tui.state import DataState, LoadRequest, Overview, error_text
 
 #: Areas the keys and the palette name, in order; those missing from MODES say "not yet".

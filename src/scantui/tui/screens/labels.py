@@ -16,17 +16,17 @@ Titles, notes and tags are typed by analysts or read from a shared file: the
 table draws plain text and the details use ``rich.text.Text``, both through
 :func:`scantui.safetext.safe_text`, so nothing in them is markup or a terminal
 sequence.
+
+The list's columns, rows and filter are :mod:`~scantui.tui.screens.labels_table`;
+the details panel is :mod:`~scantui.tui.screens.labels_details`.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group as RichGroup
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -36,137 +36,17 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static
 
 from scantui.safetext import safe_line, safe_text
-from scantui.tui.columns import Column, int_text, time_text
 from scantui.tui.safe import line_content
 from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen, PickGroupScreen, RemoveMembersScreen
-from scantui.tui.screens.track import TrackScreen
+from scantui.tui.screens.labels_details import group_details
+from scantui.tui.screens.labels_table import GROUP_COLUMNS, GroupTable, groups_frame, matches
 from scantui.tui.widgets.table import VirtualTable
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from scantui.labels.model import Group
 
-__all__ = ["LabelsScreen", "TrackScreen"]
-
 EMPTY_HINT = "no groups yet — press 3 and l on a candidate"
-MEMBERS_SHOWN = 200  # members listed in the details (the rest counted)
-SCANS_SHOWN = 100
-SOURCES_SHOWN = 6  # sources of one scan in the details
 _OPEN_RETRY = 0.25  # seconds between looks while the labels file is being opened
-_VERDICT_SHORT = {"not_collaborative": "not collab."}
-
-
-def _verdict_text(value: Any) -> str:
-    return _VERDICT_SHORT.get(value, safe_line(value))
-
-
-GROUP_COLUMNS: tuple[Column, ...] = (
-    Column("id", "id", 8),
-    Column("title", "title", 24),
-    Column("verdict", "verdict", 13, fmt=_verdict_text),
-    Column("category", "category", 10),
-    Column("members", "members", 7, "right", int_text),
-    Column("ports", "ports", 16),
-    Column("scans", "scans", 5, "right", int_text),
-    Column("tags", "tags", 18),
-    Column("updated", "updated", 16, fmt=time_text),
-)
-
-
-def groups_frame(groups: list[Group]) -> pl.DataFrame:
-    """One row per group, in :data:`GROUP_COLUMNS` (lists joined as text)."""
-    import polars as pl
-
-    return pl.DataFrame(
-        {
-            "id": [g.id for g in groups],
-            "title": [g.title for g in groups],
-            "verdict": [g.verdict for g in groups],
-            "category": [g.category for g in groups],
-            "members": [len(g.members) for g in groups],
-            "ports": [",".join(map(str, g.ports)) or None for g in groups],
-            "scans": [len(g.scans) for g in groups],
-            "tags": [" ".join(g.tags) or None for g in groups],
-            "updated": [g.updated for g in groups],
-        },
-        schema={"id": pl.Utf8, "title": pl.Utf8, "verdict": pl.Utf8, "category": pl.Utf8, "members": pl.Int64,
-                "ports": pl.Utf8, "scans": pl.Int64, "tags": pl.Utf8, "updated": pl.Datetime("us", "UTC")},
-    )
-
-
-def matches(group: Group, text: str) -> bool:
-    """Whether every word of *text* is in the group's text fields, or (an IP) one of its members holds it."""
-    haystack = " ".join([group.id, group.title or "", group.verdict, group.category or "", *group.tags, group.notes or "",
-                         *map(str, group.ports), *group.members]).lower()
-    for word in text.lower().split():
-        if word in haystack:
-            continue
-        try:
-            if group.contains(str(ipaddress.IPv4Address(word))):
-                continue
-        except ValueError:
-            pass
-        return False
-    return True
-
-
-def group_details(group: Group) -> RichGroup:
-    """The details panel of one group: fields, members, notes, scans (all untrusted text shown literally)."""
-    facts = Table.grid(padding=(0, 1))
-    facts.add_column(style="bold", no_wrap=True)
-    facts.add_column(overflow="fold")
-    title = Text(safe_line(group.id), style="bold")
-    if group.title:
-        title.append(" · " + safe_line(group.title), style="not bold")
-    facts.add_row("group", title)
-    facts.add_row("verdict", Text(f"{group.verdict} · {group.category or 'no category'}"))
-    if group.ports:
-        facts.add_row("ports", Text(" ".join(map(str, group.ports))))
-    if group.asns:
-        facts.add_row("ASNs", Text(" ".join(f"AS{a}" for a in group.asns)))
-    if group.tags:
-        facts.add_row("tags", Text(" ".join(safe_line(t) for t in group.tags)))
-    stamps = [" ".join(part for part in (name, time_text(value) if value else "", f"by {safe_line(who, limit=40)}" if who else "") if part)
-              for name, value, who in (("created", group.created, group.created_by), ("updated", group.updated, group.updated_by))
-              if value or who]
-    if stamps:
-        facts.add_row("times", Text(" · ".join(stamps)))
-    members = Text(" ".join(group.members[:MEMBERS_SHOWN]))
-    if len(group.members) > MEMBERS_SHOWN:
-        members.append(f" … +{len(group.members) - MEMBERS_SHOWN} more", style="dim")
-    facts.add_row(f"members ({len(group.members)})", members)
-    if group.notes:
-        facts.add_row("notes", Text(safe_text(group.notes)))
-    parts: list[Any] = [facts]
-    if group.scans:
-        scans = Table(title=f"the scans that support it ({len(group.scans)})", title_justify="left", box=None,
-                      padding=(0, 1), show_edge=False, header_style="bold")
-        scans.add_column("day", no_wrap=True)
-        scans.add_column("port", justify="right", no_wrap=True)
-        scans.add_column("sources", overflow="fold")
-        for scan in group.scans[:SCANS_SHOWN]:
-            sources = " ".join(scan.sources[:SOURCES_SHOWN])
-            if len(scan.sources) > SOURCES_SHOWN:
-                sources += f" … +{len(scan.sources) - SOURCES_SHOWN}"
-            scans.add_row(scan.day.isoformat(), str(scan.port), Text(sources))
-        if len(group.scans) > SCANS_SHOWN:
-            scans.add_row("…", "", Text(f"+{len(group.scans) - SCANS_SHOWN} more scans", style="dim"))
-        parts += [Text(""), scans]
-    else:
-        parts += [Text(""), Text("no scans recorded as evidence (l on a candidate adds them)", style="dim")]
-    return RichGroup(*parts)
-
-
-class GroupTable(VirtualTable):
-    """The group list: a :class:`VirtualTable` with the labels screen's footer keys
-    (its :class:`VirtualTable.CursorMoved` tells the screen which group to show)."""
-
-    BINDINGS = [  # the footer has room for the labelling keys, not these (still in ? and the palette)
-        Binding("enter", "select", "Track", id="table.open"),
-        Binding("s", "sort_current", "Sort", show=False, id="table.sort"),
-        Binding("r", "sort_reverse", "Reverse", show=False, id="table.reverse"),
-    ]
 
 
 class LabelsScreen(Screen):

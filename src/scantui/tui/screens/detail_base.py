@@ -1,0 +1,192 @@
+"""What the three detail screens share: layout, thread workers, the timing plot's keys and commands.
+
+:class:`DetailScreen` lays the panels out in a scrolling body, sizes the timing
+plot to fit the screen, runs every read in a thread worker (:meth:`DetailScreen.in_thread`:
+a failure is a notification, the screen stays), draws the packets-per-day and
+per-port figures, and opens a source's scanner detail from the timing plot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+from textual.worker import get_current_worker
+
+from scantui.tui.columns import ip_text
+from scantui.tui.state import error_text
+from scantui.tui.widgets.figures import FigurePanel
+from scantui.tui.widgets.timing import PINNED, TimingStrips
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from scantui.tui.screens.detail_timing import TimingData
+
+FACTS_HEIGHT = 9  # the facts panel's usual height (rows + border), to size the timing plot
+FIGURES_HEIGHT = 14
+TIMING_WHAT = "timing packets"  # what a failing timing read is called in its notification
+
+
+def timing_panel(title: str, keys: str) -> TimingStrips:
+    """The screen's timing plot (``#detail-timing``), titled, its keys in the bottom border."""
+    strips = TimingStrips(id="detail-timing", classes="panel", empty_text="reading the packets…")
+    strips.border_title = title
+    strips.border_subtitle = keys
+    return strips
+
+
+class DetailScreen(Screen):
+    """What the three detail screens share: layout, workers, the timing plot's keys and commands."""
+
+    BINDINGS = [
+        Binding("escape", "app.back", "Back", id="detail.back"),
+        Binding("t", "focus_timing", "Timing plot", show=False, id="detail.focus_timing"),
+    ]
+    #: Rows above and below the timing plot at wide sizes (to fit it on one screen when possible).
+    RESERVED_WIDE = FACTS_HEIGHT + FIGURES_HEIGHT
+    ROWS_ARE_SOURCES = True
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="◉")
+        with VerticalScroll(id="detail-body"):
+            yield from self.panels()
+        yield Footer()
+
+    def panels(self) -> ComposeResult:  # pragma: no cover - every screen has its own
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.set_focus(self.timing, scroll_visible=False)  # the keys drive the plot; the page starts at its top
+        self.fit_timing()
+
+    @property
+    def timing(self) -> TimingStrips:
+        return self.query_one("#detail-timing", TimingStrips)
+
+    def on_resize(self) -> None:
+        self.fit_timing()
+
+    def between_facts_and_timing(self) -> int:
+        """Rows of the panels between the facts and the timing plot."""
+        return 0
+
+    def reserved_wide(self) -> int:
+        return self.RESERVED_WIDE
+
+    def fit_timing(self) -> None:
+        """Size the timing plot to its rows, at most what leaves the other panels on screen when wide."""
+        width, height = self.app.size
+        rows = self.timing.row_count if self.timing.grid is not None else 1
+        above = FACTS_HEIGHT + self.between_facts_and_timing()
+        cap = max(8, height - 2 - above) if width < 120 else max(10, height - 2 - self.reserved_wide())
+        self.timing.styles.height = max(6, min(rows + PINNED + 2, cap))
+
+    # ------------------------------------------------------------ workers
+
+    def in_thread(self, group: str, compute: Callable[[], Any], apply: Callable[[Any], None], what: str) -> None:
+        """Run *compute* in a thread worker; *apply* its result on the UI thread; a failure is a notification."""
+        self.run_worker(lambda: self._job(compute, apply, what), thread=True, exclusive=True, group=group,
+                        exit_on_error=False)
+
+    def _job(self, compute: Callable[[], Any], apply: Callable[[Any], None], what: str) -> None:
+        worker = get_current_worker()
+        try:
+            result = compute()
+        except Exception as exc:  # noqa: BLE001 - every failure is shown; the screen stays
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._failed, what, exc)
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._apply, apply, result)
+
+    def _apply(self, apply: Callable[[Any], None], result: Any) -> None:
+        if self.is_running and self.is_attached:  # the screen may be gone (escape) while the worker ran
+            apply(result)
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        self.notify(error_text(exc), title=f"could not read the {what}", severity="error", timeout=10, markup=False)
+        if not (self.is_running and self.is_attached):
+            return
+        if what == TIMING_WHAT:
+            self.timing.show_text(f"could not read the packets: {error_text(exc)}")
+        elif what.endswith("figures"):
+            for panel in self.query(FigurePanel):
+                if not panel.drawn:
+                    panel.show_text(f"could not read the {what}")
+
+    def show_timing(self, data: TimingData) -> None:
+        self.timing.show(data.grid, binner=data.binner, labels=data.labels, extras=data.extras,
+                         extras_header=data.extras_header, note=data.note)
+        self.fit_timing()
+
+    def draw_volumes(self, days: pl.DataFrame, ports: pl.DataFrame, *, weight: str) -> None:
+        """Packets per day (``detail.per_day``) and the 256-bin port histogram of ``detail.ports`` by *weight*."""
+        from scantui.plots.daily import per_day
+        from scantui.plots.ports import port_bins, port_histogram
+
+        per_day_panel = self.query_one("#detail-per-day", FigurePanel)
+        if days.height:
+            per_day_panel.draw(lambda plt: per_day(plt, days["day"].to_list(), days["packets"].to_list(), title=""))
+        else:
+            per_day_panel.show_text("no packets")
+        ports_panel = self.query_one("#detail-ports", FigurePanel)
+        if ports.height:
+            bins = port_bins(ports["dport"], weights=ports[weight])
+            ports_panel.draw(lambda plt: port_histogram(plt, bins, title=""))
+        else:
+            ports_panel.show_text("no probes")
+
+    @property
+    def strips_bins(self) -> int:
+        return self.timing.strip_width or 200
+
+    def _need_data(self) -> bool:
+        state = self.app.state
+        if state.dataset is None or state.rollup is None:
+            self.timing.show_text("the data is not loaded yet")
+            for panel in self.query(FigurePanel):
+                panel.show_text("the data is not loaded yet")
+            return False
+        return True
+
+    # ------------------------------------------------------------ keys and commands
+
+    def action_focus_timing(self) -> None:
+        self.timing.focus()
+
+    @on(TimingStrips.RowSelected)
+    def _row_selected(self, event: TimingStrips.RowSelected) -> None:
+        if self.ROWS_ARE_SOURCES:
+            self.open_source(event.key)
+
+    def open_source(self, src: int) -> None:
+        """The scanner detail of *src* (from the scanner list's rows)."""
+        import polars as pl
+
+        scanners = self.app.state.scanners
+        found = scanners.frame.filter(pl.col("src") == src) if scanners is not None else None
+        if found is None or found.height == 0:
+            self.notify(f"{ip_text(src)} is not in the scanner list (no probes?)", title="scanner", markup=False)
+            return
+        self.app.open_scanner(found.row(0, named=True))
+
+    def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
+        strips = self.timing
+        yield "detail: back", "Back to the previous screen", self.app.action_back
+        yield "detail: focus the timing plot", "Move the keys to the per-IP timing plot", self.action_focus_timing
+        yield "detail: zoom in", "Halve the time range of the timing plot (+)", strips.action_zoom_in
+        yield "detail: zoom out", "Double the time range of the timing plot (-)", strips.action_zoom_out
+        yield "detail: earlier", "Pan the timing plot back in time ([)", lambda: strips.action_pan(-1)
+        yield "detail: later", "Pan the timing plot forward in time (])", lambda: strips.action_pan(1)
+        yield "detail: whole range", "Zoom the timing plot back out to everything (0)", strips.action_reset_zoom
+        yield "detail: log/linear marks", "Switch the timing marks between a log and a linear scale (s)", strips.action_toggle_scale
+        if self.ROWS_ARE_SOURCES:
+            yield "detail: open source", "Open the scanner detail of the row under the cursor", strips.action_select
+
