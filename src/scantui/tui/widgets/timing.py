@@ -160,8 +160,8 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
         Binding("enter", "select", "Open source", show=False, id="timing.open"),
     ]
 
-    class RowSelected(Message):
-        """Enter on a row: its index and key (the source, or whatever the rows are)."""
+    class _RowMessage(Message):
+        """A row of the plot: its index and key (the source, or whatever the rows are)."""
 
         def __init__(self, strips: TimingStrips, index: int, key: int) -> None:
             super().__init__()
@@ -173,18 +173,11 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
         def control(self) -> TimingStrips:
             return self.strips
 
-    class CursorMoved(Message):
-        """The cursor moved to row *index*, whose key (the source) is *key*."""
+    class RowSelected(_RowMessage):
+        """Enter on a row."""
 
-        def __init__(self, strips: TimingStrips, index: int, key: int) -> None:
-            super().__init__()
-            self.strips = strips
-            self.index = index
-            self.key = key
-
-        @property
-        def control(self) -> TimingStrips:
-            return self.strips
+    class CursorMoved(_RowMessage):
+        """The cursor moved to row *index*."""
 
     def __init__(self, *, empty_text: str = "no packets", name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:  # noqa: A002 - Textual's name
