@@ -122,6 +122,19 @@ def unicorn_sessions(lf: pl.LazyFrame, min_packets: int = UNICORN_MIN_PACKETS) -
     )
 
 
+#: Per-day session key counts (:func:`unicorn_key_counts`), merged into sessions by
+#: :func:`scantui.analysis.rollup_days.merge_sessions`.
+KEY_COUNTS_SCHEMA = pl.Schema({"unicorn_key": pl.UInt32(), "n": pl.UInt32()})
+
+
+def unicorn_key_counts(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """SYN probes per session key (one row per key, sorted by key): the part of the Unicorn
+    count one day (or any slice of the input) contributes. Summed over slices and filtered
+    at the threshold, these give exactly :func:`unicorn_sessions` of the whole."""
+    keys = lf.filter(scan_candidate() & _syn_only()).select(unicorn_key())
+    return keys.group_by("unicorn_key").agg(pl.len().cast(pl.UInt32).alias("n")).sort("unicorn_key")
+
+
 def collect_unicorn_sessions(lf: pl.LazyFrame, min_packets: int = UNICORN_MIN_PACKETS) -> pl.DataFrame:
     """:func:`unicorn_sessions` collected with the streaming engine (a small frame: one row per session).
 

@@ -72,6 +72,18 @@ class _Group:
     hive: bool = False
 
 
+@dataclass(frozen=True)
+class InputUnit:
+    """A piece of a data set read on its own (:meth:`Dataset.units`)."""
+
+    group: _Group
+    files: tuple[Path, ...]
+
+    @property
+    def format(self) -> str:
+        return self.group.format
+
+
 class Dataset:
     """The canonical table of some inputs, with what was read and skipped.
 
@@ -122,6 +134,23 @@ class Dataset:
     @property
     def total_bytes(self) -> int:
         return sum(_size(f.path) for f in self.inputs)
+
+    def units(self) -> list[InputUnit]:
+        """The packet inputs as pieces read on their own (:meth:`read_unit`): each file, or
+        each hive-partitioned folder (its partition columns come from its folder names)."""
+        out = []
+        for group in self._groups:
+            if group.hive:
+                out.append(InputUnit(group, tuple(_walk(group.paths[0]))))
+            elif group.format == detect.PARQUET:
+                out.extend(InputUnit(_Group(group.format, (p,)), (p,)) for p in group.paths)
+            else:
+                out.append(InputUnit(group, group.paths))
+        return out
+
+    def read_unit(self, unit: InputUnit, stats: LoadStats) -> pl.LazyFrame:
+        """One unit's canonical table, with these load options; *stats* gets its loader counts."""
+        return _build_frame([unit.group], self.opts, stats)
 
 
 def _is_file(path: Path) -> bool:
