@@ -31,13 +31,13 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     return folder
 
 
-def _unicorn(day: dt.date, n: int) -> pl.DataFrame:
+def _unicorn(day: dt.date, n: int, sport: int = 40000) -> pl.DataFrame:
     """*n* SYNs of one Unicornscan session key (same src, sport, dport, seq) on *day*: nmap-looking
     packets that are ``unicorn`` only when the key is shared by more than 150 over the whole input."""
     start = dt.datetime.combine(day, dt.time(6), tzinfo=UTC)
     rows = {
         "ts": [start + dt.timedelta(seconds=i) for i in range(n)], "src": [UNICORN_SRC] * n,
-        "dst": [(198 << 24) | (18 << 16) | (1000 + i) for i in range(n)], "proto": [6] * n, "sport": [40000] * n,
+        "dst": [(198 << 24) | (18 << 16) | (1000 + i) for i in range(n)], "proto": [6] * n, "sport": [sport] * n,
         "dport": [8080] * n, "ip_id": [1] * n, "ttl": [64] * n, "ip_len": [44] * n, "tcp_flags": [2] * n,
         "tcp_seq": [123456] * n, "tcp_ack": [0] * n, "tcp_window": [1024] * n, "tcp_mss": [1460] * n,
     }
@@ -46,9 +46,13 @@ def _unicorn(day: dt.date, n: int) -> pl.DataFrame:
 
 def _data(days: int = 4) -> pl.DataFrame:
     """Random traffic over *days* days plus one Unicorn session split over the first and last day
-    (100 + 100 packets: a session only when both days are in)."""
+    (100 + 100 packets: a session only when both days are in) and one of 150 packets on day 2 and
+    a single one on day 3 (a key seen once on a day: its packet is found again in that day's packets)."""
     base = make_canonical(n=3000, seed=3, days=days)
-    return pl.concat([base, _unicorn(DAY1, 100), _unicorn(DAY1 + dt.timedelta(days=days - 1), 100)]).sort("ts")
+    last = DAY1 + dt.timedelta(days=days - 1)
+    sessions = [_unicorn(DAY1, 100), _unicorn(last, 100), _unicorn(DAY1 + dt.timedelta(days=1), 150, sport=41000),
+                _unicorn(DAY1 + dt.timedelta(days=2), 1, sport=41000)]
+    return pl.concat([base, *sessions]).sort("ts")
 
 
 def _by_day(df: pl.DataFrame, folder: Path) -> list[Path]:
@@ -81,6 +85,8 @@ def _same_as_scratch(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path)
     assert mine.keys() == theirs.keys()
     for name in mine:
         assert_frame_equal(mine[name], theirs[name])
+    direct = ru.port_day(ru.prepare(open_inputs(paths).lf)).collect()  # the whole input's sessions, no days
+    assert_frame_equal(mine["port_day"], direct.sort(list(ru.PORT_DAY_KEYS), nulls_last=True))
     for field in ("packets", "days", "first_ts", "last_ts", "rows", "enrichment_columns", "skipped"):
         assert update.rollup.meta[field] == scratch.rollup.meta[field], field
 
@@ -95,7 +101,7 @@ def test_adding_a_day_rebuilds_it_alone_and_equals_a_fresh_build(tmp_path):
     first = rc.update_rollup(open_inputs(files[:-1]))
     assert len(_built(first, "day")) == 3
     unicorn = first.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item()
-    assert unicorn == 0  # 100 packets of the key so far: not a session
+    assert unicorn == 151  # the first key has 100 packets so far: not a session
 
     added = rc.update_rollup(open_inputs(files))
     assert _built(added, "input") == [f"input {files[-1]}"]
@@ -103,12 +109,12 @@ def test_adding_a_day_rebuilds_it_alone_and_equals_a_fresh_build(tmp_path):
     assert added.count("reused", "day") == 3 and added.count("reused", "input") == 3
     # the new day pushed the key over the threshold: the first day's tool counts are redone, not its state
     assert _built(added, "tools") == [f"tools {DAY1}", f"tools {last}"]
-    assert added.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 200
+    assert added.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 351
     _same_as_scratch(added, files, tmp_path)
 
     removed = rc.update_rollup(open_inputs(files[1:]))  # dropping the first day: nothing to build
     assert _built(removed, "day") == [] and _built(removed, "input") == []
-    assert removed.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 0
+    assert removed.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 151
     _same_as_scratch(removed, files[1:], tmp_path)
 
 
@@ -159,8 +165,7 @@ def test_merge_ranges_do_not_change_the_tables(tmp_path, monkeypatch):
     assert rd.plan_source_ranges([]) == []
     split = rc.update_rollup(open_inputs(files), cache_dir=tmp_path / "small-ranges")
     state = sorted((tmp_path / "small-ranges" / "days" / "state").iterdir())
-    pd_files = [next(s.glob("port_day-*.parquet")) for s in state]
-    ranges = rd.plan_source_ranges([rd.DayFiles(DAY1, s, f) for s, f in zip(state, pd_files)])
+    ranges = rd.plan_source_ranges([rd.DayFiles(DAY1, s, s / rd.PORT_DAY_BASE) for s in state])
     assert len(ranges) > 5 and all(lo <= hi for lo, hi in ranges)
     assert all(ranges[i][1] < ranges[i + 1][0] for i in range(len(ranges) - 1))
     for name, table in _tables(whole.rollup).items():

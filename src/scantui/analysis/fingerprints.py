@@ -90,6 +90,12 @@ def nmap_rule() -> pl.Expr:
     return syn_scan | stealth | seq_probes | ecn | t_probes
 
 
+def unicorn_eligible() -> pl.Expr:
+    """Packets that are ``unicorn`` when their session key is one: the rule's place in the order
+    (after masscan) and its own condition (a SYN probe)."""
+    return scan_candidate().fill_null(False) & _syn_only().fill_null(False) & ~masscan_rule().fill_null(False)
+
+
 def zmap_rule() -> pl.Expr:
     return _syn_only() & (pl.col("ip_id") == ZMAP_IP_ID)
 

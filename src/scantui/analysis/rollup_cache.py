@@ -451,15 +451,13 @@ class _DayBuilder:
         return folder
 
     def _day_port_day(self, day: str, state: Path, sessions: pl.DataFrame, inputs: list[Path]) -> rd.DayFiles:
-        mine = rd.day_sessions(state / rd.KEYS, sessions)
-        target = state / f"port_day-{rd.sessions_digest(mine)}.parquet"
         date = dt.date.fromisoformat(day)
-        if self.rebuild or not target.is_file():
-            t0 = time.perf_counter()
-            with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
-                rd.build_day_port_day(rd.scan_day([rd.day_part(f, date) for f in inputs]), mine, tmp)
+        before = set(state.glob("port_day-*.parquet"))
+        t0 = time.perf_counter()
+        files = rd.day_files(date, state, sessions, lambda: rd.scan_day([rd.day_part(f, date) for f in inputs]))
+        if files.port_day.name != rd.PORT_DAY_BASE and files.port_day not in before:
             self.actions.append(Action("built", f"tools {day}", time.perf_counter() - t0))
-        return rd.DayFiles(date, state, target)
+        return files
 
 
 def _identity(path: Path, fmt: str) -> dict[str, Any]:

@@ -65,10 +65,17 @@ from pathlib import Path
 import polars as pl
 
 from scantui.analysis import rollup as ru
-from scantui.analysis.fingerprints import KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, unicorn_key_counts
+from scantui.analysis.fingerprints import (
+    KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_eligible, unicorn_key, unicorn_key_counts,
+)
+from scantui.fsutil import atomic_path
 from scantui.io.schema import conform
 
 KEYS = "unicorn_keys.parquet"
+GROUPS = "unicorn_groups.parquet"
+PORT_DAY_BASE = "port_day.parquet"
+#: ``port_day`` keys but the day: the rows a Unicorn session's packets are counted in.
+GROUP_KEYS = ("sensor", "src", "proto", "dport", "kind")
 PAIRS = "src_dsts.parquet"
 DAY_TOTALS = "day_totals.parquet"
 ENRICHMENT = "enrichment.parquet"
@@ -116,22 +123,52 @@ def scan_day(parts: Sequence[Path]) -> pl.LazyFrame:
 
 
 def build_day_state(packets: pl.LazyFrame, out: Path) -> None:
-    """The session-independent tables of one day's *packets* into the folder *out* (created)."""
+    """One day's *packets* into the folder *out* (created): every per-day table, none of which
+    depends on the other days (tool counts are those without Unicorn sessions; see :func:`port_day_with`)."""
     out.mkdir(parents=True, exist_ok=True)
     classified = ru.classify(packets)
+    tooled = ru.prepare(packets, sessions=pl.DataFrame(schema=SESSIONS_SCHEMA))
     pairs = classified.select("src", "kind", "dst").unique().sort("src", "kind", "dst")
-    pl.collect_all([
+    shared = unicorn_key_counts(packets).filter(pl.col("n") >= 2).select("unicorn_key")
+    groups = (tooled.filter(unicorn_eligible()).with_columns(unicorn_key()).join(shared, on="unicorn_key", how="semi")
+              .group_by("unicorn_key", *GROUP_KEYS, "tool").agg(pl.len().cast(pl.UInt32).alias("packets"))
+              .sort("unicorn_key", *GROUP_KEYS, "tool", nulls_last=True))
+    rows, *_ = pl.collect_all([
+        ru.port_day(tooled).drop("day").sort("src", "dport"),
         unicorn_key_counts(packets).sink_parquet(out / KEYS, row_group_size=ROW_GROUP, lazy=True),
+        groups.sink_parquet(out / GROUPS, row_group_size=ROW_GROUP, lazy=True),
         ru.day_totals(classified).sink_parquet(out / DAY_TOTALS, lazy=True),
         ru.src_day_enrichment(classified, ru.enrichment_columns(packets)).sink_parquet(out / ENRICHMENT, lazy=True),
         pairs.sink_parquet(out / PAIRS, row_group_size=ROW_GROUP, lazy=True),
     ], engine="streaming")
+    rows.write_parquet(out / PORT_DAY_BASE, row_group_size=ROW_GROUP)
 
 
-def build_day_port_day(packets: pl.LazyFrame, sessions: pl.DataFrame, target: Path) -> None:
-    """One day's ``port_day`` rows (without ``day``, sorted by source) into the file *target*."""
-    rows = ru.port_day(ru.prepare(packets, sessions=sessions)).drop("day").sort("src", "dport").collect(engine="streaming")
-    rows.write_parquet(target, row_group_size=ROW_GROUP)
+def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.LazyFrame], target: Path) -> None:
+    """The day's ``port_day`` rows with the Unicorn *sessions* among its keys (:func:`day_sessions`,
+    not empty) into *target*: the base rows, with each session packet moved from the tool it had
+    without sessions to ``unicorn``. The packets come from ``unicorn_groups`` (keys seen at
+    least twice that day); only a session key seen once that day reads the day's *packets* again."""
+    hits = pl.scan_parquet(state / GROUPS).join(sessions.lazy(), on="unicorn_key", how="semi").drop("unicorn_key")
+    singles = pl.scan_parquet(state / KEYS).filter(pl.col("n") < 2).join(sessions.lazy(), on="unicorn_key", how="semi")
+    singles = singles.select("unicorn_key").collect()
+    frames = [hits]
+    if singles.height:
+        tooled = ru.prepare(packets(), sessions=pl.DataFrame(schema=SESSIONS_SCHEMA))
+        frames.append(tooled.filter(unicorn_eligible()).with_columns(unicorn_key())
+                      .join(singles.lazy(), on="unicorn_key", how="semi")
+                      .group_by(*GROUP_KEYS, "tool").agg(pl.len().cast(pl.UInt32).alias("packets")))
+    moved = pl.concat(frames).group_by(GROUP_KEYS).agg(
+        [pl.col("packets").filter(pl.col("tool") == t).sum().cast(pl.UInt32).alias(f"moved_{t}") for t in TOOLS]
+    )
+    moved_cols = [f"moved_{t}" for t in TOOLS]
+    base = pl.scan_parquet(state / PORT_DAY_BASE)
+    rows = base.join(moved, on=list(GROUP_KEYS), how="left", nulls_equal=True).with_columns(pl.col(moved_cols).fill_null(0))
+    rows = rows.with_columns(
+        *[(pl.col(c) - pl.col(f"moved_{t}")).alias(c) for t, c in zip(TOOLS, ru.TOOL_COLUMNS) if t != "unicorn"],
+        (pl.col("tool_unicorn") + pl.sum_horizontal(moved_cols)).cast(pl.UInt32).alias("tool_unicorn"),
+    ).drop(moved_cols).sort("src", "dport")
+    rows.collect(engine="streaming").write_parquet(target, row_group_size=ROW_GROUP)
 
 
 def merge_sessions(key_files: Sequence[Path], min_packets: int) -> pl.DataFrame:
@@ -160,6 +197,19 @@ def day_sessions(keys_file: Path, sessions: pl.DataFrame) -> pl.DataFrame:
     """The sessions among one day's keys (sorted): all :func:`build_day_port_day` needs of them."""
     keys = pl.scan_parquet(keys_file).select("unicorn_key").join(sessions.lazy(), on="unicorn_key", how="inner")
     return keys.collect().sort("unicorn_key").cast(dict(SESSIONS_SCHEMA))
+
+
+def day_files(day: dt.date, state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.LazyFrame]) -> DayFiles:
+    """The day's finished files under the merged *sessions*: its base ``port_day`` when none of
+    its keys is a session, else a ``port_day-<digest>.parquet`` beside it (written once per session set)."""
+    mine = day_sessions(state / KEYS, sessions)
+    if mine.height == 0:
+        return DayFiles(day, state, state / PORT_DAY_BASE)
+    target = state / f"port_day-{sessions_digest(mine)}.parquet"
+    if not target.is_file():
+        with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
+            port_day_with(state, mine, packets, tmp)
+    return DayFiles(day, state, target)
 
 
 def sessions_digest(sessions: pl.DataFrame) -> str:
@@ -301,9 +351,7 @@ def build_days(lf: pl.LazyFrame, work: Path, out: Path, *, unicorn_min_packets: 
     files = []
     for i, (day, state) in enumerate(zip(days, states)):
         report(f"tool counts {day.isoformat()}", (len(days) + i) / steps)
-        target = state / "port_day.parquet"
-        build_day_port_day(scan_day([day_part(split, day)]), day_sessions(state / KEYS, sessions), target)
-        files.append(DayFiles(day, state, target))
+        files.append(day_files(day, state, sessions, lambda day=day: scan_day([day_part(split, day)])))
     merge_days(files, out, enrich=bool(ru.enrichment_columns(lf)), buckets=buckets,
                progress=scaled(report, (2 * len(days)) / steps, 1 / steps))
     shutil.rmtree(work)
