@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -198,6 +200,8 @@ def test_rollup_command_says_what_it_built_and_reused(tmp_path, capsys):
 
     code, out, err = run(["rollup", *files, "--json"], capsys)
     doc = json.loads(out)
+    schema = json.loads((resources.files("scantui") / "schemas" / "rollup.schema.json").read_text(encoding="utf-8"))
+    assert not list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
     assert doc["days"] == 4 and [a["action"] for a in doc["actions"]] == ["reused"]
     code, out, err = run(["rollup", *files], capsys)
     assert err.strip().endswith("packets: unchanged")

@@ -21,11 +21,22 @@ inputs) and the overlay version, so a changed table gets a new overlay and
 Inputs decoded on the fly (pcap, pcapng, CSV, LOG) are decoded once into
 ``decoded/<key3>.parquet`` beside ``rollups/`` (``key3`` hashes the inputs and
 load options as above, not the threshold: rollups that differ only there share
-it). The build reads it, and :func:`open_rollup` points the data set at it
+it). The build writes it from the inputs' day splits (each input's rows in day
+order), and :func:`open_rollup` points the data set at it
 (:meth:`~scantui.io.loader.Dataset.decode_to`), so every later read of
 ``dataset.lf`` (collab probes, detail, track, timing) scans that copy instead
 of decoding the capture again; a copy that is missing (pruned, or a rollup
 from before it existed) is written on the first read.
+
+A rollup is made of days (:mod:`scantui.analysis.rollup_days`), kept in
+``days/`` beside ``rollups/``: ``days/inputs/<key4>/`` holds one input split by
+day (``key4`` hashes that input's identity as above, the load options and the
+layout version), ``days/state/<day>-<key5>/`` one day's state (``key5`` hashes
+the day and the keys of the inputs covering it, in order). A rollup not in the
+cache reuses every input split and day state whose key is unchanged, so adding,
+removing or changing an input rebuilds only the days it touches, then merges
+(:func:`update_rollup` says what it built and reused). Day-store folders are
+committed like rollups (below) and pruned like them.
 
 A build writes into a hidden temporary folder beside its final place and
 renames it there; the rename is the commit (and ``meta.json``, written last,
@@ -418,7 +429,14 @@ class _DayBuilder:
         message = "reading packets" if unit.format == PARQUET else "decoding packets"
         folder.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _UNIT_DONE, self.rebuild)) as tmp:
-            with ru.poll_loader_progress(stats, message, rd.scaled(self.report, start, share)):
+            scaled = rd.scaled(self.report, start, share)
+
+            def report(text: str, fraction: float | None) -> None:
+                for path, (done, total) in stats.progress().items():  # for byte progress bars on the data set
+                    self.dataset.stats.advance(path, done, total)
+                scaled(text, fraction)
+
+            with ru.poll_loader_progress(stats, message, report):
                 days = rd.split_by_day(lf, tmp)
             stats.raise_error()  # a stream that ended on a latched error is not a complete split
             from scantui.io.sources import closing

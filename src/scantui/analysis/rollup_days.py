@@ -8,16 +8,18 @@ distributed runner can call the same functions as tasks:
    folder) writes its packets partitioned by UTC day (``day=YYYY-MM-DD/``). A
    file holding several days contributes to each; an hourly file to its day.
 2. :func:`build_day_state` — one day's packets (all inputs' parts of that day,
-   :func:`scan_day`) into the tables that do not depend on the Unicorn sessions:
+   :func:`scan_day`) into every per-day table, none of which depends on another
+   day: ``port_day.parquet`` (tool counts as if no key were a Unicorn session),
    ``unicorn_keys.parquet`` (SYN probes per session key, sorted by key),
+   ``unicorn_groups.parquet`` (for keys seen at least twice that day: the
+   Unicorn-eligible packets per key, ``port_day`` row and tool they got),
    ``day_totals.parquet``, ``enrichment.parquet`` (per (src, day)) and
    ``src_dsts.parquet`` (the distinct (src, kind, dst) of the day, sorted).
    Peak memory: that day's groups.
 3. :func:`merge_sessions` — the Unicorn session keys over all days (see below).
-4. :func:`build_day_port_day` — the day's ``port_day`` rows with tool counts, given
-   the sessions among the day's keys (:func:`day_sessions`; the cache keys this
-   file by them, so a day is redone only when a new day pushes one of *its*
-   keys over the threshold).
+4. :func:`day_files` — the day's ``port_day`` under those sessions: the base file
+   when none of its keys is one, else :func:`port_day_with` (the base rows with
+   the sessions' packets moved to ``tool_unicorn``), written once per session set.
 5. :func:`merge_days` — the rollup folder from the days.
 
 The merges, what is exact, and the memory they need:
@@ -25,6 +27,12 @@ The merges, what is exact, and the memory they need:
 ``port_day``, ``day_totals``, enrichment
     per day already; the rollup's ``port_day/day=D/`` file is a hard link (or a
     copy) of the day's file, the other two are concatenated. Exact; streaming.
+``port_day`` tool counts
+    exact: a packet is ``unicorn`` when its key is a session over the whole
+    input, so a new day can change an old day's counts. The moved packets come
+    from the day's ``unicorn_groups`` (small: keys seen twice or more in a day);
+    only a session key seen once that day rereads the day's packets (rare: a key
+    needs more than 150 packets over the input to be a session). Memory: one day.
 Unicorn sessions
     exact: per-key counts are summed over the days and kept above the
     threshold, one key range at a time (the day files are sorted by key, so a
@@ -84,7 +92,7 @@ PAIRS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "dst": pl.U
 #: Key-count rows one Unicorn merge range may hold (over all days).
 KEYS_PER_RANGE = 50_000_000
 #: ``port_day`` plus ``src_dsts`` rows one source range may hold (over all days).
-ROWS_PER_RANGE = 20_000_000
+ROWS_PER_RANGE = 5_000_000
 #: Rows per row group of the day files read by range (small enough for ranges to skip most of a file).
 ROW_GROUP = 65_536
 
@@ -194,7 +202,7 @@ def merge_sessions(key_files: Sequence[Path], min_packets: int) -> pl.DataFrame:
 
 
 def day_sessions(keys_file: Path, sessions: pl.DataFrame) -> pl.DataFrame:
-    """The sessions among one day's keys (sorted): all :func:`build_day_port_day` needs of them."""
+    """The sessions among one day's keys (sorted): all :func:`port_day_with` needs of them."""
     keys = pl.scan_parquet(keys_file).select("unicorn_key").join(sessions.lazy(), on="unicorn_key", how="inner")
     return keys.collect().sort("unicorn_key").cast(dict(SESSIONS_SCHEMA))
 
@@ -274,7 +282,7 @@ def plan_source_ranges(days: Sequence[DayFiles], buckets: int = 1) -> list[tuple
     if hist.height == 0:
         return []
     target = min(ROWS_PER_RANGE, max(1, -(-int(hist["rows"].sum()) // max(1, buckets))))
-    ranges, start, acc = [], None, 0
+    ranges, start, acc, prev = [], None, 0, 0
     for net, rows in hist.iter_rows():
         if start is not None and acc + rows > target:
             ranges.append((start, prev))
