@@ -68,7 +68,7 @@ from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
 from scantui.io.detect import PARQUET
-from scantui.io.loader import ENRICHMENT_TABLE, STATS_KEY, Dataset, InputUnit
+from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit
 from scantui.io.options import LoadOptions
 from scantui.io.schema import ENRICHMENT, conform
 from scantui.io.stats import FileStats, LoadStats
@@ -287,6 +287,7 @@ def update_rollup(
     key = cache_key(inputs, opts, unicorn_min_packets)
     root = cache_root(cache_dir)
     final = root / key
+    copy = None
     if getattr(dataset, "needs_decoding", False):
         copy = decoded_root(cache_dir) / f"{decoded_key(inputs, opts)}.parquet"
         if rebuild:
@@ -294,19 +295,20 @@ def update_rollup(
         _touch(copy)
         dataset.decode_to(copy)
         _mkdir(copy.parent)
+    builder = _DayBuilder(dataset, opts, days_root(cache_dir), rebuild, progress, inputs)
     if not rebuild and _is_finished(final, key):
         _touch(final)
+        if copy is not None and not copy.is_file() and builder.find_splits() and builder.has_packets():
+            dataset.decode_to(copy, source=builder.splits_frame)
         rollup = _with_overlay(load_rollup(final), dataset, key)
         return RollupUpdate(rollup, (Action("reused", f"rollup {key}"),))
 
     root.mkdir(parents=True, exist_ok=True)
     meta = {"key": key, "inputs": inputs, "load_options": _options_dict(opts), "unicorn_min_packets": unicorn_min_packets}
-    builder = _DayBuilder(dataset, opts, days_root(cache_dir), rebuild, progress)
     with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
         builder.build(tmp, meta, unicorn_min_packets)
-    copy = getattr(dataset, "decoded_path", None)
-    if copy is not None and not copy.is_file():
-        builder.write_decoded(copy)
+    if copy is not None and not copy.is_file() and builder.has_packets():
+        dataset.decode_to(copy, source=builder.splits_frame)  # written on the first read, without decoding
     return RollupUpdate(_with_overlay(load_rollup(final), dataset, key), tuple(builder.actions))
 
 
@@ -350,8 +352,10 @@ def _digest(payload: Any, n: int = 32) -> str:
 class _DayBuilder:
     """One :func:`update_rollup` build: the inputs split by day, the days, the merge (with the actions taken)."""
 
-    def __init__(self, dataset: Dataset, opts: LoadOptions, store: Path, rebuild: bool, progress: ru.Progress | None) -> None:
+    def __init__(self, dataset: Dataset, opts: LoadOptions, store: Path, rebuild: bool, progress: ru.Progress | None,
+                 inputs: list[dict[str, Any]]) -> None:
         self.dataset = dataset
+        self.known = {i["path"]: i for i in inputs}  # identities already read by describe_inputs
         self.opts = opts
         self.store = store
         self.rebuild = rebuild
@@ -365,9 +369,7 @@ class _DayBuilder:
         units = self.dataset.units()
         split = [self._unit(unit, i / len(units) * 0.5, 0.5 / len(units)) for i, unit in enumerate(units)]
         self.split = split
-        for _folder, index in split:
-            for f in index["files"]:
-                self.dataset.stats.publish(FileStats(f["path"], f["format"], f["rows"], Counter(f["skipped"]), f["complete"]))
+        self._publish_stats()
         covering: dict[str, list[tuple[str, Path]]] = {}
         for folder, index in split:
             for day in index["days"]:
@@ -394,30 +396,44 @@ class _DayBuilder:
             "day_keys": {day: state.name for day, state in zip(days, states)},
         }, started, self.report)
 
-    def write_decoded(self, copy: Path) -> None:
-        """The data set's decoded copy (:meth:`Dataset.decode_to`) from the inputs' day splits, so that
-        later reads never decode the captures again. Each input's rows come in day order (the
-        captures' own order when, as usual, they are in time order)."""
+    def splits_frame(self) -> pl.LazyFrame:
+        """The data set's table from its inputs' day splits (each input's rows in day order; the
+        captures' own order when, as usual, they are in time order), for its decoded copy."""
         frames = [rd.scan_day([rd.day_part(folder, dt.date.fromisoformat(day))]) for folder, index in self.split
                   for day in index["days"]]
-        if not frames:
-            return  # an empty data set: the loader writes its (empty) copy on the first read
-        files = [f for _folder, index in self.split for f in index["files"]]
-        lf = conform(pl.concat(frames, how="diagonal_relaxed"))
-        try:
-            with atomic_path(copy) as tmp:  # a concurrent writer's identical copy may win; either is complete
-                lf.sink_parquet(tmp, compression="lz4", metadata={STATS_KEY: json.dumps(files)}, engine="streaming")
-        except OSError:
-            return  # a read-only cache: the loader reads the inputs as they are
-        self.dataset.decode_to(copy)
+        return conform(pl.concat(frames, how="diagonal_relaxed"))
+
+    def has_packets(self) -> bool:
+        return any(index["days"] for _folder, index in self.split)
+
+    def find_splits(self) -> bool:
+        """On a rollup hit: find every input's day split without reading the inputs (False when
+        one is missing); their loader counts go to the data set's stats."""
+        split = []
+        for unit in self.dataset.units():
+            folder = self._unit_folder(unit)
+            if not (folder / _UNIT_DONE).is_file():
+                return False
+            split.append((folder, _read_json(folder / _UNIT_DONE)))
+        self.split = split
+        self._publish_stats()
+        return True
+
+    def _publish_stats(self) -> None:
+        for _folder, index in self.split:
+            for f in index["files"]:
+                self.dataset.stats.publish(FileStats(f["path"], f["format"], f["rows"], Counter(f["skipped"]), f["complete"]))
 
     # -------------------------------------------------------- an input split by day
 
-    def _unit(self, unit: InputUnit, start: float, share: float) -> tuple[Path, dict[str, Any]]:
-        identity = [_identity(Path(f), unit.format) for f in unit.files]
+    def _unit_folder(self, unit: InputUnit) -> Path:
+        identity = [self.known.get(str(Path(f).resolve())) or _identity(Path(f), unit.format) for f in unit.files]
         ukey = _digest({"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION, "files": identity,
                         "load_options": _options_dict(self.opts)})
-        folder = self.store / "inputs" / ukey
+        return self.store / "inputs" / ukey
+
+    def _unit(self, unit: InputUnit, start: float, share: float) -> tuple[Path, dict[str, Any]]:
+        folder = self._unit_folder(unit)
         label = str(unit.files[0]) if len(unit.files) == 1 else f"{unit.group.paths[0]} ({len(unit.files)} files)"
         if not self.rebuild and (folder / _UNIT_DONE).is_file():
             _touch(folder)
