@@ -128,17 +128,15 @@ def unicorn_sessions(lf: pl.LazyFrame, min_packets: int = UNICORN_MIN_PACKETS) -
     )
 
 
-#: Per-day session key counts (:func:`unicorn_key_counts`), merged into sessions by
-#: :func:`scantui.analysis.rollup_days.merge_sessions`.
+#: SYN probes per session key over a slice of the input (a day): summed over the slices and kept
+#: above the threshold they give exactly :func:`unicorn_sessions` of the whole
+#: (:func:`scantui.analysis.rollup_days.merge_sessions`).
 KEY_COUNTS_SCHEMA = pl.Schema({"unicorn_key": pl.UInt32(), "n": pl.UInt32()})
 
 
-def unicorn_key_counts(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """SYN probes per session key (one row per key, sorted by key): the part of the Unicorn
-    count one day (or any slice of the input) contributes. Summed over slices and filtered
-    at the threshold, these give exactly :func:`unicorn_sessions` of the whole."""
-    keys = lf.filter(scan_candidate() & _syn_only()).select(unicorn_key())
-    return keys.group_by("unicorn_key").agg(pl.len().cast(pl.UInt32).alias("n")).sort("unicorn_key")
+def unicorn_candidate() -> pl.Expr:
+    """The packets whose session keys are counted: SYN probes."""
+    return scan_candidate() & _syn_only()
 
 
 def collect_unicorn_sessions(lf: pl.LazyFrame, min_packets: int = UNICORN_MIN_PACKETS) -> pl.DataFrame:
@@ -167,7 +165,10 @@ def with_tool(
     """
     if sessions is None:
         sessions = unicorn_sessions(lf, unicorn_min_packets)
-    keyed = lf.with_columns(unicorn_key()).join(sessions.lazy(), on="unicorn_key", how="left")
+    if isinstance(sessions, pl.DataFrame) and sessions.height == 0:  # no session: no join over every packet
+        keyed = lf.with_columns(unicorn_key(), pl.lit(False).alias("unicorn_session"))
+    else:
+        keyed = lf.with_columns(unicorn_key()).join(sessions.lazy(), on="unicorn_key", how="left")
     candidate = scan_candidate()
     tool = (
         pl.when(~candidate).then(pl.lit("other"))

@@ -70,7 +70,7 @@ from scantui.fsutil import TMP_MARK, atomic_path
 from scantui.io.detect import PARQUET
 from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit
 from scantui.io.options import LoadOptions
-from scantui.io.schema import ENRICHMENT, conform
+from scantui.io.schema import ENRICHMENT
 from scantui.io.stats import FileStats, LoadStats
 
 CACHE_ENV = "SCANTUI_CACHE_DIR"
@@ -349,6 +349,15 @@ def _digest(payload: Any, n: int = 32) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:n]
 
 
+@dataclass(frozen=True)
+class _Split:
+    """One input's entry in the day store: its folder, its ``index.json`` and the input itself."""
+
+    folder: Path
+    index: dict[str, Any]
+    unit: InputUnit
+
+
 class _DayBuilder:
     """One :func:`update_rollup` build: the inputs split by day, the days, the merge (with the actions taken)."""
 
@@ -361,19 +370,18 @@ class _DayBuilder:
         self.rebuild = rebuild
         self.report = progress or (lambda _m, _f: None)
         self.actions: list[Action] = []
-        self.split: list[tuple[Path, dict[str, Any]]] = []
+        self.split: list[_Split] = []
 
     def build(self, out: Path, meta: dict[str, Any], unicorn_min_packets: int) -> None:
         started = time.perf_counter()
         out.mkdir()
         units = self.dataset.units()
-        split = [self._unit(unit, i / len(units) * 0.5, 0.5 / len(units)) for i, unit in enumerate(units)]
-        self.split = split
+        self.split = [self._unit(unit, i / len(units) * 0.5, 0.5 / len(units)) for i, unit in enumerate(units)]
         self._publish_stats()
-        covering: dict[str, list[tuple[str, Path]]] = {}
-        for folder, index in split:
-            for day in index["days"]:
-                covering.setdefault(day, []).append((folder.name, folder))
+        covering: dict[str, list[_Split]] = {}
+        for split in self.split:
+            for day in split.index["days"]:
+                covering.setdefault(day, []).append(split)
         days = sorted(covering)
         states = []
         for i, day in enumerate(days):
@@ -383,8 +391,8 @@ class _DayBuilder:
         files = []
         for i, (day, state) in enumerate(zip(days, states)):
             self.report(f"tool counts {day}", 0.7 + 0.15 * i / max(1, len(days)))
-            files.append(self._day_port_day(day, state, sessions, [f for _k, f in covering[day]]))
-        enrich = [c for c in ENRICHMENT if any(c in index["enrichment_columns"] for _f, index in split)]
+            files.append(self._day_port_day(day, state, sessions, covering[day]))
+        enrich = [c for c in ENRICHMENT if any(c in split.index["enrichment_columns"] for split in self.split)]
         t0 = time.perf_counter()
         rd.merge_days(files, out, enrich=bool(enrich), buckets=1, progress=rd.scaled(self.report, 0.85, 0.15))
         self.actions.append(Action("merged", f"rollup of {len(days)} days", time.perf_counter() - t0))
@@ -392,37 +400,42 @@ class _DayBuilder:
             **meta,
             "enrichment_columns": enrich,
             "skipped": dict(sorted(self.dataset.stats.skipped().items())),
-            "files": [f for _folder, index in split for f in index["files"]],
+            "files": [f for split in self.split for f in split.index["files"]],
             "day_keys": {day: state.name for day, state in zip(days, states)},
         }, started, self.report)
 
     def splits_frame(self) -> pl.LazyFrame:
         """The data set's table from its inputs' day splits (each input's rows in day order; the
         captures' own order when, as usual, they are in time order), for its decoded copy."""
-        frames = [rd.scan_day([rd.day_part(folder, dt.date.fromisoformat(day))]) for folder, index in self.split
-                  for day in index["days"]]
-        return conform(pl.concat(frames, how="diagonal_relaxed"))
+        return rd.concat_frames([self._day_frame(split, day) for split in self.split for day in split.index["days"]])
 
     def has_packets(self) -> bool:
-        return any(index["days"] for _folder, index in self.split)
+        return any(split.index["days"] for split in self.split)
 
     def find_splits(self) -> bool:
         """On a rollup hit: find every input's day split without reading the inputs (False when
         one is missing); their loader counts go to the data set's stats."""
-        split = []
+        found = []
         for unit in self.dataset.units():
             folder = self._unit_folder(unit)
             if not (folder / _UNIT_DONE).is_file():
                 return False
-            split.append((folder, _read_json(folder / _UNIT_DONE)))
-        self.split = split
+            found.append(_Split(folder, _read_json(folder / _UNIT_DONE), unit))
+        self.split = found
         self._publish_stats()
         return True
 
     def _publish_stats(self) -> None:
-        for _folder, index in self.split:
-            for f in index["files"]:
+        for split in self.split:
+            for f in split.index["files"]:
                 self.dataset.stats.publish(FileStats(f["path"], f["format"], f["rows"], Counter(f["skipped"]), f["complete"]))
+
+    def _day_frame(self, split: _Split, day: str) -> pl.LazyFrame:
+        """One input's packets of *day*: its day split, or the input itself when it is a Parquet
+        file of that one day (no copy is kept of those)."""
+        if split.index.get("direct"):
+            return self.dataset.read_unit(split.unit, LoadStats())
+        return pl.scan_parquet(rd.day_part(split.folder, dt.date.fromisoformat(day)) / "*.parquet")
 
     # -------------------------------------------------------- an input split by day
 
@@ -432,17 +445,22 @@ class _DayBuilder:
                         "load_options": _options_dict(self.opts)})
         return self.store / "inputs" / ukey
 
-    def _unit(self, unit: InputUnit, start: float, share: float) -> tuple[Path, dict[str, Any]]:
+    def _unit(self, unit: InputUnit, start: float, share: float) -> _Split:
+        """One input's day split (or, for a Parquet file of one day, only the list of its days)."""
         folder = self._unit_folder(unit)
         label = str(unit.files[0]) if len(unit.files) == 1 else f"{unit.group.paths[0]} ({len(unit.files)} files)"
         if not self.rebuild and (folder / _UNIT_DONE).is_file():
             _touch(folder)
             self.actions.append(Action("reused", f"input {label}"))
-            return folder, _read_json(folder / _UNIT_DONE)
+            return _Split(folder, _read_json(folder / _UNIT_DONE), unit)
         t0 = time.perf_counter()
         stats = LoadStats()
         lf = self.dataset.read_unit(unit, stats)
         message = "reading packets" if unit.format == PARQUET else "decoding packets"
+        direct = False
+        if unit.format == PARQUET and len(unit.files) == 1:
+            days = lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list()  # reads one column
+            direct = len(days) <= 1
         folder.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _UNIT_DONE, self.rebuild)) as tmp:
             scaled = rd.scaled(self.report, start, share)
@@ -452,24 +470,27 @@ class _DayBuilder:
                     self.dataset.stats.advance(path, done, total)
                 scaled(text, fraction)
 
-            with ru.poll_loader_progress(stats, message, report):
-                days = rd.split_by_day(lf, tmp)
+            if direct:
+                tmp.mkdir()
+            else:
+                with ru.poll_loader_progress(stats, message, report):
+                    days = rd.split_by_day(lf, tmp)
             stats.raise_error()  # a stream that ended on a latched error is not a complete split
             from scantui.io.sources import closing
 
             if closing():
                 raise InputError("interrupted while reading", path=label)
             index = {"days": [d.isoformat() for d in days], "files": [f.to_dict() for f in stats.files()],
-                     "enrichment_columns": ru.enrichment_columns(lf)}
+                     "enrichment_columns": ru.enrichment_columns(lf), "direct": direct}
             _write_json(tmp / _UNIT_DONE, index)
         self.actions.append(Action("built", f"input {label}", time.perf_counter() - t0))
-        return folder, _read_json(folder / _UNIT_DONE)
+        return _Split(folder, _read_json(folder / _UNIT_DONE), unit)
 
     # -------------------------------------------------------- a day
 
-    def _day_state(self, day: str, covering: list[tuple[str, Path]]) -> Path:
-        dkey = _digest({"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION, "day": day,
-                        "inputs": [k for k, _f in covering]})
+    def _day_state(self, day: str, covering: list[_Split]) -> Path:
+        inputs = [split.folder.name for split in covering]
+        dkey = _digest({"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION, "day": day, "inputs": inputs})
         folder = self.store / "state" / f"{day}-{dkey}"
         if not self.rebuild and (folder / _STATE_DONE).is_file():
             _touch(folder)
@@ -477,18 +498,17 @@ class _DayBuilder:
             return folder
         t0 = time.perf_counter()
         folder.parent.mkdir(parents=True, exist_ok=True)
-        parts = [rd.day_part(f, dt.date.fromisoformat(day)) for _k, f in covering]
         with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, self.rebuild)) as tmp:
-            rd.build_day_state(rd.scan_day(parts), tmp)
-            _write_json(tmp / _STATE_DONE, {"day": day, "inputs": [k for k, _f in covering]})
+            rd.build_day_state(rd.concat_frames([self._day_frame(split, day) for split in covering]), tmp)
+            _write_json(tmp / _STATE_DONE, {"day": day, "inputs": inputs})
         self.actions.append(Action("built", f"day {day}", time.perf_counter() - t0))
         return folder
 
-    def _day_port_day(self, day: str, state: Path, sessions: pl.DataFrame, inputs: list[Path]) -> rd.DayFiles:
+    def _day_port_day(self, day: str, state: Path, sessions: pl.DataFrame, covering: list[_Split]) -> rd.DayFiles:
         date = dt.date.fromisoformat(day)
         before = set(state.glob("port_day-*.parquet"))
         t0 = time.perf_counter()
-        files = rd.day_files(date, state, sessions, lambda: rd.scan_day([rd.day_part(f, date) for f in inputs]))
+        files = rd.day_files(date, state, sessions, lambda: rd.concat_frames([self._day_frame(s, day) for s in covering]))
         if files.port_day.name != rd.PORT_DAY_BASE and files.port_day not in before:
             self.actions.append(Action("built", f"tools {day}", time.perf_counter() - t0))
         return files

@@ -74,7 +74,7 @@ import polars as pl
 
 from scantui.analysis import rollup as ru
 from scantui.analysis.fingerprints import (
-    KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_eligible, unicorn_key, unicorn_key_counts,
+    KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_candidate, unicorn_eligible, unicorn_key,
 )
 from scantui.fsutil import atomic_path
 from scantui.io.schema import conform
@@ -123,7 +123,12 @@ def day_part(folder: Path, day: dt.date) -> Path:
 
 def scan_day(parts: Sequence[Path]) -> pl.LazyFrame:
     """One day's packets from the :func:`day_part` folders of the inputs that cover it (in input order)."""
-    frames = [conform(pl.scan_parquet(part / "*.parquet")) for part in parts]
+    return concat_frames([pl.scan_parquet(part / "*.parquet") for part in parts])
+
+
+def concat_frames(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
+    """Canonical tables one after the other, as the loader joins its inputs."""
+    frames = [conform(f) for f in frames]
     return frames[0] if len(frames) == 1 else conform(pl.concat(frames, how="diagonal_relaxed"))
 
 
@@ -136,20 +141,23 @@ def build_day_state(packets: pl.LazyFrame, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     classified = ru.classify(packets)
     tooled = ru.prepare(packets, sessions=pl.DataFrame(schema=SESSIONS_SCHEMA))
-    pairs = classified.select("src", "kind", "dst").unique().sort("src", "kind", "dst")
-    shared = unicorn_key_counts(packets).filter(pl.col("n") >= 2).select("unicorn_key")
+    keys = packets.filter(unicorn_candidate()).select(unicorn_key()).group_by("unicorn_key").agg(pl.len().cast(pl.UInt32).alias("n"))
+    shared = keys.filter(pl.col("n") >= 2).select("unicorn_key")
     groups = (tooled.filter(unicorn_eligible()).with_columns(unicorn_key()).join(shared, on="unicorn_key", how="semi")
-              .group_by("unicorn_key", *GROUP_KEYS, "tool").agg(pl.len().cast(pl.UInt32).alias("packets"))
-              .sort("unicorn_key", *GROUP_KEYS, "tool", nulls_last=True))
-    rows, *_ = pl.collect_all([
-        ru.port_day(tooled).drop("day").sort("src", "dport"),
-        unicorn_key_counts(packets).sink_parquet(out / KEYS, row_group_size=ROW_GROUP, lazy=True),
-        groups.sink_parquet(out / GROUPS, row_group_size=ROW_GROUP, lazy=True),
+              .group_by("unicorn_key", *GROUP_KEYS, "tool").agg(pl.len().cast(pl.UInt32).alias("packets")))
+    # sorted in memory after the streaming run: a streaming sort costs more than the rest of the day
+    rows, keys, groups, pairs, *_ = pl.collect_all([
+        ru.port_day(tooled).drop("day"),
+        keys,
+        groups,
+        classified.select("src", "kind", "dst").unique(),
         ru.day_totals(classified).sink_parquet(out / DAY_TOTALS, lazy=True),
         ru.src_day_enrichment(classified, ru.enrichment_columns(packets)).sink_parquet(out / ENRICHMENT, lazy=True),
-        pairs.sink_parquet(out / PAIRS, row_group_size=ROW_GROUP, lazy=True),
     ], engine="streaming")
-    rows.write_parquet(out / PORT_DAY_BASE, row_group_size=ROW_GROUP)
+    rows.sort("src", "dport").write_parquet(out / PORT_DAY_BASE, row_group_size=ROW_GROUP)
+    keys.sort("unicorn_key").write_parquet(out / KEYS, row_group_size=ROW_GROUP)
+    groups.sort("unicorn_key", *GROUP_KEYS, "tool", nulls_last=True).write_parquet(out / GROUPS, row_group_size=ROW_GROUP)
+    pairs.sort("src", "kind", "dst").write_parquet(out / PAIRS, row_group_size=ROW_GROUP)
 
 
 def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.LazyFrame], target: Path) -> None:
