@@ -213,3 +213,56 @@ def test_rollup_command_refuses_bad_input_in_one_line(tmp_path, capsys):
     code, out, err = run(["rollup", str(bad)], capsys)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and err.startswith("scantui: error: ")
+
+
+def test_watcher_waits_for_a_file_to_settle(tmp_path):
+    from scantui.analysis.rollup_follow import Watcher
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.pcap").write_bytes(b"x" * 10)
+    (folder / ".b.pcap.part").write_bytes(b"y")  # a download's temporary name: never read
+    watcher = Watcher(settle=0)
+    assert watcher.poll([folder]) == []  # seen once: not yet known to be complete
+    assert watcher.poll([folder]) == [folder / "a.pcap"]
+    with open(folder / "a.pcap", "ab") as fh:
+        fh.write(b"more")  # still being written
+    assert watcher.poll([folder]) == []
+    assert watcher.poll([folder]) == [folder / "a.pcap"]
+    assert Watcher(settle=3600).poll([folder]) == [] and watcher.poll([folder], now=0.0) == []
+
+
+def test_rollup_follow_folds_each_new_file_in(tmp_path):
+    import os
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    days = _by_day(_data(), tmp_path / "staging")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for path in days[:2]:
+        path.rename(folder / path.name)
+    env = {**os.environ, "PYTHONPATH": str(src), rc.CACHE_ENV: str(tmp_path / "cache")}
+    env.pop("COLUMNS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "scantui", "rollup", str(folder), "--follow", "--interval", "0.2",
+                             "--settle", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        first = Path(lines.get(timeout=60).strip())
+        assert ru.read_meta(first)["days"] == 2
+        tmp = folder / f".{days[2].name}.part"  # written under a hidden name, then renamed: complete at once
+        days[2].rename(tmp)
+        tmp.rename(folder / days[2].name)
+        second = Path(lines.get(timeout=60).strip())
+        assert second != first and ru.read_meta(second)["days"] == 3
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"built day {days[2].stem}" in {line.split(" (")[0] for line in err.splitlines()}
+    assert "Traceback" not in err

@@ -220,17 +220,38 @@ def sample_cmd(out_dir, seed, days, scale):
               help="The cache folder (default: $SCANTUI_CACHE_DIR, else the user cache dir).")
 @click.option("--rebuild", is_flag=True, help="Rebuild every day instead of reusing the cached ones.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout: the rollup and what was built and reused.")
-def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json):
+@click.option("--follow", is_flag=True,
+              help="Keep running: fold each complete new file under PATHS in as it arrives (Ctrl-C ends).")
+@click.option("--interval", type=float, default=10.0, show_default=True, metavar="SECONDS", help="With --follow: seconds between looks.")
+@click.option("--settle", type=float, default=30.0, show_default=True, metavar="SECONDS",
+              help="With --follow: a file is complete once unchanged for this long.")
+def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, settle):
     """Build or update the rollup of PATHS (for cron): only the days whose inputs changed are rebuilt.
 
-    One line per step on stderr (built, reused, merged); the rollup's folder on stdout.
+    One line per step on stderr (built, reused, merged); the rollup's folder on stdout
+    (with --follow, after each update).
     """
+    if follow:
+        from scantui.analysis.rollup_follow import follow as follow_paths
+
+        try:
+            follow_paths(list(paths), opts=load_opts, cache_dir=cache_dir, interval=interval, settle=settle,
+                         on_update=lambda update: _say(update, as_json),
+                         on_error=lambda exc: message(f"scantui: error: {exc.message}"))
+        except KeyboardInterrupt:
+            pass
+        return
     from scantui.analysis.rollup_cache import update_rollup
     from scantui.cli.progress import run_with_progress
 
     dataset = _open(paths, load_opts)
     update = run_with_progress(lambda: update_rollup(dataset, opts=load_opts, cache_dir=cache_dir, rebuild=rebuild),
                                dataset.stats, dataset.total_bytes, "rolling up")
+    _say(update, as_json)
+
+
+def _say(update, as_json):
+    """What an update built and reused: one line a step and a summary on stderr, the folder on stdout."""
     rollup = update.rollup
     if as_json:
         print_json({"path": str(rollup.path), "key": rollup.meta.get("key"), "days": rollup.meta.get("days"),
