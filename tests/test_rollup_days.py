@@ -159,6 +159,29 @@ def test_a_file_holding_several_days_contributes_to_each(tmp_path):
     _same_as_scratch(changed, [a, b], tmp_path)
 
 
+def test_a_hive_folder_gains_a_day_file_by_file(tmp_path):
+    """A folder partitioned by day (``scantui ingest --partition-by day``): each file is an input of
+    its own, read in place, so a new day's file is the only thing read."""
+    df = _data().with_columns(pl.lit("tel-1").alias("sensor"))
+    folder = tmp_path / "hive"
+    for (day,), part in df.group_by(pl.col("ts").dt.date()):
+        (folder / "sensor=tel-1" / f"day={day}").mkdir(parents=True)
+        part.drop("sensor").write_parquet(folder / "sensor=tel-1" / f"day={day}" / "part-0.parquet")
+    last = sorted(folder.glob("sensor=tel-1/day=*"))[-1]
+    aside = tmp_path / "aside"
+    last.rename(aside)
+    rc.update_rollup(open_inputs([folder]))
+    aside.rename(last)
+    added = rc.update_rollup(open_inputs([folder]))
+    assert _built(added, "input") == [f"input {last / 'part-0.parquet'}"]
+    assert _built(added, "day") == [f"day {last.name.split('=')[1]}"]
+    assert added.rollup.day_totals.collect()["sensor"].unique().to_list() == ["tel-1"]  # from the folder name
+    assert not any((tmp_path / "cache" / "days" / "inputs").glob("*/day=*"))  # nothing copied
+    whole = tmp_path / "whole.parquet"
+    df.write_parquet(whole)
+    _same_as_scratch(added, [whole], tmp_path)
+
+
 def test_merge_ranges_do_not_change_the_tables(tmp_path, monkeypatch):
     files = _by_day(_data(), tmp_path / "in")
     whole = rc.update_rollup(open_inputs(files))

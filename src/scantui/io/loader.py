@@ -144,12 +144,12 @@ class Dataset:
         return sum(_size(f.path) for f in self.inputs)
 
     def units(self) -> list[InputUnit]:
-        """The packet inputs as pieces read on their own (:meth:`read_unit`): each file, or
-        each hive-partitioned folder (its partition columns come from its folder names)."""
+        """The packet inputs as pieces read on their own (:meth:`read_unit`): each file (a file
+        of a hive-partitioned folder with the partition columns its folder names give it)."""
         out = []
         for group in self._groups:
             if group.hive:
-                out.append(InputUnit(group, tuple(_walk(group.paths[0]))))
+                out.extend(InputUnit(_Group(group.format, (p,), hive=True), (p,)) for p in _walk(group.paths[0]))
             elif group.format == detect.PARQUET:
                 out.extend(InputUnit(_Group(group.format, (p,)), (p,)) for p in group.paths)
             else:
