@@ -21,16 +21,17 @@ inputs) and the overlay version, so a changed table gets a new overlay and
 Inputs decoded on the fly (pcap, pcapng, CSV, LOG) are decoded once into
 ``decoded/<key3>.parquet`` beside ``rollups/`` (``key3`` hashes the inputs and
 load options as above, not the threshold: rollups that differ only there share
-it). The build writes it from the inputs' day splits (each input's rows in day
-order), and :func:`open_rollup` points the data set at it
+it). It is written on the first read of ``dataset.lf`` from the inputs' day
+splits (each input's rows in day order; no decoding), and :func:`open_rollup` points the data set at it
 (:meth:`~scantui.io.loader.Dataset.decode_to`), so every later read of
 ``dataset.lf`` (collab probes, detail, track, timing) scans that copy instead
 of decoding the capture again; a copy that is missing (pruned, or a rollup
 from before it existed) is written on the first read.
 
 A rollup is made of days (:mod:`scantui.analysis.rollup_days`), kept in
-``days/`` beside ``rollups/``: ``days/inputs/<key4>/`` holds one input split by
-day (``key4`` hashes that input's identity as above, the load options and the
+``days/`` beside ``rollups/``: ``days/inputs/<key4>/`` holds one input file split
+by day, or only the list of its days for a Parquet file of one day, read in
+place (``key4`` hashes that file's identity as above, the load options and the
 layout version), ``days/state/<day>-<key5>/`` one day's state (``key5`` hashes
 the day and the keys of the inputs covering it, in order). A rollup not in the
 cache reuses every input split and day state whose key is unchanged, so adding,
