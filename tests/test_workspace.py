@@ -114,6 +114,9 @@ def test_the_task_hears_the_rollup_build(canonical_parquet, tmp_path):
     assert (task.message, task.fraction) == ("rollup done", 1.0)
     count = len(heard)
     assert ws.rollup() is rollup and len(heard) == count  # a memo hit: nothing built, nothing reported
+    rebuilt = ws.rollup(rebuild=True)
+    assert rebuilt is not rollup and rebuilt.path == rollup.path and len(heard) > count and heard[-1] == ("rollup done", 1.0)
+    assert ws.rollup() is rebuilt
 
 
 def test_a_cancelled_build_stops_with_a_clear_error_and_leaves_no_cache(canonical_parquet, tmp_path):
@@ -143,3 +146,37 @@ def test_a_cancelled_task_runs_nothing(sample_ws, monkeypatch):
     task.cancel()
     with pytest.raises(Cancelled, match="^cancelled$"):
         sample_ws.collab(cb.make_query(window="72h"), task=task)
+
+
+def test_ctrl_c_under_the_cli_progress_bar_cancels_the_build(canonical_parquet, tmp_path, monkeypatch):
+    """The CLI's adapter: ctrl-c in the main thread (here raised by the byte-progress poll) cancels the Task,
+    the build thread stops at its next checkpoint and removes its temporary folder, then the interrupt goes on."""
+    import sys
+
+    from scantui.cli import progress as cli_progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(cli_progress, "LARGE_INPUT_BYTES", 0)
+    reached = threading.Event()
+
+    def hold(message, _fraction):  # the build waits on its first day until ctrl-c has cancelled it
+        if message.startswith("rolling up day="):
+            reached.set()
+            deadline = time.monotonic() + 30
+            while not task.cancelled and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    task = Task(hold)
+    cache = tmp_path / "cache"
+    ws = Workspace.open([canonical_parquet], cache_dir=cache, task=task)
+
+    def progress():
+        if reached.is_set():
+            raise KeyboardInterrupt
+        return {}
+
+    monkeypatch.setattr(ws.dataset.stats, "progress", progress)
+    with pytest.raises(KeyboardInterrupt):
+        cli_progress.run_with_progress(ws.rollup, ws.dataset.stats, 1, "rolling up", task=task)
+    assert task.cancelled and task.message == "rolling up day=2024-02-01"
+    assert list((cache / "rollups").iterdir()) == []

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scantui.analysis.overview import Overview
-from scantui.workspace import Task
+from scantui.workspace import Task, Workspace
 
 if TYPE_CHECKING:  # the model modules are imported by the steps, in the worker thread
     import polars as pl
@@ -49,7 +49,6 @@ if TYPE_CHECKING:  # the model modules are imported by the steps, in the worker 
     from scantui.io.loader import Dataset
     from scantui.io.options import LoadOptions
     from scantui.labels.session import LabelSession
-    from scantui.workspace import Workspace
 
 Progress = Callable[[str, "float | None"], None]
 
@@ -103,7 +102,6 @@ class DataState:
         self.collab: CollabResult | None = None
         self.groups: list[dict[str, Any]] | None = None
         self.labels: LabelSession | None = None
-        self._port_cache: dict[tuple[tuple[int, int], ...], pl.Series] = {}
         self._review_groups: tuple[Any, ...] = ()
         self._review_cache: dict[tuple[Any, ...], tuple[str, list[dict[str, Any]]]] = {}
         self._review_index: Any = None
@@ -128,8 +126,6 @@ class DataState:
             return self._tasks.get(step) or Task()
 
     def open_inputs(self) -> Dataset:
-        from scantui.workspace import Workspace
-
         req = self.request
         self.workspace = Workspace.open(req.paths, req.opts, (req.telescope_cidrs_text, req.telescope_size),
                                         cache_dir=req.cache_dir)
@@ -242,19 +238,9 @@ class DataState:
     # ------------------------------------------------------------ queries the screens ask
 
     def sources_on_ports(self, ranges: tuple[tuple[int, int], ...]) -> pl.Series:
-        """The sources that probed any port in *ranges* (from ``port_day``; cached per ranges)."""
-        import polars as pl
-
-        with self._lock:
-            if ranges in self._port_cache:
-                return self._port_cache[ranges]
-        rollup = self._need_rollup()
-        port = pl.col("dport")
-        hit = pl.any_horizontal([port.is_between(lo, hi) for lo, hi in ranges])
-        srcs = rollup.port_day.filter((pl.col("kind") == "probe") & hit).select("src").unique().collect()["src"]
-        with self._lock:
-            self._port_cache[ranges] = srcs
-        return srcs
+        """The sources that probed any port in *ranges* (the scanner query's ``port:``; memoized by the workspace)."""
+        self._need_rollup()
+        return self.workspace.sources_on_ports(ranges)
 
     def _need_rollup(self) -> Rollup:
         if self.rollup is None or self.workspace is None:

@@ -13,12 +13,17 @@ Every result is memoized per query (queries are frozen dataclasses), so the
 TUI's screens and the CLI's commands share one computation; a result is the
 analysis function's own object, to be read, not changed. Each method takes an
 optional :class:`~scantui.workspace.task.Task` (default: the one given to
-:meth:`Workspace.open`) for progress and cancellation: checked before every
-step, and inside the rollup build between its days and source buckets.
-Cancellation cannot interrupt one polars call: the build's stage pass (one
-streaming read of the whole input, with the decoding of a capture), the
-collaborative-scan search, the scanner list and a track each run to their end,
-and the task stops at the next checkpoint after them.
+:meth:`Workspace.open`) for progress and cancellation.
+
+Where a cancelled task stops (its checkpoints): before every step here; inside a
+rollup build before a capture is decoded, before the stage pass, between its
+days and its source buckets, and before its metadata is written (the build's
+temporary folder is then removed: no cache entry). What cannot be interrupted is
+one polars call: decoding a capture into the cache, the build's stage pass (one
+streaming read of the whole input, the longest part of a build), the
+collaborative-scan search, the scanner list, a track, a detail read. Each runs to
+its end and the task stops at the next checkpoint after it; a decoded copy
+finished before that stays in the cache (complete, and reused next time).
 """
 
 from __future__ import annotations
@@ -102,16 +107,20 @@ class Workspace:
 
     # ------------------------------------------------------------ the pipeline
 
-    def rollup(self, task: Task | None = None) -> Rollup:
+    def rollup(self, task: Task | None = None, *, rebuild: bool = False) -> Rollup:
         """The rollup of the inputs: from the cache, else built now (the slow step; progress and checkpoints
-        between its days and buckets). A cancelled build raises Cancelled and leaves no cache entry."""
+        between its days and buckets). A cancelled build raises Cancelled and leaves no cache entry.
+        *rebuild* builds it again even when cached (the results computed from the old one stay: same inputs)."""
         task = self._task(task)
 
         def build() -> Rollup:
             from scantui.analysis.rollup_cache import open_rollup
 
-            return open_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, progress=task.reporter())
+            return open_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, rebuild=rebuild,
+                               progress=task.reporter())
 
+        if rebuild:
+            self._pipeline.forget("rollup")
         return self._memo(self._pipeline, "rollup", task, build)
 
     def telescope(self, task: Task | None = None) -> tuple[int, str]:
@@ -239,6 +248,21 @@ class Workspace:
                                enrichment=rollup.enrichment)
 
         return self._memo(self._results, ("track", members, query), task, build)
+
+    def sources_on_ports(self, ranges: Sequence[tuple[int, int]], *, task: Task | None = None) -> pl.Series:
+        """The sources that probed any port in *ranges* (inclusive ``(low, high)`` pairs), from ``port_day``."""
+        task = self._task(task)
+        ranges = tuple((int(lo), int(hi)) for lo, hi in ranges)
+
+        def build() -> pl.Series:
+            import polars as pl
+
+            port = pl.col("dport")
+            hit = pl.any_horizontal([port.is_between(lo, hi) for lo, hi in ranges])
+            port_day = self.rollup(task).port_day
+            return port_day.filter((pl.col("kind") == "probe") & hit).select("src").unique().collect()["src"]
+
+        return self._memo(self._results, ("sources_on_ports", ranges), task, build)
 
     # ------------------------------------------------------------ what a detail screen reads
 

@@ -57,11 +57,7 @@ class Memo:
         running.set()
         return value
 
-    def peek(self, key: Hashable) -> Any:
-        """The stored value of *key*, or None (computes nothing)."""
+    def forget(self, key: Hashable) -> None:
+        """Drop the stored value of *key* (the next :meth:`get` computes it again)."""
         with self._lock:
-            return self._done.get(key)
-
-    def __contains__(self, key: Hashable) -> bool:
-        with self._lock:
-            return key in self._done
+            self._done.pop(key, None)
