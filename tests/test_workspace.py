@@ -180,3 +180,27 @@ def test_ctrl_c_under_the_cli_progress_bar_cancels_the_build(canonical_parquet, 
         cli_progress.run_with_progress(ws.rollup, ws.dataset.stats, 1, "rolling up", task=task)
     assert task.cancelled and task.message == "rolling up day=2024-02-01"
     assert list((cache / "rollups").iterdir()) == []
+
+
+def test_a_capture_is_decoded_once_for_every_read(tmp_path, monkeypatch):
+    """The decoded-packet store: a second Workspace on the same pcap (another command, the TUI) serves the
+    search, a track, a detail and a timing read from the cache without decoding the capture again."""
+    from clihelp import SAMPLE_DIR
+    from scantui.io import loader
+
+    pcap = SAMPLE_DIR / "cuts" / "telescope-cut.pcap"
+    cache = tmp_path / "cache"
+    first = Workspace.open([pcap], cache_dir=cache)
+    expected = first.collab(cb.make_query(window="24h")).candidates
+    src = int(first.scanners().frame["src"][0])
+    expected_timing = first.timing([src])
+
+    def decoding(*_args, **_kwargs):
+        raise AssertionError("the capture was decoded again")
+
+    monkeypatch.setattr(loader, "_build_frame", decoding)
+    again = Workspace.open([pcap], cache_dir=cache)
+    assert again.timing([src]).packets.equals(expected_timing.packets)  # first: it opens the rollup itself
+    assert again.collab(cb.make_query(window="24h")).candidates == expected
+    assert again.detail([src]).per_day.height > 0 and again.track([str(src >> 24) + ".0.0.0/8"])["members"]
+    assert again.packets().collect().height == first.packets().collect().height

@@ -123,6 +123,12 @@ class Workspace:
             self._pipeline.forget("rollup")
         return self._memo(self._pipeline, "rollup", task, build)
 
+    def packets(self, task: Task | None = None) -> pl.LazyFrame:
+        """The packets, lazily: once the rollup is open, a non-Parquet input is read from its decoded copy in
+        the cache (decoded once, by the first build), never decoded again."""
+        self.rollup(task)
+        return self.dataset.lf
+
     def telescope(self, task: Task | None = None) -> tuple[int, str]:
         """(size, origin): ``cidr`` (``--telescope``), ``given`` (``--telescope-size``) or ``estimated`` (the
         rollup's median daily destinations, read only when neither is given)."""
@@ -159,6 +165,7 @@ class Workspace:
         """``scantui info``'s figures, read from the packets themselves (no rollup); *rules* name organizations.
 
         Enrichment tables given as PATHs take part. The dict is the caller's to complete (a fresh copy).
+        A capture is decoded here as it is read (``info`` builds no rollup, so no decoded copy).
         """
         task = self._task(task)
 
@@ -189,7 +196,7 @@ class Workspace:
             size = self.telescope(task)[0]
             task.check()
             return scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, query=query,
-                                telescope_size=size, packets=self.dataset.lf, src_profile=rollup.src_profile, rules=rules)
+                                telescope_size=size, packets=self.packets(task), src_profile=rollup.src_profile, rules=rules)
 
         return self._memo(self._results, ("scanners", query, rules), task, build)
 
@@ -206,7 +213,7 @@ class Workspace:
             rollup = self.rollup(task)
             size = self.telescope(task)[0]
             task.check()
-            return collab_scans(self.dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment,
+            return collab_scans(self.packets(task), port_day=rollup.port_day, enrichment=rollup.enrichment,
                                 telescope_size=size, query=query)
 
         return self._memo(self._results, ("collab", query), task, search)
@@ -244,7 +251,7 @@ class Workspace:
             rollup = self.rollup(task)
             size = self.telescope(task)[0]
             task.check()
-            return track_group(self.dataset.lf, list(members), telescope_size=size, query=query,
+            return track_group(self.packets(task), list(members), telescope_size=size, query=query,
                                enrichment=rollup.enrichment)
 
         return self._memo(self._results, ("track", members, query), task, build)
@@ -292,7 +299,6 @@ class Workspace:
         def read() -> TimingPackets:
             from scantui.analysis.detail import timing_packets
 
-            self.rollup(task)  # opening it points the data set at the decoded copy: a capture is not decoded again
-            return timing_packets(self.dataset.lf, srcs, port=port, start_us=start_us, end_us=end_us, max_rows=cap)
+            return timing_packets(self.packets(task), srcs, port=port, start_us=start_us, end_us=end_us, max_rows=cap)
 
         return self._memo(self._reads, ("timing", srcs, port, start_us, end_us, cap), task, read)
