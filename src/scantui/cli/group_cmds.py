@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import click
 
-from scantui.cli.collab_cmds import print_notes, run_collab, search_options
-from scantui.cli.data_cmds import PATHS, list_output_options, load_options, output_options, telescope_options
+from scantui.cli.collab_cmds import print_notes, search_options
+from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.present import days_cell, list_cell, reasons_cell, split_cell
 
@@ -63,12 +63,13 @@ def with_review(groups: list[dict], store, candidates: list[dict] = ()) -> list[
 @list_output_options
 def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, fmt):
     """Candidate scans tied into suggested groups by shared IPs, timing and partition."""
-    from scantui.analysis.groups import COLUMNS, GroupQuery, suggest_groups
+    from scantui.analysis.groups import COLUMNS, GroupQuery
 
     store = open_labels(labels_path)  # a broken labels file fails before the data is read
-    result = run_collab(paths, load_opts, telescope, query)
+    ws = open_workspace(paths, load_opts, telescope)
+    result = ws.collab(query)
     print_notes(result)
-    groups = with_review(suggest_groups(result.candidates, GroupQuery(min_scans=min_scans)), store, result.candidates)
+    groups = with_review(ws.groups(query, GroupQuery(min_scans=min_scans)), store, result.candidates)
     shown = groups[:top] if top is not None else groups
     if fmt in ("json", "jsonl", "csv"):
         from scantui.cli.shapes import group_rows
@@ -105,16 +106,15 @@ def _print_table(groups, shown, result, query) -> None:
 @output_options
 def track_cmd(paths, load_opts, telescope, query, group_id, min_cover, labels_path, fmt):
     """One group over the whole data: longevity, scans per day, weekday/monthday, ports, split, timing, sizes."""
-    from scantui.analysis.tracking import TrackQuery, track_group
-    from scantui.io.loader import open_inputs
+    import functools
+
+    from scantui.analysis.tracking import TrackQuery
 
     store = open_labels(labels_path)
-    origin, members, title = _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, query)
-    dataset = open_inputs(paths, load_opts)
-    size, enrichment = _size_and_enrichment(dataset, load_opts, telescope)
+    workspace = functools.cache(lambda: open_workspace(paths, load_opts, telescope))  # after the group is known
+    origin, members, title = _resolve_group(group_id, store, labels_path, workspace, query)
     doc = {"group": group_id, "origin": origin, "title": title,
-           **track_group(dataset.lf, members, telescope_size=size, query=TrackQuery(min_cover=min_cover),
-                         enrichment=enrichment)}
+           **workspace().track(members, TrackQuery(min_cover=min_cover))}
     if fmt == "json":
         from scantui.cli.shapes import track_doc
 
@@ -126,8 +126,8 @@ def track_cmd(paths, load_opts, telescope, query, group_id, min_cover, labels_pa
         _print_track(doc)
 
 
-def _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, query):
-    """(origin, members, title) of a labelled group or a suggestion."""
+def _resolve_group(group_id, store, labels_path, workspace, query):
+    """(origin, members, title) of a labelled group or a suggestion (``workspace()`` opens the data for those)."""
     import re
 
     from scantui.errors import InputError
@@ -136,9 +136,7 @@ def _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, qu
         group = store.get(group_id)
         return "labels", list(group.members), group.title
     if re.fullmatch(r"S\d+", group_id):
-        from scantui.analysis.groups import suggest_groups
-
-        groups = suggest_groups(run_collab(paths, load_opts, telescope, query).candidates)
+        groups = workspace().groups(query)
         found = next((g for g in groups if g["group"] == group_id), None)
         if found is None:
             raise InputError(f"no suggestion {group_id} ({len(groups)} suggested: "
@@ -148,17 +146,6 @@ def _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, qu
     where = str(store.path) if store is not None else (labels_path or DEFAULT_LABELS)
     raise InputError(f"no group {group_id!r} in the labels file" + (f" (it has: {known})" if known else "")
                      + "; suggestion ids look like S01", path=where)
-
-
-def _size_and_enrichment(dataset, load_opts, telescope):
-    """The telescope size (given, or the rollup's estimate) and the rollup's enrichment (None without any)."""
-    from scantui.analysis.rollup_cache import open_rollup, telescope_size_estimate
-    from scantui.analysis.telescope import resolve_size
-    from scantui.cli.progress import run_with_progress
-
-    rollup = run_with_progress(lambda: open_rollup(dataset, opts=load_opts), dataset.stats, dataset.total_bytes, "rolling up")
-    cidrs, size = telescope
-    return resolve_size(cidrs, size, 0 if (cidrs or size) else telescope_size_estimate(rollup))[0], rollup.enrichment
 
 
 def _print_track(doc) -> None:

@@ -3,7 +3,8 @@
 Pushed by :meth:`ScantuiApp.open_scanner` (a scanner row), ``open_candidate``
 (a ``collab`` record) and ``open_group`` (a ``groups`` record). Each screen
 shows its facts at once (from the record, escaped), then fills its figures
-from thread workers: volumes, ports and tools from the rollup's ``port_day``
+from thread workers, through the state's :class:`~scantui.workspace.Workspace`
+(memoized): volumes, ports and tools from the rollup's ``port_day``
 (:mod:`scantui.analysis.detail`), the packets of the timing plot read lazily
 with the sources, port and time range pushed down (capped, and the cap shown).
 
@@ -53,7 +54,7 @@ from scantui.tui.screens.detail_timing import (TOP_PORT_ROWS, TimingData, cap_no
 from scantui.tui.widgets.figures import CARD_ROWS, FigurePanel, ScanCard, facts_table, scan_tabs, tools_table
 
 if TYPE_CHECKING:
-    import polars as pl
+    from scantui.workspace import Workspace
 
 MAX_CARDS = 60  # scans of a group drawn as cards
 CARD_WIDTH = 24
@@ -94,26 +95,21 @@ class ScannerDetailScreen(DetailScreen):
         super().on_mount()
         if not self._need_data():
             return
-        state, src = self.app.state, self.src
+        ws, src = self.app.state.workspace, self.src
 
         def figures() -> tuple[Any, Any, dict[str, int]]:
-            from scantui.analysis import detail
-
-            port_day = state.rollup.port_day
-            return detail.per_day(port_day, [src]), detail.ports(port_day, [src]), detail.tools(port_day, [src])
+            found = ws.detail([src])
+            return found.per_day, found.ports, found.tools
 
         self.in_thread("detail-figures", figures, self._show_figures, "scanner figures")
         bins = self.strips_bins
-        self.in_thread("detail-timing", lambda: self._read_timing(state.dataset.lf, src, bins), self.show_timing,
-                       TIMING_WHAT)
+        self.in_thread("detail-timing", lambda: self._read_timing(ws, src, bins), self.show_timing, TIMING_WHAT)
 
     @staticmethod
-    def _read_timing(lf: pl.LazyFrame, src: int, bins: int) -> TimingData:
+    def _read_timing(ws: Workspace, src: int, bins: int) -> TimingData:
         import polars as pl
 
-        from scantui.analysis.detail import timing_packets
-
-        tp = timing_packets(lf, [src], max_rows=timing_cap())
+        tp = ws.timing([src], max_rows=timing_cap())
         top = (tp.packets.group_by("dport").len().sort(["len", "dport"], descending=[True, False])
                .head(TOP_PORT_ROWS)["dport"].cast(pl.Int64).to_list())
         all_ports = tp.packets["dport"].n_unique() if tp.packets.height else 0
@@ -169,8 +165,8 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
         self.watch_review()
         if not self._need_data():
             return
-        lf, record, bins = self.app.state.dataset.lf, self.record, self.strips_bins
-        self.in_thread("detail-timing", lambda: scan_timing(lf, record, bins), self.show_timing, TIMING_WHAT)
+        ws, record, bins = self.app.state.workspace, self.record, self.strips_bins
+        self.in_thread("detail-timing", lambda: scan_timing(ws, record, bins), self.show_timing, TIMING_WHAT)
 
     def _draw_split(self) -> None:
         from scantui.plots.split import split_bars
@@ -275,27 +271,27 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
             return
         members = [ip_int(ip) for ip in self.ips]
 
-        def figures() -> tuple[Any, Any]:
-            from scantui.analysis import detail
+        ws = state.workspace
 
-            port_day = state.rollup.port_day
-            return detail.per_day(port_day, members), detail.ports(port_day, members)
+        def figures() -> tuple[Any, Any]:
+            found = ws.detail(members)
+            return found.per_day, found.ports
 
         self.in_thread("detail-figures", figures, self._show_figures, "group figures")
         if self.scans:
-            lf, scans = state.dataset.lf, self.scans[:MAX_CARDS]
-            self.in_thread("detail-cards", lambda: self._card_strips(lf, scans), self._show_cards, "scans of the group")
+            scans = self.scans[:MAX_CARDS]
+            self.in_thread("detail-cards", lambda: self._card_strips(ws, scans), self._show_cards, "scans of the group")
             self._show_scan()
 
     @staticmethod
-    def _card_strips(lf: pl.LazyFrame, scans: list[dict[str, Any]]) -> list[tuple[list[str], int]]:
+    def _card_strips(ws: Workspace, scans: list[dict[str, Any]]) -> list[tuple[list[str], int]]:
         from scantui.plots.timing import render_rows
 
         out = []
         for scan in scans:
             if get_current_worker().is_cancelled:
                 break
-            grid = scan_timing(lf, scan, CARD_WIDTH).grid
+            grid = scan_timing(ws, scan, CARD_WIDTH).grid
             head = render_rows(grid, CARD_WIDTH)[:CARD_ROWS]
             out.append((head, max(0, len(grid.sources) - CARD_ROWS)))
         return out
@@ -307,10 +303,11 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
     def _show_scan(self) -> None:
         scan = self.scans[self.selected]
         self.timing.border_title = f"per-IP timing · scan {self.selected + 1}/{len(self.scans)} · port {scan.get('port')} · {safe_line(scan.get('day'))}"
-        if self.app.state.dataset is None:
+        ws = self.app.state.workspace
+        if self.app.state.dataset is None or ws is None:
             return
-        lf, bins = self.app.state.dataset.lf, self.strips_bins
-        self.in_thread("detail-timing", lambda: scan_timing(lf, scan, bins), self.show_timing, TIMING_WHAT)
+        bins = self.strips_bins
+        self.in_thread("detail-timing", lambda: scan_timing(ws, scan, bins), self.show_timing, TIMING_WHAT)
 
     def action_pick_scan(self, step: int) -> None:
         count = min(len(self.scans), MAX_CARDS)

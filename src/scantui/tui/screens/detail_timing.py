@@ -2,7 +2,8 @@
 
 A scanner's plot has one row per destination port (:func:`port_rows_binner`);
 a candidate scan's has one row per member on the scan's port over its span and a
-margin (:func:`scan_timing`). Each read of packets is capped at :func:`timing_cap`
+margin (:func:`scan_timing`), read through the workspace
+(:meth:`~scantui.workspace.Workspace.timing`). Each read of packets is capped at :func:`timing_cap`
 and the plot says so (:func:`cap_note`). What a worker hands the plot is a
 :class:`TimingData`.
 """
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
     from scantui.plots.timing import TimingGrid
     from scantui.tui.widgets.timing import Binner
+    from scantui.workspace import Workspace
 
 TOP_PORT_ROWS = 12  # a scanner's timing rows: all ports, these, then the rest summed
 ALL_PORTS, OTHER_PORTS = -1, 65_536  # row keys of the summed rows
@@ -76,9 +78,8 @@ def cap_note(capped: bool) -> str:
     return f"capped: first {timing_cap():,} packets only" if capped else ""
 
 
-def scan_timing(packets_lf: pl.LazyFrame, scan: dict[str, Any], bins: int) -> TimingData:
+def scan_timing(ws: Workspace, scan: dict[str, Any], bins: int) -> TimingData:
     """A candidate scan's members on its port over its span ± a margin; rows in order of first packet."""
-    from scantui.analysis.detail import timing_packets
     from scantui.plots.timing import timing_grid
     from scantui.tui.widgets.timing import packets_binner
 
@@ -87,7 +88,7 @@ def scan_timing(packets_lf: pl.LazyFrame, scan: dict[str, Any], bins: int) -> Ti
     start, end = iso_us(scan["start"]), iso_us(scan["end"])
     margin = max(int((end - start) * MARGIN_SHARE), MIN_MARGIN_US)
     lo, hi = start - margin, end + margin
-    tp = timing_packets(packets_lf, srcs, port=int(scan["port"]), start_us=lo, end_us=hi, max_rows=timing_cap())
+    tp = ws.timing(srcs, port=int(scan["port"]), start_us=lo, end_us=hi, max_rows=timing_cap())
     grid = timing_grid(tp.packets, bins=bins, start_us=lo, end_us=hi + 1, sources=srcs, order="first_seen")
     by_ip = dict(zip(ips, scan.get("split") or [None] * len(ips)))
     dsts = scan.get("dsts_per_source") or {}

@@ -1,7 +1,8 @@
 """A labelled group over the whole data: the ``scantui track`` figures, on one screen.
 
-:class:`TrackScreen` runs :func:`scantui.analysis.tracking.track_group` on the
-group's members in a thread worker once the data is loaded (it waits while the
+:class:`TrackScreen` asks the state's workspace for the group's tracking figures
+(:meth:`scantui.workspace.Workspace.track`, memoized; :mod:`scantui.analysis.tracking`
+computes them) in a thread worker once the data is loaded (it waits while the
 App's ``loading`` is true), then shows the summary (longevity, packets, timing
 counts), scans per day, the group size per scan, scans by day of week and day
 of month, the top ports, the destination split per member and the list of
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from scantui.labels.model import Group
+    from scantui.workspace import Workspace
 
 
 def _yes_no(value: Any) -> str:
@@ -188,17 +190,14 @@ class TrackScreen(Screen):
             return
         self._members = group.members
         self.query_one("#track-body").loading = True
-        self.track(list(group.members), state.dataset.lf, state.telescope_size,
-                   state.rollup.enrichment if state.rollup is not None else None)
+        self.track(list(group.members), state.workspace)
 
     @work(thread=True, exclusive=True, group="track", exit_on_error=False)
-    def track(self, members: list[str], packets: Any, telescope_size: int, enrichment: Any = None) -> None:
-        """``track_group`` in a thread; the figures are drawn on the UI thread."""
-        from scantui.analysis.tracking import track_group
-
+    def track(self, members: list[str], workspace: Workspace) -> None:
+        """The workspace's ``track`` (memoized) in a thread; the figures are drawn on the UI thread."""
         worker = get_current_worker()
         try:
-            doc = track_group(packets, members, telescope_size=telescope_size, enrichment=enrichment)
+            doc = workspace.track(members)
         except Exception as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, exc)
