@@ -112,7 +112,7 @@ def test_filter_then_sort_then_open_then_back(tiny_parquet, tui_cache):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ScannerDetailScreen)
-        assert app.screen.row["src"] == table.frame["src"][0]
+        assert app.screen.row.src == table.frame["src"][0]
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen and table.row_count == 2

@@ -23,6 +23,7 @@ from textual.widgets import Static
 import scantui.plots.timing as timing_mod
 from collabbuild import candidate
 from tuihelp import HOSTILE_AS_NAME, HOSTILE_HOSTNAME, SAMPLE, make_app, run_app, screen_strips, screen_text, settle
+from scantui.analysis.scanner_row import ScannerRow
 from scantui.plots.timing import TimingGrid, timing_grid
 from scantui.tui.screens.help import HelpScreen
 from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen, ScannerDetailScreen
@@ -271,7 +272,7 @@ def test_candidate_detail_shows_parallel_and_sequential_members(tui_cache):
         assert strips.zoomed and strips.row_count == 2
         await pilot.press("enter")  # the member under the cursor: its scanner detail
         await settle(app, pilot)
-        assert isinstance(app.screen, ScannerDetailScreen) and app.screen.row["src"] == strips.grid.sources[0]
+        assert isinstance(app.screen, ScannerDetailScreen) and app.screen.row.src == strips.grid.sources[0]
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.timing is strips
@@ -408,7 +409,7 @@ def test_labelling_keys_call_the_labelling_entry_points(tui_cache, monkeypatch):
 def test_hostile_text_in_the_scanner_detail_renders_literally(tiny_parquet, tui_cache):
     async def scenario(app, pilot):
         frame = app.state.scanners.frame
-        app.open_scanner(frame.filter(pl.col("asn") == 64501).row(0, named=True))
+        app.open_scanner(ScannerRow.from_row(frame.filter(pl.col("asn") == 64501).row(0, named=True)))
         await settle(app, pilot)
         text = screen_text(app)
         for hostile in (HOSTILE_AS_NAME, HOSTILE_HOSTNAME):
@@ -431,7 +432,7 @@ def test_a_failing_read_is_a_notification_and_escape_works(tiny_parquet, tui_cac
     monkeypatch.setattr(detail, "timing_packets", broken)
 
     async def scenario(app, pilot):
-        row = app.state.scanners.frame.row(0, named=True)
+        row = ScannerRow.from_row(app.state.scanners.frame.row(0, named=True))
         app.open_scanner(row)
         await pilot.press("escape")  # gone before its workers finish: their results are dropped
         app.open_scanner(row)
@@ -452,7 +453,7 @@ def test_a_capped_read_says_so(tiny_parquet, tui_cache, monkeypatch):
     monkeypatch.setattr(detail_timing, "TIMING_CAP", 50)
 
     async def scenario(app, pilot):
-        app.open_scanner(app.state.scanners.frame.sort("packets", descending=True).row(0, named=True))
+        app.open_scanner(ScannerRow.from_row(app.state.scanners.frame.sort("packets", descending=True).row(0, named=True)))
         await settle(app, pilot)
         strips = app.screen.timing
         assert "capped: first 50 packets only" in strips.render_line(0).text
@@ -497,7 +498,7 @@ def _opening(open_detail):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_scanner_detail_snapshot(snap_compare, tiny_here, tui_cache, size, ordered_plotext):
     def open_detail(app):
-        app.open_scanner(app.state.scanners.frame.filter(pl.col("asn") == 64500).sort("src").row(0, named=True))
+        app.open_scanner(ScannerRow.from_row(app.state.scanners.frame.filter(pl.col("asn") == 64500).sort("src").row(0, named=True)))
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=size, run_before=_opening(open_detail))
 

@@ -55,6 +55,7 @@ from scantui.tui.state import DataState, LoadRequest, Overview, error_text
 
 if TYPE_CHECKING:
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
+    from scantui.analysis.scanner_row import ScannerRow
 
 #: Areas the keys and the palette name, in order; those missing from MODES say "not yet".
 AREAS = ("overview", "scanners", "candidates", "labels")
@@ -545,7 +546,7 @@ class ScantuiApp(App[int]):
             return
         self.push_screen(HelpScreen(self.screen))
 
-    def open_scanner(self, row: dict[str, Any]) -> None:
+    def open_scanner(self, row: ScannerRow) -> None:
         """Enter on a scanner row: its detail."""
         self.push_screen(ScannerDetailScreen(row))
 

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
+    from scantui.analysis.scanner_row import ScannerRow
 
 MAX_CARDS = 60  # scans of a group drawn as cards
 CARD_WIDTH = 24
@@ -72,13 +73,13 @@ class ScannerDetailScreen(DetailScreen):
             "Tab moves between the panels; up/down scroll the page from a figure.")
     ROWS_ARE_SOURCES = False
 
-    def __init__(self, row: dict[str, Any]) -> None:
+    def __init__(self, row: ScannerRow) -> None:
         super().__init__()
         self.row = row
 
     @property
     def src(self) -> int:
-        return int(self.row["src"])
+        return self.row.src
 
     def panels(self) -> ComposeResult:
         facts = Static(facts_table(scanner_facts(self.row)), id="detail-facts", classes="panel")

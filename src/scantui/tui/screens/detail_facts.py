@@ -20,6 +20,7 @@ from scantui.tui.widgets.timing import span_text
 
 if TYPE_CHECKING:
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
+    from scantui.analysis.scanner_row import ScannerRow
 
 
 def _list_text(values: Any, limit: int = 8) -> str:
@@ -40,10 +41,10 @@ def review_text(state: str, matches: list[dict[str, Any]]) -> Text:
 
 
 
-def scanner_facts(row: dict[str, Any]) -> list[tuple[str, Text | str]]:
+def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
     """A scanner row (``scantui scanners``) as facts: who, how much, when, with what, how."""
     def get(key: str) -> Any:
-        return row.get(key)
+        return getattr(row, key)
 
     asn = f"AS{get('asn')} {safe_line(get('as_name') or '')}".rstrip() if get("asn") is not None else "no AS data"
     who = f"{ip_text(get('src'))} · {asn} · {safe_line(get('country') or NULL)}"
@@ -65,7 +66,7 @@ def scanner_facts(row: dict[str, Any]) -> list[tuple[str, Text | str]]:
         *rule,
         ("traffic", traffic),
         ("seen", seen),
-        ("tools", tools_text(get("tools")) if get("tools") else safe_line(get("tool") or NULL)),
+        ("tools", tools_text(dict(row.tools)) if row.tools else safe_line(get("tool") or NULL)),
         ("range", f"{safe_line(get('range_class') or NULL)}" + (f" · {shares}" if shares else "")),
         ("schedule", " · ".join(x for x in (f"{safe_line(get('schedule') or NULL)}{period}{strength}", days, coverage,
                                              f"picture {safe_line(get('picture') or NULL)}") if x)),
