@@ -553,10 +553,10 @@ def collab_scans(
         stats["windows"] = windows
     kept = _dedupe(raw)
     asn_of, as_names = _asn_lookup(enrichment, kept) if enrichment is not None else ({}, {})
-    records = [_record(c, query, lim, asn_of, as_names, standalone) for c in kept]
+    candidates = [_candidate(c, query, lim, asn_of, as_names, standalone) for c in kept]
     if query.top is not None:
-        records = records[: query.top]
-    return CollabResult(records, telescope_size, notes, stats)
+        candidates = candidates[: query.top]
+    return CollabResult(candidates, telescope_size, notes, stats)
 
 
 def _no_asn(enrichment: pl.LazyFrame) -> bool:
@@ -626,7 +626,7 @@ def _standalone_near(c: dict[str, Any], standalone: dict) -> list[int]:
     return sorted(near | set(c["standalone"]))
 
 
-def _record(c: dict[str, Any], query: CollabQuery, lim: _Limits, asn_of: dict, as_names: dict,
+def _candidate(c: dict[str, Any], query: CollabQuery, lim: _Limits, asn_of: dict, as_names: dict,
             standalone: dict) -> CandidateScan:
     order = np.argsort(np.array(c["sources"], dtype=np.uint32), kind="stable")
     sources = tuple(int(c["sources"][i]) for i in order)

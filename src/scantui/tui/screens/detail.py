@@ -1,8 +1,9 @@
 """Detail of a scanner, a candidate scan or a suggested group: facts, the per-IP timing plot, figures.
 
-Pushed by :meth:`ScantuiApp.open_scanner` (a scanner row), ``open_candidate``
-(a ``collab`` record) and ``open_group`` (a ``groups`` record). Each screen
-shows its facts at once (from the record, escaped), then fills its figures
+Pushed by :meth:`ScantuiApp.open_scanner` (a :class:`~scantui.analysis.scanner_row.ScannerRow`),
+``open_candidate`` (a :class:`~scantui.analysis.collab_types.CandidateScan`) and ``open_group``
+(a :class:`~scantui.analysis.collab_types.SuggestedGroup`, holding its scans). Each screen
+shows its facts at once (from the typed fields, text escaped), then fills its figures
 from thread workers: volumes, ports and tools from the rollup's ``port_day``
 (:mod:`scantui.analysis.detail`), the packets of the timing plot read lazily
 with the sources, port and time range pushed down (capped, and the cap shown).
