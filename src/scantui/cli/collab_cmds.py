@@ -90,7 +90,8 @@ def run_collab(paths, load_opts, telescope, query):
 
 def _print_table(result, shown, query) -> None:
     rows = [
-        [str(c["port"]), c["day"], c["key"], str(c["n_sources"]), cover_cell(c["cover_multiple"], c["union"], c["telescope_size"]), c["timing"], f"{c['score']:.1f}"]
+        [str(c.port), c.day.isoformat(), c.key.text, str(c.n_sources), cover_cell(c.cover_multiple, c.union, c.telescope_size),
+         str(c.timing), f"{c.score:.1f}"]
         for c in shown
     ]
     title = (f"collab: {len(result.candidates):,} candidates; telescope {result.telescope_size:,} "

@@ -31,7 +31,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import events, work
 from textual.app import App
@@ -53,6 +53,10 @@ from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.screens.track import TrackScreen
 from scantui.tui.state import DataState, LoadRequest, error_text
+
+if TYPE_CHECKING:
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
+    from scantui.analysis.scanner_row import ScannerRow
 
 #: Areas the keys and the palette name, in order; those missing from MODES say "not yet".
 AREAS = ("overview", "scanners", "candidates", "labels")
@@ -547,16 +551,16 @@ class ScantuiApp(App[int]):
             return
         self.push_screen(HelpScreen(self.screen))
 
-    def open_scanner(self, row: dict[str, Any]) -> None:
+    def open_scanner(self, row: ScannerRow) -> None:
         """Enter on a scanner row: its detail."""
         self.push_screen(ScannerDetailScreen(row))
 
-    def open_candidate(self, record: dict[str, Any]) -> None:
-        """A candidate scan (a ``collab`` record): its detail with the per-IP timing plot."""
+    def open_candidate(self, record: CandidateScan) -> None:
+        """A candidate scan: its detail with the per-IP timing plot."""
         self.push_screen(CandidateDetailScreen(record))
 
-    def open_group(self, record: dict[str, Any]) -> None:
-        """A suggested group (a ``groups`` record): its detail, scans side by side."""
+    def open_group(self, record: SuggestedGroup) -> None:
+        """A suggested group: its detail, scans side by side."""
         self.push_screen(GroupDetailScreen(record))
 
     def open_track(self, group_id: str) -> None:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the model modules are imported by the steps, in the worker 
     import polars as pl
 
     from scantui.analysis.collab import CollabResult
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
     from scantui.analysis.rollup_cache import Rollup
     from scantui.analysis.scanners import ScannerList
     from scantui.io.loader import Dataset
@@ -100,13 +101,11 @@ class DataState:
         self.overview: Overview | None = None
         self.scanners: ScannerList | None = None
         self.collab: CollabResult | None = None
-        self.groups: list[dict[str, Any]] | None = None
+        self.groups: list[SuggestedGroup] | None = None
         self.labels: LabelSession | None = None
         self._review_groups: tuple[Any, ...] = ()
         self._review_cache: dict[tuple[Any, ...], tuple[str, list[dict[str, Any]]]] = {}
         self._review_index: Any = None
-        self._refs_for: Any = None
-        self._refs: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._tasks: dict[str, Task] = {}
         self._lock = threading.Lock()
 
@@ -171,7 +170,7 @@ class DataState:
             self.collab = result
         return result
 
-    def build_groups(self) -> list[dict[str, Any]] | None:
+    def build_groups(self) -> list[SuggestedGroup] | None:
         """Suggested groups of the candidates (as ``scantui groups`` with its default options)."""
         request = self.request
         self._need_rollup()
@@ -196,10 +195,10 @@ class DataState:
         Memoized until the labelled groups change (groups are immutable: a change replaces the object),
         so the candidates screen, the overview counts and a verdict key share one computation.
         """
-        from scantui.labels.match import ScanIndex
+        from scantui.labels.match import Review, ScanIndex
 
         if self.labels is None:
-            return "new", []
+            return Review.NEW, []
         groups = tuple(self.labels.store.groups)
         key = (tuple(ips), None if scans is None else tuple((p, d, tuple(s)) for p, d, s in scans))
         with self._lock:
@@ -215,25 +214,18 @@ class DataState:
                 cache[key] = hit
         return hit[0], list(hit[1])
 
-    def record_scans(self, record: dict[str, Any]) -> list[tuple[int, str, tuple[str, ...]]]:
-        """The scans of a candidate record (itself) or of a suggested group (its candidates), as scan keys."""
+    def record_scans(self, record: CandidateScan | SuggestedGroup) -> list[tuple[int, str, tuple[str, ...]]]:
+        """The scans of a candidate (itself) or of a suggested group (its scans), as scan keys."""
         from scantui.labels.match import scan_key
+        from scantui.tui.labelling import record_candidates
 
-        if "scan_refs" not in record:
-            return [scan_key(record)] if "port" in record and "sources" in record else []
-        collab = self.collab
-        with self._lock:
-            if self._refs_for is not collab:
-                cands = collab.candidates if collab is not None else []
-                self._refs_for, self._refs = collab, {(c["port"], c["start"], c["key"]): c for c in cands}
-            refs = self._refs
-        found = [refs[k] for r in record["scan_refs"] if (k := (r["port"], r["start"], r["key"])) in refs]
-        return [scan_key(c) for c in sorted(found, key=lambda c: c["start"])]
+        return [scan_key(c.port, c.day, c.source_ips) for c in record_candidates(record)]
 
-    def review_record(self, record: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    def review_record(self, record: CandidateScan | SuggestedGroup) -> tuple[str, list[dict[str, Any]]]:
         """:meth:`review` of a candidate scan or a suggested group: its IPs and its scans."""
-        ips = list(record.get("members") or record.get("sources") or [])
-        return self.review(ips, self.record_scans(record))
+        from scantui.tui.labelling import record_ips
+
+        return self.review(record_ips(record), self.record_scans(record))
 
     # ------------------------------------------------------------ queries the screens ask
 

@@ -40,11 +40,13 @@ if TYPE_CHECKING:
     import polars as pl
 
     from scantui.analysis.collab import CollabQuery, CollabResult
+    from scantui.analysis.collab_types import SuggestedGroup
     from scantui.analysis.detail import TimingPackets
     from scantui.analysis.groups import GroupQuery
     from scantui.analysis.overview import Overview
     from scantui.analysis.rollup_cache import Rollup
     from scantui.analysis.scanners import ScannerList, ScannerQuery
+    from scantui.analysis.track_types import TrackResult
     from scantui.analysis.tracking import TrackQuery
     from scantui.enrich.rules import Rules
     from scantui.io.loader import Dataset
@@ -219,7 +221,7 @@ class Workspace:
         return self._memo(self._results, ("collab", query), task, search)
 
     def groups(self, query: CollabQuery | None = None, group_query: GroupQuery | None = None, *,
-               task: Task | None = None) -> list[dict[str, Any]]:
+               task: Task | None = None) -> list[SuggestedGroup]:
         """The suggested groups (``scantui groups``) of the candidates of *query*, linked as *group_query* says."""
         from scantui.analysis.collab import CollabQuery
         from scantui.analysis.groups import GroupQuery
@@ -228,7 +230,7 @@ class Workspace:
         group_query = group_query if group_query is not None else GroupQuery()
         task = self._task(task)
 
-        def build() -> list[dict[str, Any]]:
+        def build() -> list[SuggestedGroup]:
             from scantui.analysis.groups import suggest_groups
 
             candidates = self.collab(query, task=task).candidates
@@ -237,7 +239,7 @@ class Workspace:
 
         return self._memo(self._results, ("groups", query, group_query), task, build)
 
-    def track(self, members: Sequence[str], query: TrackQuery | None = None, *, task: Task | None = None) -> dict[str, Any]:
+    def track(self, members: Sequence[str], query: TrackQuery | None = None, *, task: Task | None = None) -> TrackResult:
         """The tracking figures (``scantui track``) of the group whose members are *members* (IPs/CIDRs)."""
         from scantui.analysis.tracking import TrackQuery
 
@@ -245,7 +247,7 @@ class Workspace:
         task = self._task(task)
         members = tuple(members)
 
-        def build() -> dict[str, Any]:
+        def build() -> TrackResult:
             from scantui.analysis.tracking import track_group
 
             rollup = self.rollup(task)
