@@ -271,6 +271,17 @@ def _fill_defaults(work: pl.LazyFrame, values: dict[str, pl.Expr], opts: LoadOpt
 MATERIALIZE_BELOW = 64 << 20
 
 
+#: How many times its size a compressed text input is taken to hold (text compresses 10-20x).
+COMPRESSED_TEXT_RATIO = 16
+
+
+def _expected_size(path: str) -> int:
+    from scantui.io import compressed
+
+    size = os.path.getsize(path)
+    return size * COMPRESSED_TEXT_RATIO if compressed.compression(path) else size
+
+
 def load_text_input(
     path: str, make: Callable[[], Normalized], opts: LoadOptions, stats: LoadStats, fmt: str, noun: str
 ) -> pl.LazyFrame:
@@ -278,7 +289,7 @@ def load_text_input(
     publish its FileStats and return the canonical LazyFrame."""
     try:
         normalized = make()
-        if os.path.getsize(path) < MATERIALIZE_BELOW:
+        if _expected_size(path) < MATERIALIZE_BELOW:
             normalized.materialize()
         checked = normalized.check()
     except pl.exceptions.PolarsError as e:
