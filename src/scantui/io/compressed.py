@@ -13,7 +13,8 @@ not installed; zstd with ``zstandard``; xz and bzip2 with the stdlib.
 
 A stream that ends before its end marker, or whose data is corrupt (a bad
 CRC, an undecodable block), raises :class:`InputError` at the compressed byte
-where the reader noticed, with the decompressed byte it had reached.
+where the reader noticed, with how far the decompressed data had been read
+(to within :data:`STEP_BYTES`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ _MAGICS = ((b"\x1f\x8b", GZIP), (b"\x28\xb5\x2f\xfd", ZSTD), (b"\xfd7zXZ\x00", X
 
 #: Decompressed bytes a stream reader hands out per read, at most.
 READ_BYTES = 4 << 20
+#: ... taken from the decompressor this many at a time.
+STEP_BYTES = 256 << 10
 
 
 def compression_of(head: bytes) -> str | None:
@@ -173,10 +176,26 @@ class Decompressed:
             return self.size
 
     def where(self) -> str:
-        return f"compressed byte {self.compressed_pos} (decompressed byte {self.pos})"
+        return f"compressed byte {self.compressed_pos} (after decompressed byte {self.pos})"
 
-    def read(self, n: int = READ_BYTES) -> bytes:
-        """Up to *n* decompressed bytes (fewer only at the end; b"" once the stream has ended)."""
+    def read(self, n: int | None = None) -> bytes:
+        """*n* decompressed bytes (fewer only at the end; b"" once the stream has ended).
+
+        Taken :data:`STEP_BYTES` at a time, so an error's decompressed position is that close.
+        """
+        n = n or READ_BYTES
+        if n <= STEP_BYTES:
+            return self._step(n)
+        parts, got = [], 0
+        while got < n:
+            data = self._step(min(STEP_BYTES, n - got))
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _step(self, n: int) -> bytes:
         try:
             data = self._reader.read(n)
         except EOFError:
@@ -190,15 +209,8 @@ class Decompressed:
         return data
 
     def read_exact(self, n: int) -> bytes:
-        """*n* bytes, or fewer only when the stream ends first."""
-        parts, got = [], 0
-        while got < n:
-            data = self.read(n - got)
-            if not data:
-                break
-            parts.append(data)
-            got += len(data)
-        return b"".join(parts)
+        """*n* bytes, or fewer only when the stream ends first (what :meth:`read` does)."""
+        return self.read(n)
 
     def close(self) -> None:
         try:
@@ -220,8 +232,9 @@ def head(path: str | os.PathLike[str] | Path, n: int, kind: str | None = None) -
         return stream.read_exact(n)
 
 
-def iter_line_blocks(path: str | os.PathLike[str], kind: str | None = None, size: int = READ_BYTES) -> Iterator[bytes]:
+def iter_line_blocks(path: str | os.PathLike[str], kind: str | None = None, size: int | None = None) -> Iterator[bytes]:
     """The decompressed bytes of a text file in blocks of whole lines (the last block ends where the data ends)."""
+    size = size or READ_BYTES
     with Decompressed(path, kind) as stream:
         rest = b""
         while True:
