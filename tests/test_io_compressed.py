@@ -310,3 +310,23 @@ def test_the_rollup_key_follows_the_compressed_bytes(tmp_path):
     assert key() == first
     comp.write_bytes(gzip.compress(plain.read_bytes()[:-100]))
     assert key() != first
+
+
+def test_a_folder_of_many_hourly_compressed_files(tmp_path, small_pieces):
+    """More files than capture streams (scantui.io.captures): runs of files, compressed or not, read in order."""
+    from scantui.io.captures import MAX_STREAMS
+
+    folder = tmp_path / "2024-02-05"
+    folder.mkdir()
+    names = ["telescope-cut.pcap", "telescope-cut.pcapng"]
+    exts = ["gz", "zst", None, "xz"]
+    for hour in range(MAX_STREAMS + 3):
+        plain = folder / f"h{hour:02d}.{names[hour % 2].split('.')[-1]}"
+        plain.write_bytes((CUTS / names[hour % 2]).read_bytes())
+        if exts[hour % 4]:
+            packed(plain, exts[hour % 4])
+            plain.unlink()
+    ds = open_inputs([folder])
+    assert len(ds.inputs) == MAX_STREAMS + 3
+    frames = [load(CUTS / names[hour % 2])[0] for hour in range(MAX_STREAMS + 3)]
+    assert ds.lf.collect().equals(pl.concat(frames))
