@@ -13,8 +13,8 @@ Rows:
 * ``decompress only``: the decompressed bytes read and dropped (stdlib ``gzip``, ``zlib_ng.gzip_ng``,
   ``isal.igzip``): what a gzip reader costs by itself;
 * ``scantui``: :func:`scantui.io.pcap.iter_pcap_batches` (the full canonical table) on the plain
-  file and on each compressed one; for gzip with each of the three readers (the stdlib and isal by
-  swapping :func:`scantui.io.compressed._gzip_reader` in the child);
+  file and on each compressed one; for gzip with each of the three zlibs (the stdlib's and isal's by
+  swapping :func:`scantui.io.compressed._zlib` in the child);
 * ``dpkt``: ``dpkt.pcap.Reader`` over ``open`` and over ``gzip.open`` (the peer), on the first
   ``--dpkt-packets`` packets (its rate is extrapolated); tshark too when installed.
 
@@ -43,15 +43,17 @@ WORK = HERE / "data" / "work" / "compressed"
 # -- readers (each runs in a child process) ----------------------------------------------
 
 
-def _gzip_with(module: str):
-    def reader(raw):
+def _zlib_of(module: str):
+    def zlib_module():
         if module == "stdlib":
-            return gzip.GzipFile(fileobj=raw, mode="rb")
-        from isal import igzip
+            import zlib
 
-        return igzip.IGzipFile(fileobj=raw, mode="rb")
+            return zlib
+        from isal import isal_zlib
 
-    return reader
+        return isal_zlib
+
+    return zlib_module
 
 
 def read_scantui(path: str, gzip_module: str = "zlib-ng") -> int:
@@ -61,7 +63,7 @@ def read_scantui(path: str, gzip_module: str = "zlib-ng") -> int:
     from scantui.io.stats import LoadStats
 
     if gzip_module != "zlib-ng":
-        compressed._gzip_reader = _gzip_with(gzip_module)
+        compressed._zlib = _zlib_of(gzip_module)
     return sum(df.height for df in iter_pcap_batches(path, LoadOptions(), LoadStats()))
 
 

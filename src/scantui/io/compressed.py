@@ -7,14 +7,14 @@ told by the first bytes, not the name; what is inside is sniffed like any
 other input (:mod:`scantui.io.detect`). Concatenated gzip members, zstd frames
 and xz streams read as one stream.
 
-gzip is read with zlib-ng (``zlib_ng.gzip_ng``: 2.5x the stdlib ``gzip``
-module on a capture, see ``benchmarks/RESULTS.md``), or the stdlib when it is
-not installed; zstd with ``zstandard``; xz and bzip2 with the stdlib.
+gzip is decoded with zlib-ng (``zlib_ng``: 2x the stdlib ``gzip`` module on a
+capture, see ``benchmarks/RESULTS.md``), or the stdlib's zlib when it is not
+installed; zstd with ``zstandard``; xz and bzip2 with the stdlib.
 
 A stream that ends before its end marker, or whose data is corrupt (a bad
 CRC, an undecodable block), raises :class:`InputError` at the compressed byte
-where the reader noticed, with how far the decompressed data had been read
-(to within :data:`STEP_BYTES`).
+where the decoder noticed, with the decompressed byte it had reached;
+``--allow-truncated`` reads a cut stream up to the cut instead.
 """
 
 from __future__ import annotations
@@ -38,8 +38,6 @@ _MAGICS = ((b"\x1f\x8b", GZIP), (b"\x28\xb5\x2f\xfd", ZSTD), (b"\xfd7zXZ\x00", X
 
 #: Decompressed bytes a stream reader hands out per read, at most.
 READ_BYTES = 4 << 20
-#: ... taken from the decompressor this many at a time.
-STEP_BYTES = 256 << 10
 
 
 def compression_of(head: bytes) -> str | None:
@@ -56,80 +54,133 @@ def compression(path: str | os.PathLike[str]) -> str | None:
         return None
 
 
-class _ZstdReader:
-    """zstd frames -> bytes with ``read(n)``; a stream cut inside a frame raises EOFError.
+def _zlib():
+    """The zlib whose ``decompressobj`` reads gzip: zlib-ng when installed, else the stdlib's (same data)."""
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:  # pragma: no cover - zlib-ng is a dependency
+        import zlib as zlib_ng
+    return zlib_ng
 
-    (``zstandard``'s own stream reader returns what it has at a cut, as if the
-    stream had ended.) Input is fed 1 KiB at a time, so one call's output stays
-    bounded even for a crafted stream (zstd expands at most ~32,000x: 32 MiB);
-    measured, smaller feeds cost nothing (~0.9 GB/s out at 1 KiB and at 64 KiB).
-    """
 
-    FEED = 1 << 10
-
-    def __init__(self, raw) -> None:
+def _decompressor(kind: str):
+    if kind == GZIP:
+        return _zlib().decompressobj(31)  # 31: a gzip header and trailer
+    if kind == ZSTD:
         import zstandard
 
-        self._dctx = zstandard.ZstdDecompressor()
-        self._obj = self._dctx.decompressobj()
+        return zstandard.ZstdDecompressor().decompressobj()
+    if kind == XZ:
+        import lzma
+
+        return lzma.LZMADecompressor(lzma.FORMAT_XZ)
+    import bz2
+
+    return bz2.BZ2Decompressor()
+
+
+_UNIT = {GZIP: "a gzip member", ZSTD: "a zstd frame", XZ: "an xz stream", BZIP2: "a bzip2 stream"}
+
+
+class _Stream:
+    """Concatenated gzip members, zstd frames, xz or bzip2 streams -> bytes with ``read(n)``.
+
+    Built on the decompressor objects rather than the file readers so that a
+    cut is seen exactly: everything before it is handed out, then the raw
+    file's end inside a member raises EOFError (``zstandard``'s file reader
+    returns a cut frame as if the stream had ended; the gzip readers drop what
+    they decoded in the call that hit the cut). Output per call is bounded:
+    gzip, xz and bzip2 by ``max_length``; zstd, which has none, by feeding it
+    1 KiB at a time (it expands at most ~32,000x: 32 MiB; measured, 1 KiB feeds
+    cost nothing against 64 KiB ones). Zero bytes between gzip members or xz
+    streams are padding.
+    """
+
+    def __init__(self, raw, kind: str) -> None:
+        self.kind = kind
         self._raw = raw
-        self._started = False  # the current frame has received input
+        self._feed = (1 << 10) if kind == ZSTD else (64 << 10)
+        self._dec = _decompressor(kind)
+        self._buffered = kind in (XZ, BZIP2)  # keeps input inside; more output may come without input
+        self._pending = b""  # compressed bytes read, not yet given to a decompressor
+        self._started = False  # the current member has been given input
         self._out = bytearray()
-        self._done = False
+        self.ended = False
+
+    @property
+    def ahead(self) -> int:
+        """Decompressed bytes decoded but not yet handed out."""
+        return len(self._out)
+
+    @property
+    def unread(self) -> int:
+        """Compressed bytes read from the file but not yet decoded."""
+        return len(self._pending)
 
     def read(self, n: int) -> bytes:
-        while len(self._out) < n and not self._done:
-            data = self._raw.read(self.FEED)
-            if not data:
-                self._done = True
-                if self._started and not self._obj.eof:
-                    raise EOFError("compressed file ended before the end of its last zstd frame")
-                break
-            self._feed(data)
-        out = bytes(self._out[:n])
-        del self._out[:n]
+        while len(self._out) < n and not self.ended:
+            self._pump(n - len(self._out))
+        if len(self._out) <= n:
+            out = bytes(self._out)
+            self._out.clear()
+        else:
+            out = bytes(self._out[:n])
+            del self._out[:n]
         return out
 
-    def _feed(self, data: bytes) -> None:
-        while data:
-            if self._obj.eof:  # the next frame
-                self._obj = self._dctx.decompressobj()
-            self._started = True
-            self._out += self._obj.decompress(data)
-            data = self._obj.unused_data if self._obj.eof else b""
+    def _pump(self, want: int) -> None:
+        dec = self._dec
+        if dec.eof:  # this member ended: what follows starts the next one
+            rest = dec.unused_data + self._pending
+            if self.kind in (GZIP, XZ):
+                rest = rest.lstrip(b"\0")
+            if not rest:
+                rest = self._raw.read(self._feed)
+                if not rest:
+                    self.ended = True
+                    return
+                self._pending = rest
+                return
+            self._pending = rest
+            self._dec = dec = _decompressor(self.kind)
+            self._started = False
+        limit = max(want, 64 << 10)
+        if self._buffered and not dec.needs_input:
+            self._out += dec.decompress(b"", limit)
+            return
+        if not self._pending:
+            self._pending = self._raw.read(self._feed)
+            if not self._pending:
+                self._end_of_file(dec)
+                return
+        data, self._pending = self._pending, b""
+        self._started = True
+        if self.kind == ZSTD:
+            self._out += dec.decompress(data)
+        elif self.kind == GZIP:
+            self._out += dec.decompress(data, limit)
+            if not dec.eof:
+                self._pending = dec.unconsumed_tail
+        else:
+            self._out += dec.decompress(data, limit)
+
+    def _end_of_file(self, dec) -> None:
+        if self.kind == GZIP and not dec.eof:
+            self._out += dec.flush()  # output zlib still holds for input it has consumed
+        self.ended = True
+        if self._started and not dec.eof:
+            raise EOFError(f"the file ends inside {_UNIT[self.kind]}")
 
     def close(self) -> None:
         self._out = bytearray()
 
 
-def _gzip_reader(raw):
-    try:
-        from zlib_ng import gzip_ng
-    except ImportError:  # pragma: no cover - zlib-ng is a dependency; the stdlib reads the same data
-        import gzip as gzip_ng
-    return gzip_ng.GzipFile(fileobj=raw, mode="rb")
-
-
-def _reader(kind: str, raw):
-    if kind == GZIP:
-        return _gzip_reader(raw)
-    if kind == ZSTD:
-        return _ZstdReader(raw)
-    if kind == XZ:
-        import lzma
-
-        return lzma.LZMAFile(raw)
-    import bz2
-
-    return bz2.BZ2File(raw)
-
-
 def _errors() -> tuple[type[BaseException], ...]:
-    """Exceptions the decompressors raise for bad data (each module imported only if already loaded)."""
+    """Exceptions the decompressors raise for bad data (each module looked up only if already loaded)."""
     import sys
     import zlib
 
-    found: list[type[BaseException]] = [OSError, EOFError, ValueError, zlib.error]
+    found: list[type[BaseException]] = [OSError, ValueError, zlib.error]
     for module, name in (("lzma", "LZMAError"), ("zlib_ng.zlib_ng", "error"), ("zstandard", "ZstdError")):
         mod = sys.modules.get(module)
         if mod is not None and hasattr(mod, name):
@@ -142,10 +193,15 @@ class Decompressed:
 
     ``pos`` counts the decompressed bytes handed out, ``compressed_pos`` the
     compressed bytes consumed (for progress), ``size`` is the compressed size.
+    With *allow_cut* a file that ends inside the compressed stream ends the
+    data there (what was decoded before the cut is read) and sets ``cut``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], kind: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], kind: str | None = None, allow_cut: bool = False) -> None:
         self.path = os.fspath(path)
+        self.allow_cut = allow_cut
+        self.cut = False
+        self.pos = 0
         try:
             self._raw = open(self.path, "rb")
         except OSError as exc:
@@ -156,52 +212,34 @@ class Decompressed:
             self._raw.seek(0)
             if self.kind is None:
                 raise InputError("not a compressed file", path=self.path, where="byte 0")
-            self._reader = self._open()
+            try:
+                self._stream = _Stream(self._raw, self.kind)
+            except ImportError:
+                raise InputError(f"{self.kind}-compressed input needs the zstandard package (pip install zstandard)",
+                                 path=self.path) from None
         except BaseException:
             self._raw.close()
             raise
-        self.pos = 0
-
-    def _open(self):
-        try:
-            return _reader(self.kind, self._raw)
-        except ImportError:
-            raise InputError(f"{self.kind}-compressed input needs the zstandard package (pip install zstandard)",
-                             path=self.path) from None
 
     @property
     def compressed_pos(self) -> int:
         try:
-            return self._raw.tell()
+            return self._raw.tell() - self._stream.unread
         except (OSError, ValueError):
             return self.size
 
     def where(self) -> str:
-        return f"compressed byte {self.compressed_pos} (after decompressed byte {self.pos})"
+        return f"compressed byte {self.compressed_pos} (decompressed byte {self.pos + self._stream.ahead})"
 
     def read(self, n: int | None = None) -> bytes:
-        """*n* decompressed bytes (fewer only at the end; b"" once the stream has ended).
-
-        Taken :data:`STEP_BYTES` at a time, so an error's decompressed position is that close.
-        """
-        n = n or READ_BYTES
-        if n <= STEP_BYTES:
-            return self._step(n)
-        parts, got = [], 0
-        while got < n:
-            data = self._step(min(STEP_BYTES, n - got))
-            if not data:
-                break
-            parts.append(data)
-            got += len(data)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    def _step(self, n: int) -> bytes:
+        """*n* decompressed bytes (fewer only at the end; b"" once the stream has ended)."""
         try:
-            data = self._reader.read(n)
-        except EOFError:
-            raise InputError(f"truncated {self.kind} data: the file ends before the end of the compressed stream",
-                             path=self.path, where=self.where()) from None
+            data = self._stream.read(n or READ_BYTES)
+        except EOFError as exc:
+            if not self.allow_cut:
+                raise InputError(f"truncated {self.kind} data: {exc}", path=self.path, where=self.where()) from None
+            self.cut = True
+            data = self._stream.read(n or READ_BYTES)  # what was decoded before the cut
         except _errors() as exc:
             text = str(exc).strip().splitlines()
             raise InputError(f"corrupt {self.kind} data: {text[0] if text else type(exc).__name__}",
@@ -214,10 +252,7 @@ class Decompressed:
         return self.read(n)
 
     def close(self) -> None:
-        try:
-            self._reader.close()
-        except Exception:  # noqa: BLE001 - closing after an error in the data
-            pass
+        self._stream.close()
         self._raw.close()
 
     def __enter__(self) -> Decompressed:

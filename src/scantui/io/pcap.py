@@ -387,7 +387,7 @@ def _iter_pcap_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStats)
     stats.publish(fstats)
     builder = frames.FrameBuilder()
     chunk = max(1, opts.chunk_records)
-    with compressed.Decompressed(path, kind) as stream:
+    with compressed.Decompressed(path, kind, allow_cut=opts.allow_truncated) as stream:
         head = stream.read_exact(FILE_HEADER)
         header = PcapHeader(path, head, len(head))
         walker = RecordWalker(path, frames.ByteViews(b""), header, opts.allow_truncated)
@@ -410,8 +410,9 @@ def _iter_pcap_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStats)
             if final:
                 break
             rest, base = buf[pos:], base + pos
-        size = stream.size
-    yield from finish(builder, fstats, opts, stats, size, walker.truncated)
+        size, cut = stream.size, stream.cut
+    # a stream cut between two records still lost what followed: counted like a cut record
+    yield from finish(builder, fstats, opts, stats, size, walker.truncated or cut)
 
 
 def finish(

@@ -434,7 +434,7 @@ def _iter_pcapng_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStat
     builder = frames.FrameBuilder()
     carry = _TsCarry()
     chunk = max(1, opts.chunk_records)
-    with compressed.Decompressed(path, kind) as stream:
+    with compressed.Decompressed(path, kind, allow_cut=opts.allow_truncated) as stream:
         rest = stream.read_exact(12)
         check_magic(path, rest, len(rest))
         walker = BlockWalker(path, b"", 0, opts.allow_truncated)
@@ -456,8 +456,9 @@ def _iter_pcapng_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStat
             if final:
                 break
             rest, base = buf[pos:], base + pos
-        size = stream.size
-    yield from finish(builder, fstats, opts, stats, size, walker.truncated)
+        size, cut = stream.size, stream.cut
+    # a stream cut between two records still lost what followed: counted like a cut record
+    yield from finish(builder, fstats, opts, stats, size, walker.truncated or cut)
 
 
 def check_magic(path: str, head: bytes, size: int) -> None:
