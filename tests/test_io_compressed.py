@@ -348,3 +348,23 @@ def test_allow_truncated_reads_a_cut_stream_up_to_the_cut(tmp_path, name, ext, s
     assert 0 < got.height < want.height
     assert got.equals(want.head(got.height))  # every packet before the cut, in order
     assert stats[name.split("-cut.")[1]][1]["truncated_record"] == 1
+
+
+def test_a_huge_block_length_in_a_compressed_pcapng_is_refused_not_held(tmp_path, monkeypatch):
+    """A mapped file's blocks end at the file's end; a stream would hold every byte waiting for the block's end."""
+    import struct
+
+    monkeypatch.setattr(pcapng, "STREAM_BYTES", 4096)
+    monkeypatch.setattr(pcapng, "MAX_STREAM_BLOCK", 64 << 10)
+    data = bytearray((CUTS / "telescope-cut.pcapng").read_bytes())
+    walker = pcapng.BlockWalker("x", bytes(data), len(data), False)
+    pos = 0
+    for _ in range(40):  # the 40th block's length field is made to claim 1 GiB
+        pos = walker._read_block(pos, 1, pcapng._Packets.new())
+    struct.pack_into("<I", data, pos + 4, 1 << 30)
+    comp = tmp_path / "huge.pcapng.gz"
+    comp.write_bytes(gzip.compress(bytes(data)))
+    with pytest.raises(InputError) as err:
+        load(comp)
+    assert err.value.why == f"bad block: length {1 << 30} exceeds the 65,536 bytes a block of a compressed file may have"
+    assert err.value.where == f"block 41 at decompressed byte {pos}"

@@ -456,9 +456,29 @@ def _iter_pcapng_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStat
             if final:
                 break
             rest, base = buf[pos:], base + pos
+            _check_held(walker, rest, base)
         size, cut = stream.size, stream.cut
     # a stream cut between two records still lost what followed: counted like a cut record
     yield from finish(builder, fstats, opts, stats, size, walker.truncated or cut)
+
+
+#: The longest block read from a compressed stream (a mapped file's blocks are bounded by the file).
+MAX_STREAM_BLOCK = 64 << 20
+
+
+def _check_held(walker: BlockWalker, rest: bytes, base: int) -> None:
+    """Refuse a block that claims more than :data:`MAX_STREAM_BLOCK` bytes: waiting for it would hold them all."""
+    order = walker.order
+    if rest[:4] == b"\n\r\r\n":  # a new section: its own byte order
+        if len(rest) < 12:
+            return
+        order = "<" if rest[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    if len(rest) >= 8:
+        length = struct.unpack_from(order + "I", rest, 4)[0]
+        if length > MAX_STREAM_BLOCK:
+            raise InputError(f"bad block: length {length} exceeds the {MAX_STREAM_BLOCK:,} bytes a block of a "
+                             "compressed file may have", path=walker.path,
+                             where=f"block {walker.blocks_before + 1} at decompressed byte {base}")
 
 
 def check_magic(path: str, head: bytes, size: int) -> None:
