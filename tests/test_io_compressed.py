@@ -368,3 +368,14 @@ def test_a_huge_block_length_in_a_compressed_pcapng_is_refused_not_held(tmp_path
         load(comp)
     assert err.value.why == f"bad block: length {1 << 30} exceeds the 65,536 bytes a block of a compressed file may have"
     assert err.value.where == f"block 41 at decompressed byte {pos}"
+
+
+def test_work_is_sized_by_the_decoded_size_of_compressed_inputs(tmp_path):
+    """The rollup's bucket count follows Dataset.table_bytes: a .pcap.gz counts at its expected ratio."""
+    plain = tmp_path / "cap.pcap"
+    plain.write_bytes((CUTS / "telescope-cut.pcap").read_bytes())
+    comp = packed(plain, "gz")
+    ds = open_inputs([comp, plain])
+    assert ds.total_bytes == comp.stat().st_size + plain.stat().st_size
+    assert ds.table_bytes == comp.stat().st_size * compressed.CAPTURE_RATIO + plain.stat().st_size
+    assert open_inputs([plain]).table_bytes == plain.stat().st_size

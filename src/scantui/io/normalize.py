@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from scantui.errors import InputError
-from scantui.io import schema
+from scantui.io import compressed, schema
 from scantui.io.column_names import OPTIONS, REQUIRED, TS_DATE, TS_TIME, looked_for
 from scantui.io.convert import (BLANK, by_unique, clean, is_ipv6, mss_of_options, options_hex, present, to_flags, to_ip,
                                 to_proto, to_ts, to_uint, wrong_type)
@@ -271,17 +271,6 @@ def _fill_defaults(work: pl.LazyFrame, values: dict[str, pl.Expr], opts: LoadOpt
 MATERIALIZE_BELOW = 64 << 20
 
 
-#: How many times its size a compressed text input is taken to hold (text compresses 10-20x).
-COMPRESSED_TEXT_RATIO = 16
-
-
-def _expected_size(path: str) -> int:
-    from scantui.io import compressed
-
-    size = os.path.getsize(path)
-    return size * COMPRESSED_TEXT_RATIO if compressed.compression(path) else size
-
-
 def load_text_input(
     path: str, make: Callable[[], Normalized], opts: LoadOptions, stats: LoadStats, fmt: str, noun: str
 ) -> pl.LazyFrame:
@@ -289,7 +278,7 @@ def load_text_input(
     publish its FileStats and return the canonical LazyFrame."""
     try:
         normalized = make()
-        if _expected_size(path) < MATERIALIZE_BELOW:
+        if compressed.expected_size(path, text=True) < MATERIALIZE_BELOW:
             normalized.materialize()
         checked = normalized.check()
     except pl.exceptions.PolarsError as e:
