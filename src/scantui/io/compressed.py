@@ -7,7 +7,7 @@ told by the first bytes, not the name; what is inside is sniffed like any
 other input (:mod:`scantui.io.detect`). Concatenated gzip members, zstd frames
 and xz streams read as one stream.
 
-gzip is decoded with zlib-ng (``zlib_ng``: 2x the stdlib ``gzip`` module on a
+gzip is decoded with zlib-ng (``zlib_ng``: 1.4-2.2x the stdlib zlib reading a
 capture, see ``benchmarks/RESULTS.md``), or the stdlib's zlib when it is not
 installed; zstd with ``zstandard``; xz and bzip2 with the stdlib.
 
