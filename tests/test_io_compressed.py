@@ -379,3 +379,17 @@ def test_work_is_sized_by_the_decoded_size_of_compressed_inputs(tmp_path):
     assert ds.total_bytes == comp.stat().st_size + plain.stat().st_size
     assert ds.table_bytes == comp.stat().st_size * compressed.CAPTURE_RATIO + plain.stat().st_size
     assert open_inputs([plain]).table_bytes == plain.stat().st_size
+
+
+@pytest.mark.parametrize("ext, name, make", [("gz", "export.csv", _csv_text), ("xz", "kern.log", _log_text)])
+def test_a_cut_compressed_text_file_is_one_line_exit_2(tmp_path, ext, name, make):
+    plain = tmp_path / name
+    plain.write_text(make(_packets()) * 40)  # larger than one decompressed block
+    comp = packed(plain, ext)
+    comp.write_bytes(_cut(comp.read_bytes()))
+    done = _cli("info", "--year", "2024", str(comp), cache=tmp_path / "cache")
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert re.fullmatch(rf"scantui: error: {re.escape(str(comp))}: compressed byte \d+ \(decompressed byte \d+\): "
+                        rf"truncated {KINDS[ext]} data: the file ends inside an? {KINDS[ext]} (member|stream)", lines[0])
