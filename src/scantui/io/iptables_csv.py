@@ -89,7 +89,11 @@ _CSV_OPTIONS = dict(quote_char='"', infer_schema=False, encoding="utf8-lossy", t
 
 
 def _scan_csv(path: str, separator: str) -> pl.LazyFrame:
-    """Every column as text; a compressed file is parsed a block of whole lines at a time."""
+    """Every column as text; a compressed file is parsed a block of whole lines at a time.
+
+    Blocks end at a line end, so a quoted field spanning lines (rare in packet exports) is read
+    as in a plain file only when it does not straddle two blocks (4 MiB apart).
+    """
     kind = compressed.compression(path)
     if kind is None:
         return pl.scan_csv(path, separator=separator, **_CSV_OPTIONS)
