@@ -283,7 +283,7 @@ def _build(dataset: Dataset, tmp: Path, meta: dict[str, Any], unicorn_min_packet
     else:
         lf = dataset.lf
     ru.build_rollup(
-        lf, tmp, unicorn_min_packets=unicorn_min_packets, buckets=buckets_for(dataset.total_bytes),
+        lf, tmp, unicorn_min_packets=unicorn_min_packets, buckets=buckets_for(dataset.table_bytes),
         stats=dataset.stats, meta=meta, progress=progress,
     )
 
