@@ -17,7 +17,7 @@ from scantui.analysis.groups import GroupQuery
 from scantui.analysis.scanners import ScannerQuery
 from scantui.analysis.scanners_text import scanners_json
 from scantui.analysis.tracking import TrackQuery
-from scantui.cli.shapes import collab_rows, group_rows, track_doc
+from scantui.cli.shapes import collab_rows, group_rows
 from scantui.errors import ScantuiError
 from scantui.workspace import Cancelled, Task, Workspace
 
@@ -39,13 +39,13 @@ def test_results_equal_the_cli_json(sample_ws, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no ./scantui-labels.yaml: every group's review is "new"
     query = cb.make_query(window="24h")
     assert collab_rows(sample_ws.collab(query).candidates) == _cli_json(["collab", SAMPLE, "--window", "24h", "--json"], capsys)
-    groups = [{**g, "review": "new", "labels": []} for g in sample_ws.groups(query, GroupQuery(min_scans=2))]
-    assert group_rows(groups) == _cli_json(["groups", SAMPLE, "--window", "24h", "--min-scans", "2", "--json"], capsys)
+    groups = sample_ws.groups(query, GroupQuery(min_scans=2))
+    assert group_rows(groups, [("new", [])] * len(groups)) == _cli_json(["groups", SAMPLE, "--window", "24h", "--min-scans", "2", "--json"], capsys)
     scanners = sample_ws.scanners(ScannerQuery(ports=(3306,), top=20))
     assert json.loads(scanners_json(scanners.frame)) == _cli_json(["scanners", SAMPLE, "--port", "3306", "--top", "20", "--json"], capsys)
     s01 = sample_ws.groups(cb.make_query())[0]
-    doc = {"group": "S01", "origin": "suggestion", "title": None, **sample_ws.track(s01["members"], TrackQuery())}
-    assert track_doc(doc) == _cli_json(["track", SAMPLE, "--group", "S01", "--json"], capsys)
+    doc = {"group": "S01", "origin": "suggestion", "title": None, **sample_ws.track(s01.member_ips, TrackQuery()).to_json()}
+    assert doc == _cli_json(["track", SAMPLE, "--group", "S01", "--json"], capsys)
     size, origin = sample_ws.telescope()
     assert origin == "estimated" and size == sample_ws.overview().telescope_size > 0
 
@@ -73,7 +73,7 @@ def test_a_result_is_computed_once_per_query(sample_ws, monkeypatch):
     assert other is not first and len(calls) == 2
     groups = sample_ws.groups(cb.make_query(window="24h"))
     assert sample_ws.groups(cb.make_query(window="24h")) is groups and len(calls) == 2  # groups reuse the search
-    members = groups[0]["members"]
+    members = groups[0].member_ips
     assert sample_ws.track(members) is sample_ws.track(list(members))
     src = int(sample_ws.scanners().frame["src"][0])
     figures = sample_ws.detail([src])
@@ -202,5 +202,5 @@ def test_a_capture_is_decoded_once_for_every_read(tmp_path, monkeypatch):
     again = Workspace.open([pcap], cache_dir=cache)
     assert again.timing([src]).packets.equals(expected_timing.packets)  # first: it opens the rollup itself
     assert again.collab(cb.make_query(window="24h")).candidates == expected
-    assert again.detail([src]).per_day.height > 0 and again.track([str(src >> 24) + ".0.0.0/8"])["members"]
+    assert again.detail([src]).per_day.height > 0 and again.track([str(src >> 24) + ".0.0.0/8"]).members
     assert again.packets().collect().height == first.packets().collect().height
