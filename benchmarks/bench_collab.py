@@ -26,6 +26,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -42,7 +43,8 @@ PLANTED = DATA / "planted-collab.parquet"
 TRUTH = DATA / "planted-collab.json"
 WORK = DATA / "work" / "collab"
 CACHE = WORK / "cache"
-CANDIDATES = WORK / "collab-candidates.json"
+CANDIDATES = WORK / "collab-candidates.json"  # as `scantui collab --json` writes them (the recall job reads it)
+CANDIDATES_TYPED = WORK / "collab-candidates.pickle"  # the typed candidates, for the groups job
 DUCK_KEYS = WORK / "duckdb-keys.json"
 GROUPS_OUT = WORK / "groups.json"
 BUILD_LOG = WORK / "rollup-build.json"
@@ -248,7 +250,8 @@ def job_collab(paths: list[str]) -> dict:
     result = collab_scans(dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment,
                           telescope_size=size, query=CollabQuery())
     t2 = time.perf_counter()
-    CANDIDATES.write_text(json.dumps(result.candidates))
+    CANDIDATES.write_text(json.dumps([c.to_json() for c in result.candidates]))
+    CANDIDATES_TYPED.write_bytes(pickle.dumps(result.candidates))
     return {"rows": len(result.candidates), "open_s": t1 - t0, "detect_s": t2 - t1, "telescope_size": size,
             "telescope_origin": origin, "stats": result.stats, "notes": result.notes}
 
@@ -258,11 +261,11 @@ def job_groups(**_) -> dict:
         from scantui.analysis.groups import GroupQuery, suggest_groups
     except ImportError as exc:
         return {"skipped": f"module missing ({exc})"}
-    candidates = json.loads(CANDIDATES.read_text())
+    candidates = pickle.loads(CANDIDATES_TYPED.read_bytes())
     t0 = time.perf_counter()
     groups = suggest_groups(candidates, query=GroupQuery())
-    seconds = time.perf_counter() - t0  # without reading collab's JSON
-    GROUPS_OUT.write_text(json.dumps(groups, default=str))
+    seconds = time.perf_counter() - t0  # without reading collab's candidates
+    GROUPS_OUT.write_text(json.dumps([g.to_json() for g in groups]))
     return {"seconds": seconds, "rows": len(groups), "candidates": len(candidates)}
 
 

@@ -3,10 +3,10 @@
 The layer contracts live in ``pyproject.toml`` (``[tool.importlinter]``) and
 run here through import-linter, so the suite fails on an arrow from a lower
 layer to a higher one or between the sibling front ends. The AST walk below is
-a second, dependency-free check of the two rules that matter most: the model
-(io, analysis, labels, enrich, plots, sample) never imports Textual or a front
-end, and the TUI never imports the CLI. Heavy modules are imported lazily so
-the CLI answers at once.
+a second, dependency-free check of the rules that matter most: the model
+(io, analysis, labels, enrich, plots, sample) and the workspace above it never
+import Textual or a front end, the model never imports the workspace, and the
+TUI never imports the CLI. Heavy modules are imported lazily so the CLI answers at once.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ PACKAGE = Path(scantui.__file__).parent
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_LAYERS = ("io", "analysis", "labels", "enrich", "plots", "sample")
 FORBIDDEN = {
-    **{layer: ("textual", "scantui.tui", "scantui.cli") for layer in MODEL_LAYERS},
+    **{layer: ("textual", "scantui.tui", "scantui.cli", "scantui.workspace") for layer in MODEL_LAYERS},
+    "workspace": ("textual", "click", "scantui.tui", "scantui.cli"),
     "tui": ("scantui.cli",),
 }
 
@@ -99,13 +100,21 @@ def test_layer_contracts_catch_a_tui_to_cli_import_and_a_relative_upward_import(
         f.write("\n\ndef _planted():\n    from scantui.cli.group_cmds import groups_cmd\n    return groups_cmd\n")
     with (planted / "sample" / "truth.py").open("a") as f:
         f.write("\nfrom ..analysis import collab  # noqa: E402\n")
+    with (planted / "analysis" / "detail.py").open("a") as f:  # the model calling up into the workspace
+        f.write("\n\ndef _planted():\n    from scantui.workspace import Workspace\n    return Workspace\n")
+    with (planted / "workspace" / "memo.py").open("a") as f:  # the workspace calling up into a front end
+        f.write("\n\ndef _planted():\n    from ..cli.output import message\n    return message\n")
     done = _lint_imports(tmp_path)
     assert done.returncode != 0
     assert "scantui.tui.columns -> scantui.cli.group_cmds" in done.stdout
     assert "scantui.sample.truth -> scantui.analysis.collab" in done.stdout
+    assert "scantui.analysis.detail -> scantui.workspace" in done.stdout
+    assert "scantui.workspace.memo -> scantui.cli.output" in done.stdout
     offenders = _offenders(planted)  # the AST walk checks fewer rules: sample -> analysis is the contract's
     assert "tui/columns.py imports scantui.cli.group_cmds" in offenders
-    assert {o.partition(" imports ")[0] for o in offenders} == {"tui/columns.py"}
+    assert "analysis/detail.py imports scantui.workspace" in offenders
+    assert "workspace/memo.py imports scantui.cli.output" in offenders
+    assert {o.partition(" imports ")[0] for o in offenders} == {"tui/columns.py", "analysis/detail.py", "workspace/memo.py"}
 
 
 def test_every_module_has_a_docstring():

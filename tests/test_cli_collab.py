@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import json
 from pathlib import Path
 
@@ -135,9 +136,9 @@ def test_zmap_shards_across_one_prefix_are_one_parallel_scan(tmp_path, capsys):
     assert result.notes and "AS" in result.notes[0]  # pcap carries no AS data
     c = next(iter(result.candidates))
     assert len(result.candidates) == 1
-    assert c["sources"] == sources and c["excluded_standalone"] == ["185.180.143.99"]
-    assert (c["port"], c["union"], c["cover_multiple"], c["overlap"], c["timing"]) == (8443, 256, 1, 0.0, "parallel")
-    assert c["split"] == pytest.approx([0.25] * 4, abs=1e-3) and c["key"] == "185.180.143.0/24"
+    assert list(c.source_ips) == sources and c.excluded_standalone == (int(ipaddress.IPv4Address("185.180.143.99")),)
+    assert (c.port, c.union, c.cover_multiple, c.overlap, c.timing) == (8443, 256, 1, 0.0, "parallel")
+    assert list(c.split) == pytest.approx([0.25] * 4, abs=1e-3) and c.key.text == "185.180.143.0/24"
 
     code, out, err = run(["collab", *map(str, paths), "--telescope", TELESCOPE, "--tool", "zmap", "--json"], capsys)
     assert code == 0, err
@@ -152,5 +153,5 @@ def test_zmap_shard_split_is_one_over_n(tmp_path, shards):
     sources = [f"185.180.143.{20 + i}" for i in range(shards)]
     paths = write_zmap_captures(tmp_path, sources, 443, 1_707_400_000.0, 600)
     (c,) = cb.collab_scans(open_inputs(paths).lf, telescope_size=256).candidates
-    assert c["sources"] == sources and c["split"] == pytest.approx([1 / shards] * shards, abs=0.01)
-    assert sum(c["dsts_per_source"].values()) == 256 and c["timing"] == "parallel"
+    assert list(c.source_ips) == sources and list(c.split) == pytest.approx([1 / shards] * shards, abs=0.01)
+    assert sum(c.dsts) == 256 and c.timing == "parallel"

@@ -66,7 +66,8 @@ def test_review_state_from_the_labels_file(capsys, tmp_path):
     store = LabelsStore.load(labels)
     for gid, asn in (("AK01", 63949), ("noise", 202425)):
         for ref in doc[(asn,)]["scan_refs"]:
-            port, day, sources = scan_key(cands[(ref["port"], ref["start"], ref["key"])])
+            c = cands[(ref["port"], ref["start"], ref["key"])]
+            port, day, sources = scan_key(c["port"], c["day"], c["sources"])
             store.record_scan(gid, port, dt.date.fromisoformat(day), sources)
     store.save()
     code, out, err = run(["groups", SAMPLE, "--labels", str(labels), "--json"], capsys)

@@ -58,7 +58,7 @@ def _reads(paths):
     rollup = rc.open_rollup(dataset)
     timing = detail.timing_packets(dataset.lf, MEMBERS, port=4443)
     track = track_group(dataset.lf, ["51.75.146.0/24"], telescope_size=256)
-    return [(c["port"], c["day"], c["n_sources"], c["sources"]) for c in result.candidates], timing, track, rollup
+    return [(c.port, c.day.isoformat(), c.n_sources, c.sources) for c in result.candidates], timing, track, rollup
 
 
 def test_later_reads_use_the_decoded_copy(tmp_path, cache_dir, monkeypatch):

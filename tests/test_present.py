@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 
-from scantui.present import cover_cell, days_cell, list_cell, reasons_cell, split_cell
+from scantui.present import asns_cell, cover_cell, days_cell, list_cell, reasons_cell, split_cell
 
 
 def test_days_cell_shows_month_day_and_a_count_for_a_span():
-    assert days_cell(["2024-02-05"]) == "02-05"
-    assert days_cell(["2024-02-05", "2024-02-07", "2024-02-12"]) == "02-05..02-12 (3)"
+    assert days_cell([date(2024, 2, 5)]) == "02-05"
+    assert days_cell([date(2024, 2, 5), date(2024, 2, 7), date(2024, 2, 12)]) == "02-05..02-12 (3)"
+
+
+def test_asns_cell_labels_the_numbers():
+    assert asns_cell([202425, 14061]) == "AS202425,AS14061"
+    assert asns_cell([]) == ""
 
 
 def test_split_cell_equal_shares_unequal_percentages_and_covers():

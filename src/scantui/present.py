@@ -7,14 +7,20 @@ show a group or a candidate scan the same way without importing each other
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
 SHORT_REASONS = {"shared_ips": "ips", "timing": "time", "partition": "split"}
 
 
-def days_cell(days: Sequence[str]) -> str:
+def days_cell(days: Sequence[dt.date]) -> str:
     """``02-05`` or ``02-05..02-12 (4)`` (month-day; the year is in the JSON)."""
-    return days[0][5:] if len(days) == 1 else f"{days[0][5:]}..{days[-1][5:]} ({len(days)})"
+    return f"{days[0]:%m-%d}" if len(days) == 1 else f"{days[0]:%m-%d}..{days[-1]:%m-%d} ({len(days)})"
+
+
+def asns_cell(asns: Iterable[int]) -> str:
+    """``AS202425,AS14061``: AS numbers as their labels."""
+    return ",".join(f"AS{a}" for a in asns)
 
 
 def split_cell(split: Sequence[float], cover: int = 1) -> str:

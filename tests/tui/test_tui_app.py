@@ -45,7 +45,7 @@ def test_opening_the_sample_shows_the_overview_and_every_scanner(sample_cache):
 
         from scantui.labels.session import ScanRef
 
-        app.change_labels(lambda session: session.reject(state.groups[0]["members"]))
+        app.change_labels(lambda session: session.reject(list(state.groups[0].member_ips)))
         await settle(app, pilot)
         assert app.new_counts[1] == 8
         scans = [ScanRef(p, dt.date.fromisoformat(d), s) for p, d, s in state.record_scans(state.groups[0])]
@@ -112,7 +112,7 @@ def test_filter_then_sort_then_open_then_back(tiny_parquet, tui_cache):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ScannerDetailScreen)
-        assert app.screen.row["src"] == table.frame["src"][0]
+        assert app.screen.row.src == table.frame["src"][0]
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen and table.row_count == 2

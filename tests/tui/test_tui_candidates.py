@@ -120,7 +120,7 @@ def test_counting_shows_progress_then_the_ranked_lists_and_enter_opens(tui_cache
             assert scans.frame["score"].to_list() == sorted(scans.frame["score"].to_list(), reverse=True)
             # enter opens a suggestion, escape comes back, tab switches lists, enter opens a candidate scan
             await press(app, pilot, "enter")
-            assert isinstance(app.screen, GroupDetailScreen) and app.screen.record["group"] == "S01"
+            assert isinstance(app.screen, GroupDetailScreen) and app.screen.record.group == "S01"
             await press(app, pilot, "escape")
             assert app.screen is screen
             await goto(app, pilot, scans, "rank", 3)
@@ -341,7 +341,7 @@ def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_c
         screen = await candidates(app, pilot)
         assert app.collab_count == 27 and "window day" in app.screen.sub_title
         midnight = (4443, "2024-02-08", "51.75.146.0/24")
-        assert midnight not in {(c["port"], c["day"], c["key"]) for c in app.state.collab.candidates}
+        assert midnight not in {(c.port, c.day.isoformat(), c.key.text) for c in app.state.collab.candidates}
         await press(app, pilot, "o")
         assert isinstance(app.screen, PromptScreen)
         window = app.screen.query_one("#prompt-window", Input)
@@ -353,8 +353,8 @@ def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_c
         await press(app, pilot, "enter")
         assert app.screen is screen and app.state.request.window == "24h"
         assert app.collab_count == 28 and not app.counting
-        found = {(c["port"], c["day"], c["key"]): c for c in app.state.collab.candidates}
-        assert midnight in found and found[midnight]["window"] == "24h"
+        found = {(c.port, c.day.isoformat(), c.key.text): c for c in app.state.collab.candidates}
+        assert midnight in found and found[midnight].window == "24h"
         assert "window 24h · by both · tol 1.64%,2.46%" in screen.sub_title
         assert "28 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
         assert len(screen.candidates_table.frame) == 28  # the lists follow

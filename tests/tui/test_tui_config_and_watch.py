@@ -4,6 +4,9 @@ labels file: undo only of your own work, new groups never fused, authors shown; 
 
 from __future__ import annotations
 
+import dataclasses
+
+from collabbuild import candidate
 from tuihelp import make_app, run_app, screen_text, settle
 
 
@@ -90,7 +93,7 @@ def messages(app) -> str:
 
 
 PAIR = ["192.0.2.10", "192.0.2.11"]
-RECORD = {"sources": PAIR, "port": 443, "day": "2024-03-01", "key": "192.0.2.0/24"}
+RECORD = candidate(sources=tuple(PAIR), port=443, day="2024-03-01", key_text="192.0.2.0/24")
 
 
 def test_undo_in_one_app_never_drops_the_other_apps_work(tiny_parquet, tui_cache, tmp_path):
@@ -193,7 +196,7 @@ def test_two_apps_creating_groups_at_once_get_two_groups(tiny_parquet, tui_cache
     from scantui.tui.screens.label_as import LabelAsScreen
 
     labels = tmp_path / "labels.yaml"
-    other = {"sources": ["203.0.113.5", "203.0.113.9"], "port": 3389, "day": "2024-03-04", "key": "203.0.113.0/24"}
+    other = candidate(sources=("203.0.113.5", "203.0.113.9"), port=3389, day="2024-03-04", key_text="203.0.113.0/24")
 
     async def scenario(a, pa, b, pb):
         a.call_later(label_dialog, a, RECORD)  # both dialogs open before either saves: both offer G01
@@ -237,7 +240,7 @@ def test_two_apps_creating_groups_at_once_get_two_groups(tiny_parquet, tui_cache
         disk = {g.id: g for g in LabelsStore.load(labels).groups}
         assert disk["SHARED"].members == tuple(PAIR) and disk["BOB1"].title == "bob typed this"
         # adding a scan of IPs G01 already holds says what was added
-        a.call_later(label_dialog, a, {**RECORD, "port": 80})
+        a.call_later(label_dialog, a, dataclasses.replace(RECORD, port=80))
         await settle(a, pa)
         assert isinstance(a.screen, LabelAsScreen)
         await pa.press("enter")  # on G01, which holds all of them

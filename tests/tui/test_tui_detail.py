@@ -21,7 +21,9 @@ from textual.app import App
 from textual.widgets import Static
 
 import scantui.plots.timing as timing_mod
+from collabbuild import candidate
 from tuihelp import HOSTILE_AS_NAME, HOSTILE_HOSTNAME, SAMPLE, make_app, run_app, screen_strips, screen_text, settle
+from scantui.analysis.scanner_row import ScannerRow
 from scantui.plots.timing import TimingGrid, timing_grid
 from scantui.tui.screens.help import HelpScreen
 from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen, ScannerDetailScreen
@@ -238,7 +240,7 @@ def _candidate(app, predicate):
 
 def test_candidate_detail_shows_parallel_and_sequential_members(tui_cache):
     async def scenario(app, pilot):
-        sts = _candidate(app, lambda c: c["key"] == "80.82.77.0/24")
+        sts = _candidate(app, lambda c: c.key.text == "80.82.77.0/24")
         app.open_candidate(sts)
         await settle(app, pilot)
         screen = app.screen
@@ -254,7 +256,7 @@ def test_candidate_detail_shows_parallel_and_sequential_members(tui_cache):
         await pilot.pause()
         assert not isinstance(app.screen, CandidateDetailScreen)
 
-        cr01 = _candidate(app, lambda c: c["sources"] == ["71.6.232.6", "71.6.232.7"])
+        cr01 = _candidate(app, lambda c: c.source_ips == ("71.6.232.6", "71.6.232.7"))
         app.open_candidate(cr01)
         await settle(app, pilot)
         strips = app.screen.timing
@@ -270,7 +272,7 @@ def test_candidate_detail_shows_parallel_and_sequential_members(tui_cache):
         assert strips.zoomed and strips.row_count == 2
         await pilot.press("enter")  # the member under the cursor: its scanner detail
         await settle(app, pilot)
-        assert isinstance(app.screen, ScannerDetailScreen) and app.screen.row["src"] == strips.grid.sources[0]
+        assert isinstance(app.screen, ScannerDetailScreen) and app.screen.row.src == strips.grid.sources[0]
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.timing is strips
@@ -280,17 +282,17 @@ def test_candidate_detail_shows_parallel_and_sequential_members(tui_cache):
 
 def test_group_detail_scans_side_by_side_and_hundreds_of_sources(tui_cache):
     async def scenario(app, pilot):
-        hur = next(g for g in app.state.groups if g["n_members"] >= 200)
+        hur = next(g for g in app.state.groups if g.n_members >= 200)
         app.open_group(hur)
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, GroupDetailScreen)
         cards = list(screen.query(ScanCard))
-        assert len(cards) == hur["scans"] == 3 and cards[0].has_class("-selected")
+        assert len(cards) == hur.n_scans == 3 and cards[0].has_class("-selected")
         assert "more" in str(cards[0].render())  # strips drawn, the rest counted
         strips = screen.timing
         first = strips.row_count
-        assert first == hur["sizes"][0] > 150
+        assert first == hur.sizes[0] > 150
         await pilot.press("end")
         await pilot.pause()
         assert strips.cursor_row == first - 1
@@ -298,7 +300,7 @@ def test_group_detail_scans_side_by_side_and_hundreds_of_sources(tui_cache):
         await pilot.press("right")
         await settle(app, pilot)
         assert cards[1].has_class("-selected") and not cards[0].has_class("-selected")
-        assert strips.row_count == hur["sizes"][1] and "scan 2/3" in str(strips.border_title)
+        assert strips.row_count == hur.sizes[1] and "scan 2/3" in str(strips.border_title)
         await pilot.press("left", "left")
         await settle(app, pilot)
         assert screen.selected == 0 and strips.row_count == first
@@ -313,7 +315,7 @@ def test_group_detail_scans_side_by_side_and_hundreds_of_sources(tui_cache):
 def test_group_at_80x24_shows_its_timing_plot_without_scrolling_and_every_scan_counted(tui_cache):
     """At 80x24 the timing plot was below two screens of cards, and the third card was cut off."""
     async def scenario(app, pilot):
-        group = next(g for g in app.state.groups if g["scans"] >= 6)
+        group = next(g for g in app.state.groups if g.n_scans >= 6)
         app.open_group(group)
         await settle(app, pilot)
         screen = app.screen
@@ -321,16 +323,16 @@ def test_group_at_80x24_shows_its_timing_plot_without_scrolling_and_every_scan_c
         timing, body = screen.timing, screen.query_one("#detail-body")
         assert body.scroll_offset.y == 0
         assert timing.region.y + timing.region.height <= app.size.height - 1  # above the footer, whole
-        assert timing.region.height >= 8 and timing.row_count == group["sizes"][0]
+        assert timing.region.height >= 8 and timing.row_count == group.sizes[0]
         text = screen_text(app)
         assert "per-IP timing" in text and timing.labels[0] in text
-        for step in range(group["scans"]):
+        for step in range(group.n_scans):
             tabs = screen.query_one("#detail-scan-tabs", Static).render().plain
             shown = tabs.count("src")
             hidden = [int(n) for n in re.findall(r"◂(\d+)|(\d+)▸", tabs) for n in n if n]
-            assert shown + sum(hidden) == group["scans"]  # whole scans drawn, the others counted
+            assert shown + sum(hidden) == group.n_scans  # whole scans drawn, the others counted
             assert len(tabs) <= screen.query_one("#detail-scan-tabs").content_region.width
-            assert f"scan {step + 1}/{group['scans']}" in str(timing.border_title)
+            assert f"scan {step + 1}/{group.n_scans}" in str(timing.border_title)
             await pilot.press("right")
             await settle(app, pilot)
 
@@ -338,12 +340,13 @@ def test_group_at_80x24_shows_its_timing_plot_without_scrolling_and_every_scan_c
 
 
 def test_scan_tabs_elide_whole_scans():
-    refs = [{"port": p, "day": "2024-02-05", "n_sources": 9} for p in (3306, 27017, 9000, 3306, 27017, 9000)]
+    nine = tuple(f"192.0.2.{k}" for k in range(1, 10))
+    refs = [candidate(port=p, day="2024-02-05", sources=nine) for p in (3306, 27017, 9000, 3306, 27017, 9000)]
     for selected in range(6):
         for width in (20, 40, 76, 200):
             text = scan_tabs(refs, selected, width)
             line = text.plain
-            assert f" {refs[selected]['port']} 02-05 9src " in line
+            assert f" {refs[selected].port} 02-05 9src " in line
             assert len(line) <= width or line.count("src") == 1
             hidden = sum(int(n) for pair in re.findall(r"◂(\d+)|(\d+)▸", line) for n in pair if n)
             assert line.count("src") + hidden == 6
@@ -379,20 +382,21 @@ def test_labelling_keys_call_the_labelling_entry_points(tui_cache, monkeypatch):
     import scantui.tui.labelling as labelling
 
     calls = []
-    monkeypatch.setattr(labelling, "label_dialog", lambda app, record: calls.append(("label", record["port"])))
-    monkeypatch.setattr(labelling, "set_verdict", lambda app, record, verdict: calls.append((verdict, record.get("group"))))
+    monkeypatch.setattr(labelling, "label_dialog", lambda app, record: calls.append(("label", record.port)))
+    monkeypatch.setattr(labelling, "set_verdict",
+                        lambda app, record, verdict: calls.append((verdict, getattr(record, "group", None))))
 
     async def scenario(app, pilot):
         app.open_candidate(app.state.collab.candidates[0])
         await settle(app, pilot)
         await pilot.press("l", "a")
-        assert calls == [("label", app.state.collab.candidates[0]["port"]), ("collaborative", None)]
+        assert calls == [("label", app.state.collab.candidates[0].port), ("collaborative", None)]
         assert isinstance(app.screen, CandidateDetailScreen)  # l labels here, it does not switch areas
         await pilot.press("escape")
         app.open_group(app.state.groups[0])
         await settle(app, pilot)
         await pilot.press("x", "n")
-        group = app.state.groups[0]["group"]
+        group = app.state.groups[0].group
         assert calls[2:] == [("not_collaborative", group), ("unsure", group)]
         assert app.screen.review == ("new", [])  # shown in the facts panel
 
@@ -405,7 +409,7 @@ def test_labelling_keys_call_the_labelling_entry_points(tui_cache, monkeypatch):
 def test_hostile_text_in_the_scanner_detail_renders_literally(tiny_parquet, tui_cache):
     async def scenario(app, pilot):
         frame = app.state.scanners.frame
-        app.open_scanner(frame.filter(pl.col("asn") == 64501).row(0, named=True))
+        app.open_scanner(ScannerRow.from_row(frame.filter(pl.col("asn") == 64501).row(0, named=True)))
         await settle(app, pilot)
         text = screen_text(app)
         for hostile in (HOSTILE_AS_NAME, HOSTILE_HOSTNAME):
@@ -428,7 +432,7 @@ def test_a_failing_read_is_a_notification_and_escape_works(tiny_parquet, tui_cac
     monkeypatch.setattr(detail, "timing_packets", broken)
 
     async def scenario(app, pilot):
-        row = app.state.scanners.frame.row(0, named=True)
+        row = ScannerRow.from_row(app.state.scanners.frame.row(0, named=True))
         app.open_scanner(row)
         await pilot.press("escape")  # gone before its workers finish: their results are dropped
         app.open_scanner(row)
@@ -449,7 +453,7 @@ def test_a_capped_read_says_so(tiny_parquet, tui_cache, monkeypatch):
     monkeypatch.setattr(detail_timing, "TIMING_CAP", 50)
 
     async def scenario(app, pilot):
-        app.open_scanner(app.state.scanners.frame.sort("packets", descending=True).row(0, named=True))
+        app.open_scanner(ScannerRow.from_row(app.state.scanners.frame.sort("packets", descending=True).row(0, named=True)))
         await settle(app, pilot)
         strips = app.screen.timing
         assert "capped: first 50 packets only" in strips.render_line(0).text
@@ -494,7 +498,7 @@ def _opening(open_detail):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_scanner_detail_snapshot(snap_compare, tiny_here, tui_cache, size, ordered_plotext):
     def open_detail(app):
-        app.open_scanner(app.state.scanners.frame.filter(pl.col("asn") == 64500).sort("src").row(0, named=True))
+        app.open_scanner(ScannerRow.from_row(app.state.scanners.frame.filter(pl.col("asn") == 64500).sort("src").row(0, named=True)))
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=size, run_before=_opening(open_detail))
 
@@ -502,7 +506,7 @@ def test_scanner_detail_snapshot(snap_compare, tiny_here, tui_cache, size, order
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_candidate_detail_snapshot(snap_compare, tui_cache, size, ordered_plotext):
     def open_detail(app):
-        app.open_candidate(_candidate(app, lambda c: c["sources"] == ["71.6.232.6", "71.6.232.7"]))
+        app.open_candidate(_candidate(app, lambda c: c.source_ips == ("71.6.232.6", "71.6.232.7")))
 
     assert snap_compare(make_app([SAMPLE], tui_cache), terminal_size=size, run_before=_opening(open_detail))
 
@@ -510,7 +514,7 @@ def test_candidate_detail_snapshot(snap_compare, tui_cache, size, ordered_plotex
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_group_detail_snapshot(snap_compare, tui_cache, size, ordered_plotext):
     def open_detail(app):
-        app.open_group(next(g for g in app.state.groups if "80.82.77.130" in g["members"]))
+        app.open_group(next(g for g in app.state.groups if "80.82.77.130" in g.member_ips))
 
     assert snap_compare(make_app([SAMPLE], tui_cache), terminal_size=size, run_before=_opening(open_detail))
 

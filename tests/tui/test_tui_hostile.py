@@ -29,6 +29,7 @@ from textual.drivers.headless_driver import HeadlessDriver
 from textual.widgets import Input, TextArea
 
 from tuihelp import TELESCOPE, _ip, screen_text, settle, tiny_frame
+from scantui.analysis.scanner_row import ScannerRow
 from scantui.io.schema import conform
 from scantui.labels.store import LabelsStore
 from scantui.safetext import is_safe, safe_line, safe_text
@@ -215,7 +216,7 @@ def test_hostile_text_never_reaches_the_terminal_and_edits_keep_it(hostile_data,
         await press(app, pilot, "enter")
         assert safe_line(AS_NAME)[:20] in screen_text(app)
         frame = app.state.scanners.frame
-        app.open_scanner(frame.filter(pl.col("src") == _ip(MEMBERS[0])).row(0, named=True))
+        app.open_scanner(ScannerRow.from_row(frame.filter(pl.col("src") == _ip(MEMBERS[0])).row(0, named=True)))
         await settle(app, pilot)
         assert isinstance(app.screen, ScannerDetailScreen)
         text = screen_text(app)

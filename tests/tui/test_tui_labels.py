@@ -210,7 +210,7 @@ def test_the_tracking_view_shows_the_track_figures(labels, tui_cache):
         assert track.doc == track_group(state.dataset.lf, STS_MEMBERS, telescope_size=state.telescope_size,
                                         enrichment=state.rollup.enrichment)
         assert "AS202425 INT-NETWORK x9" in screen_text(app)
-        assert track.doc["size_histogram"] == {"9": 6} and track.doc["n_scans"] == 6
+        assert track.doc.size_histogram() == ((9, 6),) and track.doc.n_scans == 6
         text = screen_text(app)
         assert "6 scans on 3 ports" in text and "SecurityTrails" in text
         assert all(panel.drawn for panel in track.query(FigurePanel))
@@ -218,7 +218,7 @@ def test_the_tracking_view_shows_the_track_figures(labels, tui_cache):
         # the members change (a member removed elsewhere): the figures follow
         app.change_labels(lambda s: s.remove_members("STS", ["80.82.77.138"]))
         await settle(app, pilot)
-        assert track.doc["size_histogram"] == {"8": 6}
+        assert track.doc.size_histogram() == ((8, 6),)
         await press(app, pilot, "escape")
         assert isinstance(app.screen, LabelsScreen)
 
@@ -278,7 +278,7 @@ def test_the_tracking_view_waits_for_the_data(tmp_path, tiny_parquet, tui_cache,
             assert "R1: waiting for the data to load" in screen_text(app) and app.screen.doc is None
             release.set()
             await settle(app, pilot)
-            assert app.screen.doc is not None and app.screen.doc["active_members"] == ["192.0.2.10", "192.0.2.11"]
+            assert app.screen.doc is not None and app.screen.doc.to_json()["active_members"] == ["192.0.2.10", "192.0.2.11"]
 
     asyncio.run(main())
 

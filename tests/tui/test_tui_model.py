@@ -149,7 +149,9 @@ def test_review_needs_the_scans_recorded_not_only_the_ips(tmp_path):
     s = DataState(LoadRequest(("x.parquet",), labels_path=tmp_path / "labels.yaml"))
     s.open_labels()
     s.labels.create(ips, scans=[ScanRef(443, dt.date(2024, 3, 1), tuple(ips))], group_id="G01")
-    record = {"port": 443, "day": "2024-03-02", "sources": ips}
+    from collabbuild import candidate
+
+    record = candidate(port=443, day="2024-03-02", sources=tuple(ips))
     assert s.review_record(record)[0] == "same_ips"
     change = s.labels.record_scans("G01", [ScanRef(443, dt.date(2024, 3, 2), tuple(ips))], verdict="unsure")
     assert change.group_id == "G01" and s.review_record(record)[0] == "labelled"

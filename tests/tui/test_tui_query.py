@@ -9,6 +9,8 @@ import pytest
 
 from scantui.tui.query import QueryError, compile_query, parse_query
 
+from collabbuild import candidate, group
+
 
 @pytest.fixture
 def state(tiny_state):
@@ -95,14 +97,17 @@ def test_terms_on_missing_enrichment_match_nothing_with_a_note():
 # ------------------------------------------------------------ candidates and groups: the same syntax, their keys
 
 
-CANDIDATE = {"port": 8080, "day": "2024-02-06", "key": "198.18.5.0/24", "asn": "AS14061", "also_keys": ["AS14061"],
-             "sources": ["198.18.5.7", "198.18.5.9"], "timing": "sequential", "score": 61.5}
-GROUP = {"group": "S03", "scan_refs": [], "ports": [6379, 9200], "members": ["80.82.77.130", "80.82.77.131", "80.82.77.132"],
-         "asns": ["AS202425"], "days": ["2024-02-03", "2024-02-12"], "timing": "parallel", "scans": 4, "n_members": 3,
-         "score": 80.0}
+CANDIDATE = candidate(port=8080, day="2024-02-06", key_text="198.18.5.0/24", asn=14061, also_keys=("AS14061",),
+                      sources=("198.18.5.7", "198.18.5.9"), timing="sequential", score=61.5)
+_MEMBERS = ("80.82.77.130", "80.82.77.131", "80.82.77.132")
+GROUP = group([candidate(port=6379, day="2024-02-03", sources=_MEMBERS, key_text="80.82.77.0/24", asn=202425),
+               candidate(port=9200, day="2024-02-12", sources=_MEMBERS, key_text="80.82.77.0/24", asn=202425),
+               *[candidate(port=9200, day=f"2024-02-0{d}", sources=_MEMBERS, key_text="80.82.77.0/24", asn=202425)
+                 for d in (5, 7)]],
+              group_id="S03", asns=(202425,), score=80.0)
 
 
-def record_match(text: str, record: dict, review: str = "new") -> bool:
+def record_match(text: str, record, review: str = "new") -> bool:
     from scantui.tui.query import RECORD_FIELDS, record_matches
 
     return record_matches(parse_query(text, RECORD_FIELDS), record, review)

@@ -294,12 +294,12 @@ def test_the_also_as_column_shows_only_keys_the_row_does_not_already_show():
     from scantui.tui.columns import other_keys
     from scantui.tui.screens.candidates_frames import candidate_frame
 
-    base = {"port": 443, "day": "2024-02-05", "sources": ["192.0.2.1"], "cover_multiple": 1, "union": 10,
-            "telescope_size": 10, "timing": "parallel", "score": 90.0}
+    from collabbuild import candidate
+
     records = [
-        {**base, "key": "80.82.77.0/24", "asn": "AS202425", "also_keys": ["AS202425"]},
-        {**base, "key": "AS6939", "asn": "AS6939", "also_keys": ["192.0.2.0/24", "AS6939"]},
-        {**base, "key": "198.51.100.0/24", "asn": None, "also_keys": ["AS1", "AS2"]},
+        candidate(key_text="80.82.77.0/24", asn=202425, also_keys=("AS202425",)),
+        candidate(key_text="AS6939", asn=6939, also_keys=("192.0.2.0/24", "AS6939")),
+        candidate(key_text="198.51.100.0/24", asn=None, also_keys=("AS1", "AS2")),
     ]
     frame = candidate_frame(records, lambda _ips: ("new", []))
     assert frame["also_keys"].to_list() == [None, "192.0.2.0/24", "AS1,AS2"]

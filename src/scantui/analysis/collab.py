@@ -78,6 +78,7 @@ import numpy as np
 import polars as pl
 
 from scantui.analysis import collab_timing as ct
+from scantui.analysis.collab_types import CandidateKey, CandidateScan, KeyKind, ScoreParts, Timing, utc_day
 from scantui.analysis.traffic import TCP, is_probe
 from scantui.errors import InputError
 
@@ -123,7 +124,7 @@ class CollabQuery:
 
 @dataclass
 class CollabResult:
-    candidates: list[dict[str, Any]]
+    candidates: list[CandidateScan]
     telescope_size: int
     notes: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
@@ -510,7 +511,7 @@ def collab_scans(
     telescope_size: int | None = None,
     query: CollabQuery = CollabQuery(),
 ) -> CollabResult:
-    """Ranked candidate collaborative scans (contract records) of the packet table.
+    """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
     *port_day* and *enrichment* are the rollup's tables (computed from *packets*
     lazily when not given); *telescope_size* defaults to the median daily
@@ -552,10 +553,10 @@ def collab_scans(
         stats["windows"] = windows
     kept = _dedupe(raw)
     asn_of, as_names = _asn_lookup(enrichment, kept) if enrichment is not None else ({}, {})
-    records = [_record(c, query, lim, asn_of, as_names, standalone) for c in kept]
+    candidates = [_candidate(c, query, lim, asn_of, as_names, standalone) for c in kept]
     if query.top is not None:
-        records = records[: query.top]
-    return CollabResult(records, telescope_size, notes, stats)
+        candidates = candidates[: query.top]
+    return CollabResult(candidates, telescope_size, notes, stats)
 
 
 def _no_asn(enrichment: pl.LazyFrame) -> bool:
@@ -618,50 +619,34 @@ def _asn_lookup(enrichment: pl.LazyFrame, kept: list[dict[str, Any]]) -> tuple[d
     return {(int(s), d): int(a) for s, d, a, _n in df.iter_rows()}, as_names
 
 
-def dotted(ip: int) -> str:
-    return str(ipaddress.IPv4Address(int(ip)))
-
-
-def _key_text(kind: str, key: int) -> str:
-    return f"{dotted(key << 8)}/24" if kind == "prefix24" else f"AS{key}"
-
-
-def _iso(us: int) -> str:
-    return dt.datetime.fromtimestamp(us / 1e6, dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def _standalone_near(c: dict[str, Any], standalone: dict) -> list[int]:
     """Standalone scanners of the candidate's key and port on the days it spans (from the pre-filter)."""
-    first, last = (dt.datetime.fromtimestamp(c[x] / 1e6, dt.timezone.utc).date() for x in ("start", "end"))
+    first, last = utc_day(c["start"]), utc_day(c["end"])
     near = {s for day, s in standalone.get((c["kind"], c["key_id"], c["port"]), []) if first <= day <= last}
     return sorted(near | set(c["standalone"]))
 
 
-def _record(c: dict[str, Any], query: CollabQuery, lim: _Limits, asn_of: dict, as_names: dict,
-            standalone: dict) -> dict[str, Any]:
+def _candidate(c: dict[str, Any], query: CollabQuery, lim: _Limits, asn_of: dict, as_names: dict,
+            standalone: dict) -> CandidateScan:
     order = np.argsort(np.array(c["sources"], dtype=np.uint32), kind="stable")
-    sources = [c["sources"][i] for i in order]
-    dsts = [c["dsts"][i] for i in order]
-    ips = [dotted(s) for s in sources]
-    first_day = (dt.datetime.fromtimestamp(c["window_start"] / 1e6, dt.timezone.utc) if query.window_us is None
-                 else dt.datetime.fromtimestamp(c["start"] / 1e6, dt.timezone.utc)).date()
-    asns = {asn_of.get((s, (dt.datetime.fromtimestamp(c["start"] / 1e6, dt.timezone.utc)).date())) for s in sources}
+    sources = tuple(int(c["sources"][i]) for i in order)
+    dsts = tuple(int(c["dsts"][i]) for i in order)
+    first_day = utc_day(c["window_start"] if query.window_us is None else c["start"])
+    start_day = utc_day(c["start"])
+    asns = {asn_of.get((s, start_day)) for s in sources}
     prefixes = {s >> 8 for s in sources}
     keys = sorted(c["_keys"], key=lambda kk: (KEY_KINDS.index(kk[0]), kk[1]))
     own = (c["kind"], c["key_id"])
     asn = asns.pop() if len(asns) == 1 and None not in asns else None
-    return {
-        "port": c["port"], "proto": "tcp", "day": first_day.isoformat(), "window": query.window_label,
-        "key_kind": c["kind"], "key": _key_text(*own),
-        "asn": f"AS{asn}" if asn is not None else None, "as_name": as_names.get(asn),
-        "prefix24": _key_text("prefix24", prefixes.pop()) if len(prefixes) == 1 else None,
-        "sources": ips, "n_sources": len(ips), "dsts_per_source": dict(zip(ips, dsts)),
-        "union": c["union"], "total": c["total"], "telescope_size": lim.size, "cover_multiple": c["cover_multiple"],
-        "overlap": round((c["total"] - c["union"]) / c["total"], 4) if c["total"] else 0.0,
-        "timing": c["timing"], "timing_containment": c["timing_containment"],
-        "split": [round(d / c["union"], 4) for d in dsts],
-        "start": _iso(c["start"]), "end": _iso(c["end"]), "packets": c["packets"],
-        "score": c["score"], "score_parts": c["score_parts"],
-        "excluded_standalone": [dotted(s) for s in _standalone_near(c, standalone)],
-        "also_keys": [_key_text(*kk) for kk in keys if kk != own],
-    }
+    return CandidateScan(
+        port=int(c["port"]), day=first_day, window=query.window_label, key=CandidateKey(KeyKind(own[0]), int(own[1])),
+        asn=asn, as_name=as_names.get(asn), prefix24=prefixes.pop() if len(prefixes) == 1 else None,
+        sources=sources, dsts=dsts, union=c["union"], total=c["total"], telescope_size=lim.size,
+        cover_multiple=c["cover_multiple"],
+        overlap=round((c["total"] - c["union"]) / c["total"], 4) if c["total"] else 0.0,
+        timing=Timing(c["timing"]), timing_containment=c["timing_containment"],
+        split=tuple(round(d / c["union"], 4) for d in dsts), start_us=int(c["start"]), end_us=int(c["end"]),
+        packets=c["packets"], score=c["score"], score_parts=ScoreParts(**c["score_parts"]),
+        excluded_standalone=tuple(int(s) for s in _standalone_near(c, standalone)),
+        also_keys=tuple(CandidateKey(KeyKind(k), int(i)) for k, i in keys if (k, i) != own),
+    )

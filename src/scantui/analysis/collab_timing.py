@@ -19,7 +19,7 @@ parallel, one minus it for sequential, and the distance to the nearer threshold
 (scaled to [0, 0.5]) for mixed.
 
 **Score** (0-100, higher is more convincing), a weighted sum an analyst can read
-back from ``score_parts``:
+back from ``score_parts`` (the weights are :data:`scantui.analysis.collab_types.WEIGHTS`):
 
 * ``cover`` (weight 50): how exact the cover is, ``1 - err / band`` where ``err`` is
   the larger of ``|union / T - 1|`` and ``|Σ dsts / (N·T) - 1|`` and ``band`` the
@@ -35,11 +35,12 @@ import math
 
 import numpy as np
 
+from scantui.analysis.collab_types import WEIGHTS
+
 MIN_SPAN_US = 1_000_000  # one second
 PARALLEL_MIN = 0.6
 SEQUENTIAL_MAX = 0.15
 MAX_PAIRS = 20_000
-WEIGHTS = {"cover": 50.0, "timing": 30.0, "sources": 20.0}
 
 
 def mean_containment(first: np.ndarray, last: np.ndarray, *, seed: int = 0) -> float:

@@ -1,8 +1,8 @@
 """Suggested groups: collaborative scans tied together by shared IPs, timing and partition.
 
-Input: the candidate records of :func:`scantui.analysis.collab.collab_scans`
-(``sources``, ``dsts_per_source``, ``split``, ``cover_multiple``, ``timing``,
-``start``/``end``, ``packets``, ``total``, ``asn``, ``prefix24``). Two scans are
+Input: the candidate scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of
+:func:`scantui.analysis.collab.collab_scans`; output: :class:`~scantui.analysis.collab_types.SuggestedGroup`,
+each holding its scans. Two scans are
 *linked* when they share at least two of three reasons (domain.md):
 
 * ``shared_ips`` — their member sets overlap: ``|A ∩ B| / min(|A|, |B|) ≥``
@@ -38,7 +38,7 @@ colliding with an analyst's label ids, which are free text.
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -46,6 +46,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from scantui.analysis.collab_types import CandidateScan, SuggestedGroup, Timing, dotted
 
 REASONS = ("shared_ips", "timing", "partition")
 MIN_IP_OVERLAP = 0.5
@@ -55,6 +57,7 @@ SHARE_TOLERANCE = 0.02
 EQUAL_RATIO = 1.25
 MANY = 10
 
+#: The fields of a group in output order (JSON and CSV; :meth:`SuggestedGroup.to_json`).
 COLUMNS = ("group", "members", "ports", "days", "scans", "reasons", "n_members", "asns", "timing",
            "cover_multiple", "split", "sizes", "first_start", "last_end", "score", "links", "scan_refs")
 
@@ -74,10 +77,6 @@ class GroupQuery:
 # ---------------------------------------------------------------- per-scan features
 
 
-def _ts(text: str) -> float:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
 @dataclass
 class _Features:
     n: int
@@ -91,33 +90,32 @@ class _Features:
     block: list[Any]  # location key for the guard
 
 
-TIMINGS = ("parallel", "sequential", "mixed")
+TIMINGS = (Timing.PARALLEL, Timing.SEQUENTIAL, Timing.MIXED)
 
 
-def _features(scans: Sequence[dict[str, Any]]) -> _Features:
-    shares = [np.sort(np.asarray(s["split"], dtype=np.float64))[::-1] for s in scans]
+def _features(scans: Sequence[CandidateScan]) -> _Features:
+    shares = [np.sort(np.asarray(s.split, dtype=np.float64))[::-1] for s in scans]
     return _Features(
         n=len(scans),
-        duration=np.array([max(_ts(s["end"]) - _ts(s["start"]), 1.0) for s in scans]),
-        probes=np.array([s.get("packets", s.get("total", 1)) / max(s.get("total") or sum(s["dsts_per_source"].values()), 1)
-                         for s in scans]),
-        timing=np.array([TIMINGS.index(s["timing"]) if s["timing"] in TIMINGS else -1 for s in scans]),
-        multiple=np.array([int(s["cover_multiple"]) for s in scans]),
-        n_src=np.array([len(s["sources"]) for s in scans]),
+        duration=np.array([max((s.end_us - s.start_us) / 1e6, 1.0) for s in scans]),
+        probes=np.array([s.packets / max(s.total or sum(s.dsts), 1) for s in scans]),
+        timing=np.array([TIMINGS.index(s.timing) if s.timing in TIMINGS else -1 for s in scans]),
+        multiple=np.array([int(s.cover_multiple) for s in scans]),
+        n_src=np.array([len(s.sources) for s in scans]),
         equal=np.array([len(sh) > 0 and sh[0] <= EQUAL_RATIO * sh[-1] for sh in shares]),
         shares=shares,
         block=[_block(s) for s in scans],
     )
 
 
-def _block(scan: dict[str, Any]) -> Any:
-    if scan.get("asn"):
-        return ("asn", scan["asn"])
-    if scan.get("key_kind") == "asn":
-        return ("asn", scan["key"])
-    if scan.get("prefix24"):
-        return ("prefix24", scan["prefix24"])
-    return ("key", scan.get("key_kind"), scan.get("key"))
+def _block(scan: CandidateScan) -> Any:
+    if scan.asn:
+        return ("asn", scan.asn)
+    if scan.key.kind == "asn":
+        return ("asn", scan.key.id)
+    if scan.prefix24 is not None:
+        return ("prefix24", scan.prefix24)
+    return ("key", scan.key.kind, scan.key.id)
 
 
 def _timing_similar(f: _Features, i: np.ndarray, j: np.ndarray, q: GroupQuery) -> np.ndarray:
@@ -139,11 +137,11 @@ def _partition_similar(f: _Features, i: int, j: int, q: GroupQuery) -> bool:
 # ---------------------------------------------------------------- links
 
 
-def _ip_pairs(scans: Sequence[dict[str, Any]], q: GroupQuery) -> set[tuple[int, int]]:
+def _ip_pairs(scans: Sequence[CandidateScan], q: GroupQuery) -> set[tuple[int, int]]:
     """Scan pairs whose member sets overlap enough (inverted index, no all-pairs loop)."""
-    by_ip: dict[str, list[int]] = defaultdict(list)
+    by_ip: dict[int, list[int]] = defaultdict(list)
     for k, s in enumerate(scans):
-        for ip in set(s["sources"]):
+        for ip in set(s.sources):
             by_ip[ip].append(k)
     shared: Counter[tuple[int, int]] = Counter()
     for owners in by_ip.values():
@@ -151,11 +149,11 @@ def _ip_pairs(scans: Sequence[dict[str, Any]], q: GroupQuery) -> set[tuple[int, 
             for a in range(len(owners)):
                 for b in range(a + 1, len(owners)):
                     shared[(owners[a], owners[b])] += 1
-    sizes = [len(set(s["sources"])) for s in scans]
+    sizes = [len(set(s.sources)) for s in scans]
     return {p for p, c in shared.items() if c / min(sizes[p[0]], sizes[p[1]]) >= q.min_ip_overlap}
 
 
-def scan_links(scans: Sequence[dict[str, Any]], query: GroupQuery = GroupQuery()) -> dict[tuple[int, int], tuple[str, ...]]:
+def scan_links(scans: Sequence[CandidateScan], query: GroupQuery = GroupQuery()) -> dict[tuple[int, int], tuple[str, ...]]:
     """Every linked pair ``(i, j)`` (i < j) with the reasons that link it (at least ``min_reasons``)."""
     f = _features(scans)
     ip_pairs = _ip_pairs(scans, query)
@@ -209,50 +207,38 @@ def _components(n: int, links: dict[tuple[int, int], tuple[str, ...]]) -> list[l
     return list(comps.values())
 
 
-def _ip_key(ip: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in ip.split("."))
-
-
 def _most_common(values: list[Any]) -> Any:
     return Counter(values).most_common(1)[0][0] if values else None
 
 
-def _typical_split(scans: list[dict[str, Any]]) -> list[float]:
+def _typical_split(scans: list[CandidateScan]) -> tuple[float, ...]:
     """The median sorted split among the scans with the most common member count."""
-    n = _most_common([len(s["split"]) for s in scans])
-    rows = np.array([sorted(s["split"], reverse=True) for s in scans if len(s["split"]) == n])
-    return [round(float(v), 4) for v in np.median(rows, axis=0)]
+    n = _most_common([len(s.split) for s in scans])
+    rows = np.array([sorted(s.split, reverse=True) for s in scans if len(s.split) == n])
+    return tuple(round(float(v), 4) for v in np.median(rows, axis=0))
 
 
-def _group_record(scans: list[dict[str, Any]], links: list[tuple[str, ...]]) -> dict[str, Any]:
-    members = sorted({ip for s in scans for ip in s["sources"]}, key=_ip_key)
-    reasons = [r for r in REASONS if any(r in link for link in links)]
-    order = sorted(range(len(scans)), key=lambda k: scans[k]["start"])
-    ordered = [scans[k] for k in order]
-    return {
-        "members": members,
-        "ports": sorted({s["port"] for s in scans}),
-        "days": sorted({s["day"] for s in scans}),
-        "scans": len(scans),
-        "reasons": reasons,
-        "n_members": len(members),
-        "asns": sorted({s["asn"] for s in scans if s.get("asn")}),
-        "timing": _most_common([s["timing"] for s in scans]),
-        "cover_multiple": _most_common([s["cover_multiple"] for s in scans]),
-        "split": _typical_split(scans),
-        "sizes": [len(s["sources"]) for s in ordered],
-        "first_start": ordered[0]["start"],
-        "last_end": max(s["end"] for s in scans),
-        "score": round(max(s.get("score", 0.0) for s in scans), 1),
-        "links": {r: sum(r in link for link in links) for r in reasons},
-        "scan_refs": [{"port": s["port"], "day": s["day"], "key": s["key"], "n_sources": len(s["sources"]),
-                       "start": s["start"], "end": s["end"], "timing": s["timing"], "score": s.get("score")}
-                      for s in ordered],
-    }
+def _group(group_id: str, scans: list[CandidateScan], links: list[tuple[str, ...]]) -> SuggestedGroup:
+    reasons = tuple(r for r in REASONS if any(r in link for link in links))
+    asns = {s.asn for s in scans if s.asn}
+    return SuggestedGroup(
+        group=group_id,
+        members=tuple(sorted({ip for s in scans for ip in s.sources})),
+        ports=tuple(sorted({s.port for s in scans})),
+        days=tuple(sorted({s.day for s in scans})),
+        scans=tuple(sorted(scans, key=lambda s: s.start_us)),
+        reasons=reasons,
+        asns=tuple(sorted(asns, key=lambda a: f"AS{a}")),  # the order of the AS labels, as the output always had
+        timing=_most_common([s.timing for s in scans]),
+        cover_multiple=_most_common([s.cover_multiple for s in scans]),
+        split=_typical_split(scans),
+        score=round(max(s.score for s in scans), 1),
+        links=tuple((r, sum(r in link for link in links)) for r in reasons),
+    )
 
 
-def suggest_groups(candidates: Sequence[dict[str, Any]], query: GroupQuery = GroupQuery()) -> list[dict[str, Any]]:
-    """Suggested groups (contract records plus extras, see :data:`COLUMNS`), ranked, ids ``S01``..."""
+def suggest_groups(candidates: Sequence[CandidateScan], query: GroupQuery = GroupQuery()) -> list[SuggestedGroup]:
+    """Suggested groups (:class:`~scantui.analysis.collab_types.SuggestedGroup`), ranked, ids ``S01``..."""
     scans = list(candidates)
     links = scan_links(scans, query)
     by_comp: dict[int, list[tuple[str, ...]]] = defaultdict(list)
@@ -260,15 +246,10 @@ def suggest_groups(candidates: Sequence[dict[str, Any]], query: GroupQuery = Gro
     where = {k: c for c, comp in enumerate(comps) for k in comp}
     for (i, _j), reasons in links.items():
         by_comp[where[i]].append(reasons)
-    records = [_group_record([scans[k] for k in comp], by_comp[c]) for c, comp in enumerate(comps)
-               if len(comp) >= query.min_scans]
-    records.sort(key=lambda g: (-g["scans"], -g["score"], g["first_start"], g["members"][0]))
-    width = max(2, len(str(len(records))))
-    out = [{"group": f"S{k + 1:0{width}d}", **g} for k, g in enumerate(records)]
+    found = [_group("", [scans[k] for k in comp], by_comp[c]) for c, comp in enumerate(comps)
+             if len(comp) >= query.min_scans]
+    # ties broken by the first member's dotted text: the order (and so the ids) the output has always had
+    found.sort(key=lambda g: (-g.n_scans, -g.score, g.first_start_us, dotted(g.members[0])))
+    width = max(2, len(str(len(found))))
+    out = [dataclasses.replace(g, group=f"S{k + 1:0{width}d}") for k, g in enumerate(found)]
     return out[: query.top] if query.top is not None else out
-
-
-def scans_of(group: dict[str, Any], candidates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The candidate records a suggested group was built from, in time order."""
-    refs = {(r["port"], r["start"], r["key"]) for r in group["scan_refs"]}
-    return sorted((c for c in candidates if (c["port"], c["start"], c["key"]) in refs), key=lambda c: c["start"])

@@ -42,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -53,6 +53,9 @@ from scantui.analysis.telescope import parse_cidrs
 from scantui.analysis.schedule import source_schedules
 from scantui.analysis.traffic import traffic_class
 from scantui.errors import InputError
+
+if TYPE_CHECKING:
+    from scantui.analysis.scanner_row import ScannerRow
 
 ENRICHMENT_COLUMNS = ("asn", "as_name", "country", "hostname", "org", "category")
 #: Read from the enrichment when present (an enrichment table's overlay carries them), for the rules.
@@ -119,6 +122,13 @@ class ScannerList:
     n_days: int
     dsts_from: str  # "src_totals" | "packets" | "unavailable"
     notes: list[str] = field(default_factory=list)
+
+    def row(self, src: int) -> ScannerRow | None:
+        """The typed row of source *src* (an IPv4 integer), or None when it is not in the list."""
+        from scantui.analysis.scanner_row import ScannerRow
+
+        found = self.frame.filter(pl.col("src") == src)
+        return ScannerRow.from_row(found.row(0, named=True)) if found.height else None
 
 
 # ---------------------------------------------------------------- parsing user values

@@ -34,6 +34,7 @@ rule from :mod:`scantui.enrich.rules`), as of the group's last active day.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 import math
@@ -46,9 +47,10 @@ import numpy as np
 import polars as pl
 
 from scantui.analysis import collab_timing as ct
+from scantui.analysis.collab_types import Timing
+from scantui.analysis.track_types import MemberSplit, TrackDay, TrackPort, TrackResult, TrackScan
 from scantui.analysis.traffic import is_probe
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: A member whose share varies less than this (max - min, in share of the union) keeps "the same share".
 STABLE_SPREAD = 0.02
 MIDNIGHT_GAP_US = 3600 * 1_000_000
@@ -73,14 +75,6 @@ def member_filter(members: Sequence[str]) -> pl.Expr:
     if hosts:
         terms.append(pl.col("src").is_in(pl.Series(hosts, dtype=pl.UInt32).implode()))
     return pl.any_horizontal(terms) if terms else pl.lit(False)
-
-
-def _dotted(ip: int) -> str:
-    return str(ipaddress.IPv4Address(int(ip)))
-
-
-def _iso(us: int) -> str:
-    return dt.datetime.fromtimestamp(us / 1e6, dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def aggregate(packets: pl.LazyFrame, members: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -133,7 +127,7 @@ def _merge_midnight(packets: pl.LazyFrame, members: Sequence[str], per_src: pl.D
     return per_src.sort("day", "dport", "src"), per_port.sort("day", "dport")
 
 
-def _scans(per_src: pl.DataFrame, per_port: pl.DataFrame, size: int, q: TrackQuery) -> list[dict[str, Any]]:
+def _scans(per_src: pl.DataFrame, per_port: pl.DataFrame, size: int, q: TrackQuery) -> list[TrackScan]:
     keep = per_port.filter(pl.col("union") >= q.min_cover * size)
     rows = per_src.join(keep, on=["day", "dport"], how="inner")
     scans = []
@@ -143,38 +137,37 @@ def _scans(per_src: pl.DataFrame, per_port: pl.DataFrame, size: int, q: TrackQue
         dsts = part["dsts"].to_numpy()
         first, last = part["first"].to_numpy(), part["last"].to_numpy()
         timing, _clarity, containment = ct.classify_timing(first, last)
-        ips = [_dotted(s) for s in part["src"]]
+        srcs = tuple(int(s) for s in part["src"])
         total = int(dsts.sum())
-        scans.append({
-            "day": day.isoformat(), "port": int(port), "start": _iso(int(first.min())), "end": _iso(int(last.max())),
-            "sources": ips, "n_sources": len(ips), "dsts_per_source": dict(zip(ips, map(int, dsts))),
-            "union": union, "cover": round(union / size, 4), "cover_multiple": max(1, round(total / size)),
-            "split": [round(int(d) / union, 4) for d in dsts], "timing": timing if len(ips) > 1 else "single",
-            "timing_containment": round(containment, 3), "packets": int(part["packets"].sum()),
-        })
-    return sorted(scans, key=lambda s: s["start"])
+        scans.append(TrackScan(
+            day=day, port=int(port), start_us=int(first.min()), end_us=int(last.max()), sources=srcs,
+            dsts=tuple(int(d) for d in dsts), union=union, cover=round(union / size, 4),
+            cover_multiple=max(1, round(total / size)), split=tuple(round(int(d) / union, 4) for d in dsts),
+            timing=Timing(timing) if len(srcs) > 1 else Timing.SINGLE, timing_containment=round(containment, 3),
+            packets=int(part["packets"].sum()),
+        ))
+    return sorted(scans, key=lambda s: s.start_us)
 
 
 def _calendar(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
 
 
-def _member_split(scans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    shares: dict[str, list[float]] = {}
+def _member_split(scans: list[TrackScan]) -> list[MemberSplit]:
+    shares: dict[int, list[float]] = {}
     for s in scans:
-        for ip, share in zip(s["sources"], s["split"]):
-            shares.setdefault(ip, []).append(share)
+        for src, share in zip(s.sources, s.split):
+            shares.setdefault(src, []).append(share)
     out = []
-    for ip, values in shares.items():
+    for src, values in shares.items():
         arr = np.array(values)
-        out.append({"member": ip, "scans": len(values), "mean_share": round(float(arr.mean()), 4),
-                    "min_share": round(float(arr.min()), 4), "max_share": round(float(arr.max()), 4),
-                    "stable": bool(arr.max() - arr.min() <= STABLE_SPREAD)})
-    return sorted(out, key=lambda m: (-m["scans"], -m["mean_share"], tuple(map(int, m["member"].split(".")))))
+        out.append(MemberSplit(src, len(values), round(float(arr.mean()), 4), round(float(arr.min()), 4),
+                               round(float(arr.max()), 4), bool(arr.max() - arr.min() <= STABLE_SPREAD)))
+    return sorted(out, key=lambda m: (-m.scans, -m.mean_share, m.member))
 
 
 def member_info(enrichment: pl.LazyFrame | None, srcs: pl.Series, last_day: dt.date | None) -> list[dict[str, Any]]:
-    """Who each member is: enrichment fields as of *last_day*, organization named by the rules."""
+    """Who each member is (``member`` an IPv4 integer): enrichment fields as of *last_day*, organization named by the rules."""
     from scantui.analysis.scanners import latest_enrichment
     from scantui.enrich.rules import classify
 
@@ -184,58 +177,43 @@ def member_info(enrichment: pl.LazyFrame | None, srcs: pl.Series, last_day: dt.d
     named = classify(frame)
     frame = named.collect() if isinstance(named, pl.LazyFrame) else named
     keep = [c for c in ("asn", "as_name", "country", "hostname", "org", "category", "rule") if c in frame.columns]
-    return [{"member": _dotted(r["src"]), **{c: r[c] for c in keep}} for r in frame.sort("src").iter_rows(named=True)]
+    return [{"member": int(r["src"]), **{c: r[c] for c in keep}} for r in frame.sort("src").iter_rows(named=True)]
 
 
 def track_group(packets: pl.LazyFrame, members: Sequence[str], *, telescope_size: int,
-                query: TrackQuery = TrackQuery(), enrichment: pl.LazyFrame | None = None) -> dict[str, Any]:
-    """The tracking figures of the group whose members are *members* (IPs/CIDRs), as one JSON-ready dict.
+                query: TrackQuery = TrackQuery(), enrichment: pl.LazyFrame | None = None) -> TrackResult:
+    """The tracking figures of the group whose members are *members* (IPs/CIDRs).
 
     *enrichment* (``src``, ``day``, enrichment columns) adds ``member_info``.
     """
     per_src, per_port = aggregate(packets, members)
     scans = _scans(*_merge_midnight(packets, members, per_src, per_port), telescope_size, query)
-    base: dict[str, Any] = {"members": list(members), "telescope_size": telescope_size, "min_cover": query.min_cover}
+    base = TrackResult(members=tuple(members), telescope_size=telescope_size, min_cover=query.min_cover)
     if per_src.is_empty():
-        return {**base, "seen": False, "active_members": [], "first_seen": None, "last_seen": None, "active_days": 0,
-                "span_days": 0, "packets": 0, "scans": [], "n_scans": 0, "scans_per_day": [], "packets_per_day": [],
-                "day_of_week": dict.fromkeys(WEEKDAYS, 0), "day_of_month": {str(d): 0 for d in range(1, 32)},
-                "ports": [], "n_ports": 0, "timing_counts": {}, "sizes": [], "size_histogram": {}, "member_split": [],
-                "member_info": []}
+        return base
     days = per_src.group_by("day").agg(pl.col("packets").sum(), pl.col("src").n_unique().alias("sources")).sort("day")
     first_day, last_day = days["day"][0], days["day"][-1]
-    calendar = _calendar(first_day, last_day)
-    scan_days = Counter(s["day"] for s in scans)
+    scan_days = Counter(s.day for s in scans)
     pk = dict(zip(days["day"], days["packets"]))
     srcs = dict(zip(days["day"], days["sources"]))
     ports = (per_src.group_by("dport").agg(pl.col("packets").sum(), pl.col("day").n_unique().alias("days"))
              .sort("packets", descending=True))
-    port_scans = Counter(s["port"] for s in scans)
-    weekday = Counter(dt.date.fromisoformat(s["day"]).weekday() for s in scans)
-    monthday = Counter(dt.date.fromisoformat(s["day"]).day for s in scans)
-    sizes = [s["n_sources"] for s in scans]
-    port_rows = sorted(({"port": int(p), "scans": port_scans.get(int(p), 0), "packets": int(n), "days": int(d)}
-                        for p, n, d in ports.iter_rows()), key=lambda r: (-r["scans"], -r["packets"], r["port"]))
-    return {
-        **base, "seen": True,
-        "active_members": [_dotted(s) for s in per_src["src"].unique().sort()],
-        "first_seen": _iso(int(per_src["first"].min())), "last_seen": _iso(int(per_src["last"].max())),
-        "active_days": days.height, "span_days": len(calendar), "packets": int(per_src["packets"].sum()),
-        "scans": scans, "n_scans": len(scans),
-        "scans_per_day": [{"day": d.isoformat(), "scans": scan_days.get(d.isoformat(), 0)} for d in calendar],
-        "packets_per_day": [{"day": d.isoformat(), "packets": int(pk.get(d, 0)), "sources": int(srcs.get(d, 0))}
-                            for d in calendar],
-        "day_of_week": {name: weekday.get(k, 0) for k, name in enumerate(WEEKDAYS)},
-        "day_of_month": {str(d): monthday.get(d, 0) for d in range(1, 32)},
-        "ports": port_rows[: query.top_ports], "n_ports": len(port_rows),
-        "timing_counts": dict(Counter(s["timing"] for s in scans).most_common()),
-        "sizes": sizes, "size_histogram": {str(k): v for k, v in sorted(Counter(sizes).items())},
-        "member_split": _member_split(scans),
-        "member_info": member_info(enrichment, per_src["src"].unique().sort(), last_day),
-    }
+    port_scans = Counter(s.port for s in scans)
+    port_rows = sorted((TrackPort(int(p), port_scans.get(int(p), 0), int(n), int(d)) for p, n, d in ports.iter_rows()),
+                       key=lambda r: (-r.scans, -r.packets, r.port))
+    active = per_src["src"].unique().sort()
+    return dataclasses.replace(
+        base, active_members=tuple(int(s) for s in active),
+        first_seen_us=int(per_src["first"].min()), last_seen_us=int(per_src["last"].max()),
+        packets=int(per_src["packets"].sum()), scans=tuple(scans),
+        days=tuple(TrackDay(d, scan_days.get(d, 0), int(pk.get(d, 0)), int(srcs.get(d, 0)))
+                   for d in _calendar(first_day, last_day)),
+        ports=tuple(port_rows[: query.top_ports]), n_ports=len(port_rows), member_split=tuple(_member_split(scans)),
+        member_info=tuple(member_info(enrichment, active, last_day)),
+    )
 
 
-def who_line(info: list[dict[str, Any]]) -> str:
+def who_line(info: Sequence[dict[str, Any]]) -> str:
     """The members' organizations and ASes, most common first: ``Censys (commercial) x2; AS202425 INT-NETWORK x9``."""
     names = Counter(" ".join(str(x) for x in (f"AS{m['asn']}" if m.get("asn") else None, m.get("as_name")) if x) for m in info)
     orgs = Counter(f"{m['org']} ({m.get('category') or '?'})" for m in info if m.get("org"))
@@ -243,11 +221,12 @@ def who_line(info: list[dict[str, Any]]) -> str:
     return "; ".join(parts) or "unknown (no enrichment; see scantui enrich)"
 
 
-def summary_line(doc: dict[str, Any]) -> str:
+def summary_line(doc: TrackResult) -> str:
     """One sentence an analyst reads first."""
-    if not doc["seen"]:
+    if not doc.seen:
         return "no probes from the group's members in the data"
-    mean = sum(doc["sizes"]) / len(doc["sizes"]) if doc["sizes"] else math.nan
-    return (f"{doc['n_scans']} scans on {doc['n_ports']} ports, active {doc['active_days']} of {doc['span_days']} days "
-            f"({doc['first_seen'][:10]} to {doc['last_seen'][:10]}), {len(doc['active_members'])} active members"
-            + (f", {mean:.1f} per scan" if doc["sizes"] else ""))
+    sizes = doc.sizes
+    mean = sum(sizes) / len(sizes) if sizes else math.nan
+    return (f"{doc.n_scans} scans on {doc.n_ports} ports, active {doc.active_days} of {doc.span_days} days "
+            f"({doc.first_seen:%Y-%m-%d} to {doc.last_seen:%Y-%m-%d}), {len(doc.active_members)} active members"
+            + (f", {mean:.1f} per scan" if sizes else ""))

@@ -1,8 +1,8 @@
 """Commands over the rollup: ``scanners`` (one row per source with its behaviour).
 
 Every option value is checked before any data is read, so a bad ``--sort``,
-``--cidr`` or rules file is one line and exit 2 at once. The rollup is opened
-(built on first use) through :func:`scantui.analysis.rollup_cache.open_rollup`.
+``--cidr`` or rules file is one line and exit 2 at once. The list comes from
+:meth:`scantui.workspace.Workspace.scanners` (the rollup built on first use).
 ``org``, ``category`` and ``rule`` come from :mod:`scantui.enrich.rules` (an
 enrichment table given as a PATH adds AS, hostname and company to match on).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, telescope_options
+from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, telescope_options
 from scantui.cli.output import message, print_table, write_out
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
@@ -84,20 +84,7 @@ def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, so
 
 
 def _run(paths, load_opts, telescope, query, rules=None):
-    from scantui.analysis import scanners as sc
-    from scantui.analysis.rollup_cache import open_rollup
-    from scantui.analysis.telescope import resolve_size
-    from scantui.cli.progress import run_with_progress
-    from scantui.io.loader import open_inputs
-
-    dataset = open_inputs(paths, load_opts)
-    rollup = run_with_progress(lambda: open_rollup(dataset, opts=load_opts), dataset.stats, dataset.total_bytes, "rolling up")
-    cidrs, size = telescope
-    if cidrs or size is not None:
-        size, _origin = resolve_size(cidrs, size, 0)
-    return sc.scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment,
-                           query=query, telescope_size=size, packets=dataset.lf, src_profile=rollup.src_profile,
-                           rules=rules)
+    return open_workspace(paths, load_opts, telescope).scanners(query, rules=rules)
 
 
 def _cell(column: str, value) -> str:

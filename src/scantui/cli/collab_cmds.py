@@ -13,7 +13,7 @@ import functools
 
 import click
 
-from scantui.cli.data_cmds import PATHS, list_output_options, load_options, telescope_options
+from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.present import cover_cell
 
@@ -84,25 +84,14 @@ def _query(by, window, tools, ports, min_sources, tolerance, telescope):
 
 
 def run_collab(paths, load_opts, telescope, query):
-    """Every candidate (ranked) of the data at *paths*, from the cached rollup."""
-    from scantui.analysis import collab as cb
-    from scantui.analysis.rollup_cache import open_rollup, telescope_size_estimate
-    from scantui.analysis.telescope import resolve_size
-    from scantui.cli.progress import run_with_progress
-    from scantui.io.loader import open_inputs
-
-    dataset = open_inputs(paths, load_opts)
-    rollup = run_with_progress(lambda: open_rollup(dataset, opts=load_opts), dataset.stats, dataset.total_bytes, "rolling up")
-    cidrs, size = telescope
-    size, _origin = resolve_size(cidrs, size, telescope_size_estimate(rollup) if not (cidrs or size) else 0)
-    result = cb.collab_scans(dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment,
-                             telescope_size=size, query=query)
-    return result
+    """Every candidate (ranked) of the data at *paths*, from the cached rollup (:meth:`Workspace.collab`)."""
+    return open_workspace(paths, load_opts, telescope).collab(query)
 
 
 def _print_table(result, shown, query) -> None:
     rows = [
-        [str(c["port"]), c["day"], c["key"], str(c["n_sources"]), cover_cell(c["cover_multiple"], c["union"], c["telescope_size"]), c["timing"], f"{c['score']:.1f}"]
+        [str(c.port), c.day.isoformat(), c.key.text, str(c.n_sources), cover_cell(c.cover_multiple, c.union, c.telescope_size),
+         str(c.timing), f"{c.score:.1f}"]
         for c in shown
     ]
     title = (f"collab: {len(result.candidates):,} candidates; telescope {result.telescope_size:,} "

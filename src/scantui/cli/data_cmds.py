@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scantui.cli.output import message, print_json, print_mapping, print_table, write_out
+from scantui.cli.output import message, print_json, print_mapping, write_out
 from scantui.cli.write_errors import writes
 
 
@@ -87,6 +87,18 @@ def _open(paths, load_opts):
     return open_inputs(paths, load_opts)
 
 
+def open_workspace(paths, load_opts, telescope):
+    """The :class:`~scantui.workspace.Workspace` of *paths* with its rollup open (built on first use,
+    with a progress bar on a terminal); every command over the rollup starts here."""
+    from scantui.cli.progress import run_with_progress
+    from scantui.workspace import Task, Workspace
+
+    task = Task()
+    ws = Workspace.open(paths, load_opts, telescope, task=task)
+    run_with_progress(ws.rollup, ws.dataset.stats, ws.dataset.total_bytes, "rolling up", task=task)
+    return ws
+
+
 @click.command("open", hidden=True)
 @PATHS
 @load_options
@@ -122,20 +134,16 @@ def info_cmd(paths, rules_path, load_opts, telescope, fmt):
 
 
 def _info(paths, load_opts, fmt, telescope, rules_path=None):
-    from scantui.analysis.summary import summarize
     from scantui.analysis.telescope import resolve_size
     from scantui.cli.progress import run_with_progress
     from scantui.enrich.rules import load_rules
+    from scantui.workspace import Task, Workspace
 
     rules = load_rules(rules_path)
-    dataset = _open(paths, load_opts)
-    tables = None
-    if dataset.enrichment_paths:
-        from scantui.enrich.table import scan_tables
-
-        tables = scan_tables(dataset.enrichment_paths)
-    summary = run_with_progress(lambda: summarize(dataset.lf, rules=rules, enrichment=tables), dataset.stats,
-                                dataset.total_bytes, "reading")
+    task = Task()
+    ws = Workspace.open(paths, load_opts, telescope, task=task)  # info reads the packets, not the rollup
+    dataset = ws.dataset
+    summary = run_with_progress(lambda: ws.summary(rules), dataset.stats, dataset.total_bytes, "reading", task=task)
     if summary["organizations"]["known_from"] == ["rules"]:
         from scantui.analysis.scanners import NO_ENRICHMENT_NOTE
 
@@ -241,12 +249,13 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
         except KeyboardInterrupt:
             pass
         return
-    from scantui.analysis.rollup_cache import update_rollup
     from scantui.cli.progress import run_with_progress
+    from scantui.workspace import Task, Workspace
 
-    dataset = _open(paths, load_opts)
-    update = run_with_progress(lambda: update_rollup(dataset, opts=load_opts, cache_dir=cache_dir, rebuild=rebuild),
-                               dataset.stats, dataset.total_bytes, "rolling up")
+    task = Task()
+    ws = Workspace.open(paths, load_opts, cache_dir=cache_dir, task=task)
+    update = run_with_progress(lambda: ws.update_rollup(rebuild=rebuild), ws.dataset.stats, ws.dataset.total_bytes,
+                               "rolling up", task=task)
     _say(update, as_json)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import click
 
-from scantui.cli.collab_cmds import print_notes, run_collab, search_options
-from scantui.cli.data_cmds import PATHS, list_output_options, load_options, output_options, telescope_options
+from scantui.cli.collab_cmds import print_notes, search_options
+from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
-from scantui.present import days_cell, list_cell, reasons_cell, split_cell
+from scantui.present import asns_cell, days_cell, list_cell, reasons_cell, split_cell
 
 DEFAULT_LABELS = "scantui-labels.yaml"
 TABLE_DEFAULT_TOP = 50
@@ -39,16 +39,13 @@ def open_labels(labels_path: str | None, *, required: bool = False):
     return LabelsStore.load(path, must_exist=True)
 
 
-def with_review(groups: list[dict], store, candidates: list[dict] = ()) -> list[dict]:
-    """Each suggestion's matching labelled groups and review state, as the TUI shows them: ``labelled``/``rejected``
-    when its scans (of *candidates*) are recorded in a group, ``same_ips`` when a group only holds its IPs."""
-    from scantui.analysis.groups import scans_of
+def reviews_of(groups: list, store) -> list[tuple[str, list[dict]]]:
+    """Each suggestion's review state and matching labelled groups, as the TUI shows them: ``labelled``/``rejected``
+    when its scans are recorded in a group, ``same_ips`` when a group only holds its IPs."""
     from scantui.labels.match import ScanIndex, scan_key
 
     index = ScanIndex(store.groups if store is not None else [])
-    for g in groups:
-        g["review"], g["labels"] = index.review(g["members"], [scan_key(c) for c in scans_of(g, candidates)])
-    return groups
+    return [index.review(g.member_ips, [scan_key(c.port, c.day, c.source_ips) for c in g.scans]) for g in groups]
 
 
 @click.command("groups")
@@ -63,29 +60,30 @@ def with_review(groups: list[dict], store, candidates: list[dict] = ()) -> list[
 @list_output_options
 def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, fmt):
     """Candidate scans tied into suggested groups by shared IPs, timing and partition."""
-    from scantui.analysis.groups import COLUMNS, GroupQuery, suggest_groups
+    from scantui.analysis.groups import COLUMNS, GroupQuery
 
     store = open_labels(labels_path)  # a broken labels file fails before the data is read
-    result = run_collab(paths, load_opts, telescope, query)
+    ws = open_workspace(paths, load_opts, telescope)
+    result = ws.collab(query)
     print_notes(result)
-    groups = with_review(suggest_groups(result.candidates, GroupQuery(min_scans=min_scans)), store, result.candidates)
+    groups = ws.groups(query, GroupQuery(min_scans=min_scans))
     shown = groups[:top] if top is not None else groups
     if fmt in ("json", "jsonl", "csv"):
         from scantui.cli.shapes import group_rows
 
-        rows = group_rows(shown)
+        rows = group_rows(shown, reviews_of(shown, store))
         print_json(rows) if fmt == "json" else print_jsonl(rows) if fmt == "jsonl" else print_csv(rows, (*COLUMNS, "labels", "review"))
     else:
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
-        _print_table(groups, shown, result, query)
+        _print_table(groups, shown, reviews_of(shown, store), result, query)
 
 
-def _print_table(groups, shown, result, query) -> None:
+def _print_table(groups, shown, reviews, result, query) -> None:
     rows = [[
-        g["group"], str(g["scans"]), f"{g['n_members']:,}", list_cell(g["ports"], 4),
-        days_cell(g["days"]), reasons_cell(g["reasons"]), g["timing"] or "",
-        split_cell(g["split"], g["cover_multiple"]), ",".join(g["asns"][:2]), g["review"] + (f" {g['labels'][0]['id']}" if g["labels"] else ""),
-    ] for g in shown]
+        g.group, str(g.n_scans), f"{g.n_members:,}", list_cell(g.ports, 4),
+        days_cell(g.days), reasons_cell(g.reasons), g.timing or "",
+        split_cell(g.split, g.cover_multiple), asns_cell(g.asns[:2]), review + (f" {labels[0]['id']}" if labels else ""),
+    ] for g, (review, labels) in zip(shown, reviews)]
     title = (f"groups: {len(groups):,} suggested from {len(result.candidates):,} candidate scans; "
              f"window {query.window_label}")
     print_table(title, ["group", "scans", "ips", "ports", "days", "reasons", "timing", "split", "AS", "review"], rows)
@@ -105,29 +103,25 @@ def _print_table(groups, shown, result, query) -> None:
 @output_options
 def track_cmd(paths, load_opts, telescope, query, group_id, min_cover, labels_path, fmt):
     """One group over the whole data: longevity, scans per day, weekday/monthday, ports, split, timing, sizes."""
-    from scantui.analysis.tracking import TrackQuery, track_group
-    from scantui.io.loader import open_inputs
+    import functools
+
+    from scantui.analysis.tracking import TrackQuery
 
     store = open_labels(labels_path)
-    origin, members, title = _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, query)
-    dataset = open_inputs(paths, load_opts)
-    size, enrichment = _size_and_enrichment(dataset, load_opts, telescope)
-    doc = {"group": group_id, "origin": origin, "title": title,
-           **track_group(dataset.lf, members, telescope_size=size, query=TrackQuery(min_cover=min_cover),
-                         enrichment=enrichment)}
+    workspace = functools.cache(lambda: open_workspace(paths, load_opts, telescope))  # after the group is known
+    origin, members, title = _resolve_group(group_id, store, labels_path, workspace, query)
+    result = workspace().track(members, TrackQuery(min_cover=min_cover))
     if fmt == "json":
-        from scantui.cli.shapes import track_doc
-
-        print_json(track_doc(doc))
+        print_json({"group": group_id, "origin": origin, "title": title, **result.to_json()})
     elif fmt == "csv":
-        print_csv(doc["scans"], ("day", "port", "start", "end", "n_sources", "union", "cover", "cover_multiple", "timing",
-                                 "packets", "sources", "split"))
+        print_csv([s.to_json() for s in result.scans], ("day", "port", "start", "end", "n_sources", "union", "cover",
+                                                        "cover_multiple", "timing", "packets", "sources", "split"))
     else:
-        _print_track(doc)
+        _print_track(group_id, origin, title, result)
 
 
-def _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, query):
-    """(origin, members, title) of a labelled group or a suggestion."""
+def _resolve_group(group_id, store, labels_path, workspace, query):
+    """(origin, members, title) of a labelled group or a suggestion (``workspace()`` opens the data for those)."""
     import re
 
     from scantui.errors import InputError
@@ -136,58 +130,50 @@ def _resolve_group(group_id, store, labels_path, paths, load_opts, telescope, qu
         group = store.get(group_id)
         return "labels", list(group.members), group.title
     if re.fullmatch(r"S\d+", group_id):
-        from scantui.analysis.groups import suggest_groups
-
-        groups = suggest_groups(run_collab(paths, load_opts, telescope, query).candidates)
-        found = next((g for g in groups if g["group"] == group_id), None)
+        groups = workspace().groups(query)
+        found = next((g for g in groups if g.group == group_id), None)
         if found is None:
             raise InputError(f"no suggestion {group_id} ({len(groups)} suggested: "
-                             f"{groups[0]['group'] + '..' + groups[-1]['group'] if groups else 'none'})", where="--group")
-        return "suggestion", found["members"], None
+                             f"{groups[0].group + '..' + groups[-1].group if groups else 'none'})", where="--group")
+        return "suggestion", list(found.member_ips), None
     known = ", ".join(store.ids[:10]) if store is not None else ""
     where = str(store.path) if store is not None else (labels_path or DEFAULT_LABELS)
     raise InputError(f"no group {group_id!r} in the labels file" + (f" (it has: {known})" if known else "")
                      + "; suggestion ids look like S01", path=where)
 
 
-def _size_and_enrichment(dataset, load_opts, telescope):
-    """The telescope size (given, or the rollup's estimate) and the rollup's enrichment (None without any)."""
-    from scantui.analysis.rollup_cache import open_rollup, telescope_size_estimate
-    from scantui.analysis.telescope import resolve_size
-    from scantui.cli.progress import run_with_progress
-
-    rollup = run_with_progress(lambda: open_rollup(dataset, opts=load_opts), dataset.stats, dataset.total_bytes, "rolling up")
-    cidrs, size = telescope
-    return resolve_size(cidrs, size, 0 if (cidrs or size) else telescope_size_estimate(rollup))[0], rollup.enrichment
-
-
-def _print_track(doc) -> None:
+def _print_track(group_id, origin, title, doc) -> None:
+    from scantui.analysis.collab_types import dotted
+    from scantui.analysis.track_types import iso_z
     from scantui.analysis.tracking import summary_line, who_line
     from scantui.cli.output import print_mapping
 
-    name = doc["group"] + (f" ({doc['title']})" if doc.get("title") else "")
+    name = group_id + (f" ({title})" if title else "")
     message(f"{name}: {summary_line(doc)}")
-    if not doc["seen"]:
+    if not doc.seen:
         return
     print_mapping(f"track {name}", [
-        ("from", doc["origin"]), ("members listed", list_cell(doc["members"], 6, ", ")),
-        ("active members", len(doc["active_members"])), ("first seen", doc["first_seen"]), ("last seen", doc["last_seen"]),
-        ("active days", f"{doc['active_days']} of {doc['span_days']}"), ("packets", doc["packets"]),
-        ("scans", doc["n_scans"]), ("timing", ", ".join(f"{k} {v}" for k, v in doc["timing_counts"].items()) or "-"),
-        ("group size", ", ".join(f"{k}: {v}" for k, v in doc["size_histogram"].items()) or "-"),
-        ("scans by day of month", " ".join(f"{d}:{n}" for d, n in doc["day_of_month"].items() if n) or "-"),
-        ("who", who_line(doc["member_info"])),
+        ("from", origin), ("members listed", list_cell(doc.members, 6, ", ")),
+        ("active members", len(doc.active_members)), ("first seen", iso_z(doc.first_seen_us)),
+        ("last seen", iso_z(doc.last_seen_us)), ("active days", f"{doc.active_days} of {doc.span_days}"),
+        ("packets", doc.packets), ("scans", doc.n_scans),
+        ("timing", ", ".join(f"{k} {v}" for k, v in doc.timing_counts()) or "-"),
+        ("group size", ", ".join(f"{k}: {v}" for k, v in doc.size_histogram()) or "-"),
+        ("scans by day of month", " ".join(f"{d}:{n}" for d, n in enumerate(doc.day_of_month(), start=1) if n) or "-"),
+        ("who", who_line(doc.member_info)),
     ])
     print_table("scans", ["day", "port", "n", "cover", "split", "timing", "start", "end"], [
-        [s["day"][5:], str(s["port"]), str(s["n_sources"]), f"{s['cover_multiple']}x {s['cover']:.0%}",
-         split_cell(sorted(s["split"], reverse=True), s["cover_multiple"]), s["timing"], s["start"][11:16], s["end"][5:16]]
-        for s in doc["scans"][:TABLE_DEFAULT_TOP]])
-    print_table("scans per weekday", list(doc["day_of_week"]), [[str(v) for v in doc["day_of_week"].values()]])
+        [f"{s.day:%m-%d}", str(s.port), str(s.n_sources), f"{s.cover_multiple}x {s.cover:.0%}",
+         split_cell(sorted(s.split, reverse=True), s.cover_multiple), str(s.timing), f"{s.start:%H:%M}",
+         f"{s.end:%m-%dT%H:%M}"]
+        for s in doc.scans[:TABLE_DEFAULT_TOP]])
+    weekdays = doc.day_of_week()
+    print_table("scans per weekday", [d for d, _n in weekdays], [[str(n) for _d, n in weekdays]])
     print_table("ports", ["port", "scans", "packets", "days"],
-                [[str(p["port"]), str(p["scans"]), f"{p['packets']:,}", str(p["days"])] for p in doc["ports"][:10]])
+                [[str(p.port), str(p.scans), f"{p.packets:,}", str(p.days)] for p in doc.ports[:10]])
     print_table("split per member", ["member", "scans", "mean", "min", "max", "same share"], [
-        [m["member"], str(m["scans"]), f"{m['mean_share']:.3f}", f"{m['min_share']:.3f}", f"{m['max_share']:.3f}",
-         "yes" if m["stable"] else "no"] for m in doc["member_split"][:20]])
+        [dotted(m.member), str(m.scans), f"{m.mean_share:.3f}", f"{m.min_share:.3f}", f"{m.max_share:.3f}",
+         "yes" if m.stable else "no"] for m in doc.member_split[:20]])
 
 
 COMMANDS = [groups_cmd, track_cmd]

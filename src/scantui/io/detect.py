@@ -4,6 +4,10 @@ Magic numbers identify binary formats (Parquet, pcap in both byte orders and
 timestamp resolutions, pcapng); text is sniffed: netfilter ``LOG`` lines carry
 ``SRC=... DST=...`` pairs, an iptables-style CSV has a header naming a source
 column. A ``.cap`` or extension-less file works the same as a ``.pcap``.
+
+A gzip, zstd, xz or bzip2 file is sniffed inside: its first decompressed bytes
+decide the format (:mod:`scantui.io.compressed` reads it as a stream).
+Compressed Parquet is refused (Parquet compresses its own columns).
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ _PCAP_MAGICS = {
     b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",  # nanoseconds, LE / BE
 }
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
-_COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"BZh": "bzip2", b"\xfd7zXZ": "xz"}
 
 
 SNIFF_BYTES = 64 * 1024
@@ -68,15 +71,25 @@ def sniff(path: Path) -> str:
         raise InputError(exc.strerror or str(exc), path=path) from None
     if not head:
         raise InputError("empty file (0 bytes)", path=path)
+    from scantui.io import compressed
+
+    kind = compressed.compression_of(head)
+    if kind is not None:
+        head = compressed.head(path, SNIFF_BYTES, kind)
+        if not head:
+            raise InputError(f"empty {kind}-compressed file (0 bytes decompressed)", path=path)
+        inner = compressed.compression_of(head)
+        if inner is not None:
+            raise InputError(f"{inner} inside {kind}: only one layer of compression is read", path=path)
+        if head[:4] == b"PAR1":
+            raise InputError(f"{kind}-compressed Parquet is not read (Parquet compresses its own columns); "
+                             "decompress it first", path=path)
     if head[:4] == b"PAR1":
         return PARQUET
     if head[:4] in _PCAP_MAGICS:
         return PCAP
     if head[:4] == _PCAPNG_MAGIC:
         return PCAPNG
-    for magic, name in _COMPRESSED.items():
-        if head.startswith(magic):
-            raise InputError(f"{name}-compressed input is not read directly; decompress it first", path=path)
     if b"\x00" in head[:4096]:
         raise InputError(
             f"unrecognized binary format (first bytes {head[:4].hex()}): not Parquet, pcap or pcapng",

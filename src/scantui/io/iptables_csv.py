@@ -5,7 +5,8 @@ PROTO, SPT, DPT, ID, TTL, LEN, SEQ, ACK, WINDOW, TCP_Flags``, a timestamp and
 the TCP options as hex. The separator (comma, semicolon or tab) is sniffed from
 the header; every column is read as text and converted by
 :mod:`scantui.io.normalize`, which also knows the many other names these
-columns go by. Unknown columns are ignored.
+columns go by. Unknown columns are ignored. A compressed CSV is read a
+decompressed block of lines at a time (:mod:`scantui.io.compressed`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import polars as pl
 
 from scantui.errors import InputError
+from scantui.io import compressed
 from scantui.io.column_names import resolve_columns
 from scantui.io.normalize import Normalized, load_text_input, normalize_values
 from scantui.io.options import LoadOptions
@@ -26,8 +28,12 @@ _HEAD_BYTES = 64 << 10
 
 
 def _head_line(path: str) -> str:
-    with open(path, "rb") as f:
-        head = f.read(_HEAD_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
+    kind = compressed.compression(path)
+    if kind is not None:
+        head = compressed.head(path, _HEAD_BYTES, kind).decode("utf-8", errors="replace").lstrip("\ufeff")
+    else:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
     for line in head.splitlines():
         if line.strip():
             return line
@@ -69,21 +75,36 @@ def _normalized(path: str, opts: LoadOptions) -> Normalized:
     header = _head_line(path)
     if not header:
         raise InputError("empty CSV file (no header line)", path=path)
-    lf = pl.scan_csv(
-        path,
-        separator=sniff_separator(header),
-        quote_char='"',
-        infer_schema=False,
-        encoding="utf8-lossy",
-        truncate_ragged_lines=True,
-        raise_if_empty=False,
-    )
+    lf = _scan_csv(path, sniff_separator(header))
     names = lf.collect_schema().names()
     mapping = resolve_columns(names, path)
     # `a, "b"`: polars only honours quotes right after the separator; drop the ones after a space.
     lf = lf.with_columns(pl.col(c).str.strip_chars().str.strip_prefix('"').str.strip_suffix('"') for c in mapping)
     # Line numbers assume one line per row: a quoted field spanning lines shifts the ones after it.
     return normalize_values(lf, mapping, path, opts, row_label=lambda i: f"line {i + 2}")
+
+
+_CSV_OPTIONS = dict(quote_char='"', infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True,
+                    raise_if_empty=False)
+
+
+def _scan_csv(path: str, separator: str) -> pl.LazyFrame:
+    """Every column as text; a compressed file is parsed a block of whole lines at a time.
+
+    Blocks end at a line end, so a quoted field spanning lines (rare in packet exports) is read
+    as in a plain file only when it does not straddle two blocks (4 MiB apart).
+    """
+    kind = compressed.compression(path)
+    if kind is None:
+        return pl.scan_csv(path, separator=separator, **_CSV_OPTIONS)
+    first = compressed.head(path, _HEAD_BYTES, kind)
+    names = pl.read_csv(first.partition(b"\n")[0] + b"\n", separator=separator, n_rows=0, **_CSV_OPTIONS).columns
+    schema = pl.Schema({name: pl.String for name in names})
+
+    def parse(block: bytes) -> pl.DataFrame:
+        return pl.read_csv(block, separator=separator, has_header=False, schema=schema, **_CSV_OPTIONS)
+
+    return compressed.scan_text(path, kind, parse, schema, "csv", skip_first_line=True)
 
 
 def scan_iptables_csv(path: str | os.PathLike[str], opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:

@@ -160,6 +160,16 @@ class Dataset:
         """One unit's canonical table, with these load options; *stats* gets its loader counts."""
         return _build_frame([unit.group], self.opts, stats)
 
+    @property
+    def table_bytes(self) -> int:
+        """About how many bytes the inputs hold decoded: :attr:`total_bytes` with compressed files
+        counted at their expected ratio (:func:`scantui.io.compressed.expected_size`), for sizing work."""
+        from scantui.io import compressed
+
+        text = (detect.IPTABLES_CSV, detect.NETFILTER_LOG)
+        return sum(_size(f.path) if f.format in (detect.PARQUET, ENRICHMENT_TABLE)
+                   else compressed.expected_size(f.path, text=f.format in text) for f in self.inputs)
+
 
 def _is_file(path: Path) -> bool:
     try:

@@ -19,7 +19,8 @@ Dec -> Jan wrap inside the file), ISO 8601 (rsyslog high precision,
 ``journalctl -o short-iso[-precise]``), ``journalctl -o short-unix`` epochs and
 ``dmesg -T`` brackets. Lines that are not netfilter packet lines are skipped and
 counted as ``not_netfilter`` (``not_ip`` for ARP and other non-IP logs), IPv6
-packets as ``ipv6``.
+packets as ``ipv6``. A compressed log is read a decompressed block of lines at
+a time (:mod:`scantui.io.compressed`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from datetime import datetime, timezone
 import polars as pl
 
 from scantui.errors import InputError
+from scantui.io import compressed
 from scantui.io.normalize import Normalized, load_text_input, normalize_values
 from scantui.io.options import LoadOptions
 from scantui.io.stats import LoadStats
@@ -163,18 +165,19 @@ def parse_lines(lines: pl.LazyFrame, opts: LoadOptions, line_col: str = "line") 
     return lf.drop("_line", "_halves", "_ip", "_l4")
 
 
+# One string column per line: a separator and no quote character that never occur in syslog.
+_LINES = dict(has_header=False, separator="\x1f", quote_char=None, schema={"line": pl.String}, encoding="utf8-lossy",
+              truncate_ragged_lines=True, raise_if_empty=False)
+
+
 def _read_lines(path: str) -> pl.LazyFrame:
-    # One string column per line: a separator and no quote character that never occur in syslog.
-    return pl.scan_csv(
-        path,
-        has_header=False,
-        separator="\x1f",
-        quote_char=None,
-        schema={"line": pl.String},
-        encoding="utf8-lossy",
-        truncate_ragged_lines=True,
-        raise_if_empty=False,
-    ).with_row_index("_lineno")
+    kind = compressed.compression(path)
+    if kind is None:
+        lines = pl.scan_csv(path, **_LINES)
+    else:  # a block of whole lines at a time
+        lines = compressed.scan_text(path, kind, lambda block: pl.read_csv(block, **_LINES),
+                                     pl.Schema({"line": pl.String}), "log")
+    return lines.with_row_index("_lineno")
 
 
 def _normalized(path: str, opts: LoadOptions) -> Normalized:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from scantui.errors import InputError
-from scantui.io import schema
+from scantui.io import compressed, schema
 from scantui.io.column_names import OPTIONS, REQUIRED, TS_DATE, TS_TIME, looked_for
 from scantui.io.convert import (BLANK, by_unique, clean, is_ipv6, mss_of_options, options_hex, present, to_flags, to_ip,
                                 to_proto, to_ts, to_uint, wrong_type)
@@ -278,7 +278,7 @@ def load_text_input(
     publish its FileStats and return the canonical LazyFrame."""
     try:
         normalized = make()
-        if os.path.getsize(path) < MATERIALIZE_BELOW:
+        if compressed.expected_size(path, text=True) < MATERIALIZE_BELOW:
             normalized.materialize()
         checked = normalized.check()
     except pl.exceptions.PolarsError as e:

@@ -15,7 +15,8 @@ record:
    missed) one record is read with ``struct`` and the walk resumes. So the
    result is always the exact chain; only its speed depends on the data.
 
-Headers found are decoded by :mod:`scantui.io.frames`. Errors in the input
+Headers found are decoded by :mod:`scantui.io.frames`. A compressed file
+(:mod:`scantui.io.compressed`) is walked the same way, a decompressed piece at a time. Errors in the input
 raise :class:`scantui.errors.InputError` naming the record and byte offset.
 """
 
@@ -30,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from scantui.errors import InputError
-from scantui.io import frames
+from scantui.io import compressed, frames
 from scantui.io.options import LoadOptions
 from scantui.io.schema import canonical_schema
 from scantui.io.sources import scan_batches
@@ -111,6 +112,10 @@ class PcapHeader:
 
 
 def read_header(path: str) -> PcapHeader:
+    kind = compressed.compression(path)
+    if kind is not None:
+        head = compressed.head(path, FILE_HEADER, kind)
+        return PcapHeader(path, head, len(head))
     try:
         with open(path, "rb") as f:
             head = f.read(FILE_HEADER)
@@ -134,12 +139,23 @@ class RecordWalker:
         self.records_before = 0  # records returned so far (for error positions)
         self._mask = np.empty(SCAN_BLOCK, bool)
         self.truncated = False
+        self.base = 0  # offset of the buffer's first byte in the (decompressed) file, for error positions
+        self.unit = "byte"
+
+    def rebase(self, views: frames.ByteViews, base: int, allow_truncated: bool) -> None:
+        """Walk the next piece of a stream: *views* holds its bytes from offset *base* (a record start)."""
+        self.views = views
+        self.size = views.size
+        self.base = base
+        self.allow_truncated = allow_truncated
+        self.truncated = False
+        self.unit = "decompressed byte"
 
     # -- one record, the slow way ------------------------------------------------
     def read_one(self, pos: int, index: int) -> int | None:
         """Check the record at ``pos`` (record number ``index``, 1-based); its next position, None if cut."""
         left = self.size - pos
-        where = f"record {index} at byte {pos}"
+        where = f"record {index} at {self.unit} {self.base + pos}"
         if left < RECORD_HEADER:
             return self._cut(index, where, RECORD_HEADER, left)
         _, frac, caplen, origlen = struct.unpack_from(self.hdr.order + "IIII", self.views.u8, pos)
@@ -331,6 +347,10 @@ def _concat_records(parts: list[Records]) -> Records:
 def iter_pcap_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[pl.DataFrame]:
     """Decode a classic pcap file into canonical DataFrames of at most ``opts.chunk_records`` rows."""
     path = os.fspath(path)
+    kind = compressed.compression(path)
+    if kind is not None:
+        yield from _iter_pcap_stream(path, kind, opts, stats)
+        return
     fstats = FileStats(path, format="pcap")
     stats.publish(fstats)
     buffer, size = open_mapped(path)
@@ -351,6 +371,48 @@ def iter_pcap_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[pl.
         if builder.records >= chunk:
             yield from emit(builder, fstats, opts)
     yield from finish(builder, fstats, opts, stats, size, walker.truncated)
+
+
+#: Decompressed bytes of a compressed capture walked at a time (plus the record cut at the previous piece's end).
+STREAM_BYTES = 8 << 20
+
+
+def _iter_pcap_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStats) -> Iterator[pl.DataFrame]:
+    """Decode a compressed pcap file piece by piece: memory follows :data:`STREAM_BYTES` and the chunk, not the file.
+
+    Each piece is walked like a mapped file that may end inside a record; that
+    record's bytes start the next piece. Only the last piece's cut is a truncation.
+    """
+    fstats = FileStats(path, format="pcap")
+    stats.publish(fstats)
+    builder = frames.FrameBuilder()
+    chunk = max(1, opts.chunk_records)
+    with compressed.Decompressed(path, kind, allow_cut=opts.allow_truncated) as stream:
+        head = stream.read_exact(FILE_HEADER)
+        header = PcapHeader(path, head, len(head))
+        walker = RecordWalker(path, frames.ByteViews(b""), header, opts.allow_truncated)
+        rest, base = b"", FILE_HEADER
+        while True:
+            more = stream.read(STREAM_BYTES)
+            final = not more
+            buf = rest + more if rest else more
+            views = frames.ByteViews(buf)
+            walker.rebase(views, base, opts.allow_truncated if final else True)
+            pos = 0
+            while pos < len(buf) and not walker.truncated:
+                (headers, caplen, ts), pos = walker.chunk(pos, chunk - builder.records)
+                if len(headers) == 0:
+                    break
+                builder.add(views, headers + RECORD_HEADER, caplen, header.linktype, ts)
+                stats.advance(path, stream.compressed_pos, stream.size)
+                if builder.records >= chunk:
+                    yield from emit(builder, fstats, opts)
+            if final:
+                break
+            rest, base = buf[pos:], base + pos
+        size, cut = stream.size, stream.cut
+    # a stream cut between two records still lost what followed: counted like a cut record
+    yield from finish(builder, fstats, opts, stats, size, walker.truncated or cut)
 
 
 def finish(

@@ -16,6 +16,8 @@ Timestamps use each interface's ``if_tsresol`` (power of 10 or of 2) and
 timestamp of the nearest earlier timestamped packet in the file (a capture
 writes SPBs in arrival order), or null when there is none. SPBs use interface
 0's link type and snap length.
+
+A compressed file (:mod:`scantui.io.compressed`) is walked a decompressed piece at a time.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ import numpy as np
 import polars as pl
 
 from scantui.errors import InputError
-from scantui.io import frames
+from scantui.io import compressed, frames
 from scantui.io.options import LoadOptions
-from scantui.io.pcap import MAX_CAPLEN, WINDOW_BYTES, MappedFile, emit, finish, open_mapped, output_schema
+from scantui.io.pcap import (MAX_CAPLEN, STREAM_BYTES, WINDOW_BYTES, MappedFile, emit, finish, open_mapped,
+                             output_schema)
 from scantui.io.sources import scan_batches
 from scantui.io.stats import FileStats, LoadStats
 
@@ -94,11 +97,25 @@ class BlockWalker:
         self.interfaces: list[Interface] = []
         self.blocks_before = 0
         self.section_started = False
+        self.base = 0  # offset of the buffer's first byte in the (decompressed) file, for error positions
+        self.unit = "byte"
+
+    def rebase(self, buffer, base: int, allow_truncated: bool) -> None:
+        """Walk the next piece of a stream: *buffer* holds its bytes from offset *base* (a block start)."""
+        self.buffer = buffer
+        self.size = len(buffer)
+        self.views = frames.ByteViews(buffer)
+        if self.section_started:
+            self.words = np.frombuffer(buffer, dtype=self.order + "u4", count=self.size // 4)
+        self.base = base
+        self.allow_truncated = allow_truncated
+        self.truncated = False
+        self.unit = "decompressed byte"
 
     # -- one block, the slow way -------------------------------------------------------
     def _header(self, pos: int, index: int) -> tuple[int, int] | None:
         """Type and total length of the block at ``pos``, checked; None if the file is cut there."""
-        where = f"block {index} at byte {pos}"
+        where = f"block {index} at {self.unit} {self.base + pos}"
         left = self.size - pos
         if left < 12:
             return self._cut(index, where, 12, left)
@@ -142,7 +159,7 @@ class BlockWalker:
         self.section_started = True
 
     def _bad(self, why: str, index: int, pos: int) -> InputError:
-        return InputError(why, path=self.path, where=f"block {index} at byte {pos}")
+        return InputError(why, path=self.path, where=f"block {index} at {self.unit} {self.base + pos}")
 
     def _read_block(self, pos: int, index: int, packets: _Packets) -> int | None:
         """Read one block of any type, adding its packet if it has one; the next position, None if cut."""
@@ -324,7 +341,7 @@ def ts_seconds(ts_raw: np.ndarray, iface: Interface) -> np.ndarray:
 
 
 def check_ts_range(path: str, ts_raw: np.ndarray, which: np.ndarray, iface: Interface, block: np.ndarray,
-                   block_pos: np.ndarray) -> None:
+                   block_pos: np.ndarray, unit: str = "byte") -> None:
     """Refuse the first packet among *which* whose time is outside years 1-9999 (it would wrap around)."""
     sec = ts_seconds(ts_raw, iface)
     bad = np.flatnonzero(which & ((sec < MIN_TS_S) | (sec > MAX_TS_S)))
@@ -333,7 +350,7 @@ def check_ts_range(path: str, ts_raw: np.ndarray, which: np.ndarray, iface: Inte
         raise InputError(
             f"bad block: timestamp {int(ts_raw[k])} is out of range (about {sec[k]:.3g} s since 1970 with if_tsresol "
             f"0x{iface.tsresol:02x} and if_tsoffset {iface.tsoffset} s; years 1 to 9999 are read)",
-            path=path, where=f"block {int(block[k])} at byte {int(block_pos[k])}")
+            path=path, where=f"block {int(block[k])} at {unit} {int(block_pos[k])}")
 
 
 class _TsCarry:
@@ -362,6 +379,10 @@ class _TsCarry:
 def iter_pcapng_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[pl.DataFrame]:
     """Decode a pcapng file into canonical DataFrames of at most ``opts.chunk_records`` rows."""
     path = os.fspath(path)
+    kind = compressed.compression(path)
+    if kind is not None:
+        yield from _iter_pcapng_stream(path, kind, opts, stats)
+        return
     fstats = FileStats(path, format="pcapng")
     stats.publish(fstats)
     buffer, size = open_mapped(path)
@@ -379,24 +400,85 @@ def iter_pcapng_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[p
         stats.advance(path, pos, size)
         if count == 0:
             continue
-        off, caplen, iface, ts_raw, has_ts, block = packets.arrays()
-        present = np.flatnonzero(np.bincount(iface, minlength=len(interfaces)))
-        for k in present:
-            check_ts_range(path, ts_raw, has_ts & (iface == k), interfaces[k], block, off - 28)
-        if len(present) == 1:
-            ts = ts_to_us(ts_raw, interfaces[int(present[0])])
-        else:
-            ts = np.zeros(len(off), np.int64)
-            for k in present:
-                sel = iface == k
-                ts[sel] = ts_to_us(ts_raw[sel], interfaces[k])
-        valid = carry.fill(ts, has_ts)
-        linktypes = np.array([i.linktype for i in interfaces], np.int64)
-        linktype = int(linktypes[0]) if (linktypes == linktypes[0]).all() else linktypes[iface]
-        builder.add(walker.views, off, caplen, linktype, ts, valid)
+        _decode_window(walker, packets, interfaces, carry, builder)
         if builder.records >= chunk:
             yield from emit(builder, fstats, opts)
     yield from finish(builder, fstats, opts, stats, size, walker.truncated)
+
+
+def _decode_window(walker: BlockWalker, packets: _Packets, interfaces: list[Interface], carry: _TsCarry,
+                   builder: frames.FrameBuilder) -> None:
+    """Check a window's timestamps and add its packets to *builder*."""
+    off, caplen, iface, ts_raw, has_ts, block = packets.arrays()
+    present = np.flatnonzero(np.bincount(iface, minlength=len(interfaces)))
+    for k in present:
+        check_ts_range(walker.path, ts_raw, has_ts & (iface == k), interfaces[k], block, off - 28 + walker.base,
+                       walker.unit)
+    if len(present) == 1:
+        ts = ts_to_us(ts_raw, interfaces[int(present[0])])
+    else:
+        ts = np.zeros(len(off), np.int64)
+        for k in present:
+            sel = iface == k
+            ts[sel] = ts_to_us(ts_raw[sel], interfaces[k])
+    valid = carry.fill(ts, has_ts)
+    linktypes = np.array([i.linktype for i in interfaces], np.int64)
+    linktype = int(linktypes[0]) if (linktypes == linktypes[0]).all() else linktypes[iface]
+    builder.add(walker.views, off, caplen, linktype, ts, valid)
+
+
+def _iter_pcapng_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStats) -> Iterator[pl.DataFrame]:
+    """Decode a compressed pcapng file piece by piece (see :func:`scantui.io.pcap._iter_pcap_stream`)."""
+    fstats = FileStats(path, format="pcapng")
+    stats.publish(fstats)
+    builder = frames.FrameBuilder()
+    carry = _TsCarry()
+    chunk = max(1, opts.chunk_records)
+    with compressed.Decompressed(path, kind, allow_cut=opts.allow_truncated) as stream:
+        rest = stream.read_exact(12)
+        check_magic(path, rest, len(rest))
+        walker = BlockWalker(path, b"", 0, opts.allow_truncated)
+        base = 0
+        while True:
+            more = stream.read(STREAM_BYTES)
+            final = not more
+            buf = rest + more if rest else more
+            walker.rebase(buf, base, opts.allow_truncated if final else True)
+            pos = 0
+            while pos < len(buf) and not walker.truncated:
+                packets, interfaces, count, pos = walker.window(pos, chunk - builder.records)
+                stats.advance(path, stream.compressed_pos, stream.size)
+                if count == 0:
+                    continue
+                _decode_window(walker, packets, interfaces, carry, builder)
+                if builder.records >= chunk:
+                    yield from emit(builder, fstats, opts)
+            if final:
+                break
+            rest, base = buf[pos:], base + pos
+            _check_held(walker, rest, base)
+        size, cut = stream.size, stream.cut
+    # a stream cut between two records still lost what followed: counted like a cut record
+    yield from finish(builder, fstats, opts, stats, size, walker.truncated or cut)
+
+
+#: The longest block read from a compressed stream (a mapped file's blocks are bounded by the file).
+MAX_STREAM_BLOCK = 64 << 20
+
+
+def _check_held(walker: BlockWalker, rest: bytes, base: int) -> None:
+    """Refuse a block that claims more than :data:`MAX_STREAM_BLOCK` bytes: waiting for it would hold them all."""
+    order = walker.order
+    if rest[:4] == b"\n\r\r\n":  # a new section: its own byte order
+        if len(rest) < 12:
+            return
+        order = "<" if rest[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    if len(rest) >= 8:
+        length = struct.unpack_from(order + "I", rest, 4)[0]
+        if length > MAX_STREAM_BLOCK:
+            raise InputError(f"bad block: length {length} exceeds the {MAX_STREAM_BLOCK:,} bytes a block of a "
+                             "compressed file may have", path=walker.path,
+                             where=f"block {walker.blocks_before + 1} at decompressed byte {base}")
 
 
 def check_magic(path: str, head: bytes, size: int) -> None:
@@ -419,6 +501,11 @@ def scan_pcapng(path, opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
 
 def read_first_block(path: str) -> None:
     """Check the start of the section header block (raises :class:`InputError`)."""
+    kind = compressed.compression(path)
+    if kind is not None:
+        head = compressed.head(path, 12, kind)
+        check_magic(path, head, len(head))
+        return
     try:
         with open(path, "rb") as f:
             head = f.read(12)

@@ -19,13 +19,35 @@ Without scans (IPs only) the state is ``labelled``/``rejected`` on a member matc
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from scantui.labels.model import Group
 
-REVIEW_NEW, REVIEW_LABELLED, REVIEW_REJECTED, REVIEW_SAME_IPS = "new", "labelled", "rejected", "same_ips"
-REVIEW_STATES = (REVIEW_NEW, REVIEW_SAME_IPS, REVIEW_LABELLED, REVIEW_REJECTED)
+
+
+class Review(enum.StrEnum):
+    """The review state of a record (see the module doc), in review order: :attr:`rank` sorts new first."""
+
+    NEW = "new"
+    SAME_IPS = "same_ips"
+    LABELLED = "labelled"
+    REJECTED = "rejected"
+
+    @property
+    def rank(self) -> int:
+        """0 new, 1 same IPs (scans not recorded), 2 labelled, 3 rejected: ranks below 2 are still to review."""
+        return _RANK[self]
+
+    @property
+    def to_review(self) -> bool:
+        return self.rank < _RANK[Review.LABELLED]
+
+
+_RANK = {state: rank for rank, state in enumerate(Review)}
+REVIEW_NEW, REVIEW_SAME_IPS, REVIEW_LABELLED, REVIEW_REJECTED = Review
+REVIEW_STATES = tuple(Review)
 #: A scan as the review sees it: (port, UTC day as ``YYYY-MM-DD``, sources).
 ScanKey = tuple[int, str, Sequence[str]]
 
@@ -42,7 +64,7 @@ def label_matches(groups: Iterable[Group], ips: Sequence[str], *, min_share: flo
     return sorted(out, key=lambda m: (-m["share"], m["id"]))
 
 
-def review_state(matches: Sequence[dict[str, Any]]) -> str:
+def review_state(matches: Sequence[dict[str, Any]]) -> Review:
     """The state of *matches*: from :func:`review` (they carry ``recorded``/``scans``), else from the IPs only."""
     if not matches:
         return REVIEW_NEW
@@ -52,9 +74,9 @@ def review_state(matches: Sequence[dict[str, Any]]) -> str:
     return REVIEW_REJECTED if best["verdict"] == "not_collaborative" else REVIEW_LABELLED
 
 
-def scan_key(scan: dict[str, Any]) -> ScanKey:
-    """The (port, day, sources) of a ``collab`` candidate record."""
-    return int(scan["port"]), str(scan["day"])[:10], tuple(scan["sources"])
+def scan_key(port: int, day: dt.date | str, sources: Iterable[str]) -> ScanKey:
+    """The (port, day, sources) of a scan (a candidate scan's fields; sources as dotted text, as the file holds them)."""
+    return int(port), _day(day), tuple(sources)
 
 
 class ScanIndex:
@@ -74,7 +96,7 @@ class ScanIndex:
         return {gid for gid, recorded in self._by_key.get((int(port), day), ()) if wanted <= recorded}
 
     def review(self, ips: Sequence[str], scans: Sequence[ScanKey] | None = None, *,
-               min_share: float = 0.5) -> tuple[str, list[dict[str, Any]]]:
+               min_share: float = 0.5) -> tuple[Review, list[dict[str, Any]]]:
         """(state, matches) of a record with *ips* and *scans* (see the module doc).
 
         Matches are the groups holding ≥ *min_share* of the IPs or recording one of the scans,
@@ -101,7 +123,7 @@ class ScanIndex:
         return review_state(matches), matches
 
 
-def review(groups: Iterable[Group], ips: Sequence[str], scans: Sequence[ScanKey] | None = None) -> tuple[str, list[dict[str, Any]]]:
+def review(groups: Iterable[Group], ips: Sequence[str], scans: Sequence[ScanKey] | None = None) -> tuple[Review, list[dict[str, Any]]]:
     """(state, matches) of one record; build a :class:`ScanIndex` once to review many."""
     return ScanIndex(groups).review(ips, scans)
 

@@ -31,7 +31,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import events, work
 from textual.app import App
@@ -40,6 +40,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
+from scantui.analysis.overview import Overview
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.commands import ScantuiCommands
 from scantui.tui.messages import LabelsChanged, LoadProgress, StepDone, StepFailed
@@ -51,7 +52,11 @@ from scantui.tui.screens.labels import LabelsScreen
 from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.screens.track import TrackScreen
-from scantui.tui.state import DataState, LoadRequest, Overview, error_text
+from scantui.tui.state import DataState, LoadRequest, error_text
+
+if TYPE_CHECKING:
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
+    from scantui.analysis.scanner_row import ScannerRow
 
 #: Areas the keys and the palette name, in order; those missing from MODES say "not yet".
 AREAS = ("overview", "scanners", "candidates", "labels")
@@ -138,7 +143,7 @@ class ScantuiApp(App[int]):
         state, worker = self.state, get_current_worker()
         steps: list[tuple[str, str, Callable[[], Any]]] = [
             ("inputs", "opening the inputs", state.open_inputs),
-            ("rollup", "opening the rollup", lambda: state.open_rollup(progress=self._rollup_progress)),
+            ("rollup", "opening the rollup", lambda: state.open_rollup(progress=state.step_task("rollup"))),
             ("overview", "reading the overview figures", state.build_overview),
             ("scanners", "listing the scanners", state.build_scanners),
         ]
@@ -318,11 +323,14 @@ class ScantuiApp(App[int]):
 
         The step itself runs in a daemon thread the worker waits on, checking for
         cancellation: a quit mid-build cancels the worker at once instead of waiting
-        for polars to finish (see :func:`scantui.tui.launch.run_tui`).
+        for polars to finish (see :func:`scantui.tui.launch.run_tui`), and cancels the
+        step's :class:`~scantui.workspace.Task`, so the step stops at its next checkpoint
+        (a rollup build between its days, its temporary folder removed).
         """
         if text:
             self.post_message(LoadProgress(text, None))
         worker, state = get_current_worker(), self.state
+        task = state.task_for(step, self._rollup_progress if step == "rollup" else None)
         outcome: dict[str, Any] = {}
         done = threading.Event()
 
@@ -343,6 +351,7 @@ class ScantuiApp(App[int]):
         threading.Thread(target=target, name=f"scantui-{step}", daemon=True).start()
         while not done.wait(0.05):
             if worker.is_cancelled:
+                task.cancel()
                 return False
         if step != "labels" and self.state is not state:
             return False  # other data was opened meanwhile: this result is stale
@@ -542,16 +551,16 @@ class ScantuiApp(App[int]):
             return
         self.push_screen(HelpScreen(self.screen))
 
-    def open_scanner(self, row: dict[str, Any]) -> None:
+    def open_scanner(self, row: ScannerRow) -> None:
         """Enter on a scanner row: its detail."""
         self.push_screen(ScannerDetailScreen(row))
 
-    def open_candidate(self, record: dict[str, Any]) -> None:
-        """A candidate scan (a ``collab`` record): its detail with the per-IP timing plot."""
+    def open_candidate(self, record: CandidateScan) -> None:
+        """A candidate scan: its detail with the per-IP timing plot."""
         self.push_screen(CandidateDetailScreen(record))
 
-    def open_group(self, record: dict[str, Any]) -> None:
-        """A suggested group (a ``groups`` record): its detail, scans side by side."""
+    def open_group(self, record: SuggestedGroup) -> None:
+        """A suggested group: its detail, scans side by side."""
         self.push_screen(GroupDetailScreen(record))
 
     def open_track(self, group_id: str) -> None:

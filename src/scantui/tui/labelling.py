@@ -1,9 +1,9 @@
 """Labelling from any screen: one key creates a group from a candidate or suggestion, or adds to one.
 
-``record`` is a ``collab`` candidate record (``sources``, ``port``, ``day``...)
-or a ``groups`` suggestion record (``members``, ``scan_refs``...). The scans
-saved as evidence are the candidate itself, or every scan of the suggestion
-(:func:`scantui.analysis.groups.scans_of` over the App's candidates).
+``record`` is a candidate scan (:class:`~scantui.analysis.collab_types.CandidateScan`)
+or a suggested group (:class:`~scantui.analysis.collab_types.SuggestedGroup`), told
+apart by type. The scans saved as evidence are the candidate itself, or every scan
+of the suggestion (it holds them).
 
 * :func:`label_dialog` (key ``l``) asks, in :class:`~scantui.tui.screens.label_as.LabelAsScreen`,
   for a new group (id and title prefilled) or a labelled group to add to;
@@ -21,52 +21,52 @@ No Textual here but the modal's import, so the record helpers are plain function
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from scantui.analysis.collab_types import CandidateScan, SuggestedGroup, prefix24_text
+
 VERDICT_WORDS = {"collaborative": "accepted", "not_collaborative": "rejected", "unsure": "unsure"}
+#: What the labelling keys act on: a candidate scan or a suggested group.
+Record = CandidateScan | SuggestedGroup
 
 
-def record_ips(record: dict[str, Any]) -> list[str]:
-    """The IPs of a candidate (``sources``) or a suggestion (``members``)."""
-    return list(record.get("members") or record.get("sources") or [])
+def record_ips(record: Record) -> list[str]:
+    """The IPs of a candidate (its sources) or a suggestion (its members), as dotted text (the labels file's form)."""
+    return list(record.member_ips if isinstance(record, SuggestedGroup) else record.source_ips)
 
 
-def is_suggestion(record: dict[str, Any]) -> bool:
-    return "scan_refs" in record
+def is_suggestion(record: Record) -> bool:
+    return isinstance(record, SuggestedGroup)
 
 
-def record_name(record: dict[str, Any]) -> str:
+def record_name(record: Record) -> str:
     """``S03`` for a suggestion, ``port 8080 2024-02-06 198.18.5.0/24`` for a candidate scan."""
-    if is_suggestion(record):
-        return str(record.get("group", "suggestion"))
-    return f"port {record.get('port')} {str(record.get('day', ''))[:10]} {record.get('key', '')}".strip()
+    if isinstance(record, SuggestedGroup):
+        return record.group or "suggestion"
+    return f"port {record.port} {record.day.isoformat()} {record.key.text}"
 
 
-def default_title(record: dict[str, Any]) -> str:
+def default_title(record: Record) -> str:
     """A title to start from: the AS(es), and the /24 or AS key of a candidate."""
-    if is_suggestion(record):
-        asns = [str(a) for a in record.get("asns") or []]
-        if asns:
-            return " ".join(asns[:3])
-        ips = record_ips(record)
-        return ips[0].rsplit(".", 1)[0] + ".0/24" if ips else ""
-    key, asn = str(record.get("key") or ""), record.get("asn")
-    return f"{asn} {key}" if asn and str(asn) != key else key
+    if isinstance(record, SuggestedGroup):
+        if record.asns:
+            return " ".join(f"AS{a}" for a in record.asns[:3])
+        return prefix24_text(record.members[0] >> 8) if record.members else ""
+    key = record.key.text
+    asn = f"AS{record.asn}" if record.asn else None
+    return f"{asn} {key}" if asn and asn != key else key
 
 
-def record_scans(state: Any, record: dict[str, Any]) -> list[Any]:
+def record_candidates(record: Record) -> tuple[CandidateScan, ...]:
+    """The candidate scans of a record: the candidate itself, or the suggestion's scans (in time order)."""
+    return record.scans if isinstance(record, SuggestedGroup) else (record,)
+
+
+def record_scans(record: Record) -> list[Any]:
     """The evidence: :class:`~scantui.labels.session.ScanRef` of the candidate, or of each scan of the suggestion."""
     from scantui.labels.session import ScanRef
 
-    if is_suggestion(record):
-        from scantui.analysis.groups import scans_of
-
-        candidates = state.collab.candidates if state.collab is not None else []
-        scans = scans_of(record, candidates)
-    else:
-        scans = [record]
-    return [ScanRef(int(s["port"]), dt.date.fromisoformat(str(s["day"])[:10]), tuple(s["sources"])) for s in scans]
+    return [ScanRef(s.port, s.day, s.source_ips) for s in record_candidates(record)]
 
 
 def ranked_groups(groups: list[Any], ips: list[str]) -> list[tuple[Any, float]]:
@@ -76,7 +76,7 @@ def ranked_groups(groups: list[Any], ips: list[str]) -> list[tuple[Any, float]]:
     return sorted(scored, key=lambda gs: (-gs[1], gs[0].id))
 
 
-def _ips_to_label(app: Any, record: dict[str, Any]) -> list[str] | None:
+def _ips_to_label(app: Any, record: Record) -> list[str] | None:
     """The record's IPs, or None (and a notification) when the labels file is not open or there are none."""
     if app.state.labels is None:
         app.notify("the labels file is not open (see the earlier error)", severity="error", markup=False)
@@ -88,7 +88,7 @@ def _ips_to_label(app: Any, record: dict[str, Any]) -> list[str] | None:
     return ips
 
 
-def label_dialog(app: Any, record: dict[str, Any]) -> None:
+def label_dialog(app: Any, record: Record) -> None:
     """Ask: a new group (id, title prefilled) or add to an existing one; then save.
 
     The prefilled id, when another analyst took it meanwhile, is re-numbered at
@@ -101,7 +101,7 @@ def label_dialog(app: Any, record: dict[str, Any]) -> None:
     from scantui.labels.session import IdTaken
     from scantui.tui.screens.label_as import LabelAsScreen, LabelChoice
 
-    scans = record_scans(app.state, record)
+    scans = record_scans(record)
     heading = f"label {record_name(record)}: {len(ips)} IPs, {len(scans)} scan{'s' if len(scans) != 1 else ''}"
 
     def ask(group_id: str | None = None, title: str | None = None, error: str | None = None) -> None:
@@ -129,20 +129,15 @@ def label_dialog(app: Any, record: dict[str, Any]) -> None:
     ask()
 
 
-def _refs(keys: list[Any]) -> list[Any]:
-    from scantui.labels.session import ScanRef
-
-    return [ScanRef(int(p), dt.date.fromisoformat(d), tuple(src)) for p, d, src in keys]
-
-
-def record_evidence(app: Any, record: dict[str, Any], verdict: str | None = None) -> bool:
+def record_evidence(app: Any, record: Record, verdict: str | None = None) -> bool:
     """Add the record's scans that its matching labelled group does not record yet to that group
     (key ``e``; ``a``/``x``/``n`` on such a record too, with the verdict). False when no group matches."""
-    from scantui.labels.match import ScanIndex, unrecorded
+    from scantui.labels.match import ScanIndex
 
     ips = _ips_to_label(app, record)
     if ips is None:
         return True
+    refs = record_scans(record)
     keys = app.state.record_scans(record)
     _status, matches = app.state.review(ips, keys)
     if not matches:
@@ -153,16 +148,17 @@ def record_evidence(app: Any, record: dict[str, Any], verdict: str | None = None
         # again, in the worker: earlier changes are saved now
         found = ScanIndex(session.store.groups).review(ips, keys)[1]
         target = found[0]["id"] if found else gid
-        todo = unrecorded(session.store.get(target), keys)
+        index = ScanIndex([session.store.get(target)])
+        todo = [ref for ref, key in zip(refs, keys) if not index.recorded_in(key)]
         if not todo and (verdict is None or session.store.get(target).verdict == verdict):
             return None
-        return session.record_scans(target, _refs(todo), verdict=verdict)
+        return session.record_scans(target, todo, verdict=verdict)
 
     app.change_labels(change, nothing=f"{record_name(record)}: its scans are recorded in {gid} already")
     return True
 
 
-def set_verdict(app: Any, record: dict[str, Any], verdict: str) -> None:
+def set_verdict(app: Any, record: Record, verdict: str) -> None:
     """Accept (``collaborative``), reject (``not_collaborative``) or ``unsure``: the matching labelled
     group gets the verdict and records the record's scans; with none, a new group is created with it
     (a rejection is remembered)."""
@@ -177,7 +173,7 @@ def set_verdict(app: Any, record: dict[str, Any], verdict: str) -> None:
     if matches:
         record_evidence(app, record, verdict)
         return
-    scans, title = record_scans(app.state, record), default_title(record) or None
+    scans, title = record_scans(record), default_title(record) or None
 
     def change(session: Any) -> Any:
         from scantui.labels.match import label_matches

@@ -23,13 +23,16 @@ import re
 import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from scantui.analysis.behaviour import PICTURES, RANGE_CLASSES
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.schedule import SCHEDULES
+
+if TYPE_CHECKING:
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
 
 CATEGORIES = ("research", "commercial", "other", "unknown")
 
@@ -334,18 +337,20 @@ def compile_query(query: Query, frame: pl.DataFrame, port_sources: PortResolver 
 # ---------------------------------------------------------------- candidates and groups (records)
 
 
-def _record_view(record: dict[str, Any], review: str) -> dict[str, Any]:
-    """What the keys test in a ``collab`` candidate or a ``groups`` suggestion, as plain values."""
-    if "scan_refs" in record:  # a suggested group
-        return {"ports": [int(p) for p in record.get("ports") or []], "ips": list(record.get("members") or []),
-                "asns": [str(a) for a in record.get("asns") or []], "days": [str(d)[:10] for d in record.get("days") or []],
-                "timing": record.get("timing"), "texts": [str(record.get("group") or ""), *map(str, record.get("asns") or [])],
-                "review": review, "scans": record.get("scans"), "n_members": record.get("n_members"), "score": record.get("score")}
-    keys = [str(record.get("key") or ""), *map(str, record.get("also_keys") or [])]
-    asns = [k for k in [str(record.get("asn") or ""), *keys] if k.upper().startswith("AS")]
-    return {"ports": [int(record["port"])], "ips": list(record.get("sources") or []), "asns": asns,
-            "days": [str(record.get("day"))[:10]], "timing": record.get("timing"), "texts": keys, "review": review,
-            "n_sources": len(record.get("sources") or []), "score": record.get("score")}
+def _record_view(record: CandidateScan | SuggestedGroup, review: str) -> dict[str, Any]:
+    """What the keys test in a candidate scan or a suggested group, as plain values."""
+    from scantui.analysis.collab_types import KeyKind, SuggestedGroup
+
+    if isinstance(record, SuggestedGroup):
+        asns = [f"AS{a}" for a in record.asns]
+        return {"ports": list(record.ports), "ips": list(record.members), "asns": asns,
+                "days": [d.isoformat() for d in record.days], "timing": record.timing, "texts": [record.group, *asns],
+                "review": review, "scans": record.n_scans, "n_members": record.n_members, "score": record.score}
+    keys = [record.key, *record.also_keys]
+    asns = ([f"AS{record.asn}"] if record.asn else []) + [k.text for k in keys if k.kind is KeyKind.ASN]
+    return {"ports": [record.port], "ips": list(record.sources), "asns": asns, "days": [record.day.isoformat()],
+            "timing": record.timing, "texts": [k.text for k in keys], "review": review,
+            "n_sources": record.n_sources, "score": record.score}
 
 
 def _review_in(review: str, wanted: str) -> bool:
@@ -362,7 +367,7 @@ def _record_atom(key: str, values: Sequence[Any], view: dict[str, Any]) -> bool:
     if key == "port":
         return any(lo <= p <= hi for p in view["ports"] for lo, hi in values)
     if key == "src":
-        addresses = [ipaddress.IPv4Address(ip.split("/")[0]) for ip in view["ips"]]
+        addresses = [ipaddress.IPv4Address(ip) for ip in view["ips"]]
         return any(a in net for a in addresses for net in values)
     if key == "as":
         names = [a.lower() for a in view["asns"]]
@@ -385,7 +390,7 @@ def _record_atom(key: str, values: Sequence[Any], view: dict[str, Any]) -> bool:
     raise QueryError(f"{key}: unsupported term")  # pragma: no cover - the record fields parse no other key
 
 
-def record_matches(query: Query, record: dict[str, Any], review: str = "new") -> bool:
+def record_matches(query: Query, record: CandidateScan | SuggestedGroup, review: str = "new") -> bool:
     """Whether a candidate or group *record* (with its review word: ``new``, ``same``, ``labelled``,
     ``unsure``, ``rejected``) matches *query* (parsed with :data:`RECORD_FIELDS`).
     The same combination as the scanner list: one key's values OR, different keys AND, negations AND."""

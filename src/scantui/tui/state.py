@@ -1,16 +1,21 @@
 """What the TUI knows about the data it shows: the model behind every screen (no Textual here).
 
 :class:`DataState` walks the loading pipeline one step at a time, each step a
-plain blocking call the App runs in a thread worker:
+plain blocking call the App runs in a thread worker, each a thin call on the
+state's :class:`~scantui.workspace.Workspace` (which memoizes every result, so
+the screens and the CLI share one pipeline):
 
 1. :meth:`DataState.open_inputs` expands the paths and sniffs formats (fast);
 2. :meth:`DataState.open_rollup` opens the cached rollup or builds it (the slow
-   step, with ``progress(message, fraction)``);
+   step; its progress and cancellation go through a :class:`~scantui.workspace.Task`);
 3. :meth:`DataState.build_overview` reads the overview figures from the rollup
-   tables (``day_totals``, ``src_totals``, ``src_profile``, ``port_day``), never the packets;
+   tables (:mod:`scantui.analysis.overview`), never the packets;
 4. :meth:`DataState.build_scanners` computes the scanner list (as ``scantui scanners``);
 5. :meth:`DataState.build_collab` and :meth:`DataState.build_groups` count the
    candidate collaborative scans and suggested groups waiting for review.
+
+The App hands each step a :class:`~scantui.workspace.Task` (:meth:`DataState.task_for`)
+and cancels it with the step's worker, so a rollup build stops at its next checkpoint.
 
 Beside the pipeline, :meth:`DataState.open_labels` opens the labels file (a
 :class:`~scantui.labels.session.LabelSession`: every change saved at once,
@@ -19,23 +24,27 @@ labelled or rejected there, or only shares its IPs with a labelled group (its sc
 
 Each step stores its result on the state, so screens added later (candidates,
 detail, labels) read ``state.dataset``, ``state.rollup``, ``state.scanners``,
-``state.collab`` and ``state.groups`` instead of recomputing them.
+``state.collab`` and ``state.groups`` instead of recomputing them; the detail
+and track screens read through ``state.workspace``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from scantui.analysis.overview import Overview
+from scantui.workspace import Task, Workspace
 
 if TYPE_CHECKING:  # the model modules are imported by the steps, in the worker thread
     import polars as pl
 
     from scantui.analysis.collab import CollabResult
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
     from scantui.analysis.rollup_cache import Rollup
     from scantui.analysis.scanners import ScannerList
     from scantui.io.loader import Dataset
@@ -43,7 +52,6 @@ if TYPE_CHECKING:  # the model modules are imported by the steps, in the worker 
     from scantui.labels.session import LabelSession
 
 Progress = Callable[[str, "float | None"], None]
-TOP_PORTS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -75,126 +83,6 @@ class LoadRequest:
         return name if len(self.paths) == 1 else f"{name} +{len(self.paths) - 1}"
 
 
-@dataclass(frozen=True)
-class ToolShare:
-    tool: str
-    packets: int
-    share: float  # of probes
-    sources: int
-
-
-@dataclass(frozen=True)
-class PortShare:
-    port: int
-    packets: int
-    sources: int
-    share: float  # of probes
-
-
-@dataclass(frozen=True)
-class Overview:
-    """The overview screen's figures, all from the rollup tables."""
-
-    packets: int
-    sources: int
-    first_seen: dt.datetime | None
-    last_seen: dt.datetime | None
-    days: int
-    telescope_size: int
-    telescope_from: str  # "cidr" | "given" | "estimated"
-    traffic: dict[str, int]  # kind -> packets (probe, backscatter, other_tcp, udp, icmp, other)
-    tools: tuple[ToolShare, ...]
-    top_ports: tuple[PortShare, ...]
-    day_list: tuple[dt.date, ...]
-    day_packets: tuple[int, ...]
-    day_probes: tuple[int, ...]
-    skipped: dict[str, int] = field(default_factory=dict)
-    sensors: tuple[str, ...] = ()
-    inputs: tuple[tuple[str, str, int], ...] = ()  # (path, format, bytes)
-
-    @property
-    def probes(self) -> int:
-        return self.traffic.get("probe", 0)
-
-    @property
-    def backscatter(self) -> int:
-        return self.traffic.get("backscatter", 0)
-
-    @property
-    def other(self) -> int:
-        return self.packets - self.probes - self.backscatter
-
-
-def overview_from_rollup(rollup: Rollup, telescope_size: int, telescope_from: str, dataset: Dataset | None = None) -> Overview:
-    """The overview figures of a rollup (a few small scans of its tables; ``port_day`` for the top ports).
-
-    *dataset* (optional) names the input files.
-    """
-    import polars as pl
-
-    from scantui.analysis.fingerprints import TOOLS
-    from scantui.analysis.rollup import TOOL_COLUMNS
-
-    days = (rollup.day_totals.group_by("day").agg(pl.col("packets", "probes").sum()).sort("day")).collect()
-    kinds = rollup.src_totals.group_by("kind").agg(pl.col("packets").sum()).collect()
-    traffic = {str(k): int(n) for k, n in kinds.iter_rows()}
-    sources = rollup.src_totals.select(pl.col("src").n_unique()).collect().item()
-    probes = traffic.get("probe", 0)
-    profile = rollup.src_profile
-    if profile is not None:
-        per_src = profile.filter(pl.col("kind") == "probe")
-    else:  # a layout-1 folder: the same sums from port_day
-        per_src = rollup.port_day.filter(pl.col("kind") == "probe").group_by("src").agg(pl.col(TOOL_COLUMNS).sum())
-    tool_row = per_src.select(
-        *[pl.col(c).sum().alias(f"p_{t}") for t, c in zip(TOOLS, TOOL_COLUMNS)],
-        *[(pl.col(c) > 0).sum().alias(f"s_{t}") for t, c in zip(TOOLS, TOOL_COLUMNS)],
-    ).collect().row(0, named=True)
-    tools = tuple(
-        ToolShare(t, int(tool_row[f"p_{t}"] or 0), (tool_row[f"p_{t}"] or 0) / probes if probes else 0.0, int(tool_row[f"s_{t}"] or 0))
-        for t in TOOLS
-    )
-    ports = (
-        rollup.port_day.filter(pl.col("kind") == "probe")
-        .group_by("dport").agg(pl.col("packets").sum().alias("packets"), pl.col("src").n_unique().alias("sources"))
-        .sort(["packets", "dport"], descending=[True, False]).head(TOP_PORTS_SHOWN).collect()
-    )
-    top_ports = tuple(
-        PortShare(int(p), int(n), int(s), n / probes if probes else 0.0) for p, n, s in ports.select("dport", "packets", "sources").iter_rows()
-    )
-    sensors = rollup.day_totals.select(pl.col("sensor").drop_nulls().unique().sort()).collect().to_series().to_list()
-    inputs = tuple((str(f.path), f.format, _size(f.path)) for f in dataset.inputs) if dataset is not None else ()
-    meta = rollup.meta
-    return Overview(
-        packets=int(days["packets"].sum() or 0),
-        sources=int(sources or 0),
-        first_seen=_parse_ts(meta.get("first_ts")),
-        last_seen=_parse_ts(meta.get("last_ts")),
-        days=days.height,
-        telescope_size=telescope_size,
-        telescope_from=telescope_from,
-        traffic=traffic,
-        tools=tools,
-        top_ports=top_ports,
-        day_list=tuple(days["day"].to_list()),
-        day_packets=tuple(int(v) for v in days["packets"].to_list()),
-        day_probes=tuple(int(v) for v in days["probes"].to_list()),
-        skipped=rollup.skipped,
-        sensors=tuple(sensors),
-        inputs=inputs,
-    )
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _parse_ts(text: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(text) if text else None
-
-
 class DataState:
     """The loaded data and everything computed from it, filled step by step (see the module doc).
 
@@ -205,6 +93,7 @@ class DataState:
 
     def __init__(self, request: LoadRequest) -> None:
         self.request = request
+        self.workspace: Workspace | None = None
         self.dataset: Dataset | None = None
         self.rollup: Rollup | None = None
         self.telescope_size: int | None = None
@@ -212,57 +101,61 @@ class DataState:
         self.overview: Overview | None = None
         self.scanners: ScannerList | None = None
         self.collab: CollabResult | None = None
-        self.groups: list[dict[str, Any]] | None = None
+        self.groups: list[SuggestedGroup] | None = None
         self.labels: LabelSession | None = None
-        self._port_cache: dict[tuple[tuple[int, int], ...], pl.Series] = {}
         self._review_groups: tuple[Any, ...] = ()
         self._review_cache: dict[tuple[Any, ...], tuple[str, list[dict[str, Any]]]] = {}
         self._review_index: Any = None
-        self._refs_for: Any = None
-        self._refs: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._tasks: dict[str, Task] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ the pipeline
 
-    def open_inputs(self) -> Dataset:
-        from scantui.io.loader import open_inputs
+    def task_for(self, step: str, listener: Progress | None = None) -> Task:
+        """A fresh token for *step* (``rollup``, ``collab``...), telling *listener* its progress: the App makes
+        one before it runs the step and cancels it with the step's worker."""
+        task = Task(listener)
+        with self._lock:
+            self._tasks[step] = task
+        return task
 
-        self.dataset = open_inputs(list(self.request.paths), self.request.opts)
+    def step_task(self, step: str) -> Task:
+        """The token :meth:`task_for` made for *step* (a fresh one when there is none)."""
+        with self._lock:
+            return self._tasks.get(step) or Task()
+
+    def open_inputs(self) -> Dataset:
+        req = self.request
+        self.workspace = Workspace.open(req.paths, req.opts, (req.telescope_cidrs_text, req.telescope_size),
+                                        cache_dir=req.cache_dir)
+        self.dataset = self.workspace.dataset
         return self.dataset
 
-    def open_rollup(self, progress: Progress | None = None) -> Rollup:
-        from scantui.analysis.rollup_cache import open_rollup
-
-        dataset = self.dataset or self.open_inputs()
-        self.rollup = open_rollup(dataset, opts=self.request.opts, cache_dir=self.request.cache_dir, progress=progress)
+    def open_rollup(self, progress: Task | Progress | None = None) -> Rollup:
+        """The rollup (built on first use); *progress* is the step's Task, or a ``progress(message, fraction)`` callback."""
+        if self.workspace is None:
+            self.open_inputs()
+        task = progress if isinstance(progress, Task) else Task(progress) if progress is not None else self.step_task("rollup")
+        self.rollup = self.workspace.rollup(task)
         return self.rollup
 
     def resolve_telescope(self) -> tuple[int, str]:
         """The telescope size (``--telescope``, ``--telescope-size`` or the rollup's estimate) and its origin."""
-        from scantui.analysis.rollup_cache import telescope_size_estimate
-        from scantui.analysis.telescope import resolve_size
-
-        req = self.request
-        given = bool(req.telescope_cidrs_text) or req.telescope_size is not None
-        estimate = 0 if given or self.rollup is None else telescope_size_estimate(self.rollup)
-        self.telescope_size, self.telescope_from = resolve_size(req.telescope_cidrs_text, req.telescope_size, estimate)
+        self._need_rollup()
+        self.telescope_size, self.telescope_from = self.workspace.telescope()
         return self.telescope_size, self.telescope_from
 
     def build_overview(self) -> Overview:
-        rollup = self._need_rollup()
-        size, origin = self.resolve_telescope()
-        self.overview = overview_from_rollup(rollup, size, origin, self.dataset)
+        self._need_rollup()
+        self.resolve_telescope()
+        self.overview = self.workspace.overview()
         return self.overview
 
     def build_scanners(self) -> ScannerList:
-        from scantui.analysis.scanners import scanner_list
-
-        rollup = self._need_rollup()
-        size = self.telescope_size if self.telescope_size is not None else self.resolve_telescope()[0]
-        self.scanners = scanner_list(
-            rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment,
-            telescope_size=size, packets=self.dataset.lf if self.dataset else None, src_profile=rollup.src_profile,
-        )
+        self._need_rollup()
+        if self.telescope_size is None:
+            self.resolve_telescope()
+        self.scanners = self.workspace.scanners(task=self.step_task("scanners"))
         return self.scanners
 
     def build_collab(self) -> CollabResult:
@@ -270,26 +163,18 @@ class DataState:
 
         A search started before the options changed (:meth:`ScantuiApp.search_again`) does not store its result.
         """
-        from scantui.analysis.collab import collab_scans
-
         request = self.request
-        rollup = self._need_rollup()
-        size = self.telescope_size if self.telescope_size is not None else self.resolve_telescope()[0]
-        result = collab_scans(self.dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment, telescope_size=size,
-                              query=request.collab_query())
+        self._need_rollup()
+        result = self.workspace.collab(request.collab_query(), task=self.step_task("collab"))
         if self.request is request:
             self.collab = result
         return result
 
-    def build_groups(self) -> list[dict[str, Any]] | None:
-        """Suggested groups of the candidates; None while :mod:`scantui.analysis.groups` is not there."""
-        try:
-            from scantui.analysis.groups import suggest_groups
-        except ImportError:
-            return None
+    def build_groups(self) -> list[SuggestedGroup] | None:
+        """Suggested groups of the candidates (as ``scantui groups`` with its default options)."""
         request = self.request
-        candidates = self.collab.candidates if self.collab is not None else self.build_collab().candidates
-        groups = suggest_groups(candidates)
+        self._need_rollup()
+        groups = self.workspace.groups(request.collab_query(), task=self.step_task("groups"))
         if self.request is request:
             self.groups = groups
         return groups
@@ -310,10 +195,10 @@ class DataState:
         Memoized until the labelled groups change (groups are immutable: a change replaces the object),
         so the candidates screen, the overview counts and a verdict key share one computation.
         """
-        from scantui.labels.match import ScanIndex
+        from scantui.labels.match import Review, ScanIndex
 
         if self.labels is None:
-            return "new", []
+            return Review.NEW, []
         groups = tuple(self.labels.store.groups)
         key = (tuple(ips), None if scans is None else tuple((p, d, tuple(s)) for p, d, s in scans))
         with self._lock:
@@ -329,45 +214,28 @@ class DataState:
                 cache[key] = hit
         return hit[0], list(hit[1])
 
-    def record_scans(self, record: dict[str, Any]) -> list[tuple[int, str, tuple[str, ...]]]:
-        """The scans of a candidate record (itself) or of a suggested group (its candidates), as scan keys."""
+    def record_scans(self, record: CandidateScan | SuggestedGroup) -> list[tuple[int, str, tuple[str, ...]]]:
+        """The scans of a candidate (itself) or of a suggested group (its scans), as scan keys."""
         from scantui.labels.match import scan_key
+        from scantui.tui.labelling import record_candidates
 
-        if "scan_refs" not in record:
-            return [scan_key(record)] if "port" in record and "sources" in record else []
-        collab = self.collab
-        with self._lock:
-            if self._refs_for is not collab:
-                cands = collab.candidates if collab is not None else []
-                self._refs_for, self._refs = collab, {(c["port"], c["start"], c["key"]): c for c in cands}
-            refs = self._refs
-        found = [refs[k] for r in record["scan_refs"] if (k := (r["port"], r["start"], r["key"])) in refs]
-        return [scan_key(c) for c in sorted(found, key=lambda c: c["start"])]
+        return [scan_key(c.port, c.day, c.source_ips) for c in record_candidates(record)]
 
-    def review_record(self, record: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    def review_record(self, record: CandidateScan | SuggestedGroup) -> tuple[str, list[dict[str, Any]]]:
         """:meth:`review` of a candidate scan or a suggested group: its IPs and its scans."""
-        ips = list(record.get("members") or record.get("sources") or [])
-        return self.review(ips, self.record_scans(record))
+        from scantui.tui.labelling import record_ips
+
+        return self.review(record_ips(record), self.record_scans(record))
 
     # ------------------------------------------------------------ queries the screens ask
 
     def sources_on_ports(self, ranges: tuple[tuple[int, int], ...]) -> pl.Series:
-        """The sources that probed any port in *ranges* (from ``port_day``; cached per ranges)."""
-        import polars as pl
-
-        with self._lock:
-            if ranges in self._port_cache:
-                return self._port_cache[ranges]
-        rollup = self._need_rollup()
-        port = pl.col("dport")
-        hit = pl.any_horizontal([port.is_between(lo, hi) for lo, hi in ranges])
-        srcs = rollup.port_day.filter((pl.col("kind") == "probe") & hit).select("src").unique().collect()["src"]
-        with self._lock:
-            self._port_cache[ranges] = srcs
-        return srcs
+        """The sources that probed any port in *ranges* (the scanner query's ``port:``; memoized by the workspace)."""
+        self._need_rollup()
+        return self.workspace.sources_on_ports(ranges)
 
     def _need_rollup(self) -> Rollup:
-        if self.rollup is None:
+        if self.rollup is None or self.workspace is None:
             raise RuntimeError("the rollup is not open yet")
         return self.rollup
 

@@ -38,10 +38,10 @@ from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
-from scantui.tui.labelling import label_dialog, record_evidence, set_verdict
+from scantui.tui.labelling import Record, label_dialog, record_evidence, set_verdict
 from scantui.tui.query_help import RECORD_QUERY_HELP
-from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, TO_REVIEW, candidate_frame,
-                                                   group_frame, review_counts, review_word)
+from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
+                                                   review_counts, review_word, to_review)
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
@@ -49,6 +49,8 @@ from scantui.tui.widgets.table import VirtualTable
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
 
 
 class CandidatesScreen(Screen):
@@ -85,8 +87,8 @@ class CandidatesScreen(Screen):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hide_reviewed = False
-        self._groups: Sequence[dict[str, Any]] = ()
-        self._candidates: Sequence[dict[str, Any]] = ()
+        self._groups: Sequence[SuggestedGroup] = ()
+        self._candidates: Sequence[CandidateScan] = ()
         self._frames: dict[str, pl.DataFrame] = {}
         self._last_table: ReviewTable | None = None
         self._generation = 0
@@ -164,7 +166,8 @@ class CandidatesScreen(Screen):
         self._build_rows(self._generation, groups, candidates, hold)
 
     @work(thread=True, exclusive=True, group="candidates-rows", exit_on_error=False)
-    def _build_rows(self, generation: int, groups: Sequence[dict[str, Any]], candidates: Sequence[dict[str, Any]], hold: bool) -> None:
+    def _build_rows(self, generation: int, groups: Sequence[SuggestedGroup], candidates: Sequence[CandidateScan],
+                    hold: bool) -> None:
         """The two lists with their review state (matching every row against the labels: off the UI thread)."""
         review = self.app.state.review_record
         try:
@@ -175,7 +178,7 @@ class CandidatesScreen(Screen):
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show_rows, generation, groups, candidates, frames, hold)
 
-    def _show_rows(self, generation: int, groups: Sequence[dict[str, Any]], candidates: Sequence[dict[str, Any]],
+    def _show_rows(self, generation: int, groups: Sequence[SuggestedGroup], candidates: Sequence[CandidateScan],
                    frames: dict[str, pl.DataFrame], hold: bool) -> None:
         if generation != self._generation:
             return  # a newer build is on its way
@@ -188,7 +191,7 @@ class CandidatesScreen(Screen):
             frame = self._frames.get(name)
             if frame is None:
                 continue
-            shown = frame.filter(frame["review"].str.slice(0, 1).is_in(TO_REVIEW)) if self.hide_reviewed else frame
+            shown = frame.filter(to_review(frame)) if self.hide_reviewed else frame
             if self._filter is not None and shown.height:
                 from scantui.tui.query import record_matches
 
@@ -277,13 +280,13 @@ class CandidatesScreen(Screen):
             return focused
         return self._last_table or self.groups_table
 
-    def _record(self, table: ReviewTable, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _record(self, table: ReviewTable, row: dict[str, Any] | None) -> Record | None:
         records = self._groups if table.id == "groups-table" else self._candidates
         if row is None or not 0 <= row.get("idx", -1) < len(records):
             return None
         return records[row["idx"]]
 
-    def selected_record(self) -> dict[str, Any] | None:
+    def selected_record(self) -> Record | None:
         """The group or candidate record under the cursor of the list in use (None when it is empty)."""
         table = self._active_table()
         return self._record(table, table.selected_row)
@@ -301,7 +304,7 @@ class CandidatesScreen(Screen):
 
     # ------------------------------------------------------------ actions
 
-    def _with_selected(self) -> dict[str, Any] | None:
+    def _with_selected(self) -> Record | None:
         record = self.selected_record()
         if record is None:
             self.notify("nothing selected: the list is empty", markup=False)

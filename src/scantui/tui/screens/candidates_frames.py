@@ -1,10 +1,11 @@
-"""The rows of the candidates screen's two lists: review cells, columns and the frames built from records.
+"""The rows of the candidates screen's two lists: review cells, columns and the frames built from results.
 
 :func:`group_frame` and :func:`candidate_frame` turn the suggested groups and
-candidate scans into one polars frame each (cells as ``scantui groups`` and
-``scantui collab`` print them); :func:`review_cell` writes a row's review state
-with a sort digit in front (new rows first, rejected last) that
-:func:`review_text` leaves off on screen.
+candidate scans (:mod:`scantui.analysis.collab_types`) into one polars frame each
+(cells as ``scantui groups`` and ``scantui collab`` print them). A row's review
+cell (:func:`review_cell`) is a struct of the review rank
+(:attr:`scantui.labels.match.Review.rank`: new rows first, rejected last), the
+text shown and the state's word for the filter; the list sorts by it (rank first).
 """
 
 from __future__ import annotations
@@ -12,45 +13,62 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from scantui.present import cover_cell, days_cell, list_cell, reasons_cell, split_cell
+from scantui.labels.match import Review
+from scantui.present import asns_cell, cover_cell, days_cell, list_cell, reasons_cell, split_cell
 from scantui.safetext import safe_line
 from scantui.tui.columns import Column, float_text, int_text, other_keys, plain_int_text
 
 if TYPE_CHECKING:
     import polars as pl
 
-Review = Callable[[dict[str, Any]], "tuple[str, list[dict[str, Any]]]"]
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
 
-#: Sort prefix of the ``review`` cell: new rows first, then those sharing IPs with a labelled group
-#: (their scans not recorded), rejected last. Ranks below REVIEWED are still to review.
-REVIEW_RANK = {"new": 0, "same_ips": 1, "labelled": 2, "rejected": 3}
-REVIEWED = REVIEW_RANK["labelled"]
-TO_REVIEW = [str(rank) for rank in range(REVIEWED)]
+Reviewer = Callable[[Any], "tuple[str, list[dict[str, Any]]]"]
+
+#: Ranks below this one are still to review (new, same IPs); labelled and rejected rows are reviewed.
+REVIEWED = Review.LABELLED.rank
 _VERDICT_WORD = {"collaborative": "labelled", "not_collaborative": "rejected", "unsure": "unsure"}
 
 
-def review_cell(state: str, matches: Sequence[dict[str, Any]]) -> str:
-    """``0 new``, ``1 same IPs as G01``, ``2 labelled G01``, ``2 unsure G02`` or ``3 rejected R01``:
-    sorts in review order; the digit is not shown (:func:`review_text`)."""
-    if not matches or state == "new":
-        return f"{REVIEW_RANK['new']} new"
+def review_cell(state: str, matches: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``{"rank", "text", "word"}`` of a row's review: ``new``, ``same IPs as G01``, ``labelled G01``, ``unsure G02``
+    or ``rejected R01`` (the text; ``word`` its state word for the filter: new, same, labelled, unsure, rejected)."""
+    review = Review(state)
+    if not matches or review is Review.NEW:
+        return {"rank": Review.NEW.rank, "text": "new", "word": "new"}
     best = matches[0]
-    if state == "same_ips":
-        return f"{REVIEW_RANK['same_ips']} same IPs as {best['id']}"
-    return f"{REVIEW_RANK.get(state, REVIEWED)} {_VERDICT_WORD.get(best['verdict'], best['verdict'])} {best['id']}"
+    if review is Review.SAME_IPS:
+        return {"rank": review.rank, "text": f"same IPs as {best['id']}", "word": "same"}
+    word = _VERDICT_WORD.get(best["verdict"], best["verdict"])
+    return {"rank": review.rank, "text": f"{word} {best['id']}", "word": word}
 
 
 def review_text(value: Any) -> str:
-    return safe_line(str(value)[2:])  # ids come from the labels file
+    return safe_line(value["text"])  # ids come from the labels file
 
 
 def review_word(cell: Any) -> str:
     """The state word of a ``review`` cell: ``new``, ``same``, ``labelled``, ``unsure`` or ``rejected``."""
-    return str(cell)[2:].split(" ", 1)[0]
+    return cell["word"]
+
+
+def review_ranks(frame: pl.DataFrame) -> pl.Series:
+    """The review rank of each row of a list (an empty series for a frame without review cells: a table's
+    placeholder before its first rows)."""
+    import polars as pl
+
+    if frame.schema.get("review") != _review_dtype():
+        return pl.Series("rank", [], dtype=pl.Int8)
+    return frame["review"].struct.field("rank")
+
+
+def to_review(frame: pl.DataFrame) -> pl.Series:
+    """Per row of a list, whether it is still to review (new, or same IPs with its scans not recorded)."""
+    return frame["review"].struct.field("rank") < REVIEWED
 
 
 def month_day(value: Any) -> str:
-    return str(value)[5:10]
+    return f"{value:%m-%d}"
 
 
 def _right(key: str, header: str, width: int, fmt: Callable[[Any], str]) -> Column:
@@ -86,41 +104,48 @@ CANDIDATE_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def group_frame(groups: Sequence[dict[str, Any]], review: Review) -> pl.DataFrame:
+def _review_dtype() -> pl.DataType:
+    import polars as pl
+
+    return pl.Struct({"rank": pl.Int8, "text": pl.String, "word": pl.String})
+
+
+def group_frame(groups: Sequence[SuggestedGroup], review: Reviewer) -> pl.DataFrame:
     """One row per suggested group (``idx`` points back into *groups*), cells as ``scantui groups`` prints them."""
     import polars as pl
 
     rows = []
     for idx, g in enumerate(groups):
         rows.append({
-            "idx": idx, "group": g["group"], "review": review_cell(*review(g)), "scans": g["scans"],
-            "n_members": g["n_members"], "ports": list_cell(g["ports"], 6),
-            "days": days_cell(g["days"]) if g["days"] else "", "reasons": reasons_cell(g["reasons"]),
-            "timing": g.get("timing"), "split": split_cell(g["split"], g.get("cover_multiple") or 1),
-            "asns": ",".join(str(a) for a in g.get("asns") or []), "score": float(g.get("score") or 0.0),
+            "idx": idx, "group": g.group, "review": review_cell(*review(g)), "scans": g.n_scans,
+            "n_members": g.n_members, "ports": list_cell(g.ports, 6),
+            "days": days_cell(g.days) if g.days else "", "reasons": reasons_cell(g.reasons),
+            "timing": str(g.timing) if g.timing is not None else None, "split": split_cell(g.split, g.cover_multiple or 1),
+            "asns": asns_cell(g.asns), "score": float(g.score),
         })
-    schema = {"idx": pl.Int64, "group": pl.String, "review": pl.String, "scans": pl.Int64, "n_members": pl.Int64,
+    schema = {"idx": pl.Int64, "group": pl.String, "review": _review_dtype(), "scans": pl.Int64, "n_members": pl.Int64,
               "ports": pl.String, "days": pl.String, "reasons": pl.String, "timing": pl.String, "split": pl.String,
               "asns": pl.String, "score": pl.Float64}
     return pl.DataFrame(rows, schema=schema)
 
 
-def candidate_frame(candidates: Sequence[dict[str, Any]], review: Review) -> pl.DataFrame:
+def candidate_frame(candidates: Sequence[CandidateScan], review: Reviewer) -> pl.DataFrame:
     """One row per candidate scan, ranked as found (by score); ``idx`` points back into *candidates*."""
     import polars as pl
 
     rows = []
     for idx, c in enumerate(candidates):
+        asn = f"AS{c.asn}" if c.asn is not None else None
         rows.append({
-            "idx": idx, "rank": idx + 1, "review": review_cell(*review(c)), "port": c["port"],
-            "day": str(c["day"]), "key": c["key"], "n_sources": len(c["sources"]),
-            "cover": cover_cell(c["cover_multiple"], c["union"], c.get("telescope_size") or 0),
-            "timing": c.get("timing"), "score": float(c.get("score") or 0.0), "asn": c.get("asn"),
-            "also_keys": other_keys(c.get("also_keys"), c.get("asn"), c["key"]),
+            "idx": idx, "rank": idx + 1, "review": review_cell(*review(c)), "port": c.port,
+            "day": c.day, "key": c.key.text, "n_sources": c.n_sources,
+            "cover": cover_cell(c.cover_multiple, c.union, c.telescope_size),
+            "timing": str(c.timing), "score": float(c.score), "asn": asn,
+            "also_keys": other_keys([k.text for k in c.also_keys], asn, c.key.text),
         })
-    schema = {"idx": pl.Int64, "rank": pl.Int64, "review": pl.String, "port": pl.Int64, "day": pl.String, "key": pl.String,
-              "n_sources": pl.Int64, "cover": pl.String, "timing": pl.String, "score": pl.Float64, "asn": pl.String,
-              "also_keys": pl.String}
+    schema = {"idx": pl.Int64, "rank": pl.Int64, "review": _review_dtype(), "port": pl.Int64, "day": pl.Date,
+              "key": pl.String, "n_sources": pl.Int64, "cover": pl.String, "timing": pl.String, "score": pl.Float64,
+              "asn": pl.String, "also_keys": pl.String}
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -128,6 +153,6 @@ def review_counts(frame: pl.DataFrame) -> tuple[int, int, int]:
     """(rows, new rows, rows sharing IPs with a labelled group but not recorded) of a list."""
     if frame.height == 0:
         return 0, 0, 0
-    first = frame["review"].str.slice(0, 1)
-    return frame.height, int((first == "0").sum()), int((first == str(REVIEW_RANK["same_ips"])).sum())
+    rank = review_ranks(frame)
+    return frame.height, int((rank == Review.NEW.rank).sum()), int((rank == Review.SAME_IPS.rank).sum())
 

@@ -9,7 +9,8 @@ from textual import on
 from textual.binding import Binding
 from textual.strip import Strip
 
-from scantui.tui.screens.candidates_frames import REVIEW_RANK
+from scantui.labels.match import Review
+from scantui.tui.screens.candidates_frames import review_ranks
 from scantui.tui.widgets.table import VirtualTable
 
 if TYPE_CHECKING:
@@ -52,8 +53,7 @@ class ReviewTable(VirtualTable):
         frame = self.frame
         if self._dim_for is not frame:
             self._dim_for = frame
-            reviews = frame["review"].to_list() if "review" in frame.columns else []
-            self._dim_rows = frozenset(i for i, v in enumerate(reviews) if v and v[0] == str(REVIEW_RANK["rejected"]))
+            self._dim_rows = frozenset(i for i, rank in enumerate(review_ranks(frame)) if rank == Review.REJECTED.rank)
         return self._dim_rows
 
     def render_line(self, y: int) -> Strip:

@@ -1,9 +1,11 @@
 """Detail of a scanner, a candidate scan or a suggested group: facts, the per-IP timing plot, figures.
 
-Pushed by :meth:`ScantuiApp.open_scanner` (a scanner row), ``open_candidate``
-(a ``collab`` record) and ``open_group`` (a ``groups`` record). Each screen
-shows its facts at once (from the record, escaped), then fills its figures
-from thread workers: volumes, ports and tools from the rollup's ``port_day``
+Pushed by :meth:`ScantuiApp.open_scanner` (a :class:`~scantui.analysis.scanner_row.ScannerRow`),
+``open_candidate`` (a :class:`~scantui.analysis.collab_types.CandidateScan`) and ``open_group``
+(a :class:`~scantui.analysis.collab_types.SuggestedGroup`, holding its scans). Each screen
+shows its facts at once (from the typed fields, text escaped), then fills its figures
+from thread workers, through the state's :class:`~scantui.workspace.Workspace`
+(memoized): volumes, ports and tools from the rollup's ``port_day``
 (:mod:`scantui.analysis.detail`), the packets of the timing plot read lazily
 with the sources, port and time range pushed down (capped, and the cap shown).
 
@@ -46,14 +48,17 @@ from textual.worker import get_current_worker
 from scantui.safetext import safe_line
 from scantui.tui.columns import ip_text
 from scantui.tui.screens.detail_base import FACTS_HEIGHT, FIGURES_HEIGHT, TIMING_WHAT, DetailScreen, timing_panel
-from scantui.tui.screens.detail_facts import candidate_facts, group_facts, ip_int, scanner_facts
+from scantui.tui.screens.detail_facts import candidate_facts, group_facts, scanner_facts
 from scantui.tui.screens.detail_review import ReviewMixin
 from scantui.tui.screens.detail_timing import (TOP_PORT_ROWS, TimingData, cap_note, port_row_label, port_rows_binner,
                                                scan_timing, timing_cap)
 from scantui.tui.widgets.figures import CARD_ROWS, FigurePanel, ScanCard, facts_table, scan_tabs, tools_table
 
 if TYPE_CHECKING:
-    import polars as pl
+    from scantui.workspace import Workspace
+
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
+    from scantui.analysis.scanner_row import ScannerRow
 
 MAX_CARDS = 60  # scans of a group drawn as cards
 CARD_WIDTH = 24
@@ -70,13 +75,13 @@ class ScannerDetailScreen(DetailScreen):
             "Tab moves between the panels; up/down scroll the page from a figure.")
     ROWS_ARE_SOURCES = False
 
-    def __init__(self, row: dict[str, Any]) -> None:
+    def __init__(self, row: ScannerRow) -> None:
         super().__init__()
         self.row = row
 
     @property
     def src(self) -> int:
-        return int(self.row["src"])
+        return self.row.src
 
     def panels(self) -> ComposeResult:
         facts = Static(facts_table(scanner_facts(self.row)), id="detail-facts", classes="panel")
@@ -94,26 +99,21 @@ class ScannerDetailScreen(DetailScreen):
         super().on_mount()
         if not self._need_data():
             return
-        state, src = self.app.state, self.src
+        ws, src = self.app.state.workspace, self.src
 
         def figures() -> tuple[Any, Any, dict[str, int]]:
-            from scantui.analysis import detail
-
-            port_day = state.rollup.port_day
-            return detail.per_day(port_day, [src]), detail.ports(port_day, [src]), detail.tools(port_day, [src])
+            found = ws.detail([src])
+            return found.per_day, found.ports, found.tools
 
         self.in_thread("detail-figures", figures, self._show_figures, "scanner figures")
         bins = self.strips_bins
-        self.in_thread("detail-timing", lambda: self._read_timing(state.dataset.lf, src, bins), self.show_timing,
-                       TIMING_WHAT)
+        self.in_thread("detail-timing", lambda: self._read_timing(ws, src, bins), self.show_timing, TIMING_WHAT)
 
     @staticmethod
-    def _read_timing(lf: pl.LazyFrame, src: int, bins: int) -> TimingData:
+    def _read_timing(ws: Workspace, src: int, bins: int) -> TimingData:
         import polars as pl
 
-        from scantui.analysis.detail import timing_packets
-
-        tp = timing_packets(lf, [src], max_rows=timing_cap())
+        tp = ws.timing([src], max_rows=timing_cap())
         top = (tp.packets.group_by("dport").len().sort(["len", "dport"], descending=[True, False])
                .head(TOP_PORT_ROWS)["dport"].cast(pl.Int64).to_list())
         all_ports = tp.packets["dport"].n_unique() if tp.packets.height else 0
@@ -145,22 +145,22 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
     BINDINGS = [*DetailScreen.BINDINGS, *ReviewMixin.REVIEW_BINDINGS]
     FACTS = staticmethod(candidate_facts)
 
-    def __init__(self, record: dict[str, Any]) -> None:
+    def __init__(self, record: CandidateScan) -> None:
         super().__init__()
         self.record = record
         self.review = None
-        n = len(record.get("sources") or ())
+        n = record.n_sources
         self.RESERVED_WIDE = FACTS_HEIGHT + min(n + 6, 16)
 
     def panels(self) -> ComposeResult:
         facts = Static(self.facts(), id="detail-facts", classes="panel")
-        facts.border_title = f"candidate scan · port {self.record.get('port')} · {safe_line(self.record.get('day'))}"
+        facts.border_title = f"candidate scan · port {self.record.port} · {self.record.day}"
         yield facts
         yield timing_panel("per-IP timing", "+ - zoom · [ ] pan · 0 all · enter source · s scale")
         from scantui.plots.split import split_rows
 
         split = FigurePanel("share of the telescope per member", id="detail-split", classes="panel")
-        split.styles.height = split_rows(self.record.get("split") or ()) + 2  # every bar drawn; the page scrolls
+        split.styles.height = split_rows(self.record.split) + 2  # every bar drawn; the page scrolls
         yield split
 
     def on_mount(self) -> None:
@@ -169,13 +169,13 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
         self.watch_review()
         if not self._need_data():
             return
-        lf, record, bins = self.app.state.dataset.lf, self.record, self.strips_bins
-        self.in_thread("detail-timing", lambda: scan_timing(lf, record, bins), self.show_timing, TIMING_WHAT)
+        ws, record, bins = self.app.state.workspace, self.record, self.strips_bins
+        self.in_thread("detail-timing", lambda: scan_timing(ws, record, bins), self.show_timing, TIMING_WHAT)
 
     def _draw_split(self) -> None:
         from scantui.plots.split import split_bars
 
-        sources, split = list(self.record.get("sources") or ()), list(self.record.get("split") or ())
+        sources, split = list(self.record.source_ips), list(self.record.split)
         panel = self.query_one("#detail-split", FigurePanel)
         if not sources or len(sources) != len(split):
             panel.show_text("no split in this record")
@@ -202,16 +202,16 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
     RESERVED_WIDE = FACTS_HEIGHT + CARDS_HEIGHT + FIGURES_HEIGHT
     FACTS = staticmethod(group_facts)
 
-    def __init__(self, record: dict[str, Any]) -> None:
+    def __init__(self, record: SuggestedGroup) -> None:
         super().__init__()
         self.record = record
         self.review = None
         self.selected = 0
-        self.scans: list[dict[str, Any]] = []
+        self.scans: list[CandidateScan] = list(record.scans)
 
     def panels(self) -> ComposeResult:
         facts = Static(self.facts(), id="detail-facts", classes="panel")
-        facts.border_title = f"group {safe_line(self.record.get('group'))}"
+        facts.border_title = f"group {safe_line(self.record.group)}"
         yield facts
         scans = HorizontalScroll(id="detail-scans", classes="panel")
         scans.border_title = "scans side by side"
@@ -255,10 +255,6 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
         super().on_mount()
         self.watch_review()
         state = self.app.state
-        if state.collab is not None:
-            from scantui.analysis.groups import scans_of
-
-            self.scans = scans_of(self.record, state.collab.candidates)
         self.set_class(self.compact, "-compact-scans")
         self.call_after_refresh(self._show_tabs)
         self._show_tabs()
@@ -273,29 +269,29 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
             box.border_subtitle = f"{len(self.scans)} scans · ← → pick"
         if not self._need_data():
             return
-        members = [ip_int(ip) for ip in self.ips]
+        members = list(self.record.members)
+
+        ws = state.workspace
 
         def figures() -> tuple[Any, Any]:
-            from scantui.analysis import detail
-
-            port_day = state.rollup.port_day
-            return detail.per_day(port_day, members), detail.ports(port_day, members)
+            found = ws.detail(members)
+            return found.per_day, found.ports
 
         self.in_thread("detail-figures", figures, self._show_figures, "group figures")
         if self.scans:
-            lf, scans = state.dataset.lf, self.scans[:MAX_CARDS]
-            self.in_thread("detail-cards", lambda: self._card_strips(lf, scans), self._show_cards, "scans of the group")
+            scans = self.scans[:MAX_CARDS]
+            self.in_thread("detail-cards", lambda: self._card_strips(ws, scans), self._show_cards, "scans of the group")
             self._show_scan()
 
     @staticmethod
-    def _card_strips(lf: pl.LazyFrame, scans: list[dict[str, Any]]) -> list[tuple[list[str], int]]:
+    def _card_strips(ws: Workspace, scans: list[CandidateScan]) -> list[tuple[list[str], int]]:
         from scantui.plots.timing import render_rows
 
         out = []
         for scan in scans:
             if get_current_worker().is_cancelled:
                 break
-            grid = scan_timing(lf, scan, CARD_WIDTH).grid
+            grid = scan_timing(ws, scan, CARD_WIDTH).grid
             head = render_rows(grid, CARD_WIDTH)[:CARD_ROWS]
             out.append((head, max(0, len(grid.sources) - CARD_ROWS)))
         return out
@@ -306,11 +302,12 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
 
     def _show_scan(self) -> None:
         scan = self.scans[self.selected]
-        self.timing.border_title = f"per-IP timing · scan {self.selected + 1}/{len(self.scans)} · port {scan.get('port')} · {safe_line(scan.get('day'))}"
-        if self.app.state.dataset is None:
+        self.timing.border_title = f"per-IP timing · scan {self.selected + 1}/{len(self.scans)} · port {scan.port} · {scan.day}"
+        ws = self.app.state.workspace
+        if self.app.state.dataset is None or ws is None:
             return
-        lf, bins = self.app.state.dataset.lf, self.strips_bins
-        self.in_thread("detail-timing", lambda: scan_timing(lf, scan, bins), self.show_timing, TIMING_WHAT)
+        bins = self.strips_bins
+        self.in_thread("detail-timing", lambda: scan_timing(ws, scan, bins), self.show_timing, TIMING_WHAT)
 
     def action_pick_scan(self, step: int) -> None:
         count = min(len(self.scans), MAX_CARDS)

@@ -168,14 +168,12 @@ class DetailScreen(Screen):
 
     def open_source(self, src: int) -> None:
         """The scanner detail of *src* (from the scanner list's rows)."""
-        import polars as pl
-
         scanners = self.app.state.scanners
-        found = scanners.frame.filter(pl.col("src") == src) if scanners is not None else None
-        if found is None or found.height == 0:
+        row = scanners.row(src) if scanners is not None else None
+        if row is None:
             self.notify(f"{ip_text(src)} is not in the scanner list (no probes?)", title="scanner", markup=False)
             return
-        self.app.open_scanner(found.row(0, named=True))
+        self.app.open_scanner(row)
 
     def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
         strips = self.timing

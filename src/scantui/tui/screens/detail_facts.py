@@ -1,43 +1,26 @@
 """The facts panels of the detail screens: a scanner row, a candidate scan or a suggested group as labelled lines.
 
 Every value that came from a file or a service (AS names, hostnames, keys, label
-ids) goes through :func:`scantui.safetext.safe_line`, so it is shown as text. Also
-the small readers of a record's own fields the detail screens need: an ISO time
-as µs (:func:`iso_us`), a dotted IP as an integer (:func:`ip_int`).
+ids) goes through :func:`scantui.safetext.safe_line`, so it is shown as text. The
+candidate scans and groups are typed results (:mod:`scantui.analysis.collab_types`):
+times, IPs and AS numbers are read from their fields, never parsed back from text.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+
+from scantui.analysis.collab_types import utc_time
 
 from scantui.safetext import safe_line
 from scantui.tui.columns import NULL, ip_text, percent_text, time_text, tools_text
 from scantui.tui.widgets.timing import span_text
 
-
-def iso_us(text: str) -> int:
-    """A record's ISO time (``2024-02-05T09:00:02.015475Z``) as µs since the epoch."""
-    when = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return (when - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
-
-
-def ip_int(ip: str) -> int:
-    return int(ipaddress.IPv4Address(ip))
-
-
-def _hm(text: str) -> str:
-    return str(text)[11:19]
-
-
-def _when(text: Any) -> str:
-    """``2024-02-04 15:29`` from a record's ISO time."""
-    return str(text or NULL)[:16].replace("T", " ")
+if TYPE_CHECKING:
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
+    from scantui.analysis.scanner_row import ScannerRow
 
 
 def _list_text(values: Any, limit: int = 8) -> str:
@@ -58,10 +41,10 @@ def review_text(state: str, matches: list[dict[str, Any]]) -> Text:
 
 
 
-def scanner_facts(row: dict[str, Any]) -> list[tuple[str, Text | str]]:
+def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
     """A scanner row (``scantui scanners``) as facts: who, how much, when, with what, how."""
     def get(key: str) -> Any:
-        return row.get(key)
+        return getattr(row, key)
 
     asn = f"AS{get('asn')} {safe_line(get('as_name') or '')}".rstrip() if get("asn") is not None else "no AS data"
     who = f"{ip_text(get('src'))} · {asn} · {safe_line(get('country') or NULL)}"
@@ -83,54 +66,51 @@ def scanner_facts(row: dict[str, Any]) -> list[tuple[str, Text | str]]:
         *rule,
         ("traffic", traffic),
         ("seen", seen),
-        ("tools", tools_text(get("tools")) if get("tools") else safe_line(get("tool") or NULL)),
+        ("tools", tools_text(dict(row.tools)) if row.tools else safe_line(get("tool") or NULL)),
         ("range", f"{safe_line(get('range_class') or NULL)}" + (f" · {shares}" if shares else "")),
         ("schedule", " · ".join(x for x in (f"{safe_line(get('schedule') or NULL)}{period}{strength}", days, coverage,
                                              f"picture {safe_line(get('picture') or NULL)}") if x)),
     ]
 
 
-def candidate_facts(c: dict[str, Any]) -> list[tuple[str, Text | str]]:
-    """A candidate scan (``collab`` record) as facts: where, who, cover, timing, score."""
-    start, end = c.get("start", ""), c.get("end", "")
-    try:
-        span = " (" + span_text(iso_us(end) - iso_us(start)) + ")"
-    except ValueError:
-        span = ""
-    key, asn = safe_line(c.get("key")), safe_line(c.get("asn") or "")
-    window = safe_line(c.get("window") or "day")
-    where = f"{c.get('port')}/{safe_line(c.get('proto') or 'tcp')} · {safe_line(c.get('day'))}" + (
+def candidate_facts(c: CandidateScan) -> list[tuple[str, Text | str]]:
+    """A candidate scan as facts: where, who, cover, timing, score."""
+    span = " (" + span_text(c.end_us - c.start_us) + ")"
+    key = safe_line(c.key.text)
+    asn = f"AS{c.asn}" if c.asn else ""
+    window = safe_line(c.window or "day")
+    where = f"{c.port}/{safe_line(c.proto)} · {c.day.isoformat()}" + (
         f" ({window} window)" if window != "day" else "") + f" · key {key}" + (f" · {asn}" if asn and asn != key else "")
-    union, size, total = c.get("union") or 0, c.get("telescope_size") or 0, c.get("total") or 0
-    cover = (f"union {union:,} = {union / size:.2f} × telescope · N {c.get('cover_multiple')} · "
-             f"sum {total:,} · overlap {c.get('overlap', 0):.1%}") if size else f"union {union:,}"
-    parts = c.get("score_parts") or {}
-    weights = {"cover": 50, "timing": 30, "sources": 20}
-    score = f"{c.get('score')}" + (" = " + " + ".join(f"{weights.get(k, 1)}×{v:.2f} {k}" for k, v in parts.items()) if parts else "")
+    union, size, total = c.union, c.telescope_size, c.total
+    cover = (f"union {union:,} = {union / size:.2f} × telescope · N {c.cover_multiple} · "
+             f"sum {total:,} · overlap {c.overlap:.1%}") if size else f"union {union:,}"
+    score = f"{c.score} = " + " + ".join(f"{weight:g}×{value:.2f} {name}" for name, weight, value in c.score_parts.weighted())
     return [
         ("scan", where),
-        ("members", f"{c.get('n_sources') or len(c.get('sources') or ())} sources · {c.get('packets', 0):,} packets"),
+        ("members", f"{c.n_sources} sources · {c.packets:,} packets"),
         ("cover", cover),
-        ("timing", f"{safe_line(c.get('timing'))} (containment {c.get('timing_containment', 0):.2f}) · "
-                   f"{_hm(start)} → {_hm(end)} UTC{span}"),
+        ("timing", f"{c.timing} (containment {c.timing_containment:.2f}) · "
+                   f"{c.start:%H:%M:%S} → {c.end:%H:%M:%S} UTC{span}"),
         ("score", score),
-        ("also", f"keys {_list_text(c.get('also_keys'))} · standalone excluded {_list_text(c.get('excluded_standalone'), 4)}"),
+        ("also", f"keys {_list_text([k.text for k in c.also_keys])} · "
+                 f"standalone excluded {_list_text([ip_text(s) for s in c.excluded_standalone], 4)}"),
     ]
 
 
-def group_facts(g: dict[str, Any]) -> list[tuple[str, Text | str]]:
-    """A suggested group (``groups`` record) as facts: why, who, where, when, how it splits."""
-    links = g.get("links") or {}
-    reasons = ", ".join(f"{safe_line(r)} ×{links.get(r, 0)}" for r in g.get("reasons") or ()) or "none (a scan alone)"
-    split = g.get("split") or []
+def group_facts(g: SuggestedGroup) -> list[tuple[str, Text | str]]:
+    """A suggested group as facts: why, who, where, when, how it splits."""
+    links = dict(g.links)
+    reasons = ", ".join(f"{safe_line(r)} ×{links.get(r, 0)}" for r in g.reasons) or "none (a scan alone)"
+    split = g.split
     split_text = " ".join(f"{s:.1%}" for s in split[:4]) + (f" … ({len(split)})" if len(split) > 4 else "")
-    days = len(g.get("days") or ())
+    days = len(g.days)
+    first, last = utc_time(g.first_start_us), utc_time(g.last_end_us)
     return [
-        ("group", f"{safe_line(g.get('group'))} · {g.get('scans')} scans · score {g.get('score')}"),
+        ("group", f"{safe_line(g.group)} · {g.n_scans} scans · score {g.score}"),
         ("links", reasons),
-        ("members", f"{g.get('n_members') or len(g.get('members') or ())} sources · per scan {_list_text(g.get('sizes'), 8)}"),
-        ("where", f"ports {_list_text(g.get('ports'), 8)} · {_list_text(g.get('asns'), 4)}"),
-        ("when", f"{_when(g.get('first_start'))} → {_when(g.get('last_end'))} UTC · {days} day{'s' if days != 1 else ''}"),
-        ("split", f"{safe_line(g.get('timing'))} · N {g.get('cover_multiple')} · typical {split_text or NULL}"),
+        ("members", f"{g.n_members} sources · per scan {_list_text(g.sizes, 8)}"),
+        ("where", f"ports {_list_text(g.ports, 8)} · {_list_text([f'AS{a}' for a in g.asns], 4)}"),
+        ("when", f"{first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M} UTC · {days} day{'s' if days != 1 else ''}"),
+        ("split", f"{safe_line(g.timing)} · N {g.cover_multiple} · typical {split_text or NULL}"),
     ]
 

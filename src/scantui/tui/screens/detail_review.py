@@ -8,7 +8,7 @@ file already decided on the record, again after every labelling change.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -17,6 +17,9 @@ from textual.widgets import Static
 
 from scantui.tui.screens.detail_facts import review_text
 from scantui.tui.widgets.figures import facts_table
+
+if TYPE_CHECKING:
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
 
 
 class ReviewMixin:
@@ -29,8 +32,8 @@ class ReviewMixin:
         Binding("n", "verdict('unsure')", "Unsure", show=False, id="detail.unsure"),
     ]
 
-    FACTS: Callable[[dict[str, Any]], list[tuple[str, Text | str]]]
-    record: dict[str, Any]
+    FACTS: Callable[[Any], list[tuple[str, Text | str]]]
+    record: CandidateScan | SuggestedGroup
     review: tuple[str, list[dict[str, Any]]] | None = None
 
     @property

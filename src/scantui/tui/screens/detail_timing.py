@@ -2,22 +2,24 @@
 
 A scanner's plot has one row per destination port (:func:`port_rows_binner`);
 a candidate scan's has one row per member on the scan's port over its span and a
-margin (:func:`scan_timing`). Each read of packets is capped at :func:`timing_cap`
+margin (:func:`scan_timing`), read through the workspace
+(:meth:`~scantui.workspace.Workspace.timing`). Each read of packets is capped at :func:`timing_cap`
 and the plot says so (:func:`cap_note`). What a worker hands the plot is a
 :class:`TimingData`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from scantui.tui.screens.detail_facts import ip_int, iso_us
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from scantui.analysis.collab_types import CandidateScan
     from scantui.plots.timing import TimingGrid
     from scantui.tui.widgets.timing import Binner
+    from scantui.workspace import Workspace
 
 TOP_PORT_ROWS = 12  # a scanner's timing rows: all ports, these, then the rest summed
 ALL_PORTS, OTHER_PORTS = -1, 65_536  # row keys of the summed rows
@@ -76,24 +78,22 @@ def cap_note(capped: bool) -> str:
     return f"capped: first {timing_cap():,} packets only" if capped else ""
 
 
-def scan_timing(packets_lf: pl.LazyFrame, scan: dict[str, Any], bins: int) -> TimingData:
+def scan_timing(ws: Workspace, scan: CandidateScan, bins: int) -> TimingData:
     """A candidate scan's members on its port over its span ± a margin; rows in order of first packet."""
-    from scantui.analysis.detail import timing_packets
     from scantui.plots.timing import timing_grid
     from scantui.tui.widgets.timing import packets_binner
 
-    ips = list(scan.get("sources") or ())
-    srcs = [ip_int(ip) for ip in ips]
-    start, end = iso_us(scan["start"]), iso_us(scan["end"])
+    srcs = list(scan.sources)
+    start, end = scan.start_us, scan.end_us
     margin = max(int((end - start) * MARGIN_SHARE), MIN_MARGIN_US)
     lo, hi = start - margin, end + margin
-    tp = timing_packets(packets_lf, srcs, port=int(scan["port"]), start_us=lo, end_us=hi, max_rows=timing_cap())
+    tp = ws.timing(srcs, port=scan.port, start_us=lo, end_us=hi, max_rows=timing_cap())
     grid = timing_grid(tp.packets, bins=bins, start_us=lo, end_us=hi + 1, sources=srcs, order="first_seen")
-    by_ip = dict(zip(ips, scan.get("split") or [None] * len(ips)))
-    dsts = scan.get("dsts_per_source") or {}
+    share = dict(zip(srcs, scan.split))
+    dsts = dict(zip(srcs, scan.dsts))
     labels = grid.row_labels()
-    extras = [f"{dsts.get(ip, 0):>6,} {by_ip[ip]:6.1%}" if by_ip.get(ip) is not None else f"{dsts.get(ip, 0):>6,}"
-              for ip in labels]
+    extras = [f"{dsts.get(s, 0):>6,} {share[s]:6.1%}" if share.get(s) is not None else f"{dsts.get(s, 0):>6,}"
+              for s in (int(x) for x in grid.sources)]
     return TimingData(grid, packets_binner(tp.packets, grid.sources), labels, extras, "  dsts  share",
                       cap_note(tp.capped))
 

@@ -15,8 +15,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from scantui.analysis.overview import Overview
 from scantui.safetext import safe_line
-from scantui.tui.state import Overview
 from scantui.tui.widgets.day_plot import DayPlot
 from scantui.tui.widgets.loading import LoadingBar
 

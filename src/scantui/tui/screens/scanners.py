@@ -164,7 +164,9 @@ class ScannersScreen(Screen):
 
     @on(VirtualTable.RowSelected)
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
-        self.app.open_scanner(event.row)
+        from scantui.analysis.scanner_row import ScannerRow
+
+        self.app.open_scanner(ScannerRow.from_row(event.row))
 
     # ------------------------------------------------------------ actions
 

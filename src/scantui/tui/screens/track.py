@@ -1,7 +1,8 @@
 """A labelled group over the whole data: the ``scantui track`` figures, on one screen.
 
-:class:`TrackScreen` runs :func:`scantui.analysis.tracking.track_group` on the
-group's members in a thread worker once the data is loaded (it waits while the
+:class:`TrackScreen` asks the state's workspace for the group's tracking figures
+(:meth:`scantui.workspace.Workspace.track`, memoized; :mod:`scantui.analysis.tracking`
+computes them) in a thread worker once the data is loaded (it waits while the
 App's ``loading`` is true), then shows the summary (longevity, packets, timing
 counts), scans per day, the group size per scan, scans by day of week and day
 of month, the top ports, the destination split per member and the list of
@@ -12,13 +13,14 @@ figures are computed again; a group deleted meanwhile says so.
 The figures are drawn by the pure builders of :mod:`scantui.plots` in
 :class:`~scantui.tui.widgets.figures.FigurePanel`; the tables are
 :class:`~scantui.tui.widgets.table.VirtualTable` (a group scanning daily for
-months has thousands of scans). The document itself is kept as :attr:`TrackScreen.doc`.
+months has thousands of scans). The result (a :class:`~scantui.analysis.track_types.TrackResult`) is kept as
+:attr:`TrackScreen.doc`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterator
+import enum
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -31,7 +33,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line, safe_text
-from scantui.tui.columns import Column, int_text, percent_text, plain_int_text
+from scantui.tui.columns import Column, int_text, ip_text, percent_text, plain_int_text
 from scantui.tui.safe import line_content
 from scantui.tui.state import error_text
 from scantui.tui.widgets.figures import FigurePanel, facts_table
@@ -41,7 +43,9 @@ from scantui.tui.widgets.table import VirtualTable
 if TYPE_CHECKING:
     import polars as pl
 
+    from scantui.analysis.track_types import TrackResult
     from scantui.labels.model import Group
+    from scantui.workspace import Workspace
 
 
 def _yes_no(value: Any) -> str:
@@ -49,7 +53,7 @@ def _yes_no(value: Any) -> str:
 
 
 def _hour(value: Any) -> str:
-    return str(value)[11:16]
+    return f"{value:%H:%M}"
 
 
 PORT_COLUMNS = (
@@ -59,7 +63,7 @@ PORT_COLUMNS = (
     Column("days", "days", 5, "right", int_text),
 )
 SPLIT_COLUMNS = (
-    Column("member", "member", 15),
+    Column("member", "member", 15, fmt=ip_text),
     Column("scans", "scans", 6, "right", int_text),
     Column("mean_share", "mean", 6, "right", percent_text),
     Column("min_share", "min", 6, "right", percent_text),
@@ -79,14 +83,18 @@ SCAN_COLUMNS = (
 )
 
 
-def table_frame(rows: list[dict[str, Any]], columns: tuple[Column, ...]) -> pl.DataFrame:
-    """The *columns* of *rows* (dicts) as a DataFrame for a :class:`VirtualTable`."""
+def _value(value: Any) -> Any:
+    return str(value) if isinstance(value, enum.Enum) else value
+
+
+def table_frame(rows: Sequence[Any], columns: tuple[Column, ...]) -> pl.DataFrame:
+    """The *columns* of *rows* (typed rows: each column key an attribute) as a DataFrame for a :class:`VirtualTable`."""
     import polars as pl
 
-    return pl.DataFrame({c.key: [r.get(c.key) for r in rows] for c in columns})
+    return pl.DataFrame({c.key: [_value(getattr(r, c.key)) for r in rows] for c in columns})
 
 
-def summary_rows(group_id: str, title: str | None, doc: dict[str, Any]) -> list[tuple[str, Text | str]]:
+def summary_rows(group_id: str, title: str | None, doc: TrackResult) -> list[tuple[str, Text | str]]:
     """The summary panel's rows: what an analyst reads first."""
     from scantui.analysis.tracking import summary_line, who_line
 
@@ -94,17 +102,17 @@ def summary_rows(group_id: str, title: str | None, doc: dict[str, Any]) -> list[
     if title:
         name.append(" · " + safe_line(title))
     rows: list[tuple[str, Text | str]] = [("group", name), ("summary", summary_line(doc))]
-    if doc["seen"]:
-        when = f"{doc['first_seen'][:16].replace('T', ' ')} to {doc['last_seen'][:16].replace('T', ' ')} UTC"
+    if doc.seen:
+        when = f"{doc.first_seen:%Y-%m-%d %H:%M} to {doc.last_seen:%Y-%m-%d %H:%M} UTC"
         rows += [
             ("seen", when),
-            ("active", f"{doc['active_days']} of {doc['span_days']} days"),
-            ("probes", f"{doc['packets']:,} from {len(doc['active_members'])} sources"),
-            ("timing", ", ".join(f"{k} {v}" for k, v in doc["timing_counts"].items()) or "no scans"),
-            ("who", safe_line(who_line(doc.get("member_info", [])))),
+            ("active", f"{doc.active_days} of {doc.span_days} days"),
+            ("probes", f"{doc.packets:,} from {len(doc.active_members)} sources"),
+            ("timing", ", ".join(f"{k} {v}" for k, v in doc.timing_counts()) or "no scans"),
+            ("who", safe_line(who_line(doc.member_info))),
         ]
-    rows.append(("telescope", f"{doc['telescope_size']:,} addresses; a scan is a port and day the members "
-                              f"cover ≥ {doc['min_cover']:.0%} of it"))
+    rows.append(("telescope", f"{doc.telescope_size:,} addresses; a scan is a port and day the members "
+                              f"cover ≥ {doc.min_cover:.0%} of it"))
     return rows
 
 
@@ -121,7 +129,7 @@ class TrackScreen(Screen):
     def __init__(self, group_id: str) -> None:
         super().__init__()
         self.group_id = group_id
-        self.doc: dict[str, Any] | None = None
+        self.doc: TrackResult | None = None
         self._members: tuple[str, ...] | None = None  # the members the figures are (being) computed for
 
     def compose(self) -> ComposeResult:
@@ -188,17 +196,14 @@ class TrackScreen(Screen):
             return
         self._members = group.members
         self.query_one("#track-body").loading = True
-        self.track(list(group.members), state.dataset.lf, state.telescope_size,
-                   state.rollup.enrichment if state.rollup is not None else None)
+        self.track(list(group.members), state.workspace)
 
     @work(thread=True, exclusive=True, group="track", exit_on_error=False)
-    def track(self, members: list[str], packets: Any, telescope_size: int, enrichment: Any = None) -> None:
-        """``track_group`` in a thread; the figures are drawn on the UI thread."""
-        from scantui.analysis.tracking import track_group
-
+    def track(self, members: list[str], workspace: Workspace) -> None:
+        """The workspace's ``track`` (memoized) in a thread; the figures are drawn on the UI thread."""
         worker = get_current_worker()
         try:
-            doc = track_group(packets, members, telescope_size=telescope_size, enrichment=enrichment)
+            doc = workspace.track(members)
         except Exception as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, exc)
@@ -215,7 +220,7 @@ class TrackScreen(Screen):
 
     # ------------------------------------------------------------ drawing
 
-    def _show(self, doc: dict[str, Any], members: tuple[str, ...]) -> None:
+    def _show(self, doc: TrackResult, members: tuple[str, ...]) -> None:
         if not self.is_attached or members != self._members:
             return  # the screen is gone, or other members were asked for meanwhile
         self.doc = doc
@@ -223,39 +228,37 @@ class TrackScreen(Screen):
         group = self._group()
         self._show_summary(group)
         self._draw_figures(doc)
-        self.query_one("#track-ports", VirtualTable).set_frame(table_frame(doc["ports"], PORT_COLUMNS))
-        self.query_one("#track-split", VirtualTable).set_frame(table_frame(doc["member_split"], SPLIT_COLUMNS))
-        self.query_one("#track-scans", VirtualTable).set_frame(table_frame(doc["scans"], SCAN_COLUMNS))
-        self.query_one("#track-scans-panel").border_title = f"scans ({doc['n_scans']})"
-        self.query_one("#track-ports-panel").border_title = f"ports ({doc['n_ports']})"
+        self.query_one("#track-ports", VirtualTable).set_frame(table_frame(doc.ports, PORT_COLUMNS))
+        self.query_one("#track-split", VirtualTable).set_frame(table_frame(doc.member_split, SPLIT_COLUMNS))
+        self.query_one("#track-scans", VirtualTable).set_frame(table_frame(doc.scans, SCAN_COLUMNS))
+        self.query_one("#track-scans-panel").border_title = f"scans ({doc.n_scans})"
+        self.query_one("#track-ports-panel").border_title = f"ports ({doc.n_ports})"
 
     def _show_summary(self, group: Group | None) -> None:
         if self.doc is not None:
             title = group.title if group is not None else None
             self.query_one("#track-summary", Static).update(facts_table(summary_rows(self.group_id, title, self.doc)))
 
-    def _draw_figures(self, doc: dict[str, Any]) -> None:
+    def _draw_figures(self, doc: TrackResult) -> None:
         from scantui.plots.daily import per_day
         from scantui.plots.distributions import monthday_bars, size_histogram, weekday_bars
 
         panels: dict[str, Callable[[Any], None]] = {}
-        if doc["n_scans"]:
-            days = [dt.date.fromisoformat(r["day"]) for r in doc["scans_per_day"]]
-            counts = [r["scans"] for r in doc["scans_per_day"]]
+        days = [d.day for d in doc.days]
+        if doc.n_scans:
+            counts = [d.scans for d in doc.days]
             panels = {
                 "#track-days": lambda plt: per_day(plt, days, counts, title="", ylabel="scans"),
-                "#track-sizes": lambda plt: size_histogram(plt, doc["sizes"], title=""),
-                "#track-weekday": lambda plt: weekday_bars(plt, list(doc["day_of_week"].values()), title=""),
-                "#track-monthday": lambda plt: monthday_bars(plt, [doc["day_of_month"][str(d)] for d in range(1, 32)],
-                                                             title=""),
+                "#track-sizes": lambda plt: size_histogram(plt, list(doc.sizes), title=""),
+                "#track-weekday": lambda plt: weekday_bars(plt, [n for _d, n in doc.day_of_week()], title=""),
+                "#track-monthday": lambda plt: monthday_bars(plt, list(doc.day_of_month()), title=""),
             }
-        elif doc["seen"]:  # no scans: what the members did instead
-            days = [dt.date.fromisoformat(r["day"]) for r in doc["packets_per_day"]]
-            packets = [r["packets"] for r in doc["packets_per_day"]]
+        elif doc.seen:  # no scans: what the members did instead
+            packets = [d.packets for d in doc.days]
             panels["#track-days"] = lambda plt: per_day(plt, days, packets, title="", ylabel="probes")
-        no_scans = doc["seen"] and not doc["n_scans"]
+        no_scans = doc.seen and not doc.n_scans
         self.query_one("#track-days", FigurePanel).border_title = "probes per day (no scans)" if no_scans else "scans per day"
-        why = "no probes from the members in the data" if not doc["seen"] else "no scans (no port and day reached the cover)"
+        why = "no probes from the members in the data" if not doc.seen else "no scans (no port and day reached the cover)"
         for panel in self.query(FigurePanel):
             build = panels.get(f"#{panel.id}")
             if build is None:

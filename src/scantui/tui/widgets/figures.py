@@ -15,7 +15,7 @@ markup.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -24,6 +24,9 @@ from textual.containers import Container
 from textual.widgets import Static
 
 from scantui.safetext import safe_text
+
+if TYPE_CHECKING:
+    from scantui.analysis.collab_types import CandidateScan
 
 BAR_CELLS = 16  # width of a tool share bar
 CARD_ROWS = 3  # member rows drawn in a scan card
@@ -99,19 +102,16 @@ def tools_table(counts: dict[str, int]) -> Table | Text:
     return table
 
 
-def scan_card(ref: dict[str, Any], rows: Sequence[str], *, more: int, width: int) -> Text:
+def scan_card(ref: CandidateScan, rows: Sequence[str], *, more: int, width: int) -> Text:
     """One scan of a group, compact: port, day, members; hours and timing; then its first members' strips.
 
-    *ref* is a candidate record (``port``, ``day``, ``start``, ``end``, ``n_sources``/``sources``,
-    ``timing``, ``score``); *rows* the strips of its first members (first seen first), *more* how many
+    *ref* is a candidate scan; *rows* the strips of its first members (first seen first), *more* how many
     members are not drawn.
     """
-    start, end = str(ref.get("start", ""))[11:16], str(ref.get("end", ""))[11:16]
-    n = ref.get("n_sources") or len(ref.get("sources") or ())
     text = Text(no_wrap=True, overflow="crop")
-    text.append(f"{ref.get('port')} · {safe_text(str(ref.get('day', ''))[5:])}", style="bold")
-    text.append(f" · {n} src")
-    text.append(f"\n{start}–{end} {safe_text(ref.get('timing'))}")
+    text.append(f"{ref.port} · {ref.day:%m-%d}", style="bold")
+    text.append(f" · {ref.n_sources} src")
+    text.append(f"\n{ref.start:%H:%M}–{ref.end:%H:%M} {ref.timing}")
     for row in rows[:CARD_ROWS]:
         text.append("\n" + row[:width], style="bold")
     if more > 0:
@@ -133,7 +133,7 @@ class ScanCard(Static):
     ScanCard.-selected { border: heavy $accent; }
     """
 
-    def __init__(self, index: int, ref: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, index: int, ref: CandidateScan, **kwargs: Any) -> None:
         super().__init__(scan_card(ref, ["…"], more=0, width=24), **kwargs)
         self.index = index
         self.ref = ref
@@ -142,13 +142,12 @@ class ScanCard(Static):
         self.update(scan_card(self.ref, rows, more=more, width=24))
 
 
-def scan_label(ref: dict[str, Any]) -> str:
+def scan_label(ref: CandidateScan) -> str:
     """A scan in a few cells: ``3306 02-05 9src``."""
-    n = ref.get("n_sources") or len(ref.get("sources") or ())
-    return f"{safe_text(ref.get('port'))} {safe_text(str(ref.get('day', ''))[5:])} {n}src"
+    return f"{ref.port} {ref.day:%m-%d} {ref.n_sources}src"
 
 
-def scan_tabs(refs: Sequence[dict[str, Any]], selected: int, width: int) -> Text:
+def scan_tabs(refs: Sequence[CandidateScan], selected: int, width: int) -> Text:
     """The scans of a group on one line of *width* cells, the *selected* one highlighted.
 
     Only whole scans are drawn: those that do not fit are counted at the ends (``◂2`` / ``3▸``), and the

@@ -1,0 +1,142 @@
+"""The overview's figures (packets, sources, days, traffic kinds, tools, top ports), from the rollup tables only.
+
+:func:`overview_from_rollup` reads a few small scans of the rollup (``day_totals``,
+``src_totals``, ``src_profile``, ``port_day`` for the top ports), never the packets;
+its totals agree with ``scantui info`` (which reads the packets). The TUI's overview
+screen draws an :class:`Overview`; :meth:`scantui.workspace.Workspace.overview` memoizes it.
+polars is imported inside the function: the TUI's App module imports :class:`Overview`
+before its first paint, and polars only after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scantui.analysis.rollup_cache import Rollup
+    from scantui.io.loader import Dataset
+
+TOP_PORTS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class ToolShare:
+    tool: str
+    packets: int
+    share: float  # of probes
+    sources: int
+
+
+@dataclass(frozen=True)
+class PortShare:
+    port: int
+    packets: int
+    sources: int
+    share: float  # of probes
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The overview screen's figures, all from the rollup tables."""
+
+    packets: int
+    sources: int
+    first_seen: dt.datetime | None
+    last_seen: dt.datetime | None
+    days: int
+    telescope_size: int
+    telescope_from: str  # "cidr" | "given" | "estimated"
+    traffic: dict[str, int]  # kind -> packets (probe, backscatter, other_tcp, udp, icmp, other)
+    tools: tuple[ToolShare, ...]
+    top_ports: tuple[PortShare, ...]
+    day_list: tuple[dt.date, ...]
+    day_packets: tuple[int, ...]
+    day_probes: tuple[int, ...]
+    skipped: dict[str, int] = field(default_factory=dict)
+    sensors: tuple[str, ...] = ()
+    inputs: tuple[tuple[str, str, int], ...] = ()  # (path, format, bytes)
+
+    @property
+    def probes(self) -> int:
+        return self.traffic.get("probe", 0)
+
+    @property
+    def backscatter(self) -> int:
+        return self.traffic.get("backscatter", 0)
+
+    @property
+    def other(self) -> int:
+        return self.packets - self.probes - self.backscatter
+
+
+def overview_from_rollup(rollup: Rollup, telescope_size: int, telescope_from: str, dataset: Dataset | None = None) -> Overview:
+    """The overview figures of a rollup (a few small scans of its tables; ``port_day`` for the top ports).
+
+    *dataset* (optional) names the input files.
+    """
+    import polars as pl
+
+    from scantui.analysis.fingerprints import TOOLS
+    from scantui.analysis.rollup import TOOL_COLUMNS
+
+    days = (rollup.day_totals.group_by("day").agg(pl.col("packets", "probes").sum()).sort("day")).collect()
+    kinds = rollup.src_totals.group_by("kind").agg(pl.col("packets").sum()).collect()
+    traffic = {str(k): int(n) for k, n in kinds.iter_rows()}
+    sources = rollup.src_totals.select(pl.col("src").n_unique()).collect().item()
+    probes = traffic.get("probe", 0)
+    profile = rollup.src_profile
+    if profile is not None:
+        per_src = profile.filter(pl.col("kind") == "probe")
+    else:  # a layout-1 folder: the same sums from port_day
+        per_src = rollup.port_day.filter(pl.col("kind") == "probe").group_by("src").agg(pl.col(TOOL_COLUMNS).sum())
+    tool_row = per_src.select(
+        *[pl.col(c).sum().alias(f"p_{t}") for t, c in zip(TOOLS, TOOL_COLUMNS)],
+        *[(pl.col(c) > 0).sum().alias(f"s_{t}") for t, c in zip(TOOLS, TOOL_COLUMNS)],
+    ).collect().row(0, named=True)
+    tools = tuple(
+        ToolShare(t, int(tool_row[f"p_{t}"] or 0), (tool_row[f"p_{t}"] or 0) / probes if probes else 0.0, int(tool_row[f"s_{t}"] or 0))
+        for t in TOOLS
+    )
+    ports = (
+        rollup.port_day.filter(pl.col("kind") == "probe")
+        .group_by("dport").agg(pl.col("packets").sum().alias("packets"), pl.col("src").n_unique().alias("sources"))
+        .sort(["packets", "dport"], descending=[True, False]).head(TOP_PORTS_SHOWN).collect()
+    )
+    top_ports = tuple(
+        PortShare(int(p), int(n), int(s), n / probes if probes else 0.0) for p, n, s in ports.select("dport", "packets", "sources").iter_rows()
+    )
+    sensors = rollup.day_totals.select(pl.col("sensor").drop_nulls().unique().sort()).collect().to_series().to_list()
+    inputs = tuple((str(f.path), f.format, _size(f.path)) for f in dataset.inputs) if dataset is not None else ()
+    meta = rollup.meta
+    return Overview(
+        packets=int(days["packets"].sum() or 0),
+        sources=int(sources or 0),
+        first_seen=_parse_ts(meta.get("first_ts")),
+        last_seen=_parse_ts(meta.get("last_ts")),
+        days=days.height,
+        telescope_size=telescope_size,
+        telescope_from=telescope_from,
+        traffic=traffic,
+        tools=tools,
+        top_ports=top_ports,
+        day_list=tuple(days["day"].to_list()),
+        day_packets=tuple(int(v) for v in days["packets"].to_list()),
+        day_probes=tuple(int(v) for v in days["probes"].to_list()),
+        skipped=rollup.skipped,
+        sensors=tuple(sensors),
+        inputs=inputs,
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _parse_ts(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None

@@ -1,0 +1,327 @@
+"""The :class:`Workspace`: one opened data set and every result computed from it, memoized.
+
+The pipeline both front ends run, written once: inputs
+(:func:`~scantui.io.loader.open_inputs`) → rollup (built on first use, cached on
+disk: :func:`~scantui.analysis.rollup_cache.open_rollup`; non-Parquet inputs
+decoded once into the cache there) → telescope size (``--telescope``,
+``--telescope-size`` or the rollup's estimate) → the overview, the scanner list,
+candidate collaborative scans, suggested groups, a group's tracking figures and
+the detail reads (per-source volumes, ports and tools from ``port_day``; the
+packets of a timing plot).
+
+Every result is memoized per query (queries are frozen dataclasses), so the
+TUI's screens and the CLI's commands share one computation; a result is the
+analysis function's own object, to be read, not changed. Each method takes an
+optional :class:`~scantui.workspace.task.Task` (default: the one given to
+:meth:`Workspace.open`) for progress and cancellation.
+
+Where a cancelled task stops (its checkpoints): before every step here; inside a
+rollup build before a capture is decoded, before the stage pass, between its
+days and its source buckets, and before its metadata is written (the build's
+temporary folder is then removed: no cache entry). What cannot be interrupted is
+one polars call: decoding a capture into the cache, the build's stage pass (one
+streaming read of the whole input, the longest part of a build), the
+collaborative-scan search, the scanner list, a track, a detail read. Each runs to
+its end and the task stops at the next checkpoint after it; a decoded copy
+finished before that stays in the cache (complete, and reused next time).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from scantui.workspace.memo import Memo
+from scantui.workspace.task import Task
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from scantui.analysis.collab import CollabQuery, CollabResult
+    from scantui.analysis.collab_types import SuggestedGroup
+    from scantui.analysis.detail import TimingPackets
+    from scantui.analysis.groups import GroupQuery
+    from scantui.analysis.overview import Overview
+    from scantui.analysis.rollup_cache import Rollup, RollupUpdate
+    from scantui.analysis.scanners import ScannerList, ScannerQuery
+    from scantui.analysis.track_types import TrackResult
+    from scantui.analysis.tracking import TrackQuery
+    from scantui.enrich.rules import Rules
+    from scantui.io.loader import Dataset
+    from scantui.io.options import LoadOptions
+
+T = TypeVar("T")
+
+#: (``--telescope`` CIDRs as typed, ``--telescope-size``): at most one given; neither: estimated from the data.
+TelescopeOption = tuple["str | None", "int | None"]
+
+RESULTS_KEPT = 32  # scanner lists, searches, groups, tracks and detail figures kept (the last asked)
+READS_KEPT = 4  # packet reads of timing plots kept (each up to MAX_TIMING_ROWS rows)
+
+
+@dataclass(frozen=True)
+class DetailFigures:
+    """What a detail screen shows of some sources besides their packets (from the rollup's ``port_day``)."""
+
+    per_day: pl.DataFrame  # day, packets, sources (every traffic kind)
+    ports: pl.DataFrame  # dport, packets, days (probes), most packets first
+    tools: dict[str, int]  # packets per tool fingerprint (probes), largest first
+
+
+class Workspace:
+    """One data set and what is computed from it; open with :meth:`open`. Safe to call from several threads."""
+
+    def __init__(self, dataset: Dataset, options: LoadOptions | None = None, telescope: TelescopeOption = (None, None),
+                 *, cache_dir: str | os.PathLike[str] | None = None, task: Task | None = None) -> None:
+        self.dataset = dataset
+        self.options = options
+        self.telescope_option = telescope
+        self.cache_dir = cache_dir
+        self.task = task or Task()
+        self._pipeline = Memo(size=None)  # the rollup, the telescope size, the overview, the summary
+        self._results = Memo(size=RESULTS_KEPT)
+        self._reads = Memo(size=READS_KEPT)
+
+    @classmethod
+    def open(cls, paths: Sequence[str | os.PathLike[str]], options: LoadOptions | None = None,
+             telescope: TelescopeOption = (None, None), *, cache_dir: str | os.PathLike[str] | None = None,
+             task: Task | None = None) -> Workspace:
+        """Expand *paths* and sniff their formats (fast: nothing is decoded or rolled up yet).
+
+        A missing or unreadable input is an :class:`~scantui.errors.InputError` here. *cache_dir* is the
+        rollup cache's folder (default ``$SCANTUI_CACHE_DIR`` or the user cache folder).
+        """
+        from scantui.io.loader import open_inputs
+
+        return cls(open_inputs([str(p) for p in paths], options), options, telescope, cache_dir=cache_dir, task=task)
+
+    def _task(self, task: Task | None) -> Task:
+        return task if task is not None else self.task
+
+    def _memo(self, memo: Memo, key: Any, task: Task, compute: Callable[[], T]) -> T:
+        def run() -> T:
+            task.check()
+            return compute()
+
+        return memo.get(key, run, task)
+
+    # ------------------------------------------------------------ the pipeline
+
+    def rollup(self, task: Task | None = None, *, rebuild: bool = False) -> Rollup:
+        """The rollup of the inputs: from the cache, else built now (the slow step; progress and checkpoints
+        between its days and buckets). A cancelled build raises Cancelled and leaves no cache entry.
+        *rebuild* builds it again even when cached (the results computed from the old one stay: same inputs)."""
+        task = self._task(task)
+
+        def build() -> Rollup:
+            from scantui.analysis.rollup_cache import open_rollup
+
+            return open_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, rebuild=rebuild,
+                               progress=task.reporter())
+
+        if rebuild:
+            self._pipeline.forget("rollup")
+        return self._memo(self._pipeline, "rollup", task, build)
+
+    def update_rollup(self, task: Task | None = None, *, rebuild: bool = False) -> RollupUpdate:
+        """:meth:`rollup`, also saying what was built and what was reused (``scantui rollup``): only the
+        days whose inputs changed are built again. The rollup it returns is the one :meth:`rollup` gives next."""
+        task = self._task(task)
+        found: list[RollupUpdate] = []
+
+        def build() -> Rollup:
+            from scantui.analysis.rollup_cache import update_rollup
+
+            found.append(update_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, rebuild=rebuild,
+                                       progress=task.reporter()))
+            return found[0].rollup
+
+        self._pipeline.forget("rollup")
+        self._memo(self._pipeline, "rollup", task, build)
+        if not found:  # another thread built it meanwhile: its update is not ours to tell, ask again from the cache
+            from scantui.analysis.rollup_cache import update_rollup
+
+            found.append(update_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, progress=task.reporter()))
+        return found[0]
+
+    def packets(self, task: Task | None = None) -> pl.LazyFrame:
+        """The packets, lazily: once the rollup is open, a non-Parquet input is read from its decoded copy in
+        the cache (decoded once, by the first build), never decoded again."""
+        self.rollup(task)
+        return self.dataset.lf
+
+    def telescope(self, task: Task | None = None) -> tuple[int, str]:
+        """(size, origin): ``cidr`` (``--telescope``), ``given`` (``--telescope-size``) or ``estimated`` (the
+        rollup's median daily destinations, read only when neither is given)."""
+        task = self._task(task)
+
+        def resolve() -> tuple[int, str]:
+            from scantui.analysis.rollup_cache import telescope_size_estimate
+            from scantui.analysis.telescope import resolve_size
+
+            cidrs, size = self.telescope_option
+            given = bool(cidrs) or size is not None
+            return resolve_size(cidrs, size, 0 if given else telescope_size_estimate(self.rollup(task)))
+
+        return self._memo(self._pipeline, "telescope", task, resolve)
+
+    @property
+    def telescope_size(self) -> int:
+        return self.telescope()[0]
+
+    def overview(self, task: Task | None = None) -> Overview:
+        """The overview figures (from the rollup tables, never the packets)."""
+        task = self._task(task)
+
+        def build() -> Overview:
+            from scantui.analysis.overview import overview_from_rollup
+
+            rollup = self.rollup(task)
+            size, origin = self.telescope(task)
+            return overview_from_rollup(rollup, size, origin, self.dataset)
+
+        return self._memo(self._pipeline, "overview", task, build)
+
+    def summary(self, rules: Rules | None = None, task: Task | None = None) -> dict[str, Any]:
+        """``scantui info``'s figures, read from the packets themselves (no rollup); *rules* name organizations.
+
+        Enrichment tables given as PATHs take part. The dict is the caller's to complete (a fresh copy).
+        A capture is decoded here as it is read (``info`` builds no rollup, so no decoded copy).
+        """
+        task = self._task(task)
+
+        def build() -> dict[str, Any]:
+            from scantui.analysis.summary import summarize
+
+            tables = None
+            if self.dataset.enrichment_paths:
+                from scantui.enrich.table import scan_tables
+
+                tables = scan_tables(self.dataset.enrichment_paths)
+            return summarize(self.dataset.lf, rules=rules, enrichment=tables)
+
+        return dict(self._memo(self._pipeline, ("summary", rules), task, build))
+
+    # ------------------------------------------------------------ results
+
+    def scanners(self, query: ScannerQuery | None = None, *, rules: Rules | None = None,
+                 task: Task | None = None) -> ScannerList:
+        """The scanner list (``scantui scanners``) of *query* (default: every probing source); *rules* default to
+        the shipped organization rules merged with the user's."""
+        task = self._task(task)
+
+        def build() -> ScannerList:
+            from scantui.analysis.scanners import scanner_list
+
+            rollup = self.rollup(task)
+            size = self.telescope(task)[0]
+            task.check()
+            return scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, query=query,
+                                telescope_size=size, packets=self.packets(task), src_profile=rollup.src_profile, rules=rules)
+
+        return self._memo(self._results, ("scanners", query, rules), task, build)
+
+    def collab(self, query: CollabQuery | None = None, *, task: Task | None = None) -> CollabResult:
+        """Every candidate collaborative scan (``scantui collab``), ranked; only candidates' packets are read."""
+        from scantui.analysis.collab import CollabQuery
+
+        query = query if query is not None else CollabQuery()
+        task = self._task(task)
+
+        def search() -> CollabResult:
+            from scantui.analysis.collab import collab_scans
+
+            rollup = self.rollup(task)
+            size = self.telescope(task)[0]
+            task.check()
+            return collab_scans(self.packets(task), port_day=rollup.port_day, enrichment=rollup.enrichment,
+                                telescope_size=size, query=query)
+
+        return self._memo(self._results, ("collab", query), task, search)
+
+    def groups(self, query: CollabQuery | None = None, group_query: GroupQuery | None = None, *,
+               task: Task | None = None) -> list[SuggestedGroup]:
+        """The suggested groups (``scantui groups``) of the candidates of *query*, linked as *group_query* says."""
+        from scantui.analysis.collab import CollabQuery
+        from scantui.analysis.groups import GroupQuery
+
+        query = query if query is not None else CollabQuery()
+        group_query = group_query if group_query is not None else GroupQuery()
+        task = self._task(task)
+
+        def build() -> list[SuggestedGroup]:
+            from scantui.analysis.groups import suggest_groups
+
+            candidates = self.collab(query, task=task).candidates
+            task.check()
+            return suggest_groups(candidates, group_query)
+
+        return self._memo(self._results, ("groups", query, group_query), task, build)
+
+    def track(self, members: Sequence[str], query: TrackQuery | None = None, *, task: Task | None = None) -> TrackResult:
+        """The tracking figures (``scantui track``) of the group whose members are *members* (IPs/CIDRs)."""
+        from scantui.analysis.tracking import TrackQuery
+
+        query = query if query is not None else TrackQuery()
+        task = self._task(task)
+        members = tuple(members)
+
+        def build() -> TrackResult:
+            from scantui.analysis.tracking import track_group
+
+            rollup = self.rollup(task)
+            size = self.telescope(task)[0]
+            task.check()
+            return track_group(self.packets(task), list(members), telescope_size=size, query=query,
+                               enrichment=rollup.enrichment)
+
+        return self._memo(self._results, ("track", members, query), task, build)
+
+    def sources_on_ports(self, ranges: Sequence[tuple[int, int]], *, task: Task | None = None) -> pl.Series:
+        """The sources that probed any port in *ranges* (inclusive ``(low, high)`` pairs), from ``port_day``."""
+        task = self._task(task)
+        ranges = tuple((int(lo), int(hi)) for lo, hi in ranges)
+
+        def build() -> pl.Series:
+            import polars as pl
+
+            port = pl.col("dport")
+            hit = pl.any_horizontal([port.is_between(lo, hi) for lo, hi in ranges])
+            port_day = self.rollup(task).port_day
+            return port_day.filter((pl.col("kind") == "probe") & hit).select("src").unique().collect()["src"]
+
+        return self._memo(self._results, ("sources_on_ports", ranges), task, build)
+
+    # ------------------------------------------------------------ what a detail screen reads
+
+    def detail(self, srcs: Sequence[int], *, task: Task | None = None) -> DetailFigures:
+        """Per-day volume, ports and tools of the sources *srcs* (IPv4 ints), from the rollup's ``port_day``."""
+        task = self._task(task)
+        srcs = tuple(int(s) for s in srcs)
+
+        def build() -> DetailFigures:
+            from scantui.analysis import detail
+
+            port_day = self.rollup(task).port_day
+            return DetailFigures(detail.per_day(port_day, srcs), detail.ports(port_day, srcs), detail.tools(port_day, srcs))
+
+        return self._memo(self._results, ("detail", srcs), task, build)
+
+    def timing(self, srcs: Sequence[int], *, port: int | None = None, start_us: int | None = None,
+               end_us: int | None = None, max_rows: int | None = None, task: Task | None = None) -> TimingPackets:
+        """The sources' probes for a timing plot (optionally one port and a time range, in µs), capped at
+        *max_rows* (default :data:`~scantui.analysis.detail.MAX_TIMING_ROWS`), from the decoded packets."""
+        from scantui.analysis.detail import MAX_TIMING_ROWS
+
+        task = self._task(task)
+        srcs = tuple(int(s) for s in srcs)
+        cap = max_rows if max_rows is not None else MAX_TIMING_ROWS
+
+        def read() -> TimingPackets:
+            from scantui.analysis.detail import timing_packets
+
+            return timing_packets(self.packets(task), srcs, port=port, start_us=start_us, end_us=end_us, max_rows=cap)
+
+        return self._memo(self._reads, ("timing", srcs, port, start_us, end_us, cap), task, read)
