@@ -107,6 +107,7 @@ def test_a_missing_copy_is_written_on_the_first_read(tmp_path, cache_dir, monkey
     pcap = _capture(tmp_path / "scan.pcap")
     dataset = open_inputs([pcap])
     rc.open_rollup(dataset)
+    assert dataset.lf.collect().height == 270  # the first read writes the copy
     dataset.decoded_path.unlink()  # pruned, or a rollup from before the copies existed
     again = open_inputs([pcap])
     rc.open_rollup(again)  # a rollup hit
@@ -129,6 +130,7 @@ def test_parquet_inputs_get_no_copy(tmp_path, cache_dir, canonical_df):
 def test_prune_removes_old_copies(tmp_path, cache_dir):
     dataset = open_inputs([_capture(tmp_path / "scan.pcap")])
     rollup = rc.open_rollup(dataset)
+    dataset.lf  # the first read writes the copy
     assert rc.prune_cache(max_age_days=1) == []
     old = dataset.decoded_path.stat().st_mtime - 3 * 86400
     os.utime(dataset.decoded_path, (old, old))
@@ -144,3 +146,32 @@ def test_an_error_in_the_capture_leaves_no_copy(tmp_path, cache_dir):
     with pytest.raises(InputError):
         rc.open_rollup(open_inputs([pcap]))
     assert not any(p.suffix == ".parquet" for p in (cache_dir / "decoded").iterdir())
+
+
+def test_the_copy_is_made_from_the_day_splits_on_the_first_read(tmp_path, cache_dir, monkeypatch):
+    """The rollup build decodes each capture once (into its day split); the data set's copy is
+    written from those splits when first read, never by decoding again, and not at all by a
+    build that nothing reads after (``scantui rollup``)."""
+    pcap = _capture(tmp_path / "scan.pcap")
+    decoded = open_inputs([pcap]).lf.collect()
+    dataset = open_inputs([pcap])
+    rc.open_rollup(dataset)
+    assert not dataset.decoded_path.exists()
+    _no_decoding(monkeypatch)
+    assert dataset.lf.collect().equals(decoded)
+    assert dataset.decoded_path.is_file()
+    fresh = open_inputs([pcap])
+    rc.open_rollup(fresh)  # a hit: served from the copy
+    assert fresh.lf.collect().equals(decoded)
+    assert fresh.stats.files()[0].rows == 270
+
+
+def test_a_hit_without_the_copy_makes_it_from_the_splits(tmp_path, cache_dir, monkeypatch):
+    pcap = _capture(tmp_path / "scan.pcap")
+    decoded = open_inputs([pcap]).lf.collect()
+    rc.open_rollup(open_inputs([pcap]))  # built; nothing read the copy
+    _no_decoding(monkeypatch)
+    again = open_inputs([pcap])
+    rc.open_rollup(again)
+    assert again.lf.collect().equals(decoded)
+    assert [f.to_dict() for f in again.stats.files()][0]["rows"] == 270

@@ -213,10 +213,6 @@ def test_pcap_input_reports_skipped_and_progress(cache_dir):
     assert again.path == rollup.path and again.skipped == rollup.skipped
 
 
-def test_buckets_grow_with_input_size():
-    assert rc.buckets_for(0) == 1 and rc.buckets_for(1 << 30) == 8 and rc.buckets_for(1 << 50) == 64
-
-
 def test_telescope_size_estimate(packets):
     rollup = rc.open_rollup(open_inputs([packets]))
     daily = pl.read_parquet(packets).group_by(pl.col("ts").dt.date()).agg(pl.col("dst").n_unique())

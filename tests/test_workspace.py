@@ -107,8 +107,8 @@ def test_the_task_hears_the_rollup_build(canonical_parquet, tmp_path):
     task = Task(lambda message, fraction: heard.append((message, fraction)))
     ws = Workspace.open([canonical_parquet], cache_dir=tmp_path / "cache", task=task)
     rollup = ws.rollup()
-    days = [m for m, _ in heard if m.startswith("rolling up day=")]
-    assert days == [f"rolling up day=2024-02-0{d}" for d in (1, 2, 3, 4)]
+    days = [m for m, _ in heard if m.startswith("rolling up 2024")]
+    assert days == [f"rolling up 2024-02-0{d}" for d in (1, 2, 3, 4)]
     fractions = [f for _, f in heard if f is not None]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert (task.message, task.fraction) == ("rollup done", 1.0)
@@ -126,15 +126,17 @@ def test_a_cancelled_build_stops_with_a_clear_error_and_leaves_no_cache(canonica
 
     def cancel_on_the_second_day(message, _fraction):
         built.append(message)
-        if message == "rolling up day=2024-02-02":
+        if message == "rolling up 2024-02-02":
             task.cancel()
 
     task = Task(cancel_on_the_second_day)
-    with pytest.raises(Cancelled, match="^cancelled while rolling up day=2024-02-02$") as raised:
+    with pytest.raises(Cancelled, match="^cancelled while rolling up 2024-02-02$") as raised:
         ws.rollup(task)
     assert raised.value.exit_code == 130
-    assert "rollup done" not in built and "rolling up day=2024-02-03" not in built  # it stopped there
+    assert "rollup done" not in built and "rolling up 2024-02-03" not in built  # it stopped there
     assert list((cache / "rollups").iterdir()) == []  # neither a rollup nor a temporary folder
+    # finished day states stay (complete, reused next time); no half-built one is left
+    assert not [p for p in (cache / "days").rglob("*") if p.name.startswith(".")]
     rollup = ws.rollup(Task())  # nothing was memoized: a fresh token builds it
     assert [p.name for p in (cache / "rollups").iterdir()] == [rollup.path.name]
     assert rollup.port_day.collect().height > 0
@@ -160,7 +162,7 @@ def test_ctrl_c_under_the_cli_progress_bar_cancels_the_build(canonical_parquet, 
     reached = threading.Event()
 
     def hold(message, _fraction):  # the build waits on its first day until ctrl-c has cancelled it
-        if message.startswith("rolling up day="):
+        if message.startswith("rolling up 20"):
             reached.set()
             deadline = time.monotonic() + 30
             while not task.cancelled and time.monotonic() < deadline:
@@ -178,7 +180,7 @@ def test_ctrl_c_under_the_cli_progress_bar_cancels_the_build(canonical_parquet, 
     monkeypatch.setattr(ws.dataset.stats, "progress", progress)
     with pytest.raises(KeyboardInterrupt):
         cli_progress.run_with_progress(ws.rollup, ws.dataset.stats, 1, "rolling up", task=task)
-    assert task.cancelled and task.message == "rolling up day=2024-02-01"
+    assert task.cancelled and task.message == "rolling up 2024-02-01"
     assert list((cache / "rollups").iterdir()) == []
 
 

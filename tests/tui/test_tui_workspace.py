@@ -18,7 +18,7 @@ def test_a_cancelled_load_stops_the_rollup_build_and_leaves_no_cache(tiny_parque
 
     def held(self, message, fraction):  # the build's thread stops here until the test has cancelled the worker
         real(self, message, fraction)
-        if message.startswith("rolling up day="):
+        if message.startswith("rolling up 20"):
             reached.set()
             release.wait(30)
 
@@ -30,7 +30,7 @@ def test_a_cancelled_load_stops_the_rollup_build_and_leaves_no_cache(tiny_parque
         async with app.run_test(size=(80, 24)):
             assert await asyncio.to_thread(reached.wait, 60)
             task = app.state.step_task("rollup")
-            assert not task.cancelled and task.message == "rolling up day=2024-03-01"
+            assert not task.cancelled and task.message == "rolling up 2024-03-01"
             app.workers.cancel_group(app, "load")
             for _ in range(200):
                 if task.cancelled:
@@ -51,6 +51,7 @@ def test_a_cancelled_load_stops_the_rollup_build_and_leaves_no_cache(tiny_parque
 
 def test_the_screens_read_the_workspace_the_pipeline_filled(tiny_parquet, tui_cache, monkeypatch):
     import scantui.analysis.detail as detail
+    from scantui.analysis.scanner_row import ScannerRow
 
     calls = []
     real = detail.per_day
@@ -63,7 +64,7 @@ def test_the_screens_read_the_workspace_the_pipeline_filled(tiny_parquet, tui_ca
         assert state.scanners is ws.scanners() and (state.telescope_size, state.telescope_from) == ws.telescope()
         await settle(app, pilot)
         assert state.collab is ws.collab(state.request.collab_query()) and state.groups is ws.groups(state.request.collab_query())
-        app.open_scanner(state.scanners.frame.row(0, named=True))
+        app.open_scanner(ScannerRow.from_row(state.scanners.frame.row(0, named=True)))
         await settle(app, pilot)
         src = int(state.scanners.frame["src"][0])
         assert calls == [[src]] and app.screen.query_one("#detail-per-day").drawn

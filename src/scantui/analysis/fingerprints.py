@@ -90,6 +90,12 @@ def nmap_rule() -> pl.Expr:
     return syn_scan | stealth | seq_probes | ecn | t_probes
 
 
+def unicorn_eligible() -> pl.Expr:
+    """Packets that are ``unicorn`` when their session key is one: the rule's place in the order
+    (after masscan) and its own condition (a SYN probe)."""
+    return scan_candidate().fill_null(False) & _syn_only().fill_null(False) & ~masscan_rule().fill_null(False)
+
+
 def zmap_rule() -> pl.Expr:
     return _syn_only() & (pl.col("ip_id") == ZMAP_IP_ID)
 
@@ -122,6 +128,17 @@ def unicorn_sessions(lf: pl.LazyFrame, min_packets: int = UNICORN_MIN_PACKETS) -
     )
 
 
+#: SYN probes per session key over a slice of the input (a day): summed over the slices and kept
+#: above the threshold they give exactly :func:`unicorn_sessions` of the whole
+#: (:func:`scantui.analysis.rollup_days.merge_sessions`).
+KEY_COUNTS_SCHEMA = pl.Schema({"unicorn_key": pl.UInt32(), "n": pl.UInt32()})
+
+
+def unicorn_candidate() -> pl.Expr:
+    """The packets whose session keys are counted: SYN probes."""
+    return scan_candidate() & _syn_only()
+
+
 def collect_unicorn_sessions(lf: pl.LazyFrame, min_packets: int = UNICORN_MIN_PACKETS) -> pl.DataFrame:
     """:func:`unicorn_sessions` collected with the streaming engine (a small frame: one row per session).
 
@@ -148,7 +165,10 @@ def with_tool(
     """
     if sessions is None:
         sessions = unicorn_sessions(lf, unicorn_min_packets)
-    keyed = lf.with_columns(unicorn_key()).join(sessions.lazy(), on="unicorn_key", how="left")
+    if isinstance(sessions, pl.DataFrame) and sessions.height == 0:  # no session: no join over every packet
+        keyed = lf.with_columns(unicorn_key(), pl.lit(False).alias("unicorn_session"))
+    else:
+        keyed = lf.with_columns(unicorn_key()).join(sessions.lazy(), on="unicorn_key", how="left")
     candidate = scan_candidate()
     tool = (
         pl.when(~candidate).then(pl.lit("other"))

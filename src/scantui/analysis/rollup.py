@@ -1,8 +1,8 @@
 """The rollup: compact aggregates of the packet table, built once, read by everything after.
 
-:func:`build_rollup` streams the canonical table (with the per-packet ``tool``
-from :func:`scantui.analysis.fingerprints.with_tool`) into these Parquet outputs
-in one folder, staging the packets once by source bucket and day (see the function):
+:func:`build_rollup` rolls the canonical table (with the per-packet ``tool``
+from :func:`scantui.analysis.fingerprints.with_tool`) up day by day and merges
+the days (:mod:`scantui.analysis.rollup_days`) into these Parquet outputs in one folder:
 
 ``port_day/``                 hive-partitioned by ``day=YYYY-MM-DD``; one row per
                               (day, sensor, src, proto, dport, kind)
@@ -17,7 +17,8 @@ in one folder, staging the packets once by source bucket and day (see the functi
 
 The layout (names, dtypes, partitioning) is a contract: it is where data too
 large for one machine will be rolled up by a distributed engine, so it is
-versioned by :data:`LAYOUT_VERSION` and documented in the README. Nothing here
+versioned by :data:`LAYOUT_VERSION` and documented in the README. This module
+holds the tables' definitions and the aggregates (lazy, pure); nothing here
 knows about caching; see :mod:`scantui.analysis.rollup_cache`.
 """
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -37,7 +37,7 @@ from typing import Any
 
 import polars as pl
 
-from scantui.analysis.fingerprints import TOOLS, UNICORN_MIN_PACKETS, collect_unicorn_sessions, with_tool
+from scantui.analysis.fingerprints import TOOLS, UNICORN_MIN_PACKETS, with_tool
 from scantui.analysis import behaviour as bh
 from scantui.analysis.schedule import source_schedules
 from scantui.analysis.telescope import estimate_size_from_daily
@@ -47,7 +47,7 @@ from scantui.io.schema import ENRICHMENT, TS_DTYPE
 from scantui.io.stats import LoadStats
 
 #: Bumped on any change to the tables' names, columns, dtypes or meaning.
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 KINDS = ("probe", "backscatter", "other_tcp", "udp", "icmp", "other")
 KIND_DTYPE = pl.Enum(KINDS)
@@ -103,20 +103,25 @@ Progress = Callable[[str, float | None], None]
 # ---------------------------------------------------------------- the aggregates (lazy, pure)
 
 
-def prepare(
-    lf: pl.LazyFrame, *, unicorn_min_packets: int = UNICORN_MIN_PACKETS, sessions: pl.DataFrame | None = None
-) -> pl.LazyFrame:
-    """The canonical table with ``tool``, ``day``, ``kind`` and a ``sensor`` column (null if absent).
-
-    *sessions*: the Unicorn session keys when already collected (see :func:`with_tool`).
-    """
+def classify(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """The canonical table with ``day``, ``kind`` and a ``sensor`` column (null if absent)."""
     names = lf.collect_schema().names()
     sensor = pl.col("sensor") if "sensor" in names else pl.lit(None, dtype=pl.String)
-    return with_tool(lf, sessions=sessions, unicorn_min_packets=unicorn_min_packets).with_columns(
+    return lf.with_columns(
         pl.col("ts").dt.date().alias("day"),
         sensor.cast(pl.String).alias("sensor"),
         traffic_class().cast(KIND_DTYPE).alias("kind"),
     )
+
+
+def prepare(
+    lf: pl.LazyFrame, *, unicorn_min_packets: int = UNICORN_MIN_PACKETS, sessions: pl.DataFrame | None = None
+) -> pl.LazyFrame:
+    """:func:`classify` plus ``tool``.
+
+    *sessions*: the Unicorn session keys when already collected (see :func:`with_tool`).
+    """
+    return classify(with_tool(lf, sessions=sessions, unicorn_min_packets=unicorn_min_packets))
 
 
 def port_day(packets: pl.LazyFrame) -> pl.LazyFrame:
@@ -188,12 +193,8 @@ def src_profile(rows: pl.DataFrame, first_day: dt.date | None, n_days: int) -> p
 
 # ---------------------------------------------------------------- building on disk
 
-#: Columns of the staged copy (plus enrichment columns when present).
-STAGE_COLUMNS = ("ts", "day", "sensor", "src", "dst", "proto", "dport", "kind", "tool")
-STAGE = ".stage"
-DEFAULT_BUCKETS = 8
-# rows a staged partition buffers before writing a row group: bounds memory per open partition
-STAGE_ROW_GROUP = 65_536
+#: Kept for callers that size the build; the tables do not depend on it (see :mod:`scantui.analysis.rollup_days`).
+DEFAULT_BUCKETS = 1
 
 
 @dataclass(frozen=True)
@@ -214,128 +215,52 @@ def build_rollup(
 ) -> BuildResult:
     """Stream the canonical table *lf* into the rollup tables under *out_dir* (created; must not exist).
 
-    Two phases keep peak memory to one day's (or one source bucket's) groups
-    instead of the whole input's:
-
-    1. *stage*: one streaming pass over the packets (after the Unicorn key
-       count, the only other read of the input) writes the columns the tables
-       need, partitioned by ``src % buckets`` and day;
-    2. per day, ``port_day``, ``day_totals`` and the enrichment; per source
-       bucket, ``src_totals`` (exact distinct counts need all of a source's rows).
+    The build is made of days (:mod:`scantui.analysis.rollup_days`): one
+    streaming pass splits the packets by UTC day, each day is rolled up on its
+    own (peak memory: one day's groups), and the whole-input tables are merged
+    from the days' state. The cache builds the same way, but keeps the days
+    (:mod:`scantui.analysis.rollup_cache`).
 
     ``meta.json`` is written last, so a folder without it is an unfinished
-    build. *stats* (the loader's counters) are read after the stage pass, when
-    streaming loaders have filled them; *meta* is merged into ``meta.json``.
+    build. *stats* (the loader's counters) are read after the reading pass, when
+    streaming loaders have filled them; *meta* is merged into ``meta.json``;
+    *buckets* is the least number of source ranges the merge uses.
     """
+    from scantui.analysis import rollup_days as rd
+
     out = Path(out_dir)
     out.mkdir(parents=True)
     report = progress or (lambda _msg, _frac: None)
     started = time.perf_counter()
-    enrich = enrichment_columns(lf)
-    stage = out / STAGE
 
-    with poll_loader_progress(stats, "reading packets", report):
-        _stage(lf, stage, enrich, unicorn_min_packets, buckets)
-    days = sorted({p.name for p in stage.glob("b=*/day=*")})
-    first_day, n_days = _day_range(days)
-    parts = out / ".parts"
-    parts.mkdir()
-    (out / PORT_DAY).mkdir()
-    steps = len(days) + buckets
-    for i, day_dir in enumerate(days):
-        report(f"rolling up {day_dir}", i / steps)
-        _roll_day(stage, day_dir, out, parts, enrich, buckets)
-    for b in range(buckets):
-        report(f"source totals and profiles, bucket {b + 1}/{buckets}", (len(days) + b) / steps)
-        _roll_bucket(stage, parts, b, first_day, n_days)
-    _concat(parts, "src_totals-*.parquet", SRC_TOTALS_SCHEMA, out / SRC_TOTALS, sort=["src", "kind"])
-    # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here
-    _concat(parts, "src_profile-*.parquet", SRC_PROFILE_SCHEMA, out / SRC_PROFILE, sort=["src", "kind"], compression="lz4")
-    _concat(parts, "day_totals-*.parquet", DAY_TOTALS_SCHEMA, out / DAY_TOTALS, sort=["day", "sensor"])
-    if enrich:
-        _concat(parts, "enrichment-*.parquet", ENRICHMENT_SCHEMA, out / ENRICHMENT_FILE, sort=["src", "day"])
-    shutil.rmtree(stage)
-    shutil.rmtree(parts)
+    def read(split: Callable[[], list[dt.date]]) -> list[dt.date]:
+        with poll_loader_progress(stats, "reading packets", report):
+            return split()
 
+    rd.build_days(lf, out / ".days", out, unicorn_min_packets=unicorn_min_packets, buckets=buckets, read=read,
+                  progress=progress)
+    finish(out, {
+        "unicorn_min_packets": unicorn_min_packets,
+        "enrichment_columns": enrichment_columns(lf),
+        **(dict(meta) if meta else {}),
+        "skipped": dict(sorted(stats.skipped().items())) if stats is not None else {},
+        "files": [f.to_dict() for f in stats.files()] if stats is not None else [],
+    }, started, report)
+    return BuildResult(out, read_meta(out))
+
+
+def finish(out: Path, meta: Mapping[str, Any], started: float, report: Progress) -> None:
+    """Write ``meta.json`` (the layout version, row counts and time range, *meta*): the build's last step."""
     report("writing rollup metadata", None)
     full = {
         "layout_version": LAYOUT_VERSION,
         "scantui_version": _scantui_version(),
-        "unicorn_min_packets": unicorn_min_packets,
-        "enrichment_columns": enrich,
         **_describe(out),
-        **(dict(meta) if meta else {}),
-        "skipped": dict(sorted(stats.skipped().items())) if stats is not None else {},
-        "files": [f.to_dict() for f in stats.files()] if stats is not None else [],
+        **meta,
         "build_seconds": round(time.perf_counter() - started, 3),
     }
     write_meta(out, full)
     report("rollup done", 1.0)
-    return BuildResult(out, full)
-
-
-def _stage(lf: pl.LazyFrame, stage: Path, enrich: list[str], unicorn_min_packets: int, buckets: int) -> None:
-    """The one pass over the input (after the Unicorn key counts): packets with tool/kind/day,
-    partitioned by source bucket and day."""
-    sessions = collect_unicorn_sessions(lf, unicorn_min_packets)
-    packets = prepare(lf, sessions=sessions).select(*STAGE_COLUMNS, *enrich)
-    key = [(pl.col("src") % buckets).alias("b"), pl.col("day")]
-    # lz4: the staged copy is read a couple of times and then deleted; write speed matters more than size
-    packets.sink_parquet(
-        pl.PartitionBy(stage, key=key, include_key=True), mkdir=True, compression="lz4", row_group_size=STAGE_ROW_GROUP, engine="streaming"
-    )
-    stage.mkdir(exist_ok=True)  # an empty input writes no partition
-
-
-def _day_range(day_dirs: list[str]) -> tuple[dt.date | None, int]:
-    """The window of the data (first day, number of days) from ``day=YYYY-MM-DD`` folder names."""
-    if not day_dirs:
-        return None, 0
-    first, last = (dt.date.fromisoformat(d.split("=", 1)[1]) for d in (day_dirs[0], day_dirs[-1]))
-    return first, (last - first).days + 1
-
-
-def _roll_day(stage: Path, day_dir: str, out: Path, parts: Path, enrich: list[str], buckets: int) -> None:
-    """One day's ``port_day`` partition, ``day_totals`` rows and enrichment rows, in one streaming run.
-
-    The day's ``port_day`` rows (one day's groups: the sort holds them anyway)
-    are also written split by source bucket, for :func:`_roll_bucket`.
-    """
-    day = pl.scan_parquet(sorted(stage.glob(f"b=*/{day_dir}/*.parquet")))
-    target = out / PORT_DAY / day_dir
-    target.mkdir()
-    jobs = [port_day(day).drop("day").sort("src", "dport"),
-            day_totals(day).sink_parquet(parts / f"day_totals-{day_dir}.parquet", lazy=True)]
-    if enrich:
-        jobs.append(src_day_enrichment(day, enrich).sink_parquet(parts / f"enrichment-{day_dir}.parquet", lazy=True))
-    rows = pl.collect_all(jobs, engine="streaming")[0]
-    rows.write_parquet(target / "00000000.parquet")
-    bucket = (pl.col("src") % buckets).alias("b")
-    for (b,), piece in rows.with_columns(bucket).group_by("b"):
-        folder = parts / f"port_day-b={b}"
-        folder.mkdir(exist_ok=True)
-        piece.drop("b").write_parquet(folder / f"{day_dir}.parquet", compression="lz4")
-
-
-def _roll_bucket(stage: Path, parts: Path, b: int, first_day: dt.date | None, n_days: int) -> None:
-    """One source bucket's ``src_totals`` (exact distinct counts need all of a source's packets)
-    and ``src_profile`` (all of a source's ``port_day`` rows) rows."""
-    files = sorted(stage.glob(f"b={b}/day=*/*.parquet"))
-    if not files:
-        return
-    src_totals(pl.scan_parquet(files)).sink_parquet(parts / f"src_totals-{b}.parquet", engine="streaming")
-    pieces = sorted((parts / f"port_day-b={b}").glob("day=*.parquet"))
-    days = [pl.read_parquet(f).with_columns(pl.lit(dt.date.fromisoformat(f.stem.split("=", 1)[1])).alias("day"))
-            for f in pieces]
-    rows = pl.concat(days).select(PORT_DAY_SCHEMA.names())
-    src_profile(rows, first_day, n_days).write_parquet(parts / f"src_profile-{b}.parquet")
-    shutil.rmtree(parts / f"port_day-b={b}")
-
-
-def _concat(parts: Path, pattern: str, schema: pl.Schema, target: Path, *, sort: list[str], compression: str = "zstd") -> None:
-    files = sorted(parts.glob(pattern))
-    lf = pl.scan_parquet(files) if files else pl.LazyFrame(schema=schema)
-    lf.select(schema.names()).sort(sort, nulls_last=True).sink_parquet(target, compression=compression, engine="streaming")
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scantui.cli.output import message, print_json, print_mapping
+from scantui.cli.output import message, print_json, print_mapping, write_out
 from scantui.cli.write_errors import writes
 
 
@@ -221,4 +221,62 @@ def sample_cmd(out_dir, seed, days, scale):
     message(f"wrote {truth['packets']:,} packets and truth.json to {out_dir}")
 
 
-COMMANDS = [open_cmd, info_cmd, ingest_cmd, sample_cmd]
+@click.command("rollup")
+@PATHS
+@load_options
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+              help="The cache folder (default: $SCANTUI_CACHE_DIR, else the user cache dir).")
+@click.option("--rebuild", is_flag=True, help="Rebuild every day instead of reusing the cached ones.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout: the rollup and what was built and reused.")
+@click.option("--follow", is_flag=True,
+              help="Keep running: fold each complete new file under PATHS in as it arrives (Ctrl-C ends).")
+@click.option("--interval", type=float, default=10.0, show_default=True, metavar="SECONDS", help="With --follow: seconds between looks.")
+@click.option("--settle", type=float, default=30.0, show_default=True, metavar="SECONDS",
+              help="With --follow: a file is complete once unchanged for this long.")
+def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, settle):
+    """Build or update the rollup of PATHS (for cron): only the days whose inputs changed are rebuilt.
+
+    One line per step on stderr (built, reused, merged); the rollup's folder on stdout
+    (with --follow, after each update).
+    """
+    if follow:
+        from scantui.analysis.rollup_follow import follow as follow_paths
+
+        try:
+            follow_paths(list(paths), opts=load_opts, cache_dir=cache_dir, interval=interval, settle=settle,
+                         on_update=lambda update: _say(update, as_json),
+                         on_error=lambda exc: message(f"scantui: error: {exc.message}"))
+        except KeyboardInterrupt:
+            pass
+        return
+    from scantui.cli.progress import run_with_progress
+    from scantui.workspace import Task, Workspace
+
+    task = Task()
+    ws = Workspace.open(paths, load_opts, cache_dir=cache_dir, task=task)
+    update = run_with_progress(lambda: ws.update_rollup(rebuild=rebuild), ws.dataset.stats, ws.dataset.total_bytes,
+                               "rolling up", task=task)
+    _say(update, as_json)
+
+
+def _say(update, as_json):
+    """What an update built and reused: one line a step and a summary on stderr, the folder on stdout."""
+    rollup = update.rollup
+    if as_json:
+        print_json({"path": str(rollup.path), "key": rollup.meta.get("key"), "days": rollup.meta.get("days"),
+                    "packets": rollup.meta.get("packets"), "actions": [a.to_dict() for a in update.actions]})
+        return
+    for action in update.actions:
+        if action.verb != "reused" or action.what.startswith("rollup "):
+            took = f" ({action.seconds:.1f} s)" if action.verb != "reused" else ""
+            message(f"{action.verb} {action.what}{took}")
+    if update.count("reused", "rollup"):
+        message(f"rollup of {rollup.meta.get('days', 0)} days, {rollup.meta.get('packets', 0):,} packets: unchanged")
+    else:
+        message(f"rollup of {rollup.meta.get('days', 0)} days, {rollup.meta.get('packets', 0):,} packets: "
+                f"built {update.count('built', 'input')} inputs and {update.count('built', 'day')} days, "
+                f"reused {update.count('reused', 'input')} inputs and {update.count('reused', 'day')} days")
+    write_out(f"{rollup.path}\n")
+
+
+COMMANDS = [open_cmd, info_cmd, ingest_cmd, sample_cmd, rollup_cmd]

@@ -40,6 +40,7 @@ def cli() -> None:
     \b
     scantui PATH...            open the TUI on the data
     scantui info PATH...       what is in the data
+    scantui rollup PATH...     build or update the rollup (only changed days are rebuilt)
     scantui scanners PATH...   one row per source: tools, ports, schedule
     scantui collab PATH...     candidate collaborative scans
     scantui groups PATH...     candidate scans tied into suggested groups

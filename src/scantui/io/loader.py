@@ -72,6 +72,18 @@ class _Group:
     hive: bool = False
 
 
+@dataclass(frozen=True)
+class InputUnit:
+    """A piece of a data set read on its own (:meth:`Dataset.units`)."""
+
+    group: _Group
+    files: tuple[Path, ...]
+
+    @property
+    def format(self) -> str:
+        return self.group.format
+
+
 class Dataset:
     """The canonical table of some inputs, with what was read and skipped.
 
@@ -90,14 +102,18 @@ class Dataset:
         self._lf: pl.LazyFrame | None = None
         self._lock = threading.Lock()
         self.decoded_path: Path | None = None
+        self._source: Callable[[], pl.LazyFrame] | None = None
 
     @property
     def lf(self) -> pl.LazyFrame:
         with self._lock:
             if self._lf is None:
-                self._lf = _build_frame(self._groups, self.opts, self.stats)
-                if self.decoded_path is not None:
-                    self._lf = _decoded_copy(self._lf, self.decoded_path, self.stats)
+                if self._source is not None and self.decoded_path is not None:
+                    self._lf = _decoded_copy(self._source(), self.decoded_path, self.stats)
+                else:
+                    self._lf = _build_frame(self._groups, self.opts, self.stats)
+                    if self.decoded_path is not None:
+                        self._lf = _decoded_copy(self._lf, self.decoded_path, self.stats)
             return self._lf
 
     @property
@@ -105,15 +121,19 @@ class Dataset:
         """True when some packet input is not Parquet (its every read decodes the file again)."""
         return any(g.format != detect.PARQUET for g in self._groups)
 
-    def decode_to(self, path: Path) -> None:
+    def decode_to(self, path: Path, source: Callable[[], pl.LazyFrame] | None = None) -> None:
         """Serve :attr:`lf` from the Parquet copy *path*, written on the first access when missing.
 
         The copy must hold exactly this data set with these options (the caller
         keys its name by them). It is read as is, the decoders never run:
         :attr:`stats` gets the counts the copy's writer saw (kept in its metadata).
+        *source*, when given, makes a missing copy from the table it returns (e.g.
+        the same packets already decoded elsewhere; :attr:`stats` must hold their
+        counts) instead of decoding the inputs.
         """
         with self._lock:
             self.decoded_path = Path(path)
+            self._source = source
             self._lf = None
             if _is_file(self.decoded_path):
                 _restore_stats(self.decoded_path, self.stats)
@@ -122,6 +142,23 @@ class Dataset:
     @property
     def total_bytes(self) -> int:
         return sum(_size(f.path) for f in self.inputs)
+
+    def units(self) -> list[InputUnit]:
+        """The packet inputs as pieces read on their own (:meth:`read_unit`): each file (a file
+        of a hive-partitioned folder with the partition columns its folder names give it)."""
+        out = []
+        for group in self._groups:
+            if group.hive:
+                out.extend(InputUnit(_Group(group.format, (p,), hive=True), (p,)) for p in _walk(group.paths[0]))
+            elif group.format == detect.PARQUET:
+                out.extend(InputUnit(_Group(group.format, (p,)), (p,)) for p in group.paths)
+            else:
+                out.append(InputUnit(group, group.paths))
+        return out
+
+    def read_unit(self, unit: InputUnit, stats: LoadStats) -> pl.LazyFrame:
+        """One unit's canonical table, with these load options; *stats* gets its loader counts."""
+        return _build_frame([unit.group], self.opts, stats)
 
     @property
     def table_bytes(self) -> int:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from scantui.analysis.detail import TimingPackets
     from scantui.analysis.groups import GroupQuery
     from scantui.analysis.overview import Overview
-    from scantui.analysis.rollup_cache import Rollup
+    from scantui.analysis.rollup_cache import Rollup, RollupUpdate
     from scantui.analysis.scanners import ScannerList, ScannerQuery
     from scantui.analysis.track_types import TrackResult
     from scantui.analysis.tracking import TrackQuery
@@ -124,6 +124,27 @@ class Workspace:
         if rebuild:
             self._pipeline.forget("rollup")
         return self._memo(self._pipeline, "rollup", task, build)
+
+    def update_rollup(self, task: Task | None = None, *, rebuild: bool = False) -> RollupUpdate:
+        """:meth:`rollup`, also saying what was built and what was reused (``scantui rollup``): only the
+        days whose inputs changed are built again. The rollup it returns is the one :meth:`rollup` gives next."""
+        task = self._task(task)
+        found: list[RollupUpdate] = []
+
+        def build() -> Rollup:
+            from scantui.analysis.rollup_cache import update_rollup
+
+            found.append(update_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, rebuild=rebuild,
+                                       progress=task.reporter()))
+            return found[0].rollup
+
+        self._pipeline.forget("rollup")
+        self._memo(self._pipeline, "rollup", task, build)
+        if not found:  # another thread built it meanwhile: its update is not ours to tell, ask again from the cache
+            from scantui.analysis.rollup_cache import update_rollup
+
+            found.append(update_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, progress=task.reporter()))
+        return found[0]
 
     def packets(self, task: Task | None = None) -> pl.LazyFrame:
         """The packets, lazily: once the rollup is open, a non-Parquet input is read from its decoded copy in

@@ -1,0 +1,291 @@
+"""A rollup made of days: adding, removing or changing an input rebuilds only the days it touches,
+and the result is the same, table for table, as a build from scratch (issue 12 parts 1-2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from clihelp import run
+from conftest import make_canonical
+from scantui.analysis import rollup as ru
+from scantui.analysis import rollup_cache as rc
+from scantui.analysis import rollup_days as rd
+from scantui.io.loader import open_inputs
+from scantui.io.schema import conform
+
+UTC = dt.timezone.utc
+DAY1 = dt.date(2024, 2, 1)
+UNICORN_SRC = 0x0B0B0B0B
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(rc.CACHE_ENV, str(folder))
+    return folder
+
+
+def _unicorn(day: dt.date, n: int, sport: int = 40000) -> pl.DataFrame:
+    """*n* SYNs of one Unicornscan session key (same src, sport, dport, seq) on *day*: nmap-looking
+    packets that are ``unicorn`` only when the key is shared by more than 150 over the whole input."""
+    start = dt.datetime.combine(day, dt.time(6), tzinfo=UTC)
+    rows = {
+        "ts": [start + dt.timedelta(seconds=i) for i in range(n)], "src": [UNICORN_SRC] * n,
+        "dst": [(198 << 24) | (18 << 16) | (1000 + i) for i in range(n)], "proto": [6] * n, "sport": [sport] * n,
+        "dport": [8080] * n, "ip_id": [1] * n, "ttl": [64] * n, "ip_len": [44] * n, "tcp_flags": [2] * n,
+        "tcp_seq": [123456] * n, "tcp_ack": [0] * n, "tcp_window": [1024] * n, "tcp_mss": [1460] * n,
+    }
+    return conform(pl.DataFrame(rows).with_columns(pl.col("ts").dt.cast_time_unit("us")).lazy()).collect()
+
+
+def _data(days: int = 4) -> pl.DataFrame:
+    """Random traffic over *days* days plus one Unicorn session split over the first and last day
+    (100 + 100 packets: a session only when both days are in) and one of 150 packets on day 2 and
+    a single one on day 3 (a key seen once on a day: its packet is found again in that day's packets)."""
+    base = make_canonical(n=3000, seed=3, days=days)
+    last = DAY1 + dt.timedelta(days=days - 1)
+    sessions = [_unicorn(DAY1, 100), _unicorn(last, 100), _unicorn(DAY1 + dt.timedelta(days=1), 150, sport=41000),
+                _unicorn(DAY1 + dt.timedelta(days=2), 1, sport=41000)]
+    return pl.concat([base, *sessions]).sort("ts")
+
+
+def _by_day(df: pl.DataFrame, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for (day,), part in sorted(df.group_by(pl.col("ts").dt.date()), key=lambda kv: kv[0]):
+        path = folder / f"{day}.parquet"
+        part.write_parquet(path)
+        paths.append(path)
+    return paths
+
+
+def _tables(rollup: rc.Rollup) -> dict[str, pl.DataFrame]:
+    out = {
+        "port_day": rollup.port_day.collect().sort(list(ru.PORT_DAY_KEYS), nulls_last=True),
+        "src_totals": rollup.src_totals.collect().sort("src", "kind"),
+        "src_profile": rollup.src_profile.collect().sort("src", "kind"),
+        "day_totals": rollup.day_totals.collect().sort("day", "sensor", nulls_last=True),
+    }
+    if rollup.enrichment is not None:
+        out["enrichment"] = rollup.enrichment.collect().sort("src", "day")
+    return out
+
+
+def _same_as_scratch(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path) -> None:
+    """Every table of *update* equals that of a build of *paths* in an empty cache."""
+    scratch = rc.update_rollup(open_inputs(paths), cache_dir=tmp_path / f"scratch-{len(list(tmp_path.iterdir()))}")
+    assert scratch.count("reused", "day") == 0
+    mine, theirs = _tables(update.rollup), _tables(scratch.rollup)
+    assert mine.keys() == theirs.keys()
+    for name in mine:
+        assert_frame_equal(mine[name], theirs[name])
+    direct = ru.port_day(ru.prepare(open_inputs(paths).lf)).collect()  # the whole input's sessions, no days
+    assert_frame_equal(mine["port_day"], direct.sort(list(ru.PORT_DAY_KEYS), nulls_last=True))
+    for field in ("packets", "days", "first_ts", "last_ts", "rows", "enrichment_columns", "skipped"):
+        assert update.rollup.meta[field] == scratch.rollup.meta[field], field
+
+
+def _built(update: rc.RollupUpdate, kind: str) -> list[str]:
+    return sorted(a.what for a in update.actions if a.verb == "built" and a.what.startswith(kind + " "))
+
+
+def test_adding_a_day_rebuilds_it_alone_and_equals_a_fresh_build(tmp_path):
+    files = _by_day(_data(), tmp_path / "in")
+    last = files[-1].stem
+    first = rc.update_rollup(open_inputs(files[:-1]))
+    assert len(_built(first, "day")) == 3
+    unicorn = first.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item()
+    assert unicorn == 151  # the first key has 100 packets so far: not a session
+
+    added = rc.update_rollup(open_inputs(files))
+    assert _built(added, "input") == [f"input {files[-1]}"]
+    assert _built(added, "day") == [f"day {last}"]
+    assert added.count("reused", "day") == 3 and added.count("reused", "input") == 3
+    # the new day pushed the key over the threshold: the first day's tool counts are redone, not its state
+    assert _built(added, "tools") == [f"tools {DAY1}", f"tools {last}"]
+    assert added.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 351
+    _same_as_scratch(added, files, tmp_path)
+
+    removed = rc.update_rollup(open_inputs(files[1:]))  # dropping the first day: nothing to build
+    assert _built(removed, "day") == [] and _built(removed, "input") == []
+    assert removed.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 151
+    _same_as_scratch(removed, files[1:], tmp_path)
+
+
+def test_an_hourly_file_updates_its_day_only(tmp_path):
+    df = _data()
+    files = _by_day(df.filter(pl.col("ts").dt.date() != DAY1), tmp_path / "in")
+    day1 = df.filter(pl.col("ts").dt.date() == DAY1)
+    hours = [tmp_path / "in" / f"h{h:02d}.parquet" for h in (0, 1)]
+    day1.filter(pl.col("ts").dt.hour() < 12).write_parquet(hours[0])
+    day1.filter(pl.col("ts").dt.hour() >= 12).head(10).write_parquet(hours[1])
+    rc.update_rollup(open_inputs([*hours, *files]))
+
+    day1.filter(pl.col("ts").dt.hour() >= 12).write_parquet(hours[1])  # the hour's file grew
+    changed = rc.update_rollup(open_inputs([*hours, *files]))
+    assert _built(changed, "input") == [f"input {hours[1]}"]
+    assert _built(changed, "day") == [f"day {DAY1}"]
+    _same_as_scratch(changed, [*hours, *files], tmp_path)
+
+    # the same packets as one file per day: the same tables
+    whole = _by_day(df, tmp_path / "whole")
+    assert_frame_equal(_tables(changed.rollup)["port_day"], _tables(rc.open_rollup(open_inputs(whole)))["port_day"])
+
+
+def test_a_file_holding_several_days_contributes_to_each(tmp_path):
+    df = _data()
+    day = pl.col("ts").dt.date()
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    df.filter(day <= DAY1 + dt.timedelta(days=1)).write_parquet(a)  # days 1-2
+    df.filter(day >= DAY1 + dt.timedelta(days=1)).write_parquet(b)  # days 2-4: day 2 twice
+    both = rc.update_rollup(open_inputs([a, b]))
+    assert len(_built(both, "day")) == 4
+    whole = tmp_path / "whole.parquet"
+    pl.concat([df.filter(day <= DAY1 + dt.timedelta(days=1)), df.filter(day >= DAY1 + dt.timedelta(days=1))]).write_parquet(whole)
+    _same_as_scratch(both, [whole], tmp_path)
+
+    df.filter(day >= DAY1 + dt.timedelta(days=2)).write_parquet(b)  # b loses day 2
+    changed = rc.update_rollup(open_inputs([a, b]))
+    assert _built(changed, "day") == [f"day {DAY1 + dt.timedelta(days=n)}" for n in (1, 2, 3)]
+    assert changed.count("reused", "day") == 1
+    _same_as_scratch(changed, [a, b], tmp_path)
+
+
+def test_a_hive_folder_gains_a_day_file_by_file(tmp_path):
+    """A folder partitioned by day (``scantui ingest --partition-by day``): each file is an input of
+    its own, read in place, so a new day's file is the only thing read."""
+    df = _data().with_columns(pl.lit("tel-1").alias("sensor"))
+    folder = tmp_path / "hive"
+    for (day,), part in df.group_by(pl.col("ts").dt.date()):
+        (folder / "sensor=tel-1" / f"day={day}").mkdir(parents=True)
+        part.drop("sensor").write_parquet(folder / "sensor=tel-1" / f"day={day}" / "part-0.parquet")
+    last = sorted(folder.glob("sensor=tel-1/day=*"))[-1]
+    aside = tmp_path / "aside"
+    last.rename(aside)
+    rc.update_rollup(open_inputs([folder]))
+    aside.rename(last)
+    added = rc.update_rollup(open_inputs([folder]))
+    assert _built(added, "input") == [f"input {last / 'part-0.parquet'}"]
+    assert _built(added, "day") == [f"day {last.name.split('=')[1]}"]
+    assert added.rollup.day_totals.collect()["sensor"].unique().to_list() == ["tel-1"]  # from the folder name
+    assert not any((tmp_path / "cache" / "days" / "inputs").glob("*/day=*"))  # nothing copied
+    whole = tmp_path / "whole.parquet"
+    df.write_parquet(whole)
+    _same_as_scratch(added, [whole], tmp_path)
+
+
+def test_merge_ranges_do_not_change_the_tables(tmp_path, monkeypatch):
+    files = _by_day(_data(), tmp_path / "in")
+    whole = rc.update_rollup(open_inputs(files))
+    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 200)
+    monkeypatch.setattr(rd, "KEYS_PER_RANGE", 100)
+    assert rd.plan_source_ranges([]) == []
+    split = rc.update_rollup(open_inputs(files), cache_dir=tmp_path / "small-ranges")
+    state = sorted((tmp_path / "small-ranges" / "days" / "state").iterdir())
+    ranges = rd.plan_source_ranges([rd.DayFiles(DAY1, s, s / rd.PORT_DAY_BASE) for s in state])
+    assert len(ranges) > 5 and all(lo <= hi for lo, hi in ranges)
+    assert all(ranges[i][1] < ranges[i + 1][0] for i in range(len(ranges) - 1))
+    for name, table in _tables(whole.rollup).items():
+        assert_frame_equal(table, _tables(split.rollup)[name])
+
+
+def test_days_of_an_older_layout_are_rebuilt_not_reused(tmp_path, monkeypatch):
+    files = _by_day(_data(), tmp_path / "in")
+    monkeypatch.setattr(ru, "LAYOUT_VERSION", 2)
+    rc.update_rollup(open_inputs(files))
+    monkeypatch.undo()
+    new = rc.update_rollup(open_inputs(files))
+    assert new.count("reused", "day") == 0 and new.count("reused", "input") == 0
+    assert new.rollup.meta["layout_version"] == ru.LAYOUT_VERSION == 3
+
+
+def test_rollup_command_says_what_it_built_and_reused(tmp_path, capsys):
+    files = [str(p) for p in _by_day(_data(), tmp_path / "in")]
+    code, out, err = run(["rollup", *files[:-1]], capsys)
+    assert code in (0, None), err
+    folder = Path(out.strip())
+    assert (folder / ru.META).is_file() and ru.read_meta(folder)["days"] == 3
+    assert "built 3 inputs and 3 days, reused 0 inputs and 0 days" in err
+
+    code, out, err = run(["rollup", *files], capsys)
+    lines = err.splitlines()
+    assert f"built day {Path(files[-1]).stem}" in {line.split(" (")[0] for line in lines}
+    assert lines[-1].endswith("built 1 inputs and 1 days, reused 3 inputs and 3 days")
+    assert Path(out.strip()) != folder
+
+    code, out, err = run(["rollup", *files, "--json"], capsys)
+    doc = json.loads(out)
+    schema = json.loads((resources.files("scantui") / "schemas" / "rollup.schema.json").read_text(encoding="utf-8"))
+    assert not list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    assert doc["days"] == 4 and [a["action"] for a in doc["actions"]] == ["reused"]
+    code, out, err = run(["rollup", *files], capsys)
+    assert err.strip().endswith("packets: unchanged")
+
+
+def test_rollup_command_refuses_bad_input_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 7)
+    code, out, err = run(["rollup", str(bad)], capsys)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("scantui: error: ")
+
+
+def test_watcher_waits_for_a_file_to_settle(tmp_path):
+    from scantui.analysis.rollup_follow import Watcher
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.pcap").write_bytes(b"x" * 10)
+    (folder / ".b.pcap.part").write_bytes(b"y")  # a download's temporary name: never read
+    watcher = Watcher(settle=0)
+    assert watcher.poll([folder]) == []  # seen once: not yet known to be complete
+    assert watcher.poll([folder]) == [folder / "a.pcap"]
+    with open(folder / "a.pcap", "ab") as fh:
+        fh.write(b"more")  # still being written
+    assert watcher.poll([folder]) == []
+    assert watcher.poll([folder]) == [folder / "a.pcap"]
+    assert Watcher(settle=3600).poll([folder]) == [] and watcher.poll([folder], now=0.0) == []
+
+
+def test_rollup_follow_folds_each_new_file_in(tmp_path):
+    import os
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    days = _by_day(_data(), tmp_path / "staging")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for path in days[:2]:
+        path.rename(folder / path.name)
+    env = {**os.environ, "PYTHONPATH": str(src), rc.CACHE_ENV: str(tmp_path / "cache")}
+    env.pop("COLUMNS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "scantui", "rollup", str(folder), "--follow", "--interval", "0.2",
+                             "--settle", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        first = Path(lines.get(timeout=60).strip())
+        assert ru.read_meta(first)["days"] == 2
+        tmp = folder / f".{days[2].name}.part"  # written under a hidden name, then renamed: complete at once
+        days[2].rename(tmp)
+        tmp.rename(folder / days[2].name)
+        second = Path(lines.get(timeout=60).strip())
+        assert second != first and ru.read_meta(second)["days"] == 3
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"built day {days[2].stem}" in {line.split(" (")[0] for line in err.splitlines()}
+    assert "Traceback" not in err
