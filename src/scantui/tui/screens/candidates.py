@@ -331,7 +331,7 @@ class CandidatesScreen(Screen):
     def options_label(self) -> str:
         """The search options in use (``window 24h · by both · tol 1.64%,2.46%``)."""
         try:
-            from scantui.analysis.collab import query_label
+            from scantui.analysis.collab_query import query_label
 
             return query_label(self.app.state.request.collab_query())
         except Exception as exc:  # noqa: BLE001 - a bad flag was refused before the app started; say it anyway
