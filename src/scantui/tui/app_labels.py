@@ -27,7 +27,7 @@ LABELS_POLL = 2.0  # seconds between looks at the labels file for another analys
 
 
 class LabelsMixin:
-    """The labels file of :class:`~scantui.tui.app.ScantuiApp` (which holds the locks and reactive attributes used here)."""
+    """The labels file of :class:`~scantui.tui.app.ScantuiApp` (which holds the locks and reactives used here)."""
 
     # ------------------------------------------------------------ opening and watching the file (threads)
 
