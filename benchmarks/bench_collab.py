@@ -301,7 +301,7 @@ def duck_sql(paths: list[str], size: int, low: float, high: float) -> str:
 def job_duckdb(paths: list[str], size: int) -> dict:
     import duckdb
 
-    from scantui.analysis.collab import STUDY_HIGH, STUDY_LOW
+    from scantui.analysis.collab_query import STUDY_HIGH, STUDY_LOW
 
     rows = duckdb.connect().execute(duck_sql(paths, size, STUDY_LOW, STUDY_HIGH)).fetchall()
     DUCK_KEYS.write_text(json.dumps(rows))

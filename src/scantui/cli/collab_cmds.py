@@ -76,7 +76,7 @@ def print_notes(result) -> None:
 
 
 def _query(by, window, tools, ports, min_sources, tolerance, telescope):
-    from scantui.analysis.collab import make_query
+    from scantui.analysis.collab_query import make_query
 
     cidrs, _size = telescope
     return make_query(by=by, window=window, tolerance=tolerance, tools=tools, ports=ports, min_sources=min_sources,

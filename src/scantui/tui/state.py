@@ -69,8 +69,8 @@ class LoadRequest:
     by: str = "both"
 
     def collab_query(self) -> Any:
-        """The :class:`~scantui.analysis.collab.CollabQuery` of the search options (InputError on a bad one)."""
-        from scantui.analysis.collab import make_query
+        """The :class:`~scantui.analysis.collab_query.CollabQuery` of the search options (InputError on a bad one)."""
+        from scantui.analysis.collab_query import make_query
 
         return make_query(by=self.by, window=self.window, tolerance=self.tolerance, telescope_cidrs=self.telescope_cidrs_text)
 

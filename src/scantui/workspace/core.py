@@ -39,7 +39,8 @@ from scantui.workspace.task import Task
 if TYPE_CHECKING:
     import polars as pl
 
-    from scantui.analysis.collab import CollabQuery, CollabResult
+    from scantui.analysis.collab import CollabResult
+    from scantui.analysis.collab_query import CollabQuery
     from scantui.analysis.collab_types import SuggestedGroup
     from scantui.analysis.detail import TimingPackets
     from scantui.analysis.groups import GroupQuery
@@ -225,7 +226,7 @@ class Workspace:
 
     def collab(self, query: CollabQuery | None = None, *, task: Task | None = None) -> CollabResult:
         """Every candidate collaborative scan (``scantui collab``), ranked; only candidates' packets are read."""
-        from scantui.analysis.collab import CollabQuery
+        from scantui.analysis.collab_query import CollabQuery
 
         query = query if query is not None else CollabQuery()
         task = self._task(task)
@@ -244,7 +245,7 @@ class Workspace:
     def groups(self, query: CollabQuery | None = None, group_query: GroupQuery | None = None, *,
                task: Task | None = None) -> list[SuggestedGroup]:
         """The suggested groups (``scantui groups``) of the candidates of *query*, linked as *group_query* says."""
-        from scantui.analysis.collab import CollabQuery
+        from scantui.analysis.collab_query import CollabQuery
         from scantui.analysis.groups import GroupQuery
 
         query = query if query is not None else CollabQuery()

@@ -19,7 +19,9 @@ unsure, ``e`` records a "same IPs" row's scans in its group, all through :mod:`s
 undoes (App-wide).
 
 The rows are built in :mod:`~scantui.tui.screens.candidates_frames`; the table
-that dims rejected rows is :mod:`~scantui.tui.screens.candidates_table`.
+that dims rejected rows is :mod:`~scantui.tui.screens.candidates_table`; the keys that
+act on the row under the cursor (open, label, verdicts, record) and the search options
+are :mod:`~scantui.tui.screens.candidates_review`.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
-from scantui.tui.labelling import Record, label_dialog, record_evidence, set_verdict
 from scantui.tui.query_help import RECORD_QUERY_HELP
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
                                                    review_counts, review_word, to_review)
+from scantui.tui.screens.candidates_review import CandidateReviewMixin
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
 
 
-class CandidatesScreen(Screen):
+class CandidatesScreen(CandidateReviewMixin, Screen):
     """Suggested groups above, candidate scans below; see the module doc."""
 
     HELP = (
@@ -274,23 +276,6 @@ class CandidatesScreen(Screen):
         if isinstance(event.widget, ReviewTable):
             self._last_table = event.widget
 
-    def _active_table(self) -> ReviewTable:
-        focused = self.focused
-        if isinstance(focused, ReviewTable):
-            return focused
-        return self._last_table or self.groups_table
-
-    def _record(self, table: ReviewTable, row: dict[str, Any] | None) -> Record | None:
-        records = self._groups if table.id == "groups-table" else self._candidates
-        if row is None or not 0 <= row.get("idx", -1) < len(records):
-            return None
-        return records[row["idx"]]
-
-    def selected_record(self) -> Record | None:
-        """The group or candidate record under the cursor of the list in use (None when it is empty)."""
-        table = self._active_table()
-        return self._record(table, table.selected_row)
-
     @on(VirtualTable.RowSelected)
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
         table = event.control
@@ -301,68 +286,6 @@ class CandidatesScreen(Screen):
             self.app.open_group(record)
         else:
             self.app.open_candidate(record)
-
-    # ------------------------------------------------------------ actions
-
-    def _with_selected(self) -> Record | None:
-        record = self.selected_record()
-        if record is None:
-            self.notify("nothing selected: the list is empty", markup=False)
-        return record
-
-    def action_open(self) -> None:
-        self._active_table().action_select()
-
-    def action_label(self) -> None:
-        record = self._with_selected()
-        if record is not None:
-            label_dialog(self.app, record)
-
-    def action_verdict(self, verdict: str) -> None:
-        record = self._with_selected()
-        if record is not None:
-            set_verdict(self.app, record, verdict)
-
-    def action_record(self) -> None:
-        record = self._with_selected()
-        if record is not None and not record_evidence(self.app, record):
-            self.notify("no labelled group holds these IPs: l labels them", markup=False)
-
-    def options_label(self) -> str:
-        """The search options in use (``window 24h · by both · tol 1.64%,2.46%``)."""
-        try:
-            from scantui.analysis.collab import query_label
-
-            return query_label(self.app.state.request.collab_query())
-        except Exception as exc:  # noqa: BLE001 - a bad flag was refused before the app started; say it anyway
-            return error_text(exc)
-
-    def action_options(self) -> None:
-        """Ask for the search options (a small modal); the search and grouping run again with them."""
-        from scantui.tui.screens.prompt import PromptScreen
-
-        request = self.app.state.request
-        fields = [
-            ("window", "window", request.window, "day, or a rolling span: 24h 48h 90m 2d"),
-            ("tolerance", "tolerance", request.tolerance or "", "LOW,HIGH e.g. 2%,2.5% (empty: the study's)"),
-            ("by", "by", request.by, "prefix24, asn or both"),
-        ]
-
-        def check(values: dict[str, str]) -> dict[str, Any]:
-            from dataclasses import replace
-
-            options = {"window": values["window"].strip() or "day", "tolerance": values["tolerance"].strip() or None,
-                       "by": values["by"].strip() or "both"}
-            replace(request, **options).collab_query()  # a bad value: said in the modal, which stays
-            return options
-
-        def chosen(options: dict[str, Any] | None) -> None:
-            if options is not None:
-                self.app.search_again(**options)
-                self.notify(safe_line(self.options_label()), title="searching again", markup=False)
-
-        self.app.push_screen(PromptScreen("collaborative-scan search options", fields, check=check,
-                                          help_text="Same as scantui collab --window/--tolerance/--by."), chosen)
 
     # ------------------------------------------------------------ the filter (/)
 

@@ -1,0 +1,122 @@
+"""Which packets a collaborative-scan search reads (stages 1 and 2 of :mod:`scantui.analysis.collab`).
+
+Stage 1 prunes with the rollup's ``port_day`` (exact distinct destinations per day,
+port and source) to the (port, key, day-block) groups that may hold a cover; stage 2
+reads only the probes of those (day, port, source) rows, lazily and streamed. Without
+a rollup, the ``port_day`` and AS columns are computed from the packets here too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import polars as pl
+
+from scantui.analysis.collab_query import DAY_US, CollabQuery
+from scantui.analysis.traffic import TCP, is_probe
+
+
+# ---------------------------------------------------------------- fallbacks when there is no rollup
+
+
+def port_day_from_packets(packets: pl.LazyFrame, tools: Sequence[str] = ()) -> pl.LazyFrame:
+    """The columns of the rollup's ``port_day`` this module reads, computed from the packets (lazy)."""
+    lf = packets.filter(is_probe())
+    tool_cols = []
+    if tools:
+        from scantui.analysis.fingerprints import with_tool
+
+        lf = with_tool(lf)
+        tool_cols = [(pl.col("tool") == t).sum().cast(pl.UInt32).alias(f"tool_{t}") for t in tools]
+    return lf.with_columns(pl.col("ts").dt.date().alias("day")).group_by("day", "src", "proto", "dport").agg(
+        pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"), *tool_cols
+    ).with_columns(pl.lit("probe").alias("kind"))
+
+
+def enrichment_from_packets(packets: pl.LazyFrame) -> pl.LazyFrame | None:
+    """Per-(src, day) first non-null ``asn`` from the packets, or None if they carry no ``asn``."""
+    if "asn" not in packets.collect_schema().names():
+        return None
+    return (
+        packets.filter(pl.col("asn").is_not_null())
+        .group_by("src", pl.col("ts").dt.date().alias("day"))
+        .agg(pl.col("asn").first())
+    )
+
+
+def estimate_telescope_size(packets: pl.LazyFrame) -> int:
+    """Median over days of the distinct destinations seen that day (as the rollup estimates it)."""
+    daily = packets.group_by(pl.col("ts").dt.date().alias("day")).agg(pl.col("dst").n_unique().alias("dsts"))
+    return int(daily.collect(engine="streaming")["dsts"].median() or 0)
+
+
+# ---------------------------------------------------------------- stage 1: prune with the rollup
+
+
+def day_rows(port_day: pl.LazyFrame, query: CollabQuery) -> pl.LazyFrame:
+    """(day, dport, src, dsts) of probes, summed over sensors."""
+    lf = port_day.filter((pl.col("kind").cast(pl.String) == "probe") & (pl.col("proto") == TCP))
+    if query.ports:
+        lf = lf.filter(pl.col("dport").is_in(list(query.ports)))
+    if query.tools:
+        lf = lf.filter(pl.any_horizontal([pl.col(f"tool_{t}") > 0 for t in query.tools]))
+    return lf.group_by("day", "dport", "src").agg(pl.col("dsts").sum().cast(pl.UInt32).alias("dsts"))
+
+
+def _keyed(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None) -> pl.LazyFrame:
+    if kind == "prefix24":
+        return rows.with_columns((pl.col("src") // 256).cast(pl.UInt32).alias("key"))
+    asn = enrichment.select("src", "day", pl.col("asn").cast(pl.UInt32).alias("key")).filter(pl.col("key").is_not_null())
+    return rows.join(asn.unique(["src", "day"]), on=["src", "day"], how="inner")
+
+
+def _block_days(query: CollabQuery) -> int:
+    """How many further calendar days a window starting on a day can reach."""
+    return 0 if query.window_us is None else math.ceil(query.window_us / DAY_US)
+
+
+def candidate_rows(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
+                   cover_min: float) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(day, dport, src, key) rows of the (port, key, day-block) groups that may hold a cover, and
+    the standalone scanners (same columns) of those (port, key) pairs, to report as excluded."""
+    all_keyed = _keyed(rows, kind, enrichment)
+    keyed = all_keyed.filter(pl.col("dsts") < cover_min)  # standalone that day: never a member
+    k = _block_days(query)
+    blocks = pl.concat(
+        [keyed.with_columns((pl.col("day") - pl.duration(days=j)).alias("block")) for j in range(k + 1)]
+    )
+    ok = (
+        blocks.group_by("dport", "key", "block")
+        .agg(pl.col("src").n_unique().alias("n"), pl.col("dsts").sum().alias("s"))
+        .filter((pl.col("n") >= query.min_sources) & (pl.col("s") >= cover_min))
+        .select("dport", "key", "block")
+    )
+    cand = blocks.join(ok, on=["dport", "key", "block"], how="semi").select("day", "dport", "src", "key").unique()
+    standalone = all_keyed.filter(pl.col("dsts") >= cover_min).join(
+        ok.select("dport", "key").unique(), on=["dport", "key"], how="semi"
+    ).select("day", "dport", "src", "key")
+    return cand, standalone
+
+
+# ---------------------------------------------------------------- stage 2: read only those packets
+
+
+def load_packets(packets: pl.LazyFrame, need: pl.DataFrame, query: CollabQuery) -> pl.DataFrame:
+    """Probes of the (day, dport, src) rows in *need*: ``t`` (µs), ``day``, ``dport``, ``src``, ``dst``."""
+    lf = packets
+    if query.tools:
+        from scantui.analysis.fingerprints import with_tool
+
+        lf = with_tool(lf).filter(pl.col("tool").cast(pl.String).is_in(list(query.tools)))
+    lf = lf.filter(
+        is_probe()
+        & pl.col("dport").is_in(need["dport"].unique().to_list())
+        & pl.col("src").is_in(need["src"].unique().to_list())
+    )
+    if query.telescope_ranges:
+        lf = lf.filter(pl.any_horizontal([pl.col("dst").is_between(a, b) for a, b in query.telescope_ranges]))
+    lf = lf.select(
+        pl.col("ts").dt.epoch("us").alias("t"), pl.col("ts").dt.date().alias("day"), "dport", "src", "dst"
+    ).join(need.lazy(), on=["day", "dport", "src"], how="semi")
+    return lf.collect(engine="streaming")

@@ -1,0 +1,140 @@
+"""The App's navigation: areas (modes), back, the filter key, the help, detail screens, the palette.
+
+Areas are Textual *modes* (``overview``, ``scanners``, ``candidates``, ``labels``),
+each with its own screen stack, so a detail pushed over the scanner list stays
+there while the analyst looks at the overview. ``escape`` pops a pushed screen,
+else returns to the area shown before. The ``open_*`` methods are how screens
+open a detail (a scanner, a candidate scan, a suggested group, a labelled group's track).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Callable
+
+from textual.screen import ModalScreen, Screen
+
+from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen, ScannerDetailScreen
+from scantui.tui.screens.help import HelpScreen
+from scantui.tui.screens.scanners import ScannersScreen
+from scantui.tui.screens.track import TrackScreen
+
+if TYPE_CHECKING:
+    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
+    from scantui.analysis.scanner_row import ScannerRow
+
+#: Areas the keys and the palette name, in order; those missing from MODES say "not yet".
+AREAS = ("overview", "scanners", "candidates", "labels")
+
+
+class NavigationMixin:
+    """Moving between the screens of :class:`~scantui.tui.app.ScantuiApp`."""
+
+    # ------------------------------------------------------------ opening other data
+
+    def action_open_data(self) -> None:
+        """Ask for a path (palette "app: open data…") and load it; the labels file stays."""
+        import shlex
+
+        from scantui.tui.screens.prompt import PromptScreen
+
+        def check(values: dict[str, str]) -> list[str]:
+            try:
+                paths = shlex.split(values["path"])
+            except ValueError as exc:
+                raise ValueError(f"unreadable path: {exc}") from None
+            if not paths:
+                raise ValueError("no path given")
+            return paths
+
+        current = " ".join(shlex.quote(p) for p in self.state.request.paths)
+        self.push_screen(PromptScreen("open data", [("path", "path", current, "a file or folder (several: separated by spaces)")],
+                                      help_text="pcap, pcapng, Parquet, iptables CSV/LOG files or folders", check=check),
+                         lambda paths: self.open_data(paths) if paths else None)
+
+    # ------------------------------------------------------------ navigation
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide the key of the area already shown (the footer at 80 columns has no room for it);
+        over a modal (help), area keys wait until it is closed."""
+        if action in ("area", "filter") and isinstance(self.screen, ModalScreen):
+            return False
+        if action == "area" and parameters and parameters[0] == self.current_mode and len(self.screen_stack) == 1:
+            return False
+        return True
+
+    def action_area(self, name: str) -> None:
+        """Show area *name* (a mode); areas not built yet say so."""
+        if name not in self.MODES:
+            self.notify(f"the {name} screen is not part of this version yet", title=name, markup=False)
+            return
+        if name == self.current_mode:  # from a detail pushed over the area: back to the area itself
+            for _ in range(len(self.screen_stack) - 1):
+                self.pop_screen()
+            self.refresh_bindings()
+            return
+        self._area_history.append(self.current_mode)
+        self.switch_mode(name)
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        """Pop a pushed screen, else return to the area shown before (the overview at the start)."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif self._area_history:
+            self.switch_mode(self._area_history.pop())
+        elif self.current_mode != "overview":
+            self.switch_mode("overview")
+        self.refresh_bindings()
+
+    def action_filter(self) -> None:
+        """Focus the scanner query bar (switching to the scanner list first, or back to it from a detail)."""
+        if self.current_mode != "scanners":
+            self.action_area("scanners")
+        elif not isinstance(self.screen, ScannersScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.call_after_refresh(self._focus_filter)
+
+    def _focus_filter(self) -> None:
+        if isinstance(self.screen, ScannersScreen):
+            self.screen.action_focus_filter()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def open_scanner(self, row: ScannerRow) -> None:
+        """Enter on a scanner row: its detail."""
+        self.push_screen(ScannerDetailScreen(row))
+
+    def open_candidate(self, record: CandidateScan) -> None:
+        """A candidate scan: its detail with the per-IP timing plot."""
+        self.push_screen(CandidateDetailScreen(record))
+
+    def open_group(self, record: SuggestedGroup) -> None:
+        """A suggested group: its detail, scans side by side."""
+        self.push_screen(GroupDetailScreen(record))
+
+    def open_track(self, group_id: str) -> None:
+        """A labelled group's tracking view (the ``track`` figures)."""
+        self.push_screen(TrackScreen(group_id))
+
+    # ------------------------------------------------------------ the palette
+
+    def palette_commands(self, screen: Screen) -> Iterator[tuple[str, str, Callable[[], Any]]]:
+        """(name, help, callback) of every command: the App's, then the current screen's."""
+        yield "app: quit", "Quit scantui", self.action_quit
+        yield "app: keys", "Show the keys of this screen", self.action_help
+        for area in AREAS:
+            if area in self.MODES:
+                yield f"{area}: show", f"Go to the {area} screen", (lambda a=area: self.action_area(a))
+        yield "app: back", "Back to the previous screen", self.action_back
+        yield "app: open data…", "Open another data path (the labels file stays)", self.action_open_data
+        if not isinstance(screen, ScannersScreen):
+            yield "scanners: filter", "Go to the scanner list and focus its query bar", self.action_filter
+        own = getattr(screen, "palette_commands", None)
+        yield "labels: reload", "Read the labels file again now, or open it once it is fixed (ctrl+r)", self.action_reload_labels
+        if own is not None:
+            yield from own()
