@@ -53,6 +53,10 @@ class Watcher:
     _last: dict[Path, tuple[int, int]] = field(default_factory=dict)
     bad: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
+    def identity(self, path: Path) -> tuple[int, int] | None:
+        """(size, mtime_ns) of *path* at the last poll (None when it was not seen)."""
+        return self._last.get(path)
+
     def poll(self, paths: Sequence[str | os.PathLike[str]], now: float | None = None) -> list[Path]:
         """The complete files under *paths*, in the order :func:`list_files` gives."""
         now = time.time() if now is None else now

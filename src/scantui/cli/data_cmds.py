@@ -110,7 +110,13 @@ def open_workspace(paths, load_opts, telescope):
               help="Cover tolerance below/above N x telescope, as fractions or percentages (default: the study's 1.64%,2.46%).")
 @click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|both",
               help="Group sources by /24, by AS, or both (as scantui collab).")
-def open_cmd(paths, load_opts, telescope, labels_path, window, tolerance, by):
+@click.option("--follow", is_flag=True,
+              help="Keep watching PATHS: fold each complete new file in while the app runs (as scantui rollup --follow).")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=10.0, show_default=True, metavar="SECONDS",
+              help="With --follow: seconds between looks.")
+@click.option("--settle", type=click.FloatRange(min=0.0), default=30.0, show_default=True, metavar="SECONDS",
+              help="With --follow: a file is complete once unchanged for this long.")
+def open_cmd(paths, load_opts, telescope, labels_path, window, tolerance, by, follow, interval, settle):
     """Open the TUI on PATHS (exit 2 when the data failed to load and the app was quit)."""
     from scantui.analysis.collab import make_query
     from scantui.tui.launch import run_tui
@@ -118,7 +124,8 @@ def open_cmd(paths, load_opts, telescope, labels_path, window, tolerance, by):
     cidrs, size = telescope
     make_query(by=by, window=window, tolerance=tolerance, telescope_cidrs=cidrs)  # a bad option: one line, exit 2, no TUI
     code = run_tui(list(paths), opts=load_opts, labels_path=labels_path or "scantui-labels.yaml",
-                   telescope_size=size, telescope_cidrs_text=cidrs, window=window, tolerance=tolerance, by=by)
+                   telescope_size=size, telescope_cidrs_text=cidrs, window=window, tolerance=tolerance, by=by,
+                   follow=follow, follow_interval=interval, follow_settle=settle)
     raise SystemExit(code)
 
 

@@ -29,6 +29,7 @@ from scantui.analysis.overview import Overview
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.app_labels import LABELS_POLL, LabelsMixin
 from scantui.tui.app_navigation import NavigationMixin
+from scantui.tui.app_follow import FollowMixin
 from scantui.tui.app_pipeline import PipelineMixin
 from scantui.tui.commands import ScantuiCommands
 from scantui.tui.safe import paste_text
@@ -38,7 +39,7 @@ from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.state import DataState, LoadRequest, error_text
 
-class ScantuiApp(PipelineMixin, LabelsMixin, NavigationMixin, App[int]):
+class ScantuiApp(PipelineMixin, FollowMixin, LabelsMixin, NavigationMixin, App[int]):
     """Investigate scanning data from the keyboard; see the module doc."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere (tests) find it too
@@ -81,6 +82,7 @@ class ScantuiApp(PipelineMixin, LabelsMixin, NavigationMixin, App[int]):
         self._last_progress = 0.0
         self._busy = 0
         self._busy_lock = threading.Lock()
+        self._follow_wake = threading.Event()  # set: the --follow watcher looks again at once (tests, quit)
         self._labels_lock = threading.Lock()
         self._labels_stamp: tuple[int, int] | None = None
         self._labels_watched = False
@@ -89,7 +91,10 @@ class ScantuiApp(PipelineMixin, LabelsMixin, NavigationMixin, App[int]):
     def on_mount(self) -> None:
         self.sub_title = safe_text(self.state.request.title)  # a file name is data: no control characters
         self.call_after_refresh(self._apply_keymap)
-        if self.autoload:
+        if self.autoload and self.state.request.follow:
+            self.call_after_refresh(self.follow_inputs)  # it loads the first complete files it finds
+            self.call_after_refresh(self.load_labels)
+        elif self.autoload:
             self.call_after_refresh(self.load_data)  # paint first, then start reading
             self.call_after_refresh(self.load_labels)
 
@@ -107,6 +112,7 @@ class ScantuiApp(PipelineMixin, LabelsMixin, NavigationMixin, App[int]):
 
     async def action_quit(self) -> None:
         """Quit; the exit status is 2 when the data failed to load (and nothing else was opened since)."""
+        self._follow_wake.set()  # the --follow watcher ends at once
         self.exit(return_code=2 if self.load_error is not None else 0)
 
     # ------------------------------------------------------------ untrusted text: every notification, title, paste

@@ -196,8 +196,13 @@ class PipelineMixin:
         self.count_candidates()
 
     def open_data(self, paths: list[str], **changes: Any) -> None:
-        """Load *paths* (with the request's other options, and *changes* to them) instead of the data shown."""
+        """Load *paths* (with the request's other options, and *changes* to them) instead of the data shown.
+
+        Other data opened from the palette stops ``--follow`` (the watcher passes ``follow=True`` and its files)."""
         import dataclasses
+
+        changes.setdefault("files", None)
+        changes.setdefault("follow", False)
 
         if any(w.group == "labels-open" and not w.is_finished for w in self.workers):
             self.notify("the labels file is still being opened: try again in a moment", markup=False)

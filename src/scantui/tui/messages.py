@@ -34,6 +34,15 @@ class StepFailed(Message):
         self.text = text
 
 
+class FilesArrived(Message):
+    """``--follow``: the complete files under the followed paths changed (*first*: the first look)."""
+
+    def __init__(self, files: tuple[str, ...], *, first: bool = False) -> None:
+        super().__init__()
+        self.files = files
+        self.first = first
+
+
 class LabelsChanged(Message):
     """The labels file changed (a save by this App, an undo, or the first load): *text* says what."""
 

@@ -67,6 +67,10 @@ class LoadRequest:
     window: str = "day"  # the collaborative-scan search options, as typed (``scantui PATH --window 24h``...)
     tolerance: str | None = None
     by: str = "both"
+    follow: bool = False  # ``--follow``: fold each complete new file under *paths* in while the app runs
+    follow_interval: float = 10.0  # seconds between looks
+    follow_settle: float = 30.0  # a file is complete once unchanged for this long
+    files: tuple[str, ...] | None = None  # with --follow: the complete files under *paths* to read (None: *paths*)
 
     def collab_query(self) -> Any:
         """The :class:`~scantui.analysis.collab_query.CollabQuery` of the search options (InputError on a bad one)."""
@@ -126,7 +130,8 @@ class DataState:
 
     def open_inputs(self) -> Dataset:
         req = self.request
-        self.workspace = Workspace.open(req.paths, req.opts, (req.telescope_cidrs_text, req.telescope_size),
+        self.workspace = Workspace.open(req.files if req.files is not None else req.paths, req.opts,
+                                        (req.telescope_cidrs_text, req.telescope_size),
                                         cache_dir=req.cache_dir)
         self.dataset = self.workspace.dataset
         return self.dataset

@@ -1,0 +1,66 @@
+"""``scantui PATH --follow``: the TUI folds each complete new file in while it runs (tiny data, Pilot).
+
+Day files arrive in a watched folder the way a capture rotator writes them (a hidden temporary
+name, then a rename); the app loads the first complete file, then the next one when it lands,
+and says so; a file still being written (hidden name) is never read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import polars as pl
+from tuihelp import make_app, tiny_frame
+
+
+def _day_file(folder, day: int, name: str | None = None):
+    frame = tiny_frame().filter(pl.col("ts").dt.day() == day)
+    final = folder / (name or f"day{day}.parquet")
+    tmp = folder / f".{final.name}.part"
+    frame.write_parquet(tmp)
+    old = time.time() - 3600
+    os.utime(tmp, (old, old))
+    tmp.rename(final)
+    return frame.height
+
+
+async def _until(app, pilot, check, what: str, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app._follow_wake.set()
+        await pilot.pause(0.05)
+        if check():
+            return
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_follow_folds_new_files_in_while_the_app_runs(tmp_path):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    first = _day_file(folder, 1)
+    (folder / ".day2.parquet.part").write_bytes(b"PAR1 half written")  # a download in progress: hidden, never read
+    app = make_app([folder], tmp_path / "cache", follow=True, follow_interval=0.05, follow_settle=0.0)
+    notes: list[str] = []
+    real_notify = app.notify
+
+    def notify(message, **kw):
+        notes.append(message)
+        real_notify(message, **kw)
+
+    app.notify = notify
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(app, pilot, lambda: app.overview is not None and not app.loading, "the first load")
+            assert app.load_error is None
+            assert app.overview.packets == first and app.overview.days == 1
+            second = _day_file(folder, 2)
+            await _until(app, pilot, lambda: app.overview is not None and app.overview.days == 2, "the second day")
+            assert app.overview.packets == first + second
+            assert any("folding in 1 new file: day2.parquet" in n for n in notes)
+            assert app.state.request.follow and app.state.request.files == (str(folder / "day1.parquet"), str(folder / "day2.parquet"))
+            await pilot.press("q")
+
+    asyncio.run(main())
