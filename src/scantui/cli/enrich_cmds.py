@@ -91,12 +91,9 @@ def enrich_cmd(paths, out, mmdb, token, offline, refresh_days, timeout, cache_pa
 def _data(paths, load_opts):
     """Every (src, day) of the data and its own enrichment per (src, day), from the cached rollup."""
     from scantui.analysis import rollup as ru
-    from scantui.analysis.rollup_cache import open_rollup
-    from scantui.cli.progress import run_with_progress
-    from scantui.io.loader import open_inputs
+    from scantui.cli.data_cmds import open_workspace
 
-    dataset = open_inputs(paths, load_opts)
-    rollup = run_with_progress(lambda: open_rollup(dataset, opts=load_opts), dataset.stats, dataset.total_bytes, "rolling up")
+    rollup = open_workspace(paths, load_opts, (None, None)).rollup()
     return ru.scan_port_day(rollup.path).select("src", "day").unique(), rollup.enrichment
 
 
