@@ -36,7 +36,16 @@ async def _until(app, pilot, check, what: str, seconds: float = 60.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_follow_folds_new_files_in_while_the_app_runs(tmp_path):
+def test_follow_folds_new_files_in_while_the_app_runs(tmp_path, monkeypatch):
+    from scantui.labels.session import LabelSession
+
+    real_open = LabelSession.open
+
+    def slow_open(*args, **kwargs):  # the labels file opens after the first files are found: the load must still run
+        time.sleep(0.5)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(LabelSession, "open", staticmethod(slow_open))
     folder = tmp_path / "incoming"
     folder.mkdir()
     first = _day_file(folder, 1)

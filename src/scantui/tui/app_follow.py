@@ -53,6 +53,9 @@ class FollowMixin:
         if not message.files:
             self.progress_text = f"waiting for complete files under {Path(request.paths[0]).name if request.paths else '…'}"
             return
+        if any(w.group == "labels-open" and not w.is_finished for w in self.workers):
+            self.set_timer(0.2, lambda: self.on_files_arrived(message))  # open_data waits for the labels file
+            return
         before = set(request.files or ())
         new = [f for f in message.files if f not in before]
         self.open_data(list(request.paths), files=message.files, follow=True)
