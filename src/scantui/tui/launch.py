@@ -23,6 +23,7 @@ def run_tui(
     window: str = "day",
     tolerance: str | None = None,
     by: str = "both",
+    runner: Any = None,
 ) -> int:
     """Run the TUI on *paths* until the user quits; returns the exit status: 0, or 2 when the data
     failed to load and nothing else was opened before quitting (the App's ``return_code``).
@@ -31,6 +32,7 @@ def run_tui(
     *telescope_cidrs_text* override the estimated telescope size; *cache_dir*
     overrides ``$SCANTUI_CACHE_DIR``; *labels_path* is the shared labels file; *window*, *tolerance*
     and *by* are the collaborative-scan search options (as ``scantui collab``; the candidates screen's ``o``).
+    *runner* builds the rollup (:mod:`scantui.analysis.runner`; ``--workers``/``--scheduler``).
     Problems met while loading were shown as notifications; they are repeated
     on stderr after the App exits (with the traceback of unexpected ones when
     ``SCANTUI_DEBUG`` is set).
@@ -42,7 +44,7 @@ def run_tui(
     request = LoadRequest(
         paths=tuple(str(p) for p in paths), opts=opts, telescope_size=telescope_size,
         telescope_cidrs_text=telescope_cidrs_text, cache_dir=cache_dir, labels_path=labels_path,
-        window=window, tolerance=tolerance, by=by,
+        window=window, tolerance=tolerance, by=by, runner=runner,
     )
     app = ScantuiApp(request)
     app.run()

@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,7 @@ class LoadRequest:
     window: str = "day"  # the collaborative-scan search options, as typed (``scantui PATH --window 24h``...)
     tolerance: str | None = None
     by: str = "both"
+    runner: Any = field(default=None, compare=False)  # builds the rollup (scantui.analysis.runner); None: here
 
     def collab_query(self) -> Any:
         """The :class:`~scantui.analysis.collab.CollabQuery` of the search options (InputError on a bad one)."""
@@ -127,7 +128,7 @@ class DataState:
     def open_inputs(self) -> Dataset:
         req = self.request
         self.workspace = Workspace.open(req.paths, req.opts, (req.telescope_cidrs_text, req.telescope_size),
-                                        cache_dir=req.cache_dir)
+                                        cache_dir=req.cache_dir, runner=req.runner)
         self.dataset = self.workspace.dataset
         return self.dataset
 
