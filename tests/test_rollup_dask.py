@@ -65,6 +65,24 @@ def test_a_dask_build_and_a_dask_update_equal_the_local_builds(tmp_path, runner)
     _assert_same(scratch, local)
 
 
+def test_a_cancelled_dask_build_stops_between_tasks_and_keeps_no_rollup(tmp_path, runner):
+    from scantui.workspace import Cancelled, Task, Workspace
+
+    seen = []
+
+    def listener(message, _fraction):
+        seen.append(message)
+        if message.startswith("rolling up"):  # after the first day state finished on a worker
+            task.cancel()
+
+    task = Task(listener)
+    ws = Workspace.open([str(f) for f in _inputs(tmp_path)], cache_dir=tmp_path / "c", task=task, runner=runner)
+    with pytest.raises(Cancelled):
+        ws.rollup()
+    assert not any("tool counts" in m or "source totals" in m for m in seen)
+    assert not [p for p in (tmp_path / "c" / "rollups").iterdir() if not p.name.startswith(".")]
+
+
 def test_an_error_in_a_task_is_the_same_error(tmp_path, runner):
     bad = tmp_path / "bad.pcap"
     bad.write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 7)
