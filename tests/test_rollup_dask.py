@@ -18,6 +18,7 @@ from polars.testing import assert_frame_equal
 
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis.runner import DaskRunner
+from scantui.errors import InputError
 from scantui.io.loader import open_inputs
 from test_rollup_days import DAY1, _built, _by_day, _data, _tables
 
@@ -86,9 +87,9 @@ def test_a_cancelled_dask_build_stops_between_tasks_and_keeps_no_rollup(tmp_path
 def test_an_error_in_a_task_is_the_same_error(tmp_path, runner):
     bad = tmp_path / "bad.pcap"
     bad.write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 7)
-    with pytest.raises(rc.InputError) as local:
+    with pytest.raises(InputError) as local:
         rc.update_rollup(open_inputs([bad]), cache_dir=tmp_path / "local")
-    with pytest.raises(rc.InputError) as dask:
+    with pytest.raises(InputError) as dask:
         rc.update_rollup(open_inputs([bad]), cache_dir=tmp_path / "dask", runner=runner)
     assert dask.value.message == local.value.message
     assert not [p for p in (tmp_path / "dask").rglob("*") if p.is_file()]  # nothing half-written

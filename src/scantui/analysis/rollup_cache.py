@@ -39,6 +39,14 @@ removing or changing an input rebuilds only the days it touches, then merges
 (:func:`update_rollup` says what it built and reused). Day-store folders are
 committed like rollups (below) and pruned like them.
 
+The build's loops (the input splits, the day states, the tool counts, the
+merge's key and source ranges) go through a runner (:mod:`scantui.analysis.runner`):
+in this process by default, as Dask tasks with ``--workers``/``--scheduler``.
+Each task is a module-level function here (:func:`split_input`,
+:func:`build_state`, :func:`day_port_day`) or in :mod:`~scantui.analysis.rollup_days`
+of a small job of paths, so the cache folder must be on a file system every
+worker sees, under the same path.
+
 A build writes into a hidden temporary folder beside its final place and
 renames it there; the rename is the commit (and ``meta.json``, written last,
 marks a finished build). A second process building the same key at the same
@@ -402,7 +410,7 @@ class _DayBuilder:
         sessions_file = out / ".sessions.parquet"  # read by the tool-count tasks, removed before the commit
         sessions.write_parquet(sessions_file)
         jobs = [{"day": day, "state": str(state), "sessions": str(sessions_file), "frames": self._frames(covering[day]),
-                 "opts": self.opts} for day, state in zip(days, states)]
+                 "opts": self.dataset.opts} for day, state in zip(days, states)]
         step = self._step("tool counts", 0.7, 0.15)
         results = self.runner.map(day_port_day, jobs, lambda i, n, job: step(i, n, job["day"]))
         sessions_file.unlink()
@@ -455,10 +463,11 @@ class _DayBuilder:
                 self.dataset.stats.publish(FileStats(f["path"], f["format"], f["rows"], Counter(f["skipped"]), f["complete"]))
 
     def _day_frame(self, split: _Split, day: str) -> pl.LazyFrame:
-        return _frame(("direct", split.unit) if split.index.get("direct") else ("split", str(split.folder)), day, self.opts)
+        return _frame(self._frames([split])[0], day, self.dataset.opts)
 
     def _frames(self, covering: list[_Split]) -> list[tuple[str, Any]]:
-        """Where a day's packets are, per input covering it, for a task (see :func:`_frame`)."""
+        """Where a day's packets are, per input covering it, for a task (see :func:`_frame`; read with
+        the data set's own load options, as it was opened)."""
         return [("direct", s.unit) if s.index.get("direct") else ("split", str(s.folder)) for s in covering]
 
     # -------------------------------------------------------- the inputs split by day
@@ -475,7 +484,7 @@ class _DayBuilder:
         folders = [self._unit_folder(unit) for unit in units]
         labels = [str(u.files[0]) if len(u.files) == 1 else f"{u.group.paths[0]} ({len(u.files)} files)" for u in units]
         todo = [i for i, folder in enumerate(folders) if self.rebuild or not (folder / _UNIT_DONE).is_file()]
-        jobs = [{"unit": units[i], "folder": str(folders[i]), "label": labels[i], "opts": self.opts,
+        jobs = [{"unit": units[i], "folder": str(folders[i]), "label": labels[i], "opts": self.dataset.opts,
                  "rebuild": self.rebuild, "n": n} for n, i in enumerate(todo)]
         if self.runner.local:  # in this process: byte progress from the loader while each input is read
             def run(job: dict[str, Any]) -> float:
@@ -517,7 +526,7 @@ class _DayBuilder:
             folders.append(folder)
             if self.rebuild or not (folder / _STATE_DONE).is_file():
                 todo.append({"day": day, "folder": str(folder), "inputs": inputs, "frames": self._frames(covering[day]),
-                             "opts": self.opts, "rebuild": self.rebuild})
+                             "opts": self.dataset.opts, "rebuild": self.rebuild})
         step = self._step("rolling up", 0.5, 0.2)
         took = dict(zip([job["day"] for job in todo],
                         self.runner.map(build_state, todo, lambda i, n, job: step(i, n, job["day"]))))

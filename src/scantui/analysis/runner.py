@@ -16,8 +16,9 @@ calls, so the result is the same file for file.
   short timeout). Every worker must see the cache folder and the inputs under
   the same paths (a shared file system) and import the same scantui.
 
-``step(done, total, item)`` is called before each item locally and after each
-completed task on Dask; it may raise (a cancelled :class:`~scantui.workspace.task.Task`),
+``step(i, total, item)`` is called before each item locally (*i* items done
+before it) and as each task completes on Dask (*item* the i+1-th to complete,
+so messages and fractions read the same); it may raise (a cancelled :class:`~scantui.workspace.task.Task`),
 which cancels the tasks not yet finished. A task's exception is raised here as
 it was raised on the worker (an :class:`~scantui.errors.InputError` stays one).
 Dask is imported only by :class:`DaskRunner`: a plain run never imports it.
@@ -29,12 +30,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from scantui.analysis.rollup_days import serial
 from scantui.errors import InputError, UsageError
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: ``step(done, total, item)``: progress (and a checkpoint) between items.
+#: ``step(i, total, item)``: progress (and a checkpoint) between items.
 Step = Callable[[int, int, Any], None]
 
 #: Seconds to wait for a ``--scheduler`` before giving up (a wrong address fails quickly, not after minutes).
@@ -47,12 +49,7 @@ class LocalRunner:
     local = True
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], step: Step | None = None) -> list[R]:
-        out = []
-        for i, item in enumerate(items):
-            if step is not None:
-                step(i, len(items), item)
-            out.append(fn(item))
-        return out
+        return serial(fn, items, step)
 
     def close(self) -> None:
         pass
@@ -114,7 +111,7 @@ class DaskRunner:
                 i = index[future.key]
                 out[i] = future.result()  # a task's error is raised here, as the worker raised it
                 if step is not None:
-                    step(done, len(futures), items[i])
+                    step(done - 1, len(futures), items[i])
         except BaseException:
             client.cancel(futures)
             raise
