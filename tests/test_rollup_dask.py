@@ -133,3 +133,20 @@ def test_a_wrong_scheduler_is_one_line_and_a_plain_run_imports_no_dask(tmp_path)
                           timeout=120)
     assert proc.stdout.splitlines()[-1] == "[]", proc.stderr
     assert (tmp_path / "plain" / "rollups").is_dir()
+
+
+def test_an_existing_scheduler_and_the_tui_state_build_the_same_rollup(tmp_path, runner):
+    from scantui.tui.state import DataState, LoadRequest
+
+    files = [str(f) for f in _inputs(tmp_path)]
+    local = _scantui("scanners", *files, "--json", cache=tmp_path / "local")
+    address = runner.client().scheduler.address  # the fixture's cluster, as a `dask scheduler` would be
+    remote = _scantui("scanners", *files, "--json", "--scheduler", address, cache=tmp_path / "remote")
+    assert remote.stdout == local.stdout
+    assert "built" not in _scantui("rollup", *files, cache=tmp_path / "remote").stderr  # the same rollup: reused
+
+    state = DataState(LoadRequest(paths=tuple(files), cache_dir=tmp_path / "tui", runner=runner))  # scantui PATH --workers
+    state.open_inputs()
+    assert state.workspace.runner is runner
+    assert state.open_rollup().path.name == rc.load_rollup(_scantui("rollup", *files, cache=tmp_path / "local")
+                                                           .stdout.strip()).path.name
