@@ -39,6 +39,14 @@ removing or changing an input rebuilds only the days it touches, then merges
 (:func:`update_rollup` says what it built and reused). Day-store folders are
 committed like rollups (below) and pruned like them.
 
+The build's loops (the input splits, the day states, the tool counts, the
+merge's key and source ranges) go through a runner (:mod:`scantui.analysis.runner`):
+in this process by default, as Dask tasks with ``--workers``/``--scheduler``.
+Each task is a module-level function here (:func:`split_input`,
+:func:`build_state`, :func:`day_port_day`) or in :mod:`~scantui.analysis.rollup_days`
+of a small job of paths, so the cache folder must be on a file system every
+worker sees, under the same path.
+
 A build writes into a hidden temporary folder beside its final place and
 renames it there; the rename is the commit (and ``meta.json``, written last,
 marks a finished build). A second process building the same key at the same
@@ -57,6 +65,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +75,7 @@ import polars as pl
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
+from scantui.analysis.runner import LocalRunner, Runner
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
 from scantui.io.detect import PARQUET
@@ -231,6 +241,7 @@ def open_rollup(
     rebuild: bool = False,
     unicorn_min_packets: int = UNICORN_MIN_PACKETS,
     progress: ru.Progress | None = None,
+    runner: Runner | None = None,
 ) -> Rollup:
     """The rollup of *dataset*, from the cache when its inputs are unchanged, else built now
     (from the cached days where they are still valid: see :func:`update_rollup`).
@@ -238,10 +249,11 @@ def open_rollup(
     *opts* are the load options *dataset* was opened with (part of the key;
     defaults to ``dataset.opts`` when the dataset carries them, else
     ``LoadOptions()``). *progress* is called as ``progress(message, fraction)``,
-    possibly from a helper thread.
+    possibly from a helper thread. *runner* runs the build's steps
+    (:mod:`scantui.analysis.runner`; default: in this process).
     """
     return update_rollup(dataset, opts=opts, cache_dir=cache_dir, rebuild=rebuild,
-                         unicorn_min_packets=unicorn_min_packets, progress=progress).rollup
+                         unicorn_min_packets=unicorn_min_packets, progress=progress, runner=runner).rollup
 
 
 @dataclass(frozen=True)
@@ -273,6 +285,7 @@ def update_rollup(
     rebuild: bool = False,
     unicorn_min_packets: int = UNICORN_MIN_PACKETS,
     progress: ru.Progress | None = None,
+    runner: Runner | None = None,
 ) -> RollupUpdate:
     """:func:`open_rollup`, also saying what it built and what it reused.
 
@@ -281,7 +294,10 @@ def update_rollup(
     (``days/inputs/<input key>/``), each day's state keyed by the inputs that
     cover it (``days/state/<day key>/``), so adding, removing or changing an
     input rebuilds only the days it touches before the merge. *rebuild*
-    rebuilds everything.
+    rebuilds everything. *runner* runs the splits, the days and the merge's
+    ranges (:class:`~scantui.analysis.runner.DaskRunner`: as Dask tasks, which
+    needs the cache folder on a file system every worker sees); the result
+    does not depend on it.
     """
     opts = opts or getattr(dataset, "opts", None) or LoadOptions()
     inputs = describe_inputs(dataset)
@@ -296,7 +312,7 @@ def update_rollup(
         _touch(copy)
         dataset.decode_to(copy)
         _mkdir(copy.parent)
-    builder = _DayBuilder(dataset, opts, days_root(cache_dir), rebuild, progress, inputs)
+    builder = _DayBuilder(dataset, opts, days_root(cache_dir), rebuild, progress, inputs, runner)
     if not rebuild and _is_finished(final, key):
         _touch(final)
         if copy is not None and not copy.is_file() and builder.find_splits() and builder.has_packets():
@@ -360,42 +376,53 @@ class _Split:
 
 
 class _DayBuilder:
-    """One :func:`update_rollup` build: the inputs split by day, the days, the merge (with the actions taken)."""
+    """One :func:`update_rollup` build: the inputs split by day, the days, the merge (with the actions taken).
+
+    Its loops go through *runner* (:mod:`scantui.analysis.runner`): each step is a
+    module-level function of a small job (paths, options, the input unit), the
+    same in this process and on a Dask worker.
+    """
 
     def __init__(self, dataset: Dataset, opts: LoadOptions, store: Path, rebuild: bool, progress: ru.Progress | None,
-                 inputs: list[dict[str, Any]]) -> None:
+                 inputs: list[dict[str, Any]], runner: Runner | None = None) -> None:
         self.dataset = dataset
         self.known = {i["path"]: i for i in inputs}  # identities already read by describe_inputs
         self.opts = opts
         self.store = store
         self.rebuild = rebuild
         self.report = progress or (lambda _m, _f: None)
+        self.runner = runner or LocalRunner()
         self.actions: list[Action] = []
         self.split: list[_Split] = []
 
     def build(self, out: Path, meta: dict[str, Any], unicorn_min_packets: int) -> None:
         started = time.perf_counter()
         out.mkdir()
-        units = self.dataset.units()
-        self.split = [self._unit(unit, i / len(units) * 0.5, 0.5 / len(units)) for i, unit in enumerate(units)]
+        self.split = self._split_inputs(self.dataset.units())
         self._publish_stats()
         covering: dict[str, list[_Split]] = {}
         for split in self.split:
             for day in split.index["days"]:
                 covering.setdefault(day, []).append(split)
         days = sorted(covering)
-        states = []
-        for i, day in enumerate(days):
-            self.report(f"rolling up {day}", 0.5 + 0.2 * i / max(1, len(days)))
-            states.append(self._day_state(day, covering[day]))
-        sessions = rd.merge_sessions([s / rd.KEYS for s in states], unicorn_min_packets)
+        states = self._day_states(days, covering)
+        sessions = rd.merge_sessions([s / rd.KEYS for s in states], unicorn_min_packets, map=self.runner.map)
+        sessions_file = out / ".sessions.parquet"  # read by the tool-count tasks, removed before the commit
+        sessions.write_parquet(sessions_file)
+        jobs = [{"day": day, "state": str(state), "sessions": str(sessions_file), "frames": self._frames(covering[day]),
+                 "opts": self.dataset.opts} for day, state in zip(days, states)]
+        step = self._step("tool counts", 0.7, 0.15)
+        results = self.runner.map(day_port_day, jobs, lambda i, n, job: step(i, n, job["day"]))
+        sessions_file.unlink()
         files = []
-        for i, (day, state) in enumerate(zip(days, states)):
-            self.report(f"tool counts {day}", 0.7 + 0.15 * i / max(1, len(days)))
-            files.append(self._day_port_day(day, state, sessions, covering[day]))
+        for day, (day_files, built, seconds) in zip(days, results):
+            if built:
+                self.actions.append(Action("built", f"tools {day}", seconds))
+            files.append(day_files)
         enrich = [c for c in ENRICHMENT if any(c in split.index["enrichment_columns"] for split in self.split)]
         t0 = time.perf_counter()
-        rd.merge_days(files, out, enrich=bool(enrich), buckets=1, progress=rd.scaled(self.report, 0.85, 0.15))
+        rd.merge_days(files, out, enrich=bool(enrich), buckets=1, progress=rd.scaled(self.report, 0.85, 0.15),
+                      map=self.runner.map)
         self.actions.append(Action("merged", f"rollup of {len(days)} days", time.perf_counter() - t0))
         ru.finish(out, {
             **meta,
@@ -404,6 +431,10 @@ class _DayBuilder:
             "files": [f for split in self.split for f in split.index["files"]],
             "day_keys": {day: state.name for day, state in zip(days, states)},
         }, started, self.report)
+
+    def _step(self, verb: str, start: float, share: float) -> Callable[[int, int, str], None]:
+        """The runner's ``step`` for a loop over days: ``verb DAY`` at its share of the progress (a checkpoint)."""
+        return lambda i, n, day: self.report(f"{verb} {day}", start + share * i / max(1, n))
 
     def splits_frame(self) -> pl.LazyFrame:
         """The data set's table from its inputs' day splits (each input's rows in day order; the
@@ -432,13 +463,14 @@ class _DayBuilder:
                 self.dataset.stats.publish(FileStats(f["path"], f["format"], f["rows"], Counter(f["skipped"]), f["complete"]))
 
     def _day_frame(self, split: _Split, day: str) -> pl.LazyFrame:
-        """One input's packets of *day*: its day split, or the input itself when it is a Parquet
-        file of that one day (no copy is kept of those)."""
-        if split.index.get("direct"):
-            return self.dataset.read_unit(split.unit, LoadStats())
-        return pl.scan_parquet(rd.day_part(split.folder, dt.date.fromisoformat(day)) / "*.parquet")
+        return _frame(self._frames([split])[0], day, self.dataset.opts)
 
-    # -------------------------------------------------------- an input split by day
+    def _frames(self, covering: list[_Split]) -> list[tuple[str, Any]]:
+        """Where a day's packets are, per input covering it, for a task (see :func:`_frame`; read with
+        the data set's own load options, as it was opened)."""
+        return [("direct", s.unit) if s.index.get("direct") else ("split", str(s.folder)) for s in covering]
+
+    # -------------------------------------------------------- the inputs split by day
 
     def _unit_folder(self, unit: InputUnit) -> Path:
         identity = [self.known.get(str(Path(f).resolve())) or _identity(Path(f), unit.format) for f in unit.files]
@@ -446,73 +478,136 @@ class _DayBuilder:
                         "load_options": _options_dict(self.opts)})
         return self.store / "inputs" / ukey
 
-    def _unit(self, unit: InputUnit, start: float, share: float) -> _Split:
-        """One input's day split (or, for a Parquet file of one day, only the list of its days)."""
-        folder = self._unit_folder(unit)
-        label = str(unit.files[0]) if len(unit.files) == 1 else f"{unit.group.paths[0]} ({len(unit.files)} files)"
-        if not self.rebuild and (folder / _UNIT_DONE).is_file():
-            _touch(folder)
-            self.actions.append(Action("reused", f"input {label}"))
-            return _Split(folder, _read_json(folder / _UNIT_DONE), unit)
-        t0 = time.perf_counter()
-        stats = LoadStats()
-        lf = self.dataset.read_unit(unit, stats)
-        message = "reading packets" if unit.format == PARQUET else "decoding packets"
-        direct = False
-        if unit.format == PARQUET and len(unit.files) == 1:
-            days = lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list()  # reads one column
-            direct = len(days) <= 1
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _UNIT_DONE, self.rebuild)) as tmp:
-            scaled = rd.scaled(self.report, start, share)
-
-            def report(text: str, fraction: float | None) -> None:
-                for path, (done, total) in stats.progress().items():  # for byte progress bars on the data set
-                    self.dataset.stats.advance(path, done, total)
-                scaled(text, fraction)
-
-            if direct:
-                tmp.mkdir()
+    def _split_inputs(self, units: list[InputUnit]) -> list[_Split]:
+        """Each input's day split (or, for a Parquet file of one day, only the list of its days): reused
+        when in the store, else made by :func:`split_input` (through the runner)."""
+        folders = [self._unit_folder(unit) for unit in units]
+        labels = [str(u.files[0]) if len(u.files) == 1 else f"{u.group.paths[0]} ({len(u.files)} files)" for u in units]
+        todo = [i for i, folder in enumerate(folders) if self.rebuild or not (folder / _UNIT_DONE).is_file()]
+        jobs = [{"unit": units[i], "folder": str(folders[i]), "label": labels[i], "opts": self.dataset.opts,
+                 "rebuild": self.rebuild, "n": n} for n, i in enumerate(todo)]
+        if self.runner.local:  # in this process: byte progress from the loader while each input is read
+            def run(job: dict[str, Any]) -> float:
+                return split_input(job, self._byte_progress(job["n"] / len(todo) * 0.5, 0.5 / len(todo)))
+            seconds = self.runner.map(run, jobs)
+        else:
+            step = self._step("split", 0.0, 0.5)
+            seconds = self.runner.map(split_input, jobs, lambda i, n, job: step(i, n, job["label"]))
+        took = dict(zip(todo, seconds))
+        out = []
+        for i, (unit, folder) in enumerate(zip(units, folders)):
+            if i in took:
+                self.actions.append(Action("built", f"input {labels[i]}", took[i]))
             else:
-                with ru.poll_loader_progress(stats, message, report):
-                    days = rd.split_by_day(lf, tmp)
-            stats.raise_error()  # a stream that ended on a latched error is not a complete split
-            from scantui.io.sources import closing
+                _touch(folder)
+                self.actions.append(Action("reused", f"input {labels[i]}"))
+            out.append(_Split(folder, _read_json(folder / _UNIT_DONE), unit))
+        return out
 
-            if closing():
-                raise InputError("interrupted while reading", path=label)
-            index = {"days": [d.isoformat() for d in days], "files": [f.to_dict() for f in stats.files()],
-                     "enrichment_columns": ru.enrichment_columns(lf), "direct": direct}
-            _write_json(tmp / _UNIT_DONE, index)
-        self.actions.append(Action("built", f"input {label}", time.perf_counter() - t0))
-        return _Split(folder, _read_json(folder / _UNIT_DONE), unit)
+    def _byte_progress(self, start: float, share: float) -> Callable[[LoadStats, str, float | None], None]:
+        scaled = rd.scaled(self.report, start, share)
 
-    # -------------------------------------------------------- a day
+        def report(stats: LoadStats, text: str, fraction: float | None) -> None:
+            for path, (done, total) in stats.progress().items():  # for byte progress bars on the data set
+                self.dataset.stats.advance(path, done, total)
+            scaled(text, fraction)
 
-    def _day_state(self, day: str, covering: list[_Split]) -> Path:
-        inputs = [split.folder.name for split in covering]
-        dkey = _digest({"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION, "day": day, "inputs": inputs})
-        folder = self.store / "state" / f"{day}-{dkey}"
-        if not self.rebuild and (folder / _STATE_DONE).is_file():
-            _touch(folder)
-            self.actions.append(Action("reused", f"day {day}"))
-            return folder
-        t0 = time.perf_counter()
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, self.rebuild)) as tmp:
-            rd.build_day_state(rd.concat_frames([self._day_frame(split, day) for split in covering]), tmp)
-            _write_json(tmp / _STATE_DONE, {"day": day, "inputs": inputs})
-        self.actions.append(Action("built", f"day {day}", time.perf_counter() - t0))
-        return folder
+        return report
 
-    def _day_port_day(self, day: str, state: Path, sessions: pl.DataFrame, covering: list[_Split]) -> rd.DayFiles:
-        date = dt.date.fromisoformat(day)
-        before = set(state.glob("port_day-*.parquet"))
-        t0 = time.perf_counter()
-        files = rd.day_files(date, state, sessions, lambda: rd.concat_frames([self._day_frame(s, day) for s in covering]))
-        if files.port_day.name != rd.PORT_DAY_BASE and files.port_day not in before:
-            self.actions.append(Action("built", f"tools {day}", time.perf_counter() - t0))
-        return files
+    # -------------------------------------------------------- the days
+
+    def _day_states(self, days: list[str], covering: dict[str, list[_Split]]) -> list[Path]:
+        """Each day's state folder: reused when in the store, else built by :func:`build_state` (through the runner)."""
+        folders, todo = [], []
+        for day in days:
+            inputs = [split.folder.name for split in covering[day]]
+            dkey = _digest({"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION, "day": day, "inputs": inputs})
+            folder = self.store / "state" / f"{day}-{dkey}"
+            folders.append(folder)
+            if self.rebuild or not (folder / _STATE_DONE).is_file():
+                todo.append({"day": day, "folder": str(folder), "inputs": inputs, "frames": self._frames(covering[day]),
+                             "opts": self.dataset.opts, "rebuild": self.rebuild})
+        step = self._step("rolling up", 0.5, 0.2)
+        took = dict(zip([job["day"] for job in todo],
+                        self.runner.map(build_state, todo, lambda i, n, job: step(i, n, job["day"]))))
+        for day, folder in zip(days, folders):
+            if day in took:
+                self.actions.append(Action("built", f"day {day}", took[day]))
+            else:
+                _touch(folder)
+                self.actions.append(Action("reused", f"day {day}"))
+        return folders
+
+
+# ---------------------------------------------------------------- the steps, as tasks (a runner's items)
+# Each takes one small picklable job (paths as strings, the load options, an input unit) and
+# writes its result into the day store; the same functions run in this process or on a Dask worker.
+
+
+def _frame(where: tuple[str, Any], day: str, opts: LoadOptions) -> pl.LazyFrame:
+    """One input's packets of *day*: its day split (``("split", folder)``), or the input itself
+    (``("direct", unit)``) when it is a Parquet file of that one day (no copy is kept of those)."""
+    kind, what = where
+    if kind == "direct":
+        return Dataset([what.group], [], opts).read_unit(what, LoadStats())
+    return pl.scan_parquet(rd.day_part(Path(what), dt.date.fromisoformat(day)) / "*.parquet")
+
+
+def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float | None], None] | None = None) -> float:
+    """One input's day split into ``job["folder"]`` (committed with its ``index.json``); the seconds taken.
+
+    *progress* (in this process only) gets the loader's counts while the input is read."""
+    t0 = time.perf_counter()
+    unit, folder, label, opts = job["unit"], Path(job["folder"]), job["label"], job["opts"]
+    stats = LoadStats()
+    lf = Dataset([unit.group], [], opts).read_unit(unit, stats)
+    message = "reading packets" if unit.format == PARQUET else "decoding packets"
+    direct = False
+    if unit.format == PARQUET and len(unit.files) == 1:
+        days = lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list()  # reads one column
+        direct = len(days) <= 1
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _UNIT_DONE, job["rebuild"])) as tmp:
+        if direct:
+            tmp.mkdir()
+        elif progress is not None:
+            with ru.poll_loader_progress(stats, message, lambda text, fraction: progress(stats, text, fraction)):
+                days = rd.split_by_day(lf, tmp)
+        else:
+            days = rd.split_by_day(lf, tmp)
+        stats.raise_error()  # a stream that ended on a latched error is not a complete split
+        from scantui.io.sources import closing
+
+        if closing():
+            raise InputError("interrupted while reading", path=label)
+        index = {"days": [d.isoformat() for d in days], "files": [f.to_dict() for f in stats.files()],
+                 "enrichment_columns": ru.enrichment_columns(lf), "direct": direct}
+        _write_json(tmp / _UNIT_DONE, index)
+    return time.perf_counter() - t0
+
+
+def build_state(job: dict[str, Any]) -> float:
+    """One day's state into ``job["folder"]`` (committed with its ``state.json``); the seconds taken."""
+    t0 = time.perf_counter()
+    day, folder = job["day"], Path(job["folder"])
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, job["rebuild"])) as tmp:
+        rd.build_day_state(rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]), tmp)
+        _write_json(tmp / _STATE_DONE, {"day": day, "inputs": job["inputs"]})
+    return time.perf_counter() - t0
+
+
+def day_port_day(job: dict[str, Any]) -> tuple[rd.DayFiles, bool, float]:
+    """One day's ``port_day`` under the merged sessions (``job["sessions"]``, a Parquet file):
+    its :class:`~scantui.analysis.rollup_days.DayFiles`, whether a file was written, the seconds taken."""
+    day, state = job["day"], Path(job["state"])
+    before = set(state.glob("port_day-*.parquet"))
+    t0 = time.perf_counter()
+    sessions = pl.read_parquet(job["sessions"])
+    files = rd.day_files(dt.date.fromisoformat(day), state, sessions,
+                         lambda: rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]))
+    built = files.port_day.name != rd.PORT_DAY_BASE and files.port_day not in before
+    return files, built, time.perf_counter() - t0
 
 
 def _identity(path: Path, fmt: str) -> dict[str, Any]:

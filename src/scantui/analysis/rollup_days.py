@@ -69,6 +69,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -97,6 +98,18 @@ ROWS_PER_RANGE = 5_000_000
 ROW_GROUP = 65_536
 
 Progress = ru.Progress
+#: ``map(fn, items, step=None) -> [fn(item) ...]``: how a merge runs its ranges (:mod:`scantui.analysis.runner`).
+Mapper = Callable[..., list]
+
+
+def serial(fn: Callable[[Any], Any], items: Sequence[Any], step: Callable[[int, int, Any], None] | None = None) -> list:
+    """The default :data:`Mapper`: *fn* over *items* in a loop (``step(i, n, item)`` before each)."""
+    out = []
+    for i, item in enumerate(items):
+        if step is not None:
+            step(i, len(items), item)
+        out.append(fn(item))
+    return out
 
 
 # ---------------------------------------------------------------- 1. an input, split by day
@@ -188,8 +201,11 @@ def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.
     rows.write_parquet(target, row_group_size=ROW_GROUP)  # in the base's order (by source), as the merge reads it
 
 
-def merge_sessions(key_files: Sequence[Path], min_packets: int) -> pl.DataFrame:
-    """The session keys shared by more than *min_packets* SYN probes over all the days' key counts."""
+def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper | None = None) -> pl.DataFrame:
+    """The session keys shared by more than *min_packets* SYN probes over all the days' key counts.
+
+    *map* runs :func:`session_range` over the key ranges (default: a loop; a Dask runner's map
+    runs them as tasks)."""
     out = [pl.DataFrame(schema=SESSIONS_SCHEMA)]
     files = [str(f) for f in key_files]
     if not files:
@@ -198,16 +214,22 @@ def merge_sessions(key_files: Sequence[Path], min_packets: int) -> pl.DataFrame:
     ranges = 1
     while ranges < 256 and total > ranges * KEYS_PER_RANGE:
         ranges *= 2
+    jobs = [(files, r, ranges, min_packets) for r in range(ranges)]
+    out.extend((map or serial)(session_range, jobs))
+    return pl.concat(out).sort("unicorn_key")
+
+
+def session_range(job: tuple[list[str], int, int, int]) -> pl.DataFrame:
+    """The sessions of key range *r* of *ranges* (job: key files, r, ranges, min_packets)."""
+    files, r, ranges, min_packets = job
     width = (1 << 32) // ranges
     key = pl.col("unicorn_key")
-    for r in range(ranges):
-        lf = pl.scan_parquet(files, schema=KEY_COUNTS_SCHEMA)
-        if ranges > 1:
-            lf = lf.filter((key >= r * width) & (key <= (r + 1) * width - 1))
-        hot = (lf.group_by("unicorn_key").agg(pl.col("n").cast(pl.UInt64).sum())
-               .filter(pl.col("n") > min_packets).select("unicorn_key", pl.lit(True).alias("unicorn_session")))
-        out.append(hot.collect(engine="streaming").cast(dict(SESSIONS_SCHEMA)))
-    return pl.concat(out).sort("unicorn_key")
+    lf = pl.scan_parquet(files, schema=KEY_COUNTS_SCHEMA)
+    if ranges > 1:
+        lf = lf.filter((key >= r * width) & (key <= (r + 1) * width - 1))
+    hot = (lf.group_by("unicorn_key").agg(pl.col("n").cast(pl.UInt64).sum())
+           .filter(pl.col("n") > min_packets).select("unicorn_key", pl.lit(True).alias("unicorn_session")))
+    return hot.collect(engine="streaming").cast(dict(SESSIONS_SCHEMA))
 
 
 def day_sessions(keys_file: Path, sessions: pl.DataFrame) -> pl.DataFrame:
@@ -248,12 +270,13 @@ class DayFiles:
 
 
 def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: int = 1,
-               progress: Progress | None = None) -> None:
+               progress: Progress | None = None, map: Mapper | None = None) -> None:
     """The rollup tables (all but ``meta.json``) into the existing, empty folder *out*.
 
     *enrich*: write ``src_day_enrichment.parquet`` (the inputs have enrichment
     columns). *buckets*: at least this many source ranges (the result does not
-    depend on it).
+    depend on it). *map* runs :func:`merge_source_range` over the source ranges
+    (default: a loop; a Dask runner's map runs them as tasks).
     """
     report = progress or (lambda _m, _f: None)
     days = sorted(days, key=lambda d: d.day)
@@ -270,9 +293,9 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     ranges = plan_source_ranges(days, buckets)
     parts = out / ".parts"
     parts.mkdir()
-    for i, (lo, hi) in enumerate(ranges):
-        report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
-        _merge_sources(days, lo, hi, parts / f"{i:05d}", first_day, n_days)
+    jobs = [(days, lo, hi, str(parts / f"{i:05d}"), first_day, n_days) for i, (lo, hi) in enumerate(ranges)]
+    (map or serial)(merge_source_range, jobs,
+                    lambda i, n, _job: report(f"source totals and profiles, part {i + 1}/{n}", i / n))
     _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, ["src", "kind"])
     # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here
     _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, ["src", "kind"],
@@ -304,8 +327,10 @@ def plan_source_ranges(days: Sequence[DayFiles], buckets: int = 1) -> list[tuple
     return [(lo * 65536, hi * 65536 + 65535) for lo, hi in ranges]
 
 
-def _merge_sources(days: Sequence[DayFiles], lo: int, hi: int, prefix: Path, first_day: dt.date | None, n_days: int) -> None:
-    """``src_totals`` and ``src_profile`` rows of the sources in [*lo*, *hi*] from every day's files."""
+def merge_source_range(job: tuple[Sequence[DayFiles], int, int, str, dt.date | None, int]) -> None:
+    """``src_totals`` and ``src_profile`` rows of the sources in [*lo*, *hi*] from every day's files
+    (job: days, lo, hi, the output files' prefix, the first day, the number of days)."""
+    days, lo, hi, prefix, first_day, n_days = job
     in_range = pl.col("src").is_between(lo, hi)
     rows = pl.concat(
         [pl.scan_parquet(d.port_day).filter(in_range).with_columns(pl.lit(d.day).alias("day")) for d in days]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scantui.analysis.rollup_cache import RollupUpdate, update_rollup
+from scantui.analysis.runner import Runner
 from scantui.errors import InputError
 from scantui.io.loader import open_inputs
 from scantui.io.options import LoadOptions
@@ -85,9 +86,10 @@ def follow(
     on_update: Callable[[RollupUpdate], None] = lambda _u: None,
     on_error: Callable[[InputError], None] = lambda _e: None,
     stop: Callable[[], bool] = lambda: False,
+    runner: Runner | None = None,
 ) -> None:
     """Keep the rollup of the complete files under *paths* up to date until *stop()* is true
-    (checked after every poll)."""
+    (checked after every poll); *runner* runs each update's build (:mod:`scantui.analysis.runner`)."""
     opts = opts or LoadOptions()
     watcher = Watcher(settle=settle)
     current: list[tuple[Path, tuple[int, int]]] | None = None
@@ -96,7 +98,7 @@ def follow(
         state = [(p, watcher._last[p]) for p in files]
         if files and state != current:
             try:
-                on_update(update_rollup(open_inputs(files, opts), opts=opts, cache_dir=cache_dir))
+                on_update(update_rollup(open_inputs(files, opts), opts=opts, cache_dir=cache_dir, runner=runner))
                 current = state
             except InputError as exc:
                 on_error(exc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, telescope_options
+from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, scale_options, telescope_options
 from scantui.cli.output import message, print_table, write_out
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
@@ -46,6 +46,7 @@ _TABLE_COLUMNS = (
 @load_options
 @telescope_options
 @list_output_options
+@scale_options
 def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, sort_by, descending, top, include_udp,
                  rules_path, load_opts, telescope, fmt):
     """One row per scanning source: volume, tools, range, schedule, picture, coverage."""

@@ -13,7 +13,7 @@ import functools
 
 import click
 
-from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, telescope_options
+from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, scale_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.present import cover_cell
 
@@ -51,6 +51,7 @@ def search_options(func):
 @search_options
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N best candidates (the table defaults to {TABLE_DEFAULT_TOP}).")
 @list_output_options
+@scale_options
 def collab_cmd(paths, query, top, load_opts, telescope, fmt):
     """Candidate collaborative scans: sources of one /24 or AS covering the telescope together."""
     from scantui.analysis import collab as cb

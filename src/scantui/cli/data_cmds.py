@@ -29,6 +29,43 @@ def load_options(func):
     return wrapper
 
 
+#: Where :func:`scale_options` keeps the command's runner (``click.Context.meta``).
+RUNNER_KEY = "scantui.runner"
+
+
+def scale_options(func):
+    """``--workers N`` / ``--scheduler ADDRESS``: build the rollup on Dask (:mod:`scantui.analysis.runner`).
+
+    The runner is kept on the click context (:func:`command_runner`, read by :func:`open_workspace`)
+    and closed with it; a ``--scheduler`` is connected here, so a wrong address fails before any
+    data is read. Without either option nothing of Dask is imported.
+    """
+    @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+                  help="Build the rollup on a local Dask cluster of N worker processes (needs scantui[scale]).")
+    @click.option("--scheduler", default=None, metavar="ADDRESS",
+                  help="Build the rollup on the Dask cluster at ADDRESS (tcp://HOST:8786); every worker must see "
+                       "the inputs and the cache folder under the same paths.")
+    @functools.wraps(func)
+    def wrapper(*args, workers, scheduler, **kwargs):
+        if workers is not None and scheduler is not None:
+            raise click.UsageError("--workers and --scheduler exclude each other")
+        if workers is not None or scheduler is not None:
+            from scantui.analysis.runner import make_runner
+
+            ctx = click.get_current_context()
+            ctx.meta[RUNNER_KEY] = runner = make_runner(workers, scheduler)
+            ctx.call_on_close(runner.close)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def command_runner():
+    """The runner :func:`scale_options` made for the running command (None: build in this process)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(RUNNER_KEY) if ctx is not None else None
+
+
 def output_options(func):
     """``--json`` and ``--csv``: *func* gets ``fmt`` (``json``, ``csv`` or ``table``)."""
     @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
@@ -94,7 +131,7 @@ def open_workspace(paths, load_opts, telescope):
     from scantui.workspace import Task, Workspace
 
     task = Task()
-    ws = Workspace.open(paths, load_opts, telescope, task=task)
+    ws = Workspace.open(paths, load_opts, telescope, task=task, runner=command_runner())
     run_with_progress(ws.rollup, ws.dataset.stats, ws.dataset.total_bytes, "rolling up", task=task)
     return ws
 
@@ -116,6 +153,7 @@ def open_workspace(paths, load_opts, telescope):
               help="With --follow: seconds between looks.")
 @click.option("--settle", type=click.FloatRange(min=0.0), default=30.0, show_default=True, metavar="SECONDS",
               help="With --follow: a file is complete once unchanged for this long.")
+@scale_options
 def open_cmd(paths, load_opts, telescope, labels_path, window, tolerance, by, follow, interval, settle):
     """Open the TUI on PATHS (exit 2 when the data failed to load and the app was quit)."""
     from scantui.analysis.collab import make_query
@@ -125,7 +163,7 @@ def open_cmd(paths, load_opts, telescope, labels_path, window, tolerance, by, fo
     make_query(by=by, window=window, tolerance=tolerance, telescope_cidrs=cidrs)  # a bad option: one line, exit 2, no TUI
     code = run_tui(list(paths), opts=load_opts, labels_path=labels_path or "scantui-labels.yaml",
                    telescope_size=size, telescope_cidrs_text=cidrs, window=window, tolerance=tolerance, by=by,
-                   follow=follow, follow_interval=interval, follow_settle=settle)
+                   follow=follow, follow_interval=interval, follow_settle=settle, runner=command_runner())
     raise SystemExit(code)
 
 
@@ -135,6 +173,7 @@ def open_cmd(paths, load_opts, telescope, labels_path, window, tolerance, by, fo
 @load_options
 @telescope_options
 @output_options
+@scale_options
 def info_cmd(paths, rules_path, load_opts, telescope, fmt):
     """Packets, sources, time range, telescope size, protocols, tools, organizations and skipped rows."""
     _info(paths, load_opts, fmt, telescope, rules_path)
@@ -240,6 +279,7 @@ def sample_cmd(out_dir, seed, days, scale):
 @click.option("--interval", type=float, default=10.0, show_default=True, metavar="SECONDS", help="With --follow: seconds between looks.")
 @click.option("--settle", type=float, default=30.0, show_default=True, metavar="SECONDS",
               help="With --follow: a file is complete once unchanged for this long.")
+@scale_options
 def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, settle):
     """Build or update the rollup of PATHS (for cron): only the days whose inputs changed are rebuilt.
 
@@ -252,7 +292,7 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
         try:
             follow_paths(list(paths), opts=load_opts, cache_dir=cache_dir, interval=interval, settle=settle,
                          on_update=lambda update: _say(update, as_json),
-                         on_error=lambda exc: message(f"scantui: error: {exc.message}"))
+                         on_error=lambda exc: message(f"scantui: error: {exc.message}"), runner=command_runner())
         except KeyboardInterrupt:
             pass
         return
@@ -260,7 +300,7 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
     from scantui.workspace import Task, Workspace
 
     task = Task()
-    ws = Workspace.open(paths, load_opts, cache_dir=cache_dir, task=task)
+    ws = Workspace.open(paths, load_opts, cache_dir=cache_dir, task=task, runner=command_runner())
     update = run_with_progress(lambda: ws.update_rollup(rebuild=rebuild), ws.dataset.stats, ws.dataset.total_bytes,
                                "rolling up", task=task)
     _say(update, as_json)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from scantui.cli.collab_cmds import print_notes, search_options
-from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, telescope_options
+from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, scale_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.present import asns_cell, days_cell, list_cell, reasons_cell, split_cell
 
@@ -58,6 +58,7 @@ def reviews_of(groups: list, store) -> list[tuple[str, list[dict]]]:
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N first groups (the table defaults to {TABLE_DEFAULT_TOP}).")
 @LABELS_OPTION
 @list_output_options
+@scale_options
 def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, fmt):
     """Candidate scans tied into suggested groups by shared IPs, timing and partition."""
     from scantui.analysis.groups import COLUMNS, GroupQuery
@@ -101,6 +102,7 @@ def _print_table(groups, shown, reviews, result, query) -> None:
               help="A scan is a (day, port) where the members reach at least this share of the telescope.")
 @LABELS_OPTION
 @output_options
+@scale_options
 def track_cmd(paths, load_opts, telescope, query, group_id, min_cover, labels_path, fmt):
     """One group over the whole data: longevity, scans per day, weekday/monthday, ports, split, timing, sizes."""
     import functools

@@ -26,6 +26,7 @@ def run_tui(
     follow: bool = False,
     follow_interval: float = 10.0,
     follow_settle: float = 30.0,
+    runner: Any = None,
 ) -> int:
     """Run the TUI on *paths* until the user quits; returns the exit status: 0, or 2 when the data
     failed to load and nothing else was opened before quitting (the App's ``return_code``).
@@ -35,6 +36,7 @@ def run_tui(
     overrides ``$SCANTUI_CACHE_DIR``; *labels_path* is the shared labels file; *window*, *tolerance*
     and *by* are the collaborative-scan search options (as ``scantui collab``; the candidates screen's ``o``).
     *follow* keeps watching *paths*: each complete new file is folded in (see ``scantui.tui.app_follow``).
+    *runner* builds the rollup (:mod:`scantui.analysis.runner`; ``--workers``/``--scheduler``).
     Problems met while loading were shown as notifications; they are repeated
     on stderr after the App exits (with the traceback of unexpected ones when
     ``SCANTUI_DEBUG`` is set).
@@ -46,7 +48,7 @@ def run_tui(
     request = LoadRequest(
         paths=tuple(str(p) for p in paths), opts=opts, telescope_size=telescope_size,
         telescope_cidrs_text=telescope_cidrs_text, cache_dir=cache_dir, labels_path=labels_path,
-        window=window, tolerance=tolerance, by=by,
+        window=window, tolerance=tolerance, by=by, runner=runner,
         follow=follow, follow_interval=follow_interval, follow_settle=follow_settle,
     )
     app = ScantuiApp(request)

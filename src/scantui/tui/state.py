@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,7 @@ class LoadRequest:
     follow_interval: float = 10.0  # seconds between looks
     follow_settle: float = 30.0  # a file is complete once unchanged for this long
     files: tuple[str, ...] | None = None  # with --follow: the complete files under *paths* to read (None: *paths*)
+    runner: Any = field(default=None, compare=False)  # builds the rollup (scantui.analysis.runner); None: here
 
     def collab_query(self) -> Any:
         """The :class:`~scantui.analysis.collab_query.CollabQuery` of the search options (InputError on a bad one)."""
@@ -132,7 +133,7 @@ class DataState:
         req = self.request
         self.workspace = Workspace.open(req.files if req.files is not None else req.paths, req.opts,
                                         (req.telescope_cidrs_text, req.telescope_size),
-                                        cache_dir=req.cache_dir)
+                                        cache_dir=req.cache_dir, runner=req.runner)
         self.dataset = self.workspace.dataset
         return self.dataset
 

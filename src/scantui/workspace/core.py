@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from scantui.analysis.groups import GroupQuery
     from scantui.analysis.overview import Overview
     from scantui.analysis.rollup_cache import Rollup, RollupUpdate
+    from scantui.analysis.runner import Runner
     from scantui.analysis.scanners import ScannerList, ScannerQuery
     from scantui.analysis.track_types import TrackResult
     from scantui.analysis.tracking import TrackQuery
@@ -75,8 +76,10 @@ class Workspace:
     """One data set and what is computed from it; open with :meth:`open`. Safe to call from several threads."""
 
     def __init__(self, dataset: Dataset, options: LoadOptions | None = None, telescope: TelescopeOption = (None, None),
-                 *, cache_dir: str | os.PathLike[str] | None = None, task: Task | None = None) -> None:
+                 *, cache_dir: str | os.PathLike[str] | None = None, task: Task | None = None,
+                 runner: Runner | None = None) -> None:
         self.dataset = dataset
+        self.runner = runner
         self.options = options
         self.telescope_option = telescope
         self.cache_dir = cache_dir
@@ -88,15 +91,18 @@ class Workspace:
     @classmethod
     def open(cls, paths: Sequence[str | os.PathLike[str]], options: LoadOptions | None = None,
              telescope: TelescopeOption = (None, None), *, cache_dir: str | os.PathLike[str] | None = None,
-             task: Task | None = None) -> Workspace:
+             task: Task | None = None, runner: Runner | None = None) -> Workspace:
         """Expand *paths* and sniff their formats (fast: nothing is decoded or rolled up yet).
 
         A missing or unreadable input is an :class:`~scantui.errors.InputError` here. *cache_dir* is the
-        rollup cache's folder (default ``$SCANTUI_CACHE_DIR`` or the user cache folder).
+        rollup cache's folder (default ``$SCANTUI_CACHE_DIR`` or the user cache folder). *runner* runs a
+        rollup build's steps (:mod:`scantui.analysis.runner`: default in this process; a
+        :class:`~scantui.analysis.runner.DaskRunner` on a Dask cluster, same result).
         """
         from scantui.io.loader import open_inputs
 
-        return cls(open_inputs([str(p) for p in paths], options), options, telescope, cache_dir=cache_dir, task=task)
+        return cls(open_inputs([str(p) for p in paths], options), options, telescope, cache_dir=cache_dir, task=task,
+                   runner=runner)
 
     def _task(self, task: Task | None) -> Task:
         return task if task is not None else self.task
@@ -120,7 +126,7 @@ class Workspace:
             from scantui.analysis.rollup_cache import open_rollup
 
             return open_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, rebuild=rebuild,
-                               progress=task.reporter())
+                               progress=task.reporter(), runner=self.runner)
 
         if rebuild:
             self._pipeline.forget("rollup")
@@ -136,7 +142,7 @@ class Workspace:
             from scantui.analysis.rollup_cache import update_rollup
 
             found.append(update_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, rebuild=rebuild,
-                                       progress=task.reporter()))
+                                       progress=task.reporter(), runner=self.runner))
             return found[0].rollup
 
         self._pipeline.forget("rollup")
@@ -144,7 +150,8 @@ class Workspace:
         if not found:  # another thread built it meanwhile: its update is not ours to tell, ask again from the cache
             from scantui.analysis.rollup_cache import update_rollup
 
-            found.append(update_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, progress=task.reporter()))
+            found.append(update_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, progress=task.reporter(),
+                                       runner=self.runner))
         return found[0]
 
     def packets(self, task: Task | None = None) -> pl.LazyFrame:
