@@ -218,7 +218,7 @@ def test_rollup_command_says_what_it_built_and_reused(tmp_path, capsys):
     code, out, err = run(["rollup", *files], capsys)
     lines = err.splitlines()
     assert f"built day {Path(files[-1]).stem}" in {line.split(" (")[0] for line in lines}
-    assert lines[-1].endswith("built 1 inputs and 1 days, reused 3 inputs and 3 days")
+    assert lines[-1].endswith("built 1 input and 1 day, reused 3 inputs and 3 days")
     assert Path(out.strip()) != folder
 
     code, out, err = run(["rollup", *files, "--json"], capsys)

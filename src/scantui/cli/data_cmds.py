@@ -306,6 +306,10 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
     _say(update, as_json)
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def _say(update, as_json):
     """What an update built and reused: one line a step and a summary on stderr, the folder on stdout."""
     rollup = update.rollup
@@ -321,8 +325,8 @@ def _say(update, as_json):
         message(f"rollup of {rollup.meta.get('days', 0)} days, {rollup.meta.get('packets', 0):,} packets: unchanged")
     else:
         message(f"rollup of {rollup.meta.get('days', 0)} days, {rollup.meta.get('packets', 0):,} packets: "
-                f"built {update.count('built', 'input')} inputs and {update.count('built', 'day')} days, "
-                f"reused {update.count('reused', 'input')} inputs and {update.count('reused', 'day')} days")
+                f"built {_n(update.count('built', 'input'), 'input')} and {_n(update.count('built', 'day'), 'day')}, "
+                f"reused {_n(update.count('reused', 'input'), 'input')} and {_n(update.count('reused', 'day'), 'day')}")
     write_out(f"{rollup.path}\n")
 
 
