@@ -395,8 +395,11 @@ class _DayBuilder:
             files.append(self._day_port_day(day, state, sessions, covering[day]))
         enrich = [c for c in ENRICHMENT if any(c in split.index["enrichment_columns"] for split in self.split)]
         t0 = time.perf_counter()
-        rd.merge_days(files, out, enrich=bool(enrich), buckets=1, progress=rd.scaled(self.report, 0.85, 0.15))
-        self.actions.append(Action("merged", f"rollup of {len(days)} days", time.perf_counter() - t0))
+        previous = None if self.rebuild else self._previous(out, files)
+        extended = rd.merge_days(files, out, enrich=bool(enrich), buckets=1, progress=rd.scaled(self.report, 0.85, 0.15),
+                                 previous=previous)
+        what = f"rollup of {len(days)} days" + (f" (extending {previous.name})" if extended else "")
+        self.actions.append(Action("merged", what, time.perf_counter() - t0))
         ru.finish(out, {
             **meta,
             "enrichment_columns": enrich,
@@ -404,6 +407,17 @@ class _DayBuilder:
             "files": [f for split in self.split for f in split.index["files"]],
             "day_keys": {day: state.name for day, state in zip(days, states)},
         }, started, self.report)
+
+    def _previous(self, out: Path, files: list[rd.DayFiles]) -> Path | None:
+        """The finished rollup whose merged state holds the most of *files*' days unchanged (to extend)."""
+        best, held = None, 0
+        for folder in out.parent.iterdir():
+            if folder.name.startswith(".") or folder == out:
+                continue
+            n = rd.extends(folder, files)
+            if n > held and _is_finished(folder, folder.name):
+                best, held = folder, n
+        return best
 
     def splits_frame(self) -> pl.LazyFrame:
         """The data set's table from its inputs' day splits (each input's rows in day order; the

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -72,7 +73,9 @@ from pathlib import Path
 
 import polars as pl
 
+from scantui.analysis import behaviour as bh
 from scantui.analysis import rollup as ru
+from scantui.analysis import schedule as sch
 from scantui.analysis.fingerprints import (
     KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_candidate, unicorn_eligible, unicorn_key,
 )
@@ -247,13 +250,41 @@ class DayFiles:
     port_day: Path
 
 
+#: The rollup's sub-folder holding the merged state (see :func:`merge_days`).
+MERGE = "merge"
+MERGE_DAYS = "days.json"
+#: Per (src, kind): volume, tool sums (Int64: a day's tool counts can be replaced), days, distinct destinations.
+BASE = "base.parquet"
+#: Per (src, kind, sensor, proto, dport): days scanned and the first and last of them.
+PORTS = "ports.parquet"
+#: Per (src, kind, proto, dport): packets, days and the best one-day distinct destinations (summed over sensors).
+PORT_SCANS = "port_scans.parquet"
+#: (src, kind, day): the days each source was active, for the schedules.
+SRC_DAYS = "src_days.parquet"
+#: Disjoint sorted files of distinct (src, kind, dst): their union is every source's destination set.
+DSTS = "dsts"
+
+_TOOLS_I64 = {c: pl.Int64() for c in ru.TOOL_COLUMNS}
+BASE_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "packets": pl.UInt64(), "first_ts": ru.TS_DTYPE,
+                         "last_ts": ru.TS_DTYPE, **_TOOLS_I64, "days": pl.UInt32(), "dsts": pl.UInt64()})
+PORTS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "sensor": pl.String(), "proto": pl.UInt8(),
+                          "dport": pl.UInt16(), "scans": pl.UInt32(), "d0": pl.Date(), "d1": pl.Date()})
+PORT_SCANS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "proto": pl.UInt8(), "dport": pl.UInt16(),
+                               "packets": pl.UInt64(), "scans": pl.UInt32(), "dsts": pl.UInt32()})
+SRC_DAYS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "day": pl.Date()})
+
+
 def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: int = 1,
-               progress: Progress | None = None) -> None:
-    """The rollup tables (all but ``meta.json``) into the existing, empty folder *out*.
+               progress: Progress | None = None, previous: Path | None = None) -> bool:
+    """The rollup tables (all but ``meta.json``) and the merged state (``merge/``) into the
+    existing, empty folder *out*; True when it extended *previous*' merged state.
 
     *enrich*: write ``src_day_enrichment.parquet`` (the inputs have enrichment
-    columns). *buckets*: at least this many source ranges (the result does not
-    depend on it).
+    columns). *buckets*: at least this many source ranges in a full merge (the
+    result does not depend on it). *previous*: an older rollup folder; when
+    every day of its merged state is one of *days* with the same state
+    (:func:`extends`), only the other days and the days whose ``port_day``
+    file changed are folded into it, else every day is merged.
     """
     report = progress or (lambda _m, _f: None)
     days = sorted(days, key=lambda d: d.day)
@@ -265,25 +296,211 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     _concat([d.state / DAY_TOTALS for d in days], ru.DAY_TOTALS_SCHEMA, out / ru.DAY_TOTALS, ["day", "sensor"])
     if enrich:
         _concat([d.state / ENRICHMENT for d in days], ru.ENRICHMENT_SCHEMA, out / ru.ENRICHMENT_FILE, ["src", "day"])
+    state = out / MERGE
+    (state / DSTS).mkdir(parents=True)
+    incremental = previous is not None and extends(previous, days)
+    if incremental:
+        report("merging the new days into the previous rollup", 0.0)
+        _extend_state(previous / MERGE, days, state)
+    else:
+        _full_state(days, state, buckets, report)
+    _write_json_file(state / MERGE_DAYS, {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days})
+    report("source totals and profiles", 0.9)
     first_day = days[0].day if days else None
     n_days = (days[-1].day - days[0].day).days + 1 if days else 0
-    ranges = plan_source_ranges(days, buckets)
-    parts = out / ".parts"
-    parts.mkdir()
-    for i, (lo, hi) in enumerate(ranges):
-        report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
-        _merge_sources(days, lo, hi, parts / f"{i:05d}", first_day, n_days)
-    _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, ["src", "kind"])
+    totals, profile = finish_sources(state, first_day, n_days)
+    totals.sort("src", "kind").write_parquet(out / ru.SRC_TOTALS, compression="zstd")
     # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here
-    _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, ["src", "kind"],
-            compression="lz4")
-    shutil.rmtree(parts)
+    profile.sort("src", "kind").write_parquet(out / ru.SRC_PROFILE, compression="lz4")
+    return incremental
+
+
+def extends(previous: Path, days: Sequence[DayFiles]) -> int:
+    """How many of *days* the merged state of the rollup folder *previous* holds, when every day
+    it holds is one of *days* with the same state folder; 0 when it cannot be extended."""
+    try:
+        held = _read_json_file(previous / MERGE / MERGE_DAYS)
+    except (OSError, ValueError):
+        return 0
+    mine = {d.day.isoformat(): d.state.name for d in days}
+    if not held or any(mine.get(day) != entry[0] for day, entry in held.items()):
+        return 0
+    return len(held)
+
+
+def _day_partials(d: DayFiles) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """One day's contribution to :data:`BASE` (without ``dsts``), :data:`PORTS`, :data:`PORT_SCANS`, :data:`SRC_DAYS`."""
+    rows = pl.scan_parquet(d.port_day)
+    day = pl.lit(d.day, pl.Date())
+    base = rows.group_by("src", "kind").agg(
+        pl.col("packets").cast(pl.UInt64).sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
+        *[pl.col(c).cast(pl.Int64).sum() for c in ru.TOOL_COLUMNS],
+    ).with_columns(pl.lit(1, pl.UInt32()).alias("days"), pl.lit(0, pl.UInt64()).alias("dsts"))
+    ports = rows.select("src", "kind", "sensor", "proto", "dport").unique().with_columns(
+        pl.lit(1, pl.UInt32()).alias("scans"), day.alias("d0"), day.alias("d1"))
+    scans = rows.group_by("src", "kind", "proto", "dport").agg(
+        pl.col("packets").cast(pl.UInt64).sum(), pl.col("dsts").sum().cast(pl.UInt32),
+    ).with_columns(pl.lit(1, pl.UInt32()).alias("scans"))
+    src_days = rows.select("src", "kind").unique().with_columns(day.alias("day"))
+    return (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
+            scans.select(PORT_SCANS_SCHEMA.names()), src_days)
+
+
+def _tool_sums(port_day: Path, sign: int) -> pl.LazyFrame:
+    """A :data:`BASE` row per (src, kind) holding *sign* times the file's tool counts and nothing else."""
+    return pl.scan_parquet(port_day).group_by("src", "kind").agg(
+        *[(pl.col(c).cast(pl.Int64).sum() * sign).alias(c) for c in ru.TOOL_COLUMNS]
+    ).with_columns(pl.lit(0, pl.UInt64()).alias("packets"), pl.lit(None, ru.TS_DTYPE).alias("first_ts"),
+                   pl.lit(None, ru.TS_DTYPE).alias("last_ts"), pl.lit(0, pl.UInt32()).alias("days"),
+                   pl.lit(0, pl.UInt64()).alias("dsts")).select(BASE_SCHEMA.names())
+
+
+def _fold(frames: Sequence[pl.LazyFrame], kind: str) -> pl.LazyFrame:
+    """Partial aggregates of one kind (all of one schema) into one row per key: exact, and the
+    same whatever the grouping of the partials (sums, minima, maxima)."""
+    lf = pl.concat([f.cast(dict(_SCHEMAS[kind])) for f in frames])
+    if kind == BASE:
+        return lf.group_by("src", "kind").agg(
+            pl.col("packets").sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
+            *[pl.col(c).sum() for c in ru.TOOL_COLUMNS], pl.col("days").sum(), pl.col("dsts").sum())
+    if kind == PORTS:
+        return lf.group_by("src", "kind", "sensor", "proto", "dport").agg(
+            pl.col("scans").sum(), pl.col("d0").min(), pl.col("d1").max())
+    return lf.group_by("src", "kind", "proto", "dport").agg(
+        pl.col("packets").sum(), pl.col("scans").sum(), pl.col("dsts").max())
+
+
+_SCHEMAS = {BASE: BASE_SCHEMA, PORTS: PORTS_SCHEMA, PORT_SCANS: PORT_SCANS_SCHEMA}
+_KEYS = {BASE: ["src", "kind"], PORTS: ["src", "kind", "sensor", "proto", "dport"],
+         PORT_SCANS: ["src", "kind", "proto", "dport"]}
+
+
+def _write_state(frames: dict[str, pl.LazyFrame], src_days: pl.LazyFrame, state: Path) -> None:
+    results = pl.collect_all([frames[k] for k in (BASE, PORTS, PORT_SCANS)] + [src_days], engine="streaming")
+    for kind, df in zip((BASE, PORTS, PORT_SCANS), results):
+        df.select(_SCHEMAS[kind].names()).sort(_KEYS[kind], nulls_last=True).write_parquet(
+            state / kind, row_group_size=ROW_GROUP)
+    results[-1].select(SRC_DAYS_SCHEMA.names()).cast(dict(SRC_DAYS_SCHEMA)).sort("src", "kind", "day").write_parquet(
+        state / SRC_DAYS, row_group_size=ROW_GROUP)
+
+
+def _full_state(days: Sequence[DayFiles], state: Path, buckets: int, report: Progress) -> None:
+    """The merged state of *days* from scratch: the partials of every day folded at once, and
+    the destination sets unioned one source range at a time."""
+    parts = [_day_partials(d) for d in days]
+    counts = [pl.LazyFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "n": pl.UInt64()})]
+    ranges = plan_source_ranges(days, buckets)
+    for i, (lo, hi) in enumerate(ranges):
+        report(f"destination sets, part {i + 1}/{len(ranges)}", 0.8 * i / max(1, len(ranges)))
+        pairs = (pl.scan_parquet([str(d.state / PAIRS) for d in days], schema=PAIRS_SCHEMA)
+                 .filter(pl.col("src").is_between(lo, hi)).unique().collect(engine="streaming").sort("src", "kind", "dst"))
+        if pairs.height:
+            path = state / DSTS / f"{i:05d}.parquet"
+            pairs.write_parquet(path, row_group_size=ROW_GROUP)
+            counts.append(_pair_counts(pairs.lazy()))
+    base = _fold([p[0] for p in parts] + [_as_base(c) for c in counts], BASE) if parts else pl.LazyFrame(schema=BASE_SCHEMA)
+    frames = {BASE: base,
+              PORTS: _fold([p[1] for p in parts], PORTS) if parts else pl.LazyFrame(schema=PORTS_SCHEMA),
+              PORT_SCANS: _fold([p[2] for p in parts], PORT_SCANS) if parts else pl.LazyFrame(schema=PORT_SCANS_SCHEMA)}
+    src_days = pl.concat([p[3] for p in parts]) if parts else pl.LazyFrame(schema=SRC_DAYS_SCHEMA)
+    _write_state(frames, src_days, state)
+
+
+def _extend_state(old: Path, days: Sequence[DayFiles], state: Path) -> None:
+    """The merged state of *days* from the merged state *old* (which holds some of them,
+    :func:`extends`): the new days' partials folded in, the tool counts of the days whose
+    ``port_day`` file changed swapped, and the new days' destinations not yet held written
+    as one more disjoint file."""
+    held = _read_json_file(old / MERGE_DAYS)
+    new = [d for d in days if d.day.isoformat() not in held]
+    changed = [(d, d.state / held[d.day.isoformat()][1]) for d in days
+               if d.day.isoformat() in held and held[d.day.isoformat()][1] != d.port_day.name]
+    parts = [_day_partials(d) for d in new]
+    old_files = sorted((old / DSTS).glob("*.parquet"))
+    for f in old_files:
+        _link_or_copy(f, state / DSTS / f.name)
+    counts = []
+    if new:
+        pairs = pl.scan_parquet([str(d.state / PAIRS) for d in new], schema=PAIRS_SCHEMA).unique()
+        wanted = pairs.collect(engine="streaming")
+        if old_files:  # the held pairs among the new ones: the held files stream past the new day's pairs
+            seen = pl.scan_parquet([str(f) for f in old_files], schema=PAIRS_SCHEMA).join(
+                wanted.lazy(), on=["src", "kind", "dst"], how="semi").collect(engine="streaming")
+            wanted = wanted.join(seen, on=["src", "kind", "dst"], how="anti")
+        if wanted.height:
+            name = f"{len(old_files):05d}.parquet" if not old_files else f"{int(old_files[-1].stem) + 1:05d}.parquet"
+            wanted.sort("src", "kind", "dst").write_parquet(state / DSTS / name, row_group_size=ROW_GROUP)
+            counts.append(_pair_counts(wanted.lazy()))
+    base = [pl.scan_parquet(old / BASE), *[p[0] for p in parts], *[_as_base(c) for c in counts]]
+    for d, before in changed:
+        base += [_tool_sums(before, -1), _tool_sums(d.port_day, 1)]
+    frames = {BASE: _fold(base, BASE),
+              PORTS: _fold([pl.scan_parquet(old / PORTS), *[p[1] for p in parts]], PORTS),
+              PORT_SCANS: _fold([pl.scan_parquet(old / PORT_SCANS), *[p[2] for p in parts]], PORT_SCANS)}
+    src_days = pl.concat([pl.scan_parquet(old / SRC_DAYS), *[p[3].cast(dict(SRC_DAYS_SCHEMA)) for p in parts]])
+    _write_state(frames, src_days, state)
+
+
+def _pair_counts(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    return pairs.group_by("src", "kind").agg(pl.len().cast(pl.UInt64).alias("n"))
+
+
+def _as_base(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """Destination counts as :data:`BASE` rows that add to ``dsts`` only."""
+    return counts.select(
+        "src", "kind", pl.lit(0, pl.UInt64()).alias("packets"), pl.lit(None, ru.TS_DTYPE).alias("first_ts"),
+        pl.lit(None, ru.TS_DTYPE).alias("last_ts"), *[pl.lit(0, pl.Int64()).alias(c) for c in ru.TOOL_COLUMNS],
+        pl.lit(0, pl.UInt32()).alias("days"), pl.col("n").alias("dsts"))
+
+
+def finish_sources(state: Path, first_day: dt.date | None, n_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``src_totals`` and ``src_profile`` from the merged state: the same columns
+    :func:`~scantui.analysis.rollup.src_profile` computes from all of a source's ``port_day``
+    rows, from one row per (source, port) instead (see the module doc)."""
+    base = pl.read_parquet(state / BASE).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
+    ports = pl.read_parquet(state / PORTS)
+    scans = pl.read_parquet(state / PORT_SCANS)
+    src_days = pl.read_parquet(state / SRC_DAYS)
+    port = pl.col("dport")
+    port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
+                   .group_by("src", "kind").agg(
+                       pl.len().cast(pl.UInt32).alias("ports"),
+                       (port <= bh.WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[0]),
+                       ((port > bh.WELL_KNOWN_MAX) & (port <= bh.REGISTERED_MAX)).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[1]),
+                       (port > bh.REGISTERED_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[2]),
+                   ).collect())
+    totals = (base.join(port_counts.select("src", "kind", "ports"), on=["src", "kind"], how="left")
+              .with_columns(pl.col("ports").fill_null(0))
+              .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
+    out = [pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA)]
+    for kind in base["kind"].unique().sort():
+        mine = pl.col("kind") == kind
+        volume = base.filter(mine).select(
+            "src", "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
+            *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
+        intervals = (ports.lazy().filter(mine & (pl.col("scans") >= 2))
+                     .with_columns(((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval"))
+                     .group_by("src").agg(
+                         (pl.col("interval").sort().cum_sum().last() / pl.len()).alias("avg_scan_interval_days"),
+                         pl.len().cast(pl.UInt32).alias("ports_rescanned")))
+        per_port = scans.lazy().filter(mine)
+        coverage = per_port.group_by("src").agg(
+            pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean"))
+        item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
+        top = (per_port.sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
+               .group_by("src", maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
+        parts = pl.collect_all([volume.lazy(), port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top])
+        sched = sch.source_schedules(src_days.lazy().filter(mine), first_day, n_days)
+        joined = bh.join_parts([*parts, sched]).with_columns(
+            pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
+        out.append(joined.select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)))
+    return totals, pl.concat(out)
 
 
 def plan_source_ranges(days: Sequence[DayFiles], buckets: int = 1) -> list[tuple[int, int]]:
     """Inclusive (low, high) source ranges cut at /16 boundaries, each with at most
-    :data:`ROWS_PER_RANGE` (or the total / *buckets*) ``port_day`` plus ``src_dsts`` rows."""
-    files = [str(d.port_day) for d in days] + [str(d.state / PAIRS) for d in days]
+    :data:`ROWS_PER_RANGE` (or the total / *buckets*) ``src_dsts`` rows."""
+    files = [str(d.state / PAIRS) for d in days]
     if not files:
         return []
     hist = (pl.scan_parquet(files, schema=pl.Schema({"src": pl.UInt32()}), missing_columns="insert", extra_columns="ignore")
@@ -304,25 +521,12 @@ def plan_source_ranges(days: Sequence[DayFiles], buckets: int = 1) -> list[tuple
     return [(lo * 65536, hi * 65536 + 65535) for lo, hi in ranges]
 
 
-def _merge_sources(days: Sequence[DayFiles], lo: int, hi: int, prefix: Path, first_day: dt.date | None, n_days: int) -> None:
-    """``src_totals`` and ``src_profile`` rows of the sources in [*lo*, *hi*] from every day's files."""
-    in_range = pl.col("src").is_between(lo, hi)
-    rows = pl.concat(
-        [pl.scan_parquet(d.port_day).filter(in_range).with_columns(pl.lit(d.day).alias("day")) for d in days]
-    ).select(ru.PORT_DAY_SCHEMA.names()).collect(engine="streaming")
-    if rows.height == 0:
-        return
-    dsts = (pl.scan_parquet([str(d.state / PAIRS) for d in days], schema=PAIRS_SCHEMA).filter(in_range)
-            .group_by("src", "kind").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")))
-    totals = rows.lazy().group_by("src", "kind").agg(
-        pl.col("packets").sum().cast(pl.UInt64).alias("packets"),
-        pl.col("dport").drop_nulls().n_unique().cast(pl.UInt32).alias("ports"),
-        pl.col("day").n_unique().cast(pl.UInt16).alias("days"),
-        pl.col("first_ts").min().alias("first_ts"),
-        pl.col("last_ts").max().alias("last_ts"),
-    ).join(dsts, on=["src", "kind"], how="left").with_columns(pl.col("dsts").fill_null(0))
-    totals.select(ru.SRC_TOTALS_SCHEMA.names()).collect(engine="streaming").write_parquet(f"{prefix}-src_totals.parquet")
-    ru.src_profile(rows, first_day, n_days).write_parquet(f"{prefix}-src_profile.parquet")
+def _write_json_file(path: Path, payload: object) -> None:
+    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _read_json_file(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _concat(files: Sequence[Path], schema: pl.Schema, target: Path, sort: list[str], *, compression: str = "zstd") -> None:
