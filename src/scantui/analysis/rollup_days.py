@@ -299,16 +299,18 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     state = out / MERGE
     (state / DSTS).mkdir(parents=True)
     incremental = previous is not None and extends(previous, days)
+    touched = None
     if incremental:
         report("merging the new days into the previous rollup", 0.0)
-        _extend_state(previous / MERGE, days, state)
+        touched = _extend_state(previous / MERGE, days, state)
     else:
         _full_state(days, state, buckets, report)
     _write_json_file(state / MERGE_DAYS, {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days})
     report("source totals and profiles", 0.9)
     first_day = days[0].day if days else None
     n_days = (days[-1].day - days[0].day).days + 1 if days else 0
-    totals, profile = finish_sources(state, first_day, n_days)
+    totals, profile = finish_sources(state, first_day, n_days,
+                                     previous=None if touched is None else (previous, touched))
     totals.sort("src", "kind").write_parquet(out / ru.SRC_TOTALS, compression="zstd")
     # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here
     profile.sort("src", "kind").write_parquet(out / ru.SRC_PROFILE, compression="lz4")
@@ -404,11 +406,11 @@ def _full_state(days: Sequence[DayFiles], state: Path, buckets: int, report: Pro
     _write_state(frames, src_days, state)
 
 
-def _extend_state(old: Path, days: Sequence[DayFiles], state: Path) -> None:
+def _extend_state(old: Path, days: Sequence[DayFiles], state: Path) -> pl.DataFrame:
     """The merged state of *days* from the merged state *old* (which holds some of them,
     :func:`extends`): the new days' partials folded in, the tool counts of the days whose
     ``port_day`` file changed swapped, and the new days' destinations not yet held written
-    as one more disjoint file."""
+    as one more disjoint file. Returns the (src, kind) with packets in the new days."""
     held = _read_json_file(old / MERGE_DAYS)
     new = [d for d in days if d.day.isoformat() not in held]
     changed = [(d, d.state / held[d.day.isoformat()][1]) for d in days
@@ -432,11 +434,20 @@ def _extend_state(old: Path, days: Sequence[DayFiles], state: Path) -> None:
     base = [pl.scan_parquet(old / BASE), *[p[0] for p in parts], *[_as_base(c) for c in counts]]
     for d, before in changed:
         base += [_tool_sums(before, -1), _tool_sums(d.port_day, 1)]
-    frames = {BASE: _fold(base, BASE),
-              PORTS: _fold([pl.scan_parquet(old / PORTS), *[p[1] for p in parts]], PORTS),
-              PORT_SCANS: _fold([pl.scan_parquet(old / PORT_SCANS), *[p[2] for p in parts]], PORT_SCANS)}
+    touched = (pl.concat([p[3].select("src", "kind") for p in parts]).unique().collect(engine="streaming")
+               if parts else pl.DataFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE}))
+    frames = {BASE: _fold(base, BASE)}
+    for kind, i in ((PORTS, 1), (PORT_SCANS, 2)):
+        # the rows of sources without a packet in the new days pass through; the others are folded
+        held = pl.scan_parquet(old / kind)
+        frames[kind] = pl.concat([
+            held.join(touched.lazy(), on=["src", "kind"], how="anti"),
+            _fold([held.join(touched.lazy(), on=["src", "kind"], how="semi"), *[p[i] for p in parts]], kind)
+            .select(_SCHEMAS[kind].names()),
+        ])
     src_days = pl.concat([pl.scan_parquet(old / SRC_DAYS), *[p[3].cast(dict(SRC_DAYS_SCHEMA)) for p in parts]])
     _write_state(frames, src_days, state)
+    return touched
 
 
 def _pair_counts(pairs: pl.LazyFrame) -> pl.LazyFrame:
@@ -451,13 +462,32 @@ def _as_base(counts: pl.LazyFrame) -> pl.LazyFrame:
         pl.lit(0, pl.UInt32()).alias("days"), pl.col("n").alias("dsts"))
 
 
-def finish_sources(state: Path, first_day: dt.date | None, n_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+#: ``src_profile`` columns that come from :data:`BASE` (the rest but the schedule come from the ports).
+_VOLUME = ("packets", "first_seen", "last_seen", *ru.TOOL_COLUMNS, "days_active")
+_SCHEDULE = ("schedule", "period_days", "schedule_strength")
+_PORT_SIDE = tuple(c for c in ru.SRC_PROFILE_SCHEMA.names() if c not in ("src", "kind", *_VOLUME, *_SCHEDULE))
+
+
+def finish_sources(state: Path, first_day: dt.date | None, n_days: int,
+                   previous: tuple[Path, pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``src_totals`` and ``src_profile`` from the merged state: the same columns
     :func:`~scantui.analysis.rollup.src_profile` computes from all of a source's ``port_day``
-    rows, from one row per (source, port) instead (see the module doc)."""
+    rows, from one row per (source, port) instead (see the module doc).
+
+    *previous*: (an older rollup folder, the (src, kind) with packets in the days
+    added since): the port-side columns of every other source are that rollup's,
+    its volume and schedule are recomputed (tool counts and the window may have changed).
+    """
     base = pl.read_parquet(state / BASE).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
-    ports = pl.read_parquet(state / PORTS)
-    scans = pl.read_parquet(state / PORT_SCANS)
+    keys = ["src", "kind"]
+    ports, scans = pl.scan_parquet(state / PORTS), pl.scan_parquet(state / PORT_SCANS)
+    old_totals = old_profile = None
+    if previous is not None:
+        folder, touched = previous
+        ports, scans = (f.join(touched.lazy(), on=keys, how="semi") for f in (ports, scans))
+        old_totals = pl.scan_parquet(folder / ru.SRC_TOTALS).join(touched.lazy(), on=keys, how="anti").select(*keys, "ports")
+        old_profile = pl.scan_parquet(folder / ru.SRC_PROFILE).join(touched.lazy(), on=keys, how="anti").select(*keys, *_PORT_SIDE)
+    ports, scans = pl.collect_all([ports, scans])
     src_days = pl.read_parquet(state / SRC_DAYS)
     port = pl.col("dport")
     port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
@@ -467,7 +497,11 @@ def finish_sources(state: Path, first_day: dt.date | None, n_days: int) -> tuple
                        ((port > bh.WELL_KNOWN_MAX) & (port <= bh.REGISTERED_MAX)).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[1]),
                        (port > bh.REGISTERED_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[2]),
                    ).collect())
-    totals = (base.join(port_counts.select("src", "kind", "ports"), on=["src", "kind"], how="left")
+    port_totals = port_counts.select(*keys, "ports")
+    if old_totals is not None:
+        old_totals, old_profile = pl.collect_all([old_totals, old_profile])
+        port_totals = pl.concat([port_totals, old_totals])
+    totals = (base.join(port_totals, on=keys, how="left")
               .with_columns(pl.col("ports").fill_null(0))
               .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
     out = [pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA)]
@@ -487,11 +521,18 @@ def finish_sources(state: Path, first_day: dt.date | None, n_days: int) -> tuple
         item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
         top = (per_port.sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
                .group_by("src", maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
-        parts = pl.collect_all([volume.lazy(), port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top])
+        fresh = volume.lazy()
+        if previous is not None:
+            fresh = fresh.join(previous[1].lazy().filter(mine), on="src", how="semi")
+        parts = pl.collect_all([fresh, port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top])
         sched = sch.source_schedules(src_days.lazy().filter(mine), first_day, n_days)
-        joined = bh.join_parts([*parts, sched]).with_columns(
-            pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
-        out.append(joined.select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)))
+        joined = [bh.join_parts([*parts, sched])]
+        if old_profile is not None:  # sources without a packet in the new days: new volume and schedule only
+            kept = old_profile.filter(mine).drop("kind")
+            joined.append(bh.join_parts([volume.join(kept.select("src"), on="src", how="semi"), kept, sched]))
+        for frame in joined:
+            frame = frame.with_columns(pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
+            out.append(frame.select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)))
     return totals, pl.concat(out)
 
 
