@@ -41,23 +41,56 @@ Unicorn sessions
     (counted over the days, an upper bound on its distinct keys), up to 256.
     Disk: one (key, count) row per distinct SYN session key per day (for random
     traffic about one per SYN probe: ~8 bytes before compression).
-``src_totals``
-    exact. ``packets``, ``ports``, ``days``, ``first_ts``/``last_ts`` from all
-    of a source's ``port_day`` rows; ``dsts`` from the union of its per-day
-    distinct destinations (the sorted ``src_dsts`` runs), counted one source
-    range at a time.
-``src_profile`` (schedules, coverage, top ports)
-    exact: the same :func:`~scantui.analysis.rollup.src_profile` over all of a
-    source's ``port_day`` rows and the data's whole day range, one source range
-    at a time.
+``src_totals`` and ``src_profile`` (schedules, coverage, top ports)
+    exact, from a *merged state* kept in the rollup's ``merge/`` folder
+    (:func:`merge_days`), never from every day's ``port_day`` rows again:
+
+    - ``base.parquet``, per (src, kind): packets, first/last timestamp, tool
+      counts (Int64), days active, distinct destinations;
+    - ``ports.parquet``, per (src, kind, sensor, proto, dport): days scanned,
+      first and last of them (ports, port classes, scan intervals);
+    - ``port_scans.parquet``, per (src, kind, proto, dport): packets, days, the
+      best one-day distinct destinations summed over sensors (coverage, top ports);
+    - ``src_days.parquet``, (src, kind, day): the compact table the schedules
+      are computed from over the data's whole day range;
+    - ``dsts/*.parquet``: disjoint, sorted files of distinct (src, kind, dst)
+      whose union is every source's destination set;
+    - ``days.json``: the day states and ``port_day`` files it holds.
+
+    Each day contributes partial aggregates (sums, minima, maxima, a day count
+    of 1) folded by the same group-by however they are grouped, so folding a
+    new day into an older state equals folding every day at once (integers
+    only; the float columns are computed from the folded integers, in the same
+    order as :func:`~scantui.analysis.rollup.src_profile`).
+
+    A full merge folds every day's partials in one streaming group-by and unions
+    the destination sets one source range at a time (below). *Extending*
+    (:func:`extends`: every day of an older rollup's state is a day here with
+    the same state folder; the cache passes the finished rollup holding the
+    most such days): the rows of the sources with packets in the new days are
+    folded with the new days' partials, the others pass through; a day whose
+    ``port_day`` file changed (new Unicorn sessions) swaps its tool sums (minus
+    the old file's, plus the new one's); the new days' destination pairs are
+    matched against the held files (a semi-join streaming the held files past
+    the new pairs) and the unseen ones written as one more disjoint file, their
+    count added to ``dsts``. Only the sources with packets in the new days are
+    re-profiled; every other source keeps its port-side columns from the older
+    rollup and gets its volume (tool counts may have moved) and schedule (the
+    window may have grown) anew. A removed or changed day cannot be subtracted
+    from a union, so it makes a full merge.
+
+    Memory: the state's rows (one per (source, port) over the data, not per
+    day) for the fold and the re-profiled sources; the new days' pairs for the
+    destination match; one source range of pairs in a full merge. Disk: about
+    one state row per (source, port) and one pair per distinct (src, kind,
+    dst) over the data, per kept rollup (the ``dsts`` files are hard links).
 telescope size
     the median over days of ``day_totals.dsts``: per day already.
 
 Source ranges (:func:`plan_source_ranges`) cut the address space at /16
-boundaries so that each holds at most :data:`ROWS_PER_RANGE` ``port_day`` plus
-``src_dsts`` rows over all days (a single busier /16 is a range of its own);
-the per-range merge holds that many rows, so its memory is bounded by that
-figure, not by the data's size.
+boundaries so that each holds at most :data:`ROWS_PER_RANGE` ``src_dsts`` rows
+over all days (a single busier /16 is a range of its own); the full merge's
+union of destination sets holds one range at a time.
 """
 
 from __future__ import annotations
