@@ -73,6 +73,7 @@ elif job == "duckdb":
     import duckdb
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     files = ", ".join("'" + f.replace("'", "''") + "'" for f in args["files"])
     cur = con.execute(f"SELECT CAST(ts AS DATE) AS day, src, dport, count(*) AS packets, count(DISTINCT dst) AS dsts "
                       f"FROM read_parquet([{files}]) GROUP BY ALL")
@@ -80,7 +81,7 @@ elif job == "duckdb":
     res = {"rows": out.num_rows}
 res["seconds"] = round(time.perf_counter() - t0, 2)
 res.update(rss_mb())
-print(json.dumps(res))
+print("\n" + json.dumps(res))
 """
 
 

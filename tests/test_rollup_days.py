@@ -304,9 +304,12 @@ def test_rollup_follow_folds_each_new_file_in(tmp_path):
     assert "Traceback" not in err
 
 
-def test_a_chain_of_extended_merges_equals_a_fresh_build(tmp_path):
+@pytest.mark.parametrize("rows_per_range", [rd.ROWS_PER_RANGE, 300])
+def test_a_chain_of_extended_merges_equals_a_fresh_build(tmp_path, monkeypatch, rows_per_range):
     """Days added one by one, then two at once: every merge extends the one before (the merged
-    state is folded, the destination sets gain a disjoint file each time) and stays exact."""
+    state is folded, the destination sets gain a disjoint file each time) and stays exact, in
+    one source range or in many (planned anew each time)."""
+    monkeypatch.setattr(rd, "ROWS_PER_RANGE", rows_per_range)
     files = _by_day(_data(days=6), tmp_path / "in")
     rc.update_rollup(open_inputs(files[:2]))
     for n in (3, 4, 6):

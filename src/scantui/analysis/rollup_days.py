@@ -287,13 +287,13 @@ class DayFiles:
 MERGE = "merge"
 MERGE_DAYS = "days.json"
 #: Per (src, kind): volume, tool sums (Int64: a day's tool counts can be replaced), days, distinct destinations.
-BASE = "base.parquet"
+BASE = "base"
 #: Per (src, kind, sensor, proto, dport): days scanned and the first and last of them.
-PORTS = "ports.parquet"
+PORTS = "ports"
 #: Per (src, kind, proto, dport): packets, days and the best one-day distinct destinations (summed over sensors).
-PORT_SCANS = "port_scans.parquet"
+PORT_SCANS = "port_scans"
 #: (src, kind, day): the days each source was active, for the schedules.
-SRC_DAYS = "src_days.parquet"
+SRC_DAYS = "src_days"
 #: Disjoint sorted files of distinct (src, kind, dst): their union is every source's destination set.
 DSTS = "dsts"
 
@@ -313,11 +313,11 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     existing, empty folder *out*; True when it extended *previous*' merged state.
 
     *enrich*: write ``src_day_enrichment.parquet`` (the inputs have enrichment
-    columns). *buckets*: at least this many source ranges in a full merge (the
-    result does not depend on it). *previous*: an older rollup folder; when
-    every day of its merged state is one of *days* with the same state
-    (:func:`extends`), only the other days and the days whose ``port_day``
-    file changed are folded into it, else every day is merged.
+    columns). *buckets*: at least this many source ranges (the result does not
+    depend on it). *previous*: an older rollup folder; when every day of its
+    merged state is one of *days* with the same state (:func:`extends`), only
+    the other days and the days whose ``port_day`` file changed are folded into
+    it, else every day is merged.
     """
     report = progress or (lambda _m, _f: None)
     days = sorted(days, key=lambda d: d.day)
@@ -330,23 +330,40 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     if enrich:
         _concat([d.state / ENRICHMENT for d in days], ru.ENRICHMENT_SCHEMA, out / ru.ENRICHMENT_FILE, ["src", "day"])
     state = out / MERGE
-    (state / DSTS).mkdir(parents=True)
-    incremental = previous is not None and extends(previous, days)
-    touched = None
-    if incremental:
-        report("merging the new days into the previous rollup", 0.0)
-        touched = _extend_state(previous / MERGE, days, state)
+    for sub in (*_SCHEMAS, SRC_DAYS, DSTS):
+        (state / sub).mkdir(parents=True)
+    incremental = previous is not None and extends(previous, days) > 0
+    old = previous / MERGE if incremental else None
+    if old is not None:
+        held = _read_json_file(old / MERGE_DAYS)
+        new = [d for d in days if d.day.isoformat() not in held]
+        changed = [(d, d.state / held[d.day.isoformat()][1]) for d in days
+                   if d.day.isoformat() in held and held[d.day.isoformat()][1] != d.port_day.name]
+        for f in sorted((old / DSTS).glob("*.parquet")):
+            _link_or_copy(f, state / DSTS / f.name)
+        sized = [str(f) for f in (old / PORTS).glob("*.parquet")] + [str(f) for f in (old / DSTS).glob("*.parquet")]
+        sized += [str(d.port_day) for d in new] + [str(d.state / PAIRS) for d in new]
     else:
-        _full_state(days, state, buckets, report)
-    _write_json_file(state / MERGE_DAYS, {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days})
-    report("source totals and profiles", 0.9)
+        new, changed = list(days), []
+        sized = [str(d.port_day) for d in days] + [str(d.state / PAIRS) for d in days]
     first_day = days[0].day if days else None
     n_days = (days[-1].day - days[0].day).days + 1 if days else 0
-    totals, profile = finish_sources(state, first_day, n_days,
-                                     previous=None if touched is None else (previous, touched))
-    totals.sort("src", "kind").write_parquet(out / ru.SRC_TOTALS, compression="zstd")
+    ranges = _plan(sized, buckets)
+    parts = out / ".parts"
+    parts.mkdir()
+    for i, (lo, hi) in enumerate(ranges):
+        report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
+        r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
+        touched = _merge_range(r, new, changed, old, state)
+        totals, profile = finish_sources(state, r, first_day, n_days, None if old is None else (previous, touched))
+        totals.write_parquet(parts / f"{i:05d}-src_totals.parquet")
+        profile.write_parquet(parts / f"{i:05d}-src_profile.parquet")
+    _write_json_file(state / MERGE_DAYS, {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days})
+    _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, ["src", "kind"])
     # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here
-    profile.sort("src", "kind").write_parquet(out / ru.SRC_PROFILE, compression="lz4")
+    _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, ["src", "kind"],
+            compression="lz4")
+    shutil.rmtree(parts)
     return incremental
 
 
@@ -363,9 +380,22 @@ def extends(previous: Path, days: Sequence[DayFiles]) -> int:
     return len(held)
 
 
-def _day_partials(d: DayFiles) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+@dataclass(frozen=True)
+class _Range:
+    """One source range of a merge: its number, the merge's day count (for file names) and its filter."""
+
+    index: int
+    days: int
+    where: pl.Expr
+
+    @property
+    def name(self) -> str:
+        return f"{self.index:05d}.parquet"
+
+
+def _day_partials(d: DayFiles, where: pl.Expr) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """One day's contribution to :data:`BASE` (without ``dsts``), :data:`PORTS`, :data:`PORT_SCANS`, :data:`SRC_DAYS`."""
-    rows = pl.scan_parquet(d.port_day)
+    rows = pl.scan_parquet(d.port_day).filter(where)
     day = pl.lit(d.day, pl.Date())
     base = rows.group_by("src", "kind").agg(
         pl.col("packets").cast(pl.UInt64).sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
@@ -378,12 +408,12 @@ def _day_partials(d: DayFiles) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame
     ).with_columns(pl.lit(1, pl.UInt32()).alias("scans"))
     src_days = rows.select("src", "kind").unique().with_columns(day.alias("day"))
     return (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
-            scans.select(PORT_SCANS_SCHEMA.names()), src_days)
+            scans.select(PORT_SCANS_SCHEMA.names()), src_days.cast(dict(SRC_DAYS_SCHEMA)))
 
 
-def _tool_sums(port_day: Path, sign: int) -> pl.LazyFrame:
+def _tool_sums(port_day: Path, sign: int, where: pl.Expr) -> pl.LazyFrame:
     """A :data:`BASE` row per (src, kind) holding *sign* times the file's tool counts and nothing else."""
-    return pl.scan_parquet(port_day).group_by("src", "kind").agg(
+    return pl.scan_parquet(port_day).filter(where).group_by("src", "kind").agg(
         *[(pl.col(c).cast(pl.Int64).sum() * sign).alias(c) for c in ru.TOOL_COLUMNS]
     ).with_columns(pl.lit(0, pl.UInt64()).alias("packets"), pl.lit(None, ru.TS_DTYPE).alias("first_ts"),
                    pl.lit(None, ru.TS_DTYPE).alias("last_ts"), pl.lit(0, pl.UInt32()).alias("days"),
@@ -395,96 +425,74 @@ def _fold(frames: Sequence[pl.LazyFrame], kind: str) -> pl.LazyFrame:
     same whatever the grouping of the partials (sums, minima, maxima)."""
     lf = pl.concat([f.cast(dict(_SCHEMAS[kind])) for f in frames])
     if kind == BASE:
-        return lf.group_by("src", "kind").agg(
+        out = lf.group_by("src", "kind").agg(
             pl.col("packets").sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
             *[pl.col(c).sum() for c in ru.TOOL_COLUMNS], pl.col("days").sum(), pl.col("dsts").sum())
-    if kind == PORTS:
-        return lf.group_by("src", "kind", "sensor", "proto", "dport").agg(
+    elif kind == PORTS:
+        out = lf.group_by("src", "kind", "sensor", "proto", "dport").agg(
             pl.col("scans").sum(), pl.col("d0").min(), pl.col("d1").max())
-    return lf.group_by("src", "kind", "proto", "dport").agg(
-        pl.col("packets").sum(), pl.col("scans").sum(), pl.col("dsts").max())
+    else:
+        out = lf.group_by("src", "kind", "proto", "dport").agg(
+            pl.col("packets").sum(), pl.col("scans").sum(), pl.col("dsts").max())
+    return out.select(_SCHEMAS[kind].names())
 
 
 _SCHEMAS = {BASE: BASE_SCHEMA, PORTS: PORTS_SCHEMA, PORT_SCANS: PORT_SCANS_SCHEMA}
 
 
-def _write_state(frames: dict[str, pl.LazyFrame], src_days: pl.LazyFrame, state: Path) -> None:
-    results = pl.collect_all([frames[k] for k in (BASE, PORTS, PORT_SCANS)] + [src_days], engine="streaming")
-    # unsorted: every reader groups (sorting these costs as much as the fold)
-    for kind, df in zip((BASE, PORTS, PORT_SCANS), results):
-        df.select(_SCHEMAS[kind].names()).write_parquet(state / kind, compression="lz4", row_group_size=ROW_GROUP)
-    results[-1].select(SRC_DAYS_SCHEMA.names()).cast(dict(SRC_DAYS_SCHEMA)).write_parquet(
-        state / SRC_DAYS, compression="lz4", row_group_size=ROW_GROUP)
+def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]], old: Path | None,
+                 state: Path) -> pl.DataFrame:
+    """The merged state of one source range into ``state/<table>/<range>.parquet``; the (src,
+    kind) with packets in *new* (the days not in *old*, all days in a full merge).
 
-
-def _full_state(days: Sequence[DayFiles], state: Path, buckets: int, report: Progress) -> None:
-    """The merged state of *days* from scratch: the partials of every day folded at once, and
-    the destination sets unioned one source range at a time."""
-    parts = [_day_partials(d) for d in days]
-    counts = [pl.LazyFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "n": pl.UInt64()})]
-    ranges = plan_source_ranges(days, buckets)
-    for i, (lo, hi) in enumerate(ranges):
-        report(f"destination sets, part {i + 1}/{len(ranges)}", 0.8 * i / max(1, len(ranges)))
-        pairs = (pl.scan_parquet([str(d.state / PAIRS) for d in days], schema=PAIRS_SCHEMA)
-                 .filter(pl.col("src").is_between(lo, hi)).unique().collect(engine="streaming").sort("src", "kind", "dst"))
-        if pairs.height:
-            path = state / DSTS / f"{i:05d}.parquet"
-            pairs.write_parquet(path, row_group_size=ROW_GROUP)
-            counts.append(_pair_counts(pairs.lazy()))
-    base = _fold([p[0] for p in parts] + [_as_base(c) for c in counts], BASE) if parts else pl.LazyFrame(schema=BASE_SCHEMA)
-    frames = {BASE: base,
-              PORTS: _fold([p[1] for p in parts], PORTS) if parts else pl.LazyFrame(schema=PORTS_SCHEMA),
-              PORT_SCANS: _fold([p[2] for p in parts], PORT_SCANS) if parts else pl.LazyFrame(schema=PORT_SCANS_SCHEMA)}
-    src_days = pl.concat([p[3] for p in parts]) if parts else pl.LazyFrame(schema=SRC_DAYS_SCHEMA)
-    _write_state(frames, src_days, state)
-
-
-def _extend_state(old: Path, days: Sequence[DayFiles], state: Path) -> pl.DataFrame:
-    """The merged state of *days* from the merged state *old* (which holds some of them,
-    :func:`extends`): the new days' partials folded in, the tool counts of the days whose
-    ``port_day`` file changed swapped, and the new days' destinations not yet held written
-    as one more disjoint file. Returns the (src, kind) with packets in the new days."""
-    held = _read_json_file(old / MERGE_DAYS)
-    new = [d for d in days if d.day.isoformat() not in held]
-    changed = [(d, d.state / held[d.day.isoformat()][1]) for d in days
-               if d.day.isoformat() in held and held[d.day.isoformat()][1] != d.port_day.name]
-    parts = [_day_partials(d) for d in new]
-    old_files = sorted((old / DSTS).glob("*.parquet"))
-    for f in old_files:
-        _link_or_copy(f, state / DSTS / f.name)
+    *old*: the merged state being extended (None: a full merge). Its rows of
+    sources without a packet in *new* pass through; the others are folded
+    with the new days' partials; each (day, old file) of *changed* swaps the
+    old file's tool sums for the day's current ones. The new days' distinct
+    destination pairs not held in *old* go to one more disjoint ``dsts`` file.
+    """
+    where = r.where
+    parts = [_day_partials(d, where) for d in new]
+    keys = ["src", "kind"]
+    touched = (pl.concat([p[3].select(keys) for p in parts]).unique().collect(engine="streaming")
+               if parts else pl.DataFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE}))
+    held_dsts = [] if old is None else sorted((old / DSTS).glob("*.parquet"))
     counts = []
     if new:
-        pairs = pl.scan_parquet([str(d.state / PAIRS) for d in new], schema=PAIRS_SCHEMA).unique()
-        wanted = pairs.collect(engine="streaming")
-        if old_files:  # the held pairs among the new ones: the held files stream past the new day's pairs
-            seen = pl.scan_parquet([str(f) for f in old_files], schema=PAIRS_SCHEMA).join(
+        wanted = pl.scan_parquet([str(d.state / PAIRS) for d in new], schema=PAIRS_SCHEMA).filter(where).unique()
+        wanted = wanted.collect(engine="streaming")
+        if held_dsts:  # the held pairs among the new ones: the held files stream past the new days' pairs
+            seen = pl.scan_parquet([str(f) for f in held_dsts], schema=PAIRS_SCHEMA).filter(where).join(
                 wanted.lazy(), on=["src", "kind", "dst"], how="semi").collect(engine="streaming")
             wanted = wanted.join(seen, on=["src", "kind", "dst"], how="anti")
         if wanted.height:
-            name = f"{len(old_files):05d}.parquet" if not old_files else f"{int(old_files[-1].stem) + 1:05d}.parquet"
-            wanted.sort("src", "kind", "dst").write_parquet(state / DSTS / name, row_group_size=ROW_GROUP)
-            counts.append(_pair_counts(wanted.lazy()))
-    base = [pl.scan_parquet(old / BASE), *[p[0] for p in parts], *[_as_base(c) for c in counts]]
+            wanted.sort("src", "kind", "dst").write_parquet(state / DSTS / f"{r.days:05d}-{r.name}", row_group_size=ROW_GROUP)
+            counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
+
+    def held(table: str) -> list[pl.LazyFrame]:
+        files = [] if old is None else [str(f) for f in sorted((old / table).glob("*.parquet"))]
+        return [pl.scan_parquet(files, schema=SRC_DAYS_SCHEMA if table == SRC_DAYS else _SCHEMAS[table]).filter(where)] if files else []
+
+    base = [*held(BASE), *[p[0] for p in parts], *counts]
     for d, before in changed:
-        base += [_tool_sums(before, -1), _tool_sums(d.port_day, 1)]
-    touched = (pl.concat([p[3].select("src", "kind") for p in parts]).unique().collect(engine="streaming")
-               if parts else pl.DataFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE}))
-    frames = {BASE: _fold(base, BASE)}
-    for kind, i in ((PORTS, 1), (PORT_SCANS, 2)):
-        # the rows of sources without a packet in the new days pass through; the others are folded
-        held = pl.scan_parquet(old / kind)
-        frames[kind] = pl.concat([
-            held.join(touched.lazy(), on=["src", "kind"], how="anti"),
-            _fold([held.join(touched.lazy(), on=["src", "kind"], how="semi"), *[p[i] for p in parts]], kind)
-            .select(_SCHEMAS[kind].names()),
-        ])
-    src_days = pl.concat([pl.scan_parquet(old / SRC_DAYS), *[p[3].cast(dict(SRC_DAYS_SCHEMA)) for p in parts]])
-    _write_state(frames, src_days, state)
+        base += [_tool_sums(before, -1, where), _tool_sums(d.port_day, 1, where)]
+    frames = [_fold(base, BASE) if base else pl.LazyFrame(schema=BASE_SCHEMA)]
+    for table, i in ((PORTS, 1), (PORT_SCANS, 2)):
+        mine = [p[i] for p in parts]
+        if old is not None:
+            previous = held(table)
+            pass_through = [f.join(touched.lazy(), on=keys, how="anti") for f in previous]
+            mine = [f.join(touched.lazy(), on=keys, how="semi") for f in previous] + mine
+            frames.append(pl.concat([*pass_through, _fold(mine, table)]) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
+        else:
+            frames.append(_fold(mine, table) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
+    src_days = [*held(SRC_DAYS), *[p[3] for p in parts]]
+    frames.append(pl.concat(src_days) if src_days else pl.LazyFrame(schema=SRC_DAYS_SCHEMA))
+    results = pl.collect_all(frames, engine="streaming")
+    for table, df in zip((BASE, PORTS, PORT_SCANS, SRC_DAYS), results):
+        # sorted by source only: a later range reads its rows by row-group statistics
+        df.sort("src").write_parquet(state / table / r.name, compression="lz4", row_group_size=ROW_GROUP)
     return touched
-
-
-def _pair_counts(pairs: pl.LazyFrame) -> pl.LazyFrame:
-    return pairs.group_by("src", "kind").agg(pl.len().cast(pl.UInt64).alias("n"))
 
 
 def _as_base(counts: pl.LazyFrame) -> pl.LazyFrame:
@@ -501,27 +509,29 @@ _SCHEDULE = ("schedule", "period_days", "schedule_strength")
 _PORT_SIDE = tuple(c for c in ru.SRC_PROFILE_SCHEMA.names() if c not in ("src", "kind", *_VOLUME, *_SCHEDULE))
 
 
-def finish_sources(state: Path, first_day: dt.date | None, n_days: int,
+def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: int,
                    previous: tuple[Path, pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``src_totals`` and ``src_profile`` from the merged state: the same columns
-    :func:`~scantui.analysis.rollup.src_profile` computes from all of a source's ``port_day``
-    rows, from one row per (source, port) instead (see the module doc).
+    """``src_totals`` and ``src_profile`` rows of one source range from the merged state: the
+    same columns :func:`~scantui.analysis.rollup.src_profile` computes from all of a source's
+    ``port_day`` rows, from one row per (source, port) instead (see the module doc).
 
     *previous*: (an older rollup folder, the (src, kind) with packets in the days
     added since): the port-side columns of every other source are that rollup's,
     its volume and schedule are recomputed (tool counts and the window may have changed).
     """
-    base = pl.read_parquet(state / BASE).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
+    base = pl.read_parquet(state / BASE / r.name).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
     keys = ["src", "kind"]
-    ports, scans = pl.scan_parquet(state / PORTS), pl.scan_parquet(state / PORT_SCANS)
+    ports, scans = pl.scan_parquet(state / PORTS / r.name), pl.scan_parquet(state / PORT_SCANS / r.name)
     old_totals = old_profile = None
     if previous is not None:
         folder, touched = previous
         ports, scans = (f.join(touched.lazy(), on=keys, how="semi") for f in (ports, scans))
-        old_totals = pl.scan_parquet(folder / ru.SRC_TOTALS).join(touched.lazy(), on=keys, how="anti").select(*keys, "ports")
-        old_profile = pl.scan_parquet(folder / ru.SRC_PROFILE).join(touched.lazy(), on=keys, how="anti").select(*keys, *_PORT_SIDE)
+        old_totals = (pl.scan_parquet(folder / ru.SRC_TOTALS).filter(r.where)
+                      .join(touched.lazy(), on=keys, how="anti").select(*keys, "ports"))
+        old_profile = (pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where)
+                       .join(touched.lazy(), on=keys, how="anti").select(*keys, *_PORT_SIDE))
     ports, scans = pl.collect_all([ports, scans])
-    src_days = pl.read_parquet(state / SRC_DAYS)
+    src_days = pl.read_parquet(state / SRC_DAYS / r.name)
     port = pl.col("dport")
     port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
                    .group_by("src", "kind").agg(
@@ -571,11 +581,15 @@ def finish_sources(state: Path, first_day: dt.date | None, n_days: int,
 
 def plan_source_ranges(days: Sequence[DayFiles], buckets: int = 1) -> list[tuple[int, int]]:
     """Inclusive (low, high) source ranges cut at /16 boundaries, each with at most
-    :data:`ROWS_PER_RANGE` (or the total / *buckets*) ``src_dsts`` rows."""
-    files = [str(d.state / PAIRS) for d in days]
+    :data:`ROWS_PER_RANGE` (or the total / *buckets*) ``port_day`` plus ``src_dsts`` rows."""
+    return _plan([str(d.port_day) for d in days] + [str(d.state / PAIRS) for d in days], buckets)
+
+
+def _plan(files: Sequence[str], buckets: int = 1) -> list[tuple[int, int]]:
+    """:func:`plan_source_ranges` over the rows of any files with a ``src`` column."""
     if not files:
         return []
-    hist = (pl.scan_parquet(files, schema=pl.Schema({"src": pl.UInt32()}), missing_columns="insert", extra_columns="ignore")
+    hist = (pl.scan_parquet(list(files), schema=pl.Schema({"src": pl.UInt32()}), missing_columns="insert", extra_columns="ignore")
             .group_by((pl.col("src") // 65536).alias("net")).agg(pl.len().alias("rows")).sort("net").collect(engine="streaming"))
     if hist.height == 0:
         return []
