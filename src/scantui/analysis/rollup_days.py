@@ -45,17 +45,21 @@ Unicorn sessions
     exact, from a *merged state* kept in the rollup's ``merge/`` folder
     (:func:`merge_days`), never from every day's ``port_day`` rows again:
 
-    - ``base.parquet``, per (src, kind): packets, first/last timestamp, tool
+    - ``base/``, per (src, kind): packets, first/last timestamp, tool
       counts (Int64), days active, distinct destinations;
-    - ``ports.parquet``, per (src, kind, sensor, proto, dport): days scanned,
+    - ``ports/``, per (src, kind, sensor, proto, dport): days scanned,
       first and last of them (ports, port classes, scan intervals);
-    - ``port_scans.parquet``, per (src, kind, proto, dport): packets, days, the
+    - ``port_scans/``, per (src, kind, proto, dport): packets, days, the
       best one-day distinct destinations summed over sensors (coverage, top ports);
-    - ``src_days.parquet``, (src, kind, day): the compact table the schedules
+    - ``src_days/``, (src, kind, day): the compact table the schedules
       are computed from over the data's whole day range;
-    - ``dsts/*.parquet``: disjoint, sorted files of distinct (src, kind, dst)
+    - ``dsts/``: disjoint, sorted files of distinct (src, kind, dst)
       whose union is every source's destination set;
     - ``days.json``: the day states and ``port_day`` files it holds.
+
+    Each table is one file per source range (``<range>.parquet``, sorted by
+    source, so a later merge reads a range by row-group statistics whatever
+    its own ranges are).
 
     Each day contributes partial aggregates (sums, minima, maxima, a day count
     of 1) folded by the same group-by however they are grouped, so folding a
@@ -63,8 +67,8 @@ Unicorn sessions
     only; the float columns are computed from the folded integers, in the same
     order as :func:`~scantui.analysis.rollup.src_profile`).
 
-    A full merge folds every day's partials in one streaming group-by and unions
-    the destination sets one source range at a time (below). *Extending*
+    A full merge folds every day's partials (one streaming group-by) and unions
+    the destination sets, one source range at a time (below). *Extending*
     (:func:`extends`: every day of an older rollup's state is a day here with
     the same state folder; the cache passes the finished rollup holding the
     most such days): the rows of the sources with packets in the new days are
@@ -79,18 +83,18 @@ Unicorn sessions
     window may have grown) anew. A removed or changed day cannot be subtracted
     from a union, so it makes a full merge.
 
-    Memory: the state's rows (one per (source, port) over the data, not per
-    day) for the fold and the re-profiled sources; the new days' pairs for the
-    destination match; one source range of pairs in a full merge. Disk: about
+    Memory: one source range at a time (its state rows, one per (source,
+    port) over the data, and its pairs of the new days). Disk: about
     one state row per (source, port) and one pair per distinct (src, kind,
     dst) over the data, per kept rollup (the ``dsts`` files are hard links).
 telescope size
     the median over days of ``day_totals.dsts``: per day already.
 
 Source ranges (:func:`plan_source_ranges`) cut the address space at /16
-boundaries so that each holds at most :data:`ROWS_PER_RANGE` ``src_dsts`` rows
-over all days (a single busier /16 is a range of its own); the full merge's
-union of destination sets holds one range at a time.
+boundaries so that each holds at most :data:`ROWS_PER_RANGE` rows (a full
+merge: every day's ``port_day`` and ``src_dsts`` rows; extending: the held
+state's port rows and destination pairs plus the new days' rows; a single
+busier /16 is a range of its own); the merge holds one range at a time.
 """
 
 from __future__ import annotations
