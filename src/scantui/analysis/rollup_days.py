@@ -312,7 +312,7 @@ SRC_DAYS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "day": p
 
 
 def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: int = 1,
-               progress: Progress | None = None, previous: Path | None = None) -> bool:
+               progress: Progress | None = None, previous: Path | None = None, keep_state: bool = True) -> bool:
     """The rollup tables (all but ``meta.json``) and the merged state (``merge/``) into the
     existing, empty folder *out*; True when it extended *previous*' merged state.
 
@@ -321,7 +321,8 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     depend on it). *previous*: an older rollup folder; when every day of its
     merged state is one of *days* with the same state (:func:`extends`), only
     the other days and the days whose ``port_day`` file changed are folded into
-    it, else every day is merged.
+    it, else every day is merged. *keep_state*: False removes ``merge/`` at the end
+    (a build that keeps no days: nothing could extend it).
     """
     report = progress or (lambda _m, _f: None)
     days = sorted(days, key=lambda d: d.day)
@@ -368,6 +369,8 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, ["src", "kind"],
             compression="lz4")
     shutil.rmtree(parts)
+    if not keep_state:
+        shutil.rmtree(state)
     return incremental
 
 
@@ -664,7 +667,7 @@ def build_days(lf: pl.LazyFrame, work: Path, out: Path, *, unicorn_min_packets: 
         report(f"tool counts {day.isoformat()}", (len(days) + i) / steps)
         files.append(day_files(day, state, sessions, lambda day=day: scan_day([day_part(split, day)])))
     merge_days(files, out, enrich=bool(ru.enrichment_columns(lf)), buckets=buckets,
-               progress=scaled(report, (2 * len(days)) / steps, 1 / steps))
+               progress=scaled(report, (2 * len(days)) / steps, 1 / steps), keep_state=False)
     shutil.rmtree(work)
 
 
