@@ -130,9 +130,9 @@ ENRICHMENT = "enrichment.parquet"
 PAIRS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "dst": pl.UInt32()})
 
 #: Key-count rows one Unicorn merge range may hold (over all days).
-KEYS_PER_RANGE = 50_000_000
+KEYS_PER_RANGE = 10_000_000
 #: ``port_day`` plus ``src_dsts`` rows one source range may hold (over all days).
-ROWS_PER_RANGE = 5_000_000
+ROWS_PER_RANGE = 2_000_000
 #: Rows per row group of the day files read by range (small enough for ranges to skip most of a file).
 ROW_GROUP = 65_536
 
