@@ -318,3 +318,18 @@ def test_a_chain_of_extended_merges_equals_a_fresh_build(tmp_path, monkeypatch, 
         _same_as_scratch(update, files[:n], tmp_path)
     _profile_from_rows(update.rollup)
     assert len(list((update.rollup.path / rd.MERGE / rd.DSTS).glob("*.parquet"))) >= 3
+
+
+def test_a_damaged_state_to_extend_is_merged_anew(tmp_path):
+    """A previous rollup whose merged state lost a file (e.g. pruned while being read) is not
+    extended from what is left: the merge starts over from the days, and stays exact."""
+    files = _by_day(_data(), tmp_path / "in")
+    first = rc.update_rollup(open_inputs(files[:-1]))
+    for table in (rd.PORTS, rd.DSTS):
+        victim = sorted((first.rollup.path / rd.MERGE / table).glob("*.parquet"))[0]
+        victim.rename(victim.with_suffix(".gone"))
+        added = rc.update_rollup(open_inputs(files), rebuild=False, cache_dir=None)
+        assert [a.what for a in added.actions if a.verb == "merged"] == ["rollup of 4 days"]
+        _same_as_scratch(added, files, tmp_path)
+        victim.with_suffix(".gone").rename(victim)
+        added.rollup.path.rename(tmp_path / f"aside-{table}")  # the next round extends `first` again

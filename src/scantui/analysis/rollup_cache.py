@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -396,8 +397,16 @@ class _DayBuilder:
         enrich = [c for c in ENRICHMENT if any(c in split.index["enrichment_columns"] for split in self.split)]
         t0 = time.perf_counter()
         previous = None if self.rebuild else self._previous(out, files)
-        extended = rd.merge_days(files, out, enrich=bool(enrich), buckets=1, progress=rd.scaled(self.report, 0.85, 0.15),
-                                 previous=previous)
+        merge = functools.partial(rd.merge_days, files, out, enrich=bool(enrich), buckets=1,
+                                  progress=rd.scaled(self.report, 0.85, 0.15))
+        try:
+            extended = merge(previous=previous)
+        except OSError:  # e.g. the rollup being extended was pruned meanwhile: merge every day
+            if previous is None:
+                raise
+            for entry in out.iterdir():
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            extended = merge(previous=None)
         what = f"rollup of {len(days)} days" + (f" (extending {previous.name})" if extended else "")
         self.actions.append(Action("merged", what, time.perf_counter() - t0))
         ru.finish(out, {

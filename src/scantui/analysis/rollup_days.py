@@ -55,7 +55,10 @@ Unicorn sessions
       are computed from over the data's whole day range;
     - ``dsts/``: disjoint, sorted files of distinct (src, kind, dst)
       whose union is every source's destination set;
-    - ``days.json``: the day states and ``port_day`` files it holds.
+    - ``days.json``: :data:`MERGE_VERSION`, the day states and ``port_day``
+      files it holds, and the name of every file above (an extending merge
+      reads those, so a file gone missing fails the extension, and the cache
+      merges every day instead).
 
     Each table is one file per source range (``<range>.parquet``, sorted by
     source, so a later merge reads a range by row-group statistics whatever
@@ -290,6 +293,8 @@ class DayFiles:
 #: The rollup's sub-folder holding the merged state (see :func:`merge_days`).
 MERGE = "merge"
 MERGE_DAYS = "days.json"
+#: Bumped when what the merged state holds changes: an older state is then merged anew, never extended.
+MERGE_VERSION = 1
 #: Per (src, kind): volume, tool sums (Int64: a day's tool counts can be replaced), days, distinct destinations.
 BASE = "base"
 #: Per (src, kind, sensor, proto, dport): days scanned and the first and last of them.
@@ -339,14 +344,18 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         (state / sub).mkdir(parents=True)
     incremental = previous is not None and extends(previous, days) > 0
     old = previous / MERGE if incremental else None
+    held_files: dict[str, list[Path]] | None = None
     if old is not None:
-        held = _read_json_file(old / MERGE_DAYS)
+        index = _read_json_file(old / MERGE_DAYS)
+        held = index["days"]
+        # the files the index names, not a listing: a state folder missing one fails (and is merged anew)
+        held_files = {t: [old / t / name for name in names] for t, names in index["files"].items()}
         new = [d for d in days if d.day.isoformat() not in held]
         changed = [(d, d.state / held[d.day.isoformat()][1]) for d in days
                    if d.day.isoformat() in held and held[d.day.isoformat()][1] != d.port_day.name]
-        for f in sorted((old / DSTS).glob("*.parquet")):
+        for f in held_files[DSTS]:
             _link_or_copy(f, state / DSTS / f.name)
-        sized = [str(f) for f in (old / PORTS).glob("*.parquet")] + [str(f) for f in (old / DSTS).glob("*.parquet")]
+        sized = [str(f) for f in held_files[PORTS] + held_files[DSTS]]
         sized += [str(d.port_day) for d in new] + [str(d.state / PAIRS) for d in new]
     else:
         new, changed = list(days), []
@@ -359,11 +368,14 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
-        touched = _merge_range(r, new, changed, old, state)
+        touched = _merge_range(r, new, changed, held_files, state)
         totals, profile = finish_sources(state, r, first_day, n_days, None if old is None else (previous, touched))
         totals.write_parquet(parts / f"{i:05d}-src_totals.parquet")
         profile.write_parquet(parts / f"{i:05d}-src_profile.parquet")
-    _write_json_file(state / MERGE_DAYS, {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days})
+    _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION,
+                                          "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
+                                          "files": {t: sorted(f.name for f in (state / t).glob("*.parquet"))
+                                                    for t in (*_SCHEMAS, SRC_DAYS, DSTS)}})
     _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, ["src", "kind"])
     # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here
     _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, ["src", "kind"],
@@ -378,9 +390,12 @@ def extends(previous: Path, days: Sequence[DayFiles]) -> int:
     """How many of *days* the merged state of the rollup folder *previous* holds, when every day
     it holds is one of *days* with the same state folder; 0 when it cannot be extended."""
     try:
-        held = _read_json_file(previous / MERGE / MERGE_DAYS)
+        index = _read_json_file(previous / MERGE / MERGE_DAYS)
     except (OSError, ValueError):
         return 0
+    if not isinstance(index, dict) or index.get("version") != MERGE_VERSION:
+        return 0
+    held = index.get("days") or {}
     mine = {d.day.isoformat(): d.state.name for d in days}
     if not held or any(mine.get(day) != entry[0] for day, entry in held.items()):
         return 0
@@ -447,12 +462,12 @@ def _fold(frames: Sequence[pl.LazyFrame], kind: str) -> pl.LazyFrame:
 _SCHEMAS = {BASE: BASE_SCHEMA, PORTS: PORTS_SCHEMA, PORT_SCANS: PORT_SCANS_SCHEMA}
 
 
-def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]], old: Path | None,
-                 state: Path) -> pl.DataFrame:
+def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]],
+                 old: dict[str, list[Path]] | None, state: Path) -> pl.DataFrame:
     """The merged state of one source range into ``state/<table>/<range>.parquet``; the (src,
     kind) with packets in *new* (the days not in *old*, all days in a full merge).
 
-    *old*: the merged state being extended (None: a full merge). Its rows of
+    *old*: the files of the merged state being extended, by table (None: a full merge). Its rows of
     sources without a packet in *new* pass through; the others are folded
     with the new days' partials; each (day, old file) of *changed* swaps the
     old file's tool sums for the day's current ones. The new days' distinct
@@ -463,7 +478,7 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     keys = ["src", "kind"]
     touched = (pl.concat([p[3].select(keys) for p in parts]).unique().collect(engine="streaming")
                if parts else pl.DataFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE}))
-    held_dsts = [] if old is None else sorted((old / DSTS).glob("*.parquet"))
+    held_dsts = [] if old is None else old[DSTS]
     counts = []
     if new:
         wanted = pl.scan_parquet([str(d.state / PAIRS) for d in new], schema=PAIRS_SCHEMA).filter(where).unique()
@@ -477,7 +492,7 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
             counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
 
     def held(table: str) -> list[pl.LazyFrame]:
-        files = [] if old is None else [str(f) for f in sorted((old / table).glob("*.parquet"))]
+        files = [] if old is None else [str(f) for f in old[table]]
         return [pl.scan_parquet(files, schema=SRC_DAYS_SCHEMA if table == SRC_DAYS else _SCHEMAS[table]).filter(where)] if files else []
 
     base = [*held(BASE), *[p[0] for p in parts], *counts]
