@@ -13,6 +13,7 @@ import pytest
 
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
+from scantui.analysis import rollup_days as rd
 from scantui.io.loader import Dataset, open_inputs
 from scantui.io.options import LoadOptions
 
@@ -208,7 +209,8 @@ def test_pcap_input_reports_skipped_and_progress(cache_dir):
     assert not any(p.name.endswith(".parquet") for p in (cache_dir / "rollups").iterdir())  # the decoded copy is gone
     fractions = [f for _, f in messages if f is not None]
     assert fractions == sorted(fractions)
-    assert sorted(p.name for p in rollup.path.iterdir()) == [ru.DAY_TOTALS, ru.META, ru.PORT_DAY, ru.SRC_PROFILE, ru.SRC_TOTALS]
+    # the cache's rollups also keep the merged state the next rollup of more days extends
+    assert sorted(p.name for p in rollup.path.iterdir()) == [ru.DAY_TOTALS, rd.MERGE, ru.META, ru.PORT_DAY, ru.SRC_PROFILE, ru.SRC_TOTALS]
     again = rc.open_rollup(_poisoned(open_inputs([PCAP_CUT])))
     assert again.path == rollup.path and again.skipped == rollup.skipped
 

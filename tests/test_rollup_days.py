@@ -93,6 +93,15 @@ def _same_as_scratch(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path)
         assert update.rollup.meta[field] == scratch.rollup.meta[field], field
 
 
+def _profile_from_rows(rollup: rc.Rollup) -> None:
+    """The source tables from the merged state equal those computed from every ``port_day`` row at once."""
+    rows = rollup.port_day.collect()
+    first, last = rows["day"].min(), rows["day"].max()
+    profile = ru.src_profile(rows, first, (last - first).days + 1).sort("src", "kind")
+    assert_frame_equal(rollup.src_profile.collect().sort("src", "kind"), profile)
+    assert rollup.src_totals.collect().height == profile.height
+
+
 def _built(update: rc.RollupUpdate, kind: str) -> list[str]:
     return sorted(a.what for a in update.actions if a.verb == "built" and a.what.startswith(kind + " "))
 
@@ -112,10 +121,14 @@ def test_adding_a_day_rebuilds_it_alone_and_equals_a_fresh_build(tmp_path):
     # the new day pushed the key over the threshold: the first day's tool counts are redone, not its state
     assert _built(added, "tools") == [f"tools {DAY1}", f"tools {last}"]
     assert added.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 351
+    # the merge folded the new day and the first day's new tool counts into the previous merged state
+    assert [a.what for a in added.actions if a.verb == "merged"] == [f"rollup of 4 days (extending {first.rollup.path.name})"]
     _same_as_scratch(added, files, tmp_path)
+    _profile_from_rows(added.rollup)
 
     removed = rc.update_rollup(open_inputs(files[1:]))  # dropping the first day: nothing to build
     assert _built(removed, "day") == [] and _built(removed, "input") == []
+    assert [a.what for a in removed.actions if a.verb == "merged"] == ["rollup of 3 days"]  # a day left: merged anew
     assert removed.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 151
     _same_as_scratch(removed, files[1:], tmp_path)
 
@@ -289,3 +302,34 @@ def test_rollup_follow_folds_each_new_file_in(tmp_path):
     assert proc.returncode == 0, err
     assert f"built day {days[2].stem}" in {line.split(" (")[0] for line in err.splitlines()}
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("rows_per_range", [rd.ROWS_PER_RANGE, 300])
+def test_a_chain_of_extended_merges_equals_a_fresh_build(tmp_path, monkeypatch, rows_per_range):
+    """Days added one by one, then two at once: every merge extends the one before (the merged
+    state is folded, the destination sets gain a disjoint file each time) and stays exact, in
+    one source range or in many (planned anew each time)."""
+    monkeypatch.setattr(rd, "ROWS_PER_RANGE", rows_per_range)
+    files = _by_day(_data(days=6), tmp_path / "in")
+    rc.update_rollup(open_inputs(files[:2]))
+    for n in (3, 4, 6):
+        update = rc.update_rollup(open_inputs(files[:n]))
+        assert [a.what for a in update.actions if a.verb == "merged"][0].startswith(f"rollup of {n} days (extending ")
+        _same_as_scratch(update, files[:n], tmp_path)
+    _profile_from_rows(update.rollup)
+    assert len(list((update.rollup.path / rd.MERGE / rd.DSTS).glob("*.parquet"))) >= 3
+
+
+def test_a_damaged_state_to_extend_is_merged_anew(tmp_path):
+    """A previous rollup whose merged state lost a file (e.g. pruned while being read) is not
+    extended from what is left: the merge starts over from the days, and stays exact."""
+    files = _by_day(_data(), tmp_path / "in")
+    first = rc.update_rollup(open_inputs(files[:-1]))
+    for table in (rd.PORTS, rd.DSTS):
+        victim = sorted((first.rollup.path / rd.MERGE / table).glob("*.parquet"))[0]
+        victim.rename(victim.with_suffix(".gone"))
+        added = rc.update_rollup(open_inputs(files), rebuild=False, cache_dir=None)
+        assert [a.what for a in added.actions if a.verb == "merged"] == ["rollup of 4 days"]
+        _same_as_scratch(added, files, tmp_path)
+        victim.with_suffix(".gone").rename(victim)
+        added.rollup.path.rename(tmp_path / f"aside-{table}")  # the next round extends `first` again

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -421,9 +422,19 @@ class _DayBuilder:
             files.append(day_files)
         enrich = [c for c in ENRICHMENT if any(c in split.index["enrichment_columns"] for split in self.split)]
         t0 = time.perf_counter()
-        rd.merge_days(files, out, enrich=bool(enrich), buckets=1, progress=rd.scaled(self.report, 0.85, 0.15),
-                      map=self.runner.map)
-        self.actions.append(Action("merged", f"rollup of {len(days)} days", time.perf_counter() - t0))
+        previous = None if self.rebuild else self._previous(out, files)
+        merge = functools.partial(rd.merge_days, files, out, enrich=bool(enrich), buckets=1,
+                                  progress=rd.scaled(self.report, 0.85, 0.15))
+        try:
+            extended = merge(previous=previous)
+        except OSError:  # e.g. the rollup being extended was pruned meanwhile: merge every day
+            if previous is None:
+                raise
+            for entry in out.iterdir():
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            extended = merge(previous=None)
+        what = f"rollup of {len(days)} days" + (f" (extending {previous.name})" if extended else "")
+        self.actions.append(Action("merged", what, time.perf_counter() - t0))
         ru.finish(out, {
             **meta,
             "enrichment_columns": enrich,
@@ -435,6 +446,17 @@ class _DayBuilder:
     def _step(self, verb: str, start: float, share: float) -> Callable[[int, int, str], None]:
         """The runner's ``step`` for a loop over days: ``verb DAY`` at its share of the progress (a checkpoint)."""
         return lambda i, n, day: self.report(f"{verb} {day}", start + share * i / max(1, n))
+
+    def _previous(self, out: Path, files: list[rd.DayFiles]) -> Path | None:
+        """The finished rollup whose merged state holds the most of *files*' days unchanged (to extend)."""
+        best, held = None, 0
+        for folder in out.parent.iterdir():
+            if folder.name.startswith(".") or folder == out:
+                continue
+            n = rd.extends(folder, files)
+            if n > held and _is_finished(folder, folder.name):
+                best, held = folder, n
+        return best
 
     def splits_frame(self) -> pl.LazyFrame:
         """The data set's table from its inputs' day splits (each input's rows in day order; the

@@ -41,29 +41,70 @@ Unicorn sessions
     (counted over the days, an upper bound on its distinct keys), up to 256.
     Disk: one (key, count) row per distinct SYN session key per day (for random
     traffic about one per SYN probe: ~8 bytes before compression).
-``src_totals``
-    exact. ``packets``, ``ports``, ``days``, ``first_ts``/``last_ts`` from all
-    of a source's ``port_day`` rows; ``dsts`` from the union of its per-day
-    distinct destinations (the sorted ``src_dsts`` runs), counted one source
-    range at a time.
-``src_profile`` (schedules, coverage, top ports)
-    exact: the same :func:`~scantui.analysis.rollup.src_profile` over all of a
-    source's ``port_day`` rows and the data's whole day range, one source range
-    at a time.
+``src_totals`` and ``src_profile`` (schedules, coverage, top ports)
+    exact, from a *merged state* kept in the rollup's ``merge/`` folder
+    (:func:`merge_days`), never from every day's ``port_day`` rows again:
+
+    - ``base/``, per (src, kind): packets, first/last timestamp, tool
+      counts (Int64), days active, distinct destinations;
+    - ``ports/``, per (src, kind, sensor, proto, dport): days scanned,
+      first and last of them (ports, port classes, scan intervals);
+    - ``port_scans/``, per (src, kind, proto, dport): packets, days, the
+      best one-day distinct destinations summed over sensors (coverage, top ports);
+    - ``src_days/``, (src, kind, day): the compact table the schedules
+      are computed from over the data's whole day range;
+    - ``dsts/``: disjoint, sorted files of distinct (src, kind, dst)
+      whose union is every source's destination set;
+    - ``days.json``: :data:`MERGE_VERSION`, the day states and ``port_day``
+      files it holds, and the name of every file above (an extending merge
+      reads those, so a file gone missing fails the extension, and the cache
+      merges every day instead).
+
+    Each table is one file per source range (``<range>.parquet``, sorted by
+    source, so a later merge reads a range by row-group statistics whatever
+    its own ranges are).
+
+    Each day contributes partial aggregates (sums, minima, maxima, a day count
+    of 1) folded by the same group-by however they are grouped, so folding a
+    new day into an older state equals folding every day at once (integers
+    only; the float columns are computed from the folded integers, in the same
+    order as :func:`~scantui.analysis.rollup.src_profile`).
+
+    A full merge folds every day's partials (one streaming group-by) and unions
+    the destination sets, one source range at a time (below). *Extending*
+    (:func:`extends`: every day of an older rollup's state is a day here with
+    the same state folder; the cache passes the finished rollup holding the
+    most such days): the rows of the sources with packets in the new days are
+    folded with the new days' partials, the others pass through; a day whose
+    ``port_day`` file changed (new Unicorn sessions) swaps its tool sums (minus
+    the old file's, plus the new one's); the new days' destination pairs are
+    matched against the held files (a semi-join streaming the held files past
+    the new pairs) and the unseen ones written as one more disjoint file, their
+    count added to ``dsts``. Only the sources with packets in the new days are
+    re-profiled; every other source keeps its port-side columns from the older
+    rollup and gets its volume (tool counts may have moved) and schedule (the
+    window may have grown) anew. A removed or changed day cannot be subtracted
+    from a union, so it makes a full merge.
+
+    Memory: one source range at a time (its state rows, one per (source,
+    port) over the data, and its pairs of the new days). Disk: about
+    one state row per (source, port) and one pair per distinct (src, kind,
+    dst) over the data, per kept rollup (the ``dsts`` files are hard links).
 telescope size
     the median over days of ``day_totals.dsts``: per day already.
 
 Source ranges (:func:`plan_source_ranges`) cut the address space at /16
-boundaries so that each holds at most :data:`ROWS_PER_RANGE` ``port_day`` plus
-``src_dsts`` rows over all days (a single busier /16 is a range of its own);
-the per-range merge holds that many rows, so its memory is bounded by that
-figure, not by the data's size.
+boundaries so that each holds at most :data:`ROWS_PER_RANGE` rows (a full
+merge: every day's ``port_day`` and ``src_dsts`` rows; extending: the held
+state's port rows and destination pairs plus the new days' rows; a single
+busier /16 is a range of its own); the merge holds one range at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -73,7 +114,9 @@ from typing import Any
 
 import polars as pl
 
+from scantui.analysis import behaviour as bh
 from scantui.analysis import rollup as ru
+from scantui.analysis import schedule as sch
 from scantui.analysis.fingerprints import (
     KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_candidate, unicorn_eligible, unicorn_key,
 )
@@ -91,9 +134,9 @@ ENRICHMENT = "enrichment.parquet"
 PAIRS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "dst": pl.UInt32()})
 
 #: Key-count rows one Unicorn merge range may hold (over all days).
-KEYS_PER_RANGE = 50_000_000
+KEYS_PER_RANGE = 10_000_000
 #: ``port_day`` plus ``src_dsts`` rows one source range may hold (over all days).
-ROWS_PER_RANGE = 5_000_000
+ROWS_PER_RANGE = 2_000_000
 #: Rows per row group of the day files read by range (small enough for ranges to skip most of a file).
 ROW_GROUP = 65_536
 
@@ -269,14 +312,44 @@ class DayFiles:
     port_day: Path
 
 
+#: The rollup's sub-folder holding the merged state (see :func:`merge_days`).
+MERGE = "merge"
+MERGE_DAYS = "days.json"
+#: Bumped when what the merged state holds changes: an older state is then merged anew, never extended.
+MERGE_VERSION = 1
+#: Per (src, kind): volume, tool sums (Int64: a day's tool counts can be replaced), days, distinct destinations.
+BASE = "base"
+#: Per (src, kind, sensor, proto, dport): days scanned and the first and last of them.
+PORTS = "ports"
+#: Per (src, kind, proto, dport): packets, days and the best one-day distinct destinations (summed over sensors).
+PORT_SCANS = "port_scans"
+#: (src, kind, day): the days each source was active, for the schedules.
+SRC_DAYS = "src_days"
+#: Disjoint sorted files of distinct (src, kind, dst): their union is every source's destination set.
+DSTS = "dsts"
+
+_TOOLS_I64 = {c: pl.Int64() for c in ru.TOOL_COLUMNS}
+BASE_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "packets": pl.UInt64(), "first_ts": ru.TS_DTYPE,
+                         "last_ts": ru.TS_DTYPE, **_TOOLS_I64, "days": pl.UInt32(), "dsts": pl.UInt64()})
+PORTS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "sensor": pl.String(), "proto": pl.UInt8(),
+                          "dport": pl.UInt16(), "scans": pl.UInt32(), "d0": pl.Date(), "d1": pl.Date()})
+PORT_SCANS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "proto": pl.UInt8(), "dport": pl.UInt16(),
+                               "packets": pl.UInt64(), "scans": pl.UInt32(), "dsts": pl.UInt32()})
+SRC_DAYS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "day": pl.Date()})
+
+
 def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: int = 1,
-               progress: Progress | None = None, map: Mapper | None = None) -> None:
-    """The rollup tables (all but ``meta.json``) into the existing, empty folder *out*.
+               progress: Progress | None = None, previous: Path | None = None, keep_state: bool = True) -> bool:
+    """The rollup tables (all but ``meta.json``) and the merged state (``merge/``) into the
+    existing, empty folder *out*; True when it extended *previous*' merged state.
 
     *enrich*: write ``src_day_enrichment.parquet`` (the inputs have enrichment
     columns). *buckets*: at least this many source ranges (the result does not
-    depend on it). *map* runs :func:`merge_source_range` over the source ranges
-    (default: a loop; a Dask runner's map runs them as tasks).
+    depend on it). *previous*: an older rollup folder; when every day of its
+    merged state is one of *days* with the same state (:func:`extends`), only
+    the other days and the days whose ``port_day`` file changed are folded into
+    it, else every day is merged. *keep_state*: False removes ``merge/`` at the end
+    (a build that keeps no days: nothing could extend it).
     """
     report = progress or (lambda _m, _f: None)
     days = sorted(days, key=lambda d: d.day)
@@ -288,28 +361,279 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     _concat([d.state / DAY_TOTALS for d in days], ru.DAY_TOTALS_SCHEMA, out / ru.DAY_TOTALS, ["day", "sensor"])
     if enrich:
         _concat([d.state / ENRICHMENT for d in days], ru.ENRICHMENT_SCHEMA, out / ru.ENRICHMENT_FILE, ["src", "day"])
+    state = out / MERGE
+    for sub in (*_SCHEMAS, SRC_DAYS, DSTS):
+        (state / sub).mkdir(parents=True)
+    incremental = previous is not None and extends(previous, days) > 0
+    old = previous / MERGE if incremental else None
+    held_files: dict[str, list[Path]] | None = None
+    if old is not None:
+        index = _read_json_file(old / MERGE_DAYS)
+        held = index["days"]
+        # the files the index names, not a listing: a state folder missing one fails (and is merged anew)
+        held_files = {t: [old / t / name for name in names] for t, names in index["files"].items()}
+        new = [d for d in days if d.day.isoformat() not in held]
+        changed = [(d, d.state / held[d.day.isoformat()][1]) for d in days
+                   if d.day.isoformat() in held and held[d.day.isoformat()][1] != d.port_day.name]
+        for f in held_files[DSTS]:
+            _link_or_copy(f, state / DSTS / f.name)
+        sized = [str(f) for f in held_files[PORTS] + held_files[DSTS]]
+        sized += [str(d.port_day) for d in new] + [str(d.state / PAIRS) for d in new]
+    else:
+        new, changed = list(days), []
+        sized = [str(d.port_day) for d in days] + [str(d.state / PAIRS) for d in days]
     first_day = days[0].day if days else None
     n_days = (days[-1].day - days[0].day).days + 1 if days else 0
-    ranges = plan_source_ranges(days, buckets)
+    ranges = _plan(sized, buckets)
     parts = out / ".parts"
     parts.mkdir()
-    jobs = [(days, lo, hi, str(parts / f"{i:05d}"), first_day, n_days) for i, (lo, hi) in enumerate(ranges)]
-    (map or serial)(merge_source_range, jobs,
-                    lambda i, n, _job: report(f"source totals and profiles, part {i + 1}/{n}", i / n))
+    for i, (lo, hi) in enumerate(ranges):
+        report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
+        r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
+        touched = _merge_range(r, new, changed, held_files, state)
+        totals, profile = finish_sources(state, r, first_day, n_days, None if old is None else (previous, touched))
+        totals.write_parquet(parts / f"{i:05d}-src_totals.parquet")
+        profile.write_parquet(parts / f"{i:05d}-src_profile.parquet")
+    _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION,
+                                          "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
+                                          "files": {t: sorted(f.name for f in (state / t).glob("*.parquet"))
+                                                    for t in (*_SCHEMAS, SRC_DAYS, DSTS)}})
     _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, ["src", "kind"])
     # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here
     _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, ["src", "kind"],
             compression="lz4")
     shutil.rmtree(parts)
+    if not keep_state:
+        shutil.rmtree(state)
+    return incremental
+
+
+def extends(previous: Path, days: Sequence[DayFiles]) -> int:
+    """How many of *days* the merged state of the rollup folder *previous* holds, when every day
+    it holds is one of *days* with the same state folder; 0 when it cannot be extended."""
+    try:
+        index = _read_json_file(previous / MERGE / MERGE_DAYS)
+    except (OSError, ValueError):
+        return 0
+    if not isinstance(index, dict) or index.get("version") != MERGE_VERSION:
+        return 0
+    held = index.get("days") or {}
+    mine = {d.day.isoformat(): d.state.name for d in days}
+    if not held or any(mine.get(day) != entry[0] for day, entry in held.items()):
+        return 0
+    return len(held)
+
+
+@dataclass(frozen=True)
+class _Range:
+    """One source range of a merge: its number, the merge's day count (for file names) and its filter."""
+
+    index: int
+    days: int
+    where: pl.Expr
+
+    @property
+    def name(self) -> str:
+        return f"{self.index:05d}.parquet"
+
+
+def _day_partials(d: DayFiles, where: pl.Expr) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """One day's contribution to :data:`BASE` (without ``dsts``), :data:`PORTS`, :data:`PORT_SCANS`, :data:`SRC_DAYS`."""
+    rows = pl.scan_parquet(d.port_day).filter(where)
+    day = pl.lit(d.day, pl.Date())
+    base = rows.group_by("src", "kind").agg(
+        pl.col("packets").cast(pl.UInt64).sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
+        *[pl.col(c).cast(pl.Int64).sum() for c in ru.TOOL_COLUMNS],
+    ).with_columns(pl.lit(1, pl.UInt32()).alias("days"), pl.lit(0, pl.UInt64()).alias("dsts"))
+    ports = rows.select("src", "kind", "sensor", "proto", "dport").unique().with_columns(
+        pl.lit(1, pl.UInt32()).alias("scans"), day.alias("d0"), day.alias("d1"))
+    scans = rows.group_by("src", "kind", "proto", "dport").agg(
+        pl.col("packets").cast(pl.UInt64).sum(), pl.col("dsts").sum().cast(pl.UInt32),
+    ).with_columns(pl.lit(1, pl.UInt32()).alias("scans"))
+    src_days = rows.select("src", "kind").unique().with_columns(day.alias("day"))
+    return (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
+            scans.select(PORT_SCANS_SCHEMA.names()), src_days.cast(dict(SRC_DAYS_SCHEMA)))
+
+
+def _tool_sums(port_day: Path, sign: int, where: pl.Expr) -> pl.LazyFrame:
+    """A :data:`BASE` row per (src, kind) holding *sign* times the file's tool counts and nothing else."""
+    return pl.scan_parquet(port_day).filter(where).group_by("src", "kind").agg(
+        *[(pl.col(c).cast(pl.Int64).sum() * sign).alias(c) for c in ru.TOOL_COLUMNS]
+    ).with_columns(pl.lit(0, pl.UInt64()).alias("packets"), pl.lit(None, ru.TS_DTYPE).alias("first_ts"),
+                   pl.lit(None, ru.TS_DTYPE).alias("last_ts"), pl.lit(0, pl.UInt32()).alias("days"),
+                   pl.lit(0, pl.UInt64()).alias("dsts")).select(BASE_SCHEMA.names())
+
+
+def _fold(frames: Sequence[pl.LazyFrame], kind: str) -> pl.LazyFrame:
+    """Partial aggregates of one kind (all of one schema) into one row per key: exact, and the
+    same whatever the grouping of the partials (sums, minima, maxima)."""
+    lf = pl.concat([f.cast(dict(_SCHEMAS[kind])) for f in frames])
+    if kind == BASE:
+        out = lf.group_by("src", "kind").agg(
+            pl.col("packets").sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
+            *[pl.col(c).sum() for c in ru.TOOL_COLUMNS], pl.col("days").sum(), pl.col("dsts").sum())
+    elif kind == PORTS:
+        out = lf.group_by("src", "kind", "sensor", "proto", "dport").agg(
+            pl.col("scans").sum(), pl.col("d0").min(), pl.col("d1").max())
+    else:
+        out = lf.group_by("src", "kind", "proto", "dport").agg(
+            pl.col("packets").sum(), pl.col("scans").sum(), pl.col("dsts").max())
+    return out.select(_SCHEMAS[kind].names())
+
+
+_SCHEMAS = {BASE: BASE_SCHEMA, PORTS: PORTS_SCHEMA, PORT_SCANS: PORT_SCANS_SCHEMA}
+
+
+def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]],
+                 old: dict[str, list[Path]] | None, state: Path) -> pl.DataFrame:
+    """The merged state of one source range into ``state/<table>/<range>.parquet``; the (src,
+    kind) with packets in *new* (the days not in *old*, all days in a full merge).
+
+    *old*: the files of the merged state being extended, by table (None: a full merge). Its rows of
+    sources without a packet in *new* pass through; the others are folded
+    with the new days' partials; each (day, old file) of *changed* swaps the
+    old file's tool sums for the day's current ones. The new days' distinct
+    destination pairs not held in *old* go to one more disjoint ``dsts`` file.
+    """
+    where = r.where
+    parts = [_day_partials(d, where) for d in new]
+    keys = ["src", "kind"]
+    touched = (pl.concat([p[3].select(keys) for p in parts]).unique().collect(engine="streaming")
+               if parts else pl.DataFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE}))
+    held_dsts = [] if old is None else old[DSTS]
+    counts = []
+    if new:
+        wanted = pl.scan_parquet([str(d.state / PAIRS) for d in new], schema=PAIRS_SCHEMA).filter(where).unique()
+        wanted = wanted.collect(engine="streaming")
+        if held_dsts:  # the held pairs among the new ones: the held files stream past the new days' pairs
+            seen = pl.scan_parquet([str(f) for f in held_dsts], schema=PAIRS_SCHEMA).filter(where).join(
+                wanted.lazy(), on=["src", "kind", "dst"], how="semi").collect(engine="streaming")
+            wanted = wanted.join(seen, on=["src", "kind", "dst"], how="anti")
+        if wanted.height:
+            wanted.sort("src", "kind", "dst").write_parquet(state / DSTS / f"{r.days:05d}-{r.name}", row_group_size=ROW_GROUP)
+            counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
+
+    def held(table: str) -> list[pl.LazyFrame]:
+        files = [] if old is None else [str(f) for f in old[table]]
+        return [pl.scan_parquet(files, schema=SRC_DAYS_SCHEMA if table == SRC_DAYS else _SCHEMAS[table]).filter(where)] if files else []
+
+    base = [*held(BASE), *[p[0] for p in parts], *counts]
+    for d, before in changed:
+        base += [_tool_sums(before, -1, where), _tool_sums(d.port_day, 1, where)]
+    frames = [_fold(base, BASE) if base else pl.LazyFrame(schema=BASE_SCHEMA)]
+    for table, i in ((PORTS, 1), (PORT_SCANS, 2)):
+        mine = [p[i] for p in parts]
+        if old is not None:
+            previous = held(table)
+            pass_through = [f.join(touched.lazy(), on=keys, how="anti") for f in previous]
+            mine = [f.join(touched.lazy(), on=keys, how="semi") for f in previous] + mine
+            frames.append(pl.concat([*pass_through, _fold(mine, table)]) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
+        else:
+            frames.append(_fold(mine, table) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
+    src_days = [*held(SRC_DAYS), *[p[3] for p in parts]]
+    frames.append(pl.concat(src_days) if src_days else pl.LazyFrame(schema=SRC_DAYS_SCHEMA))
+    results = pl.collect_all(frames, engine="streaming")
+    for table, df in zip((BASE, PORTS, PORT_SCANS, SRC_DAYS), results):
+        # sorted by source only: a later range reads its rows by row-group statistics
+        df.sort("src").write_parquet(state / table / r.name, compression="lz4", row_group_size=ROW_GROUP)
+    return touched
+
+
+def _as_base(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """Destination counts as :data:`BASE` rows that add to ``dsts`` only."""
+    return counts.select(
+        "src", "kind", pl.lit(0, pl.UInt64()).alias("packets"), pl.lit(None, ru.TS_DTYPE).alias("first_ts"),
+        pl.lit(None, ru.TS_DTYPE).alias("last_ts"), *[pl.lit(0, pl.Int64()).alias(c) for c in ru.TOOL_COLUMNS],
+        pl.lit(0, pl.UInt32()).alias("days"), pl.col("n").alias("dsts"))
+
+
+#: ``src_profile`` columns that come from :data:`BASE` (the rest but the schedule come from the ports).
+_VOLUME = ("packets", "first_seen", "last_seen", *ru.TOOL_COLUMNS, "days_active")
+_SCHEDULE = ("schedule", "period_days", "schedule_strength")
+_PORT_SIDE = tuple(c for c in ru.SRC_PROFILE_SCHEMA.names() if c not in ("src", "kind", *_VOLUME, *_SCHEDULE))
+
+
+def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: int,
+                   previous: tuple[Path, pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``src_totals`` and ``src_profile`` rows of one source range from the merged state: the
+    same columns :func:`~scantui.analysis.rollup.src_profile` computes from all of a source's
+    ``port_day`` rows, from one row per (source, port) instead (see the module doc).
+
+    *previous*: (an older rollup folder, the (src, kind) with packets in the days
+    added since): the port-side columns of every other source are that rollup's,
+    its volume and schedule are recomputed (tool counts and the window may have changed).
+    """
+    base = pl.read_parquet(state / BASE / r.name).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
+    keys = ["src", "kind"]
+    ports, scans = pl.scan_parquet(state / PORTS / r.name), pl.scan_parquet(state / PORT_SCANS / r.name)
+    old_totals = old_profile = None
+    if previous is not None:
+        folder, touched = previous
+        ports, scans = (f.join(touched.lazy(), on=keys, how="semi") for f in (ports, scans))
+        old_totals = (pl.scan_parquet(folder / ru.SRC_TOTALS).filter(r.where)
+                      .join(touched.lazy(), on=keys, how="anti").select(*keys, "ports"))
+        old_profile = (pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where)
+                       .join(touched.lazy(), on=keys, how="anti").select(*keys, *_PORT_SIDE))
+    ports, scans = pl.collect_all([ports, scans])
+    src_days = pl.read_parquet(state / SRC_DAYS / r.name)
+    port = pl.col("dport")
+    port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
+                   .group_by("src", "kind").agg(
+                       pl.len().cast(pl.UInt32).alias("ports"),
+                       (port <= bh.WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[0]),
+                       ((port > bh.WELL_KNOWN_MAX) & (port <= bh.REGISTERED_MAX)).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[1]),
+                       (port > bh.REGISTERED_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[2]),
+                   ).collect())
+    port_totals = port_counts.select(*keys, "ports")
+    if old_totals is not None:
+        old_totals, old_profile = pl.collect_all([old_totals, old_profile])
+        port_totals = pl.concat([port_totals, old_totals])
+    totals = (base.join(port_totals, on=keys, how="left")
+              .with_columns(pl.col("ports").fill_null(0))
+              .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
+    out = [pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA)]
+    for kind in base["kind"].unique().sort():
+        mine = pl.col("kind") == kind
+        volume = base.filter(mine).select(
+            "src", "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
+            *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
+        intervals = (ports.lazy().filter(mine & (pl.col("scans") >= 2))
+                     .with_columns(((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval"))
+                     .group_by("src").agg(
+                         (pl.col("interval").sort().cum_sum().last() / pl.len()).alias("avg_scan_interval_days"),
+                         pl.len().cast(pl.UInt32).alias("ports_rescanned")))
+        per_port = scans.lazy().filter(mine)
+        coverage = per_port.group_by("src").agg(
+            pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean"))
+        item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
+        top = (per_port.sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
+               .group_by("src", maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
+        fresh = volume.lazy()
+        if previous is not None:
+            fresh = fresh.join(previous[1].lazy().filter(mine), on="src", how="semi")
+        parts = pl.collect_all([fresh, port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top])
+        sched = sch.source_schedules(src_days.lazy().filter(mine), first_day, n_days)
+        joined = [bh.join_parts([*parts, sched])]
+        if old_profile is not None:  # sources without a packet in the new days: new volume and schedule only
+            kept = old_profile.filter(mine).drop("kind")
+            joined.append(bh.join_parts([volume.join(kept.select("src"), on="src", how="semi"), kept, sched]))
+        for frame in joined:
+            frame = frame.with_columns(pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
+            out.append(frame.select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)))
+    return totals, pl.concat(out)
 
 
 def plan_source_ranges(days: Sequence[DayFiles], buckets: int = 1) -> list[tuple[int, int]]:
     """Inclusive (low, high) source ranges cut at /16 boundaries, each with at most
     :data:`ROWS_PER_RANGE` (or the total / *buckets*) ``port_day`` plus ``src_dsts`` rows."""
-    files = [str(d.port_day) for d in days] + [str(d.state / PAIRS) for d in days]
+    return _plan([str(d.port_day) for d in days] + [str(d.state / PAIRS) for d in days], buckets)
+
+
+def _plan(files: Sequence[str], buckets: int = 1) -> list[tuple[int, int]]:
+    """:func:`plan_source_ranges` over the rows of any files with a ``src`` column."""
     if not files:
         return []
-    hist = (pl.scan_parquet(files, schema=pl.Schema({"src": pl.UInt32()}), missing_columns="insert", extra_columns="ignore")
+    hist = (pl.scan_parquet(list(files), schema=pl.Schema({"src": pl.UInt32()}), missing_columns="insert", extra_columns="ignore")
             .group_by((pl.col("src") // 65536).alias("net")).agg(pl.len().alias("rows")).sort("net").collect(engine="streaming"))
     if hist.height == 0:
         return []
@@ -327,27 +651,12 @@ def plan_source_ranges(days: Sequence[DayFiles], buckets: int = 1) -> list[tuple
     return [(lo * 65536, hi * 65536 + 65535) for lo, hi in ranges]
 
 
-def merge_source_range(job: tuple[Sequence[DayFiles], int, int, str, dt.date | None, int]) -> None:
-    """``src_totals`` and ``src_profile`` rows of the sources in [*lo*, *hi*] from every day's files
-    (job: days, lo, hi, the output files' prefix, the first day, the number of days)."""
-    days, lo, hi, prefix, first_day, n_days = job
-    in_range = pl.col("src").is_between(lo, hi)
-    rows = pl.concat(
-        [pl.scan_parquet(d.port_day).filter(in_range).with_columns(pl.lit(d.day).alias("day")) for d in days]
-    ).select(ru.PORT_DAY_SCHEMA.names()).collect(engine="streaming")
-    if rows.height == 0:
-        return
-    dsts = (pl.scan_parquet([str(d.state / PAIRS) for d in days], schema=PAIRS_SCHEMA).filter(in_range)
-            .group_by("src", "kind").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")))
-    totals = rows.lazy().group_by("src", "kind").agg(
-        pl.col("packets").sum().cast(pl.UInt64).alias("packets"),
-        pl.col("dport").drop_nulls().n_unique().cast(pl.UInt32).alias("ports"),
-        pl.col("day").n_unique().cast(pl.UInt16).alias("days"),
-        pl.col("first_ts").min().alias("first_ts"),
-        pl.col("last_ts").max().alias("last_ts"),
-    ).join(dsts, on=["src", "kind"], how="left").with_columns(pl.col("dsts").fill_null(0))
-    totals.select(ru.SRC_TOTALS_SCHEMA.names()).collect(engine="streaming").write_parquet(f"{prefix}-src_totals.parquet")
-    ru.src_profile(rows, first_day, n_days).write_parquet(f"{prefix}-src_profile.parquet")
+def _write_json_file(path: Path, payload: object) -> None:
+    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _read_json_file(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _concat(files: Sequence[Path], schema: pl.Schema, target: Path, sort: list[str], *, compression: str = "zstd") -> None:
@@ -395,7 +704,7 @@ def build_days(lf: pl.LazyFrame, work: Path, out: Path, *, unicorn_min_packets: 
         report(f"tool counts {day.isoformat()}", (len(days) + i) / steps)
         files.append(day_files(day, state, sessions, lambda day=day: scan_day([day_part(split, day)])))
     merge_days(files, out, enrich=bool(ru.enrichment_columns(lf)), buckets=buckets,
-               progress=scaled(report, (2 * len(days)) / steps, 1 / steps))
+               progress=scaled(report, (2 * len(days)) / steps, 1 / steps), keep_state=False)
     shutil.rmtree(work)
 
 

@@ -3,7 +3,8 @@
 The day builder (:mod:`scantui.analysis.rollup_cache`) and the merges
 (:mod:`scantui.analysis.rollup_days`) hand their loops to a runner's
 :meth:`~LocalRunner.map`: the per-input day splits, the per-day states and tool
-counts, the Unicorn key ranges and the source ranges of the merge. Each item is
+counts and the Unicorn key ranges (the source ranges of the final merge run in this
+process: each folds into the previous rollup's kept state, see ``rollup_days.merge_days``). Each item is
 a small picklable value (paths as strings, small dicts and dataclasses of
 paths), never a frame, and each task calls the same function the local build
 calls, so the result is the same file for file.
