@@ -100,8 +100,35 @@ class ScoreParts:
         return dict(self.items())
 
 
+class SourcesSpan:
+    """What a scan of some sources over a time span answers from its ``sources`` (uint32 ints) and
+    ``start_us``/``end_us`` fields (shared by :class:`CandidateScan` and the track's scans)."""
+
+    __slots__ = ()
+    sources: tuple[int, ...]
+    start_us: int
+    end_us: int
+
+    @property
+    def n_sources(self) -> int:
+        return len(self.sources)
+
+    @property
+    def source_ips(self) -> tuple[str, ...]:
+        """The members as dotted text (labels files and output hold them so)."""
+        return tuple(dotted(s) for s in self.sources)
+
+    @property
+    def start(self) -> dt.datetime:
+        return utc_time(self.start_us)
+
+    @property
+    def end(self) -> dt.datetime:
+        return utc_time(self.end_us)
+
+
 @dataclass(frozen=True, slots=True)
-class CandidateScan:
+class CandidateScan(SourcesSpan):
     """One candidate collaborative scan (the fields are documented in :mod:`scantui.analysis.collab`).
 
     ``sources`` are sorted by address; ``dsts`` and ``split`` follow them.
@@ -137,23 +164,6 @@ class CandidateScan:
     @property
     def key_kind(self) -> KeyKind:
         return self.key.kind
-
-    @property
-    def n_sources(self) -> int:
-        return len(self.sources)
-
-    @property
-    def source_ips(self) -> tuple[str, ...]:
-        """The members as dotted text (labels files and output hold them so)."""
-        return tuple(dotted(s) for s in self.sources)
-
-    @property
-    def start(self) -> dt.datetime:
-        return utc_time(self.start_us)
-
-    @property
-    def end(self) -> dt.datetime:
-        return utc_time(self.end_us)
 
     def to_json(self) -> dict[str, Any]:
         """The ``collab`` output shape (``schemas/collab.schema.json``), fields in output order."""

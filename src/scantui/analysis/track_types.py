@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from scantui.analysis.collab_types import Timing, dotted, utc_time
+from scantui.analysis.collab_types import SourcesSpan, Timing, dotted, utc_time
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -23,7 +23,7 @@ def iso_z(us: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class TrackScan:
+class TrackScan(SourcesSpan):
     """A (UTC day, port) on which the members together reached the cover; ``sources`` sorted, ``dsts`` and
     ``split`` following them."""
 
@@ -40,22 +40,6 @@ class TrackScan:
     timing: Timing
     timing_containment: float
     packets: int
-
-    @property
-    def n_sources(self) -> int:
-        return len(self.sources)
-
-    @property
-    def source_ips(self) -> tuple[str, ...]:
-        return tuple(dotted(s) for s in self.sources)
-
-    @property
-    def start(self) -> dt.datetime:
-        return utc_time(self.start_us)
-
-    @property
-    def end(self) -> dt.datetime:
-        return utc_time(self.end_us)
 
     def to_json(self) -> dict[str, Any]:
         ips = self.source_ips
