@@ -75,7 +75,9 @@ import polars as pl
 
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
+from scantui.analysis.day_packets import write_day_packets
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
+from scantui.analysis.packet_source import DayPackets, PacketSource
 from scantui.analysis.runner import LocalRunner, Runner
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
@@ -129,6 +131,21 @@ class Rollup:
             return pl.scan_parquet(self.enrichment_path)
         path = self.path / ru.ENRICHMENT_FILE
         return pl.scan_parquet(path) if path.exists() else None
+
+    @property
+    def day_states(self) -> dict[dt.date, Path]:
+        """Each day's state folder in the day store (``meta["day_keys"]``); empty for a rollup built
+        outside the cache (:func:`~scantui.analysis.rollup.build_rollup` keeps no day state)."""
+        root = self.path.parent.parent / "days" / "state"
+        return {dt.date.fromisoformat(day): root / name for day, name in self.meta.get("day_keys", {}).items()}
+
+    def packet_source(self) -> PacketSource | None:
+        """The per-day packet tables (:class:`~scantui.analysis.packet_source.DayPackets`), or None when
+        the rollup has no day states or one of them is gone (e.g. pruned): then read the packets themselves."""
+        states = self.day_states
+        if not states or not all(folder.is_dir() for folder in states.values()):
+            return None
+        return DayPackets(states, int(self.meta.get("unicorn_min_packets", UNICORN_MIN_PACKETS)))
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -319,6 +336,8 @@ def update_rollup(
         if copy is not None and not copy.is_file() and builder.find_splits() and builder.has_packets():
             dataset.decode_to(copy, source=builder.splits_frame)
         rollup = _with_overlay(load_rollup(final), dataset, key)
+        for state in rollup.day_states.values():  # the queries read them: kept as long as the rollup is used
+            _touch(state)
         return RollupUpdate(rollup, (Action("reused", f"rollup {key}"),))
 
     root.mkdir(parents=True, exist_ok=True)
@@ -614,7 +633,9 @@ def build_state(job: dict[str, Any]) -> float:
     day, folder = job["day"], Path(job["folder"])
     folder.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, job["rebuild"])) as tmp:
-        rd.build_day_state(rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]), tmp)
+        packets = rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]])
+        rd.build_day_state(packets, tmp)
+        write_day_packets(packets, tmp)
         _write_json(tmp / _STATE_DONE, {"day": day, "inputs": job["inputs"]})
     return time.perf_counter() - t0
 
