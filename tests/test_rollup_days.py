@@ -219,7 +219,7 @@ def test_days_of_an_older_layout_are_rebuilt_not_reused(tmp_path, monkeypatch):
     new = rc.update_rollup(open_inputs(files))
     assert new.count("reused", "day") == 0 and new.count("reused", "input") == 0
     assert new.rollup.meta["layout_version"] == ru.LAYOUT_VERSION == 4
-    assert all((state / DAY_PACKETS).is_file() for state in new.rollup.day_states.values())
+    assert all((state / DAY_PACKETS).is_dir() for state in new.rollup.day_states.values())
 
 
 def test_rollup_command_says_what_it_built_and_reused(tmp_path, capsys):

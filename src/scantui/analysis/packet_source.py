@@ -4,7 +4,7 @@ A :class:`PacketSource` answers ``read(days, ports, srcs)``: the canonical rows 
 those days, destination ports and sources (None: all), lazily. Two kinds:
 
 * :class:`DayPackets` — the rollup's day states (``meta["day_keys"]``): each day's
-  ``packets.parquet`` (:mod:`scantui.analysis.day_packets`, sorted by port, then
+  ``packets/`` table (:mod:`scantui.analysis.day_packets`, sorted by port, then
   source, then time). Only the asked days' files are scanned, and a port or
   source filter skips most of their row groups by Parquet statistics. It also
   has each day's distinct (src, kind, dst) pairs (``src_dsts.parquet``), for a
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from scantui.analysis.day_packets import DAY_PACKETS
+from scantui.analysis.day_packets import day_packets_glob
 from scantui.io.schema import empty_frame
 
 #: One day's narrowing for :meth:`PacketSource.read_each`: (ports, sources), None meaning all.
@@ -109,7 +109,7 @@ class FramePackets(PacketSource):
 
 
 class DayPackets(PacketSource):
-    """The rollup's day states: ``{day: state folder}`` (each with ``packets.parquet`` and ``src_dsts.parquet``)."""
+    """The rollup's day states: ``{day: state folder}`` (each with ``packets/`` and ``src_dsts.parquet``)."""
 
     label = "days"
 
@@ -131,7 +131,7 @@ class DayPackets(PacketSource):
     def read_each(self, wanted: Mapping[dt.date, Narrowing]) -> pl.LazyFrame:
         from scantui.analysis.rollup_days import concat_frames
 
-        frames = [narrow(pl.scan_parquet(self.states[day] / DAY_PACKETS), ports, srcs)
+        frames = [narrow(pl.scan_parquet(day_packets_glob(self.states[day])), ports, srcs)
                   for day, (ports, srcs) in sorted(wanted.items()) if day in self.states]
         return concat_frames(frames) if frames else empty_frame().lazy()
 
