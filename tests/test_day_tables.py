@@ -147,8 +147,9 @@ def _whole_scanners(ws: Workspace, q: ScannerQuery) -> pl.DataFrame:
     ScannerQuery(ports=(PORT, 2375), sort="dsts", top=5),
     ScannerQuery(since=dt.date(2024, 2, 3), until=dt.date(2024, 2, 9)),
     ScannerQuery(include_udp=True, top=50),
+    ScannerQuery(include_udp=True, sort="dsts", top=20),
     ScannerQuery(ports=(53,), include_udp=True, until=dt.date(2024, 2, 10)),
-], ids=["port", "ports-by-dsts", "window", "udp", "udp-port-window"])
+], ids=["port", "ports-by-dsts", "window", "udp", "udp-by-dsts", "udp-port-window"])
 def test_the_scanner_list_counts_destinations_from_the_day_tables(cache, q):
     ws = _ws(cache)
     got = ws.scanners(q)
@@ -240,3 +241,9 @@ def test_day_packets_and_a_frame_answer_the_same_reads(cache):
     for args in [dict(), dict(days=picked), dict(ports=[PORT, 2375]), dict(srcs=srcs), dict(days=picked, ports=[22], srcs=None)]:
         assert_frame_equal(days.read(**args).collect(), frame.read(**args).collect(), check_row_order=False)
     assert_frame_equal(days.sessions(), frame.sessions().collect(), check_row_order=False, check_dtypes=False)
+    # every day's pairs come from the rollup's merged destination files: the same sets as the days' own pairs
+    assert days.merged_pairs
+    count = [pl.col("src"), pl.col("kind")]
+    merged = days.pairs().group_by(count).agg(pl.col("dst").n_unique()).collect()
+    per_day = pl.scan_parquet([s / rd.PAIRS for s in days.states.values()]).group_by(count).agg(pl.col("dst").n_unique())
+    assert_frame_equal(merged, per_day.collect(), check_row_order=False)

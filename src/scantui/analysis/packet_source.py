@@ -7,8 +7,8 @@ those days, destination ports and sources (None: all), lazily. Two kinds:
   ``packets/`` table (:mod:`scantui.analysis.day_packets`, sorted by port, then
   source, then time). Only the asked days' files are scanned, and a port or
   source filter skips most of their row groups by Parquet statistics. It also
-  has each day's distinct (src, kind, dst) pairs (``src_dsts.parquet``), for a
-  destination count by day window, and the Unicorn sessions merged from the
+  has each day's distinct (src, kind, dst) pairs (``src_dsts.parquet``; for every
+  day, the rollup's merged ``merge/dsts/`` files), for a destination count by day window, and the Unicorn sessions merged from the
   days' key counts (for a ``tool`` column without reading every packet).
 * :class:`FramePackets` — one LazyFrame (tests, a rollup without day states):
   the same filters on it, one scan of the whole table.
@@ -20,7 +20,7 @@ path; their results are identical on both (tested).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -113,9 +113,10 @@ class DayPackets(PacketSource):
 
     label = "days"
 
-    def __init__(self, states: Mapping[dt.date, Path], unicorn_min_packets: int) -> None:
+    def __init__(self, states: Mapping[dt.date, Path], unicorn_min_packets: int, merged_pairs: Sequence[Path] = ()) -> None:
         self.states = dict(sorted(states.items()))
         self.unicorn_min_packets = unicorn_min_packets
+        self.merged_pairs = list(merged_pairs)  # the rollup's disjoint (src, kind, dst) files over every day, if kept
         self._sessions: pl.DataFrame | None = None
 
     def days(self) -> list[dt.date]:
@@ -141,6 +142,8 @@ class DayPackets(PacketSource):
         picked = self._picked(days)
         if not picked:
             return pl.LazyFrame(schema=rd.PAIRS_SCHEMA)
+        if self.merged_pairs and len(picked) == len(self.states):  # every day: one row per pair, not one per day
+            return pl.scan_parquet(self.merged_pairs)
         return pl.scan_parquet([self.states[d] / rd.PAIRS for d in picked])
 
     def sessions(self) -> pl.DataFrame:

@@ -18,22 +18,30 @@ inputs) and the overlay version, so a changed table gets a new overlay and
 :attr:`Rollup.enrichment` never serves a stale one (see
 :func:`scantui.enrich.table.overlay`; the data's own columns win field by field).
 
-Inputs decoded on the fly (pcap, pcapng, CSV, LOG) are decoded once into
+The queries that read packets (the scanner list under a port/day/UDP
+selection, collab's candidates, track, timing) read each day state's packet
+table (``packets/``, :mod:`scantui.analysis.day_packets`) through
+:meth:`Rollup.packet_source`: only the days, ports and sources they need.
+
+Inputs decoded on the fly (pcap, pcapng, CSV, LOG) get a decoded copy
 ``decoded/<key3>.parquet`` beside ``rollups/`` (``key3`` hashes the inputs and
 load options as above, not the threshold: rollups that differ only there share
-it). It is written on the first read of ``dataset.lf`` from the inputs' day
-splits (each input's rows in day order; no decoding), and :func:`open_rollup` points the data set at it
-(:meth:`~scantui.io.loader.Dataset.decode_to`), so every later read of
-``dataset.lf`` (collab probes, detail, track, timing) scans that copy instead
-of decoding the capture again; a copy that is missing (pruned, or a rollup
-from before it existed) is written on the first read.
+it) for whatever still reads ``dataset.lf`` whole after a rollup (a rollup
+whose day states were pruned, a caller passing ``dataset.lf``). It is written
+on the first such read, from the inputs' day splits (each input's rows in day
+order; no decoding): :func:`open_rollup` points the data set at it
+(:meth:`~scantui.io.loader.Dataset.decode_to`), so the capture is never decoded
+again; while the day tables are there, the queries never write it.
 
 A rollup is made of days (:mod:`scantui.analysis.rollup_days`), kept in
 ``days/`` beside ``rollups/``: ``days/inputs/<key4>/`` holds one input file split
 by day, or only the list of its days for a Parquet file of one day, read in
 place (``key4`` hashes that file's identity as above, the load options and the
 layout version), ``days/state/<day>-<key5>/`` one day's state (``key5`` hashes
-the day and the keys of the inputs covering it, in order). A rollup not in the
+the day and the keys of the inputs covering it, in order): the tables of
+:func:`~scantui.analysis.rollup_days.build_day_state` and the day's packet table
+``packets/`` (:func:`~scantui.analysis.day_packets.write_day_packets`, written
+by the same task). A rollup not in the
 cache reuses every input split and day state whose key is unchanged, so adding,
 removing or changing an input rebuilds only the days it touches, then merges
 (:func:`update_rollup` says what it built and reused). Day-store folders are
@@ -145,7 +153,8 @@ class Rollup:
         states = self.day_states
         if not states or not all(folder.is_dir() for folder in states.values()):
             return None
-        return DayPackets(states, int(self.meta.get("unicorn_min_packets", UNICORN_MIN_PACKETS)))
+        merged = sorted((self.path / rd.MERGE / rd.DSTS).glob("*.parquet"))
+        return DayPackets(states, int(self.meta.get("unicorn_min_packets", UNICORN_MIN_PACKETS)), merged)
 
     @property
     def skipped(self) -> dict[str, int]:
