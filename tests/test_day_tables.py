@@ -31,6 +31,7 @@ from scantui.analysis.detail import timing_packets
 from scantui.analysis.packet_source import DayPackets, FramePackets
 from scantui.analysis.scanners import ScannerQuery, scanner_list
 from scantui.analysis.tracking import member_filter, track_group
+from scantui.analysis.traffic import is_probe
 from scantui.io.loader import open_inputs
 from scantui.workspace.core import Workspace
 
@@ -212,13 +213,17 @@ def test_a_timing_read_reads_only_the_sources_days(cache, tmp_path):
     ws = _ws(_copy(cache, tmp_path))
     srcs = _members(AK01)
     start = int(dt.datetime(2024, 2, 3, tzinfo=dt.timezone.utc).timestamp() * 1e6)
-    asks = [dict(), dict(port=PORT), dict(start_us=start), dict(port=2375, start_us=start, end_us=start + 5 * 86400 * 10**6)]
+    asks = [dict(), dict(port=PORT), dict(start_us=start), dict(port=2375, start_us=start, end_us=start + 5 * 86400 * 10**6),
+            dict(max_rows=100), dict(start_us=start, max_rows=50)]
     whole = [timing_packets(ws.dataset.lf, srcs, **ask) for ask in asks]
     assert all(w.packets.height > 0 for w in whole)
     for ask, want in zip(asks, whole):
         got = ws.timing(srcs, **ask)
-        assert not got.capped
+        assert got.capped == want.capped == ("max_rows" in ask)
         assert_frames_equal(got.packets, want.packets)
+    first = whole[-2].packets["ts"]  # capped: the first packets in time
+    probes = ws.dataset.lf.filter(pl.col("src").is_in(srcs) & is_probe())
+    assert first.max() <= probes.select(pl.col("ts").sort().get(100)).collect().item()
     pd = ws.rollup().port_day.filter(pl.col("src").is_in(srcs) & (pl.col("kind") == "probe"))
     _keep_only(ws, set(pd.select("day").unique().collect()["day"]))
     again = _ws(tmp_path / "cache")

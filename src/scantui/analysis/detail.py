@@ -81,7 +81,8 @@ def timing_packets(packets: pl.LazyFrame | PacketSource, srcs: Sequence[int], *,
     if end_us is not None:
         cond &= pl.col("ts").dt.epoch("us") <= end_us
     lf = source.read(days, ports=None if port is None else [port], srcs=srcs).filter(cond)
-    df = lf.select("ts", "src", "dst", "dport").head(max_rows + 1).collect(engine="streaming")
+    # the first packets in time (not in the order a table holds them: the day tables are sorted by port)
+    df = lf.select("ts", "src", "dst", "dport").sort("ts", maintain_order=True).head(max_rows + 1).collect(engine="streaming")
     capped = df.height > max_rows
     return TimingPackets(df.head(max_rows).sort("ts"), capped)
 
