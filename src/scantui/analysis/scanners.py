@@ -283,7 +283,8 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
     if pairs is not None:  # distinct (src, kind, dst) per day: their union per source is exact
         pairs = pairs.filter(pl.col("kind").cast(pl.String).is_in(q.kinds)).join(wanted, on="src", how="semi")
         return pairs.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"))
-    lf = source.read(days, ports=q.ports or None).join(wanted, on="src", how="semi")
+    few = srcs if srcs.len() <= _IS_IN_MAX else None  # inside a port, row groups skipped by source too
+    lf = source.read(days, ports=q.ports or None, srcs=few).join(wanted, on="src", how="semi")
     lf = lf.filter(traffic_class().is_in(q.kinds))
     day = pl.col("ts").dt.date()
     if q.since:
