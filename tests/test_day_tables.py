@@ -246,6 +246,9 @@ def test_day_packets_and_a_frame_answer_the_same_reads(cache):
     for args in [dict(), dict(days=picked), dict(ports=[PORT, 2375]), dict(srcs=srcs), dict(days=picked, ports=[22], srcs=None)]:
         assert_frame_equal(days.read(**args).collect(), frame.read(**args).collect(), check_row_order=False)
     assert_frame_equal(days.sessions(), frame.sessions().collect(), check_row_order=False, check_dtypes=False)
+    # the sessions the rollup kept are those merged from the days' key counts (and non-empty on the sample)
+    assert days.sessions_file is not None and days.sessions().height > 0
+    assert_frame_equal(days.sessions(), DayPackets(days.states, days.unicorn_min_packets).sessions())
     # every day's pairs come from the rollup's merged destination files: the same sets as the days' own pairs
     assert days.merged_pairs
     count = [pl.col("src"), pl.col("kind")]

@@ -8,8 +8,10 @@ those days, destination ports and sources (None: all), lazily. Two kinds:
   source, then time). Only the asked days' files are scanned, and a port or
   source filter skips most of their row groups by Parquet statistics. It also
   has each day's distinct (src, kind, dst) pairs (``src_dsts.parquet``; for every
-  day, the rollup's merged ``merge/dsts/`` files), for a destination count by day window, and the Unicorn sessions merged from the
-  days' key counts (for a ``tool`` column without reading every packet).
+  day, the rollup's merged ``merge/dsts/`` files), for a destination count by day
+  window, and the Unicorn sessions over every day (the rollup's
+  ``unicorn_sessions.parquet``, else merged from the days' key counts), for a
+  ``tool`` column without reading every packet.
 * :class:`FramePackets` — one LazyFrame (tests, a rollup without day states):
   the same filters on it, one scan of the whole table.
 
@@ -113,10 +115,12 @@ class DayPackets(PacketSource):
 
     label = "days"
 
-    def __init__(self, states: Mapping[dt.date, Path], unicorn_min_packets: int, merged_pairs: Sequence[Path] = ()) -> None:
+    def __init__(self, states: Mapping[dt.date, Path], unicorn_min_packets: int, merged_pairs: Sequence[Path] = (),
+                 sessions: Path | None = None) -> None:
         self.states = dict(sorted(states.items()))
         self.unicorn_min_packets = unicorn_min_packets
         self.merged_pairs = list(merged_pairs)  # the rollup's disjoint (src, kind, dst) files over every day, if kept
+        self.sessions_file = sessions  # the rollup's merged Unicorn sessions, if kept
         self._sessions: pl.DataFrame | None = None
 
     def days(self) -> list[dt.date]:
@@ -147,7 +151,9 @@ class DayPackets(PacketSource):
         return pl.scan_parquet([self.states[d] / rd.PAIRS for d in picked])
 
     def sessions(self) -> pl.DataFrame:
-        if self._sessions is None:
+        if self._sessions is None and self.sessions_file is not None:
+            self._sessions = pl.read_parquet(self.sessions_file)
+        if self._sessions is None:  # merged again from every day's key counts (no packet read)
             from scantui.analysis import rollup_days as rd
 
             self._sessions = rd.merge_sessions([s / rd.KEYS for s in self.states.values()], self.unicorn_min_packets)

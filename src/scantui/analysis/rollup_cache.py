@@ -96,6 +96,8 @@ from scantui.io.schema import ENRICHMENT
 from scantui.io.stats import FileStats, LoadStats
 
 CACHE_ENV = "SCANTUI_CACHE_DIR"
+#: The Unicorn sessions over every day (``unicorn_key``, ``unicorn_session``), kept in a cached rollup's folder.
+SESSIONS = "unicorn_sessions.parquet"
 EDGE_BYTES = 64 * 1024
 _OLD_MARK = ".old-"
 # Load options that change the table's content (``chunk_records`` only changes batch sizes).
@@ -154,7 +156,9 @@ class Rollup:
         if not states or not all(folder.is_dir() for folder in states.values()):
             return None
         merged = sorted((self.path / rd.MERGE / rd.DSTS).glob("*.parquet"))
-        return DayPackets(states, int(self.meta.get("unicorn_min_packets", UNICORN_MIN_PACKETS)), merged)
+        sessions = self.path / SESSIONS
+        return DayPackets(states, int(self.meta.get("unicorn_min_packets", UNICORN_MIN_PACKETS)), merged,
+                          sessions if sessions.is_file() else None)
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -436,13 +440,12 @@ class _DayBuilder:
         days = sorted(covering)
         states = self._day_states(days, covering)
         sessions = rd.merge_sessions([s / rd.KEYS for s in states], unicorn_min_packets, map=self.runner.map)
-        sessions_file = out / ".sessions.parquet"  # read by the tool-count tasks, removed before the commit
+        sessions_file = out / SESSIONS  # read by the tool-count tasks, and kept (see Rollup.packet_source)
         sessions.write_parquet(sessions_file)
         jobs = [{"day": day, "state": str(state), "sessions": str(sessions_file), "frames": self._frames(covering[day]),
                  "opts": self.dataset.opts} for day, state in zip(days, states)]
         step = self._step("tool counts", 0.7, 0.15)
         results = self.runner.map(day_port_day, jobs, lambda i, n, job: step(i, n, job["day"]))
-        sessions_file.unlink()
         files = []
         for day, (day_files, built, seconds) in zip(days, results):
             if built:
@@ -459,7 +462,8 @@ class _DayBuilder:
             if previous is None:
                 raise
             for entry in out.iterdir():
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                if entry.name != SESSIONS:
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
             extended = merge(previous=None)
         what = f"rollup of {len(days)} days" + (f" (extending {previous.name})" if extended else "")
         self.actions.append(Action("merged", what, time.perf_counter() - t0))
