@@ -18,6 +18,7 @@ from conftest import make_canonical
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
+from scantui.analysis.day_packets import DAY_PACKETS
 from scantui.io.loader import open_inputs
 from scantui.io.schema import conform
 
@@ -212,12 +213,13 @@ def test_merge_ranges_do_not_change_the_tables(tmp_path, monkeypatch):
 
 def test_days_of_an_older_layout_are_rebuilt_not_reused(tmp_path, monkeypatch):
     files = _by_day(_data(), tmp_path / "in")
-    monkeypatch.setattr(ru, "LAYOUT_VERSION", 2)
+    monkeypatch.setattr(ru, "LAYOUT_VERSION", 3)  # day states without their packet table
     rc.update_rollup(open_inputs(files))
     monkeypatch.undo()
     new = rc.update_rollup(open_inputs(files))
     assert new.count("reused", "day") == 0 and new.count("reused", "input") == 0
-    assert new.rollup.meta["layout_version"] == ru.LAYOUT_VERSION == 3
+    assert new.rollup.meta["layout_version"] == ru.LAYOUT_VERSION == 4
+    assert all((state / DAY_PACKETS).is_dir() for state in new.rollup.day_states.values())
 
 
 def test_rollup_command_says_what_it_built_and_reused(tmp_path, capsys):

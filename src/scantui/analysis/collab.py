@@ -89,6 +89,7 @@ from scantui.analysis.collab_query import (
     KEY_KINDS, STUDY_HIGH, STUDY_LOW, CollabQuery, format_window, make_query, parse_by, parse_ports, parse_tolerance,
     parse_window, query_label, telescope_ranges,
 )
+from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.collab_types import CandidateKey, CandidateScan, KeyKind, ScoreParts, Timing, utc_day
 from scantui.errors import InputError
 
@@ -119,7 +120,7 @@ class CollabResult:
 
 
 def collab_scans(
-    packets: pl.LazyFrame,
+    packets: pl.LazyFrame | PacketSource,
     *,
     port_day: pl.LazyFrame | None = None,
     enrichment: pl.LazyFrame | None = None,
@@ -128,17 +129,20 @@ def collab_scans(
 ) -> CollabResult:
     """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
-    *port_day* and *enrichment* are the rollup's tables (computed from *packets*
-    lazily when not given); *telescope_size* defaults to the median daily
+    *packets* is a LazyFrame or a :class:`~scantui.analysis.packet_source.PacketSource` (the rollup's
+    day tables: only the days and ports the pre-filter keeps are read). *port_day* and *enrichment*
+    are the rollup's tables (computed from *packets* lazily when not given; with day tables, a missing
+    *enrichment* means the data has none); *telescope_size* defaults to the median daily
     distinct destinations.
     """
     notes: list[str] = []
+    source = as_source(packets)
     if port_day is None:
-        port_day = port_day_from_packets(packets, query.tools)
-    if enrichment is None:
-        enrichment = enrichment_from_packets(packets)
+        port_day = port_day_from_packets(source.read(), query.tools)
+    if enrichment is None and source.days() is None:  # a rollup's day tables come with its enrichment (or none)
+        enrichment = enrichment_from_packets(source.read())
     if telescope_size is None:
-        telescope_size = estimate_telescope_size(packets)
+        telescope_size = estimate_telescope_size(source.read())
     if telescope_size <= 0:
         raise InputError("telescope size unknown (no data); give --telescope or --telescope-size")
     lim = Limits(telescope_size, query.low, query.high, query.min_sources)
@@ -158,7 +162,7 @@ def collab_scans(
     need = pl.concat([v.select("day", "dport", "src") for v in per_kind.values()]).unique() if per_kind else None
     raw: list[dict[str, Any]] = []
     if need is not None and need.height:
-        pk = load_packets(packets, need, query)
+        pk = load_packets(source, need, query)
         stats["packets_read"] = pk.height
         windows = 0
         for kind, krows in per_kind.items():

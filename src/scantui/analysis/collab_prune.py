@@ -2,7 +2,9 @@
 
 Stage 1 prunes with the rollup's ``port_day`` (exact distinct destinations per day,
 port and source) to the (port, key, day-block) groups that may hold a cover; stage 2
-reads only the probes of those (day, port, source) rows, lazily and streamed. Without
+reads only the probes of those (day, port, source) rows, lazily and streamed: from
+the rollup's day tables (:mod:`scantui.analysis.packet_source`), only those days'
+files and, in each, the row groups of its ports and sources. Without
 a rollup, the ``port_day`` and AS columns are computed from the packets here too.
 """
 
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from scantui.analysis.collab_query import DAY_US, CollabQuery
+from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.traffic import TCP, is_probe
 
 
@@ -102,18 +105,19 @@ def candidate_rows(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | Non
 # ---------------------------------------------------------------- stage 2: read only those packets
 
 
-def load_packets(packets: pl.LazyFrame, need: pl.DataFrame, query: CollabQuery) -> pl.DataFrame:
-    """Probes of the (day, dport, src) rows in *need*: ``t`` (µs), ``day``, ``dport``, ``src``, ``dst``."""
-    lf = packets
+def load_packets(packets: pl.LazyFrame | PacketSource, need: pl.DataFrame, query: CollabQuery) -> pl.DataFrame:
+    """Probes of the (day, dport, src) rows in *need*: ``t`` (µs), ``day``, ``dport``, ``src``, ``dst``.
+
+    From the rollup's day tables only the days in *need* are read, each narrowed to its own ports
+    and sources (row groups skipped by statistics); from a LazyFrame, one scan of it."""
+    source = as_source(packets)
+    per_day = need.group_by("day").agg(pl.col("dport").unique(), pl.col("src").unique())
+    lf = source.read_each({day: (ports, srcs) for day, ports, srcs in per_day.iter_rows()})
     if query.tools:
         from scantui.analysis.fingerprints import with_tool
 
-        lf = with_tool(lf).filter(pl.col("tool").cast(pl.String).is_in(list(query.tools)))
-    lf = lf.filter(
-        is_probe()
-        & pl.col("dport").is_in(need["dport"].unique().to_list())
-        & pl.col("src").is_in(need["src"].unique().to_list())
-    )
+        lf = with_tool(lf, sessions=source.sessions()).filter(pl.col("tool").cast(pl.String).is_in(list(query.tools)))
+    lf = lf.filter(is_probe())
     if query.telescope_ranges:
         lf = lf.filter(pl.any_horizontal([pl.col("dst").is_between(a, b) for a, b in query.telescope_ranges]))
     lf = lf.select(

@@ -3,18 +3,21 @@
 For one scanner, a candidate scan's members or a group's members (IPv4 ints).
 Volumes, ports and tools come from the rollup's ``port_day`` (small, no packet
 read); the per-IP timing plot needs the packets themselves, read lazily with the
-sources, port and time range pushed down, capped at ``max_rows`` (the plot bins
+sources, port and time range pushed down (from the rollup's day tables: only the
+days ``port_day`` has for them), capped at ``max_rows`` (the plot bins
 them; a cap keeps a huge scanner from filling memory, and is reported).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from scantui.analysis.fingerprints import TOOLS
+from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.traffic import is_probe
 
 MAX_TIMING_ROWS = 2_000_000
@@ -54,17 +57,35 @@ class TimingPackets:
     capped: bool
 
 
-def timing_packets(packets: pl.LazyFrame, srcs: Sequence[int], *, port: int | None = None,
+def timing_packets(packets: pl.LazyFrame | PacketSource, srcs: Sequence[int], *, port: int | None = None,
                    start_us: int | None = None, end_us: int | None = None,
-                   max_rows: int = MAX_TIMING_ROWS) -> TimingPackets:
-    """The sources' probes (optionally one port and a time range) for the per-IP timing plot."""
-    cond = is_probe() & _src_filter(srcs)
-    if port is not None:
-        cond &= pl.col("dport") == port
+                   max_rows: int = MAX_TIMING_ROWS, port_day: pl.LazyFrame | None = None) -> TimingPackets:
+    """The sources' probes (optionally one port and a time range) for the per-IP timing plot.
+
+    From the rollup's day tables with *port_day*: only the days in the time range on which
+    ``port_day`` has the sources' probes (on *port*) are read, narrowed to the sources and port."""
+    source = as_source(packets)
+    days = None
+    if port_day is not None and source.days() is not None:
+        rows = port_day.filter(_src_filter(srcs) & (pl.col("kind") == "probe"))
+        if port is not None:
+            rows = rows.filter(pl.col("dport") == port)
+        if start_us is not None:
+            rows = rows.filter(pl.col("day") >= _day_of(start_us))
+        if end_us is not None:
+            rows = rows.filter(pl.col("day") <= _day_of(end_us))
+        days = rows.select(pl.col("day").unique()).collect()["day"].to_list()
+    cond = is_probe()
     if start_us is not None:
         cond &= pl.col("ts").dt.epoch("us") >= start_us
     if end_us is not None:
         cond &= pl.col("ts").dt.epoch("us") <= end_us
-    df = packets.filter(cond).select("ts", "src", "dst", "dport").head(max_rows + 1).collect(engine="streaming")
+    lf = source.read(days, ports=None if port is None else [port], srcs=srcs).filter(cond)
+    # the first packets in time (not in the order a table holds them: the day tables are sorted by port)
+    df = lf.select("ts", "src", "dst", "dport").sort("ts", maintain_order=True).head(max_rows + 1).collect(engine="streaming")
     capped = df.height > max_rows
     return TimingPackets(df.head(max_rows).sort("ts"), capped)
+
+
+def _day_of(us: int) -> dt.date:
+    return (dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=us)).date()

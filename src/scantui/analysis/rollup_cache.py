@@ -18,22 +18,30 @@ inputs) and the overlay version, so a changed table gets a new overlay and
 :attr:`Rollup.enrichment` never serves a stale one (see
 :func:`scantui.enrich.table.overlay`; the data's own columns win field by field).
 
-Inputs decoded on the fly (pcap, pcapng, CSV, LOG) are decoded once into
+The queries that read packets (the scanner list under a port/day/UDP
+selection, collab's candidates, track, timing) read each day state's packet
+table (``packets/``, :mod:`scantui.analysis.day_packets`) through
+:meth:`Rollup.packet_source`: only the days, ports and sources they need.
+
+Inputs decoded on the fly (pcap, pcapng, CSV, LOG) get a decoded copy
 ``decoded/<key3>.parquet`` beside ``rollups/`` (``key3`` hashes the inputs and
 load options as above, not the threshold: rollups that differ only there share
-it). It is written on the first read of ``dataset.lf`` from the inputs' day
-splits (each input's rows in day order; no decoding), and :func:`open_rollup` points the data set at it
-(:meth:`~scantui.io.loader.Dataset.decode_to`), so every later read of
-``dataset.lf`` (collab probes, detail, track, timing) scans that copy instead
-of decoding the capture again; a copy that is missing (pruned, or a rollup
-from before it existed) is written on the first read.
+it) for whatever still reads ``dataset.lf`` whole after a rollup (a rollup
+whose day states were pruned, a caller passing ``dataset.lf``). It is written
+on the first such read, from the inputs' day splits (each input's rows in day
+order; no decoding): :func:`open_rollup` points the data set at it
+(:meth:`~scantui.io.loader.Dataset.decode_to`), so the capture is never decoded
+again; while the day tables are there, the queries never write it.
 
 A rollup is made of days (:mod:`scantui.analysis.rollup_days`), kept in
 ``days/`` beside ``rollups/``: ``days/inputs/<key4>/`` holds one input file split
 by day, or only the list of its days for a Parquet file of one day, read in
 place (``key4`` hashes that file's identity as above, the load options and the
 layout version), ``days/state/<day>-<key5>/`` one day's state (``key5`` hashes
-the day and the keys of the inputs covering it, in order). A rollup not in the
+the day and the keys of the inputs covering it, in order): the tables of
+:func:`~scantui.analysis.rollup_days.build_day_state` and the day's packet table
+``packets/`` (:func:`~scantui.analysis.day_packets.write_day_packets`, written
+by the same task). A rollup not in the
 cache reuses every input split and day state whose key is unchanged, so adding,
 removing or changing an input rebuilds only the days it touches, then merges
 (:func:`update_rollup` says what it built and reused). Day-store folders are
@@ -75,7 +83,9 @@ import polars as pl
 
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
+from scantui.analysis.day_packets import write_day_packets
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
+from scantui.analysis.packet_source import DayPackets, PacketSource
 from scantui.analysis.runner import LocalRunner, Runner
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
@@ -86,6 +96,8 @@ from scantui.io.schema import ENRICHMENT
 from scantui.io.stats import FileStats, LoadStats
 
 CACHE_ENV = "SCANTUI_CACHE_DIR"
+#: The Unicorn sessions over every day (``unicorn_key``, ``unicorn_session``), kept in a cached rollup's folder.
+SESSIONS = "unicorn_sessions.parquet"
 EDGE_BYTES = 64 * 1024
 _OLD_MARK = ".old-"
 # Load options that change the table's content (``chunk_records`` only changes batch sizes).
@@ -129,6 +141,24 @@ class Rollup:
             return pl.scan_parquet(self.enrichment_path)
         path = self.path / ru.ENRICHMENT_FILE
         return pl.scan_parquet(path) if path.exists() else None
+
+    @property
+    def day_states(self) -> dict[dt.date, Path]:
+        """Each day's state folder in the day store (``meta["day_keys"]``); empty for a rollup built
+        outside the cache (:func:`~scantui.analysis.rollup.build_rollup` keeps no day state)."""
+        root = self.path.parent.parent / "days" / "state"
+        return {dt.date.fromisoformat(day): root / name for day, name in self.meta.get("day_keys", {}).items()}
+
+    def packet_source(self) -> PacketSource | None:
+        """The per-day packet tables (:class:`~scantui.analysis.packet_source.DayPackets`), or None when
+        the rollup has no day states or one of them is gone (e.g. pruned): then read the packets themselves."""
+        states = self.day_states
+        if not states or not all(folder.is_dir() for folder in states.values()):
+            return None
+        merged = sorted((self.path / rd.MERGE / rd.DSTS).glob("*.parquet"))
+        sessions = self.path / SESSIONS
+        return DayPackets(states, int(self.meta.get("unicorn_min_packets", UNICORN_MIN_PACKETS)), merged,
+                          sessions if sessions.is_file() else None)
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -319,6 +349,8 @@ def update_rollup(
         if copy is not None and not copy.is_file() and builder.find_splits() and builder.has_packets():
             dataset.decode_to(copy, source=builder.splits_frame)
         rollup = _with_overlay(load_rollup(final), dataset, key)
+        for state in rollup.day_states.values():  # the queries read them: kept as long as the rollup is used
+            _touch(state)
         return RollupUpdate(rollup, (Action("reused", f"rollup {key}"),))
 
     root.mkdir(parents=True, exist_ok=True)
@@ -408,13 +440,12 @@ class _DayBuilder:
         days = sorted(covering)
         states = self._day_states(days, covering)
         sessions = rd.merge_sessions([s / rd.KEYS for s in states], unicorn_min_packets, map=self.runner.map)
-        sessions_file = out / ".sessions.parquet"  # read by the tool-count tasks, removed before the commit
+        sessions_file = out / SESSIONS  # read by the tool-count tasks, and kept (see Rollup.packet_source)
         sessions.write_parquet(sessions_file)
         jobs = [{"day": day, "state": str(state), "sessions": str(sessions_file), "frames": self._frames(covering[day]),
                  "opts": self.dataset.opts} for day, state in zip(days, states)]
         step = self._step("tool counts", 0.7, 0.15)
         results = self.runner.map(day_port_day, jobs, lambda i, n, job: step(i, n, job["day"]))
-        sessions_file.unlink()
         files = []
         for day, (day_files, built, seconds) in zip(days, results):
             if built:
@@ -431,7 +462,8 @@ class _DayBuilder:
             if previous is None:
                 raise
             for entry in out.iterdir():
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                if entry.name != SESSIONS:
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
             extended = merge(previous=None)
         what = f"rollup of {len(days)} days" + (f" (extending {previous.name})" if extended else "")
         self.actions.append(Action("merged", what, time.perf_counter() - t0))
@@ -614,7 +646,9 @@ def build_state(job: dict[str, Any]) -> float:
     day, folder = job["day"], Path(job["folder"])
     folder.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, job["rebuild"])) as tmp:
-        rd.build_day_state(rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]), tmp)
+        packets = rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]])
+        rd.build_day_state(packets, tmp)
+        write_day_packets(packets, tmp)
         _write_json(tmp / _STATE_DONE, {"day": day, "inputs": job["inputs"]})
     return time.perf_counter() - t0
 

@@ -31,16 +31,21 @@ data without any enrichment.
 
 ``dsts`` stays exact. Without a row-level narrowing (ports, days, UDP) it is
 ``src_totals.dsts`` (exact over the whole input). With one, distinct
-destinations do not add up over rollup rows, so they are recounted from the
-packet table for the selected sources only (lazily, same selection), when the
-caller passes it; otherwise ``dsts`` is null and ``ScannerList.dsts_from`` says
-``"unavailable"``.
+destinations do not add up over rollup rows, so they are recounted for the
+selected sources only (lazily, same selection) from the packets the caller
+passes (a :class:`~scantui.analysis.packet_source.PacketSource` or a LazyFrame);
+otherwise ``dsts`` is null and ``ScannerList.dsts_from`` says ``"unavailable"``.
+From the rollup's day tables (``dsts_from == "days"``) a recount reads only
+the window's days: with ``--port``, those days' packet tables filtered by port
+(row groups skipped by statistics); without, their distinct (src, kind, dst)
+pairs. From a LazyFrame (``"packets"``), one scan of it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +53,7 @@ import polars as pl
 
 from scantui.analysis import behaviour as bh
 from scantui.analysis.fingerprints import TOOLS
+from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
 from scantui.analysis.telescope import parse_cidrs
 from scantui.analysis.schedule import source_schedules
@@ -120,7 +126,7 @@ class ScannerList:
     telescope_size: int
     first_day: dt.date | None
     n_days: int
-    dsts_from: str  # "src_totals" | "packets" | "unavailable"
+    dsts_from: str  # "src_totals" | "days" (the rollup's day tables) | "packets" (a LazyFrame) | "unavailable"
     notes: list[str] = field(default_factory=list)
 
     def row(self, src: int) -> ScannerRow | None:
@@ -263,9 +269,22 @@ def _source_filters(df: pl.DataFrame, q: ScannerQuery) -> pl.DataFrame:
     return df
 
 
-def exact_dsts(packets: pl.LazyFrame, q: ScannerQuery, srcs: pl.Series) -> pl.LazyFrame:
-    """Distinct destinations per source recounted from the packet table, with the query's row selection."""
-    lf = packets.join(pl.LazyFrame({"src": srcs.cast(pl.UInt32)}), on="src", how="semi")
+def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.Series,
+               active: Collection[dt.date] | None = None) -> pl.LazyFrame:
+    """Distinct destinations per source recounted from the packets, with the query's row selection.
+
+    *active*: the days the selected rows of *srcs* are on (from ``port_day``), when known: only they are read."""
+    source = as_source(packets)
+    held = source.days()
+    days = None if held is None else [d for d in held if (not q.since or d >= q.since) and (not q.until or d <= q.until)
+                                      and (active is None or d in active)]
+    wanted = pl.LazyFrame({"src": srcs.cast(pl.UInt32)})
+    pairs = None if q.ports else source.pairs(days)
+    if pairs is not None:  # distinct (src, kind, dst) per day: their union per source is exact
+        pairs = pairs.filter(pl.col("kind").cast(pl.String).is_in(q.kinds)).join(wanted, on="src", how="semi")
+        return pairs.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"))
+    few = srcs if srcs.len() <= _IS_IN_MAX else None  # inside a port, row groups skipped by source too
+    lf = source.read(days, ports=q.ports or None, srcs=few).join(wanted, on="src", how="semi")
     lf = lf.filter(traffic_class().is_in(q.kinds))
     day = pl.col("ts").dt.date()
     if q.since:
@@ -285,7 +304,7 @@ def scanner_list(
     *,
     query: ScannerQuery | None = None,
     telescope_size: int | None = None,
-    packets: pl.LazyFrame | None = None,
+    packets: pl.LazyFrame | PacketSource | None = None,
     src_profile: pl.LazyFrame | None = None,
     rules: Any = None,
 ) -> ScannerList:
@@ -340,21 +359,22 @@ def scanner_list(
         totals = src_totals.filter(pl.col("kind") == "probe").select("src", "dsts").collect()
         out = out.join(totals, on="src", how="left")
     else:
-        dsts_from = "packets" if packets is not None else "unavailable"
+        packets = as_source(packets) if packets is not None else None
+        dsts_from = packets.label if packets is not None else "unavailable"
         out = out.with_columns(pl.lit(None, pl.UInt32).alias("dsts"))
         if packets is None:
             notes.append("dsts: not recountable without the packet table under a port/day/UDP selection; left empty")
 
     total = out.height if cheap_total is None else cheap_total
-    if dsts_from == "packets" and q.sort == "dsts":  # the sort needs every source's count before the cut
-        out = _recount(out, packets, q)
+    if packets is not None and q.narrows_rows and q.sort == "dsts":  # the sort needs every source's count before the cut
+        out = _recount(out, packets, q, rows)
     out = _sort(out, q)
     if q.top is not None:
         out = out.head(q.top)
     if not named_early:  # only the sources that made the cut
         out = classify(out, rules)
-    if dsts_from == "packets" and q.sort != "dsts":  # only the sources that made the cut
-        out = _recount(out, packets, q)
+    if packets is not None and q.narrows_rows and q.sort != "dsts":  # only the sources that made the cut
+        out = _recount(out, packets, q, rows)
     if rows is not None:  # the port_day path: top ports of the sources that made the cut only
         ports = bh.top_ports_counts(rows.join(out.lazy().select("src"), on="src", how="semi"), TOP_PORTS).collect()
         out = out.join(ports, on="src", how="left")
@@ -411,10 +431,14 @@ def _top_sources(src_totals: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyF
     return top.lazy().select("src"), cand.height
 
 
-def _recount(df: pl.DataFrame, packets: pl.LazyFrame, q: ScannerQuery) -> pl.DataFrame:
+def _recount(df: pl.DataFrame, packets: PacketSource, q: ScannerQuery, rows: pl.LazyFrame | None) -> pl.DataFrame:
     if df.height == 0:
         return df
-    exact = exact_dsts(packets, q, df["src"]).collect()
+    active = None
+    if rows is not None:  # the selected port_day rows: the days the sources' packets are on
+        active = set(rows.join(df.lazy().select("src"), on="src", how="semi").select(pl.col("day").unique())
+                     .collect()["day"].to_list())
+    exact = exact_dsts(packets, q, df["src"], active).collect()
     return df.drop("dsts").join(exact, on="src", how="left", maintain_order="left")
 
 

@@ -1,8 +1,10 @@
 """Tracking a group over the whole data: the domain.md figures for a known set of member IPs.
 
 The group's members (IPs and CIDRs, from a labels file or a suggestion) filter the
-packet table lazily to their probes (TCP SYN without ACK); two streamed
-aggregations then give everything, so months of data are never held in memory:
+packet table lazily to their probes (TCP SYN without ACK); from the rollup's day
+tables only the days and ports ``port_day`` gives the members are read
+(:func:`member_packets`). Two streamed aggregations then give everything, so
+months of data are never held in memory:
 
 * per (day, port, source): packets, distinct destinations, first and last packet;
 * per (day, port): the members' union of distinct destinations.
@@ -36,10 +38,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import ipaddress
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +51,7 @@ import polars as pl
 
 from scantui.analysis import collab_timing as ct
 from scantui.analysis.collab_types import Timing
+from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.track_types import MemberSplit, TrackDay, TrackPort, TrackResult, TrackScan
 from scantui.analysis.traffic import is_probe
 
@@ -103,16 +107,34 @@ def _midnight_pairs(per_src: pl.DataFrame) -> list[tuple[int, dt.date]]:
     return out
 
 
-def _merge_midnight(packets: pl.LazyFrame, members: Sequence[str], per_src: pl.DataFrame,
+def member_packets(source: PacketSource, members: Sequence[str], port_day: pl.LazyFrame | None,
+                   days: Sequence[dt.date] | None = None) -> pl.LazyFrame:
+    """The packets to filter for the members' probes (of *days*, or all).
+
+    From the rollup's day tables with *port_day*: the (day, port, source) rows of the members'
+    probes come from ``port_day`` first (sorted by source within a day), then only those days'
+    tables are read, each narrowed to its ports and sources. Otherwise the whole table."""
+    if port_day is None or source.days() is None:
+        return source.read(days)
+    rows = port_day.filter((pl.col("kind") == "probe") & member_filter(members))
+    if days is not None:
+        rows = rows.filter(pl.col("day").is_in(pl.Series(list(days), dtype=pl.Date).implode()))
+    per_day = rows.group_by("day").agg(pl.col("dport").unique(), pl.col("src").unique()).collect()
+    return source.read_each({day: (ports, srcs) for day, ports, srcs in per_day.iter_rows()})
+
+
+def _merge_midnight(packets: Callable[[Sequence[dt.date]], pl.LazyFrame], members: Sequence[str], per_src: pl.DataFrame,
                     per_port: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Re-date the second day of each midnight-crossing scan to its first day, with the exact union."""
+    """Re-date the second day of each midnight-crossing scan to its first day, with the exact union
+    (*packets* reads the packets of some days)."""
     pairs = _midnight_pairs(per_src)
     if not pairs:
         return per_src, per_port
     moved = pl.DataFrame({"dport": [p for p, _ in pairs], "day": [d + dt.timedelta(days=1) for _, d in pairs],
                           "to": [d for _, d in pairs]}, schema={"dport": per_src.schema["dport"], "day": pl.Date, "to": pl.Date})
     both = pl.concat([moved.select("dport", pl.col("to").alias("day"), "to"), moved.select("dport", "day", "to")])
-    union = (packets.filter(is_probe() & member_filter(members))
+    days = sorted({d for _, d in pairs} | {d + dt.timedelta(days=1) for _, d in pairs})
+    union = (packets(days).filter(is_probe() & member_filter(members))
              .select(pl.col("ts").dt.date().alias("day"), "dport", "dst")
              .join(both.lazy(), on=["dport", "day"], how="inner")
              .group_by("dport", "to").agg(pl.col("dst").n_unique().alias("union"))
@@ -180,14 +202,18 @@ def member_info(enrichment: pl.LazyFrame | None, srcs: pl.Series, last_day: dt.d
     return [{"member": int(r["src"]), **{c: r[c] for c in keep}} for r in frame.sort("src").iter_rows(named=True)]
 
 
-def track_group(packets: pl.LazyFrame, members: Sequence[str], *, telescope_size: int,
-                query: TrackQuery = TrackQuery(), enrichment: pl.LazyFrame | None = None) -> TrackResult:
+def track_group(packets: pl.LazyFrame | PacketSource, members: Sequence[str], *, telescope_size: int,
+                query: TrackQuery = TrackQuery(), enrichment: pl.LazyFrame | None = None,
+                port_day: pl.LazyFrame | None = None) -> TrackResult:
     """The tracking figures of the group whose members are *members* (IPs/CIDRs).
 
-    *enrichment* (``src``, ``day``, enrichment columns) adds ``member_info``.
+    *enrichment* (``src``, ``day``, enrichment columns) adds ``member_info``. With the rollup's
+    day tables as *packets* and its *port_day*, only the members' days and ports are read.
     """
-    per_src, per_port = aggregate(packets, members)
-    scans = _scans(*_merge_midnight(packets, members, per_src, per_port), telescope_size, query)
+    source = as_source(packets)
+    per_src, per_port = aggregate(member_packets(source, members, port_day), members)
+    read = functools.partial(member_packets, source, members, port_day)
+    scans = _scans(*_merge_midnight(read, members, per_src, per_port), telescope_size, query)
     base = TrackResult(members=tuple(members), telescope_size=telescope_size, min_cover=query.min_cover)
     if per_src.is_empty():
         return base

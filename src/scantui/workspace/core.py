@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from scantui.analysis.detail import TimingPackets
     from scantui.analysis.groups import GroupQuery
     from scantui.analysis.overview import Overview
+    from scantui.analysis.packet_source import PacketSource
     from scantui.analysis.rollup_cache import Rollup, RollupUpdate
     from scantui.analysis.runner import Runner
     from scantui.analysis.scanners import ScannerList, ScannerQuery
@@ -160,6 +161,13 @@ class Workspace:
         self.rollup(task)
         return self.dataset.lf
 
+    def packet_source(self, task: Task | None = None) -> PacketSource:
+        """Where the queries read packets: the rollup's per-day tables (only the days, ports and sources a
+        query needs), or, for a rollup without them (a day state pruned), the packets themselves."""
+        from scantui.analysis.packet_source import FramePackets
+
+        return self.rollup(task).packet_source() or FramePackets(self.packets(task))
+
     def telescope(self, task: Task | None = None) -> tuple[int, str]:
         """(size, origin): ``cidr`` (``--telescope``), ``given`` (``--telescope-size``) or ``estimated`` (the
         rollup's median daily destinations, read only when neither is given)."""
@@ -227,7 +235,8 @@ class Workspace:
             size = self.telescope(task)[0]
             task.check()
             return scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, query=query,
-                                telescope_size=size, packets=self.packets(task), src_profile=rollup.src_profile, rules=rules)
+                                telescope_size=size, packets=self.packet_source(task), src_profile=rollup.src_profile,
+                                rules=rules)
 
         return self._memo(self._results, ("scanners", query, rules), task, build)
 
@@ -244,7 +253,7 @@ class Workspace:
             rollup = self.rollup(task)
             size = self.telescope(task)[0]
             task.check()
-            return collab_scans(self.packets(task), port_day=rollup.port_day, enrichment=rollup.enrichment,
+            return collab_scans(self.packet_source(task), port_day=rollup.port_day, enrichment=rollup.enrichment,
                                 telescope_size=size, query=query)
 
         return self._memo(self._results, ("collab", query), task, search)
@@ -282,8 +291,8 @@ class Workspace:
             rollup = self.rollup(task)
             size = self.telescope(task)[0]
             task.check()
-            return track_group(self.packets(task), list(members), telescope_size=size, query=query,
-                               enrichment=rollup.enrichment)
+            return track_group(self.packet_source(task), list(members), telescope_size=size, query=query,
+                               enrichment=rollup.enrichment, port_day=rollup.port_day)
 
         return self._memo(self._results, ("track", members, query), task, build)
 
@@ -320,7 +329,7 @@ class Workspace:
     def timing(self, srcs: Sequence[int], *, port: int | None = None, start_us: int | None = None,
                end_us: int | None = None, max_rows: int | None = None, task: Task | None = None) -> TimingPackets:
         """The sources' probes for a timing plot (optionally one port and a time range, in µs), capped at
-        *max_rows* (default :data:`~scantui.analysis.detail.MAX_TIMING_ROWS`), from the decoded packets."""
+        *max_rows* (default :data:`~scantui.analysis.detail.MAX_TIMING_ROWS`), from the rollup's day tables."""
         from scantui.analysis.detail import MAX_TIMING_ROWS
 
         task = self._task(task)
@@ -330,6 +339,7 @@ class Workspace:
         def read() -> TimingPackets:
             from scantui.analysis.detail import timing_packets
 
-            return timing_packets(self.packets(task), srcs, port=port, start_us=start_us, end_us=end_us, max_rows=cap)
+            return timing_packets(self.packet_source(task), srcs, port=port, start_us=start_us, end_us=end_us,
+                                  max_rows=cap, port_day=self.rollup(task).port_day)
 
         return self._memo(self._reads, ("timing", srcs, port, start_us, end_us, cap), task, read)

@@ -1,0 +1,76 @@
+"""One day's packets, sorted for reads by port and source: the table every packet query reads.
+
+:func:`write_day_packets` writes a day's packets (every canonical column, every
+traffic kind) into its day state as the folder ``packets/``: files
+``part-NNNNN.parquet`` holding ascending, disjoint destination-port ranges, each
+sorted by ``(dport, src, ts)`` (ICMP and other packets, without a port, last) in
+row groups of :data:`~scantui.analysis.rollup_days.ROW_GROUP` rows. Read in name
+order they are the day sorted by :data:`SORT`. A read filtered by port (and by
+source inside a port) then skips most files and row groups by their Parquet
+statistics, so a query at a year reads the days and ports it needs, never the
+whole data (:mod:`scantui.analysis.packet_source`).
+
+Peak memory: one part, at most :data:`ROWS_PER_PART` rows sorted at once (or the
+day's busiest port when it alone holds more). A day of more rows than that is
+first cut by port range in one streaming pass (a scratch copy, removed after),
+then each range is sorted on its own.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from scantui.analysis import rollup_days as rd
+
+DAY_PACKETS = "packets"
+SORT = ("dport", "src", "ts")
+#: Rows sorted in memory at once (about 175 bytes each, with enrichment columns).
+ROWS_PER_PART = 4_000_000
+_NO_PORT = 65536  # where a packet without a port sorts: after every port
+
+
+def day_packets_glob(state: Path) -> Path:
+    """The files of a day state's packet table, for :func:`polars.scan_parquet` (in name order: sorted)."""
+    return state / DAY_PACKETS / "*.parquet"
+
+
+def write_day_packets(packets: pl.LazyFrame, out: Path) -> Path:
+    """The day's *packets* sorted by :data:`SORT` into ``out/packets/``; that folder."""
+    folder = out / DAY_PACKETS
+    folder.mkdir()
+    port = pl.col("dport").cast(pl.Int32).fill_null(_NO_PORT)
+    counts = packets.group_by(port.alias("port")).agg(pl.len().alias("n")).sort("port").collect(engine="streaming")
+    bounds = _bounds(counts, ROWS_PER_PART)
+    if len(bounds) <= 1:
+        _sorted_part(packets, folder, 0)
+        return folder
+    scratch = out / ".packets-by-range"
+    which = pl.lit(pl.Series(bounds, dtype=pl.Int32)).search_sorted(port, side="left").alias("part")
+    packets.with_columns(which).sink_parquet(pl.PartitionBy(scratch, key="part", include_key=False), mkdir=True,
+                                             compression="lz4", engine="streaming")
+    for i in range(len(bounds)):
+        piece = scratch / f"part={i}"
+        if piece.is_dir():
+            _sorted_part(pl.scan_parquet(piece / "*.parquet"), folder, i)
+    shutil.rmtree(scratch)
+    return folder
+
+
+def _bounds(counts: pl.DataFrame, budget: int) -> list[int]:
+    """Inclusive upper port bounds of consecutive ranges holding at most *budget* rows each
+    (a port holding more is a range of its own); the last bound takes the packets without a port."""
+    bounds, held = [], 0
+    for port, n in counts.iter_rows():
+        if held and held + n > budget:
+            bounds.append(port - 1)
+            held = 0
+        held += n
+    return [*bounds, _NO_PORT]
+
+
+def _sorted_part(packets: pl.LazyFrame, folder: Path, i: int) -> None:
+    packets.sort(*SORT, maintain_order=True, nulls_last=True).sink_parquet(
+        folder / f"part-{i:05d}.parquet", compression="zstd", row_group_size=rd.ROW_GROUP, engine="streaming")

@@ -1,0 +1,165 @@
+"""Where the analyses read packets: the rollup's per-day packet tables, or a plain LazyFrame.
+
+A :class:`PacketSource` answers ``read(days, ports, srcs)``: the canonical rows of
+those days, destination ports and sources (None: all), lazily. Two kinds:
+
+* :class:`DayPackets` — the rollup's day states (``meta["day_keys"]``): each day's
+  ``packets/`` table (:mod:`scantui.analysis.day_packets`, sorted by port, then
+  source, then time). Only the asked days' files are scanned, and a port or
+  source filter skips most of their row groups by Parquet statistics. It also
+  has each day's distinct (src, kind, dst) pairs (``src_dsts.parquet``; for every
+  day, the rollup's merged ``merge/dsts/`` files), for a destination count by day
+  window, and the Unicorn sessions over every day (the rollup's
+  ``unicorn_sessions.parquet``, else merged from the days' key counts), for a
+  ``tool`` column without reading every packet.
+* :class:`FramePackets` — one LazyFrame (tests, a rollup without day states):
+  the same filters on it, one scan of the whole table.
+
+The analyses (scanner list, collab, track, timing) take either and keep one code
+path; their results are identical on both (tested).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from scantui.analysis.day_packets import day_packets_glob
+from scantui.io.schema import empty_frame
+
+#: One day's narrowing for :meth:`PacketSource.read_each`: (ports, sources), None meaning all.
+Narrowing = tuple["Collection[int] | None", "Collection[int] | None"]
+
+
+def narrow(lf: pl.LazyFrame, ports: Collection[int] | None = None, srcs: Collection[int] | None = None) -> pl.LazyFrame:
+    """*lf*'s rows of those ports and sources; the range bounds let a Parquet scan skip row groups."""
+    if ports is not None:
+        ports = sorted({int(p) for p in ports})
+        if not ports:
+            return lf.filter(pl.lit(False))
+        port = pl.col("dport")
+        lf = lf.filter(port.is_between(ports[0], ports[-1]) & port.is_in(pl.Series(ports, dtype=pl.UInt16).implode()))
+    if srcs is not None:
+        values = pl.Series(list(srcs), dtype=pl.UInt32).unique().sort()
+        if values.len() == 0:
+            return lf.filter(pl.lit(False))
+        src = pl.col("src")
+        lf = lf.filter(src.is_between(values[0], values[-1]) & src.is_in(values.implode()))
+    return lf
+
+
+class PacketSource:
+    """The interface; see the module doc."""
+
+    #: What a destination count read from it is called in ``ScannerList.dsts_from``.
+    label = "packets"
+
+    def days(self) -> list[dt.date] | None:
+        """The days it holds (sorted), or None when unknown without a scan."""
+        return None
+
+    def read(self, days: Iterable[dt.date] | None = None, ports: Collection[int] | None = None,
+             srcs: Collection[int] | None = None) -> pl.LazyFrame:
+        raise NotImplementedError
+
+    def read_each(self, wanted: Mapping[dt.date, Narrowing]) -> pl.LazyFrame:
+        """The rows of each day in *wanted* narrowed by its own (ports, sources)."""
+        raise NotImplementedError
+
+    def pairs(self, days: Iterable[dt.date] | None = None) -> pl.LazyFrame | None:
+        """Distinct (src, kind, dst) per day of *days* (a source may repeat over days), or None when not kept."""
+        return None
+
+    def sessions(self) -> pl.DataFrame | pl.LazyFrame:
+        """The Unicorn sessions over the whole data (for :func:`~scantui.analysis.fingerprints.with_tool`)."""
+        raise NotImplementedError
+
+
+class FramePackets(PacketSource):
+    """A plain LazyFrame of the canonical table."""
+
+    def __init__(self, lf: pl.LazyFrame) -> None:
+        self.lf = lf
+
+    def read(self, days: Iterable[dt.date] | None = None, ports: Collection[int] | None = None,
+             srcs: Collection[int] | None = None) -> pl.LazyFrame:
+        lf = self.lf
+        if days is not None:
+            lf = lf.filter(pl.col("ts").dt.date().is_in(pl.Series(sorted(set(days)), dtype=pl.Date).implode()))
+        return narrow(lf, ports, srcs)
+
+    def read_each(self, wanted: Mapping[dt.date, Narrowing]) -> pl.LazyFrame:
+        """One scan: the union of the days' narrowings (callers keep only their (day, port, source) rows)."""
+        if any(p is None for p, _ in wanted.values()):
+            ports = None
+        else:
+            ports = {int(p) for ps, _ in wanted.values() for p in ps}
+        if any(s is None for _, s in wanted.values()):
+            srcs = None
+        else:
+            srcs = {int(s) for _, ss in wanted.values() for s in ss}
+        return narrow(self.lf, ports, srcs)
+
+    def sessions(self) -> pl.LazyFrame:
+        """Counted over the whole frame (lazily), whatever is read of it."""
+        from scantui.analysis.fingerprints import unicorn_sessions
+
+        return unicorn_sessions(self.lf)
+
+
+class DayPackets(PacketSource):
+    """The rollup's day states: ``{day: state folder}`` (each with ``packets/`` and ``src_dsts.parquet``)."""
+
+    label = "days"
+
+    def __init__(self, states: Mapping[dt.date, Path], unicorn_min_packets: int, merged_pairs: Sequence[Path] = (),
+                 sessions: Path | None = None) -> None:
+        self.states = dict(sorted(states.items()))
+        self.unicorn_min_packets = unicorn_min_packets
+        self.merged_pairs = list(merged_pairs)  # the rollup's disjoint (src, kind, dst) files over every day, if kept
+        self.sessions_file = sessions  # the rollup's merged Unicorn sessions, if kept
+        self._sessions: pl.DataFrame | None = None
+
+    def days(self) -> list[dt.date]:
+        return list(self.states)
+
+    def _picked(self, days: Iterable[dt.date] | None) -> list[dt.date]:
+        return list(self.states) if days is None else sorted(set(days) & set(self.states))
+
+    def read(self, days: Iterable[dt.date] | None = None, ports: Collection[int] | None = None,
+             srcs: Collection[int] | None = None) -> pl.LazyFrame:
+        return self.read_each({day: (ports, srcs) for day in self._picked(days)})
+
+    def read_each(self, wanted: Mapping[dt.date, Narrowing]) -> pl.LazyFrame:
+        from scantui.analysis.rollup_days import concat_frames
+
+        frames = [narrow(pl.scan_parquet(day_packets_glob(self.states[day])), ports, srcs)
+                  for day, (ports, srcs) in sorted(wanted.items()) if day in self.states]
+        return concat_frames(frames) if frames else empty_frame().lazy()
+
+    def pairs(self, days: Iterable[dt.date] | None = None) -> pl.LazyFrame:
+        from scantui.analysis import rollup_days as rd
+
+        picked = self._picked(days)
+        if not picked:
+            return pl.LazyFrame(schema=rd.PAIRS_SCHEMA)
+        if self.merged_pairs and len(picked) == len(self.states):  # every day: one row per pair, not one per day
+            return pl.scan_parquet(self.merged_pairs)
+        return pl.scan_parquet([self.states[d] / rd.PAIRS for d in picked])
+
+    def sessions(self) -> pl.DataFrame:
+        if self._sessions is None and self.sessions_file is not None:
+            self._sessions = pl.read_parquet(self.sessions_file)
+        if self._sessions is None:  # merged again from every day's key counts (no packet read)
+            from scantui.analysis import rollup_days as rd
+
+            self._sessions = rd.merge_sessions([s / rd.KEYS for s in self.states.values()], self.unicorn_min_packets)
+        return self._sessions
+
+
+def as_source(packets: pl.LazyFrame | PacketSource) -> PacketSource:
+    """*packets* as a :class:`PacketSource` (a LazyFrame becomes a :class:`FramePackets`)."""
+    return packets if isinstance(packets, PacketSource) else FramePackets(packets)
