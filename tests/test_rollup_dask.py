@@ -116,6 +116,10 @@ def test_the_commands_with_workers_print_what_the_local_build_prints(tmp_path):
     scanners_local = _scantui("scanners", *files, "--json", cache=tmp_path / "local")
     scanners_dask = _scantui("scanners", *files, "--json", "--workers", "2", cache=tmp_path / "dask-scanners")
     assert scanners_dask.stdout == scanners_local.stdout and json.loads(scanners_dask.stdout)
+    info_local = _scantui("info", *files, "--json", cache=tmp_path / "local")
+    info_dask = _scantui("info", *files, "--json", "--workers", "2", cache=tmp_path / "dask-info")
+    assert info_dask.stdout == info_local.stdout and json.loads(info_dask.stdout)["packets"]
+    assert list((tmp_path / "dask-info" / "rollups").iterdir())  # info built its rollup on the cluster
 
 
 def test_a_wrong_scheduler_is_one_line_and_a_plain_run_imports_no_dask(tmp_path):

@@ -135,6 +135,18 @@ class Rollup:
         """What the loader skipped while the rollup was built (reason -> count)."""
         return dict(self.meta.get("skipped", {}))
 
+    @property
+    def own_enrichment(self) -> pl.LazyFrame | None:
+        """Per-(src, day) enrichment from the data's own columns only (no enrichment tables laid over it)."""
+        path = self.path / ru.ENRICHMENT_FILE
+        return pl.scan_parquet(path) if path.exists() else None
+
+    @property
+    def dst_pairs(self) -> pl.LazyFrame | None:
+        """The distinct (src, kind, dst) of the whole data (the merged state's disjoint ``dsts`` files), or
+        None for a rollup kept without its merged state."""
+        return rd.scan_dst_pairs(self.path)
+
 
 def load_rollup(path: str | os.PathLike[str]) -> Rollup:
     """Open a finished rollup folder (one with ``meta.json``) directly, e.g. one built elsewhere."""
