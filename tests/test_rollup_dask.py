@@ -154,3 +154,42 @@ def test_an_existing_scheduler_and_the_tui_state_build_the_same_rollup(tmp_path,
     assert state.workspace.runner is runner
     assert state.open_rollup().path.name == rc.load_rollup(_scantui("rollup", *files, cache=tmp_path / "local")
                                                            .stdout.strip()).path.name
+
+
+_TUI_WITH_WORKERS = r"""
+import json, sys
+from scantui.analysis.runner import make_runner
+from scantui.tui.launch import run_tui
+
+seen = {}
+
+async def drive(pilot):
+    app = pilot.app
+    for _ in range(1200):  # up to 2 minutes on a loaded machine
+        await pilot.pause(0.1)
+        if app.failures or (app.overview is not None and not app.workers_busy()):
+            break
+    seen["failures"] = [f[:2] for f in app.failures]
+    seen["packets"] = None if app.overview is None else app.overview.packets
+    app.exit(0)
+
+runner = make_runner(2, None)  # as `scantui PATH --workers 2`
+code = run_tui(sys.argv[1:], cache_dir=sys.argv[1] + ".cache", runner=runner, auto_pilot=drive)
+runner.close()
+print(json.dumps({**seen, "code": code}))
+"""
+
+
+def test_the_tui_with_workers_builds_on_its_cluster(tmp_path):
+    """``scantui PATH --workers 2``: the LocalCluster is started before the App takes the terminal (once
+    Textual holds sys.stderr, multiprocessing cannot start processes: "Nanny failed to start")."""
+    files = [str(f) for f in _inputs(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": SRC}
+    env.pop("COLUMNS", None)
+    proc = subprocess.run([sys.executable, "-c", _TUI_WITH_WORKERS, *files], capture_output=True, text=True, env=env,
+                          timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["failures"] == [] and seen["code"] == 0
+    assert seen["packets"] == sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in files)
+    assert list(Path(files[0] + ".cache", "rollups").iterdir())  # built there, on the cluster
