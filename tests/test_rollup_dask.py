@@ -116,6 +116,10 @@ def test_the_commands_with_workers_print_what_the_local_build_prints(tmp_path):
     scanners_local = _scantui("scanners", *files, "--json", cache=tmp_path / "local")
     scanners_dask = _scantui("scanners", *files, "--json", "--workers", "2", cache=tmp_path / "dask-scanners")
     assert scanners_dask.stdout == scanners_local.stdout and json.loads(scanners_dask.stdout)
+    info_local = _scantui("info", *files, "--json", cache=tmp_path / "local")
+    info_dask = _scantui("info", *files, "--json", "--workers", "2", cache=tmp_path / "dask-info")
+    assert info_dask.stdout == info_local.stdout and json.loads(info_dask.stdout)["packets"]
+    assert list((tmp_path / "dask-info" / "rollups").iterdir())  # info built its rollup on the cluster
 
 
 def test_a_wrong_scheduler_is_one_line_and_a_plain_run_imports_no_dask(tmp_path):
@@ -150,3 +154,42 @@ def test_an_existing_scheduler_and_the_tui_state_build_the_same_rollup(tmp_path,
     assert state.workspace.runner is runner
     assert state.open_rollup().path.name == rc.load_rollup(_scantui("rollup", *files, cache=tmp_path / "local")
                                                            .stdout.strip()).path.name
+
+
+_TUI_WITH_WORKERS = r"""
+import json, sys
+from scantui.analysis.runner import make_runner
+from scantui.tui.launch import run_tui
+
+seen = {}
+
+async def drive(pilot):
+    app = pilot.app
+    for _ in range(1200):  # up to 2 minutes on a loaded machine
+        await pilot.pause(0.1)
+        if app.failures or (app.overview is not None and not app.workers_busy()):
+            break
+    seen["failures"] = [f[:2] for f in app.failures]
+    seen["packets"] = None if app.overview is None else app.overview.packets
+    app.exit(0)
+
+runner = make_runner(2, None)  # as `scantui PATH --workers 2`
+code = run_tui(sys.argv[1:], cache_dir=sys.argv[1] + ".cache", runner=runner, auto_pilot=drive)
+runner.close()
+print(json.dumps({**seen, "code": code}))
+"""
+
+
+def test_the_tui_with_workers_builds_on_its_cluster(tmp_path):
+    """``scantui PATH --workers 2``: the LocalCluster is started before the App takes the terminal (once
+    Textual holds sys.stderr, multiprocessing cannot start processes: "Nanny failed to start")."""
+    files = [str(f) for f in _inputs(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": SRC}
+    env.pop("COLUMNS", None)
+    proc = subprocess.run([sys.executable, "-c", _TUI_WITH_WORKERS, *files], capture_output=True, text=True, env=env,
+                          timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["failures"] == [] and seen["code"] == 0
+    assert seen["packets"] == sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in files)
+    assert list(Path(files[0] + ".cache", "rollups").iterdir())  # built there, on the cluster

@@ -335,3 +335,27 @@ def test_a_damaged_state_to_extend_is_merged_anew(tmp_path):
         _same_as_scratch(added, files, tmp_path)
         victim.with_suffix(".gone").rename(victim)
         added.rollup.path.rename(tmp_path / f"aside-{table}")  # the next round extends `first` again
+
+
+def test_an_extended_rollup_gives_up_its_merged_state_and_stays_readable(tmp_path):
+    """Adding a day every day must not keep a copy of the merged state per day: the rollup that was
+    extended loses its ``merge/`` (the new one holds every day it held), keeps its tables, and
+    a build that would extend it again merges from the days instead, exactly."""
+    files = _by_day(_data(days=5), tmp_path / "in")
+    older = rc.update_rollup(open_inputs(files[:3]))
+    before = _tables(older.rollup)
+    newer = rc.update_rollup(open_inputs(files[:4]))
+    assert [a.what for a in newer.actions if a.verb == "merged"][0].startswith("rollup of 4 days (extending ")
+    assert not (older.rollup.path / rd.MERGE).exists() and (newer.rollup.path / rd.MERGE / rd.MERGE_DAYS).is_file()
+    assert not [p for p in older.rollup.path.iterdir() if p.name.startswith(".")]  # nothing left half-removed
+    again = rc.load_rollup(older.rollup.path)
+    assert again.dst_pairs is None
+    after = _tables(again)
+    assert after.keys() == before.keys()
+    for name in before:
+        assert_frame_equal(after[name], before[name])
+    # a second branch from the older input set cannot extend it any more: every day is merged, exactly
+    branch = [*files[:3], files[4]]
+    update = rc.update_rollup(open_inputs(branch))
+    assert [a.what for a in update.actions if a.verb == "merged"] == ["rollup of 4 days"]
+    _same_as_scratch(update, branch, tmp_path)

@@ -165,6 +165,18 @@ class Rollup:
         """What the loader skipped while the rollup was built (reason -> count)."""
         return dict(self.meta.get("skipped", {}))
 
+    @property
+    def own_enrichment(self) -> pl.LazyFrame | None:
+        """Per-(src, day) enrichment from the data's own columns only (no enrichment tables laid over it)."""
+        path = self.path / ru.ENRICHMENT_FILE
+        return pl.scan_parquet(path) if path.exists() else None
+
+    @property
+    def dst_pairs(self) -> pl.LazyFrame | None:
+        """The distinct (src, kind, dst) of the whole data (the merged state's disjoint ``dsts`` files), or
+        None for a rollup kept without its merged state."""
+        return rd.scan_dst_pairs(self.path)
+
 
 def load_rollup(path: str | os.PathLike[str]) -> Rollup:
     """Open a finished rollup folder (one with ``meta.json``) directly, e.g. one built elsewhere."""
@@ -357,6 +369,8 @@ def update_rollup(
     meta = {"key": key, "inputs": inputs, "load_options": _options_dict(opts), "unicorn_min_packets": unicorn_min_packets}
     with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
         builder.build(tmp, meta, unicorn_min_packets)
+    if builder.superseded is not None:
+        release_state(builder.superseded)
     if copy is not None and not copy.is_file() and builder.has_packets():
         dataset.decode_to(copy, source=builder.splits_frame)  # written on the first read, without decoding
     return RollupUpdate(_with_overlay(load_rollup(final), dataset, key), tuple(builder.actions))
@@ -427,6 +441,7 @@ class _DayBuilder:
         self.runner = runner or LocalRunner()
         self.actions: list[Action] = []
         self.split: list[_Split] = []
+        self.superseded: Path | None = None  # the rollup whose merged state this build extended
 
     def build(self, out: Path, meta: dict[str, Any], unicorn_min_packets: int) -> None:
         started = time.perf_counter()
@@ -466,6 +481,7 @@ class _DayBuilder:
                     shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
             extended = merge(previous=None)
         what = f"rollup of {len(days)} days" + (f" (extending {previous.name})" if extended else "")
+        self.superseded = previous if extended else None
         self.actions.append(Action("merged", what, time.perf_counter() - t0))
         ru.finish(out, {
             **meta,
@@ -732,6 +748,23 @@ def _touch(folder: Path) -> None:
 
 
 # ---------------------------------------------------------------- housekeeping
+
+
+def release_state(rollup: Path) -> None:
+    """Remove the merged state (``merge/``) of a rollup another one has extended: the newer state holds
+    every day it held, so keeping both would cost a copy of the state per added day (a year of daily
+    additions: 365 states). The rollup's tables stay readable; extending it again (or ``info`` on
+    it) then works from the days. Renamed away first, so a build reading it fails cleanly (and merges
+    every day) instead of reading half a folder."""
+    state = rollup / rd.MERGE
+    if not state.is_dir():
+        return
+    doomed = rollup / f".{rd.MERGE}{_OLD_MARK}{uuid.uuid4().hex}"
+    try:
+        state.rename(doomed)
+    except OSError:
+        return  # gone meanwhile, or a read-only cache
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def prune_cache(cache_dir: str | os.PathLike[str] | None = None, *, max_age_days: float = 30.0, stale_tmp_hours: float = 24.0) -> list[Path]:

@@ -408,6 +408,18 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     return incremental
 
 
+def scan_dst_pairs(rollup: Path) -> pl.LazyFrame | None:
+    """The distinct (src, kind, dst) of a rollup's whole data (its merged state's ``dsts`` files, named by
+    its index), or None for a rollup kept without its merged state."""
+    index = rollup / MERGE / MERGE_DAYS
+    if not index.exists():
+        return None
+    names = _read_json_file(index)["files"][DSTS]
+    if not names:
+        return pl.LazyFrame(schema=PAIRS_SCHEMA)
+    return pl.scan_parquet([rollup / MERGE / DSTS / name for name in names])
+
+
 def extends(previous: Path, days: Sequence[DayFiles]) -> int:
     """How many of *days* the merged state of the rollup folder *previous* holds, when every day
     it holds is one of *days* with the same state folder; 0 when it cannot be extended."""

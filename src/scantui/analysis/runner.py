@@ -52,6 +52,9 @@ class LocalRunner:
     def map(self, fn: Callable[[T], R], items: Sequence[T], step: Step | None = None) -> list[R]:
         return serial(fn, items, step)
 
+    def start(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -73,6 +76,12 @@ class DaskRunner:
         self._lock = threading.Lock()
         if scheduler is not None:
             self.client()  # a wrong address is an error now, before any data is read
+
+    def start(self) -> None:
+        """Start the LocalCluster (or connect) now. A front end that takes over the terminal calls this first:
+        once Textual has replaced ``sys.stderr``, multiprocessing cannot start the worker processes
+        (its resource tracker passes ``sys.stderr``'s descriptor on: "Nanny failed to start")."""
+        self.client()
 
     def client(self) -> Any:
         """The Dask client (the LocalCluster started, or the scheduler connected, on the first call)."""

@@ -152,8 +152,9 @@ def organization_shares(per_source: pl.DataFrame, rules: Any, enrichment: pl.Laz
         item["share"] = share(item["packets"])
     del by["unidentified"]["organizations"]
     ident = named.filter(pl.col("category") != "unidentified")
-    top = (ident.filter(pl.col("org").is_not_null()).sort("packets", descending=True)
-           .group_by("org").agg(pl.col("category").first(), pl.col("packets").sum(), pl.len().alias("sources"),
+    # the rule of an organization's busiest source (then its lowest address): the same on every run
+    top = (ident.filter(pl.col("org").is_not_null()).sort(["packets", "src"], descending=[True, False])
+           .group_by("org", maintain_order=True).agg(pl.col("category").first(), pl.col("packets").sum(), pl.len().alias("sources"),
                                 pl.col("rule").first())
            .sort(["packets", "org"], descending=[True, False]).head(TOP_ORGS))
     identified = int(ident["packets"].sum() or 0)

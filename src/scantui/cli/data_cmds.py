@@ -187,7 +187,7 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
 
     rules = load_rules(rules_path)
     task = Task()
-    ws = Workspace.open(paths, load_opts, telescope, task=task)  # info reads the packets, not the rollup
+    ws = Workspace.open(paths, load_opts, telescope, task=task, runner=command_runner())
     dataset = ws.dataset
     summary = run_with_progress(lambda: ws.summary(rules), dataset.stats, dataset.total_bytes, "reading", task=task)
     if summary["organizations"]["known_from"] == ["rules"]:
@@ -197,7 +197,7 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
     size, origin = resolve_size(*telescope, summary["telescope_size_estimate"])
     summary["telescope_size"], summary["telescope_size_from"] = size, origin
     summary["inputs"] = [{"path": str(f.path), "format": f.format} for f in dataset.inputs]
-    summary["skipped"] = dict(sorted(dataset.stats.skipped().items()))
+    summary["skipped"] = dict(sorted(ws.rollup(task).skipped.items()))  # recorded by the build, also on a cache hit
     if fmt == "json":
         from scantui.cli.shapes import info_doc
 

@@ -27,6 +27,7 @@ def run_tui(
     follow_interval: float = 10.0,
     follow_settle: float = 30.0,
     runner: Any = None,
+    auto_pilot: Any = None,
 ) -> int:
     """Run the TUI on *paths* until the user quits; returns the exit status: 0, or 2 when the data
     failed to load and nothing else was opened before quitting (the App's ``return_code``).
@@ -36,7 +37,8 @@ def run_tui(
     overrides ``$SCANTUI_CACHE_DIR``; *labels_path* is the shared labels file; *window*, *tolerance*
     and *by* are the collaborative-scan search options (as ``scantui collab``; the candidates screen's ``o``).
     *follow* keeps watching *paths*: each complete new file is folded in (see ``scantui.tui.app_follow``).
-    *runner* builds the rollup (:mod:`scantui.analysis.runner`; ``--workers``/``--scheduler``).
+    *runner* builds the rollup (:mod:`scantui.analysis.runner`; ``--workers``/``--scheduler``); its
+    cluster is started before the App takes the terminal. *auto_pilot* (tests): run headless, driven by it.
     Problems met while loading were shown as notifications; they are repeated
     on stderr after the App exits (with the traceback of unexpected ones when
     ``SCANTUI_DEBUG`` is set).
@@ -51,8 +53,12 @@ def run_tui(
         window=window, tolerance=tolerance, by=by, runner=runner,
         follow=follow, follow_interval=follow_interval, follow_settle=follow_settle,
     )
+    if runner is not None:
+        if getattr(runner, "workers", None):
+            print(f"scantui: starting {runner.workers} Dask workers...", file=sys.stderr)
+        runner.start()  # worker processes cannot be started once the App holds sys.stderr
     app = ScantuiApp(request)
-    app.run()
+    app.run(headless=auto_pilot is not None, auto_pilot=auto_pilot)
     code = app.return_code or 0
     for step, text, trace in app.failures:
         print(f"scantui: {safe_line(step)}: {safe_line(text)}", file=sys.stderr)  # file names and content are data
@@ -65,5 +71,10 @@ def run_tui(
         print("scantui: quit while the analysis was running; its unfinished work is discarded", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
+        if runner is not None:
+            try:
+                runner.close()  # os._exit skips the command's own close: stop the cluster's processes here
+            except Exception:  # noqa: BLE001 - leaving anyway
+                pass
         os._exit(code)
     return code

@@ -201,22 +201,28 @@ class Workspace:
         return self._memo(self._pipeline, "overview", task, build)
 
     def summary(self, rules: Rules | None = None, task: Task | None = None) -> dict[str, Any]:
-        """``scantui info``'s figures, read from the packets themselves (no rollup); *rules* name organizations.
-
-        Enrichment tables given as PATHs take part. The dict is the caller's to complete (a fresh copy).
-        A capture is decoded here as it is read (``info`` builds no rollup, so no decoded copy).
+        """``scantui info``'s figures, from the rollup's tables (built on the first call, like every other
+        command's); *rules* name organizations. Enrichment tables given as PATHs take part. The dict is the
+        caller's to complete (a fresh copy). A rollup kept without its merged state is summarized from the packets.
         """
         task = self._task(task)
 
         def build() -> dict[str, Any]:
             from scantui.analysis.summary import summarize
+            from scantui.analysis.summary_rollup import summarize_rollup
 
             tables = None
             if self.dataset.enrichment_paths:
                 from scantui.enrich.table import scan_tables
 
                 tables = scan_tables(self.dataset.enrichment_paths)
-            return summarize(self.dataset.lf, rules=rules, enrichment=tables)
+            rollup = self.rollup(task)
+            task.check()
+            pairs = rollup.dst_pairs
+            if pairs is None:
+                return summarize(self.packets(task), rules=rules, enrichment=tables)
+            return summarize_rollup(rollup.port_day, rollup.src_totals, rollup.day_totals, pairs, rollup.own_enrichment,
+                                    list(rollup.meta.get("enrichment_columns", [])), rules=rules, enrichment=tables)
 
         return dict(self._memo(self._pipeline, ("summary", rules), task, build))
 

@@ -1,0 +1,107 @@
+"""``scantui info`` from the rollup's tables: the figures of :func:`scantui.analysis.summary.summarize`
+without a pass over the packets (a telescope-year is billions of them).
+
+Where each figure comes from, and what is exact:
+
+- packets, per protocol and per traffic class: sums of ``port_day`` (every packet is in one row);
+- sources, first and last packet: ``src_totals`` (one row per source and traffic class);
+- destinations: the distinct destinations of the merged destination pairs (``merge/dsts``:
+  distinct (src, kind, dst) over the data), exact;
+- days and the telescope size estimate: ``day_totals`` (the median over days of the
+  destinations seen that day, summed over sensors, as the rest of the rollup estimates it);
+- probes per tool and distinct sources per tool: ``port_day``'s probe rows (tools with the
+  Unicorn sessions of the whole data, as :func:`~scantui.analysis.fingerprints.with_tool` gives);
+- packets per sensor: ``day_totals`` (only when the data names a sensor);
+- organizations: packets per (source, day) from ``port_day`` with that day's enrichment
+  (the first non-null value of each column the data carries), then
+  :func:`~scantui.analysis.summary.organization_shares`.
+
+The result equals ``summarize`` of the same packets (tested on every sample input); the
+differences are where the data is unusual: several sensors sharing destinations (the per-day
+destinations are summed over sensors), a source whose enrichment changes within a day (the
+day's first value counts for all its packets), and a ``sensor`` column that is null throughout
+(no ``sensors`` figure instead of ``{"unknown": n}``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from scantui.analysis.fingerprints import TOOLS
+from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
+from scantui.analysis.summary import _ORG_INPUT, TRAFFIC_CLASSES, organization_shares
+from scantui.analysis.traffic import PROTO_NAMES
+
+
+def summarize_rollup(
+    port_day: pl.LazyFrame,
+    src_totals: pl.LazyFrame,
+    day_totals: pl.LazyFrame,
+    dst_pairs: pl.LazyFrame,
+    own_enrichment: pl.LazyFrame | None,
+    enrichment_columns: list[str],
+    *,
+    rules: Any = None,
+    enrichment: pl.LazyFrame | None = None,
+) -> dict[str, Any]:
+    """The dict :func:`~scantui.analysis.summary.summarize` returns, from the rollup's tables.
+
+    *own_enrichment*: the rollup's per-(src, day) enrichment from the data's own columns (not the
+    overlay of enrichment tables), *enrichment_columns* the columns the data carries;
+    *enrichment*: the enrichment tables given as PATHs (for the organizations, as ``summarize``).
+    """
+    kind = pl.col("kind").cast(pl.String)
+    probes = port_day.filter(kind == "probe")
+    per_proto, per_kind, totals, days, tools, tool_srcs, dsts = pl.collect_all([
+        port_day.group_by("proto").agg(pl.col("packets").sum().cast(pl.Int64)),
+        port_day.group_by(kind.alias("kind")).agg(pl.col("packets").sum().cast(pl.Int64)),
+        src_totals.select(pl.col("src").n_unique().alias("sources"), pl.col("first_ts").min().alias("first"),
+                          pl.col("last_ts").max().alias("last")),
+        day_totals.select(pl.col("day").n_unique().alias("days"), pl.col("packets").sum().cast(pl.Int64).alias("packets"),
+                          pl.col("sensor").is_not_null().any().alias("named")),
+        probes.select(pl.col(c).sum().cast(pl.Int64) for c in TOOL_COLUMNS),
+        probes.group_by("src").agg(pl.col(c).sum() for c in TOOL_COLUMNS)
+        .select((pl.col(c) > 0).sum().cast(pl.Int64) for c in TOOL_COLUMNS),
+        dst_pairs.select(pl.col("dst").n_unique().alias("destinations")),
+    ])
+    first, last = totals["first"][0], totals["last"][0]
+    packets = int(days["packets"][0] or 0)
+    traffic = dict(per_kind.iter_rows())
+    out: dict[str, Any] = {
+        "packets": packets,
+        "sources": int(totals["sources"][0]),
+        "destinations": int(dsts["destinations"][0]),
+        "first_seen": first.isoformat() if first else None,
+        "last_seen": last.isoformat() if last else None,
+        "days": int(days["days"][0]),
+        "telescope_size_estimate": telescope_size_from_day_totals(day_totals),
+        "protocols": {PROTO_NAMES.get(p, "unknown" if p is None else str(p)): int(n)
+                      for p, n in sorted(per_proto.iter_rows(), key=lambda kv: (kv[0] is None, kv[0] or 0)) if n},
+        "traffic": {k: int(traffic.get(k, 0) or 0) for k in TRAFFIC_CLASSES},
+    }
+    n_probes = out["traffic"]["probe"]
+    out["tools"] = {
+        t: {"packets": int(tools[c][0] or 0), "share": round(int(tools[c][0] or 0) / n_probes, 4) if n_probes else 0.0,
+            "sources": int(tool_srcs[c][0] or 0)}
+        for t, c in zip(TOOLS, TOOL_COLUMNS)
+    }
+    if packets and days["named"][0]:
+        sensors = (day_totals.group_by("sensor").agg(pl.col("packets").sum().cast(pl.Int64))
+                   .sort("packets", "sensor", descending=[True, False], nulls_last=True).collect())
+        out["sensors"] = {("unknown" if k is None else k): int(n) for k, n in sensors.iter_rows()}
+    if rules is not None:
+        out["organizations"] = organization_shares(
+            _per_source(port_day, own_enrichment, enrichment_columns), rules, enrichment,
+            has_columns=any(c in enrichment_columns for c in _ORG_INPUT))
+    return out
+
+
+def _per_source(port_day: pl.LazyFrame, own: pl.LazyFrame | None, columns: list[str]) -> pl.DataFrame:
+    """Packets per (source, day) with that day's values of the data's own organization columns."""
+    cols = [c for c in _ORG_INPUT if c in columns]
+    per_day = port_day.group_by("src", "day").agg(pl.col("packets").sum().cast(pl.Int64))
+    if own is not None and cols:
+        per_day = per_day.join(own.select("src", "day", *cols), on=["src", "day"], how="left")
+    return per_day.select("src", *(cols if own is not None else []), "packets").collect()

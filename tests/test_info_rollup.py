@@ -1,0 +1,54 @@
+"""``scantui info`` from the rollup's tables equals the one pass over the packets it replaces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clihelp import run
+from scantui.analysis.summary import summarize
+from scantui.enrich.rules import load_rules
+from scantui.io.loader import open_inputs
+from scantui.workspace import Workspace
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
+INPUTS = ["telescope.parquet", "cuts/telescope-cut.pcap", "cuts/telescope-cut.pcapng", "cuts/iptables.csv",
+          "cuts/iptables.log"]
+
+
+@pytest.mark.parametrize("name", INPUTS)
+def test_the_rollup_summary_equals_the_packet_pass(name, shared_rollup_cache):
+    rules = load_rules(None)
+    path = SAMPLE_DIR / name
+    from_packets = summarize(open_inputs([path]).lf, rules=rules)
+    ws = Workspace.open([path])
+    from_rollup = ws.summary(rules)
+    assert ws.rollup().dst_pairs is not None  # it did come from the rollup
+    assert from_rollup == from_packets
+    assert from_rollup["packets"] > 0 and from_rollup["organizations"]["identified_packets"] > 0
+
+
+def test_the_summary_of_several_files_over_more_days(tmp_path, canonical_parquet, canonical_df):
+    other = tmp_path / "shifted.parquet"
+    import polars as pl
+
+    canonical_df.with_columns(pl.col("ts") + pl.duration(days=9), (pl.col("dst") + 7).alias("dst")).write_parquet(other)
+    paths = [canonical_parquet, other]
+    rules = load_rules(None)
+    want = summarize(open_inputs(paths).lf, rules=rules)
+    got = Workspace.open(paths, cache_dir=tmp_path / "cache").summary(rules)
+    assert got == want and got["days"] == 8
+
+
+def test_info_twice_reads_the_rollup_and_keeps_what_was_skipped(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    pcap = str(SAMPLE_DIR / "cuts" / "telescope-cut.pcap")
+    code, first, err = run(["info", pcap, "--json"], capsys)
+    assert code == 0, err
+    assert list((tmp_path / "cache" / "rollups").iterdir())  # info built the rollup
+    code, second, err = run(["info", pcap, "--json"], capsys)
+    assert code == 0, err
+    assert second == first
+    assert json.loads(second)["skipped"] == {"ipv6": 5, "non_ip": 3}  # from the rollup's record, not a re-read
