@@ -52,3 +52,26 @@ def test_info_twice_reads_the_rollup_and_keeps_what_was_skipped(tmp_path, monkey
     assert code == 0, err
     assert second == first
     assert json.loads(second)["skipped"] == {"ipv6": 5, "non_ip": 3}  # from the rollup's record, not a re-read
+
+
+def test_info_on_a_rollup_that_gave_up_its_merged_state(tmp_path, canonical_df):
+    """Once a newer rollup extended it, the older one has no merged destination pairs: ``info`` counts
+    destinations from every day's pairs instead (still not a pass over the packets), with the same figures."""
+    import polars as pl
+
+    from scantui.analysis import rollup_days as rd
+
+    days = [g for _, g in canonical_df.sort("ts").group_by(pl.col("ts").dt.date(), maintain_order=True)]
+    paths = []
+    for i, part in enumerate(days):
+        path = tmp_path / f"day{i}.parquet"
+        part.write_parquet(path)
+        paths.append(path)
+    cache = tmp_path / "cache"
+    rules = load_rules(None)
+    older = Workspace.open(paths[:-1], cache_dir=cache)
+    older.rollup()
+    Workspace.open(paths, cache_dir=cache).rollup()  # extends the older one, which gives up its merged state
+    again = Workspace.open(paths[:-1], cache_dir=cache)
+    assert not (again.rollup().path / rd.MERGE).exists() and again.rollup().packet_source() is not None
+    assert again.summary(rules) == summarize(open_inputs(paths[:-1]).lf, rules=rules)

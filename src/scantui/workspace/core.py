@@ -203,7 +203,8 @@ class Workspace:
     def summary(self, rules: Rules | None = None, task: Task | None = None) -> dict[str, Any]:
         """``scantui info``'s figures, from the rollup's tables (built on the first call, like every other
         command's); *rules* name organizations. Enrichment tables given as PATHs take part. The dict is the
-        caller's to complete (a fresh copy). A rollup kept without its merged state is summarized from the packets.
+        caller's to complete (a fresh copy). A rollup without its merged state counts destinations from every day's
+        pairs; one without day states either is summarized from the packets.
         """
         task = self._task(task)
 
@@ -219,8 +220,11 @@ class Workspace:
             rollup = self.rollup(task)
             task.check()
             pairs = rollup.dst_pairs
-            if pairs is None:
-                return summarize(self.packets(task), rules=rules, enrichment=tables)
+            if pairs is None:  # a rollup kept without its merged state: every day's pairs, else the packets
+                source = rollup.packet_source()
+                if source is None:
+                    return summarize(self.packets(task), rules=rules, enrichment=tables)
+                pairs = source.pairs()
             return summarize_rollup(rollup.port_day, rollup.src_totals, rollup.day_totals, pairs, rollup.own_enrichment,
                                     list(rollup.meta.get("enrichment_columns", [])), rules=rules, enrichment=tables)
 
