@@ -58,7 +58,10 @@ def run_tui(
             print(f"scantui: starting {runner.workers} Dask workers...", file=sys.stderr)
         runner.start()  # worker processes cannot be started once the App holds sys.stderr
     app = ScantuiApp(request)
-    app.run(headless=auto_pilot is not None, auto_pilot=auto_pilot)
+    if auto_pilot is None:
+        app.run()
+    else:
+        app.run(headless=True, auto_pilot=auto_pilot)
     code = app.return_code or 0
     for step, text, trace in app.failures:
         print(f"scantui: {safe_line(step)}: {safe_line(text)}", file=sys.stderr)  # file names and content are data
