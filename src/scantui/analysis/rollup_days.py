@@ -287,14 +287,16 @@ def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.
         [pl.col("packets").filter(pl.col("tool") == t).sum().cast(pl.UInt32).alias(f"moved_{t}") for t in TOOLS]
     )
     moved_cols = [f"moved_{t}" for t in TOOLS]
-    base = pl.read_parquet(state / PORT_DAY_BASE)
     moved = moved.collect()
-    rows = base.join(moved, on=list(GROUP_KEYS), how="left", nulls_equal=True, maintain_order="left")
+    # streamed past the small *moved* frame: the base rows are never all in memory (a 35 M-packet day: ~10 M rows)
+    rows = pl.scan_parquet(state / PORT_DAY_BASE).join(moved.lazy(), on=list(GROUP_KEYS), how="left", nulls_equal=True,
+                                                       maintain_order="left")
     rows = rows.with_columns(pl.col(moved_cols).fill_null(0)).with_columns(
         *[(pl.col(c) - pl.col(f"moved_{t}")).alias(c) for t, c in zip(TOOLS, ru.TOOL_COLUMNS) if t != "unicorn"],
         (pl.col("tool_unicorn") + pl.sum_horizontal(moved_cols)).cast(pl.UInt32).alias("tool_unicorn"),
     ).drop(moved_cols)
-    rows.write_parquet(target, row_group_size=ROW_GROUP)  # in the base's order (by source), as the merge reads it
+    # in the base's order (by source), as the merge reads it
+    rows.sink_parquet(target, row_group_size=ROW_GROUP, engine="streaming")
 
 
 def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper | None = None) -> pl.DataFrame:
