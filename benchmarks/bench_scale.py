@@ -1,28 +1,41 @@
 """A telescope-year on one box: memory bounded by the day, throughput beside plain polars and DuckDB,
-adding one day, a gzipped capture (issue 12, part 6).
+adding one day, the query commands on a built rollup, a gzipped capture (issue 12, part 6).
 
     python benchmarks/bench_scale.py                       # 1 M packets a day, D = 3 and 4D = 12 days
     python benchmarks/bench_scale.py --quick               # 200 k a day, D = 2 and 4D = 8 (a smoke run)
-    python benchmarks/bench_scale.py --packets-per-day 35000000 --days 21   # the issue's sizes, a big machine
+    python benchmarks/bench_scale.py --packets-per-day 2400000 --days 21 --big-day 35000000 --json /tmp/s.json
+                                                           # the issue's sizes: 50 M / 200 M, a real 35 M day
+    python benchmarks/bench_scale.py --packets-per-day 2400000 --days 21 --only rollup,port,collab --json /tmp/s.json
+                                                           # rebuild D and 4D, rerun the query jobs
+    python benchmarks/bench_scale.py --src /path/to/other/checkout/src ...   # the same jobs on other code
 
 One Parquet file per UTC day is generated once under ``benchmarks/data/days-<per-day>/`` with
 :func:`bench_analysis.generate_chunk` (:func:`measure_days.generate`: the same traffic mix, the
-same telescope every day; ``--data`` reads another folder of such files). Every job runs in its
-own process with an empty cache folder; wall time is measured inside the job (imports not
-timed), peak RSS is the child's ``ru_maxrss`` (``os.wait4``; the child also prints its own
-``resource.getrusage``, and psutil's figure when installed). Jobs:
+same telescope every day; ``--data`` reads another folder of such files); the big days go to
+``benchmarks/data/scale-days/`` (a day over :data:`CHUNK` packets is generated in time slices).
+Every job runs in its own process; wall time is measured inside the job (imports not timed; the
+query jobs also give the whole process's time), peak RSS is the child's ``ru_maxrss``
+(``os.wait4``; the child also prints its own ``resource.getrusage``, and psutil's figure when
+installed). Jobs (``--only`` takes a comma-separated subset of the names in brackets):
 
-* ``rollup D days`` / ``rollup 4D days``: a full build (:func:`rollup_cache.update_rollup`) of the
-  first D and of all 4D days: the peak memory must not grow with the number of days;
-* ``one day of 4x packets``: a one-day build of 4x the per-day volume (for the slope of memory
-  against a day's packets, from which a 35 M-packet day is extrapolated);
-* ``polars core`` / ``duckdb core``: the core query on the same 4D files: group by (day, src,
+* [rollup] ``rollup D days`` / ``rollup 4D days``: a full build (:func:`rollup_cache.update_rollup`)
+  of the first D and of all 4D days, each in an empty cache (kept under ``--work``, ``d/`` and
+  ``4d/``): the peak memory must not grow with the number of days;
+* [port] / [collab]: ``scantui scanners FILES --port 443 --json`` and ``scantui collab FILES --json``
+  (the CLI in the job's process, ``SCANTUI_CACHE_DIR`` the rollup job's cache) at D and at 4D; a
+  query that had to write cache files says so (it was not only a query);
+* [bigday] ``--big-day N``: a real one-day build of N packets (e.g. the thesis' 35 M);
+* [oneday] ``one day`` / ``one day of 4x packets``: the slope of memory against a day's packets,
+  from which a 35 M-packet day is extrapolated;
+* [core] ``polars core`` / ``duckdb core``: the core query on the same 4D files: group by (day, src,
   dport), count and exact distinct destinations (polars streaming engine; DuckDB, all threads);
-* ``add one day``: 4D - 1 days built, then the last day added (the builds it says it made and
+* [add] ``add one day``: 4D - 1 days built, then the last day added (the builds it says it made and
   the merge are listed);
-* ``pcap`` / ``pcap.gz``: :mod:`bench_compressed`'s scantui reader on a ``capgen`` capture,
+* [gzip] ``pcap`` / ``pcap.gz``: :mod:`bench_compressed`'s scantui reader on a ``capgen`` capture,
   plain and gzipped (``--gzip-packets``; 0 skips it).
 
+A failed job (e.g. out of memory) is reported in its row and the others still run; ``--json``
+is rewritten after every job, so a run stopped early keeps what finished.
 Prints a Markdown section (paste it into ``RESULTS.md``); ``--json FILE`` also writes the raw figures.
 Run by hand, not in CI.
 """

@@ -15,7 +15,10 @@ distributed runner can call the same functions as tasks:
    Unicorn-eligible packets per key, ``port_day`` row and tool they got),
    ``day_totals.parquet``, ``enrichment.parquet`` (per (src, day)) and
    ``src_dsts.parquet`` (the distinct (src, kind, dst) of the day, sorted).
-   Peak memory: that day's groups.
+   Peak memory: that day's groups; a day of more than :data:`PASS_PACKETS`
+   packets is built in passes, one source range and one session-key range at a
+   time (the same tables: each is sorted by source or by key), so the peak is
+   one pass's groups (measured: ``benchmarks/RESULTS.md``, "at the issue's sizes").
 3. :func:`merge_sessions` — the Unicorn session keys over all days (see below).
 4. :func:`day_files` — the day's ``port_day`` under those sessions: the base file
    when none of its keys is one, else :func:`port_day_with` (the base rows with
