@@ -134,6 +134,7 @@ def job(kind: str, src: str, **args) -> dict:
     result = json.loads(out.strip().splitlines()[-1])
     result["peak_rss_mb"] = round(usage.ru_maxrss / 1024)  # os.wait4: the child's high-water mark
     result["process_seconds"] = round(time.perf_counter() - started, 2)  # with interpreter start and imports
+    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 1)  # the child's, whole process: less load-dependent
     return result
 
 
