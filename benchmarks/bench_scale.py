@@ -1,28 +1,41 @@
 """A telescope-year on one box: memory bounded by the day, throughput beside plain polars and DuckDB,
-adding one day, a gzipped capture (issue 12, part 6).
+adding one day, the query commands on a built rollup, a gzipped capture (issue 12, part 6).
 
     python benchmarks/bench_scale.py                       # 1 M packets a day, D = 3 and 4D = 12 days
     python benchmarks/bench_scale.py --quick               # 200 k a day, D = 2 and 4D = 8 (a smoke run)
-    python benchmarks/bench_scale.py --packets-per-day 35000000 --days 21   # the issue's sizes, a big machine
+    python benchmarks/bench_scale.py --packets-per-day 2400000 --days 21 --big-day 35000000 --json /tmp/s.json
+                                                           # the issue's sizes: 50 M / 200 M, a real 35 M day
+    python benchmarks/bench_scale.py --packets-per-day 2400000 --days 21 --only rollup,port,collab --json /tmp/s.json
+                                                           # rebuild D and 4D, rerun the query jobs
+    python benchmarks/bench_scale.py --src /path/to/other/checkout/src ...   # the same jobs on other code
 
 One Parquet file per UTC day is generated once under ``benchmarks/data/days-<per-day>/`` with
 :func:`bench_analysis.generate_chunk` (:func:`measure_days.generate`: the same traffic mix, the
-same telescope every day; ``--data`` reads another folder of such files). Every job runs in its
-own process with an empty cache folder; wall time is measured inside the job (imports not
-timed), peak RSS is the child's ``ru_maxrss`` (``os.wait4``; the child also prints its own
-``resource.getrusage``, and psutil's figure when installed). Jobs:
+same telescope every day; ``--data`` reads another folder of such files); the big days go to
+``benchmarks/data/scale-days/`` (a day over :data:`CHUNK` packets is generated in time slices).
+Every job runs in its own process; wall time is measured inside the job (imports not timed; the
+query jobs also give the whole process's time), peak RSS is the child's ``ru_maxrss``
+(``os.wait4``; the child also prints its own ``resource.getrusage``, and psutil's figure when
+installed). Jobs (``--only`` takes a comma-separated subset of the names in brackets):
 
-* ``rollup D days`` / ``rollup 4D days``: a full build (:func:`rollup_cache.update_rollup`) of the
-  first D and of all 4D days: the peak memory must not grow with the number of days;
-* ``one day of 4x packets``: a one-day build of 4x the per-day volume (for the slope of memory
-  against a day's packets, from which a 35 M-packet day is extrapolated);
-* ``polars core`` / ``duckdb core``: the core query on the same 4D files: group by (day, src,
+* [rollup] ``rollup D days`` / ``rollup 4D days``: a full build (:func:`rollup_cache.update_rollup`)
+  of the first D and of all 4D days, each in an empty cache (kept under ``--work``, ``d/`` and
+  ``4d/``): the peak memory must not grow with the number of days;
+* [port] / [collab]: ``scantui scanners FILES --port 443 --json`` and ``scantui collab FILES --json``
+  (the CLI in the job's process, ``SCANTUI_CACHE_DIR`` the rollup job's cache) at D and at 4D; a
+  query that had to write cache files says so (it was not only a query);
+* [bigday] ``--big-day N``: a real one-day build of N packets (e.g. the thesis' 35 M);
+* [oneday] ``one day`` / ``one day of 4x packets``: the slope of memory against a day's packets,
+  from which a 35 M-packet day is extrapolated;
+* [core] ``polars core`` / ``duckdb core``: the core query on the same 4D files: group by (day, src,
   dport), count and exact distinct destinations (polars streaming engine; DuckDB, all threads);
-* ``add one day``: 4D - 1 days built, then the last day added (the builds it says it made and
+* [add] ``add one day``: 4D - 1 days built, then the last day added (the builds it says it made and
   the merge are listed);
-* ``pcap`` / ``pcap.gz``: :mod:`bench_compressed`'s scantui reader on a ``capgen`` capture,
+* [gzip] ``pcap`` / ``pcap.gz``: :mod:`bench_compressed`'s scantui reader on a ``capgen`` capture,
   plain and gzipped (``--gzip-packets``; 0 skips it).
 
+A failed job (e.g. out of memory) is reported in its row and the others still run; ``--json``
+is rewritten after every job, so a run stopped early keeps what finished.
 Prints a Markdown section (paste it into ``RESULTS.md``); ``--json FILE`` also writes the raw figures.
 Run by hand, not in CI.
 """
@@ -64,6 +77,28 @@ if job == "rollup":
     u = rc.update_rollup(open_inputs(args["files"]), cache_dir=args["cache"])
     res = {"packets": u.rollup.meta["packets"], "days": u.rollup.meta["days"],
            "actions": [a.to_dict() for a in u.actions if a.verb != "reused"]}
+elif job == "query":
+    import contextlib, io
+    from scantui.cli.main import main
+    os_env = __import__("os").environ
+    os_env["SCANTUI_CACHE_DIR"] = args["cache"]
+    from pathlib import Path
+    before = {p for p in Path(args["cache"]).rglob("*")}
+    t0 = time.perf_counter()  # imports not timed, as in the other jobs
+    buf = io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(buf):
+        try:
+            main(args["argv"])
+        except SystemExit as exc:
+            code = exc.code or 0
+    text = buf.getvalue()
+    try:
+        rows = len(json.loads(text))
+    except ValueError:
+        rows = None
+    res = {"exit": code, "rows": rows, "bytes": len(text),
+           "new_cache_files": len({p for p in Path(args["cache"]).rglob("*")} - before)}
 elif job == "polars":
     lf = pl.scan_parquet(args["files"])
     out = (lf.group_by(pl.col("ts").dt.date().alias("day"), "src", "dport")
@@ -87,6 +122,7 @@ print("\n" + json.dumps(res))
 
 def job(kind: str, src: str, **args) -> dict:
     env = {**os.environ, "PYTHONPATH": src}
+    started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([sys.executable, "-c", CHILD, kind, json.dumps(args, default=str)],
                                 stdout=subprocess.PIPE, stderr=err, env=env, text=True)
@@ -97,20 +133,44 @@ def job(kind: str, src: str, **args) -> dict:
             raise SystemExit(f"{kind} failed: {err.read()[-2000:]}")
     result = json.loads(out.strip().splitlines()[-1])
     result["peak_rss_mb"] = round(usage.ru_maxrss / 1024)  # os.wait4: the child's high-water mark
+    result["process_seconds"] = round(time.perf_counter() - started, 2)  # with interpreter start and imports
+    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 1)  # the child's, whole process: less load-dependent
     return result
 
 
+CHUNK = 5_000_000  # a bigger day is generated in time slices of this many packets (bounded generator memory)
+
+
 def one_big_day(path: Path, packets: int) -> Path:
-    """One day (2024-01-01) of *packets* packets into *path*, written once."""
+    """One day (2024-01-01) of *packets* packets into *path*, written once.
+
+    Up to :data:`CHUNK` packets in one piece (as before); more in consecutive time slices of the day,
+    each from its own seed, streamed into one file (rows in time order either way)."""
     import numpy as np
+    import polars as pl
 
     from bench_analysis import START_US, TELESCOPE_BASE, TELESCOPE_SIZE, generate_chunk
 
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         telescope = np.sort(np.random.default_rng(11).choice(1 << 16, TELESCOPE_SIZE, replace=False)).astype(np.uint32) + TELESCOPE_BASE
-        t0 = START_US - 31 * 86_400_000_000
-        generate_chunk(np.random.default_rng(7), telescope, packets, t0, t0 + 86_400_000_000).write_parquet(path)
+        t0, day = START_US - 31 * 86_400_000_000, 86_400_000_000
+        tmp = path.with_name(path.name + ".tmp")
+        if packets <= CHUNK:
+            generate_chunk(np.random.default_rng(7), telescope, packets, t0, t0 + day).write_parquet(tmp)
+        else:
+            n = -(-packets // CHUNK)
+            parts = []
+            for i in range(n):
+                lo, hi = t0 + day * i // n, t0 + day * (i + 1) // n
+                part = path.with_name(f"{path.stem}.part{i}.tmp")
+                m = packets // n + (1 if i < packets % n else 0)
+                generate_chunk(np.random.default_rng(7000 + i), telescope, m, lo, hi).write_parquet(part)
+                parts.append(part)
+            pl.scan_parquet(parts).sink_parquet(tmp)
+            for part in parts:
+                part.unlink()
+        os.replace(tmp, path)
     return path
 
 
@@ -132,105 +192,241 @@ def gzip_rows(packets: int) -> dict:
     return out
 
 
+JOBS = ("rollup", "port", "collab", "bigday", "oneday", "core", "add", "gzip")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packets-per-day", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=3, help="D: measured at D and 4D days")
     ap.add_argument("--quick", action="store_true", help="200 k packets a day, D = 2, a 200 k-packet capture")
+    ap.add_argument("--big-day", type=int, default=0, metavar="N",
+                    help="also build one real day of N packets (e.g. 35000000) and measure it (0: only extrapolated)")
+    ap.add_argument("--only", default=",".join(JOBS), metavar="JOBS",
+                    help=f"comma-separated subset of {','.join(JOBS)} (port and collab use the rollup job's caches)")
     ap.add_argument("--gzip-packets", type=int, default=2_000_000, help="capture size for the gzip rows (0: skip)")
     ap.add_argument("--data", type=Path, help="folder of day files (default benchmarks/data/days-<per-day>)")
     ap.add_argument("--src", default=str(HERE.parent / "src"), help="the scantui sources to run")
-    ap.add_argument("--work", type=Path, default=HERE / "data" / "scale-cache")
-    ap.add_argument("--json", type=Path, help="also write the raw figures here")
+    ap.add_argument("--work", type=Path, default=HERE / "data" / "scale-cache",
+                    help="the jobs' cache folders (kept: port and collab rerun on them)")
+    ap.add_argument("--json", type=Path, help="also write the raw figures here (after every job; with --only, "
+                                              "the figures of jobs not rerun are kept from this file)")
     ap.add_argument("--generate", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.generate:
         from measure_days import generate
 
-        folder, days, per_day, big = json.loads(args.generate)
+        folder, days, per_day, bigs = json.loads(args.generate)
         files = [str(f) for f in generate(Path(folder), days, per_day)]
-        one_big_day(Path(big), 4 * per_day)
+        for path, n in bigs:
+            one_big_day(Path(path), n)
         print(json.dumps(files))
         return
     if args.quick:
         args.packets_per_day, args.days, args.gzip_packets = 200_000, 2, 200_000
+    only = set(args.only.split(","))
+    if only - set(JOBS):
+        ap.error(f"--only: unknown job {', '.join(sorted(only - set(JOBS)))} (jobs: {','.join(JOBS)})")
     from bench_compressed import machine
     host, started = machine(), time.strftime("%Y-%m-%d %H:%M %Z")
     per_day, d = args.packets_per_day, args.days
-    shutil.rmtree(args.work, ignore_errors=True)
-    big = args.work.parent / "scale-days" / f"one-day-{4 * per_day}.parquet"
+    data = args.work.parent / "scale-days"
+    big = data / f"one-day-{4 * per_day}.parquet"
+    huge = data / f"one-day-{args.big_day}.parquet"
+    bigs = ([(str(big), 4 * per_day)] if "oneday" in only else []) + \
+        ([(str(huge), args.big_day)] if "bigday" in only and args.big_day else [])
+    print(f"generating {4 * d} days of {per_day:,} packets{' and ' + str(len(bigs)) + ' big day(s)' if bigs else ''} ...",
+          file=sys.stderr, flush=True)
     # in a child: the driver's own memory would show in every child's peak RSS (Linux keeps it across fork + exec)
     files = json.loads(subprocess.run(
         [sys.executable, __file__, "--generate", json.dumps([str(args.data or HERE / "data" / f"days-{per_day}"), 4 * d,
-                                                             per_day, str(big)])],
+                                                             per_day, bigs])],
         check=True, capture_output=True, text=True).stdout)
-    r: dict[str, dict] = {}
+    saved = json.loads(args.json.read_text()) if args.json and args.json.exists() and args.only != ",".join(JOBS) else {}
+    r: dict[str, dict] = saved.get("results", {})
+    gz: dict = saved.get("gzip", {})
+    cache_mb = saved.get("cache_mb")
+    loads = [f"{started} before: {os.getloadavg()[0]:.1f}, {os.getloadavg()[1]:.1f}, {os.getloadavg()[2]:.1f}"]
 
-    def step(name: str, kind: str, **kw) -> dict:
-        print(f"{name} ...", file=sys.stderr, flush=True)
-        r[name] = job(kind, args.src, **kw)
+    def save() -> None:
+        if args.json:
+            args.json.write_text(json.dumps({"when": started, "machine": host, "args": vars(args), "results": r, "gzip": gz,
+                                             "cache_mb": cache_mb, "loads": loads}, indent=1, default=str))
+
+    def step(name: str, kind: str, fresh: bool = True, **kw) -> dict:
+        if fresh and "cache" in kw:
+            shutil.rmtree(kw["cache"], ignore_errors=True)
+        print(f"{time.strftime('%H:%M:%S')} {name} ...", file=sys.stderr, flush=True)
+        try:
+            r[name] = job(kind, args.src, **kw)
+        except SystemExit as exc:  # one failed job (e.g. out of memory) leaves the others' figures
+            r[name] = {"error": str(exc)[-500:]}
+        r[name]["load"] = round(os.getloadavg()[0], 1)
         print(f"  {r[name]}", file=sys.stderr, flush=True)
+        save()
         return r[name]
 
-    step("rollup D", "rollup", files=files[:d], cache=args.work / "d")
-    step("rollup 4D", "rollup", files=files, cache=args.work / "4d")
-    cache_mb = du_mb(args.work / "4d")
-    step("one day", "rollup", files=files[:1], cache=args.work / "one")
-    step("one day 4x", "rollup", files=[str(big)], cache=args.work / "one4")
-    step("polars core", "polars", files=files)
-    step("duckdb core", "duckdb", files=files)
-    step("base 4D-1", "rollup", files=files[:-1], cache=args.work / "inc")
-    step("add one day", "rollup", files=files, cache=args.work / "inc")
-    gz = gzip_rows(args.gzip_packets) if args.gzip_packets else {}
-    shutil.rmtree(args.work, ignore_errors=True)
+    def query(size: str, cache: Path, which: list[str]) -> None:
+        argv = {"port": ["scanners", *which, "--port", "443", "--json"], "collab": ["collab", *which, "--json"]}
+        for q in ("port", "collab"):
+            if q in only:
+                step(f"{q} {size}", "query", fresh=False, cache=cache, argv=argv[q])
 
-    packets = r["rollup 4D"]["packets"]
-    full, add = r["rollup 4D"]["seconds"], r["add one day"]["seconds"]
-    rss_d, rss_4d = r["rollup D"]["peak_rss_mb"], r["rollup 4D"]["peak_rss_mb"]
-    slope = (r["one day 4x"]["peak_rss_mb"] - r["one day"]["peak_rss_mb"]) / (3 * per_day / 1e6)  # MiB per M packets
-    day35 = r["one day"]["peak_rss_mb"] + slope * (35 - per_day / 1e6)
+    if "rollup" in only:
+        step("rollup D", "rollup", files=files[:d], cache=args.work / "d")
+    query("D", args.work / "d", files[:d])
+    if "rollup" in only:
+        step("rollup 4D", "rollup", files=files, cache=args.work / "4d")
+        cache_mb = du_mb(args.work / "4d")
+    query("4D", args.work / "4d", files)
+    if "bigday" in only and args.big_day:
+        step("big day", "rollup", files=[str(huge)], cache=args.work / "big")
+        shutil.rmtree(args.work / "big", ignore_errors=True)
+    if "oneday" in only:
+        step("one day", "rollup", files=files[:1], cache=args.work / "one")
+        step("one day 4x", "rollup", files=[str(big)], cache=args.work / "one4")
+        for c in ("one", "one4"):
+            shutil.rmtree(args.work / c, ignore_errors=True)
+    if "core" in only:
+        step("polars core", "polars", files=files)
+        step("duckdb core", "duckdb", files=files)
+    if "add" in only:
+        step("base 4D-1", "rollup", files=files[:-1], cache=args.work / "inc")
+        step("add one day", "rollup", fresh=False, files=files, cache=args.work / "inc")
+        shutil.rmtree(args.work / "inc", ignore_errors=True)
+    if "gzip" in only and args.gzip_packets:
+        gz = gzip_rows(args.gzip_packets)
+    loads.append(f"{time.strftime('%Y-%m-%d %H:%M %Z')} after: {os.getloadavg()[0]:.1f}, {os.getloadavg()[1]:.1f}, "
+                 f"{os.getloadavg()[2]:.1f}; 1-minute load after each job: "
+                 + ", ".join(f"{k} {v.get('load')}" for k, v in r.items()))
+    save()
+    print_table(r, gz, cache_mb, per_day, d, args.big_day, host, started, loads)
+
+
+def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int, big_day: int, host: str, started: str,
+                loads: list[str]) -> None:
+    """The Markdown section: one row per figure whose jobs ran (or failed: then the error)."""
+    ok = {k: v for k, v in r.items() if "error" not in v}
+    packets = ok.get("rollup 4D", {}).get("packets", 4 * d * per_day)
+    rows: list[tuple[str, ...]] = []
+
+    def row(*need: str):
+        def add(fn):
+            missing = [n for n in need if n not in ok]
+            failed = [n for n in missing if n in r]
+            if failed:
+                rows.append((fn.__doc__ or fn.__name__, "", "", "failed: " + "; ".join(r[n]["error"].splitlines()[-1][:160]
+                                                                                    for n in failed), ""))
+            elif not missing:
+                rows.extend(fn())
+        return add
 
     def rate(sec: float) -> str:
         return f"{packets / sec / 1e6:.2f} M/s"
 
-    rows = [
-        ("peak RSS, rollup of D days", f"{d} x {per_day:,}", f"{r['rollup D']['seconds']:.1f} s", f"{rss_d:,} MiB", "measured"),
-        ("peak RSS, rollup of 4D days", f"{4 * d} x {per_day:,}", f"{full:.1f} s", f"{rss_4d:,} MiB", "measured"),
-        ("4D / D peak RSS", "", "", f"{rss_4d / rss_d:.2f}x", "measured"),
-        ("one day", f"1 x {per_day:,}", f"{r['one day']['seconds']:.1f} s", f"{r['one day']['peak_rss_mb']:,} MiB", "measured"),
-        ("one day, 4x packets", f"1 x {4 * per_day:,}", f"{r['one day 4x']['seconds']:.1f} s",
-         f"{r['one day 4x']['peak_rss_mb']:,} MiB", "measured"),
-        ("one day of 35 M packets", "", "", f"{day35:,.0f} MiB ({slope:.0f} MiB per M packets)", "extrapolated"),
-        ("rollup throughput (4D, full build)", f"{packets:,}", f"{full:.1f} s", rate(full), "measured"),
-        ("polars core query (streaming)", f"{packets:,}", f"{r['polars core']['seconds']:.1f} s",
-         f"{rate(r['polars core']['seconds'])}, {r['polars core']['peak_rss_mb']:,} MiB", "measured"),
-        ("DuckDB core query", f"{packets:,}", f"{r['duckdb core']['seconds']:.1f} s",
-         f"{rate(r['duckdb core']['seconds'])}, {r['duckdb core']['peak_rss_mb']:,} MiB", "measured"),
-        ("rollup / polars core", "", "", f"{full / r['polars core']['seconds']:.1f}x", "measured"),
-        ("add one day to 4D - 1", f"+{per_day:,}", f"{add:.1f} s", f"{100 * add / full:.0f} % of the full build", "measured"),
-        ("cache on disk after 4D (days + rollup)", "", "", f"{cache_mb:,.0f} MiB ({cache_mb / (packets / 1e6):.1f} MiB per M packets)",
-         "measured"),
-    ]
+    @row("rollup D")
+    def _():
+        """peak RSS, rollup of D days"""
+        return [("peak RSS, rollup of D days", f"{d} x {per_day:,}", f"{ok['rollup D']['seconds']:.1f} s",
+                 f"{ok['rollup D']['peak_rss_mb']:,} MiB", "measured")]
+
+    @row("rollup 4D")
+    def _():
+        """peak RSS, rollup of 4D days"""
+        return [("peak RSS, rollup of 4D days", f"{4 * d} x {per_day:,}", f"{ok['rollup 4D']['seconds']:.1f} s",
+                 f"{ok['rollup 4D']['peak_rss_mb']:,} MiB", "measured")]
+
+    @row("rollup D", "rollup 4D")
+    def _():
+        """4D / D peak RSS"""
+        return [("4D / D peak RSS", "", "", f"{ok['rollup 4D']['peak_rss_mb'] / ok['rollup D']['peak_rss_mb']:.2f}x", "measured")]
+
+    @row("one day", "one day 4x")
+    def _():
+        """one day"""
+        one, four = ok["one day"], ok["one day 4x"]
+        slope = (four["peak_rss_mb"] - one["peak_rss_mb"]) / (3 * per_day / 1e6)  # MiB per M packets
+        day35 = one["peak_rss_mb"] + slope * (35 - per_day / 1e6)
+        return [("one day", f"1 x {per_day:,}", f"{one['seconds']:.1f} s", f"{one['peak_rss_mb']:,} MiB", "measured"),
+                ("one day, 4x packets", f"1 x {4 * per_day:,}", f"{four['seconds']:.1f} s", f"{four['peak_rss_mb']:,} MiB",
+                 "measured"),
+                ("one day of 35 M packets", "", "", f"{day35:,.0f} MiB ({slope:.0f} MiB per M packets)", "extrapolated")]
+
+    @row("big day")
+    def _():
+        """one real day of the --big-day size"""
+        b = ok["big day"]
+        return [(f"one day of {big_day / 1e6:g} M packets", f"1 x {b['packets']:,}", f"{b['seconds']:.1f} s",
+                 f"{b['peak_rss_mb']:,} MiB ({b['packets'] / b['seconds'] / 1e6:.2f} M/s)", "measured")]
+
+    @row("rollup 4D")
+    def _():
+        """rollup throughput"""
+        full = ok["rollup 4D"]["seconds"]
+        return [("rollup throughput (4D, full build)", f"{packets:,}", f"{full:.1f} s", rate(full), "measured")]
+
+    @row("polars core")
+    def _():
+        """polars core query"""
+        p = ok["polars core"]
+        return [("polars core query (streaming)", f"{packets:,}", f"{p['seconds']:.1f} s",
+                 f"{rate(p['seconds'])}, {p['peak_rss_mb']:,} MiB", "measured")]
+
+    @row("duckdb core")
+    def _():
+        """DuckDB core query"""
+        p = ok["duckdb core"]
+        return [("DuckDB core query", f"{packets:,}", f"{p['seconds']:.1f} s", f"{rate(p['seconds'])}, {p['peak_rss_mb']:,} MiB",
+                 "measured")]
+
+    @row("rollup 4D", "polars core")
+    def _():
+        """rollup / polars core"""
+        return [("rollup / polars core", "", "", f"{ok['rollup 4D']['seconds'] / ok['polars core']['seconds']:.1f}x", "measured")]
+
+    @row("base 4D-1", "add one day")
+    def _():
+        """add one day to 4D - 1"""
+        add = ok["add one day"]["seconds"]
+        full = ok.get("rollup 4D", ok["base 4D-1"])["seconds"]
+        return [("add one day to 4D - 1", f"+{per_day:,}", f"{add:.1f} s", f"{100 * add / full:.0f} % of the full build",
+                 "measured")]
+
+    for size, n in (("D", d), ("4D", 4 * d)):
+        for q, label in (("port", "scanners --port 443 --json"), ("collab", "collab --json")):
+            @row(f"{q} {size}")
+            def _(q=q, size=size, n=n, label=label):
+                """query"""
+                x = ok[f"{q} {size}"]
+                note = "" if not x.get("new_cache_files") else f", wrote {x['new_cache_files']} cache files (not only a query)"
+                fail = "" if not x.get("exit") else f", exit {x['exit']}"
+                return [(f"`{label}` on the built rollup", f"{n} x {per_day:,}", f"{x['seconds']:.2f} s",
+                         f"{x['process_seconds']:.2f} s with start-up, {x['rows']} rows, {x['peak_rss_mb']:,} MiB{note}{fail}",
+                         "measured")]
+    if "collab D" in ok and "collab 4D" in ok:
+        rows.append(("collab 4D / collab D", "", "", f"{ok['collab 4D']['seconds'] / ok['collab D']['seconds']:.2f}x", "measured"))
+
+    if cache_mb:
+        rows.append(("cache on disk after 4D (days + rollup)", "", "",
+                     f"{cache_mb:,.0f} MiB ({cache_mb / (packets / 1e6):.1f} MiB per M packets)", "measured"))
     for label, g in gz.items():
         rows.append((f"read {label} (scantui, zlib-ng)", f"{g['rows']:,}", f"{g['seconds']:.2f} s",
                      f"{g['rows'] / g['seconds'] / 1e6:.2f} M/s, {g['mib']} MiB file, {g['peak_rss_mb']:,.0f} MiB RSS", "measured"))
     breakdown = "; ".join(f"{a['action']} {a['what'].split(' (')[0]} {a['seconds']:.2f} s"
-                          for a in r["add one day"]["actions"] if a["seconds"] >= 0.05)
+                          for a in ok.get("add one day", {}).get("actions", []) if a["seconds"] >= 0.05)
     cmd = " ".join(sys.argv[1:])
     print("\n".join([
         f"Date: {started}  ",
         f"Machine: {host}  ",
         f"Command: `python benchmarks/bench_scale.py {cmd}`  ",
+        *[f"Load: {x}  " for x in loads],
         "",
         "| measure | data | time | result | |",
         "|---|---|---:|---:|---|",
         *[f"| {a} | {b} | {c} | {e} | {f} |" for a, b, c, e, f in rows],
         "",
-        f"Adding one day, what it did: {breakdown}.",
+        *([f"Adding one day, what it did: {breakdown}."] if breakdown else []),
     ]))
-    if args.json:
-        args.json.write_text(json.dumps({"when": started, "machine": host, "args": vars(args), "results": r, "gzip": gz,
-                                         "cache_mb": cache_mb}, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -211,6 +211,28 @@ def test_merge_ranges_do_not_change_the_tables(tmp_path, monkeypatch):
         assert_frame_equal(table, _tables(split.rollup)[name])
 
 
+def test_a_day_built_in_passes_equals_one_pass(tmp_path, monkeypatch):
+    """A day bigger than ``PASS_PACKETS`` is built one source range and one key range a pass: every
+    per-day table holds the same rows in the same order, and the rollup is the same."""
+    files = _by_day(_data(), tmp_path / "in")
+    day = pl.read_parquet(files[0])  # day 1: random traffic and 100 packets of one Unicorn key
+    assert day.height > 700
+    one, passes = tmp_path / "one", tmp_path / "passes"
+    rd.build_day_state(day.lazy(), one)
+    rd.build_day_state(day.lazy(), passes, pass_packets=150)
+    assert sorted(p.name for p in passes.iterdir()) == sorted(p.name for p in one.iterdir())  # no piece left
+    for name in (rd.PORT_DAY_BASE, rd.KEYS, rd.GROUPS, rd.PAIRS, rd.DAY_TOTALS):
+        assert_frame_equal(pl.read_parquet(passes / name), pl.read_parquet(one / name))
+    assert_frame_equal(pl.read_parquet(passes / rd.ENRICHMENT).sort("src"), pl.read_parquet(one / rd.ENRICHMENT).sort("src"))
+    assert pl.read_parquet(one / rd.GROUPS).height > 0  # the session's key is in one pass's range, its groups too
+    whole = rc.update_rollup(open_inputs(files))
+    monkeypatch.setattr(rd, "PASS_PACKETS", 200)
+    split = rc.update_rollup(open_inputs(files), cache_dir=tmp_path / "in-passes")
+    assert split.count("built", "day") == len(files)
+    for name, table in _tables(whole.rollup).items():
+        assert_frame_equal(table, _tables(split.rollup)[name])
+
+
 def test_days_of_an_older_layout_are_rebuilt_not_reused(tmp_path, monkeypatch):
     files = _by_day(_data(), tmp_path / "in")
     monkeypatch.setattr(ru, "LAYOUT_VERSION", 3)  # day states without their packet table

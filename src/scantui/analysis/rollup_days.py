@@ -15,7 +15,10 @@ distributed runner can call the same functions as tasks:
    Unicorn-eligible packets per key, ``port_day`` row and tool they got),
    ``day_totals.parquet``, ``enrichment.parquet`` (per (src, day)) and
    ``src_dsts.parquet`` (the distinct (src, kind, dst) of the day, sorted).
-   Peak memory: that day's groups.
+   Peak memory: that day's groups; a day of more than :data:`PASS_PACKETS`
+   packets is built in passes, one source range and one session-key range at a
+   time (the same tables: each is sorted by source or by key), so the peak is
+   one pass's groups (measured: ``benchmarks/RESULTS.md``, "at the issue's sizes").
 3. :func:`merge_sessions` — the Unicorn session keys over all days (see below).
 4. :func:`day_files` — the day's ``port_day`` under those sessions: the base file
    when none of its keys is one, else :func:`port_day_with` (the base rows with
@@ -191,29 +194,84 @@ def concat_frames(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
 # ---------------------------------------------------------------- 2.-4. per day
 
 
-def build_day_state(packets: pl.LazyFrame, out: Path) -> None:
+def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | None = None) -> None:
     """One day's *packets* into the folder *out* (created): every per-day table, none of which
-    depends on the other days (tool counts are those without Unicorn sessions; see :func:`port_day_with`)."""
+    depends on the other days (tool counts are those without Unicorn sessions; see :func:`port_day_with`).
+
+    A day of more than *pass_packets* packets (default :data:`PASS_PACKETS`) is built in passes, one
+    source range (``port_day``, ``src_dsts``) and one session-key range (``unicorn_keys``,
+    ``unicorn_groups``) a pass, each written to a piece and the pieces concatenated in order:
+    the same rows in the same order as one pass (every table is sorted by source or by key),
+    with the memory of one pass's groups."""
     out.mkdir(parents=True, exist_ok=True)
+    limit = PASS_PACKETS if pass_packets is None else pass_packets
+    n = packets.select(pl.len()).collect().item()  # Parquet metadata for a day split
+    passes = max(1, -(-n // limit))
+    src_cuts = _source_cuts(packets, passes, n) if passes > 1 else []
+    key_cuts = [(1 << 32) * i // passes for i in range(1, passes)]  # session keys are hash-like: even ranges
     classified = ru.classify(packets)
-    tooled = ru.prepare(packets, sessions=pl.DataFrame(schema=SESSIONS_SCHEMA))
-    keys = packets.filter(unicorn_candidate()).select(unicorn_key()).group_by("unicorn_key").agg(pl.len().cast(pl.UInt32).alias("n"))
+    small = [ru.day_totals(classified).sink_parquet(out / DAY_TOTALS, lazy=True),
+             ru.src_day_enrichment(classified, ru.enrichment_columns(packets)).sink_parquet(out / ENRICHMENT, lazy=True)]
+    names = (PORT_DAY_BASE, KEYS, GROUPS, PAIRS)
+    pieces: dict[str, list[Path]] = {name: [] for name in names}
+    for i in range(passes):
+        by_src = packets if passes == 1 else packets.filter(_in_range("src", src_cuts, i))
+        by_key = packets if passes == 1 else packets.filter(_in_range("unicorn_key", key_cuts, i, unicorn_key()))
+        tables = _day_tables(by_src, by_key)
+        # sorted in memory after the streaming run: a streaming sort costs more than the rest of the day
+        frames = pl.collect_all([*tables, *(small if i == 0 else [])], engine="streaming")
+        for name, frame, (order, nulls_last) in zip(names, frames, _DAY_ORDER):
+            target = out / name if passes == 1 else out / f"{name}.{i}.tmp"
+            frame.sort(*order, nulls_last=nulls_last).write_parquet(target, row_group_size=ROW_GROUP)
+            pieces[name].append(target)
+        del frames, tables
+    if passes > 1:
+        for name in names:  # streamed: one row group at a time, in pass order
+            pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=ROW_GROUP, engine="streaming")
+            for piece in pieces[name]:
+                piece.unlink()
+
+
+#: Packets one pass of :func:`build_day_state` groups at once. Measured on a 35 M-packet day (state
+#: alone): one pass 3.5 GiB peak, 48.8 CPU s; passes of 18 M 1.9 GiB, 53.8 s; 12 M 1.5 GiB, 54.5 s;
+#: 6 M 1.3 GiB, 63.9 s (every pass reads the whole day again).
+PASS_PACKETS = 12_000_000
+#: Sort order (and nulls last?) of each per-day table (``port_day``, ``unicorn_keys``, ``unicorn_groups``, ``src_dsts``).
+_DAY_ORDER = ((("src", "dport"), False), (("unicorn_key",), False), (("unicorn_key", *GROUP_KEYS, "tool"), True),
+              (("src", "kind", "dst"), False))
+
+
+def _day_tables(by_src: pl.LazyFrame, by_key: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """``port_day`` and ``src_dsts`` of the packets *by_src*, session keys and groups of *by_key*."""
+    tooled = ru.prepare(by_src, sessions=pl.DataFrame(schema=SESSIONS_SCHEMA))
+    keyed = ru.prepare(by_key, sessions=pl.DataFrame(schema=SESSIONS_SCHEMA)) if by_key is not by_src else tooled
+    keys = by_key.filter(unicorn_candidate()).select(unicorn_key()).group_by("unicorn_key").agg(pl.len().cast(pl.UInt32).alias("n"))
     shared = keys.filter(pl.col("n") >= 2).select("unicorn_key")
-    groups = (tooled.filter(unicorn_eligible()).with_columns(unicorn_key()).join(shared, on="unicorn_key", how="semi")
+    groups = (keyed.filter(unicorn_eligible()).with_columns(unicorn_key()).join(shared, on="unicorn_key", how="semi")
               .group_by("unicorn_key", *GROUP_KEYS, "tool").agg(pl.len().cast(pl.UInt32).alias("packets")))
-    # sorted in memory after the streaming run: a streaming sort costs more than the rest of the day
-    rows, keys, groups, pairs, *_ = pl.collect_all([
-        ru.port_day(tooled).drop("day"),
-        keys,
-        groups,
-        classified.select("src", "kind", "dst").unique(),
-        ru.day_totals(classified).sink_parquet(out / DAY_TOTALS, lazy=True),
-        ru.src_day_enrichment(classified, ru.enrichment_columns(packets)).sink_parquet(out / ENRICHMENT, lazy=True),
-    ], engine="streaming")
-    rows.sort("src", "dport").write_parquet(out / PORT_DAY_BASE, row_group_size=ROW_GROUP)
-    keys.sort("unicorn_key").write_parquet(out / KEYS, row_group_size=ROW_GROUP)
-    groups.sort("unicorn_key", *GROUP_KEYS, "tool", nulls_last=True).write_parquet(out / GROUPS, row_group_size=ROW_GROUP)
-    pairs.sort("src", "kind", "dst").write_parquet(out / PAIRS, row_group_size=ROW_GROUP)
+    return [ru.port_day(tooled).drop("day"), keys, groups, ru.classify(by_src).select("src", "kind", "dst").unique()]
+
+
+def _source_cuts(packets: pl.LazyFrame, passes: int, n: int) -> list[int]:
+    """Source addresses cutting the day into *passes* ranges of about as many packets (from a sample)."""
+    step = max(1, n // 200_000)
+    sample = packets.select(pl.col("src").gather_every(step)).collect(engine="streaming")["src"].drop_nulls().sort()
+    if sample.is_empty():
+        return []
+    cuts = [int(sample[len(sample) * i // passes]) for i in range(1, passes)]
+    return sorted(set(cuts))
+
+
+def _in_range(column: str, cuts: Sequence[int], i: int, expr: pl.Expr | None = None) -> pl.Expr:
+    """Rows of range *i* of *column* cut at *cuts* (range ``i`` is ``[cuts[i-1], cuts[i])``; nulls in the last)."""
+    col = pl.col(column) if expr is None else expr
+    if i > len(cuts):
+        return pl.lit(False)
+    lower = None if i == 0 else col >= cuts[i - 1]
+    upper = col.is_null() if i == len(cuts) else col < cuts[i]
+    if i == len(cuts):
+        return upper if lower is None else (lower | upper)
+    return upper if lower is None else (lower & upper)
 
 
 def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.LazyFrame], target: Path) -> None:
@@ -234,14 +292,16 @@ def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.
         [pl.col("packets").filter(pl.col("tool") == t).sum().cast(pl.UInt32).alias(f"moved_{t}") for t in TOOLS]
     )
     moved_cols = [f"moved_{t}" for t in TOOLS]
-    base = pl.read_parquet(state / PORT_DAY_BASE)
     moved = moved.collect()
-    rows = base.join(moved, on=list(GROUP_KEYS), how="left", nulls_equal=True, maintain_order="left")
+    # streamed past the small *moved* frame: the base rows are never all in memory (a 35 M-packet day: ~10 M rows)
+    rows = pl.scan_parquet(state / PORT_DAY_BASE).join(moved.lazy(), on=list(GROUP_KEYS), how="left", nulls_equal=True,
+                                                       maintain_order="left")
     rows = rows.with_columns(pl.col(moved_cols).fill_null(0)).with_columns(
         *[(pl.col(c) - pl.col(f"moved_{t}")).alias(c) for t, c in zip(TOOLS, ru.TOOL_COLUMNS) if t != "unicorn"],
         (pl.col("tool_unicorn") + pl.sum_horizontal(moved_cols)).cast(pl.UInt32).alias("tool_unicorn"),
     ).drop(moved_cols)
-    rows.write_parquet(target, row_group_size=ROW_GROUP)  # in the base's order (by source), as the merge reads it
+    # in the base's order (by source), as the merge reads it
+    rows.sink_parquet(target, row_group_size=ROW_GROUP, engine="streaming")
 
 
 def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper | None = None) -> pl.DataFrame:
