@@ -54,6 +54,8 @@ KIND_DTYPE = pl.Enum(KINDS)
 TOOL_COLUMNS = tuple(f"tool_{t}" for t in TOOLS)
 
 PORT_DAY = "port_day"
+#: The same rows as ``port_day``, each day's file sorted by (kind, dport, src): a port filter reads only its row groups.
+PORT_DAY_BY_PORT = "port_day_by_port"
 SRC_TOTALS = "src_totals.parquet"
 DAY_TOTALS = "day_totals.parquet"
 ENRICHMENT_FILE = "src_day_enrichment.parquet"
@@ -338,9 +340,10 @@ def _scantui_version() -> str:
 # ---------------------------------------------------------------- reading
 
 
-def scan_port_day(folder: str | os.PathLike[str]) -> pl.LazyFrame:
-    """``port_day`` as a LazyFrame with the contract's column order (``day`` typed as Date)."""
-    root = Path(folder) / PORT_DAY
+def scan_port_day(folder: str | os.PathLike[str], table: str = PORT_DAY) -> pl.LazyFrame:
+    """``port_day`` as a LazyFrame with the contract's column order (``day`` typed as Date); *table*
+    :data:`PORT_DAY_BY_PORT` reads the same rows from the copy sorted by port."""
+    root = Path(folder) / table
     if not any(root.glob("day=*/*.parquet")):
         return pl.LazyFrame(schema=PORT_DAY_SCHEMA)
     lf = pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()})

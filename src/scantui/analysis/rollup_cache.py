@@ -120,6 +120,12 @@ class Rollup:
         return ru.scan_port_day(self.path)
 
     @property
+    def port_day_by_port(self) -> pl.LazyFrame | None:
+        """``port_day``'s rows with each day's file sorted by (kind, dport, src), for port filters; None in
+        a rollup without the copy (built before it, or outside the cache)."""
+        return ru.scan_port_day(self.path, ru.PORT_DAY_BY_PORT) if (self.path / ru.PORT_DAY_BY_PORT).is_dir() else None
+
+    @property
     def src_totals(self) -> pl.LazyFrame:
         return pl.scan_parquet(self.path / ru.SRC_TOTALS)
 

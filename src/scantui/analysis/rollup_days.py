@@ -346,12 +346,31 @@ def day_files(day: dt.date, state: Path, sessions: pl.DataFrame, packets: Callab
     its keys is a session, else a ``port_day-<digest>.parquet`` beside it (written once per session set)."""
     mine = day_sessions(state / KEYS, sessions)
     if mine.height == 0:
-        return DayFiles(day, state, state / PORT_DAY_BASE)
-    target = state / f"port_day-{sessions_digest(mine)}.parquet"
-    if not target.is_file():
-        with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
-            port_day_with(state, mine, packets, tmp)
+        target = state / PORT_DAY_BASE
+    else:
+        target = state / f"port_day-{sessions_digest(mine)}.parquet"
+        if not target.is_file():
+            with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
+                port_day_with(state, mine, packets, tmp)
+    write_by_port(target)
     return DayFiles(day, state, target)
+
+
+def by_port(port_day: Path) -> Path:
+    """The copy of a day's ``port_day`` file sorted by (kind, dport, src), beside it."""
+    return port_day.with_name(f"by_port-{port_day.name}")
+
+
+def write_by_port(port_day: Path) -> None:
+    """Write :func:`by_port` of *port_day* once: the same rows, sorted by port so that a port filter
+    skips the other row groups by their statistics (the file itself is sorted by source, as the merge
+    reads it). Memory: the day's ``port_day`` rows."""
+    target = by_port(port_day)
+    if target.is_file():
+        return
+    with atomic_path(target) as tmp:
+        (pl.read_parquet(port_day).sort("kind", "dport", "src", nulls_last=True, maintain_order=True)
+         .write_parquet(tmp, row_group_size=ROW_GROUP))
 
 
 def sessions_digest(sessions: pl.DataFrame) -> str:
@@ -414,10 +433,15 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     report = progress or (lambda _m, _f: None)
     days = sorted(days, key=lambda d: d.day)
     (out / ru.PORT_DAY).mkdir()
+    sorted_by_port = all(by_port(d.port_day).is_file() for d in days)
     for d in days:
         folder = out / ru.PORT_DAY / f"day={d.day.isoformat()}"
         folder.mkdir()
         _link_or_copy(d.port_day, folder / "00000000.parquet")
+        if sorted_by_port:
+            folder = out / ru.PORT_DAY_BY_PORT / f"day={d.day.isoformat()}"
+            folder.mkdir(parents=True)
+            _link_or_copy(by_port(d.port_day), folder / "00000000.parquet")
     _concat([d.state / DAY_TOTALS for d in days], ru.DAY_TOTALS_SCHEMA, out / ru.DAY_TOTALS, ["day", "sensor"])
     if enrich:
         _concat([d.state / ENRICHMENT for d in days], ru.ENRICHMENT_SCHEMA, out / ru.ENRICHMENT_FILE, ["src", "day"])

@@ -244,7 +244,8 @@ class Workspace:
             rollup = self.rollup(task)
             size = self.telescope(task)[0]
             task.check()
-            return scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, query=query,
+            port_day = _port_day(rollup, bool(query is not None and query.ports))
+            return scanner_list(port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, query=query,
                                 telescope_size=size, packets=self.packet_source(task), src_profile=rollup.src_profile,
                                 rules=rules)
 
@@ -263,7 +264,7 @@ class Workspace:
             rollup = self.rollup(task)
             size = self.telescope(task)[0]
             task.check()
-            return collab_scans(self.packet_source(task), port_day=rollup.port_day, enrichment=rollup.enrichment,
+            return collab_scans(self.packet_source(task), port_day=_port_day(rollup, bool(query.ports)), enrichment=rollup.enrichment,
                                 telescope_size=size, query=query)
 
         return self._memo(self._results, ("collab", query), task, search)
@@ -316,7 +317,7 @@ class Workspace:
 
             port = pl.col("dport")
             hit = pl.any_horizontal([port.is_between(lo, hi) for lo, hi in ranges])
-            port_day = self.rollup(task).port_day
+            port_day = _port_day(self.rollup(task), True)
             return port_day.filter((pl.col("kind") == "probe") & hit).select("src").unique().collect()["src"]
 
         return self._memo(self._results, ("sources_on_ports", ranges), task, build)
@@ -353,3 +354,13 @@ class Workspace:
                                   max_rows=cap, port_day=self.rollup(task).port_day)
 
         return self._memo(self._reads, ("timing", srcs, port, start_us, end_us, cap), task, read)
+
+
+def _port_day(rollup: Rollup, by_port: bool) -> pl.LazyFrame:
+    """The rollup's ``port_day``; for a query filtered by port, its copy sorted by port when the rollup has it
+    (the same rows: a port filter then reads only that port's row groups of each day)."""
+    if by_port:
+        sorted_copy = rollup.port_day_by_port
+        if sorted_copy is not None:
+            return sorted_copy
+    return rollup.port_day
