@@ -237,7 +237,11 @@ def test_crafted_tables_with_nulls_icmp_and_sensors(tmp_path):
 def test_bucket_count_does_not_change_the_tables(tmp_path, buckets):
     folder, lf = _build(tmp_path, crafted(), buckets=buckets)
     _check_all(folder, lf)
-    assert sorted(p.name for p in folder.iterdir()) == sorted([ru.PORT_DAY, ru.SRC_TOTALS, ru.SRC_PROFILE, ru.DAY_TOTALS, ru.ENRICHMENT_FILE, ru.META])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([ru.PORT_DAY, ru.PORT_DAY_BY_PORT, ru.SRC_TOTALS, ru.SRC_PROFILE,
+                                                               ru.DAY_TOTALS, ru.ENRICHMENT_FILE, ru.META])
+    keys = list(ru.PORT_DAY_KEYS)
+    assert ru.scan_port_day(folder, ru.PORT_DAY_BY_PORT).collect().sort(keys, nulls_last=True).equals(
+        ru.scan_port_day(folder).collect().sort(keys, nulls_last=True))
 
 
 def test_input_without_sensor_or_enrichment(tmp_path, canonical_df):

@@ -122,7 +122,7 @@ class Rollup:
     @property
     def port_day_by_port(self) -> pl.LazyFrame | None:
         """``port_day``'s rows with each day's file sorted by (kind, dport, src), for port filters; None in
-        a rollup without the copy (built before it, or outside the cache)."""
+        a rollup without the copy (built before it existed)."""
         return ru.scan_port_day(self.path, ru.PORT_DAY_BY_PORT) if (self.path / ru.PORT_DAY_BY_PORT).is_dir() else None
 
     @property
