@@ -27,7 +27,6 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bench_ingest import machine  # noqa: E402 - one machine line for every benchmark
 
 WORK = HERE / "data" / "work" / "compressed"
 
@@ -169,20 +169,6 @@ def generate(packets: int, work: Path) -> None:
         (work / "double.pcap").unlink()
         capgen.write_pcap(str(work / "warm.pcap"), 1000, seed=1)
         (work / "warm.pcap.gz").write_bytes(gzip.compress((work / "warm.pcap").read_bytes(), 6, mtime=0))
-
-
-def machine() -> str:
-    model = "?"
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} CPUs ({model}), {mem_gb:.0f} GiB RAM, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}; load average before the run {load}")
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from conftest import make_canonical
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
+from scantui.analysis.collab import collab_scans
 from scantui.analysis.collab_query import CollabQuery
 from scantui.analysis.scanners import ScannerQuery, scanner_list
 from scantui.io.loader import open_inputs
@@ -71,14 +72,13 @@ def test_the_scanner_list_by_port_equals_the_one_from_port_day(query, shared_rol
     assert_frame_equal(mine.frame, plain.frame)
 
 
-def test_collab_and_the_port_filter_by_port_equal_port_day(tmp_path, shared_rollup_cache):
+def test_collab_and_the_port_filter_by_port_equal_port_day(shared_rollup_cache):
     ws = Workspace.open([SAMPLE])
     query = CollabQuery(ports=(3306, 27017, 445))
     found = ws.collab(query)
     assert found.candidates and {c.port for c in found.candidates} <= {3306, 27017, 445}
-    plain = __import__("scantui.analysis.collab", fromlist=["collab_scans"]).collab_scans(
-        ws.packet_source(), port_day=ws.rollup().port_day, enrichment=ws.rollup().enrichment,
-        telescope_size=ws.telescope()[0], query=query)
+    plain = collab_scans(ws.packet_source(), port_day=ws.rollup().port_day, enrichment=ws.rollup().enrichment,
+                         telescope_size=ws.telescope()[0], query=query)
     assert [c.to_json() for c in found.candidates] == [c.to_json() for c in plain.candidates]
     on_ports = ws.sources_on_ports(((3306, 3306), (440, 450)))
     want = (ws.rollup().port_day.filter((pl.col("kind") == "probe") & (pl.col("dport").is_between(3306, 3306)

@@ -161,7 +161,7 @@ class Rollup:
         states = self.day_states
         if not states or not all(folder.is_dir() for folder in states.values()):
             return None
-        merged = sorted((self.path / rd.MERGE / rd.DSTS).glob("*.parquet"))
+        merged = rd.dst_pair_files(self.path) or []
         sessions = self.path / SESSIONS
         return DayPackets(states, int(self.meta.get("unicorn_min_packets", UNICORN_MIN_PACKETS)), merged,
                           sessions if sessions.is_file() else None)

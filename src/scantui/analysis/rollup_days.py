@@ -492,16 +492,21 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     return incremental
 
 
-def scan_dst_pairs(rollup: Path) -> pl.LazyFrame | None:
-    """The distinct (src, kind, dst) of a rollup's whole data (its merged state's ``dsts`` files, named by
-    its index), or None for a rollup kept without its merged state."""
+def dst_pair_files(rollup: Path) -> list[Path] | None:
+    """The files of a rollup's merged destination pairs (disjoint distinct (src, kind, dst) over the whole
+    data), as its merged state's index names them; None for a rollup kept without its merged state."""
     index = rollup / MERGE / MERGE_DAYS
     if not index.exists():
         return None
-    names = _read_json_file(index)["files"][DSTS]
-    if not names:
-        return pl.LazyFrame(schema=PAIRS_SCHEMA)
-    return pl.scan_parquet([rollup / MERGE / DSTS / name for name in names])
+    return [rollup / MERGE / DSTS / name for name in _read_json_file(index)["files"][DSTS]]
+
+
+def scan_dst_pairs(rollup: Path) -> pl.LazyFrame | None:
+    """:func:`dst_pair_files` as one LazyFrame (None without a merged state)."""
+    files = dst_pair_files(rollup)
+    if files is None:
+        return None
+    return pl.scan_parquet(files) if files else pl.LazyFrame(schema=PAIRS_SCHEMA)
 
 
 def extends(previous: Path, days: Sequence[DayFiles]) -> int:
