@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -130,6 +131,20 @@ def test_copy_of_folder_with_non_parquet_is_sniffed_per_file(tmp_path, canonical
     (folder / "notes.txt").write_text("not data at all\n")
     with pytest.raises(InputError, match="notes.txt"):
         open_inputs([folder])
+
+
+def test_folder_walk_skips_documentation_and_checksums(tmp_path, canonical_parquet):
+    folder = tmp_path / "captures"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(canonical_parquet, folder / "sub" / "x.parquet")
+    for name in ("README.md", "truth.json", "SHA256SUMS", "x.parquet.md5", "LICENSE", "notes.yaml"):
+        (folder / name).write_text("not data at all\n")
+    ds = open_inputs([folder])
+    assert [Path(i.path).name for i in ds.inputs] == ["x.parquet"]
+    assert ds.lf.collect().height == pl.read_parquet(canonical_parquet).height
+    # named explicitly, the same file is read (and refused)
+    with pytest.raises(InputError, match="truth.json"):
+        open_inputs([folder / "truth.json"])
 
 
 def test_aliased_parquet_is_normalized(tmp_path, canonical_df):

@@ -52,6 +52,11 @@ _SCANNERS: dict[str, str] = {
 }
 
 _IGNORED_NAMES = {"_SUCCESS", "_metadata", "_common_metadata", ".DS_Store"}
+#: What a folder walk skips besides those names: documentation, checksums and signatures kept beside
+#: captures (``README.md``, ``truth.json``, ``SHA256SUMS``); a file given by name is never skipped.
+_NOT_DATA_SUFFIXES = (".crc", ".json", ".md", ".rst", ".yaml", ".yml", ".html", ".pdf", ".sha256", ".sha1", ".md5",
+                      ".sig", ".asc")
+_NOT_DATA_STEMS = ("README", "LICENSE", "LICENCE", "SHA256SUMS", "MD5SUMS", "CHECKSUMS")
 
 #: Format name of an enrichment table given as a PATH.
 ENRICHMENT_TABLE = "enrichment"
@@ -243,12 +248,17 @@ def _scanner(fmt: str) -> Callable[[Path, LoadOptions, LoadStats], pl.LazyFrame]
     return getattr(importlib.import_module(module), func)
 
 
+def _not_data(name: str) -> bool:
+    lower = name.lower()
+    return lower.endswith(_NOT_DATA_SUFFIXES) or name.split(".")[0].upper() in _NOT_DATA_STEMS
+
+
 def _walk(folder: Path) -> list[Path]:
     files = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
-            if name.startswith(".") or name in _IGNORED_NAMES or name.endswith(".crc"):
+            if name.startswith(".") or name in _IGNORED_NAMES or _not_data(name):
                 continue
             files.append(Path(root) / name)
     return files
@@ -347,7 +357,8 @@ def _build_frame(groups: list[_Group], opts: LoadOptions, stats: LoadStats) -> p
             frames.extend(scan_captures(captures, opts, stats))
             captures = []
         if group.format == detect.PARQUET:
-            frames.append(scan_parquet(list(group.paths), opts, stats, hive=group.hive))
+            frames.append(scan_parquet(list(group.paths), opts, stats, hive=group.hive,
+                                       files=_walk(group.paths[0]) if group.hive and group.paths[0].is_dir() else None))
         else:
             frames.append(_scanner(group.format)(group.paths[0], opts, stats))
     if captures:

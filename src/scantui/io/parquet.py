@@ -29,17 +29,21 @@ def _is_canonical(schema: pl.Schema) -> bool:
     )
 
 
-def scan_parquet(sources: Sequence[Path], opts: LoadOptions, stats: LoadStats, *, hive: bool = False) -> pl.LazyFrame:
-    """Scan one or more Parquet files (or one hive-partitioned folder) as the canonical table."""
+def scan_parquet(sources: Sequence[Path], opts: LoadOptions, stats: LoadStats, *, hive: bool = False,
+                 files: Sequence[Path] | None = None) -> pl.LazyFrame:
+    """Scan one or more Parquet files (or one hive-partitioned folder) as the canonical table.
+
+    *files*: a hive folder's data files as its walk found them (the folder may also hold a README or
+    checksums, which polars, given the folder, would try to read)."""
     label = _describe(sources)
-    target = str(sources[0]) if hive else [str(s) for s in sources]
+    target = str(sources[0]) if hive and not files else [str(s) for s in (files or sources)]
     try:
         lf = pl.scan_parquet(target, hive_partitioning=hive, missing_columns="insert", extra_columns="ignore")
         schema = lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
     if _is_canonical(schema):
-        return _checked_canonical(conform(lf), sources, label, opts, stats, hive)
+        return _checked_canonical(conform(lf), files or sources, label, opts, stats, hive and not files)
     return _normalized(lf, schema, label, opts, stats)
 
 
