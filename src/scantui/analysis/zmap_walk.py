@@ -500,3 +500,37 @@ def _describe(found: list[int], cand: Candidates, e: np.ndarray, ts: np.ndarray,
         consistent=int(best[0]), threads_seen=max(len(real), 1), subshards=subshards, steps_per_s=rate,
         candidates=len(found), hypothesis=hyp.describe(),
     )
+
+
+# -- from the canonical table ---------------------------------------------------------------------
+
+
+def telescope_ranges(cidrs: Iterable[str]) -> list[tuple[int, int]]:
+    """``["198.18.0.0/16", ...]`` -> merged [lo, hi) ranges."""
+    return _intervals(cidrs)
+
+
+def source_probes(packets, src: int, *, port: int | None = None) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """One source's SYN probes from the canonical table (a polars LazyFrame or DataFrame): time-ordered
+    destinations and timestamps (seconds) to *port*, by default the port it probed most."""
+    import polars as pl
+
+    from scantui.analysis.fingerprints import scan_candidate
+    from scantui.io.schema import ACK, SYN
+
+    lf = packets.lazy().filter((pl.col("src") == src) & scan_candidate()
+                               & ((pl.col("tcp_flags") & (SYN | ACK)) == SYN))
+    if port is None:
+        top = lf.group_by("dport").agg(pl.len().alias("n")).sort(["n", "dport"], descending=[True, False]).head(1).collect()
+        if top.height == 0:
+            return np.zeros(0, np.int64), np.zeros(0), None
+        port = int(top["dport"][0])
+    df = lf.filter(pl.col("dport") == port).select("ts", "dst").sort("ts").collect()
+    return df["dst"].to_numpy().astype(np.int64), df["ts"].dt.epoch("us").to_numpy() / 1e6, port
+
+
+def match_source(packets, src: int, telescope: Sequence[tuple[int, int]], hyp: Hypothesis = Hypothesis(), *,
+                 port: int | None = None, version: int = 4) -> WalkMatch | None:
+    """:func:`match_walk` on one source's probes to one port of the loaded table."""
+    dst, ts, _ = source_probes(packets, src, port=port)
+    return match_walk(dst, ts, telescope, hyp, version=version) if len(dst) else None
