@@ -149,3 +149,12 @@ def test_too_few_hits_or_blocked_destinations_do_not_match():
     assert zd.match_walk(dst[:3], ts[:3], tele) is None
     bogus = np.concatenate([dst, int(ipaddress.ip_address("10.0.0.1")) + np.arange(len(dst))])
     assert zd.match_walk(bogus, np.concatenate([ts, ts]), tele) is None  # ZMap never probes its blocklist
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 8, 12, 13, 32])
+def test_sorting_network_sorts_columns(n):
+    rows = list(np.random.default_rng(n).random((n, 300)))
+    expected = np.sort(np.array(rows), axis=0)
+    for i, k in zd._sorting_network(n):
+        rows[i], rows[k] = np.minimum(rows[i], rows[k]), np.maximum(rows[i], rows[k])
+    assert np.array_equal(np.array(rows), expected)

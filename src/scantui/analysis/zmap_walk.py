@@ -359,6 +359,33 @@ def _needed(links: int, p0: float, n_cand: int, slope_factor: float) -> int:
     return links + 1
 
 
+@lru_cache(maxsize=None)
+def _sorting_network(n: int) -> tuple[tuple[int, int], ...]:
+    """Batcher's odd-even merge sort comparators for n values (the power of two above, cut to n:
+    comparators against the padding are no-ops)."""
+    size = 1 << max(n - 1, 1).bit_length()
+    pairs: list[tuple[int, int]] = []
+
+    def merge(lo: int, hi: int, r: int) -> None:
+        step = r * 2
+        if step < hi - lo:
+            merge(lo, hi, step)
+            merge(lo + r, hi, step)
+            pairs.extend((i, i + r) for i in range(lo + r, hi - r, step))
+        else:
+            pairs.append((lo, lo + r))
+
+    def sort(lo: int, hi: int) -> None:
+        if hi - lo >= 1:
+            mid = lo + (hi - lo) // 2
+            sort(lo, mid)
+            sort(mid + 1, hi)
+            merge(lo, hi, 1)
+
+    sort(0, size - 1)
+    return tuple((i, k) for i, k in pairs if k < n)
+
+
 def _links(E: np.ndarray, ts: np.ndarray, n: int, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For hits 1..h-1 of E (h, c): the smallest forward distance to one of the previous *window*
     hits, the lag it was found at, and its time gap."""
@@ -428,13 +455,18 @@ def match_walk(dst, ts, telescope: Sequence[tuple[int, int]], hyp: Hypothesis = 
     # stage 1, every candidate: the first hits' positions on g's cycle as fractions (float64: off
     # by ~2**-21 of a turn, far below a tight gap); a true g puts most of them in tight pairs
     h1 = min(h, STAGE1_HITS)
-    gap = TIGHT / m_tele
+    gap = np.float32(TIGHT / m_tele)
+    network = _sorting_network(h1)
     survivors = []
     for start in range(0, len(cand.generators), CHUNK):
-        f = e[None, :h1].astype(np.float64) * cand.inv_frac[start:start + CHUNK, None]
+        f = e[:h1, None].astype(np.float64) * cand.inv_frac[None, start:start + CHUNK]
         f -= np.floor(f)
-        f.sort(axis=1)
-        close = (np.diff(f, axis=1) < gap).sum(axis=1) + (f[:, 0] + 1 - f[:, -1] < gap)
+        rows = list(f.astype(np.float32))
+        for i, k in network:  # sort each candidate's positions, all candidates at once
+            rows[i], rows[k] = np.minimum(rows[i], rows[k]), np.maximum(rows[i], rows[k])
+        close = (rows[0] + np.float32(1) - rows[-1] < gap).astype(np.int32)
+        for i in range(h1 - 1):
+            close += rows[i + 1] - rows[i] < gap
         survivors.append(start + np.flatnonzero(close >= min(2, h1 - 1)))
     alive = np.concatenate(survivors)
     # stage 2, the survivors: up to MAX_HITS hits, the full window, the counts chance allows
