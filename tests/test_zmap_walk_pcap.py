@@ -16,27 +16,15 @@ from scantui.analysis.fingerprints import with_tool
 from scantui.io.loader import open_inputs
 from scantui.sample import zmap_walk as zw
 
-from pcapbuild import Rec, ether, ipv4, tcp, write_pcap
+from pcapbuild import write_pcap
+from zmapbuild import zmap41_records
 
 DATA = Path(__file__).parent / "data" / "zmap211"
-ZMAP41_OPTIONS = bytes([2, 4, 0x05, 0xB4, 1, 3, 3, 8, 1, 1, 4, 2])  # MSS 1460, NOP, WS 8, NOP, NOP, SACK-permitted
 TELESCOPE = "44.1.0.0/16"
 
 
 def _ip(text: str) -> int:
     return int(ipaddress.ip_address(text))
-
-
-def _zmap41_records(src: int, ts: np.ndarray, dst: np.ndarray, port: int, seed: int) -> list[Rec]:
-    rng = np.random.default_rng(seed)
-    ip_ids = rng.integers(0, 65536, len(dst))
-    ip_ids[ip_ids == 54321] = 54320  # the old tag would make this the IP-ID rule's
-    out = []
-    for t, d, ipid in zip(ts, dst, ip_ids):
-        seg = tcp(sport=int(rng.integers(32768, 61000)), dport=port, seq=int(rng.integers(0, 2**32)), flags=0x02,
-                  window=65535, options=ZMAP41_OPTIONS)
-        out.append(Rec(ether(ipv4(src, int(d), 6, seg, ip_id=int(ipid), ttl=64)), ts=1_700_000_000.0 + float(t)))
-    return out
 
 
 def test_simulated_zmap41_shards_through_the_pcap_loader(tmp_path):
@@ -50,10 +38,10 @@ def test_simulated_zmap41_shards_through_the_pcap_loader(tmp_path):
         scan = zw.Scan.from_words(0x5EED, 0xF00D, zw.Allowed(), shard=shard, shards=2, threads=2)
         gens.add(scan.generator)
         ts, dst, _ = zw.probes(scan, rate=40_000.0, keep=keep, limit=1_000_000, jitter=0.001, seed=shard)
-        records += _zmap41_records(src, ts, dst, 443, shard)
+        records += zmap41_records(src, ts, dst, 443, shard)
     rng = np.random.default_rng(3)
     noise_src = _ip("91.0.0.7")
-    records += _zmap41_records(noise_src, np.sort(rng.uniform(0, 60, 40)), rng.choice(keep, 40), 443, 9)
+    records += zmap41_records(noise_src, np.sort(rng.uniform(0, 60, 40)), rng.choice(keep, 40), 443, 9)
     records.sort(key=lambda r: r.ts)
     path = write_pcap(tmp_path / "zmap41.pcap", records)
 

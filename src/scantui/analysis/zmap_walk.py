@@ -423,10 +423,11 @@ def _consistent(dmin: np.ndarray, dt: np.ndarray, tight: np.ndarray) -> tuple[np
     return best, centre
 
 
-def match_walk(dst, ts, telescope: Sequence[tuple[int, int]], hyp: Hypothesis = Hypothesis(), *,
+def match_walk(dst, ts, telescope: Sequence[tuple[int, int]] | int, hyp: Hypothesis = Hypothesis(), *,
                 version: int = 4) -> WalkMatch | None:
     """Whether one source's probes (destinations, timestamps in seconds, time-ordered) follow a
-    ZMap walk under *hyp*, seen through a telescope of [lo, hi) address ranges."""
+    ZMap walk under *hyp*, seen through a telescope of [lo, hi) address ranges (or of that many
+    addresses, all allowed by *hyp*)."""
     imap = index_map(hyp)
     p = group_prime(imap.count, version=version)
     n = p - 1
@@ -440,7 +441,7 @@ def match_walk(dst, ts, telescope: Sequence[tuple[int, int]], hyp: Hypothesis = 
     if ok.sum() < 0.9 * len(idx):  # ZMap never probes what its blocklist forbids
         return None
     idx, ts = idx[ok], ts[ok]
-    m_tele = imap.allowed_count(telescope)
+    m_tele = telescope if isinstance(telescope, int) else imap.allowed_count(telescope)
     if len(idx) < 3 or m_tele == 0:
         return None
     e = dlog(p)((idx + 1).astype(np.uint64))
@@ -561,8 +562,37 @@ def source_probes(packets, src: int, *, port: int | None = None) -> tuple[np.nda
     return df["dst"].to_numpy().astype(np.int64), df["ts"].dt.epoch("us").to_numpy() / 1e6, port
 
 
-def match_source(packets, src: int, telescope: Sequence[tuple[int, int]], hyp: Hypothesis = Hypothesis(), *,
+def match_source(packets, src: int, telescope: Sequence[tuple[int, int]] | int, hyp: Hypothesis = Hypothesis(), *,
                  port: int | None = None, version: int = 4) -> WalkMatch | None:
     """:func:`match_walk` on one source's probes to one port of the loaded table."""
     dst, ts, _ = source_probes(packets, src, port=port)
     return match_walk(dst, ts, telescope, hyp, version=version) if len(dst) else None
+
+
+def detail_walk(packets, telescope: Sequence[tuple[int, int]] | int) -> WalkMatch | None:
+    """The test on one source's probes as a detail view reads them (``ts``, ``dst``, ``dport``: e.g.
+    :class:`scantui.analysis.detail.TimingPackets`' frame), on its most probed port."""
+    if packets.height == 0:
+        return None
+    top = packets.group_by("dport").len().sort(["len", "dport"], descending=[True, False])["dport"][0]
+    one = packets.filter(packets["dport"] == top).sort("ts")
+    return match_walk(one["dst"].to_numpy().astype(np.int64), one["ts"].dt.epoch("us").to_numpy() / 1e6, telescope)
+
+
+def telescope_arg(cidrs: str | None, size: int) -> Sequence[tuple[int, int]] | int:
+    """The telescope as the test takes it: the ``--telescope`` CIDRs when given, else its size."""
+    if cidrs:
+        from scantui.analysis.telescope import parse_cidrs
+
+        return telescope_ranges(str(n) for n in parse_cidrs(cidrs))
+    return int(size)
+
+
+def describe(m: WalkMatch) -> str:
+    """One line for a detail view: ``zmap (walk) g=65520 · threads >= 2 · S ~ 4``."""
+    parts = [f"g={m.generator}", f"{m.tight}/{m.hits - 1} links"]
+    if m.threads_seen > 1:
+        parts.append(f"threads >= {m.threads_seen}")
+    if m.subshards:
+        parts.append(f"S ~ {m.subshards}")
+    return "zmap (walk) " + " · ".join(parts)
