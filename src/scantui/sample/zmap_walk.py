@@ -22,11 +22,24 @@ against exact Python ports of the loops and against ``zmap --dryrun`` of Debian'
   2.1.1: subshard (s, t) starts at ``offset * g**(s + t*N + 1)`` and multiplies by ``g**S``, ending
   before ``offset * g**(end + 1)``, ``end = (e - e % S + s + t*N) % e`` (+S mod e when end >= S).
 - Element x -> target: idx = x - 1, ip_index = idx >> bits(P-1), port_index = the low bits; the
-  element is skipped if x >= 2**(32 + bits(P-1)) (4.1+; 2.1.1 skips x >= 2**32), ip_index >= A or
-  port_index >= P. The first element is only checked against the last two (``roll_to_valid``).
+  element is skipped if ip_index >= A or port_index >= P, and since 4.3.1 (commit b7c815a, bug
+  #913) if x >= 2**(32 + bits(P-1)); before 4.3.1 the 14 elements above 2**32 of p = 2**32 + 15
+  wrapped (uint32 cast) onto indices 0-13, probed twice (not simulated: modelled as 4.3.1+).
+  2.1.1 skips x >= 2**32 and x - 1 >= A. The first element is only checked against ip/port
+  (``roll_to_valid``).
 - Index -> address (``constraint_lookup_index``): all fully allowed /R blocks ascending (R = 18
-  since 4.1.0, 20 before, both checked at the tags), then the allowed addresses of the other /R
-  blocks ascending.
+  since 4.1.0, commit 3e5f387; 20 before, checked at the tags), then the allowed addresses of the
+  other /R blocks ascending. ZMap always blocks 0.0.0.0 itself (blocklist.c), so with no
+  blocklist 0.0.0.0/18 is partial and K = 1 above 0.0.64.0.
+
+Verified here (tests/test_zmap_walk_sim.py, tests/test_zmap_walk_detect.py): the walk equals plain
+ports of shard.c in the groups 257 and 65537 for 1 x 1, 1 x 3 and 3 x 2 shards x threads, radix 18
+and 20, and every allowed address is visited once over all subshards; 2.1.1's interleaved order
+equals ``zmap --dryrun`` of Debian's 2.1.1 for -T 1, -T 3 and --shards 2 -T 2 (and 2.1.1 refuses
+--shards without --seed); A = 3,702,258,432 for the shipped blocklist (13.8 % of steps skipped);
+1,109,646 primitive roots below 2**22 for p = 2**32 + 15. Header facts read at v4.3.4, not run:
+TTL 64 (``--probe-ttl`` default since 4.1.0; 255 before), window 65535, source address
+``(dst + offset) % n_src`` with several ``-S`` addresses.
 """
 
 from __future__ import annotations
