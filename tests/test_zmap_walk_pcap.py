@@ -80,3 +80,23 @@ def test_walk_order_is_what_matches_not_the_addresses():
     hyp = zd.Hypothesis(allow=("198.18.0.0/22",), block=(), radix=20)
     assert zd.match_walk(dst, ts, zd.telescope_ranges(["198.18.0.0/22"]), hyp, version=2) is None
     assert pl.Series(dst).n_unique() == 1024
+
+
+def test_generator_key_ties_shards_across_prefixes(tmp_path):
+    """Three shards of one scan from three /24s of different owners and a second, unrelated ZMap scan:
+    the ``zmap_generator`` key puts the three shards in one group and the other scan alone."""
+    keep = zw.cidr_addresses(TELESCOPE)
+    shards = (_ip("204.0.113.9"), _ip("80.10.20.30"), _ip("151.101.1.5"))
+    records = []
+    for shard, src in enumerate(shards):
+        scan = zw.Scan.from_words(0xFEED, 0xCAFE, zw.Allowed(), shard=shard, shards=3, threads=1)
+        ts, dst, _ = zw.probes(scan, rate=10_000.0, keep=keep, limit=700_000, seed=shard)
+        records += zmap41_records(src, ts, dst, 22, shard)
+    lone = zw.Scan.from_words(0xD00D, 0x1, zw.Allowed(), threads=1)
+    ts, dst, _ = zw.probes(lone, rate=10_000.0, keep=keep, limit=700_000)
+    records += zmap41_records(_ip("5.6.7.8"), ts, dst, 22, 7)
+    path = write_pcap(tmp_path / "shards.pcap", sorted(records, key=lambda r: r.ts))
+    keys = zd.generator_keys(open_inputs([path]).lf, zd.telescope_ranges([TELESCOPE]))
+    groups = {g: sorted(s) for g, s in keys.group_by("zmap_generator").agg(pl.col("src")).iter_rows()}
+    assert groups == {scan.generator: sorted(shards), lone.generator: [_ip("5.6.7.8")]}
+    assert set(keys["dport"].to_list()) == {22}

@@ -596,3 +596,35 @@ def describe(m: WalkMatch) -> str:
     if m.subshards:
         parts.append(f"S ~ {m.subshards}")
     return "zmap (walk) " + " · ".join(parts)
+
+
+#: :func:`generator_keys`' columns: one row per (source, port) whose probes follow a ZMap walk.
+KEYS_SCHEMA = {"src": "UInt32", "dport": "UInt16", "zmap_generator": "UInt32", "threads_seen": "UInt16",
+               "subshards": "UInt32", "hits": "UInt32"}
+
+
+def generator_keys(packets, telescope: Sequence[tuple[int, int]] | int, hyp: Hypothesis = Hypothesis(), *,
+                   min_hits: int = 5, srcs: Sequence[int] | None = None):
+    """The ``zmap_generator`` key: for every (source, port) with at least *min_hits* SYN probes (of
+    *srcs*, or all), the g its walk recovers. Shards of one seeded scan get one g whatever their
+    /24 or AS, so grouping rows by ``zmap_generator`` (and port) ties them; the collaborative-scan
+    search can take it as a key beside /24 and AS (not wired there yet)."""
+    import polars as pl
+
+    from scantui.analysis.fingerprints import scan_candidate
+    from scantui.io.schema import ACK, SYN
+
+    lf = packets.lazy().filter(scan_candidate() & ((pl.col("tcp_flags") & (SYN | ACK)) == SYN))
+    if srcs is not None:
+        lf = lf.filter(pl.col("src").is_in(pl.Series(list(srcs), dtype=pl.UInt32).implode()))
+    groups = (lf.select("src", "dport", "ts", "dst").sort("ts")
+              .group_by("src", "dport", maintain_order=True)
+              .agg(pl.col("dst"), pl.col("ts").dt.epoch("us"))
+              .filter(pl.col("dst").list.len() >= min_hits).collect())
+    rows = []
+    for src, dport, dst, ts in groups.iter_rows():
+        m = match_walk(np.asarray(dst, dtype=np.int64), np.asarray(ts, dtype=np.float64) / 1e6, telescope, hyp)
+        if m is not None:
+            rows.append((src, dport, m.generator, m.threads_seen, m.subshards, m.hits))
+    schema = {k: getattr(pl, v) for k, v in KEYS_SCHEMA.items()}
+    return pl.DataFrame(rows, schema=schema, orient="row").sort("zmap_generator", "dport", "src")
