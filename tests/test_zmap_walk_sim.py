@@ -62,7 +62,7 @@ def test_v4_walk_matches_a_plain_port_of_zmap(allow, block, radix, shards, threa
     assert group.prime == (257 if allowed.count <= 256 else 65537)
     seen = []
     for shard in range(shards):
-        scan = zw.Scan.from_words(0xDEADBEEF + shard * 0, 0x12345, allowed, shard=shard, shards=shards, threads=threads)
+        scan = zw.Scan.from_words(0xDEADBEEF, 0x12345, allowed, shard=shard, shards=shards, threads=threads)
         for t in range(threads):
             got = np.concatenate([a for a, _, _ in scan.thread_walk(t, chunk=1000)]).tolist()
             ref = _reference_walk_v4(scan.generator, scan.offset, group.prime, shard * threads + t, shards * threads,
