@@ -548,3 +548,32 @@ def test_in_16_colours_the_blurred_timing_cursor_row_stands_out(theme):
             assert focused != cursor and focused != row
 
     asyncio.run(main())
+
+
+def test_scanner_detail_shows_the_zmap_walk(tmp_path, tui_cache):
+    """A simulated ZMap 4.1 scan (random IP-ID: tool ``other``) opened with ``--telescope``: the tools
+    panel adds the walk test's line with the scan's generator; a random-order source gets none."""
+    from pcapbuild import write_pcap
+    from zmapbuild import zmap41_records
+
+    from scantui.sample import zmap_walk as zw
+
+    scan = zw.Scan.from_words(0x5EED, 0xF00D, zw.Allowed(), threads=2)
+    ts, dst, _ = zw.probes(scan, rate=40_000.0, keep=zw.cidr_addresses("44.1.0.0/16"), limit=1_000_000, seed=1)
+    zmap_src, other_src = 0x50000001, 0x50000002
+    rng = np.random.default_rng(4)
+    records = zmap41_records(zmap_src, ts, dst, 443, 1) + zmap41_records(
+        other_src, np.sort(rng.uniform(0, 60, 40)), 0x2C010000 + rng.integers(0, 65536, 40), 443, 2)
+    path = write_pcap(tmp_path / "zmap41.pcap", sorted(records, key=lambda r: r.ts))
+
+    async def scenario(app, pilot):
+        for src, expected in ((zmap_src, f"zmap (walk) g={scan.generator}"), (other_src, None)):
+            app.open_scanner(ScannerRow.from_row(app.state.scanners.frame.filter(pl.col("src") == src).row(0, named=True)))
+            await settle(app, pilot)
+            text = screen_text(app)
+            assert "other" in text
+            assert (expected in text) if expected else ("zmap (walk)" not in text)
+            await pilot.press("escape")
+            await settle(app, pilot)
+
+    run_app(make_app([path], tui_cache, telescope_cidrs_text="44.1.0.0/16"), scenario, size=(160, 48))

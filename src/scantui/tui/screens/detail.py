@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -78,6 +79,8 @@ class ScannerDetailScreen(DetailScreen):
     def __init__(self, row: ScannerRow) -> None:
         super().__init__()
         self.row = row
+        self._tools: dict[str, int] | None = None
+        self._walk_line: str | None = None
 
     @property
     def src(self) -> int:
@@ -108,6 +111,16 @@ class ScannerDetailScreen(DetailScreen):
         self.in_thread("detail-figures", figures, self._show_figures, "scanner figures")
         bins = self.strips_bins
         self.in_thread("detail-timing", lambda: self._read_timing(ws, src, bins), self.show_timing, TIMING_WHAT)
+        self.in_thread("detail-walk", lambda: self._walk(ws, src), self._show_walk, "ZMap walk test")
+
+    @staticmethod
+    def _walk(ws: Workspace, src: int) -> str | None:
+        """The ZMap walk test on the source's probes (the timing plot's read, memoized): a line or None."""
+        from scantui.analysis import zmap_walk
+
+        found = zmap_walk.detail_walk(ws.timing([src], max_rows=timing_cap()).packets,
+                                      zmap_walk.telescope_arg(ws.telescope_option[0], ws.telescope()[0]))
+        return None if found is None else zmap_walk.describe(found)
 
     @staticmethod
     def _read_timing(ws: Workspace, src: int, bins: int) -> TimingData:
@@ -130,7 +143,19 @@ class ScannerDetailScreen(DetailScreen):
     def _show_figures(self, result: tuple[Any, Any, dict[str, int]]) -> None:
         days, ports, tools = result
         self.draw_volumes(days, ports, weight="days")
-        self.query_one("#detail-tools", Static).update(tools_table(tools))
+        self._tools = tools
+        self._draw_tools()
+
+    def _show_walk(self, line: str | None) -> None:
+        self._walk_line = line
+        self._draw_tools()
+
+    def _draw_tools(self) -> None:
+        """The tools panel: packets per tool (``zmap`` is the IP-ID tag), then the walk test's line when it matched."""
+        if self._tools is None:
+            return
+        table, line = tools_table(self._tools), self._walk_line
+        self.query_one("#detail-tools", Static).update(table if line is None else Group(table, Text(line, style="bold")))
 
 
 
