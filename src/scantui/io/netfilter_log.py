@@ -30,7 +30,6 @@ from datetime import datetime, timezone
 
 import polars as pl
 
-from scantui.errors import InputError
 from scantui.io import compressed
 from scantui.io.normalize import Normalized, load_text_input, normalize_values
 from scantui.io.options import LoadOptions
