@@ -322,6 +322,22 @@ def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper |
     return pl.concat(out).sort("unicorn_key")
 
 
+def extend_sessions(sessions: pl.DataFrame, held: Sequence[Path], new: Sequence[Path], min_packets: int) -> pl.DataFrame:
+    """:func:`merge_sessions` of the key files *held* and *new* from *sessions*, those of *held*
+    alone: a key's count only grows with more days, so they stay sessions, and only the keys of
+    the *new* days can join them (their counts in *held* are read for those keys only). Memory:
+    the new days' keys."""
+    key = "unicorn_key"
+    counts = pl.scan_parquet([str(f) for f in new], schema=KEY_COUNTS_SCHEMA).group_by(key).agg(
+        pl.col("n").cast(pl.UInt64).sum()).join(sessions.lazy(), on=key, how="anti").collect(engine="streaming")
+    if held and counts.height:
+        before = (pl.scan_parquet([str(f) for f in held], schema=KEY_COUNTS_SCHEMA).join(counts.lazy().select(key), on=key, how="semi")
+                  .group_by(key).agg(pl.col("n").cast(pl.UInt64).sum()))
+        counts = pl.concat([counts.lazy(), before]).group_by(key).agg(pl.col("n").sum()).collect(engine="streaming")
+    hot = counts.filter(pl.col("n") > min_packets).select(key, pl.lit(True).alias("unicorn_session"))
+    return pl.concat([sessions.cast(dict(SESSIONS_SCHEMA)), hot.cast(dict(SESSIONS_SCHEMA))]).sort(key)
+
+
 def session_range(job: tuple[list[str], int, int, int]) -> pl.DataFrame:
     """The sessions of key range *r* of *ranges* (job: key files, r, ranges, min_packets)."""
     files, r, ranges, min_packets = job
@@ -527,6 +543,14 @@ def scan_dst_pairs(rollup: Path) -> pl.LazyFrame | None:
     if files is None:
         return None
     return pl.scan_parquet(files) if files else pl.LazyFrame(schema=PAIRS_SCHEMA)
+
+
+def held_days(previous: Path) -> set[str]:
+    """The days (ISO dates) the merged state of the rollup folder *previous* holds (empty without one)."""
+    try:
+        return set(_read_json_file(previous / MERGE / MERGE_DAYS)["days"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
 
 
 def extends(previous: Path, days: Sequence[DayFiles]) -> int:
