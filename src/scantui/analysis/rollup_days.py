@@ -65,7 +65,7 @@ Unicorn sessions
 
     Each table is one file per source range (``<range>.parquet``, sorted by
     source, so a later merge reads a range by row-group statistics whatever
-    its own ranges are).
+    its own ranges are), plus the layers of extending merges (below).
 
     Each day contributes partial aggregates (sums, minima, maxima, a day count
     of 1) folded by the same group-by however they are grouped, so folding a
@@ -77,22 +77,48 @@ Unicorn sessions
     the destination sets, one source range at a time (below). *Extending*
     (:func:`extends`: every day of an older rollup's state is a day here with
     the same state folder; the cache passes the finished rollup holding the
-    most such days): the rows of the sources with packets in the new days are
-    folded with the new days' partials, the others pass through; a day whose
-    ``port_day`` file changed (new Unicorn sessions) swaps its tool sums (minus
-    the old file's, plus the new one's); the new days' destination pairs are
-    matched against the held files (a semi-join streaming the held files past
-    the new pairs) and the unseen ones written as one more disjoint file, their
-    count added to ``dsts``. Only the sources with packets in the new days are
-    re-profiled; every other source keeps its port-side columns from the older
-    rollup and gets its volume (tool counts may have moved) and schedule (the
-    window may have grown) anew. A removed or changed day cannot be subtracted
-    from a union, so it makes a full merge.
+    most such days) writes what the new days change, and hard-links the rest:
+
+    - ``ports/``, ``port_scans/`` and ``src_days/`` are *layered* (:data:`LAYERED`):
+      the held files are hard links, and each range gains one file of the new
+      days' partial rows (``<days>-<range>.parquet``, the size of the new days).
+      A reader folds a key's rows over the layers (only the keys a later layer
+      holds are grouped; the first layer's other rows pass through). Every
+      :data:`MAX_DELTAS` + 1-th extension folds the layers back into one file
+      per range (``days.json``'s ``deltas`` counts them), so reads stay cheap
+      and the cost is spread over the days;
+    - ``base/`` (one row per source) is folded with the new days' partials and
+      rewritten; a day whose ``port_day`` file changed (new Unicorn sessions)
+      swaps its tool sums (minus the old file's, plus the new one's);
+    - ``dsts/``: the new days' destination pairs of sources the held state
+      knows are matched against the held pairs (a semi-join streaming the held
+      files of that source span past them; new sources' pairs skip it) and the
+      unseen ones written as one more disjoint file, their count added to ``dsts``;
+    - ``src_totals``/``src_profile``: only the sources with packets in the new
+      days are re-profiled (from their folded port rows); every other source
+      keeps its port-side columns from the older rollup and gets its volume
+      anew (tool counts may have moved), and its schedule anew only when the
+      data's day range changed (a day after the last or before the first; a
+      day filling a gap keeps every other source's schedule).
+
+    The Unicorn sessions of an extension (:func:`extend_sessions`) are the older
+    rollup's plus the new days' keys whose count over every day now passes the
+    threshold (the held days' counts are read for those keys only). A removed
+    or changed day cannot be subtracted from a union, so it makes a full merge.
 
     Memory: one source range at a time (its state rows, one per (source,
     port) over the data, and its pairs of the new days). Disk: about
     one state row per (source, port) and one pair per distinct (src, kind,
-    dst) over the data, per kept rollup (the ``dsts`` files are hard links).
+    dst) over the data, per kept rollup (the ``dsts`` files and the layers are
+    hard links), plus a layer per extension until the layers are folded.
+
+    What still grows with the held state when a day is added (measured in
+    ``benchmarks/RESULTS.md``): the re-profiling of the touched sources reads
+    all their port rows (a busy source is active every day); the schedules of
+    every source with three or more active days are recomputed when the day
+    range grows (the window is part of the score); the held pairs and key
+    counts are streamed past the new day's; ``base/`` and the two profile
+    tables are rewritten (one row per source).
 telescope size
     the median over days of ``day_totals.dsts``: per day already.
 
