@@ -441,14 +441,16 @@ def test_layers_are_folded_back_after_max_deltas(tmp_path, monkeypatch):
     files = _by_day(_recurring(7, seed=8), tmp_path / "in")
     previous = rc.update_rollup(open_inputs(files[:3]))
     for n, layered in ((4, True), (5, True), (6, False), (7, True)):
-        held = {p.name: p.stat().st_ino for p in (previous.rollup.path / rd.MERGE / rd.PORTS).glob("*.parquet")}
+        tables = (rd.PORTS, rd.SRC_DAYS, rd.DSTS)
+        held = {t: {p.name: p.stat().st_ino for p in (previous.rollup.path / rd.MERGE / t).glob("*.parquet")} for t in tables}
         update = rc.update_rollup(open_inputs(files[:n]))
         assert [a.what for a in update.actions if a.verb == "merged"][0].startswith(f"rollup of {n} days (extending ")
-        mine = {p.name: p.stat().st_ino for p in (update.rollup.path / rd.MERGE / rd.PORTS).glob("*.parquet")}
-        if layered:  # the held files are the same files, plus one new layer per range
-            assert held.items() <= mine.items() and len(mine) > len(held)
-        else:  # one file per range again
-            assert not set(held.values()) & set(mine.values()) and all("-" not in name for name in mine)
+        for t in tables:
+            mine = {p.name: p.stat().st_ino for p in (update.rollup.path / rd.MERGE / t).glob("*.parquet")}
+            if layered:  # the held files are the same files, plus one new layer per range
+                assert held[t].items() <= mine.items() and len(mine) > len(held[t]), t
+            else:  # one file per range again
+                assert not set(held[t].values()) & set(mine.values()) and all("-" not in name for name in mine), t
         _same_as_scratch(update, files[:n], tmp_path)
         previous = update
     _profile_from_rows(update.rollup)

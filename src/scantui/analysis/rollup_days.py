@@ -93,7 +93,8 @@ Unicorn sessions
     - ``dsts/``: the new days' destination pairs of sources the held state
       knows are matched against the held pairs (a semi-join streaming the held
       files of that source span past them; new sources' pairs skip it) and the
-      unseen ones written as one more disjoint file, their count added to ``dsts``;
+      unseen ones written as one more disjoint file, their count added to ``dsts``
+      (the folding extension writes each range's pairs back into one file);
     - ``src_totals``/``src_profile``: only the sources with packets in the new
       days are re-profiled (from their folded port rows); every other source
       keeps its port-side columns from the older rollup and gets its volume
@@ -513,8 +514,8 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         if deltas > MAX_DELTAS:  # fold the layers back into one file per range (and table)
             deltas = 0
         else:
-            layered = LAYERED
-        for t in (DSTS, *layered):
+            layered = (*LAYERED, DSTS)
+        for t in layered:
             for f in held_files[t]:
                 _link_or_copy(f, state / t / f.name)
         held_days = sorted(held)
@@ -534,7 +535,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
         touched = _merge_range(r, new, changed, held_files, state, layered)
         layers = {t: [state / t / r.name] for t in LAYERED}
-        for t in layered:
+        for t in LAYERED if layered else ():
             layers[t] = [state / t / f.name for f in held_files[t]] + [f for f in [state / t / r.delta] if f.is_file()]
         totals, profile = finish_sources(state, r, first_day, n_days,
                                          None if old is None else (previous, touched, same_window), layers)
@@ -670,8 +671,9 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     old file's tool sums for the day's current ones. The tables in *layered* (held files already
     linked into *state*) gain one file, ``<range>``'s :attr:`_Range.delta`, holding the new days'
     partials alone; the other tables are folded whole (every held layer and the new days). The new
-    days' distinct destination pairs not held in *old* go to one more disjoint ``dsts`` file: only
-    the pairs of sources already held are matched, against the held pairs of those sources.
+    days' distinct destination pairs not held in *old* go to one more disjoint ``dsts`` file when
+    ``dsts`` is in *layered* (only the pairs of sources already held are matched, against the held
+    pairs of those sources), else into one file with the range's held pairs.
     """
     where = r.where
     parts = [_day_partials(d, where) for d in new]
@@ -681,25 +683,35 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
 
     def held(table: str) -> list[pl.LazyFrame]:
         files = [] if old is None else [str(f) for f in old[table]]
-        return [pl.scan_parquet(files, schema=SRC_DAYS_SCHEMA if table == SRC_DAYS else _SCHEMAS[table]).filter(where)] if files else []
+        schema = {SRC_DAYS: SRC_DAYS_SCHEMA, DSTS: PAIRS_SCHEMA}.get(table) or _SCHEMAS[table]
+        return [pl.scan_parquet(files, schema=schema).filter(where)] if files else []
 
     counts = []
+    wanted = pl.DataFrame(schema=PAIRS_SCHEMA)
     if new:
         wanted = pl.scan_parquet([str(d.state / PAIRS) for d in new], schema=PAIRS_SCHEMA).filter(where).unique()
         wanted = wanted.collect(engine="streaming")
-        if old is not None and old[DSTS] and wanted.height:
-            # only sources held before can have held pairs: the others' pairs are all new
-            known = pl.concat(held(BASE)).select(keys).join(touched.lazy(), on=keys, how="semi").collect(engine="streaming")
-            if known.height:
-                candidates = wanted.join(known, on=keys, how="semi")
-                lo, hi = known["src"].min(), known["src"].max()  # the held files are sorted by source
-                seen = (pl.scan_parquet([str(f) for f in old[DSTS]], schema=PAIRS_SCHEMA)
-                        .filter(where & pl.col("src").is_between(lo, hi))
-                        .join(candidates.lazy(), on=["src", "kind", "dst"], how="semi").collect(engine="streaming"))
-                wanted = wanted.join(seen, on=["src", "kind", "dst"], how="anti")
-        if wanted.height:
-            wanted.sort("src", "kind", "dst").write_parquet(state / DSTS / r.delta, row_group_size=ROW_GROUP)
-            counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
+    pairs = ["src", "kind", "dst"]
+    if old is not None and DSTS not in layered:  # fold the held pair files of the range back into one
+        kept = (pl.concat(held(DSTS)) if old[DSTS] else pl.LazyFrame(schema=PAIRS_SCHEMA)).collect(engine="streaming")
+        wanted = wanted.join(kept, on=pairs, how="anti")
+        merged = pl.concat([kept, wanted])
+        if merged.height:
+            merged.sort(pairs).write_parquet(state / DSTS / r.name, row_group_size=ROW_GROUP)
+    elif old is not None and old[DSTS] and wanted.height:
+        # only sources held before can have held pairs: the others' pairs are all new
+        known = pl.concat(held(BASE)).select(keys).join(touched.lazy(), on=keys, how="semi").collect(engine="streaming")
+        if known.height:
+            candidates = wanted.join(known, on=keys, how="semi")
+            lo, hi = known["src"].min(), known["src"].max()  # the held files are sorted by source
+            seen = (pl.scan_parquet([str(f) for f in old[DSTS]], schema=PAIRS_SCHEMA)
+                    .filter(where & pl.col("src").is_between(lo, hi))
+                    .join(candidates.lazy(), on=pairs, how="semi").collect(engine="streaming"))
+            wanted = wanted.join(seen, on=pairs, how="anti")
+    if wanted.height:
+        if old is None or DSTS in layered:
+            wanted.sort(pairs).write_parquet(state / DSTS / (r.name if old is None else r.delta), row_group_size=ROW_GROUP)
+        counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
 
     base = [*held(BASE), *[p[0] for p in parts], *counts]
     for d, before in changed:
