@@ -381,3 +381,76 @@ def test_an_extended_rollup_gives_up_its_merged_state_and_stays_readable(tmp_pat
     update = rc.update_rollup(open_inputs(branch))
     assert [a.what for a in update.actions if a.verb == "merged"] == ["rollup of 4 days"]
     _same_as_scratch(update, branch, tmp_path)
+
+
+def _recurring(days: int, seed: int = 5) -> pl.DataFrame:
+    """Random traffic from 80 sources spread over the address space, on 40 ports: sources active on
+    most days, ports scanned again (schedules, intervals and top ports all move when a day is added)."""
+    df = make_canonical(n=2400, seed=seed, days=days)
+    pool = pl.Series([(i * 0x01F0_0000 + 12_345) & 0xFFFF_FFFF for i in range(80)], dtype=pl.UInt32)
+    return df.with_columns(pl.lit(pool).gather(pl.col("src") % 80).alias("src"), (pl.col("dport") % 40).alias("dport"))
+
+
+def _day(df: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    return df.filter(pl.col("ts").dt.date() == day)
+
+
+@pytest.mark.parametrize("case", ["later", "earlier", "gap", "new_sources", "some_ranges"])
+def test_an_extended_merge_equals_a_fresh_build(tmp_path, monkeypatch, case):
+    """One day added to a held rollup, in every shape: after the last day (the day range grows, old
+    sources only, a Unicorn key of the first day becomes a session: that day's tool counts change),
+    before the first, into a gap (the day range stays: untouched sources keep their schedules), a
+    day of sources never seen before, a day touching only some source ranges (many ranges). Each
+    extends the held state (without merging the sessions of every day again) and equals a fresh build."""
+    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 300)
+    days = [DAY1 + dt.timedelta(days=i) for i in range(6)]
+    df = _recurring(6)
+    added = {"later": days[5], "earlier": days[0], "gap": days[2], "new_sources": days[5], "some_ranges": days[5]}[case]
+    if case == "new_sources":
+        df = pl.concat([df.filter(pl.col("ts").dt.date() != added),
+                        _day(df, added).with_columns((pl.col("src") % 4096 + 0xE000_0000).cast(pl.UInt32).alias("src"))])
+    elif case == "some_ranges":
+        df = df.filter((pl.col("ts").dt.date() != added) | (pl.col("src") < 0x3000_0000))
+    other = days[1] if added == days[0] else days[0]
+    df = pl.concat([df, _unicorn(other, 100), _unicorn(added, 100)]).sort("ts")
+    files = _by_day(df, tmp_path / "in")
+    held = [f for f in files if f.stem != added.isoformat()]
+    first = rc.update_rollup(open_inputs(held))
+    assert first.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 0
+
+    def whole(*_a, **_k):
+        raise AssertionError("an extension merges the sessions of the new day only")
+
+    with monkeypatch.context() as m:
+        m.setattr(rd, "merge_sessions", whole)
+        update = rc.update_rollup(open_inputs(files))
+    assert [a.what for a in update.actions if a.verb == "merged"] == [f"rollup of 6 days (extending {first.rollup.path.name})"]
+    assert update.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 200
+    assert _built(update, "tools") == sorted([f"tools {other}", f"tools {added}"])
+    _same_as_scratch(update, files, tmp_path)
+    _profile_from_rows(update.rollup)
+    profile = update.rollup.src_profile.collect()
+    assert profile.filter(pl.col("schedule") != "sporadic").height > 10  # schedules that could have changed
+
+
+def test_layers_are_folded_back_after_max_deltas(tmp_path, monkeypatch):
+    """Extending merges add a layer to the port tables each (the held files hard links, not
+    rewritten); every MAX_DELTAS + 1-th folds them back into one file per range. Each step is exact."""
+    monkeypatch.setattr(rd, "MAX_DELTAS", 2)
+    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 500)
+    files = _by_day(_recurring(7, seed=8), tmp_path / "in")
+    previous = rc.update_rollup(open_inputs(files[:3]))
+    for n, layered in ((4, True), (5, True), (6, False), (7, True)):
+        tables = (rd.PORTS, rd.SRC_DAYS, rd.DSTS)
+        held = {t: {p.name: p.stat().st_ino for p in (previous.rollup.path / rd.MERGE / t).glob("*.parquet")} for t in tables}
+        update = rc.update_rollup(open_inputs(files[:n]))
+        assert [a.what for a in update.actions if a.verb == "merged"][0].startswith(f"rollup of {n} days (extending ")
+        for t in tables:
+            mine = {p.name: p.stat().st_ino for p in (update.rollup.path / rd.MERGE / t).glob("*.parquet")}
+            if layered:  # the held files are the same files, plus one new layer per range
+                assert held[t].items() <= mine.items() and len(mine) > len(held[t]), t
+            else:  # one file per range again
+                assert not set(held[t].values()) & set(mine.values()) and all("-" not in name for name in mine), t
+        _same_as_scratch(update, files[:n], tmp_path)
+        previous = update
+    _profile_from_rows(update.rollup)

@@ -460,7 +460,7 @@ class _DayBuilder:
                 covering.setdefault(day, []).append(split)
         days = sorted(covering)
         states = self._day_states(days, covering)
-        sessions = rd.merge_sessions([s / rd.KEYS for s in states], unicorn_min_packets, map=self.runner.map)
+        sessions = self._sessions(out, days, states, unicorn_min_packets)
         sessions_file = out / SESSIONS  # read by the tool-count tasks, and kept (see Rollup.packet_source)
         sessions.write_parquet(sessions_file)
         jobs = [{"day": day, "state": str(state), "sessions": str(sessions_file), "frames": self._frames(covering[day]),
@@ -496,6 +496,23 @@ class _DayBuilder:
             "files": [f for split in self.split for f in split.index["files"]],
             "day_keys": {day: state.name for day, state in zip(days, states)},
         }, started, self.report)
+
+    def _sessions(self, out: Path, days: list[str], states: list[Path], min_packets: int) -> pl.DataFrame:
+        """The Unicorn sessions over every day: the older rollup's this build will extend, plus
+        the new days' keys that now pass the threshold (counts only grow when days are added), or
+        merged from every day's key counts."""
+        mine = [rd.DayFiles(dt.date.fromisoformat(day), state, state / rd.PORT_DAY_BASE) for day, state in zip(days, states)]
+        previous = None if self.rebuild else self._previous(out, mine)
+        if previous is not None and _read_json(previous / ru.META).get("unicorn_min_packets") == min_packets:
+            held = rd.held_days(previous)
+            try:
+                old = pl.read_parquet(previous / SESSIONS)
+            except OSError:
+                pass
+            else:
+                return rd.extend_sessions(old, [s / rd.KEYS for d, s in zip(days, states) if d in held],
+                                          [s / rd.KEYS for d, s in zip(days, states) if d not in held], min_packets)
+        return rd.merge_sessions([s / rd.KEYS for s in states], min_packets, map=self.runner.map)
 
     def _step(self, verb: str, start: float, share: float) -> Callable[[int, int, str], None]:
         """The runner's ``step`` for a loop over days: ``verb DAY`` at its share of the progress (a checkpoint)."""

@@ -65,7 +65,7 @@ Unicorn sessions
 
     Each table is one file per source range (``<range>.parquet``, sorted by
     source, so a later merge reads a range by row-group statistics whatever
-    its own ranges are).
+    its own ranges are), plus the layers of extending merges (below).
 
     Each day contributes partial aggregates (sums, minima, maxima, a day count
     of 1) folded by the same group-by however they are grouped, so folding a
@@ -77,22 +77,49 @@ Unicorn sessions
     the destination sets, one source range at a time (below). *Extending*
     (:func:`extends`: every day of an older rollup's state is a day here with
     the same state folder; the cache passes the finished rollup holding the
-    most such days): the rows of the sources with packets in the new days are
-    folded with the new days' partials, the others pass through; a day whose
-    ``port_day`` file changed (new Unicorn sessions) swaps its tool sums (minus
-    the old file's, plus the new one's); the new days' destination pairs are
-    matched against the held files (a semi-join streaming the held files past
-    the new pairs) and the unseen ones written as one more disjoint file, their
-    count added to ``dsts``. Only the sources with packets in the new days are
-    re-profiled; every other source keeps its port-side columns from the older
-    rollup and gets its volume (tool counts may have moved) and schedule (the
-    window may have grown) anew. A removed or changed day cannot be subtracted
-    from a union, so it makes a full merge.
+    most such days) writes what the new days change, and hard-links the rest:
+
+    - ``ports/``, ``port_scans/`` and ``src_days/`` are *layered* (:data:`LAYERED`):
+      the held files are hard links, and each range gains one file of the new
+      days' partial rows (``<days>-<range>.parquet``, the size of the new days).
+      A reader folds a key's rows over the layers (only the keys a later layer
+      holds are grouped; the first layer's other rows pass through). Every
+      :data:`MAX_DELTAS` + 1-th extension folds the layers back into one file
+      per range (``days.json``'s ``deltas`` counts them), so reads stay cheap
+      and the cost is spread over the days;
+    - ``base/`` (one row per source) is folded with the new days' partials and
+      rewritten; a day whose ``port_day`` file changed (new Unicorn sessions)
+      swaps its tool sums (minus the old file's, plus the new one's);
+    - ``dsts/``: the new days' destination pairs of sources the held state
+      knows are matched against the held pairs (a semi-join streaming the held
+      files of that source span past them; new sources' pairs skip it) and the
+      unseen ones written as one more disjoint file, their count added to ``dsts``
+      (the folding extension writes each range's pairs back into one file);
+    - ``src_totals``/``src_profile``: only the sources with packets in the new
+      days are re-profiled (from their folded port rows); every other source
+      keeps its port-side columns from the older rollup and gets its volume
+      anew (tool counts may have moved), and its schedule anew only when the
+      data's day range changed (a day after the last or before the first; a
+      day filling a gap keeps every other source's schedule).
+
+    The Unicorn sessions of an extension (:func:`extend_sessions`) are the older
+    rollup's plus the new days' keys whose count over every day now passes the
+    threshold (the held days' counts are read for those keys only). A removed
+    or changed day cannot be subtracted from a union, so it makes a full merge.
 
     Memory: one source range at a time (its state rows, one per (source,
     port) over the data, and its pairs of the new days). Disk: about
     one state row per (source, port) and one pair per distinct (src, kind,
-    dst) over the data, per kept rollup (the ``dsts`` files are hard links).
+    dst) over the data, per kept rollup (the ``dsts`` files and the layers are
+    hard links), plus a layer per extension until the layers are folded.
+
+    What still grows with the held state when a day is added (measured in
+    ``benchmarks/RESULTS.md``): the re-profiling of the touched sources reads
+    all their port rows (a busy source is active every day); the schedules of
+    every source with three or more active days are recomputed when the day
+    range grows (the window is part of the score); the held pairs and key
+    counts are streamed past the new day's; ``base/`` and the two profile
+    tables are rewritten (one row per source).
 telescope size
     the median over days of ``day_totals.dsts``: per day already.
 
@@ -322,6 +349,22 @@ def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper |
     return pl.concat(out).sort("unicorn_key")
 
 
+def extend_sessions(sessions: pl.DataFrame, held: Sequence[Path], new: Sequence[Path], min_packets: int) -> pl.DataFrame:
+    """:func:`merge_sessions` of the key files *held* and *new* from *sessions*, those of *held*
+    alone: a key's count only grows with more days, so they stay sessions, and only the keys of
+    the *new* days can join them (their counts in *held* are read for those keys only). Memory:
+    the new days' keys."""
+    key = "unicorn_key"
+    counts = pl.scan_parquet([str(f) for f in new], schema=KEY_COUNTS_SCHEMA).group_by(key).agg(
+        pl.col("n").cast(pl.UInt64).sum()).join(sessions.lazy(), on=key, how="anti").collect(engine="streaming")
+    if held and counts.height:
+        before = (pl.scan_parquet([str(f) for f in held], schema=KEY_COUNTS_SCHEMA).join(counts.lazy().select(key), on=key, how="semi")
+                  .group_by(key).agg(pl.col("n").cast(pl.UInt64).sum()))
+        counts = pl.concat([counts.lazy(), before]).group_by(key).agg(pl.col("n").sum()).collect(engine="streaming")
+    hot = counts.filter(pl.col("n") > min_packets).select(key, pl.lit(True).alias("unicorn_session"))
+    return pl.concat([sessions.cast(dict(SESSIONS_SCHEMA)), hot.cast(dict(SESSIONS_SCHEMA))]).sort(key)
+
+
 def session_range(job: tuple[list[str], int, int, int]) -> pl.DataFrame:
     """The sessions of key range *r* of *ranges* (job: key files, r, ranges, min_packets)."""
     files, r, ranges, min_packets = job
@@ -395,7 +438,7 @@ class DayFiles:
 MERGE = "merge"
 MERGE_DAYS = "days.json"
 #: Bumped when what the merged state holds changes: an older state is then merged anew, never extended.
-MERGE_VERSION = 1
+MERGE_VERSION = 2
 #: Per (src, kind): volume, tool sums (Int64: a day's tool counts can be replaced), days, distinct destinations.
 BASE = "base"
 #: Per (src, kind, sensor, proto, dport): days scanned and the first and last of them.
@@ -415,6 +458,11 @@ PORTS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "sensor": p
 PORT_SCANS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "proto": pl.UInt8(), "dport": pl.UInt16(),
                                "packets": pl.UInt64(), "scans": pl.UInt32(), "dsts": pl.UInt32()})
 SRC_DAYS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "day": pl.Date()})
+#: Tables an extending merge adds a layer to (the new days' rows, partial aggregates folded when read)
+#: instead of rewriting them; the held layers are hard links.
+LAYERED = ("ports", "port_scans", "src_days")
+#: Extending merges in a row that add layers; the next one folds every table back into one file per range.
+MAX_DELTAS = 8
 
 
 def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: int = 1,
@@ -451,6 +499,9 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     incremental = previous is not None and extends(previous, days) > 0
     old = previous / MERGE if incremental else None
     held_files: dict[str, list[Path]] | None = None
+    layered: tuple[str, ...] = ()
+    deltas = 0
+    same_window = False
     if old is not None:
         index = _read_json_file(old / MERGE_DAYS)
         held = index["days"]
@@ -459,8 +510,16 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         new = [d for d in days if d.day.isoformat() not in held]
         changed = [(d, d.state / held[d.day.isoformat()][1]) for d in days
                    if d.day.isoformat() in held and held[d.day.isoformat()][1] != d.port_day.name]
-        for f in held_files[DSTS]:
-            _link_or_copy(f, state / DSTS / f.name)
+        deltas = index.get("deltas", 0) + 1
+        if deltas > MAX_DELTAS:  # fold the layers back into one file per range (and table)
+            deltas = 0
+        else:
+            layered = (*LAYERED, DSTS)
+        for t in layered:
+            for f in held_files[t]:
+                _link_or_copy(f, state / t / f.name)
+        held_days = sorted(held)
+        same_window = bool(days) and (held_days[0], held_days[-1]) == (days[0].day.isoformat(), days[-1].day.isoformat())
         sized = [str(f) for f in held_files[PORTS] + held_files[DSTS]]
         sized += [str(d.port_day) for d in new] + [str(d.state / PAIRS) for d in new]
     else:
@@ -474,11 +533,15 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
-        touched = _merge_range(r, new, changed, held_files, state)
-        totals, profile = finish_sources(state, r, first_day, n_days, None if old is None else (previous, touched))
+        touched = _merge_range(r, new, changed, held_files, state, layered)
+        layers = {t: [state / t / r.name] for t in LAYERED}
+        for t in LAYERED if layered else ():
+            layers[t] = [state / t / f.name for f in held_files[t]] + [f for f in [state / t / r.delta] if f.is_file()]
+        totals, profile = finish_sources(state, r, first_day, n_days,
+                                         None if old is None else (previous, touched, same_window), layers)
         totals.write_parquet(parts / f"{i:05d}-src_totals.parquet")
         profile.write_parquet(parts / f"{i:05d}-src_profile.parquet")
-    _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION,
+    _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION, "deltas": deltas,
                                           "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
                                           "files": {t: sorted(f.name for f in (state / t).glob("*.parquet"))
                                                     for t in (*_SCHEMAS, SRC_DAYS, DSTS)}})
@@ -509,6 +572,14 @@ def scan_dst_pairs(rollup: Path) -> pl.LazyFrame | None:
     return pl.scan_parquet(files) if files else pl.LazyFrame(schema=PAIRS_SCHEMA)
 
 
+def held_days(previous: Path) -> set[str]:
+    """The days (ISO dates) the merged state of the rollup folder *previous* holds (empty without one)."""
+    try:
+        return set(_read_json_file(previous / MERGE / MERGE_DAYS)["days"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
 def extends(previous: Path, days: Sequence[DayFiles]) -> int:
     """How many of *days* the merged state of the rollup folder *previous* holds, when every day
     it holds is one of *days* with the same state folder; 0 when it cannot be extended."""
@@ -536,6 +607,11 @@ class _Range:
     @property
     def name(self) -> str:
         return f"{self.index:05d}.parquet"
+
+    @property
+    def delta(self) -> str:
+        """The name of the file an extending merge adds to a layered table (or ``dsts``) for this range."""
+        return f"{self.days:05d}-{self.name}"
 
 
 def _day_partials(d: DayFiles, where: pl.Expr) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
@@ -586,57 +662,77 @@ _SCHEMAS = {BASE: BASE_SCHEMA, PORTS: PORTS_SCHEMA, PORT_SCANS: PORT_SCANS_SCHEM
 
 
 def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]],
-                 old: dict[str, list[Path]] | None, state: Path) -> pl.DataFrame:
+                 old: dict[str, list[Path]] | None, state: Path, layered: Sequence[str] = ()) -> pl.DataFrame:
     """The merged state of one source range into ``state/<table>/<range>.parquet``; the (src,
     kind) with packets in *new* (the days not in *old*, all days in a full merge).
 
-    *old*: the files of the merged state being extended, by table (None: a full merge). Its rows of
-    sources without a packet in *new* pass through; the others are folded
-    with the new days' partials; each (day, old file) of *changed* swaps the
-    old file's tool sums for the day's current ones. The new days' distinct
-    destination pairs not held in *old* go to one more disjoint ``dsts`` file.
+    *old*: the files of the merged state being extended, by table (None: a full merge). :data:`BASE`:
+    its rows are folded with the new days' partials; each (day, old file) of *changed* swaps the
+    old file's tool sums for the day's current ones. The tables in *layered* (held files already
+    linked into *state*) gain one file, ``<range>``'s :attr:`_Range.delta`, holding the new days'
+    partials alone; the other tables are folded whole (every held layer and the new days). The new
+    days' distinct destination pairs not held in *old* go to one more disjoint ``dsts`` file when
+    ``dsts`` is in *layered* (only the pairs of sources already held are matched, against the held
+    pairs of those sources), else into one file with the range's held pairs.
     """
     where = r.where
     parts = [_day_partials(d, where) for d in new]
     keys = ["src", "kind"]
     touched = (pl.concat([p[3].select(keys) for p in parts]).unique().collect(engine="streaming")
                if parts else pl.DataFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE}))
-    held_dsts = [] if old is None else old[DSTS]
-    counts = []
-    if new:
-        wanted = pl.scan_parquet([str(d.state / PAIRS) for d in new], schema=PAIRS_SCHEMA).filter(where).unique()
-        wanted = wanted.collect(engine="streaming")
-        if held_dsts:  # the held pairs among the new ones: the held files stream past the new days' pairs
-            seen = pl.scan_parquet([str(f) for f in held_dsts], schema=PAIRS_SCHEMA).filter(where).join(
-                wanted.lazy(), on=["src", "kind", "dst"], how="semi").collect(engine="streaming")
-            wanted = wanted.join(seen, on=["src", "kind", "dst"], how="anti")
-        if wanted.height:
-            wanted.sort("src", "kind", "dst").write_parquet(state / DSTS / f"{r.days:05d}-{r.name}", row_group_size=ROW_GROUP)
-            counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
 
     def held(table: str) -> list[pl.LazyFrame]:
         files = [] if old is None else [str(f) for f in old[table]]
-        return [pl.scan_parquet(files, schema=SRC_DAYS_SCHEMA if table == SRC_DAYS else _SCHEMAS[table]).filter(where)] if files else []
+        schema = {SRC_DAYS: SRC_DAYS_SCHEMA, DSTS: PAIRS_SCHEMA}.get(table) or _SCHEMAS[table]
+        return [pl.scan_parquet(files, schema=schema).filter(where)] if files else []
+
+    counts = []
+    wanted = pl.DataFrame(schema=PAIRS_SCHEMA)
+    if new:
+        wanted = pl.scan_parquet([str(d.state / PAIRS) for d in new], schema=PAIRS_SCHEMA).filter(where).unique()
+        wanted = wanted.collect(engine="streaming")
+    pairs = ["src", "kind", "dst"]
+    if old is not None and DSTS not in layered:  # fold the held pair files of the range back into one
+        kept = (pl.concat(held(DSTS)) if old[DSTS] else pl.LazyFrame(schema=PAIRS_SCHEMA)).collect(engine="streaming")
+        wanted = wanted.join(kept, on=pairs, how="anti")
+        merged = pl.concat([kept, wanted])
+        if merged.height:
+            merged.sort(pairs).write_parquet(state / DSTS / r.name, row_group_size=ROW_GROUP)
+    elif old is not None and old[DSTS] and wanted.height:
+        # only sources held before can have held pairs: the others' pairs are all new
+        known = pl.concat(held(BASE)).select(keys).join(touched.lazy(), on=keys, how="semi").collect(engine="streaming")
+        if known.height:
+            candidates = wanted.join(known, on=keys, how="semi")
+            lo, hi = known["src"].min(), known["src"].max()  # the held files are sorted by source
+            seen = (pl.scan_parquet([str(f) for f in old[DSTS]], schema=PAIRS_SCHEMA)
+                    .filter(where & pl.col("src").is_between(lo, hi))
+                    .join(candidates.lazy(), on=pairs, how="semi").collect(engine="streaming"))
+            wanted = wanted.join(seen, on=pairs, how="anti")
+    if wanted.height:
+        if old is None or DSTS in layered:
+            wanted.sort(pairs).write_parquet(state / DSTS / (r.name if old is None else r.delta), row_group_size=ROW_GROUP)
+        counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
 
     base = [*held(BASE), *[p[0] for p in parts], *counts]
     for d, before in changed:
         base += [_tool_sums(before, -1, where), _tool_sums(d.port_day, 1, where)]
     frames = [_fold(base, BASE) if base else pl.LazyFrame(schema=BASE_SCHEMA)]
-    for table, i in ((PORTS, 1), (PORT_SCANS, 2)):
+    names = [r.name]
+    for table, i in ((PORTS, 1), (PORT_SCANS, 2), (SRC_DAYS, 3)):
         mine = [p[i] for p in parts]
-        if old is not None:
-            previous = held(table)
-            pass_through = [f.join(touched.lazy(), on=keys, how="anti") for f in previous]
-            mine = [f.join(touched.lazy(), on=keys, how="semi") for f in previous] + mine
-            frames.append(pl.concat([*pass_through, _fold(mine, table)]) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
+        if table not in layered:
+            mine = held(table) + mine
+        names.append(r.delta if table in layered else r.name)
+        if table == SRC_DAYS:  # one row per day: nothing to fold
+            frames.append(pl.concat(mine) if mine else pl.LazyFrame(schema=SRC_DAYS_SCHEMA))
         else:
             frames.append(_fold(mine, table) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
-    src_days = [*held(SRC_DAYS), *[p[3] for p in parts]]
-    frames.append(pl.concat(src_days) if src_days else pl.LazyFrame(schema=SRC_DAYS_SCHEMA))
     results = pl.collect_all(frames, engine="streaming")
-    for table, df in zip((BASE, PORTS, PORT_SCANS, SRC_DAYS), results):
+    for table, name, df in zip((BASE, PORTS, PORT_SCANS, SRC_DAYS), names, results):
+        if table in layered and df.height == 0:
+            continue
         # sorted by source only: a later range reads its rows by row-group statistics
-        df.sort("src").write_parquet(state / table / r.name, compression="lz4", row_group_size=ROW_GROUP)
+        df.sort("src").write_parquet(state / table / name, compression="lz4", row_group_size=ROW_GROUP)
     return touched
 
 
@@ -655,28 +751,55 @@ _PORT_SIDE = tuple(c for c in ru.SRC_PROFILE_SCHEMA.names() if c not in ("src", 
 
 
 def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: int,
-                   previous: tuple[Path, pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                   previous: tuple[Path, pl.DataFrame, bool] | None = None,
+                   layers: dict[str, list[Path]] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``src_totals`` and ``src_profile`` rows of one source range from the merged state: the
     same columns :func:`~scantui.analysis.rollup.src_profile` computes from all of a source's
     ``port_day`` rows, from one row per (source, port) instead (see the module doc).
 
     *previous*: (an older rollup folder, the (src, kind) with packets in the days
-    added since): the port-side columns of every other source are that rollup's,
-    its volume and schedule are recomputed (tool counts and the window may have changed).
+    added since, whether the day range is the same): the port-side columns of every other source
+    are that rollup's, its volume is recomputed (tool counts may have changed), and its schedule
+    too unless the day range is the same. *layers*: the files of :data:`PORTS`, :data:`PORT_SCANS`
+    and :data:`SRC_DAYS` holding this range's rows (partial aggregates, folded here; default: the
+    range's own file of each).
     """
     base = pl.read_parquet(state / BASE / r.name).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
     keys = ["src", "kind"]
-    ports, scans = pl.scan_parquet(state / PORTS / r.name), pl.scan_parquet(state / PORT_SCANS / r.name)
+    layers = layers or {t: [state / t / r.name] for t in LAYERED}
+
+    def scan(table: str, files: Sequence[Path], only_touched: bool = True) -> pl.LazyFrame:
+        lf = pl.scan_parquet([str(f) for f in files], schema=SRC_DAYS_SCHEMA if table == SRC_DAYS else _SCHEMAS[table])
+        lf = lf.filter(r.where) if len(files) > 1 or r.name not in {f.name for f in files} else lf
+        return lf if touched is None or not only_touched else lf.join(touched.lazy(), on=keys, how="semi")
+
+    def folded(table: str) -> pl.LazyFrame:
+        """The table's rows, a row per key: the layers' rows of a key that none but the first
+        layer holds pass through, the others are folded (the later layers are small: a day each)."""
+        first = [f for f in layers[table] if f.name == r.name or "-" not in f.name]
+        deltas = [f for f in layers[table] if f not in first]
+        rows = scan(table, first)
+        if not deltas:
+            return rows
+        added = scan(table, deltas)
+        port_keys = [c for c in _SCHEMAS[table].names() if c in ("src", "kind", "sensor", "proto", "dport")]
+        again = added.select(port_keys).unique()
+        return pl.concat([rows.join(again, on=port_keys, how="anti", nulls_equal=True),
+                          _fold([rows.join(again, on=port_keys, how="semi", nulls_equal=True), added], table)])
+
+    touched = None if previous is None else previous[1]
+    ports, scans = folded(PORTS), folded(PORT_SCANS)
     old_totals = old_profile = None
     if previous is not None:
-        folder, touched = previous
-        ports, scans = (f.join(touched.lazy(), on=keys, how="semi") for f in (ports, scans))
+        folder, _touched, same_window = previous
         old_totals = (pl.scan_parquet(folder / ru.SRC_TOTALS).filter(r.where)
                       .join(touched.lazy(), on=keys, how="anti").select(*keys, "ports"))
+        kept = _PORT_SIDE + (_SCHEDULE if same_window else ())
         old_profile = (pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where)
-                       .join(touched.lazy(), on=keys, how="anti").select(*keys, *_PORT_SIDE))
+                       .join(touched.lazy(), on=keys, how="anti").select(*keys, *kept))
     ports, scans = pl.collect_all([ports, scans])
-    src_days = pl.read_parquet(state / SRC_DAYS / r.name)
+    # the same day range: only the touched sources' schedules can change; else every source's may
+    src_days = scan(SRC_DAYS, layers[SRC_DAYS], only_touched=previous is not None and previous[2]).collect()
     port = pl.col("dport")
     port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
                    .group_by("src", "kind").agg(
@@ -715,9 +838,10 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         parts = pl.collect_all([fresh, port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top])
         sched = sch.source_schedules(src_days.lazy().filter(mine), first_day, n_days)
         joined = [bh.join_parts([*parts, sched])]
-        if old_profile is not None:  # sources without a packet in the new days: new volume and schedule only
+        if old_profile is not None:  # sources without a packet in the new days: new volume (and schedule)
             kept = old_profile.filter(mine).drop("kind")
-            joined.append(bh.join_parts([volume.join(kept.select("src"), on="src", how="semi"), kept, sched]))
+            unchanged = [volume.join(kept.select("src"), on="src", how="semi"), kept]
+            joined.append(bh.join_parts(unchanged if previous[2] else [*unchanged, sched]))
         for frame in joined:
             frame = frame.with_columns(pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
             out.append(frame.select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)))

@@ -107,8 +107,7 @@ def classify(activity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     todo = np.flatnonzero(n_active >= MIN_ACTIVE_DAYS)
     if len(todo) == 0:
         return schedule, period, strength
-    patterns, inverse = np.unique(act[todo], axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    patterns, inverse = _unique_rows(act[todo])
     scores = period_scores(patterns)
     periods = candidate_periods(act.shape[1])
     best_i = scores.argmax(axis=1)
@@ -124,6 +123,15 @@ def classify(activity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     period[todo] = np.where(has_period, best, 0)[inverse]
     strength[todo] = ratio[inverse]
     return schedule, period, strength
+
+
+def _unique_rows(act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a boolean matrix and each row's index among them (as
+    ``np.unique(axis=0, return_inverse=True)``, much faster: rows compared as packed bytes)."""
+    packed = np.ascontiguousarray(np.packbits(act, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return act[first], inverse.reshape(-1)
 
 
 def schedules(active_days: pl.DataFrame, first_day, n_days: int) -> pl.DataFrame:
