@@ -131,7 +131,12 @@ def port_scans(rows: pl.LazyFrame) -> pl.LazyFrame:
 def coverage_counts(rows: pl.LazyFrame) -> pl.LazyFrame:
     """Per source (raw): ``coverage_dsts_max`` / ``coverage_dsts_mean``, max and mean over ports of
     the best one-day distinct destinations."""
-    return port_scans(rows).group_by("src").agg(
+    return coverage_from_scans(port_scans(rows))
+
+
+def coverage_from_scans(scans: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`coverage_counts` from :func:`port_scans`' rows (for a caller that needs them for more)."""
+    return scans.group_by("src").agg(
         pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean")
     )
 
@@ -150,9 +155,14 @@ def coverage_summary(rows: pl.LazyFrame, telescope_size: int) -> pl.LazyFrame:
 
 def top_ports_counts(rows: pl.LazyFrame, n: int = 10) -> pl.LazyFrame:
     """Per source (raw): ``top_ports``, a list of {port, proto, packets, scans, dsts} for its *n* busiest ports."""
+    return top_ports_from_scans(port_scans(rows), n)
+
+
+def top_ports_from_scans(scans: pl.LazyFrame, n: int = 10) -> pl.LazyFrame:
+    """:func:`top_ports_counts` from :func:`port_scans`' rows."""
     item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
     return (
-        port_scans(rows)
+        scans
         .sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
         .group_by("src", maintain_order=True)
         .agg(item.head(n).alias("top_ports"))
@@ -176,6 +186,11 @@ def top_ports(rows: pl.LazyFrame, telescope_size: int, n: int = 10) -> pl.LazyFr
 def active_days(rows: pl.LazyFrame) -> pl.LazyFrame:
     """Per source (raw): ``days_active``, the distinct days with a selected packet."""
     return rows.group_by("src").agg(pl.col("day").n_unique().cast(pl.UInt32).alias("days_active"))
+
+
+def active_days_from(src_days: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`active_days` from the distinct (``src``, ``day``) pairs of the rows."""
+    return src_days.group_by("src").agg(pl.len().cast(pl.UInt32).alias("days_active"))
 
 
 def activity(rows: pl.LazyFrame, n_days: int) -> pl.LazyFrame:

@@ -56,8 +56,8 @@ from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
 from scantui.analysis.telescope import parse_cidrs
-from scantui.analysis.schedule import source_schedules
-from scantui.analysis.traffic import traffic_class
+from scantui.analysis.schedule import schedules
+from scantui.analysis.traffic import UDP, is_probe, traffic_class
 from scantui.errors import InputError
 
 if TYPE_CHECKING:
@@ -284,16 +284,25 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
         pairs = pairs.filter(pl.col("kind").cast(pl.String).is_in(q.kinds)).join(wanted, on="src", how="semi")
         return pairs.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"))
     few = srcs if srcs.len() <= _IS_IN_MAX else None  # inside a port, row groups skipped by source too
-    lf = source.read(days, ports=q.ports or None, srcs=few).join(wanted, on="src", how="semi")
-    lf = lf.filter(traffic_class().is_in(q.kinds))
+    lf = source.read(days, ports=q.ports or None, srcs=few)  # only those ports (and those few sources)
+    lf = lf.filter(_of_kinds(q.kinds))
     day = pl.col("ts").dt.date()
     if q.since:
         lf = lf.filter(day >= q.since)
     if q.until:
         lf = lf.filter(day <= q.until)
-    if q.ports:
-        lf = lf.filter(pl.col("dport").is_in(q.ports))
-    return lf.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"))
+    counts = lf.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"))
+    # a source's count depends only on its own packets: the many-source case keeps the counts of *srcs*
+    # after counting (one semi join of the counts, not of every packet read)
+    return counts if few is not None else counts.join(wanted, on="src", how="semi")
+
+
+def _of_kinds(kinds: Collection[str]) -> pl.Expr:
+    """``traffic_class().is_in(kinds)`` without naming every packet's class: a probe is :func:`is_probe`,
+    a ``udp`` packet any packet of protocol UDP (probe and backscatter are TCP)."""
+    parts = [is_probe() if k == "probe" else (pl.col("proto") == UDP) if k == "udp" else traffic_class() == k
+             for k in kinds]
+    return pl.any_horizontal(parts) if parts else pl.lit(False)
 
 
 def scanner_list(
@@ -376,7 +385,7 @@ def scanner_list(
     if packets is not None and q.narrows_rows and q.sort != "dsts":  # only the sources that made the cut
         out = _recount(out, packets, q, rows)
     if rows is not None:  # the port_day path: top ports of the sources that made the cut only
-        ports = bh.top_ports_counts(rows.join(out.lazy().select("src"), on="src", how="semi"), TOP_PORTS).collect()
+        ports = bh.top_ports_from_scans(rows.of(out)[0].lazy(), TOP_PORTS).collect()
         out = out.join(ports, on="src", how="left")
     out = out.with_columns(bh.top_ports_shares(size))
     return ScannerList(out.select(COLUMNS), total, size, first_day, n_days, dsts_from, notes)
@@ -392,18 +401,43 @@ def _from_profile(src_profile: pl.LazyFrame, q: ScannerQuery, src_filter: pl.Laz
     return _source_filters(lf.drop("kind").collect(), q)
 
 
+@dataclass
+class _Rows:
+    """The selected ``port_day`` rows and what the list reads of them again after the cut."""
+
+    rows: pl.DataFrame
+    n_sources: int  # the distinct sources of the rows
+    scans: pl.DataFrame  # :func:`behaviour.port_scans` of the rows (coverage, then the top ports)
+    days: pl.Series  # the distinct days of the rows
+
+    def of(self, srcs: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+        """(port scans, distinct days) of the rows of the sources *srcs* (distinct, each one of the rows')."""
+        if srcs.height == self.n_sources:  # every source of the rows (the whole list)
+            return self.scans, self.days
+        picked = srcs.select("src")
+        return (self.scans.join(picked, on="src", how="semi"),
+                self.rows.join(picked, on="src", how="semi")["day"].unique())
+
+
 def _from_rows(
     port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None, n_days: int
-) -> tuple[pl.DataFrame, pl.LazyFrame]:
-    """The raw per-source columns computed from the selected ``port_day`` rows (and those rows)."""
-    # read once: every aggregate below is a pass over these rows
-    rows = select_rows(port_day, q, src_filter).select(_ROW_COLUMNS).collect().lazy()
-    base = _source_filters(bh.volume(rows, TOOL_COLUMNS).collect(), q)
+) -> tuple[pl.DataFrame, _Rows]:
+    """The raw per-source columns computed from the selected ``port_day`` rows (and those rows).
+
+    The rows are read once; the distinct (source, day) pairs (active days, schedule) and the port scans
+    (coverage, top ports) are computed once, with the other aggregates, in one ``collect_all``."""
+    rows = select_rows(port_day, q, src_filter).select(_ROW_COLUMNS).collect()
+    base = _source_filters(bh.volume(rows.lazy(), TOOL_COLUMNS).collect(), q)
     if q.tools or q.min_packets:
-        rows = rows.join(base.lazy().select("src"), on="src", how="semi")
-    parts = pl.collect_all(bh.behaviour_counts(rows))
-    raw = bh.join_parts([base, *parts, source_schedules(rows, first_day, n_days)])
-    return raw, rows
+        rows = rows.join(base.select("src"), on="src", how="semi")
+    lazy = rows.lazy()
+    src_days, scans, ports, intervals = pl.collect_all([
+        lazy.select("src", "day").unique(), bh.port_scans(lazy), bh.port_counts(lazy), bh.scan_intervals(lazy)])
+    active, coverage = pl.collect_all([bh.active_days_from(src_days.lazy()), bh.coverage_from_scans(scans.lazy())])
+    window = first_day is not None and n_days > 0  # else no data: no schedule
+    sched = schedules(src_days if window else pl.DataFrame(), first_day, n_days)
+    raw = bh.join_parts([base, active, ports, intervals, coverage, sched])
+    return raw, _Rows(rows, base.height, scans, src_days["day"].unique())
 
 
 #: Columns ``src_totals`` holds exactly for an unnarrowed probe selection.
@@ -431,13 +465,12 @@ def _top_sources(src_totals: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyF
     return top.lazy().select("src"), cand.height
 
 
-def _recount(df: pl.DataFrame, packets: PacketSource, q: ScannerQuery, rows: pl.LazyFrame | None) -> pl.DataFrame:
+def _recount(df: pl.DataFrame, packets: PacketSource, q: ScannerQuery, rows: _Rows | None) -> pl.DataFrame:
     if df.height == 0:
         return df
     active = None
     if rows is not None:  # the selected port_day rows: the days the sources' packets are on
-        active = set(rows.join(df.lazy().select("src"), on="src", how="semi").select(pl.col("day").unique())
-                     .collect()["day"].to_list())
+        active = set(rows.of(df)[1].to_list())
     exact = exact_dsts(packets, q, df["src"], active).collect()
     return df.drop("dsts").join(exact, on="src", how="left", maintain_order="left")
 
