@@ -61,6 +61,8 @@ from scantui.analysis.traffic import UDP, is_probe, traffic_class
 from scantui.errors import InputError
 
 if TYPE_CHECKING:
+    from polars.lazyframe.in_process import InProcessQuery
+
     from scantui.analysis.scanner_row import ScannerRow
 
 ENRICHMENT_COLUMNS = ("asn", "as_name", "country", "hostname", "org", "category")
@@ -348,8 +350,20 @@ def scanner_list(
     else:
         if _cheap_cut(q):
             src_filter, cheap_total = _top_sources(src_totals, q, src_filter)
-        raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days)
+        # every selected source's destinations are recounted (no cut before the recount): started at once
+        every = packets is not None and q.narrows_rows and (q.top is None or q.sort == "dsts")
+        raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, as_source(packets) if every else None)
+    try:
+        return _finish(raw, rows, q, size, first_day, n_days, notes, enrich, src_totals, packets, rules, cheap_total)
+    finally:
+        if rows is not None:
+            rows.cancel()
 
+
+def _finish(raw: pl.DataFrame, rows: _Rows | None, q: ScannerQuery, size: int, first_day: dt.date | None, n_days: int,
+            notes: list[str], enrich: pl.LazyFrame | None, src_totals: pl.LazyFrame,
+            packets: pl.LazyFrame | PacketSource | None, rules: Any, cheap_total: int | None) -> ScannerList:
+    """:func:`scanner_list` from the raw per-source columns on: enrichment, names, dsts, sort, cut, top ports."""
     out = bh.finish_behaviour(raw, n_days, size).with_columns(_tools_struct())
     if enrich is not None:
         out = out.join(enrich.collect(), on="src", how="left")
@@ -385,8 +399,8 @@ def scanner_list(
     if packets is not None and q.narrows_rows and q.sort != "dsts":  # only the sources that made the cut
         out = _recount(out, packets, q, rows)
     if rows is not None:  # the port_day path: top ports of the sources that made the cut only
-        ports = bh.top_ports_from_scans(rows.of(out)[0].lazy(), TOP_PORTS).collect()
-        out = out.join(ports, on="src", how="left")
+        ports = bh.top_ports_from_scans(rows.of(out)[0].lazy(), TOP_PORTS).collect().rechunk()  # (a join gathers
+        out = out.join(ports, on="src", how="left")  # nested values from many chunks slowly)
     out = out.with_columns(bh.top_ports_shares(size))
     return ScannerList(out.select(COLUMNS), total, size, first_day, n_days, dsts_from, notes)
 
@@ -409,6 +423,12 @@ class _Rows:
     n_sources: int  # the distinct sources of the rows
     scans: pl.DataFrame  # :func:`behaviour.port_scans` of the rows (coverage, then the top ports)
     days: pl.Series  # the distinct days of the rows
+    counted: InProcessQuery | None = None  # every source's exact destinations, counted in the background
+
+    def cancel(self) -> None:
+        if self.counted is not None:
+            self.counted.cancel()
+            self.counted = None
 
     def of(self, srcs: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         """(port scans, distinct days) of the rows of the sources *srcs* (distinct, each one of the rows')."""
@@ -420,16 +440,34 @@ class _Rows:
 
 
 def _from_rows(
-    port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None, n_days: int
+    port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None, n_days: int,
+    recount: PacketSource | None = None,
 ) -> tuple[pl.DataFrame, _Rows]:
     """The raw per-source columns computed from the selected ``port_day`` rows (and those rows).
 
     The rows are read once; the distinct (source, day) pairs (active days, schedule) and the port scans
-    (coverage, top ports) are computed once, with the other aggregates, in one ``collect_all``."""
+    (coverage, top ports) are computed once, with the other aggregates, in one ``collect_all``. With
+    *recount*, every selected source's exact destinations are counted from it in the background
+    meanwhile (polars' threads), as soon as the sources are known."""
     rows = select_rows(port_day, q, src_filter).select(_ROW_COLUMNS).collect()
     base = _source_filters(bh.volume(rows.lazy(), TOOL_COLUMNS).collect(), q)
     if q.tools or q.min_packets:
         rows = rows.join(base.select("src"), on="src", how="semi")
+    counted = None
+    if recount is not None and base.height:
+        counted = exact_dsts(recount, q, base["src"], set(rows["day"].unique().to_list())).collect(background=True)
+    try:
+        raw, kept = _aggregates(rows, base, first_day, n_days)
+    except BaseException:
+        if counted is not None:
+            counted.cancel()
+        raise
+    kept.counted = counted
+    return raw, kept
+
+
+def _aggregates(rows: pl.DataFrame, base: pl.DataFrame, first_day: dt.date | None, n_days: int) -> tuple[pl.DataFrame, _Rows]:
+    """The behaviour and schedule columns of *rows* joined to *base* (the volume columns), and the rows kept."""
     lazy = rows.lazy()
     src_days, scans, ports, intervals = pl.collect_all([
         lazy.select("src", "day").unique(), bh.port_scans(lazy), bh.port_counts(lazy), bh.scan_intervals(lazy)])
@@ -468,6 +506,9 @@ def _top_sources(src_totals: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyF
 def _recount(df: pl.DataFrame, packets: PacketSource, q: ScannerQuery, rows: _Rows | None) -> pl.DataFrame:
     if df.height == 0:
         return df
+    if rows is not None and rows.counted is not None and df.height == rows.n_sources:  # counted in the background
+        exact, rows.counted = rows.counted.fetch_blocking(), None
+        return df.drop("dsts").join(exact, on="src", how="left", maintain_order="left")
     active = None
     if rows is not None:  # the selected port_day rows: the days the sources' packets are on
         active = set(rows.of(df)[1].to_list())
