@@ -248,3 +248,32 @@ def test_ground_truth_tool_shares_exact(sample):
     assert counts == truth["tool_packets"]
     assert int(df["packets"].sum()) == truth["probes"]
     assert res.telescope_size == truth["telescope"]["size"]
+
+
+@pytest.mark.parametrize("sensors", [("t1",), ("t1", "t2")])
+@pytest.mark.parametrize("query", [{"ports": (22, 80, 443)}, {"include_udp": True, "tools": ("other",)},
+                                   {"since": dt.date(2024, 2, 3), "min_packets": 2}])
+def test_the_row_path_equals_the_behaviour_functions(tmp_path, sensors, query):
+    """The list's aggregates of the selected rows (shared (src, day) pairs and port scans; a port's scan days
+    from its port scans when there is one sensor) are the behaviour functions' own, column for column."""
+    from scantui.analysis import behaviour as bh
+    from scantui.analysis import scanners as sc
+    from scantui.analysis.schedule import source_schedules
+
+    df = make_canonical(6000, seed=11, days=12)
+    n = df.height
+    df = df.with_columns(  # few sources and ports: ports scanned again on other days, at one or two sensors
+        (pl.col("src") % 97 + 167772160).cast(pl.UInt32).alias("src"),
+        pl.Series([(22, 80, 443, 8080, 53)[i % 5] for i in range(n)], dtype=pl.UInt16).alias("dport"),
+        pl.Series([sensors[(i // 7) % len(sensors)] for i in range(n)]).alias("sensor"),
+    )
+    r = rollup_of(df.lazy(), tmp_path / "r")
+    q = ScannerQuery(**query)
+    first_day, n_days = sc._window(r["day_totals"], q)
+    raw, _ = sc._from_rows(r["port_day"], q, None, first_day, n_days)
+    rows = sc.select_rows(r["port_day"], q).select(sc._ROW_COLUMNS).collect().lazy()
+    base = sc._source_filters(bh.volume(rows, ru.TOOL_COLUMNS).collect(), q)
+    rows = rows.join(base.lazy().select("src"), on="src", how="semi")
+    want = bh.join_parts([base, *pl.collect_all(bh.behaviour_counts(rows)), source_schedules(rows, first_day, n_days)])
+    assert raw.height > 20 and raw["ports_rescanned"].max() > 1
+    assert raw.sort("src").equals(want.sort("src"))

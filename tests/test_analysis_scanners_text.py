@@ -84,7 +84,7 @@ def test_edge_values_give_the_row_by_row_text():
     plain = df.head(5)  # no float polars writes otherwise: the one-expression path for top_ports (null, [], values)
     assert scanners_json(plain) == reference_json(plain) and scanners_csv(plain, columns) == reference_csv(plain, columns)
     assert scanners_jsonl(plain) == reference_jsonl(plain)
-    for frame in (df, plain, df.head(0)):
+    for frame in (df, plain, df.head(1), df.head(0)):
         assert_output_bytes(frame, columns)
 
 

@@ -105,10 +105,16 @@ def scan_intervals(rows: pl.LazyFrame) -> pl.LazyFrame:
     float result does not depend on row order or chunking (a group-by ``mean``
     may sum in any order): the rollup and the scanner list agree exactly.
     """
+    return intervals_from(rows.group_by("src", "sensor", "proto", "dport").agg(
+        pl.col("day").n_unique().alias("scans"), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1")))
+
+
+def intervals_from(per_port: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`scan_intervals` from one row per (source, sensor, protocol, port) with ``scans`` (its
+    distinct days), ``d0`` and ``d1`` (the first and last); with a single sensor,
+    ``port_scans(rows, with_days=True)`` is such a table."""
     per_port = (
-        rows.group_by("src", "sensor", "proto", "dport")
-        .agg(pl.col("day").n_unique().alias("scans"), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1"))
-        .filter(pl.col("scans") >= 2)
+        per_port.filter(pl.col("scans") >= 2)
         .with_columns(((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval"))
     )
     return per_port.group_by("src").agg(
@@ -117,14 +123,17 @@ def scan_intervals(rows: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def port_scans(rows: pl.LazyFrame) -> pl.LazyFrame:
+def port_scans(rows: pl.LazyFrame, *, with_days: bool = False) -> pl.LazyFrame:
     """Per (src, proto, dport): ``packets``, ``scans`` (days) and ``dsts``, the best one-day distinct
-    destinations (summed over sensors; exact, since ``port_day.dsts`` is exact per day)."""
+    destinations (summed over sensors; exact, since ``port_day.dsts`` is exact per day); *with_days*
+    adds ``d0`` and ``d1``, the first and last of those days."""
     per_day = rows.group_by("src", "proto", "dport", "day").agg(pl.col("dsts").sum(), pl.col("packets").sum())
+    days = [pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1")] if with_days else []
     return per_day.group_by("src", "proto", "dport").agg(
         pl.col("packets").sum().cast(pl.UInt64).alias("packets"),
         pl.len().cast(pl.UInt32).alias("scans"),
         pl.col("dsts").max().cast(pl.UInt32).alias("dsts"),
+        *days,
     )
 
 

@@ -469,12 +469,17 @@ def _from_rows(
 def _aggregates(rows: pl.DataFrame, base: pl.DataFrame, first_day: dt.date | None, n_days: int) -> tuple[pl.DataFrame, _Rows]:
     """The behaviour and schedule columns of *rows* joined to *base* (the volume columns), and the rows kept."""
     lazy = rows.lazy()
-    src_days, scans, ports, intervals = pl.collect_all([
-        lazy.select("src", "day").unique(), bh.port_scans(lazy), bh.port_counts(lazy), bh.scan_intervals(lazy)])
-    active, coverage = pl.collect_all([bh.active_days_from(src_days.lazy()), bh.coverage_from_scans(scans.lazy())])
+    # with one sensor, a port's scan days (for the intervals) are its port scans' days: no pass of their own
+    one_sensor = rows["sensor"].n_unique() <= 1
+    src_days, scans, ports, *intervals = pl.collect_all([
+        lazy.select("src", "day").unique(), bh.port_scans(lazy, with_days=one_sensor), bh.port_counts(lazy),
+        *([] if one_sensor else [bh.scan_intervals(lazy)])])
+    active, coverage, *intervals = pl.collect_all([
+        bh.active_days_from(src_days.lazy()), bh.coverage_from_scans(scans.lazy()),
+        *([bh.intervals_from(scans.lazy())] if one_sensor else [])]) + intervals
     window = first_day is not None and n_days > 0  # else no data: no schedule
     sched = schedules(src_days if window else pl.DataFrame(), first_day, n_days)
-    raw = bh.join_parts([base, active, ports, intervals, coverage, sched])
+    raw = bh.join_parts([base, active, ports, intervals[0], coverage, sched])
     return raw, _Rows(rows, base.height, scans, src_days["day"].unique())
 
 

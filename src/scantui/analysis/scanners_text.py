@@ -250,9 +250,14 @@ def scanners_output(df: pl.DataFrame, fmt: str, columns: Sequence[str]) -> bytes
         return _csv_bytes(df, columns)
     if df.height:
         try:
-            return _joined(df, *(("[", ", ", "]\n") if fmt == "json" else ("", "\n", "\n"))).cast(pl.Binary).item()
+            rows = _json_rows(df).cast(pl.Binary).to_list()  # the rows' UTF-8, joined once below
         except _Unhandled:
             pass
+        else:
+            before, separator, after = (b"[", b", ", b"]\n") if fmt == "json" else (b"", b"\n", b"\n")
+            rows[0] = before + rows[0]
+            rows[-1] = rows[-1] + after  # (the same row when there is one)
+            return separator.join(rows)
     return (scanners_json(df) + "\n" if fmt == "json" else scanners_jsonl(df)).encode()
 
 
