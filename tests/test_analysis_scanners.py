@@ -277,3 +277,22 @@ def test_the_row_path_equals_the_behaviour_functions(tmp_path, sensors, query):
     want = bh.join_parts([base, *pl.collect_all(bh.behaviour_counts(rows)), source_schedules(rows, first_day, n_days)])
     assert raw.height > 20 and raw["ports_rescanned"].max() > 1
     assert raw.sort("src").equals(want.sort("src"))
+
+
+def test_exact_dsts_count_distinct_destinations_like_n_unique():
+    """The sorted-key count per source equals polars' ``n_unique`` of the destinations, a null one included."""
+    from scantui.analysis.scanners import exact_dsts
+
+    rows = [pkt(f"10.0.{s}.{s}", f"198.18.{d % 3}.{d}", 443, day, minute=m) for s in range(1, 40)
+            for day in range(3) for d in range(s % 7 + 1) for m in range(2)]  # repeats within and across days
+    rows += [pkt("10.0.1.1", "198.18.0.9", 80, 0), pkt("10.0.2.2", "198.18.0.1", 443, 0, flags=18)]  # other port, backscatter
+    lf = table(rows)
+    srcs = lf.select(pl.col("src").unique()).collect()["src"]
+    want = (lf.filter(is_probe() & (pl.col("dport") == 443)).group_by("src")
+            .agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect().sort("src"))
+    for few in (srcs, pl.Series(range(20_000), dtype=pl.UInt32).append(srcs)):  # short list / many sources
+        assert exact_dsts(lf, ScannerQuery(ports=(443,)), few).sort("src").equals(want)
+    with_null = pl.concat([lf, lf.head(1).with_columns(pl.lit(None, pl.UInt32).alias("dst"))])
+    got = exact_dsts(with_null, ScannerQuery(ports=(443,)), srcs).sort("src")
+    first = lf.head(1).collect()["src"][0]
+    assert got.filter(pl.col("src") == first)["dsts"][0] == want.filter(pl.col("src") == first)["dsts"][0] + 1
