@@ -19,8 +19,10 @@ the rollup's ``src_profile`` (raw per-source aggregates, built once) plus
 per-row arithmetic for the window share and the telescope size, well under a
 second for ~240 k sources. ``--port``, ``--since``/``--until`` and
 ``--include-udp`` select rows below the source, so every aggregate is
-recomputed from the selected ``port_day`` rows: a pass over them (seconds on a
-19 M-row ``port_day``). Both paths give identical frames (tested).
+recomputed from the selected ``port_day`` rows (with ``--port``, read from the
+port-sorted copy): one read, the distinct (source, day) pairs and the port scans
+computed once for every column that needs them. Both paths give identical frames
+(tested).
 
 Organizations: after the enrichment is joined (each field's latest value in
 the window), :func:`scantui.enrich.rules.classify` names ``org`` and
@@ -37,8 +39,12 @@ passes (a :class:`~scantui.analysis.packet_source.PacketSource` or a LazyFrame);
 otherwise ``dsts`` is null and ``ScannerList.dsts_from`` says ``"unavailable"``.
 From the rollup's day tables (``dsts_from == "days"``) a recount reads only
 the window's days: with ``--port``, those days' packet tables filtered by port
-(row groups skipped by statistics); without, their distinct (src, kind, dst)
-pairs. From a LazyFrame (``"packets"``), one scan of it.
+(row groups skipped by statistics; only source, destination and the columns
+that classify a packet), the distinct ``src << 32 | dst`` keys counted per source
+by sorting them; without, their distinct (src, kind, dst) pairs. From a LazyFrame
+(``"packets"``), one scan of it. When every selected source is recounted (no
+``--top`` cut before it), the count starts in a thread as soon as the sources are
+known and runs while the other columns are computed.
 """
 
 from __future__ import annotations
