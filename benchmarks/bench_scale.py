@@ -22,8 +22,9 @@ installed). Jobs (``--only`` takes a comma-separated subset of the names in brac
   of the first D and of all 4D days, each in an empty cache (kept under ``--work``, ``d/`` and
   ``4d/``): the peak memory must not grow with the number of days;
 * [port] / [collab]: ``scantui scanners FILES --port 443 --json`` and ``scantui collab FILES --json``
-  (the CLI in the job's process, ``SCANTUI_CACHE_DIR`` the rollup job's cache) at D and at 4D; a
-  query that had to write cache files says so (it was not only a query);
+  (the CLI in the job's process, ``SCANTUI_CACHE_DIR`` the rollup job's cache) at D and at 4D, its
+  output written to a file as with ``> FILE`` and counted after the job's process ended (so neither
+  time includes reading it back); a query that had to write cache files says so (it was not only a query);
 * [bigday] ``--big-day N``: a real one-day build of N packets (e.g. the thesis' 35 M);
 * [oneday] ``one day`` / ``one day of 4x packets``: the slope of memory against a day's packets,
   from which a 35 M-packet day is extrapolated;
@@ -84,20 +85,21 @@ elif job == "query":
     os_env["SCANTUI_CACHE_DIR"] = args["cache"]
     from pathlib import Path
     before = {p for p in Path(args["cache"]).rglob("*")}
+    import os, tempfile
+    # stdout is a file, as with `> FILE`: the command's own writing is timed, not reading it back
+    fd, out_path = tempfile.mkstemp(suffix=".out")
+    out = io.TextIOWrapper(os.fdopen(fd, "wb"), encoding="utf-8")
     t0 = time.perf_counter()  # imports not timed, as in the other jobs
-    buf = io.StringIO()
     code = 0
-    with contextlib.redirect_stdout(buf):
+    with contextlib.redirect_stdout(out):
         try:
             main(args["argv"])
         except SystemExit as exc:
             code = exc.code or 0
-    text = buf.getvalue()
-    try:
-        rows = len(json.loads(text))
-    except ValueError:
-        rows = None
-    res = {"exit": code, "rows": rows, "bytes": len(text),
+    out.flush()
+    seconds = round(time.perf_counter() - t0, 2)
+    out.close()
+    res = {"exit": code, "output": out_path,  # counted by the parent once this process has ended
            "new_cache_files": len({p for p in Path(args["cache"]).rglob("*")} - before)}
 elif job == "polars":
     lf = pl.scan_parquet(args["files"])
@@ -114,7 +116,7 @@ elif job == "duckdb":
                       f"FROM read_parquet([{files}]) GROUP BY ALL")
     out = (getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table)()
     res = {"rows": out.num_rows}
-res["seconds"] = round(time.perf_counter() - t0, 2)
+res["seconds"] = seconds if job == "query" else round(time.perf_counter() - t0, 2)
 res.update(rss_mb())
 print("\n" + json.dumps(res))
 """
@@ -135,6 +137,15 @@ def job(kind: str, src: str, **args) -> dict:
     result["peak_rss_mb"] = round(usage.ru_maxrss / 1024)  # os.wait4: the child's high-water mark
     result["process_seconds"] = round(time.perf_counter() - started, 2)  # with interpreter start and imports
     result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 1)  # the child's, whole process: less load-dependent
+    if "output" in result:  # a query's output, read back after its process was timed
+        out = Path(result.pop("output"))
+        text = out.read_text(encoding="utf-8")
+        out.unlink()
+        try:
+            result["rows"] = len(json.loads(text))
+        except ValueError:
+            result["rows"] = None
+        result["bytes"] = len(text)
     return result
 
 

@@ -248,3 +248,51 @@ def test_ground_truth_tool_shares_exact(sample):
     assert counts == truth["tool_packets"]
     assert int(df["packets"].sum()) == truth["probes"]
     assert res.telescope_size == truth["telescope"]["size"]
+
+
+@pytest.mark.parametrize("sensors", [("t1",), ("t1", "t2")])
+@pytest.mark.parametrize("query", [{"ports": (22, 80, 443)}, {"include_udp": True, "tools": ("other",)},
+                                   {"since": dt.date(2024, 2, 3), "min_packets": 2}])
+def test_the_row_path_equals_the_behaviour_functions(tmp_path, sensors, query):
+    """The list's aggregates of the selected rows (shared (src, day) pairs and port scans; a port's scan days
+    from its port scans when there is one sensor) are the behaviour functions' own, column for column."""
+    from scantui.analysis import behaviour as bh
+    from scantui.analysis import scanners as sc
+    from scantui.analysis.schedule import source_schedules
+
+    df = make_canonical(6000, seed=11, days=12)
+    n = df.height
+    df = df.with_columns(  # few sources and ports: ports scanned again on other days, at one or two sensors
+        (pl.col("src") % 97 + 167772160).cast(pl.UInt32).alias("src"),
+        pl.Series([(22, 80, 443, 8080, 53)[i % 5] for i in range(n)], dtype=pl.UInt16).alias("dport"),
+        pl.Series([sensors[(i // 7) % len(sensors)] for i in range(n)]).alias("sensor"),
+    )
+    r = rollup_of(df.lazy(), tmp_path / "r")
+    q = ScannerQuery(**query)
+    first_day, n_days = sc._window(r["day_totals"], q)
+    raw, _ = sc._from_rows(r["port_day"], q, None, first_day, n_days)
+    rows = sc.select_rows(r["port_day"], q).select(sc._ROW_COLUMNS).collect().lazy()
+    base = sc._source_filters(bh.volume(rows, ru.TOOL_COLUMNS).collect(), q)
+    rows = rows.join(base.lazy().select("src"), on="src", how="semi")
+    want = bh.join_parts([base, *pl.collect_all(bh.behaviour_counts(rows)), source_schedules(rows, first_day, n_days)])
+    assert raw.height > 20 and raw["ports_rescanned"].max() > 1
+    assert raw.sort("src").equals(want.sort("src"))
+
+
+def test_exact_dsts_count_distinct_destinations_like_n_unique():
+    """The sorted-key count per source equals polars' ``n_unique`` of the destinations, a null one included."""
+    from scantui.analysis.scanners import exact_dsts
+
+    rows = [pkt(f"10.0.{s}.{s}", f"198.18.{d % 3}.{d}", 443, day, minute=m) for s in range(1, 40)
+            for day in range(3) for d in range(s % 7 + 1) for m in range(2)]  # repeats within and across days
+    rows += [pkt("10.0.1.1", "198.18.0.9", 80, 0), pkt("10.0.2.2", "198.18.0.1", 443, 0, flags=18)]  # other port, backscatter
+    lf = table(rows)
+    srcs = lf.select(pl.col("src").unique()).collect()["src"]
+    want = (lf.filter(is_probe() & (pl.col("dport") == 443)).group_by("src")
+            .agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect().sort("src"))
+    for few in (srcs, pl.Series(range(20_000), dtype=pl.UInt32).append(srcs)):  # short list / many sources
+        assert exact_dsts(lf, ScannerQuery(ports=(443,)), few).sort("src").equals(want)
+    with_null = pl.concat([lf, lf.head(1).with_columns(pl.lit(None, pl.UInt32).alias("dst"))])
+    got = exact_dsts(with_null, ScannerQuery(ports=(443,)), srcs).sort("src")
+    first = lf.head(1).collect()["src"][0]
+    assert got.filter(pl.col("src") == first)["dsts"][0] == want.filter(pl.col("src") == first)["dsts"][0] + 1

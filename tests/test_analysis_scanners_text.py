@@ -17,7 +17,7 @@ import pytest
 
 from clihelp import SAMPLE
 from scantui.analysis.scanners import COLUMNS, ScannerQuery, records, scanner_list
-from scantui.analysis.scanners_text import scanners_csv, scanners_json, scanners_jsonl
+from scantui.analysis.scanners_text import scanners_csv, scanners_json, scanners_jsonl, scanners_output
 from scantui.safetext import csv_safe, json_safe
 
 HOSTILE = ("\x1b[31mred\x1b[0m", "\x1b]0;pwned\x07title", "\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\",
@@ -84,6 +84,15 @@ def test_edge_values_give_the_row_by_row_text():
     plain = df.head(5)  # no float polars writes otherwise: the one-expression path for top_ports (null, [], values)
     assert scanners_json(plain) == reference_json(plain) and scanners_csv(plain, columns) == reference_csv(plain, columns)
     assert scanners_jsonl(plain) == reference_jsonl(plain)
+    for frame in (df, plain, df.head(1), df.head(0)):
+        assert_output_bytes(frame, columns)
+
+
+def assert_output_bytes(df: pl.DataFrame, columns) -> None:
+    """What the CLI writes (bytes built in polars) is the reference text plus its newline, UTF-8 encoded."""
+    assert scanners_output(df, "json", columns) == (reference_json(df) + "\n").encode()
+    assert scanners_output(df, "jsonl", columns) == reference_jsonl(df).encode()
+    assert scanners_output(df, "csv", columns) == reference_csv(df, columns).encode()
 
 
 def test_times_are_rfc3339_utc_with_z():
@@ -135,6 +144,7 @@ def test_the_sample_list_gives_the_row_by_row_text(query):
     assert scanners_json(df) == reference_json(df)
     assert scanners_jsonl(df) == reference_jsonl(df)
     assert scanners_csv(df, COLUMNS) == reference_csv(df, COLUMNS)
+    assert_output_bytes(df, COLUMNS)
 
 
 def test_the_polars_class_of_unsafe_characters_is_the_sanitisers_own():

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from scantui.analysis.schedule import candidate_periods, classify, fft_size, period_scores, schedules
+from scantui.analysis.schedule import candidate_periods, classify, fft_size, period_scores, schedules, unique_rows
 
 
 def series(n_days: int, days) -> np.ndarray:
@@ -101,3 +101,17 @@ def test_schedules_frame():
     assert out["schedule"].to_list() == ["periodic", "continuous"]
     assert out["period_days"].to_list() == [7, 1]
     assert out["schedule_strength"][1] > 1.5
+
+
+@pytest.mark.parametrize("n_days", [1, 7, 21, 64, 65, 84, 130])
+def test_unique_rows_are_numpys_unique_rows_in_the_same_order(n_days):
+    """The distinct activity rows (each scored once) are numpy's, in its order, with the same inverse."""
+    rng = np.random.default_rng(n_days)
+    for density in (0.05, 0.5, 0.95):
+        act = rng.random((600, n_days)) < density
+        act[200:400] = act[:200]  # repeated rows
+        want, want_inverse = np.unique(act, axis=0, return_inverse=True)
+        got, inverse = unique_rows(act)
+        assert got.dtype == bool and np.array_equal(got, want) and np.array_equal(inverse, want_inverse.reshape(-1))
+    got, inverse = unique_rows(np.zeros((0, n_days), dtype=bool))
+    assert got.shape == (0, n_days) and len(inverse) == 0

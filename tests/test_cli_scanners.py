@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 
@@ -104,3 +103,23 @@ def test_telescope_size_option(capsys):
     assert doc[0]["coverage_max"] == 0.5
     doc = scanners_json(capsys, "--telescope", "198.18.0.0/21", "--cidr", "185.242.226.17")
     assert doc[0]["coverage_max"] == 2.0  # coverage is relative to the size given, not clipped
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "UTF8", "latin-1", "ascii"])
+def test_bytes_written_to_stdout_are_the_texts_in_its_encoding(monkeypatch, encoding):
+    """The list is written as UTF-8 bytes built in polars: on a UTF-8 stdout as they are, on any other
+    encoding decoded and written as the text would be (an unencodable character fails the same way)."""
+    from scantui.cli.output import write_out
+
+    text = '[{"as_name": "ünïcödé \\u202e"}]\n' if encoding != "ascii" else '[{"as_name": "plain"}]\n'
+    written = {}
+    for value in (text, text.encode()):
+        buf = io.BytesIO()
+        monkeypatch.setattr("sys.stdout", io.TextIOWrapper(buf, encoding=encoding))
+        write_out(value)
+        written[type(value)] = buf.getvalue()
+    assert written[bytes] == written[str] == text.encode(encoding)
+    if encoding == "ascii":
+        monkeypatch.setattr("sys.stdout", io.TextIOWrapper(io.BytesIO(), encoding=encoding))
+        with pytest.raises(UnicodeEncodeError):
+            write_out("ünïcödé\n".encode())

@@ -105,10 +105,16 @@ def scan_intervals(rows: pl.LazyFrame) -> pl.LazyFrame:
     float result does not depend on row order or chunking (a group-by ``mean``
     may sum in any order): the rollup and the scanner list agree exactly.
     """
+    return intervals_from(rows.group_by("src", "sensor", "proto", "dport").agg(
+        pl.col("day").n_unique().alias("scans"), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1")))
+
+
+def intervals_from(per_port: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`scan_intervals` from one row per (source, sensor, protocol, port) with ``scans`` (its
+    distinct days), ``d0`` and ``d1`` (the first and last); with a single sensor,
+    ``port_scans(rows, with_days=True)`` is such a table."""
     per_port = (
-        rows.group_by("src", "sensor", "proto", "dport")
-        .agg(pl.col("day").n_unique().alias("scans"), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1"))
-        .filter(pl.col("scans") >= 2)
+        per_port.filter(pl.col("scans") >= 2)
         .with_columns(((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval"))
     )
     return per_port.group_by("src").agg(
@@ -117,21 +123,29 @@ def scan_intervals(rows: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def port_scans(rows: pl.LazyFrame) -> pl.LazyFrame:
+def port_scans(rows: pl.LazyFrame, *, with_days: bool = False) -> pl.LazyFrame:
     """Per (src, proto, dport): ``packets``, ``scans`` (days) and ``dsts``, the best one-day distinct
-    destinations (summed over sensors; exact, since ``port_day.dsts`` is exact per day)."""
+    destinations (summed over sensors; exact, since ``port_day.dsts`` is exact per day); *with_days*
+    adds ``d0`` and ``d1``, the first and last of those days."""
     per_day = rows.group_by("src", "proto", "dport", "day").agg(pl.col("dsts").sum(), pl.col("packets").sum())
+    days = [pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1")] if with_days else []
     return per_day.group_by("src", "proto", "dport").agg(
         pl.col("packets").sum().cast(pl.UInt64).alias("packets"),
         pl.len().cast(pl.UInt32).alias("scans"),
         pl.col("dsts").max().cast(pl.UInt32).alias("dsts"),
+        *days,
     )
 
 
 def coverage_counts(rows: pl.LazyFrame) -> pl.LazyFrame:
     """Per source (raw): ``coverage_dsts_max`` / ``coverage_dsts_mean``, max and mean over ports of
     the best one-day distinct destinations."""
-    return port_scans(rows).group_by("src").agg(
+    return coverage_from_scans(port_scans(rows))
+
+
+def coverage_from_scans(scans: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`coverage_counts` from :func:`port_scans`' rows (for a caller that needs them for more)."""
+    return scans.group_by("src").agg(
         pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean")
     )
 
@@ -150,9 +164,14 @@ def coverage_summary(rows: pl.LazyFrame, telescope_size: int) -> pl.LazyFrame:
 
 def top_ports_counts(rows: pl.LazyFrame, n: int = 10) -> pl.LazyFrame:
     """Per source (raw): ``top_ports``, a list of {port, proto, packets, scans, dsts} for its *n* busiest ports."""
+    return top_ports_from_scans(port_scans(rows), n)
+
+
+def top_ports_from_scans(scans: pl.LazyFrame, n: int = 10) -> pl.LazyFrame:
+    """:func:`top_ports_counts` from :func:`port_scans`' rows."""
     item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
     return (
-        port_scans(rows)
+        scans
         .sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
         .group_by("src", maintain_order=True)
         .agg(item.head(n).alias("top_ports"))
@@ -176,6 +195,11 @@ def top_ports(rows: pl.LazyFrame, telescope_size: int, n: int = 10) -> pl.LazyFr
 def active_days(rows: pl.LazyFrame) -> pl.LazyFrame:
     """Per source (raw): ``days_active``, the distinct days with a selected packet."""
     return rows.group_by("src").agg(pl.col("day").n_unique().cast(pl.UInt32).alias("days_active"))
+
+
+def active_days_from(src_days: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`active_days` from the distinct (``src``, ``day``) pairs of the rows."""
+    return src_days.group_by("src").agg(pl.len().cast(pl.UInt32).alias("days_active"))
 
 
 def activity(rows: pl.LazyFrame, n_days: int) -> pl.LazyFrame:

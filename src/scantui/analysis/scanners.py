@@ -19,8 +19,10 @@ the rollup's ``src_profile`` (raw per-source aggregates, built once) plus
 per-row arithmetic for the window share and the telescope size, well under a
 second for ~240 k sources. ``--port``, ``--since``/``--until`` and
 ``--include-udp`` select rows below the source, so every aggregate is
-recomputed from the selected ``port_day`` rows: a pass over them (seconds on a
-19 M-row ``port_day``). Both paths give identical frames (tested).
+recomputed from the selected ``port_day`` rows (with ``--port``, read from the
+port-sorted copy): one read, the distinct (source, day) pairs and the port scans
+computed once for every column that needs them. Both paths give identical frames
+(tested).
 
 Organizations: after the enrichment is joined (each field's latest value in
 the window), :func:`scantui.enrich.rules.classify` names ``org`` and
@@ -37,8 +39,12 @@ passes (a :class:`~scantui.analysis.packet_source.PacketSource` or a LazyFrame);
 otherwise ``dsts`` is null and ``ScannerList.dsts_from`` says ``"unavailable"``.
 From the rollup's day tables (``dsts_from == "days"``) a recount reads only
 the window's days: with ``--port``, those days' packet tables filtered by port
-(row groups skipped by statistics); without, their distinct (src, kind, dst)
-pairs. From a LazyFrame (``"packets"``), one scan of it.
+(row groups skipped by statistics; only source, destination and the columns
+that classify a packet), the distinct ``src << 32 | dst`` keys counted per source
+by sorting them; without, their distinct (src, kind, dst) pairs. From a LazyFrame
+(``"packets"``), one scan of it. When every selected source is recounted (no
+``--top`` cut before it), the count starts in a thread as soon as the sources are
+known and runs while the other columns are computed.
 """
 
 from __future__ import annotations
@@ -46,9 +52,11 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
 from scantui.analysis import behaviour as bh
@@ -56,11 +64,13 @@ from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
 from scantui.analysis.telescope import parse_cidrs
-from scantui.analysis.schedule import source_schedules
-from scantui.analysis.traffic import traffic_class
+from scantui.analysis.schedule import schedules
+from scantui.analysis.traffic import UDP, is_probe, traffic_class
 from scantui.errors import InputError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from scantui.analysis.scanner_row import ScannerRow
 
 ENRICHMENT_COLUMNS = ("asn", "as_name", "country", "hostname", "org", "category")
@@ -270,8 +280,9 @@ def _source_filters(df: pl.DataFrame, q: ScannerQuery) -> pl.DataFrame:
 
 
 def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.Series,
-               active: Collection[dt.date] | None = None) -> pl.LazyFrame:
-    """Distinct destinations per source recounted from the packets, with the query's row selection.
+               active: Collection[dt.date] | None = None) -> pl.DataFrame:
+    """Distinct destinations per source (``src``, ``dsts``) recounted from the packets, with the query's
+    row selection, for the sources of *srcs* that have selected packets.
 
     *active*: the days the selected rows of *srcs* are on (from ``port_day``), when known: only they are read."""
     source = as_source(packets)
@@ -282,18 +293,47 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
     pairs = None if q.ports else source.pairs(days)
     if pairs is not None:  # distinct (src, kind, dst) per day: their union per source is exact
         pairs = pairs.filter(pl.col("kind").cast(pl.String).is_in(q.kinds)).join(wanted, on="src", how="semi")
-        return pairs.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"))
+        return pairs.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect()
     few = srcs if srcs.len() <= _IS_IN_MAX else None  # inside a port, row groups skipped by source too
-    lf = source.read(days, ports=q.ports or None, srcs=few).join(wanted, on="src", how="semi")
-    lf = lf.filter(traffic_class().is_in(q.kinds))
+    lf = source.read(days, ports=q.ports or None, srcs=few)  # only those ports (and those few sources)
+    lf = lf.filter(_of_kinds(q.kinds))
     day = pl.col("ts").dt.date()
     if q.since:
         lf = lf.filter(day >= q.since)
     if q.until:
         lf = lf.filter(day <= q.until)
-    if q.ports:
-        lf = lf.filter(pl.col("dport").is_in(q.ports))
-    return lf.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"))
+    key = (pl.col("src").cast(pl.UInt64) * (1 << 32) + pl.col("dst").cast(pl.UInt64)).alias("key")
+    keys = lf.select(key).collect()["key"]
+    if keys.null_count():  # a packet without a destination (not in canonical data): counted as one more value
+        counts = lf.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect()
+    else:
+        counts = _distinct_per_source(keys.to_numpy())
+    # a source's count depends only on its own packets: the many-source case keeps the counts of *srcs*
+    # after counting (one semi join of the counts, not of every packet read)
+    return counts if few is not None else counts.join(wanted.collect(), on="src", how="semi")
+
+
+def _distinct_per_source(keys: np.ndarray) -> pl.DataFrame:
+    """The distinct ``src << 32 | dst`` keys counted per source: numpy's (vectorised) sort of the keys,
+    then their runs (a hashed ``n_unique`` per source took three times the CPU on 16 M packets)."""
+    if len(keys) == 0:
+        return pl.DataFrame(schema={"src": pl.UInt32, "dsts": pl.UInt32})
+    ordered = np.sort(keys)
+    new = np.empty(len(ordered), dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    src = (ordered[new] >> np.uint64(32)).astype(np.uint32)
+    starts = np.flatnonzero(np.concatenate(([True], src[1:] != src[:-1])))
+    counts = np.diff(np.append(starts, len(src)))
+    return pl.DataFrame({"src": src[starts], "dsts": counts.astype(np.uint32)})
+
+
+def _of_kinds(kinds: Collection[str]) -> pl.Expr:
+    """``traffic_class().is_in(kinds)`` without naming every packet's class: a probe is :func:`is_probe`,
+    a ``udp`` packet any packet of protocol UDP (probe and backscatter are TCP)."""
+    parts = [is_probe() if k == "probe" else (pl.col("proto") == UDP) if k == "udp" else traffic_class() == k
+             for k in kinds]
+    return pl.any_horizontal(parts) if parts else pl.lit(False)
 
 
 def scanner_list(
@@ -339,8 +379,20 @@ def scanner_list(
     else:
         if _cheap_cut(q):
             src_filter, cheap_total = _top_sources(src_totals, q, src_filter)
-        raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days)
+        # every selected source's destinations are recounted (no cut before the recount): started at once
+        every = packets is not None and q.narrows_rows and (q.top is None or q.sort == "dsts")
+        raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, as_source(packets) if every else None)
+    try:
+        return _finish(raw, rows, q, size, first_day, n_days, notes, enrich, src_totals, packets, rules, cheap_total)
+    finally:
+        if rows is not None:
+            rows.cancel()
 
+
+def _finish(raw: pl.DataFrame, rows: _Rows | None, q: ScannerQuery, size: int, first_day: dt.date | None, n_days: int,
+            notes: list[str], enrich: pl.LazyFrame | None, src_totals: pl.LazyFrame,
+            packets: pl.LazyFrame | PacketSource | None, rules: Any, cheap_total: int | None) -> ScannerList:
+    """:func:`scanner_list` from the raw per-source columns on: enrichment, names, dsts, sort, cut, top ports."""
     out = bh.finish_behaviour(raw, n_days, size).with_columns(_tools_struct())
     if enrich is not None:
         out = out.join(enrich.collect(), on="src", how="left")
@@ -376,8 +428,8 @@ def scanner_list(
     if packets is not None and q.narrows_rows and q.sort != "dsts":  # only the sources that made the cut
         out = _recount(out, packets, q, rows)
     if rows is not None:  # the port_day path: top ports of the sources that made the cut only
-        ports = bh.top_ports_counts(rows.join(out.lazy().select("src"), on="src", how="semi"), TOP_PORTS).collect()
-        out = out.join(ports, on="src", how="left")
+        ports = bh.top_ports_from_scans(rows.of(out)[0].lazy(), TOP_PORTS).collect().rechunk()  # (a join gathers
+        out = out.join(ports, on="src", how="left")  # nested values from many chunks slowly)
     out = out.with_columns(bh.top_ports_shares(size))
     return ScannerList(out.select(COLUMNS), total, size, first_day, n_days, dsts_from, notes)
 
@@ -392,18 +444,74 @@ def _from_profile(src_profile: pl.LazyFrame, q: ScannerQuery, src_filter: pl.Laz
     return _source_filters(lf.drop("kind").collect(), q)
 
 
+@dataclass
+class _Rows:
+    """The selected ``port_day`` rows and what the list reads of them again after the cut."""
+
+    rows: pl.DataFrame
+    n_sources: int  # the distinct sources of the rows
+    scans: pl.DataFrame  # :func:`behaviour.port_scans` of the rows (coverage, then the top ports)
+    days: pl.Series  # the distinct days of the rows
+    counted: Future[pl.DataFrame] | None = None  # every source's exact destinations, counted in the background
+
+    def cancel(self) -> None:
+        if self.counted is not None:
+            self.counted.cancel()
+            self.counted = None
+
+    def of(self, srcs: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+        """(port scans, distinct days) of the rows of the sources *srcs* (distinct, each one of the rows')."""
+        if srcs.height == self.n_sources:  # every source of the rows (the whole list)
+            return self.scans, self.days
+        picked = srcs.select("src")
+        return (self.scans.join(picked, on="src", how="semi"),
+                self.rows.join(picked, on="src", how="semi")["day"].unique())
+
+
 def _from_rows(
-    port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None, n_days: int
-) -> tuple[pl.DataFrame, pl.LazyFrame]:
-    """The raw per-source columns computed from the selected ``port_day`` rows (and those rows)."""
-    # read once: every aggregate below is a pass over these rows
-    rows = select_rows(port_day, q, src_filter).select(_ROW_COLUMNS).collect().lazy()
-    base = _source_filters(bh.volume(rows, TOOL_COLUMNS).collect(), q)
+    port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None, n_days: int,
+    recount: PacketSource | None = None,
+) -> tuple[pl.DataFrame, _Rows]:
+    """The raw per-source columns computed from the selected ``port_day`` rows (and those rows).
+
+    The rows are read once; the distinct (source, day) pairs (active days, schedule) and the port scans
+    (coverage, top ports) are computed once, with the other aggregates, in one ``collect_all``. With
+    *recount*, every selected source's exact destinations are counted from it meanwhile, in a thread
+    started as soon as the sources are known (polars and numpy release the GIL while they work)."""
+    rows = select_rows(port_day, q, src_filter).select(_ROW_COLUMNS).collect()
+    base = _source_filters(bh.volume(rows.lazy(), TOOL_COLUMNS).collect(), q)
     if q.tools or q.min_packets:
-        rows = rows.join(base.lazy().select("src"), on="src", how="semi")
-    parts = pl.collect_all(bh.behaviour_counts(rows))
-    raw = bh.join_parts([base, *parts, source_schedules(rows, first_day, n_days)])
-    return raw, rows
+        rows = rows.join(base.select("src"), on="src", how="semi")
+    counted = None
+    if recount is not None and base.height:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="scantui-dsts")
+        counted = pool.submit(exact_dsts, recount, q, base["src"], set(rows["day"].unique().to_list()))
+        pool.shutdown(wait=False)
+    try:
+        raw, kept = _aggregates(rows, base, first_day, n_days)
+    except BaseException:
+        if counted is not None:
+            counted.cancel()
+        raise
+    kept.counted = counted
+    return raw, kept
+
+
+def _aggregates(rows: pl.DataFrame, base: pl.DataFrame, first_day: dt.date | None, n_days: int) -> tuple[pl.DataFrame, _Rows]:
+    """The behaviour and schedule columns of *rows* joined to *base* (the volume columns), and the rows kept."""
+    lazy = rows.lazy()
+    # with one sensor, a port's scan days (for the intervals) are its port scans' days: no pass of their own
+    one_sensor = rows["sensor"].n_unique() <= 1
+    src_days, scans, ports, *intervals = pl.collect_all([
+        lazy.select("src", "day").unique(), bh.port_scans(lazy, with_days=one_sensor), bh.port_counts(lazy),
+        *([] if one_sensor else [bh.scan_intervals(lazy)])])
+    active, coverage, *intervals = pl.collect_all([
+        bh.active_days_from(src_days.lazy()), bh.coverage_from_scans(scans.lazy()),
+        *([bh.intervals_from(scans.lazy())] if one_sensor else [])]) + intervals
+    window = first_day is not None and n_days > 0  # else no data: no schedule
+    sched = schedules(src_days if window else pl.DataFrame(), first_day, n_days)
+    raw = bh.join_parts([base, active, ports, intervals[0], coverage, sched])
+    return raw, _Rows(rows, base.height, scans, src_days["day"].unique())
 
 
 #: Columns ``src_totals`` holds exactly for an unnarrowed probe selection.
@@ -431,14 +539,16 @@ def _top_sources(src_totals: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyF
     return top.lazy().select("src"), cand.height
 
 
-def _recount(df: pl.DataFrame, packets: PacketSource, q: ScannerQuery, rows: pl.LazyFrame | None) -> pl.DataFrame:
+def _recount(df: pl.DataFrame, packets: PacketSource, q: ScannerQuery, rows: _Rows | None) -> pl.DataFrame:
     if df.height == 0:
         return df
+    if rows is not None and rows.counted is not None and df.height == rows.n_sources:  # counted in the background
+        exact, rows.counted = rows.counted.result(), None
+        return df.drop("dsts").join(exact, on="src", how="left", maintain_order="left")
     active = None
     if rows is not None:  # the selected port_day rows: the days the sources' packets are on
-        active = set(rows.join(df.lazy().select("src"), on="src", how="semi").select(pl.col("day").unique())
-                     .collect()["day"].to_list())
-    exact = exact_dsts(packets, q, df["src"], active).collect()
+        active = set(rows.of(df)[1].to_list())
+    exact = exact_dsts(packets, q, df["src"], active)
     return df.drop("dsts").join(exact, on="src", how="left", maintain_order="left")
 
 

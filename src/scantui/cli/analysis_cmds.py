@@ -73,11 +73,10 @@ def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, so
     for note in result.notes:
         message(f"scantui: note: {note}")
     if fmt in ("json", "jsonl", "csv"):
-        from scantui.analysis.scanners_text import scanners_csv, scanners_json, scanners_jsonl
+        from scantui.analysis.scanners_text import scanners_output
 
-        # built in bulk from the frame (a per-row loop took most of the time on a large list)
-        write_out(scanners_json(result.frame) + "\n" if fmt == "json" else scanners_jsonl(result.frame) if fmt == "jsonl"
-                  else scanners_csv(result.frame, sc.COLUMNS))
+        # built in bulk from the frame (a per-row loop took most of the time on a large list), as UTF-8 bytes
+        write_out(scanners_output(result.frame, fmt, sc.COLUMNS))
     else:
         _print_scanner_table(result, query)
         if not top_given and result.total > result.frame.height:

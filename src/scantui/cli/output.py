@@ -14,6 +14,7 @@ printed at its natural width, every cell on one line, so nothing is cut or folde
 
 from __future__ import annotations
 
+import codecs
 import csv
 import errno
 import io
@@ -42,22 +43,26 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def write_out(text: str = "") -> None:
+def write_out(text: str | bytes = "") -> None:
     """Write *text* to stdout through one buffer and flush: a closed pipe or a full disk surfaces here.
 
     The bytes go to the binary buffer in a loop: on a short write (a disk filling up) the text
     layer would drop the rest silently. A write error other than a closed pipe is given the
-    name ``<stdout>`` so that the CLI can say what could not be written.
+    name ``<stdout>`` so that the CLI can say what could not be written. *text* may also be
+    UTF-8 bytes (a large output built as bytes): written as they are where stdout is UTF-8,
+    else decoded and written as text.
     """
     out = sys.stdout
     try:
         out.flush()
         raw = getattr(out, "buffer", None)
+        if isinstance(text, bytes) and (raw is None or codecs.lookup(out.encoding or "utf-8").name != "utf-8"):
+            text = text.decode()
         if raw is None:
             out.write(text)
             out.flush()
             return
-        data = memoryview(text.encode(out.encoding or "utf-8", out.errors or "strict"))
+        data = memoryview(text if isinstance(text, bytes) else text.encode(out.encoding or "utf-8", out.errors or "strict"))
         while data:
             n = raw.write(data)
             if not n:
