@@ -2,8 +2,9 @@
 
 IPs are IPv4 integers, times µs since the epoch (UTC). Every ranked source carries its score and
 the parts it is made of (each in [0, 1]; ``artifacts`` None when its packets were not read), the
-seed it is nearest to, and ``why``: the parts that matched well, in words. :meth:`SimilarResult.to_json`
-writes the ``scantui similar --json`` shape (``scantui/schemas/similar.schema.json``).
+seed it is nearest to, and ``why``: the parts that matched well, in words. :meth:`SimilarSource.to_json`
+is one row of ``scantui similar --json`` / ``--jsonl`` (``scantui/schemas/similar.schema.json``),
+:meth:`SimilarSource.row` one CSV row (the parts as columns).
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class SimilarSource:
     def ip(self) -> str:
         return dotted(self.src)
 
+    @property
+    def ip_like(self) -> str:
+        return dotted(self.like)
+
     def parts(self) -> dict[str, float | None]:
         return {p: getattr(self, p) for p in PARTS}
 
@@ -58,12 +63,12 @@ class SimilarSource:
         }
 
     def row(self) -> dict[str, Any]:
-        """A flat row (``--jsonl``/``--csv``): the parts as columns."""
+        """A flat row (``--csv``): the parts as ``part_*`` columns, lists as text."""
         doc = self.to_json()
         parts = doc.pop("parts")
         doc["why"] = "; ".join(self.why)
         doc["top_ports"] = " ".join(str(p) for p in self.top_ports)
-        return {**doc, **parts}
+        return {**doc, **{f"part_{p}": v for p, v in parts.items()}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +83,18 @@ class SimilarResult:
     sources: tuple[SimilarSource, ...]
     notes: tuple[str, ...] = field(default=())
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seeds": [dotted(s) for s in self.seeds], "compared_seeds": [dotted(s) for s in self.compared_seeds],
-            "candidates": self.candidates, "shortlisted": self.shortlisted, "artifacts_read": self.artifacts_read,
-            "notes": list(self.notes), "sources": [s.to_json() for s in self.sources],
-        }
+    def to_json(self) -> list[dict[str, Any]]:
+        """The ``--json`` document: the ranked rows (the counts are said on stderr, as the other lists do)."""
+        return [s.to_json() for s in self.sources]
 
-    def rows(self) -> list[dict[str, Any]]:
-        return [s.row() for s in self.sources]
+    def summary(self) -> str:
+        """One line: the seeds and how many sources each stage compared."""
+        seeds = ", ".join(dotted(s) for s in self.seeds[:3]) + (f" and {len(self.seeds) - 3} more" if len(self.seeds) > 3 else "")
+        art = "with" if self.artifacts_read else "without"
+        return (f"like {seeds}: {self.candidates:,} sources compared, {self.shortlisted:,} short-listed and scored "
+                f"{art} header artifacts")
 
 
 #: The columns of :meth:`SimilarSource.row`, in order.
 ROW_COLUMNS = ("rank", "src", "score", "like", "why", "tool", "packets", "ports", "days_active", "first_seen",
-               "last_seen", "top_ports", *PARTS)
+               "last_seen", "top_ports", *(f"part_{p}" for p in PARTS))
