@@ -273,3 +273,14 @@ class TrackScreen(Screen):
         yield "track: scans", "Move the keys to the list of scans", self.query_one("#track-scans", VirtualTable).focus
         yield "track: split per member", "Move the keys to the split per member", self.query_one("#track-split", VirtualTable).focus
         yield "track: ports", "Move the keys to the ports table", self.query_one("#track-ports", VirtualTable).focus
+        yield "track: similar sources", "Rank the sources that behave like the group's members", self.action_similar
+
+    def action_similar(self) -> None:
+        """The sources that behave like the group's members (its next rotation of IPs, perhaps)."""
+        from scantui.tui.screens.similar import SimilarScreen
+
+        group = self._group()
+        if group is None or not group.members:
+            self.notify(f"{self.group_id} has no members to compare", title="similar sources", markup=False)
+            return
+        self.app.push_screen(SimilarScreen(list(group.members), f"group {self.group_id}"))
