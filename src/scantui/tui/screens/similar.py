@@ -60,7 +60,7 @@ COLUMNS = (
     Column("artifacts", "head", 5, "right", _part),
     Column("tool", "tool", 7),
     Column("packets", "packets", 9, "right", int_text),
-    Column("why", "why", 80, fmt=_why, sortable=False),
+    Column("why", "why", 56, fmt=_why, sortable=False),
 )
 
 
