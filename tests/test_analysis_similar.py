@@ -122,3 +122,17 @@ def test_next_rotation_on_other_addresses_ranks_first(tmp_path):
     result = _rank(rollup, [str(ipaddress.IPv4Address(s)) for s in old], top=3)
     assert {s.src for s in result.sources} == set(new)
     assert all("same ports" in s.why and any(w.startswith(("same header", "header")) for w in s.why) for s in result.sources)
+
+
+def test_day_tables_and_a_plain_frame_rank_alike(sample):
+    """The header artifacts read from the rollup's day tables (one narrow read per day and port) or from one
+    LazyFrame of the packets (one scan): the same ranking, the same parts."""
+    from scantui.analysis.packet_source import DayPackets, FramePackets
+
+    rollup, _truth = sample
+    assert isinstance(rollup.packet_source(), DayPackets)
+    query = sm.SimilarQuery(sm.parse_seeds("134.209.82.5,134.209.150.23"), top=12)
+    days = sm.similar_sources(rollup.src_profile, rollup.port_day, query, rollup.packet_source())
+    frame = sm.similar_sources(rollup.src_profile, rollup.port_day, query,
+                               FramePackets(pl.scan_parquet(SAMPLE_DIR / "telescope.parquet")))
+    assert days.artifacts_read and days.sources == frame.sources
