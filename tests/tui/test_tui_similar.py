@@ -3,7 +3,7 @@ a seed without probes is a notification and the app keeps running (tiny data).""
 
 from __future__ import annotations
 
-from tuihelp import make_app, run_app, settle
+from tuihelp import make_app, run_app, screen_text, settle
 from scantui.tui.screens.detail import ScannerDetailScreen
 from scantui.tui.screens.similar import SimilarScreen
 
@@ -46,3 +46,23 @@ def test_a_seed_without_probes_is_a_notification(tiny_parquet, tui_cache):
         assert any("none of the seed sources" in str(n.message) for n in app._notifications)
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_similar_from_a_labelled_group(tiny_parquet, tui_cache, tmp_path):
+    from scantui.tui.screens.track import TrackScreen
+
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("scantui_labels: 1\ngroups:\n  - id: '[b]G1'\n    verdict: unsure\n    members: [192.0.2.10]\n")
+
+    async def scenario(app, pilot):
+        app.open_track("[b]G1")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TrackScreen)
+        await pilot.press("m")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SimilarScreen) and screen.result is not None
+        assert screen.result.sources[0].ip == "192.0.2.11"
+        assert "similar to group [b]G1" in screen_text(app)  # the id is data: shown as typed, not as markup
+
+    run_app(make_app([tiny_parquet], tui_cache, labels_path=labels), scenario)
