@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("shared_rollup_cache")
 
 ROOT = Path(__file__).resolve().parents[1]
 PCAP = str(SAMPLE_DIR / "cuts" / "telescope-cut.pcap")
-SCHEMAS = ("info", "scanners", "collab", "groups", "track", "labels-list", "rules", "rollup")
+SCHEMAS = ("info", "scanners", "collab", "groups", "track", "labels-list", "rules", "rollup", "similar")
 LABELS = """\
 scantui_labels: 1
 groups:
@@ -99,6 +99,7 @@ LISTS = [
     ("collab", ["collab", SAMPLE, "--window", "24h", "--by", "asn"]),
     ("groups", ["groups", SAMPLE]),
     ("labels-list", ["labels", "list", "LABELS"]),
+    ("similar", ["similar", SAMPLE, "--src", "45.79.128.33", "--top", "5"]),
 ]
 
 

@@ -45,6 +45,7 @@ def cli() -> None:
     scantui collab PATH...     candidate collaborative scans
     scantui groups PATH...     candidate scans tied into suggested groups
     scantui track PATH... --group ID   one group over the whole data
+    scantui similar PATH... --src IP|--group ID   sources that behave like these, ranked
     scantui labels validate|list FILE
     scantui enrich PATH... -o OUT.parquet   who is behind each source (IPinfo, MMDB, rules)
     scantui rules              the organization rules in force
@@ -54,10 +55,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from scantui.cli import analysis_cmds, collab_cmds, data_cmds, enrich_cmds, group_cmds, labels_cmds
+    from scantui.cli import analysis_cmds, collab_cmds, data_cmds, enrich_cmds, group_cmds, labels_cmds, similar_cmds
 
     for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS, *collab_cmds.COMMANDS, *group_cmds.COMMANDS,
-                    *labels_cmds.COMMANDS, *enrich_cmds.COMMANDS):
+                    *labels_cmds.COMMANDS, *enrich_cmds.COMMANDS, *similar_cmds.COMMANDS):
         cli.add_command(command)
 
 

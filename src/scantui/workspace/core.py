@@ -5,7 +5,7 @@ The pipeline both front ends run, written once: inputs
 disk: :func:`~scantui.analysis.rollup_cache.open_rollup`; non-Parquet inputs
 decoded once into the cache there) → telescope size (``--telescope``,
 ``--telescope-size`` or the rollup's estimate) → the overview, the scanner list,
-candidate collaborative scans, suggested groups, a group's tracking figures and
+candidate collaborative scans, suggested groups, a group's tracking figures, similar sources and
 the detail reads (per-source volumes, ports and tools from ``port_day``; the
 packets of a timing plot).
 
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from scantui.analysis.rollup_cache import Rollup, RollupUpdate
     from scantui.analysis.runner import Runner
     from scantui.analysis.scanners import ScannerList, ScannerQuery
+    from scantui.analysis.similar import SimilarQuery
+    from scantui.analysis.similar_types import SimilarResult
     from scantui.analysis.track_types import TrackResult
     from scantui.analysis.tracking import TrackQuery
     from scantui.enrich.rules import Rules
@@ -306,6 +308,25 @@ class Workspace:
                                enrichment=rollup.enrichment, port_day=rollup.port_day)
 
         return self._memo(self._results, ("track", members, query), task, build)
+
+    def similar(self, query: SimilarQuery, *, task: Task | None = None) -> SimilarResult:
+        """The sources most like the query's seeds (``scantui similar``): the rollup's ``src_profile`` and
+        ``port_day``, and the short list's packets from the day tables (bounded: :mod:`scantui.analysis.similar`)."""
+        task = self._task(task)
+
+        def build() -> SimilarResult:
+            from scantui.analysis.similar import similar_sources
+
+            rollup = self.rollup(task)
+            task.check()
+            profile = rollup.src_profile
+            if profile is None:
+                from scantui.errors import InputError
+
+                raise InputError("this rollup has no src_profile table; rebuild it (scantui rollup --rebuild)")
+            return similar_sources(profile, rollup.port_day, query, self.packet_source(task))
+
+        return self._memo(self._results, ("similar", query), task, build)
 
     def sources_on_ports(self, ranges: Sequence[tuple[int, int]], *, task: Task | None = None) -> pl.Series:
         """The sources that probed any port in *ranges* (inclusive ``(low, high)`` pairs), from ``port_day``."""

@@ -22,7 +22,7 @@ with the sources, port and time range pushed down (capped, and the cap shown).
   the first page); ``left``/``right`` picks a scan and its full timing plot shows
   below; packets per day and ports of the members.
 
-Keys: ``escape`` back, ``?`` all keys; on the timing plot ``+``/``-`` zoom,
+Keys: ``escape`` back, ``?`` all keys, ``m`` similar sources (scanner); on the timing plot ``+``/``-`` zoom,
 ``[``/``]`` pan, ``0`` whole range, ``enter`` opens the source under the cursor
 (candidate and group). On a candidate or group ``l`` labels, ``a`` accepts,
 ``x`` rejects, ``n`` marks unsure (:mod:`scantui.tui.labelling`).
@@ -75,6 +75,8 @@ class ScannerDetailScreen(DetailScreen):
             "then the top ports by packets, then every other port summed; + and - zoom, [ and ] pan, 0 resets. "
             "Tab moves between the panels; up/down scroll the page from a figure.")
     ROWS_ARE_SOURCES = False
+    BINDINGS = [*DetailScreen.BINDINGS,
+                Binding("m", "similar", "Similar sources", show=False, id="detail.similar")]
 
     def __init__(self, row: ScannerRow) -> None:
         super().__init__()
@@ -149,6 +151,17 @@ class ScannerDetailScreen(DetailScreen):
     def _show_walk(self, line: str | None) -> None:
         self._walk_line = line
         self._draw_tools()
+
+    def action_similar(self) -> None:
+        """The sources that behave like this one, ranked (:mod:`scantui.tui.screens.similar`)."""
+        from scantui.tui.screens.similar import SimilarScreen
+
+        ip = ip_text(self.src)
+        self.app.push_screen(SimilarScreen([ip], f"scanner {ip}"))
+
+    def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
+        yield from super().palette_commands()
+        yield "detail: similar sources", "Rank the sources that behave like this one (m)", self.action_similar
 
     def _draw_tools(self) -> None:
         """The tools panel: packets per tool (``zmap`` is the IP-ID tag), then the walk test's line when it matched."""

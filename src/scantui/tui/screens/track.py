@@ -124,7 +124,8 @@ class TrackScreen(Screen):
             "of week and day of month, the top ports, each member's share of the scans it took part in "
             "(stable: within 2 points every time), and every scan. tab moves between panels and tables; "
             "the arrows scroll. The same figures: scantui track PATH --labels FILE --group ID.")
-    BINDINGS = [Binding("escape", "app.back", "Back", id="track.back")]
+    BINDINGS = [Binding("escape", "app.back", "Back", id="track.back"),
+                Binding("m", "similar", "Similar sources", show=False, id="track.similar")]
 
     def __init__(self, group_id: str) -> None:
         super().__init__()
@@ -273,3 +274,14 @@ class TrackScreen(Screen):
         yield "track: scans", "Move the keys to the list of scans", self.query_one("#track-scans", VirtualTable).focus
         yield "track: split per member", "Move the keys to the split per member", self.query_one("#track-split", VirtualTable).focus
         yield "track: ports", "Move the keys to the ports table", self.query_one("#track-ports", VirtualTable).focus
+        yield "track: similar sources", "Rank the sources that behave like the group's members (m)", self.action_similar
+
+    def action_similar(self) -> None:
+        """The sources that behave like the group's members (its next rotation of IPs, perhaps)."""
+        from scantui.tui.screens.similar import SimilarScreen
+
+        group = self._group()
+        if group is None or not group.members:
+            self.notify(f"{self.group_id} has no members to compare", title="similar sources", markup=False)
+            return
+        self.app.push_screen(SimilarScreen(list(group.members), f"group {self.group_id}"))
