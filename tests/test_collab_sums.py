@@ -33,7 +33,7 @@ def _net(a: int, b: int, c: int) -> int:
 
 
 def _scan(src: int, dsts, start: dt.datetime, *, port: int, seconds: float = 3600, ip_id: int | None = None,
-          asn: int | None = None) -> pl.DataFrame:
+          asn: int | None = None, sensor: str | None = None) -> pl.DataFrame:
     """One source's SYN probes to *dsts* (offsets into the telescope), spread over *seconds* from *start*."""
     dsts = np.asarray(list(dsts), dtype=np.uint32)
     n = len(dsts)
@@ -47,7 +47,7 @@ def _scan(src: int, dsts, start: dt.datetime, *, port: int, seconds: float = 360
         "ttl": np.full(n, 50, np.uint8), "ip_len": np.full(n, 44, np.uint16), "tcp_flags": np.full(n, 2, np.uint8),
         "tcp_seq": rng.integers(0, 2**32, n, dtype=np.uint32), "tcp_ack": np.zeros(n, np.uint32),
         "tcp_window": np.full(n, 65535 if ip_id == 54321 else 29200, np.uint16), "tcp_mss": np.full(n, 1460, np.uint16),
-        "asn": pl.Series([asn] * n, dtype=pl.UInt32),
+        "asn": pl.Series([asn] * n, dtype=pl.UInt32), "sensor": pl.Series([sensor] * n, dtype=pl.String),
     })
 
 
@@ -55,16 +55,17 @@ def planted(seed: int = 3) -> pl.DataFrame:
     """Six days of background noise with covers of a 1024-address telescope planted in it: calendar-day
     covers, a 2-fold cover, one across midnight whose second day is a light group (fewer than FLOOR
     destinations), ZMap's, one found only by AS (two /24s), standalone scanners beside covers, a
-    near-miss (two sources summing just under the cover) and many light groups on the covers' ports."""
+    near-miss (two sources summing just under the cover), one only ``--tool zmap`` finds (a member that is
+    standalone over both sensors but not over its ZMap sensor) and many light groups on the covers' ports."""
     rng = np.random.default_rng(seed)
     d = [DAY0 + dt.timedelta(days=i) for i in range(6)]
-    a, b, c, z, m = _net(45, 1, 1), _net(45, 1, 2), _net(45, 1, 3), _net(45, 1, 4), _net(45, 1, 5)
+    a, b, c, z, m, g = (_net(45, 1, i) for i in range(1, 7))
     parts = [
         *[_scan(a + 1 + i, range(256 * i, 256 * i + 256), d[1] + dt.timedelta(hours=2), port=443, asn=64500)
           for i in range(4)],  # a /24 cover split four ways
         _scan(a + 99, range(T), d[1] + dt.timedelta(hours=5), port=443, asn=64500),  # standalone in that /24
         _scan(a + 99, range(T), d[4] + dt.timedelta(hours=5), port=443, asn=64500),  # and on another day
-        *[_scan(b + 1 + i, range(0, T, 2) if i % 2 == 0 else range(1, T, 2), d[2] + dt.timedelta(hours=1, minutes=10 * i),
+        *[_scan(b + 1 + i, range(i % 2, T, 2), d[2] + dt.timedelta(hours=1, minutes=10 * i),
                 port=80, asn=64501) for i in range(4)],  # a 2-fold cover
         _scan(c + 7, range(1000), d[2] + dt.timedelta(hours=22, minutes=30), port=22, seconds=1500, asn=64502),
         _scan(c + 8, range(1000, T), d[3] + dt.timedelta(minutes=10), port=22, seconds=600, asn=64502),  # 24 dsts
@@ -74,6 +75,9 @@ def planted(seed: int = 3) -> pl.DataFrame:
         _scan(_net(46, 2, 9) + 6, range(600, T), d[4] + dt.timedelta(hours=8), port=3389, asn=64510),  # AS only
         _scan(m + 1, range(500), d[5] + dt.timedelta(hours=1), port=443, asn=64504),
         _scan(m + 2, range(500, 1000), d[5] + dt.timedelta(hours=2), port=443, asn=64504),  # 1000 < cover_min
+        _scan(g + 1, range(600), d[3] + dt.timedelta(hours=9), port=9000, ip_id=54321, sensor="s1"),
+        _scan(g + 1, range(600, T), d[3] + dt.timedelta(hours=9), port=9000, sensor="s2"),  # standalone over both
+        _scan(g + 2, range(600, T), d[3] + dt.timedelta(hours=9), port=9000, ip_id=54321, sensor="s1"),
     ]
     for day in d:  # light groups: 20 sources of one /24 a day on a cover's port, a few addresses each
         for i in range(20):
@@ -81,7 +85,8 @@ def planted(seed: int = 3) -> pl.DataFrame:
             parts.append(_scan(_net(47, int(rng.integers(0, 4)), int(rng.integers(0, 3))) + i,
                                rng.choice(T, int(rng.integers(1, 6)), replace=False),
                                day + dt.timedelta(hours=int(rng.integers(0, 23))), port=port, asn=64505))
-    noise = make_canonical(n=6000, seed=seed, days=6).with_columns(pl.lit(None, pl.UInt32).alias("asn"))
+    noise = make_canonical(n=6000, seed=seed, days=6).with_columns(pl.lit(None, pl.UInt32).alias("asn"),
+                                                                    pl.lit(None, pl.String).alias("sensor"))
     packets = pl.concat([*parts, noise.select(parts[0].columns)], how="vertical_relaxed").sort("ts")
     return conform(packets.lazy()).collect()
 
@@ -156,7 +161,7 @@ def test_the_planted_covers_are_found(built):
     assert by_port[80].cover_multiple == 2 and by_port[3389].key.kind.value == "asn"
     assert _net(45, 1, 1) + 99 in by_port[443].excluded_standalone
     assert any(c.port == 22 and len(c.sources) == 2 for c in found["24h"])  # across midnight, 24 dsts the 2nd day
-    assert {c.port for c in found["zmap"]} == {8080}
+    assert {c.port for c in found["zmap"]} == {8080, 9000} and 9000 not in by_port
 
 
 def test_the_table_holds_only_heavy_groups_sorted_by_port(built):
@@ -168,7 +173,8 @@ def test_the_table_holds_only_heavy_groups_sorted_by_port(built):
     assert day.height and day.equals(day.sort("key_kind", "dport", "key"))
     # the light second day of the midnight cover is not in it; its day is read all the same
     c22 = (_net(45, 1, 3) >> 8)
-    assert table.filter((pl.col("key_kind") == "prefix24") & (pl.col("dport") == 22) & (pl.col("key") == c22))["day"].to_list() == [dt.date(2024, 2, 3)]
+    groups = table.filter((pl.col("key_kind") == "prefix24") & (pl.col("dport") == 22) & (pl.col("key") == c22))
+    assert groups["day"].to_list() == [dt.date(2024, 2, 3)]
 
 
 def _poison(ws: Workspace, keep: pl.DataFrame) -> None:
@@ -181,7 +187,8 @@ def _poison(ws: Workspace, keep: pl.DataFrame) -> None:
         mine = keep.filter(pl.col("day") == day)
         hit = (pl.struct(pl.col("dport"), (pl.col("src") // 256).cast(pl.UInt32).alias("key"))
                .is_in(mine.select(pl.struct("dport", "key")).to_series().implode()))
-        rows = rows.with_columns(pl.when(hit).then(pl.col("dsts")).otherwise(pl.lit(T // 2 + 10, pl.UInt32)).alias("dsts"))
+        half = pl.lit(T // 2 + 10, pl.UInt32)
+        rows = rows.with_columns(pl.when(hit).then(pl.col("dsts")).otherwise(half).alias("dsts"))
         path.unlink()  # a hard link into the day state: never written through
         rows.write_parquet(path)
 

@@ -26,7 +26,9 @@ A candidate is a set of *members* (source IPs) on one destination port, inside o
 **Data access.** The packet table is never held in memory. The rollup's
 ``port_day`` (exact distinct destinations per day, port and source) first prunes
 to (port, key, day-block) groups where at least two non-standalone sources sum to
-``(1 - low)·T`` (a necessary condition: Σ ≥ union). Only the packets of those
+``(1 - low)·T`` (a necessary condition: Σ ≥ union); with the rollup's per-day group
+sums (:mod:`~scantui.analysis.collab_sums`) only the ``port_day`` rows of the days,
+ports and keys that may pass are read for that. Only the packets of those
 (day, port, source) rows are then read, lazily and streamed, and unions,
 overlaps and spans are computed exactly on that small subset with numpy.
 

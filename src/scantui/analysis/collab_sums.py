@@ -17,12 +17,12 @@ and only the groups with ``s >= FLOOR`` are kept (a few thousand of the ~1 M row
 (:func:`~scantui.analysis.collab_prune.candidate_rows`) keeps a (port, key, day-block)
 when its non-standalone sources (per-day destinations ``< cover_min``) number at least
 ``min_sources`` and sum to at least ``cover_min``. Every query option only removes
-rows or sources from what the table summed: ``--tool`` drops rows (and lowers the
-destinations of the rest), ``--port`` drops ports, the standalone rule drops sources.
-So for one (day, port, key) group, the query's non-standalone sum is at most ``s``,
-and at most ``s - mx`` when ``mx >= cover_min`` (that source is standalone under any
-filter that keeps it, and excluded when it is filtered out); the same for the count
-with ``n`` / ``n - 1``. A group not in the table has ``s < FLOOR``, hence at most
+rows or sources from what the table summed: ``--tool`` drops ``port_day`` rows,
+``--port`` drops ports, the standalone rule drops sources. So for one (day, port,
+key) group, the query's non-standalone sum is at most ``s``, and without ``--tool`` at
+most ``s - mx`` when ``mx >= cover_min`` (that source is standalone); the same for the
+count with ``n`` / ``n - 1``. With ``--tool`` a standalone source may lose a sensor's
+row and fall below ``cover_min``, becoming a member: then ``s`` and ``n`` are the bound. A group not in the table has ``s < FLOOR``, hence at most
 ``FLOOR - 1`` sources (each has a destination) and a sum of at most ``FLOOR - 1``.
 A block of ``k + 1`` days therefore sums to at most its heavy groups' bounds plus
 ``FLOOR - 1`` for each other day. When ``(k + 1)(FLOOR - 1) < cover_min`` no block of
@@ -127,10 +127,11 @@ def needed(sums: pl.LazyFrame, kind: str, query: CollabQuery, cover_min: float) 
         ports = sorted(query.ports)
         lf = lf.filter(pl.col("dport").is_between(ports[0], ports[-1]) & pl.col("dport").is_in(ports))
     stand = pl.col("mx") >= cover_min
+    drop = pl.lit(False) if query.tools else stand  # with --tool a standalone source may become a member
     heavy = lf.select(
         "day", "dport", "key", stand.alias("stand"),
-        (pl.col("s") - pl.when(stand).then(pl.col("mx")).otherwise(0)).cast(pl.Int64).alias("s"),
-        (pl.col("n") - stand.cast(pl.UInt32)).cast(pl.Int64).alias("n"),
+        (pl.col("s").cast(pl.Int64) - pl.when(drop).then(pl.col("mx")).otherwise(0)).alias("s"),
+        (pl.col("n").cast(pl.Int64) - drop.cast(pl.Int64)).alias("n"),
     ).collect()
     blocks = pl.concat([heavy.with_columns((pl.col("day") - pl.duration(days=j)).alias("block")) for j in range(k + 1)])
     other_days = (pl.lit(k + 1, pl.Int64) - pl.len().cast(pl.Int64)) * light  # days of the block without a heavy group

@@ -29,7 +29,9 @@ The merges, what is exact, and the memory they need:
 
 ``port_day``, ``day_totals``, enrichment
     per day already; the rollup's ``port_day/day=D/`` file is a hard link (or a
-    copy) of the day's file, the other two are concatenated. Exact; streaming.
+    copy) of the day's file (so are ``port_day_by_port`` and collab's group sums,
+    :mod:`~scantui.analysis.collab_sums`, written beside the day's ``port_day`` by
+    :func:`day_files` once per state), the other two are concatenated. Exact; streaming.
 ``port_day`` tool counts
     exact: a packet is ``unicorn`` when its key is a session over the whole
     input, so a new day can change an old day's counts. The moved packets come
