@@ -178,15 +178,16 @@ def test_the_table_holds_only_heavy_groups_sorted_by_port(built):
 
 
 def _poison(ws: Workspace, keep: pl.DataFrame) -> None:
-    """Rewrite every day's ``port_day_by_port`` file: the rows of the (day, dport, /24) in *keep* as they are,
-    every other probe row made to look like a half cover (so a pre-filter reading them finds more)."""
+    """Rewrite every day's ``port_day_by_port`` file: the rows of the days, ports and /24s in *keep* (what
+    ``read_needed`` narrows to) as they are, every other row made to look like a half cover (so a
+    pre-filter reading them finds more)."""
     r = ws.rollup()
+    days, ports, keys = (keep[c].unique().implode() for c in ("day", "dport", "key"))
     for path in sorted((r.path / ru.PORT_DAY_BY_PORT).glob("day=*/*.parquet")):
         day = dt.date.fromisoformat(path.parent.name.removeprefix("day="))
         rows = pl.read_parquet(path)
-        mine = keep.filter(pl.col("day") == day)
-        hit = (pl.struct(pl.col("dport"), (pl.col("src") // 256).cast(pl.UInt32).alias("key"))
-               .is_in(mine.select(pl.struct("dport", "key")).to_series().implode()))
+        key = (pl.col("src") // 256).cast(pl.UInt32)
+        hit = pl.lit(day).is_in(days) & pl.col("dport").is_in(ports) & key.is_in(keys)
         half = pl.lit(T // 2 + 10, pl.UInt32)
         rows = rows.with_columns(pl.when(hit).then(pl.col("dsts")).otherwise(half).alias("dsts"))
         path.unlink()  # a hard link into the day state: never written through
