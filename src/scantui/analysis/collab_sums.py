@@ -150,7 +150,8 @@ def read_needed(port_day: pl.LazyFrame, need: pl.DataFrame, kind: str) -> pl.Laz
     One scan narrowed by the union of the days, ports and keys: a superset of the groups' rows (more real
     rows change nothing, see the module doc), read from only those days' files and, in a port-sorted
     copy, only the row groups of those ports and source ranges (one scan per day costs more in
-    opening files than it saves)."""
+    opening files than it saves). AS keys narrow by port only: finding an AS's sources would read the
+    enrichment of every source and day, more than the ports' rows."""
     if need.is_empty():
         return port_day.filter(pl.lit(False))
     days = need["day"].unique().sort()
