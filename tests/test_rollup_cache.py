@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from scantui.analysis import collab_sums as cs
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
@@ -210,8 +211,9 @@ def test_pcap_input_reports_skipped_and_progress(cache_dir):
     fractions = [f for _, f in messages if f is not None]
     assert fractions == sorted(fractions)
     # the cache's rollups also keep the merged state the next rollup of more days extends
-    assert sorted(p.name for p in rollup.path.iterdir()) == [ru.DAY_TOTALS, rd.MERGE, ru.META, ru.PORT_DAY, ru.PORT_DAY_BY_PORT,
-                                                           ru.SRC_PROFILE, ru.SRC_TOTALS, rc.SESSIONS]
+    assert sorted(p.name for p in rollup.path.iterdir()) == sorted([ru.DAY_TOTALS, rd.MERGE, ru.META, ru.PORT_DAY,
+                                                                  ru.PORT_DAY_BY_PORT, ru.SRC_PROFILE, ru.SRC_TOTALS,
+                                                                  rc.SESSIONS, cs.TABLE])
     again = rc.open_rollup(_poisoned(open_inputs([PCAP_CUT])))
     assert again.path == rollup.path and again.skipped == rollup.skipped
 

@@ -77,6 +77,8 @@ def _tables(rollup: rc.Rollup) -> dict[str, pl.DataFrame]:
     }
     if rollup.enrichment is not None:
         out["enrichment"] = rollup.enrichment.collect().sort("src", "day")
+    if rollup.collab_sums is not None:
+        out["collab_sums"] = rollup.collab_sums.table.collect().sort("day", "key_kind", "dport", "key")
     return out
 
 

@@ -26,7 +26,9 @@ A candidate is a set of *members* (source IPs) on one destination port, inside o
 **Data access.** The packet table is never held in memory. The rollup's
 ``port_day`` (exact distinct destinations per day, port and source) first prunes
 to (port, key, day-block) groups where at least two non-standalone sources sum to
-``(1 - low)·T`` (a necessary condition: Σ ≥ union). Only the packets of those
+``(1 - low)·T`` (a necessary condition: Σ ≥ union); with the rollup's per-day group
+sums (:mod:`~scantui.analysis.collab_sums`) only the ``port_day`` rows of the days,
+ports and keys that may pass are read for that. Only the packets of those
 (day, port, source) rows are then read, lazily and streamed, and unions,
 overlaps and spans are computed exactly on that small subset with numpy.
 
@@ -85,6 +87,7 @@ from scantui.analysis.collab_prune import (
     candidate_rows, day_rows, enrichment_from_packets, estimate_telescope_size, load_packets, port_day_from_packets,
 )
 # The query and its parsing live in collab_query; callers may keep importing them from here.
+from scantui.analysis.collab_sums import CollabSums, needed, read_needed
 from scantui.analysis.collab_query import (
     KEY_KINDS, STUDY_HIGH, STUDY_LOW, CollabQuery, format_window, make_query, parse_by, parse_ports, parse_tolerance,
     parse_window, query_label, telescope_ranges,
@@ -126,6 +129,7 @@ def collab_scans(
     enrichment: pl.LazyFrame | None = None,
     telescope_size: int | None = None,
     query: CollabQuery = CollabQuery(),
+    sums: CollabSums | None = None,
 ) -> CollabResult:
     """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
@@ -133,7 +137,8 @@ def collab_scans(
     day tables: only the days and ports the pre-filter keeps are read). *port_day* and *enrichment*
     are the rollup's tables (computed from *packets* lazily when not given; with day tables, a missing
     *enrichment* means the data has none); *telescope_size* defaults to the median daily
-    distinct destinations.
+    distinct destinations. *sums*, the rollup's per-day group sums (:mod:`~scantui.analysis.collab_sums`),
+    narrow the pre-filter to the days, ports and keys that may hold a cover (the same result).
     """
     notes: list[str] = []
     source = as_source(packets)
@@ -154,7 +159,9 @@ def collab_scans(
     rows = day_rows(port_day, query)
     per_kind, standalone = {}, {}
     for k in kinds:
-        cand, stand = candidate_rows(rows, k, enrichment, query, lim.cover_min)
+        need = needed(sums.table, k, query, lim.cover_min) if sums is not None and k in sums.kinds else None
+        krows = rows if need is None else day_rows(read_needed(port_day, need, k), query)
+        cand, stand = candidate_rows(krows, k, enrichment, query, lim.cover_min)
         per_kind[k], stand_df = pl.collect_all([cand, stand], engine="streaming")
         for day, port, src, key in stand_df.iter_rows():
             standalone.setdefault((k, key, port), []).append((day, src))

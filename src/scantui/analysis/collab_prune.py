@@ -1,7 +1,8 @@
 """Which packets a collaborative-scan search reads (stages 1 and 2 of :mod:`scantui.analysis.collab`).
 
 Stage 1 prunes with the rollup's ``port_day`` (exact distinct destinations per day,
-port and source) to the (port, key, day-block) groups that may hold a cover; stage 2
+port and source) to the (port, key, day-block) groups that may hold a cover (given only
+the rows :func:`scantui.analysis.collab_sums.needed` keeps, the same groups); stage 2
 reads only the probes of those (day, port, source) rows, lazily and streamed: from
 the rollup's day tables (:mod:`scantui.analysis.packet_source`), only those days'
 files and, in each, the row groups of its ports and sources. Without

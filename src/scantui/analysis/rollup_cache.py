@@ -83,6 +83,8 @@ import polars as pl
 
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
+from scantui.analysis.collab_query import KEY_KINDS
+from scantui.analysis.collab_sums import CollabSums, scan_sums
 from scantui.analysis.day_packets import write_day_packets
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
@@ -124,6 +126,15 @@ class Rollup:
         """``port_day``'s rows with each day's file sorted by (kind, dport, src), for port filters; None in
         a rollup without the copy (built before it existed)."""
         return ru.scan_port_day(self.path, ru.PORT_DAY_BY_PORT) if (self.path / ru.PORT_DAY_BY_PORT).is_dir() else None
+
+    @property
+    def collab_sums(self) -> CollabSums | None:
+        """Collab's per-day group sums (:mod:`~scantui.analysis.collab_sums`), or None in a rollup without them;
+        their AS part only while no enrichment table is laid over the data's own AS numbers."""
+        table = scan_sums(self.path)
+        if table is None:
+            return None
+        return CollabSums(table, ("prefix24",) if self.enrichment_path is not None else KEY_KINDS)
 
     @property
     def src_totals(self) -> pl.LazyFrame:

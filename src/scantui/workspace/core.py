@@ -266,8 +266,10 @@ class Workspace:
             rollup = self.rollup(task)
             size = self.telescope(task)[0]
             task.check()
-            return collab_scans(self.packet_source(task), port_day=_port_day(rollup, bool(query.ports)), enrichment=rollup.enrichment,
-                                telescope_size=size, query=query)
+            sums = rollup.collab_sums  # the pre-filter then reads a few days and ports: from the port-sorted copy
+            port_day = _port_day(rollup, bool(query.ports) or sums is not None)
+            return collab_scans(self.packet_source(task), port_day=port_day, enrichment=rollup.enrichment,
+                                telescope_size=size, query=query, sums=sums)
 
         return self._memo(self._results, ("collab", query), task, search)
 
