@@ -903,13 +903,14 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
                        ).collect())
     else:
         folder, _touched, same_window = previous
-        held_profile = pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where)
-        old_totals = (pl.scan_parquet(folder / ru.SRC_TOTALS).filter(r.where)
-                      .join(touched.lazy(), on=keys, how="anti").select(*keys, "ports"))
+        # read once: the untouched sources' rows are kept, the touched ones' updated (its ``ports`` are src_totals')
+        held_profile = pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where).collect()
         kept = _PORT_SIDE + (_SCHEDULE if same_window else ())
-        old_profile = held_profile.join(touched.lazy(), on=keys, how="anti").select(*keys, *kept)
+        old_profile = held_profile.join(touched, on=keys, how="anti").select(*keys, *kept)
+        old_totals = old_profile.select(*keys, "ports")
         classes = ["ports", *bh.PORT_CLASS_COUNTS]
-        before = held_profile.join(touched.lazy(), on=keys, how="semi").select(*keys, *classes, "coverage_dsts_max", "top_ports")
+        before = held_profile.lazy().join(touched.lazy(), on=keys, how="semi").select(
+            *keys, *classes, "coverage_dsts_max", "top_ports")
         port_counts = (pl.concat([before.select(*keys, *classes), grown["new_ports"].lazy()])
                        .group_by(keys).agg(pl.col(classes).fill_null(0).sum()).filter(pl.col("ports") > 0)
                        .with_columns(pl.col(classes).cast(pl.UInt32)))
@@ -930,7 +931,6 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     src_days = scan(SRC_DAYS, layers[SRC_DAYS], only_touched=previous is not None and previous[2]).collect()
     port_totals = port_counts.select(*keys, "ports")
     if old_totals is not None:
-        old_totals, old_profile = pl.collect_all([old_totals, old_profile])
         port_totals = pl.concat([port_totals, old_totals])
     totals = (base.join(port_totals, on=keys, how="left")
               .with_columns(pl.col("ports").fill_null(0))
