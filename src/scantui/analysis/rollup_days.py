@@ -565,8 +565,9 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
             layers[t] = [state / t / f.name for f in held_files[t]] + [f for f in [state / t / r.delta] if f.is_file()]
         totals, profile = finish_sources(state, r, first_day, n_days,
                                          None if old is None else (previous, touched, same_window), layers, grown)
-        totals.write_parquet(parts / f"{i:05d}-src_totals.parquet")
-        profile.write_parquet(parts / f"{i:05d}-src_profile.parquet")
+        # scratch, read once by _concat below: not worth compressing
+        totals.write_parquet(parts / f"{i:05d}-src_totals.parquet", compression="uncompressed")
+        profile.write_parquet(parts / f"{i:05d}-src_profile.parquet", compression="uncompressed")
     _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION, "deltas": deltas,
                                           "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
                                           "files": {t: sorted(f.name for f in (state / t).glob("*.parquet"))
