@@ -94,6 +94,11 @@ def _same_as_scratch(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path)
     assert_frame_equal(mine["port_day"], direct.sort(list(ru.PORT_DAY_KEYS), nulls_last=True))
     for field in ("packets", "days", "first_ts", "last_ts", "rows", "enrichment_columns", "skipped"):
         assert update.rollup.meta[field] == scratch.rollup.meta[field], field
+    # the profiles' integer partials an extension updates from the new days' ports equal a full merge's
+    for table in (rd.INTERVALS, rd.COVER):
+        mine, theirs = (pl.read_parquet(sorted((u.rollup.path / rd.MERGE / table).glob("*.parquet")))
+                        for u in (update, scratch))
+        assert_frame_equal(mine.sort(pl.all()), theirs.sort(pl.all()))
 
 
 def _profile_from_rows(rollup: rc.Rollup) -> None:

@@ -58,6 +58,10 @@ Unicorn sessions
       best one-day distinct destinations summed over sensors (coverage, top ports);
     - ``src_days/``, (src, kind, day): the compact table the schedules
       are computed from over the data's whole day range;
+    - ``intervals/``, per (src, kind, gap, k): how many of the source's
+      ports were scanned on k + 1 days spanning ``gap`` days (its scan
+      intervals ``gap / k`` as integers), and ``cover/``, per (src, kind):
+      the ``port_scans`` rows and the sum of their ``dsts`` (coverage mean);
     - ``dsts/``: disjoint, sorted files of distinct (src, kind, dst)
       whose union is every source's destination set;
     - ``days.json``: :data:`MERGE_VERSION`, the day states and ``port_day``
@@ -97,12 +101,25 @@ Unicorn sessions
       files of that source span past them; new sources' pairs skip it) and the
       unseen ones written as one more disjoint file, their count added to ``dsts``
       (the folding extension writes each range's pairs back into one file);
+    - ``intervals/`` and ``cover/`` (rewritten per range, a few % of ``ports/``
+      rows) gain signed partials from the ports the new days scanned only
+      (:func:`_grown_ports`): those ports' held rows (read by key) go out, their
+      folded rows come in;
     - ``src_totals``/``src_profile``: only the sources with packets in the new
-      days are re-profiled (from their folded port rows); every other source
-      keeps its port-side columns from the older rollup and gets its volume
-      anew (tool counts may have moved), and its schedule anew only when the
-      data's day range changed (a day after the last or before the first; a
-      day filling a gap keeps every other source's schedule).
+      days are re-profiled, from the older rollup's row of each updated by the
+      ports the new days scanned: distinct ports and port classes gain the ports
+      no held row has; ``ports_rescanned`` and the average scan interval come from
+      ``intervals/`` (each interval ``gap / k`` repeated as often as ports have it,
+      summed in sorted order as :func:`~scantui.analysis.rollup.src_profile`
+      does: the same floats); the coverage mean is ``cover``'s integer sum over
+      its count (what a mean of integers gives), its maximum the older one or a
+      touched port's; the top ports are re-ranked from the older list and the
+      touched ports (packets only grow, so a port below a source's tenth stays
+      there). Every other source keeps its port-side columns from the older
+      rollup and gets its volume anew (tool counts may have moved), and its
+      schedule anew only when the data's day range changed (a day after the
+      last or before the first; a day filling a gap keeps every other source's
+      schedule).
 
     The Unicorn sessions of an extension (:func:`extend_sessions`) are the older
     rollup's plus the new days' keys whose count over every day now passes the
@@ -116,8 +133,9 @@ Unicorn sessions
     hard links), plus a layer per extension until the layers are folded.
 
     What still grows with the held state when a day is added (measured in
-    ``benchmarks/RESULTS.md``): the re-profiling of the touched sources reads
-    all their port rows (a busy source is active every day); the schedules of
+    ``benchmarks/RESULTS.md``): the held ``ports``/``port_scans`` layers are
+    streamed past the new days' port keys (a semi-join: only matching rows are
+    kept and folded); ``intervals/`` and ``cover/`` are rewritten; the schedules of
     every source with three or more active days are recomputed when the day
     range grows (the window is part of the score); the held pairs and key
     counts are streamed past the new day's; ``base/`` and the two profile
@@ -443,7 +461,7 @@ class DayFiles:
 MERGE = "merge"
 MERGE_DAYS = "days.json"
 #: Bumped when what the merged state holds changes: an older state is then merged anew, never extended.
-MERGE_VERSION = 2
+MERGE_VERSION = 3
 #: Per (src, kind): volume, tool sums (Int64: a day's tool counts can be replaced), days, distinct destinations.
 BASE = "base"
 #: Per (src, kind, sensor, proto, dport): days scanned and the first and last of them.
@@ -463,6 +481,14 @@ PORTS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "sensor": p
 PORT_SCANS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "proto": pl.UInt8(), "dport": pl.UInt16(),
                                "packets": pl.UInt64(), "scans": pl.UInt32(), "dsts": pl.UInt32()})
 SRC_DAYS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "day": pl.Date()})
+#: Per (src, kind, gap, k): how many of the source's ports scanned on k + 1 days span ``gap`` days
+#: (``d1 - d0`` of :data:`PORTS`): the scan intervals ``gap / k`` as exact integers.
+INTERVALS = "intervals"
+#: Per (src, kind): the :data:`PORT_SCANS` rows (``ports``) and the sum of their ``dsts`` (coverage mean).
+COVER = "cover"
+INTERVALS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "gap": pl.Int64(), "k": pl.UInt32(),
+                              "n": pl.Int64()})
+COVER_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "ports": pl.Int64(), "dsts": pl.Int64()})
 #: Tables an extending merge adds a layer to (the new days' rows, partial aggregates folded when read)
 #: instead of rewriting them; the held layers are hard links.
 LAYERED = ("ports", "port_scans", "src_days")
@@ -504,7 +530,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     if enrich:
         _concat([d.state / ENRICHMENT for d in days], ru.ENRICHMENT_SCHEMA, out / ru.ENRICHMENT_FILE, ["src", "day"])
     state = out / MERGE
-    for sub in (*_SCHEMAS, SRC_DAYS, DSTS):
+    for sub in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS):
         (state / sub).mkdir(parents=True)
     incremental = previous is not None and extends(previous, days) > 0
     old = previous / MERGE if incremental else None
@@ -543,18 +569,19 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
-        touched = _merge_range(r, new, changed, held_files, state, layered)
+        touched, grown = _merge_range(r, new, changed, held_files, state, layered)
         layers = {t: [state / t / r.name] for t in LAYERED}
         for t in LAYERED if layered else ():
             layers[t] = [state / t / f.name for f in held_files[t]] + [f for f in [state / t / r.delta] if f.is_file()]
         totals, profile = finish_sources(state, r, first_day, n_days,
-                                         None if old is None else (previous, touched, same_window), layers)
-        totals.write_parquet(parts / f"{i:05d}-src_totals.parquet")
-        profile.write_parquet(parts / f"{i:05d}-src_profile.parquet")
+                                         None if old is None else (previous, touched, same_window), layers, grown)
+        # scratch, read once by _concat below: not worth compressing
+        totals.write_parquet(parts / f"{i:05d}-src_totals.parquet", compression="uncompressed")
+        profile.write_parquet(parts / f"{i:05d}-src_profile.parquet", compression="uncompressed")
     _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION, "deltas": deltas,
                                           "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
                                           "files": {t: sorted(f.name for f in (state / t).glob("*.parquet"))
-                                                    for t in (*_SCHEMAS, SRC_DAYS, DSTS)}})
+                                                    for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS)}})
     _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, ["src", "kind"])
     # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here
     _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, ["src", "kind"],
@@ -669,6 +696,30 @@ def _fold(frames: Sequence[pl.LazyFrame], kind: str) -> pl.LazyFrame:
 
 
 _SCHEMAS = {BASE: BASE_SCHEMA, PORTS: PORTS_SCHEMA, PORT_SCANS: PORT_SCANS_SCHEMA}
+#: The integer partials of the profile columns that need every port row of a source (rewritten by each merge).
+_SUMS = {INTERVALS: INTERVALS_SCHEMA, COVER: COVER_SCHEMA}
+_PORT_KEYS = ["src", "kind", "sensor", "proto", "dport"]
+_SCAN_KEYS = ["src", "kind", "proto", "dport"]
+
+
+def _intervals(ports: pl.LazyFrame, sign: int = 1) -> pl.LazyFrame:
+    """:data:`INTERVALS` rows (``n`` = *sign*) of folded :data:`PORTS` rows scanned on two days or more."""
+    return ports.filter(pl.col("scans") >= 2).select(
+        "src", "kind", (pl.col("d1") - pl.col("d0")).dt.total_days().cast(pl.Int64).alias("gap"),
+        (pl.col("scans") - 1).cast(pl.UInt32).alias("k"), pl.lit(sign, pl.Int64()).alias("n"))
+
+
+def _cover(scans: pl.LazyFrame, sign: int = 1) -> pl.LazyFrame:
+    """:data:`COVER` rows (*sign* times one per row) of folded :data:`PORT_SCANS` rows."""
+    return scans.select("src", "kind", pl.lit(sign, pl.Int64()).alias("ports"), (pl.col("dsts").cast(pl.Int64) * sign).alias("dsts"))
+
+
+def _fold_sums(frames: Sequence[pl.LazyFrame], table: str) -> pl.LazyFrame:
+    """Signed :data:`_SUMS` partials into one row per key (rows that sum to nothing dropped)."""
+    keys = ["src", "kind", "gap", "k"] if table == INTERVALS else ["src", "kind"]
+    value = "n" if table == INTERVALS else "ports"
+    lf = pl.concat([f.cast(dict(_SUMS[table])) for f in frames])
+    return lf.group_by(keys).agg(pl.all().sum()).filter(pl.col(value) != 0).select(_SUMS[table].names())
 
 
 def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]],
@@ -693,7 +744,7 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
 
     def held(table: str) -> list[pl.LazyFrame]:
         files = [] if old is None else [str(f) for f in old[table]]
-        schema = {SRC_DAYS: SRC_DAYS_SCHEMA, DSTS: PAIRS_SCHEMA}.get(table) or _SCHEMAS[table]
+        schema = {SRC_DAYS: SRC_DAYS_SCHEMA, DSTS: PAIRS_SCHEMA, **_SUMS}.get(table) or _SCHEMAS[table]
         return [pl.scan_parquet(files, schema=schema).filter(where)] if files else []
 
     counts = []
@@ -728,22 +779,71 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
         base += [_tool_sums(before, -1, where), _tool_sums(d.port_day, 1, where)]
     frames = [_fold(base, BASE) if base else pl.LazyFrame(schema=BASE_SCHEMA)]
     names = [r.name]
+    grown = None if old is None else _grown_ports(parts, held)
     for table, i in ((PORTS, 1), (PORT_SCANS, 2), (SRC_DAYS, 3)):
         mine = [p[i] for p in parts]
-        if table not in layered:
-            mine = held(table) + mine
         names.append(r.delta if table in layered else r.name)
         if table == SRC_DAYS:  # one row per day: nothing to fold
+            mine = mine if table in layered else held(table) + mine
             frames.append(pl.concat(mine) if mine else pl.LazyFrame(schema=SRC_DAYS_SCHEMA))
+        elif table in layered:  # the new days' partials, folded once for the layer and the profiles
+            frames.append(grown[table].lazy())
         else:
+            mine = held(table) + mine
             frames.append(_fold(mine, table) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
+    if grown is not None:  # the held integer partials, plus what the new days changed (only the ports they scanned)
+        frames += [_fold_sums([*held(INTERVALS), grown[INTERVALS].lazy()], INTERVALS),
+                   _fold_sums([*held(COVER), grown[COVER].lazy()], COVER)]
+    names += [r.name, r.name]
     results = pl.collect_all(frames, engine="streaming")
-    for table, name, df in zip((BASE, PORTS, PORT_SCANS, SRC_DAYS), names, results):
+    if grown is None:  # a full merge: the integer partials of every port row
+        results += pl.collect_all([_fold_sums([_intervals(results[1].lazy())], INTERVALS),
+                                   _fold_sums([_cover(results[2].lazy())], COVER)])
+    for table, name, df in zip((BASE, PORTS, PORT_SCANS, SRC_DAYS, INTERVALS, COVER), names, results):
         if table in layered and df.height == 0:
             continue
         # sorted by source only: a later range reads its rows by row-group statistics
         df.sort("src").write_parquet(state / table / name, compression="lz4", row_group_size=ROW_GROUP)
-    return touched
+    return touched, grown
+
+
+def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str], list[pl.LazyFrame]]) -> dict[str, pl.DataFrame]:
+    """What the new days' *parts* change in the port tables of an extension, from the held rows of
+    the ports they scanned only (never all of a source's rows):
+
+    - :data:`PORTS`, :data:`PORT_SCANS`: the new days' partials folded (a layer's rows);
+    - :data:`INTERVALS`, :data:`COVER`: signed partials (the touched ports' held rows out, their
+      folded rows in);
+    - ``new_ports``: per (src, kind), the distinct ports (and their classes) none of the held rows has;
+    - ``scans``: the touched ports' folded :data:`PORT_SCANS` rows (coverage maximum, top ports).
+    """
+    def fold(frames: list[pl.LazyFrame], table: str) -> pl.LazyFrame:
+        return _fold(frames, table) if frames else pl.LazyFrame(schema=_SCHEMAS[table])
+
+    ports, scans = pl.collect_all([fold([p[1] for p in parts], PORTS), fold([p[2] for p in parts], PORT_SCANS)],
+                                  engine="streaming")
+    by_port = ["src", "kind", "dport"]
+    day_ports = ports.select(by_port).unique()
+    held_ports = fold([pl.concat(held(PORTS)).join(day_ports.lazy(), on=by_port, how="semi", nulls_equal=True)]
+                      if held(PORTS) else [], PORTS)
+    held_scans = fold([pl.concat(held(PORT_SCANS)).join(scans.lazy().select(_SCAN_KEYS), on=_SCAN_KEYS, how="semi",
+                                                        nulls_equal=True)] if held(PORT_SCANS) else [], PORT_SCANS)
+    held_ports, held_scans = pl.collect_all([held_ports, held_scans], engine="streaming")
+    before = held_ports.lazy().join(ports.lazy().select(_PORT_KEYS), on=_PORT_KEYS, how="semi", nulls_equal=True)
+    after = _fold([before, ports.lazy()], PORTS)
+    scans_after = _fold([held_scans.lazy(), scans.lazy()], PORT_SCANS)
+    port = pl.col("dport")
+    fresh = (ports.lazy().filter(port.is_not_null()).select(by_port).unique()
+             .join(held_ports.lazy().select(by_port), on=by_port, how="anti", nulls_equal=True)
+             .group_by("src", "kind").agg(
+                 pl.len().cast(pl.UInt32).alias("ports"),
+                 (port <= bh.WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[0]),
+                 ((port > bh.WELL_KNOWN_MAX) & (port <= bh.REGISTERED_MAX)).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[1]),
+                 (port > bh.REGISTERED_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[2])))
+    intervals, cover, new_ports, scans_after = pl.collect_all([
+        pl.concat([_intervals(before, -1), _intervals(after)]), pl.concat([_cover(held_scans.lazy(), -1), _cover(scans_after)]),
+        fresh, scans_after])
+    return {PORTS: ports, PORT_SCANS: scans, INTERVALS: intervals, COVER: cover, "new_ports": new_ports, "scans": scans_after}
 
 
 def _as_base(counts: pl.LazyFrame) -> pl.LazyFrame:
@@ -762,7 +862,8 @@ _PORT_SIDE = tuple(c for c in ru.SRC_PROFILE_SCHEMA.names() if c not in ("src", 
 
 def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: int,
                    previous: tuple[Path, pl.DataFrame, bool] | None = None,
-                   layers: dict[str, list[Path]] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                   layers: dict[str, list[Path]] | None = None,
+                   grown: dict[str, pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``src_totals`` and ``src_profile`` rows of one source range from the merged state: the
     same columns :func:`~scantui.analysis.rollup.src_profile` computes from all of a source's
     ``port_day`` rows, from one row per (source, port) instead (see the module doc).
@@ -772,7 +873,9 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     are that rollup's, its volume is recomputed (tool counts may have changed), and its schedule
     too unless the day range is the same. *layers*: the files of :data:`PORTS`, :data:`PORT_SCANS`
     and :data:`SRC_DAYS` holding this range's rows (partial aggregates, folded here; default: the
-    range's own file of each).
+    range's own file of each). *grown* (with *previous*): what :func:`_grown_ports` found the added
+    days changed; the touched sources' port-side columns are then the older rollup's updated by it
+    and the range's :data:`INTERVALS` and :data:`COVER` rows, never read from all their port rows.
     """
     base = pl.read_parquet(state / BASE / r.name).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
     keys = ["src", "kind"]
@@ -798,29 +901,47 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
                           _fold([rows.join(again, on=port_keys, how="semi", nulls_equal=True), added], table)])
 
     touched = None if previous is None else previous[1]
-    ports, scans = folded(PORTS), folded(PORT_SCANS)
     old_totals = old_profile = None
-    if previous is not None:
+    port = pl.col("dport")
+    if previous is None:
+        ports, scans = pl.collect_all([folded(PORTS), folded(PORT_SCANS)])
+        port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
+                       .group_by("src", "kind").agg(
+                           pl.len().cast(pl.UInt32).alias("ports"),
+                           (port <= bh.WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[0]),
+                           ((port > bh.WELL_KNOWN_MAX) & (port <= bh.REGISTERED_MAX)).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[1]),
+                           (port > bh.REGISTERED_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[2]),
+                       ).collect())
+    else:
         folder, _touched, same_window = previous
-        old_totals = (pl.scan_parquet(folder / ru.SRC_TOTALS).filter(r.where)
-                      .join(touched.lazy(), on=keys, how="anti").select(*keys, "ports"))
+        # read once: the untouched sources' rows are kept, the touched ones' updated (its ``ports`` are src_totals')
+        held_profile = pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where).collect()
         kept = _PORT_SIDE + (_SCHEDULE if same_window else ())
-        old_profile = (pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where)
-                       .join(touched.lazy(), on=keys, how="anti").select(*keys, *kept))
-    ports, scans = pl.collect_all([ports, scans])
+        old_profile = held_profile.join(touched, on=keys, how="anti").select(*keys, *kept)
+        old_totals = old_profile.select(*keys, "ports")
+        classes = ["ports", *bh.PORT_CLASS_COUNTS]
+        before = held_profile.lazy().join(touched.lazy(), on=keys, how="semi").select(
+            *keys, *classes, "coverage_dsts_max", "top_ports")
+        port_counts = (pl.concat([before.select(*keys, *classes), grown["new_ports"].lazy()])
+                       .group_by(keys).agg(pl.col(classes).fill_null(0).sum()).filter(pl.col("ports") > 0)
+                       .with_columns(pl.col(classes).cast(pl.UInt32)))
+        intervals_all = pl.scan_parquet(state / INTERVALS / r.name).join(touched.lazy(), on=keys, how="semi")
+        cover = pl.scan_parquet(state / COVER / r.name).join(touched.lazy(), on=keys, how="semi")
+        # the held top ports the new days did not touch, beside the touched ones: packets only grow, so
+        # a port below a source's tenth before stays below it
+        held_top = (before.select(*keys, "top_ports").explode("top_ports").filter(pl.col("top_ports").is_not_null())
+                    .unnest("top_ports").rename({"port": "dport"})
+                    .join(grown["scans"].lazy().select(_SCAN_KEYS), on=_SCAN_KEYS, how="anti", nulls_equal=True))
+        scans = pl.concat([held_top.select(PORT_SCANS_SCHEMA.names()).cast(dict(PORT_SCANS_SCHEMA)), grown["scans"].lazy()])
+        best = pl.concat([before.select(*keys, pl.col("coverage_dsts_max").alias("dsts")), grown["scans"].lazy().select(*keys, "dsts")])
+        coverage_all = (best.group_by(keys).agg(pl.col("dsts").max().alias("coverage_dsts_max"))
+                        .join(cover.select(*keys, (pl.col("dsts") / pl.col("ports")).alias("coverage_dsts_mean")), on=keys, how="left"))
+        port_counts, scans, intervals_all, coverage_all = pl.collect_all(
+            [port_counts.lazy(), scans, intervals_all, coverage_all])
     # the same day range: only the touched sources' schedules can change; else every source's may
     src_days = scan(SRC_DAYS, layers[SRC_DAYS], only_touched=previous is not None and previous[2]).collect()
-    port = pl.col("dport")
-    port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
-                   .group_by("src", "kind").agg(
-                       pl.len().cast(pl.UInt32).alias("ports"),
-                       (port <= bh.WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[0]),
-                       ((port > bh.WELL_KNOWN_MAX) & (port <= bh.REGISTERED_MAX)).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[1]),
-                       (port > bh.REGISTERED_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[2]),
-                   ).collect())
     port_totals = port_counts.select(*keys, "ports")
     if old_totals is not None:
-        old_totals, old_profile = pl.collect_all([old_totals, old_profile])
         port_totals = pl.concat([port_totals, old_totals])
     totals = (base.join(port_totals, on=keys, how="left")
               .with_columns(pl.col("ports").fill_null(0))
@@ -831,14 +952,22 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         volume = base.filter(mine).select(
             "src", "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
             *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
-        intervals = (ports.lazy().filter(mine & (pl.col("scans") >= 2))
-                     .with_columns(((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval"))
-                     .group_by("src").agg(
-                         (pl.col("interval").sort().cum_sum().last() / pl.len()).alias("avg_scan_interval_days"),
-                         pl.len().cast(pl.UInt32).alias("ports_rescanned")))
+        if previous is None:
+            rescans = (ports.lazy().filter(mine & (pl.col("scans") >= 2))
+                       .select("src", ((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval")))
+        else:  # each interval as often as ports have it: the same values, summed in the same (sorted) order
+            rescans = (intervals_all.lazy().filter(mine)
+                       .select("src", (pl.col("gap") / pl.col("k")).repeat_by(pl.col("n").cast(pl.UInt32)).alias("interval"))
+                       .explode("interval"))
+        intervals = rescans.group_by("src").agg(
+            (pl.col("interval").sort().cum_sum().last() / pl.len()).alias("avg_scan_interval_days"),
+            pl.len().cast(pl.UInt32).alias("ports_rescanned"))
         per_port = scans.lazy().filter(mine)
-        coverage = per_port.group_by("src").agg(
-            pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean"))
+        if previous is None:
+            coverage = per_port.group_by("src").agg(
+                pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean"))
+        else:
+            coverage = coverage_all.lazy().filter(mine).drop("kind")
         item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
         top = (per_port.sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
                .group_by("src", maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
