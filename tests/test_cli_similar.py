@@ -46,6 +46,12 @@ def test_group_seeds_from_the_labels_file(capsys, tmp_path):
     assert len(table) == 2 and table[0]["rank"] == "1" and float(table[0]["part_ports"]) > 0.5
 
 
+def test_the_table_carries_the_summary_once(capsys):
+    code, out, err = run(["similar", SAMPLE, "--src", "45.79.128.33", "--top", "3"], capsys)
+    assert code == 0, err
+    assert "300 short-listed" in out and "300 short-listed" not in err
+
+
 @pytest.mark.parametrize("argv, says", [
     (["--src", "45.79.128.300"], "scantui: error: --src: not an IPv4 address or CIDR: '45.79.128.300'"),
     (["--src", "192.0.2.1"], "scantui: error: --src: none of the seed sources sent probes in this data"),

@@ -45,7 +45,8 @@ def similar_cmd(paths, srcs, group_id, top, labels_path, load_opts, telescope, f
         seeds = seeds_of_members(store.get(group_id).members)
     query = SimilarQuery(seeds, top=top if top is not None else DEFAULT_TOP)
     result = open_workspace(paths, load_opts, telescope).similar(query)
-    message(f"scantui: note: {result.summary()}")
+    if fmt != "table":  # a table carries the summary as its title
+        message(f"scantui: note: {result.summary()}")
     for note in result.notes:
         message(f"scantui: note: {note}")
     if fmt == "json":
