@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from pcapbuild import Rec, ether, ipv4, tcp, write_pcap

@@ -284,7 +284,6 @@ def _options_hex(p) -> str:
 
 
 def log_line(p) -> str:
-    names = {1: "ICMP", 6: "TCP", 17: "UDP"}
     ip = (f"SRC={_dotted(p['src'])} DST={_dotted(p['dst'])} LEN={p['ip_len']} TOS=0x00 PREC=0x00 "
           f"TTL={p['ttl']} ID={p['ip_id']} DF")
     if p["proto"] == 6:

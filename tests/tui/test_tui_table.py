@@ -331,8 +331,6 @@ def test_in_16_colours_the_blurred_cursor_row_does_not_look_like_the_header(them
         focused = shown(base + table.get_component_rich_style("virtual-table--cursor"))
         assert focused != row and focused != cursor
 
-    from rich.color import ColorSystem
-
     app = TableApp(frame(10))
     app.console._color_system = ColorSystem.STANDARD  # what Rich picks for TERM=xterm without COLORTERM
     run(app, scenario)
