@@ -66,7 +66,6 @@ def shared_rollup_cache(monkeypatch, tmp_path_factory):
 def sample_collab_runs(tmp_path_factory):
     """(truth, {"day": CollabResult, "24h": CollabResult}): collab on the sample data through the cached rollup."""
     import json
-    import os
     from pathlib import Path
 
     from scantui.analysis import collab as cb
@@ -74,9 +73,8 @@ def sample_collab_runs(tmp_path_factory):
     from scantui.io.loader import open_inputs
 
     sample = Path(__file__).resolve().parents[1] / "sample_data"
-    old = os.environ.get("SCANTUI_CACHE_DIR")
-    os.environ["SCANTUI_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "scantui-cache")
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # a session fixture cannot use the function-scoped monkeypatch
+        mp.setenv("SCANTUI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "scantui-cache"))
         dataset = open_inputs([sample / "telescope.parquet"])
         rollup = open_rollup(dataset)
         size = telescope_size_estimate(rollup)
@@ -85,10 +83,5 @@ def sample_collab_runs(tmp_path_factory):
                                query=cb.CollabQuery(window_us=cb.parse_window(w)))
             for w in ("day", "24h")
         }
-    finally:
-        if old is None:
-            os.environ.pop("SCANTUI_CACHE_DIR", None)
-        else:
-            os.environ["SCANTUI_CACHE_DIR"] = old
     truth = json.loads((sample / "truth.json").read_text())
     return truth, runs

@@ -27,17 +27,9 @@ SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    import os
-
-    old = os.environ.get("SCANTUI_CACHE_DIR")
-    os.environ["SCANTUI_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "scantui-cache")
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # as conftest's sample_collab_runs: the session's shared cache
+        mp.setenv("SCANTUI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "scantui-cache"))
         rollup = open_rollup(open_inputs([SAMPLE_DIR / "telescope.parquet"]))
-    finally:
-        if old is None:
-            os.environ.pop("SCANTUI_CACHE_DIR", None)
-        else:
-            os.environ["SCANTUI_CACHE_DIR"] = old
     truth = json.loads((SAMPLE_DIR / "truth.json").read_text())
     return rollup, truth
 
