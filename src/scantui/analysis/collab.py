@@ -107,7 +107,7 @@ COLUMNS = (
     "port", "proto", "day", "window", "key_kind", "key", "asn", "as_name", "prefix24", "sources", "n_sources",
     "dsts_per_source", "union", "total", "telescope_size", "cover_multiple", "overlap", "timing",
     "timing_containment", "split", "start", "end", "packets", "score", "score_parts",
-    "excluded_standalone", "also_keys",
+    "excluded_standalone", "also_keys", "reasons",
 )
 
 
@@ -275,4 +275,5 @@ def _candidate(c: dict[str, Any], query: CollabQuery, lim: Limits, asn_of: dict,
         packets=c["packets"], score=c["score"], score_parts=ScoreParts(**c["score_parts"]),
         excluded_standalone=tuple(int(s) for s in _standalone_near(c, standalone)),
         also_keys=tuple(CandidateKey(KeyKind(k), int(i)) for k, i in keys if (k, i) != own),
+        reasons=tuple(c.get("reasons", ())),
     )
