@@ -4,8 +4,9 @@
 session starts); :func:`scans_in_window` finds every cover in one window with
 :func:`search_cover` (the subset search by *excess*, see the algorithm in
 :mod:`scantui.analysis.collab`), splits N-fold covers that run one after another
-(:func:`_split_in_time`) and describes each found scan: members, union, Σ, timing
-and score (:mod:`scantui.analysis.collab_timing`). :meth:`Limits.valid` is the cover
+(:func:`_split_in_time`), splits the rest into the finest exact covers
+(:func:`scantui.analysis.collab_split.split_cover`) and describes each found scan: members,
+union, Σ, timing, score (:mod:`scantui.analysis.collab_timing`) and ``reasons``. :meth:`Limits.valid` is the cover
 condition itself (condition 4 of the module doc of :mod:`scantui.analysis.collab`).
 """
 
