@@ -19,7 +19,9 @@ places the members (most conflicts first) into the covers, pruned by each cover'
 destinations (it must end inside ``[(1 - low)·m·T, (1 + high)·m·T]``); a complete
 colouring is kept only when every cover passes :meth:`~scantui.analysis.collab_cover.Limits.valid`
 on its own (exact union, sum and ``min_sources``), so every reported part is an exact
-cover. **Bounds:** covers of more than :data:`MAX_SPLIT_MEMBERS` members are not searched,
+cover. Several exact colourings can exist (two covers holding members with the same
+destinations, e.g. the same last range of adjacent shares): up to :data:`MAX_SPLIT_SOLUTIONS`
+are collected and the one whose covers' members start and end closest together wins. **Bounds:** covers of more than :data:`MAX_SPLIT_MEMBERS` members are not searched,
 and one search stops after :data:`MAX_SPLIT_STEPS` placements; either way the N-fold cover
 is reported whole and its ``reasons`` say so.
 
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 CONFLICT_FACTOR = 0.5
 MAX_SPLIT_MEMBERS = 256
 MAX_SPLIT_STEPS = 20_000
+MAX_SPLIT_SOLUTIONS = 16
 
 WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
 
@@ -113,17 +116,24 @@ class _Colouring:
         self.sums = [0] * len(targets)
         self.steps = 0
 
-    def run(self) -> list[list[int]] | None:
-        return self._place(0)
+    def run(self) -> list[list[list[int]]]:
+        """Up to :data:`MAX_SPLIT_SOLUTIONS` valid colourings (raises :class:`_OutOfSteps` when none was found in time)."""
+        self.found: list[list[list[int]]] = []
+        try:
+            self._place(0)
+        except _OutOfSteps:
+            if not self.found:
+                raise
+        return self.found
 
-    def _place(self, pos: int) -> list[list[int]] | None:
+    def _place(self, pos: int) -> None:
         self.steps += 1
-        if self.steps > MAX_SPLIT_STEPS:
+        if self.steps > MAX_SPLIT_STEPS or len(self.found) >= MAX_SPLIT_SOLUTIONS:
             raise _OutOfSteps
         if pos == len(self.order):
             if all(len(p) >= self.min_sources for p in self.parts) and self.check(self.parts, self.targets):
-                return [list(p) for p in self.parts]
-            return None
+                self.found.append([list(p) for p in self.parts])
+            return
         v = self.order[pos]
         size = int(self.sizes[v])
         opened: set[int] = set()
@@ -138,13 +148,12 @@ class _Colouring:
                 continue
             self.parts[c].append(v)
             self.sums[c] += size
-            short = sum(max(0.0, lo - s) for lo, s in zip(self.lo, self.sums))
-            found = self._place(pos + 1) if short <= self.rest[pos + 1] else None
-            self.parts[c].pop()
-            self.sums[c] -= size
-            if found is not None:
-                return found
-        return None
+            try:
+                if sum(max(0.0, lo - s) for lo, s in zip(self.lo, self.sums)) <= self.rest[pos + 1]:
+                    self._place(pos + 1)
+            finally:
+                self.parts[c].pop()
+                self.sums[c] -= size
 
 
 @dataclass
@@ -175,17 +184,28 @@ def _finest(idx: np.ndarray, multiple: int, facts: WindowFacts, lim: Limits) -> 
     tries = [(1,) * multiple] + ([(1, multiple - 1)] if multiple >= 3 else [])
     for targets in tries:
         try:
-            parts = _Colouring(conflict, sizes, targets, lim, check).run()
+            found = _Colouring(conflict, sizes, targets, lim, check).run()
         except _OutOfSteps:
             return _Outcome([(idx, multiple)], "steps")
-        if parts is None:
+        if not found:
             continue
+        parts = min(found, key=lambda ps: _spread(ps, idx, facts))
         out: list[tuple[np.ndarray, int]] = []
         for part, target in zip(parts, targets):
             sub = np.sort(idx[part])
             out.extend(_finest(sub, target, facts, lim).parts if target >= 2 else [(sub, target)])
         return _Outcome(out, "split")
     return whole
+
+
+def _spread(parts: list[list[int]], idx: np.ndarray, facts: WindowFacts) -> int:
+    """How far the members' starts and ends lie from their cover's median (µs, summed): the most coherent
+    colouring wins when several are exact (members with the same destinations in two covers)."""
+    total = 0
+    for part in parts:
+        first, last = facts.first[idx[part]], facts.last[idx[part]]
+        total += int(np.abs(first - np.median(first)).sum() + np.abs(last - np.median(last)).sum())
+    return total
 
 
 # ---------------------------------------------------------------- alike parts: runs of one group
