@@ -21,7 +21,8 @@ colouring is kept only when every cover passes :meth:`~scantui.analysis.collab_c
 on its own (exact union, sum and ``min_sources``), so every reported part is an exact
 cover. Several exact colourings can exist (two covers holding members with the same
 destinations, e.g. the same last range of adjacent shares): up to :data:`MAX_SPLIT_SOLUTIONS`
-are collected and the one whose covers' members start and end closest together wins. **Bounds:** covers of more than :data:`MAX_SPLIT_MEMBERS` members are not searched,
+are collected (searching at most :data:`MAX_EXTRA_STEPS` further steps after the first) and the
+one whose covers' members start and end closest together wins. **Bounds:** covers of more than :data:`MAX_SPLIT_MEMBERS` members are not searched,
 and one search stops after :data:`MAX_SPLIT_STEPS` placements; either way the N-fold cover
 is reported whole and its ``reasons`` say so.
 
@@ -51,6 +52,7 @@ CONFLICT_FACTOR = 0.5
 MAX_SPLIT_MEMBERS = 256
 MAX_SPLIT_STEPS = 20_000
 MAX_SPLIT_SOLUTIONS = 16
+MAX_EXTRA_STEPS = 2_000
 
 WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
 
@@ -111,10 +113,14 @@ class _Colouring:
         self.hi = [(1 + lim.high) * lim.size * t for t in targets]
         self.min_sources = lim.min_sources
         self.order = sorted(range(len(sizes)), key=lambda v: (-int(conflict[v].sum()), -int(sizes[v]), v))
-        self.rest = np.r_[np.cumsum(sizes[self.order][::-1])[::-1], 0]
+        self.rest = np.r_[np.cumsum(sizes[self.order][::-1])[::-1], 0].tolist()
+        self.size = [int(x) for x in sizes]
+        self.bits = [sum(1 << int(u) for u in np.flatnonzero(row)) for row in conflict]  # conflicts as int bitsets
         self.parts: list[list[int]] = [[] for _ in targets]
+        self.held = [0] * len(targets)  # each cover's members as a bitset
         self.sums = [0] * len(targets)
         self.steps = 0
+        self.limit = MAX_SPLIT_STEPS
 
     def run(self) -> list[list[list[int]]]:
         """Up to :data:`MAX_SPLIT_SOLUTIONS` valid colourings (raises :class:`_OutOfSteps` when none was found in time)."""
@@ -128,14 +134,16 @@ class _Colouring:
 
     def _place(self, pos: int) -> None:
         self.steps += 1
-        if self.steps > MAX_SPLIT_STEPS or len(self.found) >= MAX_SPLIT_SOLUTIONS:
+        if self.steps > self.limit or len(self.found) >= MAX_SPLIT_SOLUTIONS:
             raise _OutOfSteps
         if pos == len(self.order):
             if all(len(p) >= self.min_sources for p in self.parts) and self.check(self.parts, self.targets):
+                if not self.found:  # alternatives lie close to the first: look a little further only
+                    self.limit = min(self.limit, self.steps + MAX_EXTRA_STEPS)
                 self.found.append([list(p) for p in self.parts])
             return
         v = self.order[pos]
-        size = int(self.sizes[v])
+        size = self.size[v]
         opened: set[int] = set()
         for c, target in enumerate(self.targets):
             if not self.parts[c]:
@@ -144,15 +152,17 @@ class _Colouring:
                 opened.add(target)
             if self.sums[c] + size > self.hi[c]:
                 continue
-            if target == 1 and self.parts[c] and self.conflict[v, self.parts[c]].any():
+            if target == 1 and self.bits[v] & self.held[c]:
                 continue
             self.parts[c].append(v)
+            self.held[c] |= 1 << v
             self.sums[c] += size
             try:
                 if sum(max(0.0, lo - s) for lo, s in zip(self.lo, self.sums)) <= self.rest[pos + 1]:
                     self._place(pos + 1)
             finally:
                 self.parts[c].pop()
+                self.held[c] &= ~(1 << v)
                 self.sums[c] -= size
 
 
