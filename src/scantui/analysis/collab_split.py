@@ -21,10 +21,14 @@ colouring is kept only when every cover passes :meth:`~scantui.analysis.collab_c
 on its own (exact union, sum and ``min_sources``), so every reported part is an exact
 cover. Several exact colourings can exist (two covers holding members with the same
 destinations, e.g. the same last range of adjacent shares): up to :data:`MAX_SPLIT_SOLUTIONS`
-are collected (searching at most :data:`MAX_EXTRA_STEPS` further steps after the first) and the
-one whose covers' members start and end closest together wins. **Bounds:** covers of more than :data:`MAX_SPLIT_MEMBERS` members are not searched,
-and one search stops after :data:`MAX_SPLIT_STEPS` placements; either way the N-fold cover
-is reported whole and its ``reasons`` say so.
+are collected (searching at most :data:`MAX_EXTRA_STEPS` further steps after the first) and
+the one whose covers' members start and end closest together wins.
+
+**Bounds.** Covers of more than :data:`MAX_SPLIT_MEMBERS` members are not searched, and one
+search stops after :data:`MAX_SPLIT_STEPS` placements without an exact colouring; either
+way the N-fold cover is reported whole and its ``reasons`` say so. Within the bounds a
+split costs about 10-100 ms on a 61,000-address telescope (2-fold covers of 5 to 228
+members, a 3-fold cover of 100).
 
 **Two runs of one group.** Parts with the same timing and the same partition (the
 ``timing`` and ``partition`` criteria of :mod:`scantui.analysis.groups`, with its
@@ -123,7 +127,7 @@ class _Colouring:
         self.limit = MAX_SPLIT_STEPS
 
     def run(self) -> list[list[list[int]]]:
-        """Up to :data:`MAX_SPLIT_SOLUTIONS` valid colourings (raises :class:`_OutOfSteps` when none was found in time)."""
+        """Up to :data:`MAX_SPLIT_SOLUTIONS` exact colourings; :class:`_OutOfSteps` when none was found in time."""
         self.found: list[list[list[int]]] = []
         try:
             self._place(0)
@@ -294,7 +298,10 @@ def _sizes(parts: list[tuple[np.ndarray, int]]) -> str:
     return " and ".join(str(len(idx)) for idx, _m in parts)
 
 
-def split_cover(members: np.ndarray, multiple: int, facts: WindowFacts, lim: Limits) -> list[tuple[np.ndarray, int, list[str]]]:
+Piece = tuple[np.ndarray, int, list[str]]  # (member mask, cover multiple, reasons)
+
+
+def split_cover(members: np.ndarray, multiple: int, facts: WindowFacts, lim: Limits) -> list[Piece]:
     """The finest exact covers of one found cover: ``(member mask, multiple, reasons)`` per reported scan."""
     idx = np.flatnonzero(members)
     n = len(idx)
