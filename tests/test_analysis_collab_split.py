@@ -85,7 +85,8 @@ def test_members_with_the_same_destinations_in_both_covers_go_where_their_timing
 
 def test_planted_groups_recall_and_precision():
     """Random two- and three-group mixes (random or adjacent shares, uneven splits, own timing), a standalone
-    decoy half the time, bots; and random double covers no split breaks: every planted scan found exactly."""
+    decoy half the time, a partial scanner a third of the time, bots; and random double covers no split
+    breaks: every planted scan found exactly, nothing else reported."""
     planted = hits = reported = 0
     for seed in range(24):
         rng = np.random.default_rng(seed)
@@ -100,6 +101,9 @@ def test_planted_groups_recall_and_precision():
             truth.append(ips(*(f"{PREFIX}.{10 + 10 * g + i}" for i in range(k))))
         if seed % 2:
             parts.append(probes(f"{PREFIX}.99", range(T), PORT, 9, 3, asn=64500))
+        if seed % 3 == 0:  # a partial scanner in the /24 (a quarter to two thirds of the telescope)
+            share = rng.choice(T, size=int(rng.integers(60, 180)), replace=False)
+            parts.append(probes(f"{PREFIX}.98", share, PORT, 9, 3, asn=64500))
         found = {c.sources for c in find(table(*parts, *noise(rng, 4, 6))).candidates}
         planted, hits, reported = planted + len(truth), hits + len(set(truth) & found), reported + len(found)
     for seed in range(8):
