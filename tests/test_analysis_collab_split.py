@@ -156,6 +156,22 @@ def test_three_groups_and_a_cover_plus_an_unsplittable_double_cover():
     assert found[1].reasons[0].startswith("split from a 3-fold cover of 5 sources into two exact covers (multiples")
 
 
+def test_two_double_covers_at_once_are_two_scans():
+    # N = 4: two groups that each cover the telescope twice, neither splittable (three 2/3 shares; four sources
+    # holding every address twice at random), at overlapping times
+    x, y, z = split_range(3)
+    thirds = group(10, [list(x) + list(y), list(y) + list(z), list(z) + list(x)], 10, 1)
+    rng = np.random.default_rng(4)
+    owners = [[] for _ in range(4)]
+    for address in range(T):
+        for o in rng.choice(4, 2, replace=False):
+            owners[o].append(address)
+    found = sorted(find(table(*thirds, *group(20, owners, 10.5, 3))).candidates, key=lambda c: c.n_sources)
+    assert [(c.n_sources, c.cover_multiple) for c in found] == [(3, 2), (4, 2)]
+    assert found[0].sources == ips(*(f"{PREFIX}.{i}" for i in (10, 11, 12)))
+    assert found[0].reasons[0].startswith("split from a 4-fold cover of 7 sources into two exact covers (multiples 2 and 2)")
+
+
 def test_split_bound_reports_the_whole_cover(monkeypatch):
     rng = np.random.default_rng(13)
     lf = table(*group(10, shares([85, 85, 86], rng), 10, 2), *group(40, shares([213, 43], rng), 11, 4))

@@ -13,8 +13,9 @@ for adjacent ranges). Two members *conflict* when they share more than
 one 1-fold cover.
 
 **The search.** The members are coloured into covers with target multiples: first N
-covers of multiple 1 (each a conflict-free set), then, for N ≥ 3, one 1-fold cover and
-the rest (a cover of multiple N - 1, searched again the same way). A depth-first search
+covers of multiple 1 (each a conflict-free set), then, for N ≥ 3, two covers of
+multiples m and N - m (m = 1 .. N/2; a cover of multiple 1 conflict-free, the others
+free), each part of multiple ≥ 2 searched again the same way. A depth-first search
 places the members (most conflicts first) into the covers, pruned by each cover's sum of
 destinations (it must end inside ``[(1 - low)·m·T, (1 + high)·m·T]``); a complete
 colouring is kept only when every cover passes :meth:`~scantui.analysis.collab_cover.Limits.valid`
@@ -195,12 +196,14 @@ def _finest(idx: np.ndarray, multiple: int, facts: WindowFacts, lim: Limits) -> 
                 return False
         return True
 
-    tries = [(1,) * multiple] + ([(1, multiple - 1)] if multiple >= 3 else [])
+    tries = [(1,) * multiple] + [(m, multiple - m) for m in range(1, multiple // 2 + 1) if multiple >= 3]
+    stopped = False
     for targets in tries:
         try:
             found = _Colouring(conflict, sizes, targets, lim, check).run()
         except _OutOfSteps:
-            return _Outcome([(idx, multiple)], "steps")
+            stopped = True
+            continue
         if not found:
             continue
         parts = min(found, key=lambda ps: _spread(ps, idx, facts))
@@ -209,7 +212,7 @@ def _finest(idx: np.ndarray, multiple: int, facts: WindowFacts, lim: Limits) -> 
             sub = np.sort(idx[part])
             out.extend(_finest(sub, target, facts, lim).parts if target >= 2 else [(sub, target)])
         return _Outcome(out, "split")
-    return whole
+    return _Outcome([(idx, multiple)], "steps") if stopped else whole
 
 
 def _spread(parts: list[list[int]], idx: np.ndarray, facts: WindowFacts) -> int:
