@@ -32,6 +32,11 @@ def test_json_contract_fields(capsys):
     assert mid["sources"] == ["51.75.146.101", "51.75.146.102", "51.75.146.103"] and mid["window"] == "24h"
     assert mid["timing"] == "parallel" and mid["key"] == "51.75.146.0/24" and mid["also_keys"] == ["AS16276"]
     assert isinstance(mid["start"], str) and mid["start"].startswith("2024-02-08T22:30")
+    assert mid["reasons"] == []  # a plain 1-fold cover: nothing to explain
+    double = [c for c in doc if c["port"] == 8000]  # the sample's double cover N2: kept whole, and why
+    assert len(double) == 2 and all(c["cover_multiple"] == 2 and c["n_sources"] == 4 for c in double)
+    assert all(c["reasons"] == ["2-fold cover of 4 sources: splits into two exact covers (2 and 2 sources) with the "
+                                "same partition and timing, kept as one (concurrent runs of one group)"] for c in double)
 
 
 def test_filters_and_top(capsys):
@@ -51,6 +56,9 @@ def test_csv(capsys):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert out.splitlines()[0] == ",".join(cb.COLUMNS) and len(rows) == 2
     assert json.loads(rows[0]["sources"])[0].count(".") == 3 and json.loads(rows[0]["split"])
+    code, out, err = run(["collab", SAMPLE, "--csv", "--port", "8000"], capsys)
+    assert code == 0, err
+    assert all(json.loads(r["reasons"])[0].startswith("2-fold cover of 4 sources") for r in csv.DictReader(io.StringIO(out)))
 
 
 def test_table_fits_80_columns(capsys, monkeypatch):

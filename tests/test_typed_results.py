@@ -120,6 +120,15 @@ def test_candidate_facts_from_the_fields_equal_what_the_parsing_code_showed():
     ]
 
 
+def test_candidate_facts_show_the_reasons_as_text():
+    from scantui.tui.screens.detail_facts import candidate_facts
+
+    split = dataclasses.replace(SCAN, reasons=("split from a 2-fold cover of 5 sources", "bad\x1b[31m [b]x[/b]"))
+    why = _plain(candidate_facts(split))[-1]
+    assert why[0] == "why" and why[1].startswith("split from a 2-fold cover of 5 sources; bad")
+    assert "\x1b" not in why[1] and "[b]x[/b]" in why[1]
+
+
 def test_group_facts_from_the_fields_equal_what_the_parsing_code_showed():
     from scantui.tui.screens.detail_facts import group_facts
 

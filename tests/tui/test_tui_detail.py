@@ -276,6 +276,12 @@ def test_candidate_detail_shows_parallel_and_sequential_members(tui_cache):
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.timing is strips
+        assert "why" not in text.split()  # a plain cover has no reasons row
+
+        n2 = _candidate(app, lambda c: c.port == 8000)  # the sample's double cover: its reasons in the facts
+        app.open_candidate(n2)
+        await settle(app, pilot)
+        assert "why" in screen_text(app).split() and "2-fold cover of 4 sources" in screen_text(app)
 
     run_app(make_app([SAMPLE], tui_cache), scenario)
 

@@ -54,6 +54,16 @@ searched again (two scans in one key and window). An N-fold cover (N ≥ 2) whos
 members fall into groups running one after another (no overlap in time), each
 group a cover by itself, is reported as those separate scans.
 
+**The finest exact cover.** An N-fold cover (N ≥ 2, after the split in time) whose
+members split into disjoint sets that are each an exact cover on their own
+(``Limits.valid``) with a different partition or timing is reported as those scans
+(two groups of one /24 on one port at overlapping times); parts with the same
+partition and timing (concurrent runs of one group) stay one N-fold scan. N > 1 is
+reported only when no such split exists (or the search's bounds stop it). The
+search (a conflict graph of the members' shared destinations, coloured into covers)
+and its bounds: :mod:`~scantui.analysis.collab_split`. ``reasons`` says in plain
+sentences why a candidate was split, kept whole, or left sources out.
+
 **One scan, one row.** Candidates found from several anchors, or under both its
 /24 and its AS, are the same scan when they share the port, overlap in time
 and share a source; the one with the best score is kept (ties: the /24, the
@@ -70,7 +80,8 @@ already hit — 0 for an exact partition, 0.5 for a double cover.
 the query and its options: :mod:`~scantui.analysis.collab_query`; stages 1-2 (prune
 with the rollup, read the packets): :mod:`~scantui.analysis.collab_prune`; stage 3
 (windows, the subset search, the cover test ``Limits.valid``):
-:mod:`~scantui.analysis.collab_cover`; timing and score: :mod:`~scantui.analysis.collab_timing`.
+:mod:`~scantui.analysis.collab_cover`; the finest exact cover: :mod:`~scantui.analysis.collab_split`;
+timing and score: :mod:`~scantui.analysis.collab_timing`.
 """
 
 from __future__ import annotations
@@ -107,7 +118,7 @@ COLUMNS = (
     "port", "proto", "day", "window", "key_kind", "key", "asn", "as_name", "prefix24", "sources", "n_sources",
     "dsts_per_source", "union", "total", "telescope_size", "cover_multiple", "overlap", "timing",
     "timing_containment", "split", "start", "end", "packets", "score", "score_parts",
-    "excluded_standalone", "also_keys",
+    "excluded_standalone", "also_keys", "reasons",
 )
 
 
@@ -275,4 +286,5 @@ def _candidate(c: dict[str, Any], query: CollabQuery, lim: Limits, asn_of: dict,
         packets=c["packets"], score=c["score"], score_parts=ScoreParts(**c["score_parts"]),
         excluded_standalone=tuple(int(s) for s in _standalone_near(c, standalone)),
         also_keys=tuple(CandidateKey(KeyKind(k), int(i)) for k, i in keys if (k, i) != own),
+        reasons=tuple(c.get("reasons", ())),
     )

@@ -4,8 +4,9 @@
 session starts); :func:`scans_in_window` finds every cover in one window with
 :func:`search_cover` (the subset search by *excess*, see the algorithm in
 :mod:`scantui.analysis.collab`), splits N-fold covers that run one after another
-(:func:`_split_in_time`) and describes each found scan: members, union, Σ, timing
-and score (:mod:`scantui.analysis.collab_timing`). :meth:`Limits.valid` is the cover
+(:func:`_split_in_time`), splits the rest into the finest exact covers
+(:func:`scantui.analysis.collab_split.split_cover`) and describes each found scan: members,
+union, Σ, timing, score (:mod:`scantui.analysis.collab_timing`) and ``reasons``. :meth:`Limits.valid` is the cover
 condition itself (condition 4 of the module doc of :mod:`scantui.analysis.collab`).
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from scantui.analysis import collab_timing as ct
 from scantui.analysis.collab_query import DAY_US
+from scantui.analysis.collab_split import WindowFacts, split_cover
 
 EXCESS_DROP = 0.5
 EXCESS_REDUNDANT = 0.999
@@ -129,23 +131,45 @@ def scans_in_window(t: np.ndarray, src: np.ndarray, dst: np.ndarray, lim: Limits
     per_src = np.bincount(sidx, minlength=len(srcs))
     standalone = per_src >= lim.cover_min
     alive = ~standalone
+    facts = None
     found = []
     while len(found) < MAX_SCANS_PER_WINDOW:
         hit = search_cover(sidx, pdst, alive, lim)
         if hit is None:
             break
         members, multiple = hit
-        for part, mult in _split_in_time(t, src, srcs, sidx, pdst, members, multiple, lim):
-            found.append(_describe(t, src, srcs, per_src, part, mult, standalone, sidx, pdst, lim))
+        left_out = int(alive.sum() - members.sum())
+        base = [f"{left_out} other source{'s' if left_out != 1 else ''} on the port in this key and window "
+                "left out by the subset search (destinations do not fit the cover)"] if left_out else []
+        for part, mult, why in _split_in_time(t, src, srcs, sidx, pdst, members, multiple, lim):
+            if mult >= 2:
+                if facts is None:
+                    facts = _facts(t, src, srcs, sidx, pdst, per_src)
+                pieces = split_cover(part, mult, facts, lim)
+            else:
+                pieces = [(part, mult, [])]
+            for piece, m, reasons in pieces:
+                scan = _describe(t, src, srcs, per_src, piece, m, standalone, sidx, pdst, lim)
+                found.append({**scan, "reasons": [*why, *reasons, *base]})
         alive = alive & ~members
     return found
 
 
-def _split_in_time(t, src, srcs, sidx, pdst, members, multiple, lim) -> list[tuple[np.ndarray, int]]:
+def _facts(t, src, srcs, sidx, pdst, per_src) -> WindowFacts:
+    pos = np.searchsorted(srcs, src)
+    first = np.full(len(srcs), np.iinfo(np.int64).max)
+    last = np.full(len(srcs), np.iinfo(np.int64).min)
+    np.minimum.at(first, pos, t)
+    np.maximum.at(last, pos, t)
+    return WindowFacts(sidx, pdst, per_src, first, last, np.bincount(pos, minlength=len(srcs)))
+
+
+def _split_in_time(t, src, srcs, sidx, pdst, members, multiple, lim) -> list[tuple[np.ndarray, int, list[str]]]:
     """An N-fold cover (N ≥ 2) made of member groups that run one after another, each a cover
     by itself, is that many scans (the same sources scanning the port twice a day), not one."""
+    whole = [(members, multiple, [])]
     if multiple < 2:
-        return [(members, multiple)]
+        return whole
     idx = np.flatnonzero(members)
     pos = np.searchsorted(srcs, src)
     first = np.full(len(srcs), np.iinfo(np.int64).max)
@@ -161,7 +185,7 @@ def _split_in_time(t, src, srcs, sidx, pdst, members, multiple, lim) -> list[tup
             groups[-1].append(i)
         reach = max(reach, last[i])
     if len(groups) < 2:
-        return [(members, multiple)]
+        return whole
     out = []
     for g in groups:
         mask = np.zeros(len(members), dtype=bool)
@@ -170,9 +194,12 @@ def _split_in_time(t, src, srcs, sidx, pdst, members, multiple, lim) -> list[tup
         total = int(np.bincount(sidx, minlength=len(srcs))[mask].sum())
         mult = max(1, round(total / lim.size))
         if not lim.valid(union, total, len(g), mult):
-            return [(members, multiple)]
+            return whole
         out.append((mask, mult))
-    return out
+    sizes = " and ".join(str(len(g)) for g in groups)
+    why = (f"split in time from a {multiple}-fold cover of {int(members.sum())} sources: {len(groups)} groups of "
+           f"members ({sizes} sources) ran one after another, each an exact cover")
+    return [(mask, mult, [why]) for mask, mult in out]
 
 
 def _describe(t, src, srcs, per_src, members, multiple, standalone, sidx, pdst, lim) -> dict[str, Any]:

@@ -160,6 +160,7 @@ class CandidateScan(SourcesSpan):
     excluded_standalone: tuple[int, ...] = ()
     also_keys: tuple[CandidateKey, ...] = ()
     proto: str = "tcp"
+    reasons: tuple[str, ...] = ()  # plain sentences: why these members are one scan (split, kept whole, left out)
 
     @property
     def key_kind(self) -> KeyKind:
@@ -180,7 +181,7 @@ class CandidateScan(SourcesSpan):
             "start": iso_us_z(self.start_us), "end": iso_us_z(self.end_us), "packets": self.packets,
             "score": self.score, "score_parts": self.score_parts.to_json(),
             "excluded_standalone": [dotted(s) for s in self.excluded_standalone],
-            "also_keys": [k.text for k in self.also_keys],
+            "also_keys": [k.text for k in self.also_keys], "reasons": list(self.reasons),
         }
 
 

@@ -74,7 +74,7 @@ def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
 
 
 def candidate_facts(c: CandidateScan) -> list[tuple[str, Text | str]]:
-    """A candidate scan as facts: where, who, cover, timing, score."""
+    """A candidate scan as facts: where, who, cover, timing, score, and why it is one scan (its ``reasons``)."""
     span = " (" + span_text(c.end_us - c.start_us) + ")"
     key = safe_line(c.key.text)
     asn = f"AS{c.asn}" if c.asn else ""
@@ -85,6 +85,7 @@ def candidate_facts(c: CandidateScan) -> list[tuple[str, Text | str]]:
     cover = (f"union {union:,} = {union / size:.2f} × telescope · N {c.cover_multiple} · "
              f"sum {total:,} · overlap {c.overlap:.1%}") if size else f"union {union:,}"
     score = f"{c.score} = " + " + ".join(f"{weight:g}×{value:.2f} {name}" for name, weight, value in c.score_parts.weighted())
+    why = [("why", "; ".join(safe_line(r) for r in c.reasons))] if c.reasons else []
     return [
         ("scan", where),
         ("members", f"{c.n_sources} sources · {c.packets:,} packets"),
@@ -94,6 +95,7 @@ def candidate_facts(c: CandidateScan) -> list[tuple[str, Text | str]]:
         ("score", score),
         ("also", f"keys {_list_text([k.text for k in c.also_keys])} · "
                  f"standalone excluded {_list_text([ip_text(s) for s in c.excluded_standalone], 4)}"),
+        *why,
     ]
 
 
