@@ -8,25 +8,16 @@ import datetime as dt
 import ipaddress
 import json
 
-import numpy as np
 import polars as pl
 import pytest
 
 from scantui.analysis import zmap_rollup as zr
-from scantui.enrich.table import TABLE_SCHEMA
 from scantui.io.loader import open_inputs
-from scantui.sample import zmap_walk as zw
 
+import zmapbuild as zb
 from clihelp import run
-from pcapbuild import write_pcap
-from zmapbuild import T0, zmap41_records
 
-#: The telescope: a /16, every address of it reached each day (a UDP sweep in the capture).
-TELESCOPE = "44.1.0.0/16"
-SHARDS = ("204.0.113.9", "80.10.20.30")  # two /24s, two ASes (the enrichment table below)
-OTHER = "91.0.0.7"  # same header, random order: pre-screened, tested, no match
-SWEEP = "60.0.0.1"
-PORT = 8443
+SHARDS, OTHER, PORT = zb.SHARDS, zb.OTHER, zb.PORT
 
 
 def _ip(text: str) -> int:
@@ -35,37 +26,7 @@ def _ip(text: str) -> int:
 
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory):
-    """A sharded ZMap 4.1 scan (one seed, 2 shards x 2 threads, random IP-ID: tool ``other`` by the
-    header rules) from two sources in two /24s of two ASes, each thread walked for 3 M steps (the
-    first ~0.07 % of the scan: some 90 hits per shard in the /16); a source with the same header
-    probing random telescope addresses; a UDP sweep of the whole /16 (the day's destinations, so the
-    walk test's telescope size is the real one). Collab is given the shards' union as the telescope
-    size (``--telescope-size``): the shards of the partial walk are then an exact cover. An enrichment
-    table puts the shards in AS 64500 and AS 64511."""
-    from pcapbuild import Rec, ether, ipv4, udp
-
-    folder = tmp_path_factory.mktemp("zmaproll")
-    keep = zw.cidr_addresses(TELESCOPE)
-    records, gens, dsts = [], set(), []
-    for shard, src in enumerate(SHARDS):
-        scan = zw.Scan.from_words(0x5EED, 0xF00D, zw.Allowed(), shard=shard, shards=2, threads=2)
-        gens.add(scan.generator)
-        ts, dst, _ = zw.probes(scan, rate=20_000.0, keep=keep, limit=3_000_000, jitter=0.001, seed=shard)
-        records += zmap41_records(_ip(src), ts, dst, PORT, shard)
-        dsts.append(dst)
-    rng = np.random.default_rng(5)
-    records += zmap41_records(_ip(OTHER), np.sort(rng.uniform(0, 300, 200)), rng.choice(keep, 200, replace=False), PORT, 9)
-    sweep = _ip(SWEEP)
-    records += [Rec(ether(ipv4(sweep, int(d), 17, udp(40000, 53))), ts=T0 + 400 + i * 1e-4) for i, d in enumerate(keep)]
-    path = write_pcap(folder / "zmap41.pcap", sorted(records, key=lambda r: r.ts))
-    day = dt.datetime.fromtimestamp(T0, dt.timezone.utc).date()
-    table = pl.DataFrame({"src": [_ip(s) for s in SHARDS], "day": [day, day], "asn": [64500, 64511],
-                          "as_name": ["ONE", "TWO"]})
-    enrich = folder / "enrich.parquet"
-    pl.concat([pl.DataFrame(schema=TABLE_SCHEMA), table], how="diagonal_relaxed").write_parquet(enrich)
-    (g,) = gens
-    union = int(np.unique(np.concatenate(dsts)).size)
-    return {"pcap": str(path), "enrich": str(enrich), "generator": g, "union": union}
+    return zb.sharded_capture(tmp_path_factory.mktemp("zmaproll"))
 
 
 def test_prescreen_keeps_zmap_headers_and_drops_the_ip_id_tag_and_other_headers():

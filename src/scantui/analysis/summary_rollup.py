@@ -11,10 +11,6 @@ Where each figure comes from, and what is exact:
   destinations seen that day, summed over sensors, as the rest of the rollup estimates it);
 - probes per tool and distinct sources per tool: ``port_day``'s probe rows (tools with the
   Unicorn sessions of the whole data, as :func:`~scantui.analysis.fingerprints.with_tool` gives);
-- the ZMap the walk test identified (``zmap_walk``, only with the rollup's walk table,
-  :mod:`~scantui.analysis.zmap_rollup`): the ``tool_other`` probes of the (day, source, port) rows
-  it matched, their share of the probes, and the distinct sources, apart from ``tools`` (whose
-  ``zmap`` is the IP-ID rule's, per packet: those probes are in ``other`` there);
 - packets per sensor: ``day_totals`` (only when the data names a sensor);
 - organizations: packets per (source, day) from ``port_day`` with that day's enrichment
   (the first non-null value of each column the data carries), then
@@ -49,14 +45,12 @@ def summarize_rollup(
     *,
     rules: Any = None,
     enrichment: pl.LazyFrame | None = None,
-    walks: pl.LazyFrame | None = None,
 ) -> dict[str, Any]:
     """The dict :func:`~scantui.analysis.summary.summarize` returns, from the rollup's tables.
 
     *own_enrichment*: the rollup's per-(src, day) enrichment from the data's own columns (not the
     overlay of enrichment tables), *enrichment_columns* the columns the data carries;
-    *enrichment*: the enrichment tables given as PATHs (for the organizations, as ``summarize``);
-    *walks*: the rollup's ZMap walk matches (adds ``zmap_walk``).
+    *enrichment*: the enrichment tables given as PATHs (for the organizations, as ``summarize``).
     """
     kind = pl.col("kind").cast(pl.String)
     probes = port_day.filter(kind == "probe")
@@ -93,8 +87,6 @@ def summarize_rollup(
             "sources": int(tool_srcs[c][0] or 0)}
         for t, c in zip(TOOLS, TOOL_COLUMNS)
     }
-    if walks is not None:
-        out["zmap_walk"] = _walk_share(probes, walks, n_probes)
     if packets and days["named"][0]:
         sensors = (day_totals.group_by("sensor").agg(pl.col("packets").sum().cast(pl.Int64))
                    .sort("packets", "sensor", descending=[True, False], nulls_last=True).collect())
@@ -104,18 +96,6 @@ def summarize_rollup(
             _per_source(port_day, own_enrichment, enrichment_columns), rules, enrichment,
             has_columns=any(c in enrichment_columns for c in _ORG_INPUT))
     return out
-
-
-def _walk_share(probes: pl.LazyFrame, walks: pl.LazyFrame, n_probes: int) -> dict[str, Any]:
-    """Probes (of tool ``other``) and sources of the (day, src, dport) rows the walk test matched."""
-    from scantui.analysis.zmap_rollup import walk_pairs
-
-    row = (probes.join(walk_pairs(walks), on=["day", "src", "dport"], how="semi")
-           .select(pl.col("tool_other").sum().cast(pl.Int64).alias("packets"),
-                   pl.col("src").filter(pl.col("tool_other") > 0).n_unique().cast(pl.Int64).alias("sources"))
-           .collect())
-    n = int(row["packets"][0] or 0)
-    return {"packets": n, "share": round(n / n_probes, 4) if n_probes else 0.0, "sources": int(row["sources"][0] or 0)}
 
 
 def _per_source(port_day: pl.LazyFrame, own: pl.LazyFrame | None, columns: list[str]) -> pl.DataFrame:

@@ -186,3 +186,39 @@ def generator_key(rows: pl.LazyFrame, walks: pl.LazyFrame) -> pl.LazyFrame:
     keys = (walks.select("day", "src", "dport", pl.col("zmap_generator").cast(pl.UInt64).alias("key"))
             .unique(["day", "src", "dport"], keep="any"))
     return rows.join(keys, on=["day", "src", "dport"], how="inner")
+
+
+def describe_source(walks: pl.LazyFrame | None, src: int) -> str | None:
+    """The scanner detail's line from the rollup's matches of *src*: its best match (most hits) as
+    ``zmap (walk) g=24304 · 183 hits · threads >= 2 · S ~ 4 · port 443 · 2 days``; None without a match."""
+    if walks is None:
+        return None
+    rows = walks.filter(pl.col("src") == src).collect()
+    if rows.height == 0:
+        return None
+    best = rows.sort(["hits", "day", "dport"], descending=[True, False, False]).row(0, named=True)
+    parts = [f"g={best['zmap_generator']}", f"{best['hits']} hits"]
+    if best["threads_seen"] and best["threads_seen"] > 1:
+        parts.append(f"threads >= {best['threads_seen']}")
+    if best["subshards"]:
+        parts.append(f"S ~ {best['subshards']}")
+    parts.append(f"port {best['dport']}")
+    days = rows["day"].n_unique()
+    parts.append(f"{days} day{'s' if days != 1 else ''}")
+    return "zmap (walk) " + " · ".join(parts)
+
+
+def walk_share(port_day: pl.LazyFrame, walks: pl.LazyFrame | None, n_probes: int) -> dict | None:
+    """``info``'s ``zmap_walk``: the probes of tool ``other`` in the ``port_day`` rows of the (day, src,
+    dport) the walk test matched, their share of the *n_probes*, and those rows' distinct sources; apart
+    from the per-packet tool counts (whose ``zmap`` is the IP-ID rule's: these probes are in ``other``
+    there). None without the walk table."""
+    if walks is None:
+        return None
+    rows = port_day.filter((pl.col("kind").cast(pl.String) == "probe") & (pl.col("tool_other") > 0))
+    row = (rows.join(walk_pairs(walks), on=["day", "src", "dport"], how="semi")
+           .select(pl.col("tool_other").sum().cast(pl.Int64).alias("packets"),
+                   pl.col("src").n_unique().cast(pl.Int64).alias("sources"))
+           .collect())
+    n = int(row["packets"][0] or 0)
+    return {"packets": n, "share": round(n / n_probes, 4) if n_probes else 0.0, "sources": int(row["sources"][0] or 0)}
