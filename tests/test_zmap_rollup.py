@@ -97,3 +97,15 @@ def test_info_reports_the_walk_identified_zmap_apart(capture, capsys):
     assert walk["packets"] <= doc["tools"]["other"]["packets"]
     code, out, err = run(["info", capture["pcap"]], capsys)
     assert code == 0 and "zmap_walk.sources" in out
+
+
+def test_the_test_reads_a_pairs_first_hits_only(capture, monkeypatch):
+    """A big scanner's pair costs the test's time per hit: only its first MAX_TEST_HITS distinct
+    destinations are tested (here 40 of ~90), the pair's distinct count kept beside them."""
+    lf = open_inputs([capture["pcap"]]).lf
+    groups = zr.candidate_probes(lf, zr.prescreen(lf).collect())
+    monkeypatch.setattr(zr, "MAX_TEST_HITS", 40)
+    found = zr.match_pairs(groups, 1 << 16)
+    assert sorted(found["src"].to_list()) == sorted(_ip(s) for s in SHARDS)
+    assert found["hits"].to_list() == [40, 40] and found["distinct"].min() > 60
+    assert set(found["zmap_generator"].to_list()) == {capture["generator"]}

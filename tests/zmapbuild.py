@@ -61,7 +61,8 @@ def sharded_capture(folder: Path) -> dict:
         records += zmap41_records(_addr(src), ts, dst, PORT, shard)
         dsts.append(dst)
     rng = np.random.default_rng(5)
-    records += zmap41_records(_addr(OTHER), np.sort(rng.uniform(0, 300, 200)), rng.choice(keep, 200, replace=False), PORT, 9)
+    records += zmap41_records(_addr(OTHER), np.sort(rng.uniform(0, 300, 200)), rng.choice(keep, 200, replace=False),
+                              PORT, 9)
     sweep = _addr(SWEEP)
     records += [Rec(ether(ipv4(sweep, int(d), 17, udp(40000, 53))), ts=T0 + 400 + i * 1e-4) for i, d in enumerate(keep)]
     path = write_pcap(folder / "zmap41.pcap", sorted(records, key=lambda r: r.ts))

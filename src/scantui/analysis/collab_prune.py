@@ -77,7 +77,8 @@ def day_rows(port_day: pl.LazyFrame, query: CollabQuery, walks: pl.LazyFrame | N
     return lf.group_by("day", "dport", "src").agg(pl.col("dsts").sum().cast(pl.UInt32).alias("dsts"))
 
 
-def _keyed(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, walks: pl.LazyFrame | None = None) -> pl.LazyFrame:
+def _keyed(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None,
+           walks: pl.LazyFrame | None = None) -> pl.LazyFrame:
     if kind == "zmap_generator":
         from scantui.analysis.zmap_rollup import generator_key
 

@@ -32,7 +32,7 @@ _TABLE_COLUMNS = (
 @click.command("scanners")
 @PATHS
 @click.option("--port", "ports", default=None, metavar="N[,N...]", help="Only packets to these destination ports.")
-@click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only sources whose dominant tool is one of these.")
+@click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only sources whose dominant tool is one of these (zmap: also a ZMap found by its address walk).")
 @click.option("--cidr", "cidrs", default=None, metavar="CIDR[,CIDR...]", help="Only sources inside these blocks.")
 @click.option("--asn", "asns", default=None, metavar="N[,N...]", help="Only sources announced by these ASNs (needs enrichment).")
 @click.option("--since", default=None, metavar="ISO", help="First UTC day to include (a time is rounded down to its day).")
