@@ -3,9 +3,17 @@ options), written with the byte-level pcap writer of ``pcapbuild.py``."""
 
 from __future__ import annotations
 
-import numpy as np
+import datetime as dt
+import ipaddress
+from pathlib import Path
 
-from pcapbuild import Rec, ether, ipv4, tcp
+import numpy as np
+import polars as pl
+
+from scantui.enrich.table import TABLE_SCHEMA
+from scantui.sample import zmap_walk as zw
+
+from pcapbuild import Rec, ether, ipv4, tcp, udp, write_pcap
 
 ZMAP41_OPTIONS = bytes([2, 4, 0x05, 0xB4, 1, 3, 3, 8, 1, 1, 4, 2])  # MSS 1460, NOP, WS 8, NOP, NOP, SACK-permitted
 T0 = 1_700_000_000.0
@@ -22,3 +30,47 @@ def zmap41_records(src: int, ts: np.ndarray, dst: np.ndarray, port: int, seed: i
                   window=65535, options=ZMAP41_OPTIONS)
         out.append(Rec(ether(ipv4(src, int(d), 6, seg, ip_id=int(ipid), ttl=64)), ts=T0 + float(t)))
     return out
+
+
+def _addr(text: str) -> int:
+    return int(ipaddress.ip_address(text))
+
+
+#: The telescope: a /16, every address of it reached each day (a UDP sweep in the capture).
+TELESCOPE = "44.1.0.0/16"
+SHARDS = ("204.0.113.9", "80.10.20.30")  # two /24s, two ASes (the enrichment table below)
+OTHER = "91.0.0.7"  # same header, random order: pre-screened, tested, no match
+SWEEP = "60.0.0.1"
+PORT = 8443
+
+
+def sharded_capture(folder: Path) -> dict:
+    """A sharded ZMap 4.1 scan (one seed, 2 shards x 2 threads, random IP-ID: tool ``other`` by the
+    header rules) from two sources in two /24s of two ASes, each thread walked for 3 M steps (the
+    first ~0.07 % of the scan: some 90 hits per shard in the /16); a source with the same header
+    probing random telescope addresses; a UDP sweep of the whole /16 (the day's destinations, so the
+    walk test's telescope size is the real one). Collab is given the shards' union as the telescope
+    size (``--telescope-size``): the shards of the partial walk are then an exact cover. An enrichment
+    table puts the shards in AS 64500 and AS 64511."""
+    keep = zw.cidr_addresses(TELESCOPE)
+    records, gens, dsts = [], set(), []
+    for shard, src in enumerate(SHARDS):
+        scan = zw.Scan.from_words(0x5EED, 0xF00D, zw.Allowed(), shard=shard, shards=2, threads=2)
+        gens.add(scan.generator)
+        ts, dst, _ = zw.probes(scan, rate=20_000.0, keep=keep, limit=3_000_000, jitter=0.001, seed=shard)
+        records += zmap41_records(_addr(src), ts, dst, PORT, shard)
+        dsts.append(dst)
+    rng = np.random.default_rng(5)
+    records += zmap41_records(_addr(OTHER), np.sort(rng.uniform(0, 300, 200)), rng.choice(keep, 200, replace=False),
+                              PORT, 9)
+    sweep = _addr(SWEEP)
+    records += [Rec(ether(ipv4(sweep, int(d), 17, udp(40000, 53))), ts=T0 + 400 + i * 1e-4) for i, d in enumerate(keep)]
+    path = write_pcap(folder / "zmap41.pcap", sorted(records, key=lambda r: r.ts))
+    day = dt.datetime.fromtimestamp(T0, dt.timezone.utc).date()
+    table = pl.DataFrame({"src": [_addr(s) for s in SHARDS], "day": [day, day], "asn": [64500, 64511],
+                          "as_name": ["ONE", "TWO"]})
+    enrich = folder / "enrich.parquet"
+    pl.concat([pl.DataFrame(schema=TABLE_SCHEMA), table], how="diagonal_relaxed").write_parquet(enrich)
+    (g,) = gens
+    union = int(np.unique(np.concatenate(dsts)).size)
+    return {"pcap": str(path), "enrich": str(enrich), "generator": g, "union": union}

@@ -141,6 +141,7 @@ def collab_scans(
     telescope_size: int | None = None,
     query: CollabQuery = CollabQuery(),
     sums: CollabSums | None = None,
+    walks: pl.LazyFrame | None = None,
 ) -> CollabResult:
     """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
@@ -150,6 +151,8 @@ def collab_scans(
     *enrichment* means the data has none); *telescope_size* defaults to the median daily
     distinct destinations. *sums*, the rollup's per-day group sums (:mod:`~scantui.analysis.collab_sums`),
     narrow the pre-filter to the days, ports and keys that may hold a cover (the same result).
+    *walks*, the rollup's ZMap walk matches (:mod:`~scantui.analysis.zmap_rollup`), give the
+    ``zmap_generator`` key and make ``--tool zmap`` count walk-identified sources.
     """
     notes: list[str] = []
     source = as_source(packets)
@@ -167,12 +170,15 @@ def collab_scans(
     if "asn" in kinds and (enrichment is None or _no_asn(enrichment)):
         kinds.remove("asn")
         notes.append("the input has no AS data (asn): grouping by AS skipped")
-    rows = day_rows(port_day, query)
+    if "zmap_generator" in kinds and walks is None:
+        kinds.remove("zmap_generator")
+        notes.append("no ZMap walk results (they are built with the rollup): grouping by zmap_generator skipped")
+    rows = day_rows(port_day, query, walks)
     per_kind, standalone = {}, {}
     for k in kinds:
         need = needed(sums.table, k, query, lim.cover_min) if sums is not None and k in sums.kinds else None
-        krows = rows if need is None else day_rows(read_needed(port_day, need, k), query)
-        cand, stand = candidate_rows(krows, k, enrichment, query, lim.cover_min)
+        krows = rows if need is None else day_rows(read_needed(port_day, need, k), query, walks)
+        cand, stand = candidate_rows(krows, k, enrichment, query, lim.cover_min, walks)
         per_kind[k], stand_df = pl.collect_all([cand, stand], engine="streaming")
         for day, port, src, key in stand_df.iter_rows():
             standalone.setdefault((k, key, port), []).append((day, src))
@@ -180,7 +186,7 @@ def collab_scans(
     need = pl.concat([v.select("day", "dport", "src") for v in per_kind.values()]).unique() if per_kind else None
     raw: list[dict[str, Any]] = []
     if need is not None and need.height:
-        pk = load_packets(source, need, query)
+        pk = load_packets(source, need, query, walks)
         stats["packets_read"] = pk.height
         windows = 0
         for kind, krows in per_kind.items():

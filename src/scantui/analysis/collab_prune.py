@@ -58,17 +58,31 @@ def estimate_telescope_size(packets: pl.LazyFrame) -> int:
 # ---------------------------------------------------------------- stage 1: prune with the rollup
 
 
-def day_rows(port_day: pl.LazyFrame, query: CollabQuery) -> pl.LazyFrame:
-    """(day, dport, src, dsts) of probes, summed over sensors."""
+def day_rows(port_day: pl.LazyFrame, query: CollabQuery, walks: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """(day, dport, src, dsts) of probes, summed over sensors. With ``--tool zmap`` and the rollup's
+    ZMap walk matches (*walks*), a (day, source, port) the walk test matched counts as ``zmap`` too."""
     lf = port_day.filter((pl.col("kind").cast(pl.String) == "probe") & (pl.col("proto") == TCP))
     if query.ports:
         lf = lf.filter(pl.col("dport").is_in(list(query.ports)))
     if query.tools:
-        lf = lf.filter(pl.any_horizontal([pl.col(f"tool_{t}") > 0 for t in query.tools]))
+        tagged = pl.any_horizontal([pl.col(f"tool_{t}") > 0 for t in query.tools])
+        if "zmap" in query.tools and walks is not None:
+            from scantui.analysis.zmap_rollup import walk_pairs
+
+            lf = lf.join(walk_pairs(walks).with_columns(pl.lit(True).alias("_walk")), on=["day", "src", "dport"],
+                         how="left")
+            lf = lf.filter(tagged | pl.col("_walk").fill_null(False)).drop("_walk")
+        else:
+            lf = lf.filter(tagged)
     return lf.group_by("day", "dport", "src").agg(pl.col("dsts").sum().cast(pl.UInt32).alias("dsts"))
 
 
-def _keyed(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None) -> pl.LazyFrame:
+def _keyed(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None,
+           walks: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    if kind == "zmap_generator":
+        from scantui.analysis.zmap_rollup import generator_key
+
+        return generator_key(rows, walks)
     if kind == "prefix24":
         return rows.with_columns((pl.col("src") // 256).cast(pl.UInt32).alias("key"))
     asn = enrichment.select("src", "day", pl.col("asn").cast(pl.UInt32).alias("key")).filter(pl.col("key").is_not_null())
@@ -81,10 +95,11 @@ def _block_days(query: CollabQuery) -> int:
 
 
 def candidate_rows(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
-                   cover_min: float) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+                   cover_min: float, walks: pl.LazyFrame | None = None) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(day, dport, src, key) rows of the (port, key, day-block) groups that may hold a cover, and
-    the standalone scanners (same columns) of those (port, key) pairs, to report as excluded."""
-    all_keyed = _keyed(rows, kind, enrichment)
+    the standalone scanners (same columns) of those (port, key) pairs, to report as excluded.
+    *walks*: the rollup's ZMap walk matches, for the ``zmap_generator`` key."""
+    all_keyed = _keyed(rows, kind, enrichment, walks)
     keyed = all_keyed.filter(pl.col("dsts") < cover_min)  # standalone that day: never a member
     k = _block_days(query)
     blocks = pl.concat(
@@ -106,18 +121,29 @@ def candidate_rows(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | Non
 # ---------------------------------------------------------------- stage 2: read only those packets
 
 
-def load_packets(packets: pl.LazyFrame | PacketSource, need: pl.DataFrame, query: CollabQuery) -> pl.DataFrame:
+def load_packets(packets: pl.LazyFrame | PacketSource, need: pl.DataFrame, query: CollabQuery,
+                 walks: pl.LazyFrame | None = None) -> pl.DataFrame:
     """Probes of the (day, dport, src) rows in *need*: ``t`` (µs), ``day``, ``dport``, ``src``, ``dst``.
 
     From the rollup's day tables only the days in *need* are read, each narrowed to its own ports
-    and sources (row groups skipped by statistics); from a LazyFrame, one scan of it."""
+    and sources (row groups skipped by statistics); from a LazyFrame, one scan of it. With
+    ``--tool zmap`` and *walks*, every probe of a (day, source, port) the walk test matched is kept
+    (as :func:`day_rows` counts it)."""
     source = as_source(packets)
     per_day = need.group_by("day").agg(pl.col("dport").unique(), pl.col("src").unique())
     lf = source.read_each({day: (ports, srcs) for day, ports, srcs in per_day.iter_rows()})
     if query.tools:
         from scantui.analysis.fingerprints import with_tool
 
-        lf = with_tool(lf, sessions=source.sessions()).filter(pl.col("tool").cast(pl.String).is_in(list(query.tools)))
+        keep = pl.col("tool").cast(pl.String).is_in(list(query.tools))
+        if "zmap" in query.tools and walks is not None:
+            from scantui.analysis.zmap_rollup import walk_pairs
+
+            walked = walk_pairs(walks).collect().with_columns(pl.lit(True).alias("_walk"))
+            lf = lf.with_columns(pl.col("ts").dt.date().alias("_day")).join(
+                walked.lazy().rename({"day": "_day"}), on=["_day", "src", "dport"], how="left")
+            keep = keep | pl.col("_walk").fill_null(False)
+        lf = with_tool(lf, sessions=source.sessions()).filter(keep)
     lf = lf.filter(is_probe())
     if query.telescope_ranges:
         lf = lf.filter(pl.any_horizontal([pl.col("dst").is_between(a, b) for a, b in query.telescope_ranges]))

@@ -52,7 +52,7 @@ from pathlib import Path
 
 import polars as pl
 
-from scantui.analysis.collab_query import DAY_US, KEY_KINDS, CollabQuery
+from scantui.analysis.collab_query import DAY_US, CollabQuery
 from scantui.analysis.traffic import TCP
 from scantui.fsutil import atomic_path
 
@@ -62,7 +62,9 @@ FLOOR = 32
 TABLE = f"collab_sums_{FLOOR}"
 #: The table's file in a day state.
 DAY_FILE = f"{TABLE}.parquet"
-SCHEMA = pl.Schema({"key_kind": pl.Enum(KEY_KINDS), "dport": pl.UInt16(), "key": pl.UInt32(), "n": pl.UInt32(),
+#: The key kinds the table sums (its own list: later kinds of ``KEY_KINDS`` are not summed per day).
+SUM_KINDS = ("prefix24", "asn")
+SCHEMA = pl.Schema({"key_kind": pl.Enum(SUM_KINDS), "dport": pl.UInt16(), "key": pl.UInt32(), "n": pl.UInt32(),
                     "s": pl.UInt64(), "mx": pl.UInt32()})
 ROW_GROUP = 65_536
 
@@ -72,7 +74,7 @@ class CollabSums:
     """A rollup's tables (lazy, with ``day``) and the key kinds they hold right for its enrichment."""
 
     table: pl.LazyFrame
-    kinds: tuple[str, ...] = KEY_KINDS
+    kinds: tuple[str, ...] = SUM_KINDS
 
 
 # ---------------------------------------------------------------- the day's table

@@ -34,10 +34,12 @@ class Timing(enum.StrEnum):
 
 
 class KeyKind(enum.StrEnum):
-    """What the members of a candidate share: their /24, or their AS on that day."""
+    """What the members of a candidate share: their /24, their AS on that day, or the generator of
+    their ZMap walk that day (:mod:`~scantui.analysis.zmap_rollup`)."""
 
     PREFIX24 = "prefix24"
     ASN = "asn"
+    ZMAP_GENERATOR = "zmap_generator"
 
 
 def dotted(ip: int) -> str:
@@ -61,14 +63,16 @@ def utc_day(us: int) -> dt.date:
 
 @dataclass(frozen=True, slots=True)
 class CandidateKey:
-    """A /24 (``id`` = the network address >> 8) or an AS number (``id``), as found by the search."""
+    """A /24 (``id`` = the network address >> 8), an AS number or a ZMap generator (``id``), as found by the search."""
 
     kind: KeyKind
     id: int
 
     @property
     def text(self) -> str:
-        """``198.18.5.0/24`` or ``AS202425``: the display label (the output's ``key``)."""
+        """``198.18.5.0/24``, ``AS202425`` or ``zmap g=65521``: the display label (the output's ``key``)."""
+        if self.kind is KeyKind.ZMAP_GENERATOR:
+            return f"zmap g={self.id}"
         return f"{dotted(self.id << 8)}/24" if self.kind is KeyKind.PREFIX24 else f"AS{self.id}"
 
     def __str__(self) -> str:

@@ -83,8 +83,7 @@ import polars as pl
 
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
-from scantui.analysis.collab_query import KEY_KINDS
-from scantui.analysis.collab_sums import CollabSums, scan_sums
+from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
 from scantui.analysis.day_packets import write_day_packets
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
@@ -134,7 +133,7 @@ class Rollup:
         table = scan_sums(self.path)
         if table is None:
             return None
-        return CollabSums(table, ("prefix24",) if self.enrichment_path is not None else KEY_KINDS)
+        return CollabSums(table, ("prefix24",) if self.enrichment_path is not None else SUM_KINDS)
 
     @property
     def src_totals(self) -> pl.LazyFrame:
@@ -150,6 +149,14 @@ class Rollup:
     @property
     def day_totals(self) -> pl.LazyFrame:
         return pl.scan_parquet(self.path / ru.DAY_TOTALS)
+
+    @property
+    def zmap_walks(self) -> pl.LazyFrame | None:
+        """The ZMap walk test's matches per (day, src, dport) (:mod:`~scantui.analysis.zmap_rollup`), or None
+        in a rollup built without them."""
+        from scantui.analysis.zmap_rollup import scan
+
+        return scan(self.path)
 
     @property
     def enrichment(self) -> pl.LazyFrame | None:

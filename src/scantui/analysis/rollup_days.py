@@ -168,6 +168,7 @@ from scantui.analysis import behaviour as bh
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import rollup as ru
 from scantui.analysis import schedule as sch
+from scantui.analysis import zmap_rollup as zr
 from scantui.analysis.fingerprints import (
     KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_candidate, unicorn_eligible, unicorn_key,
 )
@@ -278,6 +279,7 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
             pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=ROW_GROUP, engine="streaming")
             for piece in pieces[name]:
                 piece.unlink()
+    zr.write_day(packets, out)  # the ZMap walk test on the day's pre-screened sources (after day_totals)
 
 
 #: Packets one pass of :func:`build_day_state` groups at once. Measured on a 35 M-packet day (state
@@ -529,6 +531,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     _concat([d.state / DAY_TOTALS for d in days], ru.DAY_TOTALS_SCHEMA, out / ru.DAY_TOTALS, ["day", "sensor"])
     if enrich:
         _concat([d.state / ENRICHMENT for d in days], ru.ENRICHMENT_SCHEMA, out / ru.ENRICHMENT_FILE, ["src", "day"])
+    zr.merge([d.state for d in days], out)
     state = out / MERGE
     for sub in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS):
         (state / sub).mkdir(parents=True)

@@ -38,6 +38,7 @@ class ScannerRow:
     last_seen: dt.datetime | None = None
     days_active: int = 0
     tool: str | None = None
+    variant: str | None = None  # for tool zmap: "ipid" (the IP-ID tag) or "walk" (the address-walk test alone)
     tools: tuple[tuple[str, float], ...] = ()  # (tool, share of the source's probes)
     range_class: str | None = None
     schedule: str | None = None

@@ -79,7 +79,7 @@ _EXTRA_ENRICHMENT = ("company", "rule")
 
 #: Every column of the list, in order (``tools`` is a struct of shares, ``top_ports`` a list of structs).
 COLUMNS = (
-    "src", "packets", "ports", "dsts", "first_seen", "last_seen", "days_active", "tool", "tools",
+    "src", "packets", "ports", "dsts", "first_seen", "last_seen", "days_active", "tool", "variant", "tools",
     "range_class", "schedule", "period_days", "schedule_strength",
     "well_known_share", "registered_share", "ephemeral_share", "days_scanned",
     "avg_scan_interval_days", "ports_rescanned", "coverage_max", "coverage_mean", "picture",
@@ -269,9 +269,12 @@ def _tools_struct() -> pl.Expr:
     return pl.struct([(pl.col(c) / pl.col("packets")).alias(t) for t, c in zip(TOOLS, TOOL_COLUMNS)]).alias("tools")
 
 
-def _source_filters(df: pl.DataFrame, q: ScannerQuery) -> pl.DataFrame:
-    """Dominant tool, then the per-source filters (``--tool``, ``--min-packets``)."""
-    df = df.with_columns(_dominant_tool())
+def _source_filters(df: pl.DataFrame, q: ScannerQuery, walked: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Dominant tool (``zmap`` also for a source of *walked*, the walk-identified sources, whose dominant
+    tool is ``other``; ``variant`` says which rule), then the per-source filters (``--tool``, ``--min-packets``)."""
+    from scantui.analysis.zmap_rollup import with_variant
+
+    df = with_variant(df.with_columns(_dominant_tool()), walked)
     if q.tools:
         df = df.filter(pl.col("tool").is_in(q.tools))
     if q.min_packets:
@@ -347,6 +350,7 @@ def scanner_list(
     packets: pl.LazyFrame | PacketSource | None = None,
     src_profile: pl.LazyFrame | None = None,
     rules: Any = None,
+    walks: pl.LazyFrame | None = None,
 ) -> ScannerList:
     """One row per selected source, sorted and cut to ``query.top``; see the module doc.
 
@@ -355,9 +359,14 @@ def scanner_list(
     otherwise every aggregate is computed from the selected ``port_day`` rows
     (slower: a pass over them). Both run the same :mod:`behaviour` functions.
     *rules* (:class:`scantui.enrich.rules.Rules`) default to the shipped rules
-    merged with the user's.
+    merged with the user's. *walks*: the rollup's ZMap walk matches (:mod:`~scantui.analysis.zmap_rollup`):
+    a source the walk test matched on some day whose dominant tool is ``other`` is ``zmap`` (``variant``
+    ``walk``), also for ``--tool``.
     """
+    from scantui.analysis.zmap_rollup import walk_sources
+
     q = query or ScannerQuery()
+    walked = walk_sources(walks)
     size = telescope_size if telescope_size is not None else telescope_size_from_day_totals(day_totals)
     first_day, n_days = _window(day_totals, q)
     last_day = first_day + dt.timedelta(days=n_days - 1) if first_day and n_days else None
@@ -375,13 +384,13 @@ def scanner_list(
     rows = None
     cheap_total = None
     if src_profile is not None and not q.narrows_rows:
-        raw = _from_profile(src_profile, q, src_filter)
+        raw = _from_profile(src_profile, q, src_filter, walked)
     else:
         if _cheap_cut(q):
             src_filter, cheap_total = _top_sources(src_totals, q, src_filter)
         # every selected source's destinations are recounted (no cut before the recount): started at once
         every = packets is not None and q.narrows_rows and (q.top is None or q.sort == "dsts")
-        raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, as_source(packets) if every else None)
+        raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, as_source(packets) if every else None, walked)
     try:
         return _finish(raw, rows, q, size, first_day, n_days, notes, enrich, src_totals, packets, rules, cheap_total)
     finally:
@@ -434,14 +443,15 @@ def _finish(raw: pl.DataFrame, rows: _Rows | None, q: ScannerQuery, size: int, f
     return ScannerList(out.select(COLUMNS), total, size, first_day, n_days, dsts_from, notes)
 
 
-def _from_profile(src_profile: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None) -> pl.DataFrame:
+def _from_profile(src_profile: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None,
+                  walked: pl.DataFrame | None = None) -> pl.DataFrame:
     """The raw per-source columns of the probe sources, read from the rollup's ``src_profile``."""
     lf = src_profile.filter(pl.col("kind") == "probe")
     if q.cidrs:
         lf = lf.filter(_in_cidrs(q.cidrs))
     if src_filter is not None:
         lf = lf.join(src_filter, on="src", how="semi")
-    return _source_filters(lf.drop("kind").collect(), q)
+    return _source_filters(lf.drop("kind").collect(), q, walked)
 
 
 @dataclass
@@ -470,7 +480,7 @@ class _Rows:
 
 def _from_rows(
     port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None, n_days: int,
-    recount: PacketSource | None = None,
+    recount: PacketSource | None = None, walked: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, _Rows]:
     """The raw per-source columns computed from the selected ``port_day`` rows (and those rows).
 
@@ -479,7 +489,7 @@ def _from_rows(
     *recount*, every selected source's exact destinations are counted from it meanwhile, in a thread
     started as soon as the sources are known (polars and numpy release the GIL while they work)."""
     rows = select_rows(port_day, q, src_filter).select(_ROW_COLUMNS).collect()
-    base = _source_filters(bh.volume(rows.lazy(), TOOL_COLUMNS).collect(), q)
+    base = _source_filters(bh.volume(rows.lazy(), TOOL_COLUMNS).collect(), q, walked)
     if q.tools or q.min_packets:
         rows = rows.join(base.select("src"), on="src", how="semi")
     counted = None

@@ -32,7 +32,7 @@ _TABLE_COLUMNS = (
 @click.command("scanners")
 @PATHS
 @click.option("--port", "ports", default=None, metavar="N[,N...]", help="Only packets to these destination ports.")
-@click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only sources whose dominant tool is one of these.")
+@click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only sources whose dominant tool is one of these (zmap: also a ZMap found by its address walk).")
 @click.option("--cidr", "cidrs", default=None, metavar="CIDR[,CIDR...]", help="Only sources inside these blocks.")
 @click.option("--asn", "asns", default=None, metavar="N[,N...]", help="Only sources announced by these ASNs (needs enrichment).")
 @click.option("--since", default=None, metavar="ISO", help="First UTC day to include (a time is rounded down to its day).")
@@ -101,6 +101,11 @@ def _cell(column: str, value) -> str:
     return str(value)
 
 
+def _tool_label(row: dict) -> str | None:
+    """The tool column's text: ``zmap (walk)`` for a ZMap found by its address walk alone."""
+    return "zmap (walk)" if row.get("variant") == "walk" else row["tool"]
+
+
 def _fit(rows: list[list[str]], width: int) -> list[int]:
     """Indices of the table columns to show: by priority, while the estimated width fits."""
     widths = [max([len(header)] + [len(r[i]) for r in rows]) + 3 for i, (_, header, _) in enumerate(_TABLE_COLUMNS)]
@@ -118,7 +123,8 @@ def _print_scanner_table(result, query) -> None:
 
     recs = records(result.frame)
     raw = result.frame.to_dicts()
-    rows = [[_cell(c, rec[c] if c == "src" else raw_row[c]) for c, _, _ in _TABLE_COLUMNS] for rec, raw_row in zip(recs, raw)]
+    rows = [[_cell(c, rec[c] if c == "src" else _tool_label(raw_row) if c == "tool" else raw_row[c]) for c, _, _ in _TABLE_COLUMNS]
+            for rec, raw_row in zip(recs, raw)]
     show = _fit(rows, stdout_console().width)
     kinds = " + ".join(query.kinds)
     window = f"{result.first_day} + {result.n_days} days" if result.first_day else "no data"

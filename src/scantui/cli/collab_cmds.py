@@ -27,11 +27,12 @@ def search_options(func):
     Goes below ``telescope_options`` (it needs the parsed ``telescope`` pair).
     """
 
-    @click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|both",
-                  help="Group sources by /24, by AS (per day, from the data's asn column), or both.")
+    @click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|zmap_generator|both|all",
+                  help="Group sources by /24, by AS (per day, from the data's asn column), both, by the generator of "
+                       "their ZMap walk (zmap_generator: shards of one scan), or all three.")
     @click.option("--window", default="day", show_default=True, metavar="day|SPAN",
                   help="UTC calendar day, or a rolling span (24h, 48h, 90m, 2d) for scans crossing midnight or running slowly.")
-    @click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only probes fingerprinted as these tools (default: every tool).")
+    @click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only probes fingerprinted as these tools (default: every tool; zmap: also the probes of a source and port whose ZMap walk matched that day).")
     @click.option("--port", "ports", default=None, metavar="N[,N...]", help="Only these destination ports.")
     @click.option("--min-sources", type=click.IntRange(min=2), default=2, show_default=True, help="Fewest members of a scan.")
     @click.option("--tolerance", default=None, metavar="LOW,HIGH",

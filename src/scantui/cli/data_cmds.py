@@ -145,8 +145,8 @@ def open_workspace(paths, load_opts, telescope):
               help="Collaborative-scan window: UTC calendar day, or a rolling span (24h, 48h, 90m, 2d) for scans crossing midnight.")
 @click.option("--tolerance", default=None, metavar="LOW,HIGH",
               help="Cover tolerance below/above N x telescope, as fractions or percentages (default: the study's 1.64%,2.46%).")
-@click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|both",
-              help="Group sources by /24, by AS, or both (as scantui collab).")
+@click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|zmap_generator|both|all",
+              help="Group sources by /24, by AS, both, by ZMap generator, or all (as scantui collab).")
 @click.option("--follow", is_flag=True,
               help="Keep watching PATHS: fold each complete new file in while the app runs (as scantui rollup --follow).")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=10.0, show_default=True, metavar="SECONDS",
@@ -198,6 +198,7 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
     summary["telescope_size"], summary["telescope_size_from"] = size, origin
     summary["inputs"] = [{"path": str(f.path), "format": f.format} for f in dataset.inputs]
     summary["skipped"] = dict(sorted(ws.rollup(task).skipped.items()))  # recorded by the build, also on a cache hit
+    summary = _with_walk(summary, ws.rollup(task))
     if fmt == "json":
         from scantui.cli.shapes import info_doc
 
@@ -210,6 +211,22 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
         print_csv([{"key": k, "value": v} for k, v in _flatten(summary)], ("key", "value"))
     else:
         print_mapping("scantui info", list(_flatten(summary)))
+
+
+def _with_walk(summary, rollup):
+    """*summary* with ``zmap_walk`` (the ZMap found by its address walk alone) after ``tools``, when the rollup
+    holds the walk results."""
+    from scantui.analysis.zmap_rollup import walk_share
+
+    walk = walk_share(rollup.port_day, rollup.zmap_walks, summary["traffic"]["probe"])
+    if walk is None:
+        return summary
+    out = {}
+    for key, value in summary.items():
+        out[key] = value
+        if key == "tools":
+            out["zmap_walk"] = walk
+    return out
 
 
 def _flatten(doc, prefix=""):

@@ -132,6 +132,20 @@ _BY_KEY = {c.key: c for c in SCANNER_COLUMNS}
 GENERIC_WIDTH = 14
 
 
+def scanner_display(frame: Any) -> tuple[Any, tuple[Column, ...]]:
+    """The scanner list as the table shows it: ``variant`` folded into the tool column (``zmap (walk)``
+    for a ZMap found by its address walk alone, the column widened only then), not a column of its own."""
+    import polars as pl
+
+    names = [n for n in frame.columns if n != "variant"]
+    columns = scanner_columns(names)
+    if "variant" in frame.columns and frame.filter(pl.col("variant") == "walk").height:
+        frame = frame.with_columns(pl.when(pl.col("variant") == "walk").then(pl.lit("zmap (walk)"))
+                                   .otherwise(pl.col("tool")).alias("tool_label"))
+        columns = tuple(Column("tool_label", "tool", 11) if c.key == "tool" else c for c in columns)
+    return frame, columns
+
+
 def scanner_columns(names: list[str] | tuple[str, ...]) -> tuple[Column, ...]:
     """Specs for a scanner list's columns, in the frame's order; a column this module does not know
     (the list grows) is shown as text, cut to :data:`GENERIC_WIDTH`."""

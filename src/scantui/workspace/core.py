@@ -249,7 +249,7 @@ class Workspace:
             port_day = _port_day(rollup, bool(query is not None and query.ports))
             return scanner_list(port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, query=query,
                                 telescope_size=size, packets=self.packet_source(task), src_profile=rollup.src_profile,
-                                rules=rules)
+                                rules=rules, walks=rollup.zmap_walks)
 
         return self._memo(self._results, ("scanners", query, rules), task, build)
 
@@ -269,7 +269,7 @@ class Workspace:
             sums = rollup.collab_sums  # the pre-filter then reads a few days and ports: from the port-sorted copy
             port_day = _port_day(rollup, bool(query.ports) or sums is not None)
             return collab_scans(self.packet_source(task), port_day=port_day, enrichment=rollup.enrichment,
-                                telescope_size=size, query=query, sums=sums)
+                                telescope_size=size, query=query, sums=sums, walks=rollup.zmap_walks)
 
         return self._memo(self._results, ("collab", query), task, search)
 

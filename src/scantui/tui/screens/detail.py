@@ -117,9 +117,14 @@ class ScannerDetailScreen(DetailScreen):
 
     @staticmethod
     def _walk(ws: Workspace, src: int) -> str | None:
-        """The ZMap walk test on the source's probes (the timing plot's read, memoized): a line or None."""
-        from scantui.analysis import zmap_walk
+        """The ZMap walk: the rollup's match of the source when it has one (:mod:`~scantui.analysis.zmap_rollup`:
+        pre-screened sources, every day), else the test on its probes (the timing plot's read, memoized),
+        a line or None."""
+        from scantui.analysis import zmap_rollup, zmap_walk
 
+        line = zmap_rollup.describe_source(ws.rollup().zmap_walks, src)
+        if line is not None:
+            return line
         found = zmap_walk.detail_walk(ws.timing([src], max_rows=timing_cap()).packets,
                                       zmap_walk.telescope_arg(ws.telescope_option[0], ws.telescope()[0]))
         return None if found is None else zmap_walk.describe(found)

@@ -66,7 +66,8 @@ def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
         *rule,
         ("traffic", traffic),
         ("seen", seen),
-        ("tools", tools_text(dict(row.tools)) if row.tools else safe_line(get("tool") or NULL)),
+        ("tools", (tools_text(dict(row.tools)) if row.tools else safe_line(get("tool") or NULL))
+         + (" · zmap (walk)" if get("variant") == "walk" else "")),
         ("range", f"{safe_line(get('range_class') or NULL)}" + (f" · {shares}" if shares else "")),
         ("schedule", " · ".join(x for x in (f"{safe_line(get('schedule') or NULL)}{period}{strength}", days, coverage,
                                              f"picture {safe_line(get('picture') or NULL)}") if x)),

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
-from scantui.tui.columns import SCANNER_COLUMNS, scanner_columns
+from scantui.tui.columns import SCANNER_COLUMNS, scanner_display
 from scantui.tui.query_help import QUERY_HELP
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
@@ -151,7 +151,7 @@ class ScannersScreen(Screen):
             self.app.call_from_thread(self._show_filtered, result, compiled.notes, report)
 
     def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool) -> None:
-        self.table.set_frame(frame, scanner_columns(frame.columns))
+        self.table.set_frame(*scanner_display(frame))
         self._status(frame.height, extra="; ".join(notes))
         if report and notes:
             self.notify("\n".join(notes), title="filter", severity="warning", markup=False)

@@ -1,0 +1,231 @@
+"""The ZMap walk test in the rollup: a cheap header pre-screen per day, the test on the candidates, one table.
+
+Running :func:`scantui.analysis.zmap_walk.match_walk` on every source costs 40-85 ms of CPU each
+(11-24 CPU hours per million sources), so each day state (:func:`write_day`, called by
+:func:`scantui.analysis.rollup_days.build_day_state`) tests only the (source, port) pairs whose
+TCP SYN probes of the day look like ZMap's packet builder (``../shared/docs/zmap4.md`` and the
+real 2.1.1 captures in ``tests/data/zmap211``):
+
+- window 65535, and either no MSS option (2.1.1, 40-byte packets) or MSS 1460 (4.x's option
+  sets), no payload (IP length at most 60): at least :data:`HEADER_SHARE` of the pair's SYN probes;
+- at least :data:`MIN_HITS` distinct destinations that day (the fewest the test's 1e-4 false-match
+  bound accepts on a /16 telescope; smaller views need more and the test says no by itself).
+
+Probes with ZMap's old IP-ID tag 54321 (<= 4.0) are not tested: the IP-ID rule names them already,
+and on the dev data every header match was such a probe (1,522 (source, port) pairs of one
+600 k-packet day, 43 CPU s of tests; ``benchmarks/RESULTS.md``). ZMap >= 4.1 randomises the IP-ID. The
+test's telescope is the day's distinct destinations (``day_totals``, summed over sensors), every
+address allowed by the default hypothesis (the Internet minus ZMap's shipped blocklist).
+
+Each matching pair is one row of the day's ``zmap_walks.parquet`` (:data:`SCHEMA`);
+:func:`merge` concatenates the days into the rollup's ``zmap_walks.parquet`` (sorted by source,
+day, port). Per source (:func:`walk_sources`): the generator of its row with the most hits.
+A scan crossing midnight is tested once per day (each day's part on its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from scantui.analysis import zmap_walk as zw
+from scantui.analysis.fingerprints import ZMAP_IP_ID, scan_candidate
+from scantui.io.schema import ACK, SYN
+
+DAY_FILE = "zmap_walks.parquet"
+TABLE = "zmap_walks.parquet"
+DAY_TOTALS = "day_totals.parquet"
+
+#: Fewest distinct destinations of a (source, port) on a day for the walk test to run.
+MIN_HITS = 5
+#: Share of a (source, port)'s SYN probes that must carry ZMap's header.
+HEADER_SHARE = 0.9
+#: The test reads a pair's first this many distinct destinations (its cost grows with the hits: 0.15 CPU s
+#: for 1,024, 8.6 s for 19,544 of one scan; a match needs a handful).
+MAX_TEST_HITS = 1024
+
+SCHEMA = pl.Schema({
+    "day": pl.Date(), "src": pl.UInt32(), "dport": pl.UInt16(), "zmap_generator": pl.UInt64(), "prime": pl.UInt64(),
+    "hits": pl.UInt32(), "distinct": pl.UInt32(), "tight": pl.UInt32(), "consistent": pl.UInt32(),
+    "threads_seen": pl.UInt16(), "subshards": pl.UInt32(), "steps_per_s": pl.Float64(),
+})
+
+
+def _syn() -> pl.Expr:
+    return scan_candidate() & ((pl.col("tcp_flags") & (SYN | ACK)) == SYN)
+
+
+def zmap_header() -> pl.Expr:
+    """A SYN probe whose header ZMap's builder could have written (window, MSS option, no payload)
+    without the old IP-ID tag (a tagged probe is ZMap by the IP-ID rule already)."""
+    mss = pl.col("tcp_mss")
+    return ((pl.col("tcp_window") == 65535) & (mss.is_null() | (mss == 1460))
+            & (pl.col("ip_len").is_null() | (pl.col("ip_len") <= 60))
+            & (pl.col("ip_id") != ZMAP_IP_ID)).fill_null(False)
+
+
+def prescreen(packets: pl.LazyFrame) -> pl.LazyFrame:
+    """The (``src``, ``dport``) pairs worth the walk test, with ``probes`` (SYN probes of the pair)."""
+    return (packets.filter(_syn())
+            .group_by("src", "dport")
+            .agg(pl.len().alias("probes"), zmap_header().sum().alias("header"))
+            .filter((pl.col("header") >= MIN_HITS) & (pl.col("header") >= HEADER_SHARE * pl.col("probes")))
+            .select("src", "dport", "probes"))
+
+
+def candidate_probes(packets: pl.LazyFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """The pairs' ZMap-header SYN probes, one row per pair: ``dst`` and ``ts`` (epoch us) lists in time
+    order; pairs with fewer than :data:`MIN_HITS` distinct destinations left out."""
+    return (packets.filter(_syn() & zmap_header())
+            .join(pairs.lazy().select("src", "dport"), on=["src", "dport"], how="semi")
+            .select("src", "dport", "ts", "dst")
+            .sort("ts")
+            .group_by("src", "dport", maintain_order=True)
+            .agg(pl.col("dst"), pl.col("ts").dt.epoch("us"), pl.col("dst").n_unique().alias("distinct"))
+            .filter(pl.col("distinct") >= MIN_HITS)
+            .sort("src", "dport")
+            .collect())
+
+
+def match_pairs(groups: pl.DataFrame, telescope: Sequence[tuple[int, int]] | int, day=None) -> pl.DataFrame:
+    """:func:`~scantui.analysis.zmap_walk.match_walk` on each pair of :func:`candidate_probes`: the matches."""
+    rows = []
+    for src, dport, dst, ts, distinct in groups.select("src", "dport", "dst", "ts", "distinct").iter_rows():
+        dst, ts = np.asarray(dst, dtype=np.int64), np.asarray(ts, dtype=np.float64) / 1e6
+        first = np.sort(np.unique(dst, return_index=True)[1])[:MAX_TEST_HITS]
+        m = zw.match_walk(dst[first], ts[first], telescope)
+        if m is not None:
+            rows.append((day, src, dport, m.generator, m.prime, m.hits, distinct, m.tight, m.consistent,
+                         m.threads_seen, m.subshards, m.steps_per_s))
+    return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+
+
+def day_telescope(day_totals: Path) -> int:
+    """The test's telescope size for a day: its distinct destinations, summed over sensors."""
+    return int(pl.read_parquet(day_totals, columns=["dsts"])["dsts"].sum() or 0)
+
+
+def write_day(packets: pl.LazyFrame, state: Path) -> None:
+    """The day's walk matches into ``state/zmap_walks.parquet`` (after ``day_totals`` is written there)."""
+    day = None
+    size = day_telescope(state / DAY_TOTALS)
+    pairs = prescreen(packets).collect(engine="streaming")
+    found = pl.DataFrame(schema=SCHEMA)
+    if pairs.height and size:
+        groups = candidate_probes(packets, pairs)
+        if groups.height:
+            day = pl.read_parquet(state / DAY_TOTALS, columns=["day"])["day"].min()
+            found = match_pairs(groups, size, day)
+    found.write_parquet(state / DAY_FILE)
+
+
+def merge(states: Sequence[Path], out: Path) -> None:
+    """The days' matches into the rollup's ``zmap_walks.parquet``; nothing when a day state lacks its file."""
+    files = [s / DAY_FILE for s in states]
+    if not all(f.is_file() for f in files):
+        return
+    frames = [pl.read_parquet(f).cast(dict(SCHEMA)) for f in files]
+    table = pl.concat(frames) if frames else pl.DataFrame(schema=SCHEMA)
+    table.sort("src", "day", "dport").write_parquet(out / TABLE)
+
+
+def scan(rollup: Path) -> pl.LazyFrame | None:
+    """The rollup's walk matches, or None in a rollup built without them."""
+    path = rollup / TABLE
+    return pl.scan_parquet(path) if path.is_file() else None
+
+
+#: :func:`walk_sources`' columns.
+SOURCES_SCHEMA = pl.Schema({"src": pl.UInt32(), "zmap_generator": pl.UInt64(), "dport": pl.UInt16(),
+                            "threads_seen": pl.UInt16(), "subshards": pl.UInt32(), "hits": pl.UInt32(),
+                            "days": pl.UInt32()})
+
+
+def walk_sources(walks: pl.LazyFrame | None) -> pl.DataFrame:
+    """One row per source that matched on some day: the generator, port, threads and subshards of its
+    match with the most distinct destinations (then the earliest), its tested hits there, and the days
+    it matched on."""
+    if walks is None:
+        return pl.DataFrame(schema=SOURCES_SCHEMA)
+    df = walks.collect()
+    if df.height == 0:
+        return pl.DataFrame(schema=SOURCES_SCHEMA)
+    days = df.group_by("src").agg(pl.col("day").n_unique().cast(pl.UInt32).alias("days"))
+    best = (df.sort(["src", "distinct", "day", "dport"], descending=[False, True, False, False])
+            .group_by("src", maintain_order=True).first())
+    return (best.join(days, on="src").select(SOURCES_SCHEMA.names()).cast(dict(SOURCES_SCHEMA)).sort("src"))
+
+
+# -- what the analyses read of it -----------------------------------------------------------------
+
+#: The scanner list's ``variant`` of tool ``zmap``: the IP-ID tag (<= 4.0) or the walk test alone (>= 4.1).
+VARIANTS = ("ipid", "walk")
+
+
+def with_variant(df: pl.DataFrame, walked: pl.DataFrame | None) -> pl.DataFrame:
+    """*df* (``src``, ``tool``: the dominant tool) with ``tool`` ``zmap`` for the sources of *walked*
+    (:func:`walk_sources`) whose dominant tool is ``other``, and ``variant``: ``ipid`` for a ``zmap``
+    by the IP-ID rule, ``walk`` for one by the walk test alone, null for every other tool."""
+    tool = pl.col("tool")
+    if walked is None or walked.height == 0:
+        return df.with_columns(pl.when(tool == "zmap").then(pl.lit("ipid")).otherwise(pl.lit(None, pl.String))
+                               .alias("variant"))
+    walk = (tool == "other") & pl.col("src").is_in(walked["src"].cast(pl.UInt32).implode())
+    return df.with_columns(
+        pl.when(walk).then(pl.lit("zmap")).otherwise(tool).alias("tool"),
+        pl.when(tool == "zmap").then(pl.lit("ipid")).when(walk).then(pl.lit("walk"))
+        .otherwise(pl.lit(None, pl.String)).alias("variant"),
+    )
+
+
+def walk_pairs(walks: pl.LazyFrame) -> pl.LazyFrame:
+    """The (``day``, ``src``, ``dport``) the walk test matched, once each."""
+    return walks.select("day", "src", "dport").unique()
+
+
+def generator_key(rows: pl.LazyFrame, walks: pl.LazyFrame) -> pl.LazyFrame:
+    """Collab's ``zmap_generator`` key: the ``port_day``-like *rows* (``day``, ``dport``, ``src``, ...) with
+    ``key`` = the generator the walk test recovered for that source and port that day; rows without
+    a match are left out. The shards of one seeded scan share it whatever their /24 or AS."""
+    keys = (walks.select("day", "src", "dport", pl.col("zmap_generator").cast(pl.UInt64).alias("key"))
+            .unique(["day", "src", "dport"], keep="any"))
+    return rows.join(keys, on=["day", "src", "dport"], how="inner")
+
+
+def describe_source(walks: pl.LazyFrame | None, src: int) -> str | None:
+    """The scanner detail's line from the rollup's matches of *src*: its best match (most hits) as
+    ``zmap (walk) g=24304 · 183 hits · threads >= 2 · S ~ 4 · port 443 · 2 days``; None without a match."""
+    if walks is None:
+        return None
+    rows = walks.filter(pl.col("src") == src).collect()
+    if rows.height == 0:
+        return None
+    best = rows.sort(["distinct", "day", "dport"], descending=[True, False, False]).row(0, named=True)
+    parts = [f"g={best['zmap_generator']}", f"{best['distinct']} hits"]
+    if best["threads_seen"] and best["threads_seen"] > 1:
+        parts.append(f"threads >= {best['threads_seen']}")
+    if best["subshards"]:
+        parts.append(f"S ~ {best['subshards']}")
+    parts.append(f"port {best['dport']}")
+    days = rows["day"].n_unique()
+    parts.append(f"{days} day{'s' if days != 1 else ''}")
+    return "zmap (walk) " + " · ".join(parts)
+
+
+def walk_share(port_day: pl.LazyFrame, walks: pl.LazyFrame | None, n_probes: int) -> dict | None:
+    """``info``'s ``zmap_walk``: the probes of tool ``other`` in the ``port_day`` rows of the (day, src,
+    dport) the walk test matched, their share of the *n_probes*, and those rows' distinct sources; apart
+    from the per-packet tool counts (whose ``zmap`` is the IP-ID rule's: these probes are in ``other``
+    there). None without the walk table."""
+    if walks is None:
+        return None
+    rows = port_day.filter((pl.col("kind").cast(pl.String) == "probe") & (pl.col("tool_other") > 0))
+    row = (rows.join(walk_pairs(walks), on=["day", "src", "dport"], how="semi")
+           .select(pl.col("tool_other").sum().cast(pl.Int64).alias("packets"),
+                   pl.col("src").n_unique().cast(pl.Int64).alias("sources"))
+           .collect())
+    n = int(row["packets"][0] or 0)
+    return {"packets": n, "share": round(n / n_probes, 4) if n_probes else 0.0, "sources": int(row["sources"][0] or 0)}

@@ -1,0 +1,111 @@
+"""The ZMap walk test in the rollup and what reads it: the pre-screen, the per-day table, tool ``zmap``
+with ``variant`` ``walk`` in ``scanners``, ``--tool zmap`` and ``key_kind: zmap_generator`` in ``collab``,
+the walk-identified share in ``info``; through the real pcap path and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+
+import polars as pl
+import pytest
+
+from scantui.analysis import zmap_rollup as zr
+from scantui.io.loader import open_inputs
+
+import zmapbuild as zb
+from clihelp import run
+
+SHARDS, OTHER, PORT = zb.SHARDS, zb.OTHER, zb.PORT
+
+
+def _ip(text: str) -> int:
+    return int(ipaddress.ip_address(text))
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory):
+    return zb.sharded_capture(tmp_path_factory.mktemp("zmaproll"))
+
+
+def test_prescreen_keeps_zmap_headers_and_drops_the_ip_id_tag_and_other_headers():
+    ts = [dt.datetime(2024, 2, 1, 0, 0, i, tzinfo=dt.timezone.utc) for i in range(6)]
+    rows = []
+    for src, window, mss, ip_id in ((1, 65535, 1460, 7), (2, 65535, None, 9), (3, 65535, 1460, 54321),
+                                    (4, 64240, 1460, 7), (5, 1024, None, 7)):
+        rows += [{"ts": t, "src": src, "dst": 100 + i, "proto": 6, "dport": 80, "tcp_flags": 2, "tcp_window": window,
+                  "tcp_mss": mss, "ip_id": ip_id, "ip_len": 52 if mss else 40} for i, t in enumerate(ts)]
+    rows += [{**r, "src": 6} for r in rows[:4]]  # a ZMap header, but too few destinations
+    from scantui.io.schema import conform
+
+    lf = conform(pl.DataFrame(rows).lazy())
+    assert sorted(zr.prescreen(lf).collect()["src"].to_list()) == [1, 2]
+
+
+def test_rollup_holds_the_walk_per_source_and_day(capture):
+    from scantui.analysis.rollup_cache import open_rollup
+
+    rollup = open_rollup(open_inputs([capture["pcap"]]))
+    walks = rollup.zmap_walks.collect()
+    assert sorted(walks["src"].to_list()) == sorted(_ip(s) for s in SHARDS)  # the random-order source: no match
+    assert set(walks["zmap_generator"].to_list()) == {capture["generator"]}
+    assert set(walks["dport"].to_list()) == {PORT} and walks["hits"].min() >= 50
+    assert walks["threads_seen"].min() >= 2
+    per_src = zr.walk_sources(rollup.zmap_walks)
+    assert per_src["days"].to_list() == [1, 1]
+
+
+def test_scanners_name_the_walk_variant_and_tool_filter_includes_it(capture, capsys):
+    code, out, err = run(["scanners", capture["pcap"], "--json"], capsys)
+    assert code == 0, err
+    rows = {r["src"]: r for r in json.loads(out)}
+    for s in SHARDS:
+        assert (rows[s]["tool"], rows[s]["variant"]) == ("zmap", "walk")
+        assert rows[s]["tools"] == {"other": 1.0}  # the per-packet shares stay the header rules'
+    assert (rows[OTHER]["tool"], rows[OTHER]["variant"]) == ("other", None)
+    code, out, err = run(["scanners", capture["pcap"], "--json", "--tool", "zmap"], capsys)
+    assert code == 0 and sorted(r["src"] for r in json.loads(out)) == sorted(SHARDS)
+    code, out, err = run(["scanners", capture["pcap"]], capsys)
+    assert code == 0 and out.count("zmap (walk)") == 2
+
+
+def test_collab_zmap_generator_key_ties_shards_across_ases(capture, capsys):
+    paths = [capture["pcap"], capture["enrich"], "--telescope-size", str(capture["union"])]
+    code, out, err = run(["collab", *paths, "--json"], capsys)  # by /24 and AS: two ASes, two /24s
+    assert code == 0, err
+    assert json.loads(out) == []
+    code, out, err = run(["collab", *paths, "--json", "--by", "zmap_generator"], capsys)
+    assert code == 0, err
+    (cand,) = json.loads(out)
+    assert cand["key_kind"] == "zmap_generator" and cand["key"] == f"zmap g={capture['generator']}"
+    assert sorted(cand["sources"]) == sorted(SHARDS) and cand["cover_multiple"] == 1
+    assert cand["union"] == capture["union"] and cand["port"] == PORT
+    code, out, err = run(["collab", *paths, "--json", "--by", "all", "--tool", "zmap"], capsys)
+    assert code == 0, err
+    (same,) = json.loads(out)  # walk-identified sources count as zmap for --tool
+    assert same["key_kind"] == "zmap_generator" and sorted(same["sources"]) == sorted(SHARDS)
+
+
+def test_info_reports_the_walk_identified_zmap_apart(capture, capsys):
+    code, out, err = run(["info", capture["pcap"], "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    walk = doc["zmap_walk"]
+    assert walk["sources"] == 2 and walk["packets"] > 0
+    assert doc["tools"]["zmap"]["packets"] == 0  # by the IP-ID rule: none
+    assert walk["packets"] <= doc["tools"]["other"]["packets"]
+    code, out, err = run(["info", capture["pcap"]], capsys)
+    assert code == 0 and "zmap_walk.sources" in out
+
+
+def test_the_test_reads_a_pairs_first_hits_only(capture, monkeypatch):
+    """A big scanner's pair costs the test's time per hit: only its first MAX_TEST_HITS distinct
+    destinations are tested (here 40 of ~90), the pair's distinct count kept beside them."""
+    lf = open_inputs([capture["pcap"]]).lf
+    groups = zr.candidate_probes(lf, zr.prescreen(lf).collect())
+    monkeypatch.setattr(zr, "MAX_TEST_HITS", 40)
+    found = zr.match_pairs(groups, 1 << 16)
+    assert sorted(found["src"].to_list()) == sorted(_ip(s) for s in SHARDS)
+    assert found["hits"].to_list() == [40, 40] and found["distinct"].min() > 60
+    assert set(found["zmap_generator"].to_list()) == {capture["generator"]}
