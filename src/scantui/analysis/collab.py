@@ -83,6 +83,7 @@ import numpy as np
 import polars as pl
 
 from scantui.analysis.collab_cover import Limits, cut_windows, scans_in_window
+from scantui.analysis.collab_keys import KEY_TABLES, KeyInputs, KeyTable
 from scantui.analysis.collab_prune import (
     candidate_rows, day_rows, enrichment_from_packets, estimate_telescope_size, load_packets, port_day_from_packets,
 )
@@ -130,6 +131,7 @@ def collab_scans(
     telescope_size: int | None = None,
     query: CollabQuery = CollabQuery(),
     sums: CollabSums | None = None,
+    fingerprints: pl.LazyFrame | None = None,
 ) -> CollabResult:
     """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
@@ -139,6 +141,8 @@ def collab_scans(
     *enrichment* means the data has none); *telescope_size* defaults to the median daily
     distinct destinations. *sums*, the rollup's per-day group sums (:mod:`~scantui.analysis.collab_sums`),
     narrow the pre-filter to the days, ports and keys that may hold a cover (the same result).
+    *fingerprints*, the rollup's per-day source signatures (:mod:`~scantui.analysis.fingerprint_keys`), key
+    ``--by fingerprint`` (computed from *packets* when not given); other kinds: :mod:`~scantui.analysis.collab_keys`.
     """
     notes: list[str] = []
     source = as_source(packets)
@@ -157,11 +161,14 @@ def collab_scans(
         kinds.remove("asn")
         notes.append("the input has no AS data (asn): grouping by AS skipped")
     rows = day_rows(port_day, query)
+    inputs = KeyInputs(source, fingerprints)
+    tables = {k: KEY_TABLES[k](inputs) for k in kinds if k in KEY_TABLES}
     per_kind, standalone = {}, {}
     for k in kinds:
         need = needed(sums.table, k, query, lim.cover_min) if sums is not None and k in sums.kinds else None
         krows = rows if need is None else day_rows(read_needed(port_day, need, k), query)
-        cand, stand = candidate_rows(krows, k, enrichment, query, lim.cover_min)
+        cand, stand = candidate_rows(krows, k, enrichment, query, lim.cover_min,
+                                     tables[k].rows if k in tables else None)
         per_kind[k], stand_df = pl.collect_all([cand, stand], engine="streaming")
         for day, port, src, key in stand_df.iter_rows():
             standalone.setdefault((k, key, port), []).append((day, src))
@@ -179,7 +186,8 @@ def collab_scans(
         stats["windows"] = windows
     kept = _dedupe(raw)
     asn_of, as_names = _asn_lookup(enrichment, kept) if enrichment is not None else ({}, {})
-    candidates = [_candidate(c, query, lim, asn_of, as_names, standalone) for c in kept]
+    labels = _labels(tables, kept)
+    candidates = [_candidate(c, query, lim, asn_of, as_names, standalone, labels) for c in kept]
     if query.top is not None:
         candidates = candidates[: query.top]
     return CollabResult(candidates, telescope_size, notes, stats)
@@ -230,6 +238,15 @@ def _dedupe(cands: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
+def _labels(tables: dict[str, KeyTable], kept: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
+    """The text of the kept scans' keys of the kinds keyed by a table."""
+    out: dict[tuple[str, int], str] = {}
+    for kind, table in tables.items():
+        ids = sorted({i for c in kept for k, i in c["_keys"] if k == kind})
+        out.update({(kind, i): text for i, text in table.labels(ids).items()})
+    return out
+
+
 def _asn_lookup(enrichment: pl.LazyFrame, kept: list[dict[str, Any]]) -> tuple[dict[tuple[int, dt.date], int], dict[int, str]]:
     """Per-(src, day) AS numbers of the kept scans' sources, and a name per AS number where the data has one."""
     names = enrichment.collect_schema().names()
@@ -253,7 +270,7 @@ def _standalone_near(c: dict[str, Any], standalone: dict) -> list[int]:
 
 
 def _candidate(c: dict[str, Any], query: CollabQuery, lim: Limits, asn_of: dict, as_names: dict,
-            standalone: dict) -> CandidateScan:
+            standalone: dict, labels: dict[tuple[str, int], str]) -> CandidateScan:
     order = np.argsort(np.array(c["sources"], dtype=np.uint32), kind="stable")
     sources = tuple(int(c["sources"][i]) for i in order)
     dsts = tuple(int(c["dsts"][i]) for i in order)
@@ -265,7 +282,7 @@ def _candidate(c: dict[str, Any], query: CollabQuery, lim: Limits, asn_of: dict,
     own = (c["kind"], c["key_id"])
     asn = asns.pop() if len(asns) == 1 and None not in asns else None
     return CandidateScan(
-        port=int(c["port"]), day=first_day, window=query.window_label, key=CandidateKey(KeyKind(own[0]), int(own[1])),
+        port=int(c["port"]), day=first_day, window=query.window_label, key=_key(own, labels),
         asn=asn, as_name=as_names.get(asn), prefix24=prefixes.pop() if len(prefixes) == 1 else None,
         sources=sources, dsts=dsts, union=c["union"], total=c["total"], telescope_size=lim.size,
         cover_multiple=c["cover_multiple"],
@@ -274,5 +291,10 @@ def _candidate(c: dict[str, Any], query: CollabQuery, lim: Limits, asn_of: dict,
         split=tuple(round(d / c["union"], 4) for d in dsts), start_us=int(c["start"]), end_us=int(c["end"]),
         packets=c["packets"], score=c["score"], score_parts=ScoreParts(**c["score_parts"]),
         excluded_standalone=tuple(int(s) for s in _standalone_near(c, standalone)),
-        also_keys=tuple(CandidateKey(KeyKind(k), int(i)) for k, i in keys if (k, i) != own),
+        also_keys=tuple(_key((k, i), labels) for k, i in keys if (k, i) != own),
     )
+
+
+def _key(kind_id: tuple[str, int], labels: dict[tuple[str, int], str]) -> CandidateKey:
+    kind, i = kind_id
+    return CandidateKey(KeyKind(kind), int(i), labels.get((kind, int(i)), ""))

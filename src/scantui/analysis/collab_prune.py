@@ -68,9 +68,12 @@ def day_rows(port_day: pl.LazyFrame, query: CollabQuery) -> pl.LazyFrame:
     return lf.group_by("day", "dport", "src").agg(pl.col("dsts").sum().cast(pl.UInt32).alias("dsts"))
 
 
-def _keyed(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None) -> pl.LazyFrame:
+def _keyed(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None,
+           key_table: pl.LazyFrame | None = None) -> pl.LazyFrame:
     if kind == "prefix24":
         return rows.with_columns((pl.col("src") // 256).cast(pl.UInt32).alias("key"))
+    if key_table is not None:  # another kind's (day, src, key) rows (scantui.analysis.collab_keys)
+        return rows.join(key_table.select("day", "src", "key"), on=["src", "day"], how="inner")
     asn = enrichment.select("src", "day", pl.col("asn").cast(pl.UInt32).alias("key")).filter(pl.col("key").is_not_null())
     return rows.join(asn.unique(["src", "day"]), on=["src", "day"], how="inner")
 
@@ -81,10 +84,11 @@ def _block_days(query: CollabQuery) -> int:
 
 
 def candidate_rows(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
-                   cover_min: float) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+                   cover_min: float, key_table: pl.LazyFrame | None = None) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(day, dport, src, key) rows of the (port, key, day-block) groups that may hold a cover, and
-    the standalone scanners (same columns) of those (port, key) pairs, to report as excluded."""
-    all_keyed = _keyed(rows, kind, enrichment)
+    the standalone scanners (same columns) of those (port, key) pairs, to report as excluded.
+    *key_table*: the (day, src, key) rows of a kind keyed by a table (:mod:`~scantui.analysis.collab_keys`)."""
+    all_keyed = _keyed(rows, kind, enrichment, key_table)
     keyed = all_keyed.filter(pl.col("dsts") < cover_min)  # standalone that day: never a member
     k = _block_days(query)
     blocks = pl.concat(

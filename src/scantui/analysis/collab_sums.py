@@ -52,17 +52,19 @@ from pathlib import Path
 
 import polars as pl
 
-from scantui.analysis.collab_query import DAY_US, KEY_KINDS, CollabQuery
+from scantui.analysis.collab_query import DAY_US, CollabQuery
 from scantui.analysis.traffic import TCP
 from scantui.fsutil import atomic_path
 
+#: The key kinds the table holds (its own list: later key kinds are not summed here).
+SUM_KINDS = ("prefix24", "asn")
 #: Groups summing to fewer destinations in a day are left out of the table (the bound above uses FLOOR - 1).
 FLOOR = 32
 #: The rollup's folder of the days' tables (the floor is in the name: a table of another floor is not read).
 TABLE = f"collab_sums_{FLOOR}"
 #: The table's file in a day state.
 DAY_FILE = f"{TABLE}.parquet"
-SCHEMA = pl.Schema({"key_kind": pl.Enum(KEY_KINDS), "dport": pl.UInt16(), "key": pl.UInt32(), "n": pl.UInt32(),
+SCHEMA = pl.Schema({"key_kind": pl.Enum(SUM_KINDS), "dport": pl.UInt16(), "key": pl.UInt32(), "n": pl.UInt32(),
                     "s": pl.UInt64(), "mx": pl.UInt32()})
 ROW_GROUP = 65_536
 
@@ -72,7 +74,7 @@ class CollabSums:
     """A rollup's tables (lazy, with ``day``) and the key kinds they hold right for its enrichment."""
 
     table: pl.LazyFrame
-    kinds: tuple[str, ...] = KEY_KINDS
+    kinds: tuple[str, ...] = SUM_KINDS
 
 
 # ---------------------------------------------------------------- the day's table

@@ -27,8 +27,9 @@ def search_options(func):
     Goes below ``telescope_options`` (it needs the parsed ``telescope`` pair).
     """
 
-    @click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|both",
-                  help="Group sources by /24, by AS (per day, from the data's asn column), or both.")
+    @click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|fingerprint|both|all",
+                  help="Group sources by /24, by AS (per day, from the data's asn column), by a rare header-artifact "
+                       "fingerprint (per day; ties pools across ASes), both /24 and AS, or all three.")
     @click.option("--window", default="day", show_default=True, metavar="day|SPAN",
                   help="UTC calendar day, or a rolling span (24h, 48h, 90m, 2d) for scans crossing midnight or running slowly.")
     @click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only probes fingerprinted as these tools (default: every tool).")
