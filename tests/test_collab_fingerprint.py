@@ -17,6 +17,7 @@ from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis.collab_query import make_query, parse_by, query_label
 from scantui.analysis.collab_types import CandidateKey, KeyKind
 from scantui.errors import InputError
+from scantui.sample import fingerprint_pools as fpools
 from scantui.io.schema import conform
 from scantui.workspace.core import Workspace
 
@@ -186,3 +187,25 @@ def test_through_a_cached_rollup_the_day_states_hold_the_signatures(tmp_path):
     c, = ws.collab(make_query(by="all", telescope_cidrs="198.18.0.0/24")).candidates
     assert c.key.kind is KeyKind.FINGERPRINT and c.key.text == RARE_TEXT and len(c.sources) == 4
     assert ws.collab(make_query(by="both", telescope_cidrs="198.18.0.0/24")).candidates == []
+
+
+# ---------------------------------------------------------------- planted pools among noise (scantui.sample.fingerprint_pools)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_planted_pools_across_ases_are_found_exactly_and_the_control_finds_none(seed):
+    """Six pools, each across 2-3 ASes with rare artifacts of its own, among a standalone ZMap in a member's /24,
+    Linux bots, a decoy built like the pool, a coincidental pair sharing a rare artifact (together more than the
+    telescope, no cover), one-off custom artifacts, Mirai bots and backscatter: recall and precision 1.0;
+    with the signatures shuffled across sources, no candidate."""
+    df, truth = fpools.planted(seed)
+    lf = conform(df.lazy())
+    result = cb.collab_scans(lf, telescope_size=fpools.T, query=make_query(by="all"))
+    want = {(t["port"], tuple(t["sources"])) for t in truth}
+    got = {(c.port, tuple(sorted(c.source_ips))): c for c in result.candidates}
+    assert set(got) == want
+    assert all(c.key.kind is KeyKind.FINGERPRINT and c.key.text.startswith("ttl=") for c in got.values())
+    assert cb.collab_scans(lf, telescope_size=fpools.T, query=make_query(by="both")).candidates == []
+    fps = fk.fingerprints_from_packets(lf)
+    assert cb.collab_scans(lf, telescope_size=fpools.T, query=make_query(by="fingerprint"),
+                           fingerprints=fk.shuffled(fps, seed)).candidates == []

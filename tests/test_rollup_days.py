@@ -247,7 +247,7 @@ def test_days_of_an_older_layout_are_rebuilt_not_reused(tmp_path, monkeypatch):
     monkeypatch.undo()
     new = rc.update_rollup(open_inputs(files))
     assert new.count("reused", "day") == 0 and new.count("reused", "input") == 0
-    assert new.rollup.meta["layout_version"] == ru.LAYOUT_VERSION == 4
+    assert new.rollup.meta["layout_version"] == ru.LAYOUT_VERSION == 5
     assert all((state / DAY_PACKETS).is_dir() for state in new.rollup.day_states.values())
 
 

@@ -244,13 +244,15 @@ def scan_fingerprints(rollup: Path) -> pl.LazyFrame | None:
 # ---------------------------------------------------------------- the keys
 
 
-def rare_keys(fingerprints: pl.LazyFrame) -> pl.LazyFrame:
-    """(day, src, key) of the sources whose signature that day is a key: rare and no tool's default."""
-    lf = fingerprints.filter(pl.col("tool_default").is_null())
+def rare_keys(fingerprints: pl.LazyFrame, *, rare_only: bool = True) -> pl.LazyFrame:
+    """(day, src, key) of the sources whose signature that day is a key: rare and no tool's default.
+    ``rare_only=False`` keys every signature two sources share (to measure what the two rules avoid)."""
+    lf = fingerprints.filter(pl.col("tool_default").is_null()) if rare_only else fingerprints
     total = fingerprints.group_by("day").agg(pl.len().alias("total"))
     counts = lf.group_by("day", "fp_id").agg(pl.len().alias("n")).join(total, on="day")
     share_ok = (pl.col("total") <= RARE_SHARE_FROM) | (pl.col("n") <= RARE_MAX_SHARE * pl.col("total"))
-    rare = counts.filter((pl.col("n") >= 2) & (pl.col("n") <= RARE_MAX_SOURCES) & share_ok).select("day", "fp_id")
+    rare = counts.filter((pl.col("n") >= 2) & ((pl.col("n") <= RARE_MAX_SOURCES) & share_ok | (not rare_only)))
+    rare = rare.select("day", "fp_id")
     return lf.join(rare, on=["day", "fp_id"], how="semi").select("day", "src", pl.col("fp_id").alias("key"))
 
 
