@@ -9,6 +9,7 @@ and the same count over N shuffles of each day's signatures across its sources (
 the seconds of each search (the rollup is built before, not timed).
 
     PYTHONPATH=src python benchmarks/measure_fingerprint_keys.py [DATA...] [--cache DIR] [--shuffles 20]
+    PYTHONPATH=src python benchmarks/measure_fingerprint_keys.py --planted 20 [--shuffles 5]
 """
 
 from __future__ import annotations
@@ -39,12 +40,43 @@ def _truth(paths: list[Path]) -> set[frozenset[str]] | None:
     return None
 
 
+def planted(seeds: int, shuffles: int) -> None:
+    """Recall, precision and the control on :mod:`scantui.sample.fingerprint_pools` (six pools a seed)."""
+    from scantui.io.schema import conform
+    from scantui.sample import fingerprint_pools as fpools
+
+    found = true = false = control = 0
+    seconds = 0.0
+    for seed in range(seeds):
+        df, truth = fpools.planted(seed)
+        lf = conform(df.lazy())
+        t0 = time.perf_counter()
+        result = cb.collab_scans(lf, telescope_size=fpools.T, query=make_query(by="all"))
+        seconds += time.perf_counter() - t0
+        want = {(t["port"], tuple(t["sources"])) for t in truth}
+        got = {(c.port, tuple(sorted(c.source_ips))) for c in result.candidates}
+        found += len(got & want)
+        true += len(want)
+        false += len(got - want)
+        fps = fk.fingerprints_from_packets(lf)
+        for k in range(shuffles):
+            control += len(cb.collab_scans(lf, telescope_size=fpools.T, query=make_query(by="fingerprint"),
+                                           fingerprints=fk.shuffled(fps, 1000 * seed + k)).candidates)
+    print(f"planted ({seeds} seeds x 6 pools): {found}/{true} pools found, {false} false candidates, "
+          f"{seconds / seeds:.2f} s a search; randomised control ({shuffles} shuffles a seed): {control} candidates")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data", nargs="*", default=[str(ROOT / "sample_data" / "telescope.parquet")])
     ap.add_argument("--cache", default=None, help="cache folder (default: the user's)")
     ap.add_argument("--shuffles", type=int, default=20)
+    ap.add_argument("--planted", type=int, default=0, metavar="SEEDS",
+                    help="measure on scantui.sample.fingerprint_pools instead (this many seeds)")
     args = ap.parse_args()
+    if args.planted:
+        planted(args.planted, args.shuffles)
+        return
     paths = [Path(p) for p in args.data]
     ws = Workspace.open(paths, cache_dir=args.cache)
     rollup = ws.rollup()

@@ -86,6 +86,7 @@ from scantui.analysis.collab_cover import Limits, cut_windows, scans_in_window
 from scantui.analysis.collab_keys import KEY_TABLES, KeyInputs, KeyTable
 from scantui.analysis.collab_prune import (
     candidate_rows, day_rows, enrichment_from_packets, estimate_telescope_size, load_packets, port_day_from_packets,
+    rows_of_sources,
 )
 # The query and its parsing live in collab_query; callers may keep importing them from here.
 from scantui.analysis.collab_sums import CollabSums, needed, read_needed
@@ -167,8 +168,12 @@ def collab_scans(
     for k in kinds:
         need = needed(sums.table, k, query, lim.cover_min) if sums is not None and k in sums.kinds else None
         krows = rows if need is None else day_rows(read_needed(port_day, need, k), query)
+        key_rows = None
+        if k in tables:  # only the rows of the sources that have a key of this kind
+            key_rows = tables[k].rows.collect()
+            krows = day_rows(rows_of_sources(port_day, key_rows.select("day", "src")), query)
         cand, stand = candidate_rows(krows, k, enrichment, query, lim.cover_min,
-                                     tables[k].rows if k in tables else None)
+                                     None if key_rows is None else key_rows.lazy())
         per_kind[k], stand_df = pl.collect_all([cand, stand], engine="streaming")
         for day, port, src, key in stand_df.iter_rows():
             standalone.setdefault((k, key, port), []).append((day, src))

@@ -68,6 +68,17 @@ def day_rows(port_day: pl.LazyFrame, query: CollabQuery) -> pl.LazyFrame:
     return lf.group_by("day", "dport", "src").agg(pl.col("dsts").sum().cast(pl.UInt32).alias("dsts"))
 
 
+def rows_of_sources(port_day: pl.LazyFrame, keyed: pl.DataFrame) -> pl.LazyFrame:
+    """*port_day*'s rows of the days and sources of *keyed* (day, src): a superset of the (day, src) pairs,
+    read past row groups by the sources' range (``port_day``'s day files are sorted by source)."""
+    if keyed.is_empty():
+        return port_day.filter(pl.lit(False))
+    days = keyed["day"].unique().sort()
+    srcs = keyed["src"].unique().sort()
+    return port_day.filter(pl.col("day").is_in(days.implode()) & pl.col("src").is_between(srcs[0], srcs[-1])
+                           & pl.col("src").is_in(srcs.implode()))
+
+
 def _keyed(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None,
            key_table: pl.LazyFrame | None = None) -> pl.LazyFrame:
     if kind == "prefix24":
