@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from scantui.analysis import collab as cb
+from scantui.analysis import collab_sums as cs
 from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis.collab_query import make_query, parse_by, query_label
 from scantui.analysis.collab_types import CandidateKey, KeyKind
@@ -187,6 +188,7 @@ def test_through_a_cached_rollup_the_day_states_hold_the_signatures(tmp_path):
     c, = ws.collab(make_query(by="all", telescope_cidrs="198.18.0.0/24")).candidates
     assert c.key.kind is KeyKind.FINGERPRINT and c.key.text == RARE_TEXT and len(c.sources) == 4
     assert ws.collab(make_query(by="both", telescope_cidrs="198.18.0.0/24")).candidates == []
+    assert cs.needed(rollup.collab_sums.table, "fingerprint", make_query(by="all"), 250.0) is None  # not summed there
 
 
 # ---------------------------------------------------------------- planted pools among noise (scantui.sample.fingerprint_pools)
@@ -209,3 +211,27 @@ def test_planted_pools_across_ases_are_found_exactly_and_the_control_finds_none(
     fps = fk.fingerprints_from_packets(lf)
     assert cb.collab_scans(lf, telescope_size=fpools.T, query=make_query(by="fingerprint"),
                            fingerprints=fk.shuffled(fps, seed)).candidates == []
+
+
+def test_the_command_names_the_artifact_and_its_json_fits_the_schema(tmp_path, capsys):
+    import json
+
+    import jsonschema
+    from importlib import resources
+
+    from clihelp import run
+
+    df, truth = fpools.planted(0)
+    path = tmp_path / "pools.parquet"
+    df.write_parquet(path)
+    code, out, err = run(["collab", str(path), "--by", "all", "--telescope", "198.18.0.0/22", "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert sorted((c["port"], c["sources"]) for c in doc) == sorted((t["port"], t["sources"]) for t in truth)
+    assert {c["key_kind"] for c in doc} == {"fingerprint"} and all(c["key"].startswith("ttl=") for c in doc)
+    schema = json.loads((resources.files("scantui") / "schemas" / "collab.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema)
+    code, out, err = run(["collab", str(path), "--telescope", "198.18.0.0/22", "--json"], capsys)  # default: both
+    assert code == 0 and json.loads(out) == []
+    code, _out, err = run(["collab", str(path), "--by", "country"], capsys)
+    assert code == 2 and "--by" in err and "fingerprint" in err

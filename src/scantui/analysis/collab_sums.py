@@ -119,7 +119,10 @@ def scan_sums(rollup: Path) -> pl.LazyFrame | None:
 
 def needed(sums: pl.LazyFrame, kind: str, query: CollabQuery, cover_min: float) -> pl.DataFrame | None:
     """(day, dport, key) groups whose detailed rows stage 1 must read for *kind*; None when the table
-    cannot prune this query (a block of light groups alone could pass: see the module doc)."""
+    cannot prune this query (a block of light groups alone could pass: see the module doc) or does not
+    hold the kind."""
+    if kind not in SUM_KINDS:  # a later key kind: not summed here
+        return None
     k = 0 if query.window_us is None else math.ceil(query.window_us / DAY_US)
     light = FLOOR - 1
     if (k + 1) * light >= cover_min:
