@@ -2,7 +2,9 @@
 
 A candidate is a set of *members* (source IPs) on one destination port, inside one
 *window* and one *key* (``prefix24`` = the sources' /24, or ``asn`` = their AS
-*on that day*) such that (domain.md, the six conditions):
+*on that day*; beyond the thesis, ``fingerprint`` = a rare header-artifact signature
+they share that day, :mod:`~scantui.analysis.fingerprint_keys`, which ties a pool split
+across ASes; ``--by both``, the default, is the first two) such that (domain.md, the six conditions):
 
 1. every probe counted targets the port (TCP SYN without ACK, every tool unless
    ``tools`` narrows it);
@@ -19,7 +21,7 @@ A candidate is a set of *members* (source IPs) on one destination port, inside o
    for a natural N (``cover_multiple``). The defaults are the study's proportion:
    60,000-62,500 of 61,000 addresses, i.e. ``low = 1000/61000`` (1.64 %) and
    ``high = 1500/61000`` (2.46 %);
-5. they share the key;
+5. they share the key (a fingerprint key only groups: the cover test decides as for a /24);
 6. they show a timing pattern (``parallel`` / ``sequential`` / ``mixed``, see
    :mod:`scantui.analysis.collab_timing`, which also defines the score).
 
@@ -70,7 +72,9 @@ already hit — 0 for an exact partition, 0.5 for a double cover.
 the query and its options: :mod:`~scantui.analysis.collab_query`; stages 1-2 (prune
 with the rollup, read the packets): :mod:`~scantui.analysis.collab_prune`; stage 3
 (windows, the subset search, the cover test ``Limits.valid``):
-:mod:`~scantui.analysis.collab_cover`; timing and score: :mod:`~scantui.analysis.collab_timing`.
+:mod:`~scantui.analysis.collab_cover`; timing and score: :mod:`~scantui.analysis.collab_timing`;
+key kinds keyed by a per-(day, source) table (``fingerprint``, and how to add one):
+:mod:`~scantui.analysis.collab_keys`.
 """
 
 from __future__ import annotations
