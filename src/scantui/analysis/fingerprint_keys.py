@@ -46,7 +46,7 @@ fingerprinted source: ``src``, ``fp_id``, ``fp``, ``tool_default``) into each da
 once, from the state's packet table (one read of a dozen header columns; one group-by
 per source of its TCP SYN probes);
 a rollup links the days' files as ``<TABLE>/day=D/`` (:func:`scan_fingerprints`).
-Without them (a rollup built in memory, a LazyFrame) :func:`fingerprints_from_packets`
+Without them (a LazyFrame of packets, a rollup cached before them) :func:`fingerprints_from_packets`
 computes the same rows from the packets.
 """
 
