@@ -235,3 +235,12 @@ def test_the_command_names_the_artifact_and_its_json_fits_the_schema(tmp_path, c
     assert code == 0 and json.loads(out) == []
     code, _out, err = run(["collab", str(path), "--by", "country"], capsys)
     assert code == 2 and "--by" in err and "fingerprint" in err
+
+
+def test_a_pool_across_midnight_is_found_with_a_rolling_window():
+    """The key is per day but its id is the signature's: a pool's two days group under one key."""
+    parts = [probes(src, part, 8080, 23, 2, RARE, asn=asn) for (src, asn), part in zip(ACROSS_ASES, split(4))]
+    lf = table(parts + noise())
+    assert cb.collab_scans(lf, telescope_size=T, query=make_query(by="all")).candidates == []  # half a cover a day
+    c, = cb.collab_scans(lf, telescope_size=T, query=make_query(by="all", window="24h")).candidates
+    assert (c.key.text, c.n_sources, c.union, c.window) == (RARE_TEXT, 4, T, "24h")
