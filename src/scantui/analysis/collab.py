@@ -2,7 +2,9 @@
 
 A candidate is a set of *members* (source IPs) on one destination port, inside one
 *window* and one *key* (``prefix24`` = the sources' /24, or ``asn`` = their AS
-*on that day*) such that (domain.md, the six conditions):
+*on that day*; beyond the thesis, ``fingerprint`` = a rare header-artifact signature
+they share that day, :mod:`~scantui.analysis.fingerprint_keys`, which ties a pool split
+across ASes; ``--by both``, the default, is the first two) such that (domain.md, the six conditions):
 
 1. every probe counted targets the port (TCP SYN without ACK, every tool unless
    ``tools`` narrows it);
@@ -19,7 +21,7 @@ A candidate is a set of *members* (source IPs) on one destination port, inside o
    for a natural N (``cover_multiple``). The defaults are the study's proportion:
    60,000-62,500 of 61,000 addresses, i.e. ``low = 1000/61000`` (1.64 %) and
    ``high = 1500/61000`` (2.46 %);
-5. they share the key;
+5. they share the key (a fingerprint key only groups: the cover test decides as for a /24);
 6. they show a timing pattern (``parallel`` / ``sequential`` / ``mixed``, see
    :mod:`scantui.analysis.collab_timing`, which also defines the score).
 
@@ -81,7 +83,8 @@ the query and its options: :mod:`~scantui.analysis.collab_query`; stages 1-2 (pr
 with the rollup, read the packets): :mod:`~scantui.analysis.collab_prune`; stage 3
 (windows, the subset search, the cover test ``Limits.valid``):
 :mod:`~scantui.analysis.collab_cover`; the finest exact cover: :mod:`~scantui.analysis.collab_split`;
-timing and score: :mod:`~scantui.analysis.collab_timing`.
+timing and score: :mod:`~scantui.analysis.collab_timing`; key kinds keyed by a per-(day, source) table
+(``zmap_generator``, ``fingerprint``, and how to add one): :mod:`~scantui.analysis.collab_keys`.
 """
 
 from __future__ import annotations
@@ -94,8 +97,10 @@ import numpy as np
 import polars as pl
 
 from scantui.analysis.collab_cover import Limits, cut_windows, scans_in_window
+from scantui.analysis.collab_keys import KEY_TABLES, KeyInputs, KeyTable
 from scantui.analysis.collab_prune import (
     candidate_rows, day_rows, enrichment_from_packets, estimate_telescope_size, load_packets, port_day_from_packets,
+    rows_of_sources,
 )
 # The query and its parsing live in collab_query; callers may keep importing them from here.
 from scantui.analysis.collab_sums import CollabSums, needed, read_needed
@@ -142,6 +147,7 @@ def collab_scans(
     query: CollabQuery = CollabQuery(),
     sums: CollabSums | None = None,
     walks: pl.LazyFrame | None = None,
+    fingerprints: pl.LazyFrame | None = None,
 ) -> CollabResult:
     """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
@@ -153,6 +159,8 @@ def collab_scans(
     narrow the pre-filter to the days, ports and keys that may hold a cover (the same result).
     *walks*, the rollup's ZMap walk matches (:mod:`~scantui.analysis.zmap_rollup`), give the
     ``zmap_generator`` key and make ``--tool zmap`` count walk-identified sources.
+    *fingerprints*, the rollup's per-day source signatures (:mod:`~scantui.analysis.fingerprint_keys`), key
+    ``--by fingerprint`` (computed from *packets* when not given); other kinds: :mod:`~scantui.analysis.collab_keys`.
     """
     notes: list[str] = []
     source = as_source(packets)
@@ -174,11 +182,18 @@ def collab_scans(
         kinds.remove("zmap_generator")
         notes.append("no ZMap walk results (they are built with the rollup): grouping by zmap_generator skipped")
     rows = day_rows(port_day, query, walks)
+    inputs = KeyInputs(source, fingerprints, walks)
+    tables = {k: KEY_TABLES[k](inputs) for k in kinds if k in KEY_TABLES}
     per_kind, standalone = {}, {}
     for k in kinds:
         need = needed(sums.table, k, query, lim.cover_min) if sums is not None and k in sums.kinds else None
         krows = rows if need is None else day_rows(read_needed(port_day, need, k), query, walks)
-        cand, stand = candidate_rows(krows, k, enrichment, query, lim.cover_min, walks)
+        key_rows = None
+        if k in tables:  # only the rows of the sources that have a key of this kind
+            key_rows = tables[k].rows.collect()
+            krows = day_rows(rows_of_sources(port_day, key_rows.select("day", "src")), query, walks)
+        cand, stand = candidate_rows(krows, k, enrichment, query, lim.cover_min,
+                                     None if key_rows is None else key_rows.lazy())
         per_kind[k], stand_df = pl.collect_all([cand, stand], engine="streaming")
         for day, port, src, key in stand_df.iter_rows():
             standalone.setdefault((k, key, port), []).append((day, src))
@@ -196,7 +211,8 @@ def collab_scans(
         stats["windows"] = windows
     kept = _dedupe(raw)
     asn_of, as_names = _asn_lookup(enrichment, kept) if enrichment is not None else ({}, {})
-    candidates = [_candidate(c, query, lim, asn_of, as_names, standalone) for c in kept]
+    labels = _labels(tables, kept)
+    candidates = [_candidate(c, query, lim, asn_of, as_names, standalone, labels) for c in kept]
     if query.top is not None:
         candidates = candidates[: query.top]
     return CollabResult(candidates, telescope_size, notes, stats)
@@ -247,6 +263,15 @@ def _dedupe(cands: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
+def _labels(tables: dict[str, KeyTable], kept: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
+    """The text of the kept scans' keys of the kinds keyed by a table."""
+    out: dict[tuple[str, int], str] = {}
+    for kind, table in tables.items():
+        ids = sorted({i for c in kept for k, i in c["_keys"] if k == kind})
+        out.update({(kind, i): text for i, text in table.labels(ids).items()})
+    return out
+
+
 def _asn_lookup(enrichment: pl.LazyFrame, kept: list[dict[str, Any]]) -> tuple[dict[tuple[int, dt.date], int], dict[int, str]]:
     """Per-(src, day) AS numbers of the kept scans' sources, and a name per AS number where the data has one."""
     names = enrichment.collect_schema().names()
@@ -270,7 +295,7 @@ def _standalone_near(c: dict[str, Any], standalone: dict) -> list[int]:
 
 
 def _candidate(c: dict[str, Any], query: CollabQuery, lim: Limits, asn_of: dict, as_names: dict,
-            standalone: dict) -> CandidateScan:
+            standalone: dict, labels: dict[tuple[str, int], str]) -> CandidateScan:
     order = np.argsort(np.array(c["sources"], dtype=np.uint32), kind="stable")
     sources = tuple(int(c["sources"][i]) for i in order)
     dsts = tuple(int(c["dsts"][i]) for i in order)
@@ -282,7 +307,7 @@ def _candidate(c: dict[str, Any], query: CollabQuery, lim: Limits, asn_of: dict,
     own = (c["kind"], c["key_id"])
     asn = asns.pop() if len(asns) == 1 and None not in asns else None
     return CandidateScan(
-        port=int(c["port"]), day=first_day, window=query.window_label, key=CandidateKey(KeyKind(own[0]), int(own[1])),
+        port=int(c["port"]), day=first_day, window=query.window_label, key=_key(own, labels),
         asn=asn, as_name=as_names.get(asn), prefix24=prefixes.pop() if len(prefixes) == 1 else None,
         sources=sources, dsts=dsts, union=c["union"], total=c["total"], telescope_size=lim.size,
         cover_multiple=c["cover_multiple"],
@@ -291,6 +316,11 @@ def _candidate(c: dict[str, Any], query: CollabQuery, lim: Limits, asn_of: dict,
         split=tuple(round(d / c["union"], 4) for d in dsts), start_us=int(c["start"]), end_us=int(c["end"]),
         packets=c["packets"], score=c["score"], score_parts=ScoreParts(**c["score_parts"]),
         excluded_standalone=tuple(int(s) for s in _standalone_near(c, standalone)),
-        also_keys=tuple(CandidateKey(KeyKind(k), int(i)) for k, i in keys if (k, i) != own),
+        also_keys=tuple(_key((k, i), labels) for k, i in keys if (k, i) != own),
         reasons=tuple(c.get("reasons", ())),
     )
+
+
+def _key(kind_id: tuple[str, int], labels: dict[tuple[str, int], str]) -> CandidateKey:
+    kind, i = kind_id
+    return CandidateKey(KeyKind(kind), int(i), labels.get((kind, int(i)), ""))

@@ -77,14 +77,24 @@ def day_rows(port_day: pl.LazyFrame, query: CollabQuery, walks: pl.LazyFrame | N
     return lf.group_by("day", "dport", "src").agg(pl.col("dsts").sum().cast(pl.UInt32).alias("dsts"))
 
 
-def _keyed(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None,
-           walks: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    if kind == "zmap_generator":
-        from scantui.analysis.zmap_rollup import generator_key
+def rows_of_sources(port_day: pl.LazyFrame, keyed: pl.DataFrame) -> pl.LazyFrame:
+    """*port_day*'s rows of the days and sources of *keyed* (day, src): a superset of the (day, src) pairs,
+    read past row groups by the sources' range (``port_day``'s day files are sorted by source)."""
+    if keyed.is_empty():
+        return port_day.filter(pl.lit(False))
+    days = keyed["day"].unique().sort()
+    srcs = keyed["src"].unique().sort()
+    return port_day.filter(pl.col("day").is_in(days.implode()) & pl.col("src").is_between(srcs[0], srcs[-1])
+                           & pl.col("src").is_in(srcs.implode()))
 
-        return generator_key(rows, walks)
+
+def _keyed(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None,
+           key_table: pl.LazyFrame | None = None) -> pl.LazyFrame:
     if kind == "prefix24":
         return rows.with_columns((pl.col("src") // 256).cast(pl.UInt32).alias("key"))
+    if key_table is not None:  # another kind's (day, src[, dport], key) rows (scantui.analysis.collab_keys)
+        on = [c for c in ("day", "src", "dport") if c in key_table.collect_schema().names()]
+        return rows.join(key_table.select(*on, "key"), on=on, how="inner")
     asn = enrichment.select("src", "day", pl.col("asn").cast(pl.UInt32).alias("key")).filter(pl.col("key").is_not_null())
     return rows.join(asn.unique(["src", "day"]), on=["src", "day"], how="inner")
 
@@ -95,11 +105,11 @@ def _block_days(query: CollabQuery) -> int:
 
 
 def candidate_rows(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
-                   cover_min: float, walks: pl.LazyFrame | None = None) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+                   cover_min: float, key_table: pl.LazyFrame | None = None) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(day, dport, src, key) rows of the (port, key, day-block) groups that may hold a cover, and
     the standalone scanners (same columns) of those (port, key) pairs, to report as excluded.
-    *walks*: the rollup's ZMap walk matches, for the ``zmap_generator`` key."""
-    all_keyed = _keyed(rows, kind, enrichment, walks)
+    *key_table*: the (day, src[, dport], key) rows of a kind keyed by a table (:mod:`~scantui.analysis.collab_keys`)."""
+    all_keyed = _keyed(rows, kind, enrichment, key_table)
     keyed = all_keyed.filter(pl.col("dsts") < cover_min)  # standalone that day: never a member
     k = _block_days(query)
     blocks = pl.concat(

@@ -18,17 +18,17 @@ from scantui.errors import InputError
 DAY_US = 86_400_000_000
 STUDY_LOW = 1000 / 61000
 STUDY_HIGH = 1500 / 61000
-#: Every key kind, in rank order (a scan found under several keeps the first kind's key).
-KEY_KINDS = ("prefix24", "asn", "zmap_generator")
+#: Every key kind, in the order ties are broken (a new kind is appended).
+KEY_KINDS = ("prefix24", "asn", "zmap_generator", "fingerprint")
 #: ``--by both``, the default: the thesis' location keys.
-BOTH = ("prefix24", "asn")
+DEFAULT_BY = ("prefix24", "asn")
 
 
 @dataclass(frozen=True)
 class CollabQuery:
     """What to look for. ``window_us`` None means the UTC calendar day."""
 
-    by: tuple[str, ...] = BOTH
+    by: tuple[str, ...] = DEFAULT_BY
     window_us: int | None = None
     tools: tuple[str, ...] = ()
     ports: tuple[int, ...] = ()
@@ -69,14 +69,16 @@ def format_window(us: int) -> str:
 
 
 def parse_by(text: str) -> tuple[str, ...]:
+    """``both`` (/24 and AS), ``all`` (every kind), one kind, or kinds joined by commas."""
     value = text.strip().lower()
     if value == "both":
-        return BOTH
+        return DEFAULT_BY
     if value == "all":
         return KEY_KINDS
-    if value in KEY_KINDS:
-        return (value,)
-    raise InputError(f"expected prefix24, asn, zmap_generator, both or all, got {text!r}", where="--by")
+    kinds = [k.strip() for k in value.split(",") if k.strip()]
+    if kinds and all(k in KEY_KINDS for k in kinds):
+        return tuple(k for k in KEY_KINDS if k in kinds)
+    raise InputError(f"expected {', '.join(KEY_KINDS)}, both or all, got {text!r}", where="--by")
 
 
 def parse_tolerance(text: str) -> tuple[float, float]:
@@ -131,7 +133,8 @@ def make_query(*, by: str = "both", window: str = "day", tolerance: str | None =
 
 def query_label(query: CollabQuery) -> str:
     """``window 24h · by asn · tol 1.64%,2.46%``: the options of a search, short enough for a title at 80 columns."""
-    by = "both" if set(query.by) == set(BOTH) else "all" if set(query.by) == set(KEY_KINDS) else ",".join(query.by)
+    chosen = set(query.by)
+    by = "both" if chosen == set(DEFAULT_BY) else "all" if chosen == set(KEY_KINDS) else ",".join(query.by)
     return f"window {query.window_label} · by {by} · tol {query.low:.2%},{query.high:.2%}"
 
 

@@ -56,14 +56,14 @@ from scantui.analysis.collab_query import DAY_US, CollabQuery
 from scantui.analysis.traffic import TCP
 from scantui.fsutil import atomic_path
 
+#: The key kinds the table holds (its own list: later key kinds are not summed here).
+SUM_KINDS = ("prefix24", "asn")
 #: Groups summing to fewer destinations in a day are left out of the table (the bound above uses FLOOR - 1).
 FLOOR = 32
 #: The rollup's folder of the days' tables (the floor is in the name: a table of another floor is not read).
 TABLE = f"collab_sums_{FLOOR}"
 #: The table's file in a day state.
 DAY_FILE = f"{TABLE}.parquet"
-#: The key kinds the table sums (its own list: later kinds of ``KEY_KINDS`` are not summed per day).
-SUM_KINDS = ("prefix24", "asn")
 SCHEMA = pl.Schema({"key_kind": pl.Enum(SUM_KINDS), "dport": pl.UInt16(), "key": pl.UInt32(), "n": pl.UInt32(),
                     "s": pl.UInt64(), "mx": pl.UInt32()})
 ROW_GROUP = 65_536
@@ -119,7 +119,10 @@ def scan_sums(rollup: Path) -> pl.LazyFrame | None:
 
 def needed(sums: pl.LazyFrame, kind: str, query: CollabQuery, cover_min: float) -> pl.DataFrame | None:
     """(day, dport, key) groups whose detailed rows stage 1 must read for *kind*; None when the table
-    cannot prune this query (a block of light groups alone could pass: see the module doc)."""
+    cannot prune this query (a block of light groups alone could pass: see the module doc) or does not
+    hold the kind."""
+    if kind not in SUM_KINDS:  # a later key kind: not summed here
+        return None
     k = 0 if query.window_us is None else math.ceil(query.window_us / DAY_US)
     light = FLOOR - 1
     if (k + 1) * light >= cover_min:

@@ -34,12 +34,14 @@ class Timing(enum.StrEnum):
 
 
 class KeyKind(enum.StrEnum):
-    """What the members of a candidate share: their /24, their AS on that day, or the generator of
-    their ZMap walk that day (:mod:`~scantui.analysis.zmap_rollup`)."""
+    """What the members of a candidate share: their /24, their AS on that day, the generator of
+    their ZMap walk that day (:mod:`~scantui.analysis.zmap_rollup`), or a rare header-artifact
+    signature that day (:mod:`scantui.analysis.fingerprint_keys`)."""
 
     PREFIX24 = "prefix24"
     ASN = "asn"
     ZMAP_GENERATOR = "zmap_generator"
+    FINGERPRINT = "fingerprint"
 
 
 def dotted(ip: int) -> str:
@@ -63,17 +65,24 @@ def utc_day(us: int) -> dt.date:
 
 @dataclass(frozen=True, slots=True)
 class CandidateKey:
-    """A /24 (``id`` = the network address >> 8), an AS number or a ZMap generator (``id``), as found by the search."""
+    """A /24 (``id`` = the network address >> 8), an AS number (``id``) or another kind's key (``id`` its
+    number, ``label`` what it stands for, e.g. a fingerprint's artifacts), as found by the search."""
 
     kind: KeyKind
     id: int
+    label: str = ""
 
     @property
     def text(self) -> str:
-        """``198.18.5.0/24``, ``AS202425`` or ``zmap g=65521``: the display label (the output's ``key``)."""
+        """``198.18.5.0/24``, ``AS202425``, ``zmap g=65521`` or the label when it has one: the display label
+        (the output's ``key``)."""
+        if self.label:
+            return self.label
+        if self.kind is KeyKind.PREFIX24:
+            return f"{dotted(self.id << 8)}/24"
         if self.kind is KeyKind.ZMAP_GENERATOR:
             return f"zmap g={self.id}"
-        return f"{dotted(self.id << 8)}/24" if self.kind is KeyKind.PREFIX24 else f"AS{self.id}"
+        return f"AS{self.id}" if self.kind is KeyKind.ASN else f"{self.kind}#{self.id:x}"
 
     def __str__(self) -> str:
         return self.text

@@ -84,6 +84,7 @@ import polars as pl
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
+from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.day_packets import write_day_packets
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
@@ -134,6 +135,12 @@ class Rollup:
         if table is None:
             return None
         return CollabSums(table, ("prefix24",) if self.enrichment_path is not None else SUM_KINDS)
+
+    @property
+    def fingerprints(self) -> pl.LazyFrame | None:
+        """Per-day header-artifact signatures of the sources (:mod:`~scantui.analysis.fingerprint_keys`), or None in
+        a rollup without them."""
+        return scan_fingerprints(self.path)
 
     @property
     def src_totals(self) -> pl.LazyFrame:

@@ -29,9 +29,10 @@ The merges, what is exact, and the memory they need:
 
 ``port_day``, ``day_totals``, enrichment
     per day already; the rollup's ``port_day/day=D/`` file is a hard link (or a
-    copy) of the day's file (so are ``port_day_by_port`` and collab's group sums,
+    copy) of the day's file (so are ``port_day_by_port``, collab's group sums,
     :mod:`~scantui.analysis.collab_sums`, written beside the day's ``port_day`` by
-    :func:`day_files` once per state), the other two are concatenated. Exact; streaming.
+    :func:`day_files` once per state, and the sources' fingerprints,
+    :mod:`~scantui.analysis.fingerprint_keys`, likewise), the other two are concatenated. Exact; streaming.
 ``port_day`` tool counts
     exact: a packet is ``unicorn`` when its key is a session over the whole
     input, so a new day can change an old day's counts. The moved packets come
@@ -166,6 +167,7 @@ import polars as pl
 
 from scantui.analysis import behaviour as bh
 from scantui.analysis import collab_sums as cs
+from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis import rollup as ru
 from scantui.analysis import schedule as sch
 from scantui.analysis import zmap_rollup as zr
@@ -421,6 +423,7 @@ def day_files(day: dt.date, state: Path, sessions: pl.DataFrame, packets: Callab
     write_by_port(target)
     # from the base rows (sessions move tool counts only) and the day's own enrichment; once per state
     cs.write_day_sums(state / PORT_DAY_BASE, state / ENRICHMENT, state / cs.DAY_FILE)
+    fk.write_day_fingerprints(state, packets)  # collab's fingerprint keys, from the state's packet table; once per state
     return DayFiles(day, state, target)
 
 
@@ -516,6 +519,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     (out / ru.PORT_DAY).mkdir()
     sorted_by_port = all(by_port(d.port_day).is_file() for d in days)
     with_sums = all((d.state / cs.DAY_FILE).is_file() for d in days)
+    with_fps = all((d.state / fk.DAY_FILE).is_file() for d in days)
     for d in days:
         folder = out / ru.PORT_DAY / f"day={d.day.isoformat()}"
         folder.mkdir()
@@ -528,6 +532,10 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
             folder = out / cs.TABLE / f"day={d.day.isoformat()}"
             folder.mkdir(parents=True)
             _link_or_copy(d.state / cs.DAY_FILE, folder / "00000000.parquet")
+        if with_fps:
+            folder = out / fk.TABLE / f"day={d.day.isoformat()}"
+            folder.mkdir(parents=True)
+            _link_or_copy(d.state / fk.DAY_FILE, folder / "00000000.parquet")
     _concat([d.state / DAY_TOTALS for d in days], ru.DAY_TOTALS_SCHEMA, out / ru.DAY_TOTALS, ["day", "sensor"])
     if enrich:
         _concat([d.state / ENRICHMENT for d in days], ru.ENRICHMENT_SCHEMA, out / ru.ENRICHMENT_FILE, ["src", "day"])

@@ -186,13 +186,16 @@ def walk_pairs(walks: pl.LazyFrame) -> pl.LazyFrame:
     return walks.select("day", "src", "dport").unique()
 
 
-def generator_key(rows: pl.LazyFrame, walks: pl.LazyFrame) -> pl.LazyFrame:
-    """Collab's ``zmap_generator`` key: the ``port_day``-like *rows* (``day``, ``dport``, ``src``, ...) with
-    ``key`` = the generator the walk test recovered for that source and port that day; rows without
-    a match are left out. The shards of one seeded scan share it whatever their /24 or AS."""
-    keys = (walks.select("day", "src", "dport", pl.col("zmap_generator").cast(pl.UInt64).alias("key"))
+#: Collab's ``zmap_generator`` key rows (:func:`generator_keys`).
+KEY_SCHEMA = pl.Schema({"day": pl.Date(), "src": pl.UInt32(), "dport": pl.UInt16(), "key": pl.UInt64()})
+
+
+def generator_keys(walks: pl.LazyFrame) -> pl.LazyFrame:
+    """Collab's ``zmap_generator`` key (:mod:`~scantui.analysis.collab_keys`): (``day``, ``src``, ``dport``,
+    ``key``) with ``key`` = the generator the walk test recovered for that source and port that day.
+    The shards of one seeded scan share it whatever their /24 or AS."""
+    return (walks.select("day", "src", "dport", pl.col("zmap_generator").cast(pl.UInt64).alias("key"))
             .unique(["day", "src", "dport"], keep="any"))
-    return rows.join(keys, on=["day", "src", "dport"], how="inner")
 
 
 def describe_source(walks: pl.LazyFrame | None, src: int) -> str | None:

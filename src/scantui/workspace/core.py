@@ -268,8 +268,10 @@ class Workspace:
             task.check()
             sums = rollup.collab_sums  # the pre-filter then reads a few days and ports: from the port-sorted copy
             port_day = _port_day(rollup, bool(query.ports) or sums is not None)
+            fingerprints = rollup.fingerprints if "fingerprint" in query.by else None
             return collab_scans(self.packet_source(task), port_day=port_day, enrichment=rollup.enrichment,
-                                telescope_size=size, query=query, sums=sums, walks=rollup.zmap_walks)
+                                telescope_size=size, query=query, sums=sums, walks=rollup.zmap_walks,
+                                fingerprints=fingerprints)
 
         return self._memo(self._results, ("collab", query), task, search)
 

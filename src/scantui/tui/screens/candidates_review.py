@@ -91,7 +91,7 @@ class CandidateReviewMixin:
         fields = [
             ("window", "window", request.window, "day, or a rolling span: 24h 48h 90m 2d"),
             ("tolerance", "tolerance", request.tolerance or "", "LOW,HIGH e.g. 2%,2.5% (empty: the study's)"),
-            ("by", "by", request.by, "prefix24, asn or both"),
+            ("by", "by", request.by, "prefix24, asn, fingerprint, both or all"),
         ]
 
         def check(values: dict[str, str]) -> dict[str, Any]:
