@@ -169,7 +169,7 @@ def test_the_signature_fields():
 
 
 def test_by_accepts_fingerprint_and_all():
-    assert parse_by("fingerprint") == ("fingerprint",) and parse_by("all") == ("prefix24", "asn", "fingerprint")
+    assert parse_by("fingerprint") == ("fingerprint",) and parse_by("all") == ("prefix24", "asn", "zmap_generator", "fingerprint")
     assert parse_by("both") == ("prefix24", "asn") and cb.CollabQuery().by == ("prefix24", "asn")
     assert parse_by("fingerprint,prefix24") == ("prefix24", "fingerprint")
     assert query_label(make_query(by="all")).startswith("window day · by all ·")
