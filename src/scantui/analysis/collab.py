@@ -82,6 +82,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from scantui.analysis import bursts as bw
+from scantui.analysis import collab_bursts as cbu
 from scantui.analysis.collab_cover import Limits, cut_windows, scans_in_window
 from scantui.analysis.collab_prune import (
     candidate_rows, day_rows, enrichment_from_packets, estimate_telescope_size, load_packets, port_day_from_packets,
@@ -130,6 +132,7 @@ def collab_scans(
     telescope_size: int | None = None,
     query: CollabQuery = CollabQuery(),
     sums: CollabSums | None = None,
+    bursts: pl.LazyFrame | None = None,
 ) -> CollabResult:
     """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
@@ -139,6 +142,8 @@ def collab_scans(
     *enrichment* means the data has none); *telescope_size* defaults to the median daily
     distinct destinations. *sums*, the rollup's per-day group sums (:mod:`~scantui.analysis.collab_sums`),
     narrow the pre-filter to the days, ports and keys that may hold a cover (the same result).
+    *bursts*, the rollup's per-day burst tables (:mod:`~scantui.analysis.bursts`), are what
+    ``query.bursts`` searches over (computed from *packets* when not given).
     """
     notes: list[str] = []
     source = as_source(packets)
@@ -156,6 +161,8 @@ def collab_scans(
     if "asn" in kinds and (enrichment is None or _no_asn(enrichment)):
         kinds.remove("asn")
         notes.append("the input has no AS data (asn): grouping by AS skipped")
+    if query.bursts:
+        return _burst_scans(source, bursts, enrichment, kinds, query, lim, telescope_size, notes)
     rows = day_rows(port_day, query)
     per_kind, standalone = {}, {}
     for k in kinds:
@@ -177,12 +184,49 @@ def collab_scans(
             raw.extend(found)
             windows += n
         stats["windows"] = windows
+    return _result(raw, enrichment, query, lim, standalone, telescope_size, notes, stats)
+
+
+def _result(raw: list[dict[str, Any]], enrichment: pl.LazyFrame | None, query: CollabQuery, lim: Limits,
+            standalone: dict, telescope_size: int, notes: list[str], stats: dict[str, int]) -> CollabResult:
     kept = _dedupe(raw)
     asn_of, as_names = _asn_lookup(enrichment, kept) if enrichment is not None else ({}, {})
     candidates = [_candidate(c, query, lim, asn_of, as_names, standalone) for c in kept]
     if query.top is not None:
         candidates = candidates[: query.top]
     return CollabResult(candidates, telescope_size, notes, stats)
+
+
+def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, enrichment: pl.LazyFrame | None,
+                 kinds: list[str], query: CollabQuery, lim: Limits, telescope_size: int,
+                 notes: list[str]) -> CollabResult:
+    """``--window burst``: the cover search over the clusters of bursts (:mod:`~scantui.analysis.collab_bursts`)."""
+    if bursts is None:
+        merged = bw.bursts_of(source.read())
+    else:
+        merged = bw.merge_days(bursts.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else bursts)
+    merged = merged.collect().lazy()
+    per_kind, standalone = {}, {}
+    for k in kinds:
+        win, stand_df = cbu.burst_windows(merged, k, enrichment, query, lim.cover_min)
+        per_kind[k] = win
+        for day, port, src, key in stand_df.iter_rows():
+            standalone.setdefault((k, key, port), []).append((day, src))
+    stats = {f"prefilter_bursts_{k}": v.height for k, v in per_kind.items()}
+    need = pl.concat([cbu.need_rows(v) for v in per_kind.values()]).unique() if per_kind else None
+    raw: list[dict[str, Any]] = []
+    if need is not None and need.height:
+        pk = load_packets(source, need, query)
+        stats["packets_read"] = pk.height
+        windows = 0
+        for kind, win in per_kind.items():
+            part = cbu.window_packets(pk, win)
+            for (_wid, key, port), w in part.partition_by("wid", "key", "dport", as_dict=True, maintain_order=True).items():
+                windows += 1
+                for scan in scans_in_window(w["t"].to_numpy(), w["src"].to_numpy(), w["dst"].to_numpy(), lim):
+                    raw.append({**scan, "kind": kind, "key_id": int(key), "port": int(port), "window_start": scan["start"]})
+        stats["windows"] = windows
+    return _result(raw, enrichment, query, lim, standalone, telescope_size, notes, stats)
 
 
 def _no_asn(enrichment: pl.LazyFrame) -> bool:

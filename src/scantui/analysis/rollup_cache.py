@@ -85,7 +85,9 @@ from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
 from scantui.analysis.collab_query import KEY_KINDS
 from scantui.analysis.collab_sums import CollabSums, scan_sums
-from scantui.analysis.day_packets import write_day_packets
+from scantui.analysis import bursts
+from scantui.analysis.bursts import write_day_bursts
+from scantui.analysis.day_packets import day_packets_glob, write_day_packets
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
 from scantui.analysis.runner import LocalRunner, Runner
@@ -135,6 +137,11 @@ class Rollup:
         if table is None:
             return None
         return CollabSums(table, ("prefix24",) if self.enrichment_path is not None else KEY_KINDS)
+
+    @property
+    def bursts(self) -> pl.LazyFrame | None:
+        """The days' burst tables (:mod:`~scantui.analysis.bursts`), or None in a rollup without them."""
+        return bursts.scan_days(self.path)
 
     @property
     def src_totals(self) -> pl.LazyFrame:
@@ -699,6 +706,7 @@ def build_state(job: dict[str, Any]) -> float:
         packets = rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]])
         rd.build_day_state(packets, tmp)
         write_day_packets(packets, tmp)
+        write_day_bursts(day_packets_glob(tmp), tmp / bursts.DAY_FILE)
         _write_json(tmp / _STATE_DONE, {"day": day, "inputs": job["inputs"]})
     return time.perf_counter() - t0
 

@@ -269,7 +269,7 @@ class Workspace:
             sums = rollup.collab_sums  # the pre-filter then reads a few days and ports: from the port-sorted copy
             port_day = _port_day(rollup, bool(query.ports) or sums is not None)
             return collab_scans(self.packet_source(task), port_day=port_day, enrichment=rollup.enrichment,
-                                telescope_size=size, query=query, sums=sums)
+                                telescope_size=size, query=query, sums=sums, bursts=rollup.bursts)
 
         return self._memo(self._results, ("collab", query), task, search)
 
