@@ -76,8 +76,17 @@ def day_bursts(probes: pl.LazyFrame, *, presorted: bool = False) -> pl.LazyFrame
     lf = probes if presorted else probes.sort("day", "dport", "src", "t")
     first = ((pl.col("src") != pl.col("src").shift()) | (pl.col("dport") != pl.col("dport").shift())
              | (pl.col("day") != pl.col("day").shift())).fill_null(True)
-    gap = pl.when(first).then(None).otherwise(pl.col("t") - pl.col("t").shift())
-    lf = lf.with_columns(first.alias("_first"), gap.alias("_gap")).with_columns(pl.col("_first").cum_sum().alias("_run"))
+    lf = lf.with_columns(first.alias("_first")).with_columns(
+        (pl.col("_first") & pl.col("_first").shift(-1).fill_null(True)).alias("_single"))
+    day0 = pl.col("day").cast(pl.Datetime("us")).dt.epoch("us")
+    edge = (pl.col("start_us") - day0 < pl.col("thr_us")) | (day0 + DAY_US - pl.col("end_us") <= pl.col("thr_us"))
+    # a (source, port)'s only probe of the day (most of them: random bots, backscatter): kept only at an edge
+    singles = lf.filter("_single").select(
+        "src", "dport", "day", pl.col("t").alias("start_us"), pl.col("t").alias("end_us"), pl.lit(1).alias("packets"),
+        pl.lit(1).alias("dsts"), pl.lit(FLOOR_US, pl.Int64).alias("thr_us")).filter(edge)
+    lf = lf.filter(~pl.col("_single")).with_columns(
+        pl.when("_first").then(None).otherwise(pl.col("t") - pl.col("t").shift()).alias("_gap"),
+        pl.col("_first").cum_sum().alias("_run"))
     thr = ((pl.col("_gap").median().over("_run") * GAP_FACTOR).fill_null(FLOOR_US)
            .clip(FLOOR_US, CEIL_US).cast(pl.Int64))
     lf = lf.with_columns(thr.alias("thr_us"))
@@ -86,10 +95,8 @@ def day_bursts(probes: pl.LazyFrame, *, presorted: bool = False) -> pl.LazyFrame
         pl.col("src").first(), pl.col("dport").first(), pl.col("day").first(), pl.col("t").min().alias("start_us"),
         pl.col("t").max().alias("end_us"), pl.len().alias("packets"), pl.col("dst").n_unique().alias("dsts"),
         pl.col("thr_us").first())
-    day0 = pl.col("day").cast(pl.Datetime("us")).dt.epoch("us")
-    keep = ((pl.col("dsts") >= MIN_DSTS) | (pl.col("start_us") - day0 < pl.col("thr_us"))
-            | (day0 + DAY_US - pl.col("end_us") <= pl.col("thr_us")))
-    return bursts.filter(keep).select(SCHEMA.names()).cast(dict(SCHEMA))
+    bursts = bursts.filter((pl.col("dsts") >= MIN_DSTS) | edge)
+    return pl.concat([bursts.select(SCHEMA.names()).cast(dict(SCHEMA)), singles.cast(dict(SCHEMA))])
 
 
 def write_day_bursts(packets: Path | str, target: Path) -> None:
