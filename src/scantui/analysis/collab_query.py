@@ -56,7 +56,7 @@ def parse_window(text: str) -> int | None:
         return None
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(s|m|min|h|d)", value)
     if not match:
-        raise InputError(f"expected 'day', 'burst' or a span such as 24h, 48h, 90m, 2d, got {text!r}", where="--window")
+        raise InputError(f"expected 'day' or a span such as 24h, 48h, 90m, 2d (or 'burst'), got {text!r}", where="--window")
     us = int(float(match.group(1)) * _UNITS[match.group(2)] * 1_000_000)
     if us < 60_000_000:
         raise InputError(f"a window must be at least one minute, got {text!r}", where="--window")
@@ -115,7 +115,7 @@ def parse_ports(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(ports)))
 
 
-def make_query(*, by: str = "both", window: str = "day", tolerance: str | None = None, tools: str | None = None,
+def make_query(*, by: str = "both", window: str = BURST, tolerance: str | None = None, tools: str | None = None,
                ports: str | None = None, min_sources: int = 2, telescope_cidrs: str | None = None) -> CollabQuery:
     """The query of the search options as typed (``--by``, ``--window`` (``day``, ``burst`` or a span), ``--tolerance``, ``--tool``, ``--port``...):
     ``scantui collab``/``groups``, ``scantui PATH`` and the TUI's options all parse them here.
