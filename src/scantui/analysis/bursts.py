@@ -129,8 +129,24 @@ def scan_days(rollup: Path) -> pl.LazyFrame | None:
 
 
 def merge_days(bursts: pl.LazyFrame) -> pl.LazyFrame:
-    """Per-day bursts (:data:`SCHEMA`) joined across midnight (the rule in the module doc): :data:`MERGED_SCHEMA`."""
-    lf = bursts.sort("src", "dport", "start_us")
+    """Per-day bursts (:data:`SCHEMA`) joined across midnight (the rule in the module doc): :data:`MERGED_SCHEMA`.
+
+    Only a burst within its threshold of a day's edge can join another (the silence across midnight is at most
+    the smaller threshold), and only when its (source, port) has such a burst at the facing edge of the next or
+    previous day: the others pass through, and only those are sorted and grouped."""
+    day0 = pl.col("day").cast(pl.Datetime("us")).dt.epoch("us")
+    late = day0 + DAY_US - pl.col("end_us") <= pl.col("thr_us")
+    early = pl.col("start_us") - day0 < pl.col("thr_us")
+    edges = bursts.filter(early | late)
+    # an edge burst joins only when its (source, port) has an edge burst on the day before or after
+    ends = edges.filter(late).select("src", "dport", (pl.col("day") + pl.duration(days=1)).alias("day"))
+    starts = edges.filter(early).select("src", "dport", "day")
+    pairs = ends.join(starts, on=["src", "dport", "day"], how="semi")
+    both = pl.concat([pairs, pairs.with_columns(pl.col("day") - pl.duration(days=1))])
+    joining = edges.join(both, on=["src", "dport", "day"], how="semi")
+    alone = pl.concat([bursts.filter(~(early | late)), edges.join(both, on=["src", "dport", "day"], how="anti")])
+    inner = alone.filter(pl.col("dsts") >= MIN_DSTS).with_columns(pl.col("day").alias("last_day"))
+    lf = joining.sort("src", "dport", "start_us")
     prev = pl.col("end_us").shift()
     join = ((pl.col("src") == pl.col("src").shift()) & (pl.col("dport") == pl.col("dport").shift())
             & (pl.col("day") == pl.col("day").shift() + pl.duration(days=1))
@@ -138,7 +154,9 @@ def merge_days(bursts: pl.LazyFrame) -> pl.LazyFrame:
     merged = lf.with_columns((~join).cum_sum().alias("_m")).group_by("_m").agg(
         pl.col("src").first(), pl.col("dport").first(), pl.col("day").first(), pl.col("day").last().alias("last_day"),
         pl.col("start_us").first(), pl.col("end_us").last(), pl.col("packets").sum(), pl.col("dsts").sum())
-    return merged.filter(pl.col("dsts") >= MIN_DSTS).select(MERGED_SCHEMA.names()).cast(dict(MERGED_SCHEMA))
+    merged = merged.filter(pl.col("dsts") >= MIN_DSTS)
+    return pl.concat([inner.select(MERGED_SCHEMA.names()).cast(dict(MERGED_SCHEMA)),
+                      merged.select(MERGED_SCHEMA.names()).cast(dict(MERGED_SCHEMA))])
 
 
 def bursts_of(packets: pl.LazyFrame) -> pl.LazyFrame:

@@ -58,9 +58,14 @@ def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | No
     """(windows, standalone): one row per burst of each cluster that may hold a cover (``wid`` names the
     cluster; :data:`WINDOW_COLUMNS` plus ``day``, ``last_day``), and the standalone bursts of those
     (key, port) pairs as (day, dport, src, key) rows, one per day they touch."""
-    rows = keyed(bursts, kind, enrichment, query).collect()
     stand = pl.col("dsts") >= cover_min
-    members = rows if query.tools or query.telescope_ranges else rows.filter(~stand)
+    all_rows = keyed(bursts, kind, enrichment, query)
+    lf = all_rows if query.tools or query.telescope_ranges else all_rows.filter(~stand)
+    # a cluster's bursts are some of its (key, port)'s: a pair whose bursts alone fail holds no cluster that passes
+    pairs = (lf.group_by("key", "dport").agg(pl.col("src").n_unique().alias("n"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
+             .filter((pl.col("n") >= query.min_sources) & (pl.col("t") >= cover_min)).select("key", "dport"))
+    members, rows = pl.collect_all([lf.join(pairs, on=["key", "dport"], how="semi"),
+                                    all_rows.filter(stand).join(pairs, on=["key", "dport"], how="semi")])
     s = members.sort("key", "dport", "start_us")
     group_start = ((pl.col("key") != pl.col("key").shift()) | (pl.col("dport") != pl.col("dport").shift())).fill_null(True)
     reach = pl.col("end_us").cum_max().over("key", "dport").shift()
@@ -76,7 +81,7 @@ def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | No
         windows.append(part.join(ok, on=column, how="semi").with_columns((pl.col(column) * 2 + level).alias("wid")))
     win = pl.concat(windows).select(*WINDOW_COLUMNS, "day", "last_day")
     pairs = win.select("key", "dport").unique()
-    standalone = (rows.filter(stand).join(pairs, on=["key", "dport"], how="semi")
+    standalone = (rows.join(pairs, on=["key", "dport"], how="semi")
                   .select(pl.date_ranges("day", "last_day").alias("day"), "dport", "src", "key").explode("day"))
     return win, standalone
 
