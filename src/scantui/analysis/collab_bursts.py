@@ -36,6 +36,7 @@ from __future__ import annotations
 import polars as pl
 
 from scantui.analysis.bursts import SECOND_US
+from scantui.analysis.collab_prune import _keyed as key_rows  # one keying for both window kinds
 from scantui.analysis.collab_query import CollabQuery
 
 #: Bursts of one (key, port) starting at most this long after the latest end before them are one cluster.
@@ -44,13 +45,10 @@ WINDOW_COLUMNS = ("wid", "key", "dport", "src", "start_us", "end_us")
 
 
 def keyed(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery) -> pl.LazyFrame:
-    """Merged bursts of the query's ports with their ``key`` (/24, or AS on the burst's first day)."""
+    """Merged bursts of the query's ports with their ``key``: the key of their source on their first day, as
+    stage 1 keys a (day, source) row (/24, or AS that day)."""
     lf = bursts.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else bursts
-    if kind == "prefix24":
-        return lf.with_columns((pl.col("src") // 256).cast(pl.UInt32).alias("key"))
-    asn = (enrichment.select("src", "day", pl.col("asn").cast(pl.UInt32).alias("key"))
-           .filter(pl.col("key").is_not_null()).unique(["src", "day"]))
-    return lf.join(asn, on=["src", "day"], how="inner")
+    return key_rows(lf, kind, enrichment)
 
 
 def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
