@@ -18,6 +18,7 @@ import test_analysis_collab as tac
 from clihelp import SAMPLE, run
 from scantui.analysis import bursts as bw
 from scantui.analysis import collab as cb
+from scantui.analysis import collab_bursts as cbu
 from scantui.analysis.collab_query import make_query
 from scantui.analysis.rollup_cache import open_rollup
 from scantui.errors import InputError
@@ -148,6 +149,16 @@ def test_the_rollup_tables_give_the_same_bursts_and_candidates(planted, tmp_path
     assert [c.port for c in narrowed.candidates] == [8443] * 4
 
 
+def test_the_burst_prefilter_is_a_superset(planted, monkeypatch):
+    df, _truth = planted
+    pruned = cb.collab_scans(df.lazy(), telescope_size=pb.T, query=cb.CollabQuery(bursts=True))
+    windows = cbu.burst_windows
+    monkeypatch.setattr(cbu, "burst_windows", lambda *args: windows(*args, prune=False))
+    every = cb.collab_scans(df.lazy(), telescope_size=pb.T, query=cb.CollabQuery(bursts=True))
+    assert every.candidates == pruned.candidates and len(pruned.candidates) == 7
+    assert every.stats["windows"] > 3 * pruned.stats["windows"] and every.stats["packets_read"] > pruned.stats["packets_read"]
+
+
 # ---------------------------------------------------------------- burst mode finds what the calendar day finds
 
 
@@ -182,7 +193,8 @@ def test_burst_windows_find_every_paper_shape_the_calendar_day_finds(name, kwarg
     getattr(tac, name)(**kwargs)
 
 
-def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample_collab_runs, shared_rollup_cache):
+def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample_collab_runs, shared_rollup_cache,
+                                                                         monkeypatch):
     truth, runs = sample_collab_runs
     rollup = open_rollup(open_inputs([Path(SAMPLE)]))
     size = runs["day"].telescope_size
@@ -198,6 +210,12 @@ def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample
         assert (b.start_us, b.end_us, b.timing, b.union, b.excluded_standalone) == (
             c.start_us, c.end_us, c.timing, c.union, c.excluded_standalone)
     assert burst.stats["packets_read"] < truth["probes"] / 4
+    # the pre-filter keeps every cover: searching every cluster of every (key, port) finds the same candidates
+    windows = cbu.burst_windows
+    monkeypatch.setattr(cbu, "burst_windows", lambda *args: windows(*args, prune=False))
+    every = cb.collab_scans(rollup.packet_source(), port_day=rollup.port_day, enrichment=rollup.enrichment,
+                            telescope_size=size, query=cb.CollabQuery(bursts=True), bursts=rollup.bursts)
+    assert every.candidates == burst.candidates and every.stats["windows"] > 100 * burst.stats["windows"]
 
 
 # ---------------------------------------------------------------- the option

@@ -52,16 +52,18 @@ def keyed(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, quer
 
 
 def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
-                  cover_min: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+                  cover_min: float, *, prune: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(windows, standalone): one row per burst of each cluster that may hold a cover (``wid`` names the
     cluster; :data:`WINDOW_COLUMNS` plus ``day``, ``last_day``), and the standalone bursts of those
-    (key, port) pairs as (day, dport, src, key) rows, one per day they touch."""
+    (key, port) pairs as (day, dport, src, key) rows, one per day they touch. *prune* False keeps every
+    cluster of at least one source (what the pre-filter is checked against: the same candidates)."""
+    need_n, need_t = (query.min_sources, cover_min) if prune else (1, 0)
     stand = pl.col("dsts") >= cover_min
     all_rows = keyed(bursts, kind, enrichment, query)
     lf = all_rows if query.tools or query.telescope_ranges else all_rows.filter(~stand)
     # a cluster's bursts are some of its (key, port)'s: a pair whose bursts alone fail holds no cluster that passes
     pairs = (lf.group_by("key", "dport").agg(pl.col("src").n_unique().alias("n"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
-             .filter((pl.col("n") >= query.min_sources) & (pl.col("t") >= cover_min)).select("key", "dport"))
+             .filter((pl.col("n") >= need_n) & (pl.col("t") >= need_t)).select("key", "dport"))
     members, rows = pl.collect_all([lf.join(pairs, on=["key", "dport"], how="semi"),
                                     all_rows.filter(stand).join(pairs, on=["key", "dport"], how="semi")])
     s = members.sort("key", "dport", "start_us")
@@ -75,7 +77,7 @@ def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | No
     for level, column in ((0, "wide"), (1, "narrow")):
         part = s if level == 0 else s.filter(pl.col("_nn") < pl.col("_nw"))
         ok = (part.group_by(column).agg(pl.col("src").n_unique().alias("n"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
-              .filter((pl.col("n") >= query.min_sources) & (pl.col("t") >= cover_min)).select(column))
+              .filter((pl.col("n") >= need_n) & (pl.col("t") >= need_t)).select(column))
         windows.append(part.join(ok, on=column, how="semi").with_columns((pl.col(column) * 2 + level).alias("wid")))
     win = pl.concat(windows).select(*WINDOW_COLUMNS, "day", "last_day")
     pairs = win.select("key", "dport").unique()
