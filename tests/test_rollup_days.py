@@ -15,6 +15,7 @@ from polars.testing import assert_frame_equal
 
 from clihelp import run
 from conftest import make_canonical
+from scantui.analysis import bursts as bw
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
@@ -242,13 +243,13 @@ def test_a_day_built_in_passes_equals_one_pass(tmp_path, monkeypatch):
 
 def test_days_of_an_older_layout_are_rebuilt_not_reused(tmp_path, monkeypatch):
     files = _by_day(_data(), tmp_path / "in")
-    monkeypatch.setattr(ru, "LAYOUT_VERSION", 3)  # day states without their packet table
+    monkeypatch.setattr(ru, "LAYOUT_VERSION", 4)  # day states without their burst table
     rc.update_rollup(open_inputs(files))
     monkeypatch.undo()
     new = rc.update_rollup(open_inputs(files))
     assert new.count("reused", "day") == 0 and new.count("reused", "input") == 0
     assert new.rollup.meta["layout_version"] == ru.LAYOUT_VERSION == 5
-    assert all((state / DAY_PACKETS).is_dir() for state in new.rollup.day_states.values())
+    assert all((state / DAY_PACKETS).is_dir() and (state / bw.DAY_FILE).is_file() for state in new.rollup.day_states.values())
 
 
 def test_rollup_command_says_what_it_built_and_reused(tmp_path, capsys):

@@ -366,6 +366,31 @@ def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_c
     run_app(sample_app(tui_cache, tmp_path / "labels.yaml"), scenario)
 
 
+def test_the_default_window_is_bursts_and_finds_the_midnight_scan(tui_cache, tmp_path, monkeypatch, capsys):
+    from clihelp import run
+    from scantui.tui.app import ScantuiApp
+    from scantui.tui.state import LoadRequest
+
+    seen = {}
+    monkeypatch.setattr(ScantuiApp, "run", lambda app: seen.setdefault("request", app.state.request))
+    code, _out, err = run([SAMPLE.as_posix(), "--labels", str(tmp_path / "l.yaml")], capsys)
+    assert code == 0 and seen["request"].window == "burst", err
+    monkeypatch.undo()
+
+    async def scenario(app, pilot):
+        screen = await candidates(app, pilot)
+        assert app.collab_count == 28 and "window burst · by both" in screen.sub_title  # the sample's 27 and MID-01
+        found = {(c.port, c.day.isoformat(), c.key.text): c for c in app.state.collab.candidates}
+        assert found[(4443, "2024-02-08", "51.75.146.0/24")].window == "burst"
+        await press(app, pilot, "o")
+        assert app.screen.query_one("#prompt-window", Input).value == "burst"
+        await press(app, pilot, "escape")
+
+    app = ScantuiApp(LoadRequest((str(SAMPLE),), cache_dir=tui_cache, labels_path=tmp_path / "labels.yaml"))  # no window
+    app.labels_poll = None
+    run_app(app, scenario)
+
+
 def test_the_search_flags_reach_the_state_and_a_bad_one_is_one_line(monkeypatch, capsys, tmp_path):
     from clihelp import run
     from scantui.tui.app import ScantuiApp

@@ -81,6 +81,9 @@ def make_app(paths, cache: Path, **kwargs):
 
     # never the default ./scantui-labels.yaml: each app gets a fresh labels file unless told
     kwargs.setdefault("labels_path", Path(tempfile.mkdtemp(prefix="scantui-labels-")) / "labels.yaml")
+    # the thesis' calendar day: these tests' counts, ranks and screens are of its candidates, whatever the
+    # app's default window (bursts: tests/tui/test_tui_candidates.py checks that default on its own)
+    kwargs.setdefault("window", "day")
     poll = kwargs.pop("labels_poll", None)  # no timer racing the test's own writes; tests call check_labels_file
     app = ScantuiApp(LoadRequest(tuple(str(p) for p in paths), cache_dir=cache, **kwargs))
     app.labels_poll = poll

@@ -96,6 +96,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from scantui.analysis import bursts as bw
+from scantui.analysis import collab_bursts as cbu
 from scantui.analysis.collab_cover import Limits, cut_windows, scans_in_window
 from scantui.analysis.collab_keys import KEY_TABLES, KeyInputs, KeyTable
 from scantui.analysis.collab_prune import (
@@ -148,6 +150,7 @@ def collab_scans(
     sums: CollabSums | None = None,
     walks: pl.LazyFrame | None = None,
     fingerprints: pl.LazyFrame | None = None,
+    bursts: pl.LazyFrame | None = None,
 ) -> CollabResult:
     """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
@@ -161,6 +164,8 @@ def collab_scans(
     ``zmap_generator`` key and make ``--tool zmap`` count walk-identified sources.
     *fingerprints*, the rollup's per-day source signatures (:mod:`~scantui.analysis.fingerprint_keys`), key
     ``--by fingerprint`` (computed from *packets* when not given); other kinds: :mod:`~scantui.analysis.collab_keys`.
+    *bursts*, the rollup's per-day burst tables (:mod:`~scantui.analysis.bursts`), are what
+    ``query.bursts`` searches over (computed from *packets* when not given).
     """
     notes: list[str] = []
     source = as_source(packets)
@@ -181,9 +186,12 @@ def collab_scans(
     if "zmap_generator" in kinds and walks is None:
         kinds.remove("zmap_generator")
         notes.append("no ZMap walk results (they are built with the rollup): grouping by zmap_generator skipped")
-    rows = day_rows(port_day, query, walks)
     inputs = KeyInputs(source, fingerprints, walks)
     tables = {k: KEY_TABLES[k](inputs) for k in kinds if k in KEY_TABLES}
+    found = Found(enrichment, query, lim, telescope_size, notes, tables)
+    if query.bursts:
+        return _burst_scans(source, bursts, kinds, walks, found)
+    rows = day_rows(port_day, query, walks)
     per_kind, standalone = {}, {}
     for k in kinds:
         need = needed(sums.table, k, query, lim.cover_min) if sums is not None and k in sums.kinds else None
@@ -209,13 +217,65 @@ def collab_scans(
             raw.extend(found)
             windows += n
         stats["windows"] = windows
-    kept = _dedupe(raw)
-    asn_of, as_names = _asn_lookup(enrichment, kept) if enrichment is not None else ({}, {})
-    labels = _labels(tables, kept)
-    candidates = [_candidate(c, query, lim, asn_of, as_names, standalone, labels) for c in kept]
-    if query.top is not None:
-        candidates = candidates[: query.top]
-    return CollabResult(candidates, telescope_size, notes, stats)
+    return found.result(raw, standalone, stats)
+
+
+@dataclass
+class Found:
+    """What turns raw covers into the ranked :class:`CollabResult` (both window kinds)."""
+
+    enrichment: pl.LazyFrame | None
+    query: CollabQuery
+    lim: Limits
+    telescope_size: int
+    notes: list[str]
+    tables: dict[str, KeyTable]
+
+    def key_table(self, kind: str) -> pl.LazyFrame | None:
+        """The (day, src[, dport], key) rows of a kind keyed by a table, or None (/24, AS)."""
+        return self.tables[kind].rows if kind in self.tables else None
+
+    def result(self, raw: list[dict[str, Any]], standalone: dict, stats: dict[str, int]) -> CollabResult:
+        kept = _dedupe(raw)
+        enrichment, query = self.enrichment, self.query
+        asn_of, as_names = _asn_lookup(enrichment, kept) if enrichment is not None else ({}, {})
+        labels = _labels(self.tables, kept)
+        candidates = [_candidate(c, query, self.lim, asn_of, as_names, standalone, labels) for c in kept]
+        if query.top is not None:
+            candidates = candidates[: query.top]
+        return CollabResult(candidates, self.telescope_size, self.notes, stats)
+
+
+def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, kinds: list[str], walks: pl.LazyFrame | None,
+                 found: Found) -> CollabResult:
+    """``--window burst``: the cover search over the clusters of bursts (:mod:`~scantui.analysis.collab_bursts`)."""
+    query, lim = found.query, found.lim
+    if bursts is None:
+        merged = bw.bursts_of(source.read())
+    else:
+        merged = bw.merge_days(bursts.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else bursts)
+    merged = merged.collect().lazy()
+    per_kind, standalone = {}, {}
+    for k in kinds:
+        win, stand_df = cbu.burst_windows(merged, k, found.enrichment, query, lim.cover_min, key_table=found.key_table(k))
+        per_kind[k] = win
+        for day, port, src, key in stand_df.iter_rows():
+            standalone.setdefault((k, key, port), []).append((day, src))
+    stats = {f"prefilter_bursts_{k}": v.height for k, v in per_kind.items()}
+    need = pl.concat([cbu.need_rows(v) for v in per_kind.values()]).unique() if per_kind else None
+    raw: list[dict[str, Any]] = []
+    if need is not None and need.height:
+        pk = load_packets(source, need, query, walks)
+        stats["packets_read"] = pk.height
+        windows = 0
+        for kind, win in per_kind.items():
+            part = cbu.window_packets(pk, win)
+            for (_wid, key, port), w in part.partition_by("wid", "key", "dport", as_dict=True, maintain_order=True).items():
+                windows += 1
+                for scan in scans_in_window(w["t"].to_numpy(), w["src"].to_numpy(), w["dst"].to_numpy(), lim):
+                    raw.append({**scan, "kind": kind, "key_id": int(key), "port": int(port), "window_start": scan["start"]})
+        stats["windows"] = windows
+    return found.result(raw, standalone, stats)
 
 
 def _no_asn(enrichment: pl.LazyFrame) -> bool:

@@ -1,6 +1,6 @@
 """The options of a collaborative-scan search: :class:`CollabQuery` and the parsing of the options as typed.
 
-``--by``, ``--window``, ``--tolerance``, ``--tool``, ``--port``, ``--telescope``: the CLI's
+``--by``, ``--window`` (``day``, ``burst`` or a span), ``--tolerance``, ``--tool``, ``--port``, ``--telescope``: the CLI's
 ``collab``/``groups``, ``scantui PATH`` and the TUI's search options all parse them with
 :func:`make_query`. What the search does with a query: :mod:`scantui.analysis.collab`.
 """
@@ -26,7 +26,8 @@ DEFAULT_BY = ("prefix24", "asn")
 
 @dataclass(frozen=True)
 class CollabQuery:
-    """What to look for. ``window_us`` None means the UTC calendar day."""
+    """What to look for. ``window_us`` None means the UTC calendar day; ``bursts`` the burst windows
+    (:mod:`scantui.analysis.collab_bursts`, ``window_us`` then None)."""
 
     by: tuple[str, ...] = DEFAULT_BY
     window_us: int | None = None
@@ -37,12 +38,17 @@ class CollabQuery:
     high: float = STUDY_HIGH
     top: int | None = None
     telescope_ranges: tuple[tuple[int, int], ...] = ()  # (first, last) address of each telescope block
+    bursts: bool = False
 
     @property
     def window_label(self) -> str:
+        if self.bursts:
+            return BURST
         return "day" if self.window_us is None else format_window(self.window_us)
 
 
+#: ``--window burst``: windows cut from the sources' bursts (:mod:`scantui.analysis.collab_bursts`).
+BURST = "burst"
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
@@ -53,11 +59,16 @@ def parse_window(text: str) -> int | None:
         return None
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(s|m|min|h|d)", value)
     if not match:
-        raise InputError(f"expected 'day' or a span such as 24h, 48h, 90m, 2d, got {text!r}", where="--window")
+        raise InputError(f"expected 'day' or a span such as 24h, 48h, 90m, 2d (or 'burst'), got {text!r}", where="--window")
     us = int(float(match.group(1)) * _UNITS[match.group(2)] * 1_000_000)
     if us < 60_000_000:
         raise InputError(f"a window must be at least one minute, got {text!r}", where="--window")
     return us
+
+
+def is_burst_window(text: str) -> bool:
+    """``--window burst`` (:data:`BURST`), which :func:`parse_window` does not take: it is no span."""
+    return text.strip().lower() == BURST
 
 
 def format_window(us: int) -> str:
@@ -111,9 +122,9 @@ def parse_ports(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(ports)))
 
 
-def make_query(*, by: str = "both", window: str = "day", tolerance: str | None = None, tools: str | None = None,
+def make_query(*, by: str = "both", window: str = BURST, tolerance: str | None = None, tools: str | None = None,
                ports: str | None = None, min_sources: int = 2, telescope_cidrs: str | None = None) -> CollabQuery:
-    """The query of the search options as typed (``--by``, ``--window``, ``--tolerance``, ``--tool``, ``--port``...):
+    """The query of the search options as typed (``--by``, ``--window`` (``day``, ``burst`` or a span), ``--tolerance``, ``--tool``, ``--port``...):
     ``scantui collab``/``groups``, ``scantui PATH`` and the TUI's options all parse them here.
     A bad value raises :class:`InputError` naming the option."""
     from scantui.analysis.fingerprints import TOOLS
@@ -125,9 +136,10 @@ def make_query(*, by: str = "both", window: str = "day", tolerance: str | None =
         raise InputError(f"unknown tool {bad[0] if bad else tools!r} (known: {', '.join(TOOLS)})", where="--tool")
     low, high = parse_tolerance(tolerance) if tolerance else (STUDY_LOW, STUDY_HIGH)
     return CollabQuery(
-        by=parse_by(by), window_us=parse_window(window), tools=tool_list,
+        by=parse_by(by), window_us=None if is_burst_window(window) else parse_window(window), tools=tool_list,
         ports=parse_ports(ports) if ports is not None else (), min_sources=min_sources, low=low, high=high,
         telescope_ranges=telescope_ranges(parse_cidrs(telescope_cidrs)) if telescope_cidrs else (),
+        bursts=is_burst_window(window),
     )
 
 

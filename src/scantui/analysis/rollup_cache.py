@@ -83,9 +83,11 @@ import polars as pl
 
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
+from scantui.analysis import bursts
+from scantui.analysis.bursts import write_day_bursts
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
+from scantui.analysis.day_packets import day_packets_glob, write_day_packets
 from scantui.analysis.fingerprint_keys import scan_fingerprints
-from scantui.analysis.day_packets import write_day_packets
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
 from scantui.analysis.runner import LocalRunner, Runner
@@ -141,6 +143,11 @@ class Rollup:
         """Per-day header-artifact signatures of the sources (:mod:`~scantui.analysis.fingerprint_keys`), or None in
         a rollup without them."""
         return scan_fingerprints(self.path)
+
+    @property
+    def bursts(self) -> pl.LazyFrame | None:
+        """The days' burst tables (:mod:`~scantui.analysis.bursts`), or None in a rollup without them."""
+        return bursts.scan_days(self.path)
 
     @property
     def src_totals(self) -> pl.LazyFrame:
@@ -713,6 +720,7 @@ def build_state(job: dict[str, Any]) -> float:
         packets = rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]])
         rd.build_day_state(packets, tmp)
         write_day_packets(packets, tmp)
+        write_day_bursts(day_packets_glob(tmp), tmp / bursts.DAY_FILE)
         _write_json(tmp / _STATE_DONE, {"day": day, "inputs": job["inputs"]})
     return time.perf_counter() - t0
 

@@ -32,8 +32,8 @@ def search_options(func):
                   help="Group sources by /24, by AS (per day, from the data's asn column), by the generator of their "
                        "ZMap walk (zmap_generator: shards of one scan), by a rare header-artifact fingerprint (per day; "
                        "ties pools across ASes), both /24 and AS, or all; kinds may be joined by commas.")
-    @click.option("--window", default="day", show_default=True, metavar="day|SPAN",
-                  help="UTC calendar day, or a rolling span (24h, 48h, 90m, 2d) for scans crossing midnight or running slowly.")
+    @click.option("--window", default="burst", show_default=True, metavar="burst|day|SPAN",
+                  help="The sources' bursts (default: scans at any hour, across midnight), the UTC calendar day (the thesis' definition), or a rolling span (24h, 48h, 90m, 2d) for scans running slowly.")
     @click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only probes fingerprinted as these tools (default: every tool; zmap: also the probes of a source and port whose ZMap walk matched that day).")
     @click.option("--port", "ports", default=None, metavar="N[,N...]", help="Only these destination ports.")
     @click.option("--min-sources", type=click.IntRange(min=2), default=2, show_default=True, help="Fewest members of a scan.")

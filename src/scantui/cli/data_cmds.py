@@ -141,8 +141,8 @@ def open_workspace(paths, load_opts, telescope):
 @load_options
 @telescope_options
 @click.option("--labels", "labels_path", default=None, metavar="FILE", help="The labels file (default ./scantui-labels.yaml).")
-@click.option("--window", default="day", show_default=True, metavar="day|SPAN",
-              help="Collaborative-scan window: UTC calendar day, or a rolling span (24h, 48h, 90m, 2d) for scans crossing midnight.")
+@click.option("--window", default="burst", show_default=True, metavar="burst|day|SPAN",
+              help="Collaborative-scan window: the sources' bursts, the UTC calendar day (the thesis'), or a rolling span (24h, 48h, 90m, 2d).")
 @click.option("--tolerance", default=None, metavar="LOW,HIGH",
               help="Cover tolerance below/above N x telescope, as fractions or percentages (default: the study's 1.64%,2.46%).")
 @click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|zmap_generator|fingerprint|both|all",

@@ -20,7 +20,7 @@ def run_tui(
     telescope_size: int | None = None,
     telescope_cidrs_text: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    window: str = "day",
+    window: str = "burst",
     tolerance: str | None = None,
     by: str = "both",
     follow: bool = False,

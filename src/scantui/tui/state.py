@@ -64,7 +64,7 @@ class LoadRequest:
     telescope_cidrs_text: str | None = None
     cache_dir: str | os.PathLike[str] | None = None
     labels_path: str | os.PathLike[str] | None = None
-    window: str = "day"  # the collaborative-scan search options, as typed (``scantui PATH --window 24h``...)
+    window: str = "burst"  # the collaborative-scan search options, as typed (``scantui PATH --window 24h``...)
     tolerance: str | None = None
     by: str = "both"
     follow: bool = False  # ``--follow``: fold each complete new file under *paths* in while the app runs

@@ -271,7 +271,7 @@ class Workspace:
             fingerprints = rollup.fingerprints if "fingerprint" in query.by else None
             return collab_scans(self.packet_source(task), port_day=port_day, enrichment=rollup.enrichment,
                                 telescope_size=size, query=query, sums=sums, walks=rollup.zmap_walks,
-                                fingerprints=fingerprints)
+                                fingerprints=fingerprints, bursts=rollup.bursts)
 
         return self._memo(self._results, ("collab", query), task, search)
 

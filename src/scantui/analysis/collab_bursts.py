@@ -1,0 +1,101 @@
+"""Collab's burst windows (``--window burst``): which bursts the cover search runs over, together.
+
+The bursts (:mod:`scantui.analysis.bursts`, from the rollup's day tables merged across
+midnight, or computed from the packets without a rollup) of one (key, port) — the key of
+a burst is its source's /24, or its AS on the burst's first day — form *clusters*: sorted
+by start, a burst joins the cluster before it when it starts at most a gap after the latest
+end so far. Two gaps are tried, so both shapes of a scan are searched:
+
+* :data:`CLUSTER_GAP_US` (4 h): bursts that overlap or follow each other closely, e.g. the
+  members of a sequential scan with a rest between them (the thesis' shapes have rests of
+  up to 2 h);
+* 0: bursts that overlap only. This separates what a wide cluster joins: two rounds of one
+  pool in one day with a silence between them (each round is searched alone: a re-sharded
+  second round breaks the day's cover), or a sweep among a trickle of small bursts around it.
+  A sub-cluster equal to its wide cluster is not searched twice.
+
+The cover search (:func:`~scantui.analysis.collab_cover.scans_in_window`) then runs on the
+packets of each cluster's bursts only (its members' probes outside those bursts, e.g. a
+trickle far from the sweep, are not counted). A burst reaching the cover minimum alone
+is a standalone scanner: never in a cluster (so a standalone sweep in the /24 does not
+join the rounds around it), reported in ``excluded_standalone`` on the days it touches.
+
+**The pre-filter is a superset** (:func:`burst_windows`). A cluster is searched only when
+at least ``min_sources`` sources have bursts in it and their bursts' ``dsts`` sum to the
+cover minimum: every cover found in the cluster is a subset of its bursts' sources, and a
+source's distinct destinations in the cluster are at most the sum of its bursts' ``dsts``
+(each at least the burst's distinct destinations), so a cluster that fails cannot hold a
+cover. The packets read are exactly those clusters' (day, port, source) rows. With
+``--tool`` or ``--telescope``, fewer of a burst's probes count, so a standalone burst may
+become a member: then standalone bursts stay in the clusters (the search still leaves out
+any source reaching the cover minimum in the window).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from scantui.analysis.bursts import SECOND_US
+from scantui.analysis.collab_prune import _keyed as key_rows  # one keying for both window kinds
+from scantui.analysis.collab_query import CollabQuery
+
+#: Bursts of one (key, port) starting at most this long after the latest end before them are one cluster.
+CLUSTER_GAP_US = 4 * 3600 * SECOND_US
+WINDOW_COLUMNS = ("wid", "key", "dport", "src", "start_us", "end_us")
+
+
+def keyed(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
+          key_table: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Merged bursts of the query's ports with their ``key``: the key of their source on their first day, as
+    stage 1 keys a (day, source) row (/24, AS that day, or a kind's *key_table*: :mod:`~scantui.analysis.collab_keys`)."""
+    lf = bursts.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else bursts
+    return key_rows(lf, kind, enrichment, key_table)
+
+
+def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
+                  cover_min: float, *, prune: bool = True,
+                  key_table: pl.LazyFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(windows, standalone): one row per burst of each cluster that may hold a cover (``wid`` names the
+    cluster; :data:`WINDOW_COLUMNS` plus ``day``, ``last_day``), and the standalone bursts of those
+    (key, port) pairs as (day, dport, src, key) rows, one per day they touch. *prune* False keeps every
+    cluster of at least one source (what the pre-filter is checked against: the same candidates)."""
+    need_n, need_t = (query.min_sources, cover_min) if prune else (1, 0)
+    stand = pl.col("dsts") >= cover_min
+    all_rows = keyed(bursts, kind, enrichment, query, key_table)
+    lf = all_rows if query.tools or query.telescope_ranges else all_rows.filter(~stand)
+    # a cluster's bursts are some of its (key, port)'s: a pair whose bursts alone fail holds no cluster that passes
+    pairs = (lf.group_by("key", "dport").agg(pl.col("src").n_unique().alias("n"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
+             .filter((pl.col("n") >= need_n) & (pl.col("t") >= need_t)).select("key", "dport"))
+    members, rows = pl.collect_all([lf.join(pairs, on=["key", "dport"], how="semi"),
+                                    all_rows.filter(stand).join(pairs, on=["key", "dport"], how="semi")])
+    s = members.sort("key", "dport", "start_us")
+    group_start = ((pl.col("key") != pl.col("key").shift()) | (pl.col("dport") != pl.col("dport").shift())).fill_null(True)
+    reach = pl.col("end_us").cum_max().over("key", "dport").shift()
+    s = s.with_columns(
+        (group_start | (pl.col("start_us") > reach + CLUSTER_GAP_US)).fill_null(True).cum_sum().alias("wide"),
+        (group_start | (pl.col("start_us") > reach)).fill_null(True).cum_sum().alias("narrow"))
+    s = s.with_columns(pl.len().over("wide").alias("_nw"), pl.len().over("narrow").alias("_nn"))
+    windows = []
+    for level, column in ((0, "wide"), (1, "narrow")):
+        part = s if level == 0 else s.filter(pl.col("_nn") < pl.col("_nw"))
+        ok = (part.group_by(column).agg(pl.col("src").n_unique().alias("n"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
+              .filter((pl.col("n") >= need_n) & (pl.col("t") >= need_t)).select(column))
+        windows.append(part.join(ok, on=column, how="semi").with_columns((pl.col(column) * 2 + level).alias("wid")))
+    win = pl.concat(windows).select(*WINDOW_COLUMNS, "day", "last_day")
+    pairs = win.select("key", "dport").unique()
+    standalone = (rows.join(pairs, on=["key", "dport"], how="semi")
+                  .select(pl.date_ranges("day", "last_day").alias("day"), "dport", "src", "key").explode("day"))
+    return win, standalone
+
+
+def need_rows(windows: pl.DataFrame) -> pl.DataFrame:
+    """The (day, dport, src) rows whose packets the windows' bursts hold."""
+    return (windows.select(pl.date_ranges("day", "last_day").alias("day"), "dport", "src").explode("day").unique())
+
+
+def window_packets(pk: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFrame:
+    """The packets (``t``, ``src``, ``dst``) of each window's bursts with ``wid``, ``key``, ``dport``,
+    sorted by window and time."""
+    return (pk.join(windows.select(WINDOW_COLUMNS), on=["dport", "src"], how="inner")
+            .filter(pl.col("t").is_between(pl.col("start_us"), pl.col("end_us")))
+            .select("wid", "key", "dport", "t", "src", "dst").sort("wid", "t"))
