@@ -153,7 +153,7 @@ def test_the_burst_prefilter_is_a_superset(planted, monkeypatch):
     df, _truth = planted
     pruned = cb.collab_scans(df.lazy(), telescope_size=pb.T, query=cb.CollabQuery(bursts=True))
     windows = cbu.burst_windows
-    monkeypatch.setattr(cbu, "burst_windows", lambda *args: windows(*args, prune=False))
+    monkeypatch.setattr(cbu, "burst_windows", lambda *args, **kw: windows(*args, **kw, prune=False))
     every = cb.collab_scans(df.lazy(), telescope_size=pb.T, query=cb.CollabQuery(bursts=True))
     assert every.candidates == pruned.candidates and len(pruned.candidates) == 7
     assert every.stats["windows"] > 3 * pruned.stats["windows"] and every.stats["packets_read"] > pruned.stats["packets_read"]
@@ -212,7 +212,7 @@ def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample
     assert burst.stats["packets_read"] < truth["probes"] / 4
     # the pre-filter keeps every cover: searching every cluster of every (key, port) finds the same candidates
     windows = cbu.burst_windows
-    monkeypatch.setattr(cbu, "burst_windows", lambda *args: windows(*args, prune=False))
+    monkeypatch.setattr(cbu, "burst_windows", lambda *args, **kw: windows(*args, **kw, prune=False))
     every = cb.collab_scans(rollup.packet_source(), port_day=rollup.port_day, enrichment=rollup.enrichment,
                             telescope_size=size, query=cb.CollabQuery(bursts=True), bursts=rollup.bursts)
     assert every.candidates == burst.candidates and every.stats["windows"] > 100 * burst.stats["windows"]

@@ -172,7 +172,7 @@ def test_by_accepts_fingerprint_and_all():
     assert parse_by("fingerprint") == ("fingerprint",) and parse_by("all") == ("prefix24", "asn", "zmap_generator", "fingerprint")
     assert parse_by("both") == ("prefix24", "asn") and cb.CollabQuery().by == ("prefix24", "asn")
     assert parse_by("fingerprint,prefix24") == ("prefix24", "fingerprint")
-    assert query_label(make_query(by="all")).startswith("window day · by all ·")
+    assert query_label(make_query(by="all")).startswith("window burst · by all ·")
     with pytest.raises(InputError):
         parse_by("country")
 
@@ -241,6 +241,7 @@ def test_a_pool_across_midnight_is_found_with_a_rolling_window():
     """The key is per day but its id is the signature's: a pool's two days group under one key."""
     parts = [probes(src, part, 8080, 23, 2, RARE, asn=asn) for (src, asn), part in zip(ACROSS_ASES, split(4))]
     lf = table(parts + noise())
-    assert cb.collab_scans(lf, telescope_size=T, query=make_query(by="all")).candidates == []  # half a cover a day
-    c, = cb.collab_scans(lf, telescope_size=T, query=make_query(by="all", window="24h")).candidates
-    assert (c.key.text, c.n_sources, c.union, c.window) == (RARE_TEXT, 4, T, "24h")
+    assert cb.collab_scans(lf, telescope_size=T, query=make_query(by="all", window="day")).candidates == []  # half a day
+    for window in ("24h", "burst"):
+        c, = cb.collab_scans(lf, telescope_size=T, query=make_query(by="all", window=window)).candidates
+        assert (c.key.text, c.n_sources, c.union, c.window) == (RARE_TEXT, 4, T, window)

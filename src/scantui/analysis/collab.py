@@ -188,9 +188,9 @@ def collab_scans(
         notes.append("no ZMap walk results (they are built with the rollup): grouping by zmap_generator skipped")
     inputs = KeyInputs(source, fingerprints, walks)
     tables = {k: KEY_TABLES[k](inputs) for k in kinds if k in KEY_TABLES}
-    found = Found(enrichment, query, lim, telescope_size, notes, tables)
+    finish = Found(enrichment, query, lim, telescope_size, notes, tables)
     if query.bursts:
-        return _burst_scans(source, bursts, kinds, walks, found)
+        return _burst_scans(source, bursts, kinds, walks, finish)
     rows = day_rows(port_day, query, walks)
     per_kind, standalone = {}, {}
     for k in kinds:
@@ -217,7 +217,7 @@ def collab_scans(
             raw.extend(found)
             windows += n
         stats["windows"] = windows
-    return found.result(raw, standalone, stats)
+    return finish.result(raw, standalone, stats)
 
 
 @dataclass
