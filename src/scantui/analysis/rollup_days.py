@@ -797,7 +797,10 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
             frames.append(grown[table].lazy())
         else:
             mine = held(table) + mine
-            frames.append(_fold(mine, table) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
+            if len(mine) == 1 and old is None:  # a full merge: the new days' partials are folded already
+                frames.append(mine[0].cast(dict(_SCHEMAS[table])))
+            else:
+                frames.append(_fold(mine, table) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
     if grown is not None:  # the held integer partials, plus what the new days changed (only the ports they scanned)
         frames += [_fold_sums([*held(INTERVALS), grown[INTERVALS].lazy()], INTERVALS),
                    _fold_sums([*held(COVER), grown[COVER].lazy()], COVER)]
