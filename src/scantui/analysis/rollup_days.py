@@ -569,12 +569,13 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
-        touched, grown = _merge_range(r, new, changed, held_files, state, layered)
+        touched, grown, written = _merge_range(r, new, changed, held_files, state, layered)
         layers = {t: [state / t / r.name] for t in LAYERED}
         for t in LAYERED if layered else ():
             layers[t] = [state / t / f.name for f in held_files[t]] + [f for f in [state / t / r.delta] if f.is_file()]
         totals, profile = finish_sources(state, r, first_day, n_days,
-                                         None if old is None else (previous, touched, same_window), layers, grown)
+                                         None if old is None else (previous, touched, same_window), layers, grown,
+                                         tables=written if old is None else None)
         # scratch, read once by _concat below: not worth compressing
         totals.write_parquet(parts / f"{i:05d}-src_totals.parquet", compression="uncompressed")
         profile.write_parquet(parts / f"{i:05d}-src_profile.parquet", compression="uncompressed")
@@ -730,7 +731,8 @@ def _fold_sums(frames: Sequence[pl.LazyFrame], table: str) -> pl.LazyFrame:
 
 
 def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]],
-                 old: dict[str, list[Path]] | None, state: Path, layered: Sequence[str] = ()) -> pl.DataFrame:
+                 old: dict[str, list[Path]] | None, state: Path, layered: Sequence[str] = ()
+                 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame] | None, dict[str, pl.DataFrame]]:
     """The merged state of one source range into ``state/<table>/<range>.parquet``; the (src,
     kind) with packets in *new* (the days not in *old*, all days in a full merge).
 
@@ -742,6 +744,9 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     days' distinct destination pairs not held in *old* go to one more disjoint ``dsts`` file when
     ``dsts`` is in *layered* (only the pairs of sources already held are matched, against the held
     pairs of those sources), else into one file with the range's held pairs.
+
+    Returns the touched (src, kind), what :func:`_grown_ports` found (an extension) and each table as
+    written (for :func:`finish_sources`, which need not read them back).
     """
     where = r.where
     parts = [_day_partials(new, where)] if new else []
@@ -809,12 +814,14 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     if grown is None:  # a full merge: the integer partials of every port row
         results += pl.collect_all([_fold_sums([_intervals(results[1].lazy())], INTERVALS),
                                    _fold_sums([_cover(results[2].lazy())], COVER)])
+    written = {}
     for table, name, df in zip((BASE, PORTS, PORT_SCANS, SRC_DAYS, INTERVALS, COVER), names, results):
         if table in layered and df.height == 0:
             continue
         # sorted by source only: a later range reads its rows by row-group statistics
-        df.sort("src").write_parquet(state / table / name, compression="lz4", row_group_size=ROW_GROUP)
-    return touched, grown
+        written[table] = df = df.sort("src")
+        df.write_parquet(state / table / name, compression="lz4", row_group_size=ROW_GROUP)
+    return touched, grown, written
 
 
 def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str], list[pl.LazyFrame]]) -> dict[str, pl.DataFrame]:
@@ -873,7 +880,8 @@ _PORT_SIDE = tuple(c for c in ru.SRC_PROFILE_SCHEMA.names() if c not in ("src", 
 def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: int,
                    previous: tuple[Path, pl.DataFrame, bool] | None = None,
                    layers: dict[str, list[Path]] | None = None,
-                   grown: dict[str, pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                   grown: dict[str, pl.DataFrame] | None = None,
+                   tables: dict[str, pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``src_totals`` and ``src_profile`` rows of one source range from the merged state: the
     same columns :func:`~scantui.analysis.rollup.src_profile` computes from all of a source's
     ``port_day`` rows, from one row per (source, port) instead (see the module doc).
@@ -886,8 +894,10 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     range's own file of each). *grown* (with *previous*): what :func:`_grown_ports` found the added
     days changed; the touched sources' port-side columns are then the older rollup's updated by it
     and the range's :data:`INTERVALS` and :data:`COVER` rows, never read from all their port rows.
+    *tables* (a full merge): the range's :data:`BASE`, :data:`PORTS`, :data:`PORT_SCANS` and
+    :data:`SRC_DAYS` as :func:`_merge_range` just wrote them (the same rows in the same order), not read again.
     """
-    base = pl.read_parquet(state / BASE / r.name).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
+    base = (tables[BASE] if tables else pl.read_parquet(state / BASE / r.name)).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
     keys = ["src", "kind"]
     layers = layers or {t: [state / t / r.name] for t in LAYERED}
 
@@ -914,7 +924,7 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     old_totals = old_profile = None
     port = pl.col("dport")
     if previous is None:
-        ports, scans = pl.collect_all([folded(PORTS), folded(PORT_SCANS)])
+        ports, scans = (tables[PORTS], tables[PORT_SCANS]) if tables else pl.collect_all([folded(PORTS), folded(PORT_SCANS)])
         port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
                        .group_by("src", "kind").agg(
                            pl.len().cast(pl.UInt32).alias("ports"),
@@ -949,7 +959,8 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         port_counts, scans, intervals_all, coverage_all = pl.collect_all(
             [port_counts.lazy(), scans, intervals_all, coverage_all])
     # the same day range: only the touched sources' schedules can change; else every source's may
-    src_days = scan(SRC_DAYS, layers[SRC_DAYS], only_touched=previous is not None and previous[2]).collect()
+    src_days = (tables[SRC_DAYS] if tables and previous is None
+                else scan(SRC_DAYS, layers[SRC_DAYS], only_touched=previous is not None and previous[2]).collect())
     port_totals = port_counts.select(*keys, "ports")
     if old_totals is not None:
         port_totals = pl.concat([port_totals, old_totals])
