@@ -504,3 +504,32 @@ def test_layers_are_folded_back_after_max_deltas(tmp_path, monkeypatch):
         _same_as_scratch(update, files[:n], tmp_path)
         previous = update
     _profile_from_rows(update.rollup)
+
+
+def test_the_day_tables_a_merge_reads_by_source_have_small_row_groups(tmp_path, monkeypatch, capfd):
+    """``port_day`` and ``src_dsts`` are written in row groups of ``SOURCE_ROW_GROUP`` rows (a merge's
+    source range takes a few thousand rows of each day), the session keys in ``ROW_GROUP``; in one pass
+    or in several, and the day's ``port_day`` under Unicorn sessions too."""
+    monkeypatch.setattr(rd, "SOURCE_ROW_GROUP", 20)
+    monkeypatch.setattr(rd, "ROW_GROUP", 60)
+    day = pl.read_parquet(_by_day(_data(), tmp_path / "in")[0])
+
+    def groups(path: Path, column: str = "src") -> tuple[int, int]:
+        """(rows, row groups) of a Parquet file, the groups from the reader's log of a pushed-down filter."""
+        capfd.readouterr()
+        with pl.Config(verbose=True):
+            first = pl.scan_parquet(path).select(pl.col(column).drop_nulls().first()).collect().item()
+            pl.scan_parquet(path).filter(pl.col(column) == first).collect()
+        line = [x for x in capfd.readouterr().err.splitlines() if "Predicate pushdown: reading" in x][-1]
+        return pl.scan_parquet(path).select(pl.len()).collect().item(), int(line.split(" / ")[1].split()[0])
+
+    for passes, folder in ((None, tmp_path / "one"), (150, tmp_path / "passes")):
+        rd.build_day_state(day.lazy(), folder, pass_packets=passes)
+        for name, size in ((rd.PORT_DAY_BASE, 20), (rd.PAIRS, 20), (rd.KEYS, 60)):
+            rows, n = groups(folder / name, "unicorn_key" if name == rd.KEYS else "src")
+            assert rows > size and n == -(-rows // size), (name, rows, n)
+    sessions = pl.read_parquet(tmp_path / "one" / rd.KEYS).sort("n", descending=True).head(1).select(
+        "unicorn_key", pl.lit(True).alias("unicorn_session"))
+    rd.port_day_with(tmp_path / "one", sessions, lambda: day.lazy(), tmp_path / "with.parquet")
+    rows, n = groups(tmp_path / "with.parquet")
+    assert rows > 20 and n == -(-rows // 20)

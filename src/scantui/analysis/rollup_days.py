@@ -190,6 +190,11 @@ KEYS_PER_RANGE = 10_000_000
 ROWS_PER_RANGE = 2_000_000
 #: Rows per row group of the day files read by range (small enough for ranges to skip most of a file).
 ROW_GROUP = 65_536
+#: Rows per row group of the day files a merge reads by source range (``port_day``, ``src_dsts``): a range
+#: takes a few thousand rows of each day (ranges hold :data:`ROWS_PER_RANGE` rows over every day), so
+#: groups of :data:`ROW_GROUP` rows were decoded mostly to be dropped (84 days: ~8x the rows kept; the
+#: merge's CPU ~12 % lower with these, ``benchmarks/RESULTS.md``, "Session 6").
+SOURCE_ROW_GROUP = 8_192
 
 Progress = ru.Progress
 #: ``map(fn, items, step=None) -> [fn(item) ...]``: how a merge runs its ranges (:mod:`scantui.analysis.runner`).
@@ -270,12 +275,12 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
         frames = pl.collect_all([*tables, *(small if i == 0 else [])], engine="streaming")
         for name, frame, (order, nulls_last) in zip(names, frames, _DAY_ORDER):
             target = out / name if passes == 1 else out / f"{name}.{i}.tmp"
-            frame.sort(*order, nulls_last=nulls_last).write_parquet(target, row_group_size=ROW_GROUP)
+            frame.sort(*order, nulls_last=nulls_last).write_parquet(target, row_group_size=_row_group(name))
             pieces[name].append(target)
         del frames, tables
     if passes > 1:
         for name in names:  # streamed: one row group at a time, in pass order
-            pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=ROW_GROUP, engine="streaming")
+            pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=_row_group(name), engine="streaming")
             for piece in pieces[name]:
                 piece.unlink()
 
@@ -284,6 +289,11 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
 #: alone): one pass 3.5 GiB peak, 48.8 CPU s; passes of 18 M 1.9 GiB, 53.8 s; 12 M 1.5 GiB, 54.5 s;
 #: 6 M 1.3 GiB, 63.9 s (every pass reads the whole day again).
 PASS_PACKETS = 12_000_000
+def _row_group(name: str) -> int:
+    """Rows per row group of a per-day table: :data:`SOURCE_ROW_GROUP` for those the merge reads by source range."""
+    return SOURCE_ROW_GROUP if name in (PORT_DAY_BASE, PAIRS) else ROW_GROUP
+
+
 #: Sort order (and nulls last?) of each per-day table (``port_day``, ``unicorn_keys``, ``unicorn_groups``, ``src_dsts``).
 _DAY_ORDER = ((("src", "dport"), False), (("unicorn_key",), False), (("unicorn_key", *GROUP_KEYS, "tool"), True),
               (("src", "kind", "dst"), False))
@@ -349,7 +359,7 @@ def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.
         (pl.col("tool_unicorn") + pl.sum_horizontal(moved_cols)).cast(pl.UInt32).alias("tool_unicorn"),
     ).drop(moved_cols)
     # in the base's order (by source), as the merge reads it
-    rows.sink_parquet(target, row_group_size=ROW_GROUP, engine="streaming")
+    rows.sink_parquet(target, row_group_size=SOURCE_ROW_GROUP, engine="streaming")
 
 
 def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper | None = None) -> pl.DataFrame:
