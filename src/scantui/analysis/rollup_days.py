@@ -79,8 +79,12 @@ Unicorn sessions
     only; the float columns are computed from the folded integers, in the same
     order as :func:`~scantui.analysis.rollup.src_profile`).
 
-    A full merge folds every day's partials (one streaming group-by) and unions
-    the destination sets, one source range at a time (below). *Extending*
+    A full merge folds every day's partials and unions the destination sets, one
+    source range at a time (below): the range's ``port_day`` rows of every day are
+    read in one scan of all the day files (row groups of :data:`SOURCE_ROW_GROUP`
+    rows outside the range skipped by their statistics) and grouped once, which
+    is itself a valid partial (the tables the merge then writes, it hands to
+    :func:`finish_sources` as they are). *Extending*
     (:func:`extends`: every day of an older rollup's state is a day here with
     the same state folder; the cache passes the finished rollup holding the
     most such days) writes what the new days change, and hard-links the rest:
@@ -126,8 +130,9 @@ Unicorn sessions
     threshold (the held days' counts are read for those keys only). A removed
     or changed day cannot be subtracted from a union, so it makes a full merge.
 
-    Memory: one source range at a time (its state rows, one per (source,
-    port) over the data, and its pairs of the new days). Disk: about
+    Memory: one source range at a time (the new days' ``port_day`` rows of the
+    range, its state rows, one per (source, port) over the data, and its pairs of
+    the new days; at most about :data:`ROWS_PER_RANGE` rows each). Disk: about
     one state row per (source, port) and one pair per distinct (src, kind,
     dst) over the data, per kept rollup (the ``dsts`` files and the layers are
     hard links), plus a layer per extension until the layers are folded.
