@@ -507,10 +507,10 @@ def test_layers_are_folded_back_after_max_deltas(tmp_path, monkeypatch):
 
 
 def test_the_day_tables_a_merge_reads_by_source_have_small_row_groups(tmp_path, monkeypatch, capfd):
-    """``port_day`` and ``src_dsts`` are written in row groups of ``SOURCE_ROW_GROUP`` rows (a merge's
+    """``port_day`` and ``src_dsts`` are written in row groups of ``NARROW_ROW_GROUP`` rows (a merge's
     source range takes a few thousand rows of each day), the session keys in ``ROW_GROUP``; in one pass
-    or in several, and the day's ``port_day`` under Unicorn sessions too."""
-    monkeypatch.setattr(rd, "SOURCE_ROW_GROUP", 20)
+    or in several, the day's ``port_day`` under Unicorn sessions and the port-sorted copy too."""
+    monkeypatch.setattr(rd, "NARROW_ROW_GROUP", 20)
     monkeypatch.setattr(rd, "ROW_GROUP", 60)
     day = pl.read_parquet(_by_day(_data(), tmp_path / "in")[0])
 
@@ -532,4 +532,7 @@ def test_the_day_tables_a_merge_reads_by_source_have_small_row_groups(tmp_path, 
         "unicorn_key", pl.lit(True).alias("unicorn_session"))
     rd.port_day_with(tmp_path / "one", sessions, lambda: day.lazy(), tmp_path / "with.parquet")
     rows, n = groups(tmp_path / "with.parquet")
+    assert rows > 20 and n == -(-rows // 20)
+    rd.write_by_port(tmp_path / "with.parquet")
+    rows, n = groups(rd.by_port(tmp_path / "with.parquet"), "dport")
     assert rows > 20 and n == -(-rows // 20)

@@ -81,7 +81,7 @@ Unicorn sessions
 
     A full merge folds every day's partials and unions the destination sets, one
     source range at a time (below): the range's ``port_day`` rows of every day are
-    read in one scan of all the day files (row groups of :data:`SOURCE_ROW_GROUP`
+    read in one scan of all the day files (row groups of :data:`NARROW_ROW_GROUP`
     rows outside the range skipped by their statistics) and grouped once, which
     is itself a valid partial (the tables the merge then writes, it hands to
     :func:`finish_sources` as they are). *Extending*
@@ -195,11 +195,11 @@ KEYS_PER_RANGE = 10_000_000
 ROWS_PER_RANGE = 2_000_000
 #: Rows per row group of the day files read by range (small enough for ranges to skip most of a file).
 ROW_GROUP = 65_536
-#: Rows per row group of the day files a merge reads by source range (``port_day``, ``src_dsts``): a range
-#: takes a few thousand rows of each day (ranges hold :data:`ROWS_PER_RANGE` rows over every day), so
-#: groups of :data:`ROW_GROUP` rows were decoded mostly to be dropped (84 days: ~8x the rows kept; the
-#: merge's CPU ~12 % lower with these, ``benchmarks/RESULTS.md``, "Session 6").
-SOURCE_ROW_GROUP = 8_192
+#: Rows per row group of the day files read a narrow slice at a time: ``port_day`` and ``src_dsts`` by a
+#: merge's source range (a few thousand rows of each day: ranges hold :data:`ROWS_PER_RANGE` rows over
+#: every day) and the port-sorted ``port_day`` copy by port. Groups of :data:`ROW_GROUP` rows were decoded
+#: mostly to be dropped (84 days: ~8x the rows a range kept); measured in ``benchmarks/RESULTS.md``, "Session 6".
+NARROW_ROW_GROUP = 8_192
 
 Progress = ru.Progress
 #: ``map(fn, items, step=None) -> [fn(item) ...]``: how a merge runs its ranges (:mod:`scantui.analysis.runner`).
@@ -295,8 +295,8 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
 #: 6 M 1.3 GiB, 63.9 s (every pass reads the whole day again).
 PASS_PACKETS = 12_000_000
 def _row_group(name: str) -> int:
-    """Rows per row group of a per-day table: :data:`SOURCE_ROW_GROUP` for those the merge reads by source range."""
-    return SOURCE_ROW_GROUP if name in (PORT_DAY_BASE, PAIRS) else ROW_GROUP
+    """Rows per row group of a per-day table: :data:`NARROW_ROW_GROUP` for those the merge reads by source range."""
+    return NARROW_ROW_GROUP if name in (PORT_DAY_BASE, PAIRS) else ROW_GROUP
 
 
 #: Sort order (and nulls last?) of each per-day table (``port_day``, ``unicorn_keys``, ``unicorn_groups``, ``src_dsts``).
@@ -364,7 +364,7 @@ def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.
         (pl.col("tool_unicorn") + pl.sum_horizontal(moved_cols)).cast(pl.UInt32).alias("tool_unicorn"),
     ).drop(moved_cols)
     # in the base's order (by source), as the merge reads it
-    rows.sink_parquet(target, row_group_size=SOURCE_ROW_GROUP, engine="streaming")
+    rows.sink_parquet(target, row_group_size=NARROW_ROW_GROUP, engine="streaming")
 
 
 def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper | None = None) -> pl.DataFrame:
@@ -451,7 +451,7 @@ def write_by_port(port_day: Path) -> None:
         return
     with atomic_path(target) as tmp:
         (pl.read_parquet(port_day).sort("kind", "dport", "src", nulls_last=True, maintain_order=True)
-         .write_parquet(tmp, row_group_size=ROW_GROUP))
+         .write_parquet(tmp, row_group_size=NARROW_ROW_GROUP))
 
 
 def sessions_digest(sessions: pl.DataFrame) -> str:
