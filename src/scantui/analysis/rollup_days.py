@@ -294,6 +294,8 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
 #: alone): one pass 3.5 GiB peak, 48.8 CPU s; passes of 18 M 1.9 GiB, 53.8 s; 12 M 1.5 GiB, 54.5 s;
 #: 6 M 1.3 GiB, 63.9 s (every pass reads the whole day again).
 PASS_PACKETS = 12_000_000
+
+
 def _row_group(name: str) -> int:
     """Rows per row group of a per-day table: :data:`NARROW_ROW_GROUP` for those the merge reads by source range."""
     return NARROW_ROW_GROUP if name in (PORT_DAY_BASE, PAIRS) else ROW_GROUP
@@ -683,10 +685,13 @@ def _day_partials(days: Sequence[DayFiles], where: pl.Expr) -> tuple[pl.LazyFram
         pl.col("packets").cast(pl.UInt64).sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
         *[pl.col(c).cast(pl.Int64).sum() for c in ru.TOOL_COLUMNS], days_of.alias("days"),
     ).with_columns(pl.lit(0, pl.UInt64()).alias("dsts"))
-    ports = rows.group_by(_PORT_KEYS).agg(days_of.alias("scans"), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1"))
+    ports = rows.group_by(_PORT_KEYS).agg(
+        days_of.alias("scans"), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1"))
     # a day's port scan sums its sensors; over the days: packets summed, days counted, the best day's dsts
-    scans = (rows.group_by(*_SCAN_KEYS, "day").agg(pl.col("packets").cast(pl.UInt64).sum(), pl.col("dsts").sum().cast(pl.UInt32))
-             .group_by(_SCAN_KEYS).agg(pl.col("packets").sum(), pl.len().cast(pl.UInt32).alias("scans"), pl.col("dsts").max()))
+    scans = (rows.group_by(*_SCAN_KEYS, "day")
+             .agg(pl.col("packets").cast(pl.UInt64).sum(), pl.col("dsts").sum().cast(pl.UInt32))
+             .group_by(_SCAN_KEYS)
+             .agg(pl.col("packets").sum(), pl.len().cast(pl.UInt32).alias("scans"), pl.col("dsts").max()))
     src_days = rows.select("src", "kind", "day").unique()
     return (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
             scans.select(PORT_SCANS_SCHEMA.names()), src_days.cast(dict(SRC_DAYS_SCHEMA)))
@@ -912,7 +917,8 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     *tables* (a full merge): the range's :data:`BASE`, :data:`PORTS`, :data:`PORT_SCANS` and
     :data:`SRC_DAYS` as :func:`_merge_range` just wrote them (the same rows in the same order), not read again.
     """
-    base = (tables[BASE] if tables else pl.read_parquet(state / BASE / r.name)).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
+    base = tables[BASE] if tables else pl.read_parquet(state / BASE / r.name)
+    base = base.filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
     keys = ["src", "kind"]
     layers = layers or {t: [state / t / r.name] for t in LAYERED}
 
@@ -939,7 +945,10 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     old_totals = old_profile = None
     port = pl.col("dport")
     if previous is None:
-        ports, scans = (tables[PORTS], tables[PORT_SCANS]) if tables else pl.collect_all([folded(PORTS), folded(PORT_SCANS)])
+        if tables:
+            ports, scans = tables[PORTS], tables[PORT_SCANS]
+        else:
+            ports, scans = pl.collect_all([folded(PORTS), folded(PORT_SCANS)])
         port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
                        .group_by("src", "kind").agg(
                            pl.len().cast(pl.UInt32).alias("ports"),
