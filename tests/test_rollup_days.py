@@ -219,6 +219,49 @@ def test_merge_ranges_do_not_change_the_tables(tmp_path, monkeypatch):
         assert_frame_equal(table, _tables(split.rollup)[name])
 
 
+def _per_day_partials(d: rd.DayFiles, where: pl.Expr) -> list[pl.LazyFrame]:
+    """The merge's partials of one day as the merge computed them before one scan read every day
+    (a group-by per day and file): the reference the one-scan partials are checked against."""
+    rows = pl.scan_parquet(d.port_day).filter(where)
+    day = pl.lit(d.day, pl.Date())
+    base = rows.group_by("src", "kind").agg(
+        pl.col("packets").cast(pl.UInt64).sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
+        *[pl.col(c).cast(pl.Int64).sum() for c in ru.TOOL_COLUMNS],
+    ).with_columns(pl.lit(1, pl.UInt32()).alias("days"), pl.lit(0, pl.UInt64()).alias("dsts"))
+    ports = rows.select("src", "kind", "sensor", "proto", "dport").unique().with_columns(
+        pl.lit(1, pl.UInt32()).alias("scans"), day.alias("d0"), day.alias("d1"))
+    scans = rows.group_by("src", "kind", "proto", "dport").agg(
+        pl.col("packets").cast(pl.UInt64).sum(), pl.col("dsts").sum().cast(pl.UInt32),
+    ).with_columns(pl.lit(1, pl.UInt32()).alias("scans"))
+    src_days = rows.select("src", "kind").unique().with_columns(day.alias("day"))
+    return [base.select(rd.BASE_SCHEMA.names()), ports.select(rd.PORTS_SCHEMA.names()),
+            scans.select(rd.PORT_SCANS_SCHEMA.names()), src_days.cast(dict(rd.SRC_DAYS_SCHEMA))]
+
+
+def test_the_partials_of_many_days_read_in_one_scan_equal_each_day_folded(tmp_path):
+    """The merge reads every day's ``port_day`` rows of a source range in one scan and groups them
+    once: the same state rows as one partial per day folded, for a range and for every source."""
+    # few sources and ports, so that (source, port) pairs recur over days; two sensors (ports are per sensor)
+    df = conform(make_canonical(n=3000, seed=11, days=5).with_columns(
+        (pl.col("src") % 60 + 16_777_216).alias("src"), (pl.col("dport") % 7).alias("dport"),
+        pl.when(pl.col("dst") % 2 == 0).then(pl.lit("s1")).otherwise(pl.lit("s2")).alias("sensor")).lazy()).collect()
+    update = rc.update_rollup(open_inputs(_by_day(df, tmp_path / "in")))
+    index = json.loads((update.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())
+    store = update.rollup.path.parents[1] / "days" / "state"
+    days = [rd.DayFiles(dt.date.fromisoformat(d), store / s, store / s / f) for d, (s, f) in sorted(index["days"].items())]
+    assert len(days) == 5
+    srcs = pl.read_parquet(days[0].port_day)["src"].sort()
+    for where in (pl.lit(True), pl.col("src").is_between(srcs[len(srcs) // 4], srcs[len(srcs) // 2])):
+        mine = pl.collect_all(rd._day_partials(days, where))
+        each = [_per_day_partials(d, where) for d in days]
+        theirs = pl.collect_all([rd._fold([p[0] for p in each], rd.BASE), rd._fold([p[1] for p in each], rd.PORTS),
+                                 rd._fold([p[2] for p in each], rd.PORT_SCANS), pl.concat([p[3] for p in each])])
+        for a, b in zip(mine, theirs):
+            assert a.height > 0
+            assert_frame_equal(a.sort(pl.all(), nulls_last=True), b.sort(pl.all(), nulls_last=True))
+        assert mine[1]["scans"].max() > 1 and mine[1]["sensor"].n_unique() == 2
+
+
 def test_a_day_built_in_passes_equals_one_pass(tmp_path, monkeypatch):
     """A day bigger than ``PASS_PACKETS`` is built one source range and one key range a pass: every
     per-day table holds the same rows in the same order, and the rollup is the same."""
@@ -462,3 +505,35 @@ def test_layers_are_folded_back_after_max_deltas(tmp_path, monkeypatch):
         _same_as_scratch(update, files[:n], tmp_path)
         previous = update
     _profile_from_rows(update.rollup)
+
+
+def test_the_day_tables_a_merge_reads_by_source_have_small_row_groups(tmp_path, monkeypatch, capfd):
+    """``port_day`` and ``src_dsts`` are written in row groups of ``NARROW_ROW_GROUP`` rows (a merge's
+    source range takes a few thousand rows of each day), the session keys in ``ROW_GROUP``; in one pass
+    or in several, the day's ``port_day`` under Unicorn sessions and the port-sorted copy too."""
+    monkeypatch.setattr(rd, "NARROW_ROW_GROUP", 20)
+    monkeypatch.setattr(rd, "ROW_GROUP", 60)
+    day = pl.read_parquet(_by_day(_data(), tmp_path / "in")[0])
+
+    def groups(path: Path, column: str = "src") -> tuple[int, int]:
+        """(rows, row groups) of a Parquet file, the groups from the reader's log of a pushed-down filter."""
+        capfd.readouterr()
+        with pl.Config(verbose=True):
+            first = pl.scan_parquet(path).select(pl.col(column).drop_nulls().first()).collect().item()
+            pl.scan_parquet(path).filter(pl.col(column) == first).collect()
+        line = [x for x in capfd.readouterr().err.splitlines() if "Predicate pushdown: reading" in x][-1]
+        return pl.scan_parquet(path).select(pl.len()).collect().item(), int(line.split(" / ")[1].split()[0])
+
+    for passes, folder in ((None, tmp_path / "one"), (150, tmp_path / "passes")):
+        rd.build_day_state(day.lazy(), folder, pass_packets=passes)
+        for name, size in ((rd.PORT_DAY_BASE, 20), (rd.PAIRS, 20), (rd.KEYS, 60)):
+            rows, n = groups(folder / name, "unicorn_key" if name == rd.KEYS else "src")
+            assert rows > size and n == -(-rows // size), (name, rows, n)
+    sessions = pl.read_parquet(tmp_path / "one" / rd.KEYS).sort("n", descending=True).head(1).select(
+        "unicorn_key", pl.lit(True).alias("unicorn_session"))
+    rd.port_day_with(tmp_path / "one", sessions, lambda: day.lazy(), tmp_path / "with.parquet")
+    rows, n = groups(tmp_path / "with.parquet")
+    assert rows > 20 and n == -(-rows // 20)
+    rd.write_by_port(tmp_path / "with.parquet")
+    rows, n = groups(rd.by_port(tmp_path / "with.parquet"), "dport")
+    assert rows > 20 and n == -(-rows // 20)

@@ -80,8 +80,12 @@ Unicorn sessions
     only; the float columns are computed from the folded integers, in the same
     order as :func:`~scantui.analysis.rollup.src_profile`).
 
-    A full merge folds every day's partials (one streaming group-by) and unions
-    the destination sets, one source range at a time (below). *Extending*
+    A full merge folds every day's partials and unions the destination sets, one
+    source range at a time (below): the range's ``port_day`` rows of every day are
+    read in one scan of all the day files (row groups of :data:`NARROW_ROW_GROUP`
+    rows outside the range skipped by their statistics) and grouped once, which
+    is itself a valid partial (the tables the merge then writes, it hands to
+    :func:`finish_sources` as they are). *Extending*
     (:func:`extends`: every day of an older rollup's state is a day here with
     the same state folder; the cache passes the finished rollup holding the
     most such days) writes what the new days change, and hard-links the rest:
@@ -127,8 +131,9 @@ Unicorn sessions
     threshold (the held days' counts are read for those keys only). A removed
     or changed day cannot be subtracted from a union, so it makes a full merge.
 
-    Memory: one source range at a time (its state rows, one per (source,
-    port) over the data, and its pairs of the new days). Disk: about
+    Memory: one source range at a time (the new days' ``port_day`` rows of the
+    range, its state rows, one per (source, port) over the data, and its pairs of
+    the new days; at most about :data:`ROWS_PER_RANGE` rows each). Disk: about
     one state row per (source, port) and one pair per distinct (src, kind,
     dst) over the data, per kept rollup (the ``dsts`` files and the layers are
     hard links), plus a layer per extension until the layers are folded.
@@ -194,6 +199,11 @@ KEYS_PER_RANGE = 10_000_000
 ROWS_PER_RANGE = 2_000_000
 #: Rows per row group of the day files read by range (small enough for ranges to skip most of a file).
 ROW_GROUP = 65_536
+#: Rows per row group of the day files read a narrow slice at a time: ``port_day`` and ``src_dsts`` by a
+#: merge's source range (a few thousand rows of each day: ranges hold :data:`ROWS_PER_RANGE` rows over
+#: every day) and the port-sorted ``port_day`` copy by port. Groups of :data:`ROW_GROUP` rows were decoded
+#: mostly to be dropped (84 days: ~8x the rows a range kept); measured in ``benchmarks/RESULTS.md``, "Session 6".
+NARROW_ROW_GROUP = 8_192
 
 Progress = ru.Progress
 #: ``map(fn, items, step=None) -> [fn(item) ...]``: how a merge runs its ranges (:mod:`scantui.analysis.runner`).
@@ -274,12 +284,12 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
         frames = pl.collect_all([*tables, *(small if i == 0 else [])], engine="streaming")
         for name, frame, (order, nulls_last) in zip(names, frames, _DAY_ORDER):
             target = out / name if passes == 1 else out / f"{name}.{i}.tmp"
-            frame.sort(*order, nulls_last=nulls_last).write_parquet(target, row_group_size=ROW_GROUP)
+            frame.sort(*order, nulls_last=nulls_last).write_parquet(target, row_group_size=_row_group(name))
             pieces[name].append(target)
         del frames, tables
     if passes > 1:
         for name in names:  # streamed: one row group at a time, in pass order
-            pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=ROW_GROUP, engine="streaming")
+            pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=_row_group(name), engine="streaming")
             for piece in pieces[name]:
                 piece.unlink()
     zr.write_day(packets, out)  # the ZMap walk test on the day's pre-screened sources (after day_totals)
@@ -289,6 +299,13 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
 #: alone): one pass 3.5 GiB peak, 48.8 CPU s; passes of 18 M 1.9 GiB, 53.8 s; 12 M 1.5 GiB, 54.5 s;
 #: 6 M 1.3 GiB, 63.9 s (every pass reads the whole day again).
 PASS_PACKETS = 12_000_000
+
+
+def _row_group(name: str) -> int:
+    """Rows per row group of a per-day table: :data:`NARROW_ROW_GROUP` for those the merge reads by source range."""
+    return NARROW_ROW_GROUP if name in (PORT_DAY_BASE, PAIRS) else ROW_GROUP
+
+
 #: Sort order (and nulls last?) of each per-day table (``port_day``, ``unicorn_keys``, ``unicorn_groups``, ``src_dsts``).
 _DAY_ORDER = ((("src", "dport"), False), (("unicorn_key",), False), (("unicorn_key", *GROUP_KEYS, "tool"), True),
               (("src", "kind", "dst"), False))
@@ -354,7 +371,7 @@ def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.
         (pl.col("tool_unicorn") + pl.sum_horizontal(moved_cols)).cast(pl.UInt32).alias("tool_unicorn"),
     ).drop(moved_cols)
     # in the base's order (by source), as the merge reads it
-    rows.sink_parquet(target, row_group_size=ROW_GROUP, engine="streaming")
+    rows.sink_parquet(target, row_group_size=NARROW_ROW_GROUP, engine="streaming")
 
 
 def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper | None = None) -> pl.DataFrame:
@@ -442,7 +459,7 @@ def write_by_port(port_day: Path) -> None:
         return
     with atomic_path(target) as tmp:
         (pl.read_parquet(port_day).sort("kind", "dport", "src", nulls_last=True, maintain_order=True)
-         .write_parquet(tmp, row_group_size=ROW_GROUP))
+         .write_parquet(tmp, row_group_size=NARROW_ROW_GROUP))
 
 
 def sessions_digest(sessions: pl.DataFrame) -> str:
@@ -582,12 +599,13 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
-        touched, grown = _merge_range(r, new, changed, held_files, state, layered)
+        touched, grown, written = _merge_range(r, new, changed, held_files, state, layered)
         layers = {t: [state / t / r.name] for t in LAYERED}
         for t in LAYERED if layered else ():
             layers[t] = [state / t / f.name for f in held_files[t]] + [f for f in [state / t / r.delta] if f.is_file()]
         totals, profile = finish_sources(state, r, first_day, n_days,
-                                         None if old is None else (previous, touched, same_window), layers, grown)
+                                         None if old is None else (previous, touched, same_window), layers, grown,
+                                         tables=written if old is None else None)
         # scratch, read once by _concat below: not worth compressing
         totals.write_parquet(parts / f"{i:05d}-src_totals.parquet", compression="uncompressed")
         profile.write_parquet(parts / f"{i:05d}-src_profile.parquet", compression="uncompressed")
@@ -664,20 +682,30 @@ class _Range:
         return f"{self.days:05d}-{self.name}"
 
 
-def _day_partials(d: DayFiles, where: pl.Expr) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    """One day's contribution to :data:`BASE` (without ``dsts``), :data:`PORTS`, :data:`PORT_SCANS`, :data:`SRC_DAYS`."""
-    rows = pl.scan_parquet(d.port_day).filter(where)
-    day = pl.lit(d.day, pl.Date())
+def _day_partials(days: Sequence[DayFiles], where: pl.Expr) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """The contribution of *days* to :data:`BASE` (without ``dsts``), :data:`PORTS`, :data:`PORT_SCANS` and
+    :data:`SRC_DAYS` in the source range *where*: already folded (one row per key), so a valid partial
+    of each. Every day's ``port_day`` rows of the range are read in one scan of all their files (row
+    groups outside the range skipped by statistics) and grouped in memory once: a group-by per day and
+    file, folded after, cost ~8x as much (each of thousands of small scans has a fixed cost)."""
+    paths = [str(d.port_day) for d in days]
+    file_day = dict(zip(paths, [d.day for d in days]))
+    rows = (pl.scan_parquet(paths, include_file_paths="_file").filter(where)
+            .with_columns(pl.col("_file").replace_strict(file_day, return_dtype=pl.Date()).alias("day")).drop("_file")
+            .collect()).lazy()
+    days_of = pl.col("day").n_unique().cast(pl.UInt32)
     base = rows.group_by("src", "kind").agg(
         pl.col("packets").cast(pl.UInt64).sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
-        *[pl.col(c).cast(pl.Int64).sum() for c in ru.TOOL_COLUMNS],
-    ).with_columns(pl.lit(1, pl.UInt32()).alias("days"), pl.lit(0, pl.UInt64()).alias("dsts"))
-    ports = rows.select("src", "kind", "sensor", "proto", "dport").unique().with_columns(
-        pl.lit(1, pl.UInt32()).alias("scans"), day.alias("d0"), day.alias("d1"))
-    scans = rows.group_by("src", "kind", "proto", "dport").agg(
-        pl.col("packets").cast(pl.UInt64).sum(), pl.col("dsts").sum().cast(pl.UInt32),
-    ).with_columns(pl.lit(1, pl.UInt32()).alias("scans"))
-    src_days = rows.select("src", "kind").unique().with_columns(day.alias("day"))
+        *[pl.col(c).cast(pl.Int64).sum() for c in ru.TOOL_COLUMNS], days_of.alias("days"),
+    ).with_columns(pl.lit(0, pl.UInt64()).alias("dsts"))
+    ports = rows.group_by(_PORT_KEYS).agg(
+        days_of.alias("scans"), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1"))
+    # a day's port scan sums its sensors; over the days: packets summed, days counted, the best day's dsts
+    scans = (rows.group_by(*_SCAN_KEYS, "day")
+             .agg(pl.col("packets").cast(pl.UInt64).sum(), pl.col("dsts").sum().cast(pl.UInt32))
+             .group_by(_SCAN_KEYS)
+             .agg(pl.col("packets").sum(), pl.len().cast(pl.UInt32).alias("scans"), pl.col("dsts").max()))
+    src_days = rows.select("src", "kind", "day").unique()
     return (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
             scans.select(PORT_SCANS_SCHEMA.names()), src_days.cast(dict(SRC_DAYS_SCHEMA)))
 
@@ -736,7 +764,8 @@ def _fold_sums(frames: Sequence[pl.LazyFrame], table: str) -> pl.LazyFrame:
 
 
 def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]],
-                 old: dict[str, list[Path]] | None, state: Path, layered: Sequence[str] = ()) -> pl.DataFrame:
+                 old: dict[str, list[Path]] | None, state: Path, layered: Sequence[str] = ()
+                 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame] | None, dict[str, pl.DataFrame]]:
     """The merged state of one source range into ``state/<table>/<range>.parquet``; the (src,
     kind) with packets in *new* (the days not in *old*, all days in a full merge).
 
@@ -748,9 +777,12 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     days' distinct destination pairs not held in *old* go to one more disjoint ``dsts`` file when
     ``dsts`` is in *layered* (only the pairs of sources already held are matched, against the held
     pairs of those sources), else into one file with the range's held pairs.
+
+    Returns the touched (src, kind), what :func:`_grown_ports` found (an extension) and each table as
+    written (for :func:`finish_sources`, which need not read them back).
     """
     where = r.where
-    parts = [_day_partials(d, where) for d in new]
+    parts = [_day_partials(new, where)] if new else []
     keys = ["src", "kind"]
     touched = (pl.concat([p[3].select(keys) for p in parts]).unique().collect(engine="streaming")
                if parts else pl.DataFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE}))
@@ -803,7 +835,10 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
             frames.append(grown[table].lazy())
         else:
             mine = held(table) + mine
-            frames.append(_fold(mine, table) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
+            if len(mine) == 1 and old is None:  # a full merge: the new days' partials are folded already
+                frames.append(mine[0].cast(dict(_SCHEMAS[table])))
+            else:
+                frames.append(_fold(mine, table) if mine else pl.LazyFrame(schema=_SCHEMAS[table]))
     if grown is not None:  # the held integer partials, plus what the new days changed (only the ports they scanned)
         frames += [_fold_sums([*held(INTERVALS), grown[INTERVALS].lazy()], INTERVALS),
                    _fold_sums([*held(COVER), grown[COVER].lazy()], COVER)]
@@ -812,12 +847,14 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     if grown is None:  # a full merge: the integer partials of every port row
         results += pl.collect_all([_fold_sums([_intervals(results[1].lazy())], INTERVALS),
                                    _fold_sums([_cover(results[2].lazy())], COVER)])
+    written = {}
     for table, name, df in zip((BASE, PORTS, PORT_SCANS, SRC_DAYS, INTERVALS, COVER), names, results):
         if table in layered and df.height == 0:
             continue
         # sorted by source only: a later range reads its rows by row-group statistics
-        df.sort("src").write_parquet(state / table / name, compression="lz4", row_group_size=ROW_GROUP)
-    return touched, grown
+        written[table] = df = df.sort("src")
+        df.write_parquet(state / table / name, compression="lz4", row_group_size=ROW_GROUP)
+    return touched, grown, written
 
 
 def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str], list[pl.LazyFrame]]) -> dict[str, pl.DataFrame]:
@@ -876,7 +913,8 @@ _PORT_SIDE = tuple(c for c in ru.SRC_PROFILE_SCHEMA.names() if c not in ("src", 
 def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: int,
                    previous: tuple[Path, pl.DataFrame, bool] | None = None,
                    layers: dict[str, list[Path]] | None = None,
-                   grown: dict[str, pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                   grown: dict[str, pl.DataFrame] | None = None,
+                   tables: dict[str, pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``src_totals`` and ``src_profile`` rows of one source range from the merged state: the
     same columns :func:`~scantui.analysis.rollup.src_profile` computes from all of a source's
     ``port_day`` rows, from one row per (source, port) instead (see the module doc).
@@ -889,8 +927,11 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     range's own file of each). *grown* (with *previous*): what :func:`_grown_ports` found the added
     days changed; the touched sources' port-side columns are then the older rollup's updated by it
     and the range's :data:`INTERVALS` and :data:`COVER` rows, never read from all their port rows.
+    *tables* (a full merge): the range's :data:`BASE`, :data:`PORTS`, :data:`PORT_SCANS` and
+    :data:`SRC_DAYS` as :func:`_merge_range` just wrote them (the same rows in the same order), not read again.
     """
-    base = pl.read_parquet(state / BASE / r.name).filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
+    base = tables[BASE] if tables else pl.read_parquet(state / BASE / r.name)
+    base = base.filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
     keys = ["src", "kind"]
     layers = layers or {t: [state / t / r.name] for t in LAYERED}
 
@@ -917,7 +958,10 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     old_totals = old_profile = None
     port = pl.col("dport")
     if previous is None:
-        ports, scans = pl.collect_all([folded(PORTS), folded(PORT_SCANS)])
+        if tables:
+            ports, scans = tables[PORTS], tables[PORT_SCANS]
+        else:
+            ports, scans = pl.collect_all([folded(PORTS), folded(PORT_SCANS)])
         port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
                        .group_by("src", "kind").agg(
                            pl.len().cast(pl.UInt32).alias("ports"),
@@ -952,7 +996,8 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         port_counts, scans, intervals_all, coverage_all = pl.collect_all(
             [port_counts.lazy(), scans, intervals_all, coverage_all])
     # the same day range: only the touched sources' schedules can change; else every source's may
-    src_days = scan(SRC_DAYS, layers[SRC_DAYS], only_touched=previous is not None and previous[2]).collect()
+    src_days = (tables[SRC_DAYS] if tables and previous is None
+                else scan(SRC_DAYS, layers[SRC_DAYS], only_touched=previous is not None and previous[2]).collect())
     port_totals = port_counts.select(*keys, "ports")
     if old_totals is not None:
         port_totals = pl.concat([port_totals, old_totals])
