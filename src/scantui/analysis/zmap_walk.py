@@ -134,9 +134,19 @@ class DiscreteLog:
             order = np.argsort(vals)
             self.tables[q] = (vals[order], order.astype(np.uint64))
 
+        # a small group's whole table (65,536 entries for 65537): one lookup per element
+        self.full = None
+        if p <= 1 << 17:
+            self.full = np.zeros(p, dtype=np.uint64)
+            self.full[_powers(self.root, p - 1, p).astype(np.int64)] = np.arange(p - 1, dtype=np.uint64)
+
     def __call__(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.uint64)
         p, n = self.p, self.p - 1
+        if self.full is not None:
+            if np.any((x == 0) | (x >= p)):
+                raise ValueError("not a group element")
+            return self.full[x.astype(np.int64)]
         residues, moduli = [], []
         for q, k in self.factors:
             vals, idx = self.tables[q]
@@ -445,14 +455,14 @@ def match_walk(dst, ts, telescope: Sequence[tuple[int, int]] | int, hyp: Hypothe
     m_tele = telescope if isinstance(telescope, int) else imap.allowed_count(telescope)
     if len(idx) < 3 or m_tele == 0:
         return None
-    e = dlog(p)((idx + 1).astype(np.uint64))
     cand = candidates(p)
     p0 = WINDOW * TIGHT / m_tele
-    h = min(len(e), MAX_HITS)
+    h = min(len(idx), MAX_HITS)
     need_tight = _needed(h - 1, p0, len(cand.generators), 1.0)
     need_slope = _needed(h - 1, p0, len(cand.generators), 2 * SLOPE_TOL)
-    if min(need_tight, need_slope) > h - 1:
+    if min(need_tight, need_slope) > h - 1:  # too few hits for this view: no logs taken
         return None
+    e = dlog(p)((idx + 1).astype(np.uint64))
     limit = TIGHT * n / m_tele
     # stage 1, every candidate: the first hits' positions on g's cycle as fractions (float64: off
     # by ~2**-21 of a turn, far below a tight gap); a true g puts most of them in tight pairs
