@@ -81,6 +81,7 @@ FALSE_RATE = 1e-4  # expected wrong generators matched per source test
 MAX_HITS = 32      # hits used in the vectorised pass (all hits are used to confirm)
 CHUNK = 1 << 17    # candidate generators per vectorised block
 CHAIN_SHARE = 0.02  # a chain (thread) holds at least this share of the hits (links a wrong window broke aside)
+CHAIN_BACK = 0.25  # a chain's next hit on the cycle may be sent this share of the capture's span earlier (jitter)
 STAGE1_HITS = 12   # the first pass over every candidate (a true g with <= 8 threads has >= 2 tight pairs)
 
 
@@ -133,9 +134,19 @@ class DiscreteLog:
             order = np.argsort(vals)
             self.tables[q] = (vals[order], order.astype(np.uint64))
 
+        # a small group's whole table (65,536 entries for 65537): one lookup per element
+        self.full = None
+        if p <= 1 << 17:
+            self.full = np.zeros(p, dtype=np.uint64)
+            self.full[_powers(self.root, p - 1, p).astype(np.int64)] = np.arange(p - 1, dtype=np.uint64)
+
     def __call__(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.uint64)
         p, n = self.p, self.p - 1
+        if self.full is not None:
+            if np.any((x == 0) | (x >= p)):
+                raise ValueError("not a group element")
+            return self.full[x.astype(np.int64)]
         residues, moduli = [], []
         for q, k in self.factors:
             vals, idx = self.tables[q]
@@ -444,14 +455,14 @@ def match_walk(dst, ts, telescope: Sequence[tuple[int, int]] | int, hyp: Hypothe
     m_tele = telescope if isinstance(telescope, int) else imap.allowed_count(telescope)
     if len(idx) < 3 or m_tele == 0:
         return None
-    e = dlog(p)((idx + 1).astype(np.uint64))
     cand = candidates(p)
     p0 = WINDOW * TIGHT / m_tele
-    h = min(len(e), MAX_HITS)
+    h = min(len(idx), MAX_HITS)
     need_tight = _needed(h - 1, p0, len(cand.generators), 1.0)
     need_slope = _needed(h - 1, p0, len(cand.generators), 2 * SLOPE_TOL)
-    if min(need_tight, need_slope) > h - 1:
+    if min(need_tight, need_slope) > h - 1:  # too few hits for this view: no logs taken
         return None
+    e = dlog(p)((idx + 1).astype(np.uint64))
     limit = TIGHT * n / m_tele
     # stage 1, every candidate: the first hits' positions on g's cycle as fractions (float64: off
     # by ~2**-21 of a turn, far below a tight gap); a true g puts most of them in tight pairs
@@ -495,35 +506,28 @@ def _describe(found: list[int], cand: Candidates, e: np.ndarray, ts: np.ndarray,
     the smallest typical step (a power of the true g, or a g that folds its threads together,
     links some hits too, with other steps)."""
     E = mulmod(e[:, None], cand.inv_log[found][None, :], n)
-    dmin, lag, dt = _links(E, ts, n, WINDOW)
+    dmin, _, dt = _links(E, ts, n, WINDOW)
     tight = dmin < limit
     best_all, _ = _consistent(dmin.astype(np.float64), dt, tight)
     med = [np.median(dmin[tight[:, j], j]) if tight[:, j].any() else np.inf for j in range(len(found))]
     j = min(range(len(found)), key=lambda i: (-int(tight[:, i].sum()), -int(best_all[i]), med[i]))
     best, _ = _consistent(dmin[:, [j]].astype(np.float64), dt[:, [j]], tight[:, [j]])
-    # chains: union of tight links
-    parent = list(range(len(e)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for k in np.flatnonzero(tight[:, j]):
-        a, b = int(k) + 1, int(k) + 1 - int(lag[k, j])
-        parent[root(a)] = root(b)
-    chains: dict[int, list[int]] = {}
-    for i in range(len(e)):
-        chains.setdefault(root(i), []).append(i)
-    real = [c for c in chains.values() if len(c) >= max(2, math.ceil(CHAIN_SHARE * len(e)))]
-    sel = tight[:, j] & (dt[:, j] > 0)
-    rate = float(np.median(dmin[sel, j] / dt[sel, j])) if sel.any() else 0.0
+    chains = _chains(E[:, j].astype(np.int64), ts, n, limit)
+    real = [c for c in chains if len(c) >= max(2, math.ceil(CHAIN_SHARE * len(e)))]
+    Ej = E[:, j].astype(np.float64)
+    spans = [(float((Ej[c[-1]] - Ej[c[0]]) % n), float(ts[c[-1]] - ts[c[0]])) for c in real]
+    if sum(t for _, t in spans) > 0:  # steps over time from end to end of each thread's chain
+        rate = sum(d for d, _ in spans) / sum(t for _, t in spans)
+    else:
+        sel = tight[:, j] & (dt[:, j] > 0)
+        rate = float(np.median(dmin[sel, j] / dt[sel, j])) if sel.any() else 0.0
     subshards = None
     if len(real) >= 2 and rate > 0:
-        # each chain's exponent at time 0: base of its subshard plus a common start term
-        Ej = E[:, j].astype(np.float64)
-        bases = sorted(float(np.median((Ej[c] - rate * ts[c]) % n)) for c in real)
+        # each chain's exponent at the first hit's time, by its own rate (threads' rates differ by their
+        # blocks' skipped shares; a small scan's blocks differ by some %): its subshard's base plus a common term
+        t0 = float(ts.min())
+        own = [d / t if t > 0 else rate for d, t in spans]
+        bases = sorted(float(np.median((Ej[c] - r * (ts[c] - t0)) % n)) for c, r in zip(real, own))
         gaps = [b - a for a, b in zip(bases, bases[1:])] + [bases[0] + n - bases[-1]]
         spacing = min(gaps)
         if spacing > 0:
@@ -533,6 +537,26 @@ def _describe(found: list[int], cand: Candidates, e: np.ndarray, ts: np.ndarray,
         consistent=int(best[0]), threads_seen=max(len(real), 1), subshards=subshards, steps_per_s=rate,
         candidates=len(found), hypothesis=hyp.describe(),
     )
+
+
+def _chains(E: np.ndarray, ts: np.ndarray, n: int, limit: float) -> list[np.ndarray]:
+    """The threads' chains: hits next to each other on g's cycle (by exponent E) less than *limit*
+    steps apart, the later one on the cycle not sent more than :data:`CHAIN_BACK` of the capture's
+    time span before the earlier one (a thread walks its block upwards in send order; where one
+    thread's block ends, the next one's began at the scan's start). Each chain's hits in cycle order.
+    Not built from time-order links: ZMap >= 4.1 sends each thread's probes in batches of 64, so a
+    view that sees every probe has a thread's previous hit more than :data:`WINDOW` hits back."""
+    order = np.argsort(E, kind="stable")
+    nxt = np.roll(order, -1)
+    gap = (E[nxt] - E[order]) % n
+    back = CHAIN_BACK * float(ts.max() - ts.min()) if len(ts) else 0.0
+    join = (gap < limit) & (ts[nxt] >= ts[order] - back)
+    cuts = np.flatnonzero(~join)
+    if len(order) < 2 or not len(cuts):
+        return [order]
+    shift = int(cuts[0]) + 1  # the ring from just after a cut
+    ring, joined = np.roll(order, -shift), np.roll(join, -shift)
+    return np.split(ring, np.flatnonzero(~joined)[:-1] + 1)
 
 
 # -- from the canonical table ---------------------------------------------------------------------
