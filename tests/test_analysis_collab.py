@@ -304,21 +304,28 @@ def sample_runs(sample_collab_runs):
 
 def _match(truth_scans, candidates):
     """(matched truth ids, unmatched candidates): a match has the port, day, exact members and timing."""
-    by_key = {(c.port, c.day.isoformat(), c.sources): c for c in candidates}
     hits, used = [], set()
-    for scan in truth_scans:
+    for scan in truth_scans:  # (port, day, members) and overlapping hours: one pool's rounds share the rest
         key = (scan["port"], scan["day"], tuple(sorted(ip(s) for s in scan["sources"])))
-        c = by_key.get(key)
+        c = next((c for c in candidates if (c.port, c.day.isoformat(), c.sources) == key and id(c) not in used
+                  and c.start_us <= us(scan["end"]) and c.end_us >= us(scan["start"])), None)
         if c is not None and c.timing == scan["timing"]:
             hits.append(scan["id"])
-            used.add(key)
+            used.add(id(c))
             split = {ip(s): share for s, share in zip(scan["sources"], scan["split"])}
-            assert list(c.split) == pytest.approx([split[s] for s in c.sources], abs=1e-3), scan["id"]
-            assert dict(zip(c.sources, c.dsts)) == {ip(s): n for s, n in scan["dsts_per_source"].items()}
+            trickle = scan.get("class") == "trickle_sweep"  # the sweep's burst may hold trickle probes at its edges
+            assert list(c.split) == pytest.approx([split[s] for s in c.sources], abs=2e-3 if trickle else 1e-3), scan["id"]
+            planted = {ip(s): n for s, n in scan["dsts_per_source"].items()}
+            if trickle:
+                assert all(0 <= n - planted[s] <= 5 for s, n in zip(c.sources, c.dsts)), scan["id"]
+                assert us(scan["start"]) - c.start_us < 15 * 60_000_000 and c.end_us - us(scan["end"]) < 15 * 60_000_000
+            else:
+                assert dict(zip(c.sources, c.dsts)) == planted
+                assert c.start_us == us(scan["start"]) and c.end_us == us(scan["end"])
             assert c.cover_multiple == scan["cover_multiple"]
-            assert c.union == scan["union"] and c.start_us == us(scan["start"]) and c.end_us == us(scan["end"])
+            assert c.union == scan["union"]
             assert (c.key_kind, c.key.text) == (scan["key_kind"], scan["key"]), scan["id"]
-    extra = [c for c in candidates if (c.port, c.day.isoformat(), c.sources) not in used]
+    extra = [c for c in candidates if id(c) not in used]
     return hits, extra
 
 
@@ -330,11 +337,18 @@ def _report(name, truth_scans, hits, extra, candidates):
     return recall, precision
 
 
+def _findable(truth, window):
+    """The planted scans a --by both search in *window* finds: not a fingerprint pool, not missed by the window
+    (issue 13's shapes, which the burst windows find: tests/test_collab_bursts.py)."""
+    return [s for s in truth["collab_scans"] if s["key_kind"] != "fingerprint" and window not in s.get("missed_by", [])]
+
+
 def test_ground_truth_rolling_24h_finds_every_planted_scan(sample_runs):
     truth, runs = sample_runs
     cands = runs["24h"].candidates
-    hits, extra = _match(truth["collab_scans"], cands)
-    recall, precision = _report("24h window", truth["collab_scans"], hits, extra, cands)
+    expected = _findable(truth, "24h")
+    hits, extra = _match(expected, cands)
+    recall, precision = _report("24h window", expected, hits, extra, cands)
     assert not extra, [(c.port, c.day, c.key.text, c.source_ips[:3]) for c in extra]
     assert recall == 1.0 and precision == 1.0
 
@@ -342,8 +356,9 @@ def test_ground_truth_rolling_24h_finds_every_planted_scan(sample_runs):
 def test_ground_truth_day_window_misses_only_the_midnight_scan(sample_runs):
     truth, runs = sample_runs
     cands = runs["day"].candidates
-    expected = [s for s in truth["collab_scans"] if not s["crosses_midnight"]]
-    assert [s["id"] for s in truth["collab_scans"] if s["crosses_midnight"]] == ["MID-01"]
+    expected = _findable(truth, "day")
+    assert all("day" in s["missed_by"] for s in truth["collab_scans"] if s["crosses_midnight"])
+    assert [s["id"] for s in truth["collab_scans"] if s["crosses_midnight"] and "class" not in s] == ["MID-01"]
     hits, extra = _match(expected, cands)
     recall, precision = _report("calendar day, midnight scan excluded by design", expected, hits, extra, cands)
     assert recall == 1.0 and precision == 1.0

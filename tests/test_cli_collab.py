@@ -26,7 +26,7 @@ def test_json_contract_fields(capsys):
     code, out, err = run(["collab", SAMPLE, "--window", "24h", "--json"], capsys)
     assert code == 0, err
     doc = json.loads(out)
-    assert len(doc) == 28 and all(list(c) == list(cb.COLUMNS) for c in doc)
+    assert len(doc) == 33 and all(list(c) == list(cb.COLUMNS) for c in doc)
     assert [c["score"] for c in doc] == sorted((c["score"] for c in doc), reverse=True)
     mid = next(c for c in doc if c["port"] == 4443 and c["day"] == "2024-02-08")
     assert mid["sources"] == ["51.75.146.101", "51.75.146.102", "51.75.146.103"] and mid["window"] == "24h"
@@ -47,7 +47,7 @@ def test_filters_and_top(capsys):
     code, out, err = run(["collab", SAMPLE, "--json", "--min-sources", "100"], capsys)
     assert code == 0 and sorted(c["n_sources"] for c in json.loads(out)) == [187, 205, 230]
     code, out, err = run(["collab", SAMPLE, "--json", "--tool", "zmap", "--by", "asn"], capsys)
-    assert code == 0 and {c["key"] for c in json.loads(out)} == {"AS14061", "AS10439", "AS9009"}
+    assert code == 0 and {c["key"] for c in json.loads(out)} == {"AS14061", "AS10439", "AS9009", "AS20473", "AS206728"}
 
 
 def test_csv(capsys):

@@ -201,8 +201,9 @@ def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample
     burst = cb.collab_scans(rollup.packet_source(), port_day=rollup.port_day, enrichment=rollup.enrichment,
                             telescope_size=size, query=cb.CollabQuery(bursts=True), sums=rollup.collab_sums,
                             bursts=rollup.bursts)
-    hits, extra = tac._match(truth["collab_scans"], burst.candidates)
-    assert not extra and len(hits) == len(truth["collab_scans"]) == len(burst.candidates)  # MID-01 too
+    located = [s for s in truth["collab_scans"] if s["key_kind"] != "fingerprint"]  # what --by both can find
+    hits, extra = tac._match(located, burst.candidates)
+    assert not extra and len(hits) == len(located) == len(burst.candidates)  # MID-01 and issue 13's shapes too
     key = lambda c: (c.port, c.day, c.sources)  # noqa: E731
     by_burst = {key(c): c for c in burst.candidates}
     for c in runs["day"].candidates:  # every calendar-day candidate, with the same span, timing and decoys left out
@@ -216,6 +217,52 @@ def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample
     every = cb.collab_scans(rollup.packet_source(), port_day=rollup.port_day, enrichment=rollup.enrichment,
                             telescope_size=size, query=cb.CollabQuery(bursts=True), bursts=rollup.bursts)
     assert every.candidates == burst.candidates and every.stats["windows"] > 100 * burst.stats["windows"]
+
+
+def _sample_run(truth, query):
+    rollup = open_rollup(open_inputs([Path(SAMPLE)]))
+    return cb.collab_scans(rollup.packet_source(), port_day=rollup.port_day, enrichment=rollup.enrichment,
+                           telescope_size=truth["telescope"]["size"], query=query, sums=rollup.collab_sums,
+                           walks=rollup.zmap_walks, fingerprints=rollup.fingerprints, bursts=rollup.bursts)
+
+
+def test_burst_windows_by_all_find_every_sample_scan_with_its_key(sample_collab_runs, shared_rollup_cache):
+    """Issue 13's classes in the sample (re-sharded rounds, drift, trickle plus sweep, two groups in one /24,
+    a fingerprint pool across ASes): the default burst windows with --by all find every planted scan,
+    each by the key kind its truth names, the split groups with their reasons, and nothing else."""
+    truth, _runs = sample_collab_runs
+    scans = truth["collab_scans"]
+    assert {s.get("class") for s in scans} >= {"resharded_rounds", "drift", "trickle_sweep", "split_groups",
+                                               "fingerprint_pool"}
+    found = _sample_run(truth, make_query(by="all")).candidates
+    hits, extra = tac._match(scans, found)  # also checks key kind and key text (the fingerprint's signature)
+    assert not extra, [(c.port, c.day, c.key.text) for c in extra]
+    assert hits == [s["id"] for s in scans] and len(found) == len(scans)
+    by_id = {(c.port, c.day.isoformat(), c.sources): c for c in found}
+    for s in scans:
+        c = by_id[(s["port"], s["day"], tuple(sorted(tac.ip(x) for x in s["sources"])))]
+        if s.get("class") == "split_groups":  # found as two scans, and why
+            assert c.reasons and all(r.startswith("split from a 2-fold cover of 5 sources") for r in c.reasons), s["id"]
+        elif s["cover_multiple"] == 1:
+            assert not c.reasons, s["id"]
+
+
+@pytest.mark.parametrize("window", ["day", "24h", "48h"])
+def test_window_modes_miss_what_the_sample_truth_says(sample_collab_runs, shared_rollup_cache, window):
+    """Calendar days and rolling windows miss the scans whose truth lists them in ``missed_by`` (re-sharded
+    rounds, drift, trickle plus sweep, the midnight burst) and find every other /24 or AS scan."""
+    truth, runs = sample_collab_runs
+    result = runs[window] if window in runs else _sample_run(truth, make_query(window=window))
+    located = [s for s in truth["collab_scans"] if s["key_kind"] != "fingerprint"]
+    expected = [s for s in located if window not in s.get("missed_by", [])]
+    missed = [s for s in located if window in s.get("missed_by", [])]
+    assert {s["group"] for s in missed} >= ({"MID", "RSH", "DFT", "TRK"} if window == "day" else {"RSH", "DFT", "TRK"})
+    hits, extra = tac._match(expected, result.candidates)
+    assert not extra and hits == [s["id"] for s in expected]
+    for s in missed:  # no candidate of its port holds its members within its hours
+        members = {tac.ip(x) for x in s["sources"]}
+        assert not [c for c in result.candidates if c.port == s["port"] and members & set(c.sources)
+                    and c.start_us <= tac.us(s["end"]) and c.end_us >= tac.us(s["start"])], s["id"]
 
 
 # ---------------------------------------------------------------- the option

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
@@ -242,19 +242,28 @@ def test_collab_scan_location_and_exclusive_key(probes, truth):
     standalone = {ip(s) for d in truth["decoys"] if d["kind"] == "standalone_in_group_prefix" for s in d["sources"]}
     for c in truth["collab_scans"]:
         srcs = {ip(s) for s in c["sources"]}
-        asn = int(c["asn"][2:])
         rows = probes.filter(pl.col("dport") == c["port"])
-        assert set(rows.filter(pl.col("src").is_in(srcs))["asn"].unique()) == {asn}
+        src_asns = set(rows.filter(pl.col("src").is_in(srcs))["asn"].unique())
+        if c["key_kind"] == "fingerprint":  # a pool across ASes: each member in a /24 of its own, two ASes or more
+            assert len({s >> 8 for s in srcs}) == len(srcs) and len(src_asns) >= 2
+            assert c["asn"] is None and c["prefix24"] is None
+            asns = src_asns
+        else:
+            assert src_asns == {int(c["asn"][2:])}
+            asns = src_asns
         if c["key_kind"] == "prefix24":
             assert len({s >> 8 for s in srcs}) == 1 and c["prefix24"] == c["key"]
-        else:
+        elif c["key_kind"] == "asn":
             assert len({s >> 8 for s in srcs}) > 1 and c["prefix24"] is None
-        # on its port and day(s), nobody else of its AS or /24 sends, except standalone decoys
+        # on its port and day(s), nobody else of its AS or /24 sends, except standalone decoys and the
+        # other group of a split_groups pair (same /24, port and day: their union is planted as two scans)
         days = {when(c["start"]).date(), when(c["end"]).date()}
         same_day = rows.filter(pl.col("day").is_in(list(days)))
         p24 = {s >> 8 for s in srcs}
-        others = set(same_day.filter((pl.col("asn") == asn) | (pl.col("src") // 256).is_in(list(p24)))["src"]) - srcs
-        assert others <= standalone, c["id"]
+        sharing = {ip(s) for o in truth["collab_scans"] if o.get("class") == "split_groups" == c.get("class")
+                   and o["port"] == c["port"] and o["day"] == c["day"] and o["key"] == c["key"] for s in o["sources"]}
+        others = set(same_day.filter(pl.col("asn").is_in(list(asns)) | (pl.col("src") // 256).is_in(list(p24)))["src"]) - srcs
+        assert others <= standalone | sharing, c["id"]
 
 
 def test_collab_timing(probes, truth):
@@ -304,6 +313,50 @@ def test_group_shapes(probes, truth):
     assert per_day.len() == 2 and per_day.max() < 0.9 * size  # a calendar-day window sees no cover
 
 
+def test_issue13_shapes(probes, truth):
+    """The classes calendar days, rolling windows or location keys miss (issue 13) have the planted shapes."""
+    size = truth["telescope"]["size"]
+    by_class: dict[str, list[dict]] = {}
+    for c in truth["collab_scans"]:
+        by_class.setdefault(c.get("class"), []).append(c)
+    assert {k: len(v) for k, v in by_class.items() if k} == {
+        "resharded_rounds": 4, "drift": 4, "trickle_sweep": 2, "split_groups": 4, "fingerprint_pool": 2}
+
+    def day_sets(c, day):
+        rows = probes.filter(pl.col("dport") == c["port"], pl.col("day") == day, pl.col("src").is_in([ip(s) for s in c["sources"]]))
+        return rows.group_by("src").agg(pl.col("dst").n_unique())["dst"].to_list(), rows.height
+
+    # re-sharded rounds: two rounds a day on one port, each an exact cover, the day's sets about 3/4 each
+    for day in {c["day"] for c in by_class["resharded_rounds"]}:
+        rounds = sorted((c for c in by_class["resharded_rounds"] if c["day"] == day), key=lambda c: c["start"])
+        assert len(rounds) == 2 and rounds[0]["sources"] == rounds[1]["sources"] and rounds[0]["end"] < rounds[1]["start"]
+        per, total = day_sets(rounds[0], date.fromisoformat(day))
+        assert total == 2 * size and all(0.65 * size < n < 0.85 * size for n in per)
+    # drift: one run a day, each crossing midnight, starting 20 minutes earlier every day
+    starts = [when(c["start"]) for c in sorted(by_class["drift"], key=lambda c: c["start"])]
+    assert all(c["crosses_midnight"] for c in by_class["drift"])
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert all(timedelta(hours=23, minutes=39) < g < timedelta(hours=23, minutes=41) for g in gaps)
+    # trickle plus sweep: the members probe the port every day of the trickle, a few hundred times each
+    trk = by_class["trickle_sweep"][0]
+    rows = probes.filter(pl.col("dport") == trk["port"], pl.col("src").is_in([ip(s) for s in trk["sources"]]))
+    per_day = rows.group_by("src", "day").len()
+    g = next(g for g in truth["groups"] if g["id"] == trk["group"])
+    assert per_day["day"].n_unique() == len(g["trickle_days"]) and per_day["len"].min() > g["trickle_per_day"] * 0.7
+    # two groups in one /24, one port, overlapping hours, different partitions
+    for a in by_class["split_groups"]:
+        b = next(o for o in by_class["split_groups"] if o["group"] != a["group"] and o["day"] == a["day"])
+        assert (a["key"], a["port"]) == (b["key"], b["port"]) and not set(a["sources"]) & set(b["sources"])
+        assert a["start"] < b["end"] and b["start"] < a["end"] and sorted(a["split"]) != sorted(b["split"])
+    # the fingerprint pool: every probe of its members carries its artifacts
+    for c in by_class["fingerprint_pool"]:
+        art = c["artifacts"]
+        rows = scan_rows(probes, c).filter(pl.col("src").is_in([ip(s) for s in c["sources"]]))
+        assert set(rows["tcp_window"]) == {art["window"]} and set(rows["ip_len"]) == {art["ip_len"]}
+        assert (rows["ip_id"] == rows["dst"] % 65536).all() and rows["sport"].is_between(*art["sports"], closed="left").all()
+        assert f"win={art['window']}" in c["key"] and "ipid=dst" in c["key"]
+
+
 # -- decoys ---------------------------------------------------------------------------------------------
 def test_decoys_violate_what_they_claim(probes, truth):
     size = truth["telescope"]["size"]
@@ -343,6 +396,10 @@ def test_no_unplanted_near_cover(probes, truth):
     size = truth["telescope"]["size"]
     planted = {(c["port"], frozenset(c["sources"])) for c in truth["collab_scans"]}
     planted |= {(p, frozenset(d["sources"])) for d in truth["decoys"] for p in d["ports"]}
+    for a in truth["collab_scans"]:  # two groups in one /24 on one port and day: their union too
+        planted |= {(a["port"], frozenset(a["sources"] + b["sources"])) for b in truth["collab_scans"]
+                    if a.get("class") == b.get("class") == "split_groups" and a["id"] != b["id"]
+                    and (a["port"], a["day"], a["key"]) == (b["port"], b["day"], b["key"])}
     base = probes.with_columns(p24=pl.col("src") // 256, asn=pl.col("asn").cast(pl.Int64))
     found = set()
     for key in ("p24", "asn"):
@@ -356,9 +413,13 @@ def test_no_unplanted_near_cover(probes, truth):
             srcs = frozenset(f"{s >> 24}.{s >> 16 & 255}.{s >> 8 & 255}.{s & 255}" for s in r["src"])
             found.add((r["dport"], srcs))
             assert (r["dport"], srcs) in planted, r
-    # every planted one-day scan is found by at least one key
+    # every planted one-day scan of one /24 or AS is found by at least one key
     for c in truth["collab_scans"]:
-        if not c["crosses_midnight"]:
+        if c.get("class") == "split_groups":  # the key-day sees the two groups' union
+            both = {s for o in truth["collab_scans"] if o.get("class") == "split_groups" and o["day"] == c["day"]
+                    and o["port"] == c["port"] for s in o["sources"]}
+            assert (c["port"], frozenset(both)) in found, c["id"]
+        elif not c["crosses_midnight"] and c["key_kind"] != "fingerprint":
             assert (c["port"], frozenset(c["sources"])) in found, c["id"]
 
 

@@ -1,5 +1,5 @@
-"""Pilot tests of the candidates screen and the labelling workflow, on the sample (27 candidate scans,
-8 suggested groups), with the labels file on disk checked after every change; and its snapshots.
+"""Pilot tests of the candidates screen and the labelling workflow, on the sample (31 candidate scans,
+10 suggested groups), with the labels file on disk checked after every change; and its snapshots.
 
 The sample's suggestions (``scantui groups``): S01 = 80.82.77.130-138 (6 scans on 3306/9000/27017),
 S05 = 71.6.232.6-7, S08 = 51.75.146.101-103. The rollup is built once per session (``tui_cache``).
@@ -111,12 +111,12 @@ def test_counting_shows_progress_then_the_ranked_lists_and_enter_opens(tui_cache
             release.set()
             await settle(app, pilot)
             text = screen_text(app)
-            assert "27 candidate scans in 8 suggested groups" in text
-            assert "suggested groups · 8 · 8 new" in text and "candidate scans · 27 · 27 new" in text
+            assert "31 candidate scans in 10 suggested groups" in text
+            assert "suggested groups · 10 · 10 new" in text and "candidate scans · 31 · 31 new" in text
             assert not screen.query_one("#candidates-progress").display
             groups, scans = screen.groups_table, screen.candidates_table
-            assert groups.frame["group"].to_list() == [f"S0{n}" for n in range(1, 9)]  # ranked
-            assert scans.frame["rank"].to_list() == list(range(1, 28))
+            assert groups.frame["group"].to_list() == [f"S{n:02d}" for n in range(1, 11)]  # ranked
+            assert scans.frame["rank"].to_list() == list(range(1, 32))
             assert scans.frame["score"].to_list() == sorted(scans.frame["score"].to_list(), reverse=True)
             # enter opens a suggestion, escape comes back, tab switches lists, enter opens a candidate scan
             await press(app, pilot, "enter")
@@ -167,7 +167,7 @@ def test_label_accept_reject_unsure_undo_merge_and_reopen(tui_cache, tmp_path):
         assert review(groups, "group", "S01") == "labelled G01"
         assert review(scans, "rank", 1) == "labelled G01"  # its scans are reviewed too
         assert groups.frame["group"][-1] == "S01" and groups.selected_row["group"] == "S02"  # next to review
-        assert "suggested groups · 8 · 7 new" in screen_text(app)
+        assert "suggested groups · 10 · 9 new" in screen_text(app)
 
         # l on a candidate scan (S07's 8000 on 02-07), added to G01: the hostile title shows literally
         await goto(app, pilot, scans, "rank", 10)
@@ -187,11 +187,11 @@ def test_label_accept_reject_unsure_undo_merge_and_reopen(tui_cache, tmp_path):
         assert review(scans, "rank", 10) == "labelled G01"
 
         # x rejects (a new R01: remembered), a accepts (G02), n marks unsure (G03), u undoes
-        await goto(app, pilot, scans, "rank", 15)  # 6379 on 02-03, AS14061
+        await goto(app, pilot, scans, "rank", 17)  # 6379 on 02-03, AS14061
         await press(app, pilot, "x")
         r01 = on_disk(path)["R01"]
         assert r01.verdict == "not_collaborative" and len(r01.members) == 3 and r01.ports == (6379,)
-        assert review(scans, "rank", 15) == "rejected R01" and scans.frame["rank"][-1] == 15  # rejected last
+        assert review(scans, "rank", 17) == "rejected R01" and scans.frame["rank"][-1] == 17  # rejected last
         await goto(app, pilot, scans, "rank", 12)
         await press(app, pilot, "a")
         assert on_disk(path)["G02"].verdict == "collaborative"
@@ -218,7 +218,7 @@ def test_label_accept_reject_unsure_undo_merge_and_reopen(tui_cache, tmp_path):
         assert {"G01", "R01", "G02", "R02", "AN01", "G03"} <= set(disk) and disk["G01"].title == HOSTILE_AS_NAME
         # AN01 holds S05's IPs but records none of its scans: not reviewed, h keeps it; e records them in one step
         assert review(groups, "group", "S05") == "same IPs as AN01"
-        assert "suggested groups · 8 · 1 new · 4 same IPs" in screen_text(app)
+        assert "suggested groups · 10 · 3 new · 4 same IPs" in screen_text(app)
         assert "labels: labels.yaml, 6 groups" in screen_text(app)
         await goto(app, pilot, groups, "group", "S05")
         await press(app, pilot, "e")
@@ -232,14 +232,14 @@ def test_label_accept_reject_unsure_undo_merge_and_reopen(tui_cache, tmp_path):
         await goto(app, pilot, groups, "group", "S03")
         await press(app, pilot, "h")
         shown = {review_text(v) for v in groups.frame["review"]}
-        assert shown == {"new", "same IPs as G01", "same IPs as G02", "same IPs as R01"} and groups.row_count == 4
+        assert shown == {"new", "same IPs as G01", "same IPs as G02", "same IPs as R01"} and groups.row_count == 6
         assert "reviewed hidden" in screen_text(app)
         await press(app, pilot, "h")
-        assert groups.row_count == 8
-        await goto(app, pilot, groups, "group", "S08")
+        assert groups.row_count == 10
+        await goto(app, pilot, groups, "group", "S10")
         await press(app, pilot, "ctrl+p", *"reject selected")
         await press(app, pilot, "enter")
-        assert on_disk(path)["G03"].verdict == "not_collaborative"  # the group S08 was accepted into
+        assert on_disk(path)["G03"].verdict == "not_collaborative"  # the group S10 was accepted into
         await press(app, pilot, "q")
         assert not app.is_running
 
@@ -247,10 +247,10 @@ def test_label_accept_reject_unsure_undo_merge_and_reopen(tui_cache, tmp_path):
 
     async def second_session(app, pilot):  # reopened: the decisions are there, rejections not new again
         screen = await candidates(app, pilot)
-        assert review(screen.candidates_table, "rank", 15) == "rejected R01"
+        assert review(screen.candidates_table, "rank", 17) == "rejected R01"
         assert review(screen.groups_table, "group", "S01") == "labelled G01"
-        assert review(screen.groups_table, "group", "S08") == "rejected G03"
-        assert screen.groups_table.frame["group"].to_list()[-1] == "S08"
+        assert review(screen.groups_table, "group", "S10") == "rejected G03"
+        assert screen.groups_table.frame["group"].to_list()[-1] == "S10"
 
     run_app(sample_app(tui_cache, path), second_session)
 
@@ -279,7 +279,7 @@ def test_a_broken_labels_file_is_an_error_and_the_app_keeps_running(tui_cache, t
     async def broken_at_start(app, pilot):
         assert any(n.severity == "error" and "labels" in (n.title or "") for n in app._notifications)
         screen = await candidates(app, pilot)
-        assert screen.groups_table.row_count == 8 and "not open" in screen_text(app)
+        assert screen.groups_table.row_count == 10 and "not open" in screen_text(app)
         app.clear_notifications()
         await press(app, pilot, "l")
         assert not isinstance(app.screen, LabelAsScreen)
@@ -339,7 +339,7 @@ def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_c
 
     async def scenario(app, pilot):
         screen = await candidates(app, pilot)
-        assert app.collab_count == 27 and "window day" in app.screen.sub_title
+        assert app.collab_count == 31 and "window day" in app.screen.sub_title
         midnight = (4443, "2024-02-08", "51.75.146.0/24")
         assert midnight not in {(c.port, c.day.isoformat(), c.key.text) for c in app.state.collab.candidates}
         await press(app, pilot, "o")
@@ -352,16 +352,16 @@ def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_c
         window.value = "24h"
         await press(app, pilot, "enter")
         assert app.screen is screen and app.state.request.window == "24h"
-        assert app.collab_count == 28 and not app.counting
+        assert app.collab_count == 33 and not app.counting
         found = {(c.port, c.day.isoformat(), c.key.text): c for c in app.state.collab.candidates}
         assert midnight in found and found[midnight].window == "24h"
         assert "window 24h · by both · tol 1.64%,2.46%" in screen.sub_title
-        assert "28 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
-        assert len(screen.candidates_table.frame) == 28  # the lists follow
+        assert "33 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
+        assert len(screen.candidates_table.frame) == 33  # the lists follow
         await press(app, pilot, "o")
         app.screen.query_one("#prompt-by", Input).value = "asn"
         await press(app, pilot, "escape")  # cancelled: nothing runs again
-        assert app.state.request.by == "both" and app.collab_count == 28
+        assert app.state.request.by == "both" and app.collab_count == 33
 
     run_app(sample_app(tui_cache, tmp_path / "labels.yaml"), scenario)
 
@@ -379,7 +379,7 @@ def test_the_default_window_is_bursts_and_finds_the_midnight_scan(tui_cache, tmp
 
     async def scenario(app, pilot):
         screen = await candidates(app, pilot)
-        assert app.collab_count == 28 and "window burst · by both" in screen.sub_title  # the sample's 27 and MID-01
+        assert app.collab_count == 42 and "window burst · by both" in screen.sub_title  # the sample's 27, MID-01 and issue 13's 14 /24 scans
         found = {(c.port, c.day.isoformat(), c.key.text): c for c in app.state.collab.candidates}
         assert found[(4443, "2024-02-08", "51.75.146.0/24")].window == "burst"
         await press(app, pilot, "o")
@@ -422,7 +422,7 @@ def test_slash_filters_the_candidates_and_groups_not_the_scanner_list(tui_cache,
         await press(app, pilot, *"port:3306")
         assert groups.frame["group"].to_list() == ["S01"] and sorted(scans.frame["rank"].to_list()) == [1, 4]
         text = screen_text(app)
-        assert "suggested groups · 8 · 8 new · 1 match /port:3306" in text and "candidate scans · 27 · 27 new · 2 match" in text
+        assert "suggested groups · 10 · 10 new · 1 match /port:3306" in text and "candidate scans · 31 · 31 new · 2 match" in text
         await press(app, pilot, "enter")  # applied: back to the list, the filter stays
         assert screen.focused is groups and groups.row_count == 1
         await press(app, pilot, "slash", "ctrl+u")  # (the bar's own clear-line key)
@@ -434,7 +434,7 @@ def test_slash_filters_the_candidates_and_groups_not_the_scanner_list(tui_cache,
         assert screen.filter_input.has_class("-invalid") and "unknown key 'tool'" in screen_text(app)
         assert scans.frame["rank"].to_list() == [8]  # a bad term keeps the last good filter
         await press(app, pilot, "escape")  # escape clears
-        assert groups.row_count == 8 and scans.row_count == 27 and "match" not in screen_text(app)
+        assert groups.row_count == 10 and scans.row_count == 31 and "match" not in screen_text(app)
         assert not screen.query_one("#filter-row").display and app.screen is screen
         await press(app, pilot, "slash", *"review:same")
         assert groups.row_count == 0 and "nothing matches the filter" in screen_text(app)

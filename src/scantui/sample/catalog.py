@@ -37,6 +37,12 @@ ASNS: dict[int, tuple[str, str]] = {
     8452: ("TE-AS", "EG"),
     7922: ("COMCAST-7922", "US"),
     14618: ("AMAZON-AES", "US"),
+    20473: ("AS-CHOOPA", "US"),
+    49505: ("SELECTEL", "RU"),
+    12876: ("ONLINE S.A.S.", "FR"),
+    206728: ("MEDIALAND-AS", "RU"),
+    40021: ("CONTABO-US", "US"),
+    9370: ("SAKURA-B", "JP"),
 }
 
 #: Prefixes (/16) where unidentified sources of an AS are drawn from, with the draw weight.

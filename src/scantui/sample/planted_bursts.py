@@ -36,6 +36,17 @@ DAY_US = 24 * HOUR_US
 DAYS = 5
 T0 = (START - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
 
+#: The classes' shapes, shared with the sample scenario (:mod:`scantui.sample.scenario`).
+ROUND_HOURS = (2, 5)  # re-sharded rounds: start hours of the two rounds of one day
+ROUND_US = 90 * 60_000_000  # ... and each round's length
+DRIFT_HOURS = 3  # drift: each run's length
+TRICKLE_PER_DAY = 300  # trickle: probes per member per day, besides the sweep
+
+
+def drift_start_h(d: int) -> float:
+    """Hour (of its day) when the drifting scan's run of day *d* starts: 23:00, 22:40, 22:20, ..."""
+    return 23 - d * 20 / 60
+
 
 def ip(text: str) -> int:
     return int(ipaddress.IPv4Address(text))
@@ -94,25 +105,25 @@ def planted(seed: int = 13) -> tuple[pl.DataFrame, list[dict]]:
 
     # re-sharded rounds: two members, two rounds, a new split each round
     pool = [ip("45.33.10.10"), ip("45.33.10.11")]
-    for start_h in (2, 5):
+    for start_h in ROUND_HOURS:
         order = rng.permutation(T)
-        spans = [pk.sweep(s, order[i::2], 6379, T0 + start_h * HOUR_US, 90 * 60_000_000, 64501) for i, s in enumerate(pool)]
+        spans = [pk.sweep(s, order[i::2], 6379, T0 + start_h * HOUR_US, ROUND_US, 64501) for i, s in enumerate(pool)]
         truth.append(_scan("resharded", 6379, pool, spans))
     pk.sweep(ip("45.33.10.99"), everything, 6379, T0 + 3 * HOUR_US, 4 * HOUR_US, 64501)  # standalone, same /24
 
     # drift: 23:00, 22:40, 22:20 ... each run three hours, a new split each day
     pool = [ip("103.77.20.5"), ip("103.77.20.6"), ip("103.77.20.7")]
     for d in range(DAYS - 1):
-        start = T0 + d * DAY_US + 23 * HOUR_US - d * 20 * 60_000_000
+        start = T0 + d * DAY_US + round(drift_start_h(d) * HOUR_US)
         parts = np.array_split(rng.permutation(T), 3)
-        spans = [pk.sweep(s, part, 8443, start, 3 * HOUR_US, 64502) for s, part in zip(pool, parts)]
+        spans = [pk.sweep(s, part, 8443, start, DRIFT_HOURS * HOUR_US, 64502) for s, part in zip(pool, parts)]
         truth.append(_scan("drift", 8443, pool, spans))
     pk.sweep(ip("103.77.20.99"), everything, 8443, T0 + 2 * DAY_US + 12 * HOUR_US, 2 * HOUR_US, 64502)
 
     # trickle plus sweep: 300 probes a day each at random, and one sweep together
     pool = [ip(f"185.220.30.{20 + i}") for i in range(4)]
     for s in pool:
-        n = 300 * DAYS
+        n = TRICKLE_PER_DAY * DAYS
         pk.add(s, rng.integers(0, T, n), 5900, T0 + np.sort(rng.integers(0, DAYS * DAY_US, n)), 64503)
     parts = np.array_split(rng.permutation(T), 4)
     spans = [pk.sweep(s, part, 5900, T0 + 2 * DAY_US + 10 * HOUR_US, 2 * HOUR_US, 64503) for s, part in zip(pool, parts)]

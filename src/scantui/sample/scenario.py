@@ -23,7 +23,9 @@ import numpy as np
 from . import actors as A
 from .catalog import ASNS, MIRAI_ASNS, NOISE_PREFIXES, ORGS, hostname_for
 from ..errors import UsageError
+from .fingerprint_pools import artifacts
 from .fingerprints import STYLE_TOOL, Packets, tcp_syn
+from . import planted_bursts as PB
 
 TELESCOPE_CIDR = "198.18.0.0/20"
 SENSOR = "tel-1"
@@ -145,12 +147,15 @@ class Scenario:
         p24 = {s >> 8 for s in srcs}
         asn_key = f"AS{asns.pop()}" if len(asns) == 1 else None
         p24_key = prefix24(srcs[0]) if len(p24) == 1 else None
+        key_kind, key = ("prefix24", p24_key) if p24_key else ("asn", asn_key)
+        if "key_kind" in extra:  # a pool across ASes: found by a key of its own (its header artifacts)
+            key_kind, key = extra.pop("key_kind"), extra.pop("key")
         scan_id = f"{group}-{len([c for c in self.collab_scans if c['group'] == group]) + 1:02d}"
         rec = {
             "id": scan_id, "group": group, "port": port, "proto": "tcp",
             "day": iso(start)[:10], "start": iso(start), "end": iso(end),
             "crosses_midnight": iso(start)[:10] != iso(end)[:10],
-            "key_kind": "prefix24" if p24_key else "asn", "key": p24_key or asn_key,
+            "key_kind": key_kind, "key": key,
             "asn": asn_key, "prefix24": p24_key,
             "sources": [A.ip_str(s) for s in srcs],
             "dsts_per_source": {A.ip_str(s): per_src[s] for s in srcs},
@@ -190,6 +195,11 @@ class Scenario:
         self._chn(size)
         self._n2(size)
         self._mid(size)
+        self._rsh(size)
+        self._dft(size)
+        self._trk(size)
+        self._two(size)
+        self._fpp(size)
 
     def _ak01(self, size: int) -> None:
         """AK01-like: pool of 8 Linode hosts over 3 /24s; 2 per scan, 5/6 : 1/6, pairs rotate."""
@@ -304,7 +314,111 @@ class Scenario:
             scans.append(self.collab("MID", port, list(zip(members, parts)), "masscan",
                                      self.parallel(3, t0, t0 + 3 * A.HOUR_US), "parallel", rng))
         scans[0]["note"] = "crosses UTC midnight: a calendar-day window splits it (~1/2 per day); a 24 h window finds it"
+        scans[0]["missed_by"] = ["day"]
         self.group("MID", "midnight_burst", scans, split_rule="1/3 each")
+
+    # -- issue 13: shapes that calendar days / rolling windows / location keys miss ---------------
+    def _rsh(self, size: int) -> None:
+        """Re-sharded rounds: two hosts sweep twice a day, a new split each round (each round covers, the day not)."""
+        rng = self.rng("group:RSH")
+        pool = [self.source(f"45.32.77.{i}", 20473) for i in (10, 11)]
+        scans = []
+        for day in (self.days - 6, self.days - 3):
+            for hour in PB.ROUND_HOURS:
+                t0 = self.t(day, hour)
+                parts = A.partition(rng, self.telescope, A.even_counts(size, 2))
+                scans.append(self.collab("RSH", 2375, list(zip(pool, parts)), "zmap",
+                                         self.parallel(2, t0, t0 + PB.ROUND_US), "parallel", rng,
+                                         **{"class": "resharded_rounds", "missed_by": ["day", "24h", "48h"]}))
+        self.group("RSH", "resharded_rounds", scans, split_rule="1/2 each, a new split every round, two rounds a day")
+
+    def _dft(self, size: int) -> None:
+        """A daily scan that starts 20 minutes earlier each day from 23:00, three hours long (crosses midnight)."""
+        rng = self.rng("group:DFT")
+        members = [self.source(f"5.101.222.{i}", 49505) for i in (5, 6, 7)]
+        scans = []
+        for d in range(4):
+            t0 = self.t(self.days - 7 + d, PB.drift_start_h(d))
+            parts = A.partition(rng, self.telescope, A.even_counts(size, 3))
+            # a 24 h window anchored at a run holds the next run's first minutes: only the last run fits one
+            missed = ["day", "24h", "48h"] if d < 3 else ["day", "48h"]
+            scans.append(self.collab("DFT", 9200, list(zip(members, parts)), "masscan",
+                                     self.parallel(3, t0, t0 + PB.DRIFT_HOURS * A.HOUR_US), "parallel", rng,
+                                     **{"class": "drift", "missed_by": missed}))
+        self.group("DFT", "daily_drift", scans, split_rule="1/3 each, a new split every day")
+
+    def _trk(self, size: int) -> None:
+        """Trickle plus sweep: four hosts probe the port a few hundred times a day, and sweep it together once."""
+        rng = self.rng("group:TRK")
+        members = [self.source(f"51.15.210.{20 + i}", 12876) for i in range(4)]
+        days = range(self.days - 12, self.days - 7)
+        sweep = [(self.days - 11, 11.0), (self.days - 9, 15.0)]  # (day, hour): two sweeps, two hours each
+        windows = [(self.t(day, h), self.t(day, h + 2)) for day, h in sweep]
+        for s in members:
+            n = PB.TRICKLE_PER_DAY * len(days)
+            ts = np.sort(rng.integers(self.t(days[0]), self.t(days[-1] + 1), n))
+            for a, b in windows:  # the trickle pauses during the sweeps only: a few minutes' gap
+                ts = ts[(ts < a) | (ts >= b)]
+            self.add(tcp_syn("linux", ts, np.full(len(ts), s), rng.choice(self.telescope, len(ts)),
+                             np.full(len(ts), 8888), A.hops_of(np.full(len(ts), s)), rng))
+        scans = []
+        for a, b in windows:
+            parts = A.partition(rng, self.telescope, A.even_counts(size, 4))
+            scans.append(self.collab("TRK", 8888, list(zip(members, parts)), "linux", self.parallel(4, a, b),
+                                     "parallel", rng, **{"class": "trickle_sweep", "missed_by": ["day", "24h", "48h"]}))
+        self.group("TRK", "trickle_plus_sweep", scans, split_rule="1/4 each; 300 trickle probes a day each besides",
+                   trickle_days=[self.day_iso(d) for d in days], trickle_per_day=PB.TRICKLE_PER_DAY)
+
+    def _two(self, size: int) -> None:
+        """Two groups in one /24 on one port at overlapping times: 3 x 1/3 (10-12 h) and 5/6 + 1/6 (11-15 h)."""
+        rng = self.rng("group:TWO")
+        thirds = [self.source(f"193.32.162.{i}", 206728) for i in (10, 11, 12)]
+        pair = [self.source(f"193.32.162.{i}", 206728) for i in (40, 41)]
+        big = round(size * 5 / 6)
+        a_scans, b_scans = [], []
+        for day in (self.days - 5, self.days - 2):
+            parts = A.partition(rng, self.telescope, A.even_counts(size, 3))
+            a_scans.append(self.collab("TWA", 7547, list(zip(thirds, parts)), "zmap",
+                                       self.parallel(3, self.t(day, 10), self.t(day, 12)), "parallel", rng,
+                                       **{"class": "split_groups", "missed_by": []}))
+            parts = A.partition(rng, self.telescope, [big, size - big])
+            b_scans.append(self.collab("TWB", 7547, list(zip(pair, parts)), "masscan",
+                                       self.parallel(2, self.t(day, 11), self.t(day, 15)), "parallel", rng,
+                                       **{"class": "split_groups", "missed_by": []}))
+        note = ("shares its /24, port and hours with another group: the five together are an N = 2 cover, "
+                "which the finest exact cover splits (reasons)")
+        for c in a_scans + b_scans:
+            c["note"] = note
+        self.group("TWA", "split_groups_thirds", a_scans, split_rule="1/3 each", shares_prefix_with="TWB")
+        self.group("TWB", "split_groups_pair", b_scans, split_rule="5/6 and 1/6", shares_prefix_with="TWA")
+
+    def _fpp(self, size: int) -> None:
+        """A pool of four hosts in four /24s of two ASes, sharing rare header artifacts: only the fingerprint key ties it."""
+        rng = self.rng("group:FPP")
+        members = [self.source("45.76.33.14", 20473), self.source("45.77.150.90", 20473),
+                   self.source("144.126.130.7", 40021), self.source("167.86.99.201", 40021)]
+        art = artifacts(0, rng)
+        assert art["ip_id"] == "dst"  # TTL 64, window 1025-1074, MSS only, IP-ID = dst, source ports 40000-40999
+        fp_text = f"ttl={art['ttl0']} win={art['window']} opt=4/{art['mss']} ipid=dst seq=rnd sport=40000+1024"
+        scans = []
+        for port, day in ((502, self.days - 9), (5432, self.days - 2)):
+            counts = [round(size * w) for w in (0.35, 0.3, 0.2)]
+            parts = A.partition(rng, self.telescope, [*counts, size - sum(counts)])
+            t0 = self.t(day, 8)
+            rec = self.collab("FPP", port, list(zip(members, parts)), "linux", self.parallel(4, t0, t0 + int(1.5 * A.HOUR_US)),
+                              "parallel", rng, key_kind="fingerprint", key=fp_text,
+                              **{"class": "fingerprint_pool", "missed_by": [],
+                                 "artifacts": {k: list(v) if isinstance(v, tuple) else v for k, v in art.items()}})
+            for b in self.batches[-4:]:  # the pool's own header artifacts on its probes
+                c, n = b.cols, len(b)
+                c["ttl"] = np.maximum(art["ttl0"] - A.hops_of(c["src"]), 1)
+                c["tcp_window"] = np.full(n, art["window"])
+                c["sport"] = rng.integers(*art["sports"], n)
+                c["ip_id"] = c["dst"] & 0xFFFF
+                c["ip_len"] = np.full(n, art["ip_len"])
+                c["tcp_mss"] = np.full(n, art["mss"])
+            scans.append(rec)
+        self.group("FPP", "fingerprint_pool_across_ases", scans, split_rule="35 %, 30 %, 20 % and the rest")
 
     # -- decoys --------------------------------------------------------------------------
     def decoy(self, kind: str, violates: str, parts: list[tuple[int, np.ndarray, int, int, int]], style: str | dict[int, str],

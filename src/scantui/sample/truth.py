@@ -32,7 +32,12 @@ days ``YYYY-MM-DD``; keys are stable, new keys may be added)::
          "asn": "AS202425", "prefix24": "80.82.77.0/24"|null,       # both keys where they apply
          "sources": [...], "dsts_per_source": {ip: n}, "union", "telescope_size",
          "cover_multiple", "packets", "split": [share of the telescope per source, in
-         "sources" order], "timing": "parallel"|"sequential", "tool", "style", "note"?}
+         "sources" order], "timing": "parallel"|"sequential", "tool", "style", "note"?,
+         "class"?, "missed_by"?, "artifacts"?}
+         # issue 13's shapes carry "class" (resharded_rounds, drift, trickle_sweep, split_groups,
+         # fingerprint_pool) and "missed_by": the --window modes (day, 24h, 48h) expected to miss
+         # them (the default burst windows find them all); a fingerprint_pool has "key_kind":
+         # "fingerprint", its signature text as "key", asn/prefix24 null and its "artifacts"
       ],
       "groups": [{"id", "shape", "members", "ports", "days", "scans": [scan ids], "asn",
                   "prefixes", "tool", "timing", "split_rule", "pool"?, "split_counts"?}],
@@ -48,7 +53,9 @@ days ``YYYY-MM-DD``; keys are stable, new keys may be added)::
 
 Every collaborative scan's members partition the telescope exactly (``cover_multiple``
 times); within its (key, port, day) no other source sends, except a decoy of kind
-``standalone_in_group_prefix``, which covers the telescope alone.
+``standalone_in_group_prefix``, which covers the telescope alone, and the other group of a
+``split_groups`` pair. Members of a ``trickle_sweep`` scan also probe its port outside the
+scan's own hours.
 """
 
 from __future__ import annotations
