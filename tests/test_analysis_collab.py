@@ -56,6 +56,8 @@ def table(*parts: pl.DataFrame, asn: bool = True) -> pl.LazyFrame:
 
 
 def find(lf: pl.LazyFrame, **query) -> cb.CollabResult:
+    """The search under the thesis' location rule (``--by both``, condition 5) unless *query* names ``by``."""
+    query.setdefault("by", ("prefix24", "asn"))
     return cb.collab_scans(lf, telescope_size=T, query=cb.CollabQuery(**query))
 
 
@@ -153,6 +155,9 @@ def test_different_prefixes_of_one_as_found_by_as_only():
 def test_different_ases_and_prefixes_are_not_a_scan():
     parts = [probes("1.34.77.201", range(0, 128), 8181, 3, 1, asn=3462), probes("123.160.221.9", range(128, 256), 8181, 3, 1, asn=4134)]
     assert find(table(*parts)).candidates == []
+    # the default (--by all) ties them by the header signature they share: a pool across ASes
+    c = only(find(table(*parts), by=cb.CollabQuery().by))
+    assert c.key_kind == "fingerprint" and c.sources == ips("1.34.77.201", "123.160.221.9")
 
 
 def test_as_resolved_per_day():
@@ -338,9 +343,9 @@ def _report(name, truth_scans, hits, extra, candidates):
 
 
 def _findable(truth, window):
-    """The planted scans a --by both search in *window* finds: not a fingerprint pool, not missed by the window
-    (issue 13's shapes, which the burst windows find: tests/test_collab_bursts.py)."""
-    return [s for s in truth["collab_scans"] if s["key_kind"] != "fingerprint" and window not in s.get("missed_by", [])]
+    """The planted scans the default search (--by all) in *window* finds: every one, the fingerprint pool across ASes
+    too, but those missed by the window (issue 13's shapes, which the burst windows find: tests/test_collab_bursts.py)."""
+    return [s for s in truth["collab_scans"] if window not in s.get("missed_by", [])]
 
 
 def test_ground_truth_rolling_24h_finds_every_planted_scan(sample_runs):

@@ -170,7 +170,8 @@ def test_the_signature_fields():
 
 def test_by_accepts_fingerprint_and_all():
     assert parse_by("fingerprint") == ("fingerprint",) and parse_by("all") == ("prefix24", "asn", "zmap_generator", "fingerprint")
-    assert parse_by("both") == ("prefix24", "asn") and cb.CollabQuery().by == ("prefix24", "asn")
+    assert parse_by("both") == ("prefix24", "asn") and cb.CollabQuery().by == parse_by("all")  # the default: every kind
+    assert make_query().by == parse_by("all") and query_label(make_query(by="both")).startswith("window burst · by both ·")
     assert parse_by("fingerprint,prefix24") == ("prefix24", "fingerprint")
     assert query_label(make_query(by="all")).startswith("window burst · by all ·")
     with pytest.raises(InputError):
@@ -231,8 +232,10 @@ def test_the_command_names_the_artifact_and_its_json_fits_the_schema(tmp_path, c
     assert {c["key_kind"] for c in doc} == {"fingerprint"} and all(c["key"].startswith("ttl=") for c in doc)
     schema = json.loads((resources.files("scantui") / "schemas" / "collab.schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(doc, schema)
-    code, out, err = run(["collab", str(path), "--telescope", "198.18.0.0/22", "--json"], capsys)  # default: both
-    assert code == 0 and json.loads(out) == []
+    code, out, err = run(["collab", str(path), "--telescope", "198.18.0.0/22", "--json"], capsys)  # default: all
+    assert code == 0 and json.loads(out) == doc
+    code, out, err = run(["collab", str(path), "--by", "both", "--telescope", "198.18.0.0/22", "--json"], capsys)
+    assert code == 0 and json.loads(out) == []  # the thesis' rule: one /24 or AS
     code, _out, err = run(["collab", str(path), "--by", "country"], capsys)
     assert code == 2 and "--by" in err and "fingerprint" in err
 

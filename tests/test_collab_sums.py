@@ -116,21 +116,23 @@ def _search(ws: Workspace, query: cb.CollabQuery, *, sums: bool) -> cb.CollabRes
                            sums=r.collab_sums if sums else None)
 
 
+#: The summed kinds (--by both): the table pre-filters those only (a query of every kind: test_collab_fingerprint).
+BOTH = ("prefix24", "asn")
 QUERIES = {
-    "day": cb.CollabQuery(),
-    "24h": cb.CollabQuery(window_us=cb.parse_window("24h")),
-    "48h": cb.CollabQuery(window_us=cb.parse_window("48h")),
+    "day": cb.CollabQuery(by=BOTH),
+    "24h": cb.CollabQuery(by=BOTH, window_us=cb.parse_window("24h")),
+    "48h": cb.CollabQuery(by=BOTH, window_us=cb.parse_window("48h")),
     "90m-prefix": cb.CollabQuery(window_us=cb.parse_window("90m"), by=("prefix24",)),
-    "zmap": cb.CollabQuery(tools=("zmap",)),
+    "zmap": cb.CollabQuery(by=BOTH, tools=("zmap",)),
     "zmap-other": cb.CollabQuery(tools=("zmap", "other"), by=("asn",)),
-    "masscan-48h": cb.CollabQuery(tools=("masscan",), window_us=cb.parse_window("48h")),
-    "ports": cb.CollabQuery(ports=(22, 443, 3389)),
-    "port-24h": cb.CollabQuery(ports=(22,), window_us=cb.parse_window("24h")),
-    "min3": cb.CollabQuery(min_sources=3),
-    "min1": cb.CollabQuery(min_sources=1),
-    "loose": cb.CollabQuery(low=0.03, high=0.03),
-    "tight": cb.CollabQuery(low=0.0, high=0.0, window_us=cb.parse_window("24h")),
-    "40d": cb.CollabQuery(window_us=cb.parse_window("40d")),  # the table cannot prune: every row
+    "masscan-48h": cb.CollabQuery(by=BOTH, tools=("masscan",), window_us=cb.parse_window("48h")),
+    "ports": cb.CollabQuery(by=BOTH, ports=(22, 443, 3389)),
+    "port-24h": cb.CollabQuery(by=BOTH, ports=(22,), window_us=cb.parse_window("24h")),
+    "min3": cb.CollabQuery(by=BOTH, min_sources=3),
+    "min1": cb.CollabQuery(by=BOTH, min_sources=1),
+    "loose": cb.CollabQuery(by=BOTH, low=0.03, high=0.03),
+    "tight": cb.CollabQuery(by=BOTH, low=0.0, high=0.0, window_us=cb.parse_window("24h")),
+    "40d": cb.CollabQuery(by=BOTH, window_us=cb.parse_window("40d")),  # the table cannot prune: every row
 }
 
 

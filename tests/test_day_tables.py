@@ -180,8 +180,11 @@ def _plain(result: cb.CollabResult) -> tuple:
     return list(result.candidates), result.telescope_size, result.notes, result.stats
 
 
+BOTH = ("prefix24", "asn")  # --by both: the kinds the collab sums pre-filter (day tables read for those)
+
+
 @pytest.mark.parametrize("query", [
-    cb.CollabQuery(), cb.CollabQuery(window_us=cb.parse_window("24h")), cb.CollabQuery(tools=("masscan",)),
+    cb.CollabQuery(by=BOTH), cb.CollabQuery(by=BOTH, window_us=cb.parse_window("24h")), cb.CollabQuery(by=BOTH, tools=("masscan",)),
 ], ids=["day", "24h", "masscan"])
 def test_collab_reads_only_the_days_its_prefilter_keeps(cache, tmp_path, query):
     ws = _ws(_copy(cache, tmp_path))

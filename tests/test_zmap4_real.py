@@ -123,6 +123,6 @@ def test_cli_scanners_and_collab_tie_the_two_shards(capsys, tmp_path, monkeypatc
     assert cand["key_kind"] == "zmap_generator" and cand["key"] == f"zmap g={_meta(0)['generator']}"
     assert sorted(cand["sources"]) == sorted(SHARDS) and cand["port"] == PORT
     assert cand["union"] == cand["total"] == 4096 and cand["cover_multiple"] == 1 and cand["overlap"] == 0.0
-    code, out, err = run(["collab", str(PCAP), "--json", "--telescope", RANGE], capsys)
+    code, out, err = run(["collab", str(PCAP), "--json", "--by", "both", "--telescope", RANGE], capsys)
     assert code == 0, err
     assert json.loads(out) == []  # by /24 and AS: two /24s, no AS data

@@ -72,7 +72,7 @@ def test_scanners_name_the_walk_variant_and_tool_filter_includes_it(capture, cap
 
 def test_collab_zmap_generator_key_ties_shards_across_ases(capture, capsys):
     paths = [capture["pcap"], capture["enrich"], "--telescope-size", str(capture["union"])]
-    code, out, err = run(["collab", *paths, "--json"], capsys)  # by /24 and AS: two ASes, two /24s
+    code, out, err = run(["collab", *paths, "--json", "--by", "both"], capsys)  # by /24 and AS: two ASes, two /24s
     assert code == 0, err
     assert json.loads(out) == []
     code, out, err = run(["collab", *paths, "--json", "--by", "zmap_generator"], capsys)

@@ -4,7 +4,8 @@ A candidate is a set of *members* (source IPs) on one destination port, inside o
 *window* and one *key* (``prefix24`` = the sources' /24, or ``asn`` = their AS
 *on that day*; beyond the thesis, ``fingerprint`` = a rare header-artifact signature
 they share that day, :mod:`~scantui.analysis.fingerprint_keys`, which ties a pool split
-across ASes; ``--by both``, the default, is the first two) such that (domain.md, the six conditions):
+across ASes; ``--by all``, the default, is every kind; ``--by both``, the thesis' condition 5, is
+the first two) such that (domain.md, the six conditions):
 
 1. every probe counted targets the port (TCP SYN without ACK, every tool unless
    ``tools`` narrows it);

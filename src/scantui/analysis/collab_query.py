@@ -20,8 +20,10 @@ STUDY_LOW = 1000 / 61000
 STUDY_HIGH = 1500 / 61000
 #: Every key kind, in the order ties are broken (a new kind is appended).
 KEY_KINDS = ("prefix24", "asn", "zmap_generator", "fingerprint")
-#: ``--by both``, the default: the thesis' location keys.
-DEFAULT_BY = ("prefix24", "asn")
+#: ``--by both``: the thesis' location keys (condition 5).
+BOTH_BY = ("prefix24", "asn")
+#: ``--by all``, the default: every kind (the location keys also find the pools that span ASes).
+DEFAULT_BY = KEY_KINDS
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def parse_by(text: str) -> tuple[str, ...]:
     """``both`` (/24 and AS), ``all`` (every kind), one kind, or kinds joined by commas."""
     value = text.strip().lower()
     if value == "both":
-        return DEFAULT_BY
+        return BOTH_BY
     if value == "all":
         return KEY_KINDS
     kinds = [k.strip() for k in value.split(",") if k.strip()]
@@ -122,7 +124,7 @@ def parse_ports(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(ports)))
 
 
-def make_query(*, by: str = "both", window: str = BURST, tolerance: str | None = None, tools: str | None = None,
+def make_query(*, by: str = "all", window: str = BURST, tolerance: str | None = None, tools: str | None = None,
                ports: str | None = None, min_sources: int = 2, telescope_cidrs: str | None = None) -> CollabQuery:
     """The query of the search options as typed (``--by``, ``--window`` (``day``, ``burst`` or a span), ``--tolerance``, ``--tool``, ``--port``...):
     ``scantui collab``/``groups``, ``scantui PATH`` and the TUI's options all parse them here.
@@ -146,7 +148,7 @@ def make_query(*, by: str = "both", window: str = BURST, tolerance: str | None =
 def query_label(query: CollabQuery) -> str:
     """``window 24h · by asn · tol 1.64%,2.46%``: the options of a search, short enough for a title at 80 columns."""
     chosen = set(query.by)
-    by = "both" if chosen == set(DEFAULT_BY) else "all" if chosen == set(KEY_KINDS) else ",".join(query.by)
+    by = "both" if chosen == set(BOTH_BY) else "all" if chosen == set(KEY_KINDS) else ",".join(query.by)
     return f"window {query.window_label} · by {by} · tol {query.low:.2%},{query.high:.2%}"
 
 

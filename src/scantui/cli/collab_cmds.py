@@ -27,11 +27,11 @@ def search_options(func):
     Goes below ``telescope_options`` (it needs the parsed ``telescope`` pair).
     """
 
-    @click.option("--by", "by", default="both", show_default=True,
+    @click.option("--by", "by", default="all", show_default=True,
                   metavar="prefix24|asn|zmap_generator|fingerprint|both|all",
                   help="Group sources by /24, by AS (per day, from the data's asn column), by the generator of their "
                        "ZMap walk (zmap_generator: shards of one scan), by a rare header-artifact fingerprint (per day; "
-                       "ties pools across ASes), both /24 and AS, or all; kinds may be joined by commas.")
+                       "ties pools across ASes), both /24 and AS (the thesis' rule), or all (the default); kinds may be joined by commas.")
     @click.option("--window", default="burst", show_default=True, metavar="burst|day|SPAN",
                   help="The sources' bursts (default: scans at any hour, across midnight), the UTC calendar day (the thesis' definition), or a rolling span (24h, 48h, 90m, 2d) for scans running slowly.")
     @click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only probes fingerprinted as these tools (default: every tool; zmap: also the probes of a source and port whose ZMap walk matched that day).")

@@ -145,9 +145,9 @@ def open_workspace(paths, load_opts, telescope):
               help="Collaborative-scan window: the sources' bursts, the UTC calendar day (the thesis'), or a rolling span (24h, 48h, 90m, 2d).")
 @click.option("--tolerance", default=None, metavar="LOW,HIGH",
               help="Cover tolerance below/above N x telescope, as fractions or percentages (default: the study's 1.64%,2.46%).")
-@click.option("--by", "by", default="both", show_default=True, metavar="prefix24|asn|zmap_generator|fingerprint|both|all",
+@click.option("--by", "by", default="all", show_default=True, metavar="prefix24|asn|zmap_generator|fingerprint|both|all",
               help="Group sources by /24, by AS, by ZMap generator, by a header-artifact fingerprint, both /24 and AS, "
-                   "or all (as scantui collab).")
+                   "or all (the default; as scantui collab).")
 @click.option("--follow", is_flag=True,
               help="Keep watching PATHS: fold each complete new file in while the app runs (as scantui rollup --follow).")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=10.0, show_default=True, metavar="SECONDS",

@@ -22,7 +22,7 @@ def run_tui(
     cache_dir: str | os.PathLike[str] | None = None,
     window: str = "burst",
     tolerance: str | None = None,
-    by: str = "both",
+    by: str = "all",
     follow: bool = False,
     follow_interval: float = 10.0,
     follow_settle: float = 30.0,

@@ -66,7 +66,7 @@ class LoadRequest:
     labels_path: str | os.PathLike[str] | None = None
     window: str = "burst"  # the collaborative-scan search options, as typed (``scantui PATH --window 24h``...)
     tolerance: str | None = None
-    by: str = "both"
+    by: str = "all"
     follow: bool = False  # ``--follow``: fold each complete new file under *paths* in while the app runs
     follow_interval: float = 10.0  # seconds between looks
     follow_settle: float = 30.0  # a file is complete once unchanged for this long

@@ -75,7 +75,7 @@ class CandidateReviewMixin:
             self.notify("no labelled group holds these IPs: l labels them", markup=False)
 
     def options_label(self) -> str:
-        """The search options in use (``window 24h · by both · tol 1.64%,2.46%``)."""
+        """The search options in use (``window 24h · by all · tol 1.64%,2.46%``)."""
         try:
             from scantui.analysis.collab_query import query_label
 
@@ -91,14 +91,14 @@ class CandidateReviewMixin:
         fields = [
             ("window", "window", request.window, "day, or a rolling span: 24h 48h 90m 2d"),
             ("tolerance", "tolerance", request.tolerance or "", "LOW,HIGH e.g. 2%,2.5% (empty: the study's)"),
-            ("by", "by", request.by, "prefix24, asn, fingerprint, both or all"),
+            ("by", "by", request.by, "prefix24, asn, zmap_generator, fingerprint, both or all"),
         ]
 
         def check(values: dict[str, str]) -> dict[str, Any]:
             from dataclasses import replace
 
             options = {"window": values["window"].strip() or "day", "tolerance": values["tolerance"].strip() or None,
-                       "by": values["by"].strip() or "both"}
+                       "by": values["by"].strip() or "all"}
             replace(request, **options).collab_query()  # a bad value: said in the modal, which stays
             return options
 
