@@ -208,17 +208,27 @@ def collab_scans(
             standalone.setdefault((k, key, port), []).append((day, src))
     stats = {f"prefilter_rows_{k}": v.height for k, v in per_kind.items()}
     need = pl.concat([v.select("day", "dport", "src") for v in per_kind.values()]).unique() if per_kind else None
-    raw: list[dict[str, Any]] = []
-    if need is not None and need.height:
-        pk = load_packets(source, need, query, walks)
-        stats["packets_read"] = pk.height
-        windows = 0
-        for kind, krows in per_kind.items():
-            found, n = _search_kind(pk, krows, kind, query, lim)
-            raw.extend(found)
-            windows += n
-        stats["windows"] = windows
+    raw = _read_and_search(source, need, query, walks, per_kind, stats,
+                           lambda pk, kind, krows: _search_kind(pk, krows, kind, query, lim))
     return finish.result(raw, standalone, stats)
+
+
+def _read_and_search(source: PacketSource, need: pl.DataFrame | None, query: CollabQuery, walks: pl.LazyFrame | None,
+                     per_kind: dict[str, pl.DataFrame], stats: dict[str, int], search) -> list[dict[str, Any]]:
+    """Read the packets of the surviving (day, port, source) rows once, then run *search* (packets, kind,
+    that kind's rows) -> (scans, windows searched) per key kind (both window kinds); counts into *stats*."""
+    raw: list[dict[str, Any]] = []
+    if need is None or not need.height:
+        return raw
+    pk = load_packets(source, need, query, walks)
+    stats["packets_read"] = pk.height
+    windows = 0
+    for kind, rows in per_kind.items():
+        found, n = search(pk, kind, rows)
+        raw.extend(found)
+        windows += n
+    stats["windows"] = windows
+    return raw
 
 
 @dataclass
@@ -264,19 +274,20 @@ def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, kinds: list[
             standalone.setdefault((k, key, port), []).append((day, src))
     stats = {f"prefilter_bursts_{k}": v.height for k, v in per_kind.items()}
     need = pl.concat([cbu.need_rows(v) for v in per_kind.values()]).unique() if per_kind else None
-    raw: list[dict[str, Any]] = []
-    if need is not None and need.height:
-        pk = load_packets(source, need, query, walks)
-        stats["packets_read"] = pk.height
-        windows = 0
-        for kind, win in per_kind.items():
-            part = cbu.window_packets(pk, win)
-            for (_wid, key, port), w in part.partition_by("wid", "key", "dport", as_dict=True, maintain_order=True).items():
-                windows += 1
-                for scan in scans_in_window(w["t"].to_numpy(), w["src"].to_numpy(), w["dst"].to_numpy(), lim):
-                    raw.append({**scan, "kind": kind, "key_id": int(key), "port": int(port), "window_start": scan["start"]})
-        stats["windows"] = windows
+    raw = _read_and_search(source, need, query, walks, per_kind, stats,
+                           lambda pk, kind, win: _search_bursts(pk, win, kind, lim))
     return found.result(raw, standalone, stats)
+
+
+def _search_bursts(pk: pl.DataFrame, win: pl.DataFrame, kind: str, lim: Limits) -> tuple[list[dict[str, Any]], int]:
+    """Covers under one key kind over its burst windows: each window's bursts' packets searched alone."""
+    out, windows = [], 0
+    part = cbu.window_packets(pk, win)
+    for (_wid, key, port), w in part.partition_by("wid", "key", "dport", as_dict=True, maintain_order=True).items():
+        windows += 1
+        for scan in scans_in_window(w["t"].to_numpy(), w["src"].to_numpy(), w["dst"].to_numpy(), lim):
+            out.append({**scan, "kind": kind, "key_id": int(key), "port": int(port), "window_start": scan["start"]})
+    return out, windows
 
 
 def _no_asn(enrichment: pl.LazyFrame) -> bool:
