@@ -305,6 +305,7 @@ def test_pcap_export_synthesized_from_parquet(tmp_path):
 
 
 def test_pcap_export_mixed_link_types_is_raw_ip(tmp_path):
+    from scapy.layers import inet, l2  # noqa: F401 - registers the link types rdpcap decodes
     from scapy.utils import rdpcap
 
     ng = pb.NgWriter().shb().idb(1).idb(101)
