@@ -187,6 +187,11 @@ def test_selection_on_day_tables_equals_plain_frame(captures):
     page = P.packet_page(P.select_packets(source, P.PacketSelection()), 10, 5)
     assert page.height == 5 and page["tcp_seq"].to_list() == [1010, 1011, 1012, 1013, 1014]
     assert P.packet_count(P.select_packets(source, P.PacketSelection(ports=(22,)))) == 30
+    lf = P.select_packets(source, P.PacketSelection(where="-dport:80"))
+    whole = lf.collect()
+    for offset, n in ((0, 7), (18, 5), (55, 30), (59, 1), (60, 5), (0, 500)):  # day by day, across days, the end
+        assert P.packet_page(lf, offset, n).equals(whole.slice(offset, n)), (offset, n)
+    assert P.packet_count(lf) == whole.height == 60
 
 
 def test_bad_where_raises_before_reading():
