@@ -64,7 +64,7 @@ def captures(tmp_path):
 
 
 def _us(ts: dt.datetime) -> int:
-    return int(ts.timestamp() * 1_000_000)
+    return (ts - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
 
 
 def _tiny() -> pl.DataFrame:
@@ -289,7 +289,7 @@ def test_pcap_export_original_rereads(captures, tmp_path):
     assert (done.packets, done.original, done.synthesized, done.note) == (want.height, want.height, 0, "")
     scapy_pkts = rdpcap(str(out))
     assert [bytes(p) for p in scapy_pkts] == [by_ts[_us(t)] for t in want["ts"]]
-    assert [int(p.time * 1_000_000) for p in scapy_pkts] == [_us(t) for t in want["ts"]]
+    assert [round(p.time * 1_000_000) for p in scapy_pkts] == [_us(t) for t in want["ts"]]
     back = open_inputs([out]).lf.collect()
     assert back.equals(want.drop("ref_file", "ref_off"))
 
@@ -401,3 +401,26 @@ def test_cli_changed_capture_is_one_line(captures, tmp_path, capsys):
     # a changed input gets a new rollup (its identity is in the key), so the export is still right
     assert code == 0 and "original" in err
     assert open_inputs([out]).lf.collect().height == 30
+
+
+def test_vectorized_records_equal_per_row_frames():
+    import struct
+
+    from conftest import make_canonical
+    from scantui.io.packet_frames import pcap_records
+
+    df = make_canonical(600, seed=3)
+    src = pl.col("src")
+    df = df.with_columns(
+        pl.when(src % 7 == 0).then(pl.lit(1, pl.UInt8)).when(src % 11 == 0).then(pl.lit(47, pl.UInt8))
+        .otherwise(pl.col("proto")).alias("proto"),
+        pl.when(src % 5 == 0).then(None).otherwise(pl.col("tcp_mss")).alias("tcp_mss"),
+        pl.when(src % 13 == 0).then(None).otherwise(pl.col("ttl")).alias("ttl"),
+        pl.when(src % 3 == 0).then(pl.lit(90, pl.UInt16)).otherwise(pl.col("ip_len")).alias("ip_len"))
+    assert set(df["proto"].to_list()) == {1, 6, 17, 47}
+    slow = b""
+    for row in df.iter_rows(named=True):
+        frame = P.synthesize_frame(row)
+        sec, us = divmod(_us(row["ts"]), 1_000_000)
+        slow += struct.pack("<IIII", sec, us, len(frame), len(frame)) + frame
+    assert pcap_records(df) == slow

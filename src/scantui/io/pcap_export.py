@@ -12,6 +12,7 @@ the note says so. The file appears complete or not at all.
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import polars as pl
 from scantui.errors import InputError
 from scantui.fsutil import atomic_path
 from scantui.io import frames
-from scantui.io.packet_frames import LINKTYPE_RAW, synthesize_frame
+from scantui.io.packet_frames import LINKTYPE_RAW, pcap_records, synthesize_frame
 from scantui.io.packet_refs import CaptureFile, Record, RecordReader
 
 #: Rows taken from the frame at a time (bounds memory for large exports).
@@ -54,8 +55,11 @@ def _header(linktype: int) -> bytes:
     return struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, linktype)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def _record(out: BinaryIO, ts: Any, data: bytes) -> None:
-    us = 0 if ts is None else int(ts.timestamp() * 1_000_000) if not isinstance(ts, int) else ts
+    us = 0 if ts is None else (ts - _EPOCH) // dt.timedelta(microseconds=1)  # exact (no float)
     sec, frac = divmod(us, 1_000_000)
     out.write(struct.pack("<IIII", sec & 0xFFFFFFFF, frac, len(data), len(data)))
     out.write(data)
@@ -93,6 +97,10 @@ def write_pcap(lf: pl.LazyFrame | pl.DataFrame, path: Path | str, files: list[Ca
     with atomic_path(path) as tmp, open(tmp, "wb") as out, RecordReader(files) as reader:
         out.write(_header(linktype))
         for batch in lf.collect_batches(chunk_size=EXPORT_BATCH):  # streamed: memory follows the batch
+            if "ref_file" not in batch.columns or batch["ref_file"].null_count() == batch.height:
+                out.write(pcap_records(batch))  # none has original bytes: synthesized, vectorized
+                total += batch.height
+                continue
             rows = batch.to_dicts()
             got, n_orig = _batch_frames(rows, files, reader)
             original += n_orig
