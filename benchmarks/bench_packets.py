@@ -166,7 +166,7 @@ def tshark(args) -> dict:
     scan = json.loads((Path(args.work) / "scan.json").read_text())
     import ipaddress
 
-    addrs = " ".join(str(ipaddress.IPv4Address(s)) for s in scan["srcs"])
+    addrs = ", ".join(str(ipaddress.IPv4Address(s)) for s in scan["srcs"])
     flt = f"tcp.dstport == {scan['port']} && ip.src in {{{addrs}}}"
     out = Path(args.work) / "scan-tshark.pcap"
     cmd = ["tshark", "-n", "-r", str(Path(args.work) / "days.pcap"), "-Y", flt, "-w", str(out)]
