@@ -429,10 +429,20 @@ def test_cli_changed_capture_is_one_line(captures, tmp_path, capsys):
 def test_vectorized_records_equal_per_row_frames():
     import struct
 
-    from conftest import make_canonical
-    from scantui.io.packet_frames import pcap_records
+    import random
 
-    df = make_canonical(600, seed=3)
+    from scantui.io.packet_frames import pcap_records
+    from scantui.io.schema import conform
+
+    rng = random.Random(3)
+    start = dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc)
+    df = conform(pl.DataFrame([
+        dict(ts=start + dt.timedelta(microseconds=rng.randrange(4 * 86_400_000_000)), src=rng.randrange(2**32),
+             dst=rng.randrange(2**32), proto=rng.choice([6, 6, 17]), sport=rng.randrange(65536),
+             dport=rng.randrange(65536), ip_id=rng.randrange(65536), ttl=rng.randrange(256),
+             ip_len=rng.choice([40, 44, 60]), tcp_flags=rng.randrange(256), tcp_seq=rng.randrange(2**32),
+             tcp_ack=rng.randrange(2**32), tcp_window=rng.randrange(65536), tcp_mss=rng.randrange(65536))
+        for _ in range(600)]).lazy()).collect()
     src = pl.col("src")
     df = df.with_columns(
         pl.when(src % 7 == 0).then(pl.lit(1, pl.UInt8)).when(src % 11 == 0).then(pl.lit(47, pl.UInt8))
