@@ -384,6 +384,14 @@ def test_cli_packets_table_json_and_files(captures, tmp_path, capsys):
     back = pl.read_csv(csv)
     assert back["src"].to_list() == [r["src"] for r in doc] and back["tcp_flags"].to_list() == [r["tcp_flags"] for r in doc]
     assert back["ts"].to_list() == [r["ts"] for r in doc]
+    every = [*map(str, paths), "--json"]
+    code, out, err = run(["packets", *every, "--day", "2024-02-02"], capsys)
+    assert code == 0 and len(json.loads(out)) == 30
+    code, out, err = run(["packets", *every, "--since", "2024-02-01T12:00Z", "--until", "2024-02-02"], capsys)
+    times = [r["ts"] for r in json.loads(out)]
+    assert code == 0 and len(times) == 45 and min(times) >= "2024-02-01T12:00" and max(times) < "2024-02-03"  # a day: to its end
+    code, out, err = run(["packets", *every, "--since", "2024-02-01T12:00Z", "--until", "2024-02-01T23:00"], capsys)
+    assert code == 0 and len(json.loads(out)) == 14  # --until a time: up to it
 
 
 @pytest.mark.parametrize("extra, says", [
