@@ -33,6 +33,7 @@ settings hides it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,7 +247,6 @@ def save_table_columns(table_id: str, order: list[str], hidden: list[str], path:
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
 
-    from scantui.fsutil import write_bytes_atomic
 
     path = path or config_path()
     load_config(path)  # an unreadable or malformed file is an InputError: never overwritten
@@ -267,4 +267,23 @@ def save_table_columns(table_id: str, order: list[str], hidden: list[str], path:
     out = StringIO()
     yaml.dump(doc, out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, out.getvalue().encode("utf-8"), mode=mode)
+    _write_atomic(path, out.getvalue().encode("utf-8"), mode)
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Replace *path* with *data*: a temporary file beside it, synced, then renamed (config sits beside
+    :mod:`scantui.fsutil` in the layers, so it cannot use it)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import os
 import shutil
@@ -125,7 +124,8 @@ def test_scanners_export_as_shown_in_each_format(tiny_parquet, tui_cache, tmp_pa
         assert note == f"wrote 4 rows to {tmp_path / 'all.csv'}"
         assert_csv_is(tmp_path / "all.csv", expected)
         raw = (tmp_path / "all.csv").read_text()
-        assert "\x1b" not in raw and "[bold red]evil\\x1b[31m" in raw  # the hostile AS name: escaped text
+        assert HOSTILE_AS_NAME not in raw and "\x1b" not in raw  # the hostile AS name: escaped text, data
+        assert csv_safe(HOSTILE_AS_NAME) in raw and "[bold red]evil\\x1b[31m" in raw
         assert "T" in csv_back(tmp_path / "all.csv")["first_seen"][0] and csv_back(tmp_path / "all.csv")["first_seen"][0].endswith("Z")
         await export_to(app, pilot, tmp_path / "all.parquet")
         assert pl.read_parquet(tmp_path / "all.parquet").equals(expected)
@@ -332,3 +332,54 @@ def test_column_picker_hides_reorders_and_is_remembered(tiny_parquet, tui_cache,
     run(make_app([tiny_parquet], tui_cache), again)
     config.write_text(text.replace("hidden: [", "hidden: [no_such_column, "))  # an unknown column is ignored
     run(make_app([tiny_parquet], tui_cache), again)
+
+
+# ---------------------------------------------------------------- snapshots (80x24)
+
+
+async def _shown(pilot, keys) -> None:
+    app = pilot.app
+    await settle(app, pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(app, pilot)
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+    app.clear_notifications()
+    await pilot.pause()
+
+
+@pytest.fixture
+def tiny_here(tiny_parquet, monkeypatch):
+    monkeypatch.chdir(tiny_parquet.parent)
+    return tiny_parquet.name
+
+
+def test_snapshot_marked_scanners(snap_compare, tiny_here, tui_cache):
+    """Two sources marked: ● in the gutter, "2 marked" in the status line."""
+    async def run_before(pilot):
+        await _shown(pilot, ["2", "space", "down", "space"])
+
+    assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_column_picker(snap_compare, tiny_here, tui_cache):
+    async def run_before(pilot):
+        await _shown(pilot, ["2", "c", "space", "down", "shift+up"])
+
+    assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_scanners_with_columns_hidden(snap_compare, tiny_here, tui_cache, tmp_path, monkeypatch):
+    """At 80x24 with a few columns hidden the chosen ones show (dsts, days and tool after src and packets)."""
+    from scantui.config import save_table_columns
+
+    config = tmp_path / "picked.yaml"
+    save_table_columns("scanner-table", ["packets", "dsts", "days_active", "tool"], ["ports", "first_seen", "last_seen"],
+                       path=config)
+    monkeypatch.setenv("SCANTUI_CONFIG", str(config))
+
+    async def run_before(pilot):
+        await _shown(pilot, ["2"])
+
+    assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=(80, 24), run_before=run_before)

@@ -60,7 +60,7 @@ class ColumnPickerScreen(ModalScreen[tuple[list[str], list[str]] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box") as box:
             box.border_title = "columns"
-            box.border_subtitle = "space: show/hide · shift+↑↓: move · enter: apply · escape: cancel"
+            box.border_subtitle = "space toggle · shift+↑↓ move · enter apply · esc cancel"
             yield SelectionList[str](*self._selections(), id="picker-list")
             yield Static("Pinned key columns always show. The choice is remembered for this table.",
                          id="picker-help", markup=False)

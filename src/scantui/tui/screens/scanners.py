@@ -49,7 +49,7 @@ class ScannersScreen(Screen):
     BINDINGS = [
         Binding("escape", "leave_filter", "Back", show=False, id="scanners.leave_filter"),
         Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="scanners.clear_filter"),
-        Binding("l", "label", "Label the marked sources (or the one under the cursor)", show=False, id="scanners.label"),
+        Binding("l", "label", "Label marked", show=False, id="scanners.label"),
     ]
 
     def __init__(self, **kwargs) -> None:

@@ -117,12 +117,11 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         Binding("r", "sort_reverse", "Reverse", id="table.reverse"),
         Binding("less_than_sign", "sort_step(-1)", "Sort by previous column", show=False, id="table.sort_previous"),
         Binding("greater_than_sign", "sort_step(1)", "Sort by next column", show=False, id="table.sort_next"),
-        Binding("space", "toggle_mark", "Mark/unmark row", show=False, id="table.mark"),
-        Binding("asterisk", "mark_all", "Mark every row shown", show=False, id="table.mark_all"),
-        Binding("minus", "clear_marks", "Clear the marks", show=False, id="table.clear_marks"),
-        Binding("ctrl+s", "export", "Export the table shown (marked rows only, when marked)", show=False,
-                id="table.export"),
-        Binding("c", "pick_columns", "Columns: show, hide, reorder", show=False, id="table.columns"),
+        Binding("space", "toggle_mark", "Mark row", show=False, id="table.mark"),
+        Binding("asterisk", "mark_all", "Mark all shown", show=False, id="table.mark_all"),
+        Binding("minus", "clear_marks", "Clear marks", show=False, id="table.clear_marks"),
+        Binding("ctrl+s", "export", "Export table", show=False, id="table.export"),
+        Binding("c", "pick_columns", "Pick columns", show=False, id="table.columns"),
     ]
 
     class _Message(Message):
@@ -624,7 +623,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
                 self._marked_rows = frozenset()
             else:
                 wanted = pl.Series(list(self.marks)).cast(self._view.schema[key], strict=False)
-                hits = self._view.select(pl.arg_where(pl.col(key).is_in(wanted)))
+                hits = self._view.select(pl.arg_where(pl.col(key).is_in(wanted.implode())))
                 self._marked_rows = frozenset(hits.to_series().to_list())
             self._marked_for, self._marked_stamp = self._view, stamp
         return self._marked_rows
