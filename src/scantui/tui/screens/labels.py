@@ -135,7 +135,15 @@ class LabelsScreen(Screen):
         self._status(f"{text} · {name}" + (" · u undoes: " + self.session.undo_description if self.session.can_undo else ""))
 
     def _status(self, text: str) -> None:
-        self.query_one("#labels-status", Static).update(Text(safe_line(text)))
+        self._status_text = text
+        marks = self.table.marks_text()
+        self.query_one("#labels-status", Static).update(Text(safe_line(text + (f" · {marks}" if marks else ""))))
+
+    _status_text = ""
+
+    @on(VirtualTable.MarksChanged)
+    def _marks_changed(self, _event: VirtualTable.MarksChanged) -> None:
+        self._status(self._status_text)
 
     def _details(self, content: Any, title: str) -> None:
         details = self.query_one("#labels-details", VerticalScroll)
