@@ -22,6 +22,7 @@ stays marked but is not acted on. :meth:`VirtualTable.chosen_rows` is what an ac
 on "the selection" uses. ``ctrl+s`` exports the table as shown
 (:mod:`scantui.tui.table_export`), ``c`` picks the columns shown
 (:mod:`scantui.tui.screens.column_picker`, remembered in the config file per table id).
+
 The row cursor is the reactive ``cursor_row`` (see
 :mod:`scantui.tui.widgets.row_cursor`): every move (keys, click, a program
 setting it) posts :class:`VirtualTable.CursorMoved`, and so does every new
