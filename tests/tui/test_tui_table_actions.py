@@ -387,3 +387,44 @@ def test_snapshot_scanners_with_columns_hidden(snap_compare, tiny_here, tui_cach
         await _shown(pilot, ["2"])
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=(80, 24), run_before=run_before)
+
+
+# ---------------------------------------------------------------- chosen_rows on a bare table
+
+
+def test_chosen_rows_marks_follow_sort_and_filter():
+    from textual.app import App
+
+    from scantui.tui.columns import Column, int_text
+
+    columns = (Column("id", "id", 6, "right", int_text), Column("v", "v", 6, "right", int_text))
+    df = pl.DataFrame({"id": list(range(10)), "v": [9 - i for i in range(10)]})
+
+    class One(App):
+        def compose(self):
+            yield VirtualTable(columns, df.clear(), sort_key="id", descending=False)
+
+    async def main():
+        app = One()
+        async with app.run_test(size=(40, 16)) as pilot:
+            table = app.query_one(VirtualTable)
+            assert table.chosen_rows() == []  # empty: nothing to act on
+            table.set_frame(df)
+            await pilot.pause()
+            assert table.chosen_rows() == [{"id": 0, "v": 9}]  # no marks: the cursor row
+            table.focus()
+            await pilot.press("space", "down", "space")
+            assert [r["id"] for r in table.chosen_rows()] == [0, 2] and table.cursor_row == 3
+            table.sort_by("v", descending=False)  # marks follow the rows, in the new table order
+            await pilot.pause()
+            assert [r["id"] for r in table.chosen_rows()] == [2, 0]
+            table.set_frame(df.filter(pl.col("id") != 2))  # filtered out: still marked, not acted on
+            await pilot.pause()
+            assert [r["id"] for r in table.chosen_rows()] == [0] and table.marks == {0, 2}
+            assert table.marks_text() == "1 marked (1 more filtered out: not acted on)"
+            await pilot.press("minus")  # every mark goes, the filtered-out one too
+            assert table.marks == set() and len(table.chosen_rows()) == 1
+            await pilot.press("asterisk")
+            assert len(table.chosen_rows()) == 9 and table.marks == set(range(10)) - {2}
+
+    asyncio.run(main())
