@@ -56,7 +56,8 @@ class LabelsScreen(Screen):
             "merged with another analyst's edits; a field both of you changed keeps their value and says so). "
             "u undoes the last change. enter opens the group's tracking view (its scans over the whole data). "
             "/ filters the list: words match the id, title, verdict, category, tags, notes and ports; an IP "
-            "matches the groups holding it.")
+            "matches the groups holding it. ctrl+s exports the list as shown (space marks rows: then only those), "
+            "c picks the columns.")
     BINDINGS = [
         Binding("e", "edit", "Edit", id="labels.edit"),
         Binding("a", "verdict('collaborative')", "Accept", id="labels.accept"),
