@@ -297,6 +297,8 @@ def test_labels_table_exports_as_shown(tiny_parquet, tui_cache, tmp_path):
         await export_to(app, pilot, tmp_path / "groups.csv")
         assert_csv_is(tmp_path / "groups.csv", expected)
         assert "'=cmd|x" in (tmp_path / "groups.csv").read_text()  # a formula stays text
+        await export_to(app, pilot, tmp_path / "members.txt")
+        assert sorted((tmp_path / "members.txt").read_text().split()) == ["192.0.2.10", "192.0.2.11"]
         await press(app, pilot, "end", "space")
         assert "1 marked" in screen_text(app) and [r["id"] for r in table.chosen_rows()] == [expected["id"][-1]]
         await export_to(app, pilot, tmp_path / "one.parquet")

@@ -91,8 +91,14 @@ class LabelsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.table.ips_of = self._members_of  # an IP-list export (ctrl+s to .txt): the groups' members
         self.watch(self.app, "labels_version", self._labels_changed, init=True)
         self.table.focus()
+
+    def _members_of(self, frame: Any) -> list[str]:
+        store = self.session.store if self.session is not None else None
+        groups = [store.find(gid) for gid in frame["id"].to_list()] if store is not None else []
+        return [m for g in groups if g is not None for m in g.members]
 
     @property
     def table(self) -> GroupTable:
