@@ -229,3 +229,29 @@ def test_undo_of_an_edit_to_a_group_deleted_since_is_refused(path):
     with pytest.raises(UndoRefused, match="someone else removed AK01 since"):
         alice.undo()
     assert "AK01" not in on_disk(path) and not alice.can_undo
+
+
+def test_batch_is_one_save_and_one_undo_and_all_or_nothing(path):
+    """The marked rows of a list: several actions, each deciding against what the earlier ones did (R01 then R02),
+    saved once and undone whole; a failing step writes nothing."""
+    s = LabelSession.open(str(path))
+    before = path.read_bytes()
+    saves = []
+    real_save = s.store.save
+    s.store.save = lambda **kw: saves.append(1) or real_save(**kw)
+    steps = [lambda x: x.reject(PAIR, scans=[ScanRef(443, DAY, tuple(PAIR))]),
+             lambda x: x.reject(["203.0.113.5"], scans=[ScanRef(22, DAY, ("203.0.113.5",))]),
+             lambda x: x.set_verdict("AK01", "not_collaborative"),
+             lambda x: None]  # a step with nothing to do
+    change = s.batch("rejected 4 rows", steps)
+    assert len(saves) == 1 and change.description.startswith("rejected 4 rows: create R01")
+    disk = on_disk(path)
+    assert {g: disk[g].verdict for g in disk} == {"AK01": "not_collaborative", "R01": "not_collaborative",
+                                                   "R02": "not_collaborative"}
+    assert "# keep me" in path.read_text()
+    s.undo()
+    assert path.read_bytes() == before
+    assert s.batch("nothing", [lambda x: None]) is None and path.read_bytes() == before
+    with pytest.raises(IdTaken):
+        s.batch("two", [lambda x: x.reject(PAIR), lambda x: x.create(PAIR, group_id="AK01")])
+    assert path.read_bytes() == before and set(s.store.ids) == {"AK01"}

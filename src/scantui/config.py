@@ -23,6 +23,8 @@ tui:
   keymap:                        # binding id -> keys (ids: press ? in the app, or see the README)
     app.quit: "q,ctrl+q"
     table.down: "down,j,n"
+  columns:                       # the column picker's choice per table (c in a table), written by the app
+    scanner-table: {order: [src, packets, tool], hidden: [tools, top_ports]}
 ```
 
 The token is a secret: nothing here ever prints it, and ``repr`` of the
@@ -31,6 +33,7 @@ settings hides it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,3 +214,76 @@ def enrich_settings(
         retries=int(_number(section.get("retries", 4), "retries", path, integer=True)),
         offline=offline,
     )
+
+
+# -- the TUI's column choices (tui.columns: table id -> {order: [...], hidden: [...]}) --------------------------
+
+
+def table_columns(table_id: str, config: dict[str, Any] | None = None) -> tuple[list[str], list[str]] | None:
+    """(order, hidden) of column keys the column picker saved for the table *table_id*; None when none was.
+
+    A malformed entry is ignored (it is only a view preference); a key naming no
+    column is ignored by the table.
+    """
+    doc = load_config() if config is None else config
+    section = doc.get("tui") if isinstance(doc, dict) else None
+    columns = section.get("columns") if isinstance(section, dict) else None
+    entry = columns.get(table_id) if isinstance(columns, dict) else None
+    if not isinstance(entry, dict):
+        return None
+
+    def keys(name: str) -> list[str]:
+        value = entry.get(name) or []
+        return [k for k in value if isinstance(k, str)] if isinstance(value, list) else []
+
+    return keys("order"), keys("hidden")
+
+
+def save_table_columns(table_id: str, order: list[str], hidden: list[str], path: Path | None = None) -> None:
+    """Remember the column choice of *table_id* in the configuration file (atomic; the file's other keys and
+    comments kept; a new file is readable by its owner only, as it may later hold a token)."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+
+    path = path or config_path()
+    load_config(path)  # an unreadable or malformed file is an InputError: never overwritten
+    yaml = YAML()  # round trip: comments and order kept
+    try:
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        text, mode = "", 0o600
+    doc = yaml.load(text) or CommentedMap()
+    tui = doc.get("tui")
+    if not isinstance(tui, dict):
+        tui = doc["tui"] = CommentedMap()
+    columns = tui.get("columns")
+    if not isinstance(columns, dict):
+        columns = tui["columns"] = CommentedMap()
+    columns[table_id] = CommentedMap([("order", list(order)), ("hidden", list(hidden))])
+    out = StringIO()
+    yaml.dump(doc, out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, out.getvalue().encode("utf-8"), mode)
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Replace *path* with *data*: a temporary file beside it, synced, then renamed (config sits beside
+    :mod:`scantui.fsutil` in the layers, so it cannot use it)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,10 @@ def tiny_state(tiny_parquet, tui_cache):
     state.build_overview()
     state.build_scanners()
     return state
+
+
+@pytest.fixture(autouse=True)
+def _own_config(tmp_path, monkeypatch):
+    """Every TUI test reads (and the column picker writes) its own config file, never the user's."""
+    if "SCANTUI_CONFIG" not in os.environ:
+        monkeypatch.setenv("SCANTUI_CONFIG", str(tmp_path / "scantui-config.yaml"))

@@ -20,6 +20,9 @@ and the result says so; an id the analyst typed that is taken raises
 :class:`IdTaken` (the caller asks again, keeping the input). Two new groups
 are never merged.
 
+:meth:`LabelSession.batch` runs several actions (the marked rows of a list) as one
+change: one save, one undo.
+
 Undo is the reverse of *your* last change only, and only of the fields it
 changed, applied against the file as it is now (under the lock); where
 another analyst changed the same field since (or edited a group you created),
@@ -241,6 +244,31 @@ class LabelSession:
 
         return self._change(do)
 
+    def batch(self, description: str, steps: Sequence[Callable[[LabelSession], Change | None]]) -> Change | None:
+        """Run several actions (each ``step(session)`` calls one of the methods above, deciding against the
+        store as the earlier steps left it) as **one** change: one save, one undo. None when no step changed
+        anything. When a step fails nothing is written (the store goes back as the file)."""
+        done: list[str] = []
+
+        def do(store: LabelsStore) -> tuple[str, str | None]:
+            selected = None
+            self._inline = True
+            try:
+                for step in steps:
+                    change = step(self)
+                    if change is not None and change.group_id is not None:
+                        done.append(change.description)
+                        selected = change.group_id
+            finally:
+                self._inline = False
+            said = "; ".join(done[:3]) + (f"; … {len(done) - 3} more" if len(done) > 3 else "")
+            return (f"{description}: {said}" if done else description), selected
+
+        change = self._change(do, fresh=True)
+        return change if done else None
+
+    _inline = False
+
     def undo(self) -> Change | None:
         """Reverse your last change, field by field, against the file as it is now (saved at once).
 
@@ -290,6 +318,9 @@ class LabelSession:
         made from what the analyst saw). Any failure leaves memory as the file.
         """
         store = self.store
+        if self._inline:  # a step of batch(): applied now, saved (and undone) with the whole batch
+            description, selected = do(store)
+            return Change(description, selected if selected in store else None, None)  # type: ignore[arg-type]
         out: dict[str, Any] = {}
 
         def apply(target: LabelsStore) -> None:

@@ -13,6 +13,10 @@ of the suggestion (it holds them).
 * :func:`record_evidence` (key ``e``) adds the scans of a record whose IPs a labelled
   group holds ("same IPs as G01") to that group, as evidence: then it is reviewed.
 
+With rows marked (``space``), :func:`label_records_dialog` / :func:`label_sources_dialog`
+label all of them as one group, and :func:`set_verdicts` gives each its verdict: one
+save, one undo (:meth:`~scantui.labels.session.LabelSession.batch`).
+
 Every change goes through :meth:`scantui.tui.app.ScantuiApp.change_labels`
 (saved at once in a worker, merged with other analysts' edits, undoable with
 ``u``); the App posts ``LabelsChanged`` and the screens refresh their review state.
@@ -89,24 +93,55 @@ def _ips_to_label(app: Any, record: Record) -> list[str] | None:
 
 
 def label_dialog(app: Any, record: Record) -> None:
-    """Ask: a new group (id, title prefilled) or add to an existing one; then save.
+    """Ask: a new group (id, title prefilled) or add to an existing one; then save (see :func:`label_ips_dialog`)."""
+    ips = _ips_to_label(app, record)
+    if ips is None:
+        return
+    scans = record_scans(record)
+    heading = f"label {record_name(record)}: {len(ips)} IPs, {len(scans)} scan{'s' if len(scans) != 1 else ''}"
+    label_ips_dialog(app, ips, scans, heading, default_title(record))
+
+
+def label_records_dialog(app: Any, records: list[Record], then: Any = None) -> None:
+    """The marked rows of the candidates screen: every IP and scan of *records* into one group (one save)."""
+    if app.state.labels is None:
+        _ips_to_label(app, records[0])
+        return
+    ips = list(dict.fromkeys(ip for r in records for ip in record_ips(r)))
+    scans = [s for r in records for s in record_scans(r)]
+    if not ips:
+        app.notify("no IPs to label", markup=False)
+        return
+    heading = f"label {len(records)} marked rows: {len(ips)} IPs, {len(scans)} scans"
+    label_ips_dialog(app, ips, scans, heading, default_title(records[0]), then=then)
+
+
+def label_sources_dialog(app: Any, ips: list[str], then: Any = None) -> None:
+    """The scanners list: label the marked sources (a new group of them, or add them to one)."""
+    if app.state.labels is None:
+        app.notify("the labels file is not open (see the earlier error)", severity="error", markup=False)
+        return
+    ips = list(dict.fromkeys(ips))
+    if not ips:
+        app.notify("no sources to label", markup=False)
+        return
+    noun = "source" if len(ips) == 1 else "sources"
+    label_ips_dialog(app, ips, [], f"label {len(ips)} {noun}", "", then=then)
+
+
+def label_ips_dialog(app: Any, ips: list[str], scans: list[Any], heading: str, title: str, *, then: Any = None) -> None:
+    """Ask: a new group (id, title prefilled) or add to an existing one; then save (*then* after the save).
 
     The prefilled id, when another analyst took it meanwhile, is re-numbered at
     save (and the notification says so); an id the analyst typed that was taken
     meanwhile opens the dialog again with the id and title as typed and the reason.
     """
-    ips = _ips_to_label(app, record)
-    if ips is None:
-        return
     from scantui.labels.session import IdTaken
     from scantui.tui.screens.label_as import LabelAsScreen, LabelChoice
 
-    scans = record_scans(record)
-    heading = f"label {record_name(record)}: {len(ips)} IPs, {len(scans)} scan{'s' if len(scans) != 1 else ''}"
-
-    def ask(group_id: str | None = None, title: str | None = None, error: str | None = None) -> None:
+    def ask(group_id: str | None = None, typed: str | None = None, error: str | None = None) -> None:
         session = app.state.labels
-        app.push_screen(LabelAsScreen(heading, session.next_id(), default_title(record) if title is None else title,
+        app.push_screen(LabelAsScreen(heading, session.next_id(), title if typed is None else typed,
                                       ranked_groups(session.store.groups, ips), set(session.store.ids),
                                       group_id=group_id, error=error), chosen)
 
@@ -114,7 +149,7 @@ def label_dialog(app: Any, record: Record) -> None:
         if choice is None:
             return
         if not choice.new:
-            app.change_labels(lambda s: s.add_to(choice.group_id, ips, scans=scans))
+            app.change_labels(lambda s: s.add_to(choice.group_id, ips, scans=scans), then=then)
             return
 
         def taken(exc: Exception) -> bool:
@@ -124,7 +159,7 @@ def label_dialog(app: Any, record: Record) -> None:
             return True
 
         app.change_labels(lambda s: s.create(ips, scans=scans, group_id=choice.group_id, suggested=choice.suggested,
-                                             title=choice.title), failed=taken)
+                                             title=choice.title), failed=taken, then=then)
 
     ask()
 
@@ -186,3 +221,39 @@ def set_verdict(app: Any, record: Record, verdict: str) -> None:
         return session.create(ips, scans=scans, verdict=verdict, title=title)
 
     app.change_labels(change)
+
+
+def set_verdicts(app: Any, records: list[Record], verdict: str, then: Any = None) -> None:
+    """The verdict for every one of *records* (the marked rows), as :func:`set_verdict` gives it to one,
+    in **one** labels-file write that ``u`` undoes as a whole. Records already with that verdict are skipped."""
+    from scantui.labels.match import ScanIndex, label_matches
+
+    if app.state.labels is None:
+        app.notify("the labels file is not open (see the earlier error)", severity="error", markup=False)
+        return
+    todo = [(r, record_ips(r), record_scans(r), app.state.record_scans(r), default_title(r) or None) for r in records]
+    todo = [t for t in todo if t[1]]
+
+    def step(ips: list[str], refs: list[Any], keys: list[Any], title: str | None) -> Any:
+        def run(session: Any) -> Any:
+            status, matches = ScanIndex(session.store.groups).review(ips, keys)
+            if matches:
+                target = session.store.get(matches[0]["id"])
+                index = ScanIndex([target])
+                fresh = [ref for ref, key in zip(refs, keys) if not index.recorded_in(key)]
+                if not fresh and target.verdict == verdict:
+                    return None  # already so
+                return session.record_scans(target.id, fresh, verdict=verdict)
+            found = label_matches(session.store.groups, ips)
+            if found:
+                return session.record_scans(found[0]["id"], refs, verdict=verdict)
+            if verdict == "not_collaborative":
+                return session.reject(ips, scans=refs, title=title)
+            return session.create(ips, scans=refs, verdict=verdict, title=title)
+
+        return run
+
+    steps = [step(ips, refs, keys, title) for _r, ips, refs, keys, title in todo]
+    word = VERDICT_WORDS.get(verdict, verdict)
+    app.change_labels(lambda s: s.batch(f"{word} {len(steps)} rows", steps), then=then,
+                      nothing=f"the {len(records)} marked rows are {word} already")

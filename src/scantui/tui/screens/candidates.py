@@ -66,7 +66,10 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
         "u undoes the last change. A row is reviewed when its scans are recorded in a group; 'same IPs as G01' "
         "means G01 holds its IPs but not these scans: e records them in G01 (a/x/n too, with the verdict). "
         "Every change is saved to the labels file at once. h hides the reviewed rows. o changes the search options "
-        "(window: day or a rolling span like 24h for scans crossing midnight; tolerance; by /24 or AS), shown in the title."
+        "(window: day or a rolling span like 24h for scans crossing midnight; tolerance; by /24 or AS), shown in the title. "
+        "space marks rows (* all shown, - clears): then l labels all of them as one group and a/x/n give each its "
+        "verdict, in one save that u undoes whole; marked rows filtered out stay marked but are not acted on. "
+        "ctrl+s exports the list as shown (the marked rows only, when marked; .txt: their IPs); c picks the columns."
         "\n\n/ filters both lists (the scanner query's syntax; escape clears it):\n\n" + RECORD_QUERY_HELP
     )
     DEFAULT_CSS = """
@@ -126,6 +129,9 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
             self.watch(app, name, self._data_changed, init=False)
         self.watch(app, "labels_version", self._labels_changed, init=False)
         self.watch(app, "load_error", self._progress_changed, init=False)
+        for table in (self.groups_table, self.candidates_table):
+            table.mark_key = "idx"  # the record's index: marks follow sorting and filtering
+            table.ips_of = self._ips_of(table)
         self.groups_table.focus()
         self._data_changed()
 
@@ -184,6 +190,9 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                    frames: dict[str, pl.DataFrame], hold: bool) -> None:
         if generation != self._generation:
             return  # a newer build is on its way
+        for table, old, new in ((self.groups_table, self._groups, groups), (self.candidates_table, self._candidates, candidates)):
+            if old is not new and not hold:
+                table.marks.clear()  # other records (other data, other search options): the marks meant the old ones
         self._groups, self._candidates, self._frames = groups, candidates, frames
         self._show_frames(hold=hold)
 
@@ -240,7 +249,8 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 text += f" · {total - new - same:,} reviewed hidden"
             if self._filter is not None:
                 text += f" · {self._shown.get(name, 0):,} match /{safe_line(self.filter_text.strip())}"
-            title.update(text)
+            marks = (self.groups_table if name == "groups" else self.candidates_table).marks_text()
+            title.update(text + (f" · {marks}" if marks else ""))
 
     def _status(self) -> None:
         app, state = self.app, self.app.state
@@ -275,6 +285,10 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
     def _focused(self, event: DescendantFocus) -> None:
         if isinstance(event.widget, ReviewTable):
             self._last_table = event.widget
+
+    @on(VirtualTable.MarksChanged)
+    def _marks_changed(self, _event: VirtualTable.MarksChanged) -> None:
+        self._titles()
 
     @on(VirtualTable.RowSelected)
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
@@ -363,6 +377,10 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
         yield "candidates: mark selected unsure", "Verdict unsure for the row's IPs", lambda: self.action_verdict("unsure")
         yield ("candidates: record selected scans", "Add the row's scans to the labelled group holding its IPs (same IPs as...)",
                self.action_record)
+        yield "candidates: mark every row shown", f"Mark all the {which} shown (*)", table.action_mark_all
+        yield "candidates: clear marks", f"Unmark every row of the {which} (-)", table.action_clear_marks
+        yield "candidates: export the list", f"Write the {which} as shown to CSV, Parquet or an IP list (ctrl+s)", table.action_export
+        yield "candidates: pick columns", f"Show, hide and reorder the columns of the {which} (c)", table.action_pick_columns
         yield "candidates: undo last label change", "Put the labels file back as before the last change", self.app.action_undo_label
         yield ("candidates: show reviewed rows" if self.hide_reviewed else "candidates: hide reviewed rows",
                "Toggle the labelled and rejected rows", self.action_toggle_reviewed)

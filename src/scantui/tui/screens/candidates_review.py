@@ -5,7 +5,9 @@ the record under the cursor of the list in use (a suggested group or a candidate
 scan), ``enter`` (open its detail), ``l`` (label: a new group or add to one), ``a``
 / ``x`` / ``n`` (accept, reject, unsure), ``e`` (record a "same IPs" row's scans in
 its group), all through :mod:`scantui.tui.labelling` as on the detail screens, and
-``o`` (the search options: the search and grouping run again with them).
+``o`` (the search options: the search and grouping run again with them). With rows
+marked (``space``), ``l`` labels all of them as one group and ``a``/``x``/``n`` give each
+its verdict, in one save that ``u`` undoes whole; the marks then clear.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from scantui.safetext import safe_line
-from scantui.tui.labelling import Record, label_dialog, record_evidence, set_verdict
+from scantui.tui.labelling import (Record, label_dialog, label_records_dialog, record_evidence, record_ips, set_verdict,
+                                   set_verdicts)
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
 
@@ -48,6 +51,23 @@ class CandidateReviewMixin:
         table = self._active_table()
         return self._record(table, table.selected_row)
 
+    def chosen_records(self) -> list[Record]:
+        """The marked rows shown of the list in use (table order), else the row under the cursor."""
+        table = self._active_table()
+        return [r for r in (self._record(table, row) for row in table.chosen_rows()) if r is not None]
+
+    def _records_of(self, table: ReviewTable, frame: Any) -> list[Record]:
+        return [r for r in (self._record(table, {"idx": i}) for i in frame["idx"].to_list()) if r is not None]
+
+    def _ips_of(self, table: ReviewTable) -> Any:
+        """The hook an IP-list export uses: every member (or source) of the rows, in table order."""
+        return lambda frame: [ip for r in self._records_of(table, frame) for ip in record_ips(r)]
+
+    def _clear_marks(self) -> Any:
+        """What runs once a change to the marked rows is saved: their marks go."""
+        table = self._active_table()
+        return lambda _change: table.action_clear_marks()
+
     # ------------------------------------------------------------ actions
 
     def _with_selected(self) -> Record | None:
@@ -60,11 +80,17 @@ class CandidateReviewMixin:
         self._active_table().action_select()
 
     def action_label(self) -> None:
+        if self._active_table().marked_shown:
+            label_records_dialog(self.app, self.chosen_records(), then=self._clear_marks())
+            return
         record = self._with_selected()
         if record is not None:
             label_dialog(self.app, record)
 
     def action_verdict(self, verdict: str) -> None:
+        if self._active_table().marked_shown:
+            set_verdicts(self.app, self.chosen_records(), verdict, then=self._clear_marks())
+            return
         record = self._with_selected()
         if record is not None:
             set_verdict(self.app, record, verdict)

@@ -56,7 +56,8 @@ class LabelsScreen(Screen):
             "merged with another analyst's edits; a field both of you changed keeps their value and says so). "
             "u undoes the last change. enter opens the group's tracking view (its scans over the whole data). "
             "/ filters the list: words match the id, title, verdict, category, tags, notes and ports; an IP "
-            "matches the groups holding it.")
+            "matches the groups holding it. ctrl+s exports the list as shown (space marks rows: then only those), "
+            "c picks the columns.")
     BINDINGS = [
         Binding("e", "edit", "Edit", id="labels.edit"),
         Binding("a", "verdict('collaborative')", "Accept", id="labels.accept"),
@@ -90,8 +91,14 @@ class LabelsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.table.ips_of = self._members_of  # an IP-list export (ctrl+s to .txt): the groups' members
         self.watch(self.app, "labels_version", self._labels_changed, init=True)
         self.table.focus()
+
+    def _members_of(self, frame: Any) -> list[str]:
+        store = self.session.store if self.session is not None else None
+        groups = [store.find(gid) for gid in frame["id"].to_list()] if store is not None else []
+        return [m for g in groups if g is not None for m in g.members]
 
     @property
     def table(self) -> GroupTable:
@@ -135,7 +142,15 @@ class LabelsScreen(Screen):
         self._status(f"{text} · {name}" + (" · u undoes: " + self.session.undo_description if self.session.can_undo else ""))
 
     def _status(self, text: str) -> None:
-        self.query_one("#labels-status", Static).update(Text(safe_line(text)))
+        self._status_text = text
+        marks = self.table.marks_text()
+        self.query_one("#labels-status", Static).update(Text(safe_line(text + (f" · {marks}" if marks else ""))))
+
+    _status_text = ""
+
+    @on(VirtualTable.MarksChanged)
+    def _marks_changed(self, _event: VirtualTable.MarksChanged) -> None:
+        self._status(self._status_text)
 
     def _details(self, content: Any, title: str) -> None:
         details = self.query_one("#labels-details", VerticalScroll)

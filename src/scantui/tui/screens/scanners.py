@@ -4,7 +4,9 @@ The rows live in a :class:`~scantui.tui.widgets.table.VirtualTable` (never one
 widget per row). Typing in the query bar filters after a short pause; enter
 applies at once and reports a bad term as a notification. Filtering runs in a
 thread worker (a ``port:`` term reads the rollup's ``port_day``), so no key
-waits on it. Enter on a row calls :meth:`ScantuiApp.open_scanner`.
+waits on it. Enter on a row calls :meth:`ScantuiApp.open_scanner`. ``space`` marks
+sources (the table's marks), ``l`` labels the marked ones through
+:func:`scantui.tui.labelling.label_sources_dialog`.
 """
 
 from __future__ import annotations
@@ -39,10 +41,15 @@ PLACEHOLDER = "filter, e.g. port:443 tool:zmap 1.2.3.0/24 as:14061 cat:research 
 class ScannersScreen(Screen):
     """One row per scanning source."""
 
-    HELP = "Query bar terms (/ to focus, enter to apply, escape back to the table):\n\n" + QUERY_HELP
+    HELP = ("space marks sources (* all shown, - clears; marked rows filtered out stay marked but are not acted on); "
+            "l labels the marked sources (or the one under the cursor): a new group of them, or add them to one. "
+            "ctrl+s exports the list as shown (marked rows only, when marked): .csv, .parquet or .txt (the IPs). "
+            "c picks the columns (remembered).\n\n"
+            "Query bar terms (/ to focus, enter to apply, escape back to the table):\n\n" + QUERY_HELP)
     BINDINGS = [
         Binding("escape", "leave_filter", "Back", show=False, id="scanners.leave_filter"),
         Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="scanners.clear_filter"),
+        Binding("l", "label", "Label marked", show=False, id="scanners.label"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -98,6 +105,8 @@ class ScannersScreen(Screen):
             self.query_one("#scanner-status", Static).update(safe_line(why))
             return
         text = f"{rows:,} of {self._total:,} sources{order}"
+        if table.marks:
+            text += f" · {table.marks_text()}"
         if self.query_text.strip():
             text += f" · filter: {self.query_text.strip()}"
         self.query_one("#scanner-status", Static).update(safe_line(text + (f" · {extra}" if extra else "")))
@@ -160,6 +169,10 @@ class ScannersScreen(Screen):
     def _view_changed(self, event: VirtualTable.ViewChanged) -> None:
         self._status(event.rows)
 
+    @on(VirtualTable.MarksChanged)
+    def _marks_changed(self, _event: VirtualTable.MarksChanged) -> None:
+        self._status()
+
     # ------------------------------------------------------------ rows out
 
     @on(VirtualTable.RowSelected)
@@ -184,6 +197,15 @@ class ScannersScreen(Screen):
         self.query_one("#filter", Input).value = ""
         self.apply_filter("", report=False)
 
+    def action_label(self) -> None:
+        """Label the marked sources (or the one under the cursor): a new group, or add them to one."""
+        from scantui.tui.columns import ip_text
+        from scantui.tui.labelling import label_sources_dialog
+
+        table = self.table
+        ips = [ip_text(row["src"]) for row in table.chosen_rows() if row.get("src") is not None]
+        label_sources_dialog(self.app, ips, then=lambda _change: table.action_clear_marks())
+
     def sort_by(self, key: str, descending: bool | None = None) -> None:
         self.table.sort_by(key, descending)
 
@@ -194,6 +216,11 @@ class ScannersScreen(Screen):
         yield "scanners: clear filter", "Show every scanner again", self.action_clear_filter
         yield "scanners: open selected", "Open the scanner under the cursor", table.action_select
         yield "scanners: reverse sort", "Flip the sort order", table.action_sort_reverse
+        yield "scanners: label marked sources", "A new group of the marked sources, or add them to one (l)", self.action_label
+        yield "scanners: mark every source shown", "Mark all rows shown (*)", table.action_mark_all
+        yield "scanners: clear marks", "Unmark every source (-)", table.action_clear_marks
+        yield "scanners: export the list", "Write the list as shown to CSV, Parquet or an IP list (ctrl+s)", table.action_export
+        yield "scanners: pick columns", "Show, hide and reorder the columns (c)", table.action_pick_columns
         yield "scanners: sort by next column", "Sort by the column after the current one", table.action_sort_next
         for column in table.sortable_columns:
             yield f"scanners: sort by {column.header}", f"Sort the list by {column.key}", (lambda k=column.key: self.sort_by(k))

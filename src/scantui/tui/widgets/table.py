@@ -13,6 +13,16 @@ cursor (the highlighted header; the view scrolls to keep it on screen), ``s``
 sorts by that column (again: reverses), ``r`` reverses the order, ``<``/``>``
 sort by the previous/next column, enter posts
 :class:`VirtualTable.RowSelected`. Clicking a header sorts by that column.
+
+Marks: ``space`` marks (or unmarks) the row under the cursor and moves down, ``*``
+marks every row shown, ``-`` clears every mark; a marked row shows ``●`` in the
+gutter. Marks are kept by the row's key (:attr:`VirtualTable.mark_key`, the first
+column unless set), so they follow sorting and filtering; a marked row filtered out
+stays marked but is not acted on. :meth:`VirtualTable.chosen_rows` is what an action
+on "the selection" uses. ``ctrl+s`` exports the table as shown
+(:mod:`scantui.tui.table_export`), ``c`` picks the columns shown
+(:mod:`scantui.tui.screens.column_picker`, remembered in the config file per table id).
+
 The row cursor is the reactive ``cursor_row`` (see
 :mod:`scantui.tui.widgets.row_cursor`): every move (keys, click, a program
 setting it) posts :class:`VirtualTable.CursorMoved`, and so does every new
@@ -62,6 +72,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         "virtual-table--header-current",
         "virtual-table--cursor",
         "virtual-table--empty",
+        "virtual-table--marked",
     }
 
     DEFAULT_CSS = """
@@ -80,6 +91,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
             text-style: $block-cursor-blurred-text-style;
         }
         & > .virtual-table--empty { color: $text-muted; text-style: italic; }
+        & > .virtual-table--marked { color: $accent; text-style: bold; }
         /* 16 colours (or an ANSI theme): the blurred cursor's tint becomes the header's (or no) colour */
         &.-16-colours > .virtual-table--cursor, &:ansi > .virtual-table--cursor { text-style: reverse; }
         &:focus > .virtual-table--cursor {
@@ -96,7 +108,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         Binding("up,k", "cursor_up", "Up", show=False, id="table.up"),
         Binding("down,j", "cursor_down", "Down", show=False, id="table.down"),
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
-        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="table.page_down"),
         Binding("home,g", "first", "First row", show=False, id="table.first"),
         Binding("end,G", "last", "Last row", show=False, id="table.last"),
         Binding("left", "column(-1)", "Column left", show=False, id="table.left"),
@@ -106,6 +118,11 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         Binding("r", "sort_reverse", "Reverse", id="table.reverse"),
         Binding("less_than_sign", "sort_step(-1)", "Sort by previous column", show=False, id="table.sort_previous"),
         Binding("greater_than_sign", "sort_step(1)", "Sort by next column", show=False, id="table.sort_next"),
+        Binding("space", "toggle_mark", "Mark row", show=False, id="table.mark"),
+        Binding("asterisk", "mark_all", "Mark all shown", show=False, id="table.mark_all"),
+        Binding("minus", "clear_marks", "Clear marks", show=False, id="table.clear_marks"),
+        Binding("ctrl+s", "export", "Export table", show=False, id="table.export"),
+        Binding("c", "pick_columns", "Pick columns", show=False, id="table.columns"),
     ]
 
     class _Message(Message):
@@ -138,6 +155,14 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
             self.key = key
             self.row = row
 
+    class MarksChanged(_Message):
+        """Rows were marked or unmarked, or the rows shown changed: *shown* marked rows are shown, of *total* marks."""
+
+        def __init__(self, table: VirtualTable, shown: int, total: int) -> None:
+            super().__init__(table)
+            self.shown = shown
+            self.total = total
+
     class ViewChanged(_Message):
         """The rows shown changed (new frame, new sort): *rows* rows, sorted by *sort_key*."""
 
@@ -161,7 +186,14 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.pinned = pinned
+        self.pinned = self._pinned_wanted = pinned
+        self.column_choice: tuple[tuple[str, ...], frozenset[str]] | None = None  # (order, hidden): the picker's
+        self.mark_key: str | None = None  # the column that tells rows apart for marks (None: the first column)
+        self.marks: set[Any] = set()
+        self._marked_for: Any = None
+        self._marked_rows: frozenset[int] = frozenset()
+        self.ips_of: Any = None  # rows frame -> IPs, for an IP-list export of a table without a src column
+        self.export_path = ""
         self._set_columns(columns)
         self.sort_key = sort_key
         self.descending = descending
@@ -173,17 +205,54 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         self._blocks: LRUCache[int, list[tuple[str, str]]] = LRUCache(64)
 
     def _set_columns(self, columns: Sequence[Column]) -> None:
-        self.columns: tuple[Column, ...] = tuple(columns)
-        self.pinned = max(0, min(self.pinned, len(self.columns)))
+        self.all_columns: tuple[Column, ...] = tuple(columns)
+        self.pinned = max(0, min(self._pinned_wanted, len(self.all_columns)))
+        self.columns: tuple[Column, ...] = self._chosen_columns()
         # a leading space, then each column's cells and a separator
         self._pinned_width = 1 + sum(c.width + len(_SEP) for c in self.columns[: self.pinned])
         self._scroll_width = sum(c.width + len(_SEP) for c in self.columns[self.pinned :])
         self._starts = self._column_starts()
         self.cursor_column = min(getattr(self, "cursor_column", 0), max(len(self.columns) - 1, 0))
 
+    def _chosen_columns(self) -> tuple[Column, ...]:
+        """The columns shown: the pinned ones first, always; then the others in the picker's order, less the hidden."""
+        pinned, rest = self.all_columns[: self.pinned], self.all_columns[self.pinned :]
+        if self.column_choice is None:
+            return self.all_columns
+        order, hidden = self.column_choice
+        rank = {key: i for i, key in enumerate(order)}
+        ranked = sorted(enumerate(rest), key=lambda ic: (rank.get(ic[1].key, len(order)), ic[0]))
+        return pinned + tuple(c for _i, c in ranked if c.key not in hidden)
+
+    def choose_columns(self, order: Sequence[str], hidden: Sequence[str]) -> None:
+        """Show the scrolling columns in *order* (keys; the others after them), less *hidden*; pinned ones always
+        show. Unknown keys are ignored (the choice outlives a column)."""
+        self.column_choice = (tuple(order), frozenset(hidden))
+        current = self.current_column.key if self.current_column is not None else None
+        self._set_columns(self.all_columns)
+        self.cursor_column = next((i for i, c in enumerate(self.columns) if c.key == current), 0)
+        self._blocks.clear()
+        if self.is_mounted:
+            self.virtual_size = Size(self._virtual_width, self._view.height + 1)
+            self.scroll_to(x=0, animate=False, immediate=True)
+            self.refresh()
+
     def on_mount(self) -> None:
         self.set_class(few_colours(self.app.console.color_system), "-16-colours")
+        if self.id and self.column_choice is None:
+            self._load_column_choice()
         self._resort(keep_cursor=False)
+
+    def _load_column_choice(self) -> None:
+        from scantui.config import table_columns
+
+        try:
+            choice = table_columns(self.id)
+        except Exception as exc:  # noqa: BLE001 - a broken config file must not stop the table
+            self.notify(f"column choice not applied: {exc}", title="config", severity="warning", markup=False)
+            return
+        if choice is not None:
+            self.choose_columns(*choice)
 
     # ------------------------------------------------------------ data in
 
@@ -201,7 +270,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
 
         *columns* replaces the column specs (e.g. when the frame brings columns the table did not have).
         """
-        if columns is not None and tuple(columns) != self.columns:
+        if columns is not None and tuple(columns) != self.all_columns:
             self._set_columns(columns)
             self._blocks.clear()
         self._source = frame
@@ -231,7 +300,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
     def _empty_frame(self) -> pl.DataFrame:
         import polars as pl
 
-        return pl.DataFrame({c.key: [] for c in self.columns})
+        return pl.DataFrame({c.key: [] for c in self.all_columns})
 
     def _index(self, key: str | None) -> int:
         return next((i for i, c in enumerate(self.columns) if c.key == key), 0)
@@ -242,7 +311,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         return self.columns[self.cursor_column] if self.columns else None
 
     def _column(self, key: str) -> Column:
-        for column in self.columns:
+        for column in self.all_columns:
             if column.key == key:
                 return column
         raise KeyError(key)
@@ -296,6 +365,8 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
             self.refresh()
             self.post_message(self.ViewChanged(self, view.height, self.sort_key, self.descending))
         self.post_message(self.cursor_message())
+        if self.marks:
+            self._post_marks()
 
     def _find(self, key_name: str, value: Any) -> int:
         import polars as pl
@@ -425,6 +496,9 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
             return Strip.blank(width, base)
         style = base + self.get_component_rich_style("virtual-table--cursor") if index == self.cursor_row else base
         pinned, scrolling = self._row_texts(index)
+        if self.marks and index in self._marked():
+            pinned = "●" + pinned[1:]
+            style += self.get_component_rich_style("virtual-table--marked", partial=True)
         return self._compose_line([Segment(pinned, style)], [Segment(scrolling, style)], style)
 
     def _header_line(self) -> Strip:
@@ -531,6 +605,128 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
     def action_sort_reverse(self) -> None:
         if self.sort_key is not None:
             self.sort_by(self.sort_key, not self.descending)
+
+    # ------------------------------------------------------------ marks
+
+    @property
+    def _mark_column(self) -> str | None:
+        key = self.mark_key or (self.all_columns[0].key if self.all_columns else None)
+        return key if key is not None and key in self._view.columns else None
+
+    def _marked(self) -> frozenset[int]:
+        """The display indices of the marked rows shown (computed once per view and set of marks)."""
+        import polars as pl
+
+        stamp = (len(self.marks), self._marks_version)
+        if self._marked_for is not self._view or self._marked_stamp != stamp:
+            key = self._mark_column
+            if key is None or not self.marks:
+                self._marked_rows = frozenset()
+            else:
+                wanted = pl.Series(list(self.marks)).cast(self._view.schema[key], strict=False)
+                hits = self._view.select(pl.arg_where(pl.col(key).is_in(wanted.implode())))
+                self._marked_rows = frozenset(hits.to_series().to_list())
+            self._marked_for, self._marked_stamp = self._view, stamp
+        return self._marked_rows
+
+    _marks_version = 0
+    _marked_stamp: tuple[int, int] = (-1, -1)
+
+    @property
+    def marked_shown(self) -> int:
+        """How many marked rows are shown (the others are filtered out: kept marked, not acted on)."""
+        return len(self._marked())
+
+    def marks_text(self) -> str:
+        """``3 marked`` (``, 2 filtered out``), or "" with no marks: what the screens' titles say."""
+        if not self.marks:
+            return ""
+        shown = self.marked_shown
+        hidden = len(self.marks) - shown
+        return f"{shown:,} marked" + (f" ({hidden:,} more filtered out: not acted on)" if hidden else "")
+
+    def chosen_rows(self) -> list[dict[str, Any]]:
+        """What an action on the selection acts on: the marked rows shown, in table order; else the row under
+        the cursor; else [] (an empty table)."""
+        marked = sorted(self._marked())
+        if marked:
+            return [self._view.row(i, named=True) for i in marked]
+        row = self.selected_row
+        return [row] if row is not None else []
+
+    def chosen_frame(self) -> pl.DataFrame:
+        """The marked rows shown (table order) when there are any, else every row shown."""
+        marked = sorted(self._marked())
+        if not marked:
+            return self._view
+        import polars as pl
+
+        return self._view[pl.Series(marked, dtype=pl.UInt32)]
+
+    def _post_marks(self) -> None:
+        self._marks_version += 1
+        self.refresh()
+        self.post_message(self.MarksChanged(self, self.marked_shown, len(self.marks)))
+
+    def set_marks(self, keys: Any) -> None:
+        """Mark exactly the rows whose key (:attr:`mark_key`) is in *keys*."""
+        self.marks = set(keys)
+        self._post_marks()
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the row under the cursor, then move down (space, space... marks a run of rows)."""
+        key = self._mark_column
+        if key is None or not 0 <= self.cursor_row < self.row_count:
+            return
+        value = self._view[key][self.cursor_row]
+        if value in self.marks:
+            self.marks.discard(value)
+        else:
+            self.marks.add(value)
+        self._post_marks()
+        self.move_cursor(self.cursor_row + 1)
+
+    def action_mark_all(self) -> None:
+        """Mark every row shown (the marks of rows filtered out stay)."""
+        key = self._mark_column
+        if key is not None:
+            self.marks.update(v for v in self._view[key].to_list() if v is not None)
+            self._post_marks()
+
+    def action_clear_marks(self) -> None:
+        """Unmark every row, the ones filtered out too."""
+        if self.marks:
+            self.marks.clear()
+            self._post_marks()
+
+    # ------------------------------------------------------------ export and the column picker
+
+    def action_export(self) -> None:
+        """ctrl+s: ask for a path and write the table as shown (the marked rows when some are marked)."""
+        from scantui.tui.table_export import ask_export
+
+        ask_export(self)
+
+    def action_pick_columns(self) -> None:
+        """c: the column picker (show, hide, reorder); the choice is remembered for this table."""
+        from scantui.tui.screens.column_picker import ColumnPickerScreen
+
+        def chosen(choice: tuple[list[str], list[str]] | None) -> None:
+            if choice is None:
+                return
+            order, hidden = choice
+            self.choose_columns(order, hidden)
+            if self.id:
+                from scantui.config import save_table_columns
+
+                try:
+                    save_table_columns(self.id, order, hidden)
+                except Exception as exc:  # noqa: BLE001 - shown; the choice applies for this session
+                    from scantui.tui.state import error_text
+
+                    self.notify(error_text(exc), title="columns not remembered", severity="error", markup=False)
+
+        self.app.push_screen(ColumnPickerScreen(self.all_columns, self.columns, self.pinned), chosen)
 
     # ------------------------------------------------------------ mouse
 
