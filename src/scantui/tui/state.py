@@ -240,6 +240,11 @@ class DataState:
         self._need_rollup()
         return self.workspace.sources_on_ports(ranges)
 
+    def sources_on_days(self, spans: tuple[tuple[Any, Any], ...]) -> pl.Series:
+        """The sources that probed on any day of *spans* (the scanner query's ``day:``; memoized by the workspace)."""
+        self._need_rollup()
+        return self.workspace.sources_on_days(spans)
+
     def _need_rollup(self) -> Rollup:
         if self.rollup is None or self.workspace is None:
             raise RuntimeError("the rollup is not open yet")

@@ -37,6 +37,8 @@ from scantui.workspace.memo import Memo
 from scantui.workspace.task import Task
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     import polars as pl
 
     from scantui.analysis.collab import CollabResult
@@ -346,6 +348,24 @@ class Workspace:
             return port_day.filter((pl.col("kind") == "probe") & hit).select("src").unique().collect()["src"]
 
         return self._memo(self._results, ("sources_on_ports", ranges), task, build)
+
+    def sources_on_days(self, spans: Sequence[tuple[dt.date | None, dt.date | None]], *,
+                        task: Task | None = None) -> pl.Series:
+        """The sources that probed on any day of *spans* (inclusive ``(first, last)`` days, None: open), from
+        ``port_day`` (the scanner query's ``day:``)."""
+        task = self._task(task)
+        spans = tuple((lo, hi) for lo, hi in spans)
+
+        def build() -> pl.Series:
+            import polars as pl
+
+            day = pl.col("day")
+            hits = [pl.all_horizontal([day >= lo if lo is not None else pl.lit(True),
+                                       day <= hi if hi is not None else pl.lit(True)]) for lo, hi in spans]
+            port_day = _port_day(self.rollup(task), False)
+            return port_day.filter((pl.col("kind") == "probe") & pl.any_horizontal(hits)).select("src").unique().collect()["src"]
+
+        return self._memo(self._results, ("sources_on_days", spans), task, build)
 
     # ------------------------------------------------------------ what a detail screen reads
 

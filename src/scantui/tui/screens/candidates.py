@@ -40,7 +40,7 @@ from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
-from scantui.tui.query_help import RECORD_QUERY_HELP
+from scantui.analysis.query_help import RECORD_QUERY_HELP
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
                                                    review_counts, review_word, to_review)
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
@@ -195,11 +195,13 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 continue
             shown = frame.filter(to_review(frame)) if self.hide_reviewed else frame
             if self._filter is not None and shown.height:
-                from scantui.tui.query import record_matches
+                from scantui.analysis.query import filter_records
 
                 records = self._groups if name == "groups" else self._candidates
-                keep = [i for i, cell in zip(shown["idx"].to_list(), shown["review"].to_list())
-                        if record_matches(self._filter, records[i], review_word(cell))]
+                idx, cells = shown["idx"].to_list(), shown["review"].to_list()
+                titles = self._label_titles()
+                reviews = [(review_word(cell), [(gid, titles.get(gid, "")) for gid in cell["labels"]]) for cell in cells]
+                keep = [idx[i] for i in filter_records(self._filter, [records[i] for i in idx], reviews)]
                 shown = shown.filter(shown["idx"].is_in(keep))
             self._shown[name] = shown.height
             waiting = (app.groups_count if name == "groups" else app.collab_count) is None
@@ -220,6 +222,13 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 self.query_one("#groups-pane").styles.height = shown.height + 2 if shown.height else 3
         self._titles()
         self._status()
+
+    def _label_titles(self) -> dict[str, str]:
+        """Labelled group id -> title (``label:`` matches either)."""
+        labels = self.app.state.labels
+        if labels is None:
+            return {}
+        return {g.id: g.title or "" for g in labels.store.groups}
 
     # ------------------------------------------------------------ what the screen says
 
@@ -325,7 +334,7 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
 
     def apply_filter(self, text: str, *, report: bool) -> bool:
         """Filter both lists by *text* (the scanner query's syntax, these lists' keys); False on a bad term."""
-        from scantui.tui.query import RECORD_FIELDS, QueryError, parse_query
+        from scantui.analysis.query import RECORD_FIELDS, QueryError, parse_query
 
         try:
             query = parse_query(text, RECORD_FIELDS)

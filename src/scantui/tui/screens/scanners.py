@@ -22,15 +22,15 @@ from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
 from scantui.tui.columns import SCANNER_COLUMNS, scanner_display
-from scantui.tui.query_help import QUERY_HELP
+from scantui.analysis.query_help import QUERY_HELP
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
 
-if TYPE_CHECKING:  # scantui.tui.query imports polars: loaded on the first filter, after the first paint
+if TYPE_CHECKING:  # scantui.analysis.query imports polars: loaded on the first filter, after the first paint
     import polars as pl
 
-    from scantui.tui.query import Query
+    from scantui.analysis.query import Query
 
 FILTER_DELAY = 0.3  # seconds of no typing before the filter runs
 PLACEHOLDER = "filter, e.g. port:443 tool:zmap 1.2.3.0/24 as:14061 cat:research range:full sched:periodic (? for all)"
@@ -119,7 +119,7 @@ class ScannersScreen(Screen):
 
     def apply_filter(self, text: str, *, report: bool) -> bool:
         """Filter the list by *text*; False (and a notification when *report*) on a bad term."""
-        from scantui.tui.query import QueryError, parse_query
+        from scantui.analysis.query import QueryError, parse_query
 
         try:
             query = parse_query(text)
@@ -137,18 +137,17 @@ class ScannersScreen(Screen):
 
     @work(thread=True, exclusive=True, group="scanner-filter", exit_on_error=False)
     def _run_filter(self, query: Query, report: bool) -> None:
-        from scantui.tui.query import compile_query
+        from scantui.analysis.query import filter_scanners
 
         state = self.app.state
         frame = state.scanners.frame
         try:
-            compiled = compile_query(query, frame, state.sources_on_ports)
-            result = frame.filter(compiled.expr) if compiled.expr is not None else frame
+            result, notes = filter_scanners(frame, query, state.sources_on_ports, state.sources_on_days)
         except Exception as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_filtered, result, compiled.notes, report)
+            self.app.call_from_thread(self._show_filtered, result, notes, report)
 
     def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool) -> None:
         self.table.set_frame(*scanner_display(frame))
