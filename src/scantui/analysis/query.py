@@ -244,6 +244,15 @@ def parse_day_span(raw: str, text: str) -> DaySpan:
     return day, day
 
 
+def with_span(query: Query, span: DaySpan | None) -> Query:
+    """*query* and ``seen:`` *span* (the time range of every view: a candidate or group active in it)."""
+    if span is None:
+        return query
+    lo, hi = span
+    raw = f"seen:{lo.isoformat() if lo else ''}..{hi.isoformat() if hi else ''}"
+    return Query((*query.terms, Term("seen", (span,), raw=raw)), query.text)
+
+
 def span_overlaps(span: DaySpan, first: dt.date, last: dt.date) -> bool:
     """Whether days *first*..*last* meet *span*."""
     lo, hi = span
