@@ -40,6 +40,7 @@ from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
+from scantui.tui.app_views import range_text
 from scantui.analysis.query_help import RECORD_QUERY_HELP
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
                                                    review_counts, review_word, to_review)
@@ -126,6 +127,7 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
             self.watch(app, name, self._data_changed, init=False)
         self.watch(app, "labels_version", self._labels_changed, init=False)
         self.watch(app, "load_error", self._progress_changed, init=False)
+        self.watch(app, "time_range", self._time_range_changed, init=False)
         self.groups_table.focus()
         self._data_changed()
 
@@ -194,14 +196,15 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
             if frame is None:
                 continue
             shown = frame.filter(to_review(frame)) if self.hide_reviewed else frame
-            if self._filter is not None and shown.height:
+            query = self._query()
+            if query is not None and shown.height:
                 from scantui.analysis.query import filter_records
 
                 records = self._groups if name == "groups" else self._candidates
                 idx, cells = shown["idx"].to_list(), shown["review"].to_list()
                 titles = self._label_titles()
                 reviews = [(review_word(cell), [(gid, titles.get(gid, "")) for gid in cell["labels"]]) for cell in cells]
-                keep = [idx[i] for i in filter_records(self._filter, [records[i] for i in idx], reviews)]
+                keep = [idx[i] for i in filter_records(query, [records[i] for i in idx], reviews)]
                 shown = shown.filter(shown["idx"].is_in(keep))
             self._shown[name] = shown.height
             waiting = (app.groups_count if name == "groups" else app.collab_count) is None
@@ -213,6 +216,8 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 table.empty_text = "grouping the candidates…"
             elif frame.height and self._filter is not None:
                 table.empty_text = "nothing matches the filter (escape clears it)"
+            elif frame.height and app.time_range is not None:
+                table.empty_text = "nothing in the time range (T clears it)"
             elif frame.height:
                 table.empty_text = "nothing new to review (h shows the reviewed rows)"
             else:
@@ -222,6 +227,37 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 self.query_one("#groups-pane").styles.height = shown.height + 2 if shown.height else 3
         self._titles()
         self._status()
+
+    def _query(self) -> Any:
+        """The filter and the App's time range as one query (None: every row)."""
+        from scantui.analysis.query import Query, with_span
+
+        query = with_span(self._filter or Query(), self.app.time_range)
+        return query if query else None
+
+    def _time_range_changed(self, _value: object = None) -> None:
+        if self._frames:
+            self._show_frames(hold=False)
+        else:
+            self._titles()
+
+    def view_state(self) -> tuple[str, tuple[str, bool] | None]:
+        """(query text, (``groups.COLUMN``/``candidates.COLUMN``, descending) of the list in use) for a saved view."""
+        table = self._active_table()
+        name = "groups" if table is self.groups_table else "candidates"
+        return self.filter_text.strip(), ((f"{name}.{table.sort_key}", table.descending) if table.sort_key else None)
+
+    def apply_view(self, query: str, sort: tuple[str, bool] | None) -> None:
+        """Show a saved view's filter and sort (the list its sort names gets the focus)."""
+        if query:
+            self.query_one("#filter-row").add_class("-shown")
+        self.filter_input.value = query
+        self.apply_filter(query, report=True)
+        if sort is not None:
+            name, _, column = sort[0].rpartition(".")
+            table = self.groups_table if name == "groups" else self.candidates_table
+            table.sort_by(column, sort[1])
+            table.focus()
 
     def _label_titles(self) -> dict[str, str]:
         """Labelled group id -> title (``label:`` matches either)."""
@@ -249,6 +285,8 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 text += f" · {total - new - same:,} reviewed hidden"
             if self._filter is not None:
                 text += f" · {self._shown.get(name, 0):,} match /{safe_line(self.filter_text.strip())}"
+            if app.time_range is not None:
+                text += f" · {self._shown.get(name, 0):,} in days {range_text(app.time_range)}"
             title.update(text)
 
     def _status(self) -> None:

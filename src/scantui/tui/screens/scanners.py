@@ -21,6 +21,7 @@ from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
+from scantui.tui.app_views import range_text
 from scantui.tui.columns import SCANNER_COLUMNS, scanner_display
 from scantui.analysis.query_help import QUERY_HELP
 from scantui.tui.state import error_text
@@ -65,6 +66,7 @@ class ScannersScreen(Screen):
     def on_mount(self) -> None:
         self.watch(self.app, "scanners_version", self._scanners_changed, init=True)
         self.watch(self.app, "load_error", self._scanners_changed, init=False)
+        self.watch(self.app, "time_range", self._scanners_changed, init=False)
         self.query_one(VirtualTable).focus()
 
     @property
@@ -98,6 +100,8 @@ class ScannersScreen(Screen):
             self.query_one("#scanner-status", Static).update(safe_line(why))
             return
         text = f"{rows:,} of {self._total:,} sources{order}"
+        if self.app.time_range is not None:
+            text += f" · days {range_text(self.app.time_range)}"
         if self.query_text.strip():
             text += f" · filter: {self.query_text.strip()}"
         self.query_one("#scanner-status", Static).update(safe_line(text + (f" · {extra}" if extra else "")))
@@ -140,16 +144,19 @@ class ScannersScreen(Screen):
         from scantui.analysis.query import filter_scanners
 
         state = self.app.state
-        frame = state.scanners.frame
         try:
+            # the time range recounts the list for its days (as scanners --since/--until): off the UI thread
+            frame = state.scanners_in(self.app.time_range).frame
             result, notes = filter_scanners(frame, query, state.sources_on_ports, state.sources_on_days)
         except Exception as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_filtered, result, notes, report)
+            self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height)
 
-    def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool) -> None:
+    def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool, total: int | None = None) -> None:
+        if total is not None:
+            self._total = total
         self.table.set_frame(*scanner_display(frame))
         self._status(frame.height, extra="; ".join(notes))
         if report and notes:
@@ -185,6 +192,20 @@ class ScannersScreen(Screen):
 
     def sort_by(self, key: str, descending: bool | None = None) -> None:
         self.table.sort_by(key, descending)
+
+    def view_state(self) -> tuple[str, tuple[str, bool] | None]:
+        """(query text, (sort column, descending)) for a saved view (:mod:`scantui.tui.app_views`)."""
+        table = self.table
+        return self.query_text.strip(), ((table.sort_key, table.descending) if table.sort_key else None)
+
+    def apply_view(self, query: str, sort: tuple[str, bool] | None) -> None:
+        """Show a saved view's query and sort."""
+        self.query_one("#filter", Input).value = query
+        if self._timer is not None:
+            self._timer.stop()
+        self.apply_filter(query, report=True)
+        if sort is not None:
+            self.table.sort_by(*sort)
 
     def palette_commands(self):
         """(name, help, callback) for the command palette while this screen is shown."""
