@@ -289,8 +289,6 @@ def save_view(view: SavedView, path: Path | None = None) -> None:
 
     from ruamel.yaml import YAML
 
-    from scantui.fsutil import write_bytes_atomic
-
     path = path or config_path()
     load_config(path)  # a broken file is an error here, never overwritten
     yaml = YAML()  # round trip: comments and key order kept
@@ -308,4 +306,22 @@ def save_view(view: SavedView, path: Path | None = None) -> None:
     out = io.StringIO()
     yaml.dump(doc, out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, out.getvalue().encode("utf-8"))
+    _write_atomic(path, out.getvalue().encode("utf-8"))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Replace *path* with *data*: a temporary beside it, fsynced, then renamed (``fsutil`` is a sibling layer)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -205,3 +205,15 @@ def test_day_terms_errors_name_the_term(text, message):
     for fields in (RECORD_FIELDS, None):
         with pytest.raises(QueryError, match=message.replace("(", r"\(").replace(")", r"\)")):
             parse_query(text, fields) if fields else parse_query(text)
+
+
+def test_the_syntax_is_documented_once_readme_and_help_from_the_same_text():
+    from pathlib import Path
+
+    from scantui.analysis.query_help import QUERY_HELP, RECORD_QUERY_HELP
+    from scantui.tui.screens.candidates import CandidatesScreen
+    from scantui.tui.screens.scanners import ScannersScreen
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "## Query syntax" in readme and QUERY_HELP in readme and RECORD_QUERY_HELP in readme
+    assert ScannersScreen.HELP.endswith(QUERY_HELP) and CandidatesScreen.HELP.endswith(RECORD_QUERY_HELP)
