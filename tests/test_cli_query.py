@@ -29,6 +29,10 @@ def test_scanners_query_is_the_tui_filter_on_the_same_list(capsys):
     recount = _json(capsys, "scanners", SAMPLE, "--since", "2024-02-07", "--until", "2024-02-07")
     assert day == {r["src"] for r in recount} and 0 < len(day) < len(every)
     assert _json(capsys, "scanners", SAMPLE, "--day", "2024-02-07") == recount
+    # with days, port: is of those days (as --port recounts): not a source that probed 443 on another day
+    on_443 = {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--day", "2024-02-07", "--port", "443")}
+    assert {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--day", "2024-02-07", "--query", "port:443")} == on_443
+    assert on_443 < {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--query", "port:443")} & day
 
 
 def test_scanners_query_cuts_the_table_after_filtering(capsys):

@@ -100,12 +100,14 @@ def _run_query(paths, load_opts, telescope, query, rules, row_query, cut):
     """The list of *query*, filtered by ``--query`` as the TUI's query bar does (ports and days from the
     rollup), then cut to *cut* rows; ``total`` counts the matching sources."""
     import dataclasses
+    import datetime as dt
 
     from scantui.analysis.query import filter_scanners
 
     ws = open_workspace(paths, load_opts, telescope)
     result = ws.scanners(query, rules=rules)
-    frame, notes = filter_scanners(result.frame, row_query, ws.sources_on_ports, ws.sources_on_days)
+    days = (query.since or dt.date.min, query.until or dt.date.max) if query.since or query.until else None
+    frame, notes = filter_scanners(result.frame, row_query, lambda r: ws.sources_on_ports(r, days=days), ws.sources_on_days)
     return dataclasses.replace(result, frame=frame.head(cut) if cut is not None else frame, total=frame.height,
                                notes=[*result.notes, *notes])
 

@@ -235,10 +235,11 @@ class DataState:
 
     # ------------------------------------------------------------ queries the screens ask
 
-    def sources_on_ports(self, ranges: tuple[tuple[int, int], ...]) -> pl.Series:
-        """The sources that probed any port in *ranges* (the scanner query's ``port:``; memoized by the workspace)."""
+    def sources_on_ports(self, ranges: tuple[tuple[int, int], ...], days: tuple[Any, Any] | None = None) -> pl.Series:
+        """The sources that probed any port in *ranges* (the scanner query's ``port:``; memoized by the workspace),
+        on the days (first, last) only when given (the time range)."""
         self._need_rollup()
-        return self.workspace.sources_on_ports(ranges)
+        return self.workspace.sources_on_ports(ranges, days=days)
 
     def scanners_in(self, time_range: tuple[Any, Any] | None) -> ScannerList | None:
         """The scanner list recounted for the days of *time_range* (as ``scanners --since/--until``; memoized by

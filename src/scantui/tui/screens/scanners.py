@@ -146,8 +146,10 @@ class ScannersScreen(Screen):
         state = self.app.state
         try:
             # the time range recounts the list for its days (as scanners --since/--until): off the UI thread
-            frame = state.scanners_in(self.app.time_range).frame
-            result, notes = filter_scanners(frame, query, state.sources_on_ports, state.sources_on_days)
+            time_range = self.app.time_range
+            frame = state.scanners_in(time_range).frame
+            ports = (lambda ranges: state.sources_on_ports(ranges, time_range)) if time_range else state.sources_on_ports
+            result, notes = filter_scanners(frame, query, ports, state.sources_on_days)
         except Exception as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
             return
