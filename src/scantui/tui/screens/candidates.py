@@ -16,7 +16,8 @@ lines, so the row just reviewed moves away and the next one to review is under t
 Keys: enter opens (:meth:`ScantuiApp.open_group` / :meth:`ScantuiApp.open_candidate`);
 ``l`` labels (new group or add to one), ``a`` accepts, ``x`` rejects, ``n`` marks
 unsure, ``e`` records a "same IPs" row's scans in its group, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
-undoes (App-wide).
+undoes (App-wide). ``/`` filters both lists (:mod:`scantui.analysis.query`, the CLI's ``--query``); the App's
+time range keeps the rows active in its days.
 
 The rows are built in :mod:`~scantui.tui.screens.candidates_frames`; the table
 that dims rejected rows is :mod:`~scantui.tui.screens.candidates_table`; the keys that

@@ -4,7 +4,8 @@ The rows live in a :class:`~scantui.tui.widgets.table.VirtualTable` (never one
 widget per row). Typing in the query bar filters after a short pause; enter
 applies at once and reports a bad term as a notification. Filtering runs in a
 thread worker (a ``port:`` term reads the rollup's ``port_day``), so no key
-waits on it. Enter on a row calls :meth:`ScantuiApp.open_scanner`.
+waits on it. Enter on a row calls :meth:`ScantuiApp.open_scanner`. The App's time range
+(:mod:`scantui.tui.app_views`) recounts the list for its days in the same worker.
 """
 
 from __future__ import annotations
