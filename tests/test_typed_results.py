@@ -205,7 +205,7 @@ def test_the_review_column_sorts_by_rank_not_by_its_text():
     assert shown["review"].struct.field("rank").to_list() == [0, 1, 2, 3]  # "rejected" < "same" as text: not used
     assert frame.filter(to_review(frame))["port"].to_list() == [80, 8080]
     assert review_counts(frame) == (4, 1, 1)
-    assert frame.schema["review"] == pl.Struct({"rank": pl.Int8, "text": pl.String, "word": pl.String})
+    assert frame.schema["review"] == pl.Struct({"rank": pl.Int8, "text": pl.String, "word": pl.String, "labels": pl.List(pl.String)})
 
 
 def test_no_module_reading_results_parses_our_own_text_back():

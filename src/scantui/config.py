@@ -1,4 +1,4 @@
-"""The user's configuration file: where it is, its ``enrich`` section, and the labels author.
+"""The user's configuration file: where it is, its ``enrich`` section, the labels author, the saved views.
 
 One YAML file, ``$SCANTUI_CONFIG`` when set (tests, several profiles), else
 ``config.yaml`` in ``platformdirs.user_config_dir("scantui")``. A missing file
@@ -25,6 +25,9 @@ tui:
     table.down: "down,j,n"
   columns:                       # the column picker's choice per table (c in a table), written by the app
     scanner-table: {order: [src, packets, tool], hidden: [tools, top_ports]}
+views:                           # saved views (the TUI's w saves, v or the palette opens)
+  - {name: triage, area: candidates, query: "review:new", range: "2024-02-05..2024-02-09",
+     sort: {column: score, descending: true}}
 ```
 
 The token is a secret: nothing here ever prints it, and ``repr`` of the
@@ -33,7 +36,6 @@ settings hides it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,9 +272,102 @@ def save_table_columns(table_id: str, order: list[str], hidden: list[str], path:
     _write_atomic(path, out.getvalue().encode("utf-8"), mode)
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Replace *path* with *data*: a temporary file beside it, synced, then renamed (config sits beside
-    :mod:`scantui.fsutil` in the layers, so it cannot use it)."""
+# ---------------------------------------------------------------- saved views (the TUI's ``w`` / ``v``)
+
+#: The areas a saved view opens.
+VIEW_AREAS = ("overview", "scanners", "candidates", "labels")
+
+
+@dataclass(frozen=True)
+class SavedView:
+    """A named view: the area, its query text, the time range (``YYYY-MM-DD`` first and last day, either may be
+    None) and the sort (column, descending), as kept in the config file's ``views`` list."""
+
+    name: str
+    area: str
+    query: str = ""
+    time_range: tuple[str | None, str | None] | None = None
+    sort: tuple[str, bool] | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"name": self.name, "area": self.area, "query": self.query}
+        if self.time_range is not None:
+            doc["range"] = f"{self.time_range[0] or ''}..{self.time_range[1] or ''}"
+        if self.sort is not None:
+            doc["sort"] = {"column": self.sort[0], "descending": self.sort[1]}
+        return doc
+
+
+def _view(item: Any, where: str, path: Path) -> SavedView:
+    import datetime as dt
+
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+        raise InputError("a saved view must be a mapping with a name", path=path, where=where)
+    area, query = item.get("area"), item.get("query", "") or ""
+    if area not in VIEW_AREAS:
+        raise InputError(f"area must be one of {', '.join(VIEW_AREAS)}", path=path, where=where)
+    if not isinstance(query, str):
+        raise InputError("query must be text", path=path, where=where)
+    span = None
+    if item.get("range") is not None:
+        text = item["range"]
+        first, sep, last = text.partition("..") if isinstance(text, str) else ("", "", "")
+        try:
+            days = tuple(dt.date.fromisoformat(d.strip()).isoformat() if d.strip() else None for d in (first, last))
+        except ValueError:
+            days = (None, None)
+        if not sep or days == (None, None):
+            raise InputError("range must be FIRST..LAST (YYYY-MM-DD, either may be left out)", path=path, where=where)
+        span = days
+    sort = item.get("sort")
+    if sort is not None:
+        if not isinstance(sort, dict) or not isinstance(sort.get("column"), str) or not isinstance(
+                sort.get("descending", True), bool):
+            raise InputError("sort must be {column: NAME, descending: true|false}", path=path, where=where)
+        sort = (sort["column"], sort.get("descending", True))
+    return SavedView(item["name"].strip(), area, query, span, sort)
+
+
+def saved_views(config: dict[str, Any] | None = None, path: Path | None = None) -> list[SavedView]:
+    """The ``views`` list of the config file; a malformed entry is an InputError naming it."""
+    path = path or config_path()
+    config = load_config(path) if config is None else config
+    items = config.get("views") or []
+    if not isinstance(items, list):
+        raise InputError("views must be a list", path=path, where="views")
+    return [_view(item, f"views[{i}]", path) for i, item in enumerate(items)]
+
+
+def save_view(view: SavedView, path: Path | None = None) -> None:
+    """Add *view* to the config file's ``views`` (replacing one of the same name); the file's other keys and
+    comments stay, the write is atomic."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    path = path or config_path()
+    load_config(path)  # a broken file is an error here, never overwritten
+    yaml = YAML()  # round trip: comments and key order kept
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        doc = None
+    if doc is None:
+        doc = {}
+    views = doc.get("views")
+    if not isinstance(views, list):
+        views = []
+    kept = [v for v in views if not (isinstance(v, dict) and v.get("name") == view.name)]
+    doc["views"] = [*kept, view.to_doc()]
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, out.getvalue().encode("utf-8"))
+
+
+def _write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Replace *path* with *data*: a temporary beside it, fsynced, then renamed; *mode* (default: the old
+    file's, else owner-only) set first. :mod:`scantui.fsutil` is a sibling layer, so config cannot use it."""
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -281,9 +376,10 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, mode)
+        if mode is None and path.exists():
+            mode = path.stat().st_mode & 0o777
+        os.chmod(tmp, 0o600 if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)
         raise

@@ -7,7 +7,7 @@ import ipaddress
 import polars as pl
 import pytest
 
-from scantui.tui.query import QueryError, compile_query, parse_query
+from scantui.analysis.query import QueryError, compile_query, parse_query
 
 from collabbuild import candidate, group
 
@@ -19,7 +19,8 @@ def state(tiny_state):
 
 def matches(state, text: str, *, resolver=True) -> set[str]:
     frame = state.scanners.frame
-    compiled = compile_query(parse_query(text), frame, state.sources_on_ports if resolver else None)
+    compiled = compile_query(parse_query(text), frame, state.sources_on_ports if resolver else None,
+                             state.sources_on_days if resolver else None)
     rows = frame.filter(compiled.expr) if compiled.expr is not None else frame
     return {str(ipaddress.IPv4Address(s)) for s in rows["src"].to_list()}
 
@@ -108,7 +109,7 @@ GROUP = group([candidate(port=6379, day="2024-02-03", sources=_MEMBERS, key_text
 
 
 def record_match(text: str, record, review: str = "new") -> bool:
-    from scantui.tui.query import RECORD_FIELDS, record_matches
+    from scantui.analysis.query import RECORD_FIELDS, record_matches
 
     return record_matches(parse_query(text, RECORD_FIELDS), record, review)
 
@@ -134,15 +135,85 @@ def test_candidate_and_group_filters_share_the_syntax():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("tool:zmap", "unknown key 'tool' (one of: port src as day timing review)"),
+    ("tool:zmap", "unknown key 'tool' (one of: port src as day seen timing review label)"),
     ("day:06-02-2024", "is not a day"),
     ("timing:fast", "unknown timing 'fast'"),
     ("review:maybe", "unknown review 'maybe'"),
     ("packets>3", "cannot compare 'packets'"),
 ])
 def test_candidate_filter_errors_name_the_term(text, message):
-    from scantui.tui.query import RECORD_FIELDS
+    from scantui.analysis.query import RECORD_FIELDS
 
     with pytest.raises(QueryError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_query(text, RECORD_FIELDS)
     assert parse_query("tool:zmap")  # the scanner list keeps its keys
+
+
+# ------------------------------------------------------------ days and spans (issue 14)
+
+def test_day_and_seen_terms_on_the_scanner_list(state):
+    """The tiny data: 192.0.2.10 and 203.0.113.9 every day of 03-01..03-04, 192.0.2.11 on 03-01 and 03-03,
+    198.51.100.7 on 03-02 and 03-03, 203.0.113.5 on 03-04."""
+    every = {"192.0.2.10", "203.0.113.9"}
+    assert matches(state, "day:2024-03-02") == every | {"198.51.100.7"}
+    assert matches(state, "day:2024-03-02", resolver=False) == every | {"198.51.100.7", "192.0.2.11"}  # first..last
+    assert matches(state, "day:2024-03-04..") == matches(state, "day:2024-03-04") == every | {"203.0.113.5"}
+    assert matches(state, "day:..2024-03-01") == every | {"192.0.2.11"}
+    assert matches(state, "day:2024-03-02..2024-03-03") == every | {"198.51.100.7", "192.0.2.11"}
+    assert matches(state, "day:2024-03-01,2024-03-04") == every | {"192.0.2.11", "203.0.113.5"}
+    assert matches(state, "-day:2024-03-04") == {"192.0.2.11", "198.51.100.7"}
+    assert matches(state, "seen:>2024-03-03") == matches(state, "seen:>=2024-03-04") == every | {"203.0.113.5"}
+    assert matches(state, "seen:<2024-03-02") == matches(state, "seen<2024-03-02") == every | {"192.0.2.11"}
+    assert matches(state, "seen:2024-03-02..2024-03-02") == every | {"198.51.100.7", "192.0.2.11"}
+    assert matches(state, "seen:2024-03-05..") == set()
+    assert matches(state, "day:2024-03-02 port:443") == {"192.0.2.10"}
+
+
+def test_day_and_seen_terms_on_candidates_and_groups():
+    assert record_match("day:2024-02-05..2024-02-09", CANDIDATE) and record_match("day:..2024-02-06", CANDIDATE)
+    assert not record_match("day:2024-02-07..", CANDIDATE) and record_match("day:2024-02-07..,2024-02-06", CANDIDATE)
+    # the group's days: 02-03, 02-05, 02-07, 02-12
+    assert record_match("day:2024-02-04..2024-02-05", GROUP) and not record_match("day:2024-02-08..2024-02-11", GROUP)
+    assert record_match("seen:2024-02-08..2024-02-11", GROUP)  # active over its whole span
+    assert record_match("seen:>2024-02-11", GROUP) and not record_match("seen:>2024-02-12", GROUP)
+    assert record_match("seen:<2024-02-04", GROUP) and not record_match("seen:<2024-02-03", GROUP)
+    assert not record_match("seen:>2024-02-06", CANDIDATE) and record_match("seen:<=2024-02-06", CANDIDATE)
+
+
+def test_label_term_matches_the_labelled_group_id_or_title():
+    from scantui.analysis.query import RECORD_FIELDS, record_matches
+
+    def hit(text, labels):
+        return record_matches(parse_query(text, RECORD_FIELDS), GROUP, "labelled", labels)
+
+    labels = [("G01", "Mirai botnet, Feb"), ("G07", None)]
+    assert hit("label:G01", labels) and hit("label:g07", labels) and hit("label:mirai", labels)
+    assert hit("label:G02,G07", labels) and not hit("label:G02", labels) and not hit("label:G0", labels)
+    assert not hit("label:G01", []) and hit("-label:G01", [])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("day:2024-02-09..2024-02-05", "day:2024-02-09..2024-02-05: the span ends before it starts"),
+    ("day:..", "day:..: '..' needs a day on at least one side"),
+    ("seen:>02/10/2024", "seen:>02/10/2024: '02/10/2024' is not a day"),
+    ("day:2024-02-31", "day:2024-02-31: '2024-02-31' is not a day"),
+    ("seen!=2024-02-10", "cannot compare 'seen'"),
+])
+def test_day_terms_errors_name_the_term(text, message):
+    from scantui.analysis.query import RECORD_FIELDS
+
+    for fields in (RECORD_FIELDS, None):
+        with pytest.raises(QueryError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            parse_query(text, fields) if fields else parse_query(text)
+
+
+def test_the_syntax_is_documented_once_readme_and_help_from_the_same_text():
+    from pathlib import Path
+
+    from scantui.analysis.query_help import QUERY_HELP, RECORD_QUERY_HELP
+    from scantui.tui.screens.candidates import CandidatesScreen
+    from scantui.tui.screens.scanners import ScannersScreen
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "## Query syntax" in readme and QUERY_HELP in readme and RECORD_QUERY_HELP in readme
+    assert ScannersScreen.HELP.endswith(QUERY_HELP) and CandidatesScreen.HELP.endswith(RECORD_QUERY_HELP)

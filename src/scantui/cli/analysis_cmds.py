@@ -13,6 +13,7 @@ import click
 
 from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, scale_options, telescope_options
 from scantui.cli.output import message, print_table, write_out
+from scantui.cli.query_opts import DAY_OPTION, QUERY_OPTION, parse_day_options, parse_query_option
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
 TABLE_DEFAULT_TOP = 50
@@ -42,34 +43,42 @@ _TABLE_COLUMNS = (
 @click.option("--desc/--asc", "descending", default=True, show_default=True, help="Sort order.")
 @click.option("--top", type=int, default=None, metavar="N", help=f"Only the first N rows (the table defaults to {TABLE_DEFAULT_TOP}).")
 @click.option("--include-udp", is_flag=True, help="Count UDP packets as well as TCP probes.")
+@DAY_OPTION
+@QUERY_OPTION
 @RULES_OPTION
 @load_options
 @telescope_options
 @list_output_options
 @scale_options
 def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, sort_by, descending, top, include_udp,
-                 rules_path, load_opts, telescope, fmt):
+                 day_span, query_text, rules_path, load_opts, telescope, fmt):
     """One row per scanning source: volume, tools, range, schedule, picture, coverage."""
     from scantui.analysis import scanners as sc
 
     top_given = top is not None
+    row_query = parse_query_option(query_text)
+    first, last = parse_day_options(since, until, day_span) or (None, None)
+    cut = top if top_given or fmt != "table" else TABLE_DEFAULT_TOP
     query = sc.ScannerQuery(
         ports=sc.parse_ports(ports) if ports else (),
         tools=tuple(t.strip().lower() for t in tools.split(",") if t.strip()) if tools else (),
         cidrs=sc.parse_source_cidrs(cidrs) if cidrs else (),
         asns=sc.parse_asns(asns) if asns else (),
-        since=sc.parse_day(since, "--since") if since else None,
-        until=sc.parse_day(until, "--until") if until else None,
+        since=first,
+        until=last,
         min_packets=min_packets,
         include_udp=include_udp,
         sort=sort_by,
         descending=descending,
-        top=top if top_given or fmt != "table" else TABLE_DEFAULT_TOP,
+        top=cut if row_query is None else None,  # (with --query: cut after the rows are filtered)
     )
     from scantui.enrich.rules import load_rules
 
     rules = load_rules(rules_path)  # a bad rules file fails before the data is read
-    result = _run(paths, load_opts, telescope, query, rules)
+    if row_query is None:
+        result = _run(paths, load_opts, telescope, query, rules)
+    else:
+        result = _run_query(paths, load_opts, telescope, query, rules, row_query, cut)
     for note in result.notes:
         message(f"scantui: note: {note}")
     if fmt in ("json", "jsonl", "csv"):
@@ -85,6 +94,22 @@ def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, so
 
 def _run(paths, load_opts, telescope, query, rules=None):
     return open_workspace(paths, load_opts, telescope).scanners(query, rules=rules)
+
+
+def _run_query(paths, load_opts, telescope, query, rules, row_query, cut):
+    """The list of *query*, filtered by ``--query`` as the TUI's query bar does (ports and days from the
+    rollup), then cut to *cut* rows; ``total`` counts the matching sources."""
+    import dataclasses
+    import datetime as dt
+
+    from scantui.analysis.query import filter_scanners
+
+    ws = open_workspace(paths, load_opts, telescope)
+    result = ws.scanners(query, rules=rules)
+    days = (query.since or dt.date.min, query.until or dt.date.max) if query.since or query.until else None
+    frame, notes = filter_scanners(result.frame, row_query, lambda r: ws.sources_on_ports(r, days=days), ws.sources_on_days)
+    return dataclasses.replace(result, frame=frame.head(cut) if cut is not None else frame, total=frame.height,
+                               notes=[*result.notes, *notes])
 
 
 def _cell(column: str, value) -> str:

@@ -15,6 +15,7 @@ import click
 
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, scale_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
+from scantui.cli.query_opts import LABELS_OPTION, open_labels, record_filter_options
 from scantui.present import cover_cell
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every candidate).
@@ -53,15 +54,20 @@ def search_options(func):
 @telescope_options
 @search_options
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N best candidates (the table defaults to {TABLE_DEFAULT_TOP}).")
+@LABELS_OPTION
+@record_filter_options
 @list_output_options
 @scale_options
-def collab_cmd(paths, query, top, load_opts, telescope, fmt):
+def collab_cmd(paths, query, top, load_opts, telescope, labels_path, record_filter, fmt):
     """Candidate collaborative scans: sources of one /24 or AS covering the telescope together."""
     from scantui.analysis import collab as cb
 
+    # the labels file (review: and label: terms) fails before the data is read
+    store = open_labels(labels_path) if record_filter is not None and record_filter.needs_labels else None
     result = run_collab(paths, load_opts, telescope, query)
     print_notes(result)
-    shown = result.candidates[:top] if top is not None else result.candidates
+    candidates = record_filter.keep(result.candidates, store) if record_filter is not None else result.candidates
+    shown = candidates[:top] if top is not None else candidates
     if fmt in ("json", "jsonl", "csv"):
         from scantui.cli.shapes import collab_rows
 
@@ -69,9 +75,9 @@ def collab_cmd(paths, query, top, load_opts, telescope, fmt):
         print_json(rows) if fmt == "json" else print_jsonl(rows) if fmt == "jsonl" else print_csv(rows, cb.COLUMNS)
     else:
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
-        _print_table(result, shown, query)
-        if len(shown) < len(result.candidates):
-            message(f"showing {len(shown)} of {len(result.candidates):,} candidates; use --top N or --json for more")
+        _print_table(result, shown, query, len(candidates))
+        if len(shown) < len(candidates):
+            message(f"showing {len(shown)} of {len(candidates):,} candidates; use --top N or --json for more")
 
 
 def print_notes(result) -> None:
@@ -92,13 +98,15 @@ def run_collab(paths, load_opts, telescope, query):
     return open_workspace(paths, load_opts, telescope).collab(query)
 
 
-def _print_table(result, shown, query) -> None:
+def _print_table(result, shown, query, matching) -> None:
     rows = [
         [str(c.port), c.day.isoformat(), c.key.text, str(c.n_sources), cover_cell(c.cover_multiple, c.union, c.telescope_size),
          str(c.timing), f"{c.score:.1f}"]
         for c in shown
     ]
-    title = (f"collab: {len(result.candidates):,} candidates; telescope {result.telescope_size:,} "
+    found = len(result.candidates)
+    count = f"{matching:,} of {found:,}" if matching != found else f"{found:,}"
+    title = (f"collab: {count} candidates; telescope {result.telescope_size:,} "
              f"addresses; window {query.window_label}")
     print_table(title, ["port", "day", "key", "n", "cover", "timing", "score"], rows)
 

@@ -14,29 +14,10 @@ import click
 from scantui.cli.collab_cmds import print_notes, search_options
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, scale_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
+from scantui.cli.query_opts import DEFAULT_LABELS, LABELS_OPTION, open_labels, record_filter_options
 from scantui.present import asns_cell, days_cell, list_cell, reasons_cell, split_cell
 
-DEFAULT_LABELS = "scantui-labels.yaml"
 TABLE_DEFAULT_TOP = 50
-
-LABELS_OPTION = click.option("--labels", "labels_path", default=None, metavar="FILE",
-                             help=f"The labels file (default ./{DEFAULT_LABELS}, when it exists).")
-
-
-def open_labels(labels_path: str | None, *, required: bool = False):
-    """The labels store of *labels_path* (or the default file when present); None when there is none."""
-    from pathlib import Path
-
-    from scantui.labels import LabelsStore
-
-    path = labels_path or DEFAULT_LABELS
-    if labels_path is None and not Path(path).exists():
-        if required:
-            from scantui.errors import InputError
-
-            raise InputError("no labels file (give --labels FILE)", path=path)
-        return None
-    return LabelsStore.load(path, must_exist=True)
 
 
 def reviews_of(groups: list, store) -> list[tuple[str, list[dict]]]:
@@ -57,9 +38,10 @@ def reviews_of(groups: list, store) -> list[tuple[str, list[dict]]]:
               help="Fewest scans in a suggested group (1 keeps scans linked to nothing).")
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N first groups (the table defaults to {TABLE_DEFAULT_TOP}).")
 @LABELS_OPTION
+@record_filter_options
 @list_output_options
 @scale_options
-def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, fmt):
+def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, record_filter, fmt):
     """Candidate scans tied into suggested groups by shared IPs, timing and partition."""
     from scantui.analysis.groups import COLUMNS, GroupQuery
 
@@ -68,6 +50,9 @@ def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, 
     result = ws.collab(query)
     print_notes(result)
     groups = ws.groups(query, GroupQuery(min_scans=min_scans))
+    found = len(groups)
+    if record_filter is not None:
+        groups = record_filter.keep(groups, store)
     shown = groups[:top] if top is not None else groups
     if fmt in ("json", "jsonl", "csv"):
         from scantui.cli.shapes import group_rows
@@ -76,16 +61,17 @@ def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, 
         print_json(rows) if fmt == "json" else print_jsonl(rows) if fmt == "jsonl" else print_csv(rows, (*COLUMNS, "labels", "review"))
     else:
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
-        _print_table(groups, shown, reviews_of(shown, store), result, query)
+        _print_table(groups, shown, reviews_of(shown, store), result, query, found)
 
 
-def _print_table(groups, shown, reviews, result, query) -> None:
+def _print_table(groups, shown, reviews, result, query, found) -> None:
     rows = [[
         g.group, str(g.n_scans), f"{g.n_members:,}", list_cell(g.ports, 4),
         days_cell(g.days), reasons_cell(g.reasons), g.timing or "",
         split_cell(g.split, g.cover_multiple), asns_cell(g.asns[:2]), review + (f" {labels[0]['id']}" if labels else ""),
     ] for g, (review, labels) in zip(shown, reviews)]
-    title = (f"groups: {len(groups):,} suggested from {len(result.candidates):,} candidate scans; "
+    matching = f"{len(groups):,} of {found:,}" if len(groups) != found else f"{found:,}"
+    title = (f"groups: {matching} suggested from {len(result.candidates):,} candidate scans; "
              f"window {query.window_label}")
     print_table(title, ["group", "scans", "ips", "ports", "days", "reasons", "timing", "split", "AS", "review"], rows)
     if len(shown) < len(groups):

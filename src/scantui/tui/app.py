@@ -16,6 +16,7 @@ guards every notification, title and paste goes through.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from scantui.tui.app_labels import LABELS_POLL, LabelsMixin
 from scantui.tui.app_navigation import NavigationMixin
 from scantui.tui.app_follow import FollowMixin
 from scantui.tui.app_pipeline import PipelineMixin
+from scantui.tui.app_views import ViewsMixin
 from scantui.tui.commands import ScantuiCommands
 from scantui.tui.safe import paste_text
 from scantui.tui.screens.candidates import CandidatesScreen
@@ -39,7 +41,7 @@ from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.state import DataState, LoadRequest, error_text
 
-class ScantuiApp(PipelineMixin, FollowMixin, LabelsMixin, NavigationMixin, App[int]):
+class ScantuiApp(PipelineMixin, FollowMixin, LabelsMixin, ViewsMixin, NavigationMixin, App[int]):
     """Investigate scanning data from the keyboard; see the module doc."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere (tests) find it too
@@ -59,6 +61,10 @@ class ScantuiApp(PipelineMixin, FollowMixin, LabelsMixin, NavigationMixin, App[i
         Binding("u", "undo_label", "Undo", show=False, id="app.undo"),
         Binding("ctrl+r", "reload_labels", "Reload labels", show=False, id="app.labels_reload"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
+        Binding("t", "time_range", "Time range", show=False, id="app.time_range"),
+        Binding("T", "clear_time_range", "Clear time range", show=False, id="app.time_range_clear"),
+        Binding("w", "save_view", "Save view", show=False, id="app.save_view"),
+        Binding("v", "views", "Saved views", show=False, id="app.views"),
     ]
 
     overview: reactive[Overview | None] = reactive(None)
@@ -72,6 +78,8 @@ class ScantuiApp(PipelineMixin, FollowMixin, LabelsMixin, NavigationMixin, App[i
     labels_version: reactive[int] = reactive(0)
     new_counts: reactive[tuple[int, int] | None] = reactive(None)  # (candidates, groups) not reviewed yet
     load_error: reactive[str | None] = reactive(None)  # why the data could not be loaded (the screens say it)
+    #: The days every area shows ((first, last), None: all; scantui.tui.app_views): ``t`` sets, ``T`` clears.
+    time_range: reactive[tuple[dt.date, dt.date] | None] = reactive(None, init=False)
 
     def __init__(self, request: LoadRequest, *, autoload: bool = True) -> None:
         super().__init__()

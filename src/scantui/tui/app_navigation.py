@@ -138,3 +138,4 @@ class NavigationMixin:
         yield "labels: reload", "Read the labels file again now, or open it once it is fixed (ctrl+r)", self.action_reload_labels
         if own is not None:
             yield from own()
+        yield from self.view_commands()

@@ -1,6 +1,8 @@
-"""Messages the loading workers post to the App (from their threads; Textual queues them safely)."""
+"""Messages the loading workers post to the App (from their threads; Textual queues them safely), and the time range's."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from textual.message import Message
 
@@ -53,3 +55,13 @@ class LabelsChanged(Message):
         self.group_id = group_id
         self.conflicts = conflicts
         self.reloaded = reloaded  # another analyst's save, read again
+
+
+class TimeRangeChanged(Message, bubble=False):
+    """The App's time range (``app.time_range``: (first, last) days, None: every day) changed; posted to every
+    screen of the current area (not bubbling), so a screen can react with ``on_time_range_changed``; watching
+    ``app.time_range`` works as well."""
+
+    def __init__(self, time_range: tuple[Any, Any] | None) -> None:
+        super().__init__()
+        self.time_range = time_range

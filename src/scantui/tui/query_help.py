@@ -1,30 +1,5 @@
-"""The query bars' syntax as the help screens show it: scanners, and candidates/groups (plain text: importing it loads nothing)."""
+"""The query bars' syntax as the help screens show it: the text lives below the front ends (one for TUI and CLI)."""
 
-QUERY_HELP = """\
-port:443  port:80,8000-8100     sources that probed these ports
-tool:zmap                       dominant tool (zmap masscan mirai unicorn nmap other)
-203.0.113.5  1.2.3.0/24         source address or block (also src:, ip:, cidr:)
-as:14061  as:AS14061            AS number; as:digitalocean matches AS names (substring)
-org:akamai  host:shodan  cc:US  organisation / hostname substring, country code
-cat:research                    category (research commercial other unknown)
-range:full                      range class (focused wide full)
-sched:periodic                  schedule (periodic continuous sporadic acyclic)
-pic:background                  picture (snapshot background)
-packets>=1000  ports>100  days>3  dsts<500  period=7  interval<2  cover>=50%
-censys                          a bare word: substring of AS name, org or hostname
--tool:zmap  !cat:research       a leading - or ! negates a term
-Repeating a key (or commas) ORs values; different keys AND.
-"""
+from scantui.analysis.query_help import QUERY_HELP, RECORD_QUERY_HELP
 
-RECORD_QUERY_HELP = """\
-port:8080  port:80,8000-8100    the scan's port (a group: any of its ports)
-198.18.5.0/24  ip:192.0.2.7     a source / member address or block (also src:, cidr:)
-as:14061  as:AS14061            the AS (of the scan, its key, or a group's ASes)
-day:2024-02-06                  the scan's UTC day (a group: any of its days)
-timing:sequential               timing (parallel sequential mixed)
-review:new                      review state (new same labelled unsure rejected; reviewed, todo)
-n>=5  score>50  (groups: scans>2 ips>10)
-80.82.77  AS6939                a bare word: substring of the key, the group id or AS
--review:rejected                a leading - or ! negates a term
-Repeating a key (or commas) ORs values; different keys AND.
-"""
+__all__ = ["QUERY_HELP", "RECORD_QUERY_HELP"]

@@ -235,10 +235,27 @@ class DataState:
 
     # ------------------------------------------------------------ queries the screens ask
 
-    def sources_on_ports(self, ranges: tuple[tuple[int, int], ...]) -> pl.Series:
-        """The sources that probed any port in *ranges* (the scanner query's ``port:``; memoized by the workspace)."""
+    def sources_on_ports(self, ranges: tuple[tuple[int, int], ...], days: tuple[Any, Any] | None = None) -> pl.Series:
+        """The sources that probed any port in *ranges* (the scanner query's ``port:``; memoized by the workspace),
+        on the days (first, last) only when given (the time range)."""
         self._need_rollup()
-        return self.workspace.sources_on_ports(ranges)
+        return self.workspace.sources_on_ports(ranges, days=days)
+
+    def scanners_in(self, time_range: tuple[Any, Any] | None) -> ScannerList | None:
+        """The scanner list recounted for the days of *time_range* (as ``scanners --since/--until``; memoized by
+        the workspace); the whole list for None."""
+        if time_range is None:
+            return self.scanners
+        from scantui.analysis.scanners import ScannerQuery
+
+        self._need_rollup()
+        first, last = time_range
+        return self.workspace.scanners(ScannerQuery(since=first, until=last))
+
+    def sources_on_days(self, spans: tuple[tuple[Any, Any], ...]) -> pl.Series:
+        """The sources that probed on any day of *spans* (the scanner query's ``day:``; memoized by the workspace)."""
+        self._need_rollup()
+        return self.workspace.sources_on_days(spans)
 
     def _need_rollup(self) -> Rollup:
         if self.rollup is None or self.workspace is None:

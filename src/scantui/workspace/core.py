@@ -37,6 +37,8 @@ from scantui.workspace.memo import Memo
 from scantui.workspace.task import Task
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     import polars as pl
 
     from scantui.analysis.collab import CollabResult
@@ -339,8 +341,10 @@ class Workspace:
 
         return self._memo(self._results, ("similar", query), task, build)
 
-    def sources_on_ports(self, ranges: Sequence[tuple[int, int]], *, task: Task | None = None) -> pl.Series:
-        """The sources that probed any port in *ranges* (inclusive ``(low, high)`` pairs), from ``port_day``."""
+    def sources_on_ports(self, ranges: Sequence[tuple[int, int]], *, task: Task | None = None,
+                         days: tuple[dt.date, dt.date] | None = None) -> pl.Series:
+        """The sources that probed any port in *ranges* (inclusive ``(low, high)`` pairs), from ``port_day``;
+        with *days* (first, last), on those days only (the TUI's time range, ``scanners --since/--until``)."""
         task = self._task(task)
         ranges = tuple((int(lo), int(hi)) for lo, hi in ranges)
 
@@ -349,10 +353,31 @@ class Workspace:
 
             port = pl.col("dport")
             hit = pl.any_horizontal([port.is_between(lo, hi) for lo, hi in ranges])
+            if days is not None:
+                hit = hit & pl.col("day").is_between(days[0], days[1])
             port_day = _port_day(self.rollup(task), True)
             return port_day.filter((pl.col("kind") == "probe") & hit).select("src").unique().collect()["src"]
 
-        return self._memo(self._results, ("sources_on_ports", ranges), task, build)
+        key = ("sources_on_ports", ranges) if days is None else ("sources_on_ports", ranges, days)
+        return self._memo(self._results, key, task, build)
+
+    def sources_on_days(self, spans: Sequence[tuple[dt.date | None, dt.date | None]], *,
+                        task: Task | None = None) -> pl.Series:
+        """The sources that probed on any day of *spans* (inclusive ``(first, last)`` days, None: open), from
+        ``port_day`` (the scanner query's ``day:``)."""
+        task = self._task(task)
+        spans = tuple((lo, hi) for lo, hi in spans)
+
+        def build() -> pl.Series:
+            import polars as pl
+
+            day = pl.col("day")
+            hits = [pl.all_horizontal([day >= lo if lo is not None else pl.lit(True),
+                                       day <= hi if hi is not None else pl.lit(True)]) for lo, hi in spans]
+            port_day = _port_day(self.rollup(task), False)
+            return port_day.filter((pl.col("kind") == "probe") & pl.any_horizontal(hits)).select("src").unique().collect()["src"]
+
+        return self._memo(self._results, ("sources_on_days", spans), task, build)
 
     # ------------------------------------------------------------ what a detail screen reads
 

@@ -16,7 +16,8 @@ lines, so the row just reviewed moves away and the next one to review is under t
 Keys: enter opens (:meth:`ScantuiApp.open_group` / :meth:`ScantuiApp.open_candidate`);
 ``l`` labels (new group or add to one), ``a`` accepts, ``x`` rejects, ``n`` marks
 unsure, ``e`` records a "same IPs" row's scans in its group, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
-undoes (App-wide).
+undoes (App-wide). ``/`` filters both lists (:mod:`scantui.analysis.query`, the CLI's ``--query``); the App's
+time range keeps the rows active in its days.
 
 The rows are built in :mod:`~scantui.tui.screens.candidates_frames`; the table
 that dims rejected rows is :mod:`~scantui.tui.screens.candidates_table`; the keys that
@@ -40,7 +41,8 @@ from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
-from scantui.tui.query_help import RECORD_QUERY_HELP
+from scantui.tui.app_views import range_text
+from scantui.analysis.query_help import RECORD_QUERY_HELP
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
                                                    review_counts, review_word, to_review)
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
@@ -132,6 +134,7 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
         for table in (self.groups_table, self.candidates_table):
             table.mark_key = "idx"  # the record's index: marks follow sorting and filtering
             table.ips_of = self._ips_of(table)
+        self.watch(app, "time_range", self._time_range_changed, init=False)
         self.groups_table.focus()
         self._data_changed()
 
@@ -203,12 +206,15 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
             if frame is None:
                 continue
             shown = frame.filter(to_review(frame)) if self.hide_reviewed else frame
-            if self._filter is not None and shown.height:
-                from scantui.tui.query import record_matches
+            query = self._query()
+            if query is not None and shown.height:
+                from scantui.analysis.query import filter_records
 
                 records = self._groups if name == "groups" else self._candidates
-                keep = [i for i, cell in zip(shown["idx"].to_list(), shown["review"].to_list())
-                        if record_matches(self._filter, records[i], review_word(cell))]
+                idx, cells = shown["idx"].to_list(), shown["review"].to_list()
+                titles = self._label_titles()
+                reviews = [(review_word(cell), [(gid, titles.get(gid, "")) for gid in cell["labels"]]) for cell in cells]
+                keep = [idx[i] for i in filter_records(query, [records[i] for i in idx], reviews)]
                 shown = shown.filter(shown["idx"].is_in(keep))
             self._shown[name] = shown.height
             waiting = (app.groups_count if name == "groups" else app.collab_count) is None
@@ -220,6 +226,8 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 table.empty_text = "grouping the candidates…"
             elif frame.height and self._filter is not None:
                 table.empty_text = "nothing matches the filter (escape clears it)"
+            elif frame.height and app.time_range is not None:
+                table.empty_text = "nothing in the time range (T clears it)"
             elif frame.height:
                 table.empty_text = "nothing new to review (h shows the reviewed rows)"
             else:
@@ -229,6 +237,44 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 self.query_one("#groups-pane").styles.height = shown.height + 2 if shown.height else 3
         self._titles()
         self._status()
+
+    def _query(self) -> Any:
+        """The filter and the App's time range as one query (None: every row)."""
+        from scantui.analysis.query import Query, with_span
+
+        query = with_span(self._filter or Query(), self.app.time_range)
+        return query if query else None
+
+    def _time_range_changed(self, _value: object = None) -> None:
+        if self._frames:
+            self._show_frames(hold=False)
+        else:
+            self._titles()
+
+    def view_state(self) -> tuple[str, tuple[str, bool] | None]:
+        """(query text, (``groups.COLUMN``/``candidates.COLUMN``, descending) of the list in use) for a saved view."""
+        table = self._active_table()
+        name = "groups" if table is self.groups_table else "candidates"
+        return self.filter_text.strip(), ((f"{name}.{table.sort_key}", table.descending) if table.sort_key else None)
+
+    def apply_view(self, query: str, sort: tuple[str, bool] | None) -> None:
+        """Show a saved view's filter and sort (the list its sort names gets the focus)."""
+        if query:
+            self.query_one("#filter-row").add_class("-shown")
+        self.filter_input.value = query
+        self.apply_filter(query, report=True)
+        if sort is not None:
+            name, _, column = sort[0].rpartition(".")
+            table = self.groups_table if name == "groups" else self.candidates_table
+            table.sort_by(column, sort[1])
+            table.focus()
+
+    def _label_titles(self) -> dict[str, str]:
+        """Labelled group id -> title (``label:`` matches either)."""
+        labels = self.app.state.labels
+        if labels is None:
+            return {}
+        return {g.id: g.title or "" for g in labels.store.groups}
 
     # ------------------------------------------------------------ what the screen says
 
@@ -249,6 +295,8 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 text += f" · {total - new - same:,} reviewed hidden"
             if self._filter is not None:
                 text += f" · {self._shown.get(name, 0):,} match /{safe_line(self.filter_text.strip())}"
+            if app.time_range is not None:
+                text += f" · {self._shown.get(name, 0):,} in days {range_text(app.time_range)}"
             marks = (self.groups_table if name == "groups" else self.candidates_table).marks_text()
             title.update(text + (f" · {marks}" if marks else ""))
 
@@ -339,7 +387,7 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
 
     def apply_filter(self, text: str, *, report: bool) -> bool:
         """Filter both lists by *text* (the scanner query's syntax, these lists' keys); False on a bad term."""
-        from scantui.tui.query import RECORD_FIELDS, QueryError, parse_query
+        from scantui.analysis.query import RECORD_FIELDS, QueryError, parse_query
 
         try:
             query = parse_query(text, RECORD_FIELDS)

@@ -27,20 +27,23 @@ Reviewer = Callable[[Any], "tuple[str, list[dict[str, Any]]]"]
 
 #: Ranks below this one are still to review (new, same IPs); labelled and rejected rows are reviewed.
 REVIEWED = Review.LABELLED.rank
-_VERDICT_WORD = {"collaborative": "labelled", "not_collaborative": "rejected", "unsure": "unsure"}
 
 
 def review_cell(state: str, matches: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """``{"rank", "text", "word"}`` of a row's review: ``new``, ``same IPs as G01``, ``labelled G01``, ``unsure G02``
-    or ``rejected R01`` (the text; ``word`` its state word for the filter: new, same, labelled, unsure, rejected)."""
+    """``{"rank", "text", "word", "labels"}`` of a row's review: ``new``, ``same IPs as G01``, ``labelled G01``,
+    ``unsure G02`` or ``rejected R01`` (the text; ``word`` its state word for the filter: new, same, labelled, unsure,
+    rejected; ``labels`` the ids of the labelled groups it matches, for ``label:``)."""
+    from scantui.analysis.query import review_word
+
     review = Review(state)
-    if not matches or review is Review.NEW:
-        return {"rank": Review.NEW.rank, "text": "new", "word": "new"}
+    word = review_word(state, matches)
+    ids = [m["id"] for m in matches]
+    if word == "new":
+        return {"rank": Review.NEW.rank, "text": "new", "word": "new", "labels": ids}
     best = matches[0]
-    if review is Review.SAME_IPS:
-        return {"rank": review.rank, "text": f"same IPs as {best['id']}", "word": "same"}
-    word = _VERDICT_WORD.get(best["verdict"], best["verdict"])
-    return {"rank": review.rank, "text": f"{word} {best['id']}", "word": word}
+    if word == "same":
+        return {"rank": review.rank, "text": f"same IPs as {best['id']}", "word": "same", "labels": ids}
+    return {"rank": review.rank, "text": f"{word} {best['id']}", "word": word, "labels": ids}
 
 
 def review_text(value: Any) -> str:
@@ -107,7 +110,7 @@ CANDIDATE_COLUMNS: tuple[Column, ...] = (
 def _review_dtype() -> pl.DataType:
     import polars as pl
 
-    return pl.Struct({"rank": pl.Int8, "text": pl.String, "word": pl.String})
+    return pl.Struct({"rank": pl.Int8, "text": pl.String, "word": pl.String, "labels": pl.List(pl.String)})
 
 
 def group_frame(groups: Sequence[SuggestedGroup], review: Reviewer) -> pl.DataFrame:

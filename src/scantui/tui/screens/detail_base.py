@@ -47,7 +47,7 @@ class DetailScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "app.back", "Back", id="detail.back"),
-        Binding("t", "focus_timing", "Timing plot", show=False, id="detail.focus_timing"),
+        Binding("i", "focus_timing", "Timing plot", show=False, id="detail.focus_timing"),  # (t: the time range)
     ]
     #: Rows above and below the timing plot at wide sizes (to fit it on one screen when possible).
     RESERVED_WIDE = FACTS_HEIGHT + FIGURES_HEIGHT

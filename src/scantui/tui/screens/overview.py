@@ -122,8 +122,20 @@ def inputs_table(ov: Overview | None) -> Table | Text:
 class OverviewScreen(Screen):
     """Packets, sources, time range, telescope, traffic split, tools, top ports, packets per day."""
 
-    HELP = "The data at a glance. Figures fill in as the analysis runs; the bar shows how far it got."
-    BINDINGS = [Binding("enter", "app.area('scanners')", "Scanners", show=False, id="overview.open")]
+    HELP = ("The data at a glance. Figures fill in as the analysis runs; the bar shows how far it got.\n\n"
+            "The time range: left/right move a day cursor on the packets-per-day chart, shift+left/right "
+            "(or [ ]) stretch a span of days from it, enter makes the span the time range of every area "
+            "(shown in the header), escape drops the brush. t types a range (2024-02-05..2024-02-09), T clears it.")
+    BINDINGS = [
+        Binding("enter", "open", "Scanners", show=False, id="overview.open"),
+        Binding("left", "brush(-1)", "Day cursor left", show=False, id="overview.brush_left"),
+        Binding("right", "brush(1)", "Day cursor right", show=False, id="overview.brush_right"),
+        Binding("shift+left,left_square_bracket", "brush(-1, True)", "Stretch the span left", show=False,
+                id="overview.brush_extend_left"),
+        Binding("shift+right,right_square_bracket", "brush(1, True)", "Stretch the span right", show=False,
+                id="overview.brush_extend_right"),
+        Binding("escape", "leave_brush", "Back", show=False, id="overview.leave_brush"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -149,6 +161,39 @@ class OverviewScreen(Screen):
         self.watch(app, "counting", self._show_figures, init=False)
         self.watch(app, "new_counts", self._show_figures, init=False)
         self.watch(app, "load_error", lambda _e: self._show_overview(app.overview), init=False)
+
+    # ------------------------------------------------------------ the brush (the time range from the chart)
+
+    @property
+    def day_plot(self) -> DayPlot:
+        return self.query_one(DayPlot)
+
+    def action_brush(self, step: int, extend: bool = False) -> None:
+        plot = self.day_plot
+        moved = plot.brush_extend(step) if extend else plot.brush_move(step)
+        if not moved:
+            self.notify("no days to brush yet", title="time range", markup=False)
+
+    def action_open(self) -> None:
+        """enter: the brushed days become the time range; without a brush, the scanner list."""
+        span = self.day_plot.brush_span()
+        if span is None:
+            self.app.action_area("scanners")
+            return
+        self.app.time_range = span
+        self.day_plot.brush_clear()
+
+    def action_leave_brush(self) -> None:
+        if self.day_plot.brushing:
+            self.day_plot.brush_clear()
+        else:
+            self.app.action_back()
+
+    def palette_commands(self):
+        """(name, help, callback) for the command palette while this screen is shown."""
+        yield "overview: brush the chart", "A day cursor on packets per day (left/right; shift stretches)", lambda: self.action_brush(-1)
+        if self.day_plot.brushing:
+            yield "overview: set the brushed days as the time range", "enter", self.action_open
 
     def _show_figures(self, _value: object = None) -> None:
         app = self.app

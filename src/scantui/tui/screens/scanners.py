@@ -6,7 +6,8 @@ applies at once and reports a bad term as a notification. Filtering runs in a
 thread worker (a ``port:`` term reads the rollup's ``port_day``), so no key
 waits on it. Enter on a row calls :meth:`ScantuiApp.open_scanner`. ``space`` marks
 sources (the table's marks), ``l`` labels the marked ones through
-:func:`scantui.tui.labelling.label_sources_dialog`.
+:func:`scantui.tui.labelling.label_sources_dialog`. The App's time range
+(:mod:`scantui.tui.app_views`) recounts the list for its days in the same worker.
 """
 
 from __future__ import annotations
@@ -23,16 +24,17 @@ from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
+from scantui.tui.app_views import range_text
 from scantui.tui.columns import SCANNER_COLUMNS, scanner_display
-from scantui.tui.query_help import QUERY_HELP
+from scantui.analysis.query_help import QUERY_HELP
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
 
-if TYPE_CHECKING:  # scantui.tui.query imports polars: loaded on the first filter, after the first paint
+if TYPE_CHECKING:  # scantui.analysis.query imports polars: loaded on the first filter, after the first paint
     import polars as pl
 
-    from scantui.tui.query import Query
+    from scantui.analysis.query import Query
 
 FILTER_DELAY = 0.3  # seconds of no typing before the filter runs
 PLACEHOLDER = "filter, e.g. port:443 tool:zmap 1.2.3.0/24 as:14061 cat:research range:full sched:periodic (? for all)"
@@ -72,6 +74,7 @@ class ScannersScreen(Screen):
     def on_mount(self) -> None:
         self.watch(self.app, "scanners_version", self._scanners_changed, init=True)
         self.watch(self.app, "load_error", self._scanners_changed, init=False)
+        self.watch(self.app, "time_range", self._scanners_changed, init=False)
         self.query_one(VirtualTable).focus()
 
     @property
@@ -107,6 +110,8 @@ class ScannersScreen(Screen):
         text = f"{rows:,} of {self._total:,} sources{order}"
         if table.marks:
             text += f" · {table.marks_text()}"
+        if self.app.time_range is not None:
+            text += f" · days {range_text(self.app.time_range)}"
         if self.query_text.strip():
             text += f" · filter: {self.query_text.strip()}"
         self.query_one("#scanner-status", Static).update(safe_line(text + (f" · {extra}" if extra else "")))
@@ -128,7 +133,7 @@ class ScannersScreen(Screen):
 
     def apply_filter(self, text: str, *, report: bool) -> bool:
         """Filter the list by *text*; False (and a notification when *report*) on a bad term."""
-        from scantui.tui.query import QueryError, parse_query
+        from scantui.analysis.query import QueryError, parse_query
 
         try:
             query = parse_query(text)
@@ -146,20 +151,24 @@ class ScannersScreen(Screen):
 
     @work(thread=True, exclusive=True, group="scanner-filter", exit_on_error=False)
     def _run_filter(self, query: Query, report: bool) -> None:
-        from scantui.tui.query import compile_query
+        from scantui.analysis.query import filter_scanners
 
         state = self.app.state
-        frame = state.scanners.frame
         try:
-            compiled = compile_query(query, frame, state.sources_on_ports)
-            result = frame.filter(compiled.expr) if compiled.expr is not None else frame
+            # the time range recounts the list for its days (as scanners --since/--until): off the UI thread
+            time_range = self.app.time_range
+            frame = state.scanners_in(time_range).frame
+            ports = (lambda ranges: state.sources_on_ports(ranges, time_range)) if time_range else state.sources_on_ports
+            result, notes = filter_scanners(frame, query, ports, state.sources_on_days)
         except Exception as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_filtered, result, compiled.notes, report)
+            self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height)
 
-    def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool) -> None:
+    def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool, total: int | None = None) -> None:
+        if total is not None:
+            self._total = total
         self.table.set_frame(*scanner_display(frame))
         self._status(frame.height, extra="; ".join(notes))
         if report and notes:
@@ -208,6 +217,20 @@ class ScannersScreen(Screen):
 
     def sort_by(self, key: str, descending: bool | None = None) -> None:
         self.table.sort_by(key, descending)
+
+    def view_state(self) -> tuple[str, tuple[str, bool] | None]:
+        """(query text, (sort column, descending)) for a saved view (:mod:`scantui.tui.app_views`)."""
+        table = self.table
+        return self.query_text.strip(), ((table.sort_key, table.descending) if table.sort_key else None)
+
+    def apply_view(self, query: str, sort: tuple[str, bool] | None) -> None:
+        """Show a saved view's query and sort."""
+        self.query_one("#filter", Input).value = query
+        if self._timer is not None:
+            self._timer.stop()
+        self.apply_filter(query, report=True)
+        if sort is not None:
+            self.table.sort_by(*sort)
 
     def palette_commands(self):
         """(name, help, callback) for the command palette while this screen is shown."""
