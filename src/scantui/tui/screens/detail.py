@@ -157,6 +157,16 @@ class ScannerDetailScreen(DetailScreen):
         self._walk_line = line
         self._draw_tools()
 
+    def packets_view(self, row: bool) -> Any:
+        from scantui.tui.screens.detail_timing import ALL_PORTS, OTHER_PORTS
+        from scantui.tui.screens.packets_view import PacketsView
+
+        found = self.timing_row() if row else None
+        if found is None:
+            return PacketsView.of_sources([self.src]) if not row else None
+        port, window = found
+        return PacketsView.of_sources([self.src], port=None if port in (ALL_PORTS, OTHER_PORTS) else port, window=window)
+
     def action_similar(self) -> None:
         """The sources that behave like this one, ranked (:mod:`scantui.tui.screens.similar`)."""
         from scantui.tui.screens.similar import SimilarScreen
@@ -214,6 +224,14 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
             return
         ws, record, bins = self.app.state.workspace, self.record, self.strips_bins
         self.in_thread("detail-timing", lambda: scan_timing(ws, record, bins), self.show_timing, TIMING_WHAT)
+
+    def packets_view(self, row: bool) -> Any:
+        from scantui.tui.screens.packets_view import PacketsView
+
+        if not row:
+            return PacketsView.of_scan(self.record)
+        found = self.timing_row()
+        return None if found is None else PacketsView.of_sources([found[0]], port=self.record.port, window=found[1])
 
     def _draw_split(self) -> None:
         from scantui.plots.split import split_bars
@@ -370,6 +388,17 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
 
     def _show_figures(self, result: tuple[Any, Any]) -> None:
         self.draw_volumes(*result, weight="packets")
+
+    def packets_view(self, row: bool) -> Any:
+        from scantui.tui.screens.packets_view import PacketsView
+
+        if not self.scans:
+            return PacketsView.of_group(self.record) if not row else None
+        scan = self.scans[self.selected]
+        if not row:
+            return PacketsView.of_scan(scan, label=f"group {self.record.group}")
+        found = self.timing_row()
+        return None if found is None else PacketsView.of_sources([found[0]], port=scan.port, window=found[1])
 
     def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
         yield from super().palette_commands()
