@@ -291,7 +291,7 @@ def test_days_of_an_older_layout_are_rebuilt_not_reused(tmp_path, monkeypatch):
     monkeypatch.undo()
     new = rc.update_rollup(open_inputs(files))
     assert new.count("reused", "day") == 0 and new.count("reused", "input") == 0
-    assert new.rollup.meta["layout_version"] == ru.LAYOUT_VERSION == 6
+    assert new.rollup.meta["layout_version"] == ru.LAYOUT_VERSION == 7
     assert all((state / DAY_PACKETS).is_dir() and (state / bw.DAY_FILE).is_file() for state in new.rollup.day_states.values())
 
 

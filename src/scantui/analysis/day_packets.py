@@ -26,6 +26,9 @@ import polars as pl
 from scantui.analysis import rollup_days as rd
 
 DAY_PACKETS = "packets"
+#: A day state's table of capture files (:class:`~scantui.io.packet_refs.CaptureFile` dicts, JSON): the
+#: packet table's ``ref_file`` indexes it (capture inputs only; see :mod:`scantui.io.packet_refs`).
+DAY_CAPTURES = "captures.json"
 SORT = ("dport", "src", "ts")
 #: Rows sorted in memory at once (about 175 bytes each, with enrichment columns).
 ROWS_PER_PART = 4_000_000

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import polars as pl
 
-from scantui.analysis.day_packets import day_packets_glob
+from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_glob
+from scantui.io.packet_refs import CaptureFile
 from scantui.io.schema import empty_frame
 
 #: One day's narrowing for :meth:`PacketSource.read_each`: (ports, sources), None meaning all.
@@ -77,6 +78,10 @@ class PacketSource:
         """The Unicorn sessions over the whole data (for :func:`~scantui.analysis.fingerprints.with_tool`)."""
         raise NotImplementedError
 
+    def capture_files(self) -> list[CaptureFile]:
+        """The capture files the rows' ``ref_file`` indexes (empty: no row carries a record reference)."""
+        return []
+
 
 class FramePackets(PacketSource):
     """A plain LazyFrame of the canonical table."""
@@ -122,6 +127,7 @@ class DayPackets(PacketSource):
         self.merged_pairs = list(merged_pairs)  # the rollup's disjoint (src, kind, dst) files over every day, if kept
         self.sessions_file = sessions  # the rollup's merged Unicorn sessions, if kept
         self._sessions: pl.DataFrame | None = None
+        self._captures: tuple[list[CaptureFile], dict[dt.date, list[int]]] | None = None
 
     def days(self) -> list[dt.date]:
         return list(self.states)
@@ -136,9 +142,44 @@ class DayPackets(PacketSource):
     def read_each(self, wanted: Mapping[dt.date, Narrowing]) -> pl.LazyFrame:
         from scantui.analysis.rollup_days import concat_frames
 
-        frames = [narrow(pl.scan_parquet(day_packets_glob(self.states[day])), ports, srcs)
+        frames = [self._global_refs(day, narrow(pl.scan_parquet(day_packets_glob(self.states[day])), ports, srcs))
                   for day, (ports, srcs) in sorted(wanted.items()) if day in self.states]
         return concat_frames(frames) if frames else empty_frame().lazy()
+
+    def _capture_tables(self) -> tuple[list[CaptureFile], dict[dt.date, list[int]]]:
+        """Every day's capture table (``captures.json``) merged into one: (files, per day its indices in it)."""
+        if self._captures is None:
+            import json
+
+            files: list[CaptureFile] = []
+            seen: dict[CaptureFile, int] = {}
+            per_day: dict[dt.date, list[int]] = {}
+            for day, state in self.states.items():
+                try:
+                    table = json.loads((state / DAY_CAPTURES).read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    table = []
+                indices = []
+                for d in table:
+                    f = CaptureFile.from_dict(d)
+                    if f not in seen:
+                        seen[f] = len(files)
+                        files.append(f)
+                    indices.append(seen[f])
+                per_day[day] = indices
+            self._captures = files, per_day
+        return self._captures
+
+    def _global_refs(self, day: dt.date, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """A day's ``ref_file`` (an index into the day's capture table) as an index into :meth:`capture_files`."""
+        local = self._capture_tables()[1].get(day)
+        if not local or local == list(range(len(local))):
+            return lf
+        ref = pl.col("ref_file")
+        return lf.with_columns(ref.replace_strict(list(range(len(local))), local, default=None, return_dtype=pl.UInt32))
+
+    def capture_files(self) -> list[CaptureFile]:
+        return self._capture_tables()[0]
 
     def pairs(self, days: Iterable[dt.date] | None = None) -> pl.LazyFrame:
         from scantui.analysis import rollup_days as rd

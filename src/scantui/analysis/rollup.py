@@ -47,7 +47,7 @@ from scantui.io.schema import ENRICHMENT, TS_DTYPE
 from scantui.io.stats import LoadStats
 
 #: Bumped on any change to the tables' names, columns, dtypes or meaning.
-LAYOUT_VERSION = 6
+LAYOUT_VERSION = 7  # 7: day packet tables of captures carry ref_file/ref_off
 
 KINDS = ("probe", "backscatter", "other_tcp", "udp", "icmp", "other")
 KIND_DTYPE = pl.Enum(KINDS)

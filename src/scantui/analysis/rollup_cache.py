@@ -86,17 +86,18 @@ from scantui.analysis import rollup_days as rd
 from scantui.analysis import bursts
 from scantui.analysis.bursts import write_day_bursts
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
-from scantui.analysis.day_packets import day_packets_glob, write_day_packets
+from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_glob, write_day_packets
 from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
 from scantui.analysis.runner import LocalRunner, Runner
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
-from scantui.io.detect import PARQUET
+from scantui.io.detect import PARQUET, PCAP, PCAPNG
 from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit
 from scantui.io.options import LoadOptions
-from scantui.io.schema import ENRICHMENT
+from scantui.io.packet_refs import CaptureFile
+from scantui.io.schema import ENRICHMENT, drop_refs
 from scantui.io.stats import FileStats, LoadStats
 
 CACHE_ENV = "SCANTUI_CACHE_DIR"
@@ -436,7 +437,7 @@ def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
 
 
 #: Bumped when what an input's day split or a day's state holds changes (besides :data:`ru.LAYOUT_VERSION`).
-DAYS_VERSION = 1
+DAYS_VERSION = 2  # 2: capture inputs' splits and day tables carry record references
 _UNIT_DONE = "index.json"
 _STATE_DONE = "state.json"
 
@@ -564,7 +565,8 @@ class _DayBuilder:
     def splits_frame(self) -> pl.LazyFrame:
         """The data set's table from its inputs' day splits (each input's rows in day order; the
         captures' own order when, as usual, they are in time order), for its decoded copy."""
-        return rd.concat_frames([self._day_frame(split, day) for split in self.split for day in split.index["days"]])
+        return drop_refs(rd.concat_frames([self._day_frame(split, day) for split in self.split
+                                           for day in split.index["days"]]))
 
     def has_packets(self) -> bool:
         return any(split.index["days"] for split in self.split)
@@ -685,6 +687,9 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
     t0 = time.perf_counter()
     unit, folder, label, opts = job["unit"], Path(job["folder"]), job["label"], job["opts"]
     stats = LoadStats()
+    captures = [CaptureFile.of(f, unit.format).to_dict() for f in unit.files] if unit.format in (PCAP, PCAPNG) else []
+    if captures:  # each packet keeps where its record is (one capture file per unit; see packet_refs)
+        opts = dataclasses.replace(opts, record_refs=True)
     lf = Dataset([unit.group], [], opts).read_unit(unit, stats)
     message = "reading packets" if unit.format == PARQUET else "decoding packets"
     direct = False
@@ -706,7 +711,7 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
         if closing():
             raise InputError("interrupted while reading", path=label)
         index = {"days": [d.isoformat() for d in days], "files": [f.to_dict() for f in stats.files()],
-                 "enrichment_columns": ru.enrichment_columns(lf), "direct": direct}
+                 "enrichment_columns": ru.enrichment_columns(lf), "direct": direct, "captures": captures}
         _write_json(tmp / _UNIT_DONE, index)
     return time.perf_counter() - t0
 
@@ -717,12 +722,27 @@ def build_state(job: dict[str, Any]) -> float:
     day, folder = job["day"], Path(job["folder"])
     folder.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, job["rebuild"])) as tmp:
-        packets = rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]])
-        rd.build_day_state(packets, tmp)
+        packets, captures = _with_refs([_frame(w, day, job["opts"]) for w in job["frames"]], job["frames"])
+        rd.build_day_state(drop_refs(packets), tmp)
         write_day_packets(packets, tmp)
         write_day_bursts(day_packets_glob(tmp), tmp / bursts.DAY_FILE)
+        _write_json(tmp / DAY_CAPTURES, captures)
         _write_json(tmp / _STATE_DONE, {"day": day, "inputs": job["inputs"]})
     return time.perf_counter() - t0
+
+
+def _with_refs(frames: list[pl.LazyFrame], where: list[tuple[str, Any]]) -> tuple[pl.LazyFrame, list[dict[str, Any]]]:
+    """The day's frames joined, each capture input's rows numbered ``ref_file`` into the day's capture table."""
+    captures: list[dict[str, Any]] = []
+    out = []
+    for frame, (kind, what) in zip(frames, where):
+        index = _read_json(Path(what) / _UNIT_DONE) if kind == "split" else {}
+        files = index.get("captures") or []
+        if len(files) == 1 and "ref_off" in frame.collect_schema().names():
+            frame = frame.with_columns(ref_file=pl.lit(len(captures), dtype=pl.UInt32))
+            captures.extend(files)
+        out.append(frame)
+    return rd.concat_frames(out), captures
 
 
 def day_port_day(job: dict[str, Any]) -> tuple[rd.DayFiles, bool, float]:

@@ -221,9 +221,10 @@ class FrameBuilder:
         self.records = 0  # packets added since the last frame (kept or skipped)
         self.skipped: Counter[str] = Counter()
 
-    def add(self, views: ByteViews, off, caplen, linktype, ts_us, ts_valid=None) -> None:
+    def add(self, views: ByteViews, off, caplen, linktype, ts_us, ts_valid=None, refs=None) -> None:
         """Decode packets: ``off``/``caplen`` int64 (data offset in the buffer, captured length),
-        ``linktype`` a scalar or one per packet, ``ts_us`` int64 microseconds (``ts_valid`` False -> null)."""
+        ``linktype`` a scalar or one per packet, ``ts_us`` int64 microseconds (``ts_valid`` False -> null);
+        ``refs`` (optional, int64): each record's offset in the file, kept as ``ref_off``."""
         off = np.asarray(off, np.int64)
         caplen = np.asarray(caplen, np.int64)
         ts_us = np.asarray(ts_us, np.int64)
@@ -234,6 +235,8 @@ class FrameBuilder:
             cols = _decode_block(views, off[sl], caplen[sl], lt, self.skipped)
             keep = cols.pop("_keep")
             cols["ts"] = (ts_us[sl][keep], None if ts_valid is None else ts_valid[sl][keep])
+            if refs is not None:
+                cols["ref_off"] = (np.asarray(refs, np.int64)[sl][keep], None)
             self.parts.append(cols)
         self.records += len(off)
 
@@ -426,6 +429,9 @@ def _to_frame(parts: list[dict]) -> pl.DataFrame:
             if missing is not None:
                 s = s.set(missing, None)
         series.append(s)
+    if parts and all("ref_off" in p for p in parts):
+        series.append(pl.Series("ref_off", _concat([p["ref_off"][0] for p in parts], np.int64)).cast(pl.UInt64))
+        return pl.DataFrame(series)
     return pl.DataFrame(series, schema=canonical_schema())
 
 

@@ -19,3 +19,6 @@ class LoadOptions:
     chunk_records: int = 1 << 20
     #: Value for the ``sensor`` column when the input has none (None = leave the column out).
     sensor: str | None = None
+    #: Capture readers add ``ref_off`` (each record's offset in the decompressed file; see
+    #: :mod:`scantui.io.packet_refs`). Set by the rollup's day split only.
+    record_refs: bool = False

@@ -365,7 +365,7 @@ def iter_pcap_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[pl.
         (headers, caplen, ts), pos = walker.chunk(pos, chunk - builder.records)
         if len(headers) == 0:
             break
-        builder.add(views, headers + RECORD_HEADER, caplen, header.linktype, ts)
+        builder.add(views, headers + RECORD_HEADER, caplen, header.linktype, ts, refs=headers if opts.record_refs else None)
         mapped.release(int(headers[0]))
         stats.advance(path, pos, size)
         if builder.records >= chunk:
@@ -403,7 +403,8 @@ def _iter_pcap_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStats)
                 (headers, caplen, ts), pos = walker.chunk(pos, chunk - builder.records)
                 if len(headers) == 0:
                     break
-                builder.add(views, headers + RECORD_HEADER, caplen, header.linktype, ts)
+                builder.add(views, headers + RECORD_HEADER, caplen, header.linktype, ts,
+                            refs=headers + base if opts.record_refs else None)
                 stats.advance(path, stream.compressed_pos, stream.size)
                 if builder.records >= chunk:
                     yield from emit(builder, fstats, opts)
@@ -439,11 +440,17 @@ def emit(builder: frames.FrameBuilder, fstats: FileStats, opts: LoadOptions) -> 
 
 
 def with_sensor(df: pl.DataFrame, opts: LoadOptions) -> pl.DataFrame:
-    return df if opts.sensor is None else df.with_columns(sensor=pl.lit(opts.sensor, dtype=pl.String))
+    if opts.sensor is None:
+        return df
+    df = df.with_columns(sensor=pl.lit(opts.sensor, dtype=pl.String))
+    return df.select(pl.exclude("ref_off"), "ref_off") if "ref_off" in df.columns else df  # as output_schema
 
 
 def output_schema(opts: LoadOptions) -> pl.Schema:
-    return canonical_schema(["sensor"] if opts.sensor is not None else [])
+    schema = canonical_schema(["sensor"] if opts.sensor is not None else [])
+    if opts.record_refs:
+        schema["ref_off"] = pl.UInt64()
+    return schema
 
 
 def scan_pcap(path, opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:

@@ -118,7 +118,8 @@ def write_pcap(lf: pl.LazyFrame | pl.DataFrame, path: Path | str, files: list[Ca
 
 
 def _linktypes(lf: pl.LazyFrame, files: list[CaptureFile]) -> set[int]:
-    """The link types the packets will have: their files' (every interface's for pcapng), raw IP for the rest."""
+    """The link types the packets will have: their files', raw IP for the rest. A pcapng file whose
+    interfaces differ in link type has its selected records read once more to learn which ones occur."""
     if "ref_file" not in lf.collect_schema().names() or not files:
         return {LINKTYPE_RAW} if lf.select(pl.len()).collect().item() else set()
     used = lf.select(pl.col("ref_file").unique()).collect()["ref_file"].to_list()
@@ -126,6 +127,10 @@ def _linktypes(lf: pl.LazyFrame, files: list[CaptureFile]) -> set[int]:
     for index in used:
         if index is None or int(index) >= len(files):
             out.add(LINKTYPE_RAW)
+        elif len(set(files[int(index)].linktypes)) > 1:
+            offs = lf.filter(pl.col("ref_file") == index).select("ref_off").collect()["ref_off"].to_list()
+            with RecordReader(files) as reader:
+                out.update(rec.linktype for _, rec in reader.read((int(index), int(o)) for o in offs))
         else:
             out.update(files[int(index)].linktypes or (1,))
     return out

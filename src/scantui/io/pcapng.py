@@ -400,14 +400,14 @@ def iter_pcapng_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[p
         stats.advance(path, pos, size)
         if count == 0:
             continue
-        _decode_window(walker, packets, interfaces, carry, builder)
+        _decode_window(walker, packets, interfaces, carry, builder, opts.record_refs)
         if builder.records >= chunk:
             yield from emit(builder, fstats, opts)
     yield from finish(builder, fstats, opts, stats, size, walker.truncated)
 
 
 def _decode_window(walker: BlockWalker, packets: _Packets, interfaces: list[Interface], carry: _TsCarry,
-                   builder: frames.FrameBuilder) -> None:
+                   builder: frames.FrameBuilder, record_refs: bool = False) -> None:
     """Check a window's timestamps and add its packets to *builder*."""
     off, caplen, iface, ts_raw, has_ts, block = packets.arrays()
     present = np.flatnonzero(np.bincount(iface, minlength=len(interfaces)))
@@ -424,7 +424,9 @@ def _decode_window(walker: BlockWalker, packets: _Packets, interfaces: list[Inte
     valid = carry.fill(ts, has_ts)
     linktypes = np.array([i.linktype for i in interfaces], np.int64)
     linktype = int(linktypes[0]) if (linktypes == linktypes[0]).all() else linktypes[iface]
-    builder.add(walker.views, off, caplen, linktype, ts, valid)
+    # a packet's block starts 28 bytes before its data (EPB, PB; they carry a timestamp), 12 (SPB) otherwise
+    refs = off - np.where(has_ts, 28, 12) + walker.base if record_refs else None
+    builder.add(walker.views, off, caplen, linktype, ts, valid, refs=refs)
 
 
 def _iter_pcapng_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStats) -> Iterator[pl.DataFrame]:
@@ -450,7 +452,7 @@ def _iter_pcapng_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStat
                 stats.advance(path, stream.compressed_pos, stream.size)
                 if count == 0:
                     continue
-                _decode_window(walker, packets, interfaces, carry, builder)
+                _decode_window(walker, packets, interfaces, carry, builder, opts.record_refs)
                 if builder.records >= chunk:
                     yield from emit(builder, fstats, opts)
             if final:

@@ -42,6 +42,10 @@ ENRICHMENT: dict[str, pl.DataType] = {
 #: Columns a loader keeps when present, in output order after the canonical ones.
 EXTRA: dict[str, pl.DataType] = {**OPTIONAL, **ENRICHMENT}
 
+#: Where a captured packet's record lies (:mod:`scantui.io.packet_refs`): kept through the rollup's
+#: day tables when a capture is decoded with ``LoadOptions.record_refs``, never in what users get.
+REFS: dict[str, pl.DataType] = {"ref_file": pl.UInt32(), "ref_off": pl.UInt64()}
+
 #: Columns without which a packet row means nothing.
 REQUIRED = ("ts", "src", "dst", "proto")
 
@@ -76,16 +80,22 @@ def conform(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Select the canonical columns (nulls where missing) plus known extras, cast strictly.
 
     Input columns must already carry canonical *names*; values must already be
-    numeric/datetime. Columns that are neither canonical nor known extras are dropped.
+    numeric/datetime. Columns that are neither canonical nor known extras (nor the
+    record references, :data:`REFS`) are dropped.
     """
     names = lf.collect_schema().names()
     exprs = []
     for name, dtype in CANONICAL.items():
         exprs.append(pl.col(name).cast(dtype) if name in names else pl.lit(None, dtype=dtype).alias(name))
-    for name, dtype in EXTRA.items():
+    for name, dtype in {**EXTRA, **REFS}.items():
         if name in names:
             exprs.append(pl.col(name).cast(dtype))
     return lf.select(exprs)
+
+
+def drop_refs(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """*lf* without the record reference columns (:data:`REFS`)."""
+    return lf.drop(list(REFS), strict=False)
 
 
 def ip_to_str(expr: pl.Expr) -> pl.Expr:

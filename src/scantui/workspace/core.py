@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from scantui.enrich.rules import Rules
     from scantui.io.loader import Dataset
     from scantui.io.options import LoadOptions
+    from scantui.io.packet_refs import CaptureFile
 
 T = TypeVar("T")
 
@@ -169,6 +170,12 @@ class Workspace:
         from scantui.analysis.packet_source import FramePackets
 
         return self.rollup(task).packet_source() or FramePackets(self.packets(task))
+
+    def packet_view(self, task: Task | None = None) -> tuple[PacketSource, list[CaptureFile]]:
+        """For the packets view and ``scantui packets``: the packet source (rows with ``ref_file``/``ref_off``
+        when the inputs are captures) and the capture files those references index."""
+        source = self.packet_source(task)
+        return source, source.capture_files()
 
     def telescope(self, task: Task | None = None) -> tuple[int, str]:
         """(size, origin): ``cidr`` (``--telescope``), ``given`` (``--telescope-size``) or ``estimated`` (the
