@@ -257,7 +257,9 @@ def test_dissection_shows_the_packets_values_and_escapes_a_hostile_payload(captu
         text = screen_text(app)
         assert "TCP" in text and "10.0.0.2" in text
         assert "\x1b" not in text and "\x07" not in text
-        assert "[bold red]evil" in text  # the payload as data, in the hex view's ASCII column or the Raw layer
+        assert dis.dissection.from_capture and "Raw" in layers  # the record's own bytes, payload included
+        assert "[bold red]" in text  # the payload as data in the hex view's ASCII column, never markup
+        assert HOSTILE.hex() in "".join(layers["Raw"].values())
 
     run_app(make_app([capture], tui_cache), scenario, size=(160, 48))
 

@@ -52,13 +52,6 @@ def where_help() -> str:
     return WHERE_HELP
 
 
-def packet_files(workspace: Any) -> list[Any]:
-    """The capture files the packets' record references point into (for their original bytes); none known:
-    the dissection and pcap export synthesize frames from the fields."""
-    found = getattr(workspace, "capture_files", None)
-    return list(found()) if callable(found) else []
-
-
 def read_page(lf: pl.LazyFrame, offset: int, n: int) -> pl.DataFrame:
     from scantui.analysis.packets import packet_page
 
@@ -84,6 +77,7 @@ class PacketsScreen(Screen):
         self.view = view
         self.where = ""
         self.lf: pl.LazyFrame | None = None  # the filtered selection shown
+        self.files: list[Any] = []  # the capture files its record references index (none: not captures)
         self.total: int | None = None
         self._timer: Timer | None = None
         self.title = f"packets · {view.what()}"
@@ -130,7 +124,8 @@ class PacketsScreen(Screen):
         worker = get_current_worker()
         try:
             selection = dataclasses.replace(self.view.selection(), where=where)
-            lf = select_packets(workspace.packet_source(), selection)
+            source, files = workspace.packet_view()
+            lf = select_packets(source, selection)
             first = read_page(lf, 0, PAGE_ROWS)
         except Exception as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
@@ -138,7 +133,7 @@ class PacketsScreen(Screen):
             return
         if worker.is_cancelled:
             return
-        self.app.call_from_thread(self._show_first, lf, first, where)
+        self.app.call_from_thread(self._show_first, lf, files, first, where)
         if first.height < PAGE_ROWS:
             return
         try:
@@ -150,10 +145,10 @@ class PacketsScreen(Screen):
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_total, lf, total)
 
-    def _show_first(self, lf: pl.LazyFrame, first: pl.DataFrame, where: str) -> None:
+    def _show_first(self, lf: pl.LazyFrame, files: list[Any], first: pl.DataFrame, where: str) -> None:
         if not self.is_attached:
             return
-        self.lf = lf
+        self.lf, self.files = lf, files
         table = self.table
         table.empty_text = "no packets" + (" match the filter" if where.strip() else "")
         table.set_pager(lambda offset, n: read_page(lf, offset, n), first,
@@ -232,7 +227,7 @@ class PacketsScreen(Screen):
     def _row_selected(self, event: PagedTable.RowSelected) -> None:
         from scantui.tui.screens.packets_dissect import DissectionScreen
 
-        self.app.push_screen(DissectionScreen(event.row, lambda: packet_files(self.app.state.workspace)))
+        self.app.push_screen(DissectionScreen(event.row, self.files))
 
     # ------------------------------------------------------------ actions
 
@@ -308,15 +303,15 @@ class PacketsScreen(Screen):
                 raise ValueError(f"unknown format {path.suffix or '(no suffix)'}: use {', '.join(EXPORT_SUFFIXES)}")
             return path
 
-        lf = self.lf
+        lf, files = self.lf, self.files
         self.app.push_screen(PromptScreen("export packets", [("path", "path", "packets.pcap", "a file name")],
                                           help_text=EXPORT_HELP, check=check),
-                             lambda path: self._export(lf, path) if path is not None else None)
+                             lambda path: self._export(lf, files, path) if path is not None else None)
 
     @work(thread=True, group="packets-export", exit_on_error=False)
-    def _export(self, lf: pl.LazyFrame, path: Path) -> None:
+    def _export(self, lf: pl.LazyFrame, files: list[Any], path: Path) -> None:
         try:
-            message = export_packets(lf, path, self.app.state.workspace)
+            message = export_packets(lf, path, files)
         except Exception as exc:  # noqa: BLE001 - shown; nothing half-written (the writers are atomic)
             self.app.call_from_thread(self.notify, error_text(exc), title="export failed", severity="error",
                                       timeout=10, markup=False)
@@ -331,12 +326,12 @@ class PacketsScreen(Screen):
         yield "packets: open packet", "The dissection of the packet under the cursor (enter)", self.table.action_select
 
 
-def export_packets(lf: pl.LazyFrame, path: Path, workspace: Any) -> str:
+def export_packets(lf: pl.LazyFrame, path: Path, files: list[Any]) -> str:
     """Write *lf* to *path* (pcap by :func:`~scantui.analysis.packets.write_pcap`, else a table); what was written."""
     if path.suffix.lower() == ".pcap":
         from scantui.analysis.packets import write_pcap
 
-        done = write_pcap(lf, path, packet_files(workspace))
+        done = write_pcap(lf, path, files)
         text = f"wrote {done.packets:,} packets to {path}"
         return text + (f" ({done.note})" if done.note else "")
     from scantui.io.schema import CANONICAL, EXTRA

@@ -12,7 +12,6 @@ characters escaped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
@@ -68,7 +67,7 @@ class DissectionScreen(Screen):
     """
     BINDINGS = [Binding("escape", "app.back", "Back", id="dissect.back")]
 
-    def __init__(self, row: dict[str, Any], files: Callable[[], Any]) -> None:
+    def __init__(self, row: dict[str, Any], files: list[Any]) -> None:
         super().__init__()
         self.row = row
         self.files = files
@@ -100,7 +99,7 @@ class DissectionScreen(Screen):
 
         worker = get_current_worker()
         try:
-            found = dissect(row, self.files())
+            found = dissect(row, self.files)
             lines = hexdump(found.raw)
         except Exception as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
