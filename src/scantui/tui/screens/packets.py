@@ -29,6 +29,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
+from scantui.analysis.packet_filter import WHERE_HELP
 from scantui.safetext import safe_line
 from scantui.tui.screens.packets_view import PACKET_COLUMNS, PacketsView, filter_term, packet_columns
 from scantui.tui.state import error_text
@@ -44,14 +45,6 @@ EXPORT_HELP = ".pcap: the packets for Wireshark (original bytes from a capture, 
 EXPORT_SUFFIXES = (".pcap", ".csv", ".parquet", ".pq", ".txt", ".ips", ".lst")
 
 
-def where_help() -> str:
-    try:
-        from scantui.analysis.packets import WHERE_HELP
-    except ImportError:  # pragma: no cover - the model always has it
-        return ""
-    return WHERE_HELP
-
-
 def read_page(lf: pl.LazyFrame, offset: int, n: int) -> pl.DataFrame:
     from scantui.analysis.packets import packet_page
 
@@ -63,7 +56,7 @@ class PacketsScreen(Screen):
 
     HELP = ("Packets in time order, every field. / focuses the field filter (enter applies, ctrl+u clears); "
             "f counts the values of the column under the column cursor (left/right move it); enter opens the "
-            "packet's dissection; ctrl+s exports the filtered packets (.pcap, .csv, .parquet, .txt).")
+            "packet's dissection; ctrl+s exports the filtered packets (.pcap, .csv, .parquet, .txt).\n\n" + WHERE_HELP)
     BINDINGS = [
         Binding("escape", "leave_filter", "Back", show=False, id="packets.back"),
         Binding("slash", "focus_filter", "Filter", id="packets.filter"),
