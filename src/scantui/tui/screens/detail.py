@@ -76,7 +76,8 @@ class ScannerDetailScreen(DetailScreen):
             "Tab moves between the panels; up/down scroll the page from a figure.")
     ROWS_ARE_SOURCES = False
     BINDINGS = [*DetailScreen.BINDINGS,
-                Binding("m", "similar", "Similar sources", show=False, id="detail.similar")]
+                Binding("m", "similar", "Similar sources", show=False, id="detail.similar"),
+                *DetailScreen.PACKETS_BINDINGS]
 
     def __init__(self, row: ScannerRow) -> None:
         super().__init__()
@@ -195,7 +196,7 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
             "first active on top; the row ends show each member's destinations and share. Parallel members fill "
             "the same columns, sequential ones take turns. enter opens the member's scanner detail; "
             "l labels, a accepts, x rejects, n marks unsure.")
-    BINDINGS = [*DetailScreen.BINDINGS, *ReviewMixin.REVIEW_BINDINGS]
+    BINDINGS = [*DetailScreen.BINDINGS, *ReviewMixin.REVIEW_BINDINGS, *DetailScreen.PACKETS_BINDINGS]
     FACTS = staticmethod(candidate_facts)
 
     def __init__(self, record: CandidateScan) -> None:
@@ -259,6 +260,7 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
         Binding("left", "pick_scan(-1)", "Scan ←", id="detail.previous_scan"),
         Binding("right", "pick_scan(1)", "Scan →", id="detail.next_scan"),
         *ReviewMixin.REVIEW_BINDINGS,
+        *DetailScreen.PACKETS_BINDINGS,
     ]
     RESERVED_WIDE = FACTS_HEIGHT + CARDS_HEIGHT + FIGURES_HEIGHT
     FACTS = staticmethod(group_facts)

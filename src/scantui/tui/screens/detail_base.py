@@ -48,6 +48,9 @@ class DetailScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.back", "Back", id="detail.back"),
         Binding("t", "focus_timing", "Timing plot", show=False, id="detail.focus_timing"),
+    ]
+    #: Last in each screen's bindings: at 80 columns the footer keeps the labelling keys before it.
+    PACKETS_BINDINGS = [
         Binding("p", "packets(False)", "Packets", id="detail.packets"),
         Binding("P", "packets(True)", "Packets of the plot row", show=False, id="detail.row_packets"),
     ]
