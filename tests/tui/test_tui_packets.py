@@ -178,7 +178,7 @@ def test_filter_narrows_rows_and_a_bad_term_is_named(tiny_parquet, tui_cache):
         await pilot.pause(0.5)  # the filter runs after a pause in the typing
         await settle(app, pilot)
         assert screen.table.row_count == both.height
-        field = screen.query_one("#packets-filter", Input)
+        field = screen.query_one("#filter", Input)
         field.value = "bogus:1"
         await pilot.press("enter")
         await settle(app, pilot)
@@ -207,7 +207,7 @@ def test_frequency_counts_match_polars_and_enter_filters(tiny_parquet, tui_cache
         await pilot.press("enter")
         await settle(app, pilot)
         assert app.screen is screen
-        assert f"dport:{value}" in screen.query_one("#packets-filter", Input).value
+        assert f"dport:{value}" in screen.query_one("#filter", Input).value
         assert screen.table.row_count == got[int(value)]
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
@@ -364,3 +364,36 @@ def test_scapy_is_imported_with_the_first_packet_opened(tiny_parquet, tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[False, False, 'DissectionScreen', True]"
+
+
+# ------------------------------------------------------------ snapshots
+
+
+@pytest.fixture
+def tiny_here(tiny_parquet, monkeypatch):
+    monkeypatch.chdir(tiny_parquet.parent)
+    return tiny_parquet.name
+
+
+async def _keys(pilot, keys) -> None:
+    app = pilot.app
+    await settle(app, pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(app, pilot)
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+    app.clear_notifications()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("view", ["packets", "dissection"])
+def test_snapshots(snap_compare, tiny_here, tui_cache, size, view):
+    """The packets of the scanner list's first row (filtered), and its first packet's dissection."""
+    keys = ["2", "p", "slash", *"dport:443", "enter", "right", "right"] + (["enter"] if view == "dissection" else [])
+
+    async def run_before(pilot):
+        await _keys(pilot, keys)
+
+    assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=size, run_before=run_before)

@@ -57,6 +57,10 @@ class PacketsScreen(Screen):
     HELP = ("Packets in time order, every field. / focuses the field filter (enter applies, ctrl+u clears); "
             "f counts the values of the column under the column cursor (left/right move it); enter opens the "
             "packet's dissection; ctrl+s exports the filtered packets (.pcap, .csv, .parquet, .txt).\n\n" + WHERE_HELP)
+    DEFAULT_CSS = """
+    PacketsScreen #packets-status { height: 1; padding: 0 1; color: $text-muted; background: $surface; }
+    PacketsScreen #packets-table { height: 1fr; }
+    """
     BINDINGS = [
         Binding("escape", "leave_filter", "Back", show=False, id="packets.back"),
         Binding("slash", "focus_filter", "Filter", id="packets.filter"),
@@ -79,7 +83,7 @@ class PacketsScreen(Screen):
         yield Header(icon="◉")
         with Horizontal(id="filter-row"):
             yield Label("/", id="filter-prompt")
-            yield Input(placeholder=PLACEHOLDER, id="packets-filter", select_on_focus=False)
+            yield Input(placeholder=PLACEHOLDER, id="filter", select_on_focus=False)
         yield Static("reading the packets…", id="packets-status", markup=False)
         yield PagedTable(PACKET_COLUMNS, id="packets-table", empty_text="reading the packets…")
         yield Footer()
@@ -175,13 +179,13 @@ class PacketsScreen(Screen):
 
     # ------------------------------------------------------------ the field filter
 
-    @on(Input.Changed, "#packets-filter")
+    @on(Input.Changed, "#filter")
     def _typed(self, event: Input.Changed) -> None:
         if self._timer is not None:
             self._timer.stop()
         self._timer = self.set_timer(FILTER_DELAY, lambda: self.apply_filter(event.value, report=False))
 
-    @on(Input.Submitted, "#packets-filter")
+    @on(Input.Submitted, "#filter")
     def _submitted(self, event: Input.Submitted) -> None:
         if self._timer is not None:
             self._timer.stop()
@@ -192,7 +196,7 @@ class PacketsScreen(Screen):
         """Filter the packets by *text*; False (the bad term said inline, and notified when *report*) on an error."""
         from scantui.analysis.packets import PacketFilterError, parse_where
 
-        field = self.query_one("#packets-filter", Input)
+        field = self.query_one("#filter", Input)
         try:
             parse_where(text)
         except PacketFilterError as exc:
@@ -208,7 +212,7 @@ class PacketsScreen(Screen):
 
     def add_filter_term(self, term: str) -> None:
         """Append *term* to the filter and apply it (the frequency table's enter)."""
-        field = self.query_one("#packets-filter", Input)
+        field = self.query_one("#filter", Input)
         text = f"{field.value.strip()} {term}".strip()
         with field.prevent(Input.Changed):
             field.value = text
@@ -225,16 +229,16 @@ class PacketsScreen(Screen):
     # ------------------------------------------------------------ actions
 
     def action_focus_filter(self) -> None:
-        self.query_one("#packets-filter", Input).focus()
+        self.query_one("#filter", Input).focus()
 
     def action_leave_filter(self) -> None:
-        if self.query_one("#packets-filter", Input).has_focus:
+        if self.query_one("#filter", Input).has_focus:
             self.table.focus()
         else:
             self.app.action_back()
 
     def action_clear_filter(self) -> None:
-        field = self.query_one("#packets-filter", Input)
+        field = self.query_one("#filter", Input)
         with field.prevent(Input.Changed):
             field.value = ""
         self.apply_filter("", report=False)
