@@ -137,6 +137,34 @@ def test_candidate_scan_and_group_scan_open_their_sources_port_and_span(tiny_par
     run_app(make_app([tiny_parquet], tui_cache), scenario)
 
 
+def test_labelled_group_and_its_track_open_its_packets(tiny_parquet, tui_cache, tmp_path):
+    """``p`` on the labels list and on the track screen: a group's members (a CIDR) on its recorded scans' port
+    and day."""
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("scantui_labels: 1\ngroups:\n  - id: G1\n    verdict: collaborative\n"
+                      "    members: [192.0.2.10/31]\n"
+                      "    scans:\n      - {port: 443, day: 2024-03-01, sources: [192.0.2.10, 192.0.2.11]}\n")
+    want = tiny_frame().filter(pl.col("src").is_between(SRC_10, SRC_10 + 1) & (pl.col("dport") == 443)
+                               & (pl.col("ts").dt.date() == dt.date(2024, 3, 1)))
+
+    async def scenario(app, pilot):
+        await pilot.press("4")
+        await settle(app, pilot)
+        await pilot.press("p")
+        screen = await _packets(app, pilot)
+        assert want.height > 0 and _key(_shown(screen)) == _key(want)
+        assert "group G1" in str(screen.title)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        app.open_track("G1")
+        await settle(app, pilot)
+        await pilot.press("p")
+        screen = await _packets(app, pilot)
+        assert _key(_shown(screen)) == _key(want)
+
+    run_app(make_app([tiny_parquet], tui_cache, labels_path=labels), scenario)
+
+
 def test_view_of_a_labelled_group_with_cidr_members():
     """A labelled group's members: addresses and CIDRs; its recorded scans' ports and days."""
     from scantui.labels.model import Group, Scan
