@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("shared_rollup_cache")
 
 ROOT = Path(__file__).resolve().parents[1]
 PCAP = str(SAMPLE_DIR / "cuts" / "telescope-cut.pcap")
-SCHEMAS = ("info", "scanners", "collab", "groups", "track", "labels-list", "rules", "rollup", "similar")
+SCHEMAS = ("info", "scanners", "collab", "groups", "track", "labels-list", "rules", "rollup", "similar", "packets")
 LABELS = """\
 scantui_labels: 1
 groups:
@@ -206,3 +206,17 @@ def test_jsonl_excludes_json_and_csv(capsys):
         assert code == 2 and out == "" and "exclude each other" in err
     code, out, err = run(["scanners", PCAP, "--jsonl", "--min-packets", "100000"], capsys)
     assert code == 0 and out == ""  # no rows: no lines
+
+
+def test_packets_json(capsys):
+    for path in (SAMPLE, PCAP):
+        code, out, err = run(["packets", path, "--where", "flags:S", "--limit", "40", "--json"], capsys)
+        assert code == 0, err
+        doc = json.loads(out)
+        assert len(doc) == 40
+        valid("packets", doc)
+        assert all(r["tcp_flags"] == "S" and r["ts"].endswith("Z") for r in doc)
+        assert [r["ts"] for r in doc] == sorted(r["ts"] for r in doc)
+        frame = pl.read_json(io.BytesIO(out.encode()))
+        assert frame.schema["src"] == pl.String and frame.schema["ttl"].is_integer()
+        assert "ref_file" not in frame.columns and "ref_off" not in frame.columns  # canonical columns only

@@ -6,10 +6,10 @@ window, a field filter in the :mod:`scantui.analysis.packet_filter` syntax).
 :class:`~scantui.analysis.packet_source.PacketSource`: on the rollup's day
 tables only the selected days' files are opened and a port or source filter
 skips their row groups; each day is sorted on its own and the days are
-concatenated in order, so the first page (:func:`packet_page`: ``slice`` then
-``collect``) reads only the first days with matching packets. Views page with
-:func:`packet_page` and count with :func:`packet_count`; nothing collects every
-row to show fifty.
+concatenated in order; :func:`packet_page` on such a frame reads day by day, so
+the first page reads only the first days with matching packets (any other frame:
+``slice`` then ``collect``). Views page with :func:`packet_page` and count with
+:func:`packet_count` (counts kept per day); nothing collects every row to show fifty.
 
 :func:`frequency` is VisiData's frequency table of one column (value, count,
 share). Dissection and bytes: :mod:`scantui.analysis.dissection`,
@@ -150,16 +150,76 @@ def select_packets(source: PacketSource | pl.LazyFrame, sel: PacketSelection) ->
     frames = [_order(_narrow(source.read([day], ports, srcs), sel, where)) for day in picked]
     if not frames:
         return _order(_narrow(source.read([], ports, srcs), sel, where))
-    return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+    lf = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+    _remember(lf, frames)
+    return lf
+
+
+class _Days:
+    """A day-table selection's parts (one time-ordered frame per day, in day order) and their row counts."""
+
+    def __init__(self, parts: list[pl.LazyFrame]) -> None:
+        self.parts = parts
+        self.counts: list[int | None] = [None] * len(parts)
+
+    def count(self, i: int) -> int:
+        if self.counts[i] is None:
+            self.counts[i] = int(self.parts[i].select(pl.len()).collect().item())
+        return self.counts[i]  # type: ignore[return-value]
+
+    def page(self, offset: int, n: int) -> pl.DataFrame:
+        """Rows ``offset .. offset + n``: only the days before them are counted, only the days holding them read."""
+        got: list[pl.DataFrame] = []
+        for i, part in enumerate(self.parts):
+            if n <= 0:
+                break
+            if offset > 0:
+                size = self.count(i)
+                if offset >= size:
+                    offset -= size
+                    continue
+            rows = part.slice(offset, n).collect()
+            if offset == 0 and rows.height < n:
+                self.counts[i] = rows.height  # the whole day was read
+            got.append(rows)
+            n -= rows.height
+            offset = 0
+        if not got:
+            return self.parts[0].head(0).collect()
+        return pl.concat(got, how="vertical_relaxed") if len(got) > 1 else got[0]
+
+
+#: The last selections made on day tables, by the id of the frame handed out (kept alive here).
+_DAYS: dict[int, tuple[pl.LazyFrame, _Days]] = {}
+_DAYS_KEPT = 32
+
+
+def _remember(lf: pl.LazyFrame, parts: list[pl.LazyFrame]) -> None:
+    while len(_DAYS) >= _DAYS_KEPT:
+        _DAYS.pop(next(iter(_DAYS)))
+    _DAYS[id(lf)] = (lf, _Days(parts))
+
+
+def _days_of(lf: pl.LazyFrame) -> _Days | None:
+    found = _DAYS.get(id(lf))
+    return found[1] if found is not None and found[0] is lf else None
 
 
 def packet_page(lf: pl.LazyFrame, offset: int, n: int) -> pl.DataFrame:
-    """Rows ``offset .. offset + n`` of *lf* (a slice pushed into the read)."""
+    """Rows ``offset .. offset + n`` of *lf*. A frame straight from :func:`select_packets` on day tables
+    is paged day by day (the first page reads the first days with packets, not all of them); any
+    other frame by a slice pushed into its read."""
+    days = _days_of(lf)
+    if days is not None:
+        return days.page(max(0, offset), max(0, n))
     return lf.slice(max(0, offset), max(0, n)).collect()
 
 
 def packet_count(lf: pl.LazyFrame) -> int:
-    """How many packets *lf* holds (reads the columns the filters need, no sort)."""
+    """How many packets *lf* holds (reads the columns the filters need, no sort; counts kept per day)."""
+    days = _days_of(lf)
+    if days is not None:
+        return sum(days.count(i) for i in range(len(days.parts)))
     return int(lf.select(pl.len()).collect().item())
 
 

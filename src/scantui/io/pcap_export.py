@@ -26,7 +26,7 @@ from scantui.io import frames
 from scantui.io.packet_frames import LINKTYPE_RAW, synthesize_frame
 from scantui.io.packet_refs import CaptureFile, Record, RecordReader
 
-#: Rows read from the frame per step (bounds memory for large exports).
+#: Rows taken from the frame at a time (bounds memory for large exports).
 EXPORT_BATCH = 200_000
 SNAPLEN = 262144
 
@@ -92,13 +92,11 @@ def write_pcap(lf: pl.LazyFrame | pl.DataFrame, path: Path | str, files: list[Ca
     total = original = dropped = 0
     with atomic_path(path) as tmp, open(tmp, "wb") as out, RecordReader(files) as reader:
         out.write(_header(linktype))
-        offset = 0
-        while True:
-            rows = lf.slice(offset, EXPORT_BATCH).collect().to_dicts()
+        for batch in lf.collect_batches(chunk_size=EXPORT_BATCH):  # streamed: memory follows the batch
+            rows = batch.to_dicts()
             got, n_orig = _batch_frames(rows, files, reader)
             original += n_orig
             total += len(rows)
-            offset += len(rows)
             for r, (data, lt) in zip(rows, got):
                 if convert and lt != LINKTYPE_RAW:
                     ip = ip_datagram(data, lt)
@@ -107,8 +105,6 @@ def write_pcap(lf: pl.LazyFrame | pl.DataFrame, path: Path | str, files: list[Ca
                         continue
                     data = ip
                 _record(out, r.get("ts"), data)
-            if len(rows) < EXPORT_BATCH:
-                break
     synthesized = total - original
     if synthesized:
         notes.append(f"{synthesized:,} packet(s) synthesized from their fields (the input was not a capture)")
