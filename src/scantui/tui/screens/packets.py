@@ -114,9 +114,7 @@ class PacketsScreen(Screen):
     def _read(self, workspace: Any, where: str) -> None:
         import dataclasses
 
-        import polars as pl
-
-        from scantui.analysis.packets import select_packets
+        from scantui.analysis.packets import packet_count, select_packets
 
         worker = get_current_worker()
         try:
@@ -134,7 +132,7 @@ class PacketsScreen(Screen):
         if first.height < PAGE_ROWS:
             return
         try:
-            total = int(lf.select(pl.len()).collect().item())
+            total = packet_count(lf)
         except Exception as exc:  # noqa: BLE001
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, "could not count the packets", exc)
