@@ -247,6 +247,7 @@ def test_filter_terms_of_frequency_values():
     assert filter_term("ip_id", "54321") == "ipid:54321"
     assert filter_term("sensor", "east 1") == 'sensor:"east 1"'
     assert filter_term("ts", "2024-03-01T00:00:00Z") is None
+    assert filter_term("sensor", "a\x1b[31m") is None
     assert flags_text(18) == "SA" and flags_text(0) == "none"
 
 
@@ -337,8 +338,44 @@ def test_bad_export_path_stays_in_the_prompt(tiny_parquet, tui_cache, tmp_path):
         await settle(app, pilot)
         assert "unknown format .doc" in screen_text(app)
         assert not (tmp_path / "x.doc").exists()
+        app.screen.query_one("#prompt-path", Input).value = str(tmp_path / "missing" / "x.pcap")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PacketsScreen)  # the error is a notification; the screen stays
+        assert any(n.title == "export failed" for n in app._notifications)
+        assert not (tmp_path / "missing").exists()
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_hostile_sensor_text_is_shown_as_data(tmp_path, tui_cache):
+    """A sensor name with markup and terminal escapes: in the table and the frequency table, plain escaped text."""
+    hostile = "[bold red]east\x1b[31m\x07"
+    frame = tiny_frame().with_columns(pl.lit(hostile).alias("sensor"))
+    path = tmp_path / "sensor.parquet"
+    frame.write_parquet(path)
+
+    async def scenario(app, pilot):
+        app.open_packets(PacketsView.of_sources([SRC_5]))
+        screen = await _packets(app, pilot)
+        table = screen.table
+        assert table.columns[-1].key == "sensor"
+        table.move_column(len(table.columns) - 1)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "[bold red]east\\" in text and "\x1b" not in text and "\x07" not in text  # ESC shown as \x1b
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert isinstance(app.screen, FrequencyScreen)
+        text = screen_text(app)
+        assert "[bold red]east\\x1b[31m\\x07" in text and "\x1b" not in text
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen is screen and "\x1b" not in screen.query_one("#filter", Input).value
+        assert any("no filter term" in n.message for n in app._notifications)  # never typed into the bar
+        assert screen.table.row_count == frame.filter(pl.col("src") == SRC_5).height
+
+    run_app(make_app([path], tui_cache), scenario, size=(160, 48))
 
 
 # ------------------------------------------------------------ paging, laziness

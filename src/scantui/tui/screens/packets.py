@@ -65,7 +65,8 @@ class PacketsScreen(Screen):
         Binding("escape", "leave_filter", "Back", show=False, id="packets.back"),
         Binding("slash", "focus_filter", "Filter", id="packets.filter"),
         Binding("f", "frequency", "Frequency", id="packets.frequency"),
-        Binding("ctrl+s", "export", "Export", id="packets.export"),
+        # priority: before the focused table's own keys (the packets' export is this screen's: pcap or a table)
+        Binding("ctrl+s", "export", "Export", id="packets.export", priority=True),
         Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="packets.clear_filter"),
     ]
 
@@ -90,7 +91,13 @@ class PacketsScreen(Screen):
 
     def on_mount(self) -> None:
         self.table.focus()
+        self.watch(self.app, "loading", self._loading_changed, init=False)
         self.load("")
+
+    def _loading_changed(self, loading: bool) -> None:
+        """Opened while the data was loading (or other data opened since): read the packets once it is there."""
+        if not loading:
+            self.load(self.where)
 
     @property
     def table(self) -> PagedTable:

@@ -73,11 +73,13 @@ def packet_columns(names: Iterable[str]) -> tuple[Column, ...]:
 
 def filter_term(column: str, value: Any) -> str | None:
     """The field-filter term selecting *value* (a frequency table's value text) of *column*; None when the
-    column has no filter key or the value is missing."""
+    column has no filter key, the value is missing or holds control characters (never typed into the bar)."""
     key = FILTER_KEYS.get(column)
     if key is None or value is None:
         return None
     text = str(value)
+    if not text.replace(" ", "").isprintable():
+        return None
     if key == "proto":
         text = text.lower()
     if not text or any(c.isspace() or c in "\"'," for c in text):
