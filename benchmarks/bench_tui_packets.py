@@ -50,7 +50,7 @@ def job(days: str, cache: str) -> dict:
     from scantui.tui.screens.packets import PacketsScreen
     from scantui.tui.screens.packets_view import PacketsView
     from scantui.tui.state import LoadRequest
-    from scantui.tui.widgets.paged_table import PLACEHOLDER
+    from scantui.tui.widgets.table import PENDING
 
     labels = Path(tempfile.mkdtemp()) / "labels.yaml"
     app = ScantuiApp(LoadRequest((days,), cache_dir=cache, labels_path=labels), autoload=False)
@@ -109,7 +109,7 @@ def job(days: str, cache: str) -> dict:
 
             def drawn() -> bool:
                 s = screen()
-                return s is not None and s.lf is not None and 0 in s.table._pages.keys()
+                return s is not None and s.lf is not None and 0 in s.table.pages.keys()
 
             first = await until(drawn) - t
             mounted, page_in = marks["mounted"] - t, marks["page_in"] - t
@@ -119,7 +119,7 @@ def job(days: str, cache: str) -> dict:
             await pilot.press("G")
             last = await until(lambda: screen().table.selected_row is not None) - t
             text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-            assert PLACEHOLDER not in text
+            assert PENDING not in text
             t = time.perf_counter()
             screen().apply_filter("flags:S ttl>=100", report=True)
             filtered = await until(lambda: screen().where == "flags:S ttl>=100" and screen().total is not None) - t

@@ -188,6 +188,27 @@ def test_timing_window_is_inclusive_of_its_last_packet():
 
 # ------------------------------------------------------------ the field filter and the frequency table
 
+def test_help_lists_the_packets_keys_and_the_filter_keys(tiny_parquet, tui_cache):
+    from scantui.tui.screens.help import HelpScreen, key_rows
+
+    async def scenario(app, pilot):
+        await pilot.press("2")
+        await settle(app, pilot)
+        assert any(d == "Packets" for _g, _k, d in key_rows(app.screen))
+        await pilot.press("p")
+        screen = await _packets(app, pilot)
+        rows = {d: k for _g, k, d in key_rows(screen)}
+        assert rows["Frequency"] == "f" and rows["Filter"] == "/" and "s" in rows["Export"]
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "flags:+S" in str(app.screen.for_screen.HELP)  # the field filter's keys, written once below
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+
+
 
 def test_filter_narrows_rows_and_a_bad_term_is_named(tiny_parquet, tui_cache):
     async def scenario(app, pilot):
@@ -398,11 +419,11 @@ def test_pages_are_read_as_they_are_shown(tmp_path, tui_cache):
         screen = await _packets(app, pilot)
         table = screen.table
         assert table.row_count == n and table.total_known
-        assert sorted(table._pages.keys()) == [0]
+        assert sorted(table.pages.keys()) == [0]
         await pilot.press("G")
         await settle(app, pilot)
         assert table.selected_row["ip_id"] == n - 1
-        assert 5 in table._pages.keys() and len(table._pages.keys()) <= 3
+        assert 5 in table.pages.keys() and len(table.pages.keys()) <= 3
 
     run_app(make_app([path], tui_cache), scenario)
 

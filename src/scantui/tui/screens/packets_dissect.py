@@ -6,8 +6,8 @@ start-up) in a thread worker: one section per layer with its fields, and
 :func:`~scantui.analysis.packets.hexdump` of the bytes. From a capture the bytes
 are the packet's own record; from Parquet/CSV/LOG data they are a frame
 synthesized from the packet's fields, and the note at the top says so. Side by
-side from 120 columns, stacked below. Every value is data: plain text, unsafe
-characters escaped.
+side from 120 columns; narrower, the bytes sit under the layers (which scroll).
+Every value is data: plain text, unsafe characters escaped.
 """
 
 from __future__ import annotations
@@ -61,9 +61,11 @@ class DissectionScreen(Screen):
     DissectionScreen #dissect-note { height: auto; padding: 0 1; color: $warning; }
     DissectionScreen #dissect-body { layout: vertical; height: 1fr; }
     DissectionScreen.-wide #dissect-body { layout: horizontal; }
-    DissectionScreen .dissect-panel { border: round $primary; padding: 0 1; height: auto; }
-    DissectionScreen.-wide .dissect-panel { height: 1fr; width: 1fr; }
-    DissectionScreen.-wide #dissect-hex-panel { width: 80; }
+    DissectionScreen .dissect-panel { border: round $primary; padding: 0 1; }
+    DissectionScreen #dissect-layers-panel { height: 1fr; }
+    DissectionScreen #dissect-hex-panel { height: auto; max-height: 50%; }
+    DissectionScreen.-wide #dissect-layers-panel { width: 1fr; }
+    DissectionScreen.-wide #dissect-hex-panel { width: 80; height: 1fr; max-height: 100%; }
     """
     BINDINGS = [Binding("escape", "app.back", "Back", id="dissect.back")]
 
