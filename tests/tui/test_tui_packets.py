@@ -126,6 +126,26 @@ def test_candidate_scan_and_group_scan_open_their_sources_port_and_span(tiny_par
         assert 0 < want.height < tiny_frame().filter(pl.col("src").is_in(list(scan.sources))).height
         assert _key(_shown(screen)) == _key(want)
         assert "port 443" in str(screen.title) and "2024-03-01" in str(screen.title)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        timing = app.screen.timing  # P: the plot's row (a member) in the scan's span, then in the zoomed window
+        member = int(timing.grid.sources[timing.cursor_row])
+        await pilot.press("P")
+        screen = await _packets(app, pilot)
+        assert _key(_shown(screen)) == _key(want.filter(pl.col("src") == member))
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press("plus", "plus")
+        await settle(app, pilot)
+        window = app.screen.timing.view_range
+        assert app.screen.timing.zoomed
+        lo, hi = (dt.datetime.fromtimestamp(t / 1e6, dt.timezone.utc) for t in window)
+        await pilot.press("P")
+        screen = await _packets(app, pilot)
+        assert (screen.view.start_us, screen.view.end_us + 1) == window
+        zoomed = tiny_frame().filter((pl.col("src") == member) & (pl.col("dport") == 443) & (pl.col("ts") >= lo)
+                                     & (pl.col("ts") < hi))
+        assert _key(_shown(screen)) == _key(zoomed)
         await pilot.press("escape", "escape")
         app.open_group(group([scan], group_id="S07"))
         await settle(app, pilot)

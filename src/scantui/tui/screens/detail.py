@@ -232,7 +232,9 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
         if not row:
             return PacketsView.of_scan(self.record)
         found = self.timing_row()
-        return None if found is None else PacketsView.of_sources([found[0]], port=self.record.port, window=found[1])
+        span = (self.record.start_us, self.record.end_us + 1)  # not zoomed: the scan's own span
+        return None if found is None else PacketsView.of_sources([found[0]], port=self.record.port,
+                                                                  window=found[1] or span)
 
     def _draw_split(self) -> None:
         from scantui.plots.split import split_bars
@@ -400,7 +402,8 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
         if not row:
             return PacketsView.of_scan(scan, label=f"group {self.record.group}")
         found = self.timing_row()
-        return None if found is None else PacketsView.of_sources([found[0]], port=scan.port, window=found[1])
+        span = (scan.start_us, scan.end_us + 1)
+        return None if found is None else PacketsView.of_sources([found[0]], port=scan.port, window=found[1] or span)
 
     def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
         yield from super().palette_commands()

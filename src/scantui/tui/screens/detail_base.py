@@ -178,11 +178,12 @@ class DetailScreen(Screen):
         return None
 
     def timing_row(self) -> tuple[int, tuple[int, int] | None] | None:
-        """(key of the timing plot's row under the cursor, the plot's time window), None when it is empty."""
+        """(key of the timing plot's row under the cursor, the plot's time window when zoomed, else None),
+        None when the plot is empty."""
         strips = self.timing
         if strips.grid is None or not strips.row_count:
             return None
-        return int(strips.grid.sources[strips.cursor_row]), strips.view_range
+        return int(strips.grid.sources[strips.cursor_row]), strips.view_range if strips.zoomed else None
 
     @on(TimingStrips.RowSelected)
     def _row_selected(self, event: TimingStrips.RowSelected) -> None:
