@@ -148,7 +148,7 @@ class PagedTable(VirtualTable):
             self.pending.discard(number)
             self.notify(f"{type(exc).__name__}: {exc}", title="rows", severity="error", markup=False)
 
-    # ------------------------------------------------------------ no sorting
+    # ------------------------------------------------------------ what a frame-backed table does, not here
 
     def sort_by(self, key: str, descending: bool | None = None) -> None:
         self.notify("the rows stay in their order (packets: time)", title="sort", markup=False)
@@ -158,3 +158,22 @@ class PagedTable(VirtualTable):
 
     def action_sort_reverse(self) -> None:
         self.sort_by("")
+
+    def _not_here(self, what: str) -> None:
+        self.notify(f"{what}: not in a paged table (its rows are read a page at a time)", title=what, markup=False)
+
+    # the frame-backed table's marks, column picker and export (issue 14) work on a frame of every row
+    def action_toggle_mark(self) -> None:
+        self._not_here("marks")
+
+    def action_mark_all(self) -> None:
+        self._not_here("marks")
+
+    def action_clear_marks(self) -> None:
+        self._not_here("marks")
+
+    def action_pick_columns(self) -> None:
+        self._not_here("column picker")
+
+    def action_export(self) -> None:
+        self._not_here("export")
