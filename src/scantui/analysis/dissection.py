@@ -12,7 +12,7 @@ bytes are hostile data, and no control character reaches a terminal.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from scantui.io.packet_frames import LINKTYPE_RAW, synthesize_frame
@@ -35,8 +35,7 @@ class Dissection:
     raw: bytes
     from_capture: bool
     note: str = ""
-    linktype: int = LINKTYPE_RAW
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    linktype: int = LINKTYPE_RAW  # of raw: how the layers were read
 
 
 def _scapy_class(linktype: int):

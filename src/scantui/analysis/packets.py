@@ -33,6 +33,7 @@ from scantui.io.packet_frames import synthesize_frame
 from scantui.io.packet_refs import REF_COLUMNS, CaptureFile, ChangedCapture, packet_bytes
 from scantui.io.pcap_export import PcapExport, write_pcap
 from scantui.io.schema import CANONICAL, ip_to_str
+from scantui.safetext import safe_line
 
 __all__ = [
     "CaptureFile", "ChangedCapture", "Dissection", "Layer", "PacketFilterError", "PacketSelection", "PcapExport",
@@ -250,8 +251,10 @@ def frequency(lf: pl.LazyFrame, column: str, limit: int = 1000) -> pl.DataFrame:
               .sort(["count", name], descending=[True, False], nulls_last=True)
               .head(limit))
     out = counts.select(_display(pl.col(name), name, schema[name]).alias("value"),
-                        pl.col("count").cast(pl.UInt64), pl.col("share").cast(pl.Float64))
-    return out.collect()
+                        pl.col("count").cast(pl.UInt64), pl.col("share").cast(pl.Float64)).collect()
+    if schema[name] == pl.String:  # text from the data (a sensor name): shown, never acted on
+        out = out.with_columns(pl.col("value").map_elements(safe_line, return_dtype=pl.String))
+    return out
 
 
 def display_frame(df: pl.DataFrame) -> pl.DataFrame:

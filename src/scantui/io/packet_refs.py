@@ -236,6 +236,7 @@ class RecordReader:
                 raise InputError(f"cannot read: {e.strerror or e}", path=file.path) from None
 
     def _stream(self, index: int, file: CaptureFile, off: int) -> list[Any]:
+        """[stream, position, byte order]; an uncompressed file's stream is a read-only memory map."""
         state = self._streams.get(index)
         if state is not None and file.compression is not None and off < state[1]:
             state[0].close()
@@ -243,8 +244,15 @@ class RecordReader:
             self.restarts += 1
         if state is None:
             file.check()
-            state = [_open_stream(file.path, file.compression), 0,
-                     _section_order(file.path, file.compression, file.format)]
+            order = _section_order(file.path, file.compression, file.format)
+            if file.compression is None:
+                import mmap
+
+                with open(file.path, "rb") as f:
+                    stream: Any = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if file.size else _Empty()
+            else:
+                stream = _open_stream(file.path, file.compression)
+            state = [stream, 0, order]
             self._streams[index] = state
         return state
 
@@ -252,9 +260,8 @@ class RecordReader:
         state = self._stream(index, file, off)
         f = state[0]
         if file.compression is None:
-            f.seek(off)
-        else:
-            _skip(f, off - state[1])
+            return _parse_mapped(file, state[2], f, off)
+        _skip(f, off - state[1])
         state[1] = off
 
         def more(n: int) -> bytes:
@@ -263,6 +270,37 @@ class RecordReader:
             return data
 
         return _parse(file, state[2], more)
+
+
+class _Empty(bytes):
+    """An empty file's stand-in for a memory map."""
+
+    def close(self) -> None:
+        pass
+
+
+def _parse_mapped(file: CaptureFile, order: str, buf: Any, off: int) -> Record:
+    """The record at *off* of a mapped file (no copy but the packet's bytes)."""
+    size = len(buf)
+    if file.format == PCAP:
+        if off + 16 > size:
+            raise InputError(f"no record at offset {off} (the file ends first)", path=file.path)
+        caplen = struct.unpack_from(order + "I", buf, off + 8)[0]
+        if off + 16 + caplen > size:
+            raise InputError(f"record at offset {off} cut short", path=file.path)
+        return Record(buf[off + 16 : off + 16 + caplen], file.linktypes[0] if file.linktypes else 1)
+    if off + 8 > size:
+        raise InputError(f"no block at offset {off} (the file ends first)", path=file.path)
+    length = struct.unpack_from(order + "I", buf, off + 4)[0]
+    chunk = buf[off : off + max(8, length)]
+    pos = [0]
+
+    def more(n: int) -> bytes:
+        piece = chunk[pos[0] : pos[0] + n]
+        pos[0] += len(piece)
+        return piece
+
+    return _parse(file, order, more)
 
 
 def _skip(stream, n: int) -> None:

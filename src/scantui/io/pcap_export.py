@@ -15,7 +15,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
 import numpy as np
 import polars as pl
@@ -23,8 +22,8 @@ import polars as pl
 from scantui.errors import InputError
 from scantui.fsutil import atomic_path
 from scantui.io import frames
-from scantui.io.packet_frames import LINKTYPE_RAW, synthesize_frame
-from scantui.io.packet_refs import CaptureFile, Record, RecordReader
+from scantui.io.packet_frames import LINKTYPE_RAW, pcap_records, synthesize_frame
+from scantui.io.packet_refs import CaptureFile, RecordReader
 
 #: Rows taken from the frame at a time (bounds memory for large exports).
 EXPORT_BATCH = 200_000
@@ -54,25 +53,24 @@ def _header(linktype: int) -> bytes:
     return struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, linktype)
 
 
-def _record(out: BinaryIO, ts: Any, data: bytes) -> None:
-    us = 0 if ts is None else int(ts.timestamp() * 1_000_000) if not isinstance(ts, int) else ts
-    sec, frac = divmod(us, 1_000_000)
-    out.write(struct.pack("<IIII", sec & 0xFFFFFFFF, frac, len(data), len(data)))
-    out.write(data)
+_HEADER = struct.Struct("<IIII")
 
 
-def _batch_frames(rows: list[dict], files: list[CaptureFile], reader: RecordReader) -> tuple[list[tuple[bytes, int]], int]:
-    """Each row's (bytes, link type), original when referenced; and how many were original."""
-    refs = [(i, (int(r["ref_file"]), int(r["ref_off"]))) for i, r in enumerate(rows)
-            if r.get("ref_file") is not None and r.get("ref_off") is not None and int(r["ref_file"]) < len(files)]
-    got: dict[int, Record] = {}
+def _batch_frames(batch: pl.DataFrame, files: list[CaptureFile],
+                  reader: RecordReader) -> tuple[list[tuple[bytes, int]], int]:
+    """Each row's (bytes, link type), original when referenced (read in file order); how many were original."""
+    ref_file, ref_off = batch["ref_file"].to_list(), batch["ref_off"].to_list()
+    refs = [(i, (f, o)) for i, (f, o) in enumerate(zip(ref_file, ref_off))
+            if f is not None and o is not None and f < len(files)]
+    out: list[tuple[bytes, int] | None] = [None] * batch.height
     for pos, rec in reader.read([ref for _, ref in refs]):
-        got[refs[pos][0]] = rec
-    out = []
-    for i, r in enumerate(rows):
-        rec = got.get(i)
-        out.append((rec.data, rec.linktype) if rec is not None else (synthesize_frame(r), LINKTYPE_RAW))
-    return out, len(got)
+        out[refs[pos][0]] = (rec.data, rec.linktype)
+    missing = [i for i, got in enumerate(out) if got is None]
+    if missing:
+        rows = batch[missing].to_dicts()
+        for i, row in zip(missing, rows):
+            out[i] = (synthesize_frame(row), LINKTYPE_RAW)
+    return out, batch.height - len(missing)  # type: ignore[return-value]
 
 
 def write_pcap(lf: pl.LazyFrame | pl.DataFrame, path: Path | str, files: list[CaptureFile] | None = None) -> PcapExport:
@@ -93,18 +91,26 @@ def write_pcap(lf: pl.LazyFrame | pl.DataFrame, path: Path | str, files: list[Ca
     with atomic_path(path) as tmp, open(tmp, "wb") as out, RecordReader(files) as reader:
         out.write(_header(linktype))
         for batch in lf.collect_batches(chunk_size=EXPORT_BATCH):  # streamed: memory follows the batch
-            rows = batch.to_dicts()
-            got, n_orig = _batch_frames(rows, files, reader)
+            if "ref_file" not in batch.columns or batch["ref_file"].null_count() == batch.height:
+                out.write(pcap_records(batch))  # none has original bytes: synthesized, vectorized
+                total += batch.height
+                continue
+            got, n_orig = _batch_frames(batch, files, reader)
             original += n_orig
-            total += len(rows)
-            for r, (data, lt) in zip(rows, got):
+            total += batch.height
+            stamps = batch["ts"].dt.epoch("us").to_list()
+            parts = []
+            for us, (data, lt) in zip(stamps, got):
                 if convert and lt != LINKTYPE_RAW:
                     ip = ip_datagram(data, lt)
                     if ip is None:
                         dropped += 1
                         continue
                     data = ip
-                _record(out, r.get("ts"), data)
+                sec, frac = divmod(us or 0, 1_000_000)
+                parts.append(_HEADER.pack(sec & 0xFFFFFFFF, frac, len(data), len(data)))
+                parts.append(data)
+            out.write(b"".join(parts))
     synthesized = total - original
     if synthesized:
         notes.append(f"{synthesized:,} packet(s) synthesized from their fields (the input was not a capture)")
