@@ -288,7 +288,7 @@ def test_filter_terms_of_frequency_values():
     assert filter_term("ip_id", "54321") == "ipid:54321"
     assert filter_term("sensor", "east 1") == 'sensor:"east 1"'
     assert filter_term("ts", "2024-03-01T00:00:00Z") is None
-    assert filter_term("sensor", "a\x1b[31m") is None
+    assert filter_term("sensor", "a\x1b[31m") is None and filter_term("sensor", "a\\x1b[31m") is None
     assert flags_text(18) == "SA" and flags_text(0) == "none"
 
 

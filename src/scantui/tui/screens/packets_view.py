@@ -73,12 +73,14 @@ def packet_columns(names: Iterable[str]) -> tuple[Column, ...]:
 
 def filter_term(column: str, value: Any) -> str | None:
     """The field-filter term selecting *value* (a frequency table's value text) of *column*; None when the
-    column has no filter key, the value is missing or holds control characters (never typed into the bar)."""
+    column has no filter key, the value is missing, or holds control characters or a backslash (the frequency
+    table shows unsafe characters escaped: that text would select nothing, and raw ones are never typed into
+    the bar)."""
     key = FILTER_KEYS.get(column)
     if key is None or value is None:
         return None
     text = str(value)
-    if not text.replace(" ", "").isprintable():
+    if not text.replace(" ", "").isprintable() or "\\" in text:
         return None
     if key == "proto":
         text = text.lower()
