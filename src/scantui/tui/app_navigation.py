@@ -117,6 +117,12 @@ class NavigationMixin:
         """A suggested group: its detail, scans side by side."""
         self.push_screen(GroupDetailScreen(record))
 
+    def open_packets(self, view: Any) -> None:
+        """``p``: the packets of a :class:`~scantui.tui.screens.packets_view.PacketsView` (a scanner, a scan, a row)."""
+        from scantui.tui.screens.packets import PacketsScreen
+
+        self.push_screen(PacketsScreen(view))
+
     def open_track(self, group_id: str) -> None:
         """A labelled group's tracking view (the ``track`` figures)."""
         self.push_screen(TrackScreen(group_id))

@@ -89,6 +89,7 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
         Binding("o", "options", "Options", show=False, id="candidates.options"),
         Binding("h", "toggle_reviewed", "Hide/show reviewed", show=False, id="candidates.hide_reviewed"),
         Binding("tab,shift+tab", "switch_list", "Switch list", show=False, id="candidates.switch_list"),
+        Binding("p", "packets", "Packets", show=False, id="candidates.packets"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -407,6 +408,20 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
         self.hide_reviewed = not self.hide_reviewed
         self._show_frames(hold=False)
 
+    def action_packets(self) -> None:
+        """``p``: the packets of the marked rows, else of the row under the cursor (a scan: its sources, port
+        and span; a group: its members on its ports and days)."""
+        from scantui.tui.screens.packets_view import PacketsView
+
+        table = self._active_table()
+        chosen = getattr(table, "chosen_rows", None)
+        rows = chosen() if chosen is not None else [table.selected_row]
+        records = [r for r in (self._record(table, row) for row in rows) if r is not None]
+        if not records:
+            self.notify("nothing selected: the list is empty", title="packets", markup=False)
+            return
+        self.app.open_packets(PacketsView.of_records(records))
+
     def action_switch_list(self) -> None:
         other = self.candidates_table if self._active_table() is self.groups_table else self.groups_table
         other.focus()
@@ -419,6 +434,7 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
         table = self._active_table()
         which = "suggested groups" if table is self.groups_table else "candidate scans"
         yield "candidates: open selected", "Open the row under the cursor", self.action_open
+        yield "candidates: packets", "The packets of the marked rows, else the row under the cursor (p)", self.action_packets
         yield "candidates: label selected", "A new group from the row, or add it to a labelled group", self.action_label
         yield "candidates: accept selected", "Verdict collaborative for the row's IPs", lambda: self.action_verdict("collaborative")
         yield "candidates: reject selected", "Verdict not collaborative (remembered)", lambda: self.action_verdict("not_collaborative")

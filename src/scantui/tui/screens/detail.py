@@ -76,7 +76,8 @@ class ScannerDetailScreen(DetailScreen):
             "Tab moves between the panels; up/down scroll the page from a figure.")
     ROWS_ARE_SOURCES = False
     BINDINGS = [*DetailScreen.BINDINGS,
-                Binding("m", "similar", "Similar sources", show=False, id="detail.similar")]
+                Binding("m", "similar", "Similar sources", show=False, id="detail.similar"),
+                *DetailScreen.PACKETS_BINDINGS]
 
     def __init__(self, row: ScannerRow) -> None:
         super().__init__()
@@ -157,6 +158,16 @@ class ScannerDetailScreen(DetailScreen):
         self._walk_line = line
         self._draw_tools()
 
+    def packets_view(self, row: bool) -> Any:
+        from scantui.tui.screens.detail_timing import ALL_PORTS, OTHER_PORTS
+        from scantui.tui.screens.packets_view import PacketsView
+
+        found = self.timing_row() if row else None
+        if found is None:
+            return PacketsView.of_sources([self.src]) if not row else None
+        port, window = found
+        return PacketsView.of_sources([self.src], port=None if port in (ALL_PORTS, OTHER_PORTS) else port, window=window)
+
     def action_similar(self) -> None:
         """The sources that behave like this one, ranked (:mod:`scantui.tui.screens.similar`)."""
         from scantui.tui.screens.similar import SimilarScreen
@@ -185,7 +196,7 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
             "first active on top; the row ends show each member's destinations and share. Parallel members fill "
             "the same columns, sequential ones take turns. enter opens the member's scanner detail; "
             "l labels, a accepts, x rejects, n marks unsure.")
-    BINDINGS = [*DetailScreen.BINDINGS, *ReviewMixin.REVIEW_BINDINGS]
+    BINDINGS = [*DetailScreen.BINDINGS, *ReviewMixin.REVIEW_BINDINGS, *DetailScreen.PACKETS_BINDINGS]
     FACTS = staticmethod(candidate_facts)
 
     def __init__(self, record: CandidateScan) -> None:
@@ -215,6 +226,16 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
         ws, record, bins = self.app.state.workspace, self.record, self.strips_bins
         self.in_thread("detail-timing", lambda: scan_timing(ws, record, bins), self.show_timing, TIMING_WHAT)
 
+    def packets_view(self, row: bool) -> Any:
+        from scantui.tui.screens.packets_view import PacketsView
+
+        if not row:
+            return PacketsView.of_scan(self.record)
+        found = self.timing_row()
+        span = (self.record.start_us, self.record.end_us + 1)  # not zoomed: the scan's own span
+        return None if found is None else PacketsView.of_sources([found[0]], port=self.record.port,
+                                                                  window=found[1] or span)
+
     def _draw_split(self) -> None:
         from scantui.plots.split import split_bars
 
@@ -241,6 +262,7 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
         Binding("left", "pick_scan(-1)", "Scan ←", id="detail.previous_scan"),
         Binding("right", "pick_scan(1)", "Scan →", id="detail.next_scan"),
         *ReviewMixin.REVIEW_BINDINGS,
+        *DetailScreen.PACKETS_BINDINGS,
     ]
     RESERVED_WIDE = FACTS_HEIGHT + CARDS_HEIGHT + FIGURES_HEIGHT
     FACTS = staticmethod(group_facts)
@@ -370,6 +392,18 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
 
     def _show_figures(self, result: tuple[Any, Any]) -> None:
         self.draw_volumes(*result, weight="packets")
+
+    def packets_view(self, row: bool) -> Any:
+        from scantui.tui.screens.packets_view import PacketsView
+
+        if not self.scans:
+            return PacketsView.of_group(self.record) if not row else None
+        scan = self.scans[self.selected]
+        if not row:
+            return PacketsView.of_scan(scan, label=f"group {self.record.group}")
+        found = self.timing_row()
+        span = (scan.start_us, scan.end_us + 1)
+        return None if found is None else PacketsView.of_sources([found[0]], port=scan.port, window=found[1] or span)
 
     def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
         yield from super().palette_commands()

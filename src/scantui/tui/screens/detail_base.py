@@ -49,6 +49,11 @@ class DetailScreen(Screen):
         Binding("escape", "app.back", "Back", id="detail.back"),
         Binding("i", "focus_timing", "Timing plot", show=False, id="detail.focus_timing"),  # (t: the time range)
     ]
+    #: Last in each screen's bindings: at 80 columns the footer keeps the labelling keys before it.
+    PACKETS_BINDINGS = [
+        Binding("p", "packets(False)", "Packets", id="detail.packets"),
+        Binding("P", "packets(True)", "Packets of the plot row", show=False, id="detail.row_packets"),
+    ]
     #: Rows above and below the timing plot at wide sizes (to fit it on one screen when possible).
     RESERVED_WIDE = FACTS_HEIGHT + FIGURES_HEIGHT
     ROWS_ARE_SOURCES = True
@@ -161,6 +166,25 @@ class DetailScreen(Screen):
     def action_focus_timing(self) -> None:
         self.timing.focus()
 
+    def action_packets(self, row: bool = False) -> None:
+        """``p``: the packets of what the screen shows; ``P``: of the timing plot's row, in the plot's time window."""
+        view = self.packets_view(row)
+        if view is None:
+            self.notify("no packets to show here (the timing plot is empty)", title="packets", markup=False)
+            return
+        self.app.open_packets(view)
+
+    def packets_view(self, row: bool) -> Any:  # pragma: no cover - every screen has its own
+        return None
+
+    def timing_row(self) -> tuple[int, tuple[int, int] | None] | None:
+        """(key of the timing plot's row under the cursor, the plot's time window when zoomed, else None),
+        None when the plot is empty."""
+        strips = self.timing
+        if strips.grid is None or not strips.row_count:
+            return None
+        return int(strips.grid.sources[strips.cursor_row]), strips.view_range if strips.zoomed else None
+
     @on(TimingStrips.RowSelected)
     def _row_selected(self, event: TimingStrips.RowSelected) -> None:
         if self.ROWS_ARE_SOURCES:
@@ -187,4 +211,7 @@ class DetailScreen(Screen):
         yield "detail: log/linear marks", "Switch the timing marks between a log and a linear scale (s)", strips.action_toggle_scale
         if self.ROWS_ARE_SOURCES:
             yield "detail: open source", "Open the scanner detail of the row under the cursor", strips.action_select
+        yield "detail: packets", "The packets of what this screen shows (p)", self.action_packets
+        yield "detail: packets of the plot row", "The packets of the timing plot's row, in its time window (P)", \
+            lambda: self.action_packets(True)
 

@@ -69,6 +69,7 @@ class LabelsScreen(Screen):
         Binding("slash", "focus_filter", "Filter", id="labels.filter"),
         Binding("escape", "leave_filter", "Back", show=False, id="labels.leave_filter"),
         Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="labels.clear_filter"),
+        Binding("p", "packets", "Packets", show=False, id="labels.packets"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -209,6 +210,14 @@ class LabelsScreen(Screen):
     @on(VirtualTable.RowSelected, "#labels-table")
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
         self.app.open_track(event.row["id"])
+
+    def action_packets(self) -> None:
+        """``p``: the selected group's packets (its members; on its recorded scans' ports and days when it has some)."""
+        from scantui.tui.screens.packets_view import PacketsView
+
+        group = self._need_group()
+        if group is not None:
+            self.app.open_packets(PacketsView.of_labelled(group))
 
     def action_track(self) -> None:
         group = self._need_group()

@@ -52,6 +52,7 @@ class ScannersScreen(Screen):
         Binding("escape", "leave_filter", "Back", show=False, id="scanners.leave_filter"),
         Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="scanners.clear_filter"),
         Binding("l", "label", "Label marked", show=False, id="scanners.label"),
+        Binding("p", "packets", "Packets", id="scanners.packets"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -215,6 +216,18 @@ class ScannersScreen(Screen):
         ips = [ip_text(row["src"]) for row in table.chosen_rows() if row.get("src") is not None]
         label_sources_dialog(self.app, ips, then=lambda _change: table.action_clear_marks())
 
+    def action_packets(self) -> None:
+        """``p``: the packets of the marked sources, else of the one under the cursor."""
+        from scantui.tui.screens.packets_view import PacketsView
+
+        table = self.table
+        chosen = getattr(table, "chosen_rows", None)
+        rows = chosen() if chosen is not None else [r for r in (table.selected_row,) if r is not None]
+        if not rows:
+            self.notify("no scanner to show the packets of", title="packets", markup=False)
+            return
+        self.app.open_packets(PacketsView.of_sources([r["src"] for r in rows]))
+
     def sort_by(self, key: str, descending: bool | None = None) -> None:
         self.table.sort_by(key, descending)
 
@@ -238,6 +251,7 @@ class ScannersScreen(Screen):
         yield "scanners: filter", "Focus the query bar", self.action_focus_filter
         yield "scanners: clear filter", "Show every scanner again", self.action_clear_filter
         yield "scanners: open selected", "Open the scanner under the cursor", table.action_select
+        yield "scanners: packets", "The packets of the marked scanners, else the one under the cursor (p)", self.action_packets
         yield "scanners: reverse sort", "Flip the sort order", table.action_sort_reverse
         yield "scanners: label marked sources", "A new group of the marked sources, or add them to one (l)", self.action_label
         yield "scanners: mark every source shown", "Mark all rows shown (*)", table.action_mark_all

@@ -125,7 +125,8 @@ class TrackScreen(Screen):
             "(stable: within 2 points every time), and every scan. tab moves between panels and tables; "
             "the arrows scroll. The same figures: scantui track PATH --labels FILE --group ID.")
     BINDINGS = [Binding("escape", "app.back", "Back", id="track.back"),
-                Binding("m", "similar", "Similar sources", show=False, id="track.similar")]
+                Binding("m", "similar", "Similar sources", show=False, id="track.similar"),
+                Binding("p", "packets", "Packets", id="track.packets")]
 
     def __init__(self, group_id: str) -> None:
         super().__init__()
@@ -274,7 +275,26 @@ class TrackScreen(Screen):
         yield "track: scans", "Move the keys to the list of scans", self.query_one("#track-scans", VirtualTable).focus
         yield "track: split per member", "Move the keys to the split per member", self.query_one("#track-split", VirtualTable).focus
         yield "track: ports", "Move the keys to the ports table", self.query_one("#track-ports", VirtualTable).focus
+        yield "track: packets", "The packets of the scan under the cursor in the scans list, else the group's (p)", \
+            self.action_packets
         yield "track: similar sources", "Rank the sources that behave like the group's members (m)", self.action_similar
+
+    def action_packets(self) -> None:
+        """``p``: in the list of scans, the packets of the scan under the cursor; elsewhere, the group's."""
+        from scantui.tui.screens.packets_view import PacketsView
+
+        scans = self.query_one("#track-scans", VirtualTable)
+        row = scans.selected_row if scans.has_focus and self.doc is not None else None
+        if row is not None:
+            scan = next((s for s in self.doc.scans if s.day == row["day"] and s.port == row["port"]), None)
+            if scan is not None:
+                self.app.open_packets(PacketsView.of_scan(scan, label=f"group {self.group_id}"))
+                return
+        group = self._group()
+        if group is None:
+            self.notify(f"{self.group_id} is no longer in the labels file", title="packets", markup=False)
+            return
+        self.app.open_packets(PacketsView.of_labelled(group))
 
     def action_similar(self) -> None:
         """The sources that behave like the group's members (its next rotation of IPs, perhaps)."""

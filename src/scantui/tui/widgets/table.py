@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # polars is imported when the first frame is shown, not with 
 
 BLOCK_ROWS = 128
 SORT_IN_THREAD = 50_000
+PENDING = "…"  # the cells of a row not read yet (a table whose rows come lazily: block_rows returns None)
 _SEP = " "
 
 
@@ -450,13 +451,27 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
             text = set_cell_size(text, width)
         return text + _SEP
 
+    def block_rows(self, block: int) -> pl.DataFrame | None:
+        """The rows of block *block* (``BLOCK_ROWS`` rows from ``block * BLOCK_ROWS``) to draw; None while they
+        are not there (a subclass reading them lazily: :mod:`scantui.tui.widgets.paged_table`): their lines show
+        :data:`PENDING` until the next refresh, and nothing is cached for them."""
+        return self._view.slice(block * BLOCK_ROWS, BLOCK_ROWS)
+
+    def forget_rows(self) -> None:
+        """Drop the formatted lines kept (the rows under them changed) and repaint."""
+        self._blocks.clear()
+        self.refresh()
+
     def _row_texts(self, index: int) -> tuple[str, str]:
         """(pinned part, scrolling part) of row *index*, from the block cache."""
         block_no = index // BLOCK_ROWS
         block = self._blocks.get(block_no)
         if block is None:
             keys = [c.key for c in self.columns]
-            part = self._view.slice(block_no * BLOCK_ROWS, BLOCK_ROWS)
+            part = self.block_rows(block_no)
+            if part is None:
+                cells = [self._text(c, PENDING) for c in self.columns]
+                return " " + "".join(cells[: self.pinned]), "".join(cells[self.pinned :])
             present = [k for k in keys if k in part.columns]
             rows = part.select(present).iter_rows(named=True)
             block = []
@@ -464,7 +479,8 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
                 cells = [self._text(c, c.cell(row.get(c.key))) for c in self.columns]
                 block.append((" " + "".join(cells[: self.pinned]), "".join(cells[self.pinned :])))
             self._blocks.set(block_no, block)
-        return block[index - block_no * BLOCK_ROWS]
+        at = index - block_no * BLOCK_ROWS
+        return block[at] if at < len(block) else (" ", "")
 
     def _header_texts(self) -> list[tuple[Column, str]]:
         out = []
