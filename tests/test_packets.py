@@ -465,3 +465,27 @@ def test_vectorized_records_equal_per_row_frames():
         sec, us = divmod(_us(row["ts"]), 1_000_000)
         slow += struct.pack("<IIII", sec, us, len(frame), len(frame)) + frame
     assert pcap_records(df) == slow
+
+
+def test_day_and_seen_terms_select_the_packets_utc_days():
+    """``day:`` and ``seen:`` (every query bar's time terms, issue 14 part 3) work in the packet filter too."""
+    import datetime as _dt
+
+    from scantui.analysis.packets import PacketFilterError, parse_where
+
+    utc = _dt.timezone.utc
+    frame = pl.DataFrame({"ts": [_dt.datetime(2024, 2, d, 12, tzinfo=utc) for d in (4, 5, 9, 10, 11)],
+                          "ttl": [64] * 5})
+
+    def days(text: str) -> list[int]:
+        return [t.day for t in frame.filter(parse_where(text))["ts"]]
+
+    assert days("day:2024-02-05..2024-02-09") == [5, 9]
+    assert days("day:2024-02-05") == [5]
+    assert days("day:..2024-02-05") == [4, 5]
+    assert days("seen:>2024-02-10") == [11]
+    assert days("seen>=2024-02-10 ttl:64") == [10, 11]
+    assert days("-day:2024-02-04,2024-02-11") == [5, 9, 10]
+    for bad in ("day:2024-02-31", "seen:..", "day:2024-02-09..2024-02-05"):
+        with pytest.raises(PacketFilterError, match="day|seen"):
+            parse_where(bad)

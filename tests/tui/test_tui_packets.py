@@ -503,3 +503,30 @@ def test_snapshots(snap_compare, tiny_here, tui_cache, size, view):
         await _keys(pilot, keys)
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=size, run_before=run_before)
+
+
+def test_the_apps_time_range_limits_the_packets_view(tiny_parquet, tui_cache):
+    """The App's time range (issue 14 part 3) applies to the packets view too: opened inside a range it reads
+    only those days, and setting or clearing the range while it is open reads again."""
+    src = SRC_10
+    days = sorted(tiny_frame().filter(pl.col("src") == src)["ts"].dt.date().unique().to_list())
+    one = days[1]
+
+    async def scenario(app, pilot):
+        await settle(app, pilot)
+        app.set_time_range((one, one))
+        await settle(app, pilot)
+        app.open_packets(PacketsView.of_sources([src]))
+        screen = await _packets(app, pilot)
+        want = tiny_frame().filter((pl.col("src") == src) & (pl.col("ts").dt.date() == one))
+        assert 0 < want.height
+        assert _key(_shown(screen)) == _key(want)
+        assert screen.total == want.height
+        assert f"days {one}..{one}" in str(screen.title)
+        app.action_clear_time_range()
+        await settle(app, pilot)
+        await settle(app, pilot)
+        every = tiny_frame().filter(pl.col("src") == src)
+        assert screen.total == every.height > want.height
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)

@@ -52,8 +52,9 @@ Packet filter: terms separated by spaces; all must match.
   flags:S   exactly SYN (flags:SA exactly SYN+ACK)   flags:+S  SYN set, others any
             letters F S R P A U E C; flags:0 or flags:none = no flag set
   ttl>=200  win<1024  (> < >= <= =)     198.51.100.7  a bare IP/CIDR: source or destination
+  day:2024-02-05..2024-02-09  day:2024-02-05  seen:>2024-02-10  (the packet's UTC day; open ends ..D, D..)
   key:a,b or a repeated key: either value    -key:v (or !key:v) excludes    a-b: a range
-Keys: ttl ipid(ip_id) win(window) flags mss sport dport(port) src dst len(ip_len) proto seq ack sensor"""
+Keys: ttl ipid(ip_id) win(window) flags mss sport dport(port) src dst len(ip_len) proto seq ack sensor day seen"""
 
 
 class PacketFilterError(ValueError):
@@ -147,10 +148,37 @@ def _value(raw: str, column: str, part: str) -> pl.Expr:
     return col == _int(raw, column, part)
 
 
+#: Keys for the packet's UTC day (``day:2024-02-05..2024-02-09``, ``seen:>2024-02-10``), as in every query bar.
+_DAY_KEYS = ("day", "date", "seen")
+
+
+def _day_expr(raw: str, text: str) -> pl.Expr:
+    """The packets whose UTC day is in the span *text* (:func:`scantui.analysis.query.parse_day_span`)."""
+    from scantui.analysis.query import QueryError, parse_day_span
+
+    try:
+        lo, hi = parse_day_span(raw, text)
+    except QueryError as exc:
+        raise PacketFilterError(str(exc)) from None
+    day = pl.col("ts").dt.date()
+    exprs = [e for e in ((day >= lo) if lo else None, (day <= hi) if hi else None) if e is not None]
+    return pl.all_horizontal(exprs)
+
+
 def _term(raw: str) -> _Term:
     negate = raw[:1] in "-!" and len(raw) > 1
     body = raw[1:] if negate else raw
     lowered = body.lower()
+    key, sep, value = lowered.partition(":")
+    if sep and key in _DAY_KEYS:
+        parts = [p for p in value.split(",") if p.strip()]
+        if not parts:
+            raise PacketFilterError(f"{raw}: no value after {key}:")
+        exprs = [_day_expr(raw, p) for p in parts]
+        return _Term("day", pl.any_horizontal(exprs) if len(exprs) > 1 else exprs[0], negate, False)
+    if (m := _CMP.match(lowered)) and ":" not in lowered and m.group(1) in _DAY_KEYS:  # seen>2024-02-10
+        op = "" if m.group(2) == "=" else m.group(2)
+        return _Term("day", _day_expr(raw, op + m.group(3)), negate, True)
     if (m := _CMP.match(lowered)) and ":" not in lowered:
         key, op, value = m.groups()
         column = KEYS.get(key)
@@ -189,7 +217,7 @@ def where_columns(text: str) -> set[str]:
     out: set[str] = set()
     for raw in _split(text):
         column = _term(raw).column
-        out |= {"src", "dst"} if column == "addr" else {column}
+        out |= {"src", "dst"} if column == "addr" else {"ts"} if column == "day" else {column}
     return out
 
 

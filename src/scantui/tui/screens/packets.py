@@ -125,7 +125,7 @@ class PacketsScreen(Screen):
 
         worker = get_current_worker()
         try:
-            selection = dataclasses.replace(self.view.selection(), where=where)
+            selection = dataclasses.replace(self.view.selection(getattr(self.app, "time_range", None)), where=where)
             source, files = workspace.packet_view()
             lf = select_packets(source, selection)
             first = read_page(lf, 0, PAGE_ROWS)
@@ -166,9 +166,15 @@ class PacketsScreen(Screen):
         self.table.set_total(total)
         self._update_title()
 
+    def on_time_range_changed(self, event: Any) -> None:
+        """The App's time range (``t``/``T``) changed: read the packets again inside it."""
+        self.load(self.where)
+
     def _update_title(self) -> None:
         rows = f"{self.total:,} rows" if self.total is not None else f"{self.table.row_count:,}+ rows (counting…)"
-        self.title = f"packets · {self.view.what()} · {rows}"
+        span = getattr(self.app, "time_range", None)
+        days = f" · days {span[0]}..{span[1]}" if span is not None else ""
+        self.title = f"packets · {self.view.what()}{days} · {rows}"
         text = rows if self.total is not None else f"first {self.table.row_count:,} rows · counting…"
         if self.where.strip():
             text += f" · filter: {self.where.strip()}"

@@ -151,12 +151,21 @@ class PacketsView:
         return cls(tuple(int(s) for s in srcs), (), None if port is None else (int(port),), None, start,
                    None if end is None else end - 1, label)
 
-    def selection(self) -> Any:
-        """The model's :class:`~scantui.analysis.packets.PacketSelection` of this view."""
+    def selection(self, time_range: tuple[dt.date, dt.date] | None = None) -> Any:
+        """The model's :class:`~scantui.analysis.packets.PacketSelection` of this view, inside the App's
+        *time_range* ((first, last) days, inclusive) when one is set."""
         from scantui.analysis.packets import PacketSelection
 
+        since, until = _us(self.start_us), _us(None if self.end_us is None else self.end_us + 1)
+        if time_range is not None:
+            first = dt.datetime.combine(time_range[0], dt.time(), dt.timezone.utc)
+            last = dt.datetime.combine(time_range[1] + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+            since = first if since is None else max(since, first)
+            until = last if until is None else min(until, last)
+            if until < since:
+                until = since  # outside the range: nothing
         return PacketSelection(srcs=self.srcs, nets=self.nets, ports=self.ports, days=self.days,
-                               since=_us(self.start_us), until=_us(None if self.end_us is None else self.end_us + 1))
+                               since=since, until=until)
 
     def what(self) -> str:
         """``198.51.100.7 · port 22 · 2024-03-02 · 01:00–01:05`` (the parts asked for)."""
