@@ -285,6 +285,7 @@ def _options_dict(opts: LoadOptions) -> dict[str, Any]:
 def cache_key(inputs: list[dict[str, Any]], opts: LoadOptions, unicorn_min_packets: int) -> str:
     payload = {
         "layout_version": ru.LAYOUT_VERSION,
+        "days_version": DAYS_VERSION,
         "inputs": inputs,
         "load_options": _options_dict(opts),
         "unicorn_min_packets": unicorn_min_packets,
@@ -435,8 +436,9 @@ def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
     return dataclasses.replace(rollup, enrichment_path=target)
 
 
-#: Bumped when what an input's day split or a day's state holds changes (besides :data:`ru.LAYOUT_VERSION`).
-DAYS_VERSION = 1
+#: Bumped when what an input's day split or a day's state holds changes (besides :data:`ru.LAYOUT_VERSION`);
+#: part of every rollup's key too. 2: the ZMap walk table tests IP-ID-tagged pairs as well.
+DAYS_VERSION = 2
 _UNIT_DONE = "index.json"
 _STATE_DONE = "state.json"
 
