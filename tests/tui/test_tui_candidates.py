@@ -115,8 +115,8 @@ def test_counting_shows_progress_then_the_ranked_lists_and_enter_opens(tui_cache
             assert "suggested groups · 12 · 12 new" in text and "candidate scans · 35 · 35 new" in text
             assert not screen.query_one("#candidates-progress").display
             groups, scans = screen.groups_table, screen.candidates_table
-            assert groups.frame["group"].to_list() == [f"S{n:02d}" for n in range(1, 12)]  # ranked
-            assert scans.frame["rank"].to_list() == list(range(1, 34))
+            assert groups.frame["group"].to_list() == [f"S{n:02d}" for n in range(1, 13)]  # ranked
+            assert scans.frame["rank"].to_list() == list(range(1, 36))
             assert scans.frame["score"].to_list() == sorted(scans.frame["score"].to_list(), reverse=True)
             # enter opens a suggestion, escape comes back, tab switches lists, enter opens a candidate scan
             await press(app, pilot, "enter")
@@ -354,16 +354,16 @@ def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_c
         window.value = "24h"
         await press(app, pilot, "enter")
         assert app.screen is screen and app.state.request.window == "24h"
-        assert app.collab_count == 35 and not app.counting
+        assert app.collab_count == 37 and not app.counting  # with the midnight scan
         found = {(c.port, c.day.isoformat(), c.key.text): c for c in app.state.collab.candidates}
         assert midnight in found and found[midnight].window == "24h"
         assert "window 24h · by all · tol 1.64%,2.46%" in screen.sub_title
-        assert "35 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
-        assert len(screen.candidates_table.frame) == 35  # the lists follow
+        assert "37 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
+        assert len(screen.candidates_table.frame) == 37  # the lists follow
         await press(app, pilot, "o")
         app.screen.query_one("#prompt-by", Input).value = "asn"
         await press(app, pilot, "escape")  # cancelled: nothing runs again
-        assert app.state.request.by == "all" and app.collab_count == 35
+        assert app.state.request.by == "all" and app.collab_count == 37
 
     run_app(sample_app(tui_cache, tmp_path / "labels.yaml"), scenario)
 
