@@ -122,11 +122,14 @@ def test_real_zmap211_captures_get_their_generator_in_the_rollup_and_stay_ipid(t
     from scantui.analysis.rollup_cache import open_rollup
 
     pcaps = [DATA211 / "zmap211_T1_198.18.0.0-22.pcap", DATA211 / "zmap211_T2_198.18.4.0-22.pcap"]
-    walks = open_rollup(open_inputs(pcaps)).zmap_walks.collect().sort("dport")
+    rollup = open_rollup(open_inputs(pcaps))
+    walks = rollup.zmap_walks.collect().sort("dport")
     gens = [json.loads((DATA211 / f"zmap211_T{k}.meta.json").read_text())["generator"] for k in (1, 2)]
     assert walks["dport"].to_list() == [80, 443] and walks["zmap_generator"].to_list() == gens
     assert walks["tagged"].to_list() == [True, True] and set(walks["prime"].to_list()) == {65537}
     assert walks["generator_key"].to_list() == [zr.generator_class(g, 65537) for g in gens]
+    line = zr.describe_source(rollup.zmap_walks, int(walks["src"][0]))  # the detail: the recovered g and its key
+    assert f"(IP-ID tag; key g={zr.generator_class(gens[0], 65537)})" in line and f"g={gens[0]} " in line
     code, out, err = run(["scanners", *map(str, pcaps), "--json"], capsys)
     assert code == 0, err
     (row,) = json.loads(out)
