@@ -64,7 +64,8 @@ def shared_rollup_cache(monkeypatch, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sample_collab_runs(tmp_path_factory):
-    """(truth, {"day": CollabResult, "24h": CollabResult}): collab on the sample data through the cached rollup."""
+    """(truth, {"day": CollabResult, "24h": CollabResult}): collab on the sample data through the cached rollup (its
+    ZMap walks too, as the CLI passes them: the ``zmap_generator`` key of the default ``--by all``)."""
     import json
     from pathlib import Path
 
@@ -80,7 +81,7 @@ def sample_collab_runs(tmp_path_factory):
         size = telescope_size_estimate(rollup)
         runs = {
             w: cb.collab_scans(dataset.lf, port_day=rollup.port_day, enrichment=rollup.enrichment, telescope_size=size,
-                               query=cb.CollabQuery(window_us=cb.parse_window(w)))
+                               query=cb.CollabQuery(window_us=cb.parse_window(w)), walks=rollup.zmap_walks)
             for w in ("day", "24h")
         }
     truth = json.loads((sample / "truth.json").read_text())

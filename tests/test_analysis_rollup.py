@@ -206,7 +206,7 @@ def test_sample_meta_and_telescope_size(sample_rollup):
     meta = ru.read_meta(folder)
     info = summarize(lf)
     assert meta["layout_version"] == ru.LAYOUT_VERSION
-    assert meta["packets"] == info["packets"] == 1_030_716
+    assert meta["packets"] == info["packets"] == 1_038_908
     assert meta["days"] == info["days"]
     assert meta["first_ts"] == info["first_seen"] and meta["last_ts"] == info["last_seen"]
     assert meta["rows"][ru.PORT_DAY] == ru.scan_port_day(folder).select(pl.len()).collect().item()

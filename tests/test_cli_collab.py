@@ -26,7 +26,7 @@ def test_json_contract_fields(capsys):
     code, out, err = run(["collab", SAMPLE, "--window", "24h", "--json"], capsys)
     assert code == 0, err
     doc = json.loads(out)
-    assert len(doc) == 35 and all(list(c) == list(cb.COLUMNS) for c in doc)  # --by all: FPP's 2 scans too
+    assert len(doc) == 37 and all(list(c) == list(cb.COLUMNS) for c in doc)  # --by all: FPP's and ZMW's 2 scans too
     assert [c["score"] for c in doc] == sorted((c["score"] for c in doc), reverse=True)
     mid = next(c for c in doc if c["port"] == 4443 and c["day"] == "2024-02-08")
     assert mid["sources"] == ["51.75.146.101", "51.75.146.102", "51.75.146.103"] and mid["window"] == "24h"

@@ -25,7 +25,7 @@ def test_json_contract_fields(capsys, tmp_path, monkeypatch):
     code, out, err = run(["groups", SAMPLE, "--json"], capsys)
     assert code == 0, err
     doc = json.loads(out)
-    assert len(doc) == 14 and [g["group"] for g in doc] == [f"S{k:02d}" for k in range(1, 15)]  # --by all: FPP too
+    assert len(doc) == 15 and [g["group"] for g in doc] == [f"S{k:02d}" for k in range(1, 16)]  # --by all: FPP, ZMW too
     for g in doc:
         assert {"group", "members", "ports", "days", "scans", "reasons"} <= set(g)
         assert set(g["reasons"]) <= {"shared_ips", "timing", "partition"} and g["review"] == "new"
@@ -82,10 +82,10 @@ def test_csv_and_table(capsys, tmp_path, monkeypatch):
     code, out, err = run(["groups", SAMPLE, "--csv", "--window", "24h", "--min-scans", "2"], capsys)
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert len(rows) == 11 and list(rows[0]) == [*COLUMNS, "labels", "review"]
+    assert len(rows) == 12 and list(rows[0]) == [*COLUMNS, "labels", "review"]  # ZMW's two days by its generator
     assert json.loads(rows[0]["members"])[0].count(".") == 3
     code, out, err = run(["groups", SAMPLE, "--top", "2"], capsys)
-    assert code == 0 and "S01" in out and "S03" not in out and "showing 2 of 14 groups" in err
+    assert code == 0 and "S01" in out and "S03" not in out and "showing 2 of 15 groups" in err
 
 
 @pytest.mark.parametrize("content, message", [

@@ -157,7 +157,7 @@ def test_info_json(capsys):
         pl.read_json(io.BytesIO(out.encode()))
     assert doc["skipped"] == {"ipv6": 5, "non_ip": 3}  # the pcap
     code, out, err = run(["info", SAMPLE, "--json"], capsys)
-    assert json.loads(out)["sensors"] == [{"sensor": "tel-1", "packets": 1030716}]
+    assert json.loads(out)["sensors"] == [{"sensor": "tel-1", "packets": 1038908}]
     code, out, err = run(["info", SAMPLE, "--csv"], capsys)
     assert code == 0 and "\nfirst_seen,2024-02-01T00:00:02.533376Z\n" in out
 

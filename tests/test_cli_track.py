@@ -48,7 +48,7 @@ def test_suggestion_id_csv_and_table(capsys, labels):
 
 
 @pytest.mark.parametrize("group, message", [("NOPE", "no group 'NOPE' in the labels file (it has: STS)"),
-                                            ("S42", "no suggestion S42 (14 suggested: S01..S14)")])
+                                            ("S42", "no suggestion S42 (15 suggested: S01..S15)")])
 def test_unknown_group_is_one_line(capsys, labels, group, message):
     code, out, err = run(["track", SAMPLE, "--labels", str(labels), "--group", group], capsys)
     assert code == 2 and out == "" and message in err and err.startswith("scantui: error: ") and err.count("\n") == 1

@@ -201,8 +201,8 @@ def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample
     size = runs["day"].telescope_size
     burst = cb.collab_scans(rollup.packet_source(), port_day=rollup.port_day, enrichment=rollup.enrichment,
                             telescope_size=size, query=cb.CollabQuery(bursts=True), sums=rollup.collab_sums,
-                            bursts=rollup.bursts)
-    located = truth["collab_scans"]  # the default (--by all) finds the fingerprint pool across ASes too
+                            bursts=rollup.bursts, walks=rollup.zmap_walks)
+    located = truth["collab_scans"]  # the default (--by all) finds the fingerprint pool and the ZMap walk across ASes too
     hits, extra = tac._match(located, burst.candidates)
     assert not extra and len(hits) == len(located) == len(burst.candidates)  # MID-01 and issue 13's shapes too
     key = lambda c: (c.port, c.day, c.sources)  # noqa: E731
@@ -216,7 +216,8 @@ def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample
     windows = cbu.burst_windows
     monkeypatch.setattr(cbu, "burst_windows", lambda *args, **kw: windows(*args, **kw, prune=False))
     every = cb.collab_scans(rollup.packet_source(), port_day=rollup.port_day, enrichment=rollup.enrichment,
-                            telescope_size=size, query=cb.CollabQuery(bursts=True), bursts=rollup.bursts)
+                            telescope_size=size, query=cb.CollabQuery(bursts=True), bursts=rollup.bursts,
+                            walks=rollup.zmap_walks)
     assert every.candidates == burst.candidates and every.stats["windows"] > 100 * burst.stats["windows"]
 
 

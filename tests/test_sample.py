@@ -244,7 +244,7 @@ def test_collab_scan_location_and_exclusive_key(probes, truth):
         srcs = {ip(s) for s in c["sources"]}
         rows = probes.filter(pl.col("dport") == c["port"])
         src_asns = set(rows.filter(pl.col("src").is_in(srcs))["asn"].unique())
-        if c["key_kind"] == "fingerprint":  # a pool across ASes: each member in a /24 of its own, two ASes or more
+        if c["key_kind"] in ("fingerprint", "zmap_generator"):  # across ASes: each member in a /24 of its own, >= 2 ASes
             assert len({s >> 8 for s in srcs}) == len(srcs) and len(src_asns) >= 2
             assert c["asn"] is None and c["prefix24"] is None
             asns = src_asns
@@ -320,7 +320,7 @@ def test_issue13_shapes(probes, truth):
     for c in truth["collab_scans"]:
         by_class.setdefault(c.get("class"), []).append(c)
     assert {k: len(v) for k, v in by_class.items() if k} == {
-        "resharded_rounds": 4, "drift": 4, "trickle_sweep": 2, "split_groups": 4, "fingerprint_pool": 2}
+        "resharded_rounds": 4, "drift": 4, "trickle_sweep": 2, "split_groups": 4, "fingerprint_pool": 2, "zmap4_walk": 2}
 
     def day_sets(c, day):
         rows = probes.filter(pl.col("dport") == c["port"], pl.col("day") == day, pl.col("src").is_in([ip(s) for s in c["sources"]]))
@@ -355,6 +355,12 @@ def test_issue13_shapes(probes, truth):
         assert set(rows["tcp_window"]) == {art["window"]} and set(rows["ip_len"]) == {art["ip_len"]}
         assert (rows["ip_id"] == rows["dst"] % 65536).all() and rows["sport"].is_between(*art["sports"], closed="left").all()
         assert f"win={art['window']}" in c["key"] and "ipid=dst" in c["key"]
+    # the sharded ZMap walk: one seed (one g) on both days, one port, random IP-ID, ZMap 4.x's header
+    zmw = by_class["zmap4_walk"]
+    assert len({c["key"] for c in zmw}) == 1 and len({c["day"] for c in zmw}) == 2 and len({c["port"] for c in zmw}) == 1
+    for c in zmw:
+        rows = scan_rows(probes, c).filter(pl.col("src").is_in([ip(s) for s in c["sources"]]))
+        assert set(rows["tcp_window"]) == {65535} and set(rows["tcp_mss"]) == {1460} and (rows["ip_id"] != 54321).all()
 
 
 # -- decoys ---------------------------------------------------------------------------------------------
@@ -419,7 +425,7 @@ def test_no_unplanted_near_cover(probes, truth):
             both = {s for o in truth["collab_scans"] if o.get("class") == "split_groups" and o["day"] == c["day"]
                     and o["port"] == c["port"] for s in o["sources"]}
             assert (c["port"], frozenset(both)) in found, c["id"]
-        elif not c["crosses_midnight"] and c["key_kind"] != "fingerprint":
+        elif not c["crosses_midnight"] and c["key_kind"] not in ("fingerprint", "zmap_generator"):  # no /24 or AS key
             assert (c["port"], frozenset(c["sources"])) in found, c["id"]
 
 

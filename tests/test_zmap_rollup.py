@@ -29,7 +29,7 @@ def capture(tmp_path_factory):
     return zb.sharded_capture(tmp_path_factory.mktemp("zmaproll"))
 
 
-def test_prescreen_keeps_zmap_headers_and_drops_the_ip_id_tag_and_other_headers():
+def test_prescreen_keeps_zmap_headers_tagged_or_not_and_drops_other_headers():
     ts = [dt.datetime(2024, 2, 1, 0, 0, i, tzinfo=dt.timezone.utc) for i in range(6)]
     rows = []
     for src, window, mss, ip_id in ((1, 65535, 1460, 7), (2, 65535, None, 9), (3, 65535, 1460, 54321),
@@ -40,7 +40,8 @@ def test_prescreen_keeps_zmap_headers_and_drops_the_ip_id_tag_and_other_headers(
     from scantui.io.schema import conform
 
     lf = conform(pl.DataFrame(rows).lazy())
-    assert sorted(zr.prescreen(lf).collect()["src"].to_list()) == [1, 2]
+    pairs = zr.prescreen(lf).collect().sort("src")
+    assert pairs["src"].to_list() == [1, 2, 3] and pairs["tagged"].to_list() == [False, False, True]
 
 
 def test_rollup_holds_the_walk_per_source_and_day(capture):
@@ -109,3 +110,62 @@ def test_the_test_reads_a_pairs_first_hits_only(capture, monkeypatch):
     assert sorted(found["src"].to_list()) == sorted(_ip(s) for s in SHARDS)
     assert found["hits"].to_list() == [40, 40] and found["distinct"].min() > 60
     assert set(found["zmap_generator"].to_list()) == {capture["generator"]}
+
+
+DATA211 = __import__("pathlib").Path(__file__).parent / "data" / "zmap211"
+
+
+def test_real_zmap211_captures_get_their_generator_in_the_rollup_and_stay_ipid(tmp_path, monkeypatch, capsys):
+    """The real 2.1.1 scans (IP-ID 54321, full-size g, one thread and two interleaved threads): the rollup
+    tests the tagged pairs on their /22 and recovers each metadata generator; the scanner stays ``ipid``."""
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    from scantui.analysis.rollup_cache import open_rollup
+
+    pcaps = [DATA211 / "zmap211_T1_198.18.0.0-22.pcap", DATA211 / "zmap211_T2_198.18.4.0-22.pcap"]
+    rollup = open_rollup(open_inputs(pcaps))
+    walks = rollup.zmap_walks.collect().sort("dport")
+    gens = [json.loads((DATA211 / f"zmap211_T{k}.meta.json").read_text())["generator"] for k in (1, 2)]
+    assert walks["dport"].to_list() == [80, 443] and walks["zmap_generator"].to_list() == gens
+    assert walks["tagged"].to_list() == [True, True] and set(walks["prime"].to_list()) == {65537}
+    assert walks["generator_key"].to_list() == [zr.generator_class(g, 65537) for g in gens]
+    line = zr.describe_source(rollup.zmap_walks, int(walks["src"][0]))  # the detail: the recovered g and its key
+    assert f"(IP-ID tag; key g={zr.generator_class(gens[0], 65537)})" in line and f"g={gens[0]} " in line
+    code, out, err = run(["scanners", *map(str, pcaps), "--json"], capsys)
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert (row["tool"], row["variant"]) == ("zmap", "ipid")
+
+
+@pytest.fixture(scope="module")
+def capture211(tmp_path_factory):
+    return zb.sharded_211_capture(tmp_path_factory.mktemp("zmap211"))
+
+
+def test_simulated_zmap211_shards_are_tied_by_the_generator_key(capture211, capsys):
+    """Two shards x two threads of one 2.1.1 scan (interleaved subshards: each shard fixes g up to a 4th
+    root of unity) from two /24s of two ASes: one ``zmap_generator`` key, one candidate; by /24 and AS none;
+    the scanners stay ``ipid``."""
+    from scantui.analysis.rollup_cache import open_rollup
+
+    walks = open_rollup(open_inputs([capture211["pcap"]])).zmap_walks.collect()
+    assert sorted(walks["src"].to_list()) == sorted(capture211["sources"])
+    assert set(walks["generator_key"].to_list()) == {zr.generator_class(capture211["generator"], 65537)}
+    assert walks["tagged"].all()
+    paths = [capture211["pcap"], capture211["enrich"], "--telescope", capture211["cidr"]]
+    code, out, err = run(["collab", *paths, "--json", "--by", "zmap_generator"], capsys)
+    assert code == 0, err
+    (cand,) = json.loads(out)
+    assert cand["key_kind"] == "zmap_generator" and sorted(cand["sources"]) == sorted(
+        str(ipaddress.ip_address(s)) for s in capture211["sources"])
+    assert cand["union"] == cand["total"] == 4096 and cand["cover_multiple"] == 1
+    code, out, err = run(["collab", *paths, "--json", "--by", "both"], capsys)
+    assert code == 0 and json.loads(out) == []
+    code, out, err = run(["scanners", capture211["pcap"], "--json"], capsys)
+    assert {(r["tool"], r["variant"]) for r in json.loads(out)} == {("zmap", "ipid")}
+
+
+def test_generator_class_merges_the_roots_of_unity():
+    p, g = 65537, pow(3, 12345, 65537)
+    z = pow(3, (p - 1) // 16, p)
+    assert {zr.generator_class(g * pow(z, j, p) % p, p) for j in range(16)} == {zr.generator_class(g, p)}
+    assert zr.generator_class(g, p) != zr.generator_class(pow(3, 12347, p), p)

@@ -158,3 +158,45 @@ def test_sorting_network_sorts_columns(n):
     for i, k in zd._sorting_network(n):
         rows[i], rows[k] = np.minimum(rows[i], rows[k]), np.maximum(rows[i], rows[k])
     assert np.array_equal(np.array(rows), expected)
+
+
+def _thread_runs(scan: zw.Scan, ts: np.ndarray, dst: np.ndarray, hyp: zd.Hypothesis) -> np.ndarray:
+    """Lengths of the runs of one subshard's probes in time order (subshard from the exponent on g's cycle)."""
+    p = scan.group.prime
+    inv = pow(int(zd.dlog(p)(np.array([scan.generator], dtype=np.uint64))[0]), -1, p - 1)
+    e = zd.dlog(p)((zd.index_map(hyp).index(dst) + 1).astype(np.uint64)).astype(np.int64) * inv % (p - 1)
+    sub = (e - scan.offset) % (p - 1) // ((p - 1) // scan.subshards)
+    return np.diff(np.concatenate([[0], np.flatnonzero(np.diff(sub) != 0) + 1, [len(sub)]]))
+
+
+def test_simulated_threads_send_in_batches_and_shards_still_match():
+    """A scan of a /20 seen whole (as the real 4.3.4 capture): each thread's probes leave in runs of 64 by
+    default, probe by probe with ``batch=None``; the batched shards match with the scan's g, two
+    threads each and S = 4 (the rollup's prefix hypothesis)."""
+    cidr = "61.8.16.0/20"
+    allowed = zw.Allowed((cidr,), ())
+    hyp = zd.Hypothesis(allow=(cidr,), block=())
+    gens = set()
+    for shard in range(2):
+        scan = zw.Scan.from_words(0xC0FFEE, 0xF00D, allowed, shard=shard, shards=2, threads=2)
+        ts, dst, _ = zw.probes(scan, rate=1000.0, jitter=1e-5, seed=shard)
+        runs = _thread_runs(scan, ts, dst, hyp)
+        assert np.median(runs) == 64 and (runs[:-1] == 64).mean() > 0.9
+        assert np.all(np.diff(ts) >= 0) and 0.9 < len(ts) / 1000.0 / ts[-1] < 1.1
+        m = zd.match_walk(dst, ts, _range(cidr), hyp)
+        assert m is not None and m.prime == 65537 and m.threads_seen == 2 and m.subshards == 4
+        gens.add(m.generator)
+        one_by_one = _thread_runs(scan, *zw.probes(scan, rate=1000.0, batch=None)[:2], hyp)
+        assert np.median(one_by_one) == 1
+    assert gens == {scan.generator}
+
+
+@pytest.mark.parametrize("batch", [64, None])
+def test_batched_internet_wide_shards_match_through_a_telescope(batch):
+    """Internet-wide, 3 shards x 2 threads, through a /16: batching or not, every shard gives the scan's g."""
+    for shard in range(3):
+        scan = zw.Scan.from_words(0xC0FFEE, 0xBEEF, zw.Allowed(), shard=shard, shards=3, threads=2)
+        ts, dst, _ = zw.probes(scan, rate=20_000.0, keep=zw.cidr_addresses("44.1.0.0/16"), limit=1_000_000,
+                               seed=shard, batch=batch)
+        m = zd.match_walk(dst, ts, _range("44.1.0.0/16"))
+        assert m is not None and m.generator == scan.generator and m.subshards == 6 and m.threads_seen == 2

@@ -32,6 +32,39 @@ def zmap41_records(src: int, ts: np.ndarray, dst: np.ndarray, port: int, seed: i
     return out
 
 
+def zmap211_records(src: int, ts: np.ndarray, dst: np.ndarray, port: int, seed: int) -> list[Rec]:
+    """One SYN per (time, destination) with zmap 2.1.1's header (tests/data/zmap211): IP-ID 54321, TTL
+    255, window 65535, no TCP options."""
+    rng = np.random.default_rng(seed)
+    return [Rec(ether(ipv4(src, int(d), 6, tcp(sport=int(rng.integers(32768, 61000)), dport=port,
+                                               seq=int(rng.integers(0, 2**32)), flags=0x02, window=65535),
+                           ip_id=54321, ttl=255)), ts=T0 + float(t)) for t, d in zip(ts, dst)]
+
+
+def sharded_211_capture(folder: Path, cidr: str = "61.8.16.0/20", shards: int = 2, threads: int = 2,
+                        exponent: int = 12345) -> dict:
+    """A sharded zmap 2.1.1 scan of *cidr* (one seed: g = 3**exponent in group 65537, interleaved
+    subshards, IP-ID 54321) from *shards* sources in different /24s of different ASes, every probe seen
+    (the telescope is the prefix), with an enrichment table putting source i in AS 64600 + i."""
+    allowed = zw.Allowed((cidr,), (), radix=20)
+    group = zw.group_for(allowed.count, version=2)
+    g = pow(group.known_root, exponent, group.prime)
+    sources = [_addr(f"{20 + 40 * i}.{i + 1}.2.{9 + i}") for i in range(shards)]
+    records = []
+    for shard, src in enumerate(sources):
+        scan = zw.Scan(g, 1000 + exponent, allowed, group, shard=shard, shards=shards, threads=threads, version=2)
+        ts, dst, _ = zw.probes(scan, rate=500.0, seed=shard)
+        records += zmap211_records(src, ts, dst, PORT, shard)
+    path = write_pcap(folder / "zmap211_shards.pcap", sorted(records, key=lambda r: r.ts))
+    day = dt.datetime.fromtimestamp(T0, dt.timezone.utc).date()
+    table = pl.DataFrame({"src": sources, "day": [day] * shards, "asn": [64600 + i for i in range(shards)],
+                          "as_name": [f"AS{i}" for i in range(shards)]})
+    enrich = folder / "enrich211.parquet"
+    pl.concat([pl.DataFrame(schema=TABLE_SCHEMA), table], how="diagonal_relaxed").write_parquet(enrich)
+    return {"pcap": str(path), "enrich": str(enrich), "generator": g, "sources": sources, "cidr": cidr,
+            "prime": group.prime}
+
+
 def _addr(text: str) -> int:
     return int(ipaddress.ip_address(text))
 

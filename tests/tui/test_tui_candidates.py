@@ -1,5 +1,5 @@
-"""Pilot tests of the candidates screen and the labelling workflow, on the sample (33 candidate scans,
-11 suggested groups, by the default --by all; the labelling walk: --by both's 31 and 10), with the labels file on disk checked after every change; and its snapshots.
+"""Pilot tests of the candidates screen and the labelling workflow, on the sample (35 candidate scans,
+12 suggested groups, by the default --by all; the labelling walk: --by both's 31 and 10), with the labels file on disk checked after every change; and its snapshots.
 
 The sample's suggestions (``scantui groups``): S01 = 80.82.77.130-138 (6 scans on 3306/9000/27017),
 S05 = 71.6.232.6-7, S08 = 51.75.146.101-103. The rollup is built once per session (``tui_cache``).
@@ -111,12 +111,12 @@ def test_counting_shows_progress_then_the_ranked_lists_and_enter_opens(tui_cache
             release.set()
             await settle(app, pilot)
             text = screen_text(app)
-            assert "33 candidate scans in 11 suggested groups" in text  # with the fingerprint pool FPP (2 scans)
-            assert "suggested groups · 11 · 11 new" in text and "candidate scans · 33 · 33 new" in text
+            assert "35 candidate scans in 12 suggested groups" in text  # with the fingerprint pool FPP, the ZMap walk ZMW
+            assert "suggested groups · 12 · 12 new" in text and "candidate scans · 35 · 35 new" in text
             assert not screen.query_one("#candidates-progress").display
             groups, scans = screen.groups_table, screen.candidates_table
-            assert groups.frame["group"].to_list() == [f"S{n:02d}" for n in range(1, 12)]  # ranked
-            assert scans.frame["rank"].to_list() == list(range(1, 34))
+            assert groups.frame["group"].to_list() == [f"S{n:02d}" for n in range(1, 13)]  # ranked
+            assert scans.frame["rank"].to_list() == list(range(1, 36))
             assert scans.frame["score"].to_list() == sorted(scans.frame["score"].to_list(), reverse=True)
             # enter opens a suggestion, escape comes back, tab switches lists, enter opens a candidate scan
             await press(app, pilot, "enter")
@@ -281,7 +281,7 @@ def test_a_broken_labels_file_is_an_error_and_the_app_keeps_running(tui_cache, t
     async def broken_at_start(app, pilot):
         assert any(n.severity == "error" and "labels" in (n.title or "") for n in app._notifications)
         screen = await candidates(app, pilot)
-        assert screen.groups_table.row_count == 11 and "not open" in screen_text(app)
+        assert screen.groups_table.row_count == 12 and "not open" in screen_text(app)
         app.clear_notifications()
         await press(app, pilot, "l")
         assert not isinstance(app.screen, LabelAsScreen)
@@ -341,7 +341,7 @@ def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_c
 
     async def scenario(app, pilot):
         screen = await candidates(app, pilot)
-        assert app.collab_count == 33 and "window day" in app.screen.sub_title  # with the fingerprint pool (FPP-01/02)
+        assert app.collab_count == 35 and "window day" in app.screen.sub_title  # with FPP-01/02 and ZMW-01/02
         midnight = (4443, "2024-02-08", "51.75.146.0/24")
         assert midnight not in {(c.port, c.day.isoformat(), c.key.text) for c in app.state.collab.candidates}
         await press(app, pilot, "o")
@@ -354,16 +354,16 @@ def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_c
         window.value = "24h"
         await press(app, pilot, "enter")
         assert app.screen is screen and app.state.request.window == "24h"
-        assert app.collab_count == 35 and not app.counting
+        assert app.collab_count == 37 and not app.counting  # with the midnight scan
         found = {(c.port, c.day.isoformat(), c.key.text): c for c in app.state.collab.candidates}
         assert midnight in found and found[midnight].window == "24h"
         assert "window 24h · by all · tol 1.64%,2.46%" in screen.sub_title
-        assert "35 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
-        assert len(screen.candidates_table.frame) == 35  # the lists follow
+        assert "37 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
+        assert len(screen.candidates_table.frame) == 37  # the lists follow
         await press(app, pilot, "o")
         app.screen.query_one("#prompt-by", Input).value = "asn"
         await press(app, pilot, "escape")  # cancelled: nothing runs again
-        assert app.state.request.by == "all" and app.collab_count == 35
+        assert app.state.request.by == "all" and app.collab_count == 37
 
     run_app(sample_app(tui_cache, tmp_path / "labels.yaml"), scenario)
 
@@ -381,7 +381,7 @@ def test_the_default_window_is_bursts_and_finds_the_midnight_scan(tui_cache, tmp
 
     async def scenario(app, pilot):
         screen = await candidates(app, pilot)
-        assert app.collab_count == 44 and "window burst · by all" in screen.sub_title  # the sample's 27, MID-01 and issue 13's 16 scans (FPP's 2 by fingerprint)
+        assert app.collab_count == 46 and "window burst · by all" in screen.sub_title  # the sample's 27, MID-01 and issue 13's 18 scans (FPP's 2 by fingerprint, ZMW's 2 by generator)
         found = {(c.port, c.day.isoformat(), c.key.text): c for c in app.state.collab.candidates}
         assert found[(4443, "2024-02-08", "51.75.146.0/24")].window == "burst"
         await press(app, pilot, "o")
@@ -424,7 +424,7 @@ def test_slash_filters_the_candidates_and_groups_not_the_scanner_list(tui_cache,
         await press(app, pilot, *"port:3306")
         assert groups.frame["group"].to_list() == ["S01"] and sorted(scans.frame["rank"].to_list()) == [1, 4]
         text = screen_text(app)
-        assert "suggested groups · 11 · 11 new · 1 match /port:3306" in text and "candidate scans · 33 · 33 new · 2 match" in text
+        assert "suggested groups · 12 · 12 new · 1 match /port:3306" in text and "candidate scans · 35 · 35 new · 2 match" in text
         await press(app, pilot, "enter")  # applied: back to the list, the filter stays
         assert screen.focused is groups and groups.row_count == 1
         await press(app, pilot, "slash", "ctrl+u")  # (the bar's own clear-line key)
@@ -436,7 +436,7 @@ def test_slash_filters_the_candidates_and_groups_not_the_scanner_list(tui_cache,
         assert screen.filter_input.has_class("-invalid") and "unknown key 'tool'" in screen_text(app)
         assert scans.frame["rank"].to_list() == [8]  # a bad term keeps the last good filter
         await press(app, pilot, "escape")  # escape clears
-        assert groups.row_count == 11 and scans.row_count == 33 and "match" not in screen_text(app)
+        assert groups.row_count == 12 and scans.row_count == 35 and "match" not in screen_text(app)
         assert not screen.query_one("#filter-row").display and app.screen is screen
         await press(app, pilot, "slash", *"review:same")
         assert groups.row_count == 0 and "nothing matches the filter" in screen_text(app)

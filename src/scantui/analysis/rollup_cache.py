@@ -286,6 +286,7 @@ def _options_dict(opts: LoadOptions) -> dict[str, Any]:
 def cache_key(inputs: list[dict[str, Any]], opts: LoadOptions, unicorn_min_packets: int) -> str:
     payload = {
         "layout_version": ru.LAYOUT_VERSION,
+        "days_version": DAYS_VERSION,
         "inputs": inputs,
         "load_options": _options_dict(opts),
         "unicorn_min_packets": unicorn_min_packets,
@@ -436,8 +437,10 @@ def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
     return dataclasses.replace(rollup, enrichment_path=target)
 
 
-#: Bumped when what an input's day split or a day's state holds changes (besides :data:`ru.LAYOUT_VERSION`).
-DAYS_VERSION = 2  # 2: capture inputs' splits and day tables carry record references
+#: Bumped when what an input's day split or a day's state holds changes (besides :data:`ru.LAYOUT_VERSION`);
+#: part of every rollup's key too. 2: capture inputs' splits and day tables carry record references;
+#: 3: the ZMap walk table tests IP-ID-tagged pairs as well.
+DAYS_VERSION = 3
 _UNIT_DONE = "index.json"
 _STATE_DONE = "state.json"
 

@@ -11,9 +11,11 @@ real 2.1.1 captures in ``tests/data/zmap211``):
 - at least :data:`MIN_HITS` distinct destinations that day (the fewest the test's 1e-4 false-match
   bound accepts on a /16 telescope; smaller views need more and the test says no by itself).
 
-Probes with ZMap's old IP-ID tag 54321 (<= 4.0) are not tested: the IP-ID rule names them already,
-and on the dev data every header match was such a probe (1,522 (source, port) pairs of one
-600 k-packet day, 43 CPU s of tests; ``benchmarks/RESULTS.md``). ZMap >= 4.1 randomises the IP-ID. The
+Pairs whose probes carry ZMap's old IP-ID tag 54321 (<= 4.0; ``tagged``) are tested too, for their
+generator key (``variant`` stays ``ipid``: the IP-ID rule names them), but only as a scan of one prefix
+(:func:`span_hypothesis`, below): 2.1.1 and 3.x draw a full-size generator that the Internet-wide test
+cannot search, and that test on every tagged pair cost 43 CPU s on one 600 k-packet dev day (1,522
+pairs; ``benchmarks/RESULTS.md``). ZMap >= 4.1 randomises the IP-ID. The
 test's telescope is the day's distinct destinations (``day_totals``, summed over sensors), every
 address allowed by the default hypothesis (the Internet minus ZMap's shipped blocklist). A pair that
 fails it, with at least :data:`SPAN_MIN_HITS` destinations, is tested once more as a scan of one
@@ -31,6 +33,7 @@ A scan crossing midnight is tested once per day (each day's part on its own).
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,7 +65,21 @@ SCHEMA = pl.Schema({
     "day": pl.Date(), "src": pl.UInt32(), "dport": pl.UInt16(), "zmap_generator": pl.UInt64(), "prime": pl.UInt64(),
     "hits": pl.UInt32(), "distinct": pl.UInt32(), "tight": pl.UInt32(), "consistent": pl.UInt32(),
     "threads_seen": pl.UInt16(), "subshards": pl.UInt32(), "steps_per_s": pl.Float64(),
+    "tagged": pl.Boolean(), "generator_key": pl.UInt64(),
 })
+
+#: 2.1.1's subshards interleave (each thread multiplies by g**S): a shard's probes fix g only up to an S-th
+#: root of unity, so a tagged match's key is the smallest g * z over the z with z**AMBIGUITY == 1 (S up
+#: to 16 in the 2-power groups 257 and 65537 that :func:`match_span` uses).
+AMBIGUITY = 16
+
+
+def generator_class(g: int, prime: int) -> int:
+    """The smallest of g * z mod *prime* over the roots of unity z of order dividing gcd(:data:`AMBIGUITY`, prime - 1)."""
+    n = prime - 1
+    d = math.gcd(AMBIGUITY, n)
+    z = pow(zw.GROUPS[prime][0], n // d, prime) if prime in zw.GROUPS else 1
+    return min(g * pow(z, j, prime) % prime for j in range(d))
 
 
 def _syn() -> pl.Expr:
@@ -70,49 +87,69 @@ def _syn() -> pl.Expr:
 
 
 def zmap_header() -> pl.Expr:
-    """A SYN probe whose header ZMap's builder could have written (window, MSS option, no payload)
-    without the old IP-ID tag (a tagged probe is ZMap by the IP-ID rule already)."""
+    """A SYN probe whose header ZMap's builder could have written (window, MSS option, no payload),
+    with or without the old IP-ID tag."""
     mss = pl.col("tcp_mss")
     return ((pl.col("tcp_window") == 65535) & (mss.is_null() | (mss == 1460))
-            & (pl.col("ip_len").is_null() | (pl.col("ip_len") <= 60))
-            & (pl.col("ip_id") != ZMAP_IP_ID)).fill_null(False)
+            & (pl.col("ip_len").is_null() | (pl.col("ip_len") <= 60))).fill_null(False)
+
+
+def _tag() -> pl.Expr:
+    return (pl.col("ip_id") == ZMAP_IP_ID).fill_null(False)
 
 
 def prescreen(packets: pl.LazyFrame) -> pl.LazyFrame:
-    """The (``src``, ``dport``) pairs worth the walk test, with ``probes`` (SYN probes of the pair)."""
+    """The (``src``, ``dport``) pairs worth the walk test, with ``probes`` (SYN probes of the pair) and
+    ``tagged`` (most of its ZMap-header probes carry the IP-ID tag: old ZMap, tested on its prefix only)."""
+    header = zmap_header()
     return (packets.filter(_syn())
             .group_by("src", "dport")
-            .agg(pl.len().alias("probes"), zmap_header().sum().alias("header"))
+            .agg(pl.len().alias("probes"), header.sum().alias("header"), (header & _tag()).sum().alias("tag"))
             .filter((pl.col("header") >= MIN_HITS) & (pl.col("header") >= HEADER_SHARE * pl.col("probes")))
-            .select("src", "dport", "probes"))
+            .select("src", "dport", "probes", (2 * pl.col("tag") > pl.col("header")).alias("tagged")))
 
 
 def candidate_probes(packets: pl.LazyFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     """The pairs' ZMap-header SYN probes, one row per pair: ``dst`` and ``ts`` (epoch us) lists in time
-    order; pairs with fewer than :data:`MIN_HITS` distinct destinations left out."""
+    order and the pair's ``tagged`` (False when *pairs* lacks it); pairs with fewer than :data:`MIN_HITS`
+    distinct destinations left out, and tagged pairs that :func:`match_span` would refuse (fewer than
+    :data:`SPAN_MIN_HITS`, or wider than a /:data:`SPAN_MAX_PREFIX`)."""
+    keys = pairs.lazy().select("src", "dport", pl.col("tagged") if "tagged" in pairs.columns else pl.lit(False).alias("tagged"))
     return (packets.filter(_syn() & zmap_header())
-            .join(pairs.lazy().select("src", "dport"), on=["src", "dport"], how="semi")
-            .select("src", "dport", "ts", "dst")
+            .join(keys, on=["src", "dport"], how="inner")
+            .select("src", "dport", "ts", "dst", "tagged")
             .sort("ts")
             .group_by("src", "dport", maintain_order=True)
-            .agg(pl.col("dst"), pl.col("ts").dt.epoch("us"), pl.col("dst").n_unique().alias("distinct"))
-            .filter(pl.col("distinct") >= MIN_HITS)
+            .agg(pl.col("dst"), pl.col("ts").dt.epoch("us"), pl.col("dst").n_unique().alias("distinct"),
+                 pl.col("tagged").first(),
+                 (pl.col("dst").min().cast(pl.Int64).xor(pl.col("dst").max().cast(pl.Int64))
+                  < (1 << (32 - SPAN_MAX_PREFIX))).alias("in_prefix"))
+            .filter((pl.col("distinct") >= MIN_HITS)
+                    & (~pl.col("tagged") | (pl.col("in_prefix") & (pl.col("distinct") >= SPAN_MIN_HITS))))
+            .drop("in_prefix")
             .sort("src", "dport")
             .collect())
 
 
 def match_pairs(groups: pl.DataFrame, telescope: Sequence[tuple[int, int]] | int, day=None) -> pl.DataFrame:
-    """:func:`~scantui.analysis.zmap_walk.match_walk` on each pair of :func:`candidate_probes`: the matches."""
+    """:func:`~scantui.analysis.zmap_walk.match_walk` on each pair of :func:`candidate_probes`: the matches.
+
+    A ``tagged`` pair (IP-ID 54321: ZMap <= 4.0) is tested under :func:`span_hypothesis` only: 2.1.1 and
+    3.x draw a full-size generator, which the Internet-wide test (roots below 2**22) cannot find, while a
+    prefix of a /16 or less puts the scan in a group small enough to try every root."""
     rows = []
-    for src, dport, dst, ts, distinct in groups.select("src", "dport", "dst", "ts", "distinct").iter_rows():
+    tagged_col = groups["tagged"] if "tagged" in groups.columns else pl.Series([False] * groups.height)
+    for (src, dport, dst, ts, distinct), tagged in zip(
+            groups.select("src", "dport", "dst", "ts", "distinct").iter_rows(), tagged_col):
         dst, ts = np.asarray(dst, dtype=np.int64), np.asarray(ts, dtype=np.float64) / 1e6
         first = np.sort(np.unique(dst, return_index=True)[1])[:MAX_TEST_HITS]
-        m = zw.match_walk(dst[first], ts[first], telescope)
+        m = None if tagged else zw.match_walk(dst[first], ts[first], telescope)
         if m is None:
             m = match_span(dst[first], ts[first], telescope)
         if m is not None:
+            key = generator_class(m.generator, m.prime) if tagged else m.generator
             rows.append((day, src, dport, m.generator, m.prime, m.hits, distinct, m.tight, m.consistent,
-                         m.threads_seen, m.subshards, m.steps_per_s))
+                         m.threads_seen, m.subshards, m.steps_per_s, bool(tagged), key))
     return pl.DataFrame(rows, schema=SCHEMA, orient="row")
 
 
@@ -226,9 +263,10 @@ KEY_SCHEMA = pl.Schema({"day": pl.Date(), "src": pl.UInt32(), "dport": pl.UInt16
 
 def generator_keys(walks: pl.LazyFrame) -> pl.LazyFrame:
     """Collab's ``zmap_generator`` key (:mod:`~scantui.analysis.collab_keys`): (``day``, ``src``, ``dport``,
-    ``key``) with ``key`` = the generator the walk test recovered for that source and port that day.
-    The shards of one seeded scan share it whatever their /24 or AS."""
-    return (walks.select("day", "src", "dport", pl.col("zmap_generator").cast(pl.UInt64).alias("key"))
+    ``key``) with ``key`` = the generator the walk test recovered for that source and port that day
+    (``generator_key``: for an IP-ID-tagged match its :func:`generator_class`). The shards of one seeded
+    scan share it whatever their /24 or AS."""
+    return (walks.select("day", "src", "dport", pl.col("generator_key").cast(pl.UInt64).alias("key"))
             .unique(["day", "src", "dport"], keep="any"))
 
 
@@ -242,6 +280,8 @@ def describe_source(walks: pl.LazyFrame | None, src: int) -> str | None:
         return None
     best = rows.sort(["distinct", "day", "dport"], descending=[True, False, False]).row(0, named=True)
     parts = [f"g={best['zmap_generator']}", f"{best['distinct']} hits"]
+    if best["tagged"]:
+        parts[0] += f" (IP-ID tag; key g={best['generator_key']})"
     if best["threads_seen"] and best["threads_seen"] > 1:
         parts.append(f"threads >= {best['threads_seen']}")
     if best["subshards"]:

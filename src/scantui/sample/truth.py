@@ -35,9 +35,12 @@ days ``YYYY-MM-DD``; keys are stable, new keys may be added)::
          "sources" order], "timing": "parallel"|"sequential", "tool", "style", "note"?,
          "class"?, "missed_by"?, "artifacts"?}
          # issue 13's shapes carry "class" (resharded_rounds, drift, trickle_sweep, split_groups,
-         # fingerprint_pool) and "missed_by": the --window modes (day, 24h, 48h) expected to miss
-         # them (the default burst windows find them all); a fingerprint_pool has "key_kind":
-         # "fingerprint", its signature text as "key", asn/prefix24 null and its "artifacts"
+         # fingerprint_pool, zmap4_walk) and "missed_by": the --window modes (day, 24h, 48h) and
+         # --by key sets (both) expected to miss them (the default burst windows find them all); a
+         # fingerprint_pool has "key_kind": "fingerprint", its signature text as "key", asn/prefix24
+         # null and its "artifacts"; a zmap4_walk "key_kind": "zmap_generator", "key": "zmap g=G",
+         # "tool": "zmap", "variant": "walk" and "zmap" (version, generator, shards, threads, batch,
+         # allowlist, blocklist, rate_pps)
       ],
       "groups": [{"id", "shape", "members", "ports", "days", "scans": [scan ids], "asn",
                   "prefixes", "tool", "timing", "split_rule", "pool"?, "split_counts"?}],

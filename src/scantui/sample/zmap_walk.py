@@ -39,7 +39,8 @@ equals ``zmap --dryrun`` of Debian's 2.1.1 for -T 1, -T 3 and --shards 2 -T 2 (a
 --shards without --seed); A = 3,702,258,432 for the shipped blocklist (13.8 % of steps skipped);
 1,109,646 primitive roots below 2**22 for p = 2**32 + 15. Header facts read at v4.3.4, not run:
 TTL 64 (``--probe-ttl`` default since 4.1.0; 255 before), window 65535, source address
-``(dst + offset) % n_src`` with several ``-S`` addresses.
+``(dst + offset) % n_src`` with several ``-S`` addresses. Timing (:func:`probes`): each thread's
+probes leave in batches of 64, as in the real 4.3.4 capture (tests/data/zmap4).
 """
 
 from __future__ import annotations
@@ -363,20 +364,35 @@ def _steps_between(first: int, last: int, factor: int, p: int, order: int) -> in
 # -- timed probes -------------------------------------------------------------------------------
 
 
+#: Probes a ZMap >= 4.1 sender thread hands the kernel at once (``batch`` in send.c; the real 4.3.4
+#: capture of tests/data/zmap4 shows each thread's probes leaving in runs of 64).
+BATCH = 64
+#: Seconds between two probes of one batch (back to back on the wire).
+BATCH_GAP = 1e-6
+
+
 def probes(scan: Scan, *, rate: float, start: float = 0.0, limit: int | None = None,
-           keep: np.ndarray | None = None, jitter: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           keep: np.ndarray | None = None, jitter: float = 0.0, seed: int = 0,
+           batch: int | None = BATCH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ts seconds, dst uint32, port index) of the instance's probes, time-sorted.
 
     Threads send concurrently at ``rate / threads`` valid targets per second each (skipped
     elements cost no time); *limit* caps each thread's walk steps; *keep* (a sorted uint32
     array of telescope addresses) keeps only probes to those; *jitter* adds uniform noise of
-    that many seconds (send batching)."""
+    that many seconds. Each thread sends its probes in runs of *batch* back to back (:data:`BATCH_GAP`
+    apart), one run per ``batch / (rate / threads)`` seconds, the threads' runs evenly staggered;
+    ``batch=None`` spaces every probe evenly instead (threads interleaved probe by probe)."""
     rng = np.random.default_rng(seed)
     per_thread = rate / scan.threads
     ts_all, dst_all, port_all = [], [], []
     for t in range(scan.threads):
         for addr, port, k in scan.thread_walk(t, limit=limit, keep=keep):
-            ts_all.append(start + k / per_thread)
+            if batch is None:
+                ts_all.append(start + k / per_thread)
+            else:
+                period = batch / per_thread
+                gap = min(BATCH_GAP, period / scan.threads / (2 * batch))
+                ts_all.append(start + (k // batch) * period + t * period / scan.threads + (k % batch) * gap)
             dst_all.append(addr)
             port_all.append(port)
     ts = np.concatenate(ts_all) if ts_all else np.zeros(0)
