@@ -530,3 +530,50 @@ def test_the_apps_time_range_limits_the_packets_view(tiny_parquet, tui_cache):
         assert screen.total == every.height > want.height
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_space_marks_packets_sources_and_l_labels_them_ctrl_s_exports_theirs(tiny_parquet, tui_cache, tmp_path):
+    """Multi-select in the packets view (issue 14 part 5): ``space`` marks a packet's source (every packet of it
+    shows the mark), ``ctrl+s`` then writes only the marked sources' packets, ``l`` labels them (YAML on disk)."""
+    import ipaddress
+
+    from scantui.labels import LabelsStore
+    from scantui.tui.screens.prompt import PromptScreen
+
+    labels = tmp_path / "labels.yaml"
+    app = make_app([tiny_parquet], tui_cache, labels_path=labels)
+    out = tmp_path / "marked.parquet"
+
+    async def scenario(app, pilot):
+        await settle(app, pilot)
+        app.open_packets(PacketsView.of_sources([SRC_10, SRC_5]))
+        screen = await _packets(app, pilot)
+        table = screen.table
+        first = table.selected_row["src"]
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert table.marks == {first}
+        assert "1 source marked" in screen_text(app)
+        same = [i for i in range(min(table.row_count, 40)) if (table.loaded_row(i) or {}).get("src") == first]
+        assert same and all(table.is_marked(i) for i in same)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PromptScreen)
+        app.screen.query_one(Input).value = str(out)
+        await pilot.press("enter")
+        for _ in range(20):
+            await settle(app, pilot)
+            if out.exists():
+                break
+        got = pl.read_parquet(out)
+        want = tiny_frame().filter(pl.col("src") == first)
+        assert got.height == want.height and set(got["src"].to_list()) == {first}
+        await pilot.press("l")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        (group,) = LabelsStore.load(labels, must_exist=True).groups
+        assert list(group.members) == [str(ipaddress.IPv4Address(first))]
+        assert table.marks == set()
+
+    run_app(app, scenario)

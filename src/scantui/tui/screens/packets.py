@@ -56,7 +56,9 @@ class PacketsScreen(Screen):
 
     HELP = ("Packets in time order, every field. / focuses the field filter (enter applies, ctrl+u clears); "
             "f counts the values of the column under the column cursor (left/right move it); enter opens the "
-            "packet's dissection; ctrl+s exports the filtered packets (.pcap, .csv, .parquet, .txt).\n\n" + WHERE_HELP)
+            "packet's dissection; ctrl+s exports the filtered packets (.pcap, .csv, .parquet, .txt). space marks the "
+            "packet's source (every packet of it shows the mark; - clears): l labels the marked sources, ctrl+s "
+            "then writes only their packets.\n\n" + WHERE_HELP)
     DEFAULT_CSS = """
     PacketsScreen #packets-status { height: 1; padding: 0 1; color: $text-muted; background: $surface; }
     PacketsScreen #packets-table { height: 1fr; }
@@ -68,6 +70,7 @@ class PacketsScreen(Screen):
         # priority: before the focused table's own keys (the packets' export is this screen's: pcap or a table)
         Binding("ctrl+s", "export", "Export", id="packets.export", priority=True),
         Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="packets.clear_filter"),
+        Binding("l", "label", "Label sources", show=False, id="packets.label"),
     ]
 
     def __init__(self, view: PacketsView) -> None:
@@ -90,6 +93,7 @@ class PacketsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.table.mark_key = "src"  # space marks a packet's source
         self.table.focus()
         self.watch(self.app, "loading", self._loading_changed, init=False)
         self.load("")
@@ -178,6 +182,8 @@ class PacketsScreen(Screen):
         text = rows if self.total is not None else f"first {self.table.row_count:,} rows · counting…"
         if self.where.strip():
             text += f" · filter: {self.where.strip()}"
+        if self.table.marks:
+            text += f" · {self.table.marks_text()}"
         self._say(text)
 
     def _say(self, text: str) -> None:
@@ -312,7 +318,13 @@ class PacketsScreen(Screen):
             return path
 
         lf, files = self.lf, self.files
-        self.app.push_screen(PromptScreen("export packets", [("path", "path", "packets.pcap", "a file name")],
+        marked = sorted(self.table.marks)
+        if marked:
+            import polars as pl
+
+            lf = lf.filter(pl.col("src").is_in(pl.Series(marked, dtype=pl.UInt32).implode()))
+        title = f"export the packets of {len(marked):,} marked sources" if marked else "export packets"
+        self.app.push_screen(PromptScreen(title, [("path", "path", "packets.pcap", "a file name")],
                                           help_text=EXPORT_HELP, check=check),
                              lambda path: self._export(lf, files, path) if path is not None else None)
 
@@ -326,7 +338,22 @@ class PacketsScreen(Screen):
             return
         self.app.call_from_thread(self.notify, message, title="export", markup=False)
 
+    @on(PagedTable.MarksChanged)
+    def _marks_changed(self, _event: Any) -> None:
+        self._update_title()
+
+    def action_label(self) -> None:
+        """``l``: label the marked packets' sources (or the source of the packet under the cursor)."""
+        from scantui.tui.columns import ip_text
+        from scantui.tui.labelling import label_sources_dialog
+
+        table = self.table
+        ips = [ip_text(row["src"]) for row in table.chosen_rows() if row.get("src") is not None]
+        label_sources_dialog(self.app, ips, then=lambda _change: table.action_clear_marks())
+
     def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
+        yield "packets: label sources", "Label the marked packets' sources, else the one under the cursor (l)", \
+            self.action_label
         yield "packets: filter", "Focus the field filter (/)", self.action_focus_filter
         yield "packets: clear filter", "Show every packet of the selection again (ctrl+u)", self.action_clear_filter
         yield "packets: frequency", "Count the values of the current column (f)", self.action_frequency

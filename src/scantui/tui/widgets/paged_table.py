@@ -162,15 +162,47 @@ class PagedTable(VirtualTable):
     def _not_here(self, what: str) -> None:
         self.notify(f"{what}: not in a paged table (its rows are read a page at a time)", title=what, markup=False)
 
-    # the frame-backed table's marks, column picker and export (issue 14) work on a frame of every row
+    # ------------------------------------------------------------ marks: by the rows' key (packets: their source)
+
+    def is_marked(self, index: int) -> bool:
+        row = self.loaded_row(index) if self.marks else None
+        return row is not None and row.get(self._paged_mark_key) in self.marks
+
+    @property
+    def _paged_mark_key(self) -> str | None:
+        return self.mark_key or (self.all_columns[0].key if self.all_columns else None)
+
+    def marks_text(self) -> str:
+        if not self.marks:
+            return ""
+        what = "source" if self._paged_mark_key == "src" else "value"
+        return f"{len(self.marks):,} {what}{'s' if len(self.marks) != 1 else ''} marked"
+
+    def chosen_rows(self) -> list[dict[str, Any]]:
+        """The marked keys as rows (``{mark_key: value}``, sorted), else the row under the cursor, else []."""
+        key = self._paged_mark_key
+        if self.marks and key is not None:
+            return [{key: value} for value in sorted(self.marks)]
+        row = self.selected_row
+        return [row] if row is not None else []
+
     def action_toggle_mark(self) -> None:
-        self._not_here("marks")
+        """Mark or unmark the key (packets: the source) of the row under the cursor, then move down; every row
+        with that key shows the mark."""
+        row, key = self.selected_row, self._paged_mark_key
+        if row is None or key is None or row.get(key) is None:
+            return
+        value = row[key]
+        if value in self.marks:
+            self.marks.discard(value)
+        else:
+            self.marks.add(value)
+        self._post_marks()
+        self.move_cursor(self.cursor_row + 1)
 
+    # the frame-backed table's mark-all, column picker and export (issue 14) work on a frame of every row
     def action_mark_all(self) -> None:
-        self._not_here("marks")
-
-    def action_clear_marks(self) -> None:
-        self._not_here("marks")
+        self._not_here("mark all")
 
     def action_pick_columns(self) -> None:
         self._not_here("column picker")

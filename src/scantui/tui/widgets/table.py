@@ -512,7 +512,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
             return Strip.blank(width, base)
         style = base + self.get_component_rich_style("virtual-table--cursor") if index == self.cursor_row else base
         pinned, scrolling = self._row_texts(index)
-        if self.marks and index in self._marked():
+        if self.marks and self.is_marked(index):
             pinned = "●" + pinned[1:]
             style += self.get_component_rich_style("virtual-table--marked", partial=True)
         return self._compose_line([Segment(pinned, style)], [Segment(scrolling, style)], style)
@@ -644,6 +644,10 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
                 self._marked_rows = frozenset(hits.to_series().to_list())
             self._marked_for, self._marked_stamp = self._view, stamp
         return self._marked_rows
+
+    def is_marked(self, index: int) -> bool:
+        """Whether display row *index* is marked (the gutter's ``●``)."""
+        return index in self._marked()
 
     _marks_version = 0
     _marked_stamp: tuple[int, int] = (-1, -1)
