@@ -577,3 +577,43 @@ def test_space_marks_packets_sources_and_l_labels_them_ctrl_s_exports_theirs(tin
         assert table.marks == set()
 
     run_app(app, scenario)
+
+
+def test_column_picker_in_the_packets_view_hides_a_column_and_keeps_the_rows(tiny_parquet, tui_cache, tmp_path,
+                                                                            monkeypatch):
+    """``c`` in the packets view (a wide table at 80x24, issue 14 part 7): a hidden column goes, the rows stay,
+    and the choice is remembered for the next packets view (the config file)."""
+    from scantui.tui.screens.column_picker import ColumnPickerScreen
+
+    config = tmp_path / "config.yaml"
+    monkeypatch.setenv("SCANTUI_CONFIG", str(config))
+    hidden = None
+
+    async def scenario(app, pilot):
+        nonlocal hidden
+        await settle(app, pilot)
+        app.open_packets(PacketsView.of_sources([SRC_10]))
+        screen = await _packets(app, pilot)
+        table = screen.table
+        rows = table.row_count
+        before = [c.key for c in table.columns]
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ColumnPickerScreen)
+        await pilot.press("space", "enter")  # the first column the picker lets go
+        await settle(app, pilot)
+        after = [c.key for c in table.columns]
+        (hidden,) = set(before) - set(after)
+        assert table.row_count == rows and table.virtual_size.height == rows + 1
+        assert table.selected_row is not None
+        assert hidden in config.read_text()
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+    async def again(app, pilot):
+        await settle(app, pilot)
+        app.open_packets(PacketsView.of_sources([SRC_10]))
+        screen = await _packets(app, pilot)
+        assert hidden not in [c.key for c in screen.table.columns]
+
+    run_app(make_app([tiny_parquet], tui_cache), again)

@@ -162,6 +162,12 @@ class PagedTable(VirtualTable):
     def _not_here(self, what: str) -> None:
         self.notify(f"{what}: not in a paged table (its rows are read a page at a time)", title=what, markup=False)
 
+    def choose_columns(self, order: Sequence[str], hidden: Sequence[str]) -> None:
+        """The column picker's choice (``c``; remembered per table like any table's): the rows stay the pages'."""
+        super().choose_columns(order, hidden)
+        self.forget_rows()
+        self._resized()
+
     # ------------------------------------------------------------ marks: by the rows' key (packets: their source)
 
     def is_marked(self, index: int) -> bool:
@@ -203,9 +209,6 @@ class PagedTable(VirtualTable):
     # the frame-backed table's mark-all, column picker and export (issue 14) work on a frame of every row
     def action_mark_all(self) -> None:
         self._not_here("mark all")
-
-    def action_pick_columns(self) -> None:
-        self._not_here("column picker")
 
     def action_export(self) -> None:
         self._not_here("export")
