@@ -193,7 +193,7 @@ def _term(raw: str) -> _Term:
         key, _, value = body.partition(":")
         column = KEYS.get(key.lower())
         if column is None:
-            raise PacketFilterError(f"{raw}: unknown key {key!r} (one of: {' '.join(sorted(set(KEYS)))})")
+            raise PacketFilterError(f"{raw}: unknown key {key!r} (one of: {' '.join(sorted({*KEYS, *_DAY_KEYS}))})")
         parts = [p for p in value.split(",") if p.strip()]
         if not parts:
             raise PacketFilterError(f"{raw}: no value after {key}:")
