@@ -94,6 +94,27 @@ def test_each_session_runs_scantui_open_on_the_same_files_and_options(tmp_path, 
     assert argv[4:] == ["--labels", str(tmp_path / "scantui-labels.yaml"), "--", str(tmp_path / "data.parquet")]
 
 
+def test_a_file_name_is_one_argument_of_the_session_command(tmp_path):
+    import json
+    import shlex
+
+    from scantui.cli.serve_cmds import serve_cmd, session_command, shell_command
+
+    odd = tmp_path / "it's a \"scan\"; touch pwned $(touch pwned) `x`.parquet"
+    ctx = serve_cmd.make_context("serve", [str(odd), "--labels", str(tmp_path / "a b.yaml")])
+    values = dict(ctx.params)
+    argv = session_command(values.pop("paths"), values)
+    line = shell_command((str(odd),), values)
+    # textual-serve runs the line through /bin/sh: here with a Python that prints the arguments it got
+    head = shlex.join([sys.executable, "-m", "scantui"])
+    assert line.startswith(head + " ")
+    probe = shlex.join([sys.executable, "-c", "import json, sys; print(json.dumps(sys.argv[1:]))"])
+    got = subprocess.run(["sh", "-c", probe + line[len(head):]], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert json.loads(got.stdout) == argv[3:]
+    assert argv[-1] == str(odd) and argv[argv.index("--labels") + 1] == str(tmp_path / "a b.yaml")
+    assert not (tmp_path / "pwned").exists()
+
+
 def test_public_prints_a_warning_on_stderr(tmp_path):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "scantui", "serve", SAMPLE, "--host", "0.0.0.0", "--public",

@@ -2,7 +2,7 @@
 small PNG reader for its screenshots: what the browser test of ``scantui serve`` needs, without playwright.
 
 :func:`chromium_path` finds the Debian package's binary (None: the test skips). :class:`Browser` starts it with
-a throw-away profile and one page; :meth:`Page.call` sends a command, :meth:`Page.evaluate` runs JavaScript.
+a throw-away profile and one page; :meth:`Browser.new_page` opens another tab; :meth:`Page.call` sends a command, :meth:`Page.evaluate` runs JavaScript.
 """
 
 from __future__ import annotations
@@ -89,10 +89,18 @@ class Page:
         raise AssertionError(f"the page did not show what was expected within {timeout:.0f}s; it showed:\n{text}")
 
     async def press(self, key: str) -> None:
-        """Type one printable key as a user would (keydown with its text, then keyup)."""
-        code = f"Digit{key}" if key.isdigit() else f"Key{key.upper()}"
-        await self.call("Input.dispatchKeyEvent", type="keyDown", key=key, code=code, text=key, unmodifiedText=key)
-        await self.call("Input.dispatchKeyEvent", type="keyUp", key=key, code=code)
+        """Type one key as a user would (keydown with its text, then keyup): a printable character, " " or "enter"."""
+        if key == "enter":
+            key, code, text, vk = "Enter", "Enter", "\r", 13
+        elif key == " ":
+            code, text, vk = "Space", " ", 32
+        else:
+            code, text = (f"Digit{key}" if key.isdigit() else f"Key{key.upper()}"), key
+            vk = ord(key.upper())
+        await self.call("Input.dispatchKeyEvent", type="keyDown", key=key, code=code, text=text, unmodifiedText=text,
+                        windowsVirtualKeyCode=vk, nativeVirtualKeyCode=vk)
+        await self.call("Input.dispatchKeyEvent", type="keyUp", key=key, code=code, windowsVirtualKeyCode=vk,
+                        nativeVirtualKeyCode=vk)
 
     async def screenshot(self, scale: float = 1.0) -> bytes:
         metrics = await self.call("Page.getLayoutMetrics")
@@ -109,7 +117,7 @@ class Browser:
         self.binary, self.profile, self.size = binary, profile, size
         self.proc: subprocess.Popen | None = None
         self.session = None
-        self.ws = None
+        self.sockets: list = []
 
     async def __aenter__(self) -> Page:
         import aiohttp
@@ -120,6 +128,9 @@ class Browser:
             [self.binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
              "--disable-extensions", "--disable-background-networking", "--disable-dev-shm-usage",
              "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--hide-scrollbars",
+             # a tab in the background keeps running (two sessions side by side)
+             "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+             "--disable-backgrounding-occluded-windows",
              f"--window-size={self.size[0]},{self.size[1]}", f"--user-data-dir={self.profile}",
              "--remote-debugging-port=0", "about:blank"],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -129,17 +140,24 @@ class Browser:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"Chromium did not start: {(self.profile / 'chromium.log').read_text()[-2000:]}")
             await asyncio.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
+        self.port = int(port_file.read_text().split()[0])
         self.session = aiohttp.ClientSession()
-        async with self.session.get(f"http://127.0.0.1:{port}/json/list") as resp:
+        async with self.session.get(f"http://127.0.0.1:{self.port}/json/list") as resp:
             targets = json.loads(await resp.text())
         page_url = next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
-        self.ws = await self.session.ws_connect(page_url, max_msg_size=0)
-        return Page(self.ws)
+        self.sockets.append(await self.session.ws_connect(page_url, max_msg_size=0))
+        return Page(self.sockets[-1])
+
+    async def new_page(self) -> Page:
+        """Another tab (another browser session of the served app once it loads the page)."""
+        async with self.session.put(f"http://127.0.0.1:{self.port}/json/new?about:blank") as resp:
+            target = json.loads(await resp.text())
+        self.sockets.append(await self.session.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0))
+        return Page(self.sockets[-1])
 
     async def __aexit__(self, *exc) -> None:
-        if self.ws is not None:
-            await self.ws.close()
+        for ws in self.sockets:
+            await ws.close()
         if self.session is not None:
             await self.session.close()
         if self.proc is not None:

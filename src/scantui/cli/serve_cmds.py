@@ -47,6 +47,11 @@ def session_command(paths, values: dict, params=None) -> list[str]:
     return [*argv, "--", *(os.path.abspath(p) for p in paths)]
 
 
+def shell_command(paths, values: dict) -> str:
+    """:func:`session_command` as the one line textual-serve hands to ``/bin/sh`` (every argument quoted)."""
+    return shlex.join(session_command(paths, values))
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -98,7 +103,7 @@ def serve(paths, host: str, port: int, public: bool, public_url: str | None, **v
                                "(there is no authentication)")
     _check_data_options(values, paths)
     _check_port(host, port)
-    command = shlex.join(session_command(paths, values))
+    command = shell_command(paths, values)
     if public:
         message(f"scantui: warning: serving on {host}:{port} with NO authentication: whoever reaches this port "
                 "uses the app and edits the labels file as you (see README, Browser)")
