@@ -115,22 +115,26 @@ def test_a_file_name_is_one_argument_of_the_session_command(tmp_path):
     assert not (tmp_path / "pwned").exists()
 
 
-def test_public_prints_a_warning_on_stderr(tmp_path):
+def test_public_prints_a_warning_on_stderr_and_the_page_uses_the_public_url(tmp_path):
+    import urllib.request
+
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an http_proxy
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "scantui", "serve", SAMPLE, "--host", "0.0.0.0", "--public",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, env={**os.environ, "SCANTUI_CONFIG": str(tmp_path / "c.yaml")})
+                             "--port", str(port), "--public-url", "https://scans.example.test/"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "SCANTUI_CONFIG": str(tmp_path / "c.yaml")})
     try:
         first = proc.stderr.readline().decode()
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # and it serves
+        while True:  # and it serves: the page sends browsers to the public URL's websocket
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                with direct.open(f"http://127.0.0.1:{port}/", timeout=5) as resp:
+                    page = resp.read().decode()
                 break
             except OSError:
+                assert time.monotonic() < deadline, "not serving"
                 time.sleep(0.2)
-        else:
-            raise AssertionError("not listening")
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -140,3 +144,5 @@ def test_public_prints_a_warning_on_stderr(tmp_path):
             proc.wait()
         proc.stderr.close()
     assert first.startswith("scantui: warning: ") and "NO authentication" in first and f"0.0.0.0:{port}" in first
+    assert "https://scans.example.test" in first
+    assert 'data-session-websocket-url="wss://scans.example.test/ws"' in page

@@ -104,13 +104,15 @@ def serve(paths, host: str, port: int, public: bool, public_url: str | None, **v
     _check_data_options(values, paths)
     _check_port(host, port)
     command = shell_command(paths, values)
+    # the page tells the browser where the app's websocket is: an absolute URL (textual-serve's way)
+    url = (public_url or f"http://{socket.getfqdn() if host in ('0.0.0.0', '::') else host}:{port}").rstrip("/")
     if public:
         message(f"scantui: warning: serving on {host}:{port} with NO authentication: whoever reaches this port "
-                "uses the app and edits the labels file as you (see README, Browser)")
+                f"uses the app and edits the labels file as you (see README, Browser); browsers are sent to {url} "
+                "(--public-url to change)")
     from textual_serve.server import Server
 
-    url = public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}"
-    Server(command, host=host, port=port, title="scantui", public_url=url.rstrip("/")).serve()
+    Server(command, host=host, port=port, title="scantui", public_url=url).serve()
 
 
 def _make_command() -> click.Command:
