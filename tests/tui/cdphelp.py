@@ -126,7 +126,7 @@ class Browser:
         self.log = open(self.profile / "chromium.log", "wb")
         self.proc = subprocess.Popen(
             [self.binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-             "--disable-extensions", "--disable-background-networking", "--disable-dev-shm-usage",
+             "--disable-extensions", "--disable-background-networking", "--disable-dev-shm-usage", "--no-proxy-server",
              "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--hide-scrollbars",
              # a tab in the background keeps running (two sessions side by side)
              "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
