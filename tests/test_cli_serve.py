@@ -51,6 +51,7 @@ def test_a_port_in_use_says_so(capsys):
     (["--window", "sometimes"], ["--window"]),
     (["--telescope", "1.2.3.0/24", "--telescope-size", "256"], ["exclude each other"]),
     (["--host", "no-such-host.invalid", "--public"], ["--host"]),
+    (["--public-url", "scans.example.org"], ["--public-url", "http"]),
 ])
 def test_bad_options_are_one_line_and_exit_2(argv, words, capsys):
     code, out, err = run(["serve", SAMPLE, *argv], capsys)

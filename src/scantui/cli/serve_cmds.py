@@ -101,17 +101,23 @@ def serve(paths, host: str, port: int, public: bool, public_url: str | None, **v
     if not _is_loopback(host) and not public:
         raise click.UsageError(f"--host {host} is not a loopback address: add --public to serve beyond this machine "
                                "(there is no authentication)")
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise click.UsageError(f"--public-url must be an http:// or https:// URL, got {public_url!r}")
+    # the page tells the browser where the app's websocket is: an absolute URL (textual-serve's way)
+    name = socket.getfqdn() if host in ("0.0.0.0", "::") else host
+    name = f"[{name}]" if ":" in name and not name.startswith("[") else name  # an IPv6 address
+    url = (public_url or f"http://{name}:{port}").rstrip("/")
     _check_data_options(values, paths)
     _check_port(host, port)
     command = shell_command(paths, values)
-    # the page tells the browser where the app's websocket is: an absolute URL (textual-serve's way)
-    url = (public_url or f"http://{socket.getfqdn() if host in ('0.0.0.0', '::') else host}:{port}").rstrip("/")
     if public:
         message(f"scantui: warning: serving on {host}:{port} with NO authentication: whoever reaches this port "
                 f"uses the app and edits the labels file as you (see README, Browser); browsers are sent to {url} "
                 "(--public-url to change)")
-    from textual_serve.server import Server
-
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise click.ClickException("scantui serve needs the textual-serve package (pip install -e . installs it)") from None
     Server(command, host=host, port=port, title="scantui", public_url=url).serve()
 
 
