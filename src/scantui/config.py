@@ -25,6 +25,7 @@ tui:
     table.down: "down,j,n"
   columns:                       # the column picker's choice per table (c in a table), written by the app
     scanner-table: {order: [src, packets, tool], hidden: [tools, top_ports]}
+  theme: nord                    # the palette's "Change theme", written by the app
 views:                           # saved views (the TUI's w saves, v or the palette opens)
   - {name: triage, area: candidates, query: "review:new", range: "2024-02-05..2024-02-09",
      sort: {column: score, descending: true}}
@@ -383,3 +384,52 @@ def _write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# ---------------------------------------------------------------- the TUI's theme (tui.theme, the palette's "Change theme")
+
+
+def tui_theme(config: dict[str, Any] | None = None, path: Path | None = None) -> str | None:
+    """The Textual theme the app last used (``tui.theme``); None when none was saved.
+
+    Whether a theme of that name exists is the app's to say (themes are Textual's);
+    a value that is not a name is an InputError naming ``tui.theme``.
+    """
+    path = path or config_path()
+    config = load_config(path) if config is None else config
+    section = config.get("tui") or {}
+    if not isinstance(section, dict):
+        raise InputError("tui must be a mapping", path=path, where="tui")
+    name = section.get("theme")
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise InputError("tui.theme must be a theme name, e.g. theme: nord", path=path, where="tui.theme")
+    return name.strip()
+
+
+def save_tui_theme(name: str, path: Path | None = None) -> None:
+    """Keep *name* as ``tui.theme`` in the config file (atomic; the file's other keys and comments kept;
+    a broken file is an InputError and is never overwritten)."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    path = path or config_path()
+    load_config(path)
+    yaml = YAML()  # round trip: comments and key order kept
+    try:
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        text, mode = "", 0o600
+    doc = yaml.load(text) or CommentedMap()
+    tui = doc.get("tui")
+    if not isinstance(tui, dict):
+        tui = doc["tui"] = CommentedMap()
+    tui["theme"] = name
+    out = StringIO()
+    yaml.dump(doc, out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, out.getvalue().encode("utf-8"), mode)

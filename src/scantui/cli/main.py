@@ -39,6 +39,7 @@ def cli() -> None:
 
     \b
     scantui PATH...            open the TUI on the data
+    scantui serve PATH...      the TUI in a web browser (loopback; --public to bind elsewhere)
     scantui info PATH...       what is in the data
     scantui rollup PATH...     build or update the rollup (only changed days are rebuilt)
     scantui scanners PATH...   one row per source: tools, ports, schedule
@@ -57,10 +58,11 @@ def cli() -> None:
 
 def _register() -> None:
     from scantui.cli import (analysis_cmds, collab_cmds, data_cmds, enrich_cmds, group_cmds, labels_cmds, packet_cmds,
-                             similar_cmds)
+                             serve_cmds, similar_cmds)
 
     for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS, *collab_cmds.COMMANDS, *group_cmds.COMMANDS,
-                    *labels_cmds.COMMANDS, *enrich_cmds.COMMANDS, *similar_cmds.COMMANDS, *packet_cmds.COMMANDS):
+                    *labels_cmds.COMMANDS, *enrich_cmds.COMMANDS, *similar_cmds.COMMANDS, *packet_cmds.COMMANDS,
+                    *serve_cmds.COMMANDS):
         cli.add_command(command)
 
 

@@ -6,6 +6,7 @@
   and progress, opening other data, searching again with other options;
 - :mod:`scantui.tui.app_labels`: the labels file (opened, watched, reloaded) and every
   labelling change (``change_labels``, saved at once, one at a time), undo;
+- :mod:`scantui.tui.app_theme`: the theme kept in the config file (``tui.theme``);
 - :mod:`scantui.tui.app_navigation`: areas as Textual modes, back, the filter key,
   help, the detail screens (``open_scanner``, ``open_candidate``...), the palette.
 
@@ -32,6 +33,7 @@ from scantui.tui.app_labels import LABELS_POLL, LabelsMixin
 from scantui.tui.app_navigation import NavigationMixin
 from scantui.tui.app_follow import FollowMixin
 from scantui.tui.app_pipeline import PipelineMixin
+from scantui.tui.app_theme import ThemeMixin
 from scantui.tui.app_views import ViewsMixin
 from scantui.tui.commands import ScantuiCommands
 from scantui.tui.safe import paste_text
@@ -41,7 +43,7 @@ from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.state import DataState, LoadRequest, error_text
 
-class ScantuiApp(PipelineMixin, FollowMixin, LabelsMixin, ViewsMixin, NavigationMixin, App[int]):
+class ScantuiApp(PipelineMixin, FollowMixin, LabelsMixin, ViewsMixin, ThemeMixin, NavigationMixin, App[int]):
     """Investigate scanning data from the keyboard; see the module doc."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere (tests) find it too
@@ -98,6 +100,7 @@ class ScantuiApp(PipelineMixin, FollowMixin, LabelsMixin, ViewsMixin, Navigation
 
     def on_mount(self) -> None:
         self.sub_title = safe_text(self.state.request.title)  # a file name is data: no control characters
+        self.apply_saved_theme()  # tui.theme of the config file, before the first paint
         self.call_after_refresh(self._apply_keymap)
         if self.autoload and self.state.request.follow:
             self.call_after_refresh(self.follow_inputs)  # it loads the first complete files it finds
