@@ -48,6 +48,7 @@ def cli() -> None:
     scantui similar PATH... --src IP|--group ID   sources that behave like these, ranked
     scantui packets PATH... [--src IP|CIDR] [--port N] [--day D] [--where FILTER] [-o OUT.pcap]
     scantui labels validate|list FILE
+    scantui lists [import FILE|show|export|remove]   known-scanner lists
     scantui enrich PATH... -o OUT.parquet   who is behind each source (IPinfo, MMDB, rules)
     scantui rules              the organization rules in force
     scantui ingest PATH... -o OUT.parquet
@@ -56,11 +57,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from scantui.cli import (analysis_cmds, collab_cmds, data_cmds, enrich_cmds, group_cmds, labels_cmds, packet_cmds,
-                             similar_cmds)
+    from scantui.cli import (analysis_cmds, collab_cmds, data_cmds, enrich_cmds, group_cmds, labels_cmds, lists_cmds,
+                             packet_cmds, similar_cmds)
 
     for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS, *collab_cmds.COMMANDS, *group_cmds.COMMANDS,
-                    *labels_cmds.COMMANDS, *enrich_cmds.COMMANDS, *similar_cmds.COMMANDS, *packet_cmds.COMMANDS):
+                    *labels_cmds.COMMANDS, *lists_cmds.COMMANDS, *enrich_cmds.COMMANDS, *similar_cmds.COMMANDS, *packet_cmds.COMMANDS):
         cli.add_command(command)
 
 
