@@ -132,7 +132,7 @@ SCANNER_COLUMNS: tuple[Column, ...] = (
     Column("category", "category", 10),
     Column("rule", "rule", 16),
     Column("top_ports", "top ports", 30, fmt=ports_text, sortable=False),
-    Column("list", "list", 16, fmt=names_text, sortable=False),
+    Column("list", "list", 22, fmt=names_text, sortable=False),
 )
 _BY_KEY = {c.key: c for c in SCANNER_COLUMNS}
 GENERIC_WIDTH = 14
