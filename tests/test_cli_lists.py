@@ -71,8 +71,15 @@ def test_import_maltrail_keeps_the_names_and_lives_beside_the_config(tmp_path, c
     assert info["name"] == "mass_scanner" and info["format"] == "maltrail" and info["entries"] == 3
     assert info["addresses"] == 2 + 32 and info["source"].endswith("mass_scanner.txt") and info["imported"].endswith("Z")
     assert Path(info["path"]) == config.parent / "lists" / "mass_scanner.parquet"
+    assert Path(info["source"]) == tmp_path / "mass_scanner.txt"  # absolute
     entries = kl.find_list("mass_scanner").entries
     assert entries.filter(pl.col("entry") == "71.6.216.32/27")["name"].to_list() == ["labs.example.com"]
+
+
+def test_a_comma_in_a_maltrail_name_is_not_csv(tmp_path, capsys):
+    text = "# list\n192.0.2.1  # Example, Inc.\n192.0.2.2 # other\n"
+    assert run(["lists", "import", write(tmp_path, "m.txt", text)], capsys)[0] == 0
+    assert kl.find_list("m").entries.select("entry", "name").rows() == [("192.0.2.1", "Example, Inc."), ("192.0.2.2", "other")]
 
 
 def test_import_plain_with_comments_cidrs_name_and_category(tmp_path, capsys):

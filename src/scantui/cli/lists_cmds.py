@@ -14,6 +14,7 @@ deletes one.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -74,7 +75,7 @@ def _saved(name, parsed, file: Path, category):
 
     @writes("target")
     def save(target: str):
-        return kl.save_list(name, parsed, str(file), category, folder)
+        return kl.save_list(name, parsed, os.path.abspath(file), category, folder)
 
     return save(target=str(folder / f"{name}.parquet"))
 

@@ -13,7 +13,7 @@ comment:
 - plain: one address or CIDR a line, ``#`` starts a comment, blank lines are skipped;
 - maltrail ``mass_scanner.txt``: the same, a comment after an entry naming the scanner
   (``71.6.216.32   # labs.rapid7.com``), kept as the entry's name;
-- CSV: a line with a comma. A header names the address column (``ip``, ``cidr``, ``network``,
+- CSV: a comma before any ``#`` on that line. A header names the address column (``ip``, ``cidr``, ``network``,
   ``address``, ``prefix``, ``src``) and optionally ``name`` (or ``scanner``, ``actor``, ``org``) and
   ``category`` (or ``classification``, ``type``); without a header the columns are address, name, category.
 
@@ -132,7 +132,7 @@ def parse_list(text: str, category: str | None = None) -> Parsed:
     """The entries of a list file's *text* in whichever format it is (see the module doc); *category*
     for entries that carry none."""
     first = next(iter(_content_lines(text)), None)
-    if first is not None and "," in first[1]:
+    if first is not None and "," in first[1].partition("#")[0]:  # (a maltrail name may hold a comma)
         return _parse_csv(text, category)
     rows: list[tuple] = []
     bad: list[BadLine] = []
