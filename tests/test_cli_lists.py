@@ -122,6 +122,10 @@ def test_nothing_usable_is_one_error_line_and_nothing_stored(tmp_path, capsys, c
     assert code == 2 and "no address or CIDR" in err
     code, out, err = run(["lists", "import", write(tmp_path, "hdr.csv", "who,what\nx,y\n")], capsys)
     assert code == 2 and "hdr.csv: line 1: a CSV header needs an address column" in err
+    (tmp_path / "latin.txt").write_bytes(b"1.2.3.4\n5.6.7.8 # caf\xe9\n")
+    code, out, err = run(["lists", "import", str(tmp_path / "latin.txt")], capsys)
+    assert code == 2 and err == f"scantui: error: {tmp_path / 'latin.txt'}: line 2: not UTF-8 text\n"
+    assert shown(capsys) == []
 
 
 def test_strict_refuses_any_bad_line_and_keeps_the_old_list(tmp_path, capsys):
@@ -138,6 +142,8 @@ def test_reimport_replaces_and_bad_names_are_refused(tmp_path, capsys):
     assert info["entries"] == 1 and info["source"].endswith("b.txt")
     code, out, err = run(["lists", "import", write(tmp_path, "c.txt", "1.1.1.1\n"), "--name", "../evil"], capsys)
     assert code == 2 and "bad list name" in err
+    code, out, err = run(["lists", "--json"], capsys)  # bare lists is lists show
+    assert code == 0 and json.loads(out) == [info]
     assert run(["lists", "remove", "x"], capsys)[0] == 0 and shown(capsys) == []
 
 

@@ -30,11 +30,14 @@ SHOW_COLUMNS = ("name", "entries", "addresses", "category", "format", "imported"
 
 
 @click.group("lists", invoke_without_command=True)
+@list_output_options
 @click.pass_context
-def lists_group(ctx: click.Context) -> None:
-    """Known-scanner lists: import, show, export, remove (stored beside the config file)."""
+def lists_group(ctx: click.Context, fmt: str) -> None:
+    """Known-scanner lists: import, show, export, remove (stored beside the config file).
+
+    Bare ``scantui lists [--json|--jsonl|--csv]`` is ``lists show``."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(show_cmd)
+        _show(fmt)
 
 
 @lists_group.command("import")
@@ -62,7 +65,8 @@ def import_cmd(file: Path, name: str | None, category: str | None, strict: bool,
         message(f"scantui: warning: {file}: {len(parsed.bad) - SHOW_BAD} more bad lines skipped")
     info = _saved(name, parsed, file, category)
     skipped = f", {len(parsed.bad):,} bad line{'s' * (len(parsed.bad) != 1)} skipped" if parsed.bad else ""
-    message(f"list {info.name}: {info.entries:,} entries ({info.addresses:,} addresses, {info.format}){skipped}; "
+    entries = f"{info.entries:,} entr{'y' if info.entries == 1 else 'ies'}"
+    message(f"list {info.name}: {entries} ({info.addresses:,} address{'es' * (info.addresses != 1)}, {info.format}){skipped}; "
             f"stored in {info.path}")
     if as_json:
         print_json({**info.as_dict(), "bad_lines": [{"line": b.line, "why": b.why} for b in parsed.bad]})
@@ -84,6 +88,10 @@ def _saved(name, parsed, file: Path, category):
 @list_output_options
 def show_cmd(fmt: str) -> None:
     """The stored lists: name, entries, addresses, category, format, import date, source file."""
+    _show(fmt)
+
+
+def _show(fmt: str) -> None:
     from scantui.enrich import lists as kl
 
     infos = [k.info.as_dict() for k in kl.load_lists()]
