@@ -31,6 +31,9 @@ data (or an enrichment table row marked ``input``) carries are kept; the rest
 come from the current rules, so address ranges name known scanners even in
 data without any enrichment.
 
+Known-scanner lists: ``list`` names the lists (:mod:`scantui.enrich.lists`) holding each source
+that made the cut, found by a range search over each list's sorted blocks (empty when none).
+
 ``dsts`` stays exact. Without a row-level narrowing (ports, days, UDP) it is
 ``src_totals.dsts`` (exact over the whole input). With one, distinct
 destinations do not add up over rollup rows, so they are recounted for the
