@@ -57,12 +57,15 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from scantui.cli import (analysis_cmds, collab_cmds, data_cmds, enrich_cmds, group_cmds, labels_cmds, lists_cmds,
-                             packet_cmds, similar_cmds)
+    from scantui.cli import (analysis_cmds, collab_cmds, data_cmds, enrich_cmds, group_cmds, labels_cmds, packet_cmds,
+                             similar_cmds)
 
     for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS, *collab_cmds.COMMANDS, *group_cmds.COMMANDS,
-                    *labels_cmds.COMMANDS, *lists_cmds.COMMANDS, *enrich_cmds.COMMANDS, *similar_cmds.COMMANDS, *packet_cmds.COMMANDS):
+                    *labels_cmds.COMMANDS, *enrich_cmds.COMMANDS, *similar_cmds.COMMANDS, *packet_cmds.COMMANDS):
         cli.add_command(command)
+    from scantui.cli import lists_cmds
+
+    cli.add_command(lists_cmds.lists_group)
 
 
 _register()
