@@ -242,3 +242,29 @@ def test_matching_a_large_list_is_by_range_search():
     expect = np.isin(srcs >> 8, starts >> 8)
     assert (got.list.len() > 0).to_numpy().tolist() == expect.tolist()
     assert got[0].to_list() == ["big"] and got[1].to_list() == ["big"] and got[2].to_list() == (["big"] if expect[2] else [])
+
+
+@pytestmark_scanners
+def test_the_workspace_computes_the_list_again_after_an_import(tmp_path):
+    from scantui.workspace import Workspace
+
+    ws = Workspace.open([SAMPLE])
+    first = ws.scanners()
+    assert ws.scanners() is first  # memoized while the lists are unchanged
+    assert first.frame["list"].list.len().max() == 0
+    kl.save_list("mass", kl.parse_list("104.152.52.61\n"), "m.txt", None)
+    again = ws.scanners()
+    listed = again.frame.filter(pl.col("list").list.len() > 0)
+    assert listed["list"].to_list() == [["mass"]] and listed["src"].to_list() == [(104 << 24) | (152 << 16) | (52 << 8) | 61]
+
+
+@pytestmark_scanners
+def test_the_table_shows_the_list_column_when_a_source_is_listed(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, err = run(["scanners", SAMPLE, "--top", "3"], capsys)
+    assert code == 0 and " tool " in out.splitlines()[2] and " list " not in out.splitlines()[2]
+    assert run(["lists", "import", write(tmp_path, "m.txt", "104.152.52.61\n"), "--name", "mass"], capsys)[0] == 0
+    code, out, err = run(["scanners", SAMPLE, "--top", "3"], capsys)
+    header = out.splitlines()[2]  # (the title, the table's top rule, the header)
+    assert code == 0 and header.index(" list ") > header.index(" tool ")
+    assert "mass" in next(line for line in out.splitlines() if "104.152.52.61" in line)

@@ -315,6 +315,16 @@ def load_lists(folder: Path | None = None) -> list[KnownList]:
     return [read_list(p) for p in paths]
 
 
+def lists_stamp(folder: Path | None = None) -> tuple[tuple[str, int, int], ...]:
+    """(file name, mtime, size) of every stored list: what a cached scanner list was computed with."""
+    folder = folder or lists_folder()
+    try:
+        stats = [(p.name, p.stat()) for p in folder.glob("*.parquet") if not p.name.startswith(".")]
+    except OSError:
+        return ()
+    return tuple(sorted((name, st.st_mtime_ns, st.st_size) for name, st in stats))
+
+
 def find_list(name: str, folder: Path | None = None) -> KnownList:
     folder = folder or lists_folder()
     path = folder / f"{check_name(name)}.parquet"
