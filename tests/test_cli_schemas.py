@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("shared_rollup_cache")
 
 ROOT = Path(__file__).resolve().parents[1]
 PCAP = str(SAMPLE_DIR / "cuts" / "telescope-cut.pcap")
-SCHEMAS = ("info", "scanners", "collab", "groups", "track", "labels-list", "rules", "rollup", "similar", "packets")
+SCHEMAS = ("info", "scanners", "collab", "groups", "track", "labels-list", "rules", "rollup", "similar", "packets", "lists")
 LABELS = """\
 scantui_labels: 1
 groups:
@@ -190,6 +190,23 @@ def test_rules_json_and_jsonl(capsys):
     for row in rows:
         valid("rules", row, row=True)
     assert pl.read_ndjson(io.BytesIO(out.encode())).height == len(rows)
+
+
+def test_lists_and_listed_scanners(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SCANTUI_CONFIG", str(tmp_path / "config.yaml"))
+    (tmp_path / "m.txt").write_text("104.152.52.61  # scanner.example\n45.79.128.0/24\n")
+    assert run(["lists", "import", str(tmp_path / "m.txt"), "--category", "research"], capsys)[0] == 0
+    code, out, err = run(["lists", "show", "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [r["name"] for r in doc] == ["m"]
+    valid("lists", doc)
+    code, out, err = run(["lists", "show", "--jsonl"], capsys)
+    assert _lines(out) == doc
+    code, out, err = run(["scanners", SAMPLE, "--json", "--query", "list:m"], capsys)
+    doc = json.loads(out)
+    assert doc and all(r["list"] == ["m"] for r in doc)
+    valid("scanners", doc)
 
 
 def test_scanner_times_end_in_z(capsys):

@@ -8,6 +8,7 @@ Each view has its own :class:`Fields` (the keys it knows): :data:`SCANNER_FIELDS
 for the scanner list (:func:`filter_scanners`), :data:`RECORD_FIELDS` for candidate
 scans and suggested groups, which :func:`record_matches` tests
 (``port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new label:G01``).
+``list:NAME`` keeps the scanners on a known-scanner list (:mod:`scantui.enrich.lists`), ``-list:NAME`` drops them.
 ``day:`` takes days, spans and open spans (``2024-02-05..2024-02-09``, ``..2024-02-09``);
 ``seen:`` a span or a comparison (``seen:>2024-02-10``): active in it (a scanner between
 its first and last packet, a candidate or group over its days).
@@ -51,7 +52,7 @@ _ALIASES = {
     "range": "range", "class": "range",
     "sched": "sched", "schedule": "sched",
     "pic": "pic", "picture": "pic",
-    "day": "day", "date": "day", "seen": "seen",
+    "day": "day", "date": "day", "seen": "seen", "list": "list", "lists": "list",
 }
 #: Comparable names -> scanner list column.
 NUMERIC = {
@@ -355,6 +356,8 @@ def _atom(term: Term, values: Sequence[Any], resolver: PortResolver | None,
     if key in ("org", "host"):
         column = "org" if key == "org" else "hostname"
         return _any([_contains(column, v) for v in values])
+    if key == "list":  # a known-scanner list's name, exactly (case-insensitive)
+        return pl.col("list").list.eval(pl.element().str.to_lowercase().is_in(list(values))).list.any()
     if key == "cc":
         return pl.col("country").str.to_lowercase().is_in(list(values))
     if key == "text":

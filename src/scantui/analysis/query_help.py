@@ -11,6 +11,7 @@ cat:research                    category (research commercial other unknown)
 range:full                      range class (focused wide full)
 sched:periodic                  schedule (periodic continuous sporadic acyclic)
 pic:background                  picture (snapshot background)
+list:mass_scanner  -list:benign  on a known-scanner list (scantui lists import), by name
 day:2024-02-05..2024-02-09      probed on a day of the span (day:2024-02-06, day:..D, day:D..)
 seen:>2024-02-10                active in the span, first..last seen (seen:<D, seen:A..B)
 packets>=1000  ports>100  days>3  dsts<500  period=7  interval<2  cover>=50%

@@ -61,6 +61,7 @@ class ScannerRow:
     category: str | None = None
     rule: str | None = None
     top_ports: tuple[TopPort, ...] = ()
+    list: tuple[str, ...] = ()  # the names of the known-scanner lists holding the source
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ScannerRow:
@@ -73,4 +74,5 @@ class ScannerRow:
         values["top_ports"] = tuple(TopPort(int(p["port"]), p.get("proto"), p.get("packets"), p.get("scans"),
                                             p.get("coverage"))
                                     for p in row.get("top_ports") or () if p and p.get("port") is not None)
+        values["list"] = tuple(row.get("list") or ())
         return cls(**values)

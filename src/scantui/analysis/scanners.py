@@ -31,6 +31,9 @@ data (or an enrichment table row marked ``input``) carries are kept; the rest
 come from the current rules, so address ranges name known scanners even in
 data without any enrichment.
 
+Known-scanner lists: ``list`` names the lists (:mod:`scantui.enrich.lists`) holding each source
+that made the cut, found by a range search over each list's sorted blocks (empty when none).
+
 ``dsts`` stays exact. Without a row-level narrowing (ports, days, UDP) it is
 ``src_totals.dsts`` (exact over the whole input). With one, distinct
 destinations do not add up over rollup rows, so they are recounted for the
@@ -83,10 +86,10 @@ COLUMNS = (
     "range_class", "schedule", "period_days", "schedule_strength",
     "well_known_share", "registered_share", "ephemeral_share", "days_scanned",
     "avg_scan_interval_days", "ports_rescanned", "coverage_max", "coverage_mean", "picture",
-    *ENRICHMENT_COLUMNS, "rule", "top_ports",
+    *ENRICHMENT_COLUMNS, "rule", "top_ports", "list",
 )
 #: Columns ``sort`` accepts (everything scalar).
-SORTABLE = tuple(c for c in COLUMNS if c not in ("tools", "top_ports"))
+SORTABLE = tuple(c for c in COLUMNS if c not in ("tools", "top_ports", "list"))
 TOP_PORTS = bh.TOP_PORTS
 
 
@@ -351,6 +354,7 @@ def scanner_list(
     src_profile: pl.LazyFrame | None = None,
     rules: Any = None,
     walks: pl.LazyFrame | None = None,
+    lists: Any = None,
 ) -> ScannerList:
     """One row per selected source, sorted and cut to ``query.top``; see the module doc.
 
@@ -361,7 +365,8 @@ def scanner_list(
     *rules* (:class:`scantui.enrich.rules.Rules`) default to the shipped rules
     merged with the user's. *walks*: the rollup's ZMap walk matches (:mod:`~scantui.analysis.zmap_rollup`):
     a source the walk test matched on some day whose dominant tool is ``other`` is ``zmap`` (``variant``
-    ``walk``), also for ``--tool``.
+    ``walk``), also for ``--tool``. *lists*: the known-scanner lists (:mod:`scantui.enrich.lists`) whose names
+    fill the ``list`` column; default: every list stored beside the configuration file.
     """
     from scantui.analysis.zmap_rollup import walk_sources
 
@@ -392,7 +397,8 @@ def scanner_list(
         every = packets is not None and q.narrows_rows and (q.top is None or q.sort == "dsts")
         raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, as_source(packets) if every else None, walked)
     try:
-        return _finish(raw, rows, q, size, first_day, n_days, notes, enrich, src_totals, packets, rules, cheap_total)
+        return _finish(raw, rows, q, size, first_day, n_days, notes, enrich, src_totals, packets, rules, cheap_total,
+                       lists)
     finally:
         if rows is not None:
             rows.cancel()
@@ -400,7 +406,8 @@ def scanner_list(
 
 def _finish(raw: pl.DataFrame, rows: _Rows | None, q: ScannerQuery, size: int, first_day: dt.date | None, n_days: int,
             notes: list[str], enrich: pl.LazyFrame | None, src_totals: pl.LazyFrame,
-            packets: pl.LazyFrame | PacketSource | None, rules: Any, cheap_total: int | None) -> ScannerList:
+            packets: pl.LazyFrame | PacketSource | None, rules: Any, cheap_total: int | None,
+            lists: Any = None) -> ScannerList:
     """:func:`scanner_list` from the raw per-source columns on: enrichment, names, dsts, sort, cut, top ports."""
     out = bh.finish_behaviour(raw, n_days, size).with_columns(_tools_struct())
     if enrich is not None:
@@ -440,6 +447,9 @@ def _finish(raw: pl.DataFrame, rows: _Rows | None, q: ScannerQuery, size: int, f
         ports = bh.top_ports_from_scans(rows.of(out)[0].lazy(), TOP_PORTS).collect().rechunk()  # (a join gathers
         out = out.join(ports, on="src", how="left")  # nested values from many chunks slowly)
     out = out.with_columns(bh.top_ports_shares(size))
+    from scantui.enrich.lists import with_list_column
+
+    out = with_list_column(out, lists)  # only the sources that made the cut
     return ScannerList(out.select(COLUMNS), total, size, first_day, n_days, dsts_from, notes)
 
 

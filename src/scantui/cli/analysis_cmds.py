@@ -28,6 +28,8 @@ _TABLE_COLUMNS = (
     ("asn", "asn", 8), ("org", "org", 8), ("category", "category", 8), ("as_name", "as name", 10), ("country", "cc", 10),
     ("rule", "rule", 11),
 )
+#: Shown (after the tool) only when some listed source is on a known-scanner list (``scantui lists``).
+_LIST_COLUMN = ("list", "list", 2)
 
 
 @click.command("scanners")
@@ -115,6 +117,8 @@ def _run_query(paths, load_opts, telescope, query, rules, row_query, cut):
 def _cell(column: str, value) -> str:
     if value is None:
         return "-"
+    if column == "list":
+        return ", ".join(value) or "-"
     if column in ("first_seen", "last_seen"):
         return value.strftime("%Y-%m-%d %H:%M")
     if column == "coverage_max":
@@ -131,12 +135,12 @@ def _tool_label(row: dict) -> str | None:
     return "zmap (walk)" if row.get("variant") == "walk" else row["tool"]
 
 
-def _fit(rows: list[list[str]], width: int) -> list[int]:
+def _fit(rows: list[list[str]], width: int, columns=_TABLE_COLUMNS) -> list[int]:
     """Indices of the table columns to show: by priority, while the estimated width fits."""
-    widths = [max([len(header)] + [len(r[i]) for r in rows]) + 3 for i, (_, header, _) in enumerate(_TABLE_COLUMNS)]
+    widths = [max([len(header)] + [len(r[i]) for r in rows]) + 3 for i, (_, header, _) in enumerate(columns)]
     chosen, used = [], 1
-    for i in sorted(range(len(_TABLE_COLUMNS)), key=lambda i: (_TABLE_COLUMNS[i][2], i)):
-        if used + widths[i] <= width or _TABLE_COLUMNS[i][2] == 0:
+    for i in sorted(range(len(columns)), key=lambda i: (columns[i][2], i)):
+        if used + widths[i] <= width or columns[i][2] == 0:
             chosen.append(i)
             used += widths[i]
     return sorted(chosen)
@@ -148,14 +152,18 @@ def _print_scanner_table(result, query) -> None:
 
     recs = records(result.frame)
     raw = result.frame.to_dicts()
-    rows = [[_cell(c, rec[c] if c == "src" else _tool_label(raw_row) if c == "tool" else raw_row[c]) for c, _, _ in _TABLE_COLUMNS]
+    columns = _TABLE_COLUMNS
+    if any(row.get("list") for row in raw):
+        at = next(i for i, c in enumerate(columns) if c[0] == "tool") + 1
+        columns = (*columns[:at], _LIST_COLUMN, *columns[at:])
+    rows = [[_cell(c, rec[c] if c == "src" else _tool_label(raw_row) if c == "tool" else raw_row[c]) for c, _, _ in columns]
             for rec, raw_row in zip(recs, raw)]
-    show = _fit(rows, stdout_console().width)
+    show = _fit(rows, stdout_console().width, columns)
     kinds = " + ".join(query.kinds)
     window = f"{result.first_day} + {result.n_days} days" if result.first_day else "no data"
     title = (f"scanners: {result.frame.height:,} of {result.total:,} sources ({kinds}); "
              f"telescope {result.telescope_size:,} addresses; {window}")
-    print_table(title, [_TABLE_COLUMNS[i][1] for i in show], ([r[i] for i in show] for r in rows))
+    print_table(title, [columns[i][1] for i in show], ([r[i] for i in show] for r in rows))
 
 
 COMMANDS = [scanners_cmd]

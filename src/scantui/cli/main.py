@@ -49,6 +49,7 @@ def cli() -> None:
     scantui similar PATH... --src IP|--group ID   sources that behave like these, ranked
     scantui packets PATH... [--src IP|CIDR] [--port N] [--day D] [--where FILTER] [-o OUT.pcap]
     scantui labels validate|list FILE
+    scantui lists [import FILE|show|export|remove]   known-scanner lists
     scantui enrich PATH... -o OUT.parquet   who is behind each source (IPinfo, MMDB, rules)
     scantui rules              the organization rules in force
     scantui ingest PATH... -o OUT.parquet
@@ -64,6 +65,9 @@ def _register() -> None:
                     *labels_cmds.COMMANDS, *enrich_cmds.COMMANDS, *similar_cmds.COMMANDS, *packet_cmds.COMMANDS,
                     *serve_cmds.COMMANDS):
         cli.add_command(command)
+    from scantui.cli import lists_cmds
+
+    cli.add_command(lists_cmds.lists_group)
 
 
 _register()

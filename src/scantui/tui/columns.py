@@ -61,6 +61,11 @@ def ports_text(value: Any) -> str:
     return ",".join(str(p["port"]) for p in (value or []) if p and p.get("port") is not None) or NULL
 
 
+def names_text(value: Any) -> str:
+    """A list of names (the known-scanner lists holding a source) -> ``benign, mass_scanner``; names are data."""
+    return ", ".join(safe_line(v) for v in (value or ()) if v is not None) or NULL
+
+
 def other_keys(keys: Any, *shown: Any) -> str | None:
     """The keys (``AS6939``, ``192.0.2.0/24``) of *keys* that are not already *shown* in the row, comma-joined;
     None when there is none (the "also as" column repeated the AS column)."""
@@ -127,17 +132,28 @@ SCANNER_COLUMNS: tuple[Column, ...] = (
     Column("category", "category", 10),
     Column("rule", "rule", 16),
     Column("top_ports", "top ports", 30, fmt=ports_text, sortable=False),
+    Column("list", "list", 22, fmt=names_text, sortable=False),
 )
 _BY_KEY = {c.key: c for c in SCANNER_COLUMNS}
 GENERIC_WIDTH = 14
 
 
-def scanner_display(frame: Any) -> tuple[Any, tuple[Column, ...]]:
+#: The scanner table's columns before the list is known (the ``list`` column joins when a source is on a list).
+SCANNER_TABLE_COLUMNS = tuple(c for c in SCANNER_COLUMNS if c.key != "list")
+
+
+def scanner_display(frame: Any, listed: bool | None = None) -> tuple[Any, tuple[Column, ...]]:
     """The scanner list as the table shows it: ``variant`` folded into the tool column (``zmap (walk)``
-    for a ZMap found by its address walk alone, the column widened only then), not a column of its own."""
+    for a ZMap found by its address walk alone, the column widened only then), not a column of its own;
+    the ``list`` column after the tool, and only when some source is on a known-scanner list (*listed*: whether
+    one is, decided on the whole list so that a filter does not move the columns; default: in *frame*)."""
     import polars as pl
 
     names = [n for n in frame.columns if n != "variant"]
+    if "list" in names:  # the known-scanner lists: beside the tool when some source is on one, else not shown
+        names.remove("list")
+        if listed if listed is not None else bool(frame.height and frame["list"].list.len().max()):
+            names.insert(names.index("tool") + 1 if "tool" in names else len(names), "list")
     columns = scanner_columns(names)
     if "variant" in frame.columns and frame.filter(pl.col("variant") == "walk").height:
         frame = frame.with_columns(pl.when(pl.col("variant") == "walk").then(pl.lit("zmap (walk)"))

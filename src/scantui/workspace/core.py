@@ -260,7 +260,10 @@ class Workspace:
                                 telescope_size=size, packets=self.packet_source(task), src_profile=rollup.src_profile,
                                 rules=rules, walks=rollup.zmap_walks)
 
-        return self._memo(self._results, ("scanners", query, rules), task, build)
+        from scantui.enrich.lists import lists_stamp
+
+        # a list imported, replaced or removed since: computed again (the ``list`` column)
+        return self._memo(self._results, ("scanners", query, rules, lists_stamp()), task, build)
 
     def collab(self, query: CollabQuery | None = None, *, task: Task | None = None) -> CollabResult:
         """Every candidate collaborative scan (``scantui collab``), ranked; only candidates' packets are read."""

@@ -41,6 +41,25 @@ def review_text(state: str, matches: list[dict[str, Any]]) -> Text:
 
 
 
+def lists_text(row: ScannerRow, limit: int = 4) -> str:
+    """The known-scanner lists holding the source, with the entries that hold it (``mass_scanner 71.6.216.0/27
+    labs.rapid7.com (research)``); names come from the list files: data, escaped."""
+    from scantui.enrich.lists import entries_holding, load_lists
+    from scantui.errors import ScantuiError
+
+    try:
+        wanted = set(row.list)
+        found = entries_holding(row.src, [k for k in load_lists() if k.info.name in wanted])
+    except ScantuiError:  # a list file went bad since the list was computed: the names alone
+        found = []
+    if not found:
+        return ", ".join(safe_line(n) for n in row.list)
+    parts = [" ".join(x for x in (safe_line(lst), safe_line(entry), safe_line(name or ""),
+                                  f"({safe_line(cat)})" if cat else "") if x)
+             for lst, entry, name, cat in found[:limit]]
+    return " · ".join(parts) + (f" (+{len(found) - limit} more)" if len(found) > limit else "")
+
+
 def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
     """A scanner row (``scantui scanners``) as facts: who, how much, when, with what, how."""
     def get(key: str) -> Any:
@@ -60,10 +79,12 @@ def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
     coverage = f"coverage max {percent_text(get('coverage_max'))}" if get("coverage_max") is not None else ""
     days = f"days scanned {percent_text(get('days_scanned'))}" if get("days_scanned") is not None else ""
     rule = [("rule", safe_line(get("rule")))] if get("rule") else []
+    listed = [("lists", lists_text(row))] if row.list else []
     return [
         ("source", who),
         ("", org),
         *rule,
+        *listed,
         ("traffic", traffic),
         ("seen", seen),
         ("tools", (tools_text(dict(row.tools)) if row.tools else safe_line(get("tool") or NULL))

@@ -25,7 +25,7 @@ from textual.worker import get_current_worker
 
 from scantui.safetext import safe_line
 from scantui.tui.app_views import range_text
-from scantui.tui.columns import SCANNER_COLUMNS, scanner_display
+from scantui.tui.columns import SCANNER_TABLE_COLUMNS, scanner_display
 from scantui.analysis.query_help import QUERY_HELP
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
@@ -68,7 +68,7 @@ class ScannersScreen(Screen):
             yield Label("/", id="filter-prompt")
             yield Input(placeholder=PLACEHOLDER, id="filter", select_on_focus=False)
         yield Static("loading scanners…", id="scanner-status", markup=False)
-        yield VirtualTable(SCANNER_COLUMNS, sort_key="packets", descending=True, id="scanner-table",
+        yield VirtualTable(SCANNER_TABLE_COLUMNS, sort_key="packets", descending=True, id="scanner-table",
                            empty_text="loading scanners…")
         yield Footer()
 
@@ -165,12 +165,14 @@ class ScannersScreen(Screen):
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height)
+            listed = "list" in frame.columns and bool(frame.height and frame["list"].list.len().max())
+            self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height, listed)
 
-    def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool, total: int | None = None) -> None:
+    def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool, total: int | None = None,
+                       listed: bool | None = None) -> None:
         if total is not None:
             self._total = total
-        self.table.set_frame(*scanner_display(frame))
+        self.table.set_frame(*scanner_display(frame, listed))
         self._status(frame.height, extra="; ".join(notes))
         if report and notes:
             self.notify("\n".join(notes), title="filter", severity="warning", markup=False)
