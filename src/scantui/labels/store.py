@@ -96,6 +96,14 @@ def read_snapshot(path: Path) -> _Snapshot | None:
     return _Snapshot(data, text, doc, groups, data.startswith(_BOM.encode()), sources)
 
 
+def check_file_sources(path: str | Path) -> tuple[list[Group], list[Source], list[Problem]]:
+    """Like :func:`check_file`, with the valid source notes (``sources:``) too."""
+    data = read_bytes(Path(path))
+    if data is None:
+        raise InputError("no such file", path=str(path))
+    return check_labels(document.parse(document.decode(data, str(path)), str(path)))
+
+
 def check_file(path: str | Path) -> tuple[list[Group], list[Problem]]:
     """The valid groups and every problem of the labels file at *path*.
 
