@@ -29,8 +29,6 @@ def labels_group() -> None:
 @FILE
 def validate_cmd(file: str) -> None:
     """Check FILE; list every problem with its line and field (exit 1 when any)."""
-    from scantui.labels import check_file
-
     from scantui.labels.store import check_file_sources
 
     groups, sources, problems = check_file_sources(file)
