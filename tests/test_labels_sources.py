@@ -220,3 +220,13 @@ def test_hostile_note_text_round_trips_as_data(tmp_path):
     _session(path, "alice").note_sources(["192.0.2.5"], note=hostile, tags=["[b]tag[/b]"])
     source = read_snapshot(path).sources[0]
     assert source.note == hostile and source.tags == ("[b]tag[/b]",)
+
+
+def test_a_note_added_then_undone_leaves_an_old_file_byte_identical(tmp_path):
+    path = tmp_path / "labels.yaml"
+    path.write_text(OLD)
+    session = _session(path, "alice")
+    session.note_sources(["192.0.2.10", "192.0.2.11"], add_tags=["x"], note="both")
+    assert "sources:" in path.read_text()
+    session.undo()
+    assert path.read_text() == OLD

@@ -406,6 +406,9 @@ def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence
             return
         seq = CommentedSeq()
         doc["sources"] = seq
+    if not sources and len(seq):  # the last note removed (or undone): the file as it was without notes
+        del doc["sources"]
+        return
     _patch_records(seq, sources, "ip")
 
 
