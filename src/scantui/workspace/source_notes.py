@@ -20,6 +20,35 @@ from scantui.labels.model import ip_to_int
 SHOWN = ("tags", "note")
 
 
+def _with_groups(frame: pl.DataFrame, groups: list[Any]) -> pl.DataFrame:
+    """``src_label_ids``/``src_label_titles`` of each row of *frame* (its ``__src``): the groups it is a member of.
+
+    One join per prefix length among the members (addresses are /32): the row's network at that length
+    against the members of that length, never one test per member.
+    """
+    by_len: dict[int, list[tuple[int, str, str]]] = {}
+    for g in groups:
+        for net, plen in g.member_ranges:
+            by_len.setdefault(plen, []).append((net, g.id.lower(), (g.title or "").lower()))
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    ids, titles, out = [], [], frame
+    for i, (plen, members) in enumerate(sorted(by_len.items(), reverse=True)):
+        table = pl.DataFrame({"__net": [m[0] for m in members], "id": [m[1] for m in members], "title": [m[2] for m in members]},
+                             schema={"__net": pl.UInt32, "id": pl.String, "title": pl.String})
+        table = table.unique(["__net", "id"], maintain_order=True).group_by("__net", maintain_order=True).agg(
+            pl.col("id").alias(f"__ids{i}"), pl.col("title").alias(f"__titles{i}"))
+        mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+        out = (out.with_columns((pl.col("__src") & pl.lit(mask, dtype=pl.UInt32)).alias("__net"))
+               .join(table, on="__net", how="left", maintain_order="left").drop("__net"))
+        ids.append(pl.col(f"__ids{i}").fill_null(empty))
+        titles.append(pl.col(f"__titles{i}").fill_null(empty))
+    if not ids:
+        return out.with_columns(empty.alias("src_label_ids"), pl.lit(None, dtype=pl.String).alias("src_label_titles"))
+    out = out.with_columns(pl.concat_list(ids).list.unique(maintain_order=True).alias("src_label_ids"),
+                           pl.concat_list(titles).list.join(" ").alias("src_label_titles"))
+    return out.drop([c for c in out.columns if c.startswith(("__ids", "__titles"))])
+
+
 def annotate_sources(frame: pl.DataFrame, store: Any) -> pl.DataFrame:
     """*frame* (with a ``src`` column) with :data:`SOURCE_COLUMNS` and :data:`SHOWN` from *store* (a labels
     store; None: no labels file, every source is new)."""
@@ -36,23 +65,6 @@ def annotate_sources(frame: pl.DataFrame, store: Any) -> pl.DataFrame:
     src_dtype = frame.schema["src"]
     out = frame.with_columns(pl.col("src").cast(pl.UInt32).alias("__src")).join(
         notes.rename({"src": "__src"}), on="__src", how="left", maintain_order="left")
-    src = pl.col("__src")
-    ids, titles = [], []
-    for group in groups:
-        hosts = [net for net, plen in group.member_ranges if plen == 32]
-        tests = [src.is_in(hosts)] if hosts else []
-        for net, plen in group.member_ranges:
-            if plen < 32:
-                mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
-                tests.append((src & mask) == net)
-        member = pl.any_horizontal(tests) if tests else pl.lit(False)
-        ids.append(pl.when(member).then(pl.lit(group.id.lower())))
-        titles.append(pl.when(member).then(pl.lit((group.title or "").lower())))
-    if ids:
-        out = out.with_columns(pl.concat_list(ids).list.drop_nulls().alias("src_label_ids"),
-                               pl.concat_list(titles).list.drop_nulls().list.join(" ").alias("src_label_titles"))
-    else:
-        out = out.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("src_label_ids"),
-                               pl.lit(None, dtype=pl.String).alias("src_label_titles"))
+    out = _with_groups(out, groups)
     return out.with_columns(pl.col("src_tags").fill_null(pl.lit([], dtype=pl.List(pl.String)))).drop("__src").with_columns(
         pl.col("src").cast(src_dtype))

@@ -13,7 +13,7 @@ sources (the table's marks), ``l`` labels the marked ones through
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -63,6 +63,7 @@ class ScannersScreen(Screen):
         self.query_text = ""
         self._timer: Timer | None = None
         self._total = 0
+        self._annotated: tuple[Any, Any, int, pl.DataFrame] | None = None  # (list, labels store, version, annotated)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -164,8 +165,15 @@ class ScannersScreen(Screen):
             # the time range recounts the list for its days (as scanners --since/--until): off the UI thread
             time_range = self.app.time_range
             frame = state.scanners_in(time_range).frame
-            session = state.labels
-            frame = annotate_sources(frame, session.store if session is not None else None)
+            store = state.labels.store if state.labels is not None else None
+            version = self.app.labels_version
+            cached = self._annotated
+            if cached is not None and cached[0] is frame and cached[1] is store and cached[2] == version:
+                frame = cached[3]
+            else:  # the labels file's notes and groups, once per list and labels change (not per keystroke)
+                annotated = annotate_sources(frame, store)
+                self._annotated = (frame, store, version, annotated)
+                frame = annotated
             ports = (lambda ranges: state.sources_on_ports(ranges, time_range)) if time_range else state.sources_on_ports
             result, notes = filter_scanners(frame, query, ports, state.sources_on_days)
             result = result.drop(SOURCE_COLUMNS)
