@@ -83,3 +83,34 @@ def test_note_marked_sources_filter_show_and_undo(tiny_parquet, tui_cache, tmp_p
         assert labels.read_text() == "scantui_labels: 1\ngroups: []\n"  # as it was
 
     run_app(app, scenario, size=(120, 30))
+
+
+def test_another_analysts_note_is_merged_and_shown(tiny_parquet, tui_cache, tmp_path):
+    """Two analysts on one file: bob (a session of his own) notes one source while the app's analyst notes another
+    and then the same source's other field; nothing is lost, and the app shows bob's note after the file watch."""
+    from scantui.labels.session import LabelSession
+    from scantui.labels.store import LabelsStore
+
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("scantui_labels: 1\ngroups: []\n")
+    app = make_app([tiny_parquet], tui_cache, labels_path=labels)
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "2")
+        first, second = _rows(app)[:2]
+        bob = LabelSession(LabelsStore.load(labels, author="bob"))
+        bob.note_sources([second], note="bob: same TTL as the mirai pool")
+        bob.note_sources([first], note="bob's note")
+        await press(app, pilot, "n")  # the cursor row: first, as the app last read the file (no note yet)
+        app.screen.query_one("#note-tags", Input).value = "alice-tag"
+        await press(app, pilot, "enter")
+        notes = {s.ip: s for s in read_snapshot(labels).sources}
+        assert notes[first].tags == ("alice-tag",) and notes[first].note == "bob's note"
+        assert notes[second].note == "bob: same TTL as the mirai pool"
+        app.check_labels_file()
+        await settle(app, pilot)
+        frame = app.screen.table.frame
+        shown = dict(zip(_rows(app), frame["note"].to_list()))
+        assert shown[second] == "bob: same TTL as the mirai pool" and shown[first] == "bob's note"
+
+    run_app(app, scenario, size=(120, 30))
