@@ -9,6 +9,9 @@ for the scanner list (:func:`filter_scanners`), :data:`RECORD_FIELDS` for candid
 scans and suggested groups, which :func:`record_matches` tests
 (``port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new label:G01``).
 ``list:NAME`` keeps the scanners on a known-scanner list (:mod:`scantui.enrich.lists`), ``-list:NAME`` drops them.
+On the scanner list, ``tag:``, ``note:`` (text contains), ``label:G01`` (a member of the
+group) and ``review:new`` (no note, tag or label yet) read the labels file's source notes and
+groups through columns :func:`scantui.labels.sources.annotate` adds (:data:`SOURCE_COLUMNS`).
 ``day:`` takes days, spans and open spans (``2024-02-05..2024-02-09``, ``..2024-02-09``);
 ``seen:`` a span or a comparison (``seen:>2024-02-10``): active in it (a scanner between
 its first and last packet, a candidate or group over its days).
@@ -53,7 +56,16 @@ _ALIASES = {
     "sched": "sched", "schedule": "sched",
     "pic": "pic", "picture": "pic",
     "day": "day", "date": "day", "seen": "seen", "list": "list", "lists": "list",
+    "tag": "tag", "tags": "tag", "note": "note", "notes": "note",
+    "label": "label", "labels": "label", "group": "label", "review": "review", "state": "review",
 }
+#: The scanner list's review states: ``new`` (no note, tag or label), ``noted`` (a note or tag on the source),
+#: ``labelled`` (a member of a labelled group), ``reviewed`` (noted or labelled).
+SCANNER_REVIEWS = ("new", "noted", "labelled", "reviewed")
+#: Columns of the scanner list the labels file adds (lowercased, for the query): tags (list), note, the ids (list)
+#: and the titles (joined) of the groups the source is a member of.
+SOURCE_COLUMNS = ("src_tags", "src_note", "src_label_ids", "src_label_titles")
+_SOURCE_KEYS = ("tag", "note", "label", "review")
 #: Comparable names -> scanner list column.
 NUMERIC = {
     "packets": "packets", "ports": "ports", "dsts": "dsts", "days": "days_active", "period": "period_days",
@@ -88,7 +100,7 @@ class Fields:
         return " ".join(dict.fromkeys(self.aliases.values()))
 
 
-SCANNER_FIELDS = Fields(_ALIASES, NUMERIC, _ENUMS)
+SCANNER_FIELDS = Fields(_ALIASES, NUMERIC, {**_ENUMS, "review": ("review", SCANNER_REVIEWS)})
 _RECORD_ALIASES = {"port": "port", "ports": "port", "dport": "port", "p": "port",
                    "src": "src", "ip": "src", "cidr": "src", "net": "src", "as": "as", "asn": "as",
                    "day": "day", "date": "day", "seen": "seen", "timing": "timing", "review": "review", "state": "review",
@@ -339,6 +351,8 @@ def _atom(term: Term, values: Sequence[Any], resolver: PortResolver | None,
         found = resolver(ranges)
         srcs = found if isinstance(found, pl.Series) else pl.Series("src", list(found))
         return pl.col("src").is_in(srcs.cast(pl.UInt32).implode())
+    if key in _SOURCE_KEYS:
+        return _source_atom(key, values)
     if key in _ENUMS:
         column, _allowed = _ENUMS[key]
         if key == "cat" and "unknown" in values:
@@ -366,6 +380,30 @@ def _atom(term: Term, values: Sequence[Any], resolver: PortResolver | None,
         column, op, value = values
         return _cmp(column, op, value)
     raise QueryError(f"{term.raw}: unsupported term")  # pragma: no cover - every key is handled above
+
+
+def _source_atom(key: str, values: Sequence[Any]) -> pl.Expr:
+    """``tag:``, ``note:``, ``label:``, ``review:`` on the columns of :data:`SOURCE_COLUMNS`."""
+    if key == "tag":
+        return _any([pl.col("src_tags").list.contains(v) for v in values])
+    if key == "note":
+        return _any([pl.col("src_note").str.contains(v, literal=True) for v in values])
+    if key == "label":  # a group id (exactly) or a word of its title
+        return _any([pl.col("src_label_ids").list.contains(v) for v in values]
+                    + [pl.col("src_label_titles").str.contains(v, literal=True) for v in values])
+    noted = (pl.col("src_tags").list.len() > 0) | pl.col("src_note").is_not_null()
+    labelled = pl.col("src_label_ids").list.len() > 0
+    states = {"new": ~noted & ~labelled, "noted": noted, "labelled": labelled, "reviewed": noted | labelled}
+    return _any([states[v] for v in values])
+
+
+def without_source_notes(frame: pl.DataFrame) -> pl.DataFrame:
+    """*frame* with empty :data:`SOURCE_COLUMNS` where it has none (no labels file: every source is new)."""
+    if all(c in frame.columns for c in SOURCE_COLUMNS):
+        return frame
+    return frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("src_tags"), pl.lit(None, dtype=pl.String).alias("src_note"),
+                              pl.lit([], dtype=pl.List(pl.String)).alias("src_label_ids"),
+                              pl.lit(None, dtype=pl.String).alias("src_label_titles"))
 
 
 def _empty(frame: pl.DataFrame, column: str) -> bool:
@@ -411,6 +449,10 @@ def filter_scanners(frame: pl.DataFrame, query: Query, port_sources: PortResolve
                     day_sources: DayResolver | None = None) -> tuple[pl.DataFrame, list[str]]:
     """The rows of a scanner list *frame* that match *query*, in their order, and the notes (the TUI's query bar
     and ``scantui scanners --query``)."""
+    if any(t.key in _SOURCE_KEYS for t in query.terms) and not all(c in frame.columns for c in SOURCE_COLUMNS):
+        filled = without_source_notes(frame)
+        compiled = compile_query(query, filled, port_sources, day_sources)
+        return (filled.filter(compiled.expr).select(frame.columns) if compiled.expr is not None else frame), compiled.notes
     compiled = compile_query(query, frame, port_sources, day_sources)
     return (frame.filter(compiled.expr) if compiled.expr is not None else frame), compiled.notes
 

@@ -14,6 +14,8 @@ pic:background                  picture (snapshot background)
 list:mass_scanner  -list:benign  on a known-scanner list (scantui lists import), by name
 day:2024-02-05..2024-02-09      probed on a day of the span (day:2024-02-06, day:..D, day:D..)
 seen:>2024-02-10                active in the span, first..last seen (seen:<D, seen:A..B)
+tag:benign  note:"web page"       a tag / text in the source's note (the labels file's sources:)
+label:G01  review:new           member of a labelled group (id or title word); new: no note, tag or label
 packets>=1000  ports>100  days>3  dsts<500  period=7  interval<2  cover>=50%
 censys                          a bare word: substring of AS name, org or hostname
 -tool:zmap  !cat:research       a leading - or ! negates a term

@@ -13,7 +13,7 @@ import click
 
 from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, scale_options, telescope_options
 from scantui.cli.output import message, print_table, write_out
-from scantui.cli.query_opts import DAY_OPTION, QUERY_OPTION, parse_day_options, parse_query_option
+from scantui.cli.query_opts import DAY_OPTION, LABELS_OPTION, QUERY_OPTION, open_labels, parse_day_options, parse_query_option
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
 TABLE_DEFAULT_TOP = 50
@@ -47,13 +47,14 @@ _LIST_COLUMN = ("list", "list", 2)
 @click.option("--include-udp", is_flag=True, help="Count UDP packets as well as TCP probes.")
 @DAY_OPTION
 @QUERY_OPTION
+@LABELS_OPTION
 @RULES_OPTION
 @load_options
 @telescope_options
 @list_output_options
 @scale_options
 def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, sort_by, descending, top, include_udp,
-                 day_span, query_text, rules_path, load_opts, telescope, fmt):
+                 day_span, query_text, labels_path, rules_path, load_opts, telescope, fmt):
     """One row per scanning source: volume, tools, range, schedule, picture, coverage."""
     from scantui.analysis import scanners as sc
 
@@ -77,10 +78,12 @@ def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, so
     from scantui.enrich.rules import load_rules
 
     rules = load_rules(rules_path)  # a bad rules file fails before the data is read
+    # tag: note: label: review: read the labels file (read before the data, so a bad file fails first)
+    store = open_labels(labels_path) if row_query is not None and _needs_labels(row_query) else None
     if row_query is None:
         result = _run(paths, load_opts, telescope, query, rules)
     else:
-        result = _run_query(paths, load_opts, telescope, query, rules, row_query, cut)
+        result = _run_query(paths, load_opts, telescope, query, rules, row_query, cut, store)
     for note in result.notes:
         message(f"scantui: note: {note}")
     if fmt in ("json", "jsonl", "csv"):
@@ -98,7 +101,11 @@ def _run(paths, load_opts, telescope, query, rules=None):
     return open_workspace(paths, load_opts, telescope).scanners(query, rules=rules)
 
 
-def _run_query(paths, load_opts, telescope, query, rules, row_query, cut):
+def _needs_labels(row_query) -> bool:
+    return any(t.key in ("tag", "note", "label", "review") for t in row_query.terms)
+
+
+def _run_query(paths, load_opts, telescope, query, rules, row_query, cut, store=None):
     """The list of *query*, filtered by ``--query`` as the TUI's query bar does (ports and days from the
     rollup), then cut to *cut* rows; ``total`` counts the matching sources."""
     import dataclasses
@@ -109,7 +116,13 @@ def _run_query(paths, load_opts, telescope, query, rules, row_query, cut):
     ws = open_workspace(paths, load_opts, telescope)
     result = ws.scanners(query, rules=rules)
     days = (query.since or dt.date.min, query.until or dt.date.max) if query.since or query.until else None
-    frame, notes = filter_scanners(result.frame, row_query, lambda r: ws.sources_on_ports(r, days=days), ws.sources_on_days)
+    frame = result.frame
+    if _needs_labels(row_query):
+        from scantui.workspace.source_notes import annotate_sources
+
+        frame = annotate_sources(frame, store)
+    frame, notes = filter_scanners(frame, row_query, lambda r: ws.sources_on_ports(r, days=days), ws.sources_on_days)
+    frame = frame.select(result.frame.columns)
     return dataclasses.replace(result, frame=frame.head(cut) if cut is not None else frame, total=frame.height,
                                notes=[*result.notes, *notes])
 

@@ -44,7 +44,18 @@ from ruamel.yaml.timestamp import TimeStamp
 
 from scantui.errors import InputError
 from scantui.labels.line_merge import merge_lines
-from scantui.labels.model import FIELD_ORDER, FORMAT_VERSION, VERSION_KEY, Group, Scan, parse_member, show, to_utc
+from scantui.labels.model import (
+    FIELD_ORDER,
+    FORMAT_VERSION,
+    SOURCE_FIELD_ORDER,
+    VERSION_KEY,
+    Group,
+    Scan,
+    Source,
+    parse_member,
+    show,
+    to_utc,
+)
 from scantui.labels.validate import Tagged, plain
 
 #: Flow lists (``[a, b, ...]``) break before an item that would end past this column; nothing else is wrapped.
@@ -284,7 +295,7 @@ def _scan_node(scan: Scan) -> CommentedMap:
     return node
 
 
-def group_node(group: Group) -> CommentedMap:
+def group_node(group: Group | Source) -> CommentedMap:
     node = CommentedMap()
     for key, value in group.fields().items():
         node[key] = _node(value)
@@ -308,8 +319,9 @@ def _empty(value: Any) -> bool:
     return value is None or value == () or value == []
 
 
-def patch_group(node: CommentedMap, group: Group) -> None:
-    """Make *node* say what *group* says, changing only what differs."""
+def patch_group(node: CommentedMap, group: Group | Source) -> None:
+    """Make *node* say what *group* (or a source note) says, changing only what differs."""
+    order = SOURCE_FIELD_ORDER if isinstance(group, Source) else FIELD_ORDER
     wanted = group.fields()
     for key in list(node.keys()):
         if key not in wanted and not _empty(plain(node[key])):
@@ -319,18 +331,18 @@ def patch_group(node: CommentedMap, group: Group) -> None:
             if _model_value(key, node[key]) != value:
                 _set(node, key, value)
         elif not _empty(value):
-            node.insert(_insert_at(node, key), key, _node(value))
+            node.insert(_insert_at(node, key, order), key, _node(value))
 
 
-def _insert_at(node: CommentedMap, key: str) -> int:
+def _insert_at(node: CommentedMap, key: str, order: tuple[str, ...] = FIELD_ORDER) -> int:
     """Where a new key goes: after the last present key that precedes it in the canonical order."""
-    if key not in FIELD_ORDER:
+    if key not in order:
         return len(node)
-    rank = FIELD_ORDER.index(key)
+    rank = order.index(key)
     keys = list(node.keys())
     pos = 0
     for i, k in enumerate(keys):
-        if k in FIELD_ORDER and FIELD_ORDER.index(k) < rank:
+        if k in order and order.index(k) < rank:
             pos = i + 1
     return pos
 
@@ -378,25 +390,42 @@ def _patch_seq(seq: CommentedSeq, wanted: list[Any], make: Callable[[Any], Any],
         del seq[len(wanted)]
 
 
-def patch_document(doc: CommentedMap, groups: Sequence[Group]) -> None:
-    """Make the ``groups`` list of *doc* hold *groups*, in that order, editing in place."""
+def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source] | None = None) -> None:
+    """Make the ``groups`` list of *doc* hold *groups*, in that order, editing in place; the same for the
+    ``sources`` list and *sources* when given (the key is added only when there is a source note to hold)."""
     seq = doc.get("groups")
     if not isinstance(seq, CommentedSeq):
         seq = CommentedSeq()
         doc["groups"] = seq
-    if not len(seq) and groups:
+    _patch_records(seq, groups, "id")
+    if sources is None:
+        return
+    seq = doc.get("sources")
+    if not isinstance(seq, CommentedSeq):
+        if not sources:
+            return
+        seq = CommentedSeq()
+        doc["sources"] = seq
+    if not sources and len(seq):  # the last note removed (or undone): the file as it was without notes
+        del doc["sources"]
+        return
+    _patch_records(seq, sources, "ip")
+
+
+def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: str) -> None:
+    if not len(seq) and records:
         seq.fa.set_block_style()  # "groups: []" grows into one group a block
-    by_id = {str(node["id"]): node for node in seq}
-    wanted_ids = [g.id for g in groups]
+    by_key = {str(node[key]): node for node in seq}
+    wanted = {getattr(r, key) for r in records}
     for i in reversed(range(len(seq))):
-        if str(seq[i]["id"]) not in set(wanted_ids):
+        if str(seq[i][key]) not in wanted:
             del seq[i]
-    for i, group in enumerate(groups):
-        node = by_id.get(group.id)
+    for i, record in enumerate(records):
+        node = by_key.get(getattr(record, key))
         if node is None:
-            seq.insert(i, group_node(group))
+            seq.insert(i, group_node(record))
             continue
-        patch_group(node, group)
+        patch_group(node, record)
         j = next(k for k in range(len(seq)) if seq[k] is node)
         if j != i:
             del seq[j]
@@ -406,15 +435,15 @@ def patch_document(doc: CommentedMap, groups: Sequence[Group]) -> None:
 # -- minimal-diff rewrite -------------------------------------------------------
 
 
-def rewrite(original: str | None, doc: CommentedMap, groups: Sequence[Group]) -> list[str]:
-    """Candidate texts for *doc* (parsed from *original*) changed to hold *groups*, best first.
+def rewrite(original: str | None, doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source] | None = None) -> list[str]:
+    """Candidate texts for *doc* (parsed from *original*) changed to hold *groups* (and *sources*), best first.
 
     The splice into the original text comes first, the plain re-emission
     second; the caller keeps the first that reads back to exactly *groups*.
     """
     layout = Layout.guess(original) if original else Layout()
     before = dump(doc, layout) if original else ""
-    patch_document(doc, groups)
+    patch_document(doc, groups, sources)
     after = dump(doc, layout)
     if not original:
         return [after]

@@ -17,6 +17,10 @@ Policy (the store applies it on every save that finds the file changed):
   labelling session never lets that happen to new groups: it allocates ids
   under the lock, see :mod:`scantui.labels.session`).
 
+The notes on single sources (``sources:``, :class:`~scantui.labels.model.Source`,
+keyed by IP) merge by the same rules: ``tags`` as a set, ``note`` as a text
+field (changed differently on both sides: a conflict, theirs kept).
+
 :func:`revert_group` is the reverse of one change, applied three ways to the
 group as it is now (how an undo leaves other analysts' work alone).
 """
@@ -28,7 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from scantui.errors import ScantuiError
-from scantui.labels.model import AUTHOR_FIELDS, SET_FIELDS, Group, show
+from scantui.labels.model import AUTHOR_FIELDS, SET_FIELDS, Group, Source, show
+
+Record = Group | Source
 
 _ABSENT = object()
 
@@ -42,6 +48,7 @@ class Conflict:
     ours: Any
     theirs: Any
     by: str | None = None  # who made their change (their ``updated_by``), when recorded
+    kind: str = "group"  # or "source": a note on a single source IP
 
     @property
     def kept(self) -> Any:
@@ -50,21 +57,24 @@ class Conflict:
     def told(self) -> str:
         """The conflict as the analyst whose save it was is told it (who, what was kept)."""
         who = self.by or "the other analyst"
+        if self.field == "(source)":
+            return (f"the note on {self.group} was removed by the other analyst meanwhile; kept, with your change" if self.theirs == "removed"
+                    else f"kept {who}'s change of the note on {self.group}: your removal was not applied")
         if self.field == "(group)" and self.theirs == "removed":  # they deleted it, we changed it: ours is kept
             return f"{self.group} was deleted by the other analyst meanwhile; kept, with your change (u undoes it)"
         if self.field == "(group)":  # we deleted it, they changed it: theirs is kept
             return f"kept {who}'s change of {self.group}: your delete was not applied"
-        return f"kept {who}'s value for {self.group}: {self.field}"
+        return f"kept {who}'s value for {'the note on ' if self.kind == 'source' else ''}{self.group}: {self.field}"
 
     def describe(self) -> str:
         whose = f"{self.by}'s" if self.by else "theirs"
-        return f"group {show(self.group)}: {self.field}: kept {whose} {_show_value(self.theirs)}, ours was {_show_value(self.ours)}"
+        return f"{self.kind} {show(self.group)}: {self.field}: kept {whose} {_show_value(self.theirs)}, ours was {_show_value(self.ours)}"
 
 
 def _show_value(value: Any) -> str:
     if value is None:
         return "(none)"
-    if isinstance(value, Group):
+    if isinstance(value, (Group, Source)):
         return "(edited)"
     return show(value)
 
@@ -82,8 +92,8 @@ class LabelsConflict(ScantuiError):
         super().__init__(f"changed by someone else since loaded: {why}", path=path)
 
 
-def merge3(base: Mapping[str, Group], ours: Mapping[str, Group], theirs: Mapping[str, Group]) -> tuple[list[Group], list[Conflict]]:
-    """Merged groups (their order, then our new groups) and the conflicts found."""
+def merge3(base: Mapping[str, Record], ours: Mapping[str, Record], theirs: Mapping[str, Record]) -> tuple[list, list[Conflict]]:
+    """Merged groups (their order, then our new groups) and the conflicts found; the same for source notes."""
     order = list(theirs) + [gid for gid in ours if gid not in theirs]
     merged: list[Group] = []
     conflicts: list[Conflict] = []
@@ -106,18 +116,23 @@ def _one_sided(base: Any, ours: Any, theirs: Any) -> Any:
     return _UNDECIDED
 
 
-def _merge_group(gid: str, base: Group | None, ours: Group | None, theirs: Group | None, conflicts: list[Conflict]) -> Group | None:
+def _kind(record: Record) -> str:
+    return "source" if isinstance(record, Source) else "group"
+
+
+def _merge_group(gid: str, base: Record | None, ours: Record | None, theirs: Record | None, conflicts: list[Conflict]) -> Record | None:
     decided = _one_sided(base, ours, theirs)
     if decided is not _UNDECIDED:
         return decided
     if ours is None or theirs is None:
-        conflicts.append(Conflict(gid, "(group)", ours if ours is not None else "removed", theirs if theirs is not None else "removed",
-                                  theirs.updated_by if theirs is not None else None))
+        kind = _kind(ours if ours is not None else theirs)
+        conflicts.append(Conflict(gid, f"({kind})", ours if ours is not None else "removed", theirs if theirs is not None else "removed",
+                                  theirs.updated_by if theirs is not None else None, kind))
         return ours if ours is not None else theirs
     return _merge_fields(base, ours, theirs, conflicts)
 
 
-def _merge_fields(base: Group | None, ours: Group, theirs: Group, conflicts: list[Conflict]) -> Group:
+def _merge_fields(base: Record | None, ours: Record, theirs: Record, conflicts: list[Conflict]) -> Record:
     b = base.fields() if base is not None else {}
     o, t = ours.fields(), theirs.fields()
     out: dict[str, Any] = {}
@@ -128,19 +143,24 @@ def _merge_fields(base: Group | None, ours: Group, theirs: Group, conflicts: lis
         elif isinstance(value, Conflict) and name in AUTHOR_FIELDS:
             value = value.ours if _ours_decides(name, ours, theirs) else value.theirs
         elif isinstance(value, Conflict):
-            conflicts.append(Conflict(ours.id, name, _none(value.ours), _none(value.theirs), theirs.updated_by))
+            conflicts.append(Conflict(ours.id, name, _none(value.ours), _none(value.theirs), theirs.updated_by, _kind(ours)))
             value = value.theirs
         if value is not _ABSENT:
             out[name] = value
-    if not out.get("members"):  # each side removed the members the other kept: a group keeps at least one
+    if isinstance(ours, Group) and not out.get("members"):  # each side removed the members the other kept: a group keeps at least one
         conflicts.append(Conflict(ours.id, "members", ours.members, theirs.members))
         out["members"] = theirs.members
-    known = {k: v for k, v in out.items() if k in Group.__dataclass_fields__}
-    extra = {k: v for k, v in out.items() if k not in Group.__dataclass_fields__}
-    return Group(**known, extra=extra)
+    return _build(type(ours), out)
 
 
-def _ours_decides(name: str, ours: Group, theirs: Group) -> bool:
+def _build(cls: type, out: dict[str, Any]) -> Any:
+    """A :class:`Group` or :class:`Source` from its file fields (unknown keys as ``extra``)."""
+    known = {k: v for k, v in out.items() if k in cls.__dataclass_fields__}
+    extra = {k: v for k, v in out.items() if k not in cls.__dataclass_fields__}
+    return cls(**known, extra=extra)
+
+
+def _ours_decides(name: str, ours: Record, theirs: Record) -> bool:
     """Whether our author goes with the merged time: the earlier ``created``, the later ``updated``."""
     if name == "created_by":
         return ours.created is not None and (theirs.created is None or ours.created <= theirs.created)
@@ -179,7 +199,7 @@ def merge_sets(base: Sequence[Any], ours: Sequence[Any], theirs: Sequence[Any]) 
 _STAMPS = ("updated", "updated_by")
 
 
-def changed_fields(a: Group | None, b: Group | None) -> list[str]:
+def changed_fields(a: Record | None, b: Record | None) -> list[str]:
     """The fields (time stamps aside) that differ between two versions of a group."""
     fa = a.fields() if a is not None else {}
     fb = b.fields() if b is not None else {}
@@ -196,13 +216,13 @@ class Revert:
     (then nothing may be written), *by* who that was.
     """
 
-    group: Group | None
+    group: Record | None
     unchanged: bool = False
     conflicts: tuple[str, ...] = ()
     by: str | None = None
 
 
-def revert_group(before: Group | None, after: Group | None, now: Group | None) -> Revert:
+def revert_group(before: Record | None, after: Record | None, now: Record | None) -> Revert:
     """Undo the change *before* -> *after* (one analyst's) on *now* (the file as it is).
 
     Only the fields the change touched are restored; list fields lose what
@@ -243,6 +263,7 @@ def revert_group(before: Group | None, after: Group | None, now: Group | None) -
         return Revert(now, conflicts=tuple(conflicts), by=by)
     if out == n:
         return Revert(now, unchanged=True)
-    known = {k: v for k, v in out.items() if k in Group.__dataclass_fields__}
-    extra = {k: v for k, v in out.items() if k not in Group.__dataclass_fields__}
-    return Revert(Group(**known, extra=extra))
+    record = _build(type(now), out)
+    if isinstance(record, Source) and record.empty:  # a note the change emptied... or restored to nothing
+        return Revert(None)
+    return Revert(record)

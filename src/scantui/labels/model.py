@@ -280,3 +280,70 @@ def iso_utc(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     return to_utc(value).isoformat().replace("+00:00", "Z")
+
+
+#: Canonical key order of a source note in the file's ``sources:`` list (unknown keys follow).
+SOURCE_FIELD_ORDER = ("ip", "tags", "note", "created", "created_by", "updated", "updated_by")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Tags and a note on one source IP (the file's ``sources:`` list): the single-source counterpart of a group.
+
+    Immutable like :class:`Group`, merged and undone by the same rules (``tags``
+    as a set, ``note`` as text, the times and authors as a group's).
+    """
+
+    ip: str
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    created: dt.datetime | None = None
+    created_by: str | None = None
+    updated: dt.datetime | None = None
+    updated_by: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen dataclass
+        put("ip", parse_address(self.ip))
+        for name in ("note", "created_by", "updated_by"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be text, not {show(getattr(self, name))}")
+        put("tags", _tuple_unique(check_tag(t) for t in self.tags))
+        for name in TIME_FIELDS:
+            if getattr(self, name) is not None:
+                put(name, to_utc(getattr(self, name)))
+        unknown = set(self.extra) & set(SOURCE_FIELD_ORDER)
+        if unknown:
+            raise ValueError(f"extra keys shadow fields: {', '.join(sorted(unknown))}")
+        put("extra", dict(self.extra))
+
+    @property
+    def id(self) -> str:
+        """The key of the record (its IP): what merge conflicts and undo name."""
+        return self.ip
+
+    @property
+    def empty(self) -> bool:
+        """No tags, no note, nothing else: a source note cleared by the analyst is removed from the file."""
+        return not self.tags and not self.note and not self.extra
+
+    def replace(self, **changes: Any) -> Source:
+        return dataclasses.replace(self, **changes)
+
+    def fields(self) -> dict[str, Any]:
+        """The fields as they appear in the file (empty optional ones left out, unknown keys included)."""
+        out: dict[str, Any] = {}
+        for name in SOURCE_FIELD_ORDER:
+            value = getattr(self, name)
+            if name == "ip" or value not in (None, ()):
+                out[name] = value
+        out.update(self.extra)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (times as ISO 8601 ``Z``)."""
+        out = {name: getattr(self, name) for name in SOURCE_FIELD_ORDER}
+        out.update(tags=list(self.tags), created=iso_utc(self.created), updated=iso_utc(self.updated))
+        out.update(self.extra)
+        return out

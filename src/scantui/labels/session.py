@@ -20,6 +20,9 @@ and the result says so; an id the analyst typed that is taken raises
 :class:`IdTaken` (the caller asks again, keeping the input). Two new groups
 are never merged.
 
+:meth:`LabelSession.note_sources` sets the tags and note of single sources
+(the file's ``sources:``), saved, merged and undone like a group's fields.
+
 :meth:`LabelSession.batch` runs several actions (the marked rows of a list) as one
 change: one save, one undo.
 
@@ -41,7 +44,7 @@ from typing import Any
 from scantui.errors import ScantuiError
 from scantui.labels.merge import changed_fields, revert_group
 from scantui.labels.match import ScanIndex
-from scantui.labels.model import Group, show
+from scantui.labels.model import Group, Source, show
 from scantui.labels.store import LabelsStore, SaveResult
 
 MAX_UNDO = 100
@@ -80,6 +83,7 @@ class _Undo:
 
     description: str
     groups: dict[str, tuple[Group | None, Group | None]] = field(default_factory=dict)
+    sources: dict[str, tuple[Source | None, Source | None]] = field(default_factory=dict)
 
 
 def _plural(n: int, word: str) -> str:
@@ -244,6 +248,32 @@ class LabelSession:
 
         return self._change(do)
 
+    def note_sources(self, ips: Iterable[str], *, tags: Iterable[str] | None = None, add_tags: Iterable[str] = (),
+                     note: str | None = None) -> Change:
+        """Set the note on each of *ips*: *tags* replace its tags (None: kept), *add_tags* join them, *note*
+        replaces its note (None: kept; ``""`` clears it). A source left with neither is removed from the file.
+        One change, one save, one undo."""
+        ips = list(dict.fromkeys(ips))
+        tags = None if tags is None else tuple(t for t in (str(t).strip() for t in tags) if t)
+        add = tuple(t for t in (str(t).strip() for t in add_tags) if t)
+
+        def do(store: LabelsStore) -> tuple[str, None]:
+            for ip in ips:
+                old = store.source(ip)
+                changes: dict[str, Any] = {}
+                new_tags = tags if tags is not None else (old.tags if old else ())
+                new_tags = tuple(dict.fromkeys(new_tags + add))
+                if new_tags != (old.tags if old else ()):
+                    changes["tags"] = new_tags
+                if note is not None and (note or None) != (old.note if old else None):
+                    changes["note"] = note or None
+                if changes:
+                    store.set_source(ip, **changes)
+            what = ips[0] if len(ips) == 1 else _plural(len(ips), "source")
+            return f"note on {what}", None
+
+        return self._change(do)
+
     def batch(self, description: str, steps: Sequence[Callable[[LabelSession], Change | None]]) -> Change | None:
         """Run several actions (each ``step(session)`` calls one of the methods above, deciding against the
         store as the earlier steps left it) as **one** change: one save, one undo. None when no step changed
@@ -282,7 +312,9 @@ class LabelSession:
 
         def do(store: LabelsStore) -> tuple[str, str | None]:
             reverts = {gid: revert_group(before, after, store.find(gid)) for gid, (before, after) in last.groups.items()}
+            source_reverts = {ip: revert_group(before, after, store.source(ip)) for ip, (before, after) in last.sources.items()}
             refused = [(gid, r) for gid, r in reverts.items() if r.conflicts]
+            refused += [(f"the note on {ip}", r) for ip, r in source_reverts.items() if r.conflicts]
             if refused:
                 why = "; ".join(_refusal(gid, r) for gid, r in refused)
                 raise UndoRefused(f"cannot undo '{last.description}': {why}; their work is kept, and this change "
@@ -297,6 +329,16 @@ class LabelSession:
                     store.put(last.groups[gid][0])  # exactly as it was, time stamps included
                 else:
                     store.put(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by))
+            for ip, r in source_reverts.items():
+                before = last.sources[ip][0]
+                if r.unchanged:
+                    continue
+                if r.group is None:
+                    store.discard_source(ip)
+                elif before is not None and not changed_fields(r.group, before):
+                    store.put_source(before)  # exactly as it was, time stamps included
+                else:
+                    store.put_source(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by))
             selected = next((gid for gid, r in reverts.items() if r.group is not None), None)
             return f"undo {last.description}", selected
 
@@ -324,11 +366,11 @@ class LabelSession:
         out: dict[str, Any] = {}
 
         def apply(target: LabelsStore) -> None:
-            before = target.by_id
+            before, before_sources = target.by_id, target.sources_by_ip
             out["description"], out["selected"] = do(target)
-            after = target.by_id
-            out["groups"] = {gid: (before.get(gid), after.get(gid)) for gid in list(before) + [g for g in after if g not in before]
-                             if before.get(gid) is not after.get(gid)}
+            after, after_sources = target.by_id, target.sources_by_ip
+            out["groups"] = _touched(before, after)
+            out["sources"] = _touched(before_sources, after_sources)
 
         try:
             if fresh:
@@ -339,12 +381,18 @@ class LabelSession:
         except Exception:
             store.revert()  # memory matches the file again
             raise
-        if record and out["groups"]:
-            self._history.append(_Undo(out["description"], out["groups"]))
+        if record and (out["groups"] or out["sources"]):
+            self._history.append(_Undo(out["description"], out["groups"], out["sources"]))
             del self._history[:-MAX_UNDO]
         conflicts = tuple(c.told() for c in saved.conflicts)
         selected = out["selected"]
         return Change(out["description"], selected if selected in store else None, saved, conflicts)
+
+
+def _touched(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """(before, after) of each record a change replaced, added or removed."""
+    return {key: (before.get(key), after.get(key)) for key in list(before) + [k for k in after if k not in before]
+            if before.get(key) is not after.get(key)}
 
 
 def _refusal(group_id: str, revert: Any) -> str:

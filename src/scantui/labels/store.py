@@ -18,6 +18,11 @@ exactly the merged groups; otherwise nothing is written.
 the lock (the store is first brought up to date with the disk): how new ids
 are allocated without two analysts taking the same one, and how an undo is
 checked against what others did since.
+
+The notes on single sources (the file's ``sources:`` list,
+:class:`~scantui.labels.model.Source`) live in the same store and are saved,
+merged and checked the same way (:meth:`~LabelsStore.set_source`). A file
+without ``sources:`` is written back without it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import hashlib
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclasses_field
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +41,8 @@ from scantui.labels import document
 from scantui.labels.files import read_bytes, sidecar, write_atomic
 from scantui.lock import FileLock
 from scantui.labels.merge import Conflict, LabelsConflict, merge3
-from scantui.labels.model import Group, Scan, now_utc, parse_member, show
-from scantui.labels.validate import LabelsInvalid, Problem, check_document, plain
+from scantui.labels.model import Group, Scan, Source, now_utc, parse_address, parse_member, show
+from scantui.labels.validate import LabelsInvalid, Problem, check_document, check_labels, plain
 
 _BOM = "\ufeff"
 
@@ -69,6 +75,7 @@ class _Snapshot:
     doc: Any
     groups: list[Group]
     bom: bool
+    sources: list[Source] = dataclasses_field(default_factory=list)
 
     @property
     def digest(self) -> str:
@@ -83,10 +90,18 @@ def read_snapshot(path: Path) -> _Snapshot | None:
         return None
     text = document.decode(data, name)
     doc = document.parse(text, name)
-    groups, problems = check_document(doc)
+    groups, sources, problems = check_labels(doc)
     if problems:
         raise LabelsInvalid(problems, path=name)
-    return _Snapshot(data, text, doc, groups, data.startswith(_BOM.encode()))
+    return _Snapshot(data, text, doc, groups, data.startswith(_BOM.encode()), sources)
+
+
+def check_file_sources(path: str | Path) -> tuple[list[Group], list[Source], list[Problem]]:
+    """Like :func:`check_file`, with the valid source notes (``sources:``) too."""
+    data = read_bytes(Path(path))
+    if data is None:
+        raise InputError("no such file", path=str(path))
+    return check_labels(document.parse(document.decode(data, str(path)), str(path)))
 
 
 def check_file(path: str | Path) -> tuple[list[Group], list[Problem]]:
@@ -113,6 +128,8 @@ class LabelsStore:
         self._groups: dict[str, Group] = {}
         self._base: dict[str, Group] = {}
         self._base_digest: str | None = None
+        self._sources: dict[str, Source] = {}
+        self._sources_base: dict[str, Source] = {}
 
     @classmethod
     def load(cls, path: str | Path, *, must_exist: bool = False, **options: Any) -> LabelsStore:
@@ -125,12 +142,14 @@ class LabelsStore:
             if not store.path.parent.is_dir():
                 raise InputError("folder does not exist", path=str(store.path.parent))
             return store
-        store._adopt(snap.groups, snap.digest)
+        store._adopt(snap.groups, snap.digest, snap.sources)
         return store
 
-    def _adopt(self, groups: Iterable[Group], digest: str | None) -> None:
+    def _adopt(self, groups: Iterable[Group], digest: str | None, sources: Iterable[Source] = ()) -> None:
         self._groups = {g.id: g for g in groups}
         self._base = dict(self._groups)
+        self._sources = {s.ip: s for s in sources}
+        self._sources_base = dict(self._sources)
         self._base_digest = digest
 
     # -- reading --------------------------------------------------------------
@@ -151,7 +170,8 @@ class LabelsStore:
     @property
     def dirty(self) -> bool:
         """Whether there are edits not yet saved."""
-        return list(self._groups.items()) != list(self._base.items())
+        return (list(self._groups.items()) != list(self._base.items())
+                or list(self._sources.items()) != list(self._sources_base.items()))
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -213,6 +233,7 @@ class LabelsStore:
     def revert(self) -> None:
         """Drop the edits not saved: memory holds the file as last read or written again."""
         self._groups = dict(self._base)
+        self._sources = dict(self._sources_base)
 
     def discard(self, group_id: str) -> None:
         """Remove *group_id* when present."""
@@ -261,6 +282,50 @@ class LabelsStore:
         del self._groups[other_id]
         return merged
 
+    # -- notes on single sources ------------------------------------------------
+
+    @property
+    def sources(self) -> list[Source]:
+        """The source notes, in file order."""
+        return list(self._sources.values())
+
+    @property
+    def sources_by_ip(self) -> dict[str, Source]:
+        """The source notes by IP (a copy)."""
+        return dict(self._sources)
+
+    def source(self, ip: str) -> Source | None:
+        """The note on *ip* (dotted text), or None."""
+        return self._sources.get(ip)
+
+    def set_source(self, ip: str, **changes: Any) -> Source | None:
+        """Set fields (``tags``, ``note``) of the note on *ip*, creating it (stamped) when new; a note left
+        with no tags and no note is removed (None)."""
+        ip = self._checked(str(ip), lambda: parse_address(ip))
+        old = self._sources.get(ip)
+        now = self.now()
+        changes.setdefault("updated", now)
+        if self.author is not None:
+            changes.setdefault("updated_by", self.author)
+        if old is None:
+            changes.setdefault("created", now)
+            changes.setdefault("created_by", self.author)
+            source = self._checked(ip, lambda: Source(ip, **changes))
+        else:
+            source = self._checked(ip, lambda: old.replace(**changes))
+        if source.empty:
+            self._sources.pop(ip, None)
+            return None
+        self._sources[ip] = source
+        return source
+
+    def put_source(self, source: Source) -> None:
+        """Insert or replace a source note exactly as given (how an undo restores one)."""
+        self._sources[source.ip] = source
+
+    def discard_source(self, ip: str) -> None:
+        self._sources.pop(ip, None)
+
     # -- saving ---------------------------------------------------------------
 
     def save(self, *, strict: bool = False, edit: Callable[[LabelsStore], Any] | None = None) -> SaveResult:
@@ -285,32 +350,38 @@ class LabelsStore:
             changed = disk is not None and disk.digest != self._base_digest
             if edit is not None:
                 if changed and not self.dirty:
-                    self._adopt(disk.groups, disk.digest)  # up to date: the merge below is the edit alone
+                    self._adopt(disk.groups, disk.digest, disk.sources)  # up to date: the merge below is the edit alone
                 edit(self)
-            theirs = {g.id: g for g in disk.groups} if disk is not None and disk.digest != self._base_digest else self._base
+            newer = disk is not None and disk.digest != self._base_digest
+            theirs = {g.id: g for g in disk.groups} if newer else self._base
             merged, conflicts = merge3(self._base, self._groups, theirs)
+            their_sources = {s.ip: s for s in disk.sources} if newer else self._sources_base
+            sources, source_conflicts = merge3(self._sources_base, self._sources, their_sources)
+            sources = [s for s in sources if not s.empty]
+            conflicts += source_conflicts
             if conflicts and strict:
                 raise LabelsConflict(conflicts, path=str(self.path))
-            if disk is not None and merged == disk.groups:
-                self._adopt(merged, disk.digest)
+            if disk is not None and merged == disk.groups and sources == disk.sources:
+                self._adopt(merged, disk.digest, sources)
                 return SaveResult(self.path, False, changed, tuple(conflicts))
-            data = self._render(disk, merged)
+            data = self._render(disk, merged, sources)
             write_atomic(self.path, data, previous=disk.data if disk else None)
-            self._adopt(merged, hashlib.sha256(data).hexdigest())
+            self._adopt(merged, hashlib.sha256(data).hexdigest(), sources)
         return SaveResult(self.path, True, changed, tuple(conflicts))
 
-    def _render(self, disk: _Snapshot | None, groups: list[Group]) -> bytes:
+    def _render(self, disk: _Snapshot | None, groups: list[Group], sources: list[Source]) -> bytes:
         doc = disk.doc if disk else document.new_document()
-        top = plain({k: v for k, v in doc.items() if k != "groups"})
-        for text in document.rewrite(disk.text if disk else None, doc, groups):
-            if self._reads_back(text, groups, top):
+        top = plain({k: v for k, v in doc.items() if k not in ("groups", "sources")})
+        for text in document.rewrite(disk.text if disk else None, doc, groups, sources):
+            if self._reads_back(text, groups, sources, top):
                 return ((_BOM if disk and disk.bom else "") + text).encode()
         raise LabelsWriteError("not saved: the rewritten file would not read back the same groups (a scantui bug; please report it)", path=str(self.path))
 
-    def _reads_back(self, text: str, groups: list[Group], top: dict) -> bool:
+    def _reads_back(self, text: str, groups: list[Group], sources: list[Source], top: dict) -> bool:
         try:
             doc = document.parse(text, str(self.path))
         except InputError:
             return False
-        back, problems = check_document(doc)
-        return not problems and back == groups and plain({k: v for k, v in doc.items() if k != "groups"}) == top
+        back, back_sources, problems = check_labels(doc)
+        return (not problems and back == groups and back_sources == sources
+                and plain({k: v for k, v in doc.items() if k not in ("groups", "sources")}) == top)

@@ -23,11 +23,13 @@ from scantui.labels.model import (
     FIELD_ORDER,
     FORMAT_VERSION,
     SET_FIELDS,
+    SOURCE_FIELD_ORDER,
     TEXT_FIELDS,
     VERDICTS,
     VERSION_KEY,
     Group,
     Scan,
+    Source,
     check_asn,
     check_choice,
     check_id,
@@ -93,6 +95,7 @@ class _Checker:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.sources: list[Source] = []
 
     def problem(self, field: str, why: str, node: Any = None, key: Any = None, *, of_value: bool = True) -> None:
         line, col = _pos(node, key, of_value=of_value)
@@ -118,6 +121,7 @@ class _Checker:
             self.problem(VERSION_KEY, f"missing; add '{VERSION_KEY}: {FORMAT_VERSION}' at the top", doc)
         elif doc[VERSION_KEY] != FORMAT_VERSION or isinstance(doc[VERSION_KEY], bool):
             self.problem(VERSION_KEY, f"unsupported version {show(doc[VERSION_KEY])} (this scantui reads version {FORMAT_VERSION})", doc, VERSION_KEY)
+        self.sources = self.source_list(doc)
         groups = doc.get("groups")
         if groups is None:
             return []
@@ -137,6 +141,52 @@ class _Checker:
                 first_seen[gid] = _pos(node, "id")[0]
             if group is not None:
                 out.append(group)
+        return out
+
+    # -- notes on single sources ------------------------------------------------
+
+    def source_list(self, doc: Any) -> list[Source]:
+        nodes = doc.get("sources")
+        if nodes is None:
+            return []
+        if not isinstance(nodes, list):
+            self.problem("sources", "must be a list of sources ({ip, tags, note})", doc, "sources")
+            return []
+        out: list[Source] = []
+        first_seen: dict[str, int | None] = {}
+        for i, node in enumerate(nodes):
+            at = f"sources[{i}]"
+            if not isinstance(node, dict):
+                self.problem(at, "must be a mapping (ip, tags, note, ...)", nodes, i)
+                continue
+            before = len(self.problems)
+            if node.get("ip") is None:
+                self.problem(f"{at}.ip", "missing (required)", node)
+            values: dict[str, Any] = {}
+            for key, value in node.items():
+                if key not in SOURCE_FIELD_ORDER or value is None:
+                    continue
+                if key == "ip":
+                    values[key] = self.check(parse_address, value, f"{at}.ip", node, key)
+                elif key == "tags":
+                    values[key] = self.items(key, value, f"{at}.tags", node)
+                elif key in ("created", "updated"):
+                    values[key] = self.check(_timestamp, value, f"{at}.{key}", node, key)
+                else:
+                    values[key] = self.check(_text, value, f"{at}.{key}", node, key)
+            ip = values.get("ip")
+            if ip is not None and ip in first_seen:
+                line = first_seen[ip]
+                self.problem(f"{at}.ip", f"duplicate source {show(ip)}" + (f" (first at line {line})" if line else ""), node, "ip")
+            elif ip is not None:
+                first_seen[ip] = _pos(node, "ip")[0]
+            if len(self.problems) > before:
+                continue
+            extra = {k: v for k, v in node.items() if k not in SOURCE_FIELD_ORDER}
+            try:
+                out.append(Source(**{k: v for k, v in values.items() if v is not None}, extra=plain(extra)))
+            except ValueError as exc:  # defensive: the checks above should have caught it
+                self.problem(at, str(exc), nodes, i)
         return out
 
     # -- one group ------------------------------------------------------------
@@ -286,6 +336,12 @@ def plain(value: Any) -> Any:
 
 def check_document(doc: Any) -> tuple[list[Group], list[Problem]]:
     """The groups of a parsed document and every problem found (an empty list when valid)."""
+    groups, _sources, problems = check_labels(doc)
+    return groups, problems
+
+
+def check_labels(doc: Any) -> tuple[list[Group], list[Source], list[Problem]]:
+    """The groups and the source notes (``sources:``) of a parsed document, and every problem found (sorted by line)."""
     checker = _Checker()
     groups = checker.document(doc)
-    return groups, sorted(checker.problems, key=lambda p: p.line or 0)
+    return groups, checker.sources, sorted(checker.problems, key=lambda p: p.line or 0)

@@ -134,7 +134,9 @@ SCANNER_COLUMNS: tuple[Column, ...] = (
     Column("top_ports", "top ports", 30, fmt=ports_text, sortable=False),
     Column("list", "list", 22, fmt=names_text, sortable=False),
 )
-_BY_KEY = {c.key: c for c in SCANNER_COLUMNS}
+#: The labels file's note on each source (``sources:``), after the scanner list's columns.
+SOURCE_NOTE_COLUMNS: tuple[Column, ...] = (Column("tags", "tags", 16), Column("note", "note", 30))
+_BY_KEY = {c.key: c for c in (*SCANNER_COLUMNS, *SOURCE_NOTE_COLUMNS)}
 GENERIC_WIDTH = 14
 
 

@@ -49,7 +49,7 @@ from textual.worker import get_current_worker
 from scantui.safetext import safe_line
 from scantui.tui.columns import ip_text
 from scantui.tui.screens.detail_base import FACTS_HEIGHT, FIGURES_HEIGHT, TIMING_WHAT, DetailScreen, timing_panel
-from scantui.tui.screens.detail_facts import candidate_facts, group_facts, scanner_facts
+from scantui.tui.screens.detail_facts import candidate_facts, group_facts, scanner_facts, source_note_facts
 from scantui.tui.screens.detail_review import ReviewMixin
 from scantui.tui.screens.detail_timing import (TOP_PORT_ROWS, TimingData, cap_note, port_row_label, port_rows_binner,
                                                scan_timing, timing_cap)
@@ -77,6 +77,7 @@ class ScannerDetailScreen(DetailScreen):
     ROWS_ARE_SOURCES = False
     BINDINGS = [*DetailScreen.BINDINGS,
                 Binding("m", "similar", "Similar sources", show=False, id="detail.similar"),
+                Binding("n", "note", "Note", show=False, id="detail.note"),
                 *DetailScreen.PACKETS_BINDINGS]
 
     def __init__(self, row: ScannerRow) -> None:
@@ -90,7 +91,7 @@ class ScannerDetailScreen(DetailScreen):
         return self.row.src
 
     def panels(self) -> ComposeResult:
-        facts = Static(facts_table(scanner_facts(self.row)), id="detail-facts", classes="panel")
+        facts = Static(self._facts(), id="detail-facts", classes="panel")
         facts.border_title = f"scanner {ip_text(self.src)}"
         yield facts
         yield timing_panel("activity per port", "+ - zoom · [ ] pan · 0 all · s scale")
@@ -101,8 +102,24 @@ class ScannerDetailScreen(DetailScreen):
             tools.border_title = "tools"
             yield tools
 
+    def _facts(self) -> Any:
+        """The facts panel: the scanner row's facts, then the labels file's tags and note on it (when any)."""
+        session = self.app.state.labels
+        source = session.store.source(ip_text(self.src)) if session is not None else None
+        return facts_table(scanner_facts(self.row) + source_note_facts(source))
+
+    def _labels_changed(self, _value: object = None) -> None:
+        self.query_one("#detail-facts", Static).update(self._facts())
+
+    def action_note(self) -> None:
+        """``n``: set the tags and note of this source (the labels file's ``sources:``)."""
+        from scantui.tui.screens.source_note import note_sources_dialog
+
+        note_sources_dialog(self.app, [ip_text(self.src)])
+
     def on_mount(self) -> None:
         super().on_mount()
+        self.watch(self.app, "labels_version", self._labels_changed, init=False)
         if not self._need_data():
             return
         ws, src = self.app.state.workspace, self.src

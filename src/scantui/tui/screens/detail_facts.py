@@ -138,3 +138,17 @@ def group_facts(g: SuggestedGroup) -> list[tuple[str, Text | str]]:
         ("split", f"{safe_line(g.timing)} · N {g.cover_multiple} · typical {split_text or NULL}"),
     ]
 
+
+
+def source_note_facts(source: Any) -> list[tuple[str, Text | str]]:
+    """The labels file's note on a source (``sources:``) as facts: its tags and note (lines joined by `` / ``),
+    who changed it last; nothing when it has none. Text from the file is shown escaped, never as markup."""
+    if source is None:
+        return []
+    out: list[tuple[str, Text | str]] = []
+    if source.tags:
+        out.append(("tags", safe_line(", ".join(source.tags))))
+    if source.note:
+        by = f"  ({safe_line(source.updated_by)})" if source.updated_by else ""
+        out.append(("note", " / ".join(safe_line(line) for line in source.note.strip().splitlines()) + by))
+    return out

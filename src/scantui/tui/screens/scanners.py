@@ -6,13 +6,14 @@ applies at once and reports a bad term as a notification. Filtering runs in a
 thread worker (a ``port:`` term reads the rollup's ``port_day``), so no key
 waits on it. Enter on a row calls :meth:`ScantuiApp.open_scanner`. ``space`` marks
 sources (the table's marks), ``l`` labels the marked ones through
-:func:`scantui.tui.labelling.label_sources_dialog`. The App's time range
+:func:`scantui.tui.labelling.label_sources_dialog`, ``n`` sets their tags and note
+(:mod:`scantui.tui.screens.source_note`; the ``tags`` and ``note`` columns show them). The App's time range
 (:mod:`scantui.tui.app_views`) recounts the list for its days in the same worker.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -46,12 +47,14 @@ class ScannersScreen(Screen):
     HELP = ("space marks sources (* all shown, - clears; marked rows filtered out stay marked but are not acted on); "
             "l labels the marked sources (or the one under the cursor): a new group of them, or add them to one. "
             "ctrl+s exports the list as shown (marked rows only, when marked): .csv, .parquet or .txt (the IPs). "
+            "n sets the tags and note of the marked sources (or the one under the cursor), kept in the labels file. "
             "c picks the columns (remembered).\n\n"
             "Query bar terms (/ to focus, enter to apply, escape back to the table):\n\n" + QUERY_HELP)
     BINDINGS = [
         Binding("escape", "leave_filter", "Back", show=False, id="scanners.leave_filter"),
         Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="scanners.clear_filter"),
         Binding("l", "label", "Label marked", show=False, id="scanners.label"),
+        Binding("n", "note", "Note", show=False, id="scanners.note"),
         Binding("p", "packets", "Packets", id="scanners.packets"),
     ]
 
@@ -60,6 +63,7 @@ class ScannersScreen(Screen):
         self.query_text = ""
         self._timer: Timer | None = None
         self._total = 0
+        self._annotated: tuple[Any, Any, int, pl.DataFrame] | None = None  # (list, labels store, version, annotated)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -76,6 +80,7 @@ class ScannersScreen(Screen):
         self.watch(self.app, "scanners_version", self._scanners_changed, init=True)
         self.watch(self.app, "load_error", self._scanners_changed, init=False)
         self.watch(self.app, "time_range", self._scanners_changed, init=False)
+        self.watch(self.app, "labels_version", self._scanners_changed, init=False)  # the tags and note columns
         self.query_one(VirtualTable).focus()
 
     @property
@@ -152,15 +157,26 @@ class ScannersScreen(Screen):
 
     @work(thread=True, exclusive=True, group="scanner-filter", exit_on_error=False)
     def _run_filter(self, query: Query, report: bool) -> None:
-        from scantui.analysis.query import filter_scanners
+        from scantui.analysis.query import SOURCE_COLUMNS, filter_scanners
+        from scantui.workspace.source_notes import annotate_sources
 
         state = self.app.state
         try:
             # the time range recounts the list for its days (as scanners --since/--until): off the UI thread
             time_range = self.app.time_range
             frame = state.scanners_in(time_range).frame
+            store = state.labels.store if state.labels is not None else None
+            version = self.app.labels_version
+            cached = self._annotated
+            if cached is not None and cached[0] is frame and cached[1] is store and cached[2] == version:
+                frame = cached[3]
+            else:  # the labels file's notes and groups, once per list and labels change (not per keystroke)
+                annotated = annotate_sources(frame, store)
+                self._annotated = (frame, store, version, annotated)
+                frame = annotated
             ports = (lambda ranges: state.sources_on_ports(ranges, time_range)) if time_range else state.sources_on_ports
             result, notes = filter_scanners(frame, query, ports, state.sources_on_days)
+            result = result.drop(SOURCE_COLUMNS)
         except Exception as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
             return
@@ -218,6 +234,15 @@ class ScannersScreen(Screen):
         ips = [ip_text(row["src"]) for row in table.chosen_rows() if row.get("src") is not None]
         label_sources_dialog(self.app, ips, then=lambda _change: table.action_clear_marks())
 
+    def action_note(self) -> None:
+        """``n``: the tags and note of the marked sources (or the one under the cursor)."""
+        from scantui.tui.columns import ip_text
+        from scantui.tui.screens.source_note import note_sources_dialog
+
+        table = self.table
+        ips = [ip_text(row["src"]) for row in table.chosen_rows() if row.get("src") is not None]
+        note_sources_dialog(self.app, ips, then=lambda _change: table.action_clear_marks())
+
     def action_packets(self) -> None:
         """``p``: the packets of the marked sources, else of the one under the cursor."""
         from scantui.tui.screens.packets_view import PacketsView
@@ -256,6 +281,7 @@ class ScannersScreen(Screen):
         yield "scanners: packets", "The packets of the marked scanners, else the one under the cursor (p)", self.action_packets
         yield "scanners: reverse sort", "Flip the sort order", table.action_sort_reverse
         yield "scanners: label marked sources", "A new group of the marked sources, or add them to one (l)", self.action_label
+        yield "scanners: note marked sources", "Tags and a note on the marked sources (n)", self.action_note
         yield "scanners: mark every source shown", "Mark all rows shown (*)", table.action_mark_all
         yield "scanners: clear marks", "Unmark every source (-)", table.action_clear_marks
         yield "scanners: export the list", "Write the list as shown to CSV, Parquet or an IP list (ctrl+s)", table.action_export
