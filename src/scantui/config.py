@@ -243,34 +243,14 @@ def table_columns(table_id: str, config: dict[str, Any] | None = None) -> tuple[
 
 
 def save_table_columns(table_id: str, order: list[str], hidden: list[str], path: Path | None = None) -> None:
-    """Remember the column choice of *table_id* in the configuration file (atomic; the file's other keys and
-    comments kept; a new file is readable by its owner only, as it may later hold a token)."""
-    from io import StringIO
-
-    from ruamel.yaml import YAML
+    """Remember the column choice of *table_id* in the configuration file (:func:`_update_config`)."""
     from ruamel.yaml.comments import CommentedMap
 
+    def change(doc: Any) -> None:
+        columns = _section(_section(doc, "tui"), "columns")
+        columns[table_id] = CommentedMap([("order", list(order)), ("hidden", list(hidden))])
 
-    path = path or config_path()
-    load_config(path)  # an unreadable or malformed file is an InputError: never overwritten
-    yaml = YAML()  # round trip: comments and order kept
-    try:
-        text = path.read_text(encoding="utf-8")
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        text, mode = "", 0o600
-    doc = yaml.load(text) or CommentedMap()
-    tui = doc.get("tui")
-    if not isinstance(tui, dict):
-        tui = doc["tui"] = CommentedMap()
-    columns = tui.get("columns")
-    if not isinstance(columns, dict):
-        columns = tui["columns"] = CommentedMap()
-    columns[table_id] = CommentedMap([("order", list(order)), ("hidden", list(hidden))])
-    out = StringIO()
-    yaml.dump(doc, out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, out.getvalue().encode("utf-8"), mode)
+    _update_config(change, path)
 
 
 # ---------------------------------------------------------------- saved views (the TUI's ``w`` / ``v``)
@@ -340,35 +320,55 @@ def saved_views(config: dict[str, Any] | None = None, path: Path | None = None) 
 
 
 def save_view(view: SavedView, path: Path | None = None) -> None:
-    """Add *view* to the config file's ``views`` (replacing one of the same name); the file's other keys and
-    comments stay, the write is atomic."""
-    import io
+    """Add *view* to the config file's ``views`` (replacing one of the same name; :func:`_update_config`)."""
+
+    def change(doc: Any) -> None:
+        views = doc.get("views")
+        views = views if isinstance(views, list) else []
+        kept = [v for v in views if not (isinstance(v, dict) and v.get("name") == view.name)]
+        doc["views"] = [*kept, view.to_doc()]
+
+    _update_config(change, path)
+
+
+def _section(doc: Any, key: str) -> Any:
+    """The mapping *doc[key]*, made (empty) when it is missing or not a mapping."""
+    from ruamel.yaml.comments import CommentedMap
+
+    found = doc.get(key)
+    if not isinstance(found, dict):
+        found = doc[key] = CommentedMap()
+    return found
+
+
+def _update_config(change: Any, path: Path | None = None) -> None:
+    """Apply *change* (a function of the YAML document) to the config file and write it back atomically:
+    comments, key order and the other keys kept (ruamel round trip), the file's mode kept (a new file is
+    readable by its owner only: it may later hold a token). A broken file is an InputError, never overwritten."""
+    from io import StringIO
 
     from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
 
     path = path or config_path()
-    load_config(path)  # a broken file is an error here, never overwritten
-    yaml = YAML()  # round trip: comments and key order kept
+    load_config(path)
+    yaml = YAML()
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
-        doc = None
-    if doc is None:
-        doc = {}
-    views = doc.get("views")
-    if not isinstance(views, list):
-        views = []
-    kept = [v for v in views if not (isinstance(v, dict) and v.get("name") == view.name)]
-    doc["views"] = [*kept, view.to_doc()]
-    out = io.StringIO()
+        text, mode = "", 0o600
+    doc = yaml.load(text) or CommentedMap()
+    change(doc)
+    out = StringIO()
     yaml.dump(doc, out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, out.getvalue().encode("utf-8"))
+    _write_atomic(path, out.getvalue().encode("utf-8"), mode)
 
 
-def _write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Replace *path* with *data*: a temporary beside it, fsynced, then renamed; *mode* (default: the old
-    file's, else owner-only) set first. :mod:`scantui.fsutil` is a sibling layer, so config cannot use it."""
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Replace *path* with *data*: a temporary beside it with *mode*, fsynced, then renamed
+    (:mod:`scantui.fsutil` is a sibling layer, so config cannot use it)."""
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -377,9 +377,7 @@ def _write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        if mode is None and path.exists():
-            mode = path.stat().st_mode & 0o777
-        os.chmod(tmp, 0o600 if mode is None else mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -409,27 +407,9 @@ def tui_theme(config: dict[str, Any] | None = None, path: Path | None = None) ->
 
 
 def save_tui_theme(name: str, path: Path | None = None) -> None:
-    """Keep *name* as ``tui.theme`` in the config file (atomic; the file's other keys and comments kept;
-    a broken file is an InputError and is never overwritten)."""
-    from io import StringIO
+    """Keep *name* as ``tui.theme`` in the config file (:func:`_update_config`)."""
 
-    from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedMap
+    def change(doc: Any) -> None:
+        _section(doc, "tui")["theme"] = name
 
-    path = path or config_path()
-    load_config(path)
-    yaml = YAML()  # round trip: comments and key order kept
-    try:
-        text = path.read_text(encoding="utf-8")
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        text, mode = "", 0o600
-    doc = yaml.load(text) or CommentedMap()
-    tui = doc.get("tui")
-    if not isinstance(tui, dict):
-        tui = doc["tui"] = CommentedMap()
-    tui["theme"] = name
-    out = StringIO()
-    yaml.dump(doc, out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, out.getvalue().encode("utf-8"), mode)
+    _update_config(change, path)
