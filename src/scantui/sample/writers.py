@@ -28,6 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from ..fsutil import write_bytes_atomic
+from ..io.packet_frames import checksum as _csum
 from .fingerprints import ACK, CWR, ECE, FIN, PSH, RST, SYN, URG
 
 ETH_DST = bytes.fromhex("00163e000001")
@@ -39,15 +40,6 @@ NF_FLAG_ORDER = ((CWR, "CWR"), (ECE, "ECE"), (URG, "URG"), (ACK, "ACK"), (PSH, "
 
 
 # -- packet bytes ---------------------------------------------------------------------------
-def _csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def tcp_options(mss: int | None, length: int) -> bytes:
     """An option block of ``length`` bytes with the MSS (when given) first, as real stacks send."""
     m = struct.pack("!BBH", 2, 4, mss) if mss is not None else b""

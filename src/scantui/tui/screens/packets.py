@@ -24,21 +24,19 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from scantui.analysis.packet_filter import WHERE_HELP
 from scantui.safetext import safe_line
 from scantui.tui.screens.packets_view import PACKET_COLUMNS, PacketsView, filter_term, packet_columns
+from scantui.tui.screens.filter_screen import FilterScreen
 from scantui.tui.state import error_text
 from scantui.tui.widgets.paged_table import PAGE_ROWS, PagedTable
 
 if TYPE_CHECKING:
     import polars as pl
 
-FILTER_DELAY = 0.3
 PLACEHOLDER = "field filter, e.g. ttl:64 ipid:54321 win:1024 flags:S mss:1460 sport:40000-40100 (? for all)"
 EXPORT_HELP = ".pcap: the packets for Wireshark (original bytes from a capture, else synthesized frames); " \
               ".csv / .parquet: the table; .txt: the source IPs"
@@ -51,7 +49,7 @@ def read_page(lf: pl.LazyFrame, offset: int, n: int) -> pl.DataFrame:
     return packet_page(lf, offset, n)
 
 
-class PacketsScreen(Screen):
+class PacketsScreen(FilterScreen):
     """The packets of one :class:`PacketsView`; see the module doc."""
 
     HELP = ("Packets in time order, every field. / focuses the field filter (enter applies, ctrl+u clears); "
@@ -80,7 +78,6 @@ class PacketsScreen(Screen):
         self.lf: pl.LazyFrame | None = None  # the filtered selection shown
         self.files: list[Any] = []  # the capture files its record references index (none: not captures)
         self.total: int | None = None
-        self._timer: Timer | None = None
         self.title = f"packets · {view.what()}"
 
     def compose(self) -> ComposeResult:
@@ -195,19 +192,6 @@ class PacketsScreen(Screen):
             self._say(f"{title}: {error_text(exc)}")
 
     # ------------------------------------------------------------ the field filter
-
-    @on(Input.Changed, "#filter")
-    def _typed(self, event: Input.Changed) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_timer(FILTER_DELAY, lambda: self.apply_filter(event.value, report=False))
-
-    @on(Input.Submitted, "#filter")
-    def _submitted(self, event: Input.Submitted) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        if self.apply_filter(event.value, report=True):
-            self.table.focus()
 
     def apply_filter(self, text: str, *, report: bool) -> bool:
         """Filter the packets by *text*; False (the bad term said inline, and notified when *report*) on an error."""

@@ -19,8 +19,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
@@ -28,6 +26,7 @@ from scantui.safetext import safe_line
 from scantui.tui.app_views import range_text
 from scantui.tui.columns import SCANNER_TABLE_COLUMNS, scanner_display
 from scantui.analysis.query_help import QUERY_HELP
+from scantui.tui.screens.filter_screen import FilterScreen
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
@@ -37,11 +36,10 @@ if TYPE_CHECKING:  # scantui.analysis.query imports polars: loaded on the first 
 
     from scantui.analysis.query import Query
 
-FILTER_DELAY = 0.3  # seconds of no typing before the filter runs
 PLACEHOLDER = "filter, e.g. port:443 tool:zmap 1.2.3.0/24 as:14061 cat:research range:full sched:periodic (? for all)"
 
 
-class ScannersScreen(Screen):
+class ScannersScreen(FilterScreen):
     """One row per scanning source."""
 
     HELP = ("space marks sources (* all shown, - clears; marked rows filtered out stay marked but are not acted on); "
@@ -61,7 +59,6 @@ class ScannersScreen(Screen):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.query_text = ""
-        self._timer: Timer | None = None
         self._total = 0
         self._annotated: tuple[Any, Any, int, pl.DataFrame] | None = None  # (list, labels store, version, annotated)
 
@@ -123,19 +120,6 @@ class ScannersScreen(Screen):
         self.query_one("#scanner-status", Static).update(safe_line(text + (f" · {extra}" if extra else "")))
 
     # ------------------------------------------------------------ filtering
-
-    @on(Input.Changed, "#filter")
-    def _typed(self, event: Input.Changed) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_timer(FILTER_DELAY, lambda: self.apply_filter(event.value, report=False))
-
-    @on(Input.Submitted, "#filter")
-    def _submitted(self, event: Input.Submitted) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        if self.apply_filter(event.value, report=True):
-            self.table.focus()
 
     def apply_filter(self, text: str, *, report: bool) -> bool:
         """Filter the list by *text*; False (and a notification when *report*) on a bad term."""
@@ -266,8 +250,7 @@ class ScannersScreen(Screen):
     def apply_view(self, query: str, sort: tuple[str, bool] | None) -> None:
         """Show a saved view's query and sort."""
         self.query_one("#filter", Input).value = query
-        if self._timer is not None:
-            self._timer.stop()
+        self.cancel_pending_filter()
         self.apply_filter(query, report=True)
         if sort is not None:
             self.table.sort_by(*sort)
