@@ -150,8 +150,9 @@ def _prefix_text(prefix: int) -> str:
 
 def pool_summary(packets: pl.DataFrame, members: Sequence[int], shares: Sequence[float], *, start_us: int,
                  end_us: int, asns: pl.DataFrame | None = None, top: int = TOP_KEYS) -> PoolSummary:
-    """The summary of *members* (IPv4 ints) from their *packets* (``ts``, ``src``) over ``[start_us, end_us]``,
-    their *shares* (in *members*' order) and their AS numbers (*asns*: ``src``, ``asn``, optional ``as_name``)."""
+    """The summary of *members* (IPv4 ints) from their *packets* (``ts``: a datetime or µs since the epoch;
+    ``src``) over ``[start_us, end_us]``, their *shares* (in *members*' order) and their AS numbers (*asns*:
+    ``src``, ``asn``, optional ``as_name``). Packets of other sources or outside the span are left out."""
     members = [int(m) for m in members]
     if len(shares) != len(members):
         raise ValueError(f"{len(shares)} shares for {len(members)} members")

@@ -21,6 +21,8 @@ with the sources, port and time range pushed down (capped, and the cap shown).
   :data:`COMPACT_BELOW` rows, one line of scans instead, so the timing plot is on
   the first page); ``left``/``right`` picks a scan and its full timing plot shows
   below; packets per day and ports of the members.
+* **Pools**: a candidate or group of :data:`~scantui.analysis.pool_summary.POOL_MIN_SOURCES` sources or
+  more gets a summary above its strips (:mod:`~scantui.tui.screens.detail_pool`, :mod:`~scantui.tui.widgets.pool`).
 
 Keys: ``escape`` back, ``?`` all keys, ``m`` similar sources (scanner); on the timing plot ``+``/``-`` zoom,
 ``[``/``]`` pan, ``0`` whole range, ``enter`` opens the source under the cursor
@@ -50,7 +52,7 @@ from scantui.safetext import safe_line
 from scantui.tui.columns import ip_text
 from scantui.tui.screens.detail_base import FACTS_HEIGHT, FIGURES_HEIGHT, TIMING_WHAT, DetailScreen, timing_panel
 from scantui.tui.screens.detail_facts import candidate_facts, group_facts, scanner_facts, source_note_facts
-from scantui.tui.screens.detail_pool import PoolMixin, group_pool, scan_pool
+from scantui.tui.screens.detail_pool import POOL_HELP, PoolMixin, group_pool, scan_pool
 from scantui.tui.screens.detail_review import ReviewMixin
 from scantui.tui.screens.detail_timing import (TOP_PORT_ROWS, TimingData, cap_note, port_row_label, port_rows_binner,
                                                scan_timing, timing_cap)
@@ -213,7 +215,7 @@ class CandidateDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
             "one port. The timing plot has one row per member on that port over the scan's span (and a margin), "
             "first active on top; the row ends show each member's destinations and share. Parallel members fill "
             "the same columns, sequential ones take turns. enter opens the member's scanner detail; "
-            "l labels, a accepts, x rejects, n marks unsure.")
+            "l labels, a accepts, x rejects, n marks unsure. " + POOL_HELP)
     BINDINGS = [*DetailScreen.BINDINGS, *ReviewMixin.REVIEW_BINDINGS, *DetailScreen.PACKETS_BINDINGS]
     FACTS = staticmethod(candidate_facts)
 
@@ -282,7 +284,7 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
 
     HELP = ("A suggested group: candidate scans tied by shared IPs, timing and partition. Its scans are the cards "
             "side by side (left/right picks one); the timing plot below is the picked scan's members on its port. "
-            "enter opens the member's scanner detail; l labels, a accepts, x rejects, n marks unsure.")
+            "enter opens the member's scanner detail; l labels, a accepts, x rejects, n marks unsure. " + POOL_HELP)
     BINDINGS = [
         *DetailScreen.BINDINGS,
         Binding("left", "pick_scan(-1)", "Scan ←", id="detail.previous_scan"),

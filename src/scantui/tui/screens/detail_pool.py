@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from scantui.workspace import Workspace
 
 POOL_WHAT = "pool summary"  # what a failing read is called in its notification
+POOL_HELP = ("With 100 sources or more, the pool summary above the strips shows how many members are active per "
+             "time bin, their shares of the union (relative to the mean share: an even split is 0.9-1.1x), and the "
+             "members by /24 and by AS.")
 
 
 def is_pool(n_sources: int) -> bool:
@@ -28,32 +31,41 @@ def is_pool(n_sources: int) -> bool:
     return n_sources >= POOL_MIN_SOURCES
 
 
-def scans_pool(ws: Workspace, scans: Sequence[CandidateScan], members: Sequence[int]) -> PoolSummary:
-    """The summary of *members* over *scans* (each read as its timing plot reads it, cut to the scan's span)."""
+def scans_pool(ws: Workspace, scans: Sequence[CandidateScan], members: Sequence[int]) -> PoolSummary | None:
+    """The summary of *members* over *scans* (each read as its timing plot reads it, cut to the scan's span and
+    kept as one row per member and time bin, so a group of many scans holds little); None when the worker was
+    cancelled (the screen closed) on the way."""
     import polars as pl
+    from textual.worker import get_current_worker
 
-    from scantui.analysis.pool_summary import group_shares, member_asns, pool_summary
+    from scantui.analysis.pool_summary import bin_width, group_shares, member_asns, pool_summary
     from scantui.tui.screens.detail_timing import scan_window, timing_cap
 
+    worker = get_current_worker()
+    start = min(s.start_us for s in scans)
+    end = max(s.end_us for s in scans)
+    bin_us = bin_width(max(1, end - start + 1))
     parts = []
     for scan in scans:
+        if worker.is_cancelled:
+            return None
         lo, hi = scan_window(scan)
         packets = ws.timing(list(scan.sources), port=scan.port, start_us=lo, end_us=hi, max_rows=timing_cap()).packets
         us = pl.col("ts").dt.epoch("us")
-        parts.append(packets.filter(us.is_between(scan.start_us, scan.end_us)).select("ts", pl.col("src").cast(pl.Int64)))
-    packets = pl.concat(parts) if parts else pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "src": pl.Int64})
-    start = min(s.start_us for s in scans)
-    end = max(s.end_us for s in scans)
+        parts.append(packets.lazy().filter(us.is_between(scan.start_us, scan.end_us))
+                     .select((start + (us - start) // bin_us * bin_us).alias("ts"), pl.col("src").cast(pl.Int64))
+                     .unique().collect())
+    packets = pl.concat(parts).unique() if parts else pl.DataFrame(schema={"ts": pl.Int64, "src": pl.Int64})
     days = sorted({s.day for s in scans})
     asns = member_asns(ws.rollup().enrichment, members, days)
     return pool_summary(packets, members, group_shares(scans, members), start_us=start, end_us=end, asns=asns)
 
 
-def scan_pool(ws: Workspace, scan: CandidateScan) -> PoolSummary:
+def scan_pool(ws: Workspace, scan: CandidateScan) -> PoolSummary | None:
     return scans_pool(ws, [scan], scan.sources)
 
 
-def group_pool(ws: Workspace, group: SuggestedGroup) -> PoolSummary:
+def group_pool(ws: Workspace, group: SuggestedGroup) -> PoolSummary | None:
     return scans_pool(ws, group.scans, group.members)
 
 
@@ -80,14 +92,15 @@ class PoolMixin:
 
         return pool_height(self.app.size.width) if self.has_pool else 0
 
-    def start_pool(self, compute: Callable[[], PoolSummary]) -> None:
+    def start_pool(self, compute: Callable[[], PoolSummary | None]) -> None:
         if self.has_pool:
             self.in_thread("detail-pool", compute, self._show_pool, POOL_WHAT)
 
-    def _show_pool(self, summary: PoolSummary) -> None:
+    def _show_pool(self, summary: PoolSummary | None) -> None:
         from scantui.tui.widgets.pool import PoolPanel
 
-        self.query_one("#detail-pool", PoolPanel).show(summary)
+        if summary is not None:
+            self.query_one("#detail-pool", PoolPanel).show(summary)
 
     def _failed(self, what: str, exc: Exception) -> None:
         super()._failed(what, exc)
