@@ -141,3 +141,30 @@ def test_key_table_shows_untrusted_as_names_literally():
     text = console.export_text()
     assert "[bold]x\\x1b[31m" in text and "AS64500" in text
     assert (pct(0.25), pct(0.0043), pct(0.00012)) == ("25.0%", "0.43%", "0.012%")
+
+
+def test_scans_summary_cuts_each_scan_to_its_span_and_stops_when_told():
+    from scantui.analysis.pool_summary import scans_summary
+
+    ips = ("192.0.2.1", "192.0.2.2", "192.0.2.3")
+    a = candidate(sources=ips, dsts=(5, 5, 5), union=15, start_us=T0, end_us=T0 + 20 * MINUTE - 1)
+    b = candidate(port=80, sources=ips[1:], dsts=(10, 5), union=15, start_us=T0 + 20 * MINUTE, end_us=END)
+    members = sorted({*a.sources, *b.sources})
+
+    def read(scan):  # every source once a minute over the whole 40 minutes: each scan keeps its own span only
+        return pl.DataFrame({"ts": [T0 + m * MINUTE for m in range(40) for _ in scan.sources],
+                             "src": [s for _m in range(40) for s in scan.sources]},
+                            schema={"ts": pl.Int64, "src": pl.UInt32})
+
+    s = scans_summary([a, b], members, read, None)
+    assert s.bin_us == MINUTE and s.active == (3,) * 20 + (2,) * 20 and s.n_active == 3
+    assert s.share_min == pytest.approx(5 / 15) and s.share_max == pytest.approx(0.5)  # 192.0.2.2: 15 of 30
+    assert scans_summary([a, b], members, read, None, stop=lambda: True) is None
+
+
+def test_width_text_names_each_bin_width():
+    from scantui.analysis.pool_summary import width_text
+
+    assert [width_text(w) for w in (15_000_000, MINUTE, 30 * MINUTE, 6 * 60 * MINUTE, 2 * 1440 * MINUTE)] == [
+        "15s", "1m", "30m", "6h", "2d"]
+    assert width_text(90 * MINUTE) == "90m" and width_text(500_000) == "0.5s"

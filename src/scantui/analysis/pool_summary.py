@@ -17,14 +17,16 @@ the strips (``issue 15`` part 5):
 
 Pure polars and Python: the packets (``ts``, ``src``) and AS numbers (``src``,
 ``asn``, ``as_name``) come from the caller, :func:`member_asns` picks one AS per
-member from the rollup's per-(src, day) enrichment.
+member from the rollup's per-(src, day) enrichment. :func:`scans_summary` does it
+all for a scan or group, each scan's packets read through the caller's ``read``
+(the TUI reads what its timing plot reads, memoized; the CLI the scan's span).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -96,6 +98,14 @@ def share_bin_labels() -> tuple[str, ...]:
     """``<0.5×``, ``0.5-0.75×``, ... ``≥2×``: the labels of :data:`SHARE_EDGES`' bins."""
     edges = [f"{e:g}" for e in SHARE_EDGES]
     return (f"<{edges[1]}×", *(f"{a}-{b}×" for a, b in zip(edges[1:], edges[2:])), f"≥{edges[-1]}×")
+
+
+def width_text(bin_us: int) -> str:
+    """A bin width as ``30s``, ``5m``, ``6h`` or ``2d`` (the largest unit it is a whole number of)."""
+    for unit, us in (("d", _D), ("h", _H), ("m", _M)):
+        if bin_us >= us and bin_us % us == 0:
+            return f"{bin_us // us}{unit}"
+    return f"{bin_us / _S:g}s"
 
 
 def bin_width(span_us: int) -> int:
@@ -224,3 +234,27 @@ def group_shares(scans: Sequence[CandidateScan], members: Sequence[int]) -> tupl
             dsts[int(src)] = dsts.get(int(src), 0) + int(n)
             unions[int(src)] = unions.get(int(src), 0) + int(scan.union)
     return tuple(dsts.get(int(m), 0) / unions[int(m)] if unions.get(int(m)) else 0.0 for m in members)
+
+
+def scans_summary(scans: Sequence[CandidateScan], members: Sequence[int],
+                  read: Callable[[CandidateScan], pl.DataFrame], enrichment: pl.LazyFrame | None, *,
+                  stop: Callable[[], bool] = lambda: False) -> PoolSummary | None:
+    """The summary of *members* over *scans* (a scan: ``[scan]`` and its sources; a group: its scans and
+    members): each scan's packets from ``read(scan)`` (``ts``, ``src``; at least its span), cut to its span on its
+    members and kept as one row per member and time bin, so a group of many scans holds little; None when
+    ``stop()`` says so between two reads (the caller went away)."""
+    start = min(s.start_us for s in scans)
+    end = max(s.end_us for s in scans)
+    bin_us = bin_width(max(1, end - start + 1))
+    parts = []
+    for scan in scans:
+        if stop():
+            return None
+        packets = read(scan)
+        us = pl.col("ts").dt.epoch("us") if packets.schema["ts"] != pl.Int64 else pl.col("ts")
+        parts.append(packets.lazy().filter(us.is_between(scan.start_us, scan.end_us))
+                     .select((start + (us - start) // bin_us * bin_us).alias("ts"), pl.col("src").cast(pl.Int64))
+                     .unique().collect())
+    binned = pl.concat(parts).unique() if parts else pl.DataFrame(schema={"ts": pl.Int64, "src": pl.Int64})
+    asns = member_asns(enrichment, members, sorted({s.day for s in scans}))
+    return pool_summary(binned, members, group_shares(scans, members), start_us=start, end_us=end, asns=asns)

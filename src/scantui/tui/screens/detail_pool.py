@@ -2,9 +2,9 @@
 
 The members' packets are the timing plot's own reads (:func:`~scantui.tui.screens.detail_timing.scan_timing`:
 each scan's members on its port over its span and margin, memoized by the
-workspace, so the summary costs no second read), cut to each scan's span; the AS
-numbers come from the rollup's per-(src, day) enrichment. The summary itself is
-:func:`scantui.analysis.pool_summary.pool_summary`.
+workspace, so the summary mostly costs no second read); the AS numbers come from
+the rollup's per-(src, day) enrichment. The summary itself is
+:func:`scantui.analysis.pool_summary.scans_summary`.
 """
 
 from __future__ import annotations
@@ -32,33 +32,20 @@ def is_pool(n_sources: int) -> bool:
 
 
 def scans_pool(ws: Workspace, scans: Sequence[CandidateScan], members: Sequence[int]) -> PoolSummary | None:
-    """The summary of *members* over *scans* (each read as its timing plot reads it, cut to the scan's span and
-    kept as one row per member and time bin, so a group of many scans holds little); None when the worker was
-    cancelled (the screen closed) on the way."""
-    import polars as pl
+    """The summary of *members* over *scans*, each scan read as its timing plot reads it; None when the worker
+    was cancelled (the screen closed) on the way."""
     from textual.worker import get_current_worker
 
-    from scantui.analysis.pool_summary import bin_width, group_shares, member_asns, pool_summary
+    from scantui.analysis.pool_summary import scans_summary
     from scantui.tui.screens.detail_timing import scan_window, timing_cap
 
     worker = get_current_worker()
-    start = min(s.start_us for s in scans)
-    end = max(s.end_us for s in scans)
-    bin_us = bin_width(max(1, end - start + 1))
-    parts = []
-    for scan in scans:
-        if worker.is_cancelled:
-            return None
+
+    def read(scan: CandidateScan):
         lo, hi = scan_window(scan)
-        packets = ws.timing(list(scan.sources), port=scan.port, start_us=lo, end_us=hi, max_rows=timing_cap()).packets
-        us = pl.col("ts").dt.epoch("us")
-        parts.append(packets.lazy().filter(us.is_between(scan.start_us, scan.end_us))
-                     .select((start + (us - start) // bin_us * bin_us).alias("ts"), pl.col("src").cast(pl.Int64))
-                     .unique().collect())
-    packets = pl.concat(parts).unique() if parts else pl.DataFrame(schema={"ts": pl.Int64, "src": pl.Int64})
-    days = sorted({s.day for s in scans})
-    asns = member_asns(ws.rollup().enrichment, members, days)
-    return pool_summary(packets, members, group_shares(scans, members), start_us=start, end_us=end, asns=asns)
+        return ws.timing(list(scan.sources), port=scan.port, start_us=lo, end_us=hi, max_rows=timing_cap()).packets
+
+    return scans_summary(scans, members, read, ws.rollup().enrichment, stop=lambda: worker.is_cancelled)
 
 
 def scan_pool(ws: Workspace, scan: CandidateScan) -> PoolSummary | None:

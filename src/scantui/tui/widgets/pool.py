@@ -58,10 +58,10 @@ def pool_title(summary: PoolSummary) -> str:
 
 def pool_subtitle(summary: PoolSummary, merged: int) -> str:
     """``members active per 1m bin · peak 230 at 17:50 · 230 active``."""
-    from scantui.tui.widgets.timing import span_text
+    from scantui.analysis.pool_summary import width_text
 
     peak_at = format_us(summary.peak_start_us, time_format(summary.bin_us * merged, summary.end_us - summary.start_us))
-    return (f"active per {span_text(summary.bin_us * merged)} · peak {summary.peak:,} at {peak_at}"
+    return (f"active per {width_text(summary.bin_us * merged)} · peak {summary.peak:,} at {peak_at}"
             f" · {summary.n_active:,} of {summary.n_sources:,} seen")
 
 
