@@ -37,14 +37,18 @@ def reviews_of(groups: list, store) -> list[tuple[str, list[dict]]]:
 @click.option("--min-scans", type=click.IntRange(min=1), default=1, show_default=True,
               help="Fewest scans in a suggested group (1 keeps scans linked to nothing).")
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N first groups (the table defaults to {TABLE_DEFAULT_TOP}).")
+@click.option("--pools", is_flag=True, help="After the table, a summary of each group of 100+ sources: members "
+              "active per time bin, shares, members by /24 and AS (text only).")
 @LABELS_OPTION
 @record_filter_options
 @list_output_options
 @scale_options
-def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, record_filter, fmt):
+def groups_cmd(paths, load_opts, telescope, query, min_scans, top, pools, labels_path, record_filter, fmt):
     """Candidate scans tied into suggested groups by shared IPs, timing and partition."""
     from scantui.analysis.groups import COLUMNS, GroupQuery
 
+    if pools and fmt != "table":
+        raise click.UsageError("--pools prints text after the table: not with --json, --jsonl or --csv")
     store = open_labels(labels_path)  # a broken labels file fails before the data is read
     ws = open_workspace(paths, load_opts, telescope)
     result = ws.collab(query)
@@ -62,6 +66,10 @@ def groups_cmd(paths, load_opts, telescope, query, min_scans, top, labels_path, 
     else:
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
         _print_table(groups, shown, reviews_of(shown, store), result, query, found)
+        if pools:
+            from scantui.cli.pool_text import print_pools
+
+            print_pools(ws, shown)
 
 
 def _print_table(groups, shown, reviews, result, query, found) -> None:

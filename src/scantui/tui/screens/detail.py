@@ -21,6 +21,8 @@ with the sources, port and time range pushed down (capped, and the cap shown).
   :data:`COMPACT_BELOW` rows, one line of scans instead, so the timing plot is on
   the first page); ``left``/``right`` picks a scan and its full timing plot shows
   below; packets per day and ports of the members.
+* **Pools**: a candidate or group of :data:`~scantui.analysis.pool_summary.POOL_MIN_SOURCES` sources or
+  more gets a summary above its strips (:mod:`~scantui.tui.screens.detail_pool`, :mod:`~scantui.tui.widgets.pool`).
 
 Keys: ``escape`` back, ``?`` all keys, ``m`` similar sources (scanner); on the timing plot ``+``/``-`` zoom,
 ``[``/``]`` pan, ``0`` whole range, ``enter`` opens the source under the cursor
@@ -50,6 +52,7 @@ from scantui.safetext import safe_line
 from scantui.tui.columns import ip_text
 from scantui.tui.screens.detail_base import FACTS_HEIGHT, FIGURES_HEIGHT, TIMING_WHAT, DetailScreen, timing_panel
 from scantui.tui.screens.detail_facts import candidate_facts, group_facts, scanner_facts, source_note_facts
+from scantui.tui.screens.detail_pool import POOL_HELP, PoolMixin, group_pool, scan_pool
 from scantui.tui.screens.detail_review import ReviewMixin
 from scantui.tui.screens.detail_timing import (TOP_PORT_ROWS, TimingData, cap_note, port_row_label, port_rows_binner,
                                                scan_timing, timing_cap)
@@ -205,14 +208,14 @@ class ScannerDetailScreen(DetailScreen):
 
 
 
-class CandidateDetailScreen(ReviewMixin, DetailScreen):
+class CandidateDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
     """A candidate collaborative scan: facts, review state, members' timing on its port, the split."""
 
     HELP = ("A candidate collaborative scan: sources of one /24 or AS that together cover the telescope N times on "
             "one port. The timing plot has one row per member on that port over the scan's span (and a margin), "
             "first active on top; the row ends show each member's destinations and share. Parallel members fill "
             "the same columns, sequential ones take turns. enter opens the member's scanner detail; "
-            "l labels, a accepts, x rejects, n marks unsure.")
+            "l labels, a accepts, x rejects, n marks unsure. " + POOL_HELP)
     BINDINGS = [*DetailScreen.BINDINGS, *ReviewMixin.REVIEW_BINDINGS, *DetailScreen.PACKETS_BINDINGS]
     FACTS = staticmethod(candidate_facts)
 
@@ -220,13 +223,14 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
         super().__init__()
         self.record = record
         self.review = None
-        n = record.n_sources
+        n = self.pool_sources = record.n_sources
         self.RESERVED_WIDE = FACTS_HEIGHT + min(n + 6, 16)
 
     def panels(self) -> ComposeResult:
         facts = Static(self.facts(), id="detail-facts", classes="panel")
         facts.border_title = f"candidate scan · port {self.record.port} · {self.record.day}"
         yield facts
+        yield from self.pool_panel()
         yield timing_panel("per-IP timing", "+ - zoom · [ ] pan · 0 all · enter source · s scale")
         from scantui.plots.split import split_rows
 
@@ -242,6 +246,13 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
             return
         ws, record, bins = self.app.state.workspace, self.record, self.strips_bins
         self.in_thread("detail-timing", lambda: scan_timing(ws, record, bins), self.show_timing, TIMING_WHAT)
+        self.start_pool(lambda: scan_pool(ws, record))
+
+    def between_facts_and_timing(self) -> int:
+        return self.pool_rows()
+
+    def reserved_wide(self) -> int:
+        return self.RESERVED_WIDE + self.pool_rows()
 
     def packets_view(self, row: bool) -> Any:
         from scantui.tui.screens.packets_view import PacketsView
@@ -268,12 +279,12 @@ class CandidateDetailScreen(ReviewMixin, DetailScreen):
         yield from self.review_commands()
 
 
-class GroupDetailScreen(ReviewMixin, DetailScreen):
+class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
     """A suggested group: facts, review state, its scans side by side, the selected scan's timing, figures."""
 
     HELP = ("A suggested group: candidate scans tied by shared IPs, timing and partition. Its scans are the cards "
             "side by side (left/right picks one); the timing plot below is the picked scan's members on its port. "
-            "enter opens the member's scanner detail; l labels, a accepts, x rejects, n marks unsure.")
+            "enter opens the member's scanner detail; l labels, a accepts, x rejects, n marks unsure. " + POOL_HELP)
     BINDINGS = [
         *DetailScreen.BINDINGS,
         Binding("left", "pick_scan(-1)", "Scan ←", id="detail.previous_scan"),
@@ -290,11 +301,13 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
         self.review = None
         self.selected = 0
         self.scans: list[CandidateScan] = list(record.scans)
+        self.pool_sources = record.n_members if self.scans else 0  # (a summary needs the scans' packets)
 
     def panels(self) -> ComposeResult:
         facts = Static(self.facts(), id="detail-facts", classes="panel")
         facts.border_title = f"group {safe_line(self.record.group)}"
         yield facts
+        yield from self.pool_panel()
         scans = HorizontalScroll(id="detail-scans", classes="panel")
         scans.border_title = "scans side by side"
         scans.can_focus = False
@@ -313,7 +326,7 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
         return self.app.size.height < COMPACT_BELOW
 
     def between_facts_and_timing(self) -> int:
-        return TABS_HEIGHT if self.compact else CARDS_HEIGHT
+        return (TABS_HEIGHT if self.compact else CARDS_HEIGHT) + self.pool_rows()
 
     def reserved_wide(self) -> int:
         return FACTS_HEIGHT + self.between_facts_and_timing() + FIGURES_HEIGHT
@@ -360,6 +373,8 @@ class GroupDetailScreen(ReviewMixin, DetailScreen):
             return found.per_day, found.ports
 
         self.in_thread("detail-figures", figures, self._show_figures, "group figures")
+        record = self.record
+        self.start_pool(lambda: group_pool(ws, record))
         if self.scans:
             scans = self.scans[:MAX_CARDS]
             self.in_thread("detail-cards", lambda: self._card_strips(ws, scans), self._show_cards, "scans of the group")

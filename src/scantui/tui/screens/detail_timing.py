@@ -78,15 +78,19 @@ def cap_note(capped: bool) -> str:
     return f"capped: first {timing_cap():,} packets only" if capped else ""
 
 
+def scan_window(scan: CandidateScan) -> tuple[int, int]:
+    """The time range a scan's timing plot reads (µs): its span ± :data:`MARGIN_SHARE` of it (at least a minute)."""
+    margin = max(int((scan.end_us - scan.start_us) * MARGIN_SHARE), MIN_MARGIN_US)
+    return scan.start_us - margin, scan.end_us + margin
+
+
 def scan_timing(ws: Workspace, scan: CandidateScan, bins: int) -> TimingData:
     """A candidate scan's members on its port over its span ± a margin; rows in order of first packet."""
     from scantui.plots.timing import timing_grid
     from scantui.tui.widgets.timing import packets_binner
 
     srcs = list(scan.sources)
-    start, end = scan.start_us, scan.end_us
-    margin = max(int((end - start) * MARGIN_SHARE), MIN_MARGIN_US)
-    lo, hi = start - margin, end + margin
+    lo, hi = scan_window(scan)
     tp = ws.timing(srcs, port=scan.port, start_us=lo, end_us=hi, max_rows=timing_cap())
     grid = timing_grid(tp.packets, bins=bins, start_us=lo, end_us=hi + 1, sources=srcs, order="first_seen")
     share = dict(zip(srcs, scan.split))
