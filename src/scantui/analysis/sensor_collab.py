@@ -12,9 +12,11 @@ telescope). Then every candidate gets its cover of each sensor's space (``sensor
 destinations its members' probes on its port reached there between its start and end, read from the
 packets of its members only, and whether that passes the cover test's lower bound).
 
-The per-sensor searches do not use the rollup's per-day group sums (they sum every sensor), so each
-reads its sensor's ``port_day`` rows in full. Data with one sensor (or none) is returned as it is:
-its output does not change.
+The per-sensor searches do not use the rollup's per-day group sums or burst tables (they sum every
+sensor, and a source's destinations on the other sensors would make it look standalone), so each reads
+its sensor's ``port_day`` rows in full and, with the default burst windows, finds its sensor's bursts
+in one pass over that sensor's packets: the price of exact per-sensor covers. Data with one sensor (or
+none) is returned as it is: its output does not change.
 """
 
 from __future__ import annotations
