@@ -79,3 +79,12 @@ def test_one_sensor_left_as_it_is(ws):
     plain = cands[0].__class__(**{f: getattr(cands[0], f) for f in cands[0].__dataclass_fields__
                                   if f not in ("sensor", "sensor_cover")})
     assert "sensor" not in plain.to_json() and "sensors" not in plain.to_json()
+
+
+def test_the_sample_rebuilds_byte_for_byte(tmp_path):
+    from scantui.sample.sensors import generate_sensors
+
+    truth = generate_sensors(tmp_path)
+    assert truth == TRUTH
+    for name in ("sensors.parquet", "truth.json"):
+        assert (tmp_path / name).read_bytes() == (SENSORS_DIR / name).read_bytes(), name
