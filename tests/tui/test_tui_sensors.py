@@ -57,6 +57,7 @@ def test_overview_rows_and_the_comparison(tui_cache):
         await settle(app, pilot)
         assert isinstance(app.screen, CandidateDetailScreen)
         assert list(app.screen.record.source_ips) == _scan("SA")["sources"]
+        assert "found on tel-a · reached tel-a 100%" in screen_text(app)
 
     run_app(make_app([DATA], tui_cache, window="burst"), scenario, size=(120, 40))
 
