@@ -30,7 +30,7 @@ as:14061  as:AS14061            the AS (of the scan, its key, or a group's ASes)
 day:2024-02-06                  the scan's UTC day (a group: any of its days); day:A..B, day:..B
 seen:>2024-02-10                active in the span (a group: its first..last day; seen:<D, seen:A..B)
 timing:sequential               timing (parallel sequential mixed)
-sensor:tel-a  -sensor:hp-b      covers that sensor's space (a group: any scan; unknown names match nothing)
+sensor:tel-a  -sensor:hp-b      covers that sensor's space (2+ sensors; a group: any scan; unknown: nothing)
 review:new                      review state (new same labelled unsure rejected; reviewed, todo)
 label:G01  label:mirai          the labelled group it matches: its id, or a word of its title
 n>=5  score>50  (groups: scans>2 ips>10)
