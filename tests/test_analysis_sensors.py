@@ -88,3 +88,17 @@ def test_the_sample_rebuilds_byte_for_byte(tmp_path):
     assert truth == TRUTH
     for name in ("sensors.parquet", "truth.json"):
         assert (tmp_path / name).read_bytes() == (SENSORS_DIR / name).read_bytes(), name
+
+
+def test_sensor_term_without_a_per_sensor_table_matches_nothing_and_says_so():
+    import polars as pl
+
+    from scantui.analysis.query import QueryError, filter_scanners, parse_query
+
+    frame = pl.DataFrame({"src": pl.Series([1, 2], dtype=pl.UInt32)})
+    rows, notes = filter_scanners(frame, parse_query("sensor:tel-a"))
+    assert rows.height == 0 and any("sensor:" in n for n in notes)
+    rows, _notes = filter_scanners(frame, parse_query("-sensor:tel-a"), sensor_sources=lambda names: [2])
+    assert rows["src"].to_list() == [1]
+    with pytest.raises(QueryError, match="no value after sensor:"):
+        parse_query("sensor:")
