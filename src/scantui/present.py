@@ -46,3 +46,12 @@ def list_cell(items: Sequence[object], limit: int, sep: str = ",") -> str:
 def cover_cell(cover_multiple: int, union: int, telescope_size: int) -> str:
     """``1x 99.2%``: the telescope covers reached, and the share of the telescope the sources hit."""
     return f"{cover_multiple}x {union / telescope_size:.1%}" if telescope_size else f"{cover_multiple}x"
+
+
+def sensors_cell(candidate) -> list[str]:
+    """(found on, reached) of a candidate scan on data with several sensors: the sensor whose space it was found on
+    (``all``: the whole telescope) and the share of each sensor's space it reached. Sensor names
+    are data: the caller shows them as text, never as markup."""
+    found = candidate.sensor if candidate.sensor is not None else "all"
+    covers = ", ".join(f"{c.sensor} {c.share:.0%}" for c in candidate.sensor_cover if c.reached)
+    return [found, covers or "-"]

@@ -135,7 +135,7 @@ def test_candidate_and_group_filters_share_the_syntax():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("tool:zmap", "unknown key 'tool' (one of: port src as day seen timing review label)"),
+    ("tool:zmap", "unknown key 'tool' (one of: port src as day seen timing review label sensor)"),
     ("day:06-02-2024", "is not a day"),
     ("timing:fast", "unknown timing 'fast'"),
     ("review:maybe", "unknown review 'maybe'"),

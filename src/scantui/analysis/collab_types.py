@@ -141,6 +141,26 @@ class SourcesSpan:
 
 
 @dataclass(frozen=True, slots=True)
+class SensorCover:
+    """How much of one sensor's space a scan's members reached (data with several sensors,
+    :mod:`scantui.analysis.sensor_collab`): ``reached`` distinct destinations of ``space``; ``covers``
+    when that passes the cover test's lower bound (``(1 - low) x space``)."""
+
+    sensor: str
+    reached: int
+    space: int
+    covers: bool
+
+    @property
+    def share(self) -> float:
+        return round(self.reached / self.space, 4) if self.space else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sensor": self.sensor, "reached": self.reached, "space": self.space, "share": self.share,
+                "covers": self.covers}
+
+
+@dataclass(frozen=True, slots=True)
 class CandidateScan(SourcesSpan):
     """One candidate collaborative scan (the fields are documented in :mod:`scantui.analysis.collab`).
 
@@ -174,6 +194,15 @@ class CandidateScan(SourcesSpan):
     also_keys: tuple[CandidateKey, ...] = ()
     proto: str = "tcp"
     reasons: tuple[str, ...] = ()  # plain sentences: why these members are one scan (split, kept whole, left out)
+    # data with several sensors only: the sensor whose space the scan was found on (None: the whole telescope) and
+    # its cover of each sensor's space; empty for one sensor, and the output is then as before
+    sensor: str | None = None
+    sensor_cover: tuple[SensorCover, ...] = ()
+
+    @property
+    def covered_sensors(self) -> tuple[str, ...]:
+        """The sensors whose space the scan covers (empty for one sensor)."""
+        return tuple(c.sensor for c in self.sensor_cover if c.covers)
 
     @property
     def key_kind(self) -> KeyKind:
@@ -195,6 +224,7 @@ class CandidateScan(SourcesSpan):
             "score": self.score, "score_parts": self.score_parts.to_json(),
             "excluded_standalone": [dotted(s) for s in self.excluded_standalone],
             "also_keys": [k.text for k in self.also_keys], "reasons": list(self.reasons),
+            **({"sensor": self.sensor, "sensors": [c.to_json() for c in self.sensor_cover]} if self.sensor_cover else {}),
         }
 
 

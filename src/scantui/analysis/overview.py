@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from scantui.analysis.rollup_cache import Rollup
@@ -58,6 +58,8 @@ class Overview:
     skipped: dict[str, int] = field(default_factory=dict)
     sensors: tuple[str, ...] = ()
     inputs: tuple[tuple[str, str, int], ...] = ()  # (path, format, bytes)
+    #: Per-sensor figures (:class:`~scantui.analysis.sensors.SensorSummary`) when the data has two sensors or more.
+    sensor_rows: tuple[Any, ...] = ()
 
     @property
     def probes(self) -> int:
@@ -110,6 +112,11 @@ def overview_from_rollup(rollup: Rollup, telescope_size: int, telescope_from: st
     )
     sensors = rollup.day_totals.select(pl.col("sensor").drop_nulls().unique().sort()).collect().to_series().to_list()
     inputs = tuple((str(f.path), f.format, _size(f.path)) for f in dataset.inputs) if dataset is not None else ()
+    sensor_rows: tuple[Any, ...] = ()
+    if len(sensors) >= 2:
+        from scantui.analysis.sensors import sensor_summary
+
+        sensor_rows = tuple(sensor_summary(rollup.day_totals, rollup.port_day))
     meta = rollup.meta
     return Overview(
         packets=int(days["packets"].sum() or 0),
@@ -128,6 +135,7 @@ def overview_from_rollup(rollup: Rollup, telescope_size: int, telescope_from: st
         skipped=rollup.skipped,
         sensors=tuple(sensors),
         inputs=inputs,
+        sensor_rows=sensor_rows,
     )
 
 

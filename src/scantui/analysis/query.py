@@ -9,6 +9,9 @@ for the scanner list (:func:`filter_scanners`), :data:`RECORD_FIELDS` for candid
 scans and suggested groups, which :func:`record_matches` tests
 (``port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new label:G01``).
 ``list:NAME`` keeps the scanners on a known-scanner list (:mod:`scantui.enrich.lists`), ``-list:NAME`` drops them.
+``sensor:NAME`` (data with a ``sensor`` column, :mod:`scantui.analysis.sensors`) keeps the scanners that sensor saw
+and the candidates (groups: any of their scans) covering its space; ``-sensor:NAME`` drops them; names are
+case-insensitive and one no sensor has matches nothing.
 On the scanner list, ``tag:``, ``note:`` (text contains), ``label:G01`` (a member of the
 group) and ``review:new`` (no note, tag or label yet) read the labels file's source notes and
 groups through columns :func:`scantui.labels.sources.annotate` adds (:data:`SOURCE_COLUMNS`).
@@ -58,6 +61,7 @@ _ALIASES = {
     "day": "day", "date": "day", "seen": "seen", "list": "list", "lists": "list",
     "tag": "tag", "tags": "tag", "note": "note", "notes": "note",
     "label": "label", "labels": "label", "group": "label", "review": "review", "state": "review",
+    "sensor": "sensor", "sensors": "sensor",
 }
 #: The scanner list's review states: ``new`` (no note, tag or label), ``noted`` (a note or tag on the source),
 #: ``labelled`` (a member of a labelled group), ``reviewed`` (noted or labelled).
@@ -104,7 +108,7 @@ SCANNER_FIELDS = Fields(_ALIASES, NUMERIC, {**_ENUMS, "review": ("review", SCANN
 _RECORD_ALIASES = {"port": "port", "ports": "port", "dport": "port", "p": "port",
                    "src": "src", "ip": "src", "cidr": "src", "net": "src", "as": "as", "asn": "as",
                    "day": "day", "date": "day", "seen": "seen", "timing": "timing", "review": "review", "state": "review",
-                   "label": "label", "labels": "label", "group": "label"}
+                   "label": "label", "labels": "label", "group": "label", "sensor": "sensor", "sensors": "sensor"}
 _RECORD_ENUMS = {"timing": ("timing", TIMINGS), "review": ("review", REVIEWS)}
 #: The candidates screen's two lists share one bar: a comparison only one list has (``n>=5`` for the scans,
 #: ``scans>2``/``ips>10`` for the groups) filters that list and leaves the other as it is.
@@ -116,6 +120,8 @@ PortRanges = tuple[tuple[int, int], ...]
 PortResolver = Callable[[PortRanges], pl.Series | Iterable[int]]
 #: ``resolver(spans)`` -> the sources that probed on any day of the spans (the scanner list's ``day:``).
 DayResolver = Callable[[tuple[DaySpan, ...]], pl.Series | Iterable[int]]
+#: ``resolver(names)`` -> the sources seen by any of the sensors (lowercased names; the scanner list's ``sensor:``).
+SensorResolver = Callable[[tuple[str, ...]], pl.Series | Iterable[int]]
 
 
 class QueryError(ValueError):
@@ -335,9 +341,15 @@ def _seen_overlaps(span: DaySpan) -> pl.Expr:
 
 
 def _atom(term: Term, values: Sequence[Any], resolver: PortResolver | None,
-          day_resolver: DayResolver | None = None) -> pl.Expr:
+          day_resolver: DayResolver | None = None, sensor_resolver: SensorResolver | None = None) -> pl.Expr:
     """Whether a row matches any of *values* of *term*'s key."""
     key = term.key
+    if key == "sensor":  # without the per-sensor table nothing matches (a note says so)
+        if sensor_resolver is None:
+            return pl.lit(False)
+        found = sensor_resolver(tuple(values))
+        srcs = found if isinstance(found, pl.Series) else pl.Series("src", list(found))
+        return pl.col("src").is_in(srcs.cast(pl.UInt32).implode())
     if key == "day" and day_resolver is not None:
         found = day_resolver(tuple(values))
         srcs = found if isinstance(found, pl.Series) else pl.Series("src", list(found))
@@ -411,13 +423,14 @@ def _empty(frame: pl.DataFrame, column: str) -> bool:
 
 
 def compile_query(query: Query, frame: pl.DataFrame, port_sources: PortResolver | None = None,
-                  day_sources: DayResolver | None = None) -> Compiled:
+                  day_sources: DayResolver | None = None, sensor_sources: SensorResolver | None = None) -> Compiled:
     """One filter expression for *query* over *frame* (a scanner list), and notes for the user.
 
     Same (non-negated) keys OR together, different keys AND; comparisons, bare
     words and negated terms each AND. Without *port_sources*, ``port:`` terms
     match each source's top ports only (a note says so); without *day_sources*,
-    ``day:`` matches the sources seen between their first and last packet.
+    ``day:`` matches the sources seen between their first and last packet; without *sensor_sources*,
+    ``sensor:`` matches nothing.
     """
     notes: list[str] = []
     groups: dict[str, list[Any]] = {}
@@ -428,32 +441,36 @@ def compile_query(query: Query, frame: pl.DataFrame, port_sources: PortResolver 
         if column and not unknown_cat and _empty(frame, column):
             notes.append(f"{term.raw}: the data carries no {column} (no enrichment), so it matches nothing")
         if term.negate:
-            ands.append(~_atom(term, term.values, port_sources, day_sources).fill_null(False))
+            ands.append(~_atom(term, term.values, port_sources, day_sources, sensor_sources).fill_null(False))
         elif term.key in ("cmp", "text"):
-            ands.append(_atom(term, term.values, port_sources, day_sources).fill_null(False))
+            ands.append(_atom(term, term.values, port_sources, day_sources, sensor_sources).fill_null(False))
         else:
             groups.setdefault(term.key, []).extend(term.values)
     firsts = {t.key: t for t in query.terms if not t.negate}
     for key, values in groups.items():
-        ands.append(_atom(firsts[key], tuple(dict.fromkeys(values)), port_sources, day_sources).fill_null(False))
+        ands.append(_atom(firsts[key], tuple(dict.fromkeys(values)), port_sources, day_sources,
+                          sensor_sources).fill_null(False))
     if query.needs_ports and port_sources is None:
         notes.append("port: matched against each source's top ports only")
     if day_sources is None and any(t.key == "day" for t in query.terms):
         notes.append("day: matched against each source's first and last seen day only")
+    if sensor_sources is None and any(t.key == "sensor" for t in query.terms):
+        notes.append("sensor: no per-sensor table here, so it matches nothing")
     if not ands:
         return Compiled(None, notes)
     return Compiled(pl.all_horizontal(ands), notes)
 
 
 def filter_scanners(frame: pl.DataFrame, query: Query, port_sources: PortResolver | None = None,
-                    day_sources: DayResolver | None = None) -> tuple[pl.DataFrame, list[str]]:
+                    day_sources: DayResolver | None = None,
+                    sensor_sources: SensorResolver | None = None) -> tuple[pl.DataFrame, list[str]]:
     """The rows of a scanner list *frame* that match *query*, in their order, and the notes (the TUI's query bar
     and ``scantui scanners --query``)."""
     if any(t.key in _SOURCE_KEYS for t in query.terms) and not all(c in frame.columns for c in SOURCE_COLUMNS):
         filled = without_source_notes(frame)
-        compiled = compile_query(query, filled, port_sources, day_sources)
+        compiled = compile_query(query, filled, port_sources, day_sources, sensor_sources)
         return (filled.filter(compiled.expr).select(frame.columns) if compiled.expr is not None else frame), compiled.notes
-    compiled = compile_query(query, frame, port_sources, day_sources)
+    compiled = compile_query(query, frame, port_sources, day_sources, sensor_sources)
     return (frame.filter(compiled.expr) if compiled.expr is not None else frame), compiled.notes
 
 
@@ -469,12 +486,14 @@ def _record_view(record: CandidateScan | SuggestedGroup, review: str, labels: Se
         return {"ports": list(record.ports), "ips": list(record.members), "asns": asns,
                 "days": list(record.days), "timing": record.timing, "texts": [record.group, *asns],
                 "review": review, "scans": record.n_scans, "n_members": record.n_members, "score": record.score,
-                "labels": [t.lower() for t in labels]}
+                "labels": [t.lower() for t in labels],
+                "sensors": {n.lower() for scan in record.scans for n in scan.covered_sensors}}
     keys = [record.key, *record.also_keys]
     asns = ([f"AS{record.asn}"] if record.asn else []) + [k.text for k in keys if k.kind is KeyKind.ASN]
     return {"ports": [record.port], "ips": list(record.sources), "asns": asns, "days": [record.day],
             "timing": record.timing, "texts": [k.text for k in keys], "review": review,
-            "n_sources": record.n_sources, "score": record.score, "labels": [t.lower() for t in labels]}
+            "n_sources": record.n_sources, "score": record.score, "labels": [t.lower() for t in labels],
+            "sensors": {n.lower() for n in record.covered_sensors}}
 
 
 def _review_in(review: str, wanted: str) -> bool:
@@ -506,6 +525,8 @@ def _record_atom(key: str, values: Sequence[Any], view: dict[str, Any]) -> bool:
         return any(v in ids or any(v in t for t in titles) for v in values)
     if key == "timing":
         return view["timing"] in values
+    if key == "sensor":  # the sensors whose space the scan covers (a group: any of its scans')
+        return any(v in view["sensors"] for v in values)
     if key == "review":
         return any(_review_in(view["review"], v) for v in values)
     if key == "text":

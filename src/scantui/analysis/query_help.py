@@ -12,6 +12,7 @@ range:full                      range class (focused wide full)
 sched:periodic                  schedule (periodic continuous sporadic acyclic)
 pic:background                  picture (snapshot background)
 list:mass_scanner  -list:benign  on a known-scanner list (scantui lists import), by name
+sensor:tel-a  -sensor:hp-b      seen by that sensor (several sensors; an unknown name matches nothing)
 day:2024-02-05..2024-02-09      probed on a day of the span (day:2024-02-06, day:..D, day:D..)
 seen:>2024-02-10                active in the span, first..last seen (seen:<D, seen:A..B)
 tag:benign  note:"web page"       a tag / text in the source's note (the labels file's sources:)
@@ -29,6 +30,7 @@ as:14061  as:AS14061            the AS (of the scan, its key, or a group's ASes)
 day:2024-02-06                  the scan's UTC day (a group: any of its days); day:A..B, day:..B
 seen:>2024-02-10                active in the span (a group: its first..last day; seen:<D, seen:A..B)
 timing:sequential               timing (parallel sequential mixed)
+sensor:tel-a  -sensor:hp-b      covers that sensor's space (2+ sensors; a group: any scan; unknown: nothing)
 review:new                      review state (new same labelled unsure rejected; reviewed, todo)
 label:G01  label:mirai          the labelled group it matches: its id, or a word of its title
 n>=5  score>50  (groups: scans>2 ips>10)

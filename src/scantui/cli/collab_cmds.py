@@ -72,7 +72,9 @@ def collab_cmd(paths, query, top, load_opts, telescope, labels_path, record_filt
         from scantui.cli.shapes import collab_rows
 
         rows = collab_rows(shown)
-        print_json(rows) if fmt == "json" else print_jsonl(rows) if fmt == "jsonl" else print_csv(rows, cb.COLUMNS)
+        several = any(c.sensor_cover for c in result.candidates)  # several sensors: their columns too
+        columns = (*cb.COLUMNS, "sensor", "sensors") if several else cb.COLUMNS
+        print_json(rows) if fmt == "json" else print_jsonl(rows) if fmt == "jsonl" else print_csv(rows, columns)
     else:
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
         _print_table(result, shown, query, len(candidates))
@@ -104,11 +106,18 @@ def _print_table(result, shown, query, matching) -> None:
          str(c.timing), f"{c.score:.1f}"]
         for c in shown
     ]
+    columns = ["port", "day", "key", "n", "cover", "timing", "score"]
+    if any(c.sensor_cover for c in result.candidates):  # several sensors: where it was found, what it reached
+        from scantui.present import sensors_cell
+
+        columns += ["found on", "reached"]
+        for row, c in zip(rows, shown):
+            row += sensors_cell(c)
     found = len(result.candidates)
     count = f"{matching:,} of {found:,}" if matching != found else f"{found:,}"
     title = (f"collab: {count} candidates; telescope {result.telescope_size:,} "
              f"addresses; window {query.window_label}")
-    print_table(title, ["port", "day", "key", "n", "cover", "timing", "score"], rows)
+    print_table(title, columns, rows)
 
 
 COMMANDS = [collab_cmd]

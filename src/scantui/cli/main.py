@@ -47,6 +47,7 @@ def cli() -> None:
     scantui groups PATH...     candidate scans tied into suggested groups
     scantui track PATH... --group ID   one group over the whole data
     scantui similar PATH... --src IP|--group ID   sources that behave like these, ranked
+    scantui sensors PATH... [--only A --not B]   sensors compared: who A saw and B did not
     scantui packets PATH... [--src IP|CIDR] [--port N] [--day D] [--where FILTER] [-o OUT.pcap]
     scantui labels validate|list FILE
     scantui lists [import FILE|show|export|remove]   known-scanner lists
@@ -65,9 +66,10 @@ def _register() -> None:
                     *labels_cmds.COMMANDS, *enrich_cmds.COMMANDS, *similar_cmds.COMMANDS, *packet_cmds.COMMANDS,
                     *serve_cmds.COMMANDS):
         cli.add_command(command)
-    from scantui.cli import lists_cmds
+    from scantui.cli import lists_cmds, sensor_cmds
 
     cli.add_command(lists_cmds.lists_group)
+    cli.add_command(sensor_cmds.sensors_cmd)
 
 
 _register()

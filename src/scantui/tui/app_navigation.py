@@ -123,6 +123,19 @@ class NavigationMixin:
 
         self.push_screen(PacketsScreen(view))
 
+    def action_sensors(self) -> None:
+        """``s`` on the overview, palette "sensors: compare": what one sensor saw and another did not."""
+        overview = self.overview
+        if overview is None:
+            self.notify("the data is not loaded yet", title="sensors", markup=False)
+            return
+        if len(overview.sensors) < 2:
+            self.notify("the data has fewer than two sensors: nothing to compare", title="sensors", markup=False)
+            return
+        from scantui.tui.screens.sensors import SensorsScreen
+
+        self.push_screen(SensorsScreen(overview.sensors))
+
     def open_track(self, group_id: str) -> None:
         """A labelled group's tracking view (the ``track`` figures)."""
         self.push_screen(TrackScreen(group_id))
@@ -138,6 +151,7 @@ class NavigationMixin:
                 yield f"{area}: show", f"Go to the {area} screen", (lambda a=area: self.action_area(a))
         yield "app: back", "Back to the previous screen", self.action_back
         yield "app: open data…", "Open another data path (the labels file stays)", self.action_open_data
+        yield "sensors: compare", "Sources and scans one sensor saw and another did not (s on the overview)", self.action_sensors
         if not isinstance(screen, ScannersScreen):
             yield "scanners: filter", "Go to the scanner list and focus its query bar", self.action_filter
         own = getattr(screen, "palette_commands", None)

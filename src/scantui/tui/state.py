@@ -257,6 +257,11 @@ class DataState:
         self._need_rollup()
         return self.workspace.sources_on_days(spans)
 
+    def sources_of_sensors(self, names: tuple[str, ...]) -> pl.Series:
+        """The sources seen by any of the sensors *names* (the scanner query's ``sensor:``; memoized by the workspace)."""
+        self._need_rollup()
+        return self.workspace.sources_of_sensors(names)
+
     def _need_rollup(self) -> Rollup:
         if self.rollup is None or self.workspace is None:
             raise RuntimeError("the rollup is not open yet")

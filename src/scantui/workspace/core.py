@@ -241,6 +241,54 @@ class Workspace:
 
         return dict(self._memo(self._pipeline, ("summary", rules), task, build))
 
+    # ------------------------------------------------------------ sensors (scantui.analysis.sensors)
+
+    def sensor_spaces(self, task: Task | None = None) -> dict[str, int]:
+        """Each sensor's space (its median daily distinct destinations), by name; empty without sensors."""
+        task = self._task(task)
+
+        def build() -> dict[str, int]:
+            from scantui.analysis.sensors import sensor_spaces
+
+            return sensor_spaces(self.rollup(task).day_totals)
+
+        return self._memo(self._pipeline, "sensor_spaces", task, build)
+
+    def sensor_summary(self, task: Task | None = None) -> list[Any]:
+        """Per-sensor figures (:class:`~scantui.analysis.sensors.SensorSummary`), by name; empty without sensors."""
+        task = self._task(task)
+
+        def build() -> list[Any]:
+            from scantui.analysis.sensors import sensor_summary
+
+            rollup = self.rollup(task)
+            return sensor_summary(rollup.day_totals, rollup.port_day)
+
+        return self._memo(self._pipeline, "sensor_summary", task, build)
+
+    def sources_of_sensors(self, names: Sequence[str], *, task: Task | None = None) -> pl.Series:
+        """The sources seen by any of the sensors *names* (the query's ``sensor:``; case-insensitive)."""
+        task = self._task(task)
+        names = tuple(sorted({n.lower() for n in names}))
+
+        def build() -> pl.Series:
+            from scantui.analysis.sensors import sources_of_sensors
+
+            return sources_of_sensors(self.rollup(task).port_day, names)
+
+        return self._memo(self._results, ("sources_of_sensors", names), task, build)
+
+    def seen_by_not(self, only: str, not_: str, *, task: Task | None = None) -> pl.DataFrame:
+        """The sources seen by sensor *only* but not by *not_* (:func:`~scantui.analysis.sensors.seen_by_not`)."""
+        task = self._task(task)
+
+        def build() -> pl.DataFrame:
+            from scantui.analysis.sensors import seen_by_not
+
+            return seen_by_not(self.rollup(task).port_day, only, not_)
+
+        return self._memo(self._results, ("seen_by_not", only, not_), task, build)
+
     # ------------------------------------------------------------ results
 
     def scanners(self, query: ScannerQuery | None = None, *, rules: Rules | None = None,
@@ -281,9 +329,24 @@ class Workspace:
             sums = rollup.collab_sums  # the pre-filter then reads a few days and ports: from the port-sorted copy
             port_day = _port_day(rollup, bool(query.ports) or sums is not None)
             fingerprints = rollup.fingerprints if "fingerprint" in query.by else None
-            return collab_scans(self.packet_source(task), port_day=port_day, enrichment=rollup.enrichment,
-                                telescope_size=size, query=query, sums=sums, walks=rollup.zmap_walks,
-                                fingerprints=fingerprints, bursts=rollup.bursts)
+            result = collab_scans(self.packet_source(task), port_day=port_day, enrichment=rollup.enrichment,
+                                  telescope_size=size, query=query, sums=sums, walks=rollup.zmap_walks,
+                                  fingerprints=fingerprints, bursts=rollup.bursts)
+            spaces = self.sensor_spaces(task)
+            if len(spaces) < 2:
+                return result
+            import dataclasses
+
+            from scantui.analysis.sensor_collab import with_sensors
+
+            def on_sensor(packets, sensor_port_day, sensor_size):  # the same search on one sensor's space
+                return collab_scans(packets, port_day=sensor_port_day, enrichment=rollup.enrichment,
+                                    telescope_size=sensor_size, query=query, walks=rollup.zmap_walks,
+                                    fingerprints=fingerprints).candidates
+
+            found = with_sensors(result.candidates, self.packet_source(task), rollup.port_day, spaces, query.low,
+                                 on_sensor, query.top)
+            return dataclasses.replace(result, candidates=found)
 
         return self._memo(self._results, ("collab", query), task, search)
 

@@ -108,6 +108,11 @@ def candidate_facts(c: CandidateScan) -> list[tuple[str, Text | str]]:
              f"sum {total:,} · overlap {c.overlap:.1%}") if size else f"union {union:,}"
     score = f"{c.score} = " + " + ".join(f"{weight:g}×{value:.2f} {name}" for name, weight, value in c.score_parts.weighted())
     why = [("why", "; ".join(safe_line(r) for r in c.reasons))] if c.reasons else []
+    if c.sensor_cover:  # several sensors: the space it was found on, and its share of each sensor's
+        from scantui.present import sensors_cell
+
+        found, reached = sensors_cell(c)
+        why.append(("sensors", f"found on {safe_line(found)} · reached {safe_line(reached)}"))
     return [
         ("scan", where),
         ("members", f"{c.n_sources} sources · {c.packets:,} packets"),

@@ -119,13 +119,28 @@ def inputs_table(ov: Overview | None) -> Table | Text:
     return table
 
 
+def sensors_table(ov: Overview | None) -> Table | Text:
+    """One row per sensor (data with two or more): packets, probes, sources, space, days (names shown as data)."""
+    if ov is None or not ov.sensor_rows:
+        return Text("")
+    table = _grid("left", "right", "right", "right", "right", "right", "left")
+    table.add_row(*(Text(h, style="dim") for h in ("sensor", "packets", "probes", "srcs", "space", "days", "from..to")))
+    for s in ov.sensor_rows:
+        span = f"{s.first_day}..{s.last_day}" if s.first_day else UNAVAILABLE
+        table.add_row(Text(safe_line(s.sensor)), f"{s.packets:,}", f"{s.probes:,}", f"{s.sources:,}", f"{s.space:,}",
+                      f"{s.days:,}", span)
+    return table
+
+
 class OverviewScreen(Screen):
     """Packets, sources, time range, telescope, traffic split, tools, top ports, packets per day."""
 
     HELP = ("The data at a glance. Figures fill in as the analysis runs; the bar shows how far it got.\n\n"
             "The time range: left/right move a day cursor on the packets-per-day chart, shift+left/right "
             "(or [ ]) stretch a span of days from it, enter makes the span the time range of every area "
-            "(shown in the header), escape drops the brush. t types a range (2024-02-05..2024-02-09), T clears it.")
+            "(shown in the header), escape drops the brush. t types a range (2024-02-05..2024-02-09), T clears it.\n\n"
+            "With two sensors or more a panel lists each one's figures (space: its median daily distinct "
+            "destinations); s compares two of them.")
     BINDINGS = [
         Binding("enter", "open", "Scanners", show=False, id="overview.open"),
         Binding("left", "brush(-1)", "Day cursor left", show=False, id="overview.brush_left"),
@@ -135,6 +150,7 @@ class OverviewScreen(Screen):
         Binding("shift+right,right_square_bracket", "brush(1, True)", "Stretch the span right", show=False,
                 id="overview.brush_extend_right"),
         Binding("escape", "leave_brush", "Back", show=False, id="overview.leave_brush"),
+        Binding("s", "app.sensors", "Sensors compared", show=False, id="overview.sensors"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -145,6 +161,7 @@ class OverviewScreen(Screen):
             yield Static(tools_table(None), id="tools", classes="panel")
             yield Static(ports_table(None), id="ports", classes="panel")
             yield Static(inputs_table(None), id="inputs", classes="panel")
+        yield Static(sensors_table(None), id="sensors-panel", classes="panel")  # shown with two sensors or more
         yield DayPlot(id="day-plot", classes="panel")
         yield Footer()
 
@@ -153,6 +170,7 @@ class OverviewScreen(Screen):
         self.query_one("#tools").border_title = "tools"
         self.query_one("#ports").border_title = "top ports"
         self.query_one("#inputs").border_title = "inputs"
+        self.query_one("#sensors-panel").border_title = "sensors (s compares two)"
         app = self.app
         self.watch(app, "overview", self._show_overview, init=True)
         self.watch(app, "collab_count", self._show_figures, init=False)
@@ -206,6 +224,10 @@ class OverviewScreen(Screen):
         self.query_one("#tools", Static).update(tools_table(overview))
         self.query_one("#ports", Static).update(ports_table(overview))
         self.query_one("#inputs", Static).update(inputs_table(overview))
+        sensors = self.query_one("#sensors-panel", Static)
+        sensors.update(sensors_table(overview))
+        sensors.display = overview is not None and bool(overview.sensor_rows)
+        self.set_class(bool(sensors.display), "-sensors")  # the chart gives up rows so 80x24 needs no scrolling
         plot = self.query_one(DayPlot)
         why = self.app.no_data_text("figures")
         if why is not None:

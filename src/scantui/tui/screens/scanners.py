@@ -159,7 +159,7 @@ class ScannersScreen(FilterScreen):
                 self._annotated = (frame, store, version, annotated)
                 frame = annotated
             ports = (lambda ranges: state.sources_on_ports(ranges, time_range)) if time_range else state.sources_on_ports
-            result, notes = filter_scanners(frame, query, ports, state.sources_on_days)
+            result, notes = filter_scanners(frame, query, ports, state.sources_on_days, state.sources_of_sensors)
             result = result.drop(SOURCE_COLUMNS)
         except Exception as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)

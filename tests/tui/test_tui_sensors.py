@@ -1,0 +1,90 @@
+"""Sensors compared in the TUI (issue 15 part 4) on the two-sensor sample: the overview's per-sensor rows, ``s`` opening
+the comparison (a/b/x choose the sensors, rows open the detail screens), a hostile sensor name shown as data, and
+nothing new for data with one sensor (tiny data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from tuihelp import make_app, run_app, screen_text, settle
+from scantui.analysis.collab_types import dotted
+from scantui.tui.screens.detail import CandidateDetailScreen, ScannerDetailScreen
+from scantui.tui.screens.overview import OverviewScreen
+from scantui.tui.screens.sensors import SensorsScreen
+
+SENSORS_DIR = Path(__file__).resolve().parents[2] / "sample_data" / "sensors"
+DATA = SENSORS_DIR / "sensors.parquet"
+TRUTH = json.loads((SENSORS_DIR / "truth.json").read_text())
+HOSTILE = "[bold red]hp\x1b[31m\x07b"
+
+
+def _scan(sid):
+    return next(s for s in TRUTH["scans"] if s["id"] == sid)
+
+
+def test_overview_rows_and_the_comparison(tui_cache):
+    async def scenario(app, pilot):
+        text = screen_text(app)
+        assert "sensors (s compares two)" in text
+        rows = {line.split()[1]: line.split()[2:7] for line in text.splitlines() if line.split()[1:2] in (["tel-a"], ["hp-b"])}
+        assert rows["tel-a"] == ["13,023", "13,023", "125", "1,024", "4"] and rows["hp-b"][3] == "256"
+        assert "sensors: compare" in [name for name, _help, _cb in app.palette_commands(app.screen)]
+        await pilot.press("s")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SensorsScreen) and (screen.a, screen.b) == ("hp-b", "tel-a")
+        assert {dotted(s) for s in screen.sources["src"]} == set(TRUTH["sources"]["only"]["hp-b"])
+        assert [list(c.source_ips) for c in screen.scans] == [_scan("SB")["sources"]]
+        await pilot.press("x")  # A and B swapped
+        await settle(app, pilot)
+        assert (screen.a, screen.b) == ("tel-a", "hp-b")
+        assert {dotted(s) for s in screen.sources["src"]} == set(TRUTH["sources"]["only"]["tel-a"])
+        assert [list(c.source_ips) for c in screen.scans] == [_scan("SA")["sources"]]
+        text = screen_text(app)
+        assert "sources seen by tel-a, not by hp-b" in text and "scans covering tel-a's space, not hp-b's" in text
+        await pilot.press("b")  # B steps past A: with two sensors it stays
+        await settle(app, pilot)
+        assert (screen.a, screen.b) == ("tel-a", "hp-b")
+        await pilot.press("enter")  # the busiest source first: a member of SA
+        await settle(app, pilot)
+        assert isinstance(app.screen, ScannerDetailScreen) and dotted(app.screen.row.src) in _scan("SA")["sources"]
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press("tab", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CandidateDetailScreen)
+        assert list(app.screen.record.source_ips) == _scan("SA")["sources"]
+        assert "found on tel-a · reached tel-a 100%" in screen_text(app)
+
+    run_app(make_app([DATA], tui_cache, window="burst"), scenario, size=(120, 40))
+
+
+def test_hostile_sensor_name_is_data_in_the_overview(tui_cache, tmp_path):
+    path = tmp_path / "hostile.parquet"
+    pl.read_parquet(DATA).with_columns(pl.col("sensor").replace("hp-b", HOSTILE)).write_parquet(path)
+
+    async def scenario(app, pilot):
+        text = screen_text(app)
+        assert "[bold red]hp\\x1b[31m\\x07b" in text  # literal, escaped: no markup applied, no escape sent
+        assert "\x1b" not in text and "\x07" not in text
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SensorsScreen)
+        assert "[bold red]hp\\x1b[31m\\x07b" in screen_text(app)
+
+    run_app(make_app([path], tui_cache), scenario, size=(120, 40))
+
+
+def test_one_sensor_changes_nothing(tiny_parquet, tui_cache):
+    async def scenario(app, pilot):
+        assert isinstance(app.screen, OverviewScreen)
+        assert not app.screen.query_one("#sensors-panel").display
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OverviewScreen)
+        assert any("fewer than two sensors" in str(n.message) for n in app._notifications)
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
