@@ -104,3 +104,40 @@ def test_bad_input_is_one_line_exit_2(capsys, data, tmp_path, bad):
     code, out, err = _watch(capsys, folder, labels, *args)
     assert code == 2 and out == "" and err.startswith("scantui: error:") and len(err.strip().splitlines()) == 1
     assert state.read_text() == '{"scantui_watch": 1, "fired": []}'
+
+
+def test_watched_saved_views_report_rows_they_did_not_match_before(capsys, data, tmp_path, monkeypatch):
+    folder, labels = data
+    config = tmp_path / "config.yaml"
+    config.write_text("views:\n"
+                      "  - {name: telnet-alt, area: scanners, query: 'port:2323', watch: true}\n"
+                      "  - {name: big, area: candidates, query: 'n>=4', watch: true}\n"
+                      "  - {name: mine, area: candidates, query: 'n>=2'}\n")  # not watched
+    monkeypatch.setenv("SCANTUI_CONFIG", str(config))
+    code, out, err = _watch(capsys, folder, labels)
+    assert (code, out) == (0, ""), err  # the first run is each view's baseline: said on stderr, not reported
+    assert "saved view 'telnet-alt': watched from now on (0 rows match it now)" in err
+    assert "saved view 'big': watched from now on (2 rows match it now)" in err
+
+    write_day(folder, "d08.parquet", scan_frame("2024-02-08", OTHERS, 2323, hour=14), scan_frame("2024-02-08"))
+    code, out, err = _watch(capsys, folder, labels)
+    assert code == 1 and err == "", err
+    assert out.splitlines() == [
+        'back G01 "AK \\"[bold red]x[/]\\x1b[31m\\x0aforged line" port 8080 2024-02-08 4 sources (AS64500 EXAMPLE-RESEARCH) via members',
+        'new_shape R01 "telnet pair" port 2323 2024-02-08 2 sources (AS64500 EXAMPLE-RESEARCH) via members',
+        "view telnet-alt scanner 185.180.143.50 (AS64500 EXAMPLE-RESEARCH)",
+        "view telnet-alt scanner 185.180.143.51 (AS64500 EXAMPLE-RESEARCH)",
+        "view big candidate port 8080 2024-02-08 4 sources (AS64500 EXAMPLE-RESEARCH) key 185.180.143.0/24",
+    ]
+    assert _watch(capsys, folder, labels)[:3] == (0, "", "")
+    write_day(folder, "d10.parquet", scan_frame("2024-02-10", ("185.180.143.60", "185.180.143.61"), 2323, hour=14))
+    code, out, err = _watch(capsys, folder, labels, "--jsonl")  # strangers on 2323: only the scanners view fires
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and [(r["kind"], r["view"], r["area"], r["sources"]) for r in rows] == [
+        ("view", "telnet-alt", "scanners", ["185.180.143.60"]), ("view", "telnet-alt", "scanners", ["185.180.143.61"])]
+    for row in rows:
+        valid("watch", row, row=True)
+
+    config.write_text("views:\n  - {name: broken, area: scanners, query: 'port:', watch: true}\n")
+    code, out, err = _watch(capsys, folder, labels)
+    assert code == 2 and out == "" and err.startswith("scantui: error: views: saved view 'broken':")

@@ -220,14 +220,26 @@ class WatchState:
             raise InputError(f"not a watch state file (expected {{\"{STATE_KEY}\": 1, \"fired\": {{...}}}})", path=str(path))
         return cls(path, fired)
 
-    def fresh(self, found: Iterable[Hit]) -> list[Hit]:
+    def fresh(self, found: Iterable[Any]) -> list[Any]:
         """The hits of *found* that did not fire before."""
         return [h for h in found if h.id not in self.fired]
 
-    def remember(self, fired: Iterable[Hit], when: dt.datetime | None = None) -> None:
+    def remember(self, fired: Iterable[Any], when: dt.datetime | None = None) -> None:
+        """Remember the ids of *fired* (hits, or anything with an ``id``) with the time they fired."""
         stamp = iso_utc(when or now_utc())
         for hit in fired:
             self.fired.setdefault(hit.id, stamp)
+
+    # a watched saved view's first run is its baseline: its rows are remembered, not reported
+
+    def primed(self, view: str) -> bool:
+        """Whether the saved view *view* was watched before (its baseline taken)."""
+        return f"view|{view}" in self.fired
+
+    def prime(self, view: str, rows: Iterable[Any], when: dt.datetime | None = None) -> None:
+        """Take the baseline of *view*: *rows* are remembered as fired, and the view as watched."""
+        self.remember(rows, when)
+        self.fired.setdefault(f"view|{view}", iso_utc(when or now_utc()))
 
     def save(self) -> None:
         """Write the file atomically (a crash leaves the old one)."""
