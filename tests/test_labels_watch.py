@@ -85,3 +85,21 @@ def test_state_file_round_trip_and_bad_files(tmp_path):
         (tmp_path / "bad.json").write_text(text)
         with pytest.raises(InputError, match="bad.json"):
             WatchState.load(tmp_path / "bad.json")
+
+
+def test_a_candidate_labelled_keeps_its_key_and_the_group_is_known_by_it(tmp_path):
+    """Labelled through the TUI's record helpers and the real store, the scan's entry holds key_kind/key; read back,
+    a later scan of other sources with the same ZMap generator brings the group back."""
+    from scantui.labels.session import LabelSession
+    from scantui.labels.store import LabelsStore
+    from scantui.tui.labelling import record_scans
+
+    first = candidate(day="2024-02-05", sources=PAIR, key=ZMAP)
+    session = LabelSession.open(str(tmp_path / "team.yaml"), author="ana")
+    session.create(PAIR, scans=record_scans(first), group_id="G01", title="shards")
+    text = (tmp_path / "team.yaml").read_text()
+    assert "key_kind: zmap_generator, key: zmap g=65521}" in text
+    (group,) = LabelsStore.load(tmp_path / "team.yaml").groups
+    assert group.scans[0].extra == {"key_kind": "zmap_generator", "key": "zmap g=65521"}
+    later = candidate(day="2024-02-09", sources=("203.0.113.1", "203.0.113.2"), key=ZMAP)
+    assert [(h.id, h.via) for h in watch_hits([group], [first, later])] == [("back|G01|443|2024-02-09", "key")]
