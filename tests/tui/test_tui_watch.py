@@ -58,10 +58,17 @@ def test_a_labelled_group_back_in_a_new_file_is_notified_once(tmp_path):
             write_day(folder, "d07.parquet", scan_frame("2024-02-07", STRANGERS, 22))  # nothing of G01's
             await _until(app, pilot, lambda: watched(3), "the third day")
             assert [n for t, n in notes if t == "watch"] == [back]  # once per hit per session
-            assert [h.id for h in app.watch_fired] == ["back|G01|8080|2024-02-06"]
+            # another analyst labels the strangers now: their day-7 scan was there before, it is not "back"
+            LabelSession.open(str(labels), author="bob").create(STRANGERS, group_id="G02")
+            app.check_labels_file()
+            await _until(app, pilot, lambda: "G02" in app.state.labels.store.ids, "the labels reload")
+            write_day(folder, "d08.parquet", scan_frame("2024-02-08", SOURCES, 8443))
+            await _until(app, pilot, lambda: watched(4), "the fourth day")
+            assert [n for t, n in notes if t == "watch"] == [back, back.replace("8080, 2024-02-06", "8443, 2024-02-08")]
+            assert [h.id for h in app.watch_fired] == ["back|G01|8080|2024-02-06", "back|G01|8443|2024-02-08"]
             commands = {name: cb for name, _help, cb in app.palette_commands(app.screen)}
             commands["labels: watch hits"]()
-            assert notes[-1] == ("watch: 1 hit", back)
+            assert notes[-1][0] == "watch: 2 hits" and notes[-1][1].splitlines()[0] == back
             await pilot.press("q")
 
     asyncio.run(main())
