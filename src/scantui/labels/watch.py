@@ -167,7 +167,7 @@ def hits(groups: Iterable[Group], scans: Sequence[Seen], *, since: dt.date | Non
             if index.recorded_in((scan.port, scan.day.isoformat(), scan.sources)):
                 continue
             shared = [k for k in scan.keys if k in keys]
-            share = round(sum(group.contains(ip) for ip in scan.sources) / len(scan.sources), 4) if scan.sources else 0.0
+            share = sum(group.contains(ip) for ip in scan.sources) / len(scan.sources) if scan.sources else 0.0
             if not shared and share < MIN_SHARE:
                 continue
             if group.verdict == "not_collaborative":
@@ -177,7 +177,7 @@ def hits(groups: Iterable[Group], scans: Sequence[Seen], *, since: dt.date | Non
             else:
                 kind = BACK
             by_members = share >= MIN_SHARE
-            hit = Hit(kind, group, scan, "members" if by_members else "key", share,
+            hit = Hit(kind, group, scan, "members" if by_members else "key", round(share, 4),
                       {} if by_members else {"matched_key": shared[0][1]})
             old = found.get(hit.id)
             if old is None or len(scan.sources) > len(old.scan.sources):
