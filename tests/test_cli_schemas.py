@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("shared_rollup_cache")
 ROOT = Path(__file__).resolve().parents[1]
 PCAP = str(SAMPLE_DIR / "cuts" / "telescope-cut.pcap")
 SCHEMAS = ("info", "scanners", "collab", "groups", "track", "labels-list", "rules", "rollup", "similar", "packets", "lists",
-           "sensors")
+           "sensors", "watch")
 LABELS = """\
 scantui_labels: 1
 groups:

@@ -31,6 +31,8 @@ def test_save_replaces_by_name_and_keeps_the_other_keys(tmp_path):
     ("views:\n  - {name: x, area: scanners, range: 2024-13-05..}\n", "views[0]: range must be FIRST..LAST"),
     ("views:\n  - {name: x, area: scanners, sort: packets}\n", "views[0]: sort must be"),
     ("views:\n  - {name: x, area: scanners, query: [1]}\n", "views[0]: query must be text"),
+    ("views:\n  - {name: x, area: overview, watch: true}\n", "views[0]: watch must be true or false"),
+    ("views:\n  - {name: x, area: scanners, watch: 'yes'}\n", "views[0]: watch must be true or false"),
 ])
 def test_a_malformed_view_is_named(tmp_path, doc, says):
     path = tmp_path / "config.yaml"
@@ -41,3 +43,13 @@ def test_a_malformed_view_is_named(tmp_path, doc, says):
     if doc.startswith("views:\n"):
         save_view(SavedView("y", "overview"), path)  # a bad entry is kept as it is (the user fixes it)
         assert path.read_bytes() != before
+
+
+def test_a_watched_view_saved_again_from_the_app_stays_watched(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("views:\n  - {name: a, area: scanners, query: 'port:23', watch: true}\n")
+    assert saved_views(path=path)[0].watch is True
+    save_view(SavedView("a", "scanners", "port:2323"), path)  # the TUI's w knows nothing of watch
+    assert saved_views(path=path) == [SavedView("a", "scanners", "port:2323", watch=True)]
+    save_view(SavedView("a", "labels"), path)  # an area that cannot be watched
+    assert saved_views(path=path) == [SavedView("a", "labels")]

@@ -257,6 +257,8 @@ def save_table_columns(table_id: str, order: list[str], hidden: list[str], path:
 
 #: The areas a saved view opens.
 VIEW_AREAS = ("overview", "scanners", "candidates", "labels")
+#: The areas whose saved views ``scantui watch`` can watch (``watch: true``).
+WATCH_AREAS = ("scanners", "candidates")
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,7 @@ class SavedView:
     query: str = ""
     time_range: tuple[str | None, str | None] | None = None
     sort: tuple[str, bool] | None = None
+    watch: bool = False  # ``watch: true``: ``scantui watch`` reports rows it newly matches (scanners, candidates)
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"name": self.name, "area": self.area, "query": self.query}
@@ -276,6 +279,8 @@ class SavedView:
             doc["range"] = f"{self.time_range[0] or ''}..{self.time_range[1] or ''}"
         if self.sort is not None:
             doc["sort"] = {"column": self.sort[0], "descending": self.sort[1]}
+        if self.watch:
+            doc["watch"] = True
         return doc
 
 
@@ -306,7 +311,11 @@ def _view(item: Any, where: str, path: Path) -> SavedView:
                 sort.get("descending", True), bool):
             raise InputError("sort must be {column: NAME, descending: true|false}", path=path, where=where)
         sort = (sort["column"], sort.get("descending", True))
-    return SavedView(item["name"].strip(), area, query, span, sort)
+    watch = item.get("watch", False)
+    if not isinstance(watch, bool) or (watch and area not in WATCH_AREAS):
+        raise InputError(f"watch must be true or false, and true only on the {' or '.join(WATCH_AREAS)} area",
+                         path=path, where=where)
+    return SavedView(item["name"].strip(), area, query, span, sort, watch)
 
 
 def saved_views(config: dict[str, Any] | None = None, path: Path | None = None) -> list[SavedView]:
@@ -325,8 +334,12 @@ def save_view(view: SavedView, path: Path | None = None) -> None:
     def change(doc: Any) -> None:
         views = doc.get("views")
         views = views if isinstance(views, list) else []
+        same = [v for v in views if isinstance(v, dict) and v.get("name") == view.name]
         kept = [v for v in views if not (isinstance(v, dict) and v.get("name") == view.name)]
-        doc["views"] = [*kept, view.to_doc()]
+        new = view.to_doc()
+        if any(v.get("watch") is True for v in same) and view.area in WATCH_AREAS:
+            new["watch"] = True  # saved again from the TUI (which has no watch switch): still watched
+        doc["views"] = [*kept, new]
 
     _update_config(change, path)
 

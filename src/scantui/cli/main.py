@@ -49,6 +49,7 @@ def cli() -> None:
     scantui similar PATH... --src IP|--group ID   sources that behave like these, ranked
     scantui sensors PATH... [--only A --not B]   sensors compared: who A saw and B did not
     scantui packets PATH... [--src IP|CIDR] [--port N] [--day D] [--where FILTER] [-o OUT.pcap]
+    scantui watch PATH... --labels FILE   say when a labelled group is back (cron; exit 1 when one is)
     scantui labels validate|list FILE
     scantui lists [import FILE|show|export|remove]   known-scanner lists
     scantui enrich PATH... -o OUT.parquet   who is behind each source (IPinfo, MMDB, rules)
@@ -60,11 +61,11 @@ def cli() -> None:
 
 def _register() -> None:
     from scantui.cli import (analysis_cmds, collab_cmds, data_cmds, enrich_cmds, group_cmds, labels_cmds, packet_cmds,
-                             serve_cmds, similar_cmds)
+                             serve_cmds, similar_cmds, watch_cmds)
 
     for command in (*data_cmds.COMMANDS, *analysis_cmds.COMMANDS, *collab_cmds.COMMANDS, *group_cmds.COMMANDS,
                     *labels_cmds.COMMANDS, *enrich_cmds.COMMANDS, *similar_cmds.COMMANDS, *packet_cmds.COMMANDS,
-                    *serve_cmds.COMMANDS):
+                    *serve_cmds.COMMANDS, *watch_cmds.COMMANDS):
         cli.add_command(command)
     from scantui.cli import lists_cmds, sensor_cmds
 

@@ -52,11 +52,19 @@ MAX_UNDO = 100
 
 @dataclass(frozen=True)
 class ScanRef:
-    """A scan as evidence: port, UTC day, sources (dotted IPs)."""
+    """A scan as evidence: port, UTC day, sources (dotted IPs), and the key that found it (``key_kind``/``key``,
+    kept in the scan's entry so that ``scantui watch`` knows the group by its zmap generator or fingerprint)."""
 
     port: int
     day: dt.date
     sources: tuple[str, ...]
+    key_kind: str | None = None
+    key: str | None = None
+
+    @property
+    def extra(self) -> dict[str, str]:
+        """The optional keys of the scan's entry in the file."""
+        return {"key_kind": self.key_kind, "key": self.key} if self.key_kind and self.key else {}
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,7 @@ class LabelSession:
                 note = f" — {wanted} was taken{who} meanwhile"
             store.add(Group(gid, verdict=verdict, members=members, **fields))
             for s in scans:
-                store.record_scan(gid, s.port, s.day, s.sources)
+                store.record_scan(gid, s.port, s.day, s.sources, extra=s.extra)
             return f"create {gid} ({_plural(len(store.get(gid).members), 'member')}){note}", gid
 
         return self._change(do, fresh=True)
@@ -191,7 +199,7 @@ class LabelSession:
                 store.add_members(group_id, new)
             fresh = _unrecorded(group, scans)
             for s in fresh:
-                store.record_scan(group_id, s.port, s.day, s.sources)
+                store.record_scan(group_id, s.port, s.day, s.sources, extra=s.extra)
             added = len(store.get(group_id).members) - len(group.members)
             scans_text = _scan_name(fresh[0]) if len(fresh) == 1 else _plural(len(fresh), "scan")
             if not added and not fresh:
@@ -211,7 +219,7 @@ class LabelSession:
             group = store.get(group_id)
             fresh = _unrecorded(group, scans)
             for s in fresh:
-                store.record_scan(group_id, s.port, s.day, s.sources)
+                store.record_scan(group_id, s.port, s.day, s.sources, extra=s.extra)
             if verdict is not None and store.get(group_id).verdict != verdict:
                 store.set_verdict(group_id, verdict)
             what = f"record {_plural(len(fresh), 'scan')} in {group_id}" if fresh else group_id

@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclasses_field
 from pathlib import Path
@@ -255,10 +255,12 @@ class LabelsStore:
         drop = {self._checked(group_id, lambda m=m: parse_member(m)) for m in members}
         return self.update(group_id, members=tuple(m for m in self.get(group_id).members if m not in drop))
 
-    def record_scan(self, group_id: str, port: int, day: dt.date, sources: Iterable[str], *, add_members: bool = True) -> Group:
-        """Record a confirmed scan; its port joins ``ports`` and (unless told not to) sources not yet covered join ``members``."""
+    def record_scan(self, group_id: str, port: int, day: dt.date, sources: Iterable[str], *, add_members: bool = True,
+                    extra: Mapping[str, Any] | None = None) -> Group:
+        """Record a confirmed scan (*extra*: optional keys of its entry, e.g. ``key_kind``/``key``); its port joins
+        ``ports`` and (unless told not to) sources not yet covered join ``members``."""
         group = self.get(group_id)
-        scan = self._checked(group_id, lambda: Scan(port, day, tuple(sources)))
+        scan = self._checked(group_id, lambda: Scan(port, day, tuple(sources), dict(extra or {})))
         changes: dict[str, Any] = {"scans": group.scans + (scan,), "ports": group.ports + (scan.port,)}
         if add_members:
             changes["members"] = group.members + tuple(s for s in scan.sources if not group.contains(s))

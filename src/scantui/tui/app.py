@@ -35,6 +35,7 @@ from scantui.tui.app_follow import FollowMixin
 from scantui.tui.app_pipeline import PipelineMixin
 from scantui.tui.app_theme import ThemeMixin
 from scantui.tui.app_views import ViewsMixin
+from scantui.tui.app_watch import WatchMixin
 from scantui.tui.commands import ScantuiCommands
 from scantui.tui.safe import paste_text
 from scantui.tui.screens.candidates import CandidatesScreen
@@ -43,7 +44,7 @@ from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.state import DataState, LoadRequest, error_text
 
-class ScantuiApp(PipelineMixin, FollowMixin, LabelsMixin, ViewsMixin, ThemeMixin, NavigationMixin, App[int]):
+class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin, ThemeMixin, NavigationMixin, App[int]):
     """Investigate scanning data from the keyboard; see the module doc."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere (tests) find it too

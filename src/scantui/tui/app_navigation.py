@@ -156,6 +156,8 @@ class NavigationMixin:
             yield "scanners: filter", "Go to the scanner list and focus its query bar", self.action_filter
         own = getattr(screen, "palette_commands", None)
         yield "labels: reload", "Read the labels file again now, or open it once it is fixed (ctrl+r)", self.action_reload_labels
+        if self.state.request.follow:
+            yield "labels: watch hits", "The labelled groups that came back in the new data this session", self.action_watch_hits
         if own is not None:
             yield from own()
         yield from self.view_commands()

@@ -145,6 +145,7 @@ class PipelineMixin:
             self.collab_count = len(state.collab.candidates) if state.collab is not None else None
             for note in state.collab.notes if state.collab is not None else ():
                 self.notify(note, title="candidates", markup=False)
+            self.watch_candidates()  # --follow: a labelled group back in the new data (scantui.tui.app_watch)
         elif message.step == "groups":
             self.groups_count = len(state.groups) if state.groups is not None else None
             self.counting = False

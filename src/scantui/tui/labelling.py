@@ -70,7 +70,7 @@ def record_scans(record: Record) -> list[Any]:
     """The evidence: :class:`~scantui.labels.session.ScanRef` of the candidate, or of each scan of the suggestion."""
     from scantui.labels.session import ScanRef
 
-    return [ScanRef(s.port, s.day, s.source_ips) for s in record_candidates(record)]
+    return [ScanRef(s.port, s.day, s.source_ips, str(s.key.kind), s.key.text) for s in record_candidates(record)]
 
 
 def ranked_groups(groups: list[Any], ips: list[str]) -> list[tuple[Any, float]]:
