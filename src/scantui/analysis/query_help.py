@@ -31,6 +31,7 @@ seen:>2024-02-10                active in the span (a group: its first..last day
 timing:sequential               timing (parallel sequential mixed)
 review:new                      review state (new same labelled unsure rejected; reviewed, todo)
 label:G01  label:mirai          the labelled group it matches: its id, or a word of its title
+tag:benign  note:"web page"     a member's tag / text in a member's note (the labels file's sources:)
 n>=5  score>50  (groups: scans>2 ips>10)
 80.82.77  AS6939                a bare word: substring of the key, the group id or AS
 -review:rejected                a leading - or ! negates a term
