@@ -23,7 +23,10 @@ GROUPS = [group([CANDIDATES[0]], group_id="S01"), group([CANDIDATES[1]], group_i
 HOSTILE = "\x1b[31m[b]honeypot[/b] \u202eevil"
 LABELS = f"""\
 scantui_labels: 1
-groups: []
+groups:
+  - id: G01
+    verdict: unsure
+    members: [192.0.2.0/28]
 sources:
   - ip: 192.0.2.10
     tags: [benign, research]
@@ -96,6 +99,11 @@ def test_notes_column_detail_packets_and_query(tiny_parquet, tui_cache, tmp_path
         assert {(r["src"], r["src_tags"]) for r in rows} <= {(CANDIDATES[0].sources[0], "benign, research"),
                                                             (CANDIDATES[0].sources[1], "scanner")}
         assert len({r["src"] for r in rows}) >= 1 and all(r["src_tags"] for r in rows)
+        # the labels area: a group's details list its members' notes (a CIDR member's sources too), escaped
+        await press(app, pilot, "4")
+        text = screen_text(app)
+        assert "source notes" in text and "192.0.2.11 [scanner]" in text and "203.0.113.9" not in text
+        assert safe_line(HOSTILE)[:20] in text and "\x1b" not in text
 
     run_app(app, scenario, size=(160, 40))
 
