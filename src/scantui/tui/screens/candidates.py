@@ -44,10 +44,10 @@ from textual.worker import get_current_worker
 from scantui.safetext import safe_line
 from scantui.tui.app_views import range_text
 from scantui.analysis.query_help import RECORD_QUERY_HELP
+from scantui.tui.member_notes import with_notes_column
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
                                                    review_counts, review_word, to_review)
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
-from scantui.tui.member_notes import with_notes_column
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
 from scantui.tui.widgets.loading import LoadingBar
