@@ -32,7 +32,7 @@ sources:
     tags: [benign, research]
     note: "{HOSTILE.encode('unicode_escape').decode()}\\nsecond line"
   - ip: 203.0.113.9
-    tags: [cdn]
+    tags: [cdn, "[red]x[/red]"]
 """
 
 
@@ -66,8 +66,10 @@ def test_notes_column_detail_packets_and_query(tiny_parquet, tui_cache, tmp_path
         # the notes column: after the review, how many members are noted and their tags
         for table in (scans, groups):
             assert [c.key for c in table.columns][2] == "notes"
-            assert _cells(table, "notes") == ["1 · benign, research", "1 · cdn"]
-        assert NOTES_COLUMN.cell("1 · benign, research") in screen_text(app)  # cut to the column, with …
+            assert _cells(table, "notes") == ["1 · benign, research", "1 · [red]x[/red], cdn"]
+        text = screen_text(app)
+        assert NOTES_COLUMN.cell("1 · benign, research") in text  # cut to the column, with …
+        assert NOTES_COLUMN.cell("1 · [red]x[/red], cdn") in text  # a tag is data: markup shown as typed
         # tag: and note: match a scan or group when a member's source note does (note: the text, escaped or not)
         for text, wanted in (("tag:cdn", [1]), ("tag:BENIGN", [0]), ("note:honeypot", [0]), ("-tag:benign", [1]),
                              ("tag:cdn,research", [0, 1]), ("tag:nothing", [])):
