@@ -76,6 +76,10 @@ def test_no_list_no_column_until_one_is_imported(tiny_parquet, tui_cache):
         assert "list" in [c.key for c in table.columns] and "imported_meanwhile" in screen_text(app)
         assert app.state.scanners.frame.columns == scanners.frame.columns  # only the list column changed
         assert app.state.scanners.frame.drop("list").equals(scanners.frame.drop("list"))
+        version = app.scanners_version
+        app.check_labels_file()  # nothing moved since: nothing redone
+        await settle(app, pilot)
+        assert app.scanners_version == version
         await _filter(app, pilot, "list:imported_meanwhile")
         assert table.row_count == 1
 
