@@ -44,6 +44,14 @@ def make_canonical(n: int = 2000, seed: int = 1, days: int = 4) -> pl.DataFrame:
     return conform(df.lazy()).collect()
 
 
+@pytest.fixture(autouse=True)
+def _isolated_config(tmp_path, monkeypatch):
+    """Every test reads its own config file (absent unless the test writes it), never the user's: the
+    known-scanner lists live beside it (issue 15 part 2) and would change ``scanners`` output, and the
+    TUI writes the column picker, views and theme to it. A test that needs a config sets its own."""
+    monkeypatch.setenv("SCANTUI_CONFIG", str(tmp_path / "scantui-config.yaml"))
+
+
 @pytest.fixture
 def canonical_df() -> pl.DataFrame:
     return make_canonical()

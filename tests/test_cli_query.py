@@ -71,6 +71,12 @@ def test_groups_query_and_span(capsys, tmp_path, monkeypatch):
         got = _json(capsys, "groups", SAMPLE, "--labels", str(labels), "--query", text)
         assert [g["asns"] for g in got] == [[63949]], text
     assert len(_json(capsys, "groups", SAMPLE, "--labels", str(labels), "--query", "-label:AK01")) == len(every) - 1
+    # tag:/note: match a group when a member's source note does (the labels file's sources:)
+    labels.write_text(labels.read_text() + "sources:\n  - ip: 139.162.99.12\n    tags: [linode-pool]\n"
+                      "    note: seen on the honeypot too\n")
+    for text in ("tag:linode-pool", "note:honeypot"):
+        got = _json(capsys, "groups", SAMPLE, "--labels", str(labels), "--query", text)
+        assert [g["asns"] for g in got] == [[63949]], text
 
 
 @pytest.mark.parametrize("argv, says", [

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("shared_rollup_cache")
 ROOT = Path(__file__).resolve().parents[1]
 PCAP = str(SAMPLE_DIR / "cuts" / "telescope-cut.pcap")
 SCHEMAS = ("info", "scanners", "collab", "groups", "track", "labels-list", "rules", "rollup", "similar", "packets", "lists",
-           "sensors", "watch")
+           "sensors", "watch", "labels-sources")
 LABELS = """\
 scantui_labels: 1
 groups:
@@ -41,6 +41,16 @@ groups:
   - id: gone
     verdict: unsure
     members: [192.0.2.1]
+sources:
+  - ip: 139.162.99.12
+    tags: [hosting, "linode pool"]
+    note: |
+      seen on the honeypot too
+    created: 2026-11-22T09:00:00Z
+    created_by: alice
+    ticket: SOC-12
+  - ip: 192.0.2.1
+    note: "\\x1b[31m not markup"
 """
 
 
@@ -100,6 +110,7 @@ LISTS = [
     ("collab", ["collab", SAMPLE, "--window", "24h", "--by", "asn"]),
     ("groups", ["groups", SAMPLE]),
     ("labels-list", ["labels", "list", "LABELS"]),
+    ("labels-sources", ["labels", "sources", "LABELS"]),
     ("similar", ["similar", SAMPLE, "--src", "45.79.128.33", "--top", "5"]),
 ]
 
@@ -123,7 +134,7 @@ def test_list_commands_json_and_jsonl(capsys, tmp_path, monkeypatch, labels, nam
     assert frame.height == len(doc)
     for column, dtype in frame.schema.items():
         _no_ip_fields(dtype, column)
-    if name != "labels-list":  # a labels file's unknown keys are the user's
+    if name not in ("labels-list", "labels-sources"):  # a labels file's unknown keys are the user's
         whole = pl.read_json(io.BytesIO(json.dumps(doc).encode()), infer_schema_length=None)
         assert whole.height == len(doc) and whole.schema == frame.schema
 

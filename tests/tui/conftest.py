@@ -1,8 +1,8 @@
-"""Fixtures for the TUI tests (the data and helpers are in ``tuihelp.py``)."""
+"""Fixtures for the TUI tests (the data and helpers are in ``tuihelp.py``; each test's own config file:
+``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -36,9 +36,3 @@ def tiny_state(tiny_parquet, tui_cache):
     state.build_scanners()
     return state
 
-
-@pytest.fixture(autouse=True)
-def _own_config(tmp_path, monkeypatch):
-    """Every TUI test reads (and the column picker writes) its own config file, never the user's."""
-    if "SCANTUI_CONFIG" not in os.environ:
-        monkeypatch.setenv("SCANTUI_CONFIG", str(tmp_path / "scantui-config.yaml"))

@@ -60,12 +60,27 @@ def test_list_column_query_and_detail(tiny_parquet, tui_cache):
     run_app(make_app([tiny_parquet], tui_cache), scenario, size=(160, 48))
 
 
-def test_no_list_no_column(tiny_parquet, tui_cache):
+def test_no_list_no_column_until_one_is_imported(tiny_parquet, tui_cache):
     async def scenario(app, pilot):
         await pilot.press("2")
         await settle(app, pilot)
         table = app.screen.query_one(VirtualTable)
         assert "list" not in [c.key for c in table.columns] and table.row_count == 5
         assert all(v == [] for v in table.frame["list"].to_list())
+        # a list imported while the TUI runs (another terminal): the folder's look shows it, no search again
+        scanners = app.state.scanners
+        app.check_labels_file()  # the periodic look (the tests call it)
+        _import("203.0.113.9  # rdp.example\n", "imported_meanwhile")
+        app.check_labels_file()
+        await settle(app, pilot)
+        assert "list" in [c.key for c in table.columns] and "imported_meanwhile" in screen_text(app)
+        assert app.state.scanners.frame.columns == scanners.frame.columns  # only the list column changed
+        assert app.state.scanners.frame.drop("list").equals(scanners.frame.drop("list"))
+        version = app.scanners_version
+        app.check_labels_file()  # nothing moved since: nothing redone
+        await settle(app, pilot)
+        assert app.scanners_version == version
+        await _filter(app, pilot, "list:imported_meanwhile")
+        assert table.row_count == 1
 
-    run_app(make_app([tiny_parquet], tui_cache), scenario)
+    run_app(make_app([tiny_parquet], tui_cache), scenario, size=(160, 30))

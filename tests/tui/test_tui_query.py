@@ -135,7 +135,7 @@ def test_candidate_and_group_filters_share_the_syntax():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("tool:zmap", "unknown key 'tool' (one of: port src as day seen timing review label sensor)"),
+    ("tool:zmap", "unknown key 'tool' (one of: port src as day seen timing review label sensor tag note)"),
     ("day:06-02-2024", "is not a day"),
     ("timing:fast", "unknown timing 'fast'"),
     ("review:maybe", "unknown review 'maybe'"),
@@ -190,6 +190,27 @@ def test_label_term_matches_the_labelled_group_id_or_title():
     assert hit("label:G01", labels) and hit("label:g07", labels) and hit("label:mirai", labels)
     assert hit("label:G02,G07", labels) and not hit("label:G02", labels) and not hit("label:G0", labels)
     assert not hit("label:G01", []) and hit("-label:G01", [])
+
+
+def test_tag_and_note_terms_match_a_members_source_note():
+    """``tag:`` (exactly, any case) and ``note:`` (text contains) match a candidate or group when a member's note in
+    the labels file's sources: does; without notes nothing matches (and the negation everything)."""
+    import ipaddress
+
+    from scantui.analysis.query import RECORD_FIELDS, filter_records, record_matches
+    from scantui.labels.model import Source
+
+    notes = {int(ipaddress.IPv4Address(ip)): Source(ip, tags=tags, note=note) for ip, tags, note in (
+        ("80.82.77.131", ("Mirai",), "Same TTL as the pool"), ("198.51.100.1", ("cdn",), None))}
+
+    def hit(text, record, sources=notes):
+        return record_matches(parse_query(text, RECORD_FIELDS), record, "new", (), sources)
+
+    assert hit("tag:mirai", GROUP) and hit("note:ttl", GROUP) and hit('note:"same ttl"', GROUP)
+    assert not hit("tag:mir", GROUP) and not hit("tag:cdn", GROUP) and not hit("tag:mirai", CANDIDATE)
+    assert hit("-tag:cdn", GROUP) and not hit("-note:pool", GROUP) and hit("tag:cdn,mirai port:9200", GROUP)
+    assert not hit("tag:mirai", GROUP, None) and hit("-tag:mirai", GROUP, {})
+    assert filter_records(parse_query("tag:mirai", RECORD_FIELDS), [CANDIDATE, GROUP], [("new", [])] * 2, notes) == [1]
 
 
 @pytest.mark.parametrize("text, message", [

@@ -14,7 +14,8 @@ and the candidates (groups: any of their scans) covering its space; ``-sensor:NA
 case-insensitive and one no sensor has matches nothing.
 On the scanner list, ``tag:``, ``note:`` (text contains), ``label:G01`` (a member of the
 group) and ``review:new`` (no note, tag or label yet) read the labels file's source notes and
-groups through columns :func:`scantui.labels.sources.annotate` adds (:data:`SOURCE_COLUMNS`).
+groups through columns :func:`scantui.workspace.source_notes.annotate_sources` adds (:data:`SOURCE_COLUMNS`);
+on the candidates and groups, ``tag:``/``note:`` match a record when a member's source note does.
 ``day:`` takes days, spans and open spans (``2024-02-05..2024-02-09``, ``..2024-02-09``);
 ``seen:`` a span or a comparison (``seen:>2024-02-10``): active in it (a scanner between
 its first and last packet, a candidate or group over its days).
@@ -33,7 +34,7 @@ import datetime as dt
 import ipaddress
 import re
 import shlex
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -108,7 +109,8 @@ SCANNER_FIELDS = Fields(_ALIASES, NUMERIC, {**_ENUMS, "review": ("review", SCANN
 _RECORD_ALIASES = {"port": "port", "ports": "port", "dport": "port", "p": "port",
                    "src": "src", "ip": "src", "cidr": "src", "net": "src", "as": "as", "asn": "as",
                    "day": "day", "date": "day", "seen": "seen", "timing": "timing", "review": "review", "state": "review",
-                   "label": "label", "labels": "label", "group": "label", "sensor": "sensor", "sensors": "sensor"}
+                   "label": "label", "labels": "label", "group": "label", "sensor": "sensor", "sensors": "sensor",
+                   "tag": "tag", "tags": "tag", "note": "note", "notes": "note"}
 _RECORD_ENUMS = {"timing": ("timing", TIMINGS), "review": ("review", REVIEWS)}
 #: The candidates screen's two lists share one bar: a comparison only one list has (``n>=5`` for the scans,
 #: ``scans>2``/``ips>10`` for the groups) filters that list and leaves the other as it is.
@@ -477,23 +479,30 @@ def filter_scanners(frame: pl.DataFrame, query: Query, port_sources: PortResolve
 # ---------------------------------------------------------------- candidates and groups (records)
 
 
-def _record_view(record: CandidateScan | SuggestedGroup, review: str, labels: Sequence[str] = ()) -> dict[str, Any]:
-    """What the keys test in a candidate scan or a suggested group, as plain values."""
+def _record_view(record: CandidateScan | SuggestedGroup, review: str, labels: Sequence[str] = (),
+                 sources: Mapping[int, Any] | None = None) -> dict[str, Any]:
+    """What the keys test in a candidate scan or a suggested group, as plain values; ``tags``/``notes``: its
+    members' source notes (lowercased) found in *sources* (address -> the labels file's note on it)."""
     from scantui.analysis.collab_types import KeyKind, SuggestedGroup
 
     if isinstance(record, SuggestedGroup):
         asns = [f"AS{a}" for a in record.asns]
-        return {"ports": list(record.ports), "ips": list(record.members), "asns": asns,
+        view = {"ports": list(record.ports), "ips": list(record.members), "asns": asns,
                 "days": list(record.days), "timing": record.timing, "texts": [record.group, *asns],
                 "review": review, "scans": record.n_scans, "n_members": record.n_members, "score": record.score,
                 "labels": [t.lower() for t in labels],
                 "sensors": {n.lower() for scan in record.scans for n in scan.covered_sensors}}
-    keys = [record.key, *record.also_keys]
-    asns = ([f"AS{record.asn}"] if record.asn else []) + [k.text for k in keys if k.kind is KeyKind.ASN]
-    return {"ports": [record.port], "ips": list(record.sources), "asns": asns, "days": [record.day],
-            "timing": record.timing, "texts": [k.text for k in keys], "review": review,
-            "n_sources": record.n_sources, "score": record.score, "labels": [t.lower() for t in labels],
-            "sensors": {n.lower() for n in record.covered_sensors}}
+    else:
+        keys = [record.key, *record.also_keys]
+        asns = ([f"AS{record.asn}"] if record.asn else []) + [k.text for k in keys if k.kind is KeyKind.ASN]
+        view = {"ports": [record.port], "ips": list(record.sources), "asns": asns, "days": [record.day],
+                "timing": record.timing, "texts": [k.text for k in keys], "review": review,
+                "n_sources": record.n_sources, "score": record.score, "labels": [t.lower() for t in labels],
+                "sensors": {n.lower() for n in record.covered_sensors}}
+    noted = [sources[ip] for ip in view["ips"] if ip in sources] if sources else []
+    view["tags"] = [t.lower() for s in noted for t in s.tags]
+    view["notes"] = [s.note.lower() for s in noted if s.note]
+    return view
 
 
 def _review_in(review: str, wanted: str) -> bool:
@@ -523,6 +532,10 @@ def _record_atom(key: str, values: Sequence[Any], view: dict[str, Any]) -> bool:
     if key == "label":  # a group id (exactly) or a word of its title
         ids, titles = view["labels"][::2], view["labels"][1::2]
         return any(v in ids or any(v in t for t in titles) for v in values)
+    if key == "tag":  # a member's tag (exactly) / text in a member's note (the labels file's sources:)
+        return any(v in view["tags"] for v in values)
+    if key == "note":
+        return any(v in n for v in values for n in view["notes"])
     if key == "timing":
         return view["timing"] in values
     if key == "sensor":  # the sensors whose space the scan covers (a group: any of its scans')
@@ -542,12 +555,13 @@ def _record_atom(key: str, values: Sequence[Any], view: dict[str, Any]) -> bool:
 
 
 def record_matches(query: Query, record: CandidateScan | SuggestedGroup, review: str = "new",
-                   labels: Sequence[tuple[str, str]] = ()) -> bool:
+                   labels: Sequence[tuple[str, str]] = (), sources: Mapping[int, Any] | None = None) -> bool:
     """Whether a candidate or group *record* (with its review word: ``new``, ``same``, ``labelled``,
     ``unsure``, ``rejected``, and the (id, title) of the labelled groups it matches) matches *query*
-    (parsed with :data:`RECORD_FIELDS`).
+    (parsed with :data:`RECORD_FIELDS`); ``tag:``/``note:`` match when a member's source note does
+    (*sources*: address -> the labels file's note, with ``tags`` and ``note``; None: no notes).
     The same combination as the scanner list: one key's values OR, different keys AND, negations AND."""
-    view = _record_view(record, review, [text or "" for pair in labels for text in pair])
+    view = _record_view(record, review, [text or "" for pair in labels for text in pair], sources)
     groups: dict[str, list[Any]] = {}
     for term in query.terms:
         if term.key == "cmp" and term.values[0] not in view:
@@ -584,9 +598,10 @@ def review_of(state: str, matches: Sequence[dict[str, Any]], titles: dict[str, s
     return review_word(state, matches), [(m["id"], titles.get(m["id"]) or "") for m in matches]
 
 
-def filter_records(query: Query, records: Sequence[Any], reviews: Sequence[tuple[str, Sequence[tuple[str, str]]]]
-                   ) -> list[int]:
+def filter_records(query: Query, records: Sequence[Any], reviews: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+                   sources: Mapping[int, Any] | None = None) -> list[int]:
     """The indices of *records* (candidate scans or suggested groups) matching *query*; *reviews* gives each its
-    review word and the (id, title) of the labelled groups it matches (the TUI's lists and the CLI's ``--query``)."""
+    review word and the (id, title) of the labelled groups it matches, *sources* the source notes by address
+    (``tag:``, ``note:``: a member's) (the TUI's lists and the CLI's ``--query``)."""
     return [i for i, (record, (word, labels)) in enumerate(zip(records, reviews))
-            if record_matches(query, record, word, labels)]
+            if record_matches(query, record, word, labels, sources)]

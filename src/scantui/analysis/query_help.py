@@ -33,6 +33,7 @@ timing:sequential               timing (parallel sequential mixed)
 sensor:tel-a  -sensor:hp-b      covers that sensor's space (2+ sensors; a group: any scan; unknown: nothing)
 review:new                      review state (new same labelled unsure rejected; reviewed, todo)
 label:G01  label:mirai          the labelled group it matches: its id, or a word of its title
+tag:benign  note:"web page"     a member's tag / text in a member's note (the labels file's sources:)
 n>=5  score>50  (groups: scans>2 ips>10)
 80.82.77  AS6939                a bare word: substring of the key, the group id or AS
 -review:rejected                a leading - or ! negates a term

@@ -93,19 +93,21 @@ class RecordFilter:
 
     @property
     def needs_labels(self) -> bool:
-        return self.query is not None and any(t.key in ("review", "label") for t in self.query.terms)
+        return self.query is not None and any(t.key in ("review", "label", "tag", "note") for t in self.query.terms)
 
     def keep(self, records: list[Any], store: Any = None) -> list[Any]:
         """The records (candidate scans or suggested groups, in order) matching the query and meeting the span;
         review words and labelled groups from *store* (the labels file; None: every record is new)."""
         from scantui.analysis.query import Query, filter_records, review_of, with_span
+        from scantui.workspace.member_notes import notes_by_address
 
         query = with_span(self.query or Query(), self.span)
         if not query:
             return list(records)
         reviews = record_reviews(records, store) if store is not None else [("new", []) for _ in records]
         titles = {g.id: g.title or "" for g in store.groups} if store is not None else {}
-        return [records[i] for i in filter_records(query, records, [review_of(s, m, titles) for s, m in reviews])]
+        return [records[i] for i in filter_records(query, records, [review_of(s, m, titles) for s, m in reviews],
+                                                   notes_by_address(store))]
 
 
 def record_reviews(records: list[Any], store: Any) -> list[tuple[str, list[dict]]]:

@@ -9,7 +9,8 @@ with other analysts' edits) in a thread worker, one at a time, then posts
 analyst changed the same thing since). The file is watched (every
 :data:`LABELS_POLL` seconds): a save by another analyst is read again at once and
 shown; a file that could not be read is opened as soon as it can; ``ctrl+r``
-(palette "labels: reload") reads it again now.
+(palette "labels: reload") reads it again now. The same look notices a known-scanner list imported or removed
+meanwhile (:mod:`scantui.tui.lists_watch`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ class LabelsMixin:
         return st.st_mtime_ns, st.st_size
 
     def check_labels_file(self) -> None:
-        """Read the labels file again when someone else saved it, or open it when it was broken and changed."""
+        """Read the labels file again when someone else saved it, or open it when it was broken and changed;
+        the known-scanner lists too, when one was imported or removed (:mod:`scantui.tui.lists_watch`)."""
+        from scantui.tui.lists_watch import check_lists
+
+        check_lists(self)
         if self._labels_lock.locked():
             return
         session = self.state.labels

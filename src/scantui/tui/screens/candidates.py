@@ -17,7 +17,8 @@ Keys: enter opens (:meth:`ScantuiApp.open_group` / :meth:`ScantuiApp.open_candid
 ``l`` labels (new group or add to one), ``a`` accepts, ``x`` rejects, ``n`` marks
 unsure, ``e`` records a "same IPs" row's scans in its group, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
 undoes (App-wide). ``/`` filters both lists (:mod:`scantui.analysis.query`, the CLI's ``--query``); the App's
-time range keeps the rows active in its days.
+time range keeps the rows active in its days. The ``notes`` column (only when the labels file has notes on
+single sources) counts each row's noted members and their tags (:mod:`scantui.tui.member_notes`).
 
 The rows are built in :mod:`~scantui.tui.screens.candidates_frames`; the table
 that dims rejected rows is :mod:`~scantui.tui.screens.candidates_table`; the keys that
@@ -43,6 +44,7 @@ from textual.worker import get_current_worker
 from scantui.safetext import safe_line
 from scantui.tui.app_views import range_text
 from scantui.analysis.query_help import RECORD_QUERY_HELP
+from scantui.tui.member_notes import with_notes_column
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
                                                    review_counts, review_word, to_review)
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
@@ -71,7 +73,9 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
         "(window: day or a rolling span like 24h for scans crossing midnight; tolerance; by /24 or AS), shown in the title. "
         "space marks rows (* all shown, - clears): then l labels all of them as one group and a/x/n give each its "
         "verdict, in one save that u undoes whole; marked rows filtered out stay marked but are not acted on. "
-        "ctrl+s exports the list as shown (the marked rows only, when marked; .txt: their IPs); c picks the columns."
+        "ctrl+s exports the list as shown (the marked rows only, when marked; .txt: their IPs); c picks the columns. "
+        "When the labels file has notes on single sources, the notes column counts each row's noted members and "
+        "gives their tags (tag: and note: match them)."
         "\n\n/ filters both lists (the scanner query's syntax; escape clears it):\n\n" + RECORD_QUERY_HELP
     )
     DEFAULT_CSS = """
@@ -103,6 +107,7 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
         self.filter_text = ""
         self._filter: Any = None  # the parsed query (scantui.tui.query.Query) or None
         self._shown: dict[str, int] = {}
+        self._notes: dict[int, Any] = {}  # the labels file's source notes by address (the notes column, tag:/note:)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -181,19 +186,26 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
     def _build_rows(self, generation: int, groups: Sequence[SuggestedGroup], candidates: Sequence[CandidateScan],
                     hold: bool) -> None:
         """The two lists with their review state (matching every row against the labels: off the UI thread)."""
+        from scantui.tui.member_notes import current_notes
+        from scantui.workspace.member_notes import noted_members, notes_cell
+
         review = self.app.state.review_record
         try:
-            frames = {"groups": group_frame(groups, review), "candidates": candidate_frame(candidates, review)}
+            notes = current_notes(self.app)  # the members' source notes: one dict lookup per member
+            notes_of = (lambda record: notes_cell(noted_members(record, notes))) if notes else None
+            frames = {"groups": group_frame(groups, review, notes_of),
+                      "candidates": candidate_frame(candidates, review, notes_of)}
         except Exception as exc:  # noqa: BLE001 - shown; the lists keep their last rows
             self.app.call_from_thread(self.notify, error_text(exc), title="candidates", severity="error", markup=False)
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_rows, generation, groups, candidates, frames, hold)
+            self.app.call_from_thread(self._show_rows, generation, groups, candidates, frames, hold, notes)
 
     def _show_rows(self, generation: int, groups: Sequence[SuggestedGroup], candidates: Sequence[CandidateScan],
-                   frames: dict[str, pl.DataFrame], hold: bool) -> None:
+                   frames: dict[str, pl.DataFrame], hold: bool, notes: dict[int, Any] | None = None) -> None:
         if generation != self._generation:
             return  # a newer build is on its way
+        self._notes = notes or {}
         for table, old, new in ((self.groups_table, self._groups, groups), (self.candidates_table, self._candidates, candidates)):
             if old is not new and not hold:
                 table.marks.clear()  # other records (other data, other search options): the marks meant the old ones
@@ -215,7 +227,7 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 idx, cells = shown["idx"].to_list(), shown["review"].to_list()
                 titles = self._label_titles()
                 reviews = [(review_word(cell), [(gid, titles.get(gid, "")) for gid in cell["labels"]]) for cell in cells]
-                keep = [idx[i] for i in filter_records(query, [records[i] for i in idx], reviews)]
+                keep = [idx[i] for i in filter_records(query, [records[i] for i in idx], reviews, self._notes)]
                 shown = shown.filter(shown["idx"].is_in(keep))
             self._shown[name] = shown.height
             waiting = (app.groups_count if name == "groups" else app.collab_count) is None
@@ -233,7 +245,8 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 table.empty_text = "nothing new to review (h shows the reviewed rows)"
             else:
                 table.empty_text = f"no {'suggested groups' if name == 'groups' else 'candidate scans'} in this data"
-            table.show(shown, hold=hold)
+            base = GROUP_COLUMNS if name == "groups" else CANDIDATE_COLUMNS
+            table.show(shown, hold=hold, columns=with_notes_column(base, frame))
             if name == "groups":  # the lines it needs (title, header, rows), up to the CSS's max-height
                 self.query_one("#groups-pane").styles.height = shown.height + 2 if shown.height else 3
         self._titles()

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
 
 Reviewer = Callable[[Any], "tuple[str, list[dict[str, Any]]]"]
+#: A record -> its ``notes`` cell (:func:`scantui.workspace.member_notes.notes_cell`), None: no member noted.
+NotesOf = Callable[[Any], "str | None"]
 
 #: Ranks below this one are still to review (new, same IPs); labelled and rejected rows are reviewed.
 REVIEWED = Review.LABELLED.rank
@@ -113,8 +115,9 @@ def _review_dtype() -> pl.DataType:
     return pl.Struct({"rank": pl.Int8, "text": pl.String, "word": pl.String, "labels": pl.List(pl.String)})
 
 
-def group_frame(groups: Sequence[SuggestedGroup], review: Reviewer) -> pl.DataFrame:
-    """One row per suggested group (``idx`` points back into *groups*), cells as ``scantui groups`` prints them."""
+def group_frame(groups: Sequence[SuggestedGroup], review: Reviewer, notes: NotesOf | None = None) -> pl.DataFrame:
+    """One row per suggested group (``idx`` points back into *groups*), cells as ``scantui groups`` prints them;
+    ``notes`` the members' source notes (*notes* of the group)."""
     import polars as pl
 
     rows = []
@@ -124,16 +127,17 @@ def group_frame(groups: Sequence[SuggestedGroup], review: Reviewer) -> pl.DataFr
             "n_members": g.n_members, "ports": list_cell(g.ports, 6),
             "days": days_cell(g.days) if g.days else "", "reasons": reasons_cell(g.reasons),
             "timing": str(g.timing) if g.timing is not None else None, "split": split_cell(g.split, g.cover_multiple or 1),
-            "asns": asns_cell(g.asns), "score": float(g.score),
+            "asns": asns_cell(g.asns), "score": float(g.score), "notes": notes(g) if notes is not None else None,
         })
     schema = {"idx": pl.Int64, "group": pl.String, "review": _review_dtype(), "scans": pl.Int64, "n_members": pl.Int64,
               "ports": pl.String, "days": pl.String, "reasons": pl.String, "timing": pl.String, "split": pl.String,
-              "asns": pl.String, "score": pl.Float64}
+              "asns": pl.String, "score": pl.Float64, "notes": pl.String}
     return pl.DataFrame(rows, schema=schema)
 
 
-def candidate_frame(candidates: Sequence[CandidateScan], review: Reviewer) -> pl.DataFrame:
-    """One row per candidate scan, ranked as found (by score); ``idx`` points back into *candidates*."""
+def candidate_frame(candidates: Sequence[CandidateScan], review: Reviewer, notes: NotesOf | None = None) -> pl.DataFrame:
+    """One row per candidate scan, ranked as found (by score); ``idx`` points back into *candidates*; ``notes``
+    the sources' notes (*notes* of the scan)."""
     import polars as pl
 
     rows = []
@@ -145,10 +149,11 @@ def candidate_frame(candidates: Sequence[CandidateScan], review: Reviewer) -> pl
             "cover": cover_cell(c.cover_multiple, c.union, c.telescope_size),
             "timing": str(c.timing), "score": float(c.score), "asn": asn,
             "also_keys": other_keys([k.text for k in c.also_keys], asn, c.key.text),
+            "notes": notes(c) if notes is not None else None,
         })
     schema = {"idx": pl.Int64, "rank": pl.Int64, "review": _review_dtype(), "port": pl.Int64, "day": pl.Date,
               "key": pl.String, "n_sources": pl.Int64, "cover": pl.String, "timing": pl.String, "score": pl.Float64,
-              "asn": pl.String, "also_keys": pl.String}
+              "asn": pl.String, "also_keys": pl.String, "notes": pl.String}
     return pl.DataFrame(rows, schema=schema)
 
 

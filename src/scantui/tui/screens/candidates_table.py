@@ -36,10 +36,11 @@ class ReviewTable(VirtualTable):
         self._dim_for: Any = None
         self._dim_rows: frozenset[int] = frozenset()
 
-    def show(self, frame: pl.DataFrame, *, hold: bool = False) -> None:
-        """Show *frame*; with *hold* the cursor stays on the same line instead of following its row."""
+    def show(self, frame: pl.DataFrame, *, hold: bool = False, columns: Any = None) -> None:
+        """Show *frame* (with *columns*, when given); with *hold* the cursor stays on the same line instead of
+        following its row."""
         self._hold = (self.cursor_row, round(self.scroll_offset.y)) if hold else None
-        self.set_frame(frame)
+        self.set_frame(frame, columns)
 
     @on(VirtualTable.ViewChanged)
     def _view_changed(self, event: VirtualTable.ViewChanged) -> None:

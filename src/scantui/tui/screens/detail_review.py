@@ -2,7 +2,8 @@
 
 :class:`ReviewMixin` adds ``l`` (label), ``a`` (accept), ``x`` (reject) and ``n``
 (unsure), all through :mod:`scantui.tui.labelling`, and shows whether the labels
-file already decided on the record, again after every labelling change.
+file already decided on the record, again after every labelling change, with the tags and note of
+each noted member (:mod:`scantui.tui.member_notes`).
 """
 
 from __future__ import annotations
@@ -54,10 +55,14 @@ class ReviewMixin:
         self.review = review
         self.show_facts()
 
-    def facts(self) -> Table:
-        """The record's facts (:attr:`FACTS` of it) and the review state."""
+    def facts(self: Any) -> Table:
+        """The record's facts (:attr:`FACTS` of it), the review state and its members' source notes (when any;
+        again after every labelling change, with the review)."""
+        from scantui.tui.member_notes import current_notes, member_note_facts
+
         review = ("review", Text("…", style="dim") if self.review is None else review_text(*self.review))
-        return facts_table([*type(self).FACTS(self.record), review])
+        notes = member_note_facts(self.record, current_notes(self.app))
+        return facts_table([*type(self).FACTS(self.record), review, *notes])
 
     def show_facts(self: Any) -> None:
         self.query_one("#detail-facts", Static).update(self.facts())

@@ -130,6 +130,8 @@ class LabelsScreen(Screen):
             return
         self.table.empty_text = EMPTY_HINT if not self.filter_text.strip() else "no group matches the filter"
         self._refresh_list()
+        self._shown_for = None  # a source note may have changed under the same group: its details again
+        self._highlighted()
 
     def _refresh_list(self) -> None:
         groups = self.session.store.groups if self.session is not None else []
@@ -165,7 +167,8 @@ class LabelsScreen(Screen):
             return
         self._shown_for = group
         if group is not None:
-            self._details(group_details(group), f"group {group.id}")
+            self._details(group_details(group, self.session.store.sources if self.session is not None else ()),
+                          f"group {group.id}")
         elif self.session is not None:
             self._details(Text(EMPTY_HINT if not self.session.store.groups else "no group matches the filter",
                                style="italic"), "group")

@@ -1,4 +1,5 @@
-"""The labels screen's details panel: one group's fields, members, notes and the scans that support it.
+"""The labels screen's details panel: one group's fields, members (and their notes on single sources), notes and
+the scans that support it.
 
 Titles, notes and tags are typed by analysts or read from a shared file: they go
 into ``rich.text.Text`` through :func:`scantui.safetext.safe_text`, so nothing in
@@ -17,15 +18,33 @@ from scantui.safetext import safe_line, safe_text
 from scantui.tui.columns import time_text
 
 if TYPE_CHECKING:
-    from scantui.labels.model import Group
+    from collections.abc import Sequence
+
+    from scantui.labels.model import Group, Source
 
 MEMBERS_SHOWN = 200  # members listed in the details (the rest counted)
 SCANS_SHOWN = 100
 SOURCES_SHOWN = 6  # sources of one scan in the details
+NOTED_SHOWN = 20  # members' source notes listed in the details
 
 
-def group_details(group: Group) -> RichGroup:
-    """The details panel of one group: fields, members, notes, scans (all untrusted text shown literally)."""
+def _source_notes(group: Group, sources: Sequence[Source]) -> Text | None:
+    """The notes on single sources (the file's ``sources:``) of the group's members, CIDR members included: one
+    line each (``192.0.2.10 [benign] first line``, escaped); None when no member has one."""
+    from scantui.tui.member_notes import note_line
+
+    noted = [s for s in sources if group.contains(s.ip)]
+    if not noted:
+        return None
+    text = Text("\n".join(f"{s.ip} {note_line(s)}" for s in noted[:NOTED_SHOWN]))
+    if len(noted) > NOTED_SHOWN:
+        text.append(f"\n… +{len(noted) - NOTED_SHOWN} more", style="dim")
+    return text
+
+
+def group_details(group: Group, sources: Sequence[Source] = ()) -> RichGroup:
+    """The details panel of one group: fields, members, their source notes (of *sources*: the labels file's),
+    notes, scans (all untrusted text shown literally)."""
     facts = Table.grid(padding=(0, 1))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
@@ -49,6 +68,9 @@ def group_details(group: Group) -> RichGroup:
     if len(group.members) > MEMBERS_SHOWN:
         members.append(f" … +{len(group.members) - MEMBERS_SHOWN} more", style="dim")
     facts.add_row(f"members ({len(group.members)})", members)
+    noted = _source_notes(group, sources)
+    if noted is not None:
+        facts.add_row("source notes", noted)
     if group.notes:
         facts.add_row("notes", Text(safe_text(group.notes)))
     parts: list[Any] = [facts]

@@ -11,7 +11,8 @@ filtered packets (:mod:`scantui.tui.screens.packets_freq`; enter there adds the
 value to the filter), ``enter`` opens a packet's dissection
 (:mod:`scantui.tui.screens.packets_dissect`) and ``ctrl+s`` writes the filtered
 packets to a pcap file (original bytes or synthesized frames) or a table
-(CSV/Parquet/IP list, :func:`scantui.io.table_export.write_table`).
+(CSV/Parquet/IP list, :func:`scantui.io.table_export.write_table`). The ``tags`` column (the source's tags in
+the labels file, :mod:`scantui.tui.member_notes`) shows when a source shown has some; it is not exported.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from textual.worker import get_current_worker
 
 from scantui.analysis.packet_filter import WHERE_HELP
 from scantui.safetext import safe_line
+from scantui.tui.member_notes import with_source_tags
 from scantui.tui.screens.packets_view import PACKET_COLUMNS, PacketsView, filter_term, packet_columns
 from scantui.tui.screens.filter_screen import FilterScreen
 from scantui.tui.state import error_text
@@ -78,6 +80,7 @@ class PacketsScreen(FilterScreen):
         self.lf: pl.LazyFrame | None = None  # the filtered selection shown
         self.files: list[Any] = []  # the capture files its record references index (none: not captures)
         self.total: int | None = None
+        self.tags: dict[int, str] = {}  # the shown sources' tags in the labels file (the tags column)
         self.title = f"packets · {view.what()}"
 
     def compose(self) -> ComposeResult:
@@ -93,7 +96,24 @@ class PacketsScreen(FilterScreen):
         self.table.mark_key = "src"  # space marks a packet's source
         self.table.focus()
         self.watch(self.app, "loading", self._loading_changed, init=False)
+        self.watch(self.app, "labels_version", self._labels_changed, init=False)
         self.load("")
+
+    def _source_tags(self) -> dict[int, str]:
+        """The tags of the view's sources (of every source when it names none) from the labels file."""
+        from scantui.tui.member_notes import current_notes, tags_by_address
+
+        tags = tags_by_address(current_notes(self.app))
+        srcs = self.view.srcs
+        if srcs is not None and not self.view.nets and tags:
+            wanted = set(srcs)
+            tags = {a: t for a, t in tags.items() if a in wanted}
+        return tags
+
+    def _labels_changed(self, _version: int) -> None:
+        """A tag set or changed (here or by another analyst): the pages again, when the shown sources' tags moved."""
+        if self._source_tags() != self.tags and self.lf is not None:
+            self.load(self.where)
 
     def _loading_changed(self, loading: bool) -> None:
         """Opened while the data was loading (or other data opened since): read the packets once it is there."""
@@ -116,10 +136,11 @@ class PacketsScreen(FilterScreen):
             return
         self.where = where
         self.total = None
-        self._read(state.workspace, where)
+        self.tags = self._source_tags()
+        self._read(state.workspace, where, self.tags)
 
     @work(thread=True, exclusive=True, group="packets-read", exit_on_error=False)
-    def _read(self, workspace: Any, where: str) -> None:
+    def _read(self, workspace: Any, where: str, tags: dict[int, str]) -> None:
         import dataclasses
 
         from scantui.analysis.packets import packet_count, select_packets
@@ -129,14 +150,14 @@ class PacketsScreen(FilterScreen):
             selection = dataclasses.replace(self.view.selection(getattr(self.app, "time_range", None)), where=where)
             source, files = workspace.packet_view()
             lf = select_packets(source, selection)
-            first = read_page(lf, 0, PAGE_ROWS)
+            first = with_source_tags(read_page(lf, 0, PAGE_ROWS), tags)
         except Exception as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, "could not read the packets", exc)
             return
         if worker.is_cancelled:
             return
-        self.app.call_from_thread(self._show_first, lf, files, first, where)
+        self.app.call_from_thread(self._show_first, lf, files, first, where, tags)
         if first.height < PAGE_ROWS:
             return
         try:
@@ -148,13 +169,14 @@ class PacketsScreen(FilterScreen):
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_total, lf, total)
 
-    def _show_first(self, lf: pl.LazyFrame, files: list[Any], first: pl.DataFrame, where: str) -> None:
+    def _show_first(self, lf: pl.LazyFrame, files: list[Any], first: pl.DataFrame, where: str,
+                    tags: dict[int, str] | None = None) -> None:
         if not self.is_attached:
             return
         self.lf, self.files = lf, files
         table = self.table
         table.empty_text = "no packets" + (" match the filter" if where.strip() else "")
-        table.set_pager(lambda offset, n: read_page(lf, offset, n), first,
+        table.set_pager(lambda offset, n: with_source_tags(read_page(lf, offset, n), tags or {}), first,
                         first.height if first.height < PAGE_ROWS else None, columns=packet_columns(first.columns))
         if table.total_known:
             self.total = table.row_count
@@ -248,6 +270,10 @@ class PacketsScreen(FilterScreen):
         """``f``: the values of the current column over the filtered packets (value, count, share)."""
         column = self.table.current_column
         if column is None or self.lf is None:
+            return
+        if column.key == "src_tags":  # not a packet field: the labels file's (count src instead)
+            self.notify("tags are the labels file's, not a packet field: f on src counts the sources",
+                        title="frequency", markup=False)
             return
         self._say(f"counting the values of {column.header}…")
         self._count_values(self.lf, column.key, column.header)

@@ -4,7 +4,7 @@
 scan, a group's scan, a timing-plot row) hands the packets screen; it becomes the
 model's :class:`~scantui.analysis.packets.PacketSelection` in the screen's worker
 and names itself for the title (:meth:`PacketsView.what`). :data:`PACKET_COLUMNS`
-are the table's columns (every canonical field; ``sensor`` when the data has it)
+are the table's columns (every canonical field; ``sensor`` when the data has it; ``tags`` when a source shown has tags in the labels file)
 and :data:`FILTER_KEYS` the field-filter key of each, for the frequency table's
 enter (a value becomes a filter term).
 """
@@ -67,8 +67,12 @@ FILTER_KEYS = {"src": "src", "dst": "dst", "proto": "proto", "sport": "sport", "
 
 
 def packet_columns(names: Iterable[str]) -> tuple[Column, ...]:
-    """The table's columns for a frame with columns *names* (``sensor`` only when there)."""
-    return PACKET_COLUMNS + ((SENSOR_COLUMN,) if "sensor" in set(names) else ())
+    """The table's columns for a frame with columns *names* (``sensor`` only when there; ``tags``, the source's
+    tags in the labels file, when the pages carry them: :func:`scantui.tui.member_notes.with_source_tags`)."""
+    from scantui.tui.member_notes import TAGS_COLUMN
+
+    names = set(names)
+    return PACKET_COLUMNS + ((SENSOR_COLUMN,) if "sensor" in names else ()) + ((TAGS_COLUMN,) if "src_tags" in names else ())
 
 
 def filter_term(column: str, value: Any) -> str | None:
