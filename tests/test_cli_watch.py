@@ -141,3 +141,30 @@ def test_watched_saved_views_report_rows_they_did_not_match_before(capsys, data,
     config.write_text("views:\n  - {name: broken, area: scanners, query: 'port:', watch: true}\n")
     code, out, err = _watch(capsys, folder, labels)
     assert code == 2 and out == "" and err.startswith("scantui: error: views: saved view 'broken':")
+
+
+def test_the_sample_zmap_walk_is_back_by_its_key(capsys, tmp_path, sample_collab_runs, shared_rollup_cache):
+    """Real data: the sample's ZMap 4.3 walk (one group, two days, three /24s of two ASes). The group records the
+    first day's candidate with its key but holds only a decoy member (the second day's sources are the same IPs):
+    only the recorded ``zmap_generator`` key can tie the second day's scan to it."""
+    from clihelp import SAMPLE
+    from scantui.labels.model import Group
+    from scantui.labels.store import LabelsStore
+    from scantui.workspace.watch import seen_scan
+
+    truth, runs = sample_collab_runs
+    first, second = [c for c in truth["collab_scans"] if c.get("class") == "zmap4_walk"]
+    (cand,) = [c for c in runs["day"].candidates if (c.port, c.day.isoformat()) == (first["port"], first["day"])]
+    seen = seen_scan(cand)
+    assert (seen.key_kind, seen.key) == ("zmap_generator", first["key"]) and set(seen.sources) == set(second["sources"])
+    labels = tmp_path / "team.yaml"
+    store = LabelsStore.load(labels, author="ana")
+    store.add(Group("G01", "collaborative", ("192.0.2.1",), title="zmap walk"))
+    store.record_scan("G01", seen.port, seen.day, seen.sources, add_members=False,
+                      extra={"key_kind": seen.key_kind, "key": seen.key})
+    store.save()
+    argv = ["watch", SAMPLE, "--labels", str(labels)]
+    code, out, err = run(argv, capsys)
+    assert (code, out) == (1, f'back G01 "zmap walk" port {second["port"]} {second["day"]} 3 sources '
+                              f'via key {first["key"]}\n'), err
+    assert run(argv, capsys)[:2] == (0, "")
