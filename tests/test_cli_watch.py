@@ -142,7 +142,10 @@ def _read_only(folder):
     try:
         yield folder
     finally:
-        subprocess.run(["chattr", "-i", str(folder)], check=True) if root else folder.chmod(0o755)
+        if root:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
 
 
 def test_an_unwritable_state_folder_is_an_error_before_any_hit_is_printed(capsys, data, tmp_path):
