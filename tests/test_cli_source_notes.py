@@ -82,3 +82,38 @@ def test_labels_validate_lists_source_problems_with_lines(tmp_path, capsys):
         f"scantui: error: {path}: line 5: sources[0].tags[1]: duplicate of sources[0].tags[0]",
         f"scantui: error: {path}: line 6: sources[1].ip: missing (required)",
     ]
+
+
+HE = "64.62.156.10"  # a member of the sample's three AS6939 scans (HUR) and so of their suggested group
+
+
+def test_collab_and_groups_show_the_members_notes_with_labels(tmp_path, capsys, shared_rollup_cache):
+    """``--labels FILE``: a ``notes`` column (noted members and their tags) when some member is noted, and a
+    ``notes`` field in every ``--json`` row; the rest of each row as without ``--labels``, tags and notes as data."""
+    from clihelp import SAMPLE_DIR
+    from scantui.labels.session import LabelSession
+    from test_cli_schemas import valid
+
+    labels = str(tmp_path / "team.yaml")
+    LabelSession.open(labels, author="ana").note_sources([HE], tags=["hurricane", "[b]x"], note=HOSTILE)
+    truth = json.loads((SAMPLE_DIR / "truth.json").read_text())
+    he_scans = {(c["port"], c["day"]) for c in truth["collab_scans"] if HE in c["sources"]}
+    assert len(he_scans) == 3
+    for cmd in ("collab", "groups"):
+        with_notes = _json(capsys, cmd, SAMPLE, "--labels", labels)
+        valid(cmd, with_notes)
+        assert [{k: v for k, v in r.items() if k != "notes"} for r in with_notes] == _json(capsys, cmd, SAMPLE)
+        noted = [r for r in with_notes if r["notes"]]
+        assert all(r["notes"] == [{"ip": HE, "tags": ["hurricane", "[b]x"], "note": HOSTILE}] for r in noted)
+        if cmd == "collab":
+            assert {(r["port"], r["day"]) for r in noted} == he_scans
+        else:
+            assert len(noted) == 1 and HE in noted[0]["members"] and noted[0]["asns"] == [6939]
+        code, out, err = run([cmd, SAMPLE, "--labels", labels], capsys)
+        assert code == 0, err
+        header = next(line for line in out.splitlines() if "score" in line or "review" in line)
+        assert header.split("┃")[-2].strip() == "notes" and "\x1b" not in out
+        cells = [line.split("│")[-2].strip() for line in out.splitlines() if line.startswith("│")]
+        assert cells.count("1 · [b]x, hurricane") == len(noted) and set(cells) == {"", "1 · [b]x, hurricane"}
+        code, out, err = run([cmd, SAMPLE], capsys)
+        assert code == 0 and " notes " not in out

@@ -4,12 +4,17 @@ one-line errors. Real day files, a labels file written through the real store, t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
+import shutil
+import subprocess
 
 import pytest
 
 from clihelp import run
+from test_cli_pipes import scantui_proc
 from scantui.labels.session import LabelSession, ScanRef
 from test_cli_schemas import valid
 from watchbuild import SOURCES, TELESCOPE, scan_frame, write_day
@@ -106,6 +111,54 @@ def test_bad_input_is_one_line_exit_2(capsys, data, tmp_path, bad):
     assert state.read_text() == '{"scantui_watch": 1, "fired": []}'
 
 
+def test_two_runs_at_once_report_a_hit_once(capsys, data, tmp_path):
+    """Two real processes on one state file: the second waits for the first's lock, then sees what it fired."""
+    from scantui.lock import FileLock, lock_path
+    from scantui.labels.watch import default_state_path
+
+    folder, labels = data
+    write_day(folder, "d09.parquet", scan_frame("2024-02-09"))
+    assert _watch(capsys, folder, labels, "--state", str(tmp_path / "warm.json"))[0] == 1  # the rollup cached
+    args = ["watch", *sorted(str(p) for p in folder.glob("*.parquet")), "--telescope", TELESCOPE, "--labels", str(labels)]
+    procs = [scantui_proc(args) for _ in range(2)]
+    done = [(p.communicate(timeout=120), p.returncode) for p in procs]
+    assert sorted(code for _, code in done) == [0, 1], [err for (_, err), _ in done]
+    assert b"".join(out for (out, _), _ in done).decode().count("back G01") == 1
+
+    with FileLock(lock_path(default_state_path(labels))):  # a run still going: the next one gives up after --wait
+        code, out, err = _watch(capsys, folder, labels, "--wait", "0")
+    assert (code, out) == (2, "") and len(err.splitlines()) == 1
+    assert err.startswith("scantui: error: ") and "another scantui watch is still using this state file" in err
+
+
+@contextlib.contextmanager
+def _read_only(folder):
+    """*folder* made unwritable for real (immutable for root, who ignores modes)."""
+    root = os.geteuid() == 0
+    if root and (not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode):
+        pytest.skip("no way to make a folder read-only for root here")
+    if not root:
+        folder.chmod(0o555)
+    try:
+        yield folder
+    finally:
+        if root:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+
+
+def test_an_unwritable_state_folder_is_an_error_before_any_hit_is_printed(capsys, data, tmp_path):
+    folder, labels = data
+    write_day(folder, "d09.parquet", scan_frame("2024-02-09"))
+    (tmp_path / "ro").mkdir()
+    shared = shutil.copy(labels, tmp_path / "ro" / "team.yaml")
+    with _read_only(tmp_path / "ro"):
+        code, out, err = _watch(capsys, folder, shared)
+    assert (code, out) == (2, "") and len(err.splitlines()) == 1, err
+    assert err.startswith(f"scantui: error: {shared}.watch.json: cannot write the watch state in its folder:")
+
+
 def test_watched_saved_views_report_rows_they_did_not_match_before(capsys, data, tmp_path, monkeypatch):
     folder, labels = data
     config = tmp_path / "config.yaml"
@@ -141,3 +194,30 @@ def test_watched_saved_views_report_rows_they_did_not_match_before(capsys, data,
     config.write_text("views:\n  - {name: broken, area: scanners, query: 'port:', watch: true}\n")
     code, out, err = _watch(capsys, folder, labels)
     assert code == 2 and out == "" and err.startswith("scantui: error: views: saved view 'broken':")
+
+
+def test_the_sample_zmap_walk_is_back_by_its_key(capsys, tmp_path, sample_collab_runs, shared_rollup_cache):
+    """Real data: the sample's ZMap 4.3 walk (one group, two days, three /24s of two ASes). The group records the
+    first day's candidate with its key but holds only a decoy member (the second day's sources are the same IPs):
+    only the recorded ``zmap_generator`` key can tie the second day's scan to it."""
+    from clihelp import SAMPLE
+    from scantui.labels.model import Group
+    from scantui.labels.store import LabelsStore
+    from scantui.workspace.watch import seen_scan
+
+    truth, runs = sample_collab_runs
+    first, second = [c for c in truth["collab_scans"] if c.get("class") == "zmap4_walk"]
+    (cand,) = [c for c in runs["day"].candidates if (c.port, c.day.isoformat()) == (first["port"], first["day"])]
+    seen = seen_scan(cand)
+    assert (seen.key_kind, seen.key) == ("zmap_generator", first["key"]) and set(seen.sources) == set(second["sources"])
+    labels = tmp_path / "team.yaml"
+    store = LabelsStore.load(labels, author="ana")
+    store.add(Group("G01", "collaborative", ("192.0.2.1",), title="zmap walk"))
+    store.record_scan("G01", seen.port, seen.day, seen.sources, add_members=False,
+                      extra={"key_kind": seen.key_kind, "key": seen.key})
+    store.save()
+    argv = ["watch", SAMPLE, "--labels", str(labels)]
+    code, out, err = run(argv, capsys)
+    assert (code, out) == (1, f'back G01 "zmap walk" port {second["port"]} {second["day"]} 3 sources '
+                              f'via key {first["key"]}\n'), err
+    assert run(argv, capsys)[:2] == (0, "")

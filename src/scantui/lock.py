@@ -54,10 +54,14 @@ def lock_path(target: Path) -> Path:
     return target.with_name(target.name + ".lock")
 
 
+class Locked(InputError):
+    """The lock stayed held by another process for longer than the caller waits."""
+
+
 class FileLock:
     """``with FileLock(path):`` holds an exclusive lock on ``path`` (a sidecar), waiting up to *timeout* s.
 
-    A lock held longer than *timeout* is :class:`InputError` ``locked by another writer``.
+    A lock held longer than *timeout* is :class:`Locked` (an :class:`InputError`) ``locked by another writer``.
     """
 
     def __init__(self, path: Path, timeout: float = 10.0):
@@ -77,7 +81,7 @@ class FileLock:
             except OSError as exc:
                 if exc.errno not in _BUSY or time.monotonic() >= deadline:
                     os.close(fd)
-                    raise InputError(f"locked by another writer for over {self.timeout:g} s", path=self.path) from None
+                    raise Locked(f"locked by another writer for over {self.timeout:g} s", path=self.path) from None
                 time.sleep(0.01)
         self._fd = fd
         return self

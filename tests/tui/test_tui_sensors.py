@@ -1,6 +1,7 @@
 """Sensors compared in the TUI (issue 15 part 4) on the two-sensor sample: the overview's per-sensor rows, ``s`` opening
-the comparison (a/b/x choose the sensors, rows open the detail screens), a hostile sensor name shown as data, and
-nothing new for data with one sensor (tiny data)."""
+the comparison (a/b/x choose the sensors, rows open the detail screens), the candidates list's "found on" column
+(sortable, exported by ctrl+s), a hostile sensor name shown as data, and nothing new for data with one sensor (tiny
+data)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from test_tui_table_actions import export_to
 from tuihelp import make_app, run_app, screen_text, settle
 from scantui.analysis.collab_types import dotted
 from scantui.tui.screens.detail import CandidateDetailScreen, ScannerDetailScreen
@@ -25,7 +27,7 @@ def _scan(sid):
     return next(s for s in TRUTH["scans"] if s["id"] == sid)
 
 
-def test_overview_rows_and_the_comparison(tui_cache):
+def test_overview_rows_and_the_comparison(tui_cache, tmp_path):
     async def scenario(app, pilot):
         text = screen_text(app)
         assert "sensors (s compares two)" in text
@@ -58,6 +60,20 @@ def test_overview_rows_and_the_comparison(tui_cache):
         assert isinstance(app.screen, CandidateDetailScreen)
         assert list(app.screen.record.source_ips) == _scan("SA")["sources"]
         assert "found on tel-a · reached tel-a 100%" in screen_text(app)
+
+        # the candidates list names where each scan was found: sortable, exported as shown
+        await pilot.press("escape", "3")
+        await settle(app, pilot)
+        table = app.screen.candidates_table
+        keys = [c.key for c in table.columns]
+        assert keys[keys.index("key") + 1] == "sensor" and "found on" in screen_text(app)
+        table.focus()
+        table.sort_by("sensor", descending=False)
+        await settle(app, pilot)
+        found = table.frame["sensor"].to_list()
+        assert found == sorted(found) and {"tel-a", "hp-b"} <= set(found)
+        assert await export_to(app, pilot, tmp_path / "scans.csv") == f"wrote {len(found)} rows to {tmp_path / 'scans.csv'}"
+        assert pl.read_csv(tmp_path / "scans.csv")["sensor"].to_list() == found
 
     run_app(make_app([DATA], tui_cache, window="burst"), scenario, size=(120, 40))
 

@@ -62,8 +62,10 @@ def collab_cmd(paths, query, top, load_opts, telescope, labels_path, record_filt
     """Candidate collaborative scans: sources of one /24 or AS covering the telescope together."""
     from scantui.analysis import collab as cb
 
-    # the labels file (review: and label: terms) fails before the data is read
-    store = open_labels(labels_path) if record_filter is not None and record_filter.needs_labels else None
+    # the labels file (review: and label: terms; --labels: the members' notes) fails before the data is read
+    needs = labels_path is not None or (record_filter is not None and record_filter.needs_labels)
+    store = open_labels(labels_path) if needs else None
+    notes = member_notes_of(store) if labels_path is not None else None
     result = run_collab(paths, load_opts, telescope, query)
     print_notes(result)
     candidates = record_filter.keep(result.candidates, store) if record_filter is not None else result.candidates
@@ -74,12 +76,42 @@ def collab_cmd(paths, query, top, load_opts, telescope, labels_path, record_filt
         rows = collab_rows(shown)
         several = any(c.sensor_cover for c in result.candidates)  # several sensors: their columns too
         columns = (*cb.COLUMNS, "sensor", "sensors") if several else cb.COLUMNS
+        if notes is not None and fmt != "csv":
+            add_notes_field(rows, shown, notes)
         print_json(rows) if fmt == "json" else print_jsonl(rows) if fmt == "jsonl" else print_csv(rows, columns)
     else:
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
-        _print_table(result, shown, query, len(candidates))
+        _print_table(result, shown, query, len(candidates), notes)
         if len(shown) < len(candidates):
             message(f"showing {len(shown)} of {len(candidates):,} candidates; use --top N or --json for more")
+
+
+def member_notes_of(store) -> dict:
+    """The labels file's source notes by address, for the members' ``notes`` (``--labels FILE`` given)."""
+    from scantui.workspace.member_notes import notes_by_address
+
+    return notes_by_address(store)
+
+
+def add_notes_field(rows: list, records, notes) -> None:
+    """Each ``--json`` row gains ``notes``: its noted members (``[{"ip", "tags", "note"}]``, maybe empty)."""
+    from scantui.workspace.member_notes import member_notes
+
+    for row, record in zip(rows, records):
+        row["notes"] = member_notes(record, notes)[1]
+
+
+def add_notes_column(columns: list, rows: list, records, notes) -> None:
+    """The table's ``notes`` column (noted members and their tags, ``2 · benign, cdn``), only when some row has one."""
+    from scantui.workspace.member_notes import member_notes
+
+    if not notes:
+        return
+    cells = [member_notes(record, notes)[0] for record in records]
+    if any(cells):
+        columns.append("notes")
+        for row, cell in zip(rows, cells):
+            row.append(cell or "")
 
 
 def print_notes(result) -> None:
@@ -100,7 +132,7 @@ def run_collab(paths, load_opts, telescope, query):
     return open_workspace(paths, load_opts, telescope).collab(query)
 
 
-def _print_table(result, shown, query, matching) -> None:
+def _print_table(result, shown, query, matching, notes=None) -> None:
     rows = [
         [str(c.port), c.day.isoformat(), c.key.text, str(c.n_sources), cover_cell(c.cover_multiple, c.union, c.telescope_size),
          str(c.timing), f"{c.score:.1f}"]
@@ -113,6 +145,7 @@ def _print_table(result, shown, query, matching) -> None:
         columns += ["found on", "reached"]
         for row, c in zip(rows, shown):
             row += sensors_cell(c)
+    add_notes_column(columns, rows, shown, notes)
     found = len(result.candidates)
     count = f"{matching:,} of {found:,}" if matching != found else f"{found:,}"
     title = (f"collab: {count} candidates; telescope {result.telescope_size:,} "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from scantui.cli.collab_cmds import print_notes, search_options
+from scantui.cli.collab_cmds import add_notes_column, add_notes_field, member_notes_of, print_notes, search_options
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, scale_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.cli.query_opts import DEFAULT_LABELS, LABELS_OPTION, open_labels, record_filter_options
@@ -50,6 +50,7 @@ def groups_cmd(paths, load_opts, telescope, query, min_scans, top, pools, labels
     if pools and fmt != "table":
         raise click.UsageError("--pools prints text after the table: not with --json, --jsonl or --csv")
     store = open_labels(labels_path)  # a broken labels file fails before the data is read
+    notes = member_notes_of(store) if labels_path is not None else None
     ws = open_workspace(paths, load_opts, telescope)
     result = ws.collab(query)
     print_notes(result)
@@ -62,17 +63,19 @@ def groups_cmd(paths, load_opts, telescope, query, min_scans, top, pools, labels
         from scantui.cli.shapes import group_rows
 
         rows = group_rows(shown, reviews_of(shown, store))
+        if notes is not None and fmt != "csv":
+            add_notes_field(rows, shown, notes)
         print_json(rows) if fmt == "json" else print_jsonl(rows) if fmt == "jsonl" else print_csv(rows, (*COLUMNS, "labels", "review"))
     else:
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
-        _print_table(groups, shown, reviews_of(shown, store), result, query, found)
+        _print_table(groups, shown, reviews_of(shown, store), result, query, found, notes)
         if pools:
             from scantui.cli.pool_text import print_pools
 
             print_pools(ws, shown)
 
 
-def _print_table(groups, shown, reviews, result, query, found) -> None:
+def _print_table(groups, shown, reviews, result, query, found, notes=None) -> None:
     rows = [[
         g.group, str(g.n_scans), f"{g.n_members:,}", list_cell(g.ports, 4),
         days_cell(g.days), reasons_cell(g.reasons), g.timing or "",
@@ -81,7 +84,9 @@ def _print_table(groups, shown, reviews, result, query, found) -> None:
     matching = f"{len(groups):,} of {found:,}" if len(groups) != found else f"{found:,}"
     title = (f"groups: {matching} suggested from {len(result.candidates):,} candidate scans; "
              f"window {query.window_label}")
-    print_table(title, ["group", "scans", "ips", "ports", "days", "reasons", "timing", "split", "AS", "review"], rows)
+    columns = ["group", "scans", "ips", "ports", "days", "reasons", "timing", "split", "AS", "review"]
+    add_notes_column(columns, rows, shown, notes)
+    print_table(title, columns, rows)
     if len(shown) < len(groups):
         message(f"showing {len(shown)} of {len(groups):,} groups; use --top N or --json for more")
 

@@ -5,8 +5,11 @@ Runs the collaborative-scan search (the options of ``collab``) and prints one li
 rejected one returning in a new shape), or ``--json`` (one array) / ``--jsonl`` (one
 object a line). What fired is remembered in the state file (``--state``, default
 ``FILE.watch.json`` beside the labels file), written after the output, so the next run on
-the same data prints nothing. Exit 1 when something fired, 0 when nothing did, 2 on bad
-input (the labels file, the state file, the saved views and the options are checked before any data is read).
+the same data prints nothing. A run holds the state file's lock from reading it to writing it:
+a second run at once waits for it (``--wait``, then one error line, exit 2) and reports only
+what the first did not. Exit 1 when something fired, 0 when nothing did, 2 on bad input (the
+labels file, the state file and its folder's writability, the saved views and the options are
+checked before any data is read).
 
 Saved views marked ``watch: true`` in the config file are watched too: each source (``scanners``
 area) or candidate scan (``candidates``) its query matches that it did not match before is a line
@@ -33,21 +36,30 @@ from scantui.cli.query_opts import LABELS_OPTION, open_labels
 @click.option("--state", "state_path", default=None, metavar="FILE",
               help="What already fired (default: the labels file's name + .watch.json, beside it).")
 @click.option("--since", default=None, metavar="ISO", help="Only scans on or after this UTC day.")
+@click.option("--wait", default=300.0, type=click.FloatRange(min=0), show_default=True, metavar="SECONDS",
+              help="How long to wait for another watch run on the same state file (then exit 2).")
 @click.option("--json", "as_json", is_flag=True, help="The new hits as one JSON array on stdout.")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per new hit (JSON Lines).")
 @scale_options
 @click.pass_context
-def watch_cmd(ctx, paths, query, load_opts, telescope, labels_path, state_path, since, as_json, as_jsonl):
+def watch_cmd(ctx, paths, query, load_opts, telescope, labels_path, state_path, since, wait, as_json, as_jsonl):
     """Say when a labelled group is back: one line per new scan of it (exit 1 when something fired)."""
     from scantui.analysis.scanners import parse_day
-    from scantui.labels.watch import WatchState, default_state_path
-    from scantui.workspace.watch import watch_hits
+    from scantui.labels.watch import default_state_path, locked_state
 
     if as_json and as_jsonl:
         raise click.UsageError("--json and --jsonl exclude each other")
     first = parse_day(since, "--since") if since is not None else None
     store = open_labels(labels_path, required=True)
-    state = WatchState.load(state_path or default_state_path(store.path))
+    with locked_state(state_path or default_state_path(store.path), wait) as state:
+        fired = _run(state, paths, query, load_opts, telescope, store, first, as_json, as_jsonl)
+    ctx.exit(1 if fired else 0)
+
+
+def _run(state, paths, query, load_opts, telescope, store, first, as_json, as_jsonl) -> list:
+    """Compute, print and remember the new hits (under the state file's lock); the hits that fired."""
+    from scantui.workspace.watch import watch_hits
+
     views = watched_views()
     ws = open_workspace(paths, load_opts, telescope)
     result = ws.collab(query)
@@ -71,7 +83,7 @@ def watch_cmd(ctx, paths, query, load_opts, telescope, labels_path, state_path, 
     if fired or primed:
         state.remember(fired)
         state.save()
-    ctx.exit(1 if fired else 0)
+    return fired
 
 
 def watched_views() -> list:

@@ -18,7 +18,9 @@ The rule (the README's "Watching" section says the same):
 A hit is known by :attr:`Hit.id`: its kind, the group, the port and the UTC day. It fires
 once: :class:`WatchState` remembers the ids that fired (a small JSON file, written
 atomically), so a cron job run again on the same data prints nothing, and one run after
-a new day arrives prints only the new day's scans. Several candidates with one id (two
+a new day arrives prints only the new day's scans. :func:`locked_state` holds the state
+file's lock from reading it to writing it (two runs at once never both report a hit), after
+checking that its folder can be written (before anything is reported). Several candidates with one id (two
 bursts of a port on one day, a scan growing as the day's files arrive) are one hit.
 
 Pure: the candidates come in as :class:`Seen` values (the front ends build them from
@@ -29,7 +31,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,3 +251,36 @@ class WatchState:
 
         doc = {STATE_KEY: 1, "fired": dict(sorted(self.fired.items()))}
         write_bytes_atomic(self.path, (json.dumps(doc, indent=1) + "\n").encode())
+
+
+def check_writable(path: Path) -> None:
+    """InputError unless a file can be written in *path*'s folder (a real probe, as root sees it too)."""
+    from scantui.fsutil import temp_beside
+
+    probe = temp_beside(path)
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write the watch state in its folder: {exc.strerror or exc}", path=str(path)) from None
+
+
+@contextmanager
+def locked_state(path: str | Path, wait: float) -> Iterator[WatchState]:
+    """``with locked_state(path, wait) as state:`` the state at *path*, read and (by the body) saved under its lock
+    (``PATH.lock``), so that a second run waits up to *wait* s for the first and then sees what it fired. InputError
+    when the folder cannot be written or the lock stays held longer (before anything is read or reported)."""
+    from scantui.lock import FileLock, Locked, lock_path
+
+    path = Path(path)
+    check_writable(path)
+    lock = FileLock(lock_path(path), timeout=wait)
+    try:
+        lock.__enter__()
+    except Locked:
+        raise InputError(f"another scantui watch is still using this state file (waited {wait:g} s)",
+                         path=str(path)) from None
+    try:
+        yield WatchState.load(path)
+    finally:
+        lock.__exit__(None, None, None)

@@ -3,7 +3,9 @@
 :func:`notes_by_address` indexes a labels store's source notes by address, once per labels
 change; :func:`noted_members` then finds a record's noted members with one dict lookup per
 member, and :func:`notes_cell` is the compact cell the candidates screen's ``notes`` column
-shows (``2 · benign, cdn``: how many members carry a note or tag, then their tags). The same
+shows (``2 · benign, cdn``: how many members carry a note or tag, then their tags), as do the
+``notes`` column of ``scantui collab``/``groups --labels FILE`` (:func:`member_notes` gives that cell and
+the ``--json`` rows' ``notes`` field, :func:`notes_json`). The same
 index is what the query terms ``tag:`` and ``note:`` read on the candidates and groups
 (:func:`scantui.analysis.query.filter_records`, the TUI's bar and ``collab``/``groups --query``).
 Tags and notes are returned as written: untrusted text, the front ends escape them.
@@ -47,3 +49,14 @@ def notes_cell(noted: Iterable[tuple[int, Source]]) -> str | None:
     tags = Counter(t for _a, s in noted for t in s.tags)
     words = ", ".join(t for t, _n in sorted(tags.items(), key=lambda tn: (-tn[1], tn[0]))) or "note"
     return f"{len(noted)} · {words}"
+
+
+def notes_json(noted: Iterable[tuple[int, Source]]) -> list[dict[str, Any]]:
+    """``[{"ip", "tags", "note"}]`` of the noted members (``collab``/``groups --json --labels FILE``: ``notes``)."""
+    return [{"ip": s.ip, "tags": list(s.tags), "note": s.note} for _a, s in noted]
+
+
+def member_notes(record: Any, notes: Mapping[int, Source]) -> tuple[str | None, list[dict[str, Any]]]:
+    """(the ``notes`` cell, the JSON ``notes`` field) of a candidate scan or a suggested group."""
+    noted = noted_members(record, notes)
+    return notes_cell(noted), notes_json(noted)

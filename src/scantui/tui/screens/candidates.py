@@ -18,7 +18,8 @@ Keys: enter opens (:meth:`ScantuiApp.open_group` / :meth:`ScantuiApp.open_candid
 unsure, ``e`` records a "same IPs" row's scans in its group, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
 undoes (App-wide). ``/`` filters both lists (:mod:`scantui.analysis.query`, the CLI's ``--query``); the App's
 time range keeps the rows active in its days. The ``notes`` column (only when the labels file has notes on
-single sources) counts each row's noted members and their tags (:mod:`scantui.tui.member_notes`).
+single sources) counts each row's noted members and their tags (:mod:`scantui.tui.member_notes`); the ``found on``
+column (only on data with several sensors) names the sensor whose space a candidate was found on.
 
 The rows are built in :mod:`~scantui.tui.screens.candidates_frames`; the table
 that dims rejected rows is :mod:`~scantui.tui.screens.candidates_table`; the keys that
@@ -46,7 +47,7 @@ from scantui.tui.app_views import range_text
 from scantui.analysis.query_help import RECORD_QUERY_HELP
 from scantui.tui.member_notes import with_notes_column
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
-                                                   review_counts, review_word, to_review)
+                                                   review_counts, review_word, to_review, with_sensor_column)
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
@@ -245,7 +246,7 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
                 table.empty_text = "nothing new to review (h shows the reviewed rows)"
             else:
                 table.empty_text = f"no {'suggested groups' if name == 'groups' else 'candidate scans'} in this data"
-            base = GROUP_COLUMNS if name == "groups" else CANDIDATE_COLUMNS
+            base = GROUP_COLUMNS if name == "groups" else with_sensor_column(CANDIDATE_COLUMNS, frame)
             table.show(shown, hold=hold, columns=with_notes_column(base, frame))
             if name == "groups":  # the lines it needs (title, header, rows), up to the CSS's max-height
                 self.query_one("#groups-pane").styles.height = shown.height + 2 if shown.height else 3

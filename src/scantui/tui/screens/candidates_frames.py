@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scantui.labels.match import Review
-from scantui.present import asns_cell, cover_cell, days_cell, list_cell, reasons_cell, split_cell
+from scantui.present import asns_cell, cover_cell, days_cell, list_cell, reasons_cell, sensors_cell, split_cell
 from scantui.safetext import safe_line
 from scantui.tui.columns import Column, float_text, int_text, other_keys, plain_int_text
 
@@ -107,6 +107,18 @@ CANDIDATE_COLUMNS: tuple[Column, ...] = (
     Column("asn", "AS", 10),
     Column("also_keys", "also as", 16),
 )
+#: Data with several sensors: the sensor whose space a candidate was found on (``all``: the whole telescope).
+SENSOR_COLUMN = Column("sensor", "found on", 10)
+
+
+def with_sensor_column(columns: Sequence[Column], frame: pl.DataFrame, after: str = "key") -> tuple[Column, ...]:
+    """*columns* with :data:`SENSOR_COLUMN` after *after* when some row of *frame* has a ``sensor`` cell (several
+    sensors; one sensor's list is as before)."""
+    if "sensor" not in frame.columns or frame.height == 0 or frame["sensor"].null_count() == frame.height:
+        return tuple(columns)
+    keys = [c.key for c in columns]
+    at = keys.index(after) + 1 if after in keys else len(keys)
+    return (*columns[:at], SENSOR_COLUMN, *columns[at:])
 
 
 def _review_dtype() -> pl.DataType:
@@ -137,7 +149,7 @@ def group_frame(groups: Sequence[SuggestedGroup], review: Reviewer, notes: Notes
 
 def candidate_frame(candidates: Sequence[CandidateScan], review: Reviewer, notes: NotesOf | None = None) -> pl.DataFrame:
     """One row per candidate scan, ranked as found (by score); ``idx`` points back into *candidates*; ``notes``
-    the sources' notes (*notes* of the scan)."""
+    the sources' notes (*notes* of the scan); ``sensor`` where it was found (several sensors only, else null)."""
     import polars as pl
 
     rows = []
@@ -150,10 +162,11 @@ def candidate_frame(candidates: Sequence[CandidateScan], review: Reviewer, notes
             "timing": str(c.timing), "score": float(c.score), "asn": asn,
             "also_keys": other_keys([k.text for k in c.also_keys], asn, c.key.text),
             "notes": notes(c) if notes is not None else None,
+            "sensor": sensors_cell(c)[0] if c.sensor_cover else None,
         })
     schema = {"idx": pl.Int64, "rank": pl.Int64, "review": _review_dtype(), "port": pl.Int64, "day": pl.Date,
               "key": pl.String, "n_sources": pl.Int64, "cover": pl.String, "timing": pl.String, "score": pl.Float64,
-              "asn": pl.String, "also_keys": pl.String, "notes": pl.String}
+              "asn": pl.String, "also_keys": pl.String, "notes": pl.String, "sensor": pl.String}
     return pl.DataFrame(rows, schema=schema)
 
 
