@@ -75,6 +75,7 @@ from scantui.errors import InputError
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from scantui.analysis.rollup_cache import Rollup
     from scantui.analysis.scanner_row import ScannerRow
 
 ENRICHMENT_COLUMNS = ("asn", "as_name", "country", "hostname", "org", "category")
@@ -568,6 +569,25 @@ def _from_kept(path: Path, port_day: pl.LazyFrame, q: ScannerQuery, first_day: d
     rows = _Rows(pl.DataFrame(), raw.height, pl.DataFrame(), pl.Series("day", [], pl.Date),
                  exact=picked.select("src", "dsts"), top_ports=picked.select("src", "top_ports").rechunk())
     return raw, rows
+
+
+def keep_port_list(rollup: Rollup, ports: tuple[int, ...]) -> Path | None:
+    """Compute and keep the list of *ports* in *rollup*'s folder (:mod:`port_lists`) unless kept already, for
+    ``scantui rollup --keep-ports`` (so the first ``--port`` query after a build reads it); the file, or None
+    when the rollup has no day tables to recount destinations from."""
+    from scantui.analysis.port_lists import kept_path, read_kept
+    from scantui.analysis.zmap_rollup import walk_sources
+
+    source = rollup.packet_source()
+    q = ScannerQuery(ports=ports)
+    path = kept_path(rollup.path, q) if source is not None else None
+    if path is None or read_kept(path) is not None:
+        return path
+    first_day, n_days = _window(rollup.day_totals, q)
+    by_port = rollup.port_day_by_port
+    port_day = by_port if by_port is not None else rollup.port_day
+    _from_kept(path, port_day, q, first_day, n_days, source, walk_sources(rollup.zmap_walks))
+    return path
 
 
 def _aggregates(rows: pl.DataFrame, base: pl.DataFrame, first_day: dt.date | None, n_days: int) -> tuple[pl.DataFrame, _Rows]:
