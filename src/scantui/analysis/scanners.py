@@ -22,7 +22,9 @@ second for ~240 k sources. ``--port``, ``--since``/``--until`` and
 recomputed from the selected ``port_day`` rows (with ``--port``, read from the
 port-sorted copy): one read, the distinct (source, day) pairs and the port scans
 computed once for every column that needs them. Both paths give identical frames
-(tested).
+(tested). A pure port selection (no day, UDP, CIDR or ASN narrowing) computes that for every source
+of the ports once and keeps it in the rollup's folder (:mod:`~scantui.analysis.port_lists`, with each
+source's exact destinations and top ports); later queries of those ports read it.
 
 Organizations: after the enrichment is joined (each field's latest value in
 the window), :func:`scantui.enrich.rules.classify` names ``org`` and
