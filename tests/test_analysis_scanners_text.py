@@ -88,16 +88,6 @@ def test_edge_values_give_the_row_by_row_text():
         assert_output_bytes(frame, columns)
 
 
-def test_columns_encoded_two_at_a_time_give_the_row_by_row_text(monkeypatch):
-    from scantui.analysis import scanners_text
-
-    monkeypatch.setattr(scanners_text, "_PARALLEL_ROWS", 2)  # a large list's path, on the edge values
-    df = edge_frame()
-    columns = (*df.columns, "not_in_frame")
-    assert scanners_json(df) == reference_json(df) and scanners_csv(df, columns) == reference_csv(df, columns)
-    assert_output_bytes(df, columns)
-
-
 def assert_output_bytes(df: pl.DataFrame, columns) -> None:
     """What the CLI writes (bytes built in polars) is the reference text plus its newline, UTF-8 encoded."""
     assert scanners_output(df, "json", columns) == (reference_json(df) + "\n").encode()

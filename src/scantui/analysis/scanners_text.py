@@ -24,15 +24,12 @@ import csv
 import io
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
 from scantui.safetext import csv_safe, json_safe, unsafe_class_for_polars
 
 DIGITS = 4
-#: From this many rows the columns are encoded in two threads.
-_PARALLEL_ROWS = 20_000
 _INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 _UNSAFE = unsafe_class_for_polars()
 #: A JSON string needs more than quotes around it: an escape (json.dumps) or a safe-escape.
@@ -200,20 +197,11 @@ def _column_text(df: pl.DataFrame, name: str, fmt: str) -> pl.Series:
     raise _Unhandled(str(dtype))
 
 
-def _columns_text(df: pl.DataFrame, names: Sequence[str], fmt: str) -> list[pl.Series]:
-    """:func:`_column_text` of each column of *names*, two at a time on a large list (polars releases the GIL while
-    it encodes; each column is encoded alone, so the text is the same)."""
-    if df.height < _PARALLEL_ROWS or len(names) < 2:
-        return [_column_text(df, c, fmt) for c in names]
-    with ThreadPoolExecutor(2, thread_name_prefix="scantui-text") as pool:
-        return list(pool.map(lambda c: _column_text(df, c, fmt), names))
-
-
 def _json_rows(df: pl.DataFrame) -> pl.Series:
     """One JSON object per row of *df* (raises :class:`_Unhandled`)."""
     # the encoded columns as one frame, joined by one concat_str over its columns (a literal Series per
     # column inside the expression was copied: most of the time on a 100 MB list)
-    texts = pl.DataFrame([s.rename(f"c{i}") for i, s in enumerate(_columns_text(df, df.columns, "json"))])
+    texts = pl.DataFrame([_column_text(df, c, "json").rename(f"c{i}") for i, c in enumerate(df.columns)])
     parts: list[pl.Expr] = []
     for i, c in enumerate(df.columns):
         parts += [pl.lit(("{" if i == 0 else ", ") + json.dumps(c) + ": "), pl.col(f"c{i}")]
@@ -277,9 +265,8 @@ def scanners_output(df: pl.DataFrame, fmt: str, columns: Sequence[str]) -> bytes
 
 def _csv_bytes(df: pl.DataFrame, columns: Sequence[str]) -> bytes:
     try:
-        have = [c for c in columns if c in df.columns]
-        encoded = dict(zip(have, _columns_text(df, have, "csv")))
-        data = {c: encoded[c] if c in encoded else pl.Series(c, [None] * df.height, pl.String) for c in columns}
+        data = {c: _column_text(df, c, "csv") if c in df.columns else pl.Series(c, [None] * df.height, pl.String)
+                for c in columns}
         frame = pl.DataFrame([s.rename(c) for c, s in data.items()]) if columns else pl.DataFrame()
         header = _csv_line([csv_safe(c) for c in columns]).encode()
         if not frame.height:
