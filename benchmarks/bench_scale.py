@@ -407,7 +407,7 @@ def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int,
                  "measured")]
 
     for size, n in (("D", d), ("4D", 4 * d)):
-        for q, label in (("port", "scanners --port 443 --json"), ("port kept", "scanners --port 443 --json` again (`port_lists/`"),
+        for q, label in (("port", "scanners --port 443 --json"), ("port kept", "scanners --port 443 --json` again, read from `port_lists/"),
                          ("collab", "collab --json")):
             @row(f"{q} {size}")
             def _(q=q, size=size, n=n, label=label):
