@@ -22,7 +22,9 @@ second for ~240 k sources. ``--port``, ``--since``/``--until`` and
 recomputed from the selected ``port_day`` rows (with ``--port``, read from the
 port-sorted copy): one read, the distinct (source, day) pairs and the port scans
 computed once for every column that needs them. Both paths give identical frames
-(tested).
+(tested). A pure port selection (no day, UDP, CIDR or ASN narrowing) computes that for every source
+of the ports once and keeps it in the rollup's folder (:mod:`~scantui.analysis.port_lists`, with each
+source's exact destinations and top ports); later queries of those ports read it.
 
 Organizations: after the enrichment is joined (each field's latest value in
 the window), :func:`scantui.enrich.rules.classify` names ``org`` and
@@ -57,6 +59,7 @@ import ipaddress
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -74,6 +77,7 @@ from scantui.errors import InputError
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from scantui.analysis.rollup_cache import Rollup
     from scantui.analysis.scanner_row import ScannerRow
 
 ENRICHMENT_COLUMNS = ("asn", "as_name", "country", "hostname", "org", "category")
@@ -277,7 +281,11 @@ def _source_filters(df: pl.DataFrame, q: ScannerQuery, walked: pl.DataFrame | No
     tool is ``other``; ``variant`` says which rule), then the per-source filters (``--tool``, ``--min-packets``)."""
     from scantui.analysis.zmap_rollup import with_variant
 
-    df = with_variant(df.with_columns(_dominant_tool()), walked)
+    return _keep_sources(with_variant(df.with_columns(_dominant_tool()), walked), q)
+
+
+def _keep_sources(df: pl.DataFrame, q: ScannerQuery) -> pl.DataFrame:
+    """The per-source filters (``--tool``, ``--min-packets``) of rows that have their ``tool``."""
     if q.tools:
         df = df.filter(pl.col("tool").is_in(q.tools))
     if q.min_packets:
@@ -355,6 +363,7 @@ def scanner_list(
     rules: Any = None,
     walks: pl.LazyFrame | None = None,
     lists: Any = None,
+    rollup: Path | None = None,
 ) -> ScannerList:
     """One row per selected source, sorted and cut to ``query.top``; see the module doc.
 
@@ -366,7 +375,8 @@ def scanner_list(
     merged with the user's. *walks*: the rollup's ZMap walk matches (:mod:`~scantui.analysis.zmap_rollup`):
     a source the walk test matched on some day whose dominant tool is ``other`` is ``zmap`` (``variant``
     ``walk``), also for ``--tool``. *lists*: the known-scanner lists (:mod:`scantui.enrich.lists`) whose names
-    fill the ``list`` column; default: every list stored beside the configuration file.
+    fill the ``list`` column; default: every list stored beside the configuration file. *rollup*: the rollup's
+    folder, where a pure port selection's per-source aggregates are kept once computed (:mod:`port_lists`).
     """
     from scantui.analysis.zmap_rollup import walk_sources
 
@@ -393,9 +403,14 @@ def scanner_list(
     else:
         if _cheap_cut(q):
             src_filter, cheap_total = _top_sources(src_totals, q, src_filter)
-        # every selected source's destinations are recounted (no cut before the recount): started at once
-        every = packets is not None and q.narrows_rows and (q.top is None or q.sort == "dsts")
-        raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, as_source(packets) if every else None, walked)
+        kept = _kept(rollup, q, packets)
+        if kept is not None:
+            raw, rows = _from_kept(kept, port_day, q, first_day, n_days, as_source(packets), walked)
+        else:
+            # every selected source's destinations are recounted (no cut before the recount): started at once
+            every = packets is not None and q.narrows_rows and (q.top is None or q.sort == "dsts")
+            raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, as_source(packets) if every else None,
+                                   walked)
     try:
         return _finish(raw, rows, q, size, first_day, n_days, notes, enrich, src_totals, packets, rules, cheap_total,
                        lists)
@@ -443,7 +458,9 @@ def _finish(raw: pl.DataFrame, rows: _Rows | None, q: ScannerQuery, size: int, f
         out = classify(out, rules)
     if packets is not None and q.narrows_rows and q.sort != "dsts":  # only the sources that made the cut
         out = _recount(out, packets, q, rows)
-    if rows is not None:  # the port_day path: top ports of the sources that made the cut only
+    if rows is not None and rows.top_ports is not None:  # kept for every source (:mod:`port_lists`)
+        out = out.join(rows.top_ports, on="src", how="left")
+    elif rows is not None:  # the port_day path: top ports of the sources that made the cut only
         ports = bh.top_ports_from_scans(rows.of(out)[0].lazy(), TOP_PORTS).collect().rechunk()  # (a join gathers
         out = out.join(ports, on="src", how="left")  # nested values from many chunks slowly)
     out = out.with_columns(bh.top_ports_shares(size))
@@ -473,6 +490,8 @@ class _Rows:
     scans: pl.DataFrame  # :func:`behaviour.port_scans` of the rows (coverage, then the top ports)
     days: pl.Series  # the distinct days of the rows
     counted: Future[pl.DataFrame] | None = None  # every source's exact destinations, counted in the background
+    exact: pl.DataFrame | None = None  # every source's exact destinations, known (kept: :mod:`port_lists`)
+    top_ports: pl.DataFrame | None = None  # every source's top ports, known (kept)
 
     def cancel(self) -> None:
         if self.counted is not None:
@@ -515,6 +534,62 @@ def _from_rows(
         raise
     kept.counted = counted
     return raw, kept
+
+
+def _kept(rollup: Path | None, q: ScannerQuery, packets: pl.LazyFrame | PacketSource | None) -> Path | None:
+    """Where *q*'s list is kept (:mod:`port_lists`), when it may be: a pure port selection whose destinations are
+    recounted from the rollup's own day tables."""
+    from scantui.analysis.port_lists import kept_path
+
+    if packets is None or as_source(packets).label != "days":
+        return None
+    return kept_path(rollup, q)
+
+
+#: The kept table's columns besides the raw ones.
+_KEPT_EXTRA = ("dsts", "top_ports")
+
+
+def _from_kept(path: Path, port_day: pl.LazyFrame, q: ScannerQuery, first_day: dt.date | None, n_days: int,
+               recount: PacketSource, walked: pl.DataFrame | None) -> tuple[pl.DataFrame, _Rows]:
+    """:func:`_from_rows` of the pure port selection *q* from the table kept at *path* (computed and kept first
+    when there is none): the raw columns of every source of those ports, then the per-source filters; the
+    exact destinations and top ports of every source ride along in the returned :class:`_Rows`."""
+    from scantui.analysis.port_lists import read_kept, write_kept
+
+    table = read_kept(path)
+    if table is None or not set(_KEPT_EXTRA) <= set(table.columns):
+        every = ScannerQuery(ports=q.ports)
+        raw, rows = _from_rows(port_day, every, None, first_day, n_days, recount, walked)
+        exact = rows.counted.result() if rows.counted is not None else pl.DataFrame(schema={"src": pl.UInt32,
+                                                                                             "dsts": pl.UInt32})
+        ports = bh.top_ports_from_scans(rows.scans.lazy(), TOP_PORTS).collect()
+        table = raw.join(exact, on="src", how="left").join(ports, on="src", how="left")
+        write_kept(path, table)
+    raw = _keep_sources(table.drop(_KEPT_EXTRA), q)
+    picked = table.select("src", *_KEPT_EXTRA).join(raw.select("src"), on="src", how="semi")
+    rows = _Rows(pl.DataFrame(), raw.height, pl.DataFrame(), pl.Series("day", [], pl.Date),
+                 exact=picked.select("src", "dsts"), top_ports=picked.select("src", "top_ports").rechunk())
+    return raw, rows
+
+
+def keep_port_list(rollup: Rollup, ports: tuple[int, ...]) -> Path | None:
+    """Compute and keep the list of *ports* in *rollup*'s folder (:mod:`port_lists`) unless kept already, for
+    ``scantui rollup --keep-ports`` (so the first ``--port`` query after a build reads it); the file, or None
+    when the rollup has no day tables to recount destinations from."""
+    from scantui.analysis.port_lists import kept_path, read_kept
+    from scantui.analysis.zmap_rollup import walk_sources
+
+    source = rollup.packet_source()
+    q = ScannerQuery(ports=ports)
+    path = kept_path(rollup.path, q) if source is not None else None
+    if path is None or read_kept(path) is not None:
+        return path
+    first_day, n_days = _window(rollup.day_totals, q)
+    by_port = rollup.port_day_by_port
+    port_day = by_port if by_port is not None else rollup.port_day
+    _from_kept(path, port_day, q, first_day, n_days, source, walk_sources(rollup.zmap_walks))
+    return path
 
 
 def _aggregates(rows: pl.DataFrame, base: pl.DataFrame, first_day: dt.date | None, n_days: int) -> tuple[pl.DataFrame, _Rows]:
@@ -562,6 +637,8 @@ def _top_sources(src_totals: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyF
 def _recount(df: pl.DataFrame, packets: PacketSource, q: ScannerQuery, rows: _Rows | None) -> pl.DataFrame:
     if df.height == 0:
         return df
+    if rows is not None and rows.exact is not None:  # kept for every source
+        return df.drop("dsts").join(rows.exact, on="src", how="left", maintain_order="left")
     if rows is not None and rows.counted is not None and df.height == rows.n_sources:  # counted in the background
         exact, rows.counted = rows.counted.result(), None
         return df.drop("dsts").join(exact, on="src", how="left", maintain_order="left")

@@ -297,19 +297,39 @@ def sample_cmd(out_dir, seed, days, scale):
 @click.option("--interval", type=float, default=10.0, show_default=True, metavar="SECONDS", help="With --follow: seconds between looks.")
 @click.option("--settle", type=float, default=30.0, show_default=True, metavar="SECONDS",
               help="With --follow: a file is complete once unchanged for this long.")
+@click.option("--keep-ports", "keep_ports", default=None, metavar="PORTS",
+              help="Also compute and keep the scanner list of these ports (comma-separated: one list per port) "
+                   "with the rollup, so `scanners --port P` reads it.")
 @scale_options
-def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, settle):
+def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, settle, keep_ports):
     """Build or update the rollup of PATHS (for cron): only the days whose inputs changed are rebuilt.
 
     One line per step on stderr (built, reused, merged); the rollup's folder on stdout
     (with --follow, after each update).
     """
+    import time
+
+    from scantui.analysis.scanners import keep_port_list, parse_ports
+    from scantui.errors import InputError
+
+    try:
+        ports = parse_ports(keep_ports) if keep_ports is not None else ()
+    except InputError as exc:
+        raise InputError(exc.why, where="--keep-ports") from None
+
+    def say(update) -> None:
+        for port in ports:  # the rollup folder gains port_lists/ (see scantui.analysis.port_lists)
+            t0 = time.perf_counter()
+            if keep_port_list(update.rollup, (port,)) is not None and not as_json:
+                message(f"kept the scanner list of port {port} ({time.perf_counter() - t0:.1f} s)")
+        _say(update, as_json)
+
     if follow:
         from scantui.analysis.rollup_follow import follow as follow_paths
 
         try:
             follow_paths(list(paths), opts=load_opts, cache_dir=cache_dir, interval=interval, settle=settle,
-                         on_update=lambda update: _say(update, as_json),
+                         on_update=say,
                          on_error=lambda exc: message(f"scantui: error: {exc.message}"), runner=command_runner())
         except KeyboardInterrupt:
             pass
@@ -321,7 +341,7 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
     ws = Workspace.open(paths, load_opts, cache_dir=cache_dir, task=task, runner=command_runner())
     update = run_with_progress(lambda: ws.update_rollup(rebuild=rebuild), ws.dataset.stats, ws.dataset.total_bytes,
                                "rolling up", task=task)
-    _say(update, as_json)
+    say(update)
 
 
 def _n(count: int, noun: str) -> str:

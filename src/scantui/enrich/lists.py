@@ -350,7 +350,8 @@ def match_names(srcs: pl.Series, lists: Sequence[KnownList] | None = None) -> pl
     lists = load_lists() if lists is None else lists
     values = srcs.cast(pl.Int64).fill_null(-1).to_numpy()
     if not lists or srcs.len() == 0:
-        return pl.Series("list", [[] for _ in range(srcs.len())], dtype=pl.List(pl.String))
+        # one empty list repeated in polars (a Python list of empty lists took 0.4 s on 145 k sources)
+        return pl.select(pl.repeat(pl.lit([], dtype=pl.List(pl.String)), srcs.len()).alias("list")).to_series()
     hits = pl.DataFrame({k.info.name: k.contains(values) for k in lists})
     names = [pl.when(pl.col(k.info.name)).then(pl.lit(k.info.name)) for k in lists]
     return hits.select(pl.concat_list(names).list.drop_nulls().alias("list")).to_series()

@@ -1,0 +1,68 @@
+"""A port's scanner list kept beside the rollup: the per-source aggregates of ``scanners --port P``, computed once.
+
+A port filter selects rows below the source, so :func:`~scantui.analysis.scanners.scanner_list`
+recomputes every per-source aggregate from the port's ``port_day`` rows and recounts the sources'
+exact destinations from the day packet tables (at 200 M packets: 16 M packets of port 443, FFT
+schedules of 66 k activity rows; ~3 CPU s). What that computes depends only on the rollup and the
+ports, so the first such query writes it here, one Parquet file per port set, and later ones read it:
+
+``<rollup>/port_lists/v<VERSION>-<port>[-<port>...].parquet``: one row per source with probes to
+those ports over the whole data, the raw columns of the row path (volume, tools, active days, ports,
+intervals, coverage, schedule; before the per-source filters ``--tool``/``--min-packets``, applied on
+reading), ``dsts`` (exact distinct destinations over those ports) and ``top_ports``.
+
+Only the pure port selection is kept (:func:`kept_path`): no ``--since/--until``, ``--include-udp``,
+``--cidr`` or ``--asn``, and destinations recounted from the rollup's own day tables. Enrichment,
+organization rules, known-scanner lists and the telescope size are applied after reading, as on the
+computed path, so a rules or list change needs no new file. A rollup folder is never changed in place
+(a new day or a rebuild makes a new folder), so a file here stays exact for its folder; :data:`VERSION`
+is bumped when what the file holds changes. Written to a temporary name and renamed (a reader never sees
+half a file; two processes writing it race harmlessly: same content); a folder that cannot be written, or
+a file that cannot be read, means computing the list as before.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from scantui.analysis.scanners import ScannerQuery
+
+FOLDER = "port_lists"
+#: Bumped when the columns kept, or how they are computed, change.
+VERSION = 1
+
+
+def kept_path(rollup: Path | None, q: ScannerQuery) -> Path | None:
+    """Where the list of *q*'s ports is kept in the rollup folder *rollup*, or None when *q* is not a pure port
+    selection (the per-source filters ``--tool``/``--min-packets``, sort and cut are fine: applied after)."""
+    if rollup is None or not q.ports or q.include_udp or q.since or q.until or q.cidrs or q.asns:
+        return None
+    return rollup / FOLDER / f"v{VERSION}-{'-'.join(str(p) for p in q.ports)}.parquet"
+
+
+def read_kept(path: Path) -> pl.DataFrame | None:
+    """The kept table, or None when there is none (or it cannot be read: then it is computed again)."""
+    try:
+        return pl.read_parquet(path)
+    except Exception:  # noqa: BLE001 - missing, damaged or foreign: the caller computes the list
+        return None
+
+
+def write_kept(path: Path, table: pl.DataFrame) -> None:
+    """*table* at *path*, renamed into place once written; nothing when the folder cannot be written."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        path.parent.mkdir(exist_ok=True)
+        table.write_parquet(tmp, compression="zstd", statistics=False)
+        os.replace(tmp, path)
+    except Exception:  # noqa: BLE001 - a read-only or full cache: the list was computed, only not kept
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass

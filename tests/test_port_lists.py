@@ -1,0 +1,72 @@
+"""A port's scanner list kept beside the rollup (``port_lists/``): written by the first ``--port`` query, read by
+later ones, the same bytes as the computed list; a damaged file is computed again."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from clihelp import SAMPLE, run
+from scantui.enrich.lists import match_names
+
+pytestmark = pytest.mark.usefixtures("shared_rollup_cache")
+
+PORTS = "80,443,8080"
+
+
+def scanners(capsys, *args: str) -> str:
+    code, out, err = run(["scanners", SAMPLE, "--port", PORTS, *args], capsys)
+    assert code == 0, err
+    return out
+
+
+def kept_files() -> list[Path]:
+    return sorted(Path(os.environ["SCANTUI_CACHE_DIR"]).glob("rollups/*/port_lists/v*-80-443-8080.parquet"))
+
+
+def test_the_first_port_query_keeps_the_list_and_later_ones_read_it(capsys):
+    for path in kept_files():  # another test of the session may have kept it already
+        path.unlink()
+    # --since before the data: the same window and rows, but not a pure port selection: computed every time
+    computed = {args: scanners(capsys, "--since", "2000-01-01", *args)
+                for args in [("--json",), ("--csv", "--tool", "zmap"), ("--jsonl", "--sort", "dsts", "--top", "9"),
+                             ("--json", "--min-packets", "100", "--top", "20")]}
+    assert not kept_files()
+    cold = scanners(capsys, "--json")
+    [path] = kept_files()
+    assert cold == computed[("--json",)] and len(cold) > 100_000
+    for args, expect in computed.items():  # read back: filters, sort, cut and formats as computed
+        assert scanners(capsys, *args) == expect, args
+
+    # it is the kept table that is read: a change to it shows
+    table = pl.read_parquet(path)
+    table.with_columns(pl.col("packets") + 1_000_000_000).write_parquet(path)
+    [top] = json.loads(scanners(capsys, "--json", "--top", "1"))
+    assert top["packets"] > 1_000_000_000
+
+    path.write_bytes(b"not parquet")  # damaged: computed again (and kept again)
+    assert scanners(capsys, "--json") == cold
+    assert pl.read_parquet(path).sort("src").equals(table.sort("src"))
+
+
+def test_the_list_column_without_lists_is_empty_lists():
+    for n in (0, 3):
+        got = match_names(pl.Series("src", range(n), dtype=pl.UInt32), [])
+        assert (got.name, got.dtype, got.to_list()) == ("list", pl.List(pl.String), [[]] * n)
+
+
+def test_rollup_keeps_the_lists_of_the_ports_asked(capsys):
+    for path in Path(os.environ["SCANTUI_CACHE_DIR"]).glob("rollups/*/port_lists/v*-8080.parquet"):
+        path.unlink()
+    code, out, err = run(["rollup", SAMPLE, "--keep-ports", "8080"], capsys)
+    assert code == 0 and "kept the scanner list of port 8080" in err, err
+    [path] = Path(out.strip()).glob("port_lists/v*-8080.parquet")
+    kept = run(["scanners", SAMPLE, "--port", "8080", "--json"], capsys)[1]
+    assert kept == run(["scanners", SAMPLE, "--port", "8080", "--since", "2000-01-01", "--json"], capsys)[1]
+    assert kept.count('"src"') == pl.read_parquet(path).height > 0
+    code, out, err = run(["rollup", SAMPLE, "--keep-ports", "80x"], capsys)
+    assert (code, err.strip()) == (2, "scantui: error: --keep-ports: bad port '80x' (0-65535)")
