@@ -248,9 +248,10 @@ async def _back_to_the_area(app, pilot, depth: int) -> None:
     raise AssertionError(f"still {len(app.screen_stack)} screens deep")
 
 
-def test_sample_details_at_80x24(tui_cache):
-    """One app on the sample at 80x24 for three independent checks (one start instead of three): a candidate's
-    parallel and sequential members, a group's timing plot without scrolling, a scanner's detail from the list."""
+def test_sample_details_at_80x24(tui_cache, monkeypatch):
+    """One app on the sample at 80x24 for four independent checks (one start instead of four): a candidate's
+    parallel and sequential members, a group's timing plot without scrolling, a scanner's detail from the list,
+    then (the labelling entry points replaced from there on) the labelling keys of the detail screens."""
     async def scenario(app, pilot):
         depth = len(app.screen_stack)
         for check in (_candidate_detail_shows_parallel_and_sequential_members,
@@ -258,6 +259,7 @@ def test_sample_details_at_80x24(tui_cache):
                       _scanner_detail_from_the_list):
             await check(app, pilot)
             await _back_to_the_area(app, pilot, depth)
+        await _labelling_keys_call_the_labelling_entry_points(app, pilot, monkeypatch)
 
     run_app(make_app([SAMPLE], tui_cache), scenario, size=(80, 24))
 
@@ -399,29 +401,25 @@ async def _scanner_detail_from_the_list(app, pilot):
     assert not isinstance(app.screen, ScannerDetailScreen)
 
 
-def test_labelling_keys_call_the_labelling_entry_points(tui_cache, monkeypatch):
+async def _labelling_keys_call_the_labelling_entry_points(app, pilot, monkeypatch):
     import scantui.tui.labelling as labelling
 
     calls = []
     monkeypatch.setattr(labelling, "label_dialog", lambda app, record: calls.append(("label", record.port)))
     monkeypatch.setattr(labelling, "set_verdict",
                         lambda app, record, verdict: calls.append((verdict, getattr(record, "group", None))))
-
-    async def scenario(app, pilot):
-        app.open_candidate(app.state.collab.candidates[0])
-        await settle(app, pilot)
-        await pilot.press("l", "a")
-        assert calls == [("label", app.state.collab.candidates[0].port), ("collaborative", None)]
-        assert isinstance(app.screen, CandidateDetailScreen)  # l labels here, it does not switch areas
-        await pilot.press("escape")
-        app.open_group(app.state.groups[0])
-        await settle(app, pilot)
-        await pilot.press("x", "n")
-        group = app.state.groups[0].group
-        assert calls[2:] == [("not_collaborative", group), ("unsure", group)]
-        assert app.screen.review == ("new", [])  # shown in the facts panel
-
-    run_app(make_app([SAMPLE], tui_cache), scenario)
+    app.open_candidate(app.state.collab.candidates[0])
+    await settle(app, pilot)
+    await pilot.press("l", "a")
+    assert calls == [("label", app.state.collab.candidates[0].port), ("collaborative", None)]
+    assert isinstance(app.screen, CandidateDetailScreen)  # l labels here, it does not switch areas
+    await pilot.press("escape")
+    app.open_group(app.state.groups[0])
+    await settle(app, pilot)
+    await pilot.press("x", "n")
+    group = app.state.groups[0].group
+    assert calls[2:] == [("not_collaborative", group), ("unsure", group)]
+    assert app.screen.review == ("new", [])  # shown in the facts panel
 
 
 # ---------------------------------------------------------------- hostile text (tiny data)
