@@ -541,7 +541,7 @@ def may_match(e: np.ndarray, ts: np.ndarray, p: int, limit: float, need_tight: i
     inv = u.copy()
     for _ in range(5):  # Newton: u * inv = 1 mod 2**64 (right to 3 bits at the start)
         inv *= np.uint64(2) - u * inv
-    inv = inv.astype(np.int64)
+    inv = (inv & np.uint64(n - 1)).astype(np.int64)  # u**-1 mod n (and so mod every 2**(m-a))
     levels = [(lv, np.flatnonzero(a == lv)) for lv in range(bits) if (1 << lv) <= top]
     if sum((((top >> lv) + 1) // 2 << lv) * len(sel) for lv, sel in levels) > SPARSE_MAX:
         return True
