@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -11,6 +12,7 @@ import pytest
 from scantui.io.schema import conform
 
 TELESCOPE_BASE = (198 << 24) | (18 << 16)  # 198.18.0.0
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 def make_canonical(n: int = 2000, seed: int = 1, days: int = 4) -> pl.DataFrame:
@@ -64,26 +66,44 @@ def canonical_parquet(tmp_path, canonical_df):
     return path
 
 
-@pytest.fixture
-def shared_rollup_cache(monkeypatch, tmp_path_factory):
-    """Point the rollup cache at the session's tmp folder, so the sample's rollup is built once."""
-    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "scantui-cache"))
+@pytest.fixture(scope="session")
+def session_cache_dir(tmp_path_factory) -> Path:
+    """The session's one rollup cache folder (``shared_rollup_cache``, ``sample_collab_runs``, the TUI tests'
+    ``tui_cache``): each data set read there is rolled up once per session, the sample's included."""
+    folder = tmp_path_factory.getbasetemp() / "scantui-cache"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")
-def sample_collab_runs(tmp_path_factory):
+def sample_cache(session_cache_dir) -> Path:
+    """:func:`session_cache_dir` with the sample's rollup in it: read it, or ``shutil.copytree`` it before
+    deleting or rewriting anything (instead of building the sample's rollup again)."""
+    from scantui.workspace.core import Workspace
+
+    Workspace.open([SAMPLE_DIR / "telescope.parquet"], cache_dir=session_cache_dir).rollup()
+    return session_cache_dir
+
+
+@pytest.fixture
+def shared_rollup_cache(monkeypatch, session_cache_dir):
+    """Point the rollup cache at the session's folder, so the sample's rollup is built once."""
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(session_cache_dir))
+
+
+@pytest.fixture(scope="session")
+def sample_collab_runs(session_cache_dir):
     """(truth, {"day": CollabResult, "24h": CollabResult}): collab on the sample data through the cached rollup (its
     ZMap walks too, as the CLI passes them: the ``zmap_generator`` key of the default ``--by all``)."""
     import json
-    from pathlib import Path
 
     from scantui.analysis import collab as cb
     from scantui.analysis.rollup_cache import open_rollup, telescope_size_estimate
     from scantui.io.loader import open_inputs
 
-    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    sample = SAMPLE_DIR
     with pytest.MonkeyPatch.context() as mp:  # a session fixture cannot use the function-scoped monkeypatch
-        mp.setenv("SCANTUI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "scantui-cache"))
+        mp.setenv("SCANTUI_CACHE_DIR", str(session_cache_dir))
         dataset = open_inputs([sample / "telescope.parquet"])
         rollup = open_rollup(dataset)
         size = telescope_size_estimate(rollup)

@@ -42,11 +42,9 @@ PORT = 8081  # one of AK01's ports: on a few days only
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> Path:
-    """A rollup cache of the sample data (built once here: the tests below copy it before deleting files)."""
-    folder = tmp_path_factory.mktemp("day-tables") / "cache"
-    Workspace.open([SAMPLE / "telescope.parquet"], cache_dir=folder).rollup()
-    return folder
+def cache(sample_cache) -> Path:
+    """A rollup cache holding the sample's (the session's: the tests below copy it before deleting files)."""
+    return sample_cache
 
 
 def _copy(cache: Path, tmp_path: Path) -> Path:

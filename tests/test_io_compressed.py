@@ -248,13 +248,25 @@ def _without_paths(doc):
     return doc
 
 
+COMMANDS = (("info", "--json"), ("scanners", "--json"))
+
+
+@pytest.fixture(scope="module")
+def plain_json(tmp_path_factory) -> dict:
+    """The plain capture's ``info --json`` and ``scanners --json`` (run once for the three compressions)."""
+    folder = tmp_path_factory.mktemp("plain")
+    plain = folder / "cap.pcapng"
+    plain.write_bytes((CUTS / "telescope-cut.pcapng").read_bytes())
+    return {command: _cli(*command, str(plain), cache=folder / "cache-plain") for command in COMMANDS}
+
+
 @pytest.mark.parametrize("ext", ["gz", "zst", "xz"])
-def test_info_and_scanners_json_equal_the_plain_file(tmp_path, ext):
+def test_info_and_scanners_json_equal_the_plain_file(tmp_path, ext, plain_json):
     plain = tmp_path / "cap.pcapng"
     plain.write_bytes((CUTS / "telescope-cut.pcapng").read_bytes())
     comp = packed(plain, ext)
-    for command in (["info", "--json"], ["scanners", "--json"]):
-        want = _cli(*command, str(plain), cache=tmp_path / "cache-plain")
+    for command in COMMANDS:
+        want = plain_json[command]
         got = _cli(*command, str(comp), cache=tmp_path / "cache-comp")
         assert want.returncode == got.returncode == 0, got.stderr
         w, g = json.loads(want.stdout), json.loads(got.stdout)

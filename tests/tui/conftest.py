@@ -19,9 +19,10 @@ def tiny_parquet(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tui_cache(tmp_path_factory) -> Path:
-    """One rollup cache for the TUI tests: each data set is rolled up once per session."""
-    return tmp_path_factory.mktemp("tui-cache")
+def tui_cache(session_cache_dir) -> Path:
+    """One rollup cache for the TUI tests, the session's (tests/conftest.py): each data set is rolled up once
+    per session, the sample's rollup shared with the CLI tests."""
+    return session_cache_dir
 
 
 @pytest.fixture(scope="session")

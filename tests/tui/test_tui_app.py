@@ -16,12 +16,6 @@ from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.widgets.table import VirtualTable
 
 
-@pytest.fixture
-def sample_cache(tmp_path_factory):
-    """The rollup cache the rest of the suite uses for the sample (see tests/conftest.py)."""
-    return tmp_path_factory.getbasetemp() / "scantui-cache"
-
-
 async def type_filter(app, pilot, text: str) -> None:
     """``/`` (from any screen), the query, enter; then wait for the filter worker."""
     await pilot.press("slash")

@@ -336,36 +336,44 @@ def test_label_as_snapshot(snap_compare, labelled_here, tui_cache):
 # ------------------------------------------------------------ search options (window, tolerance, by)
 
 
-def test_options_search_again_with_a_24h_window_and_find_the_midnight_scan(tui_cache, tmp_path):
-    from scantui.tui.screens.prompt import PromptScreen
-
+def test_slash_filters_then_options_search_again_with_a_24h_window(tui_cache, tmp_path):
+    """One app on the sample for two independent checks (one start instead of two): ``/`` filters the
+    candidates and groups, not the scanner list; then ``o`` searches again with a 24h window and finds the
+    midnight scan."""
     async def scenario(app, pilot):
-        screen = await candidates(app, pilot)
-        assert app.collab_count == 35 and "window day" in app.screen.sub_title  # with FPP-01/02 and ZMW-01/02
-        midnight = (4443, "2024-02-08", "51.75.146.0/24")
-        assert midnight not in {(c.port, c.day.isoformat(), c.key.text) for c in app.state.collab.candidates}
-        await press(app, pilot, "o")
-        assert isinstance(app.screen, PromptScreen)
-        window = app.screen.query_one("#prompt-window", Input)
-        assert window.value == "day" and app.screen.query_one("#prompt-by", Input).value == "all"
-        window.value = "7x"
-        await press(app, pilot, "enter")  # a bad value: said in the modal, which stays with what was typed
-        assert isinstance(app.screen, PromptScreen) and "expected 'day' or a span" in screen_text(app)
-        window.value = "24h"
-        await press(app, pilot, "enter")
-        assert app.screen is screen and app.state.request.window == "24h"
-        assert app.collab_count == 37 and not app.counting  # with the midnight scan
-        found = {(c.port, c.day.isoformat(), c.key.text): c for c in app.state.collab.candidates}
-        assert midnight in found and found[midnight].window == "24h"
-        assert "window 24h · by all · tol 1.64%,2.46%" in screen.sub_title
-        assert "37 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
-        assert len(screen.candidates_table.frame) == 37  # the lists follow
-        await press(app, pilot, "o")
-        app.screen.query_one("#prompt-by", Input).value = "asn"
-        await press(app, pilot, "escape")  # cancelled: nothing runs again
-        assert app.state.request.by == "all" and app.collab_count == 37
+        await _slash_filters_the_candidates_and_groups_not_the_scanner_list(app, pilot)
+        await _options_search_again_with_a_24h_window_and_find_the_midnight_scan(app, pilot)
 
     run_app(sample_app(tui_cache, tmp_path / "labels.yaml"), scenario)
+
+
+async def _options_search_again_with_a_24h_window_and_find_the_midnight_scan(app, pilot):
+    from scantui.tui.screens.prompt import PromptScreen
+
+    screen = await candidates(app, pilot)
+    assert app.collab_count == 35 and "window day" in app.screen.sub_title  # with FPP-01/02 and ZMW-01/02
+    midnight = (4443, "2024-02-08", "51.75.146.0/24")
+    assert midnight not in {(c.port, c.day.isoformat(), c.key.text) for c in app.state.collab.candidates}
+    await press(app, pilot, "o")
+    assert isinstance(app.screen, PromptScreen)
+    window = app.screen.query_one("#prompt-window", Input)
+    assert window.value == "day" and app.screen.query_one("#prompt-by", Input).value == "all"
+    window.value = "7x"
+    await press(app, pilot, "enter")  # a bad value: said in the modal, which stays with what was typed
+    assert isinstance(app.screen, PromptScreen) and "expected 'day' or a span" in screen_text(app)
+    window.value = "24h"
+    await press(app, pilot, "enter")
+    assert app.screen is screen and app.state.request.window == "24h"
+    assert app.collab_count == 37 and not app.counting  # with the midnight scan
+    found = {(c.port, c.day.isoformat(), c.key.text): c for c in app.state.collab.candidates}
+    assert midnight in found and found[midnight].window == "24h"
+    assert "window 24h · by all · tol 1.64%,2.46%" in screen.sub_title
+    assert "37 candidate scans" in screen_text(app) and "window 24h" in screen_text(app)
+    assert len(screen.candidates_table.frame) == 37  # the lists follow
+    await press(app, pilot, "o")
+    app.screen.query_one("#prompt-by", Input).value = "asn"
+    await press(app, pilot, "escape")  # cancelled: nothing runs again
+    assert app.state.request.by == "all" and app.collab_count == 37
 
 
 def test_the_default_window_is_bursts_and_finds_the_midnight_scan(tui_cache, tmp_path, monkeypatch, capsys):
@@ -411,36 +419,33 @@ def test_the_search_flags_reach_the_state_and_a_bad_one_is_one_line(monkeypatch,
     assert err.count("\n") == 1 and err.startswith("scantui: error:") and "--window" in err
 
 
-def test_slash_filters_the_candidates_and_groups_not_the_scanner_list(tui_cache, tmp_path):
+async def _slash_filters_the_candidates_and_groups_not_the_scanner_list(app, pilot):
     from scantui.tui.screens.scanners import ScannersScreen
 
-    async def scenario(app, pilot):
-        screen = await candidates(app, pilot)
-        groups, scans = screen.groups_table, screen.candidates_table
-        assert not screen.query_one("#filter-row").display
-        await press(app, pilot, "slash")
-        assert app.screen is screen and not isinstance(app.screen, ScannersScreen)
-        assert screen.focused is screen.filter_input and screen.query_one("#filter-row").display
-        await press(app, pilot, *"port:3306")
-        assert groups.frame["group"].to_list() == ["S01"] and sorted(scans.frame["rank"].to_list()) == [1, 4]
-        text = screen_text(app)
-        assert "suggested groups · 12 · 12 new · 1 match /port:3306" in text and "candidate scans · 35 · 35 new · 2 match" in text
-        await press(app, pilot, "enter")  # applied: back to the list, the filter stays
-        assert screen.focused is groups and groups.row_count == 1
-        await press(app, pilot, "slash", "ctrl+u")  # (the bar's own clear-line key)
-        screen.filter_input.value = "as:6939 day:2024-02-07 timing:parallel review:new"
-        await settle(app, pilot)
-        assert scans.frame["rank"].to_list() == [8] and groups.frame["group"].to_list() == ["S04"]
-        screen.filter_input.value = "tool:zmap"
-        await settle(app, pilot)
-        assert screen.filter_input.has_class("-invalid") and "unknown key 'tool'" in screen_text(app)
-        assert scans.frame["rank"].to_list() == [8]  # a bad term keeps the last good filter
-        await press(app, pilot, "escape")  # escape clears
-        assert groups.row_count == 12 and scans.row_count == 35 and "match" not in screen_text(app)
-        assert not screen.query_one("#filter-row").display and app.screen is screen
-        await press(app, pilot, "slash", *"review:same")
-        assert groups.row_count == 0 and "nothing matches the filter" in screen_text(app)
-        await press(app, pilot, "escape", "escape")  # cleared, then back to the area shown before
-        assert not isinstance(app.screen, CandidatesScreen)
-
-    run_app(sample_app(tui_cache, tmp_path / "labels.yaml"), scenario)
+    screen = await candidates(app, pilot)
+    groups, scans = screen.groups_table, screen.candidates_table
+    assert not screen.query_one("#filter-row").display
+    await press(app, pilot, "slash")
+    assert app.screen is screen and not isinstance(app.screen, ScannersScreen)
+    assert screen.focused is screen.filter_input and screen.query_one("#filter-row").display
+    await press(app, pilot, *"port:3306")
+    assert groups.frame["group"].to_list() == ["S01"] and sorted(scans.frame["rank"].to_list()) == [1, 4]
+    text = screen_text(app)
+    assert "suggested groups · 12 · 12 new · 1 match /port:3306" in text and "candidate scans · 35 · 35 new · 2 match" in text
+    await press(app, pilot, "enter")  # applied: back to the list, the filter stays
+    assert screen.focused is groups and groups.row_count == 1
+    await press(app, pilot, "slash", "ctrl+u")  # (the bar's own clear-line key)
+    screen.filter_input.value = "as:6939 day:2024-02-07 timing:parallel review:new"
+    await settle(app, pilot)
+    assert scans.frame["rank"].to_list() == [8] and groups.frame["group"].to_list() == ["S04"]
+    screen.filter_input.value = "tool:zmap"
+    await settle(app, pilot)
+    assert screen.filter_input.has_class("-invalid") and "unknown key 'tool'" in screen_text(app)
+    assert scans.frame["rank"].to_list() == [8]  # a bad term keeps the last good filter
+    await press(app, pilot, "escape")  # escape clears
+    assert groups.row_count == 12 and scans.row_count == 35 and "match" not in screen_text(app)
+    assert not screen.query_one("#filter-row").display and app.screen is screen
+    await press(app, pilot, "slash", *"review:same")
+    assert groups.row_count == 0 and "nothing matches the filter" in screen_text(app)
+    await press(app, pilot, "escape", "escape")  # cleared, then back to the area shown before
+    assert not isinstance(app.screen, CandidatesScreen)

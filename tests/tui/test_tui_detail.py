@@ -238,52 +238,75 @@ def _candidate(app, predicate):
     return next(c for c in app.state.collab.candidates if predicate(c))
 
 
-def test_candidate_detail_shows_parallel_and_sequential_members(tui_cache):
+async def _back_to_the_area(app, pilot, depth: int) -> None:
+    """Escape until the screen stack is *depth* deep again (the area the scenario began on)."""
+    for _ in range(8):
+        if len(app.screen_stack) <= depth:
+            return
+        await pilot.press("escape")
+        await settle(app, pilot)
+    raise AssertionError(f"still {len(app.screen_stack)} screens deep")
+
+
+def test_sample_details_at_80x24(tui_cache, monkeypatch):
+    """One app on the sample at 80x24 for four independent checks (one start instead of four): a candidate's
+    parallel and sequential members, a group's timing plot without scrolling, a scanner's detail from the list,
+    then (the labelling entry points replaced from there on) the labelling keys of the detail screens."""
     async def scenario(app, pilot):
-        sts = _candidate(app, lambda c: c.key.text == "80.82.77.0/24")
-        app.open_candidate(sts)
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, CandidateDetailScreen)
-        strips = screen.timing
-        assert strips.row_count == 9 and app.focused is strips
-        start, end = strips._layout()[1] // 10, strips._layout()[1] * 9 // 10
-        rows = [_strip_part(strips, PINNED + i) for i in range(9)]
-        assert all(" " not in row[start:end] for row in rows)  # all nine busy over the same span
-        assert "port 3306" in screen_text(app) and "parallel" in screen_text(app)
-        assert screen.query_one("#detail-split", FigurePanel).drawn
-        await pilot.press("escape")
-        await pilot.pause()
-        assert not isinstance(app.screen, CandidateDetailScreen)
+        depth = len(app.screen_stack)
+        for check in (_candidate_detail_shows_parallel_and_sequential_members,
+                      _group_at_80x24_shows_its_timing_plot_without_scrolling_and_every_scan_counted,
+                      _scanner_detail_from_the_list):
+            await check(app, pilot)
+            await _back_to_the_area(app, pilot, depth)
+        await _labelling_keys_call_the_labelling_entry_points(app, pilot, monkeypatch)
 
-        cr01 = _candidate(app, lambda c: c.source_ips == ("71.6.232.6", "71.6.232.7"))
-        app.open_candidate(cr01)
-        await settle(app, pilot)
-        strips = app.screen.timing
-        assert strips.labels == ["71.6.232.6", "71.6.232.7"] or strips.labels == ["71.6.232.7", "71.6.232.6"]
-        first, second = _strip_part(strips, PINNED), _strip_part(strips, PINNED + 1)
-        half = len(first) // 2
-        assert first[:half].strip() and not first[half + 2 :].strip()
-        assert second[half + 2 :].strip() and not second[: half - 2].strip()
-        text = screen_text(app)
-        assert "sequential" in text and "50.0%" in text and "2,048" in text
-        await pilot.press("plus")
-        await settle(app, pilot)
-        assert strips.zoomed and strips.row_count == 2
-        await pilot.press("enter")  # the member under the cursor: its scanner detail
-        await settle(app, pilot)
-        assert isinstance(app.screen, ScannerDetailScreen) and app.screen.row.src == strips.grid.sources[0]
-        await pilot.press("escape")
-        await pilot.pause()
-        assert app.screen.timing is strips
-        assert "why" not in text.split()  # a plain cover has no reasons row
+    run_app(make_app([SAMPLE], tui_cache), scenario, size=(80, 24))
 
-        n2 = _candidate(app, lambda c: c.port == 8000)  # the sample's double cover: its reasons in the facts
-        app.open_candidate(n2)
-        await settle(app, pilot)
-        assert "why" in screen_text(app).split() and "2-fold cover of 4 sources" in screen_text(app)
 
-    run_app(make_app([SAMPLE], tui_cache), scenario)
+async def _candidate_detail_shows_parallel_and_sequential_members(app, pilot):
+    sts = _candidate(app, lambda c: c.key.text == "80.82.77.0/24")
+    app.open_candidate(sts)
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, CandidateDetailScreen)
+    strips = screen.timing
+    assert strips.row_count == 9 and app.focused is strips
+    start, end = strips._layout()[1] // 10, strips._layout()[1] * 9 // 10
+    rows = [_strip_part(strips, PINNED + i) for i in range(9)]
+    assert all(" " not in row[start:end] for row in rows)  # all nine busy over the same span
+    assert "port 3306" in screen_text(app) and "parallel" in screen_text(app)
+    assert screen.query_one("#detail-split", FigurePanel).drawn
+    await pilot.press("escape")
+    await pilot.pause()
+    assert not isinstance(app.screen, CandidateDetailScreen)
+
+    cr01 = _candidate(app, lambda c: c.source_ips == ("71.6.232.6", "71.6.232.7"))
+    app.open_candidate(cr01)
+    await settle(app, pilot)
+    strips = app.screen.timing
+    assert strips.labels == ["71.6.232.6", "71.6.232.7"] or strips.labels == ["71.6.232.7", "71.6.232.6"]
+    first, second = _strip_part(strips, PINNED), _strip_part(strips, PINNED + 1)
+    half = len(first) // 2
+    assert first[:half].strip() and not first[half + 2 :].strip()
+    assert second[half + 2 :].strip() and not second[: half - 2].strip()
+    text = screen_text(app)
+    assert "sequential" in text and "50.0%" in text and "2,048" in text
+    await pilot.press("plus")
+    await settle(app, pilot)
+    assert strips.zoomed and strips.row_count == 2
+    await pilot.press("enter")  # the member under the cursor: its scanner detail
+    await settle(app, pilot)
+    assert isinstance(app.screen, ScannerDetailScreen) and app.screen.row.src == strips.grid.sources[0]
+    await pilot.press("escape")
+    await pilot.pause()
+    assert app.screen.timing is strips
+    assert "why" not in text.split()  # a plain cover has no reasons row
+
+    n2 = _candidate(app, lambda c: c.port == 8000)  # the sample's double cover: its reasons in the facts
+    app.open_candidate(n2)
+    await settle(app, pilot)
+    assert "why" in screen_text(app).split() and "2-fold cover of 4 sources" in screen_text(app)
 
 
 def test_group_detail_scans_side_by_side_and_hundreds_of_sources(tui_cache):
@@ -318,31 +341,28 @@ def test_group_detail_scans_side_by_side_and_hundreds_of_sources(tui_cache):
     run_app(make_app([SAMPLE], tui_cache), scenario, size=(160, 48))
 
 
-def test_group_at_80x24_shows_its_timing_plot_without_scrolling_and_every_scan_counted(tui_cache):
+async def _group_at_80x24_shows_its_timing_plot_without_scrolling_and_every_scan_counted(app, pilot):
     """At 80x24 the timing plot was below two screens of cards, and the third card was cut off."""
-    async def scenario(app, pilot):
-        group = next(g for g in app.state.groups if g.n_scans >= 6)
-        app.open_group(group)
+    group = next(g for g in app.state.groups if g.n_scans >= 6)
+    app.open_group(group)
+    await settle(app, pilot)
+    screen = app.screen
+    assert screen.has_class("-compact-scans") and not screen.query_one("#detail-scans").display
+    timing, body = screen.timing, screen.query_one("#detail-body")
+    assert body.scroll_offset.y == 0
+    assert timing.region.y + timing.region.height <= app.size.height - 1  # above the footer, whole
+    assert timing.region.height >= 8 and timing.row_count == group.sizes[0]
+    text = screen_text(app)
+    assert "per-IP timing" in text and timing.labels[0] in text
+    for step in range(group.n_scans):
+        tabs = screen.query_one("#detail-scan-tabs", Static).render().plain
+        shown = tabs.count("src")
+        hidden = [int(n) for n in re.findall(r"◂(\d+)|(\d+)▸", tabs) for n in n if n]
+        assert shown + sum(hidden) == group.n_scans  # whole scans drawn, the others counted
+        assert len(tabs) <= screen.query_one("#detail-scan-tabs").content_region.width
+        assert f"scan {step + 1}/{group.n_scans}" in str(timing.border_title)
+        await pilot.press("right")
         await settle(app, pilot)
-        screen = app.screen
-        assert screen.has_class("-compact-scans") and not screen.query_one("#detail-scans").display
-        timing, body = screen.timing, screen.query_one("#detail-body")
-        assert body.scroll_offset.y == 0
-        assert timing.region.y + timing.region.height <= app.size.height - 1  # above the footer, whole
-        assert timing.region.height >= 8 and timing.row_count == group.sizes[0]
-        text = screen_text(app)
-        assert "per-IP timing" in text and timing.labels[0] in text
-        for step in range(group.n_scans):
-            tabs = screen.query_one("#detail-scan-tabs", Static).render().plain
-            shown = tabs.count("src")
-            hidden = [int(n) for n in re.findall(r"◂(\d+)|(\d+)▸", tabs) for n in n if n]
-            assert shown + sum(hidden) == group.n_scans  # whole scans drawn, the others counted
-            assert len(tabs) <= screen.query_one("#detail-scan-tabs").content_region.width
-            assert f"scan {step + 1}/{group.n_scans}" in str(timing.border_title)
-            await pilot.press("right")
-            await settle(app, pilot)
-
-    run_app(make_app([SAMPLE], tui_cache), scenario, size=(80, 24))
 
 
 def test_scan_tabs_elide_whole_scans():
@@ -359,54 +379,47 @@ def test_scan_tabs_elide_whole_scans():
             assert any("reverse" in str(span.style) for span in text.spans)
 
 
-def test_scanner_detail_from_the_list(tui_cache):
-    async def scenario(app, pilot):
-        await pilot.press("2")
-        await settle(app, pilot)
-        await pilot.press("enter")
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, ScannerDetailScreen)
-        strips = screen.timing
-        assert strips.labels[0] == "all ports" and strips.row_count >= 2
-        assert all(panel.drawn for panel in screen.query(FigurePanel))
-        assert "masscan" in screen_text(app) or "zmap" in screen_text(app)
-        await pilot.press("question_mark")
-        await settle(app, pilot)
-        assert isinstance(app.screen, HelpScreen)
-        described = {description for _group, _keys, description in app.screen.rows}
-        assert {"Back", "Zoom in", "Zoom out", "Earlier", "Later", "Whole range"} <= described
-        assert "all ports summed" in str(app.screen.query_one("#help-notes", Static).render())
-        await pilot.press("escape", "escape")
-        await pilot.pause()
-        assert not isinstance(app.screen, ScannerDetailScreen)
-
-    run_app(make_app([SAMPLE], tui_cache), scenario)
+async def _scanner_detail_from_the_list(app, pilot):
+    await pilot.press("2")
+    await settle(app, pilot)
+    await pilot.press("enter")
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, ScannerDetailScreen)
+    strips = screen.timing
+    assert strips.labels[0] == "all ports" and strips.row_count >= 2
+    assert all(panel.drawn for panel in screen.query(FigurePanel))
+    assert "masscan" in screen_text(app) or "zmap" in screen_text(app)
+    await pilot.press("question_mark")
+    await settle(app, pilot)
+    assert isinstance(app.screen, HelpScreen)
+    described = {description for _group, _keys, description in app.screen.rows}
+    assert {"Back", "Zoom in", "Zoom out", "Earlier", "Later", "Whole range"} <= described
+    assert "all ports summed" in str(app.screen.query_one("#help-notes", Static).render())
+    await pilot.press("escape", "escape")
+    await pilot.pause()
+    assert not isinstance(app.screen, ScannerDetailScreen)
 
 
-def test_labelling_keys_call_the_labelling_entry_points(tui_cache, monkeypatch):
+async def _labelling_keys_call_the_labelling_entry_points(app, pilot, monkeypatch):
     import scantui.tui.labelling as labelling
 
     calls = []
     monkeypatch.setattr(labelling, "label_dialog", lambda app, record: calls.append(("label", record.port)))
     monkeypatch.setattr(labelling, "set_verdict",
                         lambda app, record, verdict: calls.append((verdict, getattr(record, "group", None))))
-
-    async def scenario(app, pilot):
-        app.open_candidate(app.state.collab.candidates[0])
-        await settle(app, pilot)
-        await pilot.press("l", "a")
-        assert calls == [("label", app.state.collab.candidates[0].port), ("collaborative", None)]
-        assert isinstance(app.screen, CandidateDetailScreen)  # l labels here, it does not switch areas
-        await pilot.press("escape")
-        app.open_group(app.state.groups[0])
-        await settle(app, pilot)
-        await pilot.press("x", "n")
-        group = app.state.groups[0].group
-        assert calls[2:] == [("not_collaborative", group), ("unsure", group)]
-        assert app.screen.review == ("new", [])  # shown in the facts panel
-
-    run_app(make_app([SAMPLE], tui_cache), scenario)
+    app.open_candidate(app.state.collab.candidates[0])
+    await settle(app, pilot)
+    await pilot.press("l", "a")
+    assert calls == [("label", app.state.collab.candidates[0].port), ("collaborative", None)]
+    assert isinstance(app.screen, CandidateDetailScreen)  # l labels here, it does not switch areas
+    await pilot.press("escape")
+    app.open_group(app.state.groups[0])
+    await settle(app, pilot)
+    await pilot.press("x", "n")
+    group = app.state.groups[0].group
+    assert calls[2:] == [("not_collaborative", group), ("unsure", group)]
+    assert app.screen.review == ("new", [])  # shown in the facts panel
 
 
 # ---------------------------------------------------------------- hostile text (tiny data)

@@ -99,7 +99,8 @@ def test_the_overview_brush_sets_the_same_range(tiny_parquet, tui_cache):
     run_app(make_app([tiny_parquet], tui_cache), scenario)
 
 
-def test_the_cli_query_lists_the_rows_of_the_tui_query_bar(tiny_parquet, tui_cache, capsys):
+def test_the_cli_query_lists_the_rows_of_the_tui_query_bar(tiny_parquet, tui_cache, capsys, monkeypatch):
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tui_cache))  # the app's rollup of the tiny data, not a second one
     text = "day:2024-03-02 -tool:zmap"
     code, out, err = run_cli(["scanners", str(tiny_parquet), "--json", "--query", text], capsys)
     assert code == 0, err
@@ -120,6 +121,7 @@ def _cli(capsys, *argv) -> list[dict]:
 
 def test_range_and_query_on_candidates_and_groups_are_the_clis(tui_cache, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no ./scantui-labels.yaml for the CLI: every row is new, as in the app
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tui_cache))  # the app's rollup of the sample, not a second one
     span = ["--window", "day", "--day", "2024-02-05..2024-02-09"]
     cands = {(c["port"], c["day"], c["key"]) for c in _cli(capsys, "collab", str(SAMPLE), *span)}
     groups = [g["group"] for g in _cli(capsys, "groups", str(SAMPLE), *span)]

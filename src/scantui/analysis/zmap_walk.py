@@ -424,7 +424,7 @@ def _consistent(dmin: np.ndarray, dt: np.ndarray, tight: np.ndarray) -> tuple[np
     best = np.zeros(rate.shape[1], dtype=np.int64)
     centre = np.full(rate.shape[1], np.nan)
     hi_factor = (1 + SLOPE_TOL) / (1 - SLOPE_TOL)
-    for i in range(srt.shape[0]):
+    for i in range(int((~np.isnan(srt)).sum(axis=0).max(initial=0))):  # rows below: NaN in every column
         lo = srt[i]
         inside = (srt >= lo) & (srt <= lo * hi_factor)
         cnt = inside.sum(axis=0)
@@ -435,10 +435,11 @@ def _consistent(dmin: np.ndarray, dt: np.ndarray, tight: np.ndarray) -> tuple[np
 
 
 def match_walk(dst, ts, telescope: Sequence[tuple[int, int]] | int, hyp: Hypothesis = Hypothesis(), *,
-                version: int = 4) -> WalkMatch | None:
+                version: int = 4, pretest: bool = True) -> WalkMatch | None:
     """Whether one source's probes (destinations, timestamps in seconds, time-ordered) follow a
     ZMap walk under *hyp*, seen through a telescope of [lo, hi) address ranges (or of that many
-    addresses, all allowed by *hyp*)."""
+    addresses, all allowed by *hyp*). *pretest*: :func:`may_match` first where it applies (same
+    answers; False only to check that)."""
     imap = index_map(hyp)
     p = group_prime(imap.count, version=version)
     n = p - 1
@@ -464,6 +465,8 @@ def match_walk(dst, ts, telescope: Sequence[tuple[int, int]] | int, hyp: Hypothe
         return None
     e = dlog(p)((idx + 1).astype(np.uint64))
     limit = TIGHT * n / m_tele
+    if pretest and not may_match(e[:h], ts[:h], p, limit, need_tight, need_slope):
+        return None
     # stage 1, every candidate: the first hits' positions on g's cycle as fractions (float64: off
     # by ~2**-21 of a turn, far below a tight gap); a true g puts most of them in tight pairs
     h1 = min(h, STAGE1_HITS)
@@ -498,6 +501,102 @@ def match_walk(dst, ts, telescope: Sequence[tuple[int, int]] | int, hyp: Hypothe
     if not found:
         return None
     return _describe(found, cand, e, ts, n, limit, hyp, p)
+
+
+#: :func:`may_match` enumerates at most this many (link, generator) pairs (else it says "maybe").
+SPARSE_MAX = 1 << 17
+
+
+@lru_cache(maxsize=None)
+def _odd_inverses(p: int) -> bool:
+    """Whether group p's n = p - 1 is a power of two (257, 65537: the prefix test's) and every candidate's
+    inverse log is odd (a primitive root's log is): :func:`may_match`'s ground."""
+    n = p - 1
+    return not n & (n - 1) and bool(np.all(candidates(p).inv_log & np.uint64(1)))
+
+
+def may_match(e: np.ndarray, ts: np.ndarray, p: int, limit: float, need_tight: int, need_slope: int) -> bool:
+    """Stage 2 of :func:`match_walk` over every candidate at once, from the other end: False only when no
+    candidate's links (of hits *e*, logs of the first ``h`` elements, times *ts*) reach *need_tight*
+    tight ones or *need_slope* consistent ones, so the full test would find nothing (exact: same
+    integers, same :func:`_consistent`); True when one might, or where it does not apply.
+
+    A link of hit k to hit k - j is tight for the candidates whose inverse log ``c`` puts
+    d = (e_k - e_{k-j}) * c mod n below *limit*. With n = 2**m and e_k - e_{k-j} = 2**a * u (u odd),
+    every such d is 2**a * s, s odd (c is odd), so c = s * u**-1 mod 2**(m-a) plus any multiple of
+    2**(m-a): about limit / 2 candidates per link, listed directly instead of trying all 32,768 of
+    group 65537. A source that does not walk ends here, in about a millisecond."""
+    if len(e) < 2 or not _odd_inverses(p):
+        return True
+    n, h = p - 1, len(e)
+    bits = n.bit_length() - 1
+    top = min(math.ceil(limit) - 1, n - 1)  # the largest integer distance below limit
+    k, j = _link_pairs(h)
+    e = e.astype(np.int64)
+    delta = (e[k] - e[k - j]) % n
+    if not delta.all():  # (distinct hits have distinct logs)
+        return True
+    a = np.frexp((delta & -delta).astype(np.float64))[1] - 1
+    u = (delta >> a).astype(np.uint64)
+    inv = u.copy()
+    for _ in range(5):  # Newton: u * inv = 1 mod 2**64 (right to 3 bits at the start)
+        inv *= np.uint64(2) - u * inv
+    inv = (inv & np.uint64(n - 1)).astype(np.int64)  # u**-1 mod n (and so mod every 2**(m-a))
+    levels = [(lv, np.flatnonzero(a == lv)) for lv in range(bits) if (1 << lv) <= top]
+    if sum((((top >> lv) + 1) // 2 << lv) * len(sel) for lv, sel in levels) > SPARSE_MAX:
+        return True
+    cs, blocks = [], []  # blocks: (first entry, entries per link, lifts, level, links)
+    start = 0
+    for lv, sel in levels:
+        if not len(sel):
+            continue
+        odd = np.arange(1, (top >> lv) + 1, 2, dtype=np.int64)
+        c = (inv[sel, None] * odd[None, :]) & ((1 << (bits - lv)) - 1)
+        if lv:
+            lifts = np.arange(1 << lv, dtype=np.int64) << (bits - lv)
+            c = c[:, :, None] + lifts[None, None, :]
+        cs.append(c.ravel())
+        blocks.append((start, len(odd) << lv, 1 << lv, lv, sel))
+        start += c.size
+    if not cs:
+        return False
+    cand = np.concatenate(cs)
+    # a candidate's marks bound its tight links from above (two lags of one hit may both be tight)
+    marks = np.bincount(cand, minlength=n)
+    over = marks >= min(need_tight, need_slope)
+    sel = np.flatnonzero(over)
+    if not len(sel):
+        return False
+    q = np.flatnonzero(over[cand])  # the entries of those candidates, back to (link, distance)
+    cl = np.searchsorted(sel, cand[q])
+    b = np.searchsorted(np.array([bl[0] for bl in blocks]), q, side="right") - 1
+    first, per, nlift, lv = (np.array([bl[i] for bl in blocks])[b] for i in range(4))
+    w = q - first
+    link = np.concatenate([bl[4] for bl in blocks])[np.cumsum([0] + [len(bl[4]) for bl in blocks])[b] + w // per]
+    d = (2 * (w % per // nlift) + 1) << lv
+    row = k[link] - 1
+    dmin = np.full((h - 1, len(sel)), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(dmin, (row, cl), d)
+    tight = dmin < limit
+    n_tight = tight.sum(axis=0)
+    if n_tight.max() >= need_tight:
+        return True
+    if n_tight.max() < need_slope:
+        return False
+    lag = np.zeros(dmin.shape, dtype=np.int64)
+    at_min = d == dmin[row, cl]
+    lag[row[at_min], cl[at_min]] = j[link[at_min]]
+    idx = np.arange(1, h)[:, None]
+    dt = ts[idx] - ts[np.maximum(idx - lag, 0)]
+    best, _ = _consistent(dmin.astype(np.float64), dt, tight)
+    return bool((best >= need_slope).any())
+
+
+@lru_cache(maxsize=64)
+def _link_pairs(h: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (k, j) of the links :func:`_links` looks at for *h* hits: hit k to hit k - j, 1 <= j <= min(WINDOW, k)."""
+    k, j = np.nonzero(np.arange(1, WINDOW + 1)[None, :] <= np.arange(h)[:, None])
+    return k, j + 1
 
 
 def _describe(found: list[int], cand: Candidates, e: np.ndarray, ts: np.ndarray, n: int, limit: float,
