@@ -12,7 +12,7 @@ import os
 import time
 
 import polars as pl
-from tuihelp import make_app, tiny_frame
+from tuihelp import make_app, tiny_frame, until_followed
 
 
 def _day_file(folder, day: int, name: str | None = None):
@@ -24,16 +24,6 @@ def _day_file(folder, day: int, name: str | None = None):
     os.utime(tmp, (old, old))
     tmp.rename(final)
     return frame.height
-
-
-async def _until(app, pilot, check, what: str, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        app._follow_wake.set()
-        await pilot.pause(0.05)
-        if check():
-            return
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_follow_folds_new_files_in_while_the_app_runs(tmp_path, monkeypatch):
@@ -62,11 +52,11 @@ def test_follow_folds_new_files_in_while_the_app_runs(tmp_path, monkeypatch):
 
     async def main():
         async with app.run_test(size=(80, 24)) as pilot:
-            await _until(app, pilot, lambda: app.overview is not None and not app.loading, "the first load")
+            await until_followed(app, pilot, lambda: app.overview is not None and not app.loading, "the first load")
             assert app.load_error is None
             assert app.overview.packets == first and app.overview.days == 1
             second = _day_file(folder, 2)
-            await _until(app, pilot, lambda: app.overview is not None and app.overview.days == 2, "the second day")
+            await until_followed(app, pilot, lambda: app.overview is not None and app.overview.days == 2, "the second day")
             assert app.overview.packets == first + second
             assert any("folding in 1 new file: day2.parquet" in n for n in notes)
             assert app.state.request.follow and app.state.request.files == (str(folder / "day1.parquet"), str(folder / "day2.parquet"))

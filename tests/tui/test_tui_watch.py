@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 
-from tuihelp import make_app
+from tuihelp import make_app, until_followed
 from watchbuild import SOURCES, TELESCOPE, scan_frame, write_day
 
 from scantui.labels.session import LabelSession, ScanRef
 
 STRANGERS = ("203.0.113.20", "203.0.113.21")
-
-
-async def _until(app, pilot, check, what: str, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        app._follow_wake.set()
-        await pilot.pause(0.05)
-        if check():
-            return
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_labelled_group_back_in_a_new_file_is_notified_once(tmp_path):
@@ -50,20 +39,20 @@ def test_a_labelled_group_back_in_a_new_file_is_notified_once(tmp_path):
 
     async def main():
         async with app.run_test(size=(80, 24)) as pilot:
-            await _until(app, pilot, lambda: watched(1), "the baseline")
+            await until_followed(app, pilot, lambda: watched(1), "the baseline")
             assert not [n for t, n in notes if t == "watch"]  # day 5's scan is recorded: nothing is back
             write_day(folder, "d06.parquet", scan_frame("2024-02-06"))
-            await _until(app, pilot, lambda: watched(2), "the second day")
+            await until_followed(app, pilot, lambda: watched(2), "the second day")
             assert [n for t, n in notes if t == "watch"] == [back]  # the title shown as text, not markup
             write_day(folder, "d07.parquet", scan_frame("2024-02-07", STRANGERS, 22))  # nothing of G01's
-            await _until(app, pilot, lambda: watched(3), "the third day")
+            await until_followed(app, pilot, lambda: watched(3), "the third day")
             assert [n for t, n in notes if t == "watch"] == [back]  # once per hit per session
             # another analyst labels the strangers now: their day-7 scan was there before, it is not "back"
             LabelSession.open(str(labels), author="bob").create(STRANGERS, group_id="G02")
             app.check_labels_file()
-            await _until(app, pilot, lambda: "G02" in app.state.labels.store.ids, "the labels reload")
+            await until_followed(app, pilot, lambda: "G02" in app.state.labels.store.ids, "the labels reload")
             write_day(folder, "d08.parquet", scan_frame("2024-02-08", SOURCES, 8443))
-            await _until(app, pilot, lambda: watched(4), "the fourth day")
+            await until_followed(app, pilot, lambda: watched(4), "the fourth day")
             assert [n for t, n in notes if t == "watch"] == [back, back.replace("8080, 2024-02-06", "8443, 2024-02-08")]
             assert [h.id for h in app.watch_fired] == ["back|G01|8080|2024-02-06", "back|G01|8443|2024-02-08"]
             commands = {name: cb for name, _help, cb in app.palette_commands(app.screen)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -122,3 +123,14 @@ def screen_strips(app):
 def screen_text(app) -> str:
     """Everything on the current screen as plain text (what a user reads)."""
     return "\n".join(strip.text for strip in screen_strips(app))
+
+
+async def until_followed(app, pilot, check, what: str, seconds: float = 60.0) -> None:
+    """Wake a ``--follow`` app's watcher until *check()* holds (*what* names it in the timeout's error)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app._follow_wake.set()
+        await pilot.pause(0.05)
+        if check():
+            return
+    raise AssertionError(f"timed out waiting for {what}")

@@ -109,6 +109,18 @@ class NavigationMixin:
         """Enter on a scanner row: its detail."""
         self.push_screen(ScannerDetailScreen(row))
 
+    def open_source(self, src: int) -> None:
+        """The scanner detail of the source *src* (an int address) from the scanner list, or a notification
+        when the list has no row for it (a source that sent no probe)."""
+        from scantui.tui.columns import ip_text
+
+        scanners = self.state.scanners
+        row = scanners.row(int(src)) if scanners is not None else None
+        if row is None:
+            self.notify(f"{ip_text(src)} is not in the scanner list (no probes)", title="scanner", markup=False)
+            return
+        self.open_scanner(row)
+
     def open_candidate(self, record: CandidateScan) -> None:
         """A candidate scan: its detail with the per-IP timing plot."""
         self.push_screen(CandidateDetailScreen(record))

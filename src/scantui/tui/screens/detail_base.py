@@ -19,7 +19,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
 
-from scantui.tui.columns import ip_text
 from scantui.tui.state import error_text
 from scantui.tui.widgets.figures import FigurePanel
 from scantui.tui.widgets.timing import PINNED, TimingStrips
@@ -192,12 +191,7 @@ class DetailScreen(Screen):
 
     def open_source(self, src: int) -> None:
         """The scanner detail of *src* (from the scanner list's rows)."""
-        scanners = self.app.state.scanners
-        row = scanners.row(src) if scanners is not None else None
-        if row is None:
-            self.notify(f"{ip_text(src)} is not in the scanner list (no probes?)", title="scanner", markup=False)
-            return
-        self.app.open_scanner(row)
+        self.app.open_source(src)
 
     def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
         strips = self.timing

@@ -180,14 +180,8 @@ class SensorsScreen(Screen):
     @on(VirtualTable.RowSelected, "#sensors-sources-table")
     def _source_selected(self, event: VirtualTable.RowSelected) -> None:
         src = event.row.get("src")
-        if src is None:
-            return
-        scanners = self.app.state.scanners
-        row = scanners.row(int(src)) if scanners is not None else None
-        if row is None:
-            self.notify(f"{ip_text(src)} is not in the scanner list (no probes)", title="scanner", markup=False)
-            return
-        self.app.open_scanner(row)
+        if src is not None:
+            self.app.open_source(int(src))
 
     @on(VirtualTable.RowSelected, "#sensors-scans-table")
     def _scan_selected(self, event: VirtualTable.RowSelected) -> None:

@@ -157,14 +157,8 @@ class SimilarScreen(Screen):
     @on(VirtualTable.RowSelected, "#similar-table")
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
         src = event.row.get("src")
-        if src is None:
-            return
-        scanners = self.app.state.scanners
-        row = scanners.row(int(src)) if scanners is not None else None
-        if row is None:
-            self.notify(f"{ip_text(src)} is not in the scanner list", title="scanner", markup=False)
-            return
-        self.app.open_scanner(row)
+        if src is not None:
+            self.app.open_source(int(src))
 
     def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
         yield "similar: back", "Back to the previous screen (escape)", self.app.action_back
