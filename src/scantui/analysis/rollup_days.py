@@ -43,8 +43,10 @@ Unicorn sessions
     exact: per-key counts are summed over the days and kept above the
     threshold, one key range at a time (the day files are sorted by key, so a
     range reads only its row groups). Memory: the distinct keys of one range;
-    ranges double until each holds at most :data:`KEYS_PER_RANGE` key rows
-    (counted over the days, an upper bound on its distinct keys), up to 256.
+    enough even ranges for each to hold about :data:`KEYS_PER_RANGE` key rows
+    (counted over the days, an upper bound on its distinct keys; the keys are
+    hash-like), up to :data:`MAX_KEY_RANGES` (whole powers of two before session 8:
+    a range then held 5-10 M rows, so peaks varied by 2x with the data's size).
     Disk: one (key, count) row per distinct SYN session key per day (for random
     traffic about one per SYN probe: ~8 bytes before compression).
 ``src_totals`` and ``src_profile`` (schedules, coverage, top ports)
@@ -128,7 +130,10 @@ Unicorn sessions
 
     The Unicorn sessions of an extension (:func:`extend_sessions`) are the older
     rollup's plus the new days' keys whose count over every day now passes the
-    threshold (the held days' counts are read for those keys only). A removed
+    threshold (the held days' counts are read for those keys only), one key range
+    at a time like the full merge of the sessions, the ranges planned on the new
+    days' key rows (memory: one range's distinct new keys, whatever the number of
+    days added in one run). A removed
     or changed day cannot be subtracted from a union, so it makes a full merge.
 
     Memory: one source range at a time (the new days' ``port_day`` rows of the
@@ -195,6 +200,8 @@ PAIRS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "dst": pl.U
 
 #: Key-count rows one Unicorn merge range may hold (over all days).
 KEYS_PER_RANGE = 10_000_000
+#: Most key ranges a Unicorn merge reads (a year of 35 M-packet days: ~1,300 ranges of 10 M key rows).
+MAX_KEY_RANGES = 4096
 #: ``port_day`` plus ``src_dsts`` rows one source range may hold (over all days).
 ROWS_PER_RANGE = 2_000_000
 #: Rows per row group of the day files read by range (small enough for ranges to skip most of a file).
@@ -390,20 +397,19 @@ def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper |
 
 
 def key_ranges(files: Sequence[str]) -> int:
-    """How many even session-key ranges the key-count *files* are read in: doubled until each holds at
-    most :data:`KEYS_PER_RANGE` of their rows (an upper bound on its distinct keys), up to 256."""
+    """How many even session-key ranges the key-count *files* are read in: enough for each to hold
+    about :data:`KEYS_PER_RANGE` of their rows (an upper bound on its distinct keys; the keys are
+    hash-like), up to :data:`MAX_KEY_RANGES`."""
     total = sum(_rows(f) for f in files)
-    ranges = 1
-    while ranges < 256 and total > ranges * KEYS_PER_RANGE:
-        ranges *= 2
-    return ranges
+    return max(1, min(MAX_KEY_RANGES, -(-total // KEYS_PER_RANGE)))
 
 
 def _key_range(r: int, ranges: int) -> pl.Expr:
-    """Rows of session-key range *r* of *ranges* (the key files are sorted by key: a range reads only its row groups)."""
+    """Rows of session-key range *r* of *ranges* (the key files are sorted by key: a range reads only
+    its row groups); the last range runs to the largest key."""
     width = (1 << 32) // ranges
     key = pl.col("unicorn_key")
-    return (key >= r * width) & (key <= (r + 1) * width - 1)
+    return key >= r * width if r == ranges - 1 else (key >= r * width) & (key <= (r + 1) * width - 1)
 
 
 def extend_sessions(sessions: pl.DataFrame, held: Sequence[Path], new: Sequence[Path], min_packets: int) -> pl.DataFrame:
