@@ -199,8 +199,8 @@ ENRICHMENT = "enrichment.parquet"
 PAIRS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "dst": pl.UInt32()})
 
 #: Key-count rows one Unicorn merge range may hold (over all days).
-KEYS_PER_RANGE = 10_000_000
-#: Most key ranges a Unicorn merge reads (a year of 35 M-packet days: ~1,300 ranges of 10 M key rows).
+KEYS_PER_RANGE = 4_000_000
+#: Most key ranges a Unicorn merge reads (a year of 35 M-packet days: ~3,200 ranges of 4 M key rows).
 MAX_KEY_RANGES = 4096
 #: ``port_day`` plus ``src_dsts`` rows one source range may hold (over all days).
 ROWS_PER_RANGE = 2_000_000
