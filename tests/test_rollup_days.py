@@ -219,6 +219,33 @@ def test_merge_ranges_do_not_change_the_tables(tmp_path, monkeypatch):
         assert_frame_equal(table, _tables(split.rollup)[name])
 
 
+def test_extending_sessions_holds_one_key_range_at_a_time(tmp_path, monkeypatch):
+    """The sessions of an extension group the new days' key counts one key range at a time (ranges
+    planned on their rows, as merge_sessions does), never all at once: that grew with the days added
+    in one run (63 full-size days: 7.75 GB). Same sessions as merging every day's keys."""
+    files = _by_day(_data(4), tmp_path / "in")
+    rc.update_rollup(open_inputs(files))
+    keys = [s / rd.KEYS for s in sorted((tmp_path / "cache" / "days" / "state").iterdir())]
+    held, new = keys[:2], keys[2:]
+    min_packets = rc.UNICORN_MIN_PACKETS
+    old = rd.merge_sessions(held, min_packets)
+    monkeypatch.setattr(rd, "KEYS_PER_RANGE", 50)
+    grouped = []
+    real = rd.extend_range
+
+    def counted(new_files, held_files, sessions, r, ranges, mp):
+        grouped.append(pl.scan_parquet(new_files).filter(rd._key_range(r, ranges)).select(pl.len()).collect().item())
+        return real(new_files, held_files, sessions, r, ranges, mp)
+
+    monkeypatch.setattr(rd, "extend_range", counted)
+    got = rd.extend_sessions(old, held, new, min_packets)
+    total = sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in new)
+    assert total > 4 * 50 and sum(grouped) == total
+    assert len(grouped) >= total / 50 and max(grouped) < total / 2
+    assert old.height == 0 and got.height == 2  # both sessions span a held and a new day: found from the held counts
+    assert_frame_equal(got, rd.merge_sessions(keys, min_packets))
+
+
 def _per_day_partials(d: rd.DayFiles, where: pl.Expr) -> list[pl.LazyFrame]:
     """The merge's partials of one day as the merge computed them before one scan read every day
     (a group-by per day and file): the reference the one-scan partials are checked against."""

@@ -43,8 +43,10 @@ Unicorn sessions
     exact: per-key counts are summed over the days and kept above the
     threshold, one key range at a time (the day files are sorted by key, so a
     range reads only its row groups). Memory: the distinct keys of one range;
-    ranges double until each holds at most :data:`KEYS_PER_RANGE` key rows
-    (counted over the days, an upper bound on its distinct keys), up to 256.
+    enough even ranges for each to hold about :data:`KEYS_PER_RANGE` key rows
+    (counted over the days, an upper bound on its distinct keys; the keys are
+    hash-like), up to :data:`MAX_KEY_RANGES` (whole powers of two before session 8:
+    a range then held 5-10 M rows, so peaks varied by 2x with the data's size).
     Disk: one (key, count) row per distinct SYN session key per day (for random
     traffic about one per SYN probe: ~8 bytes before compression).
 ``src_totals`` and ``src_profile`` (schedules, coverage, top ports)
@@ -128,7 +130,10 @@ Unicorn sessions
 
     The Unicorn sessions of an extension (:func:`extend_sessions`) are the older
     rollup's plus the new days' keys whose count over every day now passes the
-    threshold (the held days' counts are read for those keys only). A removed
+    threshold (the held days' counts are read for those keys only), one key range
+    at a time like the full merge of the sessions, the ranges planned on the new
+    days' key rows (memory: one range's distinct new keys, whatever the number of
+    days added in one run). A removed
     or changed day cannot be subtracted from a union, so it makes a full merge.
 
     Memory: one source range at a time (the new days' ``port_day`` rows of the
@@ -194,7 +199,9 @@ ENRICHMENT = "enrichment.parquet"
 PAIRS_SCHEMA = pl.Schema({"src": pl.UInt32(), "kind": ru.KIND_DTYPE, "dst": pl.UInt32()})
 
 #: Key-count rows one Unicorn merge range may hold (over all days).
-KEYS_PER_RANGE = 10_000_000
+KEYS_PER_RANGE = 4_000_000
+#: Most key ranges a Unicorn merge reads (a year of 35 M-packet days: ~3,200 ranges of 4 M key rows).
+MAX_KEY_RANGES = 4096
 #: ``port_day`` plus ``src_dsts`` rows one source range may hold (over all days).
 ROWS_PER_RANGE = 2_000_000
 #: Rows per row group of the day files read by range (small enough for ranges to skip most of a file).
@@ -383,39 +390,68 @@ def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper |
     files = [str(f) for f in key_files]
     if not files:
         return out[0]
-    total = sum(_rows(f) for f in files)
-    ranges = 1
-    while ranges < 256 and total > ranges * KEYS_PER_RANGE:
-        ranges *= 2
+    ranges = key_ranges(files)
     jobs = [(files, r, ranges, min_packets) for r in range(ranges)]
     out.extend((map or serial)(session_range, jobs))
     return pl.concat(out).sort("unicorn_key")
 
 
+def key_ranges(files: Sequence[str]) -> int:
+    """How many even session-key ranges the key-count *files* are read in: enough for each to hold
+    about :data:`KEYS_PER_RANGE` of their rows (an upper bound on its distinct keys; the keys are
+    hash-like), up to :data:`MAX_KEY_RANGES`."""
+    total = sum(_rows(f) for f in files)
+    return max(1, min(MAX_KEY_RANGES, -(-total // KEYS_PER_RANGE)))
+
+
+def _key_range(r: int, ranges: int) -> pl.Expr:
+    """Rows of session-key range *r* of *ranges* (the key files are sorted by key: a range reads only
+    its row groups); the last range runs to the largest key."""
+    width = (1 << 32) // ranges
+    key = pl.col("unicorn_key")
+    return key >= r * width if r == ranges - 1 else (key >= r * width) & (key <= (r + 1) * width - 1)
+
+
 def extend_sessions(sessions: pl.DataFrame, held: Sequence[Path], new: Sequence[Path], min_packets: int) -> pl.DataFrame:
     """:func:`merge_sessions` of the key files *held* and *new* from *sessions*, those of *held*
     alone: a key's count only grows with more days, so they stay sessions, and only the keys of
-    the *new* days can join them (their counts in *held* are read for those keys only). Memory:
-    the new days' keys."""
+    the *new* days can join them (their counts in *held* are read for those keys only).
+
+    One key range at a time (:func:`extend_range`), as :func:`merge_sessions` does, the ranges planned
+    on the *new* days' rows: memory is the distinct new keys of one range, at most :data:`KEYS_PER_RANGE`
+    (all the new days' keys at once grew with the days added in one run: 63 full-size days, 7.75 GB)."""
+    sessions = sessions.cast(dict(SESSIONS_SCHEMA))
+    new_files, held_files = [str(f) for f in new], [str(f) for f in held]
+    out = [sessions]
+    if new_files:
+        ranges = key_ranges(new_files)
+        out.extend(extend_range(new_files, held_files, sessions, r, ranges, min_packets) for r in range(ranges))
+    return pl.concat(out).sort("unicorn_key")
+
+
+def extend_range(new: Sequence[str], held: Sequence[str], sessions: pl.DataFrame, r: int, ranges: int,
+                 min_packets: int) -> pl.DataFrame:
+    """The new sessions of key range *r* of *ranges* (see :func:`extend_sessions`): the range's keys of
+    the *new* key files not yet in *sessions*, whose count over *new* and *held* passes *min_packets*."""
     key = "unicorn_key"
-    counts = pl.scan_parquet([str(f) for f in new], schema=KEY_COUNTS_SCHEMA).group_by(key).agg(
-        pl.col("n").cast(pl.UInt64).sum()).join(sessions.lazy(), on=key, how="anti").collect(engine="streaming")
+    where = _key_range(r, ranges) if ranges > 1 else pl.lit(True)
+    counts = (pl.scan_parquet(list(new), schema=KEY_COUNTS_SCHEMA).filter(where).group_by(key)
+              .agg(pl.col("n").cast(pl.UInt64).sum()).join(sessions.lazy(), on=key, how="anti").collect(engine="streaming"))
     if held and counts.height:
-        before = (pl.scan_parquet([str(f) for f in held], schema=KEY_COUNTS_SCHEMA).join(counts.lazy().select(key), on=key, how="semi")
+        before = (pl.scan_parquet(list(held), schema=KEY_COUNTS_SCHEMA).filter(where)
+                  .join(counts.lazy().select(key), on=key, how="semi")
                   .group_by(key).agg(pl.col("n").cast(pl.UInt64).sum()))
         counts = pl.concat([counts.lazy(), before]).group_by(key).agg(pl.col("n").sum()).collect(engine="streaming")
     hot = counts.filter(pl.col("n") > min_packets).select(key, pl.lit(True).alias("unicorn_session"))
-    return pl.concat([sessions.cast(dict(SESSIONS_SCHEMA)), hot.cast(dict(SESSIONS_SCHEMA))]).sort(key)
+    return hot.cast(dict(SESSIONS_SCHEMA))
 
 
 def session_range(job: tuple[list[str], int, int, int]) -> pl.DataFrame:
     """The sessions of key range *r* of *ranges* (job: key files, r, ranges, min_packets)."""
     files, r, ranges, min_packets = job
-    width = (1 << 32) // ranges
-    key = pl.col("unicorn_key")
     lf = pl.scan_parquet(files, schema=KEY_COUNTS_SCHEMA)
     if ranges > 1:
-        lf = lf.filter((key >= r * width) & (key <= (r + 1) * width - 1))
+        lf = lf.filter(_key_range(r, ranges))
     hot = (lf.group_by("unicorn_key").agg(pl.col("n").cast(pl.UInt64).sum())
            .filter(pl.col("n") > min_packets).select("unicorn_key", pl.lit(True).alias("unicorn_session")))
     return hot.collect(engine="streaming").cast(dict(SESSIONS_SCHEMA))
