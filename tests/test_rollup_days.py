@@ -564,3 +564,33 @@ def test_the_day_tables_a_merge_reads_by_source_have_small_row_groups(tmp_path, 
     rd.write_by_port(tmp_path / "with.parquet")
     rows, n = groups(rd.by_port(tmp_path / "with.parquet"), "dport")
     assert rows > 20 and n == -(-rows // 20)
+
+
+def test_a_busy_range_reads_its_new_days_a_run_at_a_time(tmp_path, monkeypatch):
+    """A source range whose new days hold more than ``DAY_ROWS_PER_PART`` ``port_day`` rows (a busy /16 the
+    plan cannot split, over many new days: 63 full-size days held 2.6 M rows in one /16 and peaked at
+    712 MiB) reads them in runs of consecutive days, one run's rows at a time, folded: an extension of
+    four days and a full merge give the same tables as reading every new day at once."""
+    files = _by_day(_recurring(6), tmp_path / "in")
+    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 600)
+    at_once = rc.update_rollup(open_inputs(files), cache_dir=tmp_path / "at-once")
+    monkeypatch.setattr(rd, "DAY_ROWS_PER_PART", 150)
+    read = []
+    real = rd._day_partials
+
+    def counted(run, where, **k):
+        read.append((len(run), pl.scan_parquet([d.port_day for d in run]).filter(where).select(pl.len()).collect().item()))
+        return real(run, where, **k)
+
+    monkeypatch.setattr(rd, "_day_partials", counted)
+    rc.update_rollup(open_inputs(files[:2]))
+    extended = rc.update_rollup(open_inputs(files))
+    assert [a.what for a in extended.actions if a.verb == "merged"][0].startswith("rollup of 6 days (extending ")
+    scratch = rc.update_rollup(open_inputs(files), cache_dir=tmp_path / "runs")
+    # runs of several days within the budget (a day alone may pass it), and ranges that needed several runs
+    assert all(rows <= 150 for n, rows in read if n > 1) and any(n > 1 for n, _ in read)
+    assert sum(rows for _, rows in read) > 150 * len(read) / 2
+    assert all(rows <= 150 for n, rows in read if n > 1) and any(n > 1 for n, _ in read) and any(n == 1 for n, _ in read)
+    for update in (extended, scratch):
+        for name, table in _tables(at_once.rollup).items():
+            assert_frame_equal(table, _tables(update.rollup)[name])

@@ -138,7 +138,10 @@ Unicorn sessions
 
     Memory: one source range at a time (the new days' ``port_day`` rows of the
     range, its state rows, one per (source, port) over the data, and its pairs of
-    the new days; at most about :data:`ROWS_PER_RANGE` rows each). Disk: about
+    the new days; at most about :data:`ROWS_PER_RANGE` rows each). A range the plan
+    cannot cut further (one busy /16) over many new days reads them in runs of
+    consecutive days of about :data:`DAY_ROWS_PER_PART` rows (:func:`_day_groups`),
+    each run's partials folded before the next is read. Disk: about
     one state row per (source, port) and one pair per distinct (src, kind,
     dst) over the data, per kept rollup (the ``dsts`` files and the layers are
     hard links), plus a layer per extension until the layers are folded.
@@ -163,6 +166,7 @@ busier /16 is a range of its own); the merge holds one range at a time.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
@@ -204,6 +208,10 @@ KEYS_PER_RANGE = 4_000_000
 MAX_KEY_RANGES = 4096
 #: ``port_day`` plus ``src_dsts`` rows one source range may hold (over all days).
 ROWS_PER_RANGE = 2_000_000
+#: New days' ``port_day`` rows of one source range read and grouped at once: a range over more (a busy /16,
+#: which the plan cannot split, over many new days) reads its days in groups of about this many rows, each
+#: group's partials folded before the next is read (84 full-size days: 2.6 M rows in one /16 peaked at 712 MiB).
+DAY_ROWS_PER_PART = 1_000_000
 #: Rows per row group of the day files read by range (small enough for ranges to skip most of a file).
 ROW_GROUP = 65_536
 #: Rows per row group of the day files read a narrow slice at a time: ``port_day`` and ``src_dsts`` by a
@@ -630,12 +638,13 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     first_day = days[0].day if days else None
     n_days = (days[-1].day - days[0].day).days + 1 if days else 0
     ranges = _plan(sized, buckets)
+    groups = _day_groups(new, ranges)
     parts = out / ".parts"
     parts.mkdir()
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
-        touched, grown, written = _merge_range(r, new, changed, held_files, state, layered)
+        touched, grown, written = _merge_range(r, new, changed, held_files, state, layered, groups[i])
         layers = {t: [state / t / r.name] for t in LAYERED}
         for t in LAYERED if layered else ():
             layers[t] = [state / t / f.name for f in held_files[t]] + [f for f in [state / t / r.delta] if f.is_file()]
@@ -718,12 +727,42 @@ class _Range:
         return f"{self.days:05d}-{self.name}"
 
 
-def _day_partials(days: Sequence[DayFiles], where: pl.Expr) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+def _day_groups(days: Sequence[DayFiles], ranges: Sequence[tuple[int, int]]) -> list[list[list[DayFiles]]]:
+    """Per source range, *days* (sorted) cut into runs of consecutive days holding at most about
+    :data:`DAY_ROWS_PER_PART` of the range's ``port_day`` rows each (a day more than that is a run of its
+    own): one run for most ranges. One scan of the days' ``src`` columns, counted per /16."""
+    if not days or not ranges:
+        return [[list(days)] if days else [] for _ in ranges]
+    counts = pl.collect_all([pl.scan_parquet(d.port_day).group_by((pl.col("src") // 65536).alias("net")).agg(pl.len())
+                             for d in days])
+    lows = [lo // 65536 for lo, _ in ranges]
+    rows = [[0] * len(days) for _ in ranges]
+    for i, day in enumerate(counts):
+        for net, n in day.iter_rows():
+            k = bisect.bisect_right(lows, net) - 1
+            if k >= 0 and net <= ranges[k][1] // 65536:
+                rows[k][i] += n
+    out = []
+    for per_day in rows:
+        runs, acc = [[]], 0
+        for d, n in zip(days, per_day):
+            if runs[-1] and acc + n > DAY_ROWS_PER_PART:
+                runs.append([])
+                acc = 0
+            runs[-1].append(d)
+            acc += n
+        out.append(runs)
+    return out
+
+
+def _day_partials(days: Sequence[DayFiles], where: pl.Expr, *, collect: bool = False
+                  ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """The contribution of *days* to :data:`BASE` (without ``dsts``), :data:`PORTS`, :data:`PORT_SCANS` and
     :data:`SRC_DAYS` in the source range *where*: already folded (one row per key), so a valid partial
     of each. Every day's ``port_day`` rows of the range are read in one scan of all their files (row
     groups outside the range skipped by statistics) and grouped in memory once: a group-by per day and
-    file, folded after, cost ~8x as much (each of thousands of small scans has a fixed cost)."""
+    file, folded after, cost ~8x as much (each of thousands of small scans has a fixed cost).
+    *collect*: the partials are computed now and the rows dropped (one of several runs of days)."""
     paths = [str(d.port_day) for d in days]
     file_day = dict(zip(paths, [d.day for d in days]))
     rows = (pl.scan_parquet(paths, include_file_paths="_file").filter(where)
@@ -742,8 +781,12 @@ def _day_partials(days: Sequence[DayFiles], where: pl.Expr) -> tuple[pl.LazyFram
              .group_by(_SCAN_KEYS)
              .agg(pl.col("packets").sum(), pl.len().cast(pl.UInt32).alias("scans"), pl.col("dsts").max()))
     src_days = rows.select("src", "kind", "day").unique()
-    return (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
-            scans.select(PORT_SCANS_SCHEMA.names()), src_days.cast(dict(SRC_DAYS_SCHEMA)))
+    out = (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
+           scans.select(PORT_SCANS_SCHEMA.names()), src_days.cast(dict(SRC_DAYS_SCHEMA)))
+    if collect:
+        a, b, c, e = (f.lazy() for f in pl.collect_all(out))
+        return a, b, c, e
+    return out
 
 
 def _tool_sums(port_day: Path, sign: int, where: pl.Expr) -> pl.LazyFrame:
@@ -800,8 +843,8 @@ def _fold_sums(frames: Sequence[pl.LazyFrame], table: str) -> pl.LazyFrame:
 
 
 def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]],
-                 old: dict[str, list[Path]] | None, state: Path, layered: Sequence[str] = ()
-                 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame] | None, dict[str, pl.DataFrame]]:
+                 old: dict[str, list[Path]] | None, state: Path, layered: Sequence[str] = (),
+                 runs: Sequence[Sequence[DayFiles]] | None = None) -> tuple[pl.DataFrame, dict[str, pl.DataFrame] | None, dict[str, pl.DataFrame]]:
     """The merged state of one source range into ``state/<table>/<range>.parquet``; the (src,
     kind) with packets in *new* (the days not in *old*, all days in a full merge).
 
@@ -814,11 +857,16 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     ``dsts`` is in *layered* (only the pairs of sources already held are matched, against the held
     pairs of those sources), else into one file with the range's held pairs.
 
+    *runs*: *new* cut into runs of days (:func:`_day_groups`); each run's partials are computed on their
+    own, one run's rows in memory at a time, and folded (sums, minima, maxima and day counts over disjoint
+    days: the same rows). Default: one run.
+
     Returns the touched (src, kind), what :func:`_grown_ports` found (an extension) and each table as
     written (for :func:`finish_sources`, which need not read them back).
     """
     where = r.where
-    parts = [_day_partials(new, where)] if new else []
+    runs = [run for run in (runs or [new]) if run]
+    parts = [_day_partials(run, where, collect=len(runs) > 1) for run in runs]
     keys = ["src", "kind"]
     touched = (pl.concat([p[3].select(keys) for p in parts]).unique().collect(engine="streaming")
                if parts else pl.DataFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE}))
