@@ -37,3 +37,10 @@ def tiny_state(tiny_parquet, tui_cache):
     state.build_scanners()
     return state
 
+
+
+@pytest.fixture
+def tiny_here(tiny_parquet, monkeypatch):
+    """The tiny data's file name, with the working folder its folder (snapshots show the name only)."""
+    monkeypatch.chdir(tiny_parquet.parent)
+    return tiny_parquet.name

@@ -496,12 +496,6 @@ def ordered_plotext(monkeypatch):
     stable_tick_order()
 
 
-@pytest.fixture
-def tiny_here(tiny_parquet, monkeypatch):
-    monkeypatch.chdir(tiny_parquet.parent)
-    return tiny_parquet.name
-
-
 def _opening(open_detail):
     async def run_before(pilot):
         app = pilot.app

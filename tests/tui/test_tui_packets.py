@@ -20,7 +20,7 @@ from textual.widgets import Input
 
 from collabbuild import candidate, group
 from pcapbuild import Rec, ether, ipv4, tcp, write_pcap
-from tuihelp import make_app, run_app, screen_text, settle, tiny_frame
+from tuihelp import make_app, run_app, screen_text, settle, snapshot_ready, tiny_frame
 from scantui.tui.screens.packets import PacketsScreen
 from scantui.tui.screens.packets_dissect import DissectionScreen
 from scantui.tui.screens.packets_freq import FrequencyScreen
@@ -475,24 +475,6 @@ def test_scapy_is_imported_with_the_first_packet_opened(tiny_parquet, tmp_path):
 # ------------------------------------------------------------ snapshots
 
 
-@pytest.fixture
-def tiny_here(tiny_parquet, monkeypatch):
-    monkeypatch.chdir(tiny_parquet.parent)
-    return tiny_parquet.name
-
-
-async def _keys(pilot, keys) -> None:
-    app = pilot.app
-    await settle(app, pilot)
-    for key in keys:
-        await pilot.press(key)
-        await settle(app, pilot)
-    for field in app.screen.query(Input):
-        field.cursor_blink = False
-    app.clear_notifications()
-    await pilot.pause()
-
-
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("view", ["packets", "dissection"])
 def test_snapshots(snap_compare, tiny_here, tui_cache, size, view):
@@ -500,7 +482,7 @@ def test_snapshots(snap_compare, tiny_here, tui_cache, size, view):
     keys = ["2", "p", "slash", *"dport:443", "enter", "right", "right"] + (["enter"] if view == "dissection" else [])
 
     async def run_before(pilot):
-        await _keys(pilot, keys)
+        await snapshot_ready(pilot, keys)
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=size, run_before=run_before)
 

@@ -8,53 +8,34 @@ change to a screen, review and accept with ``pytest tests/tui --snapshot-update`
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input
 
-from tuihelp import make_app, settle
+from tuihelp import make_app, snapshot_ready
 
 SIZES = [(80, 24), (160, 48)]
 
 
-async def _loaded(pilot, keys=()) -> None:
-    app = pilot.app
-    await settle(app, pilot)
-    for key in keys:
-        await pilot.press(key)
-        await settle(app, pilot)
-    for field in app.screen.query(Input):
-        field.cursor_blink = False
-    app.clear_notifications()
-    await pilot.pause()
-
-
-@pytest.fixture
-def tiny_here(tiny_parquet, monkeypatch):
-    monkeypatch.chdir(tiny_parquet.parent)
-    return tiny_parquet.name
-
-
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_overview(snap_compare, tiny_here, tui_cache, size):
-    assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=size, run_before=_loaded)
+    assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=size, run_before=snapshot_ready)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_scanners(snap_compare, tiny_here, tui_cache, size):
     async def run_before(pilot):
-        await _loaded(pilot, ["2"])
+        await snapshot_ready(pilot, ["2"])
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=size, run_before=run_before)
 
 
 def test_scanners_filtered_and_sorted(snap_compare, tiny_here, tui_cache):
     async def run_before(pilot):
-        await _loaded(pilot, ["slash", *"port:443,3389", "enter", "right", "s"])
+        await snapshot_ready(pilot, ["slash", *"port:443,3389", "enter", "right", "s"])
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_help(snap_compare, tiny_here, tui_cache):
     async def run_before(pilot):
-        await _loaded(pilot, ["2", "question_mark"])
+        await snapshot_ready(pilot, ["2", "question_mark"])
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=(80, 24), run_before=run_before)

@@ -16,7 +16,7 @@ import pytest
 from textual.widgets import Input, SelectionList
 
 from collabbuild import candidate, group
-from tuihelp import HOSTILE_AS_NAME, make_app, settle, screen_text
+from tuihelp import HOSTILE_AS_NAME, make_app, screen_text, settle, snapshot_ready
 from scantui.analysis.collab import CollabResult
 from scantui.labels import LabelsStore
 from scantui.safetext import csv_safe
@@ -343,35 +343,17 @@ def test_column_picker_hides_reorders_and_is_remembered(tiny_parquet, tui_cache,
 # ---------------------------------------------------------------- snapshots (80x24)
 
 
-async def _shown(pilot, keys) -> None:
-    app = pilot.app
-    await settle(app, pilot)
-    for key in keys:
-        await pilot.press(key)
-        await settle(app, pilot)
-    for field in app.screen.query(Input):
-        field.cursor_blink = False
-    app.clear_notifications()
-    await pilot.pause()
-
-
-@pytest.fixture
-def tiny_here(tiny_parquet, monkeypatch):
-    monkeypatch.chdir(tiny_parquet.parent)
-    return tiny_parquet.name
-
-
 def test_snapshot_marked_scanners(snap_compare, tiny_here, tui_cache):
     """Two sources marked: ● in the gutter, "2 marked" in the status line."""
     async def run_before(pilot):
-        await _shown(pilot, ["2", "space", "down", "space"])
+        await snapshot_ready(pilot, ["2", "space", "down", "space"])
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_snapshot_column_picker(snap_compare, tiny_here, tui_cache):
     async def run_before(pilot):
-        await _shown(pilot, ["2", "c", "space", "down", "shift+up"])
+        await snapshot_ready(pilot, ["2", "c", "space", "down", "shift+up"])
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=(80, 24), run_before=run_before)
 
@@ -386,7 +368,7 @@ def test_snapshot_scanners_with_columns_hidden(snap_compare, tiny_here, tui_cach
     monkeypatch.setenv("SCANTUI_CONFIG", str(config))
 
     async def run_before(pilot):
-        await _shown(pilot, ["2"])
+        await snapshot_ready(pilot, ["2"])
 
     assert snap_compare(make_app([tiny_here], tui_cache), terminal_size=(80, 24), run_before=run_before)
 

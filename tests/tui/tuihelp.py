@@ -134,3 +134,19 @@ async def until_followed(app, pilot, check, what: str, seconds: float = 60.0) ->
         if check():
             return
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def snapshot_ready(pilot, keys=()) -> None:
+    """Settle, press *keys* (settling after each), stop input cursors blinking and clear notifications:
+    the screen as a snapshot should see it."""
+    from textual.widgets import Input
+
+    app = pilot.app
+    await settle(app, pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(app, pilot)
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+    app.clear_notifications()
+    await pilot.pause()
