@@ -177,6 +177,39 @@ class Scan:
         return {"port": self.port, "day": self.day.isoformat(), "sources": list(self.sources), **self.extra}
 
 
+def _check_texts(record: Any, names: Iterable[str]) -> None:
+    """Each named optional field of *record* is text (or absent)."""
+    for name in names:
+        value = getattr(record, name)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} must be text, not {show(value)}")
+
+
+def _settle_common(record: Any, order: tuple[str, ...]) -> None:
+    """The fields a group and a source note share, validated in place: tags, times (as UTC) and the unknown keys
+    (which may not shadow a field of *order*)."""
+    put = lambda name, value: object.__setattr__(record, name, value)  # noqa: E731 - frozen dataclass
+    put("tags", _tuple_unique(check_tag(t) for t in record.tags))
+    for name in TIME_FIELDS:
+        if getattr(record, name) is not None:
+            put(name, to_utc(getattr(record, name)))
+    unknown = set(record.extra) & set(order)
+    if unknown:
+        raise ValueError(f"extra keys shadow fields: {', '.join(sorted(unknown))}")
+    put("extra", dict(record.extra))
+
+
+def _file_fields(record: Any, order: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
+    """*record*'s fields as they appear in the file: empty optional ones left out, unknown keys included."""
+    out: dict[str, Any] = {}
+    for name in order:
+        value = getattr(record, name)
+        if name in required or value not in (None, ()):
+            out[name] = value
+    out.update(record.extra)
+    return out
+
+
 @dataclass(frozen=True)
 class Group:
     """A labelled group of scanner IPs (``created_by``/``updated_by``: who made it, who changed it last).
@@ -208,23 +241,14 @@ class Group:
         put("verdict", check_choice(self.verdict, VERDICTS, "verdict"))
         if self.category is not None:
             check_choice(self.category, CATEGORIES, "category")
-        for name in TEXT_FIELDS:
-            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
-                raise ValueError(f"{name} must be text, not {show(getattr(self, name))}")
+        _check_texts(self, TEXT_FIELDS)
         put("members", check_members(_tuple_unique(parse_member(m) for m in self.members)))
         put("ports", _tuple_unique(check_port(p) for p in self.ports))
         put("asns", _tuple_unique(check_asn(a) for a in self.asns))
         put("scans", _tuple_unique(self.scans))
         if not all(isinstance(s, Scan) for s in self.scans):
             raise ValueError("scans must be Scan records")
-        put("tags", _tuple_unique(check_tag(t) for t in self.tags))
-        for name in TIME_FIELDS:
-            if getattr(self, name) is not None:
-                put(name, to_utc(getattr(self, name)))
-        unknown = set(self.extra) & set(FIELD_ORDER)
-        if unknown:
-            raise ValueError(f"extra keys shadow fields: {', '.join(sorted(unknown))}")
-        put("extra", dict(self.extra))
+        _settle_common(self, FIELD_ORDER)
 
     def replace(self, **changes: Any) -> Group:
         """A copy with *changes* applied (validated like a new group)."""
@@ -232,13 +256,7 @@ class Group:
 
     def fields(self) -> dict[str, Any]:
         """The fields as they appear in the file: empty optional fields left out, unknown keys included."""
-        out: dict[str, Any] = {}
-        for name in FIELD_ORDER:
-            value = getattr(self, name)
-            if name in ("id", "verdict", "members") or value not in (None, ()):
-                out[name] = value
-        out.update(self.extra)
-        return out
+        return _file_fields(self, FIELD_ORDER, ("id", "verdict", "members"))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: IPs as strings, times as ISO 8601 (``Z``)."""
@@ -306,17 +324,8 @@ class Source:
     def __post_init__(self) -> None:
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen dataclass
         put("ip", parse_address(self.ip))
-        for name in ("note", "created_by", "updated_by"):
-            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
-                raise ValueError(f"{name} must be text, not {show(getattr(self, name))}")
-        put("tags", _tuple_unique(check_tag(t) for t in self.tags))
-        for name in TIME_FIELDS:
-            if getattr(self, name) is not None:
-                put(name, to_utc(getattr(self, name)))
-        unknown = set(self.extra) & set(SOURCE_FIELD_ORDER)
-        if unknown:
-            raise ValueError(f"extra keys shadow fields: {', '.join(sorted(unknown))}")
-        put("extra", dict(self.extra))
+        _check_texts(self, ("note", "created_by", "updated_by"))
+        _settle_common(self, SOURCE_FIELD_ORDER)
 
     @property
     def id(self) -> str:
@@ -333,13 +342,7 @@ class Source:
 
     def fields(self) -> dict[str, Any]:
         """The fields as they appear in the file (empty optional ones left out, unknown keys included)."""
-        out: dict[str, Any] = {}
-        for name in SOURCE_FIELD_ORDER:
-            value = getattr(self, name)
-            if name == "ip" or value not in (None, ()):
-                out[name] = value
-        out.update(self.extra)
-        return out
+        return _file_fields(self, SOURCE_FIELD_ORDER, ("ip",))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (times as ISO 8601 ``Z``)."""

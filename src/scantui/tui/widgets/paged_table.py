@@ -198,13 +198,7 @@ class PagedTable(VirtualTable):
         row, key = self.selected_row, self._paged_mark_key
         if row is None or key is None or row.get(key) is None:
             return
-        value = row[key]
-        if value in self.marks:
-            self.marks.discard(value)
-        else:
-            self.marks.add(value)
-        self._post_marks()
-        self.move_cursor(self.cursor_row + 1)
+        self.toggle_mark_of(row[key])
 
     # the frame-backed table's mark-all, column picker and export (issue 14) work on a frame of every row
     def action_mark_all(self) -> None:

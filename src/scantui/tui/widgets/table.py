@@ -698,7 +698,10 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         key = self._mark_column
         if key is None or not 0 <= self.cursor_row < self.row_count:
             return
-        value = self._view[key][self.cursor_row]
+        self.toggle_mark_of(self._view[key][self.cursor_row])
+
+    def toggle_mark_of(self, value: Any) -> None:
+        """Mark or unmark the key *value*, then move the cursor down (space, space... marks a run of rows)."""
         if value in self.marks:
             self.marks.discard(value)
         else:
