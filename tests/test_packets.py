@@ -396,7 +396,7 @@ def test_cli_packets_table_json_and_files(captures, tmp_path, capsys):
 
 @pytest.mark.parametrize("extra, says", [
     (["--where", "ttl:abc"], "--where: ttl:abc:"), (["--where", "color:red"], "unknown key 'color'"),
-    (["--src", "10.0.0.999"], "--src: '10.0.0.999'"), (["--port", "http"], "--port"),
+    (["--src", "10.0.0.999"], "--src: not an IPv4 address or CIDR: '10.0.0.999'"), (["--port", "http"], "--port"),
     (["--day", "2024-13-01"], "--day"), (["--since", "yesterday"], "--since"),
     (["-o", "OUT.xlsx"], "cannot tell the format"), (["--json", "-o", "OUT.pcap"], "choose one"),
 ])

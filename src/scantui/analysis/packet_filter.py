@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from scantui.io.schema import FLAG_BITS, PROTO_NUMBERS
+from scantui.netaddr import ipv4_network
 
 #: Filter key (and aliases) -> canonical column.
 KEYS: dict[str, str] = {
@@ -118,12 +119,9 @@ def _int(raw: str, column: str, text: str) -> int:
 
 def _network(raw: str, text: str) -> ipaddress.IPv4Network:
     try:
-        net = ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        raise PacketFilterError(f"{raw}: {text!r} is not an IPv4 address or CIDR") from None
-    if not isinstance(net, ipaddress.IPv4Network):
-        raise PacketFilterError(f"{raw}: only IPv4 is supported")
-    return net
+        return ipv4_network(text)
+    except ValueError as why:
+        raise PacketFilterError(f"{raw}: {why}") from None
 
 
 def _in_net(column: str, net: ipaddress.IPv4Network) -> pl.Expr:

@@ -20,7 +20,6 @@ the front ends import one module).
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ from scantui.io.packet_frames import synthesize_frame
 from scantui.io.packet_refs import REF_COLUMNS, CaptureFile, ChangedCapture, packet_bytes
 from scantui.io.pcap_export import PcapExport, write_pcap
 from scantui.io.schema import CANONICAL, ip_to_str
+from scantui.netaddr import ipv4_network
 from scantui.safetext import safe_line
 
 __all__ = [
@@ -66,11 +66,9 @@ class PacketSelection:
             if not part:
                 continue
             try:
-                net = ipaddress.ip_network(part, strict=False)
-            except ValueError:
-                raise ValueError(f"{part!r} is not an IPv4 address or CIDR") from None
-            if not isinstance(net, ipaddress.IPv4Network):
-                raise ValueError(f"{part!r}: only IPv4 is supported")
+                net = ipv4_network(part)
+            except ValueError as why:
+                raise ValueError(f"{why}: {part!r}") from None
             if net.num_addresses == 1 and "/" not in part:
                 srcs.append(int(net.network_address))
             else:

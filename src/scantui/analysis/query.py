@@ -43,6 +43,7 @@ import polars as pl
 from scantui.analysis.behaviour import PICTURES, RANGE_CLASSES
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.schedule import SCHEDULES
+from scantui.netaddr import ipv4_network
 
 if TYPE_CHECKING:
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
@@ -186,12 +187,9 @@ def _port_ranges(raw: str, values: str) -> tuple[tuple[int, int], ...]:
 
 def _network(raw: str, text: str) -> ipaddress.IPv4Network:
     try:
-        net = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        raise QueryError(f"{raw}: not an IPv4 address or CIDR") from None
-    if not isinstance(net, ipaddress.IPv4Network):
-        raise QueryError(f"{raw}: only IPv4 is supported")
-    return net
+        return ipv4_network(text)
+    except ValueError as why:
+        raise QueryError(f"{raw}: {why}") from None
 
 
 def _as_value(raw: str, part: str) -> int | str:

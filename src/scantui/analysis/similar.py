@@ -58,6 +58,7 @@ from scantui.analysis.packet_source import DayPackets, PacketSource, as_source
 from scantui.analysis.rollup import TOOL_COLUMNS
 from scantui.analysis.similar_types import PARTS, SimilarResult, SimilarSource
 from scantui.errors import InputError
+from scantui.netaddr import ipv4_network
 
 WEIGHTS = {"ports": 0.30, "port_classes": 0.05, "tools": 0.15, "rate": 0.10, "coverage": 0.10, "timing": 0.10,
            "artifacts": 0.20}
@@ -97,9 +98,9 @@ def parse_seeds(text: str, where: str = "--src") -> tuple[ipaddress.IPv4Network,
         if not part:
             continue
         try:
-            out.append(ipaddress.IPv4Network(part, strict=False))
-        except ValueError:
-            raise InputError(f"not an IPv4 address or CIDR: {part!r}", where=where) from None
+            out.append(ipv4_network(part))
+        except ValueError as why:
+            raise InputError(f"{why}: {part!r}", where=where) from None
     if not out:
         raise InputError("no source given", where=where)
     return tuple(dict.fromkeys(out))

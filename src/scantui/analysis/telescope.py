@@ -13,6 +13,7 @@ import ipaddress
 import polars as pl
 
 from scantui.errors import InputError
+from scantui.netaddr import ipv4_network
 
 
 def parse_cidrs(text: str, option: str = "--telescope") -> list[ipaddress.IPv4Network]:
@@ -22,12 +23,9 @@ def parse_cidrs(text: str, option: str = "--telescope") -> list[ipaddress.IPv4Ne
         if not part:
             continue
         try:
-            net = ipaddress.ip_network(part, strict=False)
-        except ValueError:
-            raise InputError(f"bad CIDR {part!r}", where=option) from None
-        if not isinstance(net, ipaddress.IPv4Network):
-            raise InputError(f"only IPv4 is supported, got {part!r}", where=option)
-        nets.append(net)
+            nets.append(ipv4_network(part))
+        except ValueError as why:
+            raise InputError(f"bad CIDR {part!r} ({why})", where=option) from None
     if not nets:
         raise InputError("no CIDR given", where=option)
     return nets

@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import ipaddress
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -42,6 +41,7 @@ import numpy as np
 import polars as pl
 
 from scantui.errors import InputError
+from scantui.netaddr import ipv4_network
 
 #: A list's name is also its file name: letters, digits, ``.``, ``_``, ``-``.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -112,11 +112,9 @@ def name_from_path(path: Path) -> str:
 def _range(text: str) -> tuple[int, int, str]:
     """(first, last, canonical text) of an address or CIDR; ValueError says why not."""
     try:
-        net = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        raise ValueError(f"not an IPv4 address or CIDR: {text[:60]!r}") from None
-    if not isinstance(net, ipaddress.IPv4Network):
-        raise ValueError(f"only IPv4 is supported: {text[:60]!r}")
+        net = ipv4_network(text)
+    except ValueError as why:
+        raise ValueError(f"{why}: {text[:60]!r}") from None
     lo = int(net.network_address)
     return lo, lo + net.num_addresses - 1, (str(net.network_address) if net.prefixlen == 32 else str(net))
 
