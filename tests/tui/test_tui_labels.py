@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, OptionList, TextArea
 
-from test_tui_snapshots import SIZES, _loaded
-from tuihelp import SAMPLE, make_app, run_app, screen_strips, screen_text, settle
+from test_tui_snapshots import SIZES
+from tuihelp import SAMPLE, make_app, run_app, screen_strips, screen_text, settle, snapshot_ready
 from scantui.analysis.tracking import track_group
 from scantui.labels.store import LabelsStore
 from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen, PickGroupScreen, RemoveMembersScreen
@@ -318,7 +318,7 @@ def test_an_empty_labels_file_says_how_to_start(tmp_path, tiny_parquet, tui_cach
 @pytest.mark.parametrize("keys", [("4", "down"), ("4", "down", "enter")], ids=["labels", "track"])
 def test_snapshots(snap_compare, labels, tui_cache, size, keys):
     async def run_before(pilot):
-        await _loaded(pilot, keys)
+        await snapshot_ready(pilot, keys)
 
     assert snap_compare(make_app([SAMPLE], tui_cache, labels_path=labels), terminal_size=size, run_before=run_before)
 
