@@ -1,0 +1,97 @@
+"""A capture cut short by another process while it is read: one error line and exit 2, never SIGBUS.
+
+The readers read plain captures in pieces into a buffer (:mod:`scantui.io.file_pieces`) instead of
+mapping them. The subprocess tests cut a real file once the reader has opened it and decoded its first
+window (tests/shrinkrun.py); the memory-mapped reader before died there with SIGBUS (exit -7).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from scantui.io import file_pieces, pcap, pcapng
+from scantui.io.options import LoadOptions
+from scantui.io.stats import LoadStats
+
+ROOT = Path(__file__).resolve().parents[1]
+CUTS = ROOT / "sample_data" / "cuts"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _read(path: Path, pieces: int | None, monkeypatch) -> tuple[pl.DataFrame, list]:
+    if pieces:
+        monkeypatch.setattr(file_pieces, "PIECE_BYTES", pieces)
+    stats = LoadStats()
+    reader = pcapng.iter_pcapng_batches if path.suffix == ".pcapng" else pcap.iter_pcap_batches
+    df = pl.concat(list(reader(path, LoadOptions(chunk_records=97, record_refs=True, allow_truncated=True), stats)))
+    return df, [f.to_dict() for f in stats.files()]
+
+
+@pytest.mark.parametrize("name", ["telescope-cut.pcap", "telescope-cut.pcapng"])
+def test_a_plain_capture_read_in_small_pieces_is_read_the_same(tmp_path, name, monkeypatch):
+    """Pieces far smaller than the file (997 bytes: records cut at every piece's end; 64: a pcapng block
+    longer than a piece) give the same rows, record offsets and counts as one piece."""
+    path = tmp_path / name
+    path.write_bytes((CUTS / name).read_bytes()[:-5])  # the last record cut: counted, not an error
+    want, want_stats = _read(path, None, monkeypatch)
+    assert want.height > 2000 and want_stats[0]["skipped"].get("truncated_record") == 1
+    for size in (997, 64):
+        got, got_stats = _read(path, size, monkeypatch)
+        assert got.equals(want)
+        assert got_stats == want_stats
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory) -> dict[str, bytes]:
+    import capgen
+
+    folder = tmp_path_factory.mktemp("shrink")
+    capgen.write_pcap(str(folder / "c.pcap"), 40_000, seed=5)  # ~3 MiB: several pieces, two map windows
+    capgen.write_pcapng(str(folder / "c.pcapng"), 40_000, seed=5)
+    return {ext: (folder / f"c.{ext}").read_bytes() for ext in ("pcap", "pcapng")}
+
+
+def _cut_while_read(capture: Path, size: int, *args: str, cache: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SCANTUI_CACHE_DIR": str(cache)}
+    env.pop("COLUMNS", None)
+    return subprocess.run([sys.executable, str(ROOT / "tests" / "shrinkrun.py"), str(capture), str(size), *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def _one_line(proc: subprocess.CompletedProcess, capture: Path, before: int, size: int) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    m = re.fullmatch(rf"scantui: error: {re.escape(str(capture))}: byte (\d+): the file shrank while it was read "
+                     rf"\(([\d,]+) bytes when opened, {size:,} now\b.*\)", lines[0])
+    assert m, lines[0]
+    assert size < int(m[1]) < before and int(m[2].replace(",", "")) == before
+
+
+@pytest.mark.parametrize("ext", ["pcap", "pcapng"])
+def test_ingest_of_a_capture_cut_while_read_fails_in_one_line_and_writes_nothing(tmp_path, captures, ext):
+    capture = tmp_path / f"day.{ext}"
+    capture.write_bytes(captures[ext])
+    out = tmp_path / "out.parquet"
+    proc = _cut_while_read(capture, 100_000, "ingest", str(capture), "-o", str(out), cache=tmp_path / "cache")
+    _one_line(proc, capture, len(captures[ext]), 100_000)
+    assert capture.stat().st_size == 100_000  # the cut happened, while the file was read
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_rollup_of_a_capture_cut_while_read_fails_in_one_line_and_caches_nothing(tmp_path, captures):
+    capture = tmp_path / "day.pcap"
+    capture.write_bytes(captures["pcap"])
+    cache = tmp_path / "cache"
+    proc = _cut_while_read(capture, 100_000, "scanners", str(capture), cache=cache)
+    _one_line(proc, capture, len(captures["pcap"]), 100_000)
+    done = [p.relative_to(cache) for p in cache.rglob("*") if p.name in ("index.json", "state.json", "meta.json")]
+    assert done == []  # no input split, day state or rollup was committed
+    assert not [p for p in cache.rglob(".*")]  # nor a temporary left behind
