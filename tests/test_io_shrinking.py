@@ -95,3 +95,19 @@ def test_a_rollup_of_a_capture_cut_while_read_fails_in_one_line_and_caches_nothi
     done = [p.relative_to(cache) for p in cache.rglob("*") if p.name in ("index.json", "state.json", "meta.json")]
     assert done == []  # no input split, day state or rollup was committed
     assert not [p for p in cache.rglob(".*")]  # nor a temporary left behind
+
+
+def test_original_bytes_of_a_capture_cut_after_it_was_checked_are_refused(tmp_path, captures):
+    """The packets view's reader checks the file's identity when it opens it; a cut after that reads
+    short (ChangedCapture), where the memory map it used died of SIGBUS."""
+    from scantui.io.packet_refs import ChangedCapture, CaptureFile, RecordReader
+
+    capture = tmp_path / "day.pcap"
+    capture.write_bytes(captures["pcap"])
+    refs = pl.concat(list(pcap.iter_pcap_batches(capture, LoadOptions(record_refs=True), LoadStats())))["ref_off"]
+    with RecordReader([CaptureFile.of(capture, "pcap")]) as reader:
+        first = next(reader.read([(0, int(refs[0]))]))[1]
+        assert first.data[12:14] in (b"\x08\x00", b"\x81\x00", b"\x08\x06", b"\x86\xdd")  # an Ethernet frame
+        os.truncate(capture, 100_000)
+        with pytest.raises(ChangedCapture, match=r"shrank while its bytes were read"):
+            list(reader.read([(0, int(refs[-1]))]))
