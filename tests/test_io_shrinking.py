@@ -97,6 +97,21 @@ def test_a_rollup_of_a_capture_cut_while_read_fails_in_one_line_and_caches_nothi
     assert not [p for p in cache.rglob(".*")]  # nor a temporary left behind
 
 
+def test_a_capture_that_grows_while_read_is_not_cached_under_its_old_identity(tmp_path, captures):
+    """The rollup keys an input split by the file's size and mtime when listed: a file that grows (or is cut
+    and rewritten) before the reader is done would be cached under a key that names other bytes."""
+    capture = tmp_path / "day.pcap"
+    capture.write_bytes(captures["pcap"])
+    cache = tmp_path / "cache"
+    grown = len(captures["pcap"]) + 4096
+    proc = _cut_while_read(capture, grown, "scanners", str(capture), cache=cache)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr == (f"scantui: error: {capture}: the file changed while it was read ({len(captures['pcap']):,} "
+                           f"bytes when listed, {grown:,} bytes now): nothing of it was cached; read it again once it "
+                           "is complete\n")
+    assert [p for p in cache.rglob("*") if p.name in ("index.json", "state.json", "meta.json")] == []
+
+
 def test_original_bytes_of_a_capture_cut_after_it_was_checked_are_refused(tmp_path, captures):
     """The packets view's reader checks the file's identity when it opens it; a cut after that reads
     short (ChangedCapture), where the memory map it used died of SIGBUS."""
