@@ -126,3 +126,37 @@ def test_original_bytes_of_a_capture_cut_after_it_was_checked_are_refused(tmp_pa
         os.truncate(capture, 100_000)
         with pytest.raises(ChangedCapture, match=r"shrank while its bytes were read"):
             list(reader.read([(0, int(refs[-1]))]))
+
+
+def test_follow_reports_a_capture_cut_while_read_and_folds_it_in_once_it_settles(tmp_path, captures, monkeypatch):
+    """``--follow``: the cut is one reported error (the loop goes on); the file, changed, is read again once
+    complete: its whole records are folded in (``--allow-truncated``: the record the cut went through is counted)."""
+    from scantui.analysis.rollup_follow import follow
+
+    folder = tmp_path / "arriving"
+    folder.mkdir()
+    capture = folder / "day.pcap"
+    capture.write_bytes(captures["pcap"])
+    monkeypatch.setattr(file_pieces, "PIECE_BYTES", 256 << 10)
+    advance, cut = LoadStats.advance, []
+
+    def cut_once(self, path, done, total):
+        advance(self, path, done, total)
+        if Path(path) == capture and 0 < done < total and not cut:
+            cut.append(done)
+            os.truncate(capture, 100_000)
+
+    monkeypatch.setattr(LoadStats, "advance", cut_once)
+    errors, updates, polls = [], [], []
+
+    def stop() -> bool:
+        polls.append(1)
+        return bool(updates) or len(polls) > 8
+
+    follow([folder], opts=LoadOptions(allow_truncated=True), cache_dir=tmp_path / "cache", interval=0, settle=0,
+           on_update=updates.append, on_error=errors.append, stop=stop)
+    assert len(errors) == 1 and errors[0].message.startswith(f"{capture}: byte ")
+    assert "the file shrank while it was read" in errors[0].message
+    assert len(updates) == 1
+    packets = updates[0].rollup.port_day.select(pl.col("packets").sum()).collect().item()
+    assert 0 < packets < 100_000 // 54  # the records of the first 100,000 bytes only
