@@ -160,3 +160,41 @@ def test_follow_reports_a_capture_cut_while_read_and_folds_it_in_once_it_settles
     assert len(updates) == 1
     packets = updates[0].rollup.port_day.select(pl.col("packets").sum()).collect().item()
     assert 0 < packets < 100_000 // 54  # the records of the first 100,000 bytes only
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_a_pcapng_block_claiming_more_than_the_file_is_said_without_reading_the_rest(tmp_path, captures, monkeypatch,
+                                                                                   allow):
+    """The same error (or, with --allow-truncated, the same packets) as when the whole file is one piece; the
+    rest of a big file is not read into memory to find that out."""
+    import struct
+    import tracemalloc
+
+    data = bytearray(captures["pcapng"])
+    walker = pcapng.BlockWalker("x", bytes(data), len(data), False)
+    pos = 0
+    for _ in range(40):  # the 41st block's length field is made to claim 1 GiB
+        pos = walker._read_block(pos, 1, pcapng._Packets.new())
+    struct.pack_into("<I", data, pos + 4, 1 << 30)
+    path = tmp_path / "huge.pcapng"
+    path.write_bytes(bytes(data))
+
+    def read(pieces: int):
+        monkeypatch.setattr(file_pieces, "PIECE_BYTES", pieces)
+        opts = LoadOptions(allow_truncated=allow)
+        try:
+            return pl.concat(list(pcapng.iter_pcapng_batches(path, opts, LoadStats())))
+        except Exception as e:  # noqa: BLE001 - compared below
+            return str(e)
+
+    whole = read(len(data))
+    tracemalloc.start()
+    got = read(64 << 10)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    if allow:
+        assert isinstance(whole, pl.DataFrame) and isinstance(got, pl.DataFrame) and got.equals(whole)
+    else:
+        assert got == whole == (f"{path}: block 41 at byte {pos}: truncated: file ends inside block 41 "
+                                f"(needs {1 << 30} bytes, {len(data) - pos} left)")
+    assert peak < len(data) / 2

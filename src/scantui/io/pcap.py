@@ -2,9 +2,9 @@
 
 The file is read a piece at a time into a reused buffer
 (:mod:`scantui.io.file_pieces`: never memory-mapped, so a file cut short by
-another process while it is read is an error, not SIGBUS). Records form a chain (the next header starts 16 +
-caplen bytes after this one), which is found without a Python step per
-record:
+another process while it is read is an error, not SIGBUS). Records form a
+chain (the next header starts 16 + caplen bytes after this one), which is
+found without a Python step per record:
 
 1. fixed stride: when the records at ``pos + k * (16 + caplen)`` all carry the
    same caplen, they *are* the chain (by induction), checked with one gather;

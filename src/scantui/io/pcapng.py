@@ -3,9 +3,10 @@
 Every block has a length that is a multiple of 4 and repeats it at its end,
 and sections start at offset 0, so all blocks sit on 4-byte boundaries: the
 file is read (a piece at a time, :mod:`scantui.io.file_pieces`) as an array
-of 32-bit words in the section's byte order. Enhanced Packet Blocks (EPB, nearly every block of a capture) are found
-without a Python step per block: every word equal to 6 is a candidate, kept
-when its length word is sane and the trailing copy matches; linked candidates
+of 32-bit words in the section's byte order. Enhanced Packet Blocks (EPB,
+nearly every block of a capture) are found without a Python step per block:
+every word equal to 6 is a candidate, kept when its length word is sane and
+the trailing copy matches; linked candidates
 (``cand[i] + len[i] / 4 == cand[i+1]``) that start at a known block are
 blocks. Everything else (section and interface headers, statistics, name
 resolution, custom and unknown blocks, simple and obsolete packet blocks, and
@@ -407,13 +408,19 @@ def iter_pcapng_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[p
                     yield from emit(builder, fstats, opts)
             if pieces.final:
                 break
-            buf, pos = pieces.next(pos, _block_length(walker, buf, pos)), 0
+            need, left = _block_length(walker, buf, pos), size - pieces.start - pos
+            if need > left and len(buf) - pos >= 12:  # its header was checked: the file ends inside it
+                walker.allow_truncated = opts.allow_truncated  # (said now: reading the rest first would hold it all)
+                walker._cut(walker.blocks_before + 1, f"block {walker.blocks_before + 1} at byte {pieces.start + pos}",
+                            need, left)
+                break
+            buf, pos = pieces.next(pos, need), 0
     yield from finish(builder, fstats, opts, stats, size, walker.truncated)
 
 
 def _block_length(walker: BlockWalker, buf, pos: int) -> int:
     """The length the block at *pos* claims (0 when its header is cut too): a plain file's next piece holds it
-    whole, however long (it is bounded by the file, as a map of it was)."""
+    whole, however long (it is bounded by the file)."""
     order = walker.order
     if bytes(buf[pos : pos + 4]) == b"\n\r\r\n":  # a new section: its own byte order
         if len(buf) - pos < 12:
