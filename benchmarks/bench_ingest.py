@@ -5,6 +5,7 @@ Run by hand (not in CI), after ``pip install -e '.[bench]'``:
     python benchmarks/bench_ingest.py                  # 1,000,000 packets
     python benchmarks/bench_ingest.py --packets 200000 --markdown out.md
     python benchmarks/bench_ingest.py --many-files 1000,3000,10000   # folders of small pcaps
+    python benchmarks/bench_ingest.py --old-src /tmp/old/src --repeat 5  # this version against another
 
 It writes a synthetic telescope capture (see ``capgen.py``: mostly 54-74-byte
 SYNs, some UDP, some frames up to 1514 bytes, a few VLAN-tagged, ARP, IPv6)
@@ -150,17 +151,21 @@ def child(reader: str, path: str, warm: str | None = None) -> None:
             importlib.import_module(module)
     if warm and reader != "tshark":  # one-time costs (first calls, caches) are not throughput
         READERS[reader](warm)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rows = READERS[reader](path)
-    print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start}))
+    print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu}))
 
 
 # -- the driver ---------------------------------------------------------------------------
 
 
-def run(reader: str, path: str, warm: str) -> dict:
-    """Run one reader in a child process: rows, seconds (inside the child) and peak RSS."""
+def run(reader: str, path: str, warm: str, src: str | None = None) -> dict:
+    """Run one reader in a child process: rows, seconds and CPU seconds (inside the child), peak RSS.
+
+    *src*: a ``src`` folder put first on the child's PYTHONPATH (another version of scantui)."""
     env = dict(os.environ, POLARS_MAX_THREADS=os.environ.get("POLARS_MAX_THREADS", "1"))
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     proc = subprocess.Popen([sys.executable, __file__, "--child", reader, path, warm], stdout=subprocess.PIPE, env=env)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -229,6 +234,42 @@ def machine() -> str:
             f"Python {platform.python_version()}; load average before the run {load}")
 
 
+def compare_versions(args, work: Path, host: str, size: int) -> str:
+    """scantui's pcap and pcapng readers, this version against ``--old-src``, alternating old/new
+    (the order flips every round), and dpkt once a round; medians and the load before each round."""
+    import statistics
+
+    new_src = str(HERE.parent / "src")
+    runs: dict[tuple[str, str], list[dict]] = {}
+    loads = []
+    for k in range(args.repeat):
+        loads.append(os.getloadavg()[0])
+        versions = [("old", args.old_src), ("new", new_src)]
+        for ext, path in (("pcap", work / "capture.pcap"), ("pcapng", work / "capture.pcapng")):
+            for name, src in versions if k % 2 == 0 else versions[::-1]:
+                r = run("scantui", str(path), str(work / f"warm.{ext}"), src)
+                runs.setdefault((f"scantui ({ext})", name), []).append(r)
+                print(f"round {k + 1}: {ext} {name}: {r['seconds']:.2f} s, {r['cpu_seconds']:.2f} CPU s", file=sys.stderr)
+        if "dpkt" not in set(filter(None, args.skip.split(","))):
+            runs.setdefault(("dpkt", "-"), []).append(run("dpkt", str(work / "capture.pcap"), str(work / "warm.pcap")))
+    lines = [
+        f"Date: {time.strftime('%Y-%m-%d %H:%M %Z')}  ",
+        f"Machine: {host}  ",
+        f"Command: `python benchmarks/bench_ingest.py {' '.join(sys.argv[1:])}`  ",
+        f"Capture: {args.packets:,} Ethernet packets, {size / 2**20:.0f} MiB (capgen mix); POLARS_MAX_THREADS=1; "
+        f"1-min load before each round: {', '.join(f'{x:.1f}' for x in loads)}",
+        "",
+        "| reader | version | runs | median s | median CPU s | min CPU s | packets/s (median CPU) | peak RSS (MiB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (label, name), rs in runs.items():
+        cpu = [r["cpu_seconds"] for r in rs]
+        lines.append(f"| {label} | {name} | {len(rs)} | {statistics.median(r['seconds'] for r in rs):.2f} | "
+                     f"{statistics.median(cpu):.2f} | {min(cpu):.2f} | {args.packets / statistics.median(cpu):,.0f} | "
+                     f"{max(r['peak_rss_mb'] for r in rs):.0f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packets", type=int, default=1_000_000)
@@ -239,6 +280,9 @@ def main() -> None:
     ap.add_argument("--markdown", default=None, help="also write the result table to this file")
     ap.add_argument("--many-files", default=None, metavar="N[,N...]", help="time ingest of folders of N small pcaps instead")
     ap.add_argument("--timeout", type=float, default=600, help="seconds allowed per folder with --many-files")
+    ap.add_argument("--old-src", default=None, metavar="DIR",
+                    help="compare scantui's readers with the version in DIR (a src folder), alternating runs")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each version with --old-src")
     ap.add_argument("--child", nargs=3, metavar=("READER", "PATH", "WARM"), help=argparse.SUPPRESS)
     ap.add_argument("--generate", nargs=3, metavar=("N", "SLOW_N", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -273,6 +317,15 @@ def main() -> None:
     subprocess.run([sys.executable, __file__, "--generate", str(args.packets), str(args.slow_packets), str(work)], check=True)
     size = big.stat().st_size
     print(f"wrote {args.packets:,} packets ({size / 2**20:.0f} MiB pcap) in {time.perf_counter() - t:.1f} s to {work}", file=sys.stderr)
+
+    if args.old_src:
+        table = compare_versions(args, work, host, size)
+        print(table)
+        if args.markdown:
+            Path(args.markdown).write_text(table + "\n")
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+        return
 
     plan = [
         ("scantui (pcap)", "scantui", big, args.packets, False),

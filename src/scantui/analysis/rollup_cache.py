@@ -74,7 +74,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -602,10 +602,12 @@ class _DayBuilder:
 
     # -------------------------------------------------------- the inputs split by day
 
+    def _unit_identity(self, unit: InputUnit) -> list[dict[str, Any]]:
+        return [self.known.get(str(Path(f).resolve())) or _identity(Path(f), unit.format) for f in unit.files]
+
     def _unit_folder(self, unit: InputUnit) -> Path:
-        identity = [self.known.get(str(Path(f).resolve())) or _identity(Path(f), unit.format) for f in unit.files]
-        ukey = _digest({"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION, "files": identity,
-                        "load_options": _options_dict(self.opts)})
+        ukey = _digest({"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION,
+                        "files": self._unit_identity(unit), "load_options": _options_dict(self.opts)})
         return self.store / "inputs" / ukey
 
     def _split_inputs(self, units: list[InputUnit]) -> list[_Split]:
@@ -615,7 +617,7 @@ class _DayBuilder:
         labels = [str(u.files[0]) if len(u.files) == 1 else f"{u.group.paths[0]} ({len(u.files)} files)" for u in units]
         todo = [i for i, folder in enumerate(folders) if self.rebuild or not (folder / _UNIT_DONE).is_file()]
         jobs = [{"unit": units[i], "folder": str(folders[i]), "label": labels[i], "opts": self.dataset.opts,
-                 "rebuild": self.rebuild, "n": n} for n, i in enumerate(todo)]
+                 "rebuild": self.rebuild, "n": n, "identity": self._unit_identity(units[i])} for n, i in enumerate(todo)]
         if self.runner.local:  # in this process: byte progress from the loader while each input is read
             def run(job: dict[str, Any]) -> float:
                 return split_input(job, self._byte_progress(job["n"] / len(todo) * 0.5, 0.5 / len(todo)))
@@ -709,6 +711,7 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
         else:
             days = rd.split_by_day(lf, tmp)
         stats.raise_error()  # a stream that ended on a latched error is not a complete split
+        check_unchanged(unit.files, job.get("identity"))
         from scantui.io.sources import closing
 
         if closing():
@@ -717,6 +720,22 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
                  "enrichment_columns": ru.enrichment_columns(lf), "direct": direct, "captures": captures}
         _write_json(tmp / _UNIT_DONE, index)
     return time.perf_counter() - t0
+
+
+def check_unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None) -> None:
+    """Refuse a split of an input whose size or mtime is not the one its key was made of: it grew or
+    shrank between being listed and being read (still being written, cut or replaced in place), so
+    what was read is not what the key names (nothing is committed; read again once it is complete)."""
+    for path, ident in zip(files, identity or ()):
+        try:
+            st = os.stat(path)
+            now = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            now = None
+        if now != (ident["size"], ident["mtime_ns"]):
+            size = "gone" if now is None else f"{now[0]:,} bytes now"
+            raise InputError(f"the file changed while it was read ({ident['size']:,} bytes when listed, {size}): "
+                             "nothing of it was cached; read it again once it is complete", path=str(path))
 
 
 def build_state(job: dict[str, Any]) -> float:

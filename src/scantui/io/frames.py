@@ -2,7 +2,7 @@
 
 The capture readers (:mod:`scantui.io.pcap`, :mod:`scantui.io.pcapng`) find
 where each packet's bytes are; this module turns those bytes into columns.
-Input: byte views of the whole file (a memory map), and per packet the data
+Input: byte views of a piece of the file (a buffer), and per packet the data
 offset, the captured length, the link type and the timestamp. Each packet's
 link, IP and TCP headers come from one numpy gather of 48 bytes (see
 :class:`ByteViews`), over blocks of packets small enough to stay in the CPU
@@ -54,7 +54,7 @@ MAX_TCP_OPTION_BYTES = 40
 
 
 class ByteViews:
-    """Reads of header bytes at arbitrary offsets of a byte buffer (a memory map).
+    """Reads of header bytes at arbitrary offsets of a byte buffer (a piece of a file).
 
     ``words(pos, n)`` returns, for every position, the ``8 * n`` bytes that
     start there as ``n`` arrays of little-endian uint64 words (word j holds

@@ -236,7 +236,7 @@ class RecordReader:
                 raise InputError(f"cannot read: {e.strerror or e}", path=file.path) from None
 
     def _stream(self, index: int, file: CaptureFile, off: int) -> list[Any]:
-        """[stream, position, byte order]; an uncompressed file's stream is a read-only memory map."""
+        """[stream, position, byte order]; an uncompressed file's stream is a :class:`_PlainFile`."""
         state = self._streams.get(index)
         if state is not None and file.compression is not None and off < state[1]:
             state[0].close()
@@ -245,13 +245,7 @@ class RecordReader:
         if state is None:
             file.check()
             order = _section_order(file.path, file.compression, file.format)
-            if file.compression is None:
-                import mmap
-
-                with open(file.path, "rb") as f:
-                    stream: Any = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if file.size else _Empty()
-            else:
-                stream = _open_stream(file.path, file.compression)
+            stream: Any = _PlainFile(file) if file.compression is None else _open_stream(file.path, file.compression)
             state = [stream, 0, order]
             self._streams[index] = state
         return state
@@ -260,7 +254,7 @@ class RecordReader:
         state = self._stream(index, file, off)
         f = state[0]
         if file.compression is None:
-            return _parse_mapped(file, state[2], f, off)
+            return _parse_plain(file, state[2], f, off)
         _skip(f, off - state[1])
         state[1] = off
 
@@ -272,27 +266,48 @@ class RecordReader:
         return _parse(file, state[2], more)
 
 
-class _Empty(bytes):
-    """An empty file's stand-in for a memory map."""
+class _PlainFile:
+    """An uncompressed capture's bytes read with ``pread``, a window at a time (references come in offset
+    order, so a window serves many). Not memory-mapped: a file cut short by another process after
+    :meth:`CaptureFile.check` reads short (:class:`ChangedCapture`) where a map would die of SIGBUS."""
+
+    WINDOW = 1 << 20
+
+    def __init__(self, file: CaptureFile) -> None:
+        self.file = file
+        self._fd = os.open(file.path, os.O_RDONLY)
+        self.start = 0
+        self.data = b""
 
     def close(self) -> None:
-        pass
+        os.close(self._fd)
+
+    def read_at(self, off: int, n: int) -> bytes:
+        """Bytes off .. off + n, all inside the file's size as decoded."""
+        if not (self.start <= off and off + n <= self.start + len(self.data)):
+            self.data = os.pread(self._fd, min(max(n, self.WINDOW), self.file.size - off), off)
+            self.start = off
+            if len(self.data) < n:
+                raise ChangedCapture(f"capture file shrank while its bytes were read (it ends before byte "
+                                     f"{off + n:,} now; {self.file.size:,} bytes when decoded); original bytes not "
+                                     "read - decode it again", path=self.file.path)
+        return self.data[off - self.start : off + n - self.start]
 
 
-def _parse_mapped(file: CaptureFile, order: str, buf: Any, off: int) -> Record:
-    """The record at *off* of a mapped file (no copy but the packet's bytes)."""
-    size = len(buf)
+def _parse_plain(file: CaptureFile, order: str, src: _PlainFile, off: int) -> Record:
+    """The record at *off* of an uncompressed file."""
+    size = file.size
     if file.format == PCAP:
         if off + 16 > size:
             raise InputError(f"no record at offset {off} (the file ends first)", path=file.path)
-        caplen = struct.unpack_from(order + "I", buf, off + 8)[0]
+        caplen = struct.unpack_from(order + "I", src.read_at(off, 16), 8)[0]
         if off + 16 + caplen > size:
             raise InputError(f"record at offset {off} cut short", path=file.path)
-        return Record(buf[off + 16 : off + 16 + caplen], file.linktypes[0] if file.linktypes else 1)
+        return Record(src.read_at(off + 16, caplen), file.linktypes[0] if file.linktypes else 1)
     if off + 8 > size:
         raise InputError(f"no block at offset {off} (the file ends first)", path=file.path)
-    length = struct.unpack_from(order + "I", buf, off + 4)[0]
-    chunk = buf[off : off + max(8, length)]
+    length = struct.unpack_from(order + "I", src.read_at(off, 8), 4)[0]
+    chunk = src.read_at(off, min(max(8, length), size - off))
     pos = [0]
 
     def more(n: int) -> bytes:

@@ -1,8 +1,10 @@
 """Classic pcap files -> the canonical packet table, in bounded chunks.
 
-The file is memory-mapped. Records form a chain (the next header starts 16 +
-caplen bytes after this one), which is found without a Python step per
-record:
+The file is read a piece at a time into a reused buffer
+(:mod:`scantui.io.file_pieces`: never memory-mapped, so a file cut short by
+another process while it is read is an error, not SIGBUS). Records form a
+chain (the next header starts 16 + caplen bytes after this one), which is
+found without a Python step per record:
 
 1. fixed stride: when the records at ``pos + k * (16 + caplen)`` all carry the
    same caplen, they *are* the chain (by induction), checked with one gather;
@@ -22,7 +24,6 @@ raise :class:`scantui.errors.InputError` naming the record and byte offset.
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ import polars as pl
 
 from scantui.errors import InputError
 from scantui.io import compressed, frames
+from scantui.io.file_pieces import FilePieces
 from scantui.io.options import LoadOptions
 from scantui.io.schema import canonical_schema
 from scantui.io.sources import scan_batches
@@ -57,37 +59,6 @@ MAGICS = {
     0xD4C3B2A1: (">", False),
     0x4D3CB2A1: (">", True),
 }
-
-
-def open_mapped(path: str) -> tuple[mmap.mmap | bytes, int]:
-    """Memory-map a file read-only (an empty file gives b"")."""
-    try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size == 0:
-                return b"", 0
-            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), size
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror or e}", path=path) from None
-
-
-class MappedFile:
-    """Drops pages already decoded from the process's memory, so RSS follows the chunk, not the file."""
-
-    def __init__(self, buffer) -> None:
-        self.buffer = buffer
-        self.done = 0
-
-    def release(self, upto: int) -> None:
-        if not isinstance(self.buffer, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
-            return
-        end = upto // mmap.PAGESIZE * mmap.PAGESIZE
-        if end - self.done >= WINDOW_BYTES:
-            try:
-                self.buffer.madvise(mmap.MADV_DONTNEED, self.done, end - self.done)
-            except (OSError, ValueError):  # advice only
-                return
-            self.done = end
 
 
 class PcapHeader:
@@ -142,14 +113,14 @@ class RecordWalker:
         self.base = 0  # offset of the buffer's first byte in the (decompressed) file, for error positions
         self.unit = "byte"
 
-    def rebase(self, views: frames.ByteViews, base: int, allow_truncated: bool) -> None:
-        """Walk the next piece of a stream: *views* holds its bytes from offset *base* (a record start)."""
+    def rebase(self, views: frames.ByteViews, base: int, allow_truncated: bool, unit: str = "decompressed byte") -> None:
+        """Walk the next piece of a file: *views* holds its bytes from offset *base* (a record start)."""
         self.views = views
         self.size = views.size
         self.base = base
         self.allow_truncated = allow_truncated
         self.truncated = False
-        self.unit = "decompressed byte"
+        self.unit = unit
 
     # -- one record, the slow way ------------------------------------------------
     def read_one(self, pos: int, index: int) -> int | None:
@@ -353,23 +324,30 @@ def iter_pcap_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[pl.
         return
     fstats = FileStats(path, format="pcap")
     stats.publish(fstats)
-    buffer, size = open_mapped(path)
-    header = PcapHeader(path, bytes(buffer[:FILE_HEADER]), size)
-    views = frames.ByteViews(buffer)
-    walker = RecordWalker(path, views, header, opts.allow_truncated)
-    chunk = max(1, opts.chunk_records)
-    builder = frames.FrameBuilder()
-    mapped = MappedFile(buffer)
-    pos = FILE_HEADER
-    while pos < size and not walker.truncated:
-        (headers, caplen, ts), pos = walker.chunk(pos, chunk - builder.records)
-        if len(headers) == 0:
-            break
-        builder.add(views, headers + RECORD_HEADER, caplen, header.linktype, ts, refs=headers if opts.record_refs else None)
-        mapped.release(int(headers[0]))
-        stats.advance(path, pos, size)
-        if builder.records >= chunk:
-            yield from emit(builder, fstats, opts)
+    with FilePieces(path) as pieces:
+        size = pieces.size
+        buf = pieces.first()
+        header = PcapHeader(path, bytes(buf[:FILE_HEADER]), size)
+        walker = RecordWalker(path, frames.ByteViews(b""), header, opts.allow_truncated)
+        chunk = max(1, opts.chunk_records)
+        builder = frames.FrameBuilder()
+        pos = FILE_HEADER
+        while True:
+            # a piece may end inside a record: walked as cut, that record starts the next piece
+            views = frames.ByteViews(buf)
+            walker.rebase(views, pieces.start, opts.allow_truncated if pieces.final else True, unit="byte")
+            while pos < len(buf) and not walker.truncated:
+                (headers, caplen, ts), pos = walker.chunk(pos, chunk - builder.records)
+                if len(headers) == 0:
+                    break
+                builder.add(views, headers + RECORD_HEADER, caplen, header.linktype, ts,
+                            refs=headers + pieces.start if opts.record_refs else None)
+                stats.advance(path, pieces.start + pos, size)
+                if builder.records >= chunk:
+                    yield from emit(builder, fstats, opts)
+            if pieces.final:
+                break
+            buf, pos = pieces.next(pos), 0
     yield from finish(builder, fstats, opts, stats, size, walker.truncated)
 
 
@@ -380,7 +358,7 @@ STREAM_BYTES = 8 << 20
 def _iter_pcap_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStats) -> Iterator[pl.DataFrame]:
     """Decode a compressed pcap file piece by piece: memory follows :data:`STREAM_BYTES` and the chunk, not the file.
 
-    Each piece is walked like a mapped file that may end inside a record; that
+    Each piece is walked like a plain file's piece that may end inside a record; that
     record's bytes start the next piece. Only the last piece's cut is a truncation.
     """
     fstats = FileStats(path, format="pcap")

@@ -2,10 +2,11 @@
 
 Every block has a length that is a multiple of 4 and repeats it at its end,
 and sections start at offset 0, so all blocks sit on 4-byte boundaries: the
-file is read as a memory-mapped array of 32-bit words in the section's byte
-order. Enhanced Packet Blocks (EPB, nearly every block of a capture) are found
-without a Python step per block: every word equal to 6 is a candidate, kept
-when its length word is sane and the trailing copy matches; linked candidates
+file is read (a piece at a time, :mod:`scantui.io.file_pieces`) as an array
+of 32-bit words in the section's byte order. Enhanced Packet Blocks (EPB,
+nearly every block of a capture) are found without a Python step per block:
+every word equal to 6 is a candidate, kept when its length word is sane and
+the trailing copy matches; linked candidates
 (``cand[i] + len[i] / 4 == cand[i+1]``) that start at a known block are
 blocks. Everything else (section and interface headers, statistics, name
 resolution, custom and unknown blocks, simple and obsolete packet blocks, and
@@ -33,8 +34,8 @@ import polars as pl
 from scantui.errors import InputError
 from scantui.io import compressed, frames
 from scantui.io.options import LoadOptions
-from scantui.io.pcap import (MAX_CAPLEN, STREAM_BYTES, WINDOW_BYTES, MappedFile, emit, finish, open_mapped,
-                             output_schema)
+from scantui.io.file_pieces import FilePieces
+from scantui.io.pcap import MAX_CAPLEN, STREAM_BYTES, WINDOW_BYTES, emit, finish, output_schema
 from scantui.io.sources import scan_batches
 from scantui.io.stats import FileStats, LoadStats
 
@@ -100,8 +101,8 @@ class BlockWalker:
         self.base = 0  # offset of the buffer's first byte in the (decompressed) file, for error positions
         self.unit = "byte"
 
-    def rebase(self, buffer, base: int, allow_truncated: bool) -> None:
-        """Walk the next piece of a stream: *buffer* holds its bytes from offset *base* (a block start)."""
+    def rebase(self, buffer, base: int, allow_truncated: bool, unit: str = "decompressed byte") -> None:
+        """Walk the next piece of a file: *buffer* holds its bytes from offset *base* (a block start)."""
         self.buffer = buffer
         self.size = len(buffer)
         self.views = frames.ByteViews(buffer)
@@ -110,7 +111,7 @@ class BlockWalker:
         self.base = base
         self.allow_truncated = allow_truncated
         self.truncated = False
-        self.unit = "decompressed byte"
+        self.unit = unit
 
     # -- one block, the slow way -------------------------------------------------------
     def _header(self, pos: int, index: int) -> tuple[int, int] | None:
@@ -385,25 +386,49 @@ def iter_pcapng_batches(path, opts: LoadOptions, stats: LoadStats) -> Iterator[p
         return
     fstats = FileStats(path, format="pcapng")
     stats.publish(fstats)
-    buffer, size = open_mapped(path)
-    check_magic(path, bytes(buffer[:12]), size)
-    walker = BlockWalker(path, buffer, size, opts.allow_truncated)
-    carry = _TsCarry()
-    chunk = max(1, opts.chunk_records)
-    builder = frames.FrameBuilder()
-    mapped = MappedFile(buffer)
-    pos = 0
-    while pos < size and not walker.truncated:
-        start = pos
-        packets, interfaces, count, pos = walker.window(pos, chunk - builder.records)
-        mapped.release(start)
-        stats.advance(path, pos, size)
-        if count == 0:
-            continue
-        _decode_window(walker, packets, interfaces, carry, builder, opts.record_refs)
-        if builder.records >= chunk:
-            yield from emit(builder, fstats, opts)
+    with FilePieces(path) as pieces:
+        size = pieces.size
+        buf = pieces.first()
+        check_magic(path, bytes(buf[:12]), size)
+        walker = BlockWalker(path, b"", 0, opts.allow_truncated)
+        carry = _TsCarry()
+        chunk = max(1, opts.chunk_records)
+        builder = frames.FrameBuilder()
+        pos = 0
+        while True:
+            # a piece may end inside a block: walked as cut, that block starts the next piece
+            walker.rebase(buf, pieces.start, opts.allow_truncated if pieces.final else True, unit="byte")
+            while pos < len(buf) and not walker.truncated:
+                packets, interfaces, count, pos = walker.window(pos, chunk - builder.records)
+                stats.advance(path, pieces.start + pos, size)
+                if count == 0:
+                    continue
+                _decode_window(walker, packets, interfaces, carry, builder, opts.record_refs)
+                if builder.records >= chunk:
+                    yield from emit(builder, fstats, opts)
+            if pieces.final:
+                break
+            need, left = _block_length(walker, buf, pos), size - pieces.start - pos
+            if need > left and len(buf) - pos >= 12:  # its header was checked: the file ends inside it
+                walker.allow_truncated = opts.allow_truncated  # (said now: reading the rest first would hold it all)
+                walker._cut(walker.blocks_before + 1, f"block {walker.blocks_before + 1} at byte {pieces.start + pos}",
+                            need, left)
+                break
+            buf, pos = pieces.next(pos, need), 0
     yield from finish(builder, fstats, opts, stats, size, walker.truncated)
+
+
+def _block_length(walker: BlockWalker, buf, pos: int) -> int:
+    """The length the block at *pos* claims (0 when its header is cut too): a plain file's next piece holds it
+    whole, however long (it is bounded by the file)."""
+    order = walker.order
+    if bytes(buf[pos : pos + 4]) == b"\n\r\r\n":  # a new section: its own byte order
+        if len(buf) - pos < 12:
+            return 0
+        order = "<" if bytes(buf[pos + 8 : pos + 12]) == b"\x4d\x3c\x2b\x1a" else ">"
+    if len(buf) - pos < 8:
+        return 0
+    return struct.unpack_from(order + "I", buf, pos + 4)[0]
 
 
 def _decode_window(walker: BlockWalker, packets: _Packets, interfaces: list[Interface], carry: _TsCarry,
@@ -464,7 +489,7 @@ def _iter_pcapng_stream(path: str, kind: str, opts: LoadOptions, stats: LoadStat
     yield from finish(builder, fstats, opts, stats, size, walker.truncated or cut)
 
 
-#: The longest block read from a compressed stream (a mapped file's blocks are bounded by the file).
+#: The longest block read from a compressed stream (a plain file's blocks are bounded by the file).
 MAX_STREAM_BLOCK = 64 << 20
 
 

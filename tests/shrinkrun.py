@@ -1,0 +1,43 @@
+"""``python tests/shrinkrun.py FILE SIZE ARGS...``: ``scantui ARGS`` with FILE cut (or grown) to SIZE bytes while it is read.
+
+The change is made (once, with ``os.truncate`` on the real file) when the
+capture reader first reports progress on FILE: it has opened FILE and decoded
+its first window, and will read further. Small read pieces make a capture of a
+few MiB span several of them. Exits with the command's exit status (a reader
+that maps the file dies of SIGBUS at a cut instead: -7).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from scantui.io.stats import LoadStats
+
+try:
+    from scantui.io import file_pieces
+except ImportError:  # a reader from before file_pieces (it memory-maps the file)
+    pass
+else:
+    file_pieces.PIECE_BYTES = 256 << 10
+
+
+def main() -> None:
+    path, size, argv = os.path.abspath(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+    advance = LoadStats.advance
+    done_once = []
+
+    def cut_once(self, p, done, total):
+        advance(self, p, done, total)
+        if os.path.abspath(p) == path and 0 < done < total and not done_once:
+            done_once.append(True)
+            os.truncate(path, size)
+
+    LoadStats.advance = cut_once
+    from scantui.cli.main import main as scantui
+
+    scantui(argv)
+
+
+if __name__ == "__main__":
+    main()

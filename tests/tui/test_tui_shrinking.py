@@ -1,0 +1,44 @@
+"""A capture cut short by another process while the TUI reads it: a notification, and the app stays up.
+
+The cut is made on the real file (``os.truncate``) once the reader has opened it and decoded its first
+window; the memory-mapped reader before died there of SIGBUS, taking the app (and this test run) down.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from tuihelp import make_app, run_app
+from scantui.io import file_pieces
+from scantui.io.stats import LoadStats
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+
+def test_a_capture_cut_while_loaded_is_a_notification_and_the_app_stays_up(tmp_path, monkeypatch):
+    import capgen
+
+    capture = tmp_path / "day.pcap"
+    capgen.write_pcap(str(capture), 40_000, seed=5)
+    monkeypatch.setattr(file_pieces, "PIECE_BYTES", 256 << 10)
+    advance = LoadStats.advance
+
+    def cut_once(self, path, done, total):
+        advance(self, path, done, total)
+        if Path(path) == capture and 0 < done < total and capture.stat().st_size > 100_000:
+            os.truncate(capture, 100_000)
+
+    monkeypatch.setattr(LoadStats, "advance", cut_once)
+
+    async def scenario(app, pilot):
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert any("day.pcap" in m and "the file shrank while it was read" in m for m in errors), errors
+        assert app.is_running and not app.loading
+        assert app.failures and app.failures[0][0] in ("inputs", "rollup")
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.is_running
+
+    run_app(make_app([capture], tmp_path / "cache"), scenario)
