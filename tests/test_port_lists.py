@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from clihelp import SAMPLE, run
+from conftest import make_canonical
 from scantui.enrich.lists import match_names
 
 pytestmark = pytest.mark.usefixtures("shared_rollup_cache")
@@ -70,3 +71,36 @@ def test_rollup_keeps_the_lists_of_the_ports_asked(capsys):
     assert kept.count('"src"') == pl.read_parquet(path).height > 0
     code, out, err = run(["rollup", SAMPLE, "--keep-ports", "80x"], capsys)
     assert (code, err.strip()) == (2, "scantui: error: --keep-ports: bad port '80x' (0-65535)")
+
+
+def test_an_updated_rollup_keeps_the_ports_the_one_it_replaces_kept(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    df = make_canonical(n=3000, seed=5, days=4)
+    df = df.with_columns(pl.when(pl.int_range(pl.len()) % 3 == 0).then(443).otherwise(pl.col("dport"))
+                         .cast(pl.UInt16).alias("dport"))
+    files = []
+    for i, (_, part) in enumerate(sorted(df.group_by(pl.col("ts").dt.date()), key=lambda kv: kv[0])):
+        files.append(str(tmp_path / f"day{i}.parquet"))
+        part.write_parquet(files[-1])
+
+    def port_list(paths, *args):
+        code, out, err = run(["scanners", *paths, "--port", "443", "--json", *args], capsys)
+        assert code == 0, err
+        return out
+
+    first = Path(run(["rollup", *files[:3]], capsys)[1].strip())
+    port_list(files[:3])  # asked once: kept in the 3-day rollup
+    assert (first / "port_lists" / "v1-443.parquet").is_file()
+
+    code, out, err = run(["rollup", *files], capsys)  # a day added: the new rollup keeps it too, with the build
+    added = Path(out.strip())
+    assert code == 0 and added != first and "built port list 443" in err, err
+    kept = added / "port_lists" / "v1-443.parquet"
+    assert kept.is_file()
+    computed = port_list(files, "--since", "2000-01-01")  # not a pure port selection: computed
+    assert port_list(files) == computed and computed.count('"src"') == pl.read_parquet(kept).height > 100
+
+    code, out, err = run(["rollup", *files, "--rebuild", "--json"], capsys)  # the folder replaced: kept again
+    assert {"action": "built", "what": "port list 443"} in [{k: a[k] for k in ("action", "what")}
+                                                           for a in json.loads(out)["actions"]]
+    assert kept.is_file() and port_list(files) == computed

@@ -19,11 +19,17 @@ computed path, so a rules or list change needs no new file. A rollup folder is n
 is bumped when what the file holds changes. Written to a temporary name and renamed (a reader never sees
 half a file; two processes writing it race harmlessly: same content); a folder that cannot be written, or
 a file that cannot be read, means computing the list as before.
+
+Carried forward: when a rollup is updated (a new day, a changed input, ``--rebuild``; ``scantui rollup``,
+``--follow`` in the CLI and the TUI, or any command that builds), the port sets kept in the rollup folder it
+replaces (:func:`kept_port_sets`) are kept in the new folder too, computed with the build, so a port analysts
+asked for once stays fast on every later rollup.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
 FOLDER = "port_lists"
 #: Bumped when the columns kept, or how they are computed, change.
 VERSION = 1
+_NAME = re.compile(rf"v{VERSION}-(\d+(?:-\d+)*)\.parquet")
 
 
 def kept_path(rollup: Path | None, q: ScannerQuery) -> Path | None:
@@ -44,6 +51,22 @@ def kept_path(rollup: Path | None, q: ScannerQuery) -> Path | None:
     if rollup is None or not q.ports or q.include_udp or q.since or q.until or q.cidrs or q.asns:
         return None
     return rollup / FOLDER / f"v{VERSION}-{'-'.join(str(p) for p in q.ports)}.parquet"
+
+
+def kept_port_sets(folder: Path | None) -> list[tuple[int, ...]]:
+    """The port sets whose lists are kept (in this :data:`VERSION`) in the rollup folder *folder*, in name order."""
+    if folder is None:
+        return []
+    try:
+        names = sorted(entry.name for entry in (folder / FOLDER).iterdir())
+    except OSError:  # no list kept (or the folder is gone)
+        return []
+    found = []
+    for name in names:
+        match = _NAME.fullmatch(name)
+        if match:
+            found.append(tuple(int(p) for p in match.group(1).split("-")))
+    return found
 
 
 def read_kept(path: Path) -> pl.DataFrame | None:
