@@ -75,6 +75,7 @@ def test_rollup_keeps_the_lists_of_the_ports_asked(capsys):
 
 def test_an_updated_rollup_keeps_the_ports_the_one_it_replaces_kept(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    config = Path(os.environ["SCANTUI_CONFIG"])
     df = make_canonical(n=3000, seed=5, days=4)
     df = df.with_columns(pl.when(pl.int_range(pl.len()) % 3 == 0).then(443).otherwise(pl.col("dport"))
                          .cast(pl.UInt16).alias("dport"))
@@ -88,19 +89,31 @@ def test_an_updated_rollup_keeps_the_ports_the_one_it_replaces_kept(tmp_path, mo
         assert code == 0, err
         return out
 
-    first = Path(run(["rollup", *files[:3]], capsys)[1].strip())
-    port_list(files[:3])  # asked once: kept in the 3-day rollup
-    assert (first / "port_lists" / "v1-443.parquet").is_file()
+    def rollup(paths, *args):
+        code, out, err = run(["rollup", *paths, *args], capsys)
+        assert code == 0, err
+        return out, err
 
-    code, out, err = run(["rollup", *files], capsys)  # a day added: the new rollup keeps it too, with the build
-    added = Path(out.strip())
-    assert code == 0 and added != first and "built port list 443" in err, err
+    config.write_text("rollup:\n  keep_ports: [443]\n")  # asked in the configuration: kept by every build
+    first = Path(rollup(files[:2])[0].strip())
+    assert (first / "port_lists" / "v1-443.parquet").is_file()
+    config.unlink()
+    second, err = rollup(files[:3])  # a day added: the new rollup keeps what the one it extends kept
+    second = Path(second.strip())
+    assert second != first and "built port list 443" in err and (second / "port_lists" / "v1-443.parquet").is_file()
+
+    added = Path(rollup(files)[0].strip())  # and so on, day after day
     kept = added / "port_lists" / "v1-443.parquet"
     assert kept.is_file()
     computed = port_list(files, "--since", "2000-01-01")  # not a pure port selection: computed
     assert port_list(files) == computed and computed.count('"src"') == pl.read_parquet(kept).height > 100
 
-    code, out, err = run(["rollup", *files, "--rebuild", "--json"], capsys)  # the folder replaced: kept again
+    out, _ = rollup(files, "--rebuild", "--json")  # the folder replaced: kept again
     assert {"action": "built", "what": "port list 443"} in [{k: a[k] for k in ("action", "what")}
                                                            for a in json.loads(out)["actions"]]
     assert kept.is_file() and port_list(files) == computed
+
+    config.write_text("rollup:\n  keep_ports: [https]\n")
+    code, _, err = run(["rollup", *files, "--rebuild"], capsys)
+    assert (code, err.strip()) == (2, f"scantui: error: {config}: rollup.keep_ports: must be "
+                                      "ports (0-65535), e.g. [443, 22]; got 'https'")

@@ -92,6 +92,7 @@ from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
 from scantui.analysis.port_lists import kept_port_sets
 from scantui.analysis.runner import LocalRunner, Runner
+from scantui.config import rollup_keep_ports
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
 from scantui.io.detect import PARQUET, PCAP, PCAPNG
@@ -409,6 +410,7 @@ def update_rollup(
 
     root.mkdir(parents=True, exist_ok=True)
     meta = {"key": key, "inputs": inputs, "load_options": _options_dict(opts), "unicorn_min_packets": unicorn_min_packets}
+    asked = [(port,) for port in rollup_keep_ports()]  # read before the build: a bad value fails first
     carried = kept_port_sets(final) if rebuild else []  # the folder is replaced: its kept lists with it
     with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
         builder.build(tmp, meta, unicorn_min_packets)
@@ -417,7 +419,9 @@ def update_rollup(
     if copy is not None and not copy.is_file() and builder.has_packets():
         dataset.decode_to(copy, source=builder.splits_frame)  # written on the first read, without decoding
     rollup = _with_overlay(load_rollup(final), dataset, key)
-    carried += [ports for ports in kept_port_sets(builder.previous) if ports not in carried]
+    for ports in [*kept_port_sets(builder.previous), *asked]:
+        if ports not in carried:
+            carried.append(ports)
     return RollupUpdate(rollup, (*builder.actions, *_carry_port_lists(rollup, carried, progress)))
 
 
