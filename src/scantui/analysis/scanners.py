@@ -563,7 +563,8 @@ def _from_kept(path: Path, port_day: pl.LazyFrame, q: ScannerQuery, first_day: d
         raw, rows = _from_rows(port_day, every, None, first_day, n_days, recount, walked)
         exact = rows.counted.result() if rows.counted is not None else pl.DataFrame(schema={"src": pl.UInt32,
                                                                                              "dsts": pl.UInt32})
-        ports = bh.top_ports_from_scans(rows.scans.lazy(), TOP_PORTS).collect()
+        # rechunked: a join gathers the nested values from many chunks slowly (0.27 CPU s at 145 k sources, 0.02 so)
+        ports = bh.top_ports_from_scans(rows.scans.lazy(), TOP_PORTS).collect().rechunk()
         table = raw.join(exact, on="src", how="left").join(ports, on="src", how="left")
         write_kept(path, table)
     raw = _keep_sources(table.drop(_KEPT_EXTRA), q)
