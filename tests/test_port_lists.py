@@ -117,3 +117,27 @@ def test_an_updated_rollup_keeps_the_ports_the_one_it_replaces_kept(tmp_path, mo
     code, _, err = run(["rollup", *files, "--rebuild"], capsys)
     assert (code, err.strip()) == (2, f"scantui: error: {config}: rollup.keep_ports: must be "
                                       "ports (0-65535), e.g. [443, 22]; got 'https'")
+
+
+def test_a_list_computed_one_source_range_at_a_time_is_the_same(monkeypatch):
+    from scantui.analysis import port_lists
+    from scantui.analysis.rollup_cache import open_rollup
+    from scantui.analysis.scanners import ScannerQuery, _kept_table, _window, select_rows
+    from scantui.analysis.zmap_rollup import walk_sources
+    from scantui.io.loader import open_inputs
+
+    rollup = open_rollup(open_inputs([SAMPLE]))
+    port_day, source = rollup.port_day_by_port, rollup.packet_source()
+    ports = (80, 443, 8080)
+    first_day, n_days = _window(rollup.day_totals, ScannerQuery(ports=ports))
+    args = (port_day, ports, first_day, n_days, source, walk_sources(rollup.zmap_walks))
+    whole = _kept_table(*args)
+    rows = select_rows(port_day, ScannerQuery(ports=ports))
+    total = rows.select(pl.col("packets").sum()).collect().item()
+    assert port_lists.source_ranges(rows) == [None]
+    monkeypatch.setattr(port_lists, "PACKETS_PER_RANGE", total // 7)
+    ranges = port_lists.source_ranges(rows)
+    assert len(ranges) >= 7 and all(a <= b < c for (a, b), (c, _) in zip(ranges, ranges[1:]))
+    ranged = _kept_table(*args)
+    assert ranged.height == whole.height > 1000
+    assert ranged.sort("src").equals(whole.sort("src"))

@@ -45,6 +45,29 @@ VERSION = 1
 _NAME = re.compile(rf"v{VERSION}-(\d+(?:-\d+)*)\.parquet")
 
 
+#: Packets of the port(s) whose keys one source range of a list holds at most (8 bytes each, sorted in memory;
+#: with their ``port_day`` rows and schedules ~1 GiB): the list is computed one range at a time above it.
+PACKETS_PER_RANGE = 32_000_000
+
+
+def source_ranges(rows: pl.LazyFrame, budget: int | None = None) -> list[tuple[int, int] | None]:
+    """Source ranges (first, last address, inclusive) of about *budget* (:data:`PACKETS_PER_RANGE`) packets each of
+    the ``port_day`` *rows* (one port selection), cut between sources; ``[None]`` (every source at once) when all
+    fit in one."""
+    budget = budget or PACKETS_PER_RANGE
+    if (rows.select(pl.col("packets").sum()).collect().item() or 0) <= budget:  # one column summed: the usual case
+        return [None]
+    per_src = rows.group_by("src").agg(pl.col("packets").sum()).sort("src").collect()
+    srcs, sums = per_src["src"].to_list(), per_src["packets"].cum_sum().to_list()
+    ranges, first, start = [], srcs[0], 0
+    for i, (src, total) in enumerate(zip(srcs, sums)):
+        if total - start > budget and i > 0 and srcs[i - 1] >= first:
+            ranges.append((first, srcs[i - 1]))
+            first, start = src, sums[i - 1]
+    ranges.append((first, srcs[-1]))
+    return ranges
+
+
 def kept_path(rollup: Path | None, q: ScannerQuery) -> Path | None:
     """Where the list of *q*'s ports is kept in the rollup folder *rollup*, or None when *q* is not a pure port
     selection (the per-source filters ``--tool``/``--min-packets``, sort and cut are fine: applied after)."""
