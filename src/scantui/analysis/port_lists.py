@@ -24,6 +24,11 @@ Carried forward: when a rollup is updated (a new day, a changed input, ``--rebui
 ``--follow`` in the CLI and the TUI, or any command that builds), the port sets kept in the rollup folder it
 replaces (:func:`kept_port_sets`) are kept in the new folder too, computed with the build, so a port analysts
 asked for once stays fast on every later rollup.
+
+Memory: a list holds its port's packet keys (for the exact destinations), ``port_day`` rows and activity
+rows; above :data:`PACKETS_PER_RANGE` packets of the port it is computed one source range at a time
+(:func:`source_ranges`; a source's columns depend on its own rows only), so a build that keeps a port stays
+bounded by the range, not the data.
 """
 
 from __future__ import annotations
