@@ -344,7 +344,7 @@ def open_rollup(
 @dataclass(frozen=True)
 class Action:
     """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``) and what (``port list P``: a
-    kept scanner list carried over from the rollup this one replaces)."""
+    scanner list kept with the build: carried over from the rollup this one replaces, or config ``rollup.keep_ports``)."""
 
     verb: str
     what: str
@@ -426,8 +426,9 @@ def update_rollup(
 
 
 def _carry_port_lists(rollup: Rollup, port_sets: list[tuple[int, ...]], progress: ru.Progress | None) -> list[Action]:
-    """Keep in the new *rollup* the port lists the rollup it replaces kept (:mod:`~scantui.analysis.port_lists`):
-    a port asked for once stays fast on every later rollup (one ``built port list P`` action each)."""
+    """Keep in the new *rollup* the lists of *port_sets* (:mod:`~scantui.analysis.port_lists`; those the rollup it
+    replaces kept, and config ``rollup.keep_ports``): a port asked for once stays fast on every later rollup (one
+    ``built port list P`` action each)."""
     from scantui.analysis.scanners import keep_port_list
 
     actions = []
