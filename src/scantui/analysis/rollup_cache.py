@@ -344,7 +344,7 @@ def open_rollup(
 @dataclass(frozen=True)
 class Action:
     """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``) and what (``port list P``: a
-    scanner list kept with the build: carried over from the rollup this one replaces, or config ``rollup.keep_ports``)."""
+    scanner list kept with the build, carried over from the rollup this one replaces or asked for by the config)."""
 
     verb: str
     what: str
