@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from clihelp import SAMPLE, run
+from conftest import make_canonical
 from scantui.enrich.lists import match_names
 
 pytestmark = pytest.mark.usefixtures("shared_rollup_cache")
@@ -70,3 +71,73 @@ def test_rollup_keeps_the_lists_of_the_ports_asked(capsys):
     assert kept.count('"src"') == pl.read_parquet(path).height > 0
     code, out, err = run(["rollup", SAMPLE, "--keep-ports", "80x"], capsys)
     assert (code, err.strip()) == (2, "scantui: error: --keep-ports: bad port '80x' (0-65535)")
+
+
+def test_an_updated_rollup_keeps_the_ports_the_one_it_replaces_kept(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    config = Path(os.environ["SCANTUI_CONFIG"])
+    df = make_canonical(n=3000, seed=5, days=4)
+    df = df.with_columns(pl.when(pl.int_range(pl.len()) % 3 == 0).then(443).otherwise(pl.col("dport"))
+                         .cast(pl.UInt16).alias("dport"))
+    files = []
+    for i, (_, part) in enumerate(sorted(df.group_by(pl.col("ts").dt.date()), key=lambda kv: kv[0])):
+        files.append(str(tmp_path / f"day{i}.parquet"))
+        part.write_parquet(files[-1])
+
+    def port_list(paths, *args):
+        code, out, err = run(["scanners", *paths, "--port", "443", "--json", *args], capsys)
+        assert code == 0, err
+        return out
+
+    def rollup(paths, *args):
+        code, out, err = run(["rollup", *paths, *args], capsys)
+        assert code == 0, err
+        return out, err
+
+    config.write_text("rollup:\n  keep_ports: [443]\n")  # asked in the configuration: kept by every build
+    first = Path(rollup(files[:2])[0].strip())
+    assert (first / "port_lists" / "v1-443.parquet").is_file()
+    config.unlink()
+    second, err = rollup(files[:3])  # a day added: the new rollup keeps what the one it extends kept
+    second = Path(second.strip())
+    assert second != first and "built port list 443" in err and (second / "port_lists" / "v1-443.parquet").is_file()
+
+    added = Path(rollup(files)[0].strip())  # and so on, day after day
+    kept = added / "port_lists" / "v1-443.parquet"
+    assert kept.is_file()
+    computed = port_list(files, "--since", "2000-01-01")  # not a pure port selection: computed
+    assert port_list(files) == computed and computed.count('"src"') == pl.read_parquet(kept).height > 100
+
+    out, _ = rollup(files, "--rebuild", "--json")  # the folder replaced: kept again
+    assert {"action": "built", "what": "port list 443"} in [{k: a[k] for k in ("action", "what")}
+                                                           for a in json.loads(out)["actions"]]
+    assert kept.is_file() and port_list(files) == computed
+
+    config.write_text("rollup:\n  keep_ports: [https]\n")
+    code, _, err = run(["rollup", *files, "--rebuild"], capsys)
+    assert (code, err.strip()) == (2, f"scantui: error: {config}: rollup.keep_ports: must be "
+                                      "ports (0-65535), e.g. [443, 22]; got 'https'")
+
+
+def test_a_list_computed_one_source_range_at_a_time_is_the_same(monkeypatch):
+    from scantui.analysis import port_lists
+    from scantui.analysis.rollup_cache import open_rollup
+    from scantui.analysis.scanners import ScannerQuery, _kept_table, _window, select_rows
+    from scantui.analysis.zmap_rollup import walk_sources
+    from scantui.io.loader import open_inputs
+
+    rollup = open_rollup(open_inputs([SAMPLE]))
+    port_day, source = rollup.port_day_by_port, rollup.packet_source()
+    ports = (80, 443, 8080)
+    first_day, n_days = _window(rollup.day_totals, ScannerQuery(ports=ports))
+    args = (port_day, ports, first_day, n_days, source, walk_sources(rollup.zmap_walks))
+    whole = _kept_table(*args)
+    rows = select_rows(port_day, ScannerQuery(ports=ports))
+    total = rows.select(pl.col("packets").sum()).collect().item()
+    assert port_lists.source_ranges(rows) == [None]
+    monkeypatch.setattr(port_lists, "PACKETS_PER_RANGE", total // 7)
+    ranges = port_lists.source_ranges(rows)
+    assert len(ranges) >= 7 and all(a <= b < c for (a, b), (c, _) in zip(ranges, ranges[1:]))
+    ranged = _kept_table(*args)
+    assert ranged.height == whole.height > 1000
+    assert ranged.sort("src").equals(whole.sort("src"))

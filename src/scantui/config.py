@@ -1,4 +1,5 @@
-"""The user's configuration file: where it is, its ``enrich`` section, the labels author, the saved views.
+"""The user's configuration file: where it is, its ``enrich`` section, the labels author, the saved views,
+the ports whose scanner lists every rollup keeps.
 
 One YAML file, ``$SCANTUI_CONFIG`` when set (tests, several profiles), else
 ``config.yaml`` in ``platformdirs.user_config_dir("scantui")``. A missing file
@@ -19,6 +20,8 @@ enrich:
   retries: 4                     # per batch, on HTTP 429, 5xx and timeouts
 labels:
   author: alice                  # your name in the labels file (created_by/updated_by); default: the login name
+rollup:
+  keep_ports: [443, 22]          # every rollup build keeps these ports' scanner lists (as rollup --keep-ports)
 tui:
   keymap:                        # binding id -> keys (ids: press ? in the app, or see the README)
     app.quit: "q,ctrl+q"
@@ -103,6 +106,28 @@ def tui_keymap(config: dict[str, Any] | None = None, path: Path | None = None) -
                                                for k, v in keymap.items()):
         raise InputError("tui.keymap must map binding ids to keys, e.g. app.quit: \"q,ctrl+q\"", path=path, where="tui.keymap")
     return {k: v.strip() for k, v in keymap.items()}
+
+
+def rollup_keep_ports(config: dict[str, Any] | None = None, path: Path | None = None) -> tuple[int, ...]:
+    """``rollup.keep_ports``: the ports whose scanner lists every rollup build keeps, one list a port (as
+    ``scantui rollup --keep-ports``), e.g. ``[443, 22]`` or ``"443,22"``; () when not set."""
+    path = path or config_path()
+    config = load_config(path) if config is None else config
+    section = config.get("rollup") or {}
+    if not isinstance(section, dict):
+        raise InputError("rollup must be a mapping", path=path, where="rollup")
+    value = section.get("keep_ports")
+    items = [] if value is None else value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list):
+        items = [items]
+    ports = []
+    for item in items:
+        text = str(item).strip() if isinstance(item, (int, str)) and not isinstance(item, bool) else ""
+        if not text.isdigit() or int(text) > 65535:
+            raise InputError(f"must be ports (0-65535), e.g. [443, 22]; got {item!r}", path=path,
+                             where="rollup.keep_ports")
+        ports.append(int(text))
+    return tuple(sorted(set(ports)))
 
 
 def labels_author(config: dict[str, Any] | None = None) -> str:

@@ -19,11 +19,22 @@ computed path, so a rules or list change needs no new file. A rollup folder is n
 is bumped when what the file holds changes. Written to a temporary name and renamed (a reader never sees
 half a file; two processes writing it race harmlessly: same content); a folder that cannot be written, or
 a file that cannot be read, means computing the list as before.
+
+Carried forward: when a rollup is updated (a new day, a changed input, ``--rebuild``; ``scantui rollup``,
+``--follow`` in the CLI and the TUI, or any command that builds), the port sets kept in the rollup folder it
+replaces (:func:`kept_port_sets`) are kept in the new folder too, computed with the build, so a port analysts
+asked for once stays fast on every later rollup.
+
+Memory: a list holds its port's packet keys (for the exact destinations), ``port_day`` rows and activity
+rows; above :data:`PACKETS_PER_RANGE` packets of the port it is computed one source range at a time
+(:func:`source_ranges`; a source's columns depend on its own rows only), so a build that keeps a port stays
+bounded by the range, not the data.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +47,30 @@ if TYPE_CHECKING:
 FOLDER = "port_lists"
 #: Bumped when the columns kept, or how they are computed, change.
 VERSION = 1
+_NAME = re.compile(rf"v{VERSION}-(\d+(?:-\d+)*)\.parquet")
+
+
+#: Packets of the port(s) whose keys one source range of a list holds at most (8 bytes each, sorted in memory;
+#: with their ``port_day`` rows and schedules ~1 GiB): the list is computed one range at a time above it.
+PACKETS_PER_RANGE = 32_000_000
+
+
+def source_ranges(rows: pl.LazyFrame, budget: int | None = None) -> list[tuple[int, int] | None]:
+    """Source ranges (first, last address, inclusive) of about *budget* (:data:`PACKETS_PER_RANGE`) packets each of
+    the ``port_day`` *rows* (one port selection), cut between sources; ``[None]`` (every source at once) when all
+    fit in one."""
+    budget = budget or PACKETS_PER_RANGE
+    if (rows.select(pl.col("packets").sum()).collect().item() or 0) <= budget:  # one column summed: the usual case
+        return [None]
+    per_src = rows.group_by("src").agg(pl.col("packets").sum()).sort("src").collect()
+    srcs, sums = per_src["src"].to_list(), per_src["packets"].cum_sum().to_list()
+    ranges, first, start = [], srcs[0], 0
+    for i, (src, total) in enumerate(zip(srcs, sums)):
+        if total - start > budget and i > 0 and srcs[i - 1] >= first:
+            ranges.append((first, srcs[i - 1]))
+            first, start = src, sums[i - 1]
+    ranges.append((first, srcs[-1]))
+    return ranges
 
 
 def kept_path(rollup: Path | None, q: ScannerQuery) -> Path | None:
@@ -44,6 +79,22 @@ def kept_path(rollup: Path | None, q: ScannerQuery) -> Path | None:
     if rollup is None or not q.ports or q.include_udp or q.since or q.until or q.cidrs or q.asns:
         return None
     return rollup / FOLDER / f"v{VERSION}-{'-'.join(str(p) for p in q.ports)}.parquet"
+
+
+def kept_port_sets(folder: Path | None) -> list[tuple[int, ...]]:
+    """The port sets whose lists are kept (in this :data:`VERSION`) in the rollup folder *folder*, in name order."""
+    if folder is None:
+        return []
+    try:
+        names = sorted(entry.name for entry in (folder / FOLDER).iterdir())
+    except OSError:  # no list kept (or the folder is gone)
+        return []
+    found = []
+    for name in names:
+        match = _NAME.fullmatch(name)
+        if match:
+            found.append(tuple(int(p) for p in match.group(1).split("-")))
+    return found
 
 
 def read_kept(path: Path) -> pl.DataFrame | None:
