@@ -73,7 +73,7 @@ def test_rollup_keeps_the_lists_of_the_ports_asked(capsys):
     assert (code, err.strip()) == (2, "scantui: error: --keep-ports: bad port '80x' (0-65535)")
 
 
-def test_an_updated_rollup_keeps_the_ports_the_one_it_replaces_kept(tmp_path, monkeypatch, capsys):
+def test_every_build_keeps_the_ports_the_config_asks_for(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
     config = Path(os.environ["SCANTUI_CONFIG"])
     df = make_canonical(n=3000, seed=5, days=4)
@@ -97,18 +97,19 @@ def test_an_updated_rollup_keeps_the_ports_the_one_it_replaces_kept(tmp_path, mo
     config.write_text("rollup:\n  keep_ports: [443]\n")  # asked in the configuration: kept by every build
     first = Path(rollup(files[:2])[0].strip())
     assert (first / "port_lists" / "v1-443.parquet").is_file()
-    config.unlink()
-    second, err = rollup(files[:3])  # a day added: the new rollup keeps what the one it extends kept
+    second, err = rollup(files[:3])  # a day added: the new rollup keeps it too
     second = Path(second.strip())
     assert second != first and "built port list 443" in err and (second / "port_lists" / "v1-443.parquet").is_file()
 
-    added = Path(rollup(files)[0].strip())  # and so on, day after day
-    kept = added / "port_lists" / "v1-443.parquet"
-    assert kept.is_file()
+    config.unlink()  # no longer asked: a kept list is not carried into the next rollup (it costs every build)
+    added, err = rollup(files)
+    kept = Path(added.strip()) / "port_lists" / "v1-443.parquet"
+    assert "port list" not in err and not kept.exists()
+    config.write_text("rollup:\n  keep_ports: '443'\n")
     computed = port_list(files, "--since", "2000-01-01")  # not a pure port selection: computed
     assert port_list(files) == computed and computed.count('"src"') == pl.read_parquet(kept).height > 100
 
-    out, _ = rollup(files, "--rebuild", "--json")  # the folder replaced: kept again
+    out, _ = rollup(files, "--rebuild", "--json")  # the folder replaced: kept as the config asks
     assert {"action": "built", "what": "port list 443"} in [{k: a[k] for k in ("action", "what")}
                                                            for a in json.loads(out)["actions"]]
     assert kept.is_file() and port_list(files) == computed

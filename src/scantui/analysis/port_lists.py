@@ -20,10 +20,10 @@ is bumped when what the file holds changes. Written to a temporary name and rena
 half a file; two processes writing it race harmlessly: same content); a folder that cannot be written, or
 a file that cannot be read, means computing the list as before.
 
-Carried forward: when a rollup is updated (a new day, a changed input, ``--rebuild``; ``scantui rollup``,
-``--follow`` in the CLI and the TUI, or any command that builds), the port sets kept in the rollup folder it
-replaces (:func:`kept_port_sets`) are kept in the new folder too, computed with the build, so a port analysts
-asked for once stays fast on every later rollup.
+Kept by every build: the ports of config ``rollup.keep_ports`` (``scantui rollup``, ``--follow`` in the CLI and
+the TUI, any command that builds). A list a query wrote is not carried into the next rollup folder: each kept
+list costs every later build its port's packets (~3-5 CPU s a day at 200 M, growing with the data held), so
+which ports are worth it is the user's choice.
 
 Memory: a list holds its port's packet keys (for the exact destinations), ``port_day`` rows and activity
 rows; above :data:`PACKETS_PER_RANGE` packets of the port it is computed one source range at a time
@@ -34,7 +34,6 @@ bounded by the range, not the data.
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,7 +46,6 @@ if TYPE_CHECKING:
 FOLDER = "port_lists"
 #: Bumped when the columns kept, or how they are computed, change.
 VERSION = 1
-_NAME = re.compile(rf"v{VERSION}-(\d+(?:-\d+)*)\.parquet")
 
 
 #: Packets of the port(s) whose keys one source range of a list holds at most (8 bytes each, sorted in memory;
@@ -79,22 +77,6 @@ def kept_path(rollup: Path | None, q: ScannerQuery) -> Path | None:
     if rollup is None or not q.ports or q.include_udp or q.since or q.until or q.cidrs or q.asns:
         return None
     return rollup / FOLDER / f"v{VERSION}-{'-'.join(str(p) for p in q.ports)}.parquet"
-
-
-def kept_port_sets(folder: Path | None) -> list[tuple[int, ...]]:
-    """The port sets whose lists are kept (in this :data:`VERSION`) in the rollup folder *folder*, in name order."""
-    if folder is None:
-        return []
-    try:
-        names = sorted(entry.name for entry in (folder / FOLDER).iterdir())
-    except OSError:  # no list kept (or the folder is gone)
-        return []
-    found = []
-    for name in names:
-        match = _NAME.fullmatch(name)
-        if match:
-            found.append(tuple(int(p) for p in match.group(1).split("-")))
-    return found
 
 
 def read_kept(path: Path) -> pl.DataFrame | None:

@@ -90,7 +90,6 @@ from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_glob, write_d
 from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
-from scantui.analysis.port_lists import kept_port_sets
 from scantui.analysis.runner import LocalRunner, Runner
 from scantui.config import rollup_keep_ports
 from scantui.errors import InputError
@@ -344,7 +343,7 @@ def open_rollup(
 @dataclass(frozen=True)
 class Action:
     """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``) and what (``port list P``: a
-    scanner list kept with the build, carried over from the rollup this one replaces or asked for by the config)."""
+    scanner list kept with the build, asked for by the config's ``rollup.keep_ports``)."""
 
     verb: str
     what: str
@@ -410,8 +409,10 @@ def update_rollup(
 
     root.mkdir(parents=True, exist_ok=True)
     meta = {"key": key, "inputs": inputs, "load_options": _options_dict(opts), "unicorn_min_packets": unicorn_min_packets}
-    asked = [(port,) for port in rollup_keep_ports()]  # read before the build: a bad value fails first
-    carried = kept_port_sets(final) if rebuild else []  # the folder is replaced: its kept lists with it
+    # read before the build: a bad value fails first. Only the ports the config asks for: a list kept by a
+    # query is not carried into the next rollup, as each carried list costs every later build its port's
+    # packets (~3-5 CPU s a day at 200 M, growing with the data held)
+    asked = [(port,) for port in rollup_keep_ports()]
     with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
         builder.build(tmp, meta, unicorn_min_packets)
     if builder.superseded is not None:
@@ -419,16 +420,13 @@ def update_rollup(
     if copy is not None and not copy.is_file() and builder.has_packets():
         dataset.decode_to(copy, source=builder.splits_frame)  # written on the first read, without decoding
     rollup = _with_overlay(load_rollup(final), dataset, key)
-    for ports in [*kept_port_sets(builder.previous), *asked]:
-        if ports not in carried:
-            carried.append(ports)
-    return RollupUpdate(rollup, (*builder.actions, *_carry_port_lists(rollup, carried, progress)))
+    return RollupUpdate(rollup, (*builder.actions, *_keep_port_lists(rollup, asked, progress)))
 
 
-def _carry_port_lists(rollup: Rollup, port_sets: list[tuple[int, ...]], progress: ru.Progress | None) -> list[Action]:
-    """Keep in the new *rollup* the lists of *port_sets* (:mod:`~scantui.analysis.port_lists`; those the rollup it
-    replaces kept, and config ``rollup.keep_ports``): a port asked for once stays fast on every later rollup (one
-    ``built port list P`` action each)."""
+def _keep_port_lists(rollup: Rollup, port_sets: list[tuple[int, ...]], progress: ru.Progress | None) -> list[Action]:
+    """Keep in the new *rollup* the lists of *port_sets* (:mod:`~scantui.analysis.port_lists`; config
+    ``rollup.keep_ports``), so the ports asked for are fast on every rollup (one ``built port list P`` action
+    each)."""
     from scantui.analysis.scanners import keep_port_list
 
     actions = []
@@ -510,7 +508,6 @@ class _DayBuilder:
         self.actions: list[Action] = []
         self.split: list[_Split] = []
         self.superseded: Path | None = None  # the rollup whose merged state this build extended
-        self.previous: Path | None = None  # the finished rollup this build would extend (see _previous)
 
     def build(self, out: Path, meta: dict[str, Any], unicorn_min_packets: int) -> None:
         started = time.perf_counter()
@@ -537,7 +534,7 @@ class _DayBuilder:
             files.append(day_files)
         enrich = [c for c in ENRICHMENT if any(c in split.index["enrichment_columns"] for split in self.split)]
         t0 = time.perf_counter()
-        previous = self.previous = None if self.rebuild else self._previous(out, files)
+        previous = None if self.rebuild else self._previous(out, files)
         merge = functools.partial(rd.merge_days, files, out, enrich=bool(enrich), buckets=1,
                                   progress=rd.scaled(self.report, 0.85, 0.15))
         try:
