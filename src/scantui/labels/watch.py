@@ -40,7 +40,7 @@ from typing import Any
 
 from scantui.errors import InputError
 from scantui.labels.match import ScanIndex
-from scantui.labels.model import Group, iso_utc, now_utc
+from scantui.labels.model import Group, ip_to_int, iso_utc, now_utc
 from scantui.safetext import safe_line
 
 #: The kinds of key that tie a scan to a group by themselves (a /24 or an AS is shared by strangers).
@@ -162,16 +162,17 @@ def hits(groups: Iterable[Group], scans: Sequence[Seen], *, since: dt.date | Non
     on or after that UTC day."""
     groups = list(groups)
     found: dict[str, Hit] = {}
+    addresses = [tuple(ip_to_int(ip) for ip in scan.sources) for scan in scans]  # parsed once, not once per group
     for group in groups:
         index = ScanIndex([group])
         keys = _group_keys(group)
-        for scan in scans:
+        for scan, ints in zip(scans, addresses):
             if since is not None and scan.day < since:
                 continue
             if index.recorded_in((scan.port, scan.day.isoformat(), scan.sources)):
                 continue
             shared = [k for k in scan.keys if k in keys]
-            share = sum(group.contains(ip) for ip in scan.sources) / len(scan.sources) if scan.sources else 0.0
+            share = sum(group.contains(ip) for ip in ints) / len(ints) if ints else 0.0
             if not shared and share < MIN_SHARE:
                 continue
             if group.verdict == "not_collaborative":

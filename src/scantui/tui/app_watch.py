@@ -14,13 +14,15 @@ new baseline, so it never repeats what it said before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from scantui.tui.offthread import LatestMixin
+from scantui.tui.offthread import Cancelled, LatestMixin, worker_cancelled
 
 #: The kind of the watch's off-thread requests (:mod:`scantui.tui.offthread`).
 WATCH_KIND = "watch"
+#: Labelled groups matched between two looks at the worker's cancellation.
+_GROUP_SLICE = 64
 
 
 class WatchMixin(LatestMixin):
@@ -49,7 +51,7 @@ class WatchMixin(LatestMixin):
             return
         self._watch_pending = pending = (*self._watch_pending,
                                          (state, tuple(state.labels.store.groups), state.collab.candidates))
-        self.compute_latest(WATCH_KIND, lambda: [match_search(*search) for search in pending], self._watch_matched,
+        self.compute_latest(WATCH_KIND, lambda: [match_search(*search, worker_cancelled) for search in pending], self._watch_matched,
                             title="watch", failed=self._watch_failed)
 
     def _watch_failed(self) -> None:
@@ -83,12 +85,21 @@ class WatchMixin(LatestMixin):
                     timeout=30, markup=False)
 
 
-def match_search(state: Any, groups: Sequence[Any], candidates: Sequence[Any]) -> tuple[Any, list[Any], frozenset[tuple]]:
+def match_search(state: Any, groups: Sequence[Any], candidates: Sequence[Any],
+                 cancelled: Callable[[], bool] = lambda: False) -> tuple[Any, list[Any], frozenset[tuple]]:
     """(*state*, the hits of *candidates* against the labelled *groups*, the candidates' scans as (port, day,
-    sources)): the part of the watch that runs in the worker (it reads only what it is handed)."""
-    from scantui.workspace.watch import watch_hits
+    sources)): the part of the watch that runs in the worker (it reads only what it is handed). The groups are
+    matched a slice at a time, looking at *cancelled()* between slices (a quit does not wait for the rest);
+    a hit's id names its group, so the slices' hits are the same as the whole's."""
+    from scantui.labels.watch import hits
+    from scantui.workspace.watch import seen_scans
 
-    found = watch_hits(groups, candidates)
+    seen, found = seen_scans(candidates), []
+    for start in range(0, len(groups), _GROUP_SLICE):
+        if cancelled():
+            raise Cancelled
+        found.extend(hits(groups[start:start + _GROUP_SLICE], seen))
+    found.sort(key=lambda h: (h.scan.day, h.group.id, h.scan.port, h.kind))  # (hits()' order)
     return state, found, frozenset((c.port, c.day, c.sources) for c in candidates)
 
 

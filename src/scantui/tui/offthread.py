@@ -21,6 +21,15 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 
+class Cancelled(Exception):
+    """A computation stopped early because its worker was cancelled (a newer request replaced it)."""
+
+
+def worker_cancelled() -> bool:
+    """Whether the thread worker running this is cancelled (a *cancelled* callback for long computations)."""
+    return get_current_worker().is_cancelled
+
+
 def _nothing() -> None:
     pass
 

@@ -46,7 +46,7 @@ from scantui.safetext import safe_line
 from scantui.tui.app_views import range_text
 from scantui.analysis.query_help import RECORD_QUERY_HELP
 from scantui.tui.member_notes import with_notes_column
-from scantui.tui.offthread import LatestMixin
+from scantui.tui.offthread import LatestMixin, worker_cancelled
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
                                                    review_counts, with_sensor_column)
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
@@ -63,10 +63,6 @@ if TYPE_CHECKING:
 
 #: The kind of the filter's off-thread requests (:mod:`scantui.tui.offthread`).
 FILTER_KIND = "candidates-filter"
-
-
-def _cancelled() -> bool:
-    return get_current_worker().is_cancelled
 
 
 class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
@@ -235,7 +231,7 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
             return
         hide, titles, notes = self.hide_reviewed, self._label_titles(), self._notes
         self.compute_latest(FILTER_KIND, lambda: shown_frames(frames, records, hide_reviewed=hide, query=query,
-                                                              titles=titles, notes=notes, cancelled=_cancelled),
+                                                              titles=titles, notes=notes, cancelled=worker_cancelled),
                             lambda shown: self._apply_shown(shown, hold=hold), title="filter")
 
     def _apply_shown(self, shown_by_name: dict[str, pl.DataFrame], *, hold: bool) -> None:

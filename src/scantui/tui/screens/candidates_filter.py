@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from scantui.tui.offthread import Cancelled
 from scantui.tui.screens.candidates_frames import review_word, to_review
 
 if TYPE_CHECKING:
@@ -24,17 +25,13 @@ if TYPE_CHECKING:
 _SLICE = 2000
 
 
-class Cancelled(Exception):
-    """The filter was asked to stop (a newer query replaced it)."""
-
-
 def shown_frames(frames: Mapping[str, pl.DataFrame], records: Mapping[str, Sequence[Any]], *, hide_reviewed: bool,
                  query: Query | None, titles: Mapping[str, str], notes: Mapping[int, Any] | None,
                  cancelled: Callable[[], bool] = lambda: False) -> dict[str, pl.DataFrame]:
     """The rows of each of *frames* (``groups``, ``candidates``: one row per record, ``idx`` its index in
     *records*) to show: reviewed rows dropped when *hide_reviewed*, then those *query* keeps (None: all);
     *titles* maps a labelled group id to its title (``label:`` matches either), *notes* the source notes by
-    address. Raises :class:`Cancelled` when *cancelled()* turns true between slices."""
+    address. Raises :class:`~scantui.tui.offthread.Cancelled` when *cancelled()* turns true between slices."""
     out = {}
     for name, frame in frames.items():
         shown = frame.filter(to_review(frame)) if hide_reviewed else frame
