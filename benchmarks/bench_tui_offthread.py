@@ -14,6 +14,8 @@ another day (so each is a watch hit). Measured, one App:
 - labels: the same with the words ``generated 12`` on the labels area's list;
 - watch: ``watch_candidates()`` (what runs after each ``--follow`` search): how long it holds the UI thread,
   the latency of ``down``/``up`` keys sent while its matching runs, and the time until the hits are known;
+- the event loop's stalls over each phase (a task that wakes every 2 ms: the longest delay, and the time
+  spent in delays over 20 ms: what a key pressed then would wait);
 - the process's CPU seconds over each phase (``time.process_time``; the 1-min load beside every figure).
 
 Run it with the old code's ``src`` first on PYTHONPATH to compare (the same script drives both). By hand only.
@@ -94,12 +96,38 @@ async def _keys(app, keys: list[str], gap: float = GAP) -> list[float]:
     return lat
 
 
+class Stalls:
+    """The event loop's stalls while it runs: a task asks to wake every 2 ms and records how late it wakes
+    (a key pressed during a stall waits that long before anything happens)."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.002)
+            self.gaps.append(time.perf_counter() - t - 0.002)
+
+    def stop(self) -> dict[str, float]:
+        self._task.cancel()
+        late = [g for g in self.gaps if g > 0.02]
+        return {"max_stall_ms": round(1e3 * max(self.gaps, default=0.0), 1),
+                "stalled_over_20ms_s": round(sum(late), 3), "stalls_over_20ms": len(late)}
+
+
 async def _settled(app, pilot) -> float:
     """Wait until no worker runs; the time it took."""
+    from textual.worker import WorkerCancelled
+
     t = time.perf_counter()
     quiet = 0
     while quiet < 2:
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # (a newer request of its kind replaced it)
+            pass
         await pilot.pause()
         quiet = 0 if any(not w.is_finished for w in app.workers) or app.workers_busy() else quiet + 1
     return time.perf_counter() - t
@@ -131,9 +159,10 @@ def child(candidates: int, labelled: int, cache: str) -> dict:
             await pilot.press("slash")
             await _settled(app, pilot)
             cpu, load = time.process_time(), os.getloadavg()[0]
+            stalls = Stalls()
             lat = await _keys(app, list("port:3306"))
             ready = await _settled(app, pilot)
-            out["candidates_filter"] = {**_percentiles(lat), "rows_after_last_key_s": round(ready, 3),
+            out["candidates_filter"] = {**_percentiles(lat), **stalls.stop(), "rows_after_last_key_s": round(ready, 3),
                                         "cpu_s": round(time.process_time() - cpu, 2), "load1": round(load, 1),
                                         "rows": [screen.groups_table.row_count, screen.candidates_table.row_count]}
             screen.groups_table.focus()
@@ -142,9 +171,10 @@ def child(candidates: int, labelled: int, cache: str) -> dict:
             await pilot.press("slash")
             await _settled(app, pilot)
             cpu, load = time.process_time(), os.getloadavg()[0]
+            stalls = Stalls()
             lat = await _keys(app, list("generated 12"))
             ready = await _settled(app, pilot)
-            out["labels_filter"] = {**_percentiles(lat), "rows_after_last_key_s": round(ready, 3),
+            out["labels_filter"] = {**_percentiles(lat), **stalls.stop(), "rows_after_last_key_s": round(ready, 3),
                                     "cpu_s": round(time.process_time() - cpu, 2), "load1": round(load, 1),
                                     "rows": app.screen.table.row_count}
             app.screen.table.focus()
@@ -154,6 +184,8 @@ def child(candidates: int, labelled: int, cache: str) -> dict:
             await _settled(app, pilot)
             app.state.request = dataclasses.replace(app.state.request, follow=True)
             cpu, load = time.process_time(), os.getloadavg()[0]
+            stalls = Stalls()
+            await asyncio.sleep(0.01)
             t = time.perf_counter()
             app.watch_candidates()
             held = time.perf_counter() - t
@@ -161,7 +193,7 @@ def child(candidates: int, labelled: int, cache: str) -> dict:
             while app._watch_state is not app.state:
                 await asyncio.sleep(0.005)
             done = time.perf_counter() - t
-            out["watch"] = {"ui_thread_held_s": round(held, 3), "hits_known_s": round(done, 3),
+            out["watch"] = {"ui_thread_held_s": round(held, 3), "hits_known_s": round(done, 3), **stalls.stop(),
                             "down_during": _percentiles(lat) if lat else None, "hits": len(app._watch_known or ()),
                             "cpu_s": round(time.process_time() - cpu, 2), "load1": round(load, 1)}
             await pilot.press("q")

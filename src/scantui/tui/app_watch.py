@@ -21,8 +21,8 @@ from scantui.tui.offthread import Cancelled, LatestMixin, worker_cancelled
 
 #: The kind of the watch's off-thread requests (:mod:`scantui.tui.offthread`).
 WATCH_KIND = "watch"
-#: Labelled groups matched between two looks at the worker's cancellation.
-_GROUP_SLICE = 64
+#: (group, candidate) pairs matched between two looks at the worker's cancellation (~20-60 ms of work).
+_PAIRS_PER_SLICE = 10_000
 
 
 class WatchMixin(LatestMixin):
@@ -95,10 +95,11 @@ def match_search(state: Any, groups: Sequence[Any], candidates: Sequence[Any],
     from scantui.workspace.watch import seen_scans
 
     seen, found = seen_scans(candidates), []
-    for start in range(0, len(groups), _GROUP_SLICE):
+    step = max(1, _PAIRS_PER_SLICE // max(1, len(seen)))  # groups a slice
+    for start in range(0, len(groups), step):
         if cancelled():
             raise Cancelled
-        found.extend(hits(groups[start:start + _GROUP_SLICE], seen))
+        found.extend(hits(groups[start:start + step], seen))
     found.sort(key=lambda h: (h.scan.day, h.group.id, h.scan.port, h.kind))  # (hits()' order)
     return state, found, frozenset((c.port, c.day, c.sources) for c in candidates)
 

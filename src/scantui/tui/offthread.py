@@ -14,6 +14,7 @@ lands over it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,12 +22,19 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 
+#: Seconds a long computation sleeps between slices (~10-60 ms of work each): the UI thread's window.
+_BREATHE = 0.001
+
+
 class Cancelled(Exception):
     """A computation stopped early because its worker was cancelled (a newer request replaced it)."""
 
 
 def worker_cancelled() -> bool:
-    """Whether the thread worker running this is cancelled (a *cancelled* callback for long computations)."""
+    """Between two slices of a long computation in a thread worker: let the UI thread take the GIL (a pure
+    Python loop would otherwise hold it but for the interpreter's forced switches), then say whether the
+    worker is cancelled (the *cancelled* callback of :mod:`~scantui.tui.screens.candidates_filter` and the watch)."""
+    time.sleep(_BREATHE)
     return get_current_worker().is_cancelled
 
 

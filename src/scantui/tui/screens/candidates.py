@@ -17,7 +17,8 @@ Keys: enter opens (:meth:`ScantuiApp.open_group` / :meth:`ScantuiApp.open_candid
 ``l`` labels (new group or add to one), ``a`` accepts, ``x`` rejects, ``n`` marks
 unsure, ``e`` records a "same IPs" row's scans in its group, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
 undoes (App-wide). ``/`` filters both lists (:mod:`scantui.analysis.query`, the CLI's ``--query``); the App's
-time range keeps the rows active in its days. The ``notes`` column (only when the labels file has notes on
+time range keeps the rows active in its days. The filter runs in a thread worker
+(:mod:`~scantui.tui.screens.candidates_filter`, :mod:`scantui.tui.offthread`): the newest query wins. The ``notes`` column (only when the labels file has notes on
 single sources) counts each row's noted members and their tags (:mod:`scantui.tui.member_notes`); the ``found on``
 column (only on data with several sensors) names the sensor whose space a candidate was found on.
 

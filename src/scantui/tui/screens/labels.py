@@ -6,7 +6,7 @@ whenever the App's ``labels_version`` changes (a save by this App, an undo, or
 a concurrent analyst's edit merged in by the save). Beside it (below it under
 120 columns) the group under the cursor: members, notes, and the scans that
 support it. ``/`` filters the list by text (id, title, verdict, category, tags,
-notes, ports) or by an IP a group holds.
+notes, ports) or by an IP a group holds, in a thread worker (:mod:`scantui.tui.offthread`).
 
 Every change goes through :meth:`scantui.tui.app.ScantuiApp.change_labels`
 (saved at once in a worker, merged with other analysts' edits, ``u`` undoes);
