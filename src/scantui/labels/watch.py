@@ -156,13 +156,21 @@ def _covered(group: Group, scan: Seen) -> bool:
                for port, recorded, key in _shapes(group))
 
 
-def hits(groups: Iterable[Group], scans: Sequence[Seen], *, since: dt.date | None = None) -> list[Hit]:
+def scan_addresses(scans: Sequence[Seen]) -> list[tuple[int, ...]]:
+    """Each scan's sources as integers: what :func:`hits` tests against every group (parsed once)."""
+    return [tuple(ip_to_int(ip) for ip in scan.sources) for scan in scans]
+
+
+def hits(groups: Iterable[Group], scans: Sequence[Seen], *, since: dt.date | None = None,
+         addresses: Sequence[tuple[int, ...]] | None = None) -> list[Hit]:
     """Every hit of *scans* (candidate scans, any order) against the labelled *groups*, one per :attr:`Hit.id`
     (the scan with the most sources when several share one), in (day, group, port) order; *since*: only scans
-    on or after that UTC day."""
+    on or after that UTC day; *addresses*: :func:`scan_addresses` of *scans*, when the caller matches them
+    against slices of the groups (a hit's id names its group: the slices' hits are the whole's)."""
     groups = list(groups)
     found: dict[str, Hit] = {}
-    addresses = [tuple(ip_to_int(ip) for ip in scan.sources) for scan in scans]  # parsed once, not once per group
+    if addresses is None:
+        addresses = scan_addresses(scans)
     for group in groups:
         index = ScanIndex([group])
         keys = _group_keys(group)

@@ -51,8 +51,8 @@ class WatchMixin(LatestMixin):
             return
         self._watch_pending = pending = (*self._watch_pending,
                                          (state, tuple(state.labels.store.groups), state.collab.candidates))
-        self.compute_latest(WATCH_KIND, lambda: [match_search(*search, worker_cancelled) for search in pending], self._watch_matched,
-                            title="watch", failed=self._watch_failed)
+        self.compute_latest(WATCH_KIND, lambda: [match_search(*search, worker_cancelled) for search in pending],
+                            self._watch_matched, title="watch", failed=self._watch_failed)
 
     def _watch_failed(self) -> None:
         self._watch_pending = ()  # (shown as a notification; the next search is matched on its own)
@@ -91,15 +91,16 @@ def match_search(state: Any, groups: Sequence[Any], candidates: Sequence[Any],
     sources)): the part of the watch that runs in the worker (it reads only what it is handed). The groups are
     matched a slice at a time, looking at *cancelled()* between slices (a quit does not wait for the rest);
     a hit's id names its group, so the slices' hits are the same as the whole's."""
-    from scantui.labels.watch import hits
+    from scantui.labels.watch import hits, scan_addresses
     from scantui.workspace.watch import seen_scans
 
     seen, found = seen_scans(candidates), []
+    addresses = scan_addresses(seen)
     step = max(1, _PAIRS_PER_SLICE // max(1, len(seen)))  # groups a slice
     for start in range(0, len(groups), step):
         if cancelled():
             raise Cancelled
-        found.extend(hits(groups[start:start + step], seen))
+        found.extend(hits(groups[start:start + step], seen, addresses=addresses))
     found.sort(key=lambda h: (h.scan.day, h.group.id, h.scan.port, h.kind))  # (hits()' order)
     return state, found, frozenset((c.port, c.day, c.sources) for c in candidates)
 
