@@ -34,8 +34,8 @@ def test_a_labelled_group_back_in_a_new_file_is_notified_once(tmp_path):
     back = 'G01 "[bold red]AK[/]" is back: port 8080, 2024-02-06, 4 sources'
 
     def watched(day: int) -> bool:
-        return app._watch_known is not None and app.collab_count is not None and not app.counting and \
-            app.overview is not None and app.overview.days == day
+        return app._watch_state is app.state and app.collab_count is not None and not app.counting and \
+            app.overview is not None and app.overview.days == day  # (the watch matched this data, in its worker)
 
     async def main():
         async with app.run_test(size=(80, 24)) as pilot:

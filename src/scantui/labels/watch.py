@@ -40,7 +40,7 @@ from typing import Any
 
 from scantui.errors import InputError
 from scantui.labels.match import ScanIndex
-from scantui.labels.model import Group, iso_utc, now_utc
+from scantui.labels.model import Group, ip_to_int, iso_utc, now_utc
 from scantui.safetext import safe_line
 
 #: The kinds of key that tie a scan to a group by themselves (a /24 or an AS is shared by strangers).
@@ -156,22 +156,31 @@ def _covered(group: Group, scan: Seen) -> bool:
                for port, recorded, key in _shapes(group))
 
 
-def hits(groups: Iterable[Group], scans: Sequence[Seen], *, since: dt.date | None = None) -> list[Hit]:
+def scan_addresses(scans: Sequence[Seen]) -> list[tuple[int, ...]]:
+    """Each scan's sources as integers: what :func:`hits` tests against every group (parsed once)."""
+    return [tuple(ip_to_int(ip) for ip in scan.sources) for scan in scans]
+
+
+def hits(groups: Iterable[Group], scans: Sequence[Seen], *, since: dt.date | None = None,
+         addresses: Sequence[tuple[int, ...]] | None = None) -> list[Hit]:
     """Every hit of *scans* (candidate scans, any order) against the labelled *groups*, one per :attr:`Hit.id`
     (the scan with the most sources when several share one), in (day, group, port) order; *since*: only scans
-    on or after that UTC day."""
+    on or after that UTC day; *addresses*: :func:`scan_addresses` of *scans*, when the caller matches them
+    against slices of the groups (a hit's id names its group: the slices' hits are the whole's)."""
     groups = list(groups)
     found: dict[str, Hit] = {}
+    if addresses is None:
+        addresses = scan_addresses(scans)
     for group in groups:
         index = ScanIndex([group])
         keys = _group_keys(group)
-        for scan in scans:
+        for scan, ints in zip(scans, addresses):
             if since is not None and scan.day < since:
                 continue
             if index.recorded_in((scan.port, scan.day.isoformat(), scan.sources)):
                 continue
             shared = [k for k in scan.keys if k in keys]
-            share = sum(group.contains(ip) for ip in scan.sources) / len(scan.sources) if scan.sources else 0.0
+            share = sum(group.contains(ip) for ip in ints) / len(ints) if ints else 0.0
             if not shared and share < MIN_SHARE:
                 continue
             if group.verdict == "not_collaborative":

@@ -17,7 +17,8 @@ Keys: enter opens (:meth:`ScantuiApp.open_group` / :meth:`ScantuiApp.open_candid
 ``l`` labels (new group or add to one), ``a`` accepts, ``x`` rejects, ``n`` marks
 unsure, ``e`` records a "same IPs" row's scans in its group, all through :mod:`scantui.tui.labelling` as on the detail screens; ``u``
 undoes (App-wide). ``/`` filters both lists (:mod:`scantui.analysis.query`, the CLI's ``--query``); the App's
-time range keeps the rows active in its days. The ``notes`` column (only when the labels file has notes on
+time range keeps the rows active in its days. The filter runs in a thread worker
+(:mod:`~scantui.tui.screens.candidates_filter`, :mod:`scantui.tui.offthread`): the newest query wins. The ``notes`` column (only when the labels file has notes on
 single sources) counts each row's noted members and their tags (:mod:`scantui.tui.member_notes`); the ``found on``
 column (only on data with several sensors) names the sensor whose space a candidate was found on.
 
@@ -46,8 +47,9 @@ from scantui.safetext import safe_line
 from scantui.tui.app_views import range_text
 from scantui.analysis.query_help import RECORD_QUERY_HELP
 from scantui.tui.member_notes import with_notes_column
+from scantui.tui.offthread import LatestMixin, worker_cancelled
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
-                                                   review_counts, review_word, to_review, with_sensor_column)
+                                                   review_counts, with_sensor_column)
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
@@ -60,7 +62,11 @@ if TYPE_CHECKING:
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
 
 
-class CandidatesScreen(CandidateReviewMixin, Screen):
+#: The kind of the filter's off-thread requests (:mod:`scantui.tui.offthread`).
+FILTER_KIND = "candidates-filter"
+
+
+class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
     """Suggested groups above, candidate scans below; see the module doc."""
 
     HELP = (
@@ -214,22 +220,27 @@ class CandidatesScreen(CandidateReviewMixin, Screen):
         self._show_frames(hold=hold)
 
     def _show_frames(self, *, hold: bool) -> None:
+        """Show the lists as filtered: at once with no query, else from a thread worker (the newest query wins)."""
+        from scantui.tui.screens.candidates_filter import shown_frames
+
+        query, frames = self._query(), dict(self._frames)
+        records = {"groups": self._groups, "candidates": self._candidates}
+        if query is None:  # (hiding the reviewed rows is one polars filter)
+            self.forget_latest(FILTER_KIND)
+            self._apply_shown(shown_frames(frames, records, hide_reviewed=self.hide_reviewed, query=None,
+                                           titles={}, notes=None), hold=hold)
+            return
+        hide, titles, notes = self.hide_reviewed, self._label_titles(), self._notes
+        self.compute_latest(FILTER_KIND, lambda: shown_frames(frames, records, hide_reviewed=hide, query=query,
+                                                              titles=titles, notes=notes, cancelled=worker_cancelled),
+                            lambda shown: self._apply_shown(shown, hold=hold), title="filter")
+
+    def _apply_shown(self, shown_by_name: dict[str, pl.DataFrame], *, hold: bool) -> None:
         app = self.app
         for name, table in (("groups", self.groups_table), ("candidates", self.candidates_table)):
-            frame = self._frames.get(name)
-            if frame is None:
+            frame, shown = self._frames.get(name), shown_by_name.get(name)
+            if frame is None or shown is None:
                 continue
-            shown = frame.filter(to_review(frame)) if self.hide_reviewed else frame
-            query = self._query()
-            if query is not None and shown.height:
-                from scantui.analysis.query import filter_records
-
-                records = self._groups if name == "groups" else self._candidates
-                idx, cells = shown["idx"].to_list(), shown["review"].to_list()
-                titles = self._label_titles()
-                reviews = [(review_word(cell), [(gid, titles.get(gid, "")) for gid in cell["labels"]]) for cell in cells]
-                keep = [idx[i] for i in filter_records(query, [records[i] for i in idx], reviews, self._notes)]
-                shown = shown.filter(shown["idx"].is_in(keep))
             self._shown[name] = shown.height
             waiting = (app.groups_count if name == "groups" else app.collab_count) is None
             if app.no_data_text("candidates") is not None:

@@ -6,7 +6,7 @@ whenever the App's ``labels_version`` changes (a save by this App, an undo, or
 a concurrent analyst's edit merged in by the save). Beside it (below it under
 120 columns) the group under the cursor: members, notes, and the scans that
 support it. ``/`` filters the list by text (id, title, verdict, category, tags,
-notes, ports) or by an IP a group holds.
+notes, ports) or by an IP a group holds, in a thread worker (:mod:`scantui.tui.offthread`).
 
 Every change goes through :meth:`scantui.tui.app.ScantuiApp.change_labels`
 (saved at once in a worker, merged with other analysts' edits, ``u`` undoes);
@@ -39,7 +39,8 @@ from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
 from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen, PickGroupScreen, RemoveMembersScreen
 from scantui.tui.screens.labels_details import group_details
-from scantui.tui.screens.labels_table import GROUP_COLUMNS, GroupTable, groups_frame, matches
+from scantui.tui.offthread import LatestMixin
+from scantui.tui.screens.labels_table import GROUP_COLUMNS, GroupTable, filtered_frame, groups_frame
 from scantui.tui.widgets.table import VirtualTable
 
 if TYPE_CHECKING:
@@ -49,7 +50,11 @@ EMPTY_HINT = "no groups yet — press 3 and l on a candidate"
 _OPEN_RETRY = 0.25  # seconds between looks while the labels file is being opened
 
 
-class LabelsScreen(Screen):
+#: The kind of the filter's off-thread requests (:mod:`scantui.tui.offthread`).
+FILTER_KIND = "labels-filter"
+
+
+class LabelsScreen(LatestMixin, Screen):
     """Every labelled group, its details, and the keys that change it."""
 
     HELP = ("The groups of the labels file. Every change is saved to the file at once (atomically, comments kept, "
@@ -134,14 +139,24 @@ class LabelsScreen(Screen):
         self._highlighted()
 
     def _refresh_list(self) -> None:
+        """The list as filtered: at once with no filter, else from a thread worker (the newest filter wins)."""
         groups = self.session.store.groups if self.session is not None else []
-        shown = [g for g in groups if matches(g, self.filter_text)] if self.filter_text.strip() else groups
-        self.table.set_frame(groups_frame(shown))
+        text = self.filter_text
+        if not text.strip():
+            self.forget_latest(FILTER_KIND)
+            self._show_list(groups, (groups, groups_frame(groups)), text)
+            return
+        self.compute_latest(FILTER_KIND, lambda: filtered_frame(groups, text),
+                            lambda shown: self._show_list(groups, shown, text), title="filter")
+
+    def _show_list(self, groups: list[Group], shown_frame: tuple[list[Group], Any], filter_text: str) -> None:
+        shown, frame = shown_frame
+        self.table.set_frame(frame)
         name = Path(self.session.store.path).name if self.session is not None else ""
         noun = "group" if len(groups) == 1 else "groups"
         text = f"{len(shown)} of {len(groups)} {noun}" if len(shown) != len(groups) else f"{len(groups)} {noun}"
-        if self.filter_text.strip():
-            text += f" · filter: {self.filter_text.strip()}"
+        if filter_text.strip():
+            text += f" · filter: {filter_text.strip()}"
         self._status(f"{text} · {name}" + (" · u undoes: " + self.session.undo_description if self.session.can_undo else ""))
 
     def _status(self, text: str) -> None:

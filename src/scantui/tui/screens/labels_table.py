@@ -1,4 +1,5 @@
-"""The labels screen's group list: its columns, one row per group, the filter, and the table widget."""
+"""The labels screen's group list: its columns, one row per group, the filter (run off the UI thread by the
+screen), and the table widget."""
 
 from __future__ import annotations
 
@@ -71,6 +72,13 @@ def matches(group: Group, text: str) -> bool:
             pass
         return False
     return True
+
+
+def filtered_frame(groups: list[Group], text: str) -> tuple[list[Group], pl.DataFrame]:
+    """The groups that match *text* (:func:`matches`) and their rows: what the labels screen's filter shows
+    (a Python test per group: the screen runs it in a thread worker)."""
+    shown = [g for g in groups if matches(g, text)]
+    return shown, groups_frame(shown)
 
 
 class GroupTable(VirtualTable):
