@@ -185,6 +185,7 @@ from scantui.analysis import collab_sums as cs
 from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis import rollup as ru
 from scantui.analysis import schedule as sch
+from scantui.analysis.sort_keys import sort_by
 from scantui.analysis import zmap_rollup as zr
 from scantui.analysis.fingerprints import (
     KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_candidate, unicorn_eligible, unicorn_key,
@@ -299,7 +300,8 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
         frames = pl.collect_all([*tables, *(small if i == 0 else [])], engine="streaming")
         for name, frame, (order, nulls_last) in zip(names, frames, _DAY_ORDER):
             target = out / name if passes == 1 else out / f"{name}.{i}.tmp"
-            frame.sort(*order, nulls_last=nulls_last).write_parquet(target, row_group_size=_row_group(name))
+            frame = sort_by(frame, order, nulls_last=nulls_last) if name == PAIRS else frame.sort(*order, nulls_last=nulls_last)
+            frame.write_parquet(target, row_group_size=_row_group(name))
             pieces[name].append(target)
         del frames, tables
     if passes > 1:
@@ -502,8 +504,8 @@ def write_by_port(port_day: Path) -> None:
     if target.is_file():
         return
     with atomic_path(target) as tmp:
-        (pl.read_parquet(port_day).sort("kind", "dport", "src", nulls_last=True, maintain_order=True)
-         .write_parquet(tmp, row_group_size=NARROW_ROW_GROUP))
+        sort_by(pl.read_parquet(port_day), ("kind", "dport", "src"), nulls_last=True).write_parquet(
+            tmp, row_group_size=NARROW_ROW_GROUP)
 
 
 def sessions_digest(sessions: pl.DataFrame) -> str:
