@@ -81,4 +81,4 @@ def _bounds(counts: pl.DataFrame, budget: int) -> list[int]:
 def _sorted_part(packets: pl.LazyFrame, folder: Path, i: int) -> None:
     # one packed key (dport, src, ts): ~4x cheaper than the three-column sort; the same order
     sort_by(packets, SORT, nulls_last=True).sink_parquet(
-        folder / f"part-{i:05d}.parquet", compression="zstd", row_group_size=rd.ROW_GROUP, engine="in-memory")
+        folder / f"part-{i:05d}.parquet", row_group_size=rd.ROW_GROUP, engine="in-memory", **rd.DAY_CODEC)
