@@ -41,6 +41,17 @@ def day_packets_glob(state: Path) -> Path:
     return state / DAY_PACKETS / "*.parquet"
 
 
+def held_day(packets: pl.LazyFrame) -> pl.LazyFrame:
+    """The day's *packets* read into memory once when they are at most :data:`ROWS_PER_PART` rows (as many as
+    :func:`write_day_packets` sorts at once anyway), else *packets* as they are. A day state reads its
+    packets ~9 times (its six group-bys, the walk pre-screen and probes, the packet table): held, it decodes
+    them once (a 600 k-packet day: ~0.1 CPU s of ~1.5; ``benchmarks/RESULTS.md``, "Session 9"). Memory: the
+    day's columns (~45 bytes a packet; 2.4 M packets: ~110 MiB) while the state is built."""
+    if packets.select(pl.len()).collect().item() > ROWS_PER_PART:  # Parquet metadata for a day split
+        return packets
+    return packets.collect().lazy()
+
+
 def write_day_packets(packets: pl.LazyFrame, out: Path) -> Path:
     """The day's *packets* sorted by :data:`SORT` into ``out/packets/``; that folder."""
     folder = out / DAY_PACKETS
