@@ -185,11 +185,11 @@ from scantui.analysis import collab_sums as cs
 from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis import rollup as ru
 from scantui.analysis import schedule as sch
-from scantui.analysis.sort_keys import sort_by
 from scantui.analysis import zmap_rollup as zr
 from scantui.analysis.fingerprints import (
     KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_candidate, unicorn_eligible, unicorn_key,
 )
+from scantui.analysis.sort_keys import sort_by
 from scantui.fsutil import atomic_path
 from scantui.io.schema import conform
 
@@ -498,9 +498,9 @@ def day_files(day: dt.date, state: Path, sessions: pl.DataFrame, packets: Callab
             rows = port_day_rows(state, mine, packets)
             with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
                 rows.write_parquet(tmp, row_group_size=NARROW_ROW_GROUP, **DAY_CODEC)
-            write_by_port(target, rows)
+            write_by_port(target, rows)  # from the rows held, not read back
             del rows
-    write_by_port(target)
+    write_by_port(target)  # once per file: nothing to do when written above
     # from the base rows (sessions move tool counts only) and the day's own enrichment; once per state
     cs.write_day_sums(state / PORT_DAY_BASE, state / ENRICHMENT, state / cs.DAY_FILE)
     fk.write_day_fingerprints(state, packets)  # collab's fingerprint keys, from the state's packet table; once per state
