@@ -86,7 +86,7 @@ from scantui.analysis import rollup_days as rd
 from scantui.analysis import bursts
 from scantui.analysis.bursts import write_day_bursts
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
-from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_glob, write_day_packets
+from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_glob, held_day, write_day_packets
 from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
@@ -769,6 +769,7 @@ def build_state(job: dict[str, Any]) -> float:
     folder.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, job["rebuild"])) as tmp:
         packets, captures = _with_refs([_frame(w, day, job["opts"]) for w in job["frames"]], job["frames"])
+        packets = held_day(packets)
         rd.build_day_state(drop_refs(packets), tmp)
         write_day_packets(packets, tmp)
         write_day_bursts(day_packets_glob(tmp), tmp / bursts.DAY_FILE)

@@ -189,6 +189,7 @@ from scantui.analysis import zmap_rollup as zr
 from scantui.analysis.fingerprints import (
     KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_candidate, unicorn_eligible, unicorn_key,
 )
+from scantui.analysis.sort_keys import sort_by
 from scantui.fsutil import atomic_path
 from scantui.io.schema import conform
 
@@ -219,6 +220,12 @@ ROW_GROUP = 65_536
 #: every day) and the port-sorted ``port_day`` copy by port. Groups of :data:`ROW_GROUP` rows were decoded
 #: mostly to be dropped (84 days: ~8x the rows a range kept); measured in ``benchmarks/RESULTS.md``, "Session 6".
 NARROW_ROW_GROUP = 8_192
+#: Parquet settings of the day state's per-day tables, the finished ``port_day`` and its port-sorted copy
+#: (and the packet table, :mod:`~scantui.analysis.day_packets`): zstd at level 1 writes them ~20-25 % cheaper
+#: than the default level 3 for files ~5 % larger (a 600 k-packet day: ``port_day`` 4.3 -> 4.5 MiB, 0.056 ->
+#: 0.043 CPU s; the packet table 12.5 -> 13.3 MiB, 0.11 -> 0.09 s), and reads as fast or faster
+#: (``benchmarks/RESULTS.md``, "Session 9").
+DAY_CODEC: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 
 Progress = ru.Progress
 #: ``map(fn, items, step=None) -> [fn(item) ...]``: how a merge runs its ranges (:mod:`scantui.analysis.runner`).
@@ -299,12 +306,15 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
         frames = pl.collect_all([*tables, *(small if i == 0 else [])], engine="streaming")
         for name, frame, (order, nulls_last) in zip(names, frames, _DAY_ORDER):
             target = out / name if passes == 1 else out / f"{name}.{i}.tmp"
-            frame.sort(*order, nulls_last=nulls_last).write_parquet(target, row_group_size=_row_group(name))
+            packed = name in (PORT_DAY_BASE, PAIRS)  # their sort columns pack into one integer key: ~3x cheaper
+            frame = sort_by(frame, order, nulls_last=nulls_last) if packed else frame.sort(*order, nulls_last=nulls_last)
+            frame.write_parquet(target, row_group_size=_row_group(name), **DAY_CODEC)
             pieces[name].append(target)
         del frames, tables
     if passes > 1:
         for name in names:  # streamed: one row group at a time, in pass order
-            pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=_row_group(name), engine="streaming")
+            pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=_row_group(name), engine="streaming",
+                                                       **DAY_CODEC)
             for piece in pieces[name]:
                 piece.unlink()
     zr.write_day(packets, out)  # the ZMap walk test on the day's pre-screened sources (after day_totals)
@@ -361,9 +371,16 @@ def _in_range(column: str, cuts: Sequence[int], i: int, expr: pl.Expr | None = N
 
 def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.LazyFrame], target: Path) -> None:
     """The day's ``port_day`` rows with the Unicorn *sessions* among its keys (:func:`day_sessions`,
-    not empty) into *target*: the base rows, with each session packet moved from the tool it had
-    without sessions to ``unicorn``. The packets come from ``unicorn_groups`` (keys seen at
-    least twice that day); only a session key seen once that day reads the day's *packets* again."""
+    not empty) into *target* (:func:`port_day_rows`)."""
+    port_day_rows(state, sessions, packets).write_parquet(target, row_group_size=NARROW_ROW_GROUP, **DAY_CODEC)
+
+
+def port_day_rows(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.LazyFrame]) -> pl.DataFrame:
+    """The day's ``port_day`` rows with the Unicorn *sessions* among its keys (not empty): the base rows,
+    in their order (by source, as the merge reads them), with each session packet moved from the tool it
+    had without sessions to ``unicorn``. The packets come from ``unicorn_groups`` (keys seen at least
+    twice that day); only a session key seen once that day reads the day's *packets* again. Memory: the
+    day's ``port_day`` rows, as :func:`write_by_port` (which then sorts these instead of reading them back)."""
     hits = pl.scan_parquet(state / GROUPS).join(sessions.lazy(), on="unicorn_key", how="semi").drop("unicorn_key")
     singles = pl.scan_parquet(state / KEYS).filter(pl.col("n") < 2).join(sessions.lazy(), on="unicorn_key", how="semi")
     singles = singles.select("unicorn_key").collect()
@@ -378,15 +395,13 @@ def port_day_with(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.
     )
     moved_cols = [f"moved_{t}" for t in TOOLS]
     moved = moved.collect()
-    # streamed past the small *moved* frame: the base rows are never all in memory (a 35 M-packet day: ~10 M rows)
     rows = pl.scan_parquet(state / PORT_DAY_BASE).join(moved.lazy(), on=list(GROUP_KEYS), how="left", nulls_equal=True,
                                                        maintain_order="left")
     rows = rows.with_columns(pl.col(moved_cols).fill_null(0)).with_columns(
         *[(pl.col(c) - pl.col(f"moved_{t}")).alias(c) for t, c in zip(TOOLS, ru.TOOL_COLUMNS) if t != "unicorn"],
         (pl.col("tool_unicorn") + pl.sum_horizontal(moved_cols)).cast(pl.UInt32).alias("tool_unicorn"),
     ).drop(moved_cols)
-    # in the base's order (by source), as the merge reads it
-    rows.sink_parquet(target, row_group_size=NARROW_ROW_GROUP, engine="streaming")
+    return rows.collect(engine="streaming")
 
 
 def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper | None = None) -> pl.DataFrame:
@@ -480,9 +495,12 @@ def day_files(day: dt.date, state: Path, sessions: pl.DataFrame, packets: Callab
     else:
         target = state / f"port_day-{sessions_digest(mine)}.parquet"
         if not target.is_file():
+            rows = port_day_rows(state, mine, packets)
             with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
-                port_day_with(state, mine, packets, tmp)
-    write_by_port(target)
+                rows.write_parquet(tmp, row_group_size=NARROW_ROW_GROUP, **DAY_CODEC)
+            write_by_port(target, rows)  # from the rows held, not read back
+            del rows
+    write_by_port(target)  # once per file: nothing to do when written above
     # from the base rows (sessions move tool counts only) and the day's own enrichment; once per state
     cs.write_day_sums(state / PORT_DAY_BASE, state / ENRICHMENT, state / cs.DAY_FILE)
     fk.write_day_fingerprints(state, packets)  # collab's fingerprint keys, from the state's packet table; once per state
@@ -494,16 +512,17 @@ def by_port(port_day: Path) -> Path:
     return port_day.with_name(f"by_port-{port_day.name}")
 
 
-def write_by_port(port_day: Path) -> None:
-    """Write :func:`by_port` of *port_day* once: the same rows, sorted by port so that a port filter
-    skips the other row groups by their statistics (the file itself is sorted by source, as the merge
-    reads it). Memory: the day's ``port_day`` rows."""
+def write_by_port(port_day: Path, rows: pl.DataFrame | None = None) -> None:
+    """Write :func:`by_port` of *port_day* once (from its *rows* when the caller holds them): the same rows,
+    sorted by port so that a port filter skips the other row groups by their statistics (the file itself is
+    sorted by source, as the merge reads it). Memory: the day's ``port_day`` rows."""
     target = by_port(port_day)
     if target.is_file():
         return
     with atomic_path(target) as tmp:
-        (pl.read_parquet(port_day).sort("kind", "dport", "src", nulls_last=True, maintain_order=True)
-         .write_parquet(tmp, row_group_size=NARROW_ROW_GROUP))
+        rows = pl.read_parquet(port_day) if rows is None else rows
+        sort_by(rows, ("kind", "dport", "src"), nulls_last=True).write_parquet(tmp, row_group_size=NARROW_ROW_GROUP,
+                                                                               **DAY_CODEC)
 
 
 def sessions_digest(sessions: pl.DataFrame) -> str:
