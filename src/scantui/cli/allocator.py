@@ -5,8 +5,8 @@ keeps the pages freed in it for a while (``dirty_decay_ms``) to reuse them. A ro
 one source range at a time on a few threads, and the pages a range freed in one arena were not
 reused by the next range allocating in another: 84 full-size days merged onto 21 peaked at 478-484
 MiB (122-126 CPU s, 27-30 of them system time: pages handed back and faulted in again). With one
-arena per CPU: 457 MiB and 115 CPU s (19 system); the whole 84-day extension 450 MiB against 381
-MiB for 21 days (``benchmarks/RESULTS.md``, "Session 9"). Shorter decays cost CPU and gained nothing
+arena per CPU: 457 MiB and 115 CPU s (19 system); whole builds peaked 6-9 % lower at both sizes, at
+the same CPU (``benchmarks/RESULTS.md``, "Session 9"). Shorter decays cost CPU and gained nothing
 (300 ms: 509 MiB, 132 CPU s); one arena for the process (448 MiB) would serialize a many-core
 machine's threads.
 
