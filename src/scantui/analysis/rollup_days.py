@@ -146,6 +146,10 @@ Unicorn sessions
     dst) over the data, per kept rollup (the ``dsts`` files and the layers are
     hard links), plus a layer per extension until the layers are folded.
 
+    An extension opens, per source range, only the held files whose sources overlap it (each file's
+    lowest and highest source read once a merge, :func:`_src_bounds`; every held file of every table
+    was opened once a range before, ~40 k footers for one full-size day onto 83).
+
     What still grows with the held state when a day is added (measured in
     ``benchmarks/RESULTS.md``): the held ``ports``/``port_scans`` layers are
     streamed past the new days' port keys (a semi-join: only matching rows are
