@@ -594,3 +594,41 @@ def test_a_busy_range_reads_its_new_days_a_run_at_a_time(tmp_path, monkeypatch):
     for update in (extended, scratch):
         for name, table in _tables(at_once.rollup).items():
             assert_frame_equal(table, _tables(update.rollup)[name])
+
+
+def test_an_extension_opens_only_the_held_files_of_each_range(tmp_path, monkeypatch, capfd):
+    """An extending merge reads, per source range, only the held state files holding sources of it (their
+    lowest and highest source read once a merge), not every held file of every table (84 full-size days:
+    ~40 k footers parsed for one added day); the older rollup's ``src_profile`` is in row groups of
+    ``PROFILE_ROW_GROUP`` rows (read one range at a time). The tables equal a fresh build's."""
+    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 300)
+    monkeypatch.setattr(rd, "PROFILE_ROW_GROUP", 50)
+    files = _by_day(_recurring(6), tmp_path / "in")
+    first = rc.update_rollup(open_inputs(files[:5]))
+    profile = first.rollup.path / ru.SRC_PROFILE
+    capfd.readouterr()
+    with pl.Config(verbose=True):
+        pl.scan_parquet(profile).filter(pl.col("src") == 0).collect()
+    line = [x for x in capfd.readouterr().err.splitlines() if "Predicate pushdown: reading" in x][-1]
+    rows = pl.scan_parquet(profile).select(pl.len()).collect().item()
+    assert rows > 50 and int(line.split(" / ")[1].split()[0]) == -(-rows // 50)
+    held = {t: sorted((first.rollup.path / rd.MERGE / t).glob("*.parquet")) for t in (rd.BASE, rd.PORTS, rd.DSTS)}
+    opened = []
+    real = rd._merge_range
+
+    def seen(r, new, changed, old, *a, **k):  # the held files with rows of the range, the files the range opens
+        holding = {t: {p for p in held[t] if pl.scan_parquet(p).filter(r.where).select(pl.len()).collect().item()}
+                   for t in held}
+        opened.append((r.index, holding, {t: set(old[t]) for t in held}))
+        return real(r, new, changed, old, *a, **k)
+
+    with monkeypatch.context() as m:
+        m.setattr(rd, "_merge_range", seen)
+        update = rc.update_rollup(open_inputs(files))
+    assert [a.what for a in update.actions if a.verb == "merged"][0].startswith("rollup of 6 days (extending ")
+    assert len(opened) > 2
+    for i, holding, old in opened:
+        for t in held:
+            assert holding[t] <= old[t] <= set(held[t]), (i, t)
+    assert sum(len(old[t]) for _, _, old in opened for t in held) < len(opened) * sum(map(len, held.values())) / 2
+    _same_as_scratch(update, files, tmp_path)

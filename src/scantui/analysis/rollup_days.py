@@ -146,6 +146,10 @@ Unicorn sessions
     dst) over the data, per kept rollup (the ``dsts`` files and the layers are
     hard links), plus a layer per extension until the layers are folded.
 
+    An extension opens, per source range, only the held files whose sources overlap it (each file's
+    lowest and highest source read once a merge, :func:`_src_bounds`; every held file of every table
+    was opened once a range before, ~40 k footers for one full-size day onto 83).
+
     What still grows with the held state when a day is added (measured in
     ``benchmarks/RESULTS.md``): the held ``ports``/``port_scans`` layers are
     streamed past the new days' port keys (a semi-join: only matching rows are
@@ -226,6 +230,9 @@ NARROW_ROW_GROUP = 8_192
 #: 0.043 CPU s; the packet table 12.5 -> 13.3 MiB, 0.11 -> 0.09 s), and reads as fast or faster
 #: (``benchmarks/RESULTS.md``, "Session 9").
 DAY_CODEC: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
+#: Rows per row group of the rollup's ``src_profile``: an extending merge reads the older rollup's one source
+#: range at a time (groups of ~100 k rows: each range of an 84-day full-size extension decoded ~10x its rows).
+PROFILE_ROW_GROUP = 16_384
 
 Progress = ru.Progress
 #: ``map(fn, items, step=None) -> [fn(item) ...]``: how a merge runs its ranges (:mod:`scantui.analysis.runner`).
@@ -658,15 +665,20 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     n_days = (days[-1].day - days[0].day).days + 1 if days else 0
     ranges = _plan(sized, buckets)
     groups = _day_groups(new, ranges)
+    bounds = _src_bounds([f for files in held_files.values() for f in files]) if held_files else {}
     parts = out / ".parts"
     parts.mkdir()
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
-        touched, grown, written = _merge_range(r, new, changed, held_files, state, layered, groups[i])
-        layers = {t: [state / t / r.name] for t in LAYERED}
-        for t in LAYERED if layered else ():
-            layers[t] = [state / t / f.name for f in held_files[t]] + [f for f in [state / t / r.delta] if f.is_file()]
+        # only the held files holding sources of the range: each is opened (its footer parsed) once a range
+        mine = None if held_files is None else {t: [f for f in files if _overlaps(bounds[f], lo, hi)]
+                                                for t, files in held_files.items()}
+        touched, grown, written = _merge_range(r, new, changed, mine, state, layered, groups[i])
+        layers = None
+        if layered:
+            layers = {t: [state / t / f.name for f in mine[t]] + [f for f in [state / t / r.delta] if f.is_file()]
+                      for t in LAYERED}
         totals, profile = finish_sources(state, r, first_day, n_days,
                                          None if old is None else (previous, touched, same_window), layers, grown,
                                          tables=written if old is None else None)
@@ -678,9 +690,10 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
                                           "files": {t: sorted(f.name for f in (state / t).glob("*.parquet"))
                                                     for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS)}})
     _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, ["src", "kind"])
-    # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here
+    # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here.
+    # Row groups of PROFILE_ROW_GROUP rows: the next extension reads it one source range at a time
     _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, ["src", "kind"],
-            compression="lz4")
+            compression="lz4", row_group_size=PROFILE_ROW_GROUP)
     shutil.rmtree(parts)
     if not keep_state:
         shutil.rmtree(state)
@@ -744,6 +757,20 @@ class _Range:
     def delta(self) -> str:
         """The name of the file an extending merge adds to a layered table (or ``dsts``) for this range."""
         return f"{self.days:05d}-{self.name}"
+
+
+def _src_bounds(files: Sequence[Path]) -> dict[Path, tuple[int, int] | None]:
+    """The lowest and highest source of each file (None: no rows), read once a merge: a file of the merged
+    state holds the sources of one range of the merge that wrote it, so most source ranges of a later
+    merge need a few of a table's files, not all of them (an extension read every held file's footer
+    once per range and table: 84 full-size days, ~40 k footers for one added day)."""
+    scans = [pl.scan_parquet(f).select(pl.col("src").min().alias("lo"), pl.col("src").max().alias("hi")) for f in files]
+    frames = [df for i in range(0, len(scans), 64) for df in pl.collect_all(scans[i:i + 64])]  # a few files' reads at once
+    return {f: None if df["lo"][0] is None else (int(df["lo"][0]), int(df["hi"][0])) for f, df in zip(files, frames)}
+
+
+def _overlaps(bounds: tuple[int, int] | None, lo: int, hi: int) -> bool:
+    return bounds is not None and bounds[0] <= hi and bounds[1] >= lo
 
 
 def _day_groups(days: Sequence[DayFiles], ranges: Sequence[tuple[int, int]]) -> list[list[list[DayFiles]]]:
@@ -1036,11 +1063,15 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     base = tables[BASE] if tables else pl.read_parquet(state / BASE / r.name)
     base = base.filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
     keys = ["src", "kind"]
+    own = layers is None  # the range's own files: no row outside it
     layers = layers or {t: [state / t / r.name] for t in LAYERED}
 
     def scan(table: str, files: Sequence[Path], only_touched: bool = True) -> pl.LazyFrame:
-        lf = pl.scan_parquet([str(f) for f in files], schema=SRC_DAYS_SCHEMA if table == SRC_DAYS else _SCHEMAS[table])
-        lf = lf.filter(r.where) if len(files) > 1 or r.name not in {f.name for f in files} else lf
+        schema = SRC_DAYS_SCHEMA if table == SRC_DAYS else _SCHEMAS[table]
+        if not files:
+            return pl.LazyFrame(schema=schema)
+        lf = pl.scan_parquet([str(f) for f in files], schema=schema)
+        lf = lf if own else lf.filter(r.where)
         return lf if touched is None or not only_touched else lf.join(touched.lazy(), on=keys, how="semi")
 
     def folded(table: str) -> pl.LazyFrame:
@@ -1184,10 +1215,11 @@ def _read_json_file(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _concat(files: Sequence[Path], schema: pl.Schema, target: Path, sort: list[str], *, compression: str = "zstd") -> None:
+def _concat(files: Sequence[Path], schema: pl.Schema, target: Path, sort: list[str], *, compression: str = "zstd",
+            row_group_size: int | None = None) -> None:
     lf = pl.scan_parquet([str(f) for f in files]) if files else pl.LazyFrame(schema=schema)
     lf.select(schema.names()).cast(dict(schema)).sort(sort, nulls_last=True).sink_parquet(
-        target, compression=compression, engine="streaming")
+        target, compression=compression, row_group_size=row_group_size, engine="streaming")
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

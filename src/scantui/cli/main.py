@@ -15,6 +15,7 @@ import sys
 import click
 
 from scantui import __version__
+from scantui.cli import allocator
 from scantui.cli.output import write_out
 from scantui.cli.write_errors import os_error_message
 from scantui.errors import ScantuiError
@@ -78,6 +79,7 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning expected failures into one line and exit 2."""
+    allocator.settle()  # before polars loads (see scantui.cli.allocator)
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         if not args:  # bare ``scantui``: the help, not a usage error
