@@ -43,6 +43,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from scantui.analysis import zmap_links
+
 #: ZMap's cyclic.c groups usable here: prime -> (known primitive root, p - 1's distinct prime factors).
 _TABLE = {
     257: (3, (2,)),
@@ -485,18 +487,12 @@ def match_walk(dst, ts, telescope: Sequence[tuple[int, int]] | int, hyp: Hypothe
         survivors.append(start + np.flatnonzero(close >= min(2, h1 - 1)))
     alive = np.concatenate(survivors)
     # stage 2, the survivors: up to MAX_HITS hits, the full window, the counts chance allows
+    # (:mod:`~scantui.analysis.zmap_links`: the dense _links and _consistent's answer, pruned as links arrive)
     found = []
-    for start in range(0, len(alive), CHUNK):
-        sel = alive[start:start + CHUNK]
-        E = mulmod(e[:h, None], cand.inv_log[None, sel], n)
-        dmin, _, dt = _links(E, ts[:h], n, WINDOW)
-        tight = dmin < limit
-        n_tight = tight.sum(axis=0)
-        maybe = np.flatnonzero(n_tight >= min(need_tight, need_slope))
-        if not len(maybe):
-            continue
-        best, _ = _consistent(dmin[:, maybe].astype(np.float64), dt[:, maybe], tight[:, maybe])
-        keep = maybe[(n_tight[maybe] >= need_tight) | (best >= need_slope)]
+    for start in range(0, len(alive), zmap_links.CHUNK):
+        sel = alive[start:start + zmap_links.CHUNK]
+        keep = zmap_links.passing(lambda k, cols: mulmod(e[k], cand.inv_log[sel[cols]], n), h, ts[:h], n, limit,
+                                  need_tight, need_slope, len(sel), window=WINDOW, tol=SLOPE_TOL)
         found.extend(int(k) for k in sel[keep])
     if not found:
         return None
