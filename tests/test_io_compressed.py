@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
+import io
 import ipaddress
 import json
 import lzma
-import os
 import re
 import subprocess
 import sys
@@ -26,7 +27,6 @@ from scantui.io.stats import LoadStats
 
 ROOT = Path(__file__).resolve().parents[1]
 CUTS = ROOT / "sample_data" / "cuts"
-SRC = ROOT / "src"
 
 COMPRESS = {
     "gz": gzip.compress,
@@ -235,9 +235,18 @@ def test_a_gz_in_a_folder_is_found(tmp_path):
 # -- the command line ------------------------------------------------------------------------------------
 
 def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(SRC), "SCANTUI_CACHE_DIR": str(cache)}
-    env.pop("COLUMNS", None)
-    return subprocess.run([sys.executable, "-m", "scantui", *args], capture_output=True, text=True, env=env, timeout=300)
+    """The command in-process (its exit code, stdout and stderr as a subprocess would give them; an exception
+    escaping it fails the test, where a subprocess would print a traceback): a Python start costs more than
+    these small captures' commands."""
+    from scantui.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        mp.setenv("SCANTUI_CACHE_DIR", str(cache))
+        mp.delenv("COLUMNS", raising=False)
+        with pytest.raises(SystemExit) as done:
+            main(list(args))
+    return subprocess.CompletedProcess(args, done.value.code, out.getvalue(), err.getvalue())
 
 
 def _without_paths(doc):
