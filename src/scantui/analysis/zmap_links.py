@@ -9,8 +9,9 @@ stage decides alone. It gives the same answer as :func:`~scantui.analysis.zmap_w
 :func:`~scantui.analysis.zmap_walk._consistent` on every candidate, with less work:
 
 - one link per hit: the nearest earlier hit and its lag as one packed integer per (hit, candidate):
-  ``distance << 5 | lag`` (distances below 2**34, lags at most 16), the smallest distance, the
-  smallest lag on a tie, as the dense code picks them;
+  ``distance << 5 | lag`` (distances below 2**34, up to 32 hits), the smallest distance, the smallest
+  lag on a tie, as the dense code picks them; hit k's exponents are kept as ``E << 5 | k``, so that one
+  subtraction of two hits' rows gives the packed link at once;
 - "``k`` consistent links" is "some ``k`` sorted rates fit one band" (a window over the sorted rates,
   not every band's count);
 - pruned as links arrive: with ``r`` links still to come, a candidate with fewer than
@@ -24,7 +25,7 @@ import numpy as np
 
 #: Candidates per block (arrays of 1 << 15 uint64 stay in a core's cache).
 CHUNK = 1 << 15
-#: Bits below a packed link's distance that hold its lag (lags up to 31).
+#: Bits below a packed link's distance that hold its lag (at least; more for more than 32 hits).
 LAG_BITS = 5
 #: The first consistency check (a sort of the rates so far) once it asks for this many consistent links:
 #: fewer drop almost nothing (2 of 21 links in one band: most wrong g have that).
@@ -54,14 +55,16 @@ def passing(row, h: int, ts: np.ndarray, n: int, limit: float, need_tight: int, 
     links = h - 1
     if links < 1:
         return np.zeros(0, dtype=np.int64)
+    bits = np.uint64(max(LAG_BITS, links.bit_length()))
     cols = np.arange(count)
-    shifted = np.uint64(n << LAG_BITS)
-    exps: list[np.ndarray | None] = [row(0, cols) << np.uint64(LAG_BITS)]
+    shifted = np.uint64(n) << bits
+    # hit k's row holds E << bits | k: row k minus row k - j is then the distance (mod n) << bits | j, the lag
+    exps: list[np.ndarray | None] = [row(0, cols) << bits]
     rates = np.empty((count, links))  # a candidate's links in a row: its sort below is a contiguous one
     n_tight = np.zeros(count, dtype=np.int64)
     acc, tmp, alt = (np.empty(count, dtype=np.uint64) for _ in range(3))
     for k in range(1, h):
-        exps.append(row(k, cols) << np.uint64(LAG_BITS))
+        exps.append((row(k, cols) << bits) | np.uint64(k))
         c = len(cols)
         a, t, u = acc[:c], tmp[:c], alt[:c]
         a.fill(np.iinfo(np.uint64).max)
@@ -69,12 +72,11 @@ def passing(row, h: int, ts: np.ndarray, n: int, limit: float, need_tight: int, 
             np.subtract(exps[k], exps[k - j], out=t)  # wraps below zero: t + shifted is then the distance
             np.add(t, shifted, out=u)
             np.minimum(t, u, out=t)
-            np.bitwise_or(t, np.uint64(j), out=t)
             np.minimum(a, t, out=a)
-        dmin = (a >> np.uint64(LAG_BITS)).astype(np.int64)
+        dmin = (a >> bits).astype(np.int64)
         tight = dmin < limit
         n_tight += tight
-        dt = ts[k] - ts[k - (a & np.uint64((1 << LAG_BITS) - 1)).astype(np.int64)]
+        dt = ts[k] - ts[k - (a & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.int64)]
         rates[:, k - 1] = np.where(tight & (dt > 0), dmin.astype(np.float64) / np.maximum(dt, 1e-12), np.nan)
         rest = links - k  # each later link adds at most one tight and one consistent link
         if rest >= min(need_tight, need_slope):
