@@ -93,9 +93,14 @@ def make_app(paths, cache: Path, **kwargs):
 
 async def settle(app, pilot, rounds: int = 50) -> None:
     """Wait until no worker runs and the messages they posted are handled (chained workers included)."""
+    from textual.worker import WorkerCancelled
+
     quiet = 0
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive worker superseded by a newer one (a rebin under load): wait again
+            pass
         await pilot.pause()
         busy = any(not w.is_finished for w in app.workers) or app.workers_busy()
         quiet = 0 if busy else quiet + 1
