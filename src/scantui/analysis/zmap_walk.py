@@ -21,7 +21,9 @@ This module inverts one source's probes:
    many candidates: the counts required come from the binomial bound
    ``candidates * P(Bin(links, WINDOW*TIGHT/M) >= k) < FALSE_RATE`` (and the same times
    ``(2*SLOPE_TOL)**(k-1)`` for consistent links). Several matching g: the one with the smallest
-   steps (a power of the true g walks in multiples of its steps).
+   steps (a power of the true g walks in multiples of its steps). Over the candidates a first pass
+   leaves (all of them through a tiny telescope), steps 3-4 run in :mod:`scantui.analysis.zmap_links`,
+   which drops a candidate as soon as its links so far cannot reach those counts.
 
 The recovered g is shared by every shard of one scan (one seed), so it ties sources together.
 From the tight links: the threads seen (chains of linked hits) and, with two or more, the
