@@ -9,7 +9,7 @@ stage decides alone. It gives the same answer as :func:`~scantui.analysis.zmap_w
 :func:`~scantui.analysis.zmap_walk._consistent` on every candidate, with less work:
 
 - one link per hit: the nearest earlier hit and its lag as one packed integer per (hit, candidate):
-  ``distance << 5 | lag`` (distances below 2**34, up to 32 hits), the smallest distance, the smallest
+  ``distance << 5 | lag`` (distances below 2**33, up to 32 hits), the smallest distance, the smallest
   lag on a tie, as the dense code picks them; hit k's exponents are kept as ``E << 5 | k``, so that one
   subtraction of two hits' rows gives the packed link at once;
 - "``k`` consistent links" is "some ``k`` sorted rates fit one band" (a window over the sorted rates,
