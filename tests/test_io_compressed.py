@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import bz2
-import contextlib
 import gzip
-import io
 import ipaddress
 import json
 import lzma
@@ -18,6 +16,7 @@ import polars as pl
 import pytest
 import zstandard
 
+from clihelp import run_captured
 from pcapbuild import Rec, ether, ipv4, tcp, write_pcap
 from scantui.errors import InputError
 from scantui.io import compressed, detect, pcap, pcapng
@@ -236,18 +235,8 @@ def test_a_gz_in_a_folder_is_found(tmp_path):
 # -- the command line ------------------------------------------------------------------------------------
 
 def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
-    """The command in-process (its exit code, stdout and stderr as a subprocess would give them; an exception
-    escaping it fails the test, where a subprocess would print a traceback): a Python start costs more than
-    these small captures' commands."""
-    from scantui.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        mp.setenv("SCANTUI_CACHE_DIR", str(cache))
-        mp.delenv("COLUMNS", raising=False)
-        with pytest.raises(SystemExit) as done:
-            main(list(args))
-    return subprocess.CompletedProcess(args, done.value.code, out.getvalue(), err.getvalue())
+    """The command in-process (``clihelp.run_captured``: these small captures' commands cost less than a Python start)."""
+    return run_captured(args, SCANTUI_CACHE_DIR=str(cache))
 
 
 def _without_paths(doc):
