@@ -177,11 +177,12 @@ def crafted() -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def sample_rollup(tmp_path_factory) -> tuple[Path, pl.LazyFrame]:
-    lf = open_inputs([SAMPLE]).lf
-    out = tmp_path_factory.mktemp("rollup") / "r"
-    ru.build_rollup(lf, out)
-    return out, lf
+def sample_rollup(sample_cache) -> tuple[Path, pl.LazyFrame]:
+    """The sample's rollup folder, the session's (``tests/conftest.py``: the cache builds it by the same days and
+    merge as :func:`~scantui.analysis.rollup.build_rollup`, which the crafted tables below build), and its packets."""
+    from scantui.workspace.core import Workspace
+
+    return Workspace.open([SAMPLE], cache_dir=sample_cache).rollup().path, open_inputs([SAMPLE]).lf
 
 
 def _build(tmp_path: Path, df: pl.DataFrame, name: str = "r", buckets: int = 3) -> tuple[Path, pl.LazyFrame]:

@@ -20,6 +20,7 @@ from scantui.analysis import rollup_cache as rc
 from scantui.analysis.runner import DaskRunner
 from scantui.errors import InputError
 from scantui.io.loader import open_inputs
+from clihelp import run_captured
 from test_rollup_days import DAY1, _built, _by_day, _data, _tables
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -95,7 +96,12 @@ def test_an_error_in_a_task_is_the_same_error(tmp_path, runner):
     assert not [p for p in (tmp_path / "dask").rglob("*") if p.is_file()]  # nothing half-written
 
 
-def _scantui(*args: str, cache: Path, code: int = 0) -> subprocess.CompletedProcess:
+def _scantui(*args: str, cache: Path, code: int = 0, here: bool = False) -> subprocess.CompletedProcess:
+    """The command in a process of its own, or *here* (in-process: a run without Dask needs no process)."""
+    if here:
+        proc = run_captured(args, SCANTUI_CACHE_DIR=str(cache))
+        assert proc.returncode == code, proc.stderr
+        return proc
     env = {**os.environ, "PYTHONPATH": SRC, "SCANTUI_CACHE_DIR": str(cache)}
     env.pop("COLUMNS", None)
     proc = subprocess.run([sys.executable, "-m", "scantui", *args], capture_output=True, text=True, env=env, timeout=120)
@@ -105,7 +111,7 @@ def _scantui(*args: str, cache: Path, code: int = 0) -> subprocess.CompletedProc
 
 def test_the_commands_with_workers_print_what_the_local_build_prints(tmp_path):
     files = [str(f) for f in _inputs(tmp_path)]
-    local = _scantui("rollup", *files, cache=tmp_path / "local")
+    local = _scantui("rollup", *files, cache=tmp_path / "local", here=True)
     dask = _scantui("rollup", *files, "--workers", "2", cache=tmp_path / "dask")
     assert Path(dask.stdout.strip()).name == Path(local.stdout.strip()).name  # the same key
     assert dask.stderr.splitlines()[-1] == local.stderr.splitlines()[-1]  # built 2 inputs and 4 days...
@@ -113,10 +119,10 @@ def test_the_commands_with_workers_print_what_the_local_build_prints(tmp_path):
     for table in ("port_day", "src_totals", "src_profile", "day_totals"):
         assert_frame_equal(getattr(a, table).collect(), getattr(b, table).collect())
 
-    scanners_local = _scantui("scanners", *files, "--json", cache=tmp_path / "local")
+    scanners_local = _scantui("scanners", *files, "--json", cache=tmp_path / "local", here=True)
     scanners_dask = _scantui("scanners", *files, "--json", "--workers", "2", cache=tmp_path / "dask-scanners")
     assert scanners_dask.stdout == scanners_local.stdout and json.loads(scanners_dask.stdout)
-    info_local = _scantui("info", *files, "--json", cache=tmp_path / "local")
+    info_local = _scantui("info", *files, "--json", cache=tmp_path / "local", here=True)
     info_dask = _scantui("info", *files, "--json", "--workers", "2", cache=tmp_path / "dask-info")
     assert info_dask.stdout == info_local.stdout and json.loads(info_dask.stdout)["packets"]
     assert list((tmp_path / "dask-info" / "rollups").iterdir())  # info built its rollup on the cluster
@@ -143,16 +149,16 @@ def test_an_existing_scheduler_and_the_tui_state_build_the_same_rollup(tmp_path,
     from scantui.tui.state import DataState, LoadRequest
 
     files = [str(f) for f in _inputs(tmp_path)]
-    local = _scantui("scanners", *files, "--json", cache=tmp_path / "local")
+    local = _scantui("scanners", *files, "--json", cache=tmp_path / "local", here=True)
     address = runner.client().scheduler.address  # the fixture's cluster, as a `dask scheduler` would be
     remote = _scantui("scanners", *files, "--json", "--scheduler", address, cache=tmp_path / "remote")
     assert remote.stdout == local.stdout
-    assert "built" not in _scantui("rollup", *files, cache=tmp_path / "remote").stderr  # the same rollup: reused
+    assert "built" not in _scantui("rollup", *files, cache=tmp_path / "remote", here=True).stderr  # the same rollup: reused
 
     state = DataState(LoadRequest(paths=tuple(files), cache_dir=tmp_path / "tui", runner=runner))  # scantui PATH --workers
     state.open_inputs()
     assert state.workspace.runner is runner
-    assert state.open_rollup().path.name == rc.load_rollup(_scantui("rollup", *files, cache=tmp_path / "local")
+    assert state.open_rollup().path.name == rc.load_rollup(_scantui("rollup", *files, cache=tmp_path / "local", here=True)
                                                            .stdout.strip()).path.name
 
 

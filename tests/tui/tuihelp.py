@@ -99,7 +99,7 @@ async def settle(app, pilot, rounds: int = 50) -> None:
     for _ in range(rounds):
         try:
             await app.workers.wait_for_complete()
-        except WorkerCancelled:  # one was cancelled while waited on (a newer request of its kind replaced it)
+        except WorkerCancelled:  # an exclusive worker superseded by a newer one (a newer request of its kind, a rebin under load): wait again
             pass
         await pilot.pause()
         busy = any(not w.is_finished for w in app.workers) or app.workers_busy()

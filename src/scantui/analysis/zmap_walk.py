@@ -21,7 +21,9 @@ This module inverts one source's probes:
    many candidates: the counts required come from the binomial bound
    ``candidates * P(Bin(links, WINDOW*TIGHT/M) >= k) < FALSE_RATE`` (and the same times
    ``(2*SLOPE_TOL)**(k-1)`` for consistent links). Several matching g: the one with the smallest
-   steps (a power of the true g walks in multiples of its steps).
+   steps (a power of the true g walks in multiples of its steps). Over the candidates a first pass
+   leaves (all of them through a tiny telescope), steps 3-4 run in :mod:`scantui.analysis.zmap_links`,
+   which drops a candidate as soon as its links so far cannot reach those counts.
 
 The recovered g is shared by every shard of one scan (one seed), so it ties sources together.
 From the tight links: the threads seen (chains of linked hits) and, with two or more, the
@@ -42,6 +44,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+from scantui.analysis import zmap_links
 
 #: ZMap's cyclic.c groups usable here: prime -> (known primitive root, p - 1's distinct prime factors).
 _TABLE = {
@@ -485,18 +489,12 @@ def match_walk(dst, ts, telescope: Sequence[tuple[int, int]] | int, hyp: Hypothe
         survivors.append(start + np.flatnonzero(close >= min(2, h1 - 1)))
     alive = np.concatenate(survivors)
     # stage 2, the survivors: up to MAX_HITS hits, the full window, the counts chance allows
+    # (:mod:`~scantui.analysis.zmap_links`: the dense _links and _consistent's answer, pruned as links arrive)
     found = []
-    for start in range(0, len(alive), CHUNK):
-        sel = alive[start:start + CHUNK]
-        E = mulmod(e[:h, None], cand.inv_log[None, sel], n)
-        dmin, _, dt = _links(E, ts[:h], n, WINDOW)
-        tight = dmin < limit
-        n_tight = tight.sum(axis=0)
-        maybe = np.flatnonzero(n_tight >= min(need_tight, need_slope))
-        if not len(maybe):
-            continue
-        best, _ = _consistent(dmin[:, maybe].astype(np.float64), dt[:, maybe], tight[:, maybe])
-        keep = maybe[(n_tight[maybe] >= need_tight) | (best >= need_slope)]
+    for start in range(0, len(alive), zmap_links.CHUNK):
+        sel = alive[start:start + zmap_links.CHUNK]
+        keep = zmap_links.passing(lambda k, cols: mulmod(e[k], cand.inv_log[sel[cols]], n), h, ts[:h], n, limit,
+                                  need_tight, need_slope, len(sel), window=WINDOW, tol=SLOPE_TOL)
         found.extend(int(k) for k in sel[keep])
     if not found:
         return None
