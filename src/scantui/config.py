@@ -98,9 +98,7 @@ def tui_keymap(config: dict[str, Any] | None = None, path: Path | None = None) -
     """The ``tui.keymap`` section: binding id -> comma-separated keys (Textual's ``App.set_keymap``)."""
     path = path or config_path()
     config = load_config(path) if config is None else config
-    section = config.get("tui") or {}
-    if not isinstance(section, dict):
-        raise InputError("tui must be a mapping", path=path, where="tui")
+    section = _read_section(config, "tui", path)
     keymap = section.get("keymap") or {}
     if not isinstance(keymap, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
                                                for k, v in keymap.items()):
@@ -108,14 +106,20 @@ def tui_keymap(config: dict[str, Any] | None = None, path: Path | None = None) -
     return {k: v.strip() for k, v in keymap.items()}
 
 
+def _read_section(config: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    """The mapping *name* of *config* to read ({} when absent); anything else is an InputError naming it."""
+    section = config.get(name) or {}
+    if not isinstance(section, dict):
+        raise InputError(f"{name} must be a mapping", path=path, where=name)
+    return section
+
+
 def rollup_keep_ports(config: dict[str, Any] | None = None, path: Path | None = None) -> tuple[int, ...]:
     """``rollup.keep_ports``: the ports whose scanner lists every rollup build keeps, one list a port (as
     ``scantui rollup --keep-ports``), e.g. ``[443, 22]`` or ``"443,22"``; () when not set."""
     path = path or config_path()
     config = load_config(path) if config is None else config
-    section = config.get("rollup") or {}
-    if not isinstance(section, dict):
-        raise InputError("rollup must be a mapping", path=path, where="rollup")
+    section = _read_section(config, "rollup", path)
     value = section.get("keep_ports")
     items = [] if value is None else value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list):
@@ -433,9 +437,7 @@ def tui_theme(config: dict[str, Any] | None = None, path: Path | None = None) ->
     """
     path = path or config_path()
     config = load_config(path) if config is None else config
-    section = config.get("tui") or {}
-    if not isinstance(section, dict):
-        raise InputError("tui must be a mapping", path=path, where="tui")
+    section = _read_section(config, "tui", path)
     name = section.get("theme")
     if name is None:
         return None
