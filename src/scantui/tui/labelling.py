@@ -75,8 +75,12 @@ def record_scans(record: Record) -> list[Any]:
 
 def ranked_groups(groups: list[Any], ips: list[str]) -> list[tuple[Any, float]]:
     """(group, share of *ips* it holds) for every labelled group: the best matches first, then by id."""
+    from scantui.labels.member_index import MemberIndex
+
     wanted = list(dict.fromkeys(ips))
-    scored = [(g, (sum(g.contains(ip) for ip in wanted) / len(wanted)) if wanted else 0.0) for g in groups]
+    index = MemberIndex.of(groups)  # the groups holding an IP by lookups, the others hold none
+    shares = index.shares(index.parse(wanted))
+    scored = [(g, shares.get(pos, 0.0)) for pos, g in enumerate(index.groups)]
     return sorted(scored, key=lambda gs: (-gs[1], gs[0].id))
 
 
