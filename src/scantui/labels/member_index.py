@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 from typing import Any
 
 from scantui.labels.model import Group, ip_to_int
@@ -81,6 +82,11 @@ class MemberIndex:
         with cls._lock:
             cls._last = (groups, index)
         return index
+
+    @cached_property
+    def by_id(self) -> tuple[int, ...]:
+        """The positions in id order (the groups' order among equal ids): how groups that hold none are listed."""
+        return tuple(sorted(range(len(self.groups)), key=lambda pos: self.groups[pos].id))
 
     def parse(self, ips: Iterable[Any]) -> list[int]:
         """*ips* (dotted text, integers or address objects) as integers (:class:`ValueError` on a bad one, as

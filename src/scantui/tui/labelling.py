@@ -78,10 +78,10 @@ def ranked_groups(groups: list[Any], ips: list[str]) -> list[tuple[Any, float]]:
     from scantui.labels.member_index import MemberIndex
 
     wanted = list(dict.fromkeys(ips))
-    index = MemberIndex.of(groups)  # the groups holding an IP by lookups, the others hold none
+    index = MemberIndex.of(groups)  # the groups holding an IP by lookups; the others hold none: then by id
     shares = index.shares(index.parse(wanted))
-    scored = [(g, shares.get(pos, 0.0)) for pos, g in enumerate(index.groups)]
-    return sorted(scored, key=lambda gs: (-gs[1], gs[0].id))
+    held = sorted(((index.groups[pos], share) for pos, share in sorted(shares.items())), key=lambda gs: (-gs[1], gs[0].id))
+    return held + [(index.groups[pos], 0.0) for pos in index.by_id if pos not in shares]
 
 
 def _ips_to_label(app: Any, record: Record) -> list[str] | None:
