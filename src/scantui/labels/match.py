@@ -23,9 +23,8 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from scantui.labels.member_index import MemberIndex
 from scantui.labels.model import Group
-
-
 
 class Review(enum.StrEnum):
     """The review state of a record (see the module doc), in review order: :attr:`rank` sorts new first."""
@@ -52,13 +51,20 @@ REVIEW_STATES = tuple(Review)
 ScanKey = tuple[int, str, Sequence[str]]
 
 
-def label_matches(groups: Iterable[Group], ips: Sequence[str], *, min_share: float = 0.5) -> list[dict[str, Any]]:
-    """``[{"id", "verdict", "share"}]`` for every group holding ≥ *min_share* of *ips*, best share first."""
+def label_matches(groups: Iterable[Group], ips: Sequence[str], *, min_share: float = 0.5,
+                  index: MemberIndex | None = None) -> list[dict[str, Any]]:
+    """``[{"id", "verdict", "share"}]`` for every group holding ≥ *min_share* of *ips*, best share first
+    (*index*: the :class:`MemberIndex` of *groups*, when the caller has it)."""
     if not ips:
         return []
+    index = index if index is not None else MemberIndex.of(groups)
+    ints = index.parse(ips)
+    counts = index.counts(ints)
+    touched = range(len(index.groups)) if min_share <= 0 else sorted(counts)
     out = []
-    for group in groups:
-        share = sum(group.contains(ip) for ip in ips) / len(ips)
+    for pos in touched:
+        group = index.groups[pos]
+        share = counts.get(pos, 0) / len(ips)
         if share >= min_share:
             out.append({"id": group.id, "verdict": group.verdict, "share": round(share, 4)})
     return sorted(out, key=lambda m: (-m["share"], m["id"]))
@@ -80,14 +86,23 @@ def scan_key(port: int, day: dt.date | str, sources: Iterable[str]) -> ScanKey:
 
 
 class ScanIndex:
-    """The recorded scans of some groups, by (port, day): built once per version of the labels."""
+    """The recorded scans of some groups, by (port, day), and their :class:`MemberIndex`: built once per
+    version of the labels."""
 
     def __init__(self, groups: Iterable[Group]) -> None:
         self.groups = tuple(groups)
+        self._members: MemberIndex | None = None
         self._by_key: dict[tuple[int, str], list[tuple[str, frozenset[str]]]] = {}
         for group in self.groups:
             for s in group.scans:
                 self._by_key.setdefault((s.port, _day(s.day)), []).append((group.id, frozenset(s.sources)))
+
+    @property
+    def members(self) -> MemberIndex:
+        """The :class:`MemberIndex` of the groups (built on first use: most one-group indexes never need it)."""
+        if self._members is None:
+            self._members = MemberIndex.of(self.groups)
+        return self._members
 
     def recorded_in(self, scan: ScanKey) -> set[str]:
         """Ids of the groups that record *scan* (same port and day, its sources among the recorded ones)."""
@@ -103,8 +118,9 @@ class ScanIndex:
         each with ``recorded`` (how many of *scans* it records) and ``scans`` (how many there are);
         the group recording the most scans comes first, then the best share, then the id.
         """
+        members = self.members
         if scans is None:
-            matches = label_matches(self.groups, ips, min_share=min_share)
+            matches = label_matches(self.groups, ips, min_share=min_share, index=members)
             return review_state(matches), matches
         where = [self.recorded_in(s) for s in scans]
         counts: dict[str, int] = {}
@@ -112,9 +128,15 @@ class ScanIndex:
             for gid in ids:
                 counts[gid] = counts.get(gid, 0) + 1
         wanted = list(dict.fromkeys(ips))
+        held = members.counts(members.parse(wanted))
+        if wanted and min_share <= 0:
+            touched: Iterable[int] = range(len(self.groups))
+        else:
+            touched = sorted({*held, *(pos for gid in counts for pos in members.with_id(gid))})
         matches = []
-        for group in self.groups:
-            share = sum(group.contains(ip) for ip in wanted) / len(wanted) if wanted else 0.0
+        for pos in touched:
+            group = self.groups[pos]
+            share = held.get(pos, 0) / len(wanted) if wanted else 0.0
             recorded = counts.get(group.id, 0)
             if recorded or (wanted and share >= min_share):
                 matches.append({"id": group.id, "verdict": group.verdict, "share": round(share, 4),

@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,11 +40,10 @@ from typing import Any
 
 from scantui.errors import InputError
 from scantui.labels.match import ScanIndex
+from scantui.labels.member_index import MemberIndex, group_keys
 from scantui.labels.model import Group, ip_to_int, iso_utc, now_utc
 from scantui.safetext import safe_line
 
-#: The kinds of key that tie a scan to a group by themselves (a /24 or an AS is shared by strangers).
-KEY_KINDS = ("zmap_generator", "fingerprint")
 BACK, NEW_SHAPE = "back", "new_shape"
 #: The share of a scan's sources a group must hold (the review's rule, :func:`scantui.labels.match.label_matches`).
 MIN_SHARE = 0.5
@@ -132,16 +131,6 @@ class Hit:
         }
 
 
-def _group_keys(group: Group) -> set[tuple[str, str]]:
-    """The (kind, key) of the group's recorded scans that tie a scan to it (zmap generator, fingerprint)."""
-    out = set()
-    for scan in group.scans:
-        kind, key = scan.extra.get("key_kind"), scan.extra.get("key")
-        if kind in KEY_KINDS and isinstance(key, str) and key:
-            out.add((kind, key))
-    return out
-
-
 def _shapes(group: Group) -> list[tuple[int, frozenset[str], str | None]]:
     """(port, sources, key) of each recorded scan (key None where the entry has none: it then matches any key)."""
     return [(s.port, frozenset(s.sources), s.extra.get("key") if isinstance(s.extra.get("key"), str) else None)
@@ -162,39 +151,57 @@ def scan_addresses(scans: Sequence[Seen]) -> list[tuple[int, ...]]:
 
 
 def hits(groups: Iterable[Group], scans: Sequence[Seen], *, since: dt.date | None = None,
-         addresses: Sequence[tuple[int, ...]] | None = None) -> list[Hit]:
+         addresses: Sequence[tuple[int, ...]] | None = None, between: Callable[[], object] | None = None,
+         index: MemberIndex | None = None) -> list[Hit]:
     """Every hit of *scans* (candidate scans, any order) against the labelled *groups*, one per :attr:`Hit.id`
     (the scan with the most sources when several share one), in (day, group, port) order; *since*: only scans
-    on or after that UTC day; *addresses*: :func:`scan_addresses` of *scans*, when the caller matches them
-    against slices of the groups (a hit's id names its group: the slices' hits are the whole's)."""
-    groups = list(groups)
-    found: dict[str, Hit] = {}
+    on or after that UTC day; *addresses*: :func:`scan_addresses` of *scans*, when the caller has them;
+    *between*: called every few hundred scans (it may raise to stop the matching: a worker's cancel);
+    *index*: the :class:`MemberIndex` of *groups*, when the caller has it.
+
+    Only the groups that hold one of a scan's sources or share one of its keys are looked at (the member
+    index), group by group in the groups' order and scan by scan, as a loop over every group and scan would."""
+    index = index if index is not None else MemberIndex.of(groups)
+    groups = index.groups
     if addresses is None:
         addresses = scan_addresses(scans)
-    for group in groups:
-        index = ScanIndex([group])
-        keys = _group_keys(group)
-        for scan, ints in zip(scans, addresses):
-            if since is not None and scan.day < since:
+    pairs: list[tuple[int, int, float]] = []  # (group position, scan position, share) worth a look
+    for n, (scan, ints) in enumerate(zip(scans, addresses)):
+        if between is not None and n % 256 == 255:
+            between()
+        if since is not None and scan.day < since:
+            continue
+        counts = index.counts(ints)
+        keyed = {pos for k in scan.keys for pos in index.with_key(k)}
+        for pos in counts.keys() | keyed:
+            share = counts.get(pos, 0) / len(ints) if ints else 0.0
+            if pos in keyed or share >= MIN_SHARE:
+                pairs.append((pos, n, share))
+    pairs.sort()
+    found: dict[str, Hit] = {}
+    recorded: dict[int, ScanIndex] = {}
+    keys: dict[int, set[tuple[str, str]]] = {}
+    for i, (pos, n, share) in enumerate(pairs):
+        if between is not None and i % 1024 == 1023:
+            between()
+        group, scan = groups[pos], scans[n]
+        if pos not in recorded:
+            recorded[pos], keys[pos] = ScanIndex([group]), group_keys(group)
+        if recorded[pos].recorded_in((scan.port, scan.day.isoformat(), scan.sources)):
+            continue
+        shared = [k for k in scan.keys if k in keys[pos]]
+        if group.verdict == "not_collaborative":
+            if _covered(group, scan):
                 continue
-            if index.recorded_in((scan.port, scan.day.isoformat(), scan.sources)):
-                continue
-            shared = [k for k in scan.keys if k in keys]
-            share = sum(group.contains(ip) for ip in ints) / len(ints) if ints else 0.0
-            if not shared and share < MIN_SHARE:
-                continue
-            if group.verdict == "not_collaborative":
-                if _covered(group, scan):
-                    continue
-                kind = NEW_SHAPE
-            else:
-                kind = BACK
-            by_members = share >= MIN_SHARE
-            hit = Hit(kind, group, scan, "members" if by_members else "key", round(share, 4),
-                      {} if by_members else {"matched_key": shared[0][1]})
-            old = found.get(hit.id)
-            if old is None or len(scan.sources) > len(old.scan.sources):
-                found[hit.id] = hit
+            kind = NEW_SHAPE
+        else:
+            kind = BACK
+        by_members = share >= MIN_SHARE
+        hit = Hit(kind, group, scan, "members" if by_members else "key", round(share, 4),
+                  {} if by_members else {"matched_key": shared[0][1]})
+        old = found.get(hit.id)
+        if old is None or len(scan.sources) > len(old.scan.sources):
+            found[hit.id] = hit
     return sorted(found.values(), key=lambda h: (h.scan.day, h.group.id, h.scan.port, h.kind))
 
 

@@ -21,8 +21,6 @@ from scantui.tui.offthread import Cancelled, LatestMixin, worker_cancelled
 
 #: The kind of the watch's off-thread requests (:mod:`scantui.tui.offthread`).
 WATCH_KIND = "watch"
-#: (group, candidate) pairs matched between two looks at the worker's cancellation (~20-60 ms of work).
-_PAIRS_PER_SLICE = 10_000
 
 
 class WatchMixin(LatestMixin):
@@ -88,20 +86,16 @@ class WatchMixin(LatestMixin):
 def match_search(state: Any, groups: Sequence[Any], candidates: Sequence[Any],
                  cancelled: Callable[[], bool] = lambda: False) -> tuple[Any, list[Any], frozenset[tuple]]:
     """(*state*, the hits of *candidates* against the labelled *groups*, the candidates' scans as (port, day,
-    sources)): the part of the watch that runs in the worker (it reads only what it is handed). The groups are
-    matched a slice at a time, looking at *cancelled()* between slices (a quit does not wait for the rest);
-    a hit's id names its group, so the slices' hits are the same as the whole's."""
-    from scantui.labels.watch import hits, scan_addresses
+    sources)): the part of the watch that runs in the worker (it reads only what it is handed). The matching
+    looks at *cancelled()* every few hundred scans (a quit does not wait for the rest)."""
+    from scantui.labels.watch import hits
     from scantui.workspace.watch import seen_scans
 
-    seen, found = seen_scans(candidates), []
-    addresses = scan_addresses(seen)
-    step = max(1, _PAIRS_PER_SLICE // max(1, len(seen)))  # groups a slice
-    for start in range(0, len(groups), step):
+    def between() -> None:
         if cancelled():
             raise Cancelled
-        found.extend(hits(groups[start:start + step], seen, addresses=addresses))
-    found.sort(key=lambda h: (h.scan.day, h.group.id, h.scan.port, h.kind))  # (hits()' order)
+
+    found = hits(groups, seen_scans(candidates), between=between)
     return state, found, frozenset((c.port, c.day, c.sources) for c in candidates)
 
 

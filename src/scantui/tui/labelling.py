@@ -75,9 +75,13 @@ def record_scans(record: Record) -> list[Any]:
 
 def ranked_groups(groups: list[Any], ips: list[str]) -> list[tuple[Any, float]]:
     """(group, share of *ips* it holds) for every labelled group: the best matches first, then by id."""
+    from scantui.labels.member_index import MemberIndex
+
     wanted = list(dict.fromkeys(ips))
-    scored = [(g, (sum(g.contains(ip) for ip in wanted) / len(wanted)) if wanted else 0.0) for g in groups]
-    return sorted(scored, key=lambda gs: (-gs[1], gs[0].id))
+    index = MemberIndex.of(groups)  # the groups holding an IP by lookups; the others hold none: then by id
+    shares = index.shares(index.parse(wanted))
+    held = sorted(((index.groups[pos], share) for pos, share in sorted(shares.items())), key=lambda gs: (-gs[1], gs[0].id))
+    return held + [(index.groups[pos], 0.0) for pos in index.by_id if pos not in shares]
 
 
 def _ips_to_label(app: Any, record: Record) -> list[str] | None:
