@@ -101,11 +101,16 @@ def _tag() -> pl.Expr:
 def prescreen(packets: pl.LazyFrame) -> pl.LazyFrame:
     """The (``src``, ``dport``) pairs worth the walk test, with ``probes`` (SYN probes of the pair) and
     ``tagged`` (most of its ZMap-header probes carry the IP-ID tag: old ZMap, tested on its prefix only)."""
-    header = zmap_header()
-    return (packets.filter(_syn())
-            .group_by("src", "dport")
-            .agg(pl.len().alias("probes"), header.sum().alias("header"), (header & _tag()).sum().alias("tag"))
-            .filter((pl.col("header") >= MIN_HITS) & (pl.col("header") >= HEADER_SHARE * pl.col("probes")))
+    # the pairs with MIN_HITS header probes first (a third of a day's SYNs, a third of its pairs), then the
+    # SYNs of those pairs alone counted: ~0.065 CPU s in place of 0.095 for one group-by of every SYN (2.4 M-packet day)
+    syn, keys = packets.filter(_syn()), ["src", "dport"]
+    marked = (syn.filter(zmap_header()).group_by(keys)
+              .agg(pl.len().alias("header"), _tag().sum().alias("tag"))
+              .filter(pl.col("header") >= MIN_HITS))
+    probes = (syn.join(marked.select(keys), on=keys, how="semi", nulls_equal=True)
+              .group_by(keys).agg(pl.len().alias("probes")))
+    return (marked.join(probes, on=keys, nulls_equal=True)
+            .filter(pl.col("header") >= HEADER_SHARE * pl.col("probes"))
             .select("src", "dport", "probes", (2 * pl.col("tag") > pl.col("header")).alias("tagged")))
 
 
@@ -139,18 +144,38 @@ def match_pairs(groups: pl.DataFrame, telescope: Sequence[tuple[int, int]] | int
     prefix of a /16 or less puts the scan in a group small enough to try every root."""
     rows = []
     tagged_col = groups["tagged"] if "tagged" in groups.columns else pl.Series([False] * groups.height)
-    for (src, dport, dst, ts, distinct), tagged in zip(
-            groups.select("src", "dport", "dst", "ts", "distinct").iter_rows(), tagged_col):
-        dst, ts = np.asarray(dst, dtype=np.int64), np.asarray(ts, dtype=np.float64) / 1e6
-        first = np.sort(np.unique(dst, return_index=True)[1])[:MAX_TEST_HITS]
-        m = None if tagged else zw.match_walk(dst[first], ts[first], telescope)
+    dst, ts, bounds = first_hits(groups)
+    for (src, dport, distinct), tagged, lo, hi in zip(
+            groups.select("src", "dport", "distinct").iter_rows(), tagged_col, bounds[:-1], bounds[1:]):
+        d, t = dst[lo:hi], ts[lo:hi]
+        m = None if tagged else zw.match_walk(d, t, telescope, distinct=True)
         if m is None:
-            m = match_span(dst[first], ts[first], telescope)
+            m = match_span(d, t, telescope, distinct=True)
         if m is not None:
             key = generator_class(m.generator, m.prime) if tagged else m.generator
             rows.append((day, src, dport, m.generator, m.prime, m.hits, distinct, m.tight, m.consistent,
                          m.threads_seen, m.subshards, m.steps_per_s, bool(tagged), key))
     return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+
+
+def first_hits(groups: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of :func:`candidate_probes` at once: the first probe of each of its destinations, in time
+    order, at most :data:`MAX_TEST_HITS` of them: ``dst`` (int64) and ``ts`` (seconds) of all pairs one after
+    the other, and the bounds (pair i's are ``[bounds[i], bounds[i + 1])``). One sort of the day's probes in
+    place of a ``np.unique`` and Python lists per pair."""
+    lengths = groups["dst"].list.len().to_numpy().astype(np.int64)
+    flat = groups.select(pl.col("dst").explode(), pl.col("ts").explode())
+    dst = flat["dst"].to_numpy().astype(np.int64)
+    ts = flat["ts"].to_numpy().astype(np.float64) / 1e6
+    pair = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    _, first = np.unique((pair << 32) | dst, return_index=True)  # a pair's first probe of each address
+    first.sort()  # back to pair order, time order within a pair
+    counts = np.bincount(pair[first], minlength=len(lengths))
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    rank = np.arange(len(first)) - np.repeat(starts[:-1], counts)
+    first = first[rank < MAX_TEST_HITS]
+    kept = np.minimum(counts, MAX_TEST_HITS)
+    return dst[first], ts[first], np.concatenate([[0], np.cumsum(kept)])
 
 
 def span_hypothesis(dst: np.ndarray) -> zw.Hypothesis | None:
@@ -163,15 +188,17 @@ def span_hypothesis(dst: np.ndarray) -> zw.Hypothesis | None:
     return zw.Hypothesis(allow=(str(ipaddress.ip_network((lo >> bits << bits, 32 - bits))),), block=())
 
 
-def match_span(dst: np.ndarray, ts: np.ndarray, telescope: Sequence[tuple[int, int]] | int) -> zw.WalkMatch | None:
+def match_span(dst: np.ndarray, ts: np.ndarray, telescope: Sequence[tuple[int, int]] | int, *,
+               distinct: bool = False) -> zw.WalkMatch | None:
     """The walk test under :func:`span_hypothesis`, for at least :data:`SPAN_MIN_HITS` destinations; a
-    telescope given by its size is taken to hold the whole prefix when it is at least that large."""
-    hyp = span_hypothesis(dst) if len(np.unique(dst)) >= SPAN_MIN_HITS else None
+    telescope given by its size is taken to hold the whole prefix when it is at least that large.
+    *distinct*: *dst* holds each address once (its first probe), as :func:`first_hits` gives them."""
+    hyp = span_hypothesis(dst) if (len(dst) if distinct else len(np.unique(dst))) >= SPAN_MIN_HITS else None
     if hyp is None:
         return None
     if isinstance(telescope, int):
         telescope = min(telescope, zw.index_map(hyp).count)
-    return zw.match_walk(dst, ts, telescope, hyp)
+    return zw.match_walk(dst, ts, telescope, hyp, distinct=distinct)
 
 
 def day_telescope(day_totals: Path) -> int:
