@@ -16,7 +16,7 @@ from scantui.analysis.traffic import is_probe
 from scantui.errors import InputError
 from scantui.io.schema import conform
 
-from conftest import make_canonical
+from canonical import make_canonical
 
 T0 = dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc)
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from conftest import TELESCOPE_BASE, make_canonical
+from canonical import TELESCOPE_BASE, make_canonical
 from scantui.analysis import collab as cb
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import rollup as ru

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from clihelp import run
-from conftest import make_canonical
+from canonical import make_canonical
 from pcapbuild import NgWriter, Rec, ether, ipv4, tcp, udp, write_pcap
 from scantui.errors import InputError
 from scantui.io.loader import open_inputs

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from clihelp import SAMPLE, run
-from conftest import make_canonical
+from canonical import make_canonical
 from scantui.enrich.lists import match_names
 
 pytestmark = pytest.mark.usefixtures("shared_rollup_cache")

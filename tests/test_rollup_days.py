@@ -14,7 +14,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from clihelp import run
-from conftest import make_canonical
+from canonical import make_canonical
 from scantui.analysis import bursts as bw
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
