@@ -170,7 +170,6 @@ busier /16 is a range of its own); the merge holds one range at a time.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import hashlib
 import json
@@ -181,6 +180,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from scantui.analysis import behaviour as bh
@@ -663,8 +663,9 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         sized = [str(d.port_day) for d in days] + [str(d.state / PAIRS) for d in days]
     first_day = days[0].day if days else None
     n_days = (days[-1].day - days[0].day).days + 1 if days else 0
-    ranges = _plan(sized, buckets)
-    groups = _day_groups(new, ranges)
+    nets = _net_rows(sized)  # one read of the files' sources, for the ranges and for the runs of days
+    ranges = _plan_rows(list(nets.values()), buckets)
+    groups = _day_groups(new, ranges, nets)
     bounds = _src_bounds([f for files in held_files.values() for f in files]) if held_files else {}
     parts = out / ".parts"
     parts.mkdir()
@@ -773,23 +774,26 @@ def _overlaps(bounds: tuple[int, int] | None, lo: int, hi: int) -> bool:
     return bounds is not None and bounds[0] <= hi and bounds[1] >= lo
 
 
-def _day_groups(days: Sequence[DayFiles], ranges: Sequence[tuple[int, int]]) -> list[list[list[DayFiles]]]:
+def _day_groups(days: Sequence[DayFiles], ranges: Sequence[tuple[int, int]],
+                nets: dict[str, pl.DataFrame] | None = None) -> list[list[list[DayFiles]]]:
     """Per source range, *days* (sorted) cut into runs of consecutive days holding at most about
     :data:`DAY_ROWS_PER_PART` of the range's ``port_day`` rows each (a day more than that is a run of its
-    own): one run for most ranges. One scan of the days' ``src`` columns, counted per /16."""
+    own): one run for most ranges. From the days' ``port_day`` rows counted per /16 (:func:`_net_rows`;
+    *nets*: already counted, by path)."""
     if not days or not ranges:
         return [[list(days)] if days else [] for _ in ranges]
-    counts = pl.collect_all([pl.scan_parquet(d.port_day).group_by((pl.col("src") // 65536).alias("net")).agg(pl.len())
-                             for d in days])
-    lows = [lo // 65536 for lo, _ in ranges]
-    rows = [[0] * len(days) for _ in ranges]
-    for i, day in enumerate(counts):
-        for net, n in day.iter_rows():
-            k = bisect.bisect_right(lows, net) - 1
-            if k >= 0 and net <= ranges[k][1] // 65536:
-                rows[k][i] += n
+    paths = [str(d.port_day) for d in days]
+    nets = nets if nets is not None and all(f in nets for f in paths) else _net_rows(paths)
+    counts = pl.concat([nets[f].with_columns(pl.lit(i, pl.Int64()).alias("i")) for i, f in enumerate(paths)])
+    lows = np.array([lo // 65536 for lo, _ in ranges], dtype=np.int64)
+    highs = np.array([hi // 65536 for _, hi in ranges], dtype=np.int64)
+    net = counts["net"].cast(pl.Int64).to_numpy()
+    k = np.searchsorted(lows, net, side="right") - 1  # the range whose first /16 is the last at or below net
+    keep = (k >= 0) & (net <= highs[np.maximum(k, 0)])
+    rows = np.zeros((len(ranges), len(days)), dtype=np.int64)
+    np.add.at(rows, (k[keep], counts["i"].to_numpy()[keep]), counts["rows"].cast(pl.Int64).to_numpy()[keep])
     out = []
-    for per_day in rows:
+    for per_day in rows.tolist():
         runs, acc = [[]], 0
         for d, n in zip(days, per_day):
             if runs[-1] and acc + n > DAY_ROWS_PER_PART:
@@ -799,6 +803,15 @@ def _day_groups(days: Sequence[DayFiles], ranges: Sequence[tuple[int, int]]) -> 
             acc += n
         out.append(runs)
     return out
+
+
+def _net_rows(files: Sequence[str]) -> dict[str, pl.DataFrame]:
+    """Per file (any with a ``src`` column; one without counts its rows under a null ``net``): its rows
+    counted per /16 of the source (``net``, ``rows``). One scan per file, a few at once."""
+    scans = [pl.scan_parquet(f, schema=pl.Schema({"src": pl.UInt32()}), missing_columns="insert", extra_columns="ignore")
+             .group_by((pl.col("src") // 65536).alias("net")).agg(pl.len().alias("rows")) for f in files]
+    frames = [df for i in range(0, len(scans), 64) for df in pl.collect_all(scans[i:i + 64])]
+    return dict(zip(files, frames))
 
 
 def _day_partials(days: Sequence[DayFiles], where: pl.Expr, *, collect: bool = False
@@ -907,15 +920,16 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     own, one run's rows in memory at a time, and folded (sums, minima, maxima and day counts over disjoint
     days: the same rows). Default: one run.
 
-    Returns the touched (src, kind), what :func:`_grown_ports` found (an extension) and each table as
-    written (for :func:`finish_sources`, which need not read them back).
+    Returns the touched (src, kind) (an extension; empty in a full merge), what :func:`_grown_ports`
+    found (an extension) and each table as written (for :func:`finish_sources`, which need not read them back).
     """
     where = r.where
     runs = [run for run in (runs or [new]) if run]
     parts = [_day_partials(run, where, collect=len(runs) > 1) for run in runs]
     keys = ["src", "kind"]
+    # only an extension reads the touched sources (a full merge's would be every source of the range)
     touched = (pl.concat([p[3].select(keys) for p in parts]).unique().collect(engine="streaming")
-               if parts else pl.DataFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE}))
+               if parts and old is not None else pl.DataFrame(schema={"src": pl.UInt32(), "kind": ru.KIND_DTYPE}))
 
     def held(table: str) -> list[pl.LazyFrame]:
         files = [] if old is None else [str(f) for f in old[table]]
@@ -933,7 +947,7 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
         wanted = wanted.join(kept, on=pairs, how="anti")
         merged = pl.concat([kept, wanted])
         if merged.height:
-            merged.sort(pairs).write_parquet(state / DSTS / r.name, row_group_size=ROW_GROUP)
+            sort_by(merged, pairs).write_parquet(state / DSTS / r.name, row_group_size=ROW_GROUP)
     elif old is not None and old[DSTS] and wanted.height:
         # only sources held before can have held pairs: the others' pairs are all new
         known = pl.concat(held(BASE)).select(keys).join(touched.lazy(), on=keys, how="semi").collect(engine="streaming")
@@ -946,7 +960,7 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
             wanted = wanted.join(seen, on=pairs, how="anti")
     if wanted.height:
         if old is None or DSTS in layered:
-            wanted.sort(pairs).write_parquet(state / DSTS / (r.name if old is None else r.delta), row_group_size=ROW_GROUP)
+            sort_by(wanted, pairs).write_parquet(state / DSTS / (r.name if old is None else r.delta), row_group_size=ROW_GROUP)
         counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
 
     base = [*held(BASE), *[p[0] for p in parts], *counts]
@@ -1187,10 +1201,14 @@ def plan_source_ranges(days: Sequence[DayFiles], buckets: int = 1) -> list[tuple
 
 def _plan(files: Sequence[str], buckets: int = 1) -> list[tuple[int, int]]:
     """:func:`plan_source_ranges` over the rows of any files with a ``src`` column."""
-    if not files:
+    return _plan_rows(list(_net_rows(files).values()), buckets) if files else []
+
+
+def _plan_rows(counts: Sequence[pl.DataFrame], buckets: int = 1) -> list[tuple[int, int]]:
+    """:func:`_plan` from the files' rows per /16 (:func:`_net_rows`)."""
+    if not counts:
         return []
-    hist = (pl.scan_parquet(list(files), schema=pl.Schema({"src": pl.UInt32()}), missing_columns="insert", extra_columns="ignore")
-            .group_by((pl.col("src") // 65536).alias("net")).agg(pl.len().alias("rows")).sort("net").collect(engine="streaming"))
+    hist = pl.concat(counts).group_by("net").agg(pl.col("rows").cast(pl.Int64).sum()).sort("net")
     if hist.height == 0:
         return []
     target = min(ROWS_PER_RANGE, max(1, -(-int(hist["rows"].sum()) // max(1, buckets))))
