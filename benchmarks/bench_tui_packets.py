@@ -2,7 +2,7 @@
 
     python benchmarks/bench_tui_packets.py --days /work/benchdata/days-600000 --cache CACHE
 
-The rollup must be cached already in CACHE (``scantui info PATH --cache-dir CACHE``
+The rollup must be cached already in CACHE (``scantui rollup PATH --cache-dir CACHE``
 builds it); the child process opens it (not timed), picks the scan as
 ``bench_packets.py`` does (the first day's busiest port by sources, its 300 busiest
 sources), then, headless at 120x40, times from ``open_packets`` to the first frame

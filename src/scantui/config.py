@@ -23,7 +23,7 @@ labels:
 rollup:
   keep_ports: [443, 22]          # every rollup build keeps these ports' scanner lists (as rollup --keep-ports)
 tui:
-  keymap:                        # binding id -> keys (ids: press ? in the app, or see the README)
+  keymap:                        # binding id -> keys (ids: the README's key section)
     app.quit: "q,ctrl+q"
     table.down: "down,j,n"
   columns:                       # the column picker's choice per table (c in a table), written by the app

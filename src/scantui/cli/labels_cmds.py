@@ -1,4 +1,4 @@
-"""``scantui labels validate|list``: check and show a labels file.
+"""``scantui labels validate|list|sources``: check and show a labels file.
 
 ``validate`` exits 0 when the file is valid, 1 when it is YAML but breaks the
 labels format (every problem printed on stderr, one ``scantui: error:`` line

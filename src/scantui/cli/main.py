@@ -51,7 +51,7 @@ def cli() -> None:
     scantui sensors PATH... [--only A --not B]   sensors compared: who A saw and B did not
     scantui packets PATH... [--src IP|CIDR] [--port N] [--day D] [--where FILTER] [-o OUT.pcap]
     scantui watch PATH... --labels FILE   say when a labelled group is back (cron; exit 1 when one is)
-    scantui labels validate|list FILE
+    scantui labels validate|list|sources FILE
     scantui lists [import FILE|show|export|remove]   known-scanner lists
     scantui enrich PATH... -o OUT.parquet   who is behind each source (IPinfo, MMDB, rules)
     scantui rules              the organization rules in force
