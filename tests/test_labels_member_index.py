@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from scantui.labels.match import ScanIndex, label_matches, review_state
 from scantui.labels.member_index import MemberIndex, group_keys
 from scantui.labels.model import Group, Scan
+from scantui.labels.session import new_members
 from scantui.labels.store import LabelsStore
 from scantui.labels.watch import BACK, MIN_SHARE, NEW_SHAPE, Hit, Seen, _covered, hits, scan_addresses
 from scantui.tui.labelling import ranked_groups
@@ -188,6 +189,9 @@ def test_the_store_and_the_labels_filter_answer_as_the_loops_over_every_group(gr
         first = store.groups[0]
         store.update(first.id, members=first.members + (ips[0],))
         assert [id(g) for g in store.containing(ips[0])] == [id(g) for g in old_containing(store.groups, ips[0])]
+    for g in groups:  # the members a labelling adds to a group (``LabelSession.add_to``)
+        wanted = [*ips, *g.members[:2], "10.0.0.0/28", groups[0].members[0]]
+        assert new_members(g, wanted) == [m for m in wanted if m not in g.members and ("/" in m or not g.contains(m))]
     text = " ".join(words).upper()
     shown, frame = filtered_frame(groups, text)
     assert [id(g) for g in shown] == [id(g) for g in groups if old_filter_matches(g, text)]
