@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 from scantui.labels.match import ScanIndex, label_matches, review_state
 from scantui.labels.member_index import MemberIndex, group_keys
 from scantui.labels.model import Group, Scan
+from scantui.labels.session import new_members
+from scantui.labels.store import LabelsStore
 from scantui.labels.watch import BACK, MIN_SHARE, NEW_SHAPE, Hit, Seen, _covered, hits, scan_addresses
 from scantui.tui.labelling import ranked_groups
+from scantui.tui.screens.labels_table import filtered_frame
 
 BASE = int(ipaddress.IPv4Address("10.0.0.0"))
 DAYS = (dt.date(2024, 2, 5), dt.date(2024, 2, 6))
@@ -94,6 +97,25 @@ def old_ranked_groups(groups, ips):
     return sorted(scored, key=lambda gs: (-gs[1], gs[0].id))
 
 
+def old_containing(groups, ip):
+    return [g for g in groups if g.contains(ip)]
+
+
+def old_filter_matches(group, text):
+    haystack = " ".join([group.id, group.title or "", group.verdict, group.category or "", *group.tags, group.notes or "",
+                         *map(str, group.ports), *group.members]).lower()
+    for word in text.lower().split():
+        if word in haystack:
+            continue
+        try:
+            if group.contains(str(ipaddress.IPv4Address(word))):
+                continue
+        except ValueError:
+            pass
+        return False
+    return True
+
+
 # ------------------------------------------------------------- random labels and records
 
 address = st.integers(0, 47).map(lambda n: str(ipaddress.IPv4Address(BASE + n)))
@@ -148,6 +170,32 @@ def test_indexed_matching_answers_as_the_loops_over_every_group(groups, scans, i
     assert _hit_rows(hits(groups, scans)) == _hit_rows(old_hits(groups, scans))
     assert _hit_rows(hits(groups, scans, since=DAYS[1])) == _hit_rows(old_hits(groups, scans, since=DAYS[1]))
     assert [(id(g), s) for g, s in ranked_groups(groups, ips)] == [(id(g), s) for g, s in old_ranked_groups(groups, ips)]
+
+
+FILTER_WORDS = ("10.0.0.5", "10.0.0.40", "10.0.0", "g1", "collab", "/24", "10.0.0.300", "192.0.2.1", "0.0.0.0")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(group(), max_size=8), st.lists(address, min_size=1, max_size=4),
+       st.lists(st.sampled_from(FILTER_WORDS) | address, max_size=3))
+def test_the_store_and_the_labels_filter_answer_as_the_loops_over_every_group(groups, ips, words):
+    """``LabelsStore.containing`` (before and after an edit) and the labels screen's filter, by the index."""
+    store = LabelsStore("labels.yaml")
+    for g in {g.id: g for g in groups}.values():
+        store.add(g)
+    for ip in ips:
+        assert [id(g) for g in store.containing(ip)] == [id(g) for g in old_containing(store.groups, ip)]
+    if len(store):
+        first = store.groups[0]
+        store.update(first.id, members=first.members + (ips[0],))
+        assert [id(g) for g in store.containing(ips[0])] == [id(g) for g in old_containing(store.groups, ips[0])]
+    for g in groups:  # the members a labelling adds to a group (``LabelSession.add_to``)
+        wanted = [*ips, *g.members[:2], "10.0.0.0/28", groups[0].members[0]]
+        assert new_members(g, wanted) == [m for m in wanted if m not in g.members and ("/" in m or not g.contains(m))]
+    text = " ".join(words).upper()
+    shown, frame = filtered_frame(groups, text)
+    assert [id(g) for g in shown] == [id(g) for g in groups if old_filter_matches(g, text)]
+    assert frame["id"].to_list() == [g.id for g in shown]
 
 
 def test_a_group_is_counted_once_per_address_and_the_index_is_kept_per_version():

@@ -104,6 +104,13 @@ def _unrecorded(group: Any, scans: Sequence[ScanRef]) -> list[ScanRef]:
     return [s for s in scans if not index.recorded_in((s.port, str(s.day)[:10], tuple(s.sources)))]
 
 
+def new_members(group: Any, members: Sequence[str]) -> list[str]:
+    """The *members* that *group* does not hold yet: not written in it, and (an address) not inside one of its
+    CIDRs; a CIDR is new unless written as such. One set of the written members (a group can hold thousands)."""
+    written = set(group.members)
+    return [m for m in members if m not in written and ("/" in m or not group.contains(m))]
+
+
 def _scan_name(scan: Any) -> str:
     return f"scan {scan.port}/{scan.day.isoformat()}"
 
@@ -194,7 +201,7 @@ class LabelSession:
 
         def do(store: LabelsStore) -> tuple[str, str]:
             group = store.get(group_id)
-            new = [m for m in members if m not in group.members and ("/" in m or not group.contains(m))]
+            new = new_members(group, members)
             if new:
                 store.add_members(group_id, new)
             fresh = _unrecorded(group, scans)

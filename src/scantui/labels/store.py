@@ -40,6 +40,7 @@ from scantui.errors import InputError, ScantuiError
 from scantui.labels import document
 from scantui.labels.files import read_bytes, sidecar, write_atomic
 from scantui.lock import FileLock
+from scantui.labels.member_index import MemberIndex
 from scantui.labels.merge import Conflict, LabelsConflict, merge3
 from scantui.labels.model import Group, Scan, Source, now_utc, parse_address, parse_member, show
 from scantui.labels.validate import LabelsInvalid, Problem, check_document, check_labels, plain
@@ -193,8 +194,10 @@ class LabelsStore:
             raise UnknownGroup(f"no group {show(group_id)}", path=str(self.path)) from None
 
     def containing(self, ip: int | str | ipaddress.IPv4Address) -> list[Group]:
-        """The groups *ip* belongs to (directly or through a CIDR)."""
-        return [g for g in self._groups.values() if g.contains(ip)]
+        """The groups *ip* belongs to (directly or through a CIDR), in the file's order: by lookups in the
+        :class:`MemberIndex` of this version of the groups (built on the first call after an edit)."""
+        index = MemberIndex.of(self._groups.values())
+        return [index.groups[pos] for value in index.parse([ip]) for pos in sorted(index.holders(value))]
 
     # -- editing --------------------------------------------------------------
 

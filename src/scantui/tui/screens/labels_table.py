@@ -13,6 +13,8 @@ from scantui.tui.columns import Column, int_text, time_text
 from scantui.tui.widgets.table import VirtualTable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import polars as pl
 
     from scantui.labels.model import Group
@@ -60,24 +62,41 @@ def groups_frame(groups: list[Group]) -> pl.DataFrame:
 
 def matches(group: Group, text: str) -> bool:
     """Whether every word of *text* is in the group's text fields, or (an IP) one of its members holds it."""
+    return _matches(group, text.lower().split(), lambda word: group.contains(_address(word)))
+
+
+def _matches(group: Group, words: list[str], holds: Callable[[str], bool]) -> bool:
+    """:func:`matches` on lowered *words*; *holds(word)*: whether the group holds the IP *word* (a valid IPv4)."""
     haystack = " ".join([group.id, group.title or "", group.verdict, group.category or "", *group.tags, group.notes or "",
                          *map(str, group.ports), *group.members]).lower()
-    for word in text.lower().split():
-        if word in haystack:
+    for word in words:
+        if word in haystack or (_address(word) is not None and holds(word)):
             continue
-        try:
-            if group.contains(str(ipaddress.IPv4Address(word))):
-                continue
-        except ValueError:
-            pass
         return False
     return True
 
 
+def _address(word: str) -> int | None:
+    try:
+        return int(ipaddress.IPv4Address(word))
+    except ValueError:
+        return None
+
+
 def filtered_frame(groups: list[Group], text: str) -> tuple[list[Group], pl.DataFrame]:
     """The groups that match *text* (:func:`matches`) and their rows: what the labels screen's filter shows
-    (a Python test per group: the screen runs it in a thread worker)."""
-    shown = [g for g in groups if matches(g, text)]
+    (a Python test per group: the screen runs it in a thread worker). The groups holding an IP of the filter
+    come from the :class:`MemberIndex` of the groups (built only when the filter has an IP)."""
+    words = text.lower().split()
+    addresses = {word: value for word in words if (value := _address(word)) is not None}
+    if addresses:
+        from scantui.labels.member_index import MemberIndex
+
+        index = MemberIndex.of(groups)
+        held = {word: set(index.holders(value)) for word, value in addresses.items()}
+        shown = [g for pos, g in enumerate(groups) if _matches(g, words, lambda word, pos=pos: pos in held[word])]
+    else:
+        shown = [g for g in groups if _matches(g, words, lambda word: False)]
     return shown, groups_frame(shown)
 
 
