@@ -270,6 +270,15 @@ def compare_versions(args, work: Path, host: str, size: int) -> str:
     return "\n".join(lines)
 
 
+def report(table: str, args: argparse.Namespace, work: Path) -> None:
+    """Print *table*, write it to ``--markdown`` when given, and remove *work* unless ``--workdir`` named it."""
+    print(table)
+    if args.markdown:
+        Path(args.markdown).write_text(table + "\n")
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packets", type=int, default=1_000_000)
@@ -297,11 +306,7 @@ def main() -> None:
         work = Path(args.workdir or tempfile.mkdtemp(prefix="scantui-bench-"))
         work.mkdir(parents=True, exist_ok=True)
         table = many_files([int(n) for n in args.many_files.split(",")], work, args.timeout)
-        print(table)
-        if args.markdown:
-            Path(args.markdown).write_text(table + "\n")
-        if not args.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+        report(table, args, work)
         return
 
     skip = set(filter(None, args.skip.split(",")))
@@ -320,11 +325,7 @@ def main() -> None:
 
     if args.old_src:
         table = compare_versions(args, work, host, size)
-        print(table)
-        if args.markdown:
-            Path(args.markdown).write_text(table + "\n")
-        if not args.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+        report(table, args, work)
         return
 
     plan = [
