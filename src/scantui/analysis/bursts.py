@@ -74,6 +74,9 @@ def day_bursts(probes: pl.LazyFrame, *, presorted: bool = False) -> pl.LazyFrame
     """The kept bursts (:data:`SCHEMA`) of :func:`probe_times` rows, per day; *presorted*: the rows are
     already in (day, dport, src, t) order (a day's packet table), so no sort is needed."""
     lf = probes if presorted else probes.sort("day", "dport", "src", "t")
+    # ``_run`` and ``_b`` are running counts (never null), so ascending: flagged sorted, the median over a run and
+    # the group-by of a burst take polars' sorted-key path (a dev day's bursts 0.061 -> 0.034 CPU s); the groups'
+    # order may differ from a hashed group-by's, which callers never relied on (write_day_bursts sorts its rows)
     first = ((pl.col("src") != pl.col("src").shift()) | (pl.col("dport") != pl.col("dport").shift())
              | (pl.col("day") != pl.col("day").shift())).fill_null(True)
     lf = lf.with_columns(first.alias("_first")).with_columns(
@@ -86,11 +89,12 @@ def day_bursts(probes: pl.LazyFrame, *, presorted: bool = False) -> pl.LazyFrame
         pl.lit(1).alias("dsts"), pl.lit(FLOOR_US, pl.Int64).alias("thr_us")).filter(edge)
     lf = lf.filter(~pl.col("_single")).with_columns(
         pl.when("_first").then(None).otherwise(pl.col("t") - pl.col("t").shift()).alias("_gap"),
-        pl.col("_first").cum_sum().alias("_run"))
+        pl.col("_first").cum_sum().set_sorted().alias("_run"))
     thr = ((pl.col("_gap").median().over("_run") * GAP_FACTOR).fill_null(FLOOR_US)
            .clip(FLOOR_US, CEIL_US).cast(pl.Int64))
     lf = lf.with_columns(thr.alias("thr_us"))
-    lf = lf.with_columns((pl.col("_first") | (pl.col("_gap") > pl.col("thr_us")).fill_null(False)).cum_sum().alias("_b"))
+    lf = lf.with_columns((pl.col("_first") | (pl.col("_gap") > pl.col("thr_us")).fill_null(False)).cum_sum().set_sorted()
+                         .alias("_b"))
     bursts = lf.group_by("_b").agg(
         pl.col("src").first(), pl.col("dport").first(), pl.col("day").first(), pl.col("t").min().alias("start_us"),
         pl.col("t").max().alias("end_us"), pl.len().alias("packets"), pl.col("dst").n_unique().alias("dsts"),

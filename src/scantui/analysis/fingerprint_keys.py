@@ -218,9 +218,10 @@ def fingerprints_from_packets(packets: pl.LazyFrame) -> pl.LazyFrame:
 # ---------------------------------------------------------------- in the day state and the rollup
 
 
-def write_day_fingerprints(state: Path, packets: Callable[[], pl.LazyFrame]) -> None:
+def write_day_fingerprints(state: Path, packets: Callable[[], pl.LazyFrame], *, table: bool = True) -> None:
     """The day state's :data:`DAY_FILE`, once, from its packet table (``packets/``) or, in a state without
-    one, the day's *packets*."""
+    one or with *table* False (the day held in memory as it is built), the day's *packets*: the same rows
+    (every aggregate is order-free: counts, minima, maxima, shares)."""
     target = state / DAY_FILE
     if target.is_file():
         return
@@ -228,7 +229,7 @@ def write_day_fingerprints(state: Path, packets: Callable[[], pl.LazyFrame]) -> 
 
     cols = ("src", "dst", "proto", "sport", "dport", "ip_id", "ttl", "ip_len", "tcp_flags", "tcp_seq", "tcp_window",
             "tcp_mss")
-    lf = pl.scan_parquet(day_packets_glob(state)) if (state / DAY_PACKETS).is_dir() else packets()
+    lf = pl.scan_parquet(day_packets_glob(state)) if table and (state / DAY_PACKETS).is_dir() else packets()
     with atomic_path(target) as tmp:
         day_fingerprints(lf.select(cols)).write_parquet(tmp)
 

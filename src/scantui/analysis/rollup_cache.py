@@ -84,6 +84,7 @@ import polars as pl
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
 from scantui.analysis import bursts
+from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis.bursts import write_day_bursts
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
 from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_glob, held_day, write_day_packets
@@ -769,10 +770,12 @@ def build_state(job: dict[str, Any]) -> float:
     folder.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, job["rebuild"])) as tmp:
         packets, captures = _with_refs([_frame(w, day, job["opts"]) for w in job["frames"]], job["frames"])
-        packets = held_day(packets)
-        rd.build_day_state(drop_refs(packets), tmp)
-        write_day_packets(packets, tmp)
+        held = held_day(packets)
+        rd.build_day_state(drop_refs(held), tmp)
+        write_day_packets(held, tmp)
         write_day_bursts(day_packets_glob(tmp), tmp / bursts.DAY_FILE)
+        if held is not packets:  # in memory: grouped here, not read back from the packet table (day_files' way)
+            fk.write_day_fingerprints(tmp, lambda: held, table=False)
         _write_json(tmp / DAY_CAPTURES, captures)
         _write_json(tmp / _STATE_DONE, {"day": day, "inputs": job["inputs"]})
     return time.perf_counter() - t0

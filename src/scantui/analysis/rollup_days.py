@@ -402,13 +402,19 @@ def port_day_rows(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.
     )
     moved_cols = [f"moved_{t}" for t in TOOLS]
     moved = moved.collect()
-    rows = pl.scan_parquet(state / PORT_DAY_BASE).join(moved.lazy(), on=list(GROUP_KEYS), how="left", nulls_equal=True,
-                                                       maintain_order="left")
-    rows = rows.with_columns(pl.col(moved_cols).fill_null(0)).with_columns(
-        *[(pl.col(c) - pl.col(f"moved_{t}")).alias(c) for t, c in zip(TOOLS, ru.TOOL_COLUMNS) if t != "unicorn"],
-        (pl.col("tool_unicorn") + pl.sum_horizontal(moved_cols)).cast(pl.UInt32).alias("tool_unicorn"),
-    ).drop(moved_cols)
-    return rows.collect(engine="streaming")
+    rows = pl.read_parquet(state / PORT_DAY_BASE)
+    # only the rows of a moved group change (~3,400 of a dev day's 266 k): found through their sources and
+    # set in place, not a left join of every row (0.072-0.082 -> 0.028-0.037 CPU s a dev day)
+    src = pl.col("src")
+    hit = (rows.lazy().with_row_index("_row").filter(src.is_in(moved["src"].unique().implode()) | src.is_null())
+           .join(moved.lazy(), on=list(GROUP_KEYS), how="inner", nulls_equal=True)
+           .select("_row", *[(pl.col(c) - pl.col(f"moved_{t}")).alias(c) for t, c in zip(TOOLS, ru.TOOL_COLUMNS)
+                             if t != "unicorn"],
+                   (pl.col("tool_unicorn") + pl.sum_horizontal(moved_cols)).cast(pl.UInt32).alias("tool_unicorn"))
+           .collect())
+    if hit.height:
+        rows = rows.with_columns(rows[c].clone().scatter(hit["_row"], hit[c]) for c in ru.TOOL_COLUMNS)
+    return rows
 
 
 def merge_sessions(key_files: Sequence[Path], min_packets: int, *, map: Mapper | None = None) -> pl.DataFrame:

@@ -1,0 +1,134 @@
+"""The day build's cheaper steps give the tables of the code they replaced (issue 12 part 6, session 10):
+bursts cut on sorted run ids against a per-source Python oracle, fingerprints of the held day against
+those of its packet table's order, and ``port_day`` under sessions set in place against the left join
+of every row it replaced."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from canonical import make_canonical
+from scantui.analysis import bursts as bw
+from scantui.analysis import fingerprint_keys as fk
+from scantui.analysis import rollup as ru
+from scantui.analysis import rollup_days as rd
+from scantui.analysis.day_packets import SORT
+from scantui.analysis.fingerprints import TOOLS
+from scantui.io.schema import conform
+
+DAY0 = dt.date(2024, 2, 1)
+T0 = int(dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc).timestamp()) * bw.SECOND_US
+
+
+def _oracle_bursts(probes: pl.DataFrame) -> pl.DataFrame:
+    """The module doc's rule, one (day, port, source) at a time in Python."""
+    rows = []
+    for (day, dport, src), part in probes.sort("day", "dport", "src", "t", maintain_order=True).group_by(
+            "day", "dport", "src", maintain_order=True):
+        t, dst = part["t"].to_numpy(), part["dst"].to_list()
+        day0 = int(dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc).timestamp()) * bw.SECOND_US
+        thr = bw.FLOOR_US if len(t) == 1 else int(min(max(np.median(np.diff(t)) * bw.GAP_FACTOR, bw.FLOOR_US), bw.CEIL_US))
+        cuts = [0, *[i for i in range(1, len(t)) if t[i] - t[i - 1] > thr], len(t)]
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            start, end, dsts = int(t[a]), int(t[b - 1]), len(set(dst[a:b]))
+            edge = start - day0 < thr or day0 + bw.DAY_US - end <= thr
+            if dsts >= bw.MIN_DSTS or edge:
+                rows.append((src, dport, day, start, end, b - a, dsts, thr))
+    return pl.DataFrame(rows, schema=bw.SCHEMA, orient="row")
+
+
+def test_bursts_on_sorted_run_ids_equal_the_rule_per_source():
+    """Sources with a few steady runs, a slow trickle, repeated timestamps and single probes, over two days:
+    :func:`bursts.day_bursts` (sorted or not as given) holds exactly the oracle's rows."""
+    rng = np.random.default_rng(7)
+    parts = []
+    for i in range(60):
+        n = int(rng.integers(1, 40))
+        step = int(rng.choice([2, 30, 900, 5000])) * bw.SECOND_US
+        t = T0 + int(rng.integers(0, 2 * bw.DAY_US)) + np.cumsum(rng.integers(0, 2 * step, n))
+        t[rng.random(n) < 0.1] = t[0]  # ties in time
+        parts.append(pl.DataFrame({"src": pl.Series([i % 17] * n, dtype=pl.UInt32),
+                                   "dport": pl.Series([int(rng.choice([22, 80, 443]))] * n, dtype=pl.UInt16),
+                                   "t": pl.Series(np.sort(t), dtype=pl.Int64),
+                                   "dst": pl.Series(rng.integers(0, 12, n), dtype=pl.UInt32)}))
+    probes = pl.concat(parts).with_columns(
+        pl.from_epoch("t", time_unit="us").dt.date().alias("day")).select("src", "dport", "day", "t", "dst")
+    want = _oracle_bursts(probes).sort("dport", "src", "start_us")
+    shuffled = probes.sample(fraction=1.0, shuffle=True, seed=3)
+    got = bw.day_bursts(shuffled.lazy()).collect().sort("dport", "src", "start_us")
+    assert want.height > 60 and want["packets"].max() > 5
+    assert_frame_equal(got, want)
+    presorted = bw.day_bursts(probes.sort("day", "dport", "src", "t").lazy(), presorted=True).collect()
+    assert_frame_equal(presorted.sort("dport", "src", "start_us"), want)
+
+
+def test_fingerprints_of_the_held_day_equal_those_of_its_packet_table():
+    day = make_canonical(n=4000, seed=11, days=1).with_columns(pl.col("src") % 60)  # ~40 probes a source
+    held = fk.day_fingerprints(day.lazy())
+    table = fk.day_fingerprints(day.sort(*SORT, nulls_last=True, maintain_order=True).lazy())
+    assert held.height > 10
+    assert_frame_equal(held, table)
+
+
+def _old_port_day_rows(state, sessions: pl.DataFrame, packets) -> pl.DataFrame:
+    """Session 9's :func:`rollup_days.port_day_rows`: a left join of every base row with the moved counts."""
+    hits = pl.scan_parquet(state / rd.GROUPS).join(sessions.lazy(), on="unicorn_key", how="semi").drop("unicorn_key")
+    singles = pl.scan_parquet(state / rd.KEYS).filter(pl.col("n") < 2).join(sessions.lazy(), on="unicorn_key", how="semi")
+    singles = singles.select("unicorn_key").collect()
+    frames = [hits]
+    if singles.height:
+        tooled = ru.prepare(packets(), sessions=pl.DataFrame(schema=rd.SESSIONS_SCHEMA))
+        frames.append(tooled.filter(rd.unicorn_eligible()).with_columns(rd.unicorn_key())
+                      .join(singles.lazy(), on="unicorn_key", how="semi")
+                      .group_by(*rd.GROUP_KEYS, "tool").agg(pl.len().cast(pl.UInt32).alias("packets")))
+    moved = pl.concat(frames).group_by(rd.GROUP_KEYS).agg(
+        [pl.col("packets").filter(pl.col("tool") == t).sum().cast(pl.UInt32).alias(f"moved_{t}") for t in TOOLS])
+    moved_cols = [f"moved_{t}" for t in TOOLS]
+    rows = pl.scan_parquet(state / rd.PORT_DAY_BASE).join(moved.collect().lazy(), on=list(rd.GROUP_KEYS), how="left",
+                                                          nulls_equal=True, maintain_order="left")
+    rows = rows.with_columns(pl.col(moved_cols).fill_null(0)).with_columns(
+        *[(pl.col(c) - pl.col(f"moved_{t}")).alias(c) for t, c in zip(TOOLS, ru.TOOL_COLUMNS) if t != "unicorn"],
+        (pl.col("tool_unicorn") + pl.sum_horizontal(moved_cols)).cast(pl.UInt32).alias("tool_unicorn"),
+    ).drop(moved_cols)
+    return rows.collect(engine="streaming")
+
+
+def _session_day(seed: int) -> pl.DataFrame:
+    """Random traffic plus session-like SYN keys (same src, sport, dport, seq) seen 1 to 40 times; a sensor
+    column on half the rows (null on the rest: the join's null keys)."""
+    rng = np.random.default_rng(seed)
+    base = make_canonical(n=3000, seed=seed, days=1)
+    keys = []
+    for i in range(30):
+        n = int(rng.choice([1, 1, 2, 5, 40]))
+        keys.append(base.head(n).with_columns(
+            pl.lit(0x0A000000 + i % 9, pl.UInt32).alias("src"), pl.lit(40000 + i, pl.UInt16).alias("sport"),
+            pl.lit(int(rng.choice([22, 8080])), pl.UInt16).alias("dport"), pl.lit(6, pl.UInt8).alias("proto"),
+            pl.lit(2, pl.UInt8).alias("tcp_flags"), pl.lit(1000 + i, pl.UInt32).alias("tcp_seq"),
+            pl.lit(0, pl.UInt32).alias("tcp_ack"), pl.lit(1024, pl.UInt16).alias("tcp_window"),
+            pl.lit(1460, pl.UInt16).alias("tcp_mss"), pl.lit(64, pl.UInt8).alias("ttl"),
+            pl.lit(44, pl.UInt16).alias("ip_len")))
+    day = pl.concat([base, *keys], how="vertical_relaxed")
+    sensor = pl.when(pl.col("src") % 2 == 0).then(pl.lit("s1")).otherwise(None).alias("sensor")
+    return conform(day.with_columns(sensor).lazy()).collect()
+
+
+def test_port_day_under_sessions_set_in_place_equals_the_left_join(tmp_path):
+    """Session sets of keys seen once (read again from the packets) and several times, touching sources with and
+    without a sensor: the same rows, in the same order, as the left join of every base row."""
+    for seed in (1, 2):
+        day = _session_day(seed)
+        state = tmp_path / f"s{seed}"
+        rd.build_day_state(day.lazy(), state)
+        keys = pl.read_parquet(state / rd.KEYS)
+        for pick in (keys.filter(pl.col("n") >= 2), keys.filter(pl.col("n") < 2).head(5), keys.sample(20, seed=seed)):
+            sessions = pick.select("unicorn_key", pl.lit(True).alias("unicorn_session")).sort("unicorn_key").cast(
+                dict(rd.SESSIONS_SCHEMA))
+            old = _old_port_day_rows(state, sessions, lambda: day.lazy())
+            new = rd.port_day_rows(state, sessions, lambda: day.lazy())
+            assert_frame_equal(new, old)
+            assert not new.equals(pl.read_parquet(state / rd.PORT_DAY_BASE))  # some rows did move
