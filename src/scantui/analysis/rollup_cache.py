@@ -36,7 +36,8 @@ again; while the day tables are there, the queries never write it.
 A rollup is made of days (:mod:`scantui.analysis.rollup_days`), kept in
 ``days/`` beside ``rollups/``: ``days/inputs/<key4>/`` holds one input file split
 by day, or only the list of its days for a Parquet file of one day, read in
-place (``key4`` hashes that file's identity as above, the load options and the
+place (its size and mtime are checked again before a day built from it is
+committed, as a split's are: :func:`check_unchanged`) (``key4`` hashes that file's identity as above, the load options and the
 layout version), ``days/state/<day>-<key5>/`` one day's state (``key5`` hashes
 the day and the keys of the inputs covering it, in order): the tables of
 :func:`~scantui.analysis.rollup_days.build_day_state` and the day's packet table
@@ -524,7 +525,7 @@ class _DayBuilder:
         sessions_file = out / SESSIONS  # read by the tool-count tasks, and kept (see Rollup.packet_source)
         sessions.write_parquet(sessions_file)
         jobs = [{"day": day, "state": str(state), "sessions": str(sessions_file), "frames": self._frames(covering[day]),
-                 "opts": self.dataset.opts} for day, state in zip(days, states)]
+                 "opts": self.dataset.opts, **self._direct(covering[day])} for day, state in zip(days, states)]
         step = self._step("tool counts", 0.7, 0.15)
         results = self.runner.map(day_port_day, jobs, lambda i, n, job: step(i, n, job["day"]))
         files = []
@@ -624,6 +625,13 @@ class _DayBuilder:
         the data set's own load options, as it was opened)."""
         return [("direct", s.unit) if s.index.get("direct") else ("split", str(s.folder)) for s in covering]
 
+    def _direct(self, covering: list[_Split]) -> dict[str, Any]:
+        """The identities, when listed, of the Parquet files among *covering* read in place (no split
+        keeps their rows): a task reading them checks them again before it commits (:func:`_check_direct`)."""
+        files = [(str(f), ident) for s in covering if s.index.get("direct")
+                 for f, ident in zip(s.unit.files, self._unit_identity(s.unit))]
+        return {"direct_files": [f for f, _ in files], "direct_identity": [i for _, i in files]}
+
     # -------------------------------------------------------- the inputs split by day
 
     def _unit_identity(self, unit: InputUnit) -> list[dict[str, Any]]:
@@ -682,7 +690,7 @@ class _DayBuilder:
             folders.append(folder)
             if self.rebuild or not (folder / _STATE_DONE).is_file():
                 todo.append({"day": day, "folder": str(folder), "inputs": inputs, "frames": self._frames(covering[day]),
-                             "opts": self.dataset.opts, "rebuild": self.rebuild})
+                             "opts": self.dataset.opts, "rebuild": self.rebuild, **self._direct(covering[day])})
         step = self._step("rolling up", 0.5, 0.2)
         took = dict(zip([job["day"] for job in todo],
                         self.runner.map(build_state, todo, lambda i, n, job: step(i, n, job["day"]))))
@@ -762,6 +770,12 @@ def check_unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None
                              "nothing of it was cached; read it again once it is complete", path=str(path))
 
 
+def _check_direct(job: dict[str, Any]) -> None:
+    """:func:`check_unchanged` for the Parquet inputs a task read in place (their rows are read again when
+    a day is built, long after the split that listed their days)."""
+    check_unchanged([Path(f) for f in job.get("direct_files", ())], job.get("direct_identity"))
+
+
 def build_state(job: dict[str, Any]) -> float:
     """One day's state into ``job["folder"]`` (committed with its ``state.json``); the seconds taken."""
     t0 = time.perf_counter()
@@ -774,6 +788,7 @@ def build_state(job: dict[str, Any]) -> float:
         write_day_packets(packets, tmp)
         write_day_bursts(day_packets_glob(tmp), tmp / bursts.DAY_FILE)
         _write_json(tmp / DAY_CAPTURES, captures)
+        _check_direct(job)
         _write_json(tmp / _STATE_DONE, {"day": day, "inputs": job["inputs"]})
     return time.perf_counter() - t0
 
@@ -802,6 +817,13 @@ def day_port_day(job: dict[str, Any]) -> tuple[rd.DayFiles, bool, float]:
     files = rd.day_files(dt.date.fromisoformat(day), state, sessions,
                          lambda: rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]))
     built = files.port_day.name != rd.PORT_DAY_BASE and files.port_day not in before
+    try:
+        _check_direct(job)
+    except InputError:
+        if built:  # its rows may come from the changed file: not kept under the day's key
+            for stale in (files.port_day, rd.by_port(files.port_day)):
+                stale.unlink(missing_ok=True)
+        raise
     return files, built, time.perf_counter() - t0
 
 
