@@ -75,7 +75,8 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ from scantui.config import rollup_keep_ports
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
 from scantui.io.detect import PARQUET, PCAP, PCAPNG
-from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit
+from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit, is_panic
 from scantui.io.options import LoadOptions
 from scantui.io.packet_refs import CaptureFile
 from scantui.io.schema import ENRICHMENT, drop_refs
@@ -727,31 +728,45 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
     captures = [CaptureFile.of(f, unit.format).to_dict() for f in unit.files] if unit.format in (PCAP, PCAPNG) else []
     if captures:  # each packet keeps where its record is (one capture file per unit; see packet_refs)
         opts = dataclasses.replace(opts, record_refs=True)
-    lf = Dataset([unit.group], [], opts).read_unit(unit, stats)
-    message = "reading packets" if unit.format == PARQUET else "decoding packets"
-    direct = False
-    if unit.format == PARQUET and len(unit.files) == 1:
-        days = lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list()  # reads one column
-        direct = len(days) <= 1
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _UNIT_DONE, job["rebuild"])) as tmp:
-        if direct:
-            tmp.mkdir()
-        elif progress is not None:
-            with ru.poll_loader_progress(stats, message, lambda text, fraction: progress(stats, text, fraction)):
+    with _unchanged(unit.files, job.get("identity")):
+        lf = Dataset([unit.group], [], opts).read_unit(unit, stats)
+        check_unchanged(unit.files, job.get("identity"))  # validated (CSV, LOG, Parquet), then changed: not read again
+        message = "reading packets" if unit.format == PARQUET else "decoding packets"
+        direct = False
+        if unit.format == PARQUET and len(unit.files) == 1:
+            days = lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list()  # reads one column
+            direct = len(days) <= 1
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _UNIT_DONE, job["rebuild"])) as tmp:
+            if direct:
+                tmp.mkdir()
+            elif progress is not None:
+                with ru.poll_loader_progress(stats, message, lambda text, fraction: progress(stats, text, fraction)):
+                    days = rd.split_by_day(lf, tmp)
+            else:
                 days = rd.split_by_day(lf, tmp)
-        else:
-            days = rd.split_by_day(lf, tmp)
-        stats.raise_error()  # a stream that ended on a latched error is not a complete split
-        check_unchanged(unit.files, job.get("identity"))
-        from scantui.io.sources import closing
+            stats.raise_error()  # a stream that ended on a latched error is not a complete split
+            check_unchanged(unit.files, job.get("identity"))
+            from scantui.io.sources import closing
 
-        if closing():
-            raise InputError("interrupted while reading", path=label)
-        index = {"days": [d.isoformat() for d in days], "files": [f.to_dict() for f in stats.files()],
-                 "enrichment_columns": ru.enrichment_columns(lf), "direct": direct, "captures": captures}
-        _write_json(tmp / _UNIT_DONE, index)
+            if closing():
+                raise InputError("interrupted while reading", path=label)
+            index = {"days": [d.isoformat() for d in days], "files": [f.to_dict() for f in stats.files()],
+                     "enrichment_columns": ru.enrichment_columns(lf), "direct": direct, "captures": captures}
+            _write_json(tmp / _UNIT_DONE, index)
     return time.perf_counter() - t0
+
+
+@contextmanager
+def _unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None) -> Iterator[None]:
+    """Around a read of *files*: when it fails with polars' error (naming no file) or a panic (a Parquet
+    file cut after its footer was read), :func:`check_unchanged`'s error instead where they changed."""
+    try:
+        yield
+    except BaseException as exc:
+        if not isinstance(exc, InputError) and (isinstance(exc, Exception) or is_panic(exc)):
+            check_unchanged(files, identity)
+        raise
 
 
 def check_unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None) -> None:
@@ -776,12 +791,19 @@ def _check_direct(job: dict[str, Any]) -> None:
     check_unchanged([Path(f) for f in job.get("direct_files", ())], job.get("direct_identity"))
 
 
+def _direct_unchanged(job: dict[str, Any]):
+    """:func:`_unchanged` for the Parquet inputs a task reads in place, checked before too."""
+    _check_direct(job)
+    return _unchanged([Path(f) for f in job.get("direct_files", ())], job.get("direct_identity"))
+
+
 def build_state(job: dict[str, Any]) -> float:
     """One day's state into ``job["folder"]`` (committed with its ``state.json``); the seconds taken."""
     t0 = time.perf_counter()
     day, folder = job["day"], Path(job["folder"])
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, job["rebuild"])) as tmp:
+    with _direct_unchanged(job), \
+            atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, job["rebuild"])) as tmp:
         packets, captures = _with_refs([_frame(w, day, job["opts"]) for w in job["frames"]], job["frames"])
         packets = held_day(packets)
         rd.build_day_state(drop_refs(packets), tmp)
@@ -814,8 +836,9 @@ def day_port_day(job: dict[str, Any]) -> tuple[rd.DayFiles, bool, float]:
     before = set(state.glob("port_day-*.parquet"))
     t0 = time.perf_counter()
     sessions = pl.read_parquet(job["sessions"])
-    files = rd.day_files(dt.date.fromisoformat(day), state, sessions,
-                         lambda: rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]))
+    with _direct_unchanged(job):
+        files = rd.day_files(dt.date.fromisoformat(day), state, sessions,
+                             lambda: rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]))
     built = files.port_day.name != rd.PORT_DAY_BASE and files.port_day not in before
     try:
         _check_direct(job)
