@@ -16,7 +16,7 @@ def load_options(func):
 
     @click.option("--year", type=int, default=None, help="Year for syslog timestamps without one (default: this year).")
     @click.option("--tz", default="UTC", show_default=True, help="Time zone of timestamps that carry none.")
-    @click.option("--allow-truncated", is_flag=True, help="Skip (and count) a record cut off at the end of a capture instead of failing.")
+    @click.option("--allow-truncated", is_flag=True, help="Skip (and count) a record cut off at the end of a capture, or a CSV/LOG last line without a line end, instead of failing.")
     @click.option("--skip-bad-rows", is_flag=True, help="Skip (and count) CSV/LOG rows with unparseable values instead of failing.")
     @click.option("--sensor", default=None, help="Sensor name for inputs that carry none.")
     @functools.wraps(func)
