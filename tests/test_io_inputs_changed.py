@@ -163,3 +163,19 @@ def test_an_input_cut_after_it_was_validated_is_refused_in_one_line(tmp_path, on
                           f"{before * 6 // 10:,} bytes now\\): {what}; read it again once it is complete")
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert _committed(cache) == [] if cache.exists() else True
+
+
+@pytest.mark.parametrize("pack", ["gz", "zst", "xz"])
+def test_allow_truncated_reads_a_cut_compressed_text_stream_up_to_its_last_whole_line(tmp_path, pack):
+    """Before: the cut stream was an error even with --allow-truncated (captures read up to the cut)."""
+    data = (CUTS / "iptables.log").read_bytes()
+    packed = PACK[pack](data)
+    path = tmp_path / f"kern.log.{pack}"
+    path.write_bytes(packed[: len(packed) * 6 // 10])
+    whole = tmp_path / "kern.log"
+    whole.write_bytes(data)
+    opts = LoadOptions(allow_truncated=True, year=2024)
+    got, want = open_inputs([path], opts), open_inputs([whole], opts).lf.collect()
+    rows = got.lf.collect()
+    assert 0 < rows.height < want.height and rows.equals(want.head(rows.height))
+    assert got.stats.skipped()[TRUNCATED] == 1
