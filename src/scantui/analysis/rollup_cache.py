@@ -36,10 +36,10 @@ again; while the day tables are there, the queries never write it.
 A rollup is made of days (:mod:`scantui.analysis.rollup_days`), kept in
 ``days/`` beside ``rollups/``: ``days/inputs/<key4>/`` holds one input file split
 by day, or only the list of its days for a Parquet file of one day, read in
-place (its size and mtime are checked again before a day built from it is
-committed, as a split's are: :func:`check_unchanged`) (``key4`` hashes that file's identity as above, the load options and the
-layout version), ``days/state/<day>-<key5>/`` one day's state (``key5`` hashes
-the day and the keys of the inputs covering it, in order): the tables of
+place (``key4`` hashes that file's identity as above, the load options and the
+layout version; a file read in place is checked again, size and mtime, before
+a day built from it is committed, as a split is: :func:`check_unchanged`),
+``days/state/<day>-<key5>/`` one day's state (``key5`` hashes the day and the keys of the inputs covering it, in order): the tables of
 :func:`~scantui.analysis.rollup_days.build_day_state` and the day's packet table
 ``packets/`` (:func:`~scantui.analysis.day_packets.write_day_packets`, written
 by the same task). A rollup not in the
@@ -728,6 +728,7 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
     captures = [CaptureFile.of(f, unit.format).to_dict() for f in unit.files] if unit.format in (PCAP, PCAPNG) else []
     if captures:  # each packet keeps where its record is (one capture file per unit; see packet_refs)
         opts = dataclasses.replace(opts, record_refs=True)
+    commit = functools.partial(_commit_entry, marker=_UNIT_DONE, replace=job["rebuild"])
     with _unchanged(unit.files, job.get("identity")):
         lf = Dataset([unit.group], [], opts).read_unit(unit, stats)
         check_unchanged(unit.files, job.get("identity"))  # validated (CSV, LOG, Parquet), then changed: not read again
@@ -737,7 +738,7 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
             days = lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list()  # reads one column
             direct = len(days) <= 1
         folder.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _UNIT_DONE, job["rebuild"])) as tmp:
+        with atomic_path(folder, commit=commit) as tmp:
             if direct:
                 tmp.mkdir()
             elif progress is not None:
@@ -802,8 +803,8 @@ def build_state(job: dict[str, Any]) -> float:
     t0 = time.perf_counter()
     day, folder = job["day"], Path(job["folder"])
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with _direct_unchanged(job), \
-            atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, job["rebuild"])) as tmp:
+    commit = functools.partial(_commit_entry, marker=_STATE_DONE, replace=job["rebuild"])
+    with _direct_unchanged(job), atomic_path(folder, commit=commit) as tmp:
         packets, captures = _with_refs([_frame(w, day, job["opts"]) for w in job["frames"]], job["frames"])
         packets = held_day(packets)
         rd.build_day_state(drop_refs(packets), tmp)

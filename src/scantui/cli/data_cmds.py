@@ -259,11 +259,12 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
     dataset = _open(paths, load_opts)
     # a reader that fails ends its stream: the writer finishes before the error is raised and the file removed
     dataset.stats.defer_errors = True
+
     def write() -> None:
         with dataset.reading():  # a CSV, LOG or Parquet input cut or changed while read: its error, nothing written
             lf = dataset.lf
             dataset.check_unchanged()  # validated, then changed: its rows would come from other bytes
-            write_parquet(lf, out, partition_by=partition_by, sort_by_ts=sort_by_ts,
+            write_parquet(lf, out, partition_by=partition_by, sort_by_ts=sort_by_ts,  # checked again before it is kept
                           check=lambda: (dataset.stats.raise_error(), dataset.check_unchanged()))
 
     run_with_progress(write, dataset.stats, dataset.total_bytes, "ingesting")

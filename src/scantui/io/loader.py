@@ -137,16 +137,15 @@ class Dataset:
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """Around a read of :attr:`lf` whose result is kept: :meth:`check_unchanged` after it, and instead
-        of its error when it fails (polars' error for a file cut under it names no file, or is a panic;
-        our readers' own errors say where, and stay)."""
+        """Around a read of :attr:`lf`: when it fails, :meth:`check_unchanged`'s error instead where an input
+        changed (polars' error for a file cut under it names no file, or is a panic; our readers' own errors
+        say where, and stay). The caller checks again before it keeps what it read."""
         try:
             yield
         except BaseException as exc:
             if not isinstance(exc, InputError) and (isinstance(exc, Exception) or is_panic(exc)):
                 self.check_unchanged()
             raise
-        self.check_unchanged()
 
     @property
     def needs_decoding(self) -> bool:
@@ -277,8 +276,8 @@ def _parquet_schema(path: Path) -> object:
     except (pl.exceptions.PolarsError, OSError) as exc:
         from scantui.io.parquet import cut_error
 
-        raise cut_error(path) or InputError(
-            f"unreadable Parquet: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}", path=path) from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise cut_error(path) or InputError(f"unreadable Parquet: {first}", path=path) from None
 
 
 def is_enrichment_schema(schema: object) -> bool:
