@@ -87,8 +87,8 @@ def _cut_text(name: str) -> tuple[bytes, int, int]:
 _CUT_LINE = r"the file ends inside this line \(no line end: cut short, or still being written\?\); --allow-truncated "
 
 
-@pytest.mark.parametrize("pack", ["", "gz", "zst", "xz"])
-@pytest.mark.parametrize("name", ["iptables.csv", "iptables.log"])
+@pytest.mark.parametrize("name, pack", [("iptables.csv", ""), ("iptables.csv", "gz"), ("iptables.csv", "zst"),
+                                        ("iptables.log", ""), ("iptables.log", "xz")])
 def test_a_text_input_cut_inside_a_line_is_one_line_naming_it_and_nothing_is_written(tmp_path, name, pack):
     """Before: the CSV's cut row was 'bad value' at its line, the LOG's silently a packet or a skip; a
     compressed stream that ends in order but inside a line (cut, then compressed) the same."""
@@ -141,8 +141,9 @@ def test_a_parquet_file_cut_short_says_where_its_footer_is_missing(tmp_path, one
     assert not (tmp_path / "out.parquet").exists() and not (tmp_path / "cache").exists()
 
 
-@pytest.mark.parametrize("command", ["ingest", "scanners"])
-@pytest.mark.parametrize("name", ["iptables.csv", "iptables.log", "iptables.csv.gz", "day.parquet"])
+@pytest.mark.parametrize("name, command", [("iptables.csv", "ingest"), ("iptables.log", "ingest"),
+                                           ("iptables.csv.gz", "ingest"), ("day.parquet", "ingest"),
+                                           ("iptables.csv", "scanners"), ("day.parquet", "scanners")])
 def test_an_input_cut_after_it_was_validated_is_refused_in_one_line(tmp_path, one_day, name, command):
     """tests/shrinkrun.py cuts the file once it has been validated, before its rows are read again
     (as a text input over 64 MiB is). Before: ingest wrote the rows before the cut (exit 0; the CSV's cut
