@@ -180,3 +180,21 @@ def test_allow_truncated_reads_a_cut_compressed_text_stream_up_to_its_last_whole
     rows = got.lf.collect()
     assert 0 < rows.height < want.height and rows.equals(want.head(rows.height))
     assert got.stats.skipped()[TRUNCATED] == 1
+
+
+@pytest.mark.parametrize("name, pack", [("iptables.csv", "gz"), ("iptables.log", "xz")])
+def test_a_small_compressed_text_file_cut_short_is_read_up_to_the_cut_with_allow_truncated(tmp_path, name, pack):
+    """Cut inside the first 64 KiB it decompresses to: sniffing the format and reading the CSV's header
+    failed on the cut, --allow-truncated or not (a larger file is sniffed before its cut)."""
+    data = b"".join((CUTS / name).read_bytes().splitlines(keepends=True)[:200])
+    whole = tmp_path / name
+    whole.write_bytes(data)
+    packed = PACK[pack](data)
+    path = tmp_path / f"{name}.{pack}"
+    path.write_bytes(packed[: len(packed) * 6 // 10])
+    with pytest.raises(InputError, match=r"truncated \w+ data: the file ends inside") as err:
+        open_inputs([path], LoadOptions(year=2024)).lf.collect()
+    assert re.fullmatch(r"compressed byte \d+ \(decompressed byte \d+\)", err.value.where)
+    opts = LoadOptions(allow_truncated=True, year=2024)
+    got, want = open_inputs([path], opts).lf.collect(), open_inputs([whole], opts).lf.collect()
+    assert 0 < got.height < want.height and got.equals(want.head(got.height))

@@ -280,9 +280,12 @@ class Decompressed:
         self.close()
 
 
-def head(path: str | os.PathLike[str] | Path, n: int, kind: str | None = None) -> bytes:
-    """The first *n* decompressed bytes of a compressed file (fewer when it holds fewer)."""
-    with Decompressed(path, kind) as stream:
+def head(path: str | os.PathLike[str] | Path, n: int, kind: str | None = None, allow_cut: bool = False) -> bytes:
+    """The first *n* decompressed bytes of a compressed file (fewer when it holds fewer).
+
+    *allow_cut*: a stream cut before *n* bytes gives what came before the cut (to sniff a file or read
+    its header: the read of its data says where it was cut, or reads up to the cut with ``--allow-truncated``)."""
+    with Decompressed(path, kind, allow_cut=allow_cut) as stream:
         return stream.read_exact(n)
 
 

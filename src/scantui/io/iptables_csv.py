@@ -31,7 +31,8 @@ _HEAD_BYTES = 64 << 10
 def _head_line(path: str) -> str:
     kind = compressed.compression(path)
     if kind is not None:
-        head = compressed.head(path, _HEAD_BYTES, kind).decode("utf-8", errors="replace").lstrip("\ufeff")
+        head = compressed.head(path, _HEAD_BYTES, kind, allow_cut=True)  # a cut is told by the read of the rows
+        head = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     else:
         with open(path, "rb") as f:
             head = f.read(_HEAD_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -98,7 +99,7 @@ def _scan_csv(path: str, separator: str, end: TextEnd | None = None) -> pl.LazyF
     kind = compressed.compression(path)
     if kind is None:
         return pl.scan_csv(path, separator=separator, **_CSV_OPTIONS)
-    first = compressed.head(path, _HEAD_BYTES, kind)
+    first = compressed.head(path, _HEAD_BYTES, kind, allow_cut=True)
     names = pl.read_csv(first.partition(b"\n")[0] + b"\n", separator=separator, n_rows=0, **_CSV_OPTIONS).columns
     schema = pl.Schema({name: pl.String for name in names})
 
