@@ -2,7 +2,8 @@
 
 The change is made (once, with ``os.truncate`` on the real file) when the
 capture reader first reports progress on FILE: it has opened FILE and decoded
-its first window, and will read further. Small read pieces make a capture of a
+its first window, and will read further; for a CSV, LOG or Parquet input, once
+it has been validated and before its rows are read (:func:`_cut_between_reads`). Small read pieces make a capture of a
 few MiB span several of them. Exits with the command's exit status (a reader
 that maps the file dies of SIGBUS at a cut instead: -7).
 """
@@ -34,9 +35,31 @@ def main() -> None:
             os.truncate(path, size)
 
     LoadStats.advance = cut_once
+    _cut_between_reads(path, size)
     from scantui.cli.main import main as scantui
 
     scantui(argv)
+
+
+def _cut_between_reads(path: str, size: int) -> None:
+    """Inputs that polars reads (CSV, LOG, Parquet) report no progress: FILE is cut once it has been
+    validated (one whole read: a text input's values, a Parquet file's footer and required columns)
+    and before its rows are read again (text inputs are read twice, as those over 64 MiB are)."""
+    from scantui.io import normalize, parquet
+
+    normalize.MATERIALIZE_BELOW = 0
+    check, checked = normalize.Normalized.check, parquet._checked_canonical
+
+    def cut_after(result):
+        if not os.path.exists(path) or os.path.getsize(path) != size:
+            os.truncate(path, size)
+        return result
+
+    normalize.Normalized.check = lambda self: (cut_after(check(self)) if os.path.abspath(self.path or "") == path
+                                             else check(self))
+    parquet._checked_canonical = lambda lf, sources, *a: (cut_after(checked(lf, sources, *a))
+                                                          if [os.path.abspath(s) for s in sources] == [path]
+                                                          else checked(lf, sources, *a))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from tuihelp import make_app, run_app
+from tuihelp import make_app, run_app, tiny_frame
 from scantui.io import file_pieces
 from scantui.io.stats import LoadStats
 
@@ -42,3 +42,35 @@ def test_a_capture_cut_while_loaded_is_a_notification_and_the_app_stays_up(tmp_p
         assert app.is_running
 
     run_app(make_app([capture], tmp_path / "cache"), scenario)
+
+
+
+def test_a_csv_cut_inside_a_line_and_a_parquet_file_cut_once_validated_are_notifications(tmp_path, monkeypatch):
+    """The CSV's cut row was a 'bad value' before; the Parquet file, cut after its footer was read, made
+    polars panic (a BaseException, past the app's error handling)."""
+    from scantui.io import parquet
+
+    data = (Path(__file__).resolve().parents[2] / "sample_data" / "cuts" / "iptables.csv").read_bytes()
+    csv = tmp_path / "cut.csv"
+    csv.write_bytes(data[: len(data) // 2 + 7])
+    day = tmp_path / "day.parquet"
+    tiny_frame().write_parquet(day, row_group_size=8)
+    checked = parquet._checked_canonical
+
+    def cut_after(lf, sources, *args):
+        out = checked(lf, sources, *args)
+        if [Path(s) for s in sources] == [day] and day.stat().st_size > 600:
+            os.truncate(day, 600)
+        return out
+
+    monkeypatch.setattr(parquet, "_checked_canonical", cut_after)
+    for path, want in ((csv, "the file ends inside this line"), (day, "the file changed while it was read")):
+        async def scenario(app, pilot, path=path, want=want):
+            errors = [n.message for n in app._notifications if n.severity == "error"]
+            assert any(path.name in m and want in m for m in errors), errors
+            assert app.is_running and not app.loading and app.failures
+            await pilot.press("2")
+            await pilot.pause()
+            assert app.is_running
+
+        run_app(make_app([path], tmp_path / "cache"), scenario)

@@ -37,8 +37,9 @@ A rollup is made of days (:mod:`scantui.analysis.rollup_days`), kept in
 ``days/`` beside ``rollups/``: ``days/inputs/<key4>/`` holds one input file split
 by day, or only the list of its days for a Parquet file of one day, read in
 place (``key4`` hashes that file's identity as above, the load options and the
-layout version), ``days/state/<day>-<key5>/`` one day's state (``key5`` hashes
-the day and the keys of the inputs covering it, in order): the tables of
+layout version; a file read in place is checked again, size and mtime, before
+a day built from it is committed, as a split is: :func:`check_unchanged`),
+``days/state/<day>-<key5>/`` one day's state (``key5`` hashes the day and the keys of the inputs covering it, in order): the tables of
 :func:`~scantui.analysis.rollup_days.build_day_state` and the day's packet table
 ``packets/`` (:func:`~scantui.analysis.day_packets.write_day_packets`, written
 by the same task). A rollup not in the
@@ -74,7 +75,8 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,7 +98,7 @@ from scantui.config import rollup_keep_ports
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
 from scantui.io.detect import PARQUET, PCAP, PCAPNG
-from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit
+from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit, is_panic
 from scantui.io.options import LoadOptions
 from scantui.io.packet_refs import CaptureFile
 from scantui.io.schema import ENRICHMENT, drop_refs
@@ -525,7 +527,7 @@ class _DayBuilder:
         sessions_file = out / SESSIONS  # read by the tool-count tasks, and kept (see Rollup.packet_source)
         sessions.write_parquet(sessions_file)
         jobs = [{"day": day, "state": str(state), "sessions": str(sessions_file), "frames": self._frames(covering[day]),
-                 "opts": self.dataset.opts} for day, state in zip(days, states)]
+                 "opts": self.dataset.opts, **self._direct(covering[day])} for day, state in zip(days, states)]
         step = self._step("tool counts", 0.7, 0.15)
         results = self.runner.map(day_port_day, jobs, lambda i, n, job: step(i, n, job["day"]))
         files = []
@@ -625,6 +627,13 @@ class _DayBuilder:
         the data set's own load options, as it was opened)."""
         return [("direct", s.unit) if s.index.get("direct") else ("split", str(s.folder)) for s in covering]
 
+    def _direct(self, covering: list[_Split]) -> dict[str, Any]:
+        """The identities, when listed, of the Parquet files among *covering* read in place (no split
+        keeps their rows): a task reading them checks them again before it commits (:func:`_check_direct`)."""
+        files = [(str(f), ident) for s in covering if s.index.get("direct")
+                 for f, ident in zip(s.unit.files, self._unit_identity(s.unit))]
+        return {"direct_files": [f for f, _ in files], "direct_identity": [i for _, i in files]}
+
     # -------------------------------------------------------- the inputs split by day
 
     def _unit_identity(self, unit: InputUnit) -> list[dict[str, Any]]:
@@ -683,7 +692,7 @@ class _DayBuilder:
             folders.append(folder)
             if self.rebuild or not (folder / _STATE_DONE).is_file():
                 todo.append({"day": day, "folder": str(folder), "inputs": inputs, "frames": self._frames(covering[day]),
-                             "opts": self.dataset.opts, "rebuild": self.rebuild})
+                             "opts": self.dataset.opts, "rebuild": self.rebuild, **self._direct(covering[day])})
         step = self._step("rolling up", 0.5, 0.2)
         took = dict(zip([job["day"] for job in todo],
                         self.runner.map(build_state, todo, lambda i, n, job: step(i, n, job["day"]))))
@@ -720,31 +729,46 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
     captures = [CaptureFile.of(f, unit.format).to_dict() for f in unit.files] if unit.format in (PCAP, PCAPNG) else []
     if captures:  # each packet keeps where its record is (one capture file per unit; see packet_refs)
         opts = dataclasses.replace(opts, record_refs=True)
-    lf = Dataset([unit.group], [], opts).read_unit(unit, stats)
-    message = "reading packets" if unit.format == PARQUET else "decoding packets"
-    direct = False
-    if unit.format == PARQUET and len(unit.files) == 1:
-        days = lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list()  # reads one column
-        direct = len(days) <= 1
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _UNIT_DONE, job["rebuild"])) as tmp:
-        if direct:
-            tmp.mkdir()
-        elif progress is not None:
-            with ru.poll_loader_progress(stats, message, lambda text, fraction: progress(stats, text, fraction)):
+    commit = functools.partial(_commit_entry, marker=_UNIT_DONE, replace=job["rebuild"])
+    with _unchanged(unit.files, job.get("identity")):
+        lf = Dataset([unit.group], [], opts).read_unit(unit, stats)
+        check_unchanged(unit.files, job.get("identity"))  # validated (CSV, LOG, Parquet), then changed: not read again
+        message = "reading packets" if unit.format == PARQUET else "decoding packets"
+        direct = False
+        if unit.format == PARQUET and len(unit.files) == 1:
+            days = lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list()  # reads one column
+            direct = len(days) <= 1
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(folder, commit=commit) as tmp:
+            if direct:
+                tmp.mkdir()
+            elif progress is not None:
+                with ru.poll_loader_progress(stats, message, lambda text, fraction: progress(stats, text, fraction)):
+                    days = rd.split_by_day(lf, tmp)
+            else:
                 days = rd.split_by_day(lf, tmp)
-        else:
-            days = rd.split_by_day(lf, tmp)
-        stats.raise_error()  # a stream that ended on a latched error is not a complete split
-        check_unchanged(unit.files, job.get("identity"))
-        from scantui.io.sources import closing
+            stats.raise_error()  # a stream that ended on a latched error is not a complete split
+            check_unchanged(unit.files, job.get("identity"))
+            from scantui.io.sources import closing
 
-        if closing():
-            raise InputError("interrupted while reading", path=label)
-        index = {"days": [d.isoformat() for d in days], "files": [f.to_dict() for f in stats.files()],
-                 "enrichment_columns": ru.enrichment_columns(lf), "direct": direct, "captures": captures}
-        _write_json(tmp / _UNIT_DONE, index)
+            if closing():
+                raise InputError("interrupted while reading", path=label)
+            index = {"days": [d.isoformat() for d in days], "files": [f.to_dict() for f in stats.files()],
+                     "enrichment_columns": ru.enrichment_columns(lf), "direct": direct, "captures": captures}
+            _write_json(tmp / _UNIT_DONE, index)
     return time.perf_counter() - t0
+
+
+@contextmanager
+def _unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None) -> Iterator[None]:
+    """Around a read of *files*: when it fails with polars' error (naming no file) or a panic (a Parquet
+    file cut after its footer was read), :func:`check_unchanged`'s error instead where they changed."""
+    try:
+        yield
+    except BaseException as exc:
+        if not isinstance(exc, InputError) and (isinstance(exc, Exception) or is_panic(exc)):
+            check_unchanged(files, identity)
+        raise
 
 
 def check_unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None) -> None:
@@ -763,12 +787,25 @@ def check_unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None
                              "nothing of it was cached; read it again once it is complete", path=str(path))
 
 
+def _check_direct(job: dict[str, Any]) -> None:
+    """:func:`check_unchanged` for the Parquet inputs a task read in place (their rows are read again when
+    a day is built, long after the split that listed their days)."""
+    check_unchanged([Path(f) for f in job.get("direct_files", ())], job.get("direct_identity"))
+
+
+def _direct_unchanged(job: dict[str, Any]):
+    """:func:`_unchanged` for the Parquet inputs a task reads in place, checked before too."""
+    _check_direct(job)
+    return _unchanged([Path(f) for f in job.get("direct_files", ())], job.get("direct_identity"))
+
+
 def build_state(job: dict[str, Any]) -> float:
     """One day's state into ``job["folder"]`` (committed with its ``state.json``); the seconds taken."""
     t0 = time.perf_counter()
     day, folder = job["day"], Path(job["folder"])
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder, commit=lambda tmp, final: _commit_entry(tmp, final, _STATE_DONE, job["rebuild"])) as tmp:
+    commit = functools.partial(_commit_entry, marker=_STATE_DONE, replace=job["rebuild"])
+    with _direct_unchanged(job), atomic_path(folder, commit=commit) as tmp:
         packets, captures = _with_refs([_frame(w, day, job["opts"]) for w in job["frames"]], job["frames"])
         held = held_day(packets)
         rd.build_day_state(drop_refs(held), tmp)
@@ -777,6 +814,7 @@ def build_state(job: dict[str, Any]) -> float:
         if held is not packets:  # in memory: grouped here, not read back from the packet table (day_files' way)
             fk.write_day_fingerprints(tmp, lambda: held, table=False)
         _write_json(tmp / DAY_CAPTURES, captures)
+        _check_direct(job)
         _write_json(tmp / _STATE_DONE, {"day": day, "inputs": job["inputs"]})
     return time.perf_counter() - t0
 
@@ -802,9 +840,17 @@ def day_port_day(job: dict[str, Any]) -> tuple[rd.DayFiles, bool, float]:
     before = set(state.glob("port_day-*.parquet"))
     t0 = time.perf_counter()
     sessions = pl.read_parquet(job["sessions"])
-    files = rd.day_files(dt.date.fromisoformat(day), state, sessions,
-                         lambda: rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]))
+    with _direct_unchanged(job):
+        files = rd.day_files(dt.date.fromisoformat(day), state, sessions,
+                             lambda: rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]))
     built = files.port_day.name != rd.PORT_DAY_BASE and files.port_day not in before
+    try:
+        _check_direct(job)
+    except InputError:
+        if built:  # its rows may come from the changed file: not kept under the day's key
+            for stale in (files.port_day, rd.by_port(files.port_day)):
+                stale.unlink(missing_ok=True)
+        raise
     return files, built, time.perf_counter() - t0
 
 

@@ -16,7 +16,7 @@ def load_options(func):
 
     @click.option("--year", type=int, default=None, help="Year for syslog timestamps without one (default: this year).")
     @click.option("--tz", default="UTC", show_default=True, help="Time zone of timestamps that carry none.")
-    @click.option("--allow-truncated", is_flag=True, help="Skip (and count) a record cut off at the end of a capture instead of failing.")
+    @click.option("--allow-truncated", is_flag=True, help="Skip (and count) a record cut off at the end of a capture, or a CSV/LOG last line without a line end, instead of failing.")
     @click.option("--skip-bad-rows", is_flag=True, help="Skip (and count) CSV/LOG rows with unparseable values instead of failing.")
     @click.option("--sensor", default=None, help="Sensor name for inputs that carry none.")
     @functools.wraps(func)
@@ -259,11 +259,15 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
     dataset = _open(paths, load_opts)
     # a reader that fails ends its stream: the writer finishes before the error is raised and the file removed
     dataset.stats.defer_errors = True
-    run_with_progress(
-        lambda: write_parquet(dataset.lf, out, partition_by=partition_by, sort_by_ts=sort_by_ts,
-                              check=dataset.stats.raise_error),
-        dataset.stats, dataset.total_bytes, "ingesting",
-    )
+
+    def write() -> None:
+        with dataset.reading():  # a CSV, LOG or Parquet input cut or changed while read: its error, nothing written
+            lf = dataset.lf
+            dataset.check_unchanged()  # validated, then changed: its rows would come from other bytes
+            write_parquet(lf, out, partition_by=partition_by, sort_by_ts=sort_by_ts,  # checked again before it is kept
+                          check=lambda: (dataset.stats.raise_error(), dataset.check_unchanged()))
+
+    run_with_progress(write, dataset.stats, dataset.total_bytes, "ingesting")
     written = pl.scan_parquet(str(out), hive_partitioning=partition_by is not None).select(pl.len()).collect().item()
     skipped = dataset.stats.skipped()
     note = ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))

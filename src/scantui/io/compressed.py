@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scantui.errors import InputError
+from scantui.io.text_end import TextEnd, unterminated
 
 if TYPE_CHECKING:
     import polars as pl
@@ -279,41 +280,54 @@ class Decompressed:
         self.close()
 
 
-def head(path: str | os.PathLike[str] | Path, n: int, kind: str | None = None) -> bytes:
-    """The first *n* decompressed bytes of a compressed file (fewer when it holds fewer)."""
-    with Decompressed(path, kind) as stream:
+def head(path: str | os.PathLike[str] | Path, n: int, kind: str | None = None, allow_cut: bool = False) -> bytes:
+    """The first *n* decompressed bytes of a compressed file (fewer when it holds fewer).
+
+    *allow_cut*: a stream cut before *n* bytes gives what came before the cut (to sniff a file or read
+    its header: the read of its data says where it was cut, or reads up to the cut with ``--allow-truncated``)."""
+    with Decompressed(path, kind, allow_cut=allow_cut) as stream:
         return stream.read_exact(n)
 
 
-def iter_line_blocks(path: str | os.PathLike[str], kind: str | None = None, size: int | None = None) -> Iterator[bytes]:
-    """The decompressed bytes of a text file in blocks of whole lines (the last block ends where the data ends)."""
+def iter_line_blocks(path: str | os.PathLike[str], kind: str | None = None, size: int | None = None,
+                     end: TextEnd | None = None) -> Iterator[bytes]:
+    """The decompressed bytes of a text file in blocks of whole lines (the last block ends where the data ends).
+
+    With *end*, data that ends inside a line is not handed out: :meth:`TextEnd.found` raises its
+    error, or records it when cuts are allowed (then a stream cut inside a member ends at the cut)."""
     size = size or READ_BYTES
-    with Decompressed(path, kind) as stream:
+    with Decompressed(path, kind, allow_cut=end is not None and end.allow_cut) as stream:
         rest = b""
+        lines = 1  # of the first line not handed out
         while True:
             more = stream.read(size)
             if not more:
-                if rest:
+                if rest and end is not None and unterminated(rest):
+                    end.found(stream.path, lines, stream.pos - len(rest), decompressed=True)
+                elif rest:
                     yield rest
                 return
             buf = rest + more if rest else more
             cut = buf.rfind(b"\n") + 1
             if cut:
+                if end is not None:
+                    lines += buf.count(b"\n", 0, cut)
                 yield buf[:cut]
             rest = buf[cut:]
 
 
 def scan_text(path: str, kind: str, parse: Callable[[bytes], pl.DataFrame], schema: pl.Schema, name: str,
-              skip_first_line: bool = False) -> pl.LazyFrame:
+              skip_first_line: bool = False, end: TextEnd | None = None) -> pl.LazyFrame:
     """A LazyFrame over a compressed text file: *parse* turns each block of whole lines into rows.
 
     Each collect decompresses the file again, a block at a time; nothing is kept between reads.
+    *end*: see :func:`iter_line_blocks`.
     """
     from scantui.io.sources import scan_batches
 
     def batches() -> Iterator[pl.DataFrame]:
         first = skip_first_line
-        for block in iter_line_blocks(path, kind):
+        for block in iter_line_blocks(path, kind, end=end):
             if first:
                 block = block.partition(b"\n")[2]
                 first = False

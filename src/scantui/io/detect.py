@@ -75,8 +75,9 @@ def sniff(path: Path) -> str:
 
     kind = compressed.compression_of(head)
     if kind is not None:
-        head = compressed.head(path, SNIFF_BYTES, kind)
+        head = compressed.head(path, SNIFF_BYTES, kind, allow_cut=True)  # a cut file is told by its reader
         if not head:
+            compressed.head(path, SNIFF_BYTES, kind)  # cut before its first byte: that error
             raise InputError(f"empty {kind}-compressed file (0 bytes decompressed)", path=path)
         inner = compressed.compression_of(head)
         if inner is not None:

@@ -21,6 +21,7 @@ from scantui.io.column_names import resolve_columns
 from scantui.io.normalize import Normalized, load_text_input, normalize_values
 from scantui.io.options import LoadOptions
 from scantui.io.stats import LoadStats
+from scantui.io.text_end import TextEnd
 
 FORMAT = "iptables_csv"
 SEPARATORS = (",", ";", "\t")
@@ -30,7 +31,8 @@ _HEAD_BYTES = 64 << 10
 def _head_line(path: str) -> str:
     kind = compressed.compression(path)
     if kind is not None:
-        head = compressed.head(path, _HEAD_BYTES, kind).decode("utf-8", errors="replace").lstrip("\ufeff")
+        head = compressed.head(path, _HEAD_BYTES, kind, allow_cut=True)  # a cut is told by the read of the rows
+        head = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     else:
         with open(path, "rb") as f:
             head = f.read(_HEAD_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -71,11 +73,11 @@ def looks_like_iptables_csv(head: str) -> bool:
     return True
 
 
-def _normalized(path: str, opts: LoadOptions) -> Normalized:
+def _normalized(path: str, opts: LoadOptions, end: TextEnd) -> Normalized:
     header = _head_line(path)
     if not header:
         raise InputError("empty CSV file (no header line)", path=path)
-    lf = _scan_csv(path, sniff_separator(header))
+    lf = _scan_csv(path, sniff_separator(header), end)
     names = lf.collect_schema().names()
     mapping = resolve_columns(names, path)
     # `a, "b"`: polars only honours quotes right after the separator; drop the ones after a space.
@@ -88,7 +90,7 @@ _CSV_OPTIONS = dict(quote_char='"', infer_schema=False, encoding="utf8-lossy", t
                     raise_if_empty=False)
 
 
-def _scan_csv(path: str, separator: str) -> pl.LazyFrame:
+def _scan_csv(path: str, separator: str, end: TextEnd | None = None) -> pl.LazyFrame:
     """Every column as text; a compressed file is parsed a block of whole lines at a time.
 
     Blocks end at a line end, so a quoted field spanning lines (rare in packet exports) is read
@@ -97,18 +99,18 @@ def _scan_csv(path: str, separator: str) -> pl.LazyFrame:
     kind = compressed.compression(path)
     if kind is None:
         return pl.scan_csv(path, separator=separator, **_CSV_OPTIONS)
-    first = compressed.head(path, _HEAD_BYTES, kind)
+    first = compressed.head(path, _HEAD_BYTES, kind, allow_cut=True)
     names = pl.read_csv(first.partition(b"\n")[0] + b"\n", separator=separator, n_rows=0, **_CSV_OPTIONS).columns
     schema = pl.Schema({name: pl.String for name in names})
 
     def parse(block: bytes) -> pl.DataFrame:
         return pl.read_csv(block, separator=separator, has_header=False, schema=schema, **_CSV_OPTIONS)
 
-    return compressed.scan_text(path, kind, parse, schema, "csv", skip_first_line=True)
+    return compressed.scan_text(path, kind, parse, schema, "csv", skip_first_line=True, end=end)
 
 
 def scan_iptables_csv(path: str | os.PathLike[str], opts: LoadOptions, stats: LoadStats) -> pl.LazyFrame:
     """Load one CSV export; validates it now (raising InputError on the first bad value unless
     ``opts.skip_bad_rows``), publishes its FileStats, and returns the canonical LazyFrame."""
     path = os.fspath(path)
-    return load_text_input(path, lambda: _normalized(path, opts), opts, stats, FORMAT, "CSV")
+    return load_text_input(path, lambda end: _normalized(path, opts, end), opts, stats, FORMAT, "CSV")

@@ -30,7 +30,8 @@ import json
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +109,8 @@ class Dataset:
         self._lock = threading.Lock()
         self.decoded_path: Path | None = None
         self._source: Callable[[], pl.LazyFrame] | None = None
+        # polars reads these again after validating them (no reader of ours sees a cut): their identity when opened
+        self._opened = {f.path: _identity(f.path) for f in inputs if f.format not in (detect.PCAP, detect.PCAPNG)}
 
     @property
     def lf(self) -> pl.LazyFrame:
@@ -120,6 +123,29 @@ class Dataset:
                     if self.decoded_path is not None:
                         self._lf = _decoded_copy(self._lf, self.decoded_path, self.stats)
             return self._lf
+
+    def check_unchanged(self) -> None:
+        """Refuse a CSV, LOG or Parquet input whose size or mtime is not the one it had when opened: it was
+        cut, grown or rewritten since, so rows read from it may be cut short or missing (polars reads such
+        a file as it is now). Captures are read by readers of ours that see a cut where it is."""
+        for path, then in self._opened.items():
+            now = _identity(path)
+            if now != then:
+                size = "gone" if now is None else f"{now[0]:,} bytes now"
+                raise InputError(f"the file changed while it was read ({then[0]:,} bytes when opened, {size}): "
+                                 "nothing was written; read it again once it is complete", path=path)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around a read of :attr:`lf`: when it fails, :meth:`check_unchanged`'s error instead where an input
+        changed (polars' error for a file cut under it names no file, or is a panic; our readers' own errors
+        say where, and stay). The caller checks again before it keeps what it read."""
+        try:
+            yield
+        except BaseException as exc:
+            if not isinstance(exc, InputError) and (isinstance(exc, Exception) or is_panic(exc)):
+                self.check_unchanged()
+            raise
 
     @property
     def needs_decoding(self) -> bool:
@@ -223,6 +249,20 @@ def _restore_stats(path: Path, stats: LoadStats) -> None:
         stats.publish(FileStats(f["path"], f["format"], f["rows"], Counter(f["skipped"]), f["complete"]))
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def is_panic(exc: BaseException) -> bool:
+    """Whether *exc* is pyo3's ``PanicException`` (a BaseException, its module not importable): what
+    polars raises when a Rust assertion fails, e.g. reading a Parquet file cut after its footer was read."""
+    return type(exc).__name__ == "PanicException"
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -234,7 +274,10 @@ def _parquet_schema(path: Path) -> object:
     try:
         return pl.read_parquet_schema(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"unreadable Parquet: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}", path=path) from None
+        from scantui.io.parquet import cut_error
+
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise cut_error(path) or InputError(f"unreadable Parquet: {first}", path=path) from None
 
 
 def is_enrichment_schema(schema: object) -> bool:

@@ -34,6 +34,7 @@ from scantui.io import compressed
 from scantui.io.normalize import Normalized, load_text_input, normalize_values
 from scantui.io.options import LoadOptions
 from scantui.io.stats import LoadStats
+from scantui.io.text_end import TextEnd
 
 FORMAT = "netfilter_log"
 
@@ -169,18 +170,18 @@ _LINES = dict(has_header=False, separator="\x1f", quote_char=None, schema={"line
               truncate_ragged_lines=True, raise_if_empty=False)
 
 
-def _read_lines(path: str) -> pl.LazyFrame:
+def _read_lines(path: str, end: TextEnd | None = None) -> pl.LazyFrame:
     kind = compressed.compression(path)
     if kind is None:
         lines = pl.scan_csv(path, **_LINES)
     else:  # a block of whole lines at a time
         lines = compressed.scan_text(path, kind, lambda block: pl.read_csv(block, **_LINES),
-                                     pl.Schema({"line": pl.String}), "log")
+                                     pl.Schema({"line": pl.String}), "log", end=end)
     return lines.with_row_index("_lineno")
 
 
-def _normalized(path: str, opts: LoadOptions) -> Normalized:
-    lf = parse_lines(_read_lines(path), opts)
+def _normalized(path: str, opts: LoadOptions, end: TextEnd) -> Normalized:
+    lf = parse_lines(_read_lines(path, end), opts)
     return normalize_values(
         lf, FIELDS, path, opts,
         row_label=lambda i: f"line {i + 1}", row_col="_lineno", skip_col="_skip", what="field",
@@ -192,4 +193,4 @@ def scan_netfilter_log(path: str | os.PathLike[str], opts: LoadOptions, stats: L
     malformed packet line unless ``opts.skip_bad_rows``), publishes its FileStats, and returns
     the canonical LazyFrame."""
     path = os.fspath(path)
-    return load_text_input(path, lambda: _normalized(path, opts), opts, stats, FORMAT, "log")
+    return load_text_input(path, lambda end: _normalized(path, opts, end), opts, stats, FORMAT, "log")

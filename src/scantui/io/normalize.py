@@ -34,6 +34,7 @@ from scantui.io.convert import (BLANK, by_unique, clean, is_ipv6, mss_of_options
                                 to_proto, to_ts, to_uint, wrong_type)
 from scantui.io.options import LoadOptions
 from scantui.io.stats import FileStats, LoadStats
+from scantui.io.text_end import TRUNCATED, TextEnd, check_plain
 
 _ROW = "__row"
 _SKIP = "__skip"
@@ -80,6 +81,13 @@ class Normalized:
         keep = pl.col(_SKIP).is_null() & ~pl.col(_BAD)
         out = self.work.filter(keep).select([pl.col(_v(c)).alias(c) for c in (*schema.CANONICAL, *self.extras)])
         return schema.conform(out)
+
+    def drop_last_row(self) -> None:
+        """Leave the last row out, counted as :data:`~scantui.io.text_end.TRUNCATED` (a line cut short)."""
+        last = self.work.select(pl.col(_ROW).max()).collect().item()
+        if last is not None:
+            self.work = self.work.with_columns(
+                pl.when(pl.col(_ROW) == last).then(pl.lit(TRUNCATED)).otherwise(pl.col(_SKIP)).alias(_SKIP))
 
     def materialize(self) -> Normalized:
         self.work = self.work.collect().lazy()
@@ -272,16 +280,27 @@ MATERIALIZE_BELOW = 64 << 20
 
 
 def load_text_input(
-    path: str, make: Callable[[], Normalized], opts: LoadOptions, stats: LoadStats, fmt: str, noun: str
+    path: str, make: Callable[[TextEnd], Normalized], opts: LoadOptions, stats: LoadStats, fmt: str, noun: str
 ) -> pl.LazyFrame:
     """Validate a text input now (raising on the first bad value unless ``opts.skip_bad_rows``),
-    publish its FileStats and return the canonical LazyFrame."""
+    publish its FileStats and return the canonical LazyFrame.
+
+    A last line without a line end is an error, or left out with ``opts.allow_truncated``
+    (:mod:`scantui.io.text_end`): *make* gets the :class:`TextEnd` its compressed reader fills in."""
+    end = TextEnd(allow_cut=opts.allow_truncated)
+    plain = compressed.compression(path) is None
+    if plain:
+        check_plain(path, end)  # before any row is read: a cut row's values must not be reported as bad
     try:
-        normalized = make()
+        normalized = make(end)
+        if end.cut:  # plain: the file's last row is that line
+            normalized.drop_last_row()
         if compressed.expected_size(path, text=True) < MATERIALIZE_BELOW:
             normalized.materialize()
         checked = normalized.check()
     except pl.exceptions.PolarsError as e:
         raise InputError(f"cannot read {noun}: {str(e).splitlines()[0]}", path=path) from None
+    if end.cut and not plain:  # compressed: the line was left out by the reader
+        checked.skipped[TRUNCATED] += 1
     stats.publish(FileStats(path=path, format=fmt, rows=checked.rows, skipped=checked.skipped, complete=True))
     return normalized.frame

@@ -7,6 +7,7 @@ column aliases (``SRC``, ``src_ip``, ``saddr`` ...) and converts values.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +42,7 @@ def scan_parquet(sources: Sequence[Path], opts: LoadOptions, stats: LoadStats, *
         lf = pl.scan_parquet(target, hive_partitioning=hive, missing_columns="insert", extra_columns="ignore")
         schema = lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
+        raise _cut(files or sources) or InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
     if _is_canonical(schema):
         return _checked_canonical(conform(lf), files or sources, label, opts, stats, hive and not files)
     return _normalized(lf, schema, label, opts, stats)
@@ -56,7 +57,7 @@ def _checked_canonical(lf: pl.LazyFrame, sources: Sequence[Path], label: str, op
         # as a filter, so that row groups whose statistics say "no nulls" are not read at all
         bad = lf.filter(missing).select(pl.len()).collect().item()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
+        raise _cut(sources) or InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
     skipped: Counter[str] = Counter()
     if bad:
         if not opts.skip_bad_rows:
@@ -96,6 +97,26 @@ def _normalized(lf: pl.LazyFrame, schema: pl.Schema, label: str, opts: LoadOptio
         raise InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
     stats.publish(FileStats(path=label, format="parquet", rows=checked.rows, skipped=checked.skipped, complete=True))
     return norm.frame
+
+
+def cut_error(path: Path | str) -> InputError | None:
+    """The error for a Parquet file that does not end with its footer (the footer's length and ``PAR1``,
+    written last: a file cut short, or still being written), at the byte where it ends; else None."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            tail = os.pread(fh.fileno(), 8, max(0, size - 8))
+    except OSError:
+        return None
+    if size >= 12 and tail[4:] in (b"PAR1", b"PARE") and int.from_bytes(tail[:4], "little") + 12 <= size:
+        return None
+    return InputError("the file ends without its Parquet footer (cut short, or still being written?)",
+                      path=str(path), where=f"byte {size}")
+
+
+def _cut(sources: Sequence[Path | str]) -> InputError | None:
+    """:func:`cut_error` of the first file among *sources* that is cut (a folder is not looked into)."""
+    return next((err for err in (cut_error(s) for s in sources if os.path.isfile(s)) if err is not None), None)
 
 
 def _first_line(exc: BaseException) -> str:
