@@ -53,8 +53,8 @@ def record_fields(records: Sequence[Any]) -> pl.DataFrame:
                          [k.text.lower() for k in keys], sorted({n.lower() for n in record.covered_sensors}),
                          record.n_sources, None, None, record.score))
     columns = list(zip(*rows)) if rows else [()] * len(_SCHEMA)
-    frame = pl.DataFrame([list_column(name, values, dtype) if isinstance(dtype, pl.List) else pl.Series(name, values, dtype=dtype)
-                          for (name, dtype), values in zip(_SCHEMA.items(), columns)])
+    frame = pl.DataFrame([list_column(name, values, dtype) if isinstance(dtype, pl.List)
+                          else pl.Series(name, values, dtype=dtype) for (name, dtype), values in zip(_SCHEMA.items(), columns)])
     return frame.with_columns(first=pl.col("days").list.min(), last=pl.col("days").list.max())
 
 
@@ -78,11 +78,13 @@ def with_reviews(fields: pl.DataFrame, words: pl.Series | Sequence[str], labels:
     ``unsure``, ``rejected``), the ids of the labelled groups it matches and their titles (*titles*: id -> title;
     ``label:`` matches an id exactly or a word of a title), as :func:`compile_records` reads them."""
     ids = _series(labels, pl.List(pl.String))
-    lowered = {gid: (title or "").lower() for gid, title in titles.items()}
+    known = [gid for gid in ids.explode().unique().to_list() if gid is not None]
+    lowered = {gid: gid.lower() for gid in known}  # (Python's lower(), as record_matches)
+    title_of = {gid: (titles.get(gid) or "").lower() for gid in known}
     return fields.with_columns(
         _series(words, pl.String).alias("review"),
-        ids.list.eval(pl.element().str.to_lowercase()).alias("label_ids"),
-        ids.list.eval(pl.element().replace_strict(lowered, default="", return_dtype=pl.String)).alias("label_titles"),
+        ids.list.eval(pl.element().replace_strict(lowered, default="", return_dtype=pl.String)).alias("label_ids"),
+        ids.list.eval(pl.element().replace_strict(title_of, default="", return_dtype=pl.String)).alias("label_titles"),
     )
 
 
@@ -207,9 +209,10 @@ def filter_record_fields(query: Query, records: Sequence[Any],
                          reviews: Sequence[tuple[str, Sequence[tuple[str, str]]]],
                          sources: Mapping[int, Any] | None = None) -> list[int]:
     """:func:`~scantui.analysis.query.filter_records` through the frame (the same indices, in order)."""
+    texts = pl.List(pl.String)
     frame = record_fields(records).with_columns(
-        pl.Series(values=[w for w, _p in reviews], dtype=pl.String).alias("review"),
-        pl.Series(values=[[(g or "").lower() for g, _t in p] for _w, p in reviews], dtype=pl.List(pl.String)).alias("label_ids"),
-        pl.Series(values=[[(t or "").lower() for _g, t in p] for _w, p in reviews], dtype=pl.List(pl.String)).alias("label_titles"))
+        pl.Series("review", [w for w, _p in reviews], dtype=pl.String),
+        pl.Series("label_ids", [[(g or "").lower() for g, _t in p] for _w, p in reviews], dtype=texts),
+        pl.Series("label_titles", [[(t or "").lower() for _g, t in p] for _w, p in reviews], dtype=texts))
     return pl.arg_where(matching_rows(query, frame, sources), eager=True).to_list()
 
