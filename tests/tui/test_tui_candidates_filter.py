@@ -62,3 +62,19 @@ def test_the_lists_frames_are_built_as_polars_builds_them_from_rows():
         assert _rows_frame(rows, frame.schema).equals(pl.DataFrame(rows, schema=frame.schema), null_equal=True)
         assert _rows_frame(rows, frame.schema).schema == frame.schema
     assert group_frame(GROUPS, _review)["review"].struct.field("labels").to_list() == [["G01"], []]
+
+
+def test_a_labels_change_redoes_the_review_and_notes_cells_only():
+    """:func:`relabelled` (the rows after a labels change, the same records) equals a whole new build."""
+    from scantui.tui.screens.candidates_frames import relabelled
+
+    def after(record):  # every row now rejected as R01
+        return "rejected", [{"id": "R01", "verdict": "not_collaborative"}]
+
+    def notes(record):
+        return "2 · cdn" if record is SCANS[1] else None
+
+    for build, records in ((group_frame, GROUPS), (candidate_frame, SCANS), (candidate_frame, [])):
+        before = build(records, _review)
+        assert relabelled(before, records, after, notes).equals(build(records, after, notes), null_equal=True)
+        assert relabelled(before, records, _review).equals(before, null_equal=True)

@@ -49,7 +49,7 @@ from scantui.analysis.query_help import RECORD_QUERY_HELP
 from scantui.tui.member_notes import with_notes_column
 from scantui.tui.offthread import LatestMixin, worker_cancelled
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
-                                                   review_counts, with_sensor_column)
+                                                   relabelled, review_counts, with_sensor_column)
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
@@ -110,6 +110,7 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
         self._candidates: Sequence[CandidateScan] = ()
         self._frames: dict[str, pl.DataFrame] = {}
         self._fields: dict[str, Any] = {}  # name -> (records, their query fields): candidates_filter.list_fields
+        self._built: dict[str, Any] = {}  # name -> (records, their rows frame): a labels change redoes its reviews only
         self._last_table: ReviewTable | None = None
         self._generation = 0
         self.filter_text = ""
@@ -203,8 +204,15 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
         try:
             notes = current_notes(self.app)  # the members' source notes: one dict lookup per member
             notes_of = (lambda record: notes_cell(noted_members(record, notes))) if notes else None
-            frames = {"groups": group_frame(groups, review, notes_of),
-                      "candidates": candidate_frame(candidates, review, notes_of)}
+            built = dict(self._built)
+
+            def rows(name: str, records: Sequence[Any], build: Any) -> pl.DataFrame:
+                last = built.get(name)
+                if last is not None and last[0] is records:  # the same records: only their review and notes changed
+                    return relabelled(last[1], records, review, notes_of)
+                return build(records, review, notes_of)
+
+            frames = {"groups": rows("groups", groups, group_frame), "candidates": rows("candidates", candidates, candidate_frame)}
             known = dict(self._fields)
             fields = {"groups": list_fields(groups, known.get("groups")),
                       "candidates": list_fields(candidates, known.get("candidates"))}
@@ -225,6 +233,7 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
             if old is not new and not hold:
                 table.marks.clear()  # other records (other data, other search options): the marks meant the old ones
         self._groups, self._candidates, self._frames = groups, candidates, frames
+        self._built = {"groups": (groups, frames["groups"]), "candidates": (candidates, frames["candidates"])}
         self._show_frames(hold=hold)
 
     def _show_frames(self, *, hold: bool) -> None:

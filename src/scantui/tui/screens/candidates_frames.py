@@ -175,20 +175,34 @@ def _rows_frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFr
     makes a Series per row of a list of dicts, most of a big list's build)."""
     import polars as pl
 
-    from scantui.analysis.query_records import list_column
-
     columns = []
     for name, dtype in schema.items():
         values = [row[name] for row in rows]
-        if name == "review":
-            parts = [pl.Series("rank", [v["rank"] for v in values], dtype=pl.Int8),
-                     pl.Series("text", [v["text"] for v in values], dtype=pl.String),
-                     pl.Series("word", [v["word"] for v in values], dtype=pl.String),
-                     list_column("labels", [v["labels"] for v in values], pl.List(pl.String))]
-            columns.append(pl.DataFrame(parts).select(pl.struct(*(p.name for p in parts)).alias(name)).to_series())
-        else:
-            columns.append(pl.Series(name, values, dtype=dtype))
+        columns.append(_review_column(values) if name == "review" else pl.Series(name, values, dtype=dtype))
     return pl.DataFrame(columns)
+
+
+def _review_column(cells: list[dict[str, Any]]) -> pl.Series:
+    import polars as pl
+
+    from scantui.analysis.query_records import list_column
+
+    parts = [pl.Series("rank", [v["rank"] for v in cells], dtype=pl.Int8),
+             pl.Series("text", [v["text"] for v in cells], dtype=pl.String),
+             pl.Series("word", [v["word"] for v in cells], dtype=pl.String),
+             list_column("labels", [v["labels"] for v in cells], pl.List(pl.String))]
+    return pl.DataFrame(parts).select(pl.struct(*(p.name for p in parts)).alias("review")).to_series()
+
+
+def relabelled(frame: pl.DataFrame, records: Sequence[Any], review: Reviewer, notes: NotesOf | None = None) -> pl.DataFrame:
+    """*frame* (:func:`group_frame` or :func:`candidate_frame` of *records*) with its ``review`` and ``notes`` cells
+    built anew: what a labels change alters (the other cells are the records' own; rebuilding them is most of a
+    list's build)."""
+    import polars as pl
+
+    return frame.with_columns(_review_column([review_cell(*review(r)) for r in records]),
+                              pl.Series("notes", [notes(r) for r in records] if notes is not None else [None] * len(records),
+                                        dtype=pl.String))
 
 
 def review_counts(frame: pl.DataFrame) -> tuple[int, int, int]:
