@@ -16,6 +16,8 @@ another day (so each is a watch hit). Measured, one App:
   the latency of ``down``/``up`` keys sent while its matching runs, and the time until the hits are known;
 - the event loop's stalls over each phase (a task that wakes every 2 ms: the longest delay, and the time
   spent in delays over 20 ms: what a key pressed then would wait);
+- verdict (session 10): ``x`` on the first suggested group, then ``down``/``up`` keys while the labels change
+  rebuilds both lists' review cells: the key latencies, the stalls, the time until no worker runs;
 - the process's CPU seconds over each phase (``time.process_time``; the 1-min load beside every figure).
 
 Run it with the old code's ``src`` first on PYTHONPATH to compare (the same script drives both). By hand only.
@@ -196,6 +198,19 @@ def child(candidates: int, labelled: int, cache: str) -> dict:
             out["watch"] = {"ui_thread_held_s": round(held, 3), "hits_known_s": round(done, 3), **stalls.stop(),
                             "down_during": _percentiles(lat) if lat else None, "hits": len(app._watch_known or ()),
                             "cpu_s": round(time.process_time() - cpu, 2), "load1": round(load, 1)}
+            # a verdict (x on the first group): the labels change rebuilds both lists' review cells (session 10)
+            await _settled(app, pilot)
+            cpu, load = time.process_time(), os.getloadavg()[0]
+            stalls, version = Stalls(), app.labels_version
+            t = time.perf_counter()
+            lat = await _keys(app, ["x"], gap=0.01)
+            while app.labels_version == version and time.perf_counter() - t < 120:
+                await asyncio.sleep(0.005)
+            lat += await _keys(app, ["down", "up"] * 10, gap=0.02)
+            ready = await _settled(app, pilot)
+            out["verdict"] = {"x_ms": round(1e3 * lat[0], 1), "keys_after": _percentiles(lat[1:]), **stalls.stop(),
+                              "rows_rebuilt_s": round(time.perf_counter() - t, 3),
+                              "cpu_s": round(time.process_time() - cpu, 2), "load1": round(load, 1)}
             await pilot.press("q")
 
     asyncio.run(main())

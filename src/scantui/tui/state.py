@@ -193,7 +193,7 @@ class DataState:
         self.labels = LabelSession.open(str(path))
         return self.labels
 
-    def review(self, ips: list[str], scans: list[Any] | None = None) -> tuple[str, list[dict[str, Any]]]:
+    def review(self, ips: list[str] | list[int], scans: list[Any] | None = None) -> tuple[str, list[dict[str, Any]]]:
         """(``new`` | ``same_ips`` | ``labelled`` | ``rejected``, matching labelled groups) of IPs and their scans.
 
         *scans* are (port, day, sources) (:func:`scantui.labels.match.scan_key`); a record is reviewed only
@@ -228,10 +228,11 @@ class DataState:
         return [scan_key(c.port, c.day, c.source_ips) for c in record_candidates(record)]
 
     def review_record(self, record: CandidateScan | SuggestedGroup) -> tuple[str, list[dict[str, Any]]]:
-        """:meth:`review` of a candidate scan or a suggested group: its IPs and its scans."""
-        from scantui.tui.labelling import record_ips
+        """:meth:`review` of a candidate scan or a suggested group: its IPs (as integers: the member index reads
+        them so, and dotted text would be written out and parsed back for every record of a list) and its scans."""
+        from scantui.workspace.member_notes import record_addresses
 
-        return self.review(record_ips(record), self.record_scans(record))
+        return self.review(list(record_addresses(record)), self.record_scans(record))
 
     # ------------------------------------------------------------ queries the screens ask
 

@@ -49,7 +49,7 @@ from scantui.analysis.query_help import RECORD_QUERY_HELP
 from scantui.tui.member_notes import with_notes_column
 from scantui.tui.offthread import LatestMixin, worker_cancelled
 from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_frame, group_frame,
-                                                   review_counts, with_sensor_column)
+                                                   relabelled, review_counts, with_sensor_column)
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
@@ -109,6 +109,8 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
         self._groups: Sequence[SuggestedGroup] = ()
         self._candidates: Sequence[CandidateScan] = ()
         self._frames: dict[str, pl.DataFrame] = {}
+        self._fields: dict[str, Any] = {}  # name -> (records, their query fields): candidates_filter.list_fields
+        self._built: dict[str, Any] = {}  # name -> (records, their rows frame): a labels change redoes its reviews only
         self._last_table: ReviewTable | None = None
         self._generation = 0
         self.filter_text = ""
@@ -189,34 +191,49 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
         self._generation += 1
         self._build_rows(self._generation, groups, candidates, hold)
 
-    @work(thread=True, exclusive=True, group="candidates-rows", exit_on_error=False)
+    # (a description: else Textual writes one with the repr() of every argument, on the UI thread: 1.7 s at 20,000 groups)
+    @work(thread=True, exclusive=True, group="candidates-rows", exit_on_error=False, description="candidates rows")
     def _build_rows(self, generation: int, groups: Sequence[SuggestedGroup], candidates: Sequence[CandidateScan],
                     hold: bool) -> None:
         """The two lists with their review state (matching every row against the labels: off the UI thread)."""
         from scantui.tui.member_notes import current_notes
+        from scantui.tui.screens.candidates_filter import list_fields
         from scantui.workspace.member_notes import noted_members, notes_cell
 
         review = self.app.state.review_record
         try:
             notes = current_notes(self.app)  # the members' source notes: one dict lookup per member
             notes_of = (lambda record: notes_cell(noted_members(record, notes))) if notes else None
-            frames = {"groups": group_frame(groups, review, notes_of),
-                      "candidates": candidate_frame(candidates, review, notes_of)}
+            built = dict(self._built)
+
+            def rows(name: str, records: Sequence[Any], build: Any) -> pl.DataFrame:
+                last = built.get(name)
+                if last is not None and last[0] is records:  # the same records: only their review and notes changed
+                    return relabelled(last[1], records, review, notes_of)
+                return build(records, review, notes_of)
+
+            frames = {"groups": rows("groups", groups, group_frame), "candidates": rows("candidates", candidates, candidate_frame)}
+            known = dict(self._fields)
+            fields = {"groups": list_fields(groups, known.get("groups")),
+                      "candidates": list_fields(candidates, known.get("candidates"))}
         except Exception as exc:  # noqa: BLE001 - shown; the lists keep their last rows
             self.app.call_from_thread(self.notify, error_text(exc), title="candidates", severity="error", markup=False)
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_rows, generation, groups, candidates, frames, hold, notes)
+            self.app.call_from_thread(self._show_rows, generation, groups, candidates, frames, hold, notes, fields)
 
     def _show_rows(self, generation: int, groups: Sequence[SuggestedGroup], candidates: Sequence[CandidateScan],
-                   frames: dict[str, pl.DataFrame], hold: bool, notes: dict[int, Any] | None = None) -> None:
+                   frames: dict[str, pl.DataFrame], hold: bool, notes: dict[int, Any] | None = None,
+                   fields: dict[str, Any] | None = None) -> None:
         if generation != self._generation:
             return  # a newer build is on its way
         self._notes = notes or {}
+        self._fields = fields or {}
         for table, old, new in ((self.groups_table, self._groups, groups), (self.candidates_table, self._candidates, candidates)):
             if old is not new and not hold:
                 table.marks.clear()  # other records (other data, other search options): the marks meant the old ones
         self._groups, self._candidates, self._frames = groups, candidates, frames
+        self._built = {"groups": (groups, frames["groups"]), "candidates": (candidates, frames["candidates"])}
         self._show_frames(hold=hold)
 
     def _show_frames(self, *, hold: bool) -> None:
@@ -224,14 +241,14 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
         from scantui.tui.screens.candidates_filter import shown_frames
 
         query, frames = self._query(), dict(self._frames)
-        records = {"groups": self._groups, "candidates": self._candidates}
+        fields = {name: known[1] for name, known in self._fields.items()}
         if query is None:  # (hiding the reviewed rows is one polars filter)
             self.forget_latest(FILTER_KIND)
-            self._apply_shown(shown_frames(frames, records, hide_reviewed=self.hide_reviewed, query=None,
+            self._apply_shown(shown_frames(frames, fields, hide_reviewed=self.hide_reviewed, query=None,
                                            titles={}, notes=None), hold=hold)
             return
         hide, titles, notes = self.hide_reviewed, self._label_titles(), self._notes
-        self.compute_latest(FILTER_KIND, lambda: shown_frames(frames, records, hide_reviewed=hide, query=query,
+        self.compute_latest(FILTER_KIND, lambda: shown_frames(frames, fields, hide_reviewed=hide, query=query,
                                                               titles=titles, notes=notes, cancelled=worker_cancelled),
                             lambda shown: self._apply_shown(shown, hold=hold), title="filter")
 

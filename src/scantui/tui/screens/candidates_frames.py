@@ -144,7 +144,7 @@ def group_frame(groups: Sequence[SuggestedGroup], review: Reviewer, notes: Notes
     schema = {"idx": pl.Int64, "group": pl.String, "review": _review_dtype(), "scans": pl.Int64, "n_members": pl.Int64,
               "ports": pl.String, "days": pl.String, "reasons": pl.String, "timing": pl.String, "split": pl.String,
               "asns": pl.String, "score": pl.Float64, "notes": pl.String}
-    return pl.DataFrame(rows, schema=schema)
+    return _rows_frame(rows, schema)
 
 
 def candidate_frame(candidates: Sequence[CandidateScan], review: Reviewer, notes: NotesOf | None = None) -> pl.DataFrame:
@@ -167,7 +167,42 @@ def candidate_frame(candidates: Sequence[CandidateScan], review: Reviewer, notes
     schema = {"idx": pl.Int64, "rank": pl.Int64, "review": _review_dtype(), "port": pl.Int64, "day": pl.Date,
               "key": pl.String, "n_sources": pl.Int64, "cover": pl.String, "timing": pl.String, "score": pl.Float64,
               "asn": pl.String, "also_keys": pl.String, "notes": pl.String, "sensor": pl.String}
-    return pl.DataFrame(rows, schema=schema)
+    return _rows_frame(rows, schema)
+
+
+def _rows_frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
+    """*rows* as a frame of *schema*, built a column at a time (the review cells' ``labels`` lists flat: polars
+    makes a Series per row of a list of dicts, most of a big list's build)."""
+    import polars as pl
+
+    columns = []
+    for name, dtype in schema.items():
+        values = [row[name] for row in rows]
+        columns.append(_review_column(values) if name == "review" else pl.Series(name, values, dtype=dtype))
+    return pl.DataFrame(columns)
+
+
+def _review_column(cells: list[dict[str, Any]]) -> pl.Series:
+    import polars as pl
+
+    from scantui.analysis.query_records import list_column
+
+    parts = [pl.Series("rank", [v["rank"] for v in cells], dtype=pl.Int8),
+             pl.Series("text", [v["text"] for v in cells], dtype=pl.String),
+             pl.Series("word", [v["word"] for v in cells], dtype=pl.String),
+             list_column("labels", [v["labels"] for v in cells], pl.List(pl.String))]
+    return pl.DataFrame(parts).select(pl.struct(*(p.name for p in parts)).alias("review")).to_series()
+
+
+def relabelled(frame: pl.DataFrame, records: Sequence[Any], review: Reviewer, notes: NotesOf | None = None) -> pl.DataFrame:
+    """*frame* (:func:`group_frame` or :func:`candidate_frame` of *records*) with its ``review`` and ``notes`` cells
+    built anew: what a labels change alters (the other cells are the records' own; rebuilding them is most of a
+    list's build)."""
+    import polars as pl
+
+    return frame.with_columns(_review_column([review_cell(*review(r)) for r in records]),
+                              pl.Series("notes", [notes(r) for r in records] if notes is not None else [None] * len(records),
+                                        dtype=pl.String))
 
 
 def review_counts(frame: pl.DataFrame) -> tuple[int, int, int]:

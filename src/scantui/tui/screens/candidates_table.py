@@ -54,7 +54,8 @@ class ReviewTable(VirtualTable):
         frame = self.frame
         if self._dim_for is not frame:
             self._dim_for = frame
-            self._dim_rows = frozenset(i for i, rank in enumerate(review_ranks(frame)) if rank == Review.REJECTED.rank)
+            rejected = review_ranks(frame) == Review.REJECTED.rank
+            self._dim_rows = frozenset(rejected.arg_true().to_list())
         return self._dim_rows
 
     def render_line(self, y: int) -> Strip:
