@@ -165,7 +165,10 @@ Source ranges (:func:`plan_source_ranges`) cut the address space at /16
 boundaries so that each holds at most :data:`ROWS_PER_RANGE` rows (a full
 merge: every day's ``port_day`` and ``src_dsts`` rows; extending: the held
 state's port rows and destination pairs plus the new days' rows; a single
-busier /16 is a range of its own); the merge holds one range at a time.
+busier /16 is a range of its own); the merge holds one range at a time: nothing of a
+range is alive while the next one runs, and the plan's per-file counts are dropped once
+planned (both grew with the days held: 84 full-size days onto 21 peaked 1.13-1.19x the
+21-day merge, 1.09-1.11x since).
 """
 
 from __future__ import annotations
