@@ -296,3 +296,26 @@ def test_exact_dsts_count_distinct_destinations_like_n_unique():
     got = exact_dsts(with_null, ScannerQuery(ports=(443,)), srcs).sort("src")
     first = lf.head(1).collect()["src"][0]
     assert got.filter(pl.col("src") == first)["dsts"][0] == want.filter(pl.col("src") == first)["dsts"][0] + 1
+
+
+def test_distinct_keys_sorted_in_place_only_when_the_array_is_the_callers_own():
+    """exact_dsts hands over its own copy of the keys (sorted in place: one copy of 8 bytes a packet held, not
+    two); a read-only view (polars' buffer) is sorted into a copy and left as it was. Same counts either way."""
+    import numpy as np
+
+    from scantui.analysis.scanners import _distinct_per_source
+
+    rng = np.random.default_rng(7)
+    keys = (rng.integers(1, 50, 5_000, dtype=np.uint64) << np.uint64(32)) | rng.integers(0, 300, 5_000, dtype=np.uint64)
+    view = pl.Series(keys).to_numpy()
+    assert not view.flags.writeable
+    before = view.copy()
+    from_view = _distinct_per_source(view)
+    assert np.array_equal(view, before)  # not sorted under polars' feet
+    owned = pl.Series(keys).to_numpy(writable=True)
+    from_owned = _distinct_per_source(owned)
+    assert np.array_equal(owned, np.sort(keys))  # sorted where it lay
+    assert from_owned.equals(from_view)
+    want = (pl.DataFrame({"src": (keys >> np.uint64(32)).astype(np.uint32), "k": keys}).group_by("src")
+            .agg(pl.col("k").n_unique().cast(pl.UInt32).alias("dsts")).sort("src"))
+    assert from_owned.equals(want)
