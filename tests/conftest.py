@@ -28,11 +28,14 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_config(tmp_path, monkeypatch):
+def _isolated_config(tmp_path, monkeypatch, session_cache_dir):
     """Every test reads its own config file (absent unless the test writes it), never the user's: the
     known-scanner lists live beside it (issue 15 part 2) and would change ``scanners`` output, and the
-    TUI writes the column picker, views and theme to it. A test that needs a config sets its own."""
+    TUI writes the column picker, views and theme to it. A test that needs a config sets its own.
+    Its rollups and day splits go to the session's cache folder (this xdist worker's), never the user's
+    cache, which every worker, and every other run on the machine, would share; a test can set its own."""
     monkeypatch.setenv("SCANTUI_CONFIG", str(tmp_path / "scantui-config.yaml"))
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(session_cache_dir))
 
 
 @pytest.fixture
