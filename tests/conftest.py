@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -10,14 +11,31 @@ import pytest
 from canonical import make_canonical
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
+MAX_WORKERS = 8  # past this, each worker's own session fixtures (the sample's rollup) cost more than they save
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto`` (pyproject's addopts): one pytest-xdist worker per usable core (the affinity mask, not the
+    host's count), at most :data:`MAX_WORKERS`; none (a plain serial run) on one core and for
+    ``--snapshot-update``, whose removal of unused snapshots syrupy does only without workers.
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set, as in pytest-xdist."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").isdigit():
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    if config.getoption("update_snapshots", False):
+        return 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 0 if usable < 2 else min(usable, MAX_WORKERS)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_config(tmp_path, monkeypatch):
+def _isolated_config(tmp_path, monkeypatch, session_cache_dir):
     """Every test reads its own config file (absent unless the test writes it), never the user's: the
     known-scanner lists live beside it (issue 15 part 2) and would change ``scanners`` output, and the
-    TUI writes the column picker, views and theme to it. A test that needs a config sets its own."""
+    TUI writes the column picker, views and theme to it. A test that needs a config sets its own.
+    Its rollups and day splits go to the session's cache folder (this xdist worker's), never the user's
+    cache, which every worker, and every other run on the machine, would share; a test can set its own."""
     monkeypatch.setenv("SCANTUI_CONFIG", str(tmp_path / "scantui-config.yaml"))
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(session_cache_dir))
 
 
 @pytest.fixture

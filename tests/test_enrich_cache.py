@@ -104,6 +104,7 @@ _WORKER = textwrap.dedent("""
     from scantui.enrich.answers import Answer
     from scantui.enrich.cache import AnswerCache
     path, go, me = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    (go.parent / f"ready{me}").touch()             # imported: the test starts both at once
     while not go.exists():
         time.sleep(0.001)
     started = time.time()
@@ -115,6 +116,10 @@ _WORKER = textwrap.dedent("""
         cache.put("ipinfo", own + shared)
         seen = cache.get("ipinfo", [me * 100_000 + batch * 4 + k for k in range(4)])
         assert len(seen) == 4, seen
+        if batch == 0:  # on a busy box one could finish before the other is scheduled: wait for its first write
+            (go.parent / f"wrote{me}").touch()
+            while not (go.parent / f"wrote{3 - me}").exists():
+                time.sleep(0.001)
     cache.close()
     print("ok", started, time.time())
 """)
@@ -124,7 +129,10 @@ def test_two_processes_share_one_cache_file(tmp_path):
     path, go = tmp_path / "shared" / "enrich.sqlite", tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(path), str(go), str(me)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for me in (1, 2)]
-    time.sleep(0.3)  # both are waiting for the start signal
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready{me}").exists() for me in (1, 2)):  # both are waiting for the start signal
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs), [p.poll() for p in procs]
+        time.sleep(0.01)
     go.touch()
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results

@@ -313,9 +313,9 @@ def test_a_day_built_in_passes_equals_one_pass(tmp_path, monkeypatch):
 
 def test_days_of_an_older_layout_are_rebuilt_not_reused(tmp_path, monkeypatch):
     files = _by_day(_data(), tmp_path / "in")
-    monkeypatch.setattr(ru, "LAYOUT_VERSION", 4)  # day states without their burst table
-    rc.update_rollup(open_inputs(files))
-    monkeypatch.undo()
+    with monkeypatch.context() as mp:  # not monkeypatch.undo(): that drops the test's cache folder too
+        mp.setattr(ru, "LAYOUT_VERSION", 4)  # day states without their burst table
+        rc.update_rollup(open_inputs(files))
     new = rc.update_rollup(open_inputs(files))
     assert new.count("reused", "day") == 0 and new.count("reused", "input") == 0
     assert new.rollup.meta["layout_version"] == ru.LAYOUT_VERSION == 7

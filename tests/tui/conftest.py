@@ -3,11 +3,26 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from tuihelp import tiny_frame
+
+
+NOTIFICATION_STRETCH = 60
+
+
+@pytest.fixture(autouse=True)
+def _notifications_outlast_a_busy_box(monkeypatch):
+    """A notification lives :data:`NOTIFICATION_STRETCH` times its timeout here: the tests read
+    ``app._notifications`` after waiting for the workers, and on a busy box (the suite's own xdist workers
+    beside it) that wait can outlast a toast's 4-15 s, which Textual reaps by the wall clock."""
+    from textual.notifications import Notification
+
+    monkeypatch.setattr(Notification, "time_left",
+                        property(lambda n: n.raised_at + n.timeout * NOTIFICATION_STRETCH - time.time()))
 
 
 @pytest.fixture(scope="session")

@@ -382,10 +382,10 @@ def test_the_default_window_is_bursts_and_finds_the_midnight_scan(tui_cache, tmp
     from scantui.tui.state import LoadRequest
 
     seen = {}
-    monkeypatch.setattr(ScantuiApp, "run", lambda app: seen.setdefault("request", app.state.request))
-    code, _out, err = run([SAMPLE.as_posix(), "--labels", str(tmp_path / "l.yaml")], capsys)
+    with monkeypatch.context() as mp:  # not monkeypatch.undo(): that drops the test's own config file too
+        mp.setattr(ScantuiApp, "run", lambda app: seen.setdefault("request", app.state.request))
+        code, _out, err = run([SAMPLE.as_posix(), "--labels", str(tmp_path / "l.yaml")], capsys)
     assert code == 0 and seen["request"].window == "burst" and seen["request"].by == "all", err
-    monkeypatch.undo()
 
     async def scenario(app, pilot):
         screen = await candidates(app, pilot)
