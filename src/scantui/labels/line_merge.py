@@ -18,6 +18,8 @@ def merge_lines(original: list[str], base: list[str], edited: list[str]) -> list
     Regions the edit did not touch keep the original lines; where both the
     edit and the original's formatting differ from *base*, the edit wins.
     """
+    if original == base:  # what the merge below gives then (every region and sync line is the edit's), without diffing
+        return list(edited)
     to_orig = _matches(base, original)
     to_edit = _matches(base, edited)
     out: list[str] = []

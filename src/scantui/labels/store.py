@@ -14,6 +14,10 @@ regenerated, so comments, order and quoting survive and the diff is the
 edit. Before anything is written the new text is parsed back and must give
 exactly the merged groups; otherwise nothing is written.
 
+The store keeps the file's parse as last read or written (the tree that
+reading the written text back gave): the next save parses the file again
+only when its bytes differ from those (another analyst saved in between).
+
 ``save(edit=...)`` instead applies an edit to the file *as it is now*, under
 the lock (the store is first brought up to date with the disk): how new ids
 are allocated without two analysts taking the same one, and how an undo is
@@ -83,12 +87,17 @@ class _Snapshot:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def read_snapshot(path: Path) -> _Snapshot | None:
-    """The file parsed and validated, ``None`` when it does not exist; :class:`LabelsInvalid` when invalid."""
+def read_snapshot(path: Path, kept: _Snapshot | None = None) -> _Snapshot | None:
+    """The file parsed and validated, ``None`` when it does not exist; :class:`LabelsInvalid` when invalid.
+
+    *kept*: a snapshot of the file as read before, returned (not parsed again) when the bytes are the same.
+    """
     name = str(path)
     data = read_bytes(path)
     if data is None:
         return None
+    if kept is not None and kept.data == data:
+        return kept
     text = document.decode(data, name)
     doc = document.parse(text, name)
     groups, sources, problems = check_labels(doc)
@@ -131,6 +140,7 @@ class LabelsStore:
         self._base_digest: str | None = None
         self._sources: dict[str, Source] = {}
         self._sources_base: dict[str, Source] = {}
+        self._kept: _Snapshot | None = None  # the file as last read or written, its tree not yet patched
 
     @classmethod
     def load(cls, path: str | Path, *, must_exist: bool = False, **options: Any) -> LabelsStore:
@@ -144,6 +154,7 @@ class LabelsStore:
                 raise InputError("folder does not exist", path=str(store.path.parent))
             return store
         store._adopt(snap.groups, snap.digest, snap.sources)
+        store._kept = snap
         return store
 
     def _adopt(self, groups: Iterable[Group], digest: str | None, sources: Iterable[Source] = ()) -> None:
@@ -348,8 +359,9 @@ class LabelsStore:
         :meth:`revert` to drop its partial edits).
         """
         with FileLock(sidecar(self.path, ".lock"), self.lock_timeout):
+            kept, self._kept = self._kept, None  # a save patches the tree it renders from: used once
             try:
-                disk = read_snapshot(self.path)
+                disk = read_snapshot(self.path, kept)
             except LabelsInvalid as exc:
                 raise LabelsInvalid(exc.problems, path=str(self.path), prefix="changed on disk and now invalid, not saved: ") from None
             changed = disk is not None and disk.digest != self._base_digest
@@ -368,25 +380,34 @@ class LabelsStore:
                 raise LabelsConflict(conflicts, path=str(self.path))
             if disk is not None and merged == disk.groups and sources == disk.sources:
                 self._adopt(merged, disk.digest, sources)
+                self._kept = disk
                 return SaveResult(self.path, False, changed, tuple(conflicts))
-            data = self._render(disk, merged, sources)
-            write_atomic(self.path, data, previous=disk.data if disk else None)
-            self._adopt(merged, hashlib.sha256(data).hexdigest(), sources)
+            written = self._render(disk, merged, sources)
+            write_atomic(self.path, written.data, previous=disk.data if disk else None)
+            self._adopt(merged, written.digest, sources)
+            self._kept = written
         return SaveResult(self.path, True, changed, tuple(conflicts))
 
-    def _render(self, disk: _Snapshot | None, groups: list[Group], sources: list[Source]) -> bytes:
+    def _render(self, disk: _Snapshot | None, groups: list[Group], sources: list[Source]) -> _Snapshot:
+        """The new file (bytes, and the snapshot reading them gives: the tree parsed back from them)."""
         doc = disk.doc if disk else document.new_document()
         top = plain({k: v for k, v in doc.items() if k not in ("groups", "sources")})
+        bom = bool(disk and disk.bom)
         for text in document.rewrite(disk.text if disk else None, doc, groups, sources):
-            if self._reads_back(text, groups, sources, top):
-                return ((_BOM if disk and disk.bom else "") + text).encode()
+            back = self._reads_back(text, groups, sources, top)
+            if back is not None:
+                tree, back_groups, back_sources = back
+                return _Snapshot(((_BOM if bom else "") + text).encode(), text, tree, back_groups, bom, back_sources)
         raise LabelsWriteError("not saved: the rewritten file would not read back the same groups (a scantui bug; please report it)", path=str(self.path))
 
-    def _reads_back(self, text: str, groups: list[Group], sources: list[Source], top: dict) -> bool:
+    def _reads_back(self, text: str, groups: list[Group], sources: list[Source], top: dict) -> tuple[Any, list[Group], list[Source]] | None:
+        """(tree, groups, sources) of *text* when it reads back as exactly *groups*, *sources* and the other keys *top*."""
         try:
             doc = document.parse(text, str(self.path))
         except InputError:
-            return False
+            return None
         back, back_sources, problems = check_labels(doc)
-        return (not problems and back == groups and back_sources == sources
-                and plain({k: v for k, v in doc.items() if k not in ("groups", "sources")}) == top)
+        if (not problems and back == groups and back_sources == sources
+                and plain({k: v for k, v in doc.items() if k not in ("groups", "sources")}) == top):
+            return doc, back, back_sources
+        return None

@@ -1,0 +1,212 @@
+"""A labels save writes exactly the bytes of the save before it kept the file's parse (a frozen reference of that path).
+
+The store keeps the tree it read or wrote and parses the file again only when
+its bytes changed; the line merge skips its diff when the file is as ruamel
+writes it. :func:`reference_bytes` is the save's rendering as it was before
+(parse the file, patch, splice with the full line diff, read back): every save
+of random edits by two analysts on one file must write those bytes, and each
+must still see the other's changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scantui.errors import InputError
+from scantui.labels import Group, LabelsStore, document, line_merge
+from scantui.labels.model import Scan, Source
+from scantui.labels.store import read_snapshot
+from scantui.labels.validate import check_labels, plain
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+
+HAND = """\
+\ufeff# Labels shared by the team.
+scantui_labels: 1
+owner: "research group"   # kept
+groups:
+  - id: AK01
+    title: AKAMAI-01
+    verdict: collaborative        # a comment
+    members: [192.0.2.10, 192.0.2.11, 198.51.100.0/28]
+    ports: [8080,
+            8081]                 # wrapped by hand
+    scans:
+      - {port: 8080, day: 2024-02-06, sources: [192.0.2.10, 192.0.2.11]}
+    notes: |
+      one covers 5/6
+  # a pool
+  - id: 'DO25'
+    verdict: unsure
+    members:
+      - 10.0.0.1
+      - 10.0.0.0/24   # the pool
+    notes: "quoted, with [bold]markup[/bold] and 'quotes'"
+sources:
+  - ip: 192.0.2.10
+    note: noisy
+"""
+
+HOSTILE = ["plain", "a: b", "- x", "# not a comment", "'q'", '"dq"', "two\nlines", "  lead", "tab\there", "[red]x[/red]",
+           "\x1b[31mred", "snow \u2603 \U0001f600", "?x", ": x", "nel\x85", "ends \n", "{a: 1}", "&anchor *alias", "%TAG"]
+
+
+def written_by_writer(path: Path) -> None:
+    store = LabelsStore.load(path, now=lambda: T0, author="w")
+    for i in range(6):
+        ips = tuple(f"10.1.{i}.{k}" for k in range(3))
+        store.add(Group(f"G{i:02d}", title=f"group {i}", verdict="unsure", members=ips, ports=(80 + i,),
+                        scans=(Scan(80 + i, dt.date(2024, 2, 1 + i), ips[:2], {}),), notes="two\nlines" if i % 2 else None))
+    store.set_source("10.1.0.0", tags=("noisy",), note="seen")
+    store.save()
+
+
+def _old_merge_lines(original: list[str], base: list[str], edited: list[str]) -> list[str]:
+    """:func:`scantui.labels.line_merge.merge_lines` as it was: always by the line diff."""
+    to_orig, to_edit = line_merge._matches(base, original), line_merge._matches(base, edited)
+    out: list[str] = []
+    i = io_ = ie = 0
+    while True:
+        sync = next((j for j in range(i, len(base)) if j in to_orig and j in to_edit and to_orig[j] >= io_ and to_edit[j] >= ie), None)
+        if sync == i and to_orig[i] == io_ and to_edit[i] == ie:
+            out.append(original[io_])
+            i, io_, ie = i + 1, io_ + 1, ie + 1
+            continue
+        end_b = len(base) if sync is None else sync
+        end_o = len(original) if sync is None else to_orig[sync]
+        end_e = len(edited) if sync is None else to_edit[sync]
+        b, o, e = base[i:end_b], original[io_:end_o], edited[ie:end_e]
+        if e == b:
+            out.extend(o)
+        elif o == b:
+            out.extend(e)
+        else:
+            region = line_merge._Region(i, end_b, io_, end_o, ie, end_e)
+            out.extend(line_merge._interleave(original, edited, region, to_orig, to_edit) or e)
+        if sync is None:
+            return out
+        i, io_, ie = end_b, end_o, end_e
+
+
+def reference_bytes(previous: bytes, groups: list[Group], sources: list[Source]) -> bytes:
+    """What the save wrote for *groups*/*sources* over a file holding *previous*, before this session's change."""
+    text = document.decode(previous, "f")
+    doc = document.parse(text, "f")
+    top = plain({k: v for k, v in doc.items() if k not in ("groups", "sources")})
+    layout = document.Layout.guess(text)
+    before = document.dump(doc, layout)
+    document.patch_document(doc, groups, sources)
+    after = document.dump(doc, layout)
+    spliced = "".join(_old_merge_lines(text.splitlines(True), before.splitlines(True), after.splitlines(True)))
+    for candidate in ([spliced, after] if spliced != after else [after]):
+        try:
+            back = document.parse(candidate, "f")
+        except InputError:
+            continue
+        g, s, problems = check_labels(back)
+        if not problems and g == groups and s == sources and plain({k: v for k, v in back.items() if k not in ("groups", "sources")}) == top:
+            return (("\ufeff" if previous.startswith("\ufeff".encode()) else "") + candidate).encode()
+    raise AssertionError("the reference would not write")
+
+
+def _edit(store: LabelsStore, op: int, pick: int, text: str) -> None:
+    ids = store.ids
+    gid = ids[pick % len(ids)] if ids else None
+    try:
+        if op == 0 and gid:
+            store.set_verdict(gid, ("collaborative", "not_collaborative", "unsure")[pick % 3])
+        elif op == 1 and gid:
+            store.update(gid, notes=text)
+        elif op == 2 and gid:
+            store.update(gid, title=text)
+        elif op == 3 and gid:
+            store.add_members(gid, [f"203.0.113.{pick % 250}"])
+        elif op == 4:
+            store.add(Group(f"N{pick:03d}", title=text, verdict="unsure", members=(f"198.18.0.{pick % 250}",)))
+        elif op == 5 and len(ids) > 1:
+            store.remove(gid)
+        elif op == 6:
+            store.set_source(f"192.0.2.{pick % 4 + 10}", note=text or None, tags=("t",) if pick % 2 else ())
+        elif op == 7 and gid:
+            store.record_scan(gid, 443, dt.date(2024, 3, 1 + pick % 28), [f"203.0.113.{pick % 250}"])
+    except (InputError, ValueError):
+        pass  # an edit the model refuses (an id taken, text a field cannot hold): nothing changed
+
+
+EDITS = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 7), st.integers(0, 999), st.sampled_from(HOSTILE)), min_size=1, max_size=8)
+
+
+@pytest.mark.parametrize("start", ["hand", "writer"])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(edits=EDITS)
+def test_two_analysts_saves_write_the_reference_bytes_and_merge(tmp_path_factory, start, edits):
+    path = tmp_path_factory.mktemp("save") / "labels.yaml"
+    if start == "hand":
+        path.write_bytes(HAND.encode())
+    else:
+        written_by_writer(path)
+    stores = [LabelsStore.load(path, now=lambda: T0, author=who) for who in ("ana", "bob")]
+    for who, op, pick, text in edits:
+        store, other = stores[who], stores[1 - who]
+        _edit(store, op, pick, text)
+        previous = path.read_bytes()
+        result = store.save()
+        data = path.read_bytes()
+        if result.written:
+            assert data == reference_bytes(previous, store.groups, store.sources)
+        else:
+            assert data == previous
+        fresh = read_snapshot(path)
+        assert store.groups == fresh.groups and store.sources == fresh.sources  # the store holds what is on disk
+        assert not other.dirty  # the other analyst's next save merges from the disk
+    # both stores end with the same groups once each saved again (nothing lost, nothing mixed)
+    for store in stores:
+        store.save()
+    stores[0].save()
+    assert stores[0].groups == stores[1].groups == read_snapshot(path).groups
+
+
+def test_a_save_parses_the_file_again_only_when_its_bytes_changed(tmp_path, monkeypatch):
+    path = tmp_path / "labels.yaml"
+    path.write_bytes(HAND.encode())
+    ana = LabelsStore.load(path, now=lambda: T0, author="ana")
+    bob = LabelsStore.load(path, now=lambda: T0, author="bob")
+    parsed: list[str] = []
+    parse = document.parse
+    monkeypatch.setattr(document, "parse", lambda text, name: parsed.append(text) or parse(text, name))
+    ana.set_verdict("AK01", "unsure")
+    ana.save()
+    assert len(parsed) == 1  # only the written text, read back (before: the file too)
+    parsed.clear()
+    ana.set_verdict("DO25", "collaborative")
+    ana.save()
+    assert len(parsed) == 1
+    # bob's store read the file before ana's saves: his save parses the changed file and merges ana's edits
+    bob.update("AK01", title="bob's title")
+    parsed.clear()
+    result = bob.save()
+    assert result.merged and len(parsed) == 2
+    assert [g.verdict for g in bob.groups] == ["unsure", "collaborative"] and bob.get("AK01").title == "bob's title"
+    # a hand edit of the file (same groups, a new comment) is read again and kept by ana's next save
+    path.write_bytes(path.read_bytes().replace(b"# a pool", b"# a pool, by hand"))
+    ana.set_verdict("DO25", "unsure")
+    ana.save()
+    text = path.read_text(encoding="utf-8-sig")
+    assert "# a pool, by hand" in text and "bob's title" in text and "verdict: unsure" in text.split("DO25")[1]
+
+
+def test_line_merge_shortcut_is_the_diff_merge(tmp_path):
+    path = tmp_path / "labels.yaml"
+    written_by_writer(path)
+    text = path.read_text()
+    lines = text.splitlines(True)
+    edited = lines[:5] + ["    extra: 1\n"] + lines[5:9] + lines[10:]
+    assert line_merge.merge_lines(lines, list(lines), edited) == _old_merge_lines(lines, list(lines), edited) == edited
+    assert list(difflib.unified_diff(lines, edited))  # the edit is a real change
