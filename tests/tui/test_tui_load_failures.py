@@ -28,7 +28,7 @@ def test_a_failed_load_is_said_on_every_screen_and_quitting_exits_2(tmp_path, tu
     path = tmp_path / ("nope.parquet" if kind == "missing" else "broken.parquet")
     if kind == "broken":
         path.write_bytes(b"PAR1 not really parquet")
-    why = "no such file" if kind == "missing" else "unreadable Parquet"
+    why = "no such file" if kind == "missing" else "without its Parquet footer"
 
     async def scenario(app, pilot):
         assert app.load_error is not None and why in app.load_error and not app.loading
