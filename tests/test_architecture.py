@@ -142,3 +142,18 @@ def test_loading_parquet_does_not_import_scapy(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_every_tui_worker_has_a_description():
+    """Textual writes a missing ``@work`` description from ``repr()`` of every argument, on the UI
+    thread (session 10: ~1.7 s for the candidates' records): each worker names itself instead."""
+    bare = []
+    for path in sorted((PACKAGE / "tui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for deco in getattr(node, "decorator_list", ()):
+                if isinstance(deco, ast.Call) and getattr(deco.func, "id", None) == "work":
+                    given = {k.arg: k.value for k in deco.keywords}
+                    text = given.get("description")
+                    if not (isinstance(text, ast.Constant) and isinstance(text.value, str) and text.value):
+                        bare.append(f"{path.relative_to(PACKAGE)}:{deco.lineno}")
+    assert not bare, f"@work without a description: {bare}"

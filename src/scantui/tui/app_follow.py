@@ -24,7 +24,7 @@ from scantui.tui.messages import FilesArrived
 class FollowMixin:
     """The ``--follow`` watcher of :class:`~scantui.tui.app.ScantuiApp`."""
 
-    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False, description="follow")
     def follow_inputs(self) -> None:
         """Look at the request's paths until the app quits (or other data is opened); post :class:`FilesArrived`."""
         from scantui.analysis.rollup_follow import Watcher

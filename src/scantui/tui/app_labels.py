@@ -32,7 +32,7 @@ class LabelsMixin:
 
     # ------------------------------------------------------------ opening and watching the file (threads)
 
-    @work(thread=True, exclusive=True, group="labels-open", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="labels-open", exit_on_error=False, description="labels open")
     def load_labels(self) -> None:
         """Open the labels file; a broken file is an error notification, and is watched until it can be read."""
         self._labels_stamp = self._labels_file_stamp()
@@ -70,7 +70,7 @@ class LabelsMixin:
     def _labels_opening(self) -> bool:
         return any(w.group == "labels-open" and not w.is_finished for w in self.workers)
 
-    @work(thread=True, exclusive=True, group="labels-open", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="labels-open", exit_on_error=False, description="labels open")
     def _reopen_labels(self, asked: bool = False) -> None:
         """Open the labels file that could not be read (it changed, or the user asked)."""
         with self._labels_lock:
@@ -88,7 +88,7 @@ class LabelsMixin:
         else:
             self.call_from_thread(setattr, self, "labels_version", self.labels_version + 1)  # the labels screen shows the new error
 
-    @work(thread=True, exclusive=True, group="labels-reload", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="labels-reload", exit_on_error=False, description="labels reload")
     def _reload_labels(self, asked: bool = False) -> None:
         session = self.state.labels
         with self._labels_lock:
@@ -142,7 +142,7 @@ class LabelsMixin:
         title = "undo refused" if isinstance(exc, UndoRefused) else "labels not changed"
         self.notify(safe_text(error_text(exc)), title=title, severity="error", timeout=15, markup=False)  # names from the file
 
-    @work(thread=True, group="labels-save", exit_on_error=False)
+    @work(thread=True, group="labels-save", exit_on_error=False, description="labels save")
     def _change_labels(self, action: Callable[[Any], Any], then: Callable[[Any], None] | None,
                        failed: Callable[[Exception], bool] | None, nothing: str) -> None:
         from scantui.errors import ScantuiError
@@ -161,7 +161,7 @@ class LabelsMixin:
         if then is not None:
             self.call_from_thread(then, change)
 
-    @work(thread=True, exclusive=True, group="review-counts", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="review-counts", exit_on_error=False, description="review counts")
     def count_new(self) -> None:
         """How many candidates and groups are still to review (new, or same IPs as a labelled group
         but not recorded in it): the overview's figures."""

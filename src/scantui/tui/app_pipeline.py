@@ -35,7 +35,7 @@ class PipelineMixin:
 
     # ------------------------------------------------------------ the pipeline (threads)
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False, description="load")
     def load_data(self) -> None:
         """Inputs -> rollup -> overview -> scanners; each step posts StepDone or StepFailed."""
         state, worker = self.state, get_current_worker()
@@ -50,7 +50,7 @@ class PipelineMixin:
                 return
         self.post_message(LoadProgress("ready", 1.0))
 
-    @work(thread=True, exclusive=True, group="collab", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="collab", exit_on_error=False, description="collab")
     def count_candidates(self) -> None:
         """Candidate collaborative scans, then suggested groups: the counts waiting for review.
 

@@ -139,7 +139,7 @@ class PacketsScreen(FilterScreen):
         self.tags = self._source_tags()
         self._read(state.workspace, where, self.tags)
 
-    @work(thread=True, exclusive=True, group="packets-read", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="packets-read", exit_on_error=False, description="packets read")
     def _read(self, workspace: Any, where: str, tags: dict[int, str]) -> None:
         import dataclasses
 
@@ -278,7 +278,7 @@ class PacketsScreen(FilterScreen):
         self._say(f"counting the values of {column.header}…")
         self._count_values(self.lf, column.key, column.header)
 
-    @work(thread=True, exclusive=True, group="packets-frequency", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="packets-frequency", exit_on_error=False, description="packets frequency")
     def _count_values(self, lf: pl.LazyFrame, key: str, header: str) -> None:
         from scantui.analysis.packets import frequency
 
@@ -338,7 +338,7 @@ class PacketsScreen(FilterScreen):
                                           help_text=EXPORT_HELP, check=check),
                              lambda path: self._export(lf, files, path) if path is not None else None)
 
-    @work(thread=True, group="packets-export", exit_on_error=False)
+    @work(thread=True, group="packets-export", exit_on_error=False, description="packets export")
     def _export(self, lf: pl.LazyFrame, files: list[Any], path: Path) -> None:
         try:
             message = export_packets(lf, path, files)

@@ -95,7 +95,7 @@ class DissectionScreen(Screen):
         self.query_one("#dissect-layers-panel").focus()
         self._dissect(self.row)
 
-    @work(thread=True, exclusive=True, group="dissect", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="dissect", exit_on_error=False, description="dissect")
     def _dissect(self, row: dict[str, Any]) -> None:
         from scantui.analysis.packets import dissect, hexdump
 

@@ -139,7 +139,7 @@ class ScannersScreen(FilterScreen):
             self._run_filter(query, report)
         return True
 
-    @work(thread=True, exclusive=True, group="scanner-filter", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="scanner-filter", exit_on_error=False, description="scanner filter")
     def _run_filter(self, query: Query, report: bool) -> None:
         from scantui.analysis.query import SOURCE_COLUMNS, filter_scanners
         from scantui.workspace.source_notes import annotate_sources

@@ -140,7 +140,7 @@ class SensorsScreen(Screen):
             return
         self._compare(self.a, self.b)
 
-    @work(thread=True, exclusive=True, group="sensors", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="sensors", exit_on_error=False, description="sensors")
     def _compare(self, a: str, b: str) -> None:
         from scantui.analysis.sensor_collab import covering
 

@@ -126,7 +126,7 @@ class SimilarScreen(Screen):
     def _say(self, text: str) -> None:
         self.query_one("#similar-summary", Static).update(Text(safe_text(text)))
 
-    @work(thread=True, exclusive=True, group="similar", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="similar", exit_on_error=False, description="similar")
     def rank(self, query: Any, workspace: Workspace) -> None:
         worker = get_current_worker()
         try:

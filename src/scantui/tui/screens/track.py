@@ -200,7 +200,7 @@ class TrackScreen(Screen):
         self.query_one("#track-body").loading = True
         self.track(list(group.members), state.workspace)
 
-    @work(thread=True, exclusive=True, group="track", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="track", exit_on_error=False, description="track")
     def track(self, members: list[str], workspace: Workspace) -> None:
         """The workspace's ``track`` (memoized) in a thread; the figures are drawn on the UI thread."""
         worker = get_current_worker()

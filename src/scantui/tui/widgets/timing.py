@@ -410,7 +410,7 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self._rebin(self._binner, start_us, end_us, bins, self._generation)
 
-    @work(thread=True, exclusive=True, group="timing-strips-bin", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="timing-strips-bin", exit_on_error=False, description="timing strips bin")
     def _rebin(self, binner: Binner, start_us: int, end_us: int, bins: int, generation: int) -> None:
         try:
             grid = binner(start_us, end_us, bins)
