@@ -5,7 +5,10 @@ its bytes changed; the line merge skips its diff when the file is as ruamel
 writes it. :func:`reference_bytes` is the save's rendering as it was before
 (parse the file, patch, splice with the full line diff, read back): every save
 of random edits by two analysts on one file must write those bytes, and each
-must still see the other's changes.
+must still see the other's changes. A file scantui wrote is saved by splicing
+only the changed groups and notes into its text (:mod:`scantui.labels.splice`):
+the draws reach it (first/last group, removals, new groups, notes added and
+removed, several edits in one save), and it must write those same bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scantui.errors import InputError
-from scantui.labels import Group, LabelsStore, document, line_merge
+from scantui.labels import Group, LabelsStore, document, line_merge, splice
 from scantui.labels.model import Scan, Source
 from scantui.labels.store import read_snapshot
 from scantui.labels.validate import check_labels, plain
@@ -248,3 +251,19 @@ def test_a_save_of_a_writer_made_file_renders_and_reads_back_only_the_changed_gr
     # nothing but one-item documents was parsed or dumped: the changed groups and notes, not the file
     assert parsed and max(parsed) < size / 3 and set(dumped) <= {0, 1}
     assert read_snapshot(path).groups == store.groups and [s.ip for s in read_snapshot(path).sources] == ["10.1.0.0", "10.1.2.0"]
+
+
+def test_a_splice_whose_item_would_not_read_back_falls_back_to_the_whole_file(tmp_path, monkeypatch):
+    path = tmp_path / "labels.yaml"
+    written_by_writer(path)
+    store = LabelsStore.load(path, now=lambda: T0, author="ana")
+    store.set_verdict("G00", "collaborative")
+    store.save()
+    assert store._kept.spliced
+    monkeypatch.setattr(splice, "_read_back", lambda *args: None)  # the tree is patched, then the item is refused
+    previous = path.read_bytes()
+    store.update("G01", notes="changed")
+    store.remove("G03")
+    store.save()
+    assert path.read_bytes() == reference_bytes(previous, store.groups, store.sources)
+    assert not store._kept.spliced and read_snapshot(path).groups == store.groups
