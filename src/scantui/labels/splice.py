@@ -108,7 +108,7 @@ def _find_block(lines: list[str], key: str, attr: str, seq: Any, old: Sequence[A
         if lines[end].startswith(prefix):
             starts.append(end)
         end += 1
-    if len(starts) != len(seq) or starts[0] != head + 1:
+    if len(starts) != len(seq) or starts[0] != head + 1 or any(not lines[k].startswith(f"{prefix}{attr}: ") for k in starts):
         return None
     return _Block(key, attr, seq, old, new, starts, end)
 
