@@ -5,7 +5,10 @@ its bytes changed; the line merge skips its diff when the file is as ruamel
 writes it. :func:`reference_bytes` is the save's rendering as it was before
 (parse the file, patch, splice with the full line diff, read back): every save
 of random edits by two analysts on one file must write those bytes, and each
-must still see the other's changes.
+must still see the other's changes. A file scantui wrote is saved by splicing
+only the changed groups and notes into its text (:mod:`scantui.labels.splice`):
+the draws reach it (first/last group, removals, new groups, notes added and
+removed, several edits in one save), and it must write those same bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scantui.errors import InputError
-from scantui.labels import Group, LabelsStore, document, line_merge
+from scantui.labels import Group, LabelsStore, document, line_merge, splice
 from scantui.labels.model import Scan, Source
 from scantui.labels.store import read_snapshot
 from scantui.labels.validate import check_labels, plain
@@ -136,15 +139,25 @@ def _edit(store: LabelsStore, op: int, pick: int, text: str) -> None:
             store.set_source(f"192.0.2.{pick % 4 + 10}", note=text or None, tags=("t",) if pick % 2 else ())
         elif op == 7 and gid:
             store.record_scan(gid, 443, dt.date(2024, 3, 1 + pick % 28), [f"203.0.113.{pick % 250}"])
+        elif op == 8 and ids:  # the first or the last group
+            store.update(ids[-(pick % 2)], notes=text, title=f"renamed {pick}")
+        elif op == 9 and len(ids) > 1:  # the last or the first group removed
+            store.remove(ids[-1 + pick % 2])
+        elif op == 10 and len(ids) > 1:  # one group folded into another: a change and a removal
+            store.merge(ids[pick % len(ids)], ids[(pick + 1) % len(ids)])
+        elif op == 11:
+            store.set_source(f"10.1.{pick % 3}.0", note=None, tags=())  # a source note removed (when there is one)
     except (InputError, ValueError):
         pass  # an edit the model refuses (an id taken, text a field cannot hold): nothing changed
 
 
-EDITS = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 7), st.integers(0, 999), st.sampled_from(HOSTILE)), min_size=1, max_size=8)
+#: Saves in turn: (analyst, the edits before the save: one, or many at once).
+EDITS = st.lists(st.tuples(st.integers(0, 1), st.lists(st.tuples(st.integers(0, 11), st.integers(0, 999), st.sampled_from(HOSTILE)),
+                                                       min_size=1, max_size=4)), min_size=1, max_size=8)
 
 
 @pytest.mark.parametrize("start", ["hand", "writer"])
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(edits=EDITS)
 def test_two_analysts_saves_write_the_reference_bytes_and_merge(tmp_path_factory, start, edits):
     path = tmp_path_factory.mktemp("save") / "labels.yaml"
@@ -153,9 +166,10 @@ def test_two_analysts_saves_write_the_reference_bytes_and_merge(tmp_path_factory
     else:
         written_by_writer(path)
     stores = [LabelsStore.load(path, now=lambda: T0, author=who) for who in ("ana", "bob")]
-    for who, op, pick, text in edits:
+    for who, batch in edits:
         store, other = stores[who], stores[1 - who]
-        _edit(store, op, pick, text)
+        for op, pick, text in batch:
+            _edit(store, op, pick, text)
         previous = path.read_bytes()
         result = store.save()
         data = path.read_bytes()
@@ -210,3 +224,46 @@ def test_line_merge_shortcut_is_the_diff_merge(tmp_path):
     edited = lines[:5] + ["    extra: 1\n"] + lines[5:9] + lines[10:]
     assert line_merge.merge_lines(lines, list(lines), edited) == _old_merge_lines(lines, list(lines), edited) == edited
     assert list(difflib.unified_diff(lines, edited))  # the edit is a real change
+
+
+def test_a_save_of_a_writer_made_file_renders_and_reads_back_only_the_changed_groups(tmp_path, monkeypatch):
+    path = tmp_path / "labels.yaml"
+    written_by_writer(path)
+    store = LabelsStore.load(path, now=lambda: T0, author="ana")
+    store.set_verdict("G00", "collaborative")
+    store.save()  # the first save proves the file is the dump of its tree (one whole dump), then splices
+    assert store._kept.spliced
+    parsed: list[int] = []
+    dumped: list[int] = []
+    parse, dump = document.parse, document.dump
+    size = len(path.read_text())
+    for change in (lambda: store.update("G05", notes="last\ngroup"), lambda: store.remove("G00"),
+                   lambda: store.add(Group("N1", title="new", members=("198.18.0.1",))),
+                   lambda: store.set_source("10.1.0.0", note="changed"), lambda: store.set_source("10.1.2.0", note="added")):
+        previous = path.read_bytes()
+        change()
+        with monkeypatch.context() as m:
+            m.setattr(document, "parse", lambda text, name: parsed.append(len(text)) or parse(text, name))
+            m.setattr(document, "dump", lambda doc, layout: dumped.append(len(doc.get("groups", ()))) or dump(doc, layout))
+            store.save()
+        assert path.read_bytes() == reference_bytes(previous, store.groups, store.sources)
+        assert store._kept.spliced
+    # nothing but one-item documents was parsed or dumped: the changed groups and notes, not the file
+    assert parsed and max(parsed) < size / 3 and set(dumped) <= {0, 1}
+    assert read_snapshot(path).groups == store.groups and [s.ip for s in read_snapshot(path).sources] == ["10.1.0.0", "10.1.2.0"]
+
+
+def test_a_splice_whose_item_would_not_read_back_falls_back_to_the_whole_file(tmp_path, monkeypatch):
+    path = tmp_path / "labels.yaml"
+    written_by_writer(path)
+    store = LabelsStore.load(path, now=lambda: T0, author="ana")
+    store.set_verdict("G00", "collaborative")
+    store.save()
+    assert store._kept.spliced
+    monkeypatch.setattr(splice, "_read_back", lambda *args: None)  # the tree is patched, then the item is refused
+    previous = path.read_bytes()
+    store.update("G01", notes="changed")
+    store.remove("G03")
+    store.save()
+    assert path.read_bytes() == reference_bytes(previous, store.groups, store.sources)
+    assert not store._kept.spliced and read_snapshot(path).groups == store.groups

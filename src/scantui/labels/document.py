@@ -436,14 +436,17 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
 # -- minimal-diff rewrite -------------------------------------------------------
 
 
-def rewrite(original: str | None, doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source] | None = None) -> list[str]:
+def rewrite(original: str | None, doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source] | None = None,
+            before: str | None = None) -> list[str]:
     """Candidate texts for *doc* (parsed from *original*) changed to hold *groups* (and *sources*), best first.
 
     The splice into the original text comes first, the plain re-emission
     second; the caller keeps the first that reads back to exactly *groups*.
+    *before*: ``dump(doc)`` in *original*'s layout when the caller has it already.
     """
     layout = Layout.guess(original) if original else Layout()
-    before = dump(doc, layout) if original else ""
+    if before is None:
+        before = dump(doc, layout) if original else ""
     patch_document(doc, groups, sources)
     after = dump(doc, layout)
     if not original:

@@ -17,6 +17,10 @@ exactly the merged groups; otherwise nothing is written.
 The store keeps the file's parse as last read or written (the tree that
 reading the written text back gave): the next save parses the file again
 only when its bytes differ from those (another analyst saved in between).
+When the file is exactly the dump of that tree (a file scantui wrote), only
+the changed groups and notes are rendered, read back and spliced into its
+text (:mod:`scantui.labels.splice`: the same bytes); otherwise, or when the
+splice cannot prove a case, the whole file is rendered and read back.
 
 ``save(edit=...)`` instead applies an edit to the file *as it is now*, under
 the lock (the store is first brought up to date with the disk): how new ids
@@ -46,6 +50,7 @@ from scantui.labels.files import read_bytes, sidecar, write_atomic
 from scantui.lock import FileLock
 from scantui.labels.member_index import MemberIndex
 from scantui.labels.merge import Conflict, LabelsConflict, merge3
+from scantui.labels.splice import Dirty, Spliceable, layout_key, splice
 from scantui.labels.model import Group, Scan, Source, now_utc, parse_address, parse_member, show
 from scantui.labels.validate import LabelsInvalid, Problem, check_document, check_labels, plain
 
@@ -81,6 +86,8 @@ class _Snapshot:
     groups: list[Group]
     bom: bool
     sources: list[Source] = dataclasses_field(default_factory=list)
+    spliceable: Spliceable | None = None  # proof that text is the dump of doc (None: not known)
+    spliced: bool = False  # doc was patched by a splice, not parsed from text
 
     @property
     def digest(self) -> str:
@@ -390,10 +397,29 @@ class LabelsStore:
 
     def _render(self, disk: _Snapshot | None, groups: list[Group], sources: list[Source]) -> _Snapshot:
         """The new file (bytes, and the snapshot reading them gives: the tree parsed back from them)."""
+        bom = bool(disk and disk.bom)
+        before = None
+        if disk is not None:
+            layout = document.Layout.guess(disk.text)
+            key = layout_key(layout)
+            if disk.spliceable is None or disk.spliceable.layout != key:
+                before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
+                disk.spliceable = Spliceable(key) if before == disk.text else None
+            if disk.spliceable is not None:
+                dirty = False
+                try:
+                    text = splice(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path))
+                except Dirty:
+                    text, dirty = None, True
+                if text is not None:
+                    return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
+                                     Spliceable(key), spliced=True)
+                if dirty or disk.spliced:  # the whole-file path renders from the file's own parse, as it always did
+                    disk = _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)), disk.groups, disk.bom, disk.sources)
+                    before = None
         doc = disk.doc if disk else document.new_document()
         top = plain({k: v for k, v in doc.items() if k not in ("groups", "sources")})
-        bom = bool(disk and disk.bom)
-        for text in document.rewrite(disk.text if disk else None, doc, groups, sources):
+        for text in document.rewrite(disk.text if disk else None, doc, groups, sources, before):
             back = self._reads_back(text, groups, sources, top)
             if back is not None:
                 tree, back_groups, back_sources = back

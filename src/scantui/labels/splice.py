@@ -1,0 +1,197 @@
+"""A labels save that renders only the changed groups and source notes, spliced into the file's text.
+
+When the file is exactly ruamel's emission of its tree (a file scantui wrote:
+:attr:`Spliceable` says so, proven once by a whole dump), the whole-file save
+(:func:`scantui.labels.document.rewrite`: patch the tree, dump it, read it all
+back) writes that emission of the patched tree. Each item of the ``groups``
+(``sources``) block sequence is emitted on its own lines, so :func:`splice`
+builds the same text from the file's lines: the lines of every unchanged item
+kept, each changed or new item dumped alone (a one-item ``groups:`` document in
+the file's layout) and read back alone (it must give exactly that group, and
+dump again to the same lines, so the result is still the emission of its tree).
+
+It declines (``None``, the tree untouched) whenever it cannot prove a case:
+no block sequence at the top level, an item whose lines are not exactly its own
+dump (hand formatting, a comment, flow style), comments on a changed item,
+items reordered, a ``sources:`` key appearing or going. The caller then
+renders the whole file as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from scantui.errors import InputError
+from scantui.labels import document
+from scantui.labels.model import FORMAT_VERSION, VERSION_KEY, Group, Source
+from scantui.labels.validate import check_labels
+
+
+@dataclass(frozen=True)
+class Spliceable:
+    """Proof that a text is ``document.dump(tree, layout)`` of its tree, for this layout."""
+
+    layout: tuple[int, int, int, bool]
+
+
+def layout_key(layout: document.Layout) -> tuple[int, int, int, bool]:
+    return (layout.mapping, layout.sequence, layout.offset, layout.explicit_start)
+
+
+class Dirty(Exception):
+    """The splice changed the tree and then could not finish: the tree no longer matches the text."""
+
+
+def _commented(node: Any) -> bool:
+    ca = getattr(node, "ca", None)
+    if ca is not None and (ca.comment or ca.items or getattr(ca, "_post", None) or getattr(ca, "_pre", None)):
+        return True
+    if isinstance(node, dict):
+        return any(_commented(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_commented(v) for v in node)
+    return False
+
+
+def _item_text(key: str, node: Any, layout: document.Layout) -> str | None:
+    """The lines *node* takes as an item of the top-level *key* sequence, dumped alone."""
+    mini = CommentedMap()
+    seq = CommentedSeq([node])
+    seq.fa.set_block_style()
+    mini[key] = seq
+    text = document.dump(mini, layout)
+    head = f"{key}:\n"
+    return text[len(head):] if text.startswith(head) else None
+
+
+def _read_back(key: str, text: str, record: Group | Source, layout: document.Layout, path: str) -> Any | None:
+    """The node *text* (one item's lines) parses to, when it reads back as exactly *record* and dumps again to *text*."""
+    head = f"{VERSION_KEY}: {FORMAT_VERSION}\n" + ("groups: []\n" if key == "sources" else "") + f"{key}:\n"
+    try:
+        tree = document.parse(head + text, path)
+    except InputError:
+        return None
+    groups, sources, problems = check_labels(tree)
+    if problems or (groups if key == "groups" else sources) != [record]:
+        return None
+    node = tree[key][0]
+    return node if _item_text(key, node, layout) == text else None
+
+
+@dataclass
+class _Block:
+    key: str
+    attr: str
+    seq: CommentedSeq
+    old: Sequence[Group | Source]
+    new: Sequence[Group | Source]
+    starts: list[int]
+    end: int
+    changed: bool = False
+
+
+def _find_block(lines: list[str], key: str, attr: str, seq: Any, old: Sequence[Any], new: Sequence[Any],
+                layout: document.Layout) -> _Block | None:
+    if not isinstance(seq, CommentedSeq) or not len(seq) or len(seq) != len(old) or not new or seq.ca.comment or seq.ca.items or layout.offset < 1:
+        return None
+    try:
+        head = lines.index(f"{key}:\n")
+    except ValueError:
+        return None
+    prefix = " " * layout.offset + "- "
+    starts: list[int] = []
+    end = head + 1
+    while end < len(lines) and (lines[end][:1] == " " or lines[end] == "\n"):
+        if lines[end].startswith(prefix):
+            starts.append(end)
+        end += 1
+    if len(starts) != len(seq) or starts[0] != head + 1 or any(not lines[k].startswith(f"{prefix}{attr}: ") for k in starts):
+        return None
+    return _Block(key, attr, seq, old, new, starts, end)
+
+
+def _plan(lines: list[str], block: _Block, layout: document.Layout) -> bool:
+    """Whether *block* can be spliced: order kept, every changed or removed item's lines exactly its dump."""
+    old_ids = [getattr(r, block.attr) for r in block.old]
+    new_ids = [getattr(r, block.attr) for r in block.new]
+    old_pos = {k: i for i, k in enumerate(old_ids)}
+    new_set = set(new_ids)
+    if any(str(block.seq[i].get(block.attr)) != k for i, k in enumerate(old_ids)):
+        return False
+    if [k for k in new_ids if k in old_pos] != [k for k in old_ids if k in new_set]:
+        return False  # an order change: the whole-file path moves items
+    by_id = {getattr(r, block.attr): r for r in block.new}
+    touched = [i for i, k in enumerate(old_ids) if k not in new_set or by_id[k] != block.old[i]]
+    block.changed = bool(touched) or len(new_ids) != len(old_ids)
+    for i in touched:
+        node = block.seq[i]
+        if _commented(node) or _item_text(block.key, node, layout) != "".join(lines[block.starts[i]:_stop(block, i)]):
+            return False
+    return True
+
+
+def _stop(block: _Block, i: int) -> int:
+    return block.starts[i + 1] if i + 1 < len(block.starts) else block.end
+
+
+def _apply(lines: list[str], block: _Block, layout: document.Layout, path: str) -> list[str]:
+    """The block's new item lines; the tree's sequence patched as the whole-file path patches it."""
+    old_pos = {getattr(r, block.attr): i for i, r in enumerate(block.old)}
+    out: list[str] = []
+    nodes: list[Any] = []
+    for record in block.new:
+        i = old_pos.get(getattr(record, block.attr))
+        if i is not None and record == block.old[i]:
+            out.extend(lines[block.starts[i]:_stop(block, i)])
+            nodes.append(block.seq[i])
+            continue
+        if i is None:
+            node = document.group_node(record)
+        else:
+            node = block.seq[i]
+            document.patch_group(node, record)
+        text = _item_text(block.key, node, layout)
+        back = _read_back(block.key, text, record, layout, path) if text is not None else None
+        if back is None:
+            raise Dirty
+        out.append(text)
+        nodes.append(back)
+    block.seq.clear()
+    block.seq.extend(nodes)
+    return out
+
+
+def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Group], groups: Sequence[Group],
+           old_sources: Sequence[Source], sources: Sequence[Source], path: str) -> str | None:
+    """The text of *doc* (whose dump in *layout* is *text*) changed to hold *groups* and *sources*; ``None`` when
+    it cannot be proven (the tree untouched). Raises :class:`Dirty` when it failed after patching the tree."""
+    if not isinstance(doc, CommentedMap) or _commented_top(doc):
+        return None
+    lines = text.splitlines(True)
+    blocks: list[_Block] = []
+    for key, attr, old, new in (("groups", "id", old_groups, groups), ("sources", "ip", old_sources, sources)):
+        if list(old) == list(new):
+            continue
+        block = _find_block(lines, key, attr, doc.get(key), old, new, layout)
+        if block is None or not _plan(lines, block, layout):
+            return None
+        if block.changed:
+            blocks.append(block)
+    pieces: list[tuple[int, int, list[str]]] = [(b.starts[0], b.end, _apply(lines, b, layout, path)) for b in blocks]
+    out: list[str] = []
+    at = 0
+    for start, end, new_lines in sorted(pieces, key=lambda p: p[0]):
+        out.extend(lines[at:start])
+        out.extend(new_lines)
+        at = end
+    out.extend(lines[at:])
+    return "".join(out)
+
+
+def _commented_top(doc: CommentedMap) -> bool:
+    """Comments on the top-level keys that hold the groups or the notes (their lines are outside any item)."""
+    ca = doc.ca
+    return any(k in ca.items for k in ("groups", "sources"))
