@@ -3,7 +3,9 @@
 The change is made (once, with ``os.truncate`` on the real file) when the
 capture reader first reports progress on FILE: it has opened FILE and decoded
 its first window, and will read further; for a CSV, LOG or Parquet input, once
-it has been validated and before its rows are read (:func:`_cut_between_reads`). Small read pieces make a capture of a
+it has been validated and before its rows are read (:func:`_cut_between_reads`); with
+``SHRINKRUN_AT=MODULE:FUNCTION`` in the environment, instead when FUNCTION is first called (e.g. a
+query run after the rollup was read from its cache, which does not validate the file again). Small read pieces make a capture of a
 few MiB span several of them. Exits with the command's exit status (a reader
 that maps the file dies of SIGBUS at a cut instead: -7).
 """
@@ -35,10 +37,28 @@ def main() -> None:
             os.truncate(path, size)
 
     LoadStats.advance = cut_once
-    _cut_between_reads(path, size)
+    if os.environ.get("SHRINKRUN_AT"):
+        _cut_at(path, size, os.environ["SHRINKRUN_AT"])
+    else:
+        _cut_between_reads(path, size)
     from scantui.cli.main import main as scantui
 
     scantui(argv)
+
+
+def _cut_at(path: str, size: int, where: str) -> None:
+    import importlib
+
+    module, name = where.split(":")
+    mod = importlib.import_module(module)
+    func = getattr(mod, name)
+
+    def cut_first(*args, **kwargs):
+        if os.path.getsize(path) != size:
+            os.truncate(path, size)
+        return func(*args, **kwargs)
+
+    setattr(mod, name, cut_first)
 
 
 def _cut_between_reads(path: str, size: int) -> None:

@@ -74,3 +74,36 @@ def test_a_csv_cut_inside_a_line_and_a_parquet_file_cut_once_validated_are_notif
             assert app.is_running
 
         run_app(make_app([path], tmp_path / "cache"), scenario)
+
+
+def test_a_parquet_file_cut_after_loading_makes_a_query_panic_into_a_notification(tmp_path):
+    """Loaded, then cut: the packets screen reads the file itself (its day states pruned) and polars panics.
+    Before: the panic (a BaseException) went past the worker's ``except Exception``: no notification, the
+    screen said nothing. Now: a notification naming the file, and the app stays up."""
+    import shutil
+
+    day = tmp_path / "day.parquet"
+    tiny_frame().write_parquet(day, row_group_size=64)
+    cache = tmp_path / "cache"
+
+    async def scenario(app, pilot):
+        from tuihelp import settle
+
+        app.state.workspace.packets().collect_schema()  # the file's table, validated while it was whole
+        for state in (cache / "days" / "state").iterdir():
+            shutil.rmtree(state)
+        size = day.stat().st_size
+        os.truncate(day, size // 10)  # the rows of every day past the cut
+        await pilot.press("2")
+        await settle(app, pilot)
+        await pilot.press("p")
+        await settle(app, pilot)
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert any(m.startswith(f"{day}: the file changed while it was read ({size:,} bytes when opened")
+                   for m in errors), errors
+        assert app.is_running and not any(not w.is_finished for w in app.workers)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running
+
+    run_app(make_app([day], cache), scenario)

@@ -80,6 +80,8 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning expected failures into one line and exit 2."""
     allocator.settle()  # before polars loads (see scantui.cli.allocator)
+    if not os.environ.get("SCANTUI_DEBUG"):  # a polars panic: Rust's own lines on stderr, not its backtrace
+        os.environ["RUST_BACKTRACE"] = "0"
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         if not args:  # bare ``scantui``: the help, not a usage error
@@ -106,10 +108,16 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - last resort: stay one line unless debugging
         polars_error = _polars_error_type()
         if polars_error is not None and isinstance(exc, polars_error):
-            _fail(_first_line(exc), 2)
+            _fail(_changed_input() or _first_line(exc), 2)
         if os.environ.get("SCANTUI_DEBUG"):
             raise
         _fail(f"internal error: {type(exc).__name__}: {_first_line(exc)} (set SCANTUI_DEBUG=1 for the traceback)", 70)
+    except BaseException as exc:  # polars' PanicException is a BaseException; SystemExit and the like go on
+        if not _is_polars_panic(exc) or os.environ.get("SCANTUI_DEBUG"):
+            raise
+        from scantui.io.read_panics import panic_error
+
+        _fail(panic_error(exc).message, 2)
     sys.exit(0)
 
 
@@ -150,6 +158,20 @@ def _usage_hint(exc: click.ClickException) -> str:
 def _polars_error_type():
     mod = sys.modules.get("polars")
     return getattr(getattr(mod, "exceptions", None), "PolarsError", None) if mod else None
+
+
+def _is_polars_panic(exc: BaseException) -> bool:
+    mod = sys.modules.get("polars")
+    panic = getattr(getattr(mod, "exceptions", None), "PanicException", None) if mod else None
+    return panic is not None and isinstance(exc, panic)
+
+
+def _changed_input() -> str | None:
+    """A polars error while reading: the error of an input changed since it was opened, if one was."""
+    from scantui.io.read_panics import changed_input_error
+
+    err = changed_input_error()
+    return err.message if err is not None else None
 
 
 def _first_line(exc: BaseException) -> str:

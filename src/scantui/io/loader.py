@@ -38,7 +38,7 @@ from pathlib import Path
 import polars as pl
 
 from scantui.errors import InputError
-from scantui.io import detect
+from scantui.io import detect, read_panics
 from scantui.io.options import LoadOptions
 from scantui.io.schema import EXTRA, conform
 from scantui.io.stats import FileStats, LoadStats
@@ -111,6 +111,7 @@ class Dataset:
         self._source: Callable[[], pl.LazyFrame] | None = None
         # polars reads these again after validating them (no reader of ours sees a cut): their identity when opened
         self._opened = {f.path: _identity(f.path) for f in inputs if f.format not in (detect.PCAP, detect.PCAPNG)}
+        read_panics.track(self)  # a panic anywhere later names the input that changed
 
     @property
     def lf(self) -> pl.LazyFrame:

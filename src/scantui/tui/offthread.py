@@ -21,6 +21,8 @@ from typing import Any
 from textual.message import Message
 from textual.worker import get_current_worker
 
+from scantui.io.read_panics import FAILURES
+
 
 #: Seconds a long computation sleeps between slices (~10-60 ms of work each): the UI thread's window.
 _BREATHE = 0.001
@@ -80,7 +82,7 @@ class LatestMixin:
             worker = get_current_worker()
             try:
                 result = compute()
-            except Exception as exc:  # noqa: BLE001 - a notification; the app keeps running
+            except FAILURES as exc:  # noqa: BLE001 - a notification; the app keeps running
                 from scantui.tui.state import error_text
 
                 if not worker.is_cancelled:

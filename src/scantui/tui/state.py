@@ -270,9 +270,12 @@ class DataState:
 
 
 def error_text(exc: BaseException) -> str:
-    """One line for a notification: a ScantuiError's message, else the exception's type and first line."""
+    """One line for a notification: a ScantuiError's message, else the exception's type and first line
+    (a polars panic: :func:`scantui.io.read_panics.panic_error`)."""
     from scantui.errors import ScantuiError
+    from scantui.io.read_panics import as_error
 
+    exc = as_error(exc)  # a polars panic: the changed input's error, or polars' own first line
     if isinstance(exc, ScantuiError):
         return exc.message
     lines = str(exc).strip().splitlines()

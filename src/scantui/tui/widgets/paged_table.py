@@ -21,6 +21,7 @@ from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.worker import get_current_worker
 
+from scantui.io.read_panics import FAILURES, as_error
 from scantui.tui.columns import Column
 from scantui.tui.widgets.table import BLOCK_ROWS, VirtualTable
 
@@ -128,8 +129,8 @@ class PagedTable(VirtualTable):
     def _read_page(self, fetch: Fetch, pager: int, number: int) -> None:
         try:
             rows = fetch(number * PAGE_ROWS, PAGE_ROWS)
-        except Exception as exc:  # noqa: BLE001 - shown; the placeholder stays
-            self.app.call_from_thread(self._page_failed, pager, number, exc)
+        except FAILURES as exc:  # noqa: BLE001 - shown; the placeholder stays
+            self.app.call_from_thread(self._page_failed, pager, number, as_error(exc))
             return
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._page_loaded, pager, number, rows)

@@ -47,6 +47,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
+from scantui.io.read_panics import FAILURES, as_error
 from scantui.tui.columns import Column
 from scantui.tui.widgets.row_cursor import RowCursorView
 
@@ -342,8 +343,9 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
     def _sort_in_thread(self, frame: pl.DataFrame, generation: int, keep_cursor: bool) -> None:
         try:
             view = self._sorted(frame)
-        except Exception as exc:  # noqa: BLE001 - shown; the old order stays
-            self.app.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}", title="sort", severity="error", markup=False)
+        except FAILURES as exc:  # noqa: BLE001 - shown; the old order stays
+            err = as_error(exc)  # a polars panic: one line
+            self.app.call_from_thread(self.notify, f"{type(err).__name__}: {err}", title="sort", severity="error", markup=False)
             return
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._install, view, generation, keep_cursor)

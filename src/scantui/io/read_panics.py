@@ -1,0 +1,76 @@
+"""A polars panic while reading user data, as one error that names the file when it can be known.
+
+Polars raises pyo3's ``PanicException`` when a Rust assertion fails, e.g. reading a Parquet file cut
+or rewritten after its footer was read. It derives from BaseException, not Exception, so an ordinary
+``except Exception`` lets it through: :data:`FAILURES` is the tuple a handler that shows every failure
+catches instead (KeyboardInterrupt and SystemExit stay out of it). :func:`panic_error` turns a panic
+into an :class:`~scantui.errors.InputError`: the changed input's own error when one of the data sets
+opened in this process (:func:`track`) has an input whose size or mtime is no longer the one it had
+when opened, else ``polars failed reading the data: WHY``.
+
+Polars' own Rust panic text (``thread ... panicked at ...``) is printed on stderr by Rust's panic
+hook, which cannot be replaced from Python and which polars offers no setting to silence;
+``RUST_BACKTRACE=0`` shortens it to its first lines (see :mod:`scantui.cli.main`).
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from typing import Any
+
+import polars as pl
+
+from scantui.errors import InputError
+
+#: What a handler that reports every failure of a polars query catches: errors, and polars' panics.
+FAILURES: tuple[type[BaseException], ...] = (Exception, pl.exceptions.PanicException)
+
+_DATASETS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+# a panic in a polars worker thread is re-raised wrapped: "... JoinError::Panic(Id(12), \"...\", ...)"
+_INNER = re.compile(r'JoinError::Panic\(Id\(\d+\), \\*"')
+
+
+def track(dataset: Any) -> None:
+    """Remember *dataset* (a :class:`~scantui.io.loader.Dataset`, weakly) for :func:`panic_error`."""
+    _DATASETS.add(dataset)
+
+
+def is_panic(exc: BaseException) -> bool:
+    """Whether *exc* is polars' (pyo3's) ``PanicException``."""
+    return isinstance(exc, pl.exceptions.PanicException)
+
+
+def panic_error(exc: BaseException) -> InputError:
+    """The error to report for the panic *exc* (see the module doc)."""
+    changed = changed_input_error()
+    if changed is not None:
+        return changed
+    return InputError(f"polars failed reading the data: {panic_why(exc)}")
+
+
+def as_error(exc: BaseException) -> BaseException:
+    """*exc*, or for a panic its :func:`panic_error` (an Exception, shown like any other)."""
+    return panic_error(exc) if is_panic(exc) else exc
+
+
+def changed_input_error() -> InputError | None:
+    """The error of the first input (of a data set opened in this process) changed since it was opened."""
+    for dataset in list(_DATASETS):
+        try:
+            dataset.check_unchanged()
+        except InputError as err:
+            return err
+    return None
+
+
+def panic_why(exc: BaseException) -> str:
+    """The panic's own message: the innermost one of a panic re-raised across polars' threads."""
+    text = str(exc).strip()
+    inner = list(_INNER.finditer(text))
+    if inner:
+        rest = text[inner[-1].end():]
+        text = re.split(r'\\*"', rest, maxsplit=1)[0]
+    lines = text.strip().splitlines()
+    return lines[0] if lines else "a panic with no message"
