@@ -19,14 +19,21 @@ import re
 import weakref
 from typing import Any
 
-import polars as pl
-
 from scantui.errors import InputError
 
-#: What a handler that reports every failure of a polars query catches: errors, and polars' panics.
-FAILURES: tuple[type[BaseException], ...] = (Exception, pl.exceptions.PanicException)
 
-_DATASETS: weakref.WeakSet[Any] = weakref.WeakSet()
+def __getattr__(name: str) -> Any:
+    """``FAILURES``: what a handler that reports every failure of a polars query catches (errors, and polars'
+    panics), made on first use so that importing this module (the TUI does before its first paint) does not
+    load polars. Handlers name it as ``read_panics.FAILURES``: evaluated only when an exception reaches them."""
+    if name == "FAILURES":
+        import polars as pl
+
+        return (Exception, pl.exceptions.PanicException)
+    raise AttributeError(name)
+
+# the data sets opened in this process, oldest first (weakly: a closed one drops out)
+_DATASETS: list[weakref.ref[Any]] = []
 
 # a panic in a polars worker thread is re-raised wrapped: "... JoinError::Panic(Id(12), \"...\", ...)"
 _INNER = re.compile(r'JoinError::Panic\(Id\(\d+\), \\*"')
@@ -34,11 +41,14 @@ _INNER = re.compile(r'JoinError::Panic\(Id\(\d+\), \\*"')
 
 def track(dataset: Any) -> None:
     """Remember *dataset* (a :class:`~scantui.io.loader.Dataset`, weakly) for :func:`panic_error`."""
-    _DATASETS.add(dataset)
+    _DATASETS[:] = [ref for ref in _DATASETS if ref() is not None and ref() is not dataset]
+    _DATASETS.append(weakref.ref(dataset))
 
 
 def is_panic(exc: BaseException) -> bool:
     """Whether *exc* is polars' (pyo3's) ``PanicException``."""
+    import polars as pl
+
     return isinstance(exc, pl.exceptions.PanicException)
 
 
@@ -56,8 +66,12 @@ def as_error(exc: BaseException) -> BaseException:
 
 
 def changed_input_error() -> InputError | None:
-    """The error of the first input (of a data set opened in this process) changed since it was opened."""
-    for dataset in list(_DATASETS):
+    """The error of an input changed since it was opened, of the data set opened last first (the one a query
+    reads now: the TUI's palette may have opened others before it)."""
+    for ref in reversed(list(_DATASETS)):
+        dataset = ref()
+        if dataset is None:
+            continue
         try:
             dataset.check_unchanged()
         except InputError as err:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from textual import work
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 from scantui.safetext import safe_text
 from scantui.tui.messages import LoadProgress, StepDone, StepFailed
 from scantui.tui.state import DataState, error_text
@@ -83,7 +83,7 @@ class PipelineMixin:
         def target() -> None:
             try:
                 run()
-            except FAILURES as exc:  # noqa: BLE001 - every failure is shown; unexpected ones keep their traceback
+            except read_panics.FAILURES as exc:  # noqa: BLE001 - every failure is shown; unexpected ones keep their traceback
                 from scantui.errors import ScantuiError
 
                 outcome["failure"] = (step, error_text(exc), None if isinstance(exc, ScantuiError) else traceback.format_exc())

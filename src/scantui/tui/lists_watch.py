@@ -40,14 +40,14 @@ def _relist(app: Any, scanners: Any, stamp: Any) -> None:
     """The scanner list with its ``list`` column from the lists now stored (a thread worker); a broken list file
     is a notification and the column stays as it was."""
     from scantui.enrich.lists import with_list_column
-    from scantui.io.read_panics import FAILURES
+    from scantui.io import read_panics
     from scantui.tui.state import error_text
 
     try:
         frame = with_list_column(scanners.frame.drop("list", strict=False))
         if "list" in scanners.frame.columns:
             frame = frame.select(scanners.frame.columns)  # the column where it was
-    except FAILURES as exc:  # noqa: BLE001 - shown; the table keeps the lists it had
+    except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the table keeps the lists it had
         app.call_from_thread(app.notify, error_text(exc), title="known-scanner lists", severity="error", markup=False)
         return
     app.call_from_thread(_show, app, scanners, dataclasses.replace(scanners, frame=frame), stamp)

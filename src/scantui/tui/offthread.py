@@ -21,7 +21,7 @@ from typing import Any
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 
 
 #: Seconds a long computation sleeps between slices (~10-60 ms of work each): the UI thread's window.
@@ -82,7 +82,7 @@ class LatestMixin:
             worker = get_current_worker()
             try:
                 result = compute()
-            except FAILURES as exc:  # noqa: BLE001 - a notification; the app keeps running
+            except read_panics.FAILURES as exc:  # noqa: BLE001 - a notification; the app keeps running
                 from scantui.tui.state import error_text
 
                 if not worker.is_cancelled:

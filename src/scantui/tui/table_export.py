@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 from scantui.tui.columns import ip_text
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def _write(app: Any, frame: pl.DataFrame, fmt: str, path: Path) -> None:
 
     try:
         n = write_table(frame, path, fmt)
-    except FAILURES as exc:  # noqa: BLE001 - every failure is said; nothing half-written (atomic)
+    except read_panics.FAILURES as exc:  # noqa: BLE001 - every failure is said; nothing half-written (atomic)
         app.call_from_thread(app.notify, _failure(exc, path), title="export failed", severity="error", markup=False)
         return
     noun = "IPs" if fmt == "ips" else "rows"

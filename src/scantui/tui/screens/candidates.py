@@ -43,7 +43,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 from scantui.safetext import safe_line
 from scantui.tui.app_views import range_text
 from scantui.analysis.query_help import RECORD_QUERY_HELP
@@ -217,7 +217,7 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
             known = dict(self._fields)
             fields = {"groups": list_fields(groups, known.get("groups")),
                       "candidates": list_fields(candidates, known.get("candidates"))}
-        except FAILURES as exc:  # noqa: BLE001 - shown; the lists keep their last rows
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the lists keep their last rows
             self.app.call_from_thread(self.notify, error_text(exc), title="candidates", severity="error", markup=False)
             return
         if not get_current_worker().is_cancelled:

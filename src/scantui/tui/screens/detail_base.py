@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 from scantui.tui.state import error_text
 from scantui.tui.widgets.figures import FigurePanel
 from scantui.tui.widgets.timing import PINNED, TimingStrips
@@ -104,7 +104,7 @@ class DetailScreen(Screen):
         worker = get_current_worker()
         try:
             result = compute()
-        except FAILURES as exc:  # noqa: BLE001 - every failure is shown; the screen stays
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - every failure is shown; the screen stays
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, what, exc)
             return

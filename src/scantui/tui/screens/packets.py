@@ -29,7 +29,7 @@ from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from scantui.analysis.packet_filter import WHERE_HELP
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 from scantui.safetext import safe_line
 from scantui.tui.member_notes import with_source_tags
 from scantui.tui.screens.packets_view import PACKET_COLUMNS, PacketsView, filter_term, packet_columns
@@ -152,7 +152,7 @@ class PacketsScreen(FilterScreen):
             source, files = workspace.packet_view()
             lf = select_packets(source, selection)
             first = with_source_tags(read_page(lf, 0, PAGE_ROWS), tags)
-        except FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, "could not read the packets", exc)
             return
@@ -163,7 +163,7 @@ class PacketsScreen(FilterScreen):
             return
         try:
             total = packet_count(lf)
-        except FAILURES as exc:  # noqa: BLE001
+        except read_panics.FAILURES as exc:  # noqa: BLE001
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, "could not count the packets", exc)
             return
@@ -286,7 +286,7 @@ class PacketsScreen(FilterScreen):
         worker = get_current_worker()
         try:
             counts = frequency(lf, key)
-        except FAILURES as exc:  # noqa: BLE001
+        except read_panics.FAILURES as exc:  # noqa: BLE001
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, f"could not count {header}", exc)
             return
@@ -343,7 +343,7 @@ class PacketsScreen(FilterScreen):
     def _export(self, lf: pl.LazyFrame, files: list[Any], path: Path) -> None:
         try:
             message = export_packets(lf, path, files)
-        except FAILURES as exc:  # noqa: BLE001 - shown; nothing half-written (the writers are atomic)
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; nothing half-written (the writers are atomic)
             self.app.call_from_thread(self.notify, error_text(exc), title="export failed", severity="error",
                                       timeout=10, markup=False)
             return

@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 from scantui.safetext import safe_line
 from scantui.tui.columns import ip_text
 from scantui.tui.state import error_text
@@ -104,7 +104,7 @@ class DissectionScreen(Screen):
         try:
             found = dissect(row, self.files)
             lines = hexdump(found.raw)
-        except FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, exc)
             return

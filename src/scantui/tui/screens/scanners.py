@@ -22,7 +22,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 from scantui.safetext import safe_line
 from scantui.tui.app_views import range_text
 from scantui.tui.columns import SCANNER_TABLE_COLUMNS, scanner_display
@@ -162,7 +162,7 @@ class ScannersScreen(FilterScreen):
             ports = (lambda ranges: state.sources_on_ports(ranges, time_range)) if time_range else state.sources_on_ports
             result, notes = filter_scanners(frame, query, ports, state.sources_on_days, state.sources_of_sensors)
             result = result.drop(SOURCE_COLUMNS)
-        except FAILURES as exc:  # noqa: BLE001 - shown, and the screen keeps working
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
             return
         if not get_current_worker().is_cancelled:

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 from scantui.present import sensors_cell
 from scantui.safetext import safe_line
 from scantui.tui.columns import Column, int_text, ip_text, plain_int_text
@@ -151,7 +151,7 @@ class SensorsScreen(Screen):
             sources = state.workspace.seen_by_not(a, b)
             collab = state.collab if state.collab is not None else state.build_collab()
             scans = covering(collab.candidates, a, b)
-        except FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, exc)
             return

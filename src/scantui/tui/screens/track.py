@@ -32,7 +32,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.columns import Column, int_text, ip_text, percent_text, plain_int_text
 from scantui.tui.safe import line_content
@@ -207,7 +207,7 @@ class TrackScreen(Screen):
         worker = get_current_worker()
         try:
             doc = workspace.track(members)
-        except FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, exc)
             return

@@ -21,7 +21,8 @@ from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES, as_error
+from scantui.io import read_panics
+from scantui.io.read_panics import as_error
 from scantui.tui.columns import Column
 from scantui.tui.widgets.table import BLOCK_ROWS, VirtualTable
 
@@ -129,7 +130,7 @@ class PagedTable(VirtualTable):
     def _read_page(self, fetch: Fetch, pager: int, number: int) -> None:
         try:
             rows = fetch(number * PAGE_ROWS, PAGE_ROWS)
-        except FAILURES as exc:  # noqa: BLE001 - shown; the placeholder stays
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the placeholder stays
             self.app.call_from_thread(self._page_failed, pager, number, as_error(exc))
             return
         if not get_current_worker().is_cancelled:

@@ -47,7 +47,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES, as_error
+from scantui.io import read_panics
+from scantui.io.read_panics import as_error
 from scantui.tui.columns import Column
 from scantui.tui.widgets.row_cursor import RowCursorView
 
@@ -343,7 +344,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
     def _sort_in_thread(self, frame: pl.DataFrame, generation: int, keep_cursor: bool) -> None:
         try:
             view = self._sorted(frame)
-        except FAILURES as exc:  # noqa: BLE001 - shown; the old order stays
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the old order stays
             err = as_error(exc)  # a polars panic: one line
             self.app.call_from_thread(self.notify, f"{type(err).__name__}: {err}", title="sort", severity="error", markup=False)
             return

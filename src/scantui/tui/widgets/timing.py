@@ -40,7 +40,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-from scantui.io.read_panics import FAILURES
+from scantui.io import read_panics
 from scantui.safetext import safe_text
 from scantui.tui.widgets.row_cursor import RowCursorView
 from scantui.tui.widgets.table import few_colours
@@ -415,7 +415,7 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
     def _rebin(self, binner: Binner, start_us: int, end_us: int, bins: int, generation: int) -> None:
         try:
             grid = binner(start_us, end_us, bins)
-        except FAILURES as exc:  # noqa: BLE001 - shown; the old grid stays
+        except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the old grid stays
             self.app.call_from_thread(self._failed, exc, generation)
             return
         if not get_current_worker().is_cancelled:
