@@ -54,7 +54,8 @@ def test_a_parquet_file_cut_after_it_was_opened_is_one_line_naming_it(tmp_path, 
     errors = [line for line in proc.stderr.splitlines() if line.startswith("scantui: error:")]
     assert errors == [f"scantui: error: {path}: the file changed while it was read ({before:,} bytes when opened, "
                       f"{before * 6 // 10:,} bytes now): nothing was written; read it again once it is complete"]
-    assert proc.stderr.endswith(errors[0] + "\n")
+    # (not asserted: that the line is stderr's last: polars' other worker threads may still print their Rust
+    # panic text after it, which no setting silences)
     assert proc.stdout == ""
 
 
