@@ -7,7 +7,9 @@ import ipaddress
 
 from collabbuild import candidate, group
 
-from scantui.analysis.query import RECORD_FIELDS, filter_records, parse_query, review_of, with_span
+from record_oracle import filter_records
+
+from scantui.analysis.query import RECORD_FIELDS, parse_query, review_of, with_span
 from scantui.labels.model import Source
 from scantui.tui.screens.candidates_filter import list_fields, shown_frames
 from scantui.tui.screens.candidates_frames import candidate_frame, group_frame

@@ -109,9 +109,9 @@ GROUP = group([candidate(port=6379, day="2024-02-03", sources=_MEMBERS, key_text
 
 
 def record_match(text: str, record, review: str = "new") -> bool:
-    from scantui.analysis.query import RECORD_FIELDS, record_matches
+    from scantui.analysis.query import RECORD_FIELDS, filter_records
 
-    return record_matches(parse_query(text, RECORD_FIELDS), record, review)
+    return filter_records(parse_query(text, RECORD_FIELDS), [record], [(review, [])]) == [0]
 
 
 def test_candidate_and_group_filters_share_the_syntax():
@@ -181,10 +181,10 @@ def test_day_and_seen_terms_on_candidates_and_groups():
 
 
 def test_label_term_matches_the_labelled_group_id_or_title():
-    from scantui.analysis.query import RECORD_FIELDS, record_matches
+    from scantui.analysis.query import RECORD_FIELDS, filter_records
 
     def hit(text, labels):
-        return record_matches(parse_query(text, RECORD_FIELDS), GROUP, "labelled", labels)
+        return filter_records(parse_query(text, RECORD_FIELDS), [GROUP], [("labelled", labels)]) == [0]
 
     labels = [("G01", "Mirai botnet, Feb"), ("G07", None)]
     assert hit("label:G01", labels) and hit("label:g07", labels) and hit("label:mirai", labels)
@@ -197,14 +197,14 @@ def test_tag_and_note_terms_match_a_members_source_note():
     the labels file's sources: does; without notes nothing matches (and the negation everything)."""
     import ipaddress
 
-    from scantui.analysis.query import RECORD_FIELDS, filter_records, record_matches
+    from scantui.analysis.query import RECORD_FIELDS, filter_records
     from scantui.labels.model import Source
 
     notes = {int(ipaddress.IPv4Address(ip)): Source(ip, tags=tags, note=note) for ip, tags, note in (
         ("80.82.77.131", ("Mirai",), "Same TTL as the pool"), ("198.51.100.1", ("cdn",), None))}
 
     def hit(text, record, sources=notes):
-        return record_matches(parse_query(text, RECORD_FIELDS), record, "new", (), sources)
+        return filter_records(parse_query(text, RECORD_FIELDS), [record], [("new", [])], sources) == [0]
 
     assert hit("tag:mirai", GROUP) and hit("note:ttl", GROUP) and hit('note:"same ttl"', GROUP)
     assert not hit("tag:mir", GROUP) and not hit("tag:cdn", GROUP) and not hit("tag:mirai", CANDIDATE)

@@ -6,7 +6,7 @@ A query is whitespace-separated terms (double quotes keep spaces:
 ``as:"digital ocean"``); :data:`scantui.analysis.query_help.QUERY_HELP` lists them.
 Each view has its own :class:`Fields` (the keys it knows): :data:`SCANNER_FIELDS`
 for the scanner list (:func:`filter_scanners`), :data:`RECORD_FIELDS` for candidate
-scans and suggested groups, which :func:`record_matches` tests
+scans and suggested groups, which :func:`filter_records` tests
 (``port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new label:G01``).
 ``list:NAME`` keeps the scanners on a known-scanner list (:mod:`scantui.enrich.lists`), ``-list:NAME`` drops them.
 ``sensor:NAME`` (data with a ``sensor`` column, :mod:`scantui.analysis.sensors`) keeps the scanners that sensor saw
@@ -36,7 +36,7 @@ import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
@@ -44,9 +44,6 @@ from scantui.analysis.behaviour import PICTURES, RANGE_CLASSES
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.schedule import SCHEDULES
 from scantui.netaddr import ipv4_network
-
-if TYPE_CHECKING:
-    from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
 
 CATEGORIES = ("research", "commercial", "other", "unknown")
 
@@ -272,12 +269,6 @@ def with_span(query: Query, span: DaySpan | None) -> Query:
     return Query((*query.terms, Term("seen", (span,), raw=raw)), query.text)
 
 
-def span_overlaps(span: DaySpan, first: dt.date, last: dt.date) -> bool:
-    """Whether days *first*..*last* meet *span*."""
-    lo, hi = span
-    return (lo is None or last >= lo) and (hi is None or first <= hi)
-
-
 def _values(raw: str, key: str, value: str, fields: Fields = SCANNER_FIELDS) -> tuple[Any, ...]:
     if key == "port":
         return _port_ranges(raw, value)
@@ -477,104 +468,6 @@ def filter_scanners(frame: pl.DataFrame, query: Query, port_sources: PortResolve
 # ---------------------------------------------------------------- candidates and groups (records)
 
 
-def _record_view(record: CandidateScan | SuggestedGroup, review: str, labels: Sequence[str] = (),
-                 sources: Mapping[int, Any] | None = None) -> dict[str, Any]:
-    """What the keys test in a candidate scan or a suggested group, as plain values; ``tags``/``notes``: its
-    members' source notes (lowercased) found in *sources* (address -> the labels file's note on it)."""
-    from scantui.analysis.collab_types import KeyKind, SuggestedGroup
-
-    if isinstance(record, SuggestedGroup):
-        asns = [f"AS{a}" for a in record.asns]
-        view = {"ports": list(record.ports), "ips": list(record.members), "asns": asns,
-                "days": list(record.days), "timing": record.timing, "texts": [record.group, *asns],
-                "review": review, "scans": record.n_scans, "n_members": record.n_members, "score": record.score,
-                "labels": [t.lower() for t in labels],
-                "sensors": {n.lower() for scan in record.scans for n in scan.covered_sensors}}
-    else:
-        keys = [record.key, *record.also_keys]
-        asns = ([f"AS{record.asn}"] if record.asn else []) + [k.text for k in keys if k.kind is KeyKind.ASN]
-        view = {"ports": [record.port], "ips": list(record.sources), "asns": asns, "days": [record.day],
-                "timing": record.timing, "texts": [k.text for k in keys], "review": review,
-                "n_sources": record.n_sources, "score": record.score, "labels": [t.lower() for t in labels],
-                "sensors": {n.lower() for n in record.covered_sensors}}
-    noted = [sources[ip] for ip in view["ips"] if ip in sources] if sources else []
-    view["tags"] = [t.lower() for s in noted for t in s.tags]
-    view["notes"] = [s.note.lower() for s in noted if s.note]
-    return view
-
-
-def _review_in(review: str, wanted: str) -> bool:
-    """*review*: the word of the review cell (``new``, ``same``, ``labelled``, ``unsure``, ``rejected``)."""
-    review = "same" if review == "same_ips" else review
-    if wanted == "reviewed":
-        return review in ("labelled", "unsure", "rejected")
-    if wanted == "todo":
-        return review in ("new", "same")
-    return review == wanted
-
-
-def _record_atom(key: str, values: Sequence[Any], view: dict[str, Any]) -> bool:
-    if key == "port":
-        return any(lo <= p <= hi for p in view["ports"] for lo, hi in values)
-    if key == "src":
-        addresses = [ipaddress.IPv4Address(ip) for ip in view["ips"]]
-        return any(a in net for a in addresses for net in values)
-    if key == "as":
-        names = [a.lower() for a in view["asns"]]
-        return any((f"as{v}" in names) if isinstance(v, int) else any(v in n for n in names) for v in values)
-    if key == "day":
-        return any(span_overlaps(span, d, d) for d in view["days"] for span in values)
-    if key == "seen":
-        days = view["days"]
-        return bool(days) and any(span_overlaps(span, min(days), max(days)) for span in values)
-    if key == "label":  # a group id (exactly) or a word of its title
-        ids, titles = view["labels"][::2], view["labels"][1::2]
-        return any(v in ids or any(v in t for t in titles) for v in values)
-    if key == "tag":  # a member's tag (exactly) / text in a member's note (the labels file's sources:)
-        return any(v in view["tags"] for v in values)
-    if key == "note":
-        return any(v in n for v in values for n in view["notes"])
-    if key == "timing":
-        return view["timing"] in values
-    if key == "sensor":  # the sensors whose space the scan covers (a group: any of its scans')
-        return any(v in view["sensors"] for v in values)
-    if key == "review":
-        return any(_review_in(view["review"], v) for v in values)
-    if key == "text":
-        return any(v in t.lower() for v in values for t in view["texts"])
-    if key == "cmp":
-        column, op, value = values
-        got = view[column]
-        if got is None:
-            return False
-        return {">": got > value, ">=": got >= value, "<": got < value, "<=": got <= value,
-                "=": got == value, "!=": got != value}[op]
-    raise QueryError(f"{key}: unsupported term")  # pragma: no cover - the record fields parse no other key
-
-
-def record_matches(query: Query, record: CandidateScan | SuggestedGroup, review: str = "new",
-                   labels: Sequence[tuple[str, str]] = (), sources: Mapping[int, Any] | None = None) -> bool:
-    """Whether a candidate or group *record* (with its review word: ``new``, ``same``, ``labelled``,
-    ``unsure``, ``rejected``, and the (id, title) of the labelled groups it matches) matches *query*
-    (parsed with :data:`RECORD_FIELDS`); ``tag:``/``note:`` match when a member's source note does
-    (*sources*: address -> the labels file's note, with ``tags`` and ``note``; None: no notes).
-    The same combination as the scanner list: one key's values OR, different keys AND, negations AND."""
-    view = _record_view(record, review, [text or "" for pair in labels for text in pair], sources)
-    groups: dict[str, list[Any]] = {}
-    for term in query.terms:
-        if term.key == "cmp" and term.values[0] not in view:
-            continue  # a field of the other list (see RECORD_FIELDS)
-        if term.negate:
-            if _record_atom(term.key, term.values, view):
-                return False
-        elif term.key in ("cmp", "text"):
-            if not _record_atom(term.key, term.values, view):
-                return False
-        else:
-            groups.setdefault(term.key, []).extend(term.values)
-    return all(_record_atom(key, values, view) for key, values in groups.items())
-
-
 _VERDICT_WORD = {"collaborative": "labelled", "not_collaborative": "rejected", "unsure": "unsure"}
 
 
@@ -600,6 +493,8 @@ def filter_records(query: Query, records: Sequence[Any], reviews: Sequence[tuple
                    sources: Mapping[int, Any] | None = None) -> list[int]:
     """The indices of *records* (candidate scans or suggested groups) matching *query*; *reviews* gives each its
     review word and the (id, title) of the labelled groups it matches, *sources* the source notes by address
-    (``tag:``, ``note:``: a member's) (the TUI's lists and the CLI's ``--query``)."""
-    return [i for i, (record, (word, labels)) in enumerate(zip(records, reviews))
-            if record_matches(query, record, word, labels, sources)]
+    (``tag:``, ``note:``: a member's) (the CLI's ``--query``, the watch). One implementation of the terms'
+    meaning for every front end: :mod:`scantui.analysis.query_records` (the TUI keeps its frame of fields)."""
+    from scantui.analysis.query_records import filter_record_fields
+
+    return filter_record_fields(query, records, reviews, sources)

@@ -1,4 +1,4 @@
-"""The candidates' and groups' query as one polars expression: :func:`~scantui.analysis.query.filter_records`, vectorised.
+"""The candidates' and groups' query as one polars expression: what every ``key:value`` term means for them.
 
 :func:`record_fields` turns candidate scans and suggested groups into a frame of what the query keys test (one
 row per record, in order: ports, member addresses, ASes, days, timing, key texts, sensors, the numbers the
@@ -6,10 +6,11 @@ comparisons read), built once per list of records and kept beside it. What chang
 comes beside it per filter (:func:`with_reviews`: each record's review word and the ids of the labelled groups
 it matches, their titles; the source notes for ``tag:``/``note:`` as sets of addresses), and
 :func:`compile_records` makes the query one expression over that frame; :func:`matching_rows` runs it. The
-work is polars' (it leaves the GIL free: the TUI runs it in a thread worker while the user types), and it
-keeps exactly the rows :func:`~scantui.analysis.query.record_matches` keeps (a property test checks it over
-random queries and records): same keys OR, different keys AND, negations and comparisons each AND, a
-comparison the record's kind has no field for left out.
+work is polars' (it leaves the GIL free: the TUI runs it in a thread worker while the user types); the CLI's
+``--query`` and the watch use it through :func:`~scantui.analysis.query.filter_records`, so the terms mean one
+thing everywhere (a property test checks it against the per-record Python filter scantui had before, kept in
+the tests): same keys OR, different keys AND, negations and comparisons each AND, a comparison the record's
+kind has no field for left out.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ _SCHEMA = {
 
 def record_fields(records: Sequence[Any]) -> pl.DataFrame:
     """What the query keys test in each of *records* (candidate scans or suggested groups), one row each, in order
-    (text lowercased as :func:`~scantui.analysis.query.record_matches` compares it); ``first``/``last``: its days'
+    (text lowercased: matching is case-insensitive); ``first``/``last``: its days'
     bounds (null: no day)."""
     from scantui.analysis.collab_types import KeyKind, SuggestedGroup
 
@@ -79,7 +80,7 @@ def with_reviews(fields: pl.DataFrame, words: pl.Series | Sequence[str], labels:
     ``label:`` matches an id exactly or a word of a title), as :func:`compile_records` reads them."""
     ids = _series(labels, pl.List(pl.String))
     known = [gid for gid in ids.explode().unique().to_list() if gid is not None]
-    lowered = {gid: gid.lower() for gid in known}  # (Python's lower(), as record_matches)
+    lowered = {gid: gid.lower() for gid in known}  # (Python's lower(), as the query's values are)
     title_of = {gid: (titles.get(gid) or "").lower() for gid in known}
     return fields.with_columns(
         _series(words, pl.String).alias("review"),
@@ -134,7 +135,7 @@ def _where_known(term: Any, test: pl.Expr) -> pl.Expr:
 
 
 def _atom(key: str, values: Sequence[Any], notes: Mapping[int, Any] | None) -> pl.Expr:
-    """Whether a row matches any of *values* of *key* (``_record_atom`` of :mod:`scantui.analysis.query`)."""
+    """Whether a row matches any of *values* of *key*."""
     element = pl.element()
     if key == "port":
         return _any_element("ports", pl.any_horizontal([element.is_between(lo, hi) for lo, hi in values]))
@@ -208,7 +209,8 @@ def matching_rows(query: Query, frame: pl.DataFrame, notes: Mapping[int, Any] | 
 def filter_record_fields(query: Query, records: Sequence[Any],
                          reviews: Sequence[tuple[str, Sequence[tuple[str, str]]]],
                          sources: Mapping[int, Any] | None = None) -> list[int]:
-    """:func:`~scantui.analysis.query.filter_records` through the frame (the same indices, in order)."""
+    """The indices of *records* matching *query*, in order (:func:`~scantui.analysis.query.filter_records`: *reviews*
+    gives each record its review word and the (id, title) of the labelled groups it matches)."""
     texts = pl.List(pl.String)
     frame = record_fields(records).with_columns(
         pl.Series("review", [w for w, _p in reviews], dtype=pl.String),

@@ -2,8 +2,8 @@
 
 from scantui.analysis.query import (RECORD_FIELDS, SCANNER_FIELDS, Compiled, Fields, Query, QueryError, Term,
                                     compile_query, filter_records, filter_scanners, parse_day_span, parse_query,
-                                    record_matches, review_of, review_word)
+                                    review_of, review_word)
 
 __all__ = ["RECORD_FIELDS", "SCANNER_FIELDS", "Compiled", "Fields", "Query", "QueryError", "Term", "compile_query",
-           "filter_records", "filter_scanners", "parse_day_span", "parse_query", "record_matches", "review_of",
+           "filter_records", "filter_scanners", "parse_day_span", "parse_query", "review_of",
            "review_word"]
