@@ -98,7 +98,8 @@ from scantui.config import rollup_keep_ports
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
 from scantui.io.detect import PARQUET, PCAP, PCAPNG
-from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit, is_panic
+from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit
+from scantui.io.read_panics import is_panic
 from scantui.io.options import LoadOptions
 from scantui.io.packet_refs import CaptureFile
 from scantui.io.schema import ENRICHMENT, drop_refs

@@ -113,9 +113,10 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _fail(f"internal error: {type(exc).__name__}: {_first_line(exc)} (set SCANTUI_DEBUG=1 for the traceback)", 70)
     except BaseException as exc:  # polars' PanicException is a BaseException; SystemExit and the like go on
-        if not _is_polars_panic(exc) or os.environ.get("SCANTUI_DEBUG"):
+        from scantui.io.read_panics import is_panic, panic_error
+
+        if not is_panic(exc) or os.environ.get("SCANTUI_DEBUG"):
             raise
-        from scantui.io.read_panics import panic_error
 
         _fail(panic_error(exc).message, 2)
     sys.exit(0)
@@ -158,12 +159,6 @@ def _usage_hint(exc: click.ClickException) -> str:
 def _polars_error_type():
     mod = sys.modules.get("polars")
     return getattr(getattr(mod, "exceptions", None), "PolarsError", None) if mod else None
-
-
-def _is_polars_panic(exc: BaseException) -> bool:
-    mod = sys.modules.get("polars")
-    panic = getattr(getattr(mod, "exceptions", None), "PanicException", None) if mod else None
-    return panic is not None and isinstance(exc, panic)
 
 
 def _changed_input() -> str | None:

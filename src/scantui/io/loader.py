@@ -144,7 +144,7 @@ class Dataset:
         try:
             yield
         except BaseException as exc:
-            if not isinstance(exc, InputError) and (isinstance(exc, Exception) or is_panic(exc)):
+            if not isinstance(exc, InputError) and (isinstance(exc, Exception) or read_panics.is_panic(exc)):
                 self.check_unchanged()
             raise
 
@@ -256,12 +256,6 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
-
-
-def is_panic(exc: BaseException) -> bool:
-    """Whether *exc* is pyo3's ``PanicException`` (a BaseException, its module not importable): what
-    polars raises when a Rust assertion fails, e.g. reading a Parquet file cut after its footer was read."""
-    return type(exc).__name__ == "PanicException"
 
 
 def _size(path: Path) -> int:

@@ -16,6 +16,7 @@ hook, which cannot be replaced from Python and which polars offers no setting to
 from __future__ import annotations
 
 import re
+import sys
 import weakref
 from typing import Any
 
@@ -46,10 +47,11 @@ def track(dataset: Any) -> None:
 
 
 def is_panic(exc: BaseException) -> bool:
-    """Whether *exc* is polars' (pyo3's) ``PanicException``."""
-    import polars as pl
-
-    return isinstance(exc, pl.exceptions.PanicException)
+    """Whether *exc* is polars' (pyo3's) ``PanicException`` (never without polars loaded: nothing else raises it,
+    so this does not load it)."""
+    mod = sys.modules.get("polars")
+    panic = getattr(getattr(mod, "exceptions", None), "PanicException", None) if mod else None
+    return panic is not None and isinstance(exc, panic)
 
 
 def panic_error(exc: BaseException) -> InputError:
