@@ -681,7 +681,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     parts.mkdir()
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
-        r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
+        r = _Range(i, len(days), lo, hi)
         # only the held files holding sources of the range: each is opened (its footer parsed) once a range
         mine = None if held_files is None else {t: [f for f in files if _overlaps(bounds[f], lo, hi)]
                                                 for t, files in held_files.items()}
@@ -757,11 +757,16 @@ def extends(previous: Path, days: Sequence[DayFiles]) -> int:
 
 @dataclass(frozen=True)
 class _Range:
-    """One source range of a merge: its number, the merge's day count (for file names) and its filter."""
+    """One source range of a merge: its number, the merge's day count (for file names) and its sources (inclusive)."""
 
     index: int
     days: int
-    where: pl.Expr
+    lo: int
+    hi: int
+
+    @property
+    def where(self) -> pl.Expr:
+        return pl.col("src").is_between(self.lo, self.hi)
 
     @property
     def name(self) -> str:
@@ -952,9 +957,8 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
 
     counts = []
     wanted = pl.DataFrame(schema=PAIRS_SCHEMA)
-    if new:
-        wanted = pl.scan_parquet([str(d.state / PAIRS) for d in new], schema=PAIRS_SCHEMA).filter(where).unique()
-        wanted = wanted.collect(engine="streaming")
+    if new:  # sorted by (src, kind, dst)
+        wanted = distinct_pairs([str(d.state / PAIRS) for d in new], r.lo, r.hi)
     pairs = ["src", "kind", "dst"]
     if old is not None and DSTS not in layered:  # fold the held pair files of the range back into one
         kept = (pl.concat(held(DSTS)) if old[DSTS] else pl.LazyFrame(schema=PAIRS_SCHEMA)).collect(engine="streaming")
@@ -976,8 +980,10 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
             del candidates, seen
         del known
     if wanted.height:
-        if old is None or DSTS in layered:
-            sort_by(wanted, pairs).write_parquet(state / DSTS / (r.name if old is None else r.delta), row_group_size=ROW_GROUP)
+        if old is None:  # as distinct_pairs sorted them
+            wanted.write_parquet(state / DSTS / r.name, row_group_size=ROW_GROUP)
+        elif DSTS in layered:
+            sort_by(wanted, pairs).write_parquet(state / DSTS / r.delta, row_group_size=ROW_GROUP)
         counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
 
     base = [*held(BASE), *[p[0] for p in parts], *counts]
@@ -1021,6 +1027,39 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
             written[table] = df
         del df
     return touched, grown, written
+
+
+#: Bits of a packed pair key (:func:`distinct_pairs`) below the source: the kind's index and the destination.
+_KIND_BITS = max(1, (len(ru.KINDS) - 1).bit_length())
+_PAIR_LOW_BITS = _KIND_BITS + 32
+
+
+def distinct_pairs(files: Sequence[str], lo: int, hi: int) -> pl.DataFrame:
+    """The distinct (src, kind, dst) rows of the pair *files* (:data:`PAIRS_SCHEMA`) with a source in [*lo*,
+    *hi*], sorted by (src, kind, dst) as :func:`~scantui.analysis.sort_keys.sort_by` sorts them.
+
+    Each pair is one ``UInt64`` (the source less *lo*, above the kind's index, above the destination), sorted
+    and kept where it differs from the one before: one sort of one integer column, where a three-column
+    ``unique`` and then a sort of the distinct rows cost about twice as much (84 days' pairs of one range:
+    ``benchmarks/RESULTS.md``, "Session 11", wt-merge11). A range too wide for the key, or a null, takes
+    that path instead (the same rows)."""
+    lf = pl.scan_parquet(list(files), schema=PAIRS_SCHEMA).filter(pl.col("src").is_between(lo, hi))
+    pairs = ["src", "kind", "dst"]
+    if (hi - lo).bit_length() + _PAIR_LOW_BITS <= 64:
+        u64 = pl.UInt64()
+        high, low = pl.lit(1 << _PAIR_LOW_BITS, u64), pl.lit(1 << 32, u64)
+        key = ((pl.col("src").cast(u64) - pl.lit(lo, u64)) * high + pl.col("kind").to_physical().cast(u64) * low
+               + pl.col("dst").cast(u64))  # null when any column is
+        k = pl.col("k")
+        keys = lf.select(key.alias("k")).sort("k").filter((k != k.shift(1)).fill_null(True))
+        kinds = pl.lit(pl.Series(ru.KINDS, dtype=ru.KIND_DTYPE))
+        out = keys.select((k // high + pl.lit(lo, u64)).cast(pl.UInt32).alias("src"),
+                          kinds.gather(k // low % pl.lit(1 << _KIND_BITS, u64)).alias("kind"),
+                          (k % low).cast(pl.UInt32).alias("dst"),
+                          k.is_null().alias("_null")).collect()
+        if not out["_null"].any():
+            return out.drop("_null")
+    return sort_by(lf.unique().collect(engine="streaming"), pairs)
 
 
 def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str], list[pl.LazyFrame]]) -> dict[str, pl.DataFrame]:
