@@ -1213,10 +1213,11 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     totals = (base.join(port_totals, on=keys, how="left")
               .with_columns(pl.col("ports").fill_null(0))
               .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
-    out = [pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA)]
+    # every kind's rows are one lazy plan each, collected together: a collect per range, not a dozen per kind
+    out = [pl.LazyFrame(schema=ru.SRC_PROFILE_SCHEMA)]
     for kind in base["kind"].unique().sort():
         mine = pl.col("kind") == kind
-        volume = base.filter(mine).select(
+        volume = base.lazy().filter(mine).select(
             "src", "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
             *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
         if previous is None:
@@ -1238,20 +1239,27 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
         top = (per_port.sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
                .group_by("src", maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
-        fresh = volume.lazy()
+        fresh = volume
         if previous is not None:
             fresh = fresh.join(previous[1].lazy().filter(mine), on="src", how="semi")
-        parts = pl.collect_all([fresh, port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top])
-        sched = sch.source_schedules(src_days.lazy().filter(mine), first_day, n_days)
-        joined = [bh.join_parts([*parts, sched])]
+        sched = sch.source_schedules(src_days.lazy().filter(mine), first_day, n_days).lazy()
+        joined = [_join_parts([fresh, port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top, sched])]
         if old_profile is not None:  # sources without a packet in the new days: new volume (and schedule)
-            kept = old_profile.filter(mine).drop("kind")
+            kept = old_profile.lazy().filter(mine).drop("kind")
             unchanged = [volume.join(kept.select("src"), on="src", how="semi"), kept]
-            joined.append(bh.join_parts(unchanged if previous[2] else [*unchanged, sched]))
+            joined.append(_join_parts(unchanged if previous[2] else [*unchanged, sched]))
         for frame in joined:
             frame = frame.with_columns(pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
             out.append(frame.select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)))
-    return totals, pl.concat(out)
+    return totals, pl.concat(pl.collect_all(out))
+
+
+def _join_parts(parts: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
+    """:func:`~scantui.analysis.behaviour.join_parts` of lazy parts (the first lists every source)."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.join(part, on="src", how="left")
+    return out
 
 
 def plan_source_ranges(days: Sequence[DayFiles], buckets: int = 1) -> list[tuple[int, int]]:
