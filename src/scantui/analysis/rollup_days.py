@@ -1213,8 +1213,9 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     totals = (base.join(port_totals, on=keys, how="left")
               .with_columns(pl.col("ports").fill_null(0))
               .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
-    # every kind's rows are one lazy plan each, collected together: a collect per range, not a dozen per kind
-    out = [pl.LazyFrame(schema=ru.SRC_PROFILE_SCHEMA)]
+    # a kind's rows are one lazy plan (two in an extension), collected at once: not a dozen eager steps, each a
+    # collect of its own; kind by kind, so that no more than one kind's intermediate frames are alive
+    out = [pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA)]
     for kind in base["kind"].unique().sort():
         mine = pl.col("kind") == kind
         volume = base.lazy().filter(mine).select(
@@ -1248,10 +1249,9 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
             kept = old_profile.lazy().filter(mine).drop("kind")
             unchanged = [volume.join(kept.select("src"), on="src", how="semi"), kept]
             joined.append(_join_parts(unchanged if previous[2] else [*unchanged, sched]))
-        for frame in joined:
-            frame = frame.with_columns(pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
-            out.append(frame.select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)))
-    return totals, pl.concat(pl.collect_all(out))
+        out += pl.collect_all([frame.with_columns(pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
+                               .select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)) for frame in joined])
+    return totals, pl.concat(out)
 
 
 def _join_parts(parts: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
