@@ -687,7 +687,7 @@ def test_distinct_pairs_from_packed_keys_equal_unique_then_sorted(tmp_path):
     key and a null destination take the unique path, with the same result."""
     rng = np.random.default_rng(7)
     files = []
-    for i in range(4):  # overlapping days: most pairs repeat; every kind; sources around the range's ends
+    for i in range(4):  # overlapping files (not a day's: repeats within too); every kind; sources around the range's ends
         n = 3000
         src = rng.choice([0x0A000000, 0x0A00FFFF, 0x0A010000, 0x0A01FFFF, 0x0A020000, 0xFFFFFFFF], n)
         frame = pl.DataFrame({"src": src, "kind": rng.choice(list(ru.KINDS), n),
@@ -711,3 +711,6 @@ def test_distinct_pairs_from_packed_keys_equal_unique_then_sorted(tmp_path):
     got = rd.distinct_pairs([*files, str(with_null)], 0x0A000000, 0x0A01FFFF)
     assert got["dst"].null_count() == 1
     assert_frame_equal(got, reference(0x0A000000, 0x0A01FFFF, [*files, str(with_null)]))
+    one = tmp_path / "one-day.parquet"  # a day state's pairs: distinct and sorted, read as they are
+    reference(0, 2**32 - 1, files[:1]).write_parquet(one, row_group_size=500)
+    assert_frame_equal(rd.distinct_pairs([str(one)], 0x0A010000, 0x0A01FFFF), reference(0x0A010000, 0x0A01FFFF, files[:1]))

@@ -1042,8 +1042,10 @@ def distinct_pairs(files: Sequence[str], lo: int, hi: int) -> pl.DataFrame:
     and kept where it differs from the one before: one sort of one integer column, where a three-column
     ``unique`` and then a sort of the distinct rows cost about twice as much (84 days' pairs of one range:
     ``benchmarks/RESULTS.md``, "Session 11", wt-merge11). A range too wide for the key, or a null, takes
-    that path instead (the same rows)."""
+    that path instead (the same rows). Each file must hold distinct pairs (a day state's ``src_dsts``)."""
     lf = pl.scan_parquet(list(files), schema=PAIRS_SCHEMA).filter(pl.col("src").is_between(lo, hi))
+    if len(files) == 1:  # one day's pairs (an extension by a day): distinct and sorted already (build_day_state)
+        return lf.collect()
     pairs = ["src", "kind", "dst"]
     if (hi - lo).bit_length() + _PAIR_LOW_BITS <= 64:
         u64 = pl.UInt64()
