@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -678,3 +679,38 @@ def test_day_runs_and_ranges_from_one_count_of_the_sources(tmp_path, monkeypatch
     assert rd._day_groups(days, ranges) == expected
     assert rd._day_groups(days, ranges, rd._net_rows(files)) == expected
     assert rd._day_groups(days[2:], ranges, rd._net_rows(files)) == reference(days[2:], ranges)
+
+
+def test_distinct_pairs_from_packed_keys_equal_unique_then_sorted(tmp_path):
+    """A range's distinct (src, kind, dst) from one sorted UInt64 key per pair: the rows and order of a
+    three-column unique sorted by (src, kind, dst), for the range's sources only; a range too wide for the
+    key and a null destination take the unique path, with the same result."""
+    rng = np.random.default_rng(7)
+    files = []
+    for i in range(4):  # overlapping files (not a day's: repeats within too); every kind; sources around the range's ends
+        n = 3000
+        src = rng.choice([0x0A000000, 0x0A00FFFF, 0x0A010000, 0x0A01FFFF, 0x0A020000, 0xFFFFFFFF], n)
+        frame = pl.DataFrame({"src": src, "kind": rng.choice(list(ru.KINDS), n),
+                              "dst": rng.choice([0, 1, 2**31, 2**32 - 1], n)},
+                             schema=dict(rd.PAIRS_SCHEMA))
+        files.append(str(tmp_path / f"d{i}.parquet"))
+        frame.write_parquet(files[-1], row_group_size=500)
+
+    def reference(lo, hi, paths=files):
+        rows = pl.read_parquet(paths).filter(pl.col("src").is_between(lo, hi)).unique()
+        return rows.sort("src", pl.col("kind").to_physical(), "dst", nulls_last=False)
+
+    for lo, hi in [(0x0A000000, 0x0A01FFFF), (0x0A010000, 0x0A01FFFF), (0x0A020000, 0xFFFFFFFF), (0, 2**32 - 1)]:
+        got = rd.distinct_pairs(files, lo, hi)
+        assert_frame_equal(got, reference(lo, hi))
+        assert got.height > 0 and got.schema == rd.PAIRS_SCHEMA
+    assert (0xFFFFFFFF - 0).bit_length() + rd._PAIR_LOW_BITS > 64  # the last range above took the wide path
+    with_null = tmp_path / "null.parquet"
+    pl.DataFrame({"src": [0x0A000001, 0x0A000001], "kind": ["udp", "udp"], "dst": [None, 5]},
+                 schema=dict(rd.PAIRS_SCHEMA)).write_parquet(with_null)
+    got = rd.distinct_pairs([*files, str(with_null)], 0x0A000000, 0x0A01FFFF)
+    assert got["dst"].null_count() == 1
+    assert_frame_equal(got, reference(0x0A000000, 0x0A01FFFF, [*files, str(with_null)]))
+    one = tmp_path / "one-day.parquet"  # a day state's pairs: distinct and sorted, read as they are
+    reference(0, 2**32 - 1, files[:1]).write_parquet(one, row_group_size=500)
+    assert_frame_equal(rd.distinct_pairs([str(one)], 0x0A010000, 0x0A01FFFF), reference(0x0A010000, 0x0A01FFFF, files[:1]))

@@ -681,7 +681,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     parts.mkdir()
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
-        r = _Range(i, len(days), pl.col("src").is_between(lo, hi))
+        r = _Range(i, len(days), lo, hi)
         # only the held files holding sources of the range: each is opened (its footer parsed) once a range
         mine = None if held_files is None else {t: [f for f in files if _overlaps(bounds[f], lo, hi)]
                                                 for t, files in held_files.items()}
@@ -757,11 +757,16 @@ def extends(previous: Path, days: Sequence[DayFiles]) -> int:
 
 @dataclass(frozen=True)
 class _Range:
-    """One source range of a merge: its number, the merge's day count (for file names) and its filter."""
+    """One source range of a merge: its number, the merge's day count (for file names) and its sources (inclusive)."""
 
     index: int
     days: int
-    where: pl.Expr
+    lo: int
+    hi: int
+
+    @property
+    def where(self) -> pl.Expr:
+        return pl.col("src").is_between(self.lo, self.hi)
 
     @property
     def name(self) -> str:
@@ -952,9 +957,8 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
 
     counts = []
     wanted = pl.DataFrame(schema=PAIRS_SCHEMA)
-    if new:
-        wanted = pl.scan_parquet([str(d.state / PAIRS) for d in new], schema=PAIRS_SCHEMA).filter(where).unique()
-        wanted = wanted.collect(engine="streaming")
+    if new:  # sorted by (src, kind, dst)
+        wanted = distinct_pairs([str(d.state / PAIRS) for d in new], r.lo, r.hi)
     pairs = ["src", "kind", "dst"]
     if old is not None and DSTS not in layered:  # fold the held pair files of the range back into one
         kept = (pl.concat(held(DSTS)) if old[DSTS] else pl.LazyFrame(schema=PAIRS_SCHEMA)).collect(engine="streaming")
@@ -976,8 +980,10 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
             del candidates, seen
         del known
     if wanted.height:
-        if old is None or DSTS in layered:
-            sort_by(wanted, pairs).write_parquet(state / DSTS / (r.name if old is None else r.delta), row_group_size=ROW_GROUP)
+        if old is None:  # as distinct_pairs sorted them
+            wanted.write_parquet(state / DSTS / r.name, row_group_size=ROW_GROUP)
+        elif DSTS in layered:
+            sort_by(wanted, pairs).write_parquet(state / DSTS / r.delta, row_group_size=ROW_GROUP)
         counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
 
     base = [*held(BASE), *[p[0] for p in parts], *counts]
@@ -1021,6 +1027,41 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
             written[table] = df
         del df
     return touched, grown, written
+
+
+#: Bits of a packed pair key (:func:`distinct_pairs`) below the source: the kind's index and the destination.
+_KIND_BITS = max(1, (len(ru.KINDS) - 1).bit_length())
+_PAIR_LOW_BITS = _KIND_BITS + 32
+
+
+def distinct_pairs(files: Sequence[str], lo: int, hi: int) -> pl.DataFrame:
+    """The distinct (src, kind, dst) rows of the pair *files* (:data:`PAIRS_SCHEMA`) with a source in [*lo*,
+    *hi*], sorted by (src, kind, dst) as :func:`~scantui.analysis.sort_keys.sort_by` sorts them.
+
+    Each pair is one ``UInt64`` (the source less *lo*, above the kind's index, above the destination), sorted
+    and kept where it differs from the one before: one sort of one integer column, where a three-column
+    ``unique`` and then a sort of the distinct rows cost about twice as much (84 days' pairs of one range:
+    ``benchmarks/RESULTS.md``, "Session 11", wt-merge11). A range too wide for the key, or a null, takes
+    that path instead (the same rows). Each file must hold distinct pairs (a day state's ``src_dsts``)."""
+    lf = pl.scan_parquet(list(files), schema=PAIRS_SCHEMA).filter(pl.col("src").is_between(lo, hi))
+    if len(files) == 1:  # one day's pairs (an extension by a day): distinct and sorted already (build_day_state)
+        return lf.collect()
+    pairs = ["src", "kind", "dst"]
+    if (hi - lo).bit_length() + _PAIR_LOW_BITS <= 64:
+        u64 = pl.UInt64()
+        high, low = pl.lit(1 << _PAIR_LOW_BITS, u64), pl.lit(1 << 32, u64)
+        key = ((pl.col("src").cast(u64) - pl.lit(lo, u64)) * high + pl.col("kind").to_physical().cast(u64) * low
+               + pl.col("dst").cast(u64))  # null when any column is
+        k = pl.col("k")
+        keys = lf.select(key.alias("k")).sort("k").filter((k != k.shift(1)).fill_null(True))
+        kinds = pl.lit(pl.Series(ru.KINDS, dtype=ru.KIND_DTYPE))
+        out = keys.select((k // high + pl.lit(lo, u64)).cast(pl.UInt32).alias("src"),
+                          kinds.gather(k // low % pl.lit(1 << _KIND_BITS, u64)).alias("kind"),
+                          (k % low).cast(pl.UInt32).alias("dst"),
+                          k.is_null().alias("_null")).collect()
+        if not out["_null"].any():
+            return out.drop("_null")
+    return sort_by(lf.unique().collect(engine="streaming"), pairs)
 
 
 def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str], list[pl.LazyFrame]]) -> dict[str, pl.DataFrame]:
@@ -1174,10 +1215,12 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     totals = (base.join(port_totals, on=keys, how="left")
               .with_columns(pl.col("ports").fill_null(0))
               .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
+    # a kind's rows are one lazy plan (two in an extension), collected at once: not a dozen eager steps, each a
+    # collect of its own; kind by kind, so that no more than one kind's intermediate frames are alive
     out = [pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA)]
     for kind in base["kind"].unique().sort():
         mine = pl.col("kind") == kind
-        volume = base.filter(mine).select(
+        volume = base.lazy().filter(mine).select(
             "src", "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
             *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
         if previous is None:
@@ -1199,20 +1242,26 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
         top = (per_port.sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
                .group_by("src", maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
-        fresh = volume.lazy()
+        fresh = volume
         if previous is not None:
             fresh = fresh.join(previous[1].lazy().filter(mine), on="src", how="semi")
-        parts = pl.collect_all([fresh, port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top])
-        sched = sch.source_schedules(src_days.lazy().filter(mine), first_day, n_days)
-        joined = [bh.join_parts([*parts, sched])]
+        sched = sch.source_schedules(src_days.lazy().filter(mine), first_day, n_days).lazy()
+        joined = [_join_parts([fresh, port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top, sched])]
         if old_profile is not None:  # sources without a packet in the new days: new volume (and schedule)
-            kept = old_profile.filter(mine).drop("kind")
+            kept = old_profile.lazy().filter(mine).drop("kind")
             unchanged = [volume.join(kept.select("src"), on="src", how="semi"), kept]
-            joined.append(bh.join_parts(unchanged if previous[2] else [*unchanged, sched]))
-        for frame in joined:
-            frame = frame.with_columns(pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
-            out.append(frame.select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)))
+            joined.append(_join_parts(unchanged if previous[2] else [*unchanged, sched]))
+        out += pl.collect_all([frame.with_columns(pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
+                               .select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)) for frame in joined])
     return totals, pl.concat(out)
+
+
+def _join_parts(parts: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
+    """:func:`~scantui.analysis.behaviour.join_parts` of lazy parts (the first lists every source)."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.join(part, on="src", how="left")
+    return out
 
 
 def plan_source_ranges(days: Sequence[DayFiles], buckets: int = 1) -> list[tuple[int, int]]:
