@@ -142,3 +142,23 @@ def test_a_list_computed_one_source_range_at_a_time_is_the_same(monkeypatch):
     ranged = _kept_table(*args)
     assert ranged.height == whole.height > 1000
     assert ranged.sort("src").equals(whole.sort("src"))
+
+
+def test_a_day_tables_columns_read_in_one_scan_are_the_rows_read_day_by_day():
+    """``DayPackets.read_columns`` (one Parquet scan of every day's files, for the exact destinations) gives the rows
+    of :meth:`read` (one conformed scan a day), in the same order, with its narrowing."""
+    from scantui.analysis.packet_source import DayPackets, FramePackets
+    from scantui.analysis.rollup_cache import open_rollup
+    from scantui.io.loader import open_inputs
+
+    source = open_rollup(open_inputs([SAMPLE])).packet_source()
+    assert isinstance(source, DayPackets) and len(source.days()) > 1
+    columns = ("ts", "src", "dst", "proto", "dport", "tcp_flags")
+    days = source.days()[1:]
+    for ports, srcs in [(None, None), ((443, 80), None), ((443,), [1, 2])]:
+        want = source.read(days, ports, srcs).select(columns).collect()
+        got = source.read_columns(columns, days, ports, srcs).collect()
+        assert got.equals(want) and (got.height > 1000 or srcs)
+    frame = FramePackets(source.read().collect().lazy())
+    assert frame.read_columns(columns, None, (443,)).collect().equals(source.read_columns(columns, None, (443,)).collect())
+    assert source.read_columns(columns, []).collect().height == 0
