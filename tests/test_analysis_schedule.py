@@ -82,6 +82,7 @@ def test_scores_in_chunks_on_two_threads_are_the_same_values(monkeypatch):
 
     rng = np.random.default_rng(11)
     act = rng.random((700, 84)) < rng.random((700, 1))
+    monkeypatch.setattr(sched, "_CHUNK_BYTES", 1 << 40)  # one chunk
     whole = period_scores(act)
     monkeypatch.setattr(sched, "_CHUNK_BYTES", 2 * 16 * (fft_size(84) // 2 + 1) * 64)  # 64 rows a chunk: 11 chunks
     chunked = period_scores(act)
