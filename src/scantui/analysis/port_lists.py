@@ -61,10 +61,11 @@ def source_ranges(rows: pl.LazyFrame, budget: int | None = None) -> list[tuple[i
     the ``port_day`` *rows* (one port selection), cut between sources; ``[None]`` (every source at once) when all
     fit in one."""
     budget = budget or PACKETS_PER_RANGE
-    if (rows.select(pl.col("packets").sum()).collect().item() or 0) <= budget:  # one column summed: the usual case
-        return [None]
+    # one pass (a separate total first read the port's rows twice at 200 M packets: ~0.1 CPU s more)
     per_src = rows.group_by("src").agg(pl.col("packets").sum()).sort("src").collect()
     srcs, sums = per_src["src"].to_numpy(), per_src["packets"].cum_sum().to_numpy()
+    if not len(sums) or int(sums[-1]) <= budget:
+        return [None]
     # greedy, one range at a time: a range ends before the first source whose running total passes *budget*
     # (a source above the budget alone is a range of its own); a search per range, not a step per source
     ranges, first, start = [], 0, 0
