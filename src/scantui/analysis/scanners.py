@@ -49,7 +49,9 @@ that classify a packet), the distinct ``src << 32 | dst`` keys counted per sourc
 by sorting them; without, their distinct (src, kind, dst) pairs. From a LazyFrame
 (``"packets"``), one scan of it. When every selected source is recounted (no
 ``--top`` cut before it), the count starts in a thread as soon as the sources are
-known and runs while the other columns are computed.
+known and runs while the other columns are computed; a kept port list counts every
+source range's destinations in one thread from the start (one Parquet scan of the days'
+files, :meth:`~scantui.analysis.packet_source.PacketSource.read_columns`).
 """
 
 from __future__ import annotations
