@@ -160,7 +160,8 @@ def test_a_day_tables_columns_read_in_one_scan_are_the_rows_read_day_by_day():
         got = source.read_columns(columns, days, ports, srcs).collect()
         assert got.equals(want) and (got.height > 1000 or srcs)
     frame = FramePackets(source.read().collect().lazy())
-    assert frame.read_columns(columns, None, (443,)).collect().equals(source.read_columns(columns, None, (443,)).collect())
+    in_one_scan = source.read_columns(columns, None, (443,)).collect()
+    assert frame.read_columns(columns, None, (443,)).collect().equals(in_one_scan)
     assert source.read_columns(columns, []).collect().height == 0
 
 

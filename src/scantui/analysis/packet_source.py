@@ -158,7 +158,8 @@ class DayPackets(PacketSource):
         a column reads it as nulls, as :func:`~scantui.io.schema.conform` would."""
         from scantui.io.schema import CANONICAL
 
-        files = [f for day in self._picked(days) for f in sorted(day_packets_glob(self.states[day]).parent.glob("*.parquet"))]
+        files = [f for day in self._picked(days)
+                 for f in sorted(day_packets_glob(self.states[day]).parent.glob("*.parquet"))]
         if not files:
             return empty_frame().lazy().select(columns)
         schema = {c: CANONICAL[c] for c in columns}

@@ -313,7 +313,8 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
         pairs = pairs.filter(pl.col("kind").cast(pl.String).is_in(q.kinds))
         pairs = pairs if wanted is None else pairs.join(wanted, on="src", how="semi")
         return pairs.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect()
-    few = srcs if srcs is not None and srcs.len() <= _IS_IN_MAX else None  # inside a port, row groups skipped by source too
+    # inside a port, row groups skipped by source too
+    few = srcs if srcs is not None and srcs.len() <= _IS_IN_MAX else None
     lf = source.read_columns(_KEY_COLUMNS, days, ports=q.ports or None, srcs=few)  # only those ports (and few sources)
     if within is not None and few is None:  # a source range: row groups outside it skipped by their statistics
         lf = lf.filter(pl.col("src").is_between(*within))
