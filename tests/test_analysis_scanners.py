@@ -292,6 +292,8 @@ def test_exact_dsts_count_distinct_destinations_like_n_unique():
             .agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect().sort("src"))
     for few in (srcs, pl.Series(range(20_000), dtype=pl.UInt32).append(srcs)):  # short list / many sources
         assert exact_dsts(lf, ScannerQuery(ports=(443,)), few).sort("src").equals(want)
+    assert exact_dsts(lf, ScannerQuery(ports=(443,)), None).sort("src").equals(want)  # every source (none named)
+    assert exact_dsts(lf, ScannerQuery(ports=(443,)), srcs.head(3)).height == 3
     with_null = pl.concat([lf, lf.head(1).with_columns(pl.lit(None, pl.UInt32).alias("dst"))])
     got = exact_dsts(with_null, ScannerQuery(ports=(443,)), srcs).sort("src")
     first = lf.head(1).collect()["src"][0]

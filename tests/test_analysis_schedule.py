@@ -76,6 +76,20 @@ def test_scores_are_normalized_to_a_perfect_comb():
     assert scores[1, 0] == pytest.approx(3 / 21)
 
 
+def test_scores_in_chunks_on_two_threads_are_the_same_values(monkeypatch):
+    """Each row's scores are its own: the spectrum cut into chunks (scored on two threads) gives the same floats."""
+    import scantui.analysis.schedule as sched
+
+    rng = np.random.default_rng(11)
+    act = rng.random((700, 84)) < rng.random((700, 1))
+    monkeypatch.setattr(sched, "_CHUNK_BYTES", 1 << 40)  # one chunk
+    whole = period_scores(act)
+    monkeypatch.setattr(sched, "_CHUNK_BYTES", 2 * 16 * (fft_size(84) // 2 + 1) * 64)  # 64 rows a chunk: 11 chunks
+    chunked = period_scores(act)
+    assert np.array_equal(chunked, whole) and whole.shape == (700, 42)
+    assert np.array_equal(chunked[[5, 321]], period_scores(act[[5, 321]]))
+
+
 def test_fft_size_and_periods():
     assert fft_size(21) == 256 and fft_size(240) == 2048
     assert list(candidate_periods(21)) == list(range(1, 11))

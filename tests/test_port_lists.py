@@ -142,3 +142,60 @@ def test_a_list_computed_one_source_range_at_a_time_is_the_same(monkeypatch):
     ranged = _kept_table(*args)
     assert ranged.height == whole.height > 1000
     assert ranged.sort("src").equals(whole.sort("src"))
+
+
+def test_a_day_tables_columns_read_in_one_scan_are_the_rows_read_day_by_day():
+    """``DayPackets.read_columns`` (one Parquet scan of every day's files, for the exact destinations) gives the rows
+    of :meth:`read` (one conformed scan a day), in the same order, with its narrowing."""
+    from scantui.analysis.packet_source import DayPackets, FramePackets
+    from scantui.analysis.rollup_cache import open_rollup
+    from scantui.io.loader import open_inputs
+
+    source = open_rollup(open_inputs([SAMPLE])).packet_source()
+    assert isinstance(source, DayPackets) and len(source.days()) > 1
+    columns = ("ts", "src", "dst", "proto", "dport", "tcp_flags")
+    days = source.days()[1:]
+    for ports, srcs in [(None, None), ((443, 80), None), ((443,), [1, 2])]:
+        want = source.read(days, ports, srcs).select(columns).collect()
+        got = source.read_columns(columns, days, ports, srcs).collect()
+        assert got.equals(want) and (got.height > 1000 or srcs)
+    frame = FramePackets(source.read().collect().lazy())
+    in_one_scan = source.read_columns(columns, None, (443,)).collect()
+    assert frame.read_columns(columns, None, (443,)).collect().equals(in_one_scan)
+    assert source.read_columns(columns, []).collect().height == 0
+
+
+def _ranges_one_source_at_a_time(srcs: list[int], packets: list[int], budget: int) -> list[tuple[int, int]]:
+    """The ranges as the greedy walk over every source gives them (what ``source_ranges`` did before)."""
+    sums, total = [], 0
+    for p in packets:
+        total += p
+        sums.append(total)
+    ranges, first, start = [], srcs[0], 0
+    for i, (src, total) in enumerate(zip(srcs, sums)):
+        if total - start > budget and i > 0 and srcs[i - 1] >= first:
+            ranges.append((first, srcs[i - 1]))
+            first, start = src, sums[i - 1]
+    ranges.append((first, srcs[-1]))
+    return ranges
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_source_ranges_are_the_greedy_walks_ranges(seed):
+    """One search a range gives the ranges of the walk over every source, big sources (a range alone) included."""
+    import numpy as np
+
+    from scantui.analysis.port_lists import source_ranges
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    srcs = np.sort(rng.choice(1 << 32, n, replace=False)).astype(np.uint32)
+    packets = rng.integers(1, 50, n) * np.where(rng.random(n) < 0.01, 1000, 1)  # a few sources above the budget
+    # a source's port_day rows over several days: the ranges see their sums
+    rows = pl.DataFrame({"src": np.repeat(srcs, 2), "packets": np.repeat(packets, 2).astype(np.uint32)})
+    total = int(rows["packets"].sum())
+    for budget in (1, 100, 1999, total // 7 + 1, total - 1):
+        want = _ranges_one_source_at_a_time(srcs.tolist(), (2 * packets).tolist(), budget)
+        assert source_ranges(rows.lazy(), budget) == (want if total > budget else [None]), budget
+    one = pl.DataFrame({"src": [7], "packets": [500]}, schema={"src": pl.UInt32, "packets": pl.UInt32})
+    assert source_ranges(one.lazy(), 100) == [(7, 7)] and source_ranges(one.lazy(), 500) == [None]

@@ -70,6 +70,11 @@ class PacketSource:
         """The rows of each day in *wanted* narrowed by its own (ports, sources)."""
         raise NotImplementedError
 
+    def read_columns(self, columns: Sequence[str], days: Iterable[dt.date] | None = None,
+                     ports: Collection[int] | None = None, srcs: Collection[int] | None = None) -> pl.LazyFrame:
+        """:meth:`read` of only the canonical *columns* (no record references): the same rows, maybe read faster."""
+        return self.read(days, ports, srcs).select(columns)
+
     def pairs(self, days: Iterable[dt.date] | None = None) -> pl.LazyFrame | None:
         """Distinct (src, kind, dst) per day of *days* (a source may repeat over days), or None when not kept."""
         return None
@@ -145,6 +150,21 @@ class DayPackets(PacketSource):
         frames = [self._global_refs(day, narrow(pl.scan_parquet(day_packets_glob(self.states[day])), ports, srcs))
                   for day, (ports, srcs) in sorted(wanted.items()) if day in self.states]
         return concat_frames(frames) if frames else empty_frame().lazy()
+
+    def read_columns(self, columns: Sequence[str], days: Iterable[dt.date] | None = None,
+                     ports: Collection[int] | None = None, srcs: Collection[int] | None = None) -> pl.LazyFrame:
+        """One Parquet scan of every picked day's files (a concatenation of one scan a day, each conformed, cost
+        ~0.06 CPU s in planning alone at 84 days, and twice the CPU to read a port's keys): a day's file lacking
+        a column reads it as nulls, as :func:`~scantui.io.schema.conform` would."""
+        from scantui.io.schema import CANONICAL
+
+        files = [f for day in self._picked(days)
+                 for f in sorted(day_packets_glob(self.states[day]).parent.glob("*.parquet"))]
+        if not files:
+            return empty_frame().lazy().select(columns)
+        schema = {c: CANONICAL[c] for c in columns}
+        lf = pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore")
+        return narrow(lf, ports, srcs).select(columns)
 
     def _capture_tables(self) -> tuple[list[CaptureFile], dict[dt.date, list[int]]]:
         """Every day's capture table (``captures.json``) merged into one: (files, per day its indices in it)."""

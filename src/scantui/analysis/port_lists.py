@@ -38,6 +38,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 if TYPE_CHECKING:
@@ -60,17 +61,21 @@ def source_ranges(rows: pl.LazyFrame, budget: int | None = None) -> list[tuple[i
     the ``port_day`` *rows* (one port selection), cut between sources; ``[None]`` (every source at once) when all
     fit in one."""
     budget = budget or PACKETS_PER_RANGE
-    if (rows.select(pl.col("packets").sum()).collect().item() or 0) <= budget:  # one column summed: the usual case
-        return [None]
+    # one pass (a separate total first read the port's rows twice at 200 M packets: ~0.1 CPU s more)
     per_src = rows.group_by("src").agg(pl.col("packets").sum()).sort("src").collect()
-    srcs, sums = per_src["src"].to_list(), per_src["packets"].cum_sum().to_list()
-    ranges, first, start = [], srcs[0], 0
-    for i, (src, total) in enumerate(zip(srcs, sums)):
-        if total - start > budget and i > 0 and srcs[i - 1] >= first:
-            ranges.append((first, srcs[i - 1]))
-            first, start = src, sums[i - 1]
-    ranges.append((first, srcs[-1]))
-    return ranges
+    srcs, sums = per_src["src"].to_numpy(), per_src["packets"].cum_sum().to_numpy()
+    if not len(sums) or int(sums[-1]) <= budget:
+        return [None]
+    # greedy, one range at a time: a range ends before the first source whose running total passes *budget*
+    # (a source above the budget alone is a range of its own); a search per range, not a step per source
+    ranges, first, start = [], 0, 0
+    while True:
+        end = max(int(np.searchsorted(sums, start + budget, side="right")), first + 1)
+        if end >= len(srcs):
+            ranges.append((int(srcs[first]), int(srcs[-1])))
+            return ranges
+        ranges.append((int(srcs[first]), int(srcs[end - 1])))
+        first, start = end, int(sums[end - 1])
 
 
 def kept_path(rollup: Path | None, q: ScannerQuery) -> Path | None:

@@ -49,7 +49,9 @@ that classify a packet), the distinct ``src << 32 | dst`` keys counted per sourc
 by sorting them; without, their distinct (src, kind, dst) pairs. From a LazyFrame
 (``"packets"``), one scan of it. When every selected source is recounted (no
 ``--top`` cut before it), the count starts in a thread as soon as the sources are
-known and runs while the other columns are computed.
+known and runs while the other columns are computed; a kept port list counts every
+source range's destinations in one thread from the start (one Parquet scan of the days'
+files, :meth:`~scantui.analysis.packet_source.PacketSource.read_columns`).
 """
 
 from __future__ import annotations
@@ -293,10 +295,11 @@ def _keep_sources(df: pl.DataFrame, q: ScannerQuery) -> pl.DataFrame:
     return df
 
 
-def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.Series,
+def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.Series | None,
                active: Collection[dt.date] | None = None, within: tuple[int, int] | None = None) -> pl.DataFrame:
     """Distinct destinations per source (``src``, ``dsts``) recounted from the packets, with the query's
-    row selection, for the sources of *srcs* that have selected packets.
+    row selection, for the sources of *srcs* that have selected packets (None: every source that has, e.g.
+    before the sources are known).
 
     *active*: the days the selected rows of *srcs* are on (from ``port_day``), when known: only they are read.
     *within*: (first, last) source address that *srcs* lie in, when known: only their packets are read."""
@@ -304,13 +307,15 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
     held = source.days()
     days = None if held is None else [d for d in held if (not q.since or d >= q.since) and (not q.until or d <= q.until)
                                       and (active is None or d in active)]
-    wanted = pl.LazyFrame({"src": srcs.cast(pl.UInt32)})
+    wanted = None if srcs is None else pl.LazyFrame({"src": srcs.cast(pl.UInt32)})
     pairs = None if q.ports else source.pairs(days)
     if pairs is not None:  # distinct (src, kind, dst) per day: their union per source is exact
-        pairs = pairs.filter(pl.col("kind").cast(pl.String).is_in(q.kinds)).join(wanted, on="src", how="semi")
+        pairs = pairs.filter(pl.col("kind").cast(pl.String).is_in(q.kinds))
+        pairs = pairs if wanted is None else pairs.join(wanted, on="src", how="semi")
         return pairs.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect()
-    few = srcs if srcs.len() <= _IS_IN_MAX else None  # inside a port, row groups skipped by source too
-    lf = source.read(days, ports=q.ports or None, srcs=few)  # only those ports (and those few sources)
+    # inside a port, row groups skipped by source too
+    few = srcs if srcs is not None and srcs.len() <= _IS_IN_MAX else None
+    lf = source.read_columns(_KEY_COLUMNS, days, ports=q.ports or None, srcs=few)  # only those ports (and few sources)
     if within is not None and few is None:  # a source range: row groups outside it skipped by their statistics
         lf = lf.filter(pl.col("src").is_between(*within))
     lf = lf.filter(_of_kinds(q.kinds))
@@ -330,7 +335,11 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
         counts = _distinct_per_source(owned)
     # a source's count depends only on its own packets: the many-source case keeps the counts of *srcs*
     # after counting (one semi join of the counts, not of every packet read)
-    return counts if few is not None else counts.join(wanted.collect(), on="src", how="semi")
+    return counts if few is not None or wanted is None else counts.join(wanted.collect(), on="src", how="semi")
+
+
+#: What :func:`exact_dsts` reads of a packet: the key, the classes (:func:`_of_kinds`), the day.
+_KEY_COLUMNS = ("ts", "src", "dst", "proto", "dport", "tcp_flags")
 
 
 def _distinct_per_source(keys: np.ndarray) -> pl.DataFrame:
@@ -589,14 +598,23 @@ def _kept_table(port_day: pl.LazyFrame, ports: tuple[int, ...], first_day: dt.da
     from scantui.analysis.port_lists import source_ranges
 
     every = ScannerQuery(ports=ports)
+    ranges = source_ranges(select_rows(port_day, every))
+    # every range's destinations are counted in one thread, range after range, from the start (they need only the
+    # range: a count of a source not in the rows is dropped by the left join), while the ranges' other columns are
+    # computed here: the two never wait on each other, and one range's keys and one range's rows are held at once
+    pool = ThreadPoolExecutor(1, thread_name_prefix="scantui-dsts")
+    counted = [pool.submit(exact_dsts, recount, every, None, None, within) for within in ranges]
+    pool.shutdown(wait=False)
     parts = []
-    for within in source_ranges(select_rows(port_day, every)):
-        raw, rows = _from_rows(port_day, every, None, first_day, n_days, recount, walked, within)
-        exact = rows.counted.result() if rows.counted is not None else pl.DataFrame(schema={"src": pl.UInt32,
-                                                                                             "dsts": pl.UInt32})
-        # rechunked: a join gathers the nested values from many chunks slowly (0.27 CPU s at 145 k sources, 0.02 so)
-        top = bh.top_ports_from_scans(rows.scans.lazy(), TOP_PORTS).collect().rechunk()
-        parts.append(raw.join(exact, on="src", how="left").join(top, on="src", how="left"))
+    try:
+        for within, count in zip(ranges, counted):
+            raw, rows = _from_rows(port_day, every, None, first_day, n_days, None, walked, within)
+            # rechunked: a join gathers the nested values from many chunks slowly (0.27 CPU s at 145 k sources, 0.02 so)
+            top = bh.top_ports_from_scans(rows.scans.lazy(), TOP_PORTS).collect().rechunk()
+            parts.append(raw.join(count.result(), on="src", how="left").join(top, on="src", how="left"))
+    finally:
+        for count in counted:
+            count.cancel()
     return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed").rechunk()
 
 
