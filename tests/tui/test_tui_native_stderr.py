@@ -96,3 +96,68 @@ def test_the_app_draws_through_the_capturing_driver_on_linux():
 
     driver = ScantuiApp(LoadRequest(("x",))).get_driver_class()
     assert driver is CapturingDriver and issubclass(driver, LinuxDriver)
+
+
+PTY_APP = """
+import os, sys
+from scantui.tui.app import ScantuiApp
+from scantui.tui.state import LoadRequest
+
+before = os.fstat(2).st_ino
+
+class App(ScantuiApp):
+    def on_mount(self):
+        super().on_mount()
+        self.set_timer(0.5, lambda: os.write(2, b"\\x1b]0;pwned\\x07\\x1b[2JRAWNATIVE\\n"))
+        self.set_timer(0.5, self.check)
+
+    def check(self):
+        if not self.native_output.lines:
+            self.set_timer(0.1, self.check)
+            return
+        self.seen = os.fstat(2).st_ino != before
+        self.set_timer(0.3, self.exit)  # the toast drawn first
+
+app = App(LoadRequest(("x",)), autoload=False)
+app.run()
+os.write(2, b"fd 2 after the app: " + (b"the terminal" if os.fstat(2).st_ino == before else b"elsewhere") + b"\\n")
+os.write(2, b"captured while running: " + repr([app.seen, list(app.native_output.lines)]).encode() + b"\\n")
+"""
+
+
+def test_the_real_driver_captures_fd_2_on_a_terminal_and_gives_it_back(tmp_path):
+    """A real pseudo-terminal, Textual's Linux driver (CapturingDriver): the raw write never reaches the terminal
+    (no OSC title, no clear), the App saw it, and fd 2 is the terminal again once the App is gone."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+    from pathlib import Path
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), "TERM": "xterm-256color"}
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    proc = subprocess.Popen([sys.executable, "-c", PTY_APP], stdin=slave, stdout=slave, stderr=slave, env=env,
+                            cwd=tmp_path, start_new_session=True)
+    os.close(slave)
+    output = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child's side is closed
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        os.close(master)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, output[-2000:]
+    assert b"\x1b]0;pwned" not in output and b"\x1b[2JRAWNATIVE" not in output  # never raw on the terminal
+    assert b"fd 2 after the app: the terminal" in output
+    assert b"captured while running: [True, ['\\x1b]0;pwned\\x07\\x1b[2JRAWNATIVE']]" in output, output[-500:]

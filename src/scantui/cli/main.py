@@ -9,6 +9,7 @@ Every expected failure prints one line, ``scantui: error: ...``, and exits 2.
 from __future__ import annotations
 
 import errno
+import faulthandler
 import io
 import os
 import sys
@@ -224,6 +225,8 @@ def _filter_native_stderr() -> None:
     _native = PanicFilter(terminal)
     native_stderr.push(_native)
     sys.stderr = stream
+    if faulthandler.is_enabled():  # (PYTHONFAULTHANDLER) its dump on a crash straight to the terminal: no thread
+        faulthandler.enable(stream)  # is left to forward it once the process is dying
 
 
 def _end_native_stderr(*, drop_panics: bool) -> None:

@@ -99,9 +99,11 @@ def _current() -> Sink | None:
 
 def _read(read_fd: int) -> None:
     pending = False  # data was handed on since the last idle()
+    poll = select.poll()  # (not select.select: a descriptor number past 1023 is fine)
+    poll.register(read_fd, select.POLLIN)
     try:
         while True:
-            if pending and not select.select([read_fd], [], [], IDLE)[0]:
+            if pending and not poll.poll(IDLE * 1000):
                 sink = _current()
                 if sink is not None:
                     sink.idle()
