@@ -124,9 +124,9 @@ def _read(read_fd: int) -> None:
 
 # ---------------------------------------------------------------------------------------------- the CLI's sink
 
-# Rust's default panic hook: a blank line (Rust >= 1.87), "thread 'NAME' (ID) panicked at FILE:LINE:COL:" (no
-# "(ID)" before Rust 1.89), then the message (older Rust: on the same line), then, for the first panic only,
-# the note below.
+# Rust's default panic hook: a blank line and "thread 'NAME' (ID) panicked at FILE:LINE:COL:" (as polars' current
+# builds write it; older Rust: no blank line, no "(ID)"), then the message (older Rust: on the same line), then,
+# for the process's first panic only, the note below.
 _PANIC = re.compile(rb"thread '[^\n]*?'(?: \(\d+\))? panicked at ")
 _NOTE = b"note: run with `RUST_BACKTRACE=1`"
 _HEAD = b"thread '"
