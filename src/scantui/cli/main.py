@@ -9,6 +9,8 @@ Every expected failure prints one line, ``scantui: error: ...``, and exits 2.
 from __future__ import annotations
 
 import errno
+import faulthandler
+import io
 import os
 import sys
 
@@ -19,6 +21,8 @@ from scantui.cli import allocator
 from scantui.cli.output import write_out
 from scantui.cli.write_errors import os_error_message
 from scantui.errors import ScantuiError
+from scantui.io import native_stderr
+from scantui.io.native_stderr import PanicFilter
 from scantui.safetext import safe_line
 
 
@@ -82,6 +86,14 @@ def main(argv: list[str] | None = None) -> None:
     allocator.settle()  # before polars loads (see scantui.cli.allocator)
     if not os.environ.get("SCANTUI_DEBUG"):  # a polars panic: Rust's own lines on stderr, not its backtrace
         os.environ["RUST_BACKTRACE"] = "0"
+    _filter_native_stderr()
+    try:
+        _run(argv)
+    finally:
+        _end_native_stderr(drop_panics=False)  # (already ended by _fail)
+
+
+def _run(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         if not args:  # bare ``scantui``: the help, not a usage error
@@ -175,12 +187,58 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _fail(message: str, code: int) -> None:
-    """One line on stderr: a newline or an escape in a file name cannot forge a second line."""
+    """One line on stderr: a newline or an escape in a file name cannot forge a second line. It is stderr's last:
+    Rust's panic text held by the filter (see :func:`_filter_native_stderr`) is dropped when the line is an
+    input's error (exit 2; a polars panic is one), written before it otherwise (an internal error, ctrl-c)."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_closed_pipe()
     except (OSError, ValueError):
         _drop_stdout()
+    _end_native_stderr(drop_panics=code == 2)
     click.echo(f"scantui: error: {safe_line(message)}", err=True)
     sys.exit(code)
+
+
+_native: PanicFilter | None = None  # fd 2's filter while the command runs
+
+
+def _filter_native_stderr() -> None:
+    """Point fd 2 at :class:`~scantui.io.native_stderr.PanicFilter` for the command's life, so that Rust's
+    panic lines (written below Python, before the exception reaches us) never precede the one error line;
+    every other byte goes on to the terminal at once. Python's own ``sys.stderr`` (click's messages, the
+    progress bar, which must still see a terminal) writes to the terminal directly. Not with ``SCANTUI_DEBUG``
+    (everything kept), nor when the caller already redirected ``sys.stderr`` (a test's capture)."""
+    global _native
+    if os.environ.get("SCANTUI_DEBUG") or os.name != "posix" or sys.stderr is None or sys.stderr is not sys.__stderr__:
+        return
+    try:
+        if sys.stderr.fileno() != 2:
+            return
+        sys.stderr.flush()
+        terminal = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        return
+    stream = io.TextIOWrapper(io.FileIO(terminal, "w", closefd=True), encoding=sys.stderr.encoding,
+                              errors=sys.stderr.errors, line_buffering=True)  # whole lines: no mixing with native ones
+    _native = PanicFilter(terminal)
+    native_stderr.push(_native)
+    sys.stderr = stream
+    if faulthandler.is_enabled():  # (PYTHONFAULTHANDLER) its dump on a crash straight to the terminal: no thread
+        faulthandler.enable(stream)  # is left to forward it once the process is dying
+
+
+def _end_native_stderr(*, drop_panics: bool) -> None:
+    """fd 2 back (to /dev/null when *drop_panics*: other polars threads may still be printing the same panic),
+    what the pipe held written out, and the panic blocks dropped or written."""
+    global _native
+    panics, _native = _native, None
+    if panics is None:
+        return
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    native_stderr.pop(panics, then_devnull=drop_panics)
+    panics.finish(drop_panics=drop_panics)

@@ -8,9 +8,10 @@ into an :class:`~scantui.errors.InputError`: the changed input's own error when 
 opened in this process (:func:`track`) has an input whose size or mtime is no longer the one it had
 when opened, else ``polars failed reading the data: WHY``.
 
-Polars' own Rust panic text (``thread ... panicked at ...``) is printed on stderr by Rust's panic
+Polars' own Rust panic text (``thread ... panicked at ...``) is written to fd 2 by Rust's panic
 hook, which cannot be replaced from Python and which polars offers no setting to silence;
-``RUST_BACKTRACE=0`` shortens it to its first lines (see :mod:`scantui.cli.main`).
+``RUST_BACKTRACE=0`` shortens it to its first lines (see :mod:`scantui.cli.main`), and
+:mod:`scantui.io.native_stderr` keeps it off the CLI's stderr and the TUI's screen.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@
   labelling change (``change_labels``, saved at once, one at a time), undo;
 - :mod:`scantui.tui.app_theme`: the theme kept in the config file (``tui.theme``);
 - :mod:`scantui.tui.app_navigation`: areas as Textual modes, back, the filter key,
-  help, the detail screens (``open_scanner``, ``open_candidate``...), the palette.
+  help, the detail screens (``open_scanner``, ``open_candidate``...), the palette;
+- :mod:`scantui.tui.app_native`: what native code writes to stderr, shown as data.
 
 This module holds what they share: the bindings, the reactive attributes the screens
 watch, the start (paint first, then load), the exit status, and the untrusted-text
@@ -30,6 +31,7 @@ from textual.reactive import reactive
 from scantui.analysis.overview import Overview
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.app_labels import LABELS_POLL, LabelsMixin
+from scantui.tui.app_native import NativeOutputMixin
 from scantui.tui.app_navigation import NavigationMixin
 from scantui.tui.app_follow import FollowMixin
 from scantui.tui.app_pipeline import PipelineMixin
@@ -44,7 +46,8 @@ from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.state import DataState, LoadRequest, error_text
 
-class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin, ThemeMixin, NavigationMixin, App[int]):
+class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin, ThemeMixin, NavigationMixin, NativeOutputMixin,
+                 App[int]):
     """Investigate scanning data from the keyboard; see the module doc."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere (tests) find it too
@@ -98,6 +101,19 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
         self._labels_stamp: tuple[int, int] | None = None
         self._labels_watched = False
         self.labels_poll: float | None = LABELS_POLL  # None: never look (tests call check_labels_file)
+        self.init_native_output()
+
+    def get_driver_class(self) -> Any:
+        """Textual's driver for this platform; on Linux and macOS one that keeps native code's writes to fd 2 off
+        the screen (:mod:`scantui.tui.native_stderr`)."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        driver = super().get_driver_class()
+        if driver is LinuxDriver:
+            from scantui.tui.native_stderr import CapturingDriver
+
+            return CapturingDriver
+        return driver
 
     def on_mount(self) -> None:
         self.sub_title = safe_text(self.state.request.title)  # a file name is data: no control characters

@@ -163,6 +163,7 @@ class NavigationMixin:
                 yield f"{area}: show", f"Go to the {area} screen", (lambda a=area: self.action_area(a))
         yield "app: back", "Back to the previous screen", self.action_back
         yield "app: open data…", "Open another data path (the labels file stays)", self.action_open_data
+        yield from self.native_output_commands()
         yield "sensors: compare", "Sources and scans one sensor saw and another did not (s on the overview)", self.action_sensors
         if not isinstance(screen, ScannersScreen):
             yield "scanners: filter", "Go to the scanner list and focus its query bar", self.action_filter
