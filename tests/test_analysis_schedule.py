@@ -90,6 +90,19 @@ def test_scores_in_chunks_on_two_threads_are_the_same_values(monkeypatch):
     assert np.array_equal(chunked[[5, 321]], period_scores(act[[5, 321]]))
 
 
+@pytest.mark.parametrize("n_days", [21, 84, 365])
+def test_a_rows_scores_do_not_depend_on_the_rows_beside_it(n_days):
+    """A row scored alone (a chunk or a merge range of one source) gets the floats it gets in a block:
+    numpy's mean over a single row sums pairwise, over a block column by column (last-bit differences)."""
+    rng = np.random.default_rng(n_days)
+    act = rng.random((120, n_days)) < rng.random((120, 1))
+    block = period_scores(act)
+    alone = np.vstack([period_scores(act[i:i + 1]) for i in range(len(act))])
+    assert np.array_equal(alone, block)
+    pairs = np.vstack([period_scores(act[i:i + 2]) for i in range(0, len(act), 2)])
+    assert np.array_equal(pairs, block)
+
+
 def test_fft_size_and_periods():
     assert fft_size(21) == 256 and fft_size(240) == 2048
     assert list(candidate_periods(21)) == list(range(1, 11))

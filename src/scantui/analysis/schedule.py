@@ -87,7 +87,7 @@ def period_scores(activity: np.ndarray) -> np.ndarray:
     def chunk(lo: int) -> None:
         spec = np.abs(np.fft.rfft(act[lo:lo + step].astype(np.float64), n=m, axis=1)[:, read])
         for j, (p, c) in enumerate(zip(periods, columns)):
-            out[lo:lo + step, j] = spec[:, c].mean(axis=1) / np.maximum(n[lo:lo + step], n_days / p)
+            out[lo:lo + step, j] = _row_means(spec, c) / np.maximum(n[lo:lo + step], n_days / p)
 
     starts = range(0, rows, step)
     if len(starts) < 2:
@@ -100,6 +100,21 @@ def period_scores(activity: np.ndarray) -> np.ndarray:
         for _ in pool.map(chunk, starts):
             pass
     return out
+
+
+def _row_means(spec: np.ndarray, columns: list[int]) -> np.ndarray:
+    """The mean of *columns* in each row of *spec*, the columns added left to right.
+
+    ``spec[:, columns].mean(axis=1)`` adds them in that order over a block of rows but pairwise over a
+    single row (8 columns or more): a row's score then depended on how many rows shared its block (the
+    chunks here, the merge's source ranges), in the last bit. A single row is summed here in numpy's
+    block order (a loop over the columns, slower than numpy's on a block: used only there)."""
+    if spec.shape[0] != 1:
+        return spec[:, columns].mean(axis=1)
+    total = spec[:, columns[0]].copy()
+    for c in columns[1:]:
+        total += spec[:, c]
+    return total / len(columns)
 
 
 def _related(periods: np.ndarray, best: np.ndarray) -> np.ndarray:
