@@ -320,13 +320,16 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
             frame = sort_by(frame, order, nulls_last=nulls_last) if packed else frame.sort(*order, nulls_last=nulls_last)
             frame.write_parquet(target, row_group_size=_row_group(name), **DAY_CODEC)
             pieces[name].append(target)
-        del frames, tables
+            if passes == 1 and name == PORT_DAY_BASE:  # collab's sums from the rows held (day_files' read saved)
+                cs.write_day_sums(frame, out / ENRICHMENT, out / cs.DAY_FILE)
+        del frames, tables, frame
     if passes > 1:
         for name in names:  # streamed: one row group at a time, in pass order
             pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=_row_group(name), engine="streaming",
                                                        **DAY_CODEC)
             for piece in pieces[name]:
                 piece.unlink()
+        cs.write_day_sums(out / PORT_DAY_BASE, out / ENRICHMENT, out / cs.DAY_FILE)  # not held whole: read back
     zr.write_day(packets, out)  # the ZMap walk test on the day's pre-screened sources (after day_totals)
 
 
@@ -517,7 +520,8 @@ def day_files(day: dt.date, state: Path, sessions: pl.DataFrame, packets: Callab
             write_by_port(target, rows)  # from the rows held, not read back
             del rows
     write_by_port(target)  # once per file: nothing to do when written above
-    # from the base rows (sessions move tool counts only) and the day's own enrichment; once per state
+    # from the base rows (sessions move tool counts only) and the day's own enrichment; once per state (a state
+    # built since session 11 has it from build_day_state's rows in memory: nothing to do)
     cs.write_day_sums(state / PORT_DAY_BASE, state / ENRICHMENT, state / cs.DAY_FILE)
     fk.write_day_fingerprints(state, packets)  # collab's fingerprint keys, from the state's packet table; once per state
     return DayFiles(day, state, target)
