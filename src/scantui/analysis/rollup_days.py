@@ -31,7 +31,8 @@ The merges, what is exact, and the memory they need:
     per day already; the rollup's ``port_day/day=D/`` file is a hard link (or a
     copy) of the day's file (so are ``port_day_by_port``, collab's group sums,
     :mod:`~scantui.analysis.collab_sums`, written beside the day's ``port_day`` by
-    :func:`day_files` once per state, and the sources' fingerprints,
+    :func:`build_day_state` from the rows it holds (by :func:`day_files` for a state built
+    before), once per state, and the sources' fingerprints,
     :mod:`~scantui.analysis.fingerprint_keys`, likewise), the other two are concatenated. Exact; streaming.
 ``port_day`` tool counts
     exact: a packet is ``unicorn`` when its key is a session over the whole
