@@ -147,10 +147,11 @@ def match_pairs(groups: pl.DataFrame, telescope: Sequence[tuple[int, int]] | int
     dst, ts, bounds = first_hits(groups)
     # most pairs (every tagged one on the bench days) end in may_match's first verdict: taken for all at once
     span = span_screen(dst, bounds, telescope)
-    tested = np.flatnonzero(span | ~tagged_col.fill_null(False).to_numpy().astype(bool))
+    tags = tagged_col.fill_null(False).to_numpy().astype(bool)
+    tested = np.flatnonzero(span | ~tags)
     keys = groups.select("src", "dport", "distinct")[tested]
     for (src, dport, distinct), i in zip(keys.iter_rows(), tested):
-        tagged, lo, hi = bool(tagged_col[int(i)]), bounds[i], bounds[i + 1]
+        tagged, lo, hi = bool(tags[i]), bounds[i], bounds[i + 1]
         d, t = dst[lo:hi], ts[lo:hi]
         m = None if tagged else zw.match_walk(d, t, telescope, distinct=True)
         if m is None and span[i]:
@@ -216,9 +217,14 @@ def span_screen(dst: np.ndarray, bounds: np.ndarray, telescope: Sequence[tuple[i
         at = np.flatnonzero((prime == p) & (m_tele > 0))
         n_cand = len(zw.candidates(p).generators)
         need = np.empty(len(at), dtype=np.int64)
+        links = len(zw._link_pairs(h)[0])
         for m in np.unique(m_tele[at]).tolist():
             p0 = zw.WINDOW * zw.TIGHT / m
-            need[m_tele[at] == m] = min(zw._needed(h - 1, p0, n_cand, 1.0), zw._needed(h - 1, p0, n_cand, 2 * zw.SLOPE_TOL))
+            nd = min(zw._needed(h - 1, p0, n_cand, 1.0), zw._needed(h - 1, p0, n_cand, 2 * zw.SLOPE_TOL))
+            need[m_tele[at] == m] = nd
+            if nd <= h - 1 and zw.dense(links, min(math.ceil(zw.TIGHT * (p - 1) / m) - 1, p - 2), p - 1, nd):
+                out[rows[at[m_tele[at] == m]]] = True  # left to may_match: its logs not taken here
+                need[m_tele[at] == m] = h
         at, need = at[need <= h - 1], need[need <= h - 1]
         if not len(at):
             continue

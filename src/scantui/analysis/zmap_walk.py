@@ -599,6 +599,14 @@ def may_match(e: np.ndarray, ts: np.ndarray, p: int, limit: float, need_tight: i
 DENSE_OVER = 0.5
 
 
+def dense(links: int, top: int, n: int, need: int) -> bool:
+    """Whether chance alone gives more than :data:`DENSE_OVER` candidates *need* marks from *links* links
+    (each marks ~(top + 1) / 2 of the n / 2 odd candidates): :func:`may_match_many` leaves such rows to
+    :func:`may_match`."""
+    lam = links * (top + 1) / n
+    return n // 2 * (1 - sum(math.exp(-lam) * lam ** i / math.factorial(i) for i in range(max(need, 1)))) > DENSE_OVER
+
+
 def may_match_many(e: np.ndarray, p: int, limit: np.ndarray, need: np.ndarray) -> np.ndarray:
     """:func:`may_match`'s first verdict for many hit sets at once: False for a row of *e* (its ``h`` logs,
     shape (rows, h)) only where :func:`may_match` (*limit* and ``min(need_tight, need_slope)`` = *need* of
@@ -627,8 +635,7 @@ def may_match_many(e: np.ndarray, p: int, limit: np.ndarray, need: np.ndarray) -
     screened = np.zeros(len(live), dtype=bool)  # rows within SPARSE_MAX (else may_match says True)
     hit = np.zeros(len(live), dtype=bool)  # some candidate of the row has `need` marks
     for t, nd in set(zip(top.tolist(), need.tolist())):  # (one pair in practice: both follow the telescope's size)
-        lam = len(k) * (t + 1) / n  # a candidate's expected marks (each link marks ~(t + 1) / 2 of the n / 2 odd ones)
-        if n // 2 * (1 - sum(math.exp(-lam) * lam ** i / math.factorial(i) for i in range(nd))) > DENSE_OVER:
+        if dense(len(k), t, n, nd):
             continue  # most rows would go on to the detail: left to may_match (True), not screened twice
         group = np.flatnonzero((top == t) & (need == nd))
         ga = a[group]
