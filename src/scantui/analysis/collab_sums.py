@@ -95,14 +95,16 @@ def day_sums(port_day: pl.LazyFrame, enrichment: pl.LazyFrame | None) -> pl.Lazy
     return groups.filter(pl.col("s") >= FLOOR).select(SCHEMA.names()).cast(dict(SCHEMA))
 
 
-def write_day_sums(port_day: Path, enrichment: Path, target: Path) -> None:
+def write_day_sums(port_day: Path | pl.DataFrame, enrichment: Path, target: Path) -> None:
     """Write the day's table to *target* once, sorted by (key_kind, dport, key) so that a port reads its row groups.
+    *port_day*: the day's base ``port_day`` file, or its rows when the day build holds them (not read back).
     Memory: the day's probe (port, source) rows."""
     if target.is_file():
         return
     enrich = pl.scan_parquet(enrichment) if enrichment.is_file() else None
+    rows = port_day.lazy() if isinstance(port_day, pl.DataFrame) else pl.scan_parquet(port_day)
     with atomic_path(target) as tmp:
-        (day_sums(pl.scan_parquet(port_day), enrich).collect(engine="streaming")
+        (day_sums(rows, enrich).collect(engine="streaming")
          .sort("key_kind", "dport", "key").write_parquet(tmp, row_group_size=ROW_GROUP))
 
 

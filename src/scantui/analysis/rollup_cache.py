@@ -809,7 +809,7 @@ def build_state(job: dict[str, Any]) -> float:
     with _direct_unchanged(job), atomic_path(folder, commit=commit) as tmp:
         packets, captures = _with_refs([_frame(w, day, job["opts"]) for w in job["frames"]], job["frames"])
         held = held_day(packets)
-        rd.build_day_state(drop_refs(held), tmp)
+        rd.build_day_state(drop_refs(held), tmp, held=held is not packets)
         write_day_packets(held, tmp)
         write_day_bursts(day_packets_glob(tmp), tmp / bursts.DAY_FILE)
         if held is not packets:  # in memory: grouped here, not read back from the packet table (day_files' way)

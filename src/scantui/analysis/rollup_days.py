@@ -31,7 +31,8 @@ The merges, what is exact, and the memory they need:
     per day already; the rollup's ``port_day/day=D/`` file is a hard link (or a
     copy) of the day's file (so are ``port_day_by_port``, collab's group sums,
     :mod:`~scantui.analysis.collab_sums`, written beside the day's ``port_day`` by
-    :func:`day_files` once per state, and the sources' fingerprints,
+    :func:`build_day_state` from the rows it holds (by :func:`day_files` for a state built
+    before), once per state, and the sources' fingerprints,
     :mod:`~scantui.analysis.fingerprint_keys`, likewise), the other two are concatenated. Exact; streaming.
 ``port_day`` tool counts
     exact: a packet is ``unicorn`` when its key is a session over the whole
@@ -288,7 +289,7 @@ def concat_frames(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
 # ---------------------------------------------------------------- 2.-4. per day
 
 
-def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | None = None) -> None:
+def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | None = None, held: bool = False) -> None:
     """One day's *packets* into the folder *out* (created): every per-day table, none of which
     depends on the other days (tool counts are those without Unicorn sessions; see :func:`port_day_with`).
 
@@ -296,14 +297,21 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
     source range (``port_day``, ``src_dsts``) and one session-key range (``unicorn_keys``,
     ``unicorn_groups``) a pass, each written to a piece and the pieces concatenated in order:
     the same rows in the same order as one pass (every table is sorted by source or by key),
-    with the memory of one pass's groups."""
+    with the memory of one pass's groups.
+
+    *held*: *packets* are in memory (:func:`~scantui.analysis.day_packets.held_day`); a day of one pass is
+    then classified and tooled once into a frame that every table groups (sharing the held columns; the
+    new ones ~12 bytes a packet), not once per table (~0.02 CPU s of a 600 k-packet day's ~0.21)."""
     out.mkdir(parents=True, exist_ok=True)
     limit = PASS_PACKETS if pass_packets is None else pass_packets
     n = packets.select(pl.len()).collect().item()  # Parquet metadata for a day split
     passes = max(1, -(-n // limit))
     src_cuts = _source_cuts(packets, passes, n) if passes > 1 else []
     key_cuts = [(1 << 32) * i // passes for i in range(1, passes)]  # session keys are hash-like: even ranges
-    classified = ru.classify(packets)
+    tooled = None
+    if held and passes == 1:
+        tooled = ru.prepare(packets, sessions=pl.DataFrame(schema=SESSIONS_SCHEMA)).collect().lazy()
+    classified = ru.classify(packets) if tooled is None else tooled  # (tool is one more column: unread here)
     small = [ru.day_totals(classified).sink_parquet(out / DAY_TOTALS, lazy=True),
              ru.src_day_enrichment(classified, ru.enrichment_columns(packets)).sink_parquet(out / ENRICHMENT, lazy=True)]
     names = (PORT_DAY_BASE, KEYS, GROUPS, PAIRS)
@@ -311,7 +319,7 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
     for i in range(passes):
         by_src = packets if passes == 1 else packets.filter(_in_range("src", src_cuts, i))
         by_key = packets if passes == 1 else packets.filter(_in_range("unicorn_key", key_cuts, i, unicorn_key()))
-        tables = _day_tables(by_src, by_key)
+        tables = _day_tables(by_src, by_key, tooled)
         # sorted in memory after the streaming run: a streaming sort costs more than the rest of the day
         frames = pl.collect_all([*tables, *(small if i == 0 else [])], engine="streaming")
         for name, frame, (order, nulls_last) in zip(names, frames, _DAY_ORDER):
@@ -320,13 +328,17 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
             frame = sort_by(frame, order, nulls_last=nulls_last) if packed else frame.sort(*order, nulls_last=nulls_last)
             frame.write_parquet(target, row_group_size=_row_group(name), **DAY_CODEC)
             pieces[name].append(target)
-        del frames, tables
+            if passes == 1 and name == PORT_DAY_BASE:  # collab's sums from the rows held (day_files' read saved)
+                cs.write_day_sums(frame, out / ENRICHMENT, out / cs.DAY_FILE)
+        del frames, tables, frame
+    del tooled, classified, small
     if passes > 1:
         for name in names:  # streamed: one row group at a time, in pass order
             pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=_row_group(name), engine="streaming",
                                                        **DAY_CODEC)
             for piece in pieces[name]:
                 piece.unlink()
+        cs.write_day_sums(out / PORT_DAY_BASE, out / ENRICHMENT, out / cs.DAY_FILE)  # not held whole: read back
     zr.write_day(packets, out)  # the ZMap walk test on the day's pre-screened sources (after day_totals)
 
 
@@ -346,15 +358,18 @@ _DAY_ORDER = ((("src", "dport"), False), (("unicorn_key",), False), (("unicorn_k
               (("src", "kind", "dst"), False))
 
 
-def _day_tables(by_src: pl.LazyFrame, by_key: pl.LazyFrame) -> list[pl.LazyFrame]:
-    """``port_day`` and ``src_dsts`` of the packets *by_src*, session keys and groups of *by_key*."""
-    tooled = ru.prepare(by_src, sessions=pl.DataFrame(schema=SESSIONS_SCHEMA))
+def _day_tables(by_src: pl.LazyFrame, by_key: pl.LazyFrame, tooled: pl.LazyFrame | None = None) -> list[pl.LazyFrame]:
+    """``port_day`` and ``src_dsts`` of the packets *by_src*, session keys and groups of *by_key*; *tooled*: the
+    packets (both) already through :func:`~scantui.analysis.rollup.prepare`, held in memory."""
+    held = tooled is not None
+    tooled = ru.prepare(by_src, sessions=pl.DataFrame(schema=SESSIONS_SCHEMA)) if tooled is None else tooled
     keyed = ru.prepare(by_key, sessions=pl.DataFrame(schema=SESSIONS_SCHEMA)) if by_key is not by_src else tooled
     keys = by_key.filter(unicorn_candidate()).select(unicorn_key()).group_by("unicorn_key").agg(pl.len().cast(pl.UInt32).alias("n"))
     shared = keys.filter(pl.col("n") >= 2).select("unicorn_key")
     groups = (keyed.filter(unicorn_eligible()).with_columns(unicorn_key()).join(shared, on="unicorn_key", how="semi")
               .group_by("unicorn_key", *GROUP_KEYS, "tool").agg(pl.len().cast(pl.UInt32).alias("packets")))
-    return [ru.port_day(tooled).drop("day"), keys, groups, ru.classify(by_src).select("src", "kind", "dst").unique()]
+    pairs = (tooled if held else ru.classify(by_src)).select("src", "kind", "dst").unique()
+    return [ru.port_day(tooled).drop("day"), keys, groups, pairs]
 
 
 def _source_cuts(packets: pl.LazyFrame, passes: int, n: int) -> list[int]:
@@ -517,7 +532,8 @@ def day_files(day: dt.date, state: Path, sessions: pl.DataFrame, packets: Callab
             write_by_port(target, rows)  # from the rows held, not read back
             del rows
     write_by_port(target)  # once per file: nothing to do when written above
-    # from the base rows (sessions move tool counts only) and the day's own enrichment; once per state
+    # from the base rows (sessions move tool counts only) and the day's own enrichment; once per state (a state
+    # built since session 11 has it from build_day_state's rows in memory: nothing to do)
     cs.write_day_sums(state / PORT_DAY_BASE, state / ENRICHMENT, state / cs.DAY_FILE)
     fk.write_day_fingerprints(state, packets)  # collab's fingerprint keys, from the state's packet table; once per state
     return DayFiles(day, state, target)

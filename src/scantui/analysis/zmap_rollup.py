@@ -145,11 +145,16 @@ def match_pairs(groups: pl.DataFrame, telescope: Sequence[tuple[int, int]] | int
     rows = []
     tagged_col = groups["tagged"] if "tagged" in groups.columns else pl.Series([False] * groups.height)
     dst, ts, bounds = first_hits(groups)
-    for (src, dport, distinct), tagged, lo, hi in zip(
-            groups.select("src", "dport", "distinct").iter_rows(), tagged_col, bounds[:-1], bounds[1:]):
+    # most pairs (every tagged one on the bench days) end in may_match's first verdict: taken for all at once
+    span = span_screen(dst, bounds, telescope)
+    tags = tagged_col.fill_null(False).to_numpy().astype(bool)
+    tested = np.flatnonzero(span | ~tags)
+    keys = groups.select("src", "dport", "distinct")[tested]
+    for (src, dport, distinct), i in zip(keys.iter_rows(), tested):
+        tagged, lo, hi = bool(tags[i]), bounds[i], bounds[i + 1]
         d, t = dst[lo:hi], ts[lo:hi]
         m = None if tagged else zw.match_walk(d, t, telescope, distinct=True)
-        if m is None:
+        if m is None and span[i]:
             m = match_span(d, t, telescope, distinct=True)
         if m is not None:
             key = generator_class(m.generator, m.prime) if tagged else m.generator
@@ -176,6 +181,57 @@ def first_hits(groups: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
     first = first[rank < MAX_TEST_HITS]
     kept = np.minimum(counts, MAX_TEST_HITS)
     return dst[first], ts[first], np.concatenate([[0], np.cumsum(kept)])
+
+
+def span_screen(dst: np.ndarray, bounds: np.ndarray, telescope: Sequence[tuple[int, int]] | int) -> np.ndarray:
+    """Per pair of :func:`first_hits` (``dst`` and ``bounds``): False where :func:`match_span` surely gives
+    None (too few hits, wider than a /:data:`SPAN_MAX_PREFIX`, too few for the bound, or
+    :func:`~scantui.analysis.zmap_walk.may_match`'s first verdict), True where it may match. Every pair's
+    prefix, group, logs and first verdict at once (the steps of :func:`match_span` and
+    :func:`~scantui.analysis.zmap_walk.match_walk` before the candidates, in the same integers); a
+    telescope of ranges: True for every pair (those are tested one by one)."""
+    pairs = len(bounds) - 1
+    h = zw.MAX_HITS
+    if not isinstance(telescope, int) or SPAN_MIN_HITS < h:  # (a tested pair has h hits: its logs are one row)
+        return np.ones(pairs, dtype=bool)
+    out = np.zeros(pairs, dtype=bool)
+    lengths = np.diff(bounds)
+    rows = np.flatnonzero(lengths >= SPAN_MIN_HITS)
+    if not len(rows):
+        return out
+    first = bounds[rows]
+    filled = np.flatnonzero(lengths > 0)  # reduceat's segments: the pairs with hits, each to the next one's start
+    at = np.searchsorted(filled, rows)
+    lo = np.minimum.reduceat(dst, bounds[filled])[at]
+    hi = np.maximum.reduceat(dst, bounds[filled])[at]
+    bits = np.frexp((lo ^ hi).astype(np.float64))[1].astype(np.int64)  # (lo ^ hi).bit_length()
+    narrow = bits <= 32 - SPAN_MAX_PREFIX
+    rows, first, lo, bits = rows[narrow], first[narrow], lo[narrow], bits[narrow]
+    count = np.int64(1) << bits  # the prefix's addresses: its index map's count (one allowed CIDR)
+    floor = np.int64(1) << np.frexp((count - 1).astype(np.float64))[1].astype(np.int64)  # group_prime's, version 4
+    prime = np.array([min(p for p in zw.GROUPS if p > f) for f in floor.tolist()], dtype=np.int64)
+    m_tele = np.minimum(telescope, count)
+    base = lo >> bits << bits
+    hits = dst[first[:, None] + np.arange(h)[None, :]] - base[:, None]  # the first h hits' indexes
+    for p in np.unique(prime).tolist():
+        at = np.flatnonzero((prime == p) & (m_tele > 0))
+        n_cand = len(zw.candidates(p).generators)
+        need = np.empty(len(at), dtype=np.int64)
+        links = len(zw._link_pairs(h)[0])
+        for m in np.unique(m_tele[at]).tolist():
+            p0 = zw.WINDOW * zw.TIGHT / m
+            nd = min(zw._needed(h - 1, p0, n_cand, 1.0), zw._needed(h - 1, p0, n_cand, 2 * zw.SLOPE_TOL))
+            need[m_tele[at] == m] = nd
+            if nd <= h - 1 and zw.dense(links, min(math.ceil(zw.TIGHT * (p - 1) / m) - 1, p - 2), p - 1, nd):
+                out[rows[at[m_tele[at] == m]]] = True  # left to may_match: its logs not taken here
+                need[m_tele[at] == m] = h
+        at, need = at[need <= h - 1], need[need <= h - 1]
+        if not len(at):
+            continue
+        e = zw.dlog(p)((hits[at] + 1).astype(np.uint64))
+        limit = zw.TIGHT * (p - 1) / m_tele[at].astype(np.float64)
+        out[rows[at]] = zw.may_match_many(e, p, limit, need)
+    return out
 
 
 def span_hypothesis(dst: np.ndarray) -> zw.Hypothesis | None:

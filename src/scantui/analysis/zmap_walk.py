@@ -594,6 +594,81 @@ def may_match(e: np.ndarray, ts: np.ndarray, p: int, limit: float, need_tight: i
     return bool((best >= need_slope).any())
 
 
+#: :func:`may_match_many` leaves rows to :func:`may_match` when chance alone gives more candidates than this
+#: with enough marks (a tiny telescope: most rows go on to the detail, and the screen would be work done twice).
+DENSE_OVER = 0.5
+
+
+def dense(links: int, top: int, n: int, need: int) -> bool:
+    """Whether chance alone gives more than :data:`DENSE_OVER` candidates *need* marks from *links* links
+    (each marks ~(top + 1) / 2 of the n / 2 odd candidates): :func:`may_match_many` leaves such rows to
+    :func:`may_match`."""
+    lam = links * (top + 1) / n
+    return n // 2 * (1 - sum(math.exp(-lam) * lam ** i / math.factorial(i) for i in range(max(need, 1)))) > DENSE_OVER
+
+
+def may_match_many(e: np.ndarray, p: int, limit: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """:func:`may_match`'s first verdict for many hit sets at once: False for a row of *e* (its ``h`` logs,
+    shape (rows, h)) only where :func:`may_match` (*limit* and ``min(need_tight, need_slope)`` = *need* of
+    that row) returns False because no candidate has *need* marks (or none at all); True where it returns
+    True or goes on to the links' detail (the caller then asks it, exactly as before). The same integers
+    as :func:`may_match`, its Python per row replaced by array operations over every row's links."""
+    rows, h = e.shape
+    out = np.ones(rows, dtype=bool)
+    if h < 2 or not rows or not _odd_inverses(p):
+        return out
+    n = p - 1
+    bits = n.bit_length() - 1
+    top = np.minimum(np.ceil(np.asarray(limit, dtype=np.float64)).astype(np.int64) - 1, n - 1)
+    need = np.maximum(np.asarray(need, dtype=np.int64), 1)  # (below 1: any entry's candidate is over, as at 1)
+    k, j = _link_pairs(h)
+    e = e.astype(np.int64)
+    delta = (e[:, k] - e[:, k - j]) % n
+    live = np.flatnonzero(delta.all(axis=1))  # a zero delta: may_match says True
+    delta, top, need = delta[live], top[live], need[live]
+    a = np.frexp((delta & -delta).astype(np.float64))[1] - 1
+    u = (delta >> a).astype(np.uint64)
+    inv = u.copy()
+    for _ in range(5):  # Newton, as in may_match
+        inv *= np.uint64(2) - u * inv
+    inv = (inv & np.uint64(n - 1)).astype(np.int64)
+    screened = np.zeros(len(live), dtype=bool)  # rows within SPARSE_MAX (else may_match says True)
+    hit = np.zeros(len(live), dtype=bool)  # some candidate of the row has `need` marks
+    for t, nd in set(zip(top.tolist(), need.tolist())):  # (one pair in practice: both follow the telescope's size)
+        if dense(len(k), t, n, nd):
+            continue  # most rows would go on to the detail: left to may_match (True), not screened twice
+        group = np.flatnonzero((top == t) & (need == nd))
+        ga = a[group]
+        levels = [lv for lv in range(bits) if (1 << lv) <= t]
+        per = {lv: ((t >> lv) + 1) // 2 << lv for lv in levels}  # entries of one link at level lv
+        entries = sum(per[lv] * (ga == lv).sum(axis=1) for lv in levels) if levels else np.zeros(len(group), int)
+        group = group[entries <= SPARSE_MAX]
+        screened[group] = True
+        ga, ginv = a[group], inv[group]
+        rows_at, cs = [], []
+        for lv in levels:
+            r, link = np.nonzero(ga == lv)
+            if not len(r):
+                continue
+            odd = np.arange(1, (t >> lv) + 1, 2, dtype=np.int64)
+            c = (ginv[r, link][:, None] * odd[None, :]) & ((1 << (bits - lv)) - 1)
+            if lv:
+                c = (c[:, :, None] + (np.arange(1 << lv, dtype=np.int64) << (bits - lv))[None, None, :])
+            rows_at.append(np.repeat(r, per[lv]))
+            cs.append(c.ravel())
+        if not cs:
+            continue
+        # a candidate's marks: the run of its (row, candidate) key in one sort; candidates are odd (c >> 1 is one)
+        key = (np.concatenate(rows_at) << (bits - 1)) | (np.concatenate(cs) >> 1)
+        if len(group) << (bits - 1) <= 1 << 32:
+            key = key.astype(np.uint32)  # a narrower sort
+        key.sort()
+        runs = key[:len(key) - nd + 1][key[nd - 1:] == key[:len(key) - nd + 1]]  # nd equal keys in a row
+        hit[group[(runs >> (bits - 1)).astype(np.int64)]] = True
+    out[live] = ~screened | hit
+    return out
+
+
 @lru_cache(maxsize=64)
 def _link_pairs(h: int) -> tuple[np.ndarray, np.ndarray]:
     """The (k, j) of the links :func:`_links` looks at for *h* hits: hit k to hit k - j, 1 <= j <= min(WINDOW, k)."""
