@@ -50,6 +50,7 @@ from scantui.labels.files import read_bytes, sidecar, write_atomic
 from scantui.lock import FileLock
 from scantui.labels.member_index import MemberIndex
 from scantui.labels.merge import Conflict, LabelsConflict, merge3
+from scantui.labels.local_splice import splice_local
 from scantui.labels.splice import Dirty, Spliceable, layout_key, splice
 from scantui.labels.model import Group, Scan, Source, now_utc, parse_address, parse_member, show
 from scantui.labels.validate import LabelsInvalid, Problem, check_document, check_labels, plain
@@ -403,6 +404,17 @@ class LabelsStore:
             layout = document.Layout.guess(disk.text)
             key = layout_key(layout)
             if disk.spliceable is None or disk.spliceable.layout != key:
+                # not known to be the dump of its tree: first the proof around the changed items alone
+                dirty = False
+                try:
+                    text = splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path))
+                except Dirty:
+                    text, dirty = None, True
+                if text is not None:
+                    return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
+                                     spliced=True)
+                if dirty or disk.spliced:  # the whole-file path renders from the file's own parse
+                    disk = _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)), disk.groups, disk.bom, disk.sources)
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
             if disk.spliceable is not None:
