@@ -21,8 +21,8 @@ without is shorter than W, so it is never the longest while W is whole in the
 range being split, and only such a block could cross W), and B matches E one
 to one before and after W (each side runs from the file's start or end to an
 anchor both hold). The merge is O before W, E's lines of W, O after W: what
-is written here, each changed item dumped and read back alone
-(:func:`scantui.labels.splice.item_lines`). It declines (``None``, the tree
+is written here, each changed item dumped and read back alone as
+:mod:`scantui.labels.splice` does. It declines (``None``, the tree
 untouched) otherwise; the caller renders the whole file.
 """
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from scantui.labels import document
 from scantui.labels.model import Group, Source
@@ -43,8 +44,11 @@ _MAX_ID = 1000
 _HEADS = ("groups:\n", "sources:\n")
 
 
-def _gap(lines: list[str], prefix: str) -> int | None:
-    """The longest run of lines without an anchor; ``None`` when two anchors are the same line."""
+def _gap(lines: list[str], prefix: str, items: int) -> int | None:
+    """The longest run of lines without an anchor; ``None`` when two anchors are the same line or the lines opening
+    an item are not *items* (one may be inside a scalar)."""
+    if sum(line.startswith(prefix) for line in lines) != items:
+        return None
     seen: set[str] = set()
     longest = last = -1
     for k, line in enumerate(lines):
@@ -109,7 +113,8 @@ def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Seque
     if len(changed) != 1:
         return None
     key, attr, old, new = changed[0]
-    if any(isinstance(v, (dict, list)) or (isinstance(v, str) and "\n" in v) for k, v in doc.items() if k not in ("groups", "sources")):
+    if any(isinstance(v, (dict, list, LiteralScalarString, FoldedScalarString)) or (isinstance(v, str) and "\n" in v)
+           for k, v in doc.items() if k not in ("groups", "sources")):
         return None  # other top-level keys stay on their own line in B: no line of theirs can open an item
     if any(len(g.id) > _MAX_ID for g in (*old_groups, *groups)):
         return None
@@ -117,7 +122,8 @@ def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Seque
     block = _find_block(lines, key, attr, doc.get(key), old, new, layout)
     if block is None or key in doc.ca.items:
         return None
-    gap = _gap(lines, " " * layout.offset + "- ")
+    items = sum(len(v) for v in (doc.get("groups"), doc.get("sources")) if isinstance(v, CommentedSeq))
+    gap = _gap(lines, " " * layout.offset + "- ", items)
     plan = _plan(block, old, new, attr)
     if gap is None or plan is None:
         return None
@@ -128,12 +134,14 @@ def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Seque
         return None
     while True:
         end = win.last(e)
+        if end is None and e == n:
+            return None
         size = (len(lines) if end is None else end) - win.first(s) + 1
         if end is not None and (end == len(lines) or size > gap):
             break
         if e - max(s, 0) >= MAX_WINDOW:
             return None
-        if e < n and win.own(e):
+        if e < n and win.own(e) and (e + 1 < n or win.last(n) is not None):
             e += 1
         elif s >= 0 and (s == 0 or win.own(s - 1)):
             s -= 1
