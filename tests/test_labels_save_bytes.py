@@ -318,7 +318,7 @@ def hand_format(text: str, changes: list[tuple[int, int]]) -> str:
 HANDS = st.lists(st.tuples(st.integers(0, 8), st.integers(0, 999)), min_size=1, max_size=6)
 
 
-@settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(hand=HANDS, edits=EDITS)
 def test_a_hand_formatted_file_saves_the_reference_bytes(tmp_path_factory, hand, edits):
     """Random hand formatting and comments anywhere, random edits by two analysts: the saves that splice around the
