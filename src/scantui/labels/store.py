@@ -17,10 +17,12 @@ exactly the merged groups; otherwise nothing is written.
 The store keeps the file's parse as last read or written (the tree that
 reading the written text back gave): the next save parses the file again
 only when its bytes differ from those (another analyst saved in between).
-When the file is exactly the dump of that tree (a file scantui wrote), only
-the changed groups and notes are rendered, read back and spliced into its
-text (:mod:`scantui.labels.splice`: the same bytes); otherwise, or when the
-splice cannot prove a case, the whole file is rendered and read back.
+Only the changed groups and notes are rendered, read back and spliced into
+its text (the same bytes) when a window of unchanged-format items around
+them proves what the whole-file merge would write, whatever the rest of the
+file looks like (:mod:`scantui.labels.local_splice`), or when the file is
+exactly the dump of that tree (a file scantui wrote, :mod:`scantui.labels.splice`);
+otherwise the whole file is rendered and read back.
 
 ``save(edit=...)`` instead applies an edit to the file *as it is now*, under
 the lock (the store is first brought up to date with the disk): how new ids
