@@ -9,6 +9,8 @@ must still see the other's changes. A file scantui wrote is saved by splicing
 only the changed groups and notes into its text (:mod:`scantui.labels.splice`):
 the draws reach it (first/last group, removals, new groups, notes added and
 removed, several edits in one save), and it must write those same bytes.
+A hand-formatted file (random comments and layout anywhere) is spliced around the change when a window
+proves it (:mod:`scantui.labels.local_splice`): every save must write the reference's bytes too.
 """
 
 from __future__ import annotations
