@@ -9,6 +9,8 @@ must still see the other's changes. A file scantui wrote is saved by splicing
 only the changed groups and notes into its text (:mod:`scantui.labels.splice`):
 the draws reach it (first/last group, removals, new groups, notes added and
 removed, several edits in one save), and it must write those same bytes.
+A hand-formatted file (random comments and layout anywhere) is spliced around the change when a window
+proves it (:mod:`scantui.labels.local_splice`): every save must write the reference's bytes too.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scantui.errors import InputError
-from scantui.labels import Group, LabelsStore, document, line_merge, splice
+from scantui.labels import Group, LabelsStore, document, line_merge, local_splice, splice
 from scantui.labels.model import Scan, Source
 from scantui.labels.store import read_snapshot
 from scantui.labels.validate import check_labels, plain
@@ -231,7 +233,7 @@ def test_a_save_of_a_writer_made_file_renders_and_reads_back_only_the_changed_gr
     written_by_writer(path)
     store = LabelsStore.load(path, now=lambda: T0, author="ana")
     store.set_verdict("G00", "collaborative")
-    store.save()  # the first save proves the file is the dump of its tree (one whole dump), then splices
+    store.save()  # spliced from the change's neighbourhood alone (scantui.labels.local_splice)
     assert store._kept.spliced
     parsed: list[int] = []
     dumped: list[int] = []
@@ -261,9 +263,115 @@ def test_a_splice_whose_item_would_not_read_back_falls_back_to_the_whole_file(tm
     store.save()
     assert store._kept.spliced
     monkeypatch.setattr(splice, "_read_back", lambda *args: None)  # the tree is patched, then the item is refused
+    monkeypatch.setattr(local_splice, "_read_back", lambda *args: None)
     previous = path.read_bytes()
     store.update("G01", notes="changed")
     store.remove("G03")
     store.save()
     assert path.read_bytes() == reference_bytes(previous, store.groups, store.sources)
     assert not store._kept.spliced and read_snapshot(path).groups == store.groups
+
+
+def written_by_writer_n(path: Path, n: int) -> None:
+    store = LabelsStore.load(path, now=lambda: T0, author="w")
+    for i in range(n):
+        ips = tuple(f"10.1.{i}.{k}" for k in range(3 + i % 4))
+        store.add(Group(f"G{i:02d}", title=f"group {i}", verdict="unsure", members=ips, ports=(80 + i,),
+                        scans=tuple(Scan(80 + i, dt.date(2024, 2, 1 + (i + j) % 28), ips[:2], {}) for j in range(1 + i % 3)), notes="two\nlines" if i % 2 else None))
+    for k in range(3):
+        store.set_source(f"10.1.{k}.0", tags=("noisy",), note="seen")
+    store.save()
+
+
+def hand_format(text: str, changes: list[tuple[int, int]]) -> str:
+    """*text* (a file scantui wrote) with an analyst's hand formatting: comments, wrapped lists, odd spacing."""
+    lines = text.splitlines(True)
+    for kind, pick in changes:
+        starts = [k for k, line in enumerate(lines) if line.startswith("  - ")]
+        keyed = [k for k, line in enumerate(lines) if line.startswith(("    title: ", "    verdict: ", "    ports: "))]
+        lists = [k for k, line in enumerate(lines) if line.startswith("    members: [") and ", " in line]
+        if kind == 0:
+            lines.insert(starts[pick % len(starts)], f"  # reviewed {pick}\n")  # a comment line between items
+        elif kind == 1:
+            k = keyed[pick % len(keyed)]
+            lines[k] = lines[k].rstrip("\n") + f"   # why {pick}\n"
+        elif kind == 2:
+            k = keyed[pick % len(keyed)]
+            lines[k] = lines[k].replace(": ", ":   ", 1)
+        elif kind == 3 and lists:
+            k = lists[pick % len(lists)]
+            lines[k] = lines[k].replace(", ", ",\n              ", 1 + pick % 2)  # a list wrapped by hand
+        elif kind == 4:
+            lines.insert(starts[pick % len(starts)], "\n")
+        elif kind == 5:
+            lines.insert(0, f"# the team's labels ({pick})\n")
+        elif kind == 6:
+            k = keyed[pick % len(keyed)]
+            if lines[k].startswith("    title: ") and "'" not in lines[k]:
+                lines[k] = lines[k].replace("title: ", "title: '", 1).rstrip("\n") + "'\n"
+        elif kind == 7 and not any(line.startswith("owner:") for line in lines):
+            lines.insert(1, f"owner: analyst {pick}   # kept\n")
+        elif kind == 8:
+            k = lines.index("groups:\n") if "groups:\n" in lines else 0
+            lines[k] = lines[k].rstrip("\n") + "   # the groups\n"
+    return "".join(lines)
+
+
+HANDS = st.lists(st.tuples(st.integers(0, 8), st.integers(0, 999)), min_size=1, max_size=6)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(hand=HANDS, edits=EDITS)
+def test_a_hand_formatted_file_saves_the_reference_bytes(tmp_path_factory, hand, edits):
+    """Random hand formatting and comments anywhere, random edits by two analysts: the saves that splice around the
+    change (:mod:`scantui.labels.local_splice`) and those that render the whole file write the reference's bytes."""
+    path = tmp_path_factory.mktemp("hand") / "labels.yaml"
+    written_by_writer_n(path, 10)
+    path.write_text(hand_format(path.read_text(), hand))
+    stores = [LabelsStore.load(path, now=lambda: T0, author=who) for who in ("ana", "bob")]
+    for who, batch in edits:
+        store = stores[who]
+        for op, pick, text in batch:
+            _edit(store, op, pick, text)
+        previous = path.read_bytes()
+        result = store.save()
+        data = path.read_bytes()
+        assert data == (reference_bytes(previous, store.groups, store.sources) if result.written else previous)
+        fresh = read_snapshot(path)
+        assert store.groups == fresh.groups and store.sources == fresh.sources
+    for store in stores:
+        store.save()
+    assert stores[0].groups == read_snapshot(path).groups
+
+
+def test_a_save_of_a_hand_formatted_file_renders_only_the_changed_group(tmp_path, monkeypatch):
+    path = tmp_path / "labels.yaml"
+    written_by_writer_n(path, 30)
+    path.write_text(hand_format(path.read_text(), [(5, 0), (0, 3), (0, 17), (1, 40), (3, 8), (2, 70), (7, 1), (4, 25)]))
+    store = LabelsStore.load(path, now=lambda: T0, author="ana")
+    size = len(path.read_text())
+    parsed: list[int] = []
+    dumped: list[int] = []
+    parse, dump = document.parse, document.dump
+    for change in (lambda: store.set_verdict("G12", "collaborative"), lambda: store.remove("G20"),
+                   lambda: store.add(Group("N1", title="new", members=("198.18.0.1",))), lambda: store.update("G29", notes="last"),
+                   lambda: store.set_source("10.1.1.0", note="changed")):
+        previous = path.read_bytes()
+        change()
+        with monkeypatch.context() as m:
+            m.setattr(document, "parse", lambda text, name: parsed.append(len(text)) or parse(text, name))
+            m.setattr(document, "dump", lambda doc, layout: dumped.append(len(doc.get("groups", ()))) or dump(doc, layout))
+            store.save()
+        assert path.read_bytes() == reference_bytes(previous, store.groups, store.sources)
+        assert store._kept.spliced
+    # the first save after reading too: no whole-file dump, no whole-file parse
+    assert parsed and max(parsed) < size / 3 and set(dumped) <= {0, 1}
+    text = path.read_text()
+    assert "# reviewed 3" in text and "# why 40" in text and "title: 'N1'" not in text and "id: N1" in text
+    # a change to a hand-formatted group renders the whole file, as before, with the same bytes
+    hand = text[:text.index("# why 40")].rsplit("  - id: ", 1)[1].split("\n")[0]  # the group holding that comment
+    previous = path.read_bytes()
+    store.update(hand, title="by hand")
+    store.save()
+    assert path.read_bytes() == reference_bytes(previous, store.groups, store.sources)
+    assert not store._kept.spliced

@@ -17,10 +17,12 @@ exactly the merged groups; otherwise nothing is written.
 The store keeps the file's parse as last read or written (the tree that
 reading the written text back gave): the next save parses the file again
 only when its bytes differ from those (another analyst saved in between).
-When the file is exactly the dump of that tree (a file scantui wrote), only
-the changed groups and notes are rendered, read back and spliced into its
-text (:mod:`scantui.labels.splice`: the same bytes); otherwise, or when the
-splice cannot prove a case, the whole file is rendered and read back.
+Only the changed groups and notes are rendered, read back and spliced into
+its text (the same bytes) when a window of unchanged-format items around
+them proves what the whole-file merge would write, whatever the rest of the
+file looks like (:mod:`scantui.labels.local_splice`), or when the file is
+exactly the dump of that tree (a file scantui wrote, :mod:`scantui.labels.splice`);
+otherwise the whole file is rendered and read back.
 
 ``save(edit=...)`` instead applies an edit to the file *as it is now*, under
 the lock (the store is first brought up to date with the disk): how new ids
@@ -50,6 +52,7 @@ from scantui.labels.files import read_bytes, sidecar, write_atomic
 from scantui.lock import FileLock
 from scantui.labels.member_index import MemberIndex
 from scantui.labels.merge import Conflict, LabelsConflict, merge3
+from scantui.labels.local_splice import splice_local
 from scantui.labels.splice import Dirty, Spliceable, layout_key, splice
 from scantui.labels.model import Group, Scan, Source, now_utc, parse_address, parse_member, show
 from scantui.labels.validate import LabelsInvalid, Problem, check_document, check_labels, plain
@@ -403,6 +406,17 @@ class LabelsStore:
             layout = document.Layout.guess(disk.text)
             key = layout_key(layout)
             if disk.spliceable is None or disk.spliceable.layout != key:
+                # not known to be the dump of its tree: first the proof around the changed items alone
+                dirty = False
+                try:
+                    text = splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path))
+                except Dirty:
+                    text, dirty = None, True
+                if text is not None:
+                    return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
+                                     spliced=True)
+                if dirty or disk.spliced:  # the whole-file path renders from the file's own parse
+                    disk = _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)), disk.groups, disk.bom, disk.sources)
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
             if disk.spliceable is not None:
