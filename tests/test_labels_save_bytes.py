@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scantui.errors import InputError
-from scantui.labels import Group, LabelsStore, document, line_merge, local_splice, splice
+from scantui.labels import Group, LabelsStore, document, line_merge, splice
 from scantui.labels.model import Scan, Source
 from scantui.labels.store import read_snapshot
 from scantui.labels.validate import check_labels, plain
@@ -262,8 +262,8 @@ def test_a_splice_whose_item_would_not_read_back_falls_back_to_the_whole_file(tm
     store.set_verdict("G00", "collaborative")
     store.save()
     assert store._kept.spliced
-    monkeypatch.setattr(splice, "_read_back", lambda *args: None)  # the tree is patched, then the item is refused
-    monkeypatch.setattr(local_splice, "_read_back", lambda *args: None)
+    # the tree is patched, then the item is refused (both splices render items through splice.render_items)
+    monkeypatch.setattr(splice, "read_back", lambda *args: None)
     previous = path.read_bytes()
     store.update("G01", notes="changed")
     store.remove("G03")

@@ -35,7 +35,7 @@ from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from scantui.labels import document
 from scantui.labels.model import Group, Source
-from scantui.labels.splice import Dirty, _Block, _commented, _find_block, _item_text, _read_back, _stop
+from scantui.labels.splice import _Block, commented, find_block, item_text, render_items, stop
 
 #: The most items a window may grow to before the save renders the whole file instead.
 MAX_WINDOW = 400
@@ -72,14 +72,14 @@ class _Window:
     def dump(self, i: int) -> str | None:
         if i not in self.dumps:
             node = self.block.seq[i]
-            self.dumps[i] = None if node is None else _item_text(self.block.key, node, self.layout)
+            self.dumps[i] = None if node is None else item_text(self.block.key, node, self.layout)
         return self.dumps[i]
 
     def own(self, i: int) -> bool:
         """Item *i*'s lines are exactly its dump, with no comment: B has them as O does."""
-        if i in self.block.seq.ca.items or _commented(self.block.seq[i]):
+        if i in self.block.seq.ca.items or commented(self.block.seq[i]):
             return False
-        return self.dump(i) == "".join(self.lines[self.block.starts[i]:_stop(self.block, i)])
+        return self.dump(i) == "".join(self.lines[self.block.starts[i]:stop(self.block, i)])
 
     def first(self, s: int) -> int:
         return self.head if s < 0 else self.block.starts[s]
@@ -119,7 +119,7 @@ def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Seque
     if any(len(g.id) > _MAX_ID for g in (*old_groups, *groups)):
         return None
     lines = text.splitlines(True)
-    block = _find_block(lines, key, attr, doc.get(key), old, new, layout)
+    block = find_block(lines, key, attr, doc.get(key), old, new, layout)
     if block is None or key in doc.ca.items:
         return None
     items = sum(len(v) for v in (doc.get("groups"), doc.get("sources")) if isinstance(v, CommentedSeq))
@@ -187,29 +187,11 @@ def _apply(win: _Window, s: int, e: int, old: Sequence[Any], new: Sequence[Any],
     alone; the tree's sequence patched as the whole-file path patches it."""
     block, lines = win.block, win.lines
     first = max(s, 0)
-    old_pos = {getattr(r, attr): i for i, r in enumerate(old)}
-    out: list[str] = []
-    nodes: list[Any] = []
-    for record in new[first:len(new) - (len(old) - e)]:
-        i = old_pos.get(getattr(record, attr))
-        if i is not None and record == old[i]:
-            out.extend(lines[block.starts[i]:_stop(block, i)])
-            nodes.append(block.seq[i])
-            continue
-        if i is None:
-            node = document.group_node(record)
-        else:
-            node = block.seq[i]
-            document.patch_group(node, record)
-        text = _item_text(block.key, node, win.layout)
-        back = _read_back(block.key, text, record, win.layout, path) if text is not None else None
-        if back is None or (i == s and text.splitlines(True)[0] != lines[block.starts[s]]):
-            raise Dirty  # (an edited item opening the window must keep its "- " line: B and E hold it there)
-        out.append(text)
-        nodes.append(back)
+    # (an edited item opening the window must keep its "- " line: B and E hold it there)
+    out, nodes = render_items(lines, block, new[first:len(new) - (len(old) - e)], old, attr, win.layout, path, opening=s)
     items = list(block.seq)
     items[first:e] = nodes
     block.seq.clear()
     block.seq.extend(items)
-    stop = block.starts[e] if e < len(block.starts) else block.end
-    return "".join(lines[:block.starts[first]] + out + lines[stop:])
+    end = block.starts[e] if e < len(block.starts) else block.end
+    return "".join(lines[:block.starts[first]] + out + lines[end:])

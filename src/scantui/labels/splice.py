@@ -45,18 +45,18 @@ class Dirty(Exception):
     """The splice changed the tree and then could not finish: the tree no longer matches the text."""
 
 
-def _commented(node: Any) -> bool:
+def commented(node: Any) -> bool:
     ca = getattr(node, "ca", None)
     if ca is not None and (ca.comment or ca.items or getattr(ca, "_post", None) or getattr(ca, "_pre", None)):
         return True
     if isinstance(node, dict):
-        return any(_commented(v) for v in node.values())
+        return any(commented(v) for v in node.values())
     if isinstance(node, list):
-        return any(_commented(v) for v in node)
+        return any(commented(v) for v in node)
     return False
 
 
-def _item_text(key: str, node: Any, layout: document.Layout) -> str | None:
+def item_text(key: str, node: Any, layout: document.Layout) -> str | None:
     """The lines *node* takes as an item of the top-level *key* sequence, dumped alone."""
     mini = CommentedMap()
     seq = CommentedSeq([node])
@@ -67,7 +67,7 @@ def _item_text(key: str, node: Any, layout: document.Layout) -> str | None:
     return text[len(head):] if text.startswith(head) else None
 
 
-def _read_back(key: str, text: str, record: Group | Source, layout: document.Layout, path: str) -> Any | None:
+def read_back(key: str, text: str, record: Group | Source, layout: document.Layout, path: str) -> Any | None:
     """The node *text* (one item's lines) parses to, when it reads back as exactly *record* and dumps again to *text*."""
     head = f"{VERSION_KEY}: {FORMAT_VERSION}\n" + ("groups: []\n" if key == "sources" else "") + f"{key}:\n"
     try:
@@ -78,7 +78,7 @@ def _read_back(key: str, text: str, record: Group | Source, layout: document.Lay
     if problems or (groups if key == "groups" else sources) != [record]:
         return None
     node = tree[key][0]
-    return node if _item_text(key, node, layout) == text else None
+    return node if item_text(key, node, layout) == text else None
 
 
 @dataclass
@@ -93,7 +93,7 @@ class _Block:
     changed: bool = False
 
 
-def _find_block(lines: list[str], key: str, attr: str, seq: Any, old: Sequence[Any], new: Sequence[Any],
+def find_block(lines: list[str], key: str, attr: str, seq: Any, old: Sequence[Any], new: Sequence[Any],
                 layout: document.Layout) -> _Block | None:
     if not isinstance(seq, CommentedSeq) or not len(seq) or len(seq) != len(old) or not new or seq.ca.comment or seq.ca.items or layout.offset < 1:
         return None
@@ -128,24 +128,28 @@ def _plan(lines: list[str], block: _Block, layout: document.Layout) -> bool:
     block.changed = bool(touched) or len(new_ids) != len(old_ids)
     for i in touched:
         node = block.seq[i]
-        if _commented(node) or _item_text(block.key, node, layout) != "".join(lines[block.starts[i]:_stop(block, i)]):
+        if commented(node) or item_text(block.key, node, layout) != "".join(lines[block.starts[i]:stop(block, i)]):
             return False
     return True
 
 
-def _stop(block: _Block, i: int) -> int:
+def stop(block: _Block, i: int) -> int:
     return block.starts[i + 1] if i + 1 < len(block.starts) else block.end
 
 
-def _apply(lines: list[str], block: _Block, layout: document.Layout, path: str) -> list[str]:
-    """The block's new item lines; the tree's sequence patched as the whole-file path patches it."""
-    old_pos = {getattr(r, block.attr): i for i, r in enumerate(block.old)}
+def render_items(lines: list[str], block: _Block, records: Sequence[Group | Source], old: Sequence[Group | Source],
+                 attr: str, layout: document.Layout, path: str, *, opening: int | None = None) -> tuple[list[str], list[Any]]:
+    """The lines of *records* (the block's items, *old* as they were) and their nodes for the tree's
+    sequence: an unchanged item keeps its own lines and node; a changed one is patched as the whole-file
+    path patches it, a new one made, each dumped and read back alone. Raises :class:`Dirty` when one does
+    not read back, or when old item *opening* (a window's first line) would not keep its first line."""
+    old_pos = {getattr(r, attr): i for i, r in enumerate(old)}
     out: list[str] = []
     nodes: list[Any] = []
-    for record in block.new:
-        i = old_pos.get(getattr(record, block.attr))
-        if i is not None and record == block.old[i]:
-            out.extend(lines[block.starts[i]:_stop(block, i)])
+    for record in records:
+        i = old_pos.get(getattr(record, attr))
+        if i is not None and record == old[i]:
+            out.extend(lines[block.starts[i]:stop(block, i)])
             nodes.append(block.seq[i])
             continue
         if i is None:
@@ -153,12 +157,18 @@ def _apply(lines: list[str], block: _Block, layout: document.Layout, path: str) 
         else:
             node = block.seq[i]
             document.patch_group(node, record)
-        text = _item_text(block.key, node, layout)
-        back = _read_back(block.key, text, record, layout, path) if text is not None else None
-        if back is None:
+        text = item_text(block.key, node, layout)
+        back = read_back(block.key, text, record, layout, path) if text is not None else None
+        if back is None or (i is not None and i == opening and text.splitlines(True)[0] != lines[block.starts[i]]):
             raise Dirty
         out.append(text)
         nodes.append(back)
+    return out, nodes
+
+
+def _apply(lines: list[str], block: _Block, layout: document.Layout, path: str) -> list[str]:
+    """The block's new item lines; the tree's sequence patched as the whole-file path patches it."""
+    out, nodes = render_items(lines, block, block.new, block.old, block.attr, layout, path)
     block.seq.clear()
     block.seq.extend(nodes)
     return out
@@ -175,7 +185,7 @@ def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Gr
     for key, attr, old, new in (("groups", "id", old_groups, groups), ("sources", "ip", old_sources, sources)):
         if list(old) == list(new):
             continue
-        block = _find_block(lines, key, attr, doc.get(key), old, new, layout)
+        block = find_block(lines, key, attr, doc.get(key), old, new, layout)
         if block is None or not _plan(lines, block, layout):
             return None
         if block.changed:
