@@ -26,9 +26,11 @@ list costs every later build its port's packets (~3-5 CPU s a day at 200 M, grow
 which ports are worth it is the user's choice.
 
 Memory: a list holds its port's packet keys (for the exact destinations), ``port_day`` rows and activity
-rows; above :data:`PACKETS_PER_RANGE` packets of the port it is computed one source range at a time
-(:func:`source_ranges`; a source's columns depend on its own rows only), so a build that keeps a port stays
-bounded by the range, not the data.
+rows; above a budget of the port's packets it is computed one source range at a time (:func:`source_ranges`; a
+source's columns depend on its own rows only), so its memory is bounded by the range, not the data. A build that
+keeps a port uses :data:`PACKETS_PER_RANGE` (4 M: the add-a-day peak stays the day's); the first query of a port
+uses :data:`QUERY_PACKETS_PER_RANGE` (24 M: each range re-reads its part of every day's files, so fewer, larger
+ranges answer sooner, for a bounded peak of its own).
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ VERSION = 1
 #: that keeps a port computes it after the merge, in the same process): the list is computed one range at a
 #: time above it. 4 M: port 443 of the 200 M benchmark set (16 M packets) in 5 ranges, ~+1 CPU s.
 PACKETS_PER_RANGE = 4_000_000
+
+#: The same for a list computed by a query (``scanners --port P``, the TUI's port filter), which runs alone rather
+#: than after a day's merge: each range re-reads its rows and keys from every day's files, so at 200 M packets
+#: port 443's 16 M packets in one range took 2.1-2.4 CPU s for the table against 2.8-3.5 in 4 M ranges, its process
+#: peak 0.70-0.81 GiB against 0.42-0.45 (~27 bytes a packet: the keys, sorted in place, and their read); a full
+#: range of 24 M ~1.0 GiB (extrapolated), whatever the days held.
+QUERY_PACKETS_PER_RANGE = 24_000_000
 
 
 def source_ranges(rows: pl.LazyFrame, budget: int | None = None) -> list[tuple[int, int] | None]:

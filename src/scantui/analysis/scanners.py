@@ -424,7 +424,10 @@ def scanner_list(
             src_filter, cheap_total = _top_sources(src_totals, q, src_filter)
         kept = _kept(rollup, q, packets)
         if kept is not None:
-            raw, rows = _from_kept(kept, port_day, q, first_day, n_days, as_source(packets), walked)
+            from scantui.analysis.port_lists import QUERY_PACKETS_PER_RANGE
+
+            raw, rows = _from_kept(kept, port_day, q, first_day, n_days, as_source(packets), walked,
+                                   QUERY_PACKETS_PER_RANGE)
         else:
             # every selected source's destinations are recounted (no cut before the recount): started at once
             every = packets is not None and q.narrows_rows and (q.top is None or q.sort == "dsts")
@@ -573,15 +576,16 @@ _KEPT_EXTRA = ("dsts", "top_ports")
 
 
 def _from_kept(path: Path, port_day: pl.LazyFrame, q: ScannerQuery, first_day: dt.date | None, n_days: int,
-               recount: PacketSource, walked: pl.DataFrame | None) -> tuple[pl.DataFrame, _Rows]:
+               recount: PacketSource, walked: pl.DataFrame | None, budget: int | None = None) -> tuple[pl.DataFrame, _Rows]:
     """:func:`_from_rows` of the pure port selection *q* from the table kept at *path* (computed and kept first
-    when there is none): the raw columns of every source of those ports, then the per-source filters; the
-    exact destinations and top ports of every source ride along in the returned :class:`_Rows`."""
+    when there is none, in source ranges of *budget* packets: :func:`_kept_table`): the raw columns of every source
+    of those ports, then the per-source filters; the exact destinations and top ports of every source ride along in
+    the returned :class:`_Rows`."""
     from scantui.analysis.port_lists import read_kept, write_kept
 
     table = read_kept(path)
     if table is None or not set(_KEPT_EXTRA) <= set(table.columns):
-        table = _kept_table(port_day, q.ports, first_day, n_days, recount, walked)
+        table = _kept_table(port_day, q.ports, first_day, n_days, recount, walked, budget)
         write_kept(path, table)
     raw = _keep_sources(table.drop(_KEPT_EXTRA), q)
     picked = table.select("src", *_KEPT_EXTRA).join(raw.select("src"), on="src", how="semi")
@@ -591,14 +595,15 @@ def _from_kept(path: Path, port_day: pl.LazyFrame, q: ScannerQuery, first_day: d
 
 
 def _kept_table(port_day: pl.LazyFrame, ports: tuple[int, ...], first_day: dt.date | None, n_days: int,
-                recount: PacketSource, walked: pl.DataFrame | None) -> pl.DataFrame:
+                recount: PacketSource, walked: pl.DataFrame | None, budget: int | None = None) -> pl.DataFrame:
     """The table :mod:`port_lists` keeps for *ports*: every source's raw columns, exact ``dsts`` and ``top_ports``,
-    computed one source range at a time when the port's packets are many (:func:`port_lists.source_ranges`: the
-    keys, rows and schedules of one range held at once, not the data's); a source's columns are its own."""
+    computed one source range at a time when the port's packets are more than *budget* (default
+    :data:`port_lists.PACKETS_PER_RANGE`; :func:`port_lists.source_ranges`: the keys, rows and schedules of one range
+    held at once, not the data's); a source's columns are its own, so the table is the same whatever the ranges."""
     from scantui.analysis.port_lists import source_ranges
 
     every = ScannerQuery(ports=ports)
-    ranges = source_ranges(select_rows(port_day, every))
+    ranges = source_ranges(select_rows(port_day, every), budget)
     # every range's destinations are counted in one thread, range after range, from the start (they need only the
     # range: a count of a source not in the rows is dropped by the left join), while the ranges' other columns are
     # computed here: the two never wait on each other, and one range's keys and one range's rows are held at once
