@@ -163,9 +163,9 @@ def test_a_query_computes_the_list_in_its_own_ranges_a_build_in_the_builds(capsy
     budgets = []
     real = port_lists.source_ranges
 
-    def spied(rows, budget=None):
-        ranges = real(rows, budget)
-        budgets.append((budget or port_lists.PACKETS_PER_RANGE, len(ranges)))
+    def spied(rows, budget=None, total_first=False):
+        ranges = real(rows, budget, total_first)
+        budgets.append((budget or port_lists.PACKETS_PER_RANGE, total_first, len(ranges)))
         return ranges
 
     monkeypatch.setattr(port_lists, "source_ranges", spied)
@@ -183,8 +183,9 @@ def test_a_query_computes_the_list_in_its_own_ranges_a_build_in_the_builds(capsy
         [path] = kept()
         tables.append(pl.read_parquet(path).sort("src"))
         assert port_list() == computed  # read back
-    [(query, query_ranges), (build, build_ranges)] = budgets
-    assert (query, build) == (total // 2, total // 9) and 2 <= query_ranges <= 3 < 7 <= build_ranges
+    [(query, summed, query_ranges), (build, grouped, build_ranges)] = budgets
+    assert (query, summed, build, grouped) == (total // 2, True, total // 9, False)
+    assert 2 <= query_ranges <= 3 < 7 <= build_ranges
     assert tables[0].equals(tables[1]) and tables[0].height > 500
 
 
@@ -241,5 +242,6 @@ def test_source_ranges_are_the_greedy_walks_ranges(seed):
     for budget in (1, 100, 1999, total // 7 + 1, total - 1):
         want = _ranges_one_source_at_a_time(srcs.tolist(), (2 * packets).tolist(), budget)
         assert source_ranges(rows.lazy(), budget) == (want if total > budget else [None]), budget
+        assert source_ranges(rows.lazy(), budget, total_first=True) == source_ranges(rows.lazy(), budget)
     one = pl.DataFrame({"src": [7], "packets": [500]}, schema={"src": pl.UInt32, "packets": pl.UInt32})
     assert source_ranges(one.lazy(), 100) == [(7, 7)] and source_ranges(one.lazy(), 500) == [None]

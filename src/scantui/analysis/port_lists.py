@@ -65,11 +65,15 @@ PACKETS_PER_RANGE = 4_000_000
 QUERY_PACKETS_PER_RANGE = 24_000_000
 
 
-def source_ranges(rows: pl.LazyFrame, budget: int | None = None) -> list[tuple[int, int] | None]:
+def source_ranges(rows: pl.LazyFrame, budget: int | None = None,
+                  total_first: bool = False) -> list[tuple[int, int] | None]:
     """Source ranges (first, last address, inclusive) of about *budget* (:data:`PACKETS_PER_RANGE`) packets each of
     the ``port_day`` *rows* (one port selection), cut between sources; ``[None]`` (every source at once) when all
-    fit in one."""
+    fit in one. *total_first*: when they likely do (a query's budget), their total is summed first, and the sources
+    grouped only when it is over (port 443 at 200 M: 0.06-0.07 CPU s for the sum against 0.10-0.14 for the group-by)."""
     budget = budget or PACKETS_PER_RANGE
+    if total_first and (rows.select(pl.col("packets").sum()).collect().item() or 0) <= budget:
+        return [None]
     # one pass (a separate total first read the port's rows twice at 200 M packets: ~0.1 CPU s more)
     per_src = rows.group_by("src").agg(pl.col("packets").sum()).sort("src").collect()
     srcs, sums = per_src["src"].to_numpy(), per_src["packets"].cum_sum().to_numpy()

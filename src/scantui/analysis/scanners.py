@@ -603,7 +603,7 @@ def _kept_table(port_day: pl.LazyFrame, ports: tuple[int, ...], first_day: dt.da
     from scantui.analysis.port_lists import source_ranges
 
     every = ScannerQuery(ports=ports)
-    ranges = source_ranges(select_rows(port_day, every), budget)
+    ranges = source_ranges(select_rows(port_day, every), budget, total_first=budget is not None)
     # every range's destinations are counted in one thread, range after range, from the start (they need only the
     # range: a count of a source not in the rows is dropped by the left join), while the ranges' other columns are
     # computed here: the two never wait on each other, and one range's keys and one range's rows are held at once
