@@ -59,9 +59,9 @@ PACKETS_PER_RANGE = 4_000_000
 
 #: The same for a list computed by a query (``scanners --port P``, the TUI's port filter), which runs alone rather
 #: than after a day's merge: each range re-reads its rows and keys from every day's files, so at 200 M packets
-#: port 443's 16 M packets in one range took 2.1-2.4 CPU s for the table against 2.8-3.5 in 4 M ranges, its process
-#: peak 0.70-0.81 GiB against 0.42-0.45 (~27 bytes a packet: the keys, sorted in place, and their read); a full
-#: range of 24 M ~1.0 GiB (extrapolated), whatever the days held.
+#: port 443's 16 M packets in one range took 2.1-2.3 CPU s for the table against 2.8-3.2 in 4 M ranges, its process
+#: peak 0.77-0.84 GiB against 0.42-0.45 (a range's keys are counted while its rows are aggregated: ~48 bytes a
+#: packet together); a full range of 24 M ~1.2 GiB (extrapolated), whatever the days held.
 QUERY_PACKETS_PER_RANGE = 24_000_000
 
 
