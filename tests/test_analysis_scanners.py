@@ -321,3 +321,10 @@ def test_distinct_keys_sorted_in_place_only_when_the_array_is_the_callers_own():
     want = (pl.DataFrame({"src": (keys >> np.uint64(32)).astype(np.uint32), "k": keys}).group_by("src")
             .agg(pl.col("k").n_unique().cast(pl.UInt32).alias("dsts")).sort("src"))
     assert from_owned.equals(want)
+    # the extremes of both halves (a source's half read as a view of the key), one key, one source
+    top, ones = np.uint64(0xFFFFFFFF), np.uint64(1)
+    edges = np.array([top << np.uint64(32) | top, top << np.uint64(32), top << np.uint64(32), 0, ones << np.uint64(32),
+                      (ones << np.uint64(32)) | top], dtype=np.uint64)
+    assert _distinct_per_source(edges.copy()).to_dict(as_series=False) == {"src": [0, 1, 2**32 - 1], "dsts": [1, 2, 2]}
+    assert _distinct_per_source(edges[:1].copy()).to_dict(as_series=False) == {"src": [2**32 - 1], "dsts": [1]}
+    assert _distinct_per_source(edges[1:3].copy()).to_dict(as_series=False) == {"src": [2**32 - 1], "dsts": [1]}

@@ -144,6 +144,51 @@ def test_a_list_computed_one_source_range_at_a_time_is_the_same(monkeypatch):
     assert ranged.sort("src").equals(whole.sort("src"))
 
 
+def test_a_query_computes_the_list_in_its_own_ranges_a_build_in_the_builds(capsys, monkeypatch):
+    """The first ``--port`` query cuts the port's sources by :data:`QUERY_PACKETS_PER_RANGE`, ``rollup --keep-ports``
+    by :data:`PACKETS_PER_RANGE`; the kept tables and the lists printed are the same."""
+    from scantui.analysis import port_lists
+
+    def port_list(*args: str) -> str:
+        code, out, err = run(["scanners", SAMPLE, "--port", "443", "--json", *args], capsys)
+        assert code == 0, err
+        return out
+
+    def kept() -> list[Path]:
+        name = f"v{port_lists.VERSION}-443.parquet"
+        return sorted(Path(os.environ["SCANTUI_CACHE_DIR"]).glob(f"rollups/*/{port_lists.FOLDER}/{name}"))
+
+    computed = port_list("--since", "2000-01-01")  # not a pure port selection: no ranges
+    total = sum(row["packets"] for row in json.loads(computed))
+    budgets = []
+    real = port_lists.source_ranges
+
+    def spied(rows, budget=None, total_first=False):
+        ranges = real(rows, budget, total_first)
+        budgets.append((budget or port_lists.PACKETS_PER_RANGE, total_first, len(ranges)))
+        return ranges
+
+    monkeypatch.setattr(port_lists, "source_ranges", spied)
+    monkeypatch.setattr(port_lists, "PACKETS_PER_RANGE", total // 9)
+    monkeypatch.setattr(port_lists, "QUERY_PACKETS_PER_RANGE", total // 2)
+    tables = []
+    for build in (False, True):
+        for path in kept():
+            path.unlink()
+        if build:
+            code, _, err = run(["rollup", SAMPLE, "--keep-ports", "443"], capsys)
+            assert code == 0 and "kept the scanner list of port 443" in err, err
+        else:
+            assert port_list() == computed
+        [path] = kept()
+        tables.append(pl.read_parquet(path).sort("src"))
+        assert port_list() == computed  # read back
+    [(query, summed, query_ranges), (build, grouped, build_ranges)] = budgets
+    assert (query, summed, build, grouped) == (total // 2, True, total // 9, False)
+    assert 2 <= query_ranges <= 3 < 7 <= build_ranges
+    assert tables[0].equals(tables[1]) and tables[0].height > 500
+
+
 def test_a_day_tables_columns_read_in_one_scan_are_the_rows_read_day_by_day():
     """``DayPackets.read_columns`` (one Parquet scan of every day's files, for the exact destinations) gives the rows
     of :meth:`read` (one conformed scan a day), in the same order, with its narrowing."""
@@ -197,5 +242,6 @@ def test_source_ranges_are_the_greedy_walks_ranges(seed):
     for budget in (1, 100, 1999, total // 7 + 1, total - 1):
         want = _ranges_one_source_at_a_time(srcs.tolist(), (2 * packets).tolist(), budget)
         assert source_ranges(rows.lazy(), budget) == (want if total > budget else [None]), budget
+        assert source_ranges(rows.lazy(), budget, total_first=True) == source_ranges(rows.lazy(), budget)
     one = pl.DataFrame({"src": [7], "packets": [500]}, schema={"src": pl.UInt32, "packets": pl.UInt32})
     assert source_ranges(one.lazy(), 100) == [(7, 7)] and source_ranges(one.lazy(), 500) == [None]

@@ -325,7 +325,8 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
     if q.until:
         lf = lf.filter(day <= q.until)
     key = (pl.col("src").cast(pl.UInt64) * (1 << 32) + pl.col("dst").cast(pl.UInt64)).alias("key")
-    keys = lf.select(key).collect()["key"]
+    # streamed: the key columns read are not all held at once (16 M keys: 0.24 GiB peak against 0.38 in memory)
+    keys = lf.select(key).collect(engine="streaming")["key"]
     if keys.null_count():  # a packet without a destination (not in canonical data): counted as one more value
         counts = lf.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect()
     else:
@@ -355,10 +356,14 @@ def _distinct_per_source(keys: np.ndarray) -> pl.DataFrame:
     new = np.empty(len(ordered), dtype=bool)
     new[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    src = (ordered[new] >> np.uint64(32)).astype(np.uint32)
-    starts = np.flatnonzero(np.concatenate(([True], src[1:] != src[:-1])))
-    counts = np.diff(np.append(starts, len(src)))
-    return pl.DataFrame({"src": src[starts], "dsts": counts.astype(np.uint32)})
+    # each key's source as a view of its high half (no copy of the distinct keys: 16 M keys, 0.13 GiB less peak),
+    # and the new keys summed over each source's run
+    src = ordered.view(np.uint32)[1 if np.little_endian else 0::2]
+    first = np.empty(len(ordered), dtype=bool)
+    first[0] = True
+    np.not_equal(src[1:], src[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return pl.DataFrame({"src": src[starts], "dsts": np.add.reduceat(new, starts, dtype=np.uint32)})
 
 
 def _of_kinds(kinds: Collection[str]) -> pl.Expr:
@@ -424,7 +429,10 @@ def scanner_list(
             src_filter, cheap_total = _top_sources(src_totals, q, src_filter)
         kept = _kept(rollup, q, packets)
         if kept is not None:
-            raw, rows = _from_kept(kept, port_day, q, first_day, n_days, as_source(packets), walked)
+            from scantui.analysis.port_lists import QUERY_PACKETS_PER_RANGE
+
+            raw, rows = _from_kept(kept, port_day, q, first_day, n_days, as_source(packets), walked,
+                                   QUERY_PACKETS_PER_RANGE)
         else:
             # every selected source's destinations are recounted (no cut before the recount): started at once
             every = packets is not None and q.narrows_rows and (q.top is None or q.sort == "dsts")
@@ -573,15 +581,16 @@ _KEPT_EXTRA = ("dsts", "top_ports")
 
 
 def _from_kept(path: Path, port_day: pl.LazyFrame, q: ScannerQuery, first_day: dt.date | None, n_days: int,
-               recount: PacketSource, walked: pl.DataFrame | None) -> tuple[pl.DataFrame, _Rows]:
+               recount: PacketSource, walked: pl.DataFrame | None, budget: int | None = None) -> tuple[pl.DataFrame, _Rows]:
     """:func:`_from_rows` of the pure port selection *q* from the table kept at *path* (computed and kept first
-    when there is none): the raw columns of every source of those ports, then the per-source filters; the
-    exact destinations and top ports of every source ride along in the returned :class:`_Rows`."""
+    when there is none, in source ranges of *budget* packets: :func:`_kept_table`): the raw columns of every source
+    of those ports, then the per-source filters; the exact destinations and top ports of every source ride along in
+    the returned :class:`_Rows`."""
     from scantui.analysis.port_lists import read_kept, write_kept
 
     table = read_kept(path)
     if table is None or not set(_KEPT_EXTRA) <= set(table.columns):
-        table = _kept_table(port_day, q.ports, first_day, n_days, recount, walked)
+        table = _kept_table(port_day, q.ports, first_day, n_days, recount, walked, budget)
         write_kept(path, table)
     raw = _keep_sources(table.drop(_KEPT_EXTRA), q)
     picked = table.select("src", *_KEPT_EXTRA).join(raw.select("src"), on="src", how="semi")
@@ -591,14 +600,15 @@ def _from_kept(path: Path, port_day: pl.LazyFrame, q: ScannerQuery, first_day: d
 
 
 def _kept_table(port_day: pl.LazyFrame, ports: tuple[int, ...], first_day: dt.date | None, n_days: int,
-                recount: PacketSource, walked: pl.DataFrame | None) -> pl.DataFrame:
+                recount: PacketSource, walked: pl.DataFrame | None, budget: int | None = None) -> pl.DataFrame:
     """The table :mod:`port_lists` keeps for *ports*: every source's raw columns, exact ``dsts`` and ``top_ports``,
-    computed one source range at a time when the port's packets are many (:func:`port_lists.source_ranges`: the
-    keys, rows and schedules of one range held at once, not the data's); a source's columns are its own."""
+    computed one source range at a time when the port's packets are more than *budget* (default
+    :data:`port_lists.PACKETS_PER_RANGE`; :func:`port_lists.source_ranges`: the keys, rows and schedules of one range
+    held at once, not the data's); a source's columns are its own, so the table is the same whatever the ranges."""
     from scantui.analysis.port_lists import source_ranges
 
     every = ScannerQuery(ports=ports)
-    ranges = source_ranges(select_rows(port_day, every))
+    ranges = source_ranges(select_rows(port_day, every), budget, total_first=budget is not None)
     # every range's destinations are counted in one thread, range after range, from the start (they need only the
     # range: a count of a source not in the rows is dropped by the left join), while the ranges' other columns are
     # computed here: the two never wait on each other, and one range's keys and one range's rows are held at once
