@@ -85,6 +85,20 @@ def test_the_vectorised_filter_keeps_exactly_what_the_python_filter_keeps(case):
     assert filter_records(query, records, reviews, notes) == want, text  # the CLI's and the watch's path
 
 
+def test_a_query_that_reads_no_column_keeps_every_record_or_none():
+    """``-tag:x`` / ``-note:x`` with no source notes is a literal true: every record, not the first only (found by
+    the property test above); none of an empty list."""
+    records = [candidate(port=443, sources=("192.0.2.77",)), candidate(port=80, day="2024-02-09"), candidate(port=22)]
+    reviews = [("new", [])] * 3
+    for notes in (None, {}):
+        for text in ("-tag:mirai", "-note:ttl", "-tag:mirai -note:x port:1-65535"):
+            query = parse_query(text, RECORD_FIELDS)
+            assert filter_record_fields(query, records, reviews, notes) == [0, 1, 2], text
+            assert filter_records(query, records, reviews, notes) == [0, 1, 2], text
+            assert filter_record_fields(query, [], [], notes) == [], text
+        assert filter_record_fields(parse_query("tag:mirai", RECORD_FIELDS), records, reviews, notes) == []
+
+
 def test_the_tuis_frame_of_reviews_gives_the_same_rows():
     """:func:`with_reviews` (the TUI's path: the review cells' words and ids, titles by id) as the Python filter."""
     scans = [candidate(port=443, sources=("192.0.2.77",)), candidate(port=80, day="2024-02-09", asn=14061)]

@@ -203,7 +203,9 @@ def matching_rows(query: Query, frame: pl.DataFrame, notes: Mapping[int, Any] | 
     expr = compile_records(query, notes)
     if expr is None:
         return pl.Series("match", [True] * frame.height, dtype=pl.Boolean)
-    return frame.select(expr.alias("match")).to_series()
+    # with_columns, not select: a query that reads no column (e.g. ``-tag:x`` with no source notes: a literal
+    # true) is one row under select, and must be one value per record
+    return frame.with_columns(expr.alias("__match")).get_column("__match").alias("match")
 
 
 def filter_record_fields(query: Query, records: Sequence[Any],
