@@ -131,3 +131,29 @@ def test_with_scantui_debug_the_cli_leaves_fd_2_alone():
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SCANTUI_DEBUG": "1"}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, timeout=60)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"True\n", FIRST)
+
+
+def test_pop_ends_the_reader_once_the_pipe_is_empty_though_a_child_process_still_holds_fd_2(tmp_path):
+    """A child started while fd 2 is the pipe (multiprocessing's resource tracker, a Dask worker) holds its write
+    side for as long as it lives: pop must not wait for the pipe's end (it waited DRAIN_WAIT at every exit)."""
+    script = textwrap.dedent("""
+        import os, subprocess, sys
+        from scantui.io import native_stderr
+        class Sink:
+            def __init__(self): self.data = b""
+            def write(self, data): self.data += data
+            def idle(self): pass
+        sink = Sink()
+        native_stderr.push(sink)
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # fd 2: the pipe
+        os.write(2, b"before pop\\n")
+        reader = native_stderr._thread
+        native_stderr.pop(sink)
+        print(reader.is_alive(), repr(sink.data))
+        child.kill()
+        child.wait()
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "False b'before pop\\n'\n"

@@ -96,6 +96,14 @@ def test_an_error_in_a_task_is_the_same_error(tmp_path, runner):
     assert not [p for p in (tmp_path / "dask").rglob("*") if p.is_file()]  # nothing half-written
 
 
+def test_the_workers_leave_ctrl_c_to_the_front_end(runner):
+    """A ctrl-c reaches the whole foreground process group: a worker that took it printed its KeyboardInterrupt
+    traceback below the CLI's one error line. The workers ignore SIGINT; the front end closes the cluster."""
+    import signal
+
+    assert runner.map(lambda _: str(signal.getsignal(signal.SIGINT)), [0, 1]) == [str(signal.SIG_IGN)] * 2
+
+
 def _scantui(*args: str, cache: Path, code: int = 0, here: bool = False) -> subprocess.CompletedProcess:
     """The command in a process of its own, or *here* (in-process: a run without Dask needs no process)."""
     if here:

@@ -125,15 +125,17 @@ os.write(2, b"captured while running: " + repr([app.seen, list(app.native_output
 """
 
 
-def test_the_real_driver_captures_fd_2_on_a_terminal_and_gives_it_back(tmp_path):
-    """A real pseudo-terminal, Textual's Linux driver (CapturingDriver): the raw write never reaches the terminal
-    (no OSC title, no clear), the App saw it, and fd 2 is the terminal again once the App is gone."""
+def _run_on_a_terminal(script: str, cwd, *, on_output=None) -> tuple[int, bytes]:
+    """Run *script* on a real pseudo-terminal (80x24); its return code and all it wrote there.
+    *on_output(proc, output)* is called after each read. Killed after a minute."""
     import fcntl
     import pty
+    import select
     import struct
     import subprocess
     import sys
     import termios
+    import time
     from pathlib import Path
 
     master, slave = pty.openpty()
@@ -141,12 +143,16 @@ def test_the_real_driver_captures_fd_2_on_a_terminal_and_gives_it_back(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), "TERM": "xterm-256color"}
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
-    proc = subprocess.Popen([sys.executable, "-c", PTY_APP], stdin=slave, stdout=slave, stderr=slave, env=env,
-                            cwd=tmp_path, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=slave, stdout=slave, stderr=slave, env=env,
+                            cwd=cwd, start_new_session=True)
     os.close(slave)
     output = b""
+    deadline = time.monotonic() + 60
     try:
         while True:
+            if not select.select([master], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                proc.kill()  # hung: what it wrote so far is the failure's evidence
+                break
             try:
                 chunk = os.read(master, 65536)
             except OSError:  # EIO: the child's side is closed
@@ -154,10 +160,72 @@ def test_the_real_driver_captures_fd_2_on_a_terminal_and_gives_it_back(tmp_path)
             if not chunk:
                 break
             output += chunk
+            if on_output is not None:
+                on_output(proc, output)
     finally:
         os.close(master)
         proc.wait(timeout=60)
-    assert proc.returncode == 0, output[-2000:]
+    return proc.returncode, output
+
+
+def test_the_real_driver_captures_fd_2_on_a_terminal_and_gives_it_back(tmp_path):
+    """A real pseudo-terminal, Textual's Linux driver (CapturingDriver): the raw write never reaches the terminal
+    (no OSC title, no clear), the App saw it, and fd 2 is the terminal again once the App is gone."""
+    returncode, output = _run_on_a_terminal(PTY_APP, tmp_path)
+    assert returncode == 0, output[-2000:]
     assert b"\x1b]0;pwned" not in output and b"\x1b[2JRAWNATIVE" not in output  # never raw on the terminal
     assert b"fd 2 after the app: the terminal" in output
     assert b"captured while running: [True, ['\\x1b]0;pwned\\x07\\x1b[2JRAWNATIVE']]" in output, output[-500:]
+
+
+PTY_SUSPEND_APP = """
+import os, signal
+from scantui.tui.app import ScantuiApp
+from scantui.tui.state import LoadRequest
+
+class App(ScantuiApp):
+    def on_mount(self):
+        super().on_mount()
+        self.app_resume_signal.subscribe(self, self.resumed)
+        self.set_timer(0.5, lambda: os.kill(os.getpid(), signal.SIGTSTP))  # as a shell's ctrl-z
+
+    def resumed(self, _app):
+        self.set_timer(0.5, self.note)
+
+    def note(self):
+        os.write(2, b"\\x1b]0;pwned\\x07RAWAFTERRESUME\\n")  # captured again after the resume
+        self.set_timer(0.5, self.exit)
+
+app = App(LoadRequest(("x",)), autoload=False)
+app.run()
+os.write(2, b"captured after the resume: " + repr(list(app.native_output.lines)).encode() + b"\\n")
+"""
+
+
+def test_after_a_suspend_and_a_resume_the_real_driver_draws_again(tmp_path):
+    """SIGTSTP (a shell's ctrl-z) suspends the App (the driver leaves application mode and is closed), SIGCONT (fg)
+    resumes it: the driver must draw on the terminal again (the alternate screen, the toast of what native code
+    wrote after the resume) and capture fd 2 again."""
+    import signal
+    import time
+
+    stopped_at: list[int] = []
+
+    def resume_once_stopped(proc, output):
+        if stopped_at or output.count(b"\x1b[?1049l") < 1:  # the App has not left the alternate screen yet
+            return
+        for _ in range(200):
+            with open(f"/proc/{proc.pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "T":
+                    break
+            time.sleep(0.05)
+        stopped_at.append(len(output))
+        os.kill(proc.pid, signal.SIGCONT)
+
+    returncode, output = _run_on_a_terminal(PTY_SUSPEND_APP, tmp_path, on_output=resume_once_stopped)
+    assert returncode == 0, output[-2000:]
+    assert stopped_at, output[-2000:]
+    after = output[stopped_at[0]:]
+    assert b"\x1b[?1049h" in after and b"native error output" in after, after[-2000:]  # drawn again: the toast
+    assert b"\x1b]0;pwned" not in output  # never raw on the terminal
+    assert b"captured after the resume: ['\\x1b]0;pwned\\x07RAWAFTERRESUME']" in output, output[-500:]

@@ -99,7 +99,8 @@ class DaskRunner:
             raise UsageError("--workers and --scheduler need Dask: pip install 'scantui[scale]'") from exc
         if self.scheduler is None:
             self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.CRITICAL)  # task errors are raised here, once
+                                         dashboard_address=None, silence_logs=logging.CRITICAL,  # task errors are raised here, once
+                                         preload=["scantui.analysis.worker_signals"])
             return Client(self._cluster)
         try:
             return Client(self.scheduler, timeout=CONNECT_TIMEOUT)

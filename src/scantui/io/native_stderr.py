@@ -6,7 +6,9 @@ fd 2 itself is pointed (``os.dup2``) at a pipe, read by a thread that hands each
 
 - :func:`push` routes fd 2 to *sink* (the first push makes the pipe; the terminal is kept as
   :func:`terminal_fd`); :func:`pop` hands fd 2 back to the sink below, or, with none left, points fd 2
-  at the terminal again (or ``/dev/null``), drains what the pipe still holds into *sink* and ends the thread.
+  at the terminal again (or ``/dev/null``), drains what the pipe still holds into *sink* and ends the thread
+  (once the pipe is empty: a child process, such as multiprocessing's resource tracker or a Dask worker,
+  may hold its write side for as long as it lives).
 - :class:`PanicFilter` is the CLI's sink: every byte on to the terminal at once, except Rust's panic
   blocks, held until the command ends (dropped when its one error line says what failed).
 - The TUI's sink keeps what arrives and shows it as data (:mod:`scantui.tui.native_output`).
@@ -25,7 +27,7 @@ import threading
 from typing import Protocol
 
 IDLE = 0.05  # seconds of quiet that end a burst (see the module doc)
-DRAIN_WAIT = 2.0  # seconds pop waits for the pipe's end (a child process may still hold its write side)
+DRAIN_WAIT = 2.0  # seconds pop waits at most for the pipe to be drained (a child process may still be writing)
 
 
 class Sink(Protocol):
@@ -38,6 +40,7 @@ _lock = threading.RLock()  # pop may run in a signal handler (ctrl-z in the TUI)
 _sinks: list[Sink] = []
 _terminal: int | None = None  # a copy of fd 2 as it was before the first push
 _thread: threading.Thread | None = None
+_wake: int | None = None  # the write side of the pipe that tells the reader fd 2 was handed back
 
 
 def terminal_fd() -> int:
@@ -51,14 +54,16 @@ def redirected() -> bool:
 
 def push(sink: Sink) -> None:
     """Route what is written to fd 2 to *sink* (until :func:`pop`); the first push redirects fd 2."""
-    global _terminal, _thread
+    global _terminal, _thread, _wake
     with _lock:
         if not _sinks:
             read_fd, write_fd = os.pipe()
+            wake_fd, _wake = os.pipe()
             _terminal = os.dup(2)
             os.dup2(write_fd, 2)
             os.close(write_fd)
-            _thread = threading.Thread(target=_read, args=(read_fd,), name="scantui-native-stderr", daemon=True)
+            _thread = threading.Thread(target=_read, args=(read_fd, wake_fd), name="scantui-native-stderr",
+                                       daemon=True)
             _sinks.append(sink)
             _thread.start()
         else:
@@ -68,8 +73,8 @@ def push(sink: Sink) -> None:
 def pop(sink: Sink, *, then_devnull: bool = False) -> None:
     """Stop routing fd 2 to *sink*. With no sink left, fd 2 points at the terminal again (at ``/dev/null``
     with *then_devnull*: what native threads still write as the process ends goes nowhere), and what
-    the pipe holds still reaches *sink* before this returns (unless a child process keeps the pipe open)."""
-    global _terminal, _thread
+    the pipe holds still reaches *sink* before this returns (unless a child process keeps writing to it)."""
+    global _terminal, _thread, _wake
     with _lock:
         if sink not in _sinks:
             return
@@ -78,10 +83,14 @@ def pop(sink: Sink, *, then_devnull: bool = False) -> None:
             return
         target = os.open(os.devnull, os.O_WRONLY) if then_devnull else _terminal
         assert target is not None
-        os.dup2(target, 2)  # the pipe's last write side in this process: the reader now meets its end
+        os.dup2(target, 2)  # the pipe's last write side in this process: all this process wrote is in the pipe
         if then_devnull:
             os.close(target)
         thread, _thread = _thread, None
+        if _wake is not None:  # the reader stops once the pipe is empty (not at its end: a child may hold it)
+            os.write(_wake, b"x")
+            os.close(_wake)
+            _wake = None
     if thread is not None:
         thread.join(DRAIN_WAIT)
     with _lock:
@@ -97,18 +106,28 @@ def _current() -> Sink | None:
         return _sinks[-1] if _sinks else None
 
 
-def _read(read_fd: int) -> None:
+def _read(read_fd: int, wake_fd: int) -> None:
     pending = False  # data was handed on since the last idle()
+    draining = False  # pop handed fd 2 back: end when the pipe is quiet for IDLE
     poll = select.poll()  # (not select.select: a descriptor number past 1023 is fine)
     poll.register(read_fd, select.POLLIN)
+    poll.register(wake_fd, select.POLLIN)
     try:
         while True:
-            if pending and not poll.poll(IDLE * 1000):
+            ready = {fd for fd, _ in poll.poll(IDLE * 1000 if pending or draining else None)}
+            if not ready:
                 sink = _current()
-                if sink is not None:
+                if sink is not None and pending:
                     sink.idle()
                 pending = False
+                if draining:
+                    return
                 continue
+            if wake_fd in ready:
+                poll.unregister(wake_fd)
+                draining = True
+                if read_fd not in ready:
+                    continue
             data = os.read(read_fd, 65536)
             sink = _current()
             if not data:
@@ -120,6 +139,7 @@ def _read(read_fd: int) -> None:
                 pending = True
     finally:
         os.close(read_fd)
+        os.close(wake_fd)
 
 
 # ---------------------------------------------------------------------------------------------- the CLI's sink

@@ -92,12 +92,17 @@ class CapturingDriver(LinuxDriver):
 
     def __init__(self, app: Any, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
+        self._encoding = getattr(self._file, "encoding", None) or "utf-8"
+        self._open_terminal()
+
+    def _open_terminal(self) -> None:
         # where fd 2 pointed before anything redirected it (the CLI filters it too: scantui.cli.main)
         fd = os.dup(native_stderr.terminal_fd())
-        encoding = getattr(self._file, "encoding", None) or "utf-8"
-        self._file = self._terminal = open(fd, "w", encoding=encoding, errors="replace", closefd=True)  # noqa: SIM115
+        self._file = self._terminal = open(fd, "w", encoding=self._encoding, errors="replace", closefd=True)  # noqa: SIM115
 
     def start_application_mode(self) -> None:
+        if self._terminal.closed:  # a suspend (SIGTSTP) closed the driver; SIGCONT draws again
+            self._open_terminal()
         self._app.native_output.capture()
         super().start_application_mode()
 
