@@ -198,3 +198,21 @@ def test_a_small_compressed_text_file_cut_short_is_read_up_to_the_cut_with_allow
     opts = LoadOptions(allow_truncated=True, year=2024)
     got, want = open_inputs([path], opts).lf.collect(), open_inputs([whole], opts).lf.collect()
     assert 0 < got.height < want.height and got.equals(want.head(got.height))
+
+
+@pytest.mark.parametrize("days", [1, 21])
+def test_a_parquet_file_with_corrupt_pages_is_one_line_naming_it(tmp_path, one_day, days):
+    """Its footer and statistics read fine (the loader's checks), a data page does not: polars' error named no
+    file (``scantui: error: parquet: File out of specification: zstd error...``). A day read in place (1 day)
+    and a day split (21 days) alike."""
+    frame = one_day if days == 1 else pl.read_parquet(ROOT / "sample_data" / "telescope.parquet")
+    whole = tmp_path / "whole.parquet"
+    frame.write_parquet(whole, compression="zstd", row_group_size=4096)
+    data = bytearray(whole.read_bytes())
+    for i in range(len(data) // 5, len(data) * 3 // 5):  # pages only: the footer is the last few KiB
+        data[i] ^= 0x5A
+    path = tmp_path / "corrupt.parquet"
+    path.write_bytes(bytes(data))
+    proc = _scantui("scanners", str(path), cache=tmp_path / "cache")
+    _one_line(proc, path, "unreadable (data|Parquet): .+")
+    assert not [p for p in _committed(tmp_path / "cache") if p.name != "index.json"]

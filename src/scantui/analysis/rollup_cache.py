@@ -102,6 +102,7 @@ from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit
 from scantui.io.read_panics import is_panic
 from scantui.io.options import LoadOptions
 from scantui.io.packet_refs import CaptureFile
+from scantui.io.parquet import first_line
 from scantui.io.schema import ENRICHMENT, drop_refs
 from scantui.io.stats import FileStats, LoadStats
 
@@ -731,7 +732,7 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
     if captures:  # each packet keeps where its record is (one capture file per unit; see packet_refs)
         opts = dataclasses.replace(opts, record_refs=True)
     commit = functools.partial(_commit_entry, marker=_UNIT_DONE, replace=job["rebuild"])
-    with _unchanged(unit.files, job.get("identity")):
+    with _unchanged(unit.files, job.get("identity"), sole=True):
         lf = Dataset([unit.group], [], opts).read_unit(unit, stats)
         check_unchanged(unit.files, job.get("identity"))  # validated (CSV, LOG, Parquet), then changed: not read again
         message = "reading packets" if unit.format == PARQUET else "decoding packets"
@@ -761,14 +762,19 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
 
 
 @contextmanager
-def _unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None) -> Iterator[None]:
+def _unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None, *, sole: bool = False) -> Iterator[None]:
     """Around a read of *files*: when it fails with polars' error (naming no file) or a panic (a Parquet
-    file cut after its footer was read), :func:`check_unchanged`'s error instead where they changed."""
+    file cut after its footer was read), :func:`check_unchanged`'s error instead where they changed.
+
+    *sole*: the task reads nothing but these files, so polars' error on an unchanged one file (a corrupt
+    page: the loader's checks read only footers and statistics) is that file's, and names it."""
     try:
         yield
     except BaseException as exc:
         if not isinstance(exc, InputError) and (isinstance(exc, Exception) or is_panic(exc)):
             check_unchanged(files, identity)
+            if sole and len(files) == 1 and isinstance(exc, pl.exceptions.PolarsError):
+                raise InputError(f"unreadable data: {first_line(exc)}", path=str(files[0])) from None
         raise
 
 
@@ -797,7 +803,9 @@ def _check_direct(job: dict[str, Any]) -> None:
 def _direct_unchanged(job: dict[str, Any]):
     """:func:`_unchanged` for the Parquet inputs a task reads in place, checked before too."""
     _check_direct(job)
-    return _unchanged([Path(f) for f in job.get("direct_files", ())], job.get("direct_identity"))
+    files = [Path(f) for f in job.get("direct_files", ())]
+    sole = all(kind == "direct" for kind, _what in job.get("frames", ()))  # no day split of another input read
+    return _unchanged(files, job.get("direct_identity"), sole=sole)
 
 
 def build_state(job: dict[str, Any]) -> float:

@@ -42,7 +42,7 @@ def scan_parquet(sources: Sequence[Path], opts: LoadOptions, stats: LoadStats, *
         lf = pl.scan_parquet(target, hive_partitioning=hive, missing_columns="insert", extra_columns="ignore")
         schema = lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise _cut(files or sources) or InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
+        raise _cut(files or sources) or InputError(f"unreadable Parquet: {first_line(exc)}", path=label) from None
     if _is_canonical(schema):
         return _checked_canonical(conform(lf), files or sources, label, opts, stats, hive and not files)
     return _normalized(lf, schema, label, opts, stats)
@@ -57,7 +57,7 @@ def _checked_canonical(lf: pl.LazyFrame, sources: Sequence[Path], label: str, op
         # as a filter, so that row groups whose statistics say "no nulls" are not read at all
         bad = lf.filter(missing).select(pl.len()).collect().item()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise _cut(sources) or InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
+        raise _cut(sources) or InputError(f"unreadable Parquet: {first_line(exc)}", path=label) from None
     skipped: Counter[str] = Counter()
     if bad:
         if not opts.skip_bad_rows:
@@ -94,7 +94,7 @@ def _normalized(lf: pl.LazyFrame, schema: pl.Schema, label: str, opts: LoadOptio
     try:
         checked = norm.check()
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"unreadable Parquet: {_first_line(exc)}", path=label) from None
+        raise InputError(f"unreadable Parquet: {first_line(exc)}", path=label) from None
     stats.publish(FileStats(path=label, format="parquet", rows=checked.rows, skipped=checked.skipped, complete=True))
     return norm.frame
 
@@ -119,6 +119,7 @@ def _cut(sources: Sequence[Path | str]) -> InputError | None:
     return next((err for err in (cut_error(s) for s in sources if os.path.isfile(s)) if err is not None), None)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's text (polars' messages run on with context lines)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
