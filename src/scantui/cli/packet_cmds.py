@@ -146,12 +146,12 @@ def _packets(*, paths, sel, kind, out, limit, load_opts, fmt) -> None:
     elif fmt == "csv":
         print_csv(rows, list(frame.columns))
     else:
+        # counted before anything is printed: a read that fails there (an input cut meanwhile) leaves stdout empty
+        total = packet_count(lf) if limit is None and len(rows) == shown else None
         cells = [[("-" if r.get(c) is None else str(r[c])) for c, _ in _TABLE] for r in rows]
         print_table(f"packets: {len(rows):,}", [h for _, h in _TABLE], cells)
-        if limit is None and len(rows) == shown:
-            total = packet_count(lf)
-            if total > len(rows):
-                message(f"showing {len(rows):,} of {total:,} packets; use --limit N, --json or -o for more")
+        if total is not None and total > len(rows):
+            message(f"showing {len(rows):,} of {total:,} packets; use --limit N, --json or -o for more")
 
 
 COMMANDS = [packets_cmd]
