@@ -73,33 +73,6 @@ def written_by_writer(path: Path) -> None:
     store.save()
 
 
-def _old_merge_lines(original: list[str], base: list[str], edited: list[str]) -> list[str]:
-    """:func:`scantui.labels.line_merge.merge_lines` as it was: always by the line diff."""
-    to_orig, to_edit = line_merge._matches(base, original), line_merge._matches(base, edited)
-    out: list[str] = []
-    i = io_ = ie = 0
-    while True:
-        sync = next((j for j in range(i, len(base)) if j in to_orig and j in to_edit and to_orig[j] >= io_ and to_edit[j] >= ie), None)
-        if sync == i and to_orig[i] == io_ and to_edit[i] == ie:
-            out.append(original[io_])
-            i, io_, ie = i + 1, io_ + 1, ie + 1
-            continue
-        end_b = len(base) if sync is None else sync
-        end_o = len(original) if sync is None else to_orig[sync]
-        end_e = len(edited) if sync is None else to_edit[sync]
-        b, o, e = base[i:end_b], original[io_:end_o], edited[ie:end_e]
-        if e == b:
-            out.extend(o)
-        elif o == b:
-            out.extend(e)
-        else:
-            region = line_merge._Region(i, end_b, io_, end_o, ie, end_e)
-            out.extend(line_merge._interleave(original, edited, region, to_orig, to_edit) or e)
-        if sync is None:
-            return out
-        i, io_, ie = end_b, end_o, end_e
-
-
 def reference_bytes(previous: bytes, groups: list[Group], sources: list[Source]) -> bytes:
     """What the save wrote for *groups*/*sources* over a file holding *previous*, before this session's change."""
     text = document.decode(previous, "f")
@@ -109,7 +82,7 @@ def reference_bytes(previous: bytes, groups: list[Group], sources: list[Source])
     before = document.dump(doc, layout)
     document.patch_document(doc, groups, sources)
     after = document.dump(doc, layout)
-    spliced = "".join(_old_merge_lines(text.splitlines(True), before.splitlines(True), after.splitlines(True)))
+    spliced = "".join(line_merge.merge_by_diff(text.splitlines(True), before.splitlines(True), after.splitlines(True)))
     for candidate in ([spliced, after] if spliced != after else [after]):
         try:
             back = document.parse(candidate, "f")
@@ -224,7 +197,7 @@ def test_line_merge_shortcut_is_the_diff_merge(tmp_path):
     text = path.read_text()
     lines = text.splitlines(True)
     edited = lines[:5] + ["    extra: 1\n"] + lines[5:9] + lines[10:]
-    assert line_merge.merge_lines(lines, list(lines), edited) == _old_merge_lines(lines, list(lines), edited) == edited
+    assert line_merge.merge_lines(lines, list(lines), edited) == line_merge.merge_by_diff(lines, list(lines), edited) == edited
     assert list(difflib.unified_diff(lines, edited))  # the edit is a real change
 
 
