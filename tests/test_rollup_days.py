@@ -96,11 +96,38 @@ def _same_as_scratch(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path)
     assert_frame_equal(mine["port_day"], direct.sort(list(ru.PORT_DAY_KEYS), nulls_last=True))
     for field in ("packets", "days", "first_ts", "last_ts", "rows", "enrichment_columns", "skipped"):
         assert update.rollup.meta[field] == scratch.rollup.meta[field], field
-    # the profiles' integer partials an extension updates from the new days' ports equal a full merge's
-    for table in (rd.INTERVALS, rd.COVER):
-        mine, theirs = (pl.read_parquet(sorted((u.rollup.path / rd.MERGE / table).glob("*.parquet")))
-                        for u in (update, scratch))
-        assert_frame_equal(mine.sort(pl.all()), theirs.sort(pl.all()))
+    _same_files(update.rollup, scratch.rollup)
+
+
+def _day_states(rollup: rc.Rollup) -> dict[str, Path]:
+    index = json.loads((rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())
+    return {day: rollup.path.parents[1] / "days" / "state" / state for day, (state, _) in index["days"].items()}
+
+
+def _same_files(update: rc.Rollup, scratch: rc.Rollup) -> None:
+    """The files whose row order is defined are the same bytes as a build from scratch: each day's totals and
+    enrichment, and the merged state's tables where both hold one file per range (else the same rows)."""
+    mine, theirs = _day_states(update), _day_states(scratch)
+    assert mine.keys() == theirs.keys()
+    for day in mine:
+        for name in (rd.DAY_TOTALS, rd.ENRICHMENT):
+            assert (mine[day] / name).read_bytes() == (theirs[day] / name).read_bytes(), (day, name)
+    for table in (rd.BASE, rd.PORTS, rd.PORT_SCANS, rd.SRC_DAYS, rd.INTERVALS, rd.COVER):
+        files = [sorted((r.path / rd.MERGE / table).glob("*.parquet")) for r in (update, scratch)]
+        assert bool(files[0]) == bool(files[1]), table
+        if not files[0]:
+            continue
+        frames = [[pl.read_parquet(f) for f in fs] for fs in files]
+        if any("-" in f.name for f in files[0]):  # an extension's layers: the same rows, as partials
+            a, b = (rd._fold([pl.concat(fs).lazy()], table).collect() if table in rd._SCHEMAS else pl.concat(fs)
+                    for fs in frames)
+            assert_frame_equal(a.sort(pl.all(), nulls_last=True), b.sort(pl.all(), nulls_last=True))
+            continue
+        # ranges in order, each sorted by its key: the same rows in the same order, however the ranges fell
+        assert_frame_equal(pl.concat(frames[0]), pl.concat(frames[1]))
+        for (fa, a), (fb, b) in zip(zip(files[0], frames[0]), zip(files[1], frames[1])):
+            if a.equals(b):  # the same range: the same bytes
+                assert fa.read_bytes() == fb.read_bytes(), (table, fa.name)
 
 
 def _profile_from_rows(rollup: rc.Rollup) -> None:
@@ -714,3 +741,45 @@ def test_distinct_pairs_from_packed_keys_equal_unique_then_sorted(tmp_path):
     one = tmp_path / "one-day.parquet"  # a day state's pairs: distinct and sorted, read as they are
     reference(0, 2**32 - 1, files[:1]).write_parquet(one, row_group_size=500)
     assert_frame_equal(rd.distinct_pairs([str(one)], 0x0A010000, 0x0A01FFFF), reference(0x0A010000, 0x0A01FFFF, files[:1]))
+
+
+@pytest.mark.parametrize("sensors", [["tel-1"], [None], ["s2", None, "s1"], [f"s{i}" for i in range(8)]])
+def test_partials_by_packed_keys_equal_those_by_columns(tmp_path, sensors):
+    """The merge's partials grouped by packed keys: the rows of the group-bys by column, each frame in its
+    table's order; nulls in proto and dport, sources at both ends, one sensor (a scan's day is one row), a
+    null sensor, several, and more than the key holds (the column path)."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    keys = pl.DataFrame({
+        "sensor": pl.Series(rng.choice(np.array(sensors, dtype=object), n), dtype=pl.String),
+        "src": pl.Series(rng.choice([0, 1, 0x0A000001, 0xFFFFFFFE, 0xFFFFFFFF], n), dtype=pl.UInt32),
+        "proto": pl.Series([None if v == 0 else int(v) for v in rng.choice([0, 6, 17, 255], n)], dtype=pl.UInt8),
+        "dport": pl.Series([None if v < 0 else int(v) for v in rng.choice([-1, 0, 80, 65535], n)], dtype=pl.UInt16),
+        "kind": pl.Series(rng.choice(list(ru.KINDS), n), dtype=ru.KIND_DTYPE),
+    })
+    days = []
+    for i in range(4):  # a day's file: one row per key (as port_day groups them), some keys on several days
+        day = DAY1 + dt.timedelta(days=3 * i)
+        rows = keys.sample(2000, seed=i).unique(maintain_order=True)
+        m = rows.height
+        rows = rows.with_columns(
+            pl.Series(rng.integers(1, 1000, m), dtype=pl.UInt32).alias("packets"),
+            pl.Series(rng.integers(1, 50, m), dtype=pl.UInt32).alias("dsts"),
+            pl.lit(dt.datetime.combine(day, dt.time(1), tzinfo=UTC)).cast(ru.TS_DTYPE).alias("first_ts"),
+            pl.lit(dt.datetime.combine(day, dt.time(2), tzinfo=UTC)).cast(ru.TS_DTYPE).alias("last_ts"),
+            *[pl.Series(rng.integers(0, 5, m), dtype=pl.UInt32).alias(c) for c in ru.TOOL_COLUMNS])
+        path = tmp_path / f"{day}.parquet"
+        rows.select([c for c in ru.PORT_DAY_SCHEMA.names() if c != "day"]).write_parquet(path)
+        days.append(rd.DayFiles(day, tmp_path, path))
+    where = pl.col("src").is_between(0, 0xFFFFFFFF)
+    mine = rd._day_partials(days, where)
+    assert mine.ordered == (len(sensors) <= rd._PACKED_SENSORS)
+    mine = pl.collect_all(list(mine), engine="streaming")
+    rows = pl.concat([pl.read_parquet(d.port_day).with_columns(pl.lit(d.day).alias("day")) for d in days])
+    theirs = pl.collect_all(list(rd._plain_partials(rows.lazy())))
+    for table, a, b in zip((rd.BASE, rd.PORTS, rd.PORT_SCANS, rd.SRC_DAYS), mine, theirs):
+        assert a.schema == b.schema and a.height > 0
+        assert_frame_equal(a.sort(pl.all(), nulls_last=True), b.sort(pl.all(), nulls_last=True))
+        if len(sensors) <= rd._PACKED_SENSORS:  # in order: written without a sort
+            assert_frame_equal(a, rd._key_sorted(a, rd._ORDER[table]))
+    assert mine[2]["scans"].max() > 1 and mine[1]["dport"].null_count() > 0 and mine[1]["proto"].null_count() > 0

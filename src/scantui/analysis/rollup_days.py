@@ -197,7 +197,7 @@ from scantui.analysis import zmap_rollup as zr
 from scantui.analysis.fingerprints import (
     KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_candidate, unicorn_eligible, unicorn_key,
 )
-from scantui.analysis.sort_keys import sort_by
+from scantui.analysis.sort_keys import sort_by, sort_key
 from scantui.fsutil import atomic_path
 from scantui.io.schema import conform
 
@@ -312,8 +312,10 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
     if held and passes == 1:
         tooled = ru.prepare(packets, sessions=pl.DataFrame(schema=SESSIONS_SCHEMA)).collect().lazy()
     classified = ru.classify(packets) if tooled is None else tooled  # (tool is one more column: unread here)
-    small = [ru.day_totals(classified).sink_parquet(out / DAY_TOTALS, lazy=True),
-             ru.src_day_enrichment(classified, ru.enrichment_columns(packets)).sink_parquet(out / ENRICHMENT, lazy=True)]
+    # sorted by their keys: the same day makes the same bytes
+    small = [ru.day_totals(classified).sort("day", "sensor", nulls_last=True).sink_parquet(out / DAY_TOTALS, lazy=True),
+             ru.src_day_enrichment(classified, ru.enrichment_columns(packets)).sort("src", "day")
+             .sink_parquet(out / ENRICHMENT, lazy=True)]
     names = (PORT_DAY_BASE, KEYS, GROUPS, PAIRS)
     pieces: dict[str, list[Path]] = {name: [] for name in names}
     for i in range(passes):
@@ -848,19 +850,42 @@ def _net_rows(files: Sequence[str]) -> dict[str, pl.DataFrame]:
     return dict(zip(files, frames))
 
 
-def _day_partials(days: Sequence[DayFiles], where: pl.Expr, *, collect: bool = False
-                  ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+class _Partials(tuple):
+    """The four partial frames of :func:`_day_partials`; ``ordered``: each in its table's :data:`_ORDER`."""
+
+    ordered = False
+
+
+def _day_partials(days: Sequence[DayFiles], where: pl.Expr, *, collect: bool = False) -> _Partials:
     """The contribution of *days* to :data:`BASE` (without ``dsts``), :data:`PORTS`, :data:`PORT_SCANS` and
     :data:`SRC_DAYS` in the source range *where*: already folded (one row per key), so a valid partial
     of each. Every day's ``port_day`` rows of the range are read in one scan of all their files (row
     groups outside the range skipped by statistics) and grouped in memory once: a group-by per day and
     file, folded after, cost ~8x as much (each of thousands of small scans has a fixed cost).
-    *collect*: the partials are computed now and the rows dropped (one of several runs of days)."""
+    *collect*: the partials are computed now and the rows dropped (one of several runs of days).
+    Grouped by packed keys where the rows allow (:func:`_packed_partials`: then ``ordered``)."""
     paths = [str(d.port_day) for d in days]
     file_day = dict(zip(paths, [d.day for d in days]))
     rows = (pl.scan_parquet(paths, include_file_paths="_file").filter(where)
             .with_columns(pl.col("_file").replace_strict(file_day, return_dtype=pl.Date()).alias("day")).drop("_file")
-            .collect()).lazy()
+            .collect())
+    names = rows["sensor"].unique()
+    sensors = sorted(names.drop_nulls().to_list())
+    span = (max(file_day.values()) - min(file_day.values())).days if days else 0
+    packs = (bool(days) and span < 1 << _DAY_BITS and len(sensors) <= _PACKED_SENSORS
+             and rows["src"].null_count() == 0 and rows["kind"].null_count() == 0)
+    out = (_packed_partials(rows.lazy(), min(file_day.values()), sensors, len(names) <= 1) if packs
+           else _plain_partials(rows.lazy()))
+    if collect:
+        out = [f.lazy() for f in pl.collect_all(out)]
+    parts = _Partials(out)
+    parts.ordered = packs
+    return parts
+
+
+def _plain_partials(rows: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """:func:`_day_partials` of *rows* (``port_day`` rows with their ``day``) grouped by the key columns (the
+    reference for :func:`_packed_partials`, and the path of rows it cannot pack)."""
     days_of = pl.col("day").n_unique().cast(pl.UInt32)
     base = rows.group_by("src", "kind").agg(
         pl.col("packets").cast(pl.UInt64).sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
@@ -874,12 +899,89 @@ def _day_partials(days: Sequence[DayFiles], where: pl.Expr, *, collect: bool = F
              .group_by(_SCAN_KEYS)
              .agg(pl.col("packets").sum(), pl.len().cast(pl.UInt32).alias("scans"), pl.col("dsts").max()))
     src_days = rows.select("src", "kind", "day").unique()
-    out = (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
-           scans.select(PORT_SCANS_SCHEMA.names()), src_days.cast(dict(SRC_DAYS_SCHEMA)))
-    if collect:
-        a, b, c, e = (f.lazy() for f in pl.collect_all(out))
-        return a, b, c, e
+    return (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
+            scans.select(PORT_SCANS_SCHEMA.names()), src_days.cast(dict(SRC_DAYS_SCHEMA)))
+
+
+#: The packed keys of :func:`_packed_partials`: (src, kind) in 35 bits; with (proto, dport, sensor), each one
+#: more than its value or index (0: null), in 64; with the day's offset from the first day in 55.
+_U64 = pl.UInt64()
+_PROTO_BITS, _DPORT_BITS, _SENSOR_BITS, _DAY_BITS = 9, 17, 3, 20
+_PORT_BITS = _PROTO_BITS + _DPORT_BITS + _SENSOR_BITS
+#: Sensors a source range's rows may name for :func:`_packed_partials` (one slot is for null).
+_PACKED_SENSORS = (1 << _SENSOR_BITS) - 1
+
+
+def _src_kind_key() -> pl.Expr:
+    return pl.col("src").cast(_U64) * pl.lit(1 << _KIND_BITS, _U64) + pl.col("kind").to_physical().cast(_U64)
+
+
+def _slot(value: pl.Expr) -> pl.Expr:
+    return (value.cast(_U64) + pl.lit(1, _U64)).fill_null(pl.lit(0, _U64))
+
+
+def _port_key(sensors: Sequence[str]) -> pl.Expr:
+    """(src, kind, proto, dport, sensor) as one key; *sensors*: the sensor names, sorted (their index is packed)."""
+    index = pl.col("sensor").replace_strict({name: i for i, name in enumerate(sensors)}, return_dtype=pl.UInt8)
+    key = _src_kind_key()
+    for value, bits in ((pl.col("proto"), _PROTO_BITS), (pl.col("dport"), _DPORT_BITS), (index, _SENSOR_BITS)):
+        key = key * pl.lit(1 << bits, _U64) + _slot(value)
+    return key
+
+
+def _unpack(k: pl.Expr, sensors: Sequence[str] | None = None) -> list[pl.Expr]:
+    """The key columns of a packed (src, kind) key, or of a port key (*sensors*: its sensor names)."""
+    sk = k if sensors is None else k // pl.lit(1 << _PORT_BITS, _U64)
+    kinds = pl.lit(pl.Series(ru.KINDS, dtype=ru.KIND_DTYPE))
+    out = [(sk // pl.lit(1 << _KIND_BITS, _U64)).cast(pl.UInt32).alias("src"),
+           kinds.gather(sk % pl.lit(1 << _KIND_BITS, _U64)).alias("kind")]
+    if sensors is not None:
+        def field(shift: int, bits: int) -> pl.Expr:
+            return k // pl.lit(1 << shift, _U64) % pl.lit(1 << bits, _U64)
+        proto, dport = field(_DPORT_BITS + _SENSOR_BITS, _PROTO_BITS), field(_SENSOR_BITS, _DPORT_BITS)
+        names = pl.lit(pl.Series([None, *sensors], dtype=pl.String()))
+        out += [pl.when(proto > 0).then(proto - 1).cast(pl.UInt8).alias("proto"),
+                pl.when(dport > 0).then(dport - 1).cast(pl.UInt16).alias("dport"),
+                names.gather(field(0, _SENSOR_BITS)).alias("sensor")]
     return out
+
+
+def _packed_partials(rows: pl.LazyFrame, first: dt.date, sensors: Sequence[str], one_sensor: bool
+                     ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """:func:`_plain_partials` grouped by one packed integer key instead of two to five columns: the same rows
+    (``benchmarks/RESULTS.md``, "Session 12", wt-merge12). *rows* hold no null source or kind, their days are
+    fewer than 2^20 from *first*, and their sensors are the sorted *sensors* (at most :data:`_PACKED_SENSORS`)
+    and null; *one_sensor*: all rows have the same sensor (or all none).
+
+    A ``port_day`` file holds one row per (sensor, src, proto, dport, kind) of its day, so a port's days
+    are its rows, and with one sensor a port scan's day is one row. Each frame comes out sorted by its
+    key (:data:`_ORDER`; sensors by name): one integer sorted per table, not its columns when written."""
+    days_of = pl.col("day").n_unique().cast(pl.UInt32)
+    k = pl.col("_k")
+    port_key = _port_key(sensors)
+    base = rows.group_by(_src_kind_key().alias("_k")).agg(
+        pl.col("packets").cast(pl.UInt64).sum(), pl.col("first_ts").min(), pl.col("last_ts").max(),
+        *[pl.col(c).cast(pl.Int64).sum() for c in ru.TOOL_COLUMNS], days_of.alias("days"),
+    ).sort("_k").with_columns(*_unpack(k), pl.lit(0, pl.UInt64()).alias("dsts"))
+    ports = rows.group_by(port_key.alias("_k")).agg(
+        pl.len().cast(pl.UInt32).alias("scans"), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1")
+    ).sort("_k").with_columns(*_unpack(k, sensors))
+    # a port scan (the port key less the sensor) of a day sums its sensors' rows
+    scan_key = (port_key // pl.lit(1 << _SENSOR_BITS, _U64)).alias("_k")
+    by_day = (rows.select(scan_key, "day", pl.col("packets").cast(pl.UInt64), pl.col("dsts").cast(pl.UInt32))
+              if one_sensor else
+              rows.group_by(scan_key, "day").agg(pl.col("packets").cast(pl.UInt64).sum(),
+                                                 pl.col("dsts").sum().cast(pl.UInt32)))
+    scans = (by_day.group_by("_k").agg(pl.col("packets").sum(), pl.len().cast(pl.UInt32).alias("scans"),
+                                       pl.col("dsts").max())
+             .sort("_k").with_columns(*_unpack(k * pl.lit(1 << _SENSOR_BITS, _U64), sensors)))
+    offset = (pl.col("day") - pl.lit(first)).dt.total_days().cast(_U64)
+    src_days = (rows.select((_src_kind_key() * pl.lit(1 << _DAY_BITS, _U64) + offset).alias("_k")).unique().sort("_k")
+                .select(*_unpack(k // pl.lit(1 << _DAY_BITS, _U64)),
+                        (pl.lit(first).cast(pl.Int32) + (k % pl.lit(1 << _DAY_BITS, _U64)).cast(pl.Int32))
+                        .cast(pl.Date).alias("day")))
+    return (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
+            scans.select(PORT_SCANS_SCHEMA.names()), src_days.cast(dict(SRC_DAYS_SCHEMA)))
 
 
 def _tool_sums(port_day: Path, sign: int, where: pl.Expr) -> pl.LazyFrame:
@@ -1007,10 +1109,14 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
         base += [_tool_sums(before, -1, where), _tool_sums(d.port_day, 1, where)]
     frames = [_fold(base, BASE) if base else pl.LazyFrame(schema=BASE_SCHEMA)]
     names = [r.name]
+    # the tables whose frame is a full merge's one run of partials, already in order when packed
+    ordered = set()
     grown = None if old is None else _grown_ports(parts, held)
     for table, i in ((PORTS, 1), (PORT_SCANS, 2), (SRC_DAYS, 3)):
         mine = [p[i] for p in parts]
         names.append(r.delta if table in layered else r.name)
+        if old is None and len(parts) == 1 and parts[0].ordered:
+            ordered.add(table)
         if table == SRC_DAYS:  # one row per day: nothing to fold
             mine = mine if table in layered else held(table) + mine
             frames.append(pl.concat(mine) if mine else pl.LazyFrame(schema=SRC_DAYS_SCHEMA))
@@ -1036,13 +1142,28 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
         df, results[i] = results[i], None  # the unsorted frame goes as its sorted copy is made
         if table in layered and df.height == 0:
             continue
-        # sorted by source only: a later range reads its rows by row-group statistics
-        df = df.sort("src")
+        # sorted by source first (a later range reads its rows by row-group statistics), then by the rest of
+        # the table's key: a defined order, so that the same rows make the same bytes
+        df = df if table in ordered else _key_sorted(df, _ORDER[table])
         df.write_parquet(state / table / name, compression="lz4", row_group_size=ROW_GROUP)
         if old is None:  # only a full merge's finish_sources takes them (an extension's would hold them for nothing)
             written[table] = df
         del df
     return touched, grown, written
+
+
+#: The order of each merged-state table's rows: its key (unique in a file), source first.
+_ORDER = {BASE: ("src", "kind"), PORTS: ("src", "kind", "proto", "dport", "sensor"), PORT_SCANS: tuple(_SCAN_KEYS),
+          SRC_DAYS: ("src", "kind", "day"), INTERVALS: ("src", "kind", "gap", "k"), COVER: ("src", "kind")}
+
+
+def _key_sorted(df: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """*df* sorted by *columns*, the longest leading run of them that packs (:func:`sort_key`) as one key."""
+    for n in range(len(columns), 0, -1):
+        key = sort_key(df.schema, columns[:n])
+        if key is not None:
+            return df.sort([key, *columns[n:]]) if n < len(columns) else df.sort(key)
+    return df.sort(columns)
 
 
 #: Bits of a packed pair key (:func:`distinct_pairs`) below the source: the kind's index and the destination.
