@@ -94,18 +94,19 @@ def test_every_build_keeps_the_ports_the_config_asks_for(tmp_path, monkeypatch, 
         assert code == 0, err
         return out, err
 
-    config.write_text("rollup:\n  keep_ports: [443]\n")  # asked in the configuration: kept by every build
+    # asked in the configuration: kept by every build (the busiest ports' lists, kept by default, not here)
+    config.write_text("rollup:\n  keep_ports: [443]\n  keep_top_ports: 0\n")
     first = Path(rollup(files[:2])[0].strip())
     assert (first / "port_lists" / "v1-443.parquet").is_file()
     second, err = rollup(files[:3])  # a day added: the new rollup keeps it too
     second = Path(second.strip())
     assert second != first and "built port list 443" in err and (second / "port_lists" / "v1-443.parquet").is_file()
 
-    config.unlink()  # no longer asked: a kept list is not carried into the next rollup (it costs every build)
+    config.write_text("rollup: {keep_top_ports: 0}\n")  # no longer asked: not carried (it costs every build)
     added, err = rollup(files)
     kept = Path(added.strip()) / "port_lists" / "v1-443.parquet"
     assert "port list" not in err and not kept.exists()
-    config.write_text("rollup:\n  keep_ports: '443'\n")
+    config.write_text("rollup:\n  keep_ports: '443'\n  keep_top_ports: 0\n")
     computed = port_list(files, "--since", "2000-01-01")  # not a pure port selection: computed
     assert port_list(files) == computed and computed.count('"src"') == pl.read_parquet(kept).height > 100
 
@@ -118,6 +119,74 @@ def test_every_build_keeps_the_ports_the_config_asks_for(tmp_path, monkeypatch, 
     code, _, err = run(["rollup", *files, "--rebuild"], capsys)
     assert (code, err.strip()) == (2, f"scantui: error: {config}: rollup.keep_ports: must be "
                                       "ports (0-65535), e.g. [443, 22]; got 'https'")
+
+
+def test_every_build_keeps_the_busiest_ports_lists_by_default(tmp_path, monkeypatch, capsys):
+    """With no configuration a build keeps the lists of the two busiest ports by probe packets (ranked as the
+    ``port_day`` rows sum them), rebuilt on every new day, read back as the computed bytes; the count is the
+    config's ``rollup.keep_top_ports`` (0: none), a bad one is one error line."""
+    import jsonschema
+    from importlib import resources
+
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    config = Path(os.environ["SCANTUI_CONFIG"])
+    df = make_canonical(n=4000, seed=7, days=4)
+    # port 22 the busiest, 8443 the second: a fifth and a tenth of the packets
+    i = pl.int_range(pl.len())
+    df = df.with_columns(pl.when(i % 5 == 0).then(22).when(i % 10 == 1).then(8443).otherwise(pl.col("dport"))
+                         .cast(pl.UInt16).alias("dport"))
+    files = []
+    for n, (_, part) in enumerate(sorted(df.group_by(pl.col("ts").dt.date()), key=lambda kv: kv[0])):
+        files.append(str(tmp_path / f"day{n}.parquet"))
+        part.write_parquet(files[-1])
+
+    def rollup(paths, *args):
+        code, out, err = run(["rollup", *paths, *args], capsys)
+        assert code == 0, err
+        return out, err
+
+    def port_list(port, *args):
+        code, out, err = run(["scanners", *files, "--port", str(port), "--json", *args], capsys)
+        assert code == 0, err
+        return out
+
+    assert not config.exists()
+    out, err = rollup(files[:3])
+    first = Path(out.strip())
+    exact = (pl.scan_parquet(first / "port_day" / "*" / "*.parquet").filter(pl.col("kind") == "probe")
+             .group_by("dport").agg(pl.col("packets").cast(pl.UInt64).sum())
+             .sort(["packets", "dport"], descending=[True, False]).head(2).collect())
+    assert exact["dport"].to_list() == [22, 8443]
+    for rank, (port, packets) in enumerate(exact.iter_rows(), 1):
+        assert f"built port list {port} (busiest port {rank} of 2: {packets:,} probe packets; " in err, err
+    assert sorted(p.name for p in (first / "port_lists").iterdir()) == ["v1-22.parquet", "v1-8443.parquet"]
+
+    out, err = rollup(files, "--json")  # a day added: the new folder keeps them too, computed again
+    doc = json.loads(out)
+    schema = json.loads((resources.files("scantui") / "schemas" / "rollup.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema)
+    lists = [a for a in doc["actions"] if a["what"].startswith("port list")]
+    assert [(a["what"], a["why"].split(":")[0]) for a in lists] == [
+        ("port list 22", "busiest port 1 of 2"), ("port list 8443", "busiest port 2 of 2")]
+    assert all(a["cpu_seconds"] >= 0 for a in lists)
+    added = Path(doc["path"])
+    assert added != first and (added / "port_lists" / "v1-8443.parquet").is_file()
+    for port in (22, 8443):  # read back: the bytes of the computed list, on every source of the four days
+        kept = port_list(port)
+        assert kept == port_list(port, "--since", "2000-01-01")
+        assert kept.count('"src"') == pl.read_parquet(added / "port_lists" / f"v1-{port}.parquet").height > 50
+
+    config.write_text("rollup:\n  keep_ports: [8443]\n  keep_top_ports: 1\n")  # asked first, not twice
+    out, err = rollup(files, "--rebuild")
+    assert "built port list 8443 (config rollup.keep_ports; " in err and "port list 22 (busiest port 1 of 1: " in err
+    assert err.count("built port list") == 2
+    config.write_text("rollup: {keep_top_ports: 0}\n")
+    out, err = rollup(files, "--rebuild")
+    assert "port list" not in err and not (Path(out.strip()) / "port_lists").exists()
+    config.write_text("rollup: {keep_top_ports: two}\n")
+    code, _, err = run(["rollup", *files, "--rebuild"], capsys)
+    assert (code, err.strip()) == (2, f"scantui: error: {config}: rollup.keep_top_ports: must be a number of "
+                                      "ports (0-100), e.g. 2; got 'two'")
 
 
 def test_a_list_computed_one_source_range_at_a_time_is_the_same(monkeypatch):
