@@ -347,9 +347,10 @@ def open_rollup(
 
 @dataclass(frozen=True)
 class Action:
-    """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``) and what (``port list P``: a
+    """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``, ``skipped``) and what (``port list P``: a
     scanner list kept with the build, asked for by the config's ``rollup.keep_ports`` or one of the busiest ports,
-    ``rollup.keep_top_ports``: *why* says which, *cpu_seconds* what it cost the process)."""
+    ``rollup.keep_top_ports``: *why* says which, *cpu_seconds* what it cost the process; ``skipped``: a busy port's
+    list not kept, *why* says why)."""
 
     verb: str
     what: str
@@ -433,20 +434,29 @@ def update_rollup(
     if copy is not None and not copy.is_file() and builder.has_packets():
         dataset.decode_to(copy, source=builder.splits_frame)  # written on the first read, without decoding
     rollup = _with_overlay(load_rollup(final), dataset, key)
-    return RollupUpdate(rollup, (*builder.actions, *_keep_port_lists(rollup, _kept_ports(rollup, asked, top_k),
-                                                                     progress)))
+    ports, skipped = _kept_ports(rollup, asked, top_k)
+    return RollupUpdate(rollup, (*builder.actions, *_keep_port_lists(rollup, ports, progress), *skipped))
 
 
-def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> list[tuple[int, str]]:
-    """The ports whose lists a build keeps, each with why: config ``rollup.keep_ports`` first, then the *top_k*
-    busiest by probe packets (:func:`~scantui.analysis.port_lists.busiest_ports`) not asked already."""
-    from scantui.analysis.port_lists import busiest_ports
+def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[list[tuple[int, str]], list[Action]]:
+    """The ports whose lists a build keeps, each with why: config ``rollup.keep_ports`` first, then up to *top_k*
+    of the busiest by probe packets not asked already (:func:`~scantui.analysis.port_lists.busiest_ports`); and a
+    ``skipped port list P`` action for each busier one passed over as too costly to keep on every build."""
+    from scantui.analysis.port_lists import TOP_PORTS_SHARE, busiest_ports
 
     out = [(port, "config rollup.keep_ports") for port in asked]
-    for rank, (port, packets) in enumerate(busiest_ports(rollup.src_profile, top_k), 1):
-        if port not in asked:
-            out.append((port, f"busiest port {rank} of {top_k}: {packets:,} probe packets"))
-    return out
+    skipped = []
+    total = int(rollup.meta.get("packets") or 0)
+    for rank, (port, packets, fits) in enumerate(busiest_ports(rollup.src_profile, top_k, total), 1):
+        if port in asked:
+            continue
+        share = f"busiest port {rank}: {packets:,} probe packets, {packets / max(total, 1):.1%} of the packets"
+        if fits:
+            out.append((port, share))
+        else:
+            skipped.append(Action("skipped", f"port list {port}", why=f"{share}; the default keeps hold at most "
+                                  f"{TOP_PORTS_SHARE:.0%}: config rollup.keep_ports keeps it"))
+    return out, skipped
 
 
 def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.Progress | None) -> list[Action]:
