@@ -22,7 +22,7 @@ labels:
   author: alice                  # your name in the labels file (created_by/updated_by); default: the login name
 rollup:
   keep_ports: [443, 22]          # every rollup build keeps these ports' scanner lists (as rollup --keep-ports)
-  keep_top_ports: 2              # and those of its K busiest destination ports by probe packets (0: none)
+  keep_top_ports: 2              # and those of its K busiest ports by probe packets, <= 10 % of the packets (0: none)
 tui:
   keymap:                        # binding id -> keys (ids: the README's key section)
     app.quit: "q,ctrl+q"
@@ -140,9 +140,9 @@ DEFAULT_KEEP_TOP_PORTS = 2
 
 
 def rollup_keep_top_ports(config: dict[str, Any] | None = None, path: Path | None = None) -> int:
-    """``rollup.keep_top_ports``: how many of the data's busiest destination ports (by probe packets) every rollup
-    build keeps the scanner lists of, besides ``keep_ports``; 0 keeps none; :data:`DEFAULT_KEEP_TOP_PORTS` when not
-    set."""
+    """``rollup.keep_top_ports``: how many of the data's busiest destination ports (by probe packets, holding together
+    at most a tenth of the packets: :func:`scantui.analysis.port_lists.busiest_ports`) every rollup build keeps the
+    scanner lists of, besides ``keep_ports``; 0 keeps none; :data:`DEFAULT_KEEP_TOP_PORTS` when not set."""
     path = path or config_path()
     config = load_config(path) if config is None else config
     value = _read_section(config, "rollup", path).get("keep_top_ports", DEFAULT_KEEP_TOP_PORTS)
