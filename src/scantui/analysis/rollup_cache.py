@@ -472,6 +472,8 @@ def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.
         t0, c0 = time.perf_counter(), time.process_time()
         if keep_port_list(rollup, (port,)) is not None:
             actions.append(Action("built", what, time.perf_counter() - t0, why, time.process_time() - c0))
+    if progress is not None and ports:  # the build's last word again, not the last list's
+        progress("rollup done", 1.0)
     return actions
 
 
