@@ -347,8 +347,8 @@ def open_rollup(
 
 @dataclass(frozen=True)
 class Action:
-    """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``, ``skipped``) and what (``port list P``: a
-    scanner list kept with the build, asked for by the config's ``rollup.keep_ports`` or one of the busiest ports,
+    """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``, ``skipped``) and what
+    (``port list P``: a scanner list kept with the build, asked for by the config's ``rollup.keep_ports`` or one of the busiest ports,
     ``rollup.keep_top_ports``: *why* says which, *cpu_seconds* what it cost the process; ``skipped``: a busy port's
     list not kept, *why* says why)."""
 
