@@ -94,18 +94,19 @@ def test_every_build_keeps_the_ports_the_config_asks_for(tmp_path, monkeypatch, 
         assert code == 0, err
         return out, err
 
-    config.write_text("rollup:\n  keep_ports: [443]\n")  # asked in the configuration: kept by every build
+    # asked in the configuration: kept by every build (the busiest ports' lists, kept by default, not here)
+    config.write_text("rollup:\n  keep_ports: [443]\n  keep_top_ports: 0\n")
     first = Path(rollup(files[:2])[0].strip())
     assert (first / "port_lists" / "v1-443.parquet").is_file()
     second, err = rollup(files[:3])  # a day added: the new rollup keeps it too
     second = Path(second.strip())
     assert second != first and "built port list 443" in err and (second / "port_lists" / "v1-443.parquet").is_file()
 
-    config.unlink()  # no longer asked: a kept list is not carried into the next rollup (it costs every build)
+    config.write_text("rollup: {keep_top_ports: 0}\n")  # no longer asked: not carried (it costs every build)
     added, err = rollup(files)
     kept = Path(added.strip()) / "port_lists" / "v1-443.parquet"
     assert "port list" not in err and not kept.exists()
-    config.write_text("rollup:\n  keep_ports: '443'\n")
+    config.write_text("rollup:\n  keep_ports: '443'\n  keep_top_ports: 0\n")
     computed = port_list(files, "--since", "2000-01-01")  # not a pure port selection: computed
     assert port_list(files) == computed and computed.count('"src"') == pl.read_parquet(kept).height > 100
 
@@ -118,6 +119,99 @@ def test_every_build_keeps_the_ports_the_config_asks_for(tmp_path, monkeypatch, 
     code, _, err = run(["rollup", *files, "--rebuild"], capsys)
     assert (code, err.strip()) == (2, f"scantui: error: {config}: rollup.keep_ports: must be "
                                       "ports (0-65535), e.g. [443, 22]; got 'https'")
+
+
+def test_every_build_keeps_the_busiest_ports_lists_by_default(tmp_path, monkeypatch, capsys):
+    """With no configuration a build keeps the lists of the two busiest ports by probe packets (ranked as the
+    ``port_day`` rows sum them) that hold together at most a tenth of the packets, passing over (and saying so) a
+    busier one; rebuilt on every new day, read back as the computed bytes; the count is the config's
+    ``rollup.keep_top_ports`` (0: none), a bad one is one error line."""
+    import jsonschema
+    from importlib import resources
+
+    from scantui.analysis.port_lists import TOP_PORTS_SHARE
+
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    config = Path(os.environ["SCANTUI_CONFIG"])
+    df = make_canonical(n=4000, seed=7, days=4)
+    # port 22 three rows in four (a fifth of the packets, the rest of its rows not probes): too costly to keep by
+    # default; 8443 one row in twenty: the busiest kept
+    i = pl.int_range(pl.len())
+    df = df.with_columns(pl.when(i % 4 != 0).then(22).when(i % 20 == 0).then(8443).otherwise(pl.col("dport"))
+                         .cast(pl.UInt16).alias("dport"))
+    files = []
+    for n, (_, part) in enumerate(sorted(df.group_by(pl.col("ts").dt.date()), key=lambda kv: kv[0])):
+        files.append(str(tmp_path / f"day{n}.parquet"))
+        part.write_parquet(files[-1])
+
+    def rollup(paths, *args):
+        code, out, err = run(["rollup", *paths, *args], capsys)
+        assert code == 0, err
+        return out, err
+
+    def port_list(port, *args):
+        code, out, err = run(["scanners", *files, "--port", str(port), "--json", *args], capsys)
+        assert code == 0, err
+        return out
+
+    def expected(folder: Path) -> tuple[list[tuple[int, int, int]], int]:
+        """(rank, port, packets) of the two ports the rule keeps, from the exact sums; the skipped port's rank."""
+        total = pl.scan_parquet(folder / "port_day" / "*" / "*.parquet").select(pl.col("packets").cast(pl.UInt64)
+                                                                                 .sum()).collect().item()
+        ranked = (pl.scan_parquet(folder / "port_day" / "*" / "*.parquet").filter(pl.col("kind") == "probe")
+                  .group_by("dport").agg(pl.col("packets").cast(pl.UInt64).sum())
+                  .sort(["packets", "dport"], descending=[True, False]).collect())
+        kept, held = [], 0
+        for rank, (port, packets) in enumerate(ranked.iter_rows(), 1):
+            if port == 22:
+                assert rank == 1 and packets > TOP_PORTS_SHARE * total
+            elif len(kept) < 2 and held + packets <= TOP_PORTS_SHARE * total:
+                kept.append((rank, port, packets))
+                held += packets
+        assert kept[0][1] == 8443
+        return kept, total
+
+    assert not config.exists()
+    out, err = rollup(files[:3])
+    first = Path(out.strip())
+    kept, total = expected(first)
+    for rank, port, packets in kept:
+        assert f"built port list {port} (busiest port {rank}: {packets:,} probe packets, " in err, err
+    assert "skipped port list 22 (busiest port 1: " in err and "config rollup.keep_ports keeps it)" in err
+    assert sorted(p.name for p in (first / "port_lists").iterdir()) == sorted(f"v1-{p}.parquet" for _, p, _ in kept)
+
+    out, err = rollup(files, "--json")  # a day added: the new folder keeps them too, computed again
+    doc = json.loads(out)
+    schema = json.loads((resources.files("scantui") / "schemas" / "rollup.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema)
+    added = Path(doc["path"])
+    kept, _ = expected(added)
+    lists = [a for a in doc["actions"] if a["what"].startswith("port list")]
+    assert [(a["action"], a["what"]) for a in lists] == [
+        *(("built", f"port list {p}") for _, p, _ in kept), ("skipped", "port list 22")]
+    assert all(a["cpu_seconds"] >= 0 for a in lists[:2]) and "cpu_seconds" not in lists[2]
+    assert added != first and (added / "port_lists" / "v1-8443.parquet").is_file()
+    for _, port, _ in kept:  # read back: the bytes of the computed list, on every source of the four days
+        got = port_list(port)
+        assert got == port_list(port, "--since", "2000-01-01")
+        height = pl.read_parquet(added / "port_lists" / f"v1-{port}.parquet").height
+        assert got.count('"src"') == height > (20 if port == 8443 else 0)
+
+    # asked ports first, not twice: the busiest one that fits is 8443, asked already; 22 asked, so not skipped
+    config.write_text("rollup:\n  keep_ports: [8443, 22]\n  keep_top_ports: 1\n")
+    out, err = rollup(files, "--rebuild")
+    assert "built port list 8443 (config rollup.keep_ports; " in err and "built port list 22 (config" in err
+    assert err.count("built port list") == 2 and "skipped" not in err
+    config.write_text("rollup:\n  keep_ports: [8443]\n  keep_top_ports: 2\n")
+    out, err = rollup(files, "--rebuild")
+    assert f"built port list {kept[1][1]} (busiest port {kept[1][0]}: " in err and err.count("built port list") == 2
+    config.write_text("rollup: {keep_top_ports: 0}\n")
+    out, err = rollup(files, "--rebuild")
+    assert "port list" not in err and not (Path(out.strip()) / "port_lists").exists()
+    config.write_text("rollup: {keep_top_ports: two}\n")
+    code, _, err = run(["rollup", *files, "--rebuild"], capsys)
+    assert (code, err.strip()) == (2, f"scantui: error: {config}: rollup.keep_top_ports: must be a number of "
+                                      "ports (0-100), e.g. 2; got 'two'")
 
 
 def test_a_list_computed_one_source_range_at_a_time_is_the_same(monkeypatch):

@@ -22,6 +22,7 @@ labels:
   author: alice                  # your name in the labels file (created_by/updated_by); default: the login name
 rollup:
   keep_ports: [443, 22]          # every rollup build keeps these ports' scanner lists (as rollup --keep-ports)
+  keep_top_ports: 2              # and those of its K busiest ports by probe packets, <= 10 % of the packets (0: none)
 tui:
   keymap:                        # binding id -> keys (ids: the README's key section)
     app.quit: "q,ctrl+q"
@@ -132,6 +133,24 @@ def rollup_keep_ports(config: dict[str, Any] | None = None, path: Path | None = 
                              where="rollup.keep_ports")
         ports.append(int(text))
     return tuple(sorted(set(ports)))
+
+
+#: ``rollup.keep_top_ports`` when not set: every build keeps the scanner lists of its two busiest ports.
+DEFAULT_KEEP_TOP_PORTS = 2
+
+
+def rollup_keep_top_ports(config: dict[str, Any] | None = None, path: Path | None = None) -> int:
+    """``rollup.keep_top_ports``: how many of the data's busiest destination ports (by probe packets, holding together
+    at most a tenth of the packets: :func:`scantui.analysis.port_lists.busiest_ports`) every rollup build keeps the
+    scanner lists of, besides ``keep_ports``; 0 keeps none; :data:`DEFAULT_KEEP_TOP_PORTS` when not set."""
+    path = path or config_path()
+    config = load_config(path) if config is None else config
+    value = _read_section(config, "rollup", path).get("keep_top_ports", DEFAULT_KEEP_TOP_PORTS)
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not text.isdigit() or int(text) > 100:
+        raise InputError(f"must be a number of ports (0-100), e.g. 2; got {value!r}", path=path,
+                         where="rollup.keep_top_ports")
+    return int(text)
 
 
 def labels_author(config: dict[str, Any] | None = None) -> str:

@@ -20,10 +20,14 @@ is bumped when what the file holds changes. Written to a temporary name and rena
 half a file; two processes writing it race harmlessly: same content); a folder that cannot be written, or
 a file that cannot be read, means computing the list as before.
 
-Kept by every build: the ports of config ``rollup.keep_ports`` (``scantui rollup``, ``--follow`` in the CLI and
-the TUI, any command that builds). A list a query wrote is not carried into the next rollup folder: each kept
-list costs every later build its port's packets (~3-5 CPU s a day at 200 M, growing with the data held), so
-which ports are worth it is the user's choice.
+Kept by every build (``scantui rollup``, ``--follow`` in the CLI and the TUI, any command that builds): the ports
+of config ``rollup.keep_ports``, and by default the data's busiest destination ports by probe packets whose lists
+together hold at most :data:`TOP_PORTS_SHARE` of the packets (:func:`busiest_ports`; config
+``rollup.keep_top_ports``, default 2, 0 for none), so the first ``--port`` query of the ports most asked about is
+fast without asking, at a bounded cost to every build. A list a query wrote is not carried into the next rollup
+folder: each kept list costs every later build its port's packets (at 200 M: port 443's 16 M ~2.3 CPU s, port 80's
+49 M ~5.7), and a list cannot be brought up to date from the new day alone (the exact destinations need every
+day's keys; the schedules are rescored over the longer day range), so the default stays small.
 
 Memory: a list holds its port's packet keys (for the exact destinations), ``port_day`` rows and activity
 rows; above a budget of the port's packets it is computed one source range at a time (:func:`source_ranges`; a
@@ -89,6 +93,42 @@ def source_ranges(rows: pl.LazyFrame, budget: int | None = None,
             return ranges
         ranges.append((int(srcs[first]), int(srcs[end - 1])))
         first, start = end, int(sums[end - 1])
+
+
+#: The share of the rollup's packets that the lists kept by default (:func:`busiest_ports`) may hold together. A list
+#: costs a build ~0.15-0.2 CPU s a million of its port's packets (200 M: port 443's 16 M 2.4-2.6 CPU s, port 80's
+#: 49 M 5.3-6.2), a full build ~2.5 CPU s a million packets: 10 % keeps them under ~0.8 % of a full build's CPU,
+#: so adding a day (~4 % of a full build without them) stays under 5 %. A port above it is left to its first query
+#: (or config ``rollup.keep_ports``).
+TOP_PORTS_SHARE = 0.10
+
+#: How far down the busiest ports :func:`busiest_ports` looks for ones that fit :data:`TOP_PORTS_SHARE`.
+TOP_PORTS_LOOKED_AT = 20
+
+
+def busiest_ports(profile: pl.LazyFrame | None, k: int, total: int,
+                  share: float = TOP_PORTS_SHARE) -> list[tuple[int, int, bool]]:
+    """The data's busiest destination ports by probe packets, (port, packets, kept), busiest first (ties: the lower
+    port), down to the *k*-th kept: a port is kept when the kept ones' packets with its own stay within *share* of
+    the rollup's *total* packets (their lists' cost to every build), else passed over (``kept`` False). Ranked from
+    the rollup's ``src_profile`` (every source's top ten ports: all of a busy port's packets but those of sources
+    with ten busier ports; ~0.2 CPU s at 200 M, where summing the ``port_day`` rows takes ~1.6); [] for *k* 0 or a
+    rollup without the table."""
+    if not k or profile is None:
+        return []
+    top = (profile.filter(pl.col("kind") == "probe").select("top_ports").explode("top_ports")
+           .select(pl.col("top_ports").struct.field("port"), pl.col("top_ports").struct.field("packets"))
+           .drop_nulls().group_by("port").agg(pl.col("packets").sum())
+           .sort(["packets", "port"], descending=[True, False]).head(TOP_PORTS_LOOKED_AT).collect())
+    out, held, kept = [], 0, 0
+    for port, packets in top.iter_rows():
+        fits = held + packets <= share * total
+        out.append((int(port), int(packets), fits))
+        if fits:
+            held, kept = held + packets, kept + 1
+            if kept == k:
+                break
+    return out
 
 
 def kept_path(rollup: Path | None, q: ScannerQuery) -> Path | None:

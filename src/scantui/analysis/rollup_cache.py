@@ -94,7 +94,7 @@ from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
 from scantui.analysis.runner import LocalRunner, Runner
-from scantui.config import rollup_keep_ports
+from scantui.config import rollup_keep_ports, rollup_keep_top_ports
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
 from scantui.io.detect import PARQUET, PCAP, PCAPNG
@@ -347,15 +347,24 @@ def open_rollup(
 
 @dataclass(frozen=True)
 class Action:
-    """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``) and what (``port list P``: a
-    scanner list kept with the build, asked for by the config's ``rollup.keep_ports``)."""
+    """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``, ``skipped``) and what
+    (``port list P``: a scanner list kept with the build, asked for by the config's ``rollup.keep_ports`` or one of the busiest ports,
+    ``rollup.keep_top_ports``: *why* says which, *cpu_seconds* what it cost the process; ``skipped``: a busy port's
+    list not kept, *why* says why)."""
 
     verb: str
     what: str
     seconds: float = 0.0
+    why: str = ""
+    cpu_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.verb, "what": self.what, "seconds": round(self.seconds, 3)}
+        out = {"action": self.verb, "what": self.what, "seconds": round(self.seconds, 3)}
+        if self.why:
+            out["why"] = self.why
+        if self.cpu_seconds is not None:
+            out["cpu_seconds"] = round(self.cpu_seconds, 3)
+        return out
 
 
 @dataclass(frozen=True)
@@ -414,10 +423,10 @@ def update_rollup(
 
     root.mkdir(parents=True, exist_ok=True)
     meta = {"key": key, "inputs": inputs, "load_options": _options_dict(opts), "unicorn_min_packets": unicorn_min_packets}
-    # read before the build: a bad value fails first. Only the ports the config asks for: a list kept by a
-    # query is not carried into the next rollup, as each carried list costs every later build its port's
-    # packets (~3-5 CPU s a day at 200 M, growing with the data held)
-    asked = [(port,) for port in rollup_keep_ports()]
+    # read before the build: a bad value fails first. Only the ports the config asks for and the busiest ones: a
+    # list kept by a query is not carried into the next rollup, as each carried list costs every later build its
+    # port's packets (~2-6 CPU s a day at 200 M, growing with the data held)
+    asked, top_k = rollup_keep_ports(), rollup_keep_top_ports()
     with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
         builder.build(tmp, meta, unicorn_min_packets)
     if builder.superseded is not None:
@@ -425,23 +434,46 @@ def update_rollup(
     if copy is not None and not copy.is_file() and builder.has_packets():
         dataset.decode_to(copy, source=builder.splits_frame)  # written on the first read, without decoding
     rollup = _with_overlay(load_rollup(final), dataset, key)
-    return RollupUpdate(rollup, (*builder.actions, *_keep_port_lists(rollup, asked, progress)))
+    ports, skipped = _kept_ports(rollup, asked, top_k)
+    return RollupUpdate(rollup, (*builder.actions, *_keep_port_lists(rollup, ports, progress), *skipped))
 
 
-def _keep_port_lists(rollup: Rollup, port_sets: list[tuple[int, ...]], progress: ru.Progress | None) -> list[Action]:
-    """Keep in the new *rollup* the lists of *port_sets* (:mod:`~scantui.analysis.port_lists`; config
-    ``rollup.keep_ports``), so the ports asked for are fast on every rollup (one ``built port list P`` action
-    each)."""
+def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[list[tuple[int, str]], list[Action]]:
+    """The ports whose lists a build keeps, each with why: config ``rollup.keep_ports`` first, then up to *top_k*
+    of the busiest by probe packets not asked already (:func:`~scantui.analysis.port_lists.busiest_ports`); and a
+    ``skipped port list P`` action for each busier one passed over as too costly to keep on every build."""
+    from scantui.analysis.port_lists import TOP_PORTS_SHARE, busiest_ports
+
+    out = [(port, "config rollup.keep_ports") for port in asked]
+    skipped = []
+    total = int(rollup.meta.get("packets") or 0)
+    for rank, (port, packets, fits) in enumerate(busiest_ports(rollup.src_profile, top_k, total), 1):
+        if port in asked:
+            continue
+        share = f"busiest port {rank}: {packets:,} probe packets, {packets / max(total, 1):.1%} of the packets"
+        if fits:
+            out.append((port, share))
+        else:
+            skipped.append(Action("skipped", f"port list {port}", why=f"{share}; the default keeps hold at most "
+                                  f"{TOP_PORTS_SHARE:.0%}: config rollup.keep_ports keeps it"))
+    return out, skipped
+
+
+def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.Progress | None) -> list[Action]:
+    """Keep in the new *rollup* the lists of *ports* (:mod:`~scantui.analysis.port_lists`; :func:`_kept_ports`),
+    so they are fast on every rollup (one ``built port list P`` action each, with why and its cost)."""
     from scantui.analysis.scanners import keep_port_list
 
     actions = []
-    for ports in port_sets:
-        what = f"port list {','.join(map(str, ports))}"
+    for port, why in ports:
+        what = f"port list {port}"
         if progress is not None:
             progress(f"keeping the {what}", 1.0)
-        t0 = time.perf_counter()
-        if keep_port_list(rollup, ports) is not None:
-            actions.append(Action("built", what, time.perf_counter() - t0))
+        t0, c0 = time.perf_counter(), time.process_time()
+        if keep_port_list(rollup, (port,)) is not None:
+            actions.append(Action("built", what, time.perf_counter() - t0, why, time.process_time() - c0))
+    if progress is not None and ports:  # the build's last word again, not the last list's
+        progress("rollup done", 1.0)
     return actions
 
 

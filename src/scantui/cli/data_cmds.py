@@ -362,6 +362,10 @@ def _say(update, as_json):
     for action in update.actions:
         if action.verb != "reused" or action.what.startswith("rollup "):
             took = f" ({action.seconds:.1f} s)" if action.verb != "reused" else ""
+            if action.cpu_seconds is not None:  # a kept port list: why, and what it cost
+                took = f" ({action.why}; {action.seconds:.1f} s, {action.cpu_seconds:.1f} CPU s)"
+            elif action.verb == "skipped":
+                took = f" ({action.why})"
             message(f"{action.verb} {action.what}{took}")
     if update.count("reused", "rollup"):
         message(f"rollup of {rollup.meta.get('days', 0)} days, {rollup.meta.get('packets', 0):,} packets: unchanged")
