@@ -80,7 +80,7 @@ def reference_bytes(previous: bytes, groups: list[Group], sources: list[Source])
     top = plain({k: v for k, v in doc.items() if k not in ("groups", "sources")})
     layout = document.Layout.guess(text)
     before = document.dump(doc, layout)
-    document.patch_document(doc, groups, sources)
+    document.patch_document(doc, groups, sources, text)
     after = document.dump(doc, layout)
     spliced = "".join(line_merge.merge_by_diff(text.splitlines(True), before.splitlines(True), after.splitlines(True)))
     for candidate in ([spliced, after] if spliced != after else [after]):
