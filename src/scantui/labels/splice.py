@@ -95,7 +95,7 @@ class _Block:
 
 def find_block(lines: list[str], key: str, attr: str, seq: Any, old: Sequence[Any], new: Sequence[Any],
                 layout: document.Layout) -> _Block | None:
-    if not isinstance(seq, CommentedSeq) or not len(seq) or len(seq) != len(old) or not new or seq.ca.comment or seq.ca.items or layout.offset < 1:
+    if not isinstance(seq, CommentedSeq) or not len(seq) or len(seq) != len(old) or not new or seq.ca.comment or seq.ca.items:
         return None
     try:
         head = lines.index(f"{key}:\n")
@@ -104,7 +104,8 @@ def find_block(lines: list[str], key: str, attr: str, seq: Any, old: Sequence[An
     prefix = " " * layout.offset + "- "
     starts: list[int] = []
     end = head + 1
-    while end < len(lines) and (lines[end][:1] == " " or lines[end] == "\n"):
+    # (at column 0, "groups:\n- id: x", the items' "- " lines and comment lines are the block's at the key's column)
+    while end < len(lines) and (lines[end][:1] == " " or lines[end] == "\n" or (not layout.offset and lines[end][:1] in "-#")):
         if lines[end].startswith(prefix):
             starts.append(end)
         end += 1
