@@ -356,3 +356,34 @@ def test_a_save_of_a_hand_formatted_file_renders_only_the_changed_group(tmp_path
     store.save()
     assert path.read_bytes() == reference_bytes(previous, store.groups, store.sources)
     assert not store._kept.spliced
+
+
+def test_the_whole_file_fallback_renders_from_the_kept_tree_without_parsing_the_file_again(tmp_path, monkeypatch):
+    """After a spliced save, a save the splices decline (a hand-formatted group; an item that would not read back)
+    renders the whole file from the tree the store kept: the only whole-file parse is the written text's read back."""
+    path = tmp_path / "labels.yaml"
+    written_by_writer_n(path, 30)
+    path.write_text(hand_format(path.read_text(), [(1, 40), (0, 3)]))
+    store = LabelsStore.load(path, now=lambda: T0, author="ana")
+    store.set_verdict("G12", "collaborative")
+    store.save()
+    assert store._kept.spliced
+    hand = path.read_text()[:path.read_text().index("# why 40")].rsplit("  - id: ", 1)[1].split("\n")[0]
+    parse = document.parse
+    for change, refuse in ((lambda: store.update(hand, title="by hand"), False), (lambda: store.set_verdict("G20", "unsure"), True),
+                           (lambda: (store.remove("G25"), store.set_verdict("G21", "collaborative")), True)):
+        size = len(path.read_text())
+        previous = path.read_bytes()
+        change()
+        parsed: list[int] = []
+        with monkeypatch.context() as m:
+            m.setattr(document, "parse", lambda text, name: parsed.append(len(text)) or parse(text, name))
+            if refuse:  # both splices render items through splice.read_back: the local one patches, then gives up
+                m.setattr(splice, "read_back", lambda *args: None)
+            store.save()
+        assert path.read_bytes() == reference_bytes(previous, store.groups, store.sources)
+        assert len([n for n in parsed if n > size / 2]) == 1, parsed
+        assert read_snapshot(path).groups == store.groups
+        store.set_verdict("G12", "unsure" if store.get("G12").verdict == "collaborative" else "collaborative")  # spliced again
+        store.save()
+        assert store._kept.spliced

@@ -43,7 +43,7 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.timestamp import TimeStamp
 
 from scantui.errors import InputError
-from scantui.labels.kept_comments import keep_between
+from scantui.labels.kept_comments import holds_comments, keep_between
 from scantui.labels.line_merge import merge_lines
 from scantui.labels.model import (
     FIELD_ORDER,
@@ -415,6 +415,18 @@ def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence
         del doc["sources"]
         return
     _patch_records(seq, sources, "ip", lines)
+
+
+def removes_comments(doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source]) -> bool:
+    """Whether making *doc* hold *groups* and *sources* removes an item holding comment or blank lines (which
+    :func:`patch_document` finds in the text by the tree's line marks: the tree must be the text's parse)."""
+    for key, attr, records in (("groups", "id", groups), ("sources", "ip", sources)):
+        seq = doc.get(key)
+        if isinstance(seq, CommentedSeq):
+            wanted = {getattr(r, attr) for r in records}
+            if holds_comments(seq, {i for i in range(len(seq)) if str(seq[i][attr]) not in wanted}):
+                return True
+    return False
 
 
 def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: str, lines: list[str]) -> None:

@@ -62,11 +62,17 @@ def _token(text: str) -> CommentToken:
     return CommentToken(text[indent:], CommentMark(indent), None)
 
 
+def holds_comments(seq: CommentedSeq, removed: set[int]) -> bool:
+    """Whether an item of *removed* holds a comment or blank line (else :func:`keep_between` has nothing to do and
+    does not read the text or the tree's line marks)."""
+    return any(i in seq.ca.items or next(_node_tokens(seq[i]), None) is not None for i in removed)
+
+
 def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str]) -> None:
     """Before items *removed* (indexes) are deleted from *seq* (parsed from *lines*), move the comment and blank
     lines between items that they hold to the kept item below them, or the list's end."""
     n = len(seq)
-    if not removed or not lines or any(seq.lc.data.get(i) is None for i in range(n)):
+    if not holds_comments(seq, removed) or not lines or any(seq.lc.data.get(i) is None for i in range(n)):
         return
     covered = _covered(seq, lines)
     starts = [seq.lc.item(i)[0] for i in range(n)]
