@@ -43,7 +43,7 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.timestamp import TimeStamp
 
 from scantui.errors import InputError
-from scantui.labels.kept_comments import holds_comments, keep_between
+from scantui.labels.kept_comments import holds_comments, keep_between, keep_block_comments
 from scantui.labels.line_merge import merge_lines
 from scantui.labels.model import (
     FIELD_ORDER,
@@ -412,6 +412,7 @@ def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence
         seq = CommentedSeq()
         doc["sources"] = seq
     if not sources and len(seq):  # the last note removed (or undone): the file as it was without notes
+        keep_block_comments(doc, "sources", "groups", lines)
         del doc["sources"]
         return
     _patch_records(seq, sources, "ip", lines)

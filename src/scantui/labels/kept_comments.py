@@ -113,3 +113,33 @@ def _item_end(lines: list[str], start: int, dash: int, covered: set[int]) -> int
     while k < len(lines) and (k in covered or len(lines[k]) - len(lines[k].lstrip(" ")) > dash):
         k += 1
     return k
+
+
+def keep_block_comments(doc: Any, key: str, before: str, lines: list[str]) -> None:
+    """Before the top-level *key* (a block list, the last key, right after the block list *before*) is deleted
+    from *doc*: its comment and blank lines outside its items go to the end of *before*'s list (the ``key:`` line
+    and the items go)."""
+    seq, above = doc.get(key), doc.get(before)
+    keys = list(doc)
+    if (not lines or not isinstance(seq, CommentedSeq) or not isinstance(above, CommentedSeq) or not len(seq)
+            or keys[-2:] != [before, key] or above.fa.flow_style() or any(seq.lc.data.get(i) is None for i in range(len(seq)))):
+        return
+    covered = _covered(seq, lines)
+    for token in _tokens(doc.ca.items.get(key)):
+        line = token.start_mark.line
+        covered.update(range(line, line + token.value.count("\n")))
+    starts = [seq.lc.item(i)[0] for i in range(len(seq))]
+    dash = seq.lc.item(0)[1] - 2
+    kept: list[str] = []
+    k = starts[0]
+    while k - 1 in covered:
+        k -= 1
+    kept.extend(lines[k:starts[0]])
+    for r in range(len(seq)):
+        end = starts[r + 1] if r + 1 < len(seq) else _item_end(lines, starts[r], dash, covered)
+        top = end
+        while top - 1 > starts[r] and top - 1 in covered:
+            top -= 1
+        kept.extend(lines[top:end])
+    if kept:
+        above.ca.end = [*(getattr(above.ca, "end", None) or []), _token("".join(kept))]
