@@ -49,9 +49,10 @@ def _covered(seq: CommentedSeq, lines: list[str]) -> set[int]:
     out: set[int] = set()
     for token in _node_tokens(seq):
         mark = getattr(token, "start_mark", None)
-        if mark is None or not 0 <= mark.line < len(lines):
+        line = getattr(mark, "line", None)  # (a comment made here, not read, has a column only)
+        if line is None or not 0 <= line < len(lines):
             continue
-        line, col = mark.line, mark.column
+        col = mark.column
         first = line if not lines[line][:col].strip() else line + 1
         out.update(range(first, line + token.value.count("\n")))
     return out
@@ -126,8 +127,9 @@ def keep_block_comments(doc: Any, key: str, before: str, lines: list[str]) -> No
         return
     covered = _covered(seq, lines)
     for token in _tokens(doc.ca.items.get(key)):
-        line = token.start_mark.line
-        covered.update(range(line, line + token.value.count("\n")))
+        line = getattr(token.start_mark, "line", None)
+        if line is not None:
+            covered.update(range(line, line + token.value.count("\n")))
     starts = [seq.lc.item(i)[0] for i in range(len(seq))]
     dash = seq.lc.item(0)[1] - 2
     kept: list[str] = []
