@@ -43,7 +43,7 @@ def layout_key(layout: document.Layout) -> tuple[int, int, int, bool]:
 
 class Dirty(Exception):
     """An item of the splice did not read back: nothing of the tree was changed (a changed item is patched
-    as a copy), so the whole-file path may render from it."""
+    as read alone from its lines), so the whole-file path may render from it."""
 
 
 def commented(node: Any) -> bool:
