@@ -80,7 +80,7 @@ def reference_bytes(previous: bytes, groups: list[Group], sources: list[Source])
     top = plain({k: v for k, v in doc.items() if k not in ("groups", "sources")})
     layout = document.Layout.guess(text)
     before = document.dump(doc, layout)
-    document.patch_document(doc, groups, sources)
+    document.patch_document(doc, groups, sources, text)
     after = document.dump(doc, layout)
     spliced = "".join(line_merge.merge_by_diff(text.splitlines(True), before.splitlines(True), after.splitlines(True)))
     for candidate in ([spliced, after] if spliced != after else [after]):
@@ -245,7 +245,8 @@ def test_a_splice_whose_item_would_not_read_back_falls_back_to_the_whole_file(tm
     assert not store._kept.spliced and read_snapshot(path).groups == store.groups
 
 
-def written_by_writer_n(path: Path, n: int) -> None:
+def written_by_writer_n(path: Path, n: int, off: int = 2) -> None:
+    """A file scantui wrote with *n* groups; its lists' dashes *off* columns in (0: ``groups:\n- id: G00``)."""
     store = LabelsStore.load(path, now=lambda: T0, author="w")
     for i in range(n):
         ips = tuple(f"10.1.{i}.{k}" for k in range(3 + i % 4))
@@ -254,17 +255,21 @@ def written_by_writer_n(path: Path, n: int) -> None:
     for k in range(3):
         store.set_source(f"10.1.{k}.0", tags=("noisy",), note="seen")
     store.save()
+    if off != 2:
+        path.write_text(document.dump(document.parse(path.read_text(), "f"), document.Layout(2, off + 2, off)))
 
 
-def hand_format(text: str, changes: list[tuple[int, int]]) -> str:
-    """*text* (a file scantui wrote) with an analyst's hand formatting: comments, wrapped lists, odd spacing."""
+def hand_format(text: str, changes: list[tuple[int, int]], off: int = 2) -> str:
+    """*text* (a file scantui wrote, dashes *off* columns in) with an analyst's hand formatting: comments, wrapped
+    lists, odd spacing."""
     lines = text.splitlines(True)
+    dash, key = " " * off, " " * (off + 2)
     for kind, pick in changes:
-        starts = [k for k, line in enumerate(lines) if line.startswith("  - ")]
-        keyed = [k for k, line in enumerate(lines) if line.startswith(("    title: ", "    verdict: ", "    ports: "))]
-        lists = [k for k, line in enumerate(lines) if line.startswith("    members: [") and ", " in line]
+        starts = [k for k, line in enumerate(lines) if line.startswith(f"{dash}- ")]
+        keyed = [k for k, line in enumerate(lines) if line.startswith((f"{key}title: ", f"{key}verdict: ", f"{key}ports: "))]
+        lists = [k for k, line in enumerate(lines) if line.startswith(f"{key}members: [") and ", " in line]
         if kind == 0:
-            lines.insert(starts[pick % len(starts)], f"  # reviewed {pick}\n")  # a comment line between items
+            lines.insert(starts[pick % len(starts)], f"{dash}# reviewed {pick}\n")  # a comment line between items
         elif kind == 1:
             k = keyed[pick % len(keyed)]
             lines[k] = lines[k].rstrip("\n") + f"   # why {pick}\n"
@@ -273,14 +278,14 @@ def hand_format(text: str, changes: list[tuple[int, int]]) -> str:
             lines[k] = lines[k].replace(": ", ":   ", 1)
         elif kind == 3 and lists:
             k = lists[pick % len(lists)]
-            lines[k] = lines[k].replace(", ", ",\n              ", 1 + pick % 2)  # a list wrapped by hand
+            lines[k] = lines[k].replace(", ", ",\n" + " " * (off + 12), 1 + pick % 2)  # a list wrapped by hand
         elif kind == 4:
             lines.insert(starts[pick % len(starts)], "\n")
         elif kind == 5:
             lines.insert(0, f"# the team's labels ({pick})\n")
         elif kind == 6:
             k = keyed[pick % len(keyed)]
-            if lines[k].startswith("    title: ") and "'" not in lines[k]:
+            if lines[k].startswith(f"{key}title: ") and "'" not in lines[k]:
                 lines[k] = lines[k].replace("title: ", "title: '", 1).rstrip("\n") + "'\n"
         elif kind == 7 and not any(line.startswith("owner:") for line in lines):
             lines.insert(1, f"owner: analyst {pick}   # kept\n")
@@ -293,14 +298,16 @@ def hand_format(text: str, changes: list[tuple[int, int]]) -> str:
 HANDS = st.lists(st.tuples(st.integers(0, 8), st.integers(0, 999)), min_size=1, max_size=6)
 
 
+@pytest.mark.parametrize("off", [2, 0])
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(hand=HANDS, edits=EDITS)
-def test_a_hand_formatted_file_saves_the_reference_bytes(tmp_path_factory, hand, edits):
+def test_a_hand_formatted_file_saves_the_reference_bytes(tmp_path_factory, off, hand, edits):
     """Random hand formatting and comments anywhere, random edits by two analysts: the saves that splice around the
-    change (:mod:`scantui.labels.local_splice`) and those that render the whole file write the reference's bytes."""
+    change (:mod:`scantui.labels.local_splice`) and those that render the whole file write the reference's bytes
+    (lists indented under their key, or at its column)."""
     path = tmp_path_factory.mktemp("hand") / "labels.yaml"
-    written_by_writer_n(path, 10)
-    path.write_text(hand_format(path.read_text(), hand))
+    written_by_writer_n(path, 10, off)
+    path.write_text(hand_format(path.read_text(), hand, off))
     stores = [LabelsStore.load(path, now=lambda: T0, author=who) for who in ("ana", "bob")]
     for who, batch in edits:
         store = stores[who]
@@ -317,10 +324,11 @@ def test_a_hand_formatted_file_saves_the_reference_bytes(tmp_path_factory, hand,
     assert stores[0].groups == read_snapshot(path).groups
 
 
-def test_a_save_of_a_hand_formatted_file_renders_only_the_changed_group(tmp_path, monkeypatch):
+@pytest.mark.parametrize("off", [2, 0])
+def test_a_save_of_a_hand_formatted_file_renders_only_the_changed_group(tmp_path, monkeypatch, off):
     path = tmp_path / "labels.yaml"
-    written_by_writer_n(path, 30)
-    path.write_text(hand_format(path.read_text(), [(5, 0), (0, 3), (0, 17), (1, 40), (3, 8), (2, 70), (7, 1), (4, 25)]))
+    written_by_writer_n(path, 30, off)
+    path.write_text(hand_format(path.read_text(), [(5, 0), (0, 3), (0, 17), (1, 40), (3, 8), (2, 70), (7, 1), (4, 25)], off))
     store = LabelsStore.load(path, now=lambda: T0, author="ana")
     size = len(path.read_text())
     parsed: list[int] = []
@@ -340,11 +348,42 @@ def test_a_save_of_a_hand_formatted_file_renders_only_the_changed_group(tmp_path
     # the first save after reading too: no whole-file dump, no whole-file parse
     assert parsed and max(parsed) < size / 3 and set(dumped) <= {0, 1}
     text = path.read_text()
-    assert "# reviewed 3" in text and "# why 40" in text and "title: 'N1'" not in text and "id: N1" in text
+    assert "# reviewed 3" in text and "# why 40" in text and "title: 'N1'" not in text and "\n" + " " * off + "- id: N1\n" in text
     # a change to a hand-formatted group renders the whole file, as before, with the same bytes
-    hand = text[:text.index("# why 40")].rsplit("  - id: ", 1)[1].split("\n")[0]  # the group holding that comment
+    hand = text[:text.index("# why 40")].rsplit("\n" + " " * off + "- id: ", 1)[1].split("\n")[0]  # the group holding that comment
     previous = path.read_bytes()
     store.update(hand, title="by hand")
     store.save()
     assert path.read_bytes() == reference_bytes(previous, store.groups, store.sources)
     assert not store._kept.spliced
+
+
+def test_the_whole_file_fallback_renders_from_the_kept_tree_without_parsing_the_file_again(tmp_path, monkeypatch):
+    """After a spliced save, a save the splices decline (a hand-formatted group; an item that would not read back)
+    renders the whole file from the tree the store kept: the only whole-file parse is the written text's read back."""
+    path = tmp_path / "labels.yaml"
+    written_by_writer_n(path, 30)
+    path.write_text(hand_format(path.read_text(), [(1, 40), (0, 3)]))
+    store = LabelsStore.load(path, now=lambda: T0, author="ana")
+    store.set_verdict("G12", "collaborative")
+    store.save()
+    assert store._kept.spliced
+    hand = path.read_text()[:path.read_text().index("# why 40")].rsplit("  - id: ", 1)[1].split("\n")[0]
+    parse = document.parse
+    for change, refuse in ((lambda: store.update(hand, title="by hand"), False), (lambda: store.set_verdict("G20", "unsure"), True),
+                           (lambda: (store.remove("G25"), store.set_verdict("G21", "collaborative")), True)):
+        size = len(path.read_text())
+        previous = path.read_bytes()
+        change()
+        parsed: list[int] = []
+        with monkeypatch.context() as m:
+            m.setattr(document, "parse", lambda text, name: parsed.append(len(text)) or parse(text, name))
+            if refuse:  # both splices render items through splice.read_back: the local one patches, then gives up
+                m.setattr(splice, "read_back", lambda *args: None)
+            store.save()
+        assert path.read_bytes() == reference_bytes(previous, store.groups, store.sources)
+        assert len([n for n in parsed if n > size / 2]) == 1, parsed
+        assert read_snapshot(path).groups == store.groups
+        store.set_verdict("G12", "unsure" if store.get("G12").verdict == "collaborative" else "collaborative")  # spliced again
+        store.save()
+        assert store._kept.spliced

@@ -244,3 +244,47 @@ def test_no_color_is_respected(tiny_parquet, tui_cache, monkeypatch):
         assert "5 of 5 sources" in screen_text(app)
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_ctrl_z_reaches_the_suspend_action_and_the_app_goes_on(tiny_parquet, tui_cache):
+    """``ctrl+z`` is bound to the suspend (listed by ``?`` and the footer); Pilot's driver cannot suspend a
+    process, so the action says so and the app keeps running (a real suspend: by hand in tmux). The resume
+    draws everything again."""
+    async def scenario(app, pilot):
+        reached: list[bool] = []
+        driver = app._driver
+        can = type(driver).can_suspend
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert any(n.title == "suspend" and "cannot suspend" in n.message for n in app._notifications)
+        assert app.is_running and "Suspend" in screen_text(app)  # the footer
+        # with a driver that can suspend, the action is Textual's (SIGTSTP), here replaced by a recorder
+        type(driver).can_suspend = property(lambda self: True)
+        try:
+            import textual.app
+            original = textual.app.App.action_suspend_process
+            textual.app.App.action_suspend_process = lambda self: reached.append(True)
+            try:
+                await pilot.press("ctrl+z")
+                await pilot.pause()
+            finally:
+                textual.app.App.action_suspend_process = original
+        finally:
+            type(driver).can_suspend = can
+        assert reached == [True]
+        # fg (SIGCONT): the driver posts SignalResume, Textual publishes app_resume_signal: all drawn again
+        refreshed: list[dict] = []
+        refresh = app.refresh
+        app.refresh = lambda **kw: refreshed.append(kw) or refresh(**kw)
+        app.app_resume_signal.publish(app)
+        await pilot.pause()
+        del app.refresh
+        assert {"layout": True} in refreshed
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and ("everywhere", "^z", "Suspend") in app.screen.rows
+        await pilot.press("escape", "2")
+        await pilot.pause()
+        assert isinstance(app.screen, ScannersScreen)
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)

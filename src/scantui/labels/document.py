@@ -43,6 +43,7 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.timestamp import TimeStamp
 
 from scantui.errors import InputError
+from scantui.labels.kept_comments import holds_comments, keep_between, keep_block_comments
 from scantui.labels.line_merge import merge_lines
 from scantui.labels.model import (
     FIELD_ORDER,
@@ -391,14 +392,17 @@ def _patch_seq(seq: CommentedSeq, wanted: list[Any], make: Callable[[Any], Any],
         del seq[len(wanted)]
 
 
-def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source] | None = None) -> None:
+def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source] | None = None,
+                   original: str | None = None) -> None:
     """Make the ``groups`` list of *doc* hold *groups*, in that order, editing in place; the same for the
-    ``sources`` list and *sources* when given (the key is added only when there is a source note to hold)."""
+    ``sources`` list and *sources* when given (the key is added only when there is a source note to hold).
+    *original*: the text *doc* was parsed from, whose comment lines between items a removal keeps."""
+    lines = original.splitlines(True) if original else []
     seq = doc.get("groups")
     if not isinstance(seq, CommentedSeq):
         seq = CommentedSeq()
         doc["groups"] = seq
-    _patch_records(seq, groups, "id")
+    _patch_records(seq, groups, "id", lines)
     if sources is None:
         return
     seq = doc.get("sources")
@@ -408,16 +412,30 @@ def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence
         seq = CommentedSeq()
         doc["sources"] = seq
     if not sources and len(seq):  # the last note removed (or undone): the file as it was without notes
+        keep_block_comments(doc, "sources", "groups", lines)
         del doc["sources"]
         return
-    _patch_records(seq, sources, "ip")
+    _patch_records(seq, sources, "ip", lines)
 
 
-def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: str) -> None:
+def removes_comments(doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source]) -> bool:
+    """Whether making *doc* hold *groups* and *sources* removes an item holding comment or blank lines (which
+    :func:`patch_document` finds in the text by the tree's line marks: the tree must be the text's parse)."""
+    for key, attr, records in (("groups", "id", groups), ("sources", "ip", sources)):
+        seq = doc.get(key)
+        if isinstance(seq, CommentedSeq):
+            wanted = {getattr(r, attr) for r in records}
+            if holds_comments(seq, {i for i in range(len(seq)) if str(seq[i][attr]) not in wanted}):
+                return True
+    return False
+
+
+def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: str, lines: list[str]) -> None:
     if not len(seq) and records:
         seq.fa.set_block_style()  # "groups: []" grows into one group a block
     by_key = {str(node[key]): node for node in seq}
     wanted = {getattr(r, key) for r in records}
+    keep_between(seq, {i for i in range(len(seq)) if str(seq[i][key]) not in wanted}, lines)
     for i in reversed(range(len(seq))):
         if str(seq[i][key]) not in wanted:
             del seq[i]
@@ -447,7 +465,7 @@ def rewrite(original: str | None, doc: CommentedMap, groups: Sequence[Group], so
     layout = Layout.guess(original) if original else Layout()
     if before is None:
         before = dump(doc, layout) if original else ""
-    patch_document(doc, groups, sources)
+    patch_document(doc, groups, sources, original)
     after = dump(doc, layout)
     if not original:
         return [after]

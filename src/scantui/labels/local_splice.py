@@ -105,9 +105,9 @@ class _Window:
 def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Group], groups: Sequence[Group],
                  old_sources: Sequence[Source], sources: Sequence[Source], path: str) -> str | None:
     """The text the whole-file save writes for *doc* (the parse of *text*) changed to hold *groups* and
-    *sources*, or ``None`` (the tree untouched) when the window proof fails. Raises :class:`Dirty` when it failed
-    after patching the tree."""
-    if not isinstance(doc, CommentedMap) or layout.offset < 1:
+    *sources*, or ``None`` (the tree untouched) when the window proof fails. Raises :class:`Dirty` (the tree
+    untouched too) when an item did not read back."""
+    if not isinstance(doc, CommentedMap):
         return None
     changed = [c for c in (("groups", "id", old_groups, groups), ("sources", "ip", old_sources, sources)) if list(c[2]) != list(c[3])]
     if len(changed) != 1:

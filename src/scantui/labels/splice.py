@@ -42,7 +42,8 @@ def layout_key(layout: document.Layout) -> tuple[int, int, int, bool]:
 
 
 class Dirty(Exception):
-    """The splice changed the tree and then could not finish: the tree no longer matches the text."""
+    """An item of the splice did not read back: nothing of the tree was changed (a changed item is patched
+    as read alone from its lines), so the whole-file path may render from it."""
 
 
 def commented(node: Any) -> bool:
@@ -81,6 +82,16 @@ def read_back(key: str, text: str, record: Group | Source, layout: document.Layo
     return node if item_text(key, node, layout) == text else None
 
 
+def _alone(key: str, text: str, path: str) -> Any | None:
+    """The node of an item's lines (exactly its dump) read alone: what a changed item is patched from, so that the
+    tree stays as parsed until every item reads back (a deep copy of a node loses a timestamp's ``Z``)."""
+    head = f"{VERSION_KEY}: {FORMAT_VERSION}\n" + ("groups: []\n" if key == "sources" else "") + f"{key}:\n"
+    try:
+        return document.parse(head + text, path)[key][0]
+    except (InputError, KeyError, IndexError, TypeError):
+        return None
+
+
 @dataclass
 class _Block:
     key: str
@@ -95,7 +106,7 @@ class _Block:
 
 def find_block(lines: list[str], key: str, attr: str, seq: Any, old: Sequence[Any], new: Sequence[Any],
                 layout: document.Layout) -> _Block | None:
-    if not isinstance(seq, CommentedSeq) or not len(seq) or len(seq) != len(old) or not new or seq.ca.comment or seq.ca.items or layout.offset < 1:
+    if not isinstance(seq, CommentedSeq) or not len(seq) or len(seq) != len(old) or not new or seq.ca.comment or seq.ca.items:
         return None
     try:
         head = lines.index(f"{key}:\n")
@@ -104,7 +115,8 @@ def find_block(lines: list[str], key: str, attr: str, seq: Any, old: Sequence[An
     prefix = " " * layout.offset + "- "
     starts: list[int] = []
     end = head + 1
-    while end < len(lines) and (lines[end][:1] == " " or lines[end] == "\n"):
+    # (at column 0, "groups:\n- id: x", the items' "- " lines and comment lines are the block's at the key's column)
+    while end < len(lines) and (lines[end][:1] == " " or lines[end] == "\n" or (not layout.offset and lines[end][:1] in "-#")):
         if lines[end].startswith(prefix):
             starts.append(end)
         end += 1
@@ -140,9 +152,10 @@ def stop(block: _Block, i: int) -> int:
 def render_items(lines: list[str], block: _Block, records: Sequence[Group | Source], old: Sequence[Group | Source],
                  attr: str, layout: document.Layout, path: str, *, opening: int | None = None) -> tuple[list[str], list[Any]]:
     """The lines of *records* (the block's items, *old* as they were) and their nodes for the tree's
-    sequence: an unchanged item keeps its own lines and node; a changed one is patched as the whole-file
-    path patches it, a new one made, each dumped and read back alone. Raises :class:`Dirty` when one does
-    not read back, or when old item *opening* (a window's first line) would not keep its first line."""
+    sequence: an unchanged item keeps its own lines and node; a changed one, read alone from its lines, is patched
+    as the whole-file path patches it, a new one made, each dumped and read back alone. Raises :class:`Dirty` (the
+    tree untouched) when one does not read back, or when old item *opening* (a window's first line) would not
+    keep its first line."""
     old_pos = {getattr(r, attr): i for i, r in enumerate(old)}
     out: list[str] = []
     nodes: list[Any] = []
@@ -155,7 +168,9 @@ def render_items(lines: list[str], block: _Block, records: Sequence[Group | Sour
         if i is None:
             node = document.group_node(record)
         else:
-            node = block.seq[i]
+            node = _alone(block.key, "".join(lines[block.starts[i]:stop(block, i)]), path)
+            if node is None:
+                raise Dirty
             document.patch_group(node, record)
         text = item_text(block.key, node, layout)
         back = read_back(block.key, text, record, layout, path) if text is not None else None
@@ -166,18 +181,16 @@ def render_items(lines: list[str], block: _Block, records: Sequence[Group | Sour
     return out, nodes
 
 
-def _apply(lines: list[str], block: _Block, layout: document.Layout, path: str) -> list[str]:
-    """The block's new item lines; the tree's sequence patched as the whole-file path patches it."""
-    out, nodes = render_items(lines, block, block.new, block.old, block.attr, layout, path)
-    block.seq.clear()
-    block.seq.extend(nodes)
-    return out
+def _render(lines: list[str], block: _Block, layout: document.Layout, path: str) -> tuple[list[str], list[Any]]:
+    """The block's new item lines and the nodes its sequence holds then (the whole-file path's patch)."""
+    return render_items(lines, block, block.new, block.old, block.attr, layout, path)
 
 
 def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Group], groups: Sequence[Group],
            old_sources: Sequence[Source], sources: Sequence[Source], path: str) -> str | None:
     """The text of *doc* (whose dump in *layout* is *text*) changed to hold *groups* and *sources*; ``None`` when
-    it cannot be proven (the tree untouched). Raises :class:`Dirty` when it failed after patching the tree."""
+    it cannot be proven (the tree untouched). Raises :class:`Dirty` (the tree untouched too) when an item did not
+    read back."""
     if not isinstance(doc, CommentedMap) or _commented_top(doc):
         return None
     lines = text.splitlines(True)
@@ -190,7 +203,12 @@ def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Gr
             return None
         if block.changed:
             blocks.append(block)
-    pieces: list[tuple[int, int, list[str]]] = [(b.starts[0], b.end, _apply(lines, b, layout, path)) for b in blocks]
+    rendered = [_render(lines, b, layout, path) for b in blocks]  # every block read back before the tree changes
+    pieces: list[tuple[int, int, list[str]]] = []
+    for b, (new_lines, nodes) in zip(blocks, rendered):
+        b.seq.clear()
+        b.seq.extend(nodes)
+        pieces.append((b.starts[0], b.end, new_lines))
     out: list[str] = []
     at = 0
     for start, end, new_lines in sorted(pieces, key=lambda p: p[0]):

@@ -407,30 +407,27 @@ class LabelsStore:
             key = layout_key(layout)
             if disk.spliceable is None or disk.spliceable.layout != key:
                 # not known to be the dump of its tree: first the proof around the changed items alone
-                dirty = False
                 try:
                     text = splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path))
                 except Dirty:
-                    text, dirty = None, True
+                    text = None
                 if text is not None:
                     return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
                                      spliced=True)
-                if dirty or disk.spliced:  # the whole-file path renders from the file's own parse
-                    disk = _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)), disk.groups, disk.bom, disk.sources)
+                disk = self._parsed(disk, groups, sources)
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
             if disk.spliceable is not None:
-                dirty = False
                 try:
                     text = splice(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path))
                 except Dirty:
-                    text, dirty = None, True
+                    text = None
                 if text is not None:
                     return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
                                      Spliceable(key), spliced=True)
-                if dirty or disk.spliced:  # the whole-file path renders from the file's own parse, as it always did
-                    disk = _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)), disk.groups, disk.bom, disk.sources)
-                    before = None
+                parsed = self._parsed(disk, groups, sources)
+                if parsed is not disk:
+                    disk, before = parsed, None
         doc = disk.doc if disk else document.new_document()
         top = plain({k: v for k, v in doc.items() if k not in ("groups", "sources")})
         for text in document.rewrite(disk.text if disk else None, doc, groups, sources, before):
@@ -439,6 +436,14 @@ class LabelsStore:
                 tree, back_groups, back_sources = back
                 return _Snapshot(((_BOM if bom else "") + text).encode(), text, tree, back_groups, bom, back_sources)
         raise LabelsWriteError("not saved: the rewritten file would not read back the same groups (a scantui bug; please report it)", path=str(self.path))
+
+    def _parsed(self, disk: _Snapshot, groups: list[Group], sources: list[Source]) -> _Snapshot:
+        """*disk*, or its text parsed again when the whole-file path cannot render from its tree: a tree patched by
+        a splice dumps as the text's parse does, but its line marks are not the text's, and a removal that moves
+        comment lines reads them. (A splice that failed left the tree untouched.)"""
+        if disk.spliced and document.removes_comments(disk.doc, groups, sources):
+            return _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)), disk.groups, disk.bom, disk.sources)
+        return disk
 
     def _reads_back(self, text: str, groups: list[Group], sources: list[Source], top: dict) -> tuple[Any, list[Group], list[Source]] | None:
         """(tree, groups, sources) of *text* when it reads back as exactly *groups*, *sources* and the other keys *top*."""

@@ -71,6 +71,7 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
         Binding("T", "clear_time_range", "Clear time range", show=False, id="app.time_range_clear"),
         Binding("w", "save_view", "Save view", show=False, id="app.save_view"),
         Binding("v", "views", "Saved views", show=False, id="app.views"),
+        Binding("ctrl+z", "suspend_process", "Suspend", id="app.suspend"),
     ]
 
     overview: reactive[Overview | None] = reactive(None)
@@ -118,6 +119,7 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
     def on_mount(self) -> None:
         self.sub_title = safe_text(self.state.request.title)  # a file name is data: no control characters
         self.apply_saved_theme()  # tui.theme of the config file, before the first paint
+        self.app_resume_signal.subscribe(self, self.redraw_after_resume)
         self.call_after_refresh(self._apply_keymap)
         if self.autoload and self.state.request.follow:
             self.call_after_refresh(self.follow_inputs)  # it loads the first complete files it finds

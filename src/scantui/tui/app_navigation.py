@@ -5,10 +5,12 @@ each with its own screen stack, so a detail pushed over the scanner list stays
 there while the analyst looks at the overview. ``escape`` pops a pushed screen,
 else returns to the area shown before. The ``open_*`` methods are how screens
 open a detail (a scanner, a candidate scan, a suggested group, a labelled group's track).
+``ctrl+z`` suspends the app to the shell.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -98,6 +100,21 @@ class NavigationMixin:
     def _focus_filter(self) -> None:
         if isinstance(self.screen, ScannersScreen):
             self.screen.action_focus_filter()
+
+    def action_suspend_process(self) -> None:
+        """``ctrl+z``: the process stopped (SIGTSTP), the shell's prompt back; ``fg`` resumes it, drawn again (the
+        driver restarts application mode: :mod:`scantui.tui.native_stderr`). Where the driver cannot (a browser
+        session), a notification."""
+        driver = getattr(self, "_driver", None)
+        if driver is None or not driver.can_suspend or os.name != "posix":
+            self.notify("cannot suspend here: no shell to return to", title="suspend", severity="warning")  # type: ignore[attr-defined]
+            return
+        super().action_suspend_process()  # type: ignore[misc]
+
+    def redraw_after_resume(self, _app: Any = None) -> None:
+        """After ``fg`` (SIGCONT) the driver is in application mode again on a blank screen: everything is drawn
+        again (Textual does this after its ``suspend()`` block, not after a SIGTSTP)."""
+        self.refresh(layout=True)  # type: ignore[attr-defined]
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -1,0 +1,80 @@
+"""Removing a group or a source note keeps the comment and blank lines above the next one (real files, real saves).
+
+ruamel attaches the lines above item N to the end of item N-1 (or to item N):
+a save that removes item N-1 must still write them, above item N. What goes
+with a removed item is only what is inside it (here ``# A's own``); when the last
+source note goes, so does the ``sources:`` line, not the comment lines around its items.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from scantui.labels import LabelsStore
+from scantui.labels.store import read_snapshot
+
+T0 = dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.timezone.utc)
+
+ITEMS = {
+    "A": "  - id: A\n    verdict: unsure   # A's own\n    members: [192.0.2.1]\n",
+    "B": "  - id: B\n    verdict: unsure\n    members: [192.0.2.2]\n    scans:\n      - {port: 80, day: 2024-02-06, sources: [192.0.2.2]}\n",
+    "C": "  - id: C\n    verdict: unsure\n    members: [192.0.2.3]\n    notes: |\n      x\n",
+    "192.0.2.1": "  - ip: 192.0.2.1\n    note: a\n",
+    "192.0.2.2": "  - ip: 192.0.2.2\n    note: b\n",
+}
+TEXT = (
+    "# the team's labels\nscantui_labels: 1\ngroups:\n  # above A\n" + ITEMS["A"] + "  # above B\n\n" + ITEMS["B"]
+    + "  # above C\n" + ITEMS["C"] + "  # after the last group\nsources:\n  # above s1\n" + ITEMS["192.0.2.1"]
+    + "  # above s2\n" + ITEMS["192.0.2.2"] + "# the end\n"
+)
+
+
+def column0(text: str) -> str:
+    """*text* with its lists' dashes at the key's column (``groups:\\n- id: x``)."""
+    return "".join(line[2:] if line.startswith("  ") else line for line in text.splitlines(True))
+
+
+def remove(store: LabelsStore, key: str) -> None:
+    if key[0].isdigit():
+        store.set_source(key, note=None, tags=())
+    else:
+        store.remove(key)
+
+
+@pytest.mark.parametrize("style", [str, column0], ids=["indented", "column0"])
+@pytest.mark.parametrize("removed", [["A"], ["B"], ["C"], ["A", "B"], ["B", "C"], ["192.0.2.1"], ["192.0.2.2"], ["192.0.2.1", "192.0.2.2"]])
+def test_a_removal_writes_every_line_but_the_removed_items_own(tmp_path, style, removed):
+    path = tmp_path / "labels.yaml"
+    path.write_text(style(TEXT))
+    store = LabelsStore.load(path, now=lambda: T0)
+    for key in removed:
+        remove(store, key)
+    store.save()
+    expected = TEXT
+    for key in removed:
+        expected = expected.replace(ITEMS[key], "")
+    if "- ip: " not in expected:  # the last note removed: "sources:" goes, the lines around its items stay
+        expected = expected.replace("sources:\n", "")
+    assert path.read_text() == style(expected)
+    assert read_snapshot(path).groups == store.groups
+
+
+def test_the_comments_stay_through_several_saves_of_one_store(tmp_path):
+    """An edit, then removals, each saved from the tree the store kept from the save before: every line kept."""
+    path = tmp_path / "labels.yaml"
+    path.write_text(TEXT)
+    store = LabelsStore.load(path, now=lambda: T0, author="ana")
+    store.set_verdict("C", "collaborative")
+    store.save()
+    store.remove("B")
+    store.save()
+    store.set_source("192.0.2.1", note=None, tags=())
+    store.save()
+    text = path.read_text()
+    for line in ("# the team's labels", "# above A", "# above B", "# above C", "# after the last group", "# above s1",
+                 "# above s2", "# the end", "# A's own"):
+        assert text.count(line) == 1, line
+    assert text.index("# above C") < text.index("- id: C") and text.index("# above s2") < text.index("- ip: 192.0.2.2")
+    assert "\n\n  # above C\n  - id: C\n" in text  # the blank line too, where it was
