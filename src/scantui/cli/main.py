@@ -106,6 +106,7 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning expected failures into one line and exit 2."""
     allocator.settle()  # before polars loads (see scantui.cli.allocator)
+    _closed_stderr_to_devnull()
     if not os.environ.get("SCANTUI_DEBUG"):  # a polars panic: Rust's own lines on stderr, not its backtrace
         os.environ["RUST_BACKTRACE"] = "0"
     _filter_native_stderr()
@@ -113,6 +114,27 @@ def main(argv: list[str] | None = None) -> None:
         _run(argv)
     finally:
         _end_native_stderr(drop_panics=False)  # (already ended by _fail)
+
+
+def _closed_stderr_to_devnull() -> None:
+    """``scantui ... 2>&-``: fd 2 opened on /dev/null, so the command does its work and exits as it would,
+    its messages going nowhere. Python starts with ``sys.stderr`` None then (every message would fail), and
+    the next file opened would get fd 2 and receive what native code writes there."""
+    try:
+        os.fstat(2)
+        return
+    except OSError:
+        pass
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        if fd != 2:
+            os.dup2(fd, 2)
+            os.close(fd)
+    except OSError:
+        return
+    if sys.stderr is None:
+        sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True,
+                                                       errors="backslashreplace")
 
 
 def _run(argv: list[str] | None) -> None:
