@@ -212,7 +212,8 @@ def test_a_pipe_closed_after_the_first_line_ends_quietly_with_status_0(args, fir
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 0
     assert first.startswith(first_line)
-    assert [line for line in err.splitlines() if not line.startswith("scantui: note: ")] == []
+    # a short output may be written whole before the reader leaves: its "showing 50 of ..." line is then said
+    assert [line for line in err.splitlines() if not line.startswith(("scantui: note: ", "showing "))] == []
 
 
 # ---------------------------------------------------------------- stderr closed
