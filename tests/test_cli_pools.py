@@ -27,3 +27,18 @@ def test_pools_follow_the_table_for_the_large_groups_only(capsys, tmp_path, monk
 def test_pools_is_text_only(capsys):
     code, out, err = run(["groups", SAMPLE, "--pools", "--json"], capsys)
     assert code == 2 and out == "" and "--pools prints text after the table" in err
+
+
+def test_a_pool_read_that_fails_leaves_stdout_empty(capsys, monkeypatch):
+    """The pools' packets are read before the table is printed: a read that fails (an input cut meanwhile) is the
+    one error line, with nothing on stdout before it (as ``packets``)."""
+    import scantui.analysis.pool_summary as pool_summary
+    from scantui.errors import InputError
+
+    def cut(*args, **kwargs):
+        raise InputError("changed while it was read (cut meanwhile): nothing was written", path=SAMPLE)
+
+    monkeypatch.setattr(pool_summary, "scans_summary", cut)
+    code, out, err = run(["groups", SAMPLE, "--window", "day", "--pools"], capsys)
+    assert code == 2 and out == ""
+    assert err.splitlines()[-1] == f"scantui: error: {SAMPLE}: changed while it was read (cut meanwhile): nothing was written"

@@ -13,7 +13,7 @@ import click
 
 from scantui.cli.collab_cmds import add_notes_column, add_notes_field, member_notes_of, print_notes, search_options
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, scale_options, telescope_options
-from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
+from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table, write_out
 from scantui.cli.query_opts import DEFAULT_LABELS, LABELS_OPTION, open_labels, record_filter_options
 from scantui.present import asns_cell, days_cell, list_cell, reasons_cell, split_cell
 
@@ -68,11 +68,14 @@ def groups_cmd(paths, load_opts, telescope, query, min_scans, top, pools, labels
         print_json(rows) if fmt == "json" else print_jsonl(rows) if fmt == "jsonl" else print_csv(rows, (*COLUMNS, "labels", "review"))
     else:
         shown = shown[:TABLE_DEFAULT_TOP] if top is None else shown
-        _print_table(groups, shown, reviews_of(shown, store), result, query, found, notes)
-        if pools:
-            from scantui.cli.pool_text import print_pools
+        pool_text = ""
+        if pools:  # read before the table is printed: a read that fails there leaves stdout empty
+            from scantui.cli.pool_text import pools_text
 
-            print_pools(ws, shown)
+            pool_text = pools_text(ws, shown)
+        _print_table(groups, shown, reviews_of(shown, store), result, query, found, notes)
+        if pool_text:
+            write_out(pool_text)
 
 
 def _print_table(groups, shown, reviews, result, query, found, notes=None) -> None:

@@ -27,14 +27,36 @@ from scantui.safetext import safe_line
 
 
 class DefaultGroup(click.Group):
-    """A group that runs ``open`` when the first argument is not a subcommand."""
+    """A group that runs ``open`` when the first argument is neither a subcommand nor one of the group's own
+    options (``--help``, ``--version``): ``scantui --follow DIR`` and ``scantui DIR --follow`` are the same.
+
+    A first word that is no command, no file and close to a command's name (``scantui scaners x``) is a usage
+    error naming both, rather than a TUI opened on a missing file."""
 
     default_command = "open"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and args[0] not in self._own_options(ctx):
+            self._check_mistyped(ctx, args[0])
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+    def _own_options(self, ctx: click.Context) -> set[str]:
+        return {name for param in self.get_params(ctx) for name in (*param.opts, *param.secondary_opts)}
+
+    def _check_mistyped(self, ctx: click.Context, word: str) -> None:
+        import difflib
+        import glob
+
+        from scantui.io.stdin import is_stdin
+
+        if word.startswith("-") or is_stdin(word) or glob.has_magic(word) or os.path.lexists(word):
+            return
+        names = [name for name, cmd in self.commands.items() if not cmd.hidden]
+        close = difflib.get_close_matches(word, names, n=1, cutoff=0.75)
+        if close:
+            raise click.UsageError(f"{word!r} is neither a command nor a file or folder; did you mean "
+                                   f"'{ctx.info_name} {close[0]}'?", ctx)
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,6 +106,7 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning expected failures into one line and exit 2."""
     allocator.settle()  # before polars loads (see scantui.cli.allocator)
+    _closed_stderr_to_devnull()
     if not os.environ.get("SCANTUI_DEBUG"):  # a polars panic: Rust's own lines on stderr, not its backtrace
         os.environ["RUST_BACKTRACE"] = "0"
     _filter_native_stderr()
@@ -91,6 +114,27 @@ def main(argv: list[str] | None = None) -> None:
         _run(argv)
     finally:
         _end_native_stderr(drop_panics=False)  # (already ended by _fail)
+
+
+def _closed_stderr_to_devnull() -> None:
+    """``scantui ... 2>&-``: fd 2 opened on /dev/null, so the command does its work and exits as it would,
+    its messages going nowhere. Python starts with ``sys.stderr`` None then (every message would fail), and
+    the next file opened would get fd 2 and receive what native code writes there."""
+    try:
+        os.fstat(2)
+        return
+    except OSError:
+        pass
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        if fd != 2:
+            os.dup2(fd, 2)
+            os.close(fd)
+    except OSError:
+        return
+    if sys.stderr is None:
+        sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True,
+                                                       errors="backslashreplace")
 
 
 def _run(argv: list[str] | None) -> None:

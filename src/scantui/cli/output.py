@@ -1,7 +1,9 @@
 """Rendering results for the terminal or for scripts.
 
 Data goes to stdout (a Rich table, one JSON document with ``--json``, one JSON object per
-line with ``--jsonl``, or CSV with ``--csv``), each written through one buffer; times are
+line with ``--jsonl``, or CSV with ``--csv``), each written through one buffer, a long one in pieces of
+:data:`CHUNK_ROWS` rows (a reader that went away, ``| head -1``, ends the command at the next piece, not after
+the whole output was rendered); times are
 RFC 3339 UTC ending in ``Z`` (:func:`utc_text`); messages go to stderr, one line each,
 never wrapped. Untrusted text (AS names, hostnames, file content) goes through
 :mod:`scantui.safetext` in every format: escaped visibly in tables, messages and CSV
@@ -20,7 +22,7 @@ import errno
 import io
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import click
@@ -29,6 +31,10 @@ from scantui.safetext import csv_safe, json_safe, safe_line
 
 __all__ = ["message", "print_csv", "print_json", "print_jsonl", "print_mapping", "print_table", "stderr_console",
            "stdout_console", "utc_text", "write_out"]
+
+
+#: Rows rendered and written at a time by the printers below (a piece's bytes are what a closed pipe costs).
+CHUNK_ROWS = 2000
 
 
 def utc_text(value: Any) -> str:
@@ -83,13 +89,26 @@ def message(text: str) -> None:
 
 
 def print_json(doc: Any) -> None:
-    """*doc* as one JSON document; control and format characters ``\\u``-escaped (values unchanged)."""
-    write_out(json_safe(json.dumps(doc, default=_json_default, ensure_ascii=False)) + "\n")
+    """*doc* as one JSON document; control and format characters ``\\u``-escaped (values unchanged).
+
+    A long list is written in pieces, the same bytes as ``json.dumps`` of the whole (``[a, b, ...]``)."""
+    if not isinstance(doc, list) or len(doc) <= CHUNK_ROWS:
+        write_out(_json_text(doc) + "\n")
+        return
+    for start in range(0, len(doc), CHUNK_ROWS):
+        items = ", ".join(_json_text(item) for item in doc[start:start + CHUNK_ROWS])
+        end = start + CHUNK_ROWS >= len(doc)
+        write_out(("[" if start == 0 else ", ") + items + ("]\n" if end else ""))
+
+
+def _json_text(value: Any) -> str:
+    return json_safe(json.dumps(value, default=_json_default, ensure_ascii=False))
 
 
 def print_jsonl(rows: Iterable[Any]) -> None:
     """One JSON object per line (JSON Lines), escaped as :func:`print_json` escapes; nothing for no rows."""
-    write_out("".join(json_safe(json.dumps(r, default=_json_default, ensure_ascii=False)) + "\n" for r in rows))
+    for chunk in _chunks(_all(rows)):
+        write_out("".join(_json_text(r) + "\n" for r in chunk))
 
 
 def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
@@ -97,9 +116,30 @@ def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([csv_safe(c) for c in columns])
+    for chunk in _chunks(_all(rows)):
+        for row in chunk:
+            writer.writerow([_csv_cell(row.get(c)) for c in columns])
+        write_out(buf.getvalue())
+        buf.seek(0)
+        buf.truncate()
+    if buf.tell():  # (no rows: the header alone)
+        write_out(buf.getvalue())
+
+
+def _all(rows: Iterable[Any]) -> list[Any]:
+    """*rows* as a list: a generator runs to its end (whatever it reads, and may fail at) before the first piece."""
+    return rows if isinstance(rows, list) else list(rows)
+
+
+def _chunks(rows: Iterable[Any]) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
     for row in rows:
-        writer.writerow([_csv_cell(row.get(c)) for c in columns])
-    write_out(buf.getvalue())
+        chunk.append(row)
+        if len(chunk) == CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _csv_cell(value: Any) -> Any:
@@ -131,20 +171,48 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
 
     console = stdout_console()
     fold = console.is_terminal
-    # on a pipe or a file the title is a line of its own: the table's width would wrap it
-    table = Table(title=Text(safe_line(title)) if fold else None, title_justify="left", header_style="bold",
-                  show_header=show_header)
+    if not fold:
+        _print_table_piped(console, title, columns, [[safe_line(v) for v in row] for row in rows], show_header)
+        return
+    table = Table(title=Text(safe_line(title)), title_justify="left", header_style="bold", show_header=show_header)
     for col in columns:
-        table.add_column(Text(safe_line(col)), overflow="fold" if fold else "ignore", no_wrap=not fold)
+        table.add_column(Text(safe_line(col)), overflow="fold", no_wrap=False)
     for row in rows:
         table.add_row(*(Text(safe_line(v)) for v in row))
-    if not fold:
-        # the natural width of the table, so no cell is folded or cut
-        natural = console.measure(table, options=console.options.update(max_width=1 << 20)).maximum
-        console.width = max(natural, 1)
     with console.capture() as capture:
         console.print(table)
-    write_out(("" if fold else safe_line(title) + "\n") + capture.get())
+    write_out(capture.get())
+
+
+def _print_table_piped(console, title: str, columns: Sequence[str], cells: list[list[str]], show_header: bool) -> None:
+    """On a pipe or a file: the title on a line of its own (the table's width would wrap it), then the table at
+    its natural width, every cell on one line, rendered and written :data:`CHUNK_ROWS` rows at a time: each
+    piece is a table of the same column widths, its borders cut where the pieces meet."""
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    heads = [safe_line(c) for c in columns]
+    widths = [cell_len(h) if show_header else 0 for h in heads]
+    for row in cells:
+        for i, cell in enumerate(row):
+            n = cell_len(cell)
+            if n > widths[i]:
+                widths[i] = n
+    console.width = max(sum(widths) + 3 * len(widths) + 1, 1)
+    write_out(safe_line(title) + "\n")
+    starts = range(0, max(len(cells), 1), CHUNK_ROWS)
+    for start in starts:
+        first, last = start == 0, start + CHUNK_ROWS >= len(cells)
+        table = Table(header_style="bold", show_header=show_header and first)
+        for head, width in zip(heads, widths):
+            table.add_column(Text(head), overflow="ignore", no_wrap=True, width=width)
+        for row in cells[start:start + CHUNK_ROWS]:
+            table.add_row(*(Text(v) for v in row))
+        with console.capture() as capture:
+            console.print(table)
+        lines = capture.get().splitlines(keepends=True)
+        write_out("".join(lines[0 if first else 1:None if last else -1]))
 
 
 def print_mapping(title: str, items: Sequence[tuple[str, Any]]) -> None:

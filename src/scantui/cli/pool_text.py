@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from scantui.cli.output import write_out
 from scantui.safetext import safe_line
 
 if TYPE_CHECKING:
@@ -60,8 +59,9 @@ def pool_lines(name: str, s: PoolSummary) -> list[str]:
     ]
 
 
-def print_pools(ws: Workspace, groups: Sequence[SuggestedGroup]) -> None:
-    """A summary for each of *groups* with enough members (nothing for the others)."""
+def pools_text(ws: Workspace, groups: Sequence[SuggestedGroup]) -> str:
+    """The summaries of *groups* with enough members (nothing for the others), read in full: the caller prints
+    it after the table, so a read that fails leaves stdout empty."""
     from scantui.analysis.pool_summary import POOL_MIN_SOURCES, scans_summary
 
     def read(scan):
@@ -74,5 +74,4 @@ def print_pools(ws: Workspace, groups: Sequence[SuggestedGroup]) -> None:
         summary = scans_summary(g.scans, g.members, read, ws.rollup().enrichment)
         if summary is not None:
             lines += ["", *pool_lines(g.group, summary)]
-    if lines:
-        write_out("".join(safe_line(line) + "\n" for line in lines))
+    return "".join(safe_line(line) + "\n" for line in lines)
