@@ -1320,13 +1320,14 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     else:
         folder, _touched, same_window = previous
         # read once: the untouched sources' rows are kept, the touched ones' updated (its ``ports`` are src_totals')
-        held_profile = pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where).collect()
+        # only the columns kept (the volume is recomputed), split by one packed-key mask (not two joins)
         kept = _PORT_SIDE + (_SCHEDULE if same_window else ())
-        old_profile = held_profile.join(touched, on=keys, how="anti").select(*keys, *kept)
+        held_profile = pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where).select(*keys, *kept).collect()
+        hit = held_profile.select(_src_kind_key().is_in(touched.select(_src_kind_key()).to_series().implode()).fill_null(False)).to_series()
+        old_profile = held_profile.filter(~hit)
         old_totals = old_profile.select(*keys, "ports")
         classes = ["ports", *bh.PORT_CLASS_COUNTS]
-        before = held_profile.lazy().join(touched.lazy(), on=keys, how="semi").select(
-            *keys, *classes, "coverage_dsts_max", "top_ports")
+        before = held_profile.filter(hit).lazy().select(*keys, *classes, "coverage_dsts_max", "top_ports")
         port_counts = (pl.concat([before.select(*keys, *classes), grown["new_ports"].lazy()])
                        .group_by(keys).agg(pl.col(classes).fill_null(0).sum()).filter(pl.col("ports") > 0)
                        .with_columns(pl.col(classes).cast(pl.UInt32)))
@@ -1352,52 +1353,55 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     totals = (base.join(port_totals, on=keys, how="left")
               .with_columns(pl.col("ports").fill_null(0))
               .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
-    # a kind's rows are one lazy plan (two in an extension), collected at once: not a dozen eager steps, each a
-    # collect of its own; kind by kind, so that no more than one kind's intermediate frames are alive
-    out = [pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA)]
-    for kind in base["kind"].unique().sort():
-        mine = pl.col("kind") == kind
-        volume = base.lazy().filter(mine).select(
-            "src", "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
-            *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
-        if previous is None:
-            rescans = (ports.lazy().filter(mine & (pl.col("scans") >= 2))
-                       .select("src", ((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval")))
-        else:  # each interval as often as ports have it: the same values, summed in the same (sorted) order
-            rescans = (intervals_all.lazy().filter(mine)
-                       .select("src", (pl.col("gap") / pl.col("k")).repeat_by(pl.col("n").cast(pl.UInt32)).alias("interval"))
-                       .explode("interval"))
-        intervals = rescans.group_by("src").agg(
-            (pl.col("interval").sort().cum_sum().last() / pl.len()).alias("avg_scan_interval_days"),
-            pl.len().cast(pl.UInt32).alias("ports_rescanned"))
-        per_port = scans.lazy().filter(mine)
-        if previous is None:
-            coverage = per_port.group_by("src").agg(
-                pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean"))
-        else:
-            coverage = coverage_all.lazy().filter(mine).drop("kind")
-        item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
-        top = (per_port.sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
-               .group_by("src", maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
-        fresh = volume
-        if previous is not None:
-            fresh = fresh.join(previous[1].lazy().filter(mine), on="src", how="semi")
-        sched = sch.source_schedules(src_days.lazy().filter(mine), first_day, n_days).lazy()
-        joined = [_join_parts([fresh, port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top, sched])]
-        if old_profile is not None:  # sources without a packet in the new days: new volume (and schedule)
-            kept = old_profile.lazy().filter(mine).drop("kind")
-            unchanged = [volume.join(kept.select("src"), on="src", how="semi"), kept]
-            joined.append(_join_parts(unchanged if previous[2] else [*unchanged, sched]))
-        out += pl.collect_all([frame.with_columns(pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
-                               .select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)) for frame in joined])
-    return totals, pl.concat(out)
+    # every kind's rows in one lazy plan (two in an extension), keyed by (src, kind), collected at once: not a plan
+    # and a schedule call per kind (their fixed costs were most of an extension's range for the small kinds)
+    volume = base.lazy().select(
+        *keys, "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
+        *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
+    if previous is None:
+        rescans = (ports.lazy().filter(pl.col("scans") >= 2)
+                   .select(*keys, ((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval")))
+    else:  # each interval as often as ports have it: the same values, summed in the same (sorted) order
+        rescans = (intervals_all.lazy()
+                   .select(*keys, (pl.col("gap") / pl.col("k")).repeat_by(pl.col("n").cast(pl.UInt32)).alias("interval"))
+                   .explode("interval"))
+    intervals = rescans.group_by(keys).agg(
+        (pl.col("interval").sort().cum_sum().last() / pl.len()).alias("avg_scan_interval_days"),
+        pl.len().cast(pl.UInt32).alias("ports_rescanned"))
+    per_port = scans.lazy()
+    if previous is None:
+        coverage = per_port.group_by(keys).agg(
+            pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean"))
+    else:
+        coverage = coverage_all.lazy()
+    item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
+    top = (per_port.sort([*keys, "packets", "dport", "proto"], descending=[False, False, True, False, False])
+           .group_by(keys, maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
+    fresh = volume if previous is None else volume.join(previous[1].lazy(), on=keys, how="semi")
+    sched = _schedules(src_days, first_day, n_days).lazy()
+    joined = [_join_parts([fresh, port_counts.lazy(), intervals, coverage, top, sched])]
+    if old_profile is not None:  # sources without a packet in the new days: new volume (and schedule)
+        kept = old_profile.lazy()
+        unchanged = [volume.join(kept.select(keys), on=keys, how="semi"), kept]
+        joined.append(_join_parts(unchanged if previous[2] else [*unchanged, sched]))
+    out = pl.collect_all([frame.with_columns(pl.col("ports", "ports_rescanned").fill_null(0))
+                          .select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)) for frame in joined])
+    return totals, pl.concat([pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA), *out])
+
+
+def _schedules(src_days: pl.DataFrame, first_day: dt.date | None, n_days: int) -> pl.DataFrame:
+    """:func:`~scantui.analysis.schedule.source_schedules` per (src, kind) of :data:`SRC_DAYS` rows: every kind's
+    sources scored in one call, a (src, kind) keyed as one integer (each source's row is scored on its own:
+    the same values as a call per kind)."""
+    keyed = src_days.lazy().select(_src_kind_key().alias("src"), "day")
+    return sch.source_schedules(keyed, first_day, n_days).with_columns(_unpack(pl.col("src").cast(_U64)))
 
 
 def _join_parts(parts: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
-    """:func:`~scantui.analysis.behaviour.join_parts` of lazy parts (the first lists every source)."""
+    """:func:`~scantui.analysis.behaviour.join_parts` of lazy parts by (src, kind) (the first lists every source)."""
     out = parts[0]
     for part in parts[1:]:
-        out = out.join(part, on="src", how="left")
+        out = out.join(part, on=["src", "kind"], how="left")
     return out
 
 
