@@ -721,10 +721,11 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
                                           "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
                                           "files": {t: sorted(f.name for f in (state / t).glob("*.parquet"))
                                                     for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS)}})
-    _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, ["src", "kind"])
+    # the ranges' parts in range order, each sorted by (src, kind) (finish_sources): sorted as they are
+    _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, None)
     # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here.
     # Row groups of PROFILE_ROW_GROUP rows: the next extension reads it one source range at a time
-    _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, ["src", "kind"],
+    _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, None,
             compression="lz4", row_group_size=PROFILE_ROW_GROUP)
     shutil.rmtree(parts)
     if not keep_state:
@@ -1386,7 +1387,9 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         joined.append(_join_parts(unchanged if previous[2] else [*unchanged, sched]))
     out = pl.collect_all([frame.with_columns(pl.col("ports", "ports_rescanned").fill_null(0))
                           .select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)) for frame in joined])
-    return totals, pl.concat([pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA), *out])
+    # each sorted by (src, kind) here, one range's rows (cheaper than the sort of every range's at the end)
+    return (sort_by(totals, keys, nulls_last=True),
+            sort_by(pl.concat([pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA), *out]), keys, nulls_last=True))
 
 
 def _schedules(src_days: pl.DataFrame, first_day: dt.date | None, n_days: int) -> pl.DataFrame:
@@ -1445,10 +1448,12 @@ def _read_json_file(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _concat(files: Sequence[Path], schema: pl.Schema, target: Path, sort: list[str], *, compression: str = "zstd",
+def _concat(files: Sequence[Path], schema: pl.Schema, target: Path, sort: list[str] | None, *, compression: str = "zstd",
             row_group_size: int | None = None) -> None:
+    """*files* into one, sorted by *sort* (None: the files' rows in the files' order)."""
     lf = pl.scan_parquet([str(f) for f in files]) if files else pl.LazyFrame(schema=schema)
-    lf.select(schema.names()).cast(dict(schema)).sort(sort, nulls_last=True).sink_parquet(
+    lf = lf.select(schema.names()).cast(dict(schema))
+    (lf if sort is None else lf.sort(sort, nulls_last=True)).sink_parquet(
         target, compression=compression, row_group_size=row_group_size, engine="streaming")
 
 
