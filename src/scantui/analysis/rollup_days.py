@@ -837,7 +837,7 @@ class _Catalog:
     """What a merge wrote, for its index: each merged-state file's lowest and highest source (``bounds``:
     :func:`_src_bounds` without reading the file again) and the rows per /16 of its :data:`PORTS` and
     :data:`DSTS` files (:data:`NETS`), so that an extension reads neither from the held files (at 84
-    full-size days ~0.8 of its ~11 CPU s: ``benchmarks/RESULTS.md``, "Session 12", wt-extend12).
+    full-size days ~0.9 of its ~12 CPU s: ``benchmarks/RESULTS.md``, "Session 12", wt-extend12).
     *kept*: the rows per /16 of the held files an extension keeps."""
 
     def __init__(self, kept: Sequence[pl.DataFrame] = ()) -> None:
@@ -1442,7 +1442,7 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
               .with_columns(pl.col("ports").fill_null(0))
               .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
     # every kind's rows in one lazy plan (two in an extension), keyed by (src, kind), collected at once: not a plan
-    # and a schedule call per kind (their fixed costs were most of an extension's range for the small kinds)
+    # and a schedule call per kind, each with its fixed costs (benchmarks/RESULTS.md, "Session 12", wt-extend12)
     volume = base.lazy().select(
         *keys, "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
         *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
