@@ -662,6 +662,65 @@ def test_an_extension_opens_only_the_held_files_of_each_range(tmp_path, monkeypa
     _same_as_scratch(update, files, tmp_path)
 
 
+def _index_holds_what_the_files_hold(rollup: rc.Rollup) -> None:
+    """The index's bounds of every merged-state file and its nets.parquet are what reading the files gives."""
+    state = rollup.path / rd.MERGE
+    index = json.loads((state / rd.MERGE_DAYS).read_text())
+    paths = {t: [state / t / name for name in names] for t, names in index["files"].items()}
+    read = rd._src_bounds([f for fs in paths.values() for f in fs])
+    assert any(b is not None for b in read.values())
+    assert {f: (None if index["bounds"][t][f.name] is None else tuple(index["bounds"][t][f.name]))
+            for t, fs in paths.items() for f in fs} == read
+    counts = rd._net_rows([str(f) for f in paths[rd.PORTS] + paths[rd.DSTS]]).values()
+    want = pl.concat(list(counts), how="vertical_relaxed").group_by("net").agg(pl.col("rows").cast(pl.Int64).sum())
+    assert_frame_equal(pl.read_parquet(state / rd.NETS), want.sort("net"))
+
+
+def test_an_extension_takes_the_held_files_bounds_and_sizes_from_the_index(tmp_path, monkeypatch):
+    """Each merge's index holds every merged-state file's lowest and highest source and the rows per /16 of
+    its ports and dsts files (a full merge, layered extensions, a fold), as the files hold them. An
+    extension reads neither from the held files; of a state without them (written before), it reads the
+    files instead: the same bytes, layered or folded."""
+    import shutil
+    monkeypatch.setattr(rd, "MAX_DELTAS", 2)
+    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 500)
+    files = _by_day(_recurring(6, seed=8), tmp_path / "in")
+    reads = []
+    src_bounds = rd._src_bounds
+    monkeypatch.setattr(rd, "_src_bounds", lambda paths: reads.append(list(paths)) or src_bounds(paths))
+    previous = None
+    for n in (3, 4, 5, 6):  # a full merge, two layers, a fold (past MAX_DELTAS)
+        held = {}
+        if previous is not None:  # the state to extend, as it is and stripped of what the index says of its files
+            for name in ("indexed", "bare"):
+                held[name] = tmp_path / f"{name}-{n}"
+                shutil.copytree(previous.rollup.path, held[name])
+            bare = held["bare"] / rd.MERGE
+            index = json.loads((bare / rd.MERGE_DAYS).read_text())
+            del index["bounds"], index["nets"]
+            (bare / rd.MERGE_DAYS).write_text(json.dumps(index))
+            (bare / rd.NETS).unlink()
+        update = rc.update_rollup(open_inputs(files[:n]))
+        _index_holds_what_the_files_hold(update.rollup)
+        ports = json.loads((update.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
+        days = [rd.DayFiles(dt.date.fromisoformat(day), state, state / ports[day][1])
+                for day, state in _day_states(update.rollup).items()]
+        outs = {}
+        for name, state in held.items():
+            outs[name] = tmp_path / f"out-{name}-{n}"
+            outs[name].mkdir()
+            reads.clear()
+            assert rd.merge_days(days, outs[name], enrich=bool(update.rollup.meta["enrichment_columns"]), previous=state)
+            assert bool(reads) == (name == "bare"), name
+        if outs:
+            written = [sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) for out in outs.values()]
+            assert written[0] == written[1] and Path(rd.MERGE, rd.NETS) in written[0]
+            assert any("-" in p.name for p in written[0] if p.parent.name == rd.PORTS) == (n < 6)
+            for rel in written[0]:
+                assert (outs["indexed"] / rel).read_bytes() == (outs["bare"] / rel).read_bytes(), (n, rel)
+        previous = update
+
+
 def test_day_runs_and_ranges_from_one_count_of_the_sources(tmp_path, monkeypatch):
     """The source ranges and each range's runs of days come from one count of the files' sources per /16
     (read once, shared): the same as counting every day and range apart (the per-row loop it replaced)."""

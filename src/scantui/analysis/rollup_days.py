@@ -71,7 +71,10 @@ Unicorn sessions
     - ``days.json``: :data:`MERGE_VERSION`, the day states and ``port_day``
       files it holds, and the name of every file above (an extending merge
       reads those, so a file gone missing fails the extension, and the cache
-      merges every day instead).
+      merges every day instead), with each file's lowest and highest source
+      (``bounds``) and ``nets.parquet``, the rows per /16 of the ``ports`` and
+      ``dsts`` files (:class:`_Catalog`: an extension sizes its ranges without
+      reading the held files; a state without them has them read).
 
     Each table is one file per source range (``<range>.parquet``, sorted by
     source, so a later merge reads a range by row-group statistics whatever
@@ -683,18 +686,32 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
                 _link_or_copy(f, state / t / f.name)
         held_days = sorted(held)
         same_window = bool(days) and (held_days[0], held_days[-1]) == (days[0].day.isoformat(), days[-1].day.isoformat())
-        sized = [str(f) for f in held_files[PORTS] + held_files[DSTS]]
+        sizing = [*held_files[PORTS], *held_files[DSTS]]
+        # what the index says of its files (a state written before it did: read from the files)
+        held_nets = _held_nets(old, index)
+        sized = [] if held_nets is not None else [str(f) for f in sizing]
         sized += [str(d.port_day) for d in new] + [str(d.state / PAIRS) for d in new]
     else:
         new, changed = list(days), []
+        held_nets = None
         sized = [str(d.port_day) for d in days] + [str(d.state / PAIRS) for d in days]
     first_day = days[0].day if days else None
     n_days = (days[-1].day - days[0].day).days + 1 if days else 0
     nets = _net_rows(sized)  # one read of the files' sources, for the ranges and for the runs of days
-    ranges = _plan_rows(list(nets.values()), buckets)
+    ranges = _plan_rows([*nets.values(), *([held_nets] if held_nets is not None else [])], buckets)
     groups = _day_groups(new, ranges, nets)
+    # the rows per /16 of the ports and dsts files the new index names: the held ones kept (layered), and
+    # what each range writes (added by _merge_range)
+    kept_nets = []
+    if layered:
+        kept_nets = [held_nets] if held_nets is not None else [nets[str(f)] for f in sizing]
+    catalog = _Catalog(kept_nets)
     del nets  # a row per /16 per file: tens of MiB at 84 full-size days, not needed past the plan
-    bounds = _src_bounds([f for files in held_files.values() for f in files]) if held_files else {}
+    bounds = {}
+    if held_files:
+        bounds = _held_bounds(old, index, held_files)
+        for t in layered:  # the files linked into the new state keep their bounds
+            catalog.bounds[t].update({f.name: bounds[f] for f in held_files[t]})
     parts = out / ".parts"
     parts.mkdir()
     for i, (lo, hi) in enumerate(ranges):
@@ -703,7 +720,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         # only the held files holding sources of the range: each is opened (its footer parsed) once a range
         mine = None if held_files is None else {t: [f for f in files if _overlaps(bounds[f], lo, hi)]
                                                 for t, files in held_files.items()}
-        touched, grown, written = _merge_range(r, new, changed, mine, state, layered, groups[i])
+        touched, grown, written = _merge_range(r, new, changed, mine, state, layered, groups[i], catalog)
         layers = None
         if layered:
             layers = {t: [state / t / f.name for f in mine[t]] + [f for f in [state / t / r.delta] if f.is_file()]
@@ -717,14 +734,15 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         # nothing of a range is needed by the next: freed before it starts (else its tables, held here, add
         # to the next range's peak)
         del touched, grown, written, layers, mine, totals, profile
+    files = {t: sorted(f.name for f in (state / t).glob("*.parquet")) for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS)}
     _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION, "deltas": deltas,
                                           "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
-                                          "files": {t: sorted(f.name for f in (state / t).glob("*.parquet"))
-                                                    for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS)}})
-    _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, ["src", "kind"])
+                                          "files": files, **catalog.write(state, files)})
+    # the ranges' parts in range order, each sorted by (src, kind) (finish_sources): sorted as they are
+    _concat(sorted(parts.glob("*-src_totals.parquet")), ru.SRC_TOTALS_SCHEMA, out / ru.SRC_TOTALS, None)
     # lz4: the scanner list reads this table whole on every call; lz4 decodes ~1.5x faster than zstd here.
     # Row groups of PROFILE_ROW_GROUP rows: the next extension reads it one source range at a time
-    _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, ["src", "kind"],
+    _concat(sorted(parts.glob("*-src_profile.parquet")), ru.SRC_PROFILE_SCHEMA, out / ru.SRC_PROFILE, None,
             compression="lz4", row_group_size=PROFILE_ROW_GROUP)
     shutil.rmtree(parts)
     if not keep_state:
@@ -808,6 +826,62 @@ def _src_bounds(files: Sequence[Path]) -> dict[Path, tuple[int, int] | None]:
 
 def _overlaps(bounds: tuple[int, int] | None, lo: int, hi: int) -> bool:
     return bounds is not None and bounds[0] <= hi and bounds[1] >= lo
+
+
+#: The merged state's rows per /16 of its :data:`PORTS` and :data:`DSTS` files summed (``net``, ``rows``): an
+#: extension sizes its source ranges by them (as if it had counted the files' rows: :func:`_net_rows`).
+NETS = "nets.parquet"
+
+
+class _Catalog:
+    """What a merge wrote, for its index: each merged-state file's lowest and highest source (``bounds``:
+    :func:`_src_bounds` without reading the file again) and the rows per /16 of its :data:`PORTS` and
+    :data:`DSTS` files (:data:`NETS`), so that an extension reads neither from the held files (at 84
+    full-size days ~0.9 of its ~12 CPU s: ``benchmarks/RESULTS.md``, "Session 12", wt-extend12).
+    *kept*: the rows per /16 of the held files an extension keeps."""
+
+    def __init__(self, kept: Sequence[pl.DataFrame] = ()) -> None:
+        self.bounds: dict[str, dict[str, list[int] | None]] = {t: {} for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS)}
+        self.nets = list(kept)
+
+    def wrote(self, table: str, name: str, df: pl.DataFrame) -> None:
+        src = df["src"]
+        self.bounds[table][name] = None if src.len() == src.null_count() else [int(src.min()), int(src.max())]
+        if table in (PORTS, DSTS):
+            self.nets.append(df.group_by((pl.col("src") // 65536).alias("net")).agg(pl.len().alias("rows")))
+
+    def write(self, state: Path, files: dict[str, list[str]]) -> dict:
+        """:data:`NETS` into *state*; the index's entries (none when a file it names is not known here)."""
+        if any(name not in self.bounds[t] for t, names in files.items() for name in names):
+            return {}
+        nets = (pl.concat(self.nets, how="vertical_relaxed") if self.nets
+                else pl.DataFrame(schema={"net": pl.UInt32(), "rows": pl.Int64()}))
+        nets.group_by("net").agg(pl.col("rows").cast(pl.Int64).sum()).sort("net").write_parquet(state / NETS)
+        return {"nets": NETS, "bounds": {t: {name: self.bounds[t][name] for name in names} for t, names in files.items()}}
+
+
+def _held_nets(old: Path, index: dict) -> pl.DataFrame | None:
+    """The rows per /16 of the :data:`PORTS` and :data:`DSTS` files of the merged state *old* (*index*: its
+    index), summed; None when it has none (written before the index held them)."""
+    if index.get("nets") != NETS or not (old / NETS).is_file():
+        return None
+    return pl.read_parquet(old / NETS)
+
+
+def _held_bounds(old: Path, index: dict, files: dict[str, list[Path]]) -> dict[Path, tuple[int, int] | None]:
+    """Each held file's lowest and highest source: from the index of the merged state *old* where it has them,
+    else read (:func:`_src_bounds`)."""
+    known = index.get("bounds") if isinstance(index.get("bounds"), dict) else {}
+    out: dict[Path, tuple[int, int] | None] = {}
+    missing = []
+    for t, paths in files.items():
+        for f in paths:
+            entry = (known.get(t) or {}).get(f.name, False)
+            if entry is False:
+                missing.append(f)
+            else:
+                out[f] = None if entry is None else (int(entry[0]), int(entry[1]))
+    return {**out, **(_src_bounds(missing) if missing else {})}
 
 
 def _day_groups(days: Sequence[DayFiles], ranges: Sequence[tuple[int, int]],
@@ -1039,7 +1113,8 @@ def _fold_sums(frames: Sequence[pl.LazyFrame], table: str) -> pl.LazyFrame:
 
 def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]],
                  old: dict[str, list[Path]] | None, state: Path, layered: Sequence[str] = (),
-                 runs: Sequence[Sequence[DayFiles]] | None = None) -> tuple[pl.DataFrame, dict[str, pl.DataFrame] | None, dict[str, pl.DataFrame]]:
+                 runs: Sequence[Sequence[DayFiles]] | None = None, catalog: _Catalog | None = None
+                 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame] | None, dict[str, pl.DataFrame]]:
     """The merged state of one source range into ``state/<table>/<range>.parquet``; the (src,
     kind) with packets in *new* (the days not in *old*, all days in a full merge).
 
@@ -1056,11 +1131,14 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     own, one run's rows in memory at a time, and folded (sums, minima, maxima and day counts over disjoint
     days: the same rows). Default: one run.
 
+    *catalog*: told of every file written (:class:`_Catalog`).
+
     Returns the touched (src, kind) (an extension; empty in a full merge), what :func:`_grown_ports`
     found (an extension) and, in a full merge, each table as written (for :func:`finish_sources`, which need
     not read them back; empty in an extension, whose finish reads only its layers).
     """
     where = r.where
+    catalog = catalog or _Catalog()
     runs = [run for run in (runs or [new]) if run]
     parts = [_day_partials(run, where, collect=len(runs) > 1) for run in runs]
     keys = ["src", "kind"]
@@ -1083,7 +1161,9 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
         wanted = wanted.join(kept, on=pairs, how="anti")
         merged = pl.concat([kept, wanted])
         if merged.height:
-            sort_by(merged, pairs).write_parquet(state / DSTS / r.name, row_group_size=ROW_GROUP)
+            merged = sort_by(merged, pairs)
+            merged.write_parquet(state / DSTS / r.name, row_group_size=ROW_GROUP)
+            catalog.wrote(DSTS, r.name, merged)
         del kept, merged
     elif old is not None and old[DSTS] and wanted.height:
         # only sources held before can have held pairs: the others' pairs are all new
@@ -1100,8 +1180,11 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     if wanted.height:
         if old is None:  # as distinct_pairs sorted them
             wanted.write_parquet(state / DSTS / r.name, row_group_size=ROW_GROUP)
+            catalog.wrote(DSTS, r.name, wanted)
         elif DSTS in layered:
-            sort_by(wanted, pairs).write_parquet(state / DSTS / r.delta, row_group_size=ROW_GROUP)
+            wanted = sort_by(wanted, pairs)
+            wanted.write_parquet(state / DSTS / r.delta, row_group_size=ROW_GROUP)
+            catalog.wrote(DSTS, r.delta, wanted)
         counts.append(_as_base(wanted.lazy().group_by(keys).agg(pl.len().cast(pl.UInt64).alias("n"))))
 
     base = [*held(BASE), *[p[0] for p in parts], *counts]
@@ -1146,6 +1229,7 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
         # the table's key: a defined order, so that the same rows make the same bytes
         df = df if table in ordered else _key_sorted(df, _ORDER[table])
         df.write_parquet(state / table / name, compression="lz4", row_group_size=ROW_GROUP)
+        catalog.wrote(table, name, df)
         if old is None:  # only a full merge's finish_sources takes them (an extension's would hold them for nothing)
             written[table] = df
         del df
@@ -1218,10 +1302,14 @@ def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str]
                                   engine="streaming")
     by_port = ["src", "kind", "dport"]
     day_ports = ports.select(by_port).unique()
-    held_ports = fold([pl.concat(held(PORTS)).join(day_ports.lazy(), on=by_port, how="semi", nulls_equal=True)]
+    # the held rows of the new days' ports: first those of their port numbers (a filter the scan applies as it
+    # reads: ~15 % of a range's held rows pass at dev size), then the joins
+    dports = pl.col("dport").is_in(day_ports["dport"].unique().implode(), nulls_equal=True)
+    held_ports = fold([pl.concat(held(PORTS)).filter(dports).join(day_ports.lazy(), on=by_port, how="semi", nulls_equal=True)]
                       if held(PORTS) else [], PORTS)
-    held_scans = fold([pl.concat(held(PORT_SCANS)).join(scans.lazy().select(_SCAN_KEYS), on=_SCAN_KEYS, how="semi",
-                                                        nulls_equal=True)] if held(PORT_SCANS) else [], PORT_SCANS)
+    held_scans = fold([pl.concat(held(PORT_SCANS)).filter(dports).join(scans.lazy().select(_SCAN_KEYS), on=_SCAN_KEYS,
+                                                                       how="semi", nulls_equal=True)]
+                      if held(PORT_SCANS) else [], PORT_SCANS)
     held_ports, held_scans = pl.collect_all([held_ports, held_scans], engine="streaming")
     before = held_ports.lazy().join(ports.lazy().select(_PORT_KEYS), on=_PORT_KEYS, how="semi", nulls_equal=True)
     after = _fold([before, ports.lazy()], PORTS)
@@ -1320,13 +1408,14 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     else:
         folder, _touched, same_window = previous
         # read once: the untouched sources' rows are kept, the touched ones' updated (its ``ports`` are src_totals')
-        held_profile = pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where).collect()
+        # only the columns kept (the volume is recomputed), split by one packed-key mask (not two joins)
         kept = _PORT_SIDE + (_SCHEDULE if same_window else ())
-        old_profile = held_profile.join(touched, on=keys, how="anti").select(*keys, *kept)
+        held_profile = pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where).select(*keys, *kept).collect()
+        hit = held_profile.select(_src_kind_key().is_in(touched.select(_src_kind_key()).to_series().implode()).fill_null(False)).to_series()
+        old_profile = held_profile.filter(~hit)
         old_totals = old_profile.select(*keys, "ports")
         classes = ["ports", *bh.PORT_CLASS_COUNTS]
-        before = held_profile.lazy().join(touched.lazy(), on=keys, how="semi").select(
-            *keys, *classes, "coverage_dsts_max", "top_ports")
+        before = held_profile.filter(hit).lazy().select(*keys, *classes, "coverage_dsts_max", "top_ports")
         port_counts = (pl.concat([before.select(*keys, *classes), grown["new_ports"].lazy()])
                        .group_by(keys).agg(pl.col(classes).fill_null(0).sum()).filter(pl.col("ports") > 0)
                        .with_columns(pl.col(classes).cast(pl.UInt32)))
@@ -1352,52 +1441,57 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     totals = (base.join(port_totals, on=keys, how="left")
               .with_columns(pl.col("ports").fill_null(0))
               .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
-    # a kind's rows are one lazy plan (two in an extension), collected at once: not a dozen eager steps, each a
-    # collect of its own; kind by kind, so that no more than one kind's intermediate frames are alive
-    out = [pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA)]
-    for kind in base["kind"].unique().sort():
-        mine = pl.col("kind") == kind
-        volume = base.lazy().filter(mine).select(
-            "src", "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
-            *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
-        if previous is None:
-            rescans = (ports.lazy().filter(mine & (pl.col("scans") >= 2))
-                       .select("src", ((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval")))
-        else:  # each interval as often as ports have it: the same values, summed in the same (sorted) order
-            rescans = (intervals_all.lazy().filter(mine)
-                       .select("src", (pl.col("gap") / pl.col("k")).repeat_by(pl.col("n").cast(pl.UInt32)).alias("interval"))
-                       .explode("interval"))
-        intervals = rescans.group_by("src").agg(
-            (pl.col("interval").sort().cum_sum().last() / pl.len()).alias("avg_scan_interval_days"),
-            pl.len().cast(pl.UInt32).alias("ports_rescanned"))
-        per_port = scans.lazy().filter(mine)
-        if previous is None:
-            coverage = per_port.group_by("src").agg(
-                pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean"))
-        else:
-            coverage = coverage_all.lazy().filter(mine).drop("kind")
-        item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
-        top = (per_port.sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
-               .group_by("src", maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
-        fresh = volume
-        if previous is not None:
-            fresh = fresh.join(previous[1].lazy().filter(mine), on="src", how="semi")
-        sched = sch.source_schedules(src_days.lazy().filter(mine), first_day, n_days).lazy()
-        joined = [_join_parts([fresh, port_counts.lazy().filter(mine).drop("kind"), intervals, coverage, top, sched])]
-        if old_profile is not None:  # sources without a packet in the new days: new volume (and schedule)
-            kept = old_profile.lazy().filter(mine).drop("kind")
-            unchanged = [volume.join(kept.select("src"), on="src", how="semi"), kept]
-            joined.append(_join_parts(unchanged if previous[2] else [*unchanged, sched]))
-        out += pl.collect_all([frame.with_columns(pl.lit(kind, ru.KIND_DTYPE).alias("kind"), pl.col("ports", "ports_rescanned").fill_null(0))
-                               .select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)) for frame in joined])
-    return totals, pl.concat(out)
+    # every kind's rows in one lazy plan (two in an extension), keyed by (src, kind), collected at once: not a plan
+    # and a schedule call per kind, each with its fixed costs (benchmarks/RESULTS.md, "Session 12", wt-extend12)
+    volume = base.lazy().select(
+        *keys, "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
+        *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
+    if previous is None:
+        rescans = (ports.lazy().filter(pl.col("scans") >= 2)
+                   .select(*keys, ((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval")))
+    else:  # each interval as often as ports have it: the same values, summed in the same (sorted) order
+        rescans = (intervals_all.lazy()
+                   .select(*keys, (pl.col("gap") / pl.col("k")).repeat_by(pl.col("n").cast(pl.UInt32)).alias("interval"))
+                   .explode("interval"))
+    intervals = rescans.group_by(keys).agg(
+        (pl.col("interval").sort().cum_sum().last() / pl.len()).alias("avg_scan_interval_days"),
+        pl.len().cast(pl.UInt32).alias("ports_rescanned"))
+    per_port = scans.lazy()
+    if previous is None:
+        coverage = per_port.group_by(keys).agg(
+            pl.col("dsts").max().alias("coverage_dsts_max"), pl.col("dsts").mean().alias("coverage_dsts_mean"))
+    else:
+        coverage = coverage_all.lazy()
+    item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
+    top = (per_port.sort([*keys, "packets", "dport", "proto"], descending=[False, False, True, False, False])
+           .group_by(keys, maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
+    fresh = volume if previous is None else volume.join(previous[1].lazy(), on=keys, how="semi")
+    sched = _schedules(src_days, first_day, n_days).lazy()
+    joined = [_join_parts([fresh, port_counts.lazy(), intervals, coverage, top, sched])]
+    if old_profile is not None:  # sources without a packet in the new days: new volume (and schedule)
+        kept = old_profile.lazy()
+        unchanged = [volume.join(kept.select(keys), on=keys, how="semi"), kept]
+        joined.append(_join_parts(unchanged if previous[2] else [*unchanged, sched]))
+    out = pl.collect_all([frame.with_columns(pl.col("ports", "ports_rescanned").fill_null(0))
+                          .select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA)) for frame in joined])
+    # each sorted by (src, kind) here, one range's rows (cheaper than the sort of every range's at the end)
+    return (sort_by(totals, keys, nulls_last=True),
+            sort_by(pl.concat([pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA), *out]), keys, nulls_last=True))
+
+
+def _schedules(src_days: pl.DataFrame, first_day: dt.date | None, n_days: int) -> pl.DataFrame:
+    """:func:`~scantui.analysis.schedule.source_schedules` per (src, kind) of :data:`SRC_DAYS` rows: every kind's
+    sources scored in one call, a (src, kind) keyed as one integer (each source's row is scored on its own:
+    the same values as a call per kind)."""
+    keyed = src_days.lazy().select(_src_kind_key().alias("src"), "day")
+    return sch.source_schedules(keyed, first_day, n_days).with_columns(_unpack(pl.col("src").cast(_U64)))
 
 
 def _join_parts(parts: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
-    """:func:`~scantui.analysis.behaviour.join_parts` of lazy parts (the first lists every source)."""
+    """:func:`~scantui.analysis.behaviour.join_parts` of lazy parts by (src, kind) (the first lists every source)."""
     out = parts[0]
     for part in parts[1:]:
-        out = out.join(part, on="src", how="left")
+        out = out.join(part, on=["src", "kind"], how="left")
     return out
 
 
@@ -1416,7 +1510,7 @@ def _plan_rows(counts: Sequence[pl.DataFrame], buckets: int = 1) -> list[tuple[i
     """:func:`_plan` from the files' rows per /16 (:func:`_net_rows`)."""
     if not counts:
         return []
-    hist = pl.concat(counts).group_by("net").agg(pl.col("rows").cast(pl.Int64).sum()).sort("net")
+    hist = pl.concat(counts, how="vertical_relaxed").group_by("net").agg(pl.col("rows").cast(pl.Int64).sum()).sort("net")
     if hist.height == 0:
         return []
     target = min(ROWS_PER_RANGE, max(1, -(-int(hist["rows"].sum()) // max(1, buckets))))
@@ -1441,10 +1535,12 @@ def _read_json_file(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _concat(files: Sequence[Path], schema: pl.Schema, target: Path, sort: list[str], *, compression: str = "zstd",
+def _concat(files: Sequence[Path], schema: pl.Schema, target: Path, sort: list[str] | None, *, compression: str = "zstd",
             row_group_size: int | None = None) -> None:
+    """*files* into one, sorted by *sort* (None: the files' rows in the files' order)."""
     lf = pl.scan_parquet([str(f) for f in files]) if files else pl.LazyFrame(schema=schema)
-    lf.select(schema.names()).cast(dict(schema)).sort(sort, nulls_last=True).sink_parquet(
+    lf = lf.select(schema.names()).cast(dict(schema))
+    (lf if sort is None else lf.sort(sort, nulls_last=True)).sink_parquet(
         target, compression=compression, row_group_size=row_group_size, engine="streaming")
 
 
