@@ -202,16 +202,20 @@ def _port_days_as_rechecked(rollup: rc.Rollup) -> None:
         assert rd.day_files(dt.date.fromisoformat(day), folder, sessions, no_packets).port_day.name == name, day
 
 
-def test_a_new_session_rechecks_only_the_held_days_holding_its_key(tmp_path, monkeypatch):
+@pytest.mark.parametrize("few", [rd.FEW_CHANGED_KEYS, 0])
+def test_a_new_session_rechecks_only_the_held_days_holding_its_key(tmp_path, monkeypatch, few):
     """Adding the last day of _data(): its key (100 packets on day 1 and 100 on the last) becomes a session; of
     the held days only day 1 holds it: its tool counts are checked against every session and redone, days 2 and
-    3 (holding the session of day 2's key, unchanged) keep their files without their keys joined to the sessions."""
+    3 (holding the session of day 2's key, unchanged) keep their files without their keys joined to the sessions.
+    The changed keys looked up one by one, or (few=0) as one set."""
+    monkeypatch.setattr(rd, "FEW_CHANGED_KEYS", few)
     files = _by_day(_data(), tmp_path / "in")
     first = rc.update_rollup(open_inputs(files[:-1]))
     held = json.loads((first.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
     assert held[str(DAY1)][1] == rd.PORT_DAY_BASE and held[files[1].stem][1] != rd.PORT_DAY_BASE
-    full, changed = _count_held_checks(monkeypatch)
-    added = rc.update_rollup(open_inputs(files))
+    with monkeypatch.context() as m:
+        full, changed = _count_held_checks(m)
+        added = rc.update_rollup(open_inputs(files))
     assert sorted(full) == [str(DAY1), files[-1].stem]
     assert len(changed) == 3 and all(len(keys) == 1 for keys in changed)  # the one new session, each held day
     assert _built(added, "tools") == [f"tools {DAY1}", f"tools {files[-1].stem}"]
@@ -219,7 +223,6 @@ def test_a_new_session_rechecks_only_the_held_days_holding_its_key(tmp_path, mon
     index = json.loads((added.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
     assert index[str(DAY1)][1] != rd.PORT_DAY_BASE
     assert [index[f.stem] for f in files[1:3]] == [held[f.stem] for f in files[1:3]]
-    monkeypatch.undo()
     _port_days_as_rechecked(added.rollup)
     _same_as_scratch(added, files, tmp_path)
 
@@ -236,8 +239,9 @@ def test_a_day_whose_sessions_reach_no_held_day_rechecks_none(tmp_path, monkeypa
     files = _by_day(df, tmp_path / "in")
     first = rc.update_rollup(open_inputs(files[:-1]))
     held = json.loads((first.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
-    full, changed = _count_held_checks(monkeypatch)
-    added = rc.update_rollup(open_inputs(files))
+    with monkeypatch.context() as m:
+        full, changed = _count_held_checks(m)
+        added = rc.update_rollup(open_inputs(files))
     assert full == [last.isoformat()]
     assert len(changed) == 3 and all(keys == changed[0] for keys in changed)  # each held day, the same keys
     assert len(changed[0]) == (1 if case == "new_day_only" else 0)
@@ -246,7 +250,6 @@ def test_a_day_whose_sessions_reach_no_held_day_rechecks_none(tmp_path, monkeypa
     assert {d: index[d] for d in held} == held
     unicorn = added.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item()
     assert unicorn == (151 + 200 if case == "new_day_only" else 151)
-    monkeypatch.undo()
     _port_days_as_rechecked(added.rollup)
     _same_as_scratch(added, files, tmp_path)
 
