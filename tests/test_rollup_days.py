@@ -170,6 +170,90 @@ def test_adding_a_day_rebuilds_it_alone_and_equals_a_fresh_build(tmp_path):
     _same_as_scratch(removed, files[1:], tmp_path)
 
 
+def _count_held_checks(monkeypatch) -> tuple[list[str], list[list[int]]]:
+    """Spy on the tool-count checks: the days whose keys are joined with every session (day_sessions), and the
+    changed keys each held day was checked against."""
+    full, changed = [], []
+    day_sessions, held_port_day = rd.day_sessions, rd.held_port_day
+
+    def spy_full(keys_file, sessions):
+        full.append(keys_file.parent.name[:10])
+        return day_sessions(keys_file, sessions)
+
+    def spy_held(state, name, keys):
+        changed.append(list(keys))
+        return held_port_day(state, name, keys)
+
+    monkeypatch.setattr(rd, "day_sessions", spy_full)
+    monkeypatch.setattr(rd, "held_port_day", spy_held)
+    return full, changed
+
+
+def _port_days_as_rechecked(rollup: rc.Rollup) -> None:
+    """Each day's port_day file in the merged index is the one a full check against every session names."""
+    sessions = pl.read_parquet(rollup.path / rc.SESSIONS)
+    index = json.loads((rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())
+    for day, (state, name) in index["days"].items():
+        folder = rollup.path.parents[1] / "days" / "state" / state
+
+        def no_packets():
+            raise AssertionError("every file exists: nothing to build")
+
+        assert rd.day_files(dt.date.fromisoformat(day), folder, sessions, no_packets).port_day.name == name, day
+
+
+@pytest.mark.parametrize("few", [rd.FEW_CHANGED_KEYS, 0])
+def test_a_new_session_rechecks_only_the_held_days_holding_its_key(tmp_path, monkeypatch, few):
+    """Adding the last day of _data(): its key (100 packets on day 1 and 100 on the last) becomes a session; of
+    the held days only day 1 holds it: its tool counts are checked against every session and redone, days 2 and
+    3 (holding the session of day 2's key, unchanged) keep their files without their keys joined to the sessions.
+    The changed keys looked up one by one, or (few=0) as one set."""
+    monkeypatch.setattr(rd, "FEW_CHANGED_KEYS", few)
+    files = _by_day(_data(), tmp_path / "in")
+    first = rc.update_rollup(open_inputs(files[:-1]))
+    held = json.loads((first.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
+    assert held[str(DAY1)][1] == rd.PORT_DAY_BASE and held[files[1].stem][1] != rd.PORT_DAY_BASE
+    with monkeypatch.context() as m:
+        full, changed = _count_held_checks(m)
+        added = rc.update_rollup(open_inputs(files))
+    assert sorted(full) == [str(DAY1), files[-1].stem]
+    assert len(changed) == 3 and all(len(keys) == 1 for keys in changed)  # the one new session, each held day
+    assert _built(added, "tools") == [f"tools {DAY1}", f"tools {files[-1].stem}"]
+    assert added.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 351
+    index = json.loads((added.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
+    assert index[str(DAY1)][1] != rd.PORT_DAY_BASE
+    assert [index[f.stem] for f in files[1:3]] == [held[f.stem] for f in files[1:3]]
+    _port_days_as_rechecked(added.rollup)
+    _same_as_scratch(added, files, tmp_path)
+
+
+@pytest.mark.parametrize("case", ["new_day_only", "none"])
+def test_a_day_whose_sessions_reach_no_held_day_rechecks_none(tmp_path, monkeypatch, case):
+    """A new day whose new session's key no held day holds (new_day_only), or with no new session (none):
+    no held day's keys are joined to the sessions, each keeps its file; the tables equal a fresh build."""
+    df = _data()
+    last = DAY1 + dt.timedelta(days=3)
+    df = df.filter(~((pl.col("src") == UNICORN_SRC) & (pl.col("sport") == 40000)))  # day 1 and the last's key
+    if case == "new_day_only":
+        df = pl.concat([df, _unicorn(last, 200, sport=42000)]).sort("ts")
+    files = _by_day(df, tmp_path / "in")
+    first = rc.update_rollup(open_inputs(files[:-1]))
+    held = json.loads((first.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
+    with monkeypatch.context() as m:
+        full, changed = _count_held_checks(m)
+        added = rc.update_rollup(open_inputs(files))
+    assert full == [last.isoformat()]
+    assert len(changed) == 3 and all(keys == changed[0] for keys in changed)  # each held day, the same keys
+    assert len(changed[0]) == (1 if case == "new_day_only" else 0)
+    assert _built(added, "tools") == ([f"tools {last}"] if case == "new_day_only" else [])
+    index = json.loads((added.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
+    assert {d: index[d] for d in held} == held
+    unicorn = added.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item()
+    assert unicorn == (151 + 200 if case == "new_day_only" else 151)
+    _port_days_as_rechecked(added.rollup)
+    _same_as_scratch(added, files, tmp_path)
+
+
 def test_an_hourly_file_updates_its_day_only(tmp_path):
     df = _data()
     files = _by_day(df.filter(pl.col("ts").dt.date() != DAY1), tmp_path / "in")

@@ -545,6 +545,8 @@ class _DayBuilder:
         self.actions: list[Action] = []
         self.split: list[_Split] = []
         self.superseded: Path | None = None  # the rollup whose merged state this build extended
+        # per held day of the rollup the sessions extended: its port_day file name and the keys that became sessions
+        self.held: dict[str, tuple[str, list[int]]] = {}
 
     def build(self, out: Path, meta: dict[str, Any], unicorn_min_packets: int) -> None:
         started = time.perf_counter()
@@ -561,7 +563,8 @@ class _DayBuilder:
         sessions_file = out / SESSIONS  # read by the tool-count tasks, and kept (see Rollup.packet_source)
         sessions.write_parquet(sessions_file)
         jobs = [{"day": day, "state": str(state), "sessions": str(sessions_file), "frames": self._frames(covering[day]),
-                 "opts": self.dataset.opts, **self._direct(covering[day])} for day, state in zip(days, states)]
+                 "opts": self.dataset.opts, "held": self.held.get(day), **self._direct(covering[day])}
+                for day, state in zip(days, states)]
         step = self._step("tool counts", 0.7, 0.15)
         results = self.runner.map(day_port_day, jobs, lambda i, n, job: step(i, n, job["day"]))
         files = []
@@ -607,8 +610,13 @@ class _DayBuilder:
             except OSError:
                 pass
             else:
-                return rd.extend_sessions(old, [s / rd.KEYS for d, s in zip(days, states) if d in held],
-                                          [s / rd.KEYS for d, s in zip(days, states) if d not in held], min_packets)
+                new = rd.extend_sessions(old, [s / rd.KEYS for d, s in zip(days, states) if d in held],
+                                         [s / rd.KEYS for d, s in zip(days, states) if d not in held], min_packets)
+                changed = new.join(old.cast(dict(rd.SESSIONS_SCHEMA)), on="unicorn_key", how="anti")["unicorn_key"]
+                files = rd.held_files(previous)
+                self.held = {d: (files[d][1], changed.to_list()) for d, s in zip(days, states)
+                             if d in files and files[d][0] == s.name}
+                return new
         return rd.merge_sessions([s / rd.KEYS for s in states], min_packets, map=self.runner.map)
 
     def _step(self, verb: str, start: float, share: float) -> Callable[[int, int, str], None]:
@@ -880,10 +888,13 @@ def day_port_day(job: dict[str, Any]) -> tuple[rd.DayFiles, bool, float]:
     day, state = job["day"], Path(job["state"])
     before = set(state.glob("port_day-*.parquet"))
     t0 = time.perf_counter()
-    sessions = pl.read_parquet(job["sessions"])
+    # a day the extended rollup held is re-checked against every session only when a new one may be among its keys
+    held = rd.held_port_day(state, *job["held"]) if job.get("held") else None
+    sessions = None if held else pl.read_parquet(job["sessions"])
     with _direct_unchanged(job):
         files = rd.day_files(dt.date.fromisoformat(day), state, sessions,
-                             lambda: rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]))
+                             lambda: rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]),
+                             port_day=held)
     built = files.port_day.name != rd.PORT_DAY_BASE and files.port_day not in before
     try:
         _check_direct(job)
