@@ -339,3 +339,15 @@ def test_source_ranges_are_the_greedy_walks_ranges(seed):
         assert source_ranges(rows.lazy(), budget, total_first=True) == source_ranges(rows.lazy(), budget)
     one = pl.DataFrame({"src": [7], "packets": [500]}, schema={"src": pl.UInt32, "packets": pl.UInt32})
     assert source_ranges(one.lazy(), 100) == [(7, 7)] and source_ranges(one.lazy(), 500) == [None]
+
+
+def test_a_kept_list_is_the_same_bytes_whatever_order_its_rows_came_in(tmp_path):
+    import polars as pl
+
+    from scantui.analysis.port_lists import write_kept
+
+    table = pl.DataFrame({"src": [7, 3, 9, 1, 5], "packets": [1, 2, 3, 4, 5]}, schema={"src": pl.UInt32, "packets": pl.UInt64})
+    write_kept(tmp_path / "a.parquet", table)
+    write_kept(tmp_path / "b.parquet", table.sample(fraction=1.0, shuffle=True, seed=3))
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    assert pl.read_parquet(tmp_path / "a.parquet")["src"].to_list() == [1, 3, 5, 7, 9]

@@ -148,7 +148,9 @@ def read_kept(path: Path) -> pl.DataFrame | None:
 
 
 def write_kept(path: Path, table: pl.DataFrame) -> None:
-    """*table* at *path*, renamed into place once written; nothing when the folder cannot be written."""
+    """*table* at *path*, sorted by source (its group-bys' order varies run to run: the same rollup keeps the same
+    bytes), renamed into place once written; nothing when the folder cannot be written."""
+    table = table.sort("src")
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         path.parent.mkdir(exist_ok=True)
