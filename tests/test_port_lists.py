@@ -342,7 +342,6 @@ def test_source_ranges_are_the_greedy_walks_ranges(seed):
 
 
 def test_a_kept_list_is_the_same_bytes_whatever_order_its_rows_came_in(tmp_path):
-
     from scantui.analysis.port_lists import write_kept
 
     table = pl.DataFrame({"src": [7, 3, 9, 1, 5], "packets": [1, 2, 3, 4, 5]}, schema={"src": pl.UInt32, "packets": pl.UInt64})
