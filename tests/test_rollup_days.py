@@ -358,6 +358,35 @@ def test_extending_sessions_holds_one_key_range_at_a_time(tmp_path, monkeypatch)
     assert_frame_equal(got, rd.merge_sessions(keys, min_packets))
 
 
+
+def test_extending_sessions_reads_exact_counts_only_for_keys_that_may_pass(tmp_path):
+    """An extension bounds each new key's held count by its held rows of two or more, each other held day
+    counting it at most once, and reads the exact counts only for the keys whose bound may pass: the
+    sessions are still exactly those of merging every day (a key passing by ones alone, one by a heavy
+    held day, and keys one short of the threshold)."""
+    def day(name, rows):
+        path = tmp_path / f"{name}.parquet"
+        pl.DataFrame(sorted(rows.items()), schema=rd.KEY_COUNTS_SCHEMA, orient="row").write_parquet(path)
+        return path
+
+    min_packets = 5
+    # 1: once a held day (4) + 2 new = 6 passes; 2: 4 + 1 = 5 does not; 3: 4 heavy + 2 new passes;
+    # 4: 3 heavy in one day + 1 + 1 new = 5 does not; 5: 2 new only; 6: held only; 7: a held session
+    held = [day("h0", {1: 1, 2: 1, 3: 4, 4: 3, 6: 9, 7: 9}), day("h1", {1: 1, 2: 1, 4: 1}),
+            day("h2", {1: 1, 2: 1}), day("h3", {1: 1, 2: 1, 5: 1})]
+    new = [day("n0", {1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 7: 1}), day("n1", {1: 1, 3: 1, 5: 1})]
+    old = rd.merge_sessions(held, min_packets)
+    assert old["unicorn_key"].to_list() == [6, 7]
+    got = rd.extend_sessions(old, held, new, min_packets)
+    assert got["unicorn_key"].to_list() == [1, 3, 6, 7]
+    assert_frame_equal(got, rd.merge_sessions([*held, *new], min_packets))
+    counts = pl.DataFrame({"unicorn_key": [1, 2, 3, 4, 5], "n": [2, 1, 2, 1, 2]},
+                          schema={"unicorn_key": pl.UInt32(), "n": pl.UInt64()})
+    maybe = rd._maybe_sessions([str(f) for f in held], pl.lit(True), counts, min_packets)
+    # bounds: 2 + 4 days, 1 + 4 days (cannot pass), 2 + 4 + 3 days, 1 + 3 + 3 days, 2 + 4 days
+    assert sorted(maybe["unicorn_key"].to_list()) == [1, 3, 4, 5]
+
+
 def _per_day_partials(d: rd.DayFiles, where: pl.Expr) -> list[pl.LazyFrame]:
     """The merge's partials of one day as the merge computed them before one scan read every day
     (a group-by per day and file): the reference the one-scan partials are checked against."""
