@@ -1,5 +1,5 @@
 """``scantui`` as a shell user drives it: options before or after the paths, a pipe closed early (``| head -1``),
-stderr closed (``2>&-``).
+stderr closed (``2>&-``), stdout closed (``>&-``).
 
 The closed-pipe and closed-stderr tests run real processes; the option routing runs through click's runner and a
 real process. None depends on the terminal's size (``COLUMNS`` is removed).
@@ -242,3 +242,31 @@ def test_a_closed_stderr_through_a_shell(tmp_path):
     done = subprocess.run(["sh", "-c", script], capture_output=True, env=_env(), cwd=tmp_path, timeout=300)
     assert done.stdout.decode() == "rc=0\n" and done.stderr == b""
     assert json.loads((tmp_path / "out.json").read_text())["packets"] > 0
+
+
+# ---------------------------------------------------------------- stdout closed
+
+
+@pytest.mark.parametrize("args", [
+    ["info", SAMPLE],
+    ["scanners", SAMPLE, "--csv"],
+    ["scanners", "--json", SAMPLE],
+    ["--help"],
+    ["--version"],
+])
+def test_a_closed_stdout_is_one_error_line_and_status_2(args):
+    """``scantui ... >&-``: said in one line, exit 2, as ``ls >&-`` (was a traceback: ``sys.stdout`` is None)."""
+    done = subprocess.run([sys.executable, "-m", "scantui", *args], stderr=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL, env=_env(), timeout=300, preexec_fn=lambda: os.close(1))
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines()[-1:] == ["scantui: error: <stdout>: cannot write: stdout is closed"]
+    assert "Traceback" not in done.stderr.decode()
+
+
+def test_a_closed_stdout_through_a_shell_when_the_output_is_a_file(tmp_path):
+    """``packets -o OUT >&-`` writes nothing to stdout: it works, and the capture is not disturbed."""
+    script = (f'"{sys.executable}" -m scantui packets "{SAMPLE}" --port 23 -o out.pcap >&-; echo "rc=$?" >&2; '
+              f'"{sys.executable}" -m scantui packets "{SAMPLE}" --port 23 -o again.pcap')
+    done = subprocess.run(["sh", "-c", script], capture_output=True, env=_env(), cwd=tmp_path, timeout=300)
+    assert "rc=0" in done.stderr.decode().splitlines()
+    assert (tmp_path / "out.pcap").read_bytes() == (tmp_path / "again.pcap").read_bytes()
