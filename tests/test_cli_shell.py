@@ -100,6 +100,25 @@ def test_unknown_option_and_mistyped_command(opened, tmp_path, monkeypatch):
     assert opened[0][0] == ["scaners"]
 
 
+def test_a_file_named_like_a_command_is_said_when_the_command_lacks_its_paths(opened, tmp_path, monkeypatch):
+    """``scantui scanners`` beside a file named scanners: the command runs (no paths: a usage error), and the
+    error says how to open the file; ``./scanners`` and ``-- scanners`` open it."""
+    monkeypatch.chdir(tmp_path)
+    from clihelp import run_captured
+
+    Path("scanners").write_text("")
+    done = run_captured(["scanners"])
+    assert done.returncode == 2
+    assert done.stderr.endswith("(see 'scantui scanners --help'); to open the file 'scanners' here: "
+                                "'scantui ./scanners'\n")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["./scanners"], prog_name="scantui").exit_code == 0
+    assert runner.invoke(cli, ["--", "scanners"], prog_name="scantui").exit_code == 0
+    assert [paths for paths, _ in opened] == [["./scanners"], ["scanners"]]
+    Path("scanners").unlink()
+    assert "to open the file" not in run_captured(["scanners"]).stderr
+
+
 def test_options_before_the_paths_in_a_real_process(tmp_path):
     """The options are taken (the bad --window is what fails, before any TUI), and a typo is one clear line."""
     labels = tmp_path / "labels.yaml"

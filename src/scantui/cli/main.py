@@ -235,7 +235,12 @@ def _flush_or_quiet() -> None:
 def _usage_hint(exc: click.ClickException) -> str:
     ctx = getattr(exc, "ctx", None)
     if isinstance(exc, click.UsageError) and ctx is not None:
-        return f" (see '{ctx.command_path} --help')"
+        hint = f" (see '{ctx.command_path} --help')"
+        name = ctx.info_name or ""
+        # ``scantui scanners`` beside a file named scanners: the command wins; say how to open the file
+        if isinstance(exc, click.MissingParameter) and ctx.parent is not None and name and os.path.lexists(name):
+            hint += f"; to open the file {name!r} here: '{ctx.parent.info_name} ./{name}'"
+        return hint
     return ""
 
 
