@@ -1,5 +1,5 @@
 """``scantui`` as a shell user drives it: options before or after the paths, a pipe closed early (``| head -1``),
-stderr closed (``2>&-``).
+stderr closed (``2>&-``), stdout closed (``>&-``).
 
 The closed-pipe and closed-stderr tests run real processes; the option routing runs through click's runner and a
 real process. None depends on the terminal's size (``COLUMNS`` is removed).
@@ -98,6 +98,25 @@ def test_unknown_option_and_mistyped_command(opened, tmp_path, monkeypatch):
     Path("scaners").write_text("")  # a file of that name is a path: open is run on it
     assert runner.invoke(cli, ["scaners"], prog_name="scantui").exit_code == 0
     assert opened[0][0] == ["scaners"]
+
+
+def test_a_file_named_like_a_command_is_said_when_the_command_lacks_its_paths(opened, tmp_path, monkeypatch):
+    """``scantui scanners`` beside a file named scanners: the command runs (no paths: a usage error), and the
+    error says how to open the file; ``./scanners`` and ``-- scanners`` open it."""
+    monkeypatch.chdir(tmp_path)
+    from clihelp import run_captured
+
+    Path("scanners").write_text("")
+    done = run_captured(["scanners"])
+    assert done.returncode == 2
+    assert done.stderr.endswith("(see 'scantui scanners --help'); to open the file 'scanners' here: "
+                                "'scantui ./scanners'\n")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["./scanners"], prog_name="scantui").exit_code == 0
+    assert runner.invoke(cli, ["--", "scanners"], prog_name="scantui").exit_code == 0
+    assert [paths for paths, _ in opened] == [["./scanners"], ["scanners"]]
+    Path("scanners").unlink()
+    assert "to open the file" not in run_captured(["scanners"]).stderr
 
 
 def test_options_before_the_paths_in_a_real_process(tmp_path):
@@ -242,3 +261,31 @@ def test_a_closed_stderr_through_a_shell(tmp_path):
     done = subprocess.run(["sh", "-c", script], capture_output=True, env=_env(), cwd=tmp_path, timeout=300)
     assert done.stdout.decode() == "rc=0\n" and done.stderr == b""
     assert json.loads((tmp_path / "out.json").read_text())["packets"] > 0
+
+
+# ---------------------------------------------------------------- stdout closed
+
+
+@pytest.mark.parametrize("args", [
+    ["info", SAMPLE],
+    ["scanners", SAMPLE, "--csv"],
+    ["scanners", "--json", SAMPLE],
+    ["--help"],
+    ["--version"],
+])
+def test_a_closed_stdout_is_one_error_line_and_status_2(args):
+    """``scantui ... >&-``: said in one line, exit 2, as ``ls >&-`` (was a traceback: ``sys.stdout`` is None)."""
+    done = subprocess.run([sys.executable, "-m", "scantui", *args], stderr=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL, env=_env(), timeout=300, preexec_fn=lambda: os.close(1))
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines()[-1:] == ["scantui: error: <stdout>: cannot write: stdout is closed"]
+    assert "Traceback" not in done.stderr.decode()
+
+
+def test_a_closed_stdout_through_a_shell_when_the_output_is_a_file(tmp_path):
+    """``packets -o OUT >&-`` writes nothing to stdout: it works, and the capture is not disturbed."""
+    script = (f'"{sys.executable}" -m scantui packets "{SAMPLE}" --port 23 -o out.pcap >&-; echo "rc=$?" >&2; '
+              f'"{sys.executable}" -m scantui packets "{SAMPLE}" --port 23 -o again.pcap')
+    done = subprocess.run(["sh", "-c", script], capture_output=True, env=_env(), cwd=tmp_path, timeout=300)
+    assert "rc=0" in done.stderr.decode().splitlines()
+    assert (tmp_path / "out.pcap").read_bytes() == (tmp_path / "again.pcap").read_bytes()

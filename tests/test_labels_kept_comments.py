@@ -78,3 +78,27 @@ def test_the_comments_stay_through_several_saves_of_one_store(tmp_path):
         assert text.count(line) == 1, line
     assert text.index("# above C") < text.index("- id: C") and text.index("# above s2") < text.index("- ip: 192.0.2.2")
     assert "\n\n  # above C\n  - id: C\n" in text  # the blank line too, where it was
+
+
+@pytest.mark.parametrize("style", [str, column0], ids=["indented", "column0"])
+@pytest.mark.parametrize("note", ["D", "two\nlines"])
+def test_groups_and_notes_added_go_above_the_comment_lines_after_their_list(tmp_path, style, note):
+    """An item added after a list's last one goes above the comment lines below that item at the dashes' column
+    or left of it (they head what follows: 'sources:', the end of the file), save after save (was: below them,
+    '# the end' then the new note)."""
+    from scantui.labels.model import Group
+
+    path = tmp_path / "labels.yaml"
+    path.write_text(style(TEXT))
+    store = LabelsStore.load(path, now=lambda: T0, author="ana")
+    for i, gid in enumerate(("D", "E")):
+        store.add(Group(id=gid, verdict="unsure", members=(f"192.0.2.{20 + i}",)))
+        store.set_source(f"192.0.2.{30 + i}", note=note + gid)
+        store.save()
+        text = path.read_text()
+        assert text.index(f"- id: {gid}") < text.index("# after the last group") < text.index("\nsources:\n")
+        assert text.index(f"- ip: 192.0.2.{30 + i}") < text.index("# the end") and text.endswith("# the end\n")
+        for line in ("# the team's labels", "# above A", "# above B", "# above C", "# after the last group",
+                     "# above s1", "# above s2", "# the end", "# A's own"):
+            assert text.count(line) == 1, line
+        assert read_snapshot(path).groups == store.groups and read_snapshot(path).sources == store.sources

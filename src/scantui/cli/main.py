@@ -18,7 +18,7 @@ import click
 
 from scantui import __version__
 from scantui.cli import allocator
-from scantui.cli.output import write_out
+from scantui.cli.output import name_stdout_error, write_out
 from scantui.cli.write_errors import os_error_message
 from scantui.errors import ScantuiError
 from scantui.io import native_stderr
@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning expected failures into one line and exit 2."""
     allocator.settle()  # before polars loads (see scantui.cli.allocator)
     _closed_stderr_to_devnull()
+    _closed_stdout_kept_unwritable()
     if not os.environ.get("SCANTUI_DEBUG"):  # a polars panic: Rust's own lines on stderr, not its backtrace
         os.environ["RUST_BACKTRACE"] = "0"
     _filter_native_stderr()
@@ -137,6 +138,27 @@ def _closed_stderr_to_devnull() -> None:
                                                        errors="backslashreplace")
 
 
+def _closed_stdout_kept_unwritable() -> None:
+    """``scantui ... >&-``: fd 1 taken by /dev/null opened read-only, so that a write to stdout fails as on
+    the closed descriptor (one error line, exit 2, as ``ls >&-``) while a command writing no stdout
+    (``-o FILE``) works, and the next file opened (an output, a cache) cannot become fd 1 and receive the
+    table. Python starts with ``sys.stdout`` None then (a write was an AttributeError, a traceback)."""
+    try:
+        os.fstat(1)
+        return
+    except OSError:
+        pass
+    try:
+        fd = os.open(os.devnull, os.O_RDONLY)
+        if fd != 1:
+            os.dup2(fd, 1)
+            os.close(fd)
+    except OSError:
+        return
+    if sys.stdout is None:
+        sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), errors="backslashreplace")
+
+
 def _run(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -160,6 +182,8 @@ def _run(argv: list[str] | None) -> None:
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             _quiet_closed_pipe()
+        if exc.errno == errno.EBADF and exc.filename is None:  # click's own echo (--help) to a closed stdout
+            name_stdout_error(exc)
         _fail(os_error_message(exc), 2)
     except Exception as exc:  # noqa: BLE001 - last resort: stay one line unless debugging
         polars_error = _polars_error_type()
@@ -203,12 +227,20 @@ def _flush_or_quiet() -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_closed_pipe()
+    except OSError as exc:  # stdout closed (>&-), a full disk: --help's text could not be written
+        name_stdout_error(exc)
+        _fail(os_error_message(exc), 2)
 
 
 def _usage_hint(exc: click.ClickException) -> str:
     ctx = getattr(exc, "ctx", None)
     if isinstance(exc, click.UsageError) and ctx is not None:
-        return f" (see '{ctx.command_path} --help')"
+        hint = f" (see '{ctx.command_path} --help')"
+        name = ctx.info_name or ""
+        # ``scantui scanners`` beside a file named scanners: the command wins; say how to open the file
+        if isinstance(exc, click.MissingParameter) and ctx.parent is not None and name and os.path.lexists(name):
+            hint += f"; to open the file {name!r} here: '{ctx.parent.info_name} ./{name}'"
+        return hint
     return ""
 
 

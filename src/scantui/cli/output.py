@@ -30,7 +30,8 @@ import click
 from scantui.safetext import csv_safe, json_safe, safe_line
 
 __all__ = ["message", "print_csv", "print_json", "print_jsonl", "print_mapping", "print_table", "stderr_console",
-           "stdout_console", "utc_text", "write_out"]
+           "stdout_console", "utc_text", "name_stdout_error",
+           "write_out"]
 
 
 #: Rows rendered and written at a time by the printers below (a piece's bytes are what a closed pipe costs).
@@ -78,9 +79,16 @@ def write_out(text: str | bytes = "") -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        if exc.filename is None:
-            exc.filename = "<stdout>"
+        name_stdout_error(exc)
         raise
+
+
+def name_stdout_error(exc: OSError) -> None:
+    """Name stdout in *exc*, a failed write to it, and say so where stdout is closed (``scantui ... >&-``)."""
+    if exc.filename is None:
+        exc.filename = "<stdout>"
+    if exc.errno == errno.EBADF:
+        exc.strerror = "cannot write: stdout is closed"
 
 
 def message(text: str) -> None:

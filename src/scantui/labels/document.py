@@ -43,7 +43,8 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.timestamp import TimeStamp
 
 from scantui.errors import InputError
-from scantui.labels.kept_comments import holds_comments, keep_between, keep_block_comments
+from scantui.labels.kept_comments import (attach_after, holds_comments, keep_after_last, keep_between,
+                                         keep_block_comments)
 from scantui.labels.line_merge import merge_lines
 from scantui.labels.model import (
     FIELD_ORDER,
@@ -435,6 +436,9 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
         seq.fa.set_block_style()  # "groups: []" grows into one group a block
     by_key = {str(node[key]): node for node in seq}
     wanted = {getattr(r, key) for r in records}
+    below = None
+    if len(seq) and records and str(seq[-1][key]) in wanted and getattr(records[-1], key) != str(seq[-1][key]):
+        below = keep_after_last(seq, lines)  # an item will follow the last one: it goes above the lines below it
     keep_between(seq, {i for i in range(len(seq)) if str(seq[i][key]) not in wanted}, lines)
     for i in reversed(range(len(seq))):
         if str(seq[i][key]) not in wanted:
@@ -449,6 +453,8 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
         if j != i:
             del seq[j]
             seq.insert(i, node)
+    if below:
+        attach_after(seq[-1], below)
 
 
 # -- minimal-diff rewrite -------------------------------------------------------

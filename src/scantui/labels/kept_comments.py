@@ -10,6 +10,11 @@ to the kept item below (a comment before it) or to the end of the list.
 
 What goes with a removed item: only what is inside it (end-of-line comments,
 comments between its fields). The lines above it stay, above the next item.
+
+An item added after the last one goes above the comment lines that follow the
+list (``# notes\nsources:``, ``# the end``): :func:`keep_after_last` takes
+them from the last item, where ruamel attached them, :func:`attach_after` puts
+them below the new last item.
 """
 
 from __future__ import annotations
@@ -145,3 +150,82 @@ def keep_block_comments(doc: Any, key: str, before: str, lines: list[str]) -> No
         kept.extend(lines[top:end])
     if kept:
         above.ca.end = [*(getattr(above.ca, "end", None) or []), _token("".join(kept))]
+
+
+def _last_token(node: Any) -> tuple[list[Any], int] | None:
+    """The slot (list, index) of the comment token ruamel attached after the last value of *node* (an item)."""
+    while True:
+        if isinstance(node, dict) and len(node):
+            key = list(node)[-1]
+            child, slot, at = node[key], node.ca.items.get(key), 2
+        elif isinstance(node, list) and len(node) and hasattr(node, "ca"):
+            key = len(node) - 1
+            child, slot, at = node[key], node.ca.items.get(key), 0
+        else:
+            return None
+        if slot and len(slot) > at and isinstance(slot[at], CommentToken):
+            return slot, at
+        if not hasattr(child, "ca") or not len(child) or getattr(child, "fa", None) is None or child.fa.flow_style():
+            return None
+        node = child
+
+
+def keep_after_last(seq: CommentedSeq, lines: list[str]) -> str | None:
+    """Before items are added after the last item of *seq* (parsed from *lines*): the comment and blank lines below
+    that item at the list's dash column or left of it, which ruamel attached to its last value, taken from it and
+    returned, for :func:`attach_after` to put below the new last item (they head what follows the list)."""
+    n = len(seq)
+    if not n or not lines or seq.lc.data.get(0) is None:  # (the first item's column: the dashes')
+        return None
+    found = _last_token(seq[n - 1])
+    if found is None:
+        return None
+    slot, at = found
+    token = slot[at]
+    mark = getattr(token, "start_mark", None)
+    line = getattr(mark, "line", None)
+    dash = seq.lc.item(0)[1] - 2
+    parts = token.value.splitlines(True)
+    if line is None:  # made by attach_after on an earlier save of this tree: the line end, then the lines as they were
+        if not token.value.startswith("\n") and not token.value.lstrip(" ").startswith("#"):
+            return None
+        texts, first = parts, 1
+    else:
+        if token.value.startswith("\n"):  # the value's line end, blank lines, the first comment on the mark's line
+            j = next((k for k in range(1, len(parts)) if parts[k].strip()), None)
+            if j is None:
+                return None
+            line, first = line - j, 1
+        else:  # an end-of-line comment stays on its line
+            first = 1 if 0 <= line < len(lines) and lines[line][:mark.column].strip() else 0
+        if line < 0 or line + len(parts) > len(lines) or any(
+                lines[line + k].strip() != parts[k].strip() for k in range(first, len(parts))):
+            return None  # the token is not the text's lines: leave it
+        texts = lines[line:line + len(parts)]
+    k = len(parts)
+    while k > first and (not texts[k - 1].strip() or _outside(texts[k - 1], dash)):
+        k -= 1
+    if k == len(parts):
+        return None
+    moved = "".join(texts[k:])
+    if k:
+        token.value = "".join(parts[:k])
+    else:
+        slot[at] = None
+    return moved
+
+
+def attach_after(node: Any, text: str) -> None:
+    """Put the comment and blank lines *text* below *node* (a new last item: a mapping of scalars), where ruamel
+    would have attached them when reading (its last value's end-of-line slot, the line's end first)."""
+    if not isinstance(node, dict) or not len(node):
+        return
+    key = list(node)[-1]
+    slot = node.ca.items.setdefault(key, [None, None, None, None])
+    old = slot[2].value if isinstance(slot[2], CommentToken) else "\n"
+    slot[2] = CommentToken(old + text, CommentMark(0), None)
+
+
+def _outside(line: str, dash: int) -> bool:
+    text = line.lstrip(" ")
+    return text.startswith("#") and len(line) - len(text) <= dash
