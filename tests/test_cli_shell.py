@@ -289,3 +289,16 @@ def test_a_closed_stdout_through_a_shell_when_the_output_is_a_file(tmp_path):
     done = subprocess.run(["sh", "-c", script], capture_output=True, env=_env(), cwd=tmp_path, timeout=300)
     assert "rc=0" in done.stderr.decode().splitlines()
     assert (tmp_path / "out.pcap").read_bytes() == (tmp_path / "again.pcap").read_bytes()
+
+
+# ---------------------------------------------------------------- the TUI without a terminal
+
+
+def test_the_tui_without_a_terminal_is_one_error_line_not_a_spinning_app(tmp_path):
+    # cron, '< /dev/null': Textual's terminal driver would read end-of-file from stdin forever
+    done = subprocess.run([sys.executable, "-m", "scantui", str(SAMPLE), "--labels", str(tmp_path / "l.yaml")],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith("scantui: error: the TUI needs a terminal: standard input")
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
+    assert not (tmp_path / "l.yaml").exists()

@@ -19,6 +19,7 @@ guards every notification, title and paste goes through.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,20 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
         self.labels_poll: float | None = LABELS_POLL  # None: never look (tests call check_labels_file)
         self.init_native_output()
 
+    def run(self, *args: Any, headless: bool = False, **kwargs: Any) -> Any:
+        """Textual's ``run``, refused with one error line (exit 2) without a terminal on stdin and stderr (cron,
+        ``< /dev/null``, data piped into ``-``): the terminal driver reads keys from fd 0 and draws on fd 2, and
+        on end-of-file it would spin. A browser session of ``scantui serve`` names its driver (TEXTUAL_DRIVER)."""
+        if not headless and not os.environ.get("TEXTUAL_DRIVER"):
+            from scantui.errors import UsageError
+            from scantui.io.native_stderr import terminal_fd
+
+            missing = [name for name, fd in (("standard input", 0), ("standard error", terminal_fd())) if not _isatty(fd)]
+            if missing:
+                raise UsageError(f"the TUI needs a terminal: {' and '.join(missing)} "
+                                 f"{'are not terminals' if len(missing) > 1 else 'is not one'} (for text output use a command such as 'scantui scanners PATH')")
+        return super().run(*args, headless=headless, **kwargs)
+
     def get_driver_class(self) -> Any:
         """Textual's driver for this platform; on Linux and macOS one that keeps native code's writes to fd 2 off
         the screen (:mod:`scantui.tui.native_stderr`)."""
@@ -162,3 +177,10 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
         if isinstance(event, events.Paste) and not event.is_forwarded:
             event.text = paste_text(event.text)
         await super().on_event(event)
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:  # closed
+        return False
