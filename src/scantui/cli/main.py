@@ -121,19 +121,7 @@ def _closed_stderr_to_devnull() -> None:
     """``scantui ... 2>&-``: fd 2 opened on /dev/null, so the command does its work and exits as it would,
     its messages going nowhere. Python starts with ``sys.stderr`` None then (every message would fail), and
     the next file opened would get fd 2 and receive what native code writes there."""
-    try:
-        os.fstat(2)
-        return
-    except OSError:
-        pass
-    try:
-        fd = os.open(os.devnull, os.O_WRONLY)
-        if fd != 2:
-            os.dup2(fd, 2)
-            os.close(fd)
-    except OSError:
-        return
-    if sys.stderr is None:
+    if _fill_closed_fd(2, os.O_WRONLY) and sys.stderr is None:
         sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True,
                                                        errors="backslashreplace")
 
@@ -143,20 +131,25 @@ def _closed_stdout_kept_unwritable() -> None:
     the closed descriptor (one error line, exit 2, as ``ls >&-``) while a command writing no stdout
     (``-o FILE``) works, and the next file opened (an output, a cache) cannot become fd 1 and receive the
     table. Python starts with ``sys.stdout`` None then (a write was an AttributeError, a traceback)."""
+    if _fill_closed_fd(1, os.O_RDONLY) and sys.stdout is None:
+        sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), errors="backslashreplace")
+
+
+def _fill_closed_fd(target: int, flags: int) -> bool:
+    """*target* opened on /dev/null with *flags* when it is closed; True when it was filled."""
     try:
-        os.fstat(1)
-        return
+        os.fstat(target)
+        return False
     except OSError:
         pass
     try:
-        fd = os.open(os.devnull, os.O_RDONLY)
-        if fd != 1:
-            os.dup2(fd, 1)
+        fd = os.open(os.devnull, flags)
+        if fd != target:
+            os.dup2(fd, target)
             os.close(fd)
     except OSError:
-        return
-    if sys.stdout is None:
-        sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), errors="backslashreplace")
+        return False
+    return True
 
 
 def _run(argv: list[str] | None) -> None:
