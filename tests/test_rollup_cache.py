@@ -248,3 +248,16 @@ def test_an_older_layout_is_never_served(packets, cache_dir, monkeypatch):
     meta = ru.read_meta(new.path) | {"layout_version": 1}
     ru.write_meta(new.path, meta)  # an old build at the new key: rebuilt, not served
     assert rc.open_rollup(open_inputs([packets])).meta["layout_version"] == ru.LAYOUT_VERSION
+
+
+def test_a_one_day_rollup_says_day_not_days(tmp_path, capsys, monkeypatch):
+    from canonical import make_canonical
+    from clihelp import run
+
+    path = tmp_path / "one.parquet"
+    make_canonical(n=500, days=1).write_parquet(path)
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    code, _out, err = run(["rollup", str(path)], capsys)
+    assert code == 0
+    assert "rollup of 1 day, 500 packets: built 1 input and 1 day, reused 0 inputs and 0 days" in err
+    assert "merged rollup of 1 day" in err and "1 days" not in err

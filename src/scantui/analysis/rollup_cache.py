@@ -450,7 +450,7 @@ def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[lis
     for rank, (port, packets, fits) in enumerate(busiest_ports(rollup.src_profile, top_k, total), 1):
         if port in asked:
             continue
-        share = f"busiest port {rank}: {packets:,} probe packets, {packets / max(total, 1):.1%} of the packets"
+        share = f"busiest port {rank}: {packets:,} probe packet{'' if packets == 1 else 's'}, {packets / max(total, 1):.1%} of the packets"
         if fits:
             out.append((port, share))
         else:
@@ -586,7 +586,7 @@ class _DayBuilder:
                 if entry.name != SESSIONS:
                     shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
             extended = merge(previous=None)
-        what = f"rollup of {len(days)} days" + (f" (extending {previous.name})" if extended else "")
+        what = f"rollup of {len(days)} day{'' if len(days) == 1 else 's'}" + (f" (extending {previous.name})" if extended else "")
         self.superseded = previous if extended else None
         self.actions.append(Action("merged", what, time.perf_counter() - t0))
         ru.finish(out, {

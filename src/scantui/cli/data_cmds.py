@@ -368,9 +368,9 @@ def _say(update, as_json):
                 took = f" ({action.why})"
             message(f"{action.verb} {action.what}{took}")
     if update.count("reused", "rollup"):
-        message(f"rollup of {rollup.meta.get('days', 0)} days, {rollup.meta.get('packets', 0):,} packets: unchanged")
+        message(f"rollup of {_n(rollup.meta.get('days', 0), 'day')}, {_n(rollup.meta.get('packets', 0), 'packet')}: unchanged")
     else:
-        message(f"rollup of {rollup.meta.get('days', 0)} days, {rollup.meta.get('packets', 0):,} packets: "
+        message(f"rollup of {_n(rollup.meta.get('days', 0), 'day')}, {_n(rollup.meta.get('packets', 0), 'packet')}: "
                 f"built {_n(update.count('built', 'input'), 'input')} and {_n(update.count('built', 'day'), 'day')}, "
                 f"reused {_n(update.count('reused', 'input'), 'input')} and {_n(update.count('reused', 'day'), 'day')}")
     write_out(f"{rollup.path}\n")
