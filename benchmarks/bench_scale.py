@@ -130,7 +130,6 @@ elif job == "polars_totals":
 elif job == "floor":
     # the floor: plain polars computing, per day, the least the parts 1 and 4 ask of a rollup, written to
     # Parquet as the rollup writes (zstd level 1), then the merge to whole-data per-source totals (module doc)
-    import os
     from pathlib import Path
     from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS, unicorn_candidate, unicorn_key
     out, zstd = Path(args["out"]), {"compression": "zstd", "compression_level": 1}
