@@ -31,6 +31,15 @@ installed). Jobs (``--only`` takes a comma-separated subset of the names in brac
   from which a 35 M-packet day is extrapolated;
 * [core] ``polars core`` / ``duckdb core``: the core query on the same 4D files: group by (day, src,
   dport), count and exact distinct destinations (polars streaming engine; DuckDB, all threads);
+* [floor] ``polars floor``: a plain-polars peer of the build on the same 4D files, doing, per day, the least
+  the issue's parts 1 and 4 ask (each day read once and held, as the build holds a day): (a) ``port_day`` (day,
+  src, dport: packets, exact distinct destinations), (b) per-source day totals with exact distinct destinations
+  and the day's distinct (src, dst) pairs, (c) the day's packets sorted by (dport, src, ts) (the per-port table,
+  row groups of 65,536), (d) the Unicorn session keys counted (SYN probes), each written to Parquet as the
+  rollup writes (zstd level 1); then (e) the merge: whole-data per-source packets and exact distinct
+  destinations (from the pairs) and the sessions (key counts summed, over the threshold). Unsorted where the
+  issue asks no order; the packets sorted by one packed key when in time order, as the build sorts them (the
+  plain three-column sort is ~3x that). Each step's CPU is printed (``steps``);
 * [add] ``add one day``: 4D - 1 days built, then the last day added (the builds it says it made and
   the merge are listed);
 * [gzip] ``pcap`` / ``pcap.gz``: :mod:`bench_compressed`'s scantui reader on a ``capgen`` capture,
@@ -118,6 +127,66 @@ elif job == "polars_totals":
                                     pl.col("ts").max().alias("last"))
     a, b = pl.collect_all([core, totals], engine="streaming")
     res = {"rows": a.height, "sources": b.height}
+elif job == "floor":
+    # the floor: plain polars computing, per day, the least the issue's parts 1 and 4 ask of a rollup, written to
+    # Parquet as the rollup writes (zstd level 1), then the merge to whole-data per-source totals (module doc)
+    from pathlib import Path
+    from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS, unicorn_candidate, unicorn_key
+    out, zstd = Path(args["out"]), {"compression": "zstd", "compression_level": 1}
+    cpu = {}
+
+    def timed(name, fn):
+        c0 = time.process_time()
+        value = fn()
+        cpu[name] = cpu.get(name, 0.0) + time.process_time() - c0
+        return value
+
+    def by_port(df):
+        # sorted by (dport, src, ts), nulls last. The plain three-column sort costs ~3x a packed key: a day in time
+        # order (as captures are) sorts stably by one 64-bit (dport, src) key; any other by the three columns
+        ts = pl.col("ts").to_physical()
+        if df.select((ts.null_count() == 0) & (ts.diff().min() >= 0).fill_null(True)).item():
+            key = (pl.col("dport").cast(pl.UInt64).fill_null(1 << 16) * (1 << 33)
+                   + pl.col("src").cast(pl.UInt64).fill_null(1 << 32))
+            return df.sort(key, maintain_order=True)
+        return df.sort("dport", "src", "ts", nulls_last=True, maintain_order=True)
+
+    for i, f in enumerate(args["files"]):
+        d = out / f"d{i:03d}"
+        d.mkdir(parents=True)
+        df = timed("read", lambda: pl.read_parquet(f))
+        lf = df.lazy()
+        a = timed("a port_day", lambda: lf.group_by(pl.col("ts").dt.date().alias("day"), "src", "dport").agg(
+            pl.len().cast(pl.UInt32).alias("packets"), pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect())
+        timed("a port_day write", lambda: a.write_parquet(d / "port_day.parquet", **zstd))
+        b = timed("b src_day", lambda: lf.group_by(pl.col("ts").dt.date().alias("day"), "src").agg(
+            pl.len().cast(pl.UInt32).alias("packets"), pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect())
+        timed("b src_day write", lambda: b.write_parquet(d / "src_day.parquet", **zstd))
+        pairs = timed("b pairs", lambda: lf.select("src", "dst").unique().collect())
+        timed("b pairs write", lambda: pairs.write_parquet(d / "pairs.parquet", **zstd))
+        c = timed("c packets sort", lambda: by_port(df))
+        timed("c packets write", lambda: c.write_parquet(d / "packets.parquet", row_group_size=65_536, **zstd))
+        k = timed("d keys", lambda: lf.filter(unicorn_candidate()).group_by(unicorn_key()).agg(
+            pl.len().cast(pl.UInt32).alias("n")).collect())
+        timed("d keys write", lambda: k.write_parquet(d / "keys.parquet", **zstd))
+        del df, lf, a, b, pairs, c, k
+    days = sorted(out.glob("d*"))
+
+    def merge():
+        dsts = pl.scan_parquet([d / "pairs.parquet" for d in days]).group_by("src").agg(
+            pl.col("dst").n_unique().cast(pl.UInt64).alias("dsts"))
+        packets = pl.scan_parquet([d / "src_day.parquet" for d in days]).group_by("src").agg(
+            pl.col("packets").sum().cast(pl.UInt64), pl.len().cast(pl.UInt32).alias("days"))
+        return packets.join(dsts, on="src").collect(engine="streaming")
+
+    totals = timed("e merge src_totals", merge)
+    timed("e merge write", lambda: totals.write_parquet(out / "src_totals.parquet", **zstd))
+    sessions = timed("e merge sessions", lambda: pl.scan_parquet([d / "keys.parquet" for d in days]).group_by(
+        "unicorn_key").agg(pl.col("n").sum()).filter(pl.col("n") > UNICORN_MIN_PACKETS).collect(engine="streaming"))
+    res = {"packets": sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in args["files"]),
+           "sources": totals.height, "sessions": sessions.height,
+           "steps": {k: round(v, 3) for k, v in cpu.items()}, "mib": round(sum(
+               p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20, 1)}
 elif job == "duckdb":
     import duckdb
     con = duckdb.connect()
@@ -215,7 +284,7 @@ def gzip_rows(packets: int) -> dict:
     return out
 
 
-JOBS = ("rollup", "port", "collab", "bigday", "oneday", "core", "add", "gzip")
+JOBS = ("rollup", "port", "collab", "bigday", "oneday", "core", "floor", "add", "gzip")
 
 
 def main() -> None:
@@ -316,6 +385,10 @@ def main() -> None:
         step("polars core", "polars", files=files)
         step("polars core + totals", "polars_totals", files=files)
         step("duckdb core", "duckdb", files=files)
+    if "floor" in only:
+        shutil.rmtree(args.work / "floor", ignore_errors=True)
+        step("polars floor", "floor", files=files, out=str(args.work / "floor"))
+        shutil.rmtree(args.work / "floor", ignore_errors=True)
     if "add" in only:
         step("base 4D-1", "rollup", files=files[:-1], cache=args.work / "inc")
         step("add one day", "rollup", fresh=False, files=files, cache=args.work / "inc")
@@ -425,6 +498,29 @@ def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int,
         return [("rollup / polars core + per-source totals", "", "", f"{r4['seconds'] / p['seconds']:.1f}x wall, "
                  f"{r4['cpu_seconds'] / max(p['cpu_seconds'], 0.1):.1f}x CPU", "measured")]
 
+    @row("polars floor")
+    def _():
+        """polars floor (parts 1 and 4)"""
+        p = ok["polars floor"]
+        return [("polars floor: per day port_day, source totals and (src, dst) pairs, packets by (dport, src, ts), "
+                 "session keys; merged source totals and sessions", f"{packets:,}", f"{p['seconds']:.1f} s",
+                 f"{rate(p['seconds'])}, {p['cpu_seconds']:.1f} CPU s, {p['peak_rss_mb']:,} MiB, {p['mib']:,} MiB written",
+                 "measured")]
+
+    @row("polars floor", "polars core")
+    def _():
+        """polars floor / polars core"""
+        f, c = ok["polars floor"], ok["polars core"]
+        return [("polars floor / polars core", "", "", f"{f['seconds'] / c['seconds']:.1f}x wall, "
+                 f"{f['cpu_seconds'] / max(c['cpu_seconds'], 0.1):.1f}x CPU", "measured")]
+
+    @row("rollup 4D", "polars floor")
+    def _():
+        """rollup / polars floor"""
+        r4, f = ok["rollup 4D"], ok["polars floor"]
+        return [("rollup / polars floor", "", "", f"{r4['seconds'] / f['seconds']:.1f}x wall, "
+                 f"{r4['cpu_seconds'] / max(f['cpu_seconds'], 0.1):.1f}x CPU", "measured")]
+
     @row("base 4D-1", "add one day")
     def _():
         """add one day to 4D - 1"""
@@ -456,6 +552,7 @@ def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int,
                      f"{g['rows'] / g['seconds'] / 1e6:.2f} M/s, {g['mib']} MiB file, {g['peak_rss_mb']:,.0f} MiB RSS", "measured"))
     breakdown = "; ".join(f"{a['action']} {a['what'].split(' (')[0]} {a['seconds']:.2f} s"
                           for a in ok.get("add one day", {}).get("actions", []) if a["seconds"] >= 0.05)
+    floor_steps = "; ".join(f"{k} {v:.2f}" for k, v in ok.get("polars floor", {}).get("steps", {}).items())
     cmd = " ".join(sys.argv[1:])
     print("\n".join([
         f"Date: {started}  ",
@@ -468,6 +565,7 @@ def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int,
         *[f"| {a} | {b} | {c} | {e} | {f} |" for a, b, c, e, f in rows],
         "",
         *([f"Adding one day, what it did: {breakdown}."] if breakdown else []),
+        *([f"The floor's steps, CPU s (all days): {floor_steps}."] if floor_steps else []),
     ]))
 
 

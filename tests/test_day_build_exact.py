@@ -166,3 +166,30 @@ def test_day_state_of_the_held_day_equals_the_scanned_one(tmp_path):
             a, b = a.sort(a.columns, nulls_last=True), b.sort(b.columns, nulls_last=True)
         assert_frame_equal(a, b)
     assert pl.read_parquet(tmp_path / "held" / rd.GROUPS).height > 0
+
+
+def test_pairs_and_key_counts_sorted_by_packed_rows_equal_unique_then_sort():
+    """Session 13: a day's distinct (src, kind, dst) from one sort of packed rows, and its key counts sorted as
+    one packed column, equal ``unique`` then :func:`sort_by` and the frame's sort: duplicates, every kind, the
+    extreme addresses; a null source, kind or destination (and a null key) take the old path, nulls first."""
+    from scantui.analysis.sort_keys import sort_by
+
+    rng = np.random.default_rng(13)
+    n = 20_000
+    src = rng.choice(np.array([0, 1, 7, 2**31, 2**32 - 1] + list(rng.integers(0, 2**32, 60)), dtype=np.uint32), n)
+    dst = rng.choice(np.array([0, 5, 2**32 - 1] + list(rng.integers(0, 2**32, 40)), dtype=np.uint32), n)
+    kind = pl.Series("kind", rng.choice(list(ru.KINDS), n), dtype=ru.KIND_DTYPE)
+    pairs = pl.DataFrame({"src": src, "kind": kind, "dst": dst})
+    assert pairs.is_duplicated().any() and pairs["kind"].n_unique() == len(ru.KINDS)
+    for frame in (pairs, pairs.with_columns(pl.when(pl.col("dst") == 5).then(None).otherwise(pl.col(c)).alias(c)
+                                            for c in ("src", "kind", "dst"))):
+        got = rd._distinct_pairs_sorted(frame)
+        assert_frame_equal(got, sort_by(frame.unique(), ("src", "kind", "dst")))
+        assert got.schema == rd.PAIRS_SCHEMA and not got.is_duplicated().any()
+    keys = pl.DataFrame({"unicorn_key": rng.choice(2**32, 5000, replace=False).astype(np.uint32),
+                         "n": rng.integers(1, 2**32, 5000).astype(np.uint32)})
+    keys = pl.concat([keys, pl.DataFrame({"unicorn_key": [0, 2**32 - 1], "n": [2**32 - 1, 1]},
+                                         schema=keys.schema)]).unique("unicorn_key")
+    assert_frame_equal(rd._keys_sorted(keys), keys.sort("unicorn_key"))
+    with_null = pl.concat([keys, pl.DataFrame({"unicorn_key": [None], "n": [3]}, schema=keys.schema)])
+    assert_frame_equal(rd._keys_sorted(with_null), with_null.sort("unicorn_key"))

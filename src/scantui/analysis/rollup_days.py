@@ -334,8 +334,14 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
         frames = pl.collect_all([*tables, *(small if i == 0 else [])], engine="streaming")
         for name, frame, (order, nulls_last) in zip(names, frames, _DAY_ORDER):
             target = out / name if passes == 1 else out / f"{name}.{i}.tmp"
-            packed = name in (PORT_DAY_BASE, PAIRS)  # their sort columns pack into one integer key: ~3x cheaper
-            frame = sort_by(frame, order, nulls_last=nulls_last) if packed else frame.sort(*order, nulls_last=nulls_last)
+            if name == PAIRS:
+                frame = _distinct_pairs_sorted(frame)
+            elif name == KEYS:
+                frame = _keys_sorted(frame)
+            elif name == PORT_DAY_BASE:  # its sort columns pack into one integer key: ~3x cheaper
+                frame = sort_by(frame, order, nulls_last=nulls_last)
+            else:
+                frame = frame.sort(*order, nulls_last=nulls_last)
             frame.write_parquet(target, row_group_size=_row_group(name), **DAY_CODEC)
             pieces[name].append(target)
             if passes == 1 and name == PORT_DAY_BASE:  # collab's sums from the rows held (day_files' read saved)
@@ -378,8 +384,41 @@ def _day_tables(by_src: pl.LazyFrame, by_key: pl.LazyFrame, tooled: pl.LazyFrame
     shared = keys.filter(pl.col("n") >= 2).select("unicorn_key")
     groups = (keyed.filter(unicorn_eligible()).with_columns(unicorn_key()).join(shared, on="unicorn_key", how="semi")
               .group_by("unicorn_key", *GROUP_KEYS, "tool").agg(pl.len().cast(pl.UInt32).alias("packets")))
-    pairs = (tooled if held else ru.classify(by_src)).select("src", "kind", "dst").unique()
-    return [ru.port_day(tooled).drop("day"), keys, groups, pairs]
+    # a held day's pairs are made distinct by their sort (_distinct_pairs_sorted), not by a unique() first; a day
+    # not held keeps the unique() in its streaming run (one pass's distinct pairs held, not its packets)
+    pairs = (tooled if held else ru.classify(by_src)).select("src", "kind", "dst")
+    return [ru.port_day(tooled).drop("day"), keys, groups, pairs if held else pairs.unique()]
+
+
+def _distinct_pairs_sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    """The distinct (src, kind, dst) rows of *frame* sorted by them, as :func:`sort_by` sorts its distinct rows.
+
+    Each row is one ``UInt128`` (the source above the kind's index above the destination), sorted and kept
+    where it differs from the one before, then unpacked: no hash ``unique`` and no gather of the rows by a
+    sorted index (a dev day's 600 k packets: 0.067 -> 0.026 CPU s). A frame with a null takes
+    ``unique`` and :func:`sort_by` instead (nulls sort first there; the same rows either way)."""
+    if any(frame[c].null_count() for c in ("src", "kind", "dst")):
+        return sort_by(frame.unique(), ("src", "kind", "dst"))
+    u128 = pl.UInt128()
+    high, low = pl.lit(1 << _PAIR_LOW_BITS, u128), pl.lit(1 << 32, u128)
+    k = pl.col("k")
+    kinds = pl.lit(pl.Series(ru.KINDS, dtype=ru.KIND_DTYPE))
+    key = pl.col("src").cast(u128) * high + pl.col("kind").to_physical().cast(u128) * low + pl.col("dst").cast(u128)
+    return (frame.lazy().select(key.alias("k")).sort("k").filter((k != k.shift(1)).fill_null(True))
+            .select((k // high).cast(pl.UInt32).alias("src"),
+                    kinds.gather((k // low % pl.lit(1 << _KIND_BITS, u128)).cast(pl.UInt32)).alias("kind"),
+                    (k % low).cast(pl.UInt32).alias("dst"))
+            .collect())
+
+
+def _keys_sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    """The day's key counts (distinct ``unicorn_key``, ``n``) sorted by key: each row packed into one ``UInt64``
+    (key above count) and that one column sorted, not a sort of the frame by index and a gather (a dev day's
+    516 k keys: 0.023 -> 0.013 CPU s). A null key (nulls first) takes the frame's sort."""
+    if frame["unicorn_key"].null_count():
+        return frame.sort("unicorn_key")
+    s = (frame["unicorn_key"].cast(pl.UInt64) * (1 << 32) + frame["n"].cast(pl.UInt64)).sort()
+    return pl.DataFrame([(s // (1 << 32)).cast(pl.UInt32).alias("unicorn_key"), (s % (1 << 32)).cast(pl.UInt32).alias("n")])
 
 
 def _source_cuts(packets: pl.LazyFrame, passes: int, n: int) -> list[int]:
