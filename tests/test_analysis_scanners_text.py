@@ -17,7 +17,7 @@ import pytest
 
 from clihelp import SAMPLE
 from scantui.analysis.scanners import COLUMNS, ScannerQuery, records, scanner_list
-from scantui.analysis.scanners_text import scanners_csv, scanners_json, scanners_jsonl, scanners_output
+from scantui.analysis.scanners_text import scanners_csv, scanners_json, scanners_jsonl, scanners_output, scanners_pieces
 from scantui.safetext import csv_safe, json_safe
 
 HOSTILE = ("\x1b[31mred\x1b[0m", "\x1b]0;pwned\x07title", "\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\",
@@ -93,6 +93,9 @@ def assert_output_bytes(df: pl.DataFrame, columns) -> None:
     assert scanners_output(df, "json", columns) == (reference_json(df) + "\n").encode()
     assert scanners_output(df, "jsonl", columns) == reference_jsonl(df).encode()
     assert scanners_output(df, "csv", columns) == reference_csv(df, columns).encode()
+    for fmt in ("json", "jsonl", "csv"):  # in pieces of 1, 2, 4 ... rows: joined, the same bytes
+        slices = [(start, n) for start, n in ((0, 1), (1, 2), (3, 4), (7, 8), (15, df.height)) if start < df.height]
+        assert b"".join(scanners_pieces(df, fmt, columns, slices)) == scanners_output(df, fmt, columns)
 
 
 def test_times_are_rfc3339_utc_with_z():
