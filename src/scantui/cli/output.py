@@ -29,8 +29,8 @@ import click
 
 from scantui.safetext import csv_safe, json_safe, safe_line
 
-__all__ = ["message", "print_csv", "print_csv_pieces", "print_json", "print_json_encoded", "print_json_pieces", "print_jsonl",
-           "print_jsonl_pieces", "print_mapping", "json_text", "growing_slices", "print_table", "stderr_console",
+__all__ = ["message", "print_csv", "print_csv_pieces", "print_json", "print_json_encoded", "print_jsonl",
+           "print_mapping", "json_text", "growing_slices", "print_table", "stderr_console",
            "stdout_console", "utc_text", "name_stdout_error",
            "write_out"]
 
@@ -115,27 +115,17 @@ def print_json(doc: Any) -> None:
     if not isinstance(doc, list) or len(doc) <= CHUNK_ROWS:
         write_out(json_text(doc) + "\n")
         return
-    print_json_pieces(_chunks(doc))
-
-
-def print_json_pieces(pieces: Iterable[Sequence[Any]]) -> None:
-    """The rows of *pieces* as one JSON list, each piece converted and written before the next is asked
-    for: the same bytes as :func:`print_json` of all the rows, and a reader that went away (``| head -1``)
-    ends the command before the rest is made. The rows should be read before (a failure half-way
-    would leave half a list)."""
-    first = True
-    for piece in pieces:
-        if not piece:
-            continue
-        items = ", ".join(json_text(item) for item in piece)
-        write_out(("[" if first else ", ") + items)
-        first = False
-    write_out("[]\n" if first else "]\n")
+    for start in range(0, len(doc), CHUNK_ROWS):
+        items = ", ".join(json_text(item) for item in doc[start:start + CHUNK_ROWS])
+        end = start + CHUNK_ROWS >= len(doc)
+        write_out(("[" if start == 0 else ", ") + items + ("]\n" if end else ""))
 
 
 def print_json_encoded(pieces: Iterable[Sequence[bytes]]) -> None:
-    """:func:`print_json_pieces` for rows already encoded (each one JSON value in UTF-8, escaped as
-    :func:`print_json` escapes), joined with the same separators."""
+    """:func:`print_json` of a list whose rows come already encoded (each one JSON value in UTF-8, escaped as
+    :func:`print_json` escapes), in pieces, each taken when the one before was written: the same bytes, and a
+    reader that went away (``| head -1``) ends the command before the rest is made. The rows should be read
+    before (a failure half-way would leave half a list)."""
     first = True
     for piece in pieces:
         if not piece:
@@ -152,14 +142,8 @@ def json_text(value: Any) -> str:
 
 def print_jsonl(rows: Iterable[Any]) -> None:
     """One JSON object per line (JSON Lines), escaped as :func:`print_json` escapes; nothing for no rows."""
-    print_jsonl_pieces(_chunks(_all(rows)))
-
-
-def print_jsonl_pieces(pieces: Iterable[Sequence[Any]]) -> None:
-    """:func:`print_jsonl` of the rows of *pieces*, each piece converted when the one before was written."""
-    for piece in pieces:
-        if piece:
-            write_out("".join(json_text(r) + "\n" for r in piece))
+    for chunk in _chunks(_all(rows)):
+        write_out("".join(json_text(r) + "\n" for r in chunk))
 
 
 def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
@@ -188,9 +172,6 @@ def _all(rows: Iterable[Any]) -> list[Any]:
 
 
 def _chunks(rows: Iterable[Any]) -> Iterator[list[Any]]:
-    if isinstance(rows, list):
-        yield from (rows[i:i + CHUNK_ROWS] for i in range(0, len(rows), CHUNK_ROWS))
-        return
     chunk: list[Any] = []
     for row in rows:
         chunk.append(row)
