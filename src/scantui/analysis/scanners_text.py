@@ -225,6 +225,27 @@ def frame_json_rows(df: pl.DataFrame) -> list[bytes] | None:
     return texts.select(pl.concat_str([*parts, pl.lit("}")]).alias("row")).to_series().cast(pl.Binary).to_list()
 
 
+def frame_csv_bytes(df: pl.DataFrame, *, header: bool) -> bytes | None:
+    """*df*'s rows as CSV in UTF-8 (the header first when asked), exactly what :mod:`csv` writes for
+    ``df.to_dicts()`` with text cells made safe (:func:`~scantui.safetext.csv_safe`, as the CLI's
+    ``print_csv``); for integer and text columns only, else None (the caller writes the dicts)."""
+    texts = []
+    for name in df.columns:
+        s = df[name]
+        if isinstance(s.dtype, _INTS):
+            texts.append(s)
+        elif isinstance(s.dtype, pl.String):
+            texts.append(_string_text(s, "csv").rename(name))
+        else:
+            return None
+    head = _csv_line([csv_safe(c) for c in df.columns]).encode() if header else b""
+    if not df.height:
+        return head
+    body = io.BytesIO()
+    pl.DataFrame(texts).write_csv(body, include_header=False, quote_style="necessary", line_terminator="\n")
+    return head + body.getvalue()
+
+
 def _joined(df: pl.DataFrame, before: str, separator: str, after: str) -> pl.Series:
     """The JSON rows of *df* joined into one string, between *before* and *after* (a one-row Series; raises
     :class:`_Unhandled`). Kept in polars until the caller takes it as text or as UTF-8 bytes."""

@@ -151,11 +151,13 @@ def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None
     print_csv_pieces(_chunks(_all(rows)), columns)
 
 
-def print_csv_pieces(pieces: Iterable[Sequence[Mapping[str, Any]]], columns: Sequence[str]) -> None:
-    """:func:`print_csv` of the rows of *pieces*, each piece converted when the one before was written."""
+def print_csv_pieces(pieces: Iterable[Sequence[Mapping[str, Any]]], columns: Sequence[str], *, header: bool = True) -> None:
+    """:func:`print_csv` of the rows of *pieces*, each piece converted when the one before was written
+    (without the header line when told: it was written already)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([csv_safe(c) for c in columns])
+    if header:
+        writer.writerow([csv_safe(c) for c in columns])
     for piece in pieces:
         for row in piece:
             writer.writerow([_csv_cell(row.get(c)) for c in columns])

@@ -13,12 +13,14 @@ canonical columns and types), ``.csv`` or ``.txt`` (an IP list) through
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import click
 
 from scantui.cli.data_cmds import PATHS, load_options, open_workspace, output_options, scale_options
-from scantui.cli.output import growing_slices, json_text, message, print_csv_pieces, print_json_encoded, print_table
+from scantui.cli.output import (growing_slices, json_text, message, print_csv_pieces, print_json_encoded, print_table,
+                                write_out)
 from scantui.cli.write_errors import writes
 from scantui.errors import UsageError
 
@@ -147,7 +149,7 @@ def _packets(*, paths, sel, kind, out, limit, load_opts, fmt) -> None:
         if fmt == "json":
             _print_json(shown_frames)
         else:
-            print_csv_pieces((f.to_dicts() for f in shown_frames), list(frame.columns))
+            _print_csv(shown_frames, list(frame.columns))
     else:
         rows = display_frame(frame).to_dicts()
         # counted before anything is printed: a read that fails there (an input cut meanwhile) leaves stdout empty
@@ -169,6 +171,23 @@ def _print_json(frames) -> None:
             yield rows if rows is not None else [json_text(r).encode() for r in f.to_dicts()]
 
     print_json_encoded(encoded())
+
+
+def _print_csv(frames, columns: list[str]) -> None:
+    """The rows of *frames* as CSV with a header, each frame written by polars (the bytes Python's csv
+    writer wrote, ~5x less CPU), or through it when a column has a type not written so here."""
+    from scantui.analysis.scanners_text import frame_csv_bytes
+
+    first = True
+    for f in frames:
+        data = frame_csv_bytes(f, header=first)
+        if data is None:
+            print_csv_pieces(itertools.chain([f.to_dicts()], (g.to_dicts() for g in frames)), columns, header=first)
+            return
+        write_out(data)
+        first = False
+    if first:  # no rows: the header alone
+        print_csv_pieces([], columns)
 
 
 COMMANDS = [packets_cmd]
