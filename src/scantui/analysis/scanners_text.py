@@ -15,7 +15,8 @@ Values needing that are rare, so polars finds them and Python converts only thos
 A column of a type not handled here (none today) makes both functions fall back to the
 row-by-row path, so the text never differs. :func:`scanners_output` gives what the CLI writes
 as UTF-8 bytes, joined once from the rows' bytes (no copy of a 100 MB text through Python
-strings); :func:`scanners_pieces` the same bytes a slice of rows at a time.
+strings); :func:`scanners_pieces` the same bytes a slice of rows at a time. :func:`frame_json_rows` and
+:func:`frame_csv_bytes` write any frame the same way, no column named specially (``scantui packets``' rows).
 """
 
 from __future__ import annotations
