@@ -17,7 +17,8 @@ import pytest
 
 from clihelp import SAMPLE
 from scantui.analysis.scanners import COLUMNS, ScannerQuery, records, scanner_list
-from scantui.analysis.scanners_text import scanners_csv, scanners_json, scanners_jsonl, scanners_output
+from scantui.analysis.scanners_text import (frame_csv_bytes, frame_json_rows, scanners_csv, scanners_json, scanners_jsonl,
+                                           scanners_output, scanners_pieces)
 from scantui.safetext import csv_safe, json_safe
 
 HOSTILE = ("\x1b[31mred\x1b[0m", "\x1b]0;pwned\x07title", "\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\",
@@ -93,6 +94,9 @@ def assert_output_bytes(df: pl.DataFrame, columns) -> None:
     assert scanners_output(df, "json", columns) == (reference_json(df) + "\n").encode()
     assert scanners_output(df, "jsonl", columns) == reference_jsonl(df).encode()
     assert scanners_output(df, "csv", columns) == reference_csv(df, columns).encode()
+    for fmt in ("json", "jsonl", "csv"):  # in pieces of 1, 2, 4 ... rows: joined, the same bytes
+        slices = [(start, n) for start, n in ((0, 1), (1, 2), (3, 4), (7, 8), (15, df.height)) if start < df.height]
+        assert b"".join(scanners_pieces(df, fmt, columns, slices)) == scanners_output(df, fmt, columns)
 
 
 def test_times_are_rfc3339_utc_with_z():
@@ -153,3 +157,29 @@ def test_the_polars_class_of_unsafe_characters_is_the_sanitisers_own():
     chars = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF]
     hits = pl.Series(chars).str.contains(unsafe_class_for_polars()).to_list()
     assert [c for c, hit in zip(chars, hits) if hit == is_safe(c)] == []
+
+
+def test_any_frames_rows_as_json_and_csv_are_what_json_and_csv_write():
+    """frame_json_rows / frame_csv_bytes (``scantui packets``' rows): no column named specially, text made safe,
+    nulls; a column type they do not write gives None (the caller serialises the dicts)."""
+    n = len(HOSTILE)
+    df = pl.DataFrame({
+        "src": [f"192.0.2.{i}" for i in range(n)],  # text here, not an integer address
+        "port": pl.Series(list(range(n - 1)) + [None], dtype=pl.UInt16),
+        "seq": pl.Series([2**32 - 1 - i for i in range(n)], dtype=pl.UInt32),
+        "as_name": list(HOSTILE),
+        "hostname": [None] + list(HOSTILE[1:]),
+        "empty": [""] * n,
+    })
+    rows = df.to_dicts()
+    assert frame_json_rows(df) == [json_safe(json.dumps(r, ensure_ascii=False)).encode() for r in rows]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(df.columns)
+    for r in rows:
+        writer.writerow([v if v is None or isinstance(v, int) else csv_safe(v) for v in r.values()])
+    assert frame_csv_bytes(df, header=True) == buf.getvalue().encode()
+    assert frame_csv_bytes(df.slice(3, 4), header=False) == "".join(buf.getvalue().splitlines(True)[4:8]).encode()
+    assert frame_json_rows(df.head(0)) == [] and frame_csv_bytes(df.head(0), header=True) == buf.getvalue().splitlines(True)[0].encode()
+    dated = df.with_columns(day=pl.lit(dt.date(2024, 2, 1)))
+    assert frame_json_rows(dated) is None and frame_csv_bytes(dated, header=True) is None

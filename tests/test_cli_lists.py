@@ -161,6 +161,10 @@ def test_export_then_import_gives_the_same_set(tmp_path, capsys, fmt, source):
         assert dict(again.select("entry", "category").rows()) == dict(orig.select("entry", "category").rows())
     code, out, err = run(["lists", "export", "--name", "orig", "--format", fmt], capsys)  # stdout: the same text
     assert code == 0 and out == out_path.read_text()
+    for n in range(1, 4):  # in pieces of n rows (stdout's): joined, the same text, no rows too
+        slices = [(i, n) for i in range(0, orig.height, n)]
+        assert "".join(kl.export_pieces(orig, fmt, slices)) == kl.export_text(orig, fmt)
+        assert "".join(kl.export_pieces(orig.head(0), fmt, [])) == kl.export_text(orig.head(0), fmt)
 
 
 LABELS = """\

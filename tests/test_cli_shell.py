@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -302,3 +303,68 @@ def test_the_tui_without_a_terminal_is_one_error_line_not_a_spinning_app(tmp_pat
     assert done.stderr.startswith("scantui: error: the TUI needs a terminal: standard input")
     assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
     assert not (tmp_path / "l.yaml").exists()
+
+
+# ---------------------------------------------------------------- whole outputs made a piece at a time
+
+
+def _invoke_into(stdout, monkeypatch, args) -> None:
+    monkeypatch.setattr(sys, "stdout", stdout)
+    with cli.make_context("scantui", args) as ctx:
+        cli.invoke(ctx)
+
+
+@pytest.mark.parametrize("fmt", ["--json", "--csv"])
+def test_packets_json_and_csv_stop_converting_when_the_reader_left(monkeypatch, tmp_path, fmt):
+    """``packets --json | head -c 100``: the rows after the first pieces are never made (they were all made
+    into dicts before the first byte); the whole output is the same bytes as json.dumps / csv of every row."""
+    from scantui.analysis import packets
+
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(output, "CHUNK_ROWS", PIECE)
+    made = []
+    display = packets.display_frame
+    monkeypatch.setattr(packets, "display_frame", lambda df: made.append(df.height) or display(df))
+    args = ["packets", SAMPLE, "--limit", "5000", fmt]
+    whole = io.StringIO()
+    _invoke_into(whole, monkeypatch, args)
+    assert sum(made) == 5000 and len(made) > 3
+    written = tmp_path / "packets.parquet"  # the same packets through -o (no printer): the reference rows
+    _invoke_into(io.StringIO(), monkeypatch, ["packets", SAMPLE, "--limit", "5000", "-o", str(written)])
+    rows = display(pl.read_parquet(written)).to_dicts()
+    if fmt == "--json":
+        assert whole.getvalue() == output.json_text(rows) + "\n"
+    else:
+        reference = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", reference)
+        output.print_csv(rows, list(rows[0]))
+        assert whole.getvalue() == reference.getvalue()
+    made.clear()
+    closing = _ClosingStdout()
+    with pytest.raises(BrokenPipeError):
+        _invoke_into(closing, monkeypatch, args)
+    assert closing.writes == 2 and sum(made) <= 3 * PIECE
+
+
+@pytest.mark.parametrize("fmt", ["--json", "--jsonl", "--csv"])
+def test_scanners_lists_stop_encoding_when_the_reader_left(monkeypatch, tmp_path, fmt):
+    from scantui.analysis import scanners_text
+
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(output, "CHUNK_ROWS", 20)
+    encoded = []
+    column_text = scanners_text._column_text
+
+    def counted(df, name, f):
+        if name == "src":
+            encoded.append(df.height)
+        return column_text(df, name, f)
+
+    monkeypatch.setattr(scanners_text, "_column_text", counted)
+    _invoke_into(io.StringIO(), monkeypatch, ["scanners", SAMPLE, fmt])  # the rollup built
+    assert sum(encoded) > 200 and len(encoded) > 3
+    encoded.clear()
+    closing = _ClosingStdout()
+    with pytest.raises(BrokenPipeError):
+        _invoke_into(closing, monkeypatch, ["scanners", SAMPLE, fmt])
+    assert closing.writes == 2 and sum(encoded) <= 3 * 20

@@ -11,7 +11,9 @@ import datetime as dt
 import gzip
 import lzma
 import os
+import random
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +218,41 @@ def test_a_parquet_file_with_corrupt_pages_is_one_line_naming_it(tmp_path, one_d
     proc = _scantui("scanners", str(path), cache=tmp_path / "cache")
     _one_line(proc, path, "unreadable (data|Parquet): .+")
     assert not [p for p in _committed(tmp_path / "cache") if p.name != "index.json"]
+
+
+@pytest.mark.parametrize("other", ["parquet", "pcap"])
+def test_a_corrupt_page_in_a_day_of_several_inputs_names_its_file(tmp_path, one_day, other):
+    """Three one-day Parquet files of the same day (or two and the capture that shares it), each read in place
+    when the day is built, one with a page's bytes overwritten (not cut): polars' error named no file
+    (``scantui: error: parquet: File out of specification: ...``); now the file and the column, neither that
+    day nor the rollup committed."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    if other == "pcap":  # the capture's 2024-02-10 packets and two Parquet files of that day
+        day = pl.read_parquet(ROOT / "sample_data" / "telescope.parquet").filter(pl.col("ts").dt.date() == dt.date(2024, 2, 10))
+        shutil.copy(CUTS / "telescope-cut.pcap", folder / "cut.pcap")
+    else:
+        day = one_day
+    parts = [day.filter(pl.col("dport") == 443), day.filter(pl.col("dport") != 443)]
+    parts = parts + [parts[1].head(100)] if other == "parquet" else parts
+    for i, part in enumerate(parts):
+        part.write_parquet(folder / f"p{i}.parquet", compression="zstd")
+    bad = folder / "p1.parquet"
+    good = bad.read_bytes()
+    assert len(good) > 20_000
+    data = bytearray(good)
+    rng = random.Random(1)
+    for i in range(len(data) // 4, len(data) // 2):  # inside the pages (the footer is the end)
+        data[i] = rng.randrange(256)
+    bad.write_bytes(bytes(data))
+    with pytest.raises(pl.exceptions.PolarsError):
+        pl.read_parquet(bad)
+    proc = _scantui("scanners", str(folder), "--csv", cache=tmp_path / "cache")
+    _one_line(proc, bad, r"column \w+: unreadable data: .+")
+    assert proc.stdout == ""
+    # (the capture's other days are built from it alone: their states are whole, kept for the next run)
+    day_of_bad = str(day["ts"].dt.date()[0])
+    assert not [p for p in _committed(tmp_path / "cache") if p.name == "meta.json" or day_of_bad in p.parent.name]
+    bad.write_bytes(good)  # mended: the same command works from that cache
+    proc = _scantui("scanners", str(folder), "--csv", cache=tmp_path / "cache")
+    assert proc.returncode == 0 and proc.stdout.startswith("src,packets,"), proc.stderr

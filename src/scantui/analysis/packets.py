@@ -31,7 +31,7 @@ from scantui.analysis.packet_source import FramePackets, PacketSource, as_source
 from scantui.io.packet_frames import synthesize_frame
 from scantui.io.packet_refs import REF_COLUMNS, CaptureFile, ChangedCapture, packet_bytes
 from scantui.io.pcap_export import PcapExport, write_pcap
-from scantui.io.schema import CANONICAL, ip_to_str
+from scantui.io.schema import CANONICAL, EXTRA, ip_to_str
 from scantui.netaddr import ipv4_network
 from scantui.safetext import safe_line
 
@@ -149,9 +149,30 @@ def select_packets(source: PacketSource | pl.LazyFrame, sel: PacketSelection) ->
     frames = [_order(_narrow(source.read([day], ports, srcs), sel, where)) for day in picked]
     if not frames:
         return _order(_narrow(source.read([], ports, srcs), sel, where))
+    frames = _aligned(frames)
     lf = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
     _remember(lf, frames)
     return lf
+
+
+def _aligned(frames: list[pl.LazyFrame]) -> list[pl.LazyFrame]:
+    """*frames* with the same columns: days built from different inputs differ in their optional columns (a
+    capture's record references, a sensor, enrichment), which a vertical concatenation refuses ("schema
+    lengths differ"); a day lacking one gets it as nulls, columns in the order the days first give them."""
+    if len(frames) < 2:
+        return frames
+    schemas = [f.collect_schema() for f in frames]
+    if all(s == schemas[0] for s in schemas[1:]):
+        return frames
+    union: dict[str, pl.DataType] = {}
+    for schema in schemas:
+        for name, dtype in schema.items():
+            union.setdefault(name, dtype)
+    rank = {name: i for i, name in enumerate((*CANONICAL, *EXTRA, *REF_COLUMNS))}
+    names = sorted(union, key=lambda n: rank.get(n, len(rank)))
+    return [f if list(s) == names else
+            f.select([pl.col(n) if n in s else pl.lit(None, dtype=union[n]).alias(n) for n in names])
+            for f, s in zip(frames, schemas)]
 
 
 class _Days:

@@ -815,7 +815,30 @@ def _unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None, *, 
             check_unchanged(files, identity)
             if sole and len(files) == 1 and isinstance(exc, pl.exceptions.PolarsError):
                 raise InputError(f"unreadable data: {first_line(exc)}", path=str(files[0])) from None
+            if len(files) > 1 or (files and not sole):
+                found = unreadable_parquet(files)  # which of the day's inputs, if one fails read on its own
+                if found is not None:
+                    raise found from None
         raise
+
+
+def unreadable_parquet(files: Sequence[Path]) -> InputError | None:
+    """The error of the first of *files* (Parquet read in place) whose data does not read, naming the file and
+    the column (polars' error on a day read from several names none: a corrupt page); None when all read.
+    Read a column at a time (the memory of one column of one file); only after a read failed."""
+    for path in files:
+        try:
+            names = pl.scan_parquet(path).collect_schema().names()
+        except pl.exceptions.PolarsError as exc:
+            return InputError(f"unreadable Parquet: {first_line(exc)}", path=str(path))
+        for name in names:
+            try:
+                pl.scan_parquet(path).select(name).collect()
+            except BaseException as exc:  # a panic is a BaseException
+                if not (isinstance(exc, pl.exceptions.PolarsError) or is_panic(exc)):
+                    raise
+                return InputError(f"unreadable data: {first_line(exc)}", path=str(path), where=f"column {name}")
+    return None
 
 
 def check_unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None) -> None:

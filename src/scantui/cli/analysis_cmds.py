@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, scale_options, telescope_options
-from scantui.cli.output import message, print_table, write_out
+from scantui.cli.output import growing_slices, message, print_table, write_out
 from scantui.cli.query_opts import DAY_OPTION, LABELS_OPTION, QUERY_OPTION, open_labels, parse_day_options, parse_query_option
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
@@ -87,10 +87,12 @@ def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, so
     for note in result.notes:
         message(f"scantui: note: {note}")
     if fmt in ("json", "jsonl", "csv"):
-        from scantui.analysis.scanners_text import scanners_output
+        from scantui.analysis.scanners_text import scanners_pieces
 
-        # built in bulk from the frame (a per-row loop took most of the time on a large list), as UTF-8 bytes
-        write_out(scanners_output(result.frame, fmt, sc.COLUMNS))
+        # built in bulk from the frame (a per-row loop took most of the time on a large list), as UTF-8 bytes,
+        # a slice of rows at a time: a reader that went away (| head -1) stops the encoding
+        for piece in scanners_pieces(result.frame, fmt, sc.COLUMNS, growing_slices(result.frame.height)):
+            write_out(piece)
     else:
         _print_scanner_table(result, query)
         if not top_given and result.total > result.frame.height:

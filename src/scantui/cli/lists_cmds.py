@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from scantui.cli.data_cmds import list_output_options
-from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table, write_out
+from scantui.cli.output import growing_slices, message, print_csv, print_json, print_jsonl, print_table, write_out
 from scantui.cli.query_opts import LABELS_OPTION
 from scantui.cli.write_errors import writes
 
@@ -130,11 +130,11 @@ def export_cmd(name: str | None, verdict: str | None, fmt: str, labels_path: str
         rows = [(member, f"{g.id}: {g.title}" if g.title else g.id, g.category)
                 for g in store.groups if g.verdict == verdict for member in g.members]
         entries = kl.entries_frame(rows)
-    text = kl.export_text(entries, fmt)
-    if out is None:
-        write_out(text)
+    if out is None:  # in pieces: a reader that went away (| head -1) stops the rest being made
+        for piece in kl.export_pieces(entries, fmt, growing_slices(entries.height)):
+            write_out(piece)
     else:
-        _write_file(out=out, text=text)
+        _write_file(out=out, text=kl.export_text(entries, fmt))
         message(f"wrote {entries.height:,} entries to {out}")
 
 

@@ -29,13 +29,25 @@ import click
 
 from scantui.safetext import csv_safe, json_safe, safe_line
 
-__all__ = ["message", "print_csv", "print_json", "print_jsonl", "print_mapping", "print_table", "stderr_console",
+__all__ = ["message", "print_csv", "print_csv_pieces", "print_json", "print_json_encoded", "print_jsonl",
+           "print_mapping", "json_text", "growing_slices", "print_table", "stderr_console",
            "stdout_console", "utc_text", "name_stdout_error",
            "write_out"]
 
 
 #: Rows rendered and written at a time by the printers below (a piece's bytes are what a closed pipe costs).
 CHUNK_ROWS = 2000
+
+
+def growing_slices(total: int, most: int = 64) -> Iterator[tuple[int, int]]:
+    """(start, length) covering ``range(total)``: a first piece of :data:`CHUNK_ROWS` rows, each next one twice
+    the last, up to *most* times the first: an early first byte, and few pieces where each costs a fixed
+    overhead (a polars call per column)."""
+    start, size = 0, CHUNK_ROWS
+    while start < total:
+        yield start, min(size, total - start)
+        start += size
+        size = min(size * 2, CHUNK_ROWS * most)
 
 
 def utc_text(value: Any) -> str:
@@ -101,31 +113,53 @@ def print_json(doc: Any) -> None:
 
     A long list is written in pieces, the same bytes as ``json.dumps`` of the whole (``[a, b, ...]``)."""
     if not isinstance(doc, list) or len(doc) <= CHUNK_ROWS:
-        write_out(_json_text(doc) + "\n")
+        write_out(json_text(doc) + "\n")
         return
     for start in range(0, len(doc), CHUNK_ROWS):
-        items = ", ".join(_json_text(item) for item in doc[start:start + CHUNK_ROWS])
+        items = ", ".join(json_text(item) for item in doc[start:start + CHUNK_ROWS])
         end = start + CHUNK_ROWS >= len(doc)
         write_out(("[" if start == 0 else ", ") + items + ("]\n" if end else ""))
 
 
-def _json_text(value: Any) -> str:
+def print_json_encoded(pieces: Iterable[Sequence[bytes]]) -> None:
+    """:func:`print_json` of a list whose rows come already encoded (each one JSON value in UTF-8, escaped as
+    :func:`print_json` escapes), in pieces, each taken when the one before was written: the same bytes, and a
+    reader that went away (``| head -1``) ends the command before the rest is made. The rows should be read
+    before (a failure half-way would leave half a list)."""
+    first = True
+    for piece in pieces:
+        if not piece:
+            continue
+        write_out((b"[" if first else b", ") + b", ".join(piece))
+        first = False
+    write_out("[]\n" if first else "]\n")
+
+
+def json_text(value: Any) -> str:
+    """*value* as JSON text, escaped as :func:`print_json` writes it."""
     return json_safe(json.dumps(value, default=_json_default, ensure_ascii=False))
 
 
 def print_jsonl(rows: Iterable[Any]) -> None:
     """One JSON object per line (JSON Lines), escaped as :func:`print_json` escapes; nothing for no rows."""
     for chunk in _chunks(_all(rows)):
-        write_out("".join(_json_text(r) + "\n" for r in chunk))
+        write_out("".join(json_text(r) + "\n" for r in chunk))
 
 
 def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
     """CSV with a header; text cells made safe (:func:`scantui.safetext.csv_safe`), numbers left as numbers."""
+    print_csv_pieces(_chunks(_all(rows)), columns)
+
+
+def print_csv_pieces(pieces: Iterable[Sequence[Mapping[str, Any]]], columns: Sequence[str], *, header: bool = True) -> None:
+    """:func:`print_csv` of the rows of *pieces*, each piece converted when the one before was written
+    (without the header line when told: it was written already)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([csv_safe(c) for c in columns])
-    for chunk in _chunks(_all(rows)):
-        for row in chunk:
+    if header:
+        writer.writerow([csv_safe(c) for c in columns])
+    for piece in pieces:
+        for row in piece:
             writer.writerow([_csv_cell(row.get(c)) for c in columns])
         write_out(buf.getvalue())
         buf.seek(0)

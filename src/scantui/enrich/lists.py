@@ -33,7 +33,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -386,16 +386,30 @@ def entries_frame(rows: Iterable[tuple[str, str | None, str | None]]) -> pl.Data
 def export_text(entries: pl.DataFrame, fmt: str) -> str:
     """*entries* as a list file: ``plain`` (one address or CIDR a line) or ``csv`` (``ip,name,category``,
     cells made safe for spreadsheets); both read back by :func:`parse_list` to the same set."""
-    if fmt == "plain":
-        return "".join(f"{e}\n" for e in entries["entry"].to_list())
-    from scantui.safetext import csv_safe
+    return "".join(export_pieces(entries, fmt, ((0, entries.height),)))
 
+
+def export_pieces(entries: pl.DataFrame, fmt: str, slices: Iterable[tuple[int, int]]) -> Iterator[str]:
+    """:func:`export_text` in pieces, one for each (start, length) of *slices* (covering the rows in order),
+    each made when the one before was taken (the CSV header in the first, or alone when there are no rows)."""
+    if fmt == "csv":
+        from scantui.safetext import csv_safe
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["ip", "name", "category"])
-    for row in entries.select("entry", "name", "category").iter_rows():
-        writer.writerow([row[0], csv_safe(row[1] or ""), csv_safe(row[2] or "")])
-    return out.getvalue()
+    if fmt == "csv":
+        writer.writerow(["ip", "name", "category"])
+    for start, n in slices:
+        part = entries.slice(start, n)
+        if fmt == "plain":
+            yield out.getvalue() + "".join(f"{e}\n" for e in part["entry"].to_list())
+        else:
+            for row in part.select("entry", "name", "category").iter_rows():
+                writer.writerow([row[0], csv_safe(row[1] or ""), csv_safe(row[2] or "")])
+            yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    if out.tell():
+        yield out.getvalue()
 
 
 def address_set(entries: pl.DataFrame) -> set[tuple[int, int]]:

@@ -8,7 +8,10 @@ fd 2 itself is pointed (``os.dup2``) at a pipe, read by a thread that hands each
   :func:`terminal_fd`); :func:`pop` hands fd 2 back to the sink below, or, with none left, points fd 2
   at the terminal again (or ``/dev/null``), drains what the pipe still holds into *sink* and ends the thread
   (once the pipe is empty: a child process, such as multiprocessing's resource tracker or a Dask worker,
-  may hold its write side for as long as it lives).
+  may hold its write side for as long as it lives). What such a child writes after that is lost (its write
+  fails: no reader). In the CLI that is only the resource tracker's leak warnings at exit (internals, after
+  the command's last line): the ``--workers`` cluster is closed with the click context, before fd 2 is handed
+  back, and a worker's failure reaches the front end as the task's exception, not as text on fd 2.
 - :class:`PanicFilter` is the CLI's sink: every byte on to the terminal at once, except Rust's panic
   blocks, held until the command ends (dropped when its one error line says what failed).
 - The TUI's sink keeps what arrives and shows it as data (:mod:`scantui.tui.native_output`).

@@ -14,7 +14,8 @@ ignored. The file is read as one string column and parsed with polars string
 expressions; values are converted and validated by :mod:`scantui.io.normalize`.
 
 Timestamps: traditional syslog ``Mon dd HH:MM:SS[.ffffff]`` (local time in
-``opts.tz``; the year is ``opts.year``, or the current year, moving forward at a
+``opts.tz``; the first line's year is ``opts.year``, or else the last line is of the past twelve
+months (this year, or last year when its date is still to come), moving forward at a
 Dec -> Jan wrap inside the file), ISO 8601 (rsyslog high precision,
 ``journalctl -o short-iso[-precise]``), ``journalctl -o short-unix`` epochs and
 ``dmesg -T`` brackets. Lines that are not netfilter packet lines are skipped and
