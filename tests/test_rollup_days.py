@@ -955,3 +955,43 @@ def test_partials_by_packed_keys_equal_those_by_columns(tmp_path, sensors):
         if len(sensors) <= rd._PACKED_SENSORS:  # in order: written without a sort
             assert_frame_equal(a, rd._key_sorted(a, rd._ORDER[table]))
     assert mine[2]["scans"].max() > 1 and mine[1]["dport"].null_count() > 0 and mine[1]["proto"].null_count() > 0
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_the_days_of_a_parquet_input_equal_every_rows_day(tmp_path, statistics):
+    """``frame_days`` (the day check on a Parquet input, usually answered by its min/max statistics) gives
+    the days of every row's timestamp, sorted, as reading them does: with and without statistics, a file
+    whose last row group strays past midnight, one whose first row is not its earliest, a row on either
+    side of midnight, no rows, a null timestamp; a one-day file without statistics is still read in place."""
+    base = _data().filter(pl.col("ts").dt.date() == DAY1)
+    midnight = dt.datetime.combine(DAY1 + dt.timedelta(days=1), dt.time(), UTC)
+
+    def at(frame: pl.DataFrame, i: int, ts: dt.datetime) -> pl.DataFrame:
+        return frame.with_columns(pl.when(pl.int_range(pl.len()) == i).then(pl.lit(ts, rd.TS_DTYPE))
+                                  .otherwise(pl.col("ts")).alias("ts"))
+
+    cases = {
+        "one day": (base, [DAY1]),
+        "last row just before midnight": (at(base, base.height - 1, midnight - dt.timedelta(microseconds=1)), [DAY1]),
+        "last row at midnight": (at(base, base.height - 1, midnight), [DAY1, DAY1 + dt.timedelta(days=1)]),
+        "first row the day before": (at(base, 0, dt.datetime.combine(DAY1, dt.time(), UTC) - dt.timedelta(microseconds=1)),
+                                     [DAY1 - dt.timedelta(days=1), DAY1]),
+        "first row not the earliest": (at(base, 0, midnight + dt.timedelta(hours=30)), [DAY1, DAY1 + dt.timedelta(days=2)]),
+        "no rows": (base.head(0), []),
+    }
+    for name, (frame, days) in cases.items():
+        path = tmp_path / f"{name}.parquet"
+        frame.write_parquet(path, statistics=statistics, row_group_size=100)
+        lf = pl.scan_parquet(path)
+        assert rd.frame_days(lf) == days, name
+        assert rd.frame_days(lf) == lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list(), name
+    with_null = pl.concat([base.lazy(), base.head(1).with_columns(pl.lit(None, rd.TS_DTYPE).alias("ts")).lazy()])
+    assert rd.frame_days(with_null) == [None, DAY1]
+
+    one = tmp_path / "in" / "day.parquet"
+    one.parent.mkdir()
+    base.write_parquet(one, statistics=statistics, row_group_size=100)
+    rc.update_rollup(open_inputs([one]))
+    [index] = (tmp_path / "cache").rglob("index.json")
+    assert json.loads(index.read_text())["days"] == [DAY1.isoformat()]
+    assert json.loads(index.read_text())["direct"] is True  # no day split written: the file is read in place

@@ -778,7 +778,7 @@ def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float |
         message = "reading packets" if unit.format == PARQUET else "decoding packets"
         direct = False
         if unit.format == PARQUET and len(unit.files) == 1:
-            days = lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list()  # reads one column
+            days = rd.frame_days(lf)  # usually from the file's statistics (else it reads one column)
             direct = len(days) <= 1
         folder.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder, commit=commit) as tmp:
