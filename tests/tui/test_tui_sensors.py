@@ -130,4 +130,10 @@ def test_a_long_sensor_name_and_many_sensors_keep_the_figures_on_the_panel(tui_c
         assert app.screen.max_scroll_y == 0 and any("… and 7 more" in line for line in lines)
         assert any("╮" in line for line in lines[1:3])  # the top row's last panel is whole
 
+        await pilot.press("s")  # A is the long name: the summary names it in 40 characters, on 2 lines at most
+        await settle(app, pilot)
+        assert isinstance(app.screen, SensorsScreen) and app.screen.a == long_name
+        assert app.screen.query_one("#sensors-summary").outer_size.height <= 4
+        assert "a" * 40 not in screen_text(app) and "a" * 39 + "…" in screen_text(app)
+
     run_app(make_app([path], tui_cache), scenario, size=(160, 48))
