@@ -77,10 +77,10 @@ def figures_table(ov: Overview | None, collab: int | None, groups: int | None, w
     return table
 
 
-def tools_table(ov: Overview | None) -> Table | Text:
+def tools_table(ov: Overview | None, waiting: bool = True) -> Table | Text:
     """Tool shares over probes, with the sources using each tool."""
     if ov is None:
-        return Text(PENDING)
+        return Text(PENDING if waiting else UNAVAILABLE)
     table = _grid("left", "right", "right")
     table.add_row(Text("tool", style="dim"), Text("probes", style="dim"), Text("srcs", style="dim"))
     for t in ov.tools:
@@ -88,10 +88,10 @@ def tools_table(ov: Overview | None) -> Table | Text:
     return table
 
 
-def ports_table(ov: Overview | None) -> Table | Text:
+def ports_table(ov: Overview | None, waiting: bool = True) -> Table | Text:
     """The most probed destination ports."""
     if ov is None:
-        return Text(PENDING)
+        return Text(PENDING if waiting else UNAVAILABLE)
     if not ov.top_ports:
         return Text("no probes", style="dim")
     table = _grid("left", "right", "right")
@@ -240,8 +240,9 @@ class OverviewScreen(Screen):
 
     def _show_overview(self, overview: Overview | None) -> None:
         self._show_figures()
-        self.query_one("#tools", Static).update(tools_table(overview))
-        self.query_one("#ports", Static).update(ports_table(overview))
+        waiting = self.app.load_error is None  # after a failed load: "—", as the figures say, not "…" for ever
+        self.query_one("#tools", Static).update(tools_table(overview, waiting))
+        self.query_one("#ports", Static).update(ports_table(overview, waiting))
         self.query_one("#inputs", Static).update(inputs_table(overview))
         sensors = self.query_one("#sensors-panel", Static)
         sensors.update(sensors_table(overview, self.size.height - OTHER_ROWS))
