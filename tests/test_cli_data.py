@@ -64,6 +64,9 @@ def test_ingest_roundtrip_and_partitioned(tmp_path, canonical_parquet, canonical
         (["info", "/no/such/file.pcap"], "/no/such/file.pcap: no such file or folder"),
         (["info", "--json", "--csv", "x"], "exclude each other"),
         (["ingest", "x"], "Missing option"),
+        # said of the option before any file is read (was the first input's error: "cannot read log: unable to parse
+        # time zone", and nothing at all for inputs whose times carry a zone)
+        (["info", "--tz", "Mars/Olympus", "/no/such/file.pcap"], "'--tz': 'Mars/Olympus' is not a known time zone"),
     ],
 )
 def test_errors_are_one_line_exit_2(argv, needle, capsys):
@@ -73,6 +76,14 @@ def test_errors_are_one_line_exit_2(argv, needle, capsys):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("scantui: error: ")
     assert needle in lines[0]
+
+
+def test_a_known_time_zone_shifts_naive_times(tmp_path, capsys):
+    log = tmp_path / "kern.log"
+    log.write_text("Feb  3 02:24:07 tel-1 kernel: [1.0] IN=eth0 OUT= SRC=192.0.2.7 DST=198.18.14.2 LEN=44 TTL=234 "
+                   "ID=54321 PROTO=TCP SPT=39581 DPT=6379 SEQ=1 ACK=0 WINDOW=65535 SYN URGP=0\n")
+    code, out, _ = run(["info", str(log), "--year", "2024", "--tz", "Europe/Berlin", "--json"], capsys)
+    assert code == 0 and json.loads(out)["first_seen"] == "2024-02-03T01:24:07Z"
 
 
 def test_bad_file_names_file(tmp_path, capsys):
