@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import polars as pl
@@ -152,3 +153,23 @@ def test_info_on_sample_matches_truth(capsys):
     assert {t: v["packets"] for t, v in doc["tools"].items()} == truth["tool_packets"]
     assert abs(sum(v["share"] for v in doc["tools"].values()) - 1.0) < 1e-3
     assert doc["telescope_size_estimate"] == truth["telescope"]["size"]
+
+
+def test_names_polars_would_read_as_globs_are_names(tmp_path, canonical_parquet, capsys):
+    """``tel[1].parquet`` was 'unreadable Parquet: ... expanded paths were empty (glob: true)'; ``ingest -o
+    out[1].parquet`` wrote the file and then failed (exit 2, the file left); ``-o 'out*.parquet'`` counted every file
+    the pattern matched. The loader expands globs itself: a path that exists is that file."""
+    data = tmp_path / "tel[1].parquet"
+    data.write_bytes(canonical_parquet.read_bytes())
+    code, out, _ = run(["info", str(data), "--json"], capsys)
+    assert code == 0 and json.loads(out)["packets"] == 2000
+    for name in ("out[1].parquet", "out*.parquet"):
+        code, _, err = run(["ingest", str(data), "-o", str(tmp_path / name)], capsys)
+        assert (code, err) == (0, f"wrote 2,000 packets to {tmp_path / name}\n"), name
+    assert pl.read_parquet(tmp_path / "out*.parquet", glob=False).height == 2000
+    table = tmp_path / "enrich[1].parquet"  # an enrichment table given as one more PATH
+    src = pl.read_parquet(data, glob=False)["src"][0]
+    pl.DataFrame({"src": [src], "day": [dt.date(2000, 1, 1)], "asn": [64500], "as_name": ["EXAMPLE-NET"]},
+                 schema_overrides={"src": pl.UInt32, "asn": pl.UInt32}).write_parquet(table)
+    code, out, err = run(["scanners", str(data), str(table), "--json"], capsys)
+    assert code == 0 and json.loads(out), err  # was "unreadable enrichment table: ... glob: true"

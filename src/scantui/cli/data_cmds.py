@@ -281,7 +281,8 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
                           check=lambda: (dataset.stats.raise_error(), dataset.check_unchanged()))
 
     run_with_progress(write, dataset.stats, dataset.total_bytes, "ingesting")
-    written = pl.scan_parquet(str(out), hive_partitioning=partition_by is not None).select(pl.len()).collect().item()
+    written = (pl.scan_parquet(str(out), hive_partitioning=partition_by is not None, glob=False)  # "[1]" is a name
+               .select(pl.len()).collect().item())
     skipped = dataset.stats.skipped()
     note = ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
     message(f"wrote {written:,} packets to {out}" + (f" (skipped: {note})" if note else ""))

@@ -38,8 +38,8 @@ def scan_parquet(sources: Sequence[Path], opts: LoadOptions, stats: LoadStats, *
     checksums, which polars, given the folder, would try to read)."""
     label = _describe(sources)
     target = str(sources[0]) if hive and not files else [str(s) for s in (files or sources)]
-    try:
-        lf = pl.scan_parquet(target, hive_partitioning=hive, missing_columns="insert", extra_columns="ignore")
+    try:  # glob=False: the paths are files and folders already found (a name may hold "[1]" or "*")
+        lf = pl.scan_parquet(target, hive_partitioning=hive, missing_columns="insert", extra_columns="ignore", glob=False)
         schema = lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _cut(files or sources) or InputError(f"unreadable Parquet: {first_line(exc)}", path=label) from None
@@ -72,7 +72,7 @@ def _checked_canonical(lf: pl.LazyFrame, sources: Sequence[Path], label: str, op
 def _first_missing(sources: Sequence[Path | str], missing: pl.Expr) -> InputError:
     """The error for the first row with a required value missing, naming its file and row."""
     for source in sources:
-        hit = (pl.scan_parquet(str(source), hive_partitioning=Path(source).is_dir(), missing_columns="insert",
+        hit = (pl.scan_parquet(str(source), hive_partitioning=Path(source).is_dir(), missing_columns="insert", glob=False,
                                extra_columns="ignore")
                .with_row_index("__row").filter(missing)
                # no value leaves polars: a time outside years 1 to 9999 has no Python datetime, so it is said as text
