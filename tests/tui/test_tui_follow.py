@@ -98,3 +98,25 @@ def test_a_broken_new_file_is_left_out_and_the_data_stays(tmp_path):
             await pilot.press("q")
 
     asyncio.run(main())
+
+
+def test_a_broken_only_file_is_said_not_loading_for_ever(tmp_path):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    broken = folder / "day1.parquet"
+    broken.write_bytes(b"PAR1 cut short")
+    old = time.time() - 3600
+    os.utime(broken, (old, old))
+    app = make_app([folder], tmp_path / "cache", follow=True, follow_interval=0.05, follow_settle=0.0)
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until_followed(app, pilot, lambda: app.load_error is not None, "the failure said")
+            for _ in range(10):  # the watcher looks again: nothing else to load, the failure stays said
+                app._follow_wake.set()
+                await pilot.pause(0.05)
+            assert app.load_error is not None and not app.loading and "day1.parquet" in app.load_error
+            assert any("left out until it changes" in str(n.message) for n in app._notifications)
+            await pilot.press("q")
+
+    asyncio.run(main())

@@ -159,12 +159,13 @@ class PipelineMixin:
             return
         optional = message.step in ("collab", "groups")
         if not optional and message.path is not None and self.follow_skip(message.path):
-            # --follow: one bad new file does not take the data away; loaded again without it, as `rollup --follow` does
+            # --follow: one bad new file does not take the data away: the others are loaded again without it (as
+            # `rollup --follow` does); the failure stays said until then, and for good when it was the only file
             self.notify(f"left out until it changes: {message.text}", title="follow: could not read a file",
                         severity="error", timeout=15, markup=False)
-            return
-        self.notify(message.text, title=f"could not {_STEP_VERB.get(message.step, message.step)}",
-                    severity="warning" if optional else "error", timeout=12, markup=False)
+        else:
+            self.notify(message.text, title=f"could not {_STEP_VERB.get(message.step, message.step)}",
+                        severity="warning" if optional else "error", timeout=12, markup=False)
         if optional:
             self.counting = False
         else:
