@@ -42,7 +42,6 @@ from ruamel.yaml.scalarstring import (
 )
 from ruamel.yaml.timestamp import TimeStamp
 
-from scantui.config import yaml_problem
 from scantui.errors import InputError
 from scantui.labels.kept_comments import (attach_after, holds_comments, keep_after_last, keep_between,
                                          keep_block_comments)
@@ -204,9 +203,8 @@ def parse(text: str, path: str) -> Any:
             raise InputError(str(exc.problem), path=path, where=where) from None
         what = " ".join(p for p in (exc.context, exc.problem) if p) or "unreadable"
         raise InputError(f"YAML syntax error: {_one_line(what)}", path=path, where=where) from None
-    except YAMLError as exc:  # a character YAML refuses (raw escape, BEL): said with its line, not its offset
-        why, where = yaml_problem(exc, text)
-        raise InputError(f"YAML syntax error: {why}", path=path, where=where) from None
+    except YAMLError as exc:
+        raise InputError(f"YAML syntax error: {_one_line(str(exc))}", path=path) from None
 
 
 def _one_line(text: str) -> str:
