@@ -6,7 +6,7 @@ distinct destinations (what ``day_totals`` sums in the rollup)."""
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 
 import polars as pl
@@ -15,8 +15,10 @@ from scantui.analysis import zmap_rollup as zr
 from scantui.io.schema import conform
 
 
-def main(paths: list[str]) -> None:
-    for path in paths:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("days", nargs="+", metavar="DAY.parquet", help="day files of the canonical table")
+    for path in parser.parse_args(argv).days:
         lf = conform(pl.scan_parquet(path))
         size = int(lf.select(pl.col("dst").n_unique()).collect().item())
         c0 = time.process_time()
@@ -32,4 +34,4 @@ def main(paths: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

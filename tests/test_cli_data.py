@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import polars as pl
@@ -64,6 +65,9 @@ def test_ingest_roundtrip_and_partitioned(tmp_path, canonical_parquet, canonical
         (["info", "/no/such/file.pcap"], "/no/such/file.pcap: no such file or folder"),
         (["info", "--json", "--csv", "x"], "exclude each other"),
         (["ingest", "x"], "Missing option"),
+        # said of the option before any file is read (was the first input's error: "cannot read log: unable to parse
+        # time zone", and nothing at all for inputs whose times carry a zone)
+        (["info", "--tz", "Mars/Olympus", "/no/such/file.pcap"], "'--tz': 'Mars/Olympus' is not a known time zone"),
     ],
 )
 def test_errors_are_one_line_exit_2(argv, needle, capsys):
@@ -73,6 +77,14 @@ def test_errors_are_one_line_exit_2(argv, needle, capsys):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("scantui: error: ")
     assert needle in lines[0]
+
+
+def test_a_known_time_zone_shifts_naive_times(tmp_path, capsys):
+    log = tmp_path / "kern.log"
+    log.write_text("Feb  3 02:24:07 tel-1 kernel: [1.0] IN=eth0 OUT= SRC=192.0.2.7 DST=198.18.14.2 LEN=44 TTL=234 "
+                   "ID=54321 PROTO=TCP SPT=39581 DPT=6379 SEQ=1 ACK=0 WINDOW=65535 SYN URGP=0\n")
+    code, out, _ = run(["info", str(log), "--year", "2024", "--tz", "Europe/Berlin", "--json"], capsys)
+    assert code == 0 and json.loads(out)["first_seen"] == "2024-02-03T01:24:07Z"
 
 
 def test_bad_file_names_file(tmp_path, capsys):
@@ -141,3 +153,23 @@ def test_info_on_sample_matches_truth(capsys):
     assert {t: v["packets"] for t, v in doc["tools"].items()} == truth["tool_packets"]
     assert abs(sum(v["share"] for v in doc["tools"].values()) - 1.0) < 1e-3
     assert doc["telescope_size_estimate"] == truth["telescope"]["size"]
+
+
+def test_names_polars_would_read_as_globs_are_names(tmp_path, canonical_parquet, capsys):
+    """``tel[1].parquet`` was 'unreadable Parquet: ... expanded paths were empty (glob: true)'; ``ingest -o
+    out[1].parquet`` wrote the file and then failed (exit 2, the file left); ``-o 'out*.parquet'`` counted every file
+    the pattern matched. The loader expands globs itself: a path that exists is that file."""
+    data = tmp_path / "tel[1].parquet"
+    data.write_bytes(canonical_parquet.read_bytes())
+    code, out, _ = run(["info", str(data), "--json"], capsys)
+    assert code == 0 and json.loads(out)["packets"] == 2000
+    for name in ("out[1].parquet", "out*.parquet"):
+        code, _, err = run(["ingest", str(data), "-o", str(tmp_path / name)], capsys)
+        assert (code, err) == (0, f"wrote 2,000 packets to {tmp_path / name}\n"), name
+    assert pl.read_parquet(tmp_path / "out*.parquet", glob=False).height == 2000
+    table = tmp_path / "enrich[1].parquet"  # an enrichment table given as one more PATH
+    src = pl.read_parquet(data, glob=False)["src"][0]
+    pl.DataFrame({"src": [src], "day": [dt.date(2000, 1, 1)], "asn": [64500], "as_name": ["EXAMPLE-NET"]},
+                 schema_overrides={"src": pl.UInt32, "asn": pl.UInt32}).write_parquet(table)
+    code, out, err = run(["scanners", str(data), str(table), "--json"], capsys)
+    assert code == 0 and json.loads(out), err  # was "unreadable enrichment table: ... glob: true"

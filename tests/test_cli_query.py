@@ -88,6 +88,9 @@ def test_groups_query_and_span(capsys, tmp_path, monkeypatch):
     (["collab", SAMPLE, "--day", "2024-02-09", "--since", "2024-02-01"], "--day: give --day or --since/--until"),
     (["groups", SAMPLE, "--since", "2024-02-09", "--until", "2024-02-01"], "--since 2024-02-09 is after --until"),
     (["scanners", SAMPLE, "--since", "2024-02-09", "--until", "2024-02-01"], "--since 2024-02-09 is after --until"),
+    # a figure only the other list has (the TUI's shared bar skips it there): here it kept every row, silently
+    (["groups", SAMPLE, "--query", "n>=500"], "--query: n>=500: groups have no such figure (they compare scans, ips, score)"),
+    (["collab", SAMPLE, "--query", "-ips>10"], "--query: -ips>10: candidates have no such figure"),
 ])
 def test_a_bad_query_is_one_line_and_exit_2(capsys, argv, says):
     code, out, err = run(argv, capsys)

@@ -165,12 +165,14 @@ def test_watched_saved_views_report_rows_they_did_not_match_before(capsys, data,
     config.write_text("views:\n"
                       "  - {name: telnet-alt, area: scanners, query: 'port:2323', watch: true}\n"
                       "  - {name: big, area: candidates, query: 'n>=4', watch: true}\n"
-                      "  - {name: mine, area: candidates, query: 'n>=2'}\n")  # not watched
+                      "  - {name: mine, area: candidates, query: 'n>=2'}\n"  # not watched
+                      '  - {name: "t\\e[31mel", area: scanners, query: "port:1", watch: true}\n')  # matches nothing
     monkeypatch.setenv("SCANTUI_CONFIG", str(config))
     code, out, err = _watch(capsys, folder, labels)
     assert (code, out) == (0, ""), err  # the first run is each view's baseline: said on stderr, not reported
     assert "saved view 'telnet-alt': watched from now on (0 rows match it now)" in err
     assert "saved view 'big': watched from now on (2 rows match it now)" in err
+    assert "saved view 't\\x1b[31mel': watched from now on" in err  # escaped once (was 't\\\\x1b[31mel', a repr)
 
     write_day(folder, "d08.parquet", scan_frame("2024-02-08", OTHERS, 2323, hour=14), scan_frame("2024-02-08"))
     code, out, err = _watch(capsys, folder, labels)

@@ -41,9 +41,12 @@ def test_option_beats_environment_beats_file(config, monkeypatch):
     ("enrich: [1]\n", "enrich: must be a mapping"),
     ("enrich:\n  mmdb: {a: 1}\n", "enrich.mmdb: must be a path or a list of paths"),
     ("enrich:\n  x: [\n", "line 3: not valid YAML"),
+    # a character YAML refuses: its line, one line (was "... not allowed\\x0a  in "<unicode string>", position 23")
+    ("enrich:\n  cache: \"a\x1bb\"\n", "line 2: not valid YAML: unacceptable character #x001b: special characters are not allowed"),
 ])
 def test_bad_configuration_is_an_input_error_naming_the_file(config, text, message):
     config.write_text(text)
     with pytest.raises(InputError) as err:
         enrich_settings()
     assert message in err.value.message and str(config) in err.value.message
+    assert "\n" not in err.value.message and "<unicode string>" not in err.value.message

@@ -148,6 +148,7 @@ def test_the_user_file_comes_from_the_config_or_beside_it(tmp_path, monkeypatch)
     ("scantui_rules: 2\n", "unsupported version 2"),
     ("- just a list\n", "a rules file is a mapping"),
     ("organizations: [\n", "not valid YAML"),
+    ("organizations:\n  - org: \"\x07\"\n", "line 2: not valid YAML: unacceptable character #x0007"),
 ])
 def test_bad_rules_files_say_where(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
@@ -155,6 +156,7 @@ def test_bad_rules_files_say_where(tmp_path, text, message):
     with pytest.raises(InputError) as err:
         load_rules(path)
     assert message in err.value.message and str(path) in err.value.message
+    assert "\n" not in err.value.message and "<unicode string>" not in err.value.message
 
 
 def test_bad_rules_file_fails_before_the_data_is_read(tmp_path, capsys):

@@ -146,6 +146,27 @@ def test_parquet_null_src_skipped_and_counted_with_skip_bad_rows(tmp_path, typin
     assert dataset.stats.skipped() == {"bad_row": 3}
 
 
+def _ts_before_year_1(df: pl.DataFrame, typing: str) -> pl.DataFrame:
+    """Row 3's time in year -976 (a Datetime), or -9e10 epoch seconds (loose: year -882)."""
+    if typing == "canonical":
+        bad = pl.col("ts").dt.offset_by("-3000y")
+    else:
+        df, bad = df.with_columns(pl.col("ts").dt.epoch("s")), pl.lit(-9 * 10**10)
+    return df.with_columns(pl.when(pl.int_range(pl.len()) == 2).then(bad).otherwise(pl.col("ts")).alias("ts"))
+
+
+@pytest.mark.parametrize("typing", ["canonical", "loose"])
+def test_parquet_time_outside_years_1_to_9999_is_a_bad_value(tmp_path, typing, capsys):
+    """It was 'internal error: ValueError: year -976 is out of range', exit 70, when the rollup listed the days."""
+    path = tmp_path / "old.parquet"
+    _ts_before_year_1(make_canonical(20), typing).write_parquet(path)
+    code, out, err = run(["info", str(path)], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"scantui: error: {path}: row 3: bad value ") and "in column ts" in err
+    dataset = open_inputs([path], LoadOptions(skip_bad_rows=True))
+    assert dataset.lf.collect().height == 19 and dataset.stats.skipped() == {"bad_row": 1}
+
+
 def test_canonical_parquet_null_in_the_second_file_names_that_file(tmp_path):
     good, bad = tmp_path / "a.parquet", tmp_path / "b.parquet"
     make_canonical(20).write_parquet(good)

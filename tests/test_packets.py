@@ -399,6 +399,8 @@ def test_cli_packets_table_json_and_files(captures, tmp_path, capsys):
     (["--src", "10.0.0.999"], "--src: not an IPv4 address or CIDR: '10.0.0.999'"), (["--port", "http"], "--port"),
     (["--day", "2024-13-01"], "--day"), (["--since", "yesterday"], "--since"),
     (["-o", "OUT.xlsx"], "cannot tell the format"), (["--json", "-o", "OUT.pcap"], "choose one"),
+    # as scanners says it (was an empty table, exit 0)
+    (["--since", "2024-02-10", "--until", "2024-02-01"], "--since/--until: --since 2024-02-10 is not before --until 2024-02-01"),
 ])
 def test_cli_packets_errors(captures, tmp_path, capsys, extra, says):
     paths, _ = captures

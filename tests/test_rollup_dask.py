@@ -207,3 +207,12 @@ def test_the_tui_with_workers_builds_on_its_cluster(tmp_path):
     assert seen["failures"] == [] and seen["code"] == 0
     assert seen["packets"] == sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in files)
     assert list(Path(files[0] + ".cache", "rollups").iterdir())  # built there, on the cluster
+
+
+def test_workers_without_dask_installed_is_one_line_saying_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as in a venv without scantui[scale]: import fails
+    files = [str(f) for f in _inputs(tmp_path)]
+    proc = run_captured(["rollup", *files, "--workers", "2"], SCANTUI_CACHE_DIR=str(tmp_path / "c"))
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.splitlines()[-1] == "scantui: error: --workers and --scheduler need Dask: pip install 'scantui[scale]'"
+    assert not list((tmp_path / "c" / "rollups").glob("*"))  # nothing cached

@@ -169,3 +169,20 @@ def test_generator_class_merges_the_roots_of_unity():
     z = pow(3, (p - 1) // 16, p)
     assert {zr.generator_class(g * pow(z, j, p) % p, p) for j in range(16)} == {zr.generator_class(g, p)}
     assert zr.generator_class(g, p) != zr.generator_class(pow(3, 12347, p), p)
+
+
+def test_the_measuring_script_takes_help_and_a_day(tmp_path, capsys):
+    """``benchmarks/measure_zmap_rollup_days.py --help`` answers (it read '--help' as a day file: a traceback)."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "measure_zmap_rollup_days.py"
+    spec = importlib.util.spec_from_file_location("measure_zmap_rollup_days", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as done:
+        module.main(["--help"])
+    assert done.value.code == 0 and "DAY.parquet" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        module.main([])
+    assert done.value.code == 2

@@ -70,6 +70,24 @@ def user_rules_path() -> Path:
     return config_path().parent / "rules.yaml"
 
 
+def yaml_problem(exc: Exception, text: str) -> tuple[str, str | None]:
+    """``(why, where)`` for an :class:`~scantui.errors.InputError`: ruamel's problem on one line, and ``line N``.
+
+    A character YAML does not allow (a raw escape, a BEL) is a ``ReaderError`` with no mark, only a character
+    offset and a two-line text ending in ``in "<unicode string>", position N``: its line is counted from the offset.
+    """
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    position = getattr(exc, "position", None)
+    if mark is not None:
+        where = f"line {mark.line + 1}"
+    elif isinstance(position, int):
+        where = f"line {text.count(chr(10), 0, position) + 1}"
+    else:
+        where = None
+    why = getattr(exc, "problem", None) or (str(exc).strip().splitlines() or ["unreadable"])[0]
+    return " ".join(str(why).split()), where
+
+
 def load_config(path: Path | None = None) -> dict[str, Any]:
     """The configuration as plain data ({} when the file does not exist)."""
     path = path or config_path()
@@ -85,9 +103,8 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     try:
         doc = YAML(typ="safe").load(text)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path=path, where=where) from None
+        why, where = yaml_problem(exc, text)
+        raise InputError(f"not valid YAML: {why}", path=path, where=where) from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):

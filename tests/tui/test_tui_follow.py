@@ -63,3 +63,60 @@ def test_follow_folds_new_files_in_while_the_app_runs(tmp_path, monkeypatch):
             await pilot.press("q")
 
     asyncio.run(main())
+
+
+def test_a_broken_new_file_is_left_out_and_the_data_stays(tmp_path):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    first = _day_file(folder, 1)
+    app = make_app([folder], tmp_path / "cache", follow=True, follow_interval=0.05, follow_settle=0.0)
+    notes: list[str] = []
+    real_notify = app.notify
+
+    def notify(message, **kw):
+        notes.append(message)
+        real_notify(message, **kw)
+
+    app.notify = notify
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until_followed(app, pilot, lambda: app.overview is not None and not app.loading, "the first load")
+            broken = folder / "day2\x1b[31m.parquet"
+            broken.write_bytes(b"PAR1 cut short")  # a copy cut off: no footer
+            old = time.time() - 3600
+            os.utime(broken, (old, old))
+            await until_followed(app, pilot, lambda: any("left out until it changes" in n for n in notes), "the bad file said")
+            await until_followed(app, pilot, lambda: app.overview is not None and not app.loading, "loaded again without it")
+            assert app.load_error is None and app.overview.packets == first  # the data is back, without the bad file
+            assert app.state.request.files == (str(folder / "day1.parquet"),)
+            shown = [str(n.message) for n in app._notifications]  # the toast's text: the file name escaped
+            assert any("left out until it changes" in n and "day2\\x1b[31m.parquet" in n and "\x1b" not in n for n in shown)
+            second = _day_file(folder, 2)  # a good file after it is folded in as usual
+            await until_followed(app, pilot, lambda: app.overview is not None and app.overview.packets == first + second,
+                                 "the next good file")
+            await pilot.press("q")
+
+    asyncio.run(main())
+
+
+def test_a_broken_only_file_is_said_not_loading_for_ever(tmp_path):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    broken = folder / "day1.parquet"
+    broken.write_bytes(b"PAR1 cut short")
+    old = time.time() - 3600
+    os.utime(broken, (old, old))
+    app = make_app([folder], tmp_path / "cache", follow=True, follow_interval=0.05, follow_settle=0.0)
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until_followed(app, pilot, lambda: app.load_error is not None, "the failure said")
+            for _ in range(10):  # the watcher looks again: nothing else to load, the failure stays said
+                app._follow_wake.set()
+                await pilot.pause(0.05)
+            assert app.load_error is not None and not app.loading and "day1.parquet" in app.load_error
+            assert any("left out until it changes" in str(n.message) for n in app._notifications)
+            await pilot.press("q")
+
+    asyncio.run(main())

@@ -34,6 +34,8 @@ def test_a_failed_load_is_said_on_every_screen_and_quitting_exits_2(tmp_path, tu
         assert app.load_error is not None and why in app.load_error and not app.loading
         text = screen_text(app)
         assert "could not open the data" in text and path.name in text and "waiting for the data" not in text
+        for panel in ("#tools", "#ports"):  # said as unavailable, not pending for ever
+            assert str(app.screen.query_one(panel).render()).strip() == "—", panel
         text = await show(app, pilot, "2")
         assert "no scanners: could not open the data" in text and "(yet)" not in text and "loading" not in text
         text = await show(app, pilot, "3")

@@ -104,3 +104,36 @@ def test_one_sensor_changes_nothing(tiny_parquet, tui_cache):
         assert any("fewer than two sensors" in str(n.message) for n in app._notifications)
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_a_long_sensor_name_and_many_sensors_keep_the_figures_on_the_panel(tui_cache, tmp_path):
+    path = tmp_path / "many.parquet"
+    long_name = "a" * 200 + "-hp"
+    pl.read_parquet(DATA).with_columns(
+        pl.when(pl.col("sensor") == "hp-b").then(pl.lit(long_name))
+        .otherwise(pl.format("tel-{}", pl.col("src") % 7)).alias("sensor")
+    ).write_parquet(path)
+
+    async def scenario(app, pilot):
+        lines = screen_text(app).splitlines()
+        row = next(line for line in lines if "aaaa" in line and "3,287" in line)
+        assert "a" * 30 not in row and "…" in row  # the name ends in "…"
+        assert row.split()[2:4] == ["3,287", "3,287"]  # its packets and probes stay on the panel
+        assert sum("tel-" in line for line in lines if "2024-03-04.." in line) == 3  # 8 sensors: 4 rows, then a count
+        assert any("… and 4 more" in line for line in lines)
+        assert any("││ sensors " in line for line in lines)  # the inputs panel's labels are not cut ("se…")
+        assert app.screen.max_scroll_y == 0
+
+        await pilot.resize_terminal(80, 24)  # the screen does not scroll: one sensor and how many more
+        await settle(app, pilot)
+        lines = screen_text(app).splitlines()
+        assert app.screen.max_scroll_y == 0 and any("… and 7 more" in line for line in lines)
+        assert any("╮" in line for line in lines[1:3])  # the top row's last panel is whole
+
+        await pilot.press("s")  # A is the long name: the summary names it in 40 characters, on 2 lines at most
+        await settle(app, pilot)
+        assert isinstance(app.screen, SensorsScreen) and app.screen.a == long_name
+        assert app.screen.query_one("#sensors-summary").outer_size.height <= 4
+        assert "a" * 40 not in screen_text(app) and "a" * 39 + "…" in screen_text(app)
+
+    run_app(make_app([path], tui_cache), scenario, size=(160, 48))

@@ -43,18 +43,19 @@ def test_a_theme_chosen_in_the_palette_is_there_after_a_restart(tiny_parquet, tu
 
 def test_an_unknown_saved_theme_is_a_notification_and_the_default_stays(tiny_parquet, tui_cache, tmp_path, monkeypatch):
     config = tmp_path / "config.yaml"
-    config.write_text("tui:\n  theme: no-such-theme\n")
+    config.write_text('tui:\n  theme: "no-such-theme\\e[31m"\n')
     monkeypatch.setenv("SCANTUI_CONFIG", str(config))
 
     async def scenario(app, pilot):
         assert app.theme == "textual-dark"
-        assert any("no-such-theme" in n.message and "tui.theme" in n.message for n in app._notifications)
+        # the name escaped once (was a repr of the escaped text: 'no-such-theme\\\\x1b[31m')
+        assert any("theme 'no-such-theme\\x1b[31m' in" in n.message and "tui.theme" in n.message for n in app._notifications)
         await pilot.press("2")
         await settle(app, pilot)
         assert app.current_mode == "scanners" and app.is_running
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
-    assert config.read_text() == "tui:\n  theme: no-such-theme\n"  # left as the user wrote it
+    assert config.read_text() == 'tui:\n  theme: "no-such-theme\\e[31m"\n'  # left as the user wrote it
 
 
 def test_a_malformed_saved_theme_is_a_notification(tiny_parquet, tui_cache, tmp_path, monkeypatch):

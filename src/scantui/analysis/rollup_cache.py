@@ -454,8 +454,8 @@ def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[lis
         if fits:
             out.append((port, share))
         else:
-            skipped.append(Action("skipped", f"port list {port}", why=f"{share}; the default keeps hold at most "
-                                  f"{TOP_PORTS_SHARE:.0%}: config rollup.keep_ports keeps it"))
+            skipped.append(Action("skipped", f"port list {port}", why=f"{share}; the lists kept by default hold at most "
+                                  f"{TOP_PORTS_SHARE:.0%} of the packets together: config rollup.keep_ports keeps it"))
     return out, skipped
 
 

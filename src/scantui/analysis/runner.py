@@ -111,9 +111,9 @@ class DaskRunner:
     def map(self, fn: Callable[[T], R], items: Sequence[T], step: Step | None = None) -> list[R]:
         if not items:
             return []
+        client = self.client()  # first: without Dask it says what to install
         from distributed import as_completed
 
-        client = self.client()
         futures = client.map(fn, list(items), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         out: list[Any] = [None] * len(futures)

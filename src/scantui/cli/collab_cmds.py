@@ -55,7 +55,7 @@ def search_options(func):
 @search_options
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N best candidates (the table defaults to {TABLE_DEFAULT_TOP}).")
 @LABELS_OPTION
-@record_filter_options
+@record_filter_options("candidates")
 @list_output_options
 @scale_options
 def collab_cmd(paths, query, top, load_opts, telescope, labels_path, record_filter, fmt):

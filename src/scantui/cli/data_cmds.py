@@ -11,11 +11,24 @@ from scantui.cli.output import message, print_json, print_mapping, write_out
 from scantui.cli.write_errors import writes
 
 
+def _known_zone(_ctx, _param, value: str) -> str:
+    """A zone the loaders' polars knows, else a usage error before any data is read (it was the first input's
+    error, as if the file were at fault, and no error at all for inputs whose times carry a zone)."""
+    import polars as pl
+
+    try:
+        pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(value)
+    except (pl.exceptions.PolarsError, ValueError):
+        raise click.BadParameter(f"{value!r} is not a known time zone (e.g. UTC, Europe/Berlin)") from None
+    return value
+
+
 def load_options(func):
     """Options every command that reads data takes."""
 
     @click.option("--year", type=int, default=None, help="Year for syslog timestamps without one (default: this year).")
-    @click.option("--tz", default="UTC", show_default=True, help="Time zone of timestamps that carry none.")
+    @click.option("--tz", default="UTC", show_default=True, callback=_known_zone,
+                  help="Time zone of timestamps that carry none.")
     @click.option("--allow-truncated", is_flag=True, help="Skip (and count) a record cut off at the end of a capture, or a CSV/LOG last line without a line end, instead of failing.")
     @click.option("--skip-bad-rows", is_flag=True, help="Skip (and count) CSV/LOG rows with unparseable values instead of failing.")
     @click.option("--sensor", default=None, help="Sensor name for inputs that carry none.")
@@ -268,7 +281,8 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
                           check=lambda: (dataset.stats.raise_error(), dataset.check_unchanged()))
 
     run_with_progress(write, dataset.stats, dataset.total_bytes, "ingesting")
-    written = pl.scan_parquet(str(out), hive_partitioning=partition_by is not None).select(pl.len()).collect().item()
+    written = (pl.scan_parquet(str(out), hive_partitioning=partition_by is not None, glob=False)  # "[1]" is a name
+               .select(pl.len()).collect().item())
     skipped = dataset.stats.skipped()
     note = ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
     message(f"wrote {written:,} packets to {out}" + (f" (skipped: {note})" if note else ""))

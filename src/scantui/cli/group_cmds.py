@@ -40,7 +40,7 @@ def reviews_of(groups: list, store) -> list[tuple[str, list[dict]]]:
 @click.option("--pools", is_flag=True, help="After the table, a summary of each group of 100+ sources: members "
               "active per time bin, shares, members by /24 and AS (text only).")
 @LABELS_OPTION
-@record_filter_options
+@record_filter_options("groups")
 @list_output_options
 @scale_options
 def groups_cmd(paths, load_opts, telescope, query, min_scans, top, pools, labels_path, record_filter, fmt):

@@ -71,9 +71,11 @@ def _selection(src, ports, days, since, until, where):
         parse_where(where or "")
     except PacketFilterError as exc:
         raise UsageError(f"--where: {exc}") from None
-    return PacketSelection(srcs=srcs, nets=nets, ports=port_list, days=day_list,
-                           since=_time(since, "--since", False) if since else None,
-                           until=_time(until, "--until", True) if until else None, where=where or "")
+    start = _time(since, "--since", False) if since else None
+    end = _time(until, "--until", True) if until else None
+    if start is not None and end is not None and start >= end:  # as scanners --since/--until: said, not an empty table
+        raise UsageError(f"--since/--until: --since {since} is not before --until {until}")
+    return PacketSelection(srcs=srcs, nets=nets, ports=port_list, days=day_list, since=start, until=end, where=where or "")
 
 
 def _out_kind(out: Path | None) -> str | None:

@@ -124,19 +124,38 @@ def record_reviews(records: list[Any], store: Any) -> list[tuple[str, list[dict]
     return out
 
 
-def record_filter_options(func):
-    """``--query``, ``--since``, ``--until``, ``--day`` of ``collab``/``groups``, checked before any data is read and
-    handed on as ``record_filter`` (a :class:`RecordFilter`, or None when none is given)."""
+#: The comparisons of the candidates screen's shared bar that read a field only the other list has (there they
+#: leave that list as it is): on one command's rows they would keep every row, so they are refused.
+_OTHER_LISTS_FIELDS = {"candidates": ("scans", "n_members"), "groups": ("n_sources",)}
+_LIST_FIELDS = {"candidates": "n (sources), score", "groups": "scans, ips, score"}
 
-    @QUERY_OPTION
-    @click.option("--since", default=None, metavar="ISO", help="Only candidates active on or after this UTC day.")
-    @click.option("--until", default=None, metavar="ISO", help="Only candidates active on or before this UTC day.")
-    @DAY_OPTION
-    @functools.wraps(func)
-    def wrapper(*args, query_text, since, until, day_span: str | None, **kwargs):
-        query = parse_query_option(query_text, record=True)
-        span = parse_day_options(since, until, day_span)
-        record_filter = RecordFilter(query, span) if query is not None or span is not None else None
-        return func(*args, record_filter=record_filter, **kwargs)
 
-    return wrapper
+def _check_fields(query: Query | None, rows: str) -> None:
+    from scantui.errors import InputError
+
+    for term in query.terms if query is not None else ():
+        if term.key == "cmp" and term.values[0] in _OTHER_LISTS_FIELDS[rows]:
+            raise InputError(f"{term.raw}: {rows} have no such figure (they compare {_LIST_FIELDS[rows]})",
+                             where="--query")
+
+
+def record_filter_options(rows: str):
+    """``--query``, ``--since``, ``--until``, ``--day`` of ``collab`` (*rows* ``candidates``) and ``groups``, checked
+    before any data is read and handed on as ``record_filter`` (a :class:`RecordFilter`, or None when none is given)."""
+
+    def decorate(func):
+        @QUERY_OPTION
+        @click.option("--since", default=None, metavar="ISO", help="Only candidates active on or after this UTC day.")
+        @click.option("--until", default=None, metavar="ISO", help="Only candidates active on or before this UTC day.")
+        @DAY_OPTION
+        @functools.wraps(func)
+        def wrapper(*args, query_text, since, until, day_span: str | None, **kwargs):
+            query = parse_query_option(query_text, record=True)
+            _check_fields(query, rows)
+            span = parse_day_options(since, until, day_span)
+            record_filter = RecordFilter(query, span) if query is not None or span is not None else None
+            return func(*args, record_filter=record_filter, **kwargs)
+
+        return wrapper
+
+    return decorate

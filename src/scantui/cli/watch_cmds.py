@@ -70,7 +70,7 @@ def _run(state, paths, query, load_opts, telescope, store, first, as_json, as_js
         if not state.primed(view.name):
             state.prime(view.name, rows)
             primed = True
-            message(f"scantui: note: saved view {safe_line(view.name)!r}: watched from now on "
+            message(f"scantui: note: saved view '{safe_line(view.name)}': watched from now on "
                     f"({len(rows)} row{'s' if len(rows) != 1 else ''} match it now)")
         else:
             fired += state.fresh(rows)

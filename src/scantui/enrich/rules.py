@@ -41,6 +41,7 @@ from typing import Any
 
 import polars as pl
 
+from scantui.config import yaml_problem
 from scantui.errors import InputError
 
 CATEGORIES = ("research", "commercial", "other")
@@ -134,9 +135,8 @@ def _parse(text: str, path: Path) -> _Doc:
     try:
         doc = YAML(typ="rt").load(text)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path=path,
-                         where=f"line {mark.line + 1}" if mark is not None else None) from None
+        why, where = yaml_problem(exc, text)
+        raise InputError(f"not valid YAML: {why}", path=path, where=where) from None
     if not isinstance(doc, dict):
         raise InputError("a rules file is a mapping with `organizations:` (see the shipped rules.yaml)", path=path)
     unknown = [k for k in doc if k not in _TOP_KEYS]

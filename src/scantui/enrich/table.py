@@ -81,7 +81,7 @@ def scan_tables(paths: Sequence[Path]) -> pl.LazyFrame:
     frames = []
     for path in paths:
         try:
-            frames.append(conform_table(pl.scan_parquet(path)))
+            frames.append(conform_table(pl.scan_parquet(path, glob=False)))  # a file found already: "[1]" is a name
         except pl.exceptions.PolarsError as exc:
             raise InputError(f"unreadable enrichment table: {str(exc).splitlines()[0] if str(exc) else exc}",
                              path=path) from None

@@ -198,6 +198,13 @@ def ts_from_text(s: pl.Series, tz: str) -> pl.Series:
 
 
 def to_ts(raw: pl.Expr, dtype: pl.DataType, tz: str, canon: str = "ts") -> pl.Expr:
+    """Times in any of the accepted types -> Datetime(us, UTC); null (a bad value) where they do not convert or fall
+    outside years 1 to 9999."""
+    ts = _to_ts(raw, dtype, tz, canon)
+    return pl.when(schema.ts_in_range(ts)).then(ts)
+
+
+def _to_ts(raw: pl.Expr, dtype: pl.DataType, tz: str, canon: str) -> pl.Expr:
     if isinstance(dtype, pl.Datetime):
         return _to_utc(raw, dtype, tz)
     if dtype == pl.Date:

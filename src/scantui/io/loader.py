@@ -267,7 +267,8 @@ def _size(path: Path) -> int:
 
 def _parquet_schema(path: Path) -> object:
     try:
-        return pl.read_parquet_schema(path)
+        with open(path, "rb") as handle:  # a handle, not the name: polars would read "tel[1].parquet" as a glob
+            return pl.read_parquet_schema(handle)
     except (pl.exceptions.PolarsError, OSError) as exc:
         from scantui.io.parquet import cut_error
 

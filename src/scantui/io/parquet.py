@@ -16,7 +16,7 @@ import polars as pl
 
 from scantui.errors import InputError
 from scantui.io.options import LoadOptions
-from scantui.io.schema import CANONICAL, EXTRA, REQUIRED, conform
+from scantui.io.schema import CANONICAL, EXTRA, REQUIRED, TS_FIRST, TS_LAST, conform
 from scantui.io.stats import FileStats, LoadStats
 
 
@@ -38,8 +38,8 @@ def scan_parquet(sources: Sequence[Path], opts: LoadOptions, stats: LoadStats, *
     checksums, which polars, given the folder, would try to read)."""
     label = _describe(sources)
     target = str(sources[0]) if hive and not files else [str(s) for s in (files or sources)]
-    try:
-        lf = pl.scan_parquet(target, hive_partitioning=hive, missing_columns="insert", extra_columns="ignore")
+    try:  # glob=False: the paths are files and folders already found (a name may hold "[1]" or "*")
+        lf = pl.scan_parquet(target, hive_partitioning=hive, missing_columns="insert", extra_columns="ignore", glob=False)
         schema = lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _cut(files or sources) or InputError(f"unreadable Parquet: {first_line(exc)}", path=label) from None
@@ -50,9 +50,10 @@ def scan_parquet(sources: Sequence[Path], opts: LoadOptions, stats: LoadStats, *
 
 def _checked_canonical(lf: pl.LazyFrame, sources: Sequence[Path], label: str, opts: LoadOptions, stats: LoadStats,
                        hive: bool) -> pl.LazyFrame:
-    """Canonical-typed Parquet still may hold nulls where a value is required: the same rule as
-    for loosely typed input (refuse with the row, or skip and count with ``skip_bad_rows``)."""
-    missing = pl.any_horizontal([pl.col(c).is_null() for c in REQUIRED])
+    """Canonical-typed Parquet still may hold nulls where a value is required, or times outside years 1 to 9999:
+    the same rule as for loosely typed input (refuse with the row, or skip and count with ``skip_bad_rows``)."""
+    # comparisons, not dt.year(): row groups whose statistics hold no such time are not read
+    missing = pl.any_horizontal([pl.col(c).is_null() for c in REQUIRED]) | (pl.col("ts") < TS_FIRST) | (pl.col("ts") > TS_LAST)
     try:
         # as a filter, so that row groups whose statistics say "no nulls" are not read at all
         bad = lf.filter(missing).select(pl.len()).collect().item()
@@ -71,13 +72,20 @@ def _checked_canonical(lf: pl.LazyFrame, sources: Sequence[Path], label: str, op
 def _first_missing(sources: Sequence[Path | str], missing: pl.Expr) -> InputError:
     """The error for the first row with a required value missing, naming its file and row."""
     for source in sources:
-        hit = (pl.scan_parquet(str(source), hive_partitioning=Path(source).is_dir(), missing_columns="insert",
+        hit = (pl.scan_parquet(str(source), hive_partitioning=Path(source).is_dir(), missing_columns="insert", glob=False,
                                extra_columns="ignore")
-               .with_row_index("__row").filter(missing).select("__row", *REQUIRED).head(1).collect())
+               .with_row_index("__row").filter(missing)
+               # no value leaves polars: a time outside years 1 to 9999 has no Python datetime, so it is said as text
+               .select("__row", *(pl.col(c).is_null() for c in REQUIRED), pl.col("ts").cast(pl.String).alias("__ts"))
+               .head(1).collect())
         if hit.height:
             row = hit.row(0, named=True)
-            col = next(c for c in REQUIRED if row[c] is None)
-            return InputError(f"missing value in column {col}", path=str(source), where=f"row {row['__row'] + 1}")
+            where = f"row {row['__row'] + 1}"
+            col = next((c for c in REQUIRED if row[c]), None)
+            if col is None:
+                return InputError(f"bad value {row['__ts']!r} in column ts (times are read in years 1 to 9999)",
+                                  path=str(source), where=where)
+            return InputError(f"missing value in column {col}", path=str(source), where=where)
     return InputError("missing value in a required column", path=str(sources[0]))
 
 

@@ -7,9 +7,20 @@ columns when the input has them).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 TS_DTYPE = pl.Datetime("us", "UTC")
+
+#: Times are read in years 1 to 9999 (what a date can be written as); one outside is a bad value, not a crash later.
+TS_FIRST = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
+TS_LAST = dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
+
+
+def ts_in_range(ts: pl.Expr) -> pl.Expr:
+    """Whether each time (Datetime(us, UTC)) is in years 1 to 9999 (null stays null)."""
+    return ts.is_between(pl.lit(TS_FIRST, dtype=TS_DTYPE), pl.lit(TS_LAST, dtype=TS_DTYPE))
 
 CANONICAL: dict[str, pl.DataType] = {
     "ts": TS_DTYPE,

@@ -99,6 +99,7 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
         self._busy = 0
         self._busy_lock = threading.Lock()
         self._follow_wake = threading.Event()  # set: the --follow watcher looks again at once (tests, quit)
+        self._follow_watcher = None  # its Watcher: a file the load failed on is marked bad there (follow_skip)
         self._labels_lock = threading.Lock()
         self._labels_stamp: tuple[int, int] | None = None
         self._labels_watched = False

@@ -8,7 +8,9 @@ When the complete files differ from the ones loaded (a new hourly capture, a
 changed or removed file), the App loads the data again with those files: the
 rollup update rebuilds only the days the change touches, and the screens show
 the new figures. The first load waits for the first complete files, so a capture
-still being written is never read half-way.
+still being written is never read half-way. A file the load fails on (a cut or
+corrupt capture) is said and left out until it changes: the data is loaded again
+without it, as ``scantui rollup --follow`` does.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class FollowMixin:
 
         worker = get_current_worker()
         request = self.state.request
-        watcher = Watcher(settle=request.follow_settle)
+        watcher = self._follow_watcher = Watcher(settle=request.follow_settle)
         watcher.poll(request.paths)  # the first look only learns sizes: a file is complete once seen unchanged
         loaded: tuple[tuple[str, tuple[int, int]], ...] | None = None
         while not worker.is_cancelled and self.state.request.follow and self.state.request.paths == request.paths:
@@ -47,6 +49,20 @@ class FollowMixin:
                 return
             self._follow_wake.wait(request.follow_interval)
             self._follow_wake.clear()
+
+    def follow_skip(self, path: str) -> bool:
+        """A followed file the load failed on: left out until it changes and the rest loaded again at once (True),
+        or False when the data is not followed or *path* is not one of its files."""
+        watcher = self._follow_watcher
+        request = self.state.request
+        if not request.follow or watcher is None or str(path) not in (request.files or ()):
+            return False
+        ident = watcher.identity(Path(path))
+        if ident is None:
+            return False
+        watcher.bad[Path(path)] = ident
+        self._follow_wake.set()
+        return True
 
     def on_files_arrived(self, message: FilesArrived) -> None:
         request = self.state.request

@@ -87,6 +87,7 @@ class PipelineMixin:
                 from scantui.errors import ScantuiError
 
                 outcome["failure"] = (step, error_text(exc), None if isinstance(exc, ScantuiError) else traceback.format_exc())
+                outcome["path"] = getattr(exc, "path", None) if isinstance(exc, ScantuiError) else None
             finally:
                 with self._busy_lock:
                     self._busy -= 1
@@ -103,7 +104,7 @@ class PipelineMixin:
             return False  # other data was opened meanwhile: this result is stale
         if "failure" in outcome:
             self.failures.append(outcome["failure"])
-            self.post_message(StepFailed(step, outcome["failure"][1]))
+            self.post_message(StepFailed(step, outcome["failure"][1], outcome["path"]))
             return False
         if step in _STEP_END:
             self.post_message(LoadProgress(text or step, _STEP_END[step]))
@@ -157,8 +158,14 @@ class PipelineMixin:
             self.notify(message.text, title="could not open the labels file", severity="error", timeout=15, markup=False)
             return
         optional = message.step in ("collab", "groups")
-        self.notify(message.text, title=f"could not {_STEP_VERB.get(message.step, message.step)}",
-                    severity="warning" if optional else "error", timeout=12, markup=False)
+        if not optional and message.path is not None and self.follow_skip(message.path):
+            # --follow: one bad new file does not take the data away: the others are loaded again without it (as
+            # `rollup --follow` does); the failure stays said until then, and for good when it was the only file
+            self.notify(f"left out until it changes: {message.text}", title="follow: could not read a file",
+                        severity="error", timeout=15, markup=False)
+        else:
+            self.notify(message.text, title=f"could not {_STEP_VERB.get(message.step, message.step)}",
+                        severity="warning" if optional else "error", timeout=12, markup=False)
         if optional:
             self.counting = False
         else:

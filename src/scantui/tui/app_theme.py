@@ -26,7 +26,7 @@ class ThemeMixin:
             self.notify(error_text(exc), title="theme not applied", severity="error", timeout=12, markup=False)
             name = None
         if name is not None and name not in self.available_themes:
-            self.notify(f"unknown theme {safe_line(name)!r} in the config file (tui.theme): the default theme is used",
+            self.notify(f"unknown theme '{safe_line(name)}' in the config file (tui.theme): the default theme is used",
                         title="theme not applied", severity="warning", timeout=12, markup=False)
             name = None
         self._theme_kept = name or self.theme

@@ -28,12 +28,14 @@ class StepDone(Message):
 
 
 class StepFailed(Message):
-    """A pipeline step raised: *text* is one line for a notification; later steps did not run."""
+    """A pipeline step raised: *text* is one line for a notification; later steps did not run; *path*: the file
+    the error names, if any."""
 
-    def __init__(self, step: str, text: str) -> None:
+    def __init__(self, step: str, text: str, path: str | None = None) -> None:
         super().__init__()
         self.step = step
         self.text = text
+        self.path = path
 
 
 class FilesArrived(Message):

@@ -23,6 +23,13 @@ from scantui.tui.widgets.loading import LoadingBar
 PENDING = "…"
 MAX_INPUTS = 5
 UNAVAILABLE = "—"
+#: The sensors panel's rows (its height is capped at 8 with the header and border): more sensors end in a count.
+MAX_SENSOR_ROWS = 5
+#: The overview's rows besides the sensors' (header, figure panels, the chart's least, footer, the panel's
+#: border and column names): a short terminal shows fewer sensors rather than scroll the screen.
+OTHER_ROWS = 1 + 13 + 4 + 1 + 3
+#: A sensor name longer than this ends in "…", so a long one cannot push the figures off the panel.
+SENSOR_NAME_WIDTH = 24
 
 
 def _pct(part: int, whole: int) -> str:
@@ -70,10 +77,10 @@ def figures_table(ov: Overview | None, collab: int | None, groups: int | None, w
     return table
 
 
-def tools_table(ov: Overview | None) -> Table | Text:
+def tools_table(ov: Overview | None, waiting: bool = True) -> Table | Text:
     """Tool shares over probes, with the sources using each tool."""
     if ov is None:
-        return Text(PENDING)
+        return Text(PENDING if waiting else UNAVAILABLE)
     table = _grid("left", "right", "right")
     table.add_row(Text("tool", style="dim"), Text("probes", style="dim"), Text("srcs", style="dim"))
     for t in ov.tools:
@@ -81,10 +88,10 @@ def tools_table(ov: Overview | None) -> Table | Text:
     return table
 
 
-def ports_table(ov: Overview | None) -> Table | Text:
+def ports_table(ov: Overview | None, waiting: bool = True) -> Table | Text:
     """The most probed destination ports."""
     if ov is None:
-        return Text(PENDING)
+        return Text(PENDING if waiting else UNAVAILABLE)
     if not ov.top_ports:
         return Text("no probes", style="dim")
     table = _grid("left", "right", "right")
@@ -107,7 +114,7 @@ def inputs_table(ov: Overview | None) -> Table | Text:
     if ov is None:
         return Text(PENDING)
     table = Table.grid(padding=(0, 1))
-    table.add_column(style="bold", no_wrap=True)
+    table.add_column(style="bold", no_wrap=True, min_width=len("sensors"))  # not squeezed by a long value
     table.add_column(overflow="ellipsis", no_wrap=True)
     for i, (path, fmt, size) in enumerate(ov.inputs[:MAX_INPUTS]):
         table.add_row("input" if i == 0 else "", Text(f"{safe_line(path)} ({fmt}, {_bytes(size)})"))
@@ -119,16 +126,23 @@ def inputs_table(ov: Overview | None) -> Table | Text:
     return table
 
 
-def sensors_table(ov: Overview | None) -> Table | Text:
-    """One row per sensor (data with two or more): packets, probes, sources, space, days (names shown as data)."""
+def sensors_table(ov: Overview | None, max_rows: int = MAX_SENSOR_ROWS) -> Table | Text:
+    """One row per sensor (data with two or more): packets, probes, sources, space, days (names shown as data);
+    more than *max_rows*: the first ones and how many more."""
     if ov is None or not ov.sensor_rows:
         return Text("")
     table = _grid("left", "right", "right", "right", "right", "right", "left")
+    table.columns[0].max_width, table.columns[0].overflow = SENSOR_NAME_WIDTH, "ellipsis"
     table.add_row(*(Text(h, style="dim") for h in ("sensor", "packets", "probes", "srcs", "space", "days", "from..to")))
-    for s in ov.sensor_rows:
+    rows = ov.sensor_rows
+    max_rows = max(2, min(max_rows, MAX_SENSOR_ROWS))
+    shown = rows if len(rows) <= max_rows else rows[:max_rows - 1]
+    for s in shown:
         span = f"{s.first_day}..{s.last_day}" if s.first_day else UNAVAILABLE
         table.add_row(Text(safe_line(s.sensor)), f"{s.packets:,}", f"{s.probes:,}", f"{s.sources:,}", f"{s.space:,}",
                       f"{s.days:,}", span)
+    if len(shown) < len(rows):
+        table.add_row(Text(f"… and {len(rows) - len(shown):,} more", style="dim"))
     return table
 
 
@@ -213,6 +227,11 @@ class OverviewScreen(Screen):
         if self.day_plot.brushing:
             yield "overview: set the brushed days as the time range", "enter", self.action_open
 
+    def on_resize(self) -> None:
+        overview = self.app.overview
+        if overview is not None and overview.sensor_rows:
+            self.query_one("#sensors-panel", Static).update(sensors_table(overview, self.size.height - OTHER_ROWS))
+
     def _show_figures(self, _value: object = None) -> None:
         app = self.app
         self.query_one("#figures", Static).update(
@@ -221,11 +240,12 @@ class OverviewScreen(Screen):
 
     def _show_overview(self, overview: Overview | None) -> None:
         self._show_figures()
-        self.query_one("#tools", Static).update(tools_table(overview))
-        self.query_one("#ports", Static).update(ports_table(overview))
+        waiting = self.app.load_error is None  # after a failed load: "—", as the figures say, not "…" for ever
+        self.query_one("#tools", Static).update(tools_table(overview, waiting))
+        self.query_one("#ports", Static).update(ports_table(overview, waiting))
         self.query_one("#inputs", Static).update(inputs_table(overview))
         sensors = self.query_one("#sensors-panel", Static)
-        sensors.update(sensors_table(overview))
+        sensors.update(sensors_table(overview, self.size.height - OTHER_ROWS))
         sensors.display = overview is not None and bool(overview.sensor_rows)
         self.set_class(bool(sensors.display), "-sensors")  # the chart gives up rows so 80x24 needs no scrolling
         plot = self.query_one(DayPlot)

@@ -69,6 +69,9 @@ class PromptScreen(ModalScreen[Any]):
         values = self.values()
         try:
             result = self.check(values) if self.check is not None else values
+        except ValueError as exc:  # how the checks say what is wrong: its text, not "ValueError: ..."
+            self.query_one("#prompt-error", Static).update(safe_text((str(exc).strip().splitlines() or ["not valid"])[0]))
+            return
         except Exception as exc:  # noqa: BLE001 - a bad value is said in the modal, which stays
             from scantui.tui.state import error_text
 

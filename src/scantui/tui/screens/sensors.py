@@ -125,16 +125,21 @@ class SensorsScreen(Screen):
         self.compare()
 
     def _titles(self) -> None:
-        a, b = self.a, self.b
+        a, b = safe_line(self.a, limit=40), safe_line(self.b, limit=40)
         self.query_one("#sensors-sources").border_title = line_content(f"sources seen by {a}, not by {b} (enter opens)")
         self.query_one("#sensors-scans").border_title = line_content(f"scans covering {a}'s space, not {b}'s (enter opens)")
+
+    @staticmethod
+    def _names(a: str, b: str) -> str:
+        """"A: … B: …" for the summary line, each name cut to 40 characters (a long one would fill the screen)."""
+        return f"A: {safe_line(a, limit=40)}   B: {safe_line(b, limit=40)}"
 
     def _say(self, text: str) -> None:
         self.query_one("#sensors-summary", Static).update(Text(safe_line(text)))
 
     def compare(self) -> None:
         self._titles()
-        self._say(f"A: {self.a}   B: {self.b}   comparing…   (a/b: other sensor, x: swap)")
+        self._say(f"{self._names(self.a, self.b)}   comparing…   (a/b: other sensor, x: swap)")
         state = self.app.state
         if state.workspace is None or state.rollup is None:
             self._say("the data is not loaded; nothing to compare")
@@ -167,7 +172,7 @@ class SensorsScreen(Screen):
         if not self.is_attached or (a, b) != (self.a, self.b):
             return
         self.sources, self.scans = sources, scans
-        self._say(f"A: {a}   B: {b}   {sources.height:,} sources and {len(scans):,} scans A saw and B did not   "
+        self._say(f"{self._names(a, b)}   {sources.height:,} sources and {len(scans):,} scans A saw and B did not   "
                   f"(a/b: other sensor, x: swap)")
         table = self.query_one("#sensors-sources-table", VirtualTable)
         table.empty_text = "no source seen only by A"
