@@ -102,3 +102,31 @@ def test_groups_and_notes_added_go_above_the_comment_lines_after_their_list(tmp_
                      "# above s1", "# above s2", "# the end", "# A's own"):
             assert text.count(line) == 1, line
         assert read_snapshot(path).groups == store.groups and read_snapshot(path).sources == store.sources
+
+
+SOURCES_FIRST = (
+    "# the team's labels\nscantui_labels: 1\n# the notes on single sources\nsources:\n  # above s1\n" + ITEMS["192.0.2.1"]
+    + "  # above s2\n\n" + ITEMS["192.0.2.2"] + "# the groups\ngroups:\n" + ITEMS["A"] + "  # above B\n" + ITEMS["B"]
+    + "# the end\n"
+)
+SOURCES_BETWEEN = TEXT.replace("sources:\n", "").replace(ITEMS["192.0.2.1"], "").replace(ITEMS["192.0.2.2"], "")
+SOURCES_BETWEEN = SOURCES_BETWEEN.replace("# the end\n", "owner: the team   # a key after them\n# the end\n")
+SOURCES_BETWEEN = SOURCES_BETWEEN.replace("  # after the last group\n", "  # after the last group\nsources:\n  # above s1\n"
+                                          + ITEMS["192.0.2.1"] + "  # above s2\n" + ITEMS["192.0.2.2"] + "# above owner\n")
+
+
+@pytest.mark.parametrize("style", [str, column0], ids=["indented", "column0"])
+@pytest.mark.parametrize("text", [TEXT, SOURCES_FIRST, SOURCES_BETWEEN], ids=["last", "first", "between"])
+def test_the_last_note_removed_keeps_the_lines_of_its_list_wherever_sources_sits(tmp_path, style, text):
+    """'sources:' before 'groups:' (comments between) or before another key: removing the last note removes the
+    'sources:' line and the notes' own lines, every comment and blank line stays where it was (they were lost
+    unless 'sources:' was the file's last key)."""
+    path = tmp_path / "labels.yaml"
+    path.write_text(style(text))
+    store = LabelsStore.load(path, now=lambda: T0)
+    store.set_source("192.0.2.1", note=None, tags=())
+    store.set_source("192.0.2.2", note=None, tags=())
+    store.save()
+    expected = text.replace(ITEMS["192.0.2.1"], "").replace(ITEMS["192.0.2.2"], "").replace("sources:\n", "")
+    assert path.read_text() == style(expected)
+    assert read_snapshot(path).groups == store.groups and not read_snapshot(path).sources
