@@ -130,3 +130,45 @@ def test_the_last_note_removed_keeps_the_lines_of_its_list_wherever_sources_sits
     expected = text.replace(ITEMS["192.0.2.1"], "").replace(ITEMS["192.0.2.2"], "").replace("sources:\n", "")
     assert path.read_text() == style(expected)
     assert read_snapshot(path).groups == store.groups and not read_snapshot(path).sources
+
+
+STAMPS = "    created: 2026-12-01T08:30:00Z\n    updated: 2026-12-01T08:30:00Z\n"
+NEW_GROUP = "  - id: N\n    verdict: unsure\n    members: [198.51.100.1]\n" + STAMPS
+NEW_NOTE = "  - ip: 192.0.2.9\n    note: new\n" + STAMPS
+ONE = "  - id: A\n    verdict: unsure\n    members: [192.0.2.1]\n"
+NOTE = "  - ip: 192.0.2.1\n    note: a\n"
+#: (the file, the file with the new group and note): the other places an item is added next to comment lines
+PLACES = {
+    "first item of an empty list": (
+        "scantui_labels: 1\ngroups: []\n# notes below\nsources:\n" + NOTE + "# the end\n",
+        "scantui_labels: 1\ngroups:\n" + NEW_GROUP + "# notes below\nsources:\n" + NOTE + NEW_NOTE + "# the end\n"),
+    "a blank line, a comment, the next key": (
+        "scantui_labels: 1\ngroups:\n" + ONE + "\n# notes below\nsources:\n" + NOTE + "\n# the end\n",
+        "scantui_labels: 1\ngroups:\n" + ONE + NEW_GROUP + "\n# notes below\nsources:\n" + NOTE + NEW_NOTE + "\n# the end\n"),
+    "the last item's own comment line, then one heading the next key": (
+        "scantui_labels: 1\ngroups:\n" + ONE + "    # A's last line\n# notes below\nsources:\n" + NOTE,
+        "scantui_labels: 1\ngroups:\n" + ONE + "    # A's last line\n" + NEW_GROUP + "# notes below\nsources:\n" + NOTE + NEW_NOTE),
+    "a block of text last": (
+        "scantui_labels: 1\ngroups:\n" + ONE + "    notes: |\n      two\n      lines\n\n# notes below\nsources:\n" + NOTE,
+        "scantui_labels: 1\ngroups:\n" + ONE + "    notes: |\n      two\n      lines\n" + NEW_GROUP
+        + "\n# notes below\nsources:\n" + NOTE + NEW_NOTE),
+}
+
+
+@pytest.mark.parametrize("style", [str, column0], ids=["indented", "column0"])
+@pytest.mark.parametrize("place", list(PLACES))
+def test_an_item_added_next_to_comment_lines_goes_above_those_that_head_what_follows(tmp_path, style, place):
+    """The first group of an empty list goes above the comment heading 'sources:' (was below it); a group added
+    after one whose own comment line (deeper than the dashes) ends the list goes below that line (was above it)
+    and above the comment heading what follows (was below it); blank lines go with the comment they precede."""
+    from scantui.labels.model import Group
+
+    text, expected = PLACES[place]
+    path = tmp_path / "labels.yaml"
+    path.write_text(style(text))
+    store = LabelsStore.load(path, now=lambda: T0)
+    store.add(Group("N", verdict="unsure", members=["198.51.100.1"], updated=T0))
+    store.set_source("192.0.2.9", note="new", updated=T0)
+    store.save()
+    assert path.read_text() == style(expected)
+    assert read_snapshot(path).groups == store.groups and read_snapshot(path).sources == store.sources

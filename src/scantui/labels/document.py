@@ -44,7 +44,8 @@ from ruamel.yaml.timestamp import TimeStamp
 
 from scantui.errors import InputError
 from scantui.labels.kept_comments import (attach_after, holds_comments, keep_after_last, keep_between,
-                                         keep_block_comments, lines_after_key, place_above)
+                                         keep_after_empty, keep_block_comments, keep_inner_end, lines_after_key,
+                                         place_above, put_above)
 from scantui.labels.line_merge import merge_lines
 from scantui.labels.model import (
     FIELD_ORDER,
@@ -447,16 +448,19 @@ def removes_comments(doc: CommentedMap, groups: Sequence[Group], sources: Sequen
 def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: str, lines: list[str],
                    lines_above: Lines | None = None, put_back: dict[tuple[str, str], str | None] | None = None,
                    owner: Any = None) -> None:
-    if not len(seq) and records:
-        seq.fa.set_block_style()  # "groups: []" grows into one group a block
     list_key = "groups" if key == "id" else "sources"
+    if not len(seq) and records:
+        if seq.fa.flow_style() is not False and owner is not None:  # ("[]": no style read)
+            keep_after_empty(owner, list_key)
+        seq.fa.set_block_style()  # "groups: []" grows into one group a block
     back = {k: v for (which, k), v in (put_back or {}).items() if which == list_key}
     by_key = {str(node[key]): node for node in seq}
     wanted = {getattr(r, key) for r in records}
-    below = None
+    below = inner = None
     if (len(seq) and records and str(seq[-1][key]) in wanted and getattr(records[-1], key) != str(seq[-1][key])
             and getattr(records[-1], key) not in back):
         below = keep_after_last(seq, lines)  # an item will follow the last one: it goes above the lines below it
+        inner = keep_inner_end(seq), str(seq[-1][key])  # (but not above the last one's own lines)
     removed = {i for i in range(len(seq)) if str(seq[i][key]) not in wanted}
     above: dict[int, str] | None = {} if lines_above is not None and removed else None
     keep_between(seq, removed, lines, above)
@@ -479,6 +483,9 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
             seq.insert(i, node)
     if below:
         attach_after(seq[-1], below)
+    if inner and inner[0]:
+        at = next(k for k in range(len(seq)) if str(seq[k][key]) == inner[1]) + 1
+        put_above(seq, at, inner[0])
 
 
 # -- minimal-diff rewrite -------------------------------------------------------

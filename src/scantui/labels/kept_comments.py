@@ -213,6 +213,46 @@ def keep_after_last(seq: CommentedSeq, lines: list[str]) -> str | None:
     return moved
 
 
+def keep_inner_end(seq: CommentedSeq) -> str | None:
+    """Before items are added after the last item of *seq*: the first comment lines of the list's end (where ruamel
+    puts the lines below a last item whose last value is a flow list) that are indented deeper than the dashes,
+    taken from it: they are the last item's, and go above the first new item (else below the new items)."""
+    end = getattr(seq.ca, "end", None)
+    if not end or not len(seq) or seq.lc.data.get(0) is None or not all(
+            isinstance(t, CommentToken) and getattr(t.start_mark, "column", None) is not None for t in end):
+        return None
+    dash = seq.lc.item(0)[1] - 2
+    texts = "".join(" " * t.start_mark.column + t.value for t in end).splitlines(True)
+    k = 0
+    while k < len(texts) and texts[k].strip() and not _outside(texts[k], dash):
+        k += 1
+    if not k:
+        return None
+    rest = "".join(texts[k:])
+    seq.ca.end = [_token(rest)] if rest else []
+    return "".join(texts[:k])
+
+
+def put_above(seq: CommentedSeq, i: int, text: str) -> None:
+    """Write the comment lines *text* above item *i* of *seq*."""
+    seq.ca.items.setdefault(i, [None, None, None, None])[1] = [_token(text)]
+
+
+def keep_after_empty(doc: Any, key: str) -> None:
+    """Before the first item is added to the empty flow list of top-level *key* (``groups: []  # none yet``): the
+    comment lines below the key's line, which ruamel attached to it, go below the new items (they head what
+    follows); the key's own end-of-line comment stays on its line."""
+    slot = doc.ca.items.get(key)
+    token = slot[2] if slot and len(slot) > 2 else None
+    seq = doc.get(key)
+    if not isinstance(token, CommentToken) or not isinstance(seq, CommentedSeq) or "\n" not in token.value:
+        return
+    own, rest = token.value.split("\n", 1)
+    if rest.strip():
+        token.value = own + "\n"
+        seq.ca.end = [*(getattr(seq.ca, "end", None) or []), _token(rest)]
+
+
 def _below(seq: CommentedSeq, item: int, lines: list[str], *, everything: bool) -> tuple[str, Callable[[], None]] | None:
     """The comment and blank lines below item *item* of *seq* (parsed from *lines*) that ruamel attached to its last
     value (*everything*: all of them; else the last ones at the list's dash column or left of it), and how to take
