@@ -416,13 +416,16 @@ class LabelsStore:
         if disk is not None:
             layout = document.Layout.guess(disk.text)
             key = layout_key(layout)
-            if self._put_back:  # records put back: the whole-file path places their comment lines, from the text's parse
+            if any(self._put_back.values()):  # records put back below comment lines: the whole-file path places them,
+                # from the text's parse (a splice writes no comment line: an item put back without any, or without
+                # known ones, goes where the splice puts it, as the whole-file path would)
                 disk = disk if not disk.spliced else _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)),
                                                               disk.groups, disk.bom, disk.sources)
             elif disk.spliceable is None or disk.spliceable.layout != key:
                 # not known to be the dump of its tree: first the proof around the changed items alone
                 try:
-                    text = splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path))
+                    text = splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path),
+                                        self.lines_above)
                 except Dirty:
                     text = None
                 if text is not None:
@@ -431,9 +434,10 @@ class LabelsStore:
                 disk = self._parsed(disk, groups, sources)
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
-            if disk.spliceable is not None and not self._put_back:
+            if disk.spliceable is not None and not any(self._put_back.values()):
                 try:
-                    text = splice(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path))
+                    text = splice(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path),
+                                  self.lines_above)
                 except Dirty:
                     text = None
                 if text is not None:
