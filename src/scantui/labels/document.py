@@ -458,7 +458,7 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
     wanted = {getattr(r, key) for r in records}
     below = inner = None
     if (len(seq) and records and str(seq[-1][key]) in wanted and getattr(records[-1], key) != str(seq[-1][key])
-            and getattr(records[-1], key) not in back):
+            and back.get(getattr(records[-1], key)) is None):
         below = keep_after_last(seq, lines)  # an item will follow the last one: it goes above the lines below it
         inner = keep_inner_end(seq), str(seq[-1][key])  # (but not above the last one's own lines)
     removed = {i for i in range(len(seq)) if str(seq[i][key]) not in wanted}

@@ -88,7 +88,7 @@ def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str], above: 
     """Before items *removed* (indexes) are deleted from *seq* (parsed from *lines*), move the comment and blank
     lines between items that they hold to the kept item below them, or the list's end. *above*, when given, gets
     the comment and blank lines right above each removed item (what an undo puts back above it:
-    :func:`place_above`)."""
+    :func:`place_above`), for those with such lines above them or above the next item."""
     n = len(seq)
     if (not holds_comments(seq, removed) and above is None) or not lines or any(seq.lc.data.get(i) is None for i in range(n)):
         return
@@ -99,7 +99,10 @@ def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str], above: 
             top = starts[r]
             while top - 1 > (starts[r - 1] if r else -1) and top - 1 in covered:
                 top -= 1
-            above[r] = "".join(lines[top:starts[r]])
+            k = next((k for k in range(r + 1, n) if k not in removed), None)  # the next kept item
+            nxt = starts[k] if k is not None else None
+            if top < starts[r] or (nxt is not None and nxt - 1 > starts[k - 1] and nxt - 1 in covered):
+                above[r] = "".join(lines[top:starts[r]])  # (else it goes back where a new item goes: no lines to place)
         if not holds_comments(seq, removed):
             return
     at_end = _lines_of(getattr(seq.ca, "end", None), lines)

@@ -416,9 +416,9 @@ class LabelsStore:
         if disk is not None:
             layout = document.Layout.guess(disk.text)
             key = layout_key(layout)
-            if any(self._put_back.values()):  # records put back below comment lines: the whole-file path places them,
-                # from the text's parse (a splice writes no comment line: an item put back without any, or without
-                # known ones, goes where the splice puts it, as the whole-file path would)
+            if any(v is not None for v in self._put_back.values()):
+                # records put back among comment lines: the whole-file path places them, from the text's parse (an
+                # item put back with none around goes where a splice puts a new item, as the whole-file path does)
                 disk = disk if not disk.spliced else _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)),
                                                               disk.groups, disk.bom, disk.sources)
             elif disk.spliceable is None or disk.spliceable.layout != key:
@@ -434,7 +434,7 @@ class LabelsStore:
                 disk = self._parsed(disk, groups, sources)
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
-            if disk.spliceable is not None and not any(self._put_back.values()):
+            if disk.spliceable is not None and all(v is None for v in self._put_back.values()):
                 try:
                     text = splice(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path),
                                   self.lines_above)
@@ -460,7 +460,8 @@ class LabelsStore:
         """*disk*, or its text parsed again when the whole-file path cannot render from its tree: a tree patched by
         a splice dumps as the text's parse does, but its line marks are not the text's, and a removal that moves
         comment lines reads them. (A splice that failed left the tree untouched.)"""
-        if disk.spliced and document.removes_comments(disk.doc, groups, sources):
+        if disk.spliced and (document.removes_comments(disk.doc, groups, sources)
+                             or any(v is not None for v in self._put_back.values())):  # (place_above reads them too)
             return _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)), disk.groups, disk.bom, disk.sources)
         return disk
 
