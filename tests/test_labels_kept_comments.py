@@ -102,3 +102,73 @@ def test_groups_and_notes_added_go_above_the_comment_lines_after_their_list(tmp_
                      "# above s1", "# above s2", "# the end", "# A's own"):
             assert text.count(line) == 1, line
         assert read_snapshot(path).groups == store.groups and read_snapshot(path).sources == store.sources
+
+
+SOURCES_FIRST = (
+    "# the team's labels\nscantui_labels: 1\n# the notes on single sources\nsources:\n  # above s1\n" + ITEMS["192.0.2.1"]
+    + "  # above s2\n\n" + ITEMS["192.0.2.2"] + "# the groups\ngroups:\n" + ITEMS["A"] + "  # above B\n" + ITEMS["B"]
+    + "# the end\n"
+)
+SOURCES_BETWEEN = TEXT.replace("sources:\n", "").replace(ITEMS["192.0.2.1"], "").replace(ITEMS["192.0.2.2"], "")
+SOURCES_BETWEEN = SOURCES_BETWEEN.replace("# the end\n", "owner: the team   # a key after them\n# the end\n")
+SOURCES_BETWEEN = SOURCES_BETWEEN.replace("  # after the last group\n", "  # after the last group\nsources:\n  # above s1\n"
+                                          + ITEMS["192.0.2.1"] + "  # above s2\n" + ITEMS["192.0.2.2"] + "# above owner\n")
+
+
+@pytest.mark.parametrize("style", [str, column0], ids=["indented", "column0"])
+@pytest.mark.parametrize("text", [TEXT, SOURCES_FIRST, SOURCES_BETWEEN], ids=["last", "first", "between"])
+def test_the_last_note_removed_keeps_the_lines_of_its_list_wherever_sources_sits(tmp_path, style, text):
+    """'sources:' before 'groups:' (comments between) or before another key: removing the last note removes the
+    'sources:' line and the notes' own lines, every comment and blank line stays where it was (they were lost
+    unless 'sources:' was the file's last key)."""
+    path = tmp_path / "labels.yaml"
+    path.write_text(style(text))
+    store = LabelsStore.load(path, now=lambda: T0)
+    store.set_source("192.0.2.1", note=None, tags=())
+    store.set_source("192.0.2.2", note=None, tags=())
+    store.save()
+    expected = text.replace(ITEMS["192.0.2.1"], "").replace(ITEMS["192.0.2.2"], "").replace("sources:\n", "")
+    assert path.read_text() == style(expected)
+    assert read_snapshot(path).groups == store.groups and not read_snapshot(path).sources
+
+
+STAMPS = "    created: 2026-12-01T08:30:00Z\n    updated: 2026-12-01T08:30:00Z\n"
+NEW_GROUP = "  - id: N\n    verdict: unsure\n    members: [198.51.100.1]\n" + STAMPS
+NEW_NOTE = "  - ip: 192.0.2.9\n    note: new\n" + STAMPS
+ONE = "  - id: A\n    verdict: unsure\n    members: [192.0.2.1]\n"
+NOTE = "  - ip: 192.0.2.1\n    note: a\n"
+#: (the file, the file with the new group and note): the other places an item is added next to comment lines
+PLACES = {
+    "first item of an empty list": (
+        "scantui_labels: 1\ngroups: []\n# notes below\nsources:\n" + NOTE + "# the end\n",
+        "scantui_labels: 1\ngroups:\n" + NEW_GROUP + "# notes below\nsources:\n" + NOTE + NEW_NOTE + "# the end\n"),
+    "a blank line, a comment, the next key": (
+        "scantui_labels: 1\ngroups:\n" + ONE + "\n# notes below\nsources:\n" + NOTE + "\n# the end\n",
+        "scantui_labels: 1\ngroups:\n" + ONE + NEW_GROUP + "\n# notes below\nsources:\n" + NOTE + NEW_NOTE + "\n# the end\n"),
+    "the last item's own comment line, then one heading the next key": (
+        "scantui_labels: 1\ngroups:\n" + ONE + "    # A's last line\n# notes below\nsources:\n" + NOTE,
+        "scantui_labels: 1\ngroups:\n" + ONE + "    # A's last line\n" + NEW_GROUP + "# notes below\nsources:\n" + NOTE + NEW_NOTE),
+    "a block of text last": (
+        "scantui_labels: 1\ngroups:\n" + ONE + "    notes: |\n      two\n      lines\n\n# notes below\nsources:\n" + NOTE,
+        "scantui_labels: 1\ngroups:\n" + ONE + "    notes: |\n      two\n      lines\n" + NEW_GROUP
+        + "\n# notes below\nsources:\n" + NOTE + NEW_NOTE),
+}
+
+
+@pytest.mark.parametrize("style", [str, column0], ids=["indented", "column0"])
+@pytest.mark.parametrize("place", list(PLACES))
+def test_an_item_added_next_to_comment_lines_goes_above_those_that_head_what_follows(tmp_path, style, place):
+    """The first group of an empty list goes above the comment heading 'sources:' (was below it); a group added
+    after one whose own comment line (deeper than the dashes) ends the list goes below that line (was above it)
+    and above the comment heading what follows (was below it); blank lines go with the comment they precede."""
+    from scantui.labels.model import Group
+
+    text, expected = PLACES[place]
+    path = tmp_path / "labels.yaml"
+    path.write_text(style(text))
+    store = LabelsStore.load(path, now=lambda: T0)
+    store.add(Group("N", verdict="unsure", members=["198.51.100.1"], updated=T0))
+    store.set_source("192.0.2.9", note="new", updated=T0)
+    store.save()
+    assert path.read_text() == style(expected)
+    assert read_snapshot(path).groups == store.groups and read_snapshot(path).sources == store.sources

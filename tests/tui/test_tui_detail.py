@@ -394,7 +394,7 @@ async def _scanner_detail_from_the_list(app, pilot):
     await settle(app, pilot)
     assert isinstance(app.screen, HelpScreen)
     described = {description for _group, _keys, description in app.screen.rows}
-    assert {"Back", "Zoom in", "Zoom out", "Earlier", "Later", "Whole range"} <= described
+    assert {"Back", "Zoom", "Unzoom", "Earlier", "Later", "Whole range"} <= described
     assert "all ports summed" in str(app.screen.query_one("#help-notes", Static).render())
     await pilot.press("escape", "escape")
     await pilot.pause()

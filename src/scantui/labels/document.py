@@ -44,7 +44,8 @@ from ruamel.yaml.timestamp import TimeStamp
 
 from scantui.errors import InputError
 from scantui.labels.kept_comments import (attach_after, holds_comments, keep_after_last, keep_between,
-                                         keep_block_comments)
+                                         keep_after_empty, keep_block_comments, keep_inner_end, lines_after_key,
+                                         place_above, put_above)
 from scantui.labels.line_merge import merge_lines
 from scantui.labels.model import (
     FIELD_ORDER,
@@ -60,6 +61,8 @@ from scantui.labels.model import (
 )
 from scantui.labels.validate import Tagged, plain
 
+#: Comment and blank lines by item: ``("groups", id)`` or ``("sources", ip)`` to the lines' text.
+Lines = dict[tuple[str, str], str]
 #: Flow lists (``[a, b, ...]``) break before an item that would end past this column; nothing else is wrapped.
 WRAP_WIDTH = 100
 _UTC_Z = dt.timezone(dt.timedelta(0), "Z")
@@ -326,8 +329,11 @@ def patch_group(node: CommentedMap, group: Group | Source) -> None:
     """Make *node* say what *group* (or a source note) says, changing only what differs."""
     order = SOURCE_FIELD_ORDER if isinstance(group, Source) else FIELD_ORDER
     wanted = group.fields()
+    below = None
     for key in list(node.keys()):
         if key not in wanted and not _empty(plain(node[key])):
+            if key == list(node)[-1]:
+                below = lines_after_key(node, key)
             del node[key]
     for key, value in wanted.items():
         if key in node:
@@ -335,6 +341,8 @@ def patch_group(node: CommentedMap, group: Group | Source) -> None:
                 _set(node, key, value)
         elif not _empty(value):
             node.insert(_insert_at(node, key, order), key, _node(value))
+    if below:
+        attach_after(node, below)
 
 
 def _insert_at(node: CommentedMap, key: str, order: tuple[str, ...] = FIELD_ORDER) -> int:
@@ -394,16 +402,22 @@ def _patch_seq(seq: CommentedSeq, wanted: list[Any], make: Callable[[Any], Any],
 
 
 def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source] | None = None,
-                   original: str | None = None) -> None:
+                   original: str | None = None, lines_above: Lines | None = None,
+                   put_back: dict[tuple[str, str], str | None] | None = None) -> None:
     """Make the ``groups`` list of *doc* hold *groups*, in that order, editing in place; the same for the
     ``sources`` list and *sources* when given (the key is added only when there is a source note to hold).
-    *original*: the text *doc* was parsed from, whose comment lines between items a removal keeps."""
+    *original*: the text *doc* was parsed from, whose comment lines between items a removal keeps.
+    *lines_above*, when given, gets the comment and blank lines that were right above each removed item (by
+    ``("groups", id)``, ``("sources", ip)``, where known); *put_back*: the new items an undo puts back, with such
+    lines (None: not known), which go above them again when they are still there
+    (:func:`~scantui.labels.kept_comments.place_above`); an item put back after the last one does not go above
+    the lines below that one (they were above it)."""
     lines = original.splitlines(True) if original else []
     seq = doc.get("groups")
     if not isinstance(seq, CommentedSeq):
         seq = CommentedSeq()
         doc["groups"] = seq
-    _patch_records(seq, groups, "id", lines)
+    _patch_records(seq, groups, "id", lines, lines_above, put_back, doc)
     if sources is None:
         return
     seq = doc.get("sources")
@@ -413,10 +427,10 @@ def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence
         seq = CommentedSeq()
         doc["sources"] = seq
     if not sources and len(seq):  # the last note removed (or undone): the file as it was without notes
-        keep_block_comments(doc, "sources", "groups", lines)
+        keep_block_comments(doc, "sources", lines)
         del doc["sources"]
         return
-    _patch_records(seq, sources, "ip", lines)
+    _patch_records(seq, sources, "ip", lines, lines_above, put_back, doc)
 
 
 def removes_comments(doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source]) -> bool:
@@ -431,15 +445,27 @@ def removes_comments(doc: CommentedMap, groups: Sequence[Group], sources: Sequen
     return False
 
 
-def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: str, lines: list[str]) -> None:
+def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: str, lines: list[str],
+                   lines_above: Lines | None = None, put_back: dict[tuple[str, str], str | None] | None = None,
+                   owner: Any = None) -> None:
+    list_key = "groups" if key == "id" else "sources"
     if not len(seq) and records:
+        if seq.fa.flow_style() is not False and owner is not None:  # ("[]": no style read)
+            keep_after_empty(owner, list_key)
         seq.fa.set_block_style()  # "groups: []" grows into one group a block
+    back = {k: v for (which, k), v in (put_back or {}).items() if which == list_key}
     by_key = {str(node[key]): node for node in seq}
     wanted = {getattr(r, key) for r in records}
-    below = None
-    if len(seq) and records and str(seq[-1][key]) in wanted and getattr(records[-1], key) != str(seq[-1][key]):
+    below = inner = None
+    if (len(seq) and records and str(seq[-1][key]) in wanted and getattr(records[-1], key) != str(seq[-1][key])
+            and back.get(getattr(records[-1], key)) is None):
         below = keep_after_last(seq, lines)  # an item will follow the last one: it goes above the lines below it
-    keep_between(seq, {i for i in range(len(seq)) if str(seq[i][key]) not in wanted}, lines)
+        inner = keep_inner_end(seq), str(seq[-1][key])  # (but not above the last one's own lines)
+    removed = {i for i in range(len(seq)) if str(seq[i][key]) not in wanted}
+    above: dict[int, str] | None = {} if lines_above is not None and removed else None
+    keep_between(seq, removed, lines, above)
+    if above:
+        lines_above.update({(list_key, str(seq[i][key])): text for i, text in above.items()})
     for i in reversed(range(len(seq))):
         if str(seq[i][key]) not in wanted:
             del seq[i]
@@ -447,6 +473,8 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
         node = by_key.get(getattr(record, key))
         if node is None:
             seq.insert(i, group_node(record))
+            if back.get(getattr(record, key)) is not None:
+                place_above(seq, i, back[getattr(record, key)], lines, owner)
             continue
         patch_group(node, record)
         j = next(k for k in range(len(seq)) if seq[k] is node)
@@ -455,23 +483,28 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
             seq.insert(i, node)
     if below:
         attach_after(seq[-1], below)
+    if inner and inner[0]:
+        at = next(k for k in range(len(seq)) if str(seq[k][key]) == inner[1]) + 1
+        put_above(seq, at, inner[0])
 
 
 # -- minimal-diff rewrite -------------------------------------------------------
 
 
 def rewrite(original: str | None, doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source] | None = None,
-            before: str | None = None) -> list[str]:
+            before: str | None = None, lines_above: Lines | None = None,
+            put_back: dict[tuple[str, str], str | None] | None = None) -> list[str]:
     """Candidate texts for *doc* (parsed from *original*) changed to hold *groups* (and *sources*), best first.
 
     The splice into the original text comes first, the plain re-emission
     second; the caller keeps the first that reads back to exactly *groups*.
-    *before*: ``dump(doc)`` in *original*'s layout when the caller has it already.
+    *before*: ``dump(doc)`` in *original*'s layout when the caller has it already; *lines_above*, *put_back*:
+    as :func:`patch_document`'s.
     """
     layout = Layout.guess(original) if original else Layout()
     if before is None:
         before = dump(doc, layout) if original else ""
-    patch_document(doc, groups, sources, original)
+    patch_document(doc, groups, sources, original, lines_above, put_back)
     after = dump(doc, layout)
     if not original:
         return [after]

@@ -19,10 +19,11 @@ them below the new last item.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ruamel.yaml.comments import CommentedSeq
 from ruamel.yaml.error import CommentMark
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.tokens import CommentToken
 
 
@@ -51,15 +52,24 @@ def _node_tokens(node: Any) -> Iterator[Any]:
 
 def _covered(seq: CommentedSeq, lines: list[str]) -> set[int]:
     """The numbers of the lines that hold only a comment or nothing, by the tokens ruamel read them into."""
+    return _lines_of(list(_node_tokens(seq)), lines)
+
+
+def _lines_of(tokens: Any, lines: list[str]) -> set[int]:
+    """The numbers of the whole lines that *tokens* (read from *lines*) hold."""
     out: set[int] = set()
-    for token in _node_tokens(seq):
+    for token in _tokens(tokens):
         mark = getattr(token, "start_mark", None)
         line = getattr(mark, "line", None)  # (a comment made here, not read, has a column only)
         if line is None or not 0 <= line < len(lines):
             continue
-        col = mark.column
-        first = line if not lines[line][:col].strip() else line + 1
-        out.update(range(first, line + token.value.count("\n")))
+        parts = token.value.splitlines(True)
+        j = next((k for k in range(1, len(parts)) if parts[k].strip()), None) if token.value.startswith("\n") else None
+        if j is not None:  # the value's line end, blank lines, then the first comment on the mark's line
+            out.update(range(line - (j - 1), line + len(parts) - j))
+        else:
+            first = line if not lines[line][:mark.column].strip() else line + 1
+            out.update(range(first, line + token.value.count("\n")))
     return out
 
 
@@ -74,14 +84,28 @@ def holds_comments(seq: CommentedSeq, removed: set[int]) -> bool:
     return any(i in seq.ca.items or next(_node_tokens(seq[i]), None) is not None for i in removed)
 
 
-def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str]) -> None:
+def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str], above: dict[int, str] | None = None) -> None:
     """Before items *removed* (indexes) are deleted from *seq* (parsed from *lines*), move the comment and blank
-    lines between items that they hold to the kept item below them, or the list's end."""
+    lines between items that they hold to the kept item below them, or the list's end. *above*, when given, gets
+    the comment and blank lines right above each removed item (what an undo puts back above it:
+    :func:`place_above`), for those with such lines above them or above the next item."""
     n = len(seq)
-    if not holds_comments(seq, removed) or not lines or any(seq.lc.data.get(i) is None for i in range(n)):
+    if (not holds_comments(seq, removed) and above is None) or not lines or any(seq.lc.data.get(i) is None for i in range(n)):
         return
     covered = _covered(seq, lines)
     starts = [seq.lc.item(i)[0] for i in range(n)]
+    if above is not None:
+        for r in removed:
+            top = starts[r]
+            while top - 1 > (starts[r - 1] if r else -1) and top - 1 in covered:
+                top -= 1
+            k = next((k for k in range(r + 1, n) if k not in removed), None)  # the next kept item
+            nxt = starts[k] if k is not None else None
+            if top < starts[r] or (nxt is not None and nxt - 1 > starts[k - 1] and nxt - 1 in covered):
+                above[r] = "".join(lines[top:starts[r]])  # (else it goes back where a new item goes: no lines to place)
+        if not holds_comments(seq, removed):
+            return
+    at_end = _lines_of(getattr(seq.ca, "end", None), lines)
     dash = seq.lc.item(0)[1] - 2 if n else 0
     i = 0
     while i < n:
@@ -101,16 +125,15 @@ def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str]) -> None
             top = end
             while top - 1 > starts[r] and top - 1 in covered:
                 top -= 1
-            kept.extend(lines[top:end])
+            kept.extend(lines[k] for k in range(top, end) if k not in at_end)
         if not kept:
             continue
         token = _token("".join(kept))
         if i < n:
             slot = seq.ca.items.setdefault(i, [None, None, None, None])
             slot[1] = [token]
-        else:
-            end_tokens = getattr(seq.ca, "end", None) or []
-            seq.ca.end = [*end_tokens, token]
+        else:  # above the lines the list's end holds already (they stay there, below the last kept item)
+            seq.ca.end = [token, *(getattr(seq.ca, "end", None) or [])]
 
 
 def _item_end(lines: list[str], start: int, dash: int, covered: set[int]) -> int:
@@ -121,14 +144,25 @@ def _item_end(lines: list[str], start: int, dash: int, covered: set[int]) -> int
     return k
 
 
-def keep_block_comments(doc: Any, key: str, before: str, lines: list[str]) -> None:
-    """Before the top-level *key* (a block list, the last key, right after the block list *before*) is deleted
-    from *doc*: its comment and blank lines outside its items go to the end of *before*'s list (the ``key:`` line
-    and the items go)."""
-    seq, above = doc.get(key), doc.get(before)
-    keys = list(doc)
-    if (not lines or not isinstance(seq, CommentedSeq) or not isinstance(above, CommentedSeq) or not len(seq)
-            or keys[-2:] != [before, key] or above.fa.flow_style() or any(seq.lc.data.get(i) is None for i in range(len(seq)))):
+def keep_block_comments(doc: Any, key: str, lines: list[str]) -> None:
+    """Before the top-level *key* (a block list, not the first key) is deleted from *doc*: its comment and blank
+    lines outside its items stay where they were, below the key before it (at the end of its list when it is a
+    block list, else after its value's line), wherever *key* sits (the ``key:`` line and the items go)."""
+    seq, keys = doc.get(key), list(doc)
+    if not lines or not isinstance(seq, CommentedSeq) or not len(seq) or keys.index(key) == 0 or any(
+            seq.lc.data.get(i) is None for i in range(len(seq))):
+        return
+    before = keys[keys.index(key) - 1]
+    above = doc[before]
+    if isinstance(above, CommentedSeq) and len(above) and not above.fa.flow_style():
+        def put(text: str) -> None:
+            above.ca.end = [*(getattr(above.ca, "end", None) or []), _token(text)]
+    elif not isinstance(above, (dict, list, LiteralScalarString, FoldedScalarString)):
+        def put(text: str) -> None:  # the lines below a scalar's line: its end-of-line slot, the line's end first
+            slot = doc.ca.items.setdefault(before, [None, None, None, None])
+            old = slot[2].value if isinstance(slot[2], CommentToken) else "\n"
+            slot[2] = CommentToken(old + text, CommentMark(0), None)
+    else:
         return
     covered = _covered(seq, lines)
     for token in _tokens(doc.ca.items.get(key)):
@@ -149,7 +183,7 @@ def keep_block_comments(doc: Any, key: str, before: str, lines: list[str]) -> No
             top -= 1
         kept.extend(lines[top:end])
     if kept:
-        above.ca.end = [*(getattr(above.ca, "end", None) or []), _token("".join(kept))]
+        put("".join(kept))
 
 
 def _last_token(node: Any) -> tuple[list[Any], int] | None:
@@ -174,21 +208,74 @@ def keep_after_last(seq: CommentedSeq, lines: list[str]) -> str | None:
     """Before items are added after the last item of *seq* (parsed from *lines*): the comment and blank lines below
     that item at the list's dash column or left of it, which ruamel attached to its last value, taken from it and
     returned, for :func:`attach_after` to put below the new last item (they head what follows the list)."""
-    n = len(seq)
-    if not n or not lines or seq.lc.data.get(0) is None:  # (the first item's column: the dashes')
-        return None
-    found = _last_token(seq[n - 1])
+    found = _below(seq, len(seq) - 1, lines, everything=False)
     if found is None:
         return None
+    moved, take = found
+    take()
+    return moved
+
+
+def keep_inner_end(seq: CommentedSeq) -> str | None:
+    """Before items are added after the last item of *seq*: the first comment lines of the list's end (where ruamel
+    puts the lines below a last item whose last value is a flow list) that are indented deeper than the dashes,
+    taken from it: they are the last item's, and go above the first new item (else below the new items)."""
+    end = getattr(seq.ca, "end", None)
+    if not end or not len(seq) or seq.lc.data.get(0) is None or not all(
+            isinstance(t, CommentToken) and getattr(t.start_mark, "column", None) is not None for t in end):
+        return None
+    dash = seq.lc.item(0)[1] - 2
+    texts = "".join(" " * t.start_mark.column + t.value for t in end).splitlines(True)
+    k = 0
+    while k < len(texts) and texts[k].strip() and not _outside(texts[k], dash):
+        k += 1
+    if not k:
+        return None
+    rest = "".join(texts[k:])
+    seq.ca.end = [_token(rest)] if rest else []
+    return "".join(texts[:k])
+
+
+def put_above(seq: CommentedSeq, i: int, text: str) -> None:
+    """Write the comment lines *text* above item *i* of *seq*."""
+    seq.ca.items.setdefault(i, [None, None, None, None])[1] = [_token(text)]
+
+
+def keep_after_empty(doc: Any, key: str) -> None:
+    """Before the first item is added to the empty flow list of top-level *key* (``groups: []  # none yet``): the
+    comment lines below the key's line, which ruamel attached to it, go below the new items (they head what
+    follows); the key's own end-of-line comment stays on its line."""
+    slot = doc.ca.items.get(key)
+    token = slot[2] if slot and len(slot) > 2 else None
+    seq = doc.get(key)
+    if not isinstance(token, CommentToken) or not isinstance(seq, CommentedSeq) or "\n" not in token.value:
+        return
+    own, rest = token.value.split("\n", 1)
+    if rest.strip():
+        token.value = own + "\n"
+        seq.ca.end = [*(getattr(seq.ca, "end", None) or []), _token(rest)]
+
+
+def _below(seq: CommentedSeq, item: int, lines: list[str], *, everything: bool) -> tuple[str, Callable[[], None]] | None:
+    """The comment and blank lines below item *item* of *seq* (parsed from *lines*) that ruamel attached to its last
+    value (*everything*: all of them; else the last ones at the list's dash column or left of it), and how to take
+    them from it; None when there are none or the token is not the text's lines."""
+    if not 0 <= item < len(seq) or not lines or seq.lc.data.get(0) is None:  # (the first item's column: the dashes')
+        return None
+    dash = seq.lc.item(0)[1] - 2
+    found = _last_token(seq[item])
+    if found is None:
+        return _below_nested(seq[item], dash, everything)
     slot, at = found
     token = slot[at]
     mark = getattr(token, "start_mark", None)
     line = getattr(mark, "line", None)
-    dash = seq.lc.item(0)[1] - 2
     parts = token.value.splitlines(True)
     if line is None:  # made by attach_after on an earlier save of this tree: the line end, then the lines as they were
         if not token.value.startswith("\n") and not token.value.lstrip(" ").startswith("#"):
             return None
+        texts, first = parts, 1
+    elif token.value.startswith("\n") and not token.value.strip():  # the value's line end, then blank lines
         texts, first = parts, 1
     else:
         if token.value.startswith("\n"):  # the value's line end, blank lines, the first comment on the mark's line
@@ -202,17 +289,115 @@ def keep_after_last(seq: CommentedSeq, lines: list[str]) -> str | None:
                 lines[line + k].strip() != parts[k].strip() for k in range(first, len(parts))):
             return None  # the token is not the text's lines: leave it
         texts = lines[line:line + len(parts)]
-    k = len(parts)
+    k = first if everything else len(parts)
     while k > first and (not texts[k - 1].strip() or _outside(texts[k - 1], dash)):
         k -= 1
     if k == len(parts):
         return None
-    moved = "".join(texts[k:])
-    if k:
-        token.value = "".join(parts[:k])
-    else:
-        slot[at] = None
-    return moved
+
+    def take() -> None:
+        if k:
+            token.value = "".join(parts[:k])
+        else:
+            slot[at] = None
+
+    return "".join(texts[k:]), take
+
+
+def _below_nested(node: Any, dash: int, everything: bool) -> tuple[str, Callable[[], None]] | None:
+    """:func:`_below` when ruamel put the lines at the end of a block list that is the item's last value (or that
+    value's last value...): ``scans:`` then the lines below its last entry."""
+    while True:
+        if isinstance(node, list) and getattr(node.ca, "end", None):
+            break
+        if isinstance(node, dict) and len(node):
+            node = node[list(node)[-1]]
+        elif isinstance(node, list) and len(node):
+            node = node[-1]
+        else:
+            return None
+        if not hasattr(node, "ca") or not len(node) or getattr(node, "fa", None) is None or node.fa.flow_style():
+            return None
+    tokens = node.ca.end
+    if not all(isinstance(t, CommentToken) and getattr(t.start_mark, "column", None) is not None for t in tokens):
+        return None
+    texts = "".join(" " * t.start_mark.column + t.value for t in tokens).splitlines(True)
+    k = 0 if everything else len(texts)
+    while k > 0 and (not texts[k - 1].strip() or _outside(texts[k - 1], dash)):
+        k -= 1
+    if k == len(texts):
+        return None
+
+    def take() -> None:
+        node.ca.end = [_token("".join(texts[:k]))] if k else []
+
+    return "".join(texts[k:]), take
+
+
+def place_above(seq: CommentedSeq, i: int, text: str, lines: list[str], owner: Any = None) -> None:
+    """Put new item *i* of *seq* (an item put back by an undo) below the comment and blank lines *text* (those that
+    were above it when it was removed: the removal kept them, above the next item) when the lines between item
+    *i - 1* and the next (or the list's end) start with them; the rest of those lines go below it. Else nothing
+    changes (ruamel's place: below the lines attached to item *i - 1*, above those of the next). *owner*: the
+    mapping holding *seq* (its key's comment slot is the list's, above the first item)."""
+    above = _below(seq, i - 1, lines, everything=True) if i else None
+    if i and above is None and _last_token(seq[i - 1]) is not None:
+        return  # lines below item i - 1 not read: its place is not known
+    # (above the first item: the lines below the list's key, which ruamel holds in the list's comment, after the
+    # key's end-of-line comment when it has one)
+    head = seq.ca.comment[1] if not i and seq.ca.comment and len(seq.ca.comment) > 1 and seq.ca.comment[1] else []
+    key_line = seq.ca.comment[0] if not i and seq.ca.comment and isinstance(seq.ca.comment[0], CommentToken) else None
+    if key_line is not None:
+        if head or "\n" not in key_line.value:
+            return
+        own = key_line.value[:key_line.value.index("\n") + 1]
+        above = key_line.value[len(own):], lambda: setattr(key_line, "value", own + text)
+    last = i + 1 >= len(seq)
+    slot = None if last else seq.ca.items.get(i + 1)
+    tokens = (getattr(seq.ca, "end", None) or []) if last else (slot[1] if slot and len(slot) > 1 and slot[1] else [])
+    if not all(isinstance(t, CommentToken) for t in (*head, *tokens)):
+        return
+    gap = (above[0] if above else "") + "".join(" " * t.start_mark.column + t.value for t in (*head, *tokens))
+    if not gap.startswith(text) or (head and not text and owner is None):
+        return
+    if above:
+        above[1]()
+    if key_line is not None:
+        pass  # (the lines above the first item follow the key's comment: *text* put there by above[1])
+    elif head and text:
+        head[:] = [_token(text)]  # (the same list as the key's comment slot: changed in place)
+    elif head:  # (an empty list would be written as a flow list's start)
+        seq.ca.comment[1] = None
+        for slot in getattr(getattr(owner, "ca", None), "items", {}).values():
+            if len(slot) > 3 and slot[3] is head:
+                slot[3] = None
+    elif text:
+        seq.ca.items[i] = [None, [_token(text)], None, None]
+    rest = gap[len(text):]
+    if last:
+        seq.ca.end = [_token(rest)] if rest else []
+    elif rest:
+        seq.ca.items.setdefault(i + 1, [None, None, None, None])[1] = [_token(rest)]
+    elif slot is not None:
+        slot[1] = None
+
+
+def lines_after_key(node: Any, key: Any) -> str | None:
+    """The comment and blank lines below the value of *key* (the last key of *node*, an item) that ruamel attached
+    to it (its end-of-line slot, after the line's end): before the key is deleted, so that :func:`attach_after`
+    puts them below the item's new last value (else they went with the key: '# notes' above ``sources:``)."""
+    slot = node.ca.items.get(key)
+    token = slot[2] if slot and len(slot) > 2 else None
+    if not isinstance(token, CommentToken) or isinstance(node[key], (dict, list)) and not _flow(node[key]):
+        return None
+    text = token.value
+    end = text.find("\n")
+    return text[end + 1:] if 0 <= end < len(text) - 1 else None
+
+
+def _flow(value: Any) -> bool:
+    fa = getattr(value, "fa", None)
+    return fa is not None and fa.flow_style()
 
 
 def attach_after(node: Any, text: str) -> None:
@@ -221,7 +406,16 @@ def attach_after(node: Any, text: str) -> None:
     if not isinstance(node, dict) or not len(node):
         return
     key = list(node)[-1]
+    value = node[key]
+    if isinstance(value, list) and hasattr(value, "ca") and len(value) and not _flow(value):
+        value.ca.end = [*(getattr(value.ca, "end", None) or []), _token(text)]  # below a block list: at its end
+        return
     slot = node.ca.items.setdefault(key, [None, None, None, None])
+    if isinstance(value, (LiteralScalarString, FoldedScalarString)) and not isinstance(slot[2], CommentToken):
+        slot[2] = _token(text)  # below a block of text: the lines as they are, its own line end written already
+        return
+    if isinstance(value, dict) and not _flow(value):
+        return
     old = slot[2].value if isinstance(slot[2], CommentToken) else "\n"
     slot[2] = CommentToken(old + text, CommentMark(0), None)
 

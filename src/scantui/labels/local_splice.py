@@ -35,7 +35,7 @@ from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from scantui.labels import document
 from scantui.labels.model import Group, Source
-from scantui.labels.splice import _Block, commented, find_block, item_text, render_items, stop
+from scantui.labels.splice import _Block, commented, find_block, item_text, lines_above_removed, render_items, stop
 
 #: The most items a window may grow to before the save renders the whole file instead.
 MAX_WINDOW = 400
@@ -103,10 +103,11 @@ class _Window:
 
 
 def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Group], groups: Sequence[Group],
-                 old_sources: Sequence[Source], sources: Sequence[Source], path: str) -> str | None:
+                 old_sources: Sequence[Source], sources: Sequence[Source], path: str,
+                 lines_above: dict[tuple[str, str], str] | None = None) -> str | None:
     """The text the whole-file save writes for *doc* (the parse of *text*) changed to hold *groups* and
     *sources*, or ``None`` (the tree untouched) when the window proof fails. Raises :class:`Dirty` (the tree
-    untouched too) when an item did not read back."""
+    untouched too) when an item did not read back. *lines_above*: as :func:`~scantui.labels.splice.splice`'s."""
     if not isinstance(doc, CommentedMap):
         return None
     changed = [c for c in (("groups", "id", old_groups, groups), ("sources", "ip", old_sources, sources)) if list(c[2]) != list(c[3])]
@@ -147,6 +148,8 @@ def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Seque
             s -= 1
         else:
             return None
+    if lines_above is not None:
+        lines_above_removed(lines, block, lines_above)
     return _apply(win, s, e, old, new, attr, path)
 
 

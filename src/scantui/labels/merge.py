@@ -93,8 +93,8 @@ class LabelsConflict(ScantuiError):
 
 
 def merge3(base: Mapping[str, Record], ours: Mapping[str, Record], theirs: Mapping[str, Record]) -> tuple[list, list[Conflict]]:
-    """Merged groups (their order, then our new groups) and the conflicts found; the same for source notes."""
-    order = list(theirs) + [gid for gid in ours if gid not in theirs]
+    """Merged groups (:func:`merged_order`) and the conflicts found; the same for source notes."""
+    order = merged_order(ours, theirs)
     merged: list[Group] = []
     conflicts: list[Conflict] = []
     for gid in order:
@@ -102,6 +102,31 @@ def merge3(base: Mapping[str, Record], ours: Mapping[str, Record], theirs: Mappi
         if group is not None:
             merged.append(group)
     return merged, conflicts
+
+
+def merged_order(ours: Mapping[str, Record], theirs: Mapping[str, Record]) -> list[str]:
+    """Their order, with each of our records they do not hold where we hold it: after the record before it in our
+    order that they hold (first when none is), or at the end when no record of theirs follows it in ours (new
+    groups, after theirs: another analyst's new group saved first comes first). A group an undo restores to its
+    place stays there."""
+    ids = list(ours)
+    tail = len(ids)
+    while tail and ids[tail - 1] not in theirs:
+        tail -= 1
+    after: dict[str | None, list[str]] = {}
+    anchor = None
+    for gid in ids[:tail]:
+        if gid in theirs:
+            anchor = gid
+        else:
+            after.setdefault(anchor, []).append(gid)
+    if not after:
+        return list(theirs) + ids[tail:]
+    order = after.get(None, [])
+    for gid in theirs:
+        order.append(gid)
+        order.extend(after.get(gid, ()))
+    return order + ids[tail:]
 
 
 _UNDECIDED = object()

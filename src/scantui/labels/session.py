@@ -92,6 +92,11 @@ class _Undo:
     description: str
     groups: dict[str, tuple[Group | None, Group | None]] = field(default_factory=dict)
     sources: dict[str, tuple[Source | None, Source | None]] = field(default_factory=dict)
+    # the ids (IPs) in file order before a change that removed some: where an undo puts them back
+    group_order: list[str] | None = None
+    source_order: list[str] | None = None
+    # the comment and blank lines that were right above each removed record, where the save knew them
+    above: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _plural(n: int, word: str) -> str:
@@ -335,25 +340,29 @@ class LabelSession:
                 raise UndoRefused(f"cannot undo '{last.description}': {why}; their work is kept, and this change "
                                   "leaves the undo list")
             now = store.now()
-            for gid, r in reverts.items():
+            for gid, r in _in_order(reverts, last.group_order):
                 if r.unchanged:
                     continue
+                at = _place(gid, last.group_order, store.ids)
+                above = last.above.get(("groups", gid))
                 if r.group is None:
                     store.discard(gid)
                 elif last.groups[gid][0] is not None and not changed_fields(r.group, last.groups[gid][0]):
-                    store.put(last.groups[gid][0])  # exactly as it was, time stamps included
+                    store.put(last.groups[gid][0], at=at, above=above)  # exactly as it was, time stamps included
                 else:
-                    store.put(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by))
-            for ip, r in source_reverts.items():
+                    store.put(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by), at=at, above=above)
+            for ip, r in _in_order(source_reverts, last.source_order):
                 before = last.sources[ip][0]
                 if r.unchanged:
                     continue
+                at = _place(ip, last.source_order, [s.ip for s in store.sources])
+                above = last.above.get(("sources", ip))
                 if r.group is None:
                     store.discard_source(ip)
                 elif before is not None and not changed_fields(r.group, before):
-                    store.put_source(before)  # exactly as it was, time stamps included
+                    store.put_source(before, at=at, above=above)  # exactly as it was, time stamps included
                 else:
-                    store.put_source(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by))
+                    store.put_source(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by), at=at, above=above)
             selected = next((gid for gid, r in reverts.items() if r.group is not None), None)
             return f"undo {last.description}", selected
 
@@ -386,6 +395,8 @@ class LabelSession:
             after, after_sources = target.by_id, target.sources_by_ip
             out["groups"] = _touched(before, after)
             out["sources"] = _touched(before_sources, after_sources)
+            out["group_order"] = _order_if_removed(before, after)
+            out["source_order"] = _order_if_removed(before_sources, after_sources)
 
         try:
             if fresh:
@@ -397,7 +408,9 @@ class LabelSession:
             store.revert()  # memory matches the file again
             raise
         if record and (out["groups"] or out["sources"]):
-            self._history.append(_Undo(out["description"], out["groups"], out["sources"]))
+            above = {k: v for k, v in store.lines_above.items()
+                     if (out["groups"] if k[0] == "groups" else out["sources"]).get(k[1], (None, None))[1] is None}
+            self._history.append(_Undo(out["description"], out["groups"], out["sources"], out["group_order"], out["source_order"], above))
             del self._history[:-MAX_UNDO]
         conflicts = tuple(c.told() for c in saved.conflicts)
         selected = out["selected"]
@@ -408,6 +421,31 @@ def _touched(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[A
     """(before, after) of each record a change replaced, added or removed."""
     return {key: (before.get(key), after.get(key)) for key in list(before) + [k for k in after if k not in before]
             if before.get(key) is not after.get(key)}
+
+
+def _order_if_removed(before: dict[str, Any], after: dict[str, Any]) -> list[str] | None:
+    """The keys of *before* in order when the change removed one of them (an undo puts it back in its place)."""
+    return list(before) if any(key not in after for key in before) else None
+
+
+def _in_order(reverts: dict[str, Any], order: list[str] | None) -> list[tuple[str, Any]]:
+    """*reverts* by their place in *order* (the file before the change): each record put back finds those above it."""
+    if order is None:
+        return list(reverts.items())
+    rank = {key: i for i, key in enumerate(order)}
+    return sorted(reverts.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+
+
+def _place(key: str, order: list[str] | None, now: list[str]) -> int | None:
+    """Where a removed record goes back: below the nearest record above it (in *order*, the file before the change)
+    that the file holds *now*, or first when none is left; None (the end) when its place is not known."""
+    if order is None or key not in order:
+        return None
+    held = {k: i for i, k in enumerate(now)}
+    for k in reversed(order[:order.index(key)]):
+        if k in held:
+            return held[k] + 1
+    return 0
 
 
 def _refusal(group_id: str, revert: Any) -> str:

@@ -196,11 +196,33 @@ def _render(lines: list[str], block: _Block, layout: document.Layout, path: str)
     return render_items(lines, block, block.new, block.old, block.attr, layout, path)
 
 
+def lines_above_removed(lines: list[str], block: _Block, out: dict[tuple[str, str], str]) -> None:
+    """Into *out*: the comment and blank lines right above each item of *block* that the change removes (what an
+    undo puts back above it, :attr:`scantui.labels.store.LabelsStore.lines_above`), for those with such lines
+    above them or above the next item (else it goes back where a new item goes: no lines to place)."""
+    kept = {getattr(r, block.attr) for r in block.new}
+    for i, record in enumerate(block.old):
+        key = getattr(record, block.attr)
+        if key not in kept:
+            top, floor = block.starts[i], block.starts[i - 1] if i else block.starts[0] - 1
+            while top - 1 > floor and _between(lines[top - 1]):
+                top -= 1
+            k = next((k for k in range(i + 1, len(block.old)) if getattr(block.old[k], block.attr) in kept), None)
+            nxt = block.starts[k] if k is not None else None  # the next kept item
+            if top < block.starts[i] or (nxt is not None and _between(lines[nxt - 1])):
+                out[(block.key, key)] = "".join(lines[top:block.starts[i]])  # (else no lines to place)
+
+
+def _between(line: str) -> bool:
+    return not line.strip() or line.lstrip().startswith("#")
+
+
 def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Group], groups: Sequence[Group],
-           old_sources: Sequence[Source], sources: Sequence[Source], path: str) -> str | None:
+           old_sources: Sequence[Source], sources: Sequence[Source], path: str,
+           lines_above: dict[tuple[str, str], str] | None = None) -> str | None:
     """The text of *doc* (whose dump in *layout* is *text*) changed to hold *groups* and *sources*; ``None`` when
     it cannot be proven (the tree untouched). Raises :class:`Dirty` (the tree untouched too) when an item did not
-    read back."""
+    read back. *lines_above*: as :func:`lines_above_removed`'s *out*."""
     if not isinstance(doc, CommentedMap) or _commented_top(doc):
         return None
     lines = text.splitlines(True)
@@ -226,6 +248,9 @@ def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Gr
         out.extend(new_lines)
         at = end
     out.extend(lines[at:])
+    if lines_above is not None:
+        for b in blocks:
+            lines_above_removed(lines, b, lines_above)
     return "".join(out)
 
 

@@ -151,6 +151,10 @@ class LabelsStore:
         self._sources: dict[str, Source] = {}
         self._sources_base: dict[str, Source] = {}
         self._kept: _Snapshot | None = None  # the file as last read or written, its tree not yet patched
+        self._put_back: dict[tuple[str, str], str | None] = {}  # the records an undo puts back: the lines above them
+        #: The comment and blank lines that were right above each record the last save removed, where known
+        #: (``("groups", id)``/``("sources", ip)`` to text): what an undo puts back above it.
+        self.lines_above: document.Lines = {}
 
     @classmethod
     def load(cls, path: str | Path, *, must_exist: bool = False, **options: Any) -> LabelsStore:
@@ -250,14 +254,19 @@ class LabelsStore:
         self._groups[group_id] = group
         return group
 
-    def put(self, group: Group) -> None:
-        """Insert or replace *group* exactly as given (no time stamps): how an undo restores a group."""
-        self._groups[group.id] = group
+    def put(self, group: Group, *, at: int | None = None, above: str | None = None) -> None:
+        """Insert or replace *group* exactly as given (no time stamps): how an undo restores a group; *at*: the
+        place (index) of a group not held (default: the end); *above*: the comment and blank lines that were
+        above it (:attr:`lines_above`), put back above it by the next save when they are still there (None: not
+        known; then it goes below the lines attached to the group above it, as ruamel reads them)."""
+        self._groups = _placed(self._groups, group.id, group, at)
+        self._put_back[("groups", group.id)] = above
 
     def revert(self) -> None:
         """Drop the edits not saved: memory holds the file as last read or written again."""
         self._groups = dict(self._base)
         self._sources = dict(self._sources_base)
+        self._put_back = {}
 
     def discard(self, group_id: str) -> None:
         """Remove *group_id* when present."""
@@ -345,9 +354,10 @@ class LabelsStore:
         self._sources[ip] = source
         return source
 
-    def put_source(self, source: Source) -> None:
-        """Insert or replace a source note exactly as given (how an undo restores one)."""
-        self._sources[source.ip] = source
+    def put_source(self, source: Source, *, at: int | None = None, above: str | None = None) -> None:
+        """Insert or replace a source note exactly as given (how an undo restores one; *at*, *above* as :meth:`put`'s)."""
+        self._sources = _placed(self._sources, source.ip, source, at)
+        self._put_back[("sources", source.ip)] = above
 
     def discard_source(self, ip: str) -> None:
         self._sources.pop(ip, None)
@@ -368,6 +378,7 @@ class LabelsStore:
         writer can come between. When it raises, nothing is written (call
         :meth:`revert` to drop its partial edits).
         """
+        self.lines_above = {}
         with FileLock(sidecar(self.path, ".lock"), self.lock_timeout):
             kept, self._kept = self._kept, None  # a save patches the tree it renders from: used once
             try:
@@ -390,12 +401,12 @@ class LabelsStore:
                 raise LabelsConflict(conflicts, path=str(self.path))
             if disk is not None and merged == disk.groups and sources == disk.sources:
                 self._adopt(merged, disk.digest, sources)
-                self._kept = disk
+                self._kept, self._put_back = disk, {}
                 return SaveResult(self.path, False, changed, tuple(conflicts))
             written = self._render(disk, merged, sources)
             write_atomic(self.path, written.data, previous=disk.data if disk else None)
             self._adopt(merged, written.digest, sources)
-            self._kept = written
+            self._kept, self._put_back = written, {}
         return SaveResult(self.path, True, changed, tuple(conflicts))
 
     def _render(self, disk: _Snapshot | None, groups: list[Group], sources: list[Source]) -> _Snapshot:
@@ -405,10 +416,16 @@ class LabelsStore:
         if disk is not None:
             layout = document.Layout.guess(disk.text)
             key = layout_key(layout)
-            if disk.spliceable is None or disk.spliceable.layout != key:
+            if any(v is not None for v in self._put_back.values()):
+                # records put back among comment lines: the whole-file path places them, from the text's parse (an
+                # item put back with none around goes where a splice puts a new item, as the whole-file path does)
+                disk = disk if not disk.spliced else _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)),
+                                                              disk.groups, disk.bom, disk.sources)
+            elif disk.spliceable is None or disk.spliceable.layout != key:
                 # not known to be the dump of its tree: first the proof around the changed items alone
                 try:
-                    text = splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path))
+                    text = splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path),
+                                        self.lines_above)
                 except Dirty:
                     text = None
                 if text is not None:
@@ -417,9 +434,10 @@ class LabelsStore:
                 disk = self._parsed(disk, groups, sources)
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
-            if disk.spliceable is not None:
+            if disk.spliceable is not None and all(v is None for v in self._put_back.values()):
                 try:
-                    text = splice(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path))
+                    text = splice(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path),
+                                  self.lines_above)
                 except Dirty:
                     text = None
                 if text is not None:
@@ -430,7 +448,8 @@ class LabelsStore:
                     disk, before = parsed, None
         doc = disk.doc if disk else document.new_document()
         top = plain({k: v for k, v in doc.items() if k not in ("groups", "sources")})
-        for text in document.rewrite(disk.text if disk else None, doc, groups, sources, before):
+        above = self.lines_above if disk is not None and not disk.spliced else None  # (a spliced tree's line marks are not the text's)
+        for text in document.rewrite(disk.text if disk else None, doc, groups, sources, before, above, self._put_back):
             back = self._reads_back(text, groups, sources, top)
             if back is not None:
                 tree, back_groups, back_sources = back
@@ -441,7 +460,8 @@ class LabelsStore:
         """*disk*, or its text parsed again when the whole-file path cannot render from its tree: a tree patched by
         a splice dumps as the text's parse does, but its line marks are not the text's, and a removal that moves
         comment lines reads them. (A splice that failed left the tree untouched.)"""
-        if disk.spliced and document.removes_comments(disk.doc, groups, sources):
+        if disk.spliced and (document.removes_comments(disk.doc, groups, sources)
+                             or any(v is not None for v in self._put_back.values())):  # (place_above reads them too)
             return _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)), disk.groups, disk.bom, disk.sources)
         return disk
 
@@ -456,3 +476,13 @@ class LabelsStore:
                 and plain({k: v for k, v in doc.items() if k not in ("groups", "sources")}) == top):
             return doc, back, back_sources
         return None
+
+
+def _placed(records: dict[str, Any], key: str, record: Any, at: int | None) -> dict[str, Any]:
+    """*records* holding *record* under *key*: replaced in place, or new at index *at* (None: the end)."""
+    if key in records or at is None or at >= len(records):
+        records[key] = record
+        return records
+    items = list(records.items())
+    items.insert(max(at, 0), (key, record))
+    return dict(items)

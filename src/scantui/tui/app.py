@@ -72,7 +72,7 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
         Binding("T", "clear_time_range", "Clear time range", show=False, id="app.time_range_clear"),
         Binding("w", "save_view", "Save view", show=False, id="app.save_view"),
         Binding("v", "views", "Saved views", show=False, id="app.views"),
-        Binding("ctrl+z", "suspend_process", "Suspend", id="app.suspend"),
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False, id="app.suspend"),
     ]
 
     overview: reactive[Overview | None] = reactive(None)

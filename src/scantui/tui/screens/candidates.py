@@ -40,7 +40,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
+from textual.widgets import Header, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from scantui.io import read_panics
@@ -54,6 +54,7 @@ from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLU
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
+from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
 
@@ -137,7 +138,7 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
             yield Static("candidate scans", id="candidates-title", classes="pane-title", markup=False)
             yield ReviewTable(CANDIDATE_COLUMNS, sort_key="review", descending=False, pinned=2, id="candidates-table",
                               empty_text="waiting for the candidates…")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         app = self.app

@@ -16,12 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import get_current_worker
 
 from scantui.io import read_panics
 from scantui.tui.state import error_text
 from scantui.tui.widgets.figures import FigurePanel
+from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.timing import PINNED, TimingStrips
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class DetailScreen(Screen):
         yield Header(icon="◉")
         with VerticalScroll(id="detail-body"):
             yield from self.panels()
-        yield Footer()
+        yield KeysFooter()
 
     def panels(self) -> ComposeResult:  # pragma: no cover - every screen has its own
         yield from ()

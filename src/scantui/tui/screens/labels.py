@@ -33,7 +33,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Header, Input, Label, Static
 
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
@@ -41,6 +41,7 @@ from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen,
 from scantui.tui.screens.labels_details import group_details
 from scantui.tui.offthread import LatestMixin
 from scantui.tui.screens.labels_table import GROUP_COLUMNS, GroupTable, filtered_frame, groups_frame
+from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.table import VirtualTable
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class LabelsScreen(LatestMixin, Screen):
             with VerticalScroll(id="labels-details", classes="panel") as details:
                 details.border_title = "group"
                 yield Static("", id="labels-details-text")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.table.ips_of = self._members_of  # an IP-list export (ctrl+s to .txt): the groups' members

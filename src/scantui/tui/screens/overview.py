@@ -13,11 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from scantui.analysis.overview import Overview
 from scantui.safetext import safe_line
 from scantui.tui.widgets.day_plot import DayPlot
+from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 
 PENDING = "…"
@@ -177,7 +178,7 @@ class OverviewScreen(Screen):
             yield Static(inputs_table(None), id="inputs", classes="panel")
         yield Static(sensors_table(None), id="sensors-panel", classes="panel")  # shown with two sensors or more
         yield DayPlot(id="day-plot", classes="panel")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#figures").border_title = "data"

@@ -25,7 +25,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from scantui.analysis.packet_filter import WHERE_HELP
@@ -35,6 +35,7 @@ from scantui.tui.member_notes import with_source_tags
 from scantui.tui.screens.packets_view import PACKET_COLUMNS, PacketsView, filter_term, packet_columns
 from scantui.tui.screens.filter_screen import FilterScreen
 from scantui.tui.state import error_text
+from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.paged_table import PAGE_ROWS, PagedTable
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class PacketsScreen(FilterScreen):
             yield Input(placeholder=PLACEHOLDER, id="filter", select_on_focus=False)
         yield Static("reading the packets…", id="packets-status", markup=False)
         yield PagedTable(PACKET_COLUMNS, id="packets-table", empty_text="reading the packets…")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.table.mark_key = "src"  # space marks a packet's source

@@ -22,13 +22,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from scantui.io import read_panics
 from scantui.safetext import safe_line
 from scantui.tui.columns import ip_text
 from scantui.tui.state import error_text
+from scantui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from scantui.analysis.packets import Dissection
@@ -90,7 +91,7 @@ class DissectionScreen(Screen):
             with VerticalScroll(id="dissect-hex-panel", classes="dissect-panel") as hexpanel:
                 hexpanel.border_title = "bytes"
                 yield Static("", id="dissect-hex", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#dissect-layers-panel").focus()

@@ -19,7 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from scantui.io import read_panics
@@ -29,6 +29,7 @@ from scantui.tui.columns import SCANNER_TABLE_COLUMNS, scanner_display
 from scantui.analysis.query_help import QUERY_HELP
 from scantui.tui.screens.filter_screen import FilterScreen
 from scantui.tui.state import error_text
+from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
 
@@ -72,7 +73,7 @@ class ScannersScreen(FilterScreen):
         yield Static("loading scanners…", id="scanner-status", markup=False)
         yield VirtualTable(SCANNER_TABLE_COLUMNS, sort_key="packets", descending=True, id="scanner-table",
                            empty_text="loading scanners…")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "scanners_version", self._scanners_changed, init=True)

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from scantui.io import read_panics
@@ -28,6 +28,7 @@ from scantui.safetext import safe_line
 from scantui.tui.columns import Column, int_text, ip_text, plain_int_text
 from scantui.tui.safe import line_content
 from scantui.tui.state import error_text
+from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.table import VirtualTable
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class SensorsScreen(Screen):
             yield VirtualTable(SOURCE_COLUMNS, id="sensors-sources-table", sort_key="packets", empty_text="comparing…")
         with Vertical(id="sensors-scans", classes="panel sensors-list"):
             yield VirtualTable(SCAN_COLUMNS, id="sensors-scans-table", sort_key="score", empty_text="comparing…")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#sensors-summary", Static).border_title = "sensors compared"

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from scantui.io import read_panics
@@ -28,6 +28,7 @@ from scantui.safetext import safe_text
 from scantui.tui.columns import Column, int_text, ip_text, plain_int_text
 from scantui.tui.safe import line_content
 from scantui.tui.state import error_text
+from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.table import VirtualTable
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ class SimilarScreen(Screen):
         with Vertical(id="similar-panel", classes="panel") as panel:
             panel.border_title = "ranked (enter opens)"
             yield VirtualTable(COLUMNS, id="similar-table", empty_text="ranking…")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> VirtualTable:

@@ -29,7 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from scantui.io import read_panics
@@ -38,6 +38,7 @@ from scantui.tui.columns import Column, int_text, ip_text, percent_text, plain_i
 from scantui.tui.safe import line_content
 from scantui.tui.state import error_text
 from scantui.tui.widgets.figures import FigurePanel, facts_table
+from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
 
@@ -156,7 +157,7 @@ class TrackScreen(Screen):
                 with Vertical(id="track-scans-panel", classes="panel track-table track-wide") as scans:
                     scans.border_title = "scans"
                     yield VirtualTable(SCAN_COLUMNS, id="track-scans", empty_text="no scans")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#track-summary", Static).border_title = line_content(f"track {self.group_id}")

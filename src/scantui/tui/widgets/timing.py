@@ -152,12 +152,12 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
         Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="timing.page_down"),
         Binding("home,g", "jump(False)", "First row", show=False, id="timing.first"),
         Binding("end,G", "jump(True)", "Last row", show=False, id="timing.last"),
-        Binding("plus,equals_sign", "zoom_in", "Zoom in", id="timing.zoom_in"),
-        Binding("minus", "zoom_out", "Zoom out", id="timing.zoom_out"),
+        Binding("plus,equals_sign", "zoom_in", "Zoom", id="timing.zoom_in"),
+        Binding("minus", "zoom_out", "Unzoom", id="timing.zoom_out"),
         Binding("left_square_bracket,shift+left", "pan(-1)", "Earlier", show=False, id="timing.pan_left"),
         Binding("right_square_bracket,shift+right", "pan(1)", "Later", show=False, id="timing.pan_right"),
         Binding("0", "reset_zoom", "Whole range", show=False, id="timing.reset"),
-        Binding("s", "toggle_scale", "Log/linear", id="timing.scale"),
+        Binding("s", "toggle_scale", "Log", id="timing.scale"),
         Binding("enter", "select", "Open source", show=False, id="timing.open"),
     ]
 
