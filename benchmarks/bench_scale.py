@@ -420,6 +420,11 @@ def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int,
                 rows.extend(fn())
         return add
 
+    def ratio(label: str, a: dict, b: dict) -> tuple:
+        """A row giving *a*'s wall and CPU time as multiples of *b*'s."""
+        return (label, "", "", f"{a['seconds'] / b['seconds']:.1f}x wall, "
+                f"{a['cpu_seconds'] / max(b['cpu_seconds'], 0.1):.1f}x CPU", "measured")
+
     def rate(sec: float) -> str:
         return f"{packets / sec / 1e6:.2f} M/s"
 
@@ -488,15 +493,12 @@ def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int,
     @row("rollup 4D", "polars core")
     def _():
         """rollup / polars core"""
-        return [("rollup / polars core", "", "", f"{ok['rollup 4D']['seconds'] / ok['polars core']['seconds']:.1f}x wall, "
-                 f"{ok['rollup 4D']['cpu_seconds'] / max(ok['polars core']['cpu_seconds'], 0.1):.1f}x CPU", "measured")]
+        return [ratio("rollup / polars core", ok["rollup 4D"], ok["polars core"])]
 
     @row("rollup 4D", "polars core + totals")
     def _():
         """rollup / polars core + totals"""
-        r4, p = ok["rollup 4D"], ok["polars core + totals"]
-        return [("rollup / polars core + per-source totals", "", "", f"{r4['seconds'] / p['seconds']:.1f}x wall, "
-                 f"{r4['cpu_seconds'] / max(p['cpu_seconds'], 0.1):.1f}x CPU", "measured")]
+        return [ratio("rollup / polars core + per-source totals", ok["rollup 4D"], ok["polars core + totals"])]
 
     @row("polars floor")
     def _():
@@ -510,16 +512,12 @@ def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int,
     @row("polars floor", "polars core")
     def _():
         """polars floor / polars core"""
-        f, c = ok["polars floor"], ok["polars core"]
-        return [("polars floor / polars core", "", "", f"{f['seconds'] / c['seconds']:.1f}x wall, "
-                 f"{f['cpu_seconds'] / max(c['cpu_seconds'], 0.1):.1f}x CPU", "measured")]
+        return [ratio("polars floor / polars core", ok["polars floor"], ok["polars core"])]
 
     @row("rollup 4D", "polars floor")
     def _():
         """rollup / polars floor"""
-        r4, f = ok["rollup 4D"], ok["polars floor"]
-        return [("rollup / polars floor", "", "", f"{r4['seconds'] / f['seconds']:.1f}x wall, "
-                 f"{r4['cpu_seconds'] / max(f['cpu_seconds'], 0.1):.1f}x CPU", "measured")]
+        return [ratio("rollup / polars floor", ok["rollup 4D"], ok["polars floor"])]
 
     @row("base 4D-1", "add one day")
     def _():

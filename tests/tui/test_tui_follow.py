@@ -26,6 +26,19 @@ def _day_file(folder, day: int, name: str | None = None):
     return frame.height
 
 
+def _notes_of(app) -> list[str]:
+    """The messages *app* notifies from now on (each still shown)."""
+    notes: list[str] = []
+    real_notify = app.notify
+
+    def notify(message, **kw):
+        notes.append(message)
+        real_notify(message, **kw)
+
+    app.notify = notify
+    return notes
+
+
 def test_follow_folds_new_files_in_while_the_app_runs(tmp_path, monkeypatch):
     from scantui.labels.session import LabelSession
 
@@ -41,14 +54,7 @@ def test_follow_folds_new_files_in_while_the_app_runs(tmp_path, monkeypatch):
     first = _day_file(folder, 1)
     (folder / ".day2.parquet.part").write_bytes(b"PAR1 half written")  # a download in progress: hidden, never read
     app = make_app([folder], tmp_path / "cache", follow=True, follow_interval=0.05, follow_settle=0.0)
-    notes: list[str] = []
-    real_notify = app.notify
-
-    def notify(message, **kw):
-        notes.append(message)
-        real_notify(message, **kw)
-
-    app.notify = notify
+    notes = _notes_of(app)
 
     async def main():
         async with app.run_test(size=(80, 24)) as pilot:
@@ -70,14 +76,7 @@ def test_a_broken_new_file_is_left_out_and_the_data_stays(tmp_path):
     folder.mkdir()
     first = _day_file(folder, 1)
     app = make_app([folder], tmp_path / "cache", follow=True, follow_interval=0.05, follow_settle=0.0)
-    notes: list[str] = []
-    real_notify = app.notify
-
-    def notify(message, **kw):
-        notes.append(message)
-        real_notify(message, **kw)
-
-    app.notify = notify
+    notes = _notes_of(app)
 
     async def main():
         async with app.run_test(size=(80, 24)) as pilot:
