@@ -173,3 +173,17 @@ def test_names_polars_would_read_as_globs_are_names(tmp_path, canonical_parquet,
                  schema_overrides={"src": pl.UInt32, "asn": pl.UInt32}).write_parquet(table)
     code, out, err = run(["scanners", str(data), str(table), "--json"], capsys)
     assert code == 0 and json.loads(out), err  # was "unreadable enrichment table: ... glob: true"
+
+
+@pytest.mark.parametrize("name", ["out.csv", "OUT.CSV", "out.json", "out.pcap", "out.csv.gz"])
+def test_ingest_refuses_a_name_of_another_format(tmp_path, canonical_parquet, capsys, name):
+    """``ingest -o out.csv`` wrote Parquet under a .csv name (a spreadsheet then shows bytes): a usage error naming
+    the option, exit 2, nothing written; ``--help`` says Parquet only."""
+    where = tmp_path / "o"
+    where.mkdir()
+    code, out, err = run(["ingest", str(canonical_parquet), "-o", str(where / name)], capsys)
+    assert code == 2 and out == "", err
+    assert "'-o' / '--output'" in err and "Parquet only" in err
+    assert list(where.iterdir()) == []
+    code, out, _ = run(["ingest", "--help"], capsys)
+    assert code == 0 and "Parquet only" in " ".join(out.split())
