@@ -599,3 +599,24 @@ def test_column_picker_in_the_packets_view_hides_a_column_and_keeps_the_rows(tin
         assert hidden not in [c.key for c in screen.table.columns]
 
     run_app(make_app([tiny_parquet], tui_cache), again)
+
+
+def test_help_lists_no_key_the_packets_table_refuses(tiny_parquet, tui_cache):
+    """The help listed ``s r < >`` (sort) and ``*`` (mark all) on the packets screen, where the rows stay in time
+    order and every row is never in memory: each only says so. The help lists only keys that work there."""
+    from scantui.tui.screens.help import key_rows
+
+    async def scenario(app, pilot):
+        app.open_packets(PacketsView.of_sources([SRC_10, SRC_5]))
+        screen = await _packets(app, pilot)
+        rows = key_rows(screen)
+        keys = {k for _g, ks, _d in rows for k in ks.split()}
+        descriptions = {d for _g, _k, d in rows}
+        assert not keys & {"s", "r", "<", ">", "*"}, rows
+        assert not descriptions & {"Sort", "Reverse", "Sort by previous column", "Sort by next column", "Mark all shown"}
+        assert {"Mark row", "Frequency", "Filter", "Export"} <= descriptions  # what works is still there
+        await pilot.press("s")  # the key still answers, with why
+        await settle(app, pilot)
+        assert any("stay in their order" in str(n.message) for n in app._notifications)
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
