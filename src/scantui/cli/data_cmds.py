@@ -230,11 +230,14 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
         from scantui.cli.shapes import info_doc
 
         print_json(info_doc(summary))
-    elif fmt == "csv":
-        from scantui.cli.output import print_csv
-        from scantui.cli.shapes import utc_z
+        return
+    from scantui.cli.shapes import utc_z
 
-        summary = {**summary, "first_seen": utc_z(summary["first_seen"]), "last_seen": utc_z(summary["last_seen"])}
+    # times as the JSON and every other table write them (``Z``, not ``+00:00``)
+    summary = {**summary, "first_seen": utc_z(summary["first_seen"]), "last_seen": utc_z(summary["last_seen"])}
+    if fmt == "csv":
+        from scantui.cli.output import print_csv
+
         print_csv([{"key": k, "value": v} for k, v in _flatten(summary)], ("key", "value"))
     else:
         print_mapping("scantui info", list(_flatten(summary)))
