@@ -99,8 +99,7 @@ class NavigationMixin:
             if own is not None:
                 own()
             else:
-                self.notify("no filter on this screen (escape goes back; 2 then / filters the scanner list)",  # type: ignore[attr-defined]
-                            title="filter", markup=False)
+                self.notify("no filter on this screen (escape goes back)", title="filter", markup=False)  # type: ignore[attr-defined]
             return
         if self.current_mode != "scanners":
             self.action_area("scanners")
