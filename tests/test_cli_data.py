@@ -38,6 +38,21 @@ def test_info_table_and_csv(canonical_parquet, capsys):
     assert code == 0 and out.splitlines()[0] == "key,value" and "packets,2000" in out
 
 
+def test_info_times_are_written_alike_in_table_json_and_csv(canonical_parquet, capsys):
+    """The table wrote first_seen/last_seen ending ``+00:00`` where its JSON and CSV (and the other commands'
+    tables) write ``Z``: one form, the same text in all three."""
+    code, doc, _ = run(["info", "--json", str(canonical_parquet)], capsys)
+    want = [json.loads(doc)[k] for k in ("first_seen", "last_seen")]
+    assert code == 0 and all(t.endswith("Z") for t in want), want
+    code, csv_out, _ = run(["info", "--csv", str(canonical_parquet)], capsys)
+    assert [f"first_seen,{want[0]}", f"last_seen,{want[1]}"] == [
+        line for line in csv_out.splitlines() if line.startswith(("first_seen,", "last_seen,"))]
+    code, table, _ = run(["info", str(canonical_parquet)], capsys)
+    cells = [line.replace("│", " ").split() for line in table.splitlines()]
+    rows = {c[0]: c[1] for c in cells if c[:1] in (["first_seen"], ["last_seen"])}
+    assert code == 0 and "+00:00" not in table and [rows["first_seen"], rows["last_seen"]] == want
+
+
 def test_ingest_roundtrip_and_partitioned(tmp_path, canonical_parquet, canonical_df, capsys):
     out_file = tmp_path / "out.parquet"
     code, _, err = run(["ingest", str(canonical_parquet), "-o", str(out_file)], capsys)
@@ -173,3 +188,17 @@ def test_names_polars_would_read_as_globs_are_names(tmp_path, canonical_parquet,
                  schema_overrides={"src": pl.UInt32, "asn": pl.UInt32}).write_parquet(table)
     code, out, err = run(["scanners", str(data), str(table), "--json"], capsys)
     assert code == 0 and json.loads(out), err  # was "unreadable enrichment table: ... glob: true"
+
+
+@pytest.mark.parametrize("name", ["out.csv", "OUT.CSV", "out.json", "out.pcap", "out.csv.gz"])
+def test_ingest_refuses_a_name_of_another_format(tmp_path, canonical_parquet, capsys, name):
+    """``ingest -o out.csv`` wrote Parquet under a .csv name (a spreadsheet then shows bytes): a usage error naming
+    the option, exit 2, nothing written; ``--help`` says Parquet only."""
+    where = tmp_path / "o"
+    where.mkdir()
+    code, out, err = run(["ingest", str(canonical_parquet), "-o", str(where / name)], capsys)
+    assert code == 2 and out == "", err
+    assert "'-o' / '--output'" in err and "Parquet only" in err
+    assert list(where.iterdir()) == []
+    code, out, _ = run(["ingest", "--help"], capsys)
+    assert code == 0 and "Parquet only" in " ".join(out.split())

@@ -92,6 +92,18 @@ def test_csv_bad_value_reports_file_line_and_column(tmp_path):
     assert len(df) == 19 and stats.files()[0].skipped == {"bad_row": 1} and stats.files()[0].rows == 19
 
 
+def test_csv_bad_value_quotes_a_bounded_value(tmp_path):
+    """A 600-character cell was quoted whole in the one error line: the quote is bounded (60 characters, then
+    "…"), file, line and column kept; a short value is quoted whole."""
+    rows = [ROW] * 20
+    rows[15] = ROW.replace(",8080,", "," + "9" * 600 + ",")
+    path = tmp_path / "export.csv"
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as e:
+        scan_iptables_csv(path, LoadOptions(), LoadStats())
+    assert str(e.value) == f"{path}: line 17: bad value '{'9' * 59}…' in column DPT"
+
+
 def test_csv_missing_required_column(tmp_path):
     path = tmp_path / "export.csv"
     path.write_text("timestamp,DST,PROTO\n1707213601,1.2.3.4,TCP\n")

@@ -449,3 +449,24 @@ async def _slash_filters_the_candidates_and_groups_not_the_scanner_list(app, pil
     assert groups.row_count == 0 and "nothing matches the filter" in screen_text(app)
     await press(app, pilot, "escape", "escape")  # cleared, then back to the area shown before
     assert not isinstance(app.screen, CandidatesScreen)
+
+
+def test_cut_titles_end_with_an_ellipsis_at_80_columns(labelled_here, tui_cache, tmp_path):
+    """The status line under the header and the panes' titles were cut at 80 columns mid-word with no sign: a
+    cut one ends with "…" (the labels file's long name, a long filter)."""
+    data, labels = labelled_here
+    long_labels = "team-labels-of-the-whole-research-group-for-the-february-study.yaml"
+    Path(long_labels).write_text(Path(labels).read_text())
+
+    async def scenario(app, pilot):
+        await _shown(pilot, ["3"])
+        screen = app.screen
+        screen.apply_filter("review:new review:new review:new review:new", report=True)
+        await settle(app, pilot)
+        for name in ("#candidates-status", "#groups-title"):
+            widget = screen.query_one(name)
+            line = "".join(s.text for s in widget.render_lines(widget.region.reset_offset)[:1]).rstrip()
+            assert line.endswith("…"), (name, line)
+            assert len(line) <= 80
+
+    run_app(make_app([data], tui_cache, labels_path=Path(long_labels)), scenario, size=(80, 24))

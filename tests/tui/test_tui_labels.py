@@ -112,6 +112,18 @@ def test_every_change_is_saved_at_once_and_undone(labels, tui_cache):
         await press(app, pilot, "u")
         assert on_disk(labels) == before and COMMENT in labels.read_text()
 
+        # in the notes enter starts a new line: the hint there names ctrl+s, which saves
+        await press(app, pilot, "e")
+        form = app.screen
+        assert str(form.query_one("#edit-box").border_subtitle).startswith("enter: save")
+        form.query_one("#edit-notes", TextArea).focus()
+        await settle(app, pilot)
+        assert "ctrl+s: save" in str(form.query_one("#edit-box").border_subtitle)
+        await press(app, pilot, "end", "enter", *"more", "ctrl+s")
+        assert app.screen is screen and on_disk(labels)["STS"].notes.endswith("\nmore")
+        await press(app, pilot, "u")
+        assert on_disk(labels) == before
+
         # a bad CIDR in the members: an error in the form, the file untouched
         saved = labels.read_bytes()
         await press(app, pilot, "e")

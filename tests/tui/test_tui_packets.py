@@ -599,3 +599,61 @@ def test_column_picker_in_the_packets_view_hides_a_column_and_keeps_the_rows(tin
         assert hidden not in [c.key for c in screen.table.columns]
 
     run_app(make_app([tiny_parquet], tui_cache), again)
+
+
+def test_help_lists_no_key_the_packets_table_refuses(tiny_parquet, tui_cache):
+    """The help listed ``s r < >`` (sort) and ``*`` (mark all) on the packets screen, where the rows stay in time
+    order and every row is never in memory: each only says so. The help lists only keys that work there."""
+    from scantui.tui.screens.help import key_rows
+
+    async def scenario(app, pilot):
+        app.open_packets(PacketsView.of_sources([SRC_10, SRC_5]))
+        screen = await _packets(app, pilot)
+        rows = key_rows(screen)
+        keys = {k for _g, ks, _d in rows for k in ks.split()}
+        descriptions = {d for _g, _k, d in rows}
+        assert not keys & {"s", "r", "<", ">", "*"}, rows
+        assert not descriptions & {"Sort", "Reverse", "Sort by previous column", "Sort by next column", "Mark all shown"}
+        assert {"Mark row", "Frequency", "Filter", "Export"} <= descriptions  # what works is still there
+        await pilot.press("s")  # the key still answers, with why
+        await settle(app, pilot)
+        assert any("stay in their order" in str(n.message) for n in app._notifications)
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_slash_filters_the_screen_shown_or_says_it_has_none(tiny_parquet, tui_cache):
+    """``/`` on a scanner's detail left it for the scanner list's query bar: a pushed screen with a filter (the
+    packets) focuses its own; one without (a detail, a packet's dissection) stays and says so."""
+    from scantui.tui.screens.detail import ScannerDetailScreen
+
+    def said(app, text):
+        return any(text in str(n.message) for n in app._notifications)
+
+    async def scenario(app, pilot):
+        await pilot.press("2")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        detail = app.screen
+        assert isinstance(detail, ScannerDetailScreen)
+        await pilot.press("slash")
+        await settle(app, pilot)
+        assert app.screen is detail and said(app, "no filter on this screen")
+        await pilot.press("p")
+        screen = await _packets(app, pilot)
+        await pilot.press("slash")
+        await settle(app, pilot)
+        assert app.screen is screen and app.focused is screen.query_one("#filter", Input)
+        await pilot.press(*"dport:443", "enter")
+        await settle(app, pilot)
+        assert screen.table.row_count > 0 and set(_shown(screen)["dport"].to_list()) == {443}
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DissectionScreen)
+        app._notifications.clear()
+        await pilot.press("slash")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DissectionScreen) and said(app, "no filter on this screen")
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)

@@ -114,3 +114,30 @@ def test_another_analysts_note_is_merged_and_shown(tiny_parquet, tui_cache, tmp_
         assert shown[second] == "bob: same TTL as the mirai pool" and shown[first] == "bob's note"
 
     run_app(app, scenario, size=(120, 30))
+
+
+def test_the_forms_hint_says_the_key_that_saves_from_the_note_field(tiny_parquet, tui_cache, tmp_path):
+    """The note form said "enter: save", but enter in the multi-line note inserts a newline and no key saved from
+    there: in the note field the hint names ctrl+s, and ctrl+s saves (enter still saves from the tags field)."""
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("scantui_labels: 1\ngroups: []\n")
+    app = make_app([tiny_parquet], tui_cache, labels_path=labels)
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "2")
+        first = _rows(app)[0]
+        await press(app, pilot, "n")
+        form = app.screen
+        assert isinstance(form, SourceNoteScreen)
+        box = form.query_one("#note-box")
+        assert str(box.border_subtitle).startswith("enter: save")  # the tags field has focus
+        await press(app, pilot, "tab")
+        assert isinstance(app.focused, TextArea)
+        assert "ctrl+s: save" in str(box.border_subtitle) and "enter: new line" in str(box.border_subtitle)
+        await press(app, pilot, *"one", "enter", *"two")
+        assert app.screen is form  # enter made a new line
+        await press(app, pilot, "ctrl+s")
+        assert isinstance(app.screen, ScannersScreen)
+        assert read_snapshot(labels).sources[0].ip == first and read_snapshot(labels).sources[0].note == "one\ntwo"
+
+    run_app(app, scenario, size=(120, 30))

@@ -23,6 +23,19 @@ def _known_zone(_ctx, _param, value: str) -> str:
     return value
 
 
+# names of other formats: ``ingest`` writes Parquet only, and a Parquet file under such a name misleads whoever opens it
+_NOT_PARQUET = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".log", ".pcap", ".pcapng", ".cap",
+                ".gz", ".zst", ".bz2", ".xz", ".ips", ".lst", ".arrow", ".feather")
+
+
+def _parquet_name(_ctx, _param, value: Path) -> Path:
+    """*value* unless its suffix names another format: a usage error then, before any input is read."""
+    if value.suffix.lower() in _NOT_PARQUET:
+        raise click.BadParameter(f"ingest writes Parquet only; {value.suffix!r} names another format "
+                                 "(use a .parquet name, or a folder with --partition-by)")
+    return value
+
+
 def load_options(func):
     """Options every command that reads data takes."""
 
@@ -217,11 +230,14 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
         from scantui.cli.shapes import info_doc
 
         print_json(info_doc(summary))
-    elif fmt == "csv":
-        from scantui.cli.output import print_csv
-        from scantui.cli.shapes import utc_z
+        return
+    from scantui.cli.shapes import utc_z
 
-        summary = {**summary, "first_seen": utc_z(summary["first_seen"]), "last_seen": utc_z(summary["last_seen"])}
+    # times as the JSON and every other table write them (``Z``, not ``+00:00``)
+    summary = {**summary, "first_seen": utc_z(summary["first_seen"]), "last_seen": utc_z(summary["last_seen"])}
+    if fmt == "csv":
+        from scantui.cli.output import print_csv
+
         print_csv([{"key": k, "value": v} for k, v in _flatten(summary)], ("key", "value"))
     else:
         print_mapping("scantui info", list(_flatten(summary)))
@@ -257,7 +273,8 @@ def _flatten(doc, prefix=""):
 
 @click.command("ingest")
 @PATHS
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help="Output Parquet file (or folder with --partition-by).")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), callback=_parquet_name,
+              help="Output Parquet file, e.g. OUT.parquet (or folder with --partition-by); Parquet only: a name ending .csv, .json, .pcap, ... is refused.")
 @click.option("--partition-by", type=click.Choice(["day"]), default=None, help="Write a hive-partitioned folder, one partition per UTC day.")
 @click.option("--sort", "sort_by_ts", is_flag=True, help="Sort packets by time (needs memory for the whole table).")
 @load_options

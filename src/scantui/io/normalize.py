@@ -130,8 +130,17 @@ class Normalized:
                 value = row[col]
                 if value is None or (isinstance(value, str) and value.strip() in BLANK):
                     return InputError(f"missing value in {self.what} {col.strip()}", path=self.path, where=where)
-                return InputError(f"bad value {str(value)!r} in {self.what} {col.strip()}", path=self.path, where=where)
+                return InputError(f"bad value {_quoted(value)} in {self.what} {col.strip()}", path=self.path, where=where)
         return InputError("bad row", path=self.path, where=where)  # not reached: __bad is the OR of the flags
+
+
+QUOTED_CHARS = 60  # a bad value is quoted up to this many characters: the error stays one readable line
+
+
+def _quoted(value: object) -> str:
+    """*value* quoted for an error, cut to :data:`QUOTED_CHARS` characters ending "…" when longer."""
+    text = str(value)
+    return repr(text if len(text) <= QUOTED_CHARS else text[: QUOTED_CHARS - 1] + "…")
 
 
 def _converter(canon: str, raw: pl.Expr, dtype: pl.DataType, opts: LoadOptions) -> pl.Expr:

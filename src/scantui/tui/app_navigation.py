@@ -90,11 +90,19 @@ class NavigationMixin:
         self.refresh_bindings()
 
     def action_filter(self) -> None:
-        """Focus the scanner query bar (switching to the scanner list first, or back to it from a detail)."""
+        """Focus the scanner query bar (switching to the scanner list first); on a screen pushed over an area (a
+        detail, the packets) its own filter when it has one, else it stays and says so: leaving a detail the
+        user was reading for another screen's bar was a surprise."""
+        screen = self.screen
+        if len(self.screen_stack) > 1:
+            own = getattr(screen, "action_focus_filter", None)
+            if own is not None:
+                own()
+            else:
+                self.notify("no filter on this screen (escape goes back)", title="filter", markup=False)  # type: ignore[attr-defined]
+            return
         if self.current_mode != "scanners":
             self.action_area("scanners")
-        elif not isinstance(self.screen, ScannersScreen) and len(self.screen_stack) > 1:
-            self.pop_screen()
         self.call_after_refresh(self._focus_filter)
 
     def _focus_filter(self) -> None:

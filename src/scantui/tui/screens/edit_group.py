@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -36,6 +36,13 @@ from scantui.tui.screens.label_as import group_option
 
 _SPLIT = re.compile(r"[\s,]+")
 _INTEGER = re.compile(r"-?[0-9]+")
+
+
+def save_hint(box: Any, focused: Any, *, tab: bool) -> None:
+    """The form's keys in *box*'s subtitle for the field *focused*: enter saves from a one-line field; in a
+    multi-line one (a ``TextArea``) enter starts a new line and ctrl+s saves."""
+    keys = ["ctrl+s: save", "enter: new line"] if isinstance(focused, TextArea) else ["enter: save"]
+    box.border_subtitle = " · ".join(keys + (["tab: next"] if tab else []) + ["escape: cancel"])
 
 
 def split_list(text: str) -> list[str]:
@@ -97,9 +104,10 @@ class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
 
     HELP = ("Edit the group: members, ports and tags are separated by commas or spaces; members are IPv4 "
             "addresses or CIDR blocks. enter in a one-line field saves (so does the Save button); tab moves "
-            "between fields; in the notes, enter starts a new line. escape (or q outside a field) cancels. "
-            "The change is saved to the labels file at once and u undoes it.")
-    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="edit_group.cancel")]
+            "between fields; in the notes, enter starts a new line and ctrl+s saves (from any field). escape (or q "
+            "outside a field) cancels. The change is saved to the labels file at once and u undoes it.")
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="edit_group.cancel"),
+                Binding("ctrl+s", "save", "Save", id="edit_group.save")]
 
     def __init__(self, group: Group) -> None:
         super().__init__()
@@ -110,7 +118,7 @@ class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
         g, shown = self.group, form_texts(self.group)
         with Vertical(id="edit-box", classes="modal-box") as box:
             box.border_title = line_content(f"edit {g.id}")
-            box.border_subtitle = "enter: save · tab: next · escape: cancel"
+            save_hint(box, None, tab=True)
             escaped = [name for name, raw in (("title", g.title or ""), ("tags", " ".join(g.tags)), ("notes", g.notes or ""))
                        if shown[name] != raw]
             if escaped:
@@ -141,6 +149,9 @@ class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
 
     def on_mount(self) -> None:
         self.query_one("#edit-title", Input).focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        save_hint(self.query_one("#edit-box"), event.widget, tab=True)
 
     def _text(self, selector: str) -> str:
         return self.query_one(selector, Input).value

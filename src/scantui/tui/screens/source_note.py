@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -25,7 +25,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
-from scantui.tui.screens.edit_group import split_list
+from scantui.tui.screens.edit_group import save_hint, split_list
 
 
 def note_texts(source: Any) -> dict[str, str]:
@@ -68,8 +68,10 @@ class SourceNoteScreen(ModalScreen[dict[str, Any] | None]):
     """
     HELP = ("Tags and a note on single sources, kept in the labels file (sources:). Tags are separated by commas "
             "or spaces. For several sources, tags typed are added to each and a note typed replaces theirs. "
-            "enter in the tags field (or Save) saves; escape cancels; u undoes the change afterwards.")
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="source_note.cancel")]
+            "enter in the tags field (or Save) saves; in the note enter starts a new line and ctrl+s saves (from "
+            "either field); escape cancels; u undoes the change afterwards.")
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="source_note.cancel"),
+                Binding("ctrl+s", "save", "Save", id="source_note.save")]
 
     def __init__(self, ips: list[str], source: Any = None) -> None:
         super().__init__()
@@ -85,7 +87,7 @@ class SourceNoteScreen(ModalScreen[dict[str, Any] | None]):
         what = self.ips[0] if not self.several else f"{len(self.ips)} sources"
         with Vertical(id="note-box") as box:
             box.border_title = line_content(f"note on {what}")
-            box.border_subtitle = "enter: save · escape: cancel"
+            save_hint(box, None, tab=False)
             if self.several:
                 yield Static("tags typed are added to each source; a note typed replaces each one's (empty: kept)",
                              id="note-several", markup=False)
@@ -101,6 +103,9 @@ class SourceNoteScreen(ModalScreen[dict[str, Any] | None]):
 
     def on_mount(self) -> None:
         self.query_one("#note-tags", Input).focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        save_hint(self.query_one("#note-box"), event.widget, tab=False)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#note-save")

@@ -39,9 +39,14 @@ Fetch = Callable[[int, int], "pl.DataFrame"]
 class PagedTable(VirtualTable):
     """A read-only table whose rows come page by page from a fetch callable; see the module doc."""
 
-    BINDINGS = [  # the rows keep the fetch's order: no sort keys in the footer
-        Binding("s", "sort_current", "Sort", show=False, id="table.sort"),
-        Binding("r", "sort_reverse", "Reverse", show=False, id="table.reverse"),
+    # the rows keep the fetch's order and are never all in memory: these keys only say so, and with no
+    # description neither the footer nor the help (``?``) lists them
+    BINDINGS = [
+        Binding("s", "sort_current", "", show=False, id="table.sort"),
+        Binding("r", "sort_reverse", "", show=False, id="table.reverse"),
+        Binding("less_than_sign", "sort_step(-1)", "", show=False, id="table.sort_previous"),
+        Binding("greater_than_sign", "sort_step(1)", "", show=False, id="table.sort_next"),
+        Binding("asterisk", "mark_all", "", show=False, id="table.mark_all"),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -159,6 +164,9 @@ class PagedTable(VirtualTable):
         self.sort_by("")
 
     def action_sort_reverse(self) -> None:
+        self.sort_by("")
+
+    def action_sort_step(self, step: int) -> None:
         self.sort_by("")
 
     def _not_here(self, what: str) -> None:
