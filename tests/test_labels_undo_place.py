@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scantui.labels import Group, LabelsStore
+from scantui.labels import Group, LabelsStore, document
 from scantui.labels.session import LabelSession
 from scantui.labels.store import read_snapshot
 from test_labels_save_bytes import hand_format, written_by_writer_n
@@ -202,3 +202,84 @@ def test_a_delete_writes_each_comment_line_once_and_an_edit_undone_writes_the_fi
     text = path.read_text()
     for line in ("# above A", "# above B", "# above C", "# (two lines)", "# above D", "# after the last group", "# the end"):
         assert text.count(line) == 1, line
+
+
+def written_with_comments(path, off: int, comments: dict[str, str], two_lines: str | None = None) -> str:
+    """A file scantui wrote (six groups, three notes; dashes *off* columns in) with comment lines put above the
+    items named in *comments* by hand: still the dump of its tree, so its saves splice."""
+    store = LabelsStore.load(path, now=lambda: T0, author="w")
+    for i in range(6):
+        store.add(Group(f"G{i}", title=f"group {i}", verdict="unsure", members=[f"10.0.0.{i}"],
+                        notes="two\nlines" if f"G{i}" == two_lines else None))
+    for k in range(3):
+        store.set_source(f"10.1.0.{k}", tags=("noisy",), note="seen")
+    store.save()
+    if off != 2:
+        path.write_text(document.dump(document.parse(path.read_text(), "f"), document.Layout(2, off + 2, off)))
+    dash = " " * off + "- "
+    text = "".join(" " * off + comments[line[len(dash):].split(": ")[1].strip()] + line
+                   if line.startswith(dash) and line[len(dash):].split(": ")[1].strip() in comments else line
+                   for line in path.read_text().splitlines(True))
+    path.write_text(text)
+    return text
+
+
+@pytest.mark.parametrize("off", [2, 0])
+@pytest.mark.parametrize("key, comments", [
+    ("G3", {"G3": "# reviewed by ana\n", "G1": "# hand note\n"}),  # lines above it
+    ("G3", {"G4": "# above G4\n"}),  # lines above the next only: it goes back above them
+    ("G3", {"G3": "# above G3\n", "G4": "# above G4\n"}),  # both: between them
+    ("G5", {"G5": "# the last\n"}),
+    ("G0", {"G1": "# above G1\n"}),
+    ("10.1.0.1", {"10.1.0.1": "# a note\n", "10.1.0.2": "# next\n"}),
+])
+def test_undo_of_a_delete_in_a_file_scantui_wrote_splices_it_back_below_its_lines(tmp_path, off, key, comments):
+    """A file scantui wrote, with comment lines added by hand: the undo splices the item back (no whole-file
+    render) below the lines that were above it, the file's bytes as they were."""
+    path = tmp_path / "labels.yaml"
+    before = written_with_comments(path, off, comments)
+    s = session(path)
+    delete(s, [key])
+    assert path.read_text() != before
+    s.undo()
+    assert path.read_text() == before
+    # (the whole-file path places G0, first, and G5, last: its lines are below the list's last item at the dashes'
+    # column, outside the spliced block)
+    assert s.store._kept.spliced == (key not in ("G0", "G5"))
+
+
+@pytest.mark.parametrize("off", [2, 0])
+def test_undo_below_a_group_with_notes_on_two_lines_renders_the_whole_file(tmp_path, off):
+    """A scalar over several lines in the item above could hold a line that looks like a comment: the splice
+    does not place the item there, the whole-file path does (the same bytes)."""
+    path = tmp_path / "labels.yaml"
+    before = written_with_comments(path, off, {"G3": "# reviewed\n"}, two_lines="G2")
+    s = session(path)
+    delete(s, ["G3"])
+    s.undo()
+    assert path.read_text() == before
+    assert not s.store._kept.spliced
+
+
+SPLICEABLE_HANDS = st.lists(st.tuples(st.sampled_from([0, 4]), st.integers(0, 999)), min_size=1, max_size=8)
+
+
+@pytest.mark.parametrize("off", [2, 0])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(hand=SPLICEABLE_HANDS, pick=st.integers(0, 999), notes=st.booleans(), edit_first=st.booleans())
+def test_undo_of_random_deletes_in_a_commented_file_scantui_wrote_writes_it_as_it_was(tmp_path_factory, off, hand, pick,
+                                                                                     notes, edit_first):
+    """Comment and blank lines between the items of a file scantui wrote (its groups' notes on one line: the
+    undo may splice), one group or note deleted, then undone: the file's bytes as they were."""
+    path = tmp_path_factory.mktemp("undo") / "labels.yaml"
+    written_with_comments(path, off, {})
+    path.write_text(hand_format(path.read_text(), hand, off))
+    s = session(path)
+    if edit_first:
+        s.edit(s.store.ids[pick % 6], title="edited")
+    before = path.read_bytes()
+    keys = [r.ip for r in s.store.sources] if notes else s.store.ids
+    delete(s, [keys[pick % (len(keys) - 1 if notes else len(keys))]])
+    assert path.read_bytes() != before
+    s.undo()
+    assert path.read_bytes() == before

@@ -97,6 +97,7 @@ from scantui.analysis.runner import LocalRunner, Runner
 from scantui.config import rollup_keep_ports, rollup_keep_top_ports
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
+from scantui.io import netfilter_log
 from scantui.io.detect import PARQUET, PCAP, PCAPNG
 from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit
 from scantui.io.read_panics import is_panic
@@ -399,7 +400,7 @@ def update_rollup(
     does not depend on it.
     """
     opts = opts or getattr(dataset, "opts", None) or LoadOptions()
-    inputs = describe_inputs(dataset)
+    inputs = [_with_log_year(i, opts) for i in describe_inputs(dataset)]
     key = cache_key(inputs, opts, unicorn_min_packets)
     root = cache_root(cache_dir)
     final = root / key
@@ -679,7 +680,8 @@ class _DayBuilder:
     # -------------------------------------------------------- the inputs split by day
 
     def _unit_identity(self, unit: InputUnit) -> list[dict[str, Any]]:
-        return [self.known.get(str(Path(f).resolve())) or _identity(Path(f), unit.format) for f in unit.files]
+        return [self.known.get(str(Path(f).resolve())) or _with_log_year(_identity(Path(f), unit.format), self.opts)
+                for f in unit.files]
 
     def _unit_folder(self, unit: InputUnit) -> Path:
         ukey = _digest({"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION,
@@ -934,6 +936,14 @@ def _identity(path: Path, fmt: str) -> dict[str, Any]:
     st = path.stat()
     return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "edge_sha256": _edge_hash(path, st.st_size), "format": fmt}
+
+
+def _with_log_year(identity: dict[str, Any], opts: LoadOptions) -> dict[str, Any]:
+    """*identity* with, for a yearless syslog LOG input, the year its reading gives its last line today (it moves
+    with the date: a split cached last year must not serve this year's reading)."""
+    if identity["format"] != netfilter_log.FORMAT or opts.year is not None:
+        return identity
+    return {**identity, "syslog_end_year": netfilter_log.end_year(identity["path"], opts)}
 
 
 def _write_json(path: Path, payload: Any) -> None:

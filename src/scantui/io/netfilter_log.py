@@ -27,6 +27,7 @@ a time (:mod:`scantui.io.compressed`).
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timezone
 
 import polars as pl
@@ -61,6 +62,41 @@ def today() -> tuple[int, int, int]:
     """(year, month, day) now, in UTC; a function so tests can pin it."""
     now = datetime.now(timezone.utc)
     return now.year, now.month, now.day
+
+
+def end_year(path: str | os.PathLike[str], opts: LoadOptions) -> int | None:
+    """The year :func:`scan_netfilter_log` gives the last traditional syslog line of *path* today (None: with
+    ``opts.year``, or no such line): what a cache of its reading must be keyed on, as it moves with the date."""
+    if opts.year is not None:
+        return None
+    last = _last_month_day(os.fspath(path))
+    if last is None:
+        return None
+    year, mon, mday = today()
+    return year - int(last > mon * 32 + mday + 1)
+
+
+#: The bytes at a plain log's end searched first for its last traditional syslog line.
+_TAIL_BYTES = 1 << 16
+
+
+def _last_month_day(path: str) -> int | None:
+    """``month * 32 + day`` of the last line with a traditional syslog timestamp (as :func:`_syslog_year` reads
+    it), from the file's end when one is there (a plain file), else from every line."""
+    if compressed.compression(path) is None:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - _TAIL_BYTES))
+            lines = fh.read().decode("utf-8", errors="replace").split("\n")
+        for line in reversed(lines[1:] if size > _TAIL_BYTES else lines):  # (the first may be cut)
+            m = re.match(_TRAD_TS, line.split("\x1f", 1)[0].removesuffix("\r"))
+            if m and m.group(1) in MONTHS:
+                return MONTHS[m.group(1)] * 32 + int(m.group(2))
+    trad = pl.col("line").str.extract_groups(_TRAD_TS)
+    key = (trad.struct.field("1").replace_strict(MONTHS, default=None, return_dtype=pl.Int32) * 32
+           + trad.struct.field("2").cast(pl.Int32, strict=False))
+    last = _read_lines(path).select(key.drop_nulls().last()).collect().item()
+    return None if last is None else int(last)
 
 
 def looks_like_netfilter_log(head: str) -> bool:

@@ -160,12 +160,14 @@ def stop(block: _Block, i: int) -> int:
 
 
 def render_items(lines: list[str], block: _Block, records: Sequence[Group | Source], old: Sequence[Group | Source],
-                 attr: str, layout: document.Layout, path: str, *, opening: int | None = None) -> tuple[list[str], list[Any]]:
+                 attr: str, layout: document.Layout, path: str, *, opening: int | None = None,
+                 lift: dict[str, int] | None = None) -> tuple[list[str], list[Any]]:
     """The lines of *records* (the block's items, *old* as they were) and their nodes for the tree's
     sequence: an unchanged item keeps its own lines and node; a changed one, read alone from its lines, is patched
     as the whole-file path patches it, a new one made, each dumped and read back alone. Raises :class:`Dirty` (the
     tree untouched) when one does not read back, or when old item *opening* (a window's first line) would not
-    keep its first line."""
+    keep its first line. *lift*: new items (by key) that go that many lines above the end of the item before them
+    (:func:`put_back_places`)."""
     old_pos = {getattr(r, attr): i for i, r in enumerate(old)}
     out: list[str] = []
     nodes: list[Any] = []
@@ -186,14 +188,58 @@ def render_items(lines: list[str], block: _Block, records: Sequence[Group | Sour
         back = read_back(block.key, text, record, layout, path) if text is not None else None
         if back is None or (i is not None and i == opening and text.splitlines(True)[0] != lines[block.starts[i]]):
             raise Dirty
-        out.append(text)
+        if lift and lift.get(getattr(record, attr)):
+            out.insert(len(out) - lift[getattr(record, attr)], text)  # (the item before kept its lines: one a line)
+        else:
+            out.append(text)
         nodes.append(back)
     return out, nodes
 
 
-def _render(lines: list[str], block: _Block, layout: document.Layout, path: str) -> tuple[list[str], list[Any]]:
+def _render(lines: list[str], block: _Block, layout: document.Layout, path: str,
+            lift: dict[str, int] | None = None) -> tuple[list[str], list[Any]]:
     """The block's new item lines and the nodes its sequence holds then (the whole-file path's patch)."""
-    return render_items(lines, block, block.new, block.old, block.attr, layout, path)
+    return render_items(lines, block, block.new, block.old, block.attr, layout, path, lift=lift)
+
+
+def put_back_places(lines: list[str], block: _Block, put_back: dict[tuple[str, str], str | None]) -> dict[str, int] | None:
+    """For each item of *block* that an undo puts back below comment lines (*put_back*: as
+    :attr:`scantui.labels.store.LabelsStore.put_back`), how many of the comment and blank lines above the next
+    item go below it: the whole-file path (:func:`scantui.labels.kept_comments.place_above`) puts it below its
+    lines when the lines between the item before and the next start with them, the rest below it. ``None`` when
+    that place is not proven here (the whole-file path places it): the item before it new, changed or holding a
+    scalar that may span lines, or the next one not the old one after it, or the lines there not starting so."""
+    old_pos = {getattr(r, block.attr): i for i, r in enumerate(block.old)}
+    lift: dict[str, int] = {}
+    for j, record in enumerate(block.new):
+        key = getattr(record, block.attr)
+        text = put_back.get((block.key, key))
+        if text is None or key in old_pos:
+            continue
+        k = old_pos.get(getattr(block.new[j - 1], block.attr)) if j else None
+        if k is None or block.new[j - 1] != block.old[k] or _spans_lines(block.seq[k]):
+            return None
+        nxt = old_pos.get(getattr(block.new[j + 1], block.attr)) if j + 1 < len(block.new) else len(block.old)
+        if nxt != k + 1:
+            return None
+        end = stop(block, k)
+        top = end
+        while top - 1 > block.starts[k] and _between(lines[top - 1]):
+            top -= 1
+        cut = next((c for c in range(top, end + 1) if "".join(lines[top:c]) == text), None)
+        if cut is None:
+            return None
+        lift[key] = end - cut
+    return lift
+
+
+def _spans_lines(node: Any) -> bool:
+    """A key or value of *node* that the dump may write over several lines (a line of it could look like a comment)."""
+    if isinstance(node, dict):
+        return any(_spans_lines(k) or _spans_lines(v) for k, v in node.items())
+    if isinstance(node, list):
+        return any(_spans_lines(v) for v in node)
+    return isinstance(node, str) and ("\n" in node or len(node) > 1000)
 
 
 def lines_above_removed(lines: list[str], block: _Block, out: dict[tuple[str, str], str]) -> None:
@@ -219,10 +265,11 @@ def _between(line: str) -> bool:
 
 def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Group], groups: Sequence[Group],
            old_sources: Sequence[Source], sources: Sequence[Source], path: str,
-           lines_above: dict[tuple[str, str], str] | None = None) -> str | None:
+           lines_above: dict[tuple[str, str], str] | None = None,
+           put_back: dict[tuple[str, str], str | None] | None = None) -> str | None:
     """The text of *doc* (whose dump in *layout* is *text*) changed to hold *groups* and *sources*; ``None`` when
     it cannot be proven (the tree untouched). Raises :class:`Dirty` (the tree untouched too) when an item did not
-    read back. *lines_above*: as :func:`lines_above_removed`'s *out*."""
+    read back. *lines_above*: as :func:`lines_above_removed`'s *out*; *put_back*: as :func:`put_back_places`'s."""
     if not isinstance(doc, CommentedMap) or _commented_top(doc):
         return None
     lines = text.splitlines(True)
@@ -235,7 +282,10 @@ def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Gr
             return None
         if block.changed:
             blocks.append(block)
-    rendered = [_render(lines, b, layout, path) for b in blocks]  # every block read back before the tree changes
+    lifts = [put_back_places(lines, b, put_back or {}) for b in blocks]
+    if any(lift is None for lift in lifts):
+        return None
+    rendered = [_render(lines, b, layout, path, lift) for b, lift in zip(blocks, lifts)]  # every block read back before the tree changes
     pieces: list[tuple[int, int, list[str]]] = []
     for b, (new_lines, nodes) in zip(blocks, rendered):
         b.seq.clear()

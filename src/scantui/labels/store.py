@@ -416,16 +416,13 @@ class LabelsStore:
         if disk is not None:
             layout = document.Layout.guess(disk.text)
             key = layout_key(layout)
-            if any(v is not None for v in self._put_back.values()):
-                # records put back among comment lines: the whole-file path places them, from the text's parse (an
-                # item put back with none around goes where a splice puts a new item, as the whole-file path does)
-                disk = disk if not disk.spliced else _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)),
-                                                              disk.groups, disk.bom, disk.sources)
-            elif disk.spliceable is None or disk.spliceable.layout != key:
-                # not known to be the dump of its tree: first the proof around the changed items alone
+            placing = any(v is not None for v in self._put_back.values())  # records put back among comment lines
+            if disk.spliceable is None or disk.spliceable.layout != key:
+                # not known to be the dump of its tree: first the proof around the changed items alone (it does not
+                # place records put back among comment lines: the splice below does where it proves their place)
                 try:
-                    text = splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path),
-                                        self.lines_above)
+                    text = None if placing else splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources,
+                                                             sources, str(self.path), self.lines_above)
                 except Dirty:
                     text = None
                 if text is not None:
@@ -434,10 +431,10 @@ class LabelsStore:
                 disk = self._parsed(disk, groups, sources)
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
-            if disk.spliceable is not None and all(v is None for v in self._put_back.values()):
+            if disk.spliceable is not None and disk.spliceable.layout == key:
                 try:
                     text = splice(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path),
-                                  self.lines_above)
+                                  self.lines_above, self._put_back)
                 except Dirty:
                     text = None
                 if text is not None:

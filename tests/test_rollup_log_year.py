@@ -1,0 +1,47 @@
+"""A yearless syslog LOG input's cached reading follows the year the reader gives it today: a cache built "last
+year" is not served "this year" (the key carries :func:`scantui.io.netfilter_log.end_year`)."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from scantui.analysis import rollup_cache
+from scantui.io import netfilter_log
+from scantui.io.loader import open_inputs
+from scantui.io.options import LoadOptions
+from test_io_iptables import TCP_LINE
+
+
+def days(log, cache) -> list[str]:
+    rollup = rollup_cache.open_rollup(open_inputs([log], LoadOptions()), cache_dir=cache)
+    return [d.isoformat() for d in rollup.day_totals.collect()["day"].to_list()]
+
+
+def test_a_cache_built_last_year_is_not_served_this_year(tmp_path, monkeypatch):
+    log = tmp_path / "kern.log"
+    log.write_text(TCP_LINE.replace("Feb  6", "Dec 10") + "\n")
+    monkeypatch.setattr(netfilter_log, "today", lambda: (2025, 12, 20))
+    assert days(log, tmp_path / "cache") == ["2025-12-10"]
+    monkeypatch.setattr(netfilter_log, "today", lambda: (2026, 1, 5))  # Dec 10 is still of the past twelve months
+    assert days(log, tmp_path / "cache") == ["2025-12-10"]
+    monkeypatch.setattr(netfilter_log, "today", lambda: (2026, 12, 20))
+    assert days(log, tmp_path / "cache") == ["2026-12-10"]  # what a fresh read gives
+    assert days(log, tmp_path / "fresh") == ["2026-12-10"]
+
+
+@pytest.mark.parametrize("tail", ["iso", "trad"])
+@pytest.mark.parametrize("pack", [False, True])
+def test_end_year_reads_the_last_traditional_line_as_the_reader_does(tmp_path, monkeypatch, tail, pack):
+    """From the file's end when a traditional line is there, else from every line (a long ISO tail, a gz file)."""
+    monkeypatch.setattr(netfilter_log, "today", lambda: (2026, 3, 1))
+    lines = [TCP_LINE.replace("Feb  6", "Dec 30")] + [TCP_LINE.replace("Feb  6 10:00:01", "2026-02-06T10:00:01+00:00")] * 2000
+    if tail == "trad":
+        lines.append(TCP_LINE)  # Feb 6: this year (Dec 30, the last traditional line else, has not come yet)
+    text = "\n".join(lines) + "\n"
+    log = tmp_path / ("kern.log.gz" if pack else "kern.log")
+    log.write_bytes(gzip.compress(text.encode()) if pack else text.encode())
+    assert len(text) > 1 << 16
+    assert netfilter_log.end_year(log, LoadOptions()) == (2026 if tail == "trad" else 2025)
+    assert netfilter_log.end_year(log, LoadOptions(year=2020)) is None
