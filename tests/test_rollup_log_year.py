@@ -45,3 +45,24 @@ def test_end_year_reads_the_last_traditional_line_as_the_reader_does(tmp_path, m
     assert len(text) > 1 << 16
     assert netfilter_log.end_year(log, LoadOptions()) == (2026 if tail == "trad" else 2025)
     assert netfilter_log.end_year(log, LoadOptions(year=2020)) is None
+
+
+def test_a_compressed_log_is_searched_for_its_last_line_once_and_its_year_still_moves(tmp_path, monkeypatch):
+    """Finding a gzipped log's last line decompresses all of it: kept beside the day splits, keyed by the file's
+    identity, so later opens (cached rollups) skip it; the year it gives still follows today's date."""
+    log = tmp_path / "kern.log.gz"
+    log.write_bytes(gzip.compress((TCP_LINE.replace("Feb  6", "Dec 10") + "\n").encode()))
+    searched: list[str] = []
+    real = netfilter_log.last_month_day
+    monkeypatch.setattr(netfilter_log, "last_month_day", lambda path: searched.append(str(path)) or real(path))
+    monkeypatch.setattr(netfilter_log, "today", lambda: (2025, 12, 20))
+    assert days(log, tmp_path / "cache") == ["2025-12-10"]
+    assert len(searched) == 1
+    assert days(log, tmp_path / "cache") == ["2025-12-10"]
+    monkeypatch.setattr(netfilter_log, "today", lambda: (2026, 12, 20))
+    assert days(log, tmp_path / "cache") == ["2026-12-10"]
+    assert len(searched) == 1  # the kept last day, read again under a new date
+    assert list((tmp_path / "cache" / "days" / rollup_cache.LOG_ENDS).glob("*.json"))
+    log.write_bytes(gzip.compress((TCP_LINE.replace("Feb  6", "Nov 30") + "\n").encode()))  # the file changed
+    assert days(log, tmp_path / "cache") == ["2026-11-30"]
+    assert len(searched) == 2

@@ -98,6 +98,7 @@ from scantui.config import rollup_keep_ports, rollup_keep_top_ports
 from scantui.errors import InputError
 from scantui.fsutil import TMP_MARK, atomic_path
 from scantui.io import netfilter_log
+from scantui.io.compressed import compression
 from scantui.io.detect import PARQUET, PCAP, PCAPNG
 from scantui.io.loader import ENRICHMENT_TABLE, Dataset, InputUnit
 from scantui.io.read_panics import is_panic
@@ -400,7 +401,7 @@ def update_rollup(
     does not depend on it.
     """
     opts = opts or getattr(dataset, "opts", None) or LoadOptions()
-    inputs = [_with_log_year(i, opts) for i in describe_inputs(dataset)]
+    inputs = [_with_log_year(i, opts, days_root(cache_dir)) for i in describe_inputs(dataset)]
     key = cache_key(inputs, opts, unicorn_min_packets)
     root = cache_root(cache_dir)
     final = root / key
@@ -505,6 +506,10 @@ def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
 DAYS_VERSION = 3
 _UNIT_DONE = "index.json"
 _STATE_DONE = "state.json"
+
+
+#: Under :func:`days_root`: the last syslog day of each compressed yearless LOG input (:func:`_log_last_day`).
+LOG_ENDS = "log-ends"
 
 
 def days_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -680,7 +685,7 @@ class _DayBuilder:
     # -------------------------------------------------------- the inputs split by day
 
     def _unit_identity(self, unit: InputUnit) -> list[dict[str, Any]]:
-        return [self.known.get(str(Path(f).resolve())) or _with_log_year(_identity(Path(f), unit.format), self.opts)
+        return [self.known.get(str(Path(f).resolve())) or _with_log_year(_identity(Path(f), unit.format), self.opts, self.store)
                 for f in unit.files]
 
     def _unit_folder(self, unit: InputUnit) -> Path:
@@ -938,12 +943,34 @@ def _identity(path: Path, fmt: str) -> dict[str, Any]:
             "edge_sha256": _edge_hash(path, st.st_size), "format": fmt}
 
 
-def _with_log_year(identity: dict[str, Any], opts: LoadOptions) -> dict[str, Any]:
+def _with_log_year(identity: dict[str, Any], opts: LoadOptions, days: Path) -> dict[str, Any]:
     """*identity* with, for a yearless syslog LOG input, the year its reading gives its last line today (it moves
     with the date: a split cached last year must not serve this year's reading)."""
     if identity["format"] != netfilter_log.FORMAT or opts.year is not None:
         return identity
-    return {**identity, "syslog_end_year": netfilter_log.end_year(identity["path"], opts)}
+    return {**identity, "syslog_end_year": netfilter_log.year_today(_log_last_day(identity, days))}
+
+
+def _log_last_day(identity: dict[str, Any], days: Path) -> int | None:
+    """:func:`~scantui.io.netfilter_log.last_month_day` of a LOG input, kept under *days* (``log-ends/``) for a
+    compressed one: finding its last line decompresses all of it, which a cached rollup must not redo on every open
+    (the identity changes with the file)."""
+    path = identity["path"]
+    if compression(path) is None:
+        return netfilter_log.last_month_day(path)
+    memo = days / LOG_ENDS / f"{_digest(identity)}.json"
+    try:
+        return json.loads(memo.read_text(encoding="utf-8"))["last"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    last = netfilter_log.last_month_day(path)
+    try:
+        _mkdir(memo.parent)
+        with atomic_path(memo) as tmp:
+            Path(tmp).write_text(json.dumps({"last": last}), encoding="utf-8")
+    except OSError:
+        pass  # a cache that cannot be written: read again next time
+    return last
 
 
 def _write_json(path: Path, payload: Any) -> None:
@@ -1033,7 +1060,7 @@ def prune_cache(cache_dir: str | os.PathLike[str] | None = None, *, max_age_days
     now = time.time()
     removed = []
     days = days_root(cache_dir)
-    for root in (cache_root(cache_dir), decoded_root(cache_dir), days / "inputs", days / "state"):
+    for root in (cache_root(cache_dir), decoded_root(cache_dir), days / "inputs", days / "state", days / LOG_ENDS):
         if not root.is_dir():
             continue
         for entry in root.iterdir():

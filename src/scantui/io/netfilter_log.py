@@ -69,7 +69,11 @@ def end_year(path: str | os.PathLike[str], opts: LoadOptions) -> int | None:
     ``opts.year``, or no such line): what a cache of its reading must be keyed on, as it moves with the date."""
     if opts.year is not None:
         return None
-    last = _last_month_day(os.fspath(path))
+    return year_today(last_month_day(path))
+
+
+def year_today(last: int | None) -> int | None:
+    """The year today's reading gives a last syslog line on ``month * 32 + day`` *last* (None: no such line)."""
     if last is None:
         return None
     year, mon, mday = today()
@@ -80,9 +84,10 @@ def end_year(path: str | os.PathLike[str], opts: LoadOptions) -> int | None:
 _TAIL_BYTES = 1 << 16
 
 
-def _last_month_day(path: str) -> int | None:
+def last_month_day(path: str | os.PathLike[str]) -> int | None:
     """``month * 32 + day`` of the last line with a traditional syslog timestamp (as :func:`_syslog_year` reads
     it), from the file's end when one is there (a plain file), else from every line."""
+    path = os.fspath(path)
     if compressed.compression(path) is None:
         with open(path, "rb") as fh:
             size = fh.seek(0, os.SEEK_END)
