@@ -198,14 +198,17 @@ def _column_text(df: pl.DataFrame, name: str, fmt: str) -> pl.Series:
     raise _Unhandled(str(dtype))
 
 
-def _json_rows(df: pl.DataFrame) -> pl.Series:
-    """One JSON object per row of *df* (raises :class:`_Unhandled`)."""
+def _json_rows(df: pl.DataFrame, value: Callable[[str], pl.Series] | None = None) -> pl.Series:
+    """One JSON object per row of *df*, each column's values encoded by *value* (default: the scanner columns'
+    rules, :func:`_column_text`; raises :class:`_Unhandled`)."""
+    value = value or (lambda c: _column_text(df, c, "json"))
     # the encoded columns as one frame, joined by one concat_str over its columns (a literal Series per
     # column inside the expression was copied: most of the time on a 100 MB list)
-    texts = pl.DataFrame([_column_text(df, c, "json").rename(f"c{i}") for i, c in enumerate(df.columns)])
+    texts = pl.DataFrame([value(c).rename(f"c{i}") for i, c in enumerate(df.columns)])
     parts: list[pl.Expr] = []
     for i, c in enumerate(df.columns):
-        parts += [pl.lit(("{" if i == 0 else ", ") + json.dumps(c) + ": "), pl.col(f"c{i}")]
+        key = json_safe(json.dumps(c, ensure_ascii=False))
+        parts += [pl.lit(("{" if i == 0 else ", ") + key + ": "), pl.col(f"c{i}")]
     return texts.select(pl.concat_str([*parts, pl.lit("}")]).alias("row")).to_series()
 
 
@@ -216,14 +219,10 @@ def frame_json_rows(df: pl.DataFrame) -> list[bytes] | None:
     if df.height == 0:
         return []
     try:
-        texts = pl.DataFrame([_json_value(df[c], None).rename(f"c{i}") for i, c in enumerate(df.columns)])
+        rows = _json_rows(df, lambda c: _json_value(df[c], None))
     except _Unhandled:
         return None
-    parts: list[pl.Expr] = []
-    for i, c in enumerate(df.columns):
-        key = json_safe(json.dumps(c, ensure_ascii=False))
-        parts += [pl.lit(("{" if i == 0 else ", ") + key + ": "), pl.col(f"c{i}")]
-    return texts.select(pl.concat_str([*parts, pl.lit("}")]).alias("row")).to_series().cast(pl.Binary).to_list()
+    return rows.cast(pl.Binary).to_list()
 
 
 def frame_csv_bytes(df: pl.DataFrame, *, header: bool) -> bytes | None:
