@@ -9,6 +9,7 @@ import click
 
 from scantui.cli.output import message, print_json, print_mapping, write_out
 from scantui.cli.write_errors import writes
+from scantui.present import name_cell
 
 
 def _known_zone(_ctx, _param, value: str) -> str:
@@ -239,8 +240,9 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
         from scantui.cli.output import print_csv
 
         print_csv([{"key": k, "value": v} for k, v in _flatten(summary)], ("key", "value"))
-    else:
-        print_mapping("scantui info", list(_flatten(summary)))
+    else:  # a sensor's name cut in the table (name_cell), whole in --json/--csv
+        sensors = {f"sensors.{name}": f"sensors.{name_cell(name)}" for name in summary.get("sensors") or {}}
+        print_mapping("scantui info", [(sensors.get(k, k), v) for k, v in _flatten(summary)])
 
 
 def _with_walk(summary, rollup):
