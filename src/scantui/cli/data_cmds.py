@@ -29,12 +29,13 @@ _NOT_PARQUET = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".log", ".
                 ".gz", ".zst", ".bz2", ".xz", ".ips", ".lst", ".arrow", ".feather")
 
 
-def _parquet_name(_ctx, _param, value: Path) -> Path:
-    """*value* unless its suffix names another format: a usage error then, before any input is read."""
-    if value.suffix.lower() in _NOT_PARQUET:
-        raise click.BadParameter(f"ingest writes Parquet only; {value.suffix!r} names another format "
-                                 "(use a .parquet name, or a folder with --partition-by)")
-    return value
+def _check_parquet_name(out: Path, partition_by: str | None) -> None:
+    """A usage error, before any input is read, when the output file's suffix names another format. A folder
+    (``--partition-by``) is a folder whatever its name: ``-o x.csv`` is then a folder of Parquet files."""
+    if partition_by is None and out.suffix.lower() in _NOT_PARQUET:
+        raise click.BadParameter(f"ingest writes Parquet only; {out.suffix!r} names another format "
+                                 "(use a .parquet name, or a folder with --partition-by)",
+                                 ctx=click.get_current_context(), param_hint="'-o' / '--output'")
 
 
 def load_options(func):
@@ -275,8 +276,8 @@ def _flatten(doc, prefix=""):
 
 @click.command("ingest")
 @PATHS
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), callback=_parquet_name,
-              help="Output Parquet file, e.g. OUT.parquet (or folder with --partition-by); Parquet only: a name ending .csv, .json, .pcap, ... is refused.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="Output Parquet file, e.g. OUT.parquet (Parquet only: a file name ending .csv, .json, .pcap, ... is refused); with --partition-by the folder to write, whatever its name.")
 @click.option("--partition-by", type=click.Choice(["day"]), default=None, help="Write a hive-partitioned folder, one partition per UTC day.")
 @click.option("--sort", "sort_by_ts", is_flag=True, help="Sort packets by time (needs memory for the whole table).")
 @load_options
@@ -288,6 +289,7 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
     from scantui.cli.progress import run_with_progress
     from scantui.io.write import write_parquet
 
+    _check_parquet_name(out, partition_by)
     dataset = _open(paths, load_opts)
     # a reader that fails ends its stream: the writer finishes before the error is raised and the file removed
     dataset.stats.defer_errors = True
