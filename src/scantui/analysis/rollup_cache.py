@@ -951,6 +951,13 @@ def _with_log_year(identity: dict[str, Any], opts: LoadOptions, days: Path) -> d
     return {**identity, "syslog_end_year": netfilter_log.year_today(_log_last_day(identity, days))}
 
 
+def year_notes(rollup: Rollup) -> list[str]:
+    """One note per LOG input of *rollup* whose syslog times carry no year, read without ``--year``: the year
+    :func:`_with_log_year` gave its last line (:func:`~scantui.io.netfilter_log.year_note`)."""
+    return [netfilter_log.year_note(i["path"], i["syslog_end_year"]) for i in rollup.meta.get("inputs") or ()
+            if i.get("syslog_end_year") is not None]
+
+
 def _log_last_day(identity: dict[str, Any], days: Path) -> int | None:
     """:func:`~scantui.io.netfilter_log.last_month_day` of a LOG input, kept under *days* (``log-ends/``) for a
     compressed one: finding its last line decompresses all of it, which a cached rollup must not redo on every open

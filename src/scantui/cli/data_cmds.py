@@ -161,7 +161,18 @@ def open_workspace(paths, load_opts, telescope):
     task = Task()
     ws = Workspace.open(paths, load_opts, telescope, task=task, runner=command_runner())
     run_with_progress(ws.rollup, ws.dataset.stats, ws.dataset.total_bytes, "rolling up", task=task)
+    _notes(ws.year_notes())
     return ws
+
+
+def _notes(notes, said: set[str] | None = None) -> None:
+    """Each of *notes* on stderr as ``scantui: note: ...`` (never on stdout: ``--json`` stays one document); with
+    *said*, only those not said before (``rollup --follow``)."""
+    for note in notes:
+        if said is None or note not in said:
+            message(f"scantui: note: {note}")
+            if said is not None:
+                said.add(note)
 
 
 @click.command("open", hidden=True)
@@ -219,6 +230,7 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
     ws = Workspace.open(paths, load_opts, telescope, task=task, runner=command_runner())
     dataset = ws.dataset
     summary = run_with_progress(lambda: ws.summary(rules), dataset.stats, dataset.total_bytes, "reading", task=task)
+    _notes(ws.year_notes())
     if summary["organizations"]["known_from"] == ["rules"]:
         from scantui.analysis.scanners import NO_ENRICHMENT_NOTE
 
@@ -287,6 +299,7 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
     import polars as pl
 
     from scantui.cli.progress import run_with_progress
+    from scantui.io import netfilter_log
     from scantui.io.write import write_parquet
 
     _check_parquet_name(out, partition_by)
@@ -302,6 +315,8 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
                           check=lambda: (dataset.stats.raise_error(), dataset.check_unchanged()))
 
     run_with_progress(write, dataset.stats, dataset.total_bytes, "ingesting")
+    _notes(netfilter_log.year_note(f.path, year) for f in dataset.inputs
+           if f.format == netfilter_log.FORMAT and (year := netfilter_log.end_year(f.path, load_opts)) is not None)
     written = (pl.scan_parquet(str(out), hive_partitioning=partition_by is not None, glob=False)  # "[1]" is a name
                .select(pl.len()).collect().item())
     skipped = dataset.stats.skipped()
@@ -356,7 +371,12 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
     except InputError as exc:
         raise InputError(exc.why, where="--keep-ports") from None
 
+    said: set[str] = set()
+
     def say(update) -> None:
+        from scantui.analysis.rollup_cache import year_notes
+
+        _notes(year_notes(update.rollup), said)
         for port in ports:  # the rollup folder gains port_lists/ (see scantui.analysis.port_lists)
             t0 = time.perf_counter()
             if keep_port_list(update.rollup, (port,)) is not None and not as_json:
