@@ -89,6 +89,32 @@ def test_labels_list_outputs_carry_no_raw_control_or_format_character(tmp_path, 
         assert rows[1]["members_count"] == "1"
 
 
+@pytest.mark.parametrize("command", [["labels", "list"], ["labels", "sources"]])
+def test_labels_csv_line_breaks_come_back_through_the_csv_module(tmp_path, capsys, command):
+    """A title's or note's CR is data like its LF (a CR was written ``\\x0d``, a LF raw): both inside the cell's
+    quotes, so a CSV reader gets the value back and every row stays one row."""
+    path = tmp_path / "labels.yaml"
+    note, title = "first\r\nsecond\rthird\nfourth", "a\rb"
+    path.write_text(f"""scantui_labels: 1
+groups:
+  - id: G01
+    title: {json.dumps(title)}
+    verdict: unsure
+    members: [192.0.2.10]
+    notes: {json.dumps(note)}
+sources:
+  - ip: 192.0.2.10
+    note: {json.dumps(note)}
+""")
+    code, out, err = run([*command, str(path), "--csv"], capsys)
+    assert code == 0, err
+    [row] = list(csv.DictReader(io.StringIO(out, newline="")))
+    if command[1] == "list":
+        assert row["title"] == title and row["notes"] == note
+    else:
+        assert row["ip"] == "192.0.2.10" and row["note"] == note
+
+
 def test_a_file_name_cannot_forge_a_second_error_line(tmp_path, capsys):
     name = tmp_path / f"x.yaml\nscantui: error: {ESC}[2Jforged"
     code, out, err = run(["labels", "list", str(name)], capsys)
