@@ -294,7 +294,7 @@ def read_list(path: Path) -> KnownList:
         return hit[1]
     try:
         meta = json.loads(pl.read_parquet_metadata(path).get(_META_KEY) or "{}")
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path, glob=False)
         frame = frame.select([pl.col(c).cast(t) for c, t in _SCHEMA.items()])
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line naming it
         raise InputError(f"not a scantui list ({type(exc).__name__}); import it again", path=path) from None
