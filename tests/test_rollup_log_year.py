@@ -95,3 +95,15 @@ def test_a_guessed_year_is_said_once_on_stderr(tmp_path, monkeypatch, argv):
             assert notes[0].startswith("scantui: note: ") and f"{log.name}: " in notes[0] and iso.name not in notes[0]
             assert "2026 taken for its last line" in notes[0] and "--year N" in notes[0]
             assert "carry no year" not in proc.stdout
+
+
+@pytest.mark.parametrize("year", ["0", "10000", "-5"])
+def test_a_year_out_of_range_is_a_usage_error_not_the_files(tmp_path, year):
+    """--year 0 was the LOG file's error ('line 1: bad value 0-02-06T...'): the option is at fault, not the file."""
+    from clihelp import run_captured
+
+    log = tmp_path / "kern.log"
+    log.write_text(TCP_LINE + "\n")
+    proc = run_captured(["info", str(log), "--year", year, "--json"], SCANTUI_CACHE_DIR=str(tmp_path / "c"))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("scantui: error: Invalid value for '--year'") and "kern.log" not in proc.stderr

@@ -41,7 +41,9 @@ def _check_parquet_name(out: Path, partition_by: str | None) -> None:
 def load_options(func):
     """Options every command that reads data takes."""
 
-    @click.option("--year", type=int, default=None, help="Year for syslog timestamps without one (default: this year).")
+    @click.option("--year", type=click.IntRange(1, 9999), default=None, metavar="N",
+                  help="Year of the first line of a syslog LOG whose timestamps carry none (default: its last line is "
+                       "taken to be of the past twelve months, and a note says which year).")
     @click.option("--tz", default="UTC", show_default=True, callback=_known_zone,
                   help="Time zone of timestamps that carry none.")
     @click.option("--allow-truncated", is_flag=True, help="Skip (and count) a record cut off at the end of a capture, or a CSV/LOG last line without a line end, instead of failing.")
