@@ -24,17 +24,18 @@ def _known_zone(_ctx, _param, value: str) -> str:
     return value
 
 
-# names of other formats: ``ingest`` writes Parquet only, and a Parquet file under such a name misleads whoever opens it
+# names of other formats: ``ingest`` and ``enrich`` write Parquet only, and a Parquet file under such a name misleads whoever opens it
 _NOT_PARQUET = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".log", ".pcap", ".pcapng", ".cap",
                 ".gz", ".zst", ".bz2", ".xz", ".ips", ".lst", ".arrow", ".feather")
 
 
-def _check_parquet_name(out: Path, partition_by: str | None) -> None:
-    """A usage error, before any input is read, when the output file's suffix names another format. A folder
-    (``--partition-by``) is a folder whatever its name: ``-o x.csv`` is then a folder of Parquet files."""
-    if partition_by is None and out.suffix.lower() in _NOT_PARQUET:
-        raise click.BadParameter(f"ingest writes Parquet only; {out.suffix!r} names another format "
-                                 "(use a .parquet name, or a folder with --partition-by)",
+def check_parquet_name(out: Path, command: str, *, folder: bool = False) -> None:
+    """A usage error, before any input is read, when the Parquet output file's suffix names another format
+    (``ingest``, ``enrich``). A *folder* (``ingest --partition-by``) is a folder whatever its name: ``-o x.csv`` is
+    then a folder of Parquet files."""
+    if not folder and out.suffix.lower() in _NOT_PARQUET:
+        hint = "a .parquet name, or a folder with --partition-by" if command == "ingest" else "a .parquet name"
+        raise click.BadParameter(f"{command} writes Parquet only; {out.suffix!r} names another format (use {hint})",
                                  ctx=click.get_current_context(), param_hint="'-o' / '--output'")
 
 
@@ -304,7 +305,7 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
     from scantui.io import netfilter_log
     from scantui.io.write import write_parquet
 
-    _check_parquet_name(out, partition_by)
+    check_parquet_name(out, "ingest", folder=partition_by is not None)
     dataset = _open(paths, load_opts)
     # a reader that fails ends its stream: the writer finishes before the error is raised and the file removed
     dataset.stats.defer_errors = True
