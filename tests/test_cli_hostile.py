@@ -124,3 +124,24 @@ def test_a_file_name_cannot_forge_a_second_error_line(tmp_path, capsys):
     name.write_text("scantui_labels: 1\ngroups: []\n")
     code, out, err = run(["labels", "validate", str(name)], capsys)
     assert code == 0 and err.count("\n") == 1 and ESC not in err
+
+
+@pytest.mark.parametrize("cut", ["iptables.csv", "iptables.log"])
+def test_a_text_input_named_like_a_bad_glob_is_read(tmp_path, capsys, monkeypatch, cut):
+    """A CSV or LOG input whose name holds an unclosed '[' (an escape sequence's ``ESC[31m``) was 'cannot read CSV:
+    invalid glob pattern given': polars read the name as a pattern. It is a name: read as the plain-named copy."""
+    import shutil
+
+    from clihelp import SAMPLE_DIR
+
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    plain = tmp_path / f"plain{cut[8:]}"
+    odd = tmp_path / f"new\nline{ESC}[31m{cut[8:]}"
+    for target in (plain, odd):
+        shutil.copy(SAMPLE_DIR / "cuts" / cut, target)
+    docs = []
+    for path in (plain, odd):
+        code, out, err = run(["scanners", str(path), "--year", "2024", "--json"], capsys)
+        assert code == 0, err
+        docs.append(json.loads(out))
+    assert docs[1] == docs[0] and docs[0]

@@ -222,7 +222,7 @@ _LINES = dict(has_header=False, separator="\x1f", quote_char=None, schema={"line
 def _read_lines(path: str, end: TextEnd | None = None) -> pl.LazyFrame:
     kind = compressed.compression(path)
     if kind is None:
-        lines = pl.scan_csv(path, **_LINES)
+        lines = pl.scan_csv(path, glob=False, **_LINES)  # "[1]" is a name
     else:  # a block of whole lines at a time
         lines = compressed.scan_text(path, kind, lambda block: pl.read_csv(block, **_LINES),
                                      pl.Schema({"line": pl.String}), "log", end=end)
