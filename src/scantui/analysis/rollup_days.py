@@ -368,8 +368,8 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
     del tooled, classified, small
     if passes > 1:
         for name in names:  # streamed: one row group at a time, in pass order
-            pl.scan_parquet(pieces[name], glob=False).sink_parquet(out / name, row_group_size=_row_group(name), engine="streaming",
-                                                       **DAY_CODEC)
+            pl.scan_parquet(pieces[name], glob=False).sink_parquet(out / name, row_group_size=_row_group(name),
+                                                                   engine="streaming", **DAY_CODEC)
             for piece in pieces[name]:
                 piece.unlink()
         cs.write_day_sums(out / PORT_DAY_BASE, out / ENRICHMENT, out / cs.DAY_FILE)  # not held whole: read back
