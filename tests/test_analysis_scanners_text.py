@@ -19,7 +19,7 @@ from clihelp import SAMPLE
 from scantui.analysis.scanners import COLUMNS, ScannerQuery, records, scanner_list
 from scantui.analysis.scanners_text import (frame_csv_bytes, frame_json_rows, scanners_csv, scanners_json, scanners_jsonl,
                                            scanners_output, scanners_pieces)
-from scantui.safetext import csv_safe, json_safe
+from scantui.safetext import csv_safe, csv_writer, json_safe
 
 HOSTILE = ("\x1b[31mred\x1b[0m", "\x1b]0;pwned\x07title", "\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\",
            "bell\x07", "csi\x9b2J", "rtl\u202egnp.exe", "zero\u200bwidth", 'quote " and \\ back', "new\nline",
@@ -36,7 +36,7 @@ def reference_jsonl(df: pl.DataFrame) -> str:
 
 def reference_csv(df: pl.DataFrame, columns) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv_writer(buf)  # csv.writer, a cell holding a CR quoted (tests/test_safetext.py)
     writer.writerow(columns)
     for row in records(df):
         cells = []
@@ -122,12 +122,13 @@ def test_json_keeps_the_values_and_escapes_every_control_and_format_character():
 def test_csv_cells_are_inert_text_and_numbers_stay_numbers():
     df = edge_frame()
     text = scanners_csv(df, df.columns)
-    for ch in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "\r"):
+    for ch in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b"):
         assert ch not in text
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     names = [r["as_name"] for r in rows]
     assert names[9] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
-    assert names[10:15] == ["'+1", "'-2", "'@SUM(A1)", "'\tTAB", "\\x0dCR"]  # a CR is escaped, so inert
+    assert names[10:15] == ["'+1", "'-2", "'@SUM(A1)", "'\tTAB", "'\rCR"]  # a line break is data, as LF: quoted
+    assert names[8] == "new\nline"
     assert names[0] == "\\x1b[31mred\\x1b[0m" and names[5] == "rtl\\u202egnp.exe"
     assert all(not n.startswith(("=", "+", "-", "@")) for n in names)
     assert rows[0]["period_days"] == "-3"  # a negative number is a number, not a formula
@@ -174,7 +175,7 @@ def test_any_frames_rows_as_json_and_csv_are_what_json_and_csv_write():
     rows = df.to_dicts()
     assert frame_json_rows(df) == [json_safe(json.dumps(r, ensure_ascii=False)).encode() for r in rows]
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv_writer(buf)
     writer.writerow(df.columns)
     for r in rows:
         writer.writerow([v if v is None or isinstance(v, int) else csv_safe(v) for v in r.values()])

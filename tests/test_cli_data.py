@@ -202,3 +202,20 @@ def test_ingest_refuses_a_name_of_another_format(tmp_path, canonical_parquet, ca
     assert list(where.iterdir()) == []
     code, out, _ = run(["ingest", "--help"], capsys)
     assert code == 0 and "Parquet only" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_ingest_partitioned_folder_may_have_any_name(tmp_path, canonical_parquet, canonical_df, capsys, before):
+    """With ``--partition-by`` the output is a folder whatever its name (``-o x.csv`` was refused as a file name of
+    another format, before or after the option); ``--help`` says so."""
+    out_dir = tmp_path / "x.csv"
+    opts = ["--partition-by", "day", "-o", str(out_dir)]
+    code, _, err = run(["ingest", *opts, str(canonical_parquet)] if before else ["ingest", str(canonical_parquet), *opts],
+                       capsys)
+    assert code == 0, err
+    assert out_dir.is_dir() and any(p.name.startswith("day=") for p in out_dir.iterdir())
+    back = pl.read_parquet(out_dir, hive_partitioning=True).drop("day").sort("ts", "src", "dport")
+    assert back.height == canonical_df.height
+    assert back.equals(canonical_df.select(back.columns).sort("ts", "src", "dport"))
+    code, out, _ = run(["ingest", "--help"], capsys)
+    assert code == 0 and "with --partition-by the folder to write, whatever its name" in " ".join(out.split())

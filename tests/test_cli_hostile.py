@@ -89,6 +89,32 @@ def test_labels_list_outputs_carry_no_raw_control_or_format_character(tmp_path, 
         assert rows[1]["members_count"] == "1"
 
 
+@pytest.mark.parametrize("command", [["labels", "list"], ["labels", "sources"]])
+def test_labels_csv_line_breaks_come_back_through_the_csv_module(tmp_path, capsys, command):
+    """A title's or note's CR is data like its LF (a CR was written ``\\x0d``, a LF raw): both inside the cell's
+    quotes, so a CSV reader gets the value back and every row stays one row."""
+    path = tmp_path / "labels.yaml"
+    note, title = "first\r\nsecond\rthird\nfourth", "a\rb"
+    path.write_text(f"""scantui_labels: 1
+groups:
+  - id: G01
+    title: {json.dumps(title)}
+    verdict: unsure
+    members: [192.0.2.10]
+    notes: {json.dumps(note)}
+sources:
+  - ip: 192.0.2.10
+    note: {json.dumps(note)}
+""")
+    code, out, err = run([*command, str(path), "--csv"], capsys)
+    assert code == 0, err
+    [row] = list(csv.DictReader(io.StringIO(out, newline="")))
+    if command[1] == "list":
+        assert row["title"] == title and row["notes"] == note
+    else:
+        assert row["ip"] == "192.0.2.10" and row["note"] == note
+
+
 def test_a_file_name_cannot_forge_a_second_error_line(tmp_path, capsys):
     name = tmp_path / f"x.yaml\nscantui: error: {ESC}[2Jforged"
     code, out, err = run(["labels", "list", str(name)], capsys)
@@ -98,3 +124,24 @@ def test_a_file_name_cannot_forge_a_second_error_line(tmp_path, capsys):
     name.write_text("scantui_labels: 1\ngroups: []\n")
     code, out, err = run(["labels", "validate", str(name)], capsys)
     assert code == 0 and err.count("\n") == 1 and ESC not in err
+
+
+@pytest.mark.parametrize("cut", ["iptables.csv", "iptables.log"])
+def test_a_text_input_named_like_a_bad_glob_is_read(tmp_path, capsys, monkeypatch, cut):
+    """A CSV or LOG input whose name holds an unclosed '[' (an escape sequence's ``ESC[31m``) was 'cannot read CSV:
+    invalid glob pattern given': polars read the name as a pattern. It is a name: read as the plain-named copy."""
+    import shutil
+
+    from clihelp import SAMPLE_DIR
+
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    plain = tmp_path / f"plain{cut[8:]}"
+    odd = tmp_path / f"new\nline{ESC}[31m{cut[8:]}"
+    for target in (plain, odd):
+        shutil.copy(SAMPLE_DIR / "cuts" / cut, target)
+    docs = []
+    for path in (plain, odd):
+        code, out, err = run(["scanners", str(path), "--year", "2024", "--json"], capsys)
+        assert code == 0, err
+        docs.append(json.loads(out))
+    assert docs[1] == docs[0] and docs[0]

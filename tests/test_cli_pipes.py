@@ -95,6 +95,28 @@ def test_bare_scantui_prints_the_help():
     assert out.startswith("Usage: scantui") and "scanners" in out
 
 
+def test_no_help_shows_docstring_markup():
+    """Every command's and subcommand's --help is plain text: a docstring's ``code`` (RST) showed its backquotes
+    doubled (``scantui lists --help``)."""
+    import click
+
+    from scantui.cli.main import cli
+
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    seen = 0
+    for path, command in walk(cli, []):
+        with click.Context(command, info_name=" ".join(["scantui", *path])) as ctx:
+            text = command.get_help(ctx)
+        seen += 1
+        for markup in ("``", ":func:", ":mod:", ":class:", ":data:"):
+            assert markup not in text, (path, markup)
+    assert seen > 20
+
+
 def _read_one_line_and_close(proc) -> tuple[bytes, int, str]:
     first = proc.stdout.readline()
     proc.stdout.close()

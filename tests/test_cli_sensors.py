@@ -100,3 +100,28 @@ def test_one_sensor_keeps_collab_output(tmp_path, capsys):
     assert "found on" not in out
     doc = _json(capsys, "sensors", str(path))
     assert [s["sensor"] for s in doc["sensors"]] == ["tel-a"]
+
+
+def test_long_sensor_name_cut_in_tables_whole_in_json_and_csv(tmp_path, capsys):
+    """A 500-character sensor name is cut to 40 characters with … in every table (a terminal folded it over ~56
+    lines at 80 columns); ``--json`` and ``--csv`` carry it whole. Tables on a pipe are one line per row at their
+    natural width, so the longest line says whether the name was cut."""
+    import csv
+    import io
+
+    long = "tel-" + "x" * 496
+    path = tmp_path / "long.parquet"
+    pl.read_parquet(DATA).with_columns(pl.col("sensor").replace("tel-a", long)).write_parquet(path)
+    cut = long[:39] + "…"
+    for argv in (["sensors", str(path)], ["sensors", str(path), "--only", long, "--not", "hp-b"],
+                 ["collab", str(path)], ["info", str(path)]):
+        code, out, err = run(argv, capsys)
+        assert code == 0, err
+        assert cut in out and long[:41] not in out, argv
+        assert max(map(len, out.splitlines())) < 200, argv
+    assert {s["sensor"] for s in _json(capsys, "sensors", str(path))["sensors"]} == {long, "hp-b"}
+    code, out, _err = run(["sensors", str(path), "--csv"], capsys)
+    assert code == 0 and {r["sensor"] for r in csv.DictReader(io.StringIO(out))} == {long, "hp-b"}
+    assert {s["sensor"] for s in _json(capsys, "collab", str(path))[0]["sensors"]} == {long, "hp-b"}
+    code, _out, err = run(["sensors", str(path), "--only", "nope", "--not", "hp-b"], capsys)
+    assert code == 2 and f"(sensors: hp-b, {cut})" in err

@@ -58,5 +58,7 @@ def test_without_a_labels_file(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(["track", SAMPLE, "--group", "AK01"], capsys)
     assert code == 2 and "scantui-labels.yaml" in err
+    # it said "scantui-labels.yaml: no group 'AK01' in the labels file", of a file that is not there
+    assert "in the labels file" not in err and "no labels file (scantui-labels.yaml is not here" in err
     code, out, err = run(["track", SAMPLE, "--group", "S01", "--json", "--telescope-size", "4096"], capsys)
     assert code == 0 and json.loads(out)["origin"] == "suggestion"

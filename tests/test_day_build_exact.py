@@ -137,7 +137,7 @@ def test_port_day_under_sessions_set_in_place_equals_the_left_join(tmp_path):
 def test_packet_table_of_a_day_in_time_order_equals_the_three_column_sort(tmp_path):
     """Session 11: packets in time order sort by (dport, src) alone; ties in time (same dport and src) and
     null ports kept as the (dport, src, ts) sort keeps them; a day out of time order takes that sort."""
-    from scantui.analysis.day_packets import day_packets_glob, write_day_packets
+    from scantui.analysis.day_packets import day_packets_files, write_day_packets
 
     day = make_canonical(n=5000, seed=3, days=1).with_columns(pl.col("src") % 40)
     day = day.with_columns(pl.col("ts").dt.truncate("1m"))  # many equal times within a (dport, src)
@@ -147,7 +147,7 @@ def test_packet_table_of_a_day_in_time_order_equals_the_three_column_sort(tmp_pa
         (tmp_path / str(i)).mkdir()
         write_day_packets(frame.lazy(), tmp_path / str(i))
         want = frame.sort(*SORT, nulls_last=True, maintain_order=True)
-        assert_frame_equal(pl.read_parquet(day_packets_glob(tmp_path / str(i))), want)
+        assert_frame_equal(pl.read_parquet(day_packets_files(tmp_path / str(i))), want)
     assert timed["dport"].null_count() and timed.select(SORT).is_duplicated().any()
 
 

@@ -232,3 +232,14 @@ def test_enrich_refuses_a_missing_output_folder(enriched, tmp_path, capsys):
     data, _ = enriched
     code, _, err = run(["enrich", str(data), "-o", str(tmp_path / "nope" / "x.parquet")], capsys)
     assert code == 2 and "output folder does not exist" in err
+
+
+@pytest.mark.parametrize("name", ["enrich.csv", "enrich.JSON", "enrich.csv.gz"])
+def test_enrich_refuses_an_output_name_of_another_format(tmp_path, capsys, name):
+    """``enrich -o enrich.csv`` wrote a Parquet table under a .csv name (as ingest did before session 13): a usage
+    error naming the option, exit 2, before any input is read, nothing written."""
+    code, out, err = run(["enrich", str(tmp_path / "nope.parquet"), "--offline", "--no-cache", "-o", str(tmp_path / name)],
+                         capsys)
+    assert code == 2 and out == ""
+    assert "'-o' / '--output'" in err and "enrich writes Parquet only" in err and "nope.parquet" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

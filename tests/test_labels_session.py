@@ -208,6 +208,32 @@ def test_the_author_comes_from_the_config_else_the_login(tmp_path, monkeypatch):
     assert labels_author() == getpass.getuser() == "dave"
 
 
+def test_scantui_author_names_who_edits_over_the_config_and_the_login(tmp_path, monkeypatch):
+    """Analysts sharing one box account (one login, one config file) each set SCANTUI_AUTHOR: a label edit made in
+    a process of its own records that name; unset or blank, the config's labels.author as before."""
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.yaml"
+    config.write_text("labels:\n  author: carol\n")
+    labels = tmp_path / "labels.yaml"
+    edit = ("from scantui.labels.session import LabelSession\n"
+            "import sys\n"
+            "s = LabelSession.open(sys.argv[1])\n"
+            "s.create(['192.0.2.10', '192.0.2.11']) if not s.store.groups else s.edit('G01', notes=sys.argv[2])\n")
+    env = {**os.environ, "SCANTUI_CONFIG": str(config)}
+    for who, note in (("erin", "first"), ("  ", "second"), ("frank", "third")):
+        env["SCANTUI_AUTHOR"] = who
+        subprocess.run([sys.executable, "-c", edit, str(labels), note], env=env, check=True, timeout=60)
+        if note == "first":
+            assert (on_disk(labels)["G01"].created_by, on_disk(labels)["G01"].updated_by) == ("erin", "erin")
+        elif note == "second":
+            assert on_disk(labels)["G01"].updated_by == "carol"  # blank: the config's author
+    g = on_disk(labels)["G01"]
+    assert (g.created_by, g.updated_by, g.notes) == ("erin", "frank", "third")
+
+
 def test_add_says_what_was_actually_added(path):
     s = LabelSession.open(str(path), author="alice")
     s.create(PAIR, scans=[ScanRef(8080, DAY, tuple(PAIR))])

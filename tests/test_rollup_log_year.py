@@ -66,3 +66,44 @@ def test_a_compressed_log_is_searched_for_its_last_line_once_and_its_year_still_
     log.write_bytes(gzip.compress((TCP_LINE.replace("Feb  6", "Nov 30") + "\n").encode()))  # the file changed
     assert days(log, tmp_path / "cache") == ["2026-11-30"]
     assert len(searched) == 2
+
+
+@pytest.mark.parametrize("argv", [["info", "--json"], ["scanners", "--json"], ["collab", "--json"], ["rollup", "--json"],
+                                  ["ingest", "-o", "OUT"]])
+def test_a_guessed_year_is_said_once_on_stderr(tmp_path, monkeypatch, argv):
+    """Without --year a yearless syslog LOG input's year is a guess: one note on stderr names the file, the year
+    taken and --year (stdout stays one JSON document); with --year, or with ISO times, nothing is said."""
+    import json
+
+    from clihelp import run_captured
+
+    monkeypatch.setattr(netfilter_log, "today", lambda: (2026, 12, 20))
+    log = tmp_path / "kern.log"
+    log.write_text(TCP_LINE.replace("Feb  6", "Dec 10") + "\n")
+    iso = tmp_path / "iso.log"
+    iso.write_text(TCP_LINE.replace("Feb  6 10:00:01", "2026-02-06T10:00:01+00:00") + "\n")
+    argv = [str(tmp_path / "o.parquet") if a == "OUT" else a for a in argv]
+    for n, (paths, extra, said) in enumerate([([log, iso], [], 1), ([log], ["--year", "2025"], 0), ([iso], [], 0)]):
+        (tmp_path / "o.parquet").unlink(missing_ok=True)
+        proc = run_captured([argv[0], *map(str, paths), *argv[1:], *extra], SCANTUI_CACHE_DIR=str(tmp_path / f"c{n}"))
+        assert proc.returncode == 0, proc.stderr
+        if "--json" in argv:
+            json.loads(proc.stdout)
+        notes = [line for line in proc.stderr.splitlines() if "carry no year" in line]
+        assert len(notes) == said, proc.stderr
+        if said:
+            assert notes[0].startswith("scantui: note: ") and f"{log.name}: " in notes[0] and iso.name not in notes[0]
+            assert "2026 taken for its last line" in notes[0] and "--year N" in notes[0]
+            assert "carry no year" not in proc.stdout
+
+
+@pytest.mark.parametrize("year", ["0", "10000", "-5"])
+def test_a_year_out_of_range_is_a_usage_error_not_the_files(tmp_path, year):
+    """--year 0 was the LOG file's error ('line 1: bad value 0-02-06T...'): the option is at fault, not the file."""
+    from clihelp import run_captured
+
+    log = tmp_path / "kern.log"
+    log.write_text(TCP_LINE + "\n")
+    proc = run_captured(["info", str(log), "--year", year, "--json"], SCANTUI_CACHE_DIR=str(tmp_path / "c"))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("scantui: error: Invalid value for '--year'") and "kern.log" not in proc.stderr

@@ -8,6 +8,7 @@ import unicodedata
 
 from hypothesis import given
 from hypothesis import strategies as st
+import pytest
 
 from scantui.safetext import csv_safe, is_safe, json_safe, safe_line, safe_markup, safe_text
 
@@ -62,6 +63,26 @@ def test_json_safe_escapes_c1_and_bidi():
 def test_csv_formulas_are_neutralised():
     for cell in ("=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tx"):
         assert csv_safe(cell).startswith("'")
-    assert csv_safe("\r=1").startswith("\\x0d")
+    assert csv_safe("\r=1") == "'\r=1"  # a CR is kept (a line break, quoted by csv_writer), at the start it is neutralised
     assert csv_safe("ordinary") == "ordinary"
     assert csv_safe("a\x1b[31m") == "a\\x1b[31m"
+
+
+@pytest.mark.parametrize("value", ["a\rb", "a\nb", "a\r\nb", "\r", "\n", "x\r", "tab\tand\rcr\nlf", "ünï\rcödé,\"q\""])
+def test_csv_line_breaks_round_trip_through_the_csv_module(value):
+    """One rule for LF and CR in a CSV cell (a LF was kept raw inside quotes, a CR escaped to ``\\x0d``): both kept,
+    the cell quoted, so the csv module reads the value back and the row stays one row."""
+    import csv
+    import io
+
+    from scantui.safetext import csv_writer
+
+    buf = io.StringIO()
+    writer = csv_writer(buf)
+    writer.writerow(["id", "text", "n"])
+    writer.writerow(["r1", csv_safe(value), 7])
+    writer.writerow(["r2", "plain", None])
+    back = "'" + value if value.startswith("\r") else value  # (a cell starting with CR is neutralised as a formula)
+    assert list(csv.reader(io.StringIO(buf.getvalue(), newline=""))) == [["id", "text", "n"], ["r1", back, "7"],
+                                                                         ["r2", "plain", ""]]
+    assert buf.getvalue().endswith("\nr2,plain,\n")  # lines end LF, as before

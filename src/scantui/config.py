@@ -19,7 +19,7 @@ enrich:
   timeout: 10                    # seconds per IPinfo batch request
   retries: 4                     # per batch, on HTTP 429, 5xx and timeouts
 labels:
-  author: alice                  # your name in the labels file (created_by/updated_by); default: the login name
+  author: alice                  # your name in the labels file (created_by/updated_by); $SCANTUI_AUTHOR wins; default: the login name
 rollup:
   keep_ports: [443, 22]          # every rollup build keeps these ports' scanner lists (as rollup --keep-ports)
   keep_top_ports: 2              # and those of its K busiest ports by probe packets, <= 10 % of the packets (0: none)
@@ -49,6 +49,7 @@ from typing import Any
 from scantui.errors import InputError
 
 CONFIG_ENV = "SCANTUI_CONFIG"
+AUTHOR_ENV = "SCANTUI_AUTHOR"
 TOKEN_ENV = "IPINFO_TOKEN"
 DEFAULT_IPINFO_URL = "https://ipinfo.io"
 
@@ -171,12 +172,17 @@ def rollup_keep_top_ports(config: dict[str, Any] | None = None, path: Path | Non
 
 
 def labels_author(config: dict[str, Any] | None = None) -> str:
-    """Who is editing the labels file: ``labels.author`` in the configuration, else the login name.
+    """Who is editing the labels file: ``$SCANTUI_AUTHOR``, else ``labels.author`` in the configuration, else the
+    login name. The variable lets analysts who share one box account (and so its configuration file) each record
+    their own name.
 
     Never fails: a broken configuration or an unknown login falls back to the
     next source, and finally to ``"unknown"`` (recording an edit matters more
     than its author's name).
     """
+    name = os.environ.get(AUTHOR_ENV, "").strip()
+    if name:
+        return name
     try:
         doc = load_config() if config is None else config
         section = doc.get("labels") or {}

@@ -23,6 +23,13 @@ from pathlib import Path
 TMP_MARK = ".tmp-"
 
 
+def parquet_files(folder: Path) -> list[Path]:
+    """The ``*.parquet`` files in *folder*, sorted by name: what polars lists for ``folder/*.parquet``, with
+    *folder* taken as it is written (a cache folder named ``c[1]`` or ``a*b`` is a name, not a pattern: give the
+    list to polars with ``glob=False``)."""
+    return sorted(folder.glob("*.parquet"))
+
+
 def fsync_path(path: Path) -> None:
     """Flush one file or folder entry to disk."""
     fd = os.open(path, os.O_RDONLY)

@@ -10,7 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
+from scantui.safetext import safe_line
+
 SHORT_REASONS = {"shared_ips": "ips", "timing": "time", "partition": "split"}
+
+#: The most characters a name from the data (a sensor's) takes in a table cell or a title.
+NAME_CHARS = 40
+
+
+def name_cell(name: object) -> str:
+    """*name*, a name from the data, cut to :data:`NAME_CHARS` characters with ``…`` and on one line (unsafe
+    characters escaped, as the TUI's sensor titles): a 500-character sensor name cannot fold a table over a
+    screen. ``--json``/``--csv`` carry it whole."""
+    return safe_line(name, limit=NAME_CHARS)
 
 
 def days_cell(days: Sequence[dt.date]) -> str:
@@ -51,7 +63,7 @@ def cover_cell(cover_multiple: int, union: int, telescope_size: int) -> str:
 def sensors_cell(candidate) -> list[str]:
     """(found on, reached) of a candidate scan on data with several sensors: the sensor whose space it was found on
     (``all``: the whole telescope) and the share of each sensor's space it reached. Sensor names
-    are data: the caller shows them as text, never as markup."""
-    found = candidate.sensor if candidate.sensor is not None else "all"
-    covers = ", ".join(f"{c.sensor} {c.share:.0%}" for c in candidate.sensor_cover if c.reached)
+    are data: each is cut by :func:`name_cell`, and the caller shows them as text, never as markup."""
+    found = name_cell(candidate.sensor) if candidate.sensor is not None else "all"
+    covers = ", ".join(f"{name_cell(c.sensor)} {c.share:.0%}" for c in candidate.sensor_cover if c.reached)
     return [found, covers or "-"]

@@ -14,13 +14,17 @@ characters, the BOM), line/paragraph separators and lone surrogates.
 - :func:`json_safe` ``\\u``-escapes unsafe characters in an already encoded JSON
   document (the characters are kept, as data, but never raw).
 - :func:`csv_safe` neutralises spreadsheet formulas (a cell starting ``= + - @``, TAB
-  or CR gets a leading ``'``) after making the text safe.
+  or CR gets a leading ``'``) after making the text safe; line breaks (LF and CR) are kept,
+  as the CSV's quoting holds them (:func:`csv_writer`): a CSV reader gets the value back.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 # Cc (controls, TAB and LF handled apart), Cf (format: bidi, zero-width, BOM, tags),
 # Zl/Zp (U+2028/U+2029) and Cs (surrogates). tests/test_safetext.py checks this class
@@ -35,6 +39,8 @@ _UNSAFE_CLASS = (
 )
 _UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
 _UNSAFE_OR_BREAK = re.compile(f"[{_UNSAFE_CLASS}\t\n]")
+# in a CSV cell a CR is a line break like LF: kept, inside the cell's quotes
+_UNSAFE_IN_CSV = re.compile(f"[{_UNSAFE_CLASS.replace(chr(0x0B) + '-' + chr(0x1F), chr(0x0B) + chr(0x0C) + chr(0x0E) + '-' + chr(0x1F), 1)}]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -94,11 +100,35 @@ def json_safe(encoded: str) -> str:
 
 
 def csv_safe(value: Any) -> str:
-    """A CSV cell that a spreadsheet shows as text: safe characters, formulas prefixed with ``'``."""
-    text = safe_text(value)
+    """A CSV cell that a spreadsheet shows as text: safe characters, formulas prefixed with ``'``. Line breaks
+    (LF, CR) are kept like :func:`safe_text` keeps LF: written by :func:`csv_writer`, inside quotes, they are the
+    value's and a CSV reader gets them back."""
+    text = _UNSAFE_IN_CSV.sub(_visible, "" if value is None else str(value))
     if text.startswith(_FORMULA_START):
         return "'" + text
     return text
+
+
+class _CsvWriter:
+    """:func:`csv_writer`'s writer."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        row = list(row)
+        if any(isinstance(cell, str) and "\r" in cell for cell in row):
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\r\n").writerow(row)  # a CR in the line end: cells holding one quoted
+            return self._out.write(buf.getvalue()[:-2] + "\n")
+        return self._writer.writerow(row)
+
+
+def csv_writer(out: TextIO) -> _CsvWriter:
+    """A :func:`csv.writer` of *out*, lines ending ``\n``, that quotes a cell holding a CR as it quotes one holding
+    a LF: Python's own (3.11) leaves a lone CR unquoted, and a CSV reader then ends the row there."""
+    return _CsvWriter(out)
 
 
 def unsafe_class_for_polars() -> str:

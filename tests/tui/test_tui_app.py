@@ -214,6 +214,29 @@ def test_a_missing_file_is_a_notification(tmp_path):
     run_app(make_app([tmp_path / "nope.parquet"], tmp_path), scenario)
 
 
+def test_a_guessed_log_year_is_a_notification(tmp_path, monkeypatch):
+    """A yearless syslog LOG file read without --year: the year taken for it is notified once (as the CLI's
+    stderr note, one text for both: Workspace.year_notes); with --year nothing is."""
+    from scantui.io import netfilter_log
+    from test_io_iptables import TCP_LINE
+
+    monkeypatch.setattr(netfilter_log, "today", lambda: (2026, 12, 20))
+    log = tmp_path / "kern.log"
+    log.write_text(TCP_LINE.replace("Feb  6", "Dec 10") + "\n")
+    seen = {}
+
+    async def scenario(app, pilot):
+        seen[getattr(app.state.request.opts, "year", None)] = [n for n in app._notifications if "carry no year" in n.message]
+
+    run_app(make_app([log], tmp_path / "cache"), scenario)
+    [note] = seen[None]
+    assert note.title == "LOG year" and "kern.log: " in note.message and "2026 taken for its last line" in note.message
+    from scantui.io.options import LoadOptions
+
+    run_app(make_app([log], tmp_path / "cache", opts=LoadOptions(year=2025)), scenario)
+    assert seen[2025] == []
+
+
 def test_a_hostile_as_name_renders_literally(tiny_parquet, tui_cache):
     async def scenario(app, pilot):
         await type_filter(app, pilot, "as:64501")

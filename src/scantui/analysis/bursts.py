@@ -103,12 +103,11 @@ def day_bursts(probes: pl.LazyFrame, *, presorted: bool = False) -> pl.LazyFrame
     return pl.concat([bursts.select(SCHEMA.names()).cast(dict(SCHEMA)), singles.cast(dict(SCHEMA))])
 
 
-def write_day_bursts(packets: Path | str, target: Path) -> None:
-    """A day's kept bursts into *target*, from its packet table *packets* (a glob of files sorted by
-    (dport, src, ts), each holding whole ports: :mod:`~scantui.analysis.day_packets`), one file at a
-    time; sorted by (dport, src, start). Memory: one file's probes."""
-    files = sorted(Path(packets).parent.glob(Path(packets).name))
-    frames = [day_bursts(probe_times(pl.scan_parquet(f)), presorted=True) for f in files]
+def write_day_bursts(files: Sequence[Path], target: Path) -> None:
+    """A day's kept bursts into *target*, from its packet table's *files* (sorted by (dport, src, ts), each
+    holding whole ports: :mod:`~scantui.analysis.day_packets`), one file at a time; sorted by (dport, src,
+    start). Memory: one file's probes."""
+    frames = [day_bursts(probe_times(pl.scan_parquet(f, glob=False)), presorted=True) for f in files]
     with atomic_path(target) as tmp:
         out = pl.concat(pl.collect_all(frames)) if frames else pl.DataFrame(schema=SCHEMA)
         out.sort("dport", "src", "start_us").write_parquet(tmp, row_group_size=ROW_GROUP)
@@ -129,7 +128,7 @@ def scan_days(rollup: Path) -> pl.LazyFrame | None:
     root = rollup / TABLE
     if not root.is_dir() or not any(root.glob("day=*/*.parquet")):
         return None
-    return pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()}).select(SCHEMA.names())
+    return pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()}, glob=False).select(SCHEMA.names())
 
 
 def merge_days(bursts: pl.LazyFrame) -> pl.LazyFrame:

@@ -101,8 +101,8 @@ def write_day_sums(port_day: Path | pl.DataFrame, enrichment: Path, target: Path
     Memory: the day's probe (port, source) rows."""
     if target.is_file():
         return
-    enrich = pl.scan_parquet(enrichment) if enrichment.is_file() else None
-    rows = port_day.lazy() if isinstance(port_day, pl.DataFrame) else pl.scan_parquet(port_day)
+    enrich = pl.scan_parquet(enrichment, glob=False) if enrichment.is_file() else None
+    rows = port_day.lazy() if isinstance(port_day, pl.DataFrame) else pl.scan_parquet(port_day, glob=False)
     with atomic_path(target) as tmp:
         (day_sums(rows, enrich).collect(engine="streaming")
          .sort("key_kind", "dport", "key").write_parquet(tmp, row_group_size=ROW_GROUP))
@@ -113,7 +113,7 @@ def scan_sums(rollup: Path) -> pl.LazyFrame | None:
     root = rollup / TABLE
     if not root.is_dir() or not any(root.glob("day=*/*.parquet")):
         return None
-    return pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()}).select("day", *SCHEMA.names())
+    return pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()}, glob=False).select("day", *SCHEMA.names())
 
 
 # ---------------------------------------------------------------- the query's superset

@@ -25,6 +25,7 @@ import polars as pl
 
 from scantui.analysis import rollup_days as rd
 from scantui.analysis.sort_keys import sort_by
+from scantui.fsutil import parquet_files
 
 DAY_PACKETS = "packets"
 #: A day state's table of capture files (:class:`~scantui.io.packet_refs.CaptureFile` dicts, JSON): the
@@ -36,9 +37,10 @@ ROWS_PER_PART = 4_000_000
 _NO_PORT = 65536  # where a packet without a port sorts: after every port
 
 
-def day_packets_glob(state: Path) -> Path:
-    """The files of a day state's packet table, for :func:`polars.scan_parquet` (in name order: sorted)."""
-    return state / DAY_PACKETS / "*.parquet"
+def day_packets_files(state: Path) -> list[Path]:
+    """The files of a day state's packet table, in name order (sorted), for :func:`polars.scan_parquet` with
+    ``glob=False`` (the cache folder's name may hold ``[`` or ``*``)."""
+    return parquet_files(state / DAY_PACKETS)
 
 
 def held_day(packets: pl.LazyFrame) -> pl.LazyFrame:
@@ -72,7 +74,7 @@ def write_day_packets(packets: pl.LazyFrame, out: Path) -> Path:
     for i in range(len(bounds)):
         piece = scratch / f"part={i}"
         if piece.is_dir():
-            _sorted_part(pl.scan_parquet(piece / "*.parquet"), folder, i)
+            _sorted_part(pl.scan_parquet(parquet_files(piece), glob=False), folder, i)
     shutil.rmtree(scratch)
     return folder
 

@@ -225,11 +225,11 @@ def write_day_fingerprints(state: Path, packets: Callable[[], pl.LazyFrame], *, 
     target = state / DAY_FILE
     if target.is_file():
         return
-    from scantui.analysis.day_packets import DAY_PACKETS, day_packets_glob
+    from scantui.analysis.day_packets import DAY_PACKETS, day_packets_files
 
     cols = ("src", "dst", "proto", "sport", "dport", "ip_id", "ttl", "ip_len", "tcp_flags", "tcp_seq", "tcp_window",
             "tcp_mss")
-    lf = pl.scan_parquet(day_packets_glob(state)) if table and (state / DAY_PACKETS).is_dir() else packets()
+    lf = pl.scan_parquet(day_packets_files(state), glob=False) if table and (state / DAY_PACKETS).is_dir() else packets()
     with atomic_path(target) as tmp:
         day_fingerprints(lf.select(cols)).write_parquet(tmp)
 
@@ -239,7 +239,7 @@ def scan_fingerprints(rollup: Path) -> pl.LazyFrame | None:
     root = rollup / TABLE
     if not root.is_dir() or not any(root.glob("day=*/*.parquet")):
         return None
-    return pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()}).select("day", *SCHEMA.names())
+    return pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()}, glob=False).select("day", *SCHEMA.names())
 
 
 # ---------------------------------------------------------------- the keys

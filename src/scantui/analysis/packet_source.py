@@ -27,7 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
-from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_glob
+from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_files
 from scantui.io.packet_refs import CaptureFile
 from scantui.io.schema import empty_frame
 
@@ -147,7 +147,7 @@ class DayPackets(PacketSource):
     def read_each(self, wanted: Mapping[dt.date, Narrowing]) -> pl.LazyFrame:
         from scantui.analysis.rollup_days import concat_frames
 
-        frames = [self._global_refs(day, narrow(pl.scan_parquet(day_packets_glob(self.states[day])), ports, srcs))
+        frames = [self._global_refs(day, narrow(pl.scan_parquet(day_packets_files(self.states[day]), glob=False), ports, srcs))
                   for day, (ports, srcs) in sorted(wanted.items()) if day in self.states]
         return concat_frames(frames) if frames else empty_frame().lazy()
 
@@ -159,11 +159,11 @@ class DayPackets(PacketSource):
         from scantui.io.schema import CANONICAL
 
         files = [f for day in self._picked(days)
-                 for f in sorted(day_packets_glob(self.states[day]).parent.glob("*.parquet"))]
+                 for f in day_packets_files(self.states[day])]
         if not files:
             return empty_frame().lazy().select(columns)
         schema = {c: CANONICAL[c] for c in columns}
-        lf = pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore")
+        lf = pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore", glob=False)
         return narrow(lf, ports, srcs).select(columns)
 
     def _capture_tables(self) -> tuple[list[CaptureFile], dict[dt.date, list[int]]]:
@@ -208,12 +208,12 @@ class DayPackets(PacketSource):
         if not picked:
             return pl.LazyFrame(schema=rd.PAIRS_SCHEMA)
         if self.merged_pairs and len(picked) == len(self.states):  # every day: one row per pair, not one per day
-            return pl.scan_parquet(self.merged_pairs)
-        return pl.scan_parquet([self.states[d] / rd.PAIRS for d in picked])
+            return pl.scan_parquet(self.merged_pairs, glob=False)
+        return pl.scan_parquet([self.states[d] / rd.PAIRS for d in picked], glob=False)
 
     def sessions(self) -> pl.DataFrame:
         if self._sessions is None and self.sessions_file is not None:
-            self._sessions = pl.read_parquet(self.sessions_file)
+            self._sessions = pl.read_parquet(self.sessions_file, glob=False)
         if self._sessions is None:  # merged again from every day's key counts (no packet read)
             from scantui.analysis import rollup_days as rd
 

@@ -142,7 +142,7 @@ def kept_path(rollup: Path | None, q: ScannerQuery) -> Path | None:
 def read_kept(path: Path) -> pl.DataFrame | None:
     """The kept table, or None when there is none (or it cannot be read: then it is computed again)."""
     try:
-        return pl.read_parquet(path)
+        return pl.read_parquet(path, glob=False)
     except Exception:  # noqa: BLE001 - missing, damaged or foreign: the caller computes the list
         return None
 

@@ -294,16 +294,16 @@ def _describe(out: Path) -> dict[str, Any]:
     """Row counts per table and the time range, from the written files (metadata reads only)."""
     rows = {
         PORT_DAY: _rows(scan_port_day(out)),
-        SRC_TOTALS: _rows(pl.scan_parquet(out / SRC_TOTALS)),
-        DAY_TOTALS: _rows(pl.scan_parquet(out / DAY_TOTALS)),
-        SRC_PROFILE: _rows(pl.scan_parquet(out / SRC_PROFILE)),
+        SRC_TOTALS: _rows(pl.scan_parquet(out / SRC_TOTALS, glob=False)),
+        DAY_TOTALS: _rows(pl.scan_parquet(out / DAY_TOTALS, glob=False)),
+        SRC_PROFILE: _rows(pl.scan_parquet(out / SRC_PROFILE, glob=False)),
     }
     if (out / ENRICHMENT_FILE).exists():
-        rows[ENRICHMENT_FILE] = _rows(pl.scan_parquet(out / ENRICHMENT_FILE))
-    span = pl.scan_parquet(out / SRC_TOTALS).select(
+        rows[ENRICHMENT_FILE] = _rows(pl.scan_parquet(out / ENRICHMENT_FILE, glob=False))
+    span = pl.scan_parquet(out / SRC_TOTALS, glob=False).select(
         pl.col("first_ts").min(), pl.col("last_ts").max(), pl.col("packets").sum()
     ).collect().row(0)
-    days = pl.scan_parquet(out / DAY_TOTALS).select(pl.col("day").n_unique()).collect().item()
+    days = pl.scan_parquet(out / DAY_TOTALS, glob=False).select(pl.col("day").n_unique()).collect().item()
     return {
         "rows": rows,
         "packets": int(span[2] or 0),
@@ -346,7 +346,7 @@ def scan_port_day(folder: str | os.PathLike[str], table: str = PORT_DAY) -> pl.L
     root = Path(folder) / table
     if not any(root.glob("day=*/*.parquet")):
         return pl.LazyFrame(schema=PORT_DAY_SCHEMA)
-    lf = pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()})
+    lf = pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()}, glob=False)
     return lf.select(PORT_DAY_SCHEMA.names())
 
 

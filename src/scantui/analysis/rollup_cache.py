@@ -89,14 +89,14 @@ from scantui.analysis import bursts
 from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis.bursts import write_day_bursts
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
-from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_glob, held_day, write_day_packets
+from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_files, held_day, write_day_packets
 from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
 from scantui.analysis.runner import LocalRunner, Runner
 from scantui.config import rollup_keep_ports, rollup_keep_top_ports
 from scantui.errors import InputError
-from scantui.fsutil import TMP_MARK, atomic_path
+from scantui.fsutil import TMP_MARK, atomic_path, parquet_files
 from scantui.io import netfilter_log
 from scantui.io.compressed import compression
 from scantui.io.detect import PARQUET, PCAP, PCAPNG
@@ -160,18 +160,18 @@ class Rollup:
 
     @property
     def src_totals(self) -> pl.LazyFrame:
-        return pl.scan_parquet(self.path / ru.SRC_TOTALS)
+        return pl.scan_parquet(self.path / ru.SRC_TOTALS, glob=False)
 
     @property
     def src_profile(self) -> pl.LazyFrame | None:
         """Per-(src, kind) raw aggregates of the scanner list; None in a folder without it
         (layout 1, e.g. opened with :func:`load_rollup`): the list then works from ``port_day``."""
         path = self.path / ru.SRC_PROFILE
-        return pl.scan_parquet(path) if path.exists() else None
+        return pl.scan_parquet(path, glob=False) if path.exists() else None
 
     @property
     def day_totals(self) -> pl.LazyFrame:
-        return pl.scan_parquet(self.path / ru.DAY_TOTALS)
+        return pl.scan_parquet(self.path / ru.DAY_TOTALS, glob=False)
 
     @property
     def zmap_walks(self) -> pl.LazyFrame | None:
@@ -185,9 +185,9 @@ class Rollup:
     def enrichment(self) -> pl.LazyFrame | None:
         """Per-(src, day) enrichment (the overlay of enrichment tables when given), or None when there is none."""
         if self.enrichment_path is not None:
-            return pl.scan_parquet(self.enrichment_path)
+            return pl.scan_parquet(self.enrichment_path, glob=False)
         path = self.path / ru.ENRICHMENT_FILE
-        return pl.scan_parquet(path) if path.exists() else None
+        return pl.scan_parquet(path, glob=False) if path.exists() else None
 
     @property
     def day_states(self) -> dict[dt.date, Path]:
@@ -216,7 +216,7 @@ class Rollup:
     def own_enrichment(self) -> pl.LazyFrame | None:
         """Per-(src, day) enrichment from the data's own columns only (no enrichment tables laid over it)."""
         path = self.path / ru.ENRICHMENT_FILE
-        return pl.scan_parquet(path) if path.exists() else None
+        return pl.scan_parquet(path, glob=False) if path.exists() else None
 
     @property
     def dst_pairs(self) -> pl.LazyFrame | None:
@@ -612,7 +612,7 @@ class _DayBuilder:
         if previous is not None and _read_json(previous / ru.META).get("unicorn_min_packets") == min_packets:
             held = rd.held_days(previous)
             try:
-                old = pl.read_parquet(previous / SESSIONS)
+                old = pl.read_parquet(previous / SESSIONS, glob=False)
             except OSError:
                 pass
             else:
@@ -765,7 +765,7 @@ def _frame(where: tuple[str, Any], day: str, opts: LoadOptions) -> pl.LazyFrame:
     kind, what = where
     if kind == "direct":
         return Dataset([what.group], [], opts).read_unit(what, LoadStats())
-    return pl.scan_parquet(rd.day_part(Path(what), dt.date.fromisoformat(day)) / "*.parquet")
+    return pl.scan_parquet(parquet_files(rd.day_part(Path(what), dt.date.fromisoformat(day))), glob=False)
 
 
 def split_input(job: dict[str, Any], progress: Callable[[LoadStats, str, float | None], None] | None = None) -> float:
@@ -835,12 +835,12 @@ def unreadable_parquet(files: Sequence[Path]) -> InputError | None:
     Read a column at a time (the memory of one column of one file); only after a read failed."""
     for path in files:
         try:
-            names = pl.scan_parquet(path).collect_schema().names()
+            names = pl.scan_parquet(path, glob=False).collect_schema().names()
         except pl.exceptions.PolarsError as exc:
             return InputError(f"unreadable Parquet: {first_line(exc)}", path=str(path))
         for name in names:
             try:
-                pl.scan_parquet(path).select(name).collect()
+                pl.scan_parquet(path, glob=False).select(name).collect()
             except BaseException as exc:  # a panic is a BaseException
                 if not (isinstance(exc, pl.exceptions.PolarsError) or is_panic(exc)):
                     raise
@@ -889,7 +889,7 @@ def build_state(job: dict[str, Any]) -> float:
         held = held_day(packets)
         rd.build_day_state(drop_refs(held), tmp, held=held is not packets)
         write_day_packets(held, tmp)
-        write_day_bursts(day_packets_glob(tmp), tmp / bursts.DAY_FILE)
+        write_day_bursts(day_packets_files(tmp), tmp / bursts.DAY_FILE)
         if held is not packets:  # in memory: grouped here, not read back from the packet table (day_files' way)
             fk.write_day_fingerprints(tmp, lambda: held, table=False)
         _write_json(tmp / DAY_CAPTURES, captures)
@@ -920,7 +920,7 @@ def day_port_day(job: dict[str, Any]) -> tuple[rd.DayFiles, bool, float]:
     t0 = time.perf_counter()
     # a day the extended rollup held is re-checked against every session only when a new one may be among its keys
     held = rd.held_port_day(state, *job["held"]) if job.get("held") else None
-    sessions = None if held else pl.read_parquet(job["sessions"])
+    sessions = None if held else pl.read_parquet(job["sessions"], glob=False)
     with _direct_unchanged(job):
         files = rd.day_files(dt.date.fromisoformat(day), state, sessions,
                              lambda: rd.concat_frames([_frame(w, day, job["opts"]) for w in job["frames"]]),
@@ -949,6 +949,13 @@ def _with_log_year(identity: dict[str, Any], opts: LoadOptions, days: Path) -> d
     if identity["format"] != netfilter_log.FORMAT or opts.year is not None:
         return identity
     return {**identity, "syslog_end_year": netfilter_log.year_today(_log_last_day(identity, days))}
+
+
+def year_notes(rollup: Rollup) -> list[str]:
+    """One note per LOG input of *rollup* whose syslog times carry no year, read without ``--year``: the year
+    :func:`_with_log_year` gave its last line (:func:`~scantui.io.netfilter_log.year_note`)."""
+    return [netfilter_log.year_note(i["path"], i["syslog_end_year"]) for i in rollup.meta.get("inputs") or ()
+            if i.get("syslog_end_year") is not None]
 
 
 def _log_last_day(identity: dict[str, Any], days: Path) -> int | None:

@@ -206,7 +206,7 @@ from scantui.analysis.fingerprints import (
     KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_candidate, unicorn_eligible, unicorn_key,
 )
 from scantui.analysis.sort_keys import sort_by, sort_key
-from scantui.fsutil import atomic_path
+from scantui.fsutil import atomic_path, parquet_files
 from scantui.io.schema import TS_DTYPE, conform
 
 KEYS = "unicorn_keys.parquet"
@@ -303,7 +303,7 @@ def day_part(folder: Path, day: dt.date) -> Path:
 
 def scan_day(parts: Sequence[Path]) -> pl.LazyFrame:
     """One day's packets from the :func:`day_part` folders of the inputs that cover it (in input order)."""
-    return concat_frames([pl.scan_parquet(part / "*.parquet") for part in parts])
+    return concat_frames([pl.scan_parquet(parquet_files(part), glob=False) for part in parts])
 
 
 def concat_frames(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
@@ -368,8 +368,8 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
     del tooled, classified, small
     if passes > 1:
         for name in names:  # streamed: one row group at a time, in pass order
-            pl.scan_parquet(pieces[name]).sink_parquet(out / name, row_group_size=_row_group(name), engine="streaming",
-                                                       **DAY_CODEC)
+            pl.scan_parquet(pieces[name], glob=False).sink_parquet(out / name, row_group_size=_row_group(name),
+                                                                   engine="streaming", **DAY_CODEC)
             for piece in pieces[name]:
                 piece.unlink()
         cs.write_day_sums(out / PORT_DAY_BASE, out / ENRICHMENT, out / cs.DAY_FILE)  # not held whole: read back
@@ -473,8 +473,8 @@ def port_day_rows(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.
     had without sessions to ``unicorn``. The packets come from ``unicorn_groups`` (keys seen at least
     twice that day); only a session key seen once that day reads the day's *packets* again. Memory: the
     day's ``port_day`` rows, as :func:`write_by_port` (which then sorts these instead of reading them back)."""
-    hits = pl.scan_parquet(state / GROUPS).join(sessions.lazy(), on="unicorn_key", how="semi").drop("unicorn_key")
-    singles = pl.scan_parquet(state / KEYS).filter(pl.col("n") < 2).join(sessions.lazy(), on="unicorn_key", how="semi")
+    hits = pl.scan_parquet(state / GROUPS, glob=False).join(sessions.lazy(), on="unicorn_key", how="semi").drop("unicorn_key")
+    singles = pl.scan_parquet(state / KEYS, glob=False).filter(pl.col("n") < 2).join(sessions.lazy(), on="unicorn_key", how="semi")
     singles = singles.select("unicorn_key").collect()
     frames = [hits]
     if singles.height:
@@ -487,7 +487,7 @@ def port_day_rows(state: Path, sessions: pl.DataFrame, packets: Callable[[], pl.
     )
     moved_cols = [f"moved_{t}" for t in TOOLS]
     moved = moved.collect()
-    rows = pl.read_parquet(state / PORT_DAY_BASE)
+    rows = pl.read_parquet(state / PORT_DAY_BASE, glob=False)
     # only the rows of a moved group change (~3,400 of a dev day's 266 k): found through their sources and
     # set in place, not a left join of every row (0.072-0.082 -> 0.028-0.037 CPU s a dev day)
     src = pl.col("src")
@@ -556,12 +556,12 @@ def extend_range(new: Sequence[str], held: Sequence[str], sessions: pl.DataFrame
     the *new* key files not yet in *sessions*, whose count over *new* and *held* passes *min_packets*."""
     key = "unicorn_key"
     where = _key_range(r, ranges) if ranges > 1 else pl.lit(True)
-    counts = (pl.scan_parquet(list(new), schema=KEY_COUNTS_SCHEMA).filter(where).group_by(key)
+    counts = (pl.scan_parquet(list(new), schema=KEY_COUNTS_SCHEMA, glob=False).filter(where).group_by(key)
               .agg(pl.col("n").cast(pl.UInt64).sum()).join(sessions.lazy(), on=key, how="anti").collect(engine="streaming"))
     if held and counts.height and len(held) < min_packets:  # else every new key's bound passes
         counts = counts.join(_maybe_sessions(held, where, counts, min_packets), on=key, how="semi")
     if held and counts.height:
-        before = (pl.scan_parquet(list(held), schema=KEY_COUNTS_SCHEMA).filter(where)
+        before = (pl.scan_parquet(list(held), schema=KEY_COUNTS_SCHEMA, glob=False).filter(where)
                   .join(counts.lazy().select(key), on=key, how="semi")
                   .group_by(key).agg(pl.col("n").cast(pl.UInt64).sum()))
         counts = pl.concat([counts.lazy(), before]).group_by(key).agg(pl.col("n").sum()).collect(engine="streaming")
@@ -576,7 +576,7 @@ def _maybe_sessions(held: Sequence[str], where: pl.Expr, counts: pl.DataFrame, m
     2.8 CPU s of adding day 84 at 200 M; the rows of two or more are few (57 k of 171 M there: 0.6 CPU s,
     mostly decoding the key column), and the exact counts are then read for the keys left (none there)."""
     key = "unicorn_key"
-    heavy = (pl.scan_parquet(list(held), schema=KEY_COUNTS_SCHEMA).filter(where & (pl.col("n") >= 2))
+    heavy = (pl.scan_parquet(list(held), schema=KEY_COUNTS_SCHEMA, glob=False).filter(where & (pl.col("n") >= 2))
              .join(counts.lazy().select(key), on=key, how="semi")
              .group_by(key).agg(pl.col("n").cast(pl.UInt64).sum().alias("heavy"), pl.len().cast(pl.UInt64).alias("days")))
     bound = (counts.lazy().join(heavy, on=key, how="left")
@@ -587,7 +587,7 @@ def _maybe_sessions(held: Sequence[str], where: pl.Expr, counts: pl.DataFrame, m
 def session_range(job: tuple[list[str], int, int, int]) -> pl.DataFrame:
     """The sessions of key range *r* of *ranges* (job: key files, r, ranges, min_packets)."""
     files, r, ranges, min_packets = job
-    lf = pl.scan_parquet(files, schema=KEY_COUNTS_SCHEMA)
+    lf = pl.scan_parquet(files, schema=KEY_COUNTS_SCHEMA, glob=False)
     if ranges > 1:
         lf = lf.filter(_key_range(r, ranges))
     hot = (lf.group_by("unicorn_key").agg(pl.col("n").cast(pl.UInt64).sum())
@@ -597,7 +597,7 @@ def session_range(job: tuple[list[str], int, int, int]) -> pl.DataFrame:
 
 def day_sessions(keys_file: Path, sessions: pl.DataFrame) -> pl.DataFrame:
     """The sessions among one day's keys (sorted): all :func:`port_day_with` needs of them."""
-    keys = pl.scan_parquet(keys_file).select("unicorn_key").join(sessions.lazy(), on="unicorn_key", how="inner")
+    keys = pl.scan_parquet(keys_file, glob=False).select("unicorn_key").join(sessions.lazy(), on="unicorn_key", how="inner")
     return keys.collect().sort("unicorn_key").cast(dict(SESSIONS_SCHEMA))
 
 
@@ -647,7 +647,7 @@ def held_port_day(state: Path, name: str, changed: Sequence[int]) -> Path | None
             where = functools.reduce(operator.or_, [key == k for k in changed])
         else:
             where = key.is_in(pl.Series(list(changed), dtype=pl.UInt32).implode())
-        if pl.scan_parquet(state / KEYS).select(key).filter(where).head(1).collect().height:
+        if pl.scan_parquet(state / KEYS, glob=False).select(key).filter(where).head(1).collect().height:
             return None
     return target
 
@@ -665,7 +665,7 @@ def write_by_port(port_day: Path, rows: pl.DataFrame | None = None) -> None:
     if target.is_file():
         return
     with atomic_path(target) as tmp:
-        rows = pl.read_parquet(port_day) if rows is None else rows
+        rows = pl.read_parquet(port_day, glob=False) if rows is None else rows
         sort_by(rows, ("kind", "dport", "src"), nulls_last=True).write_parquet(tmp, row_group_size=NARROW_ROW_GROUP,
                                                                                **DAY_CODEC)
 
@@ -872,7 +872,7 @@ def scan_dst_pairs(rollup: Path) -> pl.LazyFrame | None:
     files = dst_pair_files(rollup)
     if files is None:
         return None
-    return pl.scan_parquet(files) if files else pl.LazyFrame(schema=PAIRS_SCHEMA)
+    return pl.scan_parquet(files, glob=False) if files else pl.LazyFrame(schema=PAIRS_SCHEMA)
 
 
 def held_days(previous: Path) -> set[str]:
@@ -937,7 +937,7 @@ def _src_bounds(files: Sequence[Path]) -> dict[Path, tuple[int, int] | None]:
     state holds the sources of one range of the merge that wrote it, so most source ranges of a later
     merge need a few of a table's files, not all of them (an extension read every held file's footer
     once per range and table: 84 full-size days, ~40 k footers for one added day)."""
-    scans = [pl.scan_parquet(f).select(pl.col("src").min().alias("lo"), pl.col("src").max().alias("hi")) for f in files]
+    scans = [pl.scan_parquet(f, glob=False).select(pl.col("src").min().alias("lo"), pl.col("src").max().alias("hi")) for f in files]
     frames = [df for i in range(0, len(scans), 64) for df in pl.collect_all(scans[i:i + 64])]  # a few files' reads at once
     return {f: None if df["lo"][0] is None else (int(df["lo"][0]), int(df["hi"][0])) for f, df in zip(files, frames)}
 
@@ -983,7 +983,7 @@ def _held_nets(old: Path, index: dict) -> pl.DataFrame | None:
     index), summed; None when it has none (written before the index held them)."""
     if index.get("nets") != NETS or not (old / NETS).is_file():
         return None
-    return pl.read_parquet(old / NETS)
+    return pl.read_parquet(old / NETS, glob=False)
 
 
 def _held_bounds(old: Path, index: dict, files: dict[str, list[Path]]) -> dict[Path, tuple[int, int] | None]:
@@ -1036,7 +1036,7 @@ def _day_groups(days: Sequence[DayFiles], ranges: Sequence[tuple[int, int]],
 def _net_rows(files: Sequence[str]) -> dict[str, pl.DataFrame]:
     """Per file (any with a ``src`` column; one without counts its rows under a null ``net``): its rows
     counted per /16 of the source (``net``, ``rows``). One scan per file, a few at once."""
-    scans = [pl.scan_parquet(f, schema=pl.Schema({"src": pl.UInt32()}), missing_columns="insert", extra_columns="ignore")
+    scans = [pl.scan_parquet(f, schema=pl.Schema({"src": pl.UInt32()}), missing_columns="insert", extra_columns="ignore", glob=False)
              .group_by((pl.col("src") // 65536).alias("net")).agg(pl.len().alias("rows")) for f in files]
     frames = [df for i in range(0, len(scans), 64) for df in pl.collect_all(scans[i:i + 64])]
     return dict(zip(files, frames))
@@ -1058,7 +1058,7 @@ def _day_partials(days: Sequence[DayFiles], where: pl.Expr, *, collect: bool = F
     Grouped by packed keys where the rows allow (:func:`_packed_partials`: then ``ordered``)."""
     paths = [str(d.port_day) for d in days]
     file_day = dict(zip(paths, [d.day for d in days]))
-    rows = (pl.scan_parquet(paths, include_file_paths="_file").filter(where)
+    rows = (pl.scan_parquet(paths, include_file_paths="_file", glob=False).filter(where)
             .with_columns(pl.col("_file").replace_strict(file_day, return_dtype=pl.Date()).alias("day")).drop("_file")
             .collect())
     names = rows["sensor"].unique()
@@ -1178,7 +1178,7 @@ def _packed_partials(rows: pl.LazyFrame, first: dt.date, sensors: Sequence[str],
 
 def _tool_sums(port_day: Path, sign: int, where: pl.Expr) -> pl.LazyFrame:
     """A :data:`BASE` row per (src, kind) holding *sign* times the file's tool counts and nothing else."""
-    return pl.scan_parquet(port_day).filter(where).group_by("src", "kind").agg(
+    return pl.scan_parquet(port_day, glob=False).filter(where).group_by("src", "kind").agg(
         *[(pl.col(c).cast(pl.Int64).sum() * sign).alias(c) for c in ru.TOOL_COLUMNS]
     ).with_columns(pl.lit(0, pl.UInt64()).alias("packets"), pl.lit(None, ru.TS_DTYPE).alias("first_ts"),
                    pl.lit(None, ru.TS_DTYPE).alias("last_ts"), pl.lit(0, pl.UInt32()).alias("days"),
@@ -1267,7 +1267,7 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     def held(table: str) -> list[pl.LazyFrame]:
         files = [] if old is None else [str(f) for f in old[table]]
         schema = {SRC_DAYS: SRC_DAYS_SCHEMA, DSTS: PAIRS_SCHEMA, **_SUMS}.get(table) or _SCHEMAS[table]
-        return [pl.scan_parquet(files, schema=schema).filter(where)] if files else []
+        return [pl.scan_parquet(files, schema=schema, glob=False).filter(where)] if files else []
 
     counts = []
     wanted = pl.DataFrame(schema=PAIRS_SCHEMA)
@@ -1289,7 +1289,7 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
         if known.height:
             candidates = wanted.join(known, on=keys, how="semi")
             lo, hi = known["src"].min(), known["src"].max()  # the held files are sorted by source
-            seen = (pl.scan_parquet([str(f) for f in old[DSTS]], schema=PAIRS_SCHEMA)
+            seen = (pl.scan_parquet([str(f) for f in old[DSTS]], schema=PAIRS_SCHEMA, glob=False)
                     .filter(where & pl.col("src").is_between(lo, hi))
                     .join(candidates.lazy(), on=pairs, how="semi").collect(engine="streaming"))
             wanted = wanted.join(seen, on=pairs, how="anti")
@@ -1382,7 +1382,7 @@ def distinct_pairs(files: Sequence[str], lo: int, hi: int) -> pl.DataFrame:
     ``unique`` and then a sort of the distinct rows cost about twice as much (84 days' pairs of one range:
     ``benchmarks/RESULTS.md``, "Session 11", wt-merge11). A range too wide for the key, or a null, takes
     that path instead (the same rows). Each file must hold distinct pairs (a day state's ``src_dsts``)."""
-    lf = pl.scan_parquet(list(files), schema=PAIRS_SCHEMA).filter(pl.col("src").is_between(lo, hi))
+    lf = pl.scan_parquet(list(files), schema=PAIRS_SCHEMA, glob=False).filter(pl.col("src").is_between(lo, hi))
     if len(files) == 1:  # one day's pairs (an extension by a day): distinct and sorted already (build_day_state)
         return lf.collect()
     pairs = ["src", "kind", "dst"]
@@ -1480,7 +1480,7 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     *tables* (a full merge): the range's :data:`BASE`, :data:`PORTS`, :data:`PORT_SCANS` and
     :data:`SRC_DAYS` as :func:`_merge_range` just wrote them (the same rows in the same order), not read again.
     """
-    base = tables[BASE] if tables else pl.read_parquet(state / BASE / r.name)
+    base = tables[BASE] if tables else pl.read_parquet(state / BASE / r.name, glob=False)
     base = base.filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
     keys = ["src", "kind"]
     own = layers is None  # the range's own files: no row outside it
@@ -1490,7 +1490,7 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         schema = SRC_DAYS_SCHEMA if table == SRC_DAYS else _SCHEMAS[table]
         if not files:
             return pl.LazyFrame(schema=schema)
-        lf = pl.scan_parquet([str(f) for f in files], schema=schema)
+        lf = pl.scan_parquet([str(f) for f in files], schema=schema, glob=False)
         lf = lf if own else lf.filter(r.where)
         return lf if touched is None or not only_touched else lf.join(touched.lazy(), on=keys, how="semi")
 
@@ -1528,7 +1528,7 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         # read once: the untouched sources' rows are kept, the touched ones' updated (its ``ports`` are src_totals')
         # only the columns kept (the volume is recomputed), split by one packed-key mask (not two joins)
         kept = _PORT_SIDE + (_SCHEDULE if same_window else ())
-        held_profile = pl.scan_parquet(folder / ru.SRC_PROFILE).filter(r.where).select(*keys, *kept).collect()
+        held_profile = pl.scan_parquet(folder / ru.SRC_PROFILE, glob=False).filter(r.where).select(*keys, *kept).collect()
         hit = held_profile.select(_src_kind_key().is_in(touched.select(_src_kind_key()).to_series().implode()).fill_null(False)).to_series()
         old_profile = held_profile.filter(~hit)
         old_totals = old_profile.select(*keys, "ports")
@@ -1537,8 +1537,8 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         port_counts = (pl.concat([before.select(*keys, *classes), grown["new_ports"].lazy()])
                        .group_by(keys).agg(pl.col(classes).fill_null(0).sum()).filter(pl.col("ports") > 0)
                        .with_columns(pl.col(classes).cast(pl.UInt32)))
-        intervals_all = pl.scan_parquet(state / INTERVALS / r.name).join(touched.lazy(), on=keys, how="semi")
-        cover = pl.scan_parquet(state / COVER / r.name).join(touched.lazy(), on=keys, how="semi")
+        intervals_all = pl.scan_parquet(state / INTERVALS / r.name, glob=False).join(touched.lazy(), on=keys, how="semi")
+        cover = pl.scan_parquet(state / COVER / r.name, glob=False).join(touched.lazy(), on=keys, how="semi")
         # the held top ports the new days did not touch, beside the touched ones: packets only grow, so
         # a port below a source's tenth before stays below it
         held_top = (before.select(*keys, "top_ports").explode("top_ports").filter(pl.col("top_ports").is_not_null())
@@ -1656,7 +1656,7 @@ def _read_json_file(path: Path):
 def _concat(files: Sequence[Path], schema: pl.Schema, target: Path, sort: list[str] | None, *, compression: str = "zstd",
             row_group_size: int | None = None) -> None:
     """*files* into one, sorted by *sort* (None: the files' rows in the files' order)."""
-    lf = pl.scan_parquet([str(f) for f in files]) if files else pl.LazyFrame(schema=schema)
+    lf = pl.scan_parquet([str(f) for f in files], glob=False) if files else pl.LazyFrame(schema=schema)
     lf = lf.select(schema.names()).cast(dict(schema))
     (lf if sort is None else lf.sort(sort, nulls_last=True)).sink_parquet(
         target, compression=compression, row_group_size=row_group_size, engine="streaming")
@@ -1671,7 +1671,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def _rows(path: str) -> int:
-    return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    return int(pl.scan_parquet(path, glob=False).select(pl.len()).collect().item())
 
 
 # ---------------------------------------------------------------- one input, start to end

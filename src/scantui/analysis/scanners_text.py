@@ -21,14 +21,13 @@ strings); :func:`scanners_pieces` the same bytes a slice of rows at a time. :fun
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import polars as pl
 
-from scantui.safetext import csv_safe, json_safe, unsafe_class_for_polars
+from scantui.safetext import csv_safe, csv_writer, json_safe, unsafe_class_for_polars
 
 DIGITS = 4
 _INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
@@ -350,13 +349,13 @@ def _csv_bytes(df: pl.DataFrame, columns: Sequence[str]) -> bytes:
 
 def _csv_line(cells: Sequence[object]) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(cells)
+    csv_writer(buf).writerow(cells)
     return buf.getvalue()
 
 
 def _rows_csv(rows: list[dict], columns: Sequence[str]) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv_writer(buf)
     writer.writerow([csv_safe(c) for c in columns])
     for row in rows:
         writer.writerow([_csv_cell(row.get(c)) for c in columns])

@@ -259,7 +259,7 @@ def match_span(dst: np.ndarray, ts: np.ndarray, telescope: Sequence[tuple[int, i
 
 def day_telescope(day_totals: Path) -> int:
     """The test's telescope size for a day: its distinct destinations, summed over sensors."""
-    return int(pl.read_parquet(day_totals, columns=["dsts"])["dsts"].sum() or 0)
+    return int(pl.read_parquet(day_totals, columns=["dsts"], glob=False)["dsts"].sum() or 0)
 
 
 def write_day(packets: pl.LazyFrame, state: Path) -> None:
@@ -271,7 +271,7 @@ def write_day(packets: pl.LazyFrame, state: Path) -> None:
     if pairs.height and size:
         groups = candidate_probes(packets, pairs)
         if groups.height:
-            day = pl.read_parquet(state / DAY_TOTALS, columns=["day"])["day"].min()
+            day = pl.read_parquet(state / DAY_TOTALS, columns=["day"], glob=False)["day"].min()
             found = match_pairs(groups, size, day)
     found.write_parquet(state / DAY_FILE)
 
@@ -281,7 +281,7 @@ def merge(states: Sequence[Path], out: Path) -> None:
     files = [s / DAY_FILE for s in states]
     if not all(f.is_file() for f in files):
         return
-    frames = [pl.read_parquet(f).cast(dict(SCHEMA)) for f in files]
+    frames = [pl.read_parquet(f, glob=False).cast(dict(SCHEMA)) for f in files]
     table = pl.concat(frames) if frames else pl.DataFrame(schema=SCHEMA)
     table.sort("src", "day", "dport").write_parquet(out / TABLE)
 
@@ -289,7 +289,7 @@ def merge(states: Sequence[Path], out: Path) -> None:
 def scan(rollup: Path) -> pl.LazyFrame | None:
     """The rollup's walk matches, or None in a rollup built without them."""
     path = rollup / TABLE
-    return pl.scan_parquet(path) if path.is_file() else None
+    return pl.scan_parquet(path, glob=False) if path.is_file() else None
 
 
 #: :func:`walk_sources`' columns.

@@ -9,6 +9,7 @@ import click
 
 from scantui.cli.output import message, print_json, print_mapping, write_out
 from scantui.cli.write_errors import writes
+from scantui.present import name_cell
 
 
 def _known_zone(_ctx, _param, value: str) -> str:
@@ -23,23 +24,27 @@ def _known_zone(_ctx, _param, value: str) -> str:
     return value
 
 
-# names of other formats: ``ingest`` writes Parquet only, and a Parquet file under such a name misleads whoever opens it
+# names of other formats: ``ingest`` and ``enrich`` write Parquet only, and a Parquet file under such a name misleads whoever opens it
 _NOT_PARQUET = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".log", ".pcap", ".pcapng", ".cap",
                 ".gz", ".zst", ".bz2", ".xz", ".ips", ".lst", ".arrow", ".feather")
 
 
-def _parquet_name(_ctx, _param, value: Path) -> Path:
-    """*value* unless its suffix names another format: a usage error then, before any input is read."""
-    if value.suffix.lower() in _NOT_PARQUET:
-        raise click.BadParameter(f"ingest writes Parquet only; {value.suffix!r} names another format "
-                                 "(use a .parquet name, or a folder with --partition-by)")
-    return value
+def check_parquet_name(out: Path, command: str, *, folder: bool = False) -> None:
+    """A usage error, before any input is read, when the Parquet output file's suffix names another format
+    (``ingest``, ``enrich``). A *folder* (``ingest --partition-by``) is a folder whatever its name: ``-o x.csv`` is
+    then a folder of Parquet files."""
+    if not folder and out.suffix.lower() in _NOT_PARQUET:
+        hint = "a .parquet name, or a folder with --partition-by" if command == "ingest" else "a .parquet name"
+        raise click.BadParameter(f"{command} writes Parquet only; {out.suffix!r} names another format (use {hint})",
+                                 ctx=click.get_current_context(), param_hint="'-o' / '--output'")
 
 
 def load_options(func):
     """Options every command that reads data takes."""
 
-    @click.option("--year", type=int, default=None, help="Year for syslog timestamps without one (default: this year).")
+    @click.option("--year", type=click.IntRange(1, 9999), default=None, metavar="N",
+                  help="Year of the first line of a syslog LOG whose timestamps carry none (default: its last line is "
+                       "taken to be of the past twelve months, and a note says which year).")
     @click.option("--tz", default="UTC", show_default=True, callback=_known_zone,
                   help="Time zone of timestamps that carry none.")
     @click.option("--allow-truncated", is_flag=True, help="Skip (and count) a record cut off at the end of a capture, or a CSV/LOG last line without a line end, instead of failing.")
@@ -159,7 +164,18 @@ def open_workspace(paths, load_opts, telescope):
     task = Task()
     ws = Workspace.open(paths, load_opts, telescope, task=task, runner=command_runner())
     run_with_progress(ws.rollup, ws.dataset.stats, ws.dataset.total_bytes, "rolling up", task=task)
+    _notes(ws.year_notes())
     return ws
+
+
+def _notes(notes, said: set[str] | None = None) -> None:
+    """Each of *notes* on stderr as ``scantui: note: ...`` (never on stdout: ``--json`` stays one document); with
+    *said*, only those not said before (``rollup --follow``)."""
+    for note in notes:
+        if said is None or note not in said:
+            message(f"scantui: note: {note}")
+            if said is not None:
+                said.add(note)
 
 
 @click.command("open", hidden=True)
@@ -217,6 +233,7 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
     ws = Workspace.open(paths, load_opts, telescope, task=task, runner=command_runner())
     dataset = ws.dataset
     summary = run_with_progress(lambda: ws.summary(rules), dataset.stats, dataset.total_bytes, "reading", task=task)
+    _notes(ws.year_notes())
     if summary["organizations"]["known_from"] == ["rules"]:
         from scantui.analysis.scanners import NO_ENRICHMENT_NOTE
 
@@ -239,8 +256,9 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
         from scantui.cli.output import print_csv
 
         print_csv([{"key": k, "value": v} for k, v in _flatten(summary)], ("key", "value"))
-    else:
-        print_mapping("scantui info", list(_flatten(summary)))
+    else:  # a sensor's name cut in the table (name_cell), whole in --json/--csv
+        sensors = {f"sensors.{name}": f"sensors.{name_cell(name)}" for name in summary.get("sensors") or {}}
+        print_mapping("scantui info", [(sensors.get(k, k), v) for k, v in _flatten(summary)])
 
 
 def _with_walk(summary, rollup):
@@ -273,8 +291,8 @@ def _flatten(doc, prefix=""):
 
 @click.command("ingest")
 @PATHS
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), callback=_parquet_name,
-              help="Output Parquet file, e.g. OUT.parquet (or folder with --partition-by); Parquet only: a name ending .csv, .json, .pcap, ... is refused.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="Output Parquet file, e.g. OUT.parquet (Parquet only: a file name ending .csv, .json, .pcap, ... is refused); with --partition-by the folder to write, whatever its name.")
 @click.option("--partition-by", type=click.Choice(["day"]), default=None, help="Write a hive-partitioned folder, one partition per UTC day.")
 @click.option("--sort", "sort_by_ts", is_flag=True, help="Sort packets by time (needs memory for the whole table).")
 @load_options
@@ -284,8 +302,10 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
     import polars as pl
 
     from scantui.cli.progress import run_with_progress
+    from scantui.io import netfilter_log
     from scantui.io.write import write_parquet
 
+    check_parquet_name(out, "ingest", folder=partition_by is not None)
     dataset = _open(paths, load_opts)
     # a reader that fails ends its stream: the writer finishes before the error is raised and the file removed
     dataset.stats.defer_errors = True
@@ -298,6 +318,8 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
                           check=lambda: (dataset.stats.raise_error(), dataset.check_unchanged()))
 
     run_with_progress(write, dataset.stats, dataset.total_bytes, "ingesting")
+    _notes(netfilter_log.year_note(f.path, year) for f in dataset.inputs
+           if f.format == netfilter_log.FORMAT and (year := netfilter_log.end_year(f.path, load_opts)) is not None)
     written = (pl.scan_parquet(str(out), hive_partitioning=partition_by is not None, glob=False)  # "[1]" is a name
                .select(pl.len()).collect().item())
     skipped = dataset.stats.skipped()
@@ -352,7 +374,12 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
     except InputError as exc:
         raise InputError(exc.why, where="--keep-ports") from None
 
+    said: set[str] = set()
+
     def say(update) -> None:
+        from scantui.analysis.rollup_cache import year_notes
+
+        _notes(year_notes(update.rollup), said)
         for port in ports:  # the rollup folder gains port_lists/ (see scantui.analysis.port_lists)
             t0 = time.perf_counter()
             if keep_port_list(update.rollup, (port,)) is not None and not as_json:

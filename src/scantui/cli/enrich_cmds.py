@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options
+from scantui.cli.data_cmds import PATHS, RULES_OPTION, check_parquet_name, list_output_options, load_options
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.cli.write_errors import writes
 
@@ -32,7 +32,7 @@ def _note(text: str) -> None:
 
 @click.command("enrich")
 @PATHS
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help="The enrichment table to write (Parquet).")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help="The enrichment table to write (Parquet only: a name ending .csv, .json, ... is refused).")
 @click.option("--mmdb", "mmdb", multiple=True, metavar="FILE",
               help="An MMDB database (IPinfo ASN/country/Lite, MaxMind GeoLite2 ASN/Country/City); repeat for several. "
                    "Replaces the configured ones.")
@@ -56,6 +56,7 @@ def enrich_cmd(paths, out, mmdb, token, offline, refresh_days, timeout, cache_pa
     from scantui.enrich.sources import configured_sources
     from scantui.enrich.table import write_table
 
+    check_parquet_name(out, "enrich")
     settings = enrich_settings(token=token, mmdb=mmdb, rules=rules_path, cache=cache_path, use_cache=not no_cache,
                                offline=offline, refresh_days=refresh_days, timeout=timeout)
     rules = load_rules(settings.rules)

@@ -140,10 +140,12 @@ def _resolve_group(group_id, store, labels_path, workspace, query):
             raise InputError(f"no suggestion {group_id} ({len(groups)} suggested: "
                              f"{groups[0].group + '..' + groups[-1].group if groups else 'none'})", where="--group")
         return "suggestion", list(found.member_ips), None
-    known = ", ".join(store.ids[:10]) if store is not None else ""
-    where = str(store.path) if store is not None else (labels_path or DEFAULT_LABELS)
+    if store is None:  # (no labels file: saying "not in the labels file" sent users looking for one that is not there)
+        raise InputError(f"no group {group_id!r}: no labels file ({DEFAULT_LABELS} is not here; --labels FILE names "
+                         "one), and suggestion ids look like S01", where="--group")
+    known = ", ".join(store.ids[:10])
     raise InputError(f"no group {group_id!r} in the labels file" + (f" (it has: {known})" if known else "")
-                     + "; suggestion ids look like S01", path=where)
+                     + "; suggestion ids look like S01", path=str(store.path))
 
 
 def _print_track(group_id, origin, title, doc) -> None:

@@ -35,7 +35,7 @@ SHOW_COLUMNS = ("name", "entries", "addresses", "category", "format", "imported"
 def lists_group(ctx: click.Context, fmt: str) -> None:
     """Known-scanner lists: import, show, export, remove (stored beside the config file).
 
-    Bare ``scantui lists [--json|--jsonl|--csv]`` is ``lists show``."""
+    Bare `scantui lists [--json|--jsonl|--csv]` is `scantui lists show`."""
     if ctx.invoked_subcommand is None:
         _show(fmt)
 

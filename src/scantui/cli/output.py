@@ -17,7 +17,6 @@ printed at its natural width, every cell on one line, so nothing is cut or folde
 from __future__ import annotations
 
 import codecs
-import csv
 import errno
 import io
 import json
@@ -27,7 +26,7 @@ from typing import Any
 
 import click
 
-from scantui.safetext import csv_safe, json_safe, safe_line
+from scantui.safetext import csv_safe, csv_writer, json_safe, safe_line
 
 __all__ = ["message", "print_csv", "print_csv_pieces", "print_json", "print_json_encoded", "print_jsonl",
            "print_mapping", "json_text", "growing_slices", "print_table", "stderr_console",
@@ -155,7 +154,7 @@ def print_csv_pieces(pieces: Iterable[Sequence[Mapping[str, Any]]], columns: Seq
     """:func:`print_csv` of the rows of *pieces*, each piece converted when the one before was written
     (without the header line when told: it was written already)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv_writer(buf)
     if header:
         writer.writerow([csv_safe(c) for c in columns])
     for piece in pieces:

@@ -16,7 +16,7 @@ from scantui.cli.collab_cmds import search_options
 from scantui.cli.data_cmds import PATHS, load_options, open_workspace, output_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_table
 from scantui.errors import InputError
-from scantui.present import sensors_cell
+from scantui.present import name_cell, sensors_cell
 
 SENSOR_COLUMNS = ("sensor", "packets", "probes", "sources", "space", "days", "first_day", "last_day")
 SOURCE_COLUMNS = ("src", "packets", "probes", "ports", "days", "first_day", "last_day")
@@ -42,7 +42,7 @@ def sensors_cmd(paths, query, only, not_, load_opts, telescope, fmt):
         names = [s.sensor for s in summary]
         for option, name in (("--only", only), ("--not", not_)):
             if name not in names:
-                known = ", ".join(names) if names else "none"
+                known = ", ".join(map(name_cell, names)) if names else "none"
                 raise InputError(f"no sensor {name!r} in the data (sensors: {known})", where=option)
         if only == not_:
             raise click.UsageError("--only and --not name the same sensor")
@@ -64,16 +64,19 @@ def sensors_cmd(paths, query, only, not_, load_opts, telescope, fmt):
 
 
 def _print_tables(doc: dict, scans: list) -> None:
-    rows = [[str(r[c]) if r[c] is not None else "-" for c in SENSOR_COLUMNS] for r in doc["sensors"]]
+    # names cut in the table (name_cell); --json/--csv carry them whole
+    rows = [["-" if r[c] is None else name_cell(r[c]) if c == "sensor" else str(r[c]) for c in SENSOR_COLUMNS]
+            for r in doc["sensors"]]
     print_table(f"sensors: {len(rows)}", list(SENSOR_COLUMNS), rows)
     if "only" not in doc:
         if len(rows) < 2:
             message("scantui: note: fewer than two sensors in the data: nothing to compare")
         return
-    seen = f"seen by {doc['only']} but not by {doc['not']}"
+    only, not_ = name_cell(doc["only"]), name_cell(doc["not"])
+    seen = f"seen by {only} but not by {not_}"
     print_table(f"sources {seen}: {len(doc['sources']):,}", list(SOURCE_COLUMNS),
                 [[str(r[c]) for c in SOURCE_COLUMNS] for r in doc["sources"]])
-    print_table(f"scans covering {doc['only']}'s space but not {doc['not']}'s: {len(doc['scans']):,}",
+    print_table(f"scans covering {only}'s space but not {not_}'s: {len(doc['scans']):,}",
                 ["port", "day", "key", "n", "found on", "reached", "score"],
                 [[str(c.port), c.day.isoformat(), c.key.text, str(c.n_sources), *sensors_cell(c), f"{c.score:.1f}"]
                  for c in scans])

@@ -294,7 +294,7 @@ def read_list(path: Path) -> KnownList:
         return hit[1]
     try:
         meta = json.loads(pl.read_parquet_metadata(path).get(_META_KEY) or "{}")
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path, glob=False)
         frame = frame.select([pl.col(c).cast(t) for c, t in _SCHEMA.items()])
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line naming it
         raise InputError(f"not a scantui list ({type(exc).__name__}); import it again", path=path) from None
@@ -392,10 +392,10 @@ def export_text(entries: pl.DataFrame, fmt: str) -> str:
 def export_pieces(entries: pl.DataFrame, fmt: str, slices: Iterable[tuple[int, int]]) -> Iterator[str]:
     """:func:`export_text` in pieces, one for each (start, length) of *slices* (covering the rows in order),
     each made when the one before was taken (the CSV header in the first, or alone when there are no rows)."""
-    if fmt == "csv":
-        from scantui.safetext import csv_safe
+    from scantui.safetext import csv_safe, csv_writer
+
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     if fmt == "csv":
         writer.writerow(["ip", "name", "category"])
     for start, n in slices:

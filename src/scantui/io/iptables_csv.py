@@ -98,7 +98,7 @@ def _scan_csv(path: str, separator: str, end: TextEnd | None = None) -> pl.LazyF
     """
     kind = compressed.compression(path)
     if kind is None:
-        return pl.scan_csv(path, separator=separator, **_CSV_OPTIONS)
+        return pl.scan_csv(path, separator=separator, glob=False, **_CSV_OPTIONS)  # "[1]" is a name
     first = compressed.head(path, _HEAD_BYTES, kind, allow_cut=True)
     names = pl.read_csv(first.partition(b"\n")[0] + b"\n", separator=separator, n_rows=0, **_CSV_OPTIONS).columns
     schema = pl.Schema({name: pl.String for name in names})

@@ -169,7 +169,7 @@ class Dataset:
             self._lf = None
             if _is_file(self.decoded_path):
                 _restore_stats(self.decoded_path, self.stats)
-                self._lf = pl.scan_parquet(self.decoded_path)
+                self._lf = pl.scan_parquet(self.decoded_path, glob=False)
 
     @property
     def total_bytes(self) -> int:
@@ -237,7 +237,7 @@ def _decoded_copy(lf: pl.LazyFrame, path: Path, stats: LoadStats) -> pl.LazyFram
             stats.raise_error()  # a stream that ended on a latched error is not a complete copy
             if closing():
                 raise InputError("interrupted while decoding", path=path)
-    return pl.scan_parquet(path)
+    return pl.scan_parquet(path, glob=False)
 
 
 def _restore_stats(path: Path, stats: LoadStats) -> None:

@@ -72,6 +72,13 @@ def end_year(path: str | os.PathLike[str], opts: LoadOptions) -> int | None:
     return year_today(last_month_day(path))
 
 
+def year_note(path: str | os.PathLike[str], year: int) -> str:
+    """What both front ends say once for a LOG input read without ``--year`` whose syslog times carry no year:
+    the year its last line was given (:func:`end_year`) and how to choose another."""
+    return (f"{os.fspath(path)}: syslog times carry no year: {year} taken for its last line (the past twelve "
+            "months); --year N sets the year of its first line")
+
+
 def year_today(last: int | None) -> int | None:
     """The year today's reading gives a last syslog line on ``month * 32 + day`` *last* (None: no such line)."""
     if last is None:
@@ -215,7 +222,7 @@ _LINES = dict(has_header=False, separator="\x1f", quote_char=None, schema={"line
 def _read_lines(path: str, end: TextEnd | None = None) -> pl.LazyFrame:
     kind = compressed.compression(path)
     if kind is None:
-        lines = pl.scan_csv(path, **_LINES)
+        lines = pl.scan_csv(path, glob=False, **_LINES)  # "[1]" is a name
     else:  # a block of whole lines at a time
         lines = compressed.scan_text(path, kind, lambda block: pl.read_csv(block, **_LINES),
                                      pl.Schema({"line": pl.String}), "log", end=end)

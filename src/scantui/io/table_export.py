@@ -10,7 +10,6 @@ order. The file appears complete or not at all (:func:`scantui.fsutil.atomic_pat
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import ipaddress
 import json
@@ -20,7 +19,7 @@ import polars as pl
 
 from scantui.errors import InputError
 from scantui.fsutil import atomic_path
-from scantui.safetext import csv_safe
+from scantui.safetext import csv_safe, csv_writer
 
 FORMATS = ("csv", "parquet", "ips")
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".txt": "ips", ".ips": "ips", ".lst": "ips"}
@@ -79,7 +78,7 @@ def write_table(frame: pl.DataFrame, path: Path | str, fmt: str | None = None, *
                 seen = dict.fromkeys(ip for ip in map(_ip, frame[ip_column].to_list()) if ip is not None)
                 out.write("".join(f"{csv_safe(ip)}\n" for ip in seen))
                 return len(seen)
-            writer = csv.writer(out, lineterminator="\n")
+            writer = csv_writer(out)
             writer.writerow([csv_safe(c) for c in frame.columns])
             for row in frame.iter_rows():
                 writer.writerow([_cell(v) for v in row])

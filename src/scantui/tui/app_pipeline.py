@@ -20,7 +20,7 @@ from textual import work
 from textual.worker import get_current_worker
 
 from scantui.io import read_panics
-from scantui.safetext import safe_text
+from scantui.safetext import safe_line, safe_text
 from scantui.tui.messages import LoadProgress, StepDone, StepFailed
 from scantui.tui.state import DataState, error_text
 
@@ -134,7 +134,10 @@ class PipelineMixin:
 
     def on_step_done(self, message: StepDone) -> None:
         state = self.state
-        if message.step == "overview":
+        if message.step == "rollup":
+            for note in state.year_notes:  # a yearless syslog LOG input: which year was taken, how to choose another
+                self.notify(safe_line(note), title="LOG year", timeout=15, markup=False)
+        elif message.step == "overview":
             self.overview = state.overview
         elif message.step == "scanners":
             self.loading = False

@@ -101,6 +101,7 @@ class DataState:
         self.workspace: Workspace | None = None
         self.dataset: Dataset | None = None
         self.rollup: Rollup | None = None
+        self.year_notes: list[str] = []
         self.telescope_size: int | None = None
         self.telescope_from: str | None = None
         self.overview: Overview | None = None
@@ -143,6 +144,7 @@ class DataState:
             self.open_inputs()
         task = progress if isinstance(progress, Task) else Task(progress) if progress is not None else self.step_task("rollup")
         self.rollup = self.workspace.rollup(task)
+        self.year_notes = self.workspace.year_notes(task)  # notified once by the App (LOG inputs without a year)
         return self.rollup
 
     def resolve_telescope(self) -> tuple[int, str]:

@@ -160,6 +160,14 @@ class Workspace:
                                        runner=self.runner))
         return found[0]
 
+    def year_notes(self, task: Task | None = None) -> list[str]:
+        """One note per LOG input whose syslog times carry no year, read without ``--year``: the year its last line
+        was given (:func:`~scantui.analysis.rollup_cache.year_notes`: from the rollup's inputs, nothing read again). The
+        CLI writes them on stderr, the TUI notifies them."""
+        from scantui.analysis.rollup_cache import year_notes
+
+        return year_notes(self.rollup(task))
+
     def packets(self, task: Task | None = None) -> pl.LazyFrame:
         """The packets, lazily: once the rollup is open, a non-Parquet input is read from its decoded copy in
         the cache (decoded once, by the first build), never decoded again."""
