@@ -65,3 +65,13 @@ def test_csv_formulas_are_neutralised():
     assert csv_safe("\r=1").startswith("\\x0d")
     assert csv_safe("ordinary") == "ordinary"
     assert csv_safe("a\x1b[31m") == "a\\x1b[31m"
+
+
+def test_safe_value_cuts_what_is_shown_escapes_included():
+    from scantui.safetext import SHOWN_CHARS, safe_value
+
+    assert safe_value("scan1.example.test") == "scan1.example.test"
+    assert safe_value("h" * 500) == "h" * (SHOWN_CHARS - 1) + "…"
+    hostile = safe_value("\x1b" * 100)  # escaped first, then cut: 64 characters shown, not 400
+    assert len(hostile) == SHOWN_CHARS and hostile.startswith("\\x1b\\x1b") and "\x1b" not in hostile
+    assert safe_value("[bold]x\ny", limit=8) == "[bold]x…"  # markup stays text; cut inside an escape
