@@ -1,5 +1,6 @@
-"""The footer at 80 columns and what ``?`` lists: a screen's own keys always show, the App's that do not fit are
-left out whole (never a cut word such as ``2 Sca``), and ``/`` shows only where it filters something."""
+"""The footer at 80 columns, what ``?`` lists and the forms' key hints: a screen's own keys always show, the App's
+that do not fit are left out whole (never a cut word such as ``2 Sca``), ``/`` shows only where it filters
+something, and a hint names only keys that do something there."""
 
 from __future__ import annotations
 
@@ -75,3 +76,23 @@ def test_left_out_takes_app_keys_from_the_end_but_never_help():
     assert left_out(keys, 30) == {4}
     assert left_out(keys, 20) == {3, 4}
     assert left_out(keys, 10) == {1, 3, 4}  # the screen's key and ? stay even when the row is too narrow
+
+
+def test_a_prompt_says_tab_only_with_fields_to_tab_to(tiny_parquet, tui_cache):
+    """The time range prompt has one field: 'tab: next' there was a key that did nothing; the search options
+    have three."""
+    from scantui.tui.screens.prompt import PromptScreen
+
+    async def scenario(app, pilot):
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.query_one("#prompt-box").border_subtitle == "enter: apply · escape: cancel"
+        await pilot.press("escape", "3")
+        await settle(app, pilot)
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PromptScreen) and len(app.screen.fields) == 3
+        assert app.screen.query_one("#prompt-box").border_subtitle == "enter: apply · tab: next · escape: cancel"
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)

@@ -47,6 +47,7 @@ def test_overview_rows_and_the_comparison(tui_cache, tmp_path):
         assert [list(c.source_ips) for c in screen.scans] == [_scan("SA")["sources"]]
         text = screen_text(app)
         assert "sources seen by tel-a, not by hp-b" in text and "scans covering tel-a's space, not hp-b's" in text
+        assert " sources and 1 scan A saw and B did not" in text  # not "1 scans"
         await pilot.press("b")  # B steps past A: with two sensors it stays
         await settle(app, pilot)
         assert (screen.a, screen.b) == ("tel-a", "hp-b")
