@@ -51,20 +51,17 @@ class KeysFooter(Footer):
         kwargs.setdefault("compact", True)
         kwargs.setdefault("show_command_palette", False)
         super().__init__(**kwargs)
-        self._fit: tuple[int, frozenset[int]] | None = None  # (keys composed, left out) at the last compose
+        self._fit: tuple[int, bool] | None = None  # (the composed keys' columns, whether some were left out)
 
     def _row_width(self) -> int:
         return self.size.width or self.app.size.width
 
-    def _keys(self, widgets: list[Any]) -> list[tuple[int, bool, str]]:
-        app_keys = {(a.binding.key, a.binding.action) for a in self.screen.active_bindings.values() if a.node is self.app}
-        return [(key_width(w), (w.key, w.action) in app_keys, w.action) for w in widgets if isinstance(w, FooterKey)]
-
     def compose(self) -> ComposeResult:
         widgets = list(super().compose())
-        keys = self._keys(widgets)
+        app_keys = {(a.binding.key, a.binding.action) for a in self.screen.active_bindings.values() if a.node is self.app}
+        keys = [(key_width(w), (w.key, w.action) in app_keys, w.action) for w in widgets if isinstance(w, FooterKey)]
         out = left_out(keys, self._row_width())
-        self._fit = (len(keys), frozenset(out))
+        self._fit = (sum(w for w, _app, _action in keys) - 1, bool(out))
         n = -1
         for widget in widgets:
             if isinstance(widget, FooterKey):
@@ -74,10 +71,9 @@ class KeysFooter(Footer):
             yield widget
 
     def on_resize(self, _event: events.Resize) -> None:
-        """A new width may fit more (or fewer) of the App's keys: compose again when it does."""
+        """A new width may fit the keys left out, or no longer fit those shown: compose again then."""
         if self._fit is None or not self._bindings_ready:
             return
-        count, out = self._fit
-        keys = self._keys(list(super().compose()))
-        if len(keys) != count or frozenset(left_out(keys, self._row_width())) != out:
+        total, some_out = self._fit
+        if some_out or total > self._row_width():
             self.call_after_refresh(self.recompose)
