@@ -89,3 +89,12 @@ def test_sample_groups_tracked_as_planted():
         assert [s.timing for s in doc.scans] == [s["timing"] for s in planted]
         assert list(doc.sizes) == [len(s["sources"]) for s in planted]
         assert sorted(doc.active_members) == sorted(ip(m) for m in g["members"])
+
+
+def test_who_line_cuts_and_escapes_names_from_the_input():
+    from scantui.analysis.tracking import who_line
+    from scantui.safetext import SHOWN_CHARS
+
+    line = who_line([{"asn": 64500, "as_name": "n" * 500, "org": "o\x1b" * 200, "category": "research"}] * 2)
+    assert "n" * SHOWN_CHARS not in line and "n" * (SHOWN_CHARS - 1) + "… x2" in line
+    assert "\x1b" not in line and "(research) x2" in line and len(line) < 3 * SHOWN_CHARS

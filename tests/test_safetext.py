@@ -86,3 +86,11 @@ def test_csv_line_breaks_round_trip_through_the_csv_module(value):
     assert list(csv.reader(io.StringIO(buf.getvalue(), newline=""))) == [["id", "text", "n"], ["r1", back, "7"],
                                                                          ["r2", "plain", ""]]
     assert buf.getvalue().endswith("\nr2,plain,\n")  # lines end LF, as before
+def test_safe_value_cuts_what_is_shown_escapes_included():
+    from scantui.safetext import SHOWN_CHARS, safe_value
+
+    assert safe_value("scan1.example.test") == "scan1.example.test"
+    assert safe_value("h" * 500) == "h" * (SHOWN_CHARS - 1) + "…"
+    hostile = safe_value("\x1b" * 100)  # escaped first, then cut: 64 characters shown, not 400
+    assert len(hostile) == SHOWN_CHARS and hostile.startswith("\\x1b\\x1b") and "\x1b" not in hostile
+    assert safe_value("[bold]x\ny", limit=8) == "[bold]x…"  # markup stays text; cut inside an escape

@@ -8,7 +8,7 @@ show a group or a candidate scan the same way without importing each other
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from scantui.safetext import safe_line
 
@@ -60,10 +60,11 @@ def cover_cell(cover_multiple: int, union: int, telescope_size: int) -> str:
     return f"{cover_multiple}x {union / telescope_size:.1%}" if telescope_size else f"{cover_multiple}x"
 
 
-def sensors_cell(candidate) -> list[str]:
+def sensors_cell(candidate, name: Callable[[object], str] = name_cell) -> list[str]:
     """(found on, reached) of a candidate scan on data with several sensors: the sensor whose space it was found on
     (``all``: the whole telescope) and the share of each sensor's space it reached. Sensor names
-    are data: each is cut by :func:`name_cell`, and the caller shows them as text, never as markup."""
-    found = name_cell(candidate.sensor) if candidate.sensor is not None else "all"
-    covers = ", ".join(f"{name_cell(c.sensor)} {c.share:.0%}" for c in candidate.sensor_cover if c.reached)
+    are data: each is written by *name* (default :func:`name_cell`: escaped and cut), and the caller shows them as
+    text, never as markup."""
+    found = name(candidate.sensor) if candidate.sensor is not None else "all"
+    covers = ", ".join(f"{name(c.sensor)} {c.share:.0%}" for c in candidate.sensor_cover if c.reached)
     return [found, covers or "-"]

@@ -10,6 +10,8 @@ characters, the BOM), line/paragraph separators and lone surrogates.
 - :func:`safe_line` does the same and escapes newlines and tabs too: one line, for
   titles, table cells and error messages (a file name holding a newline cannot forge a
   second ``scantui: error:`` line).
+- :func:`safe_value` is :func:`safe_line` cut to :data:`SHOWN_CHARS` as shown: one value from the
+  input (a hostname, an AS name, an org, a sensor) inside a line of prose (details, summaries).
 - :func:`safe_markup` additionally escapes Rich markup for places that interpret it.
 - :func:`json_safe` ``\\u``-escapes unsafe characters in an already encoded JSON
   document (the characters are kept, as data, but never raw).
@@ -73,6 +75,20 @@ def safe_text(value: Any, *, limit: int | None = None) -> str:
 def safe_line(value: Any, *, limit: int | None = None) -> str:
     """Like :func:`safe_text`, on one line: newlines and tabs are escaped too."""
     return _UNSAFE_OR_BREAK.sub(_visible, _cut(value, limit))
+
+
+#: The most characters of one untrusted value shown inside a line of prose. Enrichment answers are cut when
+#: stored (:data:`scantui.enrich.answers.LIMITS`); the input's own columns are not (a 500-character hostname
+#: filled 8 lines of a detail), so the views cut them when shown: the full value stays in the data (table
+#: exports, ``--json``/``--csv``).
+SHOWN_CHARS = 64
+
+
+def safe_value(value: Any, *, limit: int = SHOWN_CHARS) -> str:
+    """Like :func:`safe_line`, then cut to *limit* characters as shown (escapes count: a value of control
+    characters cannot grow 4x), ending in ``…`` when cut."""
+    text = safe_line(value)
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
 def safe_markup(value: Any, *, limit: int | None = None) -> str:

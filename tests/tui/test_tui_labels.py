@@ -183,6 +183,7 @@ def test_every_change_is_saved_at_once_and_undone(labels, tui_cache):
         # delete, after a confirmation; escape keeps it
         await press(app, pilot, "delete")
         assert isinstance(app.screen, ConfirmDeleteScreen)
+        assert "y: delete · n, escape: keep" in screen_text(app)  # the box says its keys, as the forms do
         await press(app, pilot, "escape")
         assert on_disk(labels) == before
         await press(app, pilot, "delete", "y")

@@ -47,6 +47,7 @@ def test_overview_rows_and_the_comparison(tui_cache, tmp_path):
         assert [list(c.source_ips) for c in screen.scans] == [_scan("SA")["sources"]]
         text = screen_text(app)
         assert "sources seen by tel-a, not by hp-b" in text and "scans covering tel-a's space, not hp-b's" in text
+        assert " sources and 1 scan A saw and B did not" in text  # not "1 scans"
         await pilot.press("b")  # B steps past A: with two sensors it stays
         await settle(app, pilot)
         assert (screen.a, screen.b) == ("tel-a", "hp-b")
@@ -76,6 +77,31 @@ def test_overview_rows_and_the_comparison(tui_cache, tmp_path):
         assert pl.read_csv(tmp_path / "scans.csv")["sensor"].to_list() == found
 
     run_app(make_app([DATA], tui_cache, window="burst"), scenario, size=(120, 40))
+
+
+def _bar_rows(lines: list[str]) -> int:
+    """How many of the packets-per-day chart's rows hold bars."""
+    top = next(i for i, line in enumerate(lines) if "packets per day" in line)
+    return sum("█" in line for line in lines[top + 1:])
+
+
+def test_the_chart_keeps_its_bars_beside_the_sensors(tui_cache):
+    """At 80x24 the sensors' table left the packets-per-day chart its axis and dates only: there, one line of
+    sensors and at least 3 rows of bars; at 160x48 the table and the bars."""
+    async def scenario(app, pilot):
+        lines = screen_text(app).splitlines()
+        assert app.screen.max_scroll_y == 0
+        assert any(line.startswith(" sensors (s compares two) hp-b 3,287 packets · tel-a 13,023") for line in lines)
+        assert not any("from..to" in line for line in lines)  # the table's header: not at 80x24
+        assert _bar_rows(lines) >= 3
+        await pilot.resize_terminal(160, 48)
+        await settle(app, pilot)
+        lines = screen_text(app).splitlines()
+        assert any("from..to" in line for line in lines) and any(line.split()[1:3] == ["tel-a", "13,023"] for line in lines)
+        assert not any("sensors (s compares two) hp-b" in line for line in lines)
+        assert _bar_rows(lines) >= 20 and app.screen.max_scroll_y == 0
+
+    run_app(make_app([DATA], tui_cache), scenario, size=(80, 24))
 
 
 def test_hostile_sensor_name_is_data_in_the_overview(tui_cache, tmp_path):
@@ -124,10 +150,13 @@ def test_a_long_sensor_name_and_many_sensors_keep_the_figures_on_the_panel(tui_c
         assert any("││ sensors " in line for line in lines)  # the inputs panel's labels are not cut ("se…")
         assert app.screen.max_scroll_y == 0
 
-        await pilot.resize_terminal(80, 24)  # the screen does not scroll: one sensor and how many more
+        await pilot.resize_terminal(80, 24)  # the screen does not scroll: the sensors in one line, the chart's bars
         await settle(app, pilot)
         lines = screen_text(app).splitlines()
-        assert app.screen.max_scroll_y == 0 and any("… and 7 more" in line for line in lines)
+        assert app.screen.max_scroll_y == 0 and not any("more" in line for line in lines)
+        line = next(line for line in lines if "sensors (s compares two)" in line)
+        assert "a" * 23 + "…" in line and "a" * 24 not in line and line.rstrip().endswith("…")
+        assert _bar_rows(lines) >= 3
         assert any("╮" in line for line in lines[1:3])  # the top row's last panel is whole
 
         await pilot.press("s")  # A is the long name: the summary names it in 40 characters, on 2 lines at most

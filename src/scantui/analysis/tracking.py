@@ -54,6 +54,7 @@ from scantui.analysis.collab_types import Timing
 from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.track_types import MemberSplit, TrackDay, TrackPort, TrackResult, TrackScan
 from scantui.analysis.traffic import is_probe
+from scantui.safetext import safe_value
 
 #: A member whose share varies less than this (max - min, in share of the union) keeps "the same share".
 STABLE_SPREAD = 0.02
@@ -240,9 +241,11 @@ def track_group(packets: pl.LazyFrame | PacketSource, members: Sequence[str], *,
 
 
 def who_line(info: Sequence[dict[str, Any]]) -> str:
-    """The members' organizations and ASes, most common first: ``Censys (commercial) x2; AS202425 INT-NETWORK x9``."""
-    names = Counter(" ".join(str(x) for x in (f"AS{m['asn']}" if m.get("asn") else None, m.get("as_name")) if x) for m in info)
-    orgs = Counter(f"{m['org']} ({m.get('category') or '?'})" for m in info if m.get("org"))
+    """The members' organizations and ASes, most common first: ``Censys (commercial) x2; AS202425 INT-NETWORK x9``
+    (the CLI's and the TUI's track; names from the input are data, escaped and cut: :func:`~scantui.safetext.safe_value`)."""
+    names = Counter(" ".join(str(x) for x in (f"AS{m['asn']}" if m.get("asn") else None,
+                                              safe_value(m["as_name"]) if m.get("as_name") else None) if x) for m in info)
+    orgs = Counter(f"{safe_value(m['org'])} ({safe_value(m.get('category') or '?')})" for m in info if m.get("org"))
     parts = [f"{k} x{n}" for k, n in (orgs + Counter({k: v for k, v in names.items() if k})).most_common(4)]
     return "; ".join(parts) or "unknown (no enrichment; see scantui enrich)"
 

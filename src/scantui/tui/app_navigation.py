@@ -63,7 +63,19 @@ class NavigationMixin:
             return False
         if action == "area" and parameters and parameters[0] == self.current_mode and len(self.screen_stack) == 1:
             return False
+        if action == "filter" and not self._filter_here():
+            return False  # not in the footer nor under "everywhere" in ?: the key only says so (on_key)
         return True
+
+    def _filter_here(self) -> bool:
+        """Whether ``/`` filters something here: an area (the scanner list's bar, or the area's own) or a pushed
+        screen with its own filter; a detail or a dissection has none."""
+        return len(self.screen_stack) == 1 or getattr(self.screen, "action_focus_filter", None) is not None
+
+    def on_key(self, event: Any) -> None:
+        """``/`` where there is no filter (its binding hidden by :meth:`check_action`): say so, stay."""
+        if event.key == "slash" and not isinstance(self.screen, ModalScreen) and not self._filter_here():
+            self.notify("no filter on this screen (escape goes back)", title="filter", markup=False)  # type: ignore[attr-defined]
 
     def action_area(self, name: str) -> None:
         """Show area *name* (a mode); areas not built yet say so."""

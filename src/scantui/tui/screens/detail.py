@@ -48,7 +48,7 @@ from textual.containers import Horizontal, HorizontalScroll
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from scantui.safetext import safe_line
+from scantui.safetext import SHOWN_CHARS, safe_line
 from scantui.tui.columns import ip_text
 from scantui.tui.screens.detail_base import FACTS_HEIGHT, FIGURES_HEIGHT, TIMING_WHAT, DetailScreen, timing_panel
 from scantui.tui.screens.detail_facts import candidate_facts, group_facts, scanner_facts, source_note_facts
@@ -76,7 +76,9 @@ class ScannerDetailScreen(DetailScreen):
 
     HELP = ("One scanning source. The timing plot has one row per destination port: all ports summed on top, "
             "then the top ports by packets, then every other port summed; + and - zoom, [ and ] pan, 0 resets. "
-            "Tab moves between the panels; up/down scroll the page from a figure.")
+            "Tab moves between the panels; up/down scroll the page from a figure. A value from the data longer "
+            f"than {SHOWN_CHARS} characters (a hostname, an AS name, an org) ends in …: the whole of it is in the "
+            "scanner list's export (ctrl+s) and in scantui scanners --json.")
     ROWS_ARE_SOURCES = False
     BINDINGS = [*DetailScreen.BINDINGS,
                 Binding("m", "similar", "Similar sources", show=False, id="detail.similar"),

@@ -1,7 +1,9 @@
 """The facts panels of the detail screens: a scanner row, a candidate scan or a suggested group as labelled lines.
 
 Every value that came from a file or a service (AS names, hostnames, keys, label
-ids) goes through :func:`scantui.safetext.safe_line`, so it is shown as text. The
+ids) goes through :func:`scantui.safetext.safe_line`, so it is shown as text; the input's
+own columns (AS name, hostname, org, sensor ...) through :func:`~scantui.safetext.safe_value`,
+cut as shown (the full value: the scanner list's export, ``scantui scanners --json``). The
 candidate scans and groups are typed results (:mod:`scantui.analysis.collab_types`):
 times, IPs and AS numbers are read from their fields, never parsed back from text.
 """
@@ -14,7 +16,7 @@ from rich.text import Text
 
 from scantui.analysis.collab_types import utc_time
 
-from scantui.safetext import safe_line
+from scantui.safetext import safe_line, safe_value
 from scantui.tui.columns import NULL, ip_text, percent_text, time_text, tools_text
 from scantui.tui.widgets.timing import span_text
 
@@ -53,9 +55,9 @@ def lists_text(row: ScannerRow, limit: int = 4) -> str:
     except ScantuiError:  # a list file went bad since the list was computed: the names alone
         found = []
     if not found:
-        return ", ".join(safe_line(n) for n in row.list)
-    parts = [" ".join(x for x in (safe_line(lst), safe_line(entry), safe_line(name or ""),
-                                  f"({safe_line(cat)})" if cat else "") if x)
+        return ", ".join(safe_value(n) for n in row.list)
+    parts = [" ".join(x for x in (safe_value(lst), safe_value(entry), safe_value(name or ""),
+                                  f"({safe_value(cat)})" if cat else "") if x)
              for lst, entry, name, cat in found[:limit]]
     return " · ".join(parts) + (f" (+{len(found) - limit} more)" if len(found) > limit else "")
 
@@ -65,9 +67,9 @@ def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
     def get(key: str) -> Any:
         return getattr(row, key)
 
-    asn = f"AS{get('asn')} {safe_line(get('as_name') or '')}".rstrip() if get("asn") is not None else "no AS data"
-    who = f"{ip_text(get('src'))} · {asn} · {safe_line(get('country') or NULL)}"
-    org = f"org {safe_line(get('org') or NULL)} · category {safe_line(get('category') or NULL)} · host {safe_line(get('hostname') or NULL)}"
+    asn = f"AS{get('asn')} {safe_value(get('as_name') or '')}".rstrip() if get("asn") is not None else "no AS data"
+    who = f"{ip_text(get('src'))} · {asn} · {safe_value(get('country') or NULL)}"
+    org = f"org {safe_value(get('org') or NULL)} · category {safe_value(get('category') or NULL)} · host {safe_value(get('hostname') or NULL)}"
     traffic = (f"{get('packets') or 0:,} packets · {get('ports') or 0:,} ports · {get('dsts') or 0:,} dsts · "
                f"{get('days_active') or 0} days active")
     seen = f"{time_text(get('first_seen'))} → {time_text(get('last_seen'))}" if get("first_seen") else NULL
@@ -78,7 +80,7 @@ def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
     strength = f" (strength {get('schedule_strength'):.1f})" if get("schedule_strength") else ""
     coverage = f"coverage max {percent_text(get('coverage_max'))}" if get("coverage_max") is not None else ""
     days = f"days scanned {percent_text(get('days_scanned'))}" if get("days_scanned") is not None else ""
-    rule = [("rule", safe_line(get("rule")))] if get("rule") else []
+    rule = [("rule", safe_value(get("rule")))] if get("rule") else []
     listed = [("lists", lists_text(row))] if row.list else []
     return [
         ("source", who),
@@ -87,7 +89,7 @@ def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
         *listed,
         ("traffic", traffic),
         ("seen", seen),
-        ("tools", (tools_text(dict(row.tools)) if row.tools else safe_line(get("tool") or NULL))
+        ("tools", (tools_text(dict(row.tools)) if row.tools else safe_value(get("tool") or NULL))
          + (" · zmap (walk)" if get("variant") == "walk" else "")),
         ("range", f"{safe_line(get('range_class') or NULL)}" + (f" · {shares}" if shares else "")),
         ("schedule", " · ".join(x for x in (f"{safe_line(get('schedule') or NULL)}{period}{strength}", days, coverage,
@@ -111,8 +113,8 @@ def candidate_facts(c: CandidateScan) -> list[tuple[str, Text | str]]:
     if c.sensor_cover:  # several sensors: the space it was found on, and its share of each sensor's
         from scantui.present import sensors_cell
 
-        found, reached = sensors_cell(c)
-        why.append(("sensors", f"found on {safe_line(found)} · reached {safe_line(reached)}"))
+        found, reached = sensors_cell(c, name=safe_value)
+        why.append(("sensors", f"found on {found} · reached {reached}"))
     return [
         ("scan", where),
         ("members", f"{c.n_sources} sources · {c.packets:,} packets"),

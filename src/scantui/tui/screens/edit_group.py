@@ -263,6 +263,7 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
         g = self.group
         with Vertical(id="delete-box", classes="modal-box") as box:
             box.border_title = line_content(f"delete {g.id}")
+            box.border_subtitle = "y: delete · n, escape: keep"  # the box's keys, as every form says its own
             text = Text("Delete group ")
             text.append(safe_line(g.id), style="bold")
             if g.title:

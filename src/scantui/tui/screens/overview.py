@@ -26,9 +26,12 @@ MAX_INPUTS = 5
 UNAVAILABLE = "—"
 #: The sensors panel's rows (its height is capped at 8 with the header and border): more sensors end in a count.
 MAX_SENSOR_ROWS = 5
+#: The chart's least rows beside the sensors: its border, axis and dates (4) and 3 rows of bars.
+CHART_LEAST = 7
 #: The overview's rows besides the sensors' (header, figure panels, the chart's least, footer, the panel's
-#: border and column names): a short terminal shows fewer sensors rather than scroll the screen.
-OTHER_ROWS = 1 + 13 + 4 + 1 + 3
+#: border and column names): a short terminal shows fewer sensors rather than scroll the screen, and below
+#: two rows (80x24) one line of them (:func:`sensors_line`), so the chart keeps its bars.
+OTHER_ROWS = 1 + 13 + CHART_LEAST + 1 + 3
 #: A sensor name longer than this ends in "…", so a long one cannot push the figures off the panel.
 SENSOR_NAME_WIDTH = 24
 
@@ -147,6 +150,23 @@ def sensors_table(ov: Overview | None, max_rows: int = MAX_SENSOR_ROWS) -> Table
     return table
 
 
+def sensors_line(ov: Overview | None) -> Text:
+    """The sensors in one line (a terminal too short for their table): each one's packets (names shown as data,
+    cut at :data:`SENSOR_NAME_WIDTH`)."""
+    line = Text()  # one row: the panel's CSS (.-line) cuts it with "…"
+    if ov is None or not ov.sensor_rows:
+        return line
+    line.append("sensors", style="bold")
+    line.append(" (s compares two) ", style="dim")
+    for i, s in enumerate(ov.sensor_rows):
+        name = safe_line(s.sensor)
+        if len(name) > SENSOR_NAME_WIDTH:
+            name = name[:SENSOR_NAME_WIDTH - 1] + "…"
+        line.append((" · " if i else "") + name)
+        line.append(f" {s.packets:,}" + (" packets" if i == 0 else ""), style="dim")
+    return line
+
+
 class OverviewScreen(Screen):
     """Packets, sources, time range, telescope, traffic split, tools, top ports, packets per day."""
 
@@ -231,7 +251,15 @@ class OverviewScreen(Screen):
     def on_resize(self) -> None:
         overview = self.app.overview
         if overview is not None and overview.sensor_rows:
-            self.query_one("#sensors-panel", Static).update(sensors_table(overview, self.size.height - OTHER_ROWS))
+            self._show_sensors(overview)
+
+    def _show_sensors(self, overview: Overview | None) -> None:
+        """The sensors' table, or their line where the table would leave the chart no bars."""
+        panel = self.query_one("#sensors-panel", Static)
+        rows = self.size.height - OTHER_ROWS
+        short = rows < 2
+        panel.set_class(short, "-line")
+        panel.update(sensors_line(overview) if short else sensors_table(overview, rows))
 
     def _show_figures(self, _value: object = None) -> None:
         app = self.app
@@ -246,7 +274,7 @@ class OverviewScreen(Screen):
         self.query_one("#ports", Static).update(ports_table(overview, waiting))
         self.query_one("#inputs", Static).update(inputs_table(overview))
         sensors = self.query_one("#sensors-panel", Static)
-        sensors.update(sensors_table(overview, self.size.height - OTHER_ROWS))
+        self._show_sensors(overview)
         sensors.display = overview is not None and bool(overview.sensor_rows)
         self.set_class(bool(sensors.display), "-sensors")  # the chart gives up rows so 80x24 needs no scrolling
         plot = self.query_one(DayPlot)

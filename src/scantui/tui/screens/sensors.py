@@ -173,7 +173,7 @@ class SensorsScreen(Screen):
         if not self.is_attached or (a, b) != (self.a, self.b):
             return
         self.sources, self.scans = sources, scans
-        self._say(f"{self._names(a, b)}   {sources.height:,} sources and {len(scans):,} scans A saw and B did not   "
+        self._say(f"{self._names(a, b)}   {sources.height:,} source{'s' if sources.height != 1 else ''} and {len(scans):,} scan{'s' if len(scans) != 1 else ''} A saw and B did not   "
                   f"(a/b: other sensor, x: swap)")
         table = self.query_one("#sensors-sources-table", VirtualTable)
         table.empty_text = "no source seen only by A"

@@ -1,0 +1,98 @@
+"""The footer at 80 columns, what ``?`` lists and the forms' key hints: a screen's own keys always show, the App's
+that do not fit are left out whole (never a cut word such as ``2 Sca``), ``/`` shows only where it filters
+something, and a hint names only keys that do something there."""
+
+from __future__ import annotations
+
+from textual.widgets._footer import FooterKey
+
+from tuihelp import make_app, run_app, screen_text, settle
+from scantui.tui.screens.detail import ScannerDetailScreen
+from scantui.tui.screens.help import key_rows
+from scantui.tui.screens.labels import LabelsScreen
+from scantui.tui.widgets.footer import KeysFooter, left_out
+
+
+def _footer(app) -> tuple[str, list[str]]:
+    """The footer's row as drawn and the keys it composed ("key description")."""
+    keys = [f"{k.key_display} {k.description}".strip() for k in app.screen.query_one(KeysFooter).query(FooterKey)]
+    return screen_text(app).splitlines()[-1].rstrip(), keys
+
+
+def _own_keys(screen) -> list[str]:
+    """The shown keys of *screen* itself (not the App's), as the footer writes them."""
+    app = screen.app
+    first: dict[str, str] = {}  # one key per action, as the footer shows (zoom: + and =)
+    for a in screen.active_bindings.values():
+        if a.node is not app and a.binding.show:
+            first.setdefault(a.binding.action, f"{app.get_key_display(a.binding)} {a.binding.description}")
+    return list(first.values())
+
+
+def test_the_labels_footer_keeps_its_own_keys_and_leaves_out_whole_app_keys(tiny_parquet, tui_cache):
+    async def scenario(app, pilot):
+        await pilot.press("4")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LabelsScreen)
+        row, keys = _footer(app)
+        assert row == " ".join(keys)  # every key composed is drawn whole: the row is not cut
+        assert set(_own_keys(app.screen)) <= set(keys) and "? Keys" in keys
+        assert "2 Scanners" not in keys and "Sca" not in row
+        await pilot.resize_terminal(160, 48)  # room again: the App's keys come back
+        await settle(app, pilot)
+        row, keys = _footer(app)
+        assert row == " ".join(keys) and {"1 Overview", "2 Scanners", "3 Candidates"} <= set(keys)
+        await pilot.resize_terminal(80, 24)
+        await settle(app, pilot)
+        row, keys = _footer(app)
+        assert row == " ".join(keys) and "3 Candidates" not in keys
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_a_detail_footer_and_help_list_slash_only_where_it_filters(tiny_parquet, tui_cache):
+    async def scenario(app, pilot):
+        assert ("everywhere", "/", "Filter") in key_rows(app.screen)  # the overview: / goes to the scanner list's bar
+        await pilot.press("2", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ScannerDetailScreen)
+        row, keys = _footer(app)
+        assert row == " ".join(keys) and set(_own_keys(app.screen)) <= set(keys)
+        assert "/ Filter" not in keys and not any(k == "/" for _g, k, _d in key_rows(app.screen))
+        app._notifications.clear()
+        await pilot.press("slash")  # still says why nothing happens
+        await settle(app, pilot)
+        assert any("no filter on this screen" in str(n.message) for n in app._notifications)
+        await pilot.press("p")  # the packets have their own filter: listed for this screen
+        await settle(app, pilot)
+        assert ("this screen", "/", "Filter") in key_rows(app.screen)
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_left_out_takes_app_keys_from_the_end_but_never_help():
+    keys = [(7, False, "open"), (7, True, "quit"), (7, True, "help"), (9, True, "filter"), (11, True, "area")]
+    assert left_out(keys, 80) == set()
+    assert left_out(keys, 30) == {4}
+    assert left_out(keys, 20) == {3, 4}
+    assert left_out(keys, 10) == {1, 3, 4}  # the screen's key and ? stay even when the row is too narrow
+
+
+def test_a_prompt_says_tab_only_with_fields_to_tab_to(tiny_parquet, tui_cache):
+    """The time range prompt has one field: 'tab: next' there was a key that did nothing; the search options
+    have three."""
+    from scantui.tui.screens.prompt import PromptScreen
+
+    async def scenario(app, pilot):
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.query_one("#prompt-box").border_subtitle == "enter: apply · escape: cancel"
+        await pilot.press("escape", "3")
+        await settle(app, pilot)
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PromptScreen) and len(app.screen.fields) == 3
+        assert app.screen.query_one("#prompt-box").border_subtitle == "enter: apply · tab: next · escape: cancel"
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
