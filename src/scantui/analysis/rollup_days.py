@@ -51,7 +51,11 @@ Unicorn sessions
     hash-like), up to :data:`MAX_KEY_RANGES` (whole powers of two before session 8:
     a range then held 5-10 M rows, so peaks varied by 2x with the data's size).
     Disk: one (key, count) row per distinct SYN session key per day (for random
-    traffic about one per SYN probe: ~8 bytes before compression).
+    traffic about one per SYN probe: ~8 bytes before compression). An extension
+    reads the held days' counts of its new keys from a memo of every key's held
+    count (:mod:`~scantui.analysis.session_counts`: 4 GiB, from
+    :data:`~scantui.analysis.session_counts.MEMO_MIN_ROWS` held rows on), so its
+    work follows the new days, not the held ones.
 ``src_totals`` and ``src_profile`` (schedules, coverage, top ports)
     exact, from a *merged state* kept in the rollup's ``merge/`` folder
     (:func:`merge_days`), never from every day's ``port_day`` rows again:
@@ -576,7 +580,7 @@ def _memo_sessions(folder: Path, sessions: pl.DataFrame, held: Sequence[str], ne
         except OSError:
             return None  # e.g. a read-only or full cache
         try:
-            found = [memo.add(_new_counts(new, r, ranges), sessions, min_packets) for r in range(ranges)]
+            found = [memo.add(_range_counts(new, r, ranges), sessions, min_packets) for r in range(ranges)]
             memo.commit([*states, *(Path(f).parent.name for f in new)])
             return found
         except (sc.Inconsistent, OSError):
@@ -591,10 +595,10 @@ def _held_counts(held: Sequence[str]) -> Iterator[pl.DataFrame]:
     """Every key's count over the *held* key files, one key range at a time (as :func:`merge_sessions` reads them)."""
     ranges = key_ranges(held)
     for r in range(ranges):
-        yield _new_counts(held, r, ranges)
+        yield _range_counts(held, r, ranges)
 
 
-def _new_counts(new: Sequence[str], r: int, ranges: int) -> pl.DataFrame:
+def _range_counts(new: Sequence[str], r: int, ranges: int) -> pl.DataFrame:
     """Key range *r* of *ranges* of the key files *new*: each key's count summed, sorted by key."""
     key = "unicorn_key"
     lf = pl.scan_parquet(list(new), schema=KEY_COUNTS_SCHEMA)

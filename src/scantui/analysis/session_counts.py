@@ -45,7 +45,7 @@ CAP = 255
 #: key files, ~35 days of 35 M packets; the memo is 4 GiB). Tests and benchmarks lower it.
 MEMO_MIN_ROWS = 1 << 30
 KEYS = 1 << 32
-#: Bytes before the counts (a page, so that each window maps page-aligned).
+#: Bytes before the counts (a page: the windows stay page-aligned).
 HEADER = 4096
 MAGIC = b"scantui session-counts 1\n"
 #: Key values per window (4 MiB) read, updated and written back at a time.
