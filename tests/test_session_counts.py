@@ -4,6 +4,8 @@ rebuilt from the key files, never trusted."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -155,3 +157,20 @@ def test_the_memo_counts_are_the_key_files_counts(tmp_path):
     path = sc.memo_path(folder, _states(files))
     assert {k: _count(path, k) for k in total} == {k: min(n, sc.CAP) for k, n in total.items()}
     assert _count(path, 17) == sc.CAP and _count(path, 18) == 0
+
+
+def test_pruning_removes_unused_memos_and_dead_builds_temporaries(tmp_path):
+    """A memo not extended for the age limit (a chain broken by a removed or changed day) and a dead build's
+    temporary go with the cache's pruning; a memo in use stays."""
+    from scantui.analysis import rollup_cache as rc
+
+    folder = tmp_path / "cache" / "days" / sc.FOLDER
+    folder.mkdir(parents=True)
+    orphan, used, dead = folder / "a.counts", folder / "b.counts", folder / ".b.counts.tmp-1-abcdef12"
+    for path in (orphan, used, dead):
+        path.write_bytes(b"x")
+    old = time.time() - 40 * 86400
+    os.utime(orphan, (old, old))
+    os.utime(dead, (old, old))
+    assert sorted(rc.prune_cache(tmp_path / "cache")) == sorted([orphan, dead])
+    assert [p.name for p in folder.iterdir()] == ["b.counts"]
