@@ -20,6 +20,7 @@ from scantui.analysis import bursts as bw
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
+from scantui.analysis import session_counts as sc
 from scantui.analysis.day_packets import DAY_PACKETS
 from scantui.io.loader import open_inputs
 from scantui.io.schema import conform
@@ -251,6 +252,43 @@ def test_a_day_whose_sessions_reach_no_held_day_rechecks_none(tmp_path, monkeypa
     unicorn = added.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item()
     assert unicorn == (151 + 200 if case == "new_day_only" else 151)
     _port_days_as_rechecked(added.rollup)
+    _same_as_scratch(added, files, tmp_path)
+
+
+def test_adding_days_through_the_held_counts_memo_equals_a_fresh_build(tmp_path, monkeypatch):
+    """With the memo forced (its threshold lowered), each added day's sessions come from the held days' memo (built
+    at the first extension, then taken and renamed by each next one): the first key becomes a session through its held
+    count only (100 held + 100 new). A removed or changed held day merges the sessions anew, and the next extension
+    builds the memo of its own days. Every table equals a fresh build."""
+    monkeypatch.setattr(sc, "MEMO_MIN_ROWS", 0)
+    files = _by_day(_data(6), tmp_path / "in")
+    memos = tmp_path / "cache" / "days" / sc.FOLDER
+
+    def memo_of(update):
+        return sc.memo_path(memos, [s.name for _d, s in sorted(_day_states(update.rollup).items())])
+
+    rc.update_rollup(open_inputs(files[:4]))
+    assert not memos.exists()  # a full build makes none
+    five = rc.update_rollup(open_inputs(files[:5]))
+    assert [p.name for p in memos.iterdir()] == [memo_of(five).name]
+    _same_as_scratch(five, files[:5], tmp_path)
+    with monkeypatch.context() as m:
+        m.setattr(rd, "_held_counts", None)  # taken, not rebuilt: no held day read
+        six = rc.update_rollup(open_inputs(files))
+    assert [p.name for p in memos.iterdir()] == [memo_of(six).name]
+    assert six.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 351
+    _same_as_scratch(six, files, tmp_path)
+
+    removed = rc.update_rollup(open_inputs(files[1:]))  # the first day (half the first key's packets) gone
+    assert [a.what for a in removed.actions if a.verb == "merged"] == ["rollup of 5 days"]
+    _same_as_scratch(removed, files[1:], tmp_path)
+    day2 = pl.read_parquet(files[1])
+    day2.filter(pl.col("src") != UNICORN_SRC).write_parquet(files[1])  # a held day changed: its 150-packet key gone
+    changed = rc.update_rollup(open_inputs(files[:5]))
+    _same_as_scratch(changed, files[:5], tmp_path)
+    added = rc.update_rollup(open_inputs(files))  # extends the changed days: their memo built anew
+    assert memo_of(added).is_file() and memo_of(six) != memo_of(added)
+    assert "extending" in [a.what for a in added.actions if a.verb == "merged"][0]
     _same_as_scratch(added, files, tmp_path)
 
 

@@ -87,6 +87,7 @@ from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
 from scantui.analysis import bursts
 from scantui.analysis import fingerprint_keys as fk
+from scantui.analysis import session_counts
 from scantui.analysis.bursts import write_day_bursts
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
 from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_files, held_day, write_day_packets
@@ -617,7 +618,8 @@ class _DayBuilder:
                 pass
             else:
                 new = rd.extend_sessions(old, [s / rd.KEYS for d, s in zip(days, states) if d in held],
-                                         [s / rd.KEYS for d, s in zip(days, states) if d not in held], min_packets)
+                                         [s / rd.KEYS for d, s in zip(days, states) if d not in held], min_packets,
+                                         memo=self.store / session_counts.FOLDER)
                 changed = new.join(old.cast(dict(rd.SESSIONS_SCHEMA)), on="unicorn_key", how="anti")["unicorn_key"]
                 files = rd.held_files(previous)
                 self.held = {d: (files[d][1], changed.to_list()) for d, s in zip(days, states)
@@ -1067,7 +1069,8 @@ def prune_cache(cache_dir: str | os.PathLike[str] | None = None, *, max_age_days
     now = time.time()
     removed = []
     days = days_root(cache_dir)
-    for root in (cache_root(cache_dir), decoded_root(cache_dir), days / "inputs", days / "state", days / LOG_ENDS):
+    for root in (cache_root(cache_dir), decoded_root(cache_dir), days / "inputs", days / "state", days / LOG_ENDS,
+                 days / session_counts.FOLDER):
         if not root.is_dir():
             continue
         for entry in root.iterdir():

@@ -51,7 +51,11 @@ Unicorn sessions
     hash-like), up to :data:`MAX_KEY_RANGES` (whole powers of two before session 8:
     a range then held 5-10 M rows, so peaks varied by 2x with the data's size).
     Disk: one (key, count) row per distinct SYN session key per day (for random
-    traffic about one per SYN probe: ~8 bytes before compression).
+    traffic about one per SYN probe: ~8 bytes before compression). An extension
+    reads the held days' counts of its new keys from a memo of every key's held
+    count (:mod:`~scantui.analysis.session_counts`: 4 GiB, from
+    :data:`~scantui.analysis.session_counts.MEMO_MIN_ROWS` held rows on), so its
+    work follows the new days, not the held ones.
 ``src_totals`` and ``src_profile`` (schedules, coverage, top ports)
     exact, from a *merged state* kept in the rollup's ``merge/`` folder
     (:func:`merge_days`), never from every day's ``port_day`` rows again:
@@ -187,7 +191,7 @@ import json
 import operator
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,6 +205,7 @@ from scantui.analysis import collab_sums as cs
 from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis import rollup as ru
 from scantui.analysis import schedule as sch
+from scantui.analysis import session_counts as sc
 from scantui.analysis import zmap_rollup as zr
 from scantui.analysis.fingerprints import (
     KEY_COUNTS_SCHEMA, SESSIONS_SCHEMA, TOOLS, unicorn_candidate, unicorn_eligible, unicorn_key,
@@ -533,21 +538,73 @@ def _key_range(r: int, ranges: int) -> pl.Expr:
     return key >= r * width if r == ranges - 1 else (key >= r * width) & (key <= (r + 1) * width - 1)
 
 
-def extend_sessions(sessions: pl.DataFrame, held: Sequence[Path], new: Sequence[Path], min_packets: int) -> pl.DataFrame:
+def extend_sessions(sessions: pl.DataFrame, held: Sequence[Path], new: Sequence[Path], min_packets: int, *,
+                    memo: Path | None = None, memo_min_rows: int | None = None) -> pl.DataFrame:
     """:func:`merge_sessions` of the key files *held* and *new* from *sessions*, those of *held*
     alone: a key's count only grows with more days, so they stay sessions, and only the keys of
     the *new* days can join them (their counts in *held* are read for those keys only).
 
     One key range at a time (:func:`extend_range`), as :func:`merge_sessions` does, the ranges planned
     on the *new* days' rows: memory is the distinct new keys of one range, at most :data:`KEYS_PER_RANGE`
-    (all the new days' keys at once grew with the days added in one run: 63 full-size days, 7.75 GB)."""
+    (all the new days' keys at once grew with the days added in one run: 63 full-size days, 7.75 GB).
+
+    *memo*: the day store's folder of held-count memos (:mod:`~scantui.analysis.session_counts`): with one for the
+    *held* days, or from *memo_min_rows* held key rows on (default :data:`~.session_counts.MEMO_MIN_ROWS`), the
+    held counts come from it and no held file is read (the same sessions)."""
     sessions = sessions.cast(dict(SESSIONS_SCHEMA))
     new_files, held_files = [str(f) for f in new], [str(f) for f in held]
     out = [sessions]
     if new_files:
         ranges = key_ranges(new_files)
-        out.extend(extend_range(new_files, held_files, sessions, r, ranges, min_packets) for r in range(ranges))
+        found = None
+        if memo is not None and held_files and min_packets < sc.CAP:
+            found = _memo_sessions(memo, sessions, held_files, new_files, ranges, min_packets,
+                                   sc.MEMO_MIN_ROWS if memo_min_rows is None else memo_min_rows)
+        if found is None:
+            found = [extend_range(new_files, held_files, sessions, r, ranges, min_packets) for r in range(ranges)]
+        out.extend(found)
     return pl.concat(out).sort("unicorn_key")
+
+
+def _memo_sessions(folder: Path, sessions: pl.DataFrame, held: Sequence[str], new: Sequence[str], ranges: int,
+                   min_packets: int, min_rows: int) -> list[pl.DataFrame] | None:
+    """:func:`extend_sessions` through the held days' memo, updated for the *new* days and renamed for every day
+    (taken, or built from the held key files); None (read the held files) below *min_rows* held rows without a
+    memo, when the memo cannot be written, or when a rebuilt one still disagrees with *sessions*."""
+    states = [Path(f).parent.name for f in held]
+    if not sc.memo_path(folder, states).is_file() and sum(_rows(f) for f in held) < min_rows:
+        return None
+    for _attempt in range(2):  # a memo that disagrees is removed; the second one is built from the key files
+        try:
+            memo = sc.Memo.take(folder, states, lambda: _held_counts(held))
+        except OSError:
+            return None  # e.g. a read-only or full cache
+        try:
+            found = [memo.add(_range_counts(new, r, ranges), sessions, min_packets) for r in range(ranges)]
+            memo.commit([*states, *(Path(f).parent.name for f in new)])
+            return found
+        except (sc.Inconsistent, OSError):
+            memo.discard()
+        except BaseException:
+            memo.discard()
+            raise
+    return None
+
+
+def _held_counts(held: Sequence[str]) -> Iterator[pl.DataFrame]:
+    """Every key's count over the *held* key files, one key range at a time (as :func:`merge_sessions` reads them)."""
+    ranges = key_ranges(held)
+    for r in range(ranges):
+        yield _range_counts(held, r, ranges)
+
+
+def _range_counts(new: Sequence[str], r: int, ranges: int) -> pl.DataFrame:
+    """Key range *r* of *ranges* of the key files *new*: each key's count summed, sorted by key."""
+    key = "unicorn_key"
+    lf = pl.scan_parquet(list(new), schema=KEY_COUNTS_SCHEMA)
+    if ranges > 1:
+        lf = lf.filter(_key_range(r, ranges))
+    return lf.group_by(key).agg(pl.col("n").cast(pl.UInt64).sum()).sort(key).collect(engine="streaming")
 
 
 def extend_range(new: Sequence[str], held: Sequence[str], sessions: pl.DataFrame, r: int, ranges: int,

@@ -1,0 +1,169 @@
+"""The held days' Unicorn session-key counts as one dense count per 32-bit key, saturating at :data:`CAP`: a memo in the
+day store that lets an extension find its new sessions from the new days' keys alone.
+
+Extending the sessions needs, for each key of the new days that is not yet a session, its count over the held days.
+Reading those from every held day's key file costs the held rows (a year: ~11 G rows, ~3 min a new day), and the
+bound that skips the read (:func:`~scantui.analysis.rollup_days.extend_sessions`) passes every key from
+``min_packets`` held days on. The memo holds ``min(count over the held days, CAP)`` for every 32-bit key value, in
+key order: a non-session key's held count is at most ``min_packets`` (< :data:`CAP`), so the memo gives it exactly
+and the new sessions are ``memo[k] + new[k] > min_packets`` (no held file read); the memo then gains the new days'
+counts (saturating, never subtracted) and is renamed for the new set of held days. Work: the new days' keys (the
+4 MiB windows of the file they fall in: at a year's ~30 M keys a day, the whole file).
+
+- **Where and whose.** ``days/session-counts/<digest>.counts``, the digest of the exact set of day-state folder names
+  it counts (a day whose input changed has another state name: that set's memo is never found, and the sessions are
+  merged anew or the memo rebuilt from the held key files). The header repeats the set; a file whose size, magic or
+  set is not the expected one is removed and rebuilt, never read; so is one that says a non-session key passed
+  (it disagrees with the held sessions).
+- **Two builds at once.** A build takes the memo by renaming it to a temporary of its own, updates it there and
+  renames it to its new name (fsynced first); a build that finds none (another took it) rebuilds its own from the
+  held key files. Nothing is updated under a name another build can open.
+- **Disk.** ``HEADER + 2**32`` bytes (4 GiB, sparse until keys fill it: a year's keys touch every page), one memo per
+  chain of extensions (the old name is gone once taken). Below :data:`MEMO_MIN_ROWS` held key rows none is made
+  (the held key files, ~3.5 bytes a row, are then smaller than the memo and the held read cheap); an orphan (a chain
+  broken by a removed or changed day) goes with :func:`~scantui.analysis.rollup_cache.prune_cache`'s age rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from scantui.fsutil import fsync_path, remove, temp_beside
+
+#: The day store's folder of memos.
+FOLDER = "session-counts"
+#: A count is exact below this (uint8); a memo is used only for ``min_packets < CAP``.
+CAP = 255
+#: Held key rows (over every held day) from which an extension makes and keeps a memo (about 1 G rows: ~3.7 GB of
+#: key files, ~35 days of 35 M packets; the memo is 4 GiB). Tests and benchmarks lower it.
+MEMO_MIN_ROWS = 1 << 30
+KEYS = 1 << 32
+#: Bytes before the counts (a page: the windows stay page-aligned).
+HEADER = 4096
+MAGIC = b"scantui session-counts 1\n"
+#: Key values per window (4 MiB) read, updated and written back at a time.
+WINDOW = 1 << 22
+
+
+class Inconsistent(Exception):
+    """The memo says a key that is not a held session passed: it is not the held days' counts."""
+
+
+def memo_path(folder: Path, states: Sequence[str]) -> Path:
+    return folder / f"{_digest(states)}.counts"
+
+
+def _digest(states: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(states)).encode()).hexdigest()[:32]
+
+
+def _header(states: Sequence[str]) -> bytes:
+    text = MAGIC + json.dumps({"states": sorted(states)}, separators=(",", ":")).encode() + b"\n"
+    if len(text) > HEADER:  # more state names than a page holds: the set is then checked by its digest alone
+        text = MAGIC + json.dumps({"digest": _digest(states)}).encode() + b"\n"
+    return text.ljust(HEADER, b"\0")
+
+
+class Memo:
+    """A memo taken by this build (its own temporary file): :meth:`add` each key range's new counts, then
+    :meth:`commit` under the new held set, or :meth:`discard`."""
+
+    def __init__(self, folder: Path, tmp: Path) -> None:
+        self.folder = folder
+        self.tmp = tmp
+
+    @classmethod
+    def take(cls, folder: Path, states: Sequence[str], held_counts: Callable[[], Iterable[pl.DataFrame]]) -> Memo:
+        """The memo of the held day *states*, taken; rebuilt when missing, taken by another build, or not what it
+        should be, from *held_counts* (the held days' counts: unicorn_key, n, summed over the days, one key range at
+        a time, each sorted: so each page of the file is written once)."""
+        path = memo_path(folder, states)
+        tmp = temp_beside(path)
+        try:
+            os.rename(path, tmp)
+        except OSError:
+            pass
+        else:
+            if _valid(tmp, states):
+                return cls(folder, tmp)
+            remove(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        memo = cls(folder, tmp)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(_header(states))
+                fh.truncate(HEADER + KEYS)  # sparse: zero counts
+            for counts in held_counts():
+                memo._update(counts["unicorn_key"].to_numpy(), counts["n"].to_numpy().astype(np.int64))
+        except BaseException:
+            memo.discard()
+            raise
+        return memo
+
+    def add(self, counts: pl.DataFrame, sessions: pl.DataFrame, min_packets: int) -> pl.DataFrame:
+        """The keys of *counts* (one key range's new-day counts: unicorn_key, n; sorted, distinct) not in *sessions*
+        whose held count plus theirs passes *min_packets*; the memo then counts them."""
+        keys = counts["unicorn_key"].to_numpy()
+        n = counts["n"].to_numpy().astype(np.int64)
+        held = self._update(keys, n)
+        known = counts["unicorn_key"].is_in(sessions["unicorn_key"].implode()).to_numpy()
+        # a non-session key's held count is at most min_packets: more means this file is not the held days' counts
+        if (held[~known] > min_packets).any():
+            raise Inconsistent(str(self.tmp))
+        fresh = keys[~known & (held + n > min_packets)]
+        return pl.DataFrame({"unicorn_key": fresh, "unicorn_session": np.ones(len(fresh), dtype=bool)},
+                            schema={"unicorn_key": pl.UInt32(), "unicorn_session": pl.Boolean()})
+
+    def _update(self, keys: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """Add *n* to the counts of the sorted distinct *keys* (saturating); their counts before, as int64. One window
+        of the file at a time, read and written whole (no page faults: mapping the file cost ~1 us of system time a
+        page touched, 2x reading and writing it)."""
+        before = np.empty(len(keys), dtype=np.int64)
+        if not len(keys):
+            return before
+        keys = keys.astype(np.int64, copy=False)
+        cuts = np.searchsorted(keys, np.arange(0, KEYS + 1, WINDOW, dtype=np.int64))
+        window = np.empty(WINDOW, dtype=np.uint8)
+        fd = os.open(self.tmp, os.O_RDWR)
+        try:
+            for w in np.flatnonzero(cuts[1:] > cuts[:-1]):
+                lo, hi, offset = cuts[w], cuts[w + 1], HEADER + int(w) * WINDOW
+                if os.preadv(fd, [window], offset) != WINDOW:
+                    raise OSError(f"{self.tmp}: short read")
+                at = keys[lo:hi] - int(w) * WINDOW
+                old = window[at].astype(np.int64)
+                window[at] = np.minimum(old + n[lo:hi], CAP).astype(np.uint8)
+                before[lo:hi] = old
+                if os.pwritev(fd, [window], offset) != WINDOW:
+                    raise OSError(f"{self.tmp}: short write")
+        finally:
+            os.close(fd)
+        return before
+
+    def commit(self, states: Sequence[str]) -> None:
+        """Rename the memo for the held day *states* it now counts (the header first), fsynced."""
+        with open(self.tmp, "r+b") as fh:
+            fh.write(_header(states))
+        fsync_path(self.tmp)
+        os.replace(self.tmp, memo_path(self.folder, states))
+        fsync_path(self.folder)
+
+    def discard(self) -> None:
+        remove(self.tmp)
+
+
+def _valid(path: Path, states: Sequence[str]) -> bool:
+    try:
+        if path.stat().st_size != HEADER + KEYS:
+            return False
+        with open(path, "rb") as fh:
+            return fh.read(HEADER) == _header(states)
+    except OSError:
+        return False

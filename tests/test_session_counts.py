@@ -1,0 +1,176 @@
+"""The held days' session-key count memo (:mod:`scantui.analysis.session_counts`): an extension through it finds the
+sessions of merging every day, reads no held key file, and a memo that is missing, stale or not what it should be is
+rebuilt from the key files, never trusted."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from scantui.analysis import rollup_days as rd
+from scantui.analysis import session_counts as sc
+
+MIN = 5
+
+
+def _day(root: Path, name: str, rows: dict[int, int]) -> Path:
+    """A day state's key counts (sorted by key), in a folder named like a day state."""
+    path = root / name / rd.KEYS
+    path.parent.mkdir(parents=True)
+    pl.DataFrame(sorted(rows.items()), schema=rd.KEY_COUNTS_SCHEMA, orient="row").write_parquet(path)
+    return path
+
+
+@pytest.fixture
+def days(tmp_path):
+    """Held days and two new ones (the threshold: more than 5). With the first new day, 1: once a held day (4) + 2
+    new passes only through the held counts; 2: 4 + 1 does not; 3: 4 on a heavy held day + 2 passes; 4: 3 + 1 + 1
+    does not; 5: 1 + 2 does not (+ 3 more the next day does); 6: held only (a session); 7: a held session past the cap
+    (300); keys at both ends and in the middle of the 32-bit space (the last passes, the middle one is one short)."""
+    top, mid = (1 << 32) - 1, 1 << 31
+    held = [_day(tmp_path, "2024-02-01-a", {1: 1, 2: 1, 3: 4, 4: 3, 6: 9, 7: 300, top: 2}),
+            _day(tmp_path, "2024-02-02-b", {1: 1, 2: 1, 4: 1, mid: 3}),
+            _day(tmp_path, "2024-02-03-c", {1: 1, 2: 1}), _day(tmp_path, "2024-02-04-d", {1: 1, 2: 1, 5: 1})]
+    new = [_day(tmp_path, "2024-02-05-e", {1: 2, 2: 1, 3: 2, 4: 1, 5: 2, 7: 1, mid: 2, top: 4}),
+           _day(tmp_path, "2024-02-06-f", {1: 1, 3: 1, 5: 3, top: 1})]
+    return held, new
+
+
+def _states(files) -> list[str]:
+    return [f.parent.name for f in files]
+
+
+def _count(memo: Path, key: int) -> int:
+    with open(memo, "rb") as fh:
+        fh.seek(sc.HEADER + key)
+        return fh.read(1)[0]
+
+
+def _held_reads(monkeypatch) -> list[int]:
+    """Each time the memo is built from the held key files."""
+    calls, real = [], rd._held_counts
+    monkeypatch.setattr(rd, "_held_counts", lambda held: calls.append(len(held)) or real(held))
+    return calls
+
+
+@pytest.mark.parametrize("ranges", [1, 3])
+def test_an_extension_through_the_memo_finds_the_sessions_of_every_day(tmp_path, days, monkeypatch, ranges):
+    """Built from the held key files, the memo gives the held counts of the new days' keys (key 1 passes only through
+    them); renamed for the extended days, the next extension takes it and reads no held file. Each time the sessions of
+    merging every day; the memo holds each key's count over its days, saturated at the cap."""
+    held, new = days
+    if ranges > 1:
+        monkeypatch.setattr(rd, "KEYS_PER_RANGE", 3)
+    reads = _held_reads(monkeypatch)
+    folder = tmp_path / "memo"
+    old = rd.merge_sessions(held, MIN)
+    assert old["unicorn_key"].to_list() == [6, 7]
+    got = rd.extend_sessions(old, held, new[:1], MIN, memo=folder, memo_min_rows=0)
+    assert got["unicorn_key"].to_list() == [1, 3, 6, 7, (1 << 32) - 1]
+    assert_frame_equal(got, rd.merge_sessions([*held, *new[:1]], MIN))
+    assert reads == [4]
+    memo = sc.memo_path(folder, _states([*held, *new[:1]]))
+    assert [p.name for p in folder.iterdir()] == [memo.name]  # the held days' memo was taken, not copied
+    assert [_count(memo, k) for k in (1, 2, 3, 4, 5, 6, 7, 8, 1 << 31, (1 << 32) - 1)] == [6, 5, 6, 5, 3, 9, 255, 0, 5, 6]
+
+    monkeypatch.setattr(rd, "_held_counts", None)  # the next extension must not read the held days
+    again = rd.extend_sessions(got, [*held, *new[:1]], new[1:], MIN, memo=folder, memo_min_rows=1 << 40)
+    assert_frame_equal(again, rd.merge_sessions([*held, *new], MIN))
+    assert again["unicorn_key"].to_list() == [1, 3, 5, 6, 7, (1 << 32) - 1]  # 5: 1 held + 2 + 3 new
+    assert [p.name for p in folder.iterdir()] == [sc.memo_path(folder, _states([*held, *new])).name]
+
+
+def test_below_the_threshold_or_past_the_cap_no_memo_is_made(tmp_path, days, monkeypatch):
+    held, new = days
+    folder = tmp_path / "memo"
+    rows = sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in held)
+    for min_rows, min_packets in ((rows + 1, MIN), (0, sc.CAP)):
+        old = rd.merge_sessions(held, min_packets)
+        got = rd.extend_sessions(old, held, new, min_packets, memo=folder, memo_min_rows=min_rows)
+        assert_frame_equal(got, rd.merge_sessions([*held, *new], min_packets))
+        assert not folder.exists()
+    rd.extend_sessions(rd.merge_sessions(held, MIN), held, new, MIN, memo=folder, memo_min_rows=rows)
+    assert len(list(folder.iterdir())) == 1
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other_days", "foreign_header", "a_count_too_high", "a_temporary"])
+def test_a_memo_not_what_it_should_be_is_rebuilt(tmp_path, days, monkeypatch, damage):
+    """A memo under the held days' name that is cut short, counts other days, is not a memo, or says a key that is
+    not a held session passed (its count raised to 200 here: trusted, key 2 would become a session) is removed and
+    rebuilt from the key files; a memo of other days (stale: a held day changed) is left alone and not read; so is a
+    build's temporary. The sessions are those of merging every day."""
+    held, new = days
+    folder = tmp_path / "memo"
+    old = rd.merge_sessions(held, MIN)
+    # the memo of the held days, as an extension would have left it
+    memo = sc.memo_path(folder, _states(held))
+    taken = sc.Memo.take(folder, _states(held), lambda: rd._held_counts([str(f) for f in held]))
+    taken.commit(_states(held))
+    assert memo.is_file() and _count(memo, 7) == 255
+    stale = sc.memo_path(folder, _states(held[:3]))
+    if damage == "truncated":
+        with open(memo, "r+b") as fh:
+            fh.truncate(sc.HEADER + (1 << 20))
+    elif damage == "other_days":  # a memo of other days under this name: its header names them
+        with open(memo, "r+b") as fh:
+            fh.write(sc._header(_states(held[:3])))
+    elif damage == "foreign_header":
+        with open(memo, "r+b") as fh:
+            fh.write(b"not a memo")
+    elif damage == "a_count_too_high":
+        with open(memo, "r+b") as fh:
+            fh.seek(sc.HEADER + 2)
+            fh.write(bytes([200]))
+    else:  # a build's temporary beside it, and a stale memo of other days: neither read
+        memo.rename(folder / f".{memo.name}.tmp-1-abcdef12")
+        stale.write_bytes(b"stale")
+    reads = _held_reads(monkeypatch)
+    got = rd.extend_sessions(old, held, new, MIN, memo=folder, memo_min_rows=0 if damage == "a_temporary" else 1 << 40)
+    assert_frame_equal(got, rd.merge_sessions([*held, *new], MIN))
+    assert reads == [4]  # built again from the held key files
+    after = sc.memo_path(folder, _states([*held, *new]))
+    assert after.is_file() and not memo.exists()
+    assert [_count(after, k) for k in (1, 2, 5, 7)] == [7, 5, 6, 255]
+    if damage == "a_temporary":
+        assert stale.read_bytes() == b"stale"
+
+
+def test_the_memo_counts_are_the_key_files_counts(tmp_path):
+    """Built in key ranges from many days, each key's count is its sum over the days, saturated at the cap."""
+    rng = np.random.default_rng(7)
+    files, total = [], {}
+    for d in range(6):
+        keys = np.unique(rng.integers(0, 1 << 32, 400, dtype=np.uint64)).tolist() + [17, 99]
+        rows = {int(k): int(rng.integers(1, 90)) for k in keys}
+        files.append(_day(tmp_path, f"2024-02-0{d + 1}-x", rows))
+        for k, n in rows.items():
+            total[k] = total.get(k, 0) + n
+    folder = tmp_path / "memo"
+    memo = sc.Memo.take(folder, _states(files), lambda: rd._held_counts([str(f) for f in files]))
+    memo.commit(_states(files))
+    path = sc.memo_path(folder, _states(files))
+    assert {k: _count(path, k) for k in total} == {k: min(n, sc.CAP) for k, n in total.items()}
+    assert _count(path, 17) == sc.CAP and _count(path, 18) == 0
+
+
+def test_pruning_removes_unused_memos_and_dead_builds_temporaries(tmp_path):
+    """A memo not extended for the age limit (a chain broken by a removed or changed day) and a dead build's
+    temporary go with the cache's pruning; a memo in use stays."""
+    from scantui.analysis import rollup_cache as rc
+
+    folder = tmp_path / "cache" / "days" / sc.FOLDER
+    folder.mkdir(parents=True)
+    orphan, used, dead = folder / "a.counts", folder / "b.counts", folder / ".b.counts.tmp-1-abcdef12"
+    for path in (orphan, used, dead):
+        path.write_bytes(b"x")
+    old = time.time() - 40 * 86400
+    os.utime(orphan, (old, old))
+    os.utime(dead, (old, old))
+    assert sorted(rc.prune_cache(tmp_path / "cache")) == sorted([orphan, dead])
+    assert [p.name for p in folder.iterdir()] == ["b.counts"]
