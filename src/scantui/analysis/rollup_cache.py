@@ -437,7 +437,8 @@ def update_rollup(
         dataset.decode_to(copy, source=builder.splits_frame)  # written on the first read, without decoding
     rollup = _with_overlay(load_rollup(final), dataset, key)
     ports, skipped = _kept_ports(rollup, asked, top_k)
-    return RollupUpdate(rollup, (*builder.actions, *_keep_port_lists(rollup, ports, progress), *skipped))
+    lists = _keep_port_lists(rollup, ports, progress, builder.superseded)
+    return RollupUpdate(rollup, (*builder.actions, *lists, *skipped))
 
 
 def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[list[tuple[int, str]], list[Action]]:
@@ -461,9 +462,11 @@ def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[lis
     return out, skipped
 
 
-def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.Progress | None) -> list[Action]:
+def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.Progress | None,
+                     previous: Path | None = None) -> list[Action]:
     """Keep in the new *rollup* the lists of *ports* (:mod:`~scantui.analysis.port_lists`; :func:`_kept_ports`),
-    so they are fast on every rollup (one ``built port list P`` action each, with why and its cost)."""
+    so they are fast on every rollup (one ``built port list P`` action each, with why and its cost); brought up to
+    date from the lists of *previous*, the rollup this build extended, where their state allows."""
     from scantui.analysis.scanners import keep_port_list
 
     actions = []
@@ -472,7 +475,7 @@ def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.
         if progress is not None:
             progress(f"keeping the {what}", 1.0)
         t0, c0 = time.perf_counter(), time.process_time()
-        if keep_port_list(rollup, (port,)) is not None:
+        if keep_port_list(rollup, (port,), previous) is not None:
             actions.append(Action("built", what, time.perf_counter() - t0, why, time.process_time() - c0))
     if progress is not None and ports:  # the build's last word again, not the last list's
         progress("rollup done", 1.0)
