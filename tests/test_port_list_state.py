@@ -90,13 +90,15 @@ def test_adding_days_extends_the_list_to_the_bytes_of_a_computed_one(days, capsy
     index = json.loads((folder / st.INDEX).read_text())
     runs = st.read_runs(folder, index["runs"])
     assert 1 <= len(runs) < 4 and sorted(index["days"]) == [dt.date(2024, 2, d).isoformat() for d in range(1, 6)]
+    assert (index["first_day"], index["n_days"]) == ("2024-02-01", 5)
     union = np.sort(np.concatenate(runs))
     assert np.all(np.diff(union.astype(np.int64)) > 0)
     table = pl.read_parquet(kept(fourth)).select("src", "dsts").sort("src")
     assert st.per_source(union).equals(table)
 
 
-@pytest.mark.parametrize("change", ["removed", "changed", "tools redone", "state damaged", "state gone", "list damaged"])
+@pytest.mark.parametrize("change", ["removed", "changed", "tools redone", "state damaged", "state of another version",
+                                    "state gone", "list damaged"])
 def test_where_the_state_does_not_apply_the_list_is_computed_again(days, capsys, tmp_path, change):
     files, computed = days
     held = build(capsys, files[:4])
@@ -114,6 +116,9 @@ def test_where_the_state_does_not_apply_the_list_is_computed_again(days, capsys,
         files = files[:5]
     elif change == "state damaged":
         (folder / st.SCANS).write_bytes(b"not parquet")
+    elif change == "state of another version":
+        index = json.loads((folder / st.INDEX).read_text())
+        (folder / st.INDEX).write_text(json.dumps({**index, "version": st.VERSION + 1}))
     elif change == "state gone":
         shutil.rmtree(folder)
     else:

@@ -4,9 +4,11 @@ build brings the list up to date from the days it adds instead of recomputing it
 ``<rollup>/port_lists/v<VERSION>-<ports>.state/``, written with the list by a build (not by a query):
 
 - ``index.json``: :data:`VERSION`, the days covered, each with its day state and ``port_day`` file as the rollup's
-  merge recorded them (:func:`~scantui.analysis.rollup_days.held_files`), and the key runs;
-- ``src_days.parquet``: the distinct (src, day) of the ports' probe rows (active days; every schedule is rescored
-  over the new window);
+  merge recorded them (:func:`~scantui.analysis.rollup_days.held_files`), the window (first day, days) and the key
+  runs;
+- ``activity.parquet``: per source its active days as bits over the window (``np.packbits`` of its activity row,
+  first day in the high bit): the active days and the schedules, every one of which is rescored over the new window
+  (:func:`~scantui.analysis.schedule.schedule_frame`), at a bit a source a day instead of a (src, day) row;
 - ``scans.parquet``: per (src, proto, dport) packets, scan days and the best one-day destinations, the rows of
   :func:`~scantui.analysis.behaviour.port_scans` (ports, coverage, top ports);
 - ``intervals.parquet``: per (src, sensor, proto, dport) scan days, first and last
@@ -26,6 +28,7 @@ removed, or its tool counts redone after new Unicorn sessions: the list is compu
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -38,7 +41,7 @@ import polars as pl
 #: Bumped when what the state holds, or how, changes.
 VERSION = 1
 INDEX = "index.json"
-SRC_DAYS, SCANS, INTERVALS = "src_days.parquet", "scans.parquet", "intervals.parquet"
+SRC_DAYS, SCANS, INTERVALS, ACTIVITY = "src_days", "scans.parquet", "intervals.parquet", "activity.parquet"
 #: Keys of each run held at once by a fold (two such slices): 32 MiB each.
 FOLD_CHUNK = 1 << 22
 
@@ -48,7 +51,8 @@ def state_path(list_path: Path) -> Path:
 
 
 def row_state(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """The state tables of selected ``port_day`` *rows* (one port selection, some days)."""
+    """The state tables of selected ``port_day`` *rows* (one port selection, some days), their (src, day) as rows
+    (:func:`activity` makes them bits)."""
     from scantui.analysis import behaviour as bh
 
     lazy = rows.lazy()
@@ -62,15 +66,42 @@ def row_state(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def merge_state(old: dict[str, pl.DataFrame], new: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """The state of the days of *old* and of *new* (disjoint days)."""
+    """The scans and intervals of the days of *old* and of *new* (disjoint days)."""
     scans = pl.concat([old[SCANS], new[SCANS]]).group_by("src", "proto", "dport").agg(
         pl.col("packets").sum().cast(pl.UInt64), pl.col("scans").sum().cast(pl.UInt32), pl.col("dsts").max())
     intervals = pl.concat([old[INTERVALS], new[INTERVALS]]).group_by("src", "sensor", "proto", "dport").agg(
         pl.col("scans").sum().cast(pl.UInt32), pl.col("d0").min(), pl.col("d1").max())
-    return {SRC_DAYS: pl.concat([old[SRC_DAYS], new[SRC_DAYS]]), SCANS: scans, INTERVALS: intervals}
+    return {SCANS: scans, INTERVALS: intervals}
 
 
-_SORT = {SRC_DAYS: ["src", "day"], SCANS: ["src", "proto", "dport"], INTERVALS: ["src", "sensor", "proto", "dport"]}
+def activity(old: pl.DataFrame | None, old_window: tuple[dt.date, int] | None, src_days: pl.DataFrame,
+             first_day: dt.date, n_days: int) -> tuple[pl.Series, np.ndarray] | None:
+    """The sources (ascending) and their activity rows over the window *first_day*, *n_days*: the bits of *old*
+    (``src``, ``bits`` over *old_window*) moved into it, and *src_days*' (src, day) set; None when a day falls
+    outside the window (then the state does not apply)."""
+    olds = old["src"] if old is not None else pl.Series("src", [], pl.UInt32)
+    srcs = pl.concat([olds, src_days["src"].unique()]).unique().sort()
+    keys = srcs.to_numpy()
+    act = np.zeros((len(srcs), n_days), dtype=bool)
+    if old is not None and old.height:
+        start, width = (old_window[0] - first_day).days, old_window[1]
+        if start < 0 or start + width > n_days:
+            return None
+        bits = np.unpackbits(old["bits"].to_numpy(), axis=1, count=width).astype(bool)
+        act[np.searchsorted(keys, olds.to_numpy()), start:start + width] = bits
+    col = (src_days["day"] - first_day).dt.total_days().to_numpy()
+    if len(col) and (col.min() < 0 or col.max() >= n_days):
+        return None
+    act[np.searchsorted(keys, src_days["src"].to_numpy()), col] = True
+    return srcs, act
+
+
+def packed(srcs: pl.Series, act: np.ndarray) -> pl.DataFrame:
+    """The ``activity.parquet`` table of :func:`activity`'s result."""
+    return pl.DataFrame({"src": srcs, "bits": np.packbits(act, axis=1)})
+
+
+_SORT = {ACTIVITY: ["src"], SCANS: ["src", "proto", "dport"], INTERVALS: ["src", "sensor", "proto", "dport"]}
 
 
 def read_runs(folder: Path, names: list[str]) -> list[np.ndarray]:
@@ -88,6 +119,7 @@ def read_state(folder: Path) -> tuple[dict, dict[str, pl.DataFrame]] | None:
         for run in index["runs"]:
             if (folder / run).stat().st_size % 8:
                 return None
+        index["window"] = (dt.date.fromisoformat(index["first_day"]), int(index["n_days"]))
         return index, tables
     except Exception:  # noqa: BLE001 - missing, damaged or foreign: the list is computed from every day
         return None
@@ -175,15 +207,16 @@ class StateWriter:
                 (self.tmp / gone).unlink()
             self.runs[-2:] = [(name, (self.tmp / name).stat().st_size // 8)]
 
-    def finish(self, tables: dict[str, pl.DataFrame], days: dict[str, tuple[str, str]]) -> bool:
-        """Write *tables* and the index of *days*; True when the state is in place."""
+    def finish(self, tables: dict[str, pl.DataFrame], days: dict[str, tuple[str, str]], window: tuple[dt.date, int]) -> bool:
+        """Write *tables* and the index of *days* and the *window* of the activity bits; True when the state is in
+        place."""
         try:
             if self.failed:
                 raise OSError("no keys")
             for name, cols in _SORT.items():
                 tables[name].sort(cols).write_parquet(self.tmp / name, compression="zstd", statistics=False)
             index = {"version": VERSION, "days": {d: list(e) for d, e in sorted(days.items())},
-                     "runs": [name for name, _ in self.runs]}
+                     "first_day": window[0].isoformat(), "n_days": window[1], "runs": [name for name, _ in self.runs]}
             (self.tmp / INDEX).write_text(json.dumps(index, indent=1), encoding="utf-8")
             if self.final.exists():  # an older state of the same rollup (a rebuild): replaced
                 shutil.rmtree(self.final, ignore_errors=True)

@@ -427,7 +427,7 @@ def update_rollup(
     meta = {"key": key, "inputs": inputs, "load_options": _options_dict(opts), "unicorn_min_packets": unicorn_min_packets}
     # read before the build: a bad value fails first. Only the ports the config asks for and the busiest ones: a
     # list kept by a query is not carried into the next rollup, as each carried list costs every later build its
-    # port's packets (~2-6 CPU s a day at 200 M, growing with the data held)
+    # port's sources (~0.4-1.2 CPU s a day at 200 M, brought up to date: port_list_state)
     asked, top_k = rollup_keep_ports(), rollup_keep_top_ports()
     with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
         builder.build(tmp, meta, unicorn_min_packets)

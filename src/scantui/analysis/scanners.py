@@ -72,8 +72,8 @@ from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
 from scantui.analysis.telescope import parse_cidrs
-from scantui.analysis.port_list_state import row_state
-from scantui.analysis.schedule import schedules
+from scantui.analysis.port_list_state import ACTIVITY, SRC_DAYS, activity, packed, row_state
+from scantui.analysis.schedule import schedule_frame, schedules
 from scantui.analysis.traffic import UDP, is_probe, traffic_class
 from scantui.errors import InputError
 
@@ -695,15 +695,16 @@ def _kept_or_extended(rollup: Rollup, path: Path, port_day: pl.LazyFrame, ports:
         if state is not None:
             state.reset()
         table = _kept_table(port_day, ports, first_day, n_days, source, walked, state=state)
-        if state is not None:
-            state.tables = {name: pl.concat([part[name] for part in state.parts]) for name in state.parts[0]} \
-                if state.parts else None
+        if state is not None and state.parts and first_day is not None and n_days > 0:
+            tables = {name: pl.concat([part[name] for part in state.parts]) for name in state.parts[0]}
+            made = activity(None, None, tables.pop(SRC_DAYS), first_day, n_days)
+            state.tables = None if made is None else {**tables, ACTIVITY: packed(*made)}
     if state is not None:
         if state.tables is None:
             state.discard()
         else:
             state.fold()
-            state.finish(state.tables, days)
+            state.finish(state.tables, days, (first_day, n_days))
     return table
 
 
@@ -730,7 +731,7 @@ def _extended_table(rollup: Rollup, old_path: Path, ports: tuple[int, ...], firs
     old_list = read_kept(old_path)
     folder = st.state_path(old_path)
     found = st.read_state(folder)
-    if old_list is None or found is None:
+    if old_list is None or found is None or first_day is None or n_days <= 0:
         return None
     index, old = found
     held = index.get("days")
@@ -757,13 +758,19 @@ def _extended_table(rollup: Rollup, old_path: Path, ports: tuple[int, ...], firs
     summed = summed.group_by("src").agg(pl.col("packets").sum(), pl.col("first_seen").min(), pl.col("last_seen").max(),
                                         *(pl.col(c).sum() for c in TOOL_COLUMNS))
     base = _source_filters(summed, every, walked)
-    tables = st.merge_state(old, st.row_state(rows))
-    src_days, scans = tables[st.SRC_DAYS].lazy(), tables[st.SCANS].lazy()
-    active, ports_, intervals, coverage, top = pl.collect_all([
-        bh.active_days_from(src_days), bh.port_counts(scans), bh.intervals_from(tables[st.INTERVALS].lazy()),
-        bh.coverage_from_scans(scans), bh.top_ports_from_scans(scans, TOP_PORTS)])
-    window = first_day is not None and n_days > 0
-    sched = schedules(tables[st.SRC_DAYS] if window else pl.DataFrame(), first_day, n_days)
+    new = st.row_state(rows)
+    made = activity(old[ACTIVITY], index["window"], new[SRC_DAYS], first_day, n_days)
+    if made is None:
+        return None
+    srcs, act = made
+    tables = {**st.merge_state(old, new), ACTIVITY: packed(srcs, act)}
+    scans = tables[st.SCANS].lazy()
+    ports_, intervals, coverage, top = pl.collect_all([
+        bh.port_counts(scans), bh.intervals_from(tables[st.INTERVALS].lazy()), bh.coverage_from_scans(scans),
+        bh.top_ports_from_scans(scans, TOP_PORTS)])
+    # the active days and schedules from the activity rows (what :func:`schedules` builds from (src, day) rows)
+    active = pl.DataFrame({"src": srcs, "days_active": act.sum(axis=1, dtype=np.uint32)})
+    sched = schedule_frame(srcs, act) if len(srcs) else schedules(pl.DataFrame(), first_day, n_days)
     raw = bh.join_parts([base, active, ports_, intervals, coverage, sched])
     dsts = old_list.select("src", "dsts").join(st.per_source(fresh), on="src", how="full", coalesce=True, suffix="_new")
     dsts = dsts.select("src", pl.when(pl.col("dsts").is_null() & pl.col("dsts_new").is_null()).then(None)
