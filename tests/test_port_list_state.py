@@ -98,7 +98,7 @@ def test_adding_days_extends_the_list_to_the_bytes_of_a_computed_one(days, capsy
 
 
 @pytest.mark.parametrize("change", ["removed", "changed", "tools redone", "state damaged", "state of another version",
-                                    "state gone", "list damaged"])
+                                    "state gone", "list damaged", "list of other columns"])
 def test_where_the_state_does_not_apply_the_list_is_computed_again(days, capsys, tmp_path, change):
     files, computed = days
     held = build(capsys, files[:4])
@@ -121,6 +121,8 @@ def test_where_the_state_does_not_apply_the_list_is_computed_again(days, capsys,
         (folder / st.INDEX).write_text(json.dumps({**index, "version": st.VERSION + 1}))
     elif change == "state gone":
         shutil.rmtree(folder)
+    elif change == "list of other columns":
+        pl.read_parquet(kept(held)).drop("first_seen").write_parquet(kept(held))
     else:
         kept(held).write_bytes(b"not parquet")
     grown = build(capsys, files)

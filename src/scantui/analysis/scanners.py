@@ -689,8 +689,11 @@ def _kept_or_extended(rollup: Rollup, path: Path, port_day: pl.LazyFrame, ports:
     """:func:`keep_port_list`'s table, its state (when *state*) put in place."""
     table = None
     if previous is not None and state is not None:
-        table = _extended_table(rollup, previous / path.parent.name / path.name, ports, first_day, n_days, source,
-                                walked, days, state)
+        try:
+            table = _extended_table(rollup, previous / path.parent.name / path.name, ports, first_day, n_days, source,
+                                    walked, days, state)
+        except (pl.exceptions.PolarsError, OSError, ValueError, KeyError, TypeError):  # an old list or state not
+            table = None  # as this code writes them (a foreign column set, a bad index): computed from every day
     if table is None:
         if state is not None:
             state.reset()
