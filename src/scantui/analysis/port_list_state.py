@@ -3,7 +3,7 @@ build brings the list up to date from the days it adds instead of recomputing it
 
 ``<rollup>/port_lists/v<VERSION>-<ports>.state/``, written with the list by a build (not by a query):
 
-- ``index.json``: :data:`VERSION`, the days covered, each with its day state and ``port_day`` file as the rollup's
+- ``list_state.json``: :data:`VERSION`, the days covered, each with its day state and ``port_day`` file as the rollup's
   merge recorded them (:func:`~scantui.analysis.rollup_days.held_files`), the window (first day, days) and the key
   runs;
 - ``activity.parquet``: per source its active days as bits over the window (``np.packbits`` of its activity row,
@@ -40,7 +40,7 @@ import polars as pl
 
 #: Bumped when what the state holds, or how, changes.
 VERSION = 1
-INDEX = "index.json"
+INDEX = "list_state.json"
 SRC_DAYS, SCANS, INTERVALS, ACTIVITY = "src_days", "scans.parquet", "intervals.parquet", "activity.parquet"
 #: Keys of each run held at once by a fold (two such slices): 32 MiB each.
 FOLD_CHUNK = 1 << 22
