@@ -124,7 +124,7 @@ def test_every_build_keeps_the_ports_the_config_asks_for(tmp_path, monkeypatch, 
 def test_every_build_keeps_the_busiest_ports_lists_by_default(tmp_path, monkeypatch, capsys):
     """With no configuration a build keeps the lists of the two busiest ports by probe packets (ranked as the
     ``port_day`` rows sum them) that hold together at most a tenth of the packets, passing over (and saying so) a
-    busier one; rebuilt on every new day, read back as the computed bytes; the count is the config's
+    busier one; kept again on every new day, read back as the computed bytes; the count is the config's
     ``rollup.keep_top_ports`` (0: none), a bad one is one error line."""
     import jsonschema
     from importlib import resources
@@ -179,9 +179,10 @@ def test_every_build_keeps_the_busiest_ports_lists_by_default(tmp_path, monkeypa
         assert f"built port list {port} (busiest port {rank}: {packets:,} probe packets, " in err, err
     assert "skipped port list 22 (busiest port 1: " in err
     assert "; the lists kept by default hold at most 10% of the packets together: config rollup.keep_ports keeps it)" in err
-    assert sorted(p.name for p in (first / "port_lists").iterdir()) == sorted(f"v1-{p}.parquet" for _, p, _ in kept)
+    assert sorted(p.name for p in (first / "port_lists").iterdir()) == sorted(  # each with its state (port_list_state)
+        f"v1-{p}.{ext}" for _, p, _ in kept for ext in ("parquet", "state"))
 
-    out, err = rollup(files, "--json")  # a day added: the new folder keeps them too, computed again
+    out, err = rollup(files, "--json")  # a day added: the new folder keeps them too (extended from the first's)
     doc = json.loads(out)
     schema = json.loads((resources.files("scantui") / "schemas" / "rollup.schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(doc, schema)

@@ -428,7 +428,7 @@ def update_rollup(
     meta = {"key": key, "inputs": inputs, "load_options": _options_dict(opts), "unicorn_min_packets": unicorn_min_packets}
     # read before the build: a bad value fails first. Only the ports the config asks for and the busiest ones: a
     # list kept by a query is not carried into the next rollup, as each carried list costs every later build its
-    # port's packets (~2-6 CPU s a day at 200 M, growing with the data held)
+    # port's sources (~0.4-1.2 CPU s a day at 200 M, brought up to date: port_list_state)
     asked, top_k = rollup_keep_ports(), rollup_keep_top_ports()
     with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
         builder.build(tmp, meta, unicorn_min_packets)
@@ -438,7 +438,8 @@ def update_rollup(
         dataset.decode_to(copy, source=builder.splits_frame)  # written on the first read, without decoding
     rollup = _with_overlay(load_rollup(final), dataset, key)
     ports, skipped = _kept_ports(rollup, asked, top_k)
-    return RollupUpdate(rollup, (*builder.actions, *_keep_port_lists(rollup, ports, progress), *skipped))
+    lists = _keep_port_lists(rollup, ports, progress, builder.superseded)
+    return RollupUpdate(rollup, (*builder.actions, *lists, *skipped))
 
 
 def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[list[tuple[int, str]], list[Action]]:
@@ -462,9 +463,11 @@ def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[lis
     return out, skipped
 
 
-def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.Progress | None) -> list[Action]:
+def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.Progress | None,
+                     previous: Path | None = None) -> list[Action]:
     """Keep in the new *rollup* the lists of *ports* (:mod:`~scantui.analysis.port_lists`; :func:`_kept_ports`),
-    so they are fast on every rollup (one ``built port list P`` action each, with why and its cost)."""
+    so they are fast on every rollup (one ``built port list P`` action each, with why and its cost); brought up to
+    date from the lists of *previous*, the rollup this build extended, where their state allows."""
     from scantui.analysis.scanners import keep_port_list
 
     actions = []
@@ -473,7 +476,7 @@ def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.
         if progress is not None:
             progress(f"keeping the {what}", 1.0)
         t0, c0 = time.perf_counter(), time.process_time()
-        if keep_port_list(rollup, (port,)) is not None:
+        if keep_port_list(rollup, (port,), previous) is not None:
             actions.append(Action("built", what, time.perf_counter() - t0, why, time.process_time() - c0))
     if progress is not None and ports:  # the build's last word again, not the last list's
         progress("rollup done", 1.0)

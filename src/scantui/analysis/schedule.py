@@ -199,6 +199,12 @@ def schedules(active_days: pl.DataFrame, first_day, n_days: int) -> pl.DataFrame
     srcs = idx["src"].filter(first)
     act = np.zeros((len(srcs), n_days), dtype=bool)
     act[first.cum_sum().to_numpy() - 1, idx["col"].to_numpy()] = True
+    return schedule_frame(srcs, act)
+
+
+def schedule_frame(srcs: pl.Series, act: np.ndarray) -> pl.DataFrame:
+    """:func:`schedules` of the sources *srcs* (ascending, each active in the window) from their activity rows
+    *act* (sources x days of the window)."""
     schedule, period, strength = classify(act)
     return pl.DataFrame({
         "src": srcs,
