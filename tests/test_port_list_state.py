@@ -43,10 +43,15 @@ def days(tmp_path, monkeypatch):
     return files, computed
 
 
-def build(capsys, files, *args) -> Path:
+def build_said(capsys, files, *args) -> tuple[Path, str]:
+    """The rollup folder a build of *files* makes, and what it said on stderr."""
     code, out, err = run(["rollup", *files, *args], capsys)
     assert code == 0, err
-    return Path(out.strip())
+    return Path(out.strip()), err
+
+
+def build(capsys, files, *args) -> Path:
+    return build_said(capsys, files, *args)[0]
 
 
 def kept(folder: Path) -> Path:
@@ -77,7 +82,8 @@ def test_adding_days_extends_the_list_to_the_bytes_of_a_computed_one(days, capsy
     first = build(capsys, files[1:3])
     assert computed == [1] and (st.state_path(kept(first)) / st.INDEX).is_file()
     computed.clear()
-    second = build(capsys, files[1:4])  # day 3 added at the end
+    second, said = build_said(capsys, files[1:4])  # day 3 added at the end
+    assert "extended port list 443 (config rollup.keep_ports; " in said and "built port list" not in said
     third = build(capsys, files[1:5])  # day 4: sources new on the port, sources only in the held days
     fourth = build(capsys, files)  # day 0, before the held days: the window starts earlier
     assert computed == [], "extended, not computed"
@@ -125,8 +131,8 @@ def test_where_the_state_does_not_apply_the_list_is_computed_again(days, capsys,
         pl.read_parquet(kept(held)).drop("first_seen").write_parquet(kept(held))
     else:
         kept(held).write_bytes(b"not parquet")
-    grown = build(capsys, files)
-    assert computed == [1]
+    grown, said = build_said(capsys, files)
+    assert computed == [1] and "built port list 443 (config" in said and "extended" not in said
     assert_same(kept(grown), from_scratch(capsys, files, tmp_path), tmp_path)
 
 

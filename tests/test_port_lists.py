@@ -100,7 +100,7 @@ def test_every_build_keeps_the_ports_the_config_asks_for(tmp_path, monkeypatch, 
     assert (first / "port_lists" / "v1-443.parquet").is_file()
     second, err = rollup(files[:3])  # a day added: the new rollup keeps it too
     second = Path(second.strip())
-    assert second != first and "built port list 443" in err and (second / "port_lists" / "v1-443.parquet").is_file()
+    assert second != first and "extended port list 443" in err and (second / "port_lists" / "v1-443.parquet").is_file()
 
     config.write_text("rollup: {keep_top_ports: 0}\n")  # no longer asked: not carried (it costs every build)
     added, err = rollup(files)
@@ -175,6 +175,7 @@ def test_every_build_keeps_the_busiest_ports_lists_by_default(tmp_path, monkeypa
     out, err = rollup(files[:3])
     first = Path(out.strip())
     kept, total = expected(first)
+    kept_first = {port for _, port, _ in kept}
     for rank, port, packets in kept:
         assert f"built port list {port} (busiest port {rank}: {packets:,} probe packets, " in err, err
     assert "skipped port list 22 (busiest port 1: " in err
@@ -189,8 +190,9 @@ def test_every_build_keeps_the_busiest_ports_lists_by_default(tmp_path, monkeypa
     added = Path(doc["path"])
     kept, _ = expected(added)
     lists = [a for a in doc["actions"] if a["what"].startswith("port list")]
-    assert [(a["action"], a["what"]) for a in lists] == [
-        *(("built", f"port list {p}") for _, p, _ in kept), ("skipped", "port list 22")]
+    assert [(a["action"], a["what"]) for a in lists] == [  # a list the first folder kept: brought up to date
+        *(("extended" if p in kept_first else "built", f"port list {p}") for _, p, _ in kept), ("skipped", "port list 22")]
+    assert lists[0]["action"] == "extended"
     assert all(a["cpu_seconds"] >= 0 for a in lists[:2]) and "cpu_seconds" not in lists[2]
     assert added != first and (added / "port_lists" / "v1-8443.parquet").is_file()
     for _, port, _ in kept:  # read back: the bytes of the computed list, on every source of the four days

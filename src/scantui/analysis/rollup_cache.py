@@ -350,7 +350,8 @@ def open_rollup(
 
 @dataclass(frozen=True)
 class Action:
-    """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``, ``skipped``) and what
+    """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``, ``skipped``; ``extended``: a
+    port list brought up to date from the previous rollup's) and what
     (``port list P``: a scanner list kept with the build, asked for by the config's ``rollup.keep_ports`` or one of the busiest ports,
     ``rollup.keep_top_ports``: *why* says which, *cpu_seconds* what it cost the process; ``skipped``: a busy port's
     list not kept, *why* says why)."""
@@ -466,8 +467,8 @@ def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[lis
 def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.Progress | None,
                      previous: Path | None = None) -> list[Action]:
     """Keep in the new *rollup* the lists of *ports* (:mod:`~scantui.analysis.port_lists`; :func:`_kept_ports`),
-    so they are fast on every rollup (one ``built port list P`` action each, with why and its cost); brought up to
-    date from the lists of *previous*, the rollup this build extended, where their state allows."""
+    so they are fast on every rollup (one ``built port list P`` action each, with why and its cost; ``extended``
+    where brought up to date from the lists of *previous*, the rollup this build extended, as their state allows)."""
     from scantui.analysis.scanners import keep_port_list
 
     actions = []
@@ -476,8 +477,10 @@ def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.
         if progress is not None:
             progress(f"keeping the {what}", 1.0)
         t0, c0 = time.perf_counter(), time.process_time()
-        if keep_port_list(rollup, (port,), previous) is not None:
-            actions.append(Action("built", what, time.perf_counter() - t0, why, time.process_time() - c0))
+        kept = keep_port_list(rollup, (port,), previous)
+        if kept is not None:
+            verb = "extended" if kept[1] else "built"  # extended: from the previous rollup's list and the new days
+            actions.append(Action(verb, what, time.perf_counter() - t0, why, time.process_time() - c0))
     if progress is not None and ports:  # the build's last word again, not the last list's
         progress("rollup done", 1.0)
     return actions

@@ -647,10 +647,11 @@ def _kept_table(port_day: pl.LazyFrame, ports: tuple[int, ...], first_day: dt.da
     return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed").rechunk()
 
 
-def keep_port_list(rollup: Rollup, ports: tuple[int, ...], previous: Path | None = None) -> Path | None:
+def keep_port_list(rollup: Rollup, ports: tuple[int, ...], previous: Path | None = None) -> tuple[Path, bool] | None:
     """Compute and keep the list of *ports* in *rollup*'s folder (:mod:`port_lists`) unless kept already, for
-    ``scantui rollup --keep-ports`` and every build (so the first ``--port`` query after a build reads it); the
-    file, or None when the rollup has no day tables to recount destinations from. Kept with its state
+    ``scantui rollup --keep-ports`` and every build (so the first ``--port`` query after a build reads it): (the
+    file, whether it was brought up to date from *previous*'s), or None when the rollup has no day tables to recount
+    destinations from. Kept with its state
     (:mod:`port_list_state`): a build that extends the rollup folder *previous* brings that folder's list up to
     date from the days it adds when its state allows, else computes it from every day."""
     from scantui.analysis.port_list_state import StateWriter, state_path
@@ -660,8 +661,10 @@ def keep_port_list(rollup: Rollup, ports: tuple[int, ...], previous: Path | None
     source = rollup.packet_source()
     q = ScannerQuery(ports=ports)
     path = kept_path(rollup.path, q) if source is not None else None
-    if path is None or read_kept(path) is not None:
-        return path
+    if path is None:
+        return None
+    if read_kept(path) is not None:
+        return path, False
     first_day, n_days = _window(rollup.day_totals, q)
     by_port = rollup.port_day_by_port
     port_day = by_port if by_port is not None else rollup.port_day
@@ -674,19 +677,22 @@ def keep_port_list(rollup: Rollup, ports: tuple[int, ...], previous: Path | None
         except OSError:  # a read-only cache: the list alone (computed, and not kept: write_kept says nothing)
             pass
     try:
-        table = _kept_or_extended(rollup, path, port_day, ports, first_day, n_days, source, walked, days, state, previous)
+        table, extended = _kept_or_extended(rollup, path, port_day, ports, first_day, n_days, source, walked, days,
+                                            state, previous)
     except BaseException:
         if state is not None:
             state.discard()
         raise
     write_kept(path, table)
-    return path
+    return path, extended
 
 
 def _kept_or_extended(rollup: Rollup, path: Path, port_day: pl.LazyFrame, ports: tuple[int, ...],
                       first_day: dt.date | None, n_days: int, source: PacketSource, walked: pl.DataFrame | None,
-                      days: dict[str, tuple[str, str]], state: StateWriter | None, previous: Path | None) -> pl.DataFrame:
-    """:func:`keep_port_list`'s table, its state (when *state*) put in place."""
+                      days: dict[str, tuple[str, str]], state: StateWriter | None,
+                      previous: Path | None) -> tuple[pl.DataFrame, bool]:
+    """:func:`keep_port_list`'s table and whether it was brought up to date from *previous*'s list, its state (when
+    *state*) put in place."""
     table = None
     if previous is not None and state is not None:
         try:
@@ -694,6 +700,7 @@ def _kept_or_extended(rollup: Rollup, path: Path, port_day: pl.LazyFrame, ports:
                                     walked, days, state)
         except (pl.exceptions.PolarsError, OSError, ValueError, KeyError, TypeError):  # an old list or state not
             table = None  # as this code writes them (a foreign column set, a bad index): computed from every day
+    extended = table is not None
     if table is None:
         if state is not None:
             state.reset()
@@ -708,7 +715,7 @@ def _kept_or_extended(rollup: Rollup, path: Path, port_day: pl.LazyFrame, ports:
         else:
             state.fold()
             state.finish(state.tables, days, (first_day, n_days))
-    return table
+    return table, extended
 
 
 def _state_days(rollup: Rollup) -> dict[str, tuple[str, str]]:
