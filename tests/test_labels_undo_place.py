@@ -283,3 +283,79 @@ def test_undo_of_random_deletes_in_a_commented_file_scantui_wrote_writes_it_as_i
     assert path.read_bytes() != before
     s.undo()
     assert path.read_bytes() == before
+
+
+NEIGHBOURS = """\
+scantui_labels: 1
+groups:
+  - id: A
+    verdict: unsure
+    members: [192.0.2.1]
+  - id: B
+    verdict: unsure
+    members: [192.0.2.2]
+  # above C
+  - id: C
+    verdict: unsure
+    members: [192.0.2.3]
+  - id: D
+    verdict: unsure
+    members: [192.0.2.4]
+sources:
+  - ip: 192.0.2.1
+    note: a
+  - ip: 192.0.2.2
+    note: b
+  # above s3
+  - ip: 192.0.2.3
+    note: c
+"""
+
+
+@pytest.mark.parametrize("style", [str, column0], ids=["indented", "column0"])
+@pytest.mark.parametrize("changes", [[["B", "C", "D"]], [["B", "C"]], [["192.0.2.2", "192.0.2.3"]], [["D"], ["C"], ["B"]],
+                                     [["C"], ["B"]], [["192.0.2.3"], ["192.0.2.2"]], [["C", "D"], ["A"]]])
+def test_neighbours_deleted_with_comment_lines_between_come_back_exactly(tmp_path, style, changes):
+    """Neighbouring items deleted (in one change or one after the other) with comment lines between them, then
+    undone, last change first: the delete keeps each comment line once (the lines between two notes deleted at
+    once were dropped when ``sources:`` ends the file), and after each undo the file's bytes are those from before
+    that change (an item that had no lines above it goes back above the lines of the one after it)."""
+    path = tmp_path / "labels.yaml"
+    path.write_text(style(NEIGHBOURS))
+    s = session(path)
+    texts = []
+    for keys in changes:
+        texts.append(path.read_text())
+        delete(s, keys)
+        text = path.read_text()
+        for line in ("# above C", "# above s3"):
+            assert text.count(line) == 1, line
+    for before in reversed(texts):
+        s.undo()
+        assert path.read_text() == before
+
+
+SEVERAL = st.lists(st.lists(st.integers(0, 999), min_size=1, max_size=3), min_size=1, max_size=3)
+
+
+@pytest.mark.parametrize("off", [2, 0])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(hand=HANDS, changes=SEVERAL, notes=st.booleans())
+def test_several_deletes_undone_in_reverse_write_each_file_as_it_was(tmp_path_factory, off, hand, changes, notes):
+    """Neighbouring items deleted over several changes (one to three items each), then every change undone, last
+    first: after each undo the file's bytes are those from before that change."""
+    path = tmp_path_factory.mktemp("undo") / "labels.yaml"
+    written_by_writer_n(path, 8, off)
+    path.write_text(hand_format(path.read_text(), hand, off))
+    s = session(path)
+    texts = []
+    for picks in changes:
+        keys = [r.ip for r in s.store.sources] if notes else s.store.ids
+        if len(keys) < 2:
+            break
+        chosen = list(dict.fromkeys(keys[p % len(keys)] for p in picks))[:len(keys) - 1]
+        texts.append(path.read_bytes())
+        delete(s, chosen)
+    for before in reversed(texts):
+        s.undo()
+        assert path.read_bytes() == before

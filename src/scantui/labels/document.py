@@ -457,9 +457,12 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
     by_key = {str(node[key]): node for node in seq}
     wanted = {getattr(r, key) for r in records}
     below = inner = None
-    if (len(seq) and records and str(seq[-1][key]) in wanted and getattr(records[-1], key) != str(seq[-1][key])
-            and back.get(getattr(records[-1], key)) is None):
-        below = keep_after_last(seq, lines)  # an item will follow the last one: it goes above the lines below it
+    last = str(seq[-1][key]) if len(seq) else None
+    if (records and last in wanted and getattr(records[-1], key) != last
+            and all(back.get(getattr(r, key)) is None
+                    for r in records[next(i for i, r in enumerate(records) if getattr(r, key) == last) + 1:])):
+        # an item will follow the last one: it goes above the lines below it (unless one put back goes below them)
+        below = keep_after_last(seq, lines)
         inner = keep_inner_end(seq), str(seq[-1][key])  # (but not above the last one's own lines)
     removed = {i for i in range(len(seq)) if str(seq[i][key]) not in wanted}
     above: dict[int, str] | None = {} if lines_above is not None and removed else None

@@ -253,9 +253,9 @@ def lines_above_removed(lines: list[str], block: _Block, out: dict[tuple[str, st
             top, floor = block.starts[i], block.starts[i - 1] if i else block.starts[0] - 1
             while top - 1 > floor and _between(lines[top - 1]):
                 top -= 1
-            k = next((k for k in range(i + 1, len(block.old)) if getattr(block.old[k], block.attr) in kept), None)
-            nxt = block.starts[k] if k is not None else None  # the next kept item
-            if top < block.starts[i] or (nxt is not None and _between(lines[nxt - 1])):
+            n = len(block.old)  # (the next kept item, and the removed ones before it: as keep_between's)
+            k = next((k for k in range(i + 1, n) if getattr(block.old[k], block.attr) in kept), n)
+            if top < block.starts[i] or any(_between(lines[block.starts[j] - 1]) for j in range(i + 1, min(k + 1, n))):
                 out[(block.key, key)] = "".join(lines[top:block.starts[i]])  # (else no lines to place)
 
 
