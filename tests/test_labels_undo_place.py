@@ -359,3 +359,61 @@ def test_several_deletes_undone_in_reverse_write_each_file_as_it_was(tmp_path_fa
     for before in reversed(texts):
         s.undo()
         assert path.read_bytes() == before
+
+
+def _delete_whole_file(monkeypatch, path, keys) -> bytes:
+    """The bytes the whole-file path writes for the delete (the splices turned off)."""
+    import scantui.labels.store as store_module
+    with monkeypatch.context() as m:
+        m.setattr(store_module, "splice_local", lambda *a, **k: None)
+        m.setattr(store_module, "splice", lambda *a, **k: None)
+        s = session(path)
+        delete(s, keys)
+        assert not s.store._kept.spliced
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("off", [2, 0])
+@pytest.mark.parametrize("keys, comments", [
+    (["G3"], {"G4": "# above G4\n"}),
+    (["G3"], {"G4": "# above G4\n\n"}),
+    (["G2", "G3"], {"G3": "# above G3\n", "G4": "# above G4\n"}),
+    (["10.1.0.1"], {"10.1.0.2": "# next\n"}),
+])
+def test_a_delete_with_comment_lines_above_the_next_item_splices(tmp_path, monkeypatch, off, keys, comments):
+    """The removed item holds the comment lines above the next one (ruamel attached them to it): the delete splices
+    (no whole-file render), keeping them below the item above, the whole-file path's bytes; its tree dumps to them."""
+    ref = tmp_path / "ref.yaml"
+    written_with_comments(ref, off, comments)
+    expected = _delete_whole_file(monkeypatch, ref, keys)
+    path = tmp_path / "labels.yaml"
+    before = written_with_comments(path, off, comments)
+    s = session(path)
+    delete(s, keys)
+    assert path.read_bytes() == expected
+    assert s.store._kept.spliced
+    assert document.dump(s.store._kept.doc, document.Layout.guess(path.read_text())) == path.read_text()
+    s.undo()
+    assert path.read_text() == before
+
+
+@pytest.mark.parametrize("off", [2, 0])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(hand=SPLICEABLE_HANDS, picks=st.lists(st.integers(0, 999), min_size=1, max_size=3), notes=st.booleans())
+def test_a_delete_in_a_commented_file_scantui_wrote_writes_the_whole_file_paths_bytes(tmp_path_factory, monkeypatch, off,
+                                                                                      hand, picks, notes):
+    """Comment and blank lines between the items of a file scantui wrote, one to three items deleted at once: the
+    bytes the whole-file path writes, whichever path the save took (a spliced tree dumps to them)."""
+    folder = tmp_path_factory.mktemp("carry")
+    paths = folder / "ref.yaml", folder / "labels.yaml"
+    for path in paths:
+        written_with_comments(path, off, {})
+        path.write_text(hand_format(path.read_text(), hand, off))
+    s = session(paths[1])
+    keys = [r.ip for r in s.store.sources] if notes else s.store.ids
+    chosen = list(dict.fromkeys(keys[p % len(keys)] for p in picks))[:len(keys) - 1]
+    expected = _delete_whole_file(monkeypatch, paths[0], chosen)
+    delete(s, chosen)
+    assert paths[1].read_bytes() == expected
+    if s.store._kept.spliced:
+        assert document.dump(s.store._kept.doc, document.Layout.guess(paths[1].read_text())) == paths[1].read_text()

@@ -150,9 +150,51 @@ def _plan(lines: list[str], block: _Block, layout: document.Layout) -> bool:
     block.changed = bool(touched) or len(new_ids) != len(old_ids)
     for i in touched:
         node = block.seq[i]
-        if commented(node) or item_text(block.key, node, layout) != "".join(lines[block.starts[i]:stop(block, i)]):
+        if ((commented(node) and old_ids[i] in new_set)  # (a removed one's comment lines: carried_lines)
+                or item_text(block.key, node, layout) != "".join(lines[block.starts[i]:stop(block, i)])):
             return False
     return True
+
+
+def carried_lines(lines: list[str], block: _Block, layout: document.Layout,
+                  path: str) -> tuple[dict[int, str], set[int]] | None:
+    """The comment and blank lines that removed items of *block* hold (ruamel attached the lines above the next item
+    to the item above them), which the whole-file path keeps above the next kept item
+    (:func:`scantui.labels.kept_comments.keep_between`): by the old index of the kept item above the removed run,
+    the lines that follow its own lines then; and the removed items proven to hold nothing else (their own lines
+    above those read alone as exactly their record, no comment, exactly their dump). ``None`` when not proven: a
+    removed item with another comment, or a run with such lines that is first or last, or whose item above is
+    changed or holds a comment itself."""
+    kept = {getattr(r, block.attr): r for r in block.new}
+    keys = [getattr(r, block.attr) for r in block.old]
+    after: dict[int, str] = {}
+    proven: set[int] = set()
+    n, i = len(keys), 0
+    while i < n:
+        if keys[i] in kept:
+            i += 1
+            continue
+        first, texts = i, []
+        while i < n and keys[i] not in kept:
+            if i in block.seq.ca.items:
+                return None
+            if commented(block.seq[i]):
+                end = top = stop(block, i)
+                while top - 1 > block.starts[i] and _between(lines[top - 1]):
+                    top -= 1
+                own = "".join(lines[block.starts[i]:top])
+                back = read_back(block.key, own, block.old[i], layout, path) if top < end else None
+                if back is None or commented(back):
+                    return None
+                texts.append("".join(lines[top:end]))
+                proven.add(i)
+            i += 1
+        if texts:
+            p = first - 1
+            if p < 0 or i >= n or p in block.seq.ca.items or commented(block.seq[p]) or kept[keys[p]] != block.old[p]:
+                return None
+            after[p] = "".join(texts)
+    return after, proven
 
 
 def stop(block: _Block, i: int) -> int:
@@ -161,18 +203,27 @@ def stop(block: _Block, i: int) -> int:
 
 def render_items(lines: list[str], block: _Block, records: Sequence[Group | Source], old: Sequence[Group | Source],
                  attr: str, layout: document.Layout, path: str, *, opening: int | None = None,
-                 lift: dict[str, int] | None = None) -> tuple[list[str], list[Any]]:
+                 lift: dict[str, int] | None = None, after: dict[int, str] | None = None) -> tuple[list[str], list[Any]]:
     """The lines of *records* (the block's items, *old* as they were) and their nodes for the tree's
     sequence: an unchanged item keeps its own lines and node; a changed one, read alone from its lines, is patched
     as the whole-file path patches it, a new one made, each dumped and read back alone. Raises :class:`Dirty` (the
     tree untouched) when one does not read back, or when old item *opening* (a window's first line) would not
     keep its first line. *lift*: new items (by key) that go that many lines above the end of the item before them
-    (:func:`put_back_places`)."""
+    (:func:`put_back_places`); *after*: the lines that follow an unchanged old item now (:func:`carried_lines`), its
+    node read again with them (as the file's parse holds them: attached to it)."""
     old_pos = {getattr(r, attr): i for i, r in enumerate(old)}
     out: list[str] = []
     nodes: list[Any] = []
     for record in records:
         i = old_pos.get(getattr(record, attr))
+        if i is not None and record == old[i] and i in (after or {}):
+            text = "".join(lines[block.starts[i]:stop(block, i)]) + after[i]
+            back = read_back(block.key, text, record, layout, path)
+            if back is None:
+                raise Dirty
+            out.append(text)
+            nodes.append(back)
+            continue
         if i is not None and record == old[i]:
             out.extend(lines[block.starts[i]:stop(block, i)])
             nodes.append(block.seq[i])
@@ -197,9 +248,9 @@ def render_items(lines: list[str], block: _Block, records: Sequence[Group | Sour
 
 
 def _render(lines: list[str], block: _Block, layout: document.Layout, path: str,
-            lift: dict[str, int] | None = None) -> tuple[list[str], list[Any]]:
+            lift: dict[str, int] | None = None, after: dict[int, str] | None = None) -> tuple[list[str], list[Any]]:
     """The block's new item lines and the nodes its sequence holds then (the whole-file path's patch)."""
-    return render_items(lines, block, block.new, block.old, block.attr, layout, path, lift=lift)
+    return render_items(lines, block, block.new, block.old, block.attr, layout, path, lift=lift, after=after)
 
 
 def put_back_places(lines: list[str], block: _Block, put_back: dict[tuple[str, str], str | None]) -> dict[str, int] | None:
@@ -283,9 +334,10 @@ def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Gr
         if block.changed:
             blocks.append(block)
     lifts = [put_back_places(lines, b, put_back or {}) for b in blocks]
-    if any(lift is None for lift in lifts):
-        return None
-    rendered = [_render(lines, b, layout, path, lift) for b, lift in zip(blocks, lifts)]  # every block read back before the tree changes
+    carried = [carried_lines(lines, b, layout, path) for b in blocks]
+    if any(lift is None for lift in lifts) or any(c is None or (c[0] and lift) for c, lift in zip(carried, lifts)):
+        return None  # (a record put back in the same change: the item before it holding the lines is not proven)
+    rendered = [_render(lines, b, layout, path, lift, c[0]) for b, lift, c in zip(blocks, lifts, carried)]  # every block read back before the tree changes
     pieces: list[tuple[int, int, list[str]]] = []
     for b, (new_lines, nodes) in zip(blocks, rendered):
         b.seq.clear()

@@ -428,9 +428,12 @@ class LabelsStore:
                 if text is not None:
                     return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
                                      spliced=True)
-                disk = self._parsed(disk, groups, sources)
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
+                if disk.spliceable is None:  # (a spliced tree proven the text's dump splices without its line marks)
+                    parsed = self._parsed(disk, groups, sources)
+                    if parsed is not disk:
+                        disk, before = parsed, None
             if disk.spliceable is not None and disk.spliceable.layout == key:
                 try:
                     text = splice(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path),
