@@ -93,11 +93,14 @@ def holds_comments(seq: CommentedSeq, removed: set[int]) -> bool:
     return any(i in seq.ca.items or next(_node_tokens(seq[i]), None) is not None for i in removed)
 
 
-def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str], above: dict[int, str] | None = None) -> None:
+def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str], above: dict[int, str] | None = None,
+                 own: dict[int, str] | None = None) -> None:
     """Before items *removed* (indexes) are deleted from *seq* (parsed from *lines*), move the comment and blank
     lines between items that they hold to the kept item below them, or the list's end. *above*, when given, gets
     the comment and blank lines right above each removed item (what an undo puts back above it:
-    :func:`place_above`), for those with such lines above them or above the next item."""
+    :func:`place_above`), for those with such lines above them or above the next item. *own*, when given, gets the
+    lines of each removed item that holds a comment inside it (above the comment and blank lines below it, which
+    stay): what an undo puts back as they were."""
     n = len(seq)
     if (not holds_comments(seq, removed) and above is None) or not lines or any(seq.lc.data.get(i) is None for i in range(n)):
         return
@@ -115,6 +118,15 @@ def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str], above: 
                 above[r] = "".join(lines[top:starts[r]])
         if not holds_comments(seq, removed):
             return
+    if own is not None:
+        for r in removed:
+            end = starts[r + 1] if r + 1 < n else _item_end(lines, starts[r], seq.lc.item(0)[1] - 2, covered)
+            top = end
+            while top - 1 > starts[r] and top - 1 in covered:
+                top -= 1
+            if _lines_of(list(_node_tokens(seq[r])), lines) & set(range(starts[r], top)) or any(
+                    getattr(getattr(t, "start_mark", None), "line", -1) in range(starts[r], top) for t in _node_tokens(seq[r])):
+                own[r] = "".join(lines[starts[r]:top])
     at_end = _lines_of(getattr(seq.ca, "end", None), lines)
     dash = seq.lc.item(0)[1] - 2 if n else 0
     i = 0

@@ -104,10 +104,11 @@ class _Window:
 
 def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Group], groups: Sequence[Group],
                  old_sources: Sequence[Source], sources: Sequence[Source], path: str,
-                 lines_above: dict[tuple[str, str], str] | None = None) -> str | None:
+                 lines_above: dict[tuple[str, str], str] | None = None,
+                 put_text: dict[tuple[str, str], str] | None = None) -> str | None:
     """The text the whole-file save writes for *doc* (the parse of *text*) changed to hold *groups* and
     *sources*, or ``None`` (the tree untouched) when the window proof fails. Raises :class:`Dirty` (the tree
-    untouched too) when an item did not read back. *lines_above*: as :func:`~scantui.labels.splice.splice`'s."""
+    untouched too) when an item did not read back. *lines_above*, *put_text*: as :func:`~scantui.labels.splice.splice`'s."""
     if not isinstance(doc, CommentedMap):
         return None
     changed = [c for c in (("groups", "id", old_groups, groups), ("sources", "ip", old_sources, sources)) if list(c[2]) != list(c[3])]
@@ -156,7 +157,7 @@ def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Seque
             return None
     if lines_above is not None:
         lines_above_removed(lines, block, lines_above)
-    return _apply(win, s, e, old, new, attr, path, after)
+    return _apply(win, s, e, old, new, attr, path, after, put_text)
 
 
 def _plan(block: _Block, old: Sequence[Any], new: Sequence[Any], attr: str) -> tuple[int, int] | None:
@@ -192,14 +193,14 @@ def _plan(block: _Block, old: Sequence[Any], new: Sequence[Any], attr: str) -> t
 
 
 def _apply(win: _Window, s: int, e: int, old: Sequence[Any], new: Sequence[Any], attr: str, path: str,
-           after: dict[int, str] | None = None) -> str:
+           after: dict[int, str] | None = None, put_text: dict[tuple[str, str], str] | None = None) -> str:
     """O with the window's lines replaced by E's: the unchanged items' lines kept, the others dumped and read back
     alone; the tree's sequence patched as the whole-file path patches it."""
     block, lines = win.block, win.lines
     first = max(s, 0)
     # (an edited item opening the window must keep its "- " line: B and E hold it there)
     out, nodes = render_items(lines, block, new[first:len(new) - (len(old) - e)], old, attr, win.layout, path, opening=s,
-                              after=after)
+                              after=after, put_text=put_text)
     items = list(block.seq)
     items[first:e] = nodes
     block.seq.clear()

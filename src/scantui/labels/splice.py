@@ -203,14 +203,16 @@ def stop(block: _Block, i: int) -> int:
 
 def render_items(lines: list[str], block: _Block, records: Sequence[Group | Source], old: Sequence[Group | Source],
                  attr: str, layout: document.Layout, path: str, *, opening: int | None = None,
-                 lift: dict[str, int] | None = None, after: dict[int, str] | None = None) -> tuple[list[str], list[Any]]:
+                 lift: dict[str, int] | None = None, after: dict[int, str] | None = None,
+                 put_text: dict[tuple[str, str], str] | None = None) -> tuple[list[str], list[Any]]:
     """The lines of *records* (the block's items, *old* as they were) and their nodes for the tree's
     sequence: an unchanged item keeps its own lines and node; a changed one, read alone from its lines, is patched
     as the whole-file path patches it, a new one made, each dumped and read back alone. Raises :class:`Dirty` (the
     tree untouched) when one does not read back, or when old item *opening* (a window's first line) would not
     keep its first line. *lift*: new items (by key) that go that many lines above the end of the item before them
     (:func:`put_back_places`); *after*: the lines that follow an unchanged old item now (:func:`carried_lines`), its
-    node read again with them (as the file's parse holds them: attached to it)."""
+    node read again with them (as the file's parse holds them: attached to it); *put_text*: the own lines of new
+    items put back by an undo (:func:`scantui.labels.document.own_node`)."""
     old_pos = {getattr(r, attr): i for i, r in enumerate(old)}
     out: list[str] = []
     nodes: list[Any] = []
@@ -229,7 +231,8 @@ def render_items(lines: list[str], block: _Block, records: Sequence[Group | Sour
             nodes.append(block.seq[i])
             continue
         if i is None:
-            node = document.group_node(record)
+            node = document.own_node(block.key, (put_text or {}).get((block.key, getattr(record, attr))), record, path)
+            node = node if node is not None else document.group_node(record)
         else:
             node = _alone(block.key, "".join(lines[block.starts[i]:stop(block, i)]), path)
             if node is None:
@@ -248,9 +251,11 @@ def render_items(lines: list[str], block: _Block, records: Sequence[Group | Sour
 
 
 def _render(lines: list[str], block: _Block, layout: document.Layout, path: str,
-            lift: dict[str, int] | None = None, after: dict[int, str] | None = None) -> tuple[list[str], list[Any]]:
+            lift: dict[str, int] | None = None, after: dict[int, str] | None = None,
+            put_text: dict[tuple[str, str], str] | None = None) -> tuple[list[str], list[Any]]:
     """The block's new item lines and the nodes its sequence holds then (the whole-file path's patch)."""
-    return render_items(lines, block, block.new, block.old, block.attr, layout, path, lift=lift, after=after)
+    return render_items(lines, block, block.new, block.old, block.attr, layout, path, lift=lift, after=after,
+                        put_text=put_text)
 
 
 def put_back_places(lines: list[str], block: _Block, put_back: dict[tuple[str, str], str | None]) -> dict[str, int] | None:
@@ -310,6 +315,23 @@ def lines_above_removed(lines: list[str], block: _Block, out: dict[tuple[str, st
                 out[(block.key, key)] = "".join(lines[top:block.starts[i]])  # (else no lines to place)
 
 
+def lines_to_record(text: str, doc: Any, layout: document.Layout, changes: Sequence[tuple[str, str, Sequence[Any], Sequence[Any]]]) -> bool:
+    """Whether removing items (*changes*: ``(key, attr, old, new)`` of each list) from *text* records lines above
+    one (:func:`lines_above_removed`), by the text alone (True when its blocks are not found)."""
+    lines = text.splitlines(True)
+    for key, attr, old, new in changes:
+        if {getattr(r, attr) for r in old} <= {getattr(r, attr) for r in new}:
+            continue
+        block = find_block(lines, key, attr, doc.get(key), old, new, layout)
+        out: dict[tuple[str, str], str] = {}
+        if block is None:
+            return True
+        lines_above_removed(lines, block, out)
+        if out:
+            return True
+    return False
+
+
 def _between(line: str) -> bool:
     return not line.strip() or line.lstrip().startswith("#")
 
@@ -317,10 +339,12 @@ def _between(line: str) -> bool:
 def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Group], groups: Sequence[Group],
            old_sources: Sequence[Source], sources: Sequence[Source], path: str,
            lines_above: dict[tuple[str, str], str] | None = None,
-           put_back: dict[tuple[str, str], str | None] | None = None) -> str | None:
+           put_back: dict[tuple[str, str], str | None] | None = None,
+           put_text: dict[tuple[str, str], str] | None = None) -> str | None:
     """The text of *doc* (whose dump in *layout* is *text*) changed to hold *groups* and *sources*; ``None`` when
     it cannot be proven (the tree untouched). Raises :class:`Dirty` (the tree untouched too) when an item did not
-    read back. *lines_above*: as :func:`lines_above_removed`'s *out*; *put_back*: as :func:`put_back_places`'s."""
+    read back. *lines_above*: as :func:`lines_above_removed`'s *out*; *put_back*: as :func:`put_back_places`'s;
+    *put_text*: as :func:`render_items`'."""
     if not isinstance(doc, CommentedMap) or _commented_top(doc):
         return None
     lines = text.splitlines(True)
@@ -337,7 +361,7 @@ def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Gr
     carried = [carried_lines(lines, b, layout, path) for b in blocks]
     if any(lift is None for lift in lifts) or any(c is None or (c[0] and lift) for c, lift in zip(carried, lifts)):
         return None  # (a record put back in the same change: the item before it holding the lines is not proven)
-    rendered = [_render(lines, b, layout, path, lift, c[0]) for b, lift, c in zip(blocks, lifts, carried)]  # every block read back before the tree changes
+    rendered = [_render(lines, b, layout, path, lift, c[0], put_text) for b, lift, c in zip(blocks, lifts, carried)]  # every block read back before the tree changes
     pieces: list[tuple[int, int, list[str]]] = []
     for b, (new_lines, nodes) in zip(blocks, rendered):
         b.seq.clear()
