@@ -494,3 +494,44 @@ def test_a_delete_after_a_spliced_one_records_the_lines_above_the_item(tmp_path)
     for before in reversed(texts):
         s.undo()
         assert path.read_text() == before
+
+
+NOTES_MIDDLE = """\
+# the team's labels
+scantui_labels: 1
+groups:
+  - id: A
+    verdict: unsure
+    members: [192.0.2.1]
+# notes on single sources
+sources:
+  # above s1
+  - ip: 192.0.2.1
+    note: a
+  # above s2
+
+  - ip: 192.0.2.2
+    note: b
+# the tail
+owner: ana
+"""
+
+
+@pytest.mark.parametrize("style", [str, column0], ids=["indented", "column0"])
+@pytest.mark.parametrize("other", [False, True])
+def test_undo_of_removing_every_note_puts_sources_back_where_it_was(tmp_path, style, other):
+    """``sources:`` between the groups and another key: removing every note keeps its comment lines in place; the
+    undo puts the block back there (not at the file's end), also after another analyst saved a change to a group."""
+    path = tmp_path / "labels.yaml"
+    path.write_text(style(NOTES_MIDDLE))
+    s = session(path)
+    s.note_sources(["192.0.2.1", "192.0.2.2"], tags=[], note="")
+    deleted = path.read_text()
+    assert "sources:" not in deleted and "# above s2" in deleted and deleted.endswith("owner: ana\n")
+    if other:
+        LabelSession.open(str(path), author="bob", now=lambda: T0).edit("A", title="bob's")
+    s.undo()
+    text, tail = path.read_text(), style(NOTES_MIDDLE)[style(NOTES_MIDDLE).index("# notes on single sources"):]
+    assert text == (style(NOTES_MIDDLE) if not other else text[:text.index("# notes on single sources")] + tail)
+    assert ("title: bob's" in text) == other
+    assert [n.ip for n in s.store.sources] == ["192.0.2.1", "192.0.2.2"]

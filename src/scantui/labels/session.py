@@ -45,6 +45,7 @@ from scantui.errors import ScantuiError
 from scantui.labels.merge import changed_fields, revert_group
 from scantui.labels.match import ScanIndex
 from scantui.labels.model import Group, Source, show
+from scantui.labels import sources_block
 from scantui.labels.store import LabelsStore, SaveResult
 
 MAX_UNDO = 100
@@ -353,6 +354,7 @@ class LabelSession:
                     store.put(last.groups[gid][0], at=at, above=above, own=own)  # exactly as it was, time stamps included
                 else:
                     store.put(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by), at=at, above=above)
+            store.put_sources_block(last.above.get(sources_block.KEY))  # (put back when every note comes back)
             for ip, r in _in_order(source_reverts, last.source_order):
                 before = last.sources[ip][0]
                 if r.unchanged:

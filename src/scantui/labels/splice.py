@@ -125,12 +125,12 @@ def find_block(lines: list[str], key: str, attr: str, seq: Any, old: Sequence[An
     # the comment and blank lines after the last item at the dashes' column or left of it head what follows the
     # list ("# notes\nsources:", "# the end"): outside the block, an item added after the last goes above them
     # (as the whole-file path puts it: scantui.labels.kept_comments.keep_after_last)
-    while end > starts[-1] + 1 and (lines[end - 1] == "\n" or _outside_comment(lines[end - 1], layout.offset)):
+    while end > starts[-1] + 1 and (lines[end - 1] == "\n" or outside_comment(lines[end - 1], layout.offset)):
         end -= 1
     return _Block(key, attr, seq, old, new, starts, end)
 
 
-def _outside_comment(line: str, offset: int) -> bool:
+def outside_comment(line: str, offset: int) -> bool:
     text = line.lstrip(" ")
     return text.startswith("#") and len(line) - len(text) <= offset
 

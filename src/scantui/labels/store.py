@@ -53,6 +53,7 @@ from scantui.lock import FileLock
 from scantui.labels.member_index import MemberIndex
 from scantui.labels.merge import Conflict, LabelsConflict, merge3
 from scantui.labels.local_splice import splice_local
+from scantui.labels import sources_block
 from scantui.labels.splice import Dirty, Spliceable, layout_key, lines_to_record, splice
 from scantui.labels.model import Group, Scan, Source, now_utc, parse_address, parse_member, show
 from scantui.labels.validate import LabelsInvalid, Problem, check_document, check_labels, plain
@@ -273,7 +274,7 @@ class LabelsStore:
         """Drop the edits not saved: memory holds the file as last read or written again."""
         self._groups = dict(self._base)
         self._sources = dict(self._sources_base)
-        self._put_back, self._put_text = {}, {}
+        self._put_back, self._put_text, self._put_block = {}, {}, None
 
     def discard(self, group_id: str) -> None:
         """Remove *group_id* when present."""
@@ -361,6 +362,13 @@ class LabelsStore:
         self._sources[ip] = source
         return source
 
+    def put_sources_block(self, record: str | None) -> None:
+        """The ``sources:`` block that the save removing the last note took out (:attr:`lines_above`, key
+        :data:`scantui.labels.sources_block.KEY`): the next save puts it back where it was when it can."""
+        self._put_block = record
+
+    _put_block: str | None = None
+
     def put_source(self, source: Source, *, at: int | None = None, above: str | None = None, own: str | None = None) -> None:
         """Insert or replace a source note exactly as given (how an undo restores one; *at*, *above*, *own* as
         :meth:`put`'s)."""
@@ -411,18 +419,23 @@ class LabelsStore:
                 raise LabelsConflict(conflicts, path=str(self.path))
             if disk is not None and merged == disk.groups and sources == disk.sources:
                 self._adopt(merged, disk.digest, sources)
-                self._kept, self._put_back, self._put_text = disk, {}, {}
+                self._kept, self._put_back, self._put_text, self._put_block = disk, {}, {}, None
                 return SaveResult(self.path, False, changed, tuple(conflicts))
             written = self._render(disk, merged, sources)
             write_atomic(self.path, written.data, previous=disk.data if disk else None)
             self._adopt(merged, written.digest, sources)
-            self._kept, self._put_back, self._put_text = written, {}, {}
+            self._kept, self._put_back, self._put_text, self._put_block = written, {}, {}, None
         return SaveResult(self.path, True, changed, tuple(conflicts))
 
     def _render(self, disk: _Snapshot | None, groups: list[Group], sources: list[Source]) -> _Snapshot:
         """The new file (bytes, and the snapshot reading them gives: the tree parsed back from them)."""
         bom = bool(disk and disk.bom)
         before = None
+        if disk is not None and self._put_block and sources and "sources" not in disk.doc and groups == disk.groups:
+            text = sources_block.restored(disk.text, self._put_block)  # (the undo of removing the last note)
+            back = self._reads_back(text, groups, sources, plain({k: v for k, v in disk.doc.items() if k != "groups"})) if text else None
+            if back is not None:
+                return _Snapshot(((_BOM if bom else "") + text).encode(), text, back[0], back[1], bom, back[2])
         if disk is not None:
             layout = document.Layout.guess(disk.text)
             key = layout_key(layout)
@@ -464,6 +477,10 @@ class LabelsStore:
             back = self._reads_back(text, groups, sources, top)
             if back is not None:
                 tree, back_groups, back_sources = back
+                if disk is not None and disk.sources and not sources and not disk.spliced:
+                    record = sources_block.taken(disk.text, text, document.Layout.guess(disk.text))
+                    if record is not None:
+                        self.lines_above[sources_block.KEY] = record
                 return _Snapshot(((_BOM if bom else "") + text).encode(), text, tree, back_groups, bom, back_sources)
         raise LabelsWriteError("not saved: the rewritten file would not read back the same groups (a scantui bug; please report it)", path=str(self.path))
 
