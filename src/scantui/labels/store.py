@@ -160,6 +160,7 @@ class LabelsStore:
         #: what an undo puts back as it was (:func:`scantui.labels.document.own_node`).
         self.own_lines: document.Lines = {}
         self._put_text: document.Lines = {}  # the records an undo puts back: their own lines, where known
+        self._put_block: str | None = None  # the sources: block an undo puts back (sources_block.taken)
 
     @classmethod
     def load(cls, path: str | Path, *, must_exist: bool = False, **options: Any) -> LabelsStore:
@@ -367,8 +368,6 @@ class LabelsStore:
         :data:`scantui.labels.sources_block.KEY`): the next save puts it back where it was when it can."""
         self._put_block = record
 
-    _put_block: str | None = None
-
     def put_source(self, source: Source, *, at: int | None = None, above: str | None = None, own: str | None = None) -> None:
         """Insert or replace a source note exactly as given (how an undo restores one; *at*, *above*, *own* as
         :meth:`put`'s)."""
@@ -477,7 +476,7 @@ class LabelsStore:
             back = self._reads_back(text, groups, sources, top)
             if back is not None:
                 tree, back_groups, back_sources = back
-                if disk is not None and disk.sources and not sources and not disk.spliced:
+                if disk is not None and disk.sources and not sources:  # (taken reads the texts alone)
                     record = sources_block.taken(disk.text, text, document.Layout.guess(disk.text))
                     if record is not None:
                         self.lines_above[sources_block.KEY] = record
