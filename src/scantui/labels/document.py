@@ -59,7 +59,7 @@ from scantui.labels.model import (
     show,
     to_utc,
 )
-from scantui.labels.validate import Tagged, plain
+from scantui.labels.validate import Tagged, check_labels, plain
 
 #: Comment and blank lines by item: ``("groups", id)`` or ``("sources", ip)`` to the lines' text.
 Lines = dict[tuple[str, str], str]
@@ -308,6 +308,20 @@ def group_node(group: Group | Source) -> CommentedMap:
     return node
 
 
+def own_node(key: str, text: str | None, record: Group | Source, path: str) -> Any | None:
+    """The node of an item's own lines *text* (as a removed item held them, comments inside it included), read alone,
+    when they read back as exactly *record*: what an undo puts back instead of a new node (:func:`group_node`)."""
+    if not text:
+        return None
+    head = f"{VERSION_KEY}: {FORMAT_VERSION}\n" + ("groups: []\n" if key == "sources" else "") + f"{key}:\n"
+    try:
+        tree = parse(head + text, path)
+    except InputError:
+        return None
+    groups, sources, problems = check_labels(tree)
+    return tree[key][0] if not problems and (groups if key == "groups" else sources) == [record] else None
+
+
 # -- patching -----------------------------------------------------------------
 
 
@@ -403,7 +417,8 @@ def _patch_seq(seq: CommentedSeq, wanted: list[Any], make: Callable[[Any], Any],
 
 def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source] | None = None,
                    original: str | None = None, lines_above: Lines | None = None,
-                   put_back: dict[tuple[str, str], str | None] | None = None) -> None:
+                   put_back: dict[tuple[str, str], str | None] | None = None, own_lines: Lines | None = None,
+                   put_text: Lines | None = None) -> None:
     """Make the ``groups`` list of *doc* hold *groups*, in that order, editing in place; the same for the
     ``sources`` list and *sources* when given (the key is added only when there is a source note to hold).
     *original*: the text *doc* was parsed from, whose comment lines between items a removal keeps.
@@ -411,13 +426,15 @@ def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence
     ``("groups", id)``, ``("sources", ip)``, where known); *put_back*: the new items an undo puts back, with such
     lines (None: not known), which go above them again when they are still there
     (:func:`~scantui.labels.kept_comments.place_above`); an item put back after the last one does not go above
-    the lines below that one (they were above it)."""
+    the lines below that one (they were above it). *own_lines*, when given, gets the own lines of each removed item
+    holding a comment inside it; *put_text*: such lines of items put back, read again when they still read back as
+    the record (:func:`own_node`), so that its comments come back."""
     lines = original.splitlines(True) if original else []
     seq = doc.get("groups")
     if not isinstance(seq, CommentedSeq):
         seq = CommentedSeq()
         doc["groups"] = seq
-    _patch_records(seq, groups, "id", lines, lines_above, put_back, doc)
+    _patch_records(seq, groups, "id", lines, lines_above, put_back, doc, own_lines, put_text)
     if sources is None:
         return
     seq = doc.get("sources")
@@ -430,7 +447,7 @@ def patch_document(doc: CommentedMap, groups: Sequence[Group], sources: Sequence
         keep_block_comments(doc, "sources", lines)
         del doc["sources"]
         return
-    _patch_records(seq, sources, "ip", lines, lines_above, put_back, doc)
+    _patch_records(seq, sources, "ip", lines, lines_above, put_back, doc, own_lines, put_text)
 
 
 def removes_comments(doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source]) -> bool:
@@ -447,7 +464,7 @@ def removes_comments(doc: CommentedMap, groups: Sequence[Group], sources: Sequen
 
 def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: str, lines: list[str],
                    lines_above: Lines | None = None, put_back: dict[tuple[str, str], str | None] | None = None,
-                   owner: Any = None) -> None:
+                   owner: Any = None, own_lines: Lines | None = None, put_text: Lines | None = None) -> None:
     list_key = "groups" if key == "id" else "sources"
     if not len(seq) and records:
         if seq.fa.flow_style() is not False and owner is not None:  # ("[]": no style read)
@@ -457,22 +474,29 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
     by_key = {str(node[key]): node for node in seq}
     wanted = {getattr(r, key) for r in records}
     below = inner = None
-    if (len(seq) and records and str(seq[-1][key]) in wanted and getattr(records[-1], key) != str(seq[-1][key])
-            and back.get(getattr(records[-1], key)) is None):
-        below = keep_after_last(seq, lines)  # an item will follow the last one: it goes above the lines below it
+    last = str(seq[-1][key]) if len(seq) else None
+    if (records and last in wanted and getattr(records[-1], key) != last
+            and all(back.get(getattr(r, key)) is None
+                    for r in records[next(i for i, r in enumerate(records) if getattr(r, key) == last) + 1:])):
+        # an item will follow the last one: it goes above the lines below it (unless one put back goes below them)
+        below = keep_after_last(seq, lines)
         inner = keep_inner_end(seq), str(seq[-1][key])  # (but not above the last one's own lines)
     removed = {i for i in range(len(seq)) if str(seq[i][key]) not in wanted}
     above: dict[int, str] | None = {} if lines_above is not None and removed else None
-    keep_between(seq, removed, lines, above)
+    own: dict[int, str] | None = {} if own_lines is not None and removed else None
+    keep_between(seq, removed, lines, above, own)
     if above:
         lines_above.update({(list_key, str(seq[i][key])): text for i, text in above.items()})
+    if own:
+        own_lines.update({(list_key, str(seq[i][key])): text for i, text in own.items()})
     for i in reversed(range(len(seq))):
         if str(seq[i][key]) not in wanted:
             del seq[i]
     for i, record in enumerate(records):
         node = by_key.get(getattr(record, key))
         if node is None:
-            seq.insert(i, group_node(record))
+            made = own_node(list_key, (put_text or {}).get((list_key, getattr(record, key))), record, "")
+            seq.insert(i, made if made is not None else group_node(record))
             if back.get(getattr(record, key)) is not None:
                 place_above(seq, i, back[getattr(record, key)], lines, owner)
             continue
@@ -493,18 +517,19 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
 
 def rewrite(original: str | None, doc: CommentedMap, groups: Sequence[Group], sources: Sequence[Source] | None = None,
             before: str | None = None, lines_above: Lines | None = None,
-            put_back: dict[tuple[str, str], str | None] | None = None) -> list[str]:
+            put_back: dict[tuple[str, str], str | None] | None = None, own_lines: Lines | None = None,
+            put_text: Lines | None = None) -> list[str]:
     """Candidate texts for *doc* (parsed from *original*) changed to hold *groups* (and *sources*), best first.
 
     The splice into the original text comes first, the plain re-emission
     second; the caller keeps the first that reads back to exactly *groups*.
-    *before*: ``dump(doc)`` in *original*'s layout when the caller has it already; *lines_above*, *put_back*:
-    as :func:`patch_document`'s.
+    *before*: ``dump(doc)`` in *original*'s layout when the caller has it already; *lines_above*, *put_back*,
+    *own_lines*, *put_text*: as :func:`patch_document`'s.
     """
     layout = Layout.guess(original) if original else Layout()
     if before is None:
         before = dump(doc, layout) if original else ""
-    patch_document(doc, groups, sources, original, lines_above, put_back)
+    patch_document(doc, groups, sources, original, lines_above, put_back, own_lines, put_text)
     after = dump(doc, layout)
     if not original:
         return [after]

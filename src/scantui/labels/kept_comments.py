@@ -73,6 +73,15 @@ def _lines_of(tokens: Any, lines: list[str]) -> set[int]:
     return out
 
 
+def set_end(seq: Any, tokens: list[Any]) -> None:
+    """Set the comment lines below the block list *seq* (its end). ruamel writes them only when the list has a
+    comment slot (``ca.comment``, None when the list was read without a comment on its key's line): else they
+    were dropped from the file (the lines between two notes deleted at once, ``sources:`` last)."""
+    seq.ca.end = tokens
+    if tokens and seq.ca.comment is None:
+        seq.ca.comment = [None, None]
+
+
 def _token(text: str) -> CommentToken:
     indent = len(text) - len(text.lstrip(" "))
     return CommentToken(text[indent:], CommentMark(indent), None)
@@ -84,11 +93,14 @@ def holds_comments(seq: CommentedSeq, removed: set[int]) -> bool:
     return any(i in seq.ca.items or next(_node_tokens(seq[i]), None) is not None for i in removed)
 
 
-def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str], above: dict[int, str] | None = None) -> None:
+def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str], above: dict[int, str] | None = None,
+                 own: dict[int, str] | None = None) -> None:
     """Before items *removed* (indexes) are deleted from *seq* (parsed from *lines*), move the comment and blank
     lines between items that they hold to the kept item below them, or the list's end. *above*, when given, gets
     the comment and blank lines right above each removed item (what an undo puts back above it:
-    :func:`place_above`), for those with such lines above them or above the next item."""
+    :func:`place_above`), for those with such lines above them or above the next item. *own*, when given, gets the
+    lines of each removed item that holds a comment inside it (above the comment and blank lines below it, which
+    stay): what an undo puts back as they were."""
     n = len(seq)
     if (not holds_comments(seq, removed) and above is None) or not lines or any(seq.lc.data.get(i) is None for i in range(n)):
         return
@@ -99,12 +111,22 @@ def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str], above: 
             top = starts[r]
             while top - 1 > (starts[r - 1] if r else -1) and top - 1 in covered:
                 top -= 1
-            k = next((k for k in range(r + 1, n) if k not in removed), None)  # the next kept item
-            nxt = starts[k] if k is not None else None
-            if top < starts[r] or (nxt is not None and nxt - 1 > starts[k - 1] and nxt - 1 in covered):
-                above[r] = "".join(lines[top:starts[r]])  # (else it goes back where a new item goes: no lines to place)
+            # (else it goes back where a new item goes: no lines to place; "" when the lines to place are above
+            # an item after it, removed too, or the next kept one: it goes back above them)
+            k = next((k for k in range(r + 1, n) if k not in removed), n)  # the next kept item
+            if top < starts[r] or any(starts[j] - 1 > starts[j - 1] and starts[j] - 1 in covered for j in range(r + 1, min(k + 1, n))):
+                above[r] = "".join(lines[top:starts[r]])
         if not holds_comments(seq, removed):
             return
+    if own is not None:
+        for r in removed:
+            end = starts[r + 1] if r + 1 < n else _item_end(lines, starts[r], seq.lc.item(0)[1] - 2, covered)
+            top = end
+            while top - 1 > starts[r] and top - 1 in covered:
+                top -= 1
+            if _lines_of(list(_node_tokens(seq[r])), lines) & set(range(starts[r], top)) or any(
+                    getattr(getattr(t, "start_mark", None), "line", -1) in range(starts[r], top) for t in _node_tokens(seq[r])):
+                own[r] = "".join(lines[starts[r]:top])
     at_end = _lines_of(getattr(seq.ca, "end", None), lines)
     dash = seq.lc.item(0)[1] - 2 if n else 0
     i = 0
@@ -133,7 +155,7 @@ def keep_between(seq: CommentedSeq, removed: set[int], lines: list[str], above: 
             slot = seq.ca.items.setdefault(i, [None, None, None, None])
             slot[1] = [token]
         else:  # above the lines the list's end holds already (they stay there, below the last kept item)
-            seq.ca.end = [token, *(getattr(seq.ca, "end", None) or [])]
+            set_end(seq, [token, *(getattr(seq.ca, "end", None) or [])])
 
 
 def _item_end(lines: list[str], start: int, dash: int, covered: set[int]) -> int:
@@ -156,7 +178,7 @@ def keep_block_comments(doc: Any, key: str, lines: list[str]) -> None:
     above = doc[before]
     if isinstance(above, CommentedSeq) and len(above) and not above.fa.flow_style():
         def put(text: str) -> None:
-            above.ca.end = [*(getattr(above.ca, "end", None) or []), _token(text)]
+            set_end(above, [*(getattr(above.ca, "end", None) or []), _token(text)])
     elif not isinstance(above, (dict, list, LiteralScalarString, FoldedScalarString)):
         def put(text: str) -> None:  # the lines below a scalar's line: its end-of-line slot, the line's end first
             slot = doc.ca.items.setdefault(before, [None, None, None, None])
@@ -232,7 +254,7 @@ def keep_inner_end(seq: CommentedSeq) -> str | None:
     if not k:
         return None
     rest = "".join(texts[k:])
-    seq.ca.end = [_token(rest)] if rest else []
+    set_end(seq, [_token(rest)] if rest else [])
     return "".join(texts[:k])
 
 
@@ -253,7 +275,7 @@ def keep_after_empty(doc: Any, key: str) -> None:
     own, rest = token.value.split("\n", 1)
     if rest.strip():
         token.value = own + "\n"
-        seq.ca.end = [*(getattr(seq.ca, "end", None) or []), _token(rest)]
+        set_end(seq, [*(getattr(seq.ca, "end", None) or []), _token(rest)])
 
 
 def _below(seq: CommentedSeq, item: int, lines: list[str], *, everything: bool) -> tuple[str, Callable[[], None]] | None:
@@ -329,7 +351,7 @@ def _below_nested(node: Any, dash: int, everything: bool) -> tuple[str, Callable
         return None
 
     def take() -> None:
-        node.ca.end = [_token("".join(texts[:k]))] if k else []
+        set_end(node, [_token("".join(texts[:k]))] if k else [])
 
     return "".join(texts[k:]), take
 
@@ -375,7 +397,7 @@ def place_above(seq: CommentedSeq, i: int, text: str, lines: list[str], owner: A
         seq.ca.items[i] = [None, [_token(text)], None, None]
     rest = gap[len(text):]
     if last:
-        seq.ca.end = [_token(rest)] if rest else []
+        set_end(seq, [_token(rest)] if rest else [])
     elif rest:
         seq.ca.items.setdefault(i + 1, [None, None, None, None])[1] = [_token(rest)]
     elif slot is not None:
@@ -408,7 +430,7 @@ def attach_after(node: Any, text: str) -> None:
     key = list(node)[-1]
     value = node[key]
     if isinstance(value, list) and hasattr(value, "ca") and len(value) and not _flow(value):
-        value.ca.end = [*(getattr(value.ca, "end", None) or []), _token(text)]  # below a block list: at its end
+        set_end(value, [*(getattr(value.ca, "end", None) or []), _token(text)])  # below a block list: at its end
         return
     slot = node.ca.items.setdefault(key, [None, None, None, None])
     if isinstance(value, (LiteralScalarString, FoldedScalarString)) and not isinstance(slot[2], CommentToken):

@@ -35,7 +35,7 @@ from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from scantui.labels import document
 from scantui.labels.model import Group, Source
-from scantui.labels.splice import _Block, commented, find_block, item_text, lines_above_removed, render_items, stop
+from scantui.labels.splice import _Block, carried_lines, commented, find_block, item_text, lines_above_removed, render_items, stop
 
 #: The most items a window may grow to before the save renders the whole file instead.
 MAX_WINDOW = 400
@@ -104,10 +104,11 @@ class _Window:
 
 def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Group], groups: Sequence[Group],
                  old_sources: Sequence[Source], sources: Sequence[Source], path: str,
-                 lines_above: dict[tuple[str, str], str] | None = None) -> str | None:
+                 lines_above: dict[tuple[str, str], str] | None = None,
+                 put_text: dict[tuple[str, str], str] | None = None) -> str | None:
     """The text the whole-file save writes for *doc* (the parse of *text*) changed to hold *groups* and
     *sources*, or ``None`` (the tree untouched) when the window proof fails. Raises :class:`Dirty` (the tree
-    untouched too) when an item did not read back. *lines_above*: as :func:`~scantui.labels.splice.splice`'s."""
+    untouched too) when an item did not read back. *lines_above*, *put_text*: as :func:`~scantui.labels.splice.splice`'s."""
     if not isinstance(doc, CommentedMap):
         return None
     changed = [c for c in (("groups", "id", old_groups, groups), ("sources", "ip", old_sources, sources)) if list(c[2]) != list(c[3])]
@@ -131,7 +132,13 @@ def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Seque
     s, e = plan
     win = _Window(lines, block, layout, doc)
     n = len(block.starts)
-    if any(not win.own(i) for i in range(max(s, 0), e)):
+    carried = carried_lines(lines, block, layout, path)
+    if carried is None:
+        return None
+    after, proven = carried
+    # (a removed item holding the comment lines above the next one: B has its lines as O does, its dump checked)
+    if any(not (win.own(i) or (i in proven and win.dump(i) == "".join(lines[block.starts[i]:stop(block, i)])))
+           for i in range(max(s, 0), e)):
         return None
     while True:
         end = win.last(e)
@@ -150,7 +157,7 @@ def splice_local(text: str, doc: Any, layout: document.Layout, old_groups: Seque
             return None
     if lines_above is not None:
         lines_above_removed(lines, block, lines_above)
-    return _apply(win, s, e, old, new, attr, path)
+    return _apply(win, s, e, old, new, attr, path, after, put_text)
 
 
 def _plan(block: _Block, old: Sequence[Any], new: Sequence[Any], attr: str) -> tuple[int, int] | None:
@@ -185,13 +192,15 @@ def _plan(block: _Block, old: Sequence[Any], new: Sequence[Any], attr: str) -> t
     return (min(firsts), max(ends)) if firsts else None
 
 
-def _apply(win: _Window, s: int, e: int, old: Sequence[Any], new: Sequence[Any], attr: str, path: str) -> str:
+def _apply(win: _Window, s: int, e: int, old: Sequence[Any], new: Sequence[Any], attr: str, path: str,
+           after: dict[int, str] | None = None, put_text: dict[tuple[str, str], str] | None = None) -> str:
     """O with the window's lines replaced by E's: the unchanged items' lines kept, the others dumped and read back
     alone; the tree's sequence patched as the whole-file path patches it."""
     block, lines = win.block, win.lines
     first = max(s, 0)
     # (an edited item opening the window must keep its "- " line: B and E hold it there)
-    out, nodes = render_items(lines, block, new[first:len(new) - (len(old) - e)], old, attr, win.layout, path, opening=s)
+    out, nodes = render_items(lines, block, new[first:len(new) - (len(old) - e)], old, attr, win.layout, path, opening=s,
+                              after=after, put_text=put_text)
     items = list(block.seq)
     items[first:e] = nodes
     block.seq.clear()

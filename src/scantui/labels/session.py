@@ -45,6 +45,7 @@ from scantui.errors import ScantuiError
 from scantui.labels.merge import changed_fields, revert_group
 from scantui.labels.match import ScanIndex
 from scantui.labels.model import Group, Source, show
+from scantui.labels import sources_block
 from scantui.labels.store import LabelsStore, SaveResult
 
 MAX_UNDO = 100
@@ -97,6 +98,8 @@ class _Undo:
     source_order: list[str] | None = None
     # the comment and blank lines that were right above each removed record, where the save knew them
     above: dict[tuple[str, str], str] = field(default_factory=dict)
+    # the own lines of each removed record that held a comment inside it
+    own: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _plural(n: int, word: str) -> str:
@@ -344,23 +347,24 @@ class LabelSession:
                 if r.unchanged:
                     continue
                 at = _place(gid, last.group_order, store.ids)
-                above = last.above.get(("groups", gid))
+                above, own = last.above.get(("groups", gid)), last.own.get(("groups", gid))
                 if r.group is None:
                     store.discard(gid)
                 elif last.groups[gid][0] is not None and not changed_fields(r.group, last.groups[gid][0]):
-                    store.put(last.groups[gid][0], at=at, above=above)  # exactly as it was, time stamps included
+                    store.put(last.groups[gid][0], at=at, above=above, own=own)  # exactly as it was, time stamps included
                 else:
                     store.put(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by), at=at, above=above)
+            store.put_sources_block(last.above.get(sources_block.KEY))  # (put back when every note comes back)
             for ip, r in _in_order(source_reverts, last.source_order):
                 before = last.sources[ip][0]
                 if r.unchanged:
                     continue
                 at = _place(ip, last.source_order, [s.ip for s in store.sources])
-                above = last.above.get(("sources", ip))
+                above, own = last.above.get(("sources", ip)), last.own.get(("sources", ip))
                 if r.group is None:
                     store.discard_source(ip)
                 elif before is not None and not changed_fields(r.group, before):
-                    store.put_source(before, at=at, above=above)  # exactly as it was, time stamps included
+                    store.put_source(before, at=at, above=above, own=own)  # exactly as it was, time stamps included
                 else:
                     store.put_source(r.group.replace(updated=now, updated_by=store.author or r.group.updated_by), at=at, above=above)
             selected = next((gid for gid, r in reverts.items() if r.group is not None), None)
@@ -408,9 +412,11 @@ class LabelSession:
             store.revert()  # memory matches the file again
             raise
         if record and (out["groups"] or out["sources"]):
-            above = {k: v for k, v in store.lines_above.items()
-                     if (out["groups"] if k[0] == "groups" else out["sources"]).get(k[1], (None, None))[1] is None}
-            self._history.append(_Undo(out["description"], out["groups"], out["sources"], out["group_order"], out["source_order"], above))
+            above, own = ({k: v for k, v in lines.items()
+                           if (out["groups"] if k[0] == "groups" else out["sources"]).get(k[1], (None, None))[1] is None}
+                          for lines in (store.lines_above, store.own_lines))
+            self._history.append(_Undo(out["description"], out["groups"], out["sources"], out["group_order"], out["source_order"],
+                                       above, own))
             del self._history[:-MAX_UNDO]
         conflicts = tuple(c.told() for c in saved.conflicts)
         selected = out["selected"]

@@ -125,12 +125,12 @@ def find_block(lines: list[str], key: str, attr: str, seq: Any, old: Sequence[An
     # the comment and blank lines after the last item at the dashes' column or left of it head what follows the
     # list ("# notes\nsources:", "# the end"): outside the block, an item added after the last goes above them
     # (as the whole-file path puts it: scantui.labels.kept_comments.keep_after_last)
-    while end > starts[-1] + 1 and (lines[end - 1] == "\n" or _outside_comment(lines[end - 1], layout.offset)):
+    while end > starts[-1] + 1 and (lines[end - 1] == "\n" or outside_comment(lines[end - 1], layout.offset)):
         end -= 1
     return _Block(key, attr, seq, old, new, starts, end)
 
 
-def _outside_comment(line: str, offset: int) -> bool:
+def outside_comment(line: str, offset: int) -> bool:
     text = line.lstrip(" ")
     return text.startswith("#") and len(line) - len(text) <= offset
 
@@ -150,9 +150,51 @@ def _plan(lines: list[str], block: _Block, layout: document.Layout) -> bool:
     block.changed = bool(touched) or len(new_ids) != len(old_ids)
     for i in touched:
         node = block.seq[i]
-        if commented(node) or item_text(block.key, node, layout) != "".join(lines[block.starts[i]:stop(block, i)]):
+        if ((commented(node) and old_ids[i] in new_set)  # (a removed one's comment lines: carried_lines)
+                or item_text(block.key, node, layout) != "".join(lines[block.starts[i]:stop(block, i)])):
             return False
     return True
+
+
+def carried_lines(lines: list[str], block: _Block, layout: document.Layout,
+                  path: str) -> tuple[dict[int, str], set[int]] | None:
+    """The comment and blank lines that removed items of *block* hold (ruamel attached the lines above the next item
+    to the item above them), which the whole-file path keeps above the next kept item
+    (:func:`scantui.labels.kept_comments.keep_between`): by the old index of the kept item above the removed run,
+    the lines that follow its own lines then; and the removed items proven to hold nothing else (their own lines
+    above those read alone as exactly their record, no comment, exactly their dump). ``None`` when not proven: a
+    removed item with another comment, or a run with such lines that is first or last, or whose item above is
+    changed or holds a comment itself."""
+    kept = {getattr(r, block.attr): r for r in block.new}
+    keys = [getattr(r, block.attr) for r in block.old]
+    after: dict[int, str] = {}
+    proven: set[int] = set()
+    n, i = len(keys), 0
+    while i < n:
+        if keys[i] in kept:
+            i += 1
+            continue
+        first, texts = i, []
+        while i < n and keys[i] not in kept:
+            if i in block.seq.ca.items:
+                return None
+            if commented(block.seq[i]):
+                end = top = stop(block, i)
+                while top - 1 > block.starts[i] and _between(lines[top - 1]):
+                    top -= 1
+                own = "".join(lines[block.starts[i]:top])
+                back = read_back(block.key, own, block.old[i], layout, path) if top < end else None
+                if back is None or commented(back):
+                    return None
+                texts.append("".join(lines[top:end]))
+                proven.add(i)
+            i += 1
+        if texts:
+            p = first - 1
+            if p < 0 or i >= n or p in block.seq.ca.items or commented(block.seq[p]) or kept[keys[p]] != block.old[p]:
+                return None
+            after[p] = "".join(texts)
+    return after, proven
 
 
 def stop(block: _Block, i: int) -> int:
@@ -161,24 +203,36 @@ def stop(block: _Block, i: int) -> int:
 
 def render_items(lines: list[str], block: _Block, records: Sequence[Group | Source], old: Sequence[Group | Source],
                  attr: str, layout: document.Layout, path: str, *, opening: int | None = None,
-                 lift: dict[str, int] | None = None) -> tuple[list[str], list[Any]]:
+                 lift: dict[str, int] | None = None, after: dict[int, str] | None = None,
+                 put_text: dict[tuple[str, str], str] | None = None) -> tuple[list[str], list[Any]]:
     """The lines of *records* (the block's items, *old* as they were) and their nodes for the tree's
     sequence: an unchanged item keeps its own lines and node; a changed one, read alone from its lines, is patched
     as the whole-file path patches it, a new one made, each dumped and read back alone. Raises :class:`Dirty` (the
     tree untouched) when one does not read back, or when old item *opening* (a window's first line) would not
     keep its first line. *lift*: new items (by key) that go that many lines above the end of the item before them
-    (:func:`put_back_places`)."""
+    (:func:`put_back_places`); *after*: the lines that follow an unchanged old item now (:func:`carried_lines`), its
+    node read again with them (as the file's parse holds them: attached to it); *put_text*: the own lines of new
+    items put back by an undo (:func:`scantui.labels.document.own_node`)."""
     old_pos = {getattr(r, attr): i for i, r in enumerate(old)}
     out: list[str] = []
     nodes: list[Any] = []
     for record in records:
         i = old_pos.get(getattr(record, attr))
+        if i is not None and record == old[i] and i in (after or {}):
+            text = "".join(lines[block.starts[i]:stop(block, i)]) + after[i]
+            back = read_back(block.key, text, record, layout, path)
+            if back is None:
+                raise Dirty
+            out.append(text)
+            nodes.append(back)
+            continue
         if i is not None and record == old[i]:
             out.extend(lines[block.starts[i]:stop(block, i)])
             nodes.append(block.seq[i])
             continue
         if i is None:
-            node = document.group_node(record)
+            node = document.own_node(block.key, (put_text or {}).get((block.key, getattr(record, attr))), record, path)
+            node = node if node is not None else document.group_node(record)
         else:
             node = _alone(block.key, "".join(lines[block.starts[i]:stop(block, i)]), path)
             if node is None:
@@ -197,9 +251,11 @@ def render_items(lines: list[str], block: _Block, records: Sequence[Group | Sour
 
 
 def _render(lines: list[str], block: _Block, layout: document.Layout, path: str,
-            lift: dict[str, int] | None = None) -> tuple[list[str], list[Any]]:
+            lift: dict[str, int] | None = None, after: dict[int, str] | None = None,
+            put_text: dict[tuple[str, str], str] | None = None) -> tuple[list[str], list[Any]]:
     """The block's new item lines and the nodes its sequence holds then (the whole-file path's patch)."""
-    return render_items(lines, block, block.new, block.old, block.attr, layout, path, lift=lift)
+    return render_items(lines, block, block.new, block.old, block.attr, layout, path, lift=lift, after=after,
+                        put_text=put_text)
 
 
 def put_back_places(lines: list[str], block: _Block, put_back: dict[tuple[str, str], str | None]) -> dict[str, int] | None:
@@ -253,10 +309,27 @@ def lines_above_removed(lines: list[str], block: _Block, out: dict[tuple[str, st
             top, floor = block.starts[i], block.starts[i - 1] if i else block.starts[0] - 1
             while top - 1 > floor and _between(lines[top - 1]):
                 top -= 1
-            k = next((k for k in range(i + 1, len(block.old)) if getattr(block.old[k], block.attr) in kept), None)
-            nxt = block.starts[k] if k is not None else None  # the next kept item
-            if top < block.starts[i] or (nxt is not None and _between(lines[nxt - 1])):
+            n = len(block.old)  # (the next kept item, and the removed ones before it: as keep_between's)
+            k = next((k for k in range(i + 1, n) if getattr(block.old[k], block.attr) in kept), n)
+            if top < block.starts[i] or any(_between(lines[block.starts[j] - 1]) for j in range(i + 1, min(k + 1, n))):
                 out[(block.key, key)] = "".join(lines[top:block.starts[i]])  # (else no lines to place)
+
+
+def lines_to_record(text: str, doc: Any, layout: document.Layout, changes: Sequence[tuple[str, str, Sequence[Any], Sequence[Any]]]) -> bool:
+    """Whether removing items (*changes*: ``(key, attr, old, new)`` of each list) from *text* records lines above
+    one (:func:`lines_above_removed`), by the text alone (True when its blocks are not found)."""
+    lines = text.splitlines(True)
+    for key, attr, old, new in changes:
+        if {getattr(r, attr) for r in old} <= {getattr(r, attr) for r in new}:
+            continue
+        block = find_block(lines, key, attr, doc.get(key), old, new, layout)
+        out: dict[tuple[str, str], str] = {}
+        if block is None:
+            return True
+        lines_above_removed(lines, block, out)
+        if out:
+            return True
+    return False
 
 
 def _between(line: str) -> bool:
@@ -266,10 +339,12 @@ def _between(line: str) -> bool:
 def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Group], groups: Sequence[Group],
            old_sources: Sequence[Source], sources: Sequence[Source], path: str,
            lines_above: dict[tuple[str, str], str] | None = None,
-           put_back: dict[tuple[str, str], str | None] | None = None) -> str | None:
+           put_back: dict[tuple[str, str], str | None] | None = None,
+           put_text: dict[tuple[str, str], str] | None = None) -> str | None:
     """The text of *doc* (whose dump in *layout* is *text*) changed to hold *groups* and *sources*; ``None`` when
     it cannot be proven (the tree untouched). Raises :class:`Dirty` (the tree untouched too) when an item did not
-    read back. *lines_above*: as :func:`lines_above_removed`'s *out*; *put_back*: as :func:`put_back_places`'s."""
+    read back. *lines_above*: as :func:`lines_above_removed`'s *out*; *put_back*: as :func:`put_back_places`'s;
+    *put_text*: as :func:`render_items`'."""
     if not isinstance(doc, CommentedMap) or _commented_top(doc):
         return None
     lines = text.splitlines(True)
@@ -283,9 +358,10 @@ def splice(text: str, doc: Any, layout: document.Layout, old_groups: Sequence[Gr
         if block.changed:
             blocks.append(block)
     lifts = [put_back_places(lines, b, put_back or {}) for b in blocks]
-    if any(lift is None for lift in lifts):
-        return None
-    rendered = [_render(lines, b, layout, path, lift) for b, lift in zip(blocks, lifts)]  # every block read back before the tree changes
+    carried = [carried_lines(lines, b, layout, path) for b in blocks]
+    if any(lift is None for lift in lifts) or any(c is None or (c[0] and lift) for c, lift in zip(carried, lifts)):
+        return None  # (a record put back in the same change: the item before it holding the lines is not proven)
+    rendered = [_render(lines, b, layout, path, lift, c[0], put_text) for b, lift, c in zip(blocks, lifts, carried)]  # every block read back before the tree changes
     pieces: list[tuple[int, int, list[str]]] = []
     for b, (new_lines, nodes) in zip(blocks, rendered):
         b.seq.clear()

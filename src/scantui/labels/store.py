@@ -53,7 +53,8 @@ from scantui.lock import FileLock
 from scantui.labels.member_index import MemberIndex
 from scantui.labels.merge import Conflict, LabelsConflict, merge3
 from scantui.labels.local_splice import splice_local
-from scantui.labels.splice import Dirty, Spliceable, layout_key, splice
+from scantui.labels import sources_block
+from scantui.labels.splice import Dirty, Spliceable, layout_key, lines_to_record, splice
 from scantui.labels.model import Group, Scan, Source, now_utc, parse_address, parse_member, show
 from scantui.labels.validate import LabelsInvalid, Problem, check_document, check_labels, plain
 
@@ -155,6 +156,11 @@ class LabelsStore:
         #: The comment and blank lines that were right above each record the last save removed, where known
         #: (``("groups", id)``/``("sources", ip)`` to text): what an undo puts back above it.
         self.lines_above: document.Lines = {}
+        #: The own lines of each record the last save removed that held a comment inside it (same keys), where known:
+        #: what an undo puts back as it was (:func:`scantui.labels.document.own_node`).
+        self.own_lines: document.Lines = {}
+        self._put_text: document.Lines = {}  # the records an undo puts back: their own lines, where known
+        self._put_block: str | None = None  # the sources: block an undo puts back (sources_block.taken)
 
     @classmethod
     def load(cls, path: str | Path, *, must_exist: bool = False, **options: Any) -> LabelsStore:
@@ -254,19 +260,22 @@ class LabelsStore:
         self._groups[group_id] = group
         return group
 
-    def put(self, group: Group, *, at: int | None = None, above: str | None = None) -> None:
+    def put(self, group: Group, *, at: int | None = None, above: str | None = None, own: str | None = None) -> None:
         """Insert or replace *group* exactly as given (no time stamps): how an undo restores a group; *at*: the
         place (index) of a group not held (default: the end); *above*: the comment and blank lines that were
         above it (:attr:`lines_above`), put back above it by the next save when they are still there (None: not
-        known; then it goes below the lines attached to the group above it, as ruamel reads them)."""
+        known; then it goes below the lines attached to the group above it, as ruamel reads them); *own*: its own
+        lines as they were (:attr:`own_lines`), written again when they still read back as *group*."""
         self._groups = _placed(self._groups, group.id, group, at)
         self._put_back[("groups", group.id)] = above
+        if own is not None:
+            self._put_text[("groups", group.id)] = own
 
     def revert(self) -> None:
         """Drop the edits not saved: memory holds the file as last read or written again."""
         self._groups = dict(self._base)
         self._sources = dict(self._sources_base)
-        self._put_back = {}
+        self._put_back, self._put_text, self._put_block = {}, {}, None
 
     def discard(self, group_id: str) -> None:
         """Remove *group_id* when present."""
@@ -354,10 +363,18 @@ class LabelsStore:
         self._sources[ip] = source
         return source
 
-    def put_source(self, source: Source, *, at: int | None = None, above: str | None = None) -> None:
-        """Insert or replace a source note exactly as given (how an undo restores one; *at*, *above* as :meth:`put`'s)."""
+    def put_sources_block(self, record: str | None) -> None:
+        """The ``sources:`` block that the save removing the last note took out (:attr:`lines_above`, key
+        :data:`scantui.labels.sources_block.KEY`): the next save puts it back where it was when it can."""
+        self._put_block = record
+
+    def put_source(self, source: Source, *, at: int | None = None, above: str | None = None, own: str | None = None) -> None:
+        """Insert or replace a source note exactly as given (how an undo restores one; *at*, *above*, *own* as
+        :meth:`put`'s)."""
         self._sources = _placed(self._sources, source.ip, source, at)
         self._put_back[("sources", source.ip)] = above
+        if own is not None:
+            self._put_text[("sources", source.ip)] = own
 
     def discard_source(self, ip: str) -> None:
         self._sources.pop(ip, None)
@@ -378,7 +395,7 @@ class LabelsStore:
         writer can come between. When it raises, nothing is written (call
         :meth:`revert` to drop its partial edits).
         """
-        self.lines_above = {}
+        self.lines_above, self.own_lines = {}, {}
         with FileLock(sidecar(self.path, ".lock"), self.lock_timeout):
             kept, self._kept = self._kept, None  # a save patches the tree it renders from: used once
             try:
@@ -401,18 +418,23 @@ class LabelsStore:
                 raise LabelsConflict(conflicts, path=str(self.path))
             if disk is not None and merged == disk.groups and sources == disk.sources:
                 self._adopt(merged, disk.digest, sources)
-                self._kept, self._put_back = disk, {}
+                self._kept, self._put_back, self._put_text, self._put_block = disk, {}, {}, None
                 return SaveResult(self.path, False, changed, tuple(conflicts))
             written = self._render(disk, merged, sources)
             write_atomic(self.path, written.data, previous=disk.data if disk else None)
             self._adopt(merged, written.digest, sources)
-            self._kept, self._put_back = written, {}
+            self._kept, self._put_back, self._put_text, self._put_block = written, {}, {}, None
         return SaveResult(self.path, True, changed, tuple(conflicts))
 
     def _render(self, disk: _Snapshot | None, groups: list[Group], sources: list[Source]) -> _Snapshot:
         """The new file (bytes, and the snapshot reading them gives: the tree parsed back from them)."""
         bom = bool(disk and disk.bom)
         before = None
+        if disk is not None and self._put_block and sources and "sources" not in disk.doc and groups == disk.groups:
+            text = sources_block.restored(disk.text, self._put_block)  # (the undo of removing the last note)
+            back = self._reads_back(text, groups, sources, plain({k: v for k, v in disk.doc.items() if k != "groups"})) if text else None
+            if back is not None:
+                return _Snapshot(((_BOM if bom else "") + text).encode(), text, back[0], back[1], bom, back[2])
         if disk is not None:
             layout = document.Layout.guess(disk.text)
             key = layout_key(layout)
@@ -422,19 +444,22 @@ class LabelsStore:
                 # place records put back among comment lines: the splice below does where it proves their place)
                 try:
                     text = None if placing else splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources,
-                                                             sources, str(self.path), self.lines_above)
+                                                             sources, str(self.path), self.lines_above, self._put_text)
                 except Dirty:
                     text = None
                 if text is not None:
                     return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
                                      spliced=True)
-                disk = self._parsed(disk, groups, sources)
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
+                if disk.spliceable is None:  # (a spliced tree proven the text's dump splices without its line marks)
+                    parsed = self._parsed(disk, groups, sources)
+                    if parsed is not disk:
+                        disk, before = parsed, None
             if disk.spliceable is not None and disk.spliceable.layout == key:
                 try:
                     text = splice(disk.text, disk.doc, layout, disk.groups, groups, disk.sources, sources, str(self.path),
-                                  self.lines_above, self._put_back)
+                                  self.lines_above, self._put_back, self._put_text)
                 except Dirty:
                     text = None
                 if text is not None:
@@ -445,20 +470,28 @@ class LabelsStore:
                     disk, before = parsed, None
         doc = disk.doc if disk else document.new_document()
         top = plain({k: v for k, v in doc.items() if k not in ("groups", "sources")})
-        above = self.lines_above if disk is not None and not disk.spliced else None  # (a spliced tree's line marks are not the text's)
-        for text in document.rewrite(disk.text if disk else None, doc, groups, sources, before, above, self._put_back):
+        whole = disk is not None and not disk.spliced  # (a spliced tree's line marks are not the text's)
+        for text in document.rewrite(disk.text if disk else None, doc, groups, sources, before, self.lines_above if whole else None,
+                                     self._put_back, self.own_lines if whole else None, self._put_text):
             back = self._reads_back(text, groups, sources, top)
             if back is not None:
                 tree, back_groups, back_sources = back
+                if disk is not None and disk.sources and not sources:  # (taken reads the texts alone)
+                    record = sources_block.taken(disk.text, text, document.Layout.guess(disk.text))
+                    if record is not None:
+                        self.lines_above[sources_block.KEY] = record
                 return _Snapshot(((_BOM if bom else "") + text).encode(), text, tree, back_groups, bom, back_sources)
         raise LabelsWriteError("not saved: the rewritten file would not read back the same groups (a scantui bug; please report it)", path=str(self.path))
 
     def _parsed(self, disk: _Snapshot, groups: list[Group], sources: list[Source]) -> _Snapshot:
         """*disk*, or its text parsed again when the whole-file path cannot render from its tree: a tree patched by
-        a splice dumps as the text's parse does, but its line marks are not the text's, and a removal that moves
-        comment lines reads them. (A splice that failed left the tree untouched.)"""
+        a splice dumps as the text's parse does, but its line marks are not the text's, and a removal reads them (the
+        comment lines it moves, and the lines above the removed item that an undo puts back, which the text shows).
+        (A splice that failed left the tree untouched.)"""
         if disk.spliced and (document.removes_comments(disk.doc, groups, sources)
-                             or any(v is not None for v in self._put_back.values())):  # (place_above reads them too)
+                             or any(v is not None for v in self._put_back.values())  # (place_above reads them too)
+                             or lines_to_record(disk.text, disk.doc, document.Layout.guess(disk.text),
+                                                (("groups", "id", disk.groups, groups), ("sources", "ip", disk.sources, sources)))):
             return _Snapshot(disk.data, disk.text, document.parse(disk.text, str(self.path)), disk.groups, disk.bom, disk.sources)
         return disk
 
