@@ -716,7 +716,7 @@ def held_port_day(state: Path, name: str, changed: Sequence[int]) -> Path | None
 
 
 def by_port(port_day: Path) -> Path:
-    """The copy of a day's ``port_day`` file sorted by (kind, dport, src), beside it."""
+    """The copy of a day's ``port_day`` file sorted by :data:`BY_PORT_ORDER`, beside it."""
     return port_day.with_name(f"by_port-{port_day.name}")
 
 
