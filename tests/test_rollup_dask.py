@@ -20,8 +20,10 @@ from scantui.analysis import rollup_cache as rc
 from scantui.analysis.runner import DaskRunner
 from scantui.errors import InputError
 from scantui.io.loader import open_inputs
+from scantui.io.options import LoadOptions
 from clihelp import run_captured
 from test_rollup_days import DAY1, _built, _by_day, _data, _tables
+from test_rollup_same_bytes import _day_inputs, _files
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -216,3 +218,14 @@ def test_workers_without_dask_installed_is_one_line_saying_what_to_install(tmp_p
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr.splitlines()[-1] == "scantui: error: --workers and --scheduler need Dask: pip install 'scantui[scale]'"
     assert not list((tmp_path / "c" / "rollups").glob("*"))  # nothing cached
+
+
+def test_a_dask_build_of_a_day_of_several_inputs_is_the_local_builds_bytes(tmp_path, runner):
+    """Every file of the cache, as a local build writes it (the day states' tables are sorted on their keys)."""
+    inputs = _day_inputs(tmp_path / "in")
+    opts = LoadOptions(year=2024)
+    rc.update_rollup(open_inputs(inputs, opts), cache_dir=tmp_path / "local")
+    rc.update_rollup(open_inputs(inputs, opts), cache_dir=tmp_path / "dask", runner=runner)
+    local, dask = _files(tmp_path / "local"), _files(tmp_path / "dask")
+    assert any("port_day_by_port/day=" in name for name in local)
+    assert sorted(name for name in local.keys() | dask.keys() if local.get(name) != dask.get(name)) == []

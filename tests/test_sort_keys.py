@@ -42,6 +42,23 @@ def test_packed_key_sorts_as_the_columns(rows, order, nulls_last):
     assert_frame_equal(sort_by(df.lazy(), order, nulls_last=nulls_last).collect(), want)
 
 
+@settings(max_examples=60, deadline=None)
+@given(_rows(None), st.lists(st.one_of(st.none(), st.sampled_from(["tel-1", "tel-2", "", "Z", "é", "tel-10"])),
+                             min_size=40, max_size=40),
+       st.sampled_from([("src", "dport", "tag", "kind", "s"), ("kind", "dport", "src", "tag", "s"), ("s", "ts")]),
+       st.booleans())
+def test_a_frame_sorts_with_its_strings_and_columns_without_nulls_packed(rows, strings, order, nulls_last):
+    """``port_day``'s sorts: a ``String`` column packed as an enum of its sorted values, a column without a null
+    (often all of them but ``dport``) without a slot for one: the same order as the columns."""
+    df = pl.DataFrame(rows, schema=SCHEMA, orient="row").with_columns(
+        pl.Series("s", strings[:len(rows)], pl.String)).with_row_index("i")
+    enum = pl.Enum(df["s"].drop_nulls().unique().sort())
+    assert sort_key(df.schema, order, enums={"s": enum}, no_nulls=("src",)) is not None  # packs (no fallback sort)
+    for frame in (df, df.drop_nulls(["src", "tag", "s"])):
+        want = frame.sort(*order, nulls_last=nulls_last, maintain_order=True)
+        assert_frame_equal(sort_by(frame, order, nulls_last=nulls_last), want)
+
+
 def test_what_does_not_pack():
     assert sort_key(pl.Schema({"a": pl.String()}), ["a"]) is None  # strings do not pack
     df = pl.DataFrame({"a": ["b", None, "a"], "b": [1, 2, 3]})

@@ -24,6 +24,22 @@ def _ip(text: str) -> int:
     return int(ipaddress.ip_address(text))
 
 
+def test_a_pairs_probes_of_one_microsecond_come_in_one_order_whatever_the_packets_order():
+    """Two sensors' probes of one instant: ``dst`` by (time, destination), the order the walk test reads."""
+    from scantui.io.schema import conform
+
+    t0 = dt.datetime(2024, 2, 1, 0, 0, tzinfo=dt.timezone.utc)
+    rows = [{"ts": t0 + dt.timedelta(microseconds=i // 2), "src": 1, "dst": (i * 7919) % 1000, "proto": 6,
+             "dport": 80, "tcp_flags": 2, "tcp_window": 65535, "tcp_mss": 1460, "ip_id": 7, "ip_len": 44,
+             "sensor": f"s{i % 2}"} for i in range(4000)]
+    frame = conform(pl.DataFrame(rows).lazy()).collect()
+    pairs = pl.DataFrame({"src": [1], "dport": [80], "tagged": [False]},
+                         schema={"src": pl.UInt32, "dport": pl.UInt16, "tagged": pl.Boolean})
+    got = [zr.candidate_probes(f.lazy(), pairs) for f in (frame, frame.reverse(), frame.sample(fraction=1.0, shuffle=True, seed=1))]
+    want = frame.sort("ts", "dst")["dst"].to_list()
+    assert [g["dst"].to_list() for g in got] == [[want]] * 3
+
+
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory):
     return zb.sharded_capture(tmp_path_factory.mktemp("zmaproll"))

@@ -392,8 +392,14 @@ def _row_group(name: str) -> int:
     return NARROW_ROW_GROUP if name in (PORT_DAY_BASE, PAIRS) else ROW_GROUP
 
 
+#: ``port_day``'s sort: by source (as the merge reads it), then the rest of its key: the group-by's rows come in
+#: no set order, so rows of one (src, dport) (several sensors, protocols or kinds) were in a different order run
+#: to run without the rest (a day of several inputs; ICMP rows, without a port).
+PORT_DAY_ORDER = ("src", "dport", "proto", "kind", "sensor")
+#: The port-sorted copy's (:func:`write_by_port`): by (kind, dport, src), then the rest of the key likewise.
+BY_PORT_ORDER = ("kind", "dport", "src", "proto", "sensor")
 #: Sort order (and nulls last?) of each per-day table (``port_day``, ``unicorn_keys``, ``unicorn_groups``, ``src_dsts``).
-_DAY_ORDER = ((("src", "dport"), False), (("unicorn_key",), False), (("unicorn_key", *GROUP_KEYS, "tool"), True),
+_DAY_ORDER = ((PORT_DAY_ORDER, False), (("unicorn_key",), False), (("unicorn_key", *GROUP_KEYS, "tool"), True),
               (("src", "kind", "dst"), False))
 
 
@@ -710,7 +716,7 @@ def held_port_day(state: Path, name: str, changed: Sequence[int]) -> Path | None
 
 
 def by_port(port_day: Path) -> Path:
-    """The copy of a day's ``port_day`` file sorted by (kind, dport, src), beside it."""
+    """The copy of a day's ``port_day`` file sorted by :data:`BY_PORT_ORDER`, beside it."""
     return port_day.with_name(f"by_port-{port_day.name}")
 
 
@@ -723,8 +729,7 @@ def write_by_port(port_day: Path, rows: pl.DataFrame | None = None) -> None:
         return
     with atomic_path(target) as tmp:
         rows = pl.read_parquet(port_day, glob=False) if rows is None else rows
-        sort_by(rows, ("kind", "dport", "src"), nulls_last=True).write_parquet(tmp, row_group_size=NARROW_ROW_GROUP,
-                                                                               **DAY_CODEC)
+        sort_by(rows, BY_PORT_ORDER, nulls_last=True).write_parquet(tmp, row_group_size=NARROW_ROW_GROUP, **DAY_CODEC)
 
 
 def sessions_digest(sessions: pl.DataFrame) -> str:

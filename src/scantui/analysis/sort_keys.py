@@ -11,11 +11,13 @@ multi-column sort (tests/test_sort_keys.py).
 
 Only unsigned integers, ``Int64``-backed temporals and enums pack (the day tables' sort columns);
 :func:`sort_key` returns None for anything else or past 128 bits, and the caller sorts by column.
+A ``String`` column of a :class:`~polars.DataFrame` (``port_day``'s ``sensor``: a few distinct values)
+packs in :func:`sort_by` as an enum of its distinct values, sorted: its index orders as the strings do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import polars as pl
 
@@ -34,9 +36,10 @@ def _width(dtype: pl.DataType) -> int | None:
     return None
 
 
-def _unsigned(name: str, dtype: pl.DataType, wide: pl.DataType) -> pl.Expr:
-    """The column as an unsigned integer of the key's type, in the column's order (nulls kept)."""
-    col = pl.col(name)
+def _unsigned(name: str, dtype: pl.DataType, wide: pl.DataType, cast: bool = False) -> pl.Expr:
+    """The column as an unsigned integer of the key's type, in the column's order (nulls kept); *cast*: the
+    column is cast to *dtype* (an enum) first."""
+    col = pl.col(name).cast(dtype) if cast else pl.col(name)
     if isinstance(dtype, pl.Enum):  # an enum sorts in its categories' order: by its physical index
         return col.to_physical().cast(wide)
     if dtype.base_type() in _UNSIGNED:
@@ -44,28 +47,41 @@ def _unsigned(name: str, dtype: pl.DataType, wide: pl.DataType) -> pl.Expr:
     return (col.to_physical().cast(pl.Int128) + pl.lit(1 << 63, pl.Int128)).cast(wide)  # signed: shift to 0..2**64
 
 
-def sort_key(schema: pl.Schema, columns: Sequence[str], *, nulls_last: bool = False) -> pl.Expr | None:
+def sort_key(schema: pl.Schema, columns: Sequence[str], *, nulls_last: bool = False,
+             enums: Mapping[str, pl.Enum] | None = None, no_nulls: Collection[str] = ()) -> pl.Expr | None:
     """One ``UInt64`` (or ``UInt128``) expression ordering rows as ``sort(*columns, nulls_last=nulls_last)``
-    does, or None when a column does not pack or the key would pass 128 bits."""
+    does, or None when a column does not pack or the key would pass 128 bits. *enums*: ``String`` columns
+    cast to an enum of their values in sorted order; *no_nulls*: columns holding no null, which get no slot
+    for one (:func:`sort_by`)."""
+    enums = enums or {}
+    schema = pl.Schema({**schema, **enums})
     widths = [_width(schema[c]) for c in columns]
     if any(w is None for w in widths):
         return None
-    slots = [w + 1 for w in widths]  # one more value per column for its nulls
+    slots = [w if c in no_nulls else w + 1 for c, w in zip(columns, widths)]  # one more value for nulls
     if sum(slots) > 128:
         return None
     wide = pl.UInt64 if sum(slots) <= 64 else pl.UInt128
     key: pl.Expr | None = None
     for name, width, slot in zip(columns, widths, slots):
-        value = _unsigned(name, schema[name], wide)
-        value = value.fill_null(pl.lit(1 << width, wide)) if nulls_last else (value + pl.lit(1, wide)).fill_null(pl.lit(0, wide))
+        value = _unsigned(name, schema[name], wide, name in enums)
+        if name not in no_nulls:
+            value = (value.fill_null(pl.lit(1 << width, wide)) if nulls_last
+                     else (value + pl.lit(1, wide)).fill_null(pl.lit(0, wide)))
         key = value if key is None else key * pl.lit(1 << slot, wide) + value
     return key
 
 
 def sort_by(frame: pl.DataFrame | pl.LazyFrame, columns: Sequence[str], *, nulls_last: bool = False):
-    """*frame* sorted by *columns* (stable: ties keep their order), through :func:`sort_key` when they pack."""
+    """*frame* sorted by *columns* (stable: ties keep their order), through :func:`sort_key` when they pack
+    (a frame's ``String`` columns as enums of their distinct values, and its columns without a null given no
+    slot for one: ``port_day``'s five sort columns then pack into a ``UInt64``, ~1.4x cheaper than a ``UInt128``)."""
     schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
-    key = sort_key(schema, columns, nulls_last=nulls_last)
+    enums, no_nulls = {}, set()
+    if isinstance(frame, pl.DataFrame):
+        enums = {c: pl.Enum(frame[c].drop_nulls().unique().sort()) for c in columns if schema[c] == pl.String}
+        no_nulls = {c for c in columns if frame[c].null_count() == 0}
+    key = sort_key(schema, columns, nulls_last=nulls_last, enums=enums, no_nulls=no_nulls)
     if key is None:
         return frame.sort(*columns, nulls_last=nulls_last, maintain_order=True)
     return frame.sort(key, maintain_order=True)

@@ -42,6 +42,7 @@ import polars as pl
 
 from scantui.analysis import zmap_walk as zw
 from scantui.analysis.fingerprints import ZMAP_IP_ID, scan_candidate
+from scantui.analysis.sort_keys import sort_by
 from scantui.io.schema import ACK, SYN
 
 DAY_FILE = "zmap_walks.parquet"
@@ -120,10 +121,10 @@ def candidate_probes(packets: pl.LazyFrame, pairs: pl.DataFrame) -> pl.DataFrame
     distinct destinations left out, and tagged pairs that :func:`match_span` would refuse (fewer than
     :data:`SPAN_MIN_HITS`, or wider than a /:data:`SPAN_MAX_PREFIX`)."""
     keys = pairs.lazy().select("src", "dport", pl.col("tagged") if "tagged" in pairs.columns else pl.lit(False).alias("tagged"))
-    return (packets.filter(_syn() & zmap_header())
-            .join(keys, on=["src", "dport"], how="inner")
-            .select("src", "dport", "ts", "dst", "tagged")
-            .sort("ts")
+    probes = (packets.filter(_syn() & zmap_header()).join(keys, on=["src", "dport"], how="inner")
+              .select("src", "dport", "ts", "dst", "tagged"))
+    # by destination within a microsecond (several sensors' probes): one order whatever the join's
+    return (sort_by(probes, ("ts", "dst"))
             .group_by("src", "dport", maintain_order=True)
             .agg(pl.col("dst"), pl.col("ts").dt.epoch("us"), pl.col("dst").n_unique().alias("distinct"),
                  pl.col("tagged").first(),
