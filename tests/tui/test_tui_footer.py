@@ -109,5 +109,10 @@ def test_the_footer_under_the_help_box_names_the_keys_that_work_there(tiny_parqu
         await pilot.press("q")
         await settle(app, pilot)
         assert type(app.screen).__name__ != "HelpScreen" and app.is_running
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        await pilot.press("ctrl+q")  # ctrl+q still quits over the help
+        await pilot.pause()
+        assert not app.is_running
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
