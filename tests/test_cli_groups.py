@@ -103,3 +103,23 @@ def test_broken_labels_file_is_one_line_before_reading_data(capsys, tmp_path, co
 def test_missing_named_labels_file_is_an_error(capsys, tmp_path):
     code, out, err = run(["groups", SAMPLE, "--labels", str(tmp_path / "nope.yaml")], capsys)
     assert code == 2 and "no such file" in err
+
+
+def test_the_table_drops_columns_to_fit_the_width_every_column_still_in_csv(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = run(["groups", SAMPLE, "--top", "6"], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert max(len(line) for line in lines[1:]) <= 80  # the title is a line of its own
+    rows = [line for line in lines if line.startswith("│ S0")]
+    assert len(rows) == 6  # one line per group: no column folded over several
+    head = next(line for line in lines if "group" in line and "review" in line)
+    assert "scans" in head and "ports" in head and "split" not in head
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, err = run(["groups", SAMPLE, "--top", "6"], capsys)
+    head = next(line for line in out.splitlines() if "group" in line and "review" in line)
+    assert all(name in head for name in ("reasons", "timing", "split", "AS"))
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = run(["groups", SAMPLE, "--csv", "--top", "6"], capsys)
+    assert code == 0 and out.splitlines()[0].split(",") == [*COLUMNS, "labels", "review"]

@@ -147,3 +147,12 @@ def test_public_prints_a_warning_on_stderr_and_the_page_uses_the_public_url(tmp_
     assert first.startswith("scantui: warning: ") and "NO authentication" in first and f"0.0.0.0:{port}" in first
     assert "https://scans.example.test" in first
     assert 'data-session-websocket-url="wss://scans.example.test/ws"' in page
+
+
+def test_every_command_summary_in_help_starts_with_a_capital(capsys):
+    code, out, _err = run(["--help"], capsys)
+    assert code == 0
+    rows = out.split("Commands:", 1)[1].splitlines()
+    summaries = {line.split()[0]: line.split(None, 1)[1] for line in rows if line.startswith("  ") and len(line.split()) > 1}
+    assert "serve" in summaries and summaries["serve"].startswith("The TUI in a web browser")
+    assert [name for name, text in summaries.items() if not text[0].isupper()] == []

@@ -87,9 +87,10 @@ def test_labels_validate_lists_source_problems_with_lines(tmp_path, capsys):
 HE = "64.62.156.10"  # a member of the sample's three AS6939 scans (HUR) and so of their suggested group
 
 
-def test_collab_and_groups_show_the_members_notes_with_labels(tmp_path, capsys, shared_rollup_cache):
+def test_collab_and_groups_show_the_members_notes_with_labels(tmp_path, capsys, shared_rollup_cache, monkeypatch):
     """``--labels FILE``: a ``notes`` column (noted members and their tags) when some member is noted, and a
     ``notes`` field in every ``--json`` row; the rest of each row as without ``--labels``, tags and notes as data."""
+    monkeypatch.setenv("COLUMNS", "200")  # room for every column: the groups table drops some to fit narrower
     from clihelp import SAMPLE_DIR
     from scantui.labels.session import LabelSession
     from test_cli_schemas import valid

@@ -181,3 +181,36 @@ def test_aliased_parquet_bad_value_names_row_and_column(tmp_path):
     assert ds.lf.collect().height == 2
     assert ds.opts.skip_bad_rows
     assert ds.stats.skipped()["bad_row"] == 1
+
+
+def _binary_without_nul() -> bytes:
+    """Random bytes (seeded) with no NUL, a comma in the first line: sniffed as CSV before."""
+    import random
+
+    data = bytes(b for b in random.Random(14).randbytes(9000) if b not in b"\x00\n\r\x0b\x0c\x1c\x1d\x1e")
+    return data[:20] + b"," + data[20:]
+
+
+@pytest.mark.parametrize("content", [
+    _binary_without_nul(),
+    bytes(range(1, 32)) * 40 + b",\n",  # mostly control bytes, valid UTF-8
+])
+def test_binary_without_nul_is_unrecognized_one_line_exit_2(tmp_path, capsys, content):
+    from clihelp import run
+
+    path = tmp_path / "blob.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as err:
+        detect.sniff(path)
+    assert "unrecognized format" in str(err.value) and "expected" in str(err.value)
+    code, out, errtext = run(["info", str(path)], capsys)
+    assert code == 2 and out == ""
+    assert errtext.count("\n") == 1 and errtext.startswith("scantui: error: ") and "unrecognized format" in errtext
+    assert "ends inside" not in errtext and str(path) in errtext
+
+
+def test_latin1_and_hostile_text_csv_still_sniffed_as_csv(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"timestamp,SRC,DST,PROTO,SPT,DPT,NOTE\n"
+                     + b"2024-02-01T00:00:00Z,1.2.3.4,5.6.7.8,TCP,1,2,caf\xe9 \x1b[31mred\x07\n" * 20)
+    assert detect.sniff(path) == detect.IPTABLES_CSV

@@ -105,6 +105,20 @@ def test_empty_stdin_says_so():
     assert error_lines(proc) == ["scantui: error: standard input: empty (0 bytes)"]
 
 
+def test_stdin_is_named_stdin_in_errors_and_the_year_note_not_its_temporary_copy(tmp_path):
+    bad = scantui("info", "-", input_bytes=b"timestamp,SRC,DST,PROTO,SPT,DPT\nxx,1.2.3.4,5.6.7.8,TCP,1,2\n",
+                  env_extra={"SCANTUI_CACHE_DIR": str(tmp_path / "cache")})
+    assert bad.returncode == 2
+    assert error_lines(bad) == ["scantui: error: <stdin>: line 2: bad value 'xx' in column timestamp"]
+    log = (b"Feb  6 10:00:01 gw kernel: [1.0] IN=eth0 OUT= MAC= SRC=1.2.3.4 DST=5.6.7.8 LEN=40 TOS=0x00 PREC=0x00 "
+           b"TTL=50 ID=1 PROTO=TCP SPT=1000 DPT=22 WINDOW=1024 RES=0x00 SYN URGP=0\n")
+    ok = scantui("info", "-", input_bytes=log, env_extra={"SCANTUI_CACHE_DIR": str(tmp_path / "cache")})
+    assert ok.returncode == 0, ok.stderr
+    notes = [line for line in error_lines(ok) if "syslog times carry no year" in line]
+    assert len(notes) == 1 and notes[0].startswith("scantui: note: <stdin>: syslog times"), notes
+    assert b"scantui-stdin" not in ok.stderr
+
+
 # -- 28 and 29: error exits, many times ------------------------------------------------------
 
 

@@ -11,6 +11,21 @@ from __future__ import annotations
 import os
 
 
+#: Files named otherwise in messages: standard input's temporary copy is ``<stdin>`` (:mod:`scantui.io.stdin`).
+_SHOWN_AS: dict[str, str] = {}
+
+
+def show_path_as(path: str | os.PathLike[str], name: str) -> None:
+    """Name *path* *name* in every message from now on (this process)."""
+    _SHOWN_AS[os.fspath(path)] = name
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """*path* as messages name it (:func:`show_path_as`)."""
+    text = os.fspath(path)
+    return _SHOWN_AS.get(text, text)
+
+
 class ScantuiError(Exception):
     """Base of every error scantui expects and reports without a traceback."""
 
@@ -24,7 +39,7 @@ class ScantuiError(Exception):
 
     @property
     def message(self) -> str:
-        parts = [p for p in (self.path, self.where, self.why) if p]
+        parts = [p for p in (self.path and shown_path(self.path), self.where, self.why) if p]
         return ": ".join(parts)
 
 

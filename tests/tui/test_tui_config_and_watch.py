@@ -140,6 +140,7 @@ def test_undo_in_one_app_never_drops_the_other_apps_work(tiny_parquet, tui_cache
         await pb.press("u")
         await settle(b, pb)
         assert "R01" in LabelsStore.load(labels) and "nothing to undo" in messages(b)
+        assert [n.title for n in b._notifications if n.message == "nothing to undo"][-1] == "labels unchanged"
 
     run_two(make_app([tiny_parquet], tui_cache, labels_path=labels),
             make_app([tiny_parquet], tui_cache, labels_path=labels), scenario)

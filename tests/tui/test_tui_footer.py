@@ -96,3 +96,23 @@ def test_a_prompt_says_tab_only_with_fields_to_tab_to(tiny_parquet, tui_cache):
         assert app.screen.query_one("#prompt-box").border_subtitle == "enter: apply · tab: next · escape: cancel"
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_the_footer_under_the_help_box_names_the_keys_that_work_there(tiny_parquet, tui_cache):
+    async def scenario(app, pilot):
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "HelpScreen"
+        row = screen_text(app).splitlines()[-1]
+        assert "Quit" not in row and "Keys" not in row, row  # q and ? close the help here
+        assert "Close" in row, row
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ != "HelpScreen" and app.is_running
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        await pilot.press("ctrl+q")  # ctrl+q still quits over the help
+        await pilot.pause()
+        assert not app.is_running
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)

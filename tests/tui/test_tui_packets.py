@@ -657,3 +657,23 @@ def test_slash_filters_the_screen_shown_or_says_it_has_none(tiny_parquet, tui_ca
         assert isinstance(app.screen, DissectionScreen) and said(app, "no filter on this screen")
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_the_filter_placeholder_and_a_bad_key_fit_80_columns(tiny_parquet, tui_cache):
+    async def scenario(app, pilot):
+        app.open_packets(PacketsView.of_sources([SRC_5]))
+        screen = await _packets(app, pilot)
+        lines = screen_text(app).splitlines()
+        assert any("field filter, e.g." in line and line.rstrip().endswith("(? for all)") for line in lines), lines[:3]
+        field = screen.query_one("#filter", Input)
+        field.value = "bogus:1"
+        field.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        status = screen.query_one("#packets-status").render().plain.strip()
+        assert "unknown key 'bogus'" in status and "?" in status  # short, and says where the keys are
+        assert any(line.strip() == status for line in screen_text(app).splitlines())  # drawn whole, not cut
+        said = [n.message for n in app._notifications if "bogus" in n.message]
+        assert said and "one of: ack" in said[-1] and "ttl" in said[-1]  # the notification has the whole list
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)

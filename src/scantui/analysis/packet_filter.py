@@ -59,7 +59,12 @@ Keys: ttl ipid(ip_id) win(window) flags mss sport dport(port) src dst len(ip_len
 
 
 class PacketFilterError(ValueError):
-    """A filter term that cannot be read; the message names it."""
+    """A filter term that cannot be read; the message names it. *short*: the message without the list of
+    keys it may end with (a one-line status at 80 columns; the keys are in :data:`WHERE_HELP`)."""
+
+    def __init__(self, message: str, short: str | None = None) -> None:
+        super().__init__(message)
+        self.short = short or message
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ def _term(raw: str) -> _Term:
         column = KEYS.get(key)
         if column is None or column in ("src", "dst", "sensor", "tcp_flags"):
             names = "ttl ipid win mss sport dport len proto seq ack"
-            raise PacketFilterError(f"{raw}: cannot compare {key!r} (one of: {names})")
+            raise PacketFilterError(f"{raw}: cannot compare {key!r} (one of: {names})", f"{raw}: cannot compare {key!r}")
         n = _int(raw, column, value)
         col = pl.col(column)
         expr = {">=": col >= n, "<=": col <= n, ">": col > n, "<": col < n, "=": col == n}[op]
@@ -191,7 +196,8 @@ def _term(raw: str) -> _Term:
         key, _, value = body.partition(":")
         column = KEYS.get(key.lower())
         if column is None:
-            raise PacketFilterError(f"{raw}: unknown key {key!r} (one of: {' '.join(sorted({*KEYS, *_DAY_KEYS}))})")
+            raise PacketFilterError(f"{raw}: unknown key {key!r} (one of: {' '.join(sorted({*KEYS, *_DAY_KEYS}))})",
+                                    f"{raw}: unknown key {key!r}")
         parts = [p for p in value.split(",") if p.strip()]
         if not parts:
             raise PacketFilterError(f"{raw}: no value after {key}:")

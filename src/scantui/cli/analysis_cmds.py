@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, scale_options, telescope_options
-from scantui.cli.output import growing_slices, message, print_table, write_out
+from scantui.cli.output import fit_columns, growing_slices, message, print_table, write_out
 from scantui.cli.query_opts import DAY_OPTION, LABELS_OPTION, QUERY_OPTION, open_labels, parse_day_options, parse_query_option
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
@@ -151,17 +151,6 @@ def _tool_label(row: dict) -> str | None:
     return "zmap (walk)" if row.get("variant") == "walk" else row["tool"]
 
 
-def _fit(rows: list[list[str]], width: int, columns=_TABLE_COLUMNS) -> list[int]:
-    """Indices of the table columns to show: by priority, while the estimated width fits."""
-    widths = [max([len(header)] + [len(r[i]) for r in rows]) + 3 for i, (_, header, _) in enumerate(columns)]
-    chosen, used = [], 1
-    for i in sorted(range(len(columns)), key=lambda i: (columns[i][2], i)):
-        if used + widths[i] <= width or columns[i][2] == 0:
-            chosen.append(i)
-            used += widths[i]
-    return sorted(chosen)
-
-
 def _print_scanner_table(result, query) -> None:
     from scantui.analysis.scanners import records
     from scantui.cli.output import stdout_console
@@ -174,7 +163,7 @@ def _print_scanner_table(result, query) -> None:
         columns = (*columns[:at], _LIST_COLUMN, *columns[at:])
     rows = [[_cell(c, rec[c] if c == "src" else _tool_label(raw_row) if c == "tool" else raw_row[c]) for c, _, _ in columns]
             for rec, raw_row in zip(recs, raw)]
-    show = _fit(rows, stdout_console().width, columns)
+    show = fit_columns(rows, columns, stdout_console().width)
     kinds = " + ".join(query.kinds)
     window = f"{result.first_day} + {result.n_days} days" if result.first_day else "no data"
     title = (f"scanners: {result.frame.height:,} of {result.total:,} sources ({kinds}); "

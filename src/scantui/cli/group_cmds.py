@@ -13,11 +13,17 @@ import click
 
 from scantui.cli.collab_cmds import add_notes_column, add_notes_field, member_notes_of, print_notes, search_options
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, scale_options, telescope_options
-from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table, write_out
+from scantui.cli.output import fit_columns, message, print_csv, print_json, print_jsonl, print_table, stdout_console, write_out
 from scantui.cli.query_opts import DEFAULT_LABELS, LABELS_OPTION, open_labels, record_filter_options
 from scantui.present import asns_cell, days_cell, list_cell, reasons_cell, split_cell
 
 TABLE_DEFAULT_TOP = 50
+# (key, header, priority): the table shows the highest-priority columns that fit the terminal (as ``scanners``);
+# JSON and CSV carry every field. The notes column, when some row has one, comes last with priority 2.
+_TABLE_COLUMNS = (
+    ("group", "group", 0), ("scans", "scans", 0), ("ips", "ips", 0), ("ports", "ports", 1), ("days", "days", 2),
+    ("reasons", "reasons", 3), ("timing", "timing", 5), ("split", "split", 6), ("AS", "AS", 4), ("review", "review", 1),
+)
 
 
 def reviews_of(groups: list, store) -> list[tuple[str, list[dict]]]:
@@ -87,9 +93,11 @@ def _print_table(groups, shown, reviews, result, query, found, notes=None) -> No
     matching = f"{len(groups):,} of {found:,}" if len(groups) != found else f"{found:,}"
     title = (f"groups: {matching} suggested from {len(result.candidates):,} candidate scans; "
              f"window {query.window_label}")
-    columns = ["group", "scans", "ips", "ports", "days", "reasons", "timing", "split", "AS", "review"]
+    columns = [header for _key, header, _priority in _TABLE_COLUMNS]
     add_notes_column(columns, rows, shown, notes)
-    print_table(title, columns, rows)
+    fit = [*_TABLE_COLUMNS, *(("notes", "notes", 2),) * (len(columns) - len(_TABLE_COLUMNS))]
+    show = fit_columns(rows, fit, stdout_console().width)
+    print_table(title, [columns[i] for i in show], ([row[i] for i in show] for row in rows))
     if len(shown) < len(groups):
         message(f"showing {len(shown)} of {len(groups):,} groups; use --top N or --json for more")
 

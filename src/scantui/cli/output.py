@@ -206,6 +206,18 @@ def stderr_console():
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def fit_columns(rows: Sequence[Sequence[str]], columns: Sequence[tuple[str, str, int]], width: int) -> list[int]:
+    """Indices of the table columns to show in *width* columns: *columns* are (key, header, priority), taken by
+    priority (0: always) while the estimated width fits; ``scanners`` and ``groups`` (JSON/CSV keep them all)."""
+    widths = [max([len(header)] + [len(r[i]) for r in rows]) + 3 for i, (_, header, _) in enumerate(columns)]
+    chosen, used = [], 1
+    for i in sorted(range(len(columns)), key=lambda i: (columns[i][2], i)):
+        if used + widths[i] <= width or columns[i][2] == 0:
+            chosen.append(i)
+            used += widths[i]
+    return sorted(chosen)
+
+
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, show_header: bool = True) -> None:
     from rich.table import Table
     from rich.text import Text

@@ -134,7 +134,7 @@ def _make_command() -> click.Command:
     ]
     return click.Command(
         "serve", params=[*own, *open_cmd.params], callback=serve,
-        short_help="the TUI in a web browser (textual-serve)",
+        short_help="The TUI in a web browser (textual-serve)",
         help="Serve the TUI on PATHS to web browsers (textual-serve): each browser session runs its own "
              "`scantui PATH...` with these options, all on one labels file, like several terminals. "
              "Loopback only unless --public; there is no authentication.",

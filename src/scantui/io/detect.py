@@ -3,7 +3,8 @@
 Magic numbers identify binary formats (Parquet, pcap in both byte orders and
 timestamp resolutions, pcapng); text is sniffed: netfilter ``LOG`` lines carry
 ``SRC=... DST=...`` pairs, an iptables-style CSV has a header naming a source
-column. A ``.cap`` or extension-less file works the same as a ``.pcap``.
+column. Bytes that are not text (a NUL, or mostly invalid UTF-8 and control
+bytes) are refused as an unrecognized format before any text reader sees them. A ``.cap`` or extension-less file works the same as a ``.pcap``.
 
 A gzip, zstd, xz or bzip2 file is sniffed inside: its first decompressed bytes
 decide the format (:mod:`scantui.io.compressed` reads it as a stream).
@@ -59,6 +60,19 @@ def check_regular(path: str | os.PathLike[str]) -> None:
         raise InputError(f"not a regular file ({kind})", path=path)
 
 
+#: Control bytes a text file may hold (tab, newlines, form feed, escape: a log can colour its lines).
+_TEXT_CONTROLS = frozenset("\t\n\r\f\x1b")
+
+
+def looks_like_text(sample: bytes) -> bool:
+    """Whether *sample* reads as text: at most a quarter of its characters undecodable as UTF-8 or control
+    characters. Random binary data has about half (most bytes of 0x80 and up start no valid sequence); a
+    Latin-1 CSV or one with a few escapes in a field is far below."""
+    text = sample.decode("utf-8", errors="replace")
+    bad = sum(1 for c in text if c == "\ufffd" or ((c < " " or c == "\x7f") and c not in _TEXT_CONTROLS))
+    return bad * 4 <= len(text)
+
+
 def sniff(path: Path) -> str:
     """Return one of :data:`FORMATS` for *path*, or raise :class:`InputError`."""
     check_regular(path)
@@ -94,6 +108,12 @@ def sniff(path: Path) -> str:
     if b"\x00" in head[:4096]:
         raise InputError(
             f"unrecognized binary format (first bytes {head[:4].hex()}): not Parquet, pcap or pcapng",
+            path=path, where="byte 0",
+        )
+    if not looks_like_text(head[:4096]):
+        raise InputError(
+            f"unrecognized format (first bytes {head[:4].hex()}: not text): expected Parquet, pcap, pcapng, "
+            "an iptables-style CSV or netfilter LOG lines",
             path=path, where="byte 0",
         )
     from scantui.io.iptables_csv import looks_like_iptables_csv

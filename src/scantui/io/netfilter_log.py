@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 
 import polars as pl
 
+from scantui.errors import shown_path
 from scantui.io import compressed
 from scantui.io.normalize import Normalized, load_text_input, normalize_values
 from scantui.io.options import LoadOptions
@@ -75,7 +76,7 @@ def end_year(path: str | os.PathLike[str], opts: LoadOptions) -> int | None:
 def year_note(path: str | os.PathLike[str], year: int) -> str:
     """What both front ends say once for a LOG input read without ``--year`` whose syslog times carry no year:
     the year its last line was given (:func:`end_year`) and how to choose another."""
-    return (f"{os.fspath(path)}: syslog times carry no year: {year} taken for its last line (the past twelve "
+    return (f"{shown_path(path)}: syslog times carry no year: {year} taken for its last line (the past twelve "
             "months); --year N sets the year of its first line")
 
 

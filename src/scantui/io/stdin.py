@@ -4,7 +4,7 @@ Formats are sniffed and files memory-mapped, so a pipe cannot be read in
 place: it is copied ("spooled") to a temporary file first, up to
 :data:`STDIN_LIMIT_BYTES`, and that file is read like any other. It lives in a
 private folder under the temporary directory (``TMPDIR``), named ``stdin``,
-and is removed when the process exits. Standard input redirected from a file
+and is removed when the process exits; messages name it ``<stdin>``. Standard input redirected from a file
 (``< capture.pcap``) is read in place.
 """
 
@@ -19,7 +19,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from scantui.errors import InputError
+from scantui.errors import InputError, show_path_as
 
 #: Names that mean standard input.
 STDIN_NAMES = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
@@ -84,4 +84,5 @@ def _spool(fd: int) -> Path:
     if total == 0:
         shutil.rmtree(folder, ignore_errors=True)
         raise InputError("empty (0 bytes)", path="standard input")
+    show_path_as(target, "<stdin>")  # messages name the input, not its temporary copy
     return target

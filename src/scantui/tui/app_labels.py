@@ -155,7 +155,7 @@ class LabelsMixin:
                 self.call_from_thread(self._labels_failed, exc, failed)
                 return
         if change is None:
-            self.call_from_thread(self.notify, nothing, markup=False)
+            self.call_from_thread(self.notify, nothing, title="labels unchanged", markup=False)
             return
         self.post_message(LabelsChanged(change.description, change.group_id, change.conflicts))
         if then is not None:

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen, Screen
 
 from scantui.tui.screens.detail import CandidateDetailScreen, GroupDetailScreen, ScannerDetailScreen
 from scantui.tui.screens.help import HelpScreen
+from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.screens.track import TrackScreen
 
@@ -65,7 +66,13 @@ class NavigationMixin:
             return False
         if action == "filter" and not self._filter_here():
             return False  # not in the footer nor under "everywhere" in ?: the key only says so (on_key)
+        if action == "sensors" and not self._sensors_to_compare():
+            return False  # not listed by ? on one-sensor data: s only says so (on_key)
         return True
+
+    def _sensors_to_compare(self) -> bool:
+        overview = self.overview  # type: ignore[attr-defined]
+        return overview is not None and len(overview.sensors) >= 2
 
     def _filter_here(self) -> bool:
         """Whether ``/`` filters something here: an area (the scanner list's bar, or the area's own) or a pushed
@@ -73,9 +80,12 @@ class NavigationMixin:
         return len(self.screen_stack) == 1 or getattr(self.screen, "action_focus_filter", None) is not None
 
     def on_key(self, event: Any) -> None:
-        """``/`` where there is no filter (its binding hidden by :meth:`check_action`): say so, stay."""
+        """``/`` where there is no filter, ``s`` on the overview of one-sensor data (their bindings hidden by
+        :meth:`check_action`): say so, stay."""
         if event.key == "slash" and not isinstance(self.screen, ModalScreen) and not self._filter_here():
             self.notify("no filter on this screen (escape goes back)", title="filter", markup=False)  # type: ignore[attr-defined]
+        elif event.key == "s" and isinstance(self.screen, OverviewScreen) and not self._sensors_to_compare():
+            self.action_sensors()
 
     def action_area(self, name: str) -> None:
         """Show area *name* (a mode); areas not built yet say so."""

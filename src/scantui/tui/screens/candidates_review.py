@@ -98,7 +98,7 @@ class CandidateReviewMixin:
     def action_record(self) -> None:
         record = self._with_selected()
         if record is not None and not record_evidence(self.app, record):
-            self.notify("no labelled group holds these IPs: l labels them", markup=False)
+            self.notify("no labelled group holds these IPs: l labels them", title="labels unchanged", markup=False)
 
     def options_label(self) -> str:
         """The search options in use (``window 24h · by all · tol 1.64%,2.46%``)."""

@@ -1,4 +1,8 @@
-"""``?``: the keys of the screen underneath (and its own notes), in a modal."""
+"""``?``: the keys of the screen underneath (and its own notes), in a modal.
+
+The modal has its own footer: the one underneath said ``q Quit ? Keys`` while
+q and ? close the help (the App's ``quit`` cannot be hidden there: ctrl+q,
+the same action, must still quit over forms)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+from scantui.tui.widgets.footer import KeysFooter
 
 
 def key_rows(screen: Screen) -> list[tuple[str, str, str]]:
@@ -60,6 +66,7 @@ class HelpScreen(ModalScreen[None]):
             if notes:
                 yield Static(Text(notes), id="help-notes")
             yield Static(Text("ctrl+p opens the command palette: every action, by name."), id="help-palette")
+        yield KeysFooter()
 
     def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -41,7 +41,7 @@ from scantui.tui.widgets.paged_table import PAGE_ROWS, PagedTable
 if TYPE_CHECKING:
     import polars as pl
 
-PLACEHOLDER = "field filter, e.g. ttl:64 ipid:54321 win:1024 flags:S mss:1460 sport:40000-40100 (? for all)"
+PLACEHOLDER = "field filter, e.g. ttl:64 ipid:54321 flags:S sport:40000-40100 (? for all)"  # fits 80 columns
 EXPORT_HELP = ".pcap: the packets for Wireshark (original bytes from a capture, else synthesized frames); " \
               ".csv / .parquet: the table; .txt: the source IPs"
 EXPORT_SUFFIXES = (".pcap", ".csv", ".parquet", ".pq", ".txt", ".ips", ".lst")
@@ -226,7 +226,8 @@ class PacketsScreen(FilterScreen):
             parse_where(text)
         except PacketFilterError as exc:
             field.add_class("-invalid")
-            self._say(f"✗ {exc}")
+            # the keys' list would be cut at 80 columns: ? lists them, the notification has the whole message
+            self._say(f"✗ {exc.short}" + (" (? lists the keys)" if exc.short != str(exc) else ""))
             if report:
                 self.notify(str(exc), title="packet filter", severity="error", markup=False)
             return False
