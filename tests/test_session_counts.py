@@ -141,13 +141,20 @@ def test_a_memo_not_what_it_should_be_is_rebuilt(tmp_path, days, monkeypatch, da
         assert stale.read_bytes() == b"stale"
 
 
+#: Where the keys of a many-day memo test sit: both ends of the 32-bit space and between.
+CLUSTERS = np.array([0, 1 << 30, 1 << 31, 3 << 30, (1 << 32) - (1 << 16)], dtype=np.uint64)
+
+
 def test_the_memo_counts_are_the_key_files_counts(tmp_path):
     """Built in key ranges from many days, each key's count is its sum over the days, saturated at the cap."""
     rng = np.random.default_rng(7)
     files, total = [], {}
     for d in range(6):
-        keys = np.unique(rng.integers(0, 1 << 32, 400, dtype=np.uint64)).tolist() + [17, 99]
-        rows = {int(k): int(rng.integers(1, 90)) for k in keys}
+        # spread over the key space in five clusters: each a window or two of the memo written, not all 4 GiB of it
+        keys = np.unique(rng.choice(CLUSTERS, 400) + rng.integers(0, 1 << 16, 400, dtype=np.uint64)).tolist() + [17, 99]
+        # and one window with a key on most of its pages: written whole, where the others write only their pages
+        keys += ((np.arange(sc.PAGES // 2, dtype=np.uint64) << sc.PAGE_BITS) + (3 << 28) + d).tolist()
+        rows = {int(k): int(rng.integers(1, 90)) for k in keys} | {17: 60, (1 << 32) - 1: 3}  # 17: 6 x 60, past the cap; the last key
         files.append(_day(tmp_path, f"2024-02-0{d + 1}-x", rows))
         for k, n in rows.items():
             total[k] = total.get(k, 0) + n
@@ -157,6 +164,8 @@ def test_the_memo_counts_are_the_key_files_counts(tmp_path):
     path = sc.memo_path(folder, _states(files))
     assert {k: _count(path, k) for k in total} == {k: min(n, sc.CAP) for k, n in total.items()}
     assert _count(path, 17) == sc.CAP and _count(path, 18) == 0
+    allocated = path.stat().st_blocks * 512
+    assert sc.WINDOW <= allocated < 2 * sc.WINDOW  # the dense window whole, the rest only the pages with keys
 
 
 def test_pruning_removes_unused_memos_and_dead_builds_temporaries(tmp_path):

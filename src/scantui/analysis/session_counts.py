@@ -18,7 +18,8 @@ counts (saturating, never subtracted) and is renamed for the new set of held day
 - **Two builds at once.** A build takes the memo by renaming it to a temporary of its own, updates it there and
   renames it to its new name (fsynced first); a build that finds none (another took it) rebuilds its own from the
   held key files. Nothing is updated under a name another build can open.
-- **Disk.** ``HEADER + 2**32`` bytes (4 GiB, sparse until keys fill it: a year's keys touch every page), one memo per
+- **Disk.** ``HEADER + 2**32`` bytes (4 GiB, sparse until keys fill it: a window with few keys writes only their
+  pages; a year's keys touch every page), one memo per
   chain of extensions (the old name is gone once taken). Below :data:`MEMO_MIN_ROWS` held key rows none is made
   (the held key files, ~3.5 bytes a row, are then smaller than the memo and the held read cheap); an orphan (a chain
   broken by a removed or changed day) goes with :func:`~scantui.analysis.rollup_cache.prune_cache`'s age rule.
@@ -50,6 +51,12 @@ HEADER = 4096
 MAGIC = b"scantui session-counts 1\n"
 #: Key values per window (4 MiB) read, updated and written back at a time.
 WINDOW = 1 << 22
+PAGE_BITS = 12
+PAGE = 1 << PAGE_BITS
+PAGES = WINDOW // PAGE
+#: A window whose touched pages are fewer than 1/SPARSE_SHARE of its pages writes only those (a new memo, a small
+#: day or a test stays sparse: a few hundred keys no longer write 4 GiB); a year's day touches every page.
+SPARSE_SHARE = 8
 
 
 class Inconsistent(Exception):
@@ -141,8 +148,16 @@ class Memo:
                 old = window[at].astype(np.int64)
                 window[at] = np.minimum(old + n[lo:hi], CAP).astype(np.uint8)
                 before[lo:hi] = old
-                if os.pwritev(fd, [window], offset) != WINDOW:
-                    raise OSError(f"{self.tmp}: short write")
+                pages = at >> PAGE_BITS  # sorted (the keys are): their distinct values without a sort
+                pages = pages[np.concatenate(([True], pages[1:] != pages[:-1]))]
+                if len(pages) * SPARSE_SHARE >= PAGES:  # an eighth of its pages or more: written whole
+                    if os.pwritev(fd, [window], offset) != WINDOW:
+                        raise OSError(f"{self.tmp}: short write")
+                    continue
+                for page in pages.tolist():  # few keys: only their pages, so the file stays sparse where no key is
+                    start = page << PAGE_BITS
+                    if os.pwrite(fd, window[start:start + PAGE], offset + start) != PAGE:
+                        raise OSError(f"{self.tmp}: short write")
         finally:
             os.close(fd)
         return before
