@@ -146,3 +146,30 @@ def test_a_fold_is_the_sorted_union_of_two_disjoint_runs(tmp_path, monkeypatch):
         st.fold(x, y, tmp_path / "out.u64")
         assert np.array_equal(np.fromfile(tmp_path / "out.u64", dtype="<u8"), np.sort(np.concatenate([x, y])))
     assert np.array_equal(st.new_keys([a], keys), b) and np.array_equal(st.new_keys([a, b], keys), keys[:0])
+
+
+def _port_lists(folder: Path) -> dict[str, bytes]:
+    """Every file under a rollup's ``port_lists/`` (relative path: bytes)."""
+    root = folder / "port_lists"
+    return {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+def test_the_state_is_the_same_bytes_in_two_builds_and_two_extensions(days, capsys, tmp_path, monkeypatch):
+    files, _ = days
+    fresh = []
+    for i in range(2):  # two fresh caches
+        monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / f"fresh{i}"))
+        fresh.append(_port_lists(build(capsys, files[:4])))
+    assert any(name.endswith(".u64") for name in fresh[0]) and fresh[1] == fresh[0]
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "held"))
+    build(capsys, files[:4])
+    extended = []
+    for i in range(2):  # the same extension, each from its own copy of the held rollup
+        shutil.copytree(tmp_path / "held", tmp_path / f"copy{i}")
+        monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / f"copy{i}"))
+        folder, said = build_said(capsys, files)
+        assert "extended port list 443" in said
+        extended.append(_port_lists(folder))
+    assert extended[1] == extended[0]
+    index = json.loads(extended[0][f"v1-443.state/{st.INDEX}"])
+    assert index["runs"] and all(f"v1-443.state/{run}" in extended[0] for run in index["runs"])
