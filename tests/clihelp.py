@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import subprocess
 from pathlib import Path
 
@@ -34,3 +35,17 @@ def run_captured(argv, **env: str) -> subprocess.CompletedProcess:
         with pytest.raises(SystemExit) as done:
             main(list(argv))
     return subprocess.CompletedProcess(list(argv), done.value.code, out.getvalue(), err.getvalue())
+
+
+def left_out(err: str, command: str, width: int) -> list[str]:
+    """The columns named by the one stderr line saying which the table left out (none: no such line)."""
+    said = [line for line in err.splitlines() if " left out to fit " in line]
+    if not said:
+        return []
+    assert len(said) == 1, err
+    head, names, tail = re.fullmatch(r"(.*?) \((.*)\): (.*)", said[0]).groups()
+    names = names.split(", ")
+    assert head == f"{command}: {len(names)} column{'s' if len(names) > 1 else ''} left out to fit {width} columns"
+    assert tail == "--json/--csv or a wider COLUMNS shows them"
+    return names
+

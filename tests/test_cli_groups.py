@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from clihelp import SAMPLE, run
+from clihelp import SAMPLE, left_out, run
 from scantui.analysis.groups import COLUMNS
 
 pytestmark = pytest.mark.usefixtures("shared_rollup_cache")
@@ -116,10 +116,13 @@ def test_the_table_drops_columns_to_fit_the_width_every_column_still_in_csv(caps
     assert len(rows) == 6  # one line per group: no column folded over several
     head = next(line for line in lines if "group" in line and "review" in line)
     assert "scans" in head and "ports" in head and "split" not in head
+    gone = left_out(err, "groups", 80)  # said once on stderr, never on stdout
+    assert "split" in gone and " left out " not in out and not any(f" {name} " in head for name in gone)
     monkeypatch.setenv("COLUMNS", "200")
     code, out, err = run(["groups", SAMPLE, "--top", "6"], capsys)
     head = next(line for line in out.splitlines() if "group" in line and "review" in line)
-    assert all(name in head for name in ("reasons", "timing", "split", "AS"))
+    assert all(name in head for name in ("reasons", "timing", "split", "AS", *gone))
+    assert left_out(err, "groups", 200) == [] and " left out " not in err
     monkeypatch.setenv("COLUMNS", "80")
     code, out, err = run(["groups", SAMPLE, "--csv", "--top", "6"], capsys)
     assert code == 0 and out.splitlines()[0].split(",") == [*COLUMNS, "labels", "review"]

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from scantui.analysis.scanners import COLUMNS
-from clihelp import SAMPLE, run
+from clihelp import SAMPLE, left_out, run
 
 
 
@@ -123,3 +123,18 @@ def test_bytes_written_to_stdout_are_the_texts_in_its_encoding(monkeypatch, enco
         monkeypatch.setattr("sys.stdout", io.TextIOWrapper(io.BytesIO(), encoding=encoding))
         with pytest.raises(UnicodeEncodeError):
             write_out("ünïcödé\n".encode())
+
+
+def test_columns_left_out_to_fit_are_named_once_on_stderr(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "90")
+    code, out, err = run(["scanners", SAMPLE, "--top", "4"], capsys)
+    assert code == 0, err
+    gone = left_out(err, "scanners", 90)
+    assert gone and " left out " not in out
+    head = next(line for line in out.splitlines() if " src " in line)
+    assert not any(f" {name} " in head for name in gone)
+    monkeypatch.setenv("COLUMNS", "400")
+    code, out, err = run(["scanners", SAMPLE, "--top", "4"], capsys)
+    assert code == 0 and left_out(err, "scanners", 400) == [] and " left out " not in err
+    head = next(line for line in out.splitlines() if " src " in line)
+    assert all(f" {name} " in head for name in gone)

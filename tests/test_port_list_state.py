@@ -21,10 +21,11 @@ from scantui.analysis import port_list_state as st
 from scantui.analysis import scanners
 
 
-@pytest.fixture
-def days(tmp_path, monkeypatch):
+@pytest.fixture(params=[False])
+def days(tmp_path, monkeypatch, request):
     """Five day files (port 443 one packet in three; day 4 adds sources the held days lack, and day 0 sources only
-    it has), a config keeping port 443's list, and a spy counting lists computed from every day."""
+    it has), a config keeping port 443's list, and a spy counting lists computed from every day. With the param
+    True, three sensors (a ``sensor`` column): the repeated sources on each, on held and added days."""
     monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
     Path(os.environ["SCANTUI_CONFIG"]).write_text("rollup:\n  keep_ports: [443]\n  keep_top_ports: 0\n")
     df = make_canonical(n=6000, seed=11, days=5)
@@ -33,6 +34,8 @@ def days(tmp_path, monkeypatch):
                          # a few sources on many days, with repeated destinations: held keys hit again
                          pl.when(i % 5 == 0).then((pl.col("src") % 17) + 1000).otherwise(pl.col("src")).alias("src"),
                          pl.when(i % 5 == 0).then(pl.col("dst") - pl.col("dst") % 8).otherwise(pl.col("dst")).alias("dst"))
+    if request.param:
+        df = df.with_columns(pl.Series("sensor", np.array(["tel-a", "hp-b", "tel-c"])[np.arange(df.height) // 15 % 3]))
     files = []
     for n, (_, part) in enumerate(sorted(df.group_by(pl.col("ts").dt.date()), key=lambda kv: kv[0])):
         files.append(str(tmp_path / f"day{n}.parquet"))
@@ -77,6 +80,7 @@ def assert_same(got: Path, want: bytes, tmp_path) -> None:
     assert got.read_bytes() == want
 
 
+@pytest.mark.parametrize("days", [False, True], ids=["one sensor", "three sensors"], indirect=True)
 def test_adding_days_extends_the_list_to_the_bytes_of_a_computed_one(days, capsys, tmp_path):
     files, computed = days
     first = build(capsys, files[1:3])
@@ -91,6 +95,9 @@ def test_adding_days_extends_the_list_to_the_bytes_of_a_computed_one(days, capsy
         assert_same(kept(folder), from_scratch(capsys, fs, tmp_path), tmp_path)
     old, new = set(pl.read_parquet(kept(second))["src"]), set(pl.read_parquet(kept(third))["src"])
     assert new - old and old <= new
+    intervals = pl.read_parquet(st.state_path(kept(fourth)) / st.INTERVALS)
+    sensors = intervals.group_by("src", "proto", "dport").agg(pl.col("sensor").n_unique())["sensor"].max()
+    assert sensors == (3 if pl.read_parquet(files[0]).width > 14 else 1)  # a port scanned from one source at each
     # the runs: sorted, disjoint, their union the port's distinct (src, dst) probe keys, counted per source
     folder = st.state_path(kept(fourth))
     index = json.loads((folder / st.INDEX).read_text())
@@ -146,3 +153,30 @@ def test_a_fold_is_the_sorted_union_of_two_disjoint_runs(tmp_path, monkeypatch):
         st.fold(x, y, tmp_path / "out.u64")
         assert np.array_equal(np.fromfile(tmp_path / "out.u64", dtype="<u8"), np.sort(np.concatenate([x, y])))
     assert np.array_equal(st.new_keys([a], keys), b) and np.array_equal(st.new_keys([a, b], keys), keys[:0])
+
+
+def _port_lists(folder: Path) -> dict[str, bytes]:
+    """Every file under a rollup's ``port_lists/`` (relative path: bytes)."""
+    root = folder / "port_lists"
+    return {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+def test_the_state_is_the_same_bytes_in_two_builds_and_two_extensions(days, capsys, tmp_path, monkeypatch):
+    files, _ = days
+    fresh = []
+    for i in range(2):  # two fresh caches
+        monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / f"fresh{i}"))
+        fresh.append(_port_lists(build(capsys, files[:4])))
+    assert any(name.endswith(".u64") for name in fresh[0]) and fresh[1] == fresh[0]
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "held"))
+    build(capsys, files[:4])
+    extended = []
+    for i in range(2):  # the same extension, each from its own copy of the held rollup
+        shutil.copytree(tmp_path / "held", tmp_path / f"copy{i}")
+        monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / f"copy{i}"))
+        folder, said = build_said(capsys, files)
+        assert "extended port list 443" in said
+        extended.append(_port_lists(folder))
+    assert extended[1] == extended[0]
+    index = json.loads(extended[0][f"v1-443.state/{st.INDEX}"])
+    assert index["runs"] and all(f"v1-443.state/{run}" in extended[0] for run in index["runs"])

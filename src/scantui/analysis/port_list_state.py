@@ -18,7 +18,9 @@ build brings the list up to date from the days it adds instead of recomputing it
   memory map; the ones no run holds are the sources' new destinations and become a new run; a run is folded into
   the one before it while that one is at most twice its size (:func:`fold`), so there are about log2(days) runs,
   each key is rewritten about log2(days) times over its life, and a fold holds two value-bounded slices, not the
-  runs. Older runs are hard-linked from the previous rollup's state, not copied.
+  runs. Older runs are hard-linked from the previous rollup's state, not copied. A run is named for its first key
+  and its length (:func:`run_name`: unique, as runs are disjoint; no empty run is kept), so a state is the same
+  bytes, names included, whenever the same runs are made.
 
 Every column but the volume ones (kept in the list itself) is recomputed from these tables with the functions
 of the computed path, so an extended list is the bytes of a computed one (tested). The state is trusted only
@@ -104,6 +106,15 @@ def packed(srcs: pl.Series, act: np.ndarray) -> pl.DataFrame:
 _SORT = {ACTIVITY: ["src"], SCANS: ["src", "proto", "dport"], INTERVALS: ["src", "sensor", "proto", "dport"]}
 
 
+def run_name(path: Path) -> str | None:
+    """The name of the run file at *path*: ``run-<first key>-<keys>.u64`` in hex; None when it is empty."""
+    n = path.stat().st_size // 8
+    if not n:
+        return None
+    first = int(np.fromfile(path, dtype="<u8", count=1)[0])
+    return f"run-{first:016x}-{n:x}.u64"
+
+
 def read_runs(folder: Path, names: list[str]) -> list[np.ndarray]:
     return [np.memmap(folder / n, dtype="<u8", mode="r") if (folder / n).stat().st_size else np.empty(0, "<u8")
             for n in names]
@@ -169,9 +180,13 @@ class StateWriter:
         self.failed = False
         self.parts: list[dict[str, pl.DataFrame]] = []  # a computed list's state tables, a source range each
         self.tables: dict[str, pl.DataFrame] | None = None  # the state tables to write
+        self._made = 0
 
     def _name(self) -> str:
-        return f"run-{uuid.uuid4().hex[:12]}.u64"
+        """A working name for a run, renamed for its keys by :meth:`finish` (a fold's output may be named as one
+        of its inputs)."""
+        self._made += 1
+        return f"part-{self._made}.u64"
 
     def link(self, src: Path) -> None:
         """Take the run file *src* (of an older state) as is."""
@@ -213,6 +228,7 @@ class StateWriter:
         try:
             if self.failed:
                 raise OSError("no keys")
+            self._name_runs()
             for name, cols in _SORT.items():
                 tables[name].sort(cols).write_parquet(self.tmp / name, compression="zstd", statistics=False)
             index = {"version": VERSION, "days": {d: list(e) for d, e in sorted(days.items())},
@@ -225,6 +241,18 @@ class StateWriter:
         except Exception:  # noqa: BLE001 - a read-only or full cache: the list is kept, only not extensible
             self.discard()
             return False
+
+    def _name_runs(self) -> None:
+        """Rename each run for its keys (:func:`run_name`), empty ones dropped."""
+        named = []
+        for part, n in self.runs:
+            name = run_name(self.tmp / part)
+            if name is None:
+                (self.tmp / part).unlink()
+            else:
+                os.replace(self.tmp / part, self.tmp / name)
+                named.append((name, n))
+        self.runs = named
 
     def reset(self) -> None:
         """Start again, empty (an extension found not to apply after it began)."""

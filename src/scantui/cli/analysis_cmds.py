@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, scale_options, telescope_options
-from scantui.cli.output import fit_columns, growing_slices, message, print_table, write_out
+from scantui.cli.output import fit_columns, growing_slices, message, print_table, say_left_out, write_out
 from scantui.cli.query_opts import DAY_OPTION, LABELS_OPTION, QUERY_OPTION, open_labels, parse_day_options, parse_query_option
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
@@ -163,12 +163,14 @@ def _print_scanner_table(result, query) -> None:
         columns = (*columns[:at], _LIST_COLUMN, *columns[at:])
     rows = [[_cell(c, rec[c] if c == "src" else _tool_label(raw_row) if c == "tool" else raw_row[c]) for c, _, _ in columns]
             for rec, raw_row in zip(recs, raw)]
-    show = fit_columns(rows, columns, stdout_console().width)
+    width = stdout_console().width
+    show = fit_columns(rows, columns, width)
     kinds = " + ".join(query.kinds)
     window = f"{result.first_day} + {result.n_days} days" if result.first_day else "no data"
     title = (f"scanners: {result.frame.height:,} of {result.total:,} sources ({kinds}); "
              f"telescope {result.telescope_size:,} addresses; {window}")
     print_table(title, [columns[i][1] for i in show], ([r[i] for i in show] for r in rows))
+    say_left_out("scanners", [c[1] for c in columns], show, width)
 
 
 COMMANDS = [scanners_cmd]

@@ -13,7 +13,7 @@ import click
 
 from scantui.cli.collab_cmds import add_notes_column, add_notes_field, member_notes_of, print_notes, search_options
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, scale_options, telescope_options
-from scantui.cli.output import fit_columns, message, print_csv, print_json, print_jsonl, print_table, stdout_console, write_out
+from scantui.cli.output import fit_columns, message, print_csv, print_json, print_jsonl, print_table, say_left_out, stdout_console, write_out
 from scantui.cli.query_opts import DEFAULT_LABELS, LABELS_OPTION, open_labels, record_filter_options
 from scantui.present import asns_cell, days_cell, list_cell, reasons_cell, split_cell
 
@@ -96,8 +96,10 @@ def _print_table(groups, shown, reviews, result, query, found, notes=None) -> No
     columns = [header for _key, header, _priority in _TABLE_COLUMNS]
     add_notes_column(columns, rows, shown, notes)
     fit = [*_TABLE_COLUMNS, *(("notes", "notes", 2),) * (len(columns) - len(_TABLE_COLUMNS))]
-    show = fit_columns(rows, fit, stdout_console().width)
+    width = stdout_console().width
+    show = fit_columns(rows, fit, width)
     print_table(title, [columns[i] for i in show], ([row[i] for i in show] for row in rows))
+    say_left_out("groups", columns, show, width)
     if len(shown) < len(groups):
         message(f"showing {len(shown)} of {len(groups):,} groups; use --top N or --json for more")
 

@@ -218,6 +218,16 @@ def fit_columns(rows: Sequence[Sequence[str]], columns: Sequence[tuple[str, str,
     return sorted(chosen)
 
 
+def say_left_out(command: str, headers: Sequence[str], show: Sequence[int], width: int) -> None:
+    """One line on stderr naming the table columns :func:`fit_columns` left out of *width* (of *headers*, *show*
+    kept); nothing when none was."""
+    gone = [h for i, h in enumerate(headers) if i not in set(show)]
+    if gone:
+        many = "s" if len(gone) > 1 else ""
+        message(f"{command}: {len(gone)} column{many} left out to fit {width} columns ({', '.join(gone)}): "
+                f"--json/--csv or a wider COLUMNS shows them")
+
+
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, show_header: bool = True) -> None:
     from rich.table import Table
     from rich.text import Text
