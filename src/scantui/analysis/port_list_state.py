@@ -126,7 +126,7 @@ def read_state(folder: Path) -> tuple[dict, dict[str, pl.DataFrame]] | None:
         index = json.loads((folder / INDEX).read_text(encoding="utf-8"))
         if not isinstance(index, dict) or index.get("version") != VERSION:
             return None
-        tables = {name: pl.read_parquet(folder / name) for name in _SORT}
+        tables = {name: pl.read_parquet(folder / name, glob=False) for name in _SORT}
         for run in index["runs"]:
             if (folder / run).stat().st_size % 8:
                 return None

@@ -604,13 +604,17 @@ def _held_counts(held: Sequence[str]) -> Iterator[pl.DataFrame]:
         yield _range_counts(held, r, ranges)
 
 
-def _range_counts(new: Sequence[str], r: int, ranges: int) -> pl.DataFrame:
-    """Key range *r* of *ranges* of the key files *new*: each key's count summed, sorted by key."""
-    key = "unicorn_key"
-    lf = pl.scan_parquet(list(new), schema=KEY_COUNTS_SCHEMA)
+def _range_counts(files: Sequence[str], r: int, ranges: int) -> pl.DataFrame:
+    """:func:`_range_sums`, sorted by key."""
+    return _range_sums(files, r, ranges).sort("unicorn_key").collect(engine="streaming")
+
+
+def _range_sums(files: Sequence[str], r: int, ranges: int) -> pl.LazyFrame:
+    """Key range *r* of *ranges* of the key-count *files*: each key's count summed (``unicorn_key``, ``n``)."""
+    lf = pl.scan_parquet(list(files), schema=KEY_COUNTS_SCHEMA, glob=False)
     if ranges > 1:
         lf = lf.filter(_key_range(r, ranges))
-    return lf.group_by(key).agg(pl.col("n").cast(pl.UInt64).sum()).sort(key).collect(engine="streaming")
+    return lf.group_by("unicorn_key").agg(pl.col("n").cast(pl.UInt64).sum())
 
 
 def extend_range(new: Sequence[str], held: Sequence[str], sessions: pl.DataFrame, r: int, ranges: int,
@@ -619,8 +623,7 @@ def extend_range(new: Sequence[str], held: Sequence[str], sessions: pl.DataFrame
     the *new* key files not yet in *sessions*, whose count over *new* and *held* passes *min_packets*."""
     key = "unicorn_key"
     where = _key_range(r, ranges) if ranges > 1 else pl.lit(True)
-    counts = (pl.scan_parquet(list(new), schema=KEY_COUNTS_SCHEMA, glob=False).filter(where).group_by(key)
-              .agg(pl.col("n").cast(pl.UInt64).sum()).join(sessions.lazy(), on=key, how="anti").collect(engine="streaming"))
+    counts = _range_sums(new, r, ranges).join(sessions.lazy(), on=key, how="anti").collect(engine="streaming")
     if held and counts.height and len(held) < min_packets:  # else every new key's bound passes
         counts = counts.join(_maybe_sessions(held, where, counts, min_packets), on=key, how="semi")
     if held and counts.height:
@@ -650,11 +653,8 @@ def _maybe_sessions(held: Sequence[str], where: pl.Expr, counts: pl.DataFrame, m
 def session_range(job: tuple[list[str], int, int, int]) -> pl.DataFrame:
     """The sessions of key range *r* of *ranges* (job: key files, r, ranges, min_packets)."""
     files, r, ranges, min_packets = job
-    lf = pl.scan_parquet(files, schema=KEY_COUNTS_SCHEMA, glob=False)
-    if ranges > 1:
-        lf = lf.filter(_key_range(r, ranges))
-    hot = (lf.group_by("unicorn_key").agg(pl.col("n").cast(pl.UInt64).sum())
-           .filter(pl.col("n") > min_packets).select("unicorn_key", pl.lit(True).alias("unicorn_session")))
+    hot = (_range_sums(files, r, ranges).filter(pl.col("n") > min_packets)
+           .select("unicorn_key", pl.lit(True).alias("unicorn_session")))
     return hot.collect(engine="streaming").cast(dict(SESSIONS_SCHEMA))
 
 

@@ -130,8 +130,8 @@ class Memo:
 
     def _update(self, keys: np.ndarray, n: np.ndarray) -> np.ndarray:
         """Add *n* to the counts of the sorted distinct *keys* (saturating); their counts before, as int64. One window
-        of the file at a time, read and written whole (no page faults: mapping the file cost ~1 us of system time a
-        page touched, 2x reading and writing it)."""
+        of the file at a time, read whole and written whole or, with keys on few of its pages, page by page (no page
+        faults: mapping the file cost ~1 us of system time a page touched, 2x reading and writing it)."""
         before = np.empty(len(keys), dtype=np.int64)
         if not len(keys):
             return before
