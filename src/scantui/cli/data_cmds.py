@@ -377,7 +377,7 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
     said: set[str] = set()
 
     def say(update) -> None:
-        from scantui.analysis.rollup_cache import year_notes
+        from scantui.analysis.rollup_log_year import year_notes
 
         _notes(year_notes(update.rollup), said)
         for port in ports:  # the rollup folder gains port_lists/ (see scantui.analysis.port_lists)
