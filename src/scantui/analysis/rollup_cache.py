@@ -196,7 +196,7 @@ def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.
     """Keep in the new *rollup* the lists of *ports* (:mod:`~scantui.analysis.port_lists`; :func:`_kept_ports`),
     so they are fast on every rollup (one ``built port list P`` action each, with why and its cost; ``extended``
     where brought up to date from the lists of *previous*, the rollup this build extended, as their state allows)."""
-    from scantui.analysis.scanners import keep_port_list
+    from scantui.analysis.port_list_build import keep_port_list
 
     actions = []
     for port, why in ports:

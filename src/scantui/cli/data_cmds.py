@@ -366,7 +366,8 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
     """
     import time
 
-    from scantui.analysis.scanners import keep_port_list, parse_ports
+    from scantui.analysis.port_list_build import keep_port_list
+    from scantui.analysis.scanners import parse_ports
     from scantui.errors import InputError
 
     try:
