@@ -227,7 +227,8 @@ def job_plant(**_) -> dict:
 
 def job_rollup(paths: list[str], rebuild: bool) -> dict:
     from scantui.analysis import rollup as ru
-    from scantui.analysis.rollup_cache import cache_root, open_rollup
+    from scantui.analysis.rollup_cache import open_rollup
+    from scantui.analysis.rollup_keys import cache_root
     from scantui.io.loader import open_inputs
 
     before = set(cache_root(CACHE).glob("*"))

@@ -257,7 +257,7 @@ def test_the_row_path_equals_the_behaviour_functions(tmp_path, sensors, query):
     """The list's aggregates of the selected rows (shared (src, day) pairs and port scans; a port's scan days
     from its port scans when there is one sensor) are the behaviour functions' own, column for column."""
     from scantui.analysis import behaviour as bh
-    from scantui.analysis import scanners as sc
+    from scantui.analysis import scanner_rows as sc
     from scantui.analysis.schedule import source_schedules
 
     df = make_canonical(6000, seed=11, days=12)
@@ -281,7 +281,7 @@ def test_the_row_path_equals_the_behaviour_functions(tmp_path, sensors, query):
 
 def test_exact_dsts_count_distinct_destinations_like_n_unique():
     """The sorted-key count per source equals polars' ``n_unique`` of the destinations, a null one included."""
-    from scantui.analysis.scanners import exact_dsts
+    from scantui.analysis.dst_recount import exact_dsts
 
     rows = [pkt(f"10.0.{s}.{s}", f"198.18.{d % 3}.{d}", 443, day, minute=m) for s in range(1, 40)
             for day in range(3) for d in range(s % 7 + 1) for m in range(2)]  # repeats within and across days
@@ -305,7 +305,7 @@ def test_distinct_keys_sorted_in_place_only_when_the_array_is_the_callers_own():
     two); a read-only view (polars' buffer) is sorted into a copy and left as it was. Same counts either way."""
     import numpy as np
 
-    from scantui.analysis.scanners import _distinct_per_source
+    from scantui.analysis.dst_recount import _distinct_per_source
 
     rng = np.random.default_rng(7)
     keys = (rng.integers(1, 50, 5_000, dtype=np.uint64) << np.uint64(32)) | rng.integers(0, 300, 5_000, dtype=np.uint64)

@@ -156,9 +156,10 @@ def test_rollup_meta(tmp_path, failing_disk):
 
 def test_rollup_cache_rebuild(tmp_path, monkeypatch, canonical_df):
     from scantui.analysis import rollup_cache as rc
+    from scantui.analysis.rollup_keys import CACHE_ENV
     from scantui.io.loader import open_inputs
 
-    monkeypatch.setenv(rc.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     packets = tmp_path / "packets.parquet"
     canonical_df.write_parquet(packets)
     first = rc.open_rollup(open_inputs([packets]))

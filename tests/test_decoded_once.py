@@ -12,6 +12,8 @@ from pcapbuild import Rec, ether, ipv4, tcp, write_pcap
 from scantui.analysis import collab as cb
 from scantui.analysis import detail
 from scantui.analysis import rollup_cache as rc
+from scantui.analysis import rollup_keys as rk
+from scantui.analysis.rollup_store import prune_cache
 from scantui.analysis.tracking import track_group
 from scantui.cli.collab_cmds import run_collab
 from scantui.io import loader
@@ -39,7 +41,7 @@ def _capture(path: Path, *, extra: int = 0) -> Path:
 @pytest.fixture(autouse=True)
 def cache_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
-    monkeypatch.setenv(rc.CACHE_ENV, str(folder))
+    monkeypatch.setenv(rk.CACHE_ENV, str(folder))
     return folder
 
 
@@ -130,10 +132,10 @@ def test_prune_removes_old_copies(tmp_path, cache_dir):
     dataset = open_inputs([_capture(tmp_path / "scan.pcap")])
     rollup = rc.open_rollup(dataset)
     dataset.lf  # the first read writes the copy
-    assert rc.prune_cache(max_age_days=1) == []
+    assert prune_cache(max_age_days=1) == []
     old = dataset.decoded_path.stat().st_mtime - 3 * 86400
     os.utime(dataset.decoded_path, (old, old))
-    assert rc.prune_cache(max_age_days=1) == [dataset.decoded_path]
+    assert prune_cache(max_age_days=1) == [dataset.decoded_path]
     assert rollup.path.exists()
 
 

@@ -308,7 +308,7 @@ def test_a_damaged_compressed_file_is_one_line_exit_2_and_nothing_cached(tmp_pat
 
 
 def test_the_rollup_key_follows_the_compressed_bytes(tmp_path):
-    from scantui.analysis.rollup_cache import cache_key, describe_inputs
+    from scantui.analysis.rollup_keys import cache_key, describe_inputs
 
     plain = tmp_path / "cap.pcap"
     plain.write_bytes((CUTS / "telescope-cut.pcap").read_bytes())

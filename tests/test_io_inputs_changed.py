@@ -22,7 +22,7 @@ import polars as pl
 import pytest
 import zstandard
 
-from scantui.analysis import rollup_cache
+from scantui.analysis import day_builder, rollup_cache
 from scantui.errors import InputError
 from scantui.io.loader import open_inputs
 from scantui.io.options import LoadOptions
@@ -49,13 +49,13 @@ def test_a_one_day_parquet_changed_before_its_day_is_built_is_refused_and_not_co
     in between (here: a third of its rows) must not be committed under the key of the file as it was listed."""
     path = tmp_path / "day.parquet"
     one_day.write_parquet(path)
-    build_state = rollup_cache.build_state
+    build_state = day_builder.build_state
 
     def rewritten_first(job):
         one_day.head(1000).write_parquet(path)
         return build_state(job)
 
-    monkeypatch.setattr(rollup_cache, "build_state", rewritten_first)
+    monkeypatch.setattr(day_builder, "build_state", rewritten_first)
     cache = tmp_path / "cache"
     with pytest.raises(InputError, match=r"the file changed while it was read \([\d,]+ bytes when listed, "
                                          r"[\d,]+ bytes now\)") as err:

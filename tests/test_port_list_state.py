@@ -18,7 +18,7 @@ import pytest
 from canonical import make_canonical
 from clihelp import run
 from scantui.analysis import port_list_state as st
-from scantui.analysis import scanners
+from scantui.analysis import port_list_build
 
 
 @pytest.fixture(params=[False])
@@ -41,8 +41,8 @@ def days(tmp_path, monkeypatch, request):
         files.append(str(tmp_path / f"day{n}.parquet"))
         part.write_parquet(files[-1])
     computed = []
-    real = scanners._kept_table
-    monkeypatch.setattr(scanners, "_kept_table", lambda *a, **k: computed.append(1) or real(*a, **k))
+    real = port_list_build._kept_table
+    monkeypatch.setattr(port_list_build, "_kept_table", lambda *a, **k: computed.append(1) or real(*a, **k))
     return files, computed
 
 

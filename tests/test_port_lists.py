@@ -221,7 +221,9 @@ def test_every_build_keeps_the_busiest_ports_lists_by_default(tmp_path, monkeypa
 def test_a_list_computed_one_source_range_at_a_time_is_the_same(monkeypatch):
     from scantui.analysis import port_lists
     from scantui.analysis.rollup_cache import open_rollup
-    from scantui.analysis.scanners import ScannerQuery, _kept_table, _window, select_rows
+    from scantui.analysis.port_list_build import _kept_table
+    from scantui.analysis.scanners import ScannerQuery
+    from scantui.analysis.scanner_rows import _window, select_rows
     from scantui.analysis.zmap_rollup import walk_sources
     from scantui.io.loader import open_inputs
 

@@ -17,7 +17,10 @@ from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
+from scantui.analysis import rollup_handle as rh
+from scantui.analysis import rollup_keys as rk
 from scantui.analysis import zmap_rollup as zr
+from scantui.analysis.rollup_store import prune_cache
 from scantui.io.loader import Dataset, open_inputs
 from scantui.io.options import LoadOptions
 
@@ -28,7 +31,7 @@ PCAP_CUT = ROOT / "sample_data" / "cuts" / "telescope-cut.pcap"
 @pytest.fixture(autouse=True)
 def cache_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
-    monkeypatch.setenv(rc.CACHE_ENV, str(folder))
+    monkeypatch.setenv(rk.CACHE_ENV, str(folder))
     return folder
 
 
@@ -77,7 +80,7 @@ def test_hit_reads_only_stat_and_the_edges(tmp_path, canonical_df):
     big = tmp_path / "big.parquet"
     pl.concat([canonical_df] * 20).write_parquet(big, compression="uncompressed")
     size = big.stat().st_size
-    assert size > 4 * rc.EDGE_BYTES
+    assert size > 4 * rk.EDGE_BYTES
     ds = open_inputs([big])
     first = rc.open_rollup(ds)
     st = big.stat()
@@ -103,7 +106,7 @@ def test_changed_inputs_rebuild(packets, cache_dir, canonical_df):
     packets.write_bytes(bytes(data))
     os.utime(packets, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert packets.stat().st_size == st.st_size
-    key = rc.cache_key(rc.describe_inputs(open_inputs([packets])), LoadOptions(), 150)
+    key = rk.cache_key(rk.describe_inputs(open_inputs([packets])), LoadOptions(), 150)
     assert key not in (first.path.name, touched.path.name)
 
     # rewritten with other content: a third rollup, with the new numbers
@@ -116,11 +119,11 @@ def test_changed_inputs_rebuild(packets, cache_dir, canonical_df):
 
 def test_key_depends_on_options_and_threshold(packets):
     ds = open_inputs([packets])
-    inputs = rc.describe_inputs(ds)
-    base = rc.cache_key(inputs, LoadOptions(), 150)
-    assert rc.cache_key(inputs, LoadOptions(chunk_records=10), 150) == base
-    assert rc.cache_key(inputs, LoadOptions(sensor="x"), 150) != base
-    assert rc.cache_key(inputs, LoadOptions(), 151) != base
+    inputs = rk.describe_inputs(ds)
+    base = rk.cache_key(inputs, LoadOptions(), 150)
+    assert rk.cache_key(inputs, LoadOptions(chunk_records=10), 150) == base
+    assert rk.cache_key(inputs, LoadOptions(sensor="x"), 150) != base
+    assert rk.cache_key(inputs, LoadOptions(), 151) != base
     sensor = rc.open_rollup(open_inputs([packets], LoadOptions(sensor="x")), opts=LoadOptions(sensor="x"))
     plain = rc.open_rollup(ds)
     assert sensor.path != plain.path
@@ -149,7 +152,7 @@ _WORKER = textwrap.dedent(
 
 
 def _worker(packets: Path, cache_dir: Path, patch: str = "") -> subprocess.Popen:
-    env = {**os.environ, rc.CACHE_ENV: str(cache_dir)}
+    env = {**os.environ, rk.CACHE_ENV: str(cache_dir)}
     code = _WORKER.format(patch=patch)
     return subprocess.Popen([sys.executable, "-c", code, str(packets)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -178,7 +181,7 @@ def test_a_crashed_build_is_never_picked_up(packets, cache_dir):
     rollup = rc.open_rollup(open_inputs([packets]))
     assert rollup.meta["layout_version"] == ru.LAYOUT_VERSION
     leftovers = _leftovers(cache_dir)
-    assert rc.prune_cache(stale_tmp_hours=0) == leftovers
+    assert prune_cache(stale_tmp_hours=0) == leftovers
     assert _leftovers(cache_dir) == [] and _finished(cache_dir) == [rollup.path]
 
 
@@ -194,7 +197,7 @@ def test_a_failed_build_leaves_nothing(packets, cache_dir, monkeypatch):
 
 def test_a_final_folder_without_meta_is_rebuilt(packets, cache_dir):
     ds = open_inputs([packets])
-    key = rc.cache_key(rc.describe_inputs(ds), LoadOptions(), 150)
+    key = rk.cache_key(rk.describe_inputs(ds), LoadOptions(), 150)
     junk = cache_dir / "rollups" / key
     (junk / ru.PORT_DAY).mkdir(parents=True)
     (junk / ru.SRC_TOTALS).write_bytes(b"half written")
@@ -216,7 +219,7 @@ def test_pcap_input_reports_skipped_and_progress(cache_dir):
     # the cache's rollups also keep the merged state the next rollup of more days extends
     assert sorted(p.name for p in rollup.path.iterdir()) == sorted([ru.DAY_TOTALS, rd.MERGE, ru.META, ru.PORT_DAY,
                                                                   ru.PORT_DAY_BY_PORT, ru.SRC_PROFILE, ru.SRC_TOTALS,
-                                                                  rc.SESSIONS, cs.TABLE, zr.TABLE, fk.TABLE, bw.TABLE,
+                                                                  rh.SESSIONS, cs.TABLE, zr.TABLE, fk.TABLE, bw.TABLE,
                                                                   "port_lists"])
     again = rc.open_rollup(_poisoned(open_inputs([PCAP_CUT])))
     assert again.path == rollup.path and again.skipped == rollup.skipped
@@ -230,10 +233,10 @@ def test_telescope_size_estimate(packets):
 
 def test_prune_removes_old_rollups(packets, cache_dir):
     rollup = rc.open_rollup(open_inputs([packets]))
-    assert rc.prune_cache(max_age_days=1) == []
+    assert prune_cache(max_age_days=1) == []
     old = rollup.path.stat().st_mtime - 3 * 86400
     os.utime(rollup.path, (old, old))
-    assert rc.prune_cache(max_age_days=1) == [rollup.path]
+    assert prune_cache(max_age_days=1) == [rollup.path]
     assert not rollup.path.exists()
 
 

@@ -20,8 +20,11 @@ from scantui.analysis import bursts as bw
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
+from scantui.analysis import rollup_handle as rh
+from scantui.analysis import rollup_keys as rk
 from scantui.analysis import session_counts as sc
 from scantui.analysis.day_packets import DAY_PACKETS
+from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.io.loader import open_inputs
 from scantui.io.schema import conform
 
@@ -33,7 +36,7 @@ UNICORN_SRC = 0x0B0B0B0B
 @pytest.fixture(autouse=True)
 def cache_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
-    monkeypatch.setenv(rc.CACHE_ENV, str(folder))
+    monkeypatch.setenv(rk.CACHE_ENV, str(folder))
     return folder
 
 
@@ -192,7 +195,7 @@ def _count_held_checks(monkeypatch) -> tuple[list[str], list[list[int]]]:
 
 def _port_days_as_rechecked(rollup: rc.Rollup) -> None:
     """Each day's port_day file in the merged index is the one a full check against every session names."""
-    sessions = pl.read_parquet(rollup.path / rc.SESSIONS)
+    sessions = pl.read_parquet(rollup.path / rh.SESSIONS)
     index = json.loads((rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())
     for day, (state, name) in index["days"].items():
         folder = rollup.path.parents[1] / "days" / "state" / state
@@ -377,7 +380,7 @@ def test_extending_sessions_holds_one_key_range_at_a_time(tmp_path, monkeypatch)
     rc.update_rollup(open_inputs(files))
     keys = [s / rd.KEYS for s in sorted((tmp_path / "cache" / "days" / "state").iterdir())]
     held, new = keys[:2], keys[2:]
-    min_packets = rc.UNICORN_MIN_PACKETS
+    min_packets = UNICORN_MIN_PACKETS
     old = rd.merge_sessions(held, min_packets)
     monkeypatch.setattr(rd, "KEYS_PER_RANGE", 50)
     grouped = []
@@ -563,7 +566,7 @@ def test_rollup_follow_folds_each_new_file_in(tmp_path):
     folder.mkdir()
     for path in days[:2]:
         path.rename(folder / path.name)
-    env = {**os.environ, "PYTHONPATH": str(src), rc.CACHE_ENV: str(tmp_path / "cache")}
+    env = {**os.environ, "PYTHONPATH": str(src), rk.CACHE_ENV: str(tmp_path / "cache")}
     env.pop("COLUMNS", None)
     proc = subprocess.Popen([sys.executable, "-m", "scantui", "rollup", str(folder), "--follow", "--interval", "0.2",
                              "--settle", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

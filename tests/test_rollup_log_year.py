@@ -8,6 +8,7 @@ import gzip
 import pytest
 
 from scantui.analysis import rollup_cache
+from scantui.analysis import rollup_keys
 from scantui.io import netfilter_log
 from scantui.io.loader import open_inputs
 from scantui.io.options import LoadOptions
@@ -62,7 +63,7 @@ def test_a_compressed_log_is_searched_for_its_last_line_once_and_its_year_still_
     monkeypatch.setattr(netfilter_log, "today", lambda: (2026, 12, 20))
     assert days(log, tmp_path / "cache") == ["2026-12-10"]
     assert len(searched) == 1  # the kept last day, read again under a new date
-    assert list((tmp_path / "cache" / "days" / rollup_cache.LOG_ENDS).glob("*.json"))
+    assert list((tmp_path / "cache" / "days" / rollup_keys.LOG_ENDS).glob("*.json"))
     log.write_bytes(gzip.compress((TCP_LINE.replace("Feb  6", "Nov 30") + "\n").encode()))  # the file changed
     assert days(log, tmp_path / "cache") == ["2026-11-30"]
     assert len(searched) == 2

@@ -171,7 +171,7 @@ def test_the_memo_counts_are_the_key_files_counts(tmp_path):
 def test_pruning_removes_unused_memos_and_dead_builds_temporaries(tmp_path):
     """A memo not extended for the age limit (a chain broken by a removed or changed day) and a dead build's
     temporary go with the cache's pruning; a memo in use stays."""
-    from scantui.analysis import rollup_cache as rc
+    from scantui.analysis.rollup_store import prune_cache
 
     folder = tmp_path / "cache" / "days" / sc.FOLDER
     folder.mkdir(parents=True)
@@ -181,5 +181,5 @@ def test_pruning_removes_unused_memos_and_dead_builds_temporaries(tmp_path):
     old = time.time() - 40 * 86400
     os.utime(orphan, (old, old))
     os.utime(dead, (old, old))
-    assert sorted(rc.prune_cache(tmp_path / "cache")) == sorted([orphan, dead])
+    assert sorted(prune_cache(tmp_path / "cache")) == sorted([orphan, dead])
     assert [p.name for p in folder.iterdir()] == ["b.counts"]

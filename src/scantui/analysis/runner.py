@@ -1,6 +1,6 @@
 """Where the rollup build's steps run: in this process, or as tasks on a Dask cluster.
 
-The day builder (:mod:`scantui.analysis.rollup_cache`) and the merges
+The day builder (:mod:`scantui.analysis.day_builder`) and the merges
 (:mod:`scantui.analysis.rollup_days`) hand their loops to a runner's
 :meth:`~LocalRunner.map`: the per-input day splits, the per-day states and tool
 counts and the Unicorn key ranges (the source ranges of the final merge run in this

@@ -22,7 +22,7 @@ counts (saturating, never subtracted) and is renamed for the new set of held day
   pages; a year's keys touch every page), one memo per
   chain of extensions (the old name is gone once taken). Below :data:`MEMO_MIN_ROWS` held key rows none is made
   (the held key files, ~3.5 bytes a row, are then smaller than the memo and the held read cheap); an orphan (a chain
-  broken by a removed or changed day) goes with :func:`~scantui.analysis.rollup_cache.prune_cache`'s age rule.
+  broken by a removed or changed day) goes with :func:`~scantui.analysis.rollup_store.prune_cache`'s age rule.
 """
 
 from __future__ import annotations

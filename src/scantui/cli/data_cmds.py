@@ -366,7 +366,8 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
     """
     import time
 
-    from scantui.analysis.scanners import keep_port_list, parse_ports
+    from scantui.analysis.port_list_build import keep_port_list
+    from scantui.analysis.scanners import parse_ports
     from scantui.errors import InputError
 
     try:
@@ -377,7 +378,7 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
     said: set[str] = set()
 
     def say(update) -> None:
-        from scantui.analysis.rollup_cache import year_notes
+        from scantui.analysis.rollup_log_year import year_notes
 
         _notes(year_notes(update.rollup), said)
         for port in ports:  # the rollup folder gains port_lists/ (see scantui.analysis.port_lists)

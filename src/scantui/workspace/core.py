@@ -162,9 +162,9 @@ class Workspace:
 
     def year_notes(self, task: Task | None = None) -> list[str]:
         """One note per LOG input whose syslog times carry no year, read without ``--year``: the year its last line
-        was given (:func:`~scantui.analysis.rollup_cache.year_notes`: from the rollup's inputs, nothing read again). The
+        was given (:func:`~scantui.analysis.rollup_log_year.year_notes`: from the rollup's inputs, nothing read again). The
         CLI writes them on stderr, the TUI notifies them."""
-        from scantui.analysis.rollup_cache import year_notes
+        from scantui.analysis.rollup_log_year import year_notes
 
         return year_notes(self.rollup(task))
 

@@ -1,0 +1,182 @@
+"""The handle of a finished rollup folder, and what an update of the cache did.
+
+:class:`Rollup` reads a rollup folder's tables as lazy scans of their Parquet
+(:mod:`scantui.analysis.rollup`'s layout) and finds the day states and per-day
+packet tables of a rollup built in the cache (:mod:`scantui.analysis.rollup_cache`).
+:class:`Action` is one step of :func:`~scantui.analysis.rollup_cache.update_rollup`
+(built, reused, merged, extended, skipped) and :class:`RollupUpdate` the rollup with
+the steps taken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from scantui.analysis import rollup as ru
+from scantui.analysis import rollup_days as rd
+from scantui.analysis import bursts
+from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
+from scantui.analysis.fingerprint_keys import scan_fingerprints
+from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
+from scantui.analysis.packet_source import DayPackets, PacketSource
+
+
+#: The Unicorn sessions over every day (``unicorn_key``, ``unicorn_session``), kept in a cached rollup's folder.
+SESSIONS = "unicorn_sessions.parquet"
+
+
+# ---------------------------------------------------------------- the rollup handle
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A finished rollup folder; every table is a lazy scan of its Parquet."""
+
+    path: Path
+    meta: dict[str, Any]
+    enrichment_path: Path | None = None  # the overlay of enrichment tables, when some were given
+
+    @property
+    def port_day(self) -> pl.LazyFrame:
+        return ru.scan_port_day(self.path)
+
+    @property
+    def port_day_by_port(self) -> pl.LazyFrame | None:
+        """``port_day``'s rows with each day's file sorted by (kind, dport, src), for port filters; None in
+        a rollup without the copy (built before it existed)."""
+        return ru.scan_port_day(self.path, ru.PORT_DAY_BY_PORT) if (self.path / ru.PORT_DAY_BY_PORT).is_dir() else None
+
+    @property
+    def collab_sums(self) -> CollabSums | None:
+        """Collab's per-day group sums (:mod:`~scantui.analysis.collab_sums`), or None in a rollup without them;
+        their AS part only while no enrichment table is laid over the data's own AS numbers."""
+        table = scan_sums(self.path)
+        if table is None:
+            return None
+        return CollabSums(table, ("prefix24",) if self.enrichment_path is not None else SUM_KINDS)
+
+    @property
+    def fingerprints(self) -> pl.LazyFrame | None:
+        """Per-day header-artifact signatures of the sources (:mod:`~scantui.analysis.fingerprint_keys`), or None in
+        a rollup without them."""
+        return scan_fingerprints(self.path)
+
+    @property
+    def bursts(self) -> pl.LazyFrame | None:
+        """The days' burst tables (:mod:`~scantui.analysis.bursts`), or None in a rollup without them."""
+        return bursts.scan_days(self.path)
+
+    @property
+    def src_totals(self) -> pl.LazyFrame:
+        return pl.scan_parquet(self.path / ru.SRC_TOTALS, glob=False)
+
+    @property
+    def src_profile(self) -> pl.LazyFrame | None:
+        """Per-(src, kind) raw aggregates of the scanner list; None in a folder without it
+        (layout 1, e.g. opened with :func:`load_rollup`): the list then works from ``port_day``."""
+        path = self.path / ru.SRC_PROFILE
+        return pl.scan_parquet(path, glob=False) if path.exists() else None
+
+    @property
+    def day_totals(self) -> pl.LazyFrame:
+        return pl.scan_parquet(self.path / ru.DAY_TOTALS, glob=False)
+
+    @property
+    def zmap_walks(self) -> pl.LazyFrame | None:
+        """The ZMap walk test's matches per (day, src, dport) (:mod:`~scantui.analysis.zmap_rollup`), or None
+        in a rollup built without them."""
+        from scantui.analysis.zmap_rollup import scan
+
+        return scan(self.path)
+
+    @property
+    def enrichment(self) -> pl.LazyFrame | None:
+        """Per-(src, day) enrichment (the overlay of enrichment tables when given), or None when there is none."""
+        if self.enrichment_path is not None:
+            return pl.scan_parquet(self.enrichment_path, glob=False)
+        path = self.path / ru.ENRICHMENT_FILE
+        return pl.scan_parquet(path, glob=False) if path.exists() else None
+
+    @property
+    def day_states(self) -> dict[dt.date, Path]:
+        """Each day's state folder in the day store (``meta["day_keys"]``); empty for a rollup built
+        outside the cache (:func:`~scantui.analysis.rollup.build_rollup` keeps no day state)."""
+        root = self.path.parent.parent / "days" / "state"
+        return {dt.date.fromisoformat(day): root / name for day, name in self.meta.get("day_keys", {}).items()}
+
+    def packet_source(self) -> PacketSource | None:
+        """The per-day packet tables (:class:`~scantui.analysis.packet_source.DayPackets`), or None when
+        the rollup has no day states or one of them is gone (e.g. pruned): then read the packets themselves."""
+        states = self.day_states
+        if not states or not all(folder.is_dir() for folder in states.values()):
+            return None
+        merged = rd.dst_pair_files(self.path) or []
+        sessions = self.path / SESSIONS
+        return DayPackets(states, int(self.meta.get("unicorn_min_packets", UNICORN_MIN_PACKETS)), merged,
+                          sessions if sessions.is_file() else None)
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """What the loader skipped while the rollup was built (reason -> count)."""
+        return dict(self.meta.get("skipped", {}))
+
+    @property
+    def own_enrichment(self) -> pl.LazyFrame | None:
+        """Per-(src, day) enrichment from the data's own columns only (no enrichment tables laid over it)."""
+        path = self.path / ru.ENRICHMENT_FILE
+        return pl.scan_parquet(path, glob=False) if path.exists() else None
+
+    @property
+    def dst_pairs(self) -> pl.LazyFrame | None:
+        """The distinct (src, kind, dst) of the whole data (the merged state's disjoint ``dsts`` files), or
+        None for a rollup kept without its merged state."""
+        return rd.scan_dst_pairs(self.path)
+
+
+def load_rollup(path: str | os.PathLike[str]) -> Rollup:
+    """Open a finished rollup folder (one with ``meta.json``) directly, e.g. one built elsewhere."""
+    folder = Path(path)
+    return Rollup(folder, ru.read_meta(folder))
+
+
+def telescope_size_estimate(rollup: Rollup) -> int:
+    """Median over days of the distinct destinations seen that day (robust to spike days)."""
+    return ru.telescope_size_from_day_totals(rollup.day_totals)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of :func:`update_rollup`: *verb* (``built``, ``reused``, ``merged``, ``skipped``; ``extended``: a
+    port list brought up to date from the previous rollup's) and what
+    (``port list P``: a scanner list kept with the build, asked for by the config's ``rollup.keep_ports`` or one of the busiest ports,
+    ``rollup.keep_top_ports``: *why* says which, *cpu_seconds* what it cost the process; ``skipped``: a busy port's
+    list not kept, *why* says why)."""
+
+    verb: str
+    what: str
+    seconds: float = 0.0
+    why: str = ""
+    cpu_seconds: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"action": self.verb, "what": self.what, "seconds": round(self.seconds, 3)}
+        if self.why:
+            out["why"] = self.why
+        if self.cpu_seconds is not None:
+            out["cpu_seconds"] = round(self.cpu_seconds, 3)
+        return out
+
+
+@dataclass(frozen=True)
+class RollupUpdate:
+    rollup: Rollup
+    actions: tuple[Action, ...]
+
+    def count(self, verb: str, kind: str) -> int:
+        return sum(1 for a in self.actions if a.verb == verb and a.what.startswith(kind + " "))

@@ -1,0 +1,132 @@
+"""The rollup cache's folders on disk: committed by rename, marked used, pruned.
+
+A build writes into a hidden temporary folder beside its final place and
+renames it there; the rename is the commit (:func:`_commit` for a rollup, whose
+``meta.json``, written last, marks a finished build; :func:`_commit_entry` for a
+day-store folder, marked by its ``index.json`` or ``state.json``). A second
+process building the same key at the same time loses the rename and discards its
+copy; a crashed build leaves only a hidden temporary folder that is never read.
+:func:`prune_cache` removes what was not opened for a while and those leftovers;
+:func:`release_state` the merged state of a rollup another one has extended.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from scantui.analysis import rollup_days as rd
+from scantui.analysis import session_counts
+from scantui.analysis.rollup_keys import LOG_ENDS, _is_finished, cache_root, days_root, decoded_root
+from scantui.fsutil import TMP_MARK
+
+
+_OLD_MARK = ".old-"
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _commit_entry(tmp: Path, final: Path, marker: str, replace: bool) -> None:
+    """Rename a finished day-store folder into place; a finished one already there wins unless *replace*."""
+    if final.exists() and (replace or not (final / marker).is_file()):
+        aside = final.with_name(f".{final.name}{_OLD_MARK}{uuid.uuid4().hex[:8]}")
+        try:
+            os.rename(final, aside)
+        except FileNotFoundError:
+            pass
+        else:
+            shutil.rmtree(aside, ignore_errors=True)
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if not (final / marker).is_file():
+            raise
+
+
+def _commit(tmp: Path, final: Path, key: str, *, replace: bool) -> None:
+    """Rename *tmp* to *final* (for :func:`atomic_path`). Losing to a concurrent builder is fine:
+    its rollup is as good, and *tmp*, left in place, is removed."""
+    if final.exists() and (replace or not _is_finished(final, key)):
+        aside = final.with_name(f".{final.name}{_OLD_MARK}{uuid.uuid4().hex[:8]}")
+        try:
+            os.rename(final, aside)
+        except FileNotFoundError:
+            pass  # another process moved it first
+        else:
+            shutil.rmtree(aside, ignore_errors=True)
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if not _is_finished(final, key):  # not a lost race: a real failure
+            raise
+
+
+def _mkdir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # a read-only cache
+
+
+def _touch(folder: Path) -> None:
+    """Mark a rollup or decoded copy as used (for :func:`prune_cache`); the cache may be read-only."""
+    try:
+        os.utime(folder)
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------- housekeeping
+
+
+def release_state(rollup: Path) -> None:
+    """Remove the merged state (``merge/``) of a rollup another one has extended: the newer state holds
+    every day it held, so keeping both would cost a copy of the state per added day (a year of daily
+    additions: 365 states). The rollup's tables stay readable; extending it again (or ``info`` on
+    it) then works from the days. Renamed away first, so a build reading it fails cleanly (and merges
+    every day) instead of reading half a folder."""
+    state = rollup / rd.MERGE
+    if not state.is_dir():
+        return
+    doomed = rollup / f".{rd.MERGE}{_OLD_MARK}{uuid.uuid4().hex}"
+    try:
+        state.rename(doomed)
+    except OSError:
+        return  # gone meanwhile, or a read-only cache
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def prune_cache(cache_dir: str | os.PathLike[str] | None = None, *, max_age_days: float = 30.0, stale_tmp_hours: float = 24.0) -> list[Path]:
+    """Remove rollups and decoded copies not opened for *max_age_days* and temporaries of builds that died.
+
+    Returns the removed paths. A temporary younger than *stale_tmp_hours* may
+    belong to a build still running and is kept.
+    """
+    now = time.time()
+    removed = []
+    days = days_root(cache_dir)
+    for root in (cache_root(cache_dir), decoded_root(cache_dir), days / "inputs", days / "state", days / LOG_ENDS,
+                 days / session_counts.FOLDER):
+        if not root.is_dir():
+            continue
+        for entry in root.iterdir():
+            age = now - entry.stat().st_mtime
+            leftover = entry.name.startswith(".") and (TMP_MARK in entry.name or _OLD_MARK in entry.name)
+            if (leftover and age > stale_tmp_hours * 3600) or (not entry.name.startswith(".") and age > max_age_days * 86400):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                removed.append(entry)
+    return removed
