@@ -399,10 +399,10 @@ def main() -> None:
                  f"{os.getloadavg()[2]:.1f}; 1-minute load after each job: "
                  + ", ".join(f"{k} {v.get('load')}" for k, v in r.items()))
     save()
-    print_table(r, gz, cache_mb, per_day, d, args.big_day, host, started, loads)
+    print_table(r, gz, cache_mb, per_day, d, host, started, loads)
 
 
-def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int, big_day: int, host: str, started: str,
+def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int, host: str, started: str,
                 loads: list[str]) -> None:
     """The Markdown section: one row per figure whose jobs ran (or failed: then the error)."""
     ok = {k: v for k, v in r.items() if "error" not in v}
@@ -460,7 +460,7 @@ def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int,
     def _():
         """one real day of the --big-day size"""
         b = ok["big day"]
-        return [(f"one day of {big_day / 1e6:g} M packets", f"1 x {b['packets']:,}", f"{b['seconds']:.1f} s",
+        return [(f"one day of {b['packets'] / 1e6:g} M packets", f"1 x {b['packets']:,}", f"{b['seconds']:.1f} s",
                  f"{b['peak_rss_mb']:,} MiB ({b['packets'] / b['seconds'] / 1e6:.2f} M/s)", "measured")]
 
     @row("rollup 4D")
