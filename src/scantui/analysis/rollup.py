@@ -41,7 +41,7 @@ from scantui.analysis.fingerprints import TOOLS, UNICORN_MIN_PACKETS, with_tool
 from scantui.analysis import behaviour as bh
 from scantui.analysis.schedule import source_schedules
 from scantui.analysis.telescope import estimate_size_from_daily
-from scantui.analysis.traffic import traffic_class
+from scantui.analysis.traffic import traffic_kind
 from scantui.fsutil import write_bytes_atomic
 from scantui.io.schema import ENRICHMENT, TS_DTYPE
 from scantui.io.stats import LoadStats
@@ -112,7 +112,7 @@ def classify(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf.with_columns(
         pl.col("ts").dt.date().alias("day"),
         sensor.cast(pl.String).alias("sensor"),
-        traffic_class().cast(KIND_DTYPE).alias("kind"),
+        traffic_kind(KIND_DTYPE).alias("kind"),
     )
 
 
