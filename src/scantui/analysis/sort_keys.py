@@ -13,6 +13,8 @@ Only unsigned integers, ``Int64``-backed temporals and enums pack (the day table
 :func:`sort_key` returns None for anything else or past 128 bits, and the caller sorts by column.
 A ``String`` column of a :class:`~polars.DataFrame` (``port_day``'s ``sensor``: a few distinct values)
 packs in :func:`sort_by` as an enum of its distinct values, sorted: its index orders as the strings do.
+:func:`unpacked` reads the columns back from a ``UInt64`` key, so that rows grouped by their key (one integer
+hashed, not several columns) come out sorted by those columns once sorted by the key (the held day's ``port_day``).
 """
 
 from __future__ import annotations
