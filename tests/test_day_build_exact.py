@@ -193,3 +193,77 @@ def test_pairs_and_key_counts_sorted_by_packed_rows_equal_unique_then_sort():
     assert_frame_equal(rd._keys_sorted(keys), keys.sort("unicorn_key"))
     with_null = pl.concat([keys, pl.DataFrame({"unicorn_key": [None], "n": [3]}, schema=keys.schema)])
     assert_frame_equal(rd._keys_sorted(with_null), with_null.sort("unicorn_key"))
+
+
+def _sensor_day() -> pl.DataFrame:
+    """A day of several sensors (one of them null), ports null on some UDP rows (as ICMP has none), the extreme sources, and session keys."""
+    day = _session_day(5)
+    i = pl.int_range(pl.len(), dtype=pl.UInt32)
+    return day.with_columns(
+        pl.when(i % 5 == 0).then(None).otherwise(pl.lit(["s1", "s2", "tel-10", "é"], dtype=pl.List(pl.String)).list.get(i % 4))
+        .alias("sensor"),
+        pl.when((i % 3 == 0) & (pl.col("proto") != 6)).then(None).otherwise(pl.col("dport")).alias("dport"),
+        pl.when(i % 97 == 0).then(pl.lit(0, pl.UInt32)).when(i % 89 == 0).then(pl.lit(2**32 - 1, pl.UInt32))
+        .otherwise(pl.col("src")).alias("src"))
+
+
+def test_held_port_day_and_key_counts_equal_the_group_bys_sorted(tmp_path):
+    """Session 15: the held day's ``port_day`` grouped by its packed sort key (unpacked after) and its key counts
+    sorted in runs write the files of the column group-bys sorted after (the scanned day's way), byte for byte,
+    with several sensors and a null one, null ports and the extreme sources; packets of two days (or a null key)
+    group by the columns."""
+    day = _sensor_day()
+    path = tmp_path / "day.parquet"
+    day.write_parquet(path)
+    tooled = ru.prepare(day.lazy(), sessions=pl.DataFrame(schema=rd.SESSIONS_SCHEMA)).collect()
+    assert rd._packed_port_day(tooled) is not None and rd._counted_keys(day.lazy()) is not None
+    rd.build_day_state(pl.scan_parquet(path), tmp_path / "scanned")
+    rd.build_day_state(day.lazy(), tmp_path / "held", held=True)
+    rows = pl.read_parquet(tmp_path / "held" / rd.PORT_DAY_BASE)
+    assert rows["sensor"].n_unique() == 5 and rows["dport"].null_count() and rows["src"].min() == 0
+    for name in (rd.PORT_DAY_BASE, rd.KEYS, rd.GROUPS, rd.PAIRS):
+        assert (tmp_path / "scanned" / name).read_bytes() == (tmp_path / "held" / name).read_bytes(), name
+    two = pl.concat([day, day.with_columns(pl.col("ts") + dt.timedelta(days=1))])
+    assert rd._packed_port_day(ru.prepare(two.lazy(), sessions=pl.DataFrame(schema=rd.SESSIONS_SCHEMA)).collect()) is None
+    nulled = day.with_columns(pl.when(pl.col("sport") == 40003).then(None).otherwise(pl.col("sport")).alias("sport"))
+    assert rd._counted_keys(nulled.lazy()) is None
+
+
+def test_port_sorted_copy_from_port_day_order_equals_the_whole_sort(tmp_path):
+    """Session 15: ``port_day`` rows (in their file's order) sorted by (kind, dport) alone give the port-sorted copy's
+    whole order; with sensors null beside values (nulls first in one order, last in the other) the whole sort runs."""
+    from scantui.analysis.sort_keys import sort_by
+
+    day = _sensor_day()
+    rd.build_day_state(day.lazy(), tmp_path / "mixed", held=True)
+    rd.build_day_state(day.with_columns(pl.col("sensor").fill_null("s0")).lazy(), tmp_path / "full", held=True)
+    for name in ("mixed", "full"):
+        rows = pl.read_parquet(tmp_path / name / rd.PORT_DAY_BASE)
+        assert rows.height > 1000 and rows.select("kind", "dport").is_duplicated().any()
+        assert_frame_equal(rd._by_port_sorted(rows), sort_by(rows, rd.BY_PORT_ORDER, nulls_last=True))
+        rd.write_by_port(tmp_path / name / rd.PORT_DAY_BASE)
+        want = sort_by(rows, rd.BY_PORT_ORDER, nulls_last=True)
+        assert_frame_equal(pl.read_parquet(rd.by_port(tmp_path / name / rd.PORT_DAY_BASE)), want)
+
+
+def test_kinds_and_tools_from_enum_literals_equal_the_strings_cast():
+    """Session 15: the held day's ``kind`` and ``tool`` chosen among enum literals equal the string chains cast
+    after, for every TCP flag byte on TCP, UDP, ICMP, another protocol and a null one, and null flags."""
+    from scantui.analysis.fingerprints import TOOL_DTYPE, with_tool
+    from scantui.analysis.traffic import traffic_class, traffic_kind
+
+    flags = [*range(256), None]
+    rows = pl.DataFrame({"proto": pl.Series([p for p in (6, 17, 1, 47, None) for _ in flags], dtype=pl.UInt8),
+                         "tcp_flags": pl.Series(flags * 5, dtype=pl.UInt8)})
+    got = rows.select(traffic_kind(ru.KIND_DTYPE))["traffic"]
+    assert got.dtype == ru.KIND_DTYPE and got.null_count() == 0 and got.n_unique() == len(ru.KINDS)
+    assert got.equals(rows.select(traffic_class())["traffic"].cast(ru.KIND_DTYPE))
+    day = make_canonical(n=3000, seed=21, days=1)
+    day = pl.concat([day, day.head(300).with_columns(pl.lit(2, pl.UInt8).alias("tcp_flags"), pl.lit(6, pl.UInt8).alias("proto"),
+                                                     pl.lit(54321, pl.UInt16).alias("ip_id"))])
+    day = day.with_columns(pl.when(pl.int_range(pl.len()) % 13 == 0).then(None).otherwise(pl.col("proto")).alias("proto"))
+    sessions = (day.lazy().select(rd.unicorn_key()).unique().head(50).with_columns(pl.lit(True).alias("unicorn_session"))
+                .collect().cast(dict(rd.SESSIONS_SCHEMA)))
+    for s in (pl.DataFrame(schema=rd.SESSIONS_SCHEMA), sessions):
+        tool = with_tool(day.lazy(), sessions=s).collect()["tool"]
+        assert tool.dtype == TOOL_DTYPE and tool.null_count() == 0 and tool.n_unique() >= 2

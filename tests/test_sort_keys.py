@@ -66,3 +66,23 @@ def test_what_does_not_pack():
     wide = pl.Schema({"a": pl.UInt64(), "b": pl.UInt64()})
     assert sort_key(wide, ["a", "b"]) is None  # 130 bits with the null slots
     assert sort_key(pl.Schema({"a": pl.UInt32(), "b": pl.UInt16()}), ["a", "b"]) is not None  # 50 bits: UInt64
+
+
+@settings(max_examples=60, deadline=None)
+@given(_rows(None), st.lists(st.one_of(st.none(), st.sampled_from(["tel-1", "tel-2", "", "é"])), min_size=40, max_size=40),
+       st.sampled_from([("src", "dport", "kind", "s"), ("kind", "dport", "src", "tag"), ("s", "tag")]),
+       st.booleans())
+def test_unpacked_gives_back_the_columns_of_their_key(rows, strings, order, nulls_last):
+    """Session 15: the columns read back from their ``UInt64`` key (``port_day``'s group-by on it), nulls and
+    strings included, columns without a null packed without a slot; signed columns are not unpacked."""
+    from scantui.analysis.sort_keys import frame_hints, unpacked
+
+    df = pl.DataFrame(rows, schema=SCHEMA, orient="row").with_columns(pl.Series("s", strings[:len(rows)], pl.String))
+    for frame in (df, df.drop_nulls(["src", "tag", "s"])):
+        enums, no_nulls = frame_hints(frame, order)
+        key = sort_key(frame.schema, order, nulls_last=nulls_last, enums=enums, no_nulls=no_nulls)
+        columns = unpacked(pl.col("k"), frame.schema, order, nulls_last=nulls_last, enums=enums, no_nulls=no_nulls)
+        assert key is not None and columns is not None
+        back = frame.select(key.alias("k")).select(columns)
+        assert_frame_equal(back, frame.select(order))
+    assert unpacked(pl.col("k"), df.schema, ("n", "tag")) is None

@@ -82,7 +82,7 @@ class CollabSums:
 
 def day_sums(port_day: pl.LazyFrame, enrichment: pl.LazyFrame | None) -> pl.LazyFrame:
     """The table's rows of one day's ``port_day`` and own per-(src, day) enrichment (see the module doc)."""
-    per_src = (port_day.filter((pl.col("kind").cast(pl.String) == "probe") & (pl.col("proto") == TCP))
+    per_src = (port_day.filter((pl.col("kind") == "probe") & (pl.col("proto") == TCP))
                .group_by("dport", "src").agg(pl.col("dsts").sum().cast(pl.UInt32).alias("dsts")))
     frames = [per_src.with_columns((pl.col("src") // 256).cast(pl.UInt32).alias("key"),
                                    pl.lit("prefix24").alias("key_kind"))]

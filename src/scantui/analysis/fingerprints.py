@@ -170,13 +170,17 @@ def with_tool(
     else:
         keyed = lf.with_columns(unicorn_key()).join(sessions.lazy(), on="unicorn_key", how="left")
     candidate = scan_candidate()
+
+    def lit(name: str) -> pl.Expr:  # the enum's own literals: no string made per packet and cast after
+        return pl.lit(name, TOOL_DTYPE)
+
     tool = (
-        pl.when(~candidate).then(pl.lit("other"))
-        .when(masscan_rule()).then(pl.lit("masscan"))
-        .when(pl.col("unicorn_session").fill_null(False) & _syn_only()).then(pl.lit("unicorn"))
-        .when(mirai_rule()).then(pl.lit("mirai"))
-        .when(nmap_rule()).then(pl.lit("nmap"))
-        .when(zmap_rule()).then(pl.lit("zmap"))
-        .otherwise(pl.lit("other"))
+        pl.when(~candidate).then(lit("other"))
+        .when(masscan_rule()).then(lit("masscan"))
+        .when(pl.col("unicorn_session").fill_null(False) & _syn_only()).then(lit("unicorn"))
+        .when(mirai_rule()).then(lit("mirai"))
+        .when(nmap_rule()).then(lit("nmap"))
+        .when(zmap_rule()).then(lit("zmap"))
+        .otherwise(lit("other"))
     )
-    return keyed.with_columns(tool.fill_null("other").cast(TOOL_DTYPE).alias("tool")).drop("unicorn_key", "unicorn_session")
+    return keyed.with_columns(tool.fill_null(lit("other")).alias("tool")).drop("unicorn_key", "unicorn_session")

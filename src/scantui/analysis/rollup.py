@@ -41,7 +41,7 @@ from scantui.analysis.fingerprints import TOOLS, UNICORN_MIN_PACKETS, with_tool
 from scantui.analysis import behaviour as bh
 from scantui.analysis.schedule import source_schedules
 from scantui.analysis.telescope import estimate_size_from_daily
-from scantui.analysis.traffic import traffic_class
+from scantui.analysis.traffic import traffic_kind
 from scantui.fsutil import write_bytes_atomic
 from scantui.io.schema import ENRICHMENT, TS_DTYPE
 from scantui.io.stats import LoadStats
@@ -112,7 +112,7 @@ def classify(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf.with_columns(
         pl.col("ts").dt.date().alias("day"),
         sensor.cast(pl.String).alias("sensor"),
-        traffic_class().cast(KIND_DTYPE).alias("kind"),
+        traffic_kind(KIND_DTYPE).alias("kind"),
     )
 
 
@@ -128,14 +128,19 @@ def prepare(
 
 def port_day(packets: pl.LazyFrame) -> pl.LazyFrame:
     """One row per (day, sensor, src, proto, dport, kind) of a :func:`prepare`-d table."""
+    return packets.group_by(*PORT_DAY_KEYS).agg(*port_day_aggregates()).select(PORT_DAY_SCHEMA.names())
+
+
+def port_day_aggregates() -> list[pl.Expr]:
+    """``port_day``'s columns after its keys, each an aggregate of one group of a :func:`prepare`-d table."""
     tool_counts = [(pl.col("tool") == t).sum().cast(pl.UInt32).alias(c) for t, c in zip(TOOLS, TOOL_COLUMNS)]
-    return packets.group_by(*PORT_DAY_KEYS).agg(
+    return [
         pl.len().cast(pl.UInt32).alias("packets"),
         pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"),
         pl.col("ts").min().alias("first_ts"),
         pl.col("ts").max().alias("last_ts"),
         *tool_counts,
-    ).select(PORT_DAY_SCHEMA.names())
+    ]
 
 
 def src_totals(packets: pl.LazyFrame) -> pl.LazyFrame:

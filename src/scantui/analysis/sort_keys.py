@@ -13,6 +13,8 @@ Only unsigned integers, ``Int64``-backed temporals and enums pack (the day table
 :func:`sort_key` returns None for anything else or past 128 bits, and the caller sorts by column.
 A ``String`` column of a :class:`~polars.DataFrame` (``port_day``'s ``sensor``: a few distinct values)
 packs in :func:`sort_by` as an enum of its distinct values, sorted: its index orders as the strings do.
+:func:`unpacked` reads the columns back from a ``UInt64`` key, so that rows grouped by their key (one integer
+hashed, not several columns) come out sorted by those columns once sorted by the key (the held day's ``port_day``).
 """
 
 from __future__ import annotations
@@ -72,15 +74,49 @@ def sort_key(schema: pl.Schema, columns: Sequence[str], *, nulls_last: bool = Fa
     return key
 
 
+def unpacked(key: pl.Expr, schema: pl.Schema, columns: Sequence[str], *, nulls_last: bool = False,
+             enums: Mapping[str, pl.Enum] | None = None, no_nulls: Collection[str] = ()) -> list[pl.Expr] | None:
+    """The *columns* back from *key*, the ``UInt64`` :func:`sort_key` of the same arguments, each named and typed
+    as in *schema* (an *enums* ``String`` column back to its strings); None when that key is not a ``UInt64`` or
+    a column is signed (not unpacked here)."""
+    enums = enums or {}
+    packed = pl.Schema({**schema, **enums})
+    widths = [_width(packed[c]) for c in columns]
+    if any(w is None for w in widths) or any(packed[c].base_type() in _SIGNED64 for c in columns):
+        return None
+    slots = [w if c in no_nulls else w + 1 for c, w in zip(columns, widths)]
+    if sum(slots) > 64:
+        return None
+    u64 = pl.UInt64
+    out, below = [], 0
+    for name, width, slot in reversed(list(zip(columns, widths, slots))):
+        value = key // pl.lit(1 << below, u64) % pl.lit(1 << slot, u64)
+        below += slot
+        if name not in no_nulls:
+            value = (pl.when(value != pl.lit(1 << width, u64)).then(value) if nulls_last
+                     else pl.when(value != pl.lit(0, u64)).then(value - pl.lit(1, u64)))
+        dtype = packed[name]
+        if isinstance(dtype, pl.Enum):  # back from its index
+            values = pl.Series(dtype.categories.to_list(), dtype=schema[name] if name in enums else dtype)
+            out.append(pl.lit(values).gather(value.cast(pl.UInt32)).alias(name))
+        else:
+            out.append(value.cast(dtype).alias(name))
+    return out[::-1]
+
+
+def frame_hints(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[dict[str, pl.Enum], set[str]]:
+    """:func:`sort_key`'s *enums* and *no_nulls* of the *columns* of *frame*: its ``String`` columns as enums of
+    their distinct values, sorted, and its columns without a null."""
+    enums = {c: pl.Enum(frame[c].drop_nulls().unique().sort()) for c in columns if frame.schema[c] == pl.String}
+    return enums, {c for c in columns if frame[c].null_count() == 0}
+
+
 def sort_by(frame: pl.DataFrame | pl.LazyFrame, columns: Sequence[str], *, nulls_last: bool = False):
     """*frame* sorted by *columns* (stable: ties keep their order), through :func:`sort_key` when they pack
     (a frame's ``String`` columns as enums of their distinct values, and its columns without a null given no
     slot for one: ``port_day``'s five sort columns then pack into a ``UInt64``, ~1.4x cheaper than a ``UInt128``)."""
     schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
-    enums, no_nulls = {}, set()
-    if isinstance(frame, pl.DataFrame):
-        enums = {c: pl.Enum(frame[c].drop_nulls().unique().sort()) for c in columns if schema[c] == pl.String}
-        no_nulls = {c for c in columns if frame[c].null_count() == 0}
+    enums, no_nulls = frame_hints(frame, columns) if isinstance(frame, pl.DataFrame) else ({}, set())
     key = sort_key(schema, columns, nulls_last=nulls_last, enums=enums, no_nulls=no_nulls)
     if key is None:
         return frame.sort(*columns, nulls_last=nulls_last, maintain_order=True)
