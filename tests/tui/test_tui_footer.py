@@ -116,3 +116,41 @@ def test_the_footer_under_the_help_box_names_the_keys_that_work_there(tiny_parqu
         assert not app.is_running
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_the_footer_in_a_filter_field_says_what_enter_and_escape_do_there(tiny_parquet, tui_cache):
+    """Typing in a query bar the footer said ``/ Filter`` (``/`` types a slash there) and not enter or escape."""
+    from textual.widgets import Input
+
+    async def in_filter(app, pilot, escape: str, more: tuple[str, ...] = ()) -> None:
+        await pilot.press("slash")
+        await settle(app, pilot)
+        assert isinstance(app.focused, Input) and app.focused.id == "filter"
+        row, keys = _footer(app)
+        assert row.rstrip() == " ".join(keys) and keys == ["⏎ Apply", f"esc {escape}", *more], keys
+        await pilot.press(*"1.2.3.0/24")  # the slash is typed, not a key
+        assert app.focused.value == "1.2.3.0/24"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not isinstance(app.focused, Input)
+
+    async def scenario(app, pilot):
+        await pilot.press("2")
+        await settle(app, pilot)
+        await in_filter(app, pilot, "Back to table")
+        assert app.screen.query_one("#filter", Input).value == "1.2.3.0/24"  # escape keeps the filter here
+        await pilot.press("4")
+        await settle(app, pilot)
+        await in_filter(app, pilot, "Back to table")
+        await pilot.press("3")
+        await settle(app, pilot)
+        await in_filter(app, pilot, "Clear")
+        assert app.screen.query_one("#filter", Input).value == ""  # escape clears the candidates' filter
+        await pilot.press("2")
+        await settle(app, pilot)
+        await pilot.press("ctrl+u", "p")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "PacketsScreen"
+        await in_filter(app, pilot, "Back to table", ("^s Export",))
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)

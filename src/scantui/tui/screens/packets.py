@@ -35,6 +35,7 @@ from scantui.tui.member_notes import with_source_tags
 from scantui.tui.screens.packets_view import PACKET_COLUMNS, PacketsView, filter_term, packet_columns
 from scantui.tui.screens.filter_screen import FilterScreen
 from scantui.tui.state import error_text
+from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.paged_table import PAGE_ROWS, PagedTable
 
@@ -89,7 +90,7 @@ class PacketsScreen(FilterScreen):
         yield Header(icon="◉")
         with Horizontal(id="filter-row"):
             yield Label("/", id="filter-prompt")
-            yield Input(placeholder=PLACEHOLDER, id="filter", select_on_focus=False)
+            yield FilterInput(placeholder=PLACEHOLDER, id="filter")
         yield Static("reading the packets…", id="packets-status", markup=False)
         yield PagedTable(PACKET_COLUMNS, id="packets-table", empty_text="reading the packets…")
         yield KeysFooter()
