@@ -154,3 +154,31 @@ def test_the_footer_in_a_filter_field_says_what_enter_and_escape_do_there(tiny_p
         await in_filter(app, pilot, "Back to table", ("^s Export",))
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_every_line_of_the_help_box_can_be_scrolled_to_at_80x24(tiny_parquet, tui_cache):
+    """The longest help (the candidates') is taller than the box at 24 rows: down arrows reach each of its lines,
+    above the box's own footer."""
+    from scantui.tui.screens.help import HelpScreen
+
+    async def scenario(app, pilot):
+        await pilot.press("3")
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)
+        box = app.screen.query_one("#help-box")
+        assert box.max_scroll_y > 0 and box.region.bottom <= app.screen.query_one(KeysFooter).region.y
+        seen = set()
+        for _ in range(box.max_scroll_y + 1):
+            seen.update(line.strip(" │") for line in screen_text(app).splitlines())
+            await pilot.press("down")
+            await settle(app, pilot)
+        assert box.scroll_y == box.max_scroll_y
+        seen.update(line.strip(" │") for line in screen_text(app).splitlines())
+        text = "\n".join(seen)
+        for _group, keys, description in app.screen.rows:
+            assert any(keys in line and description in line for line in seen), (keys, description)
+        assert "ctrl+p opens the command palette: every action, by name." in text
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
