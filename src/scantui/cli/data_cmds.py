@@ -364,6 +364,10 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
 
     One line per step on stderr (built, reused, merged); the rollup's folder on stdout
     (with --follow, after each update).
+
+    The Unicorn session threshold (a session key needs more SYN probes than this; default 150) is
+    the config file's rollup: {unicorn_min_packets: N}, for this and every other command (another
+    value builds another rollup).
     """
     import time
 
