@@ -182,3 +182,20 @@ def test_every_line_of_the_help_box_can_be_scrolled_to_at_80x24(tiny_parquet, tu
         assert "ctrl+p opens the command palette: every action, by name." in text
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_a_status_line_too_long_for_80_columns_ends_with_an_ellipsis(tiny_parquet, tui_cache):
+    """The scanner list's status line was cut at a word (``... sources · sorted by packets ↓ ·``), as if nothing
+    followed; the candidates' already ended with ``…``."""
+    from textual.widgets import Static
+
+    query = "port:443,80,22,23,2222,3389,8000-8040 cat:research,other,commercial"
+
+    async def scenario(app, pilot):
+        await pilot.press("2", "slash", *query, "enter")
+        await settle(app, pilot)
+        status = app.screen.query_one("#scanner-status", Static)
+        line = screen_text(app).splitlines()[status.region.y].rstrip()
+        assert "filter: " in line and query.startswith(line.split("filter: ")[-1].rstrip("…")) and line.endswith("…"), line
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)

@@ -63,7 +63,8 @@ class PacketsScreen(FilterScreen):
             "packet's source (every packet of it shows the mark; - clears): l labels the marked sources, ctrl+s "
             "then writes only their packets.\n\n" + WHERE_HELP)
     DEFAULT_CSS = """
-    PacketsScreen #packets-status { height: 1; padding: 0 1; color: $text-muted; background: $surface; }
+    PacketsScreen #packets-status { height: 1; padding: 0 1; color: $text-muted; background: $surface;
+                                    text-wrap: nowrap; text-overflow: ellipsis; }
     PacketsScreen #packets-table { height: 1fr; }
     """
     BINDINGS = [
