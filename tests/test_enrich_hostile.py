@@ -9,13 +9,18 @@ import pytest
 
 from clihelp import run
 from scantui.enrich.answers import LIMITS, clean_text, from_ipinfo
-from test_enrich_ipinfo import TOKEN, cli_env, ipinfo_server  # noqa: F401 - fixtures
+import test_enrich_ipinfo
+from test_enrich_ipinfo import TOKEN
 from test_enrich_table import ip, write_packets
 
 ESC = "\x1b"
 NASTY_HOST = f"{ESC}]0;owned{chr(7)}scan.{ESC}[2Jevil‮moc.example\u200b.net\r\nX-Injected: 1"
 NASTY_ORG = "AS64666 [bold red]Pwned[/] [link=file:///etc/passwd]click[/link] " + ESC + "[31mRED" + "\x9b" + "1m"
 HUGE = "Z" * 2_000_000
+
+# the look-up server and the CLI environment that uses it, as fixtures of this module
+ipinfo_server = test_enrich_ipinfo.ipinfo_server
+cli_env = test_enrich_ipinfo.cli_env
 
 
 def test_clean_text():

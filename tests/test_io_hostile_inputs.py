@@ -7,6 +7,7 @@ a few at a time, because the failures it guards against were races.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -162,3 +163,16 @@ def test_a_failed_file_fails_again_at_once(tmp_path):
         errors.append(e.value.message)
     assert errors[0] == errors[1] and "truncated" in errors[0]
     assert dataset.stats.error(str(capture)) is not None  # latched: later scans do not decode again
+
+
+def test_info_names_stdin_in_its_inputs_not_its_temporary_copy(tmp_path):
+    log = (b"Feb  6 10:00:01 gw kernel: [1.0] IN=eth0 OUT= MAC= SRC=1.2.3.4 DST=5.6.7.8 LEN=40 TOS=0x00 PREC=0x00 "
+           b"TTL=50 ID=1 PROTO=TCP SPT=1000 DPT=22 WINDOW=1024 RES=0x00 SYN URGP=0\n")
+    env = {"SCANTUI_CACHE_DIR": str(tmp_path / "cache")}
+    doc = scantui("info", "-", "--json", input_bytes=log, env_extra=env)
+    assert doc.returncode == 0, doc.stderr
+    assert json.loads(doc.stdout)["inputs"] == [{"path": "<stdin>", "format": "netfilter_log"}]
+    for fmt in ("--csv", None):
+        out = scantui("info", "-", *([fmt] if fmt else []), input_bytes=log, env_extra=env)
+        assert out.returncode == 0, out.stderr
+        assert b"<stdin>" in out.stdout and b"scantui-stdin" not in out.stdout + out.stderr

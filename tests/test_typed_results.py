@@ -166,6 +166,8 @@ def test_scanner_row_from_the_frame_and_its_facts():
     assert row.src == _ip("80.82.77.130") and row.asn == 202425 and row.first_seen.tzinfo is not None
     assert row.tools == (("zmap", 0.25), ("masscan", 0.75), ("mirai", 0.0)) and row.top_ports[0].port == 3306
     assert ScannerRow.from_row({"src": 1}) == ScannerRow(src=1)  # a frame without the other columns
+    one = ScannerRow.from_row({**FRAME_ROW, "packets": 1, "ports": 1, "dsts": 1, "days_active": 1})
+    assert dict(_plain(scanner_facts(one)))["traffic"] == "1 packet · 1 port · 1 dst · 1 day active"  # not "1 ports"
     assert _plain(scanner_facts(row)) == [
         ("source", "80.82.77.130 · AS202425 INT-NETWORK · NL"),
         ("", "org Censys · category commercial · host scan.example"),

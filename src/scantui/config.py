@@ -23,6 +23,7 @@ labels:
 rollup:
   keep_ports: [443, 22]          # every rollup build keeps these ports' scanner lists (as rollup --keep-ports)
   keep_top_ports: 2              # and those of its K busiest ports by probe packets, <= 10 % of the packets (0: none)
+  unicorn_min_packets: 150       # a Unicorn session needs more packets than this (default 150; another rollup's key)
 tui:
   keymap:                        # binding id -> keys (ids: the README's key section)
     app.quit: "q,ctrl+q"
@@ -168,6 +169,23 @@ def rollup_keep_top_ports(config: dict[str, Any] | None = None, path: Path | Non
     if not text.isdigit() or int(text) > 100:
         raise InputError(f"must be a number of ports (0-100), e.g. 2; got {value!r}", path=path,
                          where="rollup.keep_top_ports")
+    return int(text)
+
+
+def rollup_unicorn_min_packets(config: dict[str, Any] | None = None, path: Path | None = None) -> int | None:
+    """``rollup.unicorn_min_packets``: a Unicorn session (the packets sharing one session key) needs more packets than
+    this; None when not set (the rollup's default,
+    :data:`~scantui.analysis.fingerprints.UNICORN_MIN_PACKETS`). It is part of the rollup's key: another value
+    builds another rollup."""
+    path = path or config_path()
+    config = load_config(path) if config is None else config
+    value = _read_section(config, "rollup", path).get("unicorn_min_packets")
+    if value is None:
+        return None
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000_000:
+        raise InputError(f"must be a number of packets (1 or more), e.g. 150; got {value!r}", path=path,
+                         where="rollup.unicorn_min_packets")
     return int(text)
 
 

@@ -116,3 +116,86 @@ def test_the_footer_under_the_help_box_names_the_keys_that_work_there(tiny_parqu
         assert not app.is_running
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_the_footer_in_a_filter_field_says_what_enter_and_escape_do_there(tiny_parquet, tui_cache):
+    """Typing in a query bar the footer said ``/ Filter`` (``/`` types a slash there) and not enter or escape."""
+    from textual.widgets import Input
+
+    async def in_filter(app, pilot, escape: str, more: tuple[str, ...] = ()) -> None:
+        await pilot.press("slash")
+        await settle(app, pilot)
+        assert isinstance(app.focused, Input) and app.focused.id == "filter"
+        row, keys = _footer(app)
+        assert row.rstrip() == " ".join(keys) and keys == ["⏎ Apply", f"esc {escape}", *more], keys
+        await pilot.press(*"1.2.3.0/24")  # the slash is typed, not a key
+        assert app.focused.value == "1.2.3.0/24"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not isinstance(app.focused, Input)
+
+    async def scenario(app, pilot):
+        await pilot.press("2")
+        await settle(app, pilot)
+        await in_filter(app, pilot, "Back to table")
+        assert app.screen.query_one("#filter", Input).value == "1.2.3.0/24"  # escape keeps the filter here
+        await pilot.press("4")
+        await settle(app, pilot)
+        await in_filter(app, pilot, "Back to table")
+        await pilot.press("3")
+        await settle(app, pilot)
+        await in_filter(app, pilot, "Clear")
+        assert app.screen.query_one("#filter", Input).value == ""  # escape clears the candidates' filter
+        await pilot.press("2")
+        await settle(app, pilot)
+        await pilot.press("ctrl+u", "p")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "PacketsScreen"
+        await in_filter(app, pilot, "Back to table", ("^s Export",))
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_every_line_of_the_help_box_can_be_scrolled_to_at_80x24(tiny_parquet, tui_cache):
+    """The longest help (the candidates') is taller than the box at 24 rows: down arrows reach each of its lines,
+    above the box's own footer."""
+    from scantui.tui.screens.help import HelpScreen
+
+    async def scenario(app, pilot):
+        await pilot.press("3")
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)
+        box = app.screen.query_one("#help-box")
+        assert box.max_scroll_y > 0 and box.region.bottom <= app.screen.query_one(KeysFooter).region.y
+        seen = set()
+        for _ in range(box.max_scroll_y + 1):
+            seen.update(line.strip(" │") for line in screen_text(app).splitlines())
+            await pilot.press("down")
+            await settle(app, pilot)
+        assert box.scroll_y == box.max_scroll_y
+        seen.update(line.strip(" │") for line in screen_text(app).splitlines())
+        text = "\n".join(seen)
+        for _group, keys, description in app.screen.rows:
+            assert any(keys in line and description in line for line in seen), (keys, description)
+        assert "ctrl+p opens the command palette: every action, by name." in text
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_a_status_line_too_long_for_80_columns_ends_with_an_ellipsis(tiny_parquet, tui_cache):
+    """The scanner list's status line was cut at a word (``... sources · sorted by packets ↓ ·``), as if nothing
+    followed; the candidates' already ended with ``…``."""
+    from textual.widgets import Static
+
+    query = "port:443,80,22,23,2222,3389,8000-8040 cat:research,other,commercial"
+
+    async def scenario(app, pilot):
+        await pilot.press("2", "slash", *query, "enter")
+        await settle(app, pilot)
+        status = app.screen.query_one("#scanner-status", Static)
+        line = screen_text(app).splitlines()[status.region.y].rstrip()
+        assert "filter: " in line and query.startswith(line.split("filter: ")[-1].rstrip("…")) and line.endswith("…"), line
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)

@@ -410,6 +410,7 @@ def test_hostile_sensor_text_is_shown_as_data(tmp_path, tui_cache):
         assert isinstance(app.screen, FrequencyScreen)
         text = screen_text(app)
         assert "[bold red]east\\x1b[31m\\x07" in text and "\x1b" not in text
+        assert "sensor: 1 value ─" in text  # one value, not "1 values"
         await pilot.press("enter")
         await settle(app, pilot)
         assert app.screen is screen and "\x1b" not in screen.query_one("#filter", Input).value

@@ -203,6 +203,20 @@ def test_a_malformed_saved_view_is_a_notification(tiny_parquet, tui_cache, tmp_p
     run_app(make_app([tiny_parquet], tui_cache), scenario)
 
 
+def test_a_saved_views_name_is_listed_as_text_not_markup(tiny_parquet, tui_cache, tmp_path, monkeypatch):
+    """A view named ``[red]x`` was listed by ``v`` as a red ``x``: the name is the user's text."""
+    config = tmp_path / "config.yaml"
+    config.write_text('views:\n  - {name: "[red]x[/red] \\e]0;t", area: scanners}\n')  # \e: ESC in YAML
+    monkeypatch.setenv("SCANTUI_CONFIG", str(config))
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "v")
+        text = screen_text(app)
+        assert "[red]x[/red] \\x1b]0;t · scanners" in text and "\x1b" not in text, text
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
 def test_the_message_is_named_for_the_packets_view():
     assert TimeRangeChanged((D(2024, 3, 1), D(2024, 3, 2))).time_range == (D(2024, 3, 1), D(2024, 3, 2))
     assert TimeRangeChanged.bubble is False

@@ -9,6 +9,7 @@ import click
 
 from scantui.cli.output import message, print_json, print_mapping, write_out
 from scantui.cli.write_errors import writes
+from scantui.errors import shown_path
 from scantui.present import name_cell
 
 
@@ -240,7 +241,7 @@ def _info(paths, load_opts, fmt, telescope, rules_path=None):
         message(f"scantui: note: {NO_ENRICHMENT_NOTE}")
     size, origin = resolve_size(*telescope, summary["telescope_size_estimate"])
     summary["telescope_size"], summary["telescope_size_from"] = size, origin
-    summary["inputs"] = [{"path": str(f.path), "format": f.format} for f in dataset.inputs]
+    summary["inputs"] = [{"path": shown_path(f.path), "format": f.format} for f in dataset.inputs]  # "<stdin>"
     summary["skipped"] = dict(sorted(ws.rollup(task).skipped.items()))  # recorded by the build, also on a cache hit
     summary = _with_walk(summary, ws.rollup(task))
     if fmt == "json":
@@ -363,6 +364,10 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
 
     One line per step on stderr (built, reused, merged); the rollup's folder on stdout
     (with --follow, after each update).
+
+    The Unicorn session threshold (a session key needs more SYN probes than this; default 150) is
+    the config file's rollup: {unicorn_min_packets: N}, for this and every other command (another
+    value builds another rollup).
     """
     import time
 

@@ -26,8 +26,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from scantui.safetext import safe_line
 from scantui.tui.messages import TimeRangeChanged
+from scantui.tui.safe import line_content
 from scantui.tui.state import error_text
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class ViewListScreen(ModalScreen["SavedView | None"]):
             box.border_subtitle = "enter: open · escape: cancel"
             if not self.views:
                 yield Static("no saved views yet (w saves the current one)", markup=False)
-            yield OptionList(*[Option(safe_line(_describe(v)), id=str(i)) for i, v in enumerate(self.views)],
+            yield OptionList(*[Option(line_content(_describe(v)), id=str(i)) for i, v in enumerate(self.views)],
                              id="views-list")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -62,6 +62,11 @@ def lists_text(row: ScannerRow, limit: int = 4) -> str:
     return " · ".join(parts) + (f" (+{len(found) - limit} more)" if len(found) > limit else "")
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 port``, ``3 ports``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
     """A scanner row (``scantui scanners``) as facts: who, how much, when, with what, how."""
     def get(key: str) -> Any:
@@ -70,8 +75,9 @@ def scanner_facts(row: ScannerRow) -> list[tuple[str, Text | str]]:
     asn = f"AS{get('asn')} {safe_value(get('as_name') or '')}".rstrip() if get("asn") is not None else "no AS data"
     who = f"{ip_text(get('src'))} · {asn} · {safe_value(get('country') or NULL)}"
     org = f"org {safe_value(get('org') or NULL)} · category {safe_value(get('category') or NULL)} · host {safe_value(get('hostname') or NULL)}"
-    traffic = (f"{get('packets') or 0:,} packets · {get('ports') or 0:,} ports · {get('dsts') or 0:,} dsts · "
-               f"{get('days_active') or 0} days active")
+    traffic = " · ".join(_count(get(key) or 0, noun) for key, noun in
+                         (("packets", "packet"), ("ports", "port"), ("dsts", "dst"), ("days_active", "day")))
+    traffic += " active"
     seen = f"{time_text(get('first_seen'))} → {time_text(get('last_seen'))}" if get("first_seen") else NULL
     shares = " · ".join(f"{name} {percent_text(get(key))}" for name, key in
                         (("well-known", "well_known_share"), ("registered", "registered_share"), ("ephemeral", "ephemeral_share"))

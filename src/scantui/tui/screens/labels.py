@@ -41,6 +41,7 @@ from scantui.tui.screens.edit_group import ConfirmDeleteScreen, EditGroupScreen,
 from scantui.tui.screens.labels_details import group_details
 from scantui.tui.offthread import LatestMixin
 from scantui.tui.screens.labels_table import GROUP_COLUMNS, GroupTable, filtered_frame, groups_frame
+from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.table import VirtualTable
 
@@ -87,8 +88,7 @@ class LabelsScreen(LatestMixin, Screen):
         yield Header(icon="◉")
         with Horizontal(id="filter-row"):
             yield Label("/", id="filter-prompt")
-            yield Input(placeholder="filter: words, an IP (enter or escape back to the list)", id="filter",
-                        select_on_focus=False)
+            yield FilterInput(placeholder="filter: words, an IP (enter or escape back to the list)", id="filter")
         yield Static("opening the labels file…", id="labels-status", markup=False)
         with Horizontal(id="labels-body"):
             yield GroupTable(GROUP_COLUMNS, sort_key="id", descending=False, id="labels-table", empty_text=EMPTY_HINT)

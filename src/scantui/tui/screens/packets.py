@@ -35,6 +35,7 @@ from scantui.tui.member_notes import with_source_tags
 from scantui.tui.screens.packets_view import PACKET_COLUMNS, PacketsView, filter_term, packet_columns
 from scantui.tui.screens.filter_screen import FilterScreen
 from scantui.tui.state import error_text
+from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.paged_table import PAGE_ROWS, PagedTable
 
@@ -62,7 +63,8 @@ class PacketsScreen(FilterScreen):
             "packet's source (every packet of it shows the mark; - clears): l labels the marked sources, ctrl+s "
             "then writes only their packets.\n\n" + WHERE_HELP)
     DEFAULT_CSS = """
-    PacketsScreen #packets-status { height: 1; padding: 0 1; color: $text-muted; background: $surface; }
+    PacketsScreen #packets-status { height: 1; padding: 0 1; color: $text-muted; background: $surface;
+                                    text-wrap: nowrap; text-overflow: ellipsis; }
     PacketsScreen #packets-table { height: 1fr; }
     """
     BINDINGS = [
@@ -89,7 +91,7 @@ class PacketsScreen(FilterScreen):
         yield Header(icon="◉")
         with Horizontal(id="filter-row"):
             yield Label("/", id="filter-prompt")
-            yield Input(placeholder=PLACEHOLDER, id="filter", select_on_focus=False)
+            yield FilterInput(placeholder=PLACEHOLDER, id="filter")
         yield Static("reading the packets…", id="packets-status", markup=False)
         yield PagedTable(PACKET_COLUMNS, id="packets-table", empty_text="reading the packets…")
         yield KeysFooter()

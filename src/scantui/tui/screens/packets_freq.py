@@ -51,7 +51,8 @@ class FrequencyScreen(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="freq-box") as box:
-            box.border_title = line_content(f"{self.header}: {self.counts.height:,} values")
+            n = self.counts.height
+            box.border_title = line_content(f"{self.header}: {n:,} value{'' if n == 1 else 's'}")
             box.border_subtitle = "enter: add to the filter · escape: close"
             yield VirtualTable(FREQUENCY_COLUMNS, self.counts, sort_key="count", descending=True, id="freq-table",
                                empty_text="no values")

@@ -29,6 +29,7 @@ from scantui.tui.columns import SCANNER_TABLE_COLUMNS, scanner_display
 from scantui.analysis.query_help import QUERY_HELP
 from scantui.tui.screens.filter_screen import FilterScreen
 from scantui.tui.state import error_text
+from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
@@ -69,7 +70,7 @@ class ScannersScreen(FilterScreen):
         yield LoadingBar(id="loading")
         with Horizontal(id="filter-row"):
             yield Label("/", id="filter-prompt")
-            yield Input(placeholder=PLACEHOLDER, id="filter", select_on_focus=False)
+            yield FilterInput(placeholder=PLACEHOLDER, id="filter")
         yield Static("loading scanners…", id="scanner-status", markup=False)
         yield VirtualTable(SCANNER_TABLE_COLUMNS, sort_key="packets", descending=True, id="scanner-table",
                            empty_text="loading scanners…")

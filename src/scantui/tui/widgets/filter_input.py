@@ -1,0 +1,37 @@
+"""The query bar's field on the screens that filter a table: the footer says what enter and escape do there.
+
+Textual's ``Input`` hides its keys from the footer, and the footer kept the
+screen's ``/ Filter`` while typing (Textual does not know ``slash`` types
+``/``), so the footer said ``/ Filter`` where ``/`` types a slash. Escape runs
+the screen's ``leave_filter``, as the screen's own escape key did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.binding import Binding
+from textual.widgets import Input
+
+#: Keys that type a character Textual does not map back from the key's name (``key_to_character``).
+_TYPED = {"slash": "/", "minus": "-", "plus": "+", "at": "@", "backslash": "\\", "underscore": "_"}
+
+
+class FilterInput(Input):
+    """An ``Input`` whose footer says: enter applies, escape *escape* (the screen's ``leave_filter``)."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Apply", id="filter.apply"),
+        Binding("escape", "screen.leave_filter", "Back to table", id="filter.leave"),
+    ]
+
+    def __init__(self, *args: Any, escape: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("select_on_focus", False)
+        super().__init__(*args, **kwargs)
+        if escape is not None:  # what escape does on this screen, where it is not "Back to table"
+            self._bindings.key_to_bindings["escape"] = [Binding("escape", "screen.leave_filter", escape,
+                                                                id="filter.leave")]
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Also the keys Textual cannot name a character for (``/``): typed here, so not in the footer."""
+        return super().check_consume_key(key, character or _TYPED.get(key))
