@@ -1739,7 +1739,7 @@ def _port_counts(ports: pl.DataFrame) -> pl.DataFrame:
     at = _starts(src_kind)
 
     def count(mask: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(mask.astype(np.uint32), at)
+        return np.add.reduceat(mask.astype(np.uint32), at, dtype=np.uint32)
 
     return pl.DataFrame({
         "_k": src_kind[at], "ports": np.diff(np.append(at, len(keys))).astype(np.uint32),
