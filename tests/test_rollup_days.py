@@ -945,6 +945,9 @@ def test_distinct_pairs_from_packed_keys_equal_unique_then_sorted(tmp_path):
         assert_frame_equal(got, reference(lo, hi))
         assert got.height > 0 and got.schema == rd.PAIRS_SCHEMA
     assert (0xFFFFFFFF - 0).bit_length() + rd._PAIR_LOW_BITS > 64  # the last range above took the wide path
+    empty = rd.distinct_pairs(files, 0x0B000000, 0x0B00FFFF)  # no source in the range
+    assert empty.height == 0
+    assert_frame_equal(empty, reference(0x0B000000, 0x0B00FFFF))
     with_null = tmp_path / "null.parquet"
     pl.DataFrame({"src": [0x0A000001, 0x0A000001], "kind": ["udp", "udp"], "dst": [None, 5]},
                  schema=dict(rd.PAIRS_SCHEMA)).write_parquet(with_null)
@@ -954,6 +957,73 @@ def test_distinct_pairs_from_packed_keys_equal_unique_then_sorted(tmp_path):
     one = tmp_path / "one-day.parquet"  # a day state's pairs: distinct and sorted, read as they are
     reference(0, 2**32 - 1, files[:1]).write_parquet(one, row_group_size=500)
     assert_frame_equal(rd.distinct_pairs([str(one)], 0x0A010000, 0x0A01FFFF), reference(0x0A010000, 0x0A01FFFF, files[:1]))
+
+
+def test_partials_of_one_sensor_with_a_null_count_take_the_group_bys(tmp_path):
+    """One sensor's partials come from one sort of the rows (``_sorted_partials``) unless a summed column holds a
+    null (the group-bys skip it, a reduction would not): then the packed group-bys, with the rows of the plain ones."""
+    days = []
+    for i, tool in enumerate([[1, 2, 3], [None, 4, 5]]):
+        day = DAY1 + dt.timedelta(days=i)
+        rows = pl.DataFrame({"sensor": ["tel-1"] * 3, "src": [7, 7, 9], "proto": [6, 6, 17], "dport": [22, 80, 53],
+                             "kind": ["probe", "probe", "udp"], "packets": [5, 6, 7], "dsts": [1, 2, 3],
+                             "first_ts": [dt.datetime.combine(day, dt.time(1), tzinfo=UTC)] * 3,
+                             "last_ts": [dt.datetime.combine(day, dt.time(2), tzinfo=UTC)] * 3,
+                             **{c: tool if c == "tool_zmap" else [0, 0, 1] for c in ru.TOOL_COLUMNS}},
+                            schema={c: t for c, t in ru.PORT_DAY_SCHEMA.items() if c != "day"})
+        path = tmp_path / f"{day}.parquet"
+        rows.write_parquet(path)
+        days.append(rd.DayFiles(day, tmp_path, path))
+    everything = pl.col("src").is_between(0, 0xFFFFFFFF)
+    for few in (days[:1], days):  # the first: no null (sorted path); both: a null tool count
+        mine = rd._day_partials(few, everything)
+        assert mine.ordered
+        mine = pl.collect_all(list(mine))
+        rows = pl.concat([pl.read_parquet(d.port_day).with_columns(pl.lit(d.day).alias("day")) for d in few])
+        theirs = pl.collect_all(list(rd._plain_partials(rows.lazy())))
+        for table, a, b in zip((rd.BASE, rd.PORTS, rd.PORT_SCANS, rd.SRC_DAYS), mine, theirs):
+            assert_frame_equal(a, rd._key_sorted(b, rd._ORDER[table]))
+    assert mine[0].filter(pl.col("src") == 7)["tool_zmap"].to_list() == [7]  # 1 + 2 + (null) + 4
+    assert mine[0].filter(pl.col("src") == 7)["days"].to_list() == [2]
+
+
+def test_port_counts_and_top_port_order_by_packed_keys_equal_the_column_group_bys(tmp_path):
+    """The profile's port counts (numpy-sorted packed keys) and the top ports' order (one UInt128 key) equal the
+    group-by and five-column sort they replace: ports at each class boundary and null, a null proto, packets 0 and
+    2^64 - 1, ties broken by port then proto, sources 0 and 2^32 - 1; a null source takes the column path."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    ports = pl.DataFrame({
+        "src": pl.Series(rng.choice([0, 5, 0xFFFFFFFF], n), dtype=pl.UInt32),
+        "kind": pl.Series(rng.choice(list(ru.KINDS), n), dtype=ru.KIND_DTYPE),
+        "sensor": pl.Series(rng.choice(["a", "b"], n), dtype=pl.String),
+        "proto": pl.Series([None if v == 0 else int(v) for v in rng.choice([0, 6, 17], n)], dtype=pl.UInt8),
+        "dport": pl.Series([None if v < 0 else int(v) for v in rng.choice([-1, 0, 1023, 1024, 49151, 49152, 65535], n)],
+                           dtype=pl.UInt16),
+    }).unique(["src", "kind", "sensor", "proto", "dport"], keep="first", maintain_order=True)
+    port = pl.col("dport")
+
+    def counts_by_columns(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.filter(port.is_not_null()).select("src", "kind", "dport").unique().group_by("src", "kind").agg(
+            pl.len().cast(pl.UInt32).alias("ports"), (port <= 1023).sum().cast(pl.UInt32).alias("ports_well_known"),
+            ((port > 1023) & (port <= 49151)).sum().cast(pl.UInt32).alias("ports_registered"),
+            (port > 49151).sum().cast(pl.UInt32).alias("ports_ephemeral"))
+
+    with_null = pl.concat([ports, ports.head(3).with_columns(pl.lit(None, pl.UInt32).alias("src"))])
+    for frame in (ports, with_null):
+        mine, theirs = rd._port_counts(frame), counts_by_columns(frame)
+        assert mine.schema == theirs.schema and mine.height > 0
+        assert_frame_equal(mine.sort(pl.all(), nulls_last=True), theirs.sort(pl.all(), nulls_last=True))
+    assert rd._port_counts(ports.filter(port.is_null())).height == 0
+
+    scans = ports.drop("sensor").unique(maintain_order=True).with_columns(
+        pl.Series(np.array([0, 3, 3, 9, 2**64 - 1], dtype=np.uint64)[rng.integers(0, 5, ports.drop("sensor").unique().height)])
+        .alias("packets"))
+    for frame in (scans, pl.concat([scans, scans.head(2).with_columns(pl.lit(None, pl.UInt32).alias("src"))])):
+        mine = rd._top_sorted(frame.lazy(), frame).collect()
+        theirs = frame.sort(["src", "kind", "packets", "dport", "proto"], descending=[False, False, True, False, False])
+        assert_frame_equal(mine, theirs)
+    assert scans.group_by("src", "kind", "packets").len()["len"].max() > 1  # ties on packets
 
 
 @pytest.mark.parametrize("sensors", [["tel-1"], [None], ["s2", None, "s1"], [f"s{i}" for i in range(8)]])

@@ -1173,19 +1173,26 @@ def _day_partials(days: Sequence[DayFiles], where: pl.Expr, *, collect: bool = F
     groups outside the range skipped by statistics) and grouped in memory once: a group-by per day and
     file, folded after, cost ~8x as much (each of thousands of small scans has a fixed cost).
     *collect*: the partials are computed now and the rows dropped (one of several runs of days).
-    Grouped by packed keys where the rows allow (:func:`_packed_partials`: then ``ordered``)."""
+    Grouped by packed keys where the rows allow (:func:`_packed_partials`; rows of one sensor reduced in one
+    sort, :func:`_sorted_partials`: then ``ordered``)."""
     paths = [str(d.port_day) for d in days]
     file_day = dict(zip(paths, [d.day for d in days]))
-    rows = (pl.scan_parquet(paths, include_file_paths="_file", glob=False).filter(where)
-            .with_columns(pl.col("_file").replace_strict(file_day, return_dtype=pl.Date()).alias("day")).drop("_file")
-            .collect())
+    # a scan per file with its day as a literal, collected together: ~20 % less CPU than one scan's file-path
+    # column mapped to days, the same rows in the same order
+    rows = (pl.concat(pl.collect_all([pl.scan_parquet(f, glob=False).filter(where).with_columns(pl.lit(day, pl.Date()).alias("day"))
+                                      for f, day in file_day.items()]), rechunk=False) if days
+            else pl.DataFrame(schema=ru.PORT_DAY_SCHEMA))
     names = rows["sensor"].unique()
     sensors = sorted(names.drop_nulls().to_list())
     span = (max(file_day.values()) - min(file_day.values())).days if days else 0
     packs = (bool(days) and span < 1 << _DAY_BITS and len(sensors) <= _PACKED_SENSORS
              and rows["src"].null_count() == 0 and rows["kind"].null_count() == 0)
-    out = (_packed_partials(rows.lazy(), min(file_day.values()), sensors, len(names) <= 1) if packs
-           else _plain_partials(rows.lazy()))
+    if packs and len(names) <= 1 and rows.height and not any(rows[c].null_count() for c in _SUMMED):
+        out = [f.lazy() for f in _sorted_partials(rows, min(file_day.values()), sensors)]
+    elif packs:
+        out = _packed_partials(rows.lazy(), min(file_day.values()), sensors, len(names) <= 1)
+    else:
+        out = _plain_partials(rows.lazy())
     if collect:
         out = [f.lazy() for f in pl.collect_all(out)]
     parts = _Partials(out)
@@ -1292,6 +1299,66 @@ def _packed_partials(rows: pl.LazyFrame, first: dt.date, sensors: Sequence[str],
                         .cast(pl.Date).alias("day")))
     return (base.select(BASE_SCHEMA.names()), ports.select(PORTS_SCHEMA.names()),
             scans.select(PORT_SCANS_SCHEMA.names()), src_days.cast(dict(SRC_DAYS_SCHEMA)))
+
+
+#: The ``port_day`` columns :func:`_sorted_partials` reduces (none may hold a null there: the group-bys skip them).
+_SUMMED = ("day", "packets", "dsts", "first_ts", "last_ts", *ru.TOOL_COLUMNS)
+
+
+def _starts(keys: np.ndarray) -> np.ndarray:
+    """The index of the first row of each run of equal *keys* (sorted, at least one)."""
+    return np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+
+
+def _sorted_partials(rows: pl.DataFrame, first: dt.date, sensors: Sequence[str]
+                     ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """:func:`_packed_partials` of *rows* of one sensor (or none), at least one, with no null in :data:`_SUMMED`:
+    the rows ordered once by their port key, whose leading bits are the port scan's and the (src, kind)'s
+    keys, so each table's groups are runs of that one order, reduced in place (``np.ufunc.reduceat``)
+    instead of four hash group-bys and four sorts of their results (``benchmarks/RESULTS.md``, "Session
+    15", wt-merge15). The same rows in the same order: a port scan's day is one row with one sensor, sums
+    and extrema do not depend on the order of a run's rows, and the days of a (src, kind) are its distinct
+    (key, day) pairs. numpy sorts one integer column several times faster than polars here (SIMD sorts)."""
+    u64 = np.uint64
+    keys = rows.select(_port_key(sensors)).to_series().to_numpy()
+    order = np.argsort(keys)
+    keys = keys[order]
+    n = len(keys)
+
+    def column(name: str) -> np.ndarray:
+        return rows[name].to_physical().to_numpy()[order]
+
+    def counts(starts: np.ndarray, total: int) -> np.ndarray:
+        return np.diff(np.append(starts, total)).astype(np.uint32)
+
+    day, packets = column("day"), column("packets").astype(u64)
+    k = pl.col("_k")
+    at = _starts(keys)
+    ports = (pl.DataFrame({"_k": keys[at], "scans": counts(at, n), "d0": np.minimum.reduceat(day, at),
+                           "d1": np.maximum.reduceat(day, at)})
+             .with_columns(pl.col("d0", "d1").cast(pl.Date), *_unpack(k, sensors)).select(PORTS_SCHEMA.names()))
+    scan_keys = keys >> u64(_SENSOR_BITS)
+    at = _starts(scan_keys)
+    scans = (pl.DataFrame({"_k": scan_keys[at] << u64(_SENSOR_BITS), "packets": np.add.reduceat(packets, at),
+                           "scans": counts(at, n), "dsts": np.maximum.reduceat(column("dsts"), at)})
+             .with_columns(*_unpack(k, sensors)).select(PORT_SCANS_SCHEMA.names()))
+    src_kind = keys >> u64(_PORT_BITS)
+    offset = (day - np.int32((first - dt.date(1970, 1, 1)).days)).astype(u64)
+    day_keys = np.sort((src_kind << u64(_DAY_BITS)) + offset)  # (src, kind, day)
+    day_keys = day_keys[_starts(day_keys)]
+    at_days = _starts(day_keys >> u64(_DAY_BITS))
+    at = _starts(src_kind)
+    base = pl.DataFrame({
+        "_k": src_kind[at], "packets": np.add.reduceat(packets, at),
+        "first_ts": np.minimum.reduceat(column("first_ts"), at), "last_ts": np.maximum.reduceat(column("last_ts"), at),
+        **{c: np.add.reduceat(column(c).astype(np.int64), at) for c in ru.TOOL_COLUMNS},
+        "days": counts(at_days, len(day_keys))})
+    base = base.with_columns(pl.col("first_ts", "last_ts").cast(ru.TS_DTYPE), *_unpack(k),
+                             pl.lit(0, pl.UInt64()).alias("dsts")).select(BASE_SCHEMA.names())
+    src_days = pl.DataFrame({"_k": day_keys}).select(
+        *_unpack(k // pl.lit(1 << _DAY_BITS, _U64)),
+        (pl.lit(first).cast(pl.Int32) + (k % pl.lit(1 << _DAY_BITS, _U64)).cast(pl.Int32)).cast(pl.Date).alias("day"))
+    return base, ports, scans, src_days.cast(dict(SRC_DAYS_SCHEMA))
 
 
 def _tool_sums(port_day: Path, sign: int, where: pl.Expr) -> pl.LazyFrame:
@@ -1498,7 +1565,8 @@ def distinct_pairs(files: Sequence[str], lo: int, hi: int) -> pl.DataFrame:
     Each pair is one ``UInt64`` (the source less *lo*, above the kind's index, above the destination), sorted
     and kept where it differs from the one before: one sort of one integer column, where a three-column
     ``unique`` and then a sort of the distinct rows cost about twice as much (84 days' pairs of one range:
-    ``benchmarks/RESULTS.md``, "Session 11", wt-merge11). A range too wide for the key, or a null, takes
+    ``benchmarks/RESULTS.md``, "Session 11", wt-merge11); numpy's sort of it, ~4x cheaper than polars'
+    ("Session 15", wt-merge15). A range too wide for the key, or a null, takes
     that path instead (the same rows). Each file must hold distinct pairs (a day state's ``src_dsts``)."""
     lf = pl.scan_parquet(list(files), schema=PAIRS_SCHEMA, glob=False).filter(pl.col("src").is_between(lo, hi))
     if len(files) == 1:  # one day's pairs (an extension by a day): distinct and sorted already (build_day_state)
@@ -1510,14 +1578,13 @@ def distinct_pairs(files: Sequence[str], lo: int, hi: int) -> pl.DataFrame:
         key = ((pl.col("src").cast(u64) - pl.lit(lo, u64)) * high + pl.col("kind").to_physical().cast(u64) * low
                + pl.col("dst").cast(u64))  # null when any column is
         k = pl.col("k")
-        keys = lf.select(key.alias("k")).sort("k").filter((k != k.shift(1)).fill_null(True))
-        kinds = pl.lit(pl.Series(ru.KINDS, dtype=ru.KIND_DTYPE))
-        out = keys.select((k // high + pl.lit(lo, u64)).cast(pl.UInt32).alias("src"),
-                          kinds.gather(k // low % pl.lit(1 << _KIND_BITS, u64)).alias("kind"),
-                          (k % low).cast(pl.UInt32).alias("dst"),
-                          k.is_null().alias("_null")).collect()
-        if not out["_null"].any():
-            return out.drop("_null")
+        keys = lf.select(key.alias("k")).collect().to_series()
+        if not keys.null_count():  # sorted by numpy (a SIMD sort: ~4x cheaper than polars' here), kept where it changes
+            keys = np.sort(keys.to_numpy())
+            kinds = pl.lit(pl.Series(ru.KINDS, dtype=ru.KIND_DTYPE))
+            return pl.DataFrame({"k": keys[_starts(keys)] if len(keys) else keys}).select(
+                (k // high + pl.lit(lo, u64)).cast(pl.UInt32).alias("src"),
+                kinds.gather(k // low % pl.lit(1 << _KIND_BITS, u64)).alias("kind"), (k % low).cast(pl.UInt32).alias("dst"))
     return sort_by(lf.unique().collect(engine="streaming"), pairs)
 
 
@@ -1628,19 +1695,12 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
 
     touched = None if previous is None else previous[1]
     old_totals = old_profile = None
-    port = pl.col("dport")
     if previous is None:
         if tables:
             ports, scans = tables[PORTS], tables[PORT_SCANS]
         else:
             ports, scans = pl.collect_all([folded(PORTS), folded(PORT_SCANS)])
-        port_counts = (ports.lazy().filter(port.is_not_null()).select("src", "kind", "dport").unique()
-                       .group_by("src", "kind").agg(
-                           pl.len().cast(pl.UInt32).alias("ports"),
-                           (port <= bh.WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[0]),
-                           ((port > bh.WELL_KNOWN_MAX) & (port <= bh.REGISTERED_MAX)).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[1]),
-                           (port > bh.REGISTERED_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[2]),
-                       ).collect())
+        port_counts = _port_counts(ports)
     else:
         folder, _touched, same_window = previous
         # read once: the untouched sources' rows are kept, the touched ones' updated (its ``ports`` are src_totals')
@@ -1699,8 +1759,8 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     else:
         coverage = coverage_all.lazy()
     item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
-    top = (per_port.sort([*keys, "packets", "dport", "proto"], descending=[False, False, True, False, False])
-           .group_by(keys, maintain_order=True).agg(item.head(bh.TOP_PORTS).alias("top_ports")))
+    top = (_top_sorted(per_port, scans).group_by(keys, maintain_order=True)
+           .agg(item.head(bh.TOP_PORTS).alias("top_ports")))
     fresh = volume if previous is None else volume.join(previous[1].lazy(), on=keys, how="semi")
     sched = _schedules(src_days, first_day, n_days).lazy()
     joined = [_join_parts([fresh, port_counts.lazy(), intervals, coverage, top, sched])]
@@ -1713,6 +1773,50 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     # each sorted by (src, kind) here, one range's rows (cheaper than the sort of every range's at the end)
     return (sort_by(totals, keys, nulls_last=True),
             sort_by(pl.concat([pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA), *out]), keys, nulls_last=True))
+
+
+def _port_counts(ports: pl.DataFrame) -> pl.DataFrame:
+    """Per (src, kind) of folded :data:`PORTS` rows: its distinct ports (not null) and how many are of each class.
+    Where no source or kind is null, each (src, kind, dport) is one ``UInt64`` sorted by numpy and kept where it
+    changes, its runs counted (~4x cheaper than a three-column ``unique`` and a group-by); rows in key order
+    (the group-by's are in hash order: the caller joins them by key)."""
+    port = pl.col("dport")
+    rows = ports.filter(port.is_not_null())
+    if ports["src"].null_count() or ports["kind"].null_count() or not rows.height:
+        return (rows.lazy().select("src", "kind", "dport").unique().group_by("src", "kind").agg(
+            pl.len().cast(pl.UInt32).alias("ports"),
+            (port <= bh.WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[0]),
+            ((port > bh.WELL_KNOWN_MAX) & (port <= bh.REGISTERED_MAX)).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[1]),
+            (port > bh.REGISTERED_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[2])).collect())
+    keys = np.sort(rows.select(_src_kind_key() * pl.lit(1 << 16, _U64) + port.cast(_U64)).to_series().to_numpy())
+    keys = keys[_starts(keys)]
+    dport = keys & np.uint64(0xFFFF)
+    src_kind = keys >> np.uint64(16)
+    at = _starts(src_kind)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(mask.astype(np.uint32), at, dtype=np.uint32)
+
+    return pl.DataFrame({
+        "_k": src_kind[at], "ports": np.diff(np.append(at, len(keys))).astype(np.uint32),
+        bh.PORT_CLASS_COUNTS[0]: count(dport <= bh.WELL_KNOWN_MAX),
+        bh.PORT_CLASS_COUNTS[1]: count((dport > bh.WELL_KNOWN_MAX) & (dport <= bh.REGISTERED_MAX)),
+        bh.PORT_CLASS_COUNTS[2]: count(dport > bh.REGISTERED_MAX),
+    }).select(*_unpack(pl.col("_k")), "ports", *bh.PORT_CLASS_COUNTS)
+
+
+def _top_sorted(per_port: pl.LazyFrame, scans: pl.DataFrame) -> pl.LazyFrame:
+    """*per_port* (the frame of *scans*: one row per (src, kind, proto, dport)) in the top ports' order: (src,
+    kind), packets descending, then dport and proto (nulls first). As one ``UInt128`` key where no source or
+    kind is null (35 + 64 + 17 + 9 bits: one integer sorted, ~20 % less CPU than five columns; the key is
+    unique, so the order is the same)."""
+    if scans["src"].null_count() or scans["kind"].null_count():
+        return per_port.sort(["src", "kind", "packets", "dport", "proto"], descending=[False, False, True, False, False])
+    u128 = pl.UInt128()
+    key = _src_kind_key().cast(u128) * pl.lit(1 << 64, u128) + pl.lit((1 << 64) - 1, u128) - pl.col("packets").cast(u128)
+    for value, bits in ((pl.col("dport"), _DPORT_BITS), (pl.col("proto"), _PROTO_BITS)):
+        key = key * pl.lit(1 << bits, u128) + _slot(value).cast(u128)
+    return per_port.sort(key)
 
 
 def _schedules(src_days: pl.DataFrame, first_day: dt.date | None, n_days: int) -> pl.DataFrame:
