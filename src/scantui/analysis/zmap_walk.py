@@ -33,9 +33,15 @@ multi-port element packs the port in its low bits, in an order the telescope can
 subshards fewer than about M / TIGHT (else hits of other subshards are as near as a thread's
 own); ZMap <= 3.x draws a full-size g, found here only in groups small enough to try every root
 (e.g. 2.1.1 over a /16 or less). Forks that keep ZMap's iterator match too: "ZMap-family walk".
+
+The parts live beside it: :mod:`~scantui.analysis.zmap_group` (the groups, their arithmetic and discrete
+logs, the candidate generators), :mod:`~scantui.analysis.zmap_targets` (step 1's hypothesis and index
+map), :mod:`~scantui.analysis.zmap_link_rules` (the parameters, links and counts of steps 3-4) and
+:mod:`~scantui.analysis.zmap_pretest` (:func:`may_match`: a source no candidate can match, dropped early).
 """
 
 from __future__ import annotations
+
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -50,6 +56,7 @@ from scantui.analysis.zmap_link_rules import (
 )
 from scantui.analysis.zmap_pretest import may_match
 from scantui.analysis.zmap_targets import Hypothesis, _intervals, group_prime, index_map
+
 
 # -- the test -----------------------------------------------------------------------------------
 
