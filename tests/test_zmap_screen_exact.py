@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from scantui.analysis import zmap_rollup as zr
+from scantui.analysis import zmap_group, zmap_link_rules, zmap_pretest
 from scantui.analysis import zmap_walk as zw
 from scantui.sample import zmap_walk as sim
 
@@ -36,12 +37,12 @@ def _old_match_pairs(groups: pl.DataFrame, telescope, day=None) -> pl.DataFrame:
 
 def _old_first_verdict(e: np.ndarray, p: int, limit: float, need: int) -> bool:
     """may_match up to its marks (session 10's code): False where it returns False there, else True."""
-    if len(e) < 2 or not zw._odd_inverses(p):
+    if len(e) < 2 or not zmap_pretest._odd_inverses(p):
         return True
     n, h = p - 1, len(e)
     bits = n.bit_length() - 1
     top = min(math.ceil(limit) - 1, n - 1)
-    k, j = zw._link_pairs(h)
+    k, j = zmap_link_rules._link_pairs(h)
     e = e.astype(np.int64)
     delta = (e[k] - e[k - j]) % n
     if not delta.all():
@@ -53,7 +54,7 @@ def _old_first_verdict(e: np.ndarray, p: int, limit: float, need: int) -> bool:
         inv *= np.uint64(2) - u * inv
     inv = (inv & np.uint64(n - 1)).astype(np.int64)
     levels = [(lv, np.flatnonzero(a == lv)) for lv in range(bits) if (1 << lv) <= top]
-    if sum((((top >> lv) + 1) // 2 << lv) * len(sel) for lv, sel in levels) > zw.SPARSE_MAX:
+    if sum((((top >> lv) + 1) // 2 << lv) * len(sel) for lv, sel in levels) > zmap_pretest.SPARSE_MAX:
         return True
     cs = []
     for lv, sel in levels:
@@ -81,7 +82,7 @@ def _walk_rows(rng, p: int, count: int) -> np.ndarray:
 
 
 def test_may_match_many_equals_the_first_verdict_row_by_row(monkeypatch):
-    monkeypatch.setattr(zw, "DENSE_OVER", float("inf"))  # every row screened, however dense
+    monkeypatch.setattr(zmap_pretest, "DENSE_OVER", float("inf"))  # every row screened, however dense
     rng = np.random.default_rng(5)
     seen = {True: 0, False: 0}
     for p in (257, 65537):
@@ -91,23 +92,23 @@ def test_may_match_many_equals_the_first_verdict_row_by_row(monkeypatch):
             rand[:3, 5] = rand[:3, 4]  # a zero delta: True at once
             e = np.concatenate([rand, _walk_rows(rng, p, 20)])
             need = rng.choice([0, 1, 2, 3, 4, 6, 9], len(e))
-            got = zw.may_match_many(e.astype(np.uint64), p, np.full(len(e), limit), need)
+            got = zmap_pretest.may_match_many(e.astype(np.uint64), p, np.full(len(e), limit), need)
             want = [_old_first_verdict(row.astype(np.uint64), p, limit, int(nd)) for row, nd in zip(e, need)]
             assert got.tolist() == want, (p, limit)
             for v in want:
                 seen[v] += 1
     mixed = np.concatenate([rng.integers(0, 65536, (30, 32)), _walk_rows(rng, 65537, 10)])
     limits, need = rng.choice([2.0, 10.744, 21.5], len(mixed)), rng.choice([3, 4, 5], len(mixed))  # rows of several kinds at once
-    got = zw.may_match_many(mixed, 65537, limits, need)
+    got = zmap_pretest.may_match_many(mixed, 65537, limits, need)
     assert got.tolist() == [_old_first_verdict(r.astype(np.uint64), 65537, lm, int(nd)) for r, lm, nd in zip(mixed, limits, need)]
     assert seen[True] > 50 and seen[False] > 50
     monkeypatch.undo()  # rows of a dense kind are left to may_match (True): never a False it would not give
     e = np.concatenate([rng.integers(0, 65536, (30, 32)), _walk_rows(rng, 65537, 10)])
-    assert zw.may_match_many(e, 65537, np.full(40, 300.0), np.full(40, 4)).all()
+    assert zmap_pretest.may_match_many(e, 65537, np.full(40, 300.0), np.full(40, 4)).all()
     for limit, nd in ((10.744, 4), (40.0, 5), (80.0, 5), (80.0, 7)):
-        got = zw.may_match_many(e, 65537, np.full(40, limit), np.full(40, nd))
+        got = zmap_pretest.may_match_many(e, 65537, np.full(40, limit), np.full(40, nd))
         assert all(g or not _old_first_verdict(r.astype(np.uint64), 65537, limit, nd) for g, r in zip(got, e))
-    assert zw.may_match_many(np.zeros((4, 32), np.int64), zw.GROUPS and 4294967311, np.ones(4), np.ones(4)).all()
+    assert zmap_pretest.may_match_many(np.zeros((4, 32), np.int64), zmap_group.GROUPS and 4294967311, np.ones(4), np.ones(4)).all()
 
 
 def _groups(rng) -> pl.DataFrame:

@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scantui.analysis import zmap_walk as zd
+from scantui.analysis.zmap_group import GROUPS
+from scantui.analysis.zmap_targets import IndexMap
 from scantui.sample import zmap_walk as zw
 
 P32 = 2**32 + 15
@@ -23,11 +25,11 @@ def _range(cidr: str) -> list[tuple[int, int]]:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.sampled_from(sorted(zd.GROUPS)), st.lists(st.integers(min_value=1, max_value=2**40), min_size=1, max_size=20))
+@given(st.sampled_from(sorted(GROUPS)), st.lists(st.integers(min_value=1, max_value=2**40), min_size=1, max_size=20))
 def test_pohlig_hellman_matches_pow(p, xs):
     xs = [x % (p - 1) + 1 for x in xs]
     logs = zd.dlog(p)(np.array(xs, dtype=np.uint64))
-    root = zd.GROUPS[p][0]
+    root = GROUPS[p][0]
     assert [pow(root, int(k), p) for k in logs] == xs
     assert all(int(k) < p - 1 for k in logs)
 
@@ -54,7 +56,7 @@ def test_generator_count_and_inverses():
 ])
 def test_index_map_inverts_the_simulator(allow, block, radix):
     allowed = zw.Allowed(allow, block, radix)
-    imap = zd.IndexMap(zd.Hypothesis(allow, block, radix))
+    imap = IndexMap(zd.Hypothesis(allow, block, radix))
     assert imap.count == allowed.count
     rng = np.random.default_rng(1)
     idx = np.concatenate([rng.integers(0, allowed.count, 5000), [0, allowed.count - 1]]).astype(np.uint64)

@@ -5,8 +5,8 @@ nearest earlier one of the last ``window`` on g's cycle) hold ``need_tight`` tig
 consistent ones (tight, with steps per second inside one (1 +- tol) band). Through a big telescope stage 1
 leaves a few candidates; through a tiny one (a honeypot, a /26, a day of 71 distinct destinations) a link
 is tight for most g (the tight distance is a seventh of the cycle), stage 1 keeps all 1.1 M, and this
-stage decides alone. It gives the same answer as :func:`~scantui.analysis.zmap_walk._links` plus
-:func:`~scantui.analysis.zmap_walk._consistent` on every candidate, with less work:
+stage decides alone. It gives the same answer as :func:`~scantui.analysis.zmap_link_rules._links` plus
+:func:`~scantui.analysis.zmap_link_rules._consistent` on every candidate, with less work:
 
 - one link per hit: the nearest earlier hit and its lag as one packed integer per (hit, candidate):
   ``distance << 5 | lag`` (distances below 2**33, up to 32 hits), the smallest distance, the smallest

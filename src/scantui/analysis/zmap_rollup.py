@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from scantui.analysis import zmap_group, zmap_link_rules, zmap_pretest
 from scantui.analysis import zmap_walk as zw
 from scantui.analysis.fingerprints import ZMAP_IP_ID, scan_candidate
 from scantui.analysis.sort_keys import sort_by
@@ -79,7 +80,7 @@ def generator_class(g: int, prime: int) -> int:
     """The smallest of g * z mod *prime* over the roots of unity z of order dividing gcd(:data:`AMBIGUITY`, prime - 1)."""
     n = prime - 1
     d = math.gcd(AMBIGUITY, n)
-    z = pow(zw.GROUPS[prime][0], n // d, prime) if prime in zw.GROUPS else 1
+    z = pow(zmap_group.GROUPS[prime][0], n // d, prime) if prime in zmap_group.GROUPS else 1
     return min(g * pow(z, j, prime) % prime for j in range(d))
 
 
@@ -210,7 +211,7 @@ def span_screen(dst: np.ndarray, bounds: np.ndarray, telescope: Sequence[tuple[i
     rows, first, lo, bits = rows[narrow], first[narrow], lo[narrow], bits[narrow]
     count = np.int64(1) << bits  # the prefix's addresses: its index map's count (one allowed CIDR)
     floor = np.int64(1) << np.frexp((count - 1).astype(np.float64))[1].astype(np.int64)  # group_prime's, version 4
-    prime = np.array([min(p for p in zw.GROUPS if p > f) for f in floor.tolist()], dtype=np.int64)
+    prime = np.array([min(p for p in zmap_group.GROUPS if p > f) for f in floor.tolist()], dtype=np.int64)
     m_tele = np.minimum(telescope, count)
     base = lo >> bits << bits
     hits = dst[first[:, None] + np.arange(h)[None, :]] - base[:, None]  # the first h hits' indexes
@@ -218,12 +219,12 @@ def span_screen(dst: np.ndarray, bounds: np.ndarray, telescope: Sequence[tuple[i
         at = np.flatnonzero((prime == p) & (m_tele > 0))
         n_cand = len(zw.candidates(p).generators)
         need = np.empty(len(at), dtype=np.int64)
-        links = len(zw._link_pairs(h)[0])
+        links = len(zmap_link_rules._link_pairs(h)[0])
         for m in np.unique(m_tele[at]).tolist():
             p0 = zw.WINDOW * zw.TIGHT / m
             nd = min(zw._needed(h - 1, p0, n_cand, 1.0), zw._needed(h - 1, p0, n_cand, 2 * zw.SLOPE_TOL))
             need[m_tele[at] == m] = nd
-            if nd <= h - 1 and zw.dense(links, min(math.ceil(zw.TIGHT * (p - 1) / m) - 1, p - 2), p - 1, nd):
+            if nd <= h - 1 and zmap_pretest.dense(links, min(math.ceil(zw.TIGHT * (p - 1) / m) - 1, p - 2), p - 1, nd):
                 out[rows[at[m_tele[at] == m]]] = True  # left to may_match: its logs not taken here
                 need[m_tele[at] == m] = h
         at, need = at[need <= h - 1], need[need <= h - 1]
@@ -231,7 +232,7 @@ def span_screen(dst: np.ndarray, bounds: np.ndarray, telescope: Sequence[tuple[i
             continue
         e = zw.dlog(p)((hits[at] + 1).astype(np.uint64))
         limit = zw.TIGHT * (p - 1) / m_tele[at].astype(np.float64)
-        out[rows[at]] = zw.may_match_many(e, p, limit, need)
+        out[rows[at]] = zmap_pretest.may_match_many(e, p, limit, need)
     return out
 
 

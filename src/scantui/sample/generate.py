@@ -20,7 +20,8 @@ import polars as pl
 from ..fsutil import atomic_path, write_bytes_atomic
 from ..io.schema import CANONICAL, ENRICHMENT, TS_DTYPE
 from .fingerprints import COLUMNS, Packets, classify_probes, rule_overlaps, scrub_accidental
-from .scenario import SENSOR, Scenario
+from .scenario import Scenario
+from .scenario_layout import SENSOR
 from .truth import build_truth
 
 DEFAULT_SEED = 7

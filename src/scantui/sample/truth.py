@@ -67,7 +67,8 @@ import numpy as np
 
 from .actors import DAY_US
 from .fingerprints import ACK, NMAP_OS_SIGNATURES, RST, SYN, TOOLS, UNICORN_MIN_PACKETS, is_probe
-from .scenario import FULL_RANGE_MIN, SENSOR, TELESCOPE_CIDR, Scenario, iso, range_class
+from .scenario import Scenario
+from .scenario_layout import FULL_RANGE_MIN, SENSOR, TELESCOPE_CIDR, iso, range_class
 
 VERSION = 1
 
