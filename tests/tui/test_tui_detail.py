@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import time
 
 import numpy as np
 import polars as pl
@@ -161,11 +160,9 @@ def test_330_rows_render_only_the_visible_lines(monkeypatch):
         visible = strips.scrollable_content_region.height - PINNED
         assert 0 < len(calls) <= 2 * visible  # at most a repaint after the re-binning
         calls.clear()
-        began = time.perf_counter()
         await pilot.press("end")
         await pilot.pause()
-        assert time.perf_counter() - began < 1.0
-        assert strips.cursor_row == 329 and len(calls) <= visible
+        assert strips.cursor_row == 329 and 0 < len(calls) <= visible  # the rows now on screen, not all 330
         assert "10.0.1.74" in screen_text(app)  # 10.0.0.1 + 329
         await pilot.press("pageup", "up", "k", "home")
         await pilot.pause()
