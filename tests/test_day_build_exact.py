@@ -13,11 +13,14 @@ from polars.testing import assert_frame_equal
 
 from canonical import make_canonical
 from scantui.analysis import bursts as bw
+from scantui.analysis import day_state as ds
 from scantui.analysis import fingerprint_keys as fk
+from scantui.analysis import port_day_files as pdf
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
+from scantui.analysis import rollup_layout as rl
 from scantui.analysis.day_packets import SORT
-from scantui.analysis.fingerprints import TOOLS
+from scantui.analysis.fingerprints import TOOLS, unicorn_eligible, unicorn_key
 from scantui.io.schema import conform
 
 DAY0 = dt.date(2024, 2, 1)
@@ -82,13 +85,13 @@ def _old_port_day_rows(state, sessions: pl.DataFrame, packets) -> pl.DataFrame:
     frames = [hits]
     if singles.height:
         tooled = ru.prepare(packets(), sessions=pl.DataFrame(schema=rd.SESSIONS_SCHEMA))
-        frames.append(tooled.filter(rd.unicorn_eligible()).with_columns(rd.unicorn_key())
+        frames.append(tooled.filter(unicorn_eligible()).with_columns(unicorn_key())
                       .join(singles.lazy(), on="unicorn_key", how="semi")
-                      .group_by(*rd.GROUP_KEYS, "tool").agg(pl.len().cast(pl.UInt32).alias("packets")))
-    moved = pl.concat(frames).group_by(rd.GROUP_KEYS).agg(
+                      .group_by(*rl.GROUP_KEYS, "tool").agg(pl.len().cast(pl.UInt32).alias("packets")))
+    moved = pl.concat(frames).group_by(rl.GROUP_KEYS).agg(
         [pl.col("packets").filter(pl.col("tool") == t).sum().cast(pl.UInt32).alias(f"moved_{t}") for t in TOOLS])
     moved_cols = [f"moved_{t}" for t in TOOLS]
-    rows = pl.scan_parquet(state / rd.PORT_DAY_BASE).join(moved.collect().lazy(), on=list(rd.GROUP_KEYS), how="left",
+    rows = pl.scan_parquet(state / rd.PORT_DAY_BASE).join(moved.collect().lazy(), on=list(rl.GROUP_KEYS), how="left",
                                                           nulls_equal=True, maintain_order="left")
     rows = rows.with_columns(pl.col(moved_cols).fill_null(0)).with_columns(
         *[(pl.col(c) - pl.col(f"moved_{t}")).alias(c) for t, c in zip(TOOLS, ru.TOOL_COLUMNS) if t != "unicorn"],
@@ -129,7 +132,7 @@ def test_port_day_under_sessions_set_in_place_equals_the_left_join(tmp_path):
             sessions = pick.select("unicorn_key", pl.lit(True).alias("unicorn_session")).sort("unicorn_key").cast(
                 dict(rd.SESSIONS_SCHEMA))
             old = _old_port_day_rows(state, sessions, lambda: day.lazy())
-            new = rd.port_day_rows(state, sessions, lambda: day.lazy())
+            new = pdf.port_day_rows(state, sessions, lambda: day.lazy())
             assert_frame_equal(new, old)
             assert not new.equals(pl.read_parquet(state / rd.PORT_DAY_BASE))  # some rows did move
 
@@ -183,16 +186,16 @@ def test_pairs_and_key_counts_sorted_by_packed_rows_equal_unique_then_sort():
     assert pairs.is_duplicated().any() and pairs["kind"].n_unique() == len(ru.KINDS)
     for frame in (pairs, pairs.with_columns(pl.when(pl.col("dst") == 5).then(None).otherwise(pl.col(c)).alias(c)
                                             for c in ("src", "kind", "dst"))):
-        got = rd._distinct_pairs_sorted(frame)
+        got = ds._distinct_pairs_sorted(frame)
         assert_frame_equal(got, sort_by(frame.unique(), ("src", "kind", "dst")))
         assert got.schema == rd.PAIRS_SCHEMA and not got.is_duplicated().any()
     keys = pl.DataFrame({"unicorn_key": rng.choice(2**32, 5000, replace=False).astype(np.uint32),
                          "n": rng.integers(1, 2**32, 5000).astype(np.uint32)})
     keys = pl.concat([keys, pl.DataFrame({"unicorn_key": [0, 2**32 - 1], "n": [2**32 - 1, 1]},
                                          schema=keys.schema)]).unique("unicorn_key")
-    assert_frame_equal(rd._keys_sorted(keys), keys.sort("unicorn_key"))
+    assert_frame_equal(ds._keys_sorted(keys), keys.sort("unicorn_key"))
     with_null = pl.concat([keys, pl.DataFrame({"unicorn_key": [None], "n": [3]}, schema=keys.schema)])
-    assert_frame_equal(rd._keys_sorted(with_null), with_null.sort("unicorn_key"))
+    assert_frame_equal(ds._keys_sorted(with_null), with_null.sort("unicorn_key"))
 
 
 def _sensor_day() -> pl.DataFrame:
@@ -216,7 +219,7 @@ def test_held_port_day_and_key_counts_equal_the_group_bys_sorted(tmp_path):
     path = tmp_path / "day.parquet"
     day.write_parquet(path)
     tooled = ru.prepare(day.lazy(), sessions=pl.DataFrame(schema=rd.SESSIONS_SCHEMA)).collect()
-    assert rd._packed_port_day(tooled) is not None and rd._counted_keys(day.lazy()) is not None
+    assert ds._packed_port_day(tooled) is not None and ds._counted_keys(day.lazy()) is not None
     rd.build_day_state(pl.scan_parquet(path), tmp_path / "scanned")
     rd.build_day_state(day.lazy(), tmp_path / "held", held=True)
     rows = pl.read_parquet(tmp_path / "held" / rd.PORT_DAY_BASE)
@@ -224,9 +227,9 @@ def test_held_port_day_and_key_counts_equal_the_group_bys_sorted(tmp_path):
     for name in (rd.PORT_DAY_BASE, rd.KEYS, rd.GROUPS, rd.PAIRS):
         assert (tmp_path / "scanned" / name).read_bytes() == (tmp_path / "held" / name).read_bytes(), name
     two = pl.concat([day, day.with_columns(pl.col("ts") + dt.timedelta(days=1))])
-    assert rd._packed_port_day(ru.prepare(two.lazy(), sessions=pl.DataFrame(schema=rd.SESSIONS_SCHEMA)).collect()) is None
+    assert ds._packed_port_day(ru.prepare(two.lazy(), sessions=pl.DataFrame(schema=rd.SESSIONS_SCHEMA)).collect()) is None
     nulled = day.with_columns(pl.when(pl.col("sport") == 40003).then(None).otherwise(pl.col("sport")).alias("sport"))
-    assert rd._counted_keys(nulled.lazy()) is None
+    assert ds._counted_keys(nulled.lazy()) is None
 
 
 def test_port_sorted_copy_from_port_day_order_equals_the_whole_sort(tmp_path):
@@ -240,9 +243,9 @@ def test_port_sorted_copy_from_port_day_order_equals_the_whole_sort(tmp_path):
     for name in ("mixed", "full"):
         rows = pl.read_parquet(tmp_path / name / rd.PORT_DAY_BASE)
         assert rows.height > 1000 and rows.select("kind", "dport").is_duplicated().any()
-        assert_frame_equal(rd._by_port_sorted(rows), sort_by(rows, rd.BY_PORT_ORDER, nulls_last=True))
+        assert_frame_equal(pdf._by_port_sorted(rows), sort_by(rows, rl.BY_PORT_ORDER, nulls_last=True))
         rd.write_by_port(tmp_path / name / rd.PORT_DAY_BASE)
-        want = sort_by(rows, rd.BY_PORT_ORDER, nulls_last=True)
+        want = sort_by(rows, rl.BY_PORT_ORDER, nulls_last=True)
         assert_frame_equal(pl.read_parquet(rd.by_port(tmp_path / name / rd.PORT_DAY_BASE)), want)
 
 
@@ -262,7 +265,7 @@ def test_kinds_and_tools_from_enum_literals_equal_the_strings_cast():
     day = pl.concat([day, day.head(300).with_columns(pl.lit(2, pl.UInt8).alias("tcp_flags"), pl.lit(6, pl.UInt8).alias("proto"),
                                                      pl.lit(54321, pl.UInt16).alias("ip_id"))])
     day = day.with_columns(pl.when(pl.int_range(pl.len()) % 13 == 0).then(None).otherwise(pl.col("proto")).alias("proto"))
-    sessions = (day.lazy().select(rd.unicorn_key()).unique().head(50).with_columns(pl.lit(True).alias("unicorn_session"))
+    sessions = (day.lazy().select(unicorn_key()).unique().head(50).with_columns(pl.lit(True).alias("unicorn_session"))
                 .collect().cast(dict(rd.SESSIONS_SCHEMA)))
     for s in (pl.DataFrame(schema=rd.SESSIONS_SCHEMA), sessions):
         tool = with_tool(day.lazy(), sessions=s).collect()["tool"]

@@ -19,6 +19,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from canonical import make_canonical
+from rollup_patch import patch_rollup
 from scantui.analysis import collab as cb
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
@@ -80,7 +81,7 @@ def _members(group: dict) -> list[int]:
 
 @pytest.mark.parametrize("rows_per_part", [10**9, 700], ids=["one-part", "parts"])
 def test_a_day_table_holds_the_days_packets_sorted_by_port_source_time(tmp_path, monkeypatch, rows_per_part):
-    monkeypatch.setattr(rd, "ROW_GROUP", 500)
+    patch_rollup(monkeypatch, "ROW_GROUP", 500)
     monkeypatch.setattr(dp, "ROWS_PER_PART", rows_per_part)
     df = make_canonical(n=6000, seed=5, days=2)
     df.write_parquet(tmp_path / "in.parquet")
@@ -105,7 +106,7 @@ def test_a_day_table_holds_the_days_packets_sorted_by_port_source_time(tmp_path,
 
 
 def test_a_port_read_reads_only_the_row_groups_holding_the_port(tmp_path, monkeypatch, capfd):
-    monkeypatch.setattr(rd, "ROW_GROUP", 500)
+    patch_rollup(monkeypatch, "ROW_GROUP", 500)
     df = make_canonical(n=4000, seed=6, days=1)
     df.write_parquet(tmp_path / "in.parquet")
     source = rc.open_rollup(open_inputs([tmp_path / "in.parquet"]), cache_dir=tmp_path / "cache").packet_source()

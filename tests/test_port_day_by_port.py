@@ -12,9 +12,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from canonical import make_canonical
+from rollup_patch import patch_rollup
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
-from scantui.analysis import rollup_days as rd
 from scantui.analysis.collab import collab_scans
 from scantui.analysis.collab_query import CollabQuery
 from scantui.analysis.scanners import ScannerQuery, scanner_list
@@ -39,8 +39,8 @@ def test_the_copy_holds_the_same_rows_sorted_by_port_in_every_day(tmp_path):
 
 
 def test_a_port_filter_reads_only_the_row_groups_of_the_port(tmp_path, monkeypatch, capfd):
-    monkeypatch.setattr(rd, "ROW_GROUP", 200)
-    monkeypatch.setattr(rd, "NARROW_ROW_GROUP", 200)  # port_day itself (sorted by source)
+    patch_rollup(monkeypatch, "ROW_GROUP", 200)
+    patch_rollup(monkeypatch, "NARROW_ROW_GROUP", 200)  # port_day itself (sorted by source)
     df = make_canonical(n=4000, seed=6, days=1)
     df.write_parquet(tmp_path / "in.parquet")
     rollup = rc.open_rollup(open_inputs([tmp_path / "in.parquet"]), cache_dir=tmp_path / "cache")

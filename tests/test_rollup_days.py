@@ -16,17 +16,25 @@ from polars.testing import assert_frame_equal
 
 from clihelp import run
 from canonical import make_canonical
+from rollup_patch import patch_rollup
 from scantui.analysis import bursts as bw
+from scantui.analysis import merge_partials as mpa
+from scantui.analysis import merge_plan as mpl
+from scantui.analysis import merge_sources as msr
+from scantui.analysis import merge_state as mst
+from scantui.analysis import port_day_files as pdf
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
 from scantui.analysis import rollup_handle as rh
 from scantui.analysis import rollup_keys as rk
+from scantui.analysis import rollup_layout as rl
 from scantui.analysis import session_counts as sc
+from scantui.analysis import unicorn_sessions as us
 from scantui.analysis.day_packets import DAY_PACKETS
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.io.loader import open_inputs
-from scantui.io.schema import conform
+from scantui.io.schema import TS_DTYPE, conform
 
 UTC = dt.timezone.utc
 DAY1 = dt.date(2024, 2, 1)
@@ -104,7 +112,7 @@ def _same_as_scratch(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path)
 
 
 def _day_states(rollup: rc.Rollup) -> dict[str, Path]:
-    index = json.loads((rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())
+    index = json.loads((rollup.path / rd.MERGE / rl.MERGE_DAYS).read_text())
     return {day: rollup.path.parents[1] / "days" / "state" / state for day, (state, _) in index["days"].items()}
 
 
@@ -116,14 +124,14 @@ def _same_files(update: rc.Rollup, scratch: rc.Rollup) -> None:
     for day in mine:
         for name in (rd.DAY_TOTALS, rd.ENRICHMENT):
             assert (mine[day] / name).read_bytes() == (theirs[day] / name).read_bytes(), (day, name)
-    for table in (rd.BASE, rd.PORTS, rd.PORT_SCANS, rd.SRC_DAYS, rd.INTERVALS, rd.COVER):
+    for table in (rl.BASE, rl.PORTS, rl.PORT_SCANS, rl.SRC_DAYS, rl.INTERVALS, rl.COVER):
         files = [sorted((r.path / rd.MERGE / table).glob("*.parquet")) for r in (update, scratch)]
         assert bool(files[0]) == bool(files[1]), table
         if not files[0]:
             continue
         frames = [[pl.read_parquet(f) for f in fs] for fs in files]
         if any("-" in f.name for f in files[0]):  # an extension's layers: the same rows, as partials
-            a, b = (rd._fold([pl.concat(fs).lazy()], table).collect() if table in rd._SCHEMAS else pl.concat(fs)
+            a, b = (mpa._fold([pl.concat(fs).lazy()], table).collect() if table in rl._SCHEMAS else pl.concat(fs)
                     for fs in frames)
             assert_frame_equal(a.sort(pl.all(), nulls_last=True), b.sort(pl.all(), nulls_last=True))
             continue
@@ -178,7 +186,7 @@ def _count_held_checks(monkeypatch) -> tuple[list[str], list[list[int]]]:
     """Spy on the tool-count checks: the days whose keys are joined with every session (day_sessions), and the
     changed keys each held day was checked against."""
     full, changed = [], []
-    day_sessions, held_port_day = rd.day_sessions, rd.held_port_day
+    day_sessions, held_port_day = pdf.day_sessions, rd.held_port_day
 
     def spy_full(keys_file, sessions):
         full.append(keys_file.parent.name[:10])
@@ -188,15 +196,15 @@ def _count_held_checks(monkeypatch) -> tuple[list[str], list[list[int]]]:
         changed.append(list(keys))
         return held_port_day(state, name, keys)
 
-    monkeypatch.setattr(rd, "day_sessions", spy_full)
-    monkeypatch.setattr(rd, "held_port_day", spy_held)
+    patch_rollup(monkeypatch, "day_sessions", spy_full)
+    patch_rollup(monkeypatch, "held_port_day", spy_held)
     return full, changed
 
 
 def _port_days_as_rechecked(rollup: rc.Rollup) -> None:
     """Each day's port_day file in the merged index is the one a full check against every session names."""
     sessions = pl.read_parquet(rollup.path / rh.SESSIONS)
-    index = json.loads((rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())
+    index = json.loads((rollup.path / rd.MERGE / rl.MERGE_DAYS).read_text())
     for day, (state, name) in index["days"].items():
         folder = rollup.path.parents[1] / "days" / "state" / state
 
@@ -206,16 +214,16 @@ def _port_days_as_rechecked(rollup: rc.Rollup) -> None:
         assert rd.day_files(dt.date.fromisoformat(day), folder, sessions, no_packets).port_day.name == name, day
 
 
-@pytest.mark.parametrize("few", [rd.FEW_CHANGED_KEYS, 0])
+@pytest.mark.parametrize("few", [pdf.FEW_CHANGED_KEYS, 0])
 def test_a_new_session_rechecks_only_the_held_days_holding_its_key(tmp_path, monkeypatch, few):
     """Adding the last day of _data(): its key (100 packets on day 1 and 100 on the last) becomes a session; of
     the held days only day 1 holds it: its tool counts are checked against every session and redone, days 2 and
     3 (holding the session of day 2's key, unchanged) keep their files without their keys joined to the sessions.
     The changed keys looked up one by one, or (few=0) as one set."""
-    monkeypatch.setattr(rd, "FEW_CHANGED_KEYS", few)
+    patch_rollup(monkeypatch, "FEW_CHANGED_KEYS", few)
     files = _by_day(_data(), tmp_path / "in")
     first = rc.update_rollup(open_inputs(files[:-1]))
-    held = json.loads((first.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
+    held = json.loads((first.rollup.path / rd.MERGE / rl.MERGE_DAYS).read_text())["days"]
     assert held[str(DAY1)][1] == rd.PORT_DAY_BASE and held[files[1].stem][1] != rd.PORT_DAY_BASE
     with monkeypatch.context() as m:
         full, changed = _count_held_checks(m)
@@ -224,7 +232,7 @@ def test_a_new_session_rechecks_only_the_held_days_holding_its_key(tmp_path, mon
     assert len(changed) == 3 and all(len(keys) == 1 for keys in changed)  # the one new session, each held day
     assert _built(added, "tools") == [f"tools {DAY1}", f"tools {files[-1].stem}"]
     assert added.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 351
-    index = json.loads((added.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
+    index = json.loads((added.rollup.path / rd.MERGE / rl.MERGE_DAYS).read_text())["days"]
     assert index[str(DAY1)][1] != rd.PORT_DAY_BASE
     assert [index[f.stem] for f in files[1:3]] == [held[f.stem] for f in files[1:3]]
     _port_days_as_rechecked(added.rollup)
@@ -242,7 +250,7 @@ def test_a_day_whose_sessions_reach_no_held_day_rechecks_none(tmp_path, monkeypa
         df = pl.concat([df, _unicorn(last, 200, sport=42000)]).sort("ts")
     files = _by_day(df, tmp_path / "in")
     first = rc.update_rollup(open_inputs(files[:-1]))
-    held = json.loads((first.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
+    held = json.loads((first.rollup.path / rd.MERGE / rl.MERGE_DAYS).read_text())["days"]
     with monkeypatch.context() as m:
         full, changed = _count_held_checks(m)
         added = rc.update_rollup(open_inputs(files))
@@ -250,7 +258,7 @@ def test_a_day_whose_sessions_reach_no_held_day_rechecks_none(tmp_path, monkeypa
     assert len(changed) == 3 and all(keys == changed[0] for keys in changed)  # each held day, the same keys
     assert len(changed[0]) == (1 if case == "new_day_only" else 0)
     assert _built(added, "tools") == ([f"tools {last}"] if case == "new_day_only" else [])
-    index = json.loads((added.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
+    index = json.loads((added.rollup.path / rd.MERGE / rl.MERGE_DAYS).read_text())["days"]
     assert {d: index[d] for d in held} == held
     unicorn = added.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item()
     assert unicorn == (151 + 200 if case == "new_day_only" else 151)
@@ -276,7 +284,7 @@ def test_adding_days_through_the_held_counts_memo_equals_a_fresh_build(tmp_path,
     assert [p.name for p in memos.iterdir()] == [memo_of(five).name]
     _same_as_scratch(five, files[:5], tmp_path)
     with monkeypatch.context() as m:
-        m.setattr(rd, "_held_counts", None)  # taken, not rebuilt: no held day read
+        patch_rollup(m, "_held_counts", None)  # taken, not rebuilt: no held day read
         six = rc.update_rollup(open_inputs(files))
     assert [p.name for p in memos.iterdir()] == [memo_of(six).name]
     assert six.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 351
@@ -360,12 +368,12 @@ def test_a_hive_folder_gains_a_day_file_by_file(tmp_path):
 def test_merge_ranges_do_not_change_the_tables(tmp_path, monkeypatch):
     files = _by_day(_data(), tmp_path / "in")
     whole = rc.update_rollup(open_inputs(files))
-    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 200)
-    monkeypatch.setattr(rd, "KEYS_PER_RANGE", 100)
-    assert rd.plan_source_ranges([]) == []
+    patch_rollup(monkeypatch, "ROWS_PER_RANGE", 200)
+    patch_rollup(monkeypatch, "KEYS_PER_RANGE", 100)
+    assert mpl.plan_source_ranges([]) == []
     split = rc.update_rollup(open_inputs(files), cache_dir=tmp_path / "small-ranges")
     state = sorted((tmp_path / "small-ranges" / "days" / "state").iterdir())
-    ranges = rd.plan_source_ranges([rd.DayFiles(DAY1, s, s / rd.PORT_DAY_BASE) for s in state])
+    ranges = mpl.plan_source_ranges([rd.DayFiles(DAY1, s, s / rd.PORT_DAY_BASE) for s in state])
     assert len(ranges) > 5 and all(lo <= hi for lo, hi in ranges)
     assert all(ranges[i][1] < ranges[i + 1][0] for i in range(len(ranges) - 1))
     for name, table in _tables(whole.rollup).items():
@@ -382,15 +390,15 @@ def test_extending_sessions_holds_one_key_range_at_a_time(tmp_path, monkeypatch)
     held, new = keys[:2], keys[2:]
     min_packets = UNICORN_MIN_PACKETS
     old = rd.merge_sessions(held, min_packets)
-    monkeypatch.setattr(rd, "KEYS_PER_RANGE", 50)
+    patch_rollup(monkeypatch, "KEYS_PER_RANGE", 50)
     grouped = []
-    real = rd.extend_range
+    real = us.extend_range
 
     def counted(new_files, held_files, sessions, r, ranges, mp):
-        grouped.append(pl.scan_parquet(new_files).filter(rd._key_range(r, ranges)).select(pl.len()).collect().item())
+        grouped.append(pl.scan_parquet(new_files).filter(us._key_range(r, ranges)).select(pl.len()).collect().item())
         return real(new_files, held_files, sessions, r, ranges, mp)
 
-    monkeypatch.setattr(rd, "extend_range", counted)
+    patch_rollup(monkeypatch, "extend_range", counted)
     got = rd.extend_sessions(old, held, new, min_packets)
     total = sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in new)
     assert total > 4 * 50 and sum(grouped) == total
@@ -423,7 +431,7 @@ def test_extending_sessions_reads_exact_counts_only_for_keys_that_may_pass(tmp_p
     assert_frame_equal(got, rd.merge_sessions([*held, *new], min_packets))
     counts = pl.DataFrame({"unicorn_key": [1, 2, 3, 4, 5], "n": [2, 1, 2, 1, 2]},
                           schema={"unicorn_key": pl.UInt32(), "n": pl.UInt64()})
-    maybe = rd._maybe_sessions([str(f) for f in held], pl.lit(True), counts, min_packets)
+    maybe = us._maybe_sessions([str(f) for f in held], pl.lit(True), counts, min_packets)
     # bounds: 2 + 4 days, 1 + 4 days (cannot pass), 2 + 4 + 3 days, 1 + 3 + 3 days, 2 + 4 days
     assert sorted(maybe["unicorn_key"].to_list()) == [1, 3, 4, 5]
 
@@ -443,8 +451,8 @@ def _per_day_partials(d: rd.DayFiles, where: pl.Expr) -> list[pl.LazyFrame]:
         pl.col("packets").cast(pl.UInt64).sum(), pl.col("dsts").sum().cast(pl.UInt32),
     ).with_columns(pl.lit(1, pl.UInt32()).alias("scans"))
     src_days = rows.select("src", "kind").unique().with_columns(day.alias("day"))
-    return [base.select(rd.BASE_SCHEMA.names()), ports.select(rd.PORTS_SCHEMA.names()),
-            scans.select(rd.PORT_SCANS_SCHEMA.names()), src_days.cast(dict(rd.SRC_DAYS_SCHEMA))]
+    return [base.select(rl.BASE_SCHEMA.names()), ports.select(rl.PORTS_SCHEMA.names()),
+            scans.select(rl.PORT_SCANS_SCHEMA.names()), src_days.cast(dict(rl.SRC_DAYS_SCHEMA))]
 
 
 def test_the_partials_of_many_days_read_in_one_scan_equal_each_day_folded(tmp_path):
@@ -455,16 +463,16 @@ def test_the_partials_of_many_days_read_in_one_scan_equal_each_day_folded(tmp_pa
         (pl.col("src") % 60 + 16_777_216).alias("src"), (pl.col("dport") % 7).alias("dport"),
         pl.when(pl.col("dst") % 2 == 0).then(pl.lit("s1")).otherwise(pl.lit("s2")).alias("sensor")).lazy()).collect()
     update = rc.update_rollup(open_inputs(_by_day(df, tmp_path / "in")))
-    index = json.loads((update.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())
+    index = json.loads((update.rollup.path / rd.MERGE / rl.MERGE_DAYS).read_text())
     store = update.rollup.path.parents[1] / "days" / "state"
     days = [rd.DayFiles(dt.date.fromisoformat(d), store / s, store / s / f) for d, (s, f) in sorted(index["days"].items())]
     assert len(days) == 5
     srcs = pl.read_parquet(days[0].port_day)["src"].sort()
     for where in (pl.lit(True), pl.col("src").is_between(srcs[len(srcs) // 4], srcs[len(srcs) // 2])):
-        mine = pl.collect_all(rd._day_partials(days, where))
+        mine = pl.collect_all(mpa._day_partials(days, where))
         each = [_per_day_partials(d, where) for d in days]
-        theirs = pl.collect_all([rd._fold([p[0] for p in each], rd.BASE), rd._fold([p[1] for p in each], rd.PORTS),
-                                 rd._fold([p[2] for p in each], rd.PORT_SCANS), pl.concat([p[3] for p in each])])
+        theirs = pl.collect_all([mpa._fold([p[0] for p in each], rl.BASE), mpa._fold([p[1] for p in each], rl.PORTS),
+                                 mpa._fold([p[2] for p in each], rl.PORT_SCANS), pl.concat([p[3] for p in each])])
         for a, b in zip(mine, theirs):
             assert a.height > 0
             assert_frame_equal(a.sort(pl.all(), nulls_last=True), b.sort(pl.all(), nulls_last=True))
@@ -486,7 +494,7 @@ def test_a_day_built_in_passes_equals_one_pass(tmp_path, monkeypatch):
     assert_frame_equal(pl.read_parquet(passes / rd.ENRICHMENT).sort("src"), pl.read_parquet(one / rd.ENRICHMENT).sort("src"))
     assert pl.read_parquet(one / rd.GROUPS).height > 0  # the session's key is in one pass's range, its groups too
     whole = rc.update_rollup(open_inputs(files))
-    monkeypatch.setattr(rd, "PASS_PACKETS", 200)
+    patch_rollup(monkeypatch, "PASS_PACKETS", 200)
     split = rc.update_rollup(open_inputs(files), cache_dir=tmp_path / "in-passes")
     assert split.count("built", "day") == len(files)
     for name, table in _tables(whole.rollup).items():
@@ -588,12 +596,12 @@ def test_rollup_follow_folds_each_new_file_in(tmp_path):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("rows_per_range", [rd.ROWS_PER_RANGE, 300])
+@pytest.mark.parametrize("rows_per_range", [rl.ROWS_PER_RANGE, 300])
 def test_a_chain_of_extended_merges_equals_a_fresh_build(tmp_path, monkeypatch, rows_per_range):
     """Days added one by one, then two at once: every merge extends the one before (the merged
     state is folded, the destination sets gain a disjoint file each time) and stays exact, in
     one source range or in many (planned anew each time)."""
-    monkeypatch.setattr(rd, "ROWS_PER_RANGE", rows_per_range)
+    patch_rollup(monkeypatch, "ROWS_PER_RANGE", rows_per_range)
     files = _by_day(_data(days=6), tmp_path / "in")
     rc.update_rollup(open_inputs(files[:2]))
     for n in (3, 4, 6):
@@ -601,7 +609,7 @@ def test_a_chain_of_extended_merges_equals_a_fresh_build(tmp_path, monkeypatch, 
         assert [a.what for a in update.actions if a.verb == "merged"][0].startswith(f"rollup of {n} days (extending ")
         _same_as_scratch(update, files[:n], tmp_path)
     _profile_from_rows(update.rollup)
-    assert len(list((update.rollup.path / rd.MERGE / rd.DSTS).glob("*.parquet"))) >= 3
+    assert len(list((update.rollup.path / rd.MERGE / rl.DSTS).glob("*.parquet"))) >= 3
 
 
 def test_a_damaged_state_to_extend_is_merged_anew(tmp_path):
@@ -609,7 +617,7 @@ def test_a_damaged_state_to_extend_is_merged_anew(tmp_path):
     extended from what is left: the merge starts over from the days, and stays exact."""
     files = _by_day(_data(), tmp_path / "in")
     first = rc.update_rollup(open_inputs(files[:-1]))
-    for table in (rd.PORTS, rd.DSTS):
+    for table in (rl.PORTS, rl.DSTS):
         victim = sorted((first.rollup.path / rd.MERGE / table).glob("*.parquet"))[0]
         victim.rename(victim.with_suffix(".gone"))
         added = rc.update_rollup(open_inputs(files), rebuild=False, cache_dir=None)
@@ -628,7 +636,7 @@ def test_an_extended_rollup_gives_up_its_merged_state_and_stays_readable(tmp_pat
     before = _tables(older.rollup)
     newer = rc.update_rollup(open_inputs(files[:4]))
     assert [a.what for a in newer.actions if a.verb == "merged"][0].startswith("rollup of 4 days (extending ")
-    assert not (older.rollup.path / rd.MERGE).exists() and (newer.rollup.path / rd.MERGE / rd.MERGE_DAYS).is_file()
+    assert not (older.rollup.path / rd.MERGE).exists() and (newer.rollup.path / rd.MERGE / rl.MERGE_DAYS).is_file()
     assert not [p for p in older.rollup.path.iterdir() if p.name.startswith(".")]  # nothing left half-removed
     again = rc.load_rollup(older.rollup.path)
     assert again.dst_pairs is None
@@ -662,7 +670,7 @@ def test_an_extended_merge_equals_a_fresh_build(tmp_path, monkeypatch, case):
     before the first, into a gap (the day range stays: untouched sources keep their schedules), a
     day of sources never seen before, a day touching only some source ranges (many ranges). Each
     extends the held state (without merging the sessions of every day again) and equals a fresh build."""
-    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 300)
+    patch_rollup(monkeypatch, "ROWS_PER_RANGE", 300)
     days = [DAY1 + dt.timedelta(days=i) for i in range(6)]
     df = _recurring(6)
     added = {"later": days[5], "earlier": days[0], "gap": days[2], "new_sources": days[5], "some_ranges": days[5]}[case]
@@ -682,7 +690,7 @@ def test_an_extended_merge_equals_a_fresh_build(tmp_path, monkeypatch, case):
         raise AssertionError("an extension merges the sessions of the new day only")
 
     with monkeypatch.context() as m:
-        m.setattr(rd, "merge_sessions", whole)
+        patch_rollup(m, "merge_sessions", whole)
         update = rc.update_rollup(open_inputs(files))
     assert [a.what for a in update.actions if a.verb == "merged"] == [f"rollup of 6 days (extending {first.rollup.path.name})"]
     assert update.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 200
@@ -696,12 +704,12 @@ def test_an_extended_merge_equals_a_fresh_build(tmp_path, monkeypatch, case):
 def test_layers_are_folded_back_after_max_deltas(tmp_path, monkeypatch):
     """Extending merges add a layer to the port tables each (the held files hard links, not
     rewritten); every MAX_DELTAS + 1-th folds them back into one file per range. Each step is exact."""
-    monkeypatch.setattr(rd, "MAX_DELTAS", 2)
-    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 500)
+    patch_rollup(monkeypatch, "MAX_DELTAS", 2)
+    patch_rollup(monkeypatch, "ROWS_PER_RANGE", 500)
     files = _by_day(_recurring(7, seed=8), tmp_path / "in")
     previous = rc.update_rollup(open_inputs(files[:3]))
     for n, layered in ((4, True), (5, True), (6, False), (7, True)):
-        tables = (rd.PORTS, rd.SRC_DAYS, rd.DSTS)
+        tables = (rl.PORTS, rl.SRC_DAYS, rl.DSTS)
         held = {t: {p.name: p.stat().st_ino for p in (previous.rollup.path / rd.MERGE / t).glob("*.parquet")} for t in tables}
         update = rc.update_rollup(open_inputs(files[:n]))
         assert [a.what for a in update.actions if a.verb == "merged"][0].startswith(f"rollup of {n} days (extending ")
@@ -720,8 +728,8 @@ def test_the_day_tables_a_merge_reads_by_source_have_small_row_groups(tmp_path, 
     """``port_day`` and ``src_dsts`` are written in row groups of ``NARROW_ROW_GROUP`` rows (a merge's
     source range takes a few thousand rows of each day), the session keys in ``ROW_GROUP``; in one pass
     or in several, the day's ``port_day`` under Unicorn sessions and the port-sorted copy too."""
-    monkeypatch.setattr(rd, "NARROW_ROW_GROUP", 20)
-    monkeypatch.setattr(rd, "ROW_GROUP", 60)
+    patch_rollup(monkeypatch, "NARROW_ROW_GROUP", 20)
+    patch_rollup(monkeypatch, "ROW_GROUP", 60)
     day = pl.read_parquet(_by_day(_data(), tmp_path / "in")[0])
 
     def groups(path: Path, column: str = "src") -> tuple[int, int]:
@@ -740,7 +748,7 @@ def test_the_day_tables_a_merge_reads_by_source_have_small_row_groups(tmp_path, 
             assert rows > size and n == -(-rows // size), (name, rows, n)
     sessions = pl.read_parquet(tmp_path / "one" / rd.KEYS).sort("n", descending=True).head(1).select(
         "unicorn_key", pl.lit(True).alias("unicorn_session"))
-    rd.port_day_with(tmp_path / "one", sessions, lambda: day.lazy(), tmp_path / "with.parquet")
+    pdf.port_day_with(tmp_path / "one", sessions, lambda: day.lazy(), tmp_path / "with.parquet")
     rows, n = groups(tmp_path / "with.parquet")
     assert rows > 20 and n == -(-rows // 20)
     rd.write_by_port(tmp_path / "with.parquet")
@@ -754,17 +762,17 @@ def test_a_busy_range_reads_its_new_days_a_run_at_a_time(tmp_path, monkeypatch):
     712 MiB) reads them in runs of consecutive days, one run's rows at a time, folded: an extension of
     four days and a full merge give the same tables as reading every new day at once."""
     files = _by_day(_recurring(6), tmp_path / "in")
-    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 600)
+    patch_rollup(monkeypatch, "ROWS_PER_RANGE", 600)
     at_once = rc.update_rollup(open_inputs(files), cache_dir=tmp_path / "at-once")
-    monkeypatch.setattr(rd, "DAY_ROWS_PER_PART", 150)
+    patch_rollup(monkeypatch, "DAY_ROWS_PER_PART", 150)
     read = []
-    real = rd._day_partials
+    real = mpa._day_partials
 
     def counted(run, where, **k):
         read.append((len(run), pl.scan_parquet([d.port_day for d in run]).filter(where).select(pl.len()).collect().item()))
         return real(run, where, **k)
 
-    monkeypatch.setattr(rd, "_day_partials", counted)
+    patch_rollup(monkeypatch, "_day_partials", counted)
     rc.update_rollup(open_inputs(files[:2]))
     extended = rc.update_rollup(open_inputs(files))
     assert [a.what for a in extended.actions if a.verb == "merged"][0].startswith("rollup of 6 days (extending ")
@@ -783,8 +791,8 @@ def test_an_extension_opens_only_the_held_files_of_each_range(tmp_path, monkeypa
     lowest and highest source read once a merge), not every held file of every table (84 full-size days:
     ~40 k footers parsed for one added day); the older rollup's ``src_profile`` is in row groups of
     ``PROFILE_ROW_GROUP`` rows (read one range at a time). The tables equal a fresh build's."""
-    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 300)
-    monkeypatch.setattr(rd, "PROFILE_ROW_GROUP", 50)
+    patch_rollup(monkeypatch, "ROWS_PER_RANGE", 300)
+    patch_rollup(monkeypatch, "PROFILE_ROW_GROUP", 50)
     files = _by_day(_recurring(6), tmp_path / "in")
     first = rc.update_rollup(open_inputs(files[:5]))
     profile = first.rollup.path / ru.SRC_PROFILE
@@ -794,9 +802,9 @@ def test_an_extension_opens_only_the_held_files_of_each_range(tmp_path, monkeypa
     line = [x for x in capfd.readouterr().err.splitlines() if "Predicate pushdown: reading" in x][-1]
     rows = pl.scan_parquet(profile).select(pl.len()).collect().item()
     assert rows > 50 and int(line.split(" / ")[1].split()[0]) == -(-rows // 50)
-    held = {t: sorted((first.rollup.path / rd.MERGE / t).glob("*.parquet")) for t in (rd.BASE, rd.PORTS, rd.DSTS)}
+    held = {t: sorted((first.rollup.path / rd.MERGE / t).glob("*.parquet")) for t in (rl.BASE, rl.PORTS, rl.DSTS)}
     opened = []
-    real = rd._merge_range
+    real = mst._merge_range
 
     def seen(r, new, changed, old, *a, **k):  # the held files with rows of the range, the files the range opens
         holding = {t: {p for p in held[t] if pl.scan_parquet(p).filter(r.where).select(pl.len()).collect().item()}
@@ -805,7 +813,7 @@ def test_an_extension_opens_only_the_held_files_of_each_range(tmp_path, monkeypa
         return real(r, new, changed, old, *a, **k)
 
     with monkeypatch.context() as m:
-        m.setattr(rd, "_merge_range", seen)
+        patch_rollup(m, "_merge_range", seen)
         update = rc.update_rollup(open_inputs(files))
     assert [a.what for a in update.actions if a.verb == "merged"][0].startswith("rollup of 6 days (extending ")
     assert len(opened) > 2
@@ -819,15 +827,15 @@ def test_an_extension_opens_only_the_held_files_of_each_range(tmp_path, monkeypa
 def _index_holds_what_the_files_hold(rollup: rc.Rollup) -> None:
     """The index's bounds of every merged-state file and its nets.parquet are what reading the files gives."""
     state = rollup.path / rd.MERGE
-    index = json.loads((state / rd.MERGE_DAYS).read_text())
+    index = json.loads((state / rl.MERGE_DAYS).read_text())
     paths = {t: [state / t / name for name in names] for t, names in index["files"].items()}
-    read = rd._src_bounds([f for fs in paths.values() for f in fs])
+    read = mpl._src_bounds([f for fs in paths.values() for f in fs])
     assert any(b is not None for b in read.values())
     assert {f: (None if index["bounds"][t][f.name] is None else tuple(index["bounds"][t][f.name]))
             for t, fs in paths.items() for f in fs} == read
-    counts = rd._net_rows([str(f) for f in paths[rd.PORTS] + paths[rd.DSTS]]).values()
+    counts = mpl._net_rows([str(f) for f in paths[rl.PORTS] + paths[rl.DSTS]]).values()
     want = pl.concat(list(counts), how="vertical_relaxed").group_by("net").agg(pl.col("rows").cast(pl.Int64).sum())
-    assert_frame_equal(pl.read_parquet(state / rd.NETS), want.sort("net"))
+    assert_frame_equal(pl.read_parquet(state / mpl.NETS), want.sort("net"))
 
 
 def test_an_extension_takes_the_held_files_bounds_and_sizes_from_the_index(tmp_path, monkeypatch):
@@ -836,12 +844,12 @@ def test_an_extension_takes_the_held_files_bounds_and_sizes_from_the_index(tmp_p
     extension reads neither from the held files; of a state without them (written before), it reads the
     files instead: the same bytes, layered or folded."""
     import shutil
-    monkeypatch.setattr(rd, "MAX_DELTAS", 2)
-    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 500)
+    patch_rollup(monkeypatch, "MAX_DELTAS", 2)
+    patch_rollup(monkeypatch, "ROWS_PER_RANGE", 500)
     files = _by_day(_recurring(6, seed=8), tmp_path / "in")
     reads = []
-    src_bounds = rd._src_bounds
-    monkeypatch.setattr(rd, "_src_bounds", lambda paths: reads.append(list(paths)) or src_bounds(paths))
+    src_bounds = mpl._src_bounds
+    patch_rollup(monkeypatch, "_src_bounds", lambda paths: reads.append(list(paths)) or src_bounds(paths))
     previous = None
     for n in (3, 4, 5, 6):  # a full merge, two layers, a fold (past MAX_DELTAS)
         held = {}
@@ -850,13 +858,13 @@ def test_an_extension_takes_the_held_files_bounds_and_sizes_from_the_index(tmp_p
                 held[name] = tmp_path / f"{name}-{n}"
                 shutil.copytree(previous.rollup.path, held[name])
             bare = held["bare"] / rd.MERGE
-            index = json.loads((bare / rd.MERGE_DAYS).read_text())
+            index = json.loads((bare / rl.MERGE_DAYS).read_text())
             del index["bounds"], index["nets"]
-            (bare / rd.MERGE_DAYS).write_text(json.dumps(index))
-            (bare / rd.NETS).unlink()
+            (bare / rl.MERGE_DAYS).write_text(json.dumps(index))
+            (bare / mpl.NETS).unlink()
         update = rc.update_rollup(open_inputs(files[:n]))
         _index_holds_what_the_files_hold(update.rollup)
-        ports = json.loads((update.rollup.path / rd.MERGE / rd.MERGE_DAYS).read_text())["days"]
+        ports = json.loads((update.rollup.path / rd.MERGE / rl.MERGE_DAYS).read_text())["days"]
         days = [rd.DayFiles(dt.date.fromisoformat(day), state, state / ports[day][1])
                 for day, state in _day_states(update.rollup).items()]
         outs = {}
@@ -868,8 +876,8 @@ def test_an_extension_takes_the_held_files_bounds_and_sizes_from_the_index(tmp_p
             assert bool(reads) == (name == "bare"), name
         if outs:
             written = [sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) for out in outs.values()]
-            assert written[0] == written[1] and Path(rd.MERGE, rd.NETS) in written[0]
-            assert any("-" in p.name for p in written[0] if p.parent.name == rd.PORTS) == (n < 6)
+            assert written[0] == written[1] and Path(rd.MERGE, mpl.NETS) in written[0]
+            assert any("-" in p.name for p in written[0] if p.parent.name == rl.PORTS) == (n < 6)
             for rel in written[0]:
                 assert (outs["indexed"] / rel).read_bytes() == (outs["bare"] / rel).read_bytes(), (n, rel)
         previous = update
@@ -878,8 +886,8 @@ def test_an_extension_takes_the_held_files_bounds_and_sizes_from_the_index(tmp_p
 def test_day_runs_and_ranges_from_one_count_of_the_sources(tmp_path, monkeypatch):
     """The source ranges and each range's runs of days come from one count of the files' sources per /16
     (read once, shared): the same as counting every day and range apart (the per-row loop it replaced)."""
-    monkeypatch.setattr(rd, "DAY_ROWS_PER_PART", 5)
-    monkeypatch.setattr(rd, "ROWS_PER_RANGE", 8)
+    patch_rollup(monkeypatch, "DAY_ROWS_PER_PART", 5)
+    patch_rollup(monkeypatch, "ROWS_PER_RANGE", 8)
     nets = [0, 1, 1, 3, 7, 7, 7, 9]  # /16s, with gaps between ranges' /16s left out of every range
     days = []
     for i in range(6):
@@ -888,8 +896,8 @@ def test_day_runs_and_ranges_from_one_count_of_the_sources(tmp_path, monkeypatch
         pl.DataFrame({"src": src}, schema={"src": pl.UInt32()}).write_parquet(path)
         days.append(rd.DayFiles(DAY1 + dt.timedelta(days=i), tmp_path, path))
     files = [str(d.port_day) for d in days]
-    ranges = rd._plan(files)
-    assert ranges == rd._plan_rows(list(rd._net_rows(files).values())) and len(ranges) > 2
+    ranges = mpl._plan(files)
+    assert ranges == mpl._plan_rows(list(mpl._net_rows(files).values())) and len(ranges) > 2
     ranges = [(lo, hi) for lo, hi in ranges if lo // 65536 != 1] + [(2 * 65536, 2 * 65536 + 65535)]  # one range empty
     ranges.sort()
 
@@ -906,7 +914,7 @@ def test_day_runs_and_ranges_from_one_count_of_the_sources(tmp_path, monkeypatch
         for per_day in rows:
             runs, acc = [[]], 0
             for d, n in zip(days, per_day):
-                if runs[-1] and acc + n > rd.DAY_ROWS_PER_PART:
+                if runs[-1] and acc + n > rl.DAY_ROWS_PER_PART:
                     runs.append([])
                     acc = 0
                 runs[-1].append(d)
@@ -916,9 +924,9 @@ def test_day_runs_and_ranges_from_one_count_of_the_sources(tmp_path, monkeypatch
 
     expected = reference(days, ranges)
     assert any(len(runs) > 1 for runs in expected)
-    assert rd._day_groups(days, ranges) == expected
-    assert rd._day_groups(days, ranges, rd._net_rows(files)) == expected
-    assert rd._day_groups(days[2:], ranges, rd._net_rows(files)) == reference(days[2:], ranges)
+    assert mpl._day_groups(days, ranges) == expected
+    assert mpl._day_groups(days, ranges, mpl._net_rows(files)) == expected
+    assert mpl._day_groups(days[2:], ranges, mpl._net_rows(files)) == reference(days[2:], ranges)
 
 
 def test_distinct_pairs_from_packed_keys_equal_unique_then_sorted(tmp_path):
@@ -941,22 +949,22 @@ def test_distinct_pairs_from_packed_keys_equal_unique_then_sorted(tmp_path):
         return rows.sort("src", pl.col("kind").to_physical(), "dst", nulls_last=False)
 
     for lo, hi in [(0x0A000000, 0x0A01FFFF), (0x0A010000, 0x0A01FFFF), (0x0A020000, 0xFFFFFFFF), (0, 2**32 - 1)]:
-        got = rd.distinct_pairs(files, lo, hi)
+        got = mpa.distinct_pairs(files, lo, hi)
         assert_frame_equal(got, reference(lo, hi))
         assert got.height > 0 and got.schema == rd.PAIRS_SCHEMA
-    assert (0xFFFFFFFF - 0).bit_length() + rd._PAIR_LOW_BITS > 64  # the last range above took the wide path
-    empty = rd.distinct_pairs(files, 0x0B000000, 0x0B00FFFF)  # no source in the range
+    assert (0xFFFFFFFF - 0).bit_length() + rl._PAIR_LOW_BITS > 64  # the last range above took the wide path
+    empty = mpa.distinct_pairs(files, 0x0B000000, 0x0B00FFFF)  # no source in the range
     assert empty.height == 0
     assert_frame_equal(empty, reference(0x0B000000, 0x0B00FFFF))
     with_null = tmp_path / "null.parquet"
     pl.DataFrame({"src": [0x0A000001, 0x0A000001], "kind": ["udp", "udp"], "dst": [None, 5]},
                  schema=dict(rd.PAIRS_SCHEMA)).write_parquet(with_null)
-    got = rd.distinct_pairs([*files, str(with_null)], 0x0A000000, 0x0A01FFFF)
+    got = mpa.distinct_pairs([*files, str(with_null)], 0x0A000000, 0x0A01FFFF)
     assert got["dst"].null_count() == 1
     assert_frame_equal(got, reference(0x0A000000, 0x0A01FFFF, [*files, str(with_null)]))
     one = tmp_path / "one-day.parquet"  # a day state's pairs: distinct and sorted, read as they are
     reference(0, 2**32 - 1, files[:1]).write_parquet(one, row_group_size=500)
-    assert_frame_equal(rd.distinct_pairs([str(one)], 0x0A010000, 0x0A01FFFF), reference(0x0A010000, 0x0A01FFFF, files[:1]))
+    assert_frame_equal(mpa.distinct_pairs([str(one)], 0x0A010000, 0x0A01FFFF), reference(0x0A010000, 0x0A01FFFF, files[:1]))
 
 
 def test_partials_of_one_sensor_with_a_null_count_take_the_group_bys(tmp_path):
@@ -976,13 +984,13 @@ def test_partials_of_one_sensor_with_a_null_count_take_the_group_bys(tmp_path):
         days.append(rd.DayFiles(day, tmp_path, path))
     everything = pl.col("src").is_between(0, 0xFFFFFFFF)
     for few in (days[:1], days):  # the first: no null (sorted path); both: a null tool count
-        mine = rd._day_partials(few, everything)
+        mine = mpa._day_partials(few, everything)
         assert mine.ordered
         mine = pl.collect_all(list(mine))
         rows = pl.concat([pl.read_parquet(d.port_day).with_columns(pl.lit(d.day).alias("day")) for d in few])
-        theirs = pl.collect_all(list(rd._plain_partials(rows.lazy())))
-        for table, a, b in zip((rd.BASE, rd.PORTS, rd.PORT_SCANS, rd.SRC_DAYS), mine, theirs):
-            assert_frame_equal(a, rd._key_sorted(b, rd._ORDER[table]))
+        theirs = pl.collect_all(list(mpa._plain_partials(rows.lazy())))
+        for table, a, b in zip((rl.BASE, rl.PORTS, rl.PORT_SCANS, rl.SRC_DAYS), mine, theirs):
+            assert_frame_equal(a, mpa._key_sorted(b, mpa._ORDER[table]))
     assert mine[0].filter(pl.col("src") == 7)["tool_zmap"].to_list() == [7]  # 1 + 2 + (null) + 4
     assert mine[0].filter(pl.col("src") == 7)["days"].to_list() == [2]
 
@@ -1011,16 +1019,16 @@ def test_port_counts_and_top_port_order_by_packed_keys_equal_the_column_group_by
 
     with_null = pl.concat([ports, ports.head(3).with_columns(pl.lit(None, pl.UInt32).alias("src"))])
     for frame in (ports, with_null):
-        mine, theirs = rd._port_counts(frame), counts_by_columns(frame)
+        mine, theirs = msr._port_counts(frame), counts_by_columns(frame)
         assert mine.schema == theirs.schema and mine.height > 0
         assert_frame_equal(mine.sort(pl.all(), nulls_last=True), theirs.sort(pl.all(), nulls_last=True))
-    assert rd._port_counts(ports.filter(port.is_null())).height == 0
+    assert msr._port_counts(ports.filter(port.is_null())).height == 0
 
     scans = ports.drop("sensor").unique(maintain_order=True).with_columns(
         pl.Series(np.array([0, 3, 3, 9, 2**64 - 1], dtype=np.uint64)[rng.integers(0, 5, ports.drop("sensor").unique().height)])
         .alias("packets"))
     for frame in (scans, pl.concat([scans, scans.head(2).with_columns(pl.lit(None, pl.UInt32).alias("src"))])):
-        mine = rd._top_sorted(frame.lazy(), frame).collect()
+        mine = msr._top_sorted(frame.lazy(), frame).collect()
         theirs = frame.sort(["src", "kind", "packets", "dport", "proto"], descending=[False, False, True, False, False])
         assert_frame_equal(mine, theirs)
     assert scans.group_by("src", "kind", "packets").len()["len"].max() > 1  # ties on packets
@@ -1055,16 +1063,16 @@ def test_partials_by_packed_keys_equal_those_by_columns(tmp_path, sensors):
         rows.select([c for c in ru.PORT_DAY_SCHEMA.names() if c != "day"]).write_parquet(path)
         days.append(rd.DayFiles(day, tmp_path, path))
     where = pl.col("src").is_between(0, 0xFFFFFFFF)
-    mine = rd._day_partials(days, where)
-    assert mine.ordered == (len(sensors) <= rd._PACKED_SENSORS)
+    mine = mpa._day_partials(days, where)
+    assert mine.ordered == (len(sensors) <= mpa._PACKED_SENSORS)
     mine = pl.collect_all(list(mine), engine="streaming")
     rows = pl.concat([pl.read_parquet(d.port_day).with_columns(pl.lit(d.day).alias("day")) for d in days])
-    theirs = pl.collect_all(list(rd._plain_partials(rows.lazy())))
-    for table, a, b in zip((rd.BASE, rd.PORTS, rd.PORT_SCANS, rd.SRC_DAYS), mine, theirs):
+    theirs = pl.collect_all(list(mpa._plain_partials(rows.lazy())))
+    for table, a, b in zip((rl.BASE, rl.PORTS, rl.PORT_SCANS, rl.SRC_DAYS), mine, theirs):
         assert a.schema == b.schema and a.height > 0
         assert_frame_equal(a.sort(pl.all(), nulls_last=True), b.sort(pl.all(), nulls_last=True))
-        if len(sensors) <= rd._PACKED_SENSORS:  # in order: written without a sort
-            assert_frame_equal(a, rd._key_sorted(a, rd._ORDER[table]))
+        if len(sensors) <= mpa._PACKED_SENSORS:  # in order: written without a sort
+            assert_frame_equal(a, mpa._key_sorted(a, mpa._ORDER[table]))
     assert mine[2]["scans"].max() > 1 and mine[1]["dport"].null_count() > 0 and mine[1]["proto"].null_count() > 0
 
 
@@ -1078,7 +1086,7 @@ def test_the_days_of_a_parquet_input_equal_every_rows_day(tmp_path, statistics):
     midnight = dt.datetime.combine(DAY1 + dt.timedelta(days=1), dt.time(), UTC)
 
     def at(frame: pl.DataFrame, i: int, ts: dt.datetime) -> pl.DataFrame:
-        return frame.with_columns(pl.when(pl.int_range(pl.len()) == i).then(pl.lit(ts, rd.TS_DTYPE))
+        return frame.with_columns(pl.when(pl.int_range(pl.len()) == i).then(pl.lit(ts, TS_DTYPE))
                                   .otherwise(pl.col("ts")).alias("ts"))
 
     cases = {
@@ -1096,7 +1104,7 @@ def test_the_days_of_a_parquet_input_equal_every_rows_day(tmp_path, statistics):
         lf = pl.scan_parquet(path)
         assert rd.frame_days(lf) == days, name
         assert rd.frame_days(lf) == lf.select(pl.col("ts").dt.date().unique().sort()).collect()["ts"].to_list(), name
-    with_null = pl.concat([base.lazy(), base.head(1).with_columns(pl.lit(None, rd.TS_DTYPE).alias("ts")).lazy()])
+    with_null = pl.concat([base.lazy(), base.head(1).with_columns(pl.lit(None, TS_DTYPE).alias("ts")).lazy()])
     assert rd.frame_days(with_null) == [None, DAY1]
 
     one = tmp_path / "in" / "day.parquet"

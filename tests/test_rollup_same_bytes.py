@@ -14,6 +14,7 @@ import polars as pl
 
 from clihelp import SAMPLE_DIR, run_captured
 from scantui.analysis import rollup_days as rd
+from scantui.analysis import rollup_layout as rl
 from scantui.io.loader import open_inputs
 from scantui.io.options import LoadOptions
 
@@ -73,5 +74,5 @@ def test_port_day_is_the_same_bytes_whatever_order_the_packets_come_in(tmp_path)
         files.append([(out / rd.PORT_DAY_BASE).read_bytes(), rd.by_port(out / rd.PORT_DAY_BASE).read_bytes()])
     assert files[1] == files[0] and files[2] == files[0]
     port_day = pl.read_parquet(tmp_path / "as-read" / rd.PORT_DAY_BASE)
-    assert port_day.equals(port_day.sort(*rd.PORT_DAY_ORDER, maintain_order=True))
-    assert not port_day.select(rd.PORT_DAY_ORDER).is_duplicated().any()  # the order is total: the table's key
+    assert port_day.equals(port_day.sort(*rl.PORT_DAY_ORDER, maintain_order=True))
+    assert not port_day.select(rl.PORT_DAY_ORDER).is_duplicated().any()  # the order is total: the table's key

@@ -13,8 +13,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from rollup_patch import patch_rollup
 from scantui.analysis import rollup_days as rd
 from scantui.analysis import session_counts as sc
+from scantui.analysis import unicorn_sessions as us
 
 MIN = 5
 
@@ -54,8 +56,8 @@ def _count(memo: Path, key: int) -> int:
 
 def _held_reads(monkeypatch) -> list[int]:
     """Each time the memo is built from the held key files."""
-    calls, real = [], rd._held_counts
-    monkeypatch.setattr(rd, "_held_counts", lambda held: calls.append(len(held)) or real(held))
+    calls, real = [], us._held_counts
+    patch_rollup(monkeypatch, "_held_counts", lambda held: calls.append(len(held)) or real(held))
     return calls
 
 
@@ -66,7 +68,7 @@ def test_an_extension_through_the_memo_finds_the_sessions_of_every_day(tmp_path,
     merging every day; the memo holds each key's count over its days, saturated at the cap."""
     held, new = days
     if ranges > 1:
-        monkeypatch.setattr(rd, "KEYS_PER_RANGE", 3)
+        patch_rollup(monkeypatch, "KEYS_PER_RANGE", 3)
     reads = _held_reads(monkeypatch)
     folder = tmp_path / "memo"
     old = rd.merge_sessions(held, MIN)
@@ -79,7 +81,7 @@ def test_an_extension_through_the_memo_finds_the_sessions_of_every_day(tmp_path,
     assert [p.name for p in folder.iterdir()] == [memo.name]  # the held days' memo was taken, not copied
     assert [_count(memo, k) for k in (1, 2, 3, 4, 5, 6, 7, 8, 1 << 31, (1 << 32) - 1)] == [6, 5, 6, 5, 3, 9, 255, 0, 5, 6]
 
-    monkeypatch.setattr(rd, "_held_counts", None)  # the next extension must not read the held days
+    patch_rollup(monkeypatch, "_held_counts", None)  # the next extension must not read the held days
     again = rd.extend_sessions(got, [*held, *new[:1]], new[1:], MIN, memo=folder, memo_min_rows=1 << 40)
     assert_frame_equal(again, rd.merge_sessions([*held, *new], MIN))
     assert again["unicorn_key"].to_list() == [1, 3, 5, 6, 7, (1 << 32) - 1]  # 5: 1 held + 2 + 3 new
@@ -110,7 +112,7 @@ def test_a_memo_not_what_it_should_be_is_rebuilt(tmp_path, days, monkeypatch, da
     old = rd.merge_sessions(held, MIN)
     # the memo of the held days, as an extension would have left it
     memo = sc.memo_path(folder, _states(held))
-    taken = sc.Memo.take(folder, _states(held), lambda: rd._held_counts([str(f) for f in held]))
+    taken = sc.Memo.take(folder, _states(held), lambda: us._held_counts([str(f) for f in held]))
     taken.commit(_states(held))
     assert memo.is_file() and _count(memo, 7) == 255
     stale = sc.memo_path(folder, _states(held[:3]))
@@ -159,7 +161,7 @@ def test_the_memo_counts_are_the_key_files_counts(tmp_path):
         for k, n in rows.items():
             total[k] = total.get(k, 0) + n
     folder = tmp_path / "memo"
-    memo = sc.Memo.take(folder, _states(files), lambda: rd._held_counts([str(f) for f in files]))
+    memo = sc.Memo.take(folder, _states(files), lambda: us._held_counts([str(f) for f in files]))
     memo.commit(_states(files))
     path = sc.memo_path(folder, _states(files))
     assert {k: _count(path, k) for k in total} == {k: min(n, sc.CAP) for k, n in total.items()}

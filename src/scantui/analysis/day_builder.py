@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from scantui.analysis import merge_state as mst
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
 from scantui.analysis import session_counts
@@ -130,7 +131,7 @@ class _DayBuilder:
         mine = [rd.DayFiles(dt.date.fromisoformat(day), state, state / rd.PORT_DAY_BASE) for day, state in zip(days, states)]
         previous = None if self.rebuild else self._previous(out, mine)
         if previous is not None and _read_json(previous / ru.META).get("unicorn_min_packets") == min_packets:
-            held = rd.held_days(previous)
+            held = mst.held_days(previous)
             try:
                 old = pl.read_parquet(previous / SESSIONS, glob=False)
             except OSError:
@@ -156,7 +157,7 @@ class _DayBuilder:
         for folder in out.parent.iterdir():
             if folder.name.startswith(".") or folder == out:
                 continue
-            n = rd.extends(folder, files)
+            n = mst.extends(folder, files)
             if n > held and _is_finished(folder, folder.name):
                 best, held = folder, n
         return best

@@ -4,7 +4,7 @@
 traffic kind) into its day state as the folder ``packets/``: files
 ``part-NNNNN.parquet`` holding ascending, disjoint destination-port ranges, each
 sorted by ``(dport, src, ts)`` (ICMP and other packets, without a port, last) in
-row groups of :data:`~scantui.analysis.rollup_days.ROW_GROUP` rows. Read in name
+row groups of :data:`~scantui.analysis.rollup_layout.ROW_GROUP` rows. Read in name
 order they are the day sorted by :data:`SORT`. A read filtered by port (and by
 source inside a port) then skips most files and row groups by their Parquet
 statistics, so a query at a year reads the days and ports it needs, never the
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from scantui.analysis import rollup_days as rd
+from scantui.analysis import rollup_layout as rl
 from scantui.analysis.sort_keys import sort_by
 from scantui.fsutil import parquet_files
 
@@ -98,4 +98,4 @@ def _sorted_part(packets: pl.LazyFrame, folder: Path, i: int) -> None:
     ts = pl.col("ts").to_physical()
     in_time = packets.select((ts.null_count() == 0) & (ts.diff().min() >= 0).fill_null(True)).collect().item()
     sort_by(packets, SORT[:2] if in_time else SORT, nulls_last=True).sink_parquet(
-        folder / f"part-{i:05d}.parquet", row_group_size=rd.ROW_GROUP, engine="in-memory", **rd.DAY_CODEC)
+        folder / f"part-{i:05d}.parquet", row_group_size=rl.ROW_GROUP, engine="in-memory", **rl.DAY_CODEC)

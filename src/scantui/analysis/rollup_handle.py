@@ -18,8 +18,8 @@ from typing import Any
 
 import polars as pl
 
+from scantui.analysis import merge_state as mst
 from scantui.analysis import rollup as ru
-from scantui.analysis import rollup_days as rd
 from scantui.analysis import bursts
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
 from scantui.analysis.fingerprint_keys import scan_fingerprints
@@ -116,7 +116,7 @@ class Rollup:
         states = self.day_states
         if not states or not all(folder.is_dir() for folder in states.values()):
             return None
-        merged = rd.dst_pair_files(self.path) or []
+        merged = mst.dst_pair_files(self.path) or []
         sessions = self.path / SESSIONS
         return DayPackets(states, int(self.meta.get("unicorn_min_packets", UNICORN_MIN_PACKETS)), merged,
                           sessions if sessions.is_file() else None)
@@ -136,7 +136,7 @@ class Rollup:
     def dst_pairs(self) -> pl.LazyFrame | None:
         """The distinct (src, kind, dst) of the whole data (the merged state's disjoint ``dsts`` files), or
         None for a rollup kept without its merged state."""
-        return rd.scan_dst_pairs(self.path)
+        return mst.scan_dst_pairs(self.path)
 
 
 def load_rollup(path: str | os.PathLike[str]) -> Rollup:

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from scantui.analysis.rollup_days import serial
+from scantui.analysis.rollup_layout import serial
 from scantui.errors import InputError, UsageError
 
 T = TypeVar("T")
