@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from clihelp import run
+from yaml_watch import watch_yaml
 from scantui.errors import InputError
 from scantui.labels import Group, LabelsStore, check_file
 from scantui.labels.store import check_file_sources
-from scantui.labels import document
 from scantui.labels.document import MAX_DEPTH
 from scantui.labels.files import MAX_BYTES
 
@@ -109,21 +109,7 @@ def test_a_file_over_the_size_bound_is_refused_before_reading(tmp_path, monkeypa
 def test_an_alias_bomb_is_refused_fast_with_one_line(tmp_path, monkeypatch):
     path = tmp_path / "labels.yaml"
     path.write_text(BOMB)
-    composed, constructed = [], []  # (line, anchor) of each node composed, line of each built: no nodes kept,
-    compose_node = document._Composer.compose_node  # whose repr (in a failure's report) would expand the bomb
-    construct_object = document._Constructor.construct_object
-
-    def composing(self, parent, index):
-        event = self.parser.peek_event()
-        composed.append((event.start_mark.line + 1, getattr(event, "anchor", None)))
-        return compose_node(self, parent, index)
-
-    def constructing(self, node, deep=False):
-        constructed.append(node.start_mark.line + 1)
-        return construct_object(self, node, deep)
-
-    monkeypatch.setattr(document._Composer, "compose_node", composing)
-    monkeypatch.setattr(document._Constructor, "construct_object", constructing)
+    composed, constructed = watch_yaml(monkeypatch)
     with pytest.raises(InputError, match="line 4: YAML anchors and aliases"):
         check_file(path)
     # refused at the first anchor (&a, line 4): the nodes above it composed, none after it, nothing built
