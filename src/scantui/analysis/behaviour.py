@@ -78,13 +78,19 @@ def port_counts(rows: pl.LazyFrame) -> pl.LazyFrame:
     key = (pl.col("src").cast(pl.UInt64) * ALL_PORTS + pl.col("dport").cast(pl.UInt64)).alias("k")
     pairs = rows.filter(pl.col("dport").is_not_null()).select(key.unique()).select(
         (pl.col("k") // ALL_PORTS).cast(pl.UInt32).alias("src"), (pl.col("k") % ALL_PORTS).alias("dport"))
-    port = pl.col("dport")
-    return pairs.group_by("src").agg(
-        pl.len().cast(pl.UInt32).alias("ports"),
-        (port <= WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(PORT_CLASS_COUNTS[0]),
-        ((port > WELL_KNOWN_MAX) & (port <= REGISTERED_MAX)).sum().cast(pl.UInt32).alias(PORT_CLASS_COUNTS[1]),
-        (port > REGISTERED_MAX).sum().cast(pl.UInt32).alias(PORT_CLASS_COUNTS[2]),
-    )
+    return pairs.group_by("src").agg(*port_class_counts())
+
+
+def port_classes(port):
+    """The three port classes' masks of *port*, in :data:`PORT_CLASS_COUNTS` order: a polars expression or a numpy
+    array of port numbers alike."""
+    return port <= WELL_KNOWN_MAX, (port > WELL_KNOWN_MAX) & (port <= REGISTERED_MAX), port > REGISTERED_MAX
+
+
+def port_class_counts() -> list[pl.Expr]:
+    """Aggregates of a group of distinct ``dport`` rows (no null): ``ports`` and how many fall in each class."""
+    return [pl.len().cast(pl.UInt32).alias("ports"),
+            *(mask.sum().cast(pl.UInt32).alias(name) for mask, name in zip(port_classes(pl.col("dport")), PORT_CLASS_COUNTS))]
 
 
 def port_shares() -> list[pl.Expr]:

@@ -348,11 +348,7 @@ def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str]
     port = pl.col("dport")
     fresh = (ports.lazy().filter(port.is_not_null()).select(by_port).unique()
              .join(held_ports.lazy().select(by_port), on=by_port, how="anti", nulls_equal=True)
-             .group_by("src", "kind").agg(
-                 pl.len().cast(pl.UInt32).alias("ports"),
-                 (port <= bh.WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[0]),
-                 ((port > bh.WELL_KNOWN_MAX) & (port <= bh.REGISTERED_MAX)).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[1]),
-                 (port > bh.REGISTERED_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[2])))
+             .group_by("src", "kind").agg(*bh.port_class_counts()))
     intervals, cover, new_ports, scans_after = pl.collect_all([
         pl.concat([_intervals(before, -1), _intervals(after)]), pl.concat([_cover(held_scans.lazy(), -1), _cover(scans_after)]),
         fresh, scans_after])

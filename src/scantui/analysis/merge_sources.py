@@ -172,11 +172,8 @@ def _port_counts(ports: pl.DataFrame) -> pl.DataFrame:
     port = pl.col("dport")
     rows = ports.filter(port.is_not_null())
     if ports["src"].null_count() or ports["kind"].null_count() or not rows.height:
-        return (rows.lazy().select("src", "kind", "dport").unique().group_by("src", "kind").agg(
-            pl.len().cast(pl.UInt32).alias("ports"),
-            (port <= bh.WELL_KNOWN_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[0]),
-            ((port > bh.WELL_KNOWN_MAX) & (port <= bh.REGISTERED_MAX)).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[1]),
-            (port > bh.REGISTERED_MAX).sum().cast(pl.UInt32).alias(bh.PORT_CLASS_COUNTS[2])).collect())
+        return (rows.lazy().select("src", "kind", "dport").unique().group_by("src", "kind")
+                .agg(*bh.port_class_counts()).collect())
     keys = np.sort(rows.select(_src_kind_key() * pl.lit(1 << 16, _U64) + port.cast(_U64)).to_series().to_numpy())
     keys = keys[_starts(keys)]
     dport = keys & np.uint64(0xFFFF)
@@ -188,9 +185,7 @@ def _port_counts(ports: pl.DataFrame) -> pl.DataFrame:
 
     return pl.DataFrame({
         "_k": src_kind[at], "ports": np.diff(np.append(at, len(keys))).astype(np.uint32),
-        bh.PORT_CLASS_COUNTS[0]: count(dport <= bh.WELL_KNOWN_MAX),
-        bh.PORT_CLASS_COUNTS[1]: count((dport > bh.WELL_KNOWN_MAX) & (dport <= bh.REGISTERED_MAX)),
-        bh.PORT_CLASS_COUNTS[2]: count(dport > bh.REGISTERED_MAX),
+        **{name: count(mask) for mask, name in zip(bh.port_classes(dport), bh.PORT_CLASS_COUNTS)},
     }).select(*_unpack(pl.col("_k")), "ports", *bh.PORT_CLASS_COUNTS)
 
 
