@@ -54,3 +54,14 @@ def test_the_config_sets_the_unicorn_threshold_of_the_rollup_and_the_commands(tm
     code, out, err = run(["scanners", data], capsys)
     assert (code, out, err.strip()) == (2, "", f"scantui: error: {config}: rollup.unicorn_min_packets: must be a "
                                                "number of packets (1 or more), e.g. 150; got 'lots'")
+
+
+def test_a_library_caller_of_update_rollup_gets_the_configured_threshold_unless_it_passes_one(tmp_path, monkeypatch):
+    from scantui.analysis.rollup_cache import update_rollup
+    from scantui.io.loader import open_inputs
+
+    Path(os.environ["SCANTUI_CONFIG"]).write_text("rollup: {unicorn_min_packets: 50}\n")
+    data = _unicorn_file(tmp_path / "p.parquet")
+    configured = update_rollup(open_inputs([data]), cache_dir=tmp_path / "cache").rollup
+    given = update_rollup(open_inputs([data]), cache_dir=tmp_path / "cache", unicorn_min_packets=150).rollup
+    assert [json.loads((r.path / "meta.json").read_text())["unicorn_min_packets"] for r in (configured, given)] == [50, 150]

@@ -64,7 +64,7 @@ from pathlib import Path
 
 from scantui.analysis import rollup as ru
 from scantui.analysis.day_builder import _DayBuilder
-from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
+from scantui.analysis.fingerprints import configured_unicorn_min_packets
 from scantui.analysis.rollup_handle import Action, Rollup, RollupUpdate, load_rollup, telescope_size_estimate
 from scantui.analysis.rollup_keys import (
     _is_finished, _options_dict, cache_key, cache_root, days_root, decoded_key, decoded_root, describe_inputs,
@@ -90,7 +90,7 @@ def open_rollup(
     opts: LoadOptions | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     rebuild: bool = False,
-    unicorn_min_packets: int = UNICORN_MIN_PACKETS,
+    unicorn_min_packets: int | None = None,
     progress: ru.Progress | None = None,
     runner: Runner | None = None,
 ) -> Rollup:
@@ -101,7 +101,8 @@ def open_rollup(
     defaults to ``dataset.opts`` when the dataset carries them, else
     ``LoadOptions()``). *progress* is called as ``progress(message, fraction)``,
     possibly from a helper thread. *runner* runs the build's steps
-    (:mod:`scantui.analysis.runner`; default: in this process).
+    (:mod:`scantui.analysis.runner`; default: in this process). *unicorn_min_packets*: the Unicorn
+    threshold (part of the key); None: the configured one (``rollup.unicorn_min_packets``, else 150).
     """
     return update_rollup(dataset, opts=opts, cache_dir=cache_dir, rebuild=rebuild,
                          unicorn_min_packets=unicorn_min_packets, progress=progress, runner=runner).rollup
@@ -113,7 +114,7 @@ def update_rollup(
     opts: LoadOptions | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     rebuild: bool = False,
-    unicorn_min_packets: int = UNICORN_MIN_PACKETS,
+    unicorn_min_packets: int | None = None,
     progress: ru.Progress | None = None,
     runner: Runner | None = None,
 ) -> RollupUpdate:
@@ -130,6 +131,8 @@ def update_rollup(
     does not depend on it.
     """
     opts = opts or getattr(dataset, "opts", None) or LoadOptions()
+    if unicorn_min_packets is None:
+        unicorn_min_packets = configured_unicorn_min_packets()
     inputs = [_with_log_year(i, opts, days_root(cache_dir)) for i in describe_inputs(dataset)]
     key = cache_key(inputs, opts, unicorn_min_packets)
     root = cache_root(cache_dir)

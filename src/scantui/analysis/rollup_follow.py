@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scantui.analysis.fingerprints import configured_unicorn_min_packets
 from scantui.analysis.rollup_cache import RollupUpdate, update_rollup
 from scantui.analysis.runner import Runner
 from scantui.errors import InputError
@@ -99,8 +98,7 @@ def follow(
         state = [(p, watcher._last[p]) for p in files]
         if files and state != current:
             try:
-                on_update(update_rollup(open_inputs(files, opts), opts=opts, cache_dir=cache_dir, runner=runner,
-                                        unicorn_min_packets=configured_unicorn_min_packets()))
+                on_update(update_rollup(open_inputs(files, opts), opts=opts, cache_dir=cache_dir, runner=runner))
                 current = state
             except InputError as exc:
                 on_error(exc)

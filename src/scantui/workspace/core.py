@@ -129,12 +129,10 @@ class Workspace:
         task = self._task(task)
 
         def build() -> Rollup:
-            from scantui.analysis.fingerprints import configured_unicorn_min_packets
             from scantui.analysis.rollup_cache import open_rollup
 
             return open_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, rebuild=rebuild,
-                               progress=task.reporter(), runner=self.runner,
-                               unicorn_min_packets=configured_unicorn_min_packets())
+                               progress=task.reporter(), runner=self.runner)
 
         if rebuild:
             self._pipeline.forget("rollup")
@@ -147,22 +145,19 @@ class Workspace:
         found: list[RollupUpdate] = []
 
         def build() -> Rollup:
-            from scantui.analysis.fingerprints import configured_unicorn_min_packets
             from scantui.analysis.rollup_cache import update_rollup
 
             found.append(update_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, rebuild=rebuild,
-                                       progress=task.reporter(), runner=self.runner,
-                                       unicorn_min_packets=configured_unicorn_min_packets()))
+                                       progress=task.reporter(), runner=self.runner))
             return found[0].rollup
 
         self._pipeline.forget("rollup")
         self._memo(self._pipeline, "rollup", task, build)
         if not found:  # another thread built it meanwhile: its update is not ours to tell, ask again from the cache
-            from scantui.analysis.fingerprints import configured_unicorn_min_packets
             from scantui.analysis.rollup_cache import update_rollup
 
             found.append(update_rollup(self.dataset, opts=self.options, cache_dir=self.cache_dir, progress=task.reporter(),
-                                       runner=self.runner, unicorn_min_packets=configured_unicorn_min_packets()))
+                                       runner=self.runner))
         return found[0]
 
     def year_notes(self, task: Task | None = None) -> list[str]:
