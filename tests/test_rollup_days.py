@@ -1114,3 +1114,26 @@ def test_the_days_of_a_parquet_input_equal_every_rows_day(tmp_path, statistics):
     [index] = (tmp_path / "cache").rglob("index.json")
     assert json.loads(index.read_text())["days"] == [DAY1.isoformat()]
     assert json.loads(index.read_text())["direct"] is True  # no day split written: the file is read in place
+
+
+def test_an_extension_keeps_its_rows_in_base_order_and_takes_the_numpy_means(tmp_path, monkeypatch):
+    """The shortcuts of an extension's finish_sources (tests/test_merge_sources_extension.py) are the ones taken
+    on a real extension, which equals a fresh build."""
+    files = _by_day(_data(), tmp_path / "in")
+    rc.update_rollup(open_inputs(files[:-1]))
+    taken = {"ordered": 0, "means": 0}
+    ordered, means = msr._ordered_rows, msr._mean_intervals
+
+    def counted(name, fn):
+        def inner(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            taken[name] += out is not None
+            return out
+        return inner
+
+    monkeypatch.setattr(msr, "_ordered_rows", counted("ordered", ordered))
+    monkeypatch.setattr(msr, "_mean_intervals", counted("means", means))
+    added = rc.update_rollup(open_inputs(files))
+    assert [a.what for a in added.actions if a.verb == "merged"][0].startswith("rollup of 4 days (extending")
+    assert taken["ordered"] >= 1 and taken["means"] >= 1
+    _same_as_scratch(added, files, tmp_path)

@@ -3,12 +3,18 @@
 :func:`finish_sources` profiles a range's sources from its folded tables (a full merge) or updates the
 older rollup's rows of the sources the new days touched (an extension): ports and port classes
 (:func:`_port_counts`), the top ports (:func:`_top_sorted`) and the schedules (:func:`_schedules`).
+
+An extension reads the older profile's rows range after range (:class:`HeldProfile`: each row group once), and
+where base's untouched rows are the held ones in the same order (:func:`_in_base_order`, always for a state
+an extension wrote) takes them beside base's as they stand and puts the touched ones back among them by
+index (:func:`_ordered_rows`): no joins of the untouched rows and no sort. The touched sources' mean scan
+interval is summed in numpy (:func:`_mean_intervals`), not from a row per port. The same rows and bytes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +28,7 @@ from scantui.analysis.merge_partials import (
 )
 from scantui.analysis.merge_plan import _Range
 from scantui.analysis.rollup_layout import (
-    BASE, COVER, INTERVALS, LAYERED, PORTS, PORT_SCANS, PORT_SCANS_SCHEMA, SRC_DAYS, SRC_DAYS_SCHEMA, _SCAN_KEYS,
+    BASE, COVER, INTERVALS, LAYERED, PORTS, PROFILE_ROW_GROUP, PORT_SCANS, PORT_SCANS_SCHEMA, SRC_DAYS, SRC_DAYS_SCHEMA, _SCAN_KEYS,
     _SCHEMAS,
 )
 from scantui.analysis.sort_keys import sort_by
@@ -34,11 +40,45 @@ _SCHEDULE = ("schedule", "period_days", "schedule_strength")
 _PORT_SIDE = tuple(c for c in ru.SRC_PROFILE_SCHEMA.names() if c not in ("src", "kind", *_VOLUME, *_SCHEDULE))
 
 
+class HeldProfile:
+    """The port-side columns of an older rollup's ``src_profile`` (sorted by source, written in row groups of
+    :data:`PROFILE_ROW_GROUP` rows), read for one source range after the next: each call reads on from where
+    the last stopped, to a row group's end, and keeps what is past the range for the next (the held rows of a
+    range by row index, found in its ``src`` column read once). A read per range filtered by source decoded
+    the row groups at each range's ends again: ~3x the file's rows, and its ``top_ports`` lists cost most."""
+
+    def __init__(self, folder: Path, same_window: bool):
+        self.path = folder / ru.SRC_PROFILE
+        self.columns = ["src", "kind", *_PORT_SIDE, *(_SCHEDULE if same_window else ())]
+        src = pl.read_parquet(self.path, columns=["src"], glob=False)["src"]
+        self.src = src.to_numpy() if not src.null_count() and src.is_sorted() else None  # else a filter per range
+        self.rows = pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA).select(self.columns)
+        self.start = 0  # the file's row index of self.rows' first
+
+    def of(self, r: _Range) -> pl.DataFrame:
+        """The rows of *r*'s sources (the file's, in its order), one chunk."""
+        def scan() -> pl.LazyFrame:
+            return pl.scan_parquet(self.path, glob=False)
+
+        if self.src is None:
+            return scan().filter(r.where).select(self.columns).collect().rechunk()
+        lo, hi = int(np.searchsorted(self.src, r.lo, side="left")), int(np.searchsorted(self.src, r.hi, side="right"))
+        if lo < self.start:  # not after the last range: read as it stands
+            return scan().slice(lo, hi - lo).select(self.columns).collect().rechunk()
+        self.rows, self.start = self.rows.slice(min(lo - self.start, self.rows.height)), max(lo, self.start)
+        end = self.start + self.rows.height
+        if hi > end:  # on to the end of the row group holding the range's last row
+            stop = -(-hi // PROFILE_ROW_GROUP) * PROFILE_ROW_GROUP
+            self.rows = pl.concat([self.rows, scan().slice(end, stop - end).select(self.columns).collect()])
+        return self.rows.slice(lo - self.start, hi - lo).rechunk()
+
+
 def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: int,
                    previous: tuple[Path, pl.DataFrame, bool] | None = None,
                    layers: dict[str, list[Path]] | None = None,
                    grown: dict[str, pl.DataFrame] | None = None,
-                   tables: dict[str, pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                   tables: dict[str, pl.DataFrame] | None = None,
+                   held: HeldProfile | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``src_totals`` and ``src_profile`` rows of one source range from the merged state: the
     same columns :func:`~scantui.analysis.rollup.src_profile` computes from all of a source's
     ``port_day`` rows, from one row per (source, port) instead (see the module doc).
@@ -51,8 +91,10 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     range's own file of each). *grown* (with *previous*): what :func:`_grown_ports` found the added
     days changed; the touched sources' port-side columns are then the older rollup's updated by it
     and the range's :data:`INTERVALS` and :data:`COVER` rows, never read from all their port rows.
-    *tables* (a full merge): the range's :data:`BASE`, :data:`PORTS`, :data:`PORT_SCANS` and
-    :data:`SRC_DAYS` as :func:`_merge_range` just wrote them (the same rows in the same order), not read again.
+    *tables*: the range's :data:`BASE`, :data:`PORTS`, :data:`PORT_SCANS` and :data:`SRC_DAYS` (a full merge;
+    an extension: :data:`BASE`, :data:`INTERVALS` and :data:`COVER`) as :func:`_merge_range` just wrote them (the
+    same rows in the same order), not read again. *held* (with *previous*): its profile's reader, kept from
+    one range to the next (default: one for this range alone).
     """
     base = tables[BASE] if tables else pl.read_parquet(state / BASE / r.name, glob=False)
     base = base.filter(pl.col("days") > 0)  # pairs-only sources have no port_day row
@@ -84,6 +126,7 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
 
     touched = None if previous is None else previous[1]
     old_totals = old_profile = None
+    order = None  # an extension's rows in base's order: (base's touched rows, base's others), when they line up
     if previous is None:
         if tables:
             ports, scans = tables[PORTS], tables[PORT_SCANS]
@@ -94,9 +137,12 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         folder, _touched, same_window = previous
         # read once: the untouched sources' rows are kept, the touched ones' updated (its ``ports`` are src_totals')
         # only the columns kept (the volume is recomputed), split by one packed-key mask (not two joins)
-        kept = _PORT_SIDE + (_SCHEDULE if same_window else ())
-        held_profile = pl.scan_parquet(folder / ru.SRC_PROFILE, glob=False).filter(r.where).select(*keys, *kept).collect()
-        hit = held_profile.select(_src_kind_key().is_in(touched.select(_src_kind_key()).to_series().implode()).fill_null(False)).to_series()
+        held_profile = (held or HeldProfile(folder, same_window)).of(r)
+        order = _in_base_order(base, held_profile, touched)
+        if order is not None:
+            hit = pl.Series(order[1])
+        else:
+            hit = held_profile.select(_src_kind_key().is_in(touched.select(_src_kind_key()).to_series().implode()).fill_null(False)).to_series()
         old_profile = held_profile.filter(~hit)
         old_totals = old_profile.select(*keys, "ports")
         classes = ["ports", *bh.PORT_CLASS_COUNTS]
@@ -104,8 +150,9 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
         port_counts = (pl.concat([before.select(*keys, *classes), grown["new_ports"].lazy()])
                        .group_by(keys).agg(pl.col(classes).fill_null(0).sum()).filter(pl.col("ports") > 0)
                        .with_columns(pl.col(classes).cast(pl.UInt32)))
-        intervals_all = pl.scan_parquet(state / INTERVALS / r.name, glob=False).join(touched.lazy(), on=keys, how="semi")
-        cover = pl.scan_parquet(state / COVER / r.name, glob=False).join(touched.lazy(), on=keys, how="semi")
+        intervals_all, cover = (
+            (tables[t].lazy() if tables and t in tables else pl.scan_parquet(state / t / r.name, glob=False))
+            .join(touched.lazy(), on=keys, how="semi") for t in (INTERVALS, COVER))
         # the held top ports the new days did not touch, beside the touched ones: packets only grow, so
         # a port below a source's tenth before stays below it
         held_top = (before.select(*keys, "top_ports").explode("top_ports").filter(pl.col("top_ports").is_not_null())
@@ -128,9 +175,7 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
               .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
     # every kind's rows in one lazy plan (two in an extension), keyed by (src, kind), collected at once: not a plan
     # and a schedule call per kind, each with its fixed costs (benchmarks/RESULTS.md, "Session 12", wt-extend12)
-    volume = base.lazy().select(
-        *keys, "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
-        *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
+    volume = _volume(base)
     if previous is None:
         rescans = (ports.lazy().filter(pl.col("scans") >= 2)
                    .select(*keys, ((pl.col("d1") - pl.col("d0")).dt.total_days() / (pl.col("scans") - 1)).alias("interval")))
@@ -141,6 +186,8 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     intervals = rescans.group_by(keys).agg(
         (pl.col("interval").sort().cum_sum().last() / pl.len()).alias("avg_scan_interval_days"),
         pl.len().cast(pl.UInt32).alias("ports_rescanned"))
+    if previous is not None and (mean := _mean_intervals(intervals_all)) is not None:
+        intervals = mean
     per_port = scans.lazy()
     if previous is None:
         coverage = per_port.group_by(keys).agg(
@@ -150,8 +197,11 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
     top = (_top_sorted(per_port, scans).group_by(keys, maintain_order=True)
            .agg(item.head(bh.TOP_PORTS).alias("top_ports")))
-    fresh = volume if previous is None else volume.join(previous[1].lazy(), on=keys, how="semi")
     sched = _schedules(src_days, first_day, n_days).lazy()
+    if order is not None:
+        return _ordered_rows(base, _volume, order[0], old_profile, [port_counts.lazy(), intervals, coverage, top], sched,
+                             previous[2])
+    fresh = volume if previous is None else volume.join(previous[1].lazy(), on=keys, how="semi")
     joined = [_join_parts([fresh, port_counts.lazy(), intervals, coverage, top, sched])]
     if old_profile is not None:  # sources without a packet in the new days: new volume (and schedule)
         kept = old_profile.lazy()
@@ -162,6 +212,99 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
     # each sorted by (src, kind) here, one range's rows (cheaper than the sort of every range's at the end)
     return (sort_by(totals, keys, nulls_last=True),
             sort_by(pl.concat([pl.DataFrame(schema=ru.SRC_PROFILE_SCHEMA), *out]), keys, nulls_last=True))
+
+
+def _volume(base: pl.DataFrame) -> pl.LazyFrame:
+    """The profile's :data:`_VOLUME` columns of :data:`BASE` rows."""
+    return base.lazy().select(
+        "src", "kind", "packets", pl.col("first_ts").alias("first_seen"), pl.col("last_ts").alias("last_seen"),
+        *[pl.col(c).cast(pl.UInt64) for c in ru.TOOL_COLUMNS], pl.col("days").alias("days_active"))
+
+
+def _in_base_order(base: pl.DataFrame, held: pl.DataFrame, touched: pl.DataFrame
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Which of *base*'s rows (this range's sources, sorted by (src, kind)) and of the older rollup's
+    profile rows *held* (sorted likewise) are *touched*, as two masks, when base's other rows are held's other
+    rows in the same order (an extension's state, always): the untouched sources' rows are then taken as they
+    stand, beside base's, and every frame of the range is already in (src, kind) order. None where a key is
+    null or the rows do not line up (the joins and sorts of :func:`finish_sources` then)."""
+    frames = (base, held, touched)
+    if any(f["src"].null_count() or f["kind"].null_count() for f in frames):
+        return None
+    bkey, hkey, tkey = (f.select(_src_kind_key()).to_series().to_numpy() for f in frames)
+    if (bkey.size > 1 and not (bkey[1:] > bkey[:-1]).all()) or (hkey.size > 1 and not (hkey[1:] > hkey[:-1]).all()):
+        return None
+    tkey = np.sort(tkey)
+    fresh, hit = _member(bkey, tkey), _member(hkey, tkey)
+    if not np.array_equal(bkey[~fresh], hkey[~hit]):
+        return None
+    return fresh, hit
+
+
+def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Whether each of *keys* is one of *sorted_keys* (sorted)."""
+    if not sorted_keys.size:
+        return np.zeros(keys.size, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return sorted_keys[at] == keys
+
+
+def _ordered_rows(base: pl.DataFrame, volume: Callable[[pl.DataFrame], pl.LazyFrame], fresh: np.ndarray, old_profile: pl.DataFrame,
+                  parts: Sequence[pl.LazyFrame], sched: pl.LazyFrame, same_window: bool
+                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`finish_sources`' two tables of an extension whose rows line up (:func:`_in_base_order`), in base's
+    (sorted) order with no sort: the touched sources' rows (base's rows *fresh*, joined to the port-side
+    *parts* keeping their order) and the others' (base's other rows beside *old_profile*'s, in the same
+    order), interleaved back by *fresh*. The same rows and values as the joins and sorts."""
+    keys = ["src", "kind"]
+    mask = pl.Series(fresh)
+    touched = _join_parts([volume(base.filter(mask)), *parts, sched], maintain_order="left")
+    unchanged = pl.concat([volume(base.filter(~mask)), old_profile.lazy().drop(keys)], how="horizontal")
+    if not same_window:
+        unchanged = _join_parts([unchanged, sched], maintain_order="left")
+    frames = pl.collect_all([frame.with_columns(pl.col("ports", "ports_rescanned").fill_null(0))
+                             .select(ru.SRC_PROFILE_SCHEMA.names()).cast(dict(ru.SRC_PROFILE_SCHEMA))
+                             for frame in (touched, unchanged)])
+    at = np.empty(fresh.size, dtype=np.int64)
+    at[fresh] = np.arange(int(fresh.sum()))
+    at[~fresh] = np.arange(fresh.size - int(fresh.sum())) + int(fresh.sum())
+    profile = pl.concat(frames, rechunk=True)[at]  # one chunk: a gather of chunked lists costs ~10x more
+    totals = (base.with_columns(profile["ports"])
+              .select(ru.SRC_TOTALS_SCHEMA.names()).cast(dict(ru.SRC_TOTALS_SCHEMA)))
+    return totals, profile
+
+
+def _mean_intervals(rows: pl.DataFrame) -> pl.LazyFrame | None:
+    """``avg_scan_interval_days`` and ``ports_rescanned`` per (src, kind) of :data:`INTERVALS` rows, in numpy: the
+    same floats as each interval ``gap / k`` repeated ``n`` times, sorted, summed one after the other (a
+    polars ``cum_sum``) and divided by the count, without a row per port: the (src, kind, interval) rows
+    sorted, repeated, and each source's run summed in one ``np.add.accumulate`` along the rows of a matrix of
+    the sources whose runs are about as long (zero-padded: adding 0.0 leaves a sum as it is; accumulate adds in
+    order, unlike ``np.sum``'s pairwise sums). None where a value is null or ``n`` not positive."""
+    if rows.height == 0 or any(rows[c].null_count() for c in rows.columns) or rows["n"].min() <= 0:
+        return None
+    key = rows.select(_src_kind_key()).to_series().to_numpy()
+    value = rows["gap"].to_numpy().astype(np.float64) / rows["k"].to_numpy().astype(np.float64)
+    order = np.lexsort((value, key))
+    key, value, n = key[order], value[order], rows["n"].to_numpy()[order]
+    at = _starts(key)
+    count = np.add.reduceat(n, at)
+    spread = np.repeat(value, n)  # every port's interval, each source's ascending
+    first = np.cumsum(count) - count
+    sums = np.empty(count.size)
+    width = np.ones(count.size, dtype=np.int64)
+    while (short := width < count).any():
+        width[short] *= 2
+    for w in np.unique(width):
+        group = np.flatnonzero(width == w)
+        column = np.arange(w)
+        inside = column[None, :] < count[group][:, None]
+        matrix = np.zeros((group.size, w))
+        matrix[inside] = spread[(first[group][:, None] + column[None, :])[inside]]
+        sums[group] = np.add.accumulate(matrix, axis=1)[:, -1]
+    return pl.DataFrame({"_k": key[at], "avg_scan_interval_days": sums / count,
+                         "ports_rescanned": count.astype(np.uint32)}).lazy().select(
+        *_unpack(pl.col("_k")), "avg_scan_interval_days", "ports_rescanned")
 
 
 def _port_counts(ports: pl.DataFrame) -> pl.DataFrame:
@@ -211,9 +354,9 @@ def _schedules(src_days: pl.DataFrame, first_day: dt.date | None, n_days: int) -
     return sch.source_schedules(keyed, first_day, n_days).with_columns(_unpack(pl.col("src").cast(_U64)))
 
 
-def _join_parts(parts: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
+def _join_parts(parts: Sequence[pl.LazyFrame], maintain_order: str | None = None) -> pl.LazyFrame:
     """:func:`~scantui.analysis.behaviour.join_parts` of lazy parts by (src, kind) (the first lists every source)."""
     out = parts[0]
     for part in parts[1:]:
-        out = out.join(part, on=["src", "kind"], how="left")
+        out = out.join(part, on=["src", "kind"], how="left", maintain_order=maintain_order)
     return out

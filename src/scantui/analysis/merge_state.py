@@ -28,7 +28,7 @@ from scantui.analysis.merge_partials import (
 from scantui.analysis.merge_plan import (
     _Catalog, _Range, _day_groups, _held_bounds, _held_nets, _net_rows, _overlaps, _plan_rows,
 )
-from scantui.analysis.merge_sources import finish_sources
+from scantui.analysis.merge_sources import HeldProfile, finish_sources
 from scantui.analysis.port_day_files import DayFiles, by_port
 from scantui.analysis.rollup_layout import (
     BASE, BASE_SCHEMA, COVER, DAY_TOTALS, DSTS, ENRICHMENT, INTERVALS, LAYERED, MAX_DELTAS, MERGE, MERGE_DAYS,
@@ -133,6 +133,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
             catalog.bounds[t].update({f.name: bounds[f] for f in held_files[t]})
     parts = out / ".parts"
     parts.mkdir()
+    held_profile = None if old is None else HeldProfile(previous, same_window)  # read on, range after range
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), lo, hi)
@@ -146,7 +147,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
                       for t in LAYERED}
         totals, profile = finish_sources(state, r, first_day, n_days,
                                          None if old is None else (previous, touched, same_window), layers, grown,
-                                         tables=written if old is None else None)
+                                         tables=written, held=held_profile)
         # scratch, read once by _concat below: not worth compressing
         totals.write_parquet(parts / f"{i:05d}-src_totals.parquet", compression="uncompressed")
         profile.write_parquet(parts / f"{i:05d}-src_profile.parquet", compression="uncompressed")
@@ -244,7 +245,8 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
 
     Returns the touched (src, kind) (an extension; empty in a full merge), what :func:`_grown_ports`
     found (an extension) and, in a full merge, each table as written (for :func:`finish_sources`, which need
-    not read them back; empty in an extension, whose finish reads only its layers).
+    not read them back; in an extension only :data:`BASE`, :data:`INTERVALS` and :data:`COVER`, whose finish
+    reads its layers for the rest).
     """
     where = r.where
     catalog = catalog or _Catalog()
@@ -339,7 +341,7 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
         df = df if table in ordered else _key_sorted(df, _ORDER[table])
         df.write_parquet(state / table / name, compression="lz4", row_group_size=ROW_GROUP)
         catalog.wrote(table, name, df)
-        if old is None:  # only a full merge's finish_sources takes them (an extension's would hold them for nothing)
+        if old is None or table in (BASE, INTERVALS, COVER):  # finish_sources' (an extension's: only these)
             written[table] = df
         del df
     return touched, grown, written
