@@ -329,18 +329,30 @@ def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str]
     def fold(frames: list[pl.LazyFrame], table: str) -> pl.LazyFrame:
         return _fold(frames, table) if frames else pl.LazyFrame(schema=_SCHEMAS[table])
 
-    ports, scans = pl.collect_all([fold([p[1] for p in parts], PORTS), fold([p[2] for p in parts], PORT_SCANS)],
-                                  engine="streaming")
+    # one run's partials are folded already (one row per key): only cast, not grouped again
+    ports, scans = pl.collect_all([fold([p[1] for p in parts], PORTS) if len(parts) != 1 else parts[0][1].cast(dict(PORTS_SCHEMA)),
+                                   fold([p[2] for p in parts], PORT_SCANS) if len(parts) != 1
+                                   else parts[0][2].cast(dict(PORT_SCANS_SCHEMA))], engine="streaming")
     by_port = ["src", "kind", "dport"]
     day_ports = ports.select(by_port).unique()
     # the held rows of the new days' ports: first those of their port numbers (a filter the scan applies as it
-    # reads: ~15 % of a range's held rows pass at dev size), then the joins
+    # reads: ~15 % of a range's held rows pass at dev size), then those of their (src, kind, dport) and
+    # (src, kind, proto, dport): one packed integer each (sort_key: nulls get a value of their own, as
+    # nulls_equal joins match them), tested in the scan's filter, not a join on three and four columns
     dports = pl.col("dport").is_in(day_ports["dport"].unique().implode(), nulls_equal=True)
-    held_ports = fold([pl.concat(held(PORTS)).filter(dports).join(day_ports.lazy(), on=by_port, how="semi", nulls_equal=True)]
-                      if held(PORTS) else [], PORTS)
-    held_scans = fold([pl.concat(held(PORT_SCANS)).filter(dports).join(scans.lazy().select(_SCAN_KEYS), on=_SCAN_KEYS,
-                                                                       how="semi", nulls_equal=True)]
-                      if held(PORT_SCANS) else [], PORT_SCANS)
+    port_key, scan_key = sort_key(PORTS_SCHEMA, by_port), sort_key(PORT_SCANS_SCHEMA, _SCAN_KEYS)
+    if port_key is not None and scan_key is not None:
+        port_keys = day_ports.select(port_key).to_series().implode()
+        scan_keys = scans.select(scan_key).to_series().unique().implode()
+        held_ports = fold([pl.concat(held(PORTS)).filter(dports & port_key.is_in(port_keys))] if held(PORTS) else [], PORTS)
+        held_scans = fold([pl.concat(held(PORT_SCANS)).filter(dports & scan_key.is_in(scan_keys))]
+                          if held(PORT_SCANS) else [], PORT_SCANS)
+    else:
+        held_ports = fold([pl.concat(held(PORTS)).filter(dports).join(day_ports.lazy(), on=by_port, how="semi", nulls_equal=True)]
+                          if held(PORTS) else [], PORTS)
+        held_scans = fold([pl.concat(held(PORT_SCANS)).filter(dports).join(scans.lazy().select(_SCAN_KEYS), on=_SCAN_KEYS,
+                                                                           how="semi", nulls_equal=True)]
+                          if held(PORT_SCANS) else [], PORT_SCANS)
     held_ports, held_scans = pl.collect_all([held_ports, held_scans], engine="streaming")
     before = held_ports.lazy().join(ports.lazy().select(_PORT_KEYS), on=_PORT_KEYS, how="semi", nulls_equal=True)
     after = _fold([before, ports.lazy()], PORTS)
