@@ -354,13 +354,32 @@ def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str]
                                                                            how="semi", nulls_equal=True)]
                           if held(PORT_SCANS) else [], PORT_SCANS)
     held_ports, held_scans = pl.collect_all([held_ports, held_scans], engine="streaming")
-    before = held_ports.lazy().join(ports.lazy().select(_PORT_KEYS), on=_PORT_KEYS, how="semi", nulls_equal=True)
-    after = _fold([before, ports.lazy()], PORTS)
-    scans_after = _fold([held_scans.lazy(), scans.lazy()], PORT_SCANS)
+    sensors = sorted(set(ports["sensor"].drop_nulls().unique().to_list()) | set(held_ports["sensor"].drop_nulls().unique().to_list()))
     port = pl.col("dport")
-    fresh = (ports.lazy().filter(port.is_not_null()).select(by_port).unique()
-             .join(held_ports.lazy().select(by_port), on=by_port, how="anti", nulls_equal=True)
-             .group_by("src", "kind").agg(*bh.port_class_counts()))
+    if (port_key is not None and scan_key is not None and len(sensors) <= _PACKED_SENSORS
+            and not any(f[c].null_count() for f in (ports, held_ports) for c in ("src", "kind"))):
+        # each port's held row (at most one: folded) joined to its new one by one packed key; the same rows
+        # as the fold of both (sums and extrema of two rows; sum_horizontal adds nulls as 0, as sum does)
+        key = _port_key(sensors).alias("_k")
+        held = held_ports.lazy().select(key, pl.col("scans", "d0", "d1").name.prefix("_"))
+        before = held_ports.lazy().filter(_port_key(sensors).is_in(ports.select(key).to_series().implode()))
+        after = ports.lazy().with_columns(key).join(held, on="_k", how="left").select(
+            "src", "kind", pl.sum_horizontal("scans", "_scans").cast(PORTS_SCHEMA["scans"]).alias("scans"),
+            pl.min_horizontal("d0", "_d0").alias("d0"), pl.max_horizontal("d1", "_d1").alias("d1"))
+        scans_after = scans.lazy().with_columns(scan_key.alias("_k")).join(
+            held_scans.lazy().select(scan_key.alias("_k"), pl.col("packets", "scans", "dsts").name.prefix("_")), on="_k",
+            how="left").select(
+            *_SCAN_KEYS, *[pl.sum_horizontal(c, f"_{c}").cast(PORT_SCANS_SCHEMA[c]).alias(c) for c in ("packets", "scans")],
+            pl.max_horizontal("dsts", "_dsts").cast(PORT_SCANS_SCHEMA["dsts"]).alias("dsts"))
+        held_keys = held_ports.select(port_key).to_series().implode()
+        fresh = ports.lazy().filter(port.is_not_null() & ~port_key.is_in(held_keys)).select(by_port).unique()
+    else:
+        before = held_ports.lazy().join(ports.lazy().select(_PORT_KEYS), on=_PORT_KEYS, how="semi", nulls_equal=True)
+        after = _fold([before, ports.lazy()], PORTS)
+        scans_after = _fold([held_scans.lazy(), scans.lazy()], PORT_SCANS)
+        fresh = (ports.lazy().filter(port.is_not_null()).select(by_port).unique()
+                 .join(held_ports.lazy().select(by_port), on=by_port, how="anti", nulls_equal=True))
+    fresh = fresh.group_by("src", "kind").agg(*bh.port_class_counts())
     intervals, cover, new_ports, scans_after = pl.collect_all([
         pl.concat([_intervals(before, -1), _intervals(after)]), pl.concat([_cover(held_scans.lazy(), -1), _cover(scans_after)]),
         fresh, scans_after])
