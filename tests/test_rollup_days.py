@@ -1154,3 +1154,34 @@ def test_grown_ports_by_packed_keys_equal_the_joins_on_columns(monkeypatch):
         assert got["new_ports"].height and got[rl.INTERVALS].height and got["scans"]["dport"].null_count()
         for name, frame in want.items():
             assert_frame_equal(got[name], frame, check_row_order=False)
+
+
+def test_an_extension_adding_layers_plans_larger_ranges(tmp_path, monkeypatch):
+    """An extension that rewrites no held ``ports``/``dsts`` file plans ranges of ``LAYERED_RANGE_SCALE`` times
+    ``ROWS_PER_RANGE`` rows (fewer ranges, each a fixed cost), a folding one (and a full merge) of ``ROWS_PER_RANGE``:
+    the tables are the same whatever the ranges."""
+    patch_rollup(monkeypatch, "ROWS_PER_RANGE", 300)
+    files = _by_day(_recurring(6), tmp_path / "in")
+    real = mst._merge_range
+    tables, ranges = {}, {}
+    for scale, deltas in ((1, rl.MAX_DELTAS), (3, rl.MAX_DELTAS), (3, 0)):
+        seen = []
+
+        def counted(r, *a, **k):
+            seen.append(r)
+            return real(r, *a, **k)
+
+        with monkeypatch.context() as m:
+            patch_rollup(m, "LAYERED_RANGE_SCALE", scale)
+            patch_rollup(m, "MAX_DELTAS", deltas)
+            cache = tmp_path / f"cache-{scale}-{deltas}"
+            rc.update_rollup(open_inputs(files[:5]), cache_dir=cache)
+            seen.clear()
+            patch_rollup(m, "_merge_range", counted)
+            update = rc.update_rollup(open_inputs(files), cache_dir=cache)
+        assert [a.what for a in update.actions if a.verb == "merged"][0].startswith("rollup of 6 days (extending ")
+        ranges[scale, deltas], tables[scale, deltas] = len(seen), _tables(update.rollup)
+    assert ranges[3, rl.MAX_DELTAS] < ranges[1, rl.MAX_DELTAS] == ranges[3, 0]
+    for key in ((3, rl.MAX_DELTAS), (3, 0)):
+        for name, table in tables[1, rl.MAX_DELTAS].items():
+            assert_frame_equal(tables[key][name], table)
