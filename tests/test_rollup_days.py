@@ -1137,3 +1137,74 @@ def test_an_extension_keeps_its_rows_in_base_order_and_takes_the_numpy_means(tmp
     assert [a.what for a in added.actions if a.verb == "merged"][0].startswith("rollup of 4 days (extending")
     assert taken["ordered"] >= 1 and taken["means"] >= 1
     _same_as_scratch(added, files, tmp_path)
+
+
+def test_grown_ports_by_packed_keys_equal_the_joins_on_columns(monkeypatch):
+    """``_grown_ports`` finds the held rows of the new days' ports and folds them with the new rows by packed
+    integer keys (``sort_key``, ``_port_key``); with nulls in the sensor, protocol and port, held rows in two
+    layers, ports held and not, several runs of days and one, every frame it returns holds the rows of the
+    multi-column joins and group-bys it replaced (the path taken when the keys do not pack)."""
+    rng = np.random.default_rng(11)
+
+    def pick(values: list, n: int) -> list:
+        return [values[i] for i in rng.integers(0, len(values), n)]
+
+    def ports(n: int, day0: int, more: list = []) -> pl.DataFrame:  # noqa: B006
+        d0 = [DAY1 + dt.timedelta(days=int(x)) for x in rng.integers(day0, day0 + 3, n)]
+        rows = pl.DataFrame({
+            "src": pick([10, 11, 12, 0x0A000001], n), "kind": pick(["probe", "udp", "other"], n),
+            "sensor": pick(["s1", "s2", None], n), "proto": pick([6, 17, None], n),
+            "dport": pick([22, 80, 443, None, 8080, *more], n), "scans": rng.integers(1, 4, n),
+            "d0": d0, "d1": [d + dt.timedelta(days=int(x)) for d, x in zip(d0, rng.integers(0, 3, n))],
+        })
+        return mpa._fold([rows.lazy()], rl.PORTS).collect()
+
+    def scans(frame: pl.DataFrame) -> pl.DataFrame:
+        rows = frame.select(*rl._SCAN_KEYS, pl.col("scans").cast(pl.UInt64).alias("packets"), "scans",
+                            pl.col("scans").alias("dsts"))
+        return mpa._fold([rows.lazy()], rl.PORT_SCANS).collect()
+
+    layers = [ports(300, 0), ports(40, 5)]
+    held = {rl.PORTS: [f.lazy() for f in layers], rl.PORT_SCANS: [scans(f).lazy() for f in layers]}
+    new = [ports(60, 9, [9999]), ports(50, 12, [7547])]  # ports no held row has, too
+    for parts in ([(None, new[0].lazy(), scans(new[0]).lazy())],
+                  [(None, f.lazy(), scans(f).lazy()) for f in new]):
+        got = mpa._grown_ports(parts, lambda t: held[t])
+        with monkeypatch.context() as m:
+            m.setattr(mpa, "sort_key", lambda *a, **k: None)  # the joins on columns
+            want = mpa._grown_ports(parts, lambda t: held[t])
+        assert got.keys() == want.keys()
+        assert got["new_ports"].height and got[rl.INTERVALS].height and got["scans"]["dport"].null_count()
+        for name, frame in want.items():
+            assert_frame_equal(got[name], frame, check_row_order=False)
+
+
+def test_an_extension_adding_layers_plans_larger_ranges(tmp_path, monkeypatch):
+    """An extension that rewrites no held ``ports``/``dsts`` file plans ranges of ``LAYERED_RANGE_SCALE`` times
+    ``ROWS_PER_RANGE`` rows (fewer ranges, each a fixed cost), a folding one (and a full merge) of ``ROWS_PER_RANGE``:
+    the tables are the same whatever the ranges."""
+    patch_rollup(monkeypatch, "ROWS_PER_RANGE", 300)
+    files = _by_day(_recurring(6), tmp_path / "in")
+    real = mst._merge_range
+    tables, ranges = {}, {}
+    for scale, deltas in ((1, rl.MAX_DELTAS), (3, rl.MAX_DELTAS), (3, 0)):
+        seen = []
+
+        def counted(r, *a, **k):
+            seen.append(r)
+            return real(r, *a, **k)
+
+        with monkeypatch.context() as m:
+            patch_rollup(m, "LAYERED_RANGE_SCALE", scale)
+            patch_rollup(m, "MAX_DELTAS", deltas)
+            cache = tmp_path / f"cache-{scale}-{deltas}"
+            rc.update_rollup(open_inputs(files[:5]), cache_dir=cache)
+            seen.clear()
+            patch_rollup(m, "_merge_range", counted)
+            update = rc.update_rollup(open_inputs(files), cache_dir=cache)
+        assert [a.what for a in update.actions if a.verb == "merged"][0].startswith("rollup of 6 days (extending ")
+        ranges[scale, deltas], tables[scale, deltas] = len(seen), _tables(update.rollup)
+    assert ranges[3, rl.MAX_DELTAS] < ranges[1, rl.MAX_DELTAS] == ranges[3, 0]
+    for key in ((3, rl.MAX_DELTAS), (3, 0)):
+        for name, table in tables[1, rl.MAX_DELTAS].items():
+            assert_frame_equal(tables[key][name], table)

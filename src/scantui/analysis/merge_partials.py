@@ -329,26 +329,57 @@ def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str]
     def fold(frames: list[pl.LazyFrame], table: str) -> pl.LazyFrame:
         return _fold(frames, table) if frames else pl.LazyFrame(schema=_SCHEMAS[table])
 
-    ports, scans = pl.collect_all([fold([p[1] for p in parts], PORTS), fold([p[2] for p in parts], PORT_SCANS)],
-                                  engine="streaming")
+    # one run's partials are folded already (one row per key): only cast, not grouped again
+    ports, scans = pl.collect_all([fold([p[1] for p in parts], PORTS) if len(parts) != 1 else parts[0][1].cast(dict(PORTS_SCHEMA)),
+                                   fold([p[2] for p in parts], PORT_SCANS) if len(parts) != 1
+                                   else parts[0][2].cast(dict(PORT_SCANS_SCHEMA))], engine="streaming")
     by_port = ["src", "kind", "dport"]
     day_ports = ports.select(by_port).unique()
     # the held rows of the new days' ports: first those of their port numbers (a filter the scan applies as it
-    # reads: ~15 % of a range's held rows pass at dev size), then the joins
+    # reads: ~15 % of a range's held rows pass at dev size), then those of their (src, kind, dport) and
+    # (src, kind, proto, dport): one packed integer each (sort_key: nulls get a value of their own, as
+    # nulls_equal joins match them), tested in the scan's filter, not a join on three and four columns
     dports = pl.col("dport").is_in(day_ports["dport"].unique().implode(), nulls_equal=True)
-    held_ports = fold([pl.concat(held(PORTS)).filter(dports).join(day_ports.lazy(), on=by_port, how="semi", nulls_equal=True)]
-                      if held(PORTS) else [], PORTS)
-    held_scans = fold([pl.concat(held(PORT_SCANS)).filter(dports).join(scans.lazy().select(_SCAN_KEYS), on=_SCAN_KEYS,
-                                                                       how="semi", nulls_equal=True)]
-                      if held(PORT_SCANS) else [], PORT_SCANS)
+    port_key, scan_key = sort_key(PORTS_SCHEMA, by_port), sort_key(PORT_SCANS_SCHEMA, _SCAN_KEYS)
+    if port_key is not None and scan_key is not None:
+        port_keys = day_ports.select(port_key).to_series().implode()
+        scan_keys = scans.select(scan_key).to_series().unique().implode()
+        held_ports = fold([pl.concat(held(PORTS)).filter(dports & port_key.is_in(port_keys))] if held(PORTS) else [], PORTS)
+        held_scans = fold([pl.concat(held(PORT_SCANS)).filter(dports & scan_key.is_in(scan_keys))]
+                          if held(PORT_SCANS) else [], PORT_SCANS)
+    else:
+        held_ports = fold([pl.concat(held(PORTS)).filter(dports).join(day_ports.lazy(), on=by_port, how="semi", nulls_equal=True)]
+                          if held(PORTS) else [], PORTS)
+        held_scans = fold([pl.concat(held(PORT_SCANS)).filter(dports).join(scans.lazy().select(_SCAN_KEYS), on=_SCAN_KEYS,
+                                                                           how="semi", nulls_equal=True)]
+                          if held(PORT_SCANS) else [], PORT_SCANS)
     held_ports, held_scans = pl.collect_all([held_ports, held_scans], engine="streaming")
-    before = held_ports.lazy().join(ports.lazy().select(_PORT_KEYS), on=_PORT_KEYS, how="semi", nulls_equal=True)
-    after = _fold([before, ports.lazy()], PORTS)
-    scans_after = _fold([held_scans.lazy(), scans.lazy()], PORT_SCANS)
+    sensors = sorted(set(ports["sensor"].drop_nulls().unique().to_list()) | set(held_ports["sensor"].drop_nulls().unique().to_list()))
     port = pl.col("dport")
-    fresh = (ports.lazy().filter(port.is_not_null()).select(by_port).unique()
-             .join(held_ports.lazy().select(by_port), on=by_port, how="anti", nulls_equal=True)
-             .group_by("src", "kind").agg(*bh.port_class_counts()))
+    if (port_key is not None and scan_key is not None and len(sensors) <= _PACKED_SENSORS
+            and not any(f[c].null_count() for f in (ports, held_ports) for c in ("src", "kind"))):
+        # each port's held row (at most one: folded) joined to its new one by one packed key; the same rows
+        # as the fold of both (sums and extrema of two rows; sum_horizontal adds nulls as 0, as sum does)
+        key = _port_key(sensors).alias("_k")
+        held = held_ports.lazy().select(key, pl.col("scans", "d0", "d1").name.prefix("_"))
+        before = held_ports.lazy().filter(_port_key(sensors).is_in(ports.select(key).to_series().implode()))
+        after = ports.lazy().with_columns(key).join(held, on="_k", how="left").select(
+            "src", "kind", pl.sum_horizontal("scans", "_scans").cast(PORTS_SCHEMA["scans"]).alias("scans"),
+            pl.min_horizontal("d0", "_d0").alias("d0"), pl.max_horizontal("d1", "_d1").alias("d1"))
+        scans_after = scans.lazy().with_columns(scan_key.alias("_k")).join(
+            held_scans.lazy().select(scan_key.alias("_k"), pl.col("packets", "scans", "dsts").name.prefix("_")), on="_k",
+            how="left").select(
+            *_SCAN_KEYS, *[pl.sum_horizontal(c, f"_{c}").cast(PORT_SCANS_SCHEMA[c]).alias(c) for c in ("packets", "scans")],
+            pl.max_horizontal("dsts", "_dsts").cast(PORT_SCANS_SCHEMA["dsts"]).alias("dsts"))
+        held_keys = held_ports.select(port_key).to_series().implode()
+        fresh = ports.lazy().filter(port.is_not_null() & ~port_key.is_in(held_keys)).select(by_port).unique()
+    else:
+        before = held_ports.lazy().join(ports.lazy().select(_PORT_KEYS), on=_PORT_KEYS, how="semi", nulls_equal=True)
+        after = _fold([before, ports.lazy()], PORTS)
+        scans_after = _fold([held_scans.lazy(), scans.lazy()], PORT_SCANS)
+        fresh = (ports.lazy().filter(port.is_not_null()).select(by_port).unique()
+                 .join(held_ports.lazy().select(by_port), on=by_port, how="anti", nulls_equal=True))
+    fresh = fresh.group_by("src", "kind").agg(*bh.port_class_counts())
     intervals, cover, new_ports, scans_after = pl.collect_all([
         pl.concat([_intervals(before, -1), _intervals(after)]), pl.concat([_cover(held_scans.lazy(), -1), _cover(scans_after)]),
         fresh, scans_after])

@@ -166,14 +166,15 @@ def _plan(files: Sequence[str], buckets: int = 1) -> list[tuple[int, int]]:
     return _plan_rows(list(_net_rows(files).values()), buckets) if files else []
 
 
-def _plan_rows(counts: Sequence[pl.DataFrame], buckets: int = 1) -> list[tuple[int, int]]:
-    """:func:`_plan` from the files' rows per /16 (:func:`_net_rows`)."""
+def _plan_rows(counts: Sequence[pl.DataFrame], buckets: int = 1, scale: int = 1) -> list[tuple[int, int]]:
+    """:func:`_plan` from the files' rows per /16 (:func:`_net_rows`); ranges of up to *scale* times
+    :data:`ROWS_PER_RANGE` rows (an extension adding layers: :data:`LAYERED_RANGE_SCALE`)."""
     if not counts:
         return []
     hist = pl.concat(counts, how="vertical_relaxed").group_by("net").agg(pl.col("rows").cast(pl.Int64).sum()).sort("net")
     if hist.height == 0:
         return []
-    target = min(ROWS_PER_RANGE, max(1, -(-int(hist["rows"].sum()) // max(1, buckets))))
+    target = min(ROWS_PER_RANGE * scale, max(1, -(-int(hist["rows"].sum()) // max(1, buckets))))
     ranges, start, acc, prev = [], None, 0, 0
     for net, rows in hist.iter_rows():
         if start is not None and acc + rows > target:

@@ -31,9 +31,9 @@ from scantui.analysis.merge_plan import (
 from scantui.analysis.merge_sources import HeldProfile, finish_sources
 from scantui.analysis.port_day_files import DayFiles, by_port
 from scantui.analysis.rollup_layout import (
-    BASE, BASE_SCHEMA, COVER, DAY_TOTALS, DSTS, ENRICHMENT, INTERVALS, LAYERED, MAX_DELTAS, MERGE, MERGE_DAYS,
-    MERGE_VERSION, PAIRS, PAIRS_SCHEMA, PORTS, PORT_SCANS, PROFILE_ROW_GROUP, ROW_GROUP, SRC_DAYS, SRC_DAYS_SCHEMA,
-    _SCHEMAS, _SUMS, Progress,
+    BASE, BASE_SCHEMA, COVER, DAY_TOTALS, DSTS, ENRICHMENT, INTERVALS, LAYERED, LAYERED_RANGE_SCALE, MAX_DELTAS, MERGE,
+    MERGE_DAYS, MERGE_VERSION, PAIRS, PAIRS_SCHEMA, PORTS, PORT_SCANS, PROFILE_ROW_GROUP, ROW_GROUP, SRC_DAYS,
+    SRC_DAYS_SCHEMA, _SCHEMAS, _SUMS, Progress,
 )
 from scantui.analysis.sort_keys import sort_by
 
@@ -117,7 +117,8 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     first_day = days[0].day if days else None
     n_days = (days[-1].day - days[0].day).days + 1 if days else 0
     nets = _net_rows(sized)  # one read of the files' sources, for the ranges and for the runs of days
-    ranges = _plan_rows([*nets.values(), *([held_nets] if held_nets is not None else [])], buckets)
+    ranges = _plan_rows([*nets.values(), *([held_nets] if held_nets is not None else [])], buckets,
+                        LAYERED_RANGE_SCALE if layered else 1)
     groups = _day_groups(new, ranges, nets)
     # the rows per /16 of the ports and dsts files the new index names: the held ones kept (layered), and
     # what each range writes (added by _merge_range)

@@ -156,7 +156,10 @@ Unicorn sessions
 
     Memory: one source range at a time (the new days' ``port_day`` rows of the
     range, its state rows, one per (source, port) over the data, and its pairs of
-    the new days; at most about :data:`ROWS_PER_RANGE` rows each). A range the plan
+    the new days; at most about :data:`ROWS_PER_RANGE` rows each; an extension adding
+    layers, which streams its range's held ``ports``/``dsts`` rows past the new days' keys
+    instead of holding them, plans ranges of :data:`LAYERED_RANGE_SCALE` times as many:
+    fewer ranges, each a fixed cost). A range the plan
     cannot cut further (one busy /16) over many new days reads them in runs of
     consecutive days of about :data:`DAY_ROWS_PER_PART` rows (:func:`_day_groups`),
     each run's partials folded before the next is read. Disk: about

@@ -32,6 +32,12 @@ KEYS_PER_RANGE = 4_000_000
 MAX_KEY_RANGES = 4096
 #: ``port_day`` plus ``src_dsts`` rows one source range may hold (over all days).
 ROWS_PER_RANGE = 2_000_000
+#: An extension that adds layers (:data:`LAYERED`: it rewrites no held ``ports`` or ``dsts`` file) plans ranges of this
+#: many times :data:`ROWS_PER_RANGE` rows: it holds a range's held sources (``base``, the profile), the rows of the
+#: ports the new days scanned and the new days' rows, never all of its held ``ports``/``dsts`` rows (streamed past the
+#: new days' keys), and each range costs a fixed ~20 polars queries and 6 files (day 84 onto 83: 44 ranges -> 15,
+#: the merge ~-12 % CPU, the same peak: ``benchmarks/RESULTS.md``, "Session 16", wt-grown16).
+LAYERED_RANGE_SCALE = 3
 #: New days' ``port_day`` rows of one source range read and grouped at once: a range over more (a busy /16,
 #: which the plan cannot split, over many new days) reads its days in groups of about this many rows, each
 #: group's partials folded before the next is read (84 full-size days: 2.6 M rows in one /16 peaked at 712 MiB).
