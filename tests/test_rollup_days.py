@@ -436,6 +436,37 @@ def test_extending_sessions_reads_exact_counts_only_for_keys_that_may_pass(tmp_p
     assert sorted(maybe["unicorn_key"].to_list()) == [1, 3, 4, 5]
 
 
+def test_the_session_bound_reads_a_held_days_rows_of_two_or_more_from_their_own_file(tmp_path):
+    """The bound of an extension's new keys reads of a held day state only its key rows of two or more: kept beside
+    its key counts (``unicorn_heavy.parquet``, written by the day's build, or on first use for a state built
+    before), so the day's key file is not read again (here it is made unreadable); the same bound. Key files
+    outside a day state (another name) are read as they are."""
+    state = tmp_path / "2024-01-01-k"
+    state.mkdir()
+    keys = state / rd.KEYS
+    pl.DataFrame([(1, 1), (2, 3), (3, 1), (4, 2), (5, 1)], schema=rd.KEY_COUNTS_SCHEMA, orient="row").write_parquet(keys)
+    loose = tmp_path / "h1.parquet"
+    pl.DataFrame([(2, 1), (4, 3)], schema=rd.KEY_COUNTS_SCHEMA, orient="row").write_parquet(loose)
+    counts = pl.DataFrame({"unicorn_key": [1, 2, 4, 5], "n": [2, 1, 1, 2]}, schema={"unicorn_key": pl.UInt32(), "n": pl.UInt64()})
+    bound = us._maybe_sessions([str(keys), str(loose)], pl.lit(True), counts, 5)
+    # bounds: 2 + 2 days, 1 + 3 + 1 day, 1 + 2 + 3 (passes), 2 + 2 days
+    assert bound["unicorn_key"].to_list() == [4]
+    heavy = state / us.HEAVY
+    assert_frame_equal(pl.read_parquet(heavy), pl.read_parquet(keys).filter(pl.col("n") >= 2))
+    keys.write_bytes(b"not a parquet file")
+    assert_frame_equal(us._maybe_sessions([str(keys), str(loose)], pl.lit(True), counts, 5), bound)
+    assert not (tmp_path / us.HEAVY).exists()
+
+
+def test_a_built_day_state_keeps_its_key_rows_of_two_or_more(tmp_path):
+    """Every day state a build makes holds ``unicorn_heavy.parquet``: its key counts' rows of two or more."""
+    rc.update_rollup(open_inputs(_by_day(_data(3), tmp_path / "in")), cache_dir=tmp_path / "cache")
+    states = sorted((tmp_path / "cache" / "days" / "state").iterdir())
+    assert len(states) == 3
+    for state in states:
+        assert_frame_equal(pl.read_parquet(state / us.HEAVY), pl.read_parquet(state / rd.KEYS).filter(pl.col("n") >= 2))
+
+
 def _per_day_partials(d: rd.DayFiles, where: pl.Expr) -> list[pl.LazyFrame]:
     """The merge's partials of one day as the merge computed them before one scan read every day
     (a group-by per day and file): the reference the one-scan partials are checked against."""
