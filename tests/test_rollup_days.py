@@ -436,7 +436,7 @@ def test_extending_sessions_reads_exact_counts_only_for_keys_that_may_pass(tmp_p
     assert sorted(maybe["unicorn_key"].to_list()) == [1, 3, 4, 5]
 
 
-def test_the_session_bound_reads_a_held_days_rows_of_two_or_more_from_their_own_file(tmp_path):
+def test_the_session_bound_reads_a_held_days_rows_of_two_or_more_from_their_own_file(tmp_path, monkeypatch):
     """The bound of an extension's new keys reads of a held day state only its key rows of two or more: kept beside
     its key counts (``unicorn_heavy.parquet``, written by the day's build, or on first use for a state built
     before), so the day's key file is not read again (here it is made unreadable); the same bound. Key files
@@ -448,7 +448,15 @@ def test_the_session_bound_reads_a_held_days_rows_of_two_or_more_from_their_own_
     loose = tmp_path / "h1.parquet"
     pl.DataFrame([(2, 1), (4, 3)], schema=rd.KEY_COUNTS_SCHEMA, orient="row").write_parquet(loose)
     counts = pl.DataFrame({"unicorn_key": [1, 2, 4, 5], "n": [2, 1, 1, 2]}, schema={"unicorn_key": pl.UInt32(), "n": pl.UInt64()})
+    def unwritable(_keys, _target):
+        raise OSError("read-only cache")
+
+    with monkeypatch.context() as m:  # a cache it cannot write to: the day's key file is read, the same bound
+        m.setattr(us, "write_heavy", unwritable)
+        unkept = us._maybe_sessions([str(keys), str(loose)], pl.lit(True), counts, 5)
+    assert not (state / us.HEAVY).exists()
     bound = us._maybe_sessions([str(keys), str(loose)], pl.lit(True), counts, 5)
+    assert_frame_equal(unkept, bound)
     # bounds: 2 + 2 days, 1 + 3 + 1 day, 1 + 2 + 3 (passes), 2 + 2 days
     assert bound["unicorn_key"].to_list() == [4]
     heavy = state / us.HEAVY

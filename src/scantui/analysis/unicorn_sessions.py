@@ -190,7 +190,7 @@ def heavy_file(keys_file: str | Path) -> str | None:
         try:
             with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
                 write_heavy(keys_file, tmp)
-        except OSError:
+        except (OSError, pl.exceptions.PolarsError):  # polars' error for a file it cannot write, too
             return None
     return str(target)
 
