@@ -466,6 +466,20 @@ def test_the_session_bound_reads_a_held_days_rows_of_two_or_more_from_their_own_
     assert not (tmp_path / us.HEAVY).exists()
 
 
+def test_one_days_key_counts_are_not_grouped_again(tmp_path):
+    """A day's key-count file holds each key once: the sums of one file are its rows (an extension's new day: no
+    group-by of its ~2 M keys), of several a group-by; the same sums either way."""
+    files = []
+    for i, rows in enumerate([{1: 2, 5: 1, 9: 3}, {1: 1, 9: 4}]):
+        files.append(str(tmp_path / f"d{i}.parquet"))
+        pl.DataFrame(sorted(rows.items()), schema=rd.KEY_COUNTS_SCHEMA, orient="row").write_parquet(files[-1])
+    assert "AGG" not in us._range_sums(files[:1], 0, 1).explain().upper()
+    assert "AGG" in us._range_sums(files, 0, 1).explain().upper()
+    assert us._range_counts(files[:1], 0, 1).rows() == [(1, 2), (5, 1), (9, 3)]
+    assert us._range_counts(files, 0, 1).rows() == [(1, 3), (5, 1), (9, 7)]
+    assert us._range_counts(files[:1], 1, 2).rows() == [] and us._range_counts(files[:1], 0, 2).rows() == [(1, 2), (5, 1), (9, 3)]
+
+
 def test_a_built_day_state_keeps_its_key_rows_of_two_or_more(tmp_path):
     """Every day state a build makes holds ``unicorn_heavy.parquet``: its key counts' rows of two or more."""
     rc.update_rollup(open_inputs(_by_day(_data(3), tmp_path / "in")), cache_dir=tmp_path / "cache")

@@ -130,6 +130,8 @@ def _range_sums(files: Sequence[str], r: int, ranges: int) -> pl.LazyFrame:
     lf = pl.scan_parquet(list(files), schema=KEY_COUNTS_SCHEMA, glob=False)
     if ranges > 1:
         lf = lf.filter(_key_range(r, ranges))
+    if len(files) == 1:  # one day's key counts hold each key once: summed already (the new day of an extension:
+        return lf.select("unicorn_key", pl.col("n").cast(pl.UInt64))  # 2 M keys, 0.25 -> 0.05 CPU s)
     return lf.group_by("unicorn_key").agg(pl.col("n").cast(pl.UInt64).sum())
 
 
