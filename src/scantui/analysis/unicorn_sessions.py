@@ -8,7 +8,7 @@ reading the held days' counts only for the keys that may pass (through the held 
 The bound that decides which keys may pass reads each held day's key rows of two or more only
 (:func:`_maybe_sessions`): kept beside the day's key counts in a day state as :data:`HEAVY` (those
 rows, as they are there; written once per state, :func:`heavy_file`), so an extension reads ~700 rows
-a held day, not the day's ~2 M key rows to find them (83 days at 200 M: 1.4 -> ~0.05 CPU s).
+a held day, not the day's ~2 M key rows to find them (83 days at 200 M, load ~10: 1.4-1.6 -> 0.12-0.17 CPU s).
 """
 
 from __future__ import annotations
@@ -158,7 +158,8 @@ def _maybe_sessions(held: Sequence[str], where: pl.Expr, counts: pl.DataFrame, m
     *min_packets*: an upper bound from the held rows counting a key twice or more, each other held day
     (one row a key a day) counting it at most once. Probing every held row for the new keys cost 2.4 of
     2.8 CPU s of adding day 84 at 200 M; the rows of two or more are few (57 k of 171 M there: 0.6 CPU s,
-    mostly decoding the key column), and the exact counts are then read for the keys left (none there)."""
+    mostly decoding the key column; read from each day state's :data:`HEAVY` file now, a few hundred rows a day), and
+    the exact counts are then read for the keys left (none there)."""
     key = "unicorn_key"
     held = [heavy_file(f) or f for f in held]  # the same rows (those of two or more), from the small file when kept
     heavy = (pl.scan_parquet(held, schema=KEY_COUNTS_SCHEMA, glob=False).filter(where & (pl.col("n") >= 2))
