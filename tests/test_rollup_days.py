@@ -436,6 +436,59 @@ def test_extending_sessions_reads_exact_counts_only_for_keys_that_may_pass(tmp_p
     assert sorted(maybe["unicorn_key"].to_list()) == [1, 3, 4, 5]
 
 
+def test_the_session_bound_reads_a_held_days_rows_of_two_or_more_from_their_own_file(tmp_path, monkeypatch):
+    """The bound of an extension's new keys reads of a held day state only its key rows of two or more: kept beside
+    its key counts (``unicorn_heavy.parquet``, written by the day's build, or on first use for a state built
+    before), so the day's key file is not read again (here it is made unreadable); the same bound. Key files
+    outside a day state (another name) are read as they are."""
+    state = tmp_path / "2024-01-01-k"
+    state.mkdir()
+    keys = state / rd.KEYS
+    pl.DataFrame([(1, 1), (2, 3), (3, 1), (4, 2), (5, 1)], schema=rd.KEY_COUNTS_SCHEMA, orient="row").write_parquet(keys)
+    loose = tmp_path / "h1.parquet"
+    pl.DataFrame([(2, 1), (4, 3)], schema=rd.KEY_COUNTS_SCHEMA, orient="row").write_parquet(loose)
+    counts = pl.DataFrame({"unicorn_key": [1, 2, 4, 5], "n": [2, 1, 1, 2]}, schema={"unicorn_key": pl.UInt32(), "n": pl.UInt64()})
+    def unwritable(_keys, _target):
+        raise OSError("read-only cache")
+
+    with monkeypatch.context() as m:  # a cache it cannot write to: the day's key file is read, the same bound
+        m.setattr(us, "write_heavy", unwritable)
+        unkept = us._maybe_sessions([str(keys), str(loose)], pl.lit(True), counts, 5)
+    assert not (state / us.HEAVY).exists()
+    bound = us._maybe_sessions([str(keys), str(loose)], pl.lit(True), counts, 5)
+    assert_frame_equal(unkept, bound)
+    # bounds: 2 + 2 days, 1 + 3 + 1 day, 1 + 2 + 3 (passes), 2 + 2 days
+    assert bound["unicorn_key"].to_list() == [4]
+    heavy = state / us.HEAVY
+    assert_frame_equal(pl.read_parquet(heavy), pl.read_parquet(keys).filter(pl.col("n") >= 2))
+    keys.write_bytes(b"not a parquet file")
+    assert_frame_equal(us._maybe_sessions([str(keys), str(loose)], pl.lit(True), counts, 5), bound)
+    assert not (tmp_path / us.HEAVY).exists()
+
+
+def test_one_days_key_counts_are_not_grouped_again(tmp_path):
+    """A day's key-count file holds each key once: the sums of one file are its rows (an extension's new day: no
+    group-by of its ~2 M keys), of several a group-by; the same sums either way."""
+    files = []
+    for i, rows in enumerate([{1: 2, 5: 1, 9: 3}, {1: 1, 9: 4}]):
+        files.append(str(tmp_path / f"d{i}.parquet"))
+        pl.DataFrame(sorted(rows.items()), schema=rd.KEY_COUNTS_SCHEMA, orient="row").write_parquet(files[-1])
+    assert "AGG" not in us._range_sums(files[:1], 0, 1).explain().upper()
+    assert "AGG" in us._range_sums(files, 0, 1).explain().upper()
+    assert us._range_counts(files[:1], 0, 1).rows() == [(1, 2), (5, 1), (9, 3)]
+    assert us._range_counts(files, 0, 1).rows() == [(1, 3), (5, 1), (9, 7)]
+    assert us._range_counts(files[:1], 1, 2).rows() == [] and us._range_counts(files[:1], 0, 2).rows() == [(1, 2), (5, 1), (9, 3)]
+
+
+def test_a_built_day_state_keeps_its_key_rows_of_two_or_more(tmp_path):
+    """Every day state a build makes holds ``unicorn_heavy.parquet``: its key counts' rows of two or more."""
+    rc.update_rollup(open_inputs(_by_day(_data(3), tmp_path / "in")), cache_dir=tmp_path / "cache")
+    states = sorted((tmp_path / "cache" / "days" / "state").iterdir())
+    assert len(states) == 3
+    for state in states:
+        assert_frame_equal(pl.read_parquet(state / us.HEAVY), pl.read_parquet(state / rd.KEYS).filter(pl.col("n") >= 2))
+
+
 def _per_day_partials(d: rd.DayFiles, where: pl.Expr) -> list[pl.LazyFrame]:
     """The merge's partials of one day as the merge computed them before one scan read every day
     (a group-by per day and file): the reference the one-scan partials are checked against."""

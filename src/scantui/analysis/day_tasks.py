@@ -31,6 +31,7 @@ from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis.bursts import write_day_bursts
 from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_files, held_day, write_day_packets
 from scantui.analysis.rollup_store import _commit_entry, _read_json, _write_json
+from scantui.analysis.unicorn_sessions import HEAVY, write_heavy
 from scantui.errors import InputError
 from scantui.fsutil import atomic_path, parquet_files
 from scantui.io.detect import PARQUET, PCAP, PCAPNG
@@ -176,6 +177,7 @@ def build_state(job: dict[str, Any]) -> float:
         packets, captures = _with_refs([_frame(w, day, job["opts"]) for w in job["frames"]], job["frames"])
         held = held_day(packets)
         rd.build_day_state(drop_refs(held), tmp, held=held is not packets)
+        write_heavy(tmp / rd.KEYS, tmp / HEAVY)  # what an extension's session bound reads of the day, once it is held
         write_day_packets(held, tmp)
         write_day_bursts(day_packets_files(tmp), tmp / bursts.DAY_FILE)
         if held is not packets:  # in memory: grouped here, not read back from the packet table (day_files' way)
