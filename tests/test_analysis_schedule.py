@@ -142,3 +142,97 @@ def test_unique_rows_are_numpys_unique_rows_in_the_same_order(n_days):
         assert got.dtype == bool and np.array_equal(got, want) and np.array_equal(inverse, want_inverse.reshape(-1))
     got, inverse = unique_rows(np.zeros((0, n_days), dtype=bool))
     assert got.shape == (0, n_days) and len(inverse) == 0
+
+
+def _reference_scores(act: np.ndarray) -> np.ndarray:
+    """The module doc's score(P), a period at a time (a block's mean adds a period's columns left to right)."""
+    rows, n_days = act.shape
+    m = fft_size(n_days)
+    spec = np.abs(np.fft.rfft(act.astype(np.float64), n=m, axis=1))
+    n = act.sum(axis=1).astype(np.float64)
+    out = np.zeros((rows, n_days // 2 or 1))
+    for j, p in enumerate(candidate_periods(n_days)):
+        bins = [0] if p == 1 else [int(round(k * m / p)) for k in range(1, p // 2 + 1)]
+        total = spec[:, bins[0]].copy()
+        for b in bins[1:]:
+            total += spec[:, b]
+        out[:, j] = total / len(bins) / np.maximum(n, n_days / p)
+    return out
+
+
+@pytest.mark.parametrize("n_days", [1, 2, 5, 21, 84, 85, 130])
+def test_scores_are_the_reference_floats(n_days):
+    """The harmonic sums, one rank of harmonics at a time for every period, are each period's sum left to right."""
+    rng = np.random.default_rng(n_days + 7)
+    act = rng.random((300, n_days)) < rng.random((300, 1))
+    assert np.array_equal(period_scores(act), _reference_scores(act))
+
+
+def test_rivals_are_the_best_unrelated_period():
+    from scantui.analysis.schedule import _rivals
+
+    rng = np.random.default_rng(4)
+    periods = candidate_periods(84)
+    scores = rng.random((500, len(periods)))
+    best_i = rng.integers(0, len(periods), 500)
+    p, b = periods[None, :], periods[best_i][:, None]
+    related = (((p % b == 0) | (b % p == 0)) & (p >= 2) & (b >= 2)) | (p == b)
+    assert np.array_equal(_rivals(scores, periods, best_i), np.where(related, -np.inf, scores).max(axis=1))
+    assert np.array_equal(_rivals(scores[:, :1], periods[:1], np.zeros(500, dtype=np.intp)), np.full(500, -np.inf))
+
+
+def _pairs(rng, sources: int, n_days: int):
+    keys = rng.choice(1 << 40, sources, replace=False).astype(np.uint64)
+    days = rng.integers(0, 12, sources)  # 0 .. 11 active days each: many below three
+    key = np.repeat(keys, days)
+    col = np.concatenate([rng.choice(n_days, d, replace=False) for d in days])
+    # repeated pairs and pairs outside the window are ignored
+    key = np.concatenate([key, key[:50], keys[:20], keys[:5]])
+    col = np.concatenate([col, col[:50], np.full(20, n_days), np.full(5, -1)])
+    order = rng.permutation(len(key))
+    return key[order], col[order]
+
+
+@pytest.mark.parametrize("n_days", [21, 84])
+def test_keyed_schedules_are_classify_of_the_activity_rows(n_days, monkeypatch):
+    """(key, day) pairs in any order: the sources ascending, each classified as its activity row is, and only
+    the sources with three or more active days scored (the others get no row of the matrix)."""
+    import scantui.analysis.schedule as sched
+
+    rng = np.random.default_rng(n_days)
+    key, col = _pairs(rng, 400, n_days)
+    inside = (col >= 0) & (col < n_days)
+    srcs, inverse = np.unique(key[inside], return_inverse=True)
+    act = np.zeros((len(srcs), n_days), dtype=bool)
+    act[inverse, col[inside]] = True
+    want = sched.classify_codes(act)
+    matrix_rows = []
+    unique = sched.unique_rows
+    monkeypatch.setattr(sched, "unique_rows", lambda a: matrix_rows.append(a.shape[0]) or unique(a))
+    got_srcs, *got = sched.keyed_schedules(key, col, n_days)
+    assert np.array_equal(got_srcs, srcs) and got_srcs.dtype == np.uint64
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and np.array_equal(g, w, equal_nan=g.dtype == np.float64)
+    assert matrix_rows == [int((act.sum(axis=1) >= 3).sum())] and 0 < matrix_rows[0] < len(srcs)
+    # keys too wide to pack with the day: sorted as two columns, the same results
+    wide = key + np.uint64(1 << 63)
+    wide_srcs, *wide_got = sched.keyed_schedules(wide, col, n_days)
+    assert np.array_equal(wide_srcs, srcs + np.uint64(1 << 63))
+    assert all(np.array_equal(g, w, equal_nan=g.dtype == np.float64) for g, w in zip(wide_got, want))
+
+
+def test_keyed_schedules_of_nothing_and_of_sporadic_sources_only():
+    from scantui.analysis.schedule import keyed_schedules
+
+    srcs, code, period, strength = keyed_schedules(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), 21)
+    assert len(srcs) == len(code) == len(period) == len(strength) == 0
+    srcs, code, period, strength = keyed_schedules(np.array([5, 5, 3], dtype=np.uint64), np.array([0, 1, 40]), 21)
+    assert srcs.tolist() == [5] and code.tolist() == [2] and period.tolist() == [0] and np.isnan(strength).all()
+
+
+def test_schedules_frame_ignores_null_sources_and_days():
+    start = dt.date(2024, 2, 1)
+    rows = [(1, start + dt.timedelta(days=d)) for d in range(0, 21, 7)] + [(None, start), (4, None)]
+    frame = pl.DataFrame(rows, schema={"src": pl.UInt32, "day": pl.Date}, orient="row")
+    out = schedules(frame, start, 21)
+    assert out["src"].to_list() == [1] and out["schedule"].to_list() == ["periodic"] and out.schema["src"] == pl.UInt32

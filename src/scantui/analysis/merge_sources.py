@@ -349,9 +349,14 @@ def _top_sorted(per_port: pl.LazyFrame, scans: pl.DataFrame) -> pl.LazyFrame:
 def _schedules(src_days: pl.DataFrame, first_day: dt.date | None, n_days: int) -> pl.DataFrame:
     """:func:`~scantui.analysis.schedule.source_schedules` per (src, kind) of :data:`SRC_DAYS` rows: every kind's
     sources scored in one call, a (src, kind) keyed as one integer (each source's row is scored on its own:
-    the same values as a call per kind)."""
-    keyed = src_days.lazy().select(_src_kind_key().alias("src"), "day")
-    return sch.source_schedules(keyed, first_day, n_days).with_columns(_unpack(pl.col("src").cast(_U64)))
+    the same values as a call per kind), the (key, day) pairs handed to
+    :func:`~scantui.analysis.schedule.keyed_schedules` as numpy arrays (no frame unique or sort)."""
+    pairs = src_days.select(_src_kind_key().alias("src"), "day").drop_nulls()
+    if first_day is None or n_days <= 0 or pairs.height == 0:
+        return sch.source_schedules(pairs.lazy(), first_day, n_days).with_columns(_unpack(pl.col("src").cast(_U64)))
+    cols = pairs.select((pl.col("day") - pl.lit(first_day)).dt.total_days()).to_series().to_numpy()
+    keys, code, period, strength = sch.keyed_schedules(pairs["src"].to_numpy(), cols, n_days)
+    return sch.coded_frame(pl.Series("src", keys, dtype=_U64), code, period, strength).with_columns(_unpack(pl.col("src")))
 
 
 def _join_parts(parts: Sequence[pl.LazyFrame], maintain_order: str | None = None) -> pl.LazyFrame:

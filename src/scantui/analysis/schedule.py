@@ -45,11 +45,13 @@ cycle between bins of a 21-point FFT. What is computed here, precisely:
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
 
 SCHEDULES = ("periodic", "continuous", "sporadic", "acyclic")
+_PERIODIC, _CONTINUOUS, _SPORADIC, _ACYCLIC = range(len(SCHEDULES))
 
 MIN_ACTIVE_DAYS = 3
 SPORADIC_MAX_PEAK = 0.05
@@ -69,10 +71,12 @@ def candidate_periods(n_days: int) -> np.ndarray:
     return np.arange(1, max(1, n_days // 2) + 1)
 
 
-def period_scores(activity: np.ndarray) -> np.ndarray:
-    """``score(P)`` for every candidate period, one row per activity row (see the module doc)."""
-    act = np.asarray(activity, dtype=bool)
-    rows, n_days = act.shape
+@lru_cache(maxsize=8)
+def _layout(n_days: int) -> tuple[np.ndarray, list[int], np.ndarray, list[np.ndarray], np.ndarray]:
+    """What :func:`period_scores` reads for a window of *n_days*: the candidate periods, the spectrum bins
+    some period reads (sorted), each period's harmonic count, the column (among those bins) of the k-th
+    harmonic of every period that has one (:func:`_harmonic_sums`) and the cycles ``N / P`` in the window.
+    Made once per window length (a merge scores each source range's sources over the same window)."""
     periods = candidate_periods(n_days)
     m = fft_size(n_days)
     bins = [[0] if p == 1 else [int(round(k * m / p)) for k in range(1, p // 2 + 1)] for p in periods]
@@ -80,14 +84,25 @@ def period_scores(activity: np.ndarray) -> np.ndarray:
     read = sorted({b for period_bins in bins for b in period_bins})
     at = {b: i for i, b in enumerate(read)}
     columns = [[at[b] for b in period_bins] for period_bins in bins]
+    harmonics = np.array([len(c) for c in columns], dtype=np.float64)
+    # the k-th harmonics' columns: of the periods from 2k on (a suffix of the periods)
+    kth = [np.array([c[k] for c in columns if len(c) > k]) for k in range(max(len(c) for c in columns))]
+    return periods, read, harmonics, kth, n_days / periods
+
+
+def period_scores(activity: np.ndarray) -> np.ndarray:
+    """``score(P)`` for every candidate period, one row per activity row (see the module doc)."""
+    act = np.asarray(activity, dtype=bool)
+    rows, n_days = act.shape
+    periods, read, harmonics, kth, cycles = _layout(n_days)
+    m = fft_size(n_days)
     n = act.sum(axis=1).astype(np.float64)
     out = np.zeros((rows, len(periods)))
     step = max(1, _CHUNK_BYTES // (2 * 16 * (m // 2 + 1)))
 
     def chunk(lo: int) -> None:
         spec = np.abs(np.fft.rfft(act[lo:lo + step].astype(np.float64), n=m, axis=1)[:, read])
-        for j, (p, c) in enumerate(zip(periods, columns)):
-            out[lo:lo + step, j] = _row_means(spec, c) / np.maximum(n[lo:lo + step], n_days / p)
+        out[lo:lo + step] = _harmonic_sums(spec, kth) / harmonics / np.maximum(n[lo:lo + step, None], cycles)
 
     starts = range(0, rows, step)
     if len(starts) < 2:
@@ -102,27 +117,37 @@ def period_scores(activity: np.ndarray) -> np.ndarray:
     return out
 
 
-def _row_means(spec: np.ndarray, columns: list[int]) -> np.ndarray:
-    """The mean of *columns* in each row of *spec*, the columns added left to right.
+def _harmonic_sums(spec: np.ndarray, kth: list[np.ndarray]) -> np.ndarray:
+    """Each period's harmonic magnitudes summed, one row per row of *spec*: the first harmonics' columns,
+    then the second ones added to the periods having one, and so on (*kth*).
 
-    ``spec[:, columns].mean(axis=1)`` adds them in that order over a block of rows but pairwise over a
-    single row (8 columns or more): a row's score then depended on how many rows shared its block (the
-    chunks here, the merge's source ranges), in the last bit. A single row is summed here in numpy's
-    block order (a loop over the columns, slower than numpy's on a block: used only there)."""
-    if spec.shape[0] != 1:
-        return spec[:, columns].mean(axis=1)
-    total = spec[:, columns[0]].copy()
-    for c in columns[1:]:
-        total += spec[:, c]
-    return total / len(columns)
+    Each period's sum is its harmonics added left to right, whatever the rows beside it, so a row's score
+    is the same floats in any block: a ``mean(axis=1)`` over a period's columns adds them in that order
+    over a block of rows but pairwise over a single row (8 columns or more), and ``np.add.reduceat`` pairwise
+    over a block too (last-bit differences); one vector add per harmonic rank for every period at once
+    (21 at 84 days) instead of a gather and a mean per period (42)."""
+    total = spec[:, kth[0]]
+    width = total.shape[1]
+    for cols in kth[1:]:
+        total[:, width - len(cols):] += spec[:, cols]
+    return total
 
 
-def _related(periods: np.ndarray, best: np.ndarray) -> np.ndarray:
-    """rows x periods: True where the period is ``best`` itself or a divisor/multiple of it (P >= 2)."""
-    p = periods[None, :]
-    b = best[:, None]
-    family = ((p % b == 0) | (b % p == 0)) & (p >= 2) & (b >= 2)
-    return family | (p == b)
+def _rivals(scores: np.ndarray, periods: np.ndarray, best_i: np.ndarray) -> np.ndarray:
+    """Each row's highest score among the periods not harmonically related to its best (index *best_i*):
+    neither that period itself nor, for ``P >= 2``, a divisor or multiple of it (-inf when none is left).
+    The rows are taken by their best period (a mask of the periods each), not masked one by one."""
+    rivals = np.full(len(scores), -np.inf)
+    order = np.argsort(best_i, kind="stable")
+    ranked = best_i[order]
+    bounds = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1], [True])))
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        b = periods[ranked[lo]]
+        family = ((periods % b == 0) | (b % periods == 0)) & (periods >= 2) & (b >= 2)
+        others = ~(family | (periods == b))
+        if others.any():
+            rivals[order[lo:hi]] = scores[order[lo:hi]][:, others].max(axis=1)
+    return rivals
 
 
 def unique_rows(act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,68 +172,118 @@ def classify(activity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Identical activity rows are scored once.
     """
+    code, period, strength = classify_codes(activity)
+    return np.array(SCHEDULES, dtype=object)[code], period, strength
+
+
+def classify_codes(activity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`classify` with the schedule as its index in :data:`SCHEDULES` (``int8``)."""
     act = np.asarray(activity, dtype=bool)
     rows = act.shape[0]
-    schedule = np.full(rows, "sporadic", dtype=object)
+    code = np.full(rows, _SPORADIC, dtype=np.int8)
     period = np.zeros(rows, dtype=np.int64)
     strength = np.full(rows, np.nan)
     if rows == 0 or act.shape[1] == 0:
-        return schedule, period, strength
+        return code, period, strength
     n_active = act.sum(axis=1)
     todo = np.flatnonzero(n_active >= MIN_ACTIVE_DAYS)
     if len(todo) == 0:
-        return schedule, period, strength
-    patterns, inverse = unique_rows(act[todo])
+        return code, period, strength
+    patterns, inverse = unique_rows(act[todo] if len(todo) < rows else act)
+    cls, best, ratio = _score_patterns(patterns)
+    code[todo] = cls[inverse]
+    period[todo] = best[inverse]
+    strength[todo] = ratio[inverse]
+    return code, period, strength
+
+
+def _score_patterns(patterns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Schedule code, period (0 unless periodic or continuous) and strength of distinct activity rows,
+    each with :data:`MIN_ACTIVE_DAYS` or more active days (the module doc's steps 2 to 5)."""
     scores = period_scores(patterns)
-    periods = candidate_periods(act.shape[1])
+    periods = candidate_periods(patterns.shape[1])
     best_i = scores.argmax(axis=1)
     strongest = scores[np.arange(len(patterns)), best_i]
     best = periods[best_i]
-    rivals = np.where(_related(periods, best), -np.inf, scores).max(axis=1)
+    rivals = _rivals(scores, periods, best_i)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(rivals > 0, strongest / np.where(rivals > 0, rivals, 1), np.inf)
-    cls = np.where(strongest < SPORADIC_MAX_PEAK, "sporadic",
-                   np.where(ratio > PERIODIC_RATIO, np.where(best == 1, "continuous", "periodic"), "acyclic"))
-    has_period = (cls == "periodic") | (cls == "continuous")
-    schedule[todo] = cls[inverse]
-    period[todo] = np.where(has_period, best, 0)[inverse]
-    strength[todo] = ratio[inverse]
-    return schedule, period, strength
+    cls = np.where(strongest < SPORADIC_MAX_PEAK, _SPORADIC,
+                   np.where(ratio > PERIODIC_RATIO, np.where(best == 1, _CONTINUOUS, _PERIODIC), _ACYCLIC)).astype(np.int8)
+    has_period = (cls == _PERIODIC) | (cls == _CONTINUOUS)
+    return cls, np.where(has_period, best, 0), ratio
+
+
+def keyed_schedules(keys: np.ndarray, cols: np.ndarray, n_days: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`classify_codes` of sources given as (key, day) pairs: *keys* (unsigned integers, one per
+    source), *cols* (the day's index in the window; pairs outside it and repeated pairs are ignored).
+    Returns the sources with a day in the window (ascending) and their code, period and strength.
+
+    The pairs are sorted as one integer (key, day) (no frame sort); a source with fewer than
+    :data:`MIN_ACTIVE_DAYS` days gets no row of the activity matrix (sporadic, as :func:`classify` makes it)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    cols = np.asarray(cols, dtype=np.int64)
+    inside = (cols >= 0) & (cols < n_days)
+    if not inside.all():
+        keys, cols = keys[inside], cols[inside]
+    if len(keys) == 0:
+        return keys, *classify_codes(np.zeros((0, max(n_days, 0)), dtype=bool))
+    width = np.uint64(n_days)
+    if int(keys.max()) >= np.iinfo(np.uint64).max // n_days:  # (key, day) not one integer: sorted as two
+        order = np.lexsort((cols, keys))
+        keys, cols = keys[order], cols[order].astype(np.uint64)
+        fresh = np.concatenate(([True], (keys[1:] != keys[:-1]) | (cols[1:] != cols[:-1])))
+        keys, cols = keys[fresh], cols[fresh]
+    else:
+        pairs = np.sort(keys * width + cols.astype(np.uint64))  # (np.unique hashes: ~20x slower here)
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]  # repeats dropped
+        keys, cols = pairs // width, pairs % width
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    days = np.diff(np.append(starts, len(keys)))
+    srcs = keys[starts]
+    code = np.full(len(srcs), _SPORADIC, dtype=np.int8)
+    period = np.zeros(len(srcs), dtype=np.int64)
+    strength = np.full(len(srcs), np.nan)
+    scored = days >= MIN_ACTIVE_DAYS
+    if scored.any():
+        row = np.repeat(np.cumsum(scored) - 1, days)  # each pair's row among the scored sources
+        of_scored = np.repeat(scored, days)
+        act = np.zeros((int(scored.sum()), n_days), dtype=bool)
+        act[row[of_scored], cols[of_scored].astype(np.intp)] = True
+        patterns, inverse = unique_rows(act)
+        cls, best, ratio = _score_patterns(patterns)
+        code[scored], period[scored], strength[scored] = cls[inverse], best[inverse], ratio[inverse]
+    return srcs, code, period, strength
 
 
 def schedules(active_days: pl.DataFrame, first_day, n_days: int) -> pl.DataFrame:
     """Schedule per source from its active days.
 
-    *active_days*: one row per (``src``, ``day``) with activity (duplicates ignored);
-    *first_day*/*n_days*: the observation window. Returns ``src``, ``schedule``,
-    ``period_days`` (null unless periodic/continuous), ``schedule_strength``
+    *active_days*: one row per (``src``, ``day``) with activity (duplicates ignored, and rows with a
+    null source or day: no source or day to join or place); *first_day*/*n_days*: the observation window.
+    Returns ``src``, ``schedule``, ``period_days`` (null unless periodic/continuous), ``schedule_strength``
     (strongest / second period score; null for sources with < 3 active days).
     """
     if active_days.height == 0:
         return pl.DataFrame(schema={"src": pl.UInt32, "schedule": pl.String, "period_days": pl.Int64,
                                     "schedule_strength": pl.Float64})
-    # sorted by source: a source's row in the activity matrix is its rank among the sources (ascending)
-    idx = (
-        active_days.lazy().select("src", (pl.col("day") - pl.lit(first_day)).dt.total_days().cast(pl.Int64).alias("col"))
-        .filter(pl.col("col").is_between(0, n_days - 1))
-        .sort("src")
-        .with_columns((pl.col("src").diff().fill_null(1) != 0).alias("first"))
-        .collect()
-    )
-    first = idx["first"]
-    srcs = idx["src"].filter(first)
-    act = np.zeros((len(srcs), n_days), dtype=bool)
-    act[first.cum_sum().to_numpy() - 1, idx["col"].to_numpy()] = True
-    return schedule_frame(srcs, act)
+    pairs = active_days.select("src", (pl.col("day") - pl.lit(first_day)).dt.total_days().alias("col")).drop_nulls()
+    srcs, code, period, strength = keyed_schedules(pairs["src"].cast(pl.UInt64).to_numpy(), pairs["col"].to_numpy(), n_days)
+    return coded_frame(pl.Series("src", srcs).cast(active_days.schema["src"]), code, period, strength)
 
 
 def schedule_frame(srcs: pl.Series, act: np.ndarray) -> pl.DataFrame:
     """:func:`schedules` of the sources *srcs* (ascending, each active in the window) from their activity rows
     *act* (sources x days of the window)."""
-    schedule, period, strength = classify(act)
+    return coded_frame(srcs, *classify_codes(act))
+
+
+def coded_frame(srcs: pl.Series, code: np.ndarray, period: np.ndarray, strength: np.ndarray) -> pl.DataFrame:
+    """The frame :func:`schedules` returns, from :func:`classify_codes`' arrays for the sources *srcs*."""
     return pl.DataFrame({
         "src": srcs,
-        "schedule": schedule.astype(str),
+        "schedule": pl.Series(SCHEDULES, dtype=pl.String).gather(code),
         "period_days": pl.Series(period).replace(0, None),
         # inf (no rival at all) and nan (not scored) become null: JSON has neither
         "schedule_strength": pl.Series(np.where(np.isfinite(strength), strength, np.nan)).fill_nan(None),
