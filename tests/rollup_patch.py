@@ -8,12 +8,12 @@ every module holding it, so the caller sees it whichever module it lives in.
 from __future__ import annotations
 
 from scantui.analysis import (
-    day_packets, day_state, merge_partials, merge_plan, merge_sources, merge_state, port_day_files, rollup_days,
-    rollup_layout, unicorn_sessions,
+    day_packets, day_state, merge_fold, merge_partials, merge_plan, merge_sources, merge_state, port_day_files,
+    rollup_days, rollup_layout, unicorn_sessions,
 )
 
-MODULES = (rollup_layout, day_state, port_day_files, unicorn_sessions, merge_plan, merge_partials, merge_sources,
-           merge_state, rollup_days, day_packets)
+MODULES = (rollup_layout, day_state, port_day_files, unicorn_sessions, merge_plan, merge_partials, merge_fold,
+           merge_sources, merge_state, rollup_days, day_packets)
 
 
 def patch_rollup(monkeypatch, name: str, value: object) -> None:

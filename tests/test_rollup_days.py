@@ -756,22 +756,35 @@ def test_an_extended_merge_equals_a_fresh_build(tmp_path, monkeypatch, case):
 
 def test_layers_are_folded_back_after_max_deltas(tmp_path, monkeypatch):
     """Extending merges add a layer to the port tables each (the held files hard links, not
-    rewritten); every MAX_DELTAS + 1-th folds them back into one file per range. Each step is exact."""
+    rewritten); every MAX_DELTAS + 1-th folds them back: the layers above the base into one middle
+    file per range (the base files kept), and after MIDDLE_FOLDS of those everything into one file per
+    range. Each step is exact, and the index holds what the files hold."""
     patch_rollup(monkeypatch, "MAX_DELTAS", 2)
+    patch_rollup(monkeypatch, "MIDDLE_FOLDS", 1)
     patch_rollup(monkeypatch, "ROWS_PER_RANGE", 500)
-    files = _by_day(_recurring(7, seed=8), tmp_path / "in")
+    files = _by_day(_recurring(10, seed=8), tmp_path / "in")
     previous = rc.update_rollup(open_inputs(files[:3]))
-    for n, layered in ((4, True), (5, True), (6, False), (7, True)):
-        tables = (rl.PORTS, rl.SRC_DAYS, rl.DSTS)
+    steps = ((4, "layer"), (5, "layer"), (6, "middle"), (7, "layer"), (8, "layer"), (9, "full"), (10, "layer"))
+    for n, fold in steps:
+        tables = (rl.PORTS, rl.PORT_SCANS, rl.SRC_DAYS, rl.DSTS)
         held = {t: {p.name: p.stat().st_ino for p in (previous.rollup.path / rd.MERGE / t).glob("*.parquet")} for t in tables}
         update = rc.update_rollup(open_inputs(files[:n]))
         assert [a.what for a in update.actions if a.verb == "merged"][0].startswith(f"rollup of {n} days (extending ")
         for t in tables:
             mine = {p.name: p.stat().st_ino for p in (update.rollup.path / rd.MERGE / t).glob("*.parquet")}
-            if layered:  # the held files are the same files, plus one new layer per range
+            if fold == "layer":  # the held files are the same files, plus one new layer per range
                 assert held[t].items() <= mine.items() and len(mine) > len(held[t]), t
+            elif fold == "middle":  # the base files kept, the rest one middle file per range
+                base = {k: v for k, v in held[t].items() if "-" not in k}
+                assert len(base) < len(held[t]) and base.items() <= mine.items(), t
+                assert all(k in base or k.startswith(f"m{n:05d}-") for k in mine) and len(mine) > len(base), t
+                assert not set(held[t].values()) & {v for k, v in mine.items() if k not in base}, t
             else:  # one file per range again
                 assert not set(held[t].values()) & set(mine.values()) and all("-" not in name for name in mine), t
+        index = json.loads((update.rollup.path / rd.MERGE / rl.MERGE_DAYS).read_text())
+        assert (index["deltas"], index["folds"]) == {4: (1, 0), 5: (2, 0), 6: (0, 1), 7: (1, 1), 8: (2, 1),
+                                                     9: (0, 0), 10: (1, 0)}[n]
+        _index_holds_what_the_files_hold(update.rollup)
         _same_as_scratch(update, files[:n], tmp_path)
         previous = update
     _profile_from_rows(update.rollup)
@@ -891,13 +904,15 @@ def _index_holds_what_the_files_hold(rollup: rc.Rollup) -> None:
     assert_frame_equal(pl.read_parquet(state / mpl.NETS), want.sort("net"))
 
 
-def test_an_extension_takes_the_held_files_bounds_and_sizes_from_the_index(tmp_path, monkeypatch):
+@pytest.mark.parametrize("middle_folds", [0, 1])
+def test_an_extension_takes_the_held_files_bounds_and_sizes_from_the_index(tmp_path, monkeypatch, middle_folds):
     """Each merge's index holds every merged-state file's lowest and highest source and the rows per /16 of
-    its ports and dsts files (a full merge, layered extensions, a fold), as the files hold them. An
-    extension reads neither from the held files; of a state without them (written before), it reads the
-    files instead: the same bytes, layered or folded."""
+    its ports and dsts files (a full merge, layered extensions, a fold: full, or of the layers above the
+    base), as the files hold them. An extension reads neither from the held files; of a state without them
+    (written before), it reads the files instead: the same bytes, layered or folded."""
     import shutil
     patch_rollup(monkeypatch, "MAX_DELTAS", 2)
+    patch_rollup(monkeypatch, "MIDDLE_FOLDS", middle_folds)
     patch_rollup(monkeypatch, "ROWS_PER_RANGE", 500)
     files = _by_day(_recurring(6, seed=8), tmp_path / "in")
     reads = []
@@ -930,7 +945,8 @@ def test_an_extension_takes_the_held_files_bounds_and_sizes_from_the_index(tmp_p
         if outs:
             written = [sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) for out in outs.values()]
             assert written[0] == written[1] and Path(rd.MERGE, mpl.NETS) in written[0]
-            assert any("-" in p.name for p in written[0] if p.parent.name == rl.PORTS) == (n < 6)
+            assert any("-" in p.name for p in written[0] if p.parent.name == rl.PORTS) == (n < 6 or middle_folds > 0)
+            assert any(p.name.startswith("m") for p in written[0] if p.parent.name == rl.PORTS) == (n == 6 and middle_folds > 0)
             for rel in written[0]:
                 assert (outs["indexed"] / rel).read_bytes() == (outs["bare"] / rel).read_bytes(), (n, rel)
         previous = update

@@ -19,6 +19,7 @@ import polars as pl
 from scantui.analysis import bursts as bw
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import fingerprint_keys as fk
+from scantui.analysis import merge_fold as mf
 from scantui.analysis import rollup as ru
 from scantui.analysis import zmap_rollup as zr
 from scantui.analysis.merge_partials import (
@@ -85,7 +86,8 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     old = previous / MERGE if incremental else None
     held_files: dict[str, list[Path]] | None = None
     layered: tuple[str, ...] = ()
-    deltas = 0
+    deltas = folds = 0
+    fold = mf.FULL
     same_window = False
     if old is not None:
         index = _read_json_file(old / MERGE_DAYS)
@@ -95,19 +97,18 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         new = [d for d in days if d.day.isoformat() not in held]
         changed = [(d, d.state / held[d.day.isoformat()][1]) for d in days
                    if d.day.isoformat() in held and held[d.day.isoformat()][1] != d.port_day.name]
-        deltas = index.get("deltas", 0) + 1
-        if deltas > MAX_DELTAS:  # fold the layers back into one file per range (and table)
-            deltas = 0
-        else:
-            layered = (*LAYERED, DSTS)
+        # what the index says of its files (a state written before it did: read from the files)
+        held_nets = _held_nets(old, index)
+        # add a layer, or fold the layers back: those above the base (middle), or all (full; merge_fold)
+        fold, deltas, folds = mf.plan(index)
+        if fold != mf.FULL:
+            layered = mf.TIERED
         for t in layered:
-            for f in held_files[t]:
+            for f in mf.kept(fold, held_files[t]):
                 _link_or_copy(f, state / t / f.name)
         held_days = sorted(held)
         same_window = bool(days) and (held_days[0], held_days[-1]) == (days[0].day.isoformat(), days[-1].day.isoformat())
         sizing = [*held_files[PORTS], *held_files[DSTS]]
-        # what the index says of its files (a state written before it did: read from the files)
-        held_nets = _held_nets(old, index)
         sized = [] if held_nets is not None else [str(f) for f in sizing]
         sized += [str(d.port_day) for d in new] + [str(d.state / PAIRS) for d in new]
     else:
@@ -117,8 +118,9 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     first_day = days[0].day if days else None
     n_days = (days[-1].day - days[0].day).days + 1 if days else 0
     nets = _net_rows(sized)  # one read of the files' sources, for the ranges and for the runs of days
+    # larger ranges only where no held rows are held in memory: a layer (a middle fold folds the rows above the base)
     ranges = _plan_rows([*nets.values(), *([held_nets] if held_nets is not None else [])], buckets,
-                        LAYERED_RANGE_SCALE if layered else 1)
+                        LAYERED_RANGE_SCALE if fold == mf.LAYER else 1)
     groups = _day_groups(new, ranges, nets)
     # the rows per /16 of the ports and dsts files the new index names: the held ones kept (layered), and
     # what each range writes (added by _merge_range)
@@ -141,11 +143,11 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         # only the held files holding sources of the range: each is opened (its footer parsed) once a range
         mine = None if held_files is None else {t: [f for f in files if _overlaps(bounds[f], lo, hi)]
                                                 for t, files in held_files.items()}
-        touched, grown, written = _merge_range(r, new, changed, mine, state, layered, groups[i], catalog)
+        upper = {t: mf.upper(mine[t]) for t in mf.TIERED} if fold == mf.MIDDLE else None
+        touched, grown, written = _merge_range(r, new, changed, mine, state, layered, groups[i], catalog, upper)
         layers = None
         if layered:
-            layers = {t: [state / t / f.name for f in mine[t]] + [f for f in [state / t / r.delta] if f.is_file()]
-                      for t in LAYERED}
+            layers = {t: mf.layer_files(state, t, mine[t], r, fold) for t in LAYERED}
         totals, profile = finish_sources(state, r, first_day, n_days,
                                          None if old is None else (previous, touched, same_window), layers, grown,
                                          tables=written, held=held_profile)
@@ -156,7 +158,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         # to the next range's peak)
         del touched, grown, written, layers, mine, totals, profile
     files = {t: sorted(f.name for f in (state / t).glob("*.parquet")) for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS)}
-    _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION, "deltas": deltas,
+    _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION, "deltas": deltas, "folds": folds,
                                           "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
                                           "files": files, **catalog.write(state, files)})
     # the ranges' parts in range order, each sorted by (src, kind) (finish_sources): sorted as they are
@@ -224,7 +226,8 @@ def extends(previous: Path, days: Sequence[DayFiles]) -> int:
 
 def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[DayFiles, Path]],
                  old: dict[str, list[Path]] | None, state: Path, layered: Sequence[str] = (),
-                 runs: Sequence[Sequence[DayFiles]] | None = None, catalog: _Catalog | None = None
+                 runs: Sequence[Sequence[DayFiles]] | None = None, catalog: _Catalog | None = None,
+                 upper: dict[str, list[Path]] | None = None
                  ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame] | None, dict[str, pl.DataFrame]]:
     """The merged state of one source range into ``state/<table>/<range>.parquet``; the (src,
     kind) with packets in *new* (the days not in *old*, all days in a full merge).
@@ -243,6 +246,9 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     days: the same rows). Default: one run.
 
     *catalog*: told of every file written (:class:`_Catalog`).
+
+    *upper* (a middle fold, :mod:`~scantui.analysis.merge_fold`): the held files above the base of each layered
+    table; the range's new rows and theirs go to one middle file per table, in place of a delta.
 
     Returns the touched (src, kind) (an extension; empty in a full merge), what :func:`_grown_ports`
     found (an extension) and, in a full merge, each table as written (for :func:`finish_sources`, which need
@@ -289,11 +295,13 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
             wanted = wanted.join(seen, on=pairs, how="anti")
             del candidates, seen
         del known
+    if upper is not None:  # the held pairs above the base and the new ones: one middle file
+        mf.middle_dsts(upper[DSTS], wanted, r, state, catalog)
     if wanted.height:
         if old is None:  # as distinct_pairs sorted them
             wanted.write_parquet(state / DSTS / r.name, row_group_size=ROW_GROUP)
             catalog.wrote(DSTS, r.name, wanted)
-        elif DSTS in layered:
+        elif DSTS in layered and upper is None:
             wanted = sort_by(wanted, pairs)
             wanted.write_parquet(state / DSTS / r.delta, row_group_size=ROW_GROUP)
             catalog.wrote(DSTS, r.delta, wanted)
@@ -309,14 +317,18 @@ def _merge_range(r: _Range, new: Sequence[DayFiles], changed: Sequence[tuple[Day
     grown = None if old is None else _grown_ports(parts, held)
     for table, i in ((PORTS, 1), (PORT_SCANS, 2), (SRC_DAYS, 3)):
         mine = [p[i] for p in parts]
-        names.append(r.delta if table in layered else r.name)
+        names.append((r.delta if upper is None else mf.middle_name(r)) if table in layered else r.name)
         if old is None and len(parts) == 1 and parts[0].ordered:
             ordered.add(table)
         if table == SRC_DAYS:  # one row per day: nothing to fold
             mine = mine if table in layered else held(table) + mine
             frames.append(pl.concat(mine) if mine else pl.LazyFrame(schema=SRC_DAYS_SCHEMA))
+            if upper is not None:
+                frames[-1] = mf.middle(table, upper[table], frames[-1], r, catalog)
         elif table in layered:  # the new days' partials, folded once for the layer and the profiles
             frames.append(grown[table].lazy())
+            if upper is not None:
+                frames[-1] = mf.middle(table, upper[table], frames[-1], r, catalog)
         else:
             mine = held(table) + mine
             if len(mine) == 1 and old is None:  # a full merge: the new days' partials are folded already

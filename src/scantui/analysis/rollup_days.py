@@ -114,9 +114,11 @@ Unicorn sessions
       days' partial rows (``<days>-<range>.parquet``, the size of the new days).
       A reader folds a key's rows over the layers (only the keys a later layer
       holds are grouped; the first layer's other rows pass through). Every
-      :data:`MAX_DELTAS` + 1-th extension folds the layers back into one file
-      per range (``days.json``'s ``deltas`` counts them), so reads stay cheap
-      and the cost is spread over the days;
+      :data:`MAX_DELTAS` + 1-th extension folds the layers back (``days.json``'s
+      ``deltas`` counts them), so reads stay cheap and the cost is spread over
+      the days: the layers above the base files into one *middle* file per
+      range (the base kept as links), and every :data:`~scantui.analysis.merge_fold.MIDDLE_FOLDS` + 1-th
+      fold everything into one file per range (:mod:`~scantui.analysis.merge_fold`);
     - ``base/`` (one row per source) is folded with the new days' partials and
       rewritten; a day whose ``port_day`` file changed (new Unicorn sessions)
       swaps its tool sums (minus the old file's, plus the new one's);
