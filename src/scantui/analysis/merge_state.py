@@ -32,7 +32,7 @@ from scantui.analysis.merge_plan import (
 from scantui.analysis.merge_sources import HeldProfile, finish_sources
 from scantui.analysis.port_day_files import DayFiles, by_port
 from scantui.analysis.rollup_layout import (
-    BASE, BASE_SCHEMA, COVER, DAY_TOTALS, DSTS, ENRICHMENT, INTERVALS, LAYERED, LAYERED_RANGE_SCALE, MAX_DELTAS, MERGE,
+    BASE, BASE_SCHEMA, COVER, DAY_TOTALS, DSTS, ENRICHMENT, INTERVALS, LAYERED, LAYERED_RANGE_SCALE, MERGE,
     MERGE_DAYS, MERGE_VERSION, PAIRS, PAIRS_SCHEMA, PORTS, PORT_SCANS, PROFILE_ROW_GROUP, ROW_GROUP, SRC_DAYS,
     SRC_DAYS_SCHEMA, _SCHEMAS, _SUMS, Progress,
 )
