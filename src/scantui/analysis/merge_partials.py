@@ -361,9 +361,9 @@ def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str]
         # each port's held row (at most one: folded) joined to its new one by one packed key; the same rows
         # as the fold of both (sums and extrema of two rows; sum_horizontal adds nulls as 0, as sum does)
         key = _port_key(sensors).alias("_k")
-        held = held_ports.lazy().select(key, pl.col("scans", "d0", "d1").name.prefix("_"))
+        held_rows = held_ports.lazy().select(key, pl.col("scans", "d0", "d1").name.prefix("_"))
         before = held_ports.lazy().filter(_port_key(sensors).is_in(ports.select(key).to_series().implode()))
-        after = ports.lazy().with_columns(key).join(held, on="_k", how="left").select(
+        after = ports.lazy().with_columns(key).join(held_rows, on="_k", how="left").select(
             "src", "kind", pl.sum_horizontal("scans", "_scans").cast(PORTS_SCHEMA["scans"]).alias("scans"),
             pl.min_horizontal("d0", "_d0").alias("d0"), pl.max_horizontal("d1", "_d1").alias("d1"))
         scans_after = scans.lazy().with_columns(scan_key.alias("_k")).join(

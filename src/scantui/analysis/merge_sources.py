@@ -14,7 +14,7 @@ interval is summed in numpy (:func:`_mean_intervals`), not from a row per port. 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -199,7 +199,7 @@ def finish_sources(state: Path, r: _Range, first_day: dt.date | None, n_days: in
            .agg(item.head(bh.TOP_PORTS).alias("top_ports")))
     sched = _schedules(src_days, first_day, n_days).lazy()
     if order is not None:
-        return _ordered_rows(base, _volume, order[0], old_profile, [port_counts.lazy(), intervals, coverage, top], sched,
+        return _ordered_rows(base, order[0], old_profile, [port_counts.lazy(), intervals, coverage, top], sched,
                              previous[2])
     fresh = volume if previous is None else volume.join(previous[1].lazy(), on=keys, how="semi")
     joined = [_join_parts([fresh, port_counts.lazy(), intervals, coverage, top, sched])]
@@ -249,7 +249,7 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == keys
 
 
-def _ordered_rows(base: pl.DataFrame, volume: Callable[[pl.DataFrame], pl.LazyFrame], fresh: np.ndarray, old_profile: pl.DataFrame,
+def _ordered_rows(base: pl.DataFrame, fresh: np.ndarray, old_profile: pl.DataFrame,
                   parts: Sequence[pl.LazyFrame], sched: pl.LazyFrame, same_window: bool
                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`finish_sources`' two tables of an extension whose rows line up (:func:`_in_base_order`), in base's
@@ -258,8 +258,8 @@ def _ordered_rows(base: pl.DataFrame, volume: Callable[[pl.DataFrame], pl.LazyFr
     order), interleaved back by *fresh*. The same rows and values as the joins and sorts."""
     keys = ["src", "kind"]
     mask = pl.Series(fresh)
-    touched = _join_parts([volume(base.filter(mask)), *parts, sched], maintain_order="left")
-    unchanged = pl.concat([volume(base.filter(~mask)), old_profile.lazy().drop(keys)], how="horizontal")
+    touched = _join_parts([_volume(base.filter(mask)), *parts, sched], maintain_order="left")
+    unchanged = pl.concat([_volume(base.filter(~mask)), old_profile.lazy().drop(keys)], how="horizontal")
     if not same_window:
         unchanged = _join_parts([unchanged, sched], maintain_order="left")
     frames = pl.collect_all([frame.with_columns(pl.col("ports", "ports_rescanned").fill_null(0))
