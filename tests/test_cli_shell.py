@@ -317,12 +317,12 @@ def _invoke_into(stdout, monkeypatch, args) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["--json", "--csv"])
-def test_packets_json_and_csv_stop_converting_when_the_reader_left(monkeypatch, tmp_path, fmt):
+def test_packets_json_and_csv_stop_converting_when_the_reader_left(monkeypatch, tmp_path, sample_cache, fmt):
     """``packets --json | head -c 100``: the rows after the first pieces are never made (they were all made
     into dicts before the first byte); the whole output is the same bytes as json.dumps / csv of every row."""
     from scantui.analysis import packets
 
-    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    # the session's cache (sample_cache): the sample's rollup built once, not once a test
     monkeypatch.setattr(output, "CHUNK_ROWS", PIECE)
     made = []
     display = packets.display_frame
@@ -349,10 +349,10 @@ def test_packets_json_and_csv_stop_converting_when_the_reader_left(monkeypatch, 
 
 
 @pytest.mark.parametrize("fmt", ["--json", "--jsonl", "--csv"])
-def test_scanners_lists_stop_encoding_when_the_reader_left(monkeypatch, tmp_path, fmt):
+def test_scanners_lists_stop_encoding_when_the_reader_left(monkeypatch, sample_cache, fmt):
     from scantui.analysis import scanners_text
 
-    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tmp_path / "cache"))
+    # the session's cache (sample_cache): the sample's rollup built once, not once a test
     monkeypatch.setattr(output, "CHUNK_ROWS", 20)
     encoded = []
     column_text = scanners_text._column_text
@@ -363,7 +363,7 @@ def test_scanners_lists_stop_encoding_when_the_reader_left(monkeypatch, tmp_path
         return column_text(df, name, f)
 
     monkeypatch.setattr(scanners_text, "_column_text", counted)
-    _invoke_into(io.StringIO(), monkeypatch, ["scanners", SAMPLE, fmt])  # the rollup built
+    _invoke_into(io.StringIO(), monkeypatch, ["scanners", SAMPLE, fmt])
     assert sum(encoded) > 200 and len(encoded) > 3
     encoded.clear()
     closing = _ClosingStdout()

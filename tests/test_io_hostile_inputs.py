@@ -123,17 +123,20 @@ def test_stdin_is_named_stdin_in_errors_and_the_year_note_not_its_temporary_copy
 # -- 28 and 29: error exits, many times ------------------------------------------------------
 
 
+RUNS = 24  # 12 of each, four at a time: each is a whole process (~1 CPU s of start-up on this 2-core box)
+
+
 def test_cut_short_capture_exits_2_every_time_and_leaves_nothing(tmp_path):
     capture = beacon_cut_short(tmp_path / "beacon.pcap")
     outdir = tmp_path / "out"
     outdir.mkdir()
     runs = [("info", str(capture)) if i % 2 else ("ingest", str(capture), "-o", str(outdir / f"o{i}.parquet"))
-            for i in range(50)]
+            for i in range(RUNS)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda argv: scantui(*argv), runs))
     left = capture.stat().st_size - 24
     want = f"scantui: error: {capture}: record 1 at byte 24: truncated: file ends inside record 1 (needs {left + 5} bytes, {left} left)"
-    assert [(r.returncode, error_lines(r)) for r in results] == [(2, [want])] * 50
+    assert [(r.returncode, error_lines(r)) for r in results] == [(2, [want])] * RUNS
     assert list(outdir.iterdir()) == []
 
 
