@@ -144,6 +144,7 @@ def test_a_wrong_scheduler_is_one_line_and_a_plain_run_imports_no_dask(tmp_path)
         proc = _scantui("scanners", *files, "--scheduler", address, cache=tmp_path / "c", code=2)
         assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1
         assert proc.stderr.startswith(f"scantui: error: {address}: cannot reach the Dask scheduler")
+        assert ("connection refused" in proc.stderr) == (address == "tcp://127.0.0.1:1")  # at once, not after 5 s of retries
     assert not (tmp_path / "c").exists()  # failed before any data was read
 
     script = ("import sys\nfrom scantui.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"

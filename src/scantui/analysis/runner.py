@@ -44,6 +44,27 @@ Step = Callable[[int, int, Any], None]
 CONNECT_TIMEOUT = 5
 
 
+def _refused_at_once(address: str) -> None:
+    """Raise ``ConnectionRefusedError`` when nothing listens at a TCP scheduler *address*: Dask's client would
+    retry it until :data:`CONNECT_TIMEOUT`. Any other outcome (it answers, a name that does not resolve, no
+    answer, TLS or another transport) is left to the client and its timeout. A scheduler that listens sees a
+    connection closed before its handshake (one INFO line in its log)."""
+    import socket
+
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp"):
+        return
+    host, _, port = rest.rpartition(":")
+    if not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except ConnectionRefusedError:
+        raise ConnectionRefusedError(f"nothing listens at {host}:{port}: connection refused") from None
+    except OSError:
+        return
+
+
 class LocalRunner:
     """Every item in this process, one after the other."""
 
@@ -103,6 +124,7 @@ class DaskRunner:
                                          preload=["scantui.analysis.worker_signals"])
             return Client(self._cluster)
         try:
+            _refused_at_once(self.scheduler)
             return Client(self.scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
