@@ -49,6 +49,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import SHOWN_CHARS, safe_line
+from scantui.tui.app_views import range_text
 from scantui.tui.columns import ip_text
 from scantui.tui.screens.detail_base import FACTS_HEIGHT, FIGURES_HEIGHT, TIMING_WHAT, DetailScreen, timing_panel
 from scantui.tui.screens.detail_facts import candidate_facts, group_facts, scanner_facts, source_note_facts
@@ -60,6 +61,8 @@ from scantui.tui.widgets.figures import CARD_ROWS, FigurePanel, ScanCard, facts_
 
 if TYPE_CHECKING:
     from scantui.workspace import Workspace
+
+    from scantui.tui.app_views import TimeRange
 
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
     from scantui.analysis.scanner_row import ScannerRow
@@ -76,6 +79,7 @@ class ScannerDetailScreen(DetailScreen):
 
     HELP = ("One scanning source. The timing plot has one row per destination port: all ports summed on top, "
             "then the top ports by packets, then every other port summed; + and - zoom, [ and ] pan, 0 resets. "
+            "With a time range (t) every panel counts only its days, and says so in its title; T shows every day. "
             "Tab moves between the panels; up/down scroll the page from a figure. A value from the data longer "
             f"than {SHOWN_CHARS} characters (a hostname, an AS name, an org) ends in …: the whole of it is in the "
             "scanner list's export (ctrl+s) and in scantui scanners --json.")
@@ -85,9 +89,15 @@ class ScannerDetailScreen(DetailScreen):
                 Binding("n", "note", "Note", show=False, id="detail.note"),
                 *DetailScreen.PACKETS_BINDINGS]
 
-    def __init__(self, row: ScannerRow) -> None:
+    def __init__(self, row: ScannerRow, *, counted_for: TimeRange | None = None) -> None:
+        """*row*: the scanner list's row, counted for the days *counted_for* (None: every day); under another
+        time range the screen recounts it."""
         super().__init__()
         self.row = row
+        self.counted_for = counted_for
+        self.days: TimeRange | None = None  # the days the figures and the timing plot show (the App's time range)
+        self._recounting = False
+        self._no_row_in: TimeRange | None = None  # the range in which the source has no row (no probes)
         self._tools: dict[str, int] | None = None
         self._walk_line: str | None = None
 
@@ -108,10 +118,22 @@ class ScannerDetailScreen(DetailScreen):
             yield tools
 
     def _facts(self) -> Any:
-        """The facts panel: the scanner row's facts, then the labels file's tags and note on it (when any)."""
+        """The facts panel: the scanner row's facts, then the labels file's tags and note on it (when any); a first
+        line when the source has no probes in the time range (the facts are then of the days they were counted for)."""
         session = self.app.state.labels
         source = session.store.source(ip_text(self.src)) if session is not None else None
-        return facts_table(scanner_facts(self.row) + source_note_facts(source))
+        note = []
+        if self._no_row_in is not None:
+            of = range_text(self.counted_for) if self.counted_for is not None else "every day"
+            note = [("days", Text(f"no probes in {range_text(self._no_row_in)} · facts of {of}", style="bold"))]
+        return facts_table(note + scanner_facts(self.row) + source_note_facts(source))
+
+    def _titles(self) -> None:
+        """The facts' and the timing plot's titles say the days shown (nothing added without a time range)."""
+        days = f" · days {range_text(self.days)}" if self.days is not None else ""
+        recount = " · recounting…" if self._recounting else ""
+        self.query_one("#detail-facts", Static).border_title = f"scanner {ip_text(self.src)}{days}{recount}"
+        self.timing.border_title = f"activity per port{days}"
 
     def _labels_changed(self, _value: object = None) -> None:
         self.query_one("#detail-facts", Static).update(self._facts())
@@ -125,18 +147,60 @@ class ScannerDetailScreen(DetailScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.watch(self.app, "labels_version", self._labels_changed, init=False)
+        self.watch(self.app, "time_range", self._time_range_changed, init=False)
         if not self._need_data():
             return
         ws, src = self.app.state.workspace, self.src
+        self.in_thread("detail-walk", lambda: self._walk(ws, src), self._show_walk, "ZMap walk test")
+        self._read(self.time_range)
+
+    def _time_range_changed(self, days: TimeRange | None) -> None:
+        """``t``/``T`` while open: the facts, figures and timing plot are read again for the new days."""
+        if days == self.days or self.app.state.dataset is None or self.app.state.rollup is None:
+            return
+        self.reading()
+        self._tools = None
+        self.query_one("#detail-tools", Static).update("reading…")
+        self._read(days)
+
+    def _read(self, days: TimeRange | None) -> None:
+        """Read the figures and the timing plot of *days*, and recount the facts when the row is of other days."""
+        ws, src, bins = self.app.state.workspace, self.src, self.strips_bins
+        self.days = days
+        self._recounting = days != self.counted_for
+        if not self._recounting and self._no_row_in is not None:  # back to the days the row is of
+            self._no_row_in = None
+            self._labels_changed()
+        if self._recounting:
+            state = self.app.state
+
+            def recount() -> tuple[TimeRange | None, ScannerRow | None] | None:
+                listed = state.scanners_in(days)  # what the scanner list shows for these days (memoized)
+                return None if listed is None else (days, listed.row(src))
+
+            self.in_thread("detail-facts", recount, self._show_row, "scanner facts")
 
         def figures() -> tuple[Any, Any, dict[str, int]]:
-            found = ws.detail([src])
+            found = ws.detail([src], days=days)
             return found.per_day, found.ports, found.tools
 
         self.in_thread("detail-figures", figures, self._show_figures, "scanner figures")
-        bins = self.strips_bins
-        self.in_thread("detail-timing", lambda: self._read_timing(ws, src, bins), self.show_timing, TIMING_WHAT)
-        self.in_thread("detail-walk", lambda: self._walk(ws, src), self._show_walk, "ZMap walk test")
+        self.in_thread("detail-timing", lambda: self._read_timing(ws, src, bins, days), self.show_timing, TIMING_WHAT)
+        self._titles()
+
+    def _show_row(self, found: tuple[TimeRange | None, ScannerRow | None] | None) -> None:
+        """The row recounted for the days shown; None (no probes in them): the old row stays, and says so."""
+        self._recounting = False
+        if found is None:  # the whole list is not there (loading again): the row stays as it was counted
+            self._titles()
+            return
+        days, row = found
+        if row is not None:
+            self.row, self.counted_for, self._no_row_in = row, days, None
+        else:
+            self._no_row_in = days
+        self._titles()
+        self._labels_changed()
 
     @staticmethod
     def _walk(ws: Workspace, src: int) -> str | None:
@@ -153,10 +217,16 @@ class ScannerDetailScreen(DetailScreen):
         return None if found is None else zmap_walk.describe(found)
 
     @staticmethod
-    def _read_timing(ws: Workspace, src: int, bins: int) -> TimingData:
+    def _read_timing(ws: Workspace, src: int, bins: int, days: TimeRange | None = None) -> TimingData:
+        """The source's probes (of *days* only when given: first day 00:00 UTC to the day after the last), one row
+        per port; the plot's whole range (``0``) is their first to last packet."""
         import polars as pl
 
-        tp = ws.timing([src], max_rows=timing_cap())
+        from scantui.analysis.detail import day_window_us
+
+        window = day_window_us(days) if days is not None else None
+        tp = ws.timing([src], max_rows=timing_cap(), start_us=None if window is None else window[0],
+                       end_us=None if window is None else window[1] - 1)
         top = (tp.packets.group_by("dport").len().sort(["len", "dport"], descending=[True, False])
                .head(TOP_PORT_ROWS)["dport"].cast(pl.Int64).to_list())
         all_ports = tp.packets["dport"].n_unique() if tp.packets.height else 0
@@ -166,7 +236,7 @@ class ScannerDetailScreen(DetailScreen):
             lo, hi = tp.packets["ts"].dt.epoch("us").min(), tp.packets["ts"].dt.epoch("us").max()
             grid = binner(int(lo), int(hi) + 1, bins)
         else:
-            grid = binner(0, 1, bins)
+            grid = binner(*(window or (0, 1)), bins)
         labels = [port_row_label(k, others) for k in grid.sources]
         return TimingData(grid, binner, labels, note=cap_note(tp.capped))
 
