@@ -373,11 +373,31 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         self.review = None
         self.selected = 0
         self.scans: list[CandidateScan] = list(record.scans)
+        self.days: TimeRange | None = None  # the days shown (the App's time range when it was last read)
+        self.scans_note = ""  # the scans left out by the time range, or why none was
+        self._cards_generation = 0
         self.pool_sources = record.n_members if self.scans else 0  # (a summary needs the scans' packets)
 
+    def _pick_scans(self, days: TimeRange | None) -> None:
+        """The scans shown for *days*: those of the time range, said how many were left out; all of them, said
+        so, when none is in it."""
+        from scantui.analysis.detail import scans_in_days
+
+        every = list(self.record.scans)
+        self.days, self.scans, self.scans_note = days, every, ""
+        if days is None or not every:
+            return
+        kept, span = scans_in_days(every, days), range_text(days)
+        if not kept:
+            self.scans_note = f"no scan in {span}: all {len(every)} shown"
+        elif len(kept) < len(every):
+            left = len(every) - len(kept)
+            self.scans, self.scans_note = kept, f"{left} scan{'s' if left != 1 else ''} outside {span} left out"
+
     def panels(self) -> ComposeResult:
+        self._pick_scans(self.time_range)
         facts = Static(self.facts(), id="detail-facts", classes="panel")
-        facts.border_title = f"group {safe_line(self.record.group)}"
+        facts.border_title = self._facts_title()
         yield facts
         yield from self.pool_panel()
         scans = HorizontalScroll(id="detail-scans", classes="panel")
@@ -407,8 +427,13 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         self.set_class(self.compact, "-compact-scans")
         self._show_tabs()
 
+    def _facts_title(self) -> str:
+        days = f" · days {range_text(self.days)}" if self.days is not None else ""
+        return f"group {safe_line(self.record.group)}{days}"
+
     def _show_tabs(self) -> None:
         tabs = self.query_one("#detail-scan-tabs", Static)
+        tabs.border_title = "scans" + (f" · {self.scans_note}" if self.scans_note else "")
         refs = self.scans[:MAX_CARDS]
         if not refs:
             tabs.update(Text("the candidate scans of this group are not loaded", style="dim"))
@@ -421,36 +446,64 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.watch_review()
-        state = self.app.state
+        self.watch(self.app, "time_range", self._time_range_changed, init=False)
         self.set_class(self.compact, "-compact-scans")
         self.call_after_refresh(self._show_tabs)
         self._show_tabs()
-        box = self.query_one("#detail-scans", HorizontalScroll)
-        if not self.scans:
-            box.mount(Static("the candidate scans of this group are not loaded", classes="detail-note"))
-        else:
-            cards = [ScanCard(i, scan, classes="-selected" if i == 0 else "") for i, scan in enumerate(self.scans[:MAX_CARDS])]
-            box.mount_all(cards)
-            if len(self.scans) > MAX_CARDS:
-                box.mount(Static(f"+{len(self.scans) - MAX_CARDS} more scans", classes="detail-note"))
-            box.border_subtitle = f"{len(self.scans)} scans · ← → pick"
+        self._mount_cards(self.query_one("#detail-scans", HorizontalScroll))
         if not self._need_data():
             return
-        members = list(self.record.members)
+        record, ws = self.record, self.app.state.workspace
+        self.start_pool(lambda: group_pool(ws, record))
+        self._read()
 
-        ws = state.workspace
+    def _mount_cards(self, box: HorizontalScroll) -> None:
+        box.border_title = "scans side by side" + (f" · {self.scans_note}" if self.scans_note else "")
+        if not self.scans:
+            box.mount(Static("the candidate scans of this group are not loaded", classes="detail-note"))
+            return
+        cards = [ScanCard(i, scan, classes="-selected" if i == self.selected else "")
+                 for i, scan in enumerate(self.scans[:MAX_CARDS])]
+        box.mount_all(cards)
+        if len(self.scans) > MAX_CARDS:
+            box.mount(Static(f"+{len(self.scans) - MAX_CARDS} more scans", classes="detail-note"))
+        box.border_subtitle = f"{len(self.scans)} scans · ← → pick"
+
+    def _read(self) -> None:
+        """The members' figures of the days shown, the cards' strips and the selected scan's timing plot."""
+        ws, members, days = self.app.state.workspace, list(self.record.members), self.days
 
         def figures() -> tuple[Any, Any]:
-            found = ws.detail(members)
+            found = ws.detail(members, days=days)
             return found.per_day, found.ports
 
         self.in_thread("detail-figures", figures, self._show_figures, "group figures")
-        record = self.record
-        self.start_pool(lambda: group_pool(ws, record))
         if self.scans:
             scans = self.scans[:MAX_CARDS]
             self.in_thread("detail-cards", lambda: self._card_strips(ws, scans), self._show_cards, "scans of the group")
             self._show_scan()
+
+    async def _time_range_changed(self, days: TimeRange | None) -> None:
+        """``t``/``T`` while open: the scans of the new days (the selected one kept when it stays), their cards,
+        and the members' figures read again; a newer change while the old cards go wins."""
+        if days == self.days:
+            return
+        shown = self.scans[self.selected] if self.scans else None
+        self._pick_scans(days)
+        self.selected = self.scans.index(shown) if shown in self.scans[:MAX_CARDS] else 0
+        self._cards_generation += 1
+        generation = self._cards_generation
+        self.query_one("#detail-facts", Static).border_title = self._facts_title()
+        self._show_tabs()
+        box = self.query_one("#detail-scans", HorizontalScroll)
+        await box.remove_children()
+        if generation != self._cards_generation or not self.is_attached:
+            return  # a newer range came meanwhile: it mounts its own cards
+        self._mount_cards(box)
+        if self.app.state.dataset is None or self.app.state.workspace is None:
+            return
+        self.reading()
+        self._read()
 
     @staticmethod
     def _card_strips(ws: Workspace, scans: list[CandidateScan]) -> list[tuple[list[str], int]]:
