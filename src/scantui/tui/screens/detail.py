@@ -150,8 +150,6 @@ class ScannerDetailScreen(DetailScreen):
         self.watch(self.app, "time_range", self._time_range_changed, init=False)
         if not self._need_data():
             return
-        ws, src = self.app.state.workspace, self.src
-        self.in_thread("detail-walk", lambda: self._walk(ws, src), self._show_walk, "ZMap walk test")
         self._read(self.time_range)
 
     def _time_range_changed(self, days: TimeRange | None) -> None:
@@ -159,7 +157,7 @@ class ScannerDetailScreen(DetailScreen):
         if days == self.days or self.app.state.dataset is None or self.app.state.rollup is None:
             return
         self.reading()
-        self._tools = None
+        self._tools, self._walk_line = None, None
         self.query_one("#detail-tools", Static).update("reading…")
         self._read(days)
 
@@ -186,6 +184,7 @@ class ScannerDetailScreen(DetailScreen):
 
         self.in_thread("detail-figures", figures, self._show_figures, "scanner figures")
         self.in_thread("detail-timing", lambda: self._read_timing(ws, src, bins, days), self.show_timing, TIMING_WHAT)
+        self.in_thread("detail-walk", lambda: self._walk(ws, src, days), self._show_walk, "ZMap walk test")
         self._titles()
 
     def _show_row(self, found: tuple[TimeRange | None, ScannerRow | None] | None) -> None:
@@ -203,18 +202,29 @@ class ScannerDetailScreen(DetailScreen):
         self._labels_changed()
 
     @staticmethod
-    def _walk(ws: Workspace, src: int) -> str | None:
+    def _walk(ws: Workspace, src: int, days: TimeRange | None = None) -> str | None:
         """The ZMap walk: the rollup's match of the source when it has one (:mod:`~scantui.analysis.zmap_rollup`:
-        pre-screened sources, every day), else the test on its probes (the timing plot's read, memoized),
-        a line or None."""
+        pre-screened sources, every day or the days of the time range), else the test on its probes (the timing
+        plot's read, memoized), a line or None."""
         from scantui.analysis import zmap_rollup, zmap_walk
 
-        line = zmap_rollup.describe_source(ws.rollup().zmap_walks, src)
+        line = zmap_rollup.describe_source(ws.rollup().zmap_walks, src, days)
         if line is not None:
             return line
-        found = zmap_walk.detail_walk(ws.timing([src], max_rows=timing_cap()).packets,
+        found = zmap_walk.detail_walk(ScannerDetailScreen._timing_read(ws, src, days).packets,
                                       zmap_walk.telescope_arg(ws.telescope_option[0], ws.telescope()[0]))
         return None if found is None else zmap_walk.describe(found)
+
+    @staticmethod
+    def _timing_read(ws: Workspace, src: int, days: TimeRange | None) -> Any:
+        """The source's probes (of *days* only when given: first day 00:00 UTC to the day after the last), capped;
+        one memoized read for the plot and the walk test."""
+        from scantui.analysis.detail import day_window_us
+
+        if days is None:
+            return ws.timing([src], max_rows=timing_cap())
+        start, end = day_window_us(days)
+        return ws.timing([src], max_rows=timing_cap(), start_us=start, end_us=end - 1)
 
     @staticmethod
     def _read_timing(ws: Workspace, src: int, bins: int, days: TimeRange | None = None) -> TimingData:
@@ -225,8 +235,7 @@ class ScannerDetailScreen(DetailScreen):
         from scantui.analysis.detail import day_window_us
 
         window = day_window_us(days) if days is not None else None
-        tp = ws.timing([src], max_rows=timing_cap(), start_us=None if window is None else window[0],
-                       end_us=None if window is None else window[1] - 1)
+        tp = ScannerDetailScreen._timing_read(ws, src, days)
         top = (tp.packets.group_by("dport").len().sort(["len", "dport"], descending=[True, False])
                .head(TOP_PORT_ROWS)["dport"].cast(pl.Int64).to_list())
         all_ports = tp.packets["dport"].n_unique() if tp.packets.height else 0
