@@ -21,6 +21,12 @@ with the sources, port and time range pushed down (capped, and the cap shown).
   :data:`COMPACT_BELOW` rows, one line of scans instead, so the timing plot is on
   the first page); ``left``/``right`` picks a scan and its full timing plot shows
   below; packets per day and ports of the members.
+* **Time range** (``app.time_range``, ``t``/``T``): the scanner's timing plot reads only the range's packets
+  (first day 00:00 UTC to the day after the last), its figures and tools only its days
+  (``Workspace.detail(days=)``), and its facts are recounted when the row was counted for other days; a
+  group leaves out its scans outside the range (said how many; all shown, said so, when none is in it) and
+  shows its members' figures of those days. Each watches the range and reads again when it changes; titles
+  name the days. A candidate scan's detail is its own span, whatever the range.
 * **Pools**: a candidate or group of :data:`~scantui.analysis.pool_summary.POOL_MIN_SOURCES` sources or
   more gets a summary above its strips (:mod:`~scantui.tui.screens.detail_pool`, :mod:`~scantui.tui.widgets.pool`).
 
@@ -365,7 +371,9 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
 
     HELP = ("A suggested group: candidate scans tied by shared IPs, timing and partition. Its scans are the cards "
             "side by side (left/right picks one); the timing plot below is the picked scan's members on its port. "
-            "enter opens the member's scanner detail; l labels, a accepts, x rejects, n marks unsure. " + POOL_HELP)
+            "enter opens the member's scanner detail; l labels, a accepts, x rejects, n marks unsure. With a time "
+            "range (t) the scans outside it are left out (and counted) and the members' figures are of its days. "
+            + POOL_HELP)
     BINDINGS = [
         *DetailScreen.BINDINGS,
         Binding("left", "pick_scan(-1)", "Scan ←", id="detail.previous_scan"),
