@@ -171,6 +171,25 @@ async def _the_latest_range_wins(app, pilot, monkeypatch):
     assert timing_packets(screen) == sample_packets(SRC, fast).filter(is_probe()).height == 26_215
     monkeypatch.setattr(ScannerDetailScreen, "_read_timing", staticmethod(real))
 
+    # back to the days the row is of while a recount for other days still runs: that recount is not shown
+    state, real_list = app.state, app.state.scanners_in
+
+    def scanners_in(days):
+        if days == slow:
+            time.sleep(1.5)
+        return real_list(days)
+
+    monkeypatch.setattr(state, "scanners_in", scanners_in)
+    app.time_range = slow
+    await pilot.pause()
+    app.time_range = fast
+    await settle(app, pilot)
+    time.sleep(0.2)
+    await settle(app, pilot)
+    assert screen.days == fast and screen.counted_for == fast and screen.row.packets == 26_215
+    assert "recounting" not in screen_text(app)
+    monkeypatch.setattr(state, "scanners_in", real_list)
+
 
 async def _group_leaves_out_the_scans_outside_the_range(app, pilot, drawn):
     group = next(g for g in app.state.groups if len({s.day for s in g.scans}) >= 5)

@@ -195,6 +195,8 @@ class ScannerDetailScreen(DetailScreen):
 
     def _show_row(self, found: tuple[TimeRange | None, ScannerRow | None] | None) -> None:
         """The row recounted for the days shown; None (no probes in them): the old row stays, and says so."""
+        if found is not None and found[0] != self.days:  # a recount for days left since (back to the row's own)
+            return
         self._recounting = False
         if found is None:  # the whole list is not there (loading again): the row stays as it was counted
             self._titles()
@@ -517,7 +519,7 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         if generation != self._cards_generation or not self.is_attached:
             return  # a newer range came meanwhile: it mounts its own cards
         self._mount_cards(box)
-        if self.app.state.dataset is None or self.app.state.workspace is None:
+        if self.app.state.dataset is None or self.app.state.rollup is None:
             return
         self.reading()
         self._read()
