@@ -50,3 +50,18 @@ def test_timing_packets_filters_and_cap(sample):
     assert 0 < few.packets.height < tp.packets.height
     capped = detail.timing_packets(ds.lf, STS, max_rows=100)
     assert capped.capped and capped.packets.height == 100
+
+
+def test_a_span_of_days_in_microseconds_and_the_scans_in_it():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    d = dt.date
+    lo, hi = detail.day_window_us((d(2024, 2, 5), d(2024, 2, 6)))
+    utc = dt.timezone.utc
+    assert lo == int(dt.datetime(2024, 2, 5, tzinfo=utc).timestamp()) * 1_000_000
+    assert hi == int(dt.datetime(2024, 2, 7, tzinfo=utc).timestamp()) * 1_000_000  # the day after the last
+    scans = [SimpleNamespace(day=d(2024, 2, k)) for k in (4, 5, 6, 7, 5)]
+    kept = detail.scans_in_days(scans, (d(2024, 2, 5), d(2024, 2, 6)))
+    assert kept == [scans[1], scans[2], scans[4]]  # in order, the ends included
+    assert detail.scans_in_days(scans, (d(2024, 3, 1), d(2024, 3, 2))) == []

@@ -206,3 +206,36 @@ def test_a_capture_is_decoded_once_for_every_read(tmp_path, monkeypatch):
     assert again.collab(cb.make_query(window="24h")).candidates == expected
     assert again.detail([src]).per_day.height > 0 and again.track([str(src >> 24) + ".0.0.0/8"]).members
     assert again.packets().collect().height == first.packets().collect().height
+
+
+def test_detail_of_some_days_counts_only_those_days(sample_ws):
+    """``detail(days=...)`` (the TUI's time range on a detail screen) against polars' own count of the sample's
+    packets: 104.152.52.61 probed on 2024-02-04 and 2024-02-05; the range 02-05..02-06 holds only the second."""
+    import datetime as dt
+    import ipaddress
+
+    import polars as pl
+
+    from scantui.analysis.fingerprints import with_tool
+    from scantui.analysis.traffic import is_probe
+
+    src = int(ipaddress.IPv4Address("104.152.52.61"))
+    days = (dt.date(2024, 2, 5), dt.date(2024, 2, 6))
+    pk = pl.scan_parquet(SAMPLE).filter(pl.col("src") == src).with_columns(day=pl.col("ts").dt.date())
+    inside = pk.filter(pl.col("day").is_between(*days))
+    per_day = inside.group_by("day").len().sort("day").collect()
+    every = sample_ws.detail([src])
+    some = sample_ws.detail([src], days=days)
+    assert some is not every and sample_ws.detail([src], days=days) is some  # its own memo key
+    assert some.per_day["day"].to_list() == per_day["day"].to_list() == [dt.date(2024, 2, 5)]
+    assert some.per_day["packets"].to_list() == per_day["len"].to_list()
+    assert every.per_day.height == 2 and every.per_day["packets"].sum() > some.per_day["packets"].sum()
+    probes = inside.filter(is_probe())
+    ports = probes.group_by("dport").agg(pl.len().alias("packets"), pl.col("day").n_unique().alias("days")).collect()
+    assert dict(zip(some.ports["dport"].to_list(), some.ports["packets"].to_list())) == \
+        dict(zip(ports["dport"].to_list(), ports["packets"].to_list()))
+    assert set(some.ports["days"].to_list()) == {1}
+    tools = with_tool(probes).group_by("tool").len().collect()
+    assert some.tools == {str(t): n for t, n in tools.iter_rows()} and some.tools != every.tools
+    empty = sample_ws.detail([src], days=(dt.date(2024, 2, 10), dt.date(2024, 2, 11)))
+    assert empty.per_day.height == 0 and empty.ports.height == 0 and empty.tools == {}

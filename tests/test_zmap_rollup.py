@@ -146,6 +146,10 @@ def test_real_zmap211_captures_get_their_generator_in_the_rollup_and_stay_ipid(t
     assert walks["generator_key"].to_list() == [zr.generator_class(g, 65537) for g in gens]
     line = zr.describe_source(rollup.zmap_walks, int(walks["src"][0]))  # the detail: the recovered g and its key
     assert f"(IP-ID tag; key g={zr.generator_class(gens[0], 65537)})" in line and f"g={gens[0]} " in line
+    day = walks["day"][0]  # the detail under a time range: the matches of its days only
+    assert zr.describe_source(rollup.zmap_walks, int(walks["src"][0]), (day, day)) == line
+    after = day + dt.timedelta(days=1)
+    assert zr.describe_source(rollup.zmap_walks, int(walks["src"][0]), (after, after)) is None
     code, out, err = run(["scanners", *map(str, pcaps), "--json"], capsys)
     assert code == 0, err
     (row,) = json.loads(out)

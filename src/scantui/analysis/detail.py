@@ -2,7 +2,8 @@
 
 For one scanner, a candidate scan's members or a group's members (IPv4 ints).
 Volumes, ports and tools come from the rollup's ``port_day`` (small, no packet
-read); the per-IP timing plot needs the packets themselves, read lazily with the
+read), on every day or on the days of a span (``days=(first, last)``, inclusive: the
+TUI's time range; :func:`day_window_us` is the same span in µs for a timing read); the per-IP timing plot needs the packets themselves, read lazily with the
 sources, port and time range pushed down (from the rollup's day tables: only the
 days ``port_day`` has for them), capped at ``max_rows`` (the plot bins
 them; a cap keeps a huge scanner from filling memory, and is reported).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 
@@ -20,35 +22,55 @@ from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.traffic import is_probe
 
+T = TypeVar("T")
+
 MAX_TIMING_ROWS = 2_000_000
+_DAY_US = 86_400_000_000
+
+#: (first, last) days, inclusive.
+DaySpan = tuple[dt.date, dt.date]
 
 
-def _src_filter(srcs: Sequence[int]) -> pl.Expr:
-    return pl.col("src").is_in(pl.Series(list(srcs), dtype=pl.UInt32).implode())
+def _src_filter(srcs: Sequence[int], days: DaySpan | None = None) -> pl.Expr:
+    cond = pl.col("src").is_in(pl.Series(list(srcs), dtype=pl.UInt32).implode())
+    return cond if days is None else cond & pl.col("day").is_between(days[0], days[1])
 
 
-def per_day(port_day: pl.LazyFrame, srcs: Sequence[int], *, probes_only: bool = False) -> pl.DataFrame:
-    """``day``, ``packets``, ``sources`` for *srcs* (all traffic kinds unless *probes_only*)."""
-    lf = port_day.filter(_src_filter(srcs))
+def day_window_us(days: DaySpan) -> tuple[int, int]:
+    """The span of *days* in µs: ``[first day 00:00 UTC, the day after the last 00:00 UTC)``."""
+    epoch = dt.date(1970, 1, 1)
+    return (days[0] - epoch).days * _DAY_US, ((days[1] - epoch).days + 1) * _DAY_US
+
+
+def per_day(port_day: pl.LazyFrame, srcs: Sequence[int], *, probes_only: bool = False,
+            days: DaySpan | None = None) -> pl.DataFrame:
+    """``day``, ``packets``, ``sources`` for *srcs* (all traffic kinds unless *probes_only*; on *days* only)."""
+    lf = port_day.filter(_src_filter(srcs, days))
     if probes_only:
         lf = lf.filter(pl.col("kind") == "probe")
     return (lf.group_by("day").agg(pl.col("packets").sum().cast(pl.UInt64), pl.col("src").n_unique().alias("sources"))
             .sort("day").collect())
 
 
-def ports(port_day: pl.LazyFrame, srcs: Sequence[int]) -> pl.DataFrame:
-    """``dport``, ``packets``, ``days`` of the sources' probes, most packets first."""
-    return (port_day.filter(_src_filter(srcs) & (pl.col("kind") == "probe"))
+def ports(port_day: pl.LazyFrame, srcs: Sequence[int], *, days: DaySpan | None = None) -> pl.DataFrame:
+    """``dport``, ``packets``, ``days`` of the sources' probes (on *days* only), most packets first."""
+    return (port_day.filter(_src_filter(srcs, days) & (pl.col("kind") == "probe"))
             .group_by("dport").agg(pl.col("packets").sum().cast(pl.UInt64), pl.col("day").n_unique().alias("days"))
             .sort("packets", "dport", descending=[True, False]).collect())
 
 
-def tools(port_day: pl.LazyFrame, srcs: Sequence[int]) -> dict[str, int]:
-    """Packets per tool fingerprint (probes), largest first, zeros left out."""
-    row = (port_day.filter(_src_filter(srcs) & (pl.col("kind") == "probe"))
+def tools(port_day: pl.LazyFrame, srcs: Sequence[int], *, days: DaySpan | None = None) -> dict[str, int]:
+    """Packets per tool fingerprint (probes; on *days* only), largest first, zeros left out."""
+    row = (port_day.filter(_src_filter(srcs, days) & (pl.col("kind") == "probe"))
            .select(pl.col(f"tool_{t}").sum().cast(pl.UInt64).alias(t) for t in TOOLS).collect())
     counts = {t: int(row[t][0] or 0) for t in TOOLS}
     return {t: n for t, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n}
+
+
+def scans_in_days(scans: Sequence[T], days: DaySpan) -> list[T]:
+    """The scans (anything with a ``day``: candidate scans) whose day is in *days*, in order: a group's scans
+    in the time range, as the candidates list keeps a scan active in it."""
+    return [s for s in scans if days[0] <= s.day <= days[1]]  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

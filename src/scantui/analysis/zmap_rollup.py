@@ -32,6 +32,7 @@ A scan crossing midnight is tested once per day (each day's part on its own).
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import math
 from collections.abc import Sequence
@@ -355,12 +356,16 @@ def generator_keys(walks: pl.LazyFrame) -> pl.LazyFrame:
             .unique(["day", "src", "dport"], keep="any"))
 
 
-def describe_source(walks: pl.LazyFrame | None, src: int) -> str | None:
-    """The scanner detail's line from the rollup's matches of *src*: its best match (most hits) as
-    ``zmap (walk) g=24304 · 183 hits · threads >= 2 · S ~ 4 · port 443 · 2 days``; None without a match."""
+def describe_source(walks: pl.LazyFrame | None, src: int, days: tuple[dt.date, dt.date] | None = None) -> str | None:
+    """The scanner detail's line from the rollup's matches of *src* (on *days*, (first, last) inclusive, only when
+    given): its best match (most hits) as ``zmap (walk) g=24304 · 183 hits · threads >= 2 · S ~ 4 · port 443 ·
+    2 days``; None without a match."""
     if walks is None:
         return None
-    rows = walks.filter(pl.col("src") == src).collect()
+    rows = walks.filter(pl.col("src") == src)
+    if days is not None:
+        rows = rows.filter(pl.col("day").is_between(days[0], days[1]))
+    rows = rows.collect()
     if rows.height == 0:
         return None
     best = rows.sort(["distinct", "day", "dport"], descending=[True, False, False]).row(0, named=True)

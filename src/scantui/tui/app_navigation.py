@@ -152,9 +152,10 @@ class NavigationMixin:
             return
         self.push_screen(HelpScreen(self.screen))
 
-    def open_scanner(self, row: ScannerRow) -> None:
-        """Enter on a scanner row: its detail."""
-        self.push_screen(ScannerDetailScreen(row))
+    def open_scanner(self, row: ScannerRow, *, counted_for: Any = None) -> None:
+        """Enter on a scanner row: its detail. *counted_for*: the (first, last) days the row was counted for
+        (the scanner list under a time range), None: every day; the detail recounts it for another range."""
+        self.push_screen(ScannerDetailScreen(row, counted_for=counted_for))
 
     def open_source(self, src: int) -> None:
         """The scanner detail of the source *src* (an int address) from the scanner list, or a notification

@@ -455,8 +455,10 @@ class Workspace:
 
     # ------------------------------------------------------------ what a detail screen reads
 
-    def detail(self, srcs: Sequence[int], *, task: Task | None = None) -> DetailFigures:
-        """Per-day volume, ports and tools of the sources *srcs* (IPv4 ints), from the rollup's ``port_day``."""
+    def detail(self, srcs: Sequence[int], *, days: tuple[dt.date, dt.date] | None = None,
+               task: Task | None = None) -> DetailFigures:
+        """Per-day volume, ports and tools of the sources *srcs* (IPv4 ints), from the rollup's ``port_day``;
+        with *days* (first, last), of those days only (the TUI's time range)."""
         task = self._task(task)
         srcs = tuple(int(s) for s in srcs)
 
@@ -464,9 +466,11 @@ class Workspace:
             from scantui.analysis import detail
 
             port_day = self.rollup(task).port_day
-            return DetailFigures(detail.per_day(port_day, srcs), detail.ports(port_day, srcs), detail.tools(port_day, srcs))
+            return DetailFigures(detail.per_day(port_day, srcs, days=days), detail.ports(port_day, srcs, days=days),
+                                 detail.tools(port_day, srcs, days=days))
 
-        return self._memo(self._results, ("detail", srcs), task, build)
+        key = ("detail", srcs) if days is None else ("detail", srcs, tuple(days))
+        return self._memo(self._results, key, task, build)
 
     def timing(self, srcs: Sequence[int], *, port: int | None = None, start_us: int | None = None,
                end_us: int | None = None, max_rows: int | None = None, task: Task | None = None) -> TimingPackets:

@@ -21,6 +21,12 @@ with the sources, port and time range pushed down (capped, and the cap shown).
   :data:`COMPACT_BELOW` rows, one line of scans instead, so the timing plot is on
   the first page); ``left``/``right`` picks a scan and its full timing plot shows
   below; packets per day and ports of the members.
+* **Time range** (``app.time_range``, ``t``/``T``): the scanner's timing plot reads only the range's packets
+  (first day 00:00 UTC to the day after the last), its figures and tools only its days
+  (``Workspace.detail(days=)``), and its facts are recounted when the row was counted for other days; a
+  group leaves out its scans outside the range (said how many; all shown, said so, when none is in it) and
+  shows its members' figures of those days. Each watches the range and reads again when it changes; titles
+  name the days. A candidate scan's detail is its own span, whatever the range.
 * **Pools**: a candidate or group of :data:`~scantui.analysis.pool_summary.POOL_MIN_SOURCES` sources or
   more gets a summary above its strips (:mod:`~scantui.tui.screens.detail_pool`, :mod:`~scantui.tui.widgets.pool`).
 
@@ -49,6 +55,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from scantui.safetext import SHOWN_CHARS, safe_line
+from scantui.tui.app_views import range_text
 from scantui.tui.columns import ip_text
 from scantui.tui.screens.detail_base import FACTS_HEIGHT, FIGURES_HEIGHT, TIMING_WHAT, DetailScreen, timing_panel
 from scantui.tui.screens.detail_facts import candidate_facts, group_facts, scanner_facts, source_note_facts
@@ -60,6 +67,8 @@ from scantui.tui.widgets.figures import CARD_ROWS, FigurePanel, ScanCard, facts_
 
 if TYPE_CHECKING:
     from scantui.workspace import Workspace
+
+    from scantui.tui.app_views import TimeRange
 
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
     from scantui.analysis.scanner_row import ScannerRow
@@ -76,6 +85,7 @@ class ScannerDetailScreen(DetailScreen):
 
     HELP = ("One scanning source. The timing plot has one row per destination port: all ports summed on top, "
             "then the top ports by packets, then every other port summed; + and - zoom, [ and ] pan, 0 resets. "
+            "With a time range (t) every panel counts only its days, and says so in its title; T shows every day. "
             "Tab moves between the panels; up/down scroll the page from a figure. A value from the data longer "
             f"than {SHOWN_CHARS} characters (a hostname, an AS name, an org) ends in …: the whole of it is in the "
             "scanner list's export (ctrl+s) and in scantui scanners --json.")
@@ -85,9 +95,15 @@ class ScannerDetailScreen(DetailScreen):
                 Binding("n", "note", "Note", show=False, id="detail.note"),
                 *DetailScreen.PACKETS_BINDINGS]
 
-    def __init__(self, row: ScannerRow) -> None:
+    def __init__(self, row: ScannerRow, *, counted_for: TimeRange | None = None) -> None:
+        """*row*: the scanner list's row, counted for the days *counted_for* (None: every day); under another
+        time range the screen recounts it."""
         super().__init__()
         self.row = row
+        self.counted_for = counted_for
+        self.days: TimeRange | None = None  # the days the figures and the timing plot show (the App's time range)
+        self._recounting = False
+        self._no_row_in: TimeRange | None = None  # the range in which the source has no row (no probes)
         self._tools: dict[str, int] | None = None
         self._walk_line: str | None = None
 
@@ -108,10 +124,22 @@ class ScannerDetailScreen(DetailScreen):
             yield tools
 
     def _facts(self) -> Any:
-        """The facts panel: the scanner row's facts, then the labels file's tags and note on it (when any)."""
+        """The facts panel: the scanner row's facts, then the labels file's tags and note on it (when any); a first
+        line when the source has no probes in the time range (the facts are then of the days they were counted for)."""
         session = self.app.state.labels
         source = session.store.source(ip_text(self.src)) if session is not None else None
-        return facts_table(scanner_facts(self.row) + source_note_facts(source))
+        note = []
+        if self._no_row_in is not None:
+            of = range_text(self.counted_for) if self.counted_for is not None else "every day"
+            note = [("days", Text(f"no probes in {range_text(self._no_row_in)} · facts of {of}", style="bold"))]
+        return facts_table(note + scanner_facts(self.row) + source_note_facts(source))
+
+    def _titles(self) -> None:
+        """The facts' and the timing plot's titles say the days shown (nothing added without a time range)."""
+        days = f" · days {range_text(self.days)}" if self.days is not None else ""
+        recount = " · recounting…" if self._recounting else ""
+        self.query_one("#detail-facts", Static).border_title = f"scanner {ip_text(self.src)}{days}{recount}"
+        self.timing.border_title = f"activity per port{days}"
 
     def _labels_changed(self, _value: object = None) -> None:
         self.query_one("#detail-facts", Static).update(self._facts())
@@ -125,38 +153,97 @@ class ScannerDetailScreen(DetailScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.watch(self.app, "labels_version", self._labels_changed, init=False)
+        self.watch(self.app, "time_range", self._time_range_changed, init=False)
         if not self._need_data():
             return
-        ws, src = self.app.state.workspace, self.src
+        self._read(self.time_range)
+
+    def _time_range_changed(self, days: TimeRange | None) -> None:
+        """``t``/``T`` while open: the facts, figures and timing plot are read again for the new days."""
+        if days == self.days or self.app.state.dataset is None or self.app.state.rollup is None:
+            return
+        self.reading()
+        self._tools, self._walk_line = None, None
+        self.query_one("#detail-tools", Static).update("reading…")
+        self._read(days)
+
+    def _read(self, days: TimeRange | None) -> None:
+        """Read the figures and the timing plot of *days*, and recount the facts when the row is of other days."""
+        ws, src, bins = self.app.state.workspace, self.src, self.strips_bins
+        self.days = days
+        self._recounting = days != self.counted_for
+        if not self._recounting and self._no_row_in is not None:  # back to the days the row is of
+            self._no_row_in = None
+            self._labels_changed()
+        if self._recounting:
+            state = self.app.state
+
+            def recount() -> tuple[TimeRange | None, ScannerRow | None] | None:
+                listed = state.scanners_in(days)  # what the scanner list shows for these days (memoized)
+                return None if listed is None else (days, listed.row(src))
+
+            self.in_thread("detail-facts", recount, self._show_row, "scanner facts")
 
         def figures() -> tuple[Any, Any, dict[str, int]]:
-            found = ws.detail([src])
+            found = ws.detail([src], days=days)
             return found.per_day, found.ports, found.tools
 
         self.in_thread("detail-figures", figures, self._show_figures, "scanner figures")
-        bins = self.strips_bins
-        self.in_thread("detail-timing", lambda: self._read_timing(ws, src, bins), self.show_timing, TIMING_WHAT)
-        self.in_thread("detail-walk", lambda: self._walk(ws, src), self._show_walk, "ZMap walk test")
+        self.in_thread("detail-timing", lambda: self._read_timing(ws, src, bins, days), self.show_timing, TIMING_WHAT)
+        self.in_thread("detail-walk", lambda: self._walk(ws, src, days), self._show_walk, "ZMap walk test")
+        self._titles()
+
+    def _show_row(self, found: tuple[TimeRange | None, ScannerRow | None] | None) -> None:
+        """The row recounted for the days shown; None (no probes in them): the old row stays, and says so."""
+        if found is not None and found[0] != self.days:  # a recount for days left since (back to the row's own)
+            return
+        self._recounting = False
+        if found is None:  # the whole list is not there (loading again): the row stays as it was counted
+            self._titles()
+            return
+        days, row = found
+        if row is not None:
+            self.row, self.counted_for, self._no_row_in = row, days, None
+        else:
+            self._no_row_in = days
+        self._titles()
+        self._labels_changed()
 
     @staticmethod
-    def _walk(ws: Workspace, src: int) -> str | None:
+    def _walk(ws: Workspace, src: int, days: TimeRange | None = None) -> str | None:
         """The ZMap walk: the rollup's match of the source when it has one (:mod:`~scantui.analysis.zmap_rollup`:
-        pre-screened sources, every day), else the test on its probes (the timing plot's read, memoized),
-        a line or None."""
+        pre-screened sources, every day or the days of the time range), else the test on its probes (the timing
+        plot's read, memoized), a line or None."""
         from scantui.analysis import zmap_rollup, zmap_walk
 
-        line = zmap_rollup.describe_source(ws.rollup().zmap_walks, src)
+        line = zmap_rollup.describe_source(ws.rollup().zmap_walks, src, days)
         if line is not None:
             return line
-        found = zmap_walk.detail_walk(ws.timing([src], max_rows=timing_cap()).packets,
+        found = zmap_walk.detail_walk(ScannerDetailScreen._timing_read(ws, src, days).packets,
                                       zmap_walk.telescope_arg(ws.telescope_option[0], ws.telescope()[0]))
         return None if found is None else zmap_walk.describe(found)
 
     @staticmethod
-    def _read_timing(ws: Workspace, src: int, bins: int) -> TimingData:
+    def _timing_read(ws: Workspace, src: int, days: TimeRange | None) -> Any:
+        """The source's probes (of *days* only when given: first day 00:00 UTC to the day after the last), capped;
+        one memoized read for the plot and the walk test."""
+        from scantui.analysis.detail import day_window_us
+
+        if days is None:
+            return ws.timing([src], max_rows=timing_cap())
+        start, end = day_window_us(days)
+        return ws.timing([src], max_rows=timing_cap(), start_us=start, end_us=end - 1)
+
+    @staticmethod
+    def _read_timing(ws: Workspace, src: int, bins: int, days: TimeRange | None = None) -> TimingData:
+        """The source's probes (of *days* only when given: first day 00:00 UTC to the day after the last), one row
+        per port; the plot's whole range (``0``) is their first to last packet."""
         import polars as pl
 
-        tp = ws.timing([src], max_rows=timing_cap())
+        from scantui.analysis.detail import day_window_us
+
+        window = day_window_us(days) if days is not None else None
+        tp = ScannerDetailScreen._timing_read(ws, src, days)
         top = (tp.packets.group_by("dport").len().sort(["len", "dport"], descending=[True, False])
                .head(TOP_PORT_ROWS)["dport"].cast(pl.Int64).to_list())
         all_ports = tp.packets["dport"].n_unique() if tp.packets.height else 0
@@ -166,7 +253,7 @@ class ScannerDetailScreen(DetailScreen):
             lo, hi = tp.packets["ts"].dt.epoch("us").min(), tp.packets["ts"].dt.epoch("us").max()
             grid = binner(int(lo), int(hi) + 1, bins)
         else:
-            grid = binner(0, 1, bins)
+            grid = binner(*(window or (0, 1)), bins)
         labels = [port_row_label(k, others) for k in grid.sources]
         return TimingData(grid, binner, labels, note=cap_note(tp.capped))
 
@@ -286,7 +373,9 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
 
     HELP = ("A suggested group: candidate scans tied by shared IPs, timing and partition. Its scans are the cards "
             "side by side (left/right picks one); the timing plot below is the picked scan's members on its port. "
-            "enter opens the member's scanner detail; l labels, a accepts, x rejects, n marks unsure. " + POOL_HELP)
+            "enter opens the member's scanner detail; l labels, a accepts, x rejects, n marks unsure. With a time "
+            "range (t) the scans outside it are left out (and counted) and the members' figures are of its days. "
+            + POOL_HELP)
     BINDINGS = [
         *DetailScreen.BINDINGS,
         Binding("left", "pick_scan(-1)", "Scan ←", id="detail.previous_scan"),
@@ -303,11 +392,31 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         self.review = None
         self.selected = 0
         self.scans: list[CandidateScan] = list(record.scans)
+        self.days: TimeRange | None = None  # the days shown (the App's time range when it was last read)
+        self.scans_note = ""  # the scans left out by the time range, or why none was
+        self._cards_generation = 0
         self.pool_sources = record.n_members if self.scans else 0  # (a summary needs the scans' packets)
 
+    def _pick_scans(self, days: TimeRange | None) -> None:
+        """The scans shown for *days*: those of the time range, said how many were left out; all of them, said
+        so, when none is in it."""
+        from scantui.analysis.detail import scans_in_days
+
+        every = list(self.record.scans)
+        self.days, self.scans, self.scans_note = days, every, ""
+        if days is None or not every:
+            return
+        kept, span = scans_in_days(every, days), range_text(days)
+        if not kept:
+            self.scans_note = f"no scan in {span}: all {len(every)} shown"
+        elif len(kept) < len(every):
+            left = len(every) - len(kept)
+            self.scans, self.scans_note = kept, f"{left} scan{'s' if left != 1 else ''} outside {span} left out"
+
     def panels(self) -> ComposeResult:
+        self._pick_scans(self.time_range)
         facts = Static(self.facts(), id="detail-facts", classes="panel")
-        facts.border_title = f"group {safe_line(self.record.group)}"
+        facts.border_title = self._facts_title()
         yield facts
         yield from self.pool_panel()
         scans = HorizontalScroll(id="detail-scans", classes="panel")
@@ -337,8 +446,13 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         self.set_class(self.compact, "-compact-scans")
         self._show_tabs()
 
+    def _facts_title(self) -> str:
+        days = f" · days {range_text(self.days)}" if self.days is not None else ""
+        return f"group {safe_line(self.record.group)}{days}"
+
     def _show_tabs(self) -> None:
         tabs = self.query_one("#detail-scan-tabs", Static)
+        tabs.border_title = "scans" + (f" · {self.scans_note}" if self.scans_note else "")
         refs = self.scans[:MAX_CARDS]
         if not refs:
             tabs.update(Text("the candidate scans of this group are not loaded", style="dim"))
@@ -351,36 +465,64 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.watch_review()
-        state = self.app.state
+        self.watch(self.app, "time_range", self._time_range_changed, init=False)
         self.set_class(self.compact, "-compact-scans")
         self.call_after_refresh(self._show_tabs)
         self._show_tabs()
-        box = self.query_one("#detail-scans", HorizontalScroll)
-        if not self.scans:
-            box.mount(Static("the candidate scans of this group are not loaded", classes="detail-note"))
-        else:
-            cards = [ScanCard(i, scan, classes="-selected" if i == 0 else "") for i, scan in enumerate(self.scans[:MAX_CARDS])]
-            box.mount_all(cards)
-            if len(self.scans) > MAX_CARDS:
-                box.mount(Static(f"+{len(self.scans) - MAX_CARDS} more scans", classes="detail-note"))
-            box.border_subtitle = f"{len(self.scans)} scans · ← → pick"
+        self._mount_cards(self.query_one("#detail-scans", HorizontalScroll))
         if not self._need_data():
             return
-        members = list(self.record.members)
+        record, ws = self.record, self.app.state.workspace
+        self.start_pool(lambda: group_pool(ws, record))
+        self._read()
 
-        ws = state.workspace
+    def _mount_cards(self, box: HorizontalScroll) -> None:
+        box.border_title = "scans side by side" + (f" · {self.scans_note}" if self.scans_note else "")
+        if not self.scans:
+            box.mount(Static("the candidate scans of this group are not loaded", classes="detail-note"))
+            return
+        cards = [ScanCard(i, scan, classes="-selected" if i == self.selected else "")
+                 for i, scan in enumerate(self.scans[:MAX_CARDS])]
+        box.mount_all(cards)
+        if len(self.scans) > MAX_CARDS:
+            box.mount(Static(f"+{len(self.scans) - MAX_CARDS} more scans", classes="detail-note"))
+        box.border_subtitle = f"{len(self.scans)} scans · ← → pick"
+
+    def _read(self) -> None:
+        """The members' figures of the days shown, the cards' strips and the selected scan's timing plot."""
+        ws, members, days = self.app.state.workspace, list(self.record.members), self.days
 
         def figures() -> tuple[Any, Any]:
-            found = ws.detail(members)
+            found = ws.detail(members, days=days)
             return found.per_day, found.ports
 
         self.in_thread("detail-figures", figures, self._show_figures, "group figures")
-        record = self.record
-        self.start_pool(lambda: group_pool(ws, record))
         if self.scans:
             scans = self.scans[:MAX_CARDS]
             self.in_thread("detail-cards", lambda: self._card_strips(ws, scans), self._show_cards, "scans of the group")
             self._show_scan()
+
+    async def _time_range_changed(self, days: TimeRange | None) -> None:
+        """``t``/``T`` while open: the scans of the new days (the selected one kept when it stays), their cards,
+        and the members' figures read again; a newer change while the old cards go wins."""
+        if days == self.days:
+            return
+        shown = self.scans[self.selected] if self.scans else None
+        self._pick_scans(days)
+        self.selected = self.scans.index(shown) if shown in self.scans[:MAX_CARDS] else 0
+        self._cards_generation += 1
+        generation = self._cards_generation
+        self.query_one("#detail-facts", Static).border_title = self._facts_title()
+        self._show_tabs()
+        box = self.query_one("#detail-scans", HorizontalScroll)
+        await box.remove_children()
+        if generation != self._cards_generation or not self.is_attached:
+            return  # a newer range came meanwhile: it mounts its own cards
+        self._mount_cards(box)
+        if self.app.state.dataset is None or self.app.state.rollup is None:
+            return
+        self.reading()
+        self._read()
 
     @staticmethod
     def _card_strips(ws: Workspace, scans: list[CandidateScan]) -> list[tuple[list[str], int]]:

@@ -97,7 +97,11 @@ class DetailScreen(Screen):
     # ------------------------------------------------------------ workers
 
     def in_thread(self, group: str, compute: Callable[[], Any], apply: Callable[[Any], None], what: str) -> None:
-        """Run *compute* in a thread worker; *apply* its result on the UI thread; a failure is a notification."""
+        """Run *compute* in a thread worker; *apply* its result on the UI thread; a failure is a notification.
+
+        A newer call of the same *group* cancels the older worker (``exclusive``): its result, or its failure,
+        is dropped even when it was already on its way to the UI thread (checked there, where the cancel
+        happens), so the latest read of a group is the one drawn (a time range changed twice)."""
         self.run_worker(lambda: self._job(compute, apply, what), thread=True, exclusive=True, group=group,
                         exit_on_error=False)
 
@@ -107,16 +111,20 @@ class DetailScreen(Screen):
             result = compute()
         except read_panics.FAILURES as exc:  # noqa: BLE001 - every failure is shown; the screen stays
             if not worker.is_cancelled:
-                self.app.call_from_thread(self._failed, what, exc)
+                self.app.call_from_thread(self._failed, what, exc, worker)
             return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._apply, apply, result)
+            self.app.call_from_thread(self._apply, apply, result, worker)
 
-    def _apply(self, apply: Callable[[Any], None], result: Any) -> None:
+    def _apply(self, apply: Callable[[Any], None], result: Any, worker: Any = None) -> None:
+        if worker is not None and worker.is_cancelled:  # a newer read of its group started meanwhile
+            return
         if self.is_running and self.is_attached:  # the screen may be gone (escape) while the worker ran
             apply(result)
 
-    def _failed(self, what: str, exc: Exception) -> None:
+    def _failed(self, what: str, exc: Exception, worker: Any = None) -> None:
+        if worker is not None and worker.is_cancelled:
+            return
         self.notify(error_text(exc), title=f"could not read the {what}", severity="error", timeout=10, markup=False)
         if not (self.is_running and self.is_attached):
             return
@@ -148,6 +156,17 @@ class DetailScreen(Screen):
             ports_panel.draw(lambda plt: port_histogram(plt, bins, title=""))
         else:
             ports_panel.show_text("no probes")
+
+    @property
+    def time_range(self) -> tuple[Any, Any] | None:
+        """The App's time range ((first, last) days; None: every day)."""
+        return getattr(self.app, "time_range", None)
+
+    def reading(self, text: str = "reading…") -> None:
+        """The figures and the timing plot say they are being read again (a new time range): nothing stale shows."""
+        self.timing.show_text("reading the packets…")
+        for panel in self.query(FigurePanel):
+            panel.show_text(text)
 
     @property
     def strips_bins(self) -> int:

@@ -10,7 +10,7 @@ the rollup's per-(src, day) enrichment. The summary itself is
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -89,8 +89,10 @@ class PoolMixin:
         if summary is not None:
             self.query_one("#detail-pool", PoolPanel).show(summary)
 
-    def _failed(self, what: str, exc: Exception) -> None:
-        super()._failed(what, exc)
+    def _failed(self, what: str, exc: Exception, worker: Any = None) -> None:
+        super()._failed(what, exc, worker)
+        if worker is not None and worker.is_cancelled:  # a newer read of the pool started meanwhile
+            return
         if what == POOL_WHAT and self.is_running and self.is_attached:
             from scantui.tui.state import error_text
             from scantui.tui.widgets.pool import PoolPanel

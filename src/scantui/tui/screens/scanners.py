@@ -64,6 +64,7 @@ class ScannersScreen(FilterScreen):
         self.query_text = ""
         self._total = 0
         self._annotated: tuple[Any, Any, int, pl.DataFrame] | None = None  # (list, labels store, version, annotated)
+        self._counted_for: Any = None  # the time range the rows shown were counted for (None: every day)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -169,12 +170,13 @@ class ScannersScreen(FilterScreen):
             return
         if not get_current_worker().is_cancelled:
             listed = "list" in frame.columns and bool(frame.height and frame["list"].list.len().max())
-            self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height, listed)
+            self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height, listed, time_range)
 
     def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool, total: int | None = None,
-                       listed: bool | None = None) -> None:
+                       listed: bool | None = None, counted_for: Any = None) -> None:
         if total is not None:
             self._total = total
+        self._counted_for = counted_for
         self.table.set_frame(*scanner_display(frame, listed))
         self._status(frame.height, extra="; ".join(notes))
         if report and notes:
@@ -194,7 +196,7 @@ class ScannersScreen(FilterScreen):
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
         from scantui.analysis.scanner_row import ScannerRow
 
-        self.app.open_scanner(ScannerRow.from_row(event.row))
+        self.app.open_scanner(ScannerRow.from_row(event.row), counted_for=self._counted_for)
 
     # ------------------------------------------------------------ actions
 
