@@ -486,7 +486,7 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         box.mount_all(cards)
         if len(self.scans) > MAX_CARDS:
             box.mount(Static(f"+{len(self.scans) - MAX_CARDS} more scans", classes="detail-note"))
-        box.border_subtitle = f"{len(self.scans)} scans · ← → pick"
+        box.border_subtitle = f"{len(self.scans)} scan{'' if len(self.scans) == 1 else 's'} · ← → pick"
 
     def _read(self) -> None:
         """The members' figures of the days shown, the cards' strips and the selected scan's timing plot."""

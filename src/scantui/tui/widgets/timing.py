@@ -392,7 +392,7 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
             bits.append("binning…")
         if self.note:
             bits.append(self.note)
-        bits += [range_text(grid.start_us, grid.end_us - 1), span_text(grid.span_us), f"{self.row_count:,} rows"]
+        bits += [range_text(grid.start_us, grid.end_us - 1), span_text(grid.span_us), f"{self.row_count:,} row{'' if self.row_count == 1 else 's'}"]
         return " " + " · ".join(bits)
 
     def notify_style_update(self) -> None:
