@@ -281,13 +281,24 @@ def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, kinds: list[
 
 def _search_bursts(pk: pl.DataFrame, win: pl.DataFrame, kind: str, lim: Limits) -> tuple[list[dict[str, Any]], int]:
     """Covers under one key kind over its burst windows: each window's bursts' packets searched alone."""
-    out, windows = [], 0
+    out: list[dict[str, Any]] = []
     part = cbu.window_packets(pk, win)
-    for (_wid, key, port), w in part.partition_by("wid", "key", "dport", as_dict=True, maintain_order=True).items():
-        windows += 1
-        for scan in scans_in_window(w["t"].to_numpy(), w["src"].to_numpy(), w["dst"].to_numpy(), lim):
-            out.append({**scan, "kind": kind, "key_id": int(key), "port": int(port), "window_start": scan["start"]})
-    return out, windows
+    if part.height == 0:
+        return out, 0
+    # each (window, key, port)'s rows together, in order of its first row and its rows in their order (what
+    # partition_by(maintain_order=True) gives), cut from whole columns: a frame and three column reads per
+    # window cost ~0.1 ms, as much as the search itself where windows are many
+    part = (part.with_row_index("_row").with_columns(pl.col("_row").min().over("wid", "key", "dport").alias("_first"))
+            .sort("_first", "_row"))
+    first = part["_first"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, first[1:] != first[:-1]])
+    ends = np.r_[starts[1:], len(first)]
+    t, src, dst = part["t"].to_numpy(), part["src"].to_numpy(), part["dst"].to_numpy()
+    keys, ports = part["key"].to_numpy(), part["dport"].to_numpy()
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        for scan in scans_in_window(t[a:b], src[a:b], dst[a:b], lim):
+            out.append({**scan, "kind": kind, "key_id": int(keys[a]), "port": int(ports[a]), "window_start": scan["start"]})
+    return out, len(starts)
 
 
 def _no_asn(enrichment: pl.LazyFrame) -> bool:
