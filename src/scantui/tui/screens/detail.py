@@ -24,7 +24,8 @@ with the sources, port and time range pushed down (capped, and the cap shown).
 * **Time range** (``app.time_range``, ``t``/``T``): the scanner's timing plot reads only the range's packets
   (first day 00:00 UTC to the day after the last), its figures and tools only its days
   (``Workspace.detail(days=)``), and its facts are recounted when the row was counted for other days; a
-  group leaves out its scans outside the range (said how many; all shown, said so, when none is in it) and
+  group leaves out its scans outside the range (said how many; all shown, said so, when none is in it), its
+  facts say what is in the range beside what the group holds, its pool summary sums the scans shown, and it
   shows its members' figures of those days. Each watches the range and reads again when it changes; titles
   name the days. A candidate scan's detail is its own span, whatever the range.
 * **Pools**: a candidate or group of :data:`~scantui.analysis.pool_summary.POOL_MIN_SOURCES` sources or
@@ -374,7 +375,8 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
     HELP = ("A suggested group: candidate scans tied by shared IPs, timing and partition. Its scans are the cards "
             "side by side (left/right picks one); the timing plot below is the picked scan's members on its port. "
             "enter opens the member's scanner detail; l labels, a accepts, x rejects, n marks unsure. With a time "
-            "range (t) the scans outside it are left out (and counted) and the members' figures are of its days. "
+            "range (t) the scans outside it are left out (and counted), the facts and the pool summary are of the "
+            "scans left in, and the members' figures are of its days. "
             + POOL_HELP)
     BINDINGS = [
         *DetailScreen.BINDINGS,
