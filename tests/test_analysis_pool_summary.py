@@ -168,3 +168,41 @@ def test_width_text_names_each_bin_width():
     assert [width_text(w) for w in (15_000_000, MINUTE, 30 * MINUTE, 6 * 60 * MINUTE, 2 * 1440 * MINUTE)] == [
         "15s", "1m", "30m", "6h", "2d"]
     assert width_text(90 * MINUTE) == "90m" and width_text(500_000) == "0.5s"
+
+
+def test_scans_summary_over_some_of_a_groups_scans_counts_only_those_scans_and_their_members():
+    """A group's detail under a time range sums the scans it shows: the summary of two of three scans (the
+    middle one left out) against a plain Python count of the members active per bin in those scans' spans."""
+    from scantui.analysis.pool_summary import scans_members, scans_summary
+
+    a = candidate(day="2024-02-05", sources=("192.0.2.1", "192.0.2.2", "192.0.2.3"), dsts=(6, 3, 1), union=10)
+    b = candidate(day="2024-02-06", port=80, sources=("192.0.2.3", "192.0.2.4", "192.0.2.5"), union=9)
+    c = candidate(day="2024-02-07", sources=("192.0.2.5", "192.0.2.6"), dsts=(8, 2), union=10)
+    members = sorted({*a.sources, *b.sources, *c.sources})
+    hour = 60 * MINUTE
+
+    def read(scan):  # each source every 10 minutes from an hour before its scan to an hour after, one off
+        rows = [(t, s) for t in range(scan.start_us - hour, scan.end_us + hour, 10 * MINUTE)
+                for k, s in enumerate(scan.sources) if not (k == 1 and t > scan.start_us + hour)]
+        return pl.DataFrame(rows, schema={"ts": pl.Int64, "src": pl.UInt32}, orient="row")
+
+    shown = [a, c]
+    inside = scans_members(shown, members)
+    assert inside == tuple(m for m in members if m in {*a.sources, *c.sources}) and len(inside) == 5
+    assert scans_members([c, a]) == (*c.sources, *a.sources)  # without members: in the order first seen
+    s = scans_summary(shown, inside, read, None)
+
+    start, end = a.start_us, c.end_us
+    active: dict[int, set[int]] = {}
+    for scan in shown:  # plain Python: every packet of a scan shown, inside its own span
+        for ts, src in read(scan).iter_rows():
+            if scan.start_us <= ts <= scan.end_us:
+                active.setdefault((ts - start) // s.bin_us, set()).add(src)
+    n_bins = -(-(end - start + 1) // s.bin_us)
+    assert (s.start_us, s.end_us, s.n_sources, s.n_active) == (start, end, 5, 5)
+    assert s.active == tuple(len(active.get(k, ())) for k in range(n_bins)) and max(s.active) == 3
+    dsts = {**dict(zip(a.sources, a.dsts)), **dict(zip(c.sources, c.dsts))}
+    expected = sorted(dsts[m] / 10 for m in inside)  # 192.0.2.3 and .5: their share of a, of c (b left out)
+    assert (s.share_min, s.share_max) == (expected[0], expected[-1]) and s.share_median == pytest.approx(0.3)
+    every = scans_summary([a, b, c], members, read, None)  # all three: 192.0.2.4 and b's span in it
+    assert every.n_sources == 6 and every.active != s.active

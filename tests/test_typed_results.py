@@ -145,6 +145,32 @@ def test_group_facts_from_the_fields_equal_what_the_parsing_code_showed():
     ]
 
 
+def test_group_facts_under_a_time_range_say_what_is_in_it_beside_what_the_group_holds():
+    from scantui.tui.screens.detail_facts import group_facts
+
+    def on(day: str, port: int, *ips: str) -> CandidateScan:
+        return candidate(day=day, port=port, sources=ips)
+
+    scans = [on("2024-02-02", 80, "192.0.2.1", "192.0.2.2"), on("2024-02-05", 443, "192.0.2.2", "192.0.2.3"),
+             on("2024-02-06", 443, "192.0.2.3"), on("2024-02-09", 22, "192.0.2.9")]
+    g = group(scans, asns=(64500,), score=90.0)
+    plain = _plain(group_facts(g))
+    assert _plain(group_facts(g, g.scans, None)) == plain  # no time range: as found
+    days = (dt.date(2024, 2, 4), dt.date(2024, 2, 7))
+    facts = dict(_plain(group_facts(g, list(g.scans[1:3]), days)))
+    assert facts["group"] == "S01 · scans 2 of 4 in 2024-02-04..2024-02-07 · score 90.0"
+    assert facts["members"] == "2 of 4 sources in those scans · per scan 2, 1"
+    assert facts["where"] == "ports 443 · AS64500"
+    assert facts["when"] == "2024-02-05 10:00 → 2024-02-06 12:00 UTC · 2 of 4 days"
+    assert facts["split"] == dict(plain)["split"] and facts["links"] == dict(plain)["links"]
+    every = dict(_plain(group_facts(g, list(g.scans), (dt.date(2024, 2, 1), dt.date(2024, 2, 9)))))
+    assert every["group"] == "S01 · scans 4 of 4 in 2024-02-01..2024-02-09 · score 90.0"
+    assert {k: v for k, v in every.items() if k != "group"} == {k: v for k, v in plain if k != "group"}
+    none = dict(_plain(group_facts(g, list(g.scans), (dt.date(2024, 2, 29), dt.date(2024, 2, 29)))))
+    assert none["group"] == "S01 · 4 scans, none in 2024-02-29: all shown · score 90.0"
+    assert {k: v for k, v in none.items() if k != "group"} == {k: v for k, v in plain if k != "group"}
+
+
 FRAME_ROW = {
     "src": _ip("80.82.77.130"), "packets": 65536, "ports": 3, "dsts": 4096,
     "first_seen": dt.datetime(2024, 2, 4, 6, 0, 1, 414508, tzinfo=dt.timezone.utc),

@@ -58,6 +58,30 @@ def timing_packets(screen) -> int:
     return strips._row_counts[0]
 
 
+def facts_lines(screen) -> dict[str, str]:
+    """The facts panel's rows as shown: label → value."""
+    table = screen.query_one("#detail-facts").content
+    labels, values = (list(c.cells) for c in table.columns)
+    return {str(k): getattr(v, "plain", str(v)) for k, v in zip(labels, values)}
+
+
+def assert_group_facts(screen, group, kept, days) -> None:
+    """The group's facts say what is in the range beside what it holds: counted here from the scans in it."""
+    facts = facts_lines(screen)
+    span = f"{days[0]}..{days[1]}" if days[0] != days[1] else f"{days[0]}"
+    members = {m for s in kept for m in s.sources}
+    assert facts["group"] == f"{group.group} · scans {len(kept)} of {group.n_scans} in {span} · score {group.score}"
+    assert facts["members"].startswith(f"{len(members)} of {group.n_members} sources in those scans · per scan "
+                                       + ", ".join(str(s.n_sources) for s in kept))
+    first = dt.datetime.fromtimestamp(min(s.start_us for s in kept) / 1e6, dt.timezone.utc)
+    last = dt.datetime.fromtimestamp(max(s.end_us for s in kept) / 1e6, dt.timezone.utc)
+    n_days = len({s.day for s in kept})
+    assert facts["when"] == (f"{first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M} UTC · "
+                             + (f"{n_days} of {len(group.days)} days" if len(kept) < group.n_scans
+                                else f"{n_days} day{'s' if n_days != 1 else ''}"))
+    assert facts["where"].startswith("ports " + ", ".join(str(p) for p in sorted({s.port for s in kept})))
+
+
 def test_the_detail_screens_follow_the_time_range(tui_cache, monkeypatch):
     drawn: list = []
     real_draw = DetailScreen.draw_volumes
@@ -213,6 +237,7 @@ async def _group_leaves_out_the_scans_outside_the_range(app, pilot, drawn):
     text = screen_text(app)
     assert f"{left} scans outside {span[0]}..{span[1]} left out" in text
     assert f"group {group.group} · days {span[0]}..{span[1]}" in text
+    assert_group_facts(screen, group, kept, span)
     assert f"scan 1/{len(kept)}" in str(screen.timing.border_title)
     assert shown_per_day(drawn) == members_per_day(span) and set(shown_per_day(drawn)) <= set(every_day)
 
@@ -223,13 +248,99 @@ async def _group_leaves_out_the_scans_outside_the_range(app, pilot, drawn):
     assert screen.scans == [s for s in group.scans if wider[0] <= s.day <= wider[1]]
     assert screen.scans[screen.selected] == second
     assert shown_per_day(drawn) == members_per_day(wider)
+    assert_group_facts(screen, group, screen.scans, wider)
 
     await set_range(app, pilot, "2024-02-29")  # none of its scans: all shown, and said so
     assert screen.scans == list(group.scans) and shown_per_day(drawn) == {}
     assert f"no scan in 2024-02-29: all {group.n_scans} shown" in screen_text(app)
+    facts = facts_lines(screen)  # the facts and their title say so too, the rest of the facts the group's
+    assert screen.query_one("#detail-facts").border_title == (
+        f"group {group.group} · no scan in 2024-02-29: all {group.n_scans} shown")
+    assert facts["group"] == f"{group.group} · {group.n_scans} scans, none in 2024-02-29: all shown · score {group.score}"
+    assert facts["members"].startswith(f"{group.n_members} sources · per scan")
 
     await press(app, pilot, "T")  # no range: as before
     assert screen.scans == list(group.scans) and screen.scans_note == ""
     assert screen.query_one("#detail-facts").border_title == f"group {group.group}"
     assert shown_per_day(drawn) == members_per_day(EVERY)
+    assert facts_lines(screen)["group"] == f"{group.group} · {group.n_scans} scans · score {group.score}"
     assert "left out" not in screen_text(app) and "no scan in" not in screen_text(app)
+
+
+def pool_active(scans, summary) -> tuple[int, ...]:
+    """Members active per bin of *summary* over *scans*, by polars on the sample: each scan's probes of its
+    members on its port inside its span."""
+    parts = [pl.scan_parquet(SAMPLE).filter(is_probe()).filter(
+        pl.col("src").is_in(list(scan.sources)) & (pl.col("dport") == scan.port)
+        & pl.col("ts").dt.epoch("us").is_between(scan.start_us, scan.end_us)).select("ts", "src")
+        for scan in scans]
+    counts = (pl.concat(parts).select(((pl.col("ts").dt.epoch("us") - summary.start_us) // summary.bin_us)
+                                      .alias("bin"), "src")
+              .group_by("bin").agg(pl.col("src").n_unique()).collect())
+    found = dict(zip(counts["bin"].to_list(), counts["src"].to_list()))
+    return tuple(found.get(k, 0) for k in range(len(summary.active)))
+
+
+def test_a_groups_pool_sums_the_scans_the_time_range_shows(tui_cache, monkeypatch):
+    """The pool group (240 sources, 3 scans on 02-04, 02-07, 02-14): under a range its summary is of the scans
+    shown and their members, and says so; a change while open sums again, the latest change wins; T: all."""
+    import scantui.tui.screens.detail as detail_mod
+    from scantui.tui.widgets.pool import PoolPanel
+
+    async def scenario(app, pilot):
+        group = next(g for g in app.state.groups if g.n_members >= 200)
+        assert [s.day for s in group.scans] == [D(2024, 2, 4), D(2024, 2, 7), D(2024, 2, 14)]
+        await set_range(app, pilot, "2024-02-04..2024-02-10")
+        app.open_group(group)
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, GroupDetailScreen)
+        panel = screen.query_one("#detail-pool", PoolPanel)
+
+        def check(kept, scope):
+            members = {m for s in kept for m in s.sources}
+            summary = panel.summary
+            assert summary is not None and summary.n_sources == len(members) == summary.n_active
+            assert (summary.start_us, summary.end_us) == (kept[0].start_us, max(s.end_us for s in kept))
+            assert summary.active == pool_active(kept, summary)
+            assert sum(k.members for k in summary.prefixes) == len(members)
+            assert panel.scope == scope and str(panel.border_title).startswith(
+                f"pool · {scope} · {len(members)} sources" if scope else f"pool · {len(members)} sources")
+            return summary
+
+        first = check(group.scans[:2], "scans 2 of 3 in 2024-02-04..2024-02-10")
+        assert first.n_sources == 232 and first.n_sources < group.n_members
+        assert facts_lines(screen)["members"].startswith("232 of 240 sources in those scans")
+        assert "scans 2 of 3 in 2024-02-04..2024-02-10 · 232 sources" in screen_text(app)
+
+        await set_range(app, pilot, "2024-02-14")  # changed while open: the facts and pool of the one scan now
+        assert check(group.scans[2:], "scans 1 of 3 in 2024-02-14").n_sources == 230
+        assert_group_facts(screen, group, list(group.scans[2:]), (D(2024, 2, 14), D(2024, 2, 14)))
+        await set_range(app, pilot, "2024-02-01..2024-02-10")  # the same scans as first: its summary at once
+        assert check(group.scans[:2], "scans 2 of 3 in 2024-02-01..2024-02-10") is first
+
+        real, slow_day = detail_mod.group_pool, D(2024, 2, 4)
+
+        def group_pool(ws, record, scans=None):  # the sum of the 02-04 scan alone comes in last
+            if scans is not None and [s.day for s in scans] == [slow_day]:
+                time.sleep(1.5)
+            return real(ws, record, scans)
+
+        monkeypatch.setattr(detail_mod, "group_pool", group_pool)
+        app.time_range = (slow_day, slow_day)
+        await pilot.pause()
+        app.time_range = (D(2024, 2, 7), D(2024, 2, 7))
+        await settle(app, pilot)
+        time.sleep(1.6)  # (the slow sum is done by now; it must not come through)
+        await settle(app, pilot)
+        check(group.scans[1:2], "scans 1 of 3 in 2024-02-07")
+        assert_group_facts(screen, group, list(group.scans[1:2]), (D(2024, 2, 7), D(2024, 2, 7)))
+        monkeypatch.setattr(detail_mod, "group_pool", real)
+
+        await set_range(app, pilot, "2024-02-29")  # none in it: all shown, the group's own summary, no scope
+        assert check(list(group.scans), "").n_sources == group.n_members == 240
+        await press(app, pilot, "T")  # no range: as opened without one
+        assert check(list(group.scans), "").n_sources == 240
+        assert "pool · 240 sources · 2 /24s · 1 AS" in screen_text(app)
+
+    run_app(make_app([SAMPLE], tui_cache), scenario, size=(160, 48))

@@ -19,7 +19,9 @@ Pure polars and Python: the packets (``ts``, ``src``) and AS numbers (``src``,
 ``asn``, ``as_name``) come from the caller, :func:`member_asns` picks one AS per
 member from the rollup's per-(src, day) enrichment. :func:`scans_summary` does it
 all for a scan or group, each scan's packets read through the caller's ``read``
-(the TUI reads what its timing plot reads, memoized; the CLI the scan's span).
+(the TUI reads what its timing plot reads, memoized; the CLI the scan's span). It sums the scans it is
+given: a group's detail under a time range passes the scans it shows, and :func:`scans_members` their
+members (the group's members that are a source of one of them).
 """
 
 from __future__ import annotations
@@ -234,6 +236,15 @@ def group_shares(scans: Sequence[CandidateScan], members: Sequence[int]) -> tupl
             dsts[int(src)] = dsts.get(int(src), 0) + int(n)
             unions[int(src)] = unions.get(int(src), 0) + int(scan.union)
     return tuple(dsts.get(int(m), 0) / unions[int(m)] if unions.get(int(m)) else 0.0 for m in members)
+
+
+def scans_members(scans: Sequence[CandidateScan], members: Sequence[int] | None = None) -> tuple[int, ...]:
+    """The sources of *scans*: those of *members* (in its order) that are a source of one of them; without
+    *members*, every source in the order first seen."""
+    seen = dict.fromkeys(int(src) for scan in scans for src in scan.sources)
+    if members is None:
+        return tuple(seen)
+    return tuple(int(m) for m in members if int(m) in seen)
 
 
 def scans_summary(scans: Sequence[CandidateScan], members: Sequence[int],

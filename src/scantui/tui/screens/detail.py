@@ -24,7 +24,8 @@ with the sources, port and time range pushed down (capped, and the cap shown).
 * **Time range** (``app.time_range``, ``t``/``T``): the scanner's timing plot reads only the range's packets
   (first day 00:00 UTC to the day after the last), its figures and tools only its days
   (``Workspace.detail(days=)``), and its facts are recounted when the row was counted for other days; a
-  group leaves out its scans outside the range (said how many; all shown, said so, when none is in it) and
+  group leaves out its scans outside the range (said how many; all shown, said so, when none is in it), its
+  facts say what is in the range beside what the group holds, its pool summary sums the scans shown, and it
   shows its members' figures of those days. Each watches the range and reads again when it changes; titles
   name the days. A candidate scan's detail is its own span, whatever the range.
 * **Pools**: a candidate or group of :data:`~scantui.analysis.pool_summary.POOL_MIN_SOURCES` sources or
@@ -374,7 +375,8 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
     HELP = ("A suggested group: candidate scans tied by shared IPs, timing and partition. Its scans are the cards "
             "side by side (left/right picks one); the timing plot below is the picked scan's members on its port. "
             "enter opens the member's scanner detail; l labels, a accepts, x rejects, n marks unsure. With a time "
-            "range (t) the scans outside it are left out (and counted) and the members' figures are of its days. "
+            "range (t) the scans outside it are left out (and counted), the facts and the pool summary are of the "
+            "scans left in, and the members' figures are of its days. "
             + POOL_HELP)
     BINDINGS = [
         *DetailScreen.BINDINGS,
@@ -394,7 +396,9 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         self.scans: list[CandidateScan] = list(record.scans)
         self.days: TimeRange | None = None  # the days shown (the App's time range when it was last read)
         self.scans_note = ""  # the scans left out by the time range, or why none was
+        self.none_in_range = False  # a time range holds none of its scans (all of them shown)
         self._cards_generation = 0
+        self._pools: dict[tuple[int, ...], Any] = {}  # the pool summaries computed, by the scans they sum (ids)
         self.pool_sources = record.n_members if self.scans else 0  # (a summary needs the scans' packets)
 
     def _pick_scans(self, days: TimeRange | None) -> None:
@@ -403,12 +407,12 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         from scantui.analysis.detail import scans_in_days
 
         every = list(self.record.scans)
-        self.days, self.scans, self.scans_note = days, every, ""
+        self.days, self.scans, self.scans_note, self.none_in_range = days, every, "", False
         if days is None or not every:
             return
         kept, span = scans_in_days(every, days), range_text(days)
         if not kept:
-            self.scans_note = f"no scan in {span}: all {len(every)} shown"
+            self.scans_note, self.none_in_range = f"no scan in {span}: all {len(every)} shown", True
         elif len(kept) < len(every):
             left = len(every) - len(kept)
             self.scans, self.scans_note = kept, f"{left} scan{'s' if left != 1 else ''} outside {span} left out"
@@ -447,8 +451,48 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         self._show_tabs()
 
     def _facts_title(self) -> str:
+        """``group S06``; under a time range ``group S06 · days 2024-02-04..2024-02-10``, or where none of its scans
+        is in it, the scans panel's note (``group S06 · no scan in 2024-02-29: all 3 shown``)."""
+        if self.none_in_range:
+            return f"group {safe_line(self.record.group)} · {self.scans_note}"
         days = f" · days {range_text(self.days)}" if self.days is not None else ""
         return f"group {safe_line(self.record.group)}{days}"
+
+    def record_facts(self) -> list[tuple[str, Text | str]]:
+        """The group's facts, with what the time range shows of it (:func:`group_facts`)."""
+        return group_facts(self.record, self.scans, self.days)
+
+    def _pool_scope(self) -> str:
+        """Which scans the pool summary sums when not all of them: ``scans 2 of 3 in 2024-02-04..2024-02-10``."""
+        n = self.record.n_scans
+        if self.days is None or len(self.scans) == n:
+            return ""
+        return f"scans {len(self.scans)} of {n} in {range_text(self.days)}"
+
+    def _start_pool(self) -> None:
+        """Sum up the pool of the scans shown (the time range's; a summary already made for them comes back at
+        once); a summary of other scans, a range left meanwhile, is not shown (:meth:`_show_group_pool`)."""
+        if not self.has_pool:
+            return
+        from scantui.analysis.pool_summary import scans_members
+        from scantui.tui.widgets.pool import PoolPanel
+
+        ws, record, scans = self.app.state.workspace, self.record, list(self.scans)
+        key = tuple(map(id, scans))
+        done = self._pools.get(key)
+        if done is None:
+            panel = self.query_one("#detail-pool", PoolPanel)
+            panel.reading(len(scans_members(scans, record.members)), scope=self._pool_scope())
+        self.start_pool(lambda: (key, done if done is not None else group_pool(ws, record, scans)),
+                        self._show_group_pool)
+
+    def _show_group_pool(self, found: tuple[tuple[int, ...], Any]) -> None:
+        key, summary = found
+        if summary is None:
+            return
+        self._pools[key] = summary
+        if key == tuple(map(id, self.scans)):  # else summed for scans shown no more (the range changed since)
+            self._show_pool(summary, self._pool_scope())
 
     def _show_tabs(self) -> None:
         tabs = self.query_one("#detail-scan-tabs", Static)
@@ -472,8 +516,7 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         self._mount_cards(self.query_one("#detail-scans", HorizontalScroll))
         if not self._need_data():
             return
-        record, ws = self.record, self.app.state.workspace
-        self.start_pool(lambda: group_pool(ws, record))
+        self._start_pool()
         self._read()
 
     def _mount_cards(self, box: HorizontalScroll) -> None:
@@ -504,7 +547,8 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
 
     async def _time_range_changed(self, days: TimeRange | None) -> None:
         """``t``/``T`` while open: the scans of the new days (the selected one kept when it stays), their cards,
-        and the members' figures read again; a newer change while the old cards go wins."""
+        and the members' figures read again, the facts and the pool summary of the scans now shown; a newer change
+        while the old cards go wins (its pool too: a summary of scans shown no more is dropped)."""
         if days == self.days:
             return
         shown = self.scans[self.selected] if self.scans else None
@@ -513,7 +557,10 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         self._cards_generation += 1
         generation = self._cards_generation
         self.query_one("#detail-facts", Static).border_title = self._facts_title()
+        self.show_facts()
         self._show_tabs()
+        if self.app.state.dataset is not None and self.app.state.rollup is not None:
+            self._start_pool()  # the summary of the scans now shown (at once when made before)
         box = self.query_one("#detail-scans", HorizontalScroll)
         await box.remove_children()
         if generation != self._cards_generation or not self.is_attached:

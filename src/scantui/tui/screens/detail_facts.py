@@ -17,10 +17,14 @@ from rich.text import Text
 from scantui.analysis.collab_types import utc_time
 
 from scantui.safetext import safe_line, safe_value
+from scantui.tui.app_views import range_text
 from scantui.tui.columns import NULL, ip_text, percent_text, time_text, tools_text
 from scantui.tui.widgets.timing import span_text
 
 if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Sequence
+
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
     from scantui.analysis.scanner_row import ScannerRow
 
@@ -134,23 +138,51 @@ def candidate_facts(c: CandidateScan) -> list[tuple[str, Text | str]]:
     ]
 
 
-def group_facts(g: SuggestedGroup) -> list[tuple[str, Text | str]]:
-    """A suggested group as facts: why, who, where, when, how it splits."""
+def group_facts(g: SuggestedGroup, shown: Sequence[CandidateScan] | None = None,
+                days: tuple[dt.date, dt.date] | None = None) -> list[tuple[str, Text | str]]:
+    """A suggested group as facts: why, who, where, when, how it splits.
+
+    Under a time range (*days*, with the scans *shown* of it) what is in the range beside what the group holds:
+    ``scans 2 of 3 in 2024-02-04..2024-02-10``, the members, ports, hours and days of those scans (``231 of 240
+    sources``); where none is in it (all shown), said so on the first line and the rest the group's. Without
+    *days*: the group as found."""
     links = dict(g.links)
     reasons = ", ".join(f"{safe_line(r)} ×{links.get(r, 0)}" for r in g.reasons) or "none (a scan alone)"
     split = g.split
     split_text = " ".join(f"{s:.1%}" for s in split[:4]) + (f" … ({len(split)})" if len(split) > 4 else "")
-    days = len(g.days)
-    first, last = utc_time(g.first_start_us), utc_time(g.last_end_us)
+    scans = list(g.scans)
+    group = f"{safe_line(g.group)} · {g.n_scans} scans · score {g.score}"
+    if days is not None and shown is not None and g.scans:
+        span = range_text(days)
+        if any(days[0] <= s.day <= days[1] for s in g.scans):
+            scans = list(shown)
+            group = f"{safe_line(g.group)} · scans {len(scans)} of {g.n_scans} in {span} · score {g.score}"
+        else:
+            group = f"{safe_line(g.group)} · {g.n_scans} scans, none in {span}: all shown · score {g.score}"
+    if len(scans) == g.n_scans:
+        members = f"{g.n_members} sources · per scan {_list_text(g.sizes, 8)}"
+        ports, n_days = g.ports, len(g.days)
+        first, last = utc_time(g.first_start_us), utc_time(g.last_end_us)
+        of_days = ""
+    else:
+        from scantui.analysis.pool_summary import scans_members
+
+        active = len(scans_members(scans, g.members))
+        members = (f"{active} of {g.n_members} sources in those scans · per scan "
+                   f"{_list_text([s.n_sources for s in scans], 8)}")
+        ports = tuple(p for p in g.ports if any(s.port == p for s in scans))
+        n_days = len({s.day for s in scans})
+        first, last = utc_time(min(s.start_us for s in scans)), utc_time(max(s.end_us for s in scans))
+        of_days = f" of {len(g.days)}"
     return [
-        ("group", f"{safe_line(g.group)} · {g.n_scans} scans · score {g.score}"),
+        ("group", group),
         ("links", reasons),
-        ("members", f"{g.n_members} sources · per scan {_list_text(g.sizes, 8)}"),
-        ("where", f"ports {_list_text(g.ports, 8)} · {_list_text([f'AS{a}' for a in g.asns], 4)}"),
-        ("when", f"{first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M} UTC · {days} day{'s' if days != 1 else ''}"),
+        ("members", members),
+        ("where", f"ports {_list_text(ports, 8)} · {_list_text([f'AS{a}' for a in g.asns], 4)}"),
+        ("when", f"{first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M} UTC · {n_days}{of_days} "
+                 f"day{'s' if n_days != 1 or of_days else ''}"),
         ("split", f"{safe_line(g.timing)} · N {g.cover_multiple} · typical {split_text or NULL}"),
     ]
-
 
 
 def source_note_facts(source: Any) -> list[tuple[str, Text | str]]:

@@ -52,8 +52,14 @@ def scan_pool(ws: Workspace, scan: CandidateScan) -> PoolSummary | None:
     return scans_pool(ws, [scan], scan.sources)
 
 
-def group_pool(ws: Workspace, group: SuggestedGroup) -> PoolSummary | None:
-    return scans_pool(ws, group.scans, group.members)
+def group_pool(ws: Workspace, group: SuggestedGroup, scans: Sequence[CandidateScan] | None = None) -> PoolSummary | None:
+    """The group's summary over *scans* (the ones its detail shows: those of the time range) and their members;
+    every scan and member without."""
+    from scantui.analysis.pool_summary import scans_members
+
+    if scans is None or len(scans) == group.n_scans:
+        return scans_pool(ws, group.scans, group.members)
+    return scans_pool(ws, scans, scans_members(scans, group.members))
 
 
 class PoolMixin:
@@ -79,15 +85,16 @@ class PoolMixin:
 
         return pool_height(self.app.size.width) if self.has_pool else 0
 
-    def start_pool(self, compute: Callable[[], PoolSummary | None]) -> None:
+    def start_pool(self, compute: Callable[[], PoolSummary | None],
+                   show: Callable[[PoolSummary | None], None] | None = None) -> None:
         if self.has_pool:
-            self.in_thread("detail-pool", compute, self._show_pool, POOL_WHAT)
+            self.in_thread("detail-pool", compute, show or self._show_pool, POOL_WHAT)
 
-    def _show_pool(self, summary: PoolSummary | None) -> None:
+    def _show_pool(self, summary: PoolSummary | None, scope: str = "") -> None:
         from scantui.tui.widgets.pool import PoolPanel
 
         if summary is not None:
-            self.query_one("#detail-pool", PoolPanel).show(summary)
+            self.query_one("#detail-pool", PoolPanel).show(summary, scope=scope)
 
     def _failed(self, what: str, exc: Exception, worker: Any = None) -> None:
         super()._failed(what, exc, worker)

@@ -62,7 +62,11 @@ class ReviewMixin:
 
         review = ("review", Text("…", style="dim") if self.review is None else review_text(*self.review))
         notes = member_note_facts(self.record, current_notes(self.app))
-        return facts_table([*type(self).FACTS(self.record), review, *notes])
+        return facts_table([*self.record_facts(), review, *notes])
+
+    def record_facts(self: Any) -> list[tuple[str, Text | str]]:
+        """The record's own facts (:attr:`FACTS` of it; a group's detail adds what its time range shows)."""
+        return type(self).FACTS(self.record)
 
     def show_facts(self: Any) -> None:
         self.query_one("#detail-facts", Static).update(self.facts())

@@ -50,10 +50,12 @@ def _as_rows(summary: PoolSummary, keep: int) -> list[tuple[str, int, str | None
     return rows + ([("no AS", summary.no_asn, None, 1)] if summary.no_asn else [])
 
 
-def pool_title(summary: PoolSummary) -> str:
-    """``pool · 230 sources · 2 /24s · 1 AS``."""
+def pool_title(summary: PoolSummary, scope: str = "") -> str:
+    """``pool · 230 sources · 2 /24s · 1 AS``; with a *scope* (which scans it sums, when not all of them):
+    ``pool · scans 2 of 3 in 2024-02-04..2024-02-10 · 231 sources · ...``."""
     ases = f"{summary.n_asns:,} AS" + ("es" if summary.n_asns != 1 else "")
-    return f"pool · {summary.n_sources:,} sources · {summary.n_prefixes:,} /24{'s' if summary.n_prefixes != 1 else ''} · {ases}"
+    return (f"pool{f' · {scope}' if scope else ''} · {summary.n_sources:,} sources · "
+            f"{summary.n_prefixes:,} /24{'s' if summary.n_prefixes != 1 else ''} · {ases}")
 
 
 def pool_subtitle(summary: PoolSummary, merged: int) -> str:
@@ -111,10 +113,18 @@ class PoolPanel(Static):
         super().__init__(Text(f"summing up {n_sources:,} sources…", style="dim"), id=id, classes=classes, markup=False)
         self.border_title = f"pool · {n_sources:,} sources"
         self.summary: PoolSummary | None = None
+        self.scope = ""  # which scans the summary sums when not all of them ("" for all), in its title
 
-    def show(self, summary: PoolSummary) -> None:
-        self.summary = summary
+    def show(self, summary: PoolSummary, *, scope: str = "") -> None:
+        self.summary, self.scope = summary, scope
         self._draw()
+
+    def reading(self, n_sources: int, *, scope: str = "") -> None:
+        """Summing up again (other scans): nothing of the old summary stays."""
+        self.summary, self.scope = None, scope
+        self.update(Text(f"summing up {n_sources:,} sources…", style="dim"))
+        self.border_title = f"pool{f' · {scope}' if scope else ''} · {n_sources:,} sources"
+        self.border_subtitle = ""
 
     def show_text(self, text: str) -> None:
         from scantui.safetext import safe_text
@@ -136,5 +146,5 @@ class PoolPanel(Static):
         width = self.content_region.width or max(20, screen_width - 6)
         content, merged = pool_renderable(summary, width, wide=screen_width >= WIDE_FROM)
         self.update(content)
-        self.border_title = pool_title(summary)
+        self.border_title = pool_title(summary, self.scope)
         self.border_subtitle = pool_subtitle(summary, merged)
