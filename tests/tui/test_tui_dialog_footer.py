@@ -145,3 +145,26 @@ def test_the_scanner_and_packets_dialogs_say_their_keys(tui_cache):
         _says(app, "PromptScreen", ["⏎ Apply", "tab Next", "esc Cancel"])  # three fields
 
     run_app(make_app([SAMPLE], tui_cache), scenario)
+
+
+def test_every_pop_up_of_scantui_is_a_dialog_screen():
+    """One mechanism: a new modal that derives from Textual's ``ModalScreen`` directly would show the row
+    beneath again."""
+    import importlib
+    import pkgutil
+
+    from textual.screen import ModalScreen
+
+    import scantui.tui
+    from scantui.tui.screens.dialog import DialogScreen
+
+    for module in pkgutil.walk_packages(scantui.tui.__path__, "scantui.tui."):
+        importlib.import_module(module.name)
+    found, stack = [], [ModalScreen]
+    while stack:
+        for cls in stack.pop().__subclasses__():
+            stack.append(cls)
+            if cls.__module__.startswith("scantui.") and cls is not DialogScreen:
+                found.append(cls)
+    assert len(found) >= 12, found
+    assert [c.__name__ for c in found if not issubclass(c, DialogScreen)] == []
