@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from scantui.tui.messages import TimeRangeChanged
 from scantui.tui.safe import line_content
+from scantui.tui.screens.dialog import DialogScreen
 from scantui.tui.state import error_text
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def range_text(time_range: TimeRange | None) -> str:
     return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
 
 
-class ViewListScreen(ModalScreen["SavedView | None"]):
+class ViewListScreen(DialogScreen["SavedView | None"]):
     """The saved views by name; enter opens one, escape closes."""
 
     DEFAULT_CSS = """
@@ -53,6 +53,7 @@ class ViewListScreen(ModalScreen["SavedView | None"]):
                                 background: $surface; padding: 0 1; }
     ViewListScreen OptionList { height: auto; max-height: 20; }
     """
+    FOOTER_KEYS = {"select": "Open"}
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="views.cancel")]
 
     def __init__(self, views: list[SavedView]) -> None:
@@ -67,6 +68,10 @@ class ViewListScreen(ModalScreen["SavedView | None"]):
                 yield Static("no saved views yet (w saves the current one)", markup=False)
             yield OptionList(*[Option(line_content(_describe(v)), id=str(i)) for i, v in enumerate(self.views)],
                              id="views-list")
+
+    def key_description(self, node: Any, binding: Binding) -> str | None:
+        """No "⏎ Open" under an empty list: enter opens nothing there."""
+        return None if binding.action == "select" and not self.views else super().key_description(node, binding)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.views[int(event.option.id or 0)])

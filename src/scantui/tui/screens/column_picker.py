@@ -14,15 +14,15 @@ from collections.abc import Sequence
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from scantui.safetext import safe_line
 from scantui.tui.columns import Column
+from scantui.tui.screens.dialog import DialogScreen
 
 
-class ColumnPickerScreen(ModalScreen[tuple[list[str], list[str]] | None]):
+class ColumnPickerScreen(DialogScreen[tuple[list[str], list[str]] | None]):
     """Pick the columns of a table; dismissed with (order of the non-pinned keys, hidden keys) or None."""
 
     DEFAULT_CSS = """
@@ -32,6 +32,7 @@ class ColumnPickerScreen(ModalScreen[tuple[list[str], list[str]] | None]):
     ColumnPickerScreen SelectionList { height: auto; max-height: 16; border: none; padding: 0; }
     ColumnPickerScreen #picker-help { color: $text-muted; }
     """
+    FOOTER_KEYS = {"select": "Show/hide"}  # space on a column
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),
         Binding("enter", "apply", "Apply", priority=True, id="picker.apply"),

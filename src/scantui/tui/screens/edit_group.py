@@ -26,12 +26,12 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, SelectionList, Static, TextArea
 
 from scantui.labels.model import CATEGORIES, NO_MEMBERS, VERDICTS, Group, check_port, parse_member
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
+from scantui.tui.screens.dialog import DialogScreen
 from scantui.tui.screens.label_as import group_option
 
 _SPLIT = re.compile(r"[\s,]+")
@@ -99,13 +99,15 @@ def _port(text: str) -> int:
     return check_port(int(text) if _INTEGER.fullmatch(text) else text)  # the model's message: bad port 'x' (0-65535)
 
 
-class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
+class EditGroupScreen(DialogScreen[dict[str, Any] | None]):
     """The edit form of one group; dismissed with the changed fields (maybe empty) or None."""
 
     HELP = ("Edit the group: members, ports and tags are separated by commas or spaces; members are IPv4 "
             "addresses or CIDR blocks. enter in a one-line field saves (so does the Save button); tab moves "
             "between fields; in the notes, enter starts a new line and ctrl+s saves (from any field). escape (or q "
             "outside a field) cancels. The change is saved to the labels file at once and u undoes it.")
+    #: enter in a one-line field saves; on a choice it opens the menu, in the menu it picks (in the notes: typing)
+    FOOTER_KEYS = {"submit": "Save", "show_overlay": "Choose", "select": "Pick"}
     BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="edit_group.cancel"),
                 Binding("ctrl+s", "save", "Save", id="edit_group.save")]
 
@@ -175,10 +177,11 @@ class EditGroupScreen(ModalScreen[dict[str, Any] | None]):
         self.dismiss(None)
 
 
-class PickGroupScreen(ModalScreen[str | None]):
+class PickGroupScreen(DialogScreen[str | None]):
     """Choose one of *groups* (enter); dismissed with its id or None."""
 
     HELP = "enter picks the group under the cursor; escape (or q) cancels."
+    FOOTER_KEYS = {"select": "Pick"}
     BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="pick_group.cancel")]
 
     def __init__(self, heading: str, groups: list[Group]) -> None:
@@ -203,11 +206,12 @@ class PickGroupScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class RemoveMembersScreen(ModalScreen[list[str] | None]):
+class RemoveMembersScreen(DialogScreen[list[str] | None]):
     """Tick members (space or enter), then ``d`` or the Remove button; dismissed with the ticked members or None."""
 
     HELP = ("space or enter ticks a member; d (or the Remove button) removes the ticked members from the group; "
             "escape (or q) cancels.")
+    FOOTER_KEYS = {"select": "Tick"}  # space (or enter) on a member
     BINDINGS = [
         Binding("escape,q", "cancel", "Cancel", id="remove_members.cancel"),
         Binding("d", "remove", "Remove ticked", id="remove_members.remove"),
@@ -246,7 +250,7 @@ class RemoveMembersScreen(ModalScreen[list[str] | None]):
         self.dismiss(None)
 
 
-class ConfirmDeleteScreen(ModalScreen[bool]):
+class ConfirmDeleteScreen(DialogScreen[bool]):
     """Delete *group*? ``y`` / enter on Delete deletes, ``n`` / escape keeps it."""
 
     HELP = "y (or enter on Delete) deletes the group from the labels file; u undoes it. n or escape keeps it."

@@ -1,8 +1,8 @@
 """``?``: the keys of the screen underneath (and its own notes), in a modal.
 
-The modal has its own footer: the one underneath said ``q Quit ? Keys`` while
-q and ? close the help (the App's ``quit`` cannot be hidden there: ctrl+q,
-the same action, must still quit over forms)."""
+The modal has its own footer, as every pop-up (:class:`~scantui.tui.screens.dialog.DialogScreen`): the one
+underneath said ``q Quit ? Keys`` while q and ? close the help (the App's ``quit`` cannot be hidden there:
+ctrl+q, the same action, must still quit over forms)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
 
-from scantui.tui.widgets.footer import KeysFooter
+from scantui.tui.screens.dialog import DialogScreen
 
 
 def key_rows(screen: Screen) -> list[tuple[str, str, str]]:
@@ -47,7 +47,7 @@ def help_table(rows: list[tuple[str, str, str]]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DialogScreen[None]):
     """The keys of the screen it was opened over; escape, q or ? close it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
@@ -66,7 +66,6 @@ class HelpScreen(ModalScreen[None]):
             if notes:
                 yield Static(Text(notes), id="help-notes")
             yield Static(Text("ctrl+p opens the command palette: every action, by name."), id="help-palette")
-        yield KeysFooter()
 
     def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

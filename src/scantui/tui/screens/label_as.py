@@ -20,12 +20,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from scantui.safetext import safe_line
 from scantui.tui.safe import line_content
+from scantui.tui.screens.dialog import DialogScreen
 
 TITLE_SHOWN = 40  # characters of a group's title in the list
 #: The box's keys, as true for the focused widget: the fields (and the button) create a new group, the list adds.
@@ -60,12 +60,13 @@ def group_option(group: Any, share: float) -> Option:
     return Option(line, id=group.id)
 
 
-class LabelAsScreen(ModalScreen[LabelChoice | None]):
+class LabelAsScreen(DialogScreen[LabelChoice | None]):
     """Ask for a new group or a labelled group to add to; dismissed with a :class:`LabelChoice` or None."""
 
     HELP = ("Label the candidate or suggestion: enter in the id or title field creates a new group "
             "(verdict collaborative); enter on a labelled group adds these IPs and scans to it. "
             "tab moves between the fields and the list; escape (or q outside a field) cancels.")
+    FOOTER_KEYS = {"submit": "Create group", "select": "Add to group"}  # enter in a field / on a labelled group
     BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="label_as.cancel")]
 
     def __init__(self, heading: str, next_id: str, title: str, groups: list[tuple[Any, float]], used_ids: set[str], *,

@@ -6,13 +6,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from scantui.safetext import safe_text
+from scantui.tui.screens.dialog import DialogScreen
 
 
-class NativeOutputScreen(ModalScreen[None]):
+class NativeOutputScreen(DialogScreen[None]):
     """The kept lines, oldest first, every unsafe character escaped; escape or q closes it."""
 
     BINDINGS = [Binding("escape,q", "dismiss", "Close", id="native_output.close")]

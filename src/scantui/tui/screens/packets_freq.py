@@ -15,11 +15,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from scantui.tui.columns import Column, int_text, percent_text, untrusted_text
 from scantui.tui.safe import line_content
+from scantui.tui.screens.dialog import DialogScreen
 from scantui.tui.widgets.table import VirtualTable
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ FREQUENCY_COLUMNS = (
 )
 
 
-class FrequencyScreen(ModalScreen[Any]):
+class FrequencyScreen(DialogScreen[Any]):
     """The values of column *header* (*counts*: value, count, share); dismissed with the value picked, or None."""
 
     DEFAULT_CSS = """
@@ -41,6 +41,7 @@ class FrequencyScreen(ModalScreen[Any]):
     FrequencyScreen #freq-note { color: $text-muted; height: auto; }
     FrequencyScreen VirtualTable { height: 1fr; }
     """
+    FOOTER_KEYS = {"select": "Add to filter"}  # enter on a value (the table's "Open")
     BINDINGS = [Binding("escape,q,f", "close", "Close", id="frequency.close")]
 
     def __init__(self, header: str, counts: pl.DataFrame, total: int | None = None) -> None:

@@ -16,17 +16,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
+from scantui.tui.screens.dialog import DialogScreen
 
 #: (key, label, prefilled value, placeholder)
 Field = tuple[str, str, str, str]
 
 
-class PromptScreen(ModalScreen[Any]):
+class PromptScreen(DialogScreen[Any]):
     """Ask for *fields*; dismissed with ``check(values)`` (values: key -> text), or None on escape."""
 
     DEFAULT_CSS = """
@@ -38,6 +38,7 @@ class PromptScreen(ModalScreen[Any]):
     PromptScreen #prompt-help { color: $text-muted; }
     PromptScreen #prompt-error { color: $error; }
     """
+    FOOTER_KEYS = {"submit": "Apply"}
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
     def __init__(self, title: str, fields: Sequence[Field], *, help_text: str = "",

@@ -20,11 +20,11 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
+from scantui.tui.screens.dialog import DialogScreen
 from scantui.tui.screens.edit_group import save_hint, split_list
 
 
@@ -54,7 +54,7 @@ def note_changes(source: Any, *, several: bool, tags: str, note: str) -> dict[st
     return out
 
 
-class SourceNoteScreen(ModalScreen[dict[str, Any] | None]):
+class SourceNoteScreen(DialogScreen[dict[str, Any] | None]):
     """Tags and a note for one or several sources; dismissed with ``note_sources`` arguments, or None."""
 
     DEFAULT_CSS = """
@@ -70,6 +70,7 @@ class SourceNoteScreen(ModalScreen[dict[str, Any] | None]):
             "or spaces. For several sources, tags typed are added to each and a note typed replaces theirs. "
             "enter in the tags field (or Save) saves; in the note enter starts a new line and ctrl+s saves (from "
             "either field); escape cancels; u undoes the change afterwards.")
+    FOOTER_KEYS = {"submit": "Save"}  # enter in the tags field (in the note: a new line, typing)
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="source_note.cancel"),
                 Binding("ctrl+s", "save", "Save", id="source_note.save")]
 

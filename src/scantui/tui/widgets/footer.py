@@ -7,15 +7,25 @@ palette key is on the ``?`` screen (and ctrl+p still opens it).
 Where the screen's own keys and the App's do not fit in one row, the App's keys
 are left out from the last one (they are all under ``everywhere`` in ``?``), never
 ``? Keys`` itself: the footer no longer ends in a cut word (``2 Sca``).
+
+:class:`DialogFooter` is the bottom row of a pop-up (:class:`~scantui.tui.screens.dialog.DialogScreen`): the
+pop-up's keys, never those of the screen beneath. A modal's ``active_bindings`` stop at the modal (the App's
+keys, ``1``-``4`` and ``q``, do nothing there), so what it lists is what works; besides the keys shown in any
+footer it names the keys the focused widget handles without showing them (enter in a field or a list, tab to
+the next field), in the words the pop-up gives them. Typing keys (those an input consumes) are never listed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -29,8 +39,9 @@ def key_width(key: FooterKey) -> int:
 
 
 def left_out(keys: list[tuple[int, bool, str]], width: int) -> set[int]:
-    """Which keys to leave out of a *width*-column row: *keys* are (width, the App's, action) in footer order;
-    the App's keys go from the last one (never the help key) until the row fits."""
+    """Which keys to leave out of a *width*-column row: *keys* are (width, may go, action) in footer order (the
+    App's keys may go; in a pop-up all but the way out); those that may go go from the last one (never the help
+    key) until the row fits."""
     total = sum(w for w, _app, _action in keys) - 1  # the last key's margin may fall off the edge
     out: set[int] = set()
     for i in range(len(keys) - 1, -1, -1):
@@ -77,3 +88,69 @@ class KeysFooter(Footer):
         total, some_out = self._fit
         if some_out or total > self._row_width():
             self.call_after_refresh(self.recompose)
+
+
+#: What a pop-up says a binding does there: (the node that binds it, the binding) -> its description, None: not
+#: listed. :meth:`~scantui.tui.screens.dialog.DialogScreen.key_description` is the one scantui uses.
+Describe = Callable[[DOMNode, Binding], "str | None"]
+
+#: The way out of every pop-up: the action of this key is always in its footer, however narrow.
+ESCAPE = "escape"
+
+
+@dataclass(frozen=True)
+class DialogKey:
+    """One key of a pop-up's footer: the key pressed (a click simulates it), as drawn, what it does there."""
+
+    key: str
+    display: str
+    description: str
+    action: str
+    enabled: bool = True
+    way_out: bool = False  # the action escape runs (cancel, close): never left out
+
+
+def dialog_keys(screen: Any, describe: Describe) -> list[DialogKey]:
+    """The keys of the pop-up *screen* in footer order (the focused widget's, then its containers', then the
+    pop-up's), one per action (its first key), each described by *describe*; bindings it does not describe are
+    left out. Only the pop-up's ``active_bindings``: a modal's stop at the modal, the screen beneath is not in them."""
+    active_bindings = screen.active_bindings
+    escape = active_bindings.get(ESCAPE)
+    out: dict[str, DialogKey] = {}
+    for active in active_bindings.values():
+        binding = active.binding
+        if binding.action in out:
+            continue
+        description = describe(active.node, binding)
+        if description:
+            out[binding.action] = DialogKey(binding.key, screen.app.get_key_display(binding), description, binding.action,
+                                            active.enabled, escape is not None and escape.binding.action == binding.action)
+    return list(out.values())
+
+
+class DialogFooter(KeysFooter):
+    """The footer of a pop-up: :func:`dialog_keys` of its screen, described by the screen's ``key_description``;
+    what does not fit the row is left out from the end, whole, except the way out (what escape does)."""
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        describe: Describe = getattr(self.screen, "key_description", None) or _shown
+        keys = dialog_keys(self.screen, describe)
+        widths = [(cell_len(k.display) + 1 + cell_len(k.description) + 1, not k.way_out, k.action) for k in keys]
+        out = left_out(widths, self._row_width())
+        self._fit = (sum(w for w, _go, _action in widths) - 1, bool(out))
+        for n, key in enumerate(keys):
+            if n not in out:
+                yield FooterKey(key.key, key.display, key.description, key.action,
+                                disabled=not key.enabled).data_bind(compact=Footer.compact)
+
+    def on_mount(self) -> None:
+        """Compose at once: mounted by the pop-up after its own widgets, it may miss the pop-up's first
+        bindings update (Textual's :class:`Footer` composes nothing before one)."""
+        self._bindings_ready = True
+        self.call_after_refresh(self.recompose)
+
+
+def _shown(_node: DOMNode, binding: Binding) -> str | None:
+    return binding.description if binding.show else None

@@ -1,0 +1,50 @@
+"""The base of every pop-up (a modal): its own keys on the bottom row, not those of the screen beneath.
+
+A modal's background dims the screen beneath, footer included (in 16 colours it is transparent: the footer
+beneath showed as it was), so the row said ``a Accept x Reject q Quit`` while those keys typed into the
+dialog's field. :class:`DialogScreen` mounts a :class:`~scantui.tui.widgets.footer.DialogFooter` over that
+row: the keys bound in the pop-up (its bindings and its focused widget's), which are the only ones Textual
+runs there (the App's non-priority keys, ``1``-``4``, ``q``, ``?``, wait until it is closed).
+
+Keys a widget handles without showing them are described by the pop-up: :attr:`DialogScreen.FOOTER_KEYS`
+maps the widget's action (``submit``: enter in an ``Input``; ``select``: enter in an ``OptionList``, space in
+a ``SelectionList``) to what it does there; enter on a button says the button's label; tab says "Next" where
+there is another widget to go to. A subclass's own ``on_mount`` runs as well (Textual calls each class's).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, TypeVar
+
+from textual import events
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.screen import ModalScreen
+from textual.widgets import Button
+
+from scantui.tui.widgets.footer import DialogFooter
+
+ResultType = TypeVar("ResultType")
+
+#: Textual's tab (a ``Screen`` binding): listed as "Next" where the focus has somewhere else to go.
+FOCUS_NEXT = "app.focus_next"
+
+
+class DialogScreen(ModalScreen[ResultType]):
+    """A modal with its keys in its own footer; see the module doc."""
+
+    #: The pop-up's words for keys its widgets handle (action -> description); "" leaves a shown one out.
+    FOOTER_KEYS: ClassVar[dict[str, str]] = {}
+
+    def _on_mount(self, _event: events.Mount) -> None:
+        self.mount(DialogFooter())
+
+    def key_description(self, node: DOMNode, binding: Binding) -> str | None:
+        """What *binding* (bound on *node*) does in this pop-up, as its footer says; None: not listed."""
+        if binding.action in self.FOOTER_KEYS:
+            return self.FOOTER_KEYS[binding.action] or None
+        if binding.action == "press" and isinstance(node, Button):
+            return node.label.plain
+        if binding.action == FOCUS_NEXT:
+            return "Next" if len(self.focus_chain) > 1 else None
+        return binding.description if binding.show else None
