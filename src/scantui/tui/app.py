@@ -60,7 +60,7 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Keys", id="app.help"),
-        Binding("slash", "filter", "Filter", id="app.filter"),
+        Binding("slash", "filter", "Filter", id="app.filter", priority=True),  # priority: scantui.tui.focus
         Binding("1", "area('overview')", "Overview", id="app.overview"),
         Binding("2", "area('scanners')", "Scanners", id="app.scanners"),
         Binding("3", "area('candidates')", "Candidates", id="app.candidates"),
@@ -68,10 +68,10 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
         Binding("u", "undo_label", "Undo", show=False, id="app.undo"),
         Binding("ctrl+r", "reload_labels", "Reload labels", show=False, id="app.labels_reload"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
-        Binding("t", "time_range", "Time range", show=False, id="app.time_range"),
-        Binding("T", "clear_time_range", "Clear time range", show=False, id="app.time_range_clear"),
-        Binding("w", "save_view", "Save view", show=False, id="app.save_view"),
-        Binding("v", "views", "Saved views", show=False, id="app.views"),
+        Binding("t", "time_range", "Time range", show=False, id="app.time_range", priority=True),
+        Binding("T", "clear_time_range", "Clear time range", show=False, id="app.time_range_clear", priority=True),
+        Binding("w", "save_view", "Save view", show=False, id="app.save_view", priority=True),
+        Binding("v", "views", "Saved views", show=False, id="app.views", priority=True),
         Binding("ctrl+z", "suspend_process", "Suspend", show=False, id="app.suspend"),
     ]
 

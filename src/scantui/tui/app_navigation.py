@@ -21,6 +21,7 @@ from scantui.tui.screens.help import HelpScreen
 from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.screens.track import TrackScreen
+from scantui.tui.focus import TYPED_AHEAD, typing_here
 
 if TYPE_CHECKING:
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
@@ -60,8 +61,10 @@ class NavigationMixin:
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the key of the area already shown (the footer at 80 columns has no room for it);
         over a modal (help), area keys wait until it is closed."""
-        if action in ("area", "filter") and isinstance(self.screen, ModalScreen):
+        if action in ("area", *TYPED_AHEAD) and isinstance(self.screen, ModalScreen):
             return False
+        if action in TYPED_AHEAD and typing_here(self):
+            return False  # the key types into the field that has the focus (its binding is a priority one)
         if action == "area" and parameters and parameters[0] == self.current_mode and len(self.screen_stack) == 1:
             return False
         if action == "filter" and not self._filter_here():
@@ -115,13 +118,12 @@ class NavigationMixin:
         """Focus the scanner query bar (switching to the scanner list first); on a screen pushed over an area (a
         detail, the packets) its own filter when it has one, else it stays and says so: leaving a detail the
         user was reading for another screen's bar was a surprise."""
-        screen = self.screen
+        own = getattr(self.screen, "action_focus_filter", None)
+        if own is not None:  # the area's bar (scanners, candidates, labels) or a pushed screen's (packets)
+            own()
+            return
         if len(self.screen_stack) > 1:
-            own = getattr(screen, "action_focus_filter", None)
-            if own is not None:
-                own()
-            else:
-                self.notify("no filter on this screen (escape goes back)", title="filter", markup=False)  # type: ignore[attr-defined]
+            self.notify("no filter on this screen (escape goes back)", title="filter", markup=False)  # type: ignore[attr-defined]
             return
         if self.current_mode != "scanners":
             self.action_area("scanners")

@@ -58,6 +58,7 @@ from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
+from scantui.tui.focus import focus_now
 
 if TYPE_CHECKING:
     import polars as pl
@@ -403,7 +404,7 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter-row").add_class("-shown")
-        self.filter_input.focus()
+        focus_now(self.filter_input)
 
     def action_leave_filter(self) -> None:
         """Escape: clears the filter (from the bar or a list); with none, back to the previous screen."""

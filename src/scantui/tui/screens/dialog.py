@@ -14,12 +14,13 @@ there is another widget to go to. A subclass's own ``on_mount`` runs as well (Te
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import events
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button
 
 from scantui.tui.widgets.footer import DialogFooter
@@ -36,8 +37,29 @@ class DialogScreen(ModalScreen[ResultType]):
     #: The pop-up's words for keys its widgets handle (action -> description); "" leaves a shown one out.
     FOOTER_KEYS: ClassVar[dict[str, str]] = {}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ahead: list[events.Key] | None = []  # keys that came before any widget had the focus (None: none since)
+
     def _on_mount(self, _event: events.Mount) -> None:
         self.mount(DialogFooter())
+
+    def on_key(self, event: events.Key) -> None:
+        """A key typed ahead (``t2024-02-05⏎`` in one burst) reaches the pop-up before its field has the focus:
+        kept, and handed to the field in order once it has it (:meth:`set_focus`), instead of being lost."""
+        if self._ahead is not None and self.focused is None:
+            event.stop()
+            event.prevent_default()
+            self._ahead.append(event)
+
+    def set_focus(self, widget: Widget | None, scroll_visible: bool = True, from_app_focus: bool = False) -> None:
+        super().set_focus(widget, scroll_visible=scroll_visible, from_app_focus=from_app_focus)
+        ahead, focused = self._ahead, self.focused
+        if focused is None or ahead is None:
+            return
+        self._ahead = None  # from now on keys go to the focused widget as usual, after these
+        for key in ahead:  # posted now, before the App hands the focused widget any later key
+            focused._forward_event(events.Key(key.key, key.character))
 
     def key_description(self, node: DOMNode, binding: Binding) -> str | None:
         """What *binding* (bound on *node*) does in this pop-up, as its footer says; None: not listed."""

@@ -17,6 +17,11 @@ from textual.widgets import Static
 from scantui.tui.screens.dialog import DialogScreen
 
 
+def _own_filter(screen: Screen, binding: Binding) -> bool:
+    """The App's ``/`` (a priority key, so the one active everywhere) where it filters this screen's own list."""
+    return binding.action == "filter" and any(isinstance(b, Binding) and b.action == "focus_filter" for b in screen.BINDINGS)
+
+
 def key_rows(screen: Screen) -> list[tuple[str, str, str]]:
     """(group, keys, what they do) for every described binding active on *screen*, one row per action.
 
@@ -28,7 +33,7 @@ def key_rows(screen: Screen) -> list[tuple[str, str, str]]:
         binding = active.binding
         if not binding.description:
             continue
-        group = "everywhere" if active.node is app else "this screen"
+        group = "everywhere" if active.node is app and not _own_filter(screen, binding) else "this screen"
         rows.setdefault((group, binding.action, binding.description), []).append(app.get_key_display(binding))
     out = [(group, " ".join(dict.fromkeys(keys)), description) for (group, _action, description), keys in rows.items()]
     return sorted(out, key=lambda row: row[0] != "everywhere")  # stable: binding order kept within a group

@@ -44,6 +44,7 @@ from scantui.tui.screens.labels_table import GROUP_COLUMNS, GroupTable, filtered
 from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.table import VirtualTable
+from scantui.tui.focus import focus_now
 
 if TYPE_CHECKING:
     from scantui.labels.model import Group
@@ -215,7 +216,7 @@ class LabelsScreen(LatestMixin, Screen):
         return self.query_one("#filter", Input)
 
     def action_focus_filter(self) -> None:
-        self.filter_input.focus()
+        focus_now(self.filter_input)
 
     def action_leave_filter(self) -> None:
         """Escape: from the filter back to the list; from the list, back to the previous screen."""

@@ -38,6 +38,7 @@ from scantui.tui.state import error_text
 from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.paged_table import PAGE_ROWS, PagedTable
+from scantui.tui.focus import focus_now
 
 if TYPE_CHECKING:
     import polars as pl
@@ -257,7 +258,7 @@ class PacketsScreen(FilterScreen):
     # ------------------------------------------------------------ actions
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        focus_now(self.query_one("#filter", Input))
 
     def action_leave_filter(self) -> None:
         if self.query_one("#filter", Input).has_focus:

@@ -33,6 +33,7 @@ from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
+from scantui.tui.focus import focus_now
 
 if TYPE_CHECKING:  # scantui.analysis.query imports polars: loaded on the first filter, after the first paint
     import polars as pl
@@ -201,7 +202,7 @@ class ScannersScreen(FilterScreen):
     # ------------------------------------------------------------ actions
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        focus_now(self.query_one("#filter", Input))
 
     def action_leave_filter(self) -> None:
         """Escape: from the query bar back to the table; from the table, back to the previous screen."""
