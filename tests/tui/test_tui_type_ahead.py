@@ -73,3 +73,44 @@ def test_the_keys_that_open_a_field_type_in_a_field_and_wait_over_a_pop_up(tui_c
         assert isinstance(app.screen, HelpScreen) and len(app.screen_stack) == 2
 
     run_app(make_app([SAMPLE], tui_cache), scenario)
+
+
+def test_a_pop_up_with_nothing_to_focus_keeps_no_keys():
+    """The keys a pop-up keeps for its field wait no longer than :data:`UNFOCUSED_AFTER` where nothing in it
+    takes the focus: escape (kept, then handed to the pop-up itself) closes it, and so does a later escape."""
+    import asyncio
+
+    from textual.app import App
+    from textual.binding import Binding
+    from textual.widgets import Static
+
+    from scantui.tui.screens.dialog import UNFOCUSED_AFTER, DialogScreen
+
+    class Note(DialogScreen[None]):
+        BINDINGS = [Binding("escape", "dismiss", "Close")]
+
+        def compose(self):
+            yield Static("nothing to focus here")
+
+    closed = []
+
+    class Host(App):
+        def on_mount(self) -> None:
+            self.push_screen(Note(), closed.append)
+
+    async def main() -> None:
+        app = Host()
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            app.post_message(events.Key("escape", None))  # before anything could take the focus: kept
+            await pilot.pause()
+            assert isinstance(app.screen, Note) and not closed
+            await asyncio.sleep(UNFOCUSED_AFTER + 0.3)
+            await pilot.pause()
+            assert not isinstance(app.screen, Note) and closed == [None]  # the kept escape closed it
+            app.push_screen(Note(), closed.append)
+            await asyncio.sleep(UNFOCUSED_AFTER + 0.3)
+            await pilot.press("escape")
+            assert not isinstance(app.screen, Note) and closed == [None, None]
+
+    asyncio.run(main())

@@ -27,6 +27,9 @@ from scantui.tui.widgets.footer import DialogFooter
 
 ResultType = TypeVar("ResultType")
 
+#: Seconds a pop-up keeps the keys typed ahead waiting for one of its widgets to take the focus.
+UNFOCUSED_AFTER = 0.5
+
 #: Textual's tab (a ``Screen`` binding): listed as "Next" where the focus has somewhere else to go.
 FOCUS_NEXT = "app.focus_next"
 
@@ -43,6 +46,15 @@ class DialogScreen(ModalScreen[ResultType]):
 
     def _on_mount(self, _event: events.Mount) -> None:
         self.mount(DialogFooter())
+        self.set_timer(UNFOCUSED_AFTER, self._nothing_focused)
+
+    def _nothing_focused(self) -> None:
+        """A pop-up where nothing took the focus (nothing focusable in it) keeps no keys: those kept go to the
+        pop-up itself (escape closes it), and the next ones too."""
+        ahead, self._ahead = self._ahead, None
+        if ahead and self.focused is None:
+            for key in ahead:
+                self.post_message(events.Key(key.key, key.character))
 
     def on_key(self, event: events.Key) -> None:
         """A key typed ahead (``t2024-02-05⏎`` in one burst) reaches the pop-up before its field has the focus:
