@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from scantui.analysis.collab_types import utc_day
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.traffic import is_probe
@@ -93,9 +94,9 @@ def timing_packets(packets: pl.LazyFrame | PacketSource, srcs: Sequence[int], *,
         if port is not None:
             rows = rows.filter(pl.col("dport") == port)
         if start_us is not None:
-            rows = rows.filter(pl.col("day") >= _day_of(start_us))
+            rows = rows.filter(pl.col("day") >= utc_day(start_us))
         if end_us is not None:
-            rows = rows.filter(pl.col("day") <= _day_of(end_us))
+            rows = rows.filter(pl.col("day") <= utc_day(end_us))
         days = rows.select(pl.col("day").unique()).collect()["day"].to_list()
     cond = is_probe()
     if start_us is not None:
@@ -107,7 +108,3 @@ def timing_packets(packets: pl.LazyFrame | PacketSource, srcs: Sequence[int], *,
     df = lf.select("ts", "src", "dst", "dport").sort("ts", maintain_order=True).head(max_rows + 1).collect(engine="streaming")
     capped = df.height > max_rows
     return TimingPackets(df.head(max_rows).sort("ts"), capped)
-
-
-def _day_of(us: int) -> dt.date:
-    return (dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=us)).date()
