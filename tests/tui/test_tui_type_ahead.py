@@ -157,7 +157,7 @@ def test_a_note_typed_at_once_is_saved(tiny_parquet, tui_cache, tmp_path):
     run_app(make_app([tiny_parquet], tui_cache, labels_path=labels), scenario)
 
 
-def test_a_key_typed_after_enter_is_the_detail_s(tiny_parquet, tui_cache):
+def test_a_key_typed_after_enter_goes_to_the_detail(tiny_parquet, tui_cache):
     """enter on a scanner row then ``p``: the packets of that scanner, opened from its detail (before: ``p``
     reached the list, which opened the packets first, and the detail opened over them)."""
     async def scenario(app, pilot):
@@ -172,7 +172,7 @@ def test_a_key_typed_after_enter_is_the_detail_s(tiny_parquet, tui_cache):
     run_app(make_app([tiny_parquet], tui_cache), scenario)
 
 
-def test_keys_typed_after_escape_are_the_list_s(tiny_parquet, tui_cache):
+def test_keys_typed_after_escape_go_to_the_list(tiny_parquet, tui_cache):
     """escape from a scanner's detail then ``/port:443⏎``: the list's filter (before: ``/`` ran on the detail,
     which has no filter, and ``p`` opened the packets)."""
     async def scenario(app, pilot):
