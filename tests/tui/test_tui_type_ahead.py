@@ -13,19 +13,26 @@ import pytest
 from textual import events
 
 from tuihelp import SAMPLE, make_app, run_app, settle
+from scantui.labels.store import read_snapshot
 from scantui.tui.screens.candidates import CandidatesScreen
+from scantui.tui.screens.detail import ScannerDetailScreen
 from scantui.tui.screens.help import HelpScreen
 from scantui.tui.screens.labels import LabelsScreen
+from scantui.tui.screens.packets import PacketsScreen
 from scantui.tui.screens.scanners import ScannersScreen
 
 NAMES = {"/": "slash", ":": "colon", ".": "full_stop", "-": "minus", " ": "space"}
-CHARACTERS = {name: c for c, name in NAMES.items()} | {"enter": "\r"}
+#: The keys that open a screen, a pop-up or a field where no field has the focus: in a field, they type.
+TYPED = "tTwv/lnemp1234"
+CHARACTERS = {name: c for c, name in NAMES.items()} | {"enter": "\r", "tab": "\t", "escape": "\x1b"}
 
 
-def burst(app, text: str, *, then: str | None = "enter") -> None:
-    """*text* (then *then*) posted to the App at once, each key without waiting for the one before."""
-    keys = [NAMES.get(c, c) for c in text] + ([then] if then else [])
-    for key in keys:
+def burst(app, *parts: str, then: str | None = "enter") -> None:
+    """*parts* (then *then*) posted to the App at once, each key without waiting for the one before: a part in
+    ``<>`` is one key by name (``<tab>``, ``<escape>``), any other part its characters."""
+    keys = [key for part in parts for key in ([part[1:-1]] if part[:1] == "<" and part[-1:] == ">" and len(part) > 2
+                                              else [NAMES.get(c, c) for c in part])]
+    for key in keys + ([then] if then else []):
         app.post_message(events.Key(key, CHARACTERS.get(key, key if len(key) == 1 else None)))
 
 
@@ -63,28 +70,25 @@ def test_the_keys_that_open_a_field_type_in_a_field_and_wait_over_a_pop_up(tui_c
     async def scenario(app, pilot):
         await pilot.press("2", "slash")
         await settle(app, pilot)
-        burst(app, "tTwv/", then=None)  # in the query bar: typed, no prompt, no view list
+        burst(app, TYPED, then=None)  # in the query bar: typed, no prompt, no view list, no dialog, no other area
         await settle(app, pilot)
-        assert isinstance(app.screen, ScannersScreen) and app.screen.query_one("#filter").value == "tTwv/"
+        assert isinstance(app.screen, ScannersScreen) and app.screen.query_one("#filter").value == TYPED
         await pilot.press("escape", "question_mark")
         await settle(app, pilot)
-        burst(app, "t/", then=None)  # over the help box: nothing opens over it
+        burst(app, TYPED, then=None)  # over the help box: nothing opens over it
         await settle(app, pilot)
         assert isinstance(app.screen, HelpScreen) and len(app.screen_stack) == 2
 
     run_app(make_app([SAMPLE], tui_cache), scenario)
 
 
-def test_a_pop_up_with_nothing_to_focus_keeps_no_keys():
-    """The keys a pop-up keeps for its field wait no longer than :data:`UNFOCUSED_AFTER` where nothing in it
-    takes the focus: escape (kept, then handed to the pop-up itself) closes it, and so does a later escape."""
-    import asyncio
-
-    from textual.app import App
+def test_a_pop_up_with_nothing_to_focus_takes_the_keys_itself(tui_cache):
+    """Keys typed while a pop-up opens wait for it to be drawn; where nothing in it takes the focus they go to the
+    pop-up itself: escape closes it (it is not kept for a field that never comes)."""
     from textual.binding import Binding
     from textual.widgets import Static
 
-    from scantui.tui.screens.dialog import UNFOCUSED_AFTER, DialogScreen
+    from scantui.tui.screens.dialog import DialogScreen
 
     class Note(DialogScreen[None]):
         BINDINGS = [Binding("escape", "dismiss", "Close")]
@@ -94,23 +98,122 @@ def test_a_pop_up_with_nothing_to_focus_keeps_no_keys():
 
     closed = []
 
-    class Host(App):
-        def on_mount(self) -> None:
-            self.push_screen(Note(), closed.append)
+    async def scenario(app, pilot):
+        app.push_screen(Note(), closed.append)
+        burst(app, then="escape")  # before the pop-up is drawn: held, then handed to it
+        await settle(app, pilot)
+        assert not isinstance(app.screen, Note) and closed == [None] and len(app.screen_stack) == 1
 
-    async def main() -> None:
-        app = Host()
-        async with app.run_test() as pilot:
-            await pilot.pause()
-            app.post_message(events.Key("escape", None))  # before anything could take the focus: kept
-            await pilot.pause()
-            assert isinstance(app.screen, Note) and not closed
-            await asyncio.sleep(UNFOCUSED_AFTER + 0.3)
-            await pilot.pause()
-            assert not isinstance(app.screen, Note) and closed == [None]  # the kept escape closed it
-            app.push_screen(Note(), closed.append)
-            await asyncio.sleep(UNFOCUSED_AFTER + 0.3)
-            await pilot.press("escape")
-            assert not isinstance(app.screen, Note) and closed == [None, None]
+    run_app(make_app([SAMPLE], tui_cache), scenario)
 
-    asyncio.run(main())
+
+def _labels_file(tmp_path):
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("scantui_labels: 1\ngroups: []\n")
+    return labels
+
+
+def _first_source(app) -> str:
+    import ipaddress
+
+    return str(ipaddress.IPv4Address(int(app.screen.table.selected_row["src"])))
+
+
+@pytest.mark.parametrize("area", ["2", "3"])
+def test_a_label_typed_at_once_is_saved(tiny_parquet, tui_cache, tmp_path, area):
+    """``l``, tab to the title, the title and enter in one burst: the group is saved with that title (before:
+    the keys reached the list, not the dialog that ``l`` opened)."""
+    labels = _labels_file(tmp_path)
+
+    async def scenario(app, pilot):
+        await pilot.press(area)
+        await settle(app, pilot)
+        ips = ([_first_source(app)] if area == "2" else None)
+        burst(app, "l", "<tab>", " scanner-x")
+        await settle(app, pilot)
+        assert len(app.screen_stack) == 1, "the dialog stays open: the keys did not reach it"
+        (group,) = read_snapshot(labels).groups
+        if ips is not None:  # the source under the cursor, the title as typed
+            assert list(group.members) == ips and group.title == "scanner-x"
+        else:  # the title prefilled (the AS, the /24), what was typed after it
+            assert group.title.endswith(" scanner-x") and len(group.title) > len(" scanner-x")
+
+    data = tiny_parquet if area == "2" else SAMPLE  # the tiny data has no candidates
+    run_app(make_app([data], tui_cache, labels_path=labels), scenario)
+
+
+def test_a_note_typed_at_once_is_saved(tiny_parquet, tui_cache, tmp_path):
+    labels = _labels_file(tmp_path)
+
+    async def scenario(app, pilot):
+        await pilot.press("2")
+        await settle(app, pilot)
+        ip = _first_source(app)
+        burst(app, "n", "benign")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ScannersScreen)
+        assert {s.ip: s.tags for s in read_snapshot(labels).sources} == {ip: ("benign",)}
+
+    run_app(make_app([tiny_parquet], tui_cache, labels_path=labels), scenario)
+
+
+def test_a_key_typed_after_enter_goes_to_the_detail(tiny_parquet, tui_cache):
+    """enter on a scanner row then ``p``: the packets of that scanner, opened from its detail (before: ``p``
+    reached the list, which opened the packets first, and the detail opened over them)."""
+    async def scenario(app, pilot):
+        await pilot.press("2")
+        await settle(app, pilot)
+        ip = _first_source(app)
+        burst(app, "<enter>", "p", then=None)
+        await settle(app, pilot)
+        assert [type(s) for s in app.screen_stack] == [ScannersScreen, ScannerDetailScreen, PacketsScreen]
+        assert ip in app.screen.title
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_keys_typed_after_escape_go_to_the_list(tiny_parquet, tui_cache):
+    """escape from a scanner's detail then ``/port:443⏎``: the list's filter (before: ``/`` ran on the detail,
+    which has no filter, and ``p`` opened the packets)."""
+    async def scenario(app, pilot):
+        for key in ("2", "enter"):  # a scanner's detail, one key at a time
+            await pilot.press(key)
+            await settle(app, pilot)
+        assert isinstance(app.screen, ScannerDetailScreen)
+        burst(app, "<escape>", "/port:443")
+        await settle(app, pilot)
+        assert type(app.screen) is ScannersScreen and app.screen.query_one("#filter").value == "port:443"
+        assert app.screen.query_text == "port:443"
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+@pytest.mark.parametrize(("keys", "screen_type", "query"), [
+    (("3", "/"), CandidatesScreen, "port:443"),  # an area key then its filter
+    (("/",), ScannersScreen, "port:443"),  # / from the overview: the scanner list's
+])
+def test_an_area_key_typed_ahead_takes_the_keys_after_it(tiny_parquet, tui_cache, keys, screen_type, query):
+    async def scenario(app, pilot):
+        burst(app, *keys, query)
+        await settle(app, pilot)
+        assert type(app.screen) is screen_type and app.screen.query_one("#filter").value == query
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_a_group_edited_at_once_is_saved(tiny_parquet, tui_cache, tmp_path):
+    """``e`` on the labels list, the title typed on and enter in one burst: saved (before: the keys reached the
+    list, not the edit form that ``e`` opened)."""
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("scantui_labels: 1\ngroups:\n  - id: G1\n    verdict: unsure\n    title: old\n"
+                      "    members: [192.0.2.10]\n")
+
+    async def scenario(app, pilot):
+        await pilot.press("4")
+        await settle(app, pilot)
+        burst(app, "e", " new")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LabelsScreen)
+        assert [g.title for g in read_snapshot(labels).groups] == ["old new"]
+
+    run_app(make_app([tiny_parquet], tui_cache, labels_path=labels), scenario)

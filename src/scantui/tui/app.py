@@ -9,7 +9,8 @@
 - :mod:`scantui.tui.app_theme`: the theme kept in the config file (``tui.theme``);
 - :mod:`scantui.tui.app_navigation`: areas as Textual modes, back, the filter key,
   help, the detail screens (``open_scanner``, ``open_candidate``...), the palette;
-- :mod:`scantui.tui.app_native`: what native code writes to stderr, shown as data.
+- :mod:`scantui.tui.app_native`: what native code writes to stderr, shown as data;
+- :mod:`scantui.tui.focus`: keys typed ahead wait while a new screen settles, then go to it in order.
 
 This module holds what they share: the bindings, the reactive attributes the screens
 watch, the start (paint first, then load), the exit status, and the untrusted-text
@@ -40,6 +41,7 @@ from scantui.tui.app_theme import ThemeMixin
 from scantui.tui.app_views import ViewsMixin
 from scantui.tui.app_watch import WatchMixin
 from scantui.tui.commands import ScantuiCommands
+from scantui.tui.focus import TypedAheadMixin
 from scantui.tui.safe import paste_text
 from scantui.tui.screens.candidates import CandidatesScreen
 from scantui.tui.screens.labels import LabelsScreen
@@ -48,7 +50,7 @@ from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.state import DataState, LoadRequest, error_text
 
 class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin, ThemeMixin, NavigationMixin, NativeOutputMixin,
-                 App[int]):
+                 TypedAheadMixin, App[int]):
     """Investigate scanning data from the keyboard; see the module doc."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere (tests) find it too
@@ -58,13 +60,16 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
     COMMANDS = App.COMMANDS | {ScantuiCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
+        # priority: the keys that open a screen, a pop-up or a field (scantui.tui.focus), guarded by check_action
         Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("question_mark", "help", "Keys", id="app.help"),
-        Binding("slash", "filter", "Filter", id="app.filter", priority=True),  # priority: scantui.tui.focus
-        Binding("1", "area('overview')", "Overview", id="app.overview"),
-        Binding("2", "area('scanners')", "Scanners", id="app.scanners"),
-        Binding("3", "area('candidates')", "Candidates", id="app.candidates"),
-        Binding("4,l", "area('labels')", "Labels", show=False, id="app.labels"),
+        Binding("question_mark", "help", "Keys", id="app.help", priority=True),
+        Binding("slash", "filter", "Filter", id="app.filter", priority=True),
+        Binding("1", "area('overview')", "Overview", id="app.overview", priority=True),
+        Binding("2", "area('scanners')", "Scanners", id="app.scanners", priority=True),
+        Binding("3", "area('candidates')", "Candidates", id="app.candidates", priority=True),
+        Binding("4", "area('labels')", "Labels", show=False, id="app.labels", priority=True),
+        # l: the labels area where the screen has no l of its own (labelling the selection)
+        Binding("l", "area('labels', 'l')", "Labels", show=False, id="app.labels_l", priority=True),
         Binding("u", "undo_label", "Undo", show=False, id="app.undo"),
         Binding("ctrl+r", "reload_labels", "Reload labels", show=False, id="app.labels_reload"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
@@ -136,6 +141,7 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
         self.sub_title = safe_text(self.state.request.title)  # a file name is data: no control characters
         self.apply_saved_theme()  # tui.theme of the config file, before the first paint
         self.app_resume_signal.subscribe(self, self.redraw_after_resume)
+        self.hold_keys_on_screen_change()  # keys typed ahead wait for a new screen (scantui.tui.focus)
         self.call_after_refresh(self._apply_keymap)
         if self.autoload and self.state.request.follow:
             self.call_after_refresh(self.follow_inputs)  # it loads the first complete files it finds

@@ -21,7 +21,7 @@ from scantui.tui.screens.help import HelpScreen
 from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.screens.track import TrackScreen
-from scantui.tui.focus import TYPED_AHEAD, typing_here
+from scantui.tui.focus import TYPED_AHEAD, binds_key, typing_here
 
 if TYPE_CHECKING:
     from scantui.analysis.collab_types import CandidateScan, SuggestedGroup
@@ -60,11 +60,13 @@ class NavigationMixin:
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the key of the area already shown (the footer at 80 columns has no room for it);
-        over a modal (help), area keys wait until it is closed."""
-        if action in ("area", *TYPED_AHEAD) and isinstance(self.screen, ModalScreen):
-            return False
+        over a modal (help), area keys wait until it is closed; ``l`` is the screen's where it binds it."""
+        if action in TYPED_AHEAD and isinstance(self.screen, ModalScreen):
+            return False  # over a pop-up only its own keys (these are priority bindings: scantui.tui.focus)
         if action in TYPED_AHEAD and typing_here(self):
-            return False  # the key types into the field that has the focus (its binding is a priority one)
+            return False  # the key types into the field that has the focus
+        if action == "area" and len(parameters) > 1 and binds_key(self.screen, str(parameters[1])):
+            return False  # l where the screen labels with it: the screen's (its own priority binding)
         if action == "area" and parameters and parameters[0] == self.current_mode and len(self.screen_stack) == 1:
             return False
         if action == "filter" and not self._filter_here():
@@ -90,8 +92,9 @@ class NavigationMixin:
         elif event.key == "s" and isinstance(self.screen, OverviewScreen) and not self._sensors_to_compare():
             self.action_sensors()
 
-    def action_area(self, name: str) -> None:
-        """Show area *name* (a mode); areas not built yet say so."""
+    def action_area(self, name: str, _key: str = "") -> None:
+        """Show area *name* (a mode); areas not built yet say so. *_key*: the key bound, when a screen may bind it
+        to something else (:meth:`check_action` leaves it to the screen there)."""
         if name not in self.MODES:
             self.notify(f"the {name} screen is not part of this version yet", title=name, markup=False)
             return

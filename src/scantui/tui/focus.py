@@ -1,23 +1,36 @@
-"""Focus moved by a key at once, so the keys typed right after it reach the widget the user meant.
+"""Keys typed ahead reach the widget the user meant: the key that moves the focus takes effect first.
 
 Keys that arrive in one burst (a fluent typist, typing over SSH) are each handed to the widget that has the
 focus when the App takes them from its queue. A key's ordinary binding runs only after the key has bubbled
-back up to the App, and ``Widget.focus()`` sets the focus from a callback queued behind the waiting keys:
-``/port:443`` typed at once on the scanner list reached the table (``p`` opened the packets screen) instead
-of the filter bar. So ``/``, ``t``, ``T``, ``w`` and ``v`` are priority bindings (run as the App takes the
-key, before the next one is handed out; disabled over a pop-up and while a field has the focus, where they
-type), the bars take the focus with :func:`focus_now`, and a pop-up keeps the keys that reach it before its
-field has the focus and hands them on in order (:class:`~scantui.tui.screens.dialog.DialogScreen`).
+back up to the App, and a new screen takes the focus only once it is mounted, so the keys after ``l`` (the
+label dialog), enter (a detail), escape (back to the list) or ``3`` (another area) reached the widget the focus
+was leaving: ``lfoo⏎`` on the scanner list typed nothing into the dialog, and ran the table's keys. Two rules:
+
+1. A binding whose action opens a screen or a pop-up or moves the focus to a field is a **priority** binding:
+   Textual runs it as the App takes the key, before the next key is handed out. Its guards: over a pop-up
+   only the pop-up's own run (Textual's chain starts at the top screen; the App's keys check it,
+   :data:`TYPED_AHEAD`), and never while a field has the focus (a printable key types there: Textual leaves
+   out the bindings of the keys a focused ``Input`` takes; enter opens a row only from a list,
+   :class:`OpensRows`; escape's actions leave the field first).
+2. Once the screen changed (pushed, popped, another area: Textual's ``screen_change_signal``), the App holds
+   the keys that arrive (:class:`TypedAheadMixin`) until the new screen is drawn and its focus set, then hands
+   them out in order: to the widget it focused (a dialog's field), or to the screen where nothing took the focus.
+
+The filter bars take the focus with :func:`focus_now` (``Widget.focus`` is deferred behind the waiting keys).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 
-#: The App's actions bound as priority keys: each moves the focus to a field or opens a pop-up with one, so it must
-#: run before the keys typed after it are handed out; none runs over a pop-up or while a field has the focus.
-TYPED_AHEAD = ("filter", "time_range", "clear_time_range", "save_view", "views")
+#: The App's actions bound as priority keys (rule 1): each opens a screen or pop-up or focuses a field; none runs
+#: over a pop-up or while a field has the focus.
+TYPED_AHEAD = ("filter", "time_range", "clear_time_range", "save_view", "views", "area", "help")
+
+#: Seconds at most the keys wait for a new screen (a safety net: it is drawn long before, even under load).
+HOLD_AT_MOST = 2.0
 
 
 def focus_now(widget: Any) -> None:
@@ -35,3 +48,89 @@ def typing_here(app: Any) -> bool:
     from textual.widgets import Input, TextArea
 
     return isinstance(app.focused, (Input, TextArea))
+
+
+def binds_key(node: Any, key: str) -> bool:
+    """Whether *node* (a screen) binds *key* itself (Textual's merged bindings of its classes)."""
+    return key in node._bindings.key_to_bindings
+
+
+class TypedAheadMixin:
+    """The App's half of rule 2 (module doc): keys that arrive while a new screen settles wait, in order."""
+
+    _held: list[events.Event] | None = None  # the keys waiting for the screen to settle (None: none waits)
+    _settling = 0  # screen changes so far: a release armed for an earlier one leaves a later one's keys alone
+
+    def hold_keys_on_screen_change(self) -> None:
+        """Called once mounted: from now on every screen change holds the keys until the new screen settles."""
+        self.screen_change_signal.subscribe(self, self._screen_changed)  # type: ignore[attr-defined]
+
+    def _screen_changed(self, _screen: Any) -> None:
+        """The screen changed (synchronously, in the action that changed it): hold the keys from now on."""
+        if self._held is None:
+            self._held = []
+        self._settling += 1
+        settling = self._settling
+        self.call_after_refresh(self._settled, settling)  # type: ignore[attr-defined]
+        self.set_timer(HOLD_AT_MOST, lambda: self._release(settling))  # type: ignore[attr-defined]
+
+    def _settled(self, settling: int) -> None:
+        # the new screen has been drawn (mounted, its on_mount run): the focus it asked for in on_mount is set by
+        # a callback already in the App's queue, so the keys are handed out after it
+        self.call_later(self._release, settling)  # type: ignore[attr-defined]
+
+    async def _release(self, settling: int) -> None:
+        if settling != self._settling or self._held is None:
+            return  # a later screen change holds them now (its own release hands them out), or already handed out
+        held, self._held = self._held, None
+        for n, event in enumerate(held):
+            await super().on_event(event)  # type: ignore[misc]  # Textual's own: priority keys, else the focused widget
+            if self._held is not None:  # that key changed the screen again: the rest wait for that one
+                self._held[:0] = held[n + 1:]
+                return
+
+    async def on_event(self, event: events.Event) -> None:
+        if self._held is not None and isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            self._held.append(event)
+            return
+        await super().on_event(event)  # type: ignore[misc]
+
+
+class OpensRows:
+    """A screen whose lists open the row under the cursor on enter (a detail, a dissection...): rule 1's enter,
+    and its priority escape (``leave``: ``leave_filter`` where no field has the focus).
+
+    The tables' own enter posts a message the screen handles later, behind the keys typed after it; here enter is
+    a priority binding of the screen that opens the row at once, only while one of its lists has the focus (in a
+    field enter applies it). The screen names what opens a row: :meth:`open_row`. Escape leaves the screen at once
+    from a list; in the query bar it is the bar's own key (back to the list), as Textual would run it.
+    """
+
+    def row_to_open(self) -> tuple[Any, dict[str, Any]] | None:
+        """(the focused list, the row under its cursor), None when the focus is not on a list with rows."""
+        from scantui.tui.widgets.table import VirtualTable
+
+        table = self.focused  # type: ignore[attr-defined]
+        if not isinstance(table, VirtualTable):
+            return None
+        row = table.selected_row
+        return None if row is None else (table, row)
+
+    def open_row(self, table: Any, row: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_row":  # enter: from a list, else the focused widget's (a field applies, a button presses)
+            return self.row_to_open() is not None
+        if action == "leave" and typing_here(self.app):  # type: ignore[attr-defined]
+            return False  # escape in the bar is the bar's own (the same leave_filter, its own words in the footer)
+        return True
+
+    def action_open_row(self) -> None:
+        chosen = self.row_to_open()
+        if chosen is not None:
+            self.open_row(*chosen)
+
+    def action_leave(self) -> None:
+        """Escape (a priority key) where no field has the focus: the screen's ``leave_filter`` (back)."""
+        self.action_leave_filter()  # type: ignore[attr-defined]

@@ -58,7 +58,7 @@ from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
-from scantui.tui.focus import focus_now
+from scantui.tui.focus import OpensRows, focus_now
 
 if TYPE_CHECKING:
     import polars as pl
@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 FILTER_KIND = "candidates-filter"
 
 
-class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
+class CandidatesScreen(OpensRows, CandidateReviewMixin, LatestMixin, Screen):
     """Suggested groups above, candidate scans below; see the module doc."""
 
     HELP = (
@@ -94,17 +94,18 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
     CandidatesScreen #filter-row.-shown { display: block; }
     """
     BINDINGS = [
-        Binding("escape", "leave_filter", "Back", show=False, id="candidates.leave_filter"),
-        Binding("l", "label", "Label", id="candidates.label"),
+        Binding("escape", "leave", "Back", show=False, id="candidates.leave_filter", priority=True),
+        Binding("l", "label", "Label", id="candidates.label", priority=True),
         Binding("a", "verdict('collaborative')", "Accept", id="candidates.accept"),
         Binding("x", "verdict('not_collaborative')", "Reject", id="candidates.reject"),
         Binding("slash", "focus_filter", "Filter", id="candidates.filter"),
         Binding("n", "verdict('unsure')", "Unsure", show=False, id="candidates.unsure"),
         Binding("e", "record", "Record scans", show=False, id="candidates.record"),
-        Binding("o", "options", "Options", show=False, id="candidates.options"),
+        Binding("o", "options", "Options", show=False, id="candidates.options", priority=True),
         Binding("h", "toggle_reviewed", "Hide/show reviewed", show=False, id="candidates.hide_reviewed"),
         Binding("tab,shift+tab", "switch_list", "Switch list", show=False, id="candidates.switch_list"),
-        Binding("p", "packets", "Packets", show=False, id="candidates.packets"),
+        Binding("p", "packets", "Packets", show=False, id="candidates.packets", priority=True),
+        Binding("enter", "open_row", "Open", id="candidates.open", priority=True),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -387,8 +388,10 @@ class CandidatesScreen(CandidateReviewMixin, LatestMixin, Screen):
 
     @on(VirtualTable.RowSelected)
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
-        table = event.control
-        record = self._record(table, event.row)
+        self.open_row(event.control, event.row)
+
+    def open_row(self, table: VirtualTable, row: dict[str, Any]) -> None:
+        record = self._record(table, row)
         if record is None:
             return
         if table.id == "groups-table":

@@ -92,8 +92,8 @@ class ScannerDetailScreen(DetailScreen):
             "scanner list's export (ctrl+s) and in scantui scanners --json.")
     ROWS_ARE_SOURCES = False
     BINDINGS = [*DetailScreen.BINDINGS,
-                Binding("m", "similar", "Similar sources", show=False, id="detail.similar"),
-                Binding("n", "note", "Note", show=False, id="detail.note"),
+                Binding("m", "similar", "Similar sources", show=False, id="detail.similar", priority=True),
+                Binding("n", "note", "Note", show=False, id="detail.note", priority=True),
                 *DetailScreen.PACKETS_BINDINGS]
 
     def __init__(self, row: ScannerRow, *, counted_for: TimeRange | None = None) -> None:

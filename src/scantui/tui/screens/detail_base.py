@@ -47,13 +47,13 @@ class DetailScreen(Screen):
     """What the three detail screens share: layout, workers, the timing plot's keys and commands."""
 
     BINDINGS = [
-        Binding("escape", "app.back", "Back", id="detail.back"),
+        Binding("escape", "app.back", "Back", id="detail.back", priority=True),
         Binding("i", "focus_timing", "Timing plot", show=False, id="detail.focus_timing"),  # (t: the time range)
     ]
     #: Last in each screen's bindings: at 80 columns the footer keeps the labelling keys before it.
     PACKETS_BINDINGS = [
-        Binding("p", "packets(False)", "Packets", id="detail.packets"),
-        Binding("P", "packets(True)", "Packets of the plot row", show=False, id="detail.row_packets"),
+        Binding("p", "packets(False)", "Packets", id="detail.packets", priority=True),
+        Binding("P", "packets(True)", "Packets of the plot row", show=False, id="detail.row_packets", priority=True),
     ]
     #: Rows above and below the timing plot at wide sizes (to fit it on one screen when possible).
     RESERVED_WIDE = FACTS_HEIGHT + FIGURES_HEIGHT

@@ -27,7 +27,7 @@ class ReviewMixin:
     """Labelling keys and the review state of a candidate or group (``self.record``, ``self.ips``)."""
 
     REVIEW_BINDINGS = [
-        Binding("l", "label", "Label", id="detail.label"),
+        Binding("l", "label", "Label", id="detail.label", priority=True),
         Binding("a", "verdict('collaborative')", "Accept", id="detail.accept"),
         Binding("x", "verdict('not_collaborative')", "Reject", id="detail.reject"),
         Binding("n", "verdict('unsure')", "Unsure", show=False, id="detail.unsure"),

@@ -44,7 +44,7 @@ from scantui.tui.screens.labels_table import GROUP_COLUMNS, GroupTable, filtered
 from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.table import VirtualTable
-from scantui.tui.focus import focus_now
+from scantui.tui.focus import OpensRows, focus_now
 
 if TYPE_CHECKING:
     from scantui.labels.model import Group
@@ -57,7 +57,7 @@ _OPEN_RETRY = 0.25  # seconds between looks while the labels file is being opene
 FILTER_KIND = "labels-filter"
 
 
-class LabelsScreen(LatestMixin, Screen):
+class LabelsScreen(OpensRows, LatestMixin, Screen):
     """Every labelled group, its details, and the keys that change it."""
 
     HELP = ("The groups of the labels file. Every change is saved to the file at once (atomically, comments kept, "
@@ -67,17 +67,18 @@ class LabelsScreen(LatestMixin, Screen):
             "matches the groups holding it. ctrl+s exports the list as shown (space marks rows: then only those), "
             "c picks the columns.")
     BINDINGS = [
-        Binding("e", "edit", "Edit", id="labels.edit"),
+        Binding("e", "edit", "Edit", id="labels.edit", priority=True),
         Binding("a", "verdict('collaborative')", "Accept", id="labels.accept"),
         Binding("x", "verdict('not_collaborative')", "Reject", id="labels.reject"),
         Binding("n", "verdict('unsure')", "Unsure", show=False, id="labels.unsure"),
-        Binding("m", "merge", "Merge", id="labels.merge"),
-        Binding("d", "remove_members", "Remove members", show=False, id="labels.remove_members"),
-        Binding("delete", "delete", "Delete group", show=False, id="labels.delete"),
+        Binding("m", "merge", "Merge", id="labels.merge", priority=True),
+        Binding("d", "remove_members", "Remove members", show=False, id="labels.remove_members", priority=True),
+        Binding("delete", "delete", "Delete group", show=False, id="labels.delete", priority=True),
         Binding("slash", "focus_filter", "Filter", id="labels.filter"),
-        Binding("escape", "leave_filter", "Back", show=False, id="labels.leave_filter"),
+        Binding("escape", "leave", "Back", show=False, id="labels.leave_filter", priority=True),
         Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="labels.clear_filter"),
-        Binding("p", "packets", "Packets", show=False, id="labels.packets"),
+        Binding("p", "packets", "Packets", show=False, id="labels.packets", priority=True),
+        Binding("enter", "open_row", "Track", id="labels.open", priority=True),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -229,7 +230,10 @@ class LabelsScreen(LatestMixin, Screen):
 
     @on(VirtualTable.RowSelected, "#labels-table")
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
-        self.app.open_track(event.row["id"])
+        self.open_row(event.control, event.row)
+
+    def open_row(self, _table: VirtualTable, row: dict[str, Any]) -> None:
+        self.app.open_track(row["id"])
 
     def action_packets(self) -> None:
         """``p``: the selected group's packets (its members; on its recorded scans' ports and days when it has some)."""

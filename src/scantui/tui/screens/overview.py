@@ -184,8 +184,8 @@ class OverviewScreen(Screen):
                 id="overview.brush_extend_left"),
         Binding("shift+right,right_square_bracket", "brush(1, True)", "Stretch the span right", show=False,
                 id="overview.brush_extend_right"),
-        Binding("escape", "leave_brush", "Back", show=False, id="overview.leave_brush"),
-        Binding("s", "app.sensors", "Sensors compared", show=False, id="overview.sensors"),
+        Binding("escape", "leave_brush", "Back", show=False, id="overview.leave_brush", priority=True),
+        Binding("s", "app.sensors", "Sensors compared", show=False, id="overview.sensors", priority=True),
     ]
 
     def compose(self) -> ComposeResult:

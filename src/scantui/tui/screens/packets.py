@@ -38,7 +38,7 @@ from scantui.tui.state import error_text
 from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.paged_table import PAGE_ROWS, PagedTable
-from scantui.tui.focus import focus_now
+from scantui.tui.focus import OpensRows, focus_now
 
 if TYPE_CHECKING:
     import polars as pl
@@ -55,7 +55,7 @@ def read_page(lf: pl.LazyFrame, offset: int, n: int) -> pl.DataFrame:
     return packet_page(lf, offset, n)
 
 
-class PacketsScreen(FilterScreen):
+class PacketsScreen(OpensRows, FilterScreen):
     """The packets of one :class:`PacketsView`; see the module doc."""
 
     HELP = ("Packets in time order, every field. / focuses the field filter (enter applies, ctrl+u clears); "
@@ -69,13 +69,14 @@ class PacketsScreen(FilterScreen):
     PacketsScreen #packets-table { height: 1fr; }
     """
     BINDINGS = [
-        Binding("escape", "leave_filter", "Back", show=False, id="packets.back"),
+        Binding("escape", "leave", "Back", show=False, id="packets.back", priority=True),
         Binding("slash", "focus_filter", "Filter", id="packets.filter"),
-        Binding("f", "frequency", "Frequency", id="packets.frequency"),
+        Binding("f", "frequency", "Frequency", id="packets.frequency", priority=True),
         # priority: before the focused table's own keys (the packets' export is this screen's: pcap or a table)
         Binding("ctrl+s", "export", "Export", id="packets.export", priority=True),
         Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="packets.clear_filter"),
-        Binding("l", "label", "Label sources", show=False, id="packets.label"),
+        Binding("l", "label", "Label sources", show=False, id="packets.label", priority=True),
+        Binding("enter", "open_row", "Open", id="packets.open", priority=True),
     ]
 
     def __init__(self, view: PacketsView) -> None:
@@ -251,9 +252,12 @@ class PacketsScreen(FilterScreen):
 
     @on(PagedTable.RowSelected)
     def _row_selected(self, event: PagedTable.RowSelected) -> None:
+        self.open_row(event.control, event.row)
+
+    def open_row(self, _table: PagedTable, row: dict[str, Any]) -> None:
         from scantui.tui.screens.packets_dissect import DissectionScreen
 
-        self.app.push_screen(DissectionScreen(event.row, self.files))
+        self.app.push_screen(DissectionScreen(row, self.files))
 
     # ------------------------------------------------------------ actions
 

@@ -69,7 +69,7 @@ class DissectionScreen(Screen):
     DissectionScreen.-wide #dissect-layers-panel { width: 1fr; }
     DissectionScreen.-wide #dissect-hex-panel { width: 80; height: 1fr; max-height: 100%; }
     """
-    BINDINGS = [Binding("escape", "app.back", "Back", id="dissect.back")]
+    BINDINGS = [Binding("escape", "app.back", "Back", id="dissect.back", priority=True)]
 
     def __init__(self, row: dict[str, Any], files: list[Any]) -> None:
         super().__init__()

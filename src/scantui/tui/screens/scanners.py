@@ -33,7 +33,7 @@ from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
-from scantui.tui.focus import focus_now
+from scantui.tui.focus import OpensRows, focus_now
 
 if TYPE_CHECKING:  # scantui.analysis.query imports polars: loaded on the first filter, after the first paint
     import polars as pl
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # scantui.analysis.query imports polars: loaded on the first 
 PLACEHOLDER = "filter, e.g. port:443 tool:zmap 1.2.3.0/24 as:14061 cat:research range:full sched:periodic (? for all)"
 
 
-class ScannersScreen(FilterScreen):
+class ScannersScreen(OpensRows, FilterScreen):
     """One row per scanning source."""
 
     HELP = ("space marks sources (* all shown, - clears; marked rows filtered out stay marked but are not acted on); "
@@ -52,12 +52,13 @@ class ScannersScreen(FilterScreen):
             "n sets the tags and note of the marked sources (or the one under the cursor), kept in the labels file. "
             "c picks the columns (remembered).\n\n"
             "Query bar terms (/ to focus, enter to apply, escape back to the table):\n\n" + QUERY_HELP)
-    BINDINGS = [
-        Binding("escape", "leave_filter", "Back", show=False, id="scanners.leave_filter"),
+    BINDINGS = [  # priority: they open a screen or a pop-up, or leave this one (scantui.tui.focus)
+        Binding("escape", "leave", "Back", show=False, id="scanners.leave_filter", priority=True),
         Binding("ctrl+u", "clear_filter", "Clear filter", show=False, id="scanners.clear_filter"),
-        Binding("l", "label", "Label marked", show=False, id="scanners.label"),
-        Binding("n", "note", "Note", show=False, id="scanners.note"),
-        Binding("p", "packets", "Packets", id="scanners.packets"),
+        Binding("l", "label", "Label marked", show=False, id="scanners.label", priority=True),
+        Binding("n", "note", "Note", show=False, id="scanners.note", priority=True),
+        Binding("p", "packets", "Packets", id="scanners.packets", priority=True),
+        Binding("enter", "open_row", "Open", id="scanners.open", priority=True),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -195,9 +196,12 @@ class ScannersScreen(FilterScreen):
 
     @on(VirtualTable.RowSelected)
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
+        self.open_row(event.control, event.row)
+
+    def open_row(self, _table: VirtualTable, row: dict[str, Any]) -> None:
         from scantui.analysis.scanner_row import ScannerRow
 
-        self.app.open_scanner(ScannerRow.from_row(event.row), counted_for=self._counted_for)
+        self.app.open_scanner(ScannerRow.from_row(row), counted_for=self._counted_for)
 
     # ------------------------------------------------------------ actions
 

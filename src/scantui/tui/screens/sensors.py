@@ -81,7 +81,7 @@ class SensorsScreen(Screen):
         Binding("a", "step('a')", "Sensor A", id="sensors.a"),
         Binding("b", "step('b')", "Sensor B", id="sensors.b"),
         Binding("x", "swap", "Swap", id="sensors.swap"),
-        Binding("escape", "app.back", "Back", id="sensors.back"),
+        Binding("escape", "app.back", "Back", id="sensors.back", priority=True),
     ]
     DEFAULT_CSS = """
     SensorsScreen #sensors-summary { height: auto; }

@@ -83,7 +83,7 @@ class SimilarScreen(Screen):
             "patterns), each part shown (1 = alike). 'like' is the seed a source is nearest to; why names the parts "
             "that matched. A lead to look at, not evidence. enter opens the source. The same ranking: "
             "scantui similar PATH --src IP, or --group ID --labels FILE.")
-    BINDINGS = [Binding("escape", "app.back", "Back", id="similar.back")]
+    BINDINGS = [Binding("escape", "app.back", "Back", id="similar.back", priority=True)]
     DEFAULT_CSS = """
     SimilarScreen #similar-summary { height: auto; }
     SimilarScreen #similar-panel { height: 1fr; }

@@ -126,9 +126,9 @@ class TrackScreen(Screen):
             "of week and day of month, the top ports, each member's share of the scans it took part in "
             "(stable: within 2 points every time), and every scan. tab moves between panels and tables; "
             "the arrows scroll. The same figures: scantui track PATH --labels FILE --group ID.")
-    BINDINGS = [Binding("escape", "app.back", "Back", id="track.back"),
-                Binding("m", "similar", "Similar sources", show=False, id="track.similar"),
-                Binding("p", "packets", "Packets", id="track.packets")]
+    BINDINGS = [Binding("escape", "app.back", "Back", id="track.back", priority=True),
+                Binding("m", "similar", "Similar sources", show=False, id="track.similar", priority=True),
+                Binding("p", "packets", "Packets", id="track.packets", priority=True)]
 
     def __init__(self, group_id: str) -> None:
         super().__init__()
