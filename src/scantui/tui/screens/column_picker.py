@@ -61,7 +61,6 @@ class ColumnPickerScreen(DialogScreen[tuple[list[str], list[str]] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box") as box:
             box.border_title = "columns"
-            box.border_subtitle = "space toggle · shift+↑↓ move · enter apply · esc cancel"
             yield SelectionList[str](*self._selections(), id="picker-list")
             yield Static("Pinned key columns always show. The choice is remembered for this table.",
                          id="picker-help", markup=False)

@@ -65,7 +65,6 @@ class HelpScreen(DialogScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
             box.border_title = f"keys: {type(self.for_screen).__name__.removesuffix('Screen').lower()}"
-            box.border_subtitle = "escape to close"
             yield Static(help_table(self.rows), id="help-keys")
             notes = getattr(self.for_screen, "HELP", "")
             if notes:

@@ -1,0 +1,76 @@
+"""What a pop-up says about its keys: once, on the bottom row, in the same words everywhere.
+
+Each pop-up's box once repeated in its border subtitle the keys its bottom row lists (the column picker's was cut
+at 80 columns: ``esc canc…``); a subtitle stays only where it says what the row does not (enter in a multi-line
+note). Real Apps on the sample data, at 80x24 and 160x48.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tuihelp import SAMPLE, make_app, run_app, screen_text, settle
+
+
+async def _press(app, pilot, *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await settle(app, pilot)
+
+
+def _subtitles(app) -> list[str]:
+    """Every border subtitle in the pop-up shown (its box's, its widgets')."""
+    return [str(w.border_subtitle) for w in app.screen.query("*") if w.border_subtitle]
+
+
+def _bottom_border(app) -> str:
+    """The pop-up box's bottom border as drawn (where a subtitle would be)."""
+    box = max((w for w in app.screen.query("*") if w.border_title), key=lambda w: w.region.area)
+    x, y, width, height = box.region
+    return screen_text(app).splitlines()[y + height - 1][x:x + width]
+
+
+def _row(app) -> str:
+    return screen_text(app).splitlines()[-1].rstrip()
+
+
+async def _no_subtitle(app, pilot, screen: str, *keys: str) -> None:
+    """Press *keys*: the pop-up *screen* opens, its keys on the bottom row and none in its box's border."""
+    await _press(app, pilot, *keys)
+    await settle(app, pilot)
+    assert type(app.screen).__name__ == screen, type(app.screen).__name__
+    assert _subtitles(app) == [], (screen, _subtitles(app))
+    assert set(_bottom_border(app).strip()) <= set("╰─╯"), (screen, _bottom_border(app))  # a bare line
+    assert "esc" in _row(app) or "n Keep" in _row(app), (screen, _row(app))  # the row says the way out
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_no_pop_up_repeats_its_bottom_row_in_its_border(tui_cache, size):
+    async def scenario(app, pilot):
+        await _press(app, pilot, "3", "l")
+        await _no_subtitle(app, pilot, "LabelAsScreen")
+        await _press(app, pilot, "ctrl+u", *"G01", "enter")
+        await _no_subtitle(app, pilot, "LabelAsScreen", "down", "down", "l", "tab", "tab", "tab")  # in the list
+        await _press(app, pilot, "escape", "down", "down", "l", "ctrl+u", *"G02", "enter", "4")
+        await _no_subtitle(app, pilot, "EditGroupScreen", "e")
+        app.screen.query_one("#edit-notes").focus()  # the notes: enter starts a new line there, typing
+        await settle(app, pilot)
+        assert type(app.focused).__name__ == "TextArea" and _subtitles(app) == ["enter: new line"]
+        assert "^s Save" in _row(app) and "⏎" not in _row(app)
+        await _no_subtitle(app, pilot, "PickGroupScreen", "escape", "m")
+        await _no_subtitle(app, pilot, "RemoveMembersScreen", "escape", "d")
+        await _press(app, pilot, "escape", "2")
+        await _no_subtitle(app, pilot, "SourceNoteScreen", "n")
+        await _press(app, pilot, "tab")
+        assert type(app.focused).__name__ == "TextArea" and _subtitles(app) == ["enter: new line"]
+        await _no_subtitle(app, pilot, "ColumnPickerScreen", "escape", "c")
+        await _no_subtitle(app, pilot, "PromptScreen", "escape", "t")
+        await _no_subtitle(app, pilot, "PromptScreen", "escape", "w")
+        await _no_subtitle(app, pilot, "ViewListScreen", "escape", "v")
+        await _no_subtitle(app, pilot, "FrequencyScreen", "escape", "p", "f")
+        await _no_subtitle(app, pilot, "HelpScreen", "escape", "question_mark")
+        await _press(app, pilot, "escape")
+        app.action_native_output()
+        await _no_subtitle(app, pilot, "NativeOutputScreen")
+
+    run_app(make_app([SAMPLE], tui_cache), scenario, size=size)
