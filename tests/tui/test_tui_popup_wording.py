@@ -41,7 +41,7 @@ async def _no_subtitle(app, pilot, screen: str, *keys: str) -> None:
     assert type(app.screen).__name__ == screen, type(app.screen).__name__
     assert _subtitles(app) == [], (screen, _subtitles(app))
     assert set(_bottom_border(app).strip()) <= set("╰─╯"), (screen, _bottom_border(app))  # a bare line
-    assert "esc" in _row(app) or "n Keep" in _row(app), (screen, _row(app))  # the row says the way out
+    assert "esc " in _row(app) or "/esc " in _row(app), (screen, _row(app))  # the row says the way out
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
@@ -59,6 +59,7 @@ def test_no_pop_up_repeats_its_bottom_row_in_its_border(tui_cache, size):
         assert "^s Save" in _row(app) and "⏎" not in _row(app)
         await _no_subtitle(app, pilot, "PickGroupScreen", "escape", "m")
         await _no_subtitle(app, pilot, "RemoveMembersScreen", "escape", "d")
+        await _no_subtitle(app, pilot, "ConfirmDeleteScreen", "escape", "delete")
         await _press(app, pilot, "escape", "2")
         await _no_subtitle(app, pilot, "SourceNoteScreen", "n")
         await _press(app, pilot, "tab")
@@ -74,3 +75,25 @@ def test_no_pop_up_repeats_its_bottom_row_in_its_border(tui_cache, size):
         await _no_subtitle(app, pilot, "NativeOutputScreen")
 
     run_app(make_app([SAMPLE], tui_cache), scenario, size=size)
+
+
+def test_the_pop_ups_name_every_key_that_does_what_they_say(tui_cache):
+    """Remove members: ``⏎ Tick`` though space ticks too (the column picker says ``space Show/hide``); delete:
+    ``n Keep`` though escape keeps too; the help box's ``^p palette`` where every other key is capitalised."""
+    from textual.widgets import SelectionList
+
+    async def scenario(app, pilot):
+        await _press(app, pilot, "3", "l", "ctrl+u", *"G01", "enter", "4", "d")
+        assert _row(app) == "space/⏎ Tick tab Next esc Cancel d Remove ticked"
+        ticks = app.screen.query_one(SelectionList)
+        await _press(app, pilot, "space", "down", "enter")  # both keys tick, as the row says
+        assert len(ticks.selected) == 2
+        await _press(app, pilot, "escape", "delete")
+        assert _row(app) == "⏎ Delete tab Next y Delete n/esc Keep"
+        await _press(app, pilot, "escape")  # keeps it
+        assert type(app.screen).__name__ == "LabelsScreen" and len(app.state.labels.store.groups) == 1
+        await _press(app, pilot, "question_mark")
+        assert ("everywhere", "^p", "Palette") in app.screen.rows  # the help box's rows
+        assert [d for _g, _k, d in app.screen.rows if not d[:1].isupper()] == []
+
+    run_app(make_app([SAMPLE], tui_cache), scenario)

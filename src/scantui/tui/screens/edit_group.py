@@ -209,7 +209,8 @@ class RemoveMembersScreen(DialogScreen[list[str] | None]):
 
     HELP = ("space or enter ticks a member; d (or the Remove button) removes the ticked members from the group; "
             "escape (or q) cancels.")
-    FOOTER_KEYS = {"select": "Tick"}  # space (or enter) on a member
+    FOOTER_KEYS = {"select": "Tick"}  # space or enter on a member
+    FOOTER_SHOWN_KEYS = {"select": ("space", "enter")}  # not ⏎ alone: space ticks too (as in the column picker)
     BINDINGS = [
         Binding("escape,q", "cancel", "Cancel", id="remove_members.cancel"),
         Binding("d", "remove", "Remove ticked", id="remove_members.remove"),
@@ -251,6 +252,7 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
     """Delete *group*? ``y`` / enter on Delete deletes, ``n`` / escape keeps it."""
 
     HELP = "y (or enter on Delete) deletes the group from the labels file; u undoes it. n or escape keeps it."
+    FOOTER_SHOWN_KEYS = {"answer(False)": ("n", "escape")}  # "n/esc Keep": escape is the way out of every pop-up
     BINDINGS = [
         Binding("y", "answer(True)", "Delete", id="confirm_delete.yes"),
         Binding("n,escape,q", "answer(False)", "Keep", id="confirm_delete.no"),
@@ -264,7 +266,6 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
         g = self.group
         with Vertical(id="delete-box", classes="modal-box") as box:
             box.border_title = line_content(f"delete {g.id}")
-            box.border_subtitle = "escape: keep"  # the bottom row says n Keep only
             text = Text("Delete group ")
             text.append(safe_line(g.id), style="bold")
             if g.title:

@@ -34,7 +34,8 @@ def key_rows(screen: Screen) -> list[tuple[str, str, str]]:
         if not binding.description:
             continue
         group = "everywhere" if active.node is app and not _own_filter(screen, binding) else "this screen"
-        rows.setdefault((group, binding.action, binding.description), []).append(app.get_key_display(binding))
+        description = binding.description[:1].upper() + binding.description[1:]  # Textual's ctrl+p says "palette"
+        rows.setdefault((group, binding.action, description), []).append(app.get_key_display(binding))
     out = [(group, " ".join(dict.fromkeys(keys)), description) for (group, _action, description), keys in rows.items()]
     return sorted(out, key=lambda row: row[0] != "everywhere")  # stable: binding order kept within a group
 
