@@ -97,3 +97,41 @@ def test_the_pop_ups_name_every_key_that_does_what_they_say(tui_cache):
         assert [d for _g, _k, d in app.screen.rows if not d[:1].isupper()] == []
 
     run_app(make_app([SAMPLE], tui_cache), scenario)
+
+
+def test_question_mark_in_a_pop_up_lists_its_keys_and_types_in_a_field(tui_cache):
+    """``?`` did nothing in a pop-up (the App's ``?`` waits under a modal). Where no field has the focus it opens
+    the help box of the pop-up's keys, in the pop-up's words, and its notes; ``?`` or escape goes back to the
+    pop-up as it was. Where a field has the focus ``?`` is typed."""
+    from textual.widgets import Input, SelectionList
+
+    def rows(app) -> list[tuple[str, str, str]]:
+        assert type(app.screen).__name__ == "HelpScreen", type(app.screen).__name__
+        return app.screen.rows
+
+    async def scenario(app, pilot):
+        await _press(app, pilot, "2", "c", "space", "question_mark")  # a column hidden, then ?
+        assert ("this pop-up", "⏎", "Apply") in rows(app) and ("this pop-up", "esc", "Cancel") in rows(app)
+        assert ("in focus", "space", "Show/hide") in rows(app)  # its words, not Textual's "Toggle option"
+        assert not [r for r in rows(app) if r[0] == "everywhere"]  # the App's keys wait here
+        assert "keys: column picker" in screen_text(app)
+        await _press(app, pilot, "end")  # its notes, below the keys
+        assert "space shows or hides" in screen_text(app)
+        await _press(app, pilot, "question_mark")  # back to the picker, the column still unticked
+        assert type(app.screen).__name__ == "ColumnPickerScreen"
+        shown = [k for k in app.screen.query_one(SelectionList).selected if not k.startswith("\0")]  # not pinned
+        assert len(shown) == len(app.screen.items) - 1
+        await _press(app, pilot, "escape", "escape", "t", "question_mark")  # a field: typed
+        assert type(app.screen).__name__ == "PromptScreen" and app.screen.query_one(Input).value.endswith("?")
+        await _press(app, pilot, "escape", "3", "l", "ctrl+u", *"G01", "enter", "4", "d", "question_mark")
+        assert ("this pop-up", "d", "Remove ticked") in rows(app) and ("in focus", "⏎ space", "Tick") in rows(app)
+        await _press(app, pilot, "escape")
+        assert type(app.screen).__name__ == "RemoveMembersScreen"
+        await _press(app, pilot, "escape", "delete", "question_mark")
+        assert ("this pop-up", "n esc q", "Keep") in rows(app) and "n or escape keeps it" in screen_text(app)
+        await _press(app, pilot, "escape")
+        assert type(app.screen).__name__ == "ConfirmDeleteScreen"
+        await _press(app, pilot, "escape", "e", "question_mark")  # the edit form: the title field has the focus
+        assert type(app.screen).__name__ == "EditGroupScreen" and app.focused.value.endswith("?")
+
+    run_app(make_app([SAMPLE], tui_cache), scenario)
