@@ -5,7 +5,7 @@ underneath said ``q Quit ? Keys`` while q and ? close the help (the App's ``quit
 ctrl+q, the same action, must still quit over forms).
 
 Over a pop-up (``?`` where no field has the focus: the column picker, remove members, a confirmation) it lists
-the pop-up's keys in the pop-up's words (``space ⏎  Tick``, not Textual's ``Select``) and its notes; escape or
+the pop-up's keys in the pop-up's words (``⏎ space  Tick``, not Textual's ``Select``) and its notes; escape or
 ``?`` goes back to the pop-up."""
 
 from __future__ import annotations
