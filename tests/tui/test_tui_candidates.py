@@ -176,13 +176,13 @@ def test_label_accept_reject_unsure_undo_merge_and_reopen(tui_cache, tmp_path):
         app.screen.query_one("#label-id", Input).value = "G01"
         await press(app, pilot, "enter")  # an id in use: said in the modal, which stays
         assert isinstance(app.screen, LabelAsScreen) and "G01 exists" in screen_text(app)
-        assert "enter: create the group" in screen_text(app)  # the id field has focus
+        assert "⏎ Create group" in screen_text(app).splitlines()[-1]  # the id field has focus
         for _ in range(4):
             if isinstance(app.focused, OptionList):
                 break
             await press(app, pilot, "tab")
         assert isinstance(app.focused, OptionList)
-        assert "enter: add to this group" in screen_text(app) and "enter: create" not in screen_text(app)
+        assert "⏎ Add to group" in screen_text(app).splitlines()[-1] and "Create" not in screen_text(app).splitlines()[-1]
         await press(app, pilot, "enter")
         g01 = on_disk(path)["G01"]
         assert {"89.38.97.20", "89.38.97.23"} <= set(g01.members) and 8000 in g01.ports and len(g01.scans) == 7

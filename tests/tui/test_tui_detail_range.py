@@ -337,8 +337,8 @@ def test_a_groups_pool_sums_the_scans_the_time_range_shows(tui_cache, monkeypatc
         assert_group_facts(screen, group, list(group.scans[1:2]), (D(2024, 2, 7), D(2024, 2, 7)))
         monkeypatch.setattr(detail_mod, "group_pool", real)
 
-        await set_range(app, pilot, "2024-02-29")  # none in it: all shown, the group's own summary, no scope
-        assert check(list(group.scans), "").n_sources == group.n_members == 240
+        await set_range(app, pilot, "2024-02-29")  # none in it: all shown, the group's own summary, said so
+        assert check(list(group.scans), "no scan in 2024-02-29: all 3 shown").n_sources == group.n_members == 240
         await press(app, pilot, "T")  # no range: as opened without one
         assert check(list(group.scans), "").n_sources == 240
         assert "pool · 240 sources · 2 /24s · 1 AS" in screen_text(app)

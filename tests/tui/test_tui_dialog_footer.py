@@ -95,11 +95,11 @@ def test_the_labels_screen_dialogs_say_their_keys(tui_cache):
         await _press(app, pilot, "m")
         _says(app, "PickGroupScreen", ["⏎ Pick", "esc Cancel"])
         await _press(app, pilot, "escape", "d")
-        _says(app, "RemoveMembersScreen", ["⏎ Tick", "tab Next", "esc Cancel", "d Remove ticked"])
+        _says(app, "RemoveMembersScreen", ["space/⏎ Tick", "tab Next", "esc Cancel", "d Remove ticked"])
         await _press(app, pilot, "tab")  # the Remove button
         _says(app, "RemoveMembersScreen", ["⏎ Remove", "tab Next", "esc Cancel", "d Remove ticked"])
         await _press(app, pilot, "escape", "delete")
-        _says(app, "ConfirmDeleteScreen", ["⏎ Delete", "tab Next", "y Delete", "n Keep"])
+        _says(app, "ConfirmDeleteScreen", ["⏎ Delete", "tab Next", "y Delete", "n/esc Keep"])
         await _press(app, pilot, "escape")
         assert type(app.screen).__name__ == "LabelsScreen"
 

@@ -80,20 +80,20 @@ def test_left_out_takes_app_keys_from_the_end_but_never_help():
 
 def test_a_prompt_says_tab_only_with_fields_to_tab_to(tiny_parquet, tui_cache):
     """The time range prompt has one field: 'tab: next' there was a key that did nothing; the search options
-    have three."""
+    have three. (The keys are the bottom row's; the box no longer repeats them.)"""
     from scantui.tui.screens.prompt import PromptScreen
 
     async def scenario(app, pilot):
         await pilot.press("t")
         await settle(app, pilot)
         assert isinstance(app.screen, PromptScreen)
-        assert app.screen.query_one("#prompt-box").border_subtitle == "enter: apply · escape: cancel"
+        assert _footer(app)[1] == ["⏎ Apply", "esc Cancel"] and not app.screen.query_one("#prompt-box").border_subtitle
         await pilot.press("escape", "3")
         await settle(app, pilot)
         await pilot.press("o")
         await settle(app, pilot)
         assert isinstance(app.screen, PromptScreen) and len(app.screen.fields) == 3
-        assert app.screen.query_one("#prompt-box").border_subtitle == "enter: apply · tab: next · escape: cancel"
+        assert _footer(app)[1] == ["⏎ Apply", "tab Next", "esc Cancel"]
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
 

@@ -63,7 +63,6 @@ class ViewListScreen(DialogScreen["SavedView | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(id="views-box") as box:
             box.border_title = "saved views"
-            box.border_subtitle = "enter: open · escape: cancel"
             if not self.views:
                 yield Static("no saved views yet (w saves the current one)", markup=False)
             yield OptionList(*[Option(line_content(_describe(v)), id=str(i)) for i, v in enumerate(self.views)],

@@ -32,6 +32,8 @@ class ColumnPickerScreen(DialogScreen[tuple[list[str], list[str]] | None]):
     ColumnPickerScreen SelectionList { height: auto; max-height: 16; border: none; padding: 0; }
     ColumnPickerScreen #picker-help { color: $text-muted; }
     """
+    HELP = ("space shows or hides the column under the cursor; shift+↑ shift+↓ (or K J) move it; enter applies, "
+            "escape cancels. The pinned key columns always show.")
     FOOTER_KEYS = {"select": "Show/hide"}  # space on a column
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),
@@ -61,7 +63,6 @@ class ColumnPickerScreen(DialogScreen[tuple[list[str], list[str]] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box") as box:
             box.border_title = "columns"
-            box.border_subtitle = "space toggle · shift+↑↓ move · enter apply · esc cancel"
             yield SelectionList[str](*self._selections(), id="picker-list")
             yield Static("Pinned key columns always show. The choice is remembered for this table.",
                          id="picker-help", markup=False)

@@ -81,6 +81,13 @@ TABS_HEIGHT = 3  # the one line of scans (and its border) of a group on a short 
 COMPACT_BELOW = 40  # screen rows under which a group's scans are one line, not cards
 
 
+def name_days(screen: DetailScreen, days: TimeRange | None) -> None:
+    """The per-day and per-port figures of *screen* cover *days* (the App's time range; None: every day): their
+    titles say so."""
+    for panel in screen.query(FigurePanel):
+        panel.name_days(range_text(days))
+
+
 class ScannerDetailScreen(DetailScreen):
     """One scanner: facts, activity per port over time, packets per day, scans per port, tools."""
 
@@ -136,11 +143,13 @@ class ScannerDetailScreen(DetailScreen):
         return facts_table(note + scanner_facts(self.row) + source_note_facts(source))
 
     def _titles(self) -> None:
-        """The facts' and the timing plot's titles say the days shown (nothing added without a time range)."""
+        """The facts', the timing plot's and the figures' titles say the days shown (nothing added without a time
+        range)."""
         days = f" · days {range_text(self.days)}" if self.days is not None else ""
         recount = " · recounting…" if self._recounting else ""
         self.query_one("#detail-facts", Static).border_title = f"scanner {ip_text(self.src)}{days}{recount}"
         self.timing.border_title = f"activity per port{days}"
+        name_days(self, self.days)
 
     def _labels_changed(self, _value: object = None) -> None:
         self.query_one("#detail-facts", Static).update(self._facts())
@@ -463,11 +472,14 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         return group_facts(self.record, self.scans, self.days)
 
     def _pool_scope(self) -> str:
-        """Which scans the pool summary sums when not all of them: ``scans 2 of 3 in 2024-02-04..2024-02-10``."""
-        n = self.record.n_scans
-        if self.days is None or len(self.scans) == n:
+        """Which scans the pool summary sums under a time range, in its title: ``scans 2 of 3 in
+        2024-02-04..2024-02-10`` (all of them: ``scans 3 of 3 in …``), where none is in it the scans' note (``no scan
+        in 2024-02-29: all 3 shown``); "" without a range."""
+        if self.days is None:
             return ""
-        return f"scans {len(self.scans)} of {n} in {range_text(self.days)}"
+        if self.none_in_range:
+            return self.scans_note
+        return f"scans {len(self.scans)} of {self.record.n_scans} in {range_text(self.days)}"
 
     def _start_pool(self) -> None:
         """Sum up the pool of the scans shown (the time range's; a summary already made for them comes back at
@@ -511,6 +523,7 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         self.watch_review()
         self.watch(self.app, "time_range", self._time_range_changed, init=False)
         self.set_class(self.compact, "-compact-scans")
+        name_days(self, self.days)
         self.call_after_refresh(self._show_tabs)
         self._show_tabs()
         self._mount_cards(self.query_one("#detail-scans", HorizontalScroll))
@@ -557,6 +570,7 @@ class GroupDetailScreen(PoolMixin, ReviewMixin, DetailScreen):
         self._cards_generation += 1
         generation = self._cards_generation
         self.query_one("#detail-facts", Static).border_title = self._facts_title()
+        name_days(self, days)
         self.show_facts()
         self._show_tabs()
         if self.app.state.dataset is not None and self.app.state.rollup is not None:

@@ -34,6 +34,10 @@ FOCUS_NEXT = "app.focus_next"
 class DialogScreen(ModalScreen[ResultType]):
     """A modal with its keys in its own footer; see the module doc."""
 
+    #: ``?`` (the App's waits under a modal): the help box of the pop-up's keys. Not where a field has the focus:
+    #: an ``Input`` consumes it (typed), so it is not in the bindings there. Not on the bottom row (it would
+    #: come and go with the focus).
+    BINDINGS = [Binding("question_mark", "app.help", "Keys", show=False, id="dialog.help")]
     #: The pop-up's words for keys its widgets handle (action -> description); "" leaves a shown one out.
     FOOTER_KEYS: ClassVar[dict[str, str]] = {}
     #: Textual's tab and shift+tab, as priority keys: the keys typed after tab go to the next field (focus)

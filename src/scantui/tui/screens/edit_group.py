@@ -38,11 +38,10 @@ _SPLIT = re.compile(r"[\s,]+")
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
-def save_hint(box: Any, focused: Any, *, tab: bool) -> None:
-    """The form's keys in *box*'s subtitle for the field *focused*: enter saves from a one-line field; in a
-    multi-line one (a ``TextArea``) enter starts a new line and ctrl+s saves."""
-    keys = ["ctrl+s: save", "enter: new line"] if isinstance(focused, TextArea) else ["enter: save"]
-    box.border_subtitle = " · ".join(keys + (["tab: next"] if tab else []) + ["escape: cancel"])
+def save_hint(box: Any, focused: Any) -> None:
+    """What the bottom row does not say, in *box*'s subtitle: in a multi-line field (a ``TextArea``) enter starts
+    a new line (a typing key, never listed there; the row says ^s Save). Elsewhere nothing: the row's keys."""
+    box.border_subtitle = "enter: new line" if isinstance(focused, TextArea) else ""
 
 
 def split_list(text: str) -> list[str]:
@@ -120,7 +119,7 @@ class EditGroupScreen(DialogScreen[dict[str, Any] | None]):
         g, shown = self.group, form_texts(self.group)
         with Vertical(id="edit-box", classes="modal-box") as box:
             box.border_title = line_content(f"edit {g.id}")
-            save_hint(box, None, tab=True)
+            save_hint(box, None)
             escaped = [name for name, raw in (("title", g.title or ""), ("tags", " ".join(g.tags)), ("notes", g.notes or ""))
                        if shown[name] != raw]
             if escaped:
@@ -153,7 +152,7 @@ class EditGroupScreen(DialogScreen[dict[str, Any] | None]):
         self.query_one("#edit-title", Input).focus()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        save_hint(self.query_one("#edit-box"), event.widget, tab=True)
+        save_hint(self.query_one("#edit-box"), event.widget)
 
     def _text(self, selector: str) -> str:
         return self.query_one(selector, Input).value
@@ -192,7 +191,6 @@ class PickGroupScreen(DialogScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="pick-box", classes="modal-box") as box:
             box.border_title = line_content(self.heading)
-            box.border_subtitle = "enter: pick · escape: cancel"
             yield OptionList(*(group_option(g, 0.0) for g in self.groups), id="pick-groups")
 
     def on_mount(self) -> None:
@@ -211,7 +209,8 @@ class RemoveMembersScreen(DialogScreen[list[str] | None]):
 
     HELP = ("space or enter ticks a member; d (or the Remove button) removes the ticked members from the group; "
             "escape (or q) cancels.")
-    FOOTER_KEYS = {"select": "Tick"}  # space (or enter) on a member
+    FOOTER_KEYS = {"select": "Tick"}  # space or enter on a member
+    FOOTER_SHOWN_KEYS = {"select": ("space", "enter")}  # not ⏎ alone: space ticks too (as in the column picker)
     BINDINGS = [
         Binding("escape,q", "cancel", "Cancel", id="remove_members.cancel"),
         Binding("d", "remove", "Remove ticked", id="remove_members.remove"),
@@ -224,7 +223,6 @@ class RemoveMembersScreen(DialogScreen[list[str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="remove-box", classes="modal-box") as box:
             box.border_title = line_content(f"remove members of {self.group.id}")
-            box.border_subtitle = "space: tick · d: remove ticked · escape: cancel"
             yield SelectionList[str](*((Text(safe_line(m)), m) for m in self.group.members), id="remove-members", compact=True)
             yield Static("", id="remove-error", markup=False)
             with Horizontal(classes="modal-buttons"):
@@ -254,6 +252,7 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
     """Delete *group*? ``y`` / enter on Delete deletes, ``n`` / escape keeps it."""
 
     HELP = "y (or enter on Delete) deletes the group from the labels file; u undoes it. n or escape keeps it."
+    FOOTER_SHOWN_KEYS = {"answer(False)": ("n", "escape")}  # "n/esc Keep": escape is the way out of every pop-up
     BINDINGS = [
         Binding("y", "answer(True)", "Delete", id="confirm_delete.yes"),
         Binding("n,escape,q", "answer(False)", "Keep", id="confirm_delete.no"),
@@ -267,7 +266,6 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
         g = self.group
         with Vertical(id="delete-box", classes="modal-box") as box:
             box.border_title = line_content(f"delete {g.id}")
-            box.border_subtitle = "y: delete · n, escape: keep"  # the box's keys, as every form says its own
             text = Text("Delete group ")
             text.append(safe_line(g.id), style="bold")
             if g.title:

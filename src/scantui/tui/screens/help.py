@@ -2,9 +2,15 @@
 
 The modal has its own footer, as every pop-up (:class:`~scantui.tui.screens.dialog.DialogScreen`): the one
 underneath said ``q Quit ? Keys`` while q and ? close the help (the App's ``quit`` cannot be hidden there:
-ctrl+q, the same action, must still quit over forms)."""
+ctrl+q, the same action, must still quit over forms).
+
+Over a pop-up (``?`` where no field has the focus: the column picker, remove members, a confirmation) it lists
+the pop-up's keys in the pop-up's words (``⏎ space  Tick``, not Textual's ``Select``) and its notes; escape or
+``?`` goes back to the pop-up."""
 
 from __future__ import annotations
+
+import re
 
 from rich.table import Table
 from rich.text import Text
@@ -25,18 +31,30 @@ def _own_filter(screen: Screen, binding: Binding) -> bool:
 def key_rows(screen: Screen) -> list[tuple[str, str, str]]:
     """(group, keys, what they do) for every described binding active on *screen*, one row per action.
 
-    Groups: ``everywhere`` (the App's keys) first, then ``this screen`` (the screen's and its widgets').
+    Groups: ``everywhere`` (the App's keys) first, then ``this screen`` (the screen's and its widgets'). A pop-up
+    (its ``active_bindings`` stop at it: no App keys) lists ``this pop-up`` (its own keys) first, then ``in focus``
+    (the focused widget's), each described in its own words where it has some (its ``key_description``, as its
+    bottom row does).
     """
     app = screen.app
+    describe = getattr(screen, "key_description", None)  # a pop-up's (DialogScreen)
+    groups = ("everywhere", "this pop-up", "in focus") if describe else ("everywhere", "this screen", "this screen")
     rows: dict[tuple[str, str, str], list[str]] = {}
     for active in screen.active_bindings.values():
         binding = active.binding
-        if not binding.description:
+        description = (describe(active.node, binding) if describe else None) or binding.description
+        if not description:
             continue
-        group = "everywhere" if active.node is app and not _own_filter(screen, binding) else "this screen"
-        rows.setdefault((group, binding.action, binding.description), []).append(app.get_key_display(binding))
+        own = 0 if active.node is app and not _own_filter(screen, binding) else 1 if active.node is screen else 2
+        description = description[:1].upper() + description[1:]  # Textual's ctrl+p says "palette"
+        rows.setdefault((groups[own], binding.action, description), []).append(app.get_key_display(binding))
     out = [(group, " ".join(dict.fromkeys(keys)), description) for (group, _action, description), keys in rows.items()]
-    return sorted(out, key=lambda row: row[0] != "everywhere")  # stable: binding order kept within a group
+    return sorted(out, key=lambda row: groups.index(row[0]))  # stable: binding order kept within a group
+
+
+def screen_name(screen: Screen) -> str:
+    """``ColumnPickerScreen`` -> ``column picker``."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", type(screen).__name__.removesuffix("Screen")).lower()
 
 
 def help_table(rows: list[tuple[str, str, str]]) -> Table:
@@ -56,6 +74,7 @@ class HelpScreen(DialogScreen[None]):
     """The keys of the screen it was opened over; escape, q or ? close it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    FOOTER_SHOWN_KEYS = {"dismiss": ("escape",)}  # "esc Close" (? comes first: a pop-up's ? opens this box)
 
     def __init__(self, screen: Screen) -> None:
         super().__init__()
@@ -64,8 +83,7 @@ class HelpScreen(DialogScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
-            box.border_title = f"keys: {type(self.for_screen).__name__.removesuffix('Screen').lower()}"
-            box.border_subtitle = "escape to close"
+            box.border_title = f"keys: {screen_name(self.for_screen)}"
             yield Static(help_table(self.rows), id="help-keys")
             notes = getattr(self.for_screen, "HELP", "")
             if notes:

@@ -19,7 +19,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.events import DescendantFocus
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -28,9 +27,6 @@ from scantui.tui.safe import line_content
 from scantui.tui.screens.dialog import DialogScreen
 
 TITLE_SHOWN = 40  # characters of a group's title in the list
-#: The box's keys, as true for the focused widget: the fields (and the button) create a new group, the list adds.
-SUBTITLE_FIELDS = "enter: create the group · tab: next · escape: cancel"
-SUBTITLE_LIST = "enter: add to this group · tab: next · escape: cancel"
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,6 @@ class LabelAsScreen(DialogScreen[LabelChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="label-box") as box:
             box.border_title = line_content(self.heading)
-            box.border_subtitle = SUBTITLE_FIELDS
             yield Static("New group (collaborative)", classes="label-heading")
             with Horizontal(classes="label-field"):
                 yield Label("id", classes="label-name")
@@ -108,10 +103,6 @@ class LabelAsScreen(DialogScreen[LabelChoice | None]):
             self.query_one(OptionList).focus()
         else:
             self.query_one("#label-id", Input).focus()
-
-    def on_descendant_focus(self, event: DescendantFocus) -> None:
-        in_list = isinstance(event.widget, OptionList)
-        self.query_one("#label-box").border_subtitle = SUBTITLE_LIST if in_list else SUBTITLE_FIELDS
 
     # ------------------------------------------------------------ choices
 

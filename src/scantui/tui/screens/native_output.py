@@ -26,7 +26,6 @@ class NativeOutputScreen(DialogScreen[None]):
         with VerticalScroll(id="native-output-box") as box:
             shown = len(self.lines)
             box.border_title = "native error output" + (f" (last {shown} of {self.total} lines)" if shown < self.total else "")
-            box.border_subtitle = "escape to close"
             text = "\n".join(self.lines) if self.lines else "nothing was written to stderr below Python this session"
             yield Static(Text(safe_text(text)), id="native-output-text")  # Text: never read as markup
 

@@ -54,7 +54,6 @@ class FrequencyScreen(DialogScreen[Any]):
         with Vertical(id="freq-box") as box:
             n = self.counts.height
             box.border_title = line_content(f"{self.header}: {n:,} value{'' if n == 1 else 's'}")
-            box.border_subtitle = "enter: add to the filter · escape: close"
             yield VirtualTable(FREQUENCY_COLUMNS, self.counts, sort_key="count", descending=True, id="freq-table",
                                empty_text="no values")
             counted = int(self.counts["count"].sum()) if self.counts.height else 0

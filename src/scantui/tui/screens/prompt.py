@@ -52,7 +52,6 @@ class PromptScreen(DialogScreen[Any]):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-box") as box:
             box.border_title = line_content(self.prompt_title)
-            box.border_subtitle = "enter: apply" + (" · tab: next" if len(self.fields) > 1 else "") + " · escape: cancel"
             for key, label, value, placeholder in self.fields:
                 with Horizontal(classes="prompt-field"):
                     yield Label(label, classes="prompt-name", markup=False)

@@ -88,7 +88,7 @@ class SourceNoteScreen(DialogScreen[dict[str, Any] | None]):
         what = self.ips[0] if not self.several else f"{len(self.ips)} sources"
         with Vertical(id="note-box") as box:
             box.border_title = line_content(f"note on {what}")
-            save_hint(box, None, tab=False)
+            save_hint(box, None)
             if self.several:
                 yield Static("tags typed are added to each source; a note typed replaces each one's (empty: kept)",
                              id="note-several", markup=False)
@@ -106,7 +106,7 @@ class SourceNoteScreen(DialogScreen[dict[str, Any] | None]):
         self.query_one("#note-tags", Input).focus()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        save_hint(self.query_one("#note-box"), event.widget, tab=False)
+        save_hint(self.query_one("#note-box"), event.widget)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#note-save")

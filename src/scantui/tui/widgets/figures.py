@@ -10,13 +10,19 @@ the detail screen scrolls to them from the keyboard.
 Every text that comes from the data (AS names, hostnames, label ids) goes
 through :func:`scantui.safetext.safe_text` and into ``rich.text.Text``, never
 markup.
+
+Under the App's time range a figure's title names the days it covers (:meth:`FigurePanel.name_days`), whole
+where the panel is wide enough, else without the years (``02-04..02-10``; the header names the range whole):
+:func:`fit_title` picks the fullest form that fits, so a title is never cut mid-word.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -30,6 +36,21 @@ if TYPE_CHECKING:
 
 BAR_CELLS = 16  # width of a tool share bar
 CARD_ROWS = 3  # member rows drawn in a scan card
+#: Cells of a bordered panel's top edge that are not its title: the corners, a rule cell and a space each side.
+TITLE_MARGIN = 6
+
+_ISO_DAY = re.compile(r"\b[0-9]{4}-([0-9]{2}-[0-9]{2})\b")
+
+
+def without_years(text: str) -> str:
+    """``scans 2 of 3 in 2024-02-04..2024-02-10`` -> ``scans 2 of 3 in 02-04..02-10``."""
+    return _ISO_DAY.sub(r"\1", text)
+
+
+def fit_title(forms: Sequence[str], width: int) -> str:
+    """The first of *forms* (the fullest first) that fits the top border of a panel *width* cells wide; the last
+    one where none does (Textual cuts it then: only on a screen far narrower than 80 columns)."""
+    return next((form for form in forms if cell_len(form) <= width - TITLE_MARGIN), forms[-1])
 
 
 class FigurePanel(Container, can_focus=True):
@@ -42,9 +63,25 @@ class FigurePanel(Container, can_focus=True):
 
     def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes=classes)
-        self.border_title = title
+        self.border_title = self.figure_title = title
+        self.days = ""  # the time range the figure covers, named in its title ("" every day: the title alone)
         self._plot: Any = None
         self.drawn = False
+
+    def name_days(self, days: str) -> None:
+        """The figure covers *days* (``2024-02-04..2024-02-10``; "": every day): its title says so."""
+        self.days = days
+        self.border_title = self.figure_title
+        self._fit_title()
+
+    def _fit_title(self) -> None:
+        if self.days:
+            title = self.figure_title
+            self.border_title = fit_title([f"{title} · {self.days}", f"{title} · {without_years(self.days)}"],
+                                          self.size.width or self.app.size.width)
+
+    def on_resize(self) -> None:
+        self._fit_title()
 
     def compose(self) -> ComposeResult:
         yield Static("reading…", classes="figure--text", markup=False)

@@ -13,11 +13,12 @@ pop-up's keys, never those of the screen beneath. A modal's ``active_bindings`` 
 keys, ``1``-``4`` and ``q``, do nothing there), so what it lists is what works; besides the keys shown in any
 footer it names the keys the focused widget handles without showing them (enter in a field or a list, tab to
 the next field), in the words the pop-up gives them. Typing keys (those an input consumes) are never listed.
+An entry names an action's first key, or the keys the pop-up's ``FOOTER_SHOWN_KEYS`` names for it (``space/⏎``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,10 +111,13 @@ class DialogKey:
     way_out: bool = False  # the action escape runs (cancel, close): never left out
 
 
-def dialog_keys(screen: Any, describe: Describe) -> list[DialogKey]:
+def dialog_keys(screen: Any, describe: Describe, shown: Mapping[str, Sequence[str]] | None = None) -> list[DialogKey]:
     """The keys of the pop-up *screen* in footer order (the focused widget's, then its containers', then the
     pop-up's), one per action (its first key), each described by *describe*; bindings it does not describe are
-    left out. Only the pop-up's ``active_bindings``: a modal's stop at the modal, the screen beneath is not in them."""
+    left out. Only the pop-up's ``active_bindings``: a modal's stop at the modal, the screen beneath is not in them.
+
+    *shown* names, for an action, the keys its entry shows together (``space/⏎ Tick``: enter ticks a member as
+    space does), those of them bound to it, in that order."""
     active_bindings = screen.active_bindings
     escape = active_bindings.get(ESCAPE)
     out: dict[str, DialogKey] = {}
@@ -123,7 +127,11 @@ def dialog_keys(screen: Any, describe: Describe) -> list[DialogKey]:
             continue
         description = describe(active.node, binding)
         if description:
-            out[binding.action] = DialogKey(binding.key, screen.app.get_key_display(binding), description, binding.action,
+            display = screen.app.get_key_display(binding)
+            if shown and binding.action in shown:
+                bound = {a.binding.key: a.binding for a in active_bindings.values() if a.binding.action == binding.action}
+                display = "/".join(screen.app.get_key_display(bound[k]) for k in shown[binding.action] if k in bound) or display
+            out[binding.action] = DialogKey(binding.key, display, description, binding.action,
                                             active.enabled, escape is not None and escape.binding.action == binding.action)
     return list(out.values())
 
@@ -136,7 +144,7 @@ class DialogFooter(KeysFooter):
         if not self._bindings_ready:
             return
         describe: Describe = getattr(self.screen, "key_description", None) or _shown
-        keys = dialog_keys(self.screen, describe)
+        keys = dialog_keys(self.screen, describe, getattr(self.screen, "FOOTER_SHOWN_KEYS", None))
         widths = [(cell_len(k.display) + 1 + cell_len(k.description) + 1, not k.way_out, k.action) for k in keys]
         out = left_out(widths, self._row_width())
         self._fit = (sum(w for w, _go, _action in widths) - 1, bool(out))

@@ -20,6 +20,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from scantui.plots.ticks import format_us, time_format
+from scantui.tui.widgets.figures import fit_title, without_years
 
 if TYPE_CHECKING:
     from scantui.analysis.pool_summary import KeyCount, PoolSummary
@@ -50,12 +51,22 @@ def _as_rows(summary: PoolSummary, keep: int) -> list[tuple[str, int, str | None
     return rows + ([("no AS", summary.no_asn, None, 1)] if summary.no_asn else [])
 
 
-def pool_title(summary: PoolSummary, scope: str = "") -> str:
-    """``pool · 230 sources · 2 /24s · 1 AS``; with a *scope* (which scans it sums, when not all of them):
-    ``pool · scans 2 of 3 in 2024-02-04..2024-02-10 · 231 sources · ...``."""
+def pool_title(summary: PoolSummary, scope: str = "", width: int = 0) -> str:
+    """``pool · 230 sources · 2 /24s · 1 AS``; with a *scope* (which scans it sums under a time range):
+    ``pool · scans 2 of 3 in 2024-02-04..2024-02-10 · 231 sources · ...``, shorter where a panel *width* cells
+    wide would cut it (:func:`reading_title`)."""
     ases = f"{summary.n_asns:,} AS" + ("es" if summary.n_asns != 1 else "")
-    return (f"pool{f' · {scope}' if scope else ''} · {summary.n_sources:,} sources · "
-            f"{summary.n_prefixes:,} /24{'s' if summary.n_prefixes != 1 else ''} · {ases}")
+    counts = f"{summary.n_prefixes:,} /24{'s' if summary.n_prefixes != 1 else ''} · {ases}"
+    return reading_title(summary.n_sources, scope, width, counts)
+
+
+def reading_title(n_sources: int, scope: str = "", width: int = 0, counts: str = "") -> str:
+    """``pool · scans 2 of 3 in 2024-02-04..2024-02-10 · 231 sources`` (then *counts*, when known): the fullest
+    form that fits a panel *width* cells wide (0: any width), the years of the scope's days left out first
+    (the header names them), then the counts (the panel's tables say them), never the scope."""
+    forms = [f"pool{f' · {s}' if s else ''} · {n_sources:,} sources{f' · {c}' if c else ''}"
+             for s, c in ((scope, counts), (without_years(scope), counts), (without_years(scope), ""))]
+    return fit_title(forms, width) if width else forms[0]
 
 
 def pool_subtitle(summary: PoolSummary, merged: int) -> str:
@@ -113,7 +124,8 @@ class PoolPanel(Static):
         super().__init__(Text(f"summing up {n_sources:,} sources…", style="dim"), id=id, classes=classes, markup=False)
         self.border_title = f"pool · {n_sources:,} sources"
         self.summary: PoolSummary | None = None
-        self.scope = ""  # which scans the summary sums when not all of them ("" for all), in its title
+        self.scope = ""  # which scans the summary sums under a time range ("" without one), in its title
+        self._summing = n_sources  # the sources being summed up (no summary yet)
 
     def show(self, summary: PoolSummary, *, scope: str = "") -> None:
         self.summary, self.scope = summary, scope
@@ -121,9 +133,9 @@ class PoolPanel(Static):
 
     def reading(self, n_sources: int, *, scope: str = "") -> None:
         """Summing up again (other scans): nothing of the old summary stays."""
-        self.summary, self.scope = None, scope
+        self.summary, self.scope, self._summing = None, scope, n_sources
         self.update(Text(f"summing up {n_sources:,} sources…", style="dim"))
-        self.border_title = f"pool{f' · {scope}' if scope else ''} · {n_sources:,} sources"
+        self.border_title = reading_title(n_sources, scope, self._width())
         self.border_subtitle = ""
 
     def show_text(self, text: str) -> None:
@@ -131,11 +143,16 @@ class PoolPanel(Static):
 
         self.update(Text(safe_text(text), style="dim"))
 
+    def _width(self) -> int:
+        return self.size.width or self.app.size.width - 2
+
     def on_mount(self) -> None:
         self.styles.height = pool_height(self.app.size.width)
 
     def on_resize(self) -> None:
         self.styles.height = pool_height(self.app.size.width)
+        if self.summary is None:
+            self.border_title = reading_title(self._summing, self.scope, self._width())
         self._draw()
 
     def _draw(self) -> None:
@@ -146,5 +163,5 @@ class PoolPanel(Static):
         width = self.content_region.width or max(20, screen_width - 6)
         content, merged = pool_renderable(summary, width, wide=screen_width >= WIDE_FROM)
         self.update(content)
-        self.border_title = pool_title(summary, self.scope)
+        self.border_title = pool_title(summary, self.scope, self._width())
         self.border_subtitle = pool_subtitle(summary, merged)
