@@ -34,18 +34,22 @@ FOCUS_NEXT = "app.focus_next"
 class DialogScreen(ModalScreen[ResultType]):
     """A modal with its keys in its own footer; see the module doc."""
 
-    #: ``?`` (the App's waits under a modal): the help box of the pop-up's keys. Not where a field has the focus:
-    #: an ``Input`` consumes it (typed), so it is not in the bindings there. Not on the bottom row (it would
-    #: come and go with the focus).
-    BINDINGS = [Binding("question_mark", "app.help", "Keys", show=False, id="dialog.help")]
     #: The pop-up's words for keys its widgets handle (action -> description); "" leaves a shown one out.
     FOOTER_KEYS: ClassVar[dict[str, str]] = {}
-    #: Textual's tab and shift+tab, as priority keys: the keys typed after tab go to the next field (focus)
-    BINDINGS = [Binding("tab", FOCUS_NEXT, "Next", show=False, priority=True),
+    #: ``?`` (the App's is off over a pop-up): the help box of the pop-up's keys, by the pop-up's own action (an
+    #: ``app.help`` binding would be checked by the App's guard and stay off). Not where a field has the focus: an
+    #: ``Input`` consumes it (typed), so it is not in the bindings there. Not on the bottom row (it would come and
+    #: go with the focus). Textual's tab and shift+tab, as priority keys: the keys typed after tab go to the next
+    #: field (focus)
+    BINDINGS = [Binding("question_mark", "help", "Keys", show=False, id="dialog.help"),
+                Binding("tab", FOCUS_NEXT, "Next", show=False, priority=True),
                 Binding("shift+tab", "app.focus_previous", "Previous", show=False, priority=True)]
 
     def on_mount(self) -> None:
         self.mount(DialogFooter())
+
+    def action_help(self) -> None:
+        self.app.action_help()  # type: ignore[attr-defined]
 
     def key_description(self, node: DOMNode, binding: Binding) -> str | None:
         """What *binding* (bound on *node*) does in this pop-up, as its footer says; None: not listed."""
