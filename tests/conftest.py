@@ -52,13 +52,47 @@ def canonical_parquet(tmp_path, canonical_df):
     return path
 
 
+# the fixtures whose tests read the sample's rollup from the session's cache folder
+SAMPLE_ROLLUP_FIXTURES = frozenset({"sample_cache", "shared_rollup_cache", "sample_collab_runs", "tui_cache"})
+
+
 @pytest.fixture(scope="session")
-def session_cache_dir(tmp_path_factory) -> Path:
+def session_cache_dir(tmp_path_factory, request) -> Path:
     """The session's one rollup cache folder (``shared_rollup_cache``, ``sample_collab_runs``, the TUI tests'
-    ``tui_cache``): each data set read there is rolled up once per session, the sample's included."""
+    ``tui_cache``): each data set read there is rolled up once per session. Where a collected test reads the
+    sample's rollup, the folder starts with it, built once for the whole run (:func:`_with_sample_rollup`)."""
     folder = tmp_path_factory.getbasetemp() / "scantui-cache"
     folder.mkdir(exist_ok=True)
+    if any(SAMPLE_ROLLUP_FIXTURES.intersection(getattr(item, "fixturenames", ())) for item in request.session.items):
+        _with_sample_rollup(folder, tmp_path_factory)
     return folder
+
+
+def _with_sample_rollup(folder: Path, tmp_path_factory) -> None:
+    """Put the sample's rollup (~9 CPU s to build) in *folder*. Under xdist the first worker to get here builds it
+    in a folder beside the workers' own (under a lock) and every worker copies it into its folder, instead of
+    each worker building it: the copy is the worker's, for tests that rewrite or delete it."""
+    import fcntl
+    import shutil
+
+    from scantui.workspace.core import Workspace
+
+    def build(into: Path) -> None:
+        with pytest.MonkeyPatch.context() as mp:  # no user config (its port lists would be kept in the rollup)
+            mp.setenv("SCANTUI_CONFIG", str(into / "no-config.yaml"))
+            Workspace.open([SAMPLE_DIR / "telescope.parquet"], cache_dir=into).rollup()
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        build(folder)
+        return
+    shared = tmp_path_factory.getbasetemp().parent / "sample-rollup"  # the run's folder, above each worker's
+    shared.mkdir(exist_ok=True)
+    with open(shared.parent / "sample-rollup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "built").exists():
+            build(shared)
+            (shared / "built").touch()
+    shutil.copytree(shared, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("built"))
 
 
 @pytest.fixture(scope="session")
