@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -27,6 +28,29 @@ def pytest_xdist_auto_num_workers(config) -> int:
     # one more than the cores: the TUI tests wait on their apps' workers and timers, others on child processes;
     # with one worker per core a quarter of 2 cores sat idle (2 workers: 728 s, 3 workers: 601 s, 1,127 CPU s)
     return 0 if usable < 2 else min(usable + 1, MAX_WORKERS)
+
+
+# The files that run longest, longest first (a whole run's wall time per file, on 2 cores at load ~10, session 18).
+# They are handed out first: with --dist loadfile a long file handed out last kept one worker busy after the others
+# ran dry. xdist's own order (most tests first, pyproject's --no-loadscope-reorder turns it off) put some late.
+LONGEST_FILES = (
+    "tests/test_rollup_days.py", "tests/test_labels_save_bytes.py", "tests/tui/test_tui_packets.py",
+    "tests/test_rollup_dask.py", "tests/tui/test_tui_candidates.py", "tests/test_labels_undo_place.py",
+    "tests/tui/test_tui_labels.py", "tests/tui/test_tui_detail.py", "tests/test_io_hostile_inputs.py",
+    "tests/test_cli_shell.py", "tests/tui/test_tui_footer.py", "tests/test_collab_bursts.py",
+    "tests/tui/test_tui_time_range.py", "tests/tui/test_tui_table_actions.py", "tests/tui/test_tui_detail_range.py",
+    "tests/test_rollup_cache.py", "tests/test_port_list_state.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The files of :data:`LONGEST_FILES` first, in that order, then the others with the most tests first (as
+    xdist orders them); a file's tests stay together and in their order."""
+    rank = {name: i for i, name in enumerate(LONGEST_FILES)}
+    files = [item.nodeid.split("::")[0] for item in items]
+    count = Counter(files)
+    order = sorted(range(len(items)), key=lambda i: (rank.get(files[i], len(rank)), -count[files[i]]))
+    items[:] = [items[i] for i in order]
 
 
 @pytest.fixture(autouse=True)
