@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -29,6 +30,29 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return 0 if usable < 2 else min(usable + 1, MAX_WORKERS)
 
 
+# The files that run longest, longest first (a whole run's wall time per file, on 2 cores at load ~10, session 18).
+# They are handed out first: with --dist loadfile a long file handed out last kept one worker busy after the others
+# ran dry. xdist's own order (most tests first, pyproject's --no-loadscope-reorder turns it off) put some late.
+LONGEST_FILES = (
+    "tests/test_rollup_days.py", "tests/test_labels_save_bytes.py", "tests/tui/test_tui_packets.py",
+    "tests/test_rollup_dask.py", "tests/tui/test_tui_candidates.py", "tests/test_labels_undo_place.py",
+    "tests/tui/test_tui_labels.py", "tests/tui/test_tui_detail.py", "tests/test_io_hostile_inputs.py",
+    "tests/test_cli_shell.py", "tests/tui/test_tui_footer.py", "tests/test_collab_bursts.py",
+    "tests/tui/test_tui_time_range.py", "tests/tui/test_tui_table_actions.py", "tests/tui/test_tui_detail_range.py",
+    "tests/test_rollup_cache.py", "tests/test_port_list_state.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The files of :data:`LONGEST_FILES` first, in that order, then the others with the most tests first (as
+    xdist orders them); a file's tests stay together and in their order."""
+    rank = {name: i for i, name in enumerate(LONGEST_FILES)}
+    files = [item.nodeid.split("::")[0] for item in items]
+    count = Counter(files)
+    order = sorted(range(len(items)), key=lambda i: (rank.get(files[i], len(rank)), -count[files[i]]))
+    items[:] = [items[i] for i in order]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_config(tmp_path, monkeypatch, session_cache_dir):
     """Every test reads its own config file (absent unless the test writes it), never the user's: the
@@ -52,13 +76,47 @@ def canonical_parquet(tmp_path, canonical_df):
     return path
 
 
+# the fixtures whose tests read the sample's rollup from the session's cache folder
+SAMPLE_ROLLUP_FIXTURES = frozenset({"sample_cache", "shared_rollup_cache", "sample_collab_runs", "tui_cache"})
+
+
 @pytest.fixture(scope="session")
-def session_cache_dir(tmp_path_factory) -> Path:
+def session_cache_dir(tmp_path_factory, request) -> Path:
     """The session's one rollup cache folder (``shared_rollup_cache``, ``sample_collab_runs``, the TUI tests'
-    ``tui_cache``): each data set read there is rolled up once per session, the sample's included."""
+    ``tui_cache``): each data set read there is rolled up once per session. Where a collected test reads the
+    sample's rollup, the folder starts with it, built once for the whole run (:func:`_with_sample_rollup`)."""
     folder = tmp_path_factory.getbasetemp() / "scantui-cache"
     folder.mkdir(exist_ok=True)
+    if any(SAMPLE_ROLLUP_FIXTURES.intersection(getattr(item, "fixturenames", ())) for item in request.session.items):
+        _with_sample_rollup(folder, tmp_path_factory)
     return folder
+
+
+def _with_sample_rollup(folder: Path, tmp_path_factory) -> None:
+    """Put the sample's rollup (~9 CPU s to build) in *folder*. Under xdist the first worker to get here builds it
+    in a folder beside the workers' own (under a lock) and every worker copies it into its folder, instead of
+    each worker building it: the copy is the worker's, for tests that rewrite or delete it."""
+    import fcntl
+    import shutil
+
+    from scantui.workspace.core import Workspace
+
+    def build(into: Path) -> None:
+        with pytest.MonkeyPatch.context() as mp:  # no user config (its port lists would be kept in the rollup)
+            mp.setenv("SCANTUI_CONFIG", str(into / "no-config.yaml"))
+            Workspace.open([SAMPLE_DIR / "telescope.parquet"], cache_dir=into).rollup()
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        build(folder)
+        return
+    shared = tmp_path_factory.getbasetemp().parent / "sample-rollup"  # the run's folder, above each worker's
+    shared.mkdir(exist_ok=True)
+    with open(shared.parent / "sample-rollup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "built").exists():
+            build(shared)
+            (shared / "built").touch()
+    shutil.copytree(shared, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("built"))
 
 
 @pytest.fixture(scope="session")

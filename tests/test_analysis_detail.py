@@ -20,12 +20,11 @@ STS = [int(ipaddress.IPv4Address(f"80.82.77.{k}")) for k in range(130, 139)]
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    import os
-
-    os.environ.setdefault("SCANTUI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "scantui-cache"))
-    ds = open_inputs([SAMPLE])
-    return ds, open_rollup(ds)
+def sample(sample_cache):
+    with pytest.MonkeyPatch.context() as mp:  # the session's cache, where the sample's rollup already is
+        mp.setenv("SCANTUI_CACHE_DIR", str(sample_cache))
+        ds = open_inputs([SAMPLE])
+        return ds, open_rollup(ds)
 
 
 def test_volumes_ports_and_tools_match_the_packets(sample):
