@@ -58,7 +58,7 @@ from scantui.labels import sources_block
 from scantui.labels.splice import Dirty, Spliceable, layout_key, lines_to_record, splice
 from scantui.labels.stitch import stitch
 from scantui.labels.model import Group, Scan, Source, now_utc, parse_address, parse_member, show
-from scantui.labels.validate import LabelsInvalid, Problem, check_document, check_labels, plain
+from scantui.labels.validate import LabelsInvalid, Problem, check_labels, plain
 
 _BOM = "\ufeff"
 
@@ -165,7 +165,13 @@ def check_file_sources(path: str | Path) -> tuple[list[Group], list[Source], lis
     data = read_bytes(Path(path))
     if data is None:
         raise InputError("no such file", path=str(path))
-    return check_labels(document.parse(document.decode(data, str(path)), str(path)))
+    text = document.decode(data, str(path))
+    values = read_data(text)
+    if values is not None:
+        checked = check_labels(values)
+        if not checked[2]:
+            return checked
+    return check_labels(document.parse(text, str(path)))  # (every problem with its line)
 
 
 def check_file(path: str | Path) -> tuple[list[Group], list[Problem]]:
@@ -174,10 +180,8 @@ def check_file(path: str | Path) -> tuple[list[Group], list[Problem]]:
     Raises :class:`~scantui.errors.InputError` when the file cannot be read
     as YAML at all (missing, unreadable, not UTF-8, syntax error).
     """
-    data = read_bytes(Path(path))
-    if data is None:
-        raise InputError("no such file", path=str(path))
-    return check_document(document.parse(document.decode(data, str(path)), str(path)))
+    groups, _sources, problems = check_file_sources(path)
+    return groups, problems
 
 
 class LabelsStore:
