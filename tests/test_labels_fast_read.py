@@ -112,7 +112,7 @@ def _error(text: str, name: str) -> str:
     return whole if isinstance(whole, str) else str(LabelsInvalid(whole[2], path=name))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=labels_texts())
 def test_the_fast_read_gives_the_round_trip_values_or_declines(text):
     whole = _whole(text)
@@ -181,7 +181,7 @@ def test_a_teammates_save_is_parsed_only_where_it_changed(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("off", [2, 0])
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(hand=HANDS, theirs=EDITS, ours=EDITS, by_hand=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 999)), max_size=3))
 def test_a_teammates_save_read_item_by_item_is_the_whole_parse(tmp_path_factory, off, hand, theirs, ours, by_hand):
     """Random hand formatting, a teammate's random saves (and hand edits) read again by an open session: the same

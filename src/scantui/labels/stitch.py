@@ -27,9 +27,9 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from scantui.errors import InputError
 from scantui.labels import document
-from scantui.labels.model import FORMAT_VERSION, VERSION_KEY, Group, Source
+from scantui.labels.model import Group, Source
+from scantui.labels.splice import item_tree
 from scantui.labels.validate import check_labels
 
 _BLOCKS = (("groups", "id"), ("sources", "ip"))
@@ -75,10 +75,8 @@ def split(text: str, layout: document.Layout) -> Split | None:
 
 def _alone(key: str, text: str, path: str) -> tuple[Any, Group | Source] | None:
     """The node and the record of one item's lines read alone, when they hold one valid record."""
-    head = f"{VERSION_KEY}: {FORMAT_VERSION}\n" + ("groups: []\n" if key == "sources" else "") + f"{key}:\n"
-    try:
-        tree = document.parse(head + text, path)
-    except InputError:
+    tree = item_tree(key, text, path)
+    if tree is None:
         return None
     groups, sources, problems = check_labels(tree)
     records = groups if key == "groups" else sources

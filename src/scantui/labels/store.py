@@ -114,8 +114,8 @@ class _Snapshot:
 
     @property
     def built(self) -> bool:
-        """Whether the tree is there (not still to be made)."""
-        return self._later is None
+        """Whether the tree is there, or being made (then :attr:`doc` waits for it)."""
+        return self._later is None or self._lock.locked()
 
     @property
     def digest(self) -> str:
@@ -132,7 +132,8 @@ def read_snapshot(path: Path, kept: _Snapshot | None = None) -> _Snapshot | None
     """The file parsed and validated, ``None`` when it does not exist; :class:`LabelsInvalid` when invalid.
 
     *kept*: a snapshot of the file as read before, returned (not parsed again) when the bytes are the same; when
-    they differ and its tree is built, the changed items alone are parsed (:mod:`scantui.labels.stitch`). *kept* is
+    they differ and its tree is built (or being built: waited for), the changed items alone are parsed
+    (:mod:`scantui.labels.stitch`). *kept* is
     used once: its tree may become the new snapshot's. Otherwise the values are read fast where that reads them
     exactly (:mod:`scantui.labels.fast_read`), the tree parsed when first used; else parsed whole now.
     """
@@ -144,7 +145,7 @@ def read_snapshot(path: Path, kept: _Snapshot | None = None) -> _Snapshot | None
         return kept
     text = document.decode(data, name)
     bom = data.startswith(_BOM.encode())
-    if kept is not None and kept.built and kept.doc is not None:
+    if kept is not None and kept.built and kept.doc is not None:  # (not when its tree was never wanted: a whole parse)
         made = stitch(kept.text, kept.doc, kept.groups, kept.sources, text, name)
         if made is not None:
             return _Snapshot(data, text, made[0], made[1], bom, made[2], stitched=True)
