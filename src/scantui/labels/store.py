@@ -145,8 +145,11 @@ def read_snapshot(path: Path, kept: _Snapshot | None = None) -> _Snapshot | None
         return kept
     text = document.decode(data, name)
     bom = data.startswith(_BOM.encode())
-    if kept is not None and kept.built and kept.doc is not None:  # (not when its tree was never wanted: a whole parse)
-        made = stitch(kept.text, kept.doc, kept.groups, kept.sources, text, name)
+    if kept is not None and kept.built:  # (not when its tree was never wanted: that would be a whole parse)
+        try:
+            made = stitch(kept.text, kept.doc, kept.groups, kept.sources, text, name)
+        except InputError:  # the old text's tree could not be built: it does not matter now
+            made = None
         if made is not None:
             return _Snapshot(data, text, made[0], made[1], bom, made[2], stitched=True)
     values = read_data(text)
