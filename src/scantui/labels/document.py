@@ -183,7 +183,7 @@ def decode(data: bytes, path: str) -> str:
 
 
 @contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
     """The cyclic garbage collector paused: building a big tree it finds nothing to free, and costs ~20 % of the parse."""
     enabled = gc.isenabled()
     gc.disable()
@@ -197,7 +197,7 @@ def _no_gc() -> Iterator[None]:
 def parse(text: str, path: str) -> Any:
     """The round-trip tree of *text*; a YAML syntax error is an :class:`InputError` with its line."""
     try:
-        with _no_gc():
+        with no_gc():
             return _yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -216,7 +216,7 @@ def _one_line(text: str) -> str:
 
 def dump(doc: Any, layout: Layout) -> str:
     out = io.StringIO()
-    with _no_gc():  # as in parse: ~10 % of a big file's dump, with nothing for the collector to free
+    with no_gc():  # as in parse: ~10 % of a big file's dump, with nothing for the collector to free
         _yaml(layout).dump(doc, out)
     return out.getvalue()
 

@@ -60,12 +60,19 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
+#: A dotted IPv4 address already in canonical text (no leading zeros): what ``ipaddress`` would give back unchanged,
+#: known without its parse (a labels file of thousands of groups holds tens of thousands of addresses).
+_CANONICAL_IP = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\Z")
+
+
 def parse_member(text: str) -> str:
     """Canonical text of an IPv4 address or CIDR block; :class:`ValueError` when it is neither.
 
     ``/32`` is kept when written (``192.0.2.1/32``); a CIDR with host bits set
     is an error naming the network that was probably meant.
     """
+    if isinstance(text, str) and _CANONICAL_IP.match(text):
+        return str(text)
     if not isinstance(text, str) or not text or text != text.strip():
         raise ValueError(f"bad IP or CIDR {show(text)}")
     if "/" not in text:
@@ -85,6 +92,8 @@ def parse_member(text: str) -> str:
 
 def parse_address(text: str) -> str:
     """Canonical text of one IPv4 address (a scan's source); :class:`ValueError` otherwise."""
+    if isinstance(text, str) and _CANONICAL_IP.match(text):
+        return str(text)
     try:
         if not isinstance(text, str) or text != text.strip():
             raise ValueError

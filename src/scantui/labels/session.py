@@ -144,9 +144,11 @@ class LabelSession:
         return self.store.author
 
     def reload(self) -> None:
-        """Read the file again (another analyst saved it); the undo history stays (an undo is checked against the file)."""
+        """Read the file again (another analyst saved it); the undo history stays (an undo is checked against the file).
+        Only the groups and notes whose text changed are parsed where that can be proven (:mod:`scantui.labels.stitch`)."""
         store = self.store
-        self.store = LabelsStore.load(store.path, now=store.now, lock_timeout=store.lock_timeout, author=store.author)
+        self.store = LabelsStore.load(store.path, now=store.now, lock_timeout=store.lock_timeout, author=store.author,
+                                      previous=store)
 
     def stamp(self) -> tuple[int, int] | None:
         """(mtime in ns, size) of the labels file; None while it does not exist."""

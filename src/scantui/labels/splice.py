@@ -68,12 +68,19 @@ def item_text(key: str, node: Any, layout: document.Layout) -> str | None:
     return text[len(head):] if text.startswith(head) else None
 
 
-def read_back(key: str, text: str, record: Group | Source, layout: document.Layout, path: str) -> Any | None:
-    """The node *text* (one item's lines) parses to, when it reads back as exactly *record* and dumps again to *text*."""
+def item_tree(key: str, text: str, path: str) -> Any | None:
+    """The tree of one item's lines *text* read alone (under *key* in a file of their own), ``None`` when not YAML."""
     head = f"{VERSION_KEY}: {FORMAT_VERSION}\n" + ("groups: []\n" if key == "sources" else "") + f"{key}:\n"
     try:
-        tree = document.parse(head + text, path)
+        return document.parse(head + text, path)
     except InputError:
+        return None
+
+
+def read_back(key: str, text: str, record: Group | Source, layout: document.Layout, path: str) -> Any | None:
+    """The node *text* (one item's lines) parses to, when it reads back as exactly *record* and dumps again to *text*."""
+    tree = item_tree(key, text, path)
+    if tree is None:
         return None
     groups, sources, problems = check_labels(tree)
     if problems or (groups if key == "groups" else sources) != [record]:

@@ -40,9 +40,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from dataclasses import field as dataclasses_field
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +52,13 @@ from scantui.labels.files import read_bytes, sidecar, write_atomic
 from scantui.lock import FileLock
 from scantui.labels.member_index import MemberIndex
 from scantui.labels.merge import Conflict, LabelsConflict, merge3
+from scantui.labels.fast_read import read_data
 from scantui.labels.local_splice import splice_local
 from scantui.labels import sources_block
 from scantui.labels.splice import Dirty, Spliceable, layout_key, lines_to_record, splice
+from scantui.labels.stitch import stitch
 from scantui.labels.model import Group, Scan, Source, now_utc, parse_address, parse_member, show
-from scantui.labels.validate import LabelsInvalid, Problem, check_document, check_labels, plain
+from scantui.labels.validate import LabelsInvalid, Problem, check_labels, plain
 
 _BOM = "\ufeff"
 
@@ -82,26 +84,58 @@ class SaveResult:
     conflicts: tuple[Conflict, ...] = ()
 
 
-@dataclass
 class _Snapshot:
-    data: bytes
-    text: str
-    doc: Any
-    groups: list[Group]
-    bom: bool
-    sources: list[Source] = dataclasses_field(default_factory=list)
-    spliceable: Spliceable | None = None  # proof that text is the dump of doc (None: not known)
-    spliced: bool = False  # doc was patched by a splice, not parsed from text
+    """The file as read (or written): its bytes, text, records, and its round-trip tree, built on first use.
+
+    *doc* is the tree: given, or made by *later* on first use (a whole parse, or :func:`~scantui.labels.stitch.stitch`
+    from the tree of the text read before). *stitched*: the tree's items were put together from trees of other texts
+    (their line marks are not this text's); a save reading line marks parses the text whole first.
+    """
+
+    def __init__(self, data: bytes, text: str, doc: Any, groups: list[Group], bom: bool, sources: list[Source] | None = None,
+                 spliceable: Spliceable | None = None, spliced: bool = False, *, later: Callable[[], Any] | None = None,
+                 stitched: bool = False):
+        self.data, self.text, self.groups, self.bom = data, text, groups, bom
+        self.sources = sources if sources is not None else []
+        self.spliceable = spliceable  # proof that text is the dump of doc (None: not known)
+        self.spliced = spliced  # doc was patched by a splice, not parsed from text
+        self.stitched = stitched
+        self._doc, self._later = doc, later
+        self._lock = threading.Lock()  # (the TUI builds the tree in a worker while a save may ask for it)
+
+    @property
+    def doc(self) -> Any:
+        if self._later is not None:
+            with self._lock:
+                if self._later is not None:
+                    self._doc = self._later()
+                    self._later = None
+        return self._doc
+
+    @property
+    def built(self) -> bool:
+        """Whether the tree is there, or being made (then :attr:`doc` waits for it)."""
+        return self._later is None or self._lock.locked()
 
     @property
     def digest(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
+    def whole(self, path: str) -> _Snapshot:
+        """This snapshot with the tree of its text parsed whole (itself when that is what it holds)."""
+        if not self.stitched:
+            return self
+        return _Snapshot(self.data, self.text, document.parse(self.text, path), self.groups, self.bom, self.sources)
+
 
 def read_snapshot(path: Path, kept: _Snapshot | None = None) -> _Snapshot | None:
     """The file parsed and validated, ``None`` when it does not exist; :class:`LabelsInvalid` when invalid.
 
-    *kept*: a snapshot of the file as read before, returned (not parsed again) when the bytes are the same.
+    *kept*: a snapshot of the file as read before, returned (not parsed again) when the bytes are the same; when
+    they differ and its tree is built (or being built: waited for), the changed items alone are parsed
+    (:mod:`scantui.labels.stitch`). *kept* is
+    used once: its tree may become the new snapshot's. Otherwise the values are read fast where that reads them
+    exactly (:mod:`scantui.labels.fast_read`), the tree parsed when first used; else parsed whole now.
     """
     name = str(path)
     data = read_bytes(path)
@@ -110,11 +144,24 @@ def read_snapshot(path: Path, kept: _Snapshot | None = None) -> _Snapshot | None
     if kept is not None and kept.data == data:
         return kept
     text = document.decode(data, name)
+    bom = data.startswith(_BOM.encode())
+    if kept is not None and kept.built:  # (not when its tree was never wanted: that would be a whole parse)
+        try:
+            made = stitch(kept.text, kept.doc, kept.groups, kept.sources, text, name)
+        except InputError:  # the old text's tree could not be built: it does not matter now
+            made = None
+        if made is not None:
+            return _Snapshot(data, text, made[0], made[1], bom, made[2], stitched=True)
+    values = read_data(text)
+    if values is not None:
+        groups, sources, problems = check_labels(values)
+        if not problems:
+            return _Snapshot(data, text, None, groups, bom, sources, later=lambda: document.parse(text, name))
     doc = document.parse(text, name)
     groups, sources, problems = check_labels(doc)
     if problems:
         raise LabelsInvalid(problems, path=name)
-    return _Snapshot(data, text, doc, groups, data.startswith(_BOM.encode()), sources)
+    return _Snapshot(data, text, doc, groups, bom, sources)
 
 
 def check_file_sources(path: str | Path) -> tuple[list[Group], list[Source], list[Problem]]:
@@ -122,7 +169,13 @@ def check_file_sources(path: str | Path) -> tuple[list[Group], list[Source], lis
     data = read_bytes(Path(path))
     if data is None:
         raise InputError("no such file", path=str(path))
-    return check_labels(document.parse(document.decode(data, str(path)), str(path)))
+    text = document.decode(data, str(path))
+    values = read_data(text)
+    if values is not None:
+        checked = check_labels(values)
+        if not checked[2]:
+            return checked
+    return check_labels(document.parse(text, str(path)))  # (every problem with its line)
 
 
 def check_file(path: str | Path) -> tuple[list[Group], list[Problem]]:
@@ -131,10 +184,8 @@ def check_file(path: str | Path) -> tuple[list[Group], list[Problem]]:
     Raises :class:`~scantui.errors.InputError` when the file cannot be read
     as YAML at all (missing, unreadable, not UTF-8, syntax error).
     """
-    data = read_bytes(Path(path))
-    if data is None:
-        raise InputError("no such file", path=str(path))
-    return check_document(document.parse(document.decode(data, str(path)), str(path)))
+    groups, _sources, problems = check_file_sources(path)
+    return groups, problems
 
 
 class LabelsStore:
@@ -163,10 +214,15 @@ class LabelsStore:
         self._put_block: str | None = None  # the sources: block an undo puts back (sources_block.taken)
 
     @classmethod
-    def load(cls, path: str | Path, *, must_exist: bool = False, **options: Any) -> LabelsStore:
-        """Read *path*; a missing file gives an empty store unless *must_exist*."""
+    def load(cls, path: str | Path, *, must_exist: bool = False, previous: LabelsStore | None = None, **options: Any) -> LabelsStore:
+        """Read *path*; a missing file gives an empty store unless *must_exist*. *previous*: a store of the same file
+        (read again because someone saved it) whose parse is reused for the items that did not change; it gives it up
+        (its next save reads the file afresh)."""
         store = cls(path, **options)
-        snap = read_snapshot(store.path)
+        kept = None
+        if previous is not None and previous.path == store.path:
+            kept, previous._kept = previous._kept, None
+        snap = read_snapshot(store.path, kept)
         if snap is None:
             if must_exist:
                 raise InputError("no such file", path=str(path))
@@ -176,6 +232,13 @@ class LabelsStore:
         store._adopt(snap.groups, snap.digest, snap.sources)
         store._kept = snap
         return store
+
+    def prepare(self) -> None:
+        """Build the round-trip tree of the file as read, which the next save needs (reading the file builds it only
+        when first used): a front end calls this in the background after opening the file."""
+        kept = self._kept
+        if kept is not None:
+            kept.doc  # noqa: B018 - built on first use
 
     def _adopt(self, groups: Iterable[Group], digest: str | None, sources: Iterable[Source] = ()) -> None:
         self._groups = {g.id: g for g in groups}
@@ -449,7 +512,8 @@ class LabelsStore:
                     text = None
                 if text is not None:
                     return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
-                                     spliced=True)
+                                     spliced=True, stitched=disk.stitched)
+                disk = disk.whole(str(self.path))  # the whole-file path reads the tree's line marks
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
                 if disk.spliceable is None:  # (a spliced tree proven the text's dump splices without its line marks)

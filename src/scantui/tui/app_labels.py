@@ -42,6 +42,7 @@ class LabelsMixin:
         if self.labels_poll and not self._labels_watched:
             self._labels_watched = True
             self.call_from_thread(self.set_interval, self.labels_poll, self.check_labels_file)
+        _prepare(self.state.labels)
 
     def _labels_file_stamp(self) -> tuple[int, int] | None:
         """(mtime in ns, size) of the labels file, None while it does not exist (also before it is open)."""
@@ -106,6 +107,7 @@ class LabelsMixin:
             self._labels_stamp = stamp
         text = "the labels file changed on disk: read again" if moved else f"read again: {len(session.store)} groups"
         self.post_message(LabelsChanged(text, reloaded=True))
+        _prepare(session)
 
     def action_reload_labels(self) -> None:
         """Read the labels file again now (or open it, when it could not be read)."""
@@ -188,3 +190,13 @@ class LabelsMixin:
                         markup=False)
         elif message.group_id is not None or message.text.startswith("undo"):
             self.notify(safe_text(message.text), title="labels saved", timeout=4, markup=False)
+
+
+def _prepare(session: Any) -> None:
+    """Build the round-trip tree the next save needs, after the groups are shown (reading the file left it for later;
+    after another analyst's save only the items that changed are parsed). A save meanwhile waits for it."""
+    if session is not None:
+        try:
+            session.store.prepare()
+        except Exception:  # noqa: BLE001 - the save that needs the tree says what is wrong
+            pass
