@@ -39,6 +39,7 @@ from ruamel.yaml.resolver import implicit_resolvers
 from ruamel.yaml.util import create_timestamp
 
 from scantui.labels.document import no_gc
+from scantui.labels.model import to_utc
 
 #: Deeper nesting declines (the round-trip parse refuses 32 levels; a labels file has about 6).
 MAX_DEPTH = 24
@@ -123,9 +124,10 @@ def _scalar(node: Any) -> Any:
         if match is None:
             raise _Decline(text)
         try:
-            return create_timestamp(**match.groupdict())
+            stamp = create_timestamp(**match.groupdict())
         except ValueError:
             return text  # an impossible day stays text, as the round-trip parse keeps it (validation says why)
+        return to_utc(stamp) if isinstance(stamp, dt.datetime) else stamp  # as plain(): no zone is UTC, in UTC
     raise _Decline(text)
 
 
