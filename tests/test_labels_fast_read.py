@@ -48,7 +48,25 @@ def _scalar(value: str, style: int, indent: str) -> str:
     return ">-\n" + indent + "  " + value.replace("\n", " ")
 
 
-SCALAR = st.tuples(st.sampled_from(TRICKY), st.integers(0, 4))
+
+
+@st.composite
+def stamps(draw) -> str:
+    """Dates and times as people and tools write them, valid or not, near the calendar's ends too."""
+    text = "-".join(draw(st.sampled_from(parts)) for parts in (["2024", "1970", "0001", "9999", "12345"], ["01", "1", "12", "13", "00"],
+                                                               ["01", "1", "28", "29", "31", "00"]))
+    if draw(st.booleans()):
+        text += draw(st.sampled_from(["T", "t", " ", "  "])) + ":".join(
+            draw(st.sampled_from(parts)) for parts in (["0", "00", "9", "23", "24"], ["00", "59", "60", "5"], ["00", "59", "60", "5"]))
+        if draw(st.booleans()):
+            text += "." + draw(st.text("0123456789", min_size=1, max_size=10))
+        text += draw(st.sampled_from(["", "Z", "z", " Z", "+02:00", "-05", " -5", "+5:30", "+0530", "-12:00", "+14:00", "+24:00"]))
+    return text
+
+
+#: Number-like words: signs, exponents, bases, underscores, sexagesimals, in any order.
+NUMBERISH = st.text("0123456789-+:._eExXoObB", min_size=1, max_size=10)
+SCALAR = st.tuples(st.one_of(st.sampled_from(TRICKY), stamps(), NUMBERISH), st.integers(0, 4))
 KEYS = st.sampled_from(["id", "title", "verdict", "category", "members", "ports", "asns", "tags", "notes", "created", "updated",
                         "created_by", "extra", "score", "when", "seen", "flag"])
 
@@ -117,6 +135,11 @@ def _error(text: str, name: str) -> str:
 # found by a CI run: a time without a zone is UTC in the round-trip values (plain); the fast read left it naive
 @example(text="scantui_labels: 1\ngroups:\nsources:\n  - ip: 192.0.2.1\n    id:\n      deep: {k: [2026-11-21 10:00:00]}\n")
 @example(text="scantui_labels: 1\ncreated: 2026-11-21T10:00:00+02:00\ngroups:\n")
+# times UTC cannot hold (year 10000 or 0 there): the round-trip values keep them as written, and so does the fast read
+@example(text="scantui_labels: 1\nwhen: 9999-12-31T23:00:00-05\ngroups:\n")
+@example(text="scantui_labels: 1\ngroups:\n  - id: G1\n    verdict: unsure\n    extra: {k: [0001-01-01 00:30:00 +01:00]}\n")
+# signs and underscores alone match ruamel's int pattern, and its int reader failed on them: text, as YAML 1.2 says
+@example(text="scantui_labels: 1\nwhen: [-_, 0x_, +__]\ngroups:\n")
 def test_the_fast_read_gives_the_round_trip_values_or_declines(text):
     whole = _whole(text)
     values = read_data(text)
@@ -143,6 +166,18 @@ def test_reading_a_file_gives_the_whole_parse_groups_or_its_error(tmp_path_facto
     assert (snap.groups, snap.sources) == whole[:2]
     assert check_file_sources(path) == whole
     assert plain(snap.doc) == plain(document.parse(text, "f"))  # the tree, built when first used
+
+
+def test_a_time_utc_cannot_hold_is_a_problem_at_its_line(tmp_path):
+    path = tmp_path / "labels.yaml"
+    path.write_text("scantui_labels: 1\ngroups:\n  - id: G1\n    verdict: unsure\n    members: [192.0.2.1]\n"
+                    "    created: 9999-12-31T23:00:00-05\n    title: -_\n")
+    with pytest.raises(InputError) as raised:
+        read_snapshot(path)
+    assert str(raised.value) == f"{path}: line 6: groups[0].created: 9999-12-31T23:00:00-05:00 is outside the years 1-9999 in UTC"
+    path.write_text(path.read_text().replace("created: 9999-12-31T23:00:00-05", "created: 9999-12-31T23:00:00Z"))
+    group = read_snapshot(path).groups[0]
+    assert group.title == "-_" and group.created == dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone.utc)
 
 
 def _counting(monkeypatch) -> list[int]:

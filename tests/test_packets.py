@@ -392,6 +392,9 @@ def test_cli_packets_table_json_and_files(captures, tmp_path, capsys):
     assert code == 0 and len(times) == 45 and min(times) >= "2024-02-01T12:00" and max(times) < "2024-02-03"  # a day: to its end
     code, out, err = run(["packets", *every, "--since", "2024-02-01T12:00Z", "--until", "2024-02-01T23:00"], capsys)
     assert code == 0 and len(json.loads(out)) == 14  # --until a time: up to it
+    code, whole, err = run(["packets", *every], capsys)
+    code, out, err = run(["packets", *every, "--since", "0001-01-01", "--until", "9999-12-31"], capsys)
+    assert code == 0 and out == whole, err  # the calendar's ends (the day after 9999-12-31 overflowed): every packet
 
 
 @pytest.mark.parametrize("extra, says", [

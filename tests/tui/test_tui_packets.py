@@ -206,6 +206,12 @@ def test_timing_window_is_inclusive_of_its_last_packet():
     assert sel.until == dt.datetime(1970, 1, 1, 0, 0, 2, tzinfo=dt.timezone.utc)  # exclusive: 1.999999 s kept
 
 
+def test_a_time_range_to_the_calendars_end_selects_to_its_last_microsecond():
+    sel = PacketsView.of_sources([1], port=22).selection((dt.date.min, dt.date.max))  # the day after overflowed
+    assert sel.since == dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
+    assert sel.until == dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+
+
 # ------------------------------------------------------------ the field filter and the frequency table
 
 def test_help_lists_the_packets_keys_and_the_filter_keys(tiny_parquet, tui_cache):

@@ -20,7 +20,7 @@ D = dt.date
 
 
 async def press(app, pilot, *keys: str) -> None:
-    await pilot.press(*[{" ": "space", ".": "full_stop"}.get(k, k) if len(k) == 1 else k for k in keys])
+    await pilot.press(*[{" ": "space", ".": "full_stop", ">": "greater_than_sign"}.get(k, k) if len(k) == 1 else k for k in keys])
     await settle(app, pilot)
 
 
@@ -66,6 +66,13 @@ def test_t_sets_the_range_scanners_recount_and_T_clears(tiny_parquet, tui_cache,
         assert "the span ends before it starts" in screen_text(app) and app.time_range == (D(2024, 3, 1), D(2024, 3, 1))
         assert "ValueError" not in screen_text(app)  # the check's words, not its exception's class
         await press(app, pilot, "escape")
+        # the calendar's ends (Python's date arithmetic overflowed past them: the App stopped)
+        await press(app, pilot, "t", "ctrl+u", *">9999-12-31", "enter")
+        assert "there is no day after 9999-12-31" in screen_text(app) and app.time_range == (D(2024, 3, 1), D(2024, 3, 1))
+        await press(app, pilot, "ctrl+u", *"0001-01-01..9999-12-31", "enter")
+        assert app.time_range == (D.min, D.max)
+        assert shown_scanners(screen) == {k: v for k, v in probes_per_source(D.min, D.max).items()
+                                          if k in ("192.0.2.10", "192.0.2.11")}
         await press(app, pilot, "T")
         assert app.time_range is None and seen[-1] is None
         assert set(shown_scanners(screen)) == {"192.0.2.10", "192.0.2.11"}

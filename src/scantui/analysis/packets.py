@@ -34,6 +34,7 @@ from scantui.io.pcap_export import PcapExport, write_pcap
 from scantui.io.schema import CANONICAL, EXTRA, ip_to_str
 from scantui.netaddr import ipv4_network
 from scantui.safetext import safe_line
+from scantui.utctime import in_utc
 
 __all__ = [
     "CaptureFile", "ChangedCapture", "Dissection", "Layer", "PacketFilterError", "PacketSelection", "PcapExport",
@@ -84,7 +85,7 @@ class PacketSelection:
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
-    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
+    return in_utc(t)
 
 
 def _days(source: PacketSource, sel: PacketSelection) -> list[dt.date] | None:

@@ -44,6 +44,7 @@ from scantui.analysis.behaviour import PICTURES, RANGE_CLASSES
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.schedule import SCHEDULES
 from scantui.netaddr import ipv4_network
+from scantui.utctime import next_day, previous_day
 
 CATEGORIES = ("research", "commercial", "other", "unknown")
 
@@ -239,6 +240,12 @@ def _day(raw: str, text: str) -> dt.date:
         raise QueryError(f"{raw}: {text!r} is not a day (YYYY-MM-DD)") from None
 
 
+def _outside(raw: str, side: str, day: dt.date, neighbour: dt.date | None) -> dt.date:
+    if neighbour is None:
+        raise QueryError(f"{raw}: there is no day {side} {day}")
+    return neighbour
+
+
 def parse_day_span(raw: str, text: str) -> DaySpan:
     """``2024-02-05``, ``2024-02-05..2024-02-09``, ``..2024-02-09``, ``2024-02-05..`` or a comparison
     (``>D``, ``>=D``, ``<D``, ``<=D``) -> (first, last) inclusive; raises :class:`QueryError` naming *raw*."""
@@ -246,8 +253,11 @@ def parse_day_span(raw: str, text: str) -> DaySpan:
     for op in (">=", "<=", ">", "<"):
         if text.startswith(op):
             day = _day(raw, text[len(op):])
-            one = dt.timedelta(days=1)
-            return {">=": (day, None), "<=": (None, day), ">": (day + one, None), "<": (None, day - one)}[op]
+            if op == ">":
+                return _outside(raw, "after", day, next_day(day)), None
+            if op == "<":
+                return None, _outside(raw, "before", day, previous_day(day))
+            return (day, None) if op == ">=" else (None, day)
     if ".." in text:
         lo, _, hi = text.partition("..")
         if not lo.strip() and not hi.strip():

@@ -16,6 +16,7 @@ from scantui.analysis import behaviour as bh
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.telescope import parse_cidrs
 from scantui.errors import InputError
+from scantui.utctime import in_utc
 
 
 ENRICHMENT_COLUMNS = ("asn", "as_name", "country", "hostname", "org", "category")
@@ -111,6 +112,7 @@ def parse_day(text: str, where: str) -> dt.date:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InputError(f"not an ISO 8601 date or time: {text!r}", where=where) from None
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc)
-    return value.date()
+    try:
+        return in_utc(value).date()
+    except ValueError as exc:
+        raise InputError(str(exc), where=where) from None

@@ -23,6 +23,7 @@ from scantui.cli.output import (growing_slices, json_text, message, print_csv_pi
                                 write_out)
 from scantui.cli.write_errors import writes
 from scantui.errors import UsageError
+from scantui.utctime import day_after, day_start, in_utc
 
 #: Rows the table shows when ``--limit`` is not given (JSON/CSV and files hold every packet).
 TABLE_DEFAULT_LIMIT = 50
@@ -36,12 +37,14 @@ def _time(text: str, name: str, end: bool) -> dt.datetime:
     try:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
-            start = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
-            return start + dt.timedelta(days=1) if end else start
+            return day_after(day) if end else day_start(day)
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"{name}: {text!r} is not an ISO day or time (2024-02-05 or 2024-02-05T10:00Z)") from None
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    try:
+        return in_utc(value)
+    except ValueError as exc:
+        raise UsageError(f"{name}: {exc}") from None
 
 
 def _selection(src, ports, days, since, until, where):

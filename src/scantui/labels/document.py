@@ -110,7 +110,9 @@ class _Composer(Composer):
 
 
 class _Constructor(RoundTripConstructor):
-    """Round-trip construction where an impossible date (2024-02-30) stays text for validation to report with its line.
+    """Round-trip construction where an impossible date (2024-02-30) stays text for validation to report with its line,
+    and so does a word of signs and underscores that ruamel's int pattern takes (``-_``, ``0x_``: text in YAML 1.2;
+    ruamel's int reader fails on it with an ``IndexError``).
 
     A value its explicit tag cannot read (``!!int abc``, ``!!bool x``) is a
     one-line error at its line, not the constructor's ``ValueError``.
@@ -119,7 +121,7 @@ class _Constructor(RoundTripConstructor):
     def construct_object(self, node: Any, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep)
-        except (ValueError, KeyError, TypeError, OverflowError):
+        except (ValueError, KeyError, TypeError, OverflowError, IndexError):
             tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
             value = node.value if isinstance(node.value, str) else "..."
             raise _Refused(problem=f"cannot read {show(value)} as {tag}", problem_mark=node.start_mark) from None
@@ -131,7 +133,16 @@ class _Constructor(RoundTripConstructor):
             return str(self.construct_scalar(node))
 
 
+    def construct_yaml_int(self, node: Any) -> Any:
+        text = str(self.construct_scalar(node))
+        body = text.lstrip("+-")
+        if not body[2 if body[:2] in ("0x", "0o", "0b") else 0:].replace("_", ""):
+            return text
+        return super().construct_yaml_int(node)
+
+
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
 
 
 class _Emitter(RoundTripEmitter):

@@ -39,7 +39,7 @@ from ruamel.yaml.resolver import implicit_resolvers
 from ruamel.yaml.util import create_timestamp
 
 from scantui.labels.document import no_gc
-from scantui.labels.model import to_utc
+from scantui.labels.model import plain_time
 
 #: Deeper nesting declines (the round-trip parse refuses 32 levels; a labels file has about 6).
 MAX_DEPTH = 24
@@ -127,7 +127,7 @@ def _scalar(node: Any) -> Any:
             stamp = create_timestamp(**match.groupdict())
         except ValueError:
             return text  # an impossible day stays text, as the round-trip parse keeps it (validation says why)
-        return to_utc(stamp) if isinstance(stamp, dt.datetime) else stamp  # as plain(): no zone is UTC, in UTC
+        return plain_time(stamp) if isinstance(stamp, dt.datetime) else stamp  # as plain(): no zone is UTC, in UTC
     raise _Decline(text)
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from scantui.utctime import in_utc
+
 FORMAT_VERSION = 1
 VERSION_KEY = "scantui_labels"
 VERDICTS = ("collaborative", "not_collaborative", "unsure")
@@ -155,11 +157,19 @@ def _is_int(value: Any) -> bool:
 
 
 def to_utc(value: dt.datetime) -> dt.datetime:
-    """A plain ``datetime`` in UTC; a time without a zone is taken as UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    value = value.astimezone(dt.timezone.utc)
+    """A plain ``datetime`` in UTC; a time without a zone is taken as UTC; ``ValueError`` outside years 1-9999 in UTC."""
+    value = in_utc(value)
     return dt.datetime(value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond, tzinfo=dt.timezone.utc)
+
+
+def plain_time(value: dt.datetime) -> dt.datetime:
+    """A time as the labels' plain values hold it: :func:`to_utc`, or, where UTC has no such time (a key scantui
+    does not read, ``9999-12-31T23:00:00-05:00``), a plain ``datetime`` with the offset written."""
+    try:
+        return to_utc(value)
+    except ValueError:
+        return dt.datetime(value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond,
+                           tzinfo=dt.timezone(value.utcoffset()))
 
 
 def _tuple_unique(values: Iterable[Any]) -> tuple:

@@ -38,6 +38,7 @@ from scantui.labels.model import (
     check_tag,
     parse_address,
     parse_member,
+    plain_time,
     show,
     to_utc,
 )
@@ -328,7 +329,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, float):
         return _NAN if math.isnan(value) else float(value)
     if isinstance(value, dt.datetime):
-        return to_utc(value)
+        return plain_time(value)
     if isinstance(value, dt.date):
         return dt.date(value.year, value.month, value.day)
     return value

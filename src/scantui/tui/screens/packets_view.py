@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scantui.tui.columns import Column, ip_text, plain_int_text, untrusted_text
+from scantui.utctime import day_after, day_start
 
 FLAG_LETTERS = "FSRPAUEC"  # bit 0 (FIN) .. bit 7 (CWR), the letters of the field filter's flags:
 PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP"}
@@ -162,8 +163,7 @@ class PacketsView:
 
         since, until = _us(self.start_us), _us(None if self.end_us is None else self.end_us + 1)
         if time_range is not None:
-            first = dt.datetime.combine(time_range[0], dt.time(), dt.timezone.utc)
-            last = dt.datetime.combine(time_range[1] + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+            first, last = day_start(time_range[0]), day_after(time_range[1])
             since = first if since is None else max(since, first)
             until = last if until is None else min(until, last)
             if until < since:
