@@ -13,7 +13,8 @@ import click
 
 from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, scale_options, telescope_options
 from scantui.cli.output import fit_columns, growing_slices, message, print_table, say_left_out, write_out
-from scantui.cli.query_opts import DAY_OPTION, LABELS_OPTION, QUERY_OPTION, open_labels, parse_day_options, parse_query_option
+from scantui.cli.query_opts import (DAY_OPTION, LABELS_OPTION, QUERY_OPTION, counts, open_labels, parse_day_options,
+                                    parse_query_option)
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).
 TABLE_DEFAULT_TOP = 50
@@ -40,10 +41,10 @@ _LIST_COLUMN = ("list", "list", 2)
 @click.option("--asn", "asns", default=None, metavar="N[,N...]", help="Only sources announced by these ASNs (needs enrichment).")
 @click.option("--since", default=None, metavar="ISO", help="First UTC day to include (a time is rounded down to its day).")
 @click.option("--until", default=None, metavar="ISO", help="Last UTC day to include (inclusive; a time selects its whole day).")
-@click.option("--min-packets", type=click.IntRange(min=0), default=0, help="Only sources with at least N selected packets.")
+@click.option("--min-packets", type=counts(), default=0, help="Only sources with at least N selected packets.")
 @click.option("--sort", "sort_by", default="packets", show_default=True, metavar="COL", help="Column to sort by (any listed column).")
 @click.option("--desc/--asc", "descending", default=True, show_default=True, help="Sort order.")
-@click.option("--top", type=int, default=None, metavar="N", help=f"Only the first N rows (the table defaults to {TABLE_DEFAULT_TOP}).")
+@click.option("--top", type=counts(None, rows=True), default=None, metavar="N", help=f"Only the first N rows (the table defaults to {TABLE_DEFAULT_TOP}).")
 @click.option("--include-udp", is_flag=True, help="Count UDP packets as well as TCP probes.")
 @DAY_OPTION
 @QUERY_OPTION

@@ -15,7 +15,7 @@ import click
 
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, scale_options, telescope_options
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
-from scantui.cli.query_opts import LABELS_OPTION, open_labels, record_filter_options
+from scantui.cli.query_opts import LABELS_OPTION, counts, open_labels, record_filter_options
 from scantui.present import cover_cell
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every candidate).
@@ -37,7 +37,7 @@ def search_options(func):
                   help="The sources' bursts (default: scans at any hour, across midnight), the UTC calendar day (the thesis' definition), or a rolling span (24h, 48h, 90m, 2d) for scans running slowly.")
     @click.option("--tool", "tools", default=None, metavar="TOOL[,TOOL...]", help="Only probes fingerprinted as these tools (default: every tool; zmap: also the probes of a source and port whose ZMap walk matched that day).")
     @click.option("--port", "ports", default=None, metavar="N[,N...]", help="Only these destination ports.")
-    @click.option("--min-sources", type=click.IntRange(min=2), default=2, show_default=True, help="Fewest members of a scan.")
+    @click.option("--min-sources", type=counts(2), default=2, show_default=True, help="Fewest members of a scan.")
     @click.option("--tolerance", default=None, metavar="LOW,HIGH",
                   help="Cover tolerance below/above N x telescope, as fractions or percentages (default: the study's 60,000-62,500 of 61,000, i.e. 1.64%,2.46%).")
     @functools.wraps(func)
@@ -53,7 +53,7 @@ def search_options(func):
 @load_options
 @telescope_options
 @search_options
-@click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N best candidates (the table defaults to {TABLE_DEFAULT_TOP}).")
+@click.option("--top", type=counts(1, rows=True), default=None, metavar="N", help=f"Only the N best candidates (the table defaults to {TABLE_DEFAULT_TOP}).")
 @LABELS_OPTION
 @record_filter_options("candidates")
 @list_output_options

@@ -331,7 +331,8 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
 @click.command("sample")
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--days", type=int, default=21, show_default=True)
+@click.option("--days", type=click.IntRange(max=36_500), default=21, show_default=True,
+              help="Days of data (14 to 36,500: a century).")
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply packet counts of background actors.")
 @writes("out_dir")
 def sample_cmd(out_dir, seed, days, scale):

@@ -14,7 +14,7 @@ import click
 from scantui.cli.collab_cmds import add_notes_column, add_notes_field, member_notes_of, print_notes, search_options
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, scale_options, telescope_options
 from scantui.cli.output import fit_columns, message, print_csv, print_json, print_jsonl, print_table, say_left_out, stdout_console, write_out
-from scantui.cli.query_opts import DEFAULT_LABELS, LABELS_OPTION, open_labels, record_filter_options
+from scantui.cli.query_opts import DEFAULT_LABELS, LABELS_OPTION, counts, open_labels, record_filter_options
 from scantui.present import asns_cell, days_cell, list_cell, reasons_cell, split_cell
 
 TABLE_DEFAULT_TOP = 50
@@ -40,9 +40,9 @@ def reviews_of(groups: list, store) -> list[tuple[str, list[dict]]]:
 @load_options
 @telescope_options
 @search_options
-@click.option("--min-scans", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--min-scans", type=counts(1), default=1, show_default=True,
               help="Fewest scans in a suggested group (1 keeps scans linked to nothing).")
-@click.option("--top", type=click.IntRange(min=1), default=None, metavar="N", help=f"Only the N first groups (the table defaults to {TABLE_DEFAULT_TOP}).")
+@click.option("--top", type=counts(1, rows=True), default=None, metavar="N", help=f"Only the N first groups (the table defaults to {TABLE_DEFAULT_TOP}).")
 @click.option("--pools", is_flag=True, help="After the table, a summary of each group of 100+ sources: members "
               "active per time bin, shares, members by /24 and AS (text only).")
 @LABELS_OPTION

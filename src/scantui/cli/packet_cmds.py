@@ -21,6 +21,7 @@ import click
 from scantui.cli.data_cmds import PATHS, load_options, open_workspace, output_options, scale_options
 from scantui.cli.output import (growing_slices, json_text, message, print_csv_pieces, print_json_encoded, print_table,
                                 write_out)
+from scantui.cli.query_opts import counts
 from scantui.cli.write_errors import writes
 from scantui.errors import UsageError
 from scantui.utctime import day_after, day_start, in_utc
@@ -102,7 +103,7 @@ def _out_kind(out: Path | None) -> str | None:
               help="Field filter, e.g. 'ttl:64 ipid:54321 win:1024 flags:S sport:40000-40100' (see the README).")
 @click.option("-o", "--output", "out", default=None, type=click.Path(path_type=Path),
               help="Write the packets: .pcap (Wireshark), .parquet, .csv, or .txt (the sources' IPs).")
-@click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
+@click.option("--limit", type=counts(rows=True), default=None, metavar="N",
               help=f"Only the first N packets (the table shows {TABLE_DEFAULT_LIMIT} without it).")
 @load_options
 @output_options

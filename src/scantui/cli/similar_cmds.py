@@ -13,13 +13,14 @@ import click
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, scale_options, telescope_options
 from scantui.cli.group_cmds import DEFAULT_LABELS, LABELS_OPTION, open_labels
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
+from scantui.cli.query_opts import counts
 
 
 @click.command("similar")
 @PATHS
 @click.option("--src", "srcs", default=None, metavar="IP[,IP...]", help="The seed sources (IPs or CIDRs).")
 @click.option("--group", "group_id", default=None, metavar="ID", help="Seed with a labelled group's members (the labels file).")
-@click.option("--top", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--top", type=counts(1, rows=True), default=None, metavar="N",
               help="How many sources to rank (default 20).")
 @LABELS_OPTION
 @load_options
