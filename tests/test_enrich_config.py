@@ -36,7 +36,11 @@ def test_option_beats_environment_beats_file(config, monkeypatch):
 
 @pytest.mark.parametrize("text, message", [
     ("enrich:\n  token: x\n", "enrich: unknown key 'token'"),
-    ("enrich:\n  retries: -1\n", "enrich.retries: must be a non-negative integer"),
+    ("enrich:\n  retries: -1\n", "enrich.retries: must be an integer from 0 to 100, got -1"),
+    # past what a datetime or a socket holds: an internal error later (OverflowError, ValueError), exit 70
+    ("enrich:\n  refresh_days: .inf\n", "enrich.refresh_days: must be a number from 0 to 36,500, got inf"),
+    ("enrich:\n  refresh_days: .nan\n", "enrich.refresh_days: must be a number from 0 to 36,500, got nan"),
+    ("enrich:\n  timeout: 1e300\n", "enrich.timeout: must be a number from 0 to 3,600, got 1e+300"),
     ("enrich:\n  ipinfo_url: ftp://x\n", "enrich.ipinfo_url: must be an http:// or https:// URL"),
     ("enrich: [1]\n", "enrich: must be a mapping"),
     ("enrich:\n  mmdb: {a: 1}\n", "enrich.mmdb: must be a path or a list of paths"),

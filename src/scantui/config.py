@@ -243,10 +243,11 @@ def _path(value: Any, key: str, path: Path) -> Path:
     return Path(value).expanduser()
 
 
-def _number(value: Any, key: str, path: Path, *, integer: bool = False) -> float:
+def _number(value: Any, key: str, path: Path, most: float, *, integer: bool = False) -> float:
+    """A number from 0 to *most* (``.inf``/``.nan`` and larger values stopped a command later with an internal error)."""
     ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok or value < 0:
-        raise InputError(f"must be a non-negative {'integer' if integer else 'number'}, got {value!r}",
+    if isinstance(value, bool) or not ok or not 0 <= value <= most:
+        raise InputError(f"must be {'an integer' if integer else 'a number'} from 0 to {most:,}, got {value!r}",
                          path=path, where=f"enrich.{key}")
     return value
 
@@ -301,9 +302,9 @@ def enrich_settings(
         rules=rules_path,
         cache=cache_path,
         use_cache=use_cache,
-        refresh_days=refresh_days if refresh_days is not None else _number(section.get("refresh_days", 30), "refresh_days", path),
-        timeout=timeout if timeout is not None else _number(section.get("timeout", 10), "timeout", path),
-        retries=int(_number(section.get("retries", 4), "retries", path, integer=True)),
+        refresh_days=refresh_days if refresh_days is not None else _number(section.get("refresh_days", 30), "refresh_days", path, 36_500),
+        timeout=timeout if timeout is not None else _number(section.get("timeout", 10), "timeout", path, 3_600),
+        retries=int(_number(section.get("retries", 4), "retries", path, 100, integer=True)),
         offline=offline,
     )
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import click
 
 from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, scale_options, telescope_options
+from scantui.cli.option_types import counts
 from scantui.cli.output import fit_columns, growing_slices, message, print_table, say_left_out, write_out
-from scantui.cli.query_opts import (DAY_OPTION, LABELS_OPTION, QUERY_OPTION, counts, open_labels, parse_day_options,
+from scantui.cli.query_opts import (DAY_OPTION, LABELS_OPTION, QUERY_OPTION, open_labels, parse_day_options,
                                     parse_query_option)
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every source).

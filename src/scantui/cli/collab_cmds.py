@@ -14,8 +14,9 @@ import functools
 import click
 
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, scale_options, telescope_options
+from scantui.cli.option_types import counts
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
-from scantui.cli.query_opts import LABELS_OPTION, counts, open_labels, record_filter_options
+from scantui.cli.query_opts import LABELS_OPTION, open_labels, record_filter_options
 from scantui.present import cover_cell
 
 #: Rows shown by the terminal table when ``--top`` is not given (JSON/CSV list every candidate).

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from scantui.cli.option_types import Finite, seconds
 from scantui.cli.output import message, print_json, print_mapping, write_out
 from scantui.cli.write_errors import writes
 from scantui.errors import shown_path
@@ -193,9 +194,9 @@ def _notes(notes, said: set[str] | None = None) -> None:
                    "or all (the default; as scantui collab).")
 @click.option("--follow", is_flag=True,
               help="Keep watching PATHS: fold each complete new file in while the app runs (as scantui rollup --follow).")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=10.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=seconds(0.05, 86_400), default=10.0, show_default=True, metavar="SECONDS",
               help="With --follow: seconds between looks.")
-@click.option("--settle", type=click.FloatRange(min=0.0), default=30.0, show_default=True, metavar="SECONDS",
+@click.option("--settle", type=seconds(0, 604_800), default=30.0, show_default=True, metavar="SECONDS",
               help="With --follow: a file is complete once unchanged for this long.")
 @scale_options
 def open_cmd(paths, load_opts, telescope, labels_path, window, tolerance, by, follow, interval, settle):
@@ -333,7 +334,7 @@ def ingest_cmd(paths, out, partition_by, sort_by_ts, load_opts):
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--days", type=click.IntRange(max=36_500), default=21, show_default=True,
               help="Days of data (14 to 36,500: a century).")
-@click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply packet counts of background actors.")
+@click.option("--scale", type=Finite(), default=1.0, show_default=True, help="Multiply packet counts of background actors.")
 @writes("out_dir")
 def sample_cmd(out_dir, seed, days, scale):
     """Write the deterministic demo telescope data set and its ground truth."""
@@ -353,8 +354,8 @@ def sample_cmd(out_dir, seed, days, scale):
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout: the rollup and what was built and reused.")
 @click.option("--follow", is_flag=True,
               help="Keep running: fold each complete new file under PATHS in as it arrives (Ctrl-C ends).")
-@click.option("--interval", type=float, default=10.0, show_default=True, metavar="SECONDS", help="With --follow: seconds between looks.")
-@click.option("--settle", type=float, default=30.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=seconds(0.05, 86_400), default=10.0, show_default=True, metavar="SECONDS", help="With --follow: seconds between looks.")
+@click.option("--settle", type=seconds(0, 604_800), default=30.0, show_default=True, metavar="SECONDS",
               help="With --follow: a file is complete once unchanged for this long.")
 @click.option("--keep-ports", "keep_ports", default=None, metavar="PORTS",
               help="Also compute and keep the scanner list of these ports (comma-separated: one list per port) "

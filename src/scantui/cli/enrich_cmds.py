@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from scantui.cli.data_cmds import PATHS, RULES_OPTION, check_parquet_name, list_output_options, load_options
+from scantui.cli.option_types import seconds
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.cli.write_errors import writes
 
@@ -39,9 +40,9 @@ def _note(text: str) -> None:
 @click.option("--ipinfo-token", "token", default=None, metavar="TOKEN",
               help="IPinfo API token (better: the IPINFO_TOKEN environment variable or the config file).")
 @click.option("--offline", is_flag=True, help="Do not contact IPinfo; use the cache, MMDB files and rules only.")
-@click.option("--refresh-days", type=click.FloatRange(min=0), default=None, metavar="DAYS",
+@click.option("--refresh-days", type=seconds(0, 36_500), default=None, metavar="DAYS",
               help="Look an IP up again when its newest cached answer is older (default 30, or enrich.refresh_days).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS", help="Per IPinfo batch request (default 10).")
+@click.option("--timeout", type=seconds(0.1, 3_600), default=None, metavar="SECONDS", help="Per IPinfo batch request (default 10).")
 @click.option("--cache", "cache_path", default=None, metavar="FILE", help="The look-up cache file (default: enrich.sqlite in the user cache folder).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the look-up cache.")
 @RULES_OPTION

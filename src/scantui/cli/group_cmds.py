@@ -13,8 +13,9 @@ import click
 
 from scantui.cli.collab_cmds import add_notes_column, add_notes_field, member_notes_of, print_notes, search_options
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, scale_options, telescope_options
+from scantui.cli.option_types import counts
 from scantui.cli.output import fit_columns, message, print_csv, print_json, print_jsonl, print_table, say_left_out, stdout_console, write_out
-from scantui.cli.query_opts import DEFAULT_LABELS, LABELS_OPTION, counts, open_labels, record_filter_options
+from scantui.cli.query_opts import DEFAULT_LABELS, LABELS_OPTION, open_labels, record_filter_options
 from scantui.present import asns_cell, days_cell, list_cell, reasons_cell, split_cell
 
 TABLE_DEFAULT_TOP = 50

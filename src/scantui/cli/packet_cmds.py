@@ -21,7 +21,7 @@ import click
 from scantui.cli.data_cmds import PATHS, load_options, open_workspace, output_options, scale_options
 from scantui.cli.output import (growing_slices, json_text, message, print_csv_pieces, print_json_encoded, print_table,
                                 write_out)
-from scantui.cli.query_opts import counts
+from scantui.cli.option_types import counts
 from scantui.cli.write_errors import writes
 from scantui.errors import UsageError
 from scantui.utctime import day_after, day_start, in_utc

@@ -22,14 +22,6 @@ if TYPE_CHECKING:
 
 
 DEFAULT_LABELS = "scantui-labels.yaml"
-
-
-def counts(minimum: int | None = 0, rows: bool = False) -> click.IntRange:
-    """An option's count: at least *minimum*, at most what polars holds (a larger number stopped the command with an
-    ``OverflowError``): a 64-bit integer, or for a number of *rows* (``--top``, ``--limit``) polars' row index,
-    32 bits in its default build (polars-u64-idx would allow more; one limit for both keeps this off polars' import)."""
-    return click.IntRange(min=minimum, max=2**32 - 1 if rows else 2**63 - 1)
-
 LABELS_OPTION = click.option("--labels", "labels_path", default=None, metavar="FILE",
                              help=f"The labels file (default ./{DEFAULT_LABELS}, when it exists).")
 

@@ -13,7 +13,7 @@ import click
 from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, scale_options, telescope_options
 from scantui.cli.group_cmds import DEFAULT_LABELS, LABELS_OPTION, open_labels
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
-from scantui.cli.query_opts import counts
+from scantui.cli.option_types import counts
 
 
 @click.command("similar")

@@ -22,6 +22,7 @@ import click
 
 from scantui.cli.collab_cmds import search_options
 from scantui.cli.data_cmds import PATHS, load_options, open_workspace, scale_options, telescope_options
+from scantui.cli.option_types import seconds
 from scantui.cli.output import message, print_json, print_jsonl, write_out
 from scantui.safetext import safe_line
 from scantui.cli.query_opts import LABELS_OPTION, open_labels
@@ -36,7 +37,7 @@ from scantui.cli.query_opts import LABELS_OPTION, open_labels
 @click.option("--state", "state_path", default=None, metavar="FILE",
               help="What already fired (default: the labels file's name + .watch.json, beside it).")
 @click.option("--since", default=None, metavar="ISO", help="Only scans on or after this UTC day.")
-@click.option("--wait", default=300.0, type=click.FloatRange(min=0), show_default=True, metavar="SECONDS",
+@click.option("--wait", default=300.0, type=seconds(0, 604_800), show_default=True, metavar="SECONDS",
               help="How long to wait for another watch run on the same state file (then exit 2).")
 @click.option("--json", "as_json", is_flag=True, help="The new hits as one JSON array on stdout.")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per new hit (JSON Lines).")
