@@ -13,11 +13,12 @@ from clihelp import SAMPLE, run
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["scanners", SAMPLE, "--top", "99999999999999999999"], "'--top': 99999999999999999999 is not in the range x<=4294967295"),
-    (["scanners", SAMPLE, "--min-packets", "9223372036854775808"], "'--min-packets': 9223372036854775808 is not in the range"),
-    (["collab", SAMPLE, "--top", "4294967296"], "'--top': 4294967296 is not in the range 1<=x<=4294967295"),
-    (["groups", SAMPLE, "--min-scans", "9223372036854775808"], "'--min-scans'"),
-    (["packets", SAMPLE, "--limit", "9223372036854775807"], "'--limit': 9223372036854775807 is not in the range 0<=x<=4294967295"),
+    (["scanners", SAMPLE, "--top", "99999999999999999999"], "'--top': 99999999999999999999 is more than 4,294,967,295, the most this command holds"),
+    (["scanners", SAMPLE, "--min-packets", "9223372036854775808"], "'--min-packets': 9223372036854775808 is more than 9,223,372,036,854,775,807"),
+    (["collab", SAMPLE, "--top", "4294967296"], "'--top': 4294967296 is more than 4,294,967,295"),
+    (["groups", SAMPLE, "--min-scans", "9223372036854775808"], "'--min-scans': 9223372036854775808 is more than"),
+    (["collab", SAMPLE, "--top", "0"], "'--top': 0 is less than 1"),
+    (["packets", SAMPLE, "--limit", "9223372036854775807"], "'--limit': 9223372036854775807 is more than 4,294,967,295"),
     (["sample", "unwritten", "--days", "99999999999999999999"], "'--days': 99999999999999999999 is not in the range x<=36500"),
     (["sample", "unwritten", "--scale", "inf"], "'--scale': 'inf' is not a finite number"),
     (["enrich", SAMPLE, "--offline", "--refresh-days", "inf", "-o", "unwritten.parquet"], "'--refresh-days': inf is not in the range 0<=x<=36500"),

@@ -405,7 +405,7 @@ def test_cli_packets_table_json_and_files(captures, tmp_path, capsys):
     # as scanners says it (was an empty table, exit 0)
     (["--since", "2024-02-10", "--until", "2024-02-01"], "--since/--until: --since 2024-02-10 is not before --until 2024-02-01"),
     # more rows than polars' row index holds: was an internal error (OverflowError), exit 70
-    (["--limit", "4294967296"], "Invalid value for '--limit': 4294967296 is not in the range 0<=x<=4294967295"),
+    (["--limit", "4294967296"], "Invalid value for '--limit': 4294967296 is more than 4,294,967,295, the most this command holds"),
 ])
 def test_cli_packets_errors(captures, tmp_path, capsys, extra, says):
     paths, _ = captures

@@ -20,10 +20,31 @@ MOST = 2**63 - 1
 MOST_ROWS = 2**32 - 1
 
 
-def counts(minimum: int | None = 0, rows: bool = False) -> click.IntRange:
+class Count(click.ParamType):
+    """An integer from *minimum* up to *most*; the help shows the least value only (``[x>=1]``): the most is where
+    polars stops, not a choice."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int | None, most: int):
+        self.minimum, self.most = minimum, most
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.INT.convert(value, param, ctx)
+        if self.minimum is not None and number < self.minimum:
+            self.fail(f"{number} is less than {self.minimum}", param, ctx)
+        if number > self.most:
+            self.fail(f"{number} is more than {self.most:,}, the most this command holds", param, ctx)
+        return number
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str | None:
+        return None if self.minimum is None else f"INTEGER (>={self.minimum})"
+
+
+def counts(minimum: int | None = 0, rows: bool = False) -> Count:
     """A count: at least *minimum*, at most :data:`MOST` (:data:`MOST_ROWS` for a number of *rows*: ``--top``,
     ``--limit``)."""
-    return click.IntRange(min=minimum, max=MOST_ROWS if rows else MOST)
+    return Count(minimum, MOST_ROWS if rows else MOST)
 
 
 class Finite(click.FloatRange):
@@ -34,6 +55,9 @@ class Finite(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
+
+    def _describe_range(self) -> str:  # (click's hook for the help's and errors' range: none when unbounded)
+        return "" if self.min is None and self.max is None else super()._describe_range()
 
 
 def seconds(minimum: float, most: float, min_open: bool = False) -> Finite:
