@@ -8,6 +8,7 @@ note). Real Apps on the sample data, at 80x24 and 160x48.
 from __future__ import annotations
 
 import pytest
+from textual.widgets import TextArea
 
 from tuihelp import SAMPLE, make_app, run_app, screen_text, settle
 
@@ -55,7 +56,7 @@ def test_no_pop_up_repeats_its_bottom_row_in_its_border(tui_cache, size):
         await _no_subtitle(app, pilot, "EditGroupScreen", "e")
         app.screen.query_one("#edit-notes").focus()  # the notes: enter starts a new line there, typing
         await settle(app, pilot)
-        assert type(app.focused).__name__ == "TextArea" and _subtitles(app) == ["enter: new line"]
+        assert isinstance(app.focused, TextArea) and _subtitles(app) == ["enter: new line"]
         assert "^s Save" in _row(app) and "⏎" not in _row(app)
         await _no_subtitle(app, pilot, "PickGroupScreen", "escape", "m")
         await _no_subtitle(app, pilot, "RemoveMembersScreen", "escape", "d")
@@ -63,7 +64,7 @@ def test_no_pop_up_repeats_its_bottom_row_in_its_border(tui_cache, size):
         await _press(app, pilot, "escape", "2")
         await _no_subtitle(app, pilot, "SourceNoteScreen", "n")
         await _press(app, pilot, "tab")
-        assert type(app.focused).__name__ == "TextArea" and _subtitles(app) == ["enter: new line"]
+        assert isinstance(app.focused, TextArea) and _subtitles(app) == ["enter: new line"]
         await _no_subtitle(app, pilot, "ColumnPickerScreen", "escape", "c")
         await _no_subtitle(app, pilot, "PromptScreen", "escape", "t")
         await _no_subtitle(app, pilot, "PromptScreen", "escape", "w")

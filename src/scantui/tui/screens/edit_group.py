@@ -33,6 +33,7 @@ from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
 from scantui.tui.screens.dialog import DialogScreen
 from scantui.tui.screens.label_as import group_option
+from scantui.tui.widgets.fields import OrderedInput, OrderedTextArea
 
 _SPLIT = re.compile(r"[\s,]+")
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -126,17 +127,17 @@ class EditGroupScreen(DialogScreen[dict[str, Any] | None]):
                 yield Static(f"⚠ {', '.join(escaped)}: control or invisible characters shown escaped (\\x1b, \\u202e); "
                              "a field left as it is keeps them, a field you change is saved as shown",
                              id="edit-escaped", markup=False)
-            yield from self._field("title", Input(shown["title"], id="edit-title", select_on_focus=False, compact=True))
+            yield from self._field("title", OrderedInput(shown["title"], id="edit-title", select_on_focus=False, compact=True))
             yield from self._field("verdict", Select([(v, v) for v in VERDICTS], value=g.verdict, allow_blank=False,
                                                      id="edit-verdict", compact=True))
             yield from self._field("category", Select([(c, c) for c in CATEGORIES], value=g.category or Select.NULL,
                                                       prompt="-", id="edit-category", compact=True))
-            yield from self._field("members", Input(shown["members"], id="edit-members", select_on_focus=False, compact=True))
-            yield from self._field("ports", Input(shown["ports"], id="edit-ports", select_on_focus=False, compact=True))
-            yield from self._field("tags", Input(shown["tags"], id="edit-tags", select_on_focus=False, compact=True))
+            yield from self._field("members", OrderedInput(shown["members"], id="edit-members", select_on_focus=False, compact=True))
+            yield from self._field("ports", OrderedInput(shown["ports"], id="edit-ports", select_on_focus=False, compact=True))
+            yield from self._field("tags", OrderedInput(shown["tags"], id="edit-tags", select_on_focus=False, compact=True))
             with Horizontal(classes="edit-field edit-notes"):
                 yield Label("notes", classes="edit-name")
-                yield TextArea(shown["notes"], id="edit-notes", soft_wrap=True, compact=True)
+                yield OrderedTextArea(shown["notes"], id="edit-notes", soft_wrap=True, compact=True)
             yield Static("", id="edit-error", markup=False)
             with Horizontal(classes="modal-buttons"):
                 yield Button("Save", id="edit-save", variant="primary", compact=True)

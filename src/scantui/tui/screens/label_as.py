@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 from scantui.safetext import safe_line
 from scantui.tui.safe import line_content
 from scantui.tui.screens.dialog import DialogScreen
+from scantui.tui.widgets.fields import OrderedInput
 
 TITLE_SHOWN = 40  # characters of a group's title in the list
 
@@ -82,10 +83,10 @@ class LabelAsScreen(DialogScreen[LabelChoice | None]):
             yield Static("New group (collaborative)", classes="label-heading")
             with Horizontal(classes="label-field"):
                 yield Label("id", classes="label-name")
-                yield Input(self.start_id, id="label-id", select_on_focus=False)
+                yield OrderedInput(self.start_id, id="label-id", select_on_focus=False)
             with Horizontal(classes="label-field"):
                 yield Label("title", classes="label-name")
-                yield Input(safe_line(self.start_title), id="label-title", select_on_focus=False)  # saved as shown
+                yield OrderedInput(safe_line(self.start_title), id="label-title", select_on_focus=False)  # saved as shown
             with Horizontal(classes="label-field"):
                 yield Label("", classes="label-name")
                 yield Button("Create", id="label-create", compact=True, variant="primary")

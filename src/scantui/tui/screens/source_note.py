@@ -26,6 +26,7 @@ from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
 from scantui.tui.screens.dialog import DialogScreen
 from scantui.tui.screens.edit_group import save_hint, split_list
+from scantui.tui.widgets.fields import OrderedInput, OrderedTextArea
 
 
 def note_texts(source: Any) -> dict[str, str]:
@@ -94,10 +95,10 @@ class SourceNoteScreen(DialogScreen[dict[str, Any] | None]):
                              id="note-several", markup=False)
             with Horizontal(classes="note-field"):
                 yield Label("tags", classes="note-name")
-                yield Input(self.shown["tags"], id="note-tags", select_on_focus=False, compact=True)
+                yield OrderedInput(self.shown["tags"], id="note-tags", select_on_focus=False, compact=True)
             with Horizontal(classes="note-field"):
                 yield Label("note", classes="note-name")
-                yield TextArea(self.shown["note"], id="note-text", soft_wrap=True, compact=True)
+                yield OrderedTextArea(self.shown["note"], id="note-text", soft_wrap=True, compact=True)
             with Horizontal(id="note-buttons"):
                 yield Button("Save", id="note-save", variant="primary", compact=True)
                 yield Button("Cancel", id="note-cancel", compact=True)

@@ -13,11 +13,13 @@ from typing import Any
 from textual.binding import Binding
 from textual.widgets import Input
 
+from scantui.tui.widgets.fields import InlineBindings
+
 #: Keys that type a character Textual does not map back from the key's name (``key_to_character``).
 _TYPED = {"slash": "/", "minus": "-", "plus": "+", "at": "@", "backslash": "\\", "underscore": "_"}
 
 
-class FilterInput(Input):
+class FilterInput(InlineBindings, Input):
     """An ``Input`` whose footer says: enter applies, escape *escape* (the screen's ``leave_filter``)."""
 
     BINDINGS = [
