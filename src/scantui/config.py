@@ -123,6 +123,11 @@ def tui_keymap(config: dict[str, Any] | None = None, path: Path | None = None) -
     if not isinstance(keymap, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
                                                for k, v in keymap.items()):
         raise InputError("tui.keymap must map binding ids to keys, e.g. app.quit: \"q,ctrl+q\"", path=path, where="tui.keymap")
+    for name, keys in keymap.items():
+        # a key is a name or one character: a control or format character would reach the terminal in the footer
+        if not all(key.strip() and key.strip().isprintable() and " " not in key.strip() for key in keys.split(",")):
+            raise InputError(f"{name!r}: {keys!r} is not a comma-separated list of keys (e.g. \"q,ctrl+q\")",
+                             path=path, where="tui.keymap")
     return {k: v.strip() for k, v in keymap.items()}
 
 
