@@ -84,18 +84,14 @@ class PacketSelection:
         return cls(srcs=srcs, nets=nets, **kw)
 
 
-def _utc(t: dt.datetime) -> dt.datetime:
-    return in_utc(t)
-
-
 def _days(source: PacketSource, sel: PacketSelection) -> list[dt.date] | None:
     """The days to read (None: all), from ``days`` and the time window."""
     days = None if sel.days is None else set(sel.days)
     if sel.since is not None or sel.until is not None:
         known = source.days()
         if known is not None:
-            lo = _utc(sel.since).date() if sel.since else dt.date.min
-            hi = _utc(sel.until).date() if sel.until else dt.date.max
+            lo = in_utc(sel.since).date() if sel.since else dt.date.min
+            hi = in_utc(sel.until).date() if sel.until else dt.date.max
             window = {d for d in known if lo <= d <= hi}
             days = window if days is None else days & window
     return None if days is None else sorted(days)
@@ -110,9 +106,9 @@ def _narrow(lf: pl.LazyFrame, sel: PacketSelection, where: pl.Expr | None) -> pl
             in_nets = in_nets | src.is_in(pl.Series(sel.srcs, dtype=pl.UInt32).implode())
         lf = lf.filter(in_nets)
     if sel.since is not None:
-        lf = lf.filter(pl.col("ts") >= _utc(sel.since))
+        lf = lf.filter(pl.col("ts") >= in_utc(sel.since))
     if sel.until is not None:
-        lf = lf.filter(pl.col("ts") < _utc(sel.until))
+        lf = lf.filter(pl.col("ts") < in_utc(sel.until))
     if where is not None:
         lf = lf.filter(where)
     return lf
