@@ -30,16 +30,18 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return 0 if usable < 2 else min(usable + 1, MAX_WORKERS)
 
 
-# The files that run longest, longest first (a whole run's wall time per file, on 2 cores at load ~10, session 18).
+# The files that run longest, longest first (a whole run's wall time per file, on 2 cores at load ~11, session 19).
 # They are handed out first: with --dist loadfile a long file handed out last kept one worker busy after the others
-# ran dry. xdist's own order (most tests first, pyproject's --no-loadscope-reorder turns it off) put some late.
+# ran dry. xdist's own order (most tests first, pyproject's --no-loadscope-reorder turns it off) put some late
+# (session 19: test_labels_fast_read.py, 7 tests and a worker's 235 s, began at 1,062 s of that worker's 1,488).
 LONGEST_FILES = (
-    "tests/test_rollup_days.py", "tests/test_labels_save_bytes.py", "tests/tui/test_tui_packets.py",
-    "tests/test_rollup_dask.py", "tests/tui/test_tui_candidates.py", "tests/test_labels_undo_place.py",
-    "tests/tui/test_tui_labels.py", "tests/tui/test_tui_detail.py", "tests/test_io_hostile_inputs.py",
-    "tests/test_cli_shell.py", "tests/tui/test_tui_footer.py", "tests/test_collab_bursts.py",
-    "tests/tui/test_tui_time_range.py", "tests/tui/test_tui_table_actions.py", "tests/tui/test_tui_detail_range.py",
-    "tests/test_rollup_cache.py", "tests/test_port_list_state.py",
+    "tests/test_rollup_days.py", "tests/test_labels_fast_read.py", "tests/tui/test_tui_packets.py",
+    "tests/test_labels_save_bytes.py", "tests/test_labels_undo_place.py", "tests/tui/test_tui_detail.py",
+    "tests/test_cli_shell.py", "tests/tui/test_tui_table_actions.py", "tests/tui/test_tui_popup_wording.py",
+    "tests/test_io_hostile_inputs.py", "tests/test_io_compressed.py", "tests/tui/test_tui_figure_titles.py",
+    "tests/test_io_inputs_changed.py", "tests/tui/test_tui_candidates.py", "tests/tui/test_tui_footer.py",
+    "tests/tui/test_tui_detail_range.py", "tests/tui/test_tui_time_range.py", "tests/tui/test_tui_type_ahead.py",
+    "tests/test_collab_bursts.py", "tests/test_rollup_dask.py", "tests/tui/test_tui_labels.py",
 )
 
 
