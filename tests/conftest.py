@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -30,16 +31,37 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return 0 if usable < 2 else min(usable + 1, MAX_WORKERS)
 
 
-# The files that run longest, longest first (a whole run's wall time per file, on 2 cores at load ~10, session 18).
+def pytest_configure(config) -> None:
+    """Under ``PYTHONDONTWRITEBYTECODE`` (set on this box) no process writes bytecode, so each one compiled every
+    module of ``src/scantui`` it imported from source: each xdist worker, and each ``scantui`` subprocess a
+    test starts (``scanners --json`` on the sample, warm cache: 0.88 CPU s, 0.68 with bytecode). The first
+    process (the xdist controller, or a serial run) compiles ``src`` and the tests' helper modules once into
+    their ``__pycache__`` folders (ignored by git), as any run without that setting would (~0.6 CPU s; ~0.03
+    when nothing changed); every later process reads them. Python checks each file's size and time before it
+    uses its bytecode, and compiles a changed file anew."""
+    if not sys.dont_write_bytecode or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    import compileall
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    compileall.compile_dir(root / "src", quiet=1)
+    # not the test modules: pytest compiles those itself, with their asserts rewritten
+    compileall.compile_dir(root / "tests", quiet=1, rx=re.compile(r"(^|/)(test_[^/]*|conftest)\.py$"))
+
+
+# The files that run longest, longest first (a whole run's wall time per file, on 2 cores at load ~11, session 19).
 # They are handed out first: with --dist loadfile a long file handed out last kept one worker busy after the others
-# ran dry. xdist's own order (most tests first, pyproject's --no-loadscope-reorder turns it off) put some late.
+# ran dry. xdist's own order (most tests first, pyproject's --no-loadscope-reorder turns it off) put some late
+# (session 19: test_labels_fast_read.py, 7 tests and a worker's 235 s, began at 1,062 s of that worker's 1,488).
 LONGEST_FILES = (
-    "tests/test_rollup_days.py", "tests/test_labels_save_bytes.py", "tests/tui/test_tui_packets.py",
-    "tests/test_rollup_dask.py", "tests/tui/test_tui_candidates.py", "tests/test_labels_undo_place.py",
-    "tests/tui/test_tui_labels.py", "tests/tui/test_tui_detail.py", "tests/test_io_hostile_inputs.py",
-    "tests/test_cli_shell.py", "tests/tui/test_tui_footer.py", "tests/test_collab_bursts.py",
-    "tests/tui/test_tui_time_range.py", "tests/tui/test_tui_table_actions.py", "tests/tui/test_tui_detail_range.py",
-    "tests/test_rollup_cache.py", "tests/test_port_list_state.py",
+    "tests/test_rollup_days.py", "tests/test_labels_fast_read.py", "tests/tui/test_tui_packets.py",
+    "tests/test_labels_save_bytes.py", "tests/test_labels_undo_place.py", "tests/tui/test_tui_detail.py",
+    "tests/test_cli_shell.py", "tests/tui/test_tui_table_actions.py", "tests/tui/test_tui_popup_wording.py",
+    "tests/test_io_hostile_inputs.py", "tests/test_io_compressed.py", "tests/tui/test_tui_figure_titles.py",
+    "tests/test_io_inputs_changed.py", "tests/tui/test_tui_candidates.py", "tests/tui/test_tui_footer.py",
+    "tests/tui/test_tui_detail_range.py", "tests/tui/test_tui_time_range.py", "tests/tui/test_tui_type_ahead.py",
+    "tests/test_collab_bursts.py", "tests/test_rollup_dask.py", "tests/tui/test_tui_labels.py",
 )
 
 

@@ -57,52 +57,57 @@ def test_fit_title_takes_the_fullest_form_that_fits():
     assert without_years("no scan in 2024-02-29: all 3 shown") == "no scan in 02-29: all 3 shown"
 
 
-@SIZES
-def test_a_scanners_figures_name_the_time_range(tui_cache, size):
-    async def scenario(app, pilot):
-        await _press(app, pilot, "2", "enter")
-        assert isinstance(app.screen, ScannerDetailScreen)
-        assert _titles(app)["detail-per-day"] == "packets per day" and _titles(app)["detail-ports"] == "scans per port"
-        await _set_range(app, pilot, RANGE)  # while it is open
-        titles = _titles(app)
-        assert titles["detail-per-day"] == f"packets per day · {RANGE}"
-        assert titles["detail-ports"] == f"scans per port · {RANGE}"
-        assert titles["detail-timing"] == f"activity per port · days {RANGE}"
-        if size[1] >= 48:  # the figures are on the first page
-            assert f"packets per day · {RANGE}" in _drawn(app, "detail-per-day")
-        await _press(app, pilot, "T")
-        assert _titles(app)["detail-per-day"] == "packets per day" and _titles(app)["detail-ports"] == "scans per port"
-        await _press(app, pilot, "escape")
-        await _set_range(app, pilot, "2024-02-05")
-        await _press(app, pilot, "enter")  # opened under a range
-        assert _titles(app)["detail-per-day"] == "packets per day · 2024-02-05"
-
-    run_app(make_app([SAMPLE], tui_cache), scenario, size=size)
+async def _a_scanners_figures_name_the_time_range(app, pilot, size) -> None:
+    await _press(app, pilot, "2", "enter")
+    assert isinstance(app.screen, ScannerDetailScreen)
+    assert _titles(app)["detail-per-day"] == "packets per day" and _titles(app)["detail-ports"] == "scans per port"
+    await _set_range(app, pilot, RANGE)  # while it is open
+    titles = _titles(app)
+    assert titles["detail-per-day"] == f"packets per day · {RANGE}"
+    assert titles["detail-ports"] == f"scans per port · {RANGE}"
+    assert titles["detail-timing"] == f"activity per port · days {RANGE}"
+    if size[1] >= 48:  # the figures are on the first page
+        assert f"packets per day · {RANGE}" in _drawn(app, "detail-per-day")
+    await _press(app, pilot, "T")
+    assert _titles(app)["detail-per-day"] == "packets per day" and _titles(app)["detail-ports"] == "scans per port"
+    await _press(app, pilot, "escape")
+    await _set_range(app, pilot, "2024-02-05")
+    await _press(app, pilot, "enter")  # opened under a range
+    assert _titles(app)["detail-per-day"] == "packets per day · 2024-02-05"
 
 
-@SIZES
-def test_a_groups_figures_and_pool_name_the_time_range_and_fit(tui_cache, size):
+async def _a_groups_figures_and_pool_name_the_time_range_and_fit(app, pilot, size) -> None:
     """The pool group (240 sources; scans on 02-04, 02-07, 02-14)."""
+    group = next(g for g in app.state.groups if g.n_members >= 200)
+    await _set_range(app, pilot, RANGE)
+    app.open_group(group)
+    await settle(app, pilot)
+    assert isinstance(app.screen, GroupDetailScreen)
+    titles = _titles(app)
+    assert titles["detail-per-day"] == f"members' packets per day · {RANGE}"
+    assert titles["detail-ports"] == f"members' probes per port · {RANGE}"
+    pool = ("pool · scans 2 of 3 in 02-04..02-10 · 232 sources · 2 /24s · 1 AS" if size[0] < 120 else
+            f"pool · scans 2 of 3 in {RANGE} · 232 sources · 2 /24s · 1 AS")
+    assert titles["detail-pool"] == pool and pool in _drawn(app, "detail-pool")
+    await _set_range(app, pilot, "2024-02-01..2024-02-20")  # every scan in it: said too
+    assert _titles(app)["detail-pool"].startswith("pool · scans 3 of 3 in ")
+    await _set_range(app, pilot, "2024-02-29")  # none in it: all of them summed, said so
+    assert _titles(app)["detail-pool"].startswith("pool · no scan in ")
+    assert _titles(app)["detail-per-day"].endswith(" · 2024-02-29")  # the members' figures are of the range
+    await _press(app, pilot, "T")
+    titles = _titles(app)
+    assert titles["detail-pool"] == "pool · 240 sources · 2 /24s · 1 AS"
+    assert titles["detail-per-day"] == "members' packets per day"
+
+
+@SIZES
+def test_a_scanners_and_a_groups_figures_name_the_time_range_and_fit(tui_cache, size):
+    """One App per size for both (an App's start on the sample is ~1 CPU s): the scanner's part, then, back on
+    the scanners table with no range (escape, ``T``), the group's part, each as it ran in an App of its own."""
     async def scenario(app, pilot):
-        group = next(g for g in app.state.groups if g.n_members >= 200)
-        await _set_range(app, pilot, RANGE)
-        app.open_group(group)
-        await settle(app, pilot)
-        assert isinstance(app.screen, GroupDetailScreen)
-        titles = _titles(app)
-        assert titles["detail-per-day"] == f"members' packets per day · {RANGE}"
-        assert titles["detail-ports"] == f"members' probes per port · {RANGE}"
-        pool = ("pool · scans 2 of 3 in 02-04..02-10 · 232 sources · 2 /24s · 1 AS" if size[0] < 120 else
-                f"pool · scans 2 of 3 in {RANGE} · 232 sources · 2 /24s · 1 AS")
-        assert titles["detail-pool"] == pool and pool in _drawn(app, "detail-pool")
-        await _set_range(app, pilot, "2024-02-01..2024-02-20")  # every scan in it: said too
-        assert _titles(app)["detail-pool"].startswith("pool · scans 3 of 3 in ")
-        await _set_range(app, pilot, "2024-02-29")  # none in it: all of them summed, said so
-        assert _titles(app)["detail-pool"].startswith("pool · no scan in ")
-        assert _titles(app)["detail-per-day"].endswith(" · 2024-02-29")  # the members' figures are of the range
-        await _press(app, pilot, "T")
-        titles = _titles(app)
-        assert titles["detail-pool"] == "pool · 240 sources · 2 /24s · 1 AS"
-        assert titles["detail-per-day"] == "members' packets per day"
+        await _a_scanners_figures_name_the_time_range(app, pilot, size)
+        await _press(app, pilot, "escape", "T")
+        assert app.time_range is None and not isinstance(app.screen, ScannerDetailScreen)
+        await _a_groups_figures_and_pool_name_the_time_range_and_fit(app, pilot, size)
 
     run_app(make_app([SAMPLE], tui_cache), scenario, size=size)
