@@ -16,11 +16,17 @@ was leaving: ``lfoo⏎`` on the scanner list typed nothing into the dialog, and 
    the keys that arrive (:class:`TypedAheadMixin`) until the new screen is drawn and its focus set, then hands
    them out in order: to the widget it focused (a dialog's field), or to the screen where nothing took the focus.
 
+3. Enter and escape in a field take effect before the next key too (priority bindings of the field and of the
+   pop-ups): enter posts ``Submitted`` to the screen and the App holds the keys until the screen has handled it
+   (:func:`submit_now`); escape leaves the field (:func:`focus_now` on the list) or closes the pop-up at once.
+   ``/foo⏎j`` moves the list's cursor; ``l``, escape, ``j`` moves it under the closed pop-up.
+
 The filter bars take the focus with :func:`focus_now` (``Widget.focus`` is deferred behind the waiting keys).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual import events
@@ -50,9 +56,46 @@ def typing_here(app: Any) -> bool:
     return isinstance(app.focused, (Input, TextArea))
 
 
-def binds_key(node: Any, key: str) -> bool:
-    """Whether *node* (a screen) binds *key* itself (Textual's merged bindings of its classes)."""
-    return key in node._bindings.key_to_bindings
+def binds_key(screen: Any, key: str) -> bool:
+    """Whether *screen* (or its focused widget) binds *key*, as the user's keymap has it: Textual's public
+    ``active_bindings``, where the App's own binding of *key* asks this again (its ``check_action``): there the
+    question is off (False), so the App's binding counts as the App's."""
+    app = screen.app
+    if getattr(app, "_asking_binds_key", False):
+        return False
+    app._asking_binds_key = True
+    try:
+        active = screen.active_bindings.get(key)
+    finally:
+        app._asking_binds_key = False
+    return active is not None and active.node is not app
+
+
+def after_its_keys(field: Any, action: Callable[[], object]) -> None:
+    """Rule 3's order for a priority key of *field* (run as the App takes it, while the keys typed before it may
+    still wait in the field's queue): the keys after it wait; once the field has taken those before, *action*
+    runs; once its screen has handled what *action* posted to it, the keys go on (to where the focus is then)."""
+    app = field.app
+    settling = app.hold_keys()
+
+    def run() -> None:
+        screen = field.screen
+        action()
+        screen.call_later(app.release_keys_later, settling)  # a screen closed by *action*: its own change releases
+
+    field.call_later(run)
+
+
+def submit_now(field: Any) -> None:
+    """Enter in *field* (an ``Input``): its ``Submitted`` (validated as Textual's ``action_submit`` would) to its
+    screen, before the keys after enter are handed out (:func:`after_its_keys`)."""
+    from textual.widgets import Input
+
+    def submit() -> None:
+        result = field.validate(field.value) if "submitted" in field.validate_on else None
+        field.screen.post_message(Input.Submitted(field, field.value, result))
+
+    after_its_keys(field, submit)
 
 
 class TypedAheadMixin:
@@ -65,19 +108,27 @@ class TypedAheadMixin:
         """Called once mounted: from now on every screen change holds the keys until the new screen settles."""
         self.screen_change_signal.subscribe(self, self._screen_changed)  # type: ignore[attr-defined]
 
-    def _screen_changed(self, _screen: Any) -> None:
-        """The screen changed (synchronously, in the action that changed it): hold the keys from now on."""
+    def hold_keys(self) -> int:
+        """From now on the keys wait (at most :data:`HOLD_AT_MOST` seconds); the number to release them by."""
         if self._held is None:
             self._held = []
         self._settling += 1
         settling = self._settling
-        self.call_after_refresh(self._settled, settling)  # type: ignore[attr-defined]
         self.set_timer(HOLD_AT_MOST, lambda: self._release(settling))  # type: ignore[attr-defined]
+        return settling
+
+    def release_keys_later(self, settling: int) -> None:
+        """Hand the waiting keys out once the App's queue reaches this (a call from another node's queue)."""
+        self.call_later(self._release, settling)  # type: ignore[attr-defined]
+
+    def _screen_changed(self, _screen: Any) -> None:
+        """The screen changed (synchronously, in the action that changed it): hold the keys from now on."""
+        self.call_after_refresh(self._settled, self.hold_keys())  # type: ignore[attr-defined]
 
     def _settled(self, settling: int) -> None:
         # the new screen has been drawn (mounted, its on_mount run): the focus it asked for in on_mount is set by
         # a callback already in the App's queue, so the keys are handed out after it
-        self.call_later(self._release, settling)  # type: ignore[attr-defined]
+        self.release_keys_later(settling)
 
     async def _release(self, settling: int) -> None:
         if settling != self._settling or self._held is None:

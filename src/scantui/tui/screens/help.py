@@ -73,7 +73,7 @@ def help_table(rows: list[tuple[str, str, str]]) -> Table:
 class HelpScreen(DialogScreen[None]):
     """The keys of the screen it was opened over; escape, q or ? close it."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close", priority=True)]
     FOOTER_SHOWN_KEYS = {"dismiss": ("escape",)}  # "esc Close" (? comes first: a pop-up's ? opens this box)
 
     def __init__(self, screen: Screen) -> None:
