@@ -21,6 +21,9 @@ was leaving: ``lfoo⏎`` on the scanner list typed nothing into the dialog, and 
    (:func:`submit_now`); escape leaves the field (:func:`focus_now` on the list) or closes the pop-up at once.
    ``/foo⏎j`` moves the list's cursor; ``l``, escape, ``j`` moves it under the closed pop-up.
 
+4. A key handed to a widget holds the next ones until the widget has taken it: a priority key reads the state
+   the keys before it left (``jj⏎`` opens the third row, ``jjl`` labels it), not the state before them.
+
 The filter bars take the focus with :func:`focus_now` (``Widget.focus`` is deferred behind the waiting keys).
 """
 
@@ -71,29 +74,44 @@ def binds_key(screen: Any, key: str) -> bool:
     return active is not None and active.node is not app
 
 
-def after_its_keys(field: Any, action: Callable[[], object]) -> None:
-    """Rule 3's order for a priority key of *field* (run as the App takes it, while the keys typed before it may
-    still wait in the field's queue): the keys after it wait; once the field has taken those before, *action*
-    runs; once its screen has handled what *action* posted to it, the keys go on (to where the focus is then)."""
-    app = field.app
+def release_after_bubbling(app: Any, node: Any, settling: int) -> None:
+    """Release the keys held (*settling*) once what *node* has in its queue now has bubbled up to the App: each
+    ancestor's queue in turn, as a message or a key bubbles (a key's ordinary bindings run at the App)."""
+    def hop(at: Any) -> None:  # in *at*'s queue after the message: it is in the parent's queue now
+        parent = at.parent
+        if parent is None or parent is app:
+            app.release_keys_later(settling)  # a screen closed meanwhile: its own change releases instead
+        else:
+            parent.call_later(hop, parent)
+
+    node.call_later(hop, node)
+
+
+def after_its_keys(widget: Any, action: Callable[[], object]) -> None:
+    """Rule 3's order for a priority key of *widget* whose *action* posts a message its screen acts on (enter:
+    ``Submitted``, ``RowSelected``): the keys after it wait until *action* has run (once the widget has taken the
+    keys before) and its message has bubbled up to the App."""
+    app = widget.app
+    if not hasattr(app, "hold_keys"):  # an App without typed-ahead keys (a widget's own test): at once
+        action()
+        return
     settling = app.hold_keys()
 
     def run() -> None:
-        screen = field.screen
         action()
-        screen.call_later(app.release_keys_later, settling)  # a screen closed by *action*: its own change releases
+        release_after_bubbling(app, widget, settling)
 
-    field.call_later(run)
+    widget.call_later(run)
 
 
 def submit_now(field: Any) -> None:
-    """Enter in *field* (an ``Input``): its ``Submitted`` (validated as Textual's ``action_submit`` would) to its
-    screen, before the keys after enter are handed out (:func:`after_its_keys`)."""
+    """Enter in *field* (an ``Input``): its ``Submitted`` (validated as Textual's ``action_submit`` would) handled
+    before the keys after enter are handed out (:func:`after_its_keys`)."""
     from textual.widgets import Input
 
     def submit() -> None:
         result = field.validate(field.value) if "submitted" in field.validate_on else None
-        field.screen.post_message(Input.Submitted(field, field.value, result))
+        field.post_message(Input.Submitted(field, field.value, result))
 
     after_its_keys(field, submit)
 
@@ -135,14 +153,25 @@ class TypedAheadMixin:
             return  # a later screen change holds them now (its own release hands them out), or already handed out
         held, self._held = self._held, None
         for n, event in enumerate(held):
-            await super().on_event(event)  # type: ignore[misc]  # Textual's own: priority keys, else the focused widget
-            if self._held is not None:  # that key changed the screen again: the rest wait for that one
+            await self._hand_out(event)
+            if self._held is not None:  # that key holds the rest (a screen change, a key the widget has yet to take)
                 self._held[:0] = held[n + 1:]
                 return
 
+    async def _hand_out(self, event: events.Event) -> None:
+        """Textual's own handling (priority keys, else the focused widget); a key handed to a widget holds the
+        next ones until the widget has taken it (rule 4)."""
+        target = self.focused or self.screen  # type: ignore[attr-defined]
+        await super().on_event(event)  # type: ignore[misc]
+        if self._held is None and isinstance(event, (events.Key, events.Paste)):
+            release_after_bubbling(self, target, self.hold_keys())
+
     async def on_event(self, event: events.Event) -> None:
-        if self._held is not None and isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
-            self._held.append(event)
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if self._held is not None:
+                self._held.append(event)
+            else:
+                await self._hand_out(event)
             return
         await super().on_event(event)  # type: ignore[misc]
 

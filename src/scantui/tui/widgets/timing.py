@@ -158,7 +158,7 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
         Binding("right_square_bracket,shift+right", "pan(1)", "Later", show=False, id="timing.pan_right"),
         Binding("0", "reset_zoom", "Whole range", show=False, id="timing.reset"),
         Binding("s", "toggle_scale", "Log", id="timing.scale"),
-        Binding("enter", "select", "Open source", show=False, id="timing.open"),
+        Binding("enter", "select", "Open source", show=False, id="timing.open", priority=True),
     ]
 
     class _RowMessage(Message):
@@ -510,8 +510,12 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
         self.move_cursor(self.row_count - 1 if end else 0)
 
     def action_select(self) -> None:
+        """Enter (a priority key): the source under the cursor is opened before the keys after enter are handed out."""
+        from scantui.tui.focus import after_its_keys
+
         if self.grid is not None and 0 <= self.cursor_row < self.row_count:
-            self.post_message(self.RowSelected(self, self.cursor_row, int(self.grid.sources[self.cursor_row])))
+            row, src = self.cursor_row, int(self.grid.sources[self.cursor_row])
+            after_its_keys(self, lambda: self.post_message(self.RowSelected(self, row, src)))
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
