@@ -7,6 +7,8 @@ the timing plot, and a screen key moved by the keymap left its old key doing not
 
 from __future__ import annotations
 
+import ipaddress
+
 from textual.widgets import Select
 
 from test_tui_type_ahead import burst
@@ -21,6 +23,7 @@ from scantui.tui.screens.label_as import LabelAsScreen
 from scantui.tui.screens.labels import LabelsScreen
 from scantui.tui.screens.packets import PacketsScreen
 from scantui.tui.screens.scanners import ScannersScreen
+from scantui.tui.screens.similar import SimilarScreen
 
 
 def _labels_file(tmp_path, groups: str = " []"):
@@ -180,3 +183,19 @@ def test_a_screen_key_moved_by_the_keymap_leaves_the_old_key_to_the_app(tiny_par
         assert app.current_mode == "labels"
 
     run_app(make_app([tiny_parquet], tui_cache, labels_path=labels), scenario)
+
+
+def test_the_key_after_enter_on_the_similar_list_goes_to_the_detail(tiny_parquet, tui_cache):
+    """enter then ``p`` on the ranked similar sources: that source's detail, then its packets (before: ``p``
+    reached the similar screen, which has no packets key, and the detail opened alone)."""
+    async def scenario(app, pilot):
+        app.open_scanner(app.state.scanners.row(int(ipaddress.IPv4Address("192.0.2.10"))))
+        await settle(app, pilot)
+        await pilot.press("m")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SimilarScreen) and app.screen.result is not None
+        burst(app, "<enter>", "p", then=None)
+        await settle(app, pilot)
+        assert [type(s) for s in app.screen_stack][-3:] == [SimilarScreen, ScannerDetailScreen, PacketsScreen]
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario, size=(160, 40))
