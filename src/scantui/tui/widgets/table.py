@@ -116,7 +116,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         Binding("end,G", "last", "Last row", show=False, id="table.last"),
         Binding("left", "column(-1)", "Column left", show=False, id="table.left"),
         Binding("right", "column(1)", "Column right", show=False, id="table.right"),
-        Binding("enter", "select", "Open", id="table.open", priority=True),
+        Binding("enter", "select", "Open", id="table.open"),
         Binding("s", "sort_current", "Sort", id="table.sort"),
         Binding("r", "sort_reverse", "Reverse", id="table.reverse"),
         Binding("less_than_sign", "sort_step(-1)", "Sort by previous column", show=False, id="table.sort_previous"),
@@ -125,7 +125,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         Binding("asterisk", "mark_all", "Mark all shown", show=False, id="table.mark_all"),
         Binding("minus", "clear_marks", "Clear marks", show=False, id="table.clear_marks"),
         Binding("ctrl+s", "export", "Export table", show=False, id="table.export"),
-        Binding("c", "pick_columns", "Pick columns", show=False, id="table.columns", priority=True),
+        Binding("c", "pick_columns", "Pick columns", show=False, id="table.columns"),
     ]
 
     class _Message(Message):
@@ -592,7 +592,8 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         self.refresh()
 
     def action_select(self) -> None:
-        """Enter (a priority key): the row under the cursor is opened before the keys after enter are handed out."""
+        """Enter: the row under the cursor is opened before the keys after enter are handed out (the keys wait
+        until this key has reached the App, where it runs: :mod:`scantui.tui.focus` rule 4)."""
         from scantui.tui.focus import after_its_keys
 
         row = self.selected_row

@@ -158,7 +158,7 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
         Binding("right_square_bracket,shift+right", "pan(1)", "Later", show=False, id="timing.pan_right"),
         Binding("0", "reset_zoom", "Whole range", show=False, id="timing.reset"),
         Binding("s", "toggle_scale", "Log", id="timing.scale"),
-        Binding("enter", "select", "Open source", show=False, id="timing.open", priority=True),
+        Binding("enter", "select", "Open source", show=False, id="timing.open"),
     ]
 
     class _RowMessage(Message):
@@ -510,7 +510,8 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
         self.move_cursor(self.row_count - 1 if end else 0)
 
     def action_select(self) -> None:
-        """Enter (a priority key): the source under the cursor is opened before the keys after enter are handed out."""
+        """Enter: the source under the cursor is opened before the keys after enter are handed out (as the
+        table's :meth:`~scantui.tui.widgets.table.VirtualTable.action_select`)."""
         from scantui.tui.focus import after_its_keys
 
         if self.grid is not None and 0 <= self.cursor_row < self.row_count:
