@@ -33,7 +33,6 @@ ResultType = TypeVar("ResultType")
 
 #: Textual's tab (a ``Screen`` binding): listed as "Next" where the focus has somewhere else to go.
 FOCUS_NEXT = "app.focus_next"
-FOCUS_PREVIOUS = "app.focus_previous"
 
 
 class DialogScreen(ModalScreen[ResultType]):
@@ -48,7 +47,7 @@ class DialogScreen(ModalScreen[ResultType]):
     #: field (focus)
     BINDINGS = [Binding("question_mark", "help", "Keys", show=False, id="dialog.help"),
                 Binding("tab", FOCUS_NEXT, "Next", show=False, priority=True),
-                Binding("shift+tab", FOCUS_PREVIOUS, "Previous", show=False, priority=True)]
+                Binding("shift+tab", "app.focus_previous", "Previous", show=False, priority=True)]
 
     def on_mount(self) -> None:
         self.mount(DialogFooter())
@@ -68,6 +67,6 @@ class DialogScreen(ModalScreen[ResultType]):
             return self.FOOTER_KEYS[binding.action] or None
         if binding.action == "press" and isinstance(node, Button):
             return node.label.plain
-        if binding.action in (FOCUS_NEXT, FOCUS_PREVIOUS):
-            return binding.description if len(self.focus_chain) > 1 else None
+        if binding.action == FOCUS_NEXT:
+            return "Next" if len(self.focus_chain) > 1 else None
         return binding.description if binding.show else None
