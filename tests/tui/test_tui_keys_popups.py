@@ -1,12 +1,9 @@
 """What a pop-up's help box and the command palette's bottom row list, and where escape goes back to.
 
 Before: the help box of a one-field pop-up listed ``tab Next`` (nowhere else to go) and Textual's generic
-``^c Copy selected text``; the command palette had no bottom row of its own (the screen beneath's keys showed
-through); escape after ``2 3 2 3`` bounced between the two areas instead of walking back to the overview."""
+``^c Copy selected text``; escape after ``2 3 2 3`` bounced between the two areas instead of walking back to the overview."""
 
 from __future__ import annotations
-
-from textual.widgets._footer import FooterKey
 
 from tuihelp import SAMPLE, make_app, run_app, settle
 from scantui.tui.screens.help import HelpScreen
@@ -23,18 +20,6 @@ def test_the_help_box_of_a_one_field_pop_up_lists_what_works_there(tui_cache):
         await settle(app, pilot)
         assert isinstance(app.screen, HelpScreen)
         assert app.screen.rows == [("this pop-up", "esc", "Cancel")]
-
-    run_app(make_app([SAMPLE], tui_cache), scenario)
-
-
-def test_the_command_palette_has_its_own_bottom_row(tui_cache):
-    async def scenario(app, pilot):
-        await pilot.press("3")
-        await settle(app, pilot)
-        await pilot.press("ctrl+p")
-        await settle(app, pilot)
-        shown = [(key.key_display, key.description) for key in app.screen.query(FooterKey)]
-        assert shown == [("⏎", "Run"), ("esc", "Close")]  # not the candidates' a Accept x Reject
 
     run_app(make_app([SAMPLE], tui_cache), scenario)
 

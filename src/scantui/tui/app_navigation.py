@@ -155,13 +155,6 @@ class NavigationMixin:
         again (Textual does this after its ``suspend()`` block, not after a SIGTSTP)."""
         self.refresh(layout=True)  # type: ignore[attr-defined]
 
-    def action_command_palette(self) -> None:
-        """ctrl+p: the command palette, with its own keys on the bottom row (:mod:`scantui.tui.screens.palette`)."""
-        from scantui.tui.screens.palette import Palette
-
-        if self.use_command_palette and not Palette.is_open(self):  # type: ignore[attr-defined]
-            self.push_screen(Palette(id="--command-palette"))
-
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()

@@ -15,7 +15,7 @@ subclass's first). Keys typed ahead of the pop-up's field wait at the App until 
 
 Escape (with ``q`` where the pop-up binds it) is a priority key of every pop-up: it closes the pop-up as the App
 takes it, and the keys typed after it go to the screen beneath (before, they reached the pop-up's field while it
-closed). While a ``Select``'s menu is open the pop-up's own keys are off: escape closes the menu only.
+closed). While a ``Select``'s menu is open the pop-up's escape is off: escape closes the menu only.
 """
 
 from __future__ import annotations
@@ -53,10 +53,13 @@ class DialogScreen(ModalScreen[ResultType]):
         self.mount(DialogFooter())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The pop-up's own keys (escape above all, a priority key) are off while a menu of it is open."""
-        if any(select.expanded for select in self.query(Select)):
+        """The pop-up's escape (a priority key) is off while a menu of it is open: escape closes the menu."""
+        if action in self._escape_actions() and any(select.expanded for select in self.query(Select)):
             return False
         return super().check_action(action, parameters)
+
+    def _escape_actions(self) -> set[str]:
+        return {b.action for b in Binding.make_bindings(self.BINDINGS) if b.key == "escape"}
 
     def action_help(self) -> None:
         self.app.action_help()  # type: ignore[attr-defined]
