@@ -1,8 +1,8 @@
-"""A text field's editing keys act where they were typed among keys typed ahead (Textual #6605;
-:mod:`scantui.tui.widgets.fields`). Textual inserts a printable key as the field takes it but runs a bound key
-(``ctrl+u``, arrows, backspace) only once it bubbled up to the App, after the keys behind it in the same burst:
-``ctrl+u`` then ``port:443`` typed the query and then deleted it. The keys are posted at once here, as a
-terminal delivers them (Pilot's ``press`` waits between keys and never sees this)."""
+"""A text field's editing keys act where they were typed among keys typed ahead (Textual #6605). Textual inserts a
+printable key as the field takes it but runs a bound key (``ctrl+u``, arrows, backspace) only once it bubbled up to
+the App: ``ctrl+u`` then ``port:443`` in one burst typed the query and then deleted it. :mod:`scantui.tui.focus`
+hands out each key only once the one before it has reached the App. The keys are posted at once here, as a
+terminal delivers them (Pilot's ``press`` waits between keys and never sees this)"""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from scantui.tui.screens.labels import LabelsScreen
 from scantui.tui.screens.packets import PacketsScreen
 from scantui.tui.screens.scanners import ScannersScreen
 
-NAMES = {"/": "slash", ":": "colon", ".": "full_stop", "-": "minus", " ": "space"}
+NAMES = {"/": "slash", ":": "colon", ".": "full_stop", "-": "minus", " ": "space", "?": "question_mark"}
 #: The keys that open a screen, a pop-up or a field where no field has the focus: in a field, they type.
 TYPED = "tTwv/lnemp1234"
 CHARACTERS = {name: c for c, name in NAMES.items()} | {"enter": "\r", "tab": "\t", "escape": "\x1b"}
@@ -70,9 +70,9 @@ def test_the_keys_that_open_a_field_type_in_a_field_and_wait_over_a_pop_up(tui_c
     async def scenario(app, pilot):
         await pilot.press("2", "slash")
         await settle(app, pilot)
-        burst(app, TYPED, then=None)  # in the query bar: typed, no prompt, no view list, no dialog, no other area
+        burst(app, TYPED + "?", then=None)  # in the query bar: typed, no prompt, no view list, no dialog, no help
         await settle(app, pilot)
-        assert isinstance(app.screen, ScannersScreen) and app.screen.query_one("#filter").value == TYPED
+        assert isinstance(app.screen, ScannersScreen) and app.screen.query_one("#filter").value == TYPED + "?"
         await pilot.press("escape", "question_mark")
         await settle(app, pilot)
         burst(app, TYPED, then=None)  # over the help box: nothing opens over it

@@ -3,7 +3,9 @@
 Areas are Textual *modes* (``overview``, ``scanners``, ``candidates``, ``labels``),
 each with its own screen stack, so a detail pushed over the scanner list stays
 there while the analyst looks at the overview. ``escape`` pops a pushed screen,
-else returns to the area shown before. The ``open_*`` methods are how screens
+else returns to the area shown before, as it was left (a detail over its list stays: back is where the user
+was, as a browser's back; each area is in the history once, so escape never bounces between two areas and
+ends at the overview). The ``open_*`` methods are how screens
 open a detail (a scanner, a candidate scan, a suggested group, a labelled group's track).
 ``ctrl+z`` suspends the app to the shell.
 """
@@ -103,7 +105,9 @@ class NavigationMixin:
                 self.pop_screen()
             self.refresh_bindings()
             return
-        self._area_history.append(self.current_mode)
+        # each area once, the latest visit last: escape walks back through the areas seen, never between two
+        # areas back and forth (2 3 2 3 then escape, escape: the scanners, then the overview)
+        self._area_history = [a for a in self._area_history if a not in (name, self.current_mode)] + [self.current_mode]
         self.switch_mode(name)
         self.refresh_bindings()
 

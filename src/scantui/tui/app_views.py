@@ -54,7 +54,7 @@ class ViewListScreen(DialogScreen["SavedView | None"]):
     ViewListScreen OptionList { height: auto; max-height: 20; }
     """
     FOOTER_KEYS = {"select": "Open"}
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="views.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="views.cancel", priority=True)]
 
     def __init__(self, views: list[SavedView]) -> None:
         super().__init__()

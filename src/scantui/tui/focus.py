@@ -16,11 +16,20 @@ was leaving: ``lfoo⏎`` on the scanner list typed nothing into the dialog, and 
    the keys that arrive (:class:`TypedAheadMixin`) until the new screen is drawn and its focus set, then hands
    them out in order: to the widget it focused (a dialog's field), or to the screen where nothing took the focus.
 
+3. Enter and escape in a field take effect before the next key too (priority bindings of the field and of the
+   pop-ups): enter posts ``Submitted`` to the screen and the App holds the keys until the screen has handled it
+   (:func:`submit_now`); escape leaves the field (:func:`focus_now` on the list) or closes the pop-up at once.
+   ``/foo⏎j`` moves the list's cursor; ``l``, escape, ``j`` moves it under the closed pop-up.
+
+4. A key handed to a widget holds the next ones until the widget has taken it: a priority key reads the state
+   the keys before it left (``jj⏎`` opens the third row, ``jjl`` labels it), not the state before them.
+
 The filter bars take the focus with :func:`focus_now` (``Widget.focus`` is deferred behind the waiting keys).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual import events
@@ -50,9 +59,61 @@ def typing_here(app: Any) -> bool:
     return isinstance(app.focused, (Input, TextArea))
 
 
-def binds_key(node: Any, key: str) -> bool:
-    """Whether *node* (a screen) binds *key* itself (Textual's merged bindings of its classes)."""
-    return key in node._bindings.key_to_bindings
+def binds_key(screen: Any, key: str) -> bool:
+    """Whether *screen* (or its focused widget) binds *key*, as the user's keymap has it: Textual's public
+    ``active_bindings``, where the App's own binding of *key* asks this again (its ``check_action``): there the
+    question is off (False), so the App's binding counts as the App's."""
+    app = screen.app
+    if getattr(app, "_asking_binds_key", False):
+        return False
+    app._asking_binds_key = True
+    try:
+        active = screen.active_bindings.get(key)
+    finally:
+        app._asking_binds_key = False
+    return active is not None and active.node is not app
+
+
+def release_after_bubbling(app: Any, node: Any, settling: int) -> None:
+    """Release the keys held (*settling*) once what *node* has in its queue now has bubbled up to the App: each
+    ancestor's queue in turn, as a message or a key bubbles (a key's ordinary bindings run at the App)."""
+    def hop(at: Any) -> None:  # in *at*'s queue after the message: it is in the parent's queue now
+        parent = at.parent
+        if parent is None or parent is app:
+            app.release_keys_later(settling)  # a screen closed meanwhile: its own change releases instead
+        else:
+            parent.call_later(hop, parent)
+
+    node.call_later(hop, node)
+
+
+def after_its_keys(widget: Any, action: Callable[[], object]) -> None:
+    """Rule 3's order for a priority key of *widget* whose *action* posts a message its screen acts on (enter:
+    ``Submitted``, ``RowSelected``): the keys after it wait until *action* has run (once the widget has taken the
+    keys before) and its message has bubbled up to the App."""
+    app = widget.app
+    if not hasattr(app, "hold_keys"):  # an App without typed-ahead keys (a widget's own test): at once
+        action()
+        return
+    settling = app.hold_keys()
+
+    def run() -> None:
+        action()
+        release_after_bubbling(app, widget, settling)
+
+    widget.call_later(run)
+
+
+def submit_now(field: Any) -> None:
+    """Enter in *field* (an ``Input``): its ``Submitted`` (validated as Textual's ``action_submit`` would) handled
+    before the keys after enter are handed out (:func:`after_its_keys`)."""
+    from textual.widgets import Input
+
+    def submit() -> None:
+        result = field.validate(field.value) if "submitted" in field.validate_on else None
+        field.post_message(Input.Submitted(field, field.value, result))
+
+    after_its_keys(field, submit)
 
 
 class TypedAheadMixin:
@@ -65,33 +126,52 @@ class TypedAheadMixin:
         """Called once mounted: from now on every screen change holds the keys until the new screen settles."""
         self.screen_change_signal.subscribe(self, self._screen_changed)  # type: ignore[attr-defined]
 
-    def _screen_changed(self, _screen: Any) -> None:
-        """The screen changed (synchronously, in the action that changed it): hold the keys from now on."""
+    def hold_keys(self) -> int:
+        """From now on the keys wait (at most :data:`HOLD_AT_MOST` seconds); the number to release them by."""
         if self._held is None:
             self._held = []
         self._settling += 1
         settling = self._settling
-        self.call_after_refresh(self._settled, settling)  # type: ignore[attr-defined]
         self.set_timer(HOLD_AT_MOST, lambda: self._release(settling))  # type: ignore[attr-defined]
+        return settling
+
+    def release_keys_later(self, settling: int) -> None:
+        """Hand the waiting keys out once the App's queue reaches this (a call from another node's queue)."""
+        self.call_later(self._release, settling)  # type: ignore[attr-defined]
+
+    def _screen_changed(self, _screen: Any) -> None:
+        """The screen changed (synchronously, in the action that changed it): hold the keys from now on."""
+        self.call_after_refresh(self._settled, self.hold_keys())  # type: ignore[attr-defined]
 
     def _settled(self, settling: int) -> None:
         # the new screen has been drawn (mounted, its on_mount run): the focus it asked for in on_mount is set by
         # a callback already in the App's queue, so the keys are handed out after it
-        self.call_later(self._release, settling)  # type: ignore[attr-defined]
+        self.release_keys_later(settling)
 
     async def _release(self, settling: int) -> None:
         if settling != self._settling or self._held is None:
             return  # a later screen change holds them now (its own release hands them out), or already handed out
         held, self._held = self._held, None
         for n, event in enumerate(held):
-            await super().on_event(event)  # type: ignore[misc]  # Textual's own: priority keys, else the focused widget
-            if self._held is not None:  # that key changed the screen again: the rest wait for that one
+            await self._hand_out(event)
+            if self._held is not None:  # that key holds the rest (a screen change, a key the widget has yet to take)
                 self._held[:0] = held[n + 1:]
                 return
 
+    async def _hand_out(self, event: events.Event) -> None:
+        """Textual's own handling (priority keys, else the focused widget); a key handed to a widget holds the
+        next ones until the widget has taken it (rule 4)."""
+        target = self.focused or self.screen  # type: ignore[attr-defined]
+        await super().on_event(event)  # type: ignore[misc]
+        if self._held is None and isinstance(event, (events.Key, events.Paste)):
+            release_after_bubbling(self, target, self.hold_keys())
+
     async def on_event(self, event: events.Event) -> None:
-        if self._held is not None and isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
-            self._held.append(event)
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if self._held is not None:
+                self._held.append(event)
+            else:
+                await self._hand_out(event)
             return
         await super().on_event(event)  # type: ignore[misc]
 

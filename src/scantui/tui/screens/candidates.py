@@ -103,7 +103,7 @@ class CandidatesScreen(OpensRows, CandidateReviewMixin, LatestMixin, Screen):
         Binding("e", "record", "Record scans", show=False, id="candidates.record"),
         Binding("o", "options", "Options", show=False, id="candidates.options", priority=True),
         Binding("h", "toggle_reviewed", "Hide/show reviewed", show=False, id="candidates.hide_reviewed"),
-        Binding("tab,shift+tab", "switch_list", "Switch list", show=False, id="candidates.switch_list"),
+        Binding("tab,shift+tab", "switch_list", "Switch list", show=False, id="candidates.switch_list", priority=True),
         Binding("p", "packets", "Packets", show=False, id="candidates.packets", priority=True),
         Binding("enter", "open_row", "Open", id="candidates.open", priority=True),
     ]
@@ -413,7 +413,7 @@ class CandidatesScreen(OpensRows, CandidateReviewMixin, LatestMixin, Screen):
         """Escape: clears the filter (from the bar or a list); with none, back to the previous screen."""
         if self.filter_input.has_focus or self._filter is not None or self.filter_text:
             self.action_clear_filter()
-            (self._last_table or self.groups_table).focus()
+            focus_now(self._last_table or self.groups_table)
         else:
             self.app.action_back()
 
@@ -431,7 +431,7 @@ class CandidatesScreen(OpensRows, CandidateReviewMixin, LatestMixin, Screen):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self.apply_filter(event.value, report=True):
-            (self._last_table or self.groups_table).focus()
+            focus_now(self._last_table or self.groups_table)
             if not event.value.strip():
                 self.query_one("#filter-row").remove_class("-shown")
 
@@ -473,7 +473,7 @@ class CandidatesScreen(OpensRows, CandidateReviewMixin, LatestMixin, Screen):
 
     def action_switch_list(self) -> None:
         other = self.candidates_table if self._active_table() is self.groups_table else self.groups_table
-        other.focus()
+        focus_now(other)  # tab is a priority key: the keys typed after it go to the other list
 
     def action_show_list(self, name: str) -> None:
         (self.groups_table if name == "groups" else self.candidates_table).focus()

@@ -36,7 +36,7 @@ class ColumnPickerScreen(DialogScreen[tuple[list[str], list[str]] | None]):
             "escape cancels. The pinned key columns always show.")
     FOOTER_KEYS = {"select": "Show/hide"}  # space on a column
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="picker.cancel"),
+        Binding("escape", "cancel", "Cancel", id="picker.cancel", priority=True),
         Binding("enter", "apply", "Apply", priority=True, id="picker.apply"),
         Binding("shift+up,K", "move(-1)", "Move up", id="picker.up"),
         Binding("shift+down,J", "move(1)", "Move down", id="picker.down"),

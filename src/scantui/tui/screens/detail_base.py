@@ -20,6 +20,7 @@ from textual.widgets import Header
 from textual.worker import get_current_worker
 
 from scantui.io import read_panics
+from scantui.tui.focus import focus_now
 from scantui.tui.state import error_text
 from scantui.tui.widgets.figures import FigurePanel
 from scantui.tui.widgets.footer import KeysFooter
@@ -48,7 +49,7 @@ class DetailScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "app.back", "Back", id="detail.back", priority=True),
-        Binding("i", "focus_timing", "Timing plot", show=False, id="detail.focus_timing"),  # (t: the time range)
+        Binding("i", "focus_timing", "Timing plot", show=False, id="detail.focus_timing", priority=True),  # (t: the time range)
     ]
     #: Last in each screen's bindings: at 80 columns the footer keeps the labelling keys before it.
     PACKETS_BINDINGS = [
@@ -184,7 +185,7 @@ class DetailScreen(Screen):
     # ------------------------------------------------------------ keys and commands
 
     def action_focus_timing(self) -> None:
-        self.timing.focus()
+        focus_now(self.timing)  # i is a priority key: the keys after it go to the plot
 
     def action_packets(self, row: bool = False) -> None:
         """``p``: the packets of what the screen shows; ``P``: of the timing plot's row, in the plot's time window."""

@@ -12,6 +12,10 @@ a ``SelectionList``) to what it does there; enter on a button says the button's 
 there is another widget to go to. A subclass's own ``on_mount`` runs as well (Textual calls each class's, the
 subclass's first). Keys typed ahead of the pop-up's field wait at the App until it has the focus
 (:mod:`scantui.tui.focus`).
+
+Escape (with ``q`` where the pop-up binds it) is a priority key of every pop-up: it closes the pop-up as the App
+takes it, and the keys typed after it go to the screen beneath (before, they reached the pop-up's field while it
+closed). While a ``Select``'s menu is open the pop-up's escape is off: escape closes the menu only.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import ClassVar, TypeVar
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import ModalScreen
-from textual.widgets import Button
+from textual.widgets import Button, Select
 
 from scantui.tui.widgets.footer import DialogFooter
 
@@ -47,6 +51,15 @@ class DialogScreen(ModalScreen[ResultType]):
 
     def on_mount(self) -> None:
         self.mount(DialogFooter())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The pop-up's escape (a priority key) is off while a menu of it is open: escape closes the menu."""
+        if action in self._escape_actions() and any(select.expanded for select in self.query(Select)):
+            return False
+        return super().check_action(action, parameters)
+
+    def _escape_actions(self) -> set[str]:
+        return {b.action for b in Binding.make_bindings(self.BINDINGS) if b.key == "escape"}
 
     def action_help(self) -> None:
         self.app.action_help()  # type: ignore[attr-defined]

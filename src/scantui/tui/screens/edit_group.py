@@ -33,7 +33,7 @@ from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
 from scantui.tui.screens.dialog import DialogScreen
 from scantui.tui.screens.label_as import group_option
-from scantui.tui.widgets.fields import OrderedInput, OrderedTextArea
+from scantui.tui.widgets.field import TextField
 
 _SPLIT = re.compile(r"[\s,]+")
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -108,7 +108,7 @@ class EditGroupScreen(DialogScreen[dict[str, Any] | None]):
             "outside a field) cancels. The change is saved to the labels file at once and u undoes it.")
     #: enter in a one-line field saves; on a choice it opens the menu, in the menu it picks (in the notes: typing)
     FOOTER_KEYS = {"submit": "Save", "show_overlay": "Choose", "select": "Pick"}
-    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="edit_group.cancel"),
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="edit_group.cancel", priority=True),
                 Binding("ctrl+s", "save", "Save", id="edit_group.save")]
 
     def __init__(self, group: Group) -> None:
@@ -127,17 +127,17 @@ class EditGroupScreen(DialogScreen[dict[str, Any] | None]):
                 yield Static(f"⚠ {', '.join(escaped)}: control or invisible characters shown escaped (\\x1b, \\u202e); "
                              "a field left as it is keeps them, a field you change is saved as shown",
                              id="edit-escaped", markup=False)
-            yield from self._field("title", OrderedInput(shown["title"], id="edit-title", select_on_focus=False, compact=True))
+            yield from self._field("title", TextField(shown["title"], id="edit-title", select_on_focus=False, compact=True))
             yield from self._field("verdict", Select([(v, v) for v in VERDICTS], value=g.verdict, allow_blank=False,
                                                      id="edit-verdict", compact=True))
             yield from self._field("category", Select([(c, c) for c in CATEGORIES], value=g.category or Select.NULL,
                                                       prompt="-", id="edit-category", compact=True))
-            yield from self._field("members", OrderedInput(shown["members"], id="edit-members", select_on_focus=False, compact=True))
-            yield from self._field("ports", OrderedInput(shown["ports"], id="edit-ports", select_on_focus=False, compact=True))
-            yield from self._field("tags", OrderedInput(shown["tags"], id="edit-tags", select_on_focus=False, compact=True))
+            yield from self._field("members", TextField(shown["members"], id="edit-members", select_on_focus=False, compact=True))
+            yield from self._field("ports", TextField(shown["ports"], id="edit-ports", select_on_focus=False, compact=True))
+            yield from self._field("tags", TextField(shown["tags"], id="edit-tags", select_on_focus=False, compact=True))
             with Horizontal(classes="edit-field edit-notes"):
                 yield Label("notes", classes="edit-name")
-                yield OrderedTextArea(shown["notes"], id="edit-notes", soft_wrap=True, compact=True)
+                yield TextArea(shown["notes"], id="edit-notes", soft_wrap=True, compact=True)
             yield Static("", id="edit-error", markup=False)
             with Horizontal(classes="modal-buttons"):
                 yield Button("Save", id="edit-save", variant="primary", compact=True)
@@ -182,7 +182,7 @@ class PickGroupScreen(DialogScreen[str | None]):
 
     HELP = "enter picks the group under the cursor; escape (or q) cancels."
     FOOTER_KEYS = {"select": "Pick"}
-    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="pick_group.cancel")]
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="pick_group.cancel", priority=True)]
 
     def __init__(self, heading: str, groups: list[Group]) -> None:
         super().__init__()
@@ -213,7 +213,7 @@ class RemoveMembersScreen(DialogScreen[list[str] | None]):
     FOOTER_KEYS = {"select": "Tick"}  # space or enter on a member
     FOOTER_SHOWN_KEYS = {"select": ("space", "enter")}  # not ⏎ alone: space ticks too (as in the column picker)
     BINDINGS = [
-        Binding("escape,q", "cancel", "Cancel", id="remove_members.cancel"),
+        Binding("escape,q", "cancel", "Cancel", id="remove_members.cancel", priority=True),
         Binding("d", "remove", "Remove ticked", id="remove_members.remove"),
     ]
 
@@ -256,7 +256,7 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
     FOOTER_SHOWN_KEYS = {"answer(False)": ("n", "escape")}  # "n/esc Keep": escape is the way out of every pop-up
     BINDINGS = [
         Binding("y", "answer(True)", "Delete", id="confirm_delete.yes"),
-        Binding("n,escape,q", "answer(False)", "Keep", id="confirm_delete.no"),
+        Binding("n,escape,q", "answer(False)", "Keep", id="confirm_delete.no", priority=True),
     ]
 
     def __init__(self, group: Group) -> None:

@@ -16,6 +16,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input
 
+from scantui.tui.focus import focus_now
+
 FILTER_DELAY = 0.3  # seconds of no typing before the filter runs
 
 
@@ -46,4 +48,4 @@ class FilterScreen(Screen):
     def filter_submitted(self, event: Input.Submitted) -> None:
         self.cancel_pending_filter()
         if self.apply_filter(event.value, report=True):
-            self.table.focus()
+            focus_now(self.table)  # before the keys typed after enter are handed out (scantui.tui.focus)

@@ -33,8 +33,8 @@ def key_rows(screen: Screen) -> list[tuple[str, str, str]]:
 
     Groups: ``everywhere`` (the App's keys) first, then ``this screen`` (the screen's and its widgets'). A pop-up
     (its ``active_bindings`` stop at it: no App keys) lists ``this pop-up`` (its own keys) first, then ``in focus``
-    (the focused widget's), each described in its own words where it has some (its ``key_description``, as its
-    bottom row does).
+    (the focused widget's), only the keys its bottom row would list, in its words (its ``key_description``): not
+    Textual's generic keys of a field or a list (``^c Copy``, ``Scroll Up``), nor tab where there is nowhere to go.
     """
     app = screen.app
     describe = getattr(screen, "key_description", None)  # a pop-up's (DialogScreen)
@@ -42,7 +42,7 @@ def key_rows(screen: Screen) -> list[tuple[str, str, str]]:
     rows: dict[tuple[str, str, str], list[str]] = {}
     for active in screen.active_bindings.values():
         binding = active.binding
-        description = (describe(active.node, binding) if describe else None) or binding.description
+        description = describe(active.node, binding) if describe else binding.description  # a pop-up's: its own
         if not description:
             continue
         own = 0 if active.node is app and not _own_filter(screen, binding) else 1 if active.node is screen else 2
@@ -73,7 +73,7 @@ def help_table(rows: list[tuple[str, str, str]]) -> Table:
 class HelpScreen(DialogScreen[None]):
     """The keys of the screen it was opened over; escape, q or ? close it."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close", priority=True)]
     FOOTER_SHOWN_KEYS = {"dismiss": ("escape",)}  # "esc Close" (? comes first: a pop-up's ? opens this box)
 
     def __init__(self, screen: Screen) -> None:

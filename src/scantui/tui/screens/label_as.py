@@ -25,7 +25,7 @@ from textual.widgets.option_list import Option
 from scantui.safetext import safe_line
 from scantui.tui.safe import line_content
 from scantui.tui.screens.dialog import DialogScreen
-from scantui.tui.widgets.fields import OrderedInput
+from scantui.tui.widgets.field import TextField
 
 TITLE_SHOWN = 40  # characters of a group's title in the list
 
@@ -64,7 +64,7 @@ class LabelAsScreen(DialogScreen[LabelChoice | None]):
             "(verdict collaborative); enter on a labelled group adds these IPs and scans to it. "
             "tab moves between the fields and the list; escape (or q outside a field) cancels.")
     FOOTER_KEYS = {"submit": "Create group", "select": "Add to group"}  # enter in a field / on a labelled group
-    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="label_as.cancel")]
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="label_as.cancel", priority=True)]
 
     def __init__(self, heading: str, next_id: str, title: str, groups: list[tuple[Any, float]], used_ids: set[str], *,
                  group_id: str | None = None, error: str | None = None) -> None:
@@ -83,10 +83,10 @@ class LabelAsScreen(DialogScreen[LabelChoice | None]):
             yield Static("New group (collaborative)", classes="label-heading")
             with Horizontal(classes="label-field"):
                 yield Label("id", classes="label-name")
-                yield OrderedInput(self.start_id, id="label-id", select_on_focus=False)
+                yield TextField(self.start_id, id="label-id", select_on_focus=False)
             with Horizontal(classes="label-field"):
                 yield Label("title", classes="label-name")
-                yield OrderedInput(safe_line(self.start_title), id="label-title", select_on_focus=False)  # saved as shown
+                yield TextField(safe_line(self.start_title), id="label-title", select_on_focus=False)  # saved as shown
             with Horizontal(classes="label-field"):
                 yield Label("", classes="label-name")
                 yield Button("Create", id="label-create", compact=True, variant="primary")

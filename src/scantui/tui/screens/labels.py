@@ -210,7 +210,7 @@ class LabelsScreen(OpensRows, LatestMixin, Screen):
 
     @on(Input.Submitted, "#filter")
     def _submitted(self) -> None:
-        self.table.focus()
+        focus_now(self.table)
 
     @property
     def filter_input(self) -> Input:
@@ -221,7 +221,7 @@ class LabelsScreen(OpensRows, LatestMixin, Screen):
 
     def action_leave_filter(self) -> None:
         """Escape: from the filter back to the list; from the list, back to the previous screen."""
-        (self.table.focus if self.filter_input.has_focus else self.app.action_back)()
+        focus_now(self.table) if self.filter_input.has_focus else self.app.action_back()
 
     def action_clear_filter(self) -> None:
         self.filter_input.value = ""

@@ -15,7 +15,7 @@ from scantui.tui.screens.dialog import DialogScreen
 class NativeOutputScreen(DialogScreen[None]):
     """The kept lines, oldest first, every unsafe character escaped; escape or q closes it."""
 
-    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="native_output.close")]
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="native_output.close", priority=True)]
 
     def __init__(self, lines: list[str], total: int) -> None:
         super().__init__()

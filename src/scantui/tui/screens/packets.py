@@ -266,7 +266,7 @@ class PacketsScreen(OpensRows, FilterScreen):
 
     def action_leave_filter(self) -> None:
         if self.query_one("#filter", Input).has_focus:
-            self.table.focus()
+            focus_now(self.table)
         else:
             self.app.action_back()
 

@@ -42,7 +42,7 @@ class FrequencyScreen(DialogScreen[Any]):
     FrequencyScreen VirtualTable { height: 1fr; }
     """
     FOOTER_KEYS = {"select": "Add to filter"}  # enter on a value (the table's "Open")
-    BINDINGS = [Binding("escape,q,f", "close", "Close", id="frequency.close")]
+    BINDINGS = [Binding("escape,q,f", "close", "Close", id="frequency.close", priority=True)]
 
     def __init__(self, header: str, counts: pl.DataFrame, total: int | None = None) -> None:
         super().__init__()

@@ -21,7 +21,7 @@ from textual.widgets import Input, Label, Static
 from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
 from scantui.tui.screens.dialog import DialogScreen
-from scantui.tui.widgets.fields import OrderedInput
+from scantui.tui.widgets.field import TextField
 
 #: (key, label, prefilled value, placeholder)
 Field = tuple[str, str, str, str]
@@ -40,7 +40,7 @@ class PromptScreen(DialogScreen[Any]):
     PromptScreen #prompt-error { color: $error; }
     """
     FOOTER_KEYS = {"submit": "Apply"}
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel", priority=True)]
 
     def __init__(self, title: str, fields: Sequence[Field], *, help_text: str = "",
                  check: Callable[[dict[str, str]], Any] | None = None) -> None:
@@ -56,7 +56,7 @@ class PromptScreen(DialogScreen[Any]):
             for key, label, value, placeholder in self.fields:
                 with Horizontal(classes="prompt-field"):
                     yield Label(label, classes="prompt-name", markup=False)
-                    yield OrderedInput(safe_line(value), placeholder=placeholder, id=f"prompt-{key}", select_on_focus=False)
+                    yield TextField(safe_line(value), placeholder=placeholder, id=f"prompt-{key}", select_on_focus=False)
             if self.help_text:
                 yield Static(self.help_text, id="prompt-help", markup=False)
             yield Static("", id="prompt-error", markup=False)

@@ -211,7 +211,7 @@ class ScannersScreen(OpensRows, FilterScreen):
     def action_leave_filter(self) -> None:
         """Escape: from the query bar back to the table; from the table, back to the previous screen."""
         if self.query_one("#filter", Input).has_focus:
-            self.table.focus()
+            focus_now(self.table)
         else:
             self.app.action_back()
 

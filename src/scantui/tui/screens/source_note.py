@@ -26,7 +26,7 @@ from scantui.safetext import safe_line, safe_text
 from scantui.tui.safe import line_content
 from scantui.tui.screens.dialog import DialogScreen
 from scantui.tui.screens.edit_group import save_hint, split_list
-from scantui.tui.widgets.fields import OrderedInput, OrderedTextArea
+from scantui.tui.widgets.field import TextField
 
 
 def note_texts(source: Any) -> dict[str, str]:
@@ -72,7 +72,7 @@ class SourceNoteScreen(DialogScreen[dict[str, Any] | None]):
             "enter in the tags field (or Save) saves; in the note enter starts a new line and ctrl+s saves (from "
             "either field); escape cancels; u undoes the change afterwards.")
     FOOTER_KEYS = {"submit": "Save"}  # enter in the tags field (in the note: a new line, typing)
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="source_note.cancel"),
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="source_note.cancel", priority=True),
                 Binding("ctrl+s", "save", "Save", id="source_note.save")]
 
     def __init__(self, ips: list[str], source: Any = None) -> None:
@@ -95,10 +95,10 @@ class SourceNoteScreen(DialogScreen[dict[str, Any] | None]):
                              id="note-several", markup=False)
             with Horizontal(classes="note-field"):
                 yield Label("tags", classes="note-name")
-                yield OrderedInput(self.shown["tags"], id="note-tags", select_on_focus=False, compact=True)
+                yield TextField(self.shown["tags"], id="note-tags", select_on_focus=False, compact=True)
             with Horizontal(classes="note-field"):
                 yield Label("note", classes="note-name")
-                yield OrderedTextArea(self.shown["note"], id="note-text", soft_wrap=True, compact=True)
+                yield TextArea(self.shown["note"], id="note-text", soft_wrap=True, compact=True)
             with Horizontal(id="note-buttons"):
                 yield Button("Save", id="note-save", variant="primary", compact=True)
                 yield Button("Cancel", id="note-cancel", compact=True)

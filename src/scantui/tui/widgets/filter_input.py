@@ -3,7 +3,9 @@
 Textual's ``Input`` hides its keys from the footer, and the footer kept the
 screen's ``/ Filter`` while typing (Textual does not know ``slash`` types
 ``/``), so the footer said ``/ Filter`` where ``/`` types a slash. Escape runs
-the screen's ``leave_filter``, as the screen's own escape key did.
+the screen's ``leave_filter``, as the screen's own escape key did. Both take effect before the next key typed
+after them is handed out (priority bindings; :class:`~scantui.tui.widgets.field.TextField`): ``/foo⏎j`` moves the
+list's cursor.
 """
 
 from __future__ import annotations
@@ -11,28 +13,32 @@ from __future__ import annotations
 from typing import Any
 
 from textual.binding import Binding
-from textual.widgets import Input
 
-from scantui.tui.widgets.fields import InlineBindings
+from scantui.tui.focus import after_its_keys
+from scantui.tui.widgets.field import TextField
 
 #: Keys that type a character Textual does not map back from the key's name (``key_to_character``).
 _TYPED = {"slash": "/", "minus": "-", "plus": "+", "at": "@", "backslash": "\\", "underscore": "_"}
 
 
-class FilterInput(InlineBindings, Input):
+class FilterInput(TextField):
     """An ``Input`` whose footer says: enter applies, escape *escape* (the screen's ``leave_filter``)."""
 
     BINDINGS = [
-        Binding("enter", "submit", "Apply", id="filter.apply"),
-        Binding("escape", "screen.leave_filter", "Back to table", id="filter.leave"),
+        Binding("enter", "submit", "Apply", id="filter.apply", priority=True),
+        Binding("escape", "leave", "Back to table", id="filter.leave", priority=True),
     ]
 
     def __init__(self, *args: Any, escape: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("select_on_focus", False)
         super().__init__(*args, **kwargs)
         if escape is not None:  # what escape does on this screen, where it is not "Back to table"
-            self._bindings.key_to_bindings["escape"] = [Binding("escape", "screen.leave_filter", escape,
-                                                                id="filter.leave")]
+            self._bindings.key_to_bindings["escape"] = [Binding("escape", "leave", escape,
+                                                                id="filter.leave", priority=True)]
+
+    def action_leave(self) -> None:
+        """Escape: the screen's ``leave_filter``, once the keys typed before it are in the field."""
+        after_its_keys(self, self.screen.action_leave_filter)
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         """Also the keys Textual cannot name a character for (``/``): typed here, so not in the footer."""

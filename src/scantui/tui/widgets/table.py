@@ -592,9 +592,13 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         self.refresh()
 
     def action_select(self) -> None:
+        """Enter: the row under the cursor is opened before the keys after enter are handed out (the keys wait
+        until this key has reached the App, where it runs: :mod:`scantui.tui.focus` rule 4)."""
+        from scantui.tui.focus import after_its_keys
+
         row = self.selected_row
         if row is not None:
-            self.post_message(self.RowSelected(self, self.cursor_row, row))
+            after_its_keys(self, lambda: self.post_message(self.RowSelected(self, self.cursor_row, row)))
 
     def action_sort_current(self) -> None:
         """Sort by the column under the column cursor; again on the sorted column: reverse."""

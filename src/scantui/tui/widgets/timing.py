@@ -510,8 +510,13 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
         self.move_cursor(self.row_count - 1 if end else 0)
 
     def action_select(self) -> None:
+        """Enter: the source under the cursor is opened before the keys after enter are handed out (as the
+        table's :meth:`~scantui.tui.widgets.table.VirtualTable.action_select`)."""
+        from scantui.tui.focus import after_its_keys
+
         if self.grid is not None and 0 <= self.cursor_row < self.row_count:
-            self.post_message(self.RowSelected(self, self.cursor_row, int(self.grid.sources[self.cursor_row])))
+            row, src = self.cursor_row, int(self.grid.sources[self.cursor_row])
+            after_its_keys(self, lambda: self.post_message(self.RowSelected(self, row, src)))
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
