@@ -267,8 +267,8 @@ def test_an_item_line_inside_a_scalar_is_not_taken_for_an_item(tmp_path):
     path.write_text(text)
     store = LabelsStore.load(path, now=lambda: T0, author="ana")
     assert store.get("H01").notes.startswith("quoted 1 - id: H99")
-    lines = item_merge.split_lines(text)
-    assert item_merge.find_items(lines, {"groups": 12, "sources": 1}, document.Layout.guess(text)) is None
+    assert item_merge.find_items(text, {"groups": 12, "sources": 1}, document.Layout.guess(text)) is None
+    assert item_merge.find_items(HAND, {"groups": 12, "sources": 1}, document.Layout.guess(HAND)) is not None
     store.update("H01", title="x")
     store.save()
     assert store.rendered_by == "whole" and read_snapshot(path).groups == store.groups

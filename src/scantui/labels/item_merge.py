@@ -68,7 +68,7 @@ from scantui.labels.validate import check_labels, plain
 #: block, other keys); beyond, the whole file is rendered.
 MAX_TAIL = 2000
 _BLOCKS = (("groups", "id"), ("sources", "ip"))
-_KEY_LINE = re.compile(r"[ \t]*(?:#[^\n]*)?\n\Z")  # what may follow "groups:" on its line: a comment
+_KEY_LINE = re.compile(r"[ \t]*(?:#[^\n]*)?\n")  # what may follow "groups:" on its line: a comment
 
 
 def split_lines(text: str) -> list[str]:
@@ -84,34 +84,33 @@ def _in_block(line: str, offset: int) -> bool:
 
 
 class _Block:
-    """A block sequence's lines in a text: its key's line, each item's first line, the end of its lines."""
+    """A block sequence in a text, by character offsets: its key's line, each item's first line, the end of its lines."""
 
     def __init__(self, head: int, starts: list[int], end: int):
         self.head, self.starts, self.end = head, starts, end
 
 
-def find_items(lines: list[str], counts: dict[str, int], layout: document.Layout) -> dict[str, _Block] | None:
-    """The blocks of *lines* whose item lines are proven (see the module's docstring) for *counts* records of each
-    key; ``None`` when not proven."""
+def find_items(text: str, counts: dict[str, int], layout: document.Layout) -> dict[str, _Block] | None:
+    """The blocks of *text* whose item lines are proven (see the module's docstring) for *counts* records of each
+    key; ``None`` when not proven. (Regular expressions over the text: a 5,000-group file is 87,000 lines.)"""
     prefix = " " * layout.offset + "- "
-    if sum(line.startswith(prefix) for line in lines) != sum(counts.values()):
+    opening = re.compile("^" + re.escape(prefix), re.M)
+    if len(opening.findall(text)) != sum(counts.values()):
         return None
+    # the first line after the key's that is not the block's (see _in_block)
+    outside = re.compile(r"^[^ \n]" if layout.offset else r"^[^ \n#-]", re.M)
     out: dict[str, _Block] = {}
     for key, attr in _BLOCKS:
         if not counts.get(key):
             continue
-        heads = [k for k, line in enumerate(lines) if line.startswith(f"{key}:") and _KEY_LINE.match(line, len(key) + 1)]
+        heads = [m.start() for m in re.finditer(f"^{key}:" + _KEY_LINE.pattern, text, re.M)]
         if len(heads) != 1:
             return None
-        starts: list[int] = []
-        end = heads[0] + 1
-        while end < len(lines) and _in_block(lines[end], layout.offset):
-            if lines[end].startswith(prefix):
-                if not lines[end].startswith(f"{prefix}{attr}: "):
-                    return None
-                starts.append(end)
-            end += 1
-        if len(starts) != counts[key]:
+        first = text.index("\n", heads[0]) + 1
+        after = outside.search(text, first)
+        end = len(text) if after is None else after.start()
+        starts = [m.start() for m in opening.finditer(text, first, end)]
+        if len(starts) != counts[key] or not all(text.startswith(f"{prefix}{attr}: ", k) for k in starts):
             return None
         out[key] = _Block(heads[0], starts, end)
     return out
@@ -173,8 +172,7 @@ def save_items(text: str, layout: document.Layout, old_groups: Sequence[Group], 
                if list(old) != list(new)]
     if not changed or any(not old or not new for _key, _attr, old, new in changed):
         return None  # (a block made or emptied: the whole-file save places its key)
-    lines = split_lines(text)
-    blocks = find_items(lines, {"groups": len(old_groups), "sources": len(old_sources)}, layout)
+    blocks = find_items(text, {"groups": len(old_groups), "sources": len(old_sources)}, layout)
     if blocks is None:
         return None
     dicts = _Dicts()
@@ -183,16 +181,16 @@ def save_items(text: str, layout: document.Layout, old_groups: Sequence[Group], 
         windows = _windows(old, new, attr)
         block = blocks[key]
         n = len(old)
-        if windows is None or (windows[-1][1] == n - 1 and len(lines) - block.end > MAX_TAIL):
+        if windows is None or (windows[-1][1] == n - 1 and text.count("\n", block.end) > MAX_TAIL):
             return None
         for a, b, records in windows:
             lo = block.head if a == 0 else block.starts[a]  # (from the key's line: a comment on it stays)
-            hi = len(lines) if b == n - 1 else block.starts[b + 1]
-            part = _merge_window(key, "".join(lines[lo:hi]), a == 0, old[a:b + 1], records, layout, path, dicts,
-                                 put_back, put_text)
-            if part is None or (a == 0 and not part.startswith(lines[lo])):
+            hi = len(text) if b == n - 1 else block.starts[b + 1]
+            key_line = text[lo:text.index("\n", lo) + 1] if a == 0 else ""
+            part = _merge_window(key, text[lo:hi], a == 0, old[a:b + 1], records, layout, path, dicts, put_back, put_text)
+            if part is None or not part.startswith(key_line):
                 return None  # (the key's line is the frame's: kept as it is)
-            if b < n - 1 and not _stays_in_block(part[len(lines[lo]):] if a == 0 else part, layout.offset):
+            if b < n - 1 and not _stays_in_block(part[len(key_line):], layout.offset):
                 return None
             pieces.append((lo, hi, part))
     pieces.sort()
@@ -201,12 +199,12 @@ def save_items(text: str, layout: document.Layout, old_groups: Sequence[Group], 
     out: list[str] = []
     at = 0
     for lo, hi, part in pieces:
-        out.extend(lines[at:lo])
+        out.append(text[at:lo])
         out.append(part)
         at = hi
-    out.extend(lines[at:])
+    out.append(text[at:])
     written = "".join(out)
-    if find_items(split_lines(written), {"groups": len(groups), "sources": len(sources)}, layout) is None:
+    if find_items(written, {"groups": len(groups), "sources": len(sources)}, layout) is None:
         return None
     if lines_above is not None:
         lines_above.update(dicts.above)

@@ -119,6 +119,11 @@ class _Snapshot:
         return self._later is None or self._lock.locked()
 
     @property
+    def ready(self) -> bool:
+        """Whether the tree is there now (not being made: asking for it would wait)."""
+        return self._later is None
+
+    @property
     def digest(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
@@ -511,8 +516,9 @@ class LabelsStore:
             if disk.spliceable is None or disk.spliceable.layout != key:
                 # not known to be the dump of its tree: first the proof around the changed items alone (it does not
                 # place records put back among comment lines: the splice below does where it proves their place)
-                # (the window merge needs no tree: tried before the splice that needs one when it is not built yet)
-                for way in ("local_splice", "item_merge") if disk.built else ("item_merge", "local_splice"):
+                # (the window merge needs no tree: tried before the splice that needs one when it is not there yet,
+                # or still being made in the background: the save does not wait for it)
+                for way in ("local_splice", "item_merge") if disk.ready else ("item_merge", "local_splice"):
                     made = self._render_part(way, disk, layout, groups, sources, placing)
                     if made is not None:
                         return made
