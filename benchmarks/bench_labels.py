@@ -23,6 +23,10 @@ The hand-formatted file's saves render the whole file (its comments stop the spl
 file; above ``--hand-saves-max`` groups they are skipped (null). ``--memory`` adds a second pass under
 ``tracemalloc`` giving each phase's peak (MiB of Python allocations; slower, so not with the times). Prints one
 JSON line per file. By hand only.
+
+``--ops`` (session 19) measures instead one-group changes saved one at a time through a ``LabelSession`` (title,
+verdict, note, a member added and removed, a group added, one deleted and the delete undone, the first and the last
+group's title), each row with the way each save rendered the file (``ops_way``); ``--ops-max`` skips larger files.
 """
 
 from __future__ import annotations
@@ -142,6 +146,36 @@ def run(path: Path, saves: bool, memory: bool) -> dict:
     return out
 
 
+def run_ops(path: Path) -> tuple[dict, dict]:
+    """Session 19: one-group changes to the file, one save each through a :class:`LabelSession` (as the TUI makes
+    them), the tree built first (as the TUI's worker does): CPU seconds of each, and how the save rendered the file
+    (``LabelsStore.rendered_by``; ``?`` for code without it)."""
+    from scantui.labels.session import LabelSession
+
+    session = LabelSession.open(str(path), author="ana", now=lambda: T0)
+    if hasattr(session.store, "prepare"):
+        session.store.prepare()
+    ids = session.store.ids
+    mid, other = ids[len(ids) // 2], ids[len(ids) // 3]
+    steps = [
+        ("title", lambda: session.edit(mid, title="edited by ana")),
+        ("verdict", lambda: session.set_verdict(mid, "not_collaborative")),
+        ("note", lambda: session.edit(mid, notes="a new note\non two lines")),
+        ("member_add", lambda: session.add_to(mid, ["192.0.2.77"])),
+        ("member_remove", lambda: session.remove_members(mid, ["192.0.2.77"])),
+        ("group_add", lambda: session.create(["198.18.5.5"], group_id="NEW1", verdict="unsure")),
+        ("group_delete", lambda: session.delete(other)),
+        ("undo_delete", session.undo),
+        ("first_title", lambda: session.edit(ids[0], title="first, edited")),
+        ("last_title", lambda: session.edit(ids[-1], title="last, edited")),
+    ]
+    cpu, way = {}, {}
+    for name, step in steps:
+        cpu[name] = _cpu(step, False)
+        way[name] = getattr(session.store, "rendered_by", "?")
+    return cpu, way
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("out", type=Path)
@@ -149,6 +183,8 @@ def main() -> None:
     ap.add_argument("--shapes", default="tui,hand")
     ap.add_argument("--hand-saves-max", type=int, default=1000)
     ap.add_argument("--memory", action="store_true", help="a second pass: each phase's peak Python allocation (MiB)")
+    ap.add_argument("--ops", action="store_true", help="one-group changes saved one by one (session 19), instead of the phases")
+    ap.add_argument("--ops-max", type=int, default=1000000, help="--ops only up to this many groups")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for n in (int(s) for s in args.sizes.split(",")):
@@ -164,6 +200,10 @@ def main() -> None:
                     shutil.rmtree(work.parent)
                 work.parent.mkdir()
                 shutil.copyfile(made, work)
+                if args.ops:
+                    if n <= args.ops_max:
+                        row["ops_cpu_s"], row["ops_way"] = run_ops(work)
+                    break
                 row["peak_mib" if memory else "cpu_s"] = run(work, saves, memory)
             print(json.dumps(row), flush=True)
 

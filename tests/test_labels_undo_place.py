@@ -243,9 +243,16 @@ def test_undo_of_a_delete_in_a_file_scantui_wrote_splices_it_back_below_its_line
     assert path.read_text() != before
     s.undo()
     assert path.read_text() == before
-    # (the whole-file path places G0, first, and G5, last: its lines are below the list's last item at the dashes'
-    # column, outside the spliced block)
-    assert s.store._kept.spliced == (key not in ("G0", "G5"))
+    # (the item merge places G0, first, and G5, last, too, whose lines the splice leaves to the whole-file path:
+    # they are below the list's last item at the dashes' column)
+    assert s.store.rendered_by == "item_merge"
+    path.write_text(before)
+    s = session(path)
+    s.store.prepare()  # with the tree built, the splices come first
+    delete(s, [key])
+    s.undo()
+    assert path.read_text() == before
+    assert s.store.rendered_by == "item_merge"  # (the splice does not place a record put back before its file is proven its tree's dump)
 
 
 @pytest.mark.parametrize("off", [2, 0])
@@ -258,7 +265,7 @@ def test_undo_below_a_group_with_notes_on_two_lines_renders_the_whole_file(tmp_p
     delete(s, ["G3"])
     s.undo()
     assert path.read_text() == before
-    assert not s.store._kept.spliced
+    assert not s.store._kept.spliced and s.store.rendered_by == "item_merge"  # (it places it as the whole-file path does)
 
 
 SPLICEABLE_HANDS = st.lists(st.tuples(st.sampled_from([0, 4]), st.integers(0, 999)), min_size=1, max_size=8)
@@ -369,6 +376,7 @@ def _delete_whole_file(monkeypatch, path, keys) -> bytes:
     with monkeypatch.context() as m:
         m.setattr(store_module, "splice_local", lambda *a, **k: None)
         m.setattr(store_module, "splice", lambda *a, **k: None)
+        m.setattr(store_module, "save_items", lambda *a, **k: None)
         s = session(path)
         delete(s, keys)
         assert not s.store._kept.spliced
@@ -382,18 +390,22 @@ def _delete_whole_file(monkeypatch, path, keys) -> bytes:
     (["G2", "G3"], {"G3": "# above G3\n", "G4": "# above G4\n"}),
     (["10.1.0.1"], {"10.1.0.2": "# next\n"}),
 ])
-def test_a_delete_with_comment_lines_above_the_next_item_splices(tmp_path, monkeypatch, off, keys, comments):
+@pytest.mark.parametrize("tree", [True, False])
+def test_a_delete_with_comment_lines_above_the_next_item_splices(tmp_path, monkeypatch, off, keys, comments, tree):
     """The removed item holds the comment lines above the next one (ruamel attached them to it): the delete splices
-    (no whole-file render), keeping them below the item above, the whole-file path's bytes; its tree dumps to them."""
+    (no whole-file render), keeping them below the item above, the whole-file path's bytes; its tree dumps to them.
+    Without the tree built, the item merge writes them (from the window alone)."""
     ref = tmp_path / "ref.yaml"
     written_with_comments(ref, off, comments)
     expected = _delete_whole_file(monkeypatch, ref, keys)
     path = tmp_path / "labels.yaml"
     before = written_with_comments(path, off, comments)
     s = session(path)
+    if tree:
+        s.store.prepare()
     delete(s, keys)
     assert path.read_bytes() == expected
-    assert s.store._kept.spliced
+    assert s.store._kept.spliced if tree else s.store.rendered_by == "item_merge"
     assert document.dump(s.store._kept.doc, document.Layout.guess(path.read_text())) == path.read_text()
     s.undo()
     assert path.read_text() == before

@@ -53,6 +53,7 @@ from scantui.lock import FileLock
 from scantui.labels.member_index import MemberIndex
 from scantui.labels.merge import Conflict, LabelsConflict, merge3
 from scantui.labels.fast_read import read_data
+from scantui.labels.item_merge import save_items
 from scantui.labels.local_splice import splice_local
 from scantui.labels import sources_block
 from scantui.labels.splice import Dirty, Spliceable, layout_key, lines_to_record, splice
@@ -116,6 +117,11 @@ class _Snapshot:
     def built(self) -> bool:
         """Whether the tree is there, or being made (then :attr:`doc` waits for it)."""
         return self._later is None or self._lock.locked()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the tree is there now (not being made: asking for it would wait)."""
+        return self._later is None
 
     @property
     def digest(self) -> str:
@@ -212,6 +218,9 @@ class LabelsStore:
         self.own_lines: document.Lines = {}
         self._put_text: document.Lines = {}  # the records an undo puts back: their own lines, where known
         self._put_block: str | None = None  # the sources: block an undo puts back (sources_block.taken)
+        #: How the last save that wrote rendered the file: ``"splice"``, ``"local_splice"``, ``"item_merge"`` (only
+        #: the changed items), ``"whole"`` (the whole file: the fallback), ``"sources_block"``; None before one.
+        self.rendered_by: str | None = None
 
     @classmethod
     def load(cls, path: str | Path, *, must_exist: bool = False, previous: LabelsStore | None = None, **options: Any) -> LabelsStore:
@@ -497,22 +506,22 @@ class LabelsStore:
             text = sources_block.restored(disk.text, self._put_block)  # (the undo of removing the last note)
             back = self._reads_back(text, groups, sources, plain({k: v for k, v in disk.doc.items() if k != "groups"})) if text else None
             if back is not None:
+                self.rendered_by = "sources_block"
                 return _Snapshot(((_BOM if bom else "") + text).encode(), text, back[0], back[1], bom, back[2])
         if disk is not None:
             layout = document.Layout.guess(disk.text)
             key = layout_key(layout)
             placing = any(v is not None for v in self._put_back.values())  # records put back among comment lines
+            tried = disk.spliceable is None or disk.spliceable.layout != key  # (the item merge, below)
             if disk.spliceable is None or disk.spliceable.layout != key:
                 # not known to be the dump of its tree: first the proof around the changed items alone (it does not
                 # place records put back among comment lines: the splice below does where it proves their place)
-                try:
-                    text = None if placing else splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources,
-                                                             sources, str(self.path), self.lines_above, self._put_text)
-                except Dirty:
-                    text = None
-                if text is not None:
-                    return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
-                                     spliced=True, stitched=disk.stitched)
+                # (the window merge needs no tree: tried before the splice that needs one when it is not there yet,
+                # or still being made in the background: the save does not wait for it)
+                for way in ("local_splice", "item_merge") if disk.ready else ("item_merge", "local_splice"):
+                    made = self._render_part(way, disk, layout, groups, sources, placing)
+                    if made is not None:
+                        return made
                 disk = disk.whole(str(self.path))  # the whole-file path reads the tree's line marks
                 before = document.dump(disk.doc, layout)  # the whole-file path needs it anyway
                 disk.spliceable = Spliceable(key) if before == disk.text else None
@@ -527,8 +536,12 @@ class LabelsStore:
                 except Dirty:
                     text = None
                 if text is not None:
+                    self.rendered_by = "splice"
                     return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
                                      Spliceable(key), spliced=True)
+                made = None if tried else self._render_part("item_merge", disk, layout, groups, sources, placing)
+                if made is not None:
+                    return made
                 parsed = self._parsed(disk, groups, sources)
                 if parsed is not disk:
                     disk, before = parsed, None
@@ -540,12 +553,39 @@ class LabelsStore:
             back = self._reads_back(text, groups, sources, top)
             if back is not None:
                 tree, back_groups, back_sources = back
+                self.rendered_by = "whole"
                 if disk is not None and disk.sources and not sources:  # (taken reads the texts alone)
                     record = sources_block.taken(disk.text, text, document.Layout.guess(disk.text))
                     if record is not None:
                         self.lines_above[sources_block.KEY] = record
                 return _Snapshot(((_BOM if bom else "") + text).encode(), text, tree, back_groups, bom, back_sources)
         raise LabelsWriteError("not saved: the rewritten file would not read back the same groups (a scantui bug; please report it)", path=str(self.path))
+
+    def _render_part(self, way: str, disk: _Snapshot, layout: document.Layout, groups: list[Group], sources: list[Source],
+                     placing: bool) -> _Snapshot | None:
+        """The new file rendered from the changed items alone, *way*: ``"local_splice"`` (the window proof, when no
+        record is put back among comment lines) or ``"item_merge"`` (a window of items saved as a file of its own);
+        ``None`` when that way declines."""
+        bom, name = disk.bom, str(self.path)
+        if way == "local_splice":
+            try:
+                text = None if placing else splice_local(disk.text, disk.doc, layout, disk.groups, groups, disk.sources,
+                                                         sources, name, self.lines_above, self._put_text)
+            except Dirty:
+                text = None
+            if text is None:
+                return None
+            self.rendered_by = way
+            return _Snapshot(((_BOM if bom else "") + text).encode(), text, disk.doc, list(groups), bom, list(sources),
+                             spliced=True, stitched=disk.stitched)
+        text = save_items(disk.text, layout, disk.groups, groups, disk.sources, sources, name,
+                          self.lines_above, self.own_lines, self._put_back, self._put_text)
+        if text is None:
+            return None
+        self.rendered_by = way
+        # (its tree, when a later save needs it, is the written text's parse)
+        return _Snapshot(((_BOM if bom else "") + text).encode(), text, None, list(groups), bom, list(sources),
+                         later=lambda: document.parse(text, name))
 
     def _parsed(self, disk: _Snapshot, groups: list[Group], sources: list[Source]) -> _Snapshot:
         """*disk*, or its text parsed again when the whole-file path cannot render from its tree: a tree patched by
