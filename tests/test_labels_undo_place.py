@@ -547,3 +547,46 @@ def test_undo_of_removing_every_note_puts_sources_back_where_it_was(tmp_path, st
     assert text == (style(NOTES_MIDDLE) if not other else text[:text.index("# notes on single sources")] + tail)
     assert ("title: bob's" in text) == other
     assert [n.ip for n in s.store.sources] == ["192.0.2.1", "192.0.2.2"]
+
+
+HEADED = """\
+scantui_labels: 1
+groups:
+# first group, reviewed by ana
+  - id: G1
+    verdict: unsure
+    members: [192.0.2.1]
+# second group
+  - id: G2
+    verdict: unsure
+    members: [192.0.2.2]   # the scanner
+    title: x  # why
+  # third
+  - id: G3
+    verdict: unsure
+    members:
+      - 192.0.2.3  # eol
+    # inside the third
+  # fourth
+  - id: G4
+    verdict: unsure
+    members: [192.0.2.4]
+"""
+
+
+def test_keys_added_below_a_group_stay_above_the_comment_heading_the_next(tmp_path):
+    """A verdict set adds ``updated``/``updated_by`` at the group's end: they were written below the comment lines
+    that head the next group (ruamel keeps those lines on the last value: a scalar, a flow list, a block list)."""
+    path = tmp_path / "labels.yaml"
+    path.write_text(HEADED)
+    s = session(path)
+    for gid in ("G1", "G2", "G3"):
+        s.set_verdict(gid, "collaborative")
+    lines = path.read_text().splitlines()
+    for comment in ("# second group", "  # third", "  # fourth"):
+        assert lines[lines.index(comment) + 1].lstrip().startswith("- id: G"), path.read_text()
+    assert lines[lines.index("    # inside the third") - 1] == "    updated_by: ana"  # below the group's keys, inside it
+    assert lines[lines.index("    title: x  # why") + 1].startswith("    updated: ")  # the line's own comment stays
+    for _ in range(3):
+        s.undo()
+    assert path.read_text() == HEADED

@@ -43,7 +43,7 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.timestamp import TimeStamp
 
 from scantui.errors import InputError
-from scantui.labels.kept_comments import (attach_after, holds_comments, keep_after_last, keep_between,
+from scantui.labels.kept_comments import (attach_after, detach_lines_after, holds_comments, keep_after_last, keep_between,
                                          keep_after_empty, keep_block_comments, keep_inner_end, lines_after_key,
                                          place_above, put_above)
 from scantui.labels.line_merge import merge_lines
@@ -365,7 +365,10 @@ def patch_group(node: CommentedMap, group: Group | Source) -> None:
             if _model_value(key, node[key]) != value:
                 _set(node, key, value)
         elif not _empty(value):
-            node.insert(_insert_at(node, key, order), key, _node(value))
+            at = _insert_at(node, key, order)
+            if at == len(node) and at:  # a new last key: the lines below the old last one stay below the item
+                below = (below or "") + (detach_lines_after(node, list(node)[-1]) or "") or None
+            node.insert(at, key, _node(value))
     if below:
         attach_after(node, below)
 

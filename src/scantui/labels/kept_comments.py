@@ -417,6 +417,26 @@ def lines_after_key(node: Any, key: Any) -> str | None:
     return text[end + 1:] if 0 <= end < len(text) - 1 else None
 
 
+def detach_lines_after(node: Any, key: Any) -> str | None:
+    """:func:`lines_after_key`, taken off *key* (its line's own end and comment stay): before a key is added below
+    it, so that :func:`attach_after` puts them below the new last key (else ruamel wrote them above it: the comment
+    heading the next item landed inside this one)."""
+    value = node[key]
+    if isinstance(value, (LiteralScalarString, FoldedScalarString)):
+        return None  # (below a block of text ruamel keeps the lines its own way: left where they were)
+    if isinstance(value, list) and hasattr(value, "ca") and len(value) and not _flow(value):
+        slot = value.ca.items.get(len(value) - 1)  # below a block list: its last item's slot, after the item's line
+        token = slot[0] if slot else None
+        end = token.value.find("\n") if isinstance(token, CommentToken) else -1
+        text = token.value[end + 1:] if 0 <= end < len(token.value) - 1 else None
+    else:
+        text = lines_after_key(node, key)
+        token = node.ca.items[key][2] if text else None
+    if text:
+        token.value = token.value[: len(token.value) - len(text)]
+    return text
+
+
 def _flow(value: Any) -> bool:
     fa = getattr(value, "fa", None)
     return fa is not None and fa.flow_style()
@@ -438,8 +458,9 @@ def attach_after(node: Any, text: str) -> None:
         return
     if isinstance(value, dict) and not _flow(value):
         return
-    old = slot[2].value if isinstance(slot[2], CommentToken) else "\n"
-    slot[2] = CommentToken(old + text, CommentMark(0), None)
+    kept = slot[2] if isinstance(slot[2], CommentToken) else None
+    # (the kept token's mark holds its end-of-line comment's column: '  # why' stays two spaces after its value)
+    slot[2] = CommentToken((kept.value if kept else "\n") + text, kept.start_mark if kept else CommentMark(0), None)
 
 
 def _outside(line: str, dash: int) -> bool:
