@@ -513,7 +513,7 @@ class LabelsStore:
             key = layout_key(layout)
             placing = any(v is not None for v in self._put_back.values())  # records put back among comment lines
             tried = disk.spliceable is None or disk.spliceable.layout != key  # (the item merge, below)
-            if disk.spliceable is None or disk.spliceable.layout != key:
+            if tried:
                 # not known to be the dump of its tree: first the proof around the changed items alone (it does not
                 # place records put back among comment lines: the splice below does where it proves their place)
                 # (the window merge needs no tree: tried before the splice that needs one when it is not there yet,
