@@ -3,14 +3,15 @@
 The days (:mod:`scantui.analysis.rollup_days`) are kept in ``days/`` beside
 ``rollups/``: ``days/inputs/<key4>/`` holds one input file split by day, or only
 the list of its days for a Parquet file of one day, read in place (``key4``
-hashes that file's identity, :mod:`~scantui.analysis.rollup_keys`, the load
-options and the layout version); ``days/state/<day>-<key5>/`` one day's state
-(``key5`` hashes the day and the keys of the inputs covering it, in order). A
-build reuses every input split and day state whose key is unchanged, so adding,
-removing or changing an input rebuilds only the days it touches, then merges
-(extending the merged state of an older rollup that holds most of the days
-unchanged). Each step is a task of :mod:`scantui.analysis.day_tasks`, run
-through the build's runner.
+hashes that file's identity without its path, :mod:`~scantui.analysis.rollup_keys`,
+the load options and the layout version: inputs moved or renamed reuse their
+splits and days, whose file names are read as the inputs' own);
+``days/state/<day>-<key5>/`` one day's state (``key5`` hashes the day and the
+keys of the inputs covering it, in order). A build reuses every input split and
+day state whose key is unchanged, so adding, removing or changing an input
+rebuilds only the days it touches, then merges (extending the merged state of
+an older rollup that holds most of the days unchanged). Each step is a task of
+:mod:`scantui.analysis.day_tasks`, run through the build's runner.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from scantui.analysis import rollup_days as rd
 from scantui.analysis import session_counts
 from scantui.analysis.day_tasks import _STATE_DONE, _UNIT_DONE, _frame, build_state, day_port_day, split_input
 from scantui.analysis.rollup_handle import SESSIONS, Action
-from scantui.analysis.rollup_keys import DAYS_VERSION, _digest, _identity, _is_finished, _options_dict
+from scantui.analysis.rollup_keys import DAYS_VERSION, _digest, _identity, _is_finished, _options_dict, content_identity
 from scantui.analysis.rollup_log_year import _with_log_year
 from scantui.analysis.rollup_store import _read_json, _touch
 from scantui.analysis.runner import LocalRunner, Runner
@@ -41,6 +42,15 @@ from scantui.io.loader import Dataset, InputUnit
 from scantui.io.options import LoadOptions
 from scantui.io.schema import ENRICHMENT, drop_refs
 from scantui.io.stats import FileStats, LoadStats
+
+
+def _as_named(index: dict[str, Any], unit: InputUnit) -> dict[str, Any]:
+    """A split's index with its files named as *unit*'s (the split may have been made of the same bytes under
+    other names: an archive moved, a path given from another folder)."""
+    files = index.get("files") or []
+    if len(files) != len(unit.files):
+        return index
+    return {**index, "files": [{**f, "path": str(path)} for f, path in zip(files, unit.files)]}
 
 
 @dataclass(frozen=True)
@@ -179,7 +189,7 @@ class _DayBuilder:
             folder = self._unit_folder(unit)
             if not (folder / _UNIT_DONE).is_file():
                 return False
-            found.append(_Split(folder, _read_json(folder / _UNIT_DONE), unit))
+            found.append(_Split(folder, _as_named(_read_json(folder / _UNIT_DONE), unit), unit))
         self.split = found
         self._publish_stats()
         return True
@@ -211,9 +221,17 @@ class _DayBuilder:
                 for f in unit.files]
 
     def _unit_folder(self, unit: InputUnit) -> Path:
-        ukey = _digest({"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION,
-                        "files": self._unit_identity(unit), "load_options": _options_dict(self.opts)})
-        return self.store / "inputs" / ukey
+        """The input's day split folder, keyed by its files' bytes, not their names (:func:`content_identity`); an
+        existing split keyed by path as well (the key before moved inputs were recognised) is still used."""
+        identity = self._unit_identity(unit)
+        keyed = {"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION,
+                 "load_options": _options_dict(self.opts)}
+        folder = self.store / "inputs" / _digest({**keyed, "files": [content_identity(i) for i in identity]})
+        if not (folder / _UNIT_DONE).is_file():
+            by_path = self.store / "inputs" / _digest({**keyed, "files": identity})
+            if (by_path / _UNIT_DONE).is_file():
+                return by_path
+        return folder
 
     def _split_inputs(self, units: list[InputUnit]) -> list[_Split]:
         """Each input's day split (or, for a Parquet file of one day, only the list of its days): reused
@@ -221,6 +239,7 @@ class _DayBuilder:
         folders = [self._unit_folder(unit) for unit in units]
         labels = [str(u.files[0]) if len(u.files) == 1 else f"{u.group.paths[0]} ({len(u.files)} files)" for u in units]
         todo = [i for i, folder in enumerate(folders) if self.rebuild or not (folder / _UNIT_DONE).is_file()]
+        todo = [i for i in todo if folders[i] not in folders[:i]]  # the same bytes given twice: split once
         jobs = [{"unit": units[i], "folder": str(folders[i]), "label": labels[i], "opts": self.dataset.opts,
                  "rebuild": self.rebuild, "n": n, "identity": self._unit_identity(units[i])} for n, i in enumerate(todo)]
         if self.runner.local:  # in this process: byte progress from the loader while each input is read
@@ -238,7 +257,7 @@ class _DayBuilder:
             else:
                 _touch(folder)
                 self.actions.append(Action("reused", f"input {labels[i]}"))
-            out.append(_Split(folder, _read_json(folder / _UNIT_DONE), unit))
+            out.append(_Split(folder, _as_named(_read_json(folder / _UNIT_DONE), unit), unit))
         return out
 
     def _byte_progress(self, start: float, share: float) -> Callable[[LoadStats, str, float | None], None]:

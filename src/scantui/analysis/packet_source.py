@@ -11,7 +11,8 @@ those days, destination ports and sources (None: all), lazily. Two kinds:
   day, the rollup's merged ``merge/dsts/`` files), for a destination count by day
   window, and the Unicorn sessions over every day (the rollup's
   ``unicorn_sessions.parquet``, else merged from the days' key counts), for a
-  ``tool`` column without reading every packet.
+  ``tool`` column without reading every packet. Its capture files (the original
+  records behind a packet) are the rollup's inputs as they are named now.
 * :class:`FramePackets` — one LazyFrame (tests, a rollup without day states):
   the same filters on it, one scan of the whole table.
 
@@ -21,9 +22,12 @@ path; their results are identical on both (tested).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import os
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -126,8 +130,9 @@ class DayPackets(PacketSource):
     label = "days"
 
     def __init__(self, states: Mapping[dt.date, Path], unicorn_min_packets: int, merged_pairs: Sequence[Path] = (),
-                 sessions: Path | None = None) -> None:
+                 sessions: Path | None = None, inputs: Sequence[Mapping[str, Any]] = ()) -> None:
         self.states = dict(sorted(states.items()))
+        self.inputs = list(inputs)  # the rollup's inputs as they are now (path, size, mtime_ns, format)
         self.unicorn_min_packets = unicorn_min_packets
         self.merged_pairs = list(merged_pairs)  # the rollup's disjoint (src, kind, dst) files over every day, if kept
         self.sessions_file = sessions  # the rollup's merged Unicorn sessions, if kept
@@ -171,6 +176,7 @@ class DayPackets(PacketSource):
         if self._captures is None:
             import json
 
+            placed = _placing(self.inputs)
             files: list[CaptureFile] = []
             seen: dict[CaptureFile, int] = {}
             per_day: dict[dt.date, list[int]] = {}
@@ -181,7 +187,7 @@ class DayPackets(PacketSource):
                     table = []
                 indices = []
                 for d in table:
-                    f = CaptureFile.from_dict(d)
+                    f = placed(CaptureFile.from_dict(d))
                     if f not in seen:
                         seen[f] = len(files)
                         files.append(f)
@@ -219,6 +225,27 @@ class DayPackets(PacketSource):
 
             self._sessions = rd.merge_sessions([s / rd.KEYS for s in self.states.values()], self.unicorn_min_packets)
         return self._sessions
+
+
+def _placing(inputs: Sequence[Mapping[str, Any]]) -> Callable[[CaptureFile], CaptureFile]:
+    """A day state's capture file named where it is now: the rollup's input of the same size, modification time and
+    format (a day state is kept by its inputs' bytes, so it may have been made from them under another name, or from
+    a path relative to another folder); that input's own path where it is one of them, else the one of the same
+    name, else the first."""
+    here: dict[tuple[int, int, str], list[str]] = {}
+    for i in inputs:
+        here.setdefault((int(i["size"]), int(i["mtime_ns"]), str(i["format"])), []).append(str(i["path"]))
+
+    def placed(f: CaptureFile) -> CaptureFile:
+        paths = here.get((f.size, f.mtime_ns, f.format))
+        if not paths:
+            return f
+        own = os.path.abspath(f.path)
+        name = os.path.basename(f.path)
+        path = own if own in paths else next((p for p in paths if os.path.basename(p) == name), paths[0])
+        return f if path == f.path else dataclasses.replace(f, path=path)
+
+    return placed
 
 
 def as_source(packets: pl.LazyFrame | PacketSource) -> PacketSource:

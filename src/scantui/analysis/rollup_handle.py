@@ -119,7 +119,7 @@ class Rollup:
         merged = mst.dst_pair_files(self.path) or []
         sessions = self.path / SESSIONS
         return DayPackets(states, int(self.meta.get("unicorn_min_packets", UNICORN_MIN_PACKETS)), merged,
-                          sessions if sessions.is_file() else None)
+                          sessions if sessions.is_file() else None, self.meta.get("inputs") or ())
 
     @property
     def skipped(self) -> dict[str, int]:

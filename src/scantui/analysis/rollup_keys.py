@@ -10,6 +10,13 @@ input gets a new key and is never served a stale entry; checking it reads
 nothing of an input but its ``stat`` and those 128 KiB. The keys hash the
 identities with the load options that change the table's content and the
 layout versions (:data:`DAYS_VERSION`, :data:`DECODED_VERSION`).
+
+The day store's keys (an input's day split, a day's state) hash the identity without
+the path (:func:`content_identity`): the same bytes under another name (an archive
+moved or renamed, a copy that kept its modification time, a relative path from
+another folder, a cluster mounting the share elsewhere) reuse every day built from
+them. A rollup folder's key keeps the path, since its tables name the files; a new
+folder for moved inputs is merged from the held days, not rebuilt.
 """
 
 from __future__ import annotations
@@ -81,6 +88,11 @@ def describe_inputs(dataset: Dataset, *, enrichment: bool = False) -> list[dict[
             }
         )
     return out
+
+
+def content_identity(identity: dict[str, Any]) -> dict[str, Any]:
+    """An input's identity without its path: what its bytes are, wherever they lie (the day store's keys)."""
+    return {k: v for k, v in identity.items() if k != "path"}
 
 
 def _options_dict(opts: LoadOptions) -> dict[str, Any]:

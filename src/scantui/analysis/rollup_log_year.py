@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scantui.analysis.rollup_keys import LOG_ENDS, _digest
+from scantui.analysis.rollup_keys import LOG_ENDS, _digest, content_identity
 from scantui.analysis.rollup_store import _mkdir
 from scantui.fsutil import atomic_path
 from scantui.io import netfilter_log
@@ -47,7 +47,7 @@ def _log_last_day(identity: dict[str, Any], days: Path) -> int | None:
     path = identity["path"]
     if compression(path) is None:
         return netfilter_log.last_month_day(path)
-    memo = days / LOG_ENDS / f"{_digest(identity)}.json"
+    memo = days / LOG_ENDS / f"{_digest(content_identity(identity))}.json"
     try:
         return json.loads(memo.read_text(encoding="utf-8"))["last"]
     except (OSError, ValueError, KeyError, TypeError):
