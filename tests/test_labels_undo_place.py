@@ -590,3 +590,56 @@ def test_keys_added_below_a_group_stay_above_the_comment_heading_the_next(tmp_pa
     for _ in range(3):
         s.undo()
     assert path.read_text() == HEADED
+
+
+BLOCK_LAST = """\
+scantui_labels: 1
+groups:
+  - id: G1
+    verdict: unsure
+    members: [192.0.2.1]
+    notes: |
+      two
+      lines
+
+  # second: a blank line above
+  - id: G2
+    verdict: unsure
+    members: [192.0.2.2]
+    notes: >
+      folded
+      text
+  # third: right below the text
+  - id: G3
+    verdict: unsure
+    members: [192.0.2.3]
+    notes: |  # eol
+      x
+
+
+  - id: G4
+    verdict: unsure
+    members: [192.0.2.4]
+"""
+
+
+def test_keys_added_below_a_block_of_text_stay_above_the_comment_heading_the_next(tmp_path):
+    """The same below ``notes: |`` / ``notes: >``: the lines after the text (blank lines, a comment heading the next
+    group, with or without a blank line first) stay below the new keys, and the text itself is unchanged."""
+    path = tmp_path / "labels.yaml"
+    path.write_text(BLOCK_LAST)
+    s = session(path)
+    for gid in ("G1", "G2", "G3"):
+        s.set_verdict(gid, "collaborative")
+    text = path.read_text()
+    lines = text.splitlines()
+    for comment in ("  # second: a blank line above", "  # third: right below the text"):
+        assert lines[lines.index(comment) + 1] == f"  - id: G{2 if 'second' in comment else 3}", text
+        assert lines[lines.index(comment) - 1] in ("", "    updated_by: ana"), text
+    assert "    notes: |\n      two\n      lines\n    updated: " in text
+    assert "    notes: >\n      folded\n      text\n    updated: " in text
+    assert "    notes: |  # eol\n      x\n    updated: " in text and "updated_by: ana\n\n\n  - id: G4" in text
+    assert [g.notes for g in s.store.groups[:3]] == ["two\nlines\n", "folded text\n", "x\n"]
+    for _ in range(3):
+        s.undo()
+    assert path.read_text() == BLOCK_LAST

@@ -423,7 +423,15 @@ def detach_lines_after(node: Any, key: Any) -> str | None:
     heading the next item landed inside this one)."""
     value = node[key]
     if isinstance(value, (LiteralScalarString, FoldedScalarString)):
-        return None  # (below a block of text ruamel keeps the lines its own way: left where they were)
+        # below a block of text the slot holds only the lines after it (the block's own line ends are its text);
+        # a first comment line right below it starts the token, its indent kept as the token's column
+        slot = node.ca.items.get(key)
+        token = slot[2] if slot and len(slot) > 2 else None
+        if not isinstance(token, CommentToken) or not token.value:
+            return None
+        text = token.value if token.value.startswith("\n") else " " * token.start_mark.column + token.value
+        slot[2] = None
+        return text
     if isinstance(value, list) and hasattr(value, "ca") and len(value) and not _flow(value):
         slot = value.ca.items.get(len(value) - 1)  # below a block list: its last item's slot, after the item's line
         token = slot[0] if slot else None
