@@ -95,7 +95,12 @@ def need_rows(windows: pl.DataFrame) -> pl.DataFrame:
 
 def window_packets(pk: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFrame:
     """The packets (``t``, ``src``, ``dst``) of each window's bursts with ``wid``, ``key``, ``dport``,
-    sorted by window and time."""
-    return (pk.join(windows.select(WINDOW_COLUMNS), on=["dport", "src"], how="inner")
+    sorted by window, time, source and destination.
+
+    Each burst meets only the packets of its own days (a packet inside it is on one of them): joined on
+    (source, port) alone, every packet of a source met every burst of its port on every day, a frame the days
+    times the packets (2.1 GiB at 84 days of the benchmark data, for 0.4 M packets)."""
+    spans = windows.select(*WINDOW_COLUMNS, pl.date_ranges("day", "last_day").alias("day")).explode("day")
+    return (pk.join(spans, on=["day", "dport", "src"], how="inner")
             .filter(pl.col("t").is_between(pl.col("start_us"), pl.col("end_us")))
-            .select("wid", "key", "dport", "t", "src", "dst").sort("wid", "t"))
+            .select("wid", "key", "dport", "t", "src", "dst").sort("wid", "t", "src", "dst"))

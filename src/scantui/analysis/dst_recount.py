@@ -49,7 +49,8 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
         return pairs.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect()
     # inside a port, row groups skipped by source too
     few = srcs if srcs is not None and srcs.len() <= _IS_IN_MAX else None
-    lf = source.read_columns(_KEY_COLUMNS, days, ports=q.ports or None, srcs=few)  # only those ports (and few sources)
+    columns = _KEY_COLUMNS if q.since or q.until else _KEY_COLUMNS[1:]  # the time only for a time window
+    lf = source.read_columns(columns, days, ports=q.ports or None, srcs=few)  # only those ports (and few sources)
     if within is not None and few is None:  # a source range: row groups outside it skipped by their statistics
         lf = lf.filter(pl.col("src").is_between(*within))
     lf = lf.filter(_of_kinds(q.kinds))
@@ -75,7 +76,8 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
     return counts if few is not None or wanted is None else counts.join(wanted.collect(), on="src", how="semi")
 
 
-#: What :func:`exact_dsts` reads of a packet: the key, the classes (:func:`_of_kinds`), the day.
+#: What :func:`exact_dsts` reads of a packet: the day (first: left out without a time window), the key, the classes
+#: (:func:`_of_kinds`).
 _KEY_COLUMNS = ("ts", "src", "dst", "proto", "dport", "tcp_flags")
 
 

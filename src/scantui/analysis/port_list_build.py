@@ -211,7 +211,7 @@ def _extended_table(rollup: Rollup, old_path: Path, ports: tuple[int, ...], firs
     port_day = by_port if by_port is not None else rollup.port_day
     rows = select_rows(port_day.filter(pl.col("day").is_in(pl.Series(added, dtype=pl.Date).implode())), every)
     rows = rows.select(_ROW_COLUMNS).collect()
-    lf = source.read_columns(_KEY_COLUMNS, added, ports=ports).filter(_of_kinds(every.kinds))
+    lf = source.read_columns(_KEY_COLUMNS[1:], added, ports=ports).filter(_of_kinds(every.kinds))
     keys = lf.select((pl.col("src").cast(pl.UInt64) * (1 << 32) + pl.col("dst").cast(pl.UInt64)).alias("key")).collect()["key"]
     if keys.null_count():
         return None
