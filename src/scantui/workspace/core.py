@@ -245,7 +245,8 @@ class Workspace:
                     return summarize(self.packets(task), rules=rules, enrichment=tables)
                 pairs = source.pairs()
             return summarize_rollup(rollup.port_day, rollup.src_totals, rollup.day_totals, pairs, rollup.own_enrichment,
-                                    list(rollup.meta.get("enrichment_columns", [])), rules=rules, enrichment=tables)
+                                    list(rollup.meta.get("enrichment_columns", [])), rules=rules, enrichment=tables,
+                                    src_profile=rollup.src_profile)
 
         return dict(self._memo(self._pipeline, ("summary", rules), task, build))
 
