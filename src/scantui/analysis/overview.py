@@ -1,7 +1,8 @@
 """The overview's figures (packets, sources, days, traffic kinds, tools, top ports), from the rollup tables only.
 
 :func:`overview_from_rollup` reads a few small scans of the rollup (``day_totals``,
-``src_totals``, ``src_profile``, ``port_day`` for the top ports), never the packets;
+``src_totals``, ``src_profile``, ``port_day``'s probe packets per port, then the sources of the top
+ports only), never the packets;
 its totals agree with ``scantui info`` (which reads the packets). The TUI's overview
 screen draws an :class:`Overview`; :meth:`scantui.workspace.Workspace.overview` memoizes it.
 polars is imported inside the function: the TUI's App module imports :class:`Overview`
@@ -102,11 +103,20 @@ def overview_from_rollup(rollup: Rollup, telescope_size: int, telescope_from: st
         ToolShare(t, int(tool_row[f"p_{t}"] or 0), (tool_row[f"p_{t}"] or 0) / probes if probes else 0.0, int(tool_row[f"s_{t}"] or 0))
         for t in TOOLS
     )
-    ports = (
-        rollup.port_day.filter(pl.col("kind") == "probe")
-        .group_by("dport").agg(pl.col("packets").sum().alias("packets"), pl.col("src").n_unique().alias("sources"))
-        .sort(["packets", "dport"], descending=[True, False]).head(TOP_PORTS_SHOWN).collect()
-    )
+    # the busiest ports by packets first, then the distinct sources of those ten only: counted for every port they
+    # took 8 of the 9 CPU s and 1.2 GiB of the overview at 200 M packets (77.6 M rows); the port-sorted copy's
+    # row groups of those ports only
+    by_port = rollup.port_day_by_port
+    rows = (by_port if by_port is not None else rollup.port_day).filter(pl.col("kind") == "probe")
+    ports = (rows.group_by("dport").agg(pl.col("packets").sum().alias("packets"))
+             .sort(["packets", "dport"], descending=[True, False]).head(TOP_PORTS_SHOWN).collect())
+    shown = ports["dport"].sort()
+    if len(shown):
+        counted = (rows.filter(pl.col("dport").is_between(shown[0], shown[-1]) & pl.col("dport").is_in(shown.implode()))
+                   .group_by("dport").agg(pl.col("src").n_unique().alias("sources")).collect())
+        ports = ports.join(counted, on="dport", how="left", maintain_order="left")
+    else:
+        ports = ports.with_columns(pl.lit(0, pl.UInt32).alias("sources"))
     top_ports = tuple(
         PortShare(int(p), int(n), int(s), n / probes if probes else 0.0) for p, n, s in ports.select("dport", "packets", "sources").iter_rows()
     )

@@ -1,0 +1,27 @@
+"""The overview's busiest ports: the ten with the most probe packets (ties: the lower port), with their distinct
+sources, as counted from the packets themselves (the sources are counted for those ten ports only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from scantui.analysis.traffic import is_probe
+from scantui.workspace import Workspace
+
+
+def test_the_top_ports_and_their_sources_are_those_of_the_packets(tmp_path, canonical_df):
+    rng = np.random.default_rng(7)
+    n = canonical_df.height
+    # 30 ports, some with equal probe counts (ties), sources spread unevenly over them
+    df = canonical_df.with_columns(pl.Series("dport", rng.choice([21, 22, 23, 25, 53, 80, 443, 8080] + list(range(1000, 1022)), n),
+                                             dtype=canonical_df.schema["dport"]))
+    path = tmp_path / "ports.parquet"
+    df.write_parquet(path)
+    ws = Workspace.open([path], cache_dir=tmp_path / "cache")
+    ws.telescope()
+    shown = [(p.port, p.packets, p.sources) for p in ws.overview().top_ports]
+    want = (df.filter(is_probe()).group_by("dport").agg(pl.len().alias("packets"), pl.col("src").n_unique().alias("sources"))
+            .sort(["packets", "dport"], descending=[True, False]).head(10))
+    assert shown == [tuple(int(v) for v in row) for row in want.select("dport", "packets", "sources").iter_rows()]
+    assert len(shown) == 10 and len(set(p for _, p, _ in shown)) < 10  # ties among the ten
