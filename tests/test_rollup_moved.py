@@ -140,3 +140,27 @@ def test_day_splits_keyed_by_path_before_this_change_are_still_used(tmp_path, ar
     assert update.count("built", "input") == 0 and update.count("built", "day") == 0
     for name, table in _tables(update.rollup).items():
         assert_frame_equal(table, expected[name])
+
+
+def test_the_same_bytes_under_two_hive_partitions_keep_their_own_partition_values(tmp_path, monkeypatch):
+    """A hive file's partition folders are columns of its rows: the same file under ``sensor=a`` and ``sensor=b``
+    is two inputs, not one split; the hive folder moved elsewhere reuses both."""
+    monkeypatch.setenv(rk.CACHE_ENV, str(tmp_path / "cache"))
+    day = pl.read_parquet(SAMPLE_DIR / "telescope.parquet").drop("sensor", strict=False)
+    day = day.filter(pl.col("ts").dt.date() == day["ts"].dt.date().min())
+    root = tmp_path / "hive"
+    for sensor in ("a", "b"):
+        (root / f"sensor={sensor}").mkdir(parents=True)
+        day.write_parquet(root / f"sensor={sensor}" / "part-0.parquet")
+    a = os.stat(root / "sensor=a" / "part-0.parquet")
+    os.utime(root / "sensor=b" / "part-0.parquet", ns=(a.st_atime_ns, a.st_mtime_ns))  # the same bytes, times and all
+    first = rc.update_rollup(open_inputs([root]))
+    assert first.count("built", "input") == 2
+    sensors = first.rollup.day_totals.collect().group_by("sensor").agg(pl.col("packets").sum()).sort("sensor")
+    assert sensors.rows() == [("a", day.height), ("b", day.height)]
+    moved = tmp_path / "elsewhere" / "hive"
+    moved.parent.mkdir()
+    root.rename(moved)
+    again = rc.update_rollup(open_inputs([moved]))
+    assert again.count("built", "input") == 0 and again.count("reused", "input") == 2
+    assert_frame_equal(again.rollup.day_totals.collect().sort("sensor"), first.rollup.day_totals.collect().sort("sensor"))

@@ -226,7 +226,11 @@ class _DayBuilder:
         identity = self._unit_identity(unit)
         keyed = {"layout_version": ru.LAYOUT_VERSION, "days_version": DAYS_VERSION,
                  "load_options": _options_dict(self.opts)}
-        folder = self.store / "inputs" / _digest({**keyed, "files": [content_identity(i) for i in identity]})
+        content = [content_identity(i) for i in identity]
+        if unit.group.hive:  # a hive file's partition folders are columns of its rows: part of what it holds
+            content = [{**c, "hive": [p for p in Path(f).resolve().parent.parts if "=" in p]}
+                       for c, f in zip(content, unit.files)]
+        folder = self.store / "inputs" / _digest({**keyed, "files": content})
         if not (folder / _UNIT_DONE).is_file():
             by_path = self.store / "inputs" / _digest({**keyed, "files": identity})
             if (by_path / _UNIT_DONE).is_file():
