@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection
 import numpy as np
 import polars as pl
 
-from scantui.analysis.packet_source import PacketSource, as_source
+from scantui.analysis.packet_source import PacketSource, as_source, narrow
 from scantui.analysis.scanner_query import ScannerQuery
 from scantui.analysis.traffic import UDP, is_probe, traffic_class
 
@@ -45,8 +45,13 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
     pairs = None if q.ports else source.pairs(days)
     if pairs is not None:  # distinct (src, kind, dst) per day: their union per source is exact
         pairs = pairs.filter(pl.col("kind").cast(pl.String).is_in(q.kinds))
-        pairs = pairs if wanted is None else pairs.join(wanted, on="src", how="semi")
-        return pairs.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect()
+        if within is not None:  # a source range: the pairs' row groups outside it skipped by their statistics
+            pairs = pairs.filter(pl.col("src").is_between(*within))
+        if srcs is not None and srcs.len() <= _IS_IN_MAX:  # a few sources: their row groups only, hashed
+            pairs = narrow(pairs, None, srcs.to_list())
+            return pairs.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect()
+        counts = _pair_counts(pairs)
+        return counts if wanted is None else counts.join(wanted.collect(), on="src", how="semi")
     # inside a port, row groups skipped by source too
     few = srcs if srcs is not None and srcs.len() <= _IS_IN_MAX else None
     columns = _KEY_COLUMNS if q.since or q.until else _KEY_COLUMNS[1:]  # the time only for a time window
@@ -59,9 +64,8 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
         lf = lf.filter(day >= q.since)
     if q.until:
         lf = lf.filter(day <= q.until)
-    key = (pl.col("src").cast(pl.UInt64) * (1 << 32) + pl.col("dst").cast(pl.UInt64)).alias("key")
     # streamed: the key columns read are not all held at once (16 M keys: 0.24 GiB peak against 0.38 in memory)
-    keys = lf.select(key).collect(engine="streaming")["key"]
+    keys = lf.select(_key()).collect(engine="streaming")["key"]
     if keys.null_count():  # a packet without a destination (not in canonical data): counted as one more value
         counts = lf.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).collect()
         if sink is not None:
@@ -76,9 +80,54 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
     return counts if few is not None or wanted is None else counts.join(wanted.collect(), on="src", how="semi")
 
 
+#: Pairs one source range of :func:`_pair_counts` holds at most (8 bytes each as a key, sorted in place): with
+#: ``--include-udp`` or a day window the pairs of every day (or of the window) are counted a range at a time,
+#: so the memory is the range's, not the data's (84 days of the 200 M benchmark set: 156 M pairs, a hashed count
+#: per source of them all took 13.4 GiB and 69 CPU s).
+PAIRS_PER_RANGE = 16_000_000
+
+
+def _pair_counts(pairs: pl.LazyFrame, budget: int | None = None) -> pl.DataFrame:
+    """Distinct destinations per source (``src``, ``dsts``, by source) of (src, kind, dst) *pairs* (repeated over
+    days and kinds), counted by sorting each source range's ``src << 32 | dst`` keys (:func:`_distinct_per_source`):
+    ranges of whole /16s of about *budget* pairs (:data:`PAIRS_PER_RANGE`; a /16 holding more is a range of its
+    own), each read alone (the pairs' files are sorted by source: a range reads its row groups only)."""
+    budget = budget or PAIRS_PER_RANGE
+    ranges: list[tuple[int, int] | None] = [None]
+    if (pairs.select(pl.len()).collect().item() or 0) > budget:
+        per16 = (pairs.group_by((pl.col("src") // 65536).alias("b")).agg(pl.len().alias("n")).sort("b")
+                 .collect(engine="streaming"))
+        ranges, first, last, held = [], None, 0, 0
+        for b, n in per16.iter_rows():
+            if first is not None and held + n > budget:
+                ranges.append((first << 16, (last << 16) | 0xFFFF))
+                first, held = None, 0
+            first = b if first is None else first
+            last, held = b, held + n
+        if first is not None:
+            ranges.append((first << 16, (last << 16) | 0xFFFF))
+    parts = []
+    for within in ranges:
+        part = pairs if within is None else pairs.filter(pl.col("src").is_between(*within))
+        keys = part.select(_key()).collect(engine="streaming")["key"]
+        if keys.null_count():  # a pair without a destination (not in canonical data): hashed
+            parts.append(part.group_by("src").agg(pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts")).sort("src")
+                         .collect())
+            continue
+        owned = keys.to_numpy(writable=True)
+        del keys
+        parts.append(_distinct_per_source(owned))
+    return parts[0] if len(parts) == 1 else pl.concat(parts)
+
+
 #: What :func:`exact_dsts` reads of a packet: the day (first: left out without a time window), the key, the classes
 #: (:func:`_of_kinds`).
 _KEY_COLUMNS = ("ts", "src", "dst", "proto", "dport", "tcp_flags")
+
+
+def _key() -> pl.Expr:
+    """A (source, destination) pair as one integer, ``src << 32 | dst``: sorted, a source's keys are one run."""
+    return (pl.col("src").cast(pl.UInt64) * (1 << 32) + pl.col("dst").cast(pl.UInt64)).alias("key")
 
 
 def _distinct_per_source(keys: np.ndarray, sink: Callable[[np.ndarray | None], None] | None = None) -> pl.DataFrame:

@@ -173,3 +173,42 @@ def _aggregates(rows: pl.DataFrame, base: pl.DataFrame, first_day: dt.date | Non
     sched = schedules(src_days if window else pl.DataFrame(), first_day, n_days)
     raw = bh.join_parts([base, active, ports, intervals[0], coverage, sched])
     return raw, _Rows(rows, base.height, scans, src_days["day"].unique())
+
+
+def from_ranges(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None,
+                n_days: int, recount: PacketSource | None, walked: pl.DataFrame | None,
+                budget: int) -> tuple[pl.DataFrame, _Rows] | None:
+    """:func:`_from_rows` one source range at a time when the selected rows hold more than *budget* packets
+    (:func:`~scantui.analysis.port_lists.source_ranges`; None when they fit in one: then :func:`_from_rows` as
+    ever): a source's columns depend on its own rows only, so the list is the same, and the memory is a range's,
+    not the data's (``--include-udp`` over 84 days of the 200 M benchmark set held every probe and UDP row at once:
+    10-13 GiB). Every source's exact destinations (with *recount*) and top ports are computed with its range, so
+    they ride along in the returned :class:`_Rows` as a kept list's do."""
+    from scantui.analysis.port_lists import source_ranges
+    from scantui.analysis.scanner_query import TOP_PORTS
+
+    ranges = source_ranges(select_rows(port_day, q, src_filter), budget, total_first=True)
+    if len(ranges) < 2:
+        return None
+    counted: list[Future[pl.DataFrame]] = []
+    if recount is not None:  # counted range after range in one thread while the ranges' other columns are made here
+        pool = ThreadPoolExecutor(1, thread_name_prefix="scantui-dsts")
+        counted = [pool.submit(exact_dsts, recount, q, None, None, within) for within in ranges]
+        pool.shutdown(wait=False)
+    parts = []
+    try:
+        for i, within in enumerate(ranges):
+            raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, None, walked, within)
+            top = bh.top_ports_from_scans(rows.scans.lazy(), TOP_PORTS).collect().rechunk()
+            part = raw.join(top, on="src", how="left")
+            if counted:
+                part = part.join(counted[i].result(), on="src", how="left")
+            parts.append(part)
+    finally:
+        for count in counted:
+            count.cancel()
+    table = pl.concat(parts, how="vertical_relaxed").rechunk()
+    raw = table.drop("top_ports", *(["dsts"] if counted else []))
+    exact = table.select("src", "dsts") if counted else None
+    return raw, _Rows(pl.DataFrame(), raw.height, pl.DataFrame(), pl.Series("day", [], pl.Date), exact=exact,
+                      top_ports=table.select("src", "top_ports"))

@@ -76,7 +76,7 @@ from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
 from scantui.analysis.scanner_query import (
     COLUMNS, ENRICHMENT_COLUMNS, TOP_PORTS, ScannerQuery, parse_asns, parse_day, parse_ports, parse_source_cidrs,
 )
-from scantui.analysis.scanner_rows import _from_rows, _in_cidrs, _Rows, _source_filters, _window
+from scantui.analysis.scanner_rows import _from_rows, _in_cidrs, _Rows, _source_filters, _window, from_ranges
 
 if TYPE_CHECKING:
     from scantui.analysis.scanner_row import ScannerRow
@@ -89,6 +89,11 @@ __all__ = [
 
 #: Read from the enrichment when present (an enrichment table's overlay carries them), for the rules.
 _EXTRA_ENRICHMENT = ("company", "rule")
+
+#: Packets of the rows a row-level query (``--include-udp``, ``--since/--until``, ``--tool``...) selects that one
+#: source range of :func:`~scantui.analysis.scanner_rows.from_ranges` holds at most: ~3 M ``port_day`` rows of the
+#: benchmark data, with their aggregates and schedules ~0.5-0.7 GiB.
+ROW_PACKETS_PER_RANGE = 8_000_000
 
 
 @dataclass
@@ -197,10 +202,17 @@ def scanner_list(
             raw, rows = _from_kept(kept, port_day, q, first_day, n_days, as_source(packets), walked,
                                    QUERY_PACKETS_PER_RANGE)
         else:
-            # every selected source's destinations are recounted (no cut before the recount): started at once
-            every = packets is not None and q.narrows_rows and (q.top is None or q.sort == "dsts")
-            raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, as_source(packets) if every else None,
-                                   walked)
+            # above a budget of packets, one source range at a time (every source's destinations counted with it)
+            ranged = from_ranges(port_day, q, src_filter, first_day, n_days,
+                                 as_source(packets) if packets is not None and q.narrows_rows else None, walked,
+                                 ROW_PACKETS_PER_RANGE)
+            if ranged is not None:
+                raw, rows = ranged
+            else:
+                # every selected source's destinations are recounted (no cut before the recount): started at once
+                every = packets is not None and q.narrows_rows and (q.top is None or q.sort == "dsts")
+                raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days,
+                                       as_source(packets) if every else None, walked)
     try:
         return _finish(raw, rows, q, size, first_day, n_days, notes, enrich, src_totals, packets, rules, cheap_total,
                        lists)
