@@ -253,9 +253,13 @@ class CandidatesScreen(OpensRows, CandidateReviewMixin, LatestMixin, Screen):
                                            titles={}, notes=None), hold=hold)
             return
         hide, titles, notes = self.hide_reviewed, self._label_titles(), self._notes
+        tables = (self.groups_table, self.candidates_table)
+        for table in tables:  # the cursor moves typed before the result lands are made again on it
+            table.expect_frame()
         self.compute_latest(FILTER_KIND, lambda: shown_frames(frames, fields, hide_reviewed=hide, query=query,
                                                               titles=titles, notes=notes, cancelled=worker_cancelled),
-                            lambda shown: self._apply_shown(shown, hold=hold), title="filter")
+                            lambda shown: self._apply_shown(shown, hold=hold), title="filter",
+                            failed=lambda: [table.rows_not_coming() for table in tables])
 
     def _apply_shown(self, shown_by_name: dict[str, pl.DataFrame], *, hold: bool) -> None:
         app = self.app
