@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from textual import events
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -161,6 +161,19 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
             return
         if keymap:
             self.set_keymap(keymap)
+            self._check_keymap_ids(list(keymap))
+
+    @work(thread=True, group="keymap-check", exit_on_error=False, description="keymap check")
+    def _check_keymap_ids(self, ids: list[str]) -> None:
+        """An id of the keymap no key has (a typo) is a notification naming it and the file (Textual ignores
+        it): :mod:`scantui.tui.keymap_check`, off the UI thread (it imports every screen)."""
+        from scantui.config import config_path
+        from scantui.tui.keymap_check import unknown_ids, unknown_ids_text
+
+        unknown = unknown_ids(ids)
+        if unknown:
+            self.call_from_thread(self.notify, unknown_ids_text(unknown, config_path()), title="keymap",
+                                  severity="warning", timeout=12, markup=False)
 
     async def action_quit(self) -> None:
         """Quit; the exit status is 2 when the data failed to load (and nothing else was opened since)."""
