@@ -54,7 +54,7 @@ from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLU
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
-from scantui.tui.widgets.filter_input import FilterInput
+from scantui.tui.widgets.filter_input import ClearingFilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
@@ -131,8 +131,8 @@ class CandidatesScreen(OpensRows, CandidateReviewMixin, LatestMixin, Screen):
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="candidates-progress")
         with Horizontal(id="filter-row"):
             yield Label("/", id="filter-prompt")
-            yield FilterInput(placeholder="port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new",
-                              id="filter", escape="Clear")
+            yield ClearingFilterInput(id="filter",
+                                      placeholder="port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new")
         with Vertical(id="groups-pane", classes="review-pane"):
             yield Static("suggested groups", id="groups-title", classes="pane-title", markup=False)
             yield ReviewTable(GROUP_COLUMNS, sort_key="review", descending=False, pinned=2, id="groups-table",
