@@ -48,6 +48,7 @@ from scantui.tui.screens.labels import LabelsScreen
 from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.state import DataState, LoadRequest, error_text
+from scantui.tui.widgets.footer import give_palette_a_footer
 
 class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin, ThemeMixin, NavigationMixin, NativeOutputMixin,
                  TypedAheadMixin, App[int]):
@@ -142,6 +143,7 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
         self.apply_saved_theme()  # tui.theme of the config file, before the first paint
         self.app_resume_signal.subscribe(self, self.redraw_after_resume)
         self.hold_keys_on_screen_change()  # keys typed ahead wait for a new screen (scantui.tui.focus)
+        self.screen_change_signal.subscribe(self, give_palette_a_footer)  # ctrl+p: its keys on the bottom row
         self.call_after_refresh(self._apply_keymap)
         if self.autoload and self.state.request.follow:
             self.call_after_refresh(self.follow_inputs)  # it loads the first complete files it finds
