@@ -76,3 +76,34 @@ def test_moves_typed_before_the_filter_lands_are_made_on_its_rows(tui_cache, tmp
 
     labels = _labels_file(tmp_path) if area == "4" else None
     run_app(make_app([SAMPLE], tui_cache, **({"labels_path": labels} if labels else {})), scenario)
+
+
+@pytest.mark.parametrize(("area", "query", "keys"), [("2", "port:443", "jj<enter>"), ("4", "alpha", "jj<space>")])
+def test_a_key_acting_on_a_row_waits_for_the_filters_rows(tui_cache, tmp_path, monkeypatch, area, query, keys):
+    """``/port:443⏎jj⏎``: the detail of the filtered list's third row (before: of the old list's third row,
+    opened before the filter landed); ``space`` marks the filtered list's third row."""
+    async def scenario(app, pilot):
+        await pilot.press(area)
+        await settle(app, pilot)
+        table = app.focused
+        gate = _gate_of(area, monkeypatch)
+        moves, key = keys.split("<")
+        burst(app, "/" + query, "<enter>", moves, "<" + key, then=None)
+        for _ in range(200):
+            await pilot.pause()
+            if table.cursor_row == 2:
+                break
+        old_third = table.selected_row
+        gate.set()
+        await settle(app, pilot)
+        third = table.frame.row(2, named=True)
+        assert third != old_third
+        if area == "2":
+            from scantui.tui.screens.detail import ScannerDetailScreen
+
+            assert isinstance(app.screen, ScannerDetailScreen) and app.screen.row.src == third["src"]
+        else:
+            assert table.marks == {third["id"]} and table.cursor_row == 3
+
+    labels = _labels_file(tmp_path) if area == "4" else None
+    run_app(make_app([SAMPLE], tui_cache, **({"labels_path": labels} if labels else {})), scenario)

@@ -266,6 +266,7 @@ class CandidatesScreen(OpensRows, CandidateReviewMixin, LatestMixin, Screen):
         for name, table in (("groups", self.groups_table), ("candidates", self.candidates_table)):
             frame, shown = self._frames.get(name), shown_by_name.get(name)
             if frame is None or shown is None:
+                table.rows_not_coming()  # (no list of this kind yet)
                 continue
             self._shown[name] = shown.height
             waiting = (app.groups_count if name == "groups" else app.collab_count) is None

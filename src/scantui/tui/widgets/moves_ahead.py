@@ -6,11 +6,14 @@ put it back on the top row. A list told that new rows are on their way (:meth:`M
 the moves made meanwhile and, when the rows are shown, places the cursor where it would have landed had the
 rows come first (the row it was on, else the top) and makes the moves again there: the third row of the
 filtered list, as when the keys are typed slowly. A click picks a row seen: the moves start again from it. A
-new sort puts the cursor on the top row: the moves start again from the top.
+new sort puts the cursor on the top row: the moves start again from the top. The other keys typed meanwhile
+(enter, ``l``, ``space``...) act on a row: they wait for the new rows (:meth:`MovesAhead.when_rows_shown`,
+:mod:`scantui.tui.focus` rule 5), so ``/port:443⏎jj⏎`` opens the filtered list's third row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 #: A move: (rows to go by, or None) and (the row to go to: 0 the first, -1 the last, or None).
@@ -22,6 +25,25 @@ class MovesAhead:
 
     _moves: list[Move] | None = None  # None: no new rows are on their way
     _moves_from: Any = None  # the key of the row the moves start from (None: the top row)
+    _waiting: list[Callable[[], None]] | None = None  # called once the new rows are shown (or will not come)
+
+    @property
+    def rows_on_their_way(self) -> bool:
+        """Whether new rows were asked for and are not shown yet."""
+        return self._moves is not None
+
+    def when_rows_shown(self, callback: Callable[[], None]) -> None:
+        """Call *callback* once the new rows on their way are shown, or will not come; now when none are."""
+        if self._moves is None:
+            callback()
+        else:
+            self._waiting = [*(self._waiting or []), callback]
+
+    def rows_shown(self) -> None:
+        """The new rows are shown (or will not come): what waited for them runs."""
+        waiting, self._waiting = self._waiting or [], None
+        for callback in waiting:
+            callback()
 
     def expect_rows(self, from_key: Any) -> None:
         """New rows are on their way: the moves from now on are kept, from the row of key *from_key* (the one
@@ -32,6 +54,7 @@ class MovesAhead:
     def rows_not_coming(self) -> None:
         """The rows expected will not come (their worker failed): the cursor stays as it is."""
         self._moves = None
+        self.rows_shown()
 
     def restart_moves(self, from_key: Any) -> None:
         """The moves kept so far no longer count (a click, a new sort): they start again from *from_key*."""

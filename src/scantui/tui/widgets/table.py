@@ -391,6 +391,8 @@ class VirtualTable(MovesAhead, RowCursorView, can_focus=True, inherit_bindings=F
         self.post_message(self.cursor_message())
         if self.marks:
             self._post_marks()
+        if not self.rows_on_their_way:
+            self.rows_shown()
 
     def _find(self, key_name: str, value: Any) -> int:
         import polars as pl
