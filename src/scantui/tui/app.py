@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from textual import events
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -48,6 +48,7 @@ from scantui.tui.screens.labels import LabelsScreen
 from scantui.tui.screens.overview import OverviewScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from scantui.tui.state import DataState, LoadRequest, error_text
+from scantui.tui.widgets.footer import give_palette_a_footer
 
 class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin, ThemeMixin, NavigationMixin, NativeOutputMixin,
                  TypedAheadMixin, App[int]):
@@ -142,6 +143,7 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
         self.apply_saved_theme()  # tui.theme of the config file, before the first paint
         self.app_resume_signal.subscribe(self, self.redraw_after_resume)
         self.hold_keys_on_screen_change()  # keys typed ahead wait for a new screen (scantui.tui.focus)
+        self.screen_change_signal.subscribe(self, give_palette_a_footer)  # ctrl+p: its keys on the bottom row
         self.call_after_refresh(self._apply_keymap)
         if self.autoload and self.state.request.follow:
             self.call_after_refresh(self.follow_inputs)  # it loads the first complete files it finds
@@ -161,6 +163,19 @@ class ScantuiApp(PipelineMixin, FollowMixin, WatchMixin, LabelsMixin, ViewsMixin
             return
         if keymap:
             self.set_keymap(keymap)
+            self._check_keymap_ids(list(keymap))
+
+    @work(thread=True, group="keymap-check", exit_on_error=False, description="keymap check")
+    def _check_keymap_ids(self, ids: list[str]) -> None:
+        """An id of the keymap no key has (a typo) is a notification naming it and the file (Textual ignores
+        it): :mod:`scantui.tui.keymap_check`, off the UI thread (it imports every screen)."""
+        from scantui.config import config_path
+        from scantui.tui.keymap_check import unknown_ids, unknown_ids_text
+
+        unknown = unknown_ids(ids)
+        if unknown:
+            self.call_from_thread(self.notify, unknown_ids_text(unknown, config_path()), title="keymap",
+                                  severity="warning", timeout=12, markup=False)
 
     async def action_quit(self) -> None:
         """Quit; the exit status is 2 when the data failed to load (and nothing else was opened since)."""

@@ -24,11 +24,17 @@ was leaving: ``lfoo⏎`` on the scanner list typed nothing into the dialog, and 
 4. A key handed to a widget holds the next ones until the widget has taken it: a priority key reads the state
    the keys before it left (``jj⏎`` opens the third row, ``jjl`` labels it), not the state before them.
 
+5. A list whose new rows are on their way (a filter's result, from a worker: ``expect_frame``) takes the keys
+   that move its cursor at once, and makes them again on the new rows (:mod:`scantui.tui.widgets.moves_ahead`);
+   any other key typed at it (enter, ``l``, ``space``...) holds the keys until the new rows are shown: it acts
+   on the rows of the filtered list (``/port:443⏎jj⏎`` opens its third row).
+
 The filter bars take the focus with :func:`focus_now` (``Widget.focus`` is deferred behind the waiting keys).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +46,11 @@ TYPED_AHEAD = ("filter", "time_range", "clear_time_range", "save_view", "views",
 
 #: Seconds at most the keys wait for a new screen (a safety net: it is drawn long before, even under load).
 HOLD_AT_MOST = 2.0
+
+#: A list's actions that a key runs at once while its new rows are on their way (rule 5): cursor moves, made
+#: again on the new rows, and the column cursor (no row).
+MOVES_NOW = frozenset({"cursor_up", "cursor_down", "page_up", "page_down", "first", "last", "column",
+                       "scroll_columns"})
 
 
 def focus_now(widget: Any) -> None:
@@ -72,6 +83,17 @@ def binds_key(screen: Any, key: str) -> bool:
     finally:
         app._asking_binds_key = False
     return active is not None and active.node is not app
+
+
+def waits_for_rows(app: Any, target: Any, event: events.Event) -> Callable[[Callable[[], None]], None] | None:
+    """Rule 5: where key *event*, handed to *target*, waits for the new rows on their way to it, the way to be
+    called back when they are shown (``when_rows_shown``); None where it goes now."""
+    if not isinstance(event, events.Key) or not getattr(target, "rows_on_their_way", False):
+        return None
+    active = app.screen.active_bindings.get(event.key)
+    if active is not None and active.node is target and active.binding.action.split("(")[0] in MOVES_NOW:
+        return None
+    return target.when_rows_shown
 
 
 def release_after_bubbling(app: Any, node: Any, settling: int) -> None:
@@ -121,9 +143,11 @@ class TypedAheadMixin:
 
     _held: list[events.Event] | None = None  # the keys waiting for the screen to settle (None: none waits)
     _settling = 0  # screen changes so far: a release armed for an earlier one leaves a later one's keys alone
+    _waited: weakref.WeakSet[events.Event]  # the keys that waited for new rows once (rule 5)
 
     def hold_keys_on_screen_change(self) -> None:
         """Called once mounted: from now on every screen change holds the keys until the new screen settles."""
+        self._waited = weakref.WeakSet()
         self.screen_change_signal.subscribe(self, self._screen_changed)  # type: ignore[attr-defined]
 
     def hold_keys(self) -> int:
@@ -153,18 +177,27 @@ class TypedAheadMixin:
             return  # a later screen change holds them now (its own release hands them out), or already handed out
         held, self._held = self._held, None
         for n, event in enumerate(held):
-            await self._hand_out(event)
+            back = await self._hand_out(event)
             if self._held is not None:  # that key holds the rest (a screen change, a key the widget has yet to take)
-                self._held[:0] = held[n + 1:]
+                self._held[int(back):int(back)] = held[n + 1:]  # after the key itself where it waits (rule 5)
                 return
 
-    async def _hand_out(self, event: events.Event) -> None:
+    async def _hand_out(self, event: events.Event) -> bool:
         """Textual's own handling (priority keys, else the focused widget); a key handed to a widget holds the
-        next ones until the widget has taken it (rule 4)."""
+        next ones until the widget has taken it (rule 4). True where the key waits for new rows (rule 5): it is
+        held, first, until they are shown."""
         target = self.focused or self.screen  # type: ignore[attr-defined]
+        wait = waits_for_rows(self, target, event) if event not in self._waited else None
+        if wait is not None:  # once: where the rows do not come in HOLD_AT_MOST seconds, it goes then
+            self._waited.add(event)
+            settling = self.hold_keys()
+            self._held.insert(0, event)  # type: ignore[union-attr]
+            wait(lambda: self.release_keys_later(settling))
+            return True
         await super().on_event(event)  # type: ignore[misc]
         if self._held is None and isinstance(event, (events.Key, events.Paste)):
             release_after_bubbling(self, target, self.hold_keys())
+        return False
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:

@@ -54,7 +54,7 @@ from scantui.tui.screens.candidates_frames import (CANDIDATE_COLUMNS, GROUP_COLU
 from scantui.tui.screens.candidates_review import CandidateReviewMixin
 from scantui.tui.screens.candidates_table import ReviewTable
 from scantui.tui.state import error_text
-from scantui.tui.widgets.filter_input import FilterInput
+from scantui.tui.widgets.filter_input import ClearingFilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
@@ -131,8 +131,8 @@ class CandidatesScreen(OpensRows, CandidateReviewMixin, LatestMixin, Screen):
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="candidates-progress")
         with Horizontal(id="filter-row"):
             yield Label("/", id="filter-prompt")
-            yield FilterInput(placeholder="port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new",
-                              id="filter", escape="Clear")
+            yield ClearingFilterInput(id="filter",
+                                      placeholder="port:8080 as:14061 198.18.5.0/24 day:2024-02-06 timing:sequential review:new")
         with Vertical(id="groups-pane", classes="review-pane"):
             yield Static("suggested groups", id="groups-title", classes="pane-title", markup=False)
             yield ReviewTable(GROUP_COLUMNS, sort_key="review", descending=False, pinned=2, id="groups-table",
@@ -253,15 +253,20 @@ class CandidatesScreen(OpensRows, CandidateReviewMixin, LatestMixin, Screen):
                                            titles={}, notes=None), hold=hold)
             return
         hide, titles, notes = self.hide_reviewed, self._label_titles(), self._notes
+        tables = (self.groups_table, self.candidates_table)
+        for table in tables:  # the cursor moves typed before the result lands are made again on it
+            table.expect_frame()
         self.compute_latest(FILTER_KIND, lambda: shown_frames(frames, fields, hide_reviewed=hide, query=query,
                                                               titles=titles, notes=notes, cancelled=worker_cancelled),
-                            lambda shown: self._apply_shown(shown, hold=hold), title="filter")
+                            lambda shown: self._apply_shown(shown, hold=hold), title="filter",
+                            failed=lambda: [table.rows_not_coming() for table in tables])
 
     def _apply_shown(self, shown_by_name: dict[str, pl.DataFrame], *, hold: bool) -> None:
         app = self.app
         for name, table in (("groups", self.groups_table), ("candidates", self.candidates_table)):
             frame, shown = self._frames.get(name), shown_by_name.get(name)
             if frame is None or shown is None:
+                table.rows_not_coming()  # (no list of this kind yet)
                 continue
             self._shown[name] = shown.height
             waiting = (app.groups_count if name == "groups" else app.collab_count) is None

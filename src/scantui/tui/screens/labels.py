@@ -149,8 +149,10 @@ class LabelsScreen(OpensRows, LatestMixin, Screen):
             self.forget_latest(FILTER_KIND)
             self._show_list(groups, (groups, groups_frame(groups)), text)
             return
+        self.table.expect_frame()  # the cursor moves typed before the result lands are made again on it
         self.compute_latest(FILTER_KIND, lambda: filtered_frame(groups, text),
-                            lambda shown: self._show_list(groups, shown, text), title="filter")
+                            lambda shown: self._show_list(groups, shown, text), title="filter",
+                            failed=self.table.rows_not_coming)
 
     def _show_list(self, groups: list[Group], shown_frame: tuple[list[Group], Any], filter_text: str) -> None:
         shown, frame = shown_frame

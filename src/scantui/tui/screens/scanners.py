@@ -142,6 +142,7 @@ class ScannersScreen(OpensRows, FilterScreen):
         self.query_one("#filter", Input).remove_class("-invalid")
         self.query_text = text
         if self.app.state.scanners is not None:
+            self.table.expect_frame()  # the cursor moves typed before the result lands are made again on it
             self._run_filter(query, report)
         return True
 
@@ -169,6 +170,7 @@ class ScannersScreen(OpensRows, FilterScreen):
             result = result.drop(SOURCE_COLUMNS)
         except read_panics.FAILURES as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
+            self.app.call_from_thread(self.table.rows_not_coming)
             return
         if not get_current_worker().is_cancelled:
             listed = "list" in frame.columns and bool(frame.height and frame["list"].list.len().max())

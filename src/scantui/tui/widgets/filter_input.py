@@ -5,7 +5,8 @@ screen's ``/ Filter`` while typing (Textual does not know ``slash`` types
 ``/``), so the footer said ``/ Filter`` where ``/`` types a slash. Escape runs
 the screen's ``leave_filter``, as the screen's own escape key did. Both take effect before the next key typed
 after them is handed out (priority bindings; :class:`~scantui.tui.widgets.field.TextField`): ``/foo⏎j`` moves the
-list's cursor.
+list's cursor. A screen where escape does something else in the bar says it with a subclass's own ``BINDINGS``
+(:class:`ClearingFilterInput`), never by changing an instance's bindings.
 """
 
 from __future__ import annotations
@@ -29,12 +30,9 @@ class FilterInput(TextField):
         Binding("escape", "leave", "Back to table", id="filter.leave", priority=True),
     ]
 
-    def __init__(self, *args: Any, escape: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("select_on_focus", False)
         super().__init__(*args, **kwargs)
-        if escape is not None:  # what escape does on this screen, where it is not "Back to table"
-            self._bindings.key_to_bindings["escape"] = [Binding("escape", "leave", escape,
-                                                                id="filter.leave", priority=True)]
 
     def action_leave(self) -> None:
         """Escape: the screen's ``leave_filter``, once the keys typed before it are in the field."""
@@ -43,3 +41,10 @@ class FilterInput(TextField):
     def check_consume_key(self, key: str, character: str | None) -> bool:
         """Also the keys Textual cannot name a character for (``/``): typed here, so not in the footer."""
         return super().check_consume_key(key, character or _TYPED.get(key))
+
+
+class ClearingFilterInput(FilterInput):
+    """A query bar whose escape clears the filter (the candidates'): its footer says so. The same binding id as
+    every query bar's escape, so one ``filter.leave`` in the keymap moves them all."""
+
+    BINDINGS = [Binding("escape", "leave", "Clear", id="filter.leave", priority=True)]

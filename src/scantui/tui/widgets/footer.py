@@ -14,6 +14,10 @@ keys, ``1``-``4`` and ``q``, do nothing there), so what it lists is what works; 
 footer it names the keys the focused widget handles without showing them (enter in a field or a list, tab to
 the next field), in the words the pop-up gives them. Typing keys (those an input consumes) are never listed.
 An entry names an action's first key, or the keys the pop-up's ``FOOTER_SHOWN_KEYS`` names for it (``space/⏎``).
+
+Textual's command palette (ctrl+p) has no footer: the bottom row under it was the screen beneath's (``q Quit``,
+which types a ``q`` there). :func:`give_palette_a_footer` mounts a :class:`PaletteFooter` in it (its public
+``mount``; the palette stays Textual's own class) with the palette's keys in words: run, previous, next, close.
 """
 
 from __future__ import annotations
@@ -143,7 +147,7 @@ class DialogFooter(KeysFooter):
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
-        describe: Describe = getattr(self.screen, "key_description", None) or _shown
+        describe: Describe = getattr(self.screen, "key_description", None) or self.describe
         keys = dialog_keys(self.screen, describe, getattr(self.screen, "FOOTER_SHOWN_KEYS", None))
         widths = [(cell_len(k.display) + 1 + cell_len(k.description) + 1, not k.way_out, k.action) for k in keys]
         out = left_out(widths, self._row_width())
@@ -152,6 +156,10 @@ class DialogFooter(KeysFooter):
             if n not in out:
                 yield FooterKey(key.key, key.display, key.description, key.action,
                                 disabled=not key.enabled).data_bind(compact=Footer.compact)
+
+    def describe(self, node: DOMNode, binding: Binding) -> str | None:
+        """What *binding* does, where the pop-up has no ``key_description``: its description, if shown."""
+        return _shown(node, binding)
 
     def on_mount(self) -> None:
         """Compose at once: mounted by the pop-up after its own widgets, it may miss the pop-up's first
@@ -162,3 +170,23 @@ class DialogFooter(KeysFooter):
 
 def _shown(_node: DOMNode, binding: Binding) -> str | None:
     return binding.description if binding.show else None
+
+
+#: The command palette's keys as its footer says them (key -> words; up and down are its field's, which the
+#: palette's list answers); its other keys are not listed.
+PALETTE_KEYS = {"enter": "Run", "up": "Previous", "down": "Next", "escape": "Close"}
+
+
+class PaletteFooter(DialogFooter):
+    """The bottom row of the command palette: its keys (:data:`PALETTE_KEYS`), not the screen beneath's."""
+
+    def describe(self, _node: DOMNode, binding: Binding) -> str | None:
+        return PALETTE_KEYS.get(binding.key)
+
+
+def give_palette_a_footer(screen: Any) -> None:
+    """Mount a :class:`PaletteFooter` in *screen* when it is the command palette (the App's screen changes)."""
+    from textual.command import CommandPalette
+
+    if isinstance(screen, CommandPalette) and not screen.query(PaletteFooter):
+        screen.mount(PaletteFooter())

@@ -26,7 +26,9 @@ on "the selection" uses. ``ctrl+s`` exports the table as shown
 The row cursor is the reactive ``cursor_row`` (see
 :mod:`scantui.tui.widgets.row_cursor`): every move (keys, click, a program
 setting it) posts :class:`VirtualTable.CursorMoved`, and so does every new
-frame or sort, since the row under the cursor may then be another one.
+frame or sort, since the row under the cursor may then be another one. A screen whose new frame comes from a
+worker says so first (:meth:`VirtualTable.expect_frame`): the moves made meanwhile are made again on it
+(:mod:`scantui.tui.widgets.moves_ahead`).
 Sorting a big frame (more than :data:`SORT_IN_THREAD` rows) runs in a thread
 worker; the old order stays on screen meanwhile.
 """
@@ -50,6 +52,7 @@ from textual.worker import get_current_worker
 from scantui.io import read_panics
 from scantui.io.read_panics import as_error
 from scantui.tui.columns import Column
+from scantui.tui.widgets.moves_ahead import MovesAhead, moved
 from scantui.tui.widgets.row_cursor import RowCursorView
 
 if TYPE_CHECKING:  # polars is imported when the first frame is shown, not with the App
@@ -66,7 +69,7 @@ def few_colours(color_system: str | None) -> bool:
     return color_system in ("standard", "windows")
 
 
-class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
+class VirtualTable(MovesAhead, RowCursorView, can_focus=True, inherit_bindings=False):
     """A read-only table over a polars DataFrame; see the module doc."""
 
     COMPONENT_CLASSES = {
@@ -279,6 +282,18 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         self._source = frame
         self._resort(keep_cursor=True)
 
+    def expect_frame(self) -> None:
+        """A new frame is on its way (a filter's result, from a worker): the cursor moves made until it is shown
+        are made again on it (:mod:`scantui.tui.widgets.moves_ahead`); :meth:`rows_not_coming` if it fails."""
+        self.expect_rows(self._key_at(self.cursor_row))
+
+    def _key_at(self, row: int) -> Any:
+        """The key (first column) of display row *row*, None where there is none."""
+        key_name = self.columns[0].key if self.columns else None
+        if key_name and 0 <= row < self._view.height and key_name in self._view.columns:
+            return self._view[key_name][row]
+        return None
+
     def sort_by(self, key: str, descending: bool | None = None) -> None:
         """Sort by column *key*; *descending* defaults to numbers largest first, text A to Z."""
         column = self._column(key)
@@ -355,12 +370,17 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         if generation != self._generation:
             return  # a newer frame or sort was asked for meanwhile
         key_name = self.columns[0].key if self.columns else None
-        old_key = None
-        if keep_cursor and key_name and 0 <= self.cursor_row < self._view.height and key_name in self._view.columns:
-            old_key = self._view[key_name][self.cursor_row]
+        old_key, moves = (self._key_at(self.cursor_row) if keep_cursor else None), []
+        if not keep_cursor:  # a new sort: the top row, and the moves typed ahead start from it
+            self.restart_moves(None)
+        elif (ahead := self.take_moves()) is not None:  # from the row before the moves typed ahead, then them
+            old_key, moves = ahead
         self._view = view
         self._blocks.clear()
-        self.place_cursor(self._find(key_name, old_key) if old_key is not None else 0)
+        row = self._find(key_name, old_key) if key_name and old_key is not None else 0
+        for move in moves:
+            row = moved(row, move, view.height)
+        self.place_cursor(row)
         self.virtual_size = Size(self._virtual_width, view.height + 1)
         if self.is_mounted:
             if old_key is None:
@@ -371,6 +391,8 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         self.post_message(self.cursor_message())
         if self.marks:
             self._post_marks()
+        if not self.rows_on_their_way:
+            self.rows_shown()
 
     def _find(self, key_name: str, value: Any) -> int:
         import polars as pl
@@ -555,23 +577,29 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
 
     # ------------------------------------------------------------ actions
 
+    def go(self, by: int = 0, to: int | None = None) -> None:
+        """Move the cursor *by* rows, or *to* a row (0 the first, -1 the last); kept while a new frame is
+        on its way (:meth:`expect_frame`)."""
+        self.kept_move((by, to))
+        self.move_cursor(moved(self.cursor_row, (by, to), self.row_count))
+
     def action_cursor_up(self) -> None:
-        self.move_cursor(self.cursor_row - 1)
+        self.go(-1)
 
     def action_cursor_down(self) -> None:
-        self.move_cursor(self.cursor_row + 1)
+        self.go(1)
 
     def action_page_up(self) -> None:
-        self.move_cursor(self.cursor_row - self.page_rows)
+        self.go(-self.page_rows)
 
     def action_page_down(self) -> None:
-        self.move_cursor(self.cursor_row + self.page_rows)
+        self.go(self.page_rows)
 
     def action_first(self) -> None:
-        self.move_cursor(0)
+        self.go(to=0)
 
     def action_last(self) -> None:
-        self.move_cursor(self.row_count - 1)
+        self.go(to=-1)
 
     def action_column(self, step: int) -> None:
         """Move the column cursor *step* columns (the view follows it)."""
@@ -714,7 +742,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
         else:
             self.marks.add(value)
         self._post_marks()
-        self.move_cursor(self.cursor_row + 1)
+        self.go(1)
 
     def action_mark_all(self) -> None:
         """Mark every row shown (the marks of rows filtered out stay)."""
@@ -772,6 +800,7 @@ class VirtualTable(RowCursorView, can_focus=True, inherit_bindings=False):
             return
         row = self.row_at(offset.y)
         if row is not None and row < self.row_count:
+            self.restart_moves(self._key_at(row))  # a row seen picked: the moves typed ahead start from it
             self.move_cursor(row)
             if event.chain >= 2:
                 self.action_select()
