@@ -176,46 +176,6 @@ def _paper_cases():
             cases += [pytest.param(name, dict(zip(names, values)), id=f"{name}-{i}") for i, values in enumerate(marks[0].args[1])]
     return cases
 
-def test_window_packets_are_each_bursts_packets_joined_by_their_day(planted, monkeypatch):
-    """Each window's packets are exactly its bursts' (t inside a burst of its source and port), those after
-    midnight of a burst begun the day before too (the drift class crosses midnight), and each packet is joined
-    with the bursts of its own day only, not with every burst of its source and port all month."""
-    df, _truth = planted
-    seen, joined = [], []
-    window_packets, join = cbu.window_packets, pl.DataFrame.join
-
-    def counted(self, other, *args, **kw):
-        out = join(self, other, *args, **kw)
-        joined.append(out.height)
-        return out
-
-    def spy(pk, win):
-        with monkeypatch.context() as m:
-            m.setattr(pl.DataFrame, "join", counted)
-            part = window_packets(pk, win)
-        seen.append((pk, win, part))
-        return part
-
-    monkeypatch.setattr(cbu, "window_packets", spy)
-    assert len(_find(df.lazy(), bursts=True)) == 7
-    assert seen and len(joined) == len(seen)
-    crossed = 0
-    for (pk, win, part), rows in zip(seen, joined):
-        t, src, dport, day = (pk[c].to_numpy() for c in ("t", "src", "dport", "day"))
-        expected, pairs = [], 0
-        for w in win.iter_rows(named=True):
-            mine = (src == w["src"]) & (dport == w["dport"])
-            inside = mine & (t >= w["start_us"]) & (t <= w["end_us"])
-            expected += [(w["wid"], w["key"], w["dport"], int(x), w["src"], int(d)) for x, d in zip(t[inside], pk["dst"].to_numpy()[inside])]
-            days = np.arange(np.datetime64(w["day"]), np.datetime64(w["last_day"]) + 1)
-            pairs += int((mine & np.isin(day, days)).sum())
-            crossed += int((inside & (day > np.datetime64(w["day"]))).sum())
-        assert sorted(part.iter_rows()) == sorted(expected)
-        assert part.select("wid", "t").equals(part.select("wid", "t").sort("wid", "t"))
-        assert rows == pairs  # a packet met only the bursts of its (day, port, source)
-    assert crossed > 0
-
-
 
 @pytest.mark.parametrize(("name", "kwargs"), _paper_cases())
 def test_burst_windows_find_every_paper_shape_the_calendar_day_finds(name, kwargs, monkeypatch):
