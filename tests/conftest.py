@@ -31,7 +31,35 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return 0 if usable < 2 else min(usable + 1, MAX_WORKERS)
 
 
+#: Where the run's temporary folders go when the system's is on a disk: a memory file system (Linux's /dev/shm)
+#: with at least this much free space (a whole run writes ~0.7 GB; each passed test's folder is removed as it ends).
+MEMORY_TEMP, MEMORY_TEMP_FREE = Path("/dev/shm"), 4 << 30
+
+
+def _temp_in_memory(config) -> None:
+    """The tests' temporary folders (``tmp_path``, the rollup caches in them) on a memory file system: the rollups,
+    day states and labels files the tests write are fsynced file by file (as scantui writes them anywhere), and a
+    disk's fsync (~5 ms each here; ``test_layers_are_folded_back_after_max_deltas`` alone makes 4,600) only
+    waits, while on tmpfs it returns at once. The same writes, renames and fsync calls run; only where the files
+    live changes. Not where ``--basetemp``, ``TMPDIR`` or ``PYTEST_DEBUG_TEMPROOT`` says where they go, nor in an
+    xdist worker (its folder is the controller's choice)."""
+    if (config.option.basetemp or os.environ.get("PYTEST_XDIST_WORKER")
+            or any(os.environ.get(name) for name in ("TMPDIR", "PYTEST_DEBUG_TEMPROOT"))):
+        return
+    try:
+        stat = os.statvfs(MEMORY_TEMP)
+    except OSError:
+        return
+    if stat.f_bavail * stat.f_frsize >= MEMORY_TEMP_FREE and os.access(MEMORY_TEMP, os.W_OK | os.X_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY_TEMP)  # (read by pytest when it first makes the run's folder)
+
+
 def pytest_configure(config) -> None:
+    _temp_in_memory(config)
+    _compiled_once(config)
+
+
+def _compiled_once(config) -> None:
     """Under ``PYTHONDONTWRITEBYTECODE`` (set on this box) no process writes bytecode, so each one compiled every
     module of ``src/scantui`` it imported from source: each xdist worker, and each ``scantui`` subprocess a
     test starts (``scanners --json`` on the sample, warm cache: 0.88 CPU s, 0.68 with bytecode). The first
@@ -46,8 +74,54 @@ def pytest_configure(config) -> None:
 
     root = Path(__file__).resolve().parents[1]
     compileall.compile_dir(root / "src", quiet=1)
-    # not the test modules: pytest compiles those itself, with their asserts rewritten
+    # not the test modules: pytest compiles those itself, with their asserts rewritten (_rewritten_once)
     compileall.compile_dir(root / "tests", quiet=1, rx=re.compile(r"(^|/)(test_[^/]*|conftest)\.py$"))
+    _rewritten_once(config, root / "tests")
+
+
+def _rewritten_once(config, tests: Path) -> None:
+    """The test modules with their asserts rewritten, written once into pytest's own cache files beside them
+    (``__pycache__/*-pytest-*.pyc``, which any pytest run without ``PYTHONDONTWRITEBYTECODE`` writes and which
+    pytest reads whatever that setting), instead of each xdist worker rewriting and compiling every module
+    (~5 CPU s each on this box; 3 workers: 29 -> 15 CPU s to collect the suite). Done in one forked process
+    per usable core, for the modules the run collects; a module whose cache file is current is left as it is, and pytest rewrites anew any module whose size or time changed since. Only where
+    pytest rewrites asserts (not ``--assert=plain``) and its hook for passing asserts is off, as the workers'."""
+    import multiprocessing
+
+    try:
+        from _pytest.assertion import rewrite
+    except ImportError:  # (pytest's own module: without it the workers rewrite the tests themselves, as before)
+        return
+    if (config.getoption("assertmode") != "rewrite" or config.getini("enable_assertion_pass_hook")
+            or not config.getoption("numprocesses", None)):  # (a serial run rewrites what it imports, once)
+        return
+    asked = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
+    stale = [fn for fn in sorted(tests.rglob("*.py")) if fn.name == "conftest.py" or fn.name.startswith("test_")
+             and any(fn == path or path in fn.parents for path in asked)
+             if rewrite._read_pyc(fn, rewrite.get_cache_dir(fn) / (fn.name[:-3] + rewrite.PYC_TAIL)) is None]
+
+    def write(files: list[Path]) -> None:
+        for fn in files:
+            cache = rewrite.get_cache_dir(fn)
+            part = cache / f"{fn.name[:-3]}{rewrite.PYC_TAIL}.{os.getpid()}"
+            try:
+                cache.mkdir(exist_ok=True)
+                stat, code = rewrite._rewrite_test(fn, config)
+                with open(part, "wb") as out:
+                    rewrite._write_pyc_fp(out, stat, code)
+                os.replace(part, cache / (fn.name[:-3] + rewrite.PYC_TAIL))  # (atomic: a reader sees all or nothing)
+            except (OSError, SyntaxError, ValueError):  # (left to the worker importing it, which says what is wrong)
+                continue
+
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if len(stale) < 8 or usable < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        write(stale)
+        return
+    forks = [multiprocessing.get_context("fork").Process(target=write, args=(stale[i::usable],)) for i in range(usable)]
+    for proc in forks:
+        proc.start()
+    for proc in forks:
+        proc.join()
 
 
 # The files that run longest, longest first (a whole run's wall time per file, on 2 cores at load ~11, session 19).

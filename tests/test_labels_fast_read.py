@@ -118,10 +118,16 @@ def labels_texts(draw) -> str:
 
 def _whole(text: str, name: str = "f"):
     """What the whole round-trip parse gives: (groups, sources, problems), or the error's text."""
+    return _parsed(text, name)[1]
+
+
+def _parsed(text: str, name: str = "f"):
+    """(the round-trip tree or None, :func:`_whole`'s answer): one parse for both (checking reads the tree only)."""
     try:
-        return check_labels(document.parse(text, name))
+        doc = document.parse(text, name)
     except InputError as exc:
-        return str(exc)
+        return None, str(exc)
+    return doc, check_labels(doc)
 
 
 def _error(text: str, name: str) -> str:
@@ -141,11 +147,11 @@ def _error(text: str, name: str) -> str:
 # signs and underscores alone match ruamel's int pattern, and its int reader failed on them: text, as YAML 1.2 says
 @example(text="scantui_labels: 1\nwhen: [-_, 0x_, +__]\ngroups:\n")
 def test_the_fast_read_gives_the_round_trip_values_or_declines(text):
-    whole = _whole(text)
+    doc, whole = _parsed(text)
     values = read_data(text)
     if values is not None:
         assert not isinstance(whole, str), whole  # what the round-trip parse refuses is never read fast as valid
-        assert values == plain(document.parse(text, "f"))
+        assert values == plain(doc)
         assert check_labels(values)[:2] == whole[:2] or check_labels(values)[2]
 
 
@@ -154,7 +160,7 @@ def test_the_fast_read_gives_the_round_trip_values_or_declines(text):
 def test_reading_a_file_gives_the_whole_parse_groups_or_its_error(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("fast") / "labels.yaml"
     path.write_text(text, encoding="utf-8")
-    whole = _whole(text, str(path))
+    doc, whole = _parsed(text, str(path))
     if isinstance(whole, str) or whole[2]:
         with pytest.raises(InputError) as raised:
             read_snapshot(path)
@@ -165,7 +171,7 @@ def test_reading_a_file_gives_the_whole_parse_groups_or_its_error(tmp_path_facto
     snap = read_snapshot(path)
     assert (snap.groups, snap.sources) == whole[:2]
     assert check_file_sources(path) == whole
-    assert plain(snap.doc) == plain(document.parse(text, "f"))  # the tree, built when first used
+    assert plain(snap.doc) == plain(doc)  # the tree, built when first used
 
 
 def test_a_time_utc_cannot_hold_is_a_problem_at_its_line(tmp_path):
