@@ -577,19 +577,26 @@ groups:
 def test_keys_added_below_a_group_stay_above_the_comment_heading_the_next(tmp_path):
     """A verdict set adds ``updated``/``updated_by`` at the group's end: they were written below the comment lines
     that head the next group (ruamel keeps those lines on the last value: a scalar, a flow list, a block list)."""
-    path = tmp_path / "labels.yaml"
-    path.write_text(HEADED)
+    text, _ = _three_verdicts_undone(tmp_path / "labels.yaml", HEADED)
+    lines = text.splitlines()
+    for comment in ("# second group", "  # third", "  # fourth"):
+        assert lines[lines.index(comment) + 1].lstrip().startswith("- id: G"), text
+    assert lines[lines.index("    # inside the third") - 1] == "    updated_by: ana"  # below the group's keys, inside it
+    assert lines[lines.index("    title: x  # why") + 1].startswith("    updated: ")  # the line's own comment stays
+
+
+def _three_verdicts_undone(path, original: str) -> tuple[str, list]:
+    """The file *original* after verdicts set on G1, G2 and G3 (its text, the groups read back from it), checked to
+    come back byte for byte after three undos."""
+    path.write_text(original)
     s = session(path)
     for gid in ("G1", "G2", "G3"):
         s.set_verdict(gid, "collaborative")
-    lines = path.read_text().splitlines()
-    for comment in ("# second group", "  # third", "  # fourth"):
-        assert lines[lines.index(comment) + 1].lstrip().startswith("- id: G"), path.read_text()
-    assert lines[lines.index("    # inside the third") - 1] == "    updated_by: ana"  # below the group's keys, inside it
-    assert lines[lines.index("    title: x  # why") + 1].startswith("    updated: ")  # the line's own comment stays
+    text, groups = path.read_text(), list(s.store.groups)
     for _ in range(3):
         s.undo()
-    assert path.read_text() == HEADED
+    assert path.read_text() == original
+    return text, groups
 
 
 BLOCK_LAST = """\
@@ -626,12 +633,7 @@ groups:
 def test_keys_added_below_a_block_of_text_stay_above_the_comment_heading_the_next(tmp_path):
     """The same below ``notes: |`` / ``notes: >``: the lines after the text (blank lines, a comment heading the next
     group, with or without a blank line first) stay below the new keys, and the text itself is unchanged."""
-    path = tmp_path / "labels.yaml"
-    path.write_text(BLOCK_LAST)
-    s = session(path)
-    for gid in ("G1", "G2", "G3"):
-        s.set_verdict(gid, "collaborative")
-    text = path.read_text()
+    text, groups = _three_verdicts_undone(tmp_path / "labels.yaml", BLOCK_LAST)
     lines = text.splitlines()
     for comment in ("  # second: a blank line above", "  # third: right below the text"):
         assert lines[lines.index(comment) + 1] == f"  - id: G{2 if 'second' in comment else 3}", text
@@ -639,7 +641,4 @@ def test_keys_added_below_a_block_of_text_stay_above_the_comment_heading_the_nex
     assert "    notes: |\n      two\n      lines\n    updated: " in text
     assert "    notes: >\n      folded\n      text\n    updated: " in text
     assert "    notes: |  # eol\n      x\n    updated: " in text and "updated_by: ana\n\n\n  - id: G4" in text
-    assert [g.notes for g in s.store.groups[:3]] == ["two\nlines\n", "folded text\n", "x\n"]
-    for _ in range(3):
-        s.undo()
-    assert path.read_text() == BLOCK_LAST
+    assert [g.notes for g in groups[:3]] == ["two\nlines\n", "folded text\n", "x\n"]

@@ -13,7 +13,6 @@ instead of computing it from every day.
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,13 +20,13 @@ import numpy as np
 import polars as pl
 
 from scantui.analysis import behaviour as bh
-from scantui.analysis.dst_recount import _KEY_COLUMNS, _of_kinds, exact_dsts
+from scantui.analysis.dst_recount import _KEY_COLUMNS, _key, _of_kinds
 from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.port_list_state import ACTIVITY, SRC_DAYS, activity, packed, row_state
 from scantui.analysis.rollup import TOOL_COLUMNS
 from scantui.analysis.scanner_query import TOP_PORTS, ScannerQuery
 from scantui.analysis.scanner_rows import (
-    _ROW_COLUMNS, _from_rows, _keep_sources, _Rows, _source_filters, _window, select_rows,
+    _ROW_COLUMNS, _keep_sources, _Rows, _source_filters, _window, ranged_table, select_rows,
 )
 from scantui.analysis.schedule import schedule_frame, schedules
 
@@ -83,26 +82,10 @@ def _kept_table(port_day: pl.LazyFrame, ports: tuple[int, ...], first_day: dt.da
 
     every = ScannerQuery(ports=ports)
     ranges = source_ranges(select_rows(port_day, every), budget, total_first=budget is not None)
-    # every range's destinations are counted in one thread, range after range, from the start (they need only the
-    # range: a count of a source not in the rows is dropped by the left join), while the ranges' other columns are
-    # computed here: the two never wait on each other, and one range's keys and one range's rows are held at once
-    pool = ThreadPoolExecutor(1, thread_name_prefix="scantui-dsts")
-    sink = None if state is None else (lambda keys: state.append(keys, new_run=False))
-    counted = [pool.submit(exact_dsts, recount, every, None, None, within, sink) for within in ranges]
-    pool.shutdown(wait=False)
-    parts = []
-    try:
-        for within, count in zip(ranges, counted):
-            raw, rows = _from_rows(port_day, every, None, first_day, n_days, None, walked, within)
-            # rechunked: a join gathers the nested values from many chunks slowly (0.27 CPU s at 145 k sources, 0.02 so)
-            top = bh.top_ports_from_scans(rows.scans.lazy(), TOP_PORTS).collect().rechunk()
-            parts.append(raw.join(count.result(), on="src", how="left").join(top, on="src", how="left"))
-            if state is not None:
-                state.parts.append(row_state(rows.rows))
-    finally:
-        for count in counted:
-            count.cancel()
-    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed").rechunk()
+    if state is None:
+        return ranged_table(port_day, every, None, first_day, n_days, recount, walked, ranges)
+    return ranged_table(port_day, every, None, first_day, n_days, recount, walked, ranges,
+                        lambda keys: state.append(keys, new_run=False), lambda rows: state.parts.append(row_state(rows)))
 
 
 def keep_port_list(rollup: Rollup, ports: tuple[int, ...], previous: Path | None = None) -> tuple[Path, bool] | None:
@@ -212,7 +195,7 @@ def _extended_table(rollup: Rollup, old_path: Path, ports: tuple[int, ...], firs
     rows = select_rows(port_day.filter(pl.col("day").is_in(pl.Series(added, dtype=pl.Date).implode())), every)
     rows = rows.select(_ROW_COLUMNS).collect()
     lf = source.read_columns(_KEY_COLUMNS[1:], added, ports=ports).filter(_of_kinds(every.kinds))
-    keys = lf.select((pl.col("src").cast(pl.UInt64) * (1 << 32) + pl.col("dst").cast(pl.UInt64)).alias("key")).collect()["key"]
+    keys = lf.select(_key()).collect()["key"]
     if keys.null_count():
         return None
     try:

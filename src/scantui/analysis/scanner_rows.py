@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from scantui.analysis import behaviour as bh
@@ -175,40 +177,57 @@ def _aggregates(rows: pl.DataFrame, base: pl.DataFrame, first_day: dt.date | Non
     return raw, _Rows(rows, base.height, scans, src_days["day"].unique())
 
 
-def from_ranges(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None,
-                n_days: int, recount: PacketSource | None, walked: pl.DataFrame | None,
-                budget: int) -> tuple[pl.DataFrame, _Rows] | None:
-    """:func:`_from_rows` one source range at a time when the selected rows hold more than *budget* packets
-    (:func:`~scantui.analysis.port_lists.source_ranges`; None when they fit in one: then :func:`_from_rows` as
-    ever): a source's columns depend on its own rows only, so the list is the same, and the memory is a range's,
-    not the data's (``--include-udp`` over 84 days of the 200 M benchmark set held every probe and UDP row at once:
-    10-13 GiB). Every source's exact destinations (with *recount*) and top ports are computed with its range, so
-    they ride along in the returned :class:`_Rows` as a kept list's do."""
-    from scantui.analysis.port_lists import source_ranges
+def ranged_table(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None,
+                 n_days: int, recount: PacketSource | None, walked: pl.DataFrame | None,
+                 ranges: list[tuple[int, int] | None], sink: Callable[[np.ndarray | None], None] | None = None,
+                 each_rows: Callable[[pl.DataFrame], None] | None = None) -> pl.DataFrame:
+    """Every selected source's raw columns, exact ``dsts`` (with *recount*) and ``top_ports``, computed one source
+    range of *ranges* (:func:`~scantui.analysis.port_lists.source_ranges`) at a time: a source's columns are its own,
+    so the table is the same whatever the ranges, and one range's rows, keys and schedules are held at once.
+    *sink*: given each range's distinct keys (:func:`~scantui.analysis.dst_recount.exact_dsts`); *each_rows*: each
+    range's selected rows (a kept list's state, :mod:`port_list_state`)."""
     from scantui.analysis.scanner_query import TOP_PORTS
 
-    ranges = source_ranges(select_rows(port_day, q, src_filter), budget, total_first=True)
-    if len(ranges) < 2:
-        return None
+    # every range's destinations are counted in one thread, range after range, from the start (they need only the
+    # range: a count of a source not in the rows is dropped by the left join), while the ranges' other columns are
+    # computed here: the two never wait on each other, and one range's keys and one range's rows are held at once
     counted: list[Future[pl.DataFrame]] = []
-    if recount is not None:  # counted range after range in one thread while the ranges' other columns are made here
+    if recount is not None:
         pool = ThreadPoolExecutor(1, thread_name_prefix="scantui-dsts")
-        counted = [pool.submit(exact_dsts, recount, q, None, None, within) for within in ranges]
+        counted = [pool.submit(exact_dsts, recount, q, None, None, within, sink) for within in ranges]
         pool.shutdown(wait=False)
     parts = []
     try:
         for i, within in enumerate(ranges):
             raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, None, walked, within)
+            # rechunked: a join gathers the nested values from many chunks slowly (0.27 CPU s at 145 k sources, 0.02 so)
             top = bh.top_ports_from_scans(rows.scans.lazy(), TOP_PORTS).collect().rechunk()
-            part = raw.join(top, on="src", how="left")
             if counted:
-                part = part.join(counted[i].result(), on="src", how="left")
-            parts.append(part)
+                raw = raw.join(counted[i].result(), on="src", how="left")
+            parts.append(raw.join(top, on="src", how="left"))
+            if each_rows is not None:
+                each_rows(rows.rows)
     finally:
         for count in counted:
             count.cancel()
-    table = pl.concat(parts, how="vertical_relaxed").rechunk()
+    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed").rechunk()
+
+
+def from_ranges(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None,
+                n_days: int, recount: PacketSource | None, walked: pl.DataFrame | None,
+                budget: int) -> tuple[pl.DataFrame, _Rows] | None:
+    """:func:`_from_rows` one source range at a time (:func:`ranged_table`) when the selected rows hold more than
+    *budget* packets; None when they fit in one (then :func:`_from_rows` as ever). The memory is a range's, not the
+    data's (``--include-udp`` over 84 days of the 200 M benchmark set held every probe and UDP row at once: 10-13
+    GiB). Every source's exact destinations (with *recount*) and top ports ride along in the returned
+    :class:`_Rows`, as a kept list's do."""
+    from scantui.analysis.port_lists import source_ranges
+
+    ranges = source_ranges(select_rows(port_day, q, src_filter), budget, total_first=True)
+    if len(ranges) < 2:
+        return None
+    table = ranged_table(port_day, q, src_filter, first_day, n_days, recount, walked, ranges)
+    counted = recount is not None
     raw = table.drop("top_ports", *(["dsts"] if counted else []))
-    exact = table.select("src", "dsts") if counted else None
-    return raw, _Rows(pl.DataFrame(), raw.height, pl.DataFrame(), pl.Series("day", [], pl.Date), exact=exact,
-                      top_ports=table.select("src", "top_ports"))
+    return raw, _Rows(pl.DataFrame(), raw.height, pl.DataFrame(), pl.Series("day", [], pl.Date),
+                      exact=table.select("src", "dsts") if counted else None, top_ports=table.select("src", "top_ports"))
