@@ -215,6 +215,7 @@ def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample
     # the pre-filter keeps every cover: searching every cluster of every (key, port) finds the same candidates
     windows = cbu.burst_windows
     monkeypatch.setattr(cbu, "burst_windows", lambda *args, **kw: windows(*args, **kw, prune=False))
+    monkeypatch.setattr(cbu, "burst_sources", lambda days, *args: days.select("src", "dport").unique().collect())
     every = cb.collab_scans(rollup.packet_source(), port_day=rollup.port_day, enrichment=rollup.enrichment,
                             telescope_size=size, query=cb.CollabQuery(bursts=True), bursts=rollup.bursts,
                             walks=rollup.zmap_walks)

@@ -81,8 +81,7 @@ def day_bursts(probes: pl.LazyFrame, *, presorted: bool = False) -> pl.LazyFrame
              | (pl.col("day") != pl.col("day").shift())).fill_null(True)
     lf = lf.with_columns(first.alias("_first")).with_columns(
         (pl.col("_first") & pl.col("_first").shift(-1).fill_null(True)).alias("_single"))
-    day0 = pl.col("day").cast(pl.Datetime("us")).dt.epoch("us")
-    edge = (pl.col("start_us") - day0 < pl.col("thr_us")) | (day0 + DAY_US - pl.col("end_us") <= pl.col("thr_us"))
+    edge = at_edge()
     # a (source, port)'s only probe of the day (most of them: random bots, backscatter): kept only at an edge
     singles = lf.filter("_single").select(
         "src", "dport", "day", pl.col("t").alias("start_us"), pl.col("t").alias("end_us"), pl.lit(1).alias("packets"),
@@ -131,15 +130,28 @@ def scan_days(rollup: Path) -> pl.LazyFrame | None:
     return pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()}, glob=False).select(SCHEMA.names())
 
 
+def _late() -> pl.Expr:
+    """A day table's burst that may join its (source, port)'s first burst of the next day."""
+    return pl.col("day").cast(pl.Datetime("us")).dt.epoch("us") + DAY_US - pl.col("end_us") <= pl.col("thr_us")
+
+
+def _early() -> pl.Expr:
+    """A day table's burst that may join its (source, port)'s last burst of the day before."""
+    return pl.col("start_us") - pl.col("day").cast(pl.Datetime("us")).dt.epoch("us") < pl.col("thr_us")
+
+
+def at_edge() -> pl.Expr:
+    """A day table's burst that may be part of a burst across midnight; any other merges with nothing."""
+    return _early() | _late()
+
+
 def merge_days(bursts: pl.LazyFrame) -> pl.LazyFrame:
     """Per-day bursts (:data:`SCHEMA`) joined across midnight (the rule in the module doc): :data:`MERGED_SCHEMA`.
 
     Only a burst within its threshold of a day's edge can join another (the silence across midnight is at most
     the smaller threshold), and only when its (source, port) has such a burst at the facing edge of the next or
     previous day: the others pass through, and only those are sorted and grouped."""
-    day0 = pl.col("day").cast(pl.Datetime("us")).dt.epoch("us")
-    late = day0 + DAY_US - pl.col("end_us") <= pl.col("thr_us")
-    early = pl.col("start_us") - day0 < pl.col("thr_us")
+    late, early = _late(), _early()
     edges = bursts.filter(early | late)
     # an edge burst joins only when its (source, port) has an edge burst on the day before or after
     ends = edges.filter(late).select("src", "dport", (pl.col("day") + pl.duration(days=1)).alias("day"))

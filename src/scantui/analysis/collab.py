@@ -264,7 +264,9 @@ def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, kinds: list[
     if bursts is None:
         merged = bw.bursts_of(source.read())
     else:
-        merged = bw.merge_days(bursts.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else bursts)
+        days = bursts.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else bursts
+        keep = cbu.burst_sources(days, [(k, found.key_table(k)) for k in kinds], found.enrichment, query, lim.cover_min)
+        merged = bw.merge_days(days.join(keep.lazy(), on=["src", "dport"], how="semi").collect().lazy())
     merged = merged.collect().lazy()
     per_kind, standalone = {}, {}
     for k in kinds:

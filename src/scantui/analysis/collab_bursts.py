@@ -29,12 +29,28 @@ cover. The packets read are exactly those clusters' (day, port, source) rows. Wi
 ``--tool`` or ``--telescope``, fewer of a burst's probes count, so a standalone burst may
 become a member: then standalone bursts stay in the clusters (the search still leaves out
 any source reaching the cover minimum in the window).
+
+**Before the merge across midnight** (:func:`burst_sources`), with the rollup's day tables:
+only the bursts of the (source, port) pairs that may be in a passing (key, port) are read
+and merged, not every burst of the data (6.3 M rows at 200 M packets, ~3 CPU s to merge).
+The same pair test runs on the day tables' rows (each burst of a day, not merged), which
+passes every pair the merged bursts pass: a merged burst's ``dsts`` is the sum of its
+parts' and its parts are below the cover minimum when it is (so each counts, and its source
+with it); its key is its source's on its first day, so a part that may join another (at a
+day's edge, :func:`~scantui.analysis.bursts.at_edge`) counts under every key its source
+(and port, for a per-port kind) has on any day, and any other part under its own day's key.
+Every burst of a (source, port) with a part in a passing pair is then read, so the chains
+merge as they would over every row: the same merged bursts for those pairs, the same
+windows (tested against the merge of every row).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
+from scantui.analysis import bursts as bw
 from scantui.analysis.bursts import SECOND_US
 from scantui.analysis.collab_prune import _keyed as key_rows  # one keying for both window kinds
 from scantui.analysis.collab_query import CollabQuery
@@ -50,6 +66,40 @@ def keyed(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, quer
     stage 1 keys a (day, source) row (/24, AS that day, or a kind's *key_table*: :mod:`~scantui.analysis.collab_keys`)."""
     lf = bursts.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else bursts
     return key_rows(lf, kind, enrichment, key_table)
+
+
+def burst_sources(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | None]],
+                  enrichment: pl.LazyFrame | None, query: CollabQuery, cover_min: float) -> pl.DataFrame:
+    """(src, dport) of the day tables' bursts (:data:`~scantui.analysis.bursts.SCHEMA`, the query's ports) whose
+    merged bursts may be in a (key, port) :func:`burst_windows` keeps, under any of *kinds* ((kind, key table or
+    None)): the rule in the module doc. Memory: five narrow columns of the rows, and each kind's keyed copy."""
+    parts = days.select("src", "dport", "day", "dsts", bw.at_edge().alias("edge")).collect()
+    counted = (lambda lf: lf) if query.tools or query.telescope_ranges else (
+        lambda lf: lf.filter(pl.col("dsts") < cover_min))
+    # at least min_sources distinct sources; two: the smallest is not the largest (a fifth cheaper than counting)
+    sources_ok = (pl.col("src").n_unique() >= query.min_sources if query.min_sources > 2
+                  else pl.col("src").min() != pl.col("src").max() if query.min_sources == 2 else pl.lit(True))
+    found = []
+    for kind, key_table in kinds:
+        lf = parts.lazy()
+        if kind == "prefix24":
+            keyed = key_rows(lf, kind, enrichment, key_table)
+        else:
+            table = key_table if key_table is not None else enrichment.select(
+                "src", "day", pl.col("asn").cast(pl.UInt32).alias("key")).filter(pl.col("key").is_not_null())
+            table = table.select(*[c for c in ("day", "src", "dport") if c in table.collect_schema().names()], "key")
+            on = [c for c in ("src", "dport") if c in table.collect_schema().names()]
+            own = lf.filter(~pl.col("edge")).join(table, on=["day", *on], how="inner")
+            every = lf.filter("edge").join(table.drop("day").unique(), on=on, how="inner")
+            keyed = pl.concat([own.select("src", "dport", "dsts", "key"), every.select("src", "dport", "dsts", "key")],
+                              how="vertical_relaxed")
+        keyed = keyed.select("key", "dport", "src", "dsts")
+        pairs = (counted(keyed).group_by("key", "dport").agg(sources_ok.alias("ok"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
+                 .filter(pl.col("ok") & (pl.col("t") >= cover_min)).select("key", "dport"))
+        found.append(keyed.join(pairs, on=["key", "dport"], how="semi").select("src", "dport"))
+    if not found:
+        return pl.DataFrame(schema={"src": pl.UInt32, "dport": pl.UInt16})
+    return pl.concat(pl.collect_all(found)).unique()
 
 
 def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
