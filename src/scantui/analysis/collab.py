@@ -266,7 +266,7 @@ def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, kinds: list[
     else:
         days = bursts.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else bursts
         keep = cbu.burst_sources(days, [(k, found.key_table(k)) for k in kinds], found.enrichment, query, lim.cover_min)
-        merged = bw.merge_days(days.join(keep.lazy(), on=["src", "dport"], how="semi").collect().lazy())
+        merged = bw.merge_days(days.join(keep.lazy(), on=["src", "dport"], how="semi").collect(engine="streaming").lazy())
     merged = merged.collect().lazy()
     per_kind, standalone = {}, {}
     for k in kinds:

@@ -72,8 +72,10 @@ def burst_sources(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | 
                   enrichment: pl.LazyFrame | None, query: CollabQuery, cover_min: float) -> pl.DataFrame:
     """(src, dport) of the day tables' bursts (:data:`~scantui.analysis.bursts.SCHEMA`, the query's ports) whose
     merged bursts may be in a (key, port) :func:`burst_windows` keeps, under any of *kinds* ((kind, key table or
-    None)): the rule in the module doc. Memory: five narrow columns of the rows, and each kind's keyed copy."""
-    parts = days.select("src", "dport", "day", "dsts", bw.at_edge().alias("edge")).collect()
+    None)): the rule in the module doc. Two streamed passes over the rows a kind (its pairs' sums, then the
+    sources of the pairs that pass): memory the (key, port) groups and a kind's key table, not the rows
+    (at 200 M packets 250 MiB against 510 MiB holding their five narrow columns, for ~15 % more CPU)."""
+    parts = days.select("src", "dport", "day", "dsts", bw.at_edge().alias("edge"))
     counted = (lambda lf: lf) if query.tools or query.telescope_ranges else (
         lambda lf: lf.filter(pl.col("dsts") < cover_min))
     # at least min_sources distinct sources; two: the smallest is not the largest (a fifth cheaper than counting)
@@ -81,25 +83,28 @@ def burst_sources(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | 
                   else pl.col("src").min() != pl.col("src").max() if query.min_sources == 2 else pl.lit(True))
     found = []
     for kind, key_table in kinds:
-        lf = parts.lazy()
         if kind == "prefix24":
-            keyed = key_rows(lf, kind, enrichment, key_table)
+            keyed = key_rows(parts, kind, enrichment, key_table)
         else:
-            table = key_table if key_table is not None else enrichment.select(
+            lazy = key_table if key_table is not None else enrichment.select(
                 "src", "day", pl.col("asn").cast(pl.UInt32).alias("key")).filter(pl.col("key").is_not_null())
-            table = table.select(*[c for c in ("day", "src", "dport") if c in table.collect_schema().names()], "key")
-            on = [c for c in ("src", "dport") if c in table.collect_schema().names()]
-            own = lf.filter(~pl.col("edge")).join(table, on=["day", *on], how="inner")
-            every = lf.filter("edge").join(table.drop("day").unique(), on=on, how="inner")
+            table = lazy.select(*[c for c in ("day", "src", "dport") if c in lazy.collect_schema().names()], "key").collect()
+            if table.is_empty():
+                continue
+            on = [c for c in ("src", "dport") if c in table.columns]
+            own = parts.filter(~pl.col("edge")).join(table.lazy(), on=["day", *on], how="inner")
+            every = parts.filter("edge").join(table.drop("day").unique().lazy(), on=on, how="inner")
             keyed = pl.concat([own.select("src", "dport", "dsts", "key"), every.select("src", "dport", "dsts", "key")],
                               how="vertical_relaxed")
         keyed = keyed.select("key", "dport", "src", "dsts")
         pairs = (counted(keyed).group_by("key", "dport").agg(sources_ok.alias("ok"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
-                 .filter(pl.col("ok") & (pl.col("t") >= cover_min)).select("key", "dport"))
-        found.append(keyed.join(pairs, on=["key", "dport"], how="semi").select("src", "dport"))
+                 .filter(pl.col("ok") & (pl.col("t") >= cover_min)).select("key", "dport").collect(engine="streaming"))
+        if not pairs.is_empty():
+            found.append(keyed.join(pairs.lazy(), on=["key", "dport"], how="semi").select("src", "dport").unique()
+                         .collect(engine="streaming"))
     if not found:
         return pl.DataFrame(schema={"src": pl.UInt32, "dport": pl.UInt16})
-    return pl.concat(pl.collect_all(found)).unique()
+    return pl.concat(found).unique()
 
 
 def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
