@@ -200,7 +200,10 @@ def collab_scans(
         key_rows = None
         if k in tables:  # only the rows of the sources that have a key of this kind
             key_rows = tables[k].rows.collect()
-            krows = day_rows(rows_of_sources(port_day, key_rows.select("day", "src")), query, walks)
+            # held (the keyed sources' rows, 1.5 M at 200 M packets): the candidates and the standalone rows
+            # below each read them, and two scans of every port_day row cost 3x the one
+            krows = day_rows(rows_of_sources(port_day, key_rows.select("day", "src")), query, walks).collect(
+                engine="streaming").lazy()
         cand, stand = candidate_rows(krows, k, enrichment, query, lim.cover_min,
                                      None if key_rows is None else key_rows.lazy())
         per_kind[k], stand_df = pl.collect_all([cand, stand], engine="streaming")
