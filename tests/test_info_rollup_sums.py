@@ -25,3 +25,32 @@ def test_other_protocols_and_no_organization_columns_equal_the_packet_pass(tmp_p
     assert {"47", "50", "132", "unknown", "tcp"} <= set(got["protocols"]) and got["protocols"]["unknown"] == 5
     assert sum(got["protocols"].values()) == got["packets"] == n
     assert got["traffic"]["other"] >= 40 and got["organizations"]
+
+
+def test_destinations_come_from_the_days_tables_and_an_older_day_gets_its_table(tmp_path, canonical_df):
+    import shutil
+
+    from scantui.analysis import day_destinations as dd
+
+    path = tmp_path / "days.parquet"
+    canonical_df.write_parquet(path)
+    want = canonical_df.select(pl.col("dst").n_unique()).item()
+    per_day = canonical_df.group_by(pl.col("ts").dt.date().alias("day")).agg(pl.col("dst").unique().sort())
+    ws = Workspace.open([path], cache_dir=tmp_path / "cache")
+    rollup = ws.rollup()
+    got = rollup.destinations.collect().group_by("day").agg(pl.col("dst").sort())
+    assert per_day.height >= 2 and got.sort("day").equals(per_day.sort("day"))
+    assert ws.summary(load_rules(None))["destinations"] == want
+    # days built before the table: the next merge writes it from each day's pairs; until then the merged pairs count
+    states = list(rollup.packet_source().states.values())
+    for state in states:
+        (state / dd.DAY_FILE).unlink()
+    shutil.rmtree(rollup.path / dd.TABLE)
+    assert rollup.destinations is None
+    assert Workspace.open([path], cache_dir=tmp_path / "cache").summary(load_rules(None))["destinations"] == want
+    shutil.rmtree(rollup.path)
+    built = [(state / "src_dsts.parquet").stat().st_mtime_ns for state in states]
+    again = Workspace.open([path], cache_dir=tmp_path / "cache").rollup()
+    assert all((state / dd.DAY_FILE).is_file() for state in states)
+    assert [(state / "src_dsts.parquet").stat().st_mtime_ns for state in states] == built  # the days kept, not rebuilt
+    assert again.destinations.collect().group_by("day").agg(pl.col("dst").sort()).sort("day").equals(per_day.sort("day"))

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import polars as pl
 
+from scantui.analysis import day_links
 from scantui.analysis.traffic import is_probe
 from scantui.fsutil import atomic_path
 
@@ -114,20 +115,12 @@ def write_day_bursts(files: Sequence[Path], target: Path) -> None:
 
 def link_days(days: Sequence[tuple[dt.date, Path]], out: Path, link) -> None:
     """``out/bursts/day=D/00000000.parquet`` for each (day, state folder), when every state has its table."""
-    if not days or not all((state / DAY_FILE).is_file() for _day, state in days):
-        return
-    for day, state in days:
-        folder = out / TABLE / f"day={day.isoformat()}"
-        folder.mkdir(parents=True)
-        link(state / DAY_FILE, folder / "00000000.parquet")
+    day_links.link_days(days, out, link, TABLE, DAY_FILE)
 
 
 def scan_days(rollup: Path) -> pl.LazyFrame | None:
     """The rollup's days' tables (:data:`SCHEMA`), or None when it has none (built before them)."""
-    root = rollup / TABLE
-    if not root.is_dir() or not any(root.glob("day=*/*.parquet")):
-        return None
-    return pl.scan_parquet(root, hive_partitioning=True, hive_schema={"day": pl.Date()}, glob=False).select(SCHEMA.names())
+    return day_links.scan_days(rollup, TABLE, SCHEMA.names())
 
 
 def _late() -> pl.Expr:

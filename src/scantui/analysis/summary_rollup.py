@@ -7,8 +7,9 @@ Where each figure comes from, and what is exact:
   one); per protocol: the TCP classes (probe, backscatter, other TCP), UDP and ICMP are one protocol each
   (:mod:`~scantui.analysis.traffic`), the ``other`` class summed by protocol from its ``port_day`` rows only;
 - sources, first and last packet: ``src_totals``;
-- destinations: the distinct destinations of the merged destination pairs (``merge/dsts``:
-  distinct (src, kind, dst) over the data), exact;
+- destinations: the distinct destinations of the days' destination tables
+  (:mod:`~scantui.analysis.day_destinations`, a telescope's addresses a day), exact; in a rollup with a day
+  built before them, of the merged destination pairs (``merge/dsts``: distinct (src, kind, dst) over the data);
 - days and the telescope size estimate: ``day_totals`` (the median over days of the
   destinations seen that day, summed over sensors, as the rest of the rollup estimates it);
 - probes per tool and distinct sources per tool: ``src_profile``'s probe rows (each source's probe tool counts,
@@ -46,7 +47,7 @@ def summarize_rollup(
     port_day: pl.LazyFrame,
     src_totals: pl.LazyFrame,
     day_totals: pl.LazyFrame,
-    dst_pairs: pl.LazyFrame,
+    dst_pairs: pl.LazyFrame,  # any frame with a ``dst`` column: the days' destinations or the merged pairs
     own_enrichment: pl.LazyFrame | None,
     enrichment_columns: list[str],
     *,

@@ -238,7 +238,9 @@ class Workspace:
                 tables = scan_tables(self.dataset.enrichment_paths)
             rollup = self.rollup(task)
             task.check()
-            pairs = rollup.dst_pairs
+            pairs = rollup.destinations  # the days' distinct destinations: a telescope's addresses a day
+            if pairs is None:
+                pairs = rollup.dst_pairs
             if pairs is None:  # a rollup kept without its merged state: every day's pairs, else the packets
                 source = rollup.packet_source()
                 if source is None:
