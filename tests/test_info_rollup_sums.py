@@ -44,13 +44,13 @@ def test_destinations_come_from_the_days_tables_and_an_older_day_gets_its_table(
     # days built before the table: the next merge writes it from each day's pairs; until then the merged pairs count
     states = list(rollup.packet_source().states.values())
     for state in states:
-        (state / dd.DAY_FILE).unlink()
-    shutil.rmtree(rollup.path / dd.TABLE)
+        (state / dd.TABLE.day_file).unlink()
+    shutil.rmtree(rollup.path / dd.TABLE.table)
     assert rollup.destinations is None
     assert Workspace.open([path], cache_dir=tmp_path / "cache").summary(load_rules(None))["destinations"] == want
     shutil.rmtree(rollup.path)
     built = [(state / "src_dsts.parquet").stat().st_mtime_ns for state in states]
     again = Workspace.open([path], cache_dir=tmp_path / "cache").rollup()
-    assert all((state / dd.DAY_FILE).is_file() for state in states)
+    assert all((state / dd.TABLE.day_file).is_file() for state in states)
     assert [(state / "src_dsts.parquet").stat().st_mtime_ns for state in states] == built  # the days kept, not rebuilt
     assert again.destinations.collect().group_by("day").agg(pl.col("dst").sort()).sort("day").equals(per_day.sort("day"))

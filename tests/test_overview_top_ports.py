@@ -25,3 +25,33 @@ def test_the_top_ports_and_their_sources_are_those_of_the_packets(tmp_path, cano
             .sort(["packets", "dport"], descending=[True, False]).head(10))
     assert shown == [tuple(int(v) for v in row) for row in want.select("dport", "packets", "sources").iter_rows()]
     assert len(shown) == 10 and len(set(p for _, p, _ in shown)) < 10  # ties among the ten
+
+
+def test_the_ports_come_from_the_days_port_tables_and_an_older_day_gets_its_table(tmp_path, canonical_df):
+    import shutil
+
+    from scantui.analysis import day_ports as dp
+
+    path = tmp_path / "days.parquet"
+    canonical_df.write_parquet(path)
+    per_day = (canonical_df.filter(is_probe()).group_by(pl.col("ts").dt.date().alias("day"), "dport")
+               .agg(pl.len().alias("packets")).sort("day", "dport"))
+    ws = Workspace.open([path], cache_dir=tmp_path / "cache")
+    ws.telescope()
+    rollup = ws.rollup()
+    got = rollup.port_totals.collect().sort("day", "dport")
+    assert per_day["day"].n_unique() >= 2 and got.select("day", "dport", pl.col("packets").cast(pl.UInt32)).equals(
+        per_day.select("day", "dport", pl.col("packets").cast(pl.UInt32)))
+    shown = ws.overview().top_ports
+    # a rollup merged before the table: the same ports from port_day; its next merge writes each day's table
+    states = list(rollup.packet_source().states.values())
+    for state in states:
+        (state / dp.TABLE.day_file).unlink()
+    shutil.rmtree(rollup.path / dp.TABLE.table)
+    before = Workspace.open([path], cache_dir=tmp_path / "cache")
+    before.telescope()
+    assert before.rollup().port_totals is None and before.overview().top_ports == shown
+    shutil.rmtree(rollup.path)
+    again = Workspace.open([path], cache_dir=tmp_path / "cache")
+    again.telescope()
+    assert again.rollup().port_totals.collect().sort("day", "dport").equals(got) and again.overview().top_ports == shown

@@ -82,6 +82,7 @@ def overview_from_rollup(rollup: Rollup, telescope_size: int, telescope_from: st
     """
     import polars as pl
 
+    from scantui.analysis.day_ports import busiest
     from scantui.analysis.fingerprints import TOOLS
     from scantui.analysis.rollup import TOOL_COLUMNS
 
@@ -106,10 +107,11 @@ def overview_from_rollup(rollup: Rollup, telescope_size: int, telescope_from: st
     # the busiest ports by packets first, then the distinct sources of those ten only: counted for every port they
     # took 8 of the 9 CPU s and 1.2 GiB of the overview at 200 M packets (77.6 M rows); the port-sorted copy's
     # row groups of those ports only
+    # (the packets from the days' port tables where the rollup has them: at most 65,536 rows a day)
     by_port = rollup.port_day_by_port
     rows = (by_port if by_port is not None else rollup.port_day).filter(pl.col("kind") == "probe")
-    ports = (rows.group_by("dport").agg(pl.col("packets").sum().alias("packets"))
-             .sort(["packets", "dport"], descending=[True, False]).head(TOP_PORTS_SHOWN).collect())
+    totals = rollup.port_totals
+    ports = busiest(rows if totals is None else totals, TOP_PORTS_SHOWN).collect()
     shown = ports["dport"].sort()
     if len(shown):
         counted = (rows.filter(pl.col("dport").is_between(shown[0], shown[-1]) & pl.col("dport").is_in(shown.implode()))

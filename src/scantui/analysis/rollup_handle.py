@@ -20,7 +20,7 @@ import polars as pl
 
 from scantui.analysis import merge_state as mst
 from scantui.analysis import rollup as ru
-from scantui.analysis import bursts, day_destinations
+from scantui.analysis import bursts, day_destinations, day_ports
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
 from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
@@ -76,7 +76,13 @@ class Rollup:
     def destinations(self) -> pl.LazyFrame | None:
         """The days' distinct destinations (:mod:`~scantui.analysis.day_destinations`), or None in a rollup with
         a day built without them."""
-        return day_destinations.scan_days(self.path)
+        return day_destinations.TABLE.scan(self.path)
+
+    @property
+    def port_totals(self) -> pl.LazyFrame | None:
+        """The days' probe packets per port (:mod:`~scantui.analysis.day_ports`), or None in a rollup with a day
+        built without them."""
+        return day_ports.TABLE.scan(self.path)
 
     @property
     def src_totals(self) -> pl.LazyFrame:
