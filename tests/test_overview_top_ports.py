@@ -55,3 +55,11 @@ def test_the_ports_come_from_the_days_port_tables_and_an_older_day_gets_its_tabl
     again = Workspace.open([path], cache_dir=tmp_path / "cache")
     again.telescope()
     assert again.rollup().port_totals.collect().sort("day", "dport").equals(got) and again.overview().top_ports == shown
+
+
+def test_a_port_past_two_to_the_32_probe_packets_is_summed_in_64_bits():
+    from scantui.analysis import day_ports as dp
+
+    days = pl.DataFrame({"dport": pl.Series([80, 80, 443], dtype=pl.UInt16),
+                         "packets": pl.Series([4_000_000_000, 4_000_000_000, 5], dtype=pl.UInt32)})
+    assert dp.busiest(days.lazy(), 10).collect().rows() == [(80, 8_000_000_000), (443, 5)]

@@ -35,5 +35,6 @@ TABLE = DayTable("ports", "ports.parquet", ("day", "dport", "packets"), PORT_DAY
 
 def busiest(days: pl.LazyFrame, n: int) -> pl.LazyFrame:
     """The *n* ports with the most probe packets over the days (``dport``, ``packets``; ties: the lower port)."""
-    return (days.group_by("dport").agg(pl.col("packets").sum().alias("packets"))
+    # UInt64 before the sum: polars sums a UInt32 column (port_day's) in UInt32, and a busy port's year passes 2^32
+    return (days.group_by("dport").agg(pl.col("packets").cast(pl.UInt64).sum().alias("packets"))
             .sort(["packets", "dport"], descending=[True, False]).head(n))

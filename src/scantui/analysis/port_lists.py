@@ -121,7 +121,7 @@ def busiest_ports(profile: pl.LazyFrame | None, k: int, total: int,
         return []
     top = (profile.filter(pl.col("kind") == "probe").select("top_ports").explode("top_ports")
            .select(pl.col("top_ports").struct.field("port"), pl.col("top_ports").struct.field("packets"))
-           .drop_nulls().group_by("port").agg(pl.col("packets").sum())
+           .drop_nulls().group_by("port").agg(pl.col("packets").cast(pl.UInt64).sum())
            .sort(["packets", "port"], descending=[True, False]).head(TOP_PORTS_LOOKED_AT).collect())
     out, held, kept = [], 0, 0
     for port, packets in top.iter_rows():
