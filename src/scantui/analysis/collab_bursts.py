@@ -92,11 +92,15 @@ def burst_sources(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | 
             if table.is_empty():
                 continue
             on = [c for c in ("src", "dport") if c in table.columns]
-            own = parts.filter(~pl.col("edge")).join(table.lazy(), on=["day", *on], how="inner")
-            every = parts.filter("edge").join(table.drop("day").unique().lazy(), on=on, how="inner")
+            # the keyed sources' rows only, before the joins (a fingerprint key: 0.2 % of the sources a day)
+            mine = parts.filter(pl.col("src").is_in(table["src"].unique().implode()))
+            own = mine.filter(~pl.col("edge")).join(table.lazy(), on=["day", *on], how="inner")
+            every = mine.filter("edge").join(table.drop("day").unique().lazy(), on=on, how="inner")
             keyed = pl.concat([own.select("src", "dport", "dsts", "key"), every.select("src", "dport", "dsts", "key")],
                               how="vertical_relaxed")
         keyed = keyed.select("key", "dport", "src", "dsts")
+        if key_table is not None:  # a table's keys are rare (a kind of its own): its sources' rows held, one pass
+            keyed = keyed.collect(engine="streaming").lazy()
         pairs = (counted(keyed).group_by("key", "dport").agg(sources_ok.alias("ok"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
                  .filter(pl.col("ok") & (pl.col("t") >= cover_min)).select("key", "dport").collect(engine="streaming"))
         if not pairs.is_empty():
