@@ -199,8 +199,14 @@ def test_selection_on_day_tables_equals_plain_frame(captures):
     for sel in (P.PacketSelection(), P.PacketSelection(srcs=(0x0A000002,)), P.PacketSelection(ports=(22, 443)),
                 P.PacketSelection(nets=((0x0A000000, 0x0A000001),), where="flags:+S ttl<200"),
                 P.PacketSelection(days=(day2,), where="-win:1024"),
-                P.PacketSelection(since=dt.datetime(2024, 2, 1, 20), until=dt.datetime(2024, 2, 2, 9))):
-        rolled = P.select_packets(source, sel).collect()
+                P.PacketSelection(since=dt.datetime(2024, 2, 1, 20), until=dt.datetime(2024, 2, 2, 9)),
+                P.PacketSelection(srcs=(0x0A000002,), nets=((0x0A000000, 0x0A000000),), ports=(22, 80), days=(day2,))):
+        lf = P.select_packets(source, sel)
+        rolled = lf.collect()
+        # sources, ports and days only: each day counted from its port_day rows, not its packets
+        countable = not sel.where and sel.since is None
+        assert all((c is not None) == countable for c in P._days_of(lf).counters), sel
+        assert P.packet_count(lf) == rolled.height, sel
         assert {"ref_file", "ref_off"} <= set(rolled.columns)
         flat = P.select_packets(plain, sel).collect()
         assert "ref_off" not in flat.columns
@@ -395,6 +401,28 @@ def test_cli_packets_table_json_and_files(captures, tmp_path, capsys):
     code, whole, err = run(["packets", *every], capsys)
     code, out, err = run(["packets", *every, "--since", "0001-01-01", "--until", "9999-12-31"], capsys)
     assert code == 0 and out == whole, err  # the calendar's ends (the day after 9999-12-31 overflowed): every packet
+
+
+def test_cli_packets_limit_reads_only_the_days_that_hold_the_rows(captures, capsys):
+    """--limit (and the table's first page) read the first days holding the rows: the last day's packet table,
+    damaged here, is never read; the table's "of N" count comes from the days' port_day rows."""
+    from scantui.analysis.day_packets import day_packets_files
+
+    paths, _ = captures
+    args = ["packets", *map(str, paths), "--src", "10.0.0.1"]
+    code, whole, err = run([*args, "--json"], capsys)
+    assert code == 0 and len(json.loads(whole)) == 23
+    last = Workspace.open(paths).packet_view()[0]
+    for f in day_packets_files(last.states[max(last.states)]):  # its pages overwritten, its footer (schema) kept
+        data = f.read_bytes()
+        pages = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+        f.write_bytes(data[:4] + b"\xff" * (pages - 4) + data[pages:])
+    code, out, err = run([*args, "--limit", "4", "--json"], capsys)
+    assert code == 0 and json.loads(out) == json.loads(whole)[:4], err
+    code, out, err = run([*args, "--limit", "3"], capsys)
+    assert code == 0 and out.count("10.0.0.1") == 3
+    code, out, err = run(args, capsys)  # the first page: 23 rows (all three days) would need the last one
+    assert code == 2 and err.startswith("scantui: error: ")
 
 
 @pytest.mark.parametrize("extra, says", [

@@ -56,6 +56,13 @@ def narrow(lf: pl.LazyFrame, ports: Collection[int] | None = None, srcs: Collect
     return lf
 
 
+def in_sources(srcs: Collection[int] | None, nets: Sequence[tuple[int, int]]) -> pl.Expr:
+    """A row whose ``src`` lies in one of *nets* (inclusive ranges) or is one of *srcs*."""
+    src = pl.col("src")
+    inside = pl.any_horizontal([src.is_between(lo, hi) for lo, hi in nets])
+    return inside | src.is_in(pl.Series(list(srcs), dtype=pl.UInt32).implode()) if srcs is not None else inside
+
+
 class PacketSource:
     """The interface; see the module doc."""
 
@@ -81,6 +88,12 @@ class PacketSource:
 
     def pairs(self, days: Iterable[dt.date] | None = None) -> pl.LazyFrame | None:
         """Distinct (src, kind, dst) per day of *days* (a source may repeat over days), or None when not kept."""
+        return None
+
+    def day_count(self, day: dt.date, ports: Collection[int] | None, srcs: Collection[int] | None,
+                  nets: Sequence[tuple[int, int]] = ()) -> pl.LazyFrame | None:
+        """One value: how many of *day*'s packets have those ports and sources (or lie in *nets*), from a
+        per-day table without reading the packets; None when there is none."""
         return None
 
     def sessions(self) -> pl.DataFrame | pl.LazyFrame:
@@ -155,6 +168,20 @@ class DayPackets(PacketSource):
         frames = [self._global_refs(day, narrow(pl.scan_parquet(day_packets_files(self.states[day]), glob=False), ports, srcs))
                   for day, (ports, srcs) in sorted(wanted.items()) if day in self.states]
         return concat_frames(frames) if frames else empty_frame().lazy()
+
+    def day_count(self, day: dt.date, ports: Collection[int] | None, srcs: Collection[int] | None,
+                  nets: Sequence[tuple[int, int]] = ()) -> pl.LazyFrame | None:
+        """From the day's ``port_day`` (every packet in one row of its (sensor, source, protocol, port, kind),
+        sorted by source: a source's rows are a row group or two)."""
+        from scantui.analysis.rollup_layout import PORT_DAY_BASE
+
+        path = self.states[day] / PORT_DAY_BASE if day in self.states else None
+        if path is None or not path.is_file():
+            return None
+        lf = narrow(pl.scan_parquet(path, glob=False), ports, None if nets else srcs)
+        if nets:
+            lf = lf.filter(in_sources(srcs, nets))
+        return lf.select(pl.col("packets").cast(pl.Int64).sum())
 
     def read_columns(self, columns: Sequence[str], days: Iterable[dt.date] | None = None,
                      ports: Collection[int] | None = None, srcs: Collection[int] | None = None) -> pl.LazyFrame:

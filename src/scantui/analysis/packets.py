@@ -27,7 +27,7 @@ import polars as pl
 
 from scantui.analysis.dissection import Dissection, Layer, dissect, hexdump
 from scantui.analysis.packet_filter import KEYS, WHERE_HELP, PacketFilterError, flag_text, flags_expr, parse_where
-from scantui.analysis.packet_source import FramePackets, PacketSource, as_source
+from scantui.analysis.packet_source import FramePackets, PacketSource, as_source, in_sources
 from scantui.io.packet_frames import synthesize_frame
 from scantui.io.packet_refs import REF_COLUMNS, CaptureFile, ChangedCapture, packet_bytes
 from scantui.io.pcap_export import PcapExport, write_pcap
@@ -100,11 +100,7 @@ def _days(source: PacketSource, sel: PacketSelection) -> list[dt.date] | None:
 def _narrow(lf: pl.LazyFrame, sel: PacketSelection, where: pl.Expr | None) -> pl.LazyFrame:
     """Everything but the port/source/day narrowing the source already did."""
     if sel.nets:
-        src = pl.col("src")
-        in_nets = pl.any_horizontal([src.is_between(lo, hi) for lo, hi in sel.nets])
-        if sel.srcs is not None:
-            in_nets = in_nets | src.is_in(pl.Series(sel.srcs, dtype=pl.UInt32).implode())
-        lf = lf.filter(in_nets)
+        lf = lf.filter(in_sources(sel.srcs, sel.nets))
     if sel.since is not None:
         lf = lf.filter(pl.col("ts") >= in_utc(sel.since))
     if sel.until is not None:
@@ -148,7 +144,10 @@ def select_packets(source: PacketSource | pl.LazyFrame, sel: PacketSelection) ->
         return _order(_narrow(source.read([], ports, srcs), sel, where))
     frames = _aligned(frames)
     lf = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
-    _remember(lf, frames)
+    # a selection of sources, ports and days only is counted from the days' port_day rows (a top scanner's
+    # 15 M packets at 200 M: 0.3 against 5 CPU s); a time window or a where filter counts the packets read
+    countable = where is None and sel.since is None and sel.until is None
+    _remember(lf, frames, [source.day_count(day, ports, sel.srcs, sel.nets) if countable else None for day in picked])
     return lf
 
 
@@ -175,13 +174,17 @@ def _aligned(frames: list[pl.LazyFrame]) -> list[pl.LazyFrame]:
 class _Days:
     """A day-table selection's parts (one time-ordered frame per day, in day order) and their row counts."""
 
-    def __init__(self, parts: list[pl.LazyFrame]) -> None:
+    def __init__(self, parts: list[pl.LazyFrame], counters: Sequence[pl.LazyFrame | None]) -> None:
         self.parts = parts
+        self.counters = counters  # per part: a frame of one value, its count without reading it (or None)
         self.counts: list[int | None] = [None] * len(parts)
 
     def count(self, i: int) -> int:
         if self.counts[i] is None:
-            self.counts[i] = int(self.parts[i].select(pl.len()).collect().item())
+            counter = self.counters[i]
+            if counter is None:
+                counter = self.parts[i].select(pl.len())
+            self.counts[i] = int(counter.collect().item() or 0)
         return self.counts[i]  # type: ignore[return-value]
 
     def page(self, offset: int, n: int) -> pl.DataFrame:
@@ -211,10 +214,10 @@ _DAYS: dict[int, tuple[pl.LazyFrame, _Days]] = {}
 _DAYS_KEPT = 32
 
 
-def _remember(lf: pl.LazyFrame, parts: list[pl.LazyFrame]) -> None:
+def _remember(lf: pl.LazyFrame, parts: list[pl.LazyFrame], counters: Sequence[pl.LazyFrame | None]) -> None:
     while len(_DAYS) >= _DAYS_KEPT:
         _DAYS.pop(next(iter(_DAYS)))
-    _DAYS[id(lf)] = (lf, _Days(parts))
+    _DAYS[id(lf)] = (lf, _Days(parts, counters))
 
 
 def _days_of(lf: pl.LazyFrame) -> _Days | None:

@@ -126,9 +126,10 @@ def _packets(*, paths, sel, kind, out, limit, load_opts, fmt) -> None:
 
     ws = open_workspace(paths, load_opts, (None, None))
     source, files = ws.packet_view()
-    lf = select_packets(source, sel)
-    if limit is not None:
-        lf = lf.head(limit)
+    full = select_packets(source, sel)
+    # the first rows from the first days that hold them (packet_page): a head() of the whole selection read every
+    # day first (a top scanner's first 5 packets at 200 M: 8.4 CPU s and 2.2 GiB)
+    lf = full if limit is None else packet_page(full, 0, limit).lazy()
     if kind == "pcap":
         from scantui.io.pcap_export import write_pcap
 
@@ -147,7 +148,7 @@ def _packets(*, paths, sel, kind, out, limit, load_opts, fmt) -> None:
         message(f"wrote {n:,} {'addresses' if kind == 'ips' else 'packets'} to {out}")
         return
     shown = limit if limit is not None else (TABLE_DEFAULT_LIMIT if fmt == "table" else None)
-    frame = drop_refs(lf).collect() if shown is None else packet_page(drop_refs(lf), 0, shown)
+    frame = drop_refs(lf if shown is None or limit is not None else packet_page(full, 0, shown).lazy()).collect()
     if fmt in ("json", "csv"):
         # every packet read above (a failing read leaves stdout empty); made into rows a piece at a time, so a
         # reader that went away (| head -1) ends the command before the rest is converted
@@ -159,7 +160,7 @@ def _packets(*, paths, sel, kind, out, limit, load_opts, fmt) -> None:
     else:
         rows = display_frame(frame).to_dicts()
         # counted before anything is printed: a read that fails there (an input cut meanwhile) leaves stdout empty
-        total = packet_count(lf) if limit is None and len(rows) == shown else None
+        total = packet_count(full) if limit is None and len(rows) == shown else None
         cells = [[("-" if r.get(c) is None else str(r[c])) for c, _ in _TABLE] for r in rows]
         print_table(f"packets: {len(rows):,}", [h for _, h in _TABLE], cells)
         if total is not None and total > len(rows):
