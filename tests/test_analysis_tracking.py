@@ -98,3 +98,30 @@ def test_who_line_cuts_and_escapes_names_from_the_input():
     line = who_line([{"asn": 64500, "as_name": "n" * 500, "org": "o\x1b" * 200, "category": "research"}] * 2)
     assert "n" * SHOWN_CHARS not in line and "n" * (SHOWN_CHARS - 1) + "… x2" in line
     assert "\x1b" not in line and "(research) x2" in line and len(line) < 3 * SHOWN_CHARS
+
+
+def test_the_rollup_figures_come_from_port_day_and_packets_only_where_members_share_a_port(tmp_path, monkeypatch):
+    """A (day, port) of one member's one port_day row is that row; the packets are read only for the (day, port)
+    pairs several rows share (two members, or one member seen by two sensors sharing addresses)."""
+    from scantui.analysis.packet_source import DayPackets
+    from scantui.workspace import Workspace
+
+    repeat = probes(A, [*range(0, 60), *range(0, 30)], 22, 24 * 4 + 2, 1)  # destinations probed twice
+    two_sensors = [probes(C, range(0, 100), 25, 24 * 5 + 1, 1).with_columns(pl.lit("s1").alias("sensor")),
+                   probes(C, range(50, 150), 25, 24 * 5 + 3, 1).with_columns(pl.lit("s2").alias("sensor"))]
+    parts = [*halves(A, B, 80, 0), *halves(A, C, 443, 2, sequential=True), probes(A, range(0, 200), 80, 24 * 3 + 23.5, 1),
+             repeat, probes(B, range(0, 40), 8080, 24 * 6 + 5, 1)]
+    frame = pl.concat([*(p.with_columns(pl.lit("s1").alias("sensor")) for p in parts), *two_sensors]).sort("ts")
+    path = tmp_path / "crafted.parquet"
+    frame.write_parquet(path)
+    members = ["192.0.2.8/30", C]
+    ws = Workspace.open([path], None, (None, T), cache_dir=tmp_path / "cache")
+    want = track_group(table(frame), members, telescope_size=T, enrichment=ws.rollup().enrichment)
+    asked = []
+    read_each = DayPackets.read_each
+    monkeypatch.setattr(DayPackets, "read_each", lambda self, wanted: asked.append(dict(wanted)) or read_each(self, wanted))
+    got = ws.track(members)
+    assert got == want and len(got.scans) == 4 and got.packets == frame.height
+    read = [{(d.isoformat(), p) for d, (ports, _srcs) in w.items() for p in ports} for w in asked]
+    # the shared pairs, then the two days of the scan across midnight (its port only)
+    assert read == [{("2024-02-01", 80), ("2024-02-03", 443), ("2024-02-06", 25)}, {("2024-02-04", 80), ("2024-02-05", 80)}]
