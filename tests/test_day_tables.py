@@ -225,10 +225,18 @@ def test_a_timing_read_reads_only_the_sources_days(cache, tmp_path):
     probes = ws.dataset.lf.filter(pl.col("src").is_in(srcs) & is_probe())
     assert first.max() <= probes.select(pl.col("ts").sort().get(100)).collect().item()
     pd = ws.rollup().port_day.filter(pl.col("src").is_in(srcs) & (pl.col("kind") == "probe"))
-    _keep_only(ws, set(pd.select("day").unique().collect()["day"]))
+    per_day = pd.group_by("day").agg(pl.col("packets").sum()).sort("day").collect()
+    _keep_only(ws, set(per_day["day"]))
     again = _ws(tmp_path / "cache")
     for ask, want in zip(asks, whole):
         assert_frames_equal(again.timing(srcs, **ask).packets, want.packets)
+    # capped: only the first days holding the rows are read (the later ones' tables deleted, their reads fail)
+    upto = per_day.filter(pl.col("packets").cum_sum().shift(fill_value=0) <= 100)["day"]
+    assert 0 < len(upto) < per_day.height
+    states = again.rollup().day_states
+    for day in set(per_day["day"]) - set(upto):
+        shutil.rmtree(states[day] / DAY_PACKETS)
+    assert_frames_equal(_ws(tmp_path / "cache").timing(srcs, max_rows=100).packets, whole[-2].packets)
 
 
 def assert_frames_equal(a: pl.DataFrame, b: pl.DataFrame) -> None:
