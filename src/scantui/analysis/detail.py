@@ -98,9 +98,15 @@ def timing_packets(packets: pl.LazyFrame | PacketSource, srcs: Sequence[int], *,
     if end_us is not None:
         cond &= pl.col("ts").dt.epoch("us") <= end_us
 
+    ports_of: dict[dt.date, list[int]] = {}
+
     def first(days: list[dt.date] | None, n: int) -> pl.DataFrame:
-        """The first *n* probes in time of *days* (not in the order a table holds them: sorted by port)."""
-        lf = source.read(days, ports=None if port is None else [port], srcs=srcs).filter(cond)
+        """The first *n* probes in time of *days* (not in the order a table holds them: sorted by port); each day
+        narrowed to the ports port_day has for the sources that day (its row groups of the others skipped)."""
+        if days is not None and ports_of:
+            lf = source.read_each({d: (ports_of[d], srcs) for d in days}).filter(cond)
+        else:
+            lf = source.read(days, ports=None if port is None else [port], srcs=srcs).filter(cond)
         return lf.select("ts", "src", "dst", "dport").sort("ts", maintain_order=True).head(n).collect(engine="streaming")
 
     if port_day is None or source.days() is None:
@@ -113,8 +119,9 @@ def timing_packets(packets: pl.LazyFrame | PacketSource, srcs: Sequence[int], *,
             rows = rows.filter(pl.col("day") >= utc_day(start_us))
         if end_us is not None:
             rows = rows.filter(pl.col("day") <= utc_day(end_us))
-        per_day = rows.group_by("day").agg(pl.col("packets").sum()).sort("day").collect()
+        per_day = rows.group_by("day").agg(pl.col("packets").sum(), pl.col("dport").unique()).sort("day").collect()
         days, counts = per_day["day"].to_list(), per_day["packets"].to_list()
+        ports_of.update(zip(days, per_day["dport"].to_list()))
         # the days in order, only until the cap is reached (a scanner's 15 M probes over 84 days: the first
         # ~11 days read, not all); each read takes the days port_day says hold the rows still needed
         parts, have, i = [], 0, 0
