@@ -54,3 +54,23 @@ def test_destinations_come_from_the_days_tables_and_an_older_day_gets_its_table(
     assert all((state / dd.TABLE.day_file).is_file() for state in states)
     assert [(state / "src_dsts.parquet").stat().st_mtime_ns for state in states] == built  # the days kept, not rebuilt
     assert again.destinations.collect().group_by("day").agg(pl.col("dst").sort()).sort("day").equals(per_day.sort("day"))
+
+
+def test_a_day_state_that_cannot_take_the_table_leaves_the_rollup_without_it(tmp_path, canonical_df):
+    """The file cannot be written into one day state (a folder stands at its name, as a read-only or full store
+    would refuse it): the rollup is still built, without the days' table, and info counts the merged pairs."""
+    import shutil
+
+    from scantui.analysis import day_destinations as dd
+
+    path = tmp_path / "days.parquet"
+    canonical_df.write_parquet(path)
+    rollup = Workspace.open([path], cache_dir=tmp_path / "cache").rollup()
+    states = list(rollup.packet_source().states.values())
+    for state in states:
+        (state / dd.TABLE.day_file).unlink()
+    (states[-1] / dd.TABLE.day_file).mkdir()
+    shutil.rmtree(rollup.path)
+    ws = Workspace.open([path], cache_dir=tmp_path / "cache")
+    assert ws.rollup().destinations is None and (states[0] / dd.TABLE.day_file).is_file()
+    assert ws.summary(load_rules(None))["destinations"] == canonical_df.select(pl.col("dst").n_unique()).item()

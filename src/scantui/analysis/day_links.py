@@ -65,5 +65,8 @@ class DayTable:
         target, source = state / self.day_file, state / self.source
         if target.is_file() or not source.is_file():
             return
-        with atomic_path(target) as tmp:  # a new file beside the state's: none of them changes
-            self.from_source(pl.scan_parquet(source, glob=False)).collect(engine="streaming").write_parquet(tmp)
+        try:
+            with atomic_path(target) as tmp:  # a new file beside the state's: none of them changes
+                self.from_source(pl.scan_parquet(source, glob=False)).collect(engine="streaming").write_parquet(tmp)
+        except OSError:  # a day store it may not write (read-only, full): no table, the readers fall back
+            pass
