@@ -99,13 +99,16 @@ def burst_sources(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | 
             every = mine.filter("edge").join(table.drop("day").unique().lazy(), on=on, how="inner")
             keyed = pl.concat([own.select("src", "dport", "dsts", "key"), every.select("src", "dport", "dsts", "key")],
                               how="vertical_relaxed")
-        keyed = keyed.select("key", "dport", "src", "dsts")
+        # (key, port) as one integer where the key fits 32 bits (/24, AS): a one-column group-by, ~a fifth cheaper
+        pair = (pl.col("key").cast(pl.UInt64) * 65536 + pl.col("dport").cast(pl.UInt64)) if key_table is None else None
+        keyed = keyed.select(pair.alias("pair") if pair is not None else pl.struct("key", "dport").alias("pair"),
+                             "src", "dport", "dsts")
         if key_table is not None:  # a table's keys are rare (a kind of its own): its sources' rows held, one pass
             keyed = keyed.collect(engine="streaming").lazy()
-        pairs = (counted(keyed).group_by("key", "dport").agg(sources_ok.alias("ok"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
-                 .filter(pl.col("ok") & (pl.col("t") >= cover_min)).select("key", "dport").collect(engine="streaming"))
+        pairs = (counted(keyed).group_by("pair").agg(sources_ok.alias("ok"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
+                 .filter(pl.col("ok") & (pl.col("t") >= cover_min)).select("pair").collect(engine="streaming"))
         if not pairs.is_empty():
-            found.append(keyed.join(pairs.lazy(), on=["key", "dport"], how="semi").select("src", "dport").unique()
+            found.append(keyed.join(pairs.lazy(), on="pair", how="semi").select("src", "dport").unique()
                          .collect(engine="streaming"))
     if not found:
         return pl.DataFrame(schema={"src": pl.UInt32, "dport": pl.UInt16})
