@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 from scantui.analysis import day_destinations as dd
 from scantui.analysis import day_ports as dp
+from scantui.analysis import day_protocols as dpr
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis import rollup as ru
@@ -245,7 +246,7 @@ def test_bucket_count_does_not_change_the_tables(tmp_path, buckets):
     _check_all(folder, lf)
     assert sorted(p.name for p in folder.iterdir()) == sorted([ru.PORT_DAY, ru.PORT_DAY_BY_PORT, ru.SRC_TOTALS, ru.SRC_PROFILE,
                                                                ru.DAY_TOTALS, ru.ENRICHMENT_FILE, ru.META, cs.TABLE,
-                                                               zr.TABLE, fk.TABLE, dd.TABLE.table, dp.TABLE.table])
+                                                               zr.TABLE, fk.TABLE, dd.TABLE.table, dp.TABLE.table, dpr.TABLE.table])
     keys = list(ru.PORT_DAY_KEYS)
     assert ru.scan_port_day(folder, ru.PORT_DAY_BY_PORT).collect().sort(keys, nulls_last=True).equals(
         ru.scan_port_day(folder).collect().sort(keys, nulls_last=True))

@@ -23,6 +23,15 @@ def test_other_protocols_and_no_organization_columns_equal_the_packet_pass(tmp_p
     got = Workspace.open([path], cache_dir=tmp_path / "cache").summary(rules)
     assert got == want
     assert {"47", "50", "132", "unknown", "tcp"} <= set(got["protocols"]) and got["protocols"]["unknown"] == 5
+    # from the days' protocol tables; a rollup merged before them sums port_day's rows: the same figures
+    import shutil
+
+    from scantui.analysis import day_protocols as dpr
+
+    rollup = Workspace.open([path], cache_dir=tmp_path / "cache").rollup()
+    assert rollup.protocols.filter(pl.col("kind") == "other").select(pl.col("packets").sum()).collect().item() == 40
+    shutil.rmtree(rollup.path / dpr.TABLE.table)
+    assert Workspace.open([path], cache_dir=tmp_path / "cache").summary(rules) == want
     assert sum(got["protocols"].values()) == got["packets"] == n
     assert got["traffic"]["other"] >= 40 and got["organizations"]
 

@@ -17,6 +17,7 @@ import polars as pl
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import day_destinations as dd
 from scantui.analysis import day_ports as dp
+from scantui.analysis import day_protocols as dpr
 from scantui.analysis import rollup as ru
 from scantui.analysis import zmap_rollup as zr
 from scantui.analysis.fingerprints import SESSIONS_SCHEMA, unicorn_candidate, unicorn_eligible, unicorn_key
@@ -59,7 +60,8 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
              ru.src_day_enrichment(classified, ru.enrichment_columns(packets)).sort("src", "day")
              .sink_parquet(out / ENRICHMENT, lazy=True),
              dd.day_table(classified).sink_parquet(out / dd.TABLE.day_file, lazy=True),
-             dp.day_table(classified).sink_parquet(out / dp.TABLE.day_file, lazy=True)]
+             dp.day_table(classified).sink_parquet(out / dp.TABLE.day_file, lazy=True),
+             dpr.day_table(classified).sink_parquet(out / dpr.TABLE.day_file, lazy=True)]
     names = (PORT_DAY_BASE, KEYS, GROUPS, PAIRS)
     pieces: dict[str, list[Path]] = {name: [] for name in names}
     for i in range(passes):

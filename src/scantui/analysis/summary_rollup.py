@@ -5,11 +5,13 @@ Where each figure comes from, and what is exact:
 
 - packets per traffic class: sums of ``src_totals`` (one row per source and traffic class, every packet in
   one); per protocol: the TCP classes (probe, backscatter, other TCP), UDP and ICMP are one protocol each
-  (:mod:`~scantui.analysis.traffic`), the ``other`` class summed by protocol from its ``port_day`` rows only;
+  (:mod:`~scantui.analysis.traffic`), the ``other`` class summed by protocol (below);
 - sources, first and last packet: ``src_totals``;
 - destinations: the distinct destinations of the days' destination tables
   (:mod:`~scantui.analysis.day_destinations`, a telescope's addresses a day), exact; in a rollup with a day
   built before them, of the merged destination pairs (``merge/dsts``: distinct (src, kind, dst) over the data);
+- the ``other`` class per protocol: the days' packets per kind and protocol (:mod:`~scantui.analysis.day_protocols`),
+  or, in a rollup with a day built before them, its ``port_day`` rows;
 - days and the telescope size estimate: ``day_totals`` (the median over days of the
   destinations seen that day, summed over sensors, as the rest of the rollup estimates it);
 - probes per tool and distinct sources per tool: ``src_profile``'s probe rows (each source's probe tool counts,
@@ -21,8 +23,8 @@ Where each figure comes from, and what is exact:
   :func:`~scantui.analysis.summary.organization_shares`; packets per source from ``src_totals`` when the data
   carries no such column (the days then change nothing).
 
-So only the ``other`` class's rows of ``port_day`` are read, and all of it only for organizations the data
-names (at 200 M packets, 77.6 M rows: each pass over it cost seconds and the (source, day) groups ~2 GiB).
+So ``port_day`` is read only for organizations the data names (and the ``other`` class's rows in a rollup
+without the days' protocol tables) (at 200 M packets, 77.6 M rows: each pass over it cost seconds and the (source, day) groups ~2 GiB).
 
 The result equals ``summarize`` of the same packets (tested on every sample input); the
 differences are where the data is unusual: several sensors sharing destinations (the per-day
@@ -37,6 +39,7 @@ from typing import Any
 
 import polars as pl
 
+from scantui.analysis.day_protocols import other_per_protocol
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
 from scantui.analysis.summary import _ORG_INPUT, TRAFFIC_CLASSES, organization_shares
@@ -54,6 +57,7 @@ def summarize_rollup(
     rules: Any = None,
     enrichment: pl.LazyFrame | None = None,
     src_profile: pl.LazyFrame | None = None,
+    protocols: pl.LazyFrame | None = None,
 ) -> dict[str, Any]:
     """The dict :func:`~scantui.analysis.summary.summarize` returns, from the rollup's tables.
 
@@ -64,7 +68,8 @@ def summarize_rollup(
     kind = pl.col("kind").cast(pl.String)
     probes = (src_profile if src_profile is not None else port_day).filter(kind == "probe")
     other, per_kind, totals, days, tools, tool_srcs, dsts = pl.collect_all([
-        port_day.filter(kind == "other").group_by("proto").agg(pl.col("packets").sum().cast(pl.Int64)),
+        (port_day.filter(kind == "other").group_by("proto").agg(pl.col("packets").sum().cast(pl.Int64))
+         if protocols is None else other_per_protocol(protocols)),
         src_totals.group_by(kind.alias("kind")).agg(pl.col("packets").sum().cast(pl.Int64)),
         src_totals.select(pl.col("src").n_unique().alias("sources"), pl.col("first_ts").min().alias("first"),
                           pl.col("last_ts").max().alias("last")),

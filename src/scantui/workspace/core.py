@@ -248,7 +248,7 @@ class Workspace:
                 pairs = source.pairs()
             return summarize_rollup(rollup.port_day, rollup.src_totals, rollup.day_totals, pairs, rollup.own_enrichment,
                                     list(rollup.meta.get("enrichment_columns", [])), rules=rules, enrichment=tables,
-                                    src_profile=rollup.src_profile)
+                                    src_profile=rollup.src_profile, protocols=rollup.protocols)
 
         return dict(self._memo(self._pipeline, ("summary", rules), task, build))
 
