@@ -5,7 +5,8 @@ file, a copy where links fail): only when every day state has the file, so a tab
 covers the data or is absent. A :class:`DayTable` whose file a day state can make from the
 state's other files (a day built before the table existed) writes it there first. Used by the
 bursts (:mod:`~scantui.analysis.bursts`), the days' destinations
-(:mod:`~scantui.analysis.day_destinations`) and their probes per port (:mod:`~scantui.analysis.day_ports`).
+(:mod:`~scantui.analysis.day_destinations`), their probes per port (:mod:`~scantui.analysis.day_ports`) and
+their packets per kind and protocol (:mod:`~scantui.analysis.day_protocols`).
 """
 
 from __future__ import annotations
