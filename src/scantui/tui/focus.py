@@ -26,8 +26,9 @@ was leaving: ``lfoo⏎`` on the scanner list typed nothing into the dialog, and 
 
 5. A list whose new rows are on their way (a filter's result, from a worker: ``expect_frame``) takes the keys
    that move its cursor at once, and makes them again on the new rows (:mod:`scantui.tui.widgets.moves_ahead`);
-   any other key typed at it (enter, ``l``, ``space``...) holds the keys until the new rows are shown: it acts
-   on the rows of the filtered list (``/port:443⏎jj⏎`` opens its third row).
+   any other key typed at it (enter, ``l``, ``space``...) holds the keys until the new rows are shown (or their
+   worker fails; at most :data:`ROWS_AT_MOST`): it acts on the rows of the filtered list (``/port:443⏎jj⏎``
+   opens its third row, however long the filter takes).
 
 The filter bars take the focus with :func:`focus_now` (``Widget.focus`` is deferred behind the waiting keys).
 """
@@ -46,6 +47,12 @@ TYPED_AHEAD = ("filter", "time_range", "clear_time_range", "save_view", "views",
 
 #: Seconds at most the keys wait for a new screen (a safety net: it is drawn long before, even under load).
 HOLD_AT_MOST = 2.0
+
+#: Seconds at most a key waits for a list's new rows (rule 5): a filter over a year of data may take seconds, and
+#: its worker hands the keys out as soon as its rows are shown or it fails (``rows_not_coming``); this is only the
+#: net for a worker that never reports (with 2 s, ``/port:443⏎jj⏎`` opened the old list's third row when the
+#: filter took longer).
+ROWS_AT_MOST = 30.0
 
 #: A list's actions that a key runs at once while its new rows are on their way (rule 5): cursor moves, made
 #: again on the new rows, and the column cursor (no row).
@@ -150,13 +157,13 @@ class TypedAheadMixin:
         self._waited = weakref.WeakSet()
         self.screen_change_signal.subscribe(self, self._screen_changed)  # type: ignore[attr-defined]
 
-    def hold_keys(self) -> int:
-        """From now on the keys wait (at most :data:`HOLD_AT_MOST` seconds); the number to release them by."""
+    def hold_keys(self, at_most: float = HOLD_AT_MOST) -> int:
+        """From now on the keys wait (at most *at_most* seconds); the number to release them by."""
         if self._held is None:
             self._held = []
         self._settling += 1
         settling = self._settling
-        self.set_timer(HOLD_AT_MOST, lambda: self._release(settling))  # type: ignore[attr-defined]
+        self.set_timer(at_most, lambda: self._release(settling))  # type: ignore[attr-defined]
         return settling
 
     def release_keys_later(self, settling: int) -> None:
@@ -188,9 +195,9 @@ class TypedAheadMixin:
         held, first, until they are shown."""
         target = self.focused or self.screen  # type: ignore[attr-defined]
         wait = waits_for_rows(self, target, event) if event not in self._waited else None
-        if wait is not None:  # once: where the rows do not come in HOLD_AT_MOST seconds, it goes then
+        if wait is not None:  # once: where the rows do not come in ROWS_AT_MOST seconds, it goes then
             self._waited.add(event)
-            settling = self.hold_keys()
+            settling = self.hold_keys(ROWS_AT_MOST)
             self._held.insert(0, event)  # type: ignore[union-attr]
             wait(lambda: self.release_keys_later(settling))
             return True
