@@ -4,7 +4,7 @@ A day state holds ``destinations.parquet``, the day's distinct destination addre
 packet's, as its (source, kind, destination) pairs hold them; sorted), written with its
 ``day_totals`` (:func:`day_table`). A rollup links the days' files as ``destinations/day=D/``
 (:data:`TABLE`, a :class:`~scantui.analysis.day_links.DayTable`). The data's distinct
-destinations are the distinct values of their union (:func:`count`): exact, and a telescope's
+destinations are the distinct values of their union: exact, and a telescope's
 addresses a day (61 k here) instead of every distinct (source, kind, destination) of the data
 (156 M rows at 200 M packets: ~5 CPU s; ~10 G at a telescope-year). A day built before the
 table gets it from the day's pairs when a rollup is next merged from it (~0.065 CPU s a
@@ -25,8 +25,3 @@ def day_table(packets: pl.LazyFrame) -> pl.LazyFrame:
 
 
 TABLE = DayTable("destinations", "destinations.parquet", ("day", "dst"), PAIRS, day_table)
-
-
-def count(days: pl.LazyFrame) -> pl.LazyFrame:
-    """One row, ``destinations``: the distinct destinations over the days."""
-    return days.select(pl.col("dst").n_unique().alias("destinations"))

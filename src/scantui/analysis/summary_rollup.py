@@ -23,8 +23,9 @@ Where each figure comes from, and what is exact:
   :func:`~scantui.analysis.summary.organization_shares`; packets per source from ``src_totals`` when the data
   carries no such column (the days then change nothing).
 
-So ``port_day`` is read only for organizations the data names (and the ``other`` class's rows in a rollup
-without the days' protocol tables) (at 200 M packets, 77.6 M rows: each pass over it cost seconds and the (source, day) groups ~2 GiB).
+So ``port_day`` is read only for organizations the data names, and for the ``other`` class in a rollup without
+the days' protocol tables (at 200 M packets, 77.6 M rows: each pass over it cost seconds and the (source, day)
+groups ~2 GiB).
 
 The result equals ``summarize`` of the same packets (tested on every sample input); the
 differences are where the data is unusual: several sensors sharing destinations (the per-day
