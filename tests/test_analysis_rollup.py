@@ -19,6 +19,7 @@ from scantui.analysis import day_ports as dp
 from scantui.analysis import day_protocols as dpr
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import fingerprint_keys as fk
+from scantui.analysis import port_sources as ps
 from scantui.analysis import rollup as ru
 from scantui.analysis import zmap_rollup as zr
 from scantui.analysis.fingerprints import TOOLS, with_tool
@@ -246,8 +247,16 @@ def test_bucket_count_does_not_change_the_tables(tmp_path, buckets):
     _check_all(folder, lf)
     assert sorted(p.name for p in folder.iterdir()) == sorted([ru.PORT_DAY, ru.PORT_DAY_BY_PORT, ru.SRC_TOTALS, ru.SRC_PROFILE,
                                                                ru.DAY_TOTALS, ru.ENRICHMENT_FILE, ru.META, cs.TABLE,
-                                                               zr.TABLE, fk.TABLE, dd.TABLE.table, dp.TABLE.table, dpr.TABLE.table])
+                                                               zr.TABLE, fk.TABLE, dd.TABLE.table, dp.TABLE.table, dpr.TABLE.table,
+                                                               ps.FILE])
     keys = list(ru.PORT_DAY_KEYS)
+    # each port's probe packets and probing sources, summed over the source ranges (disjoint): the distinct ones
+    # however many
+    expected = (ru.scan_port_day(folder).filter((pl.col("kind") == "probe") & pl.col("dport").is_not_null())
+                .group_by("dport").agg(pl.col("packets").cast(pl.UInt64).sum(),
+                                       pl.col("src").n_unique().cast(pl.UInt32).alias("sources")).sort("dport").collect())
+    assert expected.height > 1 and expected["sources"].max() > 1
+    assert ps.read(folder).equals(expected)
     assert ru.scan_port_day(folder, ru.PORT_DAY_BY_PORT).collect().sort(keys, nulls_last=True).equals(
         ru.scan_port_day(folder).collect().sort(keys, nulls_last=True))
 

@@ -23,6 +23,7 @@ def test_the_top_ports_and_their_sources_are_those_of_the_packets(tmp_path, cano
     shown = [(p.port, p.packets, p.sources) for p in ws.overview().top_ports]
     want = (df.filter(is_probe()).group_by("dport").agg(pl.len().alias("packets"), pl.col("src").n_unique().alias("sources"))
             .sort(["packets", "dport"], descending=[True, False]).head(10))
+    assert ws.rollup().port_sources is not None  # the sources from the merge's per-port counts
     assert shown == [tuple(int(v) for v in row) for row in want.select("dport", "packets", "sources").iter_rows()]
     assert len(shown) == 10 and len(set(p for _, p, _ in shown)) < 10  # ties among the ten
 
@@ -31,6 +32,7 @@ def test_the_ports_come_from_the_days_port_tables_and_an_older_day_gets_its_tabl
     import shutil
 
     from scantui.analysis import day_ports as dp
+    from scantui.analysis import port_sources as ps
 
     path = tmp_path / "days.parquet"
     canonical_df.write_parquet(path)
@@ -48,9 +50,12 @@ def test_the_ports_come_from_the_days_port_tables_and_an_older_day_gets_its_tabl
     for state in states:
         (state / dp.TABLE.day_file).unlink()
     shutil.rmtree(rollup.path / dp.TABLE.table)
+    (rollup.path / ps.FILE).unlink()
     before = Workspace.open([path], cache_dir=tmp_path / "cache")
     before.telescope()
-    assert before.rollup().port_totals is None and before.overview().top_ports == shown
+    # and the sources counted from port_day's rows of those ports, without the merge's counts
+    assert before.rollup().port_totals is None and before.rollup().port_sources is None
+    assert before.overview().top_ports == shown
     shutil.rmtree(rollup.path)
     again = Workspace.open([path], cache_dir=tmp_path / "cache")
     again.telescope()

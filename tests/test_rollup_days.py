@@ -23,6 +23,7 @@ from scantui.analysis import merge_plan as mpl
 from scantui.analysis import merge_sources as msr
 from scantui.analysis import merge_state as mst
 from scantui.analysis import port_day_files as pdf
+from scantui.analysis import port_sources as ps
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
@@ -94,7 +95,7 @@ def _tables(rollup: rc.Rollup) -> dict[str, pl.DataFrame]:
     if rollup.collab_sums is not None:
         out["collab_sums"] = rollup.collab_sums.table.collect().sort("day", "key_kind", "dport", "key")
     for name, keys in (("destinations", ["day", "dst"]), ("port_totals", ["day", "dport"]),
-                       ("protocols", ["day", "kind", "proto"])):
+                       ("protocols", ["day", "kind", "proto"]), ("port_sources", ["dport"])):
         table = getattr(rollup, name)
         assert table is not None, name  # every day state of this code has it
         out[name] = table.collect().sort(keys, nulls_last=True)
@@ -111,6 +112,13 @@ def _same_as_scratch(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path)
         assert_frame_equal(mine[name], theirs[name])
     direct = ru.port_day(ru.prepare(open_inputs(paths).lf)).collect()  # the whole input's sessions, no days
     assert_frame_equal(mine["port_day"], direct.sort(list(ru.PORT_DAY_KEYS), nulls_last=True))
+    # each port's probe packets and probing sources over every day: the merge's (by range, or extended) are the
+    # sum and the distinct ones
+    by_port = (direct.filter((pl.col("kind") == "probe") & pl.col("dport").is_not_null()).group_by("dport")
+               .agg(pl.col("packets").cast(pl.UInt64).sum(), pl.col("src").n_unique().cast(pl.UInt32).alias("sources"))
+               .sort("dport"))
+    assert by_port.height > 1
+    assert_frame_equal(mine["port_sources"], by_port)
     for field in ("packets", "days", "first_ts", "last_ts", "rows", "enrichment_columns", "skipped"):
         assert update.rollup.meta[field] == scratch.rollup.meta[field], field
     _same_files(update.rollup, scratch.rollup)
@@ -124,6 +132,7 @@ def _day_states(rollup: rc.Rollup) -> dict[str, Path]:
 def _same_files(update: rc.Rollup, scratch: rc.Rollup) -> None:
     """The files whose row order is defined are the same bytes as a build from scratch: each day's totals and
     enrichment, and the merged state's tables where both hold one file per range (else the same rows)."""
+    assert (update.path / ps.FILE).read_bytes() == (scratch.path / ps.FILE).read_bytes()
     mine, theirs = _day_states(update), _day_states(scratch)
     assert mine.keys() == theirs.keys()
     for day in mine:
@@ -185,6 +194,18 @@ def test_adding_a_day_rebuilds_it_alone_and_equals_a_fresh_build(tmp_path):
     assert [a.what for a in removed.actions if a.verb == "merged"] == ["rollup of 3 days"]  # a day left: merged anew
     assert removed.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 151
     _same_as_scratch(removed, files[1:], tmp_path)
+
+
+def test_a_rollup_merged_before_port_sources_gets_them_when_extended(tmp_path):
+    """A previous rollup without ``port_sources.parquet`` (merged before it existed) is still extended, and the
+    table is counted from the new merged state: the same bytes as a build from scratch."""
+    files = _by_day(_data(), tmp_path / "in")
+    first = rc.update_rollup(open_inputs(files[:-1]))
+    (first.rollup.path / ps.FILE).unlink()
+    assert first.rollup.port_sources is None
+    added = rc.update_rollup(open_inputs(files))
+    assert [a.what for a in added.actions if a.verb == "merged"] == [f"rollup of 4 days (extending {first.rollup.path.name})"]
+    _same_as_scratch(added, files, tmp_path)
 
 
 def _count_held_checks(monkeypatch) -> tuple[list[str], list[list[int]]]:

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from scantui.analysis import behaviour as bh
+from scantui.analysis import port_sources
 from scantui.analysis import rollup as ru
 from scantui.analysis.port_day_files import DayFiles
 from scantui.analysis.rollup_layout import (
@@ -324,7 +325,9 @@ def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str]
     - :data:`INTERVALS`, :data:`COVER`: signed partials (the touched ports' held rows out, their
       folded rows in);
     - ``new_ports``: per (src, kind), the distinct ports (and their classes) none of the held rows has;
-    - ``scans``: the touched ports' folded :data:`PORT_SCANS` rows (coverage maximum, top ports).
+    - ``scans``: the touched ports' folded :data:`PORT_SCANS` rows (coverage maximum, top ports);
+    - ``port_sources``: per port, the probing sources of those new ports and the new days' probe packets
+      (:func:`~scantui.analysis.port_sources.fresh_part`).
     """
     def fold(frames: list[pl.LazyFrame], table: str) -> pl.LazyFrame:
         return _fold(frames, table) if frames else pl.LazyFrame(schema=_SCHEMAS[table])
@@ -379,11 +382,11 @@ def _grown_ports(parts: Sequence[tuple[pl.LazyFrame, ...]], held: Callable[[str]
         scans_after = _fold([held_scans.lazy(), scans.lazy()], PORT_SCANS)
         fresh = (ports.lazy().filter(port.is_not_null()).select(by_port).unique()
                  .join(held_ports.lazy().select(by_port), on=by_port, how="anti", nulls_equal=True))
-    fresh = fresh.group_by("src", "kind").agg(*bh.port_class_counts())
-    intervals, cover, new_ports, scans_after = pl.collect_all([
+    intervals, cover, new_ports, scans_after, sources = pl.collect_all([
         pl.concat([_intervals(before, -1), _intervals(after)]), pl.concat([_cover(held_scans.lazy(), -1), _cover(scans_after)]),
-        fresh, scans_after])
-    return {PORTS: ports, PORT_SCANS: scans, INTERVALS: intervals, COVER: cover, "new_ports": new_ports, "scans": scans_after}
+        fresh.group_by("src", "kind").agg(*bh.port_class_counts()), scans_after, port_sources.fresh_part(fresh, scans.lazy())])
+    return {PORTS: ports, PORT_SCANS: scans, INTERVALS: intervals, COVER: cover, "new_ports": new_ports, "scans": scans_after,
+            "port_sources": sources}
 
 
 def _as_base(counts: pl.LazyFrame) -> pl.LazyFrame:

@@ -22,6 +22,7 @@ from scantui.analysis import day_destinations as dd
 from scantui.analysis import day_ports as dp
 from scantui.analysis import day_protocols as dpr
 from scantui.analysis import fingerprint_keys as fk
+from scantui.analysis import port_sources as ps
 from scantui.analysis import merge_fold as mf
 from scantui.analysis import rollup as ru
 from scantui.analysis import zmap_rollup as zr
@@ -142,6 +143,11 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     parts = out / ".parts"
     parts.mkdir()
     held_profile = None if old is None else HeldProfile(previous, same_window)  # read on, range after range
+    held_sources = None if old is None else ps.read(previous)
+    port_sources = ps.Tally()
+    if held_sources is not None:
+        port_sources.add(held_sources)
+    counting = old is None or held_sources is not None  # each range's (source, port) pairs counted as it goes
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), lo, hi)
@@ -150,6 +156,11 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
                                                 for t, files in held_files.items()}
         upper = {t: mf.upper(mine[t]) for t in mf.TIERED} if fold == mf.MIDDLE else None
         touched, grown, written = _merge_range(r, new, changed, mine, state, layered, groups[i], catalog, upper)
+        if counting:  # a full merge: the range's sources; an extension: its pairs none held
+            if old is None:
+                port_sources.add_rows(written[PORTS], written[PORT_SCANS])
+            else:
+                port_sources.add(grown["port_sources"])
         layers = None
         if layered:
             layers = {t: mf.layer_files(state, t, mine[t], r, fold) for t in LAYERED}
@@ -163,6 +174,9 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         # to the next range's peak)
         del touched, grown, written, layers, mine, totals, profile
     files = {t: sorted(f.name for f in (state / t).glob("*.parquet")) for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS)}
+    if not counting:  # the previous rollup was merged before the table: counted once from the state's files
+        _port_sources(state, files, ranges, port_sources)
+    ps.write(port_sources.frame(), out)
     _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION, "deltas": deltas, "folds": folds,
                                           "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
                                           "files": files, **catalog.write(state, files)})
@@ -176,6 +190,19 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     if not keep_state:
         shutil.rmtree(state)
     return incremental
+
+
+def _port_sources(state: Path, files: dict[str, list[str]], ranges: Sequence[tuple[int, int]], tally: ps.Tally) -> None:
+    """:meth:`~scantui.analysis.port_sources.Tally.add_rows` of each source range of the merged state's ``ports`` and
+    ``port_scans`` files (every layer) into *tally*: one range's rows held at a time (the files are sorted by source)."""
+    for lo, hi in ranges:
+        rows = []
+        for table in (PORTS, PORT_SCANS):
+            names = [state / table / name for name in files[table]]
+            lf = pl.scan_parquet(names, schema=_SCHEMAS[table], glob=False) if names else pl.LazyFrame(schema=_SCHEMAS[table])
+            rows.append(lf.filter(pl.col("src").is_between(lo, hi)).select("src", "kind", "dport", *(
+                ["packets"] if table == PORT_SCANS else [])))
+        tally.add_rows(*pl.collect_all(rows))
 
 
 def dst_pair_files(rollup: Path) -> list[Path] | None:

@@ -1,8 +1,8 @@
 """The overview's figures (packets, sources, days, traffic kinds, tools, top ports), from the rollup tables only.
 
 :func:`overview_from_rollup` reads a few small scans of the rollup (``day_totals``,
-``src_totals``, ``src_profile``, ``port_day``'s probe packets per port, then the sources of the top
-ports only), never the packets;
+``src_totals``, ``src_profile``, the days' probe packets per port, then the sources of the top
+ports only, from the merge's per-port counts: :mod:`~scantui.analysis.port_sources`), never the packets;
 its totals agree with ``scantui info`` (which reads the packets). The TUI's overview
 screen draws an :class:`Overview`; :meth:`scantui.workspace.Workspace.overview` memoizes it.
 polars is imported inside the function: the TUI's App module imports :class:`Overview`
@@ -104,16 +104,20 @@ def overview_from_rollup(rollup: Rollup, telescope_size: int, telescope_from: st
         ToolShare(t, int(tool_row[f"p_{t}"] or 0), (tool_row[f"p_{t}"] or 0) / probes if probes else 0.0, int(tool_row[f"s_{t}"] or 0))
         for t in TOOLS
     )
-    # the busiest ports by packets first, then the distinct sources of those ten only: counted for every port they
-    # took 8 of the 9 CPU s and 1.2 GiB of the overview at 200 M packets (77.6 M rows); the port-sorted copy's
-    # row groups of those ports only
-    # (the packets from the days' port tables where the rollup has them: at most 65,536 rows a day)
+    # the busiest ports and their distinct sources from the merge's table (port_sources: a row per port), else the
+    # busiest by packets from the days' port tables (at most 65,536 rows a day), then the sources of those ten from
+    # the port-sorted copy's row groups of those ports only (0.9 CPU s at 200 M packets; counted for every port they
+    # took 8 of the 9 CPU s and 1.2 GiB of the overview there)
+    kept = rollup.port_sources
     by_port = rollup.port_day_by_port
     rows = (by_port if by_port is not None else rollup.port_day).filter(pl.col("kind") == "probe")
-    totals = rollup.port_totals
+    totals = kept if kept is not None else rollup.port_totals
     ports = busiest(rows if totals is None else totals, TOP_PORTS_SHOWN).collect()
     shown = ports["dport"].sort()
-    if len(shown):
+    if kept is not None:  # counted by the merge: at most 65,536 rows, whatever the data's size
+        ports = ports.join(kept.select("dport", "sources").filter(pl.col("dport").is_in(shown.implode())).collect(),
+                           on="dport", how="left", maintain_order="left")
+    elif len(shown):
         counted = (rows.filter(pl.col("dport").is_between(shown[0], shown[-1]) & pl.col("dport").is_in(shown.implode()))
                    .group_by("dport").agg(pl.col("src").n_unique().alias("sources")).collect())
         ports = ports.join(counted, on="dport", how="left", maintain_order="left")
