@@ -355,3 +355,16 @@ def test_a_kept_list_is_the_same_bytes_whatever_order_its_rows_came_in(tmp_path)
     write_kept(tmp_path / "b.parquet", table.sample(fraction=1.0, shuffle=True, seed=3))
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
     assert pl.read_parquet(tmp_path / "a.parquet")["src"].to_list() == [1, 3, 5, 7, 9]
+
+
+def test_the_busiest_ports_are_ranked_from_the_exact_packets_per_port_where_the_rollup_has_them():
+    """``port_sources`` holds every port's probe packets: the rank and the counts said are those, not the sums of
+    the sources' top ten ports (which miss a port's packets from sources with ten busier ports)."""
+    from scantui.analysis.port_lists import busiest_ports
+
+    profile = pl.DataFrame({"kind": ["probe"], "top_ports": [[{"port": 80, "packets": 100}]]}).lazy()
+    per_port = pl.DataFrame({"dport": pl.Series([80, 443], dtype=pl.UInt16), "packets": pl.Series([100, 300], dtype=pl.UInt64),
+                             "sources": pl.Series([1, 7], dtype=pl.UInt32)}).lazy()
+    assert busiest_ports(profile, 2, 10_000) == [(80, 100, True)]
+    assert busiest_ports(profile, 2, 10_000, per_port=per_port) == [(443, 300, True), (80, 100, True)]
+    assert busiest_ports(None, 1, 3_500, per_port=per_port) == [(443, 300, True)]

@@ -109,19 +109,24 @@ TOP_PORTS_SHARE = 0.10
 TOP_PORTS_LOOKED_AT = 20
 
 
-def busiest_ports(profile: pl.LazyFrame | None, k: int, total: int,
-                  share: float = TOP_PORTS_SHARE) -> list[tuple[int, int, bool]]:
+def busiest_ports(profile: pl.LazyFrame | None, k: int, total: int, share: float = TOP_PORTS_SHARE,
+                  per_port: pl.LazyFrame | None = None) -> list[tuple[int, int, bool]]:
     """The data's busiest destination ports by probe packets, (port, packets, kept), busiest first (ties: the lower
     port), down to the *k*-th kept: a port is kept when the kept ones' packets with its own stay within *share* of
     the rollup's *total* packets (their lists' cost to every build), else passed over (``kept`` False). Ranked from
-    the rollup's ``src_profile`` (every source's top ten ports: all of a busy port's packets but those of sources
-    with ten busier ports; ~0.2 CPU s at 200 M, where summing the ``port_day`` rows takes ~1.6); [] for *k* 0 or a
-    rollup without the table."""
-    if not k or profile is None:
+    the rollup's exact packets per port (*per_port*, :mod:`~scantui.analysis.port_sources`: one row a port), else
+    from its ``src_profile`` (every source's top ten ports: all of a busy port's packets but those of sources with
+    ten busier ports; ~0.2 CPU s at 200 M, where summing the ``port_day`` rows takes ~1.6); [] for *k* 0 or a
+    rollup without either table."""
+    if not k or (profile is None and per_port is None):
         return []
-    top = (profile.filter(pl.col("kind") == "probe").select("top_ports").explode("top_ports")
-           .select(pl.col("top_ports").struct.field("port"), pl.col("top_ports").struct.field("packets"))
-           .drop_nulls().group_by("port").agg(pl.col("packets").cast(pl.UInt64).sum())
+    if per_port is not None:
+        ports = per_port.select(pl.col("dport").alias("port"), "packets")
+    else:
+        ports = (profile.filter(pl.col("kind") == "probe").select("top_ports").explode("top_ports")
+                 .select(pl.col("top_ports").struct.field("port"), pl.col("top_ports").struct.field("packets"))
+                 .drop_nulls())
+    top = (ports.group_by("port").agg(pl.col("packets").cast(pl.UInt64).sum())
            .sort(["packets", "port"], descending=[True, False]).head(TOP_PORTS_LOOKED_AT).collect())
     out, held, kept = [], 0, 0
     for port, packets in top.iter_rows():

@@ -182,7 +182,7 @@ def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[lis
     out = [(port, "config rollup.keep_ports") for port in asked]
     skipped = []
     total = int(rollup.meta.get("packets") or 0)
-    for rank, (port, packets, fits) in enumerate(busiest_ports(rollup.src_profile, top_k, total), 1):
+    for rank, (port, packets, fits) in enumerate(busiest_ports(rollup.src_profile, top_k, total, per_port=rollup.port_sources), 1):
         if port in asked:
             continue
         share = f"busiest port {rank}: {packets:,} probe packet{'' if packets == 1 else 's'}, {packets / max(total, 1):.1%} of the packets"
