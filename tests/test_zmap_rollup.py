@@ -206,3 +206,19 @@ def test_the_measuring_script_takes_help_and_a_day(tmp_path, capsys):
     with pytest.raises(SystemExit) as done:
         module.main([])
     assert done.value.code == 2
+
+
+def test_info_walk_share_reads_no_port_day_row_without_a_match(tmp_path):
+    """No matched (day, src, dport): zeros, and ``port_day`` is not read (a scan of a missing file would fail);
+    with matches only their ports' rows count (the sample's walk: ``test_sample_zmap_walk``)."""
+    walks = pl.LazyFrame(schema=zr.SCHEMA)
+    missing = pl.scan_parquet(tmp_path / "no-such-port-day.parquet")
+    assert zr.walk_share(missing, walks, 1000, missing) == {"packets": 0, "share": 0.0, "sources": 0}
+    assert zr.walk_share(missing, None, 1000) is None
+    day = dt.date(2024, 2, 1)
+    rows = pl.LazyFrame({"day": [day] * 3, "src": pl.Series([1, 1, 2], dtype=pl.UInt32),
+                         "dport": pl.Series([80, 443, 80], dtype=pl.UInt16), "kind": ["probe"] * 3,
+                         "tool_other": pl.Series([5, 7, 11], dtype=pl.UInt32)})
+    match = pl.LazyFrame({"day": [day], "src": pl.Series([1], dtype=pl.UInt32), "dport": pl.Series([443], dtype=pl.UInt16)})
+    walks = pl.concat([pl.LazyFrame(schema=zr.SCHEMA), match], how="diagonal_relaxed")
+    assert zr.walk_share(rows, walks, 100, rows) == {"packets": 7, "share": 0.07, "sources": 1}

@@ -382,15 +382,27 @@ def describe_source(walks: pl.LazyFrame | None, src: int, days: tuple[dt.date, d
     return "zmap (walk) " + " · ".join(parts)
 
 
-def walk_share(port_day: pl.LazyFrame, walks: pl.LazyFrame | None, n_probes: int) -> dict | None:
+def walk_share(port_day: pl.LazyFrame, walks: pl.LazyFrame | None, n_probes: int,
+               by_port: pl.LazyFrame | None = None) -> dict | None:
     """``info``'s ``zmap_walk``: the probes of tool ``other`` in the ``port_day`` rows of the (day, src,
     dport) the walk test matched, their share of the *n_probes*, and those rows' distinct sources; apart
     from the per-packet tool counts (whose ``zmap`` is the IP-ID rule's: these probes are in ``other``
-    there). None without the walk table."""
+    there). None without the walk table.
+
+    The matched pairs first (a small table): none, and no ``port_day`` row is read; else only the rows of their
+    ports, from *by_port* (``port_day``'s port-sorted copy) where the rollup has it. Every ``port_day`` row was
+    filtered (77.6 M at 200 M packets: 1.0-1.1 CPU s, half of ``info``'s, for data without a match)."""
     if walks is None:
         return None
-    rows = port_day.filter((pl.col("kind").cast(pl.String) == "probe") & (pl.col("tool_other") > 0))
-    row = (rows.join(walk_pairs(walks), on=["day", "src", "dport"], how="semi")
+    pairs = walk_pairs(walks).collect()
+    if pairs.is_empty():
+        return {"packets": 0, "share": 0.0, "sources": 0}
+    ports = pairs["dport"].unique().sort()
+    port = pl.col("dport")
+    rows = (by_port if by_port is not None else port_day).filter(
+        (pl.col("kind").cast(pl.String) == "probe") & port.is_between(ports[0], ports[-1]) & port.is_in(ports.implode())
+        & (pl.col("tool_other") > 0))
+    row = (rows.join(pairs.lazy(), on=["day", "src", "dport"], how="semi")
            .select(pl.col("tool_other").sum().cast(pl.Int64).alias("packets"),
                    pl.col("src").n_unique().cast(pl.Int64).alias("sources"))
            .collect())

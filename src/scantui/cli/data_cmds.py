@@ -268,7 +268,7 @@ def _with_walk(summary, rollup):
     holds the walk results."""
     from scantui.analysis.zmap_rollup import walk_share
 
-    walk = walk_share(rollup.port_day, rollup.zmap_walks, summary["traffic"]["probe"])
+    walk = walk_share(rollup.port_day, rollup.zmap_walks, summary["traffic"]["probe"], rollup.port_day_by_port)
     if walk is None:
         return summary
     out = {}
