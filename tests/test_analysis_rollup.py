@@ -20,6 +20,7 @@ from scantui.analysis import day_protocols as dpr
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis import port_sources as ps
+from scantui.analysis import sensor_sources as ss
 from scantui.analysis import rollup as ru
 from scantui.analysis import zmap_rollup as zr
 from scantui.analysis.fingerprints import TOOLS, with_tool
@@ -248,7 +249,7 @@ def test_bucket_count_does_not_change_the_tables(tmp_path, buckets):
     assert sorted(p.name for p in folder.iterdir()) == sorted([ru.PORT_DAY, ru.PORT_DAY_BY_PORT, ru.SRC_TOTALS, ru.SRC_PROFILE,
                                                                ru.DAY_TOTALS, ru.ENRICHMENT_FILE, ru.META, cs.TABLE,
                                                                zr.TABLE, fk.TABLE, dd.TABLE.table, dp.TABLE.table, dpr.TABLE.table,
-                                                               ps.FILE])
+                                                               ps.FILE, ss.FILE])
     keys = list(ru.PORT_DAY_KEYS)
     # each port's probe packets and probing sources, summed over the source ranges (disjoint): the distinct ones
     # however many

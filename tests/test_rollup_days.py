@@ -24,6 +24,7 @@ from scantui.analysis import merge_sources as msr
 from scantui.analysis import merge_state as mst
 from scantui.analysis import port_day_files as pdf
 from scantui.analysis import port_sources as ps
+from scantui.analysis import sensor_sources as ss
 from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
@@ -95,7 +96,7 @@ def _tables(rollup: rc.Rollup) -> dict[str, pl.DataFrame]:
     if rollup.collab_sums is not None:
         out["collab_sums"] = rollup.collab_sums.table.collect().sort("day", "key_kind", "dport", "key")
     for name, keys in (("destinations", ["day", "dst"]), ("port_totals", ["day", "dport"]),
-                       ("protocols", ["day", "kind", "proto"]), ("port_sources", ["dport"])):
+                       ("protocols", ["day", "kind", "proto"]), ("port_sources", ["dport"]), ("sensor_sources", ["sensor"])):
         table = getattr(rollup, name)
         assert table is not None, name  # every day state of this code has it
         out[name] = table.collect().sort(keys, nulls_last=True)
@@ -119,6 +120,10 @@ def _same_as_scratch(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path)
                .sort("dport"))
     assert by_port.height > 1
     assert_frame_equal(mine["port_sources"], by_port)
+    # each named sensor's sources over every day and kind: the sum of the ranges' (or the extended) distinct pairs
+    by_sensor = (direct.filter(pl.col("sensor").is_not_null()).group_by("sensor")
+                 .agg(pl.col("src").n_unique().cast(pl.UInt32).alias("sources")).sort("sensor"))
+    assert_frame_equal(mine["sensor_sources"], by_sensor)
     for field in ("packets", "days", "first_ts", "last_ts", "rows", "enrichment_columns", "skipped"):
         assert update.rollup.meta[field] == scratch.rollup.meta[field], field
     _same_files(update.rollup, scratch.rollup)
@@ -138,7 +143,8 @@ def _same_files(update: rc.Rollup, scratch: rc.Rollup) -> None:
     for day in mine:
         for name in (rd.DAY_TOTALS, rd.ENRICHMENT):
             assert (mine[day] / name).read_bytes() == (theirs[day] / name).read_bytes(), (day, name)
-    for table in (rl.BASE, rl.PORTS, rl.PORT_SCANS, rl.SRC_DAYS, rl.INTERVALS, rl.COVER):
+    assert (update.path / ss.FILE).read_bytes() == (scratch.path / ss.FILE).read_bytes()
+    for table in (rl.BASE, rl.PORTS, rl.PORT_SCANS, rl.SRC_DAYS, rl.INTERVALS, rl.COVER, ss.TABLE):
         files = [sorted((r.path / rd.MERGE / table).glob("*.parquet")) for r in (update, scratch)]
         assert bool(files[0]) == bool(files[1]), table
         if not files[0]:
@@ -196,13 +202,25 @@ def test_adding_a_day_rebuilds_it_alone_and_equals_a_fresh_build(tmp_path):
     _same_as_scratch(removed, files[1:], tmp_path)
 
 
-def test_a_rollup_merged_before_port_sources_gets_them_when_extended(tmp_path):
-    """A previous rollup without ``port_sources.parquet`` (merged before it existed) is still extended, and the
-    table is counted from the new merged state: the same bytes as a build from scratch."""
-    files = _by_day(_data(), tmp_path / "in")
+def test_a_rollup_merged_before_port_and_sensor_sources_gets_them_when_extended(tmp_path):
+    """A previous rollup without ``port_sources.parquet``, ``sensor_sources.parquet`` and its merged state's
+    ``src_sensors`` (merged before they existed) is still extended, and the tables are counted from the merged
+    state's held rows: the same bytes as a build from scratch."""
+    import shutil
+
+    df = _recurring(4, seed=6).with_columns(
+        pl.when(pl.col("dst") % 3 == 0).then(pl.lit("s1")).otherwise(pl.lit("s2")).alias("sensor"))
+    files = _by_day(df, tmp_path / "in")
     first = rc.update_rollup(open_inputs(files[:-1]))
+    state = first.rollup.path / rd.MERGE
+    assert list((state / ss.TABLE).glob("*.parquet")) and first.rollup.sensor_sources.collect().height == 2
     (first.rollup.path / ps.FILE).unlink()
-    assert first.rollup.port_sources is None
+    (first.rollup.path / ss.FILE).unlink()
+    shutil.rmtree(state / ss.TABLE)
+    index = json.loads((state / rl.MERGE_DAYS).read_text())
+    del index["files"][ss.TABLE], index["bounds"][ss.TABLE]
+    (state / rl.MERGE_DAYS).write_text(json.dumps(index))
+    assert first.rollup.port_sources is None and first.rollup.sensor_sources is None
     added = rc.update_rollup(open_inputs(files))
     assert [a.what for a in added.actions if a.verb == "merged"] == [f"rollup of 4 days (extending {first.rollup.path.name})"]
     _same_as_scratch(added, files, tmp_path)
@@ -788,7 +806,11 @@ def test_layers_are_folded_back_after_max_deltas(tmp_path, monkeypatch):
     patch_rollup(monkeypatch, "MAX_DELTAS", 2)
     patch_rollup(monkeypatch, "MIDDLE_FOLDS", 1)
     patch_rollup(monkeypatch, "ROWS_PER_RANGE", 500)
-    files = _by_day(_recurring(10, seed=8), tmp_path / "in")
+    # two sensors (by destination parity) and a third from day 7 on: the sensors' sources kept through every fold
+    df = _recurring(10, seed=8).with_columns(
+        pl.when(pl.col("ts").dt.date() >= DAY1 + dt.timedelta(days=6)).then(pl.lit("s3"))
+        .when(pl.col("dst") % 2 == 0).then(pl.lit("s1")).otherwise(pl.lit("s2")).alias("sensor"))
+    files = _by_day(df, tmp_path / "in")
     previous = rc.update_rollup(open_inputs(files[:3]))
     steps = ((4, "layer"), (5, "layer"), (6, "middle"), (7, "layer"), (8, "layer"), (9, "full"), (10, "layer"))
     for n, fold in steps:

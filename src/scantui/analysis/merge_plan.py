@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from scantui.analysis.port_day_files import DayFiles
+from scantui.analysis.sensor_sources import TABLE as SENSOR_PAIRS
 from scantui.analysis.rollup_layout import (
     DAY_ROWS_PER_PART, DSTS, PAIRS, PORTS, ROWS_PER_RANGE, SRC_DAYS, _SCHEMAS, _SUMS,
 )
@@ -72,7 +73,8 @@ class _Catalog:
     *kept*: the rows per /16 of the held files an extension keeps."""
 
     def __init__(self, kept: Sequence[pl.DataFrame] = ()) -> None:
-        self.bounds: dict[str, dict[str, list[int] | None]] = {t: {} for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS)}
+        self.bounds: dict[str, dict[str, list[int] | None]] = {t: {} for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS,
+                                                                             SENSOR_PAIRS)}
         self.nets = list(kept)
 
     def wrote(self, table: str, name: str, df: pl.DataFrame) -> None:

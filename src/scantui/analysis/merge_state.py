@@ -23,6 +23,7 @@ from scantui.analysis import day_ports as dp
 from scantui.analysis import day_protocols as dpr
 from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis import port_sources as ps
+from scantui.analysis import sensor_sources as ss
 from scantui.analysis import merge_fold as mf
 from scantui.analysis import rollup as ru
 from scantui.analysis import zmap_rollup as zr
@@ -86,7 +87,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         _concat([d.state / ENRICHMENT for d in days], ru.ENRICHMENT_SCHEMA, out / ru.ENRICHMENT_FILE, ["src", "day"])
     zr.merge([d.state for d in days], out)
     state = out / MERGE
-    for sub in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS):
+    for sub in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS, ss.TABLE):
         (state / sub).mkdir(parents=True)
     incremental = previous is not None and extends(previous, days) > 0
     old = previous / MERGE if incremental else None
@@ -148,6 +149,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     if held_sources is not None:
         port_sources.add(held_sources)
     counting = old is None or held_sources is not None  # each range's (source, port) pairs counted as it goes
+    sensor_sources = ss.Tally()
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), lo, hi)
@@ -161,6 +163,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
                 port_sources.add_rows(written[PORTS], written[PORT_SCANS])
             else:
                 port_sources.add(grown["port_sources"])
+        sensor_sources.add(_range_sensors(r, written, grown, mine, state, catalog))
         layers = None
         if layered:
             layers = {t: mf.layer_files(state, t, mine[t], r, fold) for t in LAYERED}
@@ -173,10 +176,11 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         # nothing of a range is needed by the next: freed before it starts (else its tables, held here, add
         # to the next range's peak)
         del touched, grown, written, layers, mine, totals, profile
-    files = {t: sorted(f.name for f in (state / t).glob("*.parquet")) for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS)}
+    files = {t: sorted(f.name for f in (state / t).glob("*.parquet")) for t in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS, ss.TABLE)}
     if not counting:  # the previous rollup was merged before the table: counted once from the state's files
         _port_sources(state, files, ranges, port_sources)
     ps.write(port_sources.frame(), out)
+    ss.write(sensor_sources.frame(), out)
     _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION, "deltas": deltas, "folds": folds,
                                           "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
                                           "files": files, **catalog.write(state, files)})
@@ -190,6 +194,26 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     if not keep_state:
         shutil.rmtree(state)
     return incremental
+
+
+def _range_sensors(r: _Range, written: dict[str, pl.DataFrame], grown: dict[str, pl.DataFrame] | None,
+                   held: dict[str, list[Path]] | None, state: Path, catalog: _Catalog) -> pl.DataFrame:
+    """The range's distinct (src, sensor) pairs (:mod:`~scantui.analysis.sensor_sources`) into
+    ``state/src_sensors/<range>``: a full merge's from its folded ``ports`` rows; an extension's from the new days'
+    and the held pairs of the range (from its held ``ports`` rows where the held state has no such table)."""
+    pairs = ss.pairs((written[PORTS] if grown is None else grown[PORTS]).lazy())
+    if held is not None:
+        if ss.TABLE in held:
+            files, schema = held[ss.TABLE], ss.PAIRS_SCHEMA
+        else:  # merged before the table: once, from every held layer of the range's ports rows
+            files, schema = held[PORTS], _SCHEMAS[PORTS]
+        kept = pl.scan_parquet(files, schema=schema, glob=False).filter(r.where) if files else pl.LazyFrame(schema=schema)
+        pairs = ss.pairs(pl.concat([kept.select("src", "sensor"), pairs]))
+    df = pairs.collect()
+    if df.height:
+        df.write_parquet(state / ss.TABLE / r.name, compression="lz4", row_group_size=ROW_GROUP)
+        catalog.wrote(ss.TABLE, r.name, df)
+    return df
 
 
 def _port_sources(state: Path, files: dict[str, list[str]], ranges: Sequence[tuple[int, int]], tally: ps.Tally) -> None:

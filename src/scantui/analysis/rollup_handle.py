@@ -20,7 +20,7 @@ import polars as pl
 
 from scantui.analysis import merge_state as mst
 from scantui.analysis import rollup as ru
-from scantui.analysis import bursts, day_destinations, day_ports, day_protocols, port_sources
+from scantui.analysis import bursts, day_destinations, day_ports, day_protocols, port_sources, sensor_sources
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
 from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
@@ -89,6 +89,12 @@ class Rollup:
         """Each port's distinct probing sources over the data (:mod:`~scantui.analysis.port_sources`), or None in a
         rollup merged without them."""
         return port_sources.scan(self.path)
+
+    @property
+    def sensor_sources(self) -> pl.LazyFrame | None:
+        """Each named sensor's distinct sources over the data (:mod:`~scantui.analysis.sensor_sources`), or None in a
+        rollup merged without them."""
+        return sensor_sources.scan(self.path)
 
     @property
     def protocols(self) -> pl.LazyFrame | None:

@@ -68,14 +68,18 @@ def sensor_spaces(day_totals: pl.LazyFrame) -> dict[str, int]:
             for (name,), part in sorted(daily.partition_by("sensor", as_dict=True).items())}
 
 
-def sensor_summary(day_totals: pl.LazyFrame, port_day: pl.LazyFrame) -> list[SensorSummary]:
-    """Per-sensor figures, in name order (empty for data without sensors)."""
+def sensor_summary(day_totals: pl.LazyFrame, port_day: pl.LazyFrame,
+                   kept: pl.LazyFrame | None = None) -> list[SensorSummary]:
+    """Per-sensor figures, in name order (empty for data without sensors). The distinct sources from *kept* (the
+    merge's per-sensor counts, :mod:`~scantui.analysis.sensor_sources`) where given, else counted over every
+    ``port_day`` row."""
     days = (day_totals.filter(_NAMED).group_by("sensor")
             .agg(pl.col("packets").sum().alias("packets"), pl.col("probes").sum().alias("probes"),
                  pl.col("day").n_unique().alias("days"), pl.col("day").min().alias("first"),
                  pl.col("day").max().alias("last"))
             .collect())
-    sources = dict(port_day.filter(_NAMED).group_by("sensor").agg(pl.col("src").n_unique()).collect().iter_rows())
+    sources = dict((kept if kept is not None else port_day.filter(_NAMED).group_by("sensor").agg(pl.col("src").n_unique()))
+                   .collect().iter_rows())
     spaces = sensor_spaces(day_totals)
     out = [SensorSummary(name, int(packets), int(probes), int(sources.get(name, 0)), spaces.get(name, 0), int(n),
                          first, last)
