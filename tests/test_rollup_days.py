@@ -96,7 +96,8 @@ def _tables(rollup: rc.Rollup) -> dict[str, pl.DataFrame]:
     if rollup.collab_sums is not None:
         out["collab_sums"] = rollup.collab_sums.table.collect().sort("day", "key_kind", "dport", "key")
     for name, keys in (("destinations", ["day", "dst"]), ("port_totals", ["day", "dport"]),
-                       ("protocols", ["day", "kind", "proto"]), ("port_sources", ["dport"]), ("sensor_sources", ["sensor"])):
+                       ("protocols", ["day", "kind", "proto"]), ("port_sources", ["dport"]), ("sensor_sources", ["sensor"]),
+                       ("sensor_pairs", ["src", "sensor"])):
         table = getattr(rollup, name)
         assert table is not None, name  # every day state of this code has it
         out[name] = table.collect().sort(keys, nulls_last=True)

@@ -181,6 +181,9 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
         _port_sources(state, files, ranges, port_sources)
     ps.write(port_sources.frame(), out)
     ss.write(sensor_sources.frame(), out)
+    (out / ss.TABLE).mkdir()
+    for name in files[ss.TABLE]:  # the pairs in the rollup too: its merged state goes when a later rollup extends it
+        _link_or_copy(state / ss.TABLE / name, out / ss.TABLE / name)
     _write_json_file(state / MERGE_DAYS, {"version": MERGE_VERSION, "deltas": deltas, "folds": folds,
                                           "days": {d.day.isoformat(): [d.state.name, d.port_day.name] for d in days},
                                           "files": files, **catalog.write(state, files)})

@@ -97,6 +97,12 @@ class Rollup:
         return sensor_sources.scan(self.path)
 
     @property
+    def sensor_pairs(self) -> pl.LazyFrame | None:
+        """The distinct (src, sensor) pairs over the data (named sensors; :mod:`~scantui.analysis.sensor_sources`), or
+        None in a rollup merged without them."""
+        return sensor_sources.scan_pairs(self.path)
+
+    @property
     def protocols(self) -> pl.LazyFrame | None:
         """The days' packets per traffic kind and protocol (:mod:`~scantui.analysis.day_protocols`), or None in a
         rollup with a day built without them."""

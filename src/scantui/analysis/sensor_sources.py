@@ -8,7 +8,8 @@ they counted each sensor's sources over every ``port_day`` row (linear in the da
 **Exact, from the merge's source ranges** (:func:`~scantui.analysis.merge_state.merge_days`): the
 merged state holds, per source range, the distinct (source, sensor) pairs of its sources
 (``merge/src_sensors/``, named sensors only, sorted; rewritten by every merge, as small as the
-sources: one row per source and sensor). A full merge takes them from the range's folded ``ports``
+sources: one row per source and sensor; hard-linked into the rollup folder as ``src_sensors/``, where the
+query's ``sensor:`` filter reads them, :func:`~scantui.analysis.sensors.sources_of_sensors`). A full merge takes them from the range's folded ``ports``
 rows; an extension adds the new days' pairs to the held ones of the range (a state merged before
 the table: from its held ``ports`` rows, once). The ranges partition the sources, so a sensor's
 sources are the sum over the ranges of its pairs.
@@ -52,6 +53,16 @@ def scan(folder: Path) -> pl.LazyFrame | None:
     """A rollup folder's table, or None when it was merged without it."""
     path = folder / FILE
     return pl.scan_parquet(path, glob=False) if path.is_file() else None
+
+
+def scan_pairs(folder: Path) -> pl.LazyFrame | None:
+    """A rollup folder's distinct (src, sensor) pairs (``src_sensors/``, hard links of its merged state's files), or
+    None when it was merged without them."""
+    path = folder / TABLE
+    if not path.is_dir():
+        return None
+    files = sorted(path.glob("*.parquet"))
+    return pl.scan_parquet(files, schema=PAIRS_SCHEMA, glob=False) if files else pl.LazyFrame(schema=PAIRS_SCHEMA)
 
 
 def write(table: pl.DataFrame, folder: Path) -> None:

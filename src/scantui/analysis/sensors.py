@@ -97,10 +97,13 @@ def _lower(names: Iterable[str]) -> list[str]:
     return sorted({n.lower() for n in names})
 
 
-def sources_of_sensors(port_day: pl.LazyFrame, names: Iterable[str]) -> pl.Series:
-    """The sources seen by any of the sensors *names* (case-insensitive; an unknown name matches nothing)."""
+def sources_of_sensors(port_day: pl.LazyFrame, names: Iterable[str], pairs: pl.LazyFrame | None = None) -> pl.Series:
+    """The sources seen by any of the sensors *names* (case-insensitive; an unknown name matches nothing), sorted: from
+    the rollup's distinct (src, sensor) *pairs* where given (one row per source and sensor), else from every
+    ``port_day`` row (77.6 M at 200 M packets: 1-2 CPU s, linear in the days)."""
     wanted = _lower(names)
-    return (port_day.filter(pl.col("sensor").str.to_lowercase().is_in(wanted)).select("src").unique()
+    rows = pairs if pairs is not None else port_day
+    return (rows.filter(pl.col("sensor").str.to_lowercase().is_in(wanted)).select("src").unique().sort("src")
             .collect()["src"])
 
 

@@ -285,7 +285,8 @@ class Workspace:
         def build() -> pl.Series:
             from scantui.analysis.sensors import sources_of_sensors
 
-            return sources_of_sensors(self.rollup(task).port_day, names)
+            rollup = self.rollup(task)
+            return sources_of_sensors(rollup.port_day, names, rollup.sensor_pairs)
 
         return self._memo(self._results, ("sources_of_sensors", names), task, build)
 
