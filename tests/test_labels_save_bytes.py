@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scantui.errors import InputError
@@ -173,6 +173,8 @@ EDITS = st.lists(st.tuples(st.integers(0, 1), st.lists(st.tuples(st.integers(0, 
 @pytest.mark.parametrize("start", ["hand", "writer"])
 @settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(edits=EDITS)
+# found by a CI run: each analyst removes one of the hand file's two groups, the second under "# a pool"
+@example(edits=[(0, [(9, 1, "plain")]), (1, [(9, 0, "plain")])])
 def test_two_analysts_saves_write_the_reference_bytes_and_merge(tmp_path_factory, start, edits):
     path = tmp_path_factory.mktemp("save") / "labels.yaml"
     if start == "hand":
@@ -199,6 +201,23 @@ def test_two_analysts_saves_write_the_reference_bytes_and_merge(tmp_path_factory
         store.save()
     stores[0].save()
     assert stores[0].groups == stores[1].groups == read_snapshot(path).groups
+
+
+def test_the_last_group_removed_under_a_comment_line_saves_an_empty_list(tmp_path):
+    """A file's last group removed where a comment line heads it: ``groups: []``, read back with no group, the other
+    comments and the source notes kept (the comment went before the ``[]``: not saved, "a scantui bug")."""
+    path = tmp_path / "labels.yaml"
+    path.write_bytes(HAND.encode())
+    store = LabelsStore.load(path, now=lambda: T0, author="ana")
+    store.remove("AK01")
+    store.save()
+    assert "  # a pool\n  - id: 'DO25'" in path.read_text(encoding="utf-8-sig")
+    store.remove("DO25")
+    assert store.save().written
+    text = path.read_text(encoding="utf-8-sig")
+    fresh = read_snapshot(path)
+    assert fresh.groups == [] and [s.ip for s in fresh.sources] == ["192.0.2.10"]
+    assert "groups: []\n" in text and 'owner: "research group"   # kept' in text and "# Labels shared" in text
 
 
 def test_a_save_parses_the_file_again_only_when_its_bytes_changed(tmp_path, monkeypatch):

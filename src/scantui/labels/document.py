@@ -506,6 +506,8 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
     for i in reversed(range(len(seq))):
         if str(seq[i][key]) not in wanted:
             del seq[i]
+    if not records and not len(seq) and owner is not None:
+        _emptied(owner, list_key, seq)
     for i, record in enumerate(records):
         node = by_key.get(getattr(record, key))
         if node is None:
@@ -524,6 +526,23 @@ def _patch_records(seq: CommentedSeq, records: Sequence[Group | Source], key: st
     if inner and inner[0]:
         at = next(k for k in range(len(seq)) if str(seq[k][key]) == inner[1]) + 1
         put_above(seq, at, inner[0])
+
+
+def _emptied(doc: CommentedMap, key: str, seq: CommentedSeq) -> None:
+    """The block list of top-level *key* just lost its last item: it dumps as ``key: []``, and the comment lines
+    ruamel attached above its first item (the key's before-value slot and the list's) would be written between
+    ``key:`` and ``[]``, where the file no longer reads (two analysts' saves removing a file's last two groups, the
+    second over a ``# comment`` line above the last: "not saved ... a scantui bug"). They headed the items and go
+    with them; the key's own end-of-line comment stays."""
+    seq.ca.comment = None
+    slot = doc.ca.items.get(key)
+    if slot is None:
+        return
+    for i in (1, 3):
+        if len(slot) > i:
+            slot[i] = None
+    if not any(slot):
+        del doc.ca.items[key]
 
 
 # -- minimal-diff rewrite -------------------------------------------------------
