@@ -249,7 +249,7 @@ def test_bucket_count_does_not_change_the_tables(tmp_path, buckets):
     assert sorted(p.name for p in folder.iterdir()) == sorted([ru.PORT_DAY, ru.PORT_DAY_BY_PORT, ru.SRC_TOTALS, ru.SRC_PROFILE,
                                                                ru.DAY_TOTALS, ru.ENRICHMENT_FILE, ru.META, cs.TABLE,
                                                                zr.TABLE, fk.TABLE, dd.TABLE.table, dp.TABLE.table, dpr.TABLE.table,
-                                                               ps.FILE, ss.FILE, ss.TABLE])
+                                                               ps.FILE, ss.TABLE])
     keys = list(ru.PORT_DAY_KEYS)
     # each port's probe packets and probing sources, summed over the source ranges (disjoint): the distinct ones
     # however many

@@ -224,7 +224,7 @@ def test_pcap_input_reports_skipped_and_progress(cache_dir):
     # the cache's rollups also keep the merged state the next rollup of more days extends
     assert sorted(p.name for p in rollup.path.iterdir()) == sorted([ru.DAY_TOTALS, rd.MERGE, ru.META, ru.PORT_DAY,
                                                                   ru.PORT_DAY_BY_PORT, ru.SRC_PROFILE, ru.SRC_TOTALS,
-                                                                  rh.SESSIONS, cs.TABLE, zr.TABLE, fk.TABLE, bw.TABLE, dd.TABLE.table, dp.TABLE.table, dpr.TABLE.table, ps.FILE, ss.FILE, ss.TABLE,
+                                                                  rh.SESSIONS, cs.TABLE, zr.TABLE, fk.TABLE, bw.TABLE, dd.TABLE.table, dp.TABLE.table, dpr.TABLE.table, ps.FILE, ss.TABLE,
                                                                   "port_lists"])
     again = rc.open_rollup(_poisoned(open_inputs([PCAP_CUT])))
     assert again.path == rollup.path and again.skipped == rollup.skipped

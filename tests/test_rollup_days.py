@@ -96,7 +96,7 @@ def _tables(rollup: rc.Rollup) -> dict[str, pl.DataFrame]:
     if rollup.collab_sums is not None:
         out["collab_sums"] = rollup.collab_sums.table.collect().sort("day", "key_kind", "dport", "key")
     for name, keys in (("destinations", ["day", "dst"]), ("port_totals", ["day", "dport"]),
-                       ("protocols", ["day", "kind", "proto"]), ("port_sources", ["dport"]), ("sensor_sources", ["sensor"]),
+                       ("protocols", ["day", "kind", "proto"]), ("port_sources", ["dport"]),
                        ("sensor_pairs", ["src", "sensor"])):
         table = getattr(rollup, name)
         assert table is not None, name  # every day state of this code has it
@@ -121,10 +121,9 @@ def _same_as_scratch(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path)
                .sort("dport"))
     assert by_port.height > 1
     assert_frame_equal(mine["port_sources"], by_port)
-    # each named sensor's sources over every day and kind: the sum of the ranges' (or the extended) distinct pairs
-    by_sensor = (direct.filter(pl.col("sensor").is_not_null()).group_by("sensor")
-                 .agg(pl.col("src").n_unique().cast(pl.UInt32).alias("sources")).sort("sensor"))
-    assert_frame_equal(mine["sensor_sources"], by_sensor)
+    # each named sensor's sources over every day and kind: the ranges' (or the extended) distinct pairs
+    pairs = direct.filter(pl.col("sensor").is_not_null()).select(pl.col("src").cast(pl.UInt32), "sensor").unique()
+    assert_frame_equal(mine["sensor_pairs"], pairs.sort("src", "sensor"))
     for field in ("packets", "days", "first_ts", "last_ts", "rows", "enrichment_columns", "skipped"):
         assert update.rollup.meta[field] == scratch.rollup.meta[field], field
     _same_files(update.rollup, scratch.rollup)
@@ -144,7 +143,6 @@ def _same_files(update: rc.Rollup, scratch: rc.Rollup) -> None:
     for day in mine:
         for name in (rd.DAY_TOTALS, rd.ENRICHMENT):
             assert (mine[day] / name).read_bytes() == (theirs[day] / name).read_bytes(), (day, name)
-    assert (update.path / ss.FILE).read_bytes() == (scratch.path / ss.FILE).read_bytes()
     for table in (rl.BASE, rl.PORTS, rl.PORT_SCANS, rl.SRC_DAYS, rl.INTERVALS, rl.COVER, ss.TABLE):
         files = [sorted((r.path / rd.MERGE / table).glob("*.parquet")) for r in (update, scratch)]
         assert bool(files[0]) == bool(files[1]), table
@@ -204,8 +202,8 @@ def test_adding_a_day_rebuilds_it_alone_and_equals_a_fresh_build(tmp_path):
 
 
 def test_a_rollup_merged_before_port_and_sensor_sources_gets_them_when_extended(tmp_path):
-    """A previous rollup without ``port_sources.parquet``, ``sensor_sources.parquet`` and its merged state's
-    ``src_sensors`` (merged before they existed) is still extended, and the tables are counted from the merged
+    """A previous rollup without ``port_sources.parquet`` and the (src, sensor) pairs (``src_sensors``, in its
+    folder and its merged state: merged before they existed) is still extended, and the tables are counted from the merged
     state's held rows: the same bytes as a build from scratch."""
     import shutil
 
@@ -214,14 +212,14 @@ def test_a_rollup_merged_before_port_and_sensor_sources_gets_them_when_extended(
     files = _by_day(df, tmp_path / "in")
     first = rc.update_rollup(open_inputs(files[:-1]))
     state = first.rollup.path / rd.MERGE
-    assert list((state / ss.TABLE).glob("*.parquet")) and first.rollup.sensor_sources.collect().height == 2
+    assert list((state / ss.TABLE).glob("*.parquet")) and first.rollup.sensor_pairs.collect()["sensor"].n_unique() == 2
     (first.rollup.path / ps.FILE).unlink()
-    (first.rollup.path / ss.FILE).unlink()
+    shutil.rmtree(first.rollup.path / ss.TABLE)
     shutil.rmtree(state / ss.TABLE)
     index = json.loads((state / rl.MERGE_DAYS).read_text())
     del index["files"][ss.TABLE], index["bounds"][ss.TABLE]
     (state / rl.MERGE_DAYS).write_text(json.dumps(index))
-    assert first.rollup.port_sources is None and first.rollup.sensor_sources is None
+    assert first.rollup.port_sources is None and first.rollup.sensor_pairs is None
     added = rc.update_rollup(open_inputs(files))
     assert [a.what for a in added.actions if a.verb == "merged"] == [f"rollup of 4 days (extending {first.rollup.path.name})"]
     _same_as_scratch(added, files, tmp_path)

@@ -149,7 +149,6 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     if held_sources is not None:
         port_sources.add(held_sources)
     counting = old is None or held_sources is not None  # each range's (source, port) pairs counted as it goes
-    sensor_sources = ss.Tally()
     for i, (lo, hi) in enumerate(ranges):
         report(f"source totals and profiles, part {i + 1}/{len(ranges)}", i / len(ranges))
         r = _Range(i, len(days), lo, hi)
@@ -163,7 +162,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
                 port_sources.add_rows(written[PORTS], written[PORT_SCANS])
             else:
                 port_sources.add(grown["port_sources"])
-        sensor_sources.add(_range_sensors(r, written, grown, mine, state, catalog))
+        _range_sensors(r, written, grown, mine, state, catalog)
         layers = None
         if layered:
             layers = {t: mf.layer_files(state, t, mine[t], r, fold) for t in LAYERED}
@@ -180,7 +179,6 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     if not counting:  # the previous rollup was merged before the table: counted once from the state's files
         _port_sources(state, files, ranges, port_sources)
     ps.write(port_sources.frame(), out)
-    ss.write(sensor_sources.frame(), out)
     (out / ss.TABLE).mkdir()
     for name in files[ss.TABLE]:  # the pairs in the rollup too: its merged state goes when a later rollup extends it
         _link_or_copy(state / ss.TABLE / name, out / ss.TABLE / name)
@@ -200,7 +198,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
 
 
 def _range_sensors(r: _Range, written: dict[str, pl.DataFrame], grown: dict[str, pl.DataFrame] | None,
-                   held: dict[str, list[Path]] | None, state: Path, catalog: _Catalog) -> pl.DataFrame:
+                   held: dict[str, list[Path]] | None, state: Path, catalog: _Catalog) -> None:
     """The range's distinct (src, sensor) pairs (:mod:`~scantui.analysis.sensor_sources`) into
     ``state/src_sensors/<range>``: a full merge's from its folded ``ports`` rows; an extension's from the new days'
     and the held pairs of the range (from its held ``ports`` rows where the held state has no such table)."""
@@ -216,7 +214,6 @@ def _range_sensors(r: _Range, written: dict[str, pl.DataFrame], grown: dict[str,
     if df.height:
         df.write_parquet(state / ss.TABLE / r.name, compression="lz4", row_group_size=ROW_GROUP)
         catalog.wrote(ss.TABLE, r.name, df)
-    return df
 
 
 def _port_sources(state: Path, files: dict[str, list[str]], ranges: Sequence[tuple[int, int]], tally: ps.Tally) -> None:

@@ -132,7 +132,7 @@ def overview_from_rollup(rollup: Rollup, telescope_size: int, telescope_from: st
     if len(sensors) >= 2:
         from scantui.analysis.sensors import sensor_summary
 
-        sensor_rows = tuple(sensor_summary(rollup.day_totals, rollup.port_day, rollup.sensor_sources))
+        sensor_rows = tuple(sensor_summary(rollup.day_totals, rollup.port_day, rollup.sensor_pairs))
     meta = rollup.meta
     return Overview(
         packets=int(days["packets"].sum() or 0),

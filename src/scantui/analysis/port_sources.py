@@ -14,8 +14,8 @@ protocol, port) over the data), and its packets the sum of the range's ``port_sc
 extension adds to the previous rollup's table, per port, the (source, port) pairs none of the
 held rows has (:func:`~scantui.analysis.merge_partials._grown_ports`' fresh pairs: each pair is
 counted once, on the first day it appears) and the new days' packets. A previous rollup merged
-before the file existed gets it counted once from the new merged state's files (3.5 CPU s at
-200 M packets). Memory: 65,536 slots of two counters (1 MiB) beside the range's rows, held by the merge.
+before the file existed gets it counted once from the new merged state's files, range by range (≈ 2 CPU s more at
+200 M packets, measured). Memory: 65,536 slots of two counters (1 MiB) beside the range's rows, held by the merge.
 """
 
 from __future__ import annotations

@@ -91,12 +91,6 @@ class Rollup:
         return port_sources.scan(self.path)
 
     @property
-    def sensor_sources(self) -> pl.LazyFrame | None:
-        """Each named sensor's distinct sources over the data (:mod:`~scantui.analysis.sensor_sources`), or None in a
-        rollup merged without them."""
-        return sensor_sources.scan(self.path)
-
-    @property
     def sensor_pairs(self) -> pl.LazyFrame | None:
         """The distinct (src, sensor) pairs over the data (named sensors; :mod:`~scantui.analysis.sensor_sources`), or
         None in a rollup merged without them."""

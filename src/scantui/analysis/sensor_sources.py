@@ -1,18 +1,17 @@
-"""Each named sensor's distinct sources over the whole data, kept by the merge.
+"""Each named sensor's sources over the whole data, kept by the merge as distinct (source, sensor) pairs.
 
-A rollup folder holds ``sensor_sources.parquet``: one row per named sensor (``sensor``,
-``sources``: how many distinct sources it saw, over every day and traffic kind; sorted by name).
-The overview's sensor rows read it (:func:`~scantui.analysis.sensors.sensor_summary`); without it
-they counted each sensor's sources over every ``port_day`` row (linear in the days).
-
-**Exact, from the merge's source ranges** (:func:`~scantui.analysis.merge_state.merge_days`): the
-merged state holds, per source range, the distinct (source, sensor) pairs of its sources
+The merged state holds, per source range, the distinct (source, sensor) pairs of its sources
 (``merge/src_sensors/``, named sensors only, sorted; rewritten by every merge, as small as the
-sources: one row per source and sensor; hard-linked into the rollup folder as ``src_sensors/``, where the
-query's ``sensor:`` filter reads them, :func:`~scantui.analysis.sensors.sources_of_sensors`). A full merge takes them from the range's folded ``ports``
-rows; an extension adds the new days' pairs to the held ones of the range (a state merged before
-the table: from its held ``ports`` rows, once). The ranges partition the sources, so a sensor's
-sources are the sum over the ranges of its pairs.
+sources: one row per source and sensor), hard-linked into the rollup folder as ``src_sensors/``
+(a superseded rollup's merged state is removed; its own folder keeps them). A full merge takes
+them from the range's folded ``ports`` rows; an extension adds the new days' pairs to the held
+ones of the range (a state merged before the table: from its held ``ports`` rows, once
+(:func:`~scantui.analysis.merge_state.merge_days`)). The ranges partition the sources, so the
+pairs are distinct over all files: a sensor's distinct sources are its rows (:func:`counts`).
+
+They answer the query's ``sensor:`` filter and the sensors' source counts (the overview's sensor
+rows, ``scantui sensors``: :mod:`~scantui.analysis.sensors`), which without them read every
+``port_day`` row (linear in the days).
 """
 
 from __future__ import annotations
@@ -21,11 +20,9 @@ from pathlib import Path
 
 import polars as pl
 
-FILE = "sensor_sources.parquet"
-#: The merged state's table of distinct (src, sensor) pairs, one file per source range.
+#: The merged state's (and the rollup folder's) table of distinct (src, sensor) pairs, one file per source range.
 TABLE = "src_sensors"
 PAIRS_SCHEMA = pl.Schema({"src": pl.UInt32(), "sensor": pl.String()})
-SCHEMA = pl.Schema({"sensor": pl.String(), "sources": pl.UInt32()})
 
 
 def pairs(rows: pl.LazyFrame) -> pl.LazyFrame:
@@ -34,25 +31,9 @@ def pairs(rows: pl.LazyFrame) -> pl.LazyFrame:
             .sort("src", "sensor"))
 
 
-class Tally:
-    """Sources per sensor, summed over the ranges' (disjoint) pair tables as they come."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-
-    def add(self, range_pairs: pl.DataFrame) -> None:
-        for sensor, n in range_pairs.group_by("sensor").agg(pl.len()).iter_rows():
-            self.counts[sensor] = self.counts.get(sensor, 0) + int(n)
-
-    def frame(self) -> pl.DataFrame:
-        names = sorted(self.counts)
-        return pl.DataFrame({"sensor": names, "sources": [self.counts[n] for n in names]}, schema=SCHEMA)
-
-
-def scan(folder: Path) -> pl.LazyFrame | None:
-    """A rollup folder's table, or None when it was merged without it."""
-    path = folder / FILE
-    return pl.scan_parquet(path, glob=False) if path.is_file() else None
+def counts(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """(``sensor``, ``sources``): each sensor's distinct sources, from the rollup's pairs (distinct over all files)."""
+    return pairs.group_by("sensor").agg(pl.len().cast(pl.UInt32).alias("sources"))
 
 
 def scan_pairs(folder: Path) -> pl.LazyFrame | None:
@@ -63,7 +44,3 @@ def scan_pairs(folder: Path) -> pl.LazyFrame | None:
         return None
     files = sorted(path.glob("*.parquet"))
     return pl.scan_parquet(files, schema=PAIRS_SCHEMA, glob=False) if files else pl.LazyFrame(schema=PAIRS_SCHEMA)
-
-
-def write(table: pl.DataFrame, folder: Path) -> None:
-    table.write_parquet(folder / FILE, compression="zstd", statistics=True)

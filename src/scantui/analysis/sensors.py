@@ -69,17 +69,22 @@ def sensor_spaces(day_totals: pl.LazyFrame) -> dict[str, int]:
 
 
 def sensor_summary(day_totals: pl.LazyFrame, port_day: pl.LazyFrame,
-                   kept: pl.LazyFrame | None = None) -> list[SensorSummary]:
-    """Per-sensor figures, in name order (empty for data without sensors). The distinct sources from *kept* (the
-    merge's per-sensor counts, :mod:`~scantui.analysis.sensor_sources`) where given, else counted over every
-    ``port_day`` row."""
+                   pairs: pl.LazyFrame | None = None) -> list[SensorSummary]:
+    """Per-sensor figures, in name order (empty for data without sensors). The distinct sources from the rollup's
+    distinct (src, sensor) *pairs* (:mod:`~scantui.analysis.sensor_sources`) where given, else counted over every
+    ``port_day`` row (77.6 M at 200 M packets: 2.1-2.3 CPU s, linear in the days)."""
     days = (day_totals.filter(_NAMED).group_by("sensor")
             .agg(pl.col("packets").sum().alias("packets"), pl.col("probes").sum().alias("probes"),
                  pl.col("day").n_unique().alias("days"), pl.col("day").min().alias("first"),
                  pl.col("day").max().alias("last"))
             .collect())
-    sources = dict((kept if kept is not None else port_day.filter(_NAMED).group_by("sensor").agg(pl.col("src").n_unique()))
-                   .collect().iter_rows())
+    if pairs is not None:
+        from scantui.analysis.sensor_sources import counts
+
+        per_sensor = counts(pairs)
+    else:
+        per_sensor = port_day.filter(_NAMED).group_by("sensor").agg(pl.col("src").n_unique())
+    sources = dict(per_sensor.collect().iter_rows())
     spaces = sensor_spaces(day_totals)
     out = [SensorSummary(name, int(packets), int(probes), int(sources.get(name, 0)), spaces.get(name, 0), int(n),
                          first, last)

@@ -273,7 +273,7 @@ class Workspace:
             from scantui.analysis.sensors import sensor_summary
 
             rollup = self.rollup(task)
-            return sensor_summary(rollup.day_totals, rollup.port_day, rollup.sensor_sources)
+            return sensor_summary(rollup.day_totals, rollup.port_day, rollup.sensor_pairs)
 
         return self._memo(self._pipeline, "sensor_summary", task, build)
 
