@@ -100,6 +100,10 @@ def search_cover(sidx: np.ndarray, dst: np.ndarray, alive0: np.ndarray, lim: Lim
     total0 = int(np.bincount(sidx, minlength=n_src)[alive0].sum())
     if total0 < lim.cover_min or alive0.sum() < lim.min_sources:
         return None
+    # dropping sources never grows the union: below the cover minimum with every source, no subset is a cover (a
+    # pool chaining bursts over weeks: its Σ passes, its union does not, and each N down to 1 searched it in vain)
+    if len(_sorted_unique(dst[alive0[sidx]])) < lim.cover_min:
+        return None
     for multiple in range(max(1, round(total0 / lim.size)), 0, -1):
         alive = alive0.copy()
         excess, per_src, union, total = _excess(sidx, dst, alive, multiple, n_src)
@@ -109,7 +113,7 @@ def search_cover(sidx: np.ndarray, dst: np.ndarray, alive0: np.ndarray, lim: Lim
             ex2, ps2, u2, t2 = _excess(sidx, dst, trial, multiple, n_src)
             if u2 >= lim.cover_min:
                 alive, excess, per_src, union, total = trial, ex2, ps2, u2, t2
-        while alive.sum() >= lim.min_sources:
+        while alive.sum() >= lim.min_sources and union >= lim.cover_min:  # (the union only shrinks from here)
             worst_excess = excess[alive].max()
             if lim.valid(union, total, int(alive.sum()), multiple) and worst_excess <= EXCESS_DROP:
                 return alive, multiple
