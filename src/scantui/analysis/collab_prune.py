@@ -141,8 +141,11 @@ def load_packets(packets: pl.LazyFrame | PacketSource, need: pl.DataFrame, query
     (as :func:`day_rows` counts it)."""
     source = as_source(packets)
     per_day = need.group_by("day").agg(pl.col("dport").unique(), pl.col("src").unique())
-    lf = source.read_each({day: (ports, srcs) for day, ports, srcs in per_day.iter_rows()})
-    if query.tools:
+    wanted = {day: (ports, srcs) for day, ports, srcs in per_day.iter_rows()}
+    if not query.tools:  # a pool's keyed sources from their own small table (keyed_probes), the rest as below
+        lf = source.probes_each(wanted)
+    else:
+        lf = source.read_each(wanted)
         from scantui.analysis.fingerprints import with_tool
 
         keep = pl.col("tool").cast(pl.String).is_in(list(query.tools))
@@ -153,8 +156,7 @@ def load_packets(packets: pl.LazyFrame | PacketSource, need: pl.DataFrame, query
             lf = lf.with_columns(pl.col("ts").dt.date().alias("_day")).join(
                 walked.lazy().rename({"day": "_day"}), on=["_day", "src", "dport"], how="left")
             keep = keep | pl.col("_walk").fill_null(False)
-        lf = with_tool(lf, sessions=source.sessions()).filter(keep)
-    lf = lf.filter(is_probe())
+        lf = with_tool(lf, sessions=source.sessions()).filter(keep).filter(is_probe())
     if query.telescope_ranges:
         lf = lf.filter(pl.any_horizontal([pl.col("dst").is_between(a, b) for a, b in query.telescope_ranges]))
     lf = lf.select(

@@ -28,6 +28,7 @@ from scantui.analysis import rollup as ru
 from scantui.analysis import rollup_days as rd
 from scantui.analysis import bursts
 from scantui.analysis import fingerprint_keys as fk
+from scantui.analysis import keyed_probes as kp
 from scantui.analysis.bursts import write_day_bursts
 from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_files, held_day, write_day_packets
 from scantui.analysis.rollup_store import _commit_entry, _read_json, _write_json
@@ -182,6 +183,7 @@ def build_state(job: dict[str, Any]) -> float:
         write_day_bursts(day_packets_files(tmp), tmp / bursts.DAY_FILE)
         if held is not packets:  # in memory: grouped here, not read back from the packet table (day_files' way)
             fk.write_day_fingerprints(tmp, lambda: held, table=False)
+            kp.write_day_keyed_probes(tmp, lambda: held, table=False)
         _write_json(tmp / DAY_CAPTURES, captures)
         _check_direct(job)
         _write_json(tmp / _STATE_DONE, {"day": day, "inputs": job["inputs"]})

@@ -68,6 +68,10 @@ def in_sources(srcs: Collection[int] | None, nets: Sequence[tuple[int, int]]) ->
     return inside | src.is_in(pl.Series(list(srcs), dtype=pl.UInt32).implode()) if srcs is not None else inside
 
 
+#: The columns of :meth:`PacketSource.probes_each`.
+PROBE_COLUMNS = ("src", "dport", "ts", "dst")
+
+
 class PacketSource:
     """The interface; see the module doc."""
 
@@ -85,6 +89,12 @@ class PacketSource:
     def read_each(self, wanted: Mapping[dt.date, Narrowing]) -> pl.LazyFrame:
         """The rows of each day in *wanted* narrowed by its own (ports, sources)."""
         raise NotImplementedError
+
+    def probes_each(self, wanted: Mapping[dt.date, Narrowing]) -> pl.LazyFrame:
+        """The TCP SYN probes of :meth:`read_each` (*wanted*), only their ``src``, ``dport``, ``ts``, ``dst``."""
+        from scantui.analysis.traffic import is_probe
+
+        return self.read_each(wanted).filter(is_probe()).select(PROBE_COLUMNS)
 
     def read_columns(self, columns: Sequence[str], days: Iterable[dt.date] | None = None,
                      ports: Collection[int] | None = None, srcs: Collection[int] | None = None) -> pl.LazyFrame:
@@ -173,6 +183,38 @@ class DayPackets(PacketSource):
         frames = [self._global_refs(day, narrow(pl.scan_parquet(day_packets_files(self.states[day]), glob=False), ports, srcs))
                   for day, (ports, srcs) in sorted(wanted.items()) if day in self.states]
         return concat_frames(frames) if frames else empty_frame().lazy()
+
+    def probes_each(self, wanted: Mapping[dt.date, Narrowing]) -> pl.LazyFrame:
+        """A day's probes of its fingerprint-keyed sources from their own small table where the state has one
+        (:mod:`~scantui.analysis.keyed_probes`: every probe of such a source is there), the rest from the
+        packet table: the same rows, without decoding a busy port's row groups for sources spread over it.
+        The keyed tables of every day are one scan (a scan a day cost ~10 ms each in planning and opening)."""
+        from scantui.analysis import keyed_probes as kp
+        from scantui.analysis.traffic import is_probe
+
+        days = [d for d in sorted(wanted) if d in self.states]
+        served = kp.sources_by_day({d: self.states[d] for d in days if wanted[d][1] is not None})
+        frames, keyed_files, keyed_srcs, keyed_ports = [], [], set(), set()
+        for day in days:
+            ports, srcs = wanted[day]
+            state = self.states[day]
+            if day in served:
+                asked = {int(s) for s in srcs}
+                mine = asked & served[day]
+                if mine:
+                    keyed_files.append(state / kp.DAY_FILE)
+                    keyed_srcs |= mine
+                    keyed_ports = None if ports is None or keyed_ports is None else keyed_ports | {int(p) for p in ports}
+                    srcs = sorted(asked - mine)
+                    if not srcs:
+                        continue
+            table = pl.scan_parquet(day_packets_files(state), glob=False)
+            frames.append(narrow(table, ports, srcs).filter(is_probe()).select(PROBE_COLUMNS))
+        if keyed_files:  # a superset of each day's rows (the days' sources and ports together): callers keep theirs
+            frames.append(narrow(pl.scan_parquet(keyed_files, glob=False), keyed_ports, keyed_srcs).select(PROBE_COLUMNS))
+        if not frames:
+            return empty_frame().lazy().select(PROBE_COLUMNS)
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
 
     def day_count(self, day: dt.date, ports: Collection[int] | None, srcs: Collection[int] | None,
                   nets: Sequence[tuple[int, int]] = ()) -> pl.LazyFrame | None:

@@ -21,6 +21,7 @@ import polars as pl
 
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import fingerprint_keys as fk
+from scantui.analysis import keyed_probes as kp
 from scantui.analysis import rollup as ru
 from scantui.analysis.fingerprints import SESSIONS_SCHEMA, TOOLS, unicorn_eligible, unicorn_key
 from scantui.analysis.rollup_layout import (
@@ -100,6 +101,7 @@ def day_files(day: dt.date, state: Path, sessions: pl.DataFrame | None, packets:
     # built since session 11 has it from build_day_state's rows in memory: nothing to do)
     cs.write_day_sums(state / PORT_DAY_BASE, state / ENRICHMENT, state / cs.DAY_FILE)
     fk.write_day_fingerprints(state, packets)  # collab's fingerprint keys, from the state's packet table; once per state
+    kp.write_day_keyed_probes(state, packets)  # their probes kept apart for collab's reads; once per state
     return DayFiles(day, state, target)
 
 
