@@ -18,6 +18,7 @@ import test_analysis_collab as tac
 from clihelp import SAMPLE, run
 from scantui.analysis import bursts as bw
 from scantui.analysis import collab as cb
+from scantui.analysis import collab_burst_sums as cbs
 from scantui.analysis import collab_bursts as cbu
 from scantui.analysis.collab_query import make_query
 from scantui.analysis.rollup_cache import open_rollup
@@ -201,7 +202,9 @@ def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample
     size = runs["day"].telescope_size
     burst = cb.collab_scans(rollup.packet_source(), port_day=rollup.port_day, enrichment=rollup.enrichment,
                             telescope_size=size, query=cb.CollabQuery(bursts=True), sums=rollup.collab_sums,
-                            bursts=rollup.bursts, walks=rollup.zmap_walks)
+                            bursts=rollup.bursts, walks=rollup.zmap_walks, burst_sums=rollup.burst_sums)
+    # its /24 pass prunes by the sums
+    assert rollup.burst_sums is not None and rollup.burst_sums.days * (cbs.FLOOR - 1) < (1 - cb.STUDY_LOW) * size
     located = truth["collab_scans"]  # the default (--by all) finds the fingerprint pool and the ZMap walk across ASes too
     hits, extra = tac._match(located, burst.candidates)
     assert not extra and len(hits) == len(located) == len(burst.candidates)  # MID-01 and issue 13's shapes too
@@ -215,7 +218,7 @@ def test_burst_windows_find_the_sample_ground_truth_and_the_midnight_scan(sample
     # the pre-filter keeps every cover: searching every cluster of every (key, port) finds the same candidates
     windows = cbu.burst_windows
     monkeypatch.setattr(cbu, "burst_windows", lambda *args, **kw: windows(*args, **kw, prune=False))
-    monkeypatch.setattr(cbu, "burst_sources", lambda days, *args: days.select("src", "dport").unique().collect())
+    monkeypatch.setattr(cbu, "burst_picks", lambda days, *args: (days.select("src", "dport").unique().collect(), None))
     every = cb.collab_scans(rollup.packet_source(), port_day=rollup.port_day, enrichment=rollup.enrichment,
                             telescope_size=size, query=cb.CollabQuery(bursts=True), bursts=rollup.bursts,
                             walks=rollup.zmap_walks)

@@ -99,6 +99,7 @@ import polars as pl
 
 from scantui.analysis import bursts as bw
 from scantui.analysis import collab_bursts as cbu
+from scantui.analysis.collab_burst_sums import BurstSums
 from scantui.analysis.collab_cover import Limits, cut_windows, scans_in_window
 from scantui.analysis.collab_keys import KEY_TABLES, KeyInputs, KeyTable
 from scantui.analysis.collab_prune import (
@@ -152,6 +153,7 @@ def collab_scans(
     walks: pl.LazyFrame | None = None,
     fingerprints: pl.LazyFrame | None = None,
     bursts: pl.LazyFrame | None = None,
+    burst_sums: BurstSums | None = None,
 ) -> CollabResult:
     """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
@@ -166,7 +168,8 @@ def collab_scans(
     *fingerprints*, the rollup's per-day source signatures (:mod:`~scantui.analysis.fingerprint_keys`), key
     ``--by fingerprint`` (computed from *packets* when not given); other kinds: :mod:`~scantui.analysis.collab_keys`.
     *bursts*, the rollup's per-day burst tables (:mod:`~scantui.analysis.bursts`), are what
-    ``query.bursts`` searches over (computed from *packets* when not given).
+    ``query.bursts`` searches over (computed from *packets* when not given); *burst_sums*, the rollup's per-day
+    (/24, port) sums of them (:mod:`~scantui.analysis.collab_burst_sums`), narrow its /24 pre-filter (the same result).
     """
     notes: list[str] = []
     source = as_source(packets)
@@ -191,7 +194,7 @@ def collab_scans(
     tables = {k: KEY_TABLES[k](inputs) for k in kinds if k in KEY_TABLES}
     finish = Found(enrichment, query, lim, telescope_size, notes, tables)
     if query.bursts:
-        return _burst_scans(source, bursts, kinds, walks, finish)
+        return _burst_scans(source, bursts, kinds, walks, finish, burst_sums)
     rows = day_rows(port_day, query, walks)
     per_kind, standalone = {}, {}
     for k in kinds:
@@ -261,15 +264,18 @@ class Found:
 
 
 def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, kinds: list[str], walks: pl.LazyFrame | None,
-                 found: Found) -> CollabResult:
+                 found: Found, burst_sums: BurstSums | None = None) -> CollabResult:
     """``--window burst``: the cover search over the clusters of bursts (:mod:`~scantui.analysis.collab_bursts`)."""
     query, lim = found.query, found.lim
     if bursts is None:
         merged = bw.bursts_of(source.read())
     else:
         days = bursts.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else bursts
-        keep = cbu.burst_sources(days, [(k, found.key_table(k)) for k in kinds], found.enrichment, query, lim.cover_min)
-        merged = bw.merge_days(days.join(keep.lazy(), on=["src", "dport"], how="semi").collect(engine="streaming").lazy())
+        keep, rows = cbu.burst_picks(days, [(k, found.key_table(k)) for k in kinds], found.enrichment, query,
+                                     lim.cover_min, burst_sums)
+        if rows is None:  # some pass streamed every row: the kept pairs' rows read again
+            rows = days.join(keep.lazy(), on=["src", "dport"], how="semi").collect(engine="streaming")
+        merged = bw.merge_days(rows.lazy())
     merged = merged.collect().lazy()
     per_kind, standalone = {}, {}
     for k in kinds:

@@ -20,6 +20,7 @@ from scantui.analysis import bursts as bw
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import day_destinations as dd
 from scantui.analysis import day_ports as dp
+from scantui.analysis import collab_burst_sums as cbs
 from scantui.analysis import day_protocols as dpr
 from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis import port_sources as ps
@@ -80,7 +81,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
             folder.mkdir(parents=True)
             _link_or_copy(d.state / fk.DAY_FILE, folder / "00000000.parquet")
     bw.link_days([(d.day, d.state) for d in days], out, _link_or_copy)
-    for table in (dd.TABLE, dp.TABLE, dpr.TABLE):
+    for table in (dd.TABLE, dp.TABLE, dpr.TABLE, cbs.TABLE):
         table.link([(d.day, d.state) for d in days], out, _link_or_copy)
     _concat([d.state / DAY_TOTALS for d in days], ru.DAY_TOTALS_SCHEMA, out / ru.DAY_TOTALS, ["day", "sensor"])
     if enrich:

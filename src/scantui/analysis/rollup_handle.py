@@ -21,6 +21,7 @@ import polars as pl
 from scantui.analysis import merge_state as mst
 from scantui.analysis import rollup as ru
 from scantui.analysis import bursts, day_destinations, day_ports, day_protocols, port_sources, sensor_sources
+from scantui.analysis import collab_burst_sums as cbs
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
 from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
@@ -66,6 +67,12 @@ class Rollup:
         """Per-day header-artifact signatures of the sources (:mod:`~scantui.analysis.fingerprint_keys`), or None in
         a rollup without them."""
         return scan_fingerprints(self.path)
+
+    @property
+    def burst_sums(self) -> cbs.BurstSums | None:
+        """The days' (/24, port) sums of their bursts (:mod:`~scantui.analysis.collab_burst_sums`), or None in a
+        rollup merged before them."""
+        return cbs.scan(self.path)
 
     @property
     def bursts(self) -> pl.LazyFrame | None:
