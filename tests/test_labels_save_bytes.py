@@ -354,9 +354,12 @@ def hand_format(text: str, changes: list[tuple[int, int]], off: int = 2) -> str:
             lines.insert(starts[pick % len(starts)], "\n")
         elif kind == 5:
             lines.insert(0, f"# the team's labels ({pick})\n")
-        elif kind == 6:
+        elif kind == 6:  # a one-line plain title quoted (not a block scalar's header, nor a value going on below)
             k = keyed[pick % len(keyed)]
-            if lines[k].startswith(f"{key}title: ") and "'" not in lines[k]:
+            value = lines[k][len(f"{key}title: "):]
+            below = lines[k + 1] if k + 1 < len(lines) else ""
+            if (lines[k].startswith(f"{key}title: ") and "'" not in lines[k] and value[:1] not in ("|", ">", '"')
+                    and not below.startswith(key + " ")):
                 lines[k] = lines[k].replace("title: ", "title: '", 1).rstrip("\n") + "'\n"
         elif kind == 7 and not any(line.startswith("owner:") for line in lines):
             lines.insert(1, f"owner: analyst {pick}   # kept\n")
@@ -364,6 +367,14 @@ def hand_format(text: str, changes: list[tuple[int, int]], off: int = 2) -> str:
             k = lines.index("groups:\n") if "groups:\n" in lines else 0
             lines[k] = lines[k].rstrip("\n") + "   # the groups\n"
     return "".join(lines)
+
+
+def test_hand_formatting_quotes_only_one_line_plain_titles():
+    """A title written as a block scalar (``|-`` and its lines) is left as it is: quoting its header alone broke the
+    file (a Hypothesis draw of ``test_labels_fast_read``, where the test, not a save, wrote the bad YAML)."""
+    text = "scantui_labels: 1\ngroups:\n  - id: G1\n    title: |-\n      two\n      lines\n  - id: G2\n    title: one\n"
+    assert hand_format(text, [(6, 0)]) == text
+    assert hand_format(text, [(6, 1)]) == text.replace("title: one", "title: 'one'")
 
 
 HANDS = st.lists(st.tuples(st.integers(0, 8), st.integers(0, 999)), min_size=1, max_size=6)
