@@ -91,7 +91,8 @@ class PacketSource:
         raise NotImplementedError
 
     def probes_each(self, wanted: Mapping[dt.date, Narrowing]) -> pl.LazyFrame:
-        """The TCP SYN probes of :meth:`read_each` (*wanted*), only their ``src``, ``dport``, ``ts``, ``dst``."""
+        """The TCP SYN probes of :meth:`read_each` (*wanted*), only their ``src``, ``dport``, ``ts``, ``dst``: every
+        probe of each day's (ports, sources), maybe with others (callers keep their own (day, port, source) rows)."""
         from scantui.analysis.traffic import is_probe
 
         return self.read_each(wanted).filter(is_probe()).select(PROBE_COLUMNS)
