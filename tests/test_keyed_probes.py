@@ -103,6 +103,10 @@ def test_collab_finds_the_pools_from_it_and_the_same_without_it_or_with_part_of_
     member = first.candidates[0].sources[0]
     for s in states:
         df = pl.read_parquet(s / kp.DAY_FILE)
+        footer = {kp.SOURCES_KEY: pl.read_parquet_metadata(s / kp.DAY_FILE)[kp.SOURCES_KEY]}  # the sources it serves
         df.with_columns(pl.when(pl.col("src") == member).then(pl.col("dst") + 4096).otherwise("dst").alias("dst")
-                        ).write_parquet(s / kp.DAY_FILE)
+                        ).write_parquet(s / kp.DAY_FILE, metadata=footer)
     assert collab(path, tmp_path).candidates != first.candidates
+    for s in states:  # without its footer's list the file serves no source: the packet table's rows again
+        pl.read_parquet(s / kp.DAY_FILE).write_parquet(s / kp.DAY_FILE)
+    assert collab(path, tmp_path).candidates == first.candidates
