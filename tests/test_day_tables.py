@@ -144,15 +144,28 @@ def _whole_scanners(ws: Workspace, q: ScannerQuery) -> pl.DataFrame:
     ScannerQuery(ports=(PORT,)),
     ScannerQuery(ports=(PORT, 2375), sort="dsts", top=5),
     ScannerQuery(since=dt.date(2024, 2, 3), until=dt.date(2024, 2, 9)),
-    ScannerQuery(include_udp=True, top=50),
-    ScannerQuery(include_udp=True, sort="dsts", top=20),
     ScannerQuery(ports=(53,), include_udp=True, until=dt.date(2024, 2, 10)),
-], ids=["port", "ports-by-dsts", "window", "udp", "udp-by-dsts", "udp-port-window"])
+], ids=["port", "ports-by-dsts", "window", "udp-port-window"])
 def test_the_scanner_list_counts_destinations_from_the_day_tables(cache, q):
     ws = _ws(cache)
     got = ws.scanners(q)
     assert got.dsts_from == "days" and got.frame.height > 0 and got.frame["dsts"].null_count() == 0
     assert_frame_equal(got.frame, _whole_scanners(ws, q))
+
+
+@pytest.mark.parametrize("q", [ScannerQuery(include_udp=True, top=50), ScannerQuery(include_udp=True, sort="dsts", top=20)],
+                         ids=["udp", "udp-by-dsts"])
+def test_include_udp_reads_no_packet_when_no_source_has_both_kinds(cache, q):
+    """No sample source has both TCP probes and UDP: the profile and totals rows are the list, exact (the mixed
+    case: ``test_scanners_udp_profile``), the same as the rows' with destinations recounted from the packets."""
+    ws = _ws(cache)
+    got = ws.scanners(q)
+    r = ws.rollup()
+    rowed = scanner_list(r.port_day, r.src_totals, r.day_totals, r.enrichment, query=q,
+                         telescope_size=ws.telescope_size, packets=ws.dataset.lf)
+    assert got.dsts_from == "src_totals" and rowed.dsts_from == "packets"
+    assert got.frame.height > 0 and got.frame["dsts"].null_count() == 0
+    assert_frame_equal(got.frame, rowed.frame)
 
 
 def test_scanners_by_port_read_only_the_days_the_port_is_on(cache, tmp_path):

@@ -25,12 +25,13 @@ def rollup(tmp_path_factory):
     return open_rollup(open_inputs([str(SAMPLE)]), cache_dir=tmp_path_factory.getbasetemp() / "scantui-cache")
 
 
-QUERIES = [
-    {"include_udp": True},
-    {"include_udp": True, "top": 30, "sort": "dsts"},
+QUERIES = [  # --include-udp alone: the profile rows (its ranges: test_scanners_udp_profile)
+    {"include_udp": True, "since": dt.date(2024, 2, 2)},
+    {"include_udp": True, "until": dt.date(2024, 2, 13), "top": 30, "sort": "dsts"},
     {"since": dt.date(2024, 2, 3), "until": dt.date(2024, 2, 12), "top": 50},
     {"since": dt.date(2024, 2, 5), "tools": ("zmap", "masscan"), "min_packets": 20, "sort": "schedule_strength"},
-    {"include_udp": True, "cidrs": parse_source_cidrs("0.0.0.0/1"), "sort": "avg_scan_interval_days", "descending": False},
+    {"include_udp": True, "since": dt.date(2024, 2, 2), "cidrs": parse_source_cidrs("0.0.0.0/1"),
+     "sort": "avg_scan_interval_days", "descending": False},
     {"until": dt.date(2024, 2, 10), "asns": (398324, 6939, 10439), "sort": "src"},
 ]
 

@@ -15,11 +15,12 @@ CIDRs, ASNs) or the sources (dominant tool, minimum packets); every column is
 computed over the selected rows.
 
 Two paths, one set of metric functions (:mod:`scantui.analysis.behaviour`,
-:mod:`scantui.analysis.schedule`): without a row-level narrowing the list is
+:mod:`scantui.analysis.schedule`): without a port or day narrowing the list is
 the rollup's ``src_profile`` (raw per-source aggregates, built once) plus
 per-row arithmetic for the window share and the telescope size, well under a
-second for ~240 k sources. ``--port``, ``--since``/``--until`` and
-``--include-udp`` select rows below the source, so every aggregate is
+second for ~240 k sources; ``--include-udp`` too, but for the sources with both TCP
+probes and UDP (:mod:`~scantui.analysis.scanner_profile`). ``--port`` and ``--since``/``--until``
+select rows below the source, so every aggregate is
 recomputed from the selected ``port_day`` rows (:mod:`~scantui.analysis.scanner_rows`; with
 ``--port``, read from the port-sorted copy): one read, the distinct (source, day) pairs and the port scans
 computed once for every column that needs them. Both paths give identical frames
@@ -38,8 +39,9 @@ data without any enrichment.
 Known-scanner lists: ``list`` names the lists (:mod:`scantui.enrich.lists`) holding each source
 that made the cut, found by a range search over each list's sorted blocks (empty when none).
 
-``dsts`` stays exact. Without a row-level narrowing (ports, days, UDP) it is
-``src_totals.dsts`` (exact over the whole input). With one, distinct
+``dsts`` stays exact. Without a row-level narrowing (ports, days) it is
+``src_totals.dsts`` (exact over the whole input; with ``--include-udp``, recounted as below for the sources with
+both kinds only). With one, distinct
 destinations do not add up over rollup rows, so they are recounted for the
 selected sources only (lazily, same selection; :mod:`~scantui.analysis.dst_recount`) from the
 packets the caller passes (a :class:`~scantui.analysis.packet_source.PacketSource` or a LazyFrame);
@@ -76,7 +78,8 @@ from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
 from scantui.analysis.scanner_query import (
     COLUMNS, ENRICHMENT_COLUMNS, TOP_PORTS, ScannerQuery, parse_asns, parse_day, parse_ports, parse_source_cidrs,
 )
-from scantui.analysis.scanner_rows import _from_rows, _in_cidrs, _Rows, _source_filters, _window, from_ranges
+from scantui.analysis.scanner_profile import Profiled, from_profile, profile_answers
+from scantui.analysis.scanner_rows import _from_rows, _in_cidrs, _Rows, _window, from_ranges
 
 if TYPE_CHECKING:
     from scantui.analysis.scanner_row import ScannerRow
@@ -190,8 +193,11 @@ def scanner_list(
 
     rows = None
     cheap_total = None
-    if src_profile is not None and not q.narrows_rows:
-        raw = _from_profile(src_profile, q, src_filter, walked)
+    profiled = None
+    if src_profile is not None and profile_answers(q):
+        profiled = from_profile(src_profile, src_totals, port_day, q, src_filter, first_day, n_days, walked,
+                                as_source(packets) if packets is not None else None, ROW_PACKETS_PER_RANGE)
+        raw = profiled.raw
     else:
         if _cheap_cut(q):
             src_filter, cheap_total = _top_sources(src_totals, q, src_filter)
@@ -215,7 +221,7 @@ def scanner_list(
                                        as_source(packets) if every else None, walked)
     try:
         return _finish(raw, rows, q, size, first_day, n_days, notes, enrich, src_totals, packets, rules, cheap_total,
-                       lists)
+                       lists, profiled)
     finally:
         if rows is not None:
             rows.cancel()
@@ -224,8 +230,10 @@ def scanner_list(
 def _finish(raw: pl.DataFrame, rows: _Rows | None, q: ScannerQuery, size: int, first_day: dt.date | None, n_days: int,
             notes: list[str], enrich: pl.LazyFrame | None, src_totals: pl.LazyFrame,
             packets: pl.LazyFrame | PacketSource | None, rules: Any, cheap_total: int | None,
-            lists: Any = None) -> ScannerList:
-    """:func:`scanner_list` from the raw per-source columns on: enrichment, names, dsts, sort, cut, top ports."""
+            lists: Any = None, profiled: Profiled | None = None) -> ScannerList:
+    """:func:`scanner_list` from the raw per-source columns on: enrichment, names, dsts, sort, cut, top ports.
+    *profiled*: *raw* came from the profile rows (:mod:`scanner_profile`) with its ``dsts`` and ``top_ports``; its
+    mixed sources' ``dsts`` are recounted here."""
     out = bh.finish_behaviour(raw, n_days, size).with_columns(_tools_struct())
     if enrich is not None:
         out = out.join(enrich.collect(), on="src", how="left")
@@ -240,7 +248,16 @@ def _finish(raw: pl.DataFrame, rows: _Rows | None, q: ScannerQuery, size: int, f
         out = classify(out, rules)
 
     dsts_from = "src_totals"
-    if not q.narrows_rows:
+    mixed = profiled is not None and profiled.mixed is not None
+    if profiled is not None:
+        packets = as_source(packets) if packets is not None else None
+        if mixed and packets is None:
+            dsts_from = "unavailable"
+            notes.append("dsts: not recountable without the packet table for a source with both TCP and UDP "
+                         "probes; left empty")
+        elif mixed or profiled.recounted:
+            dsts_from = packets.label
+    elif not q.narrows_rows:
         totals = src_totals.filter(pl.col("kind") == "probe").select("src", "dsts").collect()
         out = out.join(totals, on="src", how="left")
     else:
@@ -251,15 +268,16 @@ def _finish(raw: pl.DataFrame, rows: _Rows | None, q: ScannerQuery, size: int, f
             notes.append("dsts: not recountable without the packet table under a port/day/UDP selection; left empty")
 
     total = out.height if cheap_total is None else cheap_total
-    if packets is not None and q.narrows_rows and q.sort == "dsts":  # the sort needs every source's count before the cut
-        out = _recount(out, packets, q, rows)
+    rowed = profiled is None and q.narrows_rows  # every source's dsts are recounted (those that make the cut)
+    if packets is not None and q.sort == "dsts":  # the sort needs every source's count before the cut
+        out = _recount(out, packets, q, rows) if rowed else _recount_mixed(out, packets, q, profiled)
     out = _sort(out, q)
     if q.top is not None:
         out = out.head(q.top)
     if not named_early:  # only the sources that made the cut
         out = classify(out, rules)
-    if packets is not None and q.narrows_rows and q.sort != "dsts":  # only the sources that made the cut
-        out = _recount(out, packets, q, rows)
+    if packets is not None and q.sort != "dsts":  # only the sources that made the cut
+        out = _recount(out, packets, q, rows) if rowed else _recount_mixed(out, packets, q, profiled)
     if rows is not None and rows.top_ports is not None:  # kept for every source (:mod:`port_lists`)
         out = out.join(rows.top_ports, on="src", how="left")
     elif rows is not None:  # the port_day path: top ports of the sources that made the cut only
@@ -270,17 +288,6 @@ def _finish(raw: pl.DataFrame, rows: _Rows | None, q: ScannerQuery, size: int, f
 
     out = with_list_column(out, lists)  # only the sources that made the cut
     return ScannerList(out.select(COLUMNS), total, size, first_day, n_days, dsts_from, notes)
-
-
-def _from_profile(src_profile: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None,
-                  walked: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The raw per-source columns of the probe sources, read from the rollup's ``src_profile``."""
-    lf = src_profile.filter(pl.col("kind") == "probe")
-    if q.cidrs:
-        lf = lf.filter(_in_cidrs(q.cidrs))
-    if src_filter is not None:
-        lf = lf.join(src_filter, on="src", how="semi")
-    return _source_filters(lf.drop("kind").collect(), q, walked)
 
 
 #: Columns ``src_totals`` holds exactly for an unnarrowed probe selection.
@@ -321,6 +328,18 @@ def _recount(df: pl.DataFrame, packets: PacketSource, q: ScannerQuery, rows: _Ro
         active = set(rows.of(df)[1].to_list())
     exact = exact_dsts(packets, q, df["src"], active)
     return df.drop("dsts").join(exact, on="src", how="left", maintain_order="left")
+
+
+def _recount_mixed(df: pl.DataFrame, packets: PacketSource, q: ScannerQuery, profiled: Profiled | None) -> pl.DataFrame:
+    """*df* with the ``dsts`` of its mixed sources (:class:`Profiled`) recounted; the others' are their totals'."""
+    if profiled is None or profiled.mixed is None or profiled.rows is None:
+        return df
+    part = df.select("src", "dsts").join(profiled.mixed, on="src", how="semi")
+    if part.height == 0:
+        return df
+    exact = _recount(part, packets, q, profiled.rows).rename({"dsts": "_exact"})
+    return (df.join(exact, on="src", how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_exact", "dsts").alias("dsts")).drop("_exact"))
 
 
 def _sort(df: pl.DataFrame, q: ScannerQuery) -> pl.DataFrame:
