@@ -13,6 +13,7 @@ import pytest
 
 from scantui.analysis import bursts as bw
 from scantui.analysis import collab_burst_sums as cbs
+from scantui.analysis import keyed_bursts as kb
 from scantui.analysis import day_destinations as dd
 from scantui.analysis import day_ports as dp
 from scantui.analysis import day_protocols as dpr
@@ -226,7 +227,7 @@ def test_pcap_input_reports_skipped_and_progress(cache_dir):
     assert sorted(p.name for p in rollup.path.iterdir()) == sorted([ru.DAY_TOTALS, rd.MERGE, ru.META, ru.PORT_DAY,
                                                                   ru.PORT_DAY_BY_PORT, ru.SRC_PROFILE, ru.SRC_TOTALS,
                                                                   rh.SESSIONS, cs.TABLE, zr.TABLE, fk.TABLE, bw.TABLE, dd.TABLE.table, dp.TABLE.table, dpr.TABLE.table, ps.FILE, ss.TABLE,
-                                                                  cbs.TABLE.table,
+                                                                  cbs.TABLE.table, kb.FILE,
                                                                   "port_lists"])
     again = rc.open_rollup(_poisoned(open_inputs([PCAP_CUT])))
     assert again.path == rollup.path and again.skipped == rollup.skipped

@@ -95,6 +95,8 @@ def _tables(rollup: rc.Rollup) -> dict[str, pl.DataFrame]:
         out["enrichment"] = rollup.enrichment.collect().sort("src", "day")
     if rollup.collab_sums is not None:
         out["collab_sums"] = rollup.collab_sums.table.collect().sort("day", "key_kind", "dport", "key")
+    if rollup.keyed_bursts is not None:
+        out["keyed_bursts"] = rollup.keyed_bursts.collect().sort("day", "dport", "src", "start_us")
     if rollup.burst_sums is not None:
         out["burst_sums"] = rollup.burst_sums.table.collect().sort("day", "pair")
         assert rollup.burst_sums.days == rollup.day_totals.select(pl.col("day").n_unique()).collect().item()

@@ -154,6 +154,7 @@ def collab_scans(
     fingerprints: pl.LazyFrame | None = None,
     bursts: pl.LazyFrame | None = None,
     burst_sums: BurstSums | None = None,
+    keyed_bursts: pl.LazyFrame | None = None,
 ) -> CollabResult:
     """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
@@ -169,7 +170,9 @@ def collab_scans(
     ``--by fingerprint`` (computed from *packets* when not given); other kinds: :mod:`~scantui.analysis.collab_keys`.
     *bursts*, the rollup's per-day burst tables (:mod:`~scantui.analysis.bursts`), are what
     ``query.bursts`` searches over (computed from *packets* when not given); *burst_sums*, the rollup's per-day
-    (/24, port) sums of them (:mod:`~scantui.analysis.collab_burst_sums`), narrow its /24 pre-filter (the same result).
+    (/24, port) sums of them (:mod:`~scantui.analysis.collab_burst_sums`), narrow its /24 pre-filter (the same result);
+    *keyed_bursts*, the rollup's bursts of every source *fingerprints* key (:mod:`~scantui.analysis.keyed_bursts`),
+    are what its fingerprint pass reads instead of every day's bursts (the same rows).
     """
     notes: list[str] = []
     source = as_source(packets)
@@ -194,7 +197,7 @@ def collab_scans(
     tables = {k: KEY_TABLES[k](inputs) for k in kinds if k in KEY_TABLES}
     finish = Found(enrichment, query, lim, telescope_size, notes, tables)
     if query.bursts:
-        return _burst_scans(source, bursts, kinds, walks, finish, burst_sums)
+        return _burst_scans(source, bursts, kinds, walks, finish, burst_sums, keyed_bursts)
     rows = day_rows(port_day, query, walks)
     per_kind, standalone = {}, {}
     for k in kinds:
@@ -264,15 +267,20 @@ class Found:
 
 
 def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, kinds: list[str], walks: pl.LazyFrame | None,
-                 found: Found, burst_sums: BurstSums | None = None) -> CollabResult:
+                 found: Found, burst_sums: BurstSums | None = None,
+                 keyed_bursts: pl.LazyFrame | None = None) -> CollabResult:
     """``--window burst``: the cover search over the clusters of bursts (:mod:`~scantui.analysis.collab_bursts`)."""
     query, lim = found.query, found.lim
     if bursts is None:
         merged = bw.bursts_of(source.read())
     else:
-        days = bursts.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else bursts
+        def ported(lf: pl.LazyFrame) -> pl.LazyFrame:
+            return lf.filter(pl.col("dport").is_in(list(query.ports))) if query.ports else lf
+
+        days = ported(bursts)
+        held = {"fingerprint": ported(keyed_bursts)} if keyed_bursts is not None else None
         keep, rows = cbu.burst_picks(days, [(k, found.key_table(k)) for k in kinds], found.enrichment, query,
-                                     lim.cover_min, burst_sums)
+                                     lim.cover_min, burst_sums, held)
         if rows is None:  # some pass streamed every row: the kept pairs' rows read again
             rows = days.join(keep.lazy(), on=["src", "dport"], how="semi").collect(engine="streaming")
         merged = bw.merge_days(rows.lazy())

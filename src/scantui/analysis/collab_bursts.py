@@ -81,7 +81,8 @@ def burst_sources(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | 
 
 def burst_picks(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | None]],
                 enrichment: pl.LazyFrame | None, query: CollabQuery, cover_min: float,
-                sums: cbs.BurstSums | None = None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+                sums: cbs.BurstSums | None = None,
+                keyed_rows: dict[str, pl.LazyFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """:func:`burst_sources`' (src, dport) pairs, and every day-table row of those pairs when the passes read them
     all (else None: the caller reads them). Two streamed passes over the rows for the /24 and the AS (their pairs'
     sums, then the sources of the pairs that pass): memory the (key, port) groups, not the rows (at 200 M
@@ -89,7 +90,9 @@ def burst_picks(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | No
     kind keyed by a table, whose keyed sources' rows are held (175 k rows of 6.3 M at 200 M packets). With the
     rollup's per-day (/24, port) *sums* (:mod:`~scantui.analysis.collab_burst_sums`), the /24 pass reads only the
     bursts of the pairs they may pass (none read where none may), and holds them. The rows held are then what
-    the merge across midnight needs: no second read of every day table for the pairs (0.5-0.6 CPU s at 200 M)."""
+    the merge across midnight needs: no second read of every day table for the pairs (0.5-0.6 CPU s at 200 M).
+    *keyed_rows*: per kind keyed by a table, rows of *days* holding every row of its keyed sources (the rollup's
+    :mod:`~scantui.analysis.keyed_bursts` for ``fingerprint``): read instead of every day's rows."""
     columns = ("src", "dport", "day", "dsts", bw.at_edge().alias("edge"))
     counted = (lambda lf: lf) if query.tools or query.telescope_ranges else (
         lambda lf: lf.filter(pl.col("dsts") < cover_min))
@@ -122,7 +125,8 @@ def burst_picks(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | No
             # the keyed sources' rows only, before the joins (a fingerprint key: 0.2 % of the sources a day)
             keyed_srcs = pl.col("src").is_in(table["src"].unique().implode())
             if key_table is not None:  # few sources: every column of their rows held (the merge's input too)
-                held.append(days.filter(keyed_srcs).collect(engine="streaming"))
+                among = (keyed_rows or {}).get(kind, days)
+                held.append(among.filter(keyed_srcs).collect(engine="streaming"))
                 parts = held[-1].lazy().select(columns)
             else:  # an AS: nearly every source has one
                 whole = False

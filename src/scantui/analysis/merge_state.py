@@ -23,6 +23,7 @@ from scantui.analysis import day_ports as dp
 from scantui.analysis import collab_burst_sums as cbs
 from scantui.analysis import day_protocols as dpr
 from scantui.analysis import fingerprint_keys as fk
+from scantui.analysis import keyed_bursts as kb
 from scantui.analysis import port_sources as ps
 from scantui.analysis import sensor_sources as ss
 from scantui.analysis import merge_fold as mf
@@ -83,6 +84,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     bw.link_days([(d.day, d.state) for d in days], out, _link_or_copy)
     for table in (dd.TABLE, dp.TABLE, dpr.TABLE, cbs.TABLE):
         table.link([(d.day, d.state) for d in days], out, _link_or_copy)
+    kb.write(out)  # from the linked bursts and fingerprints: every burst of the sources keyed on some day
     _concat([d.state / DAY_TOTALS for d in days], ru.DAY_TOTALS_SCHEMA, out / ru.DAY_TOTALS, ["day", "sensor"])
     if enrich:
         _concat([d.state / ENRICHMENT for d in days], ru.ENRICHMENT_SCHEMA, out / ru.ENRICHMENT_FILE, ["src", "day"])

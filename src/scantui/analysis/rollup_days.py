@@ -43,6 +43,9 @@ The merges, what is exact, and the memory they need:
     :func:`build_day_state` from the rows it holds (by :func:`day_files` for a state built
     before), once per state, and the sources' fingerprints,
     :mod:`~scantui.analysis.fingerprint_keys`, likewise), the other two are concatenated. Exact; streaming.
+Fingerprint-keyed bursts (:mod:`~scantui.analysis.keyed_bursts`)
+    every burst of every source a fingerprint keys on some day, rewritten whole by each merge from the linked
+    day tables (a key is a day's, the keyed sources are the data's). Exact; memory: those rows.
 ``port_day`` tool counts
     exact: a packet is ``unicorn`` when its key is a session over the whole
     input, so a new day can change an old day's counts. The moved packets come

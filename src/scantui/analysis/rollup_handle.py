@@ -20,7 +20,9 @@ import polars as pl
 
 from scantui.analysis import merge_state as mst
 from scantui.analysis import rollup as ru
-from scantui.analysis import bursts, day_destinations, day_ports, day_protocols, port_sources, sensor_sources
+from scantui.analysis import (
+    bursts, day_destinations, day_ports, day_protocols, keyed_bursts, port_sources, sensor_sources,
+)
 from scantui.analysis import collab_burst_sums as cbs
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
 from scantui.analysis.fingerprint_keys import scan_fingerprints
@@ -78,6 +80,12 @@ class Rollup:
     def bursts(self) -> pl.LazyFrame | None:
         """The days' burst tables (:mod:`~scantui.analysis.bursts`), or None in a rollup without them."""
         return bursts.scan_days(self.path)
+
+    @property
+    def keyed_bursts(self) -> pl.LazyFrame | None:
+        """Every burst of the sources a fingerprint keys on some day (:mod:`~scantui.analysis.keyed_bursts`), or
+        None in a rollup merged before them."""
+        return keyed_bursts.scan(self.path)
 
     @property
     def destinations(self) -> pl.LazyFrame | None:

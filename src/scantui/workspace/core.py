@@ -343,7 +343,8 @@ class Workspace:
             fingerprints = rollup.fingerprints if "fingerprint" in query.by else None
             result = collab_scans(self.packet_source(task), port_day=port_day, enrichment=rollup.enrichment,
                                   telescope_size=size, query=query, sums=sums, walks=rollup.zmap_walks,
-                                  fingerprints=fingerprints, bursts=rollup.bursts, burst_sums=rollup.burst_sums)
+                                  fingerprints=fingerprints, bursts=rollup.bursts, burst_sums=rollup.burst_sums,
+                                  keyed_bursts=rollup.keyed_bursts if fingerprints is not None else None)
             spaces = self.sensor_spaces(task)
             if len(spaces) < 2:
                 return result
