@@ -83,8 +83,9 @@ class Rollup:
 
     @property
     def keyed_bursts(self) -> pl.LazyFrame | None:
-        """Every burst of the sources a fingerprint keys on some day (:mod:`~scantui.analysis.keyed_bursts`), or
-        None in a rollup merged before them."""
+        """Every burst of the sources a fingerprint keys on some day (:mod:`~scantui.analysis.keyed_bursts`;
+        written here, once, in a rollup merged before them), or None when the rollup has no bursts or fingerprints
+        or the file cannot be written."""
         return keyed_bursts.scan(self.path)
 
     @property
