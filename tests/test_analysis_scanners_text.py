@@ -14,6 +14,8 @@ import json
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from clihelp import SAMPLE
 from scantui.analysis.scanners import COLUMNS, ScannerQuery, records, scanner_list
@@ -184,3 +186,36 @@ def test_any_frames_rows_as_json_and_csv_are_what_json_and_csv_write():
     assert frame_json_rows(df.head(0)) == [] and frame_csv_bytes(df.head(0), header=True) == buf.getvalue().splitlines(True)[0].encode()
     dated = df.with_columns(day=pl.lit(dt.date(2024, 2, 1)))
     assert frame_json_rows(dated) is None and frame_csv_bytes(dated, header=True) is None
+
+
+def test_nested_values_booleans_and_a_null_struct_are_what_json_and_csv_write():
+    """Structs, lists of text and of structs, booleans: a null struct is ``null`` (not its fields), nested text is
+    escaped as json.dumps escapes it (ASCII-only in a CSV cell), and the bulk text is the reference's."""
+    df = pl.DataFrame({"s": [{"a": 1, "b": "x\x1b"}, None, {"a": None, "b": "ü"}],
+                       "l": [["a", "ü\u202e"], None, []], "f": [1e-5, 0.5, None], "ok": [True, None, False],
+                       "ls": [[{"p": 1, "c": 0.1}], [None], None]})
+    assert frame_json_rows(df) == [json_safe(json.dumps(r, ensure_ascii=False)).encode() for r in df.to_dicts()]
+    assert frame_json_rows(df)[1].startswith(b'{"s": null, ')
+    assert scanners_json(df) == reference_json(df) and scanners_jsonl(df) == reference_jsonl(df)
+    assert scanners_csv(df, df.columns) == reference_csv(df, df.columns)
+    assert ',True,' in scanners_csv(df, df.columns) and '\\u00fc' in scanners_csv(df, df.columns)
+
+
+_FLOATS = hst.one_of(hst.floats(allow_nan=True, allow_infinity=True), hst.integers(-10**6, 10**6).map(lambda i: i / 32),
+                     hst.sampled_from([0.00005, 0.00015, 24.90475, 1e16, 9.99995e15, 1e-300, 5e-324]), hst.none())
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=hst.lists(_FLOATS, min_size=1, max_size=12), names=hst.lists(hst.text(max_size=6), min_size=12, max_size=12))
+def test_any_floats_and_text_give_the_row_by_row_text(values, names):
+    """Floats rounded at the top level (ties, tiny, huge, NaN, inf), raw inside lists and the tools struct's
+    non-zero shares, and any text: the bulk encoders write what Python writes, in JSON and in CSV."""
+    n = len(values)
+    df = pl.DataFrame({
+        "coverage_max": pl.Series(values, dtype=pl.Float64),
+        "tools": [{"zmap": v, "other": 0.0} for v in values],
+        "top_ports": [[{"port": 1, "coverage": v}] for v in values],
+        "as_name": names[:n],
+    }, schema_overrides={"tools": pl.Struct({"zmap": pl.Float64, "other": pl.Float64})})
+    assert scanners_json(df) == reference_json(df)
+    assert scanners_csv(df, df.columns) == reference_csv(df, df.columns)

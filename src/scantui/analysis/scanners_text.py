@@ -1,4 +1,4 @@
-"""The scanner list as JSON or CSV text, built column by column in polars.
+"""The scanner list as JSON or CSV text, built in polars: one expression per column, one select for all.
 
 Same text as serialising :func:`scantui.analysis.scanners.records` row by row with
 :mod:`json`/:mod:`csv` (tested against it), minutes faster on a large list: dotted IPs,
@@ -10,7 +10,9 @@ Untrusted text (AS names, hostnames ...) is made safe the way :mod:`scantui.safe
 for every output: in JSON every control/format character is ``\\u``-escaped
 (:func:`~scantui.safetext.json_safe`), in CSV it is escaped visibly and a cell that a
 spreadsheet would read as a formula gets a leading ``'`` (:func:`~scantui.safetext.csv_safe`).
-Values needing that are rare, so polars finds them and Python converts only those.
+Values needing that are rare, so polars finds them and Python converts only those (the same for the
+floats polars writes otherwise than Python: ties when rounding, tiny, huge, NaN, inf); they join the
+select as extra columns, so the text of a slice of rows is one pass over it on every core.
 
 A column of a type not handled here (none today) makes both functions fall back to the
 row-by-row path, so the text never differs. :func:`scanners_output` gives what the CLI writes
@@ -21,9 +23,11 @@ strings); :func:`scanners_pieces` the same bytes a slice of rows at a time. :fun
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -42,173 +46,151 @@ class _Unhandled(Exception):
     """A column type this module does not write; the caller falls back to the row-by-row path."""
 
 
-def _patch(text: pl.Series, mask: pl.Series, source: pl.Series, convert: Callable) -> pl.Series:
-    """*text* with the rows of *mask* replaced by ``convert(value)`` of *source* (rare rows, in Python)."""
-    mask = mask.fill_null(False)
-    if not mask.any():
-        return text
-    idx = mask.arg_true()
-    return text.scatter(idx, [convert(v) for v in source.gather(idx).to_list()])
+# Every column is one polars expression (a select over all of them runs on every core) plus, where polars may
+# write a value otherwise than Python, an expression for the rows that do: those few values are encoded in Python
+# and take the row's place.  ``mode``: "json" (a JSON value), "csv" (a CSV cell's text; null for an empty cell),
+# "csv-json" (a value nested in a CSV cell: ``json.dumps`` with its default ASCII escapes).
+
+def _repr_odd(e: pl.Expr) -> pl.Expr:
+    """Floats polars writes otherwise than Python's shortest repr (5e-05 as 0.00005, NaN and inf its own way)."""
+    return ~e.is_finite() | ((e.abs() < 1e-4) & (e != 0)) | (e.abs() >= 1e16)
 
 
-def _round(s: pl.Series, digits: int) -> pl.Series:
-    """Python's ``round(x, digits)`` on a float column: polars rounds the scaled value, which can
-    differ from Python's exact decimal rounding next to a tie, so those values are rounded in Python."""
-    rounded = s.round(digits)
-    scaled = s * 10.0**digits
+def _float(e: pl.Expr, digits: int | None) -> tuple[pl.Expr, pl.Expr]:
+    e = e.cast(pl.Float64)
+    if digits is None:
+        return e.cast(pl.String), _repr_odd(e)
+    rounded = e.round(digits)
+    # polars rounds the scaled value, which can differ from Python's exact decimal rounding next to a tie
+    scaled = e * 10.0**digits
     near_tie = ((scaled - scaled.floor() - 0.5).abs() < 1e-6) | (scaled.abs() >= 1e9)
-    return _patch(rounded, near_tie & s.is_finite(), s, lambda v: round(v, digits))
+    return rounded.cast(pl.String), _repr_odd(rounded) | near_tie
 
 
-def _float_text(s: pl.Series, fmt: str, digits: int | None) -> pl.Series:
-    """Floats as Python writes them (``json.dumps``/``str``); nulls stay null."""
-    s = s.cast(pl.Float64)
-    if digits is not None:
-        s = _round(s, digits)
-    text = s.cast(pl.String)
-    # polars writes 5e-05 as 0.00005 and NaN/inf its own way
-    odd = ~s.is_finite() | ((s.abs() < 1e-4) & (s != 0)) | (s.abs() >= 1e16)
-    return _patch(text, odd, s, json.dumps if fmt == "json" else str)
+def _quoted(e: pl.Expr) -> pl.Expr:
+    return pl.concat_str(pl.lit('"'), e, pl.lit('"'))
 
 
-def _ip_text(s: pl.Series) -> pl.Series:
-    v = s.cast(pl.UInt32).to_frame("v").lazy()
-    return v.select(pl.format("{}.{}.{}.{}", *[(pl.col("v") // (1 << k)) % 256 for k in (24, 16, 8, 0)])).collect().to_series()
-
-
-def _time_text(s: pl.Series) -> pl.Series:
-    dtype = s.dtype
-    if not isinstance(dtype, pl.Datetime) or dtype.time_unit != "us" or dtype.time_zone not in ("UTC", None):
+def _time(e: pl.Expr, dtype: pl.Datetime) -> pl.Expr:
+    """``isoformat()`` of each time, a UTC one ending in ``Z`` (a zero fraction left out, as isoformat does)."""
+    if dtype.time_unit != "us" or dtype.time_zone not in ("UTC", None):
         raise _Unhandled(str(dtype))
     suffix = "Z" if dtype.time_zone else ""
-    frame = s.to_frame("t").lazy()
-    whole = pl.col("t").dt.microsecond() == 0  # isoformat leaves out a zero fraction
-    return frame.select(
-        pl.when(whole).then(pl.col("t").dt.strftime(f"%Y-%m-%dT%H:%M:%S{suffix}"))
-        .otherwise(pl.col("t").dt.strftime(f"%Y-%m-%dT%H:%M:%S%.6f{suffix}"))
-    ).collect().to_series()
+    return (pl.when(e.dt.microsecond() == 0).then(e.dt.strftime(f"%Y-%m-%dT%H:%M:%S{suffix}"))
+            .otherwise(e.dt.strftime(f"%Y-%m-%dT%H:%M:%S%.6f{suffix}")))
 
 
-def _string_text(s: pl.Series, fmt: str) -> pl.Series:
-    if fmt == "json":
-        text = pl.select(pl.concat_str(pl.lit('"'), pl.lit(s), pl.lit('"'))).to_series()
-        return _patch(text, s.str.contains(_JSON_SPECIAL), s, lambda v: json_safe(json.dumps(v, ensure_ascii=False)))
-    text = _patch(s, s.str.contains(_CSV_SPECIAL), s, csv_safe)
-    return text.replace("", None)  # csv writes an empty string as nothing, like None
-
-
-def _members_text(fields: Sequence[tuple[str, pl.Series]]) -> pl.Series:
-    """``{"k": v, ...}`` from already-encoded JSON fragments (null fragments left out)."""
-    parts = [pl.concat_str(pl.lit(json.dumps(k) + ": "), pl.lit(v)) for k, v in fields]
-    return pl.select(pl.concat_str(pl.lit("{"), pl.concat_str(parts, separator=", ", ignore_nulls=True), pl.lit("}"))).to_series()
-
-
-def _tools_text(s: pl.Series) -> pl.Series:
-    """``{tool: share}`` of the non-zero shares (rounded), ``{}`` for a null struct."""
-    fields = []
-    for f in s.struct.fields:
-        v = s.struct.field(f).cast(pl.Float64)
-        text = _float_text(v, "json", DIGITS)
-        fields.append((f, pl.select(pl.when(pl.lit(v).fill_null(0) != 0).then(pl.lit(text))).to_series()))
-    return _members_text(fields)
-
-
-def _json_value(s: pl.Series, digits: int | None) -> pl.Series:
-    """Any handled column as JSON fragments (null as ``null``); nested values are not rounded."""
-    dtype = s.dtype
+def _encode(e: pl.Expr, dtype: pl.DataType, mode: str, digits: int | None) -> tuple[pl.Expr, pl.Expr | None]:
+    """(text, odd) of a value of *dtype*: its text (null for null), and the rows Python must write (or None)."""
     if isinstance(dtype, (pl.Float32, pl.Float64)):
-        text = _float_text(s, "json", digits)
-    elif isinstance(dtype, _INTS):
-        text = s.cast(pl.String)
-    elif isinstance(dtype, pl.Boolean):
-        text = s.cast(pl.String)  # "true" / "false"
-    elif isinstance(dtype, pl.String):
-        text = _string_text(s, "json")
-    elif isinstance(dtype, pl.Datetime):
-        text = pl.select(pl.concat_str(pl.lit('"'), pl.lit(_time_text(s)), pl.lit('"'))).to_series()
-    elif isinstance(dtype, pl.Struct):
-        text = _members_text([(f, _json_value(s.struct.field(f), None)) for f in s.struct.fields])
-    elif isinstance(dtype, pl.List):
-        text = _list_text(s)
-    else:
-        raise _Unhandled(str(dtype))
-    return text.fill_null("null")
-
-
-def _fast_list_text(s: pl.Series) -> pl.Series | None:
-    """A list of structs of numbers whose floats polars writes as Python does, in one expression; else None."""
-    inner = s.dtype.inner
-    if not isinstance(inner, pl.Struct):
-        return None
-    flat = s.explode()
-    fields = []
-    for f in inner.fields:
-        if isinstance(f.dtype, (pl.Float32, pl.Float64)):
-            v = flat.struct.field(f.name).cast(pl.Float64)
-            if (~v.is_finite() | ((v.abs() < 1e-4) & (v != 0)) | (v.abs() >= 1e16)).fill_null(False).any():
-                return None
-        elif not isinstance(f.dtype, _INTS):
-            return None
-        value = pl.element().struct.field(f.name).cast(pl.Float64 if isinstance(f.dtype, pl.Float32) else f.dtype)
-        fields.append(pl.concat_str(pl.lit(json.dumps(f.name) + ": "), value.cast(pl.String).fill_null("null")))
-    element = pl.when(pl.element().is_null()).then(pl.lit("null")).otherwise(
-        pl.concat_str(pl.lit("{"), pl.concat_str(fields, separator=", "), pl.lit("}")))
-    return s.to_frame("v").select(
-        pl.concat_str(pl.lit("["), pl.col("v").list.eval(element).list.join(", "), pl.lit("]"))).to_series()
-
-
-def _list_text(s: pl.Series) -> pl.Series:
-    """``[a, b]`` per row: the elements encoded flat (one pass), joined back per row."""
-    fast = _fast_list_text(s)
-    if fast is not None:
-        return fast
-    flat = s.rename("v").to_frame().with_row_index("row").explode("v")
-    inner = _json_value(flat["v"], None)
-    empty = s.list.len().fill_null(0) == 0
-    joined = (flat.select("row").with_columns(inner.alias("v"))
-              .filter(pl.lit(~empty.gather(flat["row"])))
-              .group_by("row", maintain_order=True).agg(pl.col("v").str.join(", "))
-              .with_columns(pl.concat_str(pl.lit("["), pl.col("v"), pl.lit("]")).alias("v")))
-    rows = pl.DataFrame({"row": pl.arange(0, s.len(), eager=True).cast(pl.UInt32)})
-    out = rows.join(joined, on="row", how="left", maintain_order="left")["v"]
-    out = pl.select(pl.when(pl.lit(empty)).then(pl.lit("[]")).otherwise(pl.lit(out))).to_series()
-    return pl.select(pl.when(pl.lit(s.is_null())).then(None).otherwise(pl.lit(out))).to_series()
-
-
-def _column_text(df: pl.DataFrame, name: str, fmt: str) -> pl.Series:
-    s = df[name]
-    if name == "src":
-        return _ip_text(s) if fmt == "csv" else pl.select(pl.concat_str(pl.lit('"'), pl.lit(_ip_text(s)), pl.lit('"'))).to_series()
-    if name == "tools":
-        return _tools_text(s)
-    if fmt == "json":
-        return _json_value(s, DIGITS)
-    dtype = s.dtype
-    if isinstance(dtype, (pl.Float32, pl.Float64)):
-        return _float_text(s, "csv", DIGITS)
-    if isinstance(dtype, _INTS):
-        return s
+        return _float(e, digits)
+    if isinstance(dtype, _INTS) and mode == "csv":
+        return e, None  # written by polars' CSV writer as it is (no text made first)
+    if isinstance(dtype, _INTS) or (isinstance(dtype, pl.Boolean) and mode != "csv"):
+        return e.cast(pl.String), None  # a boolean as "true" / "false"
+    if isinstance(dtype, pl.Boolean):
+        return pl.when(e).then(pl.lit("True")).when(e.not_()).then(pl.lit("False")), None  # as csv writes them
     if isinstance(dtype, pl.String):
-        return _string_text(s, "csv")
+        if mode == "json":
+            return _quoted(e), e.str.contains(_JSON_SPECIAL)
+        if mode == "csv":
+            return pl.when(e != "").then(e), e.str.contains(_CSV_SPECIAL)  # csv writes "" as nothing, like None
+        return _quoted(e), e.str.contains(r'[^\x20-\x7E]|["\\]')  # json.dumps escapes all of these
     if isinstance(dtype, pl.Datetime):
-        return _time_text(s)
-    if isinstance(dtype, (pl.Struct, pl.List)):
-        return _json_value(s, None).replace("null", None)  # json.dumps of the value; csv_safe leaves it as is
+        return (_time(e, dtype) if mode == "csv" else _quoted(_time(e, dtype))), None
+    inner_mode = "json" if mode == "json" else "csv-json"
+    if isinstance(dtype, pl.Struct):
+        members, odds = [], []
+        for f in dtype.fields:
+            text, odd = _encode(e.struct.field(f.name), f.dtype, inner_mode, None)
+            members.append(pl.concat_str(pl.lit(json.dumps(f.name) + ": "), text.fill_null("null")))
+            odds += [odd] if odd is not None else []
+        text = pl.when(e.is_not_null()).then(pl.concat_str(pl.lit("{"), pl.concat_str(members, separator=", "), pl.lit("}")))
+        return text, (pl.any_horizontal(odds) if odds else None)
+    if isinstance(dtype, pl.List):
+        text, odd = _encode(pl.element(), dtype.inner, inner_mode, None)
+        joined = pl.concat_str(pl.lit("["), e.list.eval(text.fill_null("null")).list.join(", "), pl.lit("]"))
+        return joined, (e.list.eval(odd.fill_null(False)).list.any() if odd is not None else None)
     raise _Unhandled(str(dtype))
 
 
-def _json_rows(df: pl.DataFrame, value: Callable[[str], pl.Series] | None = None) -> pl.Series:
-    """One JSON object per row of *df*, each column's values encoded by *value* (default: the scanner columns'
-    rules, :func:`_column_text`; raises :class:`_Unhandled`)."""
-    value = value or (lambda c: _column_text(df, c, "json"))
-    # the encoded columns as one frame, joined by one concat_str over its columns (a literal Series per
-    # column inside the expression was copied: most of the time on a 100 MB list)
-    texts = pl.DataFrame([value(c).rename(f"c{i}") for i, c in enumerate(df.columns)])
+def _plain(value: Any) -> Any:
+    """A nested value as :mod:`json` writes it: times as RFC 3339 text."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return value
+
+
+def _python(dtype: pl.DataType, mode: str, digits: int | None) -> Callable[[Any], str]:
+    """A value of a column as Python writes it (for the rows :func:`_encode` leaves to Python)."""
+    if isinstance(dtype, (pl.Float32, pl.Float64)):
+        write = json.dumps if mode == "json" else str
+        return write if digits is None else (lambda v: write(round(v, digits)))
+    if isinstance(dtype, pl.String) and mode == "csv":
+        return csv_safe
+    if mode == "json":
+        return lambda v: json_safe(json.dumps(_plain(v), ensure_ascii=False))
+    return lambda v: json.dumps(_plain(v))  # a nested value in a CSV cell
+
+
+def _tools(e: pl.Expr, dtype: pl.Struct) -> tuple[pl.Expr, pl.Expr | None, Callable[[Any], str]]:
+    """``{tool: share}`` of the non-zero shares (rounded), ``{}`` for a null struct."""
+    members, odds = [], []
+    for f in dtype.fields:
+        share = e.struct.field(f.name).cast(pl.Float64)
+        text, odd = _float(share, DIGITS)
+        members.append(pl.when(share.fill_null(0) != 0).then(pl.concat_str(pl.lit(json.dumps(f.name) + ": "), text)))
+        odds.append(odd)
+    text = pl.concat_str(pl.lit("{"), pl.concat_str(members, separator=", ", ignore_nulls=True), pl.lit("}"))
+    return text, pl.any_horizontal(odds), lambda v: json.dumps({t: round(s, DIGITS) for t, s in (v or {}).items() if s})
+
+
+def _column(name: str, dtype: pl.DataType, mode: str, scanner: bool) -> tuple[pl.Expr, pl.Expr | None, Callable[[Any], str]]:
+    """(text, odd, python) of one column: the scanner list's (*scanner*: dotted ``src``, ``tools`` as
+    ``{tool: share}``, top-level floats rounded to :data:`DIGITS`) or any frame's (nothing named specially)."""
+    e = pl.col(name)
+    if scanner and name == "src":
+        ip = pl.format("{}.{}.{}.{}", *[(e.cast(pl.UInt32) // (1 << k)) % 256 for k in (24, 16, 8, 0)])
+        return (ip if mode == "csv" else _quoted(ip)), None, str
+    if scanner and name == "tools" and isinstance(dtype, pl.Struct):  # the same text in a CSV cell
+        return _tools(e, dtype)
+    digits = DIGITS if scanner else None
+    text, odd = _encode(e, dtype, mode, digits)
+    return text, odd, _python(dtype, mode, digits)
+
+
+def _texts(df: pl.DataFrame, mode: str, scanner: bool) -> tuple[list[pl.Expr], pl.DataFrame]:
+    """One text expression per column of *df* (null where the value is null), over *df* with the rows Python
+    writes put in as extra columns ``__fix{i}`` (raises :class:`_Unhandled`): select them from the returned frame."""
+    columns = [_column(name, dtype, mode, scanner) for name, dtype in df.schema.items()]
+    odd = {i: o.fill_null(False).alias(f"o{i}") for i, (_, o, _) in enumerate(columns) if o is not None}
+    fixes = []
+    if odd:
+        masks = df.lazy().select(odd.values()).collect()
+        for i in odd:
+            mask = masks[f"o{i}"]
+            if mask.any():
+                idx = mask.arg_true()
+                values = [columns[i][2](v) for v in df[:, i].gather(idx).to_list()]
+                fixes.append((i, pl.Series(f"__fix{i}", [None] * df.height, pl.String).scatter(idx, values)))
+    fixed = dict(fixes)
+    exprs = [pl.coalesce(pl.col(f"__fix{i}"), text) if i in fixed else text for i, (text, _, _) in enumerate(columns)]
+    return exprs, (df.hstack(list(fixed.values())) if fixed else df)
+
+
+def _json_rows(df: pl.DataFrame, scanner: bool = True) -> pl.Series:
+    """One JSON object per row of *df* (raises :class:`_Unhandled`)."""
+    exprs, frame = _texts(df, "json", scanner)
     parts: list[pl.Expr] = []
-    for i, c in enumerate(df.columns):
+    for i, (c, text) in enumerate(zip(df.columns, exprs)):
         key = json_safe(json.dumps(c, ensure_ascii=False))
-        parts += [pl.lit(("{" if i == 0 else ", ") + key + ": "), pl.col(f"c{i}")]
-    return texts.select(pl.concat_str([*parts, pl.lit("}")]).alias("row")).to_series()
+        parts += [pl.lit(("{" if i == 0 else ", ") + key + ": "), text.fill_null("null")]
+    return frame.lazy().select(pl.concat_str([*parts, pl.lit("}")]).alias("row")).collect().to_series()
 
 
 def frame_json_rows(df: pl.DataFrame) -> list[bytes] | None:
@@ -218,7 +200,7 @@ def frame_json_rows(df: pl.DataFrame) -> list[bytes] | None:
     if df.height == 0:
         return []
     try:
-        rows = _json_rows(df, lambda c: _json_value(df[c], None))
+        rows = _json_rows(df, scanner=False)
     except _Unhandled:
         return None
     return rows.cast(pl.Binary).to_list()
@@ -228,21 +210,23 @@ def frame_csv_bytes(df: pl.DataFrame, *, header: bool) -> bytes | None:
     """*df*'s rows as CSV in UTF-8 (the header first when asked), exactly what :mod:`csv` writes for
     ``df.to_dicts()`` with text cells made safe (:func:`~scantui.safetext.csv_safe`, as the CLI's
     ``print_csv``); for integer and text columns only, else None (the caller writes the dicts)."""
-    texts = []
-    for name in df.columns:
-        s = df[name]
-        if isinstance(s.dtype, _INTS):
-            texts.append(s)
-        elif isinstance(s.dtype, pl.String):
-            texts.append(_string_text(s, "csv").rename(name))
-        else:
-            return None
+    if not all(isinstance(dtype, (*_INTS, pl.String)) for dtype in df.schema.values()):
+        return None
     head = _csv_line([csv_safe(c) for c in df.columns]).encode() if header else b""
     if not df.height:
         return head
+    return head + _csv_body(df, df.columns, scanner=False)
+
+
+def _csv_body(df: pl.DataFrame, columns: Sequence[str], scanner: bool) -> bytes:
+    """The rows of *df* as CSV lines, *columns* in order (one not in *df* empty; raises :class:`_Unhandled`)."""
+    present = df.select([c for c in columns if c in df.columns])
+    exprs, frame = _texts(present, "csv", scanner)
+    text = dict(zip(present.columns, exprs))
+    cells = [text[c].alias(f"c{i}") if c in text else pl.lit(None, pl.String).alias(f"c{i}") for i, c in enumerate(columns)]
     body = io.BytesIO()
-    pl.DataFrame(texts).write_csv(body, include_header=False, quote_style="necessary", line_terminator="\n")
-    return head + body.getvalue()
+    frame.lazy().select(cells).collect().write_csv(body, include_header=False, quote_style="necessary", line_terminator="\n")
+    return body.getvalue()
 
 
 def _joined(df: pl.DataFrame, before: str, separator: str, after: str) -> pl.Series:
@@ -331,16 +315,11 @@ def scanners_pieces(df: pl.DataFrame, fmt: str, columns: Sequence[str],
 
 
 def _csv_bytes(df: pl.DataFrame, columns: Sequence[str]) -> bytes:
+    header = _csv_line([csv_safe(c) for c in columns]).encode()
     try:
-        data = {c: _column_text(df, c, "csv") if c in df.columns else pl.Series(c, [None] * df.height, pl.String)
-                for c in columns}
-        frame = pl.DataFrame([s.rename(c) for c, s in data.items()]) if columns else pl.DataFrame()
-        header = _csv_line([csv_safe(c) for c in columns]).encode()
-        if not frame.height:
+        if not df.height or not columns:
             return header
-        body = io.BytesIO()
-        frame.write_csv(body, include_header=False, quote_style="necessary", line_terminator="\n")
-        return header + body.getvalue()
+        return header + _csv_body(df, columns, scanner=True)
     except _Unhandled:
         from scantui.analysis.scanners import records
 
