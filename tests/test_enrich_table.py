@@ -8,6 +8,8 @@ import json
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clihelp import SAMPLE, run
 from scantui.enrich.answers import Answer
@@ -114,6 +116,44 @@ def test_expand_and_overlay_hold_a_row_from_its_day_and_prefer_the_data():
     ov = overlay(own, table, active)
     last = ov.filter(pl.col("day") == D(2024, 2, 9)).row(0, named=True)
     assert (last["asn"], last["org"], last["rule"]) == (99, "X", "asn:AS2 → X (other)")
+
+
+def _expand_by_asof_joins(table: pl.LazyFrame, active: pl.LazyFrame) -> pl.DataFrame:
+    """The reference: the two as-of joins by source :func:`expand` used before (the last row at or before the
+    day, else the first after it)."""
+    from scantui.enrich.table import VALUE_COLUMNS, conform_table
+
+    tab = conform_table(table).unique(["src", "day"], keep="last", maintain_order=True).sort("day").collect()
+    act = active.select(pl.col("src").cast(pl.UInt32), pl.col("day").cast(pl.Date)).unique().sort("day").collect()
+    values = [c for c in TABLE_SCHEMA.names() if c not in ("src", "day")]
+    marked = tab.with_columns(pl.col("day").alias("_from"))
+    back = act.join_asof(marked, on="day", by="src", strategy="backward", check_sortedness=False)
+    fwd = act.join_asof(marked, on="day", by="src", strategy="forward", check_sortedness=False)
+    fwd = fwd.select("src", "day", *[pl.col(c).alias(f"{c}_f") for c in [*values, "_from"]])
+    both = back.join(fwd, on=["src", "day"], how="left")
+    use_back = pl.col("_from").is_not_null()
+    return both.select("src", "day", *[pl.when(use_back).then(pl.col(c)).otherwise(pl.col(f"{c}_f")).alias(c) for c in values]
+                       ).filter(pl.col("source").is_not_null() | pl.any_horizontal([pl.col(c).is_not_null() for c in VALUE_COLUMNS]))
+
+
+_DAYS = st.dates(D(1969, 12, 25), D(2024, 3, 1)) | st.sampled_from([D(2024, 2, d) for d in range(1, 6)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from([0, 1, 7, 2**32 - 1]), _DAYS, st.none() | st.integers(0, 5),
+                               st.none() | st.sampled_from(["mmdb:a", "input"])), max_size=12),
+       pairs=st.lists(st.tuples(st.sampled_from([0, 1, 7, 8, 2**32 - 1]), _DAYS), max_size=16))
+def test_expand_is_the_as_of_joins_result(rows, pairs):
+    """Any table (repeated days: the last row wins; rows of no value dropped; days before 1970) over any
+    (src, day) pairs: the same rows as the two as-of joins, sorted by (src, day)."""
+    table = pl.DataFrame({"src": [r[0] for r in rows], "day": [r[1] for r in rows], "asn": [r[2] for r in rows],
+                          "source": [r[3] for r in rows]}, schema={"src": pl.UInt32, "day": pl.Date, "asn": pl.UInt32,
+                                                                    "source": pl.String}).lazy()
+    active = pl.LazyFrame({"src": [p[0] for p in pairs], "day": [p[1] for p in pairs]}, schema={"src": pl.UInt32, "day": pl.Date})
+    got = expand(table, active)
+    assert got.schema == TABLE_SCHEMA
+    assert got.equals(got.sort("src", "day"))
+    assert got.equals(_expand_by_asof_joins(table, active).sort("src", "day"))
 
 
 # ---------------------------------------------------------------- used as a PATH by every command

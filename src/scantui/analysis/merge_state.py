@@ -249,6 +249,17 @@ def scan_dst_pairs(rollup: Path) -> pl.LazyFrame | None:
     return pl.scan_parquet(files, glob=False) if files else pl.LazyFrame(schema=PAIRS_SCHEMA)
 
 
+def scan_src_days(rollup: Path) -> pl.LazyFrame | None:
+    """The (src, kind, day) rows of the rollup's merged state (every layer: each day's rows are in one file), as
+    its index names the files: the data's active (source, day) pairs without a read of every ``port_day`` row
+    (a seventh of the rows); None for a rollup kept without its merged state."""
+    index = rollup / MERGE / MERGE_DAYS
+    if not index.exists():
+        return None
+    files = [rollup / MERGE / SRC_DAYS / name for name in _read_json_file(index)["files"][SRC_DAYS]]
+    return pl.scan_parquet(files, glob=False) if files else pl.LazyFrame(schema=SRC_DAYS_SCHEMA)
+
+
 def held_days(previous: Path) -> set[str]:
     """The days (ISO dates) the merged state of the rollup folder *previous* holds (empty without one)."""
     try:

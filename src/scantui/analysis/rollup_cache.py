@@ -65,6 +65,7 @@ from pathlib import Path
 from scantui.analysis import rollup as ru
 from scantui.analysis.day_builder import _DayBuilder
 from scantui.analysis.fingerprints import configured_unicorn_min_packets
+from scantui.analysis.merge_state import scan_src_days
 from scantui.analysis.rollup_handle import Action, Rollup, RollupUpdate, load_rollup, telescope_size_estimate
 from scantui.analysis.rollup_keys import (
     _is_finished, _options_dict, cache_key, cache_root, days_root, decoded_key, decoded_root, describe_inputs,
@@ -230,7 +231,8 @@ def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
     if not target.exists():
         from scantui.enrich.table import overlay, scan_tables
 
-        active = ru.scan_port_day(rollup.path).select("src", "day").unique()
+        held = scan_src_days(rollup.path)  # (src, day) pairs; expand makes them unique
+        active = (held if held is not None else ru.scan_port_day(rollup.path)).select("src", "day")
         merged = overlay(rollup.enrichment, scan_tables(paths), active)
         with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
             merged.write_parquet(tmp)

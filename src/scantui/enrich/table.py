@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from scantui.errors import InputError
@@ -88,21 +89,42 @@ def scan_tables(paths: Sequence[Path]) -> pl.LazyFrame:
     return pl.concat(frames) if len(frames) > 1 else frames[0]
 
 
+#: A date's day number plus this is a non-negative 32-bit integer: (src, day) packed into one UInt64.
+_DAY_OFFSET = 1 << 31
+
+
+def _packed(src: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """(src, day) as one UInt64 ordered as the pair: the source above the day."""
+    return src.cast(pl.UInt64) * (1 << 32) + (day.cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET).cast(pl.UInt64)
+
+
 def expand(table: pl.LazyFrame, active: pl.LazyFrame) -> pl.DataFrame:
-    """The table's row holding on each (src, day) of *active* (see the module doc)."""
-    tab = conform_table(table).unique(["src", "day"], keep="last", maintain_order=True).sort("day").collect()
-    act = active.select(pl.col("src").cast(pl.UInt32), pl.col("day").cast(pl.Date)).unique().sort("day").collect()
+    """The table's row holding on each (src, day) of *active* (see the module doc), sorted by (src, day).
+
+    Per (src, day): the source's last row from that day or before, else its first row (a day before the
+    source's first row); a source the table lacks gets no row. One binary search of the table's sorted
+    (src, day) keys for every active pair, then one gather (at 84 days of the benchmark data, 6.6 M pairs:
+    ~1 CPU s where two as-of joins by source took 24)."""
+    key = _packed(pl.col("src"), pl.col("day"))
+    tab = conform_table(table).with_columns(key.alias("_k")).drop_nulls("_k").collect()
+    # a key given twice: its last row (a stable sort, the last of each run of equal keys)
+    tab = tab.sort("_k", maintain_order=True).filter(pl.col("_k").ne_missing(pl.col("_k").shift(-1)))
+    keys = active.select(key.alias("k")).drop_nulls().collect()["k"].to_numpy().copy()
+    keys.sort()  # numpy's sort and a comparison with the next: 4x less CPU than polars' unique and sort here
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+    held = tab["_k"].to_numpy()
+    srcs, held_srcs = keys >> np.uint64(32), held >> np.uint64(32)
+    last = np.searchsorted(held, keys, side="right").astype(np.int64) - 1  # the last row at or before the pair
+    n = len(held)
+    before = (last >= 0) & (held_srcs[np.clip(last, 0, max(n - 1, 0))] == srcs) if n else np.zeros(len(keys), bool)
+    after = (last + 1 < n) & (held_srcs[np.clip(last + 1, 0, max(n - 1, 0))] == srcs) if n else before
+    row = np.where(before, last, last + 1)  # else the source's first row, after the pair
+    found = before | after
     values = [c for c in TABLE_SCHEMA.names() if c not in ("src", "day")]
-    marked = tab.with_columns(pl.col("day").alias("_from"))
-    back = act.join_asof(marked, on="day", by="src", strategy="backward", check_sortedness=False)
-    fwd = act.join_asof(marked, on="day", by="src", strategy="forward", check_sortedness=False)
-    use_back = pl.col("_from").is_not_null()
-    fwd = fwd.select("src", "day", *[pl.col(c).alias(f"{c}_f") for c in [*values, "_from"]])
-    both = back.join(fwd, on=["src", "day"], how="left")
-    return both.select(
-        "src", "day",
-        *[pl.when(use_back).then(pl.col(c)).otherwise(pl.col(f"{c}_f")).alias(c) for c in values],
-    ).filter(pl.col("source").is_not_null() | pl.any_horizontal([pl.col(c).is_not_null() for c in VALUE_COLUMNS]))
+    picked = tab.select(values)[row[found]]
+    day = pl.Series((keys[found] & np.uint64(0xFFFFFFFF)).astype(np.int64) - _DAY_OFFSET).cast(pl.Int32).cast(pl.Date)
+    out = picked.with_columns(pl.Series("src", srcs[found].astype(np.uint32)), day.alias("day")).select(TABLE_SCHEMA.names())
+    return out.filter(pl.col("source").is_not_null() | pl.any_horizontal([pl.col(c).is_not_null() for c in VALUE_COLUMNS]))
 
 
 def overlay(own: pl.LazyFrame | None, table: pl.LazyFrame, active: pl.LazyFrame) -> pl.DataFrame:
@@ -131,7 +153,9 @@ def overlay(own: pl.LazyFrame | None, table: pl.LazyFrame, active: pl.LazyFrame)
             else:
                 exprs.append(pl.col(c))
         merged = merged.select("src", "day", *exprs)
-    return merged.select(OVERLAY_SCHEMA.names()).cast(dict(OVERLAY_SCHEMA)).sort("src", "day")
+    out = merged.select(OVERLAY_SCHEMA.names()).cast(dict(OVERLAY_SCHEMA))
+    # expand's rows are in (src, day) order already; the full join's are not: sorted by one packed key
+    return out if own is None else out.sort(_packed(pl.col("src"), pl.col("day")))
 
 
 def latest_per_source(table: pl.LazyFrame) -> pl.LazyFrame:
