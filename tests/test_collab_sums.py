@@ -1,7 +1,8 @@
 """Collab's pre-filter from the per-day group sums (``collab_sums``, issue 12 part 4): the same pre-filter
 rows, standalone scanners and candidates as the pre-filter over every ``port_day`` row, on generated data
 with planted covers under many queries; the detailed rows of the groups it prunes are never read; a
-rollup without the table, and AS keys under an enrichment overlay, take the full pre-filter."""
+rollup without the table takes the full pre-filter; under an enrichment overlay the AS part comes from the
+overlay's own per-day sums."""
 
 from __future__ import annotations
 
@@ -224,22 +225,46 @@ def test_the_workspace_searches_with_the_sums_and_without_them_alike(built, tmp_
     assert _plain(again.collab(query)) == _plain(with_sums)
 
 
-def test_an_enrichment_overlay_keeps_only_the_prefix_sums(built, tmp_path):
-    """AS numbers from an enrichment table the day tables never saw: the AS pre-filter reads every row."""
-    ws = _copy(built, tmp_path)
+def _overlay(built, tmp_path: Path, asn: pl.Expr, name: str) -> Workspace:
+    """The planted data with an enrichment table giving every probing (src, day) the AS *asn* (of ``src``, ``asn``)."""
+    ws = Workspace.open([built[0]], cache_dir=tmp_path / "cache")
     r = ws.rollup()
-    table = (r.port_day.filter(pl.col("kind") == "probe").select("src", "day").unique().collect()  # most without an AS
-             .with_columns(pl.lit(64999, pl.UInt32).alias("asn")))
-    path = tmp_path / "asn.parquet"
+    own = r.enrichment.select("src", "day", pl.col("asn").alias("own"))
+    table = (r.port_day.filter(pl.col("kind") == "probe").select("src", "day").unique()
+             .join(own, on=["src", "day"], how="left").select("src", "day", asn.cast(pl.UInt32).alias("asn")).collect())
+    path = tmp_path / name
     table.write_parquet(path)
-    over = Workspace.open([built[0], path], cache_dir=tmp_path / "cache")
-    sums = over.rollup().collab_sums
-    assert over.rollup().enrichment_path is not None and sums.kinds == ("prefix24",)
-    result = over.collab(cb.CollabQuery(by=("asn",)))
-    plain = cb.collab_scans(over.packet_source(), port_day=over.rollup().port_day, enrichment=over.rollup().enrichment,
-                            telescope_size=over.telescope()[0], query=cb.CollabQuery(by=("asn",)))
-    # the data names two sensors (s1, s2): the workspace adds the scans found on one sensor's space alone and
-    # every candidate's cover of each sensor (analysis.sensor_collab); the whole telescope's search is the same
-    assert any(c.sensor == "s1" for c in result.candidates)
-    whole = [dataclasses.replace(c, sensor_cover=()) for c in result.candidates if c.sensor is None]
-    assert _plain(dataclasses.replace(result, candidates=whole)) == _plain(plain)
+    return Workspace.open([built[0], path], cache_dir=tmp_path / "cache")
+
+
+def test_an_enrichment_overlay_gets_the_as_sums_of_its_own_numbers(built, tmp_path):
+    """AS numbers from enrichment tables the day tables never saw: the collab sums keep only their /24 part, and
+    the day windows' AS pass gets each day's AS rows under the tables (made once per day and tables, in the day
+    states): the same candidates as the AS pre-filter over every row, for one AS over everything and for ASes
+    that regroup the sources (the data's AS moved, two ASes merged, sources of no AS)."""
+    shutil.copytree(built[1], tmp_path / "cache")
+    one = _overlay(built, tmp_path, pl.lit(64999), "one.parquet")
+    regrouped = _overlay(built, tmp_path, pl.when(pl.col("own").is_in([64500, 64501])).then(pl.lit(65000))
+                         .when(pl.col("own") == 64510).then(None).otherwise(pl.col("own") + 7), "regrouped.parquet")
+    states = one.rollup().day_states
+    for over in (one, regrouped):
+        r = over.rollup()
+        assert r.enrichment_path is not None and r.collab_sums.kinds == ("prefix24",)
+        assert r.collab_sums_with_as().kinds == ("prefix24", "asn")
+        for name in ("day", "24h", "zmap-other", "ports", "min1"):
+            query = dataclasses.replace(QUERIES[name], by=("asn",))
+            result = over.collab(query)
+            plain = cb.collab_scans(over.packet_source(), port_day=r.port_day, enrichment=r.enrichment,
+                                    telescope_size=over.telescope()[0], query=query)
+            # the data names two sensors (s1, s2): the workspace adds the scans found on one sensor's space alone
+            # and every candidate's cover of each sensor (analysis.sensor_collab); the whole telescope's search is the same
+            whole = [dataclasses.replace(c, sensor_cover=()) for c in result.candidates if c.sensor is None]
+            assert _plain(dataclasses.replace(result, candidates=whole)) == _plain(plain), name
+        assert {c.port for c in over.collab(dataclasses.replace(QUERIES["day"], by=("asn",))).candidates} >= {443, 80}
+    # each tables' own file in every day state, made once: a second workspace reads them
+    files = {p.name for state in states.values() for p in state.glob(f"{cs.TABLE}_asn-*.parquet")}
+    assert len(files) == 2 and all(len(list(s.glob(f"{cs.TABLE}_asn-*.parquet"))) == 2 for s in states.values())
+    stamps = {p: p.stat().st_mtime_ns for s in states.values() for p in s.glob(f"{cs.TABLE}_asn-*.parquet")}
+    again = Workspace.open([built[0], tmp_path / "one.parquet"], cache_dir=tmp_path / "cache")
+    again.collab(dataclasses.replace(QUERIES["day"], by=("asn",)))
+    assert {p: p.stat().st_mtime_ns for s in states.values() for p in s.glob(f"{cs.TABLE}_asn-*.parquet")} == stamps

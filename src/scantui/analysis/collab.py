@@ -210,7 +210,13 @@ def collab_scans(
             # below each read them, and two scans of every port_day row cost 3x the one
             krows = day_rows(rows_of_sources(port_day, key_rows.select("day", "src")), query, walks).collect(
                 engine="streaming").lazy()
-        cand, stand = candidate_rows(krows, k, enrichment, query, lim.cover_min,
+        keys_from = enrichment
+        if k == "asn" and need is not None and enrichment is not None:
+            # the needed days' and ASes' rows of the enrichment only (one per source and day of the data): a row
+            # of another AS is in no block that can pass, so it is dropped here instead of failing later
+            keys_from = enrichment.filter(pl.col("day").is_in(need["day"].unique().implode())
+                                          & pl.col("asn").is_in(need["key"].unique().implode()))
+        cand, stand = candidate_rows(krows, k, keys_from, query, lim.cover_min,
                                      None if key_rows is None else key_rows.lazy())
         per_kind[k], stand_df = pl.collect_all([cand, stand], engine="streaming")
         for day, port, src, key in stand_df.iter_rows():

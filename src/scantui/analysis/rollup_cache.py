@@ -225,8 +225,8 @@ def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
     paths = tuple(getattr(dataset, "enrichment_paths", ()))
     if not paths:
         return rollup
-    payload = {"rollup": key, "tables": describe_inputs(dataset, enrichment=True), "version": OVERLAY_VERSION}
-    key2 = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    tables = {"tables": describe_inputs(dataset, enrichment=True), "version": OVERLAY_VERSION}
+    key2 = hashlib.sha256(json.dumps({"rollup": key, **tables}, sort_keys=True, default=str).encode()).hexdigest()[:24]
     target = rollup.path / f"enrichment-{key2}.parquet"
     if not target.exists():
         from scantui.enrich.table import overlay, scan_tables
@@ -236,4 +236,5 @@ def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
         merged = overlay(rollup.enrichment, scan_tables(paths), active)
         with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
             merged.write_parquet(tmp)
-    return dataclasses.replace(rollup, enrichment_path=target)
+    tables_key = hashlib.sha256(json.dumps(tables, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    return dataclasses.replace(rollup, enrichment_path=target, tables_key=tables_key)

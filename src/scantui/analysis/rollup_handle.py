@@ -24,7 +24,7 @@ from scantui.analysis import (
     bursts, day_destinations, day_ports, day_protocols, keyed_bursts, port_sources, sensor_sources,
 )
 from scantui.analysis import collab_burst_sums as cbs
-from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, scan_sums
+from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, overlay_as_sums, scan_sums
 from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
@@ -44,6 +44,7 @@ class Rollup:
     path: Path
     meta: dict[str, Any]
     enrichment_path: Path | None = None  # the overlay of enrichment tables, when some were given
+    tables_key: str | None = None  # those tables' identity (without the rollup's): the days' files made under them
 
     @property
     def port_day(self) -> pl.LazyFrame:
@@ -63,6 +64,17 @@ class Rollup:
         if table is None:
             return None
         return CollabSums(table, ("prefix24",) if self.enrichment_path is not None else SUM_KINDS)
+
+    def collab_sums_with_as(self) -> CollabSums | None:
+        """:attr:`collab_sums` with an AS part under enrichment tables too: each day's AS rows of the overlay,
+        made once per day state and tables on first use (:func:`~scantui.analysis.collab_sums.overlay_as_sums`)."""
+        sums = self.collab_sums
+        if sums is None or self.enrichment_path is None or self.tables_key is None:
+            return sums
+        asn = overlay_as_sums(self.day_states, self.enrichment_path, self.tables_key)
+        if asn is None:
+            return sums
+        return CollabSums(pl.concat([sums.table.filter(pl.col("key_kind") == "prefix24"), asn]), SUM_KINDS)
 
     @property
     def fingerprints(self) -> pl.LazyFrame | None:

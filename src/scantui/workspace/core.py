@@ -338,7 +338,10 @@ class Workspace:
             rollup = self.rollup(task)
             size = self.telescope(task)[0]
             task.check()
-            sums = rollup.collab_sums  # the pre-filter then reads a few days and ports: from the port-sorted copy
+            # the pre-filter then reads a few days and ports: from the port-sorted copy (the day window's AS
+            # pass too under enrichment tables, whose days' sums are made on first use)
+            day_as = not query.bursts and "asn" in query.by
+            sums = rollup.collab_sums_with_as() if day_as else rollup.collab_sums
             port_day = _port_day(rollup, bool(query.ports) or sums is not None)
             fingerprints = rollup.fingerprints if "fingerprint" in query.by else None
             result = collab_scans(self.packet_source(task), port_day=port_day, enrichment=rollup.enrichment,
