@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scantui.analysis import rollup as ru
 from scantui.analysis.scanners import ScannerQuery, parse_asns, parse_day, parse_ports, parse_source_cidrs, records, scanner_list
@@ -328,3 +330,31 @@ def test_distinct_keys_sorted_in_place_only_when_the_array_is_the_callers_own():
     assert _distinct_per_source(edges.copy()).to_dict(as_series=False) == {"src": [0, 1, 2**32 - 1], "dsts": [1, 2, 2]}
     assert _distinct_per_source(edges[:1].copy()).to_dict(as_series=False) == {"src": [2**32 - 1], "dsts": [1]}
     assert _distinct_per_source(edges[1:3].copy()).to_dict(as_series=False) == {"src": [2**32 - 1], "dsts": [1]}
+
+
+_DAY = st.none() | st.dates(dt.date(1969, 12, 30), dt.date(1970, 1, 3)) | st.sampled_from([dt.date(2024, 2, d) for d in (1, 2, 3)])
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from([0, 5, 2**31, 2**32 - 1, None]), _DAY, st.none() | st.integers(0, 3),
+                               st.none() | st.sampled_from(["A", "B", ""])), max_size=14),
+       window=st.sampled_from([(None, None), (dt.date(2024, 2, 2), None), (None, dt.date(2024, 2, 2))]))
+def test_latest_enrichment_is_each_fields_last_non_null_by_day(rows, window):
+    """Any rows (out of order or in order, repeated days, null days, null fields, sources at the ends of the
+    range): each source's each field is its latest non-null value by day within the window, as sorting by
+    (src, day) and taking each group's last non-null gives (a repeated (src, day) with two values: either)."""
+    from scantui.analysis.scanners import ENRICHMENT_COLUMNS, latest_enrichment
+
+    df = pl.DataFrame(rows, schema={"src": pl.UInt32, "day": pl.Date, "asn": pl.UInt32, "as_name": pl.String}, orient="row")
+    df = df.with_columns(pl.lit(None, pl.String).alias(c) for c in ENRICHMENT_COLUMNS if c not in df.columns)
+    got = latest_enrichment(df.lazy(), *window).collect()
+    lf = df.lazy().filter(pl.col("src").is_not_null())
+    lf = lf.filter(pl.col("day") >= window[0]) if window[0] else lf
+    lf = lf.filter(pl.col("day") <= window[1]) if window[1] else lf
+    keys = lf.select("src", "day").collect()
+    want = (lf.sort("src", "day", nulls_last=False).group_by("src")
+            .agg(pl.col(c).drop_nulls().last() for c in ENRICHMENT_COLUMNS).collect())
+    assert got["src"].to_list() == sorted(keys["src"].unique().to_list())
+    if keys.height == keys.unique().height:  # a (src, day) given twice with two values: either may be the latest
+        assert got.select(want.columns).equals(want.sort("src"))
+        assert latest_enrichment(df.sample(fraction=1.0, shuffle=True, seed=1).lazy(), *window).collect().equals(got)

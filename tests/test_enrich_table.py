@@ -227,6 +227,22 @@ def test_rollup_is_reused_and_the_overlay_follows_the_table(enriched, tmp_path):
     assert set(second.enrichment.select("asn").collect()["asn"].drop_nulls()) == {64999}
 
 
+def test_the_scanner_lists_enrichment_from_the_overlays_latest_fields_is_every_rows(enriched):
+    """The overlay keeps each source's latest fields: a list over every day joins them, one with --since reads the
+    rows of its days; both as computed from every row."""
+    from scantui.analysis.rollup_cache import open_rollup
+    from scantui.analysis.scanners import ScannerQuery, scanner_list
+    from scantui.io.loader import open_inputs
+
+    data, table = enriched
+    r = open_rollup(open_inputs([data, table]))
+    assert r.enrichment_latest is not None and r.enrichment_latest.collect().height == 3
+    for query in (ScannerQuery(), ScannerQuery(since=D(2024, 2, 2))):
+        lists = [scanner_list(r.port_day, r.src_totals, r.day_totals, r.enrichment, query=query, src_profile=r.src_profile,
+                              enrichment_latest=latest).frame for latest in (None, r.enrichment_latest)]
+        assert lists[0].equals(lists[1]) and lists[0]["as_name"].drop_nulls().len() >= 2
+
+
 def test_info_reports_the_identified_share_by_category(enriched, capsys):
     data, table = enriched
     code, out, err = run(["info", str(data), str(table), "--json"], capsys)

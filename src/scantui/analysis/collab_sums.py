@@ -133,7 +133,7 @@ def overlay_day_file(tables_key: str) -> str:
 OVERLAY_DAYS_AT_ONCE = 32
 
 
-def overlay_as_sums(states: dict[dt.date, Path], overlay: Path, tables_key: str) -> pl.LazyFrame | None:
+def overlay_as_sums(states: dict[dt.date, Path], overlay: pl.LazyFrame, tables_key: str) -> pl.LazyFrame | None:
     """The table's AS rows (with ``day``) under an enrichment overlay (the rollup's per-(src, day) rows, *overlay*).
 
     The overlay of a day is the tables' row for each of that day's sources over the day's own enrichment, so a
@@ -148,7 +148,7 @@ def overlay_as_sums(states: dict[dt.date, Path], overlay: Path, tables_key: str)
     try:
         for start in range(0, len(todo), OVERLAY_DAYS_AT_ONCE):
             chunk = todo[start:start + OVERLAY_DAYS_AT_ONCE]
-            rows = (pl.scan_parquet(overlay, glob=False).filter(pl.col("day").is_in([d for d, _ in chunk]))
+            rows = (overlay.filter(pl.col("day").is_in([d for d, _ in chunk]))
                     .select("day", "src", "asn").collect())
             by_day = rows.partition_by("day", as_dict=True, include_key=False)
             for day, state in chunk:

@@ -11,8 +11,8 @@ input's identity carries the year it is read in, :mod:`scantui.analysis.rollup_l
 Enrichment tables given as PATHs (:attr:`Dataset.enrichment_paths`, written
 by ``scantui enrich``) are not part of that key: changing one must not cost a
 rebuild of the packet aggregates. They are laid over the rollup's own
-per-(src, day) enrichment in ``enrichment-<key2>.parquet`` inside the rollup
-folder, where ``key2`` hashes the rollup key, each table's identity (as for
+per-(src, day) enrichment in ``enrichment-<key2>/`` inside the rollup
+folder (:mod:`~scantui.analysis.enrichment_overlay`), where ``key2`` hashes the rollup key, each table's identity (as for
 inputs) and the overlay version, so a changed table gets a new overlay and
 :attr:`Rollup.enrichment` never serves a stale one (see
 :func:`scantui.enrich.table.overlay`; the data's own columns win field by field).
@@ -65,6 +65,7 @@ from pathlib import Path
 from scantui.analysis import rollup as ru
 from scantui.analysis.day_builder import _DayBuilder
 from scantui.analysis.fingerprints import configured_unicorn_min_packets
+from scantui.analysis import enrichment_overlay as eo
 from scantui.analysis.merge_state import scan_src_days
 from scantui.analysis.rollup_handle import Action, Rollup, RollupUpdate, load_rollup, telescope_size_estimate
 from scantui.analysis.rollup_keys import (
@@ -217,24 +218,23 @@ def _keep_port_lists(rollup: Rollup, ports: list[tuple[int, str]], progress: ru.
     return actions
 
 
-OVERLAY_VERSION = 1
+OVERLAY_VERSION = 2  # 2: a folder of source-range parts and each source's latest fields (enrichment_overlay)
 
 
 def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
-    """*rollup* with the dataset's enrichment tables laid over its own enrichment (cached in its folder)."""
+    """*rollup* with the dataset's enrichment tables laid over its own enrichment (cached in its folder,
+    :mod:`~scantui.analysis.enrichment_overlay`)."""
     paths = tuple(getattr(dataset, "enrichment_paths", ()))
     if not paths:
         return rollup
     tables = {"tables": describe_inputs(dataset, enrichment=True), "version": OVERLAY_VERSION}
     key2 = hashlib.sha256(json.dumps({"rollup": key, **tables}, sort_keys=True, default=str).encode()).hexdigest()[:24]
-    target = rollup.path / f"enrichment-{key2}.parquet"
-    if not target.exists():
-        from scantui.enrich.table import overlay, scan_tables
+    target = rollup.path / f"enrichment-{key2}"
+    if not target.is_dir():
+        from scantui.enrich.table import scan_tables
 
-        held = scan_src_days(rollup.path)  # (src, day) pairs; expand makes them unique
+        held = scan_src_days(rollup.path)  # the data's (src, day) pairs (one per kind: made unique by the overlay)
         active = (held if held is not None else ru.scan_port_day(rollup.path)).select("src", "day")
-        merged = overlay(rollup.enrichment, scan_tables(paths), active)
-        with atomic_path(target) as tmp:  # a concurrent writer's identical file may win; either is complete
-            merged.write_parquet(tmp)
+        eo.build(target, rollup.own_enrichment, scan_tables(paths), active)
     tables_key = hashlib.sha256(json.dumps(tables, sort_keys=True, default=str).encode()).hexdigest()[:24]
     return dataclasses.replace(rollup, enrichment_path=target, tables_key=tables_key)

@@ -24,6 +24,7 @@ from scantui.analysis import (
     bursts, day_destinations, day_ports, day_protocols, keyed_bursts, port_sources, sensor_sources,
 )
 from scantui.analysis import collab_burst_sums as cbs
+from scantui.analysis import enrichment_overlay
 from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, overlay_as_sums, scan_sums
 from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
@@ -43,7 +44,7 @@ class Rollup:
 
     path: Path
     meta: dict[str, Any]
-    enrichment_path: Path | None = None  # the overlay of enrichment tables, when some were given
+    enrichment_path: Path | None = None  # the overlay's folder of enrichment tables, when some were given
     tables_key: str | None = None  # those tables' identity (without the rollup's): the days' files made under them
 
     @property
@@ -71,7 +72,7 @@ class Rollup:
         sums = self.collab_sums
         if sums is None or self.enrichment_path is None or self.tables_key is None:
             return sums
-        asn = overlay_as_sums(self.day_states, self.enrichment_path, self.tables_key)
+        asn = overlay_as_sums(self.day_states, self.enrichment, self.tables_key)
         if asn is None:
             return sums
         return CollabSums(pl.concat([sums.table.filter(pl.col("key_kind") == "prefix24"), asn]), SUM_KINDS)
@@ -157,7 +158,7 @@ class Rollup:
     def enrichment(self) -> pl.LazyFrame | None:
         """Per-(src, day) enrichment (the overlay of enrichment tables when given), or None when there is none."""
         if self.enrichment_path is not None:
-            return pl.scan_parquet(self.enrichment_path, glob=False)
+            return enrichment_overlay.scan(self.enrichment_path)
         path = self.path / ru.ENRICHMENT_FILE
         return pl.scan_parquet(path, glob=False) if path.exists() else None
 
@@ -183,6 +184,12 @@ class Rollup:
     def skipped(self) -> dict[str, int]:
         """What the loader skipped while the rollup was built (reason -> count)."""
         return dict(self.meta.get("skipped", {}))
+
+    @property
+    def enrichment_latest(self) -> pl.LazyFrame | None:
+        """Each source's latest enrichment fields over the whole data, where the overlay of enrichment tables
+        keeps them (:mod:`~scantui.analysis.enrichment_overlay`); else None (computed from :attr:`enrichment`)."""
+        return enrichment_overlay.scan_latest(self.enrichment_path) if self.enrichment_path is not None else None
 
     @property
     def own_enrichment(self) -> pl.LazyFrame | None:

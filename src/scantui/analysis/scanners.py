@@ -123,7 +123,12 @@ class ScannerList:
 
 
 def latest_enrichment(enrichment: pl.LazyFrame, first_day: dt.date | None = None, last_day: dt.date | None = None) -> pl.LazyFrame:
-    """Per source, each enrichment field's most recent non-null value within the days (if given)."""
+    """Per source, each enrichment field's most recent non-null value within the days (if given).
+
+    Made at once (the returned frame is in memory): the rows in (src, day) order (an overlay is written so; other
+    rows are sorted by one packed key), each field carried forward within its source, a source's last row kept.
+    No group-by: at 84 days of the benchmark data with an AS table (6.6 M rows) 0.8 CPU s where sorting by
+    (src, day) and taking each group's last non-null took 4.5 and 1.6 GB."""
     lf = enrichment
     if first_day is not None:
         lf = lf.filter(pl.col("day") >= first_day)
@@ -131,7 +136,16 @@ def latest_enrichment(enrichment: pl.LazyFrame, first_day: dt.date | None = None
         lf = lf.filter(pl.col("day") <= last_day)
     names = lf.collect_schema().names()
     cols = [*ENRICHMENT_COLUMNS, *(c for c in _EXTRA_ENRICHMENT if c in names)]
-    return lf.sort("src", "day").group_by("src").agg(pl.col(c).drop_nulls().last().alias(c) for c in cols)
+    src = pl.col("src")
+    # (src, day) as one integer, a null day first (as a sort puts it)
+    key = src.cast(pl.UInt64) * (1 << 32) + (pl.col("day").cast(pl.Int32).cast(pl.Int64) + (1 << 31)).fill_null(0).cast(pl.UInt64)
+    df = lf.filter(src.is_not_null()).select(src, key.alias("_k"), *cols).collect()
+    if not df.select((pl.col("_k") >= pl.col("_k").shift(1)).fill_null(True).all()).item():
+        df = df.sort("_k", maintain_order=True)
+    # a field's value carried forward from its source's last non-null row (the source it came from checked)
+    carried = [pl.when(pl.when(pl.col(c).is_not_null()).then(src).forward_fill() == src).then(pl.col(c).forward_fill()).alias(c)
+               for c in cols]
+    return df.select(src, *carried).filter(src.ne_missing(src.shift(-1))).lazy()
 
 
 #: Said once when the data carries no enrichment at all.
@@ -159,6 +173,7 @@ def scanner_list(
     walks: pl.LazyFrame | None = None,
     lists: Any = None,
     rollup: Path | None = None,
+    enrichment_latest: pl.LazyFrame | None = None,
 ) -> ScannerList:
     """One row per selected source, sorted and cut to ``query.top``; see the module doc.
 
@@ -172,6 +187,8 @@ def scanner_list(
     ``walk``), also for ``--tool``. *lists*: the known-scanner lists (:mod:`scantui.enrich.lists`) whose names
     fill the ``list`` column; default: every list stored beside the configuration file. *rollup*: the rollup's
     folder, where a pure port selection's per-source aggregates are kept once computed (:mod:`port_lists`).
+    *enrichment_latest*: each source's latest enrichment fields over the whole data (the rollup keeps them with an
+    overlay of enrichment tables), used instead of reading every row of *enrichment* when the list spans every day.
     """
     from scantui.analysis.zmap_rollup import walk_sources
 
@@ -183,7 +200,9 @@ def scanner_list(
     notes: list[str] = []
 
     src_filter = None
-    enrich = latest_enrichment(enrichment, first_day, last_day) if enrichment is not None else None
+    whole_range = q.since is None and q.until is None
+    enrich = (enrichment_latest if enrichment_latest is not None and whole_range
+              else latest_enrichment(enrichment, first_day, last_day) if enrichment is not None else None)
     if q.asns:
         if enrich is None:
             notes.append("--asn: the data carries no enrichment, so no source has an ASN")

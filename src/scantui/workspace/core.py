@@ -318,7 +318,8 @@ class Workspace:
             port_day = _port_day(rollup, bool(query is not None and query.ports))
             return scanner_list(port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, query=query,
                                 telescope_size=size, packets=self.packet_source(task), src_profile=rollup.src_profile,
-                                rules=rules, walks=rollup.zmap_walks, rollup=rollup.path)
+                                rules=rules, walks=rollup.zmap_walks, rollup=rollup.path,
+                                enrichment_latest=rollup.enrichment_latest)
 
         from scantui.enrich.lists import lists_stamp
 
