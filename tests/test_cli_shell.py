@@ -355,14 +355,13 @@ def test_scanners_lists_stop_encoding_when_the_reader_left(monkeypatch, sample_c
     # the session's cache (sample_cache): the sample's rollup built once, not once a test
     monkeypatch.setattr(output, "CHUNK_ROWS", 20)
     encoded = []
-    column_text = scanners_text._column_text
+    texts = scanners_text._texts  # each slice of rows' columns, encoded in one select
 
-    def counted(df, name, f):
-        if name == "src":
-            encoded.append(df.height)
-        return column_text(df, name, f)
+    def counted(df, mode, scanner):
+        encoded.append(df.height)
+        return texts(df, mode, scanner)
 
-    monkeypatch.setattr(scanners_text, "_column_text", counted)
+    monkeypatch.setattr(scanners_text, "_texts", counted)
     _invoke_into(io.StringIO(), monkeypatch, ["scanners", SAMPLE, fmt])
     assert sum(encoded) > 200 and len(encoded) > 3
     encoded.clear()
