@@ -268,3 +268,10 @@ def test_an_enrichment_overlay_gets_the_as_sums_of_its_own_numbers(built, tmp_pa
     again = Workspace.open([built[0], tmp_path / "one.parquet"], cache_dir=tmp_path / "cache")
     again.collab(dataclasses.replace(QUERIES["day"], by=("asn",)))
     assert {p: p.stat().st_mtime_ns for s in states.values() for p in s.glob(f"{cs.TABLE}_asn-*.parquet")} == stamps
+
+
+def test_the_overlays_as_sums_need_every_day_state(tmp_path):
+    """A day state gone (pruned) or a rollup without day states: no AS sums (the pre-filter reads every row)."""
+    rows = pl.LazyFrame(schema={"src": pl.UInt32, "day": pl.Date, "asn": pl.UInt32})
+    assert cs.overlay_as_sums({}, rows, "k") is None
+    assert cs.overlay_as_sums({dt.date(2024, 2, 1): tmp_path / "gone"}, rows, "k") is None

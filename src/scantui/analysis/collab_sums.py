@@ -141,7 +141,7 @@ def overlay_as_sums(states: dict[dt.date, Path], overlay: pl.LazyFrame, tables_k
     (:func:`overlay_day_file`, from its base ``port_day`` and the overlay's rows of its day), and a new day adds
     one file. None without day states, or where one cannot be written (then the AS pre-filter reads every row).
     Memory: the overlay rows of :data:`OVERLAY_DAYS_AT_ONCE` days (three integer columns) and a day's probe rows."""
-    if not states:
+    if not states or not all(state.is_dir() for state in states.values()):  # none, or some pruned
         return None
     name = overlay_day_file(tables_key)
     todo = sorted((day, state) for day, state in states.items() if not (state / name).is_file())
