@@ -299,3 +299,24 @@ def test_enrich_refuses_an_output_name_of_another_format(tmp_path, capsys, name)
     assert code == 2 and out == ""
     assert "'-o' / '--output'" in err and "enrich writes Parquet only" in err and "nope.parquet" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("columns", "why"), [
+    ({"src": pl.Series(["x"]), "day": pl.Series([D(2024, 2, 1)])}, "enrichment table column 'src' is String, expected UInt32"),
+    ({"src": pl.Series([-1], dtype=pl.Int64), "day": pl.Series([D(2024, 2, 1)])}, "unusable enrichment table: conversion"),
+])
+def test_a_bad_enrichment_table_is_one_error_line_naming_it_and_leaves_nothing(enriched, tmp_path, capsys, columns, why):
+    data, good = enriched
+    bad = tmp_path / "bad-enrich.parquet"
+    pl.DataFrame(columns).write_parquet(bad)
+    code, out, err = run(["scanners", str(data), str(bad), "--json"], capsys)
+    lines = [line for line in err.splitlines() if line.startswith("scantui: error:")]
+    assert code == 2 and out == "" and len(lines) == 1 and "Traceback" not in err
+    assert lines[0].startswith(f"scantui: error: {bad}: {why}")
+    from scantui.analysis.rollup_cache import open_rollup
+    from scantui.io.loader import open_inputs
+
+    folder = open_rollup(open_inputs([data])).path
+    assert not [p for p in folder.iterdir() if "enrichment-" in p.name]  # no overlay, no half-made folder
+    assert run(["scanners", str(data), str(good), "--json"], capsys)[0] == 0
+    assert [p for p in folder.iterdir() if p.name.startswith("enrichment-")]  # (the same cache: a good table's is there)

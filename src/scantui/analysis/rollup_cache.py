@@ -62,6 +62,8 @@ import os
 import time
 from pathlib import Path
 
+import polars as pl
+
 from scantui.analysis import rollup as ru
 from scantui.analysis.day_builder import _DayBuilder
 from scantui.analysis.fingerprints import configured_unicorn_min_packets
@@ -75,6 +77,7 @@ from scantui.analysis.rollup_log_year import _with_log_year
 from scantui.analysis.rollup_store import _commit, _mkdir, _touch, release_state
 from scantui.analysis.runner import Runner
 from scantui.config import rollup_keep_ports, rollup_keep_top_ports
+from scantui.errors import InputError
 from scantui.fsutil import atomic_path
 from scantui.io.loader import Dataset
 from scantui.io.options import LoadOptions
@@ -235,6 +238,11 @@ def _with_overlay(rollup: Rollup, dataset: Dataset, key: str) -> Rollup:
 
         held = scan_src_days(rollup.path)  # the data's (src, day) pairs (one per kind: made unique by the overlay)
         active = (held if held is not None else ru.scan_port_day(rollup.path)).select("src", "day")
-        eo.build(target, rollup.own_enrichment, scan_tables(paths), active)
+        try:
+            eo.build(target, rollup.own_enrichment, scan_tables(paths), active)
+        except pl.exceptions.PolarsError as exc:  # a value that does not fit its column (a negative source ...)
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"unusable enrichment table: {why}", path=paths[0] if len(paths) == 1 else None,
+                             where=None if len(paths) == 1 else "one of " + ", ".join(map(str, paths))) from None
     tables_key = hashlib.sha256(json.dumps(tables, sort_keys=True, default=str).encode()).hexdigest()[:24]
     return dataclasses.replace(rollup, enrichment_path=target, tables_key=tables_key)

@@ -77,12 +77,27 @@ def write_table(df: pl.DataFrame, out: Path) -> Path:
     return out
 
 
+def _check_columns(schema: pl.Schema, path: Path) -> None:
+    """Each column the table shares with :data:`TABLE_SCHEMA` of a type that casts to it: else the file and the
+    column are named (the cast itself fails later, deep in a rollup, naming neither)."""
+    for name, want in TABLE_SCHEMA.items():
+        got = schema.get(name)
+        if got is None or got == pl.Null or got == want:
+            continue
+        ok = (got.is_integer() if want.is_integer() else isinstance(got, (pl.Date, pl.Datetime)) if want == pl.Date()
+              else isinstance(got, (pl.String, pl.Categorical, pl.Enum)))
+        if not ok:
+            raise InputError(f"enrichment table column {name!r} is {got}, expected {want}", path=path)
+
+
 def scan_tables(paths: Sequence[Path]) -> pl.LazyFrame:
     """One or more enrichment tables as one frame (:data:`TABLE_SCHEMA`)."""
     frames = []
     for path in paths:
         try:
-            frames.append(conform_table(pl.scan_parquet(path, glob=False)))  # a file found already: "[1]" is a name
+            lf = pl.scan_parquet(path, glob=False)  # a file found already: "[1]" is a name
+            _check_columns(lf.collect_schema(), path)
+            frames.append(conform_table(lf))
         except pl.exceptions.PolarsError as exc:
             raise InputError(f"unreadable enrichment table: {str(exc).splitlines()[0] if str(exc) else exc}",
                              path=path) from None
