@@ -80,6 +80,7 @@ from scantui.analysis.scanner_query import (
 )
 from scantui.analysis.scanner_profile import Profiled, from_profile, profile_answers
 from scantui.analysis.scanner_rows import _from_rows, _in_cidrs, _Rows, _window, from_ranges
+from scantui.enrich.table import src_day_key
 
 if TYPE_CHECKING:
     from scantui.analysis.scanner_row import ScannerRow
@@ -137,8 +138,7 @@ def latest_enrichment(enrichment: pl.LazyFrame, first_day: dt.date | None = None
     names = lf.collect_schema().names()
     cols = [*ENRICHMENT_COLUMNS, *(c for c in _EXTRA_ENRICHMENT if c in names)]
     src = pl.col("src")
-    # (src, day) as one integer, a null day first (as a sort puts it)
-    key = src.cast(pl.UInt64) * (1 << 32) + (pl.col("day").cast(pl.Int32).cast(pl.Int64) + (1 << 31)).fill_null(0).cast(pl.UInt64)
+    key = src_day_key(src, pl.col("day")).fill_null(src.cast(pl.UInt64) * (1 << 32))  # a null day first, as a sort puts it
     df = lf.filter(src.is_not_null()).select(src, key.alias("_k"), *cols).collect()
     if not df.select((pl.col("_k") >= pl.col("_k").shift(1)).fill_null(True).all()).item():
         df = df.sort("_k", maintain_order=True)

@@ -108,8 +108,9 @@ def scan_tables(paths: Sequence[Path]) -> pl.LazyFrame:
 _DAY_OFFSET = 1 << 31
 
 
-def _packed(src: pl.Expr, day: pl.Expr) -> pl.Expr:
-    """(src, day) as one UInt64 ordered as the pair: the source above the day."""
+def src_day_key(src: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """(src, day) of an enrichment row as one UInt64 ordered as the pair, the source above the day (null where
+    either is): one column to sort by or join on, several times cheaper than the two."""
     return src.cast(pl.UInt64) * (1 << 32) + (day.cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET).cast(pl.UInt64)
 
 
@@ -120,7 +121,7 @@ def expand(table: pl.LazyFrame, active: pl.LazyFrame) -> pl.DataFrame:
     source's first row); a source the table lacks gets no row. One binary search of the table's sorted
     (src, day) keys for every active pair, then one gather (at 84 days of the benchmark data, 6.6 M pairs:
     ~1 CPU s where two as-of joins by source took 24)."""
-    key = _packed(pl.col("src"), pl.col("day"))
+    key = src_day_key(pl.col("src"), pl.col("day"))
     tab = conform_table(table).with_columns(key.alias("_k")).drop_nulls("_k").collect()
     # a key given twice: its last row (a stable sort, the last of each run of equal keys)
     tab = tab.sort("_k", maintain_order=True).filter(pl.col("_k").ne_missing(pl.col("_k").shift(-1)))
@@ -170,7 +171,7 @@ def overlay(own: pl.LazyFrame | None, table: pl.LazyFrame, active: pl.LazyFrame)
         merged = merged.select("src", "day", *exprs)
     out = merged.select(OVERLAY_SCHEMA.names()).cast(dict(OVERLAY_SCHEMA))
     # expand's rows are in (src, day) order already; the full join's are not: sorted by one packed key
-    return out if own is None else out.sort(_packed(pl.col("src"), pl.col("day")))
+    return out if own is None else out.sort(src_day_key(pl.col("src"), pl.col("day")))
 
 
 def latest_per_source(table: pl.LazyFrame) -> pl.LazyFrame:
