@@ -16,6 +16,12 @@ UTC = dt.timezone.utc
 LAST = dt.datetime.max.replace(tzinfo=UTC)
 
 
+def rfc3339(value: dt.datetime | dt.date) -> str:
+    """``value.isoformat()`` with a UTC offset written ``Z`` (RFC 3339, as every output writes times)."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def in_utc(value: dt.datetime) -> dt.datetime:
     """*value* in UTC (a time without a zone is taken as UTC); ``ValueError`` when that is outside years 1-9999."""
     if value.tzinfo is None:

@@ -81,6 +81,7 @@ from scantui.analysis.scanner_query import (
 from scantui.analysis.scanner_profile import Profiled, from_profile, profile_answers
 from scantui.analysis.scanner_rows import _from_rows, _in_cidrs, _Rows, _window, from_ranges
 from scantui.enrich.table import src_day_key
+from scantui.utctime import rfc3339
 
 if TYPE_CHECKING:
     from scantui.analysis.scanner_row import ScannerRow
@@ -385,9 +386,7 @@ def records(df: pl.DataFrame, digits: int = 4) -> list[dict[str, Any]]:
             elif isinstance(value, float):
                 value = round(value, digits)
             elif isinstance(value, dt.datetime):
-                value = value.isoformat()
-                if value.endswith("+00:00"):  # RFC 3339 UTC, as every output writes times
-                    value = value[:-6] + "Z"
+                value = rfc3339(value)  # RFC 3339 UTC, as every output writes times
             rec[key] = value
         out.append(rec)
     return out

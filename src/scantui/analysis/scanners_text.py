@@ -32,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from scantui.safetext import csv_safe, csv_writer, json_safe, unsafe_class_for_polars
+from scantui.utctime import rfc3339
 
 DIGITS = 4
 _INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
@@ -121,8 +122,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, dt.datetime):
-        text = value.isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
+        return rfc3339(value)
     return value
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import click
 
 from scantui.safetext import csv_safe, csv_writer, json_safe, safe_line
+from scantui.utctime import rfc3339
 
 __all__ = ["message", "print_csv", "print_csv_pieces", "print_json", "print_json_encoded", "print_jsonl",
            "print_mapping", "json_text", "growing_slices", "print_table", "stderr_console",
@@ -51,8 +52,7 @@ def growing_slices(total: int, most: int = 64) -> Iterator[tuple[int, int]]:
 
 def utc_text(value: Any) -> str:
     """``value.isoformat()``, a UTC offset written ``Z`` (RFC 3339, as every output writes times)."""
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return rfc3339(value)
 
 
 def _json_default(value: Any) -> Any:
