@@ -16,19 +16,19 @@ Enrichment tables given as PATHs are laid over the data's own per-(src, day) enr
   (:func:`~scantui.analysis.scanners.latest_enrichment` of each part, the ranges being disjoint), what
   the scanner list joins when it shows the data's whole day range, without reading every row.
 
-The folder is written beside its final name and renamed into place (a concurrent builder's identical
-folder may win; either is complete).
+The folder is written beside its final name (:func:`scantui.fsutil.atomic_path`) and renamed into place (a
+concurrent builder's identical folder may win; either is complete).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import polars as pl
 
 from scantui.enrich.table import OVERLAY_SCHEMA, overlay
+from scantui.fsutil import atomic_path
 
 #: About this many (source, day) pairs of the data per part (a source's pairs are never split).
 PAIRS_PER_PART = 1_000_000
@@ -53,10 +53,8 @@ def build(target: Path, own: pl.LazyFrame | None, tables: pl.LazyFrame, active: 
     data's (src, day) pairs *active* (see the module doc)."""
     from scantui.analysis.scanners import latest_enrichment
 
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with atomic_path(target, commit=_unless_there) as tmp:
+        tmp.mkdir()
         latest = []
         for i, (lo, hi) in enumerate(_ranges(active)):
             mine = pl.col("src").is_between(lo, hi)
@@ -64,13 +62,15 @@ def build(target: Path, own: pl.LazyFrame | None, tables: pl.LazyFrame, active: 
             part.write_parquet(tmp / f"part-{i:05d}.parquet")
             latest.append(latest_enrichment(part.lazy()).collect())
         pl.concat(latest, how="vertical_relaxed").write_parquet(tmp / LATEST)
-        try:
-            tmp.rename(target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _unless_there(tmp: Path, target: Path) -> None:
+    """Rename the finished folder into place; one already there (a concurrent builder's, the same) stays."""
+    try:
+        os.rename(tmp, target)
+    except OSError:
+        if not target.is_dir():
+            raise
 
 
 def parts(folder: Path) -> list[Path]:
