@@ -61,6 +61,8 @@ from scantui.enrich.table import src_day_key
 #: Bursts of one (key, port) starting at most this long after the latest end before them are one cluster.
 CLUSTER_GAP_US = 4 * 3600 * SECOND_US
 WINDOW_COLUMNS = ("wid", "key", "dport", "src", "start_us", "end_us")
+#: (key, port) as one integer where the key fits 32 bits (/24, AS): a one-column group-by, ~a fifth cheaper.
+_PAIR = (pl.col("key").cast(pl.UInt64) * 65536 + pl.col("dport").cast(pl.UInt64)).alias("pair")
 
 
 def keyed(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
@@ -87,7 +89,8 @@ def burst_picks(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | No
     """:func:`burst_sources`' (src, dport) pairs, and every day-table row of those pairs when the passes read them
     all (else None: the caller reads them). Two streamed passes over the rows for the /24 and the AS (their pairs'
     sums, then the sources of the pairs that pass): memory the (key, port) groups, not the rows (at 200 M
-    packets 250 MiB against 510 MiB holding their five narrow columns, for ~15 % more CPU); one pass for a
+    packets 250 MiB against 510 MiB holding their five narrow columns, for ~15 % more CPU; the AS keys of one
+    source range at a time, :func:`_as_pairs`); one pass for a
     kind keyed by a table, whose keyed sources' rows are held (175 k rows of 6.3 M at 200 M packets). With the
     rollup's per-day (/24, port) *sums* (:mod:`~scantui.analysis.collab_burst_sums`), the /24 pass reads only the
     bursts of the pairs they may pass (none read where none may), and holds them. The rows held are then what
@@ -118,10 +121,8 @@ def burst_picks(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | No
             keyed = key_rows(rows, kind, enrichment, key_table)
         elif key_table is None:  # an AS: nearly every source has one, on each of its days
             whole = False
-            as_keys = _as_keys(enrichment)
-            if as_keys is None:
-                continue
-            keyed = _as_rows(days, columns, as_keys)
+            found.extend(_as_pairs(days, columns, enrichment, query, cover_min, counted, sources_ok))
+            continue
         else:
             table = key_table.select(*[c for c in ("day", "src", "dport") if c in key_table.collect_schema().names()],
                                      "key").collect()
@@ -138,18 +139,13 @@ def burst_picks(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | No
             every = parts.filter("edge").join(table.drop("day").unique().lazy(), on=on, how="inner")
             keyed = pl.concat([own.select("src", "dport", "dsts", "key"), every.select("src", "dport", "dsts", "key")],
                               how="vertical_relaxed")
-        # (key, port) as one integer where the key fits 32 bits (/24, AS): a one-column group-by, ~a fifth cheaper
-        pair = (pl.col("key").cast(pl.UInt64) * 65536 + pl.col("dport").cast(pl.UInt64)) if key_table is None else None
-        keyed = keyed.select(pair.alias("pair") if pair is not None else pl.struct("key", "dport").alias("pair"),
+        keyed = keyed.select(_PAIR if key_table is None else pl.struct("key", "dport").alias("pair"),
                              "src", "dport", "dsts")
         if key_table is not None:  # a table's keys are rare (a kind of its own): its sources' rows held, one pass
             keyed = keyed.collect(engine="streaming").lazy()
         pairs = (counted(keyed).group_by("pair").agg(sources_ok.alias("ok"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
                  .filter(pl.col("ok") & (pl.col("t") >= cover_min)).select("pair").collect(engine="streaming"))
         if not pairs.is_empty():
-            if kind == "asn" and key_table is None:  # the AS rows again, of the passing pairs' ports only
-                ports = (pairs["pair"] % 65536).unique().to_list()
-                keyed = _as_rows(narrow(days, ports), columns, as_keys).select(pair.alias("pair"), "src", "dport")
             found.append(keyed.join(pairs.lazy(), on="pair", how="semi").select("src", "dport").unique()
                          .collect(engine="streaming"))
     if not found:
@@ -160,6 +156,75 @@ def burst_picks(days: pl.LazyFrame, kinds: Sequence[tuple[str, pl.LazyFrame | No
         return kept, None
     # a burst held by two passes is one row (no two bursts share every column: a (src, dport, day) and its start)
     return kept, pl.concat(held).unique().join(kept, on=["src", "dport"], how="semi")
+
+
+#: The AS pass holds its keys (a row per source and day with an AS, ~40 bytes a row while they are made) for one
+#: range of sources at a time, of at most about this many enrichment rows: one range at 84 days of the benchmark
+#: data (6.6 M rows, ~0.3 GB), several at a year of a large telescope (hundreds of millions of rows), each range
+#: streaming the days' bursts again (their rows are in port order: a source range skips no row group).
+AS_ROWS_PER_RANGE = 16_000_000
+
+
+def _as_pairs(days: pl.LazyFrame, columns: Sequence, enrichment: pl.LazyFrame, query: CollabQuery, cover_min: float,
+              counted, sources_ok: pl.Expr) -> list[pl.DataFrame]:
+    """The AS pass of :func:`burst_picks`: the (src, dport) pairs of the (AS, port) groups that may pass (none, or
+    one frame), the keys held for one source range at a time (:func:`_as_ranges`). Within a range as for the other
+    kinds (each group's sources and ``dsts`` summed; its passing groups' rows read again, of their ports only);
+    over several, each range's groups counted apart and added up (a source is in one range: its distinct
+    count adds), then each range's rows of the groups that pass."""
+    ranges = _as_ranges(enrichment)
+    one = len(ranges) == 1
+
+    def part(lo: int, hi: int) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+        mine = pl.col("src").is_between(lo, hi)
+        return (enrichment, days) if one else (enrichment.filter(mine), days.filter(mine))
+
+    sums, held = [], None
+    for lo, hi in ranges:
+        table, rows = part(lo, hi)
+        keys = _as_keys(table)
+        if keys is None:
+            continue
+        keyed = _as_rows(rows, columns, keys).select(_PAIR, "src", "dport", "dsts")
+        n = sources_ok.alias("ok") if one else pl.col("src").n_unique().alias("n")
+        sums.append(counted(keyed).group_by("pair").agg(n, pl.col("dsts").cast(pl.Int64).sum().alias("t"))
+                    .collect(engine="streaming"))
+        held = keys if one else None
+    if not sums:
+        return []
+    if one:
+        pairs = sums[0].filter(pl.col("ok") & (pl.col("t") >= cover_min)).select("pair")
+    else:
+        pairs = (pl.concat(sums).group_by("pair").agg(pl.col("n").sum(), pl.col("t").sum())
+                 .filter((pl.col("n") >= max(query.min_sources, 1)) & (pl.col("t") >= cover_min)).select("pair"))
+    if pairs.is_empty():
+        return []
+    ports = (pairs["pair"] % 65536).unique().to_list()
+    found = []
+    for lo, hi in ranges:  # the AS rows again, of the passing pairs' ports only
+        table, rows = part(lo, hi)
+        keys = held if one else _as_keys(table)
+        if keys is None:
+            continue
+        keyed = _as_rows(narrow(rows, ports), columns, keys).select(_PAIR, "src", "dport")
+        found.append(keyed.join(pairs.lazy(), on="pair", how="semi").select("src", "dport").unique()
+                     .collect(engine="streaming"))
+    return found
+
+
+def _as_ranges(enrichment: pl.LazyFrame) -> list[tuple[int, int]]:
+    """Inclusive source ranges of about :data:`AS_ROWS_PER_RANGE` rows of *enrichment* each, cut at a sample of
+    its sources (one range, the whole address space, for fewer rows)."""
+    n = enrichment.select(pl.len()).collect().item()
+    parts = -(-n // AS_ROWS_PER_RANGE)
+    if parts <= 1:
+        return [(0, 2**32 - 1)]
+    step = max(1, n // 200_000)
+    sample = (enrichment.select(pl.col("src").gather_every(step)).collect(engine="streaming")["src"]
+              .drop_nulls().sort())
+    cuts = sorted({int(sample[len(sample) * i // parts]) for i in range(1, parts)} - {0})
+    bounds = [0, *cuts, 2**32]
+    return [(lo, hi - 1) for lo, hi in zip(bounds, bounds[1:])]
 
 
 def _as_keys(enrichment: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame] | None:
