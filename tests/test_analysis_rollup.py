@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 from scantui.analysis import day_destinations as dd
 from scantui.analysis import day_ports as dp
 from scantui.analysis import day_protocols as dpr
+from scantui.analysis import enrichment_overlay as eo
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import fingerprint_keys as fk
 from scantui.analysis import port_sources as ps
@@ -139,9 +140,11 @@ def _check_all(folder: Path, lf: pl.LazyFrame) -> None:
     _same(pl.read_parquet(folder / ru.DAY_TOTALS), expected_day_totals(df), ["day", "sensor"])
     _same(pl.read_parquet(folder / ru.SRC_PROFILE), expected_src_profile(df), ["src", "kind"])
     if any(c in df.columns for c in ENRICHMENT):
-        _same(pl.read_parquet(folder / ru.ENRICHMENT_FILE), expected_enrichment(df), ["src", "day"])
+        own = eo.scan(folder / ru.ENRICHMENT_DIR).collect()
+        _same(own, expected_enrichment(df), ["src", "day"])
+        assert own.equals(own.sort("src", "day", nulls_last=True))  # the parts in (src, day) order
     else:
-        assert not (folder / ru.ENRICHMENT_FILE).exists()
+        assert not (folder / ru.ENRICHMENT_DIR).exists()
 
 
 # ---------------------------------------------------------------- crafted packets
@@ -236,7 +239,7 @@ def test_crafted_tables_with_nulls_icmp_and_sensors(tmp_path):
     ten = totals.filter(pl.col("src") == 10).row(0, named=True)
     assert (ten["kind"], ten["packets"], ten["dsts"], ten["ports"], ten["days"]) == ("probe", 6, 3, 2, 2)
     assert totals.filter(pl.col("src") == 11, pl.col("kind") == "icmp")["ports"].item() == 0
-    enrich = pl.read_parquet(folder / ru.ENRICHMENT_FILE).filter(pl.col("src") == 10).sort("day")
+    enrich = eo.scan(folder / ru.ENRICHMENT_DIR).collect().filter(pl.col("src") == 10).sort("day")
     assert enrich["asn"].to_list() == [64500, 64501]
     assert enrich["org"].to_list() == ["Acme Research", None]
     assert pd_.filter(pl.col("src") == 14)["tool_zmap"].item() == 1
@@ -247,7 +250,7 @@ def test_bucket_count_does_not_change_the_tables(tmp_path, buckets):
     folder, lf = _build(tmp_path, crafted(), buckets=buckets)
     _check_all(folder, lf)
     assert sorted(p.name for p in folder.iterdir()) == sorted([ru.PORT_DAY, ru.PORT_DAY_BY_PORT, ru.SRC_TOTALS, ru.SRC_PROFILE,
-                                                               ru.DAY_TOTALS, ru.ENRICHMENT_FILE, ru.META, cs.TABLE,
+                                                               ru.DAY_TOTALS, ru.ENRICHMENT_DIR, ru.META, cs.TABLE,
                                                                zr.TABLE, fk.TABLE, dd.TABLE.table, dp.TABLE.table, dpr.TABLE.table,
                                                                ps.FILE, ss.TABLE])
     keys = list(ru.PORT_DAY_KEYS)
@@ -275,7 +278,7 @@ def test_dtypes_are_the_contract(tmp_path):
     assert ru.scan_port_day(folder).collect_schema() == ru.PORT_DAY_SCHEMA
     assert pl.read_parquet_schema(folder / ru.SRC_TOTALS) == dict(ru.SRC_TOTALS_SCHEMA)
     assert pl.read_parquet_schema(folder / ru.DAY_TOTALS) == dict(ru.DAY_TOTALS_SCHEMA)
-    assert pl.read_parquet_schema(folder / ru.ENRICHMENT_FILE) == dict(ru.ENRICHMENT_SCHEMA)
+    assert eo.scan(folder / ru.ENRICHMENT_DIR).collect_schema() == ru.ENRICHMENT_SCHEMA
     assert pl.read_parquet_schema(folder / ru.SRC_PROFILE) == dict(ru.SRC_PROFILE_SCHEMA)
 
 

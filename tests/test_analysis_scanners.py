@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scantui.analysis import enrichment_overlay as eo
 from scantui.analysis import rollup as ru
 from scantui.analysis.scanners import ScannerQuery, parse_asns, parse_day, parse_ports, parse_source_cidrs, records, scanner_list
 from scantui.analysis.traffic import is_probe
@@ -45,10 +46,10 @@ def table(rows) -> pl.LazyFrame:
 
 def rollup_of(lf: pl.LazyFrame, folder: Path) -> dict:
     ru.build_rollup(lf, folder)
-    enrich = folder / ru.ENRICHMENT_FILE
+    enrich = folder / ru.ENRICHMENT_DIR
     return {"port_day": ru.scan_port_day(folder), "src_totals": pl.scan_parquet(folder / ru.SRC_TOTALS),
             "day_totals": pl.scan_parquet(folder / ru.DAY_TOTALS),
-            "enrichment": pl.scan_parquet(enrich) if enrich.exists() else None}
+            "enrichment": eo.scan(enrich) if enrich.exists() else None}
 
 
 def listing(r: dict, **kw):

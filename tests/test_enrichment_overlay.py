@@ -63,3 +63,39 @@ def test_a_finished_folder_is_kept_and_no_data_gives_an_empty_overlay(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "ov").iterdir()} == before
     eo.build(tmp_path / "empty", None, tables, active.filter(pl.lit(False)))
     assert eo.scan(tmp_path / "empty").collect().is_empty() and eo.scan_latest(tmp_path / "empty").collect().is_empty()
+
+
+def _own_days(tmp_path, seed: int) -> tuple[list, pl.DataFrame]:
+    """Day files of the data's own enrichment (each sorted by source, as a day state writes them), and their rows."""
+    from scantui.analysis import rollup as ru
+
+    rng = np.random.default_rng(seed)
+    srcs = np.unique(np.concatenate([rng.integers(0, 2**32, 400, dtype=np.uint64), [0, 2**32 - 1]])).astype(np.uint32)
+    files, frames = [], []
+    for d in range(6):
+        day = rng.choice(srcs, int(rng.integers(100, 300)), replace=False)
+        df = pl.DataFrame({"src": day, "day": D0 + dt.timedelta(days=d),
+                           "asn": rng.integers(64500, 64510, len(day)).astype(np.uint32),
+                           "as_name": [None if i % 3 else f"AS day {d}" for i in range(len(day))]})
+        df = pl.concat([pl.DataFrame(schema=ru.ENRICHMENT_SCHEMA), df], how="diagonal_relaxed").sort("src", "day")
+        files.append(tmp_path / f"day{d}.parquet")
+        df.write_parquet(files[-1])
+        frames.append(df)
+    return files, pl.concat(frames)
+
+
+@pytest.mark.parametrize("per_part", [50, 400, 10**9])
+def test_the_datas_own_enrichment_is_written_by_source_range(tmp_path, monkeypatch, per_part):
+    from scantui.analysis import rollup as ru
+
+    monkeypatch.setattr(eo, "ROWS_PER_PART", per_part)
+    files, rows = _own_days(tmp_path, per_part)
+    eo.write_days(files, tmp_path / "own", ru.ENRICHMENT_SCHEMA)
+    parts = eo.parts(tmp_path / "own")
+    assert (len(parts) == 1) == (per_part >= rows.height) and len(parts) <= -(-rows.height // per_part) + 1
+    if per_part == 50:
+        assert len(parts) > 10
+    got = eo.scan(tmp_path / "own").collect()
+    assert got.equals(rows.sort("src", "day"))  # the one sort of every row the merge made before
+    assert eo.scan_latest(tmp_path / "own").collect().equals(latest_enrichment(rows.lazy()).collect())
+    assert sorted(p.name for p in (tmp_path / "own").iterdir()) == sorted([*(p.name for p in parts), eo.LATEST])

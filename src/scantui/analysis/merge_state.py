@@ -20,6 +20,7 @@ from scantui.analysis import bursts as bw
 from scantui.analysis import collab_sums as cs
 from scantui.analysis import day_destinations as dd
 from scantui.analysis import day_ports as dp
+from scantui.analysis import enrichment_overlay as eo
 from scantui.analysis import collab_burst_sums as cbs
 from scantui.analysis import day_protocols as dpr
 from scantui.analysis import fingerprint_keys as fk
@@ -51,7 +52,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     """The rollup tables (all but ``meta.json``) and the merged state (``merge/``) into the
     existing, empty folder *out*; True when it extended *previous*' merged state.
 
-    *enrich*: write ``src_day_enrichment.parquet`` (the inputs have enrichment
+    *enrich*: write ``src_day_enrichment/`` (the inputs have enrichment
     columns). *buckets*: at least this many source ranges (the result does not
     depend on it). *previous*: an older rollup folder; when every day of its
     merged state is one of *days* with the same state (:func:`extends`), only
@@ -87,7 +88,7 @@ def merge_days(days: Sequence[DayFiles], out: Path, *, enrich: bool, buckets: in
     kb.write(out)  # from the linked bursts and fingerprints: every burst of the sources keyed on some day
     _concat([d.state / DAY_TOTALS for d in days], ru.DAY_TOTALS_SCHEMA, out / ru.DAY_TOTALS, ["day", "sensor"])
     if enrich:
-        _concat([d.state / ENRICHMENT for d in days], ru.ENRICHMENT_SCHEMA, out / ru.ENRICHMENT_FILE, ["src", "day"])
+        eo.write_days([d.state / ENRICHMENT for d in days], out / ru.ENRICHMENT_DIR, ru.ENRICHMENT_SCHEMA)
     zr.merge([d.state for d in days], out)
     state = out / MERGE
     for sub in (*_SCHEMAS, SRC_DAYS, DSTS, *_SUMS, ss.TABLE):

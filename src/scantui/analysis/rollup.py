@@ -12,7 +12,9 @@ the days (:mod:`scantui.analysis.rollup_days`) into these Parquet outputs in one
                               best one-day coverage counts, schedule over the data's day range,
                               top ports); the list adds window share and telescope size per row
 ``day_totals.parquet``        one row per (day, sensor)
-``src_day_enrichment.parquet``  one row per (src, day), only when the input has enrichment columns
+``src_day_enrichment/``       one row per (src, day), only when the input has enrichment columns: parts by
+                              source range in (src, day) order and each source's latest fields
+                              (:mod:`~scantui.analysis.enrichment_overlay`)
 ``meta.json``                 written last: layout version, row counts, time range, ...
 
 The layout (names, dtypes, partitioning) is a contract: it is where data too
@@ -48,6 +50,9 @@ from scantui.io.stats import LoadStats
 
 #: Bumped on any change to the tables' names, columns, dtypes or meaning.
 LAYOUT_VERSION = 7  # 7: day packet tables of captures carry ref_file/ref_off
+#: The merged rollup folder's own layout, apart from the days' (a bump makes new rollups from the same day states):
+#: 2: ``src_day_enrichment/`` by source range (was one file sorted at once).
+ROLLUP_VERSION = 2
 
 KINDS = ("probe", "backscatter", "other_tcp", "udp", "icmp", "other")
 KIND_DTYPE = pl.Enum(KINDS)
@@ -58,7 +63,7 @@ PORT_DAY = "port_day"
 PORT_DAY_BY_PORT = "port_day_by_port"
 SRC_TOTALS = "src_totals.parquet"
 DAY_TOTALS = "day_totals.parquet"
-ENRICHMENT_FILE = "src_day_enrichment.parquet"
+ENRICHMENT_DIR = "src_day_enrichment"
 SRC_PROFILE = "src_profile.parquet"
 META = "meta.json"
 
@@ -303,8 +308,10 @@ def _describe(out: Path) -> dict[str, Any]:
         DAY_TOTALS: _rows(pl.scan_parquet(out / DAY_TOTALS, glob=False)),
         SRC_PROFILE: _rows(pl.scan_parquet(out / SRC_PROFILE, glob=False)),
     }
-    if (out / ENRICHMENT_FILE).exists():
-        rows[ENRICHMENT_FILE] = _rows(pl.scan_parquet(out / ENRICHMENT_FILE, glob=False))
+    if (out / ENRICHMENT_DIR).is_dir():
+        from scantui.analysis.enrichment_overlay import scan
+
+        rows[ENRICHMENT_DIR] = _rows(scan(out / ENRICHMENT_DIR))
     span = pl.scan_parquet(out / SRC_TOTALS, glob=False).select(
         pl.col("first_ts").min(), pl.col("last_ts").max(), pl.col("packets").sum()
     ).collect().row(0)

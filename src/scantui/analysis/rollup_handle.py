@@ -159,8 +159,7 @@ class Rollup:
         """Per-(src, day) enrichment (the overlay of enrichment tables when given), or None when there is none."""
         if self.enrichment_path is not None:
             return enrichment_overlay.scan(self.enrichment_path)
-        path = self.path / ru.ENRICHMENT_FILE
-        return pl.scan_parquet(path, glob=False) if path.exists() else None
+        return self.own_enrichment
 
     @property
     def day_states(self) -> dict[dt.date, Path]:
@@ -187,15 +186,16 @@ class Rollup:
 
     @property
     def enrichment_latest(self) -> pl.LazyFrame | None:
-        """Each source's latest enrichment fields over the whole data, where the overlay of enrichment tables
-        keeps them (:mod:`~scantui.analysis.enrichment_overlay`); else None (computed from :attr:`enrichment`)."""
-        return enrichment_overlay.scan_latest(self.enrichment_path) if self.enrichment_path is not None else None
+        """Each source's latest fields of :attr:`enrichment` over the whole data, kept with it (the overlay's, or the
+        data's own: :mod:`~scantui.analysis.enrichment_overlay`); None without enrichment."""
+        folder = self.enrichment_path if self.enrichment_path is not None else self.path / ru.ENRICHMENT_DIR
+        return enrichment_overlay.scan_latest(folder) if folder.is_dir() else None
 
     @property
     def own_enrichment(self) -> pl.LazyFrame | None:
         """Per-(src, day) enrichment from the data's own columns only (no enrichment tables laid over it)."""
-        path = self.path / ru.ENRICHMENT_FILE
-        return pl.scan_parquet(path, glob=False) if path.exists() else None
+        folder = self.path / ru.ENRICHMENT_DIR
+        return enrichment_overlay.scan(folder) if folder.is_dir() else None
 
     @property
     def dst_pairs(self) -> pl.LazyFrame | None:

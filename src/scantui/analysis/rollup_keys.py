@@ -102,6 +102,7 @@ def _options_dict(opts: LoadOptions) -> dict[str, Any]:
 def cache_key(inputs: list[dict[str, Any]], opts: LoadOptions, unicorn_min_packets: int) -> str:
     payload = {
         "layout_version": ru.LAYOUT_VERSION,
+        "rollup_version": ru.ROLLUP_VERSION,
         "days_version": DAYS_VERSION,
         "inputs": inputs,
         "load_options": _options_dict(opts),
