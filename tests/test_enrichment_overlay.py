@@ -99,3 +99,18 @@ def test_the_datas_own_enrichment_is_written_by_source_range(tmp_path, monkeypat
     assert got.equals(rows.sort("src", "day"))  # the one sort of every row the merge made before
     assert eo.scan_latest(tmp_path / "own").collect().equals(latest_enrichment(rows.lazy()).collect())
     assert sorted(p.name for p in (tmp_path / "own").iterdir()) == sorted([*(p.name for p in parts), eo.LATEST])
+
+
+@pytest.mark.parametrize("span", [(None, None), (D0 + dt.timedelta(days=1), D0 + dt.timedelta(days=3)),
+                                  (D0 + dt.timedelta(days=4), None)])
+def test_a_day_spans_latest_fields_part_by_part_are_those_of_every_row(tmp_path, monkeypatch, span):
+    from scantui.analysis import rollup as ru
+    from scantui.analysis.scanners import latest_by_parts
+
+    monkeypatch.setattr(eo, "ROWS_PER_PART", 100)
+    files, rows = _own_days(tmp_path, 5)
+    eo.write_days(files, tmp_path / "own", ru.ENRICHMENT_SCHEMA)
+    parts = [pl.scan_parquet(p) for p in eo.parts(tmp_path / "own")]
+    assert len(parts) > 5
+    got = latest_by_parts(parts, *span).collect()
+    assert got.height > 0 and got.equals(latest_enrichment(rows.lazy(), *span).collect())

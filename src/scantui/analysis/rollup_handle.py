@@ -192,6 +192,13 @@ class Rollup:
         return enrichment_overlay.scan_latest(folder) if folder.is_dir() else None
 
     @property
+    def enrichment_parts(self) -> list[pl.LazyFrame] | None:
+        """:attr:`enrichment` by its folder's parts (disjoint source ranges, each in (src, day) order); None without."""
+        folder = self.enrichment_path if self.enrichment_path is not None else self.path / ru.ENRICHMENT_DIR
+        files = enrichment_overlay.parts(folder) if folder.is_dir() else []
+        return [pl.scan_parquet(f, glob=False) for f in files] or None
+
+    @property
     def own_enrichment(self) -> pl.LazyFrame | None:
         """Per-(src, day) enrichment from the data's own columns only (no enrichment tables laid over it)."""
         folder = self.path / ru.ENRICHMENT_DIR

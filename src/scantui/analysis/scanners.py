@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,6 +150,14 @@ def latest_enrichment(enrichment: pl.LazyFrame, first_day: dt.date | None = None
     return df.select(src, *carried).filter(src.ne_missing(src.shift(-1))).lazy()
 
 
+def latest_by_parts(parts: Sequence[pl.LazyFrame], first_day: dt.date | None = None,
+                    last_day: dt.date | None = None) -> pl.LazyFrame:
+    """:func:`latest_enrichment` of enrichment cut into *parts* of disjoint source ranges (a rollup's enrichment
+    folder, :mod:`~scantui.analysis.enrichment_overlay`), one part's rows in memory at a time, not the span's."""
+    frames = [latest_enrichment(p, first_day, last_day).collect() for p in parts]
+    return pl.concat(frames, how="vertical_relaxed").lazy()
+
+
 #: Said once when the data carries no enrichment at all.
 NO_ENRICHMENT_NOTE = (
     "no AS or hostname enrichment in this data: organizations come from the rules' address ranges only; "
@@ -175,6 +184,7 @@ def scanner_list(
     lists: Any = None,
     rollup: Path | None = None,
     enrichment_latest: pl.LazyFrame | None = None,
+    enrichment_parts: Sequence[pl.LazyFrame] | None = None,
 ) -> ScannerList:
     """One row per selected source, sorted and cut to ``query.top``; see the module doc.
 
@@ -190,6 +200,8 @@ def scanner_list(
     folder, where a pure port selection's per-source aggregates are kept once computed (:mod:`port_lists`).
     *enrichment_latest*: each source's latest enrichment fields over the whole data (the rollup keeps them with an
     overlay of enrichment tables), used instead of reading every row of *enrichment* when the list spans every day.
+    *enrichment_parts*: *enrichment* by disjoint source ranges (the rollup's folder), each source's latest fields in
+    a day span taken one part at a time (:func:`latest_by_parts`).
     """
     from scantui.analysis.zmap_rollup import walk_sources
 
@@ -202,8 +214,12 @@ def scanner_list(
 
     src_filter = None
     whole_range = q.since is None and q.until is None
-    enrich = (enrichment_latest if enrichment_latest is not None and whole_range
-              else latest_enrichment(enrichment, first_day, last_day) if enrichment is not None else None)
+    if enrichment_latest is not None and whole_range:
+        enrich = enrichment_latest
+    elif enrichment_parts:
+        enrich = latest_by_parts(enrichment_parts, first_day, last_day)
+    else:
+        enrich = latest_enrichment(enrichment, first_day, last_day) if enrichment is not None else None
     if q.asns:
         if enrich is None:
             notes.append("--asn: the data carries no enrichment, so no source has an ASN")
