@@ -8,6 +8,8 @@ adding one day, the query commands on a built rollup, a gzipped capture (issue 1
     python benchmarks/bench_scale.py --packets-per-day 2400000 --days 21 --only rollup,port,collab --json /tmp/s.json
                                                            # rebuild D and 4D, rerun the query jobs
     python benchmarks/bench_scale.py --src /path/to/other/checkout/src ...   # the same jobs on other code
+    python benchmarks/bench_scale.py --packets-per-day 2400000 --days 21 --planted --only rollup,port,collab \
+        --work benchmarks/data/scale-planted                   # D and 4D with collab's 330 planted scans
 
 One Parquet file per UTC day is generated once under ``benchmarks/data/days-<per-day>/`` with
 :func:`bench_analysis.generate_chunk` (:func:`measure_days.generate`: the same traffic mix, the
@@ -26,6 +28,10 @@ installed). Jobs (``--only`` takes a comma-separated subset of the names in brac
   output written to a file as with ``> FILE`` and counted after the job's process ended (so neither
   time includes reading it back); a query that had to write cache files says so (it was not only a query);
   the port query runs twice (``port kept``: the second reads the port's list kept by the first, ``port_lists/``);
+* ``--planted``: :mod:`bench_collab`'s 330 planted collaborative scans (21 M packets over the first 21 days, made
+  once beside ``--work``: ``planted-collab.parquet`` and its truth ``.json``) are one more input of both D and 4D
+  (the rollup, port and collab jobs; use another ``--work``), so collab finds the same planted scans in 50 M and
+  200 M packets of background; its rows then say how many planted scans it found exactly (members, port, day);
 * [bigday] ``--big-day N``: a real one-day build of N packets (e.g. the thesis' 35 M);
 * [oneday] ``one day`` / ``one day of 4x packets``: the slope of memory against a day's packets,
   from which a 35 M-packet day is extrapolated;
@@ -223,11 +229,27 @@ def job(kind: str, src: str, **args) -> dict:
         text = out.read_text(encoding="utf-8")
         out.unlink()
         try:
-            result["rows"] = len(json.loads(text))
+            rows = json.loads(text)
+            result["rows"] = len(rows)
         except ValueError:
-            result["rows"] = None
+            rows, result["rows"] = None, None
         result["bytes"] = len(text)
+        if args.get("truth") and rows is not None:
+            result["planted"] = planted_found(rows, Path(args["truth"]))
     return result
+
+
+def planted_found(candidates: list[dict], truth_path: Path) -> dict:
+    """How many planted scans (:mod:`bench_collab`'s truth) a ``collab --json`` output holds exactly (the same
+    members, port and day), and its candidates sharing no source with a planted scan of their port and day."""
+    truth = json.loads(truth_path.read_text())["scans"]
+    found = {(c["port"], c["day"], frozenset(c["sources"])) for c in candidates}
+    slots: dict[tuple, set] = {}
+    for t in truth:
+        slots.setdefault((t["port"], t["day"]), set()).update(t["sources"])
+    exact = sum((t["port"], t["day"], frozenset(t["sources"])) in found for t in truth)
+    other = sum(not set(c["sources"]) & slots.get((c["port"], c["day"]), set()) for c in candidates)
+    return {"planted": len(truth), "exact": exact, "unplanted_candidates": other}
 
 
 CHUNK = 5_000_000  # a bigger day is generated in time slices of this many packets (bounded generator memory)
@@ -303,15 +325,22 @@ def main() -> None:
                     help="the jobs' cache folders (kept: port and collab rerun on them)")
     ap.add_argument("--json", type=Path, help="also write the raw figures here (after every job; with --only, "
                                               "the figures of jobs not rerun are kept from this file)")
+    ap.add_argument("--planted", action="store_true",
+                    help="add bench_collab's 330 planted collaborative scans (first 21 days) to D and 4D; "
+                         "collab's rows count those found")
     ap.add_argument("--generate", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.generate:
         from measure_days import generate
 
-        folder, days, per_day, bigs = json.loads(args.generate)
+        folder, days, per_day, bigs, *planted = json.loads(args.generate)
         files = [str(f) for f in generate(Path(folder), days, per_day)]
         for path, n in bigs:
             one_big_day(Path(path), n)
+        if planted and planted[0] and not Path(planted[0]).exists():
+            import bench_collab
+
+            bench_collab.plant(Path(planted[0]), Path(planted[0]).with_suffix(".json"))
         print(json.dumps(files))
         return
     if args.quick:
@@ -325,6 +354,7 @@ def main() -> None:
     data = args.work.parent / "scale-days"
     big = data / f"one-day-{4 * per_day}.parquet"
     huge = data / f"one-day-{args.big_day}.parquet"
+    planted = args.work.parent / "planted-collab.parquet" if args.planted else None
     bigs = ([(str(big), 4 * per_day)] if "oneday" in only else []) + \
         ([(str(huge), args.big_day)] if "bigday" in only and args.big_day else [])
     print(f"generating {4 * d} days of {per_day:,} packets{' and ' + str(len(bigs)) + ' big day(s)' if bigs else ''} ...",
@@ -332,7 +362,7 @@ def main() -> None:
     # in a child: the driver's own memory would show in every child's peak RSS (Linux keeps it across fork + exec)
     files = json.loads(subprocess.run(
         [sys.executable, __file__, "--generate", json.dumps([str(args.data or HERE / "data" / f"days-{per_day}"), 4 * d,
-                                                             per_day, bigs])],
+                                                             per_day, bigs, str(planted) if planted else None])],
         check=True, capture_output=True, text=True).stdout)
     saved = json.loads(args.json.read_text()) if args.json and args.json.exists() and args.only != ",".join(JOBS) else {}
     r: dict[str, dict] = saved.get("results", {})
@@ -358,21 +388,25 @@ def main() -> None:
         save()
         return r[name]
 
+    def plus(which: list[str]) -> list[str]:  # the inputs of a rollup and its queries: with the planted scans
+        return [*which, str(planted)] if planted else which
+
     def query(size: str, cache: Path, which: list[str]) -> None:
         argv = {"port": ["scanners", *which, "--port", "443", "--json"], "collab": ["collab", *which, "--json"]}
         for q in ("port", "collab"):
             if q in only:
-                step(f"{q} {size}", "query", fresh=False, cache=cache, argv=argv[q])
+                truth = {"truth": str(planted.with_suffix(".json"))} if planted and q == "collab" else {}
+                step(f"{q} {size}", "query", fresh=False, cache=cache, argv=argv[q], **truth)
             if q == "port" and q in only:  # again: the rollup's kept list of the port (port_lists/), written by the first
                 step(f"port kept {size}", "query", fresh=False, cache=cache, argv=argv[q])
 
     if "rollup" in only:
-        step("rollup D", "rollup", files=files[:d], cache=args.work / "d")
-    query("D", args.work / "d", files[:d])
+        step("rollup D", "rollup", files=plus(files[:d]), cache=args.work / "d")
+    query("D", args.work / "d", plus(files[:d]))
     if "rollup" in only:
-        step("rollup 4D", "rollup", files=files, cache=args.work / "4d")
+        step("rollup 4D", "rollup", files=plus(files), cache=args.work / "4d")
         cache_mb = du_mb(args.work / "4d")
-    query("4D", args.work / "4d", files)
+    query("4D", args.work / "4d", plus(files))
     if "bigday" in only and args.big_day:
         step("big day", "rollup", files=[str(huge)], cache=args.work / "big")
         shutil.rmtree(args.work / "big", ignore_errors=True)
@@ -536,8 +570,10 @@ def print_table(r: dict, gz: dict, cache_mb: float | None, per_day: int, d: int,
                 x = ok[f"{q} {size}"]
                 note = "" if not x.get("new_cache_files") else f", wrote {x['new_cache_files']} cache files (not only a query)"
                 fail = "" if not x.get("exit") else f", exit {x['exit']}"
+                p = x.get("planted")
+                found = f" ({p['exact']}/{p['planted']} planted scans found exactly, {p['unplanted_candidates']} others)" if p else ""
                 return [(f"`{label}` on the built rollup", f"{n} x {per_day:,}", f"{x['seconds']:.2f} s",
-                         f"{x['process_seconds']:.2f} s with start-up, {x['rows']} rows, {x['peak_rss_mb']:,} MiB{note}{fail}",
+                         f"{x['process_seconds']:.2f} s with start-up, {x['rows']} rows{found}, {x['peak_rss_mb']:,} MiB{note}{fail}",
                          "measured")]
     if "collab D" in ok and "collab 4D" in ok:
         rows.append(("collab 4D / collab D", "", "", f"{ok['collab 4D']['seconds'] / ok['collab D']['seconds']:.2f}x", "measured"))
