@@ -75,3 +75,49 @@ def test_info_on_a_rollup_that_gave_up_its_merged_state(tmp_path, canonical_df):
     again = Workspace.open(paths[:-1], cache_dir=cache)
     assert not (again.rollup().path / rd.MERGE).exists() and again.rollup().packet_source() is not None
     assert again.summary(rules) == summarize(open_inputs(paths[:-1]).lf, rules=rules)
+
+
+def test_organizations_one_source_range_at_a_time_are_those_of_one_pass(shared_rollup_cache, monkeypatch):
+    """Above a budget of (source, day) groups the organizations' per-source rows are made range by range, each range
+    reduced to a row per source: the same shares as one pass over every group (and as the packets)."""
+    import polars as pl
+
+    from scantui.analysis import port_lists
+    from scantui.analysis import summary_rollup as sr
+
+    rules = load_rules(None)
+    path = SAMPLE_DIR / "telescope.parquet"
+    want = summarize(open_inputs([path]).lf, rules=rules)
+    groups = Workspace.open([path]).rollup().src_totals.select(pl.col("days").cast(pl.Int64).sum()).collect().item()
+    monkeypatch.setattr(sr, "PAIRS_PER_RANGE", groups // 7)
+    seen = []
+    ranges = port_lists.source_ranges
+    monkeypatch.setattr(port_lists, "source_ranges", lambda *a, **k: seen.append(ranges(*a, **k)) or seen[-1])
+    got = Workspace.open([path]).summary(rules)
+    assert len(seen) == 1 and len(seen[0]) >= 7
+    assert got == want and got["organizations"]["identified_packets"] > 0
+
+
+def test_a_source_whose_as_changes_counts_under_its_busiest_days_by_range_too(tmp_path, canonical_df, monkeypatch):
+    """A source in Censys' AS on one day (5 probes) and driftnet.io's on the next (50): its packets go to the
+    organization of its busiest day, in one pass over the packets and in a rollup made range by range."""
+    import datetime as dt
+
+    import polars as pl
+
+    from scantui.analysis import summary_rollup as sr
+
+    src = 0x0A0B0C0D
+    probe = canonical_df.filter(pl.col("proto") == 6, pl.col("tcp_flags") == 2).head(1)
+    day = dt.datetime(2024, 2, 2, 10, tzinfo=dt.timezone.utc)
+    rows = [probe.with_columns(pl.lit(src, pl.UInt32).alias("src"), pl.lit(day + dt.timedelta(days=d, seconds=i)).dt.cast_time_unit("us")
+                               .alias("ts"), (pl.col("dst") + i).alias("dst"), pl.lit(asn, pl.UInt32).alias("asn"))
+            for d, n, asn in ((0, 5, 398324), (1, 50, 211298)) for i in range(n)]
+    data = pl.concat([canonical_df.with_columns(pl.lit(None, pl.UInt32).alias("asn")), *rows]).sort("ts")
+    path = tmp_path / "as-change.parquet"
+    data.write_parquet(path)
+    rules = load_rules(None)
+    want = summarize(open_inputs([path]).lf, rules=rules)
+    assert {o["org"]: o["packets"] for o in want["organizations"]["top"]} == {"driftnet.io": 55}
+    monkeypatch.setattr(sr, "PAIRS_PER_RANGE", 100)
+    assert Workspace.open([path], cache_dir=tmp_path / "cache").summary(rules) == want

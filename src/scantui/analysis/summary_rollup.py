@@ -115,13 +115,33 @@ def summarize_rollup(
     return out
 
 
+#: (source, day) groups of ``port_day`` that :func:`_per_source` holds at once (a group ~100 bytes with its
+#: enrichment values): above it, one source range at a time, each reduced to a row per source.
+PAIRS_PER_RANGE = 4_000_000
+
+
 def _per_source(port_day: pl.LazyFrame, src_totals: pl.LazyFrame, own: pl.LazyFrame | None,
                 columns: list[str]) -> pl.DataFrame:
     """Packets per (source, day) with that day's values of the data's own organization columns; per source (from
-    ``src_totals``) when there are none to join."""
+    ``src_totals``) when there are none to join. Over :data:`PAIRS_PER_RANGE` (source, day) groups (each source's
+    active days from ``src_totals``, summed over its kinds: at least its groups), one source range at a time, each
+    range's rows reduced as :func:`~scantui.analysis.summary.organization_shares` reduces them (packets summed, each
+    column's first value in descending packets), so what is held is a row per source, not per (source, day)."""
+    from scantui.analysis.port_lists import source_ranges
+
     cols = [c for c in _ORG_INPUT if c in columns]
     if own is None or not cols:
         return src_totals.group_by("src").agg(pl.col("packets").sum().cast(pl.Int64)).collect()
-    per_day = port_day.group_by("src", "day").agg(pl.col("packets").sum().cast(pl.Int64))
-    per_day = per_day.join(own.select("src", "day", *cols), on=["src", "day"], how="left")
-    return per_day.select("src", *cols, "packets").collect()
+    ranges = source_ranges(src_totals.select("src", pl.col("days").cast(pl.UInt64).alias("packets")), PAIRS_PER_RANGE,
+                           total_first=True)
+    frames = []
+    for bounds in ranges:
+        mine = pl.lit(True) if bounds is None else pl.col("src").is_between(*bounds)
+        per_day = port_day.filter(mine).group_by("src", "day").agg(pl.col("packets").sum().cast(pl.Int64))
+        per_day = per_day.join(own.filter(mine).select("src", "day", *cols), on=["src", "day"], how="left")
+        rows = per_day.select("src", *cols, "packets")
+        if len(ranges) > 1:
+            rows = rows.sort("packets", descending=True).group_by("src").agg(
+                pl.col("packets").sum(), *[pl.col(c).drop_nulls().first() for c in cols]).select("src", *cols, "packets")
+        frames.append(rows.collect())
+    return pl.concat(frames)
