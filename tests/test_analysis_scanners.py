@@ -331,6 +331,10 @@ def test_distinct_keys_sorted_in_place_only_when_the_array_is_the_callers_own():
     assert _distinct_per_source(edges.copy()).to_dict(as_series=False) == {"src": [0, 1, 2**32 - 1], "dsts": [1, 2, 2]}
     assert _distinct_per_source(edges[:1].copy()).to_dict(as_series=False) == {"src": [2**32 - 1], "dsts": [1]}
     assert _distinct_per_source(edges[1:3].copy()).to_dict(as_series=False) == {"src": [2**32 - 1], "dsts": [1]}
+    # the callers' path: sorted by polars, its read-only buffer counted as it is
+    assert _distinct_per_source(pl.Series(keys).sort().to_numpy(), presorted=True).equals(want)
+    assert _distinct_per_source(pl.Series(edges).sort().to_numpy(), presorted=True).to_dict(as_series=False) == {
+        "src": [0, 1, 2**32 - 1], "dsts": [1, 2, 2]}
 
 
 _DAY = st.none() | st.dates(dt.date(1969, 12, 30), dt.date(1970, 1, 3)) | st.sampled_from([dt.date(2024, 2, d) for d in (1, 2, 3)])

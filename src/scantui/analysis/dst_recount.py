@@ -70,10 +70,9 @@ def exact_dsts(packets: pl.LazyFrame | PacketSource, q: ScannerQuery, srcs: pl.S
         if sink is not None:
             sink(None)
     else:
-        # the keys as one numpy array of their own (polars' copy dropped), sorted in place: one copy held, not two
-        owned = keys.to_numpy(writable=True)
+        ordered = keys.sort()  # polars' sort: ~2.5x less CPU than numpy's for these keys (see _distinct_per_source)
         del keys
-        counts = _distinct_per_source(owned, sink)
+        counts = _distinct_per_source(ordered.to_numpy(), sink, presorted=True)
     # a source's count depends only on its own packets: the many-source case keeps the counts of *srcs*
     # after counting (one semi join of the counts, not of every packet read)
     return counts if few is not None or wanted is None else counts.join(wanted.collect(), on="src", how="semi")
@@ -112,9 +111,9 @@ def _pair_counts(pairs: pl.LazyFrame, budget: int | None = None) -> pl.DataFrame
         if keys.null_count():  # a pair without a destination (not in canonical data): hashed
             parts.append(_hashed_counts(part).sort("src"))
             continue
-        owned = keys.to_numpy(writable=True)
+        ordered = keys.sort()
         del keys
-        parts.append(_distinct_per_source(owned))
+        parts.append(_distinct_per_source(ordered.to_numpy(), presorted=True))
     return parts[0] if len(parts) == 1 else pl.concat(parts)
 
 
@@ -133,15 +132,19 @@ def _key() -> pl.Expr:
     return (pl.col("src").cast(pl.UInt64) * (1 << 32) + pl.col("dst").cast(pl.UInt64)).alias("key")
 
 
-def _distinct_per_source(keys: np.ndarray, sink: Callable[[np.ndarray | None], None] | None = None) -> pl.DataFrame:
-    """The distinct ``src << 32 | dst`` keys counted per source: numpy's (vectorised) sort of the keys,
-    then their runs (a hashed ``n_unique`` per source took three times the CPU on 16 M packets); *sink* is
-    given the distinct keys, sorted."""
+def _distinct_per_source(keys: np.ndarray, sink: Callable[[np.ndarray | None], None] | None = None, *,
+                         presorted: bool = False) -> pl.DataFrame:
+    """The distinct ``src << 32 | dst`` keys counted per source: the keys sorted, then their runs (a hashed
+    ``n_unique`` per source took three times the CPU on 16 M packets); *sink* is given the distinct keys, sorted.
+    *presorted*: *keys* are sorted already; the callers sort them with polars (16 M random keys: 0.53 CPU s
+    against numpy's 1.29 here), the array here then being polars' own (read-only, not copied)."""
     if len(keys) == 0:
         if sink is not None:
             sink(keys.astype(np.uint64))
         return pl.DataFrame(schema={"src": pl.UInt32, "dsts": pl.UInt32})
-    if keys.flags.writeable and keys.flags.owndata:  # the caller's own array: sorted in place, no second copy
+    if presorted:
+        ordered = keys
+    elif keys.flags.writeable and keys.flags.owndata:  # the caller's own array: sorted in place, no second copy
         keys.sort()
         ordered = keys
     else:
