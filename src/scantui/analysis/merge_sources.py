@@ -31,7 +31,7 @@ from scantui.analysis.rollup_layout import (
     BASE, COVER, INTERVALS, LAYERED, PORTS, PROFILE_ROW_GROUP, PORT_SCANS, PORT_SCANS_SCHEMA, SRC_DAYS, SRC_DAYS_SCHEMA, _SCAN_KEYS,
     _SCHEMAS,
 )
-from scantui.analysis.sort_keys import sort_by
+from scantui.analysis.sort_keys import sort_by, sorted_u64
 
 
 #: ``src_profile`` columns that come from :data:`BASE` (the rest but the schedule come from the ports).
@@ -234,7 +234,7 @@ def _in_base_order(base: pl.DataFrame, held: pl.DataFrame, touched: pl.DataFrame
     bkey, hkey, tkey = (f.select(_src_kind_key()).to_series().to_numpy() for f in frames)
     if (bkey.size > 1 and not (bkey[1:] > bkey[:-1]).all()) or (hkey.size > 1 and not (hkey[1:] > hkey[:-1]).all()):
         return None
-    tkey = np.sort(tkey)
+    tkey = sorted_u64(tkey)
     fresh, hit = _member(bkey, tkey), _member(hkey, tkey)
     if not np.array_equal(bkey[~fresh], hkey[~hit]):
         return None
@@ -317,7 +317,7 @@ def _port_counts(ports: pl.DataFrame) -> pl.DataFrame:
     if ports["src"].null_count() or ports["kind"].null_count() or not rows.height:
         return (rows.lazy().select("src", "kind", "dport").unique().group_by("src", "kind")
                 .agg(*bh.port_class_counts()).collect())
-    keys = np.sort(rows.select(_src_kind_key() * pl.lit(1 << 16, _U64) + port.cast(_U64)).to_series().to_numpy())
+    keys = rows.select(_src_kind_key() * pl.lit(1 << 16, _U64) + port.cast(_U64)).to_series().sort().to_numpy()
     keys = keys[_starts(keys)]
     dport = keys & np.uint64(0xFFFF)
     src_kind = keys >> np.uint64(16)

@@ -59,12 +59,11 @@ class Tally:
         """Add the distinct sources per port of the *ports* rows (``src``, ``kind``, ``dport``; repeats and other
         columns ignored) and the packets of the *scans* rows (``kind``, ``dport``, ``packets``), of kind ``probe``.
 
-        Each (source, port) is one ``UInt64`` sorted by numpy and counted where it changes; the packets summed by
+        Each (source, port) is one ``UInt64`` sorted (as :func:`~scantui.analysis.sort_keys.sorted_u64`) and counted where it changes; the packets summed by
         ``bincount`` (float64: exact below 2^53 a part, and a source range holds far fewer). 11-13 ms a source range of
         357 k rows, where a two-column ``unique`` and two group-bys took 20-25 ms."""
         keys = (ports.lazy().filter(_PROBES).select(pl.col("src").cast(pl.UInt64) * 65536 + pl.col("dport").cast(pl.UInt64))
-                .collect().to_series().to_numpy())
-        keys = np.sort(keys)
+                .collect().to_series().sort().to_numpy())
         if keys.size:
             keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
         self.sources += np.bincount((keys & np.uint64(0xFFFF)).astype(np.int64), minlength=65536).astype(np.uint64)
