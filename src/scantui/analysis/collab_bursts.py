@@ -56,6 +56,7 @@ from scantui.analysis.bursts import SECOND_US
 from scantui.analysis.collab_prune import _keyed as key_rows  # one keying for both window kinds
 from scantui.analysis.collab_query import CollabQuery
 from scantui.analysis.packet_source import narrow
+from scantui.analysis.source_cuts import source_cuts
 from scantui.enrich.table import src_day_key
 
 #: Bursts of one (key, port) starting at most this long after the latest end before them are one cluster.
@@ -216,14 +217,7 @@ def _as_ranges(enrichment: pl.LazyFrame) -> list[tuple[int, int]]:
     """Inclusive source ranges of about :data:`AS_ROWS_PER_RANGE` rows of *enrichment* each, cut at a sample of
     its sources (one range, the whole address space, for fewer rows)."""
     n = enrichment.select(pl.len()).collect().item()
-    parts = -(-n // AS_ROWS_PER_RANGE)
-    if parts <= 1:
-        return [(0, 2**32 - 1)]
-    step = max(1, n // 200_000)
-    sample = (enrichment.select(pl.col("src").gather_every(step)).collect(engine="streaming")["src"]
-              .drop_nulls().sort())
-    cuts = sorted({int(sample[len(sample) * i // parts]) for i in range(1, parts)} - {0})
-    bounds = [0, *cuts, 2**32]
+    bounds = [0, *source_cuts(enrichment, -(-n // AS_ROWS_PER_RANGE), n), 2**32]
     return [(lo, hi - 1) for lo, hi in zip(bounds, bounds[1:])]
 
 

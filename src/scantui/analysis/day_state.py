@@ -26,6 +26,7 @@ from scantui.analysis.rollup_layout import (
     PORT_DAY_ORDER, ROW_GROUP, _KIND_BITS, _PAIR_LOW_BITS,
 )
 from scantui.analysis.sort_keys import frame_hints, sort_by, sort_key, unpacked
+from scantui.analysis.source_cuts import source_cuts
 
 
 def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | None = None, held: bool = False) -> None:
@@ -45,7 +46,7 @@ def build_day_state(packets: pl.LazyFrame, out: Path, *, pass_packets: int | Non
     limit = PASS_PACKETS if pass_packets is None else pass_packets
     n = packets.select(pl.len()).collect().item()  # Parquet metadata for a day split
     passes = max(1, -(-n // limit))
-    src_cuts = _source_cuts(packets, passes, n) if passes > 1 else []
+    src_cuts = source_cuts(packets, passes, n)
     key_cuts = [(1 << 32) * i // passes for i in range(1, passes)]  # session keys are hash-like: even ranges
     tooled, packed, counted = None, None, None
     if held and passes == 1:
@@ -199,16 +200,6 @@ def _keys_sorted(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.sort("unicorn_key")
     s = (frame["unicorn_key"].cast(pl.UInt64) * (1 << 32) + frame["n"].cast(pl.UInt64)).sort()
     return pl.DataFrame([(s // (1 << 32)).cast(pl.UInt32).alias("unicorn_key"), (s % (1 << 32)).cast(pl.UInt32).alias("n")])
-
-
-def _source_cuts(packets: pl.LazyFrame, passes: int, n: int) -> list[int]:
-    """Source addresses cutting the day into *passes* ranges of about as many packets (from a sample)."""
-    step = max(1, n // 200_000)
-    sample = packets.select(pl.col("src").gather_every(step)).collect(engine="streaming")["src"].drop_nulls().sort()
-    if sample.is_empty():
-        return []
-    cuts = [int(sample[len(sample) * i // passes]) for i in range(1, passes)]
-    return sorted(set(cuts))
 
 
 def _in_range(column: str, cuts: Sequence[int], i: int, expr: pl.Expr | None = None) -> pl.Expr:

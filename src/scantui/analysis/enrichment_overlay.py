@@ -39,6 +39,7 @@ from pathlib import Path
 
 import polars as pl
 
+from scantui.analysis.source_cuts import source_cuts
 from scantui.enrich.table import OVERLAY_SCHEMA, overlay
 from scantui.fsutil import atomic_path
 
@@ -86,7 +87,7 @@ def write_days(files: Sequence[Path], target: Path, schema: pl.Schema) -> None:
     lf = (pl.scan_parquet([str(f) for f in files], glob=False) if files else pl.LazyFrame(schema=schema)
           ).select(schema.names()).cast(dict(schema))
     n = lf.select(pl.len()).collect().item()
-    cuts = _row_cuts(lf, n)
+    cuts = source_cuts(lf, -(-n // ROWS_PER_PART), n)
     target.mkdir()
     if cuts:  # one streamed pass: each row to the file of its range (a null source in the last, as sorted)
         spread = target / "_ranges"
@@ -106,18 +107,6 @@ def write_days(files: Sequence[Path], target: Path, schema: pl.Schema) -> None:
     if spread is not None:
         shutil.rmtree(spread)
     pl.concat(latest, how="vertical_relaxed").write_parquet(target / LATEST)
-
-
-def _row_cuts(lf: pl.LazyFrame, n: int) -> list[int]:
-    """Sources cutting *lf*'s *n* rows into ranges of about :data:`ROWS_PER_PART` rows (none for fewer)."""
-    parts = -(-n // ROWS_PER_PART)
-    if parts <= 1:
-        return []
-    sample = (lf.select(pl.col("src").gather_every(max(1, n // 200_000))).collect(engine="streaming")["src"]
-              .drop_nulls().sort())
-    if sample.is_empty():
-        return []
-    return sorted({int(sample[len(sample) * i // parts]) for i in range(1, parts)} - {0})
 
 
 def _unless_there(tmp: Path, target: Path) -> None:

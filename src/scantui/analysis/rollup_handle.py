@@ -188,13 +188,18 @@ class Rollup:
     def enrichment_latest(self) -> pl.LazyFrame | None:
         """Each source's latest fields of :attr:`enrichment` over the whole data, kept with it (the overlay's, or the
         data's own: :mod:`~scantui.analysis.enrichment_overlay`); None without enrichment."""
-        folder = self.enrichment_path if self.enrichment_path is not None else self.path / ru.ENRICHMENT_DIR
+        folder = self._enrichment_folder
         return enrichment_overlay.scan_latest(folder) if folder.is_dir() else None
+
+    @property
+    def _enrichment_folder(self) -> Path:
+        """The folder :attr:`enrichment` reads: the overlay of enrichment tables, else the data's own."""
+        return self.enrichment_path if self.enrichment_path is not None else self.path / ru.ENRICHMENT_DIR
 
     @property
     def enrichment_parts(self) -> list[pl.LazyFrame] | None:
         """:attr:`enrichment` by its folder's parts (disjoint source ranges, each in (src, day) order); None without."""
-        folder = self.enrichment_path if self.enrichment_path is not None else self.path / ru.ENRICHMENT_DIR
+        folder = self._enrichment_folder
         files = enrichment_overlay.parts(folder) if folder.is_dir() else []
         return [pl.scan_parquet(f, glob=False) for f in files] or None
 

@@ -32,7 +32,8 @@ def sorted_u64(values: np.ndarray) -> np.ndarray:
     """*values* (unsigned 64-bit integers, no nulls) sorted, by polars, read-only (polars' buffer): 2-3x less CPU
     than numpy's sort on this box for 16 M keys, random or runs of sorted days (0.46-0.52 against 1.06-1.46 CPU s,
     numpy 2.4.6 on an AVX-512 AMD EPYC; ``benchmarks/RESULTS.md``, "Session 26"), where an older box's numpy sorted
-    them ~4x faster than polars: the merge's and the queries' key sorts go through here, to measure in one place."""
+    them ~4x faster than polars. Keys already in a polars ``Series`` are sorted by its ``sort`` where they are made
+    (the same sort: ``dst_recount``, ``port_sources``, ``merge_partials.distinct_pairs``)."""
     return pl.Series(values, dtype=pl.UInt64).sort().to_numpy()
 
 
