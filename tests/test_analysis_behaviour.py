@@ -98,3 +98,56 @@ def test_picture_boundary():
     interval, share = pl.col("i"), pl.col("d")
     frame = pl.DataFrame({"i": [4.0, 3.99, None], "d": [0.5, 0.5, 1.0]})
     assert frame.select(bh.picture(interval, share).alias("p"))["p"].to_list() == ["background", "snapshot", None]
+
+
+# ---------------------------------------------------------------- port scans and top ports against plain polars
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ROW = st.tuples(st.integers(0, 5), st.sampled_from([6, 17, None]), st.sampled_from([0, 22, 80, 65535, None]),
+                 st.integers(0, 4), st.sampled_from(["s1", "s2"]), st.integers(1, 9), st.integers(1, 9))
+
+
+def _rows_of(items) -> pl.LazyFrame:
+    schema = {"src": pl.UInt32, "proto": pl.UInt8, "dport": pl.UInt16, "day": pl.Date, "sensor": pl.String,
+              "dsts": pl.UInt32, "packets": pl.UInt32}
+    return pl.LazyFrame([(s, pr, po, DAY0 + dt.timedelta(days=d), se, ds, pk) for s, pr, po, d, se, ds, pk in items],
+                        schema=schema, orient="row")
+
+
+def _plain_port_scans(rows: pl.LazyFrame) -> pl.DataFrame:
+    """port_scans as three-column group-bys: summed over sensors per day, then over days."""
+    per_day = rows.group_by("src", "proto", "dport", "day").agg(pl.col("dsts").sum(), pl.col("packets").sum())
+    return per_day.group_by("src", "proto", "dport").agg(
+        pl.col("packets").sum().cast(pl.UInt64), pl.len().cast(pl.UInt32).alias("scans"),
+        pl.col("dsts").max().cast(pl.UInt32), pl.col("day").min().alias("d0"), pl.col("day").max().alias("d1"),
+    ).collect()
+
+
+def _by_key(df: pl.DataFrame) -> pl.DataFrame:
+    return df.sort("src", "proto", "dport", nulls_last=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_ROW, max_size=40))
+def test_port_scans_packed_equal_plain_group_bys(items):
+    """Null protocols and ports keep groups of their own through the packed key; one row per (source, protocol,
+    port, day) and one sensor: the per-day step left out gives the same rows."""
+    rows = _rows_of(items)
+    got = bh.port_scans(rows, with_days=True).collect()
+    assert got.columns == ["src", "proto", "dport", "packets", "scans", "dsts", "d0", "d1"]
+    assert _by_key(got).equals(_by_key(_plain_port_scans(rows)))
+    one = rows.filter(pl.col("sensor") == "s1").unique(["src", "proto", "dport", "day"])
+    assert _by_key(bh.port_scans(one, with_days=True, one_per_day=True).collect()).equals(
+        _by_key(_plain_port_scans(one)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_ROW, max_size=40), st.integers(1, 4))
+def test_top_ports_sorted_per_source_as_one_sort_of_every_row(items, n):
+    scans = bh.port_scans(_rows_of(items)).collect()
+    item = pl.struct(pl.col("dport").alias("port"), "proto", "packets", "scans", "dsts")
+    plain = (scans.sort(["src", "packets", "dport", "proto"], descending=[False, True, False, False])
+             .group_by("src", maintain_order=True).agg(item.head(n).alias("top_ports")))
+    assert bh.top_ports_from_scans(scans.lazy(), n).collect().equals(plain)

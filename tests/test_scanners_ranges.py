@@ -61,3 +61,33 @@ def test_the_list_in_source_ranges_is_the_list_at_once(rollup, monkeypatch, quer
     assert (parts.total, parts.n_days, parts.dsts_from) == (whole.total, whole.n_days, whole.dsts_from)
     assert_frame_equal(parts.frame, whole.frame)
     assert whole.frame["dsts"].null_count() == 0
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=[",".join(q) for q in QUERIES])
+def test_a_range_of_several_sources_bounds_its_pairs_unless_sources_were_left_out(rollup, monkeypatch, query):
+    """The ranges' destination pairs are counted without a pass to size them only with a bound that holds: a range
+    of several sources has at most the budget's selected packets, so at most that many pairs, when no source of it
+    was left out of the rows (``--asn``, a CIDR)."""
+    import polars as pl
+
+    q = ScannerQuery(**query)
+    seen = []
+    count = scanner_rows.exact_dsts
+
+    def spied(packets, q_, srcs, active, within, sink, pairs_at_most):
+        pairs = packets.pairs([d for d in packets.days() if (not q_.since or d >= q_.since)
+                               and (not q_.until or d <= q_.until)])
+        pairs = pairs.filter(pl.col("kind").cast(pl.String).is_in(q_.kinds) & pl.col("src").is_between(*within))
+        seen.append((within, pairs_at_most, pairs.select(pl.len()).collect().item()))
+        return count(packets, q_, srcs, active, within, sink, pairs_at_most)
+
+    monkeypatch.setattr(scanner_rows, "exact_dsts", spied)
+    monkeypatch.setattr(sc, "ROW_PACKETS_PER_RANGE", 30_000)  # the sample's busiest sources (36-66 k) alone
+    scanner_list(rollup.port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, query=q,
+                 src_profile=rollup.src_profile, packets=rollup.packet_source())
+    assert len(seen) >= 2
+    left_out = bool(q.asns or q.cidrs)
+    assert left_out or any(lo == hi for (lo, hi), _, _ in seen)
+    for (lo, hi), bound, n in seen:
+        assert bound is None if left_out or lo == hi else bound == 30_000
+        assert bound is None or n <= bound

@@ -151,7 +151,7 @@ def _from_rows(
         counted = pool.submit(exact_dsts, recount, q, base["src"], set(rows["day"].unique().to_list()), within)
         pool.shutdown(wait=False)
     try:
-        raw, kept = _aggregates(rows, base, first_day, n_days)
+        raw, kept = _aggregates(rows, base, first_day, n_days, apart=_kinds_apart(q))
     except BaseException:
         if counted is not None:
             counted.cancel()
@@ -160,16 +160,25 @@ def _from_rows(
     return raw, kept
 
 
-def _aggregates(rows: pl.DataFrame, base: pl.DataFrame, first_day: dt.date | None, n_days: int) -> tuple[pl.DataFrame, _Rows]:
-    """The behaviour and schedule columns of *rows* joined to *base* (the volume columns), and the rows kept."""
+def _kinds_apart(q: ScannerQuery) -> bool:
+    """True when the query's kinds are told apart by the protocol (probes are TCP, UDP is UDP): a (source, day,
+    protocol, port) is then one ``port_day`` row per sensor."""
+    return set(q.kinds) <= {"probe", "udp"}
+
+
+def _aggregates(rows: pl.DataFrame, base: pl.DataFrame, first_day: dt.date | None, n_days: int,
+                apart: bool = False) -> tuple[pl.DataFrame, _Rows]:
+    """The behaviour and schedule columns of *rows* joined to *base* (the volume columns), and the rows kept.
+    *apart*: the rows' kinds are told apart by the protocol (:func:`_kinds_apart`)."""
     lazy = rows.lazy()
     # with one sensor, a port's scan days (for the intervals) are its port scans' days: no pass of their own
     one_sensor = rows["sensor"].n_unique() <= 1
-    src_days, scans, ports, *intervals = pl.collect_all([
-        lazy.select("src", "day").unique(), bh.port_scans(lazy, with_days=one_sensor), bh.port_counts(lazy),
+    src_days, scans, *intervals = pl.collect_all([
+        lazy.select("src", "day").unique(), bh.port_scans(lazy, with_days=one_sensor, one_per_day=one_sensor and apart),
         *([] if one_sensor else [bh.scan_intervals(lazy)])])
-    active, coverage, *intervals = pl.collect_all([
-        bh.active_days_from(src_days.lazy()), bh.coverage_from_scans(scans.lazy()),
+    # the distinct ports from the port scans (one row per source and port), not from every row again
+    active, coverage, ports, *intervals = pl.collect_all([
+        bh.active_days_from(src_days.lazy()), bh.coverage_from_scans(scans.lazy()), bh.port_counts(scans.lazy()),
         *([bh.intervals_from(scans.lazy())] if one_sensor else [])]) + intervals
     window = first_day is not None and n_days > 0  # else no data: no schedule
     sched = schedules(src_days if window else pl.DataFrame(), first_day, n_days)
@@ -180,12 +189,15 @@ def _aggregates(rows: pl.DataFrame, base: pl.DataFrame, first_day: dt.date | Non
 def ranged_table(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None,
                  n_days: int, recount: PacketSource | None, walked: pl.DataFrame | None,
                  ranges: list[tuple[int, int] | None], sink: Callable[[np.ndarray | None], None] | None = None,
-                 each_rows: Callable[[pl.DataFrame], None] | None = None) -> pl.DataFrame:
+                 each_rows: Callable[[pl.DataFrame], None] | None = None,
+                 packets_at_most: int | None = None) -> pl.DataFrame:
     """Every selected source's raw columns, exact ``dsts`` (with *recount*) and ``top_ports``, computed one source
     range of *ranges* (:func:`~scantui.analysis.port_lists.source_ranges`) at a time: a source's columns are its own,
     so the table is the same whatever the ranges, and one range's rows, keys and schedules are held at once.
     *sink*: given each range's distinct keys (:func:`~scantui.analysis.dst_recount.exact_dsts`); *each_rows*: each
-    range's selected rows (a kept list's state, :mod:`port_list_state`)."""
+    range's selected rows (a kept list's state, :mod:`port_list_state`); *packets_at_most*: a bound on the packets of
+    the selected kinds and days of every range of several sources, whatever the source (each such range's destination
+    pairs are then at most that: :func:`~scantui.analysis.dst_recount.exact_dsts`' *pairs_at_most*)."""
     from scantui.analysis.scanner_query import TOP_PORTS
 
     # every range's destinations are counted in one thread, range after range, from the start (they need only the
@@ -194,7 +206,9 @@ def ranged_table(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFra
     counted: list[Future[pl.DataFrame]] = []
     if recount is not None:
         pool = ThreadPoolExecutor(1, thread_name_prefix="scantui-dsts")
-        counted = [pool.submit(exact_dsts, recount, q, None, None, within, sink) for within in ranges]
+        counted = [pool.submit(exact_dsts, recount, q, None, None, within, sink,
+                               packets_at_most if within is not None and within[0] != within[1] else None)
+                   for within in ranges]
         pool.shutdown(wait=False)
     parts = []
     try:
@@ -226,7 +240,10 @@ def from_ranges(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFram
     ranges = source_ranges(select_rows(port_day, q, src_filter), budget, total_first=True)
     if len(ranges) < 2:
         return None
-    table = ranged_table(port_day, q, src_filter, first_day, n_days, recount, walked, ranges)
+    # a range of several sources holds at most *budget* selected packets; every source's pairs are counted in it, so
+    # that bounds them only when no source was left out of the rows (no source filter, no CIDR)
+    bound = budget if src_filter is None and not q.cidrs else None
+    table = ranged_table(port_day, q, src_filter, first_day, n_days, recount, walked, ranges, packets_at_most=bound)
     counted = recount is not None
     raw = table.drop("top_ports", *(["dsts"] if counted else []))
     return raw, _Rows(pl.DataFrame(), raw.height, pl.DataFrame(), pl.Series("day", [], pl.Date),
