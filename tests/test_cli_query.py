@@ -35,6 +35,22 @@ def test_scanners_query_is_the_tui_filter_on_the_same_list(capsys):
     assert on_443 < {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--query", "port:443")} & day
 
 
+def test_scanners_query_port_and_day_count_udp_under_include_udp(capsys):
+    """Under --include-udp the list counts UDP probes, so port: and day: match a source by its UDP packets too: a
+    source that sent port 53 only UDP is in ``--query port:53`` as in ``--port 53``."""
+    with_udp = {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--include-udp", "--port", "53")}
+    tcp_only = {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--port", "53")}
+    assert len(tcp_only) < len(with_udp)
+    got = {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--include-udp", "--query", "port:53")}
+    assert got == with_udp
+    assert {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--query", "port:53")} == tcp_only
+    day = "2024-02-07"
+    recount = {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--include-udp", "--day", day)}
+    whole = {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--include-udp")}
+    assert {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--include-udp", "--query", f"day:{day}")} == recount
+    assert recount < whole and recount - {r["src"] for r in _json(capsys, "scanners", SAMPLE, "--day", day)}
+
+
 def test_scanners_query_cuts_the_table_after_filtering(capsys):
     code, out, err = run(["scanners", SAMPLE, "--query", "tool:zmap", "--top", "3"], capsys)
     assert code == 0, err

@@ -125,7 +125,9 @@ def _run_query(paths, load_opts, telescope, query, rules, row_query, cut, store=
         from scantui.workspace.source_notes import annotate_sources
 
         frame = annotate_sources(frame, store)
-    frame, notes = filter_scanners(frame, row_query, lambda r: ws.sources_on_ports(r, days=days), ws.sources_on_days,
+    # port: and day: match the sources of the list's kinds (UDP too under --include-udp)
+    frame, notes = filter_scanners(frame, row_query, lambda r: ws.sources_on_ports(r, days=days, kinds=query.kinds),
+                                   lambda spans: ws.sources_on_days(spans, kinds=query.kinds),
                                    ws.sources_of_sensors)
     frame = frame.select(result.frame.columns)
     return dataclasses.replace(result, frame=frame.head(cut) if cut is not None else frame, total=frame.height,

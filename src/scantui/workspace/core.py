@@ -425,11 +425,14 @@ class Workspace:
         return self._memo(self._results, ("similar", query), task, build)
 
     def sources_on_ports(self, ranges: Sequence[tuple[int, int]], *, task: Task | None = None,
-                         days: tuple[dt.date, dt.date] | None = None) -> pl.Series:
+                         days: tuple[dt.date, dt.date] | None = None, kinds: Sequence[str] = ("probe",)) -> pl.Series:
         """The sources that probed any port in *ranges* (inclusive ``(low, high)`` pairs), from ``port_day``;
-        with *days* (first, last), on those days only (the TUI's time range, ``scanners --since/--until``)."""
+        with *days* (first, last), on those days only (the TUI's time range, ``scanners --since/--until``).
+        *kinds*: the traffic kinds that count (the list's: ``ScannerQuery.kinds``, with ``udp`` under
+        ``--include-udp``)."""
         task = self._task(task)
         ranges = tuple((int(lo), int(hi)) for lo, hi in ranges)
+        kinds = tuple(sorted(set(kinds)))
 
         def build() -> pl.Series:
             import polars as pl
@@ -439,17 +442,19 @@ class Workspace:
             if days is not None:
                 hit = hit & pl.col("day").is_between(days[0], days[1])
             port_day = _port_day(self.rollup(task), True)
-            return port_day.filter((pl.col("kind") == "probe") & hit).select("src").unique().collect()["src"]
+            return port_day.filter(_of_kinds(kinds) & hit).select("src").unique().collect()["src"]
 
         key = ("sources_on_ports", ranges) if days is None else ("sources_on_ports", ranges, days)
+        key = key if kinds == ("probe",) else (*key, kinds)
         return self._memo(self._results, key, task, build)
 
     def sources_on_days(self, spans: Sequence[tuple[dt.date | None, dt.date | None]], *,
-                        task: Task | None = None) -> pl.Series:
+                        task: Task | None = None, kinds: Sequence[str] = ("probe",)) -> pl.Series:
         """The sources that probed on any day of *spans* (inclusive ``(first, last)`` days, None: open), from
-        ``port_day`` (the scanner query's ``day:``)."""
+        ``port_day`` (the scanner query's ``day:``); *kinds* as :meth:`sources_on_ports`."""
         task = self._task(task)
         spans = tuple((lo, hi) for lo, hi in spans)
+        kinds = tuple(sorted(set(kinds)))
 
         def build() -> pl.Series:
             import polars as pl
@@ -458,9 +463,10 @@ class Workspace:
             hits = [pl.all_horizontal([day >= lo if lo is not None else pl.lit(True),
                                        day <= hi if hi is not None else pl.lit(True)]) for lo, hi in spans]
             port_day = _port_day(self.rollup(task), False)
-            return port_day.filter((pl.col("kind") == "probe") & pl.any_horizontal(hits)).select("src").unique().collect()["src"]
+            return port_day.filter(_of_kinds(kinds) & pl.any_horizontal(hits)).select("src").unique().collect()["src"]
 
-        return self._memo(self._results, ("sources_on_days", spans), task, build)
+        key = ("sources_on_days", spans) if kinds == ("probe",) else ("sources_on_days", spans, kinds)
+        return self._memo(self._results, key, task, build)
 
     # ------------------------------------------------------------ what a detail screen reads
 
@@ -498,6 +504,13 @@ class Workspace:
                                   max_rows=cap, port_day=self.rollup(task).port_day)
 
         return self._memo(self._reads, ("timing", srcs, port, start_us, end_us, cap), task, read)
+
+
+def _of_kinds(kinds: Sequence[str]) -> pl.Expr:
+    """``port_day`` rows of *kinds* (the enum compared, not cast to strings)."""
+    import polars as pl
+
+    return pl.any_horizontal([pl.col("kind") == k for k in kinds]) if kinds else pl.lit(False)
 
 
 def _port_day(rollup: Rollup, by_port: bool) -> pl.LazyFrame:
