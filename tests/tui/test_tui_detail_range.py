@@ -179,10 +179,10 @@ async def _the_latest_range_wins(app, pilot, monkeypatch):
     slow, fast = (D(2024, 2, 4), D(2024, 2, 4)), (D(2024, 2, 5), D(2024, 2, 5))
     real = ScannerDetailScreen._read_timing
 
-    def read(ws, src, bins, days=None):
+    def read(ws, src, bins, days=None, *rest):
         if days == slow:
             time.sleep(1.5)
-        return real(ws, src, bins, days)
+        return real(ws, src, bins, days, *rest)
 
     monkeypatch.setattr(ScannerDetailScreen, "_read_timing", staticmethod(read))
     app.time_range = slow
@@ -198,10 +198,10 @@ async def _the_latest_range_wins(app, pilot, monkeypatch):
     # back to the days the row is of while a recount for other days still runs: that recount is not shown
     state, real_list = app.state, app.state.scanners_in
 
-    def scanners_in(days):
+    def scanners_in(days, *rest):
         if days == slow:
             time.sleep(1.5)
-        return real_list(days)
+        return real_list(days, *rest)
 
     monkeypatch.setattr(state, "scanners_in", scanners_in)
     app.time_range = slow

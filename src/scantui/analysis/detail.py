@@ -6,7 +6,8 @@ read), on every day or on the days of a span (``days=(first, last)``, inclusive:
 TUI's time range; :func:`day_window_us` is the same span in µs for a timing read); the per-IP timing plot needs the packets themselves, read lazily with the
 sources, port and time range pushed down (from the rollup's day tables: only the
 days ``port_day`` has for them), capped at ``max_rows`` (the plot bins
-them; a cap keeps a huge scanner from filling memory, and is reported).
+them; a cap keeps a huge scanner from filling memory, and is reported). Ports, tools and timing are of the
+sources' probes, or of the traffic *kinds* given (``("probe", "udp")``: the scanner list with UDP counted).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import polars as pl
 from scantui.analysis.collab_types import utc_day
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.packet_source import PacketSource, as_source, src_in
-from scantui.analysis.traffic import is_probe
+from scantui.analysis.traffic import kind_is, of_kinds
 
 T = TypeVar("T")
 
@@ -55,16 +56,21 @@ def per_day(port_day: pl.LazyFrame, srcs: Sequence[int], *, probes_only: bool = 
             .sort("day").collect())
 
 
-def ports(port_day: pl.LazyFrame, srcs: Sequence[int], *, days: DaySpan | None = None) -> pl.DataFrame:
-    """``dport``, ``packets``, ``days`` of the sources' probes (on *days* only), most packets first."""
-    return (port_day.filter(_src_filter(srcs, days) & (pl.col("kind") == "probe"))
+PROBES = ("probe",)
+
+
+def ports(port_day: pl.LazyFrame, srcs: Sequence[int], *, days: DaySpan | None = None,
+          kinds: Sequence[str] = PROBES) -> pl.DataFrame:
+    """``dport``, ``packets``, ``days`` of the sources' probes (of *kinds*; on *days* only), most packets first."""
+    return (port_day.filter(_src_filter(srcs, days) & kind_is(kinds))
             .group_by("dport").agg(pl.col("packets").sum().cast(pl.UInt64), pl.col("day").n_unique().alias("days"))
             .sort("packets", "dport", descending=[True, False]).collect())
 
 
-def tools(port_day: pl.LazyFrame, srcs: Sequence[int], *, days: DaySpan | None = None) -> dict[str, int]:
-    """Packets per tool fingerprint (probes; on *days* only), largest first, zeros left out."""
-    row = (port_day.filter(_src_filter(srcs, days) & (pl.col("kind") == "probe"))
+def tools(port_day: pl.LazyFrame, srcs: Sequence[int], *, days: DaySpan | None = None,
+          kinds: Sequence[str] = PROBES) -> dict[str, int]:
+    """Packets per tool fingerprint (probes, or *kinds*; on *days* only), largest first, zeros left out."""
+    row = (port_day.filter(_src_filter(srcs, days) & kind_is(kinds))
            .select(pl.col(f"tool_{t}").sum().cast(pl.UInt64).alias(t) for t in TOOLS).collect())
     counts = {t: int(row[t][0] or 0) for t in TOOLS}
     return {t: n for t, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n}
@@ -84,13 +90,14 @@ class TimingPackets:
 
 def timing_packets(packets: pl.LazyFrame | PacketSource, srcs: Sequence[int], *, port: int | None = None,
                    start_us: int | None = None, end_us: int | None = None,
-                   max_rows: int = MAX_TIMING_ROWS, port_day: pl.LazyFrame | None = None) -> TimingPackets:
-    """The sources' probes (optionally one port and a time range) for the per-IP timing plot.
+                   max_rows: int = MAX_TIMING_ROWS, port_day: pl.LazyFrame | None = None,
+                   kinds: Sequence[str] = PROBES) -> TimingPackets:
+    """The sources' probes (or packets of *kinds*; optionally one port and a time range) for the per-IP timing plot.
 
     From the rollup's day tables with *port_day*: only the days in the time range on which
     ``port_day`` has the sources' probes (on *port*) are read, narrowed to the sources and port."""
     source = as_source(packets)
-    cond = is_probe()
+    cond = of_kinds(kinds)
     if start_us is not None:
         cond &= pl.col("ts").dt.epoch("us") >= start_us
     if end_us is not None:
@@ -110,7 +117,7 @@ def timing_packets(packets: pl.LazyFrame | PacketSource, srcs: Sequence[int], *,
     if port_day is None or source.days() is None:
         df = first(None, max_rows + 1)
     else:
-        rows = port_day.filter(_src_filter(srcs) & (pl.col("kind") == "probe"))
+        rows = port_day.filter(_src_filter(srcs) & kind_is(kinds))
         if port is not None:
             rows = rows.filter(pl.col("dport") == port)
         if start_us is not None:

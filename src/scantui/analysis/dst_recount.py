@@ -20,7 +20,7 @@ import polars as pl
 
 from scantui.analysis.packet_source import PacketSource, as_source, narrow
 from scantui.analysis.scanner_query import ScannerQuery
-from scantui.analysis.traffic import UDP, is_probe, traffic_class
+from scantui.analysis.traffic import of_kinds as _of_kinds
 
 
 _IS_IN_MAX = 10_000
@@ -167,11 +167,3 @@ def _distinct_per_source(keys: np.ndarray, sink: Callable[[np.ndarray | None], N
     np.not_equal(src[1:], src[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     return pl.DataFrame({"src": src[starts], "dsts": np.add.reduceat(new, starts, dtype=np.uint32)})
-
-
-def _of_kinds(kinds: Collection[str]) -> pl.Expr:
-    """``traffic_class().is_in(kinds)`` without naming every packet's class: a probe is :func:`is_probe`,
-    a ``udp`` packet any packet of protocol UDP (probe and backscatter are TCP)."""
-    parts = [is_probe() if k == "probe" else (pl.col("proto") == UDP) if k == "udp" else traffic_class() == k
-             for k in kinds]
-    return pl.any_horizontal(parts) if parts else pl.lit(False)

@@ -20,7 +20,8 @@ import numpy as np
 import polars as pl
 
 from scantui.analysis import behaviour as bh
-from scantui.analysis.dst_recount import _KEY_COLUMNS, _key, _of_kinds
+from scantui.analysis.dst_recount import _KEY_COLUMNS, _key
+from scantui.analysis.traffic import of_kinds as _of_kinds
 from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.port_list_state import ACTIVITY, SRC_DAYS, activity, packed, row_state
 from scantui.analysis.rollup import TOOL_COLUMNS

@@ -49,3 +49,17 @@ def _traffic(lit) -> pl.Expr:
         .otherwise(lit("other"))
         .alias("traffic")
     )
+
+
+def of_kinds(kinds) -> pl.Expr:
+    """Packets of the classes *kinds* (``traffic_class().is_in(kinds)``) without naming every packet's class: a
+    probe is :func:`is_probe`, a ``udp`` packet any packet of protocol UDP (probe and backscatter are TCP)."""
+    parts = [is_probe() if k == "probe" else (pl.col("proto") == UDP) if k == "udp" else traffic_class() == k
+             for k in kinds]
+    return pl.any_horizontal(parts) if parts else pl.lit(False)
+
+
+def kind_is(kinds) -> pl.Expr:
+    """Rollup rows (a ``kind`` enum column, as ``port_day``'s) of the classes *kinds*: the enum compared with each
+    name, not cast to strings."""
+    return pl.any_horizontal([pl.col("kind") == k for k in kinds]) if kinds else pl.lit(False)

@@ -161,10 +161,11 @@ class NavigationMixin:
             return
         self.push_screen(HelpScreen(self.screen))
 
-    def open_scanner(self, row: ScannerRow, *, counted_for: Any = None) -> None:
+    def open_scanner(self, row: ScannerRow, *, counted_for: Any = None, include_udp: bool = False) -> None:
         """Enter on a scanner row: its detail. *counted_for*: the (first, last) days the row was counted for
-        (the scanner list under a time range), None: every day; the detail recounts it for another range."""
-        self.push_screen(ScannerDetailScreen(row, counted_for=counted_for))
+        (the scanner list under a time range), None: every day; the detail recounts it for another range.
+        *include_udp*: the row was counted with UDP probes (the list's ``U``), and so is the detail."""
+        self.push_screen(ScannerDetailScreen(row, counted_for=counted_for, include_udp=include_udp))
 
     def open_source(self, src: int) -> None:
         """The scanner detail of the source *src* (an int address) from the scanner list, or a notification

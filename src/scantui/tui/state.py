@@ -238,27 +238,30 @@ class DataState:
 
     # ------------------------------------------------------------ queries the screens ask
 
-    def sources_on_ports(self, ranges: tuple[tuple[int, int], ...], days: tuple[Any, Any] | None = None) -> pl.Series:
+    def sources_on_ports(self, ranges: tuple[tuple[int, int], ...], days: tuple[Any, Any] | None = None,
+                         kinds: tuple[str, ...] = ("probe",)) -> pl.Series:
         """The sources that probed any port in *ranges* (the scanner query's ``port:``; memoized by the workspace),
-        on the days (first, last) only when given (the time range)."""
+        on the days (first, last) only when given (the time range); *kinds*: the list's (``udp`` too with UDP)."""
         self._need_rollup()
-        return self.workspace.sources_on_ports(ranges, days=days)
+        return self.workspace.sources_on_ports(ranges, days=days, kinds=kinds)
 
-    def scanners_in(self, time_range: tuple[Any, Any] | None) -> ScannerList | None:
+    def scanners_in(self, time_range: tuple[Any, Any] | None, include_udp: bool = False) -> ScannerList | None:
         """The scanner list recounted for the days of *time_range* (as ``scanners --since/--until``; memoized by
-        the workspace); the whole list for None."""
-        if time_range is None:
+        the workspace), with UDP probes counted when *include_udp* (``--include-udp``); the whole list for None
+        without UDP."""
+        if time_range is None and not include_udp:
             return self.scanners
         from scantui.analysis.scanners import ScannerQuery
 
         self._need_rollup()
-        first, last = time_range
-        return self.workspace.scanners(ScannerQuery(since=first, until=last))
+        first, last = time_range or (None, None)
+        return self.workspace.scanners(ScannerQuery(since=first, until=last, include_udp=include_udp))
 
-    def sources_on_days(self, spans: tuple[tuple[Any, Any], ...]) -> pl.Series:
-        """The sources that probed on any day of *spans* (the scanner query's ``day:``; memoized by the workspace)."""
+    def sources_on_days(self, spans: tuple[tuple[Any, Any], ...], kinds: tuple[str, ...] = ("probe",)) -> pl.Series:
+        """The sources that probed on any day of *spans* (the scanner query's ``day:``; memoized by the workspace);
+        *kinds* as :meth:`sources_on_ports`."""
         self._need_rollup()
-        return self.workspace.sources_on_days(spans)
+        return self.workspace.sources_on_days(spans, kinds=kinds)
 
     def sources_of_sensors(self, names: tuple[str, ...]) -> pl.Series:
         """The sources seen by any of the sensors *names* (the scanner query's ``sensor:``; memoized by the workspace)."""

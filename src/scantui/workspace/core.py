@@ -442,7 +442,9 @@ class Workspace:
             if days is not None:
                 hit = hit & pl.col("day").is_between(days[0], days[1])
             port_day = _port_day(self.rollup(task), True)
-            return port_day.filter(_of_kinds(kinds) & hit).select("src").unique().collect()["src"]
+            from scantui.analysis.traffic import kind_is
+
+            return port_day.filter(kind_is(kinds) & hit).select("src").unique().collect()["src"]
 
         key = ("sources_on_ports", ranges) if days is None else ("sources_on_ports", ranges, days)
         key = key if kinds == ("probe",) else (*key, kinds)
@@ -463,7 +465,9 @@ class Workspace:
             hits = [pl.all_horizontal([day >= lo if lo is not None else pl.lit(True),
                                        day <= hi if hi is not None else pl.lit(True)]) for lo, hi in spans]
             port_day = _port_day(self.rollup(task), False)
-            return port_day.filter(_of_kinds(kinds) & pl.any_horizontal(hits)).select("src").unique().collect()["src"]
+            from scantui.analysis.traffic import kind_is
+
+            return port_day.filter(kind_is(kinds) & pl.any_horizontal(hits)).select("src").unique().collect()["src"]
 
         key = ("sources_on_days", spans) if kinds == ("probe",) else ("sources_on_days", spans, kinds)
         return self._memo(self._results, key, task, build)
@@ -471,46 +475,47 @@ class Workspace:
     # ------------------------------------------------------------ what a detail screen reads
 
     def detail(self, srcs: Sequence[int], *, days: tuple[dt.date, dt.date] | None = None,
-               task: Task | None = None) -> DetailFigures:
+               task: Task | None = None, kinds: Sequence[str] = ("probe",)) -> DetailFigures:
         """Per-day volume, ports and tools of the sources *srcs* (IPv4 ints), from the rollup's ``port_day``;
-        with *days* (first, last), of those days only (the TUI's time range)."""
+        with *days* (first, last), of those days only (the TUI's time range). Ports and tools are of the
+        sources' probes, or of *kinds* (``("probe", "udp")``: the scanner list with UDP counted)."""
         task = self._task(task)
         srcs = tuple(int(s) for s in srcs)
+        kinds = tuple(sorted(set(kinds)))
 
         def build() -> DetailFigures:
             from scantui.analysis import detail
 
             port_day = self.rollup(task).port_day
-            return DetailFigures(detail.per_day(port_day, srcs, days=days), detail.ports(port_day, srcs, days=days),
-                                 detail.tools(port_day, srcs, days=days))
+            return DetailFigures(detail.per_day(port_day, srcs, days=days),
+                                 detail.ports(port_day, srcs, days=days, kinds=kinds),
+                                 detail.tools(port_day, srcs, days=days, kinds=kinds))
 
         key = ("detail", srcs) if days is None else ("detail", srcs, tuple(days))
+        key = key if kinds == ("probe",) else (*key, kinds)
         return self._memo(self._results, key, task, build)
 
     def timing(self, srcs: Sequence[int], *, port: int | None = None, start_us: int | None = None,
-               end_us: int | None = None, max_rows: int | None = None, task: Task | None = None) -> TimingPackets:
-        """The sources' probes for a timing plot (optionally one port and a time range, in µs), capped at
-        *max_rows* (default :data:`~scantui.analysis.detail.MAX_TIMING_ROWS`), from the rollup's day tables."""
+               end_us: int | None = None, max_rows: int | None = None, task: Task | None = None,
+               kinds: Sequence[str] = ("probe",)) -> TimingPackets:
+        """The sources' probes (or packets of *kinds*) for a timing plot (optionally one port and a time range, in
+        µs), capped at *max_rows* (default :data:`~scantui.analysis.detail.MAX_TIMING_ROWS`), from the rollup's day
+        tables."""
         from scantui.analysis.detail import MAX_TIMING_ROWS
 
         task = self._task(task)
         srcs = tuple(int(s) for s in srcs)
         cap = max_rows if max_rows is not None else MAX_TIMING_ROWS
+        kinds = tuple(sorted(set(kinds)))
 
         def read() -> TimingPackets:
             from scantui.analysis.detail import timing_packets
 
             return timing_packets(self.packet_source(task), srcs, port=port, start_us=start_us, end_us=end_us,
-                                  max_rows=cap, port_day=self.rollup(task).port_day)
+                                  max_rows=cap, port_day=self.rollup(task).port_day, kinds=kinds)
 
-        return self._memo(self._reads, ("timing", srcs, port, start_us, end_us, cap), task, read)
-
-
-def _of_kinds(kinds: Sequence[str]) -> pl.Expr:
-    """``port_day`` rows of *kinds* (the enum compared, not cast to strings)."""
-    import polars as pl
-
-    return pl.any_horizontal([pl.col("kind") == k for k in kinds]) if kinds else pl.lit(False)
+        key = ("timing", srcs, port, start_us, end_us, cap)
+        return self._memo(self._reads, key if kinds == ("probe",) else (*key, kinds), task, read)
 
 
 def _port_day(rollup: Rollup, by_port: bool) -> pl.LazyFrame:

@@ -103,12 +103,15 @@ class ScannerDetailScreen(DetailScreen):
                 Binding("n", "note", "Note", show=False, id="detail.note", priority=True),
                 *DetailScreen.PACKETS_BINDINGS]
 
-    def __init__(self, row: ScannerRow, *, counted_for: TimeRange | None = None) -> None:
+    def __init__(self, row: ScannerRow, *, counted_for: TimeRange | None = None, include_udp: bool = False) -> None:
         """*row*: the scanner list's row, counted for the days *counted_for* (None: every day); under another
-        time range the screen recounts it."""
+        time range the screen recounts it. *include_udp*: the row was counted with UDP probes (the list's ``U``):
+        the ports, tools and timing plot are of its probes and UDP packets, and a recount counts them too."""
         super().__init__()
         self.row = row
         self.counted_for = counted_for
+        self.include_udp = include_udp
+        self.kinds = ("probe", "udp") if include_udp else ("probe",)
         self.days: TimeRange | None = None  # the days the figures and the timing plot show (the App's time range)
         self._recounting = False
         self._no_row_in: TimeRange | None = None  # the range in which the source has no row (no probes)
@@ -179,7 +182,7 @@ class ScannerDetailScreen(DetailScreen):
 
     def _read(self, days: TimeRange | None) -> None:
         """Read the figures and the timing plot of *days*, and recount the facts when the row is of other days."""
-        ws, src, bins = self.app.state.workspace, self.src, self.strips_bins
+        ws, src, bins, kinds = self.app.state.workspace, self.src, self.strips_bins, self.kinds
         self.days = days
         self._recounting = days != self.counted_for
         if not self._recounting and self._no_row_in is not None:  # back to the days the row is of
@@ -189,18 +192,19 @@ class ScannerDetailScreen(DetailScreen):
             state = self.app.state
 
             def recount() -> tuple[TimeRange | None, ScannerRow | None] | None:
-                listed = state.scanners_in(days)  # what the scanner list shows for these days (memoized)
+                listed = state.scanners_in(days, self.include_udp)  # what the list shows for these days (memoized)
                 return None if listed is None else (days, listed.row(src))
 
             self.in_thread("detail-facts", recount, self._show_row, "scanner facts")
 
         def figures() -> tuple[Any, Any, dict[str, int]]:
-            found = ws.detail([src], days=days)
+            found = ws.detail([src], days=days, kinds=kinds)
             return found.per_day, found.ports, found.tools
 
         self.in_thread("detail-figures", figures, self._show_figures, "scanner figures")
-        self.in_thread("detail-timing", lambda: self._read_timing(ws, src, bins, days), self.show_timing, TIMING_WHAT)
-        self.in_thread("detail-walk", lambda: self._walk(ws, src, days), self._show_walk, "ZMap walk test")
+        self.in_thread("detail-timing", lambda: self._read_timing(ws, src, bins, days, kinds), self.show_timing,
+                       TIMING_WHAT)
+        self.in_thread("detail-walk", lambda: self._walk(ws, src, days, kinds), self._show_walk, "ZMap walk test")
         self._titles()
 
     def _show_row(self, found: tuple[TimeRange | None, ScannerRow | None] | None) -> None:
@@ -220,7 +224,7 @@ class ScannerDetailScreen(DetailScreen):
         self._labels_changed()
 
     @staticmethod
-    def _walk(ws: Workspace, src: int, days: TimeRange | None = None) -> str | None:
+    def _walk(ws: Workspace, src: int, days: TimeRange | None = None, kinds: tuple[str, ...] = ("probe",)) -> str | None:
         """The ZMap walk: the rollup's match of the source when it has one (:mod:`~scantui.analysis.zmap_rollup`:
         pre-screened sources, every day or the days of the time range), else the test on its probes (the timing
         plot's read, memoized), a line or None."""
@@ -229,23 +233,24 @@ class ScannerDetailScreen(DetailScreen):
         line = zmap_rollup.describe_source(ws.rollup().zmap_walks, src, days)
         if line is not None:
             return line
-        found = zmap_walk.detail_walk(ScannerDetailScreen._timing_read(ws, src, days).packets,
+        found = zmap_walk.detail_walk(ScannerDetailScreen._timing_read(ws, src, days, kinds).packets,
                                       zmap_walk.telescope_arg(ws.telescope_option[0], ws.telescope()[0]))
         return None if found is None else zmap_walk.describe(found)
 
     @staticmethod
-    def _timing_read(ws: Workspace, src: int, days: TimeRange | None) -> Any:
-        """The source's probes (of *days* only when given: first day 00:00 UTC to the day after the last), capped;
-        one memoized read for the plot and the walk test."""
+    def _timing_read(ws: Workspace, src: int, days: TimeRange | None, kinds: tuple[str, ...] = ("probe",)) -> Any:
+        """The source's probes (and UDP packets when *kinds* say; of *days* only when given: first day 00:00 UTC to
+        the day after the last), capped; one memoized read for the plot and the walk test."""
         from scantui.analysis.detail import day_window_us
 
         if days is None:
-            return ws.timing([src], max_rows=timing_cap())
+            return ws.timing([src], max_rows=timing_cap(), kinds=kinds)
         start, end = day_window_us(days)
-        return ws.timing([src], max_rows=timing_cap(), start_us=start, end_us=end - 1)
+        return ws.timing([src], max_rows=timing_cap(), start_us=start, end_us=end - 1, kinds=kinds)
 
     @staticmethod
-    def _read_timing(ws: Workspace, src: int, bins: int, days: TimeRange | None = None) -> TimingData:
+    def _read_timing(ws: Workspace, src: int, bins: int, days: TimeRange | None = None,
+                     kinds: tuple[str, ...] = ("probe",)) -> TimingData:
         """The source's probes (of *days* only when given: first day 00:00 UTC to the day after the last), one row
         per port; the plot's whole range (``0``) is their first to last packet."""
         import polars as pl
@@ -253,7 +258,7 @@ class ScannerDetailScreen(DetailScreen):
         from scantui.analysis.detail import day_window_us
 
         window = day_window_us(days) if days is not None else None
-        tp = ScannerDetailScreen._timing_read(ws, src, days)
+        tp = ScannerDetailScreen._timing_read(ws, src, days, kinds)
         top = (tp.packets.group_by("dport").len().sort(["len", "dport"], descending=[True, False])
                .head(TOP_PORT_ROWS)["dport"].cast(pl.Int64).to_list())
         all_ports = tp.packets["dport"].n_unique() if tp.packets.height else 0

@@ -8,7 +8,8 @@ waits on it. Enter on a row calls :meth:`ScantuiApp.open_scanner`. ``space`` mar
 sources (the table's marks), ``l`` labels the marked ones through
 :func:`scantui.tui.labelling.label_sources_dialog`, ``n`` sets their tags and note
 (:mod:`scantui.tui.screens.source_note`; the ``tags`` and ``note`` columns show them). The App's time range
-(:mod:`scantui.tui.app_views`) recounts the list for its days in the same worker.
+(:mod:`scantui.tui.app_views`) recounts the list for its days in the same worker; ``U`` recounts it with UDP probes
+counted too (as ``scantui scanners --include-udp``), and the query bar's ``port:`` and ``day:`` then match UDP.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class ScannersScreen(OpensRows, FilterScreen):
             "l labels the marked sources (or the one under the cursor): a new group of them, or add them to one. "
             "ctrl+s exports the list as shown (marked rows only, when marked): .csv, .parquet or .txt (the IPs). "
             "n sets the tags and note of the marked sources (or the one under the cursor), kept in the labels file. "
-            "c picks the columns (remembered).\n\n"
+            "c picks the columns (remembered). U counts UDP probes too (as scanners --include-udp; U again: TCP "
+            "probes only).\n\n"
             "Query bar terms (/ to focus, enter to apply, escape back to the table):\n\n" + QUERY_HELP)
     BINDINGS = [  # priority: they open a screen or a pop-up, or leave this one (scantui.tui.focus)
         Binding("escape", "leave", "Back", show=False, id="scanners.leave_filter", priority=True),
@@ -59,6 +61,7 @@ class ScannersScreen(OpensRows, FilterScreen):
         Binding("n", "note", "Note", show=False, id="scanners.note", priority=True),
         Binding("p", "packets", "Packets", id="scanners.packets", priority=True),
         Binding("enter", "open_row", "Open", id="scanners.open", priority=True),
+        Binding("U", "toggle_udp", "UDP too", show=False, id="scanners.udp"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -67,6 +70,8 @@ class ScannersScreen(OpensRows, FilterScreen):
         self._total = 0
         self._annotated: tuple[Any, Any, int, pl.DataFrame] | None = None  # (list, labels store, version, annotated)
         self._counted_for: Any = None  # the time range the rows shown were counted for (None: every day)
+        self._counted_udp = False  # the rows shown were counted with UDP probes
+        self.include_udp = False  # U: UDP probes counted too (scanners --include-udp)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -121,6 +126,8 @@ class ScannersScreen(OpensRows, FilterScreen):
             text += f" · {table.marks_text()}"
         if self.app.time_range is not None:
             text += f" · days {range_text(self.app.time_range)}"
+        if self.include_udp:
+            text += " · UDP probes counted"
         if self.query_text.strip():
             text += f" · filter: {self.query_text.strip()}"
         self.query_one("#scanner-status", Static).update(safe_line(text + (f" · {extra}" if extra else "")))
@@ -154,8 +161,8 @@ class ScannersScreen(OpensRows, FilterScreen):
         state = self.app.state
         try:
             # the time range recounts the list for its days (as scanners --since/--until): off the UI thread
-            time_range = self.app.time_range
-            frame = state.scanners_in(time_range).frame
+            time_range, udp = self.app.time_range, self.include_udp
+            frame = state.scanners_in(time_range, udp).frame
             store = state.labels.store if state.labels is not None else None
             version = self.app.labels_version
             cached = self._annotated
@@ -165,8 +172,15 @@ class ScannersScreen(OpensRows, FilterScreen):
                 annotated = annotate_sources(frame, store)
                 self._annotated = (frame, store, version, annotated)
                 frame = annotated
-            ports = (lambda ranges: state.sources_on_ports(ranges, time_range)) if time_range else state.sources_on_ports
-            result, notes = filter_scanners(frame, query, ports, state.sources_on_days, state.sources_of_sensors)
+            kinds = ("probe", "udp") if udp else ("probe",)  # port: and day: match what the list counts
+
+            def ports(ranges):
+                return state.sources_on_ports(ranges, time_range, kinds)
+
+            def days(spans):
+                return state.sources_on_days(spans, kinds)
+
+            result, notes = filter_scanners(frame, query, ports, days, state.sources_of_sensors)
             result = result.drop(SOURCE_COLUMNS)
         except read_panics.FAILURES as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
@@ -174,13 +188,13 @@ class ScannersScreen(OpensRows, FilterScreen):
             return
         if not get_current_worker().is_cancelled:
             listed = "list" in frame.columns and bool(frame.height and frame["list"].list.len().max())
-            self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height, listed, time_range)
+            self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height, listed, time_range, udp)
 
     def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool, total: int | None = None,
-                       listed: bool | None = None, counted_for: Any = None) -> None:
+                       listed: bool | None = None, counted_for: Any = None, counted_udp: bool = False) -> None:
         if total is not None:
             self._total = total
-        self._counted_for = counted_for
+        self._counted_for, self._counted_udp = counted_for, counted_udp
         self.table.set_frame(*scanner_display(frame, listed))
         self._status(frame.height, extra="; ".join(notes))
         if report and notes:
@@ -203,7 +217,7 @@ class ScannersScreen(OpensRows, FilterScreen):
     def open_row(self, _table: VirtualTable, row: dict[str, Any]) -> None:
         from scantui.analysis.scanner_row import ScannerRow
 
-        self.app.open_scanner(ScannerRow.from_row(row), counted_for=self._counted_for)
+        self.app.open_scanner(ScannerRow.from_row(row), counted_for=self._counted_for, include_udp=self._counted_udp)
 
     # ------------------------------------------------------------ actions
 
@@ -220,6 +234,16 @@ class ScannersScreen(OpensRows, FilterScreen):
     def action_clear_filter(self) -> None:
         self.query_one("#filter", Input).value = ""
         self.apply_filter("", report=False)
+
+    def action_toggle_udp(self) -> None:
+        """``U``: the list recounted with UDP probes counted too, or without them again."""
+        self.include_udp = not self.include_udp
+        self.notify("UDP probes counted too (as scanners --include-udp)" if self.include_udp
+                    else "TCP probes only", title="scanners", markup=False)
+        if self.app.state.scanners is not None:
+            self.apply_filter(self.query_text, report=False)
+        else:
+            self._status()
 
     def action_label(self) -> None:
         """Label the marked sources (or the one under the cursor): a new group, or add them to one."""
@@ -274,6 +298,8 @@ class ScannersScreen(OpensRows, FilterScreen):
         yield "scanners: clear filter", "Show every scanner again", self.action_clear_filter
         yield "scanners: open selected", "Open the scanner under the cursor", table.action_select
         yield "scanners: packets", "The packets of the marked scanners, else the one under the cursor (p)", self.action_packets
+        yield ("scanners: UDP probes too", "Count UDP probes too, as scanners --include-udp; again: TCP only (U)",
+               self.action_toggle_udp)
         yield "scanners: reverse sort", "Flip the sort order", table.action_sort_reverse
         yield "scanners: label marked sources", "A new group of the marked sources, or add them to one (l)", self.action_label
         yield "scanners: note marked sources", "Tags and a note on the marked sources (n)", self.action_note
