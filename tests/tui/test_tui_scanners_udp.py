@@ -4,11 +4,10 @@ App with Pilot on the tiny data: five TCP scanners and one source of 40 UDP pack
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from clihelp import run as run_cli
-from tuihelp import make_app, run_app, screen_text, settle
+from tuihelp import make_app, run_app, screen_text
 from scantui.tui.screens.detail import ScannerDetailScreen
 from scantui.tui.screens.scanners import ScannersScreen
 from test_tui_time_range import press, shown_scanners
