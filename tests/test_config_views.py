@@ -33,6 +33,8 @@ def test_save_replaces_by_name_and_keeps_the_other_keys(tmp_path):
     ("views:\n  - {name: x, area: scanners, query: [1]}\n", "views[0]: query must be text"),
     ("views:\n  - {name: x, area: overview, watch: true}\n", "views[0]: watch must be true or false"),
     ("views:\n  - {name: x, area: scanners, watch: 'yes'}\n", "views[0]: watch must be true or false"),
+    ("views:\n  - {name: x, area: scanners, udp: 1}\n", "views[0]: udp must be true or false"),
+    ("views:\n  - {name: x, area: candidates, udp: true}\n", "views[0]: udp must be true or false, and true only"),
 ])
 def test_a_malformed_view_is_named(tmp_path, doc, says):
     path = tmp_path / "config.yaml"
@@ -53,3 +55,12 @@ def test_a_watched_view_saved_again_from_the_app_stays_watched(tmp_path):
     assert saved_views(path=path) == [SavedView("a", "scanners", "port:2323", watch=True)]
     save_view(SavedView("a", "labels"), path)  # an area that cannot be watched
     assert saved_views(path=path) == [SavedView("a", "labels")]
+
+
+def test_a_scanner_view_keeps_whether_udp_is_counted(tmp_path):
+    path = tmp_path / "config.yaml"
+    save_view(SavedView("dns", "scanners", "port:53", udp=True), path)
+    assert "udp: true" in path.read_text()
+    assert saved_views(path=path) == [SavedView("dns", "scanners", "port:53", udp=True)]
+    save_view(SavedView("dns", "scanners", "port:53"), path)  # saved again with U off
+    assert "udp" not in path.read_text() and saved_views(path=path)[0].udp is False

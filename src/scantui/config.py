@@ -359,7 +359,8 @@ WATCH_AREAS = ("scanners", "candidates")
 @dataclass(frozen=True)
 class SavedView:
     """A named view: the area, its query text, the time range (``YYYY-MM-DD`` first and last day, either may be
-    None) and the sort (column, descending), as kept in the config file's ``views`` list."""
+    None) and the sort (column, descending), as kept in the config file's ``views`` list; on the scanner list,
+    ``udp: true`` counts UDP probes too (the list's ``U``, ``scanners --include-udp``)."""
 
     name: str
     area: str
@@ -367,6 +368,7 @@ class SavedView:
     time_range: tuple[str | None, str | None] | None = None
     sort: tuple[str, bool] | None = None
     watch: bool = False  # ``watch: true``: ``scantui watch`` reports rows it newly matches (scanners, candidates)
+    udp: bool = False  # ``udp: true`` (scanners): UDP probes counted too
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"name": self.name, "area": self.area, "query": self.query}
@@ -376,6 +378,8 @@ class SavedView:
             doc["sort"] = {"column": self.sort[0], "descending": self.sort[1]}
         if self.watch:
             doc["watch"] = True
+        if self.udp:
+            doc["udp"] = True
         return doc
 
 
@@ -410,7 +414,10 @@ def _view(item: Any, where: str, path: Path) -> SavedView:
     if not isinstance(watch, bool) or (watch and area not in WATCH_AREAS):
         raise InputError(f"watch must be true or false, and true only on the {' or '.join(WATCH_AREAS)} area",
                          path=path, where=where)
-    return SavedView(item["name"].strip(), area, query, span, sort, watch)
+    udp = item.get("udp", False)
+    if not isinstance(udp, bool) or (udp and area != "scanners"):
+        raise InputError("udp must be true or false, and true only on the scanners area", path=path, where=where)
+    return SavedView(item["name"].strip(), area, query, span, sort, watch, udp)
 
 
 def saved_views(config: dict[str, Any] | None = None, path: Path | None = None) -> list[SavedView]:

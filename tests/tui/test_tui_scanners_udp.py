@@ -4,6 +4,7 @@ App with Pilot on the tiny data: five TCP scanners and one source of 40 UDP pack
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from clihelp import run as run_cli
@@ -62,3 +63,39 @@ def test_U_counts_udp_probes_as_the_cli_include_udp(tiny_parquet, tui_cache, cap
         assert app.screen is screen and screen.include_udp
 
     run_app(make_app([tiny_parquet], tui_cache), scenario)
+
+
+def test_a_saved_view_keeps_U_and_watch_counts_udp_as_the_app(tiny_parquet, tui_cache, tmp_path, capsys, monkeypatch):
+    """``w`` on the list with UDP counted saves ``udp: true``; opening the view counts UDP again (U was off), and
+    ``scantui watch``'s view matches the same sources as the app shows."""
+    from scantui.config import saved_views
+    from scantui.workspace import Workspace
+    from scantui.workspace.watch import scanner_view_hits
+
+    config = tmp_path / "config.yaml"
+    monkeypatch.setenv("SCANTUI_CONFIG", str(config))
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(tui_cache))
+    shown = {}
+
+    async def save(app, pilot):
+        await press(app, pilot, "2", "U", "slash", *"port:53", "enter")
+        shown.update(shown_scanners(app.screen))
+        await press(app, pilot, "w", *"dns", "enter")
+
+    run_app(make_app([tiny_parquet], tui_cache), save)
+    assert set(shown) == {UDP_SOURCE} and "udp: true" in config.read_text()
+    view = saved_views(path=config)[0]
+    assert view.udp
+
+    async def reopen(app, pilot):
+        await press(app, pilot, "2")
+        assert not app.screen.include_udp
+        await press(app, pilot, "v", "enter")
+        screen = app.screen
+        assert isinstance(screen, ScannersScreen) and screen.include_udp and shown_scanners(screen) == shown
+        assert "UDP probes counted" in screen_text(app)
+
+    run_app(make_app([tiny_parquet], tui_cache), reopen)
+    ws = Workspace.open([tiny_parquet], cache_dir=tui_cache)
+    assert [h.key for h in scanner_view_hits(view, ws)] == [UDP_SOURCE]
+    assert [h.key for h in scanner_view_hits(dataclasses.replace(view, udp=False), ws)] == []

@@ -7,7 +7,8 @@ change sets the header's title and posts :class:`~scantui.tui.messages.TimeRange
 the screens of the current area; the areas watch ``time_range`` themselves (the scanner
 list recounts the days in a worker, the candidates and groups keep those active in it).
 
-``w`` saves the current view (area, query text, time range, sort) under a name in the config
+``w`` saves the current view (area, query text, time range, sort; on the scanner list whether ``U`` counts UDP)
+under a name in the config
 file (:func:`scantui.config.save_view`); ``v`` lists the saved views and the palette has one
 "view: NAME" command each; opening one switches area and applies the rest. A screen takes part
 with ``view_state() -> (query, sort)`` and ``apply_view(query, sort)``.
@@ -87,6 +88,8 @@ def _describe(view: SavedView) -> str:
         parts.append(f"{view.time_range[0] or ''}..{view.time_range[1] or ''}")
     if view.sort is not None:
         parts.append(f"sorted by {view.sort[0]} {'↓' if view.sort[1] else '↑'}")
+    if view.udp:
+        parts.append("UDP probes counted")
     return " · ".join(parts)
 
 
@@ -157,7 +160,8 @@ class ViewsMixin:
         query, sort = state() if state is not None else ("", None)
         span = self.time_range  # type: ignore[attr-defined]
         return SavedView(name, self.current_mode, query,  # type: ignore[attr-defined]
-                         (span[0].isoformat(), span[1].isoformat()) if span is not None else None, sort)
+                         (span[0].isoformat(), span[1].isoformat()) if span is not None else None, sort,
+                         udp=bool(getattr(screen, "include_udp", False)))
 
     def action_save_view(self) -> None:
         """``w``: ask for a name and save the current view in the config file."""
@@ -222,6 +226,9 @@ class ViewsMixin:
         apply = getattr(self.screen, "apply_view", None)  # type: ignore[attr-defined]
         if apply is None:
             return
+        udp = getattr(self.screen, "set_udp", None)  # type: ignore[attr-defined]
+        if udp is not None:  # before the query: one recount, with the view's kinds
+            udp(view.udp)
         try:
             apply(view.query, view.sort)
         except Exception as exc:  # noqa: BLE001 - a saved sort on a column that is gone: said, the rest applies

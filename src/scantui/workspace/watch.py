@@ -125,7 +125,7 @@ def candidate_view_hits(view: Any, candidates: Sequence[Any], store: Any = None)
 
 def scanner_view_hits(view: Any, ws: Any, store: Any = None, rules: Any = None) -> list[ViewHit]:
     """The sources the saved *view* (area ``scanners``) matches in the workspace *ws*'s scanner list (its query
-    as the TUI's query bar reads it, its time range as the list's days)."""
+    as the TUI's query bar reads it, its time range as the list's days, UDP probes counted with ``udp: true``)."""
     from scantui.analysis.query import QueryError, filter_scanners, parse_query
     from scantui.analysis.scanners import ScannerQuery
 
@@ -134,14 +134,16 @@ def scanner_view_hits(view: Any, ws: Any, store: Any = None, rules: Any = None) 
     except QueryError as exc:
         raise _bad_query(view, exc) from None
     first, last = _span(view) or (None, None)
-    frame = ws.scanners(ScannerQuery(since=first, until=last), rules=rules).frame
+    listing = ScannerQuery(since=first, until=last, include_udp=bool(getattr(view, "udp", False)))
+    frame = ws.scanners(listing, rules=rules).frame
     if query:
         if store is not None:
             from scantui.workspace.source_notes import annotate_sources
 
             frame = annotate_sources(frame, store)
         days = (first or dt.date.min, last or dt.date.max) if first or last else None
-        frame, _notes = filter_scanners(frame, query, lambda r: ws.sources_on_ports(r, days=days), ws.sources_on_days)
+        frame, _notes = filter_scanners(frame, query, lambda r: ws.sources_on_ports(r, days=days, kinds=listing.kinds),
+                                        lambda spans: ws.sources_on_days(spans, kinds=listing.kinds))
     from scantui.analysis.collab_types import dotted
 
     out = []

@@ -237,13 +237,17 @@ class ScannersScreen(OpensRows, FilterScreen):
 
     def action_toggle_udp(self) -> None:
         """``U``: the list recounted with UDP probes counted too, or without them again."""
-        self.include_udp = not self.include_udp
+        self.set_udp(not self.include_udp)
         self.notify("UDP probes counted too (as scanners --include-udp)" if self.include_udp
                     else "TCP probes only", title="scanners", markup=False)
         if self.app.state.scanners is not None:
             self.apply_filter(self.query_text, report=False)
         else:
             self._status()
+
+    def set_udp(self, include_udp: bool) -> None:
+        """Count UDP probes too or not (a saved view's ``udp``), for the next filter run."""
+        self.include_udp = include_udp
 
     def action_label(self) -> None:
         """Label the marked sources (or the one under the cursor): a new group, or add them to one."""
