@@ -22,7 +22,7 @@ import polars as pl
 from scantui.analysis.collab_types import utc_day
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.packet_source import PacketSource, as_source, src_in
-from scantui.analysis.traffic import kind_is, of_kinds
+from scantui.analysis.traffic import PROBES, kind_is, of_kinds
 
 T = TypeVar("T")
 
@@ -54,9 +54,6 @@ def per_day(port_day: pl.LazyFrame, srcs: Sequence[int], *, probes_only: bool = 
         lf = lf.filter(pl.col("kind") == "probe")
     return (lf.group_by("day").agg(pl.col("packets").sum().cast(pl.UInt64), pl.col("src").n_unique().alias("sources"))
             .sort("day").collect())
-
-
-PROBES = ("probe",)
 
 
 def ports(port_day: pl.LazyFrame, srcs: Sequence[int], *, days: DaySpan | None = None,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from scantui.analysis import behaviour as bh
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.telescope import parse_cidrs
+from scantui.analysis.traffic import kinds_of
 from scantui.errors import InputError
 from scantui.utctime import in_utc
 
@@ -64,7 +65,7 @@ class ScannerQuery:
 
     @property
     def kinds(self) -> tuple[str, ...]:
-        return ("probe", "udp") if self.include_udp else ("probe",)
+        return kinds_of(self.include_udp)
 
     @property
     def narrows_rows(self) -> bool:

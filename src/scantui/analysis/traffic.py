@@ -12,6 +12,8 @@ import polars as pl
 from scantui.io.schema import ACK, RST, SYN
 
 TCP, UDP, ICMP = 6, 17, 1
+#: The traffic kinds a scanner list counts by default: TCP probes.
+PROBES = ("probe",)
 
 PROTO_NAMES = {ICMP: "icmp", TCP: "tcp", UDP: "udp"}
 
@@ -49,6 +51,12 @@ def _traffic(lit) -> pl.Expr:
         .otherwise(lit("other"))
         .alias("traffic")
     )
+
+
+def kinds_of(include_udp: bool) -> tuple[str, ...]:
+    """The kinds a scanner list counts: probes, and UDP packets with *include_udp* (``--include-udp``, the TUI's
+    ``U``)."""
+    return ("probe", "udp") if include_udp else PROBES
 
 
 def of_kinds(kinds) -> pl.Expr:

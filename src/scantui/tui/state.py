@@ -239,7 +239,7 @@ class DataState:
     # ------------------------------------------------------------ queries the screens ask
 
     def sources_on_ports(self, ranges: tuple[tuple[int, int], ...], days: tuple[Any, Any] | None = None,
-                         kinds: tuple[str, ...] = ("probe",)) -> pl.Series:
+                         kinds: tuple[str, ...] | None = None) -> pl.Series:
         """The sources that probed any port in *ranges* (the scanner query's ``port:``; memoized by the workspace),
         on the days (first, last) only when given (the time range); *kinds*: the list's (``udp`` too with UDP)."""
         self._need_rollup()
@@ -257,7 +257,7 @@ class DataState:
         first, last = time_range or (None, None)
         return self.workspace.scanners(ScannerQuery(since=first, until=last, include_udp=include_udp))
 
-    def sources_on_days(self, spans: tuple[tuple[Any, Any], ...], kinds: tuple[str, ...] = ("probe",)) -> pl.Series:
+    def sources_on_days(self, spans: tuple[tuple[Any, Any], ...], kinds: tuple[str, ...] | None = None) -> pl.Series:
         """The sources that probed on any day of *spans* (the scanner query's ``day:``; memoized by the workspace);
         *kinds* as :meth:`sources_on_ports`."""
         self._need_rollup()

@@ -425,14 +425,14 @@ class Workspace:
         return self._memo(self._results, ("similar", query), task, build)
 
     def sources_on_ports(self, ranges: Sequence[tuple[int, int]], *, task: Task | None = None,
-                         days: tuple[dt.date, dt.date] | None = None, kinds: Sequence[str] = ("probe",)) -> pl.Series:
+                         days: tuple[dt.date, dt.date] | None = None, kinds: Sequence[str] | None = None) -> pl.Series:
         """The sources that probed any port in *ranges* (inclusive ``(low, high)`` pairs), from ``port_day``;
         with *days* (first, last), on those days only (the TUI's time range, ``scanners --since/--until``).
         *kinds*: the traffic kinds that count (the list's: ``ScannerQuery.kinds``, with ``udp`` under
-        ``--include-udp``)."""
+        ``--include-udp``; None: probes)."""
         task = self._task(task)
         ranges = tuple((int(lo), int(hi)) for lo, hi in ranges)
-        kinds = tuple(sorted(set(kinds)))
+        kinds = _kinds(kinds)
 
         def build() -> pl.Series:
             import polars as pl
@@ -447,16 +447,16 @@ class Workspace:
             return port_day.filter(kind_is(kinds) & hit).select("src").unique().collect()["src"]
 
         key = ("sources_on_ports", ranges) if days is None else ("sources_on_ports", ranges, days)
-        key = key if kinds == ("probe",) else (*key, kinds)
+        key = _with_kinds(key, kinds)
         return self._memo(self._results, key, task, build)
 
     def sources_on_days(self, spans: Sequence[tuple[dt.date | None, dt.date | None]], *,
-                        task: Task | None = None, kinds: Sequence[str] = ("probe",)) -> pl.Series:
+                        task: Task | None = None, kinds: Sequence[str] | None = None) -> pl.Series:
         """The sources that probed on any day of *spans* (inclusive ``(first, last)`` days, None: open), from
         ``port_day`` (the scanner query's ``day:``); *kinds* as :meth:`sources_on_ports`."""
         task = self._task(task)
         spans = tuple((lo, hi) for lo, hi in spans)
-        kinds = tuple(sorted(set(kinds)))
+        kinds = _kinds(kinds)
 
         def build() -> pl.Series:
             import polars as pl
@@ -469,19 +469,18 @@ class Workspace:
 
             return port_day.filter(kind_is(kinds) & pl.any_horizontal(hits)).select("src").unique().collect()["src"]
 
-        key = ("sources_on_days", spans) if kinds == ("probe",) else ("sources_on_days", spans, kinds)
-        return self._memo(self._results, key, task, build)
+        return self._memo(self._results, _with_kinds(("sources_on_days", spans), kinds), task, build)
 
     # ------------------------------------------------------------ what a detail screen reads
 
     def detail(self, srcs: Sequence[int], *, days: tuple[dt.date, dt.date] | None = None,
-               task: Task | None = None, kinds: Sequence[str] = ("probe",)) -> DetailFigures:
+               task: Task | None = None, kinds: Sequence[str] | None = None) -> DetailFigures:
         """Per-day volume, ports and tools of the sources *srcs* (IPv4 ints), from the rollup's ``port_day``;
         with *days* (first, last), of those days only (the TUI's time range). Ports and tools are of the
         sources' probes, or of *kinds* (``("probe", "udp")``: the scanner list with UDP counted)."""
         task = self._task(task)
         srcs = tuple(int(s) for s in srcs)
-        kinds = tuple(sorted(set(kinds)))
+        kinds = _kinds(kinds)
 
         def build() -> DetailFigures:
             from scantui.analysis import detail
@@ -492,12 +491,11 @@ class Workspace:
                                  detail.tools(port_day, srcs, days=days, kinds=kinds))
 
         key = ("detail", srcs) if days is None else ("detail", srcs, tuple(days))
-        key = key if kinds == ("probe",) else (*key, kinds)
-        return self._memo(self._results, key, task, build)
+        return self._memo(self._results, _with_kinds(key, kinds), task, build)
 
     def timing(self, srcs: Sequence[int], *, port: int | None = None, start_us: int | None = None,
                end_us: int | None = None, max_rows: int | None = None, task: Task | None = None,
-               kinds: Sequence[str] = ("probe",)) -> TimingPackets:
+               kinds: Sequence[str] | None = None) -> TimingPackets:
         """The sources' probes (or packets of *kinds*) for a timing plot (optionally one port and a time range, in
         µs), capped at *max_rows* (default :data:`~scantui.analysis.detail.MAX_TIMING_ROWS`), from the rollup's day
         tables."""
@@ -506,7 +504,7 @@ class Workspace:
         task = self._task(task)
         srcs = tuple(int(s) for s in srcs)
         cap = max_rows if max_rows is not None else MAX_TIMING_ROWS
-        kinds = tuple(sorted(set(kinds)))
+        kinds = _kinds(kinds)
 
         def read() -> TimingPackets:
             from scantui.analysis.detail import timing_packets
@@ -514,8 +512,21 @@ class Workspace:
             return timing_packets(self.packet_source(task), srcs, port=port, start_us=start_us, end_us=end_us,
                                   max_rows=cap, port_day=self.rollup(task).port_day, kinds=kinds)
 
-        key = ("timing", srcs, port, start_us, end_us, cap)
-        return self._memo(self._reads, key if kinds == ("probe",) else (*key, kinds), task, read)
+        return self._memo(self._reads, _with_kinds(("timing", srcs, port, start_us, end_us, cap), kinds), task, read)
+
+
+def _kinds(kinds: Sequence[str] | None) -> tuple[str, ...]:
+    """The traffic kinds of a read in one order (None: probes, the default of every list)."""
+    from scantui.analysis.traffic import PROBES
+
+    return PROBES if kinds is None else tuple(sorted(set(kinds)))
+
+
+def _with_kinds(key: tuple, kinds: tuple[str, ...]) -> tuple:
+    """A memo key with the kinds read, where they are not the default (probes: the key as before)."""
+    from scantui.analysis.traffic import PROBES
+
+    return key if kinds == PROBES else (*key, kinds)
 
 
 def _port_day(rollup: Rollup, by_port: bool) -> pl.LazyFrame:

@@ -111,7 +111,9 @@ class ScannerDetailScreen(DetailScreen):
         self.row = row
         self.counted_for = counted_for
         self.include_udp = include_udp
-        self.kinds = ("probe", "udp") if include_udp else ("probe",)
+        from scantui.analysis.traffic import kinds_of  # (polars: loaded by the list this row came from)
+
+        self.kinds = kinds_of(include_udp)  # the traffic kinds its figures, timing plot and recount read
         self.days: TimeRange | None = None  # the days the figures and the timing plot show (the App's time range)
         self._recounting = False
         self._no_row_in: TimeRange | None = None  # the range in which the source has no row (no probes)
@@ -224,7 +226,7 @@ class ScannerDetailScreen(DetailScreen):
         self._labels_changed()
 
     @staticmethod
-    def _walk(ws: Workspace, src: int, days: TimeRange | None = None, kinds: tuple[str, ...] = ("probe",)) -> str | None:
+    def _walk(ws: Workspace, src: int, days: TimeRange | None, kinds: tuple[str, ...] | None) -> str | None:
         """The ZMap walk: the rollup's match of the source when it has one (:mod:`~scantui.analysis.zmap_rollup`:
         pre-screened sources, every day or the days of the time range), else the test on its probes (the timing
         plot's read, memoized), a line or None."""
@@ -238,7 +240,7 @@ class ScannerDetailScreen(DetailScreen):
         return None if found is None else zmap_walk.describe(found)
 
     @staticmethod
-    def _timing_read(ws: Workspace, src: int, days: TimeRange | None, kinds: tuple[str, ...] = ("probe",)) -> Any:
+    def _timing_read(ws: Workspace, src: int, days: TimeRange | None, kinds: tuple[str, ...] | None) -> Any:
         """The source's probes (and UDP packets when *kinds* say; of *days* only when given: first day 00:00 UTC to
         the day after the last), capped; one memoized read for the plot and the walk test."""
         from scantui.analysis.detail import day_window_us
@@ -249,8 +251,8 @@ class ScannerDetailScreen(DetailScreen):
         return ws.timing([src], max_rows=timing_cap(), start_us=start, end_us=end - 1, kinds=kinds)
 
     @staticmethod
-    def _read_timing(ws: Workspace, src: int, bins: int, days: TimeRange | None = None,
-                     kinds: tuple[str, ...] = ("probe",)) -> TimingData:
+    def _read_timing(ws: Workspace, src: int, bins: int, days: TimeRange | None,
+                     kinds: tuple[str, ...] | None) -> TimingData:
         """The source's probes (of *days* only when given: first day 00:00 UTC to the day after the last), one row
         per port; the plot's whole range (``0``) is their first to last packet."""
         import polars as pl

@@ -172,7 +172,9 @@ class ScannersScreen(OpensRows, FilterScreen):
                 annotated = annotate_sources(frame, store)
                 self._annotated = (frame, store, version, annotated)
                 frame = annotated
-            kinds = ("probe", "udp") if udp else ("probe",)  # port: and day: match what the list counts
+            from scantui.analysis.traffic import kinds_of
+
+            kinds = kinds_of(udp)  # port: and day: match what the list counts
 
             def ports(ranges):
                 return state.sources_on_ports(ranges, time_range, kinds)
