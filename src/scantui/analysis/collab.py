@@ -98,6 +98,7 @@ import numpy as np
 import polars as pl
 
 from scantui.analysis import bursts as bw
+from scantui.analysis import collab_batches as batches
 from scantui.analysis import collab_bursts as cbu
 from scantui.analysis.collab_burst_sums import BurstSums
 from scantui.analysis.collab_cover import Limits, cut_windows, scans_in_window
@@ -222,28 +223,11 @@ def collab_scans(
         for day, port, src, key in stand_df.iter_rows():
             standalone.setdefault((k, key, port), []).append((day, src))
     stats = {f"prefilter_rows_{k}": v.height for k, v in per_kind.items()}
-    need = pl.concat([v.select("day", "dport", "src") for v in per_kind.values()]).unique() if per_kind else None
-    raw = _read_and_search(source, need, query, walks, per_kind, stats,
-                           lambda pk, kind, krows: _search_kind(pk, krows, kind, query, lim))
+    # each (key, port) group's covers, their packets read a batch at a time (collab_batches)
+    raw = batches.read_and_search(per_kind, ("key", "dport"), lambda rows: rows,
+                                  lambda need, _parts: load_packets(source, need, query, walks),
+                                  lambda pk, kind, krows: _search_kind(pk, krows, kind, query, lim), stats)
     return finish.result(raw, standalone, stats)
-
-
-def _read_and_search(source: PacketSource, need: pl.DataFrame | None, query: CollabQuery, walks: pl.LazyFrame | None,
-                     per_kind: dict[str, pl.DataFrame], stats: dict[str, int], search) -> list[dict[str, Any]]:
-    """Read the packets of the surviving (day, port, source) rows once, then run *search* (packets, kind,
-    that kind's rows) -> (scans, windows searched) per key kind (both window kinds); counts into *stats*."""
-    raw: list[dict[str, Any]] = []
-    if need is None or not need.height:
-        return raw
-    pk = load_packets(source, need, query, walks)
-    stats["packets_read"] = pk.height
-    windows = 0
-    for kind, rows in per_kind.items():
-        found, n = search(pk, kind, rows)
-        raw.extend(found)
-        windows += n
-    stats["windows"] = windows
-    return raw
 
 
 @dataclass
@@ -298,9 +282,12 @@ def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, kinds: list[
         for day, port, src, key in stand_df.iter_rows():
             standalone.setdefault((k, key, port), []).append((day, src))
     stats = {f"prefilter_bursts_{k}": v.height for k, v in per_kind.items()}
-    need = pl.concat([cbu.need_rows(v) for v in per_kind.values()]).unique() if per_kind else None
-    raw = _read_and_search(source, need, query, walks, per_kind, stats,
-                           lambda pk, kind, win: _search_bursts(pk, win, kind, lim))
+
+    def load(need: pl.DataFrame, parts: list[pl.DataFrame]) -> pl.DataFrame:  # only the probes inside the bursts
+        return load_packets(source, need, query, walks, within=cbu.burst_spans(parts))
+
+    raw = batches.read_and_search(per_kind, ("wid",), cbu.need_rows, load,
+                                  lambda pk, kind, win: _search_bursts(pk, win, kind, lim), stats)
     return found.result(raw, standalone, stats)
 
 
@@ -319,10 +306,11 @@ def _search_bursts(pk: pl.DataFrame, win: pl.DataFrame, kind: str, lim: Limits) 
     starts = np.flatnonzero(np.r_[True, first[1:] != first[:-1]])
     ends = np.r_[starts[1:], len(first)]
     t, src, dst = part["t"].to_numpy(), part["src"].to_numpy(), part["dst"].to_numpy()
-    keys, ports = part["key"].to_numpy(), part["dport"].to_numpy()
+    keys, ports, wids = part["key"].to_numpy(), part["dport"].to_numpy(), part["wid"].to_numpy()
     for a, b in zip(starts.tolist(), ends.tolist()):
         for scan in scans_in_window(t[a:b], src[a:b], dst[a:b], lim):
-            out.append({**scan, "kind": kind, "key_id": int(keys[a]), "port": int(ports[a]), "window_start": scan["start"]})
+            out.append({**scan, "kind": kind, "key_id": int(keys[a]), "port": int(ports[a]), "window_start": scan["start"],
+                        "_unit": int(wids[a])})
     return out, len(starts)
 
 
@@ -336,7 +324,7 @@ def _search_kind(pk: pl.DataFrame, krows: pl.DataFrame, kind: str, query: Collab
     """Covers under one key kind: group by (key, port), cut windows, search each."""
     if krows.height == 0:
         return [], 0
-    keyed = pk.join(krows, on=["day", "dport", "src"], how="inner").sort("t")
+    keyed = pk.join(krows.select("day", "dport", "src", "key"), on=["day", "dport", "src"], how="inner").sort("t")
     out, windows = [], 0
     for (key, port), part in keyed.partition_by("key", "dport", as_dict=True, maintain_order=True).items():
         t = part["t"].to_numpy()
@@ -347,8 +335,9 @@ def _search_kind(pk: pl.DataFrame, krows: pl.DataFrame, kind: str, query: Collab
             if b - a == 0:
                 continue
             windows += 1
-            for scan in scans_in_window(t[a:b], src[a:b], dst[a:b], lim):
-                out.append({**scan, "kind": kind, "key_id": int(key), "port": int(port), "window_start": lo})
+            for scan in scans_in_window(t[a:b], src[a:b], dst[a:b], lim):  # groups in order of their first probe
+                out.append({**scan, "kind": kind, "key_id": int(key), "port": int(port), "window_start": lo,
+                            "_unit": (int(t[0]), int(key), int(port))})
     return out, windows
 
 

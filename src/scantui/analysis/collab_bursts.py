@@ -25,7 +25,9 @@ at least ``min_sources`` sources have bursts in it and their bursts' ``dsts`` su
 cover minimum: every cover found in the cluster is a subset of its bursts' sources, and a
 source's distinct destinations in the cluster are at most the sum of its bursts' ``dsts``
 (each at least the burst's distinct destinations), so a cluster that fails cannot hold a
-cover. The packets read are exactly those clusters' (day, port, source) rows. With
+cover. The packets read are exactly those clusters' bursts' probes (:func:`burst_spans`), a batch of
+clusters at a time (:mod:`~scantui.analysis.collab_batches`, each cluster's estimate its bursts'
+``packets``). With
 ``--tool`` or ``--telescope``, fewer of a burst's probes count, so a standalone burst may
 become a member: then standalone bursts stay in the clusters (the search still leaves out
 any source reaching the cover minimum in the window).
@@ -249,7 +251,7 @@ def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | No
                   cover_min: float, *, prune: bool = True,
                   key_table: pl.LazyFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(windows, standalone): one row per burst of each cluster that may hold a cover (``wid`` names the
-    cluster; :data:`WINDOW_COLUMNS` plus ``day``, ``last_day``), and the standalone bursts of those
+    cluster; :data:`WINDOW_COLUMNS` plus ``day``, ``last_day``, ``packets``), and the standalone bursts of those
     (key, port) pairs as (day, dport, src, key) rows, one per day they touch. *prune* False keeps every
     cluster of at least one source (what the pre-filter is checked against: the same candidates)."""
     need_n, need_t = (query.min_sources, cover_min) if prune else (1, 0)
@@ -278,7 +280,7 @@ def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | No
         ok = (part.group_by(column).agg(pl.col("src").n_unique().alias("n"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
               .filter((pl.col("n") >= need_n) & (pl.col("t") >= need_t)).select(column))
         windows.append(part.join(ok, on=column, how="semi").with_columns((pl.col(column) * 2 + level).alias("wid")))
-    win = pl.concat(windows).select(*WINDOW_COLUMNS, "day", "last_day")
+    win = pl.concat(windows).select(*WINDOW_COLUMNS, "day", "last_day", "packets")
     pairs = win.select("key", "dport").unique()
     standalone = (rows.join(pairs, on=["key", "dport"], how="semi")
                   .select(pl.date_ranges("day", "last_day").alias("day"), "dport", "src", "key").explode("day"))
@@ -288,6 +290,15 @@ def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | No
 def need_rows(windows: pl.DataFrame) -> pl.DataFrame:
     """The (day, dport, src) rows whose packets the windows' bursts hold."""
     return (windows.select(pl.date_ranges("day", "last_day").alias("day"), "dport", "src").explode("day").unique())
+
+
+def burst_spans(windows: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """The distinct bursts of the *windows* frames as (day, dport, src, start_us, end_us), one row per day each touches: a
+    burst is in several windows (its cluster's wide and narrow ones, each key kind's), and the bursts of a
+    (source, port) never overlap, so a probe is inside at most one of these rows of its day."""
+    rows = pl.concat([w.select("src", "dport", "start_us", "end_us", "day", "last_day") for w in windows])
+    return (rows.unique(["src", "dport", "start_us"])
+            .select("src", "dport", "start_us", "end_us", pl.date_ranges("day", "last_day").alias("day")).explode("day").select("day", "dport", "src", "start_us", "end_us"))
 
 
 def window_packets(pk: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFrame:

@@ -34,7 +34,7 @@ def port_day_from_packets(packets: pl.LazyFrame, tools: Sequence[str] = ()) -> p
         lf = with_tool(lf)
         tool_cols = [(pl.col("tool") == t).sum().cast(pl.UInt32).alias(f"tool_{t}") for t in tools]
     return lf.with_columns(pl.col("ts").dt.date().alias("day")).group_by("day", "src", "proto", "dport").agg(
-        pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"), *tool_cols
+        pl.col("dst").n_unique().cast(pl.UInt32).alias("dsts"), pl.len().cast(pl.UInt32).alias("packets"), *tool_cols
     ).with_columns(pl.lit("probe").alias("kind"))
 
 
@@ -59,7 +59,7 @@ def estimate_telescope_size(packets: pl.LazyFrame) -> int:
 
 
 def day_rows(port_day: pl.LazyFrame, query: CollabQuery, walks: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    """(day, dport, src, dsts) of probes, summed over sensors. With ``--tool zmap`` and the rollup's
+    """(day, dport, src, dsts, packets) of probes, summed over sensors. With ``--tool zmap`` and the rollup's
     ZMap walk matches (*walks*), a (day, source, port) the walk test matched counts as ``zmap`` too."""
     lf = port_day.filter((pl.col("kind").cast(pl.String) == "probe") & (pl.col("proto") == TCP))
     if query.ports:
@@ -74,7 +74,8 @@ def day_rows(port_day: pl.LazyFrame, query: CollabQuery, walks: pl.LazyFrame | N
             lf = lf.filter(tagged | pl.col("_walk").fill_null(False)).drop("_walk")
         else:
             lf = lf.filter(tagged)
-    return lf.group_by("day", "dport", "src").agg(pl.col("dsts").sum().cast(pl.UInt32).alias("dsts"))
+    return lf.group_by("day", "dport", "src").agg(pl.col("dsts").sum().cast(pl.UInt32).alias("dsts"),
+                                                  pl.col("packets").sum().cast(pl.UInt32).alias("packets"))
 
 
 def rows_of_sources(port_day: pl.LazyFrame, keyed: pl.DataFrame) -> pl.LazyFrame:
@@ -106,7 +107,7 @@ def _block_days(query: CollabQuery) -> int:
 
 def candidate_rows(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | None, query: CollabQuery,
                    cover_min: float, key_table: pl.LazyFrame | None = None) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(day, dport, src, key) rows of the (port, key, day-block) groups that may hold a cover, and
+    """(day, dport, src, key, packets) rows of the (port, key, day-block) groups that may hold a cover, and
     the standalone scanners (same columns) of those (port, key) pairs, to report as excluded.
     *key_table*: the (day, src[, dport], key) rows of a kind keyed by a table (:mod:`~scantui.analysis.collab_keys`)."""
     all_keyed = _keyed(rows, kind, enrichment, key_table)
@@ -121,7 +122,8 @@ def candidate_rows(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | Non
         .filter((pl.col("n") >= query.min_sources) & (pl.col("s") >= cover_min))
         .select("dport", "key", "block")
     )
-    cand = blocks.join(ok, on=["dport", "key", "block"], how="semi").select("day", "dport", "src", "key").unique()
+    cand = (blocks.join(ok, on=["dport", "key", "block"], how="semi").select("day", "dport", "src", "key", "packets")
+            .unique())
     standalone = all_keyed.filter(pl.col("dsts") >= cover_min).join(
         ok.select("dport", "key").unique(), on=["dport", "key"], how="semi"
     ).select("day", "dport", "src", "key")
@@ -132,8 +134,10 @@ def candidate_rows(rows: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | Non
 
 
 def load_packets(packets: pl.LazyFrame | PacketSource, need: pl.DataFrame, query: CollabQuery,
-                 walks: pl.LazyFrame | None = None) -> pl.DataFrame:
-    """Probes of the (day, dport, src) rows in *need*: ``t`` (µs), ``day``, ``dport``, ``src``, ``dst``.
+                 walks: pl.LazyFrame | None = None, within: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Probes of the (day, dport, src) rows in *need*: ``t`` (µs), ``day``, ``dport``, ``src``, ``dst``;
+    with *within* ((day, dport, src, start_us, end_us) spans that do not overlap per (day, dport, src): bursts),
+    only those inside one of them.
 
     From the rollup's day tables only the days in *need* are read, each narrowed to its own ports
     and sources (row groups skipped by statistics); from a LazyFrame, one scan of it. With
@@ -161,5 +165,10 @@ def load_packets(packets: pl.LazyFrame | PacketSource, need: pl.DataFrame, query
         lf = lf.filter(pl.any_horizontal([pl.col("dst").is_between(a, b) for a, b in query.telescope_ranges]))
     lf = lf.select(
         pl.col("ts").dt.epoch("us").alias("t"), pl.col("ts").dt.date().alias("day"), "dport", "src", "dst"
-    ).join(need.lazy(), on=["day", "dport", "src"], how="semi")
+    )
+    if within is None:
+        lf = lf.join(need.lazy(), on=["day", "dport", "src"], how="semi")
+    else:  # a probe is in at most one span of its (day, port, source): the join adds no row
+        lf = (lf.join(within.lazy(), on=["day", "dport", "src"], how="inner")
+              .filter(pl.col("t").is_between(pl.col("start_us"), pl.col("end_us"))).drop("start_us", "end_us"))
     return lf.collect(engine="streaming")

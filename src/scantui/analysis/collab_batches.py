@@ -1,0 +1,95 @@
+"""Collab's stage 2 a batch at a time: the packets of the groups that pass the pre-filter, read and
+searched in batches of at most :data:`PACKETS_PER_BATCH` estimated probes (:mod:`scantui.analysis.collab`).
+
+Read at once, they were what a search held: 2.5 GB for the 21 M packets of ``bench_collab``'s 330
+planted scans, and at a year of a telescope that many scans cover, more than a machine holds.
+
+A *unit* is what one search needs whole: a burst window (``--window burst``: one cluster's bursts,
+``wid``) or a (key, port) group of a key kind (the calendar day and rolling windows: its windows are
+cut over all its packets). Its estimate comes from the rollup, without reading a packet: its bursts'
+``packets``, or its ``port_day`` rows' ``packets``. Units are taken in order of their first day, so a
+batch reads few days' files; a unit bigger than the budget is a batch of its own (its packets are
+searched together). A batch reads the probes of its units' (day, port, source) rows once for every
+key kind it holds (with bursts, only those inside its bursts), so its packets are at most its estimate.
+
+Each unit's covers come back tagged with its place in the order one read searches them (per kind:
+a window's ``wid``; a (key, port) group's first probe time, key and port) and are put back in that
+order, kind by kind, so the deduplication that follows sees the same list for any budget: the
+result does not depend on how the reads were cut (``tests/test_collab_batches.py`` compares tiny
+budgets with one read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import polars as pl
+
+#: Estimated probes read and searched at once: ~100 bytes each at the peak (the probes, their rows per
+#: window and that frame sorted), so ~0.4 GB a batch; a single larger unit is read alone.
+PACKETS_PER_BATCH = 4_000_000
+
+#: (the batch's probes, a kind, that kind's rows of the batch) -> (covers tagged with ``_unit``, windows searched)
+Search = Callable[[pl.DataFrame, str, pl.DataFrame], tuple[list[dict[str, Any]], int]]
+
+
+def plan(units: pl.DataFrame, budget: int) -> list[pl.DataFrame]:
+    """Batches of *units* (``kind``, ``unit``, ``day``: its first, ``packets``: its estimate) as (kind, unit)
+    frames: one when all fit in *budget*, else cut greedily in order of first day (then kind and unit), each at
+    most *budget* packets or a single unit."""
+    if units.is_empty():
+        return []
+    if int(units["packets"].sum()) <= budget:
+        return [units.select("kind", "unit")]
+    s = units.sort("day", "kind", "unit")
+    ids, batch, filled, held = [], 0, 0, 0
+    for p in s["packets"].to_list():
+        if held and filled + p > budget:
+            batch, filled, held = batch + 1, 0, 0
+        filled, held = filled + p, held + 1
+        ids.append(batch)
+    return s.select("kind", "unit", pl.Series("_batch", ids)).partition_by("_batch", maintain_order=True,
+                                                                            include_key=False)
+
+
+def read_and_search(per_kind: dict[str, pl.DataFrame], unit_of: Sequence[str], need_of: Callable[[pl.DataFrame], pl.DataFrame],
+                    load: Callable[[pl.DataFrame, list[pl.DataFrame]], pl.DataFrame], search: Search,
+                    stats: dict[str, int], budget: int | None = None) -> list[dict[str, Any]]:
+    """Covers of every kind's rows (*per_kind*: rows with ``day``, ``packets`` and the *unit_of* columns naming
+    their unit), in the order of one read; counts ``packets_read``, ``windows`` and ``batches`` into *stats*.
+
+    *need_of* gives a kind's rows' (day, dport, src) rows, *load* (need, the batch's rows of every kind) the
+    batch's probes, *search* a kind's covers in them."""
+    budget = PACKETS_PER_BATCH if budget is None else budget
+    kinds = list(per_kind)
+    units, ids = [], {}
+    for i, k in enumerate(kinds):
+        rows = per_kind[k]
+        if rows.is_empty():
+            continue
+        u = (rows.group_by(*unit_of).agg(pl.col("day").min(), pl.col("packets").cast(pl.Int64).sum())
+             .sort(*unit_of).with_row_index("unit").with_columns(pl.lit(i, pl.Int32).alias("kind")))
+        ids[i] = u.select("unit", *unit_of)
+        units.append(u.select("kind", "unit", "day", "packets"))
+    raw: list[tuple[int, dict[str, Any]]] = []
+    windows = read = 0
+    batches = plan(pl.concat(units), budget) if units else []
+    for batch in batches:
+        parts = {}
+        for i, k in enumerate(kinds):
+            mine = batch.filter(pl.col("kind") == i)
+            if mine.height:
+                parts[k] = per_kind[k].join(ids[i].join(mine.select("unit"), on="unit", how="semi").drop("unit"),
+                                            on=list(unit_of), how="semi")
+        need = pl.concat([need_of(p).select("day", "dport", "src") for p in parts.values()]).unique()
+        pk = load(need, list(parts.values()))
+        read += pk.height
+        for k, rows in parts.items():
+            found, n = search(pk, k, rows)
+            raw.extend((kinds.index(k), c) for c in found)
+            windows += n
+        del pk
+    stats.update(packets_read=read, windows=windows, batches=len(batches))
+    raw.sort(key=lambda kc: (kc[0], kc[1]["_unit"]))  # stable: a unit's covers keep their order
+    return [{k: v for k, v in c.items() if k != "_unit"} for _, c in raw]
