@@ -80,21 +80,69 @@ def _sorted_unique(a: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
-def _excess(sidx: np.ndarray, dst: np.ndarray, alive: np.ndarray, multiple: int, n_src: int):
-    """Per-source excess share, per-source distinct dsts, union and Σ of the alive sources."""
-    m = alive[sidx]
-    s, d = sidx[m], dst[m]
-    _, inv, counts = np.unique(d, return_inverse=True, return_counts=True)
-    per_src = np.bincount(s, minlength=n_src)
-    over = np.bincount(s, weights=(counts[inv] > multiple).astype(np.float64), minlength=n_src)
-    excess = np.where(per_src > 0, over / np.maximum(per_src, 1), 0.0)
-    return excess, per_src, len(counts), int(m.sum())
+class _Multiplicity:
+    """How many alive sources reach each destination of a window, and per source how many of its destinations are
+    reached more than *multiple* times, kept up to date as sources are dropped.
+
+    Dropping a source lowers only its own destinations' counts, and a source's excess changes only where one of
+    them falls to *multiple*: those destinations' other sources are found through a by-destination index, so a
+    drop costs the dropped source's destinations and their sources, not every pair of the window (a botnet's
+    week-long cluster, 500 sources and 700 k pairs, was ~100 s of recounting at every drop). The counts are
+    integers, so every value is what a recount gives (``tests/test_collab_cover_union.py``: a reference copy)."""
+
+    def __init__(self, sidx: np.ndarray, dinv: np.ndarray, n_dst: int, by_dst: tuple[np.ndarray, np.ndarray],
+                 by_src: np.ndarray, alive: np.ndarray, multiple: int) -> None:
+        self.sidx, self.dinv, self.by_dst, self.by_src, self.multiple = sidx, dinv, by_dst, by_src, multiple
+        self.alive = alive.copy()
+        n_src = len(alive)
+        m = self.alive[sidx]
+        self.counts = np.bincount(dinv[m], minlength=n_dst)
+        self.sizes = np.diff(by_src)  # each source's distinct destinations
+        self.over = np.bincount(sidx[m], weights=self.counts[dinv[m]] > multiple, minlength=n_src).astype(np.int64)
+        self.union = int(np.count_nonzero(self.counts))
+        self.total = int(self.sizes[self.alive].sum())
+
+    @property
+    def per_src(self) -> np.ndarray:
+        return np.where(self.alive, self.sizes, 0)
+
+    @property
+    def excess(self) -> np.ndarray:
+        per_src = self.per_src
+        return np.where(per_src > 0, self.over / np.maximum(per_src, 1), 0.0)
+
+    def drop(self, j: int) -> None:
+        self.alive[j] = False
+        mine = self.dinv[self.by_src[j]:self.by_src[j + 1]]
+        self.counts[mine] -= 1
+        self.union -= int(np.count_nonzero(self.counts[mine] == 0))
+        self.total -= int(self.sizes[j])
+        crossed = mine[self.counts[mine] == self.multiple]  # no longer reached more than N times
+        if len(crossed):
+            ptr, srcs = self.by_dst
+            lens = ptr[crossed + 1] - ptr[crossed]
+            at = np.repeat(ptr[crossed] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+            np.subtract.at(self.over, srcs[at], 1)  # a dropped source's own count is never read again
+
+
+def _index(sidx: np.ndarray, dst: np.ndarray, n_src: int):
+    """The destinations' dense index, their count, the (offsets, sources) of each destination's pairs, and each
+    source's offsets into *sidx* (sorted by source, as a window's distinct pairs are)."""
+    if len(sidx) > 1 and bool((sidx[1:] < sidx[:-1]).any()):
+        raise ValueError("the pairs must be sorted by source")
+    dvals, dinv = np.unique(dst, return_inverse=True)
+    order = np.argsort(dinv, kind="stable")
+    ptr = np.zeros(len(dvals) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dinv, minlength=len(dvals)), out=ptr[1:])
+    by_src = np.zeros(n_src + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sidx, minlength=n_src), out=by_src[1:])
+    return dinv, len(dvals), (ptr, sidx[order]), by_src
 
 
 def search_cover(sidx: np.ndarray, dst: np.ndarray, alive0: np.ndarray, lim: Limits) -> tuple[np.ndarray, int] | None:
     """Members (a mask over sources) forming a valid N-fold cover, and N; None if there is none.
 
-    *sidx*/*dst* are the distinct (source index, destination) pairs of the window.
+    *sidx*/*dst* are the distinct (source index, destination) pairs of the window, sorted by source.
     """
     n_src = len(alive0)
     total0 = int(np.bincount(sidx, minlength=n_src)[alive0].sum())
@@ -104,25 +152,27 @@ def search_cover(sidx: np.ndarray, dst: np.ndarray, alive0: np.ndarray, lim: Lim
     # pool chaining bursts over weeks: its Σ passes, its union does not, and each N down to 1 searched it in vain)
     if len(_sorted_unique(dst[alive0[sidx]])) < lim.cover_min:
         return None
+    dinv, n_dst, by_dst, by_src = _index(sidx, dst, n_src)
     for multiple in range(max(1, round(total0 / lim.size)), 0, -1):
-        alive = alive0.copy()
-        excess, per_src, union, total = _excess(sidx, dst, alive, multiple, n_src)
-        redundant = alive & (excess >= EXCESS_REDUNDANT)
-        if redundant.any() and (alive & ~redundant).sum() >= lim.min_sources:
-            trial = alive & ~redundant
-            ex2, ps2, u2, t2 = _excess(sidx, dst, trial, multiple, n_src)
-            if u2 >= lim.cover_min:
-                alive, excess, per_src, union, total = trial, ex2, ps2, u2, t2
-        while alive.sum() >= lim.min_sources and union >= lim.cover_min:  # (the union only shrinks from here)
+        state = _Multiplicity(sidx, dinv, n_dst, by_dst, by_src, alive0, multiple)
+        excess = state.excess
+        redundant = state.alive & (excess >= EXCESS_REDUNDANT)
+        if redundant.any() and (state.alive & ~redundant).sum() >= lim.min_sources:
+            trial = _Multiplicity(sidx, dinv, n_dst, by_dst, by_src, state.alive & ~redundant, multiple)
+            if trial.union >= lim.cover_min:
+                state, excess = trial, trial.excess
+        alive = state.alive
+        while alive.sum() >= lim.min_sources and state.union >= lim.cover_min:  # (the union only shrinks from here)
             worst_excess = excess[alive].max()
-            if lim.valid(union, total, int(alive.sum()), multiple) and worst_excess <= EXCESS_DROP:
-                return alive, multiple
+            if lim.valid(state.union, state.total, int(alive.sum()), multiple) and worst_excess <= EXCESS_DROP:
+                return alive.copy(), multiple
             if worst_excess <= EXCESS_DROP:
                 break
             tied = np.flatnonzero(alive & (excess >= worst_excess - 1e-9))
-            drop = tied[np.argmin(np.abs(total - per_src[tied] - multiple * lim.size))]
-            alive[drop] = False
-            excess, per_src, union, total = _excess(sidx, dst, alive, multiple, n_src)
+            per_src = state.per_src
+            drop = tied[np.argmin(np.abs(state.total - per_src[tied] - multiple * lim.size))]
+            state.drop(int(drop))
+            excess = state.excess
     return None
 
 
