@@ -22,6 +22,11 @@ def _excess(sidx, dst, alive, multiple, n_src):
     return excess, per_src, len(counts), int(m.sum())
 
 
+def exact_share(sidx, dst, alive, multiple):
+    _, counts = np.unique(dst[alive[sidx]], return_counts=True)
+    return float(np.mean(counts == multiple))
+
+
 def reference(sidx, dst, alive0, lim):
     """search_cover as it was before the union stop and the kept counts."""
     n_src = len(alive0)
@@ -39,7 +44,8 @@ def reference(sidx, dst, alive0, lim):
                 alive, excess, per_src, union, total = trial, ex2, ps2, u2, t2
         while alive.sum() >= lim.min_sources:
             worst_excess = excess[alive].max()
-            if lim.valid(union, total, int(alive.sum()), multiple) and worst_excess <= cc.EXCESS_DROP:
+            if lim.valid(union, total, int(alive.sum()), multiple) and worst_excess <= cc.EXCESS_DROP and (
+                    exact_share(sidx, dst, alive, multiple) >= cc.EXACT_SHARE_MIN):
                 return alive, multiple
             if worst_excess <= cc.EXCESS_DROP:
                 break
@@ -96,7 +102,7 @@ def botnet(rng, size):
     n = int(rng.integers(10, 60))
     parts = [(np.full(k, i), rng.choice(size, k, replace=False))
              for i, k in enumerate(rng.integers(1, size // 3, n).tolist())]
-    if rng.random() < 0.4:
+    if rng.random() < 0.7:
         for i, chunk in enumerate(np.array_split(rng.permutation(size), int(rng.integers(2, 5)))):
             parts.append((np.full(len(chunk), n + i), chunk))
     sidx = np.concatenate([p[0] for p in parts]).astype(np.int64)

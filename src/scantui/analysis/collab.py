@@ -19,7 +19,11 @@ the first two) such that (domain.md, the six conditions):
 4. the members cover the telescope N times almost exactly: with ``union`` their
    distinct destinations and ``Σ`` the sum of per-member distinct destinations,
    ``(1 - low)·T ≤ union ≤ (1 + high)·T`` and ``(1 - low)·N·T ≤ Σ ≤ (1 + high)·N·T``
-   for a natural N (``cover_multiple``). The defaults are the study's proportion:
+   for a natural N (``cover_multiple``), and at least half the union is reached exactly
+   N times (``collab_cover.EXACT_SHARE_MIN``: "every address N times"; sources reaching
+   addresses at random, e.g. a botnet of one AS over days, reach the whole telescope and,
+   with some of them dropped, a Σ within N·T's bounds, but at most 27 % of the union
+   exactly N times for N ≥ 2). The defaults are the study's proportion:
    60,000-62,500 of 61,000 addresses, i.e. ``low = 1000/61000`` (1.64 %) and
    ``high = 1500/61000`` (2.46 %);
 5. they share the key (a fingerprint key only groups: the cover test decides as for a /24);

@@ -23,6 +23,12 @@ from scantui.analysis.collab_split import WindowFacts, split_cover
 
 EXCESS_DROP = 0.5
 EXCESS_REDUNDANT = 0.999
+#: An N-fold cover reaches "every address N times" (condition 4): at least this share of its union exactly N times.
+#: Sources reaching addresses at random (a botnet of one AS over days: each address a Poisson number of times) reach
+#: the whole telescope and, with some of them dropped, a Σ within N·T's bounds (for N ≥ 24 any Σ is: the bounds are
+#: then wider than T), yet at most 27 % of the union exactly N times for N ≥ 2 (about 1/sqrt(2πN)); N exact covers
+#: reach nearly every address N times. For N = 1 the union and Σ bounds already imply ≥ 95 %.
+EXACT_SHARE_MIN = 0.5
 ANCHOR_MERGE_FRACTION = 0.01
 MAX_SCANS_PER_WINDOW = 8
 
@@ -91,20 +97,30 @@ class _Multiplicity:
     integers, so every value is what a recount gives (``tests/test_collab_cover_union.py``: a reference copy)."""
 
     def __init__(self, sidx: np.ndarray, dinv: np.ndarray, n_dst: int, by_dst: tuple[np.ndarray, np.ndarray],
-                 by_src: np.ndarray, alive: np.ndarray, multiple: int) -> None:
+                 by_src: np.ndarray, alive: np.ndarray, multiple: int,
+                 base: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """*base*: (each destination's count, each pair's destination's count) over *alive*, when already made
+        (the same for every N of a window: one pass over the pairs instead of one for each N)."""
         self.sidx, self.dinv, self.by_dst, self.by_src, self.multiple = sidx, dinv, by_dst, by_src, multiple
         self.alive = alive.copy()
-        n_src = len(alive)
-        m = self.alive[sidx]
-        self.counts = np.bincount(dinv[m], minlength=n_dst)
+        counts, at_pairs = base if base is not None else _counts(sidx, dinv, n_dst, alive)
+        self.counts = counts.copy()
         self.sizes = np.diff(by_src)  # each source's distinct destinations
-        self.over = np.bincount(sidx[m], weights=self.counts[dinv[m]] > multiple, minlength=n_src).astype(np.int64)
+        flags = at_pairs > multiple  # a dropped source's own count is never read: its pairs may count here
+        if len(flags) and bool((self.sizes > 0).all()):
+            self.over = np.add.reduceat(flags, by_src[:-1], dtype=np.int64)
+        else:
+            self.over = np.bincount(sidx, weights=flags, minlength=len(alive)).astype(np.int64)
         self.union = int(np.count_nonzero(self.counts))
         self.total = int(self.sizes[self.alive].sum())
 
     @property
     def per_src(self) -> np.ndarray:
         return np.where(self.alive, self.sizes, 0)
+
+    def exact_share(self) -> float:
+        """The share of the union reached exactly *multiple* times."""
+        return int(np.count_nonzero(self.counts == self.multiple)) / max(self.union, 1)
 
     @property
     def excess(self) -> np.ndarray:
@@ -123,6 +139,12 @@ class _Multiplicity:
             lens = ptr[crossed + 1] - ptr[crossed]
             at = np.repeat(ptr[crossed] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
             np.subtract.at(self.over, srcs[at], 1)  # a dropped source's own count is never read again
+
+
+def _counts(sidx: np.ndarray, dinv: np.ndarray, n_dst: int, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many of the *alive* sources reach each destination, and that count at each pair."""
+    counts = np.bincount(dinv[alive[sidx]], minlength=n_dst)
+    return counts, counts[dinv]
 
 
 def _index(sidx: np.ndarray, dst: np.ndarray, n_src: int):
@@ -153,8 +175,9 @@ def search_cover(sidx: np.ndarray, dst: np.ndarray, alive0: np.ndarray, lim: Lim
     if len(_sorted_unique(dst[alive0[sidx]])) < lim.cover_min:
         return None
     dinv, n_dst, by_dst, by_src = _index(sidx, dst, n_src)
+    base = _counts(sidx, dinv, n_dst, alive0)
     for multiple in range(max(1, round(total0 / lim.size)), 0, -1):
-        state = _Multiplicity(sidx, dinv, n_dst, by_dst, by_src, alive0, multiple)
+        state = _Multiplicity(sidx, dinv, n_dst, by_dst, by_src, alive0, multiple, base)
         excess = state.excess
         redundant = state.alive & (excess >= EXCESS_REDUNDANT)
         if redundant.any() and (state.alive & ~redundant).sum() >= lim.min_sources:
@@ -164,7 +187,8 @@ def search_cover(sidx: np.ndarray, dst: np.ndarray, alive0: np.ndarray, lim: Lim
         alive = state.alive
         while alive.sum() >= lim.min_sources and state.union >= lim.cover_min:  # (the union only shrinks from here)
             worst_excess = excess[alive].max()
-            if lim.valid(state.union, state.total, int(alive.sum()), multiple) and worst_excess <= EXCESS_DROP:
+            if (lim.valid(state.union, state.total, int(alive.sum()), multiple) and worst_excess <= EXCESS_DROP
+                    and state.exact_share() >= EXACT_SHARE_MIN):
                 return alive.copy(), multiple
             if worst_excess <= EXCESS_DROP:
                 break
