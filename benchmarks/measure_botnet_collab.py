@@ -3,8 +3,8 @@
 Generates the botnet (``--bots`` sources of one AS spread over /24s, each ``--per-day`` probes a day to port 23
 at random times and to random addresses of a ``--telescope``-address telescope, over ``--days`` days: every
 address reached a Poisson number of times), builds its rollup in a fresh cache (not timed), then runs
-``scantui collab --json`` in this process for each window kind and prints the candidates, the seconds and the
-peak RSS; and again with ``collab_cover.EXACT_SHARE_MIN`` = 0 (the search before session 28's multiplicity
+``scantui collab --json`` for each window kind, each in its own process, and prints the candidates, the seconds
+(in the process, imports not counted) and the process's peak RSS; and again with ``collab_cover.EXACT_SHARE_MIN`` = 0 (the search before session 28's multiplicity
 condition: the false N-fold covers it reported), the peer. ``--src`` runs other code (e.g. a frozen checkout's
 ``src``; the peer run then needs the constant too).
 
@@ -15,15 +15,12 @@ condition: the false N-fold covers it reported), the peer. ``--src`` runs other 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import io
 import json
 import os
-import resource
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -52,18 +49,32 @@ def generate(path: Path, bots: int, per_day: int, days: int, telescope: int, see
     return df.height
 
 
-def run(argv: list[str]) -> tuple[list[dict], float]:
-    from scantui.cli.main import main
+CHILD = """
+import contextlib, io, json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from scantui.analysis import collab_cover as cc
+if sys.argv[2] != "-":
+    cc.EXACT_SHARE_MIN = float(sys.argv[2])
+from scantui.cli.main import main
+out = io.StringIO()
+t = time.perf_counter()
+with contextlib.redirect_stdout(out):
+    try:
+        main(sys.argv[3:])
+    except SystemExit as e:
+        if e.code:
+            raise
+secs = time.perf_counter() - t
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"found": json.loads(out.getvalue() or "null"), "seconds": secs, "peak_mib": peak}))
+"""
 
-    out = io.StringIO()
-    t = time.perf_counter()
-    with contextlib.redirect_stdout(out):
-        try:
-            main(argv)
-        except SystemExit as e:
-            if e.code:
-                raise
-    return json.loads(out.getvalue()), time.perf_counter() - t
+
+def run(src: Path, share: str, argv: list[str]) -> dict:
+    """One command in its own process (its own peak RSS); *share* overrides ``EXACT_SHARE_MIN`` unless ``-``."""
+    done = subprocess.run([sys.executable, "-c", CHILD, str(src), share, *argv], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -75,26 +86,21 @@ def main() -> None:
     ap.add_argument("--windows", default="burst,day")
     ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parent.parent / "src")
     args = ap.parse_args()
-    sys.path.insert(0, str(args.src))
-    from scantui.analysis import collab_cover as cc
-
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "botnet.parquet"
         n = generate(data, args.bots, args.per_day, args.days, args.telescope)
         os.environ["SCANTUI_CACHE_DIR"] = str(Path(tmp) / "cache")
-        run(["info", "--json", str(data)])  # the rollup, not timed
+        run(args.src, "-", ["info", "--json", str(data)])  # the rollup, not timed
         print(f"botnet: {args.bots} sources of one AS, {args.per_day} probes a day each to port 23, {args.days} days, "
               f"{n:,} probes, telescope {args.telescope:,}")
         for window in args.windows.split(","):
-            for label, share in (("scantui", cc.EXACT_SHARE_MIN), ("no multiplicity condition", 0.0)):
-                cc.EXACT_SHARE_MIN = share
-                found, secs = run(["collab", "--json", "--window", window, "--telescope-size", str(args.telescope),
-                                   str(data)])
-                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            for label, share in (("scantui", "-"), ("no multiplicity condition", "0")):
+                r = run(args.src, share, ["collab", "--json", "--window", window, "--telescope-size",
+                                          str(args.telescope), str(data)])
+                found = r["found"]
                 shapes = ", ".join(f"{c['cover_multiple']}-fold of {c['n_sources']}" for c in found[:4])
                 print(f"  --window {window:5} {label:26} {len(found)} candidates{' (' + shapes + ')' if found else ''}"
-                      f"  {secs:.2f} s, process peak so far {peak:.0f} MiB")
-
+                      f"  {r['seconds']:.2f} s, peak {r['peak_mib']:.0f} MiB")
 
 if __name__ == "__main__":
     main()

@@ -14,6 +14,12 @@ end so far. Two gaps are tried, so both shapes of a scan are searched:
   second round breaks the day's cover), or a sweep among a trickle of small bursts around it.
   A sub-cluster equal to its wide cluster is not searched twice.
 
+**A cluster of six days or more** (two :data:`SLICE_STEP_US`) is searched in spans of six days starting every three
+(:func:`sliced`), its bursts clipped to each: a big AS's bots on one port chain into one cluster for as long as the
+data lasts, and searched whole its probes were one read and its search grew with its span (a year: GBs and minutes).
+A scan of at most three days inside it lies whole in one span and is found there; one longer than three days inside
+such a cluster may not be (a cluster under six days is searched whole, as before).
+
 The cover search (:func:`~scantui.analysis.collab_cover.scans_in_window`) then runs on the
 packets of each cluster's bursts only (its members' probes outside those bursts, e.g. a
 trickle far from the sweep, are not counted). A burst reaching the cover minimum alone
@@ -63,6 +69,9 @@ from scantui.enrich.table import src_day_key
 
 #: Bursts of one (key, port) starting at most this long after the latest end before them are one cluster.
 CLUSTER_GAP_US = 4 * 3600 * SECOND_US
+#: A cluster longer than two steps is searched in spans of two steps starting every step (on multiples of the step
+#: since the epoch): every scan of at most one step inside it lies whole in one span (:func:`sliced`).
+SLICE_STEP_US = 3 * 86_400 * SECOND_US
 WINDOW_COLUMNS = ("wid", "key", "dport", "src", "start_us", "end_us")
 #: (key, port) as one integer where the key fits 32 bits (/24, AS): a one-column group-by, ~a fifth cheaper.
 _PAIR = (pl.col("key").cast(pl.UInt64) * 65536 + pl.col("dport").cast(pl.UInt64)).alias("pair")
@@ -280,7 +289,7 @@ def burst_windows(bursts: pl.LazyFrame, kind: str, enrichment: pl.LazyFrame | No
         ok = (part.group_by(column).agg(pl.col("src").n_unique().alias("n"), pl.col("dsts").cast(pl.Int64).sum().alias("t"))
               .filter((pl.col("n") >= need_n) & (pl.col("t") >= need_t)).select(column))
         windows.append(part.join(ok, on=column, how="semi").with_columns((pl.col(column) * 2 + level).alias("wid")))
-    win = pl.concat(windows).select(*WINDOW_COLUMNS, "day", "last_day", "packets")
+    win = sliced(pl.concat(windows).select(*WINDOW_COLUMNS, "day", "last_day", "packets"), need_n)
     pairs = win.select("key", "dport").unique()
     standalone = (rows.join(pairs, on=["key", "dport"], how="semi")
                   .select(pl.date_ranges("day", "last_day").alias("day"), "dport", "src", "key").explode("day"))
@@ -292,13 +301,53 @@ def need_rows(windows: pl.DataFrame) -> pl.DataFrame:
     return (windows.select(pl.date_ranges("day", "last_day").alias("day"), "dport", "src").explode("day").unique())
 
 
+def sliced(win: pl.DataFrame, min_sources: int = 1) -> pl.DataFrame:
+    """*win* with each window longer than two :data:`SLICE_STEP_US` replaced by its spans ``[k, k + 2)`` steps (every
+    step k it touches), each a window of its own (a new ``wid`` after the others) holding its bursts clipped to
+    it (``packets`` scaled by the share of the burst kept: the read's estimate), when they are of at least
+    *min_sources* sources. A cluster chaining for weeks (a botnet of one AS on one port: its union is the whole
+    telescope) was one search over all its probes, its memory and time growing with its span; a scan of at most a
+    step inside it is found in a span as in the whole (a longer one, inside such a cluster, is not)."""
+    if win.is_empty():
+        return win
+    step = SLICE_STEP_US
+    span = win.group_by("wid").agg(pl.col("start_us").min().alias("_a"), pl.col("end_us").max().alias("_b"))
+    long = span.filter(pl.col("_b") - pl.col("_a") >= 2 * step)
+    if long.is_empty():
+        return win
+    top = int(win["wid"].max())
+    parts = (win.join(long, on="wid", how="inner")
+             .with_columns(pl.int_ranges(pl.col("start_us") // step - 1, pl.col("end_us") // step + 1).alias("_k"))
+             .explode("_k")
+             .filter((pl.col("_k") >= pl.col("_a") // step) & (pl.col("_k") <= pl.col("_b") // step))
+             .with_columns(pl.max_horizontal("start_us", pl.col("_k") * step).alias("_s"),
+                           pl.min_horizontal("end_us", (pl.col("_k") + 2) * step - 1).alias("_e"))
+             .filter(pl.col("_s") <= pl.col("_e")))
+    whole = (pl.col("end_us") - pl.col("start_us") + 1).cast(pl.Float64)
+    parts = parts.with_columns(
+        (pl.col("packets").cast(pl.Float64) * (pl.col("_e") - pl.col("_s") + 1) / whole).ceil().cast(pl.UInt32).alias("packets"),
+        pl.from_epoch("_s", "us").dt.date().alias("day"), pl.from_epoch("_e", "us").dt.date().alias("last_day"),
+    ).drop("start_us", "end_us").rename({"_s": "start_us", "_e": "end_us"})
+    parts = parts.filter(pl.col("src").n_unique().over("wid", "_k") >= min_sources)
+    ids = parts.select("wid", "_k").unique().sort("wid", "_k").with_row_index("_new", offset=top + 1)
+    parts = parts.join(ids, on=["wid", "_k"]).with_columns(pl.col("_new").cast(win["wid"].dtype).alias("wid"))
+    return pl.concat([win.join(long, on="wid", how="anti"), parts.select(win.columns)])
+
+
 def burst_spans(windows: Sequence[pl.DataFrame]) -> pl.DataFrame:
-    """The distinct bursts of the *windows* frames as (day, dport, src, start_us, end_us), one row per day each touches: a
-    burst is in several windows (its cluster's wide and narrow ones, each key kind's), and the bursts of a
-    (source, port) never overlap, so a probe is inside at most one of these rows of its day."""
-    rows = pl.concat([w.select("src", "dport", "start_us", "end_us", "day", "last_day") for w in windows])
-    return (rows.unique(["src", "dport", "start_us"])
-            .select("src", "dport", "start_us", "end_us", pl.date_ranges("day", "last_day").alias("day")).explode("day").select("day", "dport", "src", "start_us", "end_us"))
+    """The probes' spans the *windows* frames' bursts cover, as (day, dport, src, start_us, end_us), one row per day
+    each touches: a burst is in several windows (its cluster's wide and narrow ones, each key kind's, a long
+    cluster's overlapping spans clipped), so overlapping spans of a (source, port) are merged and a probe is
+    inside at most one of these rows of its day."""
+    rows = pl.concat([w.select("src", "dport", "start_us", "end_us") for w in windows]).sort("src", "dport", "start_us")
+    reach = pl.col("end_us").cum_max().shift(1).over("src", "dport")
+    rows = rows.with_columns((pl.col("start_us") > reach).fill_null(True).cum_sum().alias("_g"))
+    merged = rows.group_by("_g").agg(pl.col("src").first(), pl.col("dport").first(), pl.col("start_us").min(),
+                                     pl.col("end_us").max())
+    return (merged.select("src", "dport", "start_us", "end_us",
+                          pl.date_ranges(pl.from_epoch("start_us", "us").dt.date(),
+                                         pl.from_epoch("end_us", "us").dt.date()).alias("day"))
+            .explode("day").select("day", "dport", "src", "start_us", "end_us"))
 
 
 def window_packets(pk: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFrame:
