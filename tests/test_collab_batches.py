@@ -103,3 +103,27 @@ def test_collab_finds_the_same_covers_in_the_same_order_whatever_the_budget(wind
         assert all(r <= e for r, e in zip(seen["reads"], seen["estimates"], strict=True))
         if budget > 1:
             assert max(seen["reads"]) < largest
+
+
+def test_calendar_days_of_one_group_are_read_apart(monkeypatch):
+    """A botnet of one AS on one port passes the pre-filter every day: with calendar-day windows each day of its group is
+    a unit, so no read holds its weeks; the same candidates as one read (a cover planted on one day among it)."""
+    import numpy as np
+
+    import test_collab_cover_multiplicity as tm
+
+    rng = np.random.default_rng(11)
+    days, per_day = 14, 80 * 100  # Σ a day above the cover minimum: every day of the group passes
+    noise = tm.botnet(rng, 80, 100 * days, days)
+    parts = [tm.probes(np.full(len(c), 2 * 10**9 + m), c, tm.T0 + 9 * tm.DAY + rng.integers(0, 3 * 3600 * 10**6, len(c)))
+             for m, c in enumerate(np.array_split(rng.permutation(tm.T), 4))]
+    lf = pl.concat([*parts, noise]).sort("ts").lazy()
+    query = tm.QUERIES["day"]
+    whole = cb.collab_scans(lf, telescope_size=tm.T, query=query)
+    assert [c.day for c in whole.candidates] == [dt.date(2024, 2, 10)] and whole.stats["batches"] == 1
+    reads, load = [], cb.load_packets
+    monkeypatch.setattr(cb, "load_packets", lambda *a, **k: reads.append(load(*a, **k).height) or load(*a, **k))
+    monkeypatch.setattr(cbb, "PACKETS_PER_BATCH", 2 * per_day)
+    cut = cb.collab_scans(lf, telescope_size=tm.T, query=query)
+    assert cut.candidates == whole.candidates and cut.stats["batches"] >= days // 2
+    assert max(reads) <= 2 * per_day + tm.T < noise.height / 4

@@ -227,8 +227,11 @@ def collab_scans(
         for day, port, src, key in stand_df.iter_rows():
             standalone.setdefault((k, key, port), []).append((day, src))
     stats = {f"prefilter_rows_{k}": v.height for k, v in per_kind.items()}
-    # each (key, port) group's covers, their packets read a batch at a time (collab_batches)
-    raw = batches.read_and_search(per_kind, ("key", "dport"), lambda rows: rows,
+    # each (key, port) group's covers, their packets read a batch at a time (collab_batches); calendar-day windows
+    # are each a day of the group, so a group's days may be read apart (a botnet of one AS on one port passes
+    # every day: read whole, its group was all of its probes); a rolling window's anchors need the group whole
+    unit = ("key", "dport") if query.window_us is not None else ("key", "dport", "day")
+    raw = batches.read_and_search(per_kind, unit, lambda rows: rows,
                                   lambda need, _parts: load_packets(source, need, query, walks),
                                   lambda pk, kind, krows: _search_kind(pk, krows, kind, query, lim), stats)
     return finish.result(raw, standalone, stats)
@@ -339,9 +342,9 @@ def _search_kind(pk: pl.DataFrame, krows: pl.DataFrame, kind: str, query: Collab
             if b - a == 0:
                 continue
             windows += 1
-            for scan in scans_in_window(t[a:b], src[a:b], dst[a:b], lim):  # groups in order of their first probe
+            for scan in scans_in_window(t[a:b], src[a:b], dst[a:b], lim):  # one order whatever the reads
                 out.append({**scan, "kind": kind, "key_id": int(key), "port": int(port), "window_start": lo,
-                            "_unit": (int(t[0]), int(key), int(port))})
+                            "_unit": (int(key), int(port), int(lo))})
     return out, windows
 
 

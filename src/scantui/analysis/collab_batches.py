@@ -4,17 +4,16 @@ searched in batches of at most :data:`PACKETS_PER_BATCH` estimated probes (:mod:
 Read at once, they were what a search held: 2.5 GB for the 21 M packets of ``bench_collab``'s 330
 planted scans, and at a year of a telescope that many scans cover, more than a machine holds.
 
-A *unit* is what one search needs whole: a burst window (``--window burst``: one cluster's bursts,
-``wid``) or a (key, port) group of a key kind (the calendar day and rolling windows: its windows are
-cut over all its packets). Its estimate comes from the rollup, without reading a packet: its bursts'
+A *unit* is what one search needs whole: a burst window (``--window burst``: one cluster's bursts, or a
+span of a long one, ``wid``), a (key, port, day) of a key kind with calendar-day windows, or a (key,
+port) group with rolling windows (their anchors are cut over all its packets). Its estimate comes from the rollup, without reading a packet: its bursts'
 ``packets``, or its ``port_day`` rows' ``packets``. Units are taken in order of their first day, so a
 batch reads few days' files; a unit bigger than the budget is a batch of its own (its packets are
 searched together). A batch reads the probes of its units' (day, port, source) rows once for every
 key kind it holds (with bursts, only those inside its bursts), so its packets are at most its estimate.
 
-Each unit's covers come back tagged with its place in the order one read searches them (per kind:
-a window's ``wid``; a (key, port) group's first probe time, key and port) and are put back in that
-order, kind by kind, so the deduplication that follows sees the same list for any budget: the
+Each unit's covers come back tagged with their place in one order (per kind: a window's ``wid``; the
+key, port and window start) and are put back in that order, kind by kind, so the deduplication that follows sees the same list for any budget: the
 result does not depend on how the reads were cut (``tests/test_collab_batches.py`` compares tiny
 budgets with one read).
 """
@@ -68,10 +67,10 @@ def read_and_search(per_kind: dict[str, pl.DataFrame], unit_of: Sequence[str], n
         rows = per_kind[k]
         if rows.is_empty():
             continue
-        u = (rows.group_by(*unit_of).agg(pl.col("day").min(), pl.col("packets").cast(pl.Int64).sum())
+        u = (rows.group_by(*unit_of).agg(pl.col("day").min().alias("_first"), pl.col("packets").cast(pl.Int64).sum())
              .sort(*unit_of).with_row_index("unit").with_columns(pl.lit(i, pl.Int32).alias("kind")))
         ids[i] = u.select("unit", *unit_of)
-        units.append(u.select("kind", "unit", "day", "packets"))
+        units.append(u.select("kind", "unit", pl.col("_first").alias("day"), "packets"))
     raw: list[tuple[int, dict[str, Any]]] = []
     windows = read = 0
     batches = plan(pl.concat(units), budget) if units else []
