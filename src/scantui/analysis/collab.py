@@ -36,8 +36,9 @@ to (port, key, day-block) groups where at least two non-standalone sources sum t
 ``(1 - low)·T`` (a necessary condition: Σ ≥ union); with the rollup's per-day group
 sums (:mod:`~scantui.analysis.collab_sums`) only the ``port_day`` rows of the days,
 ports and keys that may pass are read for that. Only the packets of those
-(day, port, source) rows are then read, lazily and streamed, and unions,
-overlaps and spans are computed exactly on that small subset with numpy.
+(day, port, source) rows are then read, lazily and streamed, a batch of groups at a
+time (:mod:`~scantui.analysis.collab_batches`), and unions, overlaps and spans are
+computed exactly on that small subset with numpy.
 
 **Windows.** Calendar day: one window per UTC day. Rolling span W: windows
 ``[a, a + W)`` anchored at every *session start* of a source in the (key, port)
