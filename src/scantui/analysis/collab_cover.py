@@ -215,7 +215,10 @@ def scans_in_window(t: np.ndarray, src: np.ndarray, dst: np.ndarray, lim: Limits
     pairs = _sorted_unique((src.astype(np.uint64) << np.uint64(32)) | dst.astype(np.uint64))
     psrc = (pairs >> np.uint64(32)).astype(np.uint32)
     pdst = (pairs & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    srcs, sidx = np.unique(psrc, return_inverse=True)
+    first = np.ones(len(psrc), dtype=bool)  # the pairs are sorted: each source's run starts where it changes
+    np.not_equal(psrc[1:], psrc[:-1], out=first[1:])
+    srcs, sidx = psrc[first], np.cumsum(first) - 1
+    pos = np.searchsorted(srcs, src)  # each packet's source index
     per_src = np.bincount(sidx, minlength=len(srcs))
     standalone = per_src >= lim.cover_min
     alive = ~standalone
@@ -230,22 +233,21 @@ def scans_in_window(t: np.ndarray, src: np.ndarray, dst: np.ndarray, lim: Limits
         left_out = int(alive.sum() - members.sum())
         base = [f"{left_out} other source{'s' if left_out != 1 else ''} on the port in this key and window "
                 "left out by the subset search (destinations do not fit the cover)"] if left_out else []
-        for part, mult, why in _split_in_time(t, src, srcs, sidx, pdst, members, multiple, lim):
+        for part, mult, why in _split_in_time(t, pos, srcs, sidx, members, multiple, lim, index):
             if mult >= 2:
                 if facts is None:
-                    facts = _facts(t, src, srcs, sidx, pdst, per_src)
+                    facts = _facts(t, pos, srcs, sidx, pdst, per_src)
                 pieces = split_cover(part, mult, facts, lim)
             else:
                 pieces = [(part, mult, [])]
             for piece, m, reasons in pieces:
-                scan = _describe(t, src, srcs, per_src, piece, m, standalone, sidx, pdst, lim)
+                scan = _describe(t, src, pos, srcs, per_src, piece, m, standalone, sidx, lim, index)
                 found.append({**scan, "reasons": [*why, *reasons, *base]})
         alive = alive & ~members
     return found
 
 
-def _facts(t, src, srcs, sidx, pdst, per_src) -> WindowFacts:
-    pos = np.searchsorted(srcs, src)
+def _facts(t, pos, srcs, sidx, pdst, per_src) -> WindowFacts:
     first = np.full(len(srcs), np.iinfo(np.int64).max)
     last = np.full(len(srcs), np.iinfo(np.int64).min)
     np.minimum.at(first, pos, t)
@@ -253,14 +255,19 @@ def _facts(t, src, srcs, sidx, pdst, per_src) -> WindowFacts:
     return WindowFacts(sidx, pdst, per_src, first, last, np.bincount(pos, minlength=len(srcs)))
 
 
-def _split_in_time(t, src, srcs, sidx, pdst, members, multiple, lim) -> list[tuple[np.ndarray, int, list[str]]]:
+def _union(sidx: np.ndarray, members: np.ndarray, index) -> int:
+    """The distinct destinations of the *members* (a mask over sources), from the window's :func:`_index`."""
+    dinv, n_dst = index[0], index[1]
+    return int(np.count_nonzero(np.bincount(dinv[members[sidx]], minlength=n_dst)))
+
+
+def _split_in_time(t, pos, srcs, sidx, members, multiple, lim, index) -> list[tuple[np.ndarray, int, list[str]]]:
     """An N-fold cover (N ≥ 2) made of member groups that run one after another, each a cover
     by itself, is that many scans (the same sources scanning the port twice a day), not one."""
     whole = [(members, multiple, [])]
     if multiple < 2:
         return whole
     idx = np.flatnonzero(members)
-    pos = np.searchsorted(srcs, src)
     first = np.full(len(srcs), np.iinfo(np.int64).max)
     last = np.full(len(srcs), np.iinfo(np.int64).min)
     np.minimum.at(first, pos, t)
@@ -279,7 +286,7 @@ def _split_in_time(t, src, srcs, sidx, pdst, members, multiple, lim) -> list[tup
     for g in groups:
         mask = np.zeros(len(members), dtype=bool)
         mask[g] = True
-        union = len(_sorted_unique(pdst[mask[sidx]]))
+        union = _union(sidx, mask, index)
         total = int(np.bincount(sidx, minlength=len(srcs))[mask].sum())
         mult = max(1, round(total / lim.size))
         if not lim.valid(union, total, len(g), mult):
@@ -291,9 +298,9 @@ def _split_in_time(t, src, srcs, sidx, pdst, members, multiple, lim) -> list[tup
     return [(mask, mult, [why]) for mask, mult in out]
 
 
-def _describe(t, src, srcs, per_src, members, multiple, standalone, sidx, pdst, lim) -> dict[str, Any]:
+def _describe(t, src, pos, srcs, per_src, members, multiple, standalone, sidx, lim, index) -> dict[str, Any]:
     member_ips = srcs[members]
-    in_scan = np.isin(src, member_ips)
+    in_scan = members[pos]
     mt, ms = t[in_scan], src[in_scan]
     order = np.argsort(ms, kind="stable")
     ms_sorted, mt_sorted = ms[order], mt[order]
@@ -302,7 +309,7 @@ def _describe(t, src, srcs, per_src, members, multiple, standalone, sidx, pdst, 
     last = np.maximum.reduceat(mt_sorted, np.r_[0, bounds])
     timing, clarity, containment = ct.classify_timing(first, last)
     dsts = per_src[members]
-    union = int(len(_sorted_unique(pdst[members[sidx]])))
+    union = _union(sidx, members, index)
     total = int(dsts.sum())
     cover = ct.cover_exactness(union, total, multiple, lim.size, lim.low, lim.high)
     score, parts = ct.score(cover, clarity, len(member_ips))
