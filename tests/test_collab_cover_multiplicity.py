@@ -78,3 +78,18 @@ def test_the_search_rejects_random_multisets_and_keeps_exact_ones():
     src = np.repeat(np.arange(10, dtype=np.uint32) + 1, T // 5)
     (scan,) = cc.scans_in_window(np.sort(rng.integers(0, DAY, 2 * T)), src, exact, lim)
     assert scan["cover_multiple"] == 2 and len(scan["sources"]) == 10 and scan["union"] == T
+
+
+def test_packets_sorted_by_source_and_destination_give_the_same_scans():
+    """``window_packets`` hands each window sorted by (source, destination, time): the pairs' sort is skipped."""
+    rng = np.random.default_rng(3)
+    lim = cc.Limits(T, 1000 / 61000, 1500 / 61000, 2)
+    dst = np.concatenate([rng.permutation(T), rng.permutation(T), rng.integers(0, T, 3000),
+                          rng.integers(0, T, 2000)]).astype(np.uint32)  # a 2-fold cover, noise, repeats
+    src = np.concatenate([np.repeat(np.arange(1, 11, dtype=np.uint32), T // 5),
+                          np.full(3000, 20, dtype=np.uint32), np.repeat(np.arange(1, 5, dtype=np.uint32), 500)])
+    t = rng.integers(0, DAY, len(src))
+    order = np.lexsort((t, dst, src))
+    want = cc.scans_in_window(t, src, dst, lim)
+    got = cc.scans_in_window(t[order], src[order], dst[order], lim, presorted=True)
+    assert want and got == want

@@ -316,7 +316,7 @@ def _search_bursts(pk: pl.DataFrame, win: pl.DataFrame, kind: str, lim: Limits) 
     t, src, dst = part["t"].to_numpy(), part["src"].to_numpy(), part["dst"].to_numpy()
     keys, ports, wids = part["key"].to_numpy(), part["dport"].to_numpy(), part["wid"].to_numpy()
     for a, b in zip(starts.tolist(), ends.tolist()):
-        for scan in scans_in_window(t[a:b], src[a:b], dst[a:b], lim):
+        for scan in scans_in_window(t[a:b], src[a:b], dst[a:b], lim, presorted=True):  # (window_packets' order)
             out.append({**scan, "kind": kind, "key_id": int(keys[a]), "port": int(ports[a]), "window_start": scan["start"],
                         "_unit": int(wids[a])})
     return out, len(starts)

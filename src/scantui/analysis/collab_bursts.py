@@ -352,7 +352,8 @@ def burst_spans(windows: Sequence[pl.DataFrame]) -> pl.DataFrame:
 
 def window_packets(pk: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFrame:
     """The packets (``t``, ``src``, ``dst``) of each window's bursts with ``wid``, ``key``, ``dport``,
-    sorted by window, time, source and destination.
+    sorted by window, source, destination and time (so each window's distinct (source, destination) pairs need no
+    sort of their own: :func:`~scantui.analysis.collab_cover.scans_in_window`'s *presorted*).
 
     Each burst meets only the packets of its own days (a packet inside it is on one of them): joined on
     (source, port) alone, every packet of a source met every burst of its port on every day, a frame the days
@@ -360,4 +361,4 @@ def window_packets(pk: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFrame:
     spans = windows.select(*WINDOW_COLUMNS, pl.date_ranges("day", "last_day").alias("day")).explode("day")
     return (pk.join(spans, on=["day", "dport", "src"], how="inner")
             .filter(pl.col("t").is_between(pl.col("start_us"), pl.col("end_us")))
-            .select("wid", "key", "dport", "t", "src", "dst").sort("wid", "t", "src", "dst"))
+            .select("wid", "key", "dport", "t", "src", "dst").sort("wid", "src", "dst", "t"))

@@ -76,18 +76,22 @@ class Limits:
         )
 
 
-def _sorted_unique(a: np.ndarray) -> np.ndarray:
-    """``np.unique(a)`` by sorting: numpy 2.4's hash-based unique is ~10x slower on these arrays; past ~10^5 values
-    polars' unique and sort take ~0.6x numpy's sort (u64, this box)."""
-    if len(a) > 100_000:
-        return pl.Series(a).unique().sort().to_numpy()
-    s = np.sort(a)
+def _unique_of_sorted(s: np.ndarray) -> np.ndarray:
+    """The distinct values of an ascending array."""
     if len(s) < 2:
         return s
     keep = np.empty(len(s), dtype=bool)
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
+
+
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` by sorting: numpy 2.4's hash-based unique is ~10x slower on these arrays; past ~10^5 values
+    polars' unique and sort take ~0.6x numpy's sort (u64, this box)."""
+    if len(a) > 100_000:
+        return pl.Series(a).unique().sort().to_numpy()
+    return _unique_of_sorted(np.sort(a))
 
 
 class _Multiplicity:
@@ -210,9 +214,12 @@ def search_cover(sidx: np.ndarray, dst: np.ndarray, alive0: np.ndarray, lim: Lim
     return None
 
 
-def scans_in_window(t: np.ndarray, src: np.ndarray, dst: np.ndarray, lim: Limits) -> list[dict[str, Any]]:
-    """Every cover in one (key, port, window): raw stats with integer IPs and µs times."""
-    pairs = _sorted_unique((src.astype(np.uint64) << np.uint64(32)) | dst.astype(np.uint64))
+def scans_in_window(t: np.ndarray, src: np.ndarray, dst: np.ndarray, lim: Limits,
+                    presorted: bool = False) -> list[dict[str, Any]]:
+    """Every cover in one (key, port, window): raw stats with integer IPs and µs times. *presorted*: the packets
+    come sorted by source and destination (the pairs' sort, a quarter of the search, is then skipped)."""
+    keys = (src.astype(np.uint64) << np.uint64(32)) | dst.astype(np.uint64)
+    pairs = _unique_of_sorted(keys) if presorted else _sorted_unique(keys)
     psrc = (pairs >> np.uint64(32)).astype(np.uint32)
     pdst = (pairs & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     first = np.ones(len(psrc), dtype=bool)  # the pairs are sorted: each source's run starts where it changes
