@@ -105,6 +105,7 @@ import polars as pl
 from scantui.analysis import bursts as bw
 from scantui.analysis import collab_batches as batches
 from scantui.analysis import collab_bursts as cbu
+from scantui.analysis import collab_rolling as rolling
 from scantui.analysis.collab_burst_sums import BurstSums
 from scantui.analysis.collab_cover import Limits, cut_windows, scans_in_window
 from scantui.analysis.collab_keys import KEY_TABLES, KeyInputs, KeyTable
@@ -232,10 +233,41 @@ def collab_scans(
     # are each a day of the group, so a group's days may be read apart (a botnet of one AS on one port passes
     # every day: read whole, its group was all of its probes); a rolling window's anchors need the group whole
     unit = ("key", "dport") if query.window_us is not None else ("key", "dport", "day")
+    per_kind, extra, counts = _big_rolling_groups(source, query, walks, per_kind, lim)
     raw = batches.read_and_search(per_kind, unit, lambda rows: rows,
                                   lambda need, _parts: load_packets(source, need, query, walks),
-                                  lambda pk, kind, krows: _search_kind(pk, krows, kind, query, lim), stats)
+                                  lambda pk, kind, krows: _search_kind(pk, krows, kind, query, lim), stats, extra=extra)
+    for name, n in counts.items():
+        stats[name] = stats.get(name, 0) + n
     return finish.result(raw, standalone, stats)
+
+
+def _big_rolling_groups(source: PacketSource, query: CollabQuery, walks: pl.LazyFrame | None,
+                        per_kind: dict[str, pl.DataFrame], lim: Limits):
+    """With rolling windows, the (key, port) groups estimated above the read budget searched a batch of days at a
+    time (:mod:`~scantui.analysis.collab_rolling`): (the other rows per kind, [(kind, covers)], counts)."""
+    counts = {"packets_read": 0, "windows": 0, "big_groups": 0}
+    if query.window_us is None:
+        return per_kind, [], {}
+    rest, extra = {}, []
+    for kind, rows in per_kind.items():
+        sizes = rows.group_by("key", "dport").agg(pl.col("packets").cast(pl.Int64).sum())
+        big = sizes.filter(pl.col("packets") > batches.PACKETS_PER_BATCH).select("key", "dport").sort("key", "dport")
+        rest[kind] = rows.join(big, on=["key", "dport"], how="anti") if big.height else rows
+        for key, port in big.iter_rows():
+            group = rows.filter((pl.col("key") == key) & (pl.col("dport") == port))
+
+            def search(t, src, dst, lo, kind=kind, key=key, port=port):
+                return [{**scan, "kind": kind, "key_id": int(key), "port": int(port), "window_start": lo,
+                         "_unit": (int(key), int(port), int(lo))} for scan in scans_in_window(t, src, dst, lim)]
+
+            found, n, read = rolling.search_group(group, lambda need: load_packets(source, need, query, walks),
+                                                  query.window_us, batches.PACKETS_PER_BATCH, search)
+            extra.append((kind, found))
+            counts["windows"] += n
+            counts["packets_read"] += read
+            counts["big_groups"] += 1
+    return rest, extra, counts
 
 
 @dataclass

@@ -54,12 +54,14 @@ def plan(units: pl.DataFrame, budget: int) -> list[pl.DataFrame]:
 
 def read_and_search(per_kind: dict[str, pl.DataFrame], unit_of: Sequence[str], need_of: Callable[[pl.DataFrame], pl.DataFrame],
                     load: Callable[[pl.DataFrame, list[pl.DataFrame]], pl.DataFrame], search: Search,
-                    stats: dict[str, int], budget: int | None = None) -> list[dict[str, Any]]:
+                    stats: dict[str, int], budget: int | None = None,
+                    extra: Sequence[tuple[str, list[dict[str, Any]]]] = ()) -> list[dict[str, Any]]:
     """Covers of every kind's rows (*per_kind*: rows with ``day``, ``packets`` and the *unit_of* columns naming
     their unit), in the order of one read; counts ``packets_read``, ``windows`` and ``batches`` into *stats*.
 
     *need_of* gives a kind's rows' (day, dport, src) rows, *load* (need, the batch's rows of every kind) the
-    batch's probes, *search* a kind's covers in them."""
+    batch's probes, *search* a kind's covers in them; *extra*: (kind, covers tagged with ``_unit``) searched
+    elsewhere (:mod:`~scantui.analysis.collab_rolling`), put in the same order."""
     budget = PACKETS_PER_BATCH if budget is None else budget
     kinds = list(per_kind)
     units, ids = [], {}
@@ -90,5 +92,6 @@ def read_and_search(per_kind: dict[str, pl.DataFrame], unit_of: Sequence[str], n
             windows += n
         del pk
     stats.update(packets_read=read, windows=windows, batches=len(batches))
+    raw.extend((kinds.index(k), c) for k, found in extra for c in found)
     raw.sort(key=lambda kc: (kc[0], kc[1]["_unit"]))  # stable: a unit's covers keep their order
     return [{k: v for k, v in c.items() if k != "_unit"} for _, c in raw]

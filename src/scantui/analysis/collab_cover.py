@@ -45,7 +45,14 @@ def cut_windows(t: np.ndarray, src: np.ndarray, window_us: int | None) -> list[t
     s, ts = src[order], t[order]
     start = np.ones(len(ts), dtype=bool)
     start[1:] = (s[1:] != s[:-1]) | (ts[1:] - ts[:-1] >= window_us // 2)
-    anchors = _sorted_unique(ts[start])
+    return rolling_windows(ts[start], window_us)
+
+
+def rolling_windows(starts: np.ndarray, window_us: int) -> list[tuple[int, int]]:
+    """The rolling [start, end) windows anchored at a group's session starts (a source's first probe, and each after
+    a silence of half the window; any order, repeats allowed), anchors closer than ``ANCHOR_MERGE_FRACTION`` of the
+    window to the last kept one merged into it."""
+    anchors = _sorted_unique(starts)
     merge = int(window_us * ANCHOR_MERGE_FRACTION)
     kept: list[int] = []
     for a in anchors.tolist():
