@@ -6,17 +6,18 @@ planted scans, and at a year of a telescope that many scans cover, more than a m
 
 A *unit* is what one search needs whole: a burst window (``--window burst``: one cluster's bursts, or a
 span of a long one, ``wid``), a (key, port, day) of a key kind with calendar-day windows, or a (key,
-port) group with rolling windows (their anchors are cut over all its packets; a group above the budget is
-searched by :mod:`~scantui.analysis.collab_rolling` in batches of its days instead). Its estimate comes from the rollup, without reading a packet: its bursts'
-``packets``, or its ``port_day`` rows' ``packets``. Units are taken in order of their first day, so a
-batch reads few days' files; a unit bigger than the budget is a batch of its own (its packets are
-searched together). A batch reads the probes of its units' (day, port, source) rows once for every
-key kind it holds (with bursts, only those inside its bursts), so its packets are at most its estimate.
+port) group with rolling windows (their anchors are cut over all its packets; a group above the budget
+is searched by :mod:`~scantui.analysis.collab_rolling` in batches of its days instead). Its estimate
+comes from the rollup, without reading a packet: its bursts' ``packets``, or its ``port_day`` rows'
+``packets``. Units are taken in order of their first day, so a batch reads few days' files; a unit
+bigger than the budget is a batch of its own (its packets are searched together). A batch reads the
+probes of its units' (day, port, source) rows once for every key kind it holds (with bursts, only those
+inside its bursts), so its packets are at most its estimate.
 
 Each unit's covers come back tagged with their place in one order (per kind: a window's ``wid``; the
-key, port and window start) and are put back in that order, kind by kind, so the deduplication that follows sees the same list for any budget: the
-result does not depend on how the reads were cut (``tests/test_collab_batches.py`` compares tiny
-budgets with one read).
+key, port and window start) and are put back in that order, kind by kind, so the deduplication that
+follows sees the same list for any budget: the result does not depend on how the reads were cut
+(``tests/test_collab_batches.py`` compares tiny budgets with one read).
 """
 
 from __future__ import annotations
