@@ -56,15 +56,13 @@ def plan(units: pl.DataFrame, budget: int) -> list[pl.DataFrame]:
 
 def read_and_search(per_kind: dict[str, pl.DataFrame], unit_of: Sequence[str], need_of: Callable[[pl.DataFrame], pl.DataFrame],
                     load: Callable[[pl.DataFrame, list[pl.DataFrame]], pl.DataFrame], search: Search,
-                    stats: dict[str, int], budget: int | None = None,
-                    extra: Sequence[tuple[str, list[dict[str, Any]]]] = ()) -> list[dict[str, Any]]:
+                    stats: dict[str, int], extra: Sequence[tuple[str, list[dict[str, Any]]]] = ()) -> list[dict[str, Any]]:
     """Covers of every kind's rows (*per_kind*: rows with ``day``, ``packets`` and the *unit_of* columns naming
     their unit), in the order of one read; counts ``packets_read``, ``windows`` and ``batches`` into *stats*.
 
     *need_of* gives a kind's rows' (day, dport, src) rows, *load* (need, the batch's rows of every kind) the
     batch's probes, *search* a kind's covers in them; *extra*: (kind, covers tagged with ``_unit``) searched
     elsewhere (:mod:`~scantui.analysis.collab_rolling`), put in the same order."""
-    budget = PACKETS_PER_BATCH if budget is None else budget
     kinds = list(per_kind)
     units, ids = [], {}
     for i, k in enumerate(kinds):
@@ -77,7 +75,7 @@ def read_and_search(per_kind: dict[str, pl.DataFrame], unit_of: Sequence[str], n
         units.append(u.select("kind", "unit", pl.col("_first").alias("day"), "packets"))
     raw: list[tuple[int, dict[str, Any]]] = []
     windows = read = 0
-    batches = plan(pl.concat(units), budget) if units else []
+    batches = plan(pl.concat(units), PACKETS_PER_BATCH) if units else []
     for batch in batches:
         parts = {}
         for i, k in enumerate(kinds):
