@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import threading
 
 import polars as pl
 
 from clihelp import run as run_cli
 from tuihelp import SAMPLE, make_app, run_app, screen_text, settle, tiny_frame
+from scantui.errors import InputError
 from scantui.tui.messages import TimeRangeChanged
 from scantui.tui.screens.candidates import CandidatesScreen
 from scantui.tui.screens.overview import OverviewScreen
@@ -227,3 +229,57 @@ def test_a_saved_views_name_is_listed_as_text_not_markup(tiny_parquet, tui_cache
 def test_the_message_is_named_for_the_packets_view():
     assert TimeRangeChanged((D(2024, 3, 1), D(2024, 3, 2))).time_range == (D(2024, 3, 1), D(2024, 3, 2))
     assert TimeRangeChanged.bubble is False
+
+
+def test_a_recount_says_so_until_its_rows_come(tiny_parquet, tui_cache, monkeypatch):
+    """A recount for other days (minutes at a year) says what it counts and what the rows still shown are, until
+    its rows come; one that fails stops saying so (the notification tells why)."""
+    gate = threading.Event()
+
+    async def until_said(app, pilot, words: str) -> str:
+        for _ in range(250):
+            await pilot.pause(0.02)
+            if words in (text := screen_text(app)):
+                return text
+        raise AssertionError(f"never said {words!r}:\n{screen_text(app)}")
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "2")
+        screen = app.screen
+        state, real = app.state, app.state.scanners_in
+
+        def held(days, *rest):
+            assert gate.wait(20)
+            return real(days, *rest)
+
+        monkeypatch.setattr(state, "scanners_in", held)
+        await pilot.press("t", "ctrl+u", *"2024-03-02..2024-03-03", "enter")
+        text = await until_said(app, pilot, "counting the list")
+        assert ("counting the list for days 2024-03-02..2024-03-03… shown: 5 of 5 sources of every day · sorted by "
+                "packets ↓") in text
+        assert screen.table.row_count == 5
+        gate.set()
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "counting" not in text and "4 of 4 sources · sorted by packets ↓ · days 2024-03-02..2024-03-03" in text
+        gate.clear()
+        await pilot.press("U")
+        text = await until_said(app, pilot, "counting the list")
+        assert ("counting the list for days 2024-03-02..2024-03-03 with UDP probes… shown: 4 of 4 sources of days "
+                "2024-03-02..2024-03-03 · sorted") in text
+        gate.set()
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "counting" not in text and "days 2024-03-02..2024-03-03 · UDP probes counted" in text
+
+        def failing(days, *rest):
+            raise InputError("the rollup's day 2024-03-01 is unreadable")
+
+        monkeypatch.setattr(state, "scanners_in", failing)
+        await press(app, pilot, "T")
+        text = screen_text(app)
+        assert "counting the list" not in text and "days 2024-03-02..2024-03-03 · UDP probes counted" in text  # still
+        assert any(n.severity == "error" and "unreadable" in n.message for n in app._notifications)
+        monkeypatch.setattr(state, "scanners_in", real)
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario, size=(200, 30))

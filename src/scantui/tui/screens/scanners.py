@@ -71,6 +71,7 @@ class ScannersScreen(OpensRows, FilterScreen):
         self._annotated: tuple[Any, Any, int, pl.DataFrame] | None = None  # (list, labels store, version, annotated)
         self._counted_for: Any = None  # the time range the rows shown were counted for (None: every day)
         self._counted_udp = False  # the rows shown were counted with UDP probes
+        self._coming: tuple[str, str] | None = None  # (what is counted, what the rows are) meanwhile (:meth:`_recounting`)
         self.include_udp = False  # U: UDP probes counted too (scanners --include-udp)
 
     def compose(self) -> ComposeResult:
@@ -122,12 +123,15 @@ class ScannersScreen(OpensRows, FilterScreen):
             self.query_one("#scanner-status", Static).update(safe_line(why))
             return
         text = f"{rows:,} of {self._total:,} sources{order}"
+        if self._coming is not None:  # first (an 80-column line shows it): what is counted; the rows are the last list's
+            text = f"{self._coming[0]} shown: {rows:,} of {self._total:,} sources {self._coming[1]}{order}"
         if table.marks:
             text += f" · {table.marks_text()}"
-        if self.app.time_range is not None:
-            text += f" · days {range_text(self.app.time_range)}"
-        if self.include_udp:
-            text += " · UDP probes counted"
+        if self._coming is None:
+            if self._counted_for is not None:
+                text += f" · days {range_text(self._counted_for)}"
+            if self._counted_udp:
+                text += " · UDP probes counted"
         if self.query_text.strip():
             text += f" · filter: {self.query_text.strip()}"
         self.query_one("#scanner-status", Static).update(safe_line(text + (f" · {extra}" if extra else "")))
@@ -162,6 +166,8 @@ class ScannersScreen(OpensRows, FilterScreen):
         try:
             # the time range recounts the list for its days (as scanners --since/--until): off the UI thread
             time_range, udp = self.app.time_range, self.include_udp
+            if (time_range, udp) != (self._counted_for, self._counted_udp):  # minutes at a year: say so meanwhile
+                self.app.call_from_thread(self._recounting, time_range, udp)
             frame = state.scanners_in(time_range, udp).frame
             store = state.labels.store if state.labels is not None else None
             version = self.app.labels_version
@@ -187,16 +193,34 @@ class ScannersScreen(OpensRows, FilterScreen):
         except read_panics.FAILURES as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
             self.app.call_from_thread(self.table.rows_not_coming)
+            self.app.call_from_thread(self._not_counting)
             return
         if not get_current_worker().is_cancelled:
             listed = "list" in frame.columns and bool(frame.height and frame["list"].list.len().max())
             self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height, listed, time_range, udp)
+
+    def _recounting(self, time_range: Any, udp: bool) -> None:
+        """Say in the status, until the rows come, that the list is being recounted for other days (or UDP)."""
+        if (time_range, udp) != (self.app.time_range, self.include_udp):  # asked for something else since
+            return
+        coming = f"days {range_text(time_range)}" if time_range is not None else "every day"
+        shown = f"days {range_text(self._counted_for)}" if self._counted_for is not None else "every day"
+        if udp != self._counted_udp:
+            coming += " with UDP probes" if udp else " without UDP probes"
+            shown += " with UDP probes" if self._counted_udp else ""
+        self._coming = (f"counting the list for {coming}…", f"of {shown}")
+        self._status()
+
+    def _not_counting(self) -> None:
+        self._coming = None
+        self._status()
 
     def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool, total: int | None = None,
                        listed: bool | None = None, counted_for: Any = None, counted_udp: bool = False) -> None:
         if total is not None:
             self._total = total
         self._counted_for, self._counted_udp = counted_for, counted_udp
+        self._coming = None
         self.table.set_frame(*scanner_display(frame, listed))
         self._status(frame.height, extra="; ".join(notes))
         if report and notes:
