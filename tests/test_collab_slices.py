@@ -104,3 +104,69 @@ def test_a_cover_inside_a_weeks_long_botnet_of_its_as_is_found_in_a_span(monkeyp
     units = reads[0]
     assert units.height > days // 3  # the botnet's cluster in spans of two steps
     assert units["packets"].max() < noise.height / 3  # no span holds the weeks
+
+
+def canonical(frame: pl.DataFrame) -> set[tuple]:
+    """*frame*'s windows whatever their ids: each a frozenset of its rows but the ``wid``."""
+    return {frozenset(part.drop("wid").iter_rows()) for _w, part in frame.group_by("wid")}
+
+
+HOUR = 3_600 * 10**6
+big_row = st.tuples(st.integers(0, 3), st.integers(0, 12 * STEP), st.integers(0, 4 * STEP), st.integers(1, 4_000))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(big_row, min_size=1, max_size=12), st.integers(1, 12_000))
+def test_a_window_past_the_budget_is_cut_in_spans_of_a_day_or_two(rows, budget):
+    win = windows(rows)
+    out = cbu.sliced(win, budget=budget)
+    totals = dict(win.group_by("wid").agg(pl.col("packets").sum()).iter_rows())
+    big = {w for w, p in totals.items() if p > budget}
+    # a window within the budget is cut as ever (the three-day step)
+    small = win.filter(~pl.col("wid").is_in(list(big)))
+    of = dict(zip(win["src"], win["wid"]))  # each row its own source: the window each part comes from
+    from_small = out.filter(pl.col("src").replace_strict(of, return_dtype=pl.UInt32).is_in(list(set(of.values()) - big)))
+    assert canonical(from_small) == canonical(cbu.sliced(small) if small.height else small)
+    day = cbu.FINE_STEPS_US[-1] * 2
+    for w in big:
+        src = win.filter(pl.col("wid") == w)
+        a, b = src["start_us"].min(), src["end_us"].max()
+        length = b - a + 1
+        pieces = out.filter(pl.col("src").is_in(src["src"].implode()))
+        spans = pieces.group_by("wid").agg(pl.col("start_us").min().alias("a"), pl.col("end_us").max().alias("b"))
+        longest = (spans["b"] - spans["a"] + 1).max()
+        if length <= day:  # a day or less: whole
+            assert canonical(pieces) == canonical(src)
+            continue
+        # spans of two days at most; of one day when two days' share of the window's packets passes the budget
+        assert longest <= 2 * day
+        if totals[w] * min(1.0, 2 * day / length) > budget:
+            assert longest <= day
+        elif (src["end_us"] - src["start_us"]).max() >= 2 * day:  # two days fit: spans of two days, not one
+            assert longest == 2 * day
+        for s, a0, b0 in src.select("src", "start_us", "end_us").iter_rows():  # every 12 hours inside one span
+            for lo in {a0, (a0 + b0) // 2, max(a0, b0 - 12 * HOUR)}:
+                hi = min(b0, lo + 12 * HOUR)
+                assert pieces.filter((pl.col("src") == s) & (pl.col("start_us") <= lo) & (pl.col("end_us") >= hi)).height
+
+
+def test_a_botnet_past_the_budget_is_read_a_day_at_a_time_and_its_cover_found(monkeypatch):
+    rng = np.random.default_rng(5)
+    days = 12
+    noise = tm.botnet(rng, 60, 60 * days, days)  # one cluster of the AS on port 23 for the 12 days
+    parts = [tm.probes(np.full(len(c), 2 * 10**9 + m), c, tm.T0 + 8 * tm.DAY + rng.integers(0, 3 * 3600 * 10**6, len(c)))
+             for m, c in enumerate(np.array_split(rng.permutation(tm.T), 5))]
+    lf = pl.concat([*parts, noise]).sort("ts").lazy()
+    per_day = noise.height // days
+    monkeypatch.setattr(cbu, "FINE_SLICE_PACKETS", 3 * per_day)  # two days fit, six do not
+    reads, plan = [], cbb.plan
+    monkeypatch.setattr(cbb, "plan", lambda units, b: reads.append(units) or plan(units, b))
+    (scan,) = cb.collab_scans(lf, telescope_size=tm.T, query=tm.QUERIES["burst"]).candidates
+    assert scan.sources == tuple(sorted(2 * 10**9 + m for m in range(5))) and scan.union == tm.T
+    units = reads[0]
+    assert units["packets"].max() <= 2.6 * per_day + tm.T  # two days of the botnet (and the cover), not six
+    monkeypatch.setattr(cbu, "FINE_SLICE_PACKETS", per_day)  # not even a day fits: a day at a time
+    reads.clear()
+    (scan,) = cb.collab_scans(lf, telescope_size=tm.T, query=tm.QUERIES["burst"]).candidates
+    assert scan.sources == tuple(sorted(2 * 10**9 + m for m in range(5))) and scan.union == tm.T
+    assert reads[0]["packets"].max() <= 1.3 * per_day + tm.T

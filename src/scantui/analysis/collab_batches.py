@@ -10,7 +10,10 @@ port) group with rolling windows (their anchors are cut over all its packets; a 
 is searched by :mod:`~scantui.analysis.collab_rolling` in batches of its days instead). Its estimate
 comes from the rollup, without reading a packet: its bursts' ``packets``, or its ``port_day`` rows'
 ``packets``. Units are taken in order of their first day, so a batch reads few days' files; a unit
-bigger than the budget is a batch of its own (its packets are searched together). A batch reads the
+bigger than the budget is a batch of its own (its packets are searched together). No unit is more than a day of
+one (key, port) once it passes the budget: a calendar day is one, a rolling group is searched a day at a time,
+and a burst window that large is cut into spans of one or two days
+(:data:`~scantui.analysis.collab_bursts.FINE_SLICE_PACKETS`). A batch reads the
 probes of its units' (day, port, source) rows once for every key kind it holds (with bursts, only those
 inside its bursts), so its packets are at most its estimate.
 

@@ -18,7 +18,9 @@ end so far. Two gaps are tried, so both shapes of a scan are searched:
 (:func:`sliced`), its bursts clipped to each: a big AS's bots on one port chain into one cluster for as long as the
 data lasts, and searched whole its probes were one read and its search grew with its span (a year: GBs and minutes).
 A scan of at most three days inside it lies whole in one span and is found there; one longer than three days inside
-such a cluster may not be (a cluster under six days is searched whole, as before).
+such a cluster may not be (a cluster under six days is searched whole, as before). A cluster of more probes than
+:data:`FINE_SLICE_PACKETS` (its bursts' ``packets``) is cut finer, in spans of two days every day or of one day every
+12 hours (:data:`FINE_STEPS_US`): a read then holds at most that many probes or one day of its (key, port).
 
 The cover search (:func:`~scantui.analysis.collab_cover.scans_in_window`) then runs on the
 packets of each cluster's bursts only (its members' probes outside those bursts, e.g. a
@@ -72,6 +74,13 @@ CLUSTER_GAP_US = 4 * 3600 * SECOND_US
 #: A cluster longer than two steps is searched in spans of two steps starting every step (on multiples of the step
 #: since the epoch): every scan of at most one step inside it lies whole in one span (:func:`sliced`).
 SLICE_STEP_US = 3 * 86_400 * SECOND_US
+#: The shorter steps of a cluster whose probes pass the batch budget (:func:`sliced`), longest first: spans of two
+#: days, then of one day (so a read holds at most one day of one (key, port) when the budget cannot).
+FINE_STEPS_US = (86_400 * SECOND_US, 43_200 * SECOND_US)
+#: A window of more probes (its bursts' ``packets``) than this is cut with :data:`FINE_STEPS_US`: the batch budget
+#: (:data:`~scantui.analysis.collab_batches.PACKETS_PER_BATCH`), kept apart so that the batches' size never changes
+#: what is found (this does: a scan longer than the finer step inside such a window may be missed).
+FINE_SLICE_PACKETS = 4_000_000
 WINDOW_COLUMNS = ("wid", "key", "dport", "src", "start_us", "end_us")
 #: (key, port) as one integer where the key fits 32 bits (/24, AS): a one-column group-by, ~a fifth cheaper.
 _PAIR = (pl.col("key").cast(pl.UInt64) * 65536 + pl.col("dport").cast(pl.UInt64)).alias("pair")
@@ -301,27 +310,40 @@ def need_rows(windows: pl.DataFrame) -> pl.DataFrame:
     return (windows.select(pl.date_ranges("day", "last_day").alias("day"), "dport", "src").explode("day").unique())
 
 
-def sliced(win: pl.DataFrame, min_sources: int = 1) -> pl.DataFrame:
-    """*win* with each window longer than two :data:`SLICE_STEP_US` replaced by its spans ``[k, k + 2)`` steps (every
-    step k it touches), each a window of its own (a new ``wid`` after the others) holding its bursts clipped to
-    it (``packets`` scaled by the share of the burst kept: the read's estimate), when they are of at least
+def sliced(win: pl.DataFrame, min_sources: int = 1, budget: int | None = None) -> pl.DataFrame:
+    """*win* with each window longer than two steps replaced by its spans ``[k, k + 2)`` steps (every step k it
+    touches), each a window of its own (a new ``wid`` after the others) holding its bursts clipped to it
+    (``packets`` scaled by the share of the burst kept: the read's estimate), when they are of at least
     *min_sources* sources. A cluster chaining for weeks (a botnet of one AS on one port: its union is the whole
     telescope) was one search over all its probes, its memory and time growing with its span; a scan of at most a
-    step inside it is found in a span as in the whole (a longer one, inside such a cluster, is not)."""
+    step inside it is found in a span as in the whole (a longer one, inside such a cluster, is not).
+
+    The step is :data:`SLICE_STEP_US`, or, for a window whose bursts' ``packets`` pass *budget* (default
+    :data:`FINE_SLICE_PACKETS`), the longest of :data:`FINE_STEPS_US` whose spans' share of its packets (at its
+    mean rate) fits the budget, else the shortest: a big botnet's days are then read a day or two at a time, not
+    six, and no read of it holds more than the budget or one day of its (key, port)."""
     if win.is_empty():
         return win
-    step = SLICE_STEP_US
-    span = win.group_by("wid").agg(pl.col("start_us").min().alias("_a"), pl.col("end_us").max().alias("_b"))
-    long = span.filter(pl.col("_b") - pl.col("_a") >= 2 * step)
+    budget = FINE_SLICE_PACKETS if budget is None else budget
+    span = win.group_by("wid").agg(pl.col("start_us").min().alias("_a"), pl.col("end_us").max().alias("_b"),
+                                   pl.col("packets").cast(pl.Int64).sum().alias("_p"))
+    length = (pl.col("_b") - pl.col("_a") + 1).cast(pl.Float64)
+    step = pl.lit(FINE_STEPS_US[-1], pl.Int64)
+    for fine in reversed(FINE_STEPS_US[:-1]):  # the longest that fits wins: tried last
+        step = pl.when(pl.col("_p") * pl.min_horizontal(pl.lit(1.0), 2 * fine / length) <= budget).then(fine).otherwise(step)
+    step = pl.when(pl.col("_p") <= budget).then(SLICE_STEP_US).otherwise(step)
+    span = span.with_columns(step.cast(pl.Int64).alias("_step"))
+    long = span.filter(pl.col("_b") - pl.col("_a") >= 2 * pl.col("_step")).drop("_p")
     if long.is_empty():
         return win
     top = int(win["wid"].max())
+    st = pl.col("_step")
     parts = (win.join(long, on="wid", how="inner")
-             .with_columns(pl.int_ranges(pl.col("start_us") // step - 1, pl.col("end_us") // step + 1).alias("_k"))
+             .with_columns(pl.int_ranges(pl.col("start_us") // st - 1, pl.col("end_us") // st + 1).alias("_k"))
              .explode("_k")
-             .filter((pl.col("_k") >= pl.col("_a") // step) & (pl.col("_k") <= pl.col("_b") // step))
-             .with_columns(pl.max_horizontal("start_us", pl.col("_k") * step).alias("_s"),
-                           pl.min_horizontal("end_us", (pl.col("_k") + 2) * step - 1).alias("_e"))
+             .filter((pl.col("_k") >= pl.col("_a") // st) & (pl.col("_k") <= pl.col("_b") // st))
+             .with_columns(pl.max_horizontal("start_us", pl.col("_k") * st).alias("_s"),
+                           pl.min_horizontal("end_us", (pl.col("_k") + 2) * st - 1).alias("_e"))
              .filter(pl.col("_s") <= pl.col("_e")))
     whole = (pl.col("end_us") - pl.col("start_us") + 1).cast(pl.Float64)
     parts = parts.with_columns(
