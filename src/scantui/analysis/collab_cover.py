@@ -128,6 +128,11 @@ class _Multiplicity:
             self.over = np.bincount(sidx, weights=flags, minlength=len(alive)).astype(np.int64)
         self.union = int(np.count_nonzero(self.counts))
         self.total = int(self.sizes[self.alive].sum())
+        self.n_alive = int(self.alive.sum())
+        # :attr:`excess` kept up to date, a dropped source's -1 (below every alive one's): each drop then recomputes
+        # only the sources it touched, not every source of the window (a botnet's window of 5,000 sources searched
+        # N by N drops thousands of them)
+        self.ex = np.where(self.alive, self.over / np.maximum(self.sizes, 1), -1.0)
 
     @property
     def per_src(self) -> np.ndarray:
@@ -144,6 +149,8 @@ class _Multiplicity:
 
     def drop(self, j: int) -> None:
         self.alive[j] = False
+        self.n_alive -= 1
+        self.ex[j] = -1.0
         mine = self.dinv[self.by_src[j]:self.by_src[j + 1]]
         self.counts[mine] -= 1
         self.union -= int(np.count_nonzero(self.counts[mine] == 0))
@@ -153,7 +160,10 @@ class _Multiplicity:
             ptr, srcs = self.by_dst
             lens = ptr[crossed + 1] - ptr[crossed]
             at = np.repeat(ptr[crossed] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
-            np.subtract.at(self.over, srcs[at], 1)  # a dropped source's own count is never read again
+            touched = srcs[at]
+            np.subtract.at(self.over, touched, 1)  # a dropped source's own count is never read again
+            touched = touched[self.alive[touched]]
+            self.ex[touched] = self.over[touched] / np.maximum(self.sizes[touched], 1)
 
 
 def _counts(sidx: np.ndarray, dinv: np.ndarray, n_dst: int, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,25 +209,22 @@ def search_cover(sidx: np.ndarray, dst: np.ndarray, alive0: np.ndarray, lim: Lim
         return None
     for multiple in range(max(1, round(total0 / lim.size)), 0, -1):
         state = _Multiplicity(sidx, dinv, n_dst, by_dst, by_src, alive0, multiple, base)
-        excess = state.excess
-        redundant = state.alive & (excess >= EXCESS_REDUNDANT)
+        redundant = state.alive & (state.ex >= EXCESS_REDUNDANT)
         if redundant.any() and (state.alive & ~redundant).sum() >= lim.min_sources:
             trial = _Multiplicity(sidx, dinv, n_dst, by_dst, by_src, state.alive & ~redundant, multiple)
             if trial.union >= lim.cover_min:
-                state, excess = trial, trial.excess
-        alive = state.alive
-        while alive.sum() >= lim.min_sources and state.union >= lim.cover_min:  # (the union only shrinks from here)
-            worst_excess = excess[alive].max()
-            if (lim.valid(state.union, state.total, int(alive.sum()), multiple) and worst_excess <= EXCESS_DROP
+                state = trial
+        excess, sizes = state.ex, state.sizes  # (updated in place by each drop; a dropped source's excess is -1)
+        while state.n_alive >= lim.min_sources and state.union >= lim.cover_min:  # (the union only shrinks from here)
+            worst_excess = excess.max()
+            if (lim.valid(state.union, state.total, state.n_alive, multiple) and worst_excess <= EXCESS_DROP
                     and state.exact_share() >= EXACT_SHARE_MIN):
-                return alive.copy(), multiple
+                return state.alive.copy(), multiple
             if worst_excess <= EXCESS_DROP:
                 break
-            tied = np.flatnonzero(alive & (excess >= worst_excess - 1e-9))
-            per_src = state.per_src
-            drop = tied[np.argmin(np.abs(state.total - per_src[tied] - multiple * lim.size))]
+            tied = np.flatnonzero(excess >= worst_excess - 1e-9)
+            drop = tied[np.argmin(np.abs(state.total - sizes[tied] - multiple * lim.size))]
             state.drop(int(drop))
-            excess = state.excess
     return None
 
 
