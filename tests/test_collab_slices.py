@@ -89,13 +89,20 @@ def test_the_read_spans_merge_where_they_overlap(rows):
         assert d0 == first and n == (last - first).days + 1
 
 
-def test_a_cover_inside_a_weeks_long_botnet_of_its_as_is_found_in_a_span(monkeypatch):
+def botnet_with_a_cover(days: int, cover_day: int) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """A botnet of its AS on port 23 chaining into one cluster for *days* days, and 5 sources of the AS covering the
+    telescope once in 3 hours of day *cover_day*: (every probe, the botnet's)."""
     rng = np.random.default_rng(5)
-    days = 28
-    noise = tm.botnet(rng, 60, 60 * days, days)  # one cluster of the AS on port 23 for the 28 days
-    parts = [tm.probes(np.full(len(c), 2 * 10**9 + m), c, tm.T0 + 20 * tm.DAY + rng.integers(0, 3 * 3600 * 10**6, len(c)))
+    noise = tm.botnet(rng, 60, 60 * days, days)
+    parts = [tm.probes(np.full(len(c), 2 * 10**9 + m), c,
+                       tm.T0 + cover_day * tm.DAY + rng.integers(0, 3 * 3600 * 10**6, len(c)))
              for m, c in enumerate(np.array_split(rng.permutation(tm.T), 5))]
-    lf = pl.concat([*parts, noise]).sort("ts").lazy()
+    return pl.concat([*parts, noise]).sort("ts").lazy(), noise
+
+
+def test_a_cover_inside_a_weeks_long_botnet_of_its_as_is_found_in_a_span(monkeypatch):
+    days = 28
+    lf, noise = botnet_with_a_cover(days, 20)
     reads, plan = [], cbb.plan
     monkeypatch.setattr(cbb, "plan", lambda units, b: reads.append(units) or plan(units, b))
     (scan,) = cb.collab_scans(lf, telescope_size=tm.T, query=tm.QUERIES["burst"]).candidates
@@ -142,7 +149,7 @@ def test_a_window_past_the_budget_is_cut_in_spans_of_a_day_or_two(rows, budget):
         assert longest <= 2 * day
         if totals[w] * min(1.0, 2 * day / length) > budget:
             assert longest <= day
-        elif (src["end_us"] - src["start_us"]).max() >= 2 * day:  # two days fit: spans of two days, not one
+        elif (src["end_us"] - src["start_us"]).max() >= 3 * day:  # two days fit: spans of two days (one lies inside)
             assert longest == 2 * day
         for s, a0, b0 in src.select("src", "start_us", "end_us").iter_rows():  # every 12 hours inside one span
             for lo in {a0, (a0 + b0) // 2, max(a0, b0 - 12 * HOUR)}:
@@ -151,12 +158,8 @@ def test_a_window_past_the_budget_is_cut_in_spans_of_a_day_or_two(rows, budget):
 
 
 def test_a_botnet_past_the_budget_is_read_a_day_at_a_time_and_its_cover_found(monkeypatch):
-    rng = np.random.default_rng(5)
     days = 12
-    noise = tm.botnet(rng, 60, 60 * days, days)  # one cluster of the AS on port 23 for the 12 days
-    parts = [tm.probes(np.full(len(c), 2 * 10**9 + m), c, tm.T0 + 8 * tm.DAY + rng.integers(0, 3 * 3600 * 10**6, len(c)))
-             for m, c in enumerate(np.array_split(rng.permutation(tm.T), 5))]
-    lf = pl.concat([*parts, noise]).sort("ts").lazy()
+    lf, noise = botnet_with_a_cover(days, 8)
     per_day = noise.height // days
     monkeypatch.setattr(cbu, "FINE_SLICE_PACKETS", 3 * per_day)  # two days fit, six do not
     reads, plan = [], cbb.plan
