@@ -129,23 +129,14 @@ class _Multiplicity:
         self.union = int(np.count_nonzero(self.counts))
         self.total = int(self.sizes[self.alive].sum())
         self.n_alive = int(self.alive.sum())
-        # :attr:`excess` kept up to date, a dropped source's -1 (below every alive one's): each drop then recomputes
-        # only the sources it touched, not every source of the window (a botnet's window of 5,000 sources searched
-        # N by N drops thousands of them)
+        # each source's excess (the share of its destinations reached more than N times), a dropped source's -1
+        # (below every alive one's), kept up to date: a drop recomputes only the sources it touched, not every source
+        # of the window (a botnet's window of 5,000 sources searched N by N drops thousands of them)
         self.ex = np.where(self.alive, self.over / np.maximum(self.sizes, 1), -1.0)
-
-    @property
-    def per_src(self) -> np.ndarray:
-        return np.where(self.alive, self.sizes, 0)
 
     def exact_share(self) -> float:
         """The share of the union reached exactly *multiple* times."""
         return int(np.count_nonzero(self.counts == self.multiple)) / max(self.union, 1)
-
-    @property
-    def excess(self) -> np.ndarray:
-        per_src = self.per_src
-        return np.where(per_src > 0, self.over / np.maximum(per_src, 1), 0.0)
 
     def drop(self, j: int) -> None:
         self.alive[j] = False

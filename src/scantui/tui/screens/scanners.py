@@ -122,9 +122,9 @@ class ScannersScreen(OpensRows, FilterScreen):
         if why is not None:
             self.query_one("#scanner-status", Static).update(safe_line(why))
             return
-        text = f"{rows:,} of {self._total:,} sources{order}"
-        if self._coming is not None:  # first (an 80-column line shows it): what is counted; the rows are the last list's
-            text = f"{self._coming[0]} shown: {rows:,} of {self._total:,} sources {self._coming[1]}{order}"
+        count = f"{rows:,} of {self._total:,} sources"
+        # while a recount runs, first (an 80-column line shows it) what is counted; the rows are the last list's
+        text = f"{count}{order}" if self._coming is None else f"{self._coming[0]} shown: {count} {self._coming[1]}{order}"
         if table.marks:
             text += f" · {table.marks_text()}"
         if self._coming is None:
