@@ -23,6 +23,7 @@ import polars as pl
 
 from scantui.analysis import behaviour as bh
 from scantui.analysis.packet_source import PacketSource
+from scantui.analysis.rollup import Progress
 from scantui.analysis.scanner_query import TOP_PORTS, ScannerQuery
 from scantui.analysis.scanner_rows import _from_rows, _in_cidrs, _Rows, _source_filters, from_ranges
 
@@ -44,10 +45,12 @@ class Profiled:
 
 def from_profile(src_profile: pl.LazyFrame, src_totals: pl.LazyFrame, port_day: pl.LazyFrame, q: ScannerQuery,
                  src_filter: pl.LazyFrame | None, first_day: dt.date | None, n_days: int,
-                 walked: pl.DataFrame | None, recount: PacketSource | None, budget: int) -> Profiled:
+                 walked: pl.DataFrame | None, recount: PacketSource | None, budget: int,
+                 progress: Progress | None = None) -> Profiled:
     """The list's raw columns of every selected source (see the module doc). *recount*: the packets a ranged
     computation of the mixed sources counts their destinations from while it reads their rows; *budget*: the
-    packets of one source range (:data:`~scantui.analysis.scanners.ROW_PACKETS_PER_RANGE`)."""
+    packets of one source range (:data:`~scantui.analysis.scanners.ROW_PACKETS_PER_RANGE`); *progress*: as
+    :func:`~scantui.analysis.scanner_rows.ranged_table`'s."""
     kinds = pl.col("kind").cast(pl.String).is_in(q.kinds)
     lf = src_profile.filter(kinds)
     if q.cidrs:
@@ -60,7 +63,7 @@ def from_profile(src_profile: pl.LazyFrame, src_totals: pl.LazyFrame, port_day: 
     raw = _source_filters(prof.filter(~pl.col("src").is_duplicated()).drop("kind"), q, walked)
     if mixed.height == 0:
         return Profiled(raw)
-    ranged = from_ranges(port_day, q, mixed.lazy(), first_day, n_days, recount, walked, budget)
+    ranged = from_ranges(port_day, q, mixed.lazy(), first_day, n_days, recount, walked, budget, progress)
     if ranged is not None:  # each range's top ports (and, with *recount*, destinations) came with it
         part, rows = ranged
         part = part.join(rows.top_ports, on="src", how="left")

@@ -26,7 +26,7 @@ from scantui.analysis import behaviour as bh
 from scantui.analysis.dst_recount import _IS_IN_MAX, exact_dsts
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.packet_source import PacketSource
-from scantui.analysis.rollup import TOOL_COLUMNS
+from scantui.analysis.rollup import TOOL_COLUMNS, Progress
 from scantui.analysis.scanner_query import ScannerQuery
 from scantui.analysis.schedule import schedules
 
@@ -190,14 +190,16 @@ def ranged_table(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFra
                  n_days: int, recount: PacketSource | None, walked: pl.DataFrame | None,
                  ranges: list[tuple[int, int] | None], sink: Callable[[np.ndarray | None], None] | None = None,
                  each_rows: Callable[[pl.DataFrame], None] | None = None,
-                 packets_at_most: int | None = None) -> pl.DataFrame:
+                 packets_at_most: int | None = None, progress: Progress | None = None) -> pl.DataFrame:
     """Every selected source's raw columns, exact ``dsts`` (with *recount*) and ``top_ports``, computed one source
     range of *ranges* (:func:`~scantui.analysis.port_lists.source_ranges`) at a time: a source's columns are its own,
     so the table is the same whatever the ranges, and one range's rows, keys and schedules are held at once.
     *sink*: given each range's distinct keys (:func:`~scantui.analysis.dst_recount.exact_dsts`); *each_rows*: each
     range's selected rows (a kept list's state, :mod:`port_list_state`); *packets_at_most*: a bound on the packets of
     the selected kinds and days of every range of several sources, whatever the source (each such range's destination
-    pairs are then at most that: :func:`~scantui.analysis.dst_recount.exact_dsts`' *pairs_at_most*)."""
+    pairs are then at most that: :func:`~scantui.analysis.dst_recount.exact_dsts`' *pairs_at_most*); *progress*: told
+    ``source range I of N`` as each range starts (a day span of a year: minutes of ranges), and may raise there (a
+    cancelled :class:`~scantui.workspace.task.Task`'s reporter) to stop the work: nothing is kept of it."""
     from scantui.analysis.scanner_query import TOP_PORTS
 
     # every range's destinations are counted in one thread, range after range, from the start (they need only the
@@ -213,6 +215,8 @@ def ranged_table(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFra
     parts = []
     try:
         for i, within in enumerate(ranges):
+            if progress is not None:
+                progress(f"source range {i + 1} of {len(ranges)}", i / len(ranges))
             raw, rows = _from_rows(port_day, q, src_filter, first_day, n_days, None, walked, within)
             # rechunked: a join gathers the nested values from many chunks slowly (0.27 CPU s at 145 k sources, 0.02 so)
             top = bh.top_ports_from_scans(rows.scans.lazy(), TOP_PORTS).collect().rechunk()
@@ -229,7 +233,7 @@ def ranged_table(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFra
 
 def from_ranges(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFrame | None, first_day: dt.date | None,
                 n_days: int, recount: PacketSource | None, walked: pl.DataFrame | None,
-                budget: int) -> tuple[pl.DataFrame, _Rows] | None:
+                budget: int, progress: Progress | None = None) -> tuple[pl.DataFrame, _Rows] | None:
     """:func:`_from_rows` one source range at a time (:func:`ranged_table`) when the selected rows hold more than
     *budget* packets; None when they fit in one (then :func:`_from_rows` as ever). The memory is a range's, not the
     data's (``--include-udp`` over 84 days of the 200 M benchmark set held every probe and UDP row at once: 10-13
@@ -243,7 +247,8 @@ def from_ranges(port_day: pl.LazyFrame, q: ScannerQuery, src_filter: pl.LazyFram
     # a range of several sources holds at most *budget* selected packets; every source's pairs are counted in it, so
     # that bounds them only when no source was left out of the rows (no source filter, no CIDR)
     bound = budget if src_filter is None and not q.cidrs else None
-    table = ranged_table(port_day, q, src_filter, first_day, n_days, recount, walked, ranges, packets_at_most=bound)
+    table = ranged_table(port_day, q, src_filter, first_day, n_days, recount, walked, ranges, packets_at_most=bound,
+                         progress=progress)
     counted = recount is not None
     raw = table.drop("top_ports", *(["dsts"] if counted else []))
     return raw, _Rows(pl.DataFrame(), raw.height, pl.DataFrame(), pl.Series("day", [], pl.Date),

@@ -74,7 +74,7 @@ from scantui.analysis.dst_recount import exact_dsts
 from scantui.analysis.fingerprints import TOOLS
 from scantui.analysis.packet_source import PacketSource, as_source
 from scantui.analysis.port_list_build import _from_kept, _kept
-from scantui.analysis.rollup import TOOL_COLUMNS, telescope_size_from_day_totals
+from scantui.analysis.rollup import TOOL_COLUMNS, Progress, telescope_size_from_day_totals
 # The query, its columns and its parsers live in scanner_query; callers may keep importing them from here.
 from scantui.analysis.scanner_query import (
     COLUMNS, ENRICHMENT_COLUMNS, TOP_PORTS, ScannerQuery, parse_asns, parse_day, parse_ports, parse_source_cidrs,
@@ -185,6 +185,7 @@ def scanner_list(
     rollup: Path | None = None,
     enrichment_latest: pl.LazyFrame | None = None,
     enrichment_parts: Sequence[pl.LazyFrame] | None = None,
+    progress: Progress | None = None,
 ) -> ScannerList:
     """One row per selected source, sorted and cut to ``query.top``; see the module doc.
 
@@ -201,7 +202,8 @@ def scanner_list(
     *enrichment_latest*: each source's latest enrichment fields over the whole data (the rollup keeps them with an
     overlay of enrichment tables), used instead of reading every row of *enrichment* when the list spans every day.
     *enrichment_parts*: *enrichment* by disjoint source ranges (the rollup's folder), each source's latest fields in
-    a day span taken one part at a time (:func:`latest_by_parts`).
+    a day span taken one part at a time (:func:`latest_by_parts`). *progress*: told each source range of a list
+    computed by ranges (``source range I of N``); it may raise there to stop the work (a cancelled task).
     """
     from scantui.analysis.zmap_rollup import walk_sources
 
@@ -232,7 +234,7 @@ def scanner_list(
     profiled = None
     if src_profile is not None and profile_answers(q):
         profiled = from_profile(src_profile, src_totals, port_day, q, src_filter, first_day, n_days, walked,
-                                as_source(packets) if packets is not None else None, ROW_PACKETS_PER_RANGE)
+                                as_source(packets) if packets is not None else None, ROW_PACKETS_PER_RANGE, progress)
         raw = profiled.raw
     else:
         if _cheap_cut(q):
@@ -247,7 +249,7 @@ def scanner_list(
             # above a budget of packets, one source range at a time (every source's destinations counted with it)
             ranged = from_ranges(port_day, q, src_filter, first_day, n_days,
                                  as_source(packets) if packets is not None and q.narrows_rows else None, walked,
-                                 ROW_PACKETS_PER_RANGE)
+                                 ROW_PACKETS_PER_RANGE, progress)
             if ranged is not None:
                 raw, rows = ranged
             else:

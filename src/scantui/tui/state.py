@@ -245,17 +245,18 @@ class DataState:
         self._need_rollup()
         return self.workspace.sources_on_ports(ranges, days=days, kinds=kinds)
 
-    def scanners_in(self, time_range: tuple[Any, Any] | None, include_udp: bool = False) -> ScannerList | None:
+    def scanners_in(self, time_range: tuple[Any, Any] | None, include_udp: bool = False,
+                    task: Task | None = None) -> ScannerList | None:
         """The scanner list recounted for the days of *time_range* (as ``scanners --since/--until``; memoized by
         the workspace), with UDP probes counted when *include_udp* (``--include-udp``); the whole list for None
-        without UDP."""
+        without UDP. *task*: told each source range of the recount, and cancelled to stop it there."""
         if time_range is None and not include_udp:
             return self.scanners
         from scantui.analysis.scanners import ScannerQuery
 
         self._need_rollup()
         first, last = time_range or (None, None)
-        return self.workspace.scanners(ScannerQuery(since=first, until=last, include_udp=include_udp))
+        return self.workspace.scanners(ScannerQuery(since=first, until=last, include_udp=include_udp), task=task)
 
     def sources_on_days(self, spans: tuple[tuple[Any, Any], ...], kinds: tuple[str, ...] | None = None) -> pl.Series:
         """The sources that probed on any day of *spans* (the scanner query's ``day:``; memoized by the workspace);

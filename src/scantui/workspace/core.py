@@ -319,7 +319,8 @@ class Workspace:
             return scanner_list(port_day, rollup.src_totals, rollup.day_totals, rollup.enrichment, query=query,
                                 telescope_size=size, packets=self.packet_source(task), src_profile=rollup.src_profile,
                                 rules=rules, walks=rollup.zmap_walks, rollup=rollup.path,
-                                enrichment_latest=rollup.enrichment_latest, enrichment_parts=rollup.enrichment_parts)
+                                enrichment_latest=rollup.enrichment_latest, enrichment_parts=rollup.enrichment_parts,
+                                progress=task.reporter())  # each source range: a checkpoint
 
         from scantui.enrich.lists import lists_stamp
 

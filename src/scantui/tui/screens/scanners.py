@@ -35,6 +35,7 @@ from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.loading import LoadingBar
 from scantui.tui.widgets.table import VirtualTable
 from scantui.tui.focus import OpensRows, focus_now
+from scantui.workspace.task import Cancelled, Task
 
 if TYPE_CHECKING:  # scantui.analysis.query imports polars: loaded on the first filter, after the first paint
     import polars as pl
@@ -72,6 +73,9 @@ class ScannersScreen(OpensRows, FilterScreen):
         self._counted_for: Any = None  # the time range the rows shown were counted for (None: every day)
         self._counted_udp = False  # the rows shown were counted with UDP probes
         self._coming: tuple[str, str] | None = None  # (what is counted, what the rows are) meanwhile (:meth:`_recounting`)
+        self._progress = ""  # how far the recount is (``source range I of N``), while it runs
+        # the recount's token, and the (time range, UDP) it counts: another range cancels it (at its next source range)
+        self._count_task: tuple[Task, Any] | None = None
         self.include_udp = False  # U: UDP probes counted too (scanners --include-udp)
 
     def compose(self) -> ComposeResult:
@@ -124,7 +128,9 @@ class ScannersScreen(OpensRows, FilterScreen):
             return
         count = f"{rows:,} of {self._total:,} sources"
         # while a recount runs, first (an 80-column line shows it) what is counted; the rows are the last list's
-        text = f"{count}{order}" if self._coming is None else f"{self._coming[0]} shown: {count} {self._coming[1]}{order}"
+        progress = f" ({self._progress})" if self._progress else ""
+        text = (f"{count}{order}" if self._coming is None
+                else f"{self._coming[0]}{progress} shown: {count} {self._coming[1]}{order}")
         if table.marks:
             text += f" · {table.marks_text()}"
         if self._coming is None:
@@ -154,11 +160,41 @@ class ScannersScreen(OpensRows, FilterScreen):
         self.query_text = text
         if self.app.state.scanners is not None:
             self.table.expect_frame()  # the cursor moves typed before the result lands are made again on it
-            self._run_filter(query, report)
+            self._run_filter(query, report, self._count_token())
         return True
 
+    def _count_token(self) -> Task:
+        """The token of the list's count for the app's time range and UDP: the running one when it counts those (a
+        filter typed meanwhile waits for its rows), else a new one, the running one cancelled (its thread stops at its
+        next source range instead of counting days no longer asked for: minutes at a year)."""
+        key = (self.app.time_range, self.include_udp)
+        if self._count_task is not None:
+            task, counts = self._count_task
+            if counts == key and not task.cancelled:
+                return task
+            task.cancel()
+        task = Task(lambda message, _fraction: self._told(task, message))
+        self._count_task = (task, key)
+        return task
+
+    def _told(self, task: Task, message: str) -> None:
+        """A recount's progress (its worker thread): shown while it is the one counting."""
+        try:
+            self.app.call_from_thread(self._counting, task, message)
+        except RuntimeError:  # the app is closing
+            pass
+
+    def _counting(self, task: Task, message: str) -> None:
+        if self._count_task is not None and self._count_task[0] is task and self._coming is not None:
+            self._progress = message
+            self._status()
+
+    def on_unmount(self) -> None:
+        if self._count_task is not None:  # a recount nobody will see stops at its next source range
+            self._count_task[0].cancel()
+
     @work(thread=True, exclusive=True, group="scanner-filter", exit_on_error=False, description="scanner filter")
-    def _run_filter(self, query: Query, report: bool) -> None:
+    def _run_filter(self, query: Query, report: bool, task: Task) -> None:
         from scantui.analysis.query import SOURCE_COLUMNS, filter_scanners
         from scantui.workspace.source_notes import annotate_sources
 
@@ -168,7 +204,7 @@ class ScannersScreen(OpensRows, FilterScreen):
             time_range, udp = self.app.time_range, self.include_udp
             if (time_range, udp) != (self._counted_for, self._counted_udp):  # minutes at a year: say so meanwhile
                 self.app.call_from_thread(self._recounting, time_range, udp)
-            frame = state.scanners_in(time_range, udp).frame
+            frame = state.scanners_in(time_range, udp, task).frame
             store = state.labels.store if state.labels is not None else None
             version = self.app.labels_version
             cached = self._annotated
@@ -190,6 +226,8 @@ class ScannersScreen(OpensRows, FilterScreen):
 
             result, notes = filter_scanners(frame, query, ports, days, state.sources_of_sensors)
             result = result.drop(SOURCE_COLUMNS)
+        except Cancelled:  # another time range asked for since: its worker shows its rows
+            return
         except read_panics.FAILURES as exc:  # noqa: BLE001 - shown, and the screen keeps working
             self.app.call_from_thread(self.notify, error_text(exc), title="filter", severity="error", markup=False)
             self.app.call_from_thread(self.table.rows_not_coming)
@@ -208,11 +246,11 @@ class ScannersScreen(OpensRows, FilterScreen):
         if udp != self._counted_udp:
             coming += " with UDP probes" if udp else " without UDP probes"
             shown += " with UDP probes" if self._counted_udp else ""
-        self._coming = (f"counting the list for {coming}…", f"of {shown}")
+        self._coming, self._progress = (f"counting the list for {coming}…", f"of {shown}"), ""
         self._status()
 
     def _not_counting(self) -> None:
-        self._coming = None
+        self._coming, self._progress = None, ""
         self._status()
 
     def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool, total: int | None = None,
@@ -220,7 +258,7 @@ class ScannersScreen(OpensRows, FilterScreen):
         if total is not None:
             self._total = total
         self._counted_for, self._counted_udp = counted_for, counted_udp
-        self._coming = None
+        self._coming, self._progress = None, ""
         self.table.set_frame(*scanner_display(frame, listed))
         self._status(frame.height, extra="; ".join(notes))
         if report and notes:

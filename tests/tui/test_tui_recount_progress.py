@@ -1,0 +1,94 @@
+"""A time range's recount of the scanner list (minutes at a year, one source range after another) says how far it is,
+and one no longer asked for (another range set meanwhile) stops at its next source range: a real App with Pilot on the
+tiny data, the source ranges made small so that its five sources are counted in several."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from tuihelp import make_app, run_app, screen_text, settle
+from scantui.analysis import scanner_rows, scanners
+from test_tui_time_range import press, probes_per_source, shown_scanners
+
+D = dt.date
+
+
+async def until_said(app, pilot, words: str) -> str:
+    for _ in range(500):
+        await pilot.pause(0.02)
+        if words in (text := screen_text(app)):
+            return text
+    raise AssertionError(f"never said {words!r}:\n{screen_text(app)}")
+
+
+def test_a_recount_says_its_source_range_and_another_range_stops_it(tiny_parquet, tui_cache, monkeypatch):
+    monkeypatch.setattr(scanners, "ROW_PACKETS_PER_RANGE", 1)  # a source range per source
+    gate, held = threading.Event(), threading.Event()
+    hold_at = (D(2024, 3, 2), D(2024, 3, 3))
+    calls: dict[tuple, int] = {}
+    real = scanner_rows._from_rows
+
+    def counted(port_day, q, *rest):
+        days = (q.since, q.until)
+        calls[days] = calls.get(days, 0) + 1
+        if days == hold_at and calls[days] == 2:  # that range's second source range
+            held.set()
+            assert gate.wait(30)
+        return real(port_day, q, *rest)
+
+    monkeypatch.setattr(scanner_rows, "_from_rows", counted)
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "2")
+        screen = app.screen
+        first_ended = threading.Event()
+        real_in = app.state.scanners_in
+
+        def scanners_in(days, *rest):
+            try:
+                return real_in(days, *rest)
+            finally:
+                if days == (D(2024, 3, 2), D(2024, 3, 3)):
+                    first_ended.set()
+
+        monkeypatch.setattr(app.state, "scanners_in", scanners_in)
+        await pilot.press("t", "ctrl+u", *"2024-03-02..2024-03-03", "enter")
+        text = await until_said(app, pilot, "(source range 2 of")
+        assert "counting the list for days 2024-03-02..2024-03-03… (source range 2 of 4) shown: 5 of 5 sources" in text
+        assert held.is_set()
+        # another range while the first is held at its second source range (set as the overview's brush sets it: keys
+        # typed at the list wait for its rows, up to 30 s): the first stops at its third
+        app.time_range = (D(2024, 3, 1), D(2024, 3, 2))
+        await pilot.pause(0.3)
+        gate.set()
+        await settle(app, pilot)
+        assert first_ended.wait(20)  # (its thread ends on its own: a thread worker cannot be stopped from outside)
+        assert calls[(D(2024, 3, 2), D(2024, 3, 3))] == 2  # not its four source ranges (a source a range)
+        assert calls[(D(2024, 3, 1), D(2024, 3, 2))] >= 2
+        text = screen_text(app)
+        assert "counting" not in text and "source range" not in text
+        assert "days 2024-03-01..2024-03-02" in text
+        assert shown_scanners(screen) == probes_per_source(D(2024, 3, 1), D(2024, 3, 2))
+        assert not [n for n in app._notifications if n.severity == "error"]  # a stopped count is no error
+        # the stopped range asked for again: counted anew, whole
+        await pilot.press("t", "ctrl+u", *"2024-03-02..2024-03-03", "enter")
+        await settle(app, pilot)
+        assert shown_scanners(screen) == probes_per_source(D(2024, 3, 2), D(2024, 3, 3))
+        assert calls[(D(2024, 3, 2), D(2024, 3, 3))] == 2 + 4
+        # the labels file changed (a teammate's save) while a range is counted: the count goes on, not started again
+        nonlocal hold_at
+        hold_at, third = (D(2024, 3, 3), D(2024, 3, 4)), (D(2024, 3, 3), D(2024, 3, 4))
+        gate.clear()
+        held.clear()
+        app.time_range = third
+        text = await until_said(app, pilot, "(source range 2 of")
+        ranges = int(text.split("(source range 2 of ", 1)[1].split(")", 1)[0])
+        app.labels_version += 1
+        await pilot.pause(0.3)
+        gate.set()
+        await settle(app, pilot)
+        assert calls[third] == ranges and ranges >= 2
+        assert shown_scanners(screen) == probes_per_source(*third)
+
+    run_app(make_app([tiny_parquet], tui_cache), scenario, size=(200, 30))
