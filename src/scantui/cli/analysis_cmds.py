@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, open_workspace, scale_options, telescope_options
+from scantui.cli.data_cmds import PATHS, RULES_OPTION, list_output_options, load_options, on_rollup, open_workspace, scale_options, telescope_options
 from scantui.cli.option_types import counts
 from scantui.cli.output import fit_columns, growing_slices, message, print_table, say_left_out, write_out
 from scantui.cli.query_opts import (DAY_OPTION, LABELS_OPTION, QUERY_OPTION, open_labels, parse_day_options,
@@ -102,7 +102,8 @@ def scanners_cmd(paths, ports, tools, cidrs, asns, since, until, min_packets, so
 
 
 def _run(paths, load_opts, telescope, query, rules=None):
-    return open_workspace(paths, load_opts, telescope).scanners(query, rules=rules)
+    ws = open_workspace(paths, load_opts, telescope)
+    return on_rollup(ws, lambda: ws.scanners(query, rules=rules), "counting the scanner list")
 
 
 def _needs_labels(row_query) -> bool:
@@ -118,7 +119,7 @@ def _run_query(paths, load_opts, telescope, query, rules, row_query, cut, store=
     from scantui.analysis.query import filter_scanners
 
     ws = open_workspace(paths, load_opts, telescope)
-    result = ws.scanners(query, rules=rules)
+    result = on_rollup(ws, lambda: ws.scanners(query, rules=rules), "counting the scanner list")
     days = (query.since or dt.date.min, query.until or dt.date.max) if query.since or query.until else None
     frame = result.frame
     if _needs_labels(row_query):

@@ -170,6 +170,15 @@ def open_workspace(paths, load_opts, telescope):
     return ws
 
 
+def on_rollup(ws, work, label: str):
+    """*work* (a list or search over *ws*'s built rollup) under a spinner naming its step on a terminal (a day span's
+    scanner list at a year: minutes, ``source range 9 of 23``); ctrl-c stops it at its next checkpoint."""
+    from scantui.cli.progress import run_with_progress
+
+    ws.task.update(label)
+    return run_with_progress(work, ws.dataset.stats, ws.dataset.total_bytes, label, task=ws.task, steps=True)
+
+
 def _notes(notes, said: set[str] | None = None) -> None:
     """Each of *notes* on stderr as ``scantui: note: ...`` (never on stdout: ``--json`` stays one document); with
     *said*, only those not said before (``rollup --follow``)."""

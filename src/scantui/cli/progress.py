@@ -26,7 +26,10 @@ LARGE_INPUT_BYTES = 32 * 1024 * 1024
 CANCEL_WAIT = 10.0  # seconds ctrl-c waits for a cancelled task to reach its checkpoint and clean up
 
 
-def run_with_progress(work: Callable[[], T], stats: LoadStats, total_bytes: int, label: str, task: Task | None = None) -> T:
+def run_with_progress(work: Callable[[], T], stats: LoadStats, total_bytes: int, label: str, task: Task | None = None,
+                      *, steps: bool = False) -> T:
+    """*work* in a thread under the bar (on a terminal, for inputs of :data:`LARGE_INPUT_BYTES` or more). *steps*: the
+    bar follows the *task*'s fraction (``source range 3 of 23``), not the bytes read (work on the built rollup)."""
     if not sys.stderr.isatty() or total_bytes < LARGE_INPUT_BYTES:
         return work()
     from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -43,7 +46,8 @@ def run_with_progress(work: Callable[[], T], stats: LoadStats, total_bytes: int,
             error.append(exc)
 
     thread = threading.Thread(target=target, name="scantui-load", daemon=True)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn())
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), *(() if steps else (DownloadColumn(),)),
+               TimeElapsedColumn())
     with Progress(*columns, console=stderr_console(), transient=True) as progress:
         bar = progress.add_task(label, total=None)
         thread.start()
@@ -51,11 +55,13 @@ def run_with_progress(work: Callable[[], T], stats: LoadStats, total_bytes: int,
             while thread.is_alive():
                 thread.join(0.1)
                 streamed = stats.progress()
-                if streamed:
+                if streamed and not steps:
                     done = sum(d for d, _ in streamed.values())
                     progress.update(bar, completed=done, total=total_bytes)
                 if task is not None and task.message:
                     progress.update(bar, description=task.message)
+                if steps and task is not None and task.fraction is not None:
+                    progress.update(bar, completed=task.fraction, total=1.0)
         except KeyboardInterrupt:
             if task is not None:
                 task.cancel()
