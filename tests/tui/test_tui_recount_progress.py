@@ -7,19 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from tuihelp import make_app, run_app, screen_text, settle
+from tuihelp import make_app, run_app, screen_text, settle, until_said
 from scantui.analysis import scanner_rows, scanners
 from test_tui_time_range import press, probes_per_source, shown_scanners
 
 D = dt.date
-
-
-async def until_said(app, pilot, words: str) -> str:
-    for _ in range(500):
-        await pilot.pause(0.02)
-        if words in (text := screen_text(app)):
-            return text
-    raise AssertionError(f"never said {words!r}:\n{screen_text(app)}")
 
 
 def test_a_recount_says_its_source_range_and_another_range_stops_it(tiny_parquet, tui_cache, monkeypatch):

@@ -11,7 +11,7 @@ import threading
 import polars as pl
 
 from clihelp import run as run_cli
-from tuihelp import SAMPLE, make_app, run_app, screen_text, settle, tiny_frame
+from tuihelp import SAMPLE, make_app, run_app, screen_text, settle, tiny_frame, until_said
 from scantui.errors import InputError
 from scantui.tui.messages import TimeRangeChanged
 from scantui.tui.screens.candidates import CandidatesScreen
@@ -235,13 +235,6 @@ def test_a_recount_says_so_until_its_rows_come(tiny_parquet, tui_cache, monkeypa
     """A recount for other days (minutes at a year) says what it counts and what the rows still shown are, until
     its rows come; one that fails stops saying so (the notification tells why)."""
     gate = threading.Event()
-
-    async def until_said(app, pilot, words: str) -> str:
-        for _ in range(250):
-            await pilot.pause(0.02)
-            if words in (text := screen_text(app)):
-                return text
-        raise AssertionError(f"never said {words!r}:\n{screen_text(app)}")
 
     async def scenario(app, pilot):
         await press(app, pilot, "2")

@@ -91,6 +91,15 @@ def make_app(paths, cache: Path, **kwargs):
     return app
 
 
+async def until_said(app, pilot, words: str, seconds: float = 10.0) -> str:
+    """The screen's text once it shows *words* (a worker's status while it runs), looked at every 20 ms."""
+    for _ in range(int(seconds / 0.02)):
+        await pilot.pause(0.02)
+        if words in (text := screen_text(app)):
+            return text
+    raise AssertionError(f"never said {words!r}:\n{screen_text(app)}")
+
+
 async def settle(app, pilot, rounds: int = 50) -> None:
     """Wait until no worker runs and the messages they posted are handled (chained workers included)."""
     from textual.worker import WorkerCancelled
