@@ -101,3 +101,84 @@ def test_scanners_with_a_day_span_counts_under_the_spinner(span_list, capsys, mo
     code2, plain, err2 = run(["scanners", str(ws.opened_from), "--since", "2024-02-02", "--until", "2024-02-03",
                               "--json"], capsys)
     assert code2 == 0 and out == plain and out.startswith("[") and "counting" not in err2
+
+
+@pytest.fixture
+def batched_search(shared_rollup_cache, monkeypatch):
+    """The sample's workspace (its rollup from the session's cache), collab's search cut in batches of one probe
+    (every (key, port) unit a batch: the same covers, tests/test_collab_batches.py); the batches' reads counted."""
+    from clihelp import SAMPLE
+    from scantui.analysis import collab as cb
+    from scantui.analysis import collab_batches as cbb
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(cli_progress, "LARGE_INPUT_BYTES", 0)
+    monkeypatch.setattr(cbb, "PACKETS_PER_BATCH", 1)
+    ws = Workspace.open([SAMPLE], task=Task())
+    ws.rollup()
+    reads: list[str] = []
+    real = cb.load_packets
+
+    def counted(*args, **kwargs):
+        reads.append(ws.task.message)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cb, "load_packets", counted)
+    return ws, reads
+
+
+@pytest.mark.parametrize("window", ["burst", "day"])
+def test_collab_names_each_batch_under_the_spinner(batched_search, window):
+    from scantui.analysis.collab_query import make_query
+
+    ws, reads = batched_search
+    seen: list[tuple[str, float | None]] = []
+    ws.task._listener = lambda message, fraction: seen.append((message, fraction))
+    found = on_rollup(ws, lambda: ws.collab(make_query(window=window)), "searching candidate scans")
+    n = len(reads)
+    assert n >= 3 and reads == [f"candidate batch {i} of {n}" for i in range(1, n + 1)] and found.candidates
+    assert seen[0] == ("searching candidate scans", None)
+    assert [f for m, f in seen if m.startswith("candidate batch")] == [i / n for i in range(n)]
+
+
+def test_ctrl_c_stops_collab_at_its_next_batch(batched_search, monkeypatch):
+    from scantui.analysis import collab as cb
+
+    ws, reads = batched_search
+    reached = threading.Event()
+    counted = cb.load_packets
+
+    def held(*args, **kwargs):  # the second batch's read waits until ctrl-c has cancelled the task
+        if len(reads) + 1 == 2:
+            reached.set()
+            deadline = time.monotonic() + 30
+            while not ws.task.cancelled and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return counted(*args, **kwargs)
+
+    monkeypatch.setattr(cb, "load_packets", held)
+
+    def progress():
+        if reached.is_set():
+            raise KeyboardInterrupt
+        return {}
+
+    monkeypatch.setattr(ws.dataset.stats, "progress", progress)
+    with pytest.raises(KeyboardInterrupt):
+        on_rollup(ws, lambda: ws.collab(), "searching candidate scans")
+    assert ws.task.cancelled and ws.task.message.startswith("candidate batch 3 of") and len(reads) == 2
+    ws.task = Task()  # asked again: searched whole (nothing was kept of the stopped search)
+    monkeypatch.setattr(cb, "load_packets", counted)
+    assert ws.collab().candidates and len(reads) > 3
+
+
+@pytest.mark.parametrize("command", ["collab", "groups"])
+def test_collab_and_groups_search_under_the_spinner(batched_search, command, capsys, monkeypatch):
+    from clihelp import SAMPLE, run
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # (capsys' stream)
+    code, out, err = run([command, SAMPLE, "--json"], capsys)
+    assert code == 0 and "searching candidate scans" in err or "candidate batch" in err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    code2, plain, err2 = run([command, SAMPLE, "--json"], capsys)
+    assert code2 == 0 and out == plain and "candidate batch" not in err2

@@ -120,6 +120,7 @@ from scantui.analysis.collab_query import (
     parse_window, query_label, telescope_ranges,
 )
 from scantui.analysis.packet_source import PacketSource, as_source
+from scantui.analysis.rollup import Progress
 from scantui.analysis.collab_types import CandidateKey, CandidateScan, KeyKind, ScoreParts, Timing, utc_day
 from scantui.errors import InputError
 
@@ -162,6 +163,7 @@ def collab_scans(
     bursts: pl.LazyFrame | None = None,
     burst_sums: BurstSums | None = None,
     keyed_bursts: pl.LazyFrame | None = None,
+    progress: Progress | None = None,
 ) -> CollabResult:
     """Ranked candidate collaborative scans (:class:`~scantui.analysis.collab_types.CandidateScan`) of the packet table.
 
@@ -179,7 +181,8 @@ def collab_scans(
     ``query.bursts`` searches over (computed from *packets* when not given); *burst_sums*, the rollup's per-day
     (/24, port) sums of them (:mod:`~scantui.analysis.collab_burst_sums`), narrow its /24 pre-filter (the same result);
     *keyed_bursts*, the rollup's bursts of every source *fingerprints* key (:mod:`~scantui.analysis.keyed_bursts`),
-    are what its fingerprint pass reads instead of every day's bursts (the same rows).
+    are what its fingerprint pass reads instead of every day's bursts (the same rows). *progress*: told each batch
+    of the search (``candidate batch I of N``); it may raise there to stop it (a cancelled task).
     """
     notes: list[str] = []
     source = as_source(packets)
@@ -204,7 +207,7 @@ def collab_scans(
     tables = {k: KEY_TABLES[k](inputs) for k in kinds if k in KEY_TABLES}
     finish = Found(enrichment, query, lim, telescope_size, notes, tables)
     if query.bursts:
-        return _burst_scans(source, bursts, kinds, walks, finish, burst_sums, keyed_bursts)
+        return _burst_scans(source, bursts, kinds, walks, finish, burst_sums, keyed_bursts, progress)
     rows = day_rows(port_day, query, walks)
     per_kind, standalone = {}, {}
     for k in kinds:
@@ -236,7 +239,8 @@ def collab_scans(
     per_kind, extra, counts = _big_rolling_groups(source, query, walks, per_kind, lim)
     raw = batches.read_and_search(per_kind, unit, lambda rows: rows,
                                   lambda need, _parts: load_packets(source, need, query, walks),
-                                  lambda pk, kind, krows: _search_kind(pk, krows, kind, query, lim), stats, extra=extra)
+                                  lambda pk, kind, krows: _search_kind(pk, krows, kind, query, lim), stats, extra=extra,
+                                  progress=progress)
     for name, n in counts.items():
         stats[name] = stats.get(name, 0) + n
     return finish.result(raw, standalone, stats)
@@ -298,7 +302,7 @@ class Found:
 
 def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, kinds: list[str], walks: pl.LazyFrame | None,
                  found: Found, burst_sums: BurstSums | None = None,
-                 keyed_bursts: pl.LazyFrame | None = None) -> CollabResult:
+                 keyed_bursts: pl.LazyFrame | None = None, progress: Progress | None = None) -> CollabResult:
     """``--window burst``: the cover search over the clusters of bursts (:mod:`~scantui.analysis.collab_bursts`)."""
     query, lim = found.query, found.lim
     if bursts is None:
@@ -327,7 +331,7 @@ def _burst_scans(source: PacketSource, bursts: pl.LazyFrame | None, kinds: list[
         return load_packets(source, need, query, walks, within=cbu.burst_spans(parts))
 
     raw = batches.read_and_search(per_kind, ("wid",), cbu.need_rows, load,
-                                  lambda pk, kind, win: _search_bursts(pk, win, kind, lim), stats)
+                                  lambda pk, kind, win: _search_bursts(pk, win, kind, lim), stats, progress=progress)
     return found.result(raw, standalone, stats)
 
 

@@ -30,6 +30,8 @@ from typing import Any
 
 import polars as pl
 
+from scantui.analysis.rollup import Progress
+
 #: Estimated probes read and searched at once: ~100 bytes each at the peak (the probes, their rows per
 #: window and that frame sorted), so ~0.4 GB a batch; a single larger unit is read alone.
 PACKETS_PER_BATCH = 4_000_000
@@ -59,13 +61,15 @@ def plan(units: pl.DataFrame, budget: int) -> list[pl.DataFrame]:
 
 def read_and_search(per_kind: dict[str, pl.DataFrame], unit_of: Sequence[str], need_of: Callable[[pl.DataFrame], pl.DataFrame],
                     load: Callable[[pl.DataFrame, list[pl.DataFrame]], pl.DataFrame], search: Search,
-                    stats: dict[str, int], extra: Sequence[tuple[str, list[dict[str, Any]]]] = ()) -> list[dict[str, Any]]:
+                    stats: dict[str, int], extra: Sequence[tuple[str, list[dict[str, Any]]]] = (),
+                    progress: Progress | None = None) -> list[dict[str, Any]]:
     """Covers of every kind's rows (*per_kind*: rows with ``day``, ``packets`` and the *unit_of* columns naming
     their unit), in the order of one read; counts ``packets_read``, ``windows`` and ``batches`` into *stats*.
 
     *need_of* gives a kind's rows' (day, dport, src) rows, *load* (need, the batch's rows of every kind) the
     batch's probes, *search* a kind's covers in them; *extra*: (kind, covers tagged with ``_unit``) searched
-    elsewhere (:mod:`~scantui.analysis.collab_rolling`), put in the same order."""
+    elsewhere (:mod:`~scantui.analysis.collab_rolling`), put in the same order; *progress*: told ``candidate batch I
+    of N`` as each batch starts, and may raise there to stop the search (a cancelled task's reporter)."""
     kinds = list(per_kind)
     units, ids = [], {}
     for i, k in enumerate(kinds):
@@ -79,7 +83,9 @@ def read_and_search(per_kind: dict[str, pl.DataFrame], unit_of: Sequence[str], n
     raw: list[tuple[int, dict[str, Any]]] = []
     windows = read = 0
     batches = plan(pl.concat(units), PACKETS_PER_BATCH) if units else []
-    for batch in batches:
+    for b, batch in enumerate(batches):
+        if progress is not None:
+            progress(f"candidate batch {b + 1} of {len(batches)}", b / len(batches))
         parts = {}
         for i, k in enumerate(kinds):
             mine = batch.filter(pl.col("kind") == i)

@@ -13,7 +13,7 @@ import functools
 
 import click
 
-from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, scale_options, telescope_options
+from scantui.cli.data_cmds import PATHS, list_output_options, load_options, on_rollup, open_workspace, scale_options, telescope_options
 from scantui.cli.option_types import counts
 from scantui.cli.output import message, print_csv, print_json, print_jsonl, print_table
 from scantui.cli.query_opts import LABELS_OPTION, open_labels, record_filter_options
@@ -130,7 +130,8 @@ def _query(by, window, tools, ports, min_sources, tolerance, telescope):
 
 def run_collab(paths, load_opts, telescope, query):
     """Every candidate (ranked) of the data at *paths*, from the cached rollup (:meth:`Workspace.collab`)."""
-    return open_workspace(paths, load_opts, telescope).collab(query)
+    ws = open_workspace(paths, load_opts, telescope)
+    return on_rollup(ws, lambda: ws.collab(query), "searching candidate scans")
 
 
 def _print_table(result, shown, query, matching, notes=None) -> None:

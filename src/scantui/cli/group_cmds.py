@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from scantui.cli.collab_cmds import add_notes_column, add_notes_field, member_notes_of, print_notes, search_options
-from scantui.cli.data_cmds import PATHS, list_output_options, load_options, open_workspace, output_options, scale_options, telescope_options
+from scantui.cli.data_cmds import PATHS, list_output_options, load_options, on_rollup, open_workspace, output_options, scale_options, telescope_options
 from scantui.cli.option_types import counts
 from scantui.cli.output import fit_columns, message, print_csv, print_json, print_jsonl, print_table, say_left_out, stdout_console, write_out
 from scantui.cli.query_opts import DEFAULT_LABELS, LABELS_OPTION, open_labels, record_filter_options
@@ -59,7 +59,7 @@ def groups_cmd(paths, load_opts, telescope, query, min_scans, top, pools, labels
     store = open_labels(labels_path)  # a broken labels file fails before the data is read
     notes = member_notes_of(store) if labels_path is not None else None
     ws = open_workspace(paths, load_opts, telescope)
-    result = ws.collab(query)
+    result = on_rollup(ws, lambda: ws.collab(query), "searching candidate scans")
     print_notes(result)
     groups = ws.groups(query, GroupQuery(min_scans=min_scans))
     found = len(groups)

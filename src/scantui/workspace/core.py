@@ -349,7 +349,8 @@ class Workspace:
             result = collab_scans(self.packet_source(task), port_day=port_day, enrichment=rollup.enrichment,
                                   telescope_size=size, query=query, sums=sums, walks=rollup.zmap_walks,
                                   fingerprints=fingerprints, bursts=rollup.bursts, burst_sums=rollup.burst_sums,
-                                  keyed_bursts=rollup.keyed_bursts if fingerprints is not None else None)
+                                  keyed_bursts=rollup.keyed_bursts if fingerprints is not None else None,
+                                  progress=task.reporter())  # each batch: a checkpoint
             spaces = self.sensor_spaces(task)
             if len(spaces) < 2:
                 return result
