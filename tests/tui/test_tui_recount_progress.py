@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 from tuihelp import make_app, run_app, screen_text, settle, until_said
 from scantui.analysis import scanner_rows, scanners
@@ -88,3 +89,52 @@ def test_a_recount_says_its_source_range_and_another_range_stops_it(tiny_parquet
         assert shown_scanners(screen) == probes_per_source(*third)
 
     run_app(make_app([tiny_parquet], tui_cache), scenario, size=(200, 30))
+
+
+def test_q_during_a_recount_quits_at_once_and_stops_the_count(tiny_parquet, tui_cache, monkeypatch):
+    """``q`` typed at the list while its rows are on their way quits then (it waited for the rows: up to 30 s), and
+    the count stops at its next source range (the screen cancels its task as it goes)."""
+    monkeypatch.setattr(scanners, "ROW_PACKETS_PER_RANGE", 1)
+    gate, calls, ended = threading.Event(), [], threading.Event()
+    real = scanner_rows._from_rows
+    span = (D(2024, 3, 2), D(2024, 3, 3))
+
+    def counted(port_day, q, *rest):
+        if (q.since, q.until) == span:
+            calls.append(1)
+            if len(calls) == 2:
+                assert gate.wait(30)
+        return real(port_day, q, *rest)
+
+    monkeypatch.setattr(scanner_rows, "_from_rows", counted)
+    quit_at: list[float] = []
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "2")
+        real_in = app.state.scanners_in
+
+        def scanners_in(days, *rest):
+            try:
+                return real_in(days, *rest)
+            finally:
+                if days == span:
+                    ended.set()
+
+        monkeypatch.setattr(app.state, "scanners_in", scanners_in)
+        await pilot.press("t", "ctrl+u", *"2024-03-02..2024-03-03", "enter")
+        await until_said(app, pilot, "(source range 2 of")
+        started = time.monotonic()
+        await pilot.press("q")
+        for _ in range(250):
+            if app._exit:
+                break
+            await pilot.pause(0.02)
+        quit_at.append(time.monotonic() - started)
+        gate.set()
+
+    try:
+        run_app(make_app([tiny_parquet], tui_cache), scenario, size=(200, 30))
+    finally:
+        gate.set()
+    assert quit_at and quit_at[0] < 5  # not the 30 s the keys wait for rows
+    assert ended.wait(20) and len(calls) == 2  # the count stopped at its third source range
