@@ -19,25 +19,58 @@ from scantui.workspace import Task, Workspace
 SPAN = ScannerQuery(since=dt.date(2024, 2, 2), until=dt.date(2024, 2, 3))
 
 
+def on_a_terminal(monkeypatch) -> None:
+    """stderr a terminal and every input large: the spinner is drawn (the captured stream's ``isatty``)."""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(cli_progress, "LARGE_INPUT_BYTES", 0)
+
+
+def counting(monkeypatch, module, name: str, ws) -> list[str]:
+    """*module.name* wrapped: each call appends the step *ws*'s task is at (the list returned)."""
+    steps: list[str] = []
+    real = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        steps.append(ws.task.message)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return steps
+
+
+def ctrl_c_at_the_second(monkeypatch, module, name: str, ws, steps: list[str]) -> None:
+    """The second call of *module.name* (a step counted in *steps*) waits until ctrl-c, raised in the spinner's poll
+    of the main thread once it is reached, has cancelled *ws*'s task."""
+    reached = threading.Event()
+    real = getattr(module, name)
+
+    def held(*args, **kwargs):
+        if len(steps) + 1 == 2:
+            reached.set()
+            deadline = time.monotonic() + 30
+            while not ws.task.cancelled and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return real(*args, **kwargs)
+
+    def progress():
+        if reached.is_set():
+            raise KeyboardInterrupt
+        return {}
+
+    monkeypatch.setattr(module, name, held)
+    monkeypatch.setattr(ws.dataset.stats, "progress", progress)
+
+
 @pytest.fixture
 def span_list(canonical_parquet, tmp_path, monkeypatch):
     """A workspace with its rollup built, the day span's list cut in source ranges of ~100 packets; the calls of each
     source range counted."""
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(cli_progress, "LARGE_INPUT_BYTES", 0)
+    on_a_terminal(monkeypatch)
     monkeypatch.setattr(scanners, "ROW_PACKETS_PER_RANGE", 100)
     ws = Workspace.open([canonical_parquet], cache_dir=tmp_path / "cache", task=Task())
     ws.rollup()
     ws.opened_from = canonical_parquet
-    calls: list[str] = []
-    real = scanner_rows._from_rows
-
-    def counted(*args, **kwargs):
-        calls.append(ws.task.message)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(scanner_rows, "_from_rows", counted)
-    return ws, calls
+    return ws, counting(monkeypatch, scanner_rows, "_from_rows", ws)
 
 
 def test_the_spinner_names_each_source_range_and_the_list_is_the_plain_one(span_list):
@@ -56,25 +89,8 @@ def test_the_spinner_names_each_source_range_and_the_list_is_the_plain_one(span_
 
 def test_ctrl_c_stops_the_list_at_its_next_source_range(span_list, monkeypatch):
     ws, calls = span_list
-    reached = threading.Event()
     real = scanner_rows._from_rows
-
-    def held(*args, **kwargs):  # the second source range waits until ctrl-c has cancelled the task
-        if len(calls) + 1 == 2:
-            reached.set()
-            deadline = time.monotonic() + 30
-            while not ws.task.cancelled and time.monotonic() < deadline:
-                time.sleep(0.01)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(scanner_rows, "_from_rows", held)
-
-    def progress():  # ctrl-c, raised in the main thread's poll once the list is at its second source range
-        if reached.is_set():
-            raise KeyboardInterrupt
-        return {}
-
-    monkeypatch.setattr(ws.dataset.stats, "progress", progress)
+    ctrl_c_at_the_second(monkeypatch, scanner_rows, "_from_rows", ws, calls)
     with pytest.raises(KeyboardInterrupt):
         on_rollup(ws, lambda: ws.scanners(SPAN), "counting the scanner list")
     # the third source range was told, and stopped there: it never started
@@ -111,20 +127,11 @@ def batched_search(shared_rollup_cache, monkeypatch):
     from scantui.analysis import collab as cb
     from scantui.analysis import collab_batches as cbb
 
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(cli_progress, "LARGE_INPUT_BYTES", 0)
+    on_a_terminal(monkeypatch)
     monkeypatch.setattr(cbb, "PACKETS_PER_BATCH", 1)
     ws = Workspace.open([SAMPLE], task=Task())
     ws.rollup()
-    reads: list[str] = []
-    real = cb.load_packets
-
-    def counted(*args, **kwargs):
-        reads.append(ws.task.message)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(cb, "load_packets", counted)
-    return ws, reads
+    return ws, counting(monkeypatch, cb, "load_packets", ws)
 
 
 @pytest.mark.parametrize("window", ["burst", "day"])
@@ -145,25 +152,8 @@ def test_ctrl_c_stops_collab_at_its_next_batch(batched_search, monkeypatch):
     from scantui.analysis import collab as cb
 
     ws, reads = batched_search
-    reached = threading.Event()
     counted = cb.load_packets
-
-    def held(*args, **kwargs):  # the second batch's read waits until ctrl-c has cancelled the task
-        if len(reads) + 1 == 2:
-            reached.set()
-            deadline = time.monotonic() + 30
-            while not ws.task.cancelled and time.monotonic() < deadline:
-                time.sleep(0.01)
-        return counted(*args, **kwargs)
-
-    monkeypatch.setattr(cb, "load_packets", held)
-
-    def progress():
-        if reached.is_set():
-            raise KeyboardInterrupt
-        return {}
-
-    monkeypatch.setattr(ws.dataset.stats, "progress", progress)
+    ctrl_c_at_the_second(monkeypatch, cb, "load_packets", ws, reads)
     with pytest.raises(KeyboardInterrupt):
         on_rollup(ws, lambda: ws.collab(), "searching candidate scans")
     assert ws.task.cancelled and ws.task.message.startswith("candidate batch 3 of") and len(reads) == 2
