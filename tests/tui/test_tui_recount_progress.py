@@ -11,6 +11,7 @@ import time
 from tuihelp import make_app, run_app, screen_text, settle, until_said
 from scantui.analysis import scanner_rows, scanners
 from test_tui_time_range import press, probes_per_source, shown_scanners
+from scantui.tui.screens.overview import OverviewScreen
 
 D = dt.date
 
@@ -83,6 +84,16 @@ def test_a_recount_says_its_source_range_and_another_range_stops_it(tiny_parquet
         ranges = int(text.split("(source range 2 of ", 1)[1].split(")", 1)[0])
         app.labels_version += 1
         await pilot.pause(0.3)
+        # another area and back while it counts: at once (not after its rows, up to 30 s), the count going on
+        await pilot.press("1")
+        for _ in range(100):
+            if isinstance(app.screen, OverviewScreen):
+                break
+            await pilot.pause(0.02)
+        assert isinstance(app.screen, OverviewScreen) and not gate.is_set()
+        await pilot.press("2")
+        text = await until_said(app, pilot, "(source range 2 of")
+        assert app.screen is screen and not gate.is_set()
         gate.set()
         await settle(app, pilot)
         assert calls[third] == ranges and ranges >= 2

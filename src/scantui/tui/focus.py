@@ -28,8 +28,8 @@ was leaving: ``lfoo⏎`` on the scanner list typed nothing into the dialog, and 
    that move its cursor at once, and makes them again on the new rows (:mod:`scantui.tui.widgets.moves_ahead`);
    any other key typed at it (enter, ``l``, ``space``...) holds the keys until the new rows are shown (or their
    worker fails; at most :data:`ROWS_AT_MOST`): it acts on the rows of the filtered list (``/port:443⏎jj⏎``
-   opens its third row, however long the filter takes). The keys after which those rows are not wanted (``t``,
-   ``T``, ``U``, ``q``: :data:`SUPERSEDE`) go at once.
+   opens its third row, however long the filter takes). The keys that do not act on those rows (``t``, ``T``,
+   ``U``, ``1``-``4``, ``q``: :data:`AT_ONCE`) go at once.
 
 The filter bars take the focus with :func:`focus_now` (``Widget.focus`` is deferred behind the waiting keys).
 """
@@ -55,10 +55,11 @@ HOLD_AT_MOST = 2.0
 #: filter took longer).
 ROWS_AT_MOST = 30.0
 
-#: Actions a key runs at once while a list's new rows are on their way (rule 5), the rows being no longer wanted:
-#: another time range (the scanner list's recount for the days asked before, minutes at a year, stops at its next
-#: source range), UDP probes counted or not, or quitting (it waited for the rows: up to 30 s).
-SUPERSEDE = frozenset({"time_range", "clear_time_range", "toggle_udp", "quit"})
+#: Actions a key runs at once while a list's new rows are on their way (rule 5): they do not act on those rows.
+#: Another time range or UDP probes counted or not (the rows asked before are not wanted: the scanner list's recount
+#: for those days, minutes at a year, stops at its next source range), another area (the count goes on there, its
+#: rows shown on coming back), or quitting; each waited for the rows, up to 30 s.
+AT_ONCE = frozenset({"time_range", "clear_time_range", "toggle_udp", "area", "quit"})
 
 #: A list's actions that a key runs at once while its new rows are on their way (rule 5): cursor moves, made
 #: again on the new rows, and the column cursor (no row).
@@ -107,7 +108,7 @@ def waits_for_rows(app: Any, target: Any, event: events.Event) -> Callable[[Call
     action = active.binding.action.split("(")[0] if active is not None else None
     if active is not None and active.node is target and action in MOVES_NOW:
         return None
-    if action in SUPERSEDE:  # another time range or UDP setting, or quit: the rows on their way are not wanted
+    if action in AT_ONCE:  # another range, UDP setting or area, or quit: nothing the rows on their way are for
         return None
     return target.when_rows_shown
 

@@ -203,7 +203,7 @@ class ScannersScreen(OpensRows, FilterScreen):
             # the time range recounts the list for its days (as scanners --since/--until): off the UI thread
             time_range, udp = self.app.time_range, self.include_udp
             if (time_range, udp) != (self._counted_for, self._counted_udp):  # minutes at a year: say so meanwhile
-                self.app.call_from_thread(self._recounting, time_range, udp)
+                self.app.call_from_thread(self._recounting, time_range, udp, task)
             frame = state.scanners_in(time_range, udp, task).frame
             store = state.labels.store if state.labels is not None else None
             version = self.app.labels_version
@@ -237,8 +237,9 @@ class ScannersScreen(OpensRows, FilterScreen):
             listed = "list" in frame.columns and bool(frame.height and frame["list"].list.len().max())
             self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height, listed, time_range, udp)
 
-    def _recounting(self, time_range: Any, udp: bool) -> None:
-        """Say in the status, until the rows come, that the list is being recounted for other days (or UDP)."""
+    def _recounting(self, time_range: Any, udp: bool, task: Task) -> None:
+        """Say in the status, until the rows come, that the list is being recounted for other days (or UDP), and how
+        far *task* (the count's token: a count going on keeps it) is."""
         if (time_range, udp) != (self.app.time_range, self.include_udp):  # asked for something else since
             return
         coming = f"days {range_text(time_range)}" if time_range is not None else "every day"
@@ -246,7 +247,7 @@ class ScannersScreen(OpensRows, FilterScreen):
         if udp != self._counted_udp:
             coming += " with UDP probes" if udp else " without UDP probes"
             shown += " with UDP probes" if self._counted_udp else ""
-        self._coming, self._progress = (f"counting the list for {coming}…", f"of {shown}"), ""
+        self._coming, self._progress = (f"counting the list for {coming}…", f"of {shown}"), task.message
         self._status()
 
     def _not_counting(self) -> None:
