@@ -168,7 +168,7 @@ def test_collab_and_groups_search_under_the_spinner(batched_search, command, cap
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # (capsys' stream)
     code, out, err = run([command, SAMPLE, "--json"], capsys)
-    assert code == 0 and "searching candidate scans" in err or "candidate batch" in err
+    assert code == 0 and ("searching candidate scans" in err or "candidate batch" in err)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     code2, plain, err2 = run([command, SAMPLE, "--json"], capsys)
     assert code2 == 0 and out == plain and "candidate batch" not in err2

@@ -73,7 +73,6 @@ class ScannersScreen(OpensRows, FilterScreen):
         self._counted_for: Any = None  # the time range the rows shown were counted for (None: every day)
         self._counted_udp = False  # the rows shown were counted with UDP probes
         self._coming: tuple[str, str] | None = None  # (what is counted, what the rows are) meanwhile (:meth:`_recounting`)
-        self._progress = ""  # how far the recount is (``source range I of N``), while it runs
         # the recount's token, and the (time range, UDP) it counts: another range cancels it (at its next source range)
         self._count_task: tuple[Task, Any] | None = None
         self.include_udp = False  # U: UDP probes counted too (scanners --include-udp)
@@ -128,7 +127,9 @@ class ScannersScreen(OpensRows, FilterScreen):
             return
         count = f"{rows:,} of {self._total:,} sources"
         # while a recount runs, first (an 80-column line shows it) what is counted; the rows are the last list's
-        progress = f" ({self._progress})" if self._progress else ""
+        # how far the count is: its token's last step (``source range I of N``; a count going on keeps its token)
+        told = self._count_task[0].message if self._coming is not None and self._count_task is not None else ""
+        progress = f" ({told})" if told else ""
         text = (f"{count}{order}" if self._coming is None
                 else f"{self._coming[0]}{progress} shown: {count} {self._coming[1]}{order}")
         if table.marks:
@@ -173,20 +174,19 @@ class ScannersScreen(OpensRows, FilterScreen):
             if counts == key and not task.cancelled:
                 return task
             task.cancel()
-        task = Task(lambda message, _fraction: self._told(task, message))
+        task = Task(lambda _message, _fraction: self._told(task))
         self._count_task = (task, key)
         return task
 
-    def _told(self, task: Task, message: str) -> None:
-        """A recount's progress (its worker thread): shown while it is the one counting."""
+    def _told(self, task: Task) -> None:
+        """A recount's step (its worker thread): the status shows it while that count is the one counting."""
         try:
-            self.app.call_from_thread(self._counting, task, message)
+            self.app.call_from_thread(self._counting, task)
         except RuntimeError:  # the app is closing
             pass
 
-    def _counting(self, task: Task, message: str) -> None:
+    def _counting(self, task: Task) -> None:
         if self._count_task is not None and self._count_task[0] is task and self._coming is not None:
-            self._progress = message
             self._status()
 
     def on_unmount(self) -> None:
@@ -203,7 +203,7 @@ class ScannersScreen(OpensRows, FilterScreen):
             # the time range recounts the list for its days (as scanners --since/--until): off the UI thread
             time_range, udp = self.app.time_range, self.include_udp
             if (time_range, udp) != (self._counted_for, self._counted_udp):  # minutes at a year: say so meanwhile
-                self.app.call_from_thread(self._recounting, time_range, udp, task)
+                self.app.call_from_thread(self._recounting, time_range, udp)
             frame = state.scanners_in(time_range, udp, task).frame
             store = state.labels.store if state.labels is not None else None
             version = self.app.labels_version
@@ -237,9 +237,9 @@ class ScannersScreen(OpensRows, FilterScreen):
             listed = "list" in frame.columns and bool(frame.height and frame["list"].list.len().max())
             self.app.call_from_thread(self._show_filtered, result, notes, report, frame.height, listed, time_range, udp)
 
-    def _recounting(self, time_range: Any, udp: bool, task: Task) -> None:
+    def _recounting(self, time_range: Any, udp: bool) -> None:
         """Say in the status, until the rows come, that the list is being recounted for other days (or UDP), and how
-        far *task* (the count's token: a count going on keeps it) is."""
+        far the count is (:meth:`_status`)."""
         if (time_range, udp) != (self.app.time_range, self.include_udp):  # asked for something else since
             return
         coming = f"days {range_text(time_range)}" if time_range is not None else "every day"
@@ -247,11 +247,11 @@ class ScannersScreen(OpensRows, FilterScreen):
         if udp != self._counted_udp:
             coming += " with UDP probes" if udp else " without UDP probes"
             shown += " with UDP probes" if self._counted_udp else ""
-        self._coming, self._progress = (f"counting the list for {coming}…", f"of {shown}"), task.message
+        self._coming = (f"counting the list for {coming}…", f"of {shown}")
         self._status()
 
     def _not_counting(self) -> None:
-        self._coming, self._progress = None, ""
+        self._coming = None
         self._status()
 
     def _show_filtered(self, frame: pl.DataFrame, notes: list[str], report: bool, total: int | None = None,
@@ -259,7 +259,7 @@ class ScannersScreen(OpensRows, FilterScreen):
         if total is not None:
             self._total = total
         self._counted_for, self._counted_udp = counted_for, counted_udp
-        self._coming, self._progress = None, ""
+        self._coming = None
         self.table.set_frame(*scanner_display(frame, listed))
         self._status(frame.height, extra="; ".join(notes))
         if report and notes:
