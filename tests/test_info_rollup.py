@@ -69,12 +69,14 @@ def test_info_on_a_rollup_that_gave_up_its_merged_state(tmp_path, canonical_df):
         paths.append(path)
     cache = tmp_path / "cache"
     rules = load_rules(None)
-    older = Workspace.open(paths[:-1], cache_dir=cache)
+    assert len(paths) >= 3
+    older = Workspace.open(paths[:-2], cache_dir=cache)
     older.rollup()
-    Workspace.open(paths, cache_dir=cache).rollup()  # extends the older one, which gives up its merged state
-    again = Workspace.open(paths[:-1], cache_dir=cache)
+    Workspace.open(paths[:-1], cache_dir=cache).rollup()  # extends the older one
+    Workspace.open(paths, cache_dir=cache).rollup()  # extends that one: the older one gives up its merged state
+    again = Workspace.open(paths[:-2], cache_dir=cache)
     assert not (again.rollup().path / rd.MERGE).exists() and again.rollup().packet_source() is not None
-    assert again.summary(rules) == summarize(open_inputs(paths[:-1]).lf, rules=rules)
+    assert again.summary(rules) == summarize(open_inputs(paths[:-2]).lf, rules=rules)
 
 
 def test_organizations_one_source_range_at_a_time_are_those_of_one_pass(shared_rollup_cache, monkeypatch):

@@ -329,12 +329,12 @@ def test_adding_days_through_the_held_counts_memo_equals_a_fresh_build(tmp_path,
     rc.update_rollup(open_inputs(files[:4]))
     assert not memos.exists()  # a full build makes none
     five = rc.update_rollup(open_inputs(files[:5]))
-    assert [p.name for p in memos.iterdir()] == [memo_of(five).name]
+    assert [p.name for p in memos.glob("*.counts")] == [memo_of(five).name]  # (and its undo: test_session_counts)
     _same_as_scratch(five, files[:5], tmp_path)
     with monkeypatch.context() as m:
         patch_rollup(m, "_held_counts", None)  # taken, not rebuilt: no held day read
         six = rc.update_rollup(open_inputs(files))
-    assert [p.name for p in memos.iterdir()] == [memo_of(six).name]
+    assert [p.name for p in memos.glob("*.counts")] == [memo_of(six).name]
     assert six.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item() == 351
     _same_as_scratch(six, files, tmp_path)
 
@@ -729,15 +729,19 @@ def test_a_damaged_state_to_extend_is_merged_anew(tmp_path):
 
 
 def test_an_extended_rollup_gives_up_its_merged_state_and_stays_readable(tmp_path):
-    """Adding a day every day must not keep a copy of the merged state per day: the rollup that was
-    extended loses its ``merge/`` (the new one holds every day it held), keeps its tables, and
-    a build that would extend it again merges from the days instead, exactly."""
+    """Adding a day every day must not keep a copy of the merged state per day: once a rollup's extension is
+    extended in turn, it loses its ``merge/`` (the newer ones hold every day it held; the one it extended keeps
+    its state until then, for the newest day changing: ``test_rollup_growing_day.py``), keeps its tables, and a
+    build that would extend it again merges from the days instead, exactly."""
     files = _by_day(_data(days=5), tmp_path / "in")
-    older = rc.update_rollup(open_inputs(files[:3]))
+    older = rc.update_rollup(open_inputs(files[:2]))
     before = _tables(older.rollup)
+    middle = rc.update_rollup(open_inputs(files[:3]))
+    assert (older.rollup.path / rd.MERGE / rl.MERGE_DAYS).is_file()  # kept while its extension is the newest
     newer = rc.update_rollup(open_inputs(files[:4]))
-    assert [a.what for a in newer.actions if a.verb == "merged"][0].startswith("rollup of 4 days (extending ")
+    assert [a.what for a in newer.actions if a.verb == "merged"][0] == f"rollup of 4 days (extending {middle.rollup.path.name})"
     assert not (older.rollup.path / rd.MERGE).exists() and (newer.rollup.path / rd.MERGE / rl.MERGE_DAYS).is_file()
+    assert (middle.rollup.path / rd.MERGE / rl.MERGE_DAYS).is_file()
     assert not [p for p in older.rollup.path.iterdir() if p.name.startswith(".")]  # nothing left half-removed
     again = rc.load_rollup(older.rollup.path)
     assert again.dst_pairs is None
@@ -746,9 +750,9 @@ def test_an_extended_rollup_gives_up_its_merged_state_and_stays_readable(tmp_pat
     for name in before:
         assert_frame_equal(after[name], before[name])
     # a second branch from the older input set cannot extend it any more: every day is merged, exactly
-    branch = [*files[:3], files[4]]
+    branch = [*files[:2], files[4]]
     update = rc.update_rollup(open_inputs(branch))
-    assert [a.what for a in update.actions if a.verb == "merged"] == ["rollup of 4 days"]
+    assert [a.what for a in update.actions if a.verb == "merged"] == ["rollup of 3 days"]
     _same_as_scratch(update, branch, tmp_path)
 
 

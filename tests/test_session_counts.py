@@ -78,14 +78,16 @@ def test_an_extension_through_the_memo_finds_the_sessions_of_every_day(tmp_path,
     assert_frame_equal(got, rd.merge_sessions([*held, *new[:1]], MIN))
     assert reads == [4]
     memo = sc.memo_path(folder, _states([*held, *new[:1]]))
-    assert [p.name for p in folder.iterdir()] == [memo.name]  # the held days' memo was taken, not copied
+    undo = sc._undo_path(folder, _states(held))  # the memo taken, not copied; beside it, its undo back to the held days
+    assert sorted(p.name for p in folder.iterdir()) == sorted([memo.name, undo.name])
     assert [_count(memo, k) for k in (1, 2, 3, 4, 5, 6, 7, 8, 1 << 31, (1 << 32) - 1)] == [6, 5, 6, 5, 3, 9, 255, 0, 5, 6]
 
     patch_rollup(monkeypatch, "_held_counts", None)  # the next extension must not read the held days
     again = rd.extend_sessions(got, [*held, *new[:1]], new[1:], MIN, memo=folder, memo_min_rows=1 << 40)
     assert_frame_equal(again, rd.merge_sessions([*held, *new], MIN))
     assert again["unicorn_key"].to_list() == [1, 3, 5, 6, 7, (1 << 32) - 1]  # 5: 1 held + 2 + 3 new
-    assert [p.name for p in folder.iterdir()] == [sc.memo_path(folder, _states([*held, *new])).name]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([sc.memo_path(folder, _states([*held, *new])).name,
+                                                               sc._undo_path(folder, _states([*held, *new[:1]])).name])
 
 
 def test_below_the_threshold_or_past_the_cap_no_memo_is_made(tmp_path, days, monkeypatch):
@@ -98,7 +100,37 @@ def test_below_the_threshold_or_past_the_cap_no_memo_is_made(tmp_path, days, mon
         assert_frame_equal(got, rd.merge_sessions([*held, *new], min_packets))
         assert not folder.exists()
     rd.extend_sessions(rd.merge_sessions(held, MIN), held, new, MIN, memo=folder, memo_min_rows=rows)
-    assert len(list(folder.iterdir())) == 1
+    assert sorted(p.suffix for p in folder.iterdir()) == [".counts", ".undo"]
+
+
+def test_another_version_of_the_new_day_takes_the_held_days_memo_back_through_its_undo(tmp_path, monkeypatch):
+    """The newest day changed (an hourly file updated it): extending the held days by its second version finds no
+    memo of the held days (the first version's extension took it and renamed it), puts back the counts that
+    extension changed (its undo) and reads no held file: the held days' exact counts, a count the first version
+    had pushed to the cap (254 + 5) among them; the sessions of merging every day. Key 12 (4 held + 1 in each
+    version) is no session: counted with the first version still in, it would be one."""
+    held = [_day(tmp_path, "2024-02-01-a", {10: 250, 11: 1, 12: 3}), _day(tmp_path, "2024-02-02-b", {10: 4, 12: 1})]
+    first = [_day(tmp_path, "2024-02-03-c", {10: 5, 11: 4, 12: 1})]
+    second = [_day(tmp_path, "2024-02-03-d", {11: 3, 12: 1, 13: 2})]
+    folder = tmp_path / "memo"
+    old = rd.merge_sessions(held, MIN)
+    rd.extend_sessions(old, held, first, MIN, memo=folder, memo_min_rows=0)
+    assert _count(sc.memo_path(folder, _states([*held, *first])), 10) == sc.CAP
+    with monkeypatch.context() as m:
+        patch_rollup(m, "_held_counts", None)  # through the undo: no held day read
+        got = rd.extend_sessions(old, held, second, MIN, memo=folder, memo_min_rows=0)
+    assert_frame_equal(got, rd.merge_sessions([*held, *second], MIN))
+    assert got["unicorn_key"].to_list() == [10]
+    memo = sc.memo_path(folder, _states([*held, *second]))
+    assert [_count(memo, k) for k in (10, 11, 12, 13, 14)] == [254, 4, 5, 2, 0]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([memo.name, sc._undo_path(folder, _states(held)).name])
+    # a third version, the same way: the undo is the second's now
+    third = [_day(tmp_path, "2024-02-03-e", {12: 2})]
+    with monkeypatch.context() as m:
+        patch_rollup(m, "_held_counts", None)
+        got = rd.extend_sessions(old, held, third, MIN, memo=folder, memo_min_rows=0)
+    assert got["unicorn_key"].to_list() == [10, 12]  # 4 held + 2
+    assert [_count(sc.memo_path(folder, _states([*held, *third])), k) for k in (10, 11, 12, 13)] == [254, 1, 6, 0]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "other_days", "foreign_header", "a_count_too_high", "a_temporary"])

@@ -132,6 +132,7 @@ class _DayBuilder:
             "skipped": dict(sorted(self.dataset.stats.skipped().items())),
             "files": [f for split in self.split for f in split.index["files"]],
             "day_keys": {day: state.name for day, state in zip(days, states)},
+            "extended": previous.name if extended else None,  # whose merged state this one extended (rollup_store)
         }, started, self.report)
 
     def _sessions(self, out: Path, days: list[str], states: list[Path], min_packets: int) -> pl.DataFrame:

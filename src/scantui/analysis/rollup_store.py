@@ -7,7 +7,7 @@ day-store folder, marked by its ``index.json`` or ``state.json``). A second
 process building the same key at the same time loses the rename and discards its
 copy; a crashed build leaves only a hidden temporary folder that is never read.
 :func:`prune_cache` removes what was not opened for a while and those leftovers;
-:func:`release_state` the merged state of a rollup another one has extended.
+:func:`release_superseded` the merged states no later build would extend.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from scantui.analysis import rollup_days as rd
 from scantui.analysis import session_counts
+from scantui.analysis.rollup import META
 from scantui.analysis.rollup_keys import LOG_ENDS, _is_finished, cache_root, days_root, decoded_root
 from scantui.fsutil import TMP_MARK
 
@@ -90,12 +91,43 @@ def _touch(folder: Path) -> None:
 # ---------------------------------------------------------------- housekeeping
 
 
+def release_superseded(new: Path, extended: Path) -> None:
+    """After the rollup *new* extended the merged state of the rollup *extended*: remove the merged states a later
+    build has no use for, so that a chain of extensions keeps two, not one per added day (a year of daily additions:
+    365 states), and a day that keeps changing does not make a full merge each time.
+
+    *extended*'s state is kept: the days *new* added to it are usually the newest, and the newest day changes while
+    its files arrive (an hourly capture updates its day: a changed day is a set union that cannot be undone, so
+    without the state before it every hour merged every held day again; with it the next hour extends *extended*
+    again, by the day as it is then). Removed: the state of the rollup *extended* itself extended (the chain's
+    older link: its days are all in *extended*), and that of every other rollup that extended *extended* (an
+    earlier version of the newest day, such as the hour before: the next hour extends *extended*, never it).
+    Only folders holding a merged state are read (their ``meta.json``'s ``extended``); a rollup built before that
+    field was written counts as extending nothing."""
+    parent = _meta_field(extended, "extended")
+    try:
+        folders = list(new.parent.iterdir())
+    except OSError:
+        return
+    for folder in folders:
+        if folder.name.startswith(".") or folder in (new, extended) or not (folder / rd.MERGE).is_dir():
+            continue
+        if folder.name == parent or _meta_field(folder, "extended") == extended.name:
+            release_state(folder)
+
+
+def _meta_field(rollup: Path, name: str) -> Any:
+    try:
+        meta = _read_json(rollup / META)
+    except (OSError, ValueError):
+        return None
+    return meta.get(name) if isinstance(meta, dict) else None
+
+
 def release_state(rollup: Path) -> None:
-    """Remove the merged state (``merge/``) of a rollup another one has extended: the newer state holds
-    every day it held, so keeping both would cost a copy of the state per added day (a year of daily
-    additions: 365 states). The rollup's tables stay readable; extending it again (or ``info`` on
-    it) then works from the days. Renamed away first, so a build reading it fails cleanly (and merges
-    every day) instead of reading half a folder."""
+    """Remove the merged state (``merge/``) of a rollup no later build would extend (:func:`release_superseded`).
+    The rollup's tables stay readable; extending it again (or ``info`` on it) then works from the days. Renamed
+    away first, so a build reading it fails cleanly (and merges every day) instead of reading half a folder."""
     state = rollup / rd.MERGE
     if not state.is_dir():
         return

@@ -18,6 +18,13 @@ counts (saturating, never subtracted) and is renamed for the new set of held day
 - **Two builds at once.** A build takes the memo by renaming it to a temporary of its own, updates it there and
   renames it to its new name (fsynced first); a build that finds none (another took it) rebuilds its own from the
   held key files. Nothing is updated under a name another build can open.
+- **The newest day changing** (an hourly capture updating its day): the next build extends the held days *before*
+  that day again (:func:`~scantui.analysis.rollup_store.release_superseded`), whose memo the hour before's build
+  took and renamed. So each commit also writes ``<digest of the held set>.undo``: the keys it added to and their
+  counts before (5 bytes a key: a year's day ~150 MB), and :meth:`Memo.take` of that held set, finding no memo of its
+  own, takes the newer memo and puts those counts back: the held set's memo, byte for byte (a saturated count
+  included), with no held key file read. An undo is used once; one whose memo is gone (taken by the next day's
+  build) is never read and is removed by the next take that finds it stale.
 - **Disk.** ``HEADER + 2**32`` bytes (4 GiB, sparse until keys fill it: a window with few keys writes only their
   pages; a year's keys touch every page), one memo per
   chain of extensions (the old name is gone once taken). Below :data:`MEMO_MIN_ROWS` held key rows none is made
@@ -49,6 +56,7 @@ KEYS = 1 << 32
 #: Bytes before the counts (a page: the windows stay page-aligned).
 HEADER = 4096
 MAGIC = b"scantui session-counts 1\n"
+UNDO_MAGIC = b"scantui session-counts undo 1\n"
 #: Key values per window (4 MiB) read, updated and written back at a time.
 WINDOW = 1 << 22
 PAGE_BITS = 12
@@ -82,9 +90,11 @@ class Memo:
     """A memo taken by this build (its own temporary file): :meth:`add` each key range's new counts, then
     :meth:`commit` under the new held set, or :meth:`discard`."""
 
-    def __init__(self, folder: Path, tmp: Path) -> None:
+    def __init__(self, folder: Path, tmp: Path, states: Sequence[str]) -> None:
         self.folder = folder
         self.tmp = tmp
+        self.states = list(states)  # the held set it counts when taken (its undo's target)
+        self._added: list[tuple[np.ndarray, np.ndarray]] = []  # (keys, counts before) of each add: the undo
 
     @classmethod
     def take(cls, folder: Path, states: Sequence[str], held_counts: Callable[[], Iterable[pl.DataFrame]]) -> Memo:
@@ -96,13 +106,16 @@ class Memo:
         try:
             os.rename(path, tmp)
         except OSError:
-            pass
+            undone = _undone(folder, states, tmp)
+            if undone is not None:
+                return undone
         else:
+            _drop_undos_of(folder, states)  # its updates are about to change it: an undo to an older set is void
             if _valid(tmp, states):
-                return cls(folder, tmp)
+                return cls(folder, tmp, states)
             remove(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        memo = cls(folder, tmp)
+        memo = cls(folder, tmp, states)
         try:
             with open(tmp, "wb") as fh:
                 fh.write(_header(states))
@@ -120,6 +133,7 @@ class Memo:
         keys = counts["unicorn_key"].to_numpy()
         n = counts["n"].to_numpy().astype(np.int64)
         held = self._update(keys, n)
+        self._added.append((keys.astype(np.uint32), held.astype(np.uint8)))
         known = counts["unicorn_key"].is_in(sessions["unicorn_key"].implode()).to_numpy()
         # a non-session key's held count is at most min_packets: more means this file is not the held days' counts
         if (held[~known] > min_packets).any():
@@ -129,41 +143,28 @@ class Memo:
                             schema={"unicorn_key": pl.UInt32(), "unicorn_session": pl.Boolean()})
 
     def _update(self, keys: np.ndarray, n: np.ndarray) -> np.ndarray:
-        """Add *n* to the counts of the sorted distinct *keys* (saturating); their counts before, as int64. One window
-        of the file at a time, read whole and written whole or, with keys on few of its pages, page by page (no page
-        faults: mapping the file cost ~1 us of system time a page touched, 2x reading and writing it)."""
-        before = np.empty(len(keys), dtype=np.int64)
-        if not len(keys):
-            return before
-        keys = keys.astype(np.int64, copy=False)
-        cuts = np.searchsorted(keys, np.arange(0, KEYS + 1, WINDOW, dtype=np.int64))
-        window = np.empty(WINDOW, dtype=np.uint8)
-        fd = os.open(self.tmp, os.O_RDWR)
-        try:
-            for w in np.flatnonzero(cuts[1:] > cuts[:-1]):
-                lo, hi, offset = cuts[w], cuts[w + 1], HEADER + int(w) * WINDOW
-                if os.preadv(fd, [window], offset) != WINDOW:
-                    raise OSError(f"{self.tmp}: short read")
-                at = keys[lo:hi] - int(w) * WINDOW
-                old = window[at].astype(np.int64)
-                window[at] = np.minimum(old + n[lo:hi], CAP).astype(np.uint8)
-                before[lo:hi] = old
-                pages = at >> PAGE_BITS  # sorted (the keys are): their distinct values without a sort
-                pages = pages[np.concatenate(([True], pages[1:] != pages[:-1]))]
-                if len(pages) * SPARSE_SHARE >= PAGES:  # an eighth of its pages or more: written whole
-                    if os.pwritev(fd, [window], offset) != WINDOW:
-                        raise OSError(f"{self.tmp}: short write")
-                    continue
-                for page in pages.tolist():  # few keys: only their pages, so the file stays sparse where no key is
-                    start = page << PAGE_BITS
-                    if os.pwrite(fd, window[start:start + PAGE], offset + start) != PAGE:
-                        raise OSError(f"{self.tmp}: short write")
-        finally:
-            os.close(fd)
-        return before
+        """Add *n* to the counts of the sorted distinct *keys* (saturating); their counts before, as int64."""
+        return _rewrite(self.tmp, keys, lambda old, lo, hi: np.minimum(old + n[lo:hi], CAP))
 
     def commit(self, states: Sequence[str]) -> None:
-        """Rename the memo for the held day *states* it now counts (the header first), fsynced."""
+        """Rename the memo for the held day *states* it now counts (the header first), fsynced; beside it the undo
+        back to the set it was taken for (module doc), written first: a memo is never found without its undo."""
+        keys = np.concatenate([k for k, _ in self._added]) if self._added else np.empty(0, np.uint32)
+        before = np.concatenate([b for _, b in self._added]) if self._added else np.empty(0, np.uint8)
+        order = np.argsort(keys, kind="stable")  # (each add's keys are sorted and the ranges disjoint: usually sorted)
+        head = json.dumps({"memo": sorted(states), "held": sorted(self.states)}, separators=(",", ":")).encode()
+        undo = _undo_path(self.folder, self.states)
+        part = temp_beside(undo)
+        try:
+            with open(part, "wb") as fh:
+                fh.write(UNDO_MAGIC + len(head).to_bytes(4, "little") + head)
+                fh.write(keys[order].astype("<u4").tobytes())
+                fh.write(before[order].tobytes())
+            fsync_path(part)
+            os.replace(part, undo)
+        except BaseException:
+            remove(part)
+            raise
         with open(self.tmp, "r+b") as fh:
             fh.write(_header(states))
         fsync_path(self.tmp)
@@ -172,6 +173,109 @@ class Memo:
 
     def discard(self) -> None:
         remove(self.tmp)
+
+
+def _undo_path(folder: Path, held: Sequence[str]) -> Path:
+    return folder / f"{_digest(held)}.undo"
+
+
+def _undo_head(path: Path) -> tuple[dict, int] | None:
+    """(header, offset of the keys) of an undo file; None when it is not one."""
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(len(UNDO_MAGIC) + 4)
+            if not start.startswith(UNDO_MAGIC) or len(start) != len(UNDO_MAGIC) + 4:
+                return None
+            size = int.from_bytes(start[len(UNDO_MAGIC):], "little")
+            head = json.loads(fh.read(size))
+    except (OSError, ValueError):
+        return None
+    return (head, len(start) + size) if isinstance(head, dict) else None
+
+
+def _read_undo(path: Path) -> tuple[dict, np.ndarray, np.ndarray] | None:
+    """(header, keys, counts before) of an undo file; None when it is not one."""
+    found = _undo_head(path)
+    if found is None:
+        return None
+    head, at = found
+    try:
+        body = memoryview(path.read_bytes())[at:]
+    except OSError:
+        return None
+    n = len(body) // 5
+    if len(body) != 5 * n:
+        return None
+    return head, np.frombuffer(body[:4 * n], dtype="<u4"), np.frombuffer(body[4 * n:], dtype=np.uint8)
+
+
+def _undone(folder: Path, states: Sequence[str], tmp: Path) -> Memo | None:
+    """The memo of the held *states*, from the newer memo its undo names with that undo's counts put back, taken to
+    *tmp*; None when there is no such undo or memo (or either is not what it says)."""
+    path = _undo_path(folder, states)
+    undo = _read_undo(path)
+    if undo is None or undo[0].get("held") != sorted(states) or not isinstance(undo[0].get("memo"), list):
+        return None
+    newer = [str(s) for s in undo[0]["memo"]]
+    try:
+        os.rename(memo_path(folder, newer), tmp)
+    except OSError:
+        return None
+    remove(path)  # used once: the memo it undoes is gone from its name now
+    if not _valid(tmp, newer):
+        remove(tmp)
+        return None
+    try:
+        _rewrite(tmp, undo[1], lambda _old, lo, hi: undo[2][lo:hi])
+    except BaseException:
+        remove(tmp)
+        raise
+    return Memo(folder, tmp, states)
+
+
+def _drop_undos_of(folder: Path, states: Sequence[str]) -> None:
+    """Remove the undo files back from the memo of *states* (taken now, so about to change)."""
+    mine = sorted(states)
+    for path in folder.glob("*.undo"):
+        undo = _undo_head(path)
+        if undo is None or undo[0].get("memo") == mine:
+            remove(path)
+
+
+def _rewrite(path: Path, keys: np.ndarray, new: Callable[[np.ndarray, int, int], np.ndarray]) -> np.ndarray:
+    """Set the counts of the sorted distinct *keys* in the memo file *path* to ``new(old, lo, hi)`` (*old* the counts
+    of ``keys[lo:hi]`` as int64); their counts before, as int64. One window of the file at a time, read whole and
+    written whole or, with keys on few of its pages, page by page (no page faults: mapping the file cost ~1 us of
+    system time a page touched, 2x reading and writing it)."""
+    before = np.empty(len(keys), dtype=np.int64)
+    if not len(keys):
+        return before
+    keys = keys.astype(np.int64, copy=False)
+    cuts = np.searchsorted(keys, np.arange(0, KEYS + 1, WINDOW, dtype=np.int64))
+    window = np.empty(WINDOW, dtype=np.uint8)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        for w in np.flatnonzero(cuts[1:] > cuts[:-1]):
+            lo, hi, offset = cuts[w], cuts[w + 1], HEADER + int(w) * WINDOW
+            if os.preadv(fd, [window], offset) != WINDOW:
+                raise OSError(f"{path}: short read")
+            at = keys[lo:hi] - int(w) * WINDOW
+            old = window[at].astype(np.int64)
+            window[at] = new(old, lo, hi).astype(np.uint8)
+            before[lo:hi] = old
+            pages = at >> PAGE_BITS  # sorted (the keys are): their distinct values without a sort
+            pages = pages[np.concatenate(([True], pages[1:] != pages[:-1]))]
+            if len(pages) * SPARSE_SHARE >= PAGES:  # an eighth of its pages or more: written whole
+                if os.pwritev(fd, [window], offset) != WINDOW:
+                    raise OSError(f"{path}: short write")
+                continue
+            for page in pages.tolist():  # few keys: only their pages, so the file stays sparse where no key is
+                start = page << PAGE_BITS
+                if os.pwrite(fd, window[start:start + PAGE], offset + start) != PAGE:
+                    raise OSError(f"{path}: short write")
+    finally:
+        os.close(fd)
+    return before
 
 
 def _valid(path: Path, states: Sequence[str]) -> bool:

@@ -1,0 +1,131 @@
+"""The newest day growing file by file (hourly captures, as CAIDA ships them): each version of the day extends the
+merged state of the days before it, kept for that, instead of merging every held day again; a chain of extensions
+keeps two merged states, not one per step; every table equals a fresh build's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from rollup_patch import patch_rollup
+from scantui.analysis import rollup_cache as rc
+from scantui.analysis import rollup_days as rd
+from scantui.analysis import rollup_keys as rk
+from scantui.analysis import session_counts as sc
+from scantui.io.loader import open_inputs
+from test_rollup_days import DAY1, _built, _by_day, _recurring, _same_as_scratch, _unicorn
+
+DAY5 = DAY1 + dt.timedelta(days=4)
+#: The hours each of day 5's files holds: [0, 8), [8, 16), [16, 24).
+HOURS = ((0, 8), (8, 16), (16, 24))
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(rk.CACHE_ENV, str(folder))
+    return folder
+
+
+def _merged(update: rc.RollupUpdate) -> str:
+    return [a.what for a in update.actions if a.verb == "merged"][0]
+
+
+def _with_state(cache: Path) -> set[str]:
+    """The rollups of the cache holding a merged state."""
+    return {p.name for p in (cache / "rollups").iterdir() if (p / rd.MERGE).is_dir()}
+
+
+def _unicorn_packets(update: rc.RollupUpdate) -> int:
+    return update.rollup.port_day.select(pl.col("tool_unicorn").sum()).collect().item()
+
+
+@pytest.mark.parametrize("memo", [False, True], ids=["key_files", "memo"])
+def test_the_newest_day_growing_by_the_hour_extends_the_days_before_it(tmp_path, cache_dir, monkeypatch, memo):
+    """Days 1-4 as day files, day 5 arriving as three files of 8 hours. Each hour's rollup extends the 4-day state
+    (the hour before's, holding day 5 as it was, is released); a Unicorn session key of 100 SYNs on day 4 and 30 in
+    day 5's first file passes the threshold (150) with the 40 more of its second file: day 4's tool counts move. The
+    next day extends the whole day 5's rollup, and the 4-day state goes."""
+    if memo:
+        monkeypatch.setattr(sc, "MEMO_MIN_ROWS", 0)
+    # the Unicorn keys' port and a port of every day kept as lists (their state brought up to date by each hour)
+    Path(os.environ["SCANTUI_CONFIG"]).write_text("rollup:\n  keep_ports: [8080, 20]\n  keep_top_ports: 0\n")
+    key = [_unicorn(DAY5 - dt.timedelta(days=1), 100), _unicorn(DAY5, 30),
+           _unicorn(DAY5, 40).with_columns(pl.col("ts") + dt.timedelta(hours=4)),  # 06:00 and 10:00 of day 5
+           # and a key of 100 + 30 in the first file only: never a session (were day 5's first file counted twice,
+           # as a memo not put back would, it would be one from the second file on)
+           _unicorn(DAY5 - dt.timedelta(days=1), 100, sport=41000), _unicorn(DAY5, 30, sport=41000)]
+    df = pl.concat([_recurring(6), *key]).sort("ts")
+    days = _by_day(df.filter(pl.col("ts").dt.date() != DAY5), tmp_path / "in")
+    day5 = df.filter(pl.col("ts").dt.date() == DAY5)
+    six = days.pop()  # day 6, added last
+    hours = []
+    for lo, hi in HOURS:
+        path = tmp_path / "in" / f"{DAY5}-{lo:02d}.parquet"
+        day5.filter(pl.col("ts").dt.hour().is_between(lo, hi - 1)).write_parquet(path)
+        hours.append(path)
+
+    base = rc.update_rollup(open_inputs(days))
+    assert _merged(base) == "rollup of 4 days"
+    for n in range(1, len(hours) + 1):
+        with monkeypatch.context() as m:
+            if memo and n > 1:  # the held days' memo is the hour before's, taken back: no held key file read
+                patch_rollup(m, "_held_counts", None)
+            update = rc.update_rollup(open_inputs([*days, *hours[:n]]))
+        assert _built(update, "day") == [f"day {DAY5}"]
+        assert _merged(update) == f"rollup of 5 days (extending {base.rollup.path.name})"
+        assert _with_state(cache_dir) == {base.rollup.path.name, update.rollup.path.name}
+        assert _unicorn_packets(update) == (0 if n == 1 else 170)
+        _same_as_scratch(update, [*days, *hours[:n]], tmp_path)
+        # brought up to date from the 4-day rollup's lists until day 4's tool counts move (from the second file on
+        # its port_day file is not the one those lists counted: computed again, test_port_list_state.py)
+        _same_lists(update, [*days, *hours[:n]], tmp_path, extended=n == 1)
+
+    later = rc.update_rollup(open_inputs([*days, *hours, six]))
+    assert _merged(later) == f"rollup of 6 days (extending {update.rollup.path.name})"
+    assert _with_state(cache_dir) == {update.rollup.path.name, later.rollup.path.name}
+    _same_as_scratch(later, [*days, *hours, six], tmp_path)
+    _same_lists(later, [*days, *hours, six], tmp_path, extended=True)
+    if memo:  # the newest memo and its undo back to the days before day 6: no undo of a memo gone
+        names = {p.name for p in (cache_dir / "days" / sc.FOLDER).iterdir()}
+        assert names == {sc.memo_path(Path(), _states(later)).name, sc._undo_path(Path(), _states(update)).name}
+
+
+def _same_lists(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path, *, extended: bool) -> None:
+    """The port lists the rollup keeps (*extended*: brought up to date from the older rollup's) are the bytes of
+    those a build of *paths* in an empty cache keeps."""
+    assert sorted(a.what for a in update.actions if a.verb == ("extended" if extended else "built")
+                  and a.what.startswith("port list")) == ["port list 20", "port list 8080"]
+    scratch = rc.update_rollup(open_inputs(paths), cache_dir=tmp_path / f"lists-{len(list(tmp_path.iterdir()))}")
+    mine, theirs = (sorted((u.rollup.path / "port_lists").glob("*.parquet")) for u in (update, scratch))
+    assert [p.name for p in mine] == [p.name for p in theirs] and mine
+    for a, b in zip(mine, theirs):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def _states(update: rc.RollupUpdate) -> list[str]:
+    return [p.name for p in update.rollup.day_states.values()]
+
+
+def test_an_older_version_of_the_newest_day_is_merged_from_the_days(tmp_path, cache_dir):
+    """The hour before's rollup gave up its state when the next hour extended the days before it: asked for again
+    (its files as they were), it is still in the cache, whole; a third version of day 5 extends the 4-day state."""
+    df = _recurring(5)
+    days = _by_day(df.filter(pl.col("ts").dt.date() < DAY5), tmp_path / "in")
+    day5 = df.filter(pl.col("ts").dt.date() == DAY5)
+    a, b = tmp_path / "in" / "a.parquet", tmp_path / "in" / "b.parquet"
+    day5.filter(pl.col("ts").dt.hour() < 12).write_parquet(a)
+    day5.filter(pl.col("ts").dt.hour() >= 12).write_parquet(b)
+    base = rc.update_rollup(open_inputs(days))
+    first = rc.update_rollup(open_inputs([*days, a]))
+    second = rc.update_rollup(open_inputs([*days, a, b]))
+    assert _with_state(cache_dir) == {base.rollup.path.name, second.rollup.path.name}
+    again = rc.update_rollup(open_inputs([*days, a]))  # the first version: its rollup, as built
+    assert [x.verb for x in again.actions] == ["reused"] and again.rollup.path == first.rollup.path
+    only_b = rc.update_rollup(open_inputs([*days, b]))
+    assert _merged(only_b) == f"rollup of 5 days (extending {base.rollup.path.name})"
+    _same_as_scratch(only_b, [*days, b], tmp_path)
