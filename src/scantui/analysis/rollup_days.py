@@ -157,7 +157,10 @@ Unicorn sessions
     at a time like the full merge of the sessions, the ranges planned on the new
     days' key rows (memory: one range's distinct new keys, whatever the number of
     days added in one run). A removed
-    or changed day cannot be subtracted from a union, so it makes a full merge.
+    or changed day cannot be subtracted from a union, so it makes a full merge; but the newest day changing (an
+    hourly file updating it) extends the state of the days before it, which the cache keeps for that
+    (:func:`~scantui.analysis.rollup_store.release_superseded`; the held key-count memo is put back through its
+    undo file, :mod:`~scantui.analysis.session_counts`).
 
     Memory: one source range at a time (the new days' ``port_day`` rows of the
     range, its state rows, one per (source, port) over the data, and its pairs of
