@@ -5,6 +5,7 @@ keeps two merged states, not one per step; every table equals a fresh build's.""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 from pathlib import Path
 
@@ -15,9 +16,10 @@ from rollup_patch import patch_rollup
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
 from scantui.analysis import rollup_keys as rk
+from scantui.analysis import rollup_store as rs
 from scantui.analysis import session_counts as sc
 from scantui.io.loader import open_inputs
-from test_rollup_days import DAY1, _built, _by_day, _recurring, _same_as_scratch, _unicorn
+from test_rollup_days import DAY1, _built, _by_day, _recurring, _same_as_scratch, _tables, _unicorn
 
 DAY5 = DAY1 + dt.timedelta(days=4)
 #: The hours each of day 5's files holds: [0, 8), [8, 16), [16, 24).
@@ -111,21 +113,66 @@ def _states(update: rc.RollupUpdate) -> list[str]:
     return [p.name for p in update.rollup.day_states.values()]
 
 
-def test_an_older_version_of_the_newest_day_is_merged_from_the_days(tmp_path, cache_dir):
-    """The hour before's rollup gave up its state when the next hour extended the days before it: asked for again
-    (its files as they were), it is still in the cache, whole; a third version of day 5 extends the 4-day state."""
+def test_an_earlier_version_of_the_day_is_removed_once_no_process_reads_it(tmp_path, cache_dir):
+    """Each version of the newest day leaves a rollup folder (and the day's state as it was) that nothing will ask
+    for again: removed by the next version's build, unless a process holds a handle of it (a TUI showing it), then by
+    a later build's sweep once none does. Its day state goes with it unless another rollup names it; the days'
+    states and the 4-day rollup stay. Asked for again, the earlier version is built anew, extending the 4 days."""
+    df = _recurring(5)
+    days = _by_day(df.filter(pl.col("ts").dt.date() < DAY5), tmp_path / "in")
+    day5 = df.filter(pl.col("ts").dt.date() == DAY5)
+    files = [tmp_path / "in" / f"{name}.parquet" for name in ("a", "b", "c")]
+    for f, (lo, hi) in zip(files, HOURS):
+        day5.filter(pl.col("ts").dt.hour().is_between(lo, hi - 1)).write_parquet(f)
+    base = rc.update_rollup(open_inputs(days)).rollup.path
+    rollups = cache_dir / "rollups"
+
+    def build(paths: list[Path]) -> tuple[Path, str]:
+        update = rc.update_rollup(open_inputs(paths))
+        return update.rollup.path, rc.load_rollup(update.rollup.path).meta["day_keys"][DAY5.isoformat()]
+
+    first, first_day = build([*days, files[0]])
+    only_a, _ = build([files[0]])  # names the same day-5 state as the first version
+    second, second_day = build([*days, *files[:2]])
+    gc.collect()
+    assert not first.exists() and {base, only_a, second} <= set(rollups.iterdir())
+    assert (cache_dir / "days" / "state" / first_day).is_dir()  # the other rollup of it names it
+    reader = rc.load_rollup(second)  # a process reading the second version
+    third, _ = build([*days, *files])
+    assert second.is_dir() and (second / rs.SUPERSEDED).is_file() and _tables(reader)["port_day"].height
+    assert rs.sweep_superseded(rollups) == []  # still read
+    del reader
+    gc.collect()
+    assert rs.sweep_superseded(rollups) == [second]
+    assert not second.exists() and not (cache_dir / "days" / "state" / second_day).exists()
+    assert all(p.is_dir() for p in rc.load_rollup(third).day_states.values())
+    assert not [p for p in rollups.iterdir() if p.name.startswith(".")]  # nothing left half-removed
+    again = rc.update_rollup(open_inputs([*days, *files[:2]]))  # the second version, asked for again
+    assert _merged(again) == f"rollup of 5 days (extending {base.name})" and _built(again, "day") == [f"day {DAY5}"]
+    _same_as_scratch(again, [*days, *files[:2]], tmp_path)
+
+
+def test_an_earlier_version_asked_for_again_is_kept_and_leased(tmp_path, cache_dir):
+    """A superseded version asked for again (its files as they were) is reused and no longer swept; the handle its
+    reuse returns is a lease like a new build's: a sweep leaves the folder while it is held."""
     df = _recurring(5)
     days = _by_day(df.filter(pl.col("ts").dt.date() < DAY5), tmp_path / "in")
     day5 = df.filter(pl.col("ts").dt.date() == DAY5)
     a, b = tmp_path / "in" / "a.parquet", tmp_path / "in" / "b.parquet"
     day5.filter(pl.col("ts").dt.hour() < 12).write_parquet(a)
     day5.filter(pl.col("ts").dt.hour() >= 12).write_parquet(b)
-    base = rc.update_rollup(open_inputs(days))
-    first = rc.update_rollup(open_inputs([*days, a]))
-    second = rc.update_rollup(open_inputs([*days, a, b]))
-    assert _with_state(cache_dir) == {base.rollup.path.name, second.rollup.path.name}
-    again = rc.update_rollup(open_inputs([*days, a]))  # the first version: its rollup, as built
-    assert [x.verb for x in again.actions] == ["reused"] and again.rollup.path == first.rollup.path
-    only_b = rc.update_rollup(open_inputs([*days, b]))
-    assert _merged(only_b) == f"rollup of 5 days (extending {base.rollup.path.name})"
-    _same_as_scratch(only_b, [*days, b], tmp_path)
+    rc.update_rollup(open_inputs(days))
+    reader = rc.update_rollup(open_inputs([*days, a])).rollup
+    path = reader.path
+    rc.update_rollup(open_inputs([*days, a, b]))
+    assert (path / rs.SUPERSEDED).is_file()
+    del reader
+    gc.collect()
+    again = rc.update_rollup(open_inputs([*days, a]))  # before any sweep: reused, kept from now on
+    assert [x.verb for x in again.actions] == ["reused"] and again.rollup.path == path
+    assert rs.sweep_superseded(cache_dir / "rollups") == [] and not (path / rs.SUPERSEDED).exists()
+    (path / rs.SUPERSEDED).touch()  # marked again by another process's build meanwhile: the reuse's handle holds it
+    assert rs.sweep_superseded(cache_dir / "rollups") == [] and (path / "meta.json").is_file()
+    del again
+    gc.collect()
+    assert rs.sweep_superseded(cache_dir / "rollups") == [path]

@@ -93,3 +93,47 @@ class FileLock:
             finally:
                 os.close(self._fd)
                 self._fd = None
+
+
+def hold_shared(path: Path) -> int | None:
+    """A descriptor of *path* holding a shared ``flock`` (released when it is closed, or the process ends): a reader's
+    lease, which :func:`take_exclusive` then cannot take. None on Windows or where the file system has no ``flock``
+    (no lease: nothing is removed under a reader there, see :func:`take_exclusive`). :class:`FileNotFoundError`
+    when *path* is gone, or is being removed (its exclusive lock held), or was renamed away meanwhile."""
+    if os.name == "nt":
+        return None
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        if not os.path.samestat(os.fstat(fd), os.stat(path)):  # renamed away between the open and the lock
+            raise FileNotFoundError(errno.ENOENT, "removed meanwhile", str(path))
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in _BUSY:
+            raise FileNotFoundError(errno.ENOENT, "being removed", str(path)) from None
+        if isinstance(exc, FileNotFoundError):
+            raise
+        return None  # no flock here
+    return fd
+
+
+def take_exclusive(path: Path) -> int | None:
+    """A descriptor of *path* holding an exclusive ``flock`` taken without waiting; None when a reader holds a lease
+    (:func:`hold_shared`), *path* is gone, or locks are not to be had here (Windows, a file system without
+    ``flock``): then nothing may be removed."""
+    if os.name == "nt":
+        return None
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd

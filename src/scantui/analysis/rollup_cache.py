@@ -74,7 +74,7 @@ from scantui.analysis.rollup_keys import (
     _is_finished, _options_dict, cache_key, cache_root, days_root, decoded_key, decoded_root, describe_inputs,
 )
 from scantui.analysis.rollup_log_year import _with_log_year
-from scantui.analysis.rollup_store import _commit, _mkdir, _touch, release_superseded
+from scantui.analysis.rollup_store import _commit, _mkdir, _touch, release_superseded, revive
 from scantui.analysis.runner import Runner
 from scantui.config import rollup_keep_ports, rollup_keep_top_ports
 from scantui.errors import InputError
@@ -151,11 +151,12 @@ def update_rollup(
         dataset.decode_to(copy)
         _mkdir(copy.parent)
     builder = _DayBuilder(dataset, opts, days_root(cache_dir), rebuild, progress, inputs, runner)
-    if not rebuild and _is_finished(final, key):
+    if not rebuild and (found := _leased(final, key)) is not None:
         _touch(final)
+        revive(final)
         if copy is not None and not copy.is_file() and builder.find_splits() and builder.has_packets():
             dataset.decode_to(copy, source=builder.splits_frame)
-        rollup = _with_overlay(load_rollup(final), dataset, key)
+        rollup = _with_overlay(found, dataset, key)
         for state in rollup.day_states.values():  # the queries read them: kept as long as the rollup is used
             _touch(state)
         return RollupUpdate(rollup, (Action("reused", f"rollup {key}"),))
@@ -176,6 +177,16 @@ def update_rollup(
     ports, skipped = _kept_ports(rollup, asked, top_k)
     lists = _keep_port_lists(rollup, ports, progress, builder.superseded)
     return RollupUpdate(rollup, (*builder.actions, *lists, *skipped))
+
+
+def _leased(final: Path, key: str) -> Rollup | None:
+    """The finished rollup at *final*, leased; None when there is none (or the cache is removing it meanwhile)."""
+    if not _is_finished(final, key):
+        return None
+    try:
+        return load_rollup(final)
+    except FileNotFoundError:
+        return None
 
 
 def _kept_ports(rollup: Rollup, asked: tuple[int, ...], top_k: int) -> tuple[list[tuple[int, str]], list[Action]]:

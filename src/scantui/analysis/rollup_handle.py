@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from scantui.analysis.collab_sums import SUM_KINDS, CollabSums, overlay_as_sums,
 from scantui.analysis.fingerprint_keys import scan_fingerprints
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis.packet_source import DayPackets, PacketSource
+from scantui.lock import hold_shared
 
 
 #: The Unicorn sessions over every day (``unicorn_key``, ``unicorn_session``), kept in a cached rollup's folder.
@@ -46,6 +47,8 @@ class Rollup:
     meta: dict[str, Any]
     enrichment_path: Path | None = None  # the overlay's folder of enrichment tables, when some were given
     tables_key: str | None = None  # those tables' identity (without the rollup's): the days' files made under them
+    # while any handle of the folder lives in this process, the cache does not remove it (:class:`_Lease`)
+    lease: _Lease | None = field(default=None, compare=False, repr=False)
 
     @property
     def port_day(self) -> pl.LazyFrame:
@@ -216,10 +219,29 @@ class Rollup:
         return mst.scan_dst_pairs(self.path)
 
 
+class _Lease:
+    """A shared lock on a rollup folder's ``meta.json``, held while a :class:`Rollup` of it lives in this process: the
+    cache removes a superseded rollup only when it can lock it exclusively
+    (:func:`~scantui.analysis.rollup_store.sweep_superseded`), never one a process is reading."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __del__(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
 def load_rollup(path: str | os.PathLike[str]) -> Rollup:
-    """Open a finished rollup folder (one with ``meta.json``) directly, e.g. one built elsewhere."""
+    """Open a finished rollup folder (one with ``meta.json``) directly, e.g. one built elsewhere, leased (a folder
+    being removed by the cache is :class:`FileNotFoundError`)."""
     folder = Path(path)
-    return Rollup(folder, ru.read_meta(folder))
+    fd = hold_shared(folder / ru.META)
+    return Rollup(folder, ru.read_meta(folder), lease=None if fd is None else _Lease(fd))
 
 
 def telescope_size_estimate(rollup: Rollup) -> int:
