@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import pickle
 from pathlib import Path
 
 import polars as pl
@@ -170,6 +171,8 @@ def test_an_earlier_version_asked_for_again_is_kept_and_leased(tmp_path, cache_d
     gc.collect()
     again = rc.update_rollup(open_inputs([*days, a]))  # before any sweep: reused, kept from now on
     assert [x.verb for x in again.actions] == ["reused"] and again.rollup.path == path
+    copy = pickle.loads(pickle.dumps(again.rollup))  # e.g. sent to a Dask worker: the same rollup, no lease
+    assert copy.lease is None and again.rollup.lease is not None and copy.meta == again.rollup.meta
     assert rs.sweep_superseded(cache_dir / "rollups") == [] and not (path / rs.SUPERSEDED).exists()
     (path / rs.SUPERSEDED).touch()  # marked again by another process's build meanwhile: the reuse's handle holds it
     assert rs.sweep_superseded(cache_dir / "rollups") == [] and (path / "meta.json").is_file()

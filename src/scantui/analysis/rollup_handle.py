@@ -229,6 +229,9 @@ class _Lease:
     def __init__(self, fd: int) -> None:
         self.fd = fd
 
+    def __reduce__(self) -> tuple:
+        return type(None), ()  # a copy (pickled to another process) holds no lease: never this process's descriptor
+
     def __del__(self) -> None:
         try:
             os.close(self.fd)
