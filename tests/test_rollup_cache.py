@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -239,13 +240,17 @@ def test_telescope_size_estimate(packets):
     assert rc.telescope_size_estimate(rollup) == int(daily["dst"].median())
 
 
-def test_prune_removes_old_rollups(packets, cache_dir):
+def test_prune_removes_old_rollups_no_process_reads(packets, cache_dir):
     rollup = rc.open_rollup(open_inputs([packets]))
     assert prune_cache(max_age_days=1) == []
     old = rollup.path.stat().st_mtime - 3 * 86400
     os.utime(rollup.path, (old, old))
-    assert prune_cache(max_age_days=1) == [rollup.path]
-    assert not rollup.path.exists()
+    assert prune_cache(max_age_days=1) == [] and (rollup.path / "meta.json").is_file()  # this handle reads it
+    path = rollup.path
+    del rollup
+    gc.collect()
+    assert prune_cache(max_age_days=1) == [path]
+    assert not path.exists() and not [p for p in path.parent.iterdir() if p.name.startswith(".")]
 
 
 def test_an_older_layout_is_never_served(packets, cache_dir, monkeypatch):

@@ -5,6 +5,7 @@ keeps two merged states, not one per step; every table equals a fresh build's.""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import gc
 import os
 import pickle
@@ -13,6 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from clihelp import run
 from rollup_patch import patch_rollup
 from scantui.analysis import rollup_cache as rc
 from scantui.analysis import rollup_days as rd
@@ -179,3 +181,25 @@ def test_an_earlier_version_asked_for_again_is_kept_and_leased(tmp_path, cache_d
     del again
     gc.collect()
     assert rs.sweep_superseded(cache_dir / "rollups") == [path]
+
+
+def test_rollup_prune_removes_what_no_command_used_for_days_but_not_what_a_process_reads(tmp_path, cache_dir, capsys):
+    """``scantui rollup PATH --prune DAYS`` (for cron): after the update, the rollups, day states and splits unused
+    for DAYS days are gone, the fresh ones stay, and an old rollup a process holds stays; one line says how many."""
+    df = _recurring(5)
+    days = _by_day(df, tmp_path / "in")
+    reader = rc.update_rollup(open_inputs(days[:2])).rollup  # another process's, say, still open
+    old = rc.update_rollup(open_inputs(days[2:3])).rollup
+    old_path, old_state = old.path, old.day_states[DAY1 + dt.timedelta(days=2)]
+    del old
+    gc.collect()
+    ages = [reader.path, old_path, old_state, *reader.day_states.values()]
+    for path in ages:
+        os.utime(path, (0, 1_000_000_000))  # 2001
+    code, out, err = run(["rollup", str(days[3]), "--prune", "30"], capsys)
+    assert code == 0 and "pruned 2 cache entries unused for 30 days" in err, err  # the old rollup and its state
+    new = Path(out.strip())
+    assert new.is_dir() and not old_path.exists() and not old_state.exists()
+    assert reader.path.is_dir() and all(p.is_dir() for p in reader.day_states.values())  # kept rollups' states too
+    code, out, err = run(["rollup", str(days[3]), "--prune", "1", "--json"], capsys)
+    assert code == 0 and json.loads(out)["pruned"] == [] and new.is_dir()

@@ -151,35 +151,20 @@ def sweep_superseded(root: Path) -> list[Path]:
     reader arriving meanwhile finds it gone and builds the rollup anew). Its day states (the newest day as it
     was: the day's size) go when no remaining rollup's ``meta.json`` names them; a build reusing such a state at
     that moment (one rebuilding that exact earlier version) would fail and could be run again."""
-    from scantui.lock import take_exclusive
-
     removed, states = [], set()
     try:
         marked = [f for f in root.iterdir() if not f.name.startswith(".") and (f / SUPERSEDED).is_file()]
     except OSError:
         return removed
     for folder in marked:
-        fd = take_exclusive(folder / META)
-        if fd is None:
-            continue  # read by a process now (or no locks here)
-        try:
-            day_keys = _meta_field(folder, "day_keys") or {}
-            doomed = folder.with_name(f".{folder.name}{_OLD_MARK}{uuid.uuid4().hex[:8]}")
-            try:
-                folder.rename(doomed)
-            except OSError:
-                continue
-        finally:
-            os.close(fd)
-        shutil.rmtree(doomed, ignore_errors=True)
+        day_keys = _meta_field(folder, "day_keys") or {}
+        if os.name == "nt" or not _remove_unread(folder):
+            continue  # read by a process now (or no locks here: kept)
         removed.append(folder)
         if isinstance(day_keys, dict):
             states.update(str(name) for name in day_keys.values())
     if states:
-        for folder in root.iterdir():
-            names = _meta_field(folder, "day_keys") if not folder.name.startswith(".") else None
-            if isinstance(names, dict):
-                states.difference_update(str(name) for name in names.values())
+        states -= _named_states(root)
         store = root.parent / "days" / "state"
         for name in sorted(states):
             state = store / name
@@ -201,6 +186,43 @@ def _meta_field(rollup: Path, name: str) -> Any:
     return meta.get(name) if isinstance(meta, dict) else None
 
 
+def _named_states(root: Path) -> set[str]:
+    """The day states the finished rollups under *root* name."""
+    named: set[str] = set()
+    try:
+        folders = [f for f in root.iterdir() if not f.name.startswith(".")]
+    except OSError:
+        return named
+    for folder in folders:
+        names = _meta_field(folder, "day_keys")
+        if isinstance(names, dict):
+            named.update(str(name) for name in names.values())
+    return named
+
+
+def _remove_unread(folder: Path) -> bool:
+    """Remove the rollup *folder* when no process reads it (renamed away under its exclusive lock, then deleted);
+    False when one does. Where locks are not to be had (Windows), or the folder has no ``meta.json`` (never
+    finished), it is removed as it is."""
+    from scantui.lock import take_exclusive
+
+    meta = folder / META
+    fd = take_exclusive(meta) if os.name != "nt" and meta.is_file() else None
+    if fd is None and os.name != "nt" and meta.is_file():
+        return False
+    try:
+        doomed = folder.with_name(f".{folder.name}{_OLD_MARK}{uuid.uuid4().hex[:8]}")
+        try:
+            folder.rename(doomed)
+        except OSError:
+            return False
+    finally:
+        if fd is not None:
+            os.close(fd)
+    shutil.rmtree(doomed, ignore_errors=True)
+    return True
+
+
 def release_state(rollup: Path) -> None:
     """Remove the merged state (``merge/``) of a rollup no later build would extend (:func:`release_superseded`).
     The rollup's tables stay readable; extending it again (or ``info`` on it) then works from the days. Renamed
@@ -217,22 +239,33 @@ def release_state(rollup: Path) -> None:
 
 
 def prune_cache(cache_dir: str | os.PathLike[str] | None = None, *, max_age_days: float = 30.0, stale_tmp_hours: float = 24.0) -> list[Path]:
-    """Remove rollups and decoded copies not opened for *max_age_days* and temporaries of builds that died.
+    """Remove rollups and decoded copies not opened for *max_age_days* and temporaries of builds that died
+    (``scantui rollup --prune DAYS``; opening a rollup marks it and its days used).
 
     Returns the removed paths. A temporary younger than *stale_tmp_hours* may
-    belong to a build still running and is kept.
+    belong to a build still running and is kept; so is a rollup a process reads (its lease, :func:`sweep_superseded`),
+    however old.
     """
     now = time.time()
     removed = []
     days = days_root(cache_dir)
+    named: set[str] = set()  # the day states of the rollups kept: they read them, however old they are
     for root in (cache_root(cache_dir), decoded_root(cache_dir), days / "inputs", days / "state", days / LOG_ENDS,
                  days / session_counts.FOLDER):
+        if root == days / "state":
+            named = _named_states(cache_root(cache_dir))
         if not root.is_dir():
             continue
         for entry in root.iterdir():
+            if entry.name in named:
+                continue
             age = now - entry.stat().st_mtime
             leftover = entry.name.startswith(".") and (TMP_MARK in entry.name or _OLD_MARK in entry.name)
             if (leftover and age > stale_tmp_hours * 3600) or (not entry.name.startswith(".") and age > max_age_days * 86400):
+                if root == cache_root(cache_dir) and not leftover:  # a rollup: never one a process reads
+                    if _remove_unread(entry):
+                        removed.append(entry)
+                    continue
                 if entry.is_dir():
                     shutil.rmtree(entry, ignore_errors=True)
                 else:

@@ -369,8 +369,11 @@ def sample_cmd(out_dir, seed, days, scale):
 @click.option("--keep-ports", "keep_ports", default=None, metavar="PORTS",
               help="Also compute and keep the scanner list of these ports (comma-separated: one list per port) "
                    "with the rollup, so `scanners --port P` reads it.")
+@click.option("--prune", "prune_days", type=click.FloatRange(min=0, min_open=True), default=None, metavar="DAYS",
+              help="After each update, remove from the cache what no command used for DAYS days (rollups, day "
+                   "states and splits, decoded copies, session memos); never a rollup a process is reading.")
 @scale_options
-def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, settle, keep_ports):
+def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, settle, keep_ports, prune_days):
     """Build or update the rollup of PATHS (for cron): only the days whose inputs changed are rebuilt.
 
     One line per step on stderr (built, reused, merged); the rollup's folder on stdout
@@ -401,7 +404,12 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
             t0 = time.perf_counter()
             if keep_port_list(update.rollup, (port,)) is not None and not as_json:
                 message(f"kept the scanner list of port {port} ({time.perf_counter() - t0:.1f} s)")
-        _say(update, as_json)
+        pruned = None
+        if prune_days is not None:  # the rollup just built or reused was opened now, and is read by this process
+            from scantui.analysis.rollup_store import prune_cache
+
+            pruned = prune_cache(cache_dir, max_age_days=prune_days)
+        _say(update, as_json, pruned, prune_days)
 
     if follow:
         from scantui.analysis.rollup_follow import follow as follow_paths
@@ -427,13 +435,16 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
-def _say(update, as_json):
-    """What an update built and reused: one line a step and a summary on stderr, the folder on stdout."""
+def _say(update, as_json, pruned=None, prune_days=None):
+    """What an update built and reused (and *pruned*, the cache entries ``--prune`` removed): one line a step and a
+    summary on stderr, the folder on stdout."""
     rollup = update.rollup
     if as_json:
         print_json({"path": str(rollup.path), "key": rollup.meta.get("key"), "days": rollup.meta.get("days"),
-                    "packets": rollup.meta.get("packets"), "actions": [a.to_dict() for a in update.actions]})
+                    "packets": rollup.meta.get("packets"), "actions": [a.to_dict() for a in update.actions],
+                    **({} if pruned is None else {"pruned": [str(p) for p in pruned]})})
         return
+
     for action in update.actions:
         if action.verb != "reused" or action.what.startswith("rollup "):
             took = f" ({action.seconds:.1f} s)" if action.verb != "reused" else ""
@@ -448,6 +459,9 @@ def _say(update, as_json):
         message(f"rollup of {_n(rollup.meta.get('days', 0), 'day')}, {_n(rollup.meta.get('packets', 0), 'packet')}: "
                 f"built {_n(update.count('built', 'input'), 'input')} and {_n(update.count('built', 'day'), 'day')}, "
                 f"reused {_n(update.count('reused', 'input'), 'input')} and {_n(update.count('reused', 'day'), 'day')}")
+    if pruned is not None:
+        message(f"pruned {len(pruned):,} cache entr{'y' if len(pruned) == 1 else 'ies'} unused for {prune_days:g} "
+                f"day{'' if prune_days == 1 else 's'}")
     write_out(f"{rollup.path}\n")
 
 
