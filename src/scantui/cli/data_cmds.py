@@ -369,7 +369,7 @@ def sample_cmd(out_dir, seed, days, scale):
 @click.option("--keep-ports", "keep_ports", default=None, metavar="PORTS",
               help="Also compute and keep the scanner list of these ports (comma-separated: one list per port) "
                    "with the rollup, so `scanners --port P` reads it.")
-@click.option("--prune", "prune_days", type=click.FloatRange(min=0, min_open=True), default=None, metavar="DAYS",
+@click.option("--prune", "prune_days", type=seconds(0, 36_500, min_open=True), default=None, metavar="DAYS",
               help="After each update, remove from the cache what no command used for DAYS days (rollups, day "
                    "states and splits, decoded copies, session memos); never a rollup a process is reading.")
 @scale_options
