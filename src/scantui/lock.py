@@ -125,14 +125,12 @@ def take_exclusive(path: Path) -> int | None:
     ``flock``): then nothing may be removed."""
     if os.name == "nt":
         return None
-    import fcntl
-
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _try_lock(fd)  # the writers' own exclusive flock, without waiting
     except OSError:
         os.close(fd)
         return None
