@@ -53,4 +53,4 @@ def scan(rollup: Path) -> pl.LazyFrame | None:
                 return None
         except OSError:  # a read-only cache: collab filters every day's bursts
             return None
-    return pl.scan_parquet(path).select(bw.SCHEMA.names())
+    return pl.scan_parquet(path, glob=False).select(bw.SCHEMA.names())

@@ -81,7 +81,7 @@ class Tally:
 def read(folder: Path) -> pl.DataFrame | None:
     """A rollup folder's table, or None when it was merged without it."""
     path = folder / FILE
-    return pl.read_parquet(path) if path.is_file() else None
+    return pl.read_parquet(path, glob=False) if path.is_file() else None
 
 
 def scan(folder: Path) -> pl.LazyFrame | None:
