@@ -230,3 +230,20 @@ def test_a_dask_build_of_a_day_of_several_inputs_is_the_local_builds_bytes(tmp_p
     local, dask = _files(tmp_path / "local"), _files(tmp_path / "dask")
     assert any("port_day_by_port/day=" in name for name in local)
     assert sorted(name for name in local.keys() | dask.keys() if local.get(name) != dask.get(name)) == []
+
+
+def test_a_dask_update_through_a_stepping_stone_equals_the_local_build(tmp_path, runner):
+    """Daily files cut at 23:00 UTC (each changes the newest day and adds the next): on the cluster each update makes
+    the stone of the days before the newest, extending the one before, then extends it; the same tables as a local
+    build from scratch."""
+    import datetime as dt
+
+    from test_rollup_days import _recurring
+    from test_rollup_stepping_stone import T0, _cut, _merges
+
+    files = _cut(_recurring(4).sort("ts"), tmp_path / "in", [T0 - dt.timedelta(hours=1) + dt.timedelta(days=k) for k in range(5)])
+    rc.update_rollup(open_inputs(files[:3]), cache_dir=tmp_path / "dask", runner=runner)
+    added = rc.update_rollup(open_inputs(files), cache_dir=tmp_path / "dask", runner=runner)
+    assert [m.split(" (")[0] for m in _merges(added)] == ["the 3 days before the newest", "rollup of 4 days"]
+    assert all("(extending " in m for m in _merges(added))
+    _assert_same(added, rc.update_rollup(open_inputs(files), cache_dir=tmp_path / "local"))

@@ -81,35 +81,66 @@ class _DayBuilder:
         self.runner = runner or LocalRunner()
         self.actions: list[Action] = []
         self.split: list[_Split] = []
+        self.covering: dict[str, list[_Split]] = {}  # day -> the inputs holding it (prepare)
+        self.days: list[str] = []
+        self.states: list[Path] = []
         self.superseded: Path | None = None  # the rollup whose merged state this build extended
         # per held day of the rollup the sessions extended: its port_day file name and the keys that became sessions
         self.held: dict[str, tuple[str, list[int]]] = {}
 
-    def build(self, out: Path, meta: dict[str, Any], unicorn_min_packets: int) -> None:
-        started = time.perf_counter()
-        out.mkdir()
+    def prepare(self) -> None:
+        """Split the inputs by day and build (or reuse) every day's state: what :meth:`build` merges."""
         self.split = self._split_inputs(self.dataset.units())
         self._publish_stats()
-        covering: dict[str, list[_Split]] = {}
+        self.covering = {}
         for split in self.split:
             for day in split.index["days"]:
-                covering.setdefault(day, []).append(split)
-        days = sorted(covering)
-        states = self._day_states(days, covering)
-        sessions = self._sessions(out, days, states, unicorn_min_packets)
+                self.covering.setdefault(day, []).append(split)
+        self.days = sorted(self.covering)
+        self.states = self._day_states(self.days, self.covering)
+
+    def days_before_newest(self) -> int:
+        """How many days the *stepping stone* of this build holds (0: none), after :meth:`prepare`.
+
+        When an input holding the newest day also holds an earlier one (captures rotated off UTC midnight: daily
+        files cut at local midnight or wherever ``tcpdump -G 86400`` started, an hourly file holding the last
+        packets of the day before), the next input will change the newest day *and* add days. A changed day cannot
+        be taken out of a merged state, so that build could extend only a state without the newest day; as the
+        newest day always has such a file, no rollup of the data would be one, and each new file would merge every
+        held day again (or extend a state ever further behind). So such a build first makes (or reuses) the rollup
+        of every day but the newest, the stone (:func:`~scantui.analysis.rollup_cache.update_rollup`), and extends
+        it by the newest day: the next build extends the stone again, as for the day's hourly files
+        (:func:`~scantui.analysis.rollup_store.release_superseded`). Data of one input, or of inputs each within
+        a day, never makes one."""
+        if len(self.split) < 2 or len(self.days) < 2:
+            return 0
+        if not any(len(split.index["days"]) > 1 for split in self.covering[self.days[-1]]):
+            return 0
+        return len(self.days) - 1
+
+    def build(self, out: Path, meta: dict[str, Any], unicorn_min_packets: int, *, days: int | None = None) -> None:
+        """Merge the first *days* days (default: every day) into the rollup folder *out*, extending the merged
+        state of the rollup that holds most of them unchanged; *meta* goes to its ``meta.json``."""
+        started = time.perf_counter()
+        out.mkdir()
+        self.held, self.superseded = {}, None
+        days_, states = self.days[:days], self.states[:days]
+        covering = {day: self.covering[day] for day in days_}
+        splits = [split for split in self.split if any(day in covering for day in split.index["days"])]
+        sessions = self._sessions(out, days_, states, unicorn_min_packets)
         sessions_file = out / SESSIONS  # read by the tool-count tasks, and kept (see Rollup.packet_source)
         sessions.write_parquet(sessions_file)
         jobs = [{"day": day, "state": str(state), "sessions": str(sessions_file), "frames": self._frames(covering[day]),
                  "opts": self.dataset.opts, "held": self.held.get(day), **self._direct(covering[day])}
-                for day, state in zip(days, states)]
+                for day, state in zip(days_, states)]
         step = self._step("tool counts", 0.7, 0.15)
         results = self.runner.map(day_port_day, jobs, lambda i, n, job: step(i, n, job["day"]))
         files = []
-        for day, (day_files, built, seconds) in zip(days, results):
+        for day, (day_files, built, seconds) in zip(days_, results):
             if built:
                 self.actions.append(Action("built", f"tools {day}", seconds))
             files.append(day_files)
-        enrich = [c for c in ENRICHMENT if any(c in split.index["enrichment_columns"] for split in self.split)]
+        enrich = [c for c in ENRICHMENT if any(c in split.index["enrichment_columns"] for split in splits)]
         t0 = time.perf_counter()
         previous = None if self.rebuild else self._previous(out, files)
         merge = functools.partial(rd.merge_days, files, out, enrich=bool(enrich), buckets=1,
@@ -123,15 +154,17 @@ class _DayBuilder:
                 if entry.name != SESSIONS:
                     shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
             extended = merge(previous=None)
-        what = f"rollup of {len(days)} day{'' if len(days) == 1 else 's'}" + (f" (extending {previous.name})" if extended else "")
+        n = len(days_)
+        what = (f"rollup of {n} day{'' if n == 1 else 's'}" if days is None else f"the {n} day{'' if n == 1 else 's'} before the newest") \
+            + (f" (extending {previous.name})" if extended else "")
         self.superseded = previous if extended else None
         self.actions.append(Action("merged", what, time.perf_counter() - t0))
         ru.finish(out, {
             **meta,
             "enrichment_columns": enrich,
             "skipped": dict(sorted(self.dataset.stats.skipped().items())),
-            "files": [f for split in self.split for f in split.index["files"]],
-            "day_keys": {day: state.name for day, state in zip(days, states)},
+            "files": [f for split in splits for f in split.index["files"]],
+            "day_keys": {day: state.name for day, state in zip(days_, states)},
             "extended": previous.name if extended else None,  # whose merged state this one extended (rollup_store)
         }, started, self.report)
 
@@ -216,6 +249,10 @@ class _DayBuilder:
         return {"direct_files": [f for f, _ in files], "direct_identity": [i for _, i in files]}
 
     # -------------------------------------------------------- the inputs split by day
+
+    def unit_inputs(self, unit: InputUnit) -> list[dict[str, Any]]:
+        """The identities of *unit*'s files, as the rollup's key holds them."""
+        return self._unit_identity(unit)
 
     def _unit_identity(self, unit: InputUnit) -> list[dict[str, Any]]:
         return [self.known.get(str(Path(f).resolve())) or _with_log_year(_identity(Path(f), unit.format), self.opts, self.store)

@@ -35,7 +35,9 @@ again; while the day tables are there, the queries never write it.
 A rollup is made of days (:mod:`scantui.analysis.rollup_days`), kept in
 ``days/`` beside ``rollups/`` and reused wherever their key is unchanged
 (:mod:`scantui.analysis.day_builder`): adding, removing or changing an input
-rebuilds only the days it touches, then merges. The build's loops (the input
+rebuilds only the days it touches, then merges (where an input holds the newest day and the
+day before, first the days before the newest alone, a stepping stone the next file's build
+extends: :func:`_stepping_stone`). The build's loops (the input
 splits, the day states, the tool counts, the merge's key and source ranges) go
 through a runner (:mod:`scantui.analysis.runner`): in this process by default,
 as Dask tasks with ``--workers``/``--scheduler``. Each task is a module-level
@@ -61,6 +63,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -71,10 +74,10 @@ from scantui.analysis import enrichment_overlay as eo
 from scantui.analysis.merge_state import scan_src_days
 from scantui.analysis.rollup_handle import Action, Rollup, RollupUpdate, load_rollup, telescope_size_estimate
 from scantui.analysis.rollup_keys import (
-    _is_finished, _options_dict, cache_key, cache_root, days_root, decoded_key, decoded_root, describe_inputs,
+    DAYS_VERSION, _digest, _is_finished, _options_dict, cache_key, cache_root, days_root, decoded_key, decoded_root, describe_inputs,
 )
 from scantui.analysis.rollup_log_year import _with_log_year
-from scantui.analysis.rollup_store import _commit, _mkdir, _touch, release_superseded, revive
+from scantui.analysis.rollup_store import STONE, _commit, _mkdir, _touch, release_superseded, revive
 from scantui.analysis.runner import Runner
 from scantui.config import rollup_keep_ports, rollup_keep_top_ports
 from scantui.errors import InputError
@@ -167,6 +170,9 @@ def update_rollup(
     # list kept by a query is not carried into the next rollup, as each carried list costs every later build its
     # port's sources (~0.4-1.2 CPU s a day at 200 M, brought up to date: port_list_state)
     asked, top_k = rollup_keep_ports(), rollup_keep_top_ports()
+    builder.prepare()
+    if not rebuild and (before := builder.days_before_newest()):
+        _stepping_stone(builder, root, before, meta, asked, top_k, progress)
     with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
         builder.build(tmp, meta, unicorn_min_packets)
     if builder.superseded is not None:
@@ -177,6 +183,44 @@ def update_rollup(
     ports, skipped = _kept_ports(rollup, asked, top_k)
     lists = _keep_port_lists(rollup, ports, progress, builder.superseded)
     return RollupUpdate(rollup, (*builder.actions, *lists, *skipped))
+
+
+def _stepping_stone(builder: _DayBuilder, root: Path, days: int, meta: dict[str, Any], asked: tuple[int, ...],
+                    top_k: int, progress: ru.Progress | None) -> None:
+    """Make (or reuse) the rollup of the first *days* days of *builder*'s data, every day but the newest, which the
+    build then extends by the newest day (:meth:`~scantui.analysis.day_builder._DayBuilder.days_before_newest`:
+    why). Keyed by those days' states, not by inputs (no input set names it: ``meta.json``'s ``stone``), with the
+    port lists a rollup keeps (brought up to date from its own base's), so that the build's lists are brought up to
+    date from its own. Its actions are the build's: ``merged the N days before the newest``."""
+    key = _digest({"stone": [state.name for state in builder.states[:days]], "load_options": meta["load_options"],
+                   "unicorn_min_packets": meta["unicorn_min_packets"], "layout_version": ru.LAYOUT_VERSION,
+                   "rollup_version": ru.ROLLUP_VERSION, "days_version": DAYS_VERSION})
+    final = root / key
+    what = f"the {days} day{'' if days == 1 else 's'} before the newest"
+    if _is_finished(final, key):
+        _touch(final)
+        revive(final)
+        builder.actions.append(Action("reused", f"{what} (rollup {key})"))
+        return
+    covered = {s.folder for day in builder.days[:days] for s in builder.covering[day]}
+    inputs = [i for split in builder.split if split.folder in covered for i in builder.unit_inputs(split.unit)]
+    report = builder.report
+
+    def stepping(message: str, fraction: float | None) -> None:  # held where the build's own merge starts
+        report(f"{what}: {message}", None if fraction is None else min(fraction, 0.7))
+
+    builder.report = stepping
+    try:
+        with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=False)) as tmp:
+            builder.build(tmp, {**meta, "key": key, "inputs": inputs, STONE: True}, meta["unicorn_min_packets"], days=days)
+        if builder.superseded is not None:
+            release_superseded(final, builder.superseded)
+        stone = load_rollup(final)
+        ports, _ = _kept_ports(stone, asked, top_k)
+        lists = _keep_port_lists(stone, ports, None if progress is None else stepping, builder.superseded)
+    finally:
+        builder.report = report
+    builder.actions.extend(dataclasses.replace(a, what=f"{a.what} of {what}") for a in lists)
 
 
 def _leased(final: Path, key: str) -> Rollup | None:

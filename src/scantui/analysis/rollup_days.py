@@ -160,7 +160,10 @@ Unicorn sessions
     or changed day cannot be subtracted from a union, so it makes a full merge; but the newest day changing (an
     hourly file updating it) extends the state of the days before it, which the cache keeps for that
     (:func:`~scantui.analysis.rollup_store.release_superseded`; the held key-count memo is put back through its
-    undo file, :mod:`~scantui.analysis.session_counts`).
+    undo file, :mod:`~scantui.analysis.session_counts`). Where an input holds the newest day and the day before
+    (captures cut off UTC midnight), the cache first makes the rollup of every day but the newest, a stepping
+    stone, and extends it by the newest day, so that the next file, changing the newest day and adding the next,
+    extends that stone in turn (:meth:`~scantui.analysis.day_builder._DayBuilder.days_before_newest`).
 
     Memory: one source range at a time (the new days' ``port_day`` rows of the
     range, its state rows, one per (source, port) over the data, and its pairs of

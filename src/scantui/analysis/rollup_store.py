@@ -114,11 +114,18 @@ def release_superseded(new: Path, extended: Path) -> None:
             continue
         if folder.name == parent:
             release_state(folder)
+            if _meta_field(folder, STONE):  # a stepping stone no input set names: of no further use
+                _mark_superseded(folder)
         elif _meta_field(folder, "extended") == extended.name:
             release_state(folder)
             _mark_superseded(folder)
     sweep_superseded(new.parent)
 
+
+#: ``meta.json``'s field marking a *stepping stone*: the rollup of every day but the newest, which a build whose
+#: newest day shares an input with the day before extends (:func:`~scantui.analysis.rollup_cache.update_rollup`);
+#: once a later stone extends it, it is swept like an earlier version of the newest day.
+STONE = "stone"
 
 #: A file in a rollup folder that an earlier version of the newest day left behind (:func:`sweep_superseded`).
 SUPERSEDED = "superseded"
