@@ -206,3 +206,27 @@ def test_the_progress_of_a_build_with_a_stone_never_goes_back_nor_says_done_earl
     assert fractions == sorted(fractions), said
     last_stone = max(i for i, (m, _) in enumerate(said) if m.startswith("the 2 days before the newest: "))
     assert said[-1][0] == "rollup done" and all(m != "rollup done" for m, _ in said[:last_stone]), said
+
+
+def test_a_first_build_whose_newest_day_has_several_files_makes_a_stone_for_the_next_hour(tmp_path, cache_dir):
+    """Days 1-3 as day files and day 4's first two 8-hour files, built in an empty cache (a first run on a folder of
+    hourly captures, or after a full merge): every day is merged anyway, so the days before the newest are merged as
+    a stone and the newest day extends it; day 4's third file then extends the stone instead of merging every day
+    again. With a rollup of the days before at hand, no stone (the hours extend it:
+    ``test_rollup_growing_day.py``)."""
+    df = _recurring(4).sort("ts")
+    day4 = T0 + dt.timedelta(days=3)
+    files = _cut(df, tmp_path / "in", [T0 + dt.timedelta(days=k) for k in range(4)]
+                 + [day4 + dt.timedelta(hours=h) for h in (8, 16, 24)])
+    first = rc.update_rollup(open_inputs(files[:5]))
+    stone = _extended(first)
+    assert _merges(first) == ["the 3 days before the newest", f"rollup of 4 days (extending {stone})"]
+    _same_as_scratch(first, files[:5], tmp_path)
+    later = rc.update_rollup(open_inputs(files))
+    assert _merges(later) == [f"rollup of 4 days (extending {stone})"]
+    _same_as_scratch(later, files, tmp_path)
+    # day 4's first file alone onto days 1-3's rollup: that rollup is extended, no stone
+    other = tmp_path / "other-cache"
+    rc.update_rollup(open_inputs(files[:3]), cache_dir=other)
+    assert [m.split(" (")[0] for m in _merges(rc.update_rollup(open_inputs(files[:4]), cache_dir=other))] == ["rollup of 4 days"]
+    assert _merges(rc.update_rollup(open_inputs(files[:5]), cache_dir=other))[0].startswith("rollup of 4 days (extending ")

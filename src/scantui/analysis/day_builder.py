@@ -53,6 +53,22 @@ def _as_named(index: dict[str, Any], unit: InputUnit) -> dict[str, Any]:
     return {**index, "files": [{**f, "path": str(path)} for f, path in zip(files, unit.files)]}
 
 
+def _extendable(root: Path, files: list[rd.DayFiles], out: Path | None = None) -> Path | None:
+    """The finished rollup in *root* (but *out*) whose merged state holds the most of *files*' days unchanged."""
+    best, held = None, 0
+    try:
+        folders = list(root.iterdir())
+    except FileNotFoundError:  # an empty cache
+        return None
+    for folder in folders:
+        if folder.name.startswith(".") or folder == out:
+            continue
+        n = mst.extends(folder, files)
+        if n > held and _is_finished(folder, folder.name):
+            best, held = folder, n
+    return best
+
+
 @dataclass(frozen=True)
 class _Split:
     """One input's entry in the day store: its folder, its ``index.json`` and the input itself."""
@@ -99,24 +115,36 @@ class _DayBuilder:
         self.days = sorted(self.covering)
         self.states = self._day_states(self.days, self.covering)
 
-    def days_before_newest(self) -> int:
-        """How many days the *stepping stone* of this build holds (0: none), after :meth:`prepare`.
+    def days_before_newest(self, root: Path) -> int:
+        """How many days the *stepping stone* of this build holds (0: none), after :meth:`prepare`; *root*: the
+        rollups' folder.
 
-        When an input holding the newest day also holds an earlier one (captures rotated off UTC midnight: daily
-        files cut at local midnight or wherever ``tcpdump -G 86400`` started, an hourly file holding the last
-        packets of the day before), the next input will change the newest day *and* add days. A changed day cannot
-        be taken out of a merged state, so that build could extend only a state without the newest day; as the
-        newest day always has such a file, no rollup of the data would be one, and each new file would merge every
-        held day again (or extend a state ever further behind). So such a build first makes (or reuses) the rollup
-        of every day but the newest, the stone (:func:`~scantui.analysis.rollup_cache.update_rollup`), and extends
-        it by the newest day: the next build extends the stone again, as for the day's hourly files
-        (:func:`~scantui.analysis.rollup_store.release_superseded`). Data of one input, or of inputs each within
-        a day, never makes one."""
+        A changed day cannot be taken out of a merged state, so a build whose newest day changed can extend only a
+        state without it. When an input holding the newest day also holds an earlier one (captures rotated off UTC
+        midnight: daily files cut at local midnight or wherever ``tcpdump -G 86400`` started, an hourly file holding
+        the last packets of the day before), the next input will change the newest day *and* add days; as the
+        newest day always has such a file, no rollup of the data would ever hold the days before it alone, and each
+        new file would merge every held day again (or extend a state ever further behind). And when the newest day
+        is held by several inputs (hourly files) and no rollup holds any of the days to extend, this build merges
+        every day, and so would the next hour's. In both cases the build first makes (or reuses) the rollup of every
+        day but the newest, the stone (:func:`~scantui.analysis.rollup_cache.update_rollup`), and extends it by
+        the newest day: the next build extends the stone again, as for the day's hourly files
+        (:func:`~scantui.analysis.rollup_store.release_superseded`). Data of one input, or of inputs each within a
+        day and added to a rollup of the days before, never makes one."""
         if len(self.split) < 2 or len(self.days) < 2:
             return 0
-        if not any(len(split.index["days"]) > 1 for split in self.covering[self.days[-1]]):
-            return 0
-        return len(self.days) - 1
+        newest = self.covering[self.days[-1]]
+        if any(len(split.index["days"]) > 1 for split in newest):
+            return len(self.days) - 1
+        if len(newest) > 1 and _extendable(root, self._day_files(self.days, self.states)) is None:
+            return len(self.days) - 1
+        return 0
+
+    @staticmethod
+    def _day_files(days: list[str], states: list[Path]) -> list[rd.DayFiles]:
+        """The days as :class:`~scantui.analysis.rollup_days.DayFiles` of their states' base ``port_day`` files
+        (what :func:`~scantui.analysis.merge_state.extends` compares: the days and their state folders)."""
+        return [rd.DayFiles(dt.date.fromisoformat(day), state, state / rd.PORT_DAY_BASE) for day, state in zip(days, states)]
 
     def build(self, out: Path, meta: dict[str, Any], unicorn_min_packets: int, *, days: int | None = None) -> None:
         """Merge the first *days* days (default: every day) into the rollup folder *out*, extending the merged
@@ -172,7 +200,7 @@ class _DayBuilder:
         """The Unicorn sessions over every day: the older rollup's this build will extend, plus
         the new days' keys that now pass the threshold (counts only grow when days are added), or
         merged from every day's key counts."""
-        mine = [rd.DayFiles(dt.date.fromisoformat(day), state, state / rd.PORT_DAY_BASE) for day, state in zip(days, states)]
+        mine = self._day_files(days, states)
         previous = None if self.rebuild else self._previous(out, mine)
         if previous is not None and _read_json(previous / ru.META).get("unicorn_min_packets") == min_packets:
             held = mst.held_days(previous)
@@ -196,15 +224,8 @@ class _DayBuilder:
         return lambda i, n, day: self.report(f"{verb} {day}", start + share * i / max(1, n))
 
     def _previous(self, out: Path, files: list[rd.DayFiles]) -> Path | None:
-        """The finished rollup whose merged state holds the most of *files*' days unchanged (to extend)."""
-        best, held = None, 0
-        for folder in out.parent.iterdir():
-            if folder.name.startswith(".") or folder == out:
-                continue
-            n = mst.extends(folder, files)
-            if n > held and _is_finished(folder, folder.name):
-                best, held = folder, n
-        return best
+        """The finished rollup beside *out* whose merged state holds the most of *files*' days unchanged (to extend)."""
+        return _extendable(out.parent, files, out)
 
     def splits_frame(self) -> pl.LazyFrame:
         """The data set's table from its inputs' day splits (each input's rows in day order; the

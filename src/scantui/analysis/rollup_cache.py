@@ -171,7 +171,7 @@ def update_rollup(
     # port's sources (~0.4-1.2 CPU s a day at 200 M, brought up to date: port_list_state)
     asked, top_k = rollup_keep_ports(), rollup_keep_top_ports()
     builder.prepare()
-    if not rebuild and (before := builder.days_before_newest()):
+    if not rebuild and (before := builder.days_before_newest(root)):
         _stepping_stone(builder, root, before, meta, asked, top_k, progress)
     with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
         builder.build(tmp, meta, unicorn_min_packets)

@@ -163,7 +163,8 @@ Unicorn sessions
     undo file, :mod:`~scantui.analysis.session_counts`). Where an input holds the newest day and the day before
     (captures cut off UTC midnight), the cache first makes the rollup of every day but the newest, a stepping
     stone, and extends it by the newest day, so that the next file, changing the newest day and adding the next,
-    extends that stone in turn (:meth:`~scantui.analysis.day_builder._DayBuilder.days_before_newest`).
+    extends that stone in turn; likewise when every day is merged anyway and the newest is held by several files
+    (a first build of hourly files) (:meth:`~scantui.analysis.day_builder._DayBuilder.days_before_newest`).
 
     Memory: one source range at a time (the new days' ``port_day`` rows of the
     range, its state rows, one per (source, port) over the data, and its pairs of
