@@ -78,7 +78,8 @@ def test_daily_files_cut_at_23h_extend_the_days_before_the_newest(tmp_path, cach
     file, of one day, reuses the last stone. A Unicorn session key of 100 SYNs late on day 3 and 60 early on day 4
     (one file holds both) becomes a session only with that file, moving day 3's tool counts inside the stone. Every
     table and kept port list equals a fresh build's; the earlier stones and newest rollups are swept; the merged
-    states are the newest stone's, the rollup's and the first build's (a full merge: nothing supersedes it)."""
+    states are the newest stone's and the rollup's (the first build's, of a file all later builds hold, released
+    once a build merged every day without it; its folder stays)."""
     if memo:
         monkeypatch.setattr(sc, "MEMO_MIN_ROWS", 0)
     (tmp_path / "config.yaml").write_text("rollup:\n  keep_ports: [8080, 20]\n  keep_top_ports: 0\n")
@@ -116,7 +117,7 @@ def test_daily_files_cut_at_23h_extend_the_days_before_the_newest(tmp_path, cach
         if n >= 4:
             sessions = update.rollup.port_day.filter(pl.col("day") == day3).select(pl.col("tool_unicorn").sum())
             assert sessions.collect().item() == 100  # the key's day-3 SYNs
-        assert _with_state(cache_dir) == {first.rollup.path.name, stones[-1], update.rollup.path.name}
+        assert _with_state(cache_dir) == {stones[-1], update.rollup.path.name}
         gc.collect()
         rs.sweep_superseded(cache_dir / "rollups")
         assert _rollups(cache_dir) == {first.rollup.path.name, stones[-1], update.rollup.path.name}
@@ -129,7 +130,8 @@ def test_hourly_files_holding_the_day_befores_last_packets_reuse_the_stone(tmp_p
     day 4's second file, and a third holding day 4's last 8 hours and day 5's first quarter hour; then the rest of
     day 5. Day 4's first file makes the stone (days 1-3 as it changes day 3; nothing held that: merged); its second
     reuses it and extends it by day 4 as it is then; the third makes the next stone by extending that one with the
-    whole day 4, and the last reuses it. Each equals a fresh build; two merged states stay besides the first build's."""
+    whole day 4, and the last reuses it. Each equals a fresh build; two merged states stay (the first build's, whose
+    files the later ones all hold, is released by the stone's full merge)."""
     df = _recurring(5).sort("ts")
     day4, day5 = T0 + dt.timedelta(days=3), T0 + dt.timedelta(days=4)
     edges = [T0, T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2), day4 - dt.timedelta(minutes=30),
@@ -146,17 +148,17 @@ def test_hourly_files_holding_the_day_befores_last_packets_reuse_the_stone(tmp_p
     second = rc.update_rollup(open_inputs(files[:5]))
     assert [a.verb for a in second.actions if "before the newest" in a.what] == ["reused"]
     assert _merges(second) == [f"rollup of 4 days (extending {stone})"] and _built(second, "day") == [f"day {day4.date()}"]
-    assert _with_state(cache_dir) == {base, stone, second.rollup.path.name}
+    assert _with_state(cache_dir) == {stone, second.rollup.path.name} and (cache_dir / "rollups" / base).is_dir()
     _same_as_scratch(second, files[:5], tmp_path)
     third = rc.update_rollup(open_inputs(files[:6]))
     assert _merges(third) == [f"the 4 days before the newest (extending {stone})",
                               f"rollup of 5 days (extending {_extended(third)})"]
-    assert _with_state(cache_dir) == {base, _extended(third), third.rollup.path.name}
+    assert _with_state(cache_dir) == {_extended(third), third.rollup.path.name}
     _same_as_scratch(third, files[:6], tmp_path)
     last = rc.update_rollup(open_inputs(files))
     assert [a.verb for a in last.actions if "before the newest" in a.what] == ["reused"]
     assert _merges(last) == [f"rollup of 5 days (extending {_extended(third)})"]
-    assert _with_state(cache_dir) == {base, _extended(third), last.rollup.path.name}
+    assert _with_state(cache_dir) == {_extended(third), last.rollup.path.name}
     _same_as_scratch(last, files, tmp_path)
     # day 3's file delivered again, its first hour cut: the days before the newest are not that stone's any more
     files[2].unlink()
@@ -230,3 +232,21 @@ def test_a_first_build_whose_newest_day_has_several_files_makes_a_stone_for_the_
     rc.update_rollup(open_inputs(files[:3]), cache_dir=other)
     assert [m.split(" (")[0] for m in _merges(rc.update_rollup(open_inputs(files[:4]), cache_dir=other))] == ["rollup of 4 days"]
     assert _merges(rc.update_rollup(open_inputs(files[:5]), cache_dir=other))[0].startswith("rollup of 4 days (extending ")
+
+
+def test_a_full_merge_releases_the_state_of_the_earlier_versions_of_its_inputs_only(tmp_path, cache_dir):
+    """A re-delivered file of the first day makes a full merge (a changed held day): the rollup it replaces (the same
+    files, one of them older) gives up its merged state and keeps its tables; a rollup of a subset of the files with
+    another Unicorn threshold, and one of a file the build does not hold, keep theirs."""
+    df = _recurring(4).sort("ts")
+    days = _cut(df, tmp_path / "in", [T0 + dt.timedelta(days=k) for k in range(5)])
+    other = tmp_path / "other.parquet"
+    df.filter(pl.col("ts") < T0 + dt.timedelta(days=2)).write_parquet(other)
+    before = rc.update_rollup(open_inputs(days)).rollup.path
+    threshold = rc.update_rollup(open_inputs(days[:2]), unicorn_min_packets=100).rollup.path
+    elsewhere = rc.update_rollup(open_inputs([other, days[2]])).rollup.path
+    pl.read_parquet(days[0]).head(100).write_parquet(days[0])  # delivered again, cut
+    after = rc.update_rollup(open_inputs(days))
+    assert _merges(after) == ["rollup of 4 days"]
+    assert _with_state(cache_dir) == {after.rollup.path.name, threshold.name, elsewhere.name}
+    assert (before / "meta.json").is_file() and rc.load_rollup(before).meta["days"] == 4

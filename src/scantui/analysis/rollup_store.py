@@ -122,6 +122,32 @@ def release_superseded(new: Path, extended: Path) -> None:
     sweep_superseded(new.parent)
 
 
+def release_earlier(new: Path, keep: Path | None) -> None:
+    """After the rollup *new* was built: remove the merged state of every other rollup of the same load options and
+    Unicorn threshold whose inputs are all among *new*'s, but *keep* (the rollup *new* extended). Such a rollup is an
+    earlier version of the same data (before a late or re-delivered file made this build merge every day, or the
+    first build of a folder of captures cut off midnight, merged before its stone): a full merge extends nothing, so
+    :func:`release_superseded` never released its state, which stayed until pruned (at a year, a merged state is
+    tens of GB). Its folder stays: its tables are readable, and it is reused if asked for again."""
+    try:
+        meta = _read_json(new / META)
+        folders = list(new.parent.iterdir())
+    except (OSError, ValueError):
+        return
+    paths = {i.get("path") for i in meta.get("inputs") or []}
+    for folder in folders:
+        if folder.name.startswith(".") or folder in (new, keep) or not (folder / rd.MERGE).is_dir():
+            continue
+        try:
+            other = _read_json(folder / META)
+        except (OSError, ValueError):
+            continue
+        same = all(other.get(k) == meta.get(k) for k in ("load_options", "unicorn_min_packets"))
+        mine = {i.get("path") for i in other.get("inputs") or []}
+        if same and mine and mine <= paths:
+            release_state(folder)
+
+
 #: ``meta.json``'s field marking a *stepping stone*: the rollup of every day but the newest, which a build whose
 #: newest day shares an input with the day before extends (:func:`~scantui.analysis.rollup_cache.update_rollup`);
 #: once a later stone extends it, it is swept like an earlier version of the newest day.
