@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -734,7 +735,9 @@ def test_an_extended_rollup_gives_up_its_merged_state_and_stays_readable(tmp_pat
     """Adding a day every day must not keep a copy of the merged state per day: once a rollup's extension is
     extended in turn, it loses its ``merge/`` (the newer ones hold every day it held; the one it extended keeps
     its state until then, for the newest day changing: ``test_rollup_growing_day.py``), keeps its tables, and a
-    build that would extend it again merges from the days instead, exactly."""
+    build that would extend it again merges from the days instead, exactly. With ``rollup.late_days: 0``: the
+    default keeps one more link of the chain (``test_rollup_late_days.py``)."""
+    Path(os.environ["SCANTUI_CONFIG"]).write_text("rollup:\n  late_days: 0\n")
     files = _by_day(_data(days=5), tmp_path / "in")
     older = rc.update_rollup(open_inputs(files[:2]))
     before = _tables(older.rollup)

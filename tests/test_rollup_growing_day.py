@@ -54,7 +54,7 @@ def test_the_newest_day_growing_by_the_hour_extends_the_days_before_it(tmp_path,
     """Days 1-4 as day files, day 5 arriving as three files of 8 hours. Each hour's rollup extends the 4-day state
     (the hour before's, holding day 5 as it was, is released); a Unicorn session key of 100 SYNs on day 4 and 30 in
     day 5's first file passes the threshold (150) with the 40 more of its second file: day 4's tool counts move. The
-    next day extends the whole day 5's rollup, and the 4-day state goes."""
+    next day extends the whole day 5's rollup; the 4-day state stays, for a file of day 5 arriving late."""
     if memo:
         monkeypatch.setattr(sc, "MEMO_MIN_ROWS", 0)
     # the Unicorn keys' port and a port of every day kept as lists (their state brought up to date by each hour)
@@ -92,12 +92,14 @@ def test_the_newest_day_growing_by_the_hour_extends_the_days_before_it(tmp_path,
 
     later = rc.update_rollup(open_inputs([*days, *hours, six]))
     assert _merged(later) == f"rollup of 6 days (extending {update.rollup.path.name})"
-    assert _with_state(cache_dir) == {update.rollup.path.name, later.rollup.path.name}
+    # the 4-day state stays for a file of day 5 arriving late (rollup.late_days: 1)
+    assert _with_state(cache_dir) == {base.rollup.path.name, update.rollup.path.name, later.rollup.path.name}
     _same_as_scratch(later, [*days, *hours, six], tmp_path)
     _same_lists(later, [*days, *hours, six], tmp_path, extended=True)
-    if memo:  # the newest memo and its undo back to the days before day 6: no undo of a memo gone
+    if memo:  # the newest memo and its chain of undos back to the days before day 6 and to days 1-4 (late_days: 1)
         names = {p.name for p in (cache_dir / "days" / sc.FOLDER).iterdir()}
-        assert names == {sc.memo_path(Path(), _states(later)).name, sc._undo_path(Path(), _states(update)).name}
+        assert names == {sc.memo_path(Path(), _states(later)).name, sc._undo_path(Path(), _states(update)).name,
+                         sc._undo_path(Path(), _states(base)).name}
 
 
 def _same_lists(update: rc.RollupUpdate, paths: list[Path], tmp_path: Path, *, extended: bool) -> None:

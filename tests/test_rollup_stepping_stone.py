@@ -78,7 +78,7 @@ def test_daily_files_cut_at_23h_extend_the_days_before_the_newest(tmp_path, cach
     file, of one day, reuses the last stone. A Unicorn session key of 100 SYNs late on day 3 and 60 early on day 4
     (one file holds both) becomes a session only with that file, moving day 3's tool counts inside the stone. Every
     table and kept port list equals a fresh build's; the earlier stones and newest rollups are swept; the merged
-    states are the newest stone's and the rollup's (the first build's, of a file all later builds hold, released
+    states are the two newest stones' and the rollup's (the first build's, of a file all later builds hold, released
     once a build merged every day without it; its folder stays)."""
     if memo:
         monkeypatch.setattr(sc, "MEMO_MIN_ROWS", 0)
@@ -117,10 +117,11 @@ def test_daily_files_cut_at_23h_extend_the_days_before_the_newest(tmp_path, cach
         if n >= 4:
             sessions = update.rollup.port_day.filter(pl.col("day") == day3).select(pl.col("tool_unicorn").sum())
             assert sessions.collect().item() == 100  # the key's day-3 SYNs
-        assert _with_state(cache_dir) == {stones[-1], update.rollup.path.name}
+        # and the stone before, kept for a file of the day before the newest delivered again (rollup.late_days: 1)
+        assert _with_state(cache_dir) == {*stones[-2:], update.rollup.path.name}
         gc.collect()
         rs.sweep_superseded(cache_dir / "rollups")
-        assert _rollups(cache_dir) == {first.rollup.path.name, stones[-1], update.rollup.path.name}
+        assert _rollups(cache_dir) == {first.rollup.path.name, *stones[-2:], update.rollup.path.name}
         if n >= 4 or not memo:  # the memo path from the session's birth on (the same builds before it)
             _same_as_scratch(update, files[:n], tmp_path)
         if n in (2, 4, 5, 7):  # the first stone's, the lists counted again, the stones' extended, the stone reused
@@ -132,8 +133,9 @@ def test_hourly_files_holding_the_day_befores_last_packets_reuse_the_stone(tmp_p
     day 4's second file, and a third holding day 4's last 8 hours and day 5's first quarter hour; then the rest of
     day 5. Day 4's first file makes the stone (days 1-3 as it changes day 3; nothing held that: merged); its second
     reuses it and extends it by day 4 as it is then; the third makes the next stone by extending that one with the
-    whole day 4, and the last reuses it. Each equals a fresh build; two merged states stay (the first build's, whose
-    files the later ones all hold, is released by the stone's full merge)."""
+    whole day 4, and the last reuses it. Each equals a fresh build; two merged states stay, three once the stones
+    chain (the one before kept for a late file; the first build's, whose files the later ones all hold, is released
+    by the stone's full merge)."""
     df = _recurring(5).sort("ts")
     day4, day5 = T0 + dt.timedelta(days=3), T0 + dt.timedelta(days=4)
     edges = [T0, T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2), day4 - dt.timedelta(minutes=30),
@@ -155,12 +157,12 @@ def test_hourly_files_holding_the_day_befores_last_packets_reuse_the_stone(tmp_p
     third = rc.update_rollup(open_inputs(files[:6]))
     assert _merges(third) == [f"the 4 days before the newest (extending {stone})",
                               f"rollup of 5 days (extending {_extended(third)})"]
-    assert _with_state(cache_dir) == {_extended(third), third.rollup.path.name}
+    assert _with_state(cache_dir) == {stone, _extended(third), third.rollup.path.name}  # stone: for a late file
     _same_as_scratch(third, files[:6], tmp_path)
     last = rc.update_rollup(open_inputs(files))
     assert [a.verb for a in last.actions if "before the newest" in a.what] == ["reused"]
     assert _merges(last) == [f"rollup of 5 days (extending {_extended(third)})"]
-    assert _with_state(cache_dir) == {_extended(third), last.rollup.path.name}
+    assert _with_state(cache_dir) == {stone, _extended(third), last.rollup.path.name}
     _same_as_scratch(last, files, tmp_path)
     # day 3's file delivered again, its first hour cut: the days before the newest are not that stone's any more
     files[2].unlink()

@@ -133,6 +133,46 @@ def test_another_version_of_the_new_day_takes_the_held_days_memo_back_through_it
     assert [_count(sc.memo_path(folder, _states([*held, *third])), k) for k in (10, 11, 12, 13)] == [254, 1, 6, 0]
 
 
+@pytest.mark.parametrize("undos", [2, 1])
+def test_a_late_day_takes_the_memo_back_through_two_undos(tmp_path, monkeypatch, undos):
+    """The held days extended by day a, then by day b (each commit keeping *undos* links of the chain back from its
+    memo); day a then changes (a late file): extending the held days by a' and b finds neither the held days' memo
+    nor the one after a (each taken and renamed), follows the chain back through both undos and reads no held file:
+    the held days' exact counts (a saturated one among them), the sessions of merging every day. With one link kept
+    (``rollup.late_days: 0``) the older undo is gone: the memo is built again from the held key files. A fourth
+    extension keeps the chain at *undos* links."""
+    held = [_day(tmp_path, "2024-02-01-a", {10: 250, 11: 1, 12: 3}), _day(tmp_path, "2024-02-02-b", {10: 4, 12: 1})]
+    a = [_day(tmp_path, "2024-02-03-c", {10: 5, 11: 4, 12: 1})]
+    b = [_day(tmp_path, "2024-02-04-d", {11: 1, 13: 2})]
+    late = [_day(tmp_path, "2024-02-03-e", {11: 3, 12: 1, 13: 2})]
+    folder = tmp_path / "memo"
+    old = rd.merge_sessions(held, MIN)
+    after_a = rd.extend_sessions(old, held, a, MIN, memo=folder, memo_min_rows=0, undos=undos)
+    rd.extend_sessions(after_a, [*held, *a], b, MIN, memo=folder, memo_min_rows=0, undos=undos)
+    assert len(list(folder.glob("*.undo"))) == undos
+    reads = _held_reads(monkeypatch)
+    got = rd.extend_sessions(old, held, [*late, *b], MIN, memo=folder, memo_min_rows=0, undos=undos)
+    assert_frame_equal(got, rd.merge_sessions([*held, *late, *b], MIN))
+    assert got["unicorn_key"].to_list() == [10]  # 11: 1 + 3 + 1 and 12: 3 + 1 + 1; counted with a, both would pass
+    assert reads == ([] if undos == 2 else [2])
+    memo = sc.memo_path(folder, _states([*held, *late, *b]))
+    assert [_count(memo, k) for k in (10, 11, 12, 13, 14)] == [254, 5, 5, 4, 0]
+    mine = [memo.name, sc._undo_path(folder, _states(held)).name]
+    if undos == 2:
+        assert sorted(p.name for p in folder.iterdir()) == sorted(mine)
+    else:  # the memo after b is left behind (an orphan: pruned by age), with its undo back to the days after a
+        orphan = [sc.memo_path(folder, _states([*held, *a, *b])).name, sc._undo_path(folder, _states([*held, *a])).name]
+        assert sorted(p.name for p in folder.iterdir()) == sorted(mine + orphan)
+    # two more days on the late chain: its undos stay at the links asked for, the oldest removed
+    c, d = (_day(tmp_path, f"2024-02-0{n}-x", {14: 1}) for n in (5, 6))
+    chain = [*held, *late, *b]
+    for day in (c, d):
+        rd.extend_sessions(got, chain, [day], MIN, memo=folder, memo_min_rows=0, undos=undos)
+        chain.append(day)
+    left = {p.name for p in folder.glob("*.undo")} - set(orphan if undos == 1 else ())  # another chain's: kept
+    assert sorted(left) == sorted(sc._undo_path(folder, _states(chain[:-k])).name for k in range(1, undos + 1))
+
+
 @pytest.mark.parametrize("damage", ["truncated", "other_days", "foreign_header", "a_count_too_high", "a_temporary"])
 def test_a_memo_not_what_it_should_be_is_rebuilt(tmp_path, days, monkeypatch, damage):
     """A memo under the held days' name that is cut short, counts other days, is not a memo, or says a key that is

@@ -24,6 +24,7 @@ rollup:
   keep_ports: [443, 22]          # every rollup build keeps these ports' scanner lists (as rollup --keep-ports)
   keep_top_ports: 2              # and those of its K busiest ports by probe packets, <= 10 % of the packets (0: none)
   unicorn_min_packets: 150       # a Unicorn session needs more packets than this (default 150; another rollup's key)
+  late_days: 1                   # a file late by up to N days before the newest extends a kept merged state (0: none)
 tui:
   keymap:                        # binding id -> keys (ids: the README's key section)
     app.quit: "q,ctrl+q"
@@ -174,6 +175,26 @@ def rollup_keep_top_ports(config: dict[str, Any] | None = None, path: Path | Non
     if not text.isdigit() or int(text) > 100:
         raise InputError(f"must be a number of ports (0-100), e.g. 2; got {value!r}", path=path,
                          where="rollup.keep_top_ports")
+    return int(text)
+
+
+#: ``rollup.late_days`` when not set: a file for the day before the newest (late, or delivered again) extends a kept
+#: merged state of the days before it.
+DEFAULT_LATE_DAYS = 1
+
+
+def rollup_late_days(config: dict[str, Any] | None = None, path: Path | None = None) -> int:
+    """``rollup.late_days``: how many days before the newest a file may change (arriving late, or delivered again) and
+    still extend a merged state the cache kept (:func:`scantui.analysis.rollup_store.release_superseded`), not merge
+    every held day; each costs the cache one more merged state (mostly hard links to the next); 0 keeps only the
+    state before the newest day; :data:`DEFAULT_LATE_DAYS` when not set."""
+    path = path or config_path()
+    config = load_config(path) if config is None else config
+    value = _read_section(config, "rollup", path).get("late_days", DEFAULT_LATE_DAYS)
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not text.isdigit() or int(text) > 31:
+        raise InputError(f"must be a number of days (0-31), e.g. 1; got {value!r}", path=path,
+                         where="rollup.late_days")
     return int(text)
 
 

@@ -129,15 +129,21 @@ class _DayBuilder:
         every day, and so would the next hour's. In both cases the build first makes (or reuses) the rollup of every
         day but the newest, the stone (:func:`~scantui.analysis.rollup_cache.update_rollup`), and extends it by
         the newest day: the next build extends the stone again, as for the day's hourly files
-        (:func:`~scantui.analysis.rollup_store.release_superseded`). Data of one input, or of inputs each within a
+        (:func:`~scantui.analysis.rollup_store.release_superseded`). So does one whose newest day has several
+        inputs and whose best rollup to extend lacks a day besides the newest (a file for the day before, late:
+        the state kept for it holds the days before that one; or a day of hourly files missed): else each next hour
+        would extend that rollup by every missing day again. Data of one input, or of inputs each within a
         day and added to a rollup of the days before, never makes one."""
         if len(self.split) < 2 or len(self.days) < 2:
             return 0
         newest = self.covering[self.days[-1]]
         if any(len(split.index["days"]) > 1 for split in newest):
             return len(self.days) - 1
-        if len(newest) > 1 and _extendable(root, self._day_files(self.days, self.states)) is None:
-            return len(self.days) - 1
+        if len(newest) > 1:
+            files = self._day_files(self.days, self.states)
+            base = _extendable(root, files)
+            if base is None or mst.extends(base, files) < len(self.days) - 1:
+                return len(self.days) - 1
         return 0
 
     @staticmethod
@@ -146,16 +152,18 @@ class _DayBuilder:
         (what :func:`~scantui.analysis.merge_state.extends` compares: the days and their state folders)."""
         return [rd.DayFiles(dt.date.fromisoformat(day), state, state / rd.PORT_DAY_BASE) for day, state in zip(days, states)]
 
-    def build(self, out: Path, meta: dict[str, Any], unicorn_min_packets: int, *, days: int | None = None) -> None:
+    def build(self, out: Path, meta: dict[str, Any], unicorn_min_packets: int, *, days: int | None = None,
+              late_days: int = 0) -> None:
         """Merge the first *days* days (default: every day) into the rollup folder *out*, extending the merged
-        state of the rollup that holds most of them unchanged; *meta* goes to its ``meta.json``."""
+        state of the rollup that holds most of them unchanged; *meta* goes to its ``meta.json``. *late_days*
+        (config ``rollup.late_days``): how far back the Unicorn key-count memo can be put back."""
         started = time.perf_counter()
         out.mkdir()
         self.held, self.superseded = {}, None
         days_, states = self.days[:days], self.states[:days]
         covering = {day: self.covering[day] for day in days_}
         splits = [split for split in self.split if any(day in covering for day in split.index["days"])]
-        sessions = self._sessions(out, days_, states, unicorn_min_packets)
+        sessions = self._sessions(out, days_, states, unicorn_min_packets, late_days + 1)
         sessions_file = out / SESSIONS  # read by the tool-count tasks, and kept (see Rollup.packet_source)
         sessions.write_parquet(sessions_file)
         jobs = [{"day": day, "state": str(state), "sessions": str(sessions_file), "frames": self._frames(covering[day]),
@@ -196,7 +204,7 @@ class _DayBuilder:
             "extended": previous.name if extended else None,  # whose merged state this one extended (rollup_store)
         }, started, self.report)
 
-    def _sessions(self, out: Path, days: list[str], states: list[Path], min_packets: int) -> pl.DataFrame:
+    def _sessions(self, out: Path, days: list[str], states: list[Path], min_packets: int, undos: int = 1) -> pl.DataFrame:
         """The Unicorn sessions over every day: the older rollup's this build will extend, plus
         the new days' keys that now pass the threshold (counts only grow when days are added), or
         merged from every day's key counts."""
@@ -211,7 +219,7 @@ class _DayBuilder:
             else:
                 new = rd.extend_sessions(old, [s / rd.KEYS for d, s in zip(days, states) if d in held],
                                          [s / rd.KEYS for d, s in zip(days, states) if d not in held], min_packets,
-                                         memo=self.store / session_counts.FOLDER)
+                                         memo=self.store / session_counts.FOLDER, undos=undos)
                 changed = new.join(old.cast(dict(rd.SESSIONS_SCHEMA)), on="unicorn_key", how="anti")["unicorn_key"]
                 files = rd.held_files(previous)
                 self.held = {d: (files[d][1], changed.to_list()) for d, s in zip(days, states)

@@ -79,7 +79,7 @@ from scantui.analysis.rollup_keys import (
 from scantui.analysis.rollup_log_year import _with_log_year
 from scantui.analysis.rollup_store import STONE, _commit, _mkdir, _touch, release_earlier, release_superseded, revive
 from scantui.analysis.runner import Runner
-from scantui.config import rollup_keep_ports, rollup_keep_top_ports
+from scantui.config import rollup_keep_ports, rollup_keep_top_ports, rollup_late_days
 from scantui.errors import InputError
 from scantui.fsutil import atomic_path
 from scantui.io.loader import Dataset
@@ -169,15 +169,14 @@ def update_rollup(
     # read before the build: a bad value fails first. Only the ports the config asks for and the busiest ones: a
     # list kept by a query is not carried into the next rollup, as each carried list costs every later build its
     # port's sources (~0.4-1.2 CPU s a day at 200 M, brought up to date: port_list_state)
-    asked, top_k = rollup_keep_ports(), rollup_keep_top_ports()
+    asked, top_k, late = rollup_keep_ports(), rollup_keep_top_ports(), rollup_late_days()
     builder.prepare()
     if not rebuild and (before := builder.days_before_newest(root)):
-        _stepping_stone(builder, root, before, meta, asked, top_k, progress)
+        _stepping_stone(builder, root, before, meta, asked, top_k, late, progress)
     with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=rebuild)) as tmp:
-        builder.build(tmp, meta, unicorn_min_packets)
-    if builder.superseded is not None:
-        release_superseded(final, builder.superseded)
-    release_earlier(final, builder.superseded)
+        builder.build(tmp, meta, unicorn_min_packets, late_days=late)
+    kept = [] if builder.superseded is None else release_superseded(final, builder.superseded, late)
+    release_earlier(final, kept)
     if copy is not None and not copy.is_file() and builder.has_packets():
         dataset.decode_to(copy, source=builder.splits_frame)  # written on the first read, without decoding
     rollup = _with_overlay(load_rollup(final), dataset, key)
@@ -187,7 +186,7 @@ def update_rollup(
 
 
 def _stepping_stone(builder: _DayBuilder, root: Path, days: int, meta: dict[str, Any], asked: tuple[int, ...],
-                    top_k: int, progress: ru.Progress | None) -> None:
+                    top_k: int, late_days: int, progress: ru.Progress | None) -> None:
     """Make (or reuse) the rollup of the first *days* days of *builder*'s data, every day but the newest, which the
     build then extends by the newest day (:meth:`~scantui.analysis.day_builder._DayBuilder.days_before_newest`:
     why). Keyed by those days' states, not by inputs (no input set names it: ``meta.json``'s ``stone``), with the
@@ -213,9 +212,10 @@ def _stepping_stone(builder: _DayBuilder, root: Path, days: int, meta: dict[str,
     builder.report = stepping
     try:
         with atomic_path(final, commit=lambda tmp, final: _commit(tmp, final, key, replace=False)) as tmp:
-            builder.build(tmp, {**meta, "key": key, "inputs": inputs, STONE: True}, meta["unicorn_min_packets"], days=days)
+            builder.build(tmp, {**meta, "key": key, "inputs": inputs, STONE: True}, meta["unicorn_min_packets"], days=days,
+                          late_days=late_days)
         if builder.superseded is not None:
-            release_superseded(final, builder.superseded)
+            release_superseded(final, builder.superseded, late_days)
         stone = load_rollup(final)
         ports, _ = _kept_ports(stone, asked, top_k)
         lists = _keep_port_lists(stone, ports, None if progress is None else stepping, builder.superseded)

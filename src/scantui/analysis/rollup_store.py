@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,26 +92,35 @@ def _touch(folder: Path) -> None:
 # ---------------------------------------------------------------- housekeeping
 
 
-def release_superseded(new: Path, extended: Path) -> None:
+def release_superseded(new: Path, extended: Path, late_days: int = 0) -> list[Path]:
     """After the rollup *new* extended the merged state of the rollup *extended*: remove the merged states a later
-    build has no use for, so that a chain of extensions keeps two, not one per added day (a year of daily additions:
-    365 states), and a day that keeps changing does not make a full merge each time.
+    build has no use for, so that a chain of extensions keeps *late_days* + 2, not one per added day (a year of daily
+    additions: 365 states), and a day that keeps changing does not make a full merge each time; the rollups whose
+    states are kept for that (*extended* and its *late_days* nearest links up the chain).
 
     *extended*'s state is kept: the days *new* added to it are usually the newest, and the newest day changes while
     its files arrive (an hourly capture updates its day: a changed day is a set union that cannot be undone, so
     without the state before it every hour merged every held day again; with it the next hour extends *extended*
-    again, by the day as it is then). Removed: the state of the rollup *extended* itself extended (the chain's
-    older link: its days are all in *extended*), and that of every other rollup that extended *extended* (an
-    earlier version of the newest day, such as the hour before: the next hour extends *extended*, never it).
-    Only folders holding a merged state are read (their ``meta.json``'s ``extended``); a rollup built before that
-    field was written counts as extending nothing."""
+    again, by the day as it is then). So are the states of the rollups *extended* itself extended, *late_days* links
+    up the chain (config ``rollup.late_days``): a file for a day before the newest, arriving late or delivered
+    again, then extends the one that holds the days before it, not a merge of every held day. Removed: the state of
+    the chain's next older link (its days are all in the kept ones), and that of every other rollup that extended
+    *extended* (an earlier version of the newest day, such as the hour before: the next hour extends *extended*,
+    never it). Only folders holding a merged state are read (their ``meta.json``'s ``extended``); a rollup built
+    before that field was written counts as extending nothing."""
+    kept = [extended]
     parent = _meta_field(extended, "extended")
+    for _ in range(late_days):
+        if not isinstance(parent, str) or not parent or "/" in parent or not (new.parent / parent / rd.MERGE).is_dir():
+            break
+        kept.append(new.parent / parent)
+        parent = _meta_field(kept[-1], "extended")
     try:
         folders = list(new.parent.iterdir())
     except OSError:
-        return
+        return kept
     for folder in folders:
-        if folder.name.startswith(".") or folder in (new, extended) or not (folder / rd.MERGE).is_dir():
+        if folder.name.startswith(".") or folder == new or folder in kept or not (folder / rd.MERGE).is_dir():
             continue
         if folder.name == parent:
             release_state(folder)
@@ -120,11 +130,13 @@ def release_superseded(new: Path, extended: Path) -> None:
             release_state(folder)
             _mark_superseded(folder)
     sweep_superseded(new.parent)
+    return kept
 
 
-def release_earlier(new: Path, keep: Path | None) -> None:
+def release_earlier(new: Path, keep: Sequence[Path] = ()) -> None:
     """After the rollup *new* was built: remove the merged state of every other rollup of the same load options and
-    Unicorn threshold whose inputs are all among *new*'s, but *keep* (the rollup *new* extended). Such a rollup is an
+    Unicorn threshold whose inputs are all among *new*'s, but those in *keep* (what :func:`release_superseded` kept:
+    the rollup *new* extended and its links kept for late files). Such a rollup is an
     earlier version of the same data (before a late or re-delivered file made this build merge every day, or the
     first build of a folder of captures cut off midnight, merged before its stone): a full merge extends nothing, so
     :func:`release_superseded` never released its state, which stayed until pruned (at a year, a merged state is
@@ -136,7 +148,7 @@ def release_earlier(new: Path, keep: Path | None) -> None:
         return
     paths = {i.get("path") for i in meta.get("inputs") or []}
     for folder in folders:
-        if folder.name.startswith(".") or folder in (new, keep) or not (folder / rd.MERGE).is_dir():
+        if folder.name.startswith(".") or folder == new or folder in keep or not (folder / rd.MERGE).is_dir():
             continue
         try:
             other = _read_json(folder / META)

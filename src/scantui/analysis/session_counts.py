@@ -23,8 +23,12 @@ counts (saturating, never subtracted) and is renamed for the new set of held day
   took and renamed. So each commit also writes ``<digest of the held set>.undo``: the keys it added to and their
   counts before (5 bytes a key: a year's day ~150 MB), and :meth:`Memo.take` of that held set, finding no memo of its
   own, takes the newer memo and puts those counts back: the held set's memo, byte for byte (a saturated count
-  included), with no held key file read. An undo is used once; one whose memo is gone (taken by the next day's
-  build) is never read and is removed by the next take that finds it stale.
+  included), with no held key file read. An undo is used once.
+- **A late file** for a day before the newest (``rollup.late_days``): the build extends a held set two or more
+  extensions back. A memo's content is a function of its set alone, so an undo stays right while the memo it names
+  can be had: each commit keeps ``late_days + 1`` links of the chain of undos back from its memo (older links are
+  removed, :func:`_trim_chain`), and a take whose undo names a memo extended since follows that memo's own undo on,
+  putting each back newest first (:func:`_undone`).
 - **Disk.** ``HEADER + 2**32`` bytes (4 GiB, sparse until keys fill it: a window with few keys writes only their
   pages; a year's keys touch every page), one memo per
   chain of extensions (the old name is gone once taken). Below :data:`MEMO_MIN_ROWS` held key rows none is made
@@ -110,7 +114,6 @@ class Memo:
             if undone is not None:
                 return undone
         else:
-            _drop_undos_of(folder, states)  # its updates are about to change it: an undo to an older set is void
             if _valid(tmp, states):
                 return cls(folder, tmp, states)
             remove(tmp)
@@ -146,9 +149,11 @@ class Memo:
         """Add *n* to the counts of the sorted distinct *keys* (saturating); their counts before, as int64."""
         return _rewrite(self.tmp, keys, lambda old, lo, hi: np.minimum(old + n[lo:hi], CAP))
 
-    def commit(self, states: Sequence[str]) -> None:
+    def commit(self, states: Sequence[str], undos: int = 1) -> None:
         """Rename the memo for the held day *states* it now counts (the header first), fsynced; beside it the undo
-        back to the set it was taken for (module doc), written first: a memo is never found without its undo."""
+        back to the set it was taken for (module doc), written first: a memo is never found without its undo. The
+        chain of undos back from it keeps *undos* links (``rollup.late_days`` + 1: a build extending the held set
+        of a late file's day puts each back in turn); older links of the chain are removed."""
         keys = np.concatenate([k for k, _ in self._added]) if self._added else np.empty(0, np.uint32)
         before = np.concatenate([b for _, b in self._added]) if self._added else np.empty(0, np.uint8)
         order = np.argsort(keys, kind="stable")  # (each add's keys are sorted and the ranges disjoint: usually sorted)
@@ -170,6 +175,7 @@ class Memo:
         fsync_path(self.tmp)
         os.replace(self.tmp, memo_path(self.folder, states))
         fsync_path(self.folder)
+        _trim_chain(self.folder, self.states, undos)
 
     def discard(self) -> None:
         remove(self.tmp)
@@ -209,37 +215,64 @@ def _read_undo(path: Path) -> tuple[dict, np.ndarray, np.ndarray] | None:
     return head, np.frombuffer(body[:4 * n], dtype="<u4"), np.frombuffer(body[4 * n:], dtype=np.uint8)
 
 
+#: The most undos a memo is put back through (``rollup.late_days`` is at most 31).
+MAX_CHAIN = 32
+
+
 def _undone(folder: Path, states: Sequence[str], tmp: Path) -> Memo | None:
     """The memo of the held *states*, from the newer memo its undo names with that undo's counts put back, taken to
-    *tmp*; None when there is no such undo or memo (or either is not what it says)."""
-    path = _undo_path(folder, states)
-    undo = _read_undo(path)
-    if undo is None or undo[0].get("held") != sorted(states) or not isinstance(undo[0].get("memo"), list):
+    *tmp*; where that memo is gone too (extended again since), from the one its own undo names, each undo put back
+    newest first. None when a link is missing (or not what it says)."""
+    chain: list[tuple[Path, np.ndarray, np.ndarray]] = []
+    want = sorted(states)
+    for _ in range(MAX_CHAIN):
+        path = _undo_path(folder, want)
+        undo = _read_undo(path)
+        if undo is None or undo[0].get("held") != want or not isinstance(undo[0].get("memo"), list):
+            return None
+        chain.append((path, undo[1], undo[2]))
+        newer = sorted(str(s) for s in undo[0]["memo"])
+        try:
+            os.rename(memo_path(folder, newer), tmp)
+        except OSError:
+            want = newer  # that memo was extended again: its own undo leads on
+            continue
+        break
+    else:
         return None
-    newer = [str(s) for s in undo[0]["memo"]]
-    try:
-        os.rename(memo_path(folder, newer), tmp)
-    except OSError:
-        return None
-    remove(path)  # used once: the memo it undoes is gone from its name now
+    for path, _, _ in chain:
+        remove(path)  # used once: the memos they undo are gone from their names now
     if not _valid(tmp, newer):
         remove(tmp)
         return None
     try:
-        _rewrite(tmp, undo[1], lambda _old, lo, hi: undo[2][lo:hi])
+        for _, keys, before in reversed(chain):
+            _rewrite(tmp, keys, lambda _old, lo, hi, before=before: before[lo:hi])
     except BaseException:
         remove(tmp)
         raise
     return Memo(folder, tmp, states)
 
 
-def _drop_undos_of(folder: Path, states: Sequence[str]) -> None:
-    """Remove the undo files back from the memo of *states* (taken now, so about to change)."""
-    mine = sorted(states)
+def _trim_chain(folder: Path, held: Sequence[str], links: int) -> None:
+    """Remove the undos more than *links* back along the chain that leads to the memo just committed from the set
+    *held* (the undo from *held* is the first link; the undo to *held* the second, and so on); other chains' undos
+    (other data in the same cache) are not touched."""
+    newer: dict[str, list[tuple[Path, list[str]]]] = {}  # a memo's set -> the undos back from it, with their sets
     for path in folder.glob("*.undo"):
         undo = _undo_head(path)
-        if undo is None or undo[0].get("memo") == mine:
-            remove(path)
+        if undo is not None and isinstance(undo[0].get("memo"), list) and isinstance(undo[0].get("held"), list):
+            newer.setdefault(_digest(undo[0]["memo"]), []).append((path, undo[0]["held"]))
+    level, depth = [sorted(held)], 1
+    for _ in range(MAX_CHAIN + links):
+        back = [entry for sets in level for entry in newer.pop(_digest(sets), [])]
+        if not back:
+            return
+        depth += 1
+        for path, _ in back:
+            if depth > links:
+                remove(path)
+        level = [sets for _, sets in back]
 
 
 def _rewrite(path: Path, keys: np.ndarray, new: Callable[[np.ndarray, int, int], np.ndarray]) -> np.ndarray:

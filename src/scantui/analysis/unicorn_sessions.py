@@ -61,7 +61,7 @@ def _key_range(r: int, ranges: int) -> pl.Expr:
 
 
 def extend_sessions(sessions: pl.DataFrame, held: Sequence[Path], new: Sequence[Path], min_packets: int, *,
-                    memo: Path | None = None, memo_min_rows: int | None = None) -> pl.DataFrame:
+                    memo: Path | None = None, memo_min_rows: int | None = None, undos: int = 1) -> pl.DataFrame:
     """:func:`merge_sessions` of the key files *held* and *new* from *sessions*, those of *held*
     alone: a key's count only grows with more days, so they stay sessions, and only the keys of
     the *new* days can join them (their counts in *held* are read for those keys only).
@@ -72,7 +72,8 @@ def extend_sessions(sessions: pl.DataFrame, held: Sequence[Path], new: Sequence[
 
     *memo*: the day store's folder of held-count memos (:mod:`~scantui.analysis.session_counts`): with one for the
     *held* days, or from *memo_min_rows* held key rows on (default :data:`~.session_counts.MEMO_MIN_ROWS`), the
-    held counts come from it and no held file is read (the same sessions)."""
+    held counts come from it and no held file is read (the same sessions); *undos*: the links of the memo's chain of
+    undos kept (:meth:`~.session_counts.Memo.commit`)."""
     sessions = sessions.cast(dict(SESSIONS_SCHEMA))
     new_files, held_files = [str(f) for f in new], [str(f) for f in held]
     out = [sessions]
@@ -81,7 +82,7 @@ def extend_sessions(sessions: pl.DataFrame, held: Sequence[Path], new: Sequence[
         found = None
         if memo is not None and held_files and min_packets < sc.CAP:
             found = _memo_sessions(memo, sessions, held_files, new_files, ranges, min_packets,
-                                   sc.MEMO_MIN_ROWS if memo_min_rows is None else memo_min_rows)
+                                   sc.MEMO_MIN_ROWS if memo_min_rows is None else memo_min_rows, undos)
         if found is None:
             found = [extend_range(new_files, held_files, sessions, r, ranges, min_packets) for r in range(ranges)]
         out.extend(found)
@@ -89,7 +90,7 @@ def extend_sessions(sessions: pl.DataFrame, held: Sequence[Path], new: Sequence[
 
 
 def _memo_sessions(folder: Path, sessions: pl.DataFrame, held: Sequence[str], new: Sequence[str], ranges: int,
-                   min_packets: int, min_rows: int) -> list[pl.DataFrame] | None:
+                   min_packets: int, min_rows: int, undos: int = 1) -> list[pl.DataFrame] | None:
     """:func:`extend_sessions` through the held days' memo, updated for the *new* days and renamed for every day
     (taken, or built from the held key files); None (read the held files) below *min_rows* held rows without a
     memo, when the memo cannot be written, or when a rebuilt one still disagrees with *sessions*."""
@@ -103,7 +104,7 @@ def _memo_sessions(folder: Path, sessions: pl.DataFrame, held: Sequence[str], ne
             return None  # e.g. a read-only or full cache
         try:
             found = [memo.add(_range_counts(new, r, ranges), sessions, min_packets) for r in range(ranges)]
-            memo.commit([*states, *(Path(f).parent.name for f in new)])
+            memo.commit([*states, *(Path(f).parent.name for f in new)], undos)
             return found
         except (sc.Inconsistent, OSError):
             memo.discard()
