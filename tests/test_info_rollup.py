@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,7 @@ def test_info_on_a_rollup_that_gave_up_its_merged_state(tmp_path, canonical_df):
     cache = tmp_path / "cache"
     rules = load_rules(None)
     assert len(paths) >= 3
+    Path(os.environ["SCANTUI_CONFIG"]).write_text("rollup:\n  late_days: 0\n")  # the default keeps one more link
     older = Workspace.open(paths[:-2], cache_dir=cache)
     older.rollup()
     Workspace.open(paths[:-1], cache_dir=cache).rollup()  # extends the older one

@@ -164,7 +164,10 @@ Unicorn sessions
     (captures cut off UTC midnight), the cache first makes the rollup of every day but the newest, a stepping
     stone, and extends it by the newest day, so that the next file, changing the newest day and adding the next,
     extends that stone in turn; likewise when every day is merged anyway and the newest is held by several files
-    (a first build of hourly files) (:meth:`~scantui.analysis.day_builder._DayBuilder.days_before_newest`).
+    (a first build of hourly files) (:meth:`~scantui.analysis.day_builder._DayBuilder.days_before_newest`). The
+    cache also keeps the states of ``rollup.late_days`` older links of the chain (default 1), and the memo's undos
+    back to them, so that a file for the day before the newest, late or delivered again, extends the state without
+    that day instead of merging every day.
 
     Memory: one source range at a time (the new days' ``port_day`` rows of the
     range, its state rows, one per (source, port) over the data, and its pairs of
