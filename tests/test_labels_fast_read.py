@@ -225,7 +225,9 @@ def test_a_teammates_save_is_parsed_only_where_it_changed(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("off", [2, 0])
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+# 10 examples a run (each a teammate's save of up to ~10 edits read again: 1-3 s), the suite's slowest property; the
+# reread itself is drawn 200 times above and the saves' bytes in test_labels_save_bytes.py
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(hand=HANDS, theirs=EDITS, ours=EDITS, by_hand=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 999)), max_size=3))
 def test_a_teammates_save_read_item_by_item_is_the_whole_parse(tmp_path_factory, off, hand, theirs, ours, by_hand):
     """Random hand formatting, a teammate's random saves (and hand edits) read again by an open session: the same

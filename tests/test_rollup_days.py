@@ -846,7 +846,8 @@ def test_layers_are_folded_back_after_max_deltas(tmp_path, monkeypatch):
         assert (index["deltas"], index["folds"]) == {4: (1, 0), 5: (2, 0), 6: (0, 1), 7: (1, 1), 8: (2, 1),
                                                      9: (0, 0), 10: (1, 0)}[n]
         _index_holds_what_the_files_hold(update.rollup)
-        _same_as_scratch(update, files[:n], tmp_path)
+        if fold != "layer" or n in (4, 10):  # each kind of step against a fresh build (a chain of layers alone:
+            _same_as_scratch(update, files[:n], tmp_path)  # test_a_chain_of_extended_merges_equals_a_fresh_build)
         previous = update
     _profile_from_rows(update.rollup)
 
