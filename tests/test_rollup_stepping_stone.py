@@ -239,18 +239,31 @@ def test_a_first_build_whose_newest_day_has_several_files_makes_a_stone_for_the_
 
 
 def test_a_full_merge_releases_the_state_of_the_earlier_versions_of_its_inputs_only(tmp_path, cache_dir):
-    """A re-delivered file of the first day makes a full merge (a changed held day): the rollup it replaces (the same
-    files, one of them older) gives up its merged state and keeps its tables; a rollup of a subset of the files with
-    another Unicorn threshold, and one of a file the build does not hold, keep theirs."""
+    """A re-delivered file of the first day (a changed held day): the rollup it replaces (the same files, one of them
+    older) gives up its merged state and, as no input set can name it again, is swept with its old day 1 state once
+    no process reads it (a handle held keeps it meanwhile); so is a rollup of another Unicorn threshold that read the
+    old day 1. The build extends the rollup of days 2-3 (another threshold: its tool sums are swapped); one of day 4
+    alone with that threshold, and one of a file the build does not hold, keep their states. (A replaced rollup whose
+    files are all unchanged keeps its folder: the first build in the test above.)"""
     df = _recurring(4).sort("ts")
     days = _cut(df, tmp_path / "in", [T0 + dt.timedelta(days=k) for k in range(5)])
     other = tmp_path / "other.parquet"
     df.filter(pl.col("ts") < T0 + dt.timedelta(days=2)).write_parquet(other)
-    before = rc.update_rollup(open_inputs(days)).rollup.path
-    threshold = rc.update_rollup(open_inputs(days[:2]), unicorn_min_packets=100).rollup.path
+    held = rc.update_rollup(open_inputs(days)).rollup  # a TUI still showing it
+    before = held.path
+    old_day1 = cache_dir / "days" / "state" / held.meta["day_keys"][str(DAY1)]
+    read_day1 = rc.update_rollup(open_inputs(days[:2]), unicorn_min_packets=100).rollup.path
+    middle = rc.update_rollup(open_inputs(days[1:3]), unicorn_min_packets=100).rollup.path
+    threshold = rc.update_rollup(open_inputs(days[3:]), unicorn_min_packets=100).rollup.path
     elsewhere = rc.update_rollup(open_inputs([other, days[2]])).rollup.path
     pl.read_parquet(days[0]).head(100).write_parquet(days[0])  # delivered again, cut
     after = rc.update_rollup(open_inputs(days))
-    assert _merges(after) == ["rollup of 4 days"]
-    assert _with_state(cache_dir) == {after.rollup.path.name, threshold.name, elsewhere.name}
-    assert (before / "meta.json").is_file() and rc.load_rollup(before).meta["days"] == 4
+    assert _merges(after) == [f"rollup of 4 days (extending {middle.name})"]
+    _same_as_scratch(after, days, tmp_path)
+    assert _with_state(cache_dir) == {after.rollup.path.name, middle.name, threshold.name, elsewhere.name}
+    assert not read_day1.exists()  # unread: swept at once
+    assert (before / rs.SUPERSEDED).is_file() and rc.load_rollup(before).meta["days"] == 4  # read: kept
+    del held
+    gc.collect()
+    assert rs.sweep_superseded(cache_dir / "rollups") == [before] and not old_day1.exists()
+    assert (cache_dir / "days" / "state" / after.rollup.meta["day_keys"][str(DAY1)]).is_dir()

@@ -140,24 +140,43 @@ def release_earlier(new: Path, keep: Sequence[Path] = ()) -> None:
     earlier version of the same data (before a late or re-delivered file made this build merge every day, or the
     first build of a folder of captures cut off midnight, merged before its stone): a full merge extends nothing, so
     :func:`release_superseded` never released its state, which stayed until pruned (at a year, a merged state is
-    tens of GB). Its folder stays: its tables are readable, and it is reused if asked for again."""
+    tens of GB). Its folder stays: its tables are readable, and it is reused if asked for again.
+
+    Any other rollup (whatever its options) that read one of *new*'s paths when it held other bytes (another size,
+    time or edge hash: a capture delivered again) can never be asked for again, as no input set names it any more:
+    it is swept like an earlier version of the newest day (:func:`sweep_superseded`), with the day states of that
+    file's old bytes no other rollup names (at a year, a day's state is GBs)."""
     try:
         meta = _read_json(new / META)
         folders = list(new.parent.iterdir())
     except (OSError, ValueError):
         return
-    paths = {i.get("path") for i in meta.get("inputs") or []}
+    now = {i.get("path"): _bytes_of(i) for i in meta.get("inputs") or [] if isinstance(i, dict)}
+    marked = False
     for folder in folders:
-        if folder.name.startswith(".") or folder == new or folder in keep or not (folder / rd.MERGE).is_dir():
+        if folder.name.startswith(".") or folder == new or folder in keep or (folder / SUPERSEDED).exists():
             continue
         try:
             other = _read_json(folder / META)
         except (OSError, ValueError):
             continue
-        same = all(other.get(k) == meta.get(k) for k in ("load_options", "unicorn_min_packets"))
-        mine = {i.get("path") for i in other.get("inputs") or []}
-        if same and mine and mine <= paths:
+        inputs = [i for i in other.get("inputs") or [] if isinstance(i, dict)]
+        if any(i.get("path") in now and now[i.get("path")] != _bytes_of(i) for i in inputs):  # a file changed since
             release_state(folder)
+            _mark_superseded(folder)
+            marked = True
+            continue
+        same = all(other.get(k) == meta.get(k) for k in ("load_options", "unicorn_min_packets"))
+        mine = {i.get("path") for i in inputs}
+        if same and mine and mine <= now.keys():
+            release_state(folder)
+    if marked:
+        sweep_superseded(new.parent)
+
+
+def _bytes_of(identity: dict[str, Any]) -> tuple[Any, ...]:
+    """What an input identity says of the file's bytes (:func:`~scantui.analysis.rollup_keys._identity`)."""
+    return identity.get("size"), identity.get("mtime_ns"), identity.get("edge_sha256")
 
 
 #: ``meta.json``'s field marking a *stepping stone*: the rollup of every day but the newest, which a build whose
