@@ -133,3 +133,30 @@ def test_a_bad_late_days_is_one_error_line(tmp_path, capsys, value):
     assert code == 2 and out == "", err
     assert err.count("\n") == 1 and err.startswith("scantui: error: ") and "rollup.late_days" in err, err
     assert "must be a number of days (0-31)" in err and str(config) in err, err
+
+
+@pytest.mark.parametrize("aged", [True, False])
+def test_a_memo_a_full_merge_left_behind_is_swept_by_the_next_build(tmp_path, cache_dir, monkeypatch, aged):
+    """Days 1-4 added one by one through the Unicorn key-count memo, then day 1's file delivered again (older than
+    ``late_days`` allows: a full merge): the memo of days 1-4 and its undos are of no use to any merged state left, and
+    go with that build once older than an hour (else a build beside may have just written them: kept); the next day
+    then keeps only its own memo and undo."""
+    monkeypatch.setattr(sc, "MEMO_MIN_ROWS", 0)
+    df = _recurring(5).sort("ts")
+    files = _cut(df, tmp_path / "in", [T0 + dt.timedelta(days=k) for k in range(6)])
+    for n in range(1, 5):
+        rc.update_rollup(open_inputs(files[:n]))
+    memos = cache_dir / "days" / sc.FOLDER
+    before = {p.name for p in memos.iterdir()}
+    assert sorted(p.rsplit(".")[-1] for p in before) == ["counts", "undo", "undo"]
+    if aged:
+        for path in memos.iterdir():
+            os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 2 * sc.ORPHAN_AGE_S))
+    pl.read_parquet(files[0]).head(100).write_parquet(files[0])
+    update = rc.update_rollup(open_inputs(files[:4]))
+    assert _merges(update) == ["rollup of 4 days"]
+    assert {p.name for p in memos.iterdir()} == (set() if aged else before)
+    five = rc.update_rollup(open_inputs(files[:5]))
+    mine = {sc.memo_path(memos, [p.name for p in five.rollup.day_states.values()]).name,
+            sc._undo_path(memos, [p.name for p in update.rollup.day_states.values()]).name}
+    assert {p.name for p in memos.iterdir()} == (mine if aged else before | mine)

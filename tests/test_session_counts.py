@@ -4,6 +4,7 @@ rebuilt from the key files, never trusted."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -171,6 +172,30 @@ def test_a_late_day_takes_the_memo_back_through_two_undos(tmp_path, monkeypatch,
         chain.append(day)
     left = {p.name for p in folder.glob("*.undo")} - set(orphan if undos == 1 else ())  # another chain's: kept
     assert sorted(left) == sorted(sc._undo_path(folder, _states(chain[:-k])).name for k in range(1, undos + 1))
+
+
+def test_a_memo_no_merged_state_can_extend_through_is_swept_with_its_undos(tmp_path):
+    """A chain of three extensions (two undos kept): its memo stays while a rollup's merged state holds its set or a
+    set its undos lead back to; with none, the memo and its undos go; an undo whose memo is gone goes; nothing younger
+    than the age asked for goes."""
+    held = [_day(tmp_path, "2024-02-01-a", {10: 3}), _day(tmp_path, "2024-02-02-b", {11: 1})]
+    a, b = [_day(tmp_path, "2024-02-03-c", {10: 1})], [_day(tmp_path, "2024-02-04-d", {12: 1})]
+    folder = tmp_path / "memo"
+    sessions = rd.merge_sessions(held, MIN)
+    rd.extend_sessions(sessions, held, a, MIN, memo=folder, memo_min_rows=0, undos=2)
+    rd.extend_sessions(sessions, [*held, *a], b, MIN, memo=folder, memo_min_rows=0, undos=2)
+    memo = sc.memo_path(folder, _states([*held, *a, *b]))
+    undos = {sc._undo_path(folder, _states(held)), sc._undo_path(folder, _states([*held, *a]))}
+    assert set(folder.iterdir()) == {memo, *undos}
+    assert sc.sweep_orphans(folder, [], min_age=3600) == []  # just written: a build beside may not have committed
+    assert sc.sweep_orphans(folder, [_states([*held, *a, *b])], min_age=0) == []
+    assert sc.sweep_orphans(folder, [_states(held)], min_age=0) == []  # its undos lead back to a held set
+    stray = sc._undo_path(folder, _states(held[:1]))  # an undo to a memo gone (a build that failed)
+    head = json.dumps({"memo": ["2024-02-09-gone"], "held": _states(held[:1])}).encode()
+    stray.write_bytes(sc.UNDO_MAGIC + len(head).to_bytes(4, "little") + head)
+    assert sc.sweep_orphans(folder, [_states(held)], min_age=0) == [stray]
+    assert sorted(sc.sweep_orphans(folder, [_states(held[:1])], min_age=0)) == sorted([memo, *undos])
+    assert list(folder.iterdir()) == []
 
 
 @pytest.mark.parametrize("damage", ["truncated", "other_days", "foreign_header", "a_count_too_high", "a_temporary"])

@@ -77,7 +77,9 @@ from scantui.analysis.rollup_keys import (
     DAYS_VERSION, _digest, _is_finished, _options_dict, cache_key, cache_root, days_root, decoded_key, decoded_root, describe_inputs,
 )
 from scantui.analysis.rollup_log_year import _with_log_year
-from scantui.analysis.rollup_store import STONE, _commit, _mkdir, _touch, release_earlier, release_superseded, revive
+from scantui.analysis.rollup_store import (
+    STONE, _commit, _mkdir, _touch, release_earlier, release_superseded, revive, sweep_memos,
+)
 from scantui.analysis.runner import Runner
 from scantui.config import rollup_keep_ports, rollup_keep_top_ports, rollup_late_days
 from scantui.errors import InputError
@@ -177,6 +179,7 @@ def update_rollup(
         builder.build(tmp, meta, unicorn_min_packets, late_days=late)
     kept = [] if builder.superseded is None else release_superseded(final, builder.superseded, late)
     release_earlier(final, kept)
+    sweep_memos(root)
     if copy is not None and not copy.is_file() and builder.has_packets():
         dataset.decode_to(copy, source=builder.splits_frame)  # written on the first read, without decoding
     rollup = _with_overlay(load_rollup(final), dataset, key)

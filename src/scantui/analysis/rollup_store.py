@@ -174,6 +174,26 @@ def release_earlier(new: Path, keep: Sequence[Path] = ()) -> None:
         sweep_superseded(new.parent)
 
 
+def sweep_memos(root: Path) -> list[Path]:
+    """Remove the Unicorn key-count memos (and undos) of the cache of the rollups folder *root* through which no
+    extension can go any more: those of no set a rollup's merged state holds
+    (:func:`~scantui.analysis.session_counts.sweep_orphans`: a chain broken by a full merge left a 4 GiB memo, kept
+    until pruned before). Run after each build, once its states were released; the removed files."""
+    folder = root.parent / "days" / session_counts.FOLDER
+    if not folder.is_dir():
+        return []
+    held = []
+    try:
+        folders = [f for f in root.iterdir() if not f.name.startswith(".") and (f / rd.MERGE).is_dir()]
+    except OSError:
+        return []
+    for rollup in folders:
+        files = rd.held_files(rollup)
+        if files:
+            held.append([state for state, _ in files.values()])
+    return session_counts.sweep_orphans(folder, held)
+
+
 def _bytes_of(identity: dict[str, Any]) -> tuple[Any, ...]:
     """What an input identity says of the file's bytes (:func:`~scantui.analysis.rollup_keys._identity`)."""
     return identity.get("size"), identity.get("mtime_ns"), identity.get("edge_sha256")

@@ -32,8 +32,10 @@ counts (saturating, never subtracted) and is renamed for the new set of held day
 - **Disk.** ``HEADER + 2**32`` bytes (4 GiB, sparse until keys fill it: a window with few keys writes only their
   pages; a year's keys touch every page), one memo per
   chain of extensions (the old name is gone once taken). Below :data:`MEMO_MIN_ROWS` held key rows none is made
-  (the held key files, ~3.5 bytes a row, are then smaller than the memo and the held read cheap); an orphan (a chain
-  broken by a removed or changed day) goes with :func:`~scantui.analysis.rollup_store.prune_cache`'s age rule.
+  (the held key files, ~3.5 bytes a row, are then smaller than the memo and the held read cheap). An orphan (a chain
+  broken by a removed or changed day that made a full merge: no rollup's merged state holds its set, nor a set its
+  undos lead back to) is removed by the next build (:func:`sweep_orphans`, once :data:`ORPHAN_AGE_S` old), with the
+  undos leading to it; :func:`~scantui.analysis.rollup_store.prune_cache`'s age rule removes what is left.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -273,6 +276,73 @@ def _trim_chain(folder: Path, held: Sequence[str], links: int) -> None:
             if depth > links:
                 remove(path)
         level = [sets for _, sets in back]
+
+
+#: A memo or undo younger than this is never swept as an orphan: a build running beside may have just committed it,
+#: before its rollup's folder is in place (that rollup's next extension would rebuild it, minutes at a year).
+ORPHAN_AGE_S = 3600.0
+
+
+def sweep_orphans(folder: Path, held: Iterable[Sequence[str]], min_age: float = ORPHAN_AGE_S) -> list[Path]:
+    """Remove from *folder* the memos through which no extension can go any more, and the undos that lead nowhere;
+    the removed files. *held*: the sets of day states the rollups' merged states hold (what an extension takes a memo
+    for). A memo is kept when its set is one of them, or a set its chain of undos leads back to is; an undo when
+    the memos it leads forward to (through later undos) include one kept. Files younger than *min_age* stay."""
+    wanted = {_digest(states) for states in held}
+    try:
+        files = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    except OSError:
+        return []
+    back: dict[str, list[str]] = {}  # a memo set's digest -> the digests of the sets its undos lead back to
+    forth: dict[str, tuple[Path, str]] = {}  # an undo's held set's digest -> (the undo, the digest of its memo's set)
+    for path in files:
+        head = _undo_head(path) if path.suffix == ".undo" else None
+        if head is not None and isinstance(head[0].get("memo"), list) and isinstance(head[0].get("held"), list):
+            memo, before = _digest(head[0]["memo"]), _digest(head[0]["held"])
+            back.setdefault(memo, []).append(before)
+            forth[before] = (path, memo)
+
+    def useful(digest: str) -> bool:
+        seen, todo = set(), [digest]
+        while todo:
+            d = todo.pop()
+            if d in wanted:
+                return True
+            if d not in seen and len(seen) < 4 * MAX_CHAIN:
+                seen.add(d)
+                todo.extend(back.get(d, ()))
+        return False
+
+    now, removed = time.time(), []
+
+    def old(path: Path) -> bool:
+        try:
+            return now - path.stat().st_mtime > min_age
+        except OSError:
+            return False
+
+    memos = {p.stem for p in files if p.suffix == ".counts"}
+    for digest in sorted(memos):
+        path = folder / f"{digest}.counts"
+        if not useful(digest) and old(path) and _removed(path):
+            memos.discard(digest)
+            removed.append(path)
+    for before, (path, memo) in sorted(forth.items()):
+        for _ in range(MAX_CHAIN):  # forward to the memo this undo's chain ends at
+            if memo in memos or memo not in forth:
+                break
+            memo = forth[memo][1]
+        if memo not in memos and old(path) and _removed(path):
+            removed.append(path)
+    return removed
+
+
+def _removed(path: Path) -> bool:
+    try:
+        remove(path)
+    except OSError:  # another user's file in a shared cache, a read-only one
+        return False
+    return True
 
 
 def _rewrite(path: Path, keys: np.ndarray, new: Callable[[np.ndarray, int, int], np.ndarray]) -> np.ndarray:
