@@ -168,14 +168,7 @@ def rollup_keep_top_ports(config: dict[str, Any] | None = None, path: Path | Non
     """``rollup.keep_top_ports``: how many of the data's busiest destination ports (by probe packets, holding together
     at most a tenth of the packets: :func:`scantui.analysis.port_lists.busiest_ports`) every rollup build keeps the
     scanner lists of, besides ``keep_ports``; 0 keeps none; :data:`DEFAULT_KEEP_TOP_PORTS` when not set."""
-    path = path or config_path()
-    config = load_config(path) if config is None else config
-    value = _read_section(config, "rollup", path).get("keep_top_ports", DEFAULT_KEEP_TOP_PORTS)
-    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not text.isdigit() or int(text) > 100:
-        raise InputError(f"must be a number of ports (0-100), e.g. 2; got {value!r}", path=path,
-                         where="rollup.keep_top_ports")
-    return int(text)
+    return _rollup_count("keep_top_ports", DEFAULT_KEEP_TOP_PORTS, 100, "ports", config, path)
 
 
 #: ``rollup.late_days`` when not set: a file for the day before the newest (late, or delivered again) extends a kept
@@ -188,13 +181,18 @@ def rollup_late_days(config: dict[str, Any] | None = None, path: Path | None = N
     still extend a merged state the cache kept (:func:`scantui.analysis.rollup_store.release_superseded`), not merge
     every held day; each costs the cache one more merged state (mostly hard links to the next); 0 keeps only the
     state before the newest day; :data:`DEFAULT_LATE_DAYS` when not set."""
+    return _rollup_count("late_days", DEFAULT_LATE_DAYS, 31, "days", config, path)
+
+
+def _rollup_count(key: str, default: int, most: int, what: str, config: dict[str, Any] | None, path: Path | None) -> int:
+    """``rollup.<key>``, a whole number from 0 to *most* (of *what*), *default* when not set; else one error."""
     path = path or config_path()
     config = load_config(path) if config is None else config
-    value = _read_section(config, "rollup", path).get("late_days", DEFAULT_LATE_DAYS)
+    value = _read_section(config, "rollup", path).get(key, default)
     text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not text.isdigit() or int(text) > 31:
-        raise InputError(f"must be a number of days (0-31), e.g. 1; got {value!r}", path=path,
-                         where="rollup.late_days")
+    if not text.isdigit() or int(text) > most:
+        raise InputError(f"must be a number of {what} (0-{most}), e.g. {default}; got {value!r}", path=path,
+                         where=f"rollup.{key}")
     return int(text)
 
 
