@@ -124,18 +124,23 @@ def _rewritten_once(config, tests: Path) -> None:
         proc.join()
 
 
-# The files that run longest, longest first (a whole run's wall time per file, on 2 cores at load ~11, session 19).
+# The files that run longest, longest first (the test time per file of a whole run on 2 cores, session 33).
 # They are handed out first: with --dist loadfile a long file handed out last kept one worker busy after the others
 # ran dry. xdist's own order (most tests first, pyproject's --no-loadscope-reorder turns it off) put some late
-# (session 19: test_labels_fast_read.py, 7 tests and a worker's 235 s, began at 1,062 s of that worker's 1,488).
+# (session 19: test_labels_fast_read.py, 7 tests and a worker's 235 s, began at 1,062 s of that worker's 1,488;
+# session 33: the rollup files of few, long tests added since session 19 came last).
 LONGEST_FILES = (
-    "tests/test_rollup_days.py", "tests/test_labels_fast_read.py", "tests/tui/test_tui_packets.py",
-    "tests/test_labels_save_bytes.py", "tests/test_labels_undo_place.py", "tests/tui/test_tui_detail.py",
-    "tests/test_cli_shell.py", "tests/tui/test_tui_table_actions.py", "tests/tui/test_tui_popup_wording.py",
-    "tests/test_io_hostile_inputs.py", "tests/test_io_compressed.py", "tests/tui/test_tui_figure_titles.py",
-    "tests/test_io_inputs_changed.py", "tests/tui/test_tui_candidates.py", "tests/tui/test_tui_footer.py",
-    "tests/tui/test_tui_detail_range.py", "tests/tui/test_tui_time_range.py", "tests/tui/test_tui_type_ahead.py",
-    "tests/test_collab_bursts.py", "tests/test_rollup_dask.py", "tests/tui/test_tui_labels.py",
+    "tests/test_rollup_days.py", "tests/tui/test_tui_packets.py", "tests/tui/test_tui_popup_wording.py",
+    "tests/test_rollup_stepping_stone.py", "tests/tui/test_tui_detail.py", "tests/tui/test_tui_candidates.py",
+    "tests/tui/test_tui_labels.py", "tests/tui/test_tui_figure_titles.py", "tests/tui/test_tui_detail_range.py",
+    "tests/test_labels_fast_read.py", "tests/test_labels_save_bytes.py", "tests/tui/test_tui_time_range.py",
+    "tests/tui/test_tui_footer.py", "tests/tui/test_tui_table_actions.py", "tests/test_rollup_dask.py",
+    "tests/test_labels_undo_place.py", "tests/tui/test_tui_type_ahead.py", "tests/tui/test_tui_app.py",
+    "tests/test_rollup_growing_day.py", "tests/tui/test_tui_type_ahead_fields.py", "tests/tui/test_tui_dialog_footer.py",
+    "tests/test_port_list_state.py", "tests/tui/test_tui_filter_moves_ahead.py", "tests/test_rollup_late_days.py",
+    "tests/test_io_compressed.py", "tests/test_io_hostile_inputs.py", "tests/test_cli_shell.py",
+    "tests/tui/test_tui_hostile.py", "tests/tui/test_tui_config_and_watch.py", "tests/test_io_inputs_changed.py",
+    "tests/tui/test_tui_scanners_udp.py", "tests/test_collab_bursts.py",
 )
 
 
