@@ -55,18 +55,23 @@ def _as_named(index: dict[str, Any], unit: InputUnit) -> dict[str, Any]:
 
 def _extendable(root: Path, files: list[rd.DayFiles], out: Path | None = None) -> Path | None:
     """The finished rollup in *root* (but *out*) whose merged state holds the most of *files*' days unchanged."""
+    return _best_base(root, files, out)[0]
+
+
+def _best_base(root: Path, files: list[rd.DayFiles], out: Path | None = None) -> tuple[Path | None, int]:
+    """:func:`_extendable`, with how many of *files*' days it holds (0: none)."""
     best, held = None, 0
     try:
         folders = list(root.iterdir())
     except FileNotFoundError:  # an empty cache
-        return None
+        return None, 0
     for folder in folders:
         if folder.name.startswith(".") or folder == out:
             continue
         n = mst.extends(folder, files)
         if n > held and _is_finished(folder, folder.name):
             best, held = folder, n
-    return best
+    return best, held
 
 
 @dataclass(frozen=True)
@@ -139,11 +144,8 @@ class _DayBuilder:
         newest = self.covering[self.days[-1]]
         if any(len(split.index["days"]) > 1 for split in newest):
             return len(self.days) - 1
-        if len(newest) > 1:
-            files = self._day_files(self.days, self.states)
-            base = _extendable(root, files)
-            if base is None or mst.extends(base, files) < len(self.days) - 1:
-                return len(self.days) - 1
+        if len(newest) > 1 and _best_base(root, self._day_files(self.days, self.states))[1] < len(self.days) - 1:
+            return len(self.days) - 1
         return 0
 
     @staticmethod

@@ -261,21 +261,28 @@ def _trim_chain(folder: Path, held: Sequence[str], links: int) -> None:
     """Remove the undos more than *links* back along the chain that leads to the memo just committed from the set
     *held* (the undo from *held* is the first link; the undo to *held* the second, and so on); other chains' undos
     (other data in the same cache) are not touched."""
-    newer: dict[str, list[tuple[Path, list[str]]]] = {}  # a memo's set -> the undos back from it, with their sets
-    for path in folder.glob("*.undo"):
-        undo = _undo_head(path)
-        if undo is not None and isinstance(undo[0].get("memo"), list) and isinstance(undo[0].get("held"), list):
-            newer.setdefault(_digest(undo[0]["memo"]), []).append((path, undo[0]["held"]))
-    level, depth = [sorted(held)], 1
+    newer: dict[str, list[tuple[Path, str]]] = {}  # a memo's set -> the undos back from it, with their sets
+    for path, memo, before in _links(folder.glob("*.undo")):
+        newer.setdefault(memo, []).append((path, before))
+    level, depth = [_digest(held)], 1
     for _ in range(MAX_CHAIN + links):
-        back = [entry for sets in level for entry in newer.pop(_digest(sets), [])]
+        back = [entry for digest in level for entry in newer.pop(digest, [])]
         if not back:
             return
         depth += 1
         for path, _ in back:
             if depth > links:
                 remove(path)
-        level = [sets for _, sets in back]
+        level = [digest for _, digest in back]
+
+
+def _links(paths: Iterable[Path]) -> Iterable[tuple[Path, str, str]]:
+    """(undo, digest of the set of the memo it goes back from, digest of the set it goes back to) of each undo file
+    among *paths*."""
+    for path in paths:
+        head = _undo_head(path) if path.suffix == ".undo" else None
+        if head is not None and isinstance(head[0].get("memo"), list) and isinstance(head[0].get("held"), list):
+            yield path, _digest(head[0]["memo"]), _digest(head[0]["held"])
 
 
 #: A memo or undo younger than this is never swept as an orphan: a build running beside may have just committed it,
@@ -295,12 +302,9 @@ def sweep_orphans(folder: Path, held: Iterable[Sequence[str]], min_age: float = 
         return []
     back: dict[str, list[str]] = {}  # a memo set's digest -> the digests of the sets its undos lead back to
     forth: dict[str, tuple[Path, str]] = {}  # an undo's held set's digest -> (the undo, the digest of its memo's set)
-    for path in files:
-        head = _undo_head(path) if path.suffix == ".undo" else None
-        if head is not None and isinstance(head[0].get("memo"), list) and isinstance(head[0].get("held"), list):
-            memo, before = _digest(head[0]["memo"]), _digest(head[0]["held"])
-            back.setdefault(memo, []).append(before)
-            forth[before] = (path, memo)
+    for path, memo, before in _links(files):
+        back.setdefault(memo, []).append(before)
+        forth[before] = (path, memo)
 
     def useful(digest: str) -> bool:
         seen, todo = set(), [digest]
