@@ -36,6 +36,7 @@ def test_option_beats_environment_beats_file(config, monkeypatch):
 
 @pytest.mark.parametrize("text, message", [
     ("enrich:\n  token: x\n", "enrich: unknown key 'token'"),
+    ("enrich:\n  7: x\n  timeout: 5\n  token: x\n", "enrich: unknown key 7"),  # a number among strings (was a TypeError)
     ("enrich:\n  retries: -1\n", "enrich.retries: must be an integer from 0 to 100, got -1"),
     # past what a datetime or a socket holds: an internal error later (OverflowError, ValueError), exit 70
     ("enrich:\n  refresh_days: .inf\n", "enrich.refresh_days: must be a number from 0 to 36,500, got inf"),

@@ -6,7 +6,7 @@ One YAML file, ``$SCANTUI_CONFIG`` when set (tests, several profiles), else
 is an empty configuration; an unreadable or malformed one is an
 :class:`~scantui.errors.InputError` naming the file and line. Paths in the file
 may start with ``~``. Command-line options override the environment, which
-overrides the file (see :func:`enrich_settings`).
+overrides the file (see :func:`enrich_settings`). An unknown key of ``enrich`` or ``rollup`` is an error too.
 
 ```yaml
 enrich:
@@ -196,6 +196,34 @@ def _rollup_count(key: str, default: int, most: int, what: str, config: dict[str
     return int(text)
 
 
+#: The keys of the ``rollup`` section (:func:`rollup_settings`).
+_ROLLUP_KEYS = frozenset({"keep_ports", "keep_top_ports", "late_days", "unicorn_min_packets"})
+
+
+@dataclass(frozen=True)
+class RollupSettings:
+    """The ``rollup`` section, every value checked (:func:`rollup_settings`)."""
+
+    keep_ports: tuple[int, ...]
+    keep_top_ports: int
+    late_days: int
+    unicorn_min_packets: int | None
+
+
+def rollup_settings(config: dict[str, Any] | None = None, path: Path | None = None) -> RollupSettings:
+    """The whole ``rollup`` section from one read of the file, read by every command that opens a rollup, a build or
+    not: a bad value is one error on the command that meets it, not on a later build; an unknown key too (a typo such
+    as ``late_day`` would otherwise keep the default without a word)."""
+    path = path or config_path()
+    config = load_config(path) if config is None else config
+    unknown = sorted(set(_read_section(config, "rollup", path)) - _ROLLUP_KEYS, key=str)
+    if unknown:
+        raise InputError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_ROLLUP_KEYS))})", path=path,
+                         where="rollup")
+    return RollupSettings(rollup_keep_ports(config, path), rollup_keep_top_ports(config, path),
+                          rollup_late_days(config, path), rollup_unicorn_min_packets(config, path))
+
+
 def rollup_unicorn_min_packets(config: dict[str, Any] | None = None, path: Path | None = None) -> int | None:
     """``rollup.unicorn_min_packets``: a Unicorn session (the packets sharing one session key) needs more packets than
     this; None when not set (the rollup's default,
@@ -298,7 +326,7 @@ def enrich_settings(
     section = doc.get("enrich") or {}
     if not isinstance(section, dict):
         raise InputError("must be a mapping", path=path, where="enrich")
-    unknown = sorted(set(section) - _ENRICH_KEYS)
+    unknown = sorted(set(section) - _ENRICH_KEYS, key=str)  # YAML keys may be numbers: str sorts any mix
     if unknown:
         raise InputError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_ENRICH_KEYS))})", path=path,
                          where="enrich")

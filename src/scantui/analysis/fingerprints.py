@@ -40,14 +40,6 @@ TOOL_DTYPE = pl.Enum(TOOLS)
 UNICORN_MIN_PACKETS = 150
 
 
-def configured_unicorn_min_packets() -> int:
-    """The Unicorn threshold a rollup is built with: config ``rollup.unicorn_min_packets``, else
-    :data:`UNICORN_MIN_PACKETS` (a bad value: an InputError naming the file and key)."""
-    from scantui.config import rollup_unicorn_min_packets
-
-    value = rollup_unicorn_min_packets()
-    return UNICORN_MIN_PACKETS if value is None else value
-
 ZMAP_IP_ID = 54321
 MIRAI_PORTS = (23, 2323)
 

@@ -69,7 +69,7 @@ import polars as pl
 
 from scantui.analysis import rollup as ru
 from scantui.analysis.day_builder import _DayBuilder
-from scantui.analysis.fingerprints import configured_unicorn_min_packets
+from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis import enrichment_overlay as eo
 from scantui.analysis.merge_state import scan_src_days
 from scantui.analysis.rollup_handle import Action, Rollup, RollupUpdate, load_rollup, telescope_size_estimate
@@ -81,7 +81,7 @@ from scantui.analysis.rollup_store import (
     STONE, _commit, _mkdir, _touch, release_earlier, release_superseded, revive, sweep_memos,
 )
 from scantui.analysis.runner import Runner
-from scantui.config import rollup_keep_ports, rollup_keep_top_ports, rollup_late_days
+from scantui.config import rollup_settings
 from scantui.errors import InputError
 from scantui.fsutil import atomic_path
 from scantui.io.loader import Dataset
@@ -141,8 +141,9 @@ def update_rollup(
     does not depend on it.
     """
     opts = opts or getattr(dataset, "opts", None) or LoadOptions()
+    settings = rollup_settings()  # read before the cache: a bad value fails every command, not only a later build
     if unicorn_min_packets is None:
-        unicorn_min_packets = configured_unicorn_min_packets()
+        unicorn_min_packets = UNICORN_MIN_PACKETS if settings.unicorn_min_packets is None else settings.unicorn_min_packets
     inputs = [_with_log_year(i, opts, days_root(cache_dir)) for i in describe_inputs(dataset)]
     key = cache_key(inputs, opts, unicorn_min_packets)
     root = cache_root(cache_dir)
@@ -168,10 +169,10 @@ def update_rollup(
 
     root.mkdir(parents=True, exist_ok=True)
     meta = {"key": key, "inputs": inputs, "load_options": _options_dict(opts), "unicorn_min_packets": unicorn_min_packets}
-    # read before the build: a bad value fails first. Only the ports the config asks for and the busiest ones: a
-    # list kept by a query is not carried into the next rollup, as each carried list costs every later build its
-    # port's sources (~0.4-1.2 CPU s a day at 200 M, brought up to date: port_list_state)
-    asked, top_k, late = rollup_keep_ports(), rollup_keep_top_ports(), rollup_late_days()
+    # only the ports the config asks for and the busiest ones: a list kept by a query is not carried into the next
+    # rollup, as each carried list costs every later build its port's sources (~0.4-1.2 CPU s a day at 200 M, brought
+    # up to date: port_list_state)
+    asked, top_k, late = settings.keep_ports, settings.keep_top_ports, settings.late_days
     builder.prepare()
     if not rebuild and (before := builder.days_before_newest(root)):
         _stepping_stone(builder, root, before, meta, asked, top_k, late, progress)
