@@ -67,8 +67,10 @@ from typing import Any
 
 import polars as pl
 
+from scantui.analysis import cache_damage
 from scantui.analysis import rollup as ru
 from scantui.analysis.day_builder import _DayBuilder
+from scantui.analysis.day_tasks import _STATE_DONE
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis import enrichment_overlay as eo
 from scantui.analysis.merge_state import scan_src_days
@@ -147,6 +149,7 @@ def update_rollup(
     inputs = [_with_log_year(i, opts, days_root(cache_dir)) for i in describe_inputs(dataset)]
     key = cache_key(inputs, opts, unicorn_min_packets)
     root = cache_root(cache_dir)
+    cache_damage.track(root.parent)
     final = root / key
     copy = None
     if getattr(dataset, "needs_decoding", False):
@@ -165,6 +168,11 @@ def update_rollup(
         rollup = _with_overlay(found, dataset, key)
         for state in rollup.day_states.values():  # the queries read them: kept as long as the rollup is used
             _touch(state)
+        if any(not (state / _STATE_DONE).is_file() for state in rollup.day_states.values()):
+            # set aside as damaged (cache_damage) or removed by hand: built again from the inputs under the same name
+            builder.prepare()
+            return RollupUpdate(rollup, (*[a for a in builder.actions if a.verb == "built"],
+                                         Action("reused", f"rollup {key}")))
         return RollupUpdate(rollup, (Action("reused", f"rollup {key}"),))
 
     root.mkdir(parents=True, exist_ok=True)

@@ -181,7 +181,7 @@ def _run(argv: list[str] | None) -> None:
     except Exception as exc:  # noqa: BLE001 - last resort: stay one line unless debugging
         polars_error = _polars_error_type()
         if polars_error is not None and isinstance(exc, polars_error):
-            _fail(_changed_input() or _first_line(exc), 2)
+            _fail(_read_failure(exc) or _first_line(exc), 2)
         if os.environ.get("SCANTUI_DEBUG"):
             raise
         _fail(f"internal error: {type(exc).__name__}: {_first_line(exc)} (set SCANTUI_DEBUG=1 for the traceback)", 70)
@@ -191,7 +191,7 @@ def _run(argv: list[str] | None) -> None:
         if not is_panic(exc) or os.environ.get("SCANTUI_DEBUG"):
             raise
 
-        _fail(panic_error(exc).message, 2)
+        _fail(_read_failure(exc) or panic_error(exc).message, 2)
     sys.exit(0)
 
 
@@ -242,11 +242,12 @@ def _polars_error_type():
     return getattr(getattr(mod, "exceptions", None), "PolarsError", None) if mod else None
 
 
-def _changed_input() -> str | None:
-    """A polars error while reading: the error of an input changed since it was opened, if one was."""
-    from scantui.io.read_panics import changed_input_error
+def _read_failure(exc: BaseException) -> str | None:
+    """A polars error or panic: the error of an input changed since it was opened, or of a damaged cache file (set
+    aside), if one explains it."""
+    from scantui.analysis.cache_damage import read_failure
 
-    err = changed_input_error()
+    err = read_failure(exc)
     return err.message if err is not None else None
 
 

@@ -277,11 +277,14 @@ class DataState:
 
 def error_text(exc: BaseException) -> str:
     """One line for a notification: a ScantuiError's message, else the exception's type and first line
-    (a polars panic: :func:`scantui.io.read_panics.panic_error`)."""
+    (a polars error or panic: :func:`scantui.analysis.cache_damage.read_failure`, else
+    :func:`scantui.io.read_panics.panic_error`)."""
+    from scantui.analysis.cache_damage import read_failure
     from scantui.errors import ScantuiError
     from scantui.io.read_panics import as_error
 
-    exc = as_error(exc)  # a polars panic: the changed input's error, or polars' own first line
+    # a polars error or panic: the changed input's error or the damaged cache file's, else polars' own first line
+    exc = read_failure(exc) or as_error(exc)
     if isinstance(exc, ScantuiError):
         return exc.message
     lines = str(exc).strip().splitlines()

@@ -1,0 +1,159 @@
+"""A damaged cache file (cut short, its footer overwritten) is one error line naming it; its entry is set aside and
+the next command builds it anew, with the same output as before the damage (:mod:`scantui.analysis.cache_damage`).
+Real rollups of a slice of the sample data, real files cut on disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from clihelp import SAMPLE, run
+from scantui.analysis import cache_damage as cd
+
+DAYS = (dt.date(2024, 2, 3), dt.date(2024, 2, 4), dt.date(2024, 2, 5))
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch) -> tuple[str, Path]:
+    """Three days of the sample in one file, and this test's own cache (damaged here: not the session's)."""
+    path = tmp_path / "three.parquet"
+    (pl.scan_parquet(SAMPLE).filter(pl.col("ts").dt.date().is_in(DAYS)).head(60_000).collect().write_parquet(path))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SCANTUI_CACHE_DIR", str(cache))
+    cd._ROOTS.clear()
+    return str(path), cache
+
+
+def _rollup(path: str, capsys) -> Path:
+    code, out, err = run(["rollup", path, "--json"], capsys)
+    assert code == 0, err
+    return Path(json.loads(out)["path"])
+
+
+def _cut(path: Path, keep: int) -> None:
+    path.write_bytes(path.read_bytes()[:keep])
+
+
+def _one_error(code: int, out: str, err: str) -> str:
+    assert (code, out, err.count("\n")) == (2, "", 1), (code, out, err)
+    assert err.startswith("scantui: error: "), err
+    return err[len("scantui: error: "):].rstrip("\n")
+
+
+def test_a_day_states_packet_file_cut_short_is_named_set_aside_and_built_again(data, capsys):
+    path, cache = data
+    day = DAYS[1].isoformat()
+    command = ["packets", path, "--day", day, "--json", "--limit", "100000"]
+    code, before, err = run(command, capsys)
+    assert code == 0, err
+    (state,) = (cache / "days" / "state").glob(f"{day}-*")
+    (part,) = (state / "packets").glob("*.parquet")
+    size = part.stat().st_size // 2
+    _cut(part, size)
+
+    message = _one_error(*run(command, capsys))
+    assert message == (f"{part}: a damaged cache file: cut short or overwritten ({size:,} bytes, no Parquet end marker); "
+                       f"set aside day state {state.name}: opening the data again builds it anew")
+    assert not state.exists() and not [p for p in state.parent.iterdir() if p.name.startswith(".")]
+
+    code, out, err = run(["rollup", path, "--json"], capsys)  # the rollup is reused; the day built again
+    assert code == 0, err
+    assert [(a["action"], a["what"]) for a in json.loads(out)["actions"]][:1] == [("built", f"day {day}")]
+    assert (state / "state.json").is_file()
+    code, after, err = run(command, capsys)
+    assert (code, after) == (0, before), err
+
+
+def test_a_rollup_table_cut_short_sets_the_rollup_aside_and_the_next_command_builds_it(data, capsys):
+    path, cache = data
+    command = ["scanners", path, "--json"]
+    code, before, err = run(command, capsys)
+    assert code == 0, err
+    rollup = _rollup(path, capsys)
+    table = rollup / "src_totals.parquet"
+    size = table.stat().st_size - 3
+    _cut(table, size)  # its end marker cut off
+
+    message = _one_error(*run(command, capsys))
+    assert message == (f"{table}: a damaged cache file: cut short or overwritten ({size:,} bytes, no Parquet end marker); "
+                       f"set aside rollup {rollup.name}: opening the data again builds it anew")
+    assert not rollup.exists()
+    code, after, err = run(command, capsys)
+    assert (code, after) == (0, before), err
+    assert rollup.is_dir()
+
+
+def test_what_each_check_finds(tmp_path):
+    good = tmp_path / "good.parquet"
+    pl.DataFrame({"a": range(1000), "b": ["x"] * 1000}).write_parquet(good)
+    data = good.read_bytes()
+    footer = int.from_bytes(data[-8:-4], "little")
+    assert cd.damage(good) is None
+
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(data[:-1])
+    assert cd.damage(cut) == f"cut short or overwritten ({len(data) - 1:,} bytes, no Parquet end marker)"
+    lying = tmp_path / "lying.parquet"  # the footer's length past the file's start
+    lying.write_bytes(data[:4] + (len(data)).to_bytes(4, "little") + b"PAR1")
+    assert cd.damage(lying) == "cut short (12 bytes, less than its footer says)"
+    garbled = tmp_path / "garbled.parquet"  # both markers and the length intact, the footer overwritten
+    start = len(data) - 8 - footer
+    garbled.write_bytes(data[:start + 4] + b"\xab" * (footer - 8) + data[-12:])
+    assert cd.damage(garbled).startswith("its footer does not read (")
+    empty = tmp_path / "empty.parquet"
+    empty.write_bytes(b"")
+    assert cd.damage(empty) == "cut short or overwritten (0 bytes, no Parquet end marker)"
+
+
+def test_each_kind_of_entry_is_set_aside_whole_and_only_it(tmp_path):
+    top = tmp_path / "cache"
+    good = pl.DataFrame({"a": [1]})
+    files = {
+        "rollups/r1/port_day/range-0.parquet": "rollup r1",
+        "days/state/2024-02-03-ab/packets/part-00000.parquet": "day state 2024-02-03-ab",
+        "days/inputs/c0ffee/day=2024-02-03/00000000.parquet": "day split c0ffee",
+        "decoded/k3.parquet": "decoded copy k3.parquet",
+    }
+    for name in [*files, "rollups/r2/src_totals.parquet", "days/state/2024-02-04-cd/port_day.parquet"]:
+        (top / name).parent.mkdir(parents=True, exist_ok=True)
+        good.write_parquet(top / name)
+    for name in files:
+        _cut(top / name, 5)
+    (top / "rollups" / ".r9.tmp").mkdir()  # a build's temporary: never checked
+    (top / "rollups" / ".r9.tmp" / "x.parquet").write_bytes(b"half")
+    cd.track(top)
+    try:
+        err = cd.damaged_cache_error()
+    finally:
+        cd._ROOTS.clear()
+    assert err is not None
+    first = top / "rollups" / "r1" / "port_day" / "range-0.parquet"
+    assert err.message == (f"{first}: a damaged cache file (and 3 more): cut short or overwritten (5 bytes, no Parquet "
+                           f"end marker); set aside {', '.join(files.values())}: opening the data again builds them anew")
+    for name, what in files.items():
+        assert what in err.message
+        assert not (top / name).exists()
+    assert (top / "rollups" / "r2" / "src_totals.parquet").is_file()
+    assert (top / "days" / "state" / "2024-02-04-cd" / "port_day.parquet").is_file()
+    assert (top / "rollups" / ".r9.tmp" / "x.parquet").is_file()
+    leftovers = [p for p in top.rglob("*") if ".damaged-" in p.name]
+    assert leftovers == []
+
+
+def test_no_damage_found_keeps_polars_own_line_and_sets_nothing_aside(data, capsys):
+    """Damage inside a data page under an intact footer: not found (no page checksums); polars' own error, nothing
+    removed."""
+    path, cache = data
+    rollup = _rollup(path, capsys)
+    table = rollup / "src_totals.parquet"
+    raw = bytearray(table.read_bytes())
+    raw[4:len(raw) // 2] = b"\xff" * (len(raw) // 2 - 4)  # the pages overwritten, the footer kept
+    table.write_bytes(bytes(raw))
+    assert cd.damage(table) is None
+    assert cd.damaged_cache_error() is None
+    assert table.is_file() and rollup.is_dir()

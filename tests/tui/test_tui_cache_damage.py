@@ -1,0 +1,50 @@
+"""A damaged cache file met in the TUI: a notification naming it and what was set aside; the app keeps running, and
+the data opened again (the palette's "Open data") builds the day anew and reads it (:mod:`scantui.analysis.cache_damage`)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tuihelp import make_app, run_app, settle, tiny_frame
+from scantui.analysis import cache_damage as cd
+from scantui.tui.screens.packets import PacketsScreen
+
+
+def test_a_damaged_day_state_is_a_notification_and_opening_the_data_again_builds_it(tmp_path):
+    data, cache = tmp_path / "tiny.parquet", tmp_path / "cache"  # its own cache: damaged here
+    tiny_frame().write_parquet(data)
+    cd._ROOTS.clear()
+
+    async def scenario(app, pilot):
+        await pilot.press("2")
+        await settle(app, pilot)
+        src = app.screen.table.selected_row["src"]
+        parts = sorted((cache / "days" / "state").glob("*/packets/*.parquet"))
+        assert parts
+        for part in parts:
+            part.write_bytes(part.read_bytes()[:100])
+        await pilot.press("p")
+        await settle(app, pilot)
+        said = [n.message for n in app._notifications if n.severity == "error"]
+        assert len(said) == 1 and ": a damaged cache file" in said[0] and "set aside day state " in said[0], said
+        assert said[0].endswith(f"opening the data again builds {'it' if len(parts) == 1 else 'them'} anew"), said
+        assert not any(p.exists() for p in parts)
+        await pilot.press("escape")  # the app goes on: another screen, the same data
+        await settle(app, pilot)
+        await pilot.press("1")
+        await settle(app, pilot)
+        assert app.overview is not None and app.overview.packets == tiny_frame().height
+
+        app.open_data([str(data)])  # the palette's "Open data": the rollup reused, its days built anew
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        assert app.screen.table.selected_row["src"] == src
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PacketsScreen), type(app.screen).__name__
+        got = app.screen.lf.collect()
+        assert got.height == tiny_frame().filter(pl.col("src") == src).height > 0 and set(got["src"]) == {src}
+        assert all(p.is_file() for p in parts)
+
+    run_app(make_app([data], cache), scenario)
