@@ -59,12 +59,13 @@ def test_a_day_states_packet_file_cut_short_is_named_set_aside_and_built_again(d
     message = _one_error(*run(command, capsys))
     assert message == (f"{part}: a damaged cache file: cut short or overwritten ({size:,} bytes, no Parquet end marker); "
                        f"set aside day state {state.name}: opening the data again builds it anew")
-    assert not state.exists() and not [p for p in state.parent.iterdir() if p.name.startswith(".")]
+    assert not state.exists()
+    assert [p.name for p in state.parent.iterdir() if p.name.startswith(".")] == [f".{state.name}.damaged"]
 
     code, out, err = run(["rollup", path, "--json"], capsys)  # the rollup is reused; the day built again
     assert code == 0, err
     assert [(a["action"], a["what"]) for a in json.loads(out)["actions"]][:1] == [("built", f"day {day}")]
-    assert (state / "state.json").is_file()
+    assert (state / "state.json").is_file() and not [p for p in state.parent.iterdir() if p.name.startswith(".")]
     code, after, err = run(command, capsys)
     assert (code, after) == (0, before), err
 
@@ -141,8 +142,8 @@ def test_each_kind_of_entry_is_set_aside_whole_and_only_it(tmp_path):
     assert (top / "rollups" / "r2" / "src_totals.parquet").is_file()
     assert (top / "days" / "state" / "2024-02-04-cd" / "port_day.parquet").is_file()
     assert (top / "rollups" / ".r9.tmp" / "x.parquet").is_file()
-    leftovers = [p for p in top.rglob("*") if ".damaged-" in p.name]
-    assert leftovers == []
+    leftovers = [p.relative_to(top).as_posix() for p in top.rglob("*") if "damaged" in p.name]
+    assert leftovers == ["days/state/.2024-02-03-ab.damaged"]  # the mark: built again by the next open
 
 
 def test_no_damage_found_keeps_polars_own_line_and_sets_nothing_aside(data, capsys):

@@ -9,8 +9,9 @@ is set aside (renamed away, then removed), so that the next command opening the 
 again) builds it anew:
 
 - a file of ``rollups/<key>/``: that rollup (the next build extends the rollup before it, or merges the days);
-- a file of ``days/state/<name>/``: that day's state, which the next command opening a rollup that names it builds
-  again from the inputs' day splits, under the same name (:func:`~scantui.analysis.rollup_cache.update_rollup`);
+- a file of ``days/state/<name>/``: that day's state, marked (``.<name>.damaged``) so that the next command opening a
+  rollup that names it builds it again from the inputs' day splits, under the same name (:func:`states_to_build`; a
+  state missing without the mark, e.g. pruned, is not built again: the queries read the inputs for that day);
 - a file of ``days/inputs/<key>/``: that input's day split (split again from the input when a day is built);
 - ``decoded/<key>.parquet``: that decoded copy.
 
@@ -24,9 +25,11 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from scantui.analysis.day_tasks import _STATE_DONE
+from scantui.analysis.rollup_store import _OLD_MARK
 from scantui.errors import InputError
 
 #: The cache folders (the parent of ``rollups/``) opened in this process, oldest first.
@@ -34,6 +37,9 @@ _ROOTS: list[Path] = []
 
 #: A Parquet file's first and last four bytes.
 _MAGIC = b"PAR1"
+
+#: The end of the name of a day state's mark: set aside as damaged, to be built again (:func:`states_to_build`).
+_DAMAGED = ".damaged"
 
 
 def track(top: Path) -> None:
@@ -104,8 +110,10 @@ def set_aside(top: Path, path: Path) -> str | None:
         entry, name = path, f"decoded copy {parts[1]}"
     else:
         return None
-    doomed = entry.with_name(f".{entry.name}.damaged-{uuid.uuid4().hex[:8]}")
+    doomed = entry.with_name(f".{entry.name}{_OLD_MARK}damaged-{uuid.uuid4().hex[:8]}")  # (pruned if left behind)
     try:
+        if entry.parent.name == "state":
+            _mark(entry).touch()
         entry.rename(doomed)
     except OSError:
         return None  # gone meanwhile (another process set it aside), or a read-only cache
@@ -114,6 +122,34 @@ def set_aside(top: Path, path: Path) -> str | None:
     else:
         doomed.unlink(missing_ok=True)
     return name
+
+
+def states_to_build(states: Iterable[Path]) -> list[Path]:
+    """The day states of *states* set aside as damaged and not built again since (one ``stat`` a day); the mark of
+    one built again meanwhile (by another process) is removed."""
+    out = []
+    for state in states:
+        mark = _mark(state)
+        if not mark.exists():
+            continue
+        if (state / _STATE_DONE).is_file():
+            built_again([state])
+        else:
+            out.append(state)
+    return out
+
+
+def built_again(states: Iterable[Path]) -> None:
+    """The day states *states* were built again: their marks removed."""
+    for state in states:
+        try:
+            _mark(state).unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only cache
+
+
+def _mark(state: Path) -> Path:
+    return state.with_name(f".{state.name}{_DAMAGED}")
 
 
 def _parquet_files(top: Path) -> Iterator[Path]:

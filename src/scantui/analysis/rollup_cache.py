@@ -70,7 +70,6 @@ import polars as pl
 from scantui.analysis import cache_damage
 from scantui.analysis import rollup as ru
 from scantui.analysis.day_builder import _DayBuilder
-from scantui.analysis.day_tasks import _STATE_DONE
 from scantui.analysis.fingerprints import UNICORN_MIN_PACKETS
 from scantui.analysis import enrichment_overlay as eo
 from scantui.analysis.merge_state import scan_src_days
@@ -168,9 +167,9 @@ def update_rollup(
         rollup = _with_overlay(found, dataset, key)
         for state in rollup.day_states.values():  # the queries read them: kept as long as the rollup is used
             _touch(state)
-        if any(not (state / _STATE_DONE).is_file() for state in rollup.day_states.values()):
-            # set aside as damaged (cache_damage) or removed by hand: built again from the inputs under the same name
-            builder.prepare()
+        if damaged := cache_damage.states_to_build(rollup.day_states.values()):
+            builder.prepare()  # built again from the inputs, under the same names
+            cache_damage.built_again(damaged)
             return RollupUpdate(rollup, (*[a for a in builder.actions if a.verb == "built"],
                                          Action("reused", f"rollup {key}")))
         return RollupUpdate(rollup, (Action("reused", f"rollup {key}"),))
