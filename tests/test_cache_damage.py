@@ -5,6 +5,7 @@ Real rollups of a slice of the sample data, real files cut on disk."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 from pathlib import Path
@@ -26,6 +27,7 @@ def data(tmp_path, monkeypatch) -> tuple[str, Path]:
     cache = tmp_path / "cache"
     monkeypatch.setenv("SCANTUI_CACHE_DIR", str(cache))
     cd._ROOTS.clear()
+    gc.collect()  # earlier tests' data sets, whose files may be gone: a changed input would explain the failure first
     return str(path), cache
 
 

@@ -3,6 +3,8 @@ the data opened again (the palette's "Open data") builds the day anew and reads 
 
 from __future__ import annotations
 
+import gc
+
 import polars as pl
 
 from tuihelp import make_app, run_app, settle, tiny_frame
@@ -14,6 +16,7 @@ def test_a_damaged_day_state_is_a_notification_and_opening_the_data_again_builds
     data, cache = tmp_path / "tiny.parquet", tmp_path / "cache"  # its own cache: damaged here
     tiny_frame().write_parquet(data)
     cd._ROOTS.clear()
+    gc.collect()  # earlier tests' data sets, whose files may be gone: a changed input would explain the failure first
 
     async def scenario(app, pilot):
         await pilot.press("2")
