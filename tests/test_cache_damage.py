@@ -8,6 +8,8 @@ import datetime as dt
 import gc
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +18,7 @@ import pytest
 from clihelp import SAMPLE, run
 from scantui.analysis import cache_damage as cd
 
+ROOT = Path(__file__).resolve().parents[1]
 DAYS = (dt.date(2024, 2, 3), dt.date(2024, 2, 4), dt.date(2024, 2, 5))
 
 
@@ -160,3 +163,21 @@ def test_no_damage_found_keeps_polars_own_line_and_sets_nothing_aside(data, caps
     assert cd.damage(table) is None
     assert cd.damaged_cache_error() is None
     assert table.is_file() and rollup.is_dir()
+
+
+def test_a_cache_write_stopped_short_names_the_cache_not_the_input_and_leaves_nothing(data):
+    """Polars' write error names no file ("File too large (os error 27)", as a full disk's "(os error 28)"): it was
+    said as the input's ("unreadable data"). A real kernel limit in a process of its own: RLIMIT_FSIZE (no mount)."""
+    path, cache = data
+    script = ("import resource, signal, sys\n"
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))\n"
+              "from scantui.cli.main import main\n"
+              f"main(['scanners', {path!r}])\n")
+    env = {**os.environ, "SCANTUI_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT / "src")}
+    env.pop("SCANTUI_DEBUG", None)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr == (f"scantui: error: {cache}: cannot write the cache: File too large; a limit on file sizes "
+                           "(ulimit -f) stopped it\n")
+    assert [p for p in cache.rglob("*") if p.is_file()] == []  # the build's temporaries removed as it failed

@@ -12,7 +12,9 @@ is the same for bytes in memory.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +23,19 @@ from pathlib import Path
 
 #: Marks a temporary name (``.NAME.tmp-PID-RANDOM``); the rollup cache's pruning looks for it.
 TMP_MARK = ".tmp-"
+
+#: Errors that can only come from writing (the rest name the file as it is: reading fails too).
+WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_POLARS_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+def error_code(exc: BaseException) -> int | None:
+    """The errno of an :class:`OSError`, or the one a polars error quotes ("(os error 28)": polars names no path)."""
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int):
+        return code
+    match = _POLARS_OS_ERROR.search(str(exc))
+    return int(match.group(1)) if match else None
 
 
 def parquet_files(folder: Path) -> list[Path]:

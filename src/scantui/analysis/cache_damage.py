@@ -15,13 +15,15 @@ again) builds it anew:
 - a file of ``days/inputs/<key>/``: that input's day split (split again from the input when a day is built);
 - ``decoded/<key>.parquet``: that decoded copy.
 
-The error names the first damaged file and what was set aside. Damage inside a data page, under an intact footer, is
+The error names the first damaged file and what was set aside. A polars error quoting a write-only errno (a full
+disk) names the cache folder instead (:func:`cache_write_error`), never an input. Damage inside a data page, under an intact footer, is
 not found this way (polars writes no page checksums): polars' own error is then shown, and ``scantui rollup
 --rebuild`` builds the cache of that data again.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import uuid
@@ -31,6 +33,7 @@ from pathlib import Path
 from scantui.analysis.day_tasks import _STATE_DONE
 from scantui.analysis.rollup_store import _OLD_MARK
 from scantui.errors import InputError
+from scantui.fsutil import WRITE_ERRNOS, error_code
 
 #: The cache folders (the parent of ``rollups/``) opened in this process, oldest first.
 _ROOTS: list[Path] = []
@@ -163,9 +166,10 @@ def _parquet_files(top: Path) -> Iterator[Path]:
 
 
 def read_failure(exc: BaseException) -> InputError | None:
-    """The error to show for a polars error or panic *exc*: an input's that changed since it was opened
+    """The error to show for a polars error or panic *exc*: the cache's when polars could not write it (a full disk:
+    :func:`cache_write_error`), else an input's that changed since it was opened
     (:func:`~scantui.io.read_panics.changed_input_error`), else a damaged cache file's (:func:`damaged_cache_error`);
-    None for any other exception, or when neither explains it (polars' own line is then the best there is)."""
+    None for any other exception, or when none explains it (polars' own line is then the best there is)."""
     import sys
 
     from scantui.io.read_panics import changed_input_error, is_panic
@@ -174,4 +178,25 @@ def read_failure(exc: BaseException) -> InputError | None:
     error = getattr(getattr(polars, "exceptions", None), "PolarsError", None) if polars else None
     if not is_panic(exc) and (error is None or not isinstance(exc, error)):
         return None
-    return changed_input_error() or damaged_cache_error()
+    return cache_write_error(exc) or changed_input_error() or damaged_cache_error()
+
+
+def cache_write_error(exc: BaseException) -> InputError | None:
+    """A polars error quoting an errno only a write gives (``No space left on device (os error 28)``: polars names no
+    file) while this process had a cache open: the error naming the cache folder opened last, with its free space;
+    None otherwise. What the failed build wrote is in hidden temporaries, removed as it failed (or pruned)."""
+    code = error_code(exc)
+    if code not in WRITE_ERRNOS or not _ROOTS:
+        return None
+    top = _ROOTS[-1]
+    if code == errno.EROFS:
+        how = "set SCANTUI_CACHE_DIR to a folder that can be written"
+    elif code == errno.EFBIG:
+        how = "a limit on file sizes (ulimit -f) stopped it"
+    else:
+        try:
+            free = f" ({shutil.disk_usage(top).free / 2**20:,.0f} MiB free there once the build's temporaries went)"
+        except OSError:
+            free = ""
+        how = f"free some space there{free}, or set SCANTUI_CACHE_DIR to a folder with room"
+    return InputError(f"cannot write the cache: {os.strerror(code)}; {how}", path=top)

@@ -34,7 +34,7 @@ from scantui.analysis.day_packets import DAY_CAPTURES, day_packets_files, held_d
 from scantui.analysis.rollup_store import _commit_entry, _read_json, _write_json
 from scantui.analysis.unicorn_sessions import HEAVY, write_heavy
 from scantui.errors import InputError
-from scantui.fsutil import atomic_path, parquet_files
+from scantui.fsutil import WRITE_ERRNOS, atomic_path, error_code, parquet_files
 from scantui.io.detect import PARQUET, PCAP, PCAPNG
 from scantui.io.loader import Dataset
 from scantui.io.read_panics import is_panic
@@ -108,6 +108,8 @@ def _unchanged(files: Sequence[Path], identity: list[dict[str, Any]] | None, *, 
     try:
         yield
     except BaseException as exc:
+        if error_code(exc) in WRITE_ERRNOS:
+            raise  # writing the cache failed (a full disk): not the input's doing (cache_damage.cache_write_error)
         if not isinstance(exc, InputError) and (isinstance(exc, Exception) or is_panic(exc)):
             check_unchanged(files, identity)
             if sole and len(files) == 1 and isinstance(exc, pl.exceptions.PolarsError):

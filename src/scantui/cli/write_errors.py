@@ -17,20 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from scantui.errors import ScantuiError
+from scantui.fsutil import WRITE_ERRNOS, error_code
 
-#: Errors that can only come from writing (the rest name the file as it is: reading fails too).
-WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.tmp-\d+-[0-9a-f]+$")
-_POLARS_OS_ERROR = re.compile(r"\(os error (\d+)\)")
-
-
-def error_code(exc: BaseException) -> int | None:
-    """The errno of an :class:`OSError`, or the one a polars error quotes ("(os error 28)")."""
-    code = getattr(exc, "errno", None)
-    if isinstance(code, int):
-        return code
-    match = _POLARS_OS_ERROR.search(str(exc))
-    return int(match.group(1)) if match else None
 
 
 def _target_of(path: str) -> tuple[str, bool]:
