@@ -141,6 +141,9 @@ def test_each_kind_of_entry_is_set_aside_whole_and_only_it(tmp_path):
     first = top / "rollups" / "r1" / "port_day" / "range-0.parquet"
     assert err.message == (f"{first}: a damaged cache file (and 3 more): cut short or overwritten (5 bytes, no Parquet "
                            f"end marker); set aside {', '.join(files.values())}: opening the data again builds them anew")
+    assert cd._entries(["day state 2024-02-05-ab", "rollup r1", "day state 2024-02-03-cd", "day state 2024-02-04-ef",
+                        "decoded copy k.parquet", "decoded copy j.parquet"]) == \
+        "rollup r1, 3 day states (2024-02-03 to 2024-02-05), 2 decoded copies"
     for name, what in files.items():
         assert what in err.message
         assert not (top / name).exists()

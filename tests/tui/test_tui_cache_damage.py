@@ -7,7 +7,7 @@ import gc
 
 import polars as pl
 
-from tuihelp import make_app, run_app, settle, tiny_frame
+from tuihelp import make_app, run_app, screen_text, settle, tiny_frame
 from scantui.analysis import cache_damage as cd
 from scantui.tui.screens.packets import PacketsScreen
 
@@ -29,8 +29,11 @@ def test_a_damaged_day_state_is_a_notification_and_opening_the_data_again_builds
         await pilot.press("p")
         await settle(app, pilot)
         said = [n.message for n in app._notifications if n.severity == "error"]
-        assert len(said) == 1 and ": a damaged cache file" in said[0] and "set aside day state " in said[0], said
-        assert said[0].endswith(f"opening the data again builds {'it' if len(parts) == 1 else 'them'} anew"), said
+        days = sorted(part.parent.parent.name[:10] for part in parts)
+        assert len(parts) == 4 and len(said) == 1 and ": a damaged cache file (and 3 more): " in said[0], said
+        assert said[0].endswith(f"set aside 4 day states ({days[0]} to {days[-1]}): opening the data again builds "
+                                "them anew"), said
+        assert "Error" not in screen_text(app)  # its status line too: not polars' line from a second search
         assert not any(p.exists() for p in parts)
         await pilot.press("escape")  # the app goes on: another screen, the same data
         await settle(app, pilot)

@@ -66,10 +66,29 @@ def damaged_cache_error() -> InputError | None:
                 gone.append(entry)
         path, why = found[0]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        what = (f"set aside {', '.join(gone)}: opening the data again builds {'it' if len(gone) == 1 else 'them'} anew"
+        what = (f"set aside {_entries(gone)}: opening the data again builds {'it' if len(gone) == 1 else 'them'} anew"
                 if gone else "remove it, or run 'scantui rollup --rebuild' on the data")
         return InputError(f"a damaged cache file{more}: {why}; {what}", path=path)
     return None
+
+
+#: The kinds of cache entry :func:`set_aside` names, each with its plural.
+_KINDS = (("rollup", "rollups"), ("day state", "day states"), ("day split", "day splits"),
+          ("decoded copy", "decoded copies"))
+
+
+def _entries(gone: list[str]) -> str:
+    """The entries set aside, one line's worth: each kind's one name, or its count (day states: their first and last
+    day), so that a whole cache's worth (every day of a copy cut short) is not a screenful of names."""
+    parts = []
+    for one, many in _KINDS:
+        names = [g[len(one) + 1:] for g in gone if g.startswith(f"{one} ")]
+        if len(names) == 1:
+            parts.append(f"{one} {names[0]}")
+        elif names:
+            days = sorted(n[:10] for n in names)
+            parts.append(f"{len(names)} {many}" + (f" ({days[0]} to {days[-1]})" if one == "day state" else ""))
+    return ", ".join(parts)
 
 
 def damage(path: Path) -> str | None:
@@ -174,11 +193,22 @@ def read_failure(exc: BaseException) -> InputError | None:
 
     from scantui.io.read_panics import changed_input_error, is_panic
 
+    if _ANSWER in getattr(exc, "__dict__", {}):  # asked again (a screen's notification and its status line): the same
+        return getattr(exc, _ANSWER)              # answer, not a second search finding nothing (what it set aside is gone)
     polars = sys.modules.get("polars")
     error = getattr(getattr(polars, "exceptions", None), "PolarsError", None) if polars else None
     if not is_panic(exc) and (error is None or not isinstance(exc, error)):
         return None
-    return cache_write_error(exc) or changed_input_error() or damaged_cache_error()
+    found = cache_write_error(exc) or changed_input_error() or damaged_cache_error()
+    try:
+        setattr(exc, _ANSWER, found)  # on the exception: nothing here keeps it (and its frames) alive
+    except AttributeError:
+        pass
+    return found
+
+
+#: The attribute :func:`read_failure` keeps its answer in, on the exception.
+_ANSWER = "_scantui_read_failure"
 
 
 def cache_write_error(exc: BaseException) -> InputError | None:
