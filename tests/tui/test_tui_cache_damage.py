@@ -33,7 +33,9 @@ def test_a_damaged_day_state_is_a_notification_and_opening_the_data_again_builds
         assert len(parts) == 4 and len(said) == 1 and ": a damaged cache file (and 3 more): " in said[0], said
         assert said[0].endswith(f"set aside 4 day states ({days[0]} to {days[-1]}): opening the data again builds "
                                 "them anew"), said
-        assert "Error" not in screen_text(app)  # its status line too: not polars' line from a second search
+        text = screen_text(app)
+        assert "Error" not in text  # its status line too: not polars' line from a second search
+        assert "reading the packets" not in text and "could not read the packets (the status line" in text, text
         assert not any(p.exists() for p in parts)
         await pilot.press("escape")  # the app goes on: another screen, the same data
         await settle(app, pilot)

@@ -143,6 +143,7 @@ class PacketsScreen(OpensRows, FilterScreen):
         self.where = where
         self.total = None
         self.tags = self._source_tags()
+        self.table.empty_text = "reading the packets…"
         self._read(state.workspace, where, self.tags)
 
     @work(thread=True, exclusive=True, group="packets-read", exit_on_error=False, description="packets read")
@@ -218,6 +219,9 @@ class PacketsScreen(OpensRows, FilterScreen):
         self.notify(error_text(exc), title=title, severity="error", timeout=10, markup=False)
         if self.is_attached:
             self._say(f"{title}: {error_text(exc)}")
+            if self.table.row_count == 0:  # it said "reading the packets…" on and on
+                self.table.empty_text = f"{title} (the status line above says why)"
+                self.table.refresh()
 
     # ------------------------------------------------------------ the field filter
 
