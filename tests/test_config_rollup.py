@@ -20,6 +20,7 @@ from test_cli_unicorn_threshold import _unicorn_file
     ("late_day: 3", "rollup: unknown key 'late_day' (known: keep_ports, keep_top_ports, late_days, "
                     "unicorn_min_packets)"),
     ("7: 3", "rollup: unknown key 7 (known: keep_ports, keep_top_ports, late_days, unicorn_min_packets)"),
+    (None, "rollup: must be a mapping"),  # the key said once (was "rollup: rollup must be a mapping")
 ])
 def test_a_bad_rollup_setting_stops_a_command_that_reuses_the_rollup(tmp_path, capsys, line, message):
     data = _unicorn_file(tmp_path / "p.parquet")
@@ -27,7 +28,7 @@ def test_a_bad_rollup_setting_stops_a_command_that_reuses_the_rollup(tmp_path, c
     code, out, err = run(["rollup", data], capsys)
     assert code == 0, err
 
-    config.write_text(f"rollup:\n  {line}\n")
+    config.write_text(f"rollup:\n  {line}\n" if line else "rollup: 5\n")
     for command in (["scanners", data], ["rollup", data]):  # the rollup is in the cache: nothing is built
         code, out, err = run(command, capsys)
         assert (code, out, err) == (2, "", f"scantui: error: {config}: {message}\n"), command

@@ -123,7 +123,7 @@ def tui_keymap(config: dict[str, Any] | None = None, path: Path | None = None) -
     keymap = section.get("keymap") or {}
     if not isinstance(keymap, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
                                                for k, v in keymap.items()):
-        raise InputError("tui.keymap must map binding ids to keys, e.g. app.quit: \"q,ctrl+q\"", path=path, where="tui.keymap")
+        raise InputError("must map binding ids to keys, e.g. app.quit: \"q,ctrl+q\"", path=path, where="tui.keymap")
     for name, keys in keymap.items():
         # a key is a name or one character: a control or format character would reach the terminal in the footer
         if not all(key.strip() and key.strip().isprintable() and " " not in key.strip() for key in keys.split(",")):
@@ -136,7 +136,7 @@ def _read_section(config: dict[str, Any], name: str, path: Path) -> dict[str, An
     """The mapping *name* of *config* to read ({} when absent); anything else is an InputError naming it."""
     section = config.get(name) or {}
     if not isinstance(section, dict):
-        raise InputError(f"{name} must be a mapping", path=path, where=name)
+        raise InputError("must be a mapping", path=path, where=name)
     return section
 
 
@@ -562,7 +562,7 @@ def tui_theme(config: dict[str, Any] | None = None, path: Path | None = None) ->
     if name is None:
         return None
     if not isinstance(name, str) or not name.strip():
-        raise InputError("tui.theme must be a theme name, e.g. theme: nord", path=path, where="tui.theme")
+        raise InputError("must be a theme name, e.g. theme: nord", path=path, where="tui.theme")
     return name.strip()
 
 
