@@ -1,4 +1,5 @@
-"""A damaged file in the cache (a copy cut short, a disk that lost a write): found, named and set aside.
+"""A damaged file in the cache (a copy cut short, a disk that lost a write) found, named and set aside; a cache
+that cannot be written named.
 
 Polars' error on such a file names no file (``parquet: File out of specification: The file must end with PAR1``),
 and the damage would stay: every later command reading that rollup or day would fail the same way. When a command
@@ -15,10 +16,13 @@ again) builds it anew:
 - a file of ``days/inputs/<key>/``: that input's day split (split again from the input when a day is built);
 - ``decoded/<key>.parquet``: that decoded copy.
 
-The error names the first damaged file and what was set aside. A polars error quoting a write-only errno (a full
-disk) names the cache folder instead (:func:`cache_write_error`), never an input. Damage inside a data page, under an intact footer, is
-not found this way (polars writes no page checksums): polars' own error is then shown, and ``scantui rollup
+The error names the first damaged file and what was set aside. Damage inside a data page, under an intact footer,
+is not found this way (polars writes no page checksums): polars' own error is then shown, and ``scantui rollup
 --rebuild`` builds the cache of that data again.
+
+A cache that cannot be written is the other failure polars reports without a path: a polars error quoting a
+write-only errno (a full disk) names the cache folder opened last and its free space (:func:`cache_write_error`),
+never an input. :func:`read_failure` is what the CLI and the TUI ask about a polars error or panic.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ _DAMAGED = ".damaged"
 
 
 def track(top: Path) -> None:
-    """Remember the cache folder *top* (holding ``rollups/``, ``days/``, ``decoded/``) for :func:`damaged_cache_error`."""
+    """Remember the cache folder *top* (holding ``rollups/``, ``days/``, ``decoded/``) for :func:`read_failure`."""
     if top in _ROOTS:
         _ROOTS.remove(top)
     _ROOTS.append(top)
@@ -193,8 +197,10 @@ def read_failure(exc: BaseException) -> InputError | None:
 
     from scantui.io.read_panics import changed_input_error, is_panic
 
-    if _ANSWER in getattr(exc, "__dict__", {}):  # asked again (a screen's notification and its status line): the same
-        return getattr(exc, _ANSWER)              # answer, not a second search finding nothing (what it set aside is gone)
+    # asked again (a screen's notification and its status line): the same answer, not a second search finding
+    # nothing (what the first set aside is gone)
+    if _ANSWER in getattr(exc, "__dict__", {}):
+        return getattr(exc, _ANSWER)
     polars = sys.modules.get("polars")
     error = getattr(getattr(polars, "exceptions", None), "PolarsError", None) if polars else None
     if not is_panic(exc) and (error is None or not isinstance(exc, error)):
