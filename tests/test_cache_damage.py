@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -30,6 +31,7 @@ def data(tmp_path, monkeypatch) -> tuple[str, Path]:
     cache = tmp_path / "cache"
     monkeypatch.setenv("SCANTUI_CACHE_DIR", str(cache))
     cd._ROOTS.clear()
+    cd._RECENT = None
     gc.collect()  # earlier tests' data sets, whose files may be gone: a changed input would explain the failure first
     return str(path), cache
 
@@ -184,3 +186,35 @@ def test_a_cache_write_stopped_short_names_the_cache_not_the_input_and_leaves_no
     assert proc.stderr == (f"scantui: error: {cache}: cannot write the cache: File too large; a limit on file sizes "
                            "(ulimit -f) stopped it\n")
     assert [p for p in cache.rglob("*") if p.is_file()] == []  # the build's temporaries removed as it failed
+
+
+def test_reads_failing_on_the_same_damage_at_once_say_the_same(data, monkeypatch):
+    """The TUI reads several tables at once: the first failure finds the damage and sets it aside, the others (on
+    the same files, before that) find nothing left, and said polars' line. Now they say the first one's error."""
+    path, cache = data
+    rollup = Path(json.loads(_cli(["rollup", path, "--json"]))["path"])
+    table = rollup / "src_totals.parquet"
+    _cut(table, table.stat().st_size - 3)
+    failures = []
+    for _ in range(2):
+        with pytest.raises(pl.exceptions.PolarsError) as caught:
+            pl.read_parquet(table)
+        failures.append(caught.value)
+    first = cd.read_failure(failures[0])
+    assert first is not None and "set aside rollup" in first.message and not rollup.exists()
+    assert cd.read_failure(failures[1]) is first
+    assert cd.read_failure(pl.exceptions.ComputeError("cannot compare string with numeric type")) is None  # another cause
+    assert cd.read_failure(pl.exceptions.ComputeError("parquet: File out of specification")) is first  # meanwhile
+    cd.track(cache)  # the data opened again (the rollup built anew): its reads fail on something else now
+    assert cd.read_failure(pl.exceptions.ComputeError("parquet: File out of specification")) is None
+    cd._RECENT = (time.monotonic(), first)
+    monkeypatch.setattr(cd, "RECENT_S", 0.0)
+    assert cd.read_failure(pl.exceptions.ComputeError("parquet: File out of specification")) is None  # long after
+
+
+def _cli(argv: list[str]) -> str:
+    from clihelp import run_captured
+
+    proc = run_captured(argv)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout

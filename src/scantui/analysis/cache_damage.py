@@ -30,6 +30,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -50,7 +51,10 @@ _DAMAGED = ".damaged"
 
 
 def track(top: Path) -> None:
-    """Remember the cache folder *top* (holding ``rollups/``, ``days/``, ``decoded/``) for :func:`read_failure`."""
+    """Remember the cache folder *top* (holding ``rollups/``, ``days/``, ``decoded/``) for :func:`read_failure` (a
+    rollup opened: damage found before is no longer what its reads fail on)."""
+    global _RECENT
+    _RECENT = None
     if top in _ROOTS:
         _ROOTS.remove(top)
     _ROOTS.append(top)
@@ -72,8 +76,17 @@ def damaged_cache_error() -> InputError | None:
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         what = (f"set aside {_entries(gone)}: opening the data again builds {'it' if len(gone) == 1 else 'them'} anew"
                 if gone else "remove it, or run 'scantui rollup --rebuild' on the data")
-        return InputError(f"a damaged cache file{more}: {why}; {what}", path=path)
+        global _RECENT
+        _RECENT = (time.monotonic(), InputError(f"a damaged cache file{more}: {why}; {what}", path=path))
+        return _RECENT[1]
     return None
+
+
+#: When :func:`damaged_cache_error` last found damage, and its error: reads that failed on the same files at the same
+#: time (the TUI reads several tables at once) find nothing left to set aside, and say the same instead of polars'
+#: line (:func:`read_failure`), for :data:`RECENT_S` seconds.
+_RECENT: tuple[float, InputError] | None = None
+RECENT_S = 60.0
 
 
 #: The kinds of cache entry :func:`set_aside` names, each with its plural.
@@ -206,6 +219,9 @@ def read_failure(exc: BaseException) -> InputError | None:
     if not is_panic(exc) and (error is None or not isinstance(exc, error)):
         return None
     found = cache_write_error(exc) or changed_input_error() or damaged_cache_error()
+    if found is None and _RECENT is not None and time.monotonic() - _RECENT[0] < RECENT_S and (
+            is_panic(exc) or "parquet" in str(exc).lower()):
+        found = _RECENT[1]
     try:
         setattr(exc, _ANSWER, found)  # on the exception: nothing here keeps it (and its frames) alive
     except AttributeError:
