@@ -218,3 +218,24 @@ def _cli(argv: list[str]) -> str:
     proc = run_captured(argv)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
+
+
+def test_a_cut_index_of_an_input_split_is_named_and_the_input_split_again(data, tmp_path, capsys):
+    """A JSON index cut short was an internal error (``JSONDecodeError``, exit 70) on every later build."""
+    path, cache = data
+    code, _, err = run(["rollup", path], capsys)
+    assert code == 0, err
+    (split,) = (cache / "days" / "inputs").iterdir()
+    index = split / "index.json"
+    index.write_text("{")
+    other = tmp_path / "other.parquet"  # another input: the build reads the first one's split index
+    pl.read_parquet(path).head(100).with_columns(pl.col("src") + 1).write_parquet(other)
+
+    message = _one_error(*run(["rollup", path, str(other)], capsys))
+    assert message == (f"{index}: a damaged cache file: not valid JSON at line 1 (1 bytes: cut short or overwritten); "
+                       f"set aside day split {split.name}: opening the data again builds it anew")
+    assert not split.exists()
+    code, _, err = run(["rollup", path, str(other)], capsys)
+    assert code == 0, err
+    days = pl.read_parquet(path)["ts"].dt.date().unique().sort()
+    assert json.loads(index.read_text())["days"] == [d.isoformat() for d in days]  # split again

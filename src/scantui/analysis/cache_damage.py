@@ -2,10 +2,12 @@
 that cannot be written named.
 
 Polars' error on such a file names no file (``parquet: File out of specification: The file must end with PAR1``),
-and the damage would stay: every later command reading that rollup or day would fail the same way. When a command
-fails on a polars error (or panic) that no changed input explains, :func:`damaged_cache_error` checks the Parquet
-files of the caches this process opened (:func:`track`): both end markers, the footer's length and the footer itself
-(``read_parquet_metadata``: ~0.1 ms a file, 0.35 s for the 3,400 files of 84 days). Each damaged one's cache entry
+a cut index (``state.json``, ``index.json``...) was an internal ``JSONDecodeError``, and the damage would stay: every
+later command reading that rollup or day would fail the same way. When a command fails on a polars error (or panic)
+that no changed input explains, or on a JSON parse error, :func:`damaged_cache_error` checks the Parquet and JSON
+files of the caches this process opened (:func:`track`): a Parquet file's end markers, its footer's length and the
+footer itself (``read_parquet_metadata``: ~0.1 ms a file, 0.4 s for the 3,400 files of 84 days); a JSON file's parse.
+Each damaged one's cache entry
 is set aside (renamed away, then removed), so that the next command opening the data (or the TUI opening it
 again) builds it anew:
 
@@ -28,6 +30,7 @@ never an input. :func:`read_failure` is what the CLI and the TUI ask about a pol
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import time
@@ -64,7 +67,7 @@ def damaged_cache_error() -> InputError | None:
     """The error naming the first damaged file of the caches this process opened, each damaged file's entry set
     aside (see the module doc); None when every file reads."""
     for top in reversed(_ROOTS):
-        found = [(path, why) for path, why in ((p, damage(p)) for p in _parquet_files(top)) if why is not None]
+        found = [(path, why) for path, why in ((p, damage(p)) for p in _cache_files(top)) if why is not None]
         if not found:
             continue
         gone = []
@@ -109,9 +112,13 @@ def _entries(gone: list[str]) -> str:
 
 
 def damage(path: Path) -> str | None:
-    """What is wrong with the Parquet file *path* as far as its ends and footer tell; None when they read."""
+    """What is wrong with the cache file *path*: a Parquet file as far as its ends and footer tell, a JSON file (the
+    cache's indexes and marks: ``meta.json``, ``state.json``, ``index.json``...) as its parse does; None when it
+    reads."""
     import polars as pl
 
+    if path.suffix == ".json":
+        return _json_damage(path)
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
@@ -129,6 +136,17 @@ def damage(path: Path) -> str | None:
     except Exception as exc:  # noqa: BLE001 - polars' reason, whatever its type
         lines = str(exc).strip().splitlines()
         return f"its footer does not read ({lines[0] if lines else type(exc).__name__})"
+    return None
+
+
+def _json_damage(path: Path) -> str | None:
+    try:
+        json.loads(path.read_bytes())
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        return f"not valid JSON{where} ({path.stat().st_size:,} bytes: cut short or overwritten)"
     return None
 
 
@@ -191,13 +209,14 @@ def _mark(state: Path) -> Path:
     return state.with_name(f".{state.name}{_DAMAGED}")
 
 
-def _parquet_files(top: Path) -> Iterator[Path]:
-    """The Parquet files of the cache *top*'s entries, temporaries and folders set aside (hidden names) left out."""
+def _cache_files(top: Path) -> Iterator[Path]:
+    """The Parquet and JSON files of the cache *top*'s entries, temporaries and folders set aside (hidden names) left
+    out."""
     for sub in (top / "rollups", top / "days" / "state", top / "days" / "inputs", top / "decoded"):
         for folder, dirs, files in os.walk(sub):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
-                if name.endswith(".parquet") and not name.startswith("."):
+                if name.endswith((".parquet", ".json")) and not name.startswith("."):
                     yield Path(folder) / name
 
 
@@ -205,7 +224,8 @@ def read_failure(exc: BaseException) -> InputError | None:
     """The error to show for a polars error or panic *exc*: the cache's when polars could not write it (a full disk:
     :func:`cache_write_error`), else an input's that changed since it was opened
     (:func:`~scantui.io.read_panics.changed_input_error`), else a damaged cache file's (:func:`damaged_cache_error`);
-    None for any other exception, or when none explains it (polars' own line is then the best there is)."""
+    for a JSON parse error (the cache's indexes are its only JSON), the damaged cache file's. None for any other
+    exception, or when none explains it (polars' own line is then the best there is)."""
     import sys
 
     from scantui.io.read_panics import changed_input_error, is_panic
@@ -216,9 +236,12 @@ def read_failure(exc: BaseException) -> InputError | None:
         return getattr(exc, _ANSWER)
     polars = sys.modules.get("polars")
     error = getattr(getattr(polars, "exceptions", None), "PolarsError", None) if polars else None
-    if not is_panic(exc) and (error is None or not isinstance(exc, error)):
+    if isinstance(exc, json.JSONDecodeError):
+        found = damaged_cache_error()
+    elif not is_panic(exc) and (error is None or not isinstance(exc, error)):
         return None
-    found = cache_write_error(exc) or changed_input_error() or damaged_cache_error()
+    else:
+        found = cache_write_error(exc) or changed_input_error() or damaged_cache_error()
     if found is None and _RECENT is not None and time.monotonic() - _RECENT[0] < RECENT_S and (
             is_panic(exc) or "parquet" in str(exc).lower()):
         found = _RECENT[1]

@@ -182,6 +182,8 @@ def _run(argv: list[str] | None) -> None:
         polars_error = _polars_error_type()
         if polars_error is not None and isinstance(exc, polars_error):
             _fail(_read_failure(exc) or _first_line(exc), 2)
+        if (explained := _read_failure(exc)) is not None:  # a damaged cache index (JSON)
+            _fail(explained, 2)
         if os.environ.get("SCANTUI_DEBUG"):
             raise
         _fail(f"internal error: {type(exc).__name__}: {_first_line(exc)} (set SCANTUI_DEBUG=1 for the traceback)", 70)
@@ -243,8 +245,8 @@ def _polars_error_type():
 
 
 def _read_failure(exc: BaseException) -> str | None:
-    """A polars error or panic: the error of an input changed since it was opened, or of a damaged cache file (set
-    aside), if one explains it."""
+    """A polars error or panic (or a JSON parse error): the error of an input changed since it was opened, or of a
+    damaged cache file (set aside), if one explains it."""
     from scantui.analysis.cache_damage import read_failure
 
     err = read_failure(exc)
