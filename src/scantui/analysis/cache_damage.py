@@ -36,6 +36,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from scantui.analysis.day_tasks import _STATE_DONE
@@ -63,18 +64,49 @@ def track(top: Path) -> None:
     _ROOTS.append(top)
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What :func:`check_cache` found: the files it read, the damaged ones (path, what is wrong) and the entries it set
+    aside (as :func:`set_aside` names them)."""
+
+    files: int
+    damaged: list[tuple[Path, str]]
+    set_aside: list[str]
+
+    def summary(self) -> str:
+        """``3,385 cache files checked: none damaged``, or which entries were set aside."""
+        head = f"{self.files:,} cache file{'' if self.files == 1 else 's'} checked"
+        if not self.damaged:
+            return f"{head}: none damaged"
+        gone = f": set aside {_entries(self.set_aside)}, built anew by this and later commands" if self.set_aside else ""
+        return f"{head}: {len(self.damaged):,} damaged{gone}"
+
+
+def check_cache(top: Path) -> Checked:
+    """Every Parquet and JSON file of the cache folder *top* checked (:func:`damage`), each damaged one's entry set aside
+    (:func:`set_aside`): ``scantui rollup --check``, and the search after a failed read (:func:`damaged_cache_error`)."""
+    files, found = 0, []
+    for path in _cache_files(top):
+        files += 1
+        why = damage(path)
+        if why is not None:
+            found.append((path, why))
+    gone: list[str] = []
+    for path, _why in found:
+        entry = set_aside(top, path)
+        if entry is not None and entry not in gone:
+            gone.append(entry)
+    return Checked(files, found, gone)
+
+
 def damaged_cache_error() -> InputError | None:
     """The error naming the first damaged file of the caches this process opened, each damaged file's entry set
     aside (see the module doc); None when every file reads."""
     for top in reversed(_ROOTS):
-        found = [(path, why) for path, why in ((p, damage(p)) for p in _cache_files(top)) if why is not None]
+        checked = check_cache(top)
+        found, gone = checked.damaged, checked.set_aside
         if not found:
             continue
-        gone = []
-        for path, _why in found:
-            entry = set_aside(top, path)
-            if entry is not None and entry not in gone:
-                gone.append(entry)
         path, why = found[0]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         what = (f"set aside {_entries(gone)}: opening the data again builds {'it' if len(gone) == 1 else 'them'} anew"

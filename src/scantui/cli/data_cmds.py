@@ -372,8 +372,11 @@ def sample_cmd(out_dir, seed, days, scale):
 @click.option("--prune", "prune_days", type=seconds(0, 36_500, min_open=True), default=None, metavar="DAYS",
               help="After each update, remove from the cache what no command used for DAYS days (rollups, day "
                    "states and splits, decoded copies, session memos); never a rollup a process is reading.")
+@click.option("--check", is_flag=True,
+              help="First check every Parquet and JSON file of the cache (after a crash, a restore, a full disk) and "
+                   "set aside the damaged rollups, days and splits, which the update then builds anew.")
 @scale_options
-def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, settle, keep_ports, prune_days):
+def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, settle, keep_ports, prune_days, check):
     """Build or update the rollup of PATHS (for cron): only the days whose inputs changed are rebuilt.
 
     One line per step on stderr (built, reused, merged); the rollup's folder on stdout
@@ -395,6 +398,17 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
         raise InputError(exc.why, where="--keep-ports") from None
 
     said: set[str] = set()
+    checked = None
+    if check:
+        from scantui.analysis.cache_damage import check_cache
+        from scantui.analysis.rollup_keys import cache_root
+
+        t0 = time.perf_counter()
+        checked = check_cache(cache_root(cache_dir).parent)
+        if not as_json:
+            for path, why in checked.damaged:
+                message(f"damaged: {shown_path(path)}: {why}")
+            message(f"{checked.summary()} ({time.perf_counter() - t0:.1f} s)")
 
     def say(update) -> None:
         from scantui.analysis.rollup_log_year import year_notes
@@ -409,7 +423,7 @@ def rollup_cmd(paths, load_opts, cache_dir, rebuild, as_json, follow, interval, 
             from scantui.analysis.rollup_store import prune_cache
 
             pruned = prune_cache(cache_dir, max_age_days=prune_days)
-        _say(update, as_json, pruned, prune_days)
+        _say(update, as_json, pruned, prune_days, checked)
 
     if follow:
         from scantui.analysis.rollup_follow import follow as follow_paths
@@ -435,14 +449,17 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
-def _say(update, as_json, pruned=None, prune_days=None):
+def _say(update, as_json, pruned=None, prune_days=None, checked=None):
     """What an update built and reused (and *pruned*, the cache entries ``--prune`` removed): one line a step and a
     summary on stderr, the folder on stdout."""
     rollup = update.rollup
     if as_json:
         print_json({"path": str(rollup.path), "key": rollup.meta.get("key"), "days": rollup.meta.get("days"),
                     "packets": rollup.meta.get("packets"), "actions": [a.to_dict() for a in update.actions],
-                    **({} if pruned is None else {"pruned": [str(p) for p in pruned]})})
+                    **({} if pruned is None else {"pruned": [str(p) for p in pruned]}),
+                    **({} if checked is None else {"checked": {
+                        "files": checked.files, "damaged": [{"path": str(p), "why": w} for p, w in checked.damaged],
+                        "set_aside": checked.set_aside}})})
         return
 
     for action in update.actions:
@@ -453,8 +470,10 @@ def _say(update, as_json, pruned=None, prune_days=None):
             elif action.verb == "skipped":
                 took = f" ({action.why})"
             message(f"{action.verb} {action.what}{took}")
-    if update.count("reused", "rollup"):
-        message(f"rollup of {_n(rollup.meta.get('days', 0), 'day')}, {_n(rollup.meta.get('packets', 0), 'packet')}: unchanged")
+    if update.count("reused", "rollup"):  # (a day state set aside as damaged is built again: cache_damage)
+        again = f" (built {_n(update.count('built', 'day'), 'day state')} again)" if update.count("built", "day") else ""
+        message(f"rollup of {_n(rollup.meta.get('days', 0), 'day')}, {_n(rollup.meta.get('packets', 0), 'packet')}: "
+                f"unchanged{again}")
     else:
         message(f"rollup of {_n(rollup.meta.get('days', 0), 'day')}, {_n(rollup.meta.get('packets', 0), 'packet')}: "
                 f"built {_n(update.count('built', 'input'), 'input')} and {_n(update.count('built', 'day'), 'day')}, "
