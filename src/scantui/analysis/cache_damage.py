@@ -6,7 +6,7 @@ a cut index (``state.json``, ``index.json``...) was an internal ``JSONDecodeErro
 later command reading that rollup or day would fail the same way. When a command fails on a polars error (or panic)
 that no changed input explains, or on a JSON parse error, :func:`damaged_cache_error` checks the Parquet and JSON
 files of the caches this process opened (:func:`track`): a Parquet file's end markers, its footer's length and the
-footer itself (``read_parquet_metadata``: ~0.1 ms a file, 0.4 s for the 3,400 files of 84 days); a JSON file's parse.
+footer itself (``read_parquet_metadata``: ~0.1 ms a file, 0.4 s for the 3,641 files of 84 days); a JSON file's parse.
 Each damaged one's cache entry
 is set aside (renamed away, then removed), so that the next command opening the data (or the TUI opening it
 again) builds it anew:
