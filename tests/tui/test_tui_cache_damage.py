@@ -4,6 +4,7 @@ the data opened again (the palette's "Open data") builds the day anew and reads 
 from __future__ import annotations
 
 import gc
+import threading
 
 import polars as pl
 
@@ -12,10 +13,18 @@ from scantui.analysis import cache_damage as cd
 from scantui.tui.screens.packets import PacketsScreen
 
 
-def test_a_damaged_day_state_is_a_notification_and_opening_the_data_again_builds_it(tmp_path):
+def test_a_damaged_day_state_is_a_notification_and_opening_the_data_again_builds_it(tmp_path, monkeypatch):
     data, cache = tmp_path / "tiny.parquet", tmp_path / "cache"  # its own cache: damaged here
     tiny_frame().write_parquet(data)
     cd._ROOTS.clear()
+    searched_on = []  # the threads the cache was searched on: never the UI thread (seconds at a year)
+    real_check = cd.check_cache
+
+    def check(top):
+        searched_on.append(threading.current_thread() is threading.main_thread())
+        return real_check(top)
+
+    monkeypatch.setattr(cd, "check_cache", check)
     gc.collect()  # earlier tests' data sets, whose files may be gone: a changed input would explain the failure first
 
     async def scenario(app, pilot):
@@ -37,6 +46,7 @@ def test_a_damaged_day_state_is_a_notification_and_opening_the_data_again_builds
         assert "Error" not in text  # its status line too: not polars' line from a second search
         assert "reading the packets" not in text and "could not read the packets (the status line" in text, text
         assert not any(p.exists() for p in parts)
+        assert searched_on == [False]
         await pilot.press("escape")  # the app goes on: another screen, the same data
         await settle(app, pilot)
         await pilot.press("1")

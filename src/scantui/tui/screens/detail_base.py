@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 
 from scantui.io import read_panics
 from scantui.tui.focus import focus_now
-from scantui.tui.state import error_text
+from scantui.tui.state import error_text, explained
 from scantui.tui.widgets.figures import FigurePanel
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.timing import PINNED, TimingStrips
@@ -112,7 +112,7 @@ class DetailScreen(Screen):
             result = compute()
         except read_panics.FAILURES as exc:  # noqa: BLE001 - every failure is shown; the screen stays
             if not worker.is_cancelled:
-                self.app.call_from_thread(self._failed, what, exc, worker)
+                self.app.call_from_thread(self._failed, what, explained(exc), worker)
             return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._apply, apply, result, worker)

@@ -34,7 +34,7 @@ from scantui.safetext import safe_line
 from scantui.tui.member_notes import with_source_tags
 from scantui.tui.screens.packets_view import PACKET_COLUMNS, PacketsView, filter_term, packet_columns
 from scantui.tui.screens.filter_screen import FilterScreen
-from scantui.tui.state import error_text
+from scantui.tui.state import error_text, explained
 from scantui.tui.widgets.filter_input import FilterInput
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.paged_table import PAGE_ROWS, PagedTable
@@ -160,7 +160,7 @@ class PacketsScreen(OpensRows, FilterScreen):
             first = with_source_tags(read_page(lf, 0, PAGE_ROWS), tags)
         except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
-                self.app.call_from_thread(self._failed, "could not read the packets", exc)
+                self.app.call_from_thread(self._failed, "could not read the packets", explained(exc))
             return
         if worker.is_cancelled:
             return
@@ -171,7 +171,7 @@ class PacketsScreen(OpensRows, FilterScreen):
             total = packet_count(lf)
         except read_panics.FAILURES as exc:  # noqa: BLE001
             if not worker.is_cancelled:
-                self.app.call_from_thread(self._failed, "could not count the packets", exc)
+                self.app.call_from_thread(self._failed, "could not count the packets", explained(exc))
             return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_total, lf, total)
@@ -301,7 +301,7 @@ class PacketsScreen(OpensRows, FilterScreen):
             counts = frequency(lf, key)
         except read_panics.FAILURES as exc:  # noqa: BLE001
             if not worker.is_cancelled:
-                self.app.call_from_thread(self._failed, f"could not count {header}", exc)
+                self.app.call_from_thread(self._failed, f"could not count {header}", explained(exc))
             return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_frequency, key, header, counts)

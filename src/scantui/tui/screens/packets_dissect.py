@@ -28,7 +28,7 @@ from textual.worker import get_current_worker
 from scantui.io import read_panics
 from scantui.safetext import safe_line
 from scantui.tui.columns import ip_text
-from scantui.tui.state import error_text
+from scantui.tui.state import error_text, explained
 from scantui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class DissectionScreen(Screen):
             lines = hexdump(found.raw)
         except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
-                self.app.call_from_thread(self._failed, exc)
+                self.app.call_from_thread(self._failed, explained(exc))
             return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show, found, lines)

@@ -27,7 +27,7 @@ from scantui.io import read_panics
 from scantui.safetext import safe_text
 from scantui.tui.columns import Column, int_text, ip_text, plain_int_text
 from scantui.tui.safe import line_content
-from scantui.tui.state import error_text
+from scantui.tui.state import error_text, explained
 from scantui.tui.widgets.footer import KeysFooter
 from scantui.tui.widgets.table import VirtualTable
 
@@ -135,7 +135,7 @@ class SimilarScreen(Screen):
             result = workspace.similar(query)
         except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the screen stays
             if not worker.is_cancelled:
-                self.app.call_from_thread(self._failed, exc)
+                self.app.call_from_thread(self._failed, explained(exc))
             return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show, result)

@@ -22,7 +22,6 @@ from textual.geometry import Size
 from textual.worker import get_current_worker
 
 from scantui.io import read_panics
-from scantui.io.read_panics import as_error
 from scantui.tui.columns import Column
 from scantui.tui.widgets.table import BLOCK_ROWS, VirtualTable
 
@@ -136,7 +135,9 @@ class PagedTable(VirtualTable):
         try:
             rows = fetch(number * PAGE_ROWS, PAGE_ROWS)
         except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the placeholder stays
-            self.app.call_from_thread(self._page_failed, pager, number, as_error(exc))
+            from scantui.tui.state import explained
+
+            self.app.call_from_thread(self._page_failed, pager, number, explained(exc))
             return
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._page_loaded, pager, number, rows)
@@ -153,7 +154,9 @@ class PagedTable(VirtualTable):
     def _page_failed(self, pager: int, number: int, exc: Exception) -> None:
         if pager == self.pager:
             self.pending.discard(number)
-            self.notify(f"{type(exc).__name__}: {exc}", title="rows", severity="error", markup=False)
+            from scantui.tui.state import error_text
+
+            self.notify(error_text(exc), title="rows", severity="error", markup=False)
 
     # ------------------------------------------------------------ what a frame-backed table does, not here
 

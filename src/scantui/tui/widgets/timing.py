@@ -416,7 +416,9 @@ class TimingStrips(RowCursorView, can_focus=True, inherit_bindings=False):
         try:
             grid = binner(start_us, end_us, bins)
         except read_panics.FAILURES as exc:  # noqa: BLE001 - shown; the old grid stays
-            self.app.call_from_thread(self._failed, exc, generation)
+            from scantui.tui.state import explained
+
+            self.app.call_from_thread(self._failed, explained(exc), generation)
             return
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._binned, grid, generation)
