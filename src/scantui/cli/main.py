@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import faulthandler
 import io
+import json
 import os
 import sys
 
@@ -182,8 +183,8 @@ def _run(argv: list[str] | None) -> None:
         polars_error = _polars_error_type()
         if polars_error is not None and isinstance(exc, polars_error):
             _fail(_read_failure(exc) or _first_line(exc), 2)
-        if (explained := _read_failure(exc)) is not None:  # a damaged cache index (JSON)
-            _fail(explained, 2)
+        if isinstance(exc, json.JSONDecodeError) and (explained := _read_failure(exc)) is not None:
+            _fail(explained, 2)  # a damaged cache index
         if os.environ.get("SCANTUI_DEBUG"):
             raise
         _fail(f"internal error: {type(exc).__name__}: {_first_line(exc)} (set SCANTUI_DEBUG=1 for the traceback)", 70)
