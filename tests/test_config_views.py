@@ -24,7 +24,7 @@ def test_save_replaces_by_name_and_keeps_the_other_keys(tmp_path):
 
 
 @pytest.mark.parametrize("doc, says", [
-    ("views: 3\n", "views: views must be a list"),
+    ("views: 3\n", "views: must be a list"),
     ("views:\n  - {area: scanners}\n", "views[0]: a saved view must be a mapping with a name"),
     ("views:\n  - {name: x, area: nowhere}\n", "views[0]: area must be one of"),
     ("views:\n  - {name: x, area: scanners, range: 2024-02-05}\n", "views[0]: range must be FIRST..LAST"),

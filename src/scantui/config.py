@@ -473,7 +473,7 @@ def saved_views(config: dict[str, Any] | None = None, path: Path | None = None) 
     config = load_config(path) if config is None else config
     items = config.get("views") or []
     if not isinstance(items, list):
-        raise InputError("views must be a list", path=path, where="views")
+        raise InputError("must be a list", path=path, where="views")
     return [_view(item, f"views[{i}]", path) for i, item in enumerate(items)]
 
 
