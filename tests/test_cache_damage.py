@@ -118,6 +118,13 @@ def test_what_each_check_finds(tmp_path):
     empty = tmp_path / "empty.parquet"
     empty.write_bytes(b"")
     assert cd.damage(empty) == "cut short or overwritten (0 bytes, no Parquet end marker)"
+    for name in ("gone.parquet", "gone.json"):  # removed between the listing and the read (a sweep beside): not damage
+        assert cd.damage(tmp_path / name) is None
+    index = tmp_path / "index.json"
+    index.write_text('{"days": ["2024-02-03"]}')
+    assert cd.damage(index) is None
+    index.write_text('{"days": ["2024-02-03"')
+    assert cd.damage(index) == f"not valid JSON at line 1 ({index.stat().st_size} bytes: cut short or overwritten)"
 
 
 def test_each_kind_of_entry_is_set_aside_whole_and_only_it(tmp_path):

@@ -157,6 +157,8 @@ def damage(path: Path) -> str | None:
             head = f.read(4)
             f.seek(max(size - 8, 0))
             tail = f.read(8)
+    except FileNotFoundError:
+        return None  # removed meanwhile (a build beside sweeping what it superseded): gone, not damaged
     except OSError as exc:
         return exc.strerror or str(exc)
     if size < 12 or head != _MAGIC or tail[4:] != _MAGIC:
@@ -165,6 +167,8 @@ def damage(path: Path) -> str | None:
         return f"cut short ({size:,} bytes, less than its footer says)"
     try:
         pl.read_parquet_metadata(path)
+    except FileNotFoundError:
+        return None
     except Exception as exc:  # noqa: BLE001 - polars' reason, whatever its type
         lines = str(exc).strip().splitlines()
         return f"its footer does not read ({lines[0] if lines else type(exc).__name__})"
@@ -174,6 +178,8 @@ def damage(path: Path) -> str | None:
 def _json_damage(path: Path) -> str | None:
     try:
         json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
     except OSError as exc:
         return exc.strerror or str(exc)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
