@@ -42,7 +42,7 @@ from pathlib import Path
 from scantui.analysis.day_tasks import _STATE_DONE
 from scantui.analysis.rollup_store import _OLD_MARK
 from scantui.errors import InputError
-from scantui.fsutil import WRITE_ERRNOS, error_code
+from scantui.fsutil import WRITE_ERRNOS, error_code, remove
 
 #: The cache folders (the parent of ``rollups/``) opened in this process, oldest first.
 _ROOTS: list[Path] = []
@@ -212,10 +212,7 @@ def set_aside(top: Path, path: Path) -> str | None:
         entry.rename(doomed)
     except OSError:
         return None  # gone meanwhile (another process set it aside), or a read-only cache
-    if doomed.is_dir():
-        shutil.rmtree(doomed, ignore_errors=True)
-    else:
-        doomed.unlink(missing_ok=True)
+    remove(doomed)
     return name
 
 
